@@ -1,0 +1,43 @@
+// The UDP socket contract every component uses. The only implementation that touches node:dgram is
+// net/udp-node.ts; test/fakes/memory-udp.ts is its in-memory twin (a lossy, seeded switch).
+
+export interface Endpoint {
+  readonly address: string; // IPv4 dotted quad
+  readonly port: number;
+}
+
+/** "192.0.2.1:7000": a stable map key for an endpoint. */
+export function endpointKey(e: Endpoint): string {
+  return `${e.address}:${e.port}`;
+}
+
+export function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
+  return a !== undefined && b !== undefined && a.address === b.address && a.port === b.port;
+}
+
+/** Parses "host:port" with an IPv4 host, or returns undefined. */
+export function parseEndpoint(s: string): Endpoint | undefined {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(s.trim());
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  const octets = m[1]!.split('.').map(Number);
+  if (port < 1 || port > 65535 || octets.some((o) => o > 255)) return undefined;
+  return { address: m[1]!, port };
+}
+
+export type UdpHandler = (data: Buffer, from: Endpoint) => void;
+
+/**
+ * One bound UDP socket.
+ * - `send` never throws: a datagram that cannot be sent is dropped (UDP is lossy) and counted.
+ * - The handler gets each datagram with its source. The buffer is only valid during the call
+ *   (an implementation may reuse it); copy what must outlive the call.
+ * - A handler that throws is a bug, but the socket catches it, counts it and carries on.
+ * - After `close()` resolves, `send` is a no-op and the handler is never called again.
+ */
+export interface UdpSocket {
+  readonly local: Endpoint;
+  send(data: Uint8Array, to: Endpoint): void;
+  onMessage(handler: UdpHandler): void;
+  close(): Promise<void>;
+}

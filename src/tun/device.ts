@@ -1,0 +1,47 @@
+// The TUN device contract. tun/linux.ts (the one user of the native addon) implements it; the
+// in-memory twin is test/fakes/channel-tun.ts. Modelled on wireguard-go's tun.Device.
+
+/**
+ * A batch of IPv4 packets read from the device, in slots of `slotSize` bytes:
+ * packet i is data.subarray(i * slotSize, i * slotSize + lengths[i]).
+ * The batch (data and lengths) is only valid during the handler call; it is reused for the next.
+ */
+export interface PacketBatch {
+  readonly data: Buffer;
+  readonly slotSize: number;
+  readonly lengths: Uint32Array;
+  readonly count: number;
+}
+
+export type TunHandler = (batch: PacketBatch) => void;
+
+export interface TunOptions {
+  /** Interface name; empty or undefined lets the kernel choose (tun0, tun1...). */
+  name?: string;
+  /** Overlay address and prefix length, e.g. "10.9.0.2", 24. */
+  address: string;
+  prefixLength: number;
+  mtu: number;
+  /** Transmit queue length of the device (default 1000). */
+  txQueueLen?: number;
+}
+
+/**
+ * An open IPv4 TUN device (no packet-information header), already addressed and up.
+ * - The handler is called with batches of packets the kernel routed into the device.
+ * - `write` sends one IPv4 packet to the kernel; false if it was refused (malformed, or the
+ *   kernel queue is full). It never throws for bad bytes.
+ * - `writeBatch` writes several; returns how many were accepted.
+ * - `close()` is idempotent: after it returns no handler call happens, the fd is closed and the
+ *   kernel removes the device. `onClose` handlers run once, with an Error if the device failed
+ *   (for example it was deleted from outside) or without one on a normal close.
+ */
+export interface TunDevice {
+  readonly name: string;
+  readonly mtu: number;
+  onPackets(handler: TunHandler): void;
+  write(packet: Uint8Array): boolean;
+  writeBatch(packets: readonly Uint8Array[]): number;
+  onClose(handler: (err?: Error) => void): void;
+  close(): void;
+}

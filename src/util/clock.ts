@@ -1,0 +1,31 @@
+// Time as an injected dependency. Decision code takes `now` (monotonic ms); code that schedules
+// takes a Clock, so tests drive a ManualClock (test/fakes/manual-clock.ts) instead of real time.
+
+export type TimerHandle = unknown;
+
+export interface Clock {
+  /** Monotonic milliseconds (fractional allowed). Only differences are meaningful. */
+  now(): number;
+  /** Calls fn once after ms. The handle is only for clearTimer. */
+  setTimer(ms: number, fn: () => void): TimerHandle;
+  /** Cancels a timer; a no-op on a fired or cleared one. */
+  clearTimer(handle: TimerHandle): void;
+}
+
+/** Wall-clock milliseconds since the epoch, for handshake timestamps only. */
+export type WallClock = () => number;
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, Math.max(0, ms));
+    // Daemons stay alive through their sockets and TUN, never through a pending timer.
+    t.unref();
+    return t;
+  },
+  clearTimer(handle) {
+    clearTimeout(handle as NodeJS.Timeout);
+  },
+};
+
+export const systemWallClock: WallClock = () => Date.now();

@@ -1,0 +1,87 @@
+// The import-direction check (STYLE.md "The shape"): reads every import in src/ and fails on a
+// forbidden edge, the way tailscale's negative dependency tests do.
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, dirname, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const src = join(root, 'src');
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) return n === 'native' ? [] : walk(p);
+    return p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+interface Edge {
+  file: string;
+  spec: string;
+  target: string; // top-level dir under src/ for relative imports, or the module name
+}
+
+function edges(): Edge[] {
+  const out: Edge[] = [];
+  for (const file of walk(src)) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)) {
+      const spec = m[1]!;
+      let target = spec;
+      if (spec.startsWith('.')) {
+        const abs = resolve(dirname(file), spec);
+        target = relative(src, abs).split('/')[0]!;
+      }
+      out.push({ file: relative(src, file), spec, target });
+    }
+  }
+  return out;
+}
+
+const layer = (f: string) => f.split('/')[0]!;
+// What each layer may import from src/ (besides itself).
+const allowed: Record<string, string[]> = {
+  util: [],
+  wire: ['util'],
+  arq: ['util'],
+  crypto: ['util', 'wire'],
+  config: ['util', 'net'],
+  net: ['util'],
+  tun: ['util', 'wire'],
+  peer: ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'config', 'control'],
+  hub: ['util', 'wire', 'arq', 'crypto', 'net', 'config', 'control'],
+  control: ['util', 'wire', 'arq', 'crypto', 'net', 'config'],
+  'cli.ts': ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'peer', 'hub', 'config', 'control'],
+};
+const srcDirs = new Set(readdirSync(src));
+
+describe('import direction', () => {
+  const all = edges();
+  it('finds imports to check', () => {
+    expect(all.length).toBeGreaterThan(5);
+  });
+  it('keeps every src/ edge inside the allowed layers', () => {
+    const bad = all
+      .filter((e) => srcDirs.has(e.target) || e.spec.startsWith('.'))
+      .filter((e) => e.target !== layer(e.file) && !(allowed[layer(e.file)] ?? []).includes(e.target))
+      .map((e) => `${e.file} -> ${e.spec}`);
+    expect(bad).toEqual([]);
+  });
+  it('has exactly one importer of node:dgram (net/udp-node.ts)', () => {
+    const users = [...new Set(all.filter((e) => e.spec === 'node:dgram' || e.spec === 'dgram').map((e) => e.file))];
+    expect(users.every((f) => f === 'net/udp-node.ts')).toBe(true);
+  });
+  it('keeps arq, crypto and wire free of I/O and timers', () => {
+    const io = ['node:dgram', 'node:fs', 'node:net', 'node:child_process', 'pino', 'node:timers'];
+    const bad = all.filter((e) => ['arq', 'crypto', 'wire'].includes(layer(e.file)) && io.includes(e.spec));
+    expect(bad).toEqual([]);
+    for (const file of walk(src).filter((f) => /\/(arq|crypto|wire)\//.test(f))) {
+      const text = readFileSync(file, 'utf8');
+      expect(text, file).not.toMatch(/\bset(Timeout|Interval|Immediate)\(|Date\.now\(|performance\.now\(/);
+    }
+  });
+  it('never lets peer and hub import each other', () => {
+    const bad = all.filter((e) => (layer(e.file) === 'peer' && e.target === 'hub') || (layer(e.file) === 'hub' && e.target === 'peer'));
+    expect(bad).toEqual([]);
+  });
+});

@@ -48,10 +48,10 @@ const allowed: Record<string, string[]> = {
   config: ['util', 'net'],
   net: ['util'],
   tun: ['util', 'wire'],
-  peer: ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'config', 'control'],
-  hub: ['util', 'wire', 'arq', 'crypto', 'net', 'config', 'control'],
-  control: ['util', 'wire', 'arq', 'crypto', 'net', 'config'],
-  'cli.ts': ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'peer', 'hub', 'config', 'control'],
+  link: ['util', 'wire', 'arq', 'crypto', 'net', 'config'],
+  peer: ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'config', 'link'],
+  hub: ['util', 'wire', 'arq', 'crypto', 'net', 'config', 'link'],
+  'cli.ts': ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'peer', 'hub', 'config', 'link'],
 };
 const srcDirs = new Set(readdirSync(src));
 

@@ -1,0 +1,159 @@
+// Turns raw options (config-file keys merged with flags) into a checked HubConfig or PeerConfig.
+// Pure apart from the injected readText: every error is a ConfigError naming the option.
+import { IPv4CidrRange, Validator } from 'ip-num';
+import { ConfigError } from '../util/errors.js';
+import { parseEndpoint } from '../net/udp.js';
+import {
+  defaultHubPort,
+  defaultTunMtu,
+  options,
+  type CommonConfig,
+  type HubConfig,
+  type KcpMode,
+  type PeerConfig,
+  type Role,
+  type Transport,
+} from './schema.js';
+
+export interface ParseContext {
+  env: Readonly<Record<string, string | undefined>>;
+  hostname: string;
+  readText(path: string): string;
+}
+
+export type RawOptions = Readonly<Record<string, unknown>>;
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const kcpModes: readonly KcpMode[] = ['normal', 'fast', 'fast2', 'fast3'];
+const transports: readonly Transport[] = ['kcp', 'datagram'];
+const minSecretBytes = 16;
+
+function flagOf(key: string): string {
+  return options.find((o) => o.key === key)?.flag ?? key;
+}
+
+function str(raw: RawOptions, key: string): string | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(flagOf(key), 'must be a non-empty string');
+  return v.trim();
+}
+
+function oneOf<T extends string>(raw: RawOptions, key: string, allowed: readonly T[], def: T): T {
+  const v = str(raw, key) ?? def;
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(flagOf(key), `must be one of ${allowed.join(', ')} (got "${v}")`);
+  return v as T;
+}
+
+/** "ip/prefix" -> address and prefix, or a ConfigError naming `key`. */
+function cidr(key: string, v: string, requireNetworkAddress: boolean): { address: string; prefixLength: number } {
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(v);
+  const prefixLength = m ? Number(m[2]) : NaN;
+  if (!m || !Validator.isValidIPv4String(m[1]!)[0] || prefixLength < 8 || prefixLength > 30) {
+    throw new ConfigError(flagOf(key), `must be an IPv4 address with a prefix length of 8-30, like 10.9.0.2/24 (got "${v}")`);
+  }
+  const address = m[1]!;
+  if (requireNetworkAddress) {
+    const range = IPv4CidrRange.fromCidr(v);
+    if (range.getFirst().toString() !== address) {
+      throw new ConfigError(flagOf(key), `must be a network address (did you mean ${range.getFirst().toString()}/${prefixLength}?)`);
+    }
+  } else {
+    const range = IPv4CidrRange.fromCidr(`${address}/${prefixLength}`);
+    const first = range.getFirst().toString();
+    const last = range.getLast().toString();
+    if (address === first || address === last) {
+      throw new ConfigError(flagOf(key), `${address} is the network or broadcast address of /${prefixLength}`);
+    }
+  }
+  return { address, prefixLength };
+}
+
+function listen(raw: RawOptions, def: string): { address: string; port: number } {
+  const v = str(raw, 'listen') ?? def;
+  const m = /^(.+):(\d{1,5})$/.exec(v);
+  const ep = m && Number(m[2]) === 0 && Validator.isValidIPv4String(m[1]!)[0] ? { address: m[1]!, port: 0 } : parseEndpoint(v);
+  if (!ep) throw new ConfigError('--listen', `must be ip:port with an IPv4 address, like 0.0.0.0:7000 (got "${v}")`);
+  return ep;
+}
+
+function secret(raw: RawOptions, ctx: ParseContext): string {
+  const file = str(raw, 'secretFile');
+  let text: string;
+  let from: string;
+  if (file !== undefined) {
+    try {
+      text = ctx.readText(file);
+    } catch (e) {
+      throw new ConfigError('--secret-file', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    from = '--secret-file';
+  } else if (ctx.env.MESHD_SECRET !== undefined) {
+    text = ctx.env.MESHD_SECRET;
+    from = 'MESHD_SECRET';
+  } else {
+    throw new ConfigError('--secret-file', 'the network secret is required: give --secret-file FILE or set MESHD_SECRET');
+  }
+  const s = text.trim();
+  if (Buffer.byteLength(s) < minSecretBytes) throw new ConfigError(from, `the network secret must be at least ${minSecretBytes} bytes`);
+  return s;
+}
+
+function common(role: Role, raw: RawOptions, ctx: ParseContext, listenDefault: string): CommonConfig {
+  const known = new Set(options.filter((o) => o.roles.includes(role)).map((o) => o.key));
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) throw new ConfigError(key, `unknown option for meshd ${role}`);
+  }
+  const stateDir = str(raw, 'stateDir') ?? '/var/lib/meshd';
+  return {
+    listen: listen(raw, listenDefault),
+    secret: secret(raw, ctx),
+    stateDir,
+    keyFile: str(raw, 'keyFile') ?? `${stateDir}/${role}.key`,
+    logLevel: oneOf(raw, 'logLevel', logLevels, 'info'),
+  };
+}
+
+export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
+  const c = common('hub', raw, ctx, `0.0.0.0:${defaultHubPort}`);
+  const cfg: HubConfig = { ...c, network: cidr('network', str(raw, 'network') ?? '10.9.0.0/24', true) };
+  const allow = str(raw, 'allowKeysFile');
+  if (allow !== undefined) cfg.allowKeysFile = allow;
+  return cfg;
+}
+
+export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig {
+  const c = common('peer', raw, ctx, '0.0.0.0:0');
+  const hubText = str(raw, 'hub');
+  if (hubText === undefined) throw new ConfigError('--hub', 'is required (host:port of the hub)');
+  const hm = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(hubText);
+  const hubPort = hm ? Number(hm[2]) : 0;
+  if (!hm || hubPort < 1 || hubPort > 65535) throw new ConfigError('--hub', `must be host:port (got "${hubText}")`);
+  const localText = str(raw, 'local');
+  if (localText === undefined) throw new ConfigError('--local', 'is required (this peer\'s overlay address, like 10.9.0.2/24)');
+  const name = str(raw, 'name') ?? ctx.hostname;
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(name)) throw new ConfigError('--name', `must be 1-32 letters, digits, - or _ (got "${name}")`);
+  const tun = str(raw, 'tun') ?? 'meshd0';
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tun)) throw new ConfigError('--tun', `must be a valid interface name of at most 15 characters (got "${tun}")`);
+  const mtuRaw = raw.mtu ?? defaultTunMtu;
+  const mtu = typeof mtuRaw === 'string' ? Number(mtuRaw) : mtuRaw;
+  if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 576 || mtu > 1420) {
+    throw new ConfigError('--mtu', `must be an integer from 576 to 1420 (got "${String(mtuRaw)}")`);
+  }
+  const cfg: PeerConfig = {
+    ...c,
+    hub: { host: hm[1]!, port: hubPort },
+    local: cidr('local', localText, false),
+    name,
+    tun,
+    mtu,
+    transport: oneOf(raw, 'transport', transports, 'kcp'),
+    kcpMode: oneOf(raw, 'kcpMode', kcpModes, 'fast2'),
+  };
+  const hubKey = str(raw, 'hubKey');
+  if (hubKey !== undefined) {
+    if (!/^[A-Za-z0-9+/]{43}=$/.test(hubKey)) throw new ConfigError('--hub-key', 'must be a base64 X25519 public key (44 characters)');
+    cfg.hubKey = hubKey;
+  }
+  return cfg;
+}

@@ -1,0 +1,63 @@
+// The options of `meshd hub` and `meshd peer`: types, defaults and one line of documentation each.
+// The CLI, the config-file loader and the README all read from this table.
+
+export type Role = 'hub' | 'peer';
+export type KcpMode = 'normal' | 'fast' | 'fast2' | 'fast3';
+export type Transport = 'kcp' | 'datagram';
+
+export interface OptionDoc {
+  readonly key: string; // config-file key, camelCase; the flag is its kebab-case form
+  readonly flag: string;
+  readonly roles: readonly Role[];
+  readonly arg?: string;
+  readonly def?: string;
+  readonly doc: string;
+}
+
+/** Default UDP port of the hub. */
+export const defaultHubPort = 7000;
+/** Overlay MTU: 1500 minus IPv4, UDP, meshd, KCP, AEAD and relay overheads (docs/PROTOCOL.md). */
+export const defaultTunMtu = 1378;
+
+export const options: readonly OptionDoc[] = [
+  { key: 'config', flag: '--config', roles: ['hub', 'peer'], arg: 'file', doc: 'JSON config file; flags override its keys' },
+  { key: 'listen', flag: '--listen', roles: ['hub', 'peer'], arg: 'ip:port', def: 'hub 0.0.0.0:7000, peer 0.0.0.0:0', doc: 'UDP address to bind' },
+  { key: 'network', flag: '--network', roles: ['hub'], arg: 'cidr', def: '10.9.0.0/24', doc: 'overlay network; peers must register addresses inside it' },
+  { key: 'secretFile', flag: '--secret-file', roles: ['hub', 'peer'], arg: 'file', doc: 'file holding the network secret (or set MESHD_SECRET); at least 16 bytes' },
+  { key: 'stateDir', flag: '--state-dir', roles: ['hub', 'peer'], arg: 'dir', def: '/var/lib/meshd', doc: 'where the node key (and the pinned hub key) live' },
+  { key: 'keyFile', flag: '--key-file', roles: ['hub', 'peer'], arg: 'file', def: '<state-dir>/<role>.key', doc: 'private key file; created (mode 0600) if missing' },
+  { key: 'allowKeysFile', flag: '--allow-keys-file', roles: ['hub'], arg: 'file', doc: 'only admit the peer public keys listed in this file, one per line' },
+  { key: 'hub', flag: '--hub', roles: ['peer'], arg: 'host:port', doc: 'the hub to register with (required)' },
+  { key: 'hubKey', flag: '--hub-key', roles: ['peer'], arg: 'base64', doc: "the hub's public key; without it the key is learned on first contact and pinned" },
+  { key: 'local', flag: '--local', roles: ['peer'], arg: 'ip/prefix', doc: "this peer's overlay address and prefix, e.g. 10.9.0.2/24 (required)" },
+  { key: 'name', flag: '--name', roles: ['peer'], arg: 'name', def: 'the host name', doc: 'a name unique in the network (letters, digits, - and _)' },
+  { key: 'tun', flag: '--tun', roles: ['peer'], arg: 'name', def: 'meshd0', doc: 'TUN interface name' },
+  { key: 'mtu', flag: '--mtu', roles: ['peer'], arg: 'bytes', def: String(defaultTunMtu), doc: 'TUN MTU (576-1420); the default fits direct and relayed packets in 1500' },
+  { key: 'transport', flag: '--transport', roles: ['peer'], arg: 'kcp|datagram', def: 'kcp', doc: 'kcp: reliable, low latency under loss; datagram: one sealed UDP datagram per packet' },
+  { key: 'kcpMode', flag: '--kcp-mode', roles: ['peer'], arg: 'normal|fast|fast2|fast3', def: 'fast2', doc: "KCP preset (kcptun's values)" },
+  { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
+];
+
+export interface CommonConfig {
+  listen: { address: string; port: number };
+  secret: string; // resolved secret text (never from a flag)
+  stateDir: string;
+  keyFile: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface HubConfig extends CommonConfig {
+  network: { address: string; prefixLength: number };
+  allowKeysFile?: string;
+}
+
+export interface PeerConfig extends CommonConfig {
+  hub: { host: string; port: number };
+  hubKey?: string;
+  local: { address: string; prefixLength: number };
+  name: string;
+  tun: string;
+  mtu: number;
+  transport: Transport;
+  kcpMode: KcpMode;
+}

@@ -1,0 +1,380 @@
+// Control messages: the body of an inner CONTROL message, peer <-> hub only (PROTOCOL.md "Control
+// messages"). Used by src/hub (server, map sender) and src/peer/hub-client.ts.
+//
+//   0  type u8 | 1 seq u32 LE | 5 body (per type)
+//   ep       = ip u32 BE | port u16 LE                                          (6 bytes)
+//   str      = len u8 | UTF-8 [len]                                             (<= 255 bytes)
+//   eps      = count u8 | ep [count]
+//   REGISTER         overlay u32 BE | prefix u8 | name str | lan eps | boot_id u64 LE
+//   REGISTER_OK      observed ep | heartbeat_ms u32 LE
+//   REGISTER_REFUSED reason u8 | text str
+//   MAP              version u32 | base u32 | part u16 | parts u16 | count u16 | entry [count]
+//     entry          op u8 | public_key [32] | overlay u32 BE | boot_id u64 | name str | reflexive ep | lan eps
+//   ACK              -
+//   HEARTBEAT        map_version u32 | lan eps
+//   HEARTBEAT_OK     observed ep | map_version u32
+//   GOODBYE          -
+//   PUNCH_REQUEST    target overlay u32 BE
+//   PUNCH            public_key [32] | overlay u32 BE | count u8 | (kind u8 | ep) [count]
+import { DecodeError } from '../util/errors.js';
+import { viewOf } from '../util/bytes.js';
+import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
+import type { WireEndpoint } from './inner.js';
+
+export enum ControlType {
+  REGISTER = 1,
+  REGISTER_OK = 2,
+  REGISTER_REFUSED = 3,
+  MAP = 4,
+  ACK = 5,
+  HEARTBEAT = 6,
+  HEARTBEAT_OK = 7,
+  GOODBYE = 8,
+  PUNCH_REQUEST = 9,
+  PUNCH = 10,
+}
+
+export const controlTypeName: Readonly<Record<ControlType, string>> = {
+  [ControlType.REGISTER]: 'REGISTER',
+  [ControlType.REGISTER_OK]: 'REGISTER_OK',
+  [ControlType.REGISTER_REFUSED]: 'REGISTER_REFUSED',
+  [ControlType.MAP]: 'MAP',
+  [ControlType.ACK]: 'ACK',
+  [ControlType.HEARTBEAT]: 'HEARTBEAT',
+  [ControlType.HEARTBEAT_OK]: 'HEARTBEAT_OK',
+  [ControlType.GOODBYE]: 'GOODBYE',
+  [ControlType.PUNCH_REQUEST]: 'PUNCH_REQUEST',
+  [ControlType.PUNCH]: 'PUNCH',
+};
+
+export enum RefusalReason {
+  ADDRESS_IN_USE = 1,
+  OUTSIDE_NETWORK = 2,
+  NAME_TAKEN = 3,
+  KEY_NOT_ALLOWED = 4,
+  BAD_REQUEST = 5,
+}
+
+export const refusalReasonName: Readonly<Record<RefusalReason, string>> = {
+  [RefusalReason.ADDRESS_IN_USE]: 'ADDRESS_IN_USE',
+  [RefusalReason.OUTSIDE_NETWORK]: 'OUTSIDE_NETWORK',
+  [RefusalReason.NAME_TAKEN]: 'NAME_TAKEN',
+  [RefusalReason.KEY_NOT_ALLOWED]: 'KEY_NOT_ALLOWED',
+  [RefusalReason.BAD_REQUEST]: 'BAD_REQUEST',
+};
+
+export enum MapOp {
+  UPSERT = 1,
+  REMOVE = 2,
+}
+
+export enum CandidateKind {
+  LAN = 1,
+  PUBLIC = 2,
+}
+
+export const CONTROL_HEADER_BYTES = 5;
+export const ENDPOINT_BYTES = 6;
+export const PUBLIC_KEY_BYTES = 32;
+/** Fixed part of a MAP entry (op, key, overlay, boot id, name len, reflexive ep, lan count). */
+export const MAP_ENTRY_FIXED_BYTES = 1 + 32 + 4 + 8 + 1 + ENDPOINT_BYTES + 1;
+export const MAP_HEADER_BYTES = CONTROL_HEADER_BYTES + 4 + 4 + 2 + 2 + 2;
+/** Protocol: at most this many LAN endpoints per node (keeps a MAP entry small). */
+export const MAX_LAN_ENDPOINTS = 8;
+
+export interface Candidate {
+  kind: CandidateKind;
+  endpoint: WireEndpoint;
+}
+
+export interface MapEntry {
+  op: MapOp;
+  publicKey: Uint8Array;
+  overlay: number;
+  bootId: bigint;
+  name: string;
+  reflexive: WireEndpoint;
+  lan: WireEndpoint[];
+}
+
+export type ControlMessage =
+  | { type: ControlType.REGISTER; seq: number; overlay: number; prefix: number; name: string; lan: WireEndpoint[]; bootId: bigint }
+  | { type: ControlType.REGISTER_OK; seq: number; observed: WireEndpoint; heartbeatMs: number }
+  | { type: ControlType.REGISTER_REFUSED; seq: number; reason: RefusalReason; text: string }
+  | { type: ControlType.MAP; seq: number; version: number; base: number; part: number; parts: number; entries: MapEntry[] }
+  | { type: ControlType.ACK; seq: number }
+  | { type: ControlType.HEARTBEAT; seq: number; mapVersion: number; lan: WireEndpoint[] }
+  | { type: ControlType.HEARTBEAT_OK; seq: number; observed: WireEndpoint; mapVersion: number }
+  | { type: ControlType.GOODBYE; seq: number }
+  | { type: ControlType.PUNCH_REQUEST; seq: number; target: number }
+  | { type: ControlType.PUNCH; seq: number; publicKey: Uint8Array; overlay: number; candidates: Candidate[] };
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder('utf-8', { fatal: true });
+
+class Writer {
+  private buf = new Uint8Array(256);
+  private v = viewOf(this.buf);
+  private n = 0;
+  private room(k: number): void {
+    if (this.n + k <= this.buf.byteLength) return;
+    const next = new Uint8Array(Math.max(this.buf.byteLength * 2, this.n + k));
+    next.set(this.buf.subarray(0, this.n));
+    this.buf = next;
+    this.v = viewOf(next);
+  }
+  u8(x: number): void {
+    this.room(1);
+    this.v.setUint8(this.n, x);
+    this.n += 1;
+  }
+  u16(x: number): void {
+    this.room(2);
+    this.v.setUint16(this.n, x, true);
+    this.n += 2;
+  }
+  u32(x: number, le = true): void {
+    this.room(4);
+    this.v.setUint32(this.n, x >>> 0, le);
+    this.n += 4;
+  }
+  u64(x: bigint): void {
+    this.room(8);
+    this.v.setBigUint64(this.n, BigInt.asUintN(64, x), true);
+    this.n += 8;
+  }
+  bytes(b: Uint8Array): void {
+    this.room(b.byteLength);
+    this.buf.set(b, this.n);
+    this.n += b.byteLength;
+  }
+  str(s: string): void {
+    const b = utf8.encode(s);
+    if (b.byteLength > 255) throw new RangeError('control: string longer than 255 bytes');
+    this.u8(b.byteLength);
+    this.bytes(b);
+  }
+  ep(e: WireEndpoint): void {
+    this.u32(ipv4ToU32(e.address), false);
+    this.u16(e.port);
+  }
+  eps(list: readonly WireEndpoint[]): void {
+    if (list.length > MAX_LAN_ENDPOINTS) throw new RangeError('control: too many endpoints');
+    this.u8(list.length);
+    for (const e of list) this.ep(e);
+  }
+  done(): Uint8Array {
+    return this.buf.slice(0, this.n);
+  }
+}
+
+class Reader {
+  private off = 0;
+  private readonly v: DataView;
+  constructor(private readonly b: Uint8Array) {
+    this.v = viewOf(b);
+  }
+  private need(k: number, what: string): void {
+    if (this.off + k > this.b.byteLength) throw new DecodeError(`control: short ${what}`);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.v.getUint8(this.off++);
+  }
+  u16(what: string): number {
+    this.need(2, what);
+    const x = this.v.getUint16(this.off, true);
+    this.off += 2;
+    return x;
+  }
+  u32(what: string, le = true): number {
+    this.need(4, what);
+    const x = this.v.getUint32(this.off, le);
+    this.off += 4;
+    return x;
+  }
+  u64(what: string): bigint {
+    this.need(8, what);
+    const x = this.v.getBigUint64(this.off, true);
+    this.off += 8;
+    return x;
+  }
+  bytes(k: number, what: string): Uint8Array {
+    this.need(k, what);
+    const out = this.b.slice(this.off, this.off + k);
+    this.off += k;
+    return out;
+  }
+  str(what: string): string {
+    const n = this.u8(what);
+    const b = this.bytes(n, what);
+    try {
+      return utf8d.decode(b);
+    } catch {
+      throw new DecodeError(`control: ${what} is not UTF-8`);
+    }
+  }
+  ep(what: string): WireEndpoint {
+    const ip = this.u32(what, false);
+    return { address: u32ToIpv4(ip), port: this.u16(what) };
+  }
+  eps(what: string): WireEndpoint[] {
+    const n = this.u8(what);
+    if (n > MAX_LAN_ENDPOINTS) throw new DecodeError(`control: ${n} ${what}`);
+    const out: WireEndpoint[] = [];
+    for (let i = 0; i < n; i++) out.push(this.ep(what));
+    return out;
+  }
+  end(): void {
+    if (this.off !== this.b.byteLength) throw new DecodeError(`control: ${this.b.byteLength - this.off} trailing bytes`);
+  }
+}
+
+export function encodeControl(m: ControlMessage): Uint8Array {
+  const w = new Writer();
+  w.u8(m.type);
+  w.u32(m.seq);
+  switch (m.type) {
+    case ControlType.REGISTER:
+      w.u32(m.overlay, false);
+      w.u8(m.prefix);
+      w.str(m.name);
+      w.eps(m.lan);
+      w.u64(m.bootId);
+      break;
+    case ControlType.REGISTER_OK:
+      w.ep(m.observed);
+      w.u32(m.heartbeatMs);
+      break;
+    case ControlType.REGISTER_REFUSED:
+      w.u8(m.reason);
+      w.str(m.text);
+      break;
+    case ControlType.MAP:
+      w.u32(m.version);
+      w.u32(m.base);
+      w.u16(m.part);
+      w.u16(m.parts);
+      w.u16(m.entries.length);
+      for (const e of m.entries) {
+        if (e.publicKey.byteLength !== PUBLIC_KEY_BYTES) throw new RangeError('control: public key must be 32 bytes');
+        w.u8(e.op);
+        w.bytes(e.publicKey);
+        w.u32(e.overlay, false);
+        w.u64(e.bootId);
+        w.str(e.name);
+        w.ep(e.reflexive);
+        w.eps(e.lan);
+      }
+      break;
+    case ControlType.ACK:
+    case ControlType.GOODBYE:
+      break;
+    case ControlType.HEARTBEAT:
+      w.u32(m.mapVersion);
+      w.eps(m.lan);
+      break;
+    case ControlType.HEARTBEAT_OK:
+      w.ep(m.observed);
+      w.u32(m.mapVersion);
+      break;
+    case ControlType.PUNCH_REQUEST:
+      w.u32(m.target, false);
+      break;
+    case ControlType.PUNCH:
+      if (m.publicKey.byteLength !== PUBLIC_KEY_BYTES) throw new RangeError('control: public key must be 32 bytes');
+      if (m.candidates.length > 255) throw new RangeError('control: too many candidates');
+      w.bytes(m.publicKey);
+      w.u32(m.overlay, false);
+      w.u8(m.candidates.length);
+      for (const c of m.candidates) {
+        w.u8(c.kind);
+        w.ep(c.endpoint);
+      }
+      break;
+  }
+  return w.done();
+}
+
+export function decodeControl(b: Uint8Array): ControlMessage {
+  const r = new Reader(b);
+  const type = r.u8('type');
+  if (!(type in controlTypeName)) throw new DecodeError(`control: unknown type ${type}`, 'DECODE_UNKNOWN_TYPE');
+  const seq = r.u32('seq');
+  let m: ControlMessage;
+  switch (type as ControlType) {
+    case ControlType.REGISTER: {
+      const overlay = r.u32('overlay', false);
+      const prefix = r.u8('prefix');
+      if (prefix > 32) throw new DecodeError(`control: prefix /${prefix}`);
+      m = { type, seq, overlay, prefix, name: r.str('name'), lan: r.eps('lan endpoints'), bootId: r.u64('boot id') };
+      break;
+    }
+    case ControlType.REGISTER_OK:
+      m = { type, seq, observed: r.ep('observed'), heartbeatMs: r.u32('heartbeat') };
+      break;
+    case ControlType.REGISTER_REFUSED: {
+      const reason = r.u8('reason');
+      if (!(reason in refusalReasonName)) throw new DecodeError(`control: refusal reason ${reason}`);
+      m = { type, seq, reason, text: r.str('text') };
+      break;
+    }
+    case ControlType.MAP: {
+      const version = r.u32('version');
+      const base = r.u32('base');
+      const part = r.u16('part');
+      const parts = r.u16('parts');
+      if (parts === 0 || part >= parts) throw new DecodeError(`control: MAP part ${part} of ${parts}`);
+      const count = r.u16('entry count');
+      const entries: MapEntry[] = [];
+      for (let i = 0; i < count; i++) {
+        const op = r.u8('op');
+        if (op !== MapOp.UPSERT && op !== MapOp.REMOVE) throw new DecodeError(`control: MAP op ${op}`);
+        entries.push({
+          op,
+          publicKey: r.bytes(PUBLIC_KEY_BYTES, 'public key'),
+          overlay: r.u32('overlay', false),
+          bootId: r.u64('boot id'),
+          name: r.str('name'),
+          reflexive: r.ep('reflexive'),
+          lan: r.eps('lan endpoints'),
+        });
+      }
+      m = { type, seq, version, base, part, parts, entries };
+      break;
+    }
+    case ControlType.ACK:
+    case ControlType.GOODBYE:
+      m = { type, seq };
+      break;
+    case ControlType.HEARTBEAT:
+      m = { type, seq, mapVersion: r.u32('map version'), lan: r.eps('lan endpoints') };
+      break;
+    case ControlType.HEARTBEAT_OK:
+      m = { type, seq, observed: r.ep('observed'), mapVersion: r.u32('map version') };
+      break;
+    case ControlType.PUNCH_REQUEST:
+      m = { type, seq, target: r.u32('target', false) };
+      break;
+    case ControlType.PUNCH: {
+      const publicKey = r.bytes(PUBLIC_KEY_BYTES, 'public key');
+      const overlay = r.u32('overlay', false);
+      const n = r.u8('candidate count');
+      const candidates: Candidate[] = [];
+      for (let i = 0; i < n; i++) {
+        const kind = r.u8('candidate kind');
+        if (kind !== CandidateKind.LAN && kind !== CandidateKind.PUBLIC) throw new DecodeError(`control: candidate kind ${kind}`);
+        candidates.push({ kind, endpoint: r.ep('candidate') });
+      }
+      m = { type, seq, publicKey, overlay, candidates };
+      break;
+    }
+  }
+  r.end();
+  return m;
+}
+
+/** Encoded size of one MAP entry, so the hub can split a map into datagram-sized parts. */
+export function mapEntryBytes(e: MapEntry): number {
+  return MAP_ENTRY_FIXED_BYTES + utf8.encode(e.name).byteLength + ENDPOINT_BYTES * e.lan.length;
+}

@@ -1,0 +1,145 @@
+// Inner messages: the plaintext of a TRANSPORT datagram (PROTOCOL.md "Inner messages"). Used by
+// src/link (demux by kind), the hub (CONTROL, RELAY_TO/FROM) and the peer (PING/PONG, KCP, IP).
+//
+//   0  kind u8
+//   KEEPALIVE  (0)  -
+//   KCP        (1)  1 kcp datagram [n]
+//   IP         (2)  1 ipv4 packet [n]
+//   PING       (3)  1 txid u64 LE | 9 flags u8                                   = 10 bytes
+//   PONG       (4)  1 txid u64 LE | 9 observed_ip u32 BE | 13 observed_port u16 LE = 15 bytes
+//   CONTROL   (16)  1 control message [n] (wire/control.ts)
+//   RELAY_TO  (32)  1 dst_overlay u32 BE | 5 outer datagram [n]
+//   RELAY_FROM(33)  1 src_overlay u32 BE | 5 outer datagram [n]
+import { DecodeError } from '../util/errors.js';
+import { viewOf } from '../util/bytes.js';
+import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
+
+export enum InnerKind {
+  KEEPALIVE = 0,
+  KCP = 1,
+  IP = 2,
+  PING = 3,
+  PONG = 4,
+  CONTROL = 16,
+  RELAY_TO = 32,
+  RELAY_FROM = 33,
+}
+
+export const innerKindName: Readonly<Record<InnerKind, string>> = {
+  [InnerKind.KEEPALIVE]: 'KEEPALIVE',
+  [InnerKind.KCP]: 'KCP',
+  [InnerKind.IP]: 'IP',
+  [InnerKind.PING]: 'PING',
+  [InnerKind.PONG]: 'PONG',
+  [InnerKind.CONTROL]: 'CONTROL',
+  [InnerKind.RELAY_TO]: 'RELAY_TO',
+  [InnerKind.RELAY_FROM]: 'RELAY_FROM',
+};
+
+export const INNER_HEADER_BYTES = 1;
+export const PING_BYTES = 10;
+export const PONG_BYTES = 15;
+export const RELAY_HEADER_BYTES = 5;
+
+/** PING flags (protocol: both sides must agree). */
+export const PING_FLAG_PUNCH = 1;
+export const PING_FLAG_USER = 2;
+
+/** An IPv4 endpoint as carried on the wire; structurally the same as net/udp.ts Endpoint. */
+export interface WireEndpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+export type InnerMessage =
+  | { kind: InnerKind.KEEPALIVE }
+  | { kind: InnerKind.KCP; payload: Uint8Array }
+  | { kind: InnerKind.IP; packet: Uint8Array }
+  | { kind: InnerKind.PING; txid: bigint; flags: number }
+  | { kind: InnerKind.PONG; txid: bigint; observed: WireEndpoint }
+  | { kind: InnerKind.CONTROL; body: Uint8Array }
+  | { kind: InnerKind.RELAY_TO; overlay: number; datagram: Uint8Array }
+  | { kind: InnerKind.RELAY_FROM; overlay: number; datagram: Uint8Array };
+
+/** The kind byte of an inner message without decoding the rest, or undefined when empty. */
+export function innerKindOf(b: Uint8Array): InnerKind | undefined {
+  const k = b[0];
+  return k !== undefined && k in innerKindName ? (k as InnerKind) : undefined;
+}
+
+function withBody(kind: InnerKind, body: Uint8Array, headerBytes = INNER_HEADER_BYTES): Uint8Array {
+  const out = new Uint8Array(headerBytes + body.byteLength);
+  out[0] = kind;
+  out.set(body, headerBytes);
+  return out;
+}
+
+export function encodeInner(m: InnerMessage): Uint8Array {
+  switch (m.kind) {
+    case InnerKind.KEEPALIVE:
+      return Uint8Array.of(InnerKind.KEEPALIVE);
+    case InnerKind.KCP:
+      return withBody(m.kind, m.payload);
+    case InnerKind.IP:
+      return withBody(m.kind, m.packet);
+    case InnerKind.CONTROL:
+      return withBody(m.kind, m.body);
+    case InnerKind.PING: {
+      const out = new Uint8Array(PING_BYTES);
+      const v = viewOf(out);
+      out[0] = m.kind;
+      v.setBigUint64(1, BigInt.asUintN(64, m.txid), true);
+      v.setUint8(9, m.flags & 0xff);
+      return out;
+    }
+    case InnerKind.PONG: {
+      const out = new Uint8Array(PONG_BYTES);
+      const v = viewOf(out);
+      out[0] = m.kind;
+      v.setBigUint64(1, BigInt.asUintN(64, m.txid), true);
+      v.setUint32(9, ipv4ToU32(m.observed.address), false);
+      v.setUint16(13, m.observed.port, true);
+      return out;
+    }
+    case InnerKind.RELAY_TO:
+    case InnerKind.RELAY_FROM: {
+      const out = withBody(m.kind, m.datagram, RELAY_HEADER_BYTES);
+      viewOf(out).setUint32(1, m.overlay >>> 0, false);
+      return out;
+    }
+  }
+}
+
+/** Decodes an inner message. Byte fields are views into `b` (copy them to keep them). */
+export function decodeInner(b: Uint8Array): InnerMessage {
+  if (b.byteLength < INNER_HEADER_BYTES) throw new DecodeError('inner: empty');
+  const kind = b[0]!;
+  const v = viewOf(b);
+  switch (kind) {
+    case InnerKind.KEEPALIVE:
+      if (b.byteLength !== 1) throw new DecodeError('inner: KEEPALIVE with a body');
+      return { kind };
+    case InnerKind.KCP:
+      return { kind, payload: b.subarray(1) };
+    case InnerKind.IP:
+      return { kind, packet: b.subarray(1) };
+    case InnerKind.CONTROL:
+      return { kind, body: b.subarray(1) };
+    case InnerKind.PING:
+      if (b.byteLength !== PING_BYTES) throw new DecodeError(`inner: PING of ${b.byteLength} bytes`);
+      return { kind, txid: v.getBigUint64(1, true), flags: v.getUint8(9) };
+    case InnerKind.PONG:
+      if (b.byteLength !== PONG_BYTES) throw new DecodeError(`inner: PONG of ${b.byteLength} bytes`);
+      return {
+        kind,
+        txid: v.getBigUint64(1, true),
+        observed: { address: u32ToIpv4(v.getUint32(9, false)), port: v.getUint16(13, true) },
+      };
+    case InnerKind.RELAY_TO:
+    case InnerKind.RELAY_FROM:
+      if (b.byteLength < RELAY_HEADER_BYTES) throw new DecodeError('inner: short RELAY header');
+      return { kind, overlay: v.getUint32(1, false), datagram: b.subarray(RELAY_HEADER_BYTES) };
+    default:
+      throw new DecodeError(`inner: unknown kind ${kind}`, 'DECODE_UNKNOWN_TYPE');
+  }
+}

@@ -1,0 +1,117 @@
+// Golden bytes, fuzz and the name maps for wire/control.ts.
+import { describe, expect, it } from 'vitest';
+import {
+  CandidateKind, ControlType, controlTypeName, decodeControl, encodeControl, mapEntryBytes, MapOp, RefusalReason,
+  refusalReasonName, type ControlMessage, type MapEntry,
+} from '../../src/wire/control.js';
+import { fromHex, toHex } from '../../src/util/bytes.js';
+import { DecodeError } from '../../src/util/errors.js';
+import { Rng } from '../fakes/rng.js';
+
+const key = new Uint8Array(32).fill(0xab);
+const keyHex = 'ab'.repeat(32);
+const entry: MapEntry = {
+  op: MapOp.UPSERT, publicKey: key, overlay: 0x0a090003, bootId: 9n, name: 'c',
+  reflexive: { address: '198.51.100.7', port: 40000 }, lan: [],
+};
+
+const golden: Array<[string, ControlMessage, string]> = [
+  [
+    'REGISTER: seq LE, overlay BE, prefix, name, lan eps, boot id LE',
+    { type: ControlType.REGISTER, seq: 1, overlay: 0x0a090002, prefix: 24, name: 'ab', lan: [{ address: '192.168.1.5', port: 51820 }], bootId: 0x1122334455667788n },
+    '01 01000000 0a090002 18 02 6162 01 c0a80105 6cca 8877665544332211',
+  ],
+  [
+    'REGISTER_OK: observed endpoint and heartbeat interval',
+    { type: ControlType.REGISTER_OK, seq: 1, observed: { address: '203.0.113.9', port: 1 }, heartbeatMs: 20000 },
+    '02 01000000 cb007109 0100 204e0000',
+  ],
+  ['REGISTER_REFUSED: reason and text', { type: ControlType.REGISTER_REFUSED, seq: 2, reason: RefusalReason.NAME_TAKEN, text: 'x' }, '03 02000000 03 01 78'],
+  [
+    'MAP: header then one upsert entry',
+    { type: ControlType.MAP, seq: 3, version: 7, base: 6, part: 0, parts: 1, entries: [entry] },
+    `04 03000000 07000000 06000000 0000 0100 0100 01 ${keyHex} 0a090003 0900000000000000 01 63 c6336407 409c 00`,
+  ],
+  ['ACK: just the seq', { type: ControlType.ACK, seq: 0xdeadbeef }, '05 efbeadde'],
+  ['HEARTBEAT: map version and lan eps', { type: ControlType.HEARTBEAT, seq: 5, mapVersion: 2, lan: [] }, '06 05000000 02000000 00'],
+  [
+    'HEARTBEAT_OK: observed and current version',
+    { type: ControlType.HEARTBEAT_OK, seq: 5, observed: { address: '10.0.0.1', port: 2 }, mapVersion: 3 },
+    '07 05000000 0a000001 0200 03000000',
+  ],
+  ['GOODBYE: just the seq', { type: ControlType.GOODBYE, seq: 6 }, '08 06000000'],
+  ['PUNCH_REQUEST: target overlay BE', { type: ControlType.PUNCH_REQUEST, seq: 7, target: 0x0a090003 }, '09 07000000 0a090003'],
+  [
+    'PUNCH: key, overlay, kinded candidates',
+    { type: ControlType.PUNCH, seq: 4, publicKey: key, overlay: 0x0a090003, candidates: [{ kind: CandidateKind.LAN, endpoint: { address: '10.0.0.2', port: 1 } }] },
+    `0a 04000000 ${keyHex} 0a090003 01 01 0a000002 0100`,
+  ],
+];
+
+describe('control codec', () => {
+  it.each(golden)('%s', (_why, msg, hex) => {
+    expect(toHex(encodeControl(msg))).toBe(hex.replace(/\s+/g, ''));
+    expect(decodeControl(fromHex(hex))).toEqual(msg);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['unknown type', '63 00000000'],
+    ['short seq', '05 0000'],
+    ['trailing bytes', '05 00000000 00'],
+    ['prefix over 32', '01 01000000 0a090002 21 00 00 0000000000000000'],
+    ['name past the end', '01 01000000 0a090002 18 05 61 00 0000000000000000'],
+    ['invalid UTF-8 name', '01 01000000 0a090002 18 01 ff 00 0000000000000000'],
+    ['unknown refusal reason', '03 02000000 09 00'],
+    ['MAP part beyond parts', '04 03000000 07000000 06000000 0200 0100 0000'],
+    ['MAP bad op', `04 03000000 07000000 06000000 0000 0100 0100 07 ${keyHex} 0a090003 0900000000000000 00 c6336407 409c 00`],
+    ['PUNCH bad candidate kind', `0a 04000000 ${keyHex} 0a090003 01 09 0a000002 0100`],
+  ])('rejects %s with DecodeError', (_why, hex) => {
+    expect(() => decodeControl(fromHex(hex))).toThrow(DecodeError);
+  });
+
+  it('pins the type and reason names', () => {
+    expect(controlTypeName).toEqual({
+      1: 'REGISTER', 2: 'REGISTER_OK', 3: 'REGISTER_REFUSED', 4: 'MAP', 5: 'ACK', 6: 'HEARTBEAT', 7: 'HEARTBEAT_OK',
+      8: 'GOODBYE', 9: 'PUNCH_REQUEST', 10: 'PUNCH',
+    });
+    expect(refusalReasonName).toEqual({ 1: 'ADDRESS_IN_USE', 2: 'OUTSIDE_NETWORK', 3: 'NAME_TAKEN', 4: 'KEY_NOT_ALLOWED', 5: 'BAD_REQUEST' });
+  });
+
+  it('sizes a MAP entry exactly', () => {
+    const one = encodeControl({ type: ControlType.MAP, seq: 0, version: 1, base: 0, part: 0, parts: 1, entries: [entry] });
+    const none = encodeControl({ type: ControlType.MAP, seq: 0, version: 1, base: 0, part: 0, parts: 1, entries: [] });
+    expect(one.byteLength - none.byteLength).toBe(mapEntryBytes(entry));
+  });
+
+  it('fuzz: decode succeeds or throws DecodeError, and decode-encode-decode is a fixed point', () => {
+    const rng = new Rng(11);
+    const seeds = golden.map(([, m]) => encodeControl(m));
+    let decoded = 0;
+    for (let i = 0; i < 20000; i++) {
+      let b: Uint8Array;
+      if (rng.chance(0.5)) {
+        // Mutate a valid message: flip, truncate or extend, so the fuzz reaches deep fields.
+        const s = seeds[rng.int(seeds.length)]!;
+        b = s.slice(0, rng.chance(0.3) ? rng.int(s.byteLength + 1) : s.byteLength);
+        for (let j = rng.int(3); j > 0 && b.byteLength > 0; j--) b[rng.int(b.byteLength)] = rng.int(256);
+        if (rng.chance(0.1)) b = Uint8Array.of(...b, rng.int(256));
+      } else {
+        b = rng.bytes(rng.int(64));
+        if (b.byteLength > 0) b[0] = 1 + rng.int(10);
+      }
+      let m: ControlMessage;
+      try {
+        m = decodeControl(b);
+      } catch (e) {
+        expect(e).toBeInstanceOf(DecodeError);
+        continue;
+      }
+      decoded++;
+      const again = encodeControl(m);
+      expect(decodeControl(again)).toEqual(m);
+      expect(toHex(encodeControl(decodeControl(again)))).toBe(toHex(again));
+    }
+    expect(decoded).toBeGreaterThan(1000);
+  });
+});

@@ -1,0 +1,66 @@
+// Golden bytes, fuzz and the name map for wire/inner.ts.
+import { describe, expect, it } from 'vitest';
+import { decodeInner, encodeInner, InnerKind, innerKindName, innerKindOf, type InnerMessage } from '../../src/wire/inner.js';
+import { fromHex, toHex } from '../../src/util/bytes.js';
+import { DecodeError } from '../../src/util/errors.js';
+import { Rng } from '../fakes/rng.js';
+
+const golden: Array<[string, InnerMessage, string]> = [
+  ['keepalive is one byte', { kind: InnerKind.KEEPALIVE }, '00'],
+  ['KCP carries its datagram after the kind', { kind: InnerKind.KCP, payload: fromHex('aabb') }, '01 aabb'],
+  ['IP carries one packet', { kind: InnerKind.IP, packet: fromHex('45') }, '02 45'],
+  ['PING: txid u64 LE, flags', { kind: InnerKind.PING, txid: 0x0102030405060708n, flags: 1 }, '03 0807060504030201 01'],
+  [
+    'PONG: txid, observed ip BE, port LE',
+    { kind: InnerKind.PONG, txid: 1n, observed: { address: '192.0.2.1', port: 7000 } },
+    '04 0100000000000000 c0000201 581b',
+  ],
+  ['CONTROL carries a control body', { kind: InnerKind.CONTROL, body: fromHex('0501000000') }, '10 0501000000'],
+  ['RELAY_TO: dst overlay BE, datagram', { kind: InnerKind.RELAY_TO, overlay: 0x0a090002, datagram: fromHex('04000000') }, '20 0a090002 04000000'],
+  ['RELAY_FROM: src overlay BE, datagram', { kind: InnerKind.RELAY_FROM, overlay: 0x0a090003, datagram: fromHex('01') }, '21 0a090003 01'],
+];
+
+describe('inner codec', () => {
+  it.each(golden)('%s', (_why, msg, hex) => {
+    expect(toHex(encodeInner(msg))).toBe(hex.replace(/\s+/g, ''));
+    expect(decodeInner(fromHex(hex))).toEqual(msg);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['keepalive with a body', '0000'],
+    ['short PING', '03 00'],
+    ['long PONG', '04 0100000000000000 c0000201 581b 00'],
+    ['short RELAY header', '20 0a09'],
+    ['unknown kind', '07'],
+  ])('rejects %s with DecodeError', (_why, hex) => {
+    expect(() => decodeInner(fromHex(hex))).toThrow(DecodeError);
+  });
+
+  it('pins the kind names', () => {
+    expect(innerKindName).toEqual({
+      0: 'KEEPALIVE', 1: 'KCP', 2: 'IP', 3: 'PING', 4: 'PONG', 16: 'CONTROL', 32: 'RELAY_TO', 33: 'RELAY_FROM',
+    });
+    expect(innerKindOf(fromHex('21'))).toBe(InnerKind.RELAY_FROM);
+    expect(innerKindOf(fromHex('99'))).toBeUndefined();
+  });
+
+  it('fuzz: decode succeeds or throws DecodeError, and decode-encode-decode is a fixed point', () => {
+    const rng = new Rng(5);
+    const kinds = Object.keys(innerKindName).map(Number);
+    for (let i = 0; i < 5000; i++) {
+      const b = rng.bytes(rng.int(24));
+      if (b.byteLength > 0 && rng.chance(0.8)) b[0] = kinds[rng.int(kinds.length)]!;
+      let m: InnerMessage;
+      try {
+        m = decodeInner(b);
+      } catch (e) {
+        expect(e).toBeInstanceOf(DecodeError);
+        continue;
+      }
+      const again = encodeInner(m);
+      expect(toHex(again)).toBe(toHex(b));
+      expect(decodeInner(again)).toEqual(m);
+    }
+  });
+});

@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "meshd_tun",
+      "sources": ["src/tun/native/tun.c"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
+      "cflags!": ["-O3"]
+    }
+  ]
+}

@@ -1,0 +1,188 @@
+// The Linux TunDevice: the only file that loads the native addon (build/Release/meshd_tun.node,
+// built from src/tun/native/tun.c by `npm install`). Validates options, maps addon failures to
+// TunError codes and adapts the addon's shared slot buffer to the PacketBatch contract.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TunError } from '../util/errors.js';
+import type { PacketBatch, TunDevice, TunHandler, TunOptions } from './device.js';
+
+/** Packets read per event-loop wake; local tuning (one JS call per batch amortises the crossing). */
+export const readBatchSlots = 64;
+/** Default transmit queue length; local tuning (the kernel default of 500 drops bursts). */
+export const defaultTxQueueLen = 1000;
+const minMtu = 576;
+const maxMtu = 65535;
+
+interface AddonOpened {
+  handle: unknown;
+  name: string;
+  data: Buffer;
+  lengths: Uint32Array;
+}
+
+interface Addon {
+  open(
+    name: string,
+    address: string,
+    prefixLength: number,
+    mtu: number,
+    txQueueLen: number,
+    slotSize: number,
+    slotCount: number,
+    onPackets: (count: number) => void,
+    onError: (code: string, message: string) => void,
+  ): AddonOpened;
+  write(handle: unknown, packet: Uint8Array): boolean;
+  writeBatch(handle: unknown, packets: readonly Uint8Array[]): number;
+  close(handle: unknown): void;
+}
+
+// src/tun/linux.ts and dist/tun/linux.js are both two levels below the package root.
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const addonPath = join(packageRoot, 'build', 'Release', 'meshd_tun.node');
+let addon: Addon | undefined;
+
+function loadAddon(): Addon {
+  if (addon !== undefined) return addon;
+  if (process.platform !== 'linux') throw new TunError('TUN_NO_DEVICE', `TUN devices need Linux (this is ${process.platform})`);
+  if (!existsSync(addonPath)) {
+    throw new TunError('TUN_NO_ADDON', `the TUN addon is not built (${addonPath}): run npm install (needs make, g++ and python3)`);
+  }
+  try {
+    addon = createRequire(import.meta.url)(addonPath) as Addon;
+  } catch (err) {
+    throw new TunError('TUN_NO_ADDON', `cannot load the TUN addon ${addonPath}: ${(err as Error).message}`, { cause: err });
+  }
+  return addon;
+}
+
+/** True when the native addon is built and loads on this platform. */
+export function addonAvailable(): boolean {
+  try {
+    loadAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ipv4Re = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+// Linux interface names: 1-15 bytes, no '/', ':', whitespace; not "." or "..".
+const nameRe = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** Throws TunError (TUN_BAD_NAME, TUN_BAD_ADDRESS, TUN_BAD_MTU) for options C would refuse. */
+export function validateTunOptions(opts: TunOptions): void {
+  const name = opts.name ?? '';
+  if (name !== '' && (!nameRe.test(name) || name === '.' || name === '..')) {
+    throw new TunError('TUN_BAD_NAME', `bad interface name "${name}": 1-15 characters from A-Z a-z 0-9 _ . -`);
+  }
+  if (typeof opts.address !== 'string' || !ipv4Re.test(opts.address)) {
+    throw new TunError('TUN_BAD_ADDRESS', `bad IPv4 address "${String(opts.address)}"`);
+  }
+  if (!Number.isInteger(opts.prefixLength) || opts.prefixLength < 1 || opts.prefixLength > 32) {
+    throw new TunError('TUN_BAD_ADDRESS', `bad prefix length ${opts.prefixLength}: 1..32`);
+  }
+  if (!Number.isInteger(opts.mtu) || opts.mtu < minMtu || opts.mtu > maxMtu) {
+    throw new TunError('TUN_BAD_MTU', `bad MTU ${opts.mtu}: ${minMtu}..${maxMtu}`);
+  }
+  const q = opts.txQueueLen ?? defaultTxQueueLen;
+  if (!Number.isInteger(q) || q < 1 || q > 1_000_000) {
+    throw new TunError('TUN_BAD_OPTION', `bad txQueueLen ${q}: 1..1000000`);
+  }
+}
+
+/** Slot size for an MTU: whole packets always fit, rounded to 256 bytes, at least 2048. */
+export function slotSizeFor(mtu: number): number {
+  return Math.max(2048, Math.ceil(mtu / 256) * 256);
+}
+
+class LinuxTun implements TunDevice {
+  readonly name: string;
+  readonly mtu: number;
+  private handle: unknown;
+  private closed = false;
+  private handler: TunHandler | undefined;
+  private readonly closeHandlers: ((err?: Error) => void)[] = [];
+  private readonly batch: { data: Buffer; slotSize: number; lengths: Uint32Array; count: number };
+
+  constructor(a: Addon, opts: TunOptions) {
+    const slotSize = slotSizeFor(opts.mtu);
+    let opened: AddonOpened;
+    try {
+      opened = a.open(
+        opts.name ?? '',
+        opts.address,
+        opts.prefixLength,
+        opts.mtu,
+        opts.txQueueLen ?? defaultTxQueueLen,
+        slotSize,
+        readBatchSlots,
+        (count) => this.deliver(count),
+        (code, message) => this.fail(new TunError(code, message)),
+      );
+    } catch (err) {
+      const e = err as { code?: unknown; message?: unknown };
+      const code = typeof e.code === 'string' && e.code.startsWith('TUN_') ? e.code : 'TUN_IO';
+      throw new TunError(code, String(e.message ?? err), { cause: err });
+    }
+    this.handle = opened.handle;
+    this.name = opened.name;
+    this.mtu = opts.mtu;
+    this.batch = { data: opened.data, slotSize, lengths: opened.lengths, count: 0 };
+  }
+
+  onPackets(handler: TunHandler): void {
+    this.handler = handler;
+  }
+
+  write(packet: Uint8Array): boolean {
+    return !this.closed && addon!.write(this.handle, packet);
+  }
+
+  writeBatch(packets: readonly Uint8Array[]): number {
+    return this.closed ? 0 : addon!.writeBatch(this.handle, packets);
+  }
+
+  onClose(handler: (err?: Error) => void): void {
+    this.closeHandlers.push(handler);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    addon!.close(this.handle);
+    this.runCloseHandlers(undefined);
+  }
+
+  private deliver(count: number): void {
+    // Packets read before close() but delivered after it are dropped: no handler call after close.
+    if (this.closed || this.handler === undefined) return;
+    this.batch.count = count;
+    this.handler(this.batch as PacketBatch);
+  }
+
+  private fail(err: TunError): void {
+    if (this.closed) return;
+    this.closed = true;
+    addon!.close(this.handle);
+    this.runCloseHandlers(err);
+  }
+
+  private runCloseHandlers(err: Error | undefined): void {
+    for (const h of this.closeHandlers.splice(0)) h(err);
+  }
+}
+
+/**
+ * Creates, addresses and brings up an IPv4 TUN device (needs CAP_NET_ADMIN). Throws TunError:
+ * TUN_BAD_NAME / TUN_BAD_ADDRESS / TUN_BAD_MTU / TUN_BAD_OPTION (options), TUN_NO_ADDON (not built),
+ * TUN_NO_DEVICE (no /dev/net/tun), TUN_PERMISSION (not root), TUN_BUSY (name in use), TUN_IO.
+ * A device that fails later (TUN_GONE when deleted from outside, TUN_IO) is closed and reported
+ * to the onClose handlers with that error.
+ */
+export function openTun(opts: TunOptions): TunDevice {
+  validateTunOptions(opts);
+  return new LinuxTun(loadAddon(), opts);
+}

@@ -1,0 +1,479 @@
+// meshd_tun: the Linux TUN addon behind src/tun/linux.ts (its only user). Opens an IFF_TUN|IFF_NO_PI
+// device, configures address, MTU, txqueuelen and link state by ioctl (no `ip` binary at run time),
+// reads packets on the Node event loop with uv_poll (no threadpool round trip) into one shared slot
+// buffer per device, and writes with write(2). Plain C against node_api.h (NAPI_VERSION 8).
+//
+// JS API (all positional; linux.ts validates arguments before calling):
+//   open(name, address, prefixLength, mtu, txQueueLen, slotSize, slotCount, onPackets, onError)
+//     -> { handle, name, data: Buffer(slotSize*slotCount), lengths: Uint32Array(slotCount) }
+//     onPackets(count): packets 0..count-1 are in data/lengths, valid only during the call.
+//     onError(code, message): the device failed (deleted from outside, I/O error); it is closed.
+//   write(handle, buf) -> boolean        writeBatch(handle, Uint8Array[]) -> number accepted
+//   close(handle)                        idempotent; no callback after it returns
+// Errors thrown from open carry `code`: TUN_NO_DEVICE, TUN_PERMISSION, TUN_BUSY, TUN_BAD_ADDRESS,
+// TUN_BAD_MTU, TUN_IO.
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct tun_s {
+  int fd;
+  uv_poll_t poll;
+  int poll_inited;   // uv_poll_init succeeded, so uv_close must run before free
+  int handle_closed; // uv_close callback ran
+  int closed;        // fd closed, no more callbacks
+  int finalized;     // the JS external is gone
+  int env_gone;      // env teardown started: no napi calls from now on
+  int in_callback;
+  napi_env env;
+  napi_ref on_packets;
+  napi_ref on_error;
+  napi_ref data_ref;
+  napi_ref lengths_ref;
+  napi_async_context async_ctx;
+  uint8_t *data;
+  uint32_t *lengths;
+  uint32_t slot_size;
+  uint32_t slot_count;
+  char name[IFNAMSIZ];
+} tun_t;
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) return NULL;                                                            \
+  } while (0)
+
+static napi_value throw_coded(napi_env env, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static napi_value throw_coded(napi_env env, const char *code, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  napi_value c, m, err;
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c) == napi_ok &&
+      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m) == napi_ok &&
+      napi_create_error(env, c, m, &err) == napi_ok) {
+    napi_throw(env, err);
+  }
+  return NULL;
+}
+
+static void maybe_free(tun_t *t) {
+  if (t->finalized && (!t->poll_inited || t->handle_closed)) free(t);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  tun_t *t = (tun_t *)h->data;
+  t->handle_closed = 1;
+  maybe_free(t);
+}
+
+static void drop_ref(tun_t *t, napi_ref *r) {
+  if (*r != NULL && !t->env_gone) napi_delete_reference(t->env, *r);
+  *r = NULL;
+}
+
+static void env_cleanup(void *arg);
+
+// Stops polling and closes the fd; after this no JS callback runs. Safe inside the callback.
+static void tun_shutdown(tun_t *t) {
+  if (t->closed) return;
+  t->closed = 1;
+  if (t->poll_inited) {
+    uv_poll_stop(&t->poll);
+    uv_close((uv_handle_t *)&t->poll, on_handle_closed);
+  }
+  if (t->fd >= 0) close(t->fd);
+  t->fd = -1;
+  if (!t->env_gone) {
+    napi_remove_env_cleanup_hook(t->env, env_cleanup, t);
+    if (t->async_ctx != NULL) napi_async_destroy(t->env, t->async_ctx);
+  }
+  t->async_ctx = NULL;
+  drop_ref(t, &t->on_packets);
+  drop_ref(t, &t->on_error);
+  drop_ref(t, &t->data_ref);
+  drop_ref(t, &t->lengths_ref);
+}
+
+static void env_cleanup(void *arg) {
+  tun_t *t = (tun_t *)arg;
+  t->env_gone = 1;
+  tun_shutdown(t);
+}
+
+static void finalize_external(napi_env env, void *data, void *hint) {
+  tun_t *t = (tun_t *)data;
+  t->finalized = 1;
+  tun_shutdown(t);
+  maybe_free(t);
+}
+
+// Calls fn(args) through napi_make_callback so nextTicks and microtasks run after it; an exception
+// the handler throws becomes an uncaughtException, never a silently swallowed one.
+static void call_js(tun_t *t, napi_ref fn_ref, size_t argc, napi_value *argv) {
+  napi_env env = t->env;
+  napi_value fn, recv, result;
+  if (fn_ref == NULL || napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) return;
+  napi_get_global(env, &recv); // napi_make_callback needs an object receiver
+  napi_status s = napi_make_callback(env, t->async_ctx, recv, fn, argc, argv, &result);
+  if (s == napi_pending_exception) {
+    napi_value exc;
+    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
+}
+
+static void report_failure(tun_t *t, const char *code, const char *fmt, int err) {
+  napi_env env = t->env;
+  napi_ref on_error = t->on_error;
+  t->on_error = NULL; // keep it past shutdown, report once
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_async_context ctx = t->async_ctx;
+  t->async_ctx = NULL; // kept alive for the error call below
+  tun_shutdown(t);
+  t->async_ctx = ctx;
+  char msg[256];
+  snprintf(msg, sizeof msg, fmt, t->name, strerror(err));
+  napi_value argv[2];
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &argv[0]) == napi_ok &&
+      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &argv[1]) == napi_ok) {
+    call_js(t, on_error, 2, argv);
+  }
+  if (t->async_ctx != NULL) napi_async_destroy(env, t->async_ctx);
+  t->async_ctx = NULL;
+  if (on_error != NULL) napi_delete_reference(env, on_error);
+  napi_close_handle_scope(env, scope);
+}
+
+static int is_gone_errno(int e) {
+  return e == EBADFD || e == EIO || e == ENXIO || e == ENODEV || e == EBADF || e == ENETDOWN;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  tun_t *t = (tun_t *)h->data;
+  if (t->closed || t->env_gone) return;
+  if (status < 0) {
+    report_failure(t, "TUN_GONE", "TUN device %s went away (deleted from outside? poll: %s)", -status);
+    return;
+  }
+  uint32_t count = 0;
+  while (count < t->slot_count) {
+    ssize_t n = read(t->fd, t->data + (size_t)count * t->slot_size, t->slot_size);
+    if (n > 0) {
+      t->lengths[count++] = (uint32_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0) {
+      int e = errno;
+      if (count == 0) {
+        report_failure(t, is_gone_errno(e) ? "TUN_GONE" : "TUN_IO",
+                       is_gone_errno(e) ? "TUN device %s went away (deleted from outside?): %s"
+                                        : "TUN device %s read failed: %s",
+                       e);
+        return;
+      }
+    }
+    break; // n == 0 or an error after some packets: deliver these, the next wake reports it
+  }
+  if (count == 0) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(t->env, &scope) != napi_ok) return;
+  napi_value argv[1];
+  if (napi_create_uint32(t->env, count, &argv[0]) == napi_ok) {
+    t->in_callback = 1;
+    call_js(t, t->on_packets, 1, argv);
+    t->in_callback = 0;
+  }
+  napi_close_handle_scope(t->env, scope);
+}
+
+static int get_tun(napi_env env, napi_value v, tun_t **out) {
+  void *p = NULL;
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_external) return 0;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) return 0;
+  *out = (tun_t *)p;
+  return 1;
+}
+
+static void set_name(struct ifreq *ifr, const char *name) {
+  size_t n = strnlen(name, IFNAMSIZ - 1);
+  memcpy(ifr->ifr_name, name, n);
+  ifr->ifr_name[n] = 0;
+}
+
+static int set_ifreq_addr(int sock, const char *name, unsigned long req, in_addr_t a) {
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  set_name(&ifr, name);
+  struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = a;
+  return ioctl(sock, req, &ifr);
+}
+
+// Returns NULL with an exception pending on failure.
+static napi_value configure(napi_env env, const char *name, const char *addr, uint32_t prefix,
+                            uint32_t mtu, uint32_t txq) {
+  struct in_addr ia;
+  if (inet_pton(AF_INET, addr, &ia) != 1 || prefix > 32) {
+    return throw_coded(env, "TUN_BAD_ADDRESS", "not an IPv4 address/prefix: %s/%u", addr, prefix);
+  }
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return throw_coded(env, "TUN_IO", "socket for TUN configuration: %s", strerror(errno));
+  napi_value ok = NULL;
+  struct ifreq ifr;
+  in_addr_t mask = prefix == 0 ? 0 : htonl(0xffffffffu << (32 - prefix));
+  if (set_ifreq_addr(sock, name, SIOCSIFADDR, ia.s_addr) < 0) {
+    throw_coded(env, errno == EPERM ? "TUN_PERMISSION" : "TUN_BAD_ADDRESS", "setting address %s on %s: %s",
+                addr, name, strerror(errno));
+    goto out;
+  }
+  if (set_ifreq_addr(sock, name, SIOCSIFNETMASK, mask) < 0) {
+    throw_coded(env, "TUN_BAD_ADDRESS", "setting prefix /%u on %s: %s", prefix, name, strerror(errno));
+    goto out;
+  }
+  memset(&ifr, 0, sizeof ifr);
+  set_name(&ifr, name);
+  ifr.ifr_mtu = (int)mtu;
+  if (ioctl(sock, SIOCSIFMTU, &ifr) < 0) {
+    throw_coded(env, "TUN_BAD_MTU", "setting MTU %u on %s: %s", mtu, name, strerror(errno));
+    goto out;
+  }
+  memset(&ifr, 0, sizeof ifr);
+  set_name(&ifr, name);
+  ifr.ifr_qlen = (int)txq;
+  if (ioctl(sock, SIOCSIFTXQLEN, &ifr) < 0) {
+    throw_coded(env, "TUN_IO", "setting txqueuelen %u on %s: %s", txq, name, strerror(errno));
+    goto out;
+  }
+  memset(&ifr, 0, sizeof ifr);
+  set_name(&ifr, name);
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) {
+    throw_coded(env, "TUN_IO", "reading flags of %s: %s", name, strerror(errno));
+    goto out;
+  }
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) {
+    throw_coded(env, "TUN_IO", "bringing %s up: %s", name, strerror(errno));
+    goto out;
+  }
+  napi_get_undefined(env, &ok);
+out:
+  close(sock);
+  return ok;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 9) return throw_coded(env, "TUN_IO", "open: expected 9 arguments");
+  char name[IFNAMSIZ + 1] = {0};
+  char addr[64] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok || len >= IFNAMSIZ) {
+    return throw_coded(env, "TUN_BAD_NAME", "interface name must be a string of at most %d bytes", IFNAMSIZ - 1);
+  }
+  if (napi_get_value_string_utf8(env, argv[1], addr, sizeof addr, &len) != napi_ok) {
+    return throw_coded(env, "TUN_BAD_ADDRESS", "address must be a string");
+  }
+  uint32_t prefix, mtu, txq, slot_size, slot_count;
+  if (napi_get_value_uint32(env, argv[2], &prefix) != napi_ok || napi_get_value_uint32(env, argv[3], &mtu) != napi_ok ||
+      napi_get_value_uint32(env, argv[4], &txq) != napi_ok || napi_get_value_uint32(env, argv[5], &slot_size) != napi_ok ||
+      napi_get_value_uint32(env, argv[6], &slot_count) != napi_ok) {
+    return throw_coded(env, "TUN_IO", "open: numeric arguments expected");
+  }
+  if (slot_size < 576 || slot_size > 65536 || slot_count < 1 || slot_count > 1024) {
+    return throw_coded(env, "TUN_IO", "open: bad slot geometry %u x %u", slot_size, slot_count);
+  }
+
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == EACCES || e == EPERM)
+      return throw_coded(env, "TUN_PERMISSION", "opening /dev/net/tun needs CAP_NET_ADMIN: run with sudo (%s)", strerror(e));
+    return throw_coded(env, "TUN_NO_DEVICE", "/dev/net/tun is missing or unusable (%s): load the tun module or create the device node",
+                       strerror(e));
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  set_name(&ifr, name);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    close(fd);
+    if (e == EPERM || e == EACCES)
+      return throw_coded(env, "TUN_PERMISSION", "creating a TUN device needs CAP_NET_ADMIN: run with sudo (%s)", strerror(e));
+    if (e == EBUSY || (e == EINVAL && name[0] != 0))
+      return throw_coded(env, "TUN_BUSY", "interface name %s is already in use: pick another name or remove it", name);
+    return throw_coded(env, "TUN_IO", "TUNSETIFF %s: %s", name, strerror(e));
+  }
+  char actual[IFNAMSIZ];
+  memcpy(actual, ifr.ifr_name, IFNAMSIZ);
+  actual[IFNAMSIZ - 1] = 0;
+  if (configure(env, actual, addr, prefix, mtu, txq) == NULL) {
+    close(fd);
+    return NULL;
+  }
+
+  tun_t *t = calloc(1, sizeof *t);
+  if (t == NULL) {
+    close(fd);
+    return throw_coded(env, "TUN_IO", "out of memory");
+  }
+  t->fd = fd;
+  t->env = env;
+  t->slot_size = slot_size;
+  t->slot_count = slot_count;
+  memcpy(t->name, actual, IFNAMSIZ);
+
+  napi_value data, lengths_ab, lengths, handle, result, name_v, resource_name;
+  void *data_ptr = NULL, *len_ptr = NULL;
+  uv_loop_t *loop = NULL;
+  if (napi_create_buffer(env, (size_t)slot_size * slot_count, &data_ptr, &data) != napi_ok ||
+      napi_create_arraybuffer(env, sizeof(uint32_t) * slot_count, &len_ptr, &lengths_ab) != napi_ok ||
+      napi_create_typedarray(env, napi_uint32_array, slot_count, lengths_ab, 0, &lengths) != napi_ok ||
+      napi_create_reference(env, argv[7], 1, &t->on_packets) != napi_ok ||
+      napi_create_reference(env, argv[8], 1, &t->on_error) != napi_ok ||
+      napi_create_reference(env, data, 1, &t->data_ref) != napi_ok ||
+      napi_create_reference(env, lengths, 1, &t->lengths_ref) != napi_ok ||
+      napi_create_string_utf8(env, "meshd:tun", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_async_init(env, NULL, resource_name, &t->async_ctx) != napi_ok ||
+      napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    t->finalized = 1;
+    tun_shutdown(t);
+    maybe_free(t);
+    return throw_coded(env, "TUN_IO", "open: N-API setup failed");
+  }
+  t->data = data_ptr;
+  t->lengths = len_ptr;
+  int rc = uv_poll_init(loop, &t->poll, fd);
+  if (rc == 0) {
+    t->poll_inited = 1;
+    t->poll.data = t;
+    rc = uv_poll_start(&t->poll, UV_READABLE, on_readable);
+  }
+  if (rc != 0 || napi_add_env_cleanup_hook(env, env_cleanup, t) != napi_ok) {
+    t->finalized = 1;
+    tun_shutdown(t);
+    maybe_free(t);
+    return throw_coded(env, "TUN_IO", "polling the TUN fd: %s", uv_strerror(rc));
+  }
+  if (napi_create_external(env, t, finalize_external, NULL, &handle) != napi_ok) {
+    t->finalized = 1;
+    tun_shutdown(t);
+    maybe_free(t);
+    return throw_coded(env, "TUN_IO", "open: N-API setup failed");
+  }
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_string_utf8(env, actual, NAPI_AUTO_LENGTH, &name_v));
+  CHECK(napi_set_named_property(env, result, "handle", handle));
+  CHECK(napi_set_named_property(env, result, "name", name_v));
+  CHECK(napi_set_named_property(env, result, "data", data));
+  CHECK(napi_set_named_property(env, result, "lengths", lengths));
+  return result;
+}
+
+// One packet; false on any refusal (closed, malformed -> EINVAL, queue full -> EAGAIN, short write).
+static int write_one(tun_t *t, napi_env env, napi_value v) {
+  bool is_ta = false;
+  void *p = NULL;
+  size_t len = 0;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok) return 0;
+  if (is_ta) {
+    napi_typedarray_type type;
+    size_t n, off;
+    napi_value ab;
+    if (napi_get_typedarray_info(env, v, &type, &n, &p, &ab, &off) != napi_ok) return 0;
+    if (type != napi_uint8_array && type != napi_int8_array && type != napi_uint8_clamped_array) return 0;
+    len = n;
+  } else {
+    bool is_buf = false;
+    if (napi_is_buffer(env, v, &is_buf) != napi_ok || !is_buf) return 0;
+    if (napi_get_buffer_info(env, v, &p, &len) != napi_ok) return 0;
+  }
+  if (len == 0 || p == NULL || t->closed) return 0;
+  for (int tries = 0; tries < 4; tries++) {
+    ssize_t w = write(t->fd, p, len);
+    if (w == (ssize_t)len) return 1;
+    if (w < 0 && errno == EINTR) continue;
+    return 0;
+  }
+  return 0;
+}
+
+static napi_value js_write(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  tun_t *t;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int ok = argc >= 2 && get_tun(env, argv[0], &t) && write_one(t, env, argv[1]);
+  CHECK(napi_get_boolean(env, ok, &out));
+  return out;
+}
+
+static napi_value js_write_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  tun_t *t;
+  uint32_t accepted = 0, n = 0;
+  bool is_array = false;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 2 && get_tun(env, argv[0], &t) && napi_is_array(env, argv[1], &is_array) == napi_ok && is_array &&
+      napi_get_array_length(env, argv[1], &n) == napi_ok) {
+    for (uint32_t i = 0; i < n && !t->closed; i++) {
+      napi_value el;
+      if (napi_get_element(env, argv[1], i, &el) != napi_ok) break;
+      if (write_one(t, env, el)) {
+        accepted++;
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        break; // the kernel queue is full: the rest would fail too
+      }
+    }
+  }
+  CHECK(napi_create_uint32(env, accepted, &out));
+  return out;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  tun_t *t;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 1 && get_tun(env, argv[0], &t)) tun_shutdown(t);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"write", NULL, js_write, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"writeBatch", NULL, js_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

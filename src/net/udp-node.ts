@@ -1,0 +1,93 @@
+// The one node:dgram user: a UdpSocket (net/udp.ts) over a real IPv4 socket. Built by the CLI and
+// handed to the hub or peer daemon; everything else sees only the UdpSocket interface.
+import { createSocket, type Socket } from 'node:dgram';
+import type { Endpoint, UdpHandler, UdpSocket } from './udp.js';
+
+/** Local tuning: 4 MiB absorbs bursts of ~2800 full datagrams while the event loop is busy. */
+export const defaultSocketBufferBytes = 4 * 1024 * 1024;
+
+export interface UdpOptions {
+  recvBufferBytes?: number;
+  sendBufferBytes?: number;
+}
+
+/** Counters a status command can print. */
+export interface UdpCounters {
+  sent: number;
+  received: number;
+  sendErrors: number;
+  handlerErrors: number;
+}
+
+export class NodeUdpSocket implements UdpSocket {
+  readonly counters: UdpCounters = { sent: 0, received: 0, sendErrors: 0, handlerErrors: 0 };
+  private handler: UdpHandler | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly sock: Socket,
+    readonly local: Endpoint,
+  ) {
+    sock.on('message', (msg, rinfo) => {
+      if (this.closed || !this.handler || rinfo.family !== 'IPv4') return;
+      this.counters.received++;
+      try {
+        this.handler(msg, { address: rinfo.address, port: rinfo.port });
+      } catch {
+        this.counters.handlerErrors++;
+      }
+    });
+    // Errors after bind (ICMP unreachable surfacing on some platforms, EPERM from firewalls) are
+    // routine for UDP: count them and carry on.
+    sock.on('error', () => {
+      this.counters.sendErrors++;
+    });
+  }
+
+  send(data: Uint8Array, to: Endpoint): void {
+    if (this.closed) return;
+    try {
+      this.sock.send(data, to.port, to.address, (err) => {
+        if (err) this.counters.sendErrors++;
+      });
+      this.counters.sent++;
+    } catch {
+      this.counters.sendErrors++;
+    }
+  }
+
+  onMessage(handler: UdpHandler): void {
+    this.handler = handler;
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.handler = undefined;
+    return new Promise((resolve) => {
+      try {
+        this.sock.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
+
+/** Binds an IPv4 UDP socket (port 0 picks a free one) with large buffers. */
+export function openUdp(bind: Endpoint, opts: UdpOptions = {}): Promise<NodeUdpSocket> {
+  const sock = createSocket({
+    type: 'udp4',
+    recvBufferSize: opts.recvBufferBytes ?? defaultSocketBufferBytes,
+    sendBufferSize: opts.sendBufferBytes ?? defaultSocketBufferBytes,
+  });
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    sock.once('error', onError);
+    sock.bind(bind.port, bind.address, () => {
+      sock.off('error', onError);
+      const a = sock.address();
+      resolve(new NodeUdpSocket(sock, { address: a.address, port: a.port }));
+    });
+  });
+}

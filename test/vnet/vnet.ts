@@ -1,0 +1,199 @@
+// A virtual internet on the ManualClock: public hosts, and NAT routers whose mapping and filtering
+// follow RFC 4787 (endpoint-independent, address-dependent, address-and-port-dependent), with
+// mapping timeouts and no hairpinning. Hosts behind one NAT reach each other on their LAN.
+import type { Endpoint } from '../../src/net/udp.js';
+import { endpointKey } from '../../src/net/udp.js';
+import type { Clock } from '../../src/util/clock.js';
+import { MemorySocket, scheduleDelivery, type Fabric, type LinkQuality } from '../fakes/memory-udp.js';
+import { Rng } from '../fakes/rng.js';
+
+/** RFC 4787 section 4.1 (mapping) and 5 (filtering) behaviours. */
+export type NatBehavior = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent';
+
+export interface NatConfig {
+  mapping: NatBehavior;
+  filtering: NatBehavior;
+  /** RFC 4787 REQ-5: at least 2 minutes; refreshed by outbound packets only. */
+  mappingTimeoutMs?: number;
+}
+
+export const natPresets = {
+  /** Full cone: EIM + EIF. Anyone may send to a mapping once it exists. */
+  easy: { mapping: 'endpoint-independent', filtering: 'endpoint-independent' },
+  /** The common home router (port-restricted cone): EIM + APDF. Punches when both sides send. */
+  home: { mapping: 'endpoint-independent', filtering: 'address-and-port-dependent' },
+  /** ADM + ADF: a new mapping per destination IP. */
+  addressDependent: { mapping: 'address-dependent', filtering: 'address-dependent' },
+  /** Symmetric (carrier-grade, some firewalls): APDM + APDF, a new port per destination. */
+  symmetric: { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent' },
+} satisfies Record<string, NatConfig>;
+
+interface Mapping {
+  internal: Endpoint;
+  publicPort: number;
+  lastOutboundMs: number;
+  /** Remote "ip" and "ip:port" keys this mapping has sent to (for filtering). */
+  sentTo: Set<string>;
+}
+
+export class Nat {
+  private readonly byKey = new Map<string, Mapping>();
+  private readonly byPort = new Map<number, Mapping>();
+  private nextPort: number;
+  filtered = 0;
+
+  constructor(
+    readonly name: string,
+    readonly publicIp: string,
+    /** First three octets of the LAN, e.g. "192.168.1". */
+    readonly lanPrefix: string,
+    readonly config: NatConfig,
+    private readonly clock: Clock,
+    firstPort = 20000,
+  ) {
+    this.nextPort = firstPort;
+  }
+
+  private get timeoutMs(): number {
+    return this.config.mappingTimeoutMs ?? 120_000;
+  }
+
+  private mappingKey(internal: Endpoint, dst: Endpoint): string {
+    switch (this.config.mapping) {
+      case 'endpoint-independent':
+        return endpointKey(internal);
+      case 'address-dependent':
+        return `${endpointKey(internal)}>${dst.address}`;
+      case 'address-and-port-dependent':
+        return `${endpointKey(internal)}>${endpointKey(dst)}`;
+    }
+  }
+
+  private live(m: Mapping | undefined): Mapping | undefined {
+    if (m && this.clock.now() - m.lastOutboundMs > this.timeoutMs) {
+      this.byPort.delete(m.publicPort);
+      for (const [k, v] of this.byKey) if (v === m) this.byKey.delete(k);
+      return undefined;
+    }
+    return m;
+  }
+
+  /** Translates an outbound packet's source, creating or refreshing a mapping. */
+  outbound(internal: Endpoint, dst: Endpoint): Endpoint {
+    const key = this.mappingKey(internal, dst);
+    let m = this.live(this.byKey.get(key));
+    if (!m) {
+      m = { internal, publicPort: this.nextPort++, lastOutboundMs: 0, sentTo: new Set() };
+      this.byKey.set(key, m);
+      this.byPort.set(m.publicPort, m);
+    }
+    m.lastOutboundMs = this.clock.now();
+    m.sentTo.add(dst.address);
+    m.sentTo.add(endpointKey(dst));
+    return { address: this.publicIp, port: m.publicPort };
+  }
+
+  /** The internal endpoint an inbound packet goes to, or undefined when filtered. */
+  inbound(src: Endpoint, publicPort: number): Endpoint | undefined {
+    const m = this.live(this.byPort.get(publicPort));
+    let ok = m !== undefined;
+    if (m && this.config.filtering === 'address-dependent') ok = m.sentTo.has(src.address);
+    if (m && this.config.filtering === 'address-and-port-dependent') ok = m.sentTo.has(endpointKey(src));
+    if (!ok) this.filtered++;
+    return ok ? m!.internal : undefined;
+  }
+
+  /** Forgets every mapping (a router reboot or a carrier rebinding): the next packets get new ports. */
+  rebind(): void {
+    this.byKey.clear();
+    this.byPort.clear();
+  }
+
+  get mappings(): number {
+    return this.byPort.size;
+  }
+}
+
+export interface VnetOptions {
+  internet?: LinkQuality;
+  lan?: LinkQuality;
+  seed?: number;
+}
+
+export class VirtualInternet implements Fabric {
+  private readonly sockets = new Map<string, { sock: MemorySocket; nat: Nat | undefined }>();
+  private readonly nats = new Map<string, Nat>(); // by public ip
+  private readonly hostNat = new Map<string, Nat | undefined>(); // host ip -> its NAT
+  private readonly rng: Rng;
+  private nextEphemeral = 50000;
+  readonly drops = { noRoute: 0, filtered: 0, hairpin: 0 };
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly opts: VnetOptions = {},
+  ) {
+    this.rng = new Rng(opts.seed ?? 1);
+  }
+
+  addNat(name: string, publicIp: string, lanPrefix: string, config: NatConfig): Nat {
+    const nat = new Nat(name, publicIp, lanPrefix, config, this.clock, 20000 + this.nats.size * 5000);
+    this.nats.set(publicIp, nat);
+    return nat;
+  }
+
+  /** Declares a host: public when `behind` is undefined, else on that NAT's LAN. */
+  host(ip: string, behind?: Nat): { ip: string; open: (port?: number) => MemorySocket } {
+    if (behind && !ip.startsWith(`${behind.lanPrefix}.`)) throw new Error(`${ip} is not on ${behind.name}'s LAN`);
+    this.hostNat.set(ip, behind);
+    return { ip, open: (port = 0) => this.open(ip, port) };
+  }
+
+  open(ip: string, port = 0): MemorySocket {
+    if (!this.hostNat.has(ip)) throw new Error(`unknown host ${ip}`);
+    const sock = new MemorySocket(this, { address: ip, port: port || this.nextEphemeral++ });
+    const k = endpointKey(sock.local);
+    if (this.sockets.has(k)) throw new Error(`address in use: ${k}`);
+    this.sockets.set(k, { sock, nat: this.hostNat.get(ip) });
+    return sock;
+  }
+
+  unbind(sock: MemorySocket): void {
+    this.sockets.delete(endpointKey(sock.local));
+  }
+
+  transmit(from: MemorySocket, data: Buffer, to: Endpoint): void {
+    const srcNat = this.hostNat.get(from.local.address);
+    const dstLocal = this.sockets.get(endpointKey(to));
+    // Same LAN (or both public and addressed directly): no translation.
+    if (dstLocal && dstLocal.nat === srcNat) {
+      this.carry(this.opts.lan ?? { delayMs: 1 }, data, from.local, to);
+      return;
+    }
+    const src = srcNat ? srcNat.outbound(from.local, to) : from.local;
+    const dstNat = this.nats.get(to.address);
+    if (dstNat) {
+      if (dstNat === srcNat) {
+        this.drops.hairpin++;
+        return;
+      }
+      const internal = dstNat.inbound(src, to.port);
+      if (!internal) {
+        this.drops.filtered++;
+        return;
+      }
+      this.carry(this.opts.internet ?? { delayMs: 10 }, data, src, internal);
+      return;
+    }
+    if (dstLocal && dstLocal.nat === undefined) {
+      this.carry(this.opts.internet ?? { delayMs: 10 }, data, src, to);
+      return;
+    }
+    this.drops.noRoute++;
+  }
+
+  private carry(q: LinkQuality, data: Buffer, src: Endpoint, to: Endpoint): void {
+    scheduleDelivery(this.clock, this.rng, q, () => {
+      this.sockets.get(endpointKey(to))?.sock.deliver(data, src);
+    });
+  }
+}

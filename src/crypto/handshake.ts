@@ -1,0 +1,287 @@
+// The meshd handshake: Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s as WireGuard uses it (one round trip,
+// TAI64N timestamp against replay), with mac1 keyed by the network psk (PROTOCOL.md). Pure: time
+// comes in as `wallMs`; indices come from the caller (src/link allocates them).
+//
+//   initiator                                        responder
+//   createInitiation(id, rs, idx, wallMs) --INIT-->  checkMac1 / consumeInitiation(msg, wallMs)
+//   consumeResponse(pending, msg)         <--RESP--  createResponse(consumed, idx)
+//   -> TransportKeys (isInitiator)                   -> TransportKeys (must wait for the first
+//                                                       transport packet before sending, see keypairs.ts)
+import { HandshakeError } from '../util/errors.js';
+import { bytesEqual } from '../util/bytes.js';
+import {
+  HANDSHAKE_INIT_SIZE,
+  HANDSHAKE_RESP_SIZE,
+  INIT_MAC1_OFFSET,
+  MAC_SIZE,
+  RESP_MAC1_OFFSET,
+  encodeHandshakeInit,
+  encodeHandshakeResp,
+} from '../wire/handshake.js';
+import { MessageType } from '../wire/outer.js';
+import { HANDSHAKE_MAX_CLOCK_SKEW_MS } from './constants.js';
+import {
+  type StaticKeyPair,
+  generateEphemeral,
+  importPrivateKey,
+  importPublicKey,
+  privateKeyObject,
+  publicKeyObject,
+} from './keys.js';
+import { aeadOpen, aeadSeal, compareBytes, dh, hash, hmac, kdf, tai64n, tai64nToMs } from './noise.js';
+import type { KeyObject } from 'node:crypto';
+
+export interface HandshakeIdentity {
+  keyPair: StaticKeyPair;
+  /** The network psk (derivePsk). */
+  psk: Uint8Array;
+}
+
+export interface TransportKeys {
+  sendKey: Uint8Array;
+  recvKey: Uint8Array;
+  /** Our index: the receiver_index peers put on packets to us. */
+  localIndex: number;
+  /** Their index: what we put in receiver_index when sending. */
+  remoteIndex: number;
+  remoteStatic: Uint8Array;
+  isInitiator: boolean;
+}
+
+/** Tests only: inject the ephemeral key pair so golden messages are deterministic. */
+export interface HandshakeTestHooks {
+  ephemeral?: StaticKeyPair;
+}
+
+const CONSTRUCTION = new TextEncoder().encode('Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s');
+const IDENTIFIER = new TextEncoder().encode('meshd v1');
+const LABEL_MAC1 = new TextEncoder().encode('mac1----');
+const EMPTY = new Uint8Array(0);
+const INITIAL_CHAIN = hash(CONSTRUCTION);
+const INITIAL_HASH = hash(INITIAL_CHAIN, IDENTIFIER);
+
+/** mac1 key for messages sent to `receiverStatic`: HASH("mac1----" || psk || receiver_static). */
+export function mac1Key(psk: Uint8Array, receiverStatic: Uint8Array): Uint8Array {
+  return hash(LABEL_MAC1, psk, receiverStatic);
+}
+
+function mac1Of(key: Uint8Array, message: Uint8Array, offset: number): Uint8Array {
+  return hmac(key, message.subarray(0, offset)).subarray(0, MAC_SIZE);
+}
+
+function fail(code: string, message: string): never {
+  throw new HandshakeError(code, message);
+}
+
+function checkFrame(message: Uint8Array, type: MessageType, size: number, name: string): void {
+  if (message.byteLength < size) fail('HANDSHAKE_SHORT', `${name}: ${message.byteLength} bytes, want ${size}`);
+  if (message.byteLength > size) fail('HANDSHAKE_LONG', `${name}: ${message.byteLength} bytes, want ${size}`);
+  if (message[0] !== type || message[1] !== 0 || message[2] !== 0 || message[3] !== 0) {
+    fail('HANDSHAKE_TYPE', `${name}: bad type or reserved bytes`);
+  }
+}
+
+function ephemeralOf(hooks?: HandshakeTestHooks): { privateKey: KeyObject; publicKey: Uint8Array } {
+  if (hooks?.ephemeral) return { privateKey: importPrivateKey(hooks.ephemeral.privateKey), publicKey: hooks.ephemeral.publicKey };
+  return generateEphemeral();
+}
+
+function dhOrFail(priv: KeyObject, pub: KeyObject): Uint8Array {
+  return dh(priv, pub) ?? fail('HANDSHAKE_BAD_KEY', 'low-order public key');
+}
+
+/** Initiator state between sending HANDSHAKE_INIT and receiving its response. One use only. */
+export class PendingInitiation {
+  used = false;
+  /** @internal */
+  constructor(
+    readonly identity: HandshakeIdentity,
+    readonly localIndex: number,
+    readonly remoteStatic: Uint8Array,
+    /** Wall clock of the initiation (its TAI64N timestamp). */
+    readonly wallMs: number,
+    /** The 148-byte message, kept so a runtime may retransmit the very same bytes if it wants. */
+    readonly message: Uint8Array,
+    /** @internal */ readonly chainingKey: Uint8Array,
+    /** @internal */ readonly hashState: Uint8Array,
+    /** @internal */ readonly ephemeral: KeyObject,
+  ) {}
+}
+
+/** Builds a HANDSHAKE_INIT to `remoteStatic`. `senderIndex` is our fresh local index. */
+export function createInitiation(
+  id: HandshakeIdentity,
+  remoteStatic: Uint8Array,
+  senderIndex: number,
+  wallMs: number,
+  hooks?: HandshakeTestHooks,
+): { message: Uint8Array; pending: PendingInitiation } {
+  const remote = publicKeyObject(remoteStatic);
+  const e = ephemeralOf(hooks);
+  let h = hash(INITIAL_HASH, remoteStatic);
+  let [c] = kdf(1, INITIAL_CHAIN, e.publicKey) as [Uint8Array];
+  h = hash(h, e.publicKey);
+  let k: Uint8Array;
+  [c, k] = kdf(2, c, dhOrFail(e.privateKey, remote)) as [Uint8Array, Uint8Array];
+  const encryptedStatic = aeadSeal(k, 0, id.keyPair.publicKey, h);
+  h = hash(h, encryptedStatic);
+  [c, k] = kdf(2, c, dhOrFail(privateKeyObject(id.keyPair.privateKey), remote)) as [Uint8Array, Uint8Array];
+  const encryptedTimestamp = aeadSeal(k, 0, tai64n(wallMs), h);
+  h = hash(h, encryptedTimestamp);
+  const message = encodeHandshakeInit({
+    senderIndex,
+    ephemeral: e.publicKey,
+    encryptedStatic,
+    encryptedTimestamp,
+    mac1: new Uint8Array(MAC_SIZE),
+    mac2: new Uint8Array(MAC_SIZE),
+  });
+  message.set(mac1Of(mac1Key(id.psk, remoteStatic), message, INIT_MAC1_OFFSET), INIT_MAC1_OFFSET);
+  return { message, pending: new PendingInitiation(id, senderIndex >>> 0, new Uint8Array(remoteStatic), wallMs, message, c, h, e.privateKey) };
+}
+
+/** The receiver_index of a HANDSHAKE_RESP (to find the pending initiation); no checks but length. */
+export function responseReceiverIndex(message: Uint8Array): number | undefined {
+  if (message.byteLength !== HANDSHAKE_RESP_SIZE) return undefined;
+  return new DataView(message.buffer, message.byteOffset, message.byteLength).getUint32(8, true);
+}
+
+/** Completes the initiator side. Throws HandshakeError: HANDSHAKE_SHORT/LONG/TYPE, HANDSHAKE_BAD_MAC,
+ * HANDSHAKE_UNKNOWN_INDEX (answers another initiation), HANDSHAKE_DECRYPT (wrong psk or keys),
+ * HANDSHAKE_USED (this pending initiation already completed). */
+export function consumeResponse(pending: PendingInitiation, message: Uint8Array): TransportKeys {
+  checkFrame(message, MessageType.HandshakeResp, HANDSHAKE_RESP_SIZE, 'HANDSHAKE_RESP');
+  const id = pending.identity;
+  const mac1 = mac1Of(mac1Key(id.psk, id.keyPair.publicKey), message, RESP_MAC1_OFFSET);
+  if (!bytesEqual(mac1, message.subarray(RESP_MAC1_OFFSET, RESP_MAC1_OFFSET + MAC_SIZE))) fail('HANDSHAKE_BAD_MAC', 'HANDSHAKE_RESP: bad mac1');
+  const v = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  const remoteIndex = v.getUint32(4, true);
+  if (v.getUint32(8, true) !== pending.localIndex) fail('HANDSHAKE_UNKNOWN_INDEX', 'HANDSHAKE_RESP: receiver index does not match the pending initiation');
+  if (pending.used) fail('HANDSHAKE_USED', 'HANDSHAKE_RESP: initiation already completed');
+  const er = message.slice(12, 44);
+  const erKey = importPublicKey(er);
+  let [c] = kdf(1, pending.chainingKey, er) as [Uint8Array];
+  let h = hash(pending.hashState, er);
+  [c] = kdf(1, c, dhOrFail(pending.ephemeral, erKey)) as [Uint8Array];
+  [c] = kdf(1, c, dhOrFail(privateKeyObject(id.keyPair.privateKey), erKey)) as [Uint8Array];
+  const [c3, t, k] = kdf(3, c, id.psk) as [Uint8Array, Uint8Array, Uint8Array];
+  h = hash(h, t);
+  const sealedNothing = message.subarray(44, 60);
+  if (aeadOpen(k, 0, sealedNothing, h) === undefined) fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_RESP: does not decrypt (wrong network secret or keys)');
+  const [sendKey, recvKey] = kdf(2, c3, EMPTY) as [Uint8Array, Uint8Array];
+  pending.used = true;
+  return { sendKey, recvKey, localIndex: pending.localIndex, remoteIndex, remoteStatic: pending.remoteStatic, isInitiator: true };
+}
+
+/** A verified initiation, ready for createResponse. */
+export class ConsumedInitiation {
+  used = false;
+  /** @internal */
+  constructor(
+    readonly remoteStatic: Uint8Array,
+    readonly remoteIndex: number,
+    /** Initiator's wall clock from the TAI64N timestamp (ms). */
+    readonly timestampMs: number,
+    /** @internal */ readonly chainingKey: Uint8Array,
+    /** @internal */ readonly hashState: Uint8Array,
+    /** @internal */ readonly remoteEphemeral: Uint8Array,
+  ) {}
+}
+
+export interface ResponderOptions {
+  /** Allow-list of initiator static keys; absent = any key that knows the network psk. */
+  allowedKeys?: (pub: Uint8Array) => boolean;
+  /** Overrides HANDSHAKE_MAX_CLOCK_SKEW_MS (Infinity disables the stale check). */
+  maxClockSkewMs?: number;
+}
+
+/** The responder side for one local identity. Remembers the newest timestamp accepted per initiator
+ * key (replay protection); a new instance (a restart) starts empty, which HANDSHAKE_STALE bounds. */
+export class HandshakeResponder {
+  private readonly mac1KeyOwn: Uint8Array;
+  private readonly hashOwn: Uint8Array;
+  private readonly privateKey: KeyObject;
+  private readonly lastTimestamp = new Map<string, Uint8Array>();
+  private readonly maxSkewMs: number;
+
+  constructor(
+    readonly identity: HandshakeIdentity,
+    private readonly opts: ResponderOptions = {},
+  ) {
+    this.mac1KeyOwn = mac1Key(identity.psk, identity.keyPair.publicKey);
+    this.hashOwn = hash(INITIAL_HASH, identity.keyPair.publicKey);
+    this.privateKey = privateKeyObject(identity.keyPair.privateKey);
+    this.maxSkewMs = opts.maxClockSkewMs ?? HANDSHAKE_MAX_CLOCK_SKEW_MS;
+  }
+
+  /** Cheap filter (one HMAC, no DH): right size and type, and mac1 proves the sender knows the psk
+   * and our static key. Runtimes call this before any rate-limited work. */
+  checkMac1(message: Uint8Array): boolean {
+    if (message.byteLength !== HANDSHAKE_INIT_SIZE || message[0] !== MessageType.HandshakeInit) return false;
+    const mac1 = mac1Of(this.mac1KeyOwn, message, INIT_MAC1_OFFSET);
+    return bytesEqual(mac1, message.subarray(INIT_MAC1_OFFSET, INIT_MAC1_OFFSET + MAC_SIZE));
+  }
+
+  /** Verifies an initiation. Throws HandshakeError: HANDSHAKE_SHORT/LONG/TYPE, HANDSHAKE_BAD_MAC
+   * (wrong psk or not addressed to our key), HANDSHAKE_DECRYPT, HANDSHAKE_BAD_KEY,
+   * HANDSHAKE_KEY_NOT_ALLOWED, HANDSHAKE_REPLAY (timestamp not newer than the last accepted from that
+   * key), HANDSHAKE_STALE (timestamp more than maxClockSkewMs from `wallMs` either way). */
+  consumeInitiation(message: Uint8Array, wallMs: number): ConsumedInitiation {
+    checkFrame(message, MessageType.HandshakeInit, HANDSHAKE_INIT_SIZE, 'HANDSHAKE_INIT');
+    if (!this.checkMac1(message)) fail('HANDSHAKE_BAD_MAC', 'HANDSHAKE_INIT: bad mac1 (wrong network secret or responder key)');
+    const remoteIndex = new DataView(message.buffer, message.byteOffset, message.byteLength).getUint32(4, true);
+    const ei = message.slice(8, 40);
+    let [c] = kdf(1, INITIAL_CHAIN, ei) as [Uint8Array];
+    let h = hash(this.hashOwn, ei);
+    let k: Uint8Array;
+    [c, k] = kdf(2, c, dhOrFail(this.privateKey, importPublicKey(ei))) as [Uint8Array, Uint8Array];
+    const encryptedStatic = message.subarray(40, 88);
+    const remoteStatic = aeadOpen(k, 0, encryptedStatic, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: static key does not decrypt');
+    h = hash(h, encryptedStatic);
+    [c, k] = kdf(2, c, dhOrFail(this.privateKey, publicKeyObject(remoteStatic))) as [Uint8Array, Uint8Array];
+    const encryptedTimestamp = message.subarray(88, 116);
+    const ts = aeadOpen(k, 0, encryptedTimestamp, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: timestamp does not decrypt');
+    h = hash(h, encryptedTimestamp);
+    if (this.opts.allowedKeys && !this.opts.allowedKeys(remoteStatic)) fail('HANDSHAKE_KEY_NOT_ALLOWED', 'HANDSHAKE_INIT: initiator key not allowed');
+    const keyId = Buffer.from(remoteStatic).toString('hex');
+    const last = this.lastTimestamp.get(keyId);
+    if (last !== undefined && compareBytes(ts, last) <= 0) fail('HANDSHAKE_REPLAY', 'HANDSHAKE_INIT: timestamp not newer than the last accepted');
+    const tsMs = tai64nToMs(ts);
+    if (!(Math.abs(tsMs - wallMs) <= this.maxSkewMs)) fail('HANDSHAKE_STALE', `HANDSHAKE_INIT: initiator clock ${Math.round((tsMs - wallMs) / 1000)} s off ours`);
+    this.lastTimestamp.set(keyId, new Uint8Array(ts));
+    return new ConsumedInitiation(new Uint8Array(remoteStatic), remoteIndex, tsMs, c, h, ei);
+  }
+
+  /** Builds the HANDSHAKE_RESP and the responder's keys. `senderIndex` is our fresh local index. */
+  createResponse(consumed: ConsumedInitiation, senderIndex: number, hooks?: HandshakeTestHooks): { message: Uint8Array; keys: TransportKeys } {
+    if (consumed.used) fail('HANDSHAKE_USED', 'initiation already answered');
+    consumed.used = true;
+    const e = ephemeralOf(hooks);
+    let [c] = kdf(1, consumed.chainingKey, e.publicKey) as [Uint8Array];
+    let h = hash(consumed.hashState, e.publicKey);
+    [c] = kdf(1, c, dhOrFail(e.privateKey, importPublicKey(consumed.remoteEphemeral))) as [Uint8Array];
+    [c] = kdf(1, c, dhOrFail(e.privateKey, publicKeyObject(consumed.remoteStatic))) as [Uint8Array];
+    const [c3, t, k] = kdf(3, c, this.identity.psk) as [Uint8Array, Uint8Array, Uint8Array];
+    h = hash(h, t);
+    const encryptedNothing = aeadSeal(k, 0, EMPTY, h);
+    const message = encodeHandshakeResp({
+      senderIndex,
+      receiverIndex: consumed.remoteIndex,
+      ephemeral: e.publicKey,
+      encryptedNothing,
+      mac1: new Uint8Array(MAC_SIZE),
+      mac2: new Uint8Array(MAC_SIZE),
+    });
+    message.set(mac1Of(mac1Key(this.identity.psk, consumed.remoteStatic), message, RESP_MAC1_OFFSET), RESP_MAC1_OFFSET);
+    const [recvKey, sendKey] = kdf(2, c3, EMPTY) as [Uint8Array, Uint8Array];
+    return {
+      message,
+      keys: { sendKey, recvKey, localIndex: senderIndex >>> 0, remoteIndex: consumed.remoteIndex, remoteStatic: consumed.remoteStatic, isInitiator: false },
+    };
+  }
+
+  /** Forgets the replay timestamp of a key (e.g. when a peer is removed from the network). */
+  forget(remoteStatic: Uint8Array): void {
+    this.lastTimestamp.delete(Buffer.from(remoteStatic).toString('hex'));
+  }
+}

@@ -1,0 +1,139 @@
+// One transport session (one key pair from one handshake): seals and opens TRANSPORT datagrams,
+// counts nonces, keeps the replay window, and answers the rekey/expiry questions the runtime asks.
+// Hot path: one createCipheriv/createDecipheriv per packet, one output allocation, no closures.
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import {
+  TRANSPORT_HEADER_SIZE,
+  TRANSPORT_MIN_SIZE,
+  TRANSPORT_TAG_SIZE,
+  transportCounter,
+  transportCounterUnsafe,
+  writeTransportHeader,
+} from '../wire/transport.js';
+import { MessageType } from '../wire/outer.js';
+import { MAX_SAFE_COUNTER, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME_MS, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME_MS, REKEY_ON_RECEIVE_AFTER_MS } from './constants.js';
+import type { TransportKeys } from './handshake.js';
+import { ReplayWindow } from './replay.js';
+
+/** Why open() returned undefined, counted per session. */
+export interface DropCounts {
+  short: number; // not a TRANSPORT datagram of at least 32 bytes, or wrong receiver index
+  auth: number; // AEAD tag did not verify
+  replay: number; // counter seen before, or older than the window
+  expired: number; // key older than REJECT_AFTER_TIME_MS
+}
+
+// The sender stops before whichever limit comes first: the protocol's or exact JS numbers.
+const SEND_LIMIT = Math.min(MAX_SAFE_COUNTER, Number(REJECT_AFTER_MESSAGES));
+const REKEY_MESSAGES = Number(REKEY_AFTER_MESSAGES); // 2^60 is exact as a double
+
+export class TransportSession {
+  readonly localIndex: number;
+  readonly remoteIndex: number;
+  readonly remoteStatic: Uint8Array;
+  readonly isInitiator: boolean;
+  readonly createdAtMs: number;
+  readonly drops: DropCounts = { short: 0, auth: 0, replay: 0, expired: 0 };
+  /** Next counter to send (= messages sent so far). */
+  sendCounter = 0;
+  /** Monotonic time of the last successful seal/open; the runtime's keepalive timers read these. */
+  lastSentMs: number;
+  lastReceivedMs = -Infinity;
+  private readonly sendKey: KeyObject;
+  private readonly recvKey: KeyObject;
+  private readonly replay = new ReplayWindow();
+  private readonly nonce = Buffer.alloc(12);
+
+  constructor(keys: TransportKeys, createdAtMs: number) {
+    this.localIndex = keys.localIndex >>> 0;
+    this.remoteIndex = keys.remoteIndex >>> 0;
+    this.remoteStatic = keys.remoteStatic;
+    this.isInitiator = keys.isInitiator;
+    this.createdAtMs = createdAtMs;
+    this.lastSentMs = -Infinity;
+    this.sendKey = createSecretKey(keys.sendKey);
+    this.recvKey = createSecretKey(keys.recvKey);
+  }
+
+  /** Seals `plaintext` into a whole TRANSPORT datagram, or undefined when this key must not send
+   * any more (expired or counter exhausted). */
+  seal(plaintext: Uint8Array, nowMs: number): Uint8Array | undefined {
+    const n = plaintext.byteLength;
+    const out = Buffer.allocUnsafe(TRANSPORT_HEADER_SIZE + n + TRANSPORT_TAG_SIZE);
+    return this.sealInto(plaintext, out, nowMs) < 0 ? undefined : out;
+  }
+
+  /** Seals into out[0 .. 32 + plaintext.length] (out may be a reused buffer); returns the datagram
+   * length, or -1 when the key must not send (nothing written). */
+  sealInto(plaintext: Uint8Array, out: Uint8Array, nowMs: number): number {
+    const counter = this.sendCounter;
+    if (counter >= SEND_LIMIT || nowMs - this.createdAtMs >= REJECT_AFTER_TIME_MS) return -1;
+    const n = plaintext.byteLength;
+    const total = TRANSPORT_HEADER_SIZE + n + TRANSPORT_TAG_SIZE;
+    if (out.byteLength < total) throw new RangeError(`sealInto: buffer of ${out.byteLength} bytes, need ${total}`);
+    this.sendCounter = counter + 1;
+    writeTransportHeader(out, this.remoteIndex, counter);
+    const nonce = this.nonce;
+    nonce.set(out.subarray(8, 16), 4);
+    const c = createCipheriv('chacha20-poly1305', this.sendKey, nonce, { authTagLength: TRANSPORT_TAG_SIZE });
+    const ct = c.update(plaintext);
+    out.set(ct, TRANSPORT_HEADER_SIZE);
+    c.final();
+    out.set(c.getAuthTag(), TRANSPORT_HEADER_SIZE + n);
+    this.lastSentMs = nowMs;
+    return total;
+  }
+
+  /** Opens a TRANSPORT datagram addressed to this session; undefined (reason counted in `drops`)
+   * when it is short, expired, replayed or does not authenticate. The plaintext is a fresh buffer. */
+  open(datagram: Uint8Array, nowMs: number): Uint8Array | undefined {
+    const len = datagram.byteLength;
+    if (len < TRANSPORT_MIN_SIZE || datagram[0] !== MessageType.Transport) {
+      this.drops.short++;
+      return undefined;
+    }
+    if (nowMs - this.createdAtMs >= REJECT_AFTER_TIME_MS) {
+      this.drops.expired++;
+      return undefined;
+    }
+    if (transportCounterUnsafe(datagram)) {
+      this.drops.replay++;
+      return undefined;
+    }
+    const counter = transportCounter(datagram);
+    if (!this.replay.check(counter)) {
+      this.drops.replay++;
+      return undefined;
+    }
+    const nonce = this.nonce;
+    nonce.set(datagram.subarray(8, 16), 4);
+    const d = createDecipheriv('chacha20-poly1305', this.recvKey, nonce, { authTagLength: TRANSPORT_TAG_SIZE });
+    d.setAuthTag(datagram.subarray(len - TRANSPORT_TAG_SIZE));
+    const pt = d.update(datagram.subarray(TRANSPORT_HEADER_SIZE, len - TRANSPORT_TAG_SIZE));
+    try {
+      d.final();
+    } catch {
+      this.drops.auth++;
+      return undefined;
+    }
+    this.replay.update(counter);
+    this.lastReceivedMs = nowMs;
+    return pt;
+  }
+
+  /** Time to start a new handshake before sending: the initiator after REKEY_AFTER_TIME_MS, either
+   * side after REKEY_AFTER_MESSAGES sent (WireGuard's send-side rule). */
+  needsRekey(nowMs: number): boolean {
+    return this.sendCounter >= REKEY_MESSAGES || (this.isInitiator && nowMs - this.createdAtMs >= REKEY_AFTER_TIME_MS);
+  }
+
+  /** Receive-side rule: an initiator receiving on a key this old rekeys even with nothing to send. */
+  needsRekeyOnReceive(nowMs: number): boolean {
+    return this.isInitiator && nowMs - this.createdAtMs >= REKEY_ON_RECEIVE_AFTER_MS;
+  }
+
+  /** Key older than REJECT_AFTER_TIME_MS: neither sends nor accepts. */
+  expired(nowMs: number): boolean {
+    return nowMs - this.createdAtMs >= REJECT_AFTER_TIME_MS;
+  }
+}

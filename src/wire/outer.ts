@@ -1,0 +1,62 @@
+// Outer message types (PROTOCOL.md "Outer messages"): every UDP datagram starts with
+// `type u8, reserved u8[3] = 0`. messageTypeOf is the first, cheap classification on the receive
+// path (src/link): no allocation, checks reserved bytes and sizes only.
+//
+//     0      1      2      3      4 ...
+//     +------+------+------+------+------------------
+//     | type |  0   |  0   |  0   | type-specific body
+//     +------+------+------+------+------------------
+
+export enum MessageType {
+  HandshakeInit = 1,
+  HandshakeResp = 2,
+  Transport = 4,
+  HubKeyReq = 5,
+  HubKeyResp = 6,
+}
+
+export const MESSAGE_TYPE_NAMES: Readonly<Record<MessageType, string>> = {
+  [MessageType.HandshakeInit]: 'HANDSHAKE_INIT',
+  [MessageType.HandshakeResp]: 'HANDSHAKE_RESP',
+  [MessageType.Transport]: 'TRANSPORT',
+  [MessageType.HubKeyReq]: 'HUB_KEY_REQ',
+  [MessageType.HubKeyResp]: 'HUB_KEY_RESP',
+};
+
+export const OUTER_HEADER_SIZE = 4;
+export const HANDSHAKE_INIT_SIZE = 148;
+export const HANDSHAKE_RESP_SIZE = 92;
+export const TRANSPORT_HEADER_SIZE = 16;
+export const TRANSPORT_TAG_SIZE = 16;
+/** Header plus tag: an empty plaintext (used by nobody, since KEEPALIVE has a kind byte) is 32. */
+export const TRANSPORT_MIN_SIZE = TRANSPORT_HEADER_SIZE + TRANSPORT_TAG_SIZE;
+/** Transport overhead on top of the plaintext. */
+export const TRANSPORT_OVERHEAD = TRANSPORT_HEADER_SIZE + TRANSPORT_TAG_SIZE;
+export const HUB_KEY_REQ_SIZE = 32;
+export const HUB_KEY_RESP_SIZE = 64;
+
+/** The message type of a datagram, or undefined when the type is unknown, a reserved byte is not
+ * zero or the size cannot be right for the type. Decoders still check everything. */
+export function messageTypeOf(d: Uint8Array): MessageType | undefined {
+  const n = d.byteLength;
+  if (n < TRANSPORT_MIN_SIZE || d[1] !== 0 || d[2] !== 0 || d[3] !== 0) return undefined;
+  switch (d[0]) {
+    case MessageType.Transport:
+      return MessageType.Transport;
+    case MessageType.HandshakeInit:
+      return n === HANDSHAKE_INIT_SIZE ? MessageType.HandshakeInit : undefined;
+    case MessageType.HandshakeResp:
+      return n === HANDSHAKE_RESP_SIZE ? MessageType.HandshakeResp : undefined;
+    case MessageType.HubKeyReq:
+      return n === HUB_KEY_REQ_SIZE ? MessageType.HubKeyReq : undefined;
+    case MessageType.HubKeyResp:
+      return n === HUB_KEY_RESP_SIZE ? MessageType.HubKeyResp : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Name of a type for logs ("TYPE_7" for an unknown one). */
+export function messageTypeName(t: number): string {
+  return MESSAGE_TYPE_NAMES[t as MessageType] ?? `TYPE_${t}`;
+}

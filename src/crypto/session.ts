@@ -8,6 +8,7 @@ import {
   TRANSPORT_TAG_SIZE,
   transportCounter,
   transportCounterUnsafe,
+  transportReceiverIndex,
   writeTransportHeader,
 } from '../wire/transport.js';
 import { MessageType } from '../wire/outer.js';
@@ -17,7 +18,7 @@ import { ReplayWindow } from './replay.js';
 
 /** Why open() returned undefined, counted per session. */
 export interface DropCounts {
-  short: number; // not a TRANSPORT datagram of at least 32 bytes, or wrong receiver index
+  short: number; // malformed: under 32 bytes, not TRANSPORT, reserved bytes set, or not our receiver index
   auth: number; // AEAD tag did not verify
   replay: number; // counter seen before, or older than the window
   expired: number; // key older than REJECT_AFTER_TIME_MS
@@ -88,7 +89,16 @@ export class TransportSession {
    * when it is short, expired, replayed or does not authenticate. The plaintext is a fresh buffer. */
   open(datagram: Uint8Array, nowMs: number): Uint8Array | undefined {
     const len = datagram.byteLength;
-    if (len < TRANSPORT_MIN_SIZE || datagram[0] !== MessageType.Transport) {
+    // The header is not authenticated (aad empty, as WireGuard), so check it exactly: type,
+    // reserved zero, and our index (a flipped index byte must not reach another session's keys).
+    if (
+      len < TRANSPORT_MIN_SIZE ||
+      datagram[0] !== MessageType.Transport ||
+      datagram[1] !== 0 ||
+      datagram[2] !== 0 ||
+      datagram[3] !== 0 ||
+      transportReceiverIndex(datagram) !== this.localIndex
+    ) {
       this.drops.short++;
       return undefined;
     }

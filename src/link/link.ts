@@ -1,0 +1,433 @@
+// The runtime shared by hub and peer (wireguard-go's device/ is the model): turns one UdpSocket into
+// authenticated sessions keyed by the remote's static key. Handshakes (initiator with retransmit and
+// give-up, responder behind mac1 and a per-source rate limit), rekey, Keypairs rotation, demux of
+// TRANSPORT by receiver index, roaming, HUB_KEY_REQ/RESP, drop counters. Nothing throws out of the
+// socket handler. Lifecycle: new Link(opts) -> onInner/onSessionUp -> send/receive -> close().
+import { randomBytes } from 'node:crypto';
+import { consumeResponse, createInitiation, HandshakeResponder, responseReceiverIndex, type PendingInitiation } from '../crypto/handshake.js';
+import type { StaticKeyPair } from '../crypto/keys.js';
+import { Keypairs } from '../crypto/keypairs.js';
+import { TransportSession } from '../crypto/session.js';
+import { buildHubKeyResponse, verifyHubKeyRequest } from '../crypto/hub-key.js';
+import type { Endpoint, UdpSocket } from '../net/udp.js';
+import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
+import { MeshdError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { InnerKind } from '../wire/inner.js';
+import { MessageType, messageTypeOf } from '../wire/outer.js';
+import { transportReceiverIndex } from '../wire/transport.js';
+import * as C from './constants.js';
+import { pathKey, udpPath, type Path } from './path.js';
+import { KeyedRateLimiter } from './rate-limit.js';
+
+/** What the link knows about one remote node; `path` follows its latest authenticated packet. */
+export interface RemoteNode {
+  readonly publicKey: Uint8Array;
+  /** Hex of the public key: the map key. */
+  readonly id: string;
+  path: Path | undefined;
+  lastReceivedMs: number;
+  /** Monotonic time the current session was made, or -Infinity. */
+  sessionSinceMs: number;
+}
+
+export type DropReason =
+  | 'malformed'
+  | 'bad_mac1'
+  | 'rate_limited'
+  | 'handshake_failed'
+  | 'not_allowed'
+  | 'unknown_index'
+  | 'auth_failed'
+  | 'no_path'
+  | 'queue_full'
+  | 'gave_up'
+  | 'hub_key'
+  | 'handler_error';
+
+export interface LinkOptions {
+  udp: UdpSocket;
+  keyPair: StaticKeyPair;
+  psk: Uint8Array;
+  clock: Clock;
+  wallClock: WallClock;
+  log: Logger;
+  /** Responder allow-list (hub --allowed-keys); absent = anyone with the network secret. */
+  allowedKeys?: (publicKey: Uint8Array) => boolean;
+  /** Hub only: answer HUB_KEY_REQ with our static key. */
+  answerHubKey?: boolean;
+  /** Peer only: carries a datagram to `overlay` through the hub (RELAY_TO). */
+  relay?: (overlay: number, datagram: Uint8Array) => void;
+  /** Random u32 for session indices (tests inject a seeded one). */
+  randomU32?: () => number;
+}
+
+interface HandshakeState {
+  startedMs: number;
+  attempts: number;
+  path: Path;
+  pending?: PendingInitiation;
+  timer?: TimerHandle;
+}
+
+interface Remote extends RemoteNode {
+  keypairs: Keypairs;
+  handshake?: HandshakeState;
+  queue: Uint8Array[];
+  sendPath?: Path;
+}
+
+export type InnerHandler = (remote: RemoteNode, plaintext: Uint8Array, from: Path) => void;
+
+const KEEPALIVE = Uint8Array.of(InnerKind.KEEPALIVE);
+
+export function keyId(publicKey: Uint8Array): string {
+  return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
+}
+
+export class Link {
+  readonly drops: Record<DropReason, number> = {
+    malformed: 0, bad_mac1: 0, rate_limited: 0, handshake_failed: 0, not_allowed: 0, unknown_index: 0,
+    auth_failed: 0, no_path: 0, queue_full: 0, gave_up: 0, hub_key: 0, handler_error: 0,
+  };
+  readonly stats = { sent: 0, received: 0, handshakesInitiated: 0, handshakesCompleted: 0 };
+  private readonly remotes = new Map<string, Remote>();
+  private readonly byIndex = new Map<number, Remote>();
+  private readonly pendingByIndex = new Map<number, Remote>();
+  private readonly responder: HandshakeResponder;
+  private readonly initLimiter = new KeyedRateLimiter(C.initiationsPerSec, C.initiationBurst);
+  private readonly hubKeyLimiter = new KeyedRateLimiter(C.hubKeyRequestsPerSec, C.hubKeyRequestBurst);
+  private innerHandler: InnerHandler | undefined;
+  private upHandler: ((r: RemoteNode) => void) | undefined;
+  private hubKeyHandler: ((datagram: Uint8Array, from: Endpoint) => void) | undefined;
+  private housekeeping: TimerHandle;
+  private closed = false;
+  private readonly randomU32: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: LinkOptions) {
+    this.log = opts.log;
+    this.randomU32 = opts.randomU32 ?? (() => randomBytes(4).readUInt32LE(0));
+    this.responder = new HandshakeResponder({ keyPair: opts.keyPair, psk: opts.psk }, opts.allowedKeys ? { allowedKeys: opts.allowedKeys } : {});
+    opts.udp.onMessage((data, from) => this.receive(data, udpPath(from)));
+    this.housekeeping = opts.clock.setTimer(C.housekeepingIntervalMs, () => this.tick());
+  }
+
+  get publicKey(): Uint8Array {
+    return this.opts.keyPair.publicKey;
+  }
+
+  /** Every authenticated inner message except KEEPALIVE (the link swallows those). */
+  onInner(handler: InnerHandler): void {
+    this.innerHandler = handler;
+  }
+
+  /** A new session with `remote` is ready to send on (initiator: response received; responder:
+   * first packet on the new keys). */
+  onSessionUp(handler: (remote: RemoteNode) => void): void {
+    this.upHandler = handler;
+  }
+
+  /** Peer only: HUB_KEY_RESP datagrams (hub-client verifies them against its nonce). */
+  onHubKeyResponse(handler: (datagram: Uint8Array, from: Endpoint) => void): void {
+    this.hubKeyHandler = handler;
+  }
+
+  remote(publicKey: Uint8Array): RemoteNode | undefined {
+    return this.remotes.get(keyId(publicKey));
+  }
+
+  hasSession(publicKey: Uint8Array): boolean {
+    const r = this.remotes.get(keyId(publicKey));
+    return r?.keypairs.current !== undefined && !r.keypairs.current.expired(this.opts.clock.now());
+  }
+
+  /**
+   * Seals `plaintext` for the remote and sends it on `to` (default: where the remote last spoke
+   * from). Without a usable session the packet is queued and a handshake starts. False when dropped.
+   */
+  send(remoteKey: Uint8Array, plaintext: Uint8Array, to?: Path): boolean {
+    if (this.closed) return false;
+    const r = this.remoteFor(remoteKey);
+    const path = to ?? r.path;
+    if (!path) {
+      this.drop('no_path', r);
+      return false;
+    }
+    r.sendPath = path;
+    const now = this.opts.clock.now();
+    const cur = r.keypairs.current;
+    if (cur !== undefined) {
+      const d = cur.seal(plaintext, now);
+      if (d !== undefined) {
+        this.transmit(d, path);
+        if (cur.needsRekey(now)) this.startHandshake(r, path);
+        return true;
+      }
+    }
+    if (r.queue.length >= C.handshakeQueueLimit) {
+      r.queue.shift();
+      this.drop('queue_full', r);
+    }
+    r.queue.push(new Uint8Array(plaintext));
+    // A responder waiting for confirmation needs no handshake of its own unless that one is stale.
+    const next = r.keypairs.next;
+    if (next === undefined || now - next.createdAtMs > C.handshakeMaxRetryMs) this.startHandshake(r, path);
+    return true;
+  }
+
+  /** Sends an outer datagram as is (HUB_KEY_REQ). */
+  sendRaw(datagram: Uint8Array, to: Path): void {
+    if (!this.closed) this.transmit(datagram, to);
+  }
+
+  /** Drops the sessions with a remote and starts over (hub restart suspected). */
+  rehandshake(remoteKey: Uint8Array, to?: Path): void {
+    const r = this.remoteFor(remoteKey);
+    r.keypairs.clear();
+    r.sessionSinceMs = -Infinity;
+    const path = to ?? r.sendPath ?? r.path;
+    if (path) {
+      this.cancelHandshake(r);
+      this.startHandshake(r, path);
+    }
+  }
+
+  /** Forgets a remote entirely (removed from the network). */
+  forget(remoteKey: Uint8Array): void {
+    const id = keyId(remoteKey);
+    const r = this.remotes.get(id);
+    if (!r) return;
+    this.cancelHandshake(r);
+    r.keypairs.clear();
+    this.remotes.delete(id);
+    this.responder.forget(remoteKey);
+  }
+
+  /** Entry point for every datagram: the socket handler, and RELAY_FROM unwrapped by the peer. */
+  receive(datagram: Uint8Array, from: Path): void {
+    if (this.closed) return;
+    try {
+      this.stats.received++;
+      switch (messageTypeOf(datagram)) {
+        case MessageType.Transport:
+          return this.receiveTransport(datagram, from);
+        case MessageType.HandshakeInit:
+          return this.receiveInitiation(datagram, from);
+        case MessageType.HandshakeResp:
+          return this.receiveResponse(datagram, from);
+        case MessageType.HubKeyReq:
+          return this.receiveHubKeyRequest(datagram, from);
+        case MessageType.HubKeyResp:
+          if (from.kind === 'udp' && this.hubKeyHandler) this.hubKeyHandler(datagram, from.endpoint);
+          else this.drop('hub_key');
+          return;
+        default:
+          this.drop('malformed');
+      }
+    } catch (err) {
+      this.drops.handler_error++;
+      this.log.warn({ err }, 'link: handler error (bug)');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.opts.clock.clearTimer(this.housekeeping);
+    for (const r of this.remotes.values()) {
+      this.cancelHandshake(r);
+      r.keypairs.clear();
+    }
+    this.remotes.clear();
+  }
+
+  // ---- receive path ----
+
+  private receiveTransport(d: Uint8Array, from: Path): void {
+    const idx = transportReceiverIndex(d);
+    const r = this.byIndex.get(idx);
+    const s = r?.keypairs.openByIndex(idx);
+    if (!r || !s) return this.drop('unknown_index');
+    const now = this.opts.clock.now();
+    const pt = s.open(d, now);
+    if (pt === undefined) return this.drop('auth_failed', r);
+    const confirmed = r.keypairs.received(s);
+    r.path = from;
+    r.lastReceivedMs = now;
+    if (confirmed) this.sessionUp(r, s);
+    if (s === r.keypairs.current && s.needsRekeyOnReceive(now) && !r.handshake) this.startHandshake(r, r.sendPath ?? from);
+    if (pt.byteLength === 1 && pt[0] === InnerKind.KEEPALIVE) return;
+    this.innerHandler?.(r, pt, from);
+  }
+
+  private receiveInitiation(d: Uint8Array, from: Path): void {
+    // mac1 first: a sender without the network secret costs one HMAC, no DH.
+    if (!this.responder.checkMac1(d)) return this.drop('bad_mac1');
+    const now = this.opts.clock.now();
+    if (!this.initLimiter.take(pathKey(from), now)) return this.drop('rate_limited');
+    let consumed;
+    try {
+      consumed = this.responder.consumeInitiation(d, this.opts.wallClock());
+    } catch (err) {
+      const code = err instanceof MeshdError ? err.code : 'unknown';
+      this.log.debug({ code, from: pathKey(from) }, 'link: initiation refused');
+      return this.drop(code === 'HANDSHAKE_KEY_NOT_ALLOWED' ? 'not_allowed' : 'handshake_failed');
+    }
+    const r = this.remoteFor(consumed.remoteStatic);
+    const idx = this.newIndex();
+    const { message, keys } = this.responder.createResponse(consumed, idx);
+    const s = new TransportSession(keys, now);
+    this.byIndex.set(idx, r);
+    r.keypairs.onHandshakeComplete(s);
+    r.path = from;
+    r.lastReceivedMs = now;
+    this.transmit(message, from);
+  }
+
+  private receiveResponse(d: Uint8Array, from: Path): void {
+    const idx = responseReceiverIndex(d);
+    const r = idx === undefined ? undefined : this.pendingByIndex.get(idx);
+    const pending = r?.handshake?.pending;
+    if (!r || !pending || pending.localIndex !== idx) return this.drop('unknown_index');
+    let keys;
+    try {
+      keys = consumeResponse(pending, d);
+    } catch (err) {
+      this.log.debug({ code: err instanceof MeshdError ? err.code : 'unknown' }, 'link: response refused');
+      return this.drop('handshake_failed', r);
+    }
+    const now = this.opts.clock.now();
+    this.cancelHandshake(r);
+    const s = new TransportSession(keys, now);
+    this.byIndex.set(s.localIndex, r);
+    r.keypairs.onHandshakeComplete(s);
+    r.path = from;
+    r.lastReceivedMs = now;
+    this.sessionUp(r, s);
+  }
+
+  private receiveHubKeyRequest(d: Uint8Array, from: Path): void {
+    if (!this.opts.answerHubKey || from.kind !== 'udp') return this.drop('hub_key');
+    const nonce = verifyHubKeyRequest(this.opts.psk, d);
+    // A wrong network secret gets no answer at all.
+    if (!nonce) return this.drop('bad_mac1');
+    if (!this.hubKeyLimiter.take(pathKey(from), this.opts.clock.now())) return this.drop('rate_limited');
+    this.transmit(buildHubKeyResponse(this.opts.psk, nonce, this.opts.keyPair.publicKey), from);
+  }
+
+  // ---- sessions and handshakes ----
+
+  private sessionUp(r: Remote, s: TransportSession): void {
+    this.stats.handshakesCompleted++;
+    r.sessionSinceMs = s.createdAtMs;
+    const now = this.opts.clock.now();
+    const path = r.sendPath ?? r.path;
+    const queued = r.queue;
+    r.queue = [];
+    if (path) {
+      // The initiator's first packet confirms the session for the responder; send one even when
+      // nothing is queued.
+      if (queued.length === 0 && s.isInitiator) queued.push(KEEPALIVE);
+      for (const pt of queued) {
+        const d = s.seal(pt, now);
+        if (d) this.transmit(d, path);
+      }
+    }
+    this.upHandler?.(r);
+  }
+
+  private startHandshake(r: Remote, path: Path): void {
+    if (r.handshake) {
+      r.handshake.path = path;
+      return;
+    }
+    r.handshake = { startedMs: this.opts.clock.now(), attempts: 0, path };
+    this.sendInitiation(r);
+  }
+
+  private sendInitiation(r: Remote): void {
+    const hs = r.handshake;
+    if (!hs || this.closed) return;
+    const now = this.opts.clock.now();
+    if (now - hs.startedMs >= C.handshakeGiveUpMs) {
+      this.drops.gave_up += r.queue.length || 1;
+      r.queue = [];
+      this.cancelHandshake(r);
+      this.log.debug({ remote: r.id.slice(0, 8) }, 'link: handshake gave up');
+      return;
+    }
+    if (hs.pending) this.pendingByIndex.delete(hs.pending.localIndex);
+    const idx = this.newIndex();
+    try {
+      const { message, pending } = createInitiation({ keyPair: this.opts.keyPair, psk: this.opts.psk }, r.publicKey, idx, this.opts.wallClock());
+      hs.pending = pending;
+      this.pendingByIndex.set(idx, r);
+      hs.attempts++;
+      this.stats.handshakesInitiated++;
+      this.transmit(message, hs.path);
+    } catch (err) {
+      this.log.debug({ err }, 'link: cannot build initiation');
+      this.drops.handshake_failed++;
+      this.cancelHandshake(r);
+      return;
+    }
+    const delay = Math.min(C.handshakeFirstRetryMs * 2 ** (hs.attempts - 1), C.handshakeMaxRetryMs);
+    hs.timer = this.opts.clock.setTimer(delay, () => this.sendInitiation(r));
+  }
+
+  private cancelHandshake(r: Remote): void {
+    const hs = r.handshake;
+    if (!hs) return;
+    if (hs.timer !== undefined) this.opts.clock.clearTimer(hs.timer);
+    if (hs.pending) this.pendingByIndex.delete(hs.pending.localIndex);
+    r.handshake = undefined;
+  }
+
+  private remoteFor(publicKey: Uint8Array): Remote {
+    const id = keyId(publicKey);
+    let r = this.remotes.get(id);
+    if (!r) {
+      const created: Remote = {
+        publicKey: new Uint8Array(publicKey),
+        id,
+        path: undefined,
+        lastReceivedMs: -Infinity,
+        sessionSinceMs: -Infinity,
+        keypairs: new Keypairs((s) => {
+          if (this.byIndex.get(s.localIndex) === created) this.byIndex.delete(s.localIndex);
+        }),
+        queue: [],
+      };
+      r = created;
+      this.remotes.set(id, r);
+    }
+    return r;
+  }
+
+  private newIndex(): number {
+    for (;;) {
+      const i = this.randomU32() >>> 0;
+      if (i !== 0 && !this.byIndex.has(i) && !this.pendingByIndex.has(i)) return i;
+    }
+  }
+
+  private transmit(d: Uint8Array, to: Path): void {
+    this.stats.sent++;
+    if (to.kind === 'udp') this.opts.udp.send(d, to.endpoint);
+    else if (this.opts.relay) this.opts.relay(to.overlay, d);
+    else this.drops.no_path++;
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    const now = this.opts.clock.now();
+    for (const r of this.remotes.values()) r.keypairs.expire(now);
+    this.housekeeping = this.opts.clock.setTimer(C.housekeepingIntervalMs, () => this.tick());
+  }
+
+  private drop(reason: DropReason, r?: Remote): void {
+    this.drops[reason]++;
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ reason, remote: r?.id.slice(0, 8) }, 'link: drop');
+  }
+}

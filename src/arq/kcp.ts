@@ -1,0 +1,768 @@
+// The KCP ARQ state machine (skywind3000/kcp ikcp.c, described field by field in KCP.md), wire-
+// compatible with the reference. Pure: it never reads a clock, sets a timer or touches a socket;
+// the caller passes `now` (monotonic ms) and receives datagrams through `output`. meshd's peer
+// session owns one Kcp per remote and carries each IP packet as one message (one segment).
+//
+// Deliberate departures from ikcp.c (each is marked "DEPARTURE" where it happens):
+//  1. input() validates every segment header of a datagram before applying any; a bad tail
+//     rejects the whole datagram (the reference applies the good head first). Same return codes.
+//  2. snd_buf/rcv_buf are sequence-indexed slot tables instead of linked lists (same order).
+//  3. flush(now) works before the first update() (the reference's ikcp_flush is a no-op then).
+//  4. input(data, len, now) may take `now` to time RTT samples; without it, the time of the last
+//     update/flush is used, as in the reference.
+//  5. check(now) answers in the caller's clock domain (now + ms), not as a u32.
+//  6. setWndSize clamps both windows to 65535 (wnd is a u16 on the wire; the reference truncates).
+//  7. The output buffer never shrinks on setMtu, so segments queued under a larger MTU still fit.
+//  8. Fast-ack counting defaults to IKCP_FASTACK_CONSERVE (a compile-time option in ikcp.c, off
+//     in the published source); `fastackConserve = false` gives the other behaviour.
+//  9. send() returns the bytes queued (2026 HEAD) rather than 0; stream mode returns the bytes
+//     already appended when the rest would need >= 128 fragments.
+import {
+  KCP_ASK_SEND,
+  KCP_ASK_TELL,
+  KCP_CLOCK_JUMP_MS,
+  KCP_DEAD_LINK_XMIT,
+  KCP_FAST_LIMIT_XMIT,
+  KCP_INTERVAL_DEFAULT_MS,
+  KCP_INTERVAL_MAX_MS,
+  KCP_INTERVAL_MIN_MS,
+  KCP_MAX_FRAGMENTS,
+  KCP_MTU_DEFAULT_BYTES,
+  KCP_MTU_MIN_BYTES,
+  KCP_OVERHEAD_BYTES,
+  KCP_PRESETS,
+  KCP_PROBE_INIT_MS,
+  KCP_PROBE_LIMIT_MS,
+  KCP_RCV_WND_DEFAULT_SEGS,
+  KCP_RCV_WND_MIN_SEGS,
+  KCP_RMT_WND_DEFAULT_SEGS,
+  KCP_RTO_DEFAULT_MS,
+  KCP_RTO_MIN_MS,
+  KCP_RTO_NODELAY_MIN_MS,
+  KCP_SND_WND_DEFAULT_SEGS,
+  KCP_SSTHRESH_INIT_SEGS,
+  KCP_SSTHRESH_MIN_SEGS,
+  KcpCmd,
+  type KcpPresetName,
+} from './constants.js';
+import { firstSendSlackMs, rtoBackoff, rttUpdate } from './rtt.js';
+import { Fifo, SeqSlots } from './ring.js';
+import { readU16LE, readU32LE, writeHeader } from './segment.js';
+import { seqDiff, toU32Ms } from './seq.js';
+
+/**
+ * Receives one datagram: bytes [0, len) of `data`. The buffer is reused by the next flush, so
+ * consume or copy it before returning. With `reservedBytes`, [0, reservedBytes) is free headroom
+ * for the caller's own header and the KCP segments start after it (len counts both).
+ */
+export type KcpOutput = (data: Uint8Array, len: number) => void;
+
+export interface KcpOptions {
+  /** Headroom at the front of every output datagram, inside the MTU (kcp-go's `reserved`). */
+  reservedBytes?: number;
+  /**
+   * TEST HOOK: start snd_una, snd_nxt and rcv_nxt at this u32 instead of 0, to exercise sequence
+   * wrap-around. Both ends must use the same value; nothing negotiates it on the wire.
+   */
+  initialSn?: number;
+}
+
+/** Counters, including why input() rejected datagrams. Plain numbers; read them, don't write. */
+export interface KcpStats {
+  inDatagrams: number;
+  inSegs: number;
+  /** PUSH segments already received (in rcv_buf or below rcv_nxt). */
+  inDupSegs: number;
+  /** PUSH segments beyond rcv_nxt + rcv_wnd (not acked). */
+  inOutOfWindowSegs: number;
+  outDatagrams: number;
+  outSegs: number;
+  retransTimeout: number;
+  retransFast: number;
+  /** Segment objects allocated (the pool recycles them); for benchmarks. */
+  segAllocs: number;
+  drops: {
+    /** Fewer than 24 bytes: code -1. */
+    short: number;
+    /** A segment's conv differs: code -1. */
+    conv: number;
+    /** A segment's len exceeds the bytes left (or is >= 2^31): code -2. */
+    len: number;
+    /** A segment's cmd is not PUSH/ACK/WASK/WINS: code -3. */
+    cmd: number;
+  };
+}
+
+/** A data segment while queued, in flight or awaiting delivery. Header fields not kept here
+ *  (conv, cmd, wnd, una) are written from the control block at each transmission. */
+class Seg {
+  sn = 0;
+  frg = 0;
+  /** Time of the last (re)transmission, echoed by the ACK. */
+  ts = 0;
+  resendts = 0;
+  rto = 0;
+  fastack = 0;
+  xmit = 0;
+  len = 0;
+  constructor(public data: Uint8Array) {}
+}
+
+function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+  if (n <= 16) {
+    for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
+  } else {
+    dst.set(src.subarray(srcOff, srcOff + n), dstOff);
+  }
+}
+
+export class Kcp {
+  // ---- Identity and sizes
+  readonly conv: number;
+  mtu = KCP_MTU_DEFAULT_BYTES;
+  mss: number;
+  readonly reserved: number;
+  /** 0, or -1 once a segment was transmitted deadLink times (a flag only). */
+  state: 0 | -1 = 0;
+
+  // ---- Sequence state (u32)
+  sndUna: number;
+  sndNxt: number;
+  rcvNxt: number;
+
+  // ---- Windows (segments)
+  sndWnd = KCP_SND_WND_DEFAULT_SEGS;
+  rcvWnd = KCP_RCV_WND_DEFAULT_SEGS;
+  rmtWnd = KCP_RMT_WND_DEFAULT_SEGS;
+  /** Starts at 0 as in the reference: the first flush moves no data, then it is forced to 1. */
+  cwnd = 0;
+  ssthresh = KCP_SSTHRESH_INIT_SEGS;
+  /** Byte-counting accumulator for congestion avoidance. */
+  incr = 0;
+  probe = 0;
+  tsProbe = 0;
+  probeWait = 0;
+
+  // ---- RTT (ms)
+  rxSrtt = 0;
+  rxRttval = 0;
+  rxRto = KCP_RTO_DEFAULT_MS;
+  /** May be set directly, as test.cpp does (rx_minrto = 10). */
+  rxMinrto = KCP_RTO_MIN_MS;
+
+  // ---- Timing (u32 ms)
+  current = 0;
+  interval = KCP_INTERVAL_DEFAULT_MS;
+  tsFlush = KCP_INTERVAL_DEFAULT_MS;
+  updated = false;
+
+  // ---- Tuning (settable directly, like the reference's struct fields)
+  nodelay = 0;
+  fastresend = 0;
+  fastlimit = KCP_FAST_LIMIT_XMIT;
+  nocwnd = 0;
+  stream = 0;
+  deadLink = KCP_DEAD_LINK_XMIT;
+  fastackConserve = true;
+  /** Timeout retransmissions in total (the reference's kcp->xmit). */
+  xmit = 0;
+
+  readonly stats: KcpStats = {
+    inDatagrams: 0,
+    inSegs: 0,
+    inDupSegs: 0,
+    inOutOfWindowSegs: 0,
+    outDatagrams: 0,
+    outSegs: 0,
+    retransTimeout: 0,
+    retransFast: 0,
+    segAllocs: 0,
+    drops: { short: 0, conv: 0, len: 0, cmd: 0 },
+  };
+
+  private readonly output: KcpOutput;
+  private buffer: Uint8Array;
+  private readonly sndQueue = new Fifo<Seg>(64);
+  private readonly rcvQueue = new Fifo<Seg>(128);
+  private readonly sndBuf: SeqSlots<Seg>;
+  private readonly rcvBuf: SeqSlots<Seg>;
+  private ackSn = new Uint32Array(64);
+  private ackTs = new Uint32Array(64);
+  private ackCount = 0;
+  private readonly pool: Seg[] = [];
+
+  constructor(conv: number, output: KcpOutput, options: KcpOptions = {}) {
+    this.conv = conv >>> 0;
+    this.output = output;
+    this.reserved = options.reservedBytes ?? 0;
+    if (!Number.isInteger(this.reserved) || this.reserved < 0 || this.reserved >= this.mtu - KCP_OVERHEAD_BYTES) {
+      throw new RangeError(`reservedBytes out of range: ${this.reserved}`);
+    }
+    this.mss = this.mtu - KCP_OVERHEAD_BYTES - this.reserved;
+    this.buffer = new Uint8Array((this.mtu + KCP_OVERHEAD_BYTES) * 3);
+    const sn0 = (options.initialSn ?? 0) >>> 0;
+    this.sndUna = sn0;
+    this.sndNxt = sn0;
+    this.rcvNxt = sn0;
+    this.sndBuf = new SeqSlots<Seg>(this.sndWnd);
+    this.rcvBuf = new SeqSlots<Seg>(this.rcvWnd);
+  }
+
+  // ======================================================================== configuration
+
+  /** ikcp_setmtu: returns 0, or -1 if mtu < 50 or leaves no room for header and reserved bytes. */
+  setMtu(mtu: number): number {
+    if (!Number.isInteger(mtu) || mtu < KCP_MTU_MIN_BYTES || mtu - KCP_OVERHEAD_BYTES - this.reserved <= 0) return -1;
+    this.mtu = mtu;
+    this.mss = mtu - KCP_OVERHEAD_BYTES - this.reserved;
+    // DEPARTURE 7: never shrink, so segments queued under the old MTU still fit when flushed.
+    const need = (mtu + KCP_OVERHEAD_BYTES) * 3;
+    if (need > this.buffer.length) this.buffer = new Uint8Array(need);
+    return 0;
+  }
+
+  /** ikcp_interval: clamped to 10..5000 ms. */
+  setInterval(intervalMs: number): void {
+    this.interval = Math.min(Math.max(Math.floor(intervalMs), KCP_INTERVAL_MIN_MS), KCP_INTERVAL_MAX_MS);
+  }
+
+  /**
+   * ikcp_nodelay(nodelay, interval, resend, nc); a negative argument leaves that setting alone.
+   * nodelay != 0 lowers the minimum RTO to 30 ms; 0 restores 100 ms.
+   */
+  setNodelay(nodelay: number, intervalMs: number, resend: number, nc: number): void {
+    if (nodelay >= 0) {
+      this.nodelay = nodelay;
+      this.rxMinrto = nodelay !== 0 ? KCP_RTO_NODELAY_MIN_MS : KCP_RTO_MIN_MS;
+    }
+    if (intervalMs >= 0) this.setInterval(intervalMs);
+    if (resend >= 0) this.fastresend = resend;
+    if (nc >= 0) this.nocwnd = nc;
+  }
+
+  /** One of the named presets (KCP_PRESETS): default, normal, fast, fast2, fast3. */
+  usePreset(name: KcpPresetName): void {
+    const p = KCP_PRESETS[name];
+    this.setNodelay(p.nodelay, p.intervalMs, p.resend, p.nc);
+  }
+
+  /** ikcp_wndsize: a value <= 0 leaves that window alone; rcv_wnd is at least 128. */
+  setWndSize(sndWnd: number, rcvWnd: number): void {
+    // DEPARTURE 6: clamp to the u16 the wnd field can carry.
+    if (sndWnd > 0) {
+      this.sndWnd = Math.min(Math.floor(sndWnd), 0xffff);
+      this.sndBuf.reserve(this.sndWnd);
+    }
+    if (rcvWnd > 0) {
+      this.rcvWnd = Math.min(Math.max(Math.floor(rcvWnd), KCP_RCV_WND_MIN_SEGS), 0xffff);
+      this.rcvBuf.reserve(this.rcvWnd);
+    }
+  }
+
+  // ======================================================================== counts
+
+  /** Segments not yet acknowledged: in flight plus queued (ikcp_waitsnd). */
+  get waitSnd(): number {
+    return this.sndBuf.size + this.sndQueue.length;
+  }
+  get nsndBuf(): number {
+    return this.sndBuf.size;
+  }
+  get nsndQue(): number {
+    return this.sndQueue.length;
+  }
+  get nrcvBuf(): number {
+    return this.rcvBuf.size;
+  }
+  get nrcvQue(): number {
+    return this.rcvQueue.length;
+  }
+  /** True once some segment was transmitted deadLink times. */
+  get isDeadLink(): boolean {
+    return this.state === -1;
+  }
+
+  // ======================================================================== user side
+
+  /**
+   * Queues bytes [0, len) of `data` as one message (message mode: up to 127 fragments of mss
+   * bytes) or as part of the byte stream (stream = 1). Copies the data. Returns the bytes queued,
+   * -1 for a negative len, or -2 if the message needs 128 or more fragments.
+   */
+  send(data: Uint8Array, len: number = data.length): number {
+    if (len < 0) return -1;
+    if (len > data.length) len = data.length;
+    const mss = this.mss;
+    let off = 0;
+    let sent = 0;
+    if (this.stream !== 0) {
+      const last = this.sndQueue.last();
+      if (last !== undefined && last.len < mss) {
+        const extend = Math.min(len, mss - last.len);
+        if (last.data.length < last.len + extend) {
+          const grown = new Uint8Array(mss);
+          copyBytes(last.data, 0, grown, 0, last.len);
+          last.data = grown;
+        }
+        copyBytes(data, 0, last.data, last.len, extend);
+        last.len += extend;
+        off = extend;
+        len -= extend;
+        sent = extend;
+      }
+      if (len <= 0) return sent;
+    }
+    const count = len <= mss ? 1 : Math.ceil(len / mss);
+    if (count >= KCP_MAX_FRAGMENTS) return this.stream !== 0 && sent > 0 ? sent : -2;
+    for (let i = 0; i < count; i++) {
+      const size = len > mss ? mss : len;
+      const seg = this.acquire(size);
+      copyBytes(data, off, seg.data, 0, size);
+      seg.len = size;
+      seg.frg = this.stream === 0 ? count - i - 1 : 0;
+      this.sndQueue.push(seg);
+      off += size;
+      len -= size;
+      sent += size;
+    }
+    return sent;
+  }
+
+  /** Size of the next complete message, or -1 if none is complete (ikcp_peeksize). */
+  peekSize(): number {
+    const first = this.rcvQueue.at(0);
+    if (first === undefined) return -1;
+    if (first.frg === 0) return first.len;
+    if (this.rcvQueue.length < first.frg + 1) return -1;
+    let n = 0;
+    for (let i = 0; ; i++) {
+      const s = this.rcvQueue.at(i);
+      if (s === undefined) return -1;
+      n += s.len;
+      if (s.frg === 0) return n;
+    }
+  }
+
+  /**
+   * Copies the next whole message into `buffer` and returns its length; -1 if nothing is queued,
+   * -2 if the next message is incomplete, -3 if `buffer` is too small (nothing is consumed).
+   */
+  recv(buffer: Uint8Array): number {
+    if (this.rcvQueue.length === 0) return -1;
+    const size = this.peekSize();
+    if (size < 0) return -2;
+    if (size > buffer.length) return -3;
+    const recover = this.rcvQueue.length >= this.rcvWnd;
+    let n = 0;
+    for (;;) {
+      const seg = this.rcvQueue.shift();
+      if (seg === undefined) break;
+      copyBytes(seg.data, 0, buffer, n, seg.len);
+      n += seg.len;
+      const frg = seg.frg;
+      this.release(seg);
+      if (frg === 0) break;
+    }
+    this.moveRcvBuf();
+    // Fast recover: our window was full and has room again; tell the peer at the next flush.
+    if (this.rcvQueue.length < this.rcvWnd && recover) this.probe |= KCP_ASK_TELL;
+    return n;
+  }
+
+  // ======================================================================== network side
+
+  /**
+   * Feeds one received datagram (bytes [0, len) of `data`). Returns 0, or the reference's codes:
+   * -1 shorter than 24 bytes or wrong conv, -2 a segment's len exceeds the datagram, -3 unknown
+   * cmd; the reason is counted in stats.drops. Never throws.
+   */
+  input(data: Uint8Array, len: number = data.length, now?: number): number {
+    if (now !== undefined) this.current = toU32Ms(now); // DEPARTURE 4
+    this.stats.inDatagrams++;
+    len = len > data.length ? data.length : len | 0;
+    if (len < KCP_OVERHEAD_BYTES) {
+      this.stats.drops.short++;
+      return -1;
+    }
+    // DEPARTURE 1: validate the whole datagram first so a malformed one changes nothing.
+    let o = 0;
+    while (len - o >= KCP_OVERHEAD_BYTES) {
+      if (readU32LE(data, o) !== this.conv) {
+        this.stats.drops.conv++;
+        return -1;
+      }
+      const segLen = readU32LE(data, o + 20);
+      if (segLen > len - o - KCP_OVERHEAD_BYTES) {
+        this.stats.drops.len++;
+        return -2;
+      }
+      const cmd = data[o + 4]!;
+      if (cmd < KcpCmd.Push || cmd > KcpCmd.Wins) {
+        this.stats.drops.cmd++;
+        return -3;
+      }
+      o += KCP_OVERHEAD_BYTES + segLen;
+    }
+
+    const prevUna = this.sndUna;
+    let haveAck = false;
+    let maxack = 0;
+    let latestTs = 0;
+    o = 0;
+    while (len - o >= KCP_OVERHEAD_BYTES) {
+      const cmd = data[o + 4]!;
+      const frg = data[o + 5]!;
+      const wnd = readU16LE(data, o + 6);
+      const ts = readU32LE(data, o + 8);
+      const sn = readU32LE(data, o + 12);
+      const una = readU32LE(data, o + 16);
+      const segLen = readU32LE(data, o + 20);
+      const p = o + KCP_OVERHEAD_BYTES;
+      o = p + segLen;
+      this.stats.inSegs++;
+
+      this.rmtWnd = wnd;
+      this.parseUna(una);
+      if (cmd === KcpCmd.Ack) {
+        const rtt = seqDiff(this.current, ts);
+        if (rtt >= 0) rttUpdate(this, rtt, this.interval, this.rxMinrto);
+        this.parseAck(sn);
+        if (!haveAck) {
+          haveAck = true;
+          maxack = sn;
+          latestTs = ts;
+        } else if (seqDiff(sn, maxack) > 0 && (!this.fastackConserve || seqDiff(ts, latestTs) > 0)) {
+          maxack = sn;
+          latestTs = ts;
+        }
+      } else if (cmd === KcpCmd.Push) {
+        if (seqDiff(sn, this.rcvNxt + this.rcvWnd) < 0) {
+          this.ackPush(sn, ts);
+          if (seqDiff(sn, this.rcvNxt) >= 0) this.parseData(sn, frg, data, p, segLen);
+          else this.stats.inDupSegs++;
+        } else {
+          this.stats.inOutOfWindowSegs++;
+        }
+      } else if (cmd === KcpCmd.Wask) {
+        this.probe |= KCP_ASK_TELL;
+      }
+      // WINS: nothing beyond the wnd field, already applied.
+    }
+
+    if (haveAck) this.parseFastack(maxack, latestTs);
+
+    if (seqDiff(this.sndUna, prevUna) > 0 && this.cwnd < this.rmtWnd) {
+      const mss = this.mss;
+      if (this.cwnd < this.ssthresh) {
+        this.cwnd++;
+        this.incr += mss;
+      } else {
+        if (this.incr < mss) this.incr = mss;
+        this.incr += Math.floor((mss * mss) / this.incr) + Math.floor(mss / 16);
+        if ((this.cwnd + 1) * mss <= this.incr) this.cwnd = Math.floor((this.incr + mss - 1) / mss);
+      }
+      if (this.cwnd > this.rmtWnd) {
+        this.cwnd = this.rmtWnd;
+        this.incr = this.rmtWnd * mss;
+      }
+    }
+    return 0;
+  }
+
+  // ======================================================================== clock side
+
+  /**
+   * Call every interval, or at the time check() returns. Flushes when ts_flush is due; resyncs
+   * if the clock jumped by 10 s or more.
+   */
+  update(now: number): void {
+    this.current = toU32Ms(now);
+    if (!this.updated) {
+      this.updated = true;
+      this.tsFlush = this.current;
+    }
+    let slap = seqDiff(this.current, this.tsFlush);
+    if (slap >= KCP_CLOCK_JUMP_MS || slap < -KCP_CLOCK_JUMP_MS) {
+      this.tsFlush = this.current;
+      slap = 0;
+    }
+    if (slap >= 0) {
+      this.tsFlush = (this.tsFlush + this.interval) >>> 0;
+      if (seqDiff(this.current, this.tsFlush) >= 0) this.tsFlush = (this.current + this.interval) >>> 0;
+      this.flushAll();
+    }
+  }
+
+  /**
+   * When update() is next needed, in the caller's clock (DEPARTURE 5): `now` if due, else the
+   * earliest of ts_flush and any resend time, at most now + interval.
+   */
+  check(now: number): number {
+    const current = toU32Ms(now);
+    if (!this.updated) return now;
+    let tsFlush = this.tsFlush;
+    const slap = seqDiff(current, tsFlush);
+    if (slap >= KCP_CLOCK_JUMP_MS || slap < -KCP_CLOCK_JUMP_MS) tsFlush = current;
+    if (seqDiff(current, tsFlush) >= 0) return now;
+    let minimal = seqDiff(tsFlush, current);
+    for (let sn = this.sndUna; sn !== this.sndNxt; sn = (sn + 1) >>> 0) {
+      const seg = this.sndBuf.get(sn);
+      if (seg === undefined) continue;
+      const diff = seqDiff(seg.resendts, current);
+      if (diff <= 0) return now;
+      if (diff < minimal) minimal = diff;
+    }
+    if (minimal > this.interval) minimal = this.interval;
+    return now + minimal;
+  }
+
+  /**
+   * Sends pending ACKs, probes and whatever data the windows allow, now, without waiting for the
+   * interval (e.g. right after send() for latency). DEPARTURE 3: also works before update().
+   */
+  flush(now: number): void {
+    this.current = toU32Ms(now);
+    if (!this.updated) {
+      this.updated = true;
+      this.tsFlush = this.current;
+    }
+    this.flushAll();
+  }
+
+  // ======================================================================== internals
+
+  private acquire(cap: number): Seg {
+    let seg = this.pool.pop();
+    if (seg === undefined) {
+      this.stats.segAllocs++;
+      seg = new Seg(new Uint8Array(cap > this.mss ? cap : this.mss));
+    } else if (seg.data.length < cap) {
+      seg.data = new Uint8Array(cap > this.mss ? cap : this.mss);
+    }
+    seg.len = 0;
+    return seg;
+  }
+
+  private release(seg: Seg): void {
+    if (this.pool.length < 2 * (this.sndWnd + this.rcvWnd) + 64) this.pool.push(seg);
+  }
+
+  /** Free receive window advertised to the peer. */
+  private wndUnused(): number {
+    const n = this.rcvQueue.length;
+    return n < this.rcvWnd ? this.rcvWnd - n : 0;
+  }
+
+  /** Drops every snd_buf segment below una and recomputes snd_una (parse_una + shrink_buf). */
+  private parseUna(una: number): void {
+    while (this.sndUna !== this.sndNxt && seqDiff(una, this.sndUna) > 0) {
+      const seg = this.sndBuf.take(this.sndUna);
+      if (seg !== undefined) this.release(seg);
+      this.sndUna = (this.sndUna + 1) >>> 0;
+    }
+    this.shrinkBuf();
+  }
+
+  /** snd_una = first unacknowledged sn in snd_buf, or snd_nxt if it is empty. */
+  private shrinkBuf(): void {
+    while (this.sndUna !== this.sndNxt && this.sndBuf.get(this.sndUna) === undefined) {
+      this.sndUna = (this.sndUna + 1) >>> 0;
+    }
+  }
+
+  private parseAck(sn: number): void {
+    if (seqDiff(sn, this.sndUna) < 0 || seqDiff(sn, this.sndNxt) >= 0) return;
+    const seg = this.sndBuf.take(sn);
+    if (seg !== undefined) this.release(seg);
+    this.shrinkBuf();
+  }
+
+  /** Every in-flight segment below the highest acked sn has been "skipped" once more. */
+  private parseFastack(sn: number, ts: number): void {
+    if (seqDiff(sn, this.sndUna) < 0 || seqDiff(sn, this.sndNxt) >= 0) return;
+    for (let s = this.sndUna; s !== sn; s = (s + 1) >>> 0) {
+      const seg = this.sndBuf.get(s);
+      if (seg === undefined) continue;
+      if (!this.fastackConserve || seqDiff(ts, seg.ts) >= 0) seg.fastack++;
+    }
+  }
+
+  private ackPush(sn: number, ts: number): void {
+    if (this.ackCount === this.ackSn.length) {
+      const sns = new Uint32Array(this.ackCount * 2);
+      const tss = new Uint32Array(this.ackCount * 2);
+      sns.set(this.ackSn);
+      tss.set(this.ackTs);
+      this.ackSn = sns;
+      this.ackTs = tss;
+    }
+    this.ackSn[this.ackCount] = sn;
+    this.ackTs[this.ackCount] = ts;
+    this.ackCount++;
+  }
+
+  /** Stores a PUSH inside [rcv_nxt, rcv_nxt + rcv_wnd) unless already held, then delivers in order. */
+  private parseData(sn: number, frg: number, src: Uint8Array, off: number, len: number): void {
+    if (this.rcvBuf.get(sn) !== undefined) {
+      this.stats.inDupSegs++;
+      return;
+    }
+    const seg = this.acquire(len);
+    copyBytes(src, off, seg.data, 0, len);
+    seg.sn = sn;
+    seg.frg = frg;
+    seg.len = len;
+    this.rcvBuf.set(seg);
+    this.moveRcvBuf();
+  }
+
+  /** Moves contiguous segments from rcv_buf to rcv_queue while the queue has room. */
+  private moveRcvBuf(): void {
+    while (this.rcvQueue.length < this.rcvWnd) {
+      const seg = this.rcvBuf.take(this.rcvNxt);
+      if (seg === undefined) break;
+      this.rcvQueue.push(seg);
+      this.rcvNxt = (this.rcvNxt + 1) >>> 0;
+    }
+  }
+
+  private emit(len: number): void {
+    this.stats.outDatagrams++;
+    this.output(this.buffer, len);
+  }
+
+  /** ikcp_flush: ACKs, window probes, then data, packed into datagrams of at most mtu bytes. */
+  private flushAll(): void {
+    const current = this.current;
+    const buf = this.buffer;
+    const base = this.reserved;
+    const mtu = this.mtu;
+    const conv = this.conv;
+    const wnd = this.wndUnused();
+    const una = this.rcvNxt;
+    let ptr = base;
+
+    // 1. ACKs
+    for (let i = 0; i < this.ackCount; i++) {
+      if (ptr + KCP_OVERHEAD_BYTES > mtu) {
+        this.emit(ptr);
+        ptr = base;
+      }
+      ptr = writeHeader(buf, ptr, conv, KcpCmd.Ack, 0, wnd, this.ackTs[i]!, this.ackSn[i]!, una, 0);
+      this.stats.outSegs++;
+    }
+    this.ackCount = 0;
+
+    // 2. Zero-window probing
+    if (this.rmtWnd === 0) {
+      if (this.probeWait === 0) {
+        this.probeWait = KCP_PROBE_INIT_MS;
+        this.tsProbe = (current + this.probeWait) >>> 0;
+      } else if (seqDiff(current, this.tsProbe) >= 0) {
+        if (this.probeWait < KCP_PROBE_INIT_MS) this.probeWait = KCP_PROBE_INIT_MS;
+        this.probeWait += Math.floor(this.probeWait / 2);
+        if (this.probeWait > KCP_PROBE_LIMIT_MS) this.probeWait = KCP_PROBE_LIMIT_MS;
+        this.tsProbe = (current + this.probeWait) >>> 0;
+        this.probe |= KCP_ASK_SEND;
+      }
+    } else {
+      this.tsProbe = 0;
+      this.probeWait = 0;
+    }
+    if (this.probe & KCP_ASK_SEND) {
+      if (ptr + KCP_OVERHEAD_BYTES > mtu) {
+        this.emit(ptr);
+        ptr = base;
+      }
+      ptr = writeHeader(buf, ptr, conv, KcpCmd.Wask, 0, wnd, 0, 0, una, 0);
+      this.stats.outSegs++;
+    }
+    if (this.probe & KCP_ASK_TELL) {
+      if (ptr + KCP_OVERHEAD_BYTES > mtu) {
+        this.emit(ptr);
+        ptr = base;
+      }
+      ptr = writeHeader(buf, ptr, conv, KcpCmd.Wins, 0, wnd, 0, 0, una, 0);
+      this.stats.outSegs++;
+    }
+    this.probe = 0;
+
+    // 3. Effective window, and move data from snd_queue to snd_buf
+    let cwnd = this.sndWnd < this.rmtWnd ? this.sndWnd : this.rmtWnd;
+    if (this.nocwnd === 0 && this.cwnd < cwnd) cwnd = this.cwnd;
+    while (seqDiff(this.sndNxt, this.sndUna + cwnd) < 0) {
+      const seg = this.sndQueue.shift();
+      if (seg === undefined) break;
+      seg.sn = this.sndNxt;
+      this.sndNxt = (this.sndNxt + 1) >>> 0;
+      seg.ts = current;
+      seg.resendts = current;
+      seg.rto = this.rxRto;
+      seg.fastack = 0;
+      seg.xmit = 0;
+      this.sndBuf.set(seg);
+    }
+
+    // 4. Data: first sends, timeouts, fast retransmits
+    const resent = this.fastresend > 0 ? this.fastresend : 0xffffffff;
+    const rtomin = firstSendSlackMs(this.rxRto, this.nodelay);
+    let change = 0;
+    let lost = false;
+    for (let sn = this.sndUna; sn !== this.sndNxt; sn = (sn + 1) >>> 0) {
+      const seg = this.sndBuf.get(sn);
+      if (seg === undefined) continue;
+      let needsend = false;
+      if (seg.xmit === 0) {
+        needsend = true;
+        seg.xmit++;
+        seg.rto = this.rxRto;
+        seg.resendts = (current + seg.rto + rtomin) >>> 0;
+      } else if (seqDiff(current, seg.resendts) >= 0) {
+        needsend = true;
+        seg.xmit++;
+        this.xmit++;
+        this.stats.retransTimeout++;
+        seg.rto = rtoBackoff(seg.rto, this.rxRto, this.nodelay);
+        seg.resendts = (current + seg.rto) >>> 0;
+        lost = true;
+      } else if (seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0)) {
+        needsend = true;
+        seg.xmit++;
+        seg.fastack = 0;
+        seg.resendts = (current + seg.rto) >>> 0;
+        change++;
+        this.stats.retransFast++;
+      }
+      if (!needsend) continue;
+      seg.ts = current;
+      const need = KCP_OVERHEAD_BYTES + seg.len;
+      if (ptr + need > mtu && ptr > base) {
+        this.emit(ptr);
+        ptr = base;
+      }
+      ptr = writeHeader(buf, ptr, conv, KcpCmd.Push, seg.frg, wnd, current, sn, una, seg.len);
+      copyBytes(seg.data, 0, buf, ptr, seg.len);
+      ptr += seg.len;
+      this.stats.outSegs++;
+      if (seg.xmit >= this.deadLink) this.state = -1;
+    }
+    if (ptr > base) this.emit(ptr);
+
+    // 5. Congestion reaction
+    if (change > 0) {
+      const inflight = (this.sndNxt - this.sndUna) >>> 0;
+      this.ssthresh = Math.max(inflight >>> 1, KCP_SSTHRESH_MIN_SEGS);
+      this.cwnd = this.ssthresh + resent;
+      this.incr = this.cwnd * this.mss;
+    }
+    if (lost) {
+      this.ssthresh = Math.max(cwnd >>> 1, KCP_SSTHRESH_MIN_SEGS);
+      this.cwnd = 1;
+      this.incr = this.mss;
+    }
+    if (this.cwnd < 1) {
+      this.cwnd = 1;
+      this.incr = this.mss;
+    }
+  }
+}

@@ -171,7 +171,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   tun_t *t = (tun_t *)h->data;
   if (t->closed || t->env_gone) return;
   if (status < 0) {
-    report_failure(t, "TUN_GONE", "TUN device %s went away (deleted from outside? poll: %s)", -status);
+    report_failure(t, "TUN_GONE", "TUN device %s went away (deleted from outside?)", -status);
     return;
   }
   uint32_t count = 0;

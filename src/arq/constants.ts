@@ -1,6 +1,6 @@
 // KCP constants: protocol values both ends must agree on, local tuning defaults taken from the
 // reference (skywind3000/kcp ikcp.c, KCP.md section 3), and the kcptun presets users know.
-// Used by segment.ts, rtt.ts and kcp.ts; callers pick a preset with Kcp.usePreset().
+// Used by segment.ts, rtt.ts and kcp.ts; callers pick a preset with Kcp.usePreset() or pass presets.x to setNodelay.
 
 // ---- Protocol: both ends must agree -------------------------------------------------------------
 
@@ -83,11 +83,12 @@ export const KCP_CLOCK_JUMP_MS = 10_000;
 
 // ---- Presets -------------------------------------------------------------------------------------
 
-/** Arguments of setNodelay(nodelay, intervalMs, resend, nc). */
-export interface KcpNodelay {
+/** Arguments of setNodelay(nodelay, interval, resend, nc), named as in ikcp_nodelay. */
+export interface KcpPreset {
   /** 0 normal, 1 faster RTO growth (x1.5) and 30 ms min RTO, 2 linear RTO growth. */
   nodelay: 0 | 1 | 2;
-  intervalMs: number;
+  /** Flush interval in ms (10..5000). */
+  interval: number;
   /** Fast-retransmit after this many later acks; 0 disables. */
   resend: number;
   /** 1 disables the congestion window (only snd_wnd and rmt_wnd limit). */
@@ -95,13 +96,13 @@ export interface KcpNodelay {
 }
 
 /** The reference's defaults plus kcptun's presets (KCP.md "Presets users know"). */
-export const KCP_PRESETS = {
+export const presets = {
   /** ikcp_create defaults: TCP-like. */
-  default: { nodelay: 0, intervalMs: 100, resend: 0, nc: 0 },
-  normal: { nodelay: 0, intervalMs: 40, resend: 2, nc: 1 },
+  default: { nodelay: 0, interval: 100, resend: 0, nc: 0 },
+  normal: { nodelay: 0, interval: 40, resend: 2, nc: 1 },
   /** kcptun's default. */
-  fast: { nodelay: 0, intervalMs: 30, resend: 2, nc: 1 },
-  fast2: { nodelay: 1, intervalMs: 20, resend: 2, nc: 1 },
-  fast3: { nodelay: 1, intervalMs: 10, resend: 2, nc: 1 },
-} as const satisfies Record<string, KcpNodelay>;
-export type KcpPresetName = keyof typeof KCP_PRESETS;
+  fast: { nodelay: 0, interval: 30, resend: 2, nc: 1 },
+  fast2: { nodelay: 1, interval: 20, resend: 2, nc: 1 },
+  fast3: { nodelay: 1, interval: 10, resend: 2, nc: 1 },
+} as const satisfies Record<string, KcpPreset>;
+export type KcpPresetName = keyof typeof presets;

@@ -30,7 +30,6 @@ import {
   KCP_MTU_DEFAULT_BYTES,
   KCP_MTU_MIN_BYTES,
   KCP_OVERHEAD_BYTES,
-  KCP_PRESETS,
   KCP_PROBE_INIT_MS,
   KCP_PROBE_LIMIT_MS,
   KCP_RCV_WND_DEFAULT_SEGS,
@@ -43,6 +42,7 @@ import {
   KCP_SSTHRESH_INIT_SEGS,
   KCP_SSTHRESH_MIN_SEGS,
   KcpCmd,
+  presets,
   type KcpPresetName,
 } from './constants.js';
 import { firstSendSlackMs, rtoBackoff, rttUpdate } from './rtt.js';
@@ -240,10 +240,10 @@ export class Kcp {
     if (nc >= 0) this.nocwnd = nc;
   }
 
-  /** One of the named presets (KCP_PRESETS): default, normal, fast, fast2, fast3. */
+  /** One of the named presets (constants.ts `presets`): default, normal, fast, fast2, fast3. */
   usePreset(name: KcpPresetName): void {
-    const p = KCP_PRESETS[name];
-    this.setNodelay(p.nodelay, p.intervalMs, p.resend, p.nc);
+    const p = presets[name];
+    this.setNodelay(p.nodelay, p.interval, p.resend, p.nc);
   }
 
   /** ikcp_wndsize: a value <= 0 leaves that window alone; rcv_wnd is at least 128. */
@@ -262,8 +262,12 @@ export class Kcp {
   // ======================================================================== counts
 
   /** Segments not yet acknowledged: in flight plus queued (ikcp_waitsnd). */
-  get waitSnd(): number {
+  waitSnd(): number {
     return this.sndBuf.size + this.sndQueue.length;
+  }
+  /** Retransmissions so far, timeouts plus fast. */
+  get retransmits(): number {
+    return this.stats.retransTimeout + this.stats.retransFast;
   }
   get nsndBuf(): number {
     return this.sndBuf.size;

@@ -1,0 +1,137 @@
+// The hub's composition root: startHub() wires a Link on the given UdpSocket to the registry, the
+// map sender, punch coordination and the relay, runs the expiry timer, and reports status().
+// The CLI builds the real UdpSocket and logger; tests pass the memory twins and a ManualClock.
+import type { StaticKeyPair } from '../crypto/keys.js';
+import { keyId, Link } from '../link/link.js';
+import type { Endpoint, UdpSocket } from '../net/udp.js';
+import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { componentLogger } from '../util/log.js';
+import { u32ToIpv4 } from '../util/ipv4.js';
+import { Relay } from './relay.js';
+import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
+import { HubServer } from './server.js';
+
+/** Local tuning: how often the hub looks for members whose heartbeats stopped. */
+export const expiryCheckIntervalMs = 5_000;
+
+export interface HubOptions {
+  /** Informational (the socket is already bound there); shown in status. */
+  listen: Endpoint;
+  /** The overlay network, CIDR ("10.9.0.0/24"). */
+  network: string;
+  psk: Uint8Array;
+  keyPair: StaticKeyPair;
+  /** Allow-list of peer public keys; absent = any key that knows the network secret. */
+  allowedKeys?: Uint8Array[];
+  clock: Clock;
+  wallClock: WallClock;
+  log: Logger;
+  udp: UdpSocket;
+  relayBytesPerSec?: number;
+  relayBurstBytes?: number;
+  heartbeatMs?: number;
+}
+
+export interface HubPeerStatus {
+  publicKey: string;
+  overlay: string;
+  name: string;
+  endpoint: string;
+  lan: string[];
+  bootId: string;
+  lastHeartbeatAgoMs: number;
+  relayedBytes: number;
+}
+
+export interface HubStatus {
+  listen: string;
+  network: string;
+  mapVersion: number;
+  peers: HubPeerStatus[];
+  relayedBytes: number;
+  relayedPackets: number;
+  relayDrops: Record<string, number>;
+  linkDrops: Record<string, number>;
+}
+
+export interface Hub {
+  readonly publicKey: Uint8Array;
+  status(): HubStatus;
+  /** Stops timers and the link and closes the socket. */
+  close(): Promise<void>;
+  /** @internal tests */
+  readonly registry: Registry;
+  readonly link: Link;
+}
+
+export function startHub(opts: HubOptions): Hub {
+  const network = parseNetwork(opts.network);
+  const log = componentLogger(opts.log, 'hub');
+  const allowed = opts.allowedKeys ? new Set(opts.allowedKeys.map(keyId)) : undefined;
+  const link = new Link({
+    udp: opts.udp,
+    keyPair: opts.keyPair,
+    psk: opts.psk,
+    clock: opts.clock,
+    wallClock: opts.wallClock,
+    log: componentLogger(opts.log, 'link'),
+    answerHubKey: true,
+  });
+  const registry = new Registry(network);
+  const relay = new Relay(opts.relayBytesPerSec, opts.relayBurstBytes);
+  const heartbeatMs = opts.heartbeatMs ?? heartbeatIntervalMs;
+  const server = new HubServer({
+    link,
+    registry,
+    clock: opts.clock,
+    log,
+    relay,
+    heartbeatMs,
+    // Refused at registration (not at the handshake) so the peer learns why.
+    keyAllowed: (k) => allowed === undefined || allowed.has(keyId(k)),
+  });
+  let timer: TimerHandle = opts.clock.setTimer(expiryCheckIntervalMs, expire);
+  let closed = false;
+  function expire(): void {
+    if (closed) return;
+    for (const m of registry.expired(opts.clock.now(), heartbeatMs)) server.removeMember(m, 'heartbeats stopped');
+    timer = opts.clock.setTimer(expiryCheckIntervalMs, expire);
+  }
+  log.info({ listen: `${opts.listen.address}:${opts.listen.port}`, network: network.cidr }, 'hub: started');
+  return {
+    publicKey: opts.keyPair.publicKey,
+    registry,
+    link,
+    status(): HubStatus {
+      const now = opts.clock.now();
+      return {
+        listen: `${opts.listen.address}:${opts.listen.port}`,
+        network: network.cidr,
+        mapVersion: registry.version,
+        peers: registry.all().map((m) => ({
+          publicKey: Buffer.from(m.publicKey).toString('base64'),
+          overlay: u32ToIpv4(m.overlay),
+          name: m.name,
+          endpoint: `${m.reflexive.address}:${m.reflexive.port}`,
+          lan: m.lan.map((e) => `${e.address}:${e.port}`),
+          bootId: m.bootId.toString(16),
+          lastHeartbeatAgoMs: now - m.lastHeartbeatMs,
+          relayedBytes: m.relayedBytes,
+        })),
+        relayedBytes: relay.relayedBytes,
+        relayedPackets: relay.relayedPackets,
+        relayDrops: { ...relay.drops },
+        linkDrops: { ...link.drops },
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      opts.clock.clearTimer(timer);
+      server.close();
+      await link.close();
+      await opts.udp.close();
+    },
+  };
+}

@@ -1,0 +1,197 @@
+// The hub's registry: who is in the network (key, overlay address, name, boot id, reflexive and LAN
+// endpoints, last heartbeat) and the versioned change log the map deltas are cut from. Decisions
+// (may this node register? has it expired?) are pure functions tested with tables.
+import { IPv4CidrRange } from 'ip-num';
+import type { Endpoint } from '../net/udp.js';
+import { ConfigError } from '../util/errors.js';
+import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
+import { MapOp, RefusalReason, type MapEntry } from '../wire/control.js';
+
+/** Protocol: the hub tells peers this interval in REGISTER_OK; peers heartbeat at it. */
+export const heartbeatIntervalMs = 20_000;
+/** Local policy: a member is dropped after this many heartbeats are due and none came. */
+export const missedHeartbeatsAllowed = 3;
+/** Local tuning: how many map versions of changes to keep for deltas (older peers get a full map). */
+export const mapHistoryLimit = 1024;
+
+export interface Network {
+  base: number;
+  prefix: number;
+  mask: number;
+  cidr: string;
+}
+
+/** Parses "10.9.0.0/24" with ip-num; throws ConfigError naming --network. */
+export function parseNetwork(cidr: string): Network {
+  let range: IPv4CidrRange;
+  try {
+    range = IPv4CidrRange.fromCidr(cidr.trim());
+  } catch {
+    throw new ConfigError('--network', `not an IPv4 CIDR: ${cidr}`);
+  }
+  const prefix = Number(range.cidrPrefix.getValue());
+  if (prefix < 8 || prefix > 30) throw new ConfigError('--network', `prefix /${prefix} is outside /8../30`);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const base = (ipv4ToU32(range.getFirst().toString()) & mask) >>> 0;
+  return { base, prefix, mask, cidr: `${u32ToIpv4(base)}/${prefix}` };
+}
+
+/** A usable host address of the network (not the network or broadcast address). */
+export function inNetwork(net: Network, overlay: number): boolean {
+  const host = (overlay & ~net.mask) >>> 0;
+  return ((overlay & net.mask) >>> 0) === net.base && host !== 0 && host !== (~net.mask >>> 0);
+}
+
+export interface Member {
+  readonly publicKey: Uint8Array;
+  readonly id: string;
+  overlay: number;
+  name: string;
+  bootId: bigint;
+  reflexive: Endpoint;
+  lan: Endpoint[];
+  registeredMs: number;
+  lastHeartbeatMs: number;
+  relayedBytes: number;
+}
+
+export interface RegisterRequest {
+  id: string;
+  overlay: number;
+  prefix: number;
+  name: string;
+}
+
+/** Why a REGISTER is refused, or undefined to accept. Order: policy, shape, then conflicts. */
+export function refusalFor(
+  req: RegisterRequest,
+  net: Network,
+  members: { byOverlay(o: number): Member | undefined; byName(n: string): Member | undefined },
+  keyAllowed: boolean,
+): RefusalReason | undefined {
+  if (!keyAllowed) return RefusalReason.KEY_NOT_ALLOWED;
+  if (req.prefix !== net.prefix || !inNetwork(net, req.overlay)) return RefusalReason.OUTSIDE_NETWORK;
+  const holder = members.byOverlay(req.overlay);
+  if (holder && holder.id !== req.id) return RefusalReason.ADDRESS_IN_USE;
+  const named = req.name === '' ? undefined : members.byName(req.name);
+  if (named && named.id !== req.id) return RefusalReason.NAME_TAKEN;
+  return undefined;
+}
+
+/** Expired once `missedHeartbeatsAllowed` heartbeats were due and none arrived (half an interval of grace). */
+export function isExpired(lastHeartbeatMs: number, nowMs: number, intervalMs = heartbeatIntervalMs): boolean {
+  return nowMs - lastHeartbeatMs > intervalMs * (missedHeartbeatsAllowed + 0.5);
+}
+
+export function memberEntry(m: Member, op: MapOp = MapOp.UPSERT): MapEntry {
+  return { op, publicKey: m.publicKey, overlay: m.overlay, bootId: m.bootId, name: m.name, reflexive: m.reflexive, lan: m.lan };
+}
+
+function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
+  return a.length === b.length && a.every((e, i) => e.address === b[i]!.address && e.port === b[i]!.port);
+}
+
+export class Registry {
+  private readonly members = new Map<string, Member>();
+  private readonly overlays = new Map<number, Member>();
+  private readonly names = new Map<string, Member>();
+  /** Change log: version -> entry (the latest state of one member at that version). */
+  private readonly history: Array<{ version: number; id: string; entry: MapEntry }> = [];
+  version = 0;
+
+  constructor(readonly network: Network) {}
+
+  get(id: string): Member | undefined {
+    return this.members.get(id);
+  }
+  byOverlay(o: number): Member | undefined {
+    return this.overlays.get(o >>> 0);
+  }
+  byName(n: string): Member | undefined {
+    return this.names.get(n);
+  }
+  all(): Member[] {
+    return [...this.members.values()];
+  }
+  get size(): number {
+    return this.members.size;
+  }
+
+  /** Adds or updates a member; returns whether the map changed (a new version). */
+  upsert(m: Omit<Member, 'registeredMs' | 'lastHeartbeatMs' | 'relayedBytes'>, nowMs: number): { member: Member; changed: boolean } {
+    const old = this.members.get(m.id);
+    if (old) {
+      const changed =
+        old.overlay !== m.overlay || old.name !== m.name || old.bootId !== m.bootId ||
+        old.reflexive.address !== m.reflexive.address || old.reflexive.port !== m.reflexive.port || !sameEndpoints(old.lan, m.lan);
+      if (old.overlay !== m.overlay) {
+        this.overlays.delete(old.overlay);
+        this.overlays.set(m.overlay, old);
+      }
+      if (old.name !== m.name) {
+        if (old.name) this.names.delete(old.name);
+        if (m.name) this.names.set(m.name, old);
+      }
+      Object.assign(old, { overlay: m.overlay, name: m.name, bootId: m.bootId, reflexive: m.reflexive, lan: m.lan, lastHeartbeatMs: nowMs });
+      if (changed) this.record(old, MapOp.UPSERT);
+      return { member: old, changed };
+    }
+    const member: Member = { ...m, registeredMs: nowMs, lastHeartbeatMs: nowMs, relayedBytes: 0 };
+    this.members.set(m.id, member);
+    this.overlays.set(m.overlay, member);
+    if (m.name) this.names.set(m.name, member);
+    this.record(member, MapOp.UPSERT);
+    return { member, changed: true };
+  }
+
+  /** Updates endpoints from a heartbeat; true when the map changed (roaming, new LAN address). */
+  touch(id: string, reflexive: Endpoint, lan: Endpoint[] | undefined, nowMs: number): boolean {
+    const m = this.members.get(id);
+    if (!m) return false;
+    m.lastHeartbeatMs = nowMs;
+    const moved = m.reflexive.address !== reflexive.address || m.reflexive.port !== reflexive.port;
+    const lanChanged = lan !== undefined && !sameEndpoints(m.lan, lan);
+    if (!moved && !lanChanged) return false;
+    m.reflexive = reflexive;
+    if (lan) m.lan = lan;
+    this.record(m, MapOp.UPSERT);
+    return true;
+  }
+
+  remove(id: string): Member | undefined {
+    const m = this.members.get(id);
+    if (!m) return undefined;
+    this.members.delete(id);
+    this.overlays.delete(m.overlay);
+    if (m.name) this.names.delete(m.name);
+    this.record(m, MapOp.REMOVE);
+    return m;
+  }
+
+  /** Members whose heartbeats stopped (pure decision applied to each). */
+  expired(nowMs: number, intervalMs = heartbeatIntervalMs): Member[] {
+    return this.all().filter((m) => isExpired(m.lastHeartbeatMs, nowMs, intervalMs));
+  }
+
+  /** Entries of a full map at the current version. */
+  fullMap(): MapEntry[] {
+    return this.all().map((m) => memberEntry(m));
+  }
+
+  /** Changes after `base` collapsed per member, or undefined when the log no longer reaches back. */
+  changesSince(base: number): MapEntry[] | undefined {
+    if (base === this.version) return [];
+    if (base > this.version || base === 0) return undefined;
+    const first = this.history[0];
+    if (!first || first.version > base + 1) return undefined;
+    const latest = new Map<string, MapEntry>();
+    for (const h of this.history) if (h.version > base) latest.set(h.id, h.entry);
+    return [...latest.values()];
+  }
+
+  private record(m: Member, op: MapOp): void {
+    this.version++;
+    this.history.push({ version: this.version, id: m.id, entry: memberEntry(m, op) });
+    if (this.history.length > mapHistoryLimit) this.history.shift();
+  }
+}

@@ -1,0 +1,207 @@
+// The hub's dispatch: authenticated inner messages from the link -> registry, map, punch, relay.
+// REGISTER (accept or refuse with a reason), HEARTBEAT (endpoints, repair), GOODBYE, PUNCH_REQUEST,
+// ACK; RELAY_TO -> RELAY_FROM. Peers that are not registered can do nothing but REGISTER.
+import type { Link, RemoteNode } from '../link/link.js';
+import type { Path } from '../link/path.js';
+import { ReliableSender, SeqDedup } from '../link/reliable.js';
+import type { Endpoint } from '../net/udp.js';
+import type { Clock } from '../util/clock.js';
+import { DecodeError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { u32ToIpv4 } from '../util/ipv4.js';
+import {
+  CandidateKind, ControlType, decodeControl, encodeControl, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
+} from '../wire/control.js';
+import { decodeInner, encodeInner, InnerKind } from '../wire/inner.js';
+import { MapSender } from './map-sender.js';
+import { Relay } from './relay.js';
+import { heartbeatIntervalMs, refusalFor, Registry, type Member } from './registry.js';
+
+export interface ServerOptions {
+  link: Link;
+  registry: Registry;
+  clock: Clock;
+  log: Logger;
+  relay: Relay;
+  keyAllowed: (publicKey: Uint8Array) => boolean;
+  heartbeatMs?: number;
+}
+
+/** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
+export function candidatesOf(m: Member): Candidate[] {
+  return [
+    ...m.lan.map((endpoint) => ({ kind: CandidateKind.LAN, endpoint })),
+    { kind: CandidateKind.PUBLIC, endpoint: m.reflexive },
+  ];
+}
+
+export class HubServer {
+  readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0 };
+  private readonly reliable = new Map<string, ReliableSender>();
+  private readonly dedup = new Map<string, SeqDedup>();
+  readonly maps: MapSender;
+  private readonly heartbeatMs: number;
+
+  constructor(private readonly o: ServerOptions) {
+    this.heartbeatMs = o.heartbeatMs ?? heartbeatIntervalMs;
+    this.maps = new MapSender(o.clock, o.registry, (m, msg) => this.sendControl(m.publicKey, msg), (m) => this.reliableOf(m.id));
+    o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
+  }
+
+  private reliableOf(id: string): ReliableSender {
+    let r = this.reliable.get(id);
+    if (!r) {
+      r = new ReliableSender(this.o.clock);
+      this.reliable.set(id, r);
+    }
+    return r;
+  }
+
+  private sendControl(publicKey: Uint8Array, msg: ControlMessage): void {
+    this.o.link.send(publicKey, encodeInner({ kind: InnerKind.CONTROL, body: encodeControl(msg) }));
+  }
+
+  private onInner(remote: RemoteNode, pt: Uint8Array, from: Path): void {
+    if (from.kind !== 'udp') return; // the hub never takes relayed traffic
+    let inner;
+    try {
+      inner = decodeInner(pt);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      this.counters.malformed++;
+      return;
+    }
+    if (inner.kind === InnerKind.CONTROL) {
+      let msg: ControlMessage;
+      try {
+        msg = decodeControl(inner.body);
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        this.counters.malformed++;
+        return;
+      }
+      this.counters.controlIn++;
+      this.onControl(remote, msg, from.endpoint);
+    } else if (inner.kind === InnerKind.RELAY_TO) {
+      this.onRelay(remote, inner.overlay, inner.datagram);
+    } else if (inner.kind === InnerKind.PING) {
+      this.o.link.send(remote.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed: from.endpoint }), from);
+    }
+  }
+
+  private onControl(remote: RemoteNode, msg: ControlMessage, from: Endpoint): void {
+    const member = this.o.registry.get(remote.id);
+    switch (msg.type) {
+      case ControlType.REGISTER:
+        return this.onRegister(remote, msg, from);
+      case ControlType.ACK:
+        if (member && !this.maps.acked(member, msg.seq)) this.reliable.get(member.id)?.ack(msg.seq);
+        return;
+      case ControlType.HEARTBEAT:
+        if (!member) {
+          // Not (or no longer) registered: an ACK instead of HEARTBEAT_OK tells the peer to register.
+          this.counters.fromNonMember++;
+          return this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
+        }
+        if (this.o.registry.touch(member.id, from, msg.lan, this.o.clock.now())) this.broadcast(member);
+        this.sendControl(remote.publicKey, { type: ControlType.HEARTBEAT_OK, seq: msg.seq, observed: from, mapVersion: this.o.registry.version });
+        this.maps.reported(member, msg.mapVersion);
+        return;
+      case ControlType.GOODBYE:
+        this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
+        if (member) this.removeMember(member, 'goodbye');
+        return;
+      case ControlType.PUNCH_REQUEST: {
+        this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
+        const target = this.o.registry.byOverlay(msg.target);
+        if (!member || !target || target.id === member.id) return;
+        if (this.dedupOf(member.id).first(msg.seq)) this.punchPair(member, target);
+        return;
+      }
+      default:
+        this.counters.malformed++; // hub-to-peer types sent to the hub
+    }
+  }
+
+  private dedupOf(id: string): SeqDedup {
+    let d = this.dedup.get(id);
+    if (!d) {
+      d = new SeqDedup();
+      this.dedup.set(id, d);
+    }
+    return d;
+  }
+
+  private onRegister(remote: RemoteNode, msg: Extract<ControlMessage, { type: ControlType.REGISTER }>, from: Endpoint): void {
+    const reg = this.o.registry;
+    const reason = refusalFor({ id: remote.id, overlay: msg.overlay, prefix: msg.prefix, name: msg.name }, reg.network, reg, this.o.keyAllowed(remote.publicKey));
+    if (reason !== undefined) {
+      this.counters.refused++;
+      const text = refusalText(reason, msg, reg.network.cidr);
+      this.o.log.info({ peer: remote.id.slice(0, 8), reason: refusalReasonName[reason], overlay: u32ToIpv4(msg.overlay), name: msg.name }, 'hub: registration refused');
+      return this.sendControl(remote.publicKey, { type: ControlType.REGISTER_REFUSED, seq: msg.seq, reason, text });
+    }
+    const now = this.o.clock.now();
+    const { member, changed } = reg.upsert(
+      { publicKey: remote.publicKey, id: remote.id, overlay: msg.overlay >>> 0, name: msg.name, bootId: msg.bootId, reflexive: from, lan: msg.lan },
+      now,
+    );
+    this.o.log.info({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(member.overlay), name: member.name, endpoint: `${from.address}:${from.port}` }, 'hub: registered');
+    this.sendControl(remote.publicKey, { type: ControlType.REGISTER_OK, seq: msg.seq, observed: from, heartbeatMs: this.heartbeatMs });
+    this.maps.sendFull(member);
+    if (changed) this.broadcast(member);
+  }
+
+  /** A member changed: every other member gets the delta (which carries its candidates, so the
+   * two sides start punching at the same moment: the MAP upsert is an implicit PUNCH). */
+  broadcast(changed: Member): void {
+    for (const m of this.o.registry.all()) if (m.id !== changed.id) this.maps.update(m);
+  }
+
+  /** PUNCH to both members at once, each with the other's candidates. */
+  punchPair(a: Member, b: Member): void {
+    for (const [to, about] of [[a, b], [b, a]] as const) {
+      const rel = this.reliableOf(to.id);
+      const seq = rel.nextSeq();
+      const msg: ControlMessage = { type: ControlType.PUNCH, seq, publicKey: about.publicKey, overlay: about.overlay, candidates: candidatesOf(about) };
+      rel.track(seq, () => this.sendControl(to.publicKey, msg));
+    }
+  }
+
+  removeMember(m: Member, why: string): void {
+    this.o.registry.remove(m.id);
+    this.maps.forget(m);
+    this.reliable.get(m.id)?.cancelAll();
+    this.reliable.delete(m.id);
+    this.dedup.delete(m.id);
+    this.o.link.forget(m.publicKey);
+    this.o.log.info({ peer: m.id.slice(0, 8), overlay: u32ToIpv4(m.overlay), why }, 'hub: member removed');
+    this.broadcast(m);
+  }
+
+  private onRelay(remote: RemoteNode, overlay: number, datagram: Uint8Array): void {
+    const sender = this.o.registry.get(remote.id);
+    const target = this.o.registry.byOverlay(overlay);
+    if (this.o.relay.decide(sender, target, datagram.byteLength, this.o.clock.now()) !== 'forward') return;
+    this.o.link.send(target!.publicKey, encodeInner({ kind: InnerKind.RELAY_FROM, overlay: sender!.overlay, datagram }));
+  }
+
+  close(): void {
+    for (const r of this.reliable.values()) r.cancelAll();
+  }
+}
+
+function refusalText(reason: RefusalReason, msg: { overlay: number; prefix: number; name: string }, cidr: string): string {
+  switch (reason) {
+    case RefusalReason.ADDRESS_IN_USE:
+      return `${u32ToIpv4(msg.overlay)} is in use by another key`;
+    case RefusalReason.OUTSIDE_NETWORK:
+      return `${u32ToIpv4(msg.overlay)}/${msg.prefix} is not a host address of ${cidr}`;
+    case RefusalReason.NAME_TAKEN:
+      return `name "${msg.name}" is taken by another key`;
+    case RefusalReason.KEY_NOT_ALLOWED:
+      return 'this key is not in the hub allow-list';
+    case RefusalReason.BAD_REQUEST:
+      return 'bad request';
+  }
+}

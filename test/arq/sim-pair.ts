@@ -12,6 +12,8 @@ export interface PairOptions {
   setup?: (k: Kcp, side: 'a' | 'b') => void;
   /** Start of virtual time (ms). */
   start?: number;
+  /** Sees every datagram as it is sent (a copy is not made: read it synchronously). */
+  tap?: (from: 'a' | 'b', data: Uint8Array, len: number, now: number) => void;
 }
 
 export class KcpPair {
@@ -25,8 +27,15 @@ export class KcpPair {
     this.now = opts.start ?? 1_000;
     this.link = new LinkSim(opts.link, opts.seed);
     const conv = opts.conv ?? 0x11223344;
-    this.a = new Kcp(conv, (d, n) => this.link.ab.send(this.now, d, n), opts.kcp);
-    this.b = new Kcp(conv, (d, n) => this.link.ba.send(this.now, d, n), opts.kcp);
+    const tap = opts.tap;
+    this.a = new Kcp(conv, (d, n) => {
+      tap?.('a', d, n, this.now);
+      this.link.ab.send(this.now, d, n);
+    }, opts.kcp);
+    this.b = new Kcp(conv, (d, n) => {
+      tap?.('b', d, n, this.now);
+      this.link.ba.send(this.now, d, n);
+    }, opts.kcp);
     opts.setup?.(this.a, 'a');
     opts.setup?.(this.b, 'b');
   }

@@ -167,6 +167,8 @@ static int is_gone_errno(int e) {
   return e == EBADFD || e == EIO || e == ENXIO || e == ENODEV || e == EBADF || e == ENETDOWN;
 }
 
+static uint32_t read_batch(tun_t *t);
+
 static void on_readable(uv_poll_t *h, int status, int events) {
   tun_t *t = (tun_t *)h->data;
   if (t->closed || t->env_gone) return;
@@ -174,6 +176,15 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     report_failure(t, "TUN_GONE", "TUN device %s went away (deleted from outside?)", -status);
     return;
   }
+  // A full batch means more is probably queued: drain a few batches per wake before going back
+  // to epoll, which is cheaper than a loop iteration per batch; bounded so timers still run.
+  for (int round = 0; round < 4 && !t->closed; round++) {
+    if (read_batch(t) < t->slot_count) break;
+  }
+}
+
+// Reads up to slot_count packets and hands them to JS; returns how many were read.
+static uint32_t read_batch(tun_t *t) {
   uint32_t count = 0;
   while (count < t->slot_count) {
     ssize_t n = read(t->fd, t->data + (size_t)count * t->slot_size, t->slot_size);
@@ -190,14 +201,14 @@ static void on_readable(uv_poll_t *h, int status, int events) {
                        is_gone_errno(e) ? "TUN device %s went away (deleted from outside?): %s"
                                         : "TUN device %s read failed: %s",
                        e);
-        return;
+        return 0;
       }
     }
     break; // n == 0 or an error after some packets: deliver these, the next wake reports it
   }
-  if (count == 0) return;
+  if (count == 0) return 0;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(t->env, &scope) != napi_ok) return;
+  if (napi_open_handle_scope(t->env, &scope) != napi_ok) return 0;
   napi_value argv[1];
   if (napi_create_uint32(t->env, count, &argv[0]) == napi_ok) {
     t->in_callback = 1;
@@ -205,6 +216,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     t->in_callback = 0;
   }
   napi_close_handle_scope(t->env, scope);
+  return count;
 }
 
 static int get_tun(napi_env env, napi_value v, tun_t **out) {

@@ -184,7 +184,7 @@ export class ConsumedInitiation {
     readonly timestampMs: number,
     /** @internal */ readonly chainingKey: Uint8Array,
     /** @internal */ readonly hashState: Uint8Array,
-    /** @internal */ readonly remoteEphemeral: Uint8Array,
+    /** @internal */ readonly remoteEphemeral: KeyObject,
   ) {}
 }
 
@@ -234,7 +234,8 @@ export class HandshakeResponder {
     let [c] = kdf(1, INITIAL_CHAIN, ei) as [Uint8Array];
     let h = hash(this.hashOwn, ei);
     let k: Uint8Array;
-    [c, k] = kdf(2, c, dhOrFail(this.privateKey, importPublicKey(ei))) as [Uint8Array, Uint8Array];
+    const eiKey = importPublicKey(ei);
+    [c, k] = kdf(2, c, dhOrFail(this.privateKey, eiKey)) as [Uint8Array, Uint8Array];
     const encryptedStatic = message.subarray(40, 88);
     const remoteStatic = aeadOpen(k, 0, encryptedStatic, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: static key does not decrypt');
     h = hash(h, encryptedStatic);
@@ -249,7 +250,7 @@ export class HandshakeResponder {
     const tsMs = tai64nToMs(ts);
     if (!(Math.abs(tsMs - wallMs) <= this.maxSkewMs)) fail('HANDSHAKE_STALE', `HANDSHAKE_INIT: initiator clock ${Math.round((tsMs - wallMs) / 1000)} s off ours`);
     this.lastTimestamp.set(keyId, new Uint8Array(ts));
-    return new ConsumedInitiation(new Uint8Array(remoteStatic), remoteIndex, tsMs, c, h, ei);
+    return new ConsumedInitiation(new Uint8Array(remoteStatic), remoteIndex, tsMs, c, h, eiKey);
   }
 
   /** Builds the HANDSHAKE_RESP and the responder's keys. `senderIndex` is our fresh local index. */
@@ -259,7 +260,7 @@ export class HandshakeResponder {
     const e = ephemeralOf(hooks);
     let [c] = kdf(1, consumed.chainingKey, e.publicKey) as [Uint8Array];
     let h = hash(consumed.hashState, e.publicKey);
-    [c] = kdf(1, c, dhOrFail(e.privateKey, importPublicKey(consumed.remoteEphemeral))) as [Uint8Array];
+    [c] = kdf(1, c, dhOrFail(e.privateKey, consumed.remoteEphemeral)) as [Uint8Array];
     [c] = kdf(1, c, dhOrFail(e.privateKey, publicKeyObject(consumed.remoteStatic))) as [Uint8Array];
     const [c3, t, k] = kdf(3, c, this.identity.psk) as [Uint8Array, Uint8Array, Uint8Array];
     h = hash(h, t);

@@ -11,24 +11,21 @@ export interface StaticKeyPair {
   publicKey: Uint8Array;
 }
 
-const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
-/** Raw 32-byte public key of an X25519 KeyObject (public or private). */
-export function rawPublicKey(k: KeyObject): Uint8Array {
-  const pub = k.type === 'private' ? createPublicKey(k) : k;
-  const der = pub.export({ format: 'der', type: 'spki' });
-  return new Uint8Array(der.subarray(der.length - KEY_SIZE));
-}
+// Measured on node 20: JWK export/import of an X25519 key costs ~3/17 us, DER import ~118 us and
+// deriving a public KeyObject from a private one ~170 us, so the handshake path uses JWK only.
 
-function rawPrivateKey(k: KeyObject): Uint8Array {
-  const der = k.export({ format: 'der', type: 'pkcs8' });
-  return new Uint8Array(der.subarray(der.length - KEY_SIZE));
+/** Raw 32-byte public key of an X25519 KeyObject (a private one works too, but slowly). */
+export function rawPublicKey(k: KeyObject): Uint8Array {
+  const jwk = k.export({ format: 'jwk' });
+  return new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'));
 }
 
 export function generateKeyPair(): StaticKeyPair {
   const { privateKey } = generateKeyPairSync('x25519');
-  return { privateKey: rawPrivateKey(privateKey), publicKey: rawPublicKey(privateKey) };
+  const jwk = privateKey.export({ format: 'jwk' });
+  return { privateKey: new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')), publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')) };
 }
 
 export function keyPairFromPrivate(priv: Uint8Array): StaticKeyPair {
@@ -72,9 +69,7 @@ class KeyObjectCache {
 }
 
 // Local tuning: a mesh has at most a few thousand peers; each entry is ~100 bytes plus the KeyObject.
-const publicCache = new KeyObjectCache(4096, (raw) =>
-  createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' }),
-);
+const publicCache = new KeyObjectCache(4096, (raw) => importPublicKey(raw));
 const privateCache = new KeyObjectCache(64, (raw) =>
   createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' }),
 );
@@ -93,7 +88,8 @@ export function privateKeyObject(raw: Uint8Array): KeyObject {
 
 /** Uncached import of a raw public key (ephemerals: never seen twice, would only evict statics). */
 export function importPublicKey(raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+  const x = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64url');
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
 }
 
 /** Uncached import of a raw private key. */
@@ -103,6 +99,6 @@ export function importPrivateKey(raw: Uint8Array): KeyObject {
 
 /** A fresh ephemeral key pair as a KeyObject plus its raw public key (no private export). */
 export function generateEphemeral(): { privateKey: KeyObject; publicKey: Uint8Array } {
-  const { privateKey } = generateKeyPairSync('x25519');
-  return { privateKey, publicKey: rawPublicKey(privateKey) };
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  return { privateKey, publicKey: rawPublicKey(publicKey) };
 }

@@ -41,7 +41,7 @@ async function worker(mode, name, seconds) {
       if (samples.length >= seconds + 1) {
         clearInterval(timer);
         const s = samples.slice(1); // the first second includes the blaster's start
-        print({ event: 'done', packets: count, batches, ms: Math.round(performance.now() - t0), ppsPerSecond: s, pps: Math.round(s.reduce((a, b) => a + b, 0) / s.length), best: Math.max(...s) });
+        print({ event: 'done', packets: count, batches, cpu: process.cpuUsage(), ms: Math.round(performance.now() - t0), ppsPerSecond: s, pps: Math.round(s.reduce((a, b) => a + b, 0) / s.length), best: Math.max(...s) });
         tun.close();
       }
     }, 1000);

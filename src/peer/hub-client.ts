@@ -1,0 +1,331 @@
+// The peer's side of the control plane: learns (or checks) the hub key, registers, heartbeats,
+// tracks the map (ACK per part, version repair), reports PUNCH, says GOODBYE, and re-registers
+// when the hub restarts or forgets us. Used by node.ts; talks to the hub through the Link.
+import { buildHubKeyRequest, verifyHubKeyResponse } from '../crypto/hub-key.js';
+import type { Link } from '../link/link.js';
+import { udpPath, type Path } from '../link/path.js';
+import { ReliableSender, SeqDedup } from '../link/reliable.js';
+import type { Endpoint } from '../net/udp.js';
+import { bytesEqual } from '../util/bytes.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { MeshdError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import {
+  ControlType, encodeControl, refusalReasonName, type Candidate, type ControlMessage, type MapEntry, type RefusalReason,
+} from '../wire/control.js';
+import { encodeInner, InnerKind } from '../wire/inner.js';
+import type { MapEvent, PeerMap } from './peer-map.js';
+
+/** The hub refused registration; `code` is HUB_REFUSED_<REASON> (e.g. HUB_REFUSED_ADDRESS_IN_USE). */
+export class HubRefusedError extends MeshdError {
+  constructor(
+    readonly reason: RefusalReason,
+    text: string,
+  ) {
+    super(`HUB_REFUSED_${refusalReasonName[reason]}`, `hub refused registration: ${text}`);
+  }
+}
+
+/** The hub answered HUB_KEY_REQ with a key other than the pinned one. */
+export class HubKeyMismatchError extends MeshdError {
+  constructor() {
+    super('HUB_KEY_MISMATCH', 'the hub key differs from the pinned one (hub.pub); refusing to talk to it');
+  }
+}
+
+/** Local tuning: HUB_KEY_REQ retry, doubling up to 8 s. */
+const hubKeyFirstRetryMs = 1_000;
+const hubKeyMaxRetryMs = 8_000;
+/** Local tuning: a heartbeat is re-sent after 1 s and 2 s; with no answer 4 s after the first
+ * send the hub is presumed restarted: new handshake, new REGISTER. */
+const heartbeatRetryMs = [1_000, 2_000];
+const heartbeatDeadlineMs = 4_000;
+/** Local tuning: how long stop() waits for the GOODBYE ack. */
+const goodbyeWaitMs = 1_500;
+
+export type HubClientState = 'learning-key' | 'registering' | 'registered' | 'refused' | 'stopped';
+
+export interface HubClientOptions {
+  link: Link;
+  clock: Clock;
+  log: Logger;
+  hub: Endpoint;
+  psk: Uint8Array;
+  /** Pinned hub key (--hub-key or hub.pub); absent = learn it with HUB_KEY_REQ. */
+  hubKey?: Uint8Array;
+  onHubKeyLearned?: (key: Uint8Array) => void;
+  overlay: number;
+  prefix: number;
+  name: string;
+  lan: () => Endpoint[];
+  bootId: bigint;
+  map: PeerMap;
+}
+
+export class HubClient {
+  state: HubClientState = 'learning-key';
+  observed: Endpoint | undefined;
+  heartbeatMs = 20_000;
+  registrations = 0;
+  private key: Uint8Array | undefined;
+  private readonly hubPath: Path;
+  private readonly reliable: ReliableSender;
+  private readonly dedup = new SeqDedup();
+  private registerSeq = 0;
+  private heartbeatSeq = 0;
+  private timers = new Set<TimerHandle>();
+  private keyNonce: Uint8Array | undefined;
+  private readonly assembling = new Map<string, { parts: Array<MapEntry[] | undefined>; left: number }>();
+  private started: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  private mapHandler: ((ev: MapEvent[]) => void) | undefined;
+  private punchHandler: ((publicKey: Uint8Array, overlay: number, candidates: Candidate[]) => void) | undefined;
+  private registeredHandler: (() => void) | undefined;
+  private goodbyeSeq = 0;
+  private goodbyeDone: (() => void) | undefined;
+
+  constructor(private readonly o: HubClientOptions) {
+    this.key = o.hubKey;
+    this.hubPath = udpPath(o.hub);
+    this.reliable = new ReliableSender(o.clock, 1 + Math.floor(Math.random() * 0x7fffffff));
+    o.link.onHubKeyResponse((d) => this.onHubKeyResponse(d));
+  }
+
+  get hubKey(): Uint8Array | undefined {
+    return this.key;
+  }
+
+  onMapEvents(h: (ev: MapEvent[]) => void): void {
+    this.mapHandler = h;
+  }
+  onPunch(h: (publicKey: Uint8Array, overlay: number, candidates: Candidate[]) => void): void {
+    this.punchHandler = h;
+  }
+  onRegistered(h: () => void): void {
+    this.registeredHandler = h;
+  }
+
+  /** Resolves at the first REGISTER_OK; rejects with HubRefusedError or HubKeyMismatchError. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.started = { resolve, reject };
+      if (this.key) this.register();
+      else this.askKey(hubKeyFirstRetryMs);
+    });
+  }
+
+  private after(ms: number, fn: () => void): TimerHandle {
+    const h = this.o.clock.setTimer(ms, () => {
+      this.timers.delete(h);
+      fn();
+    });
+    this.timers.add(h);
+    return h;
+  }
+
+  private cancel(h: TimerHandle | undefined): void {
+    if (h === undefined) return;
+    this.o.clock.clearTimer(h);
+    this.timers.delete(h);
+  }
+
+  private askKey(retryMs: number): void {
+    if (this.state !== 'learning-key') return;
+    const { message, nonce } = buildHubKeyRequest(this.o.psk);
+    this.keyNonce = nonce;
+    this.o.link.sendRaw(message, this.hubPath);
+    this.after(retryMs, () => this.askKey(Math.min(retryMs * 2, hubKeyMaxRetryMs)));
+  }
+
+  private onHubKeyResponse(d: Uint8Array): void {
+    if (this.state !== 'learning-key' || !this.keyNonce) return;
+    const key = verifyHubKeyResponse(this.o.psk, d, this.keyNonce);
+    if (!key) return;
+    this.key = key;
+    this.o.log.info({ hubKey: Buffer.from(key).toString('base64') }, 'hub-client: learned the hub key (pin it)');
+    this.o.onHubKeyLearned?.(key);
+    this.register();
+  }
+
+  private sendControl(msg: ControlMessage): void {
+    if (!this.key || this.state === 'stopped') return;
+    this.o.link.send(this.key, encodeInner({ kind: InnerKind.CONTROL, body: encodeControl(msg) }), this.hubPath);
+  }
+
+  private register(): void {
+    if (this.state === 'stopped' || this.state === 'refused' || !this.key) return;
+    this.state = 'registering';
+    this.reliable.cancel(this.registerSeq);
+    const seq = (this.registerSeq = this.reliable.nextSeq());
+    const msg: ControlMessage = {
+      type: ControlType.REGISTER, seq, overlay: this.o.overlay, prefix: this.o.prefix, name: this.o.name, lan: this.o.lan(), bootId: this.o.bootId,
+    };
+    this.reliable.track(
+      seq,
+      () => this.sendControl(msg),
+      () => {
+        // No answer at all: start over with a fresh handshake.
+        this.o.link.rehandshake(this.key!, this.hubPath);
+        this.register();
+      },
+    );
+  }
+
+  /** CONTROL messages from the hub (node.ts routes them here). */
+  onControl(msg: ControlMessage): void {
+    if (this.state === 'stopped') return;
+    switch (msg.type) {
+      case ControlType.REGISTER_OK:
+        if (msg.seq !== this.registerSeq || this.state !== 'registering') return;
+        this.reliable.ack(msg.seq);
+        this.state = 'registered';
+        this.registrations++;
+        this.observed = msg.observed;
+        this.heartbeatMs = msg.heartbeatMs || this.heartbeatMs;
+        this.o.log.info({ observed: `${msg.observed.address}:${msg.observed.port}` }, 'hub-client: registered');
+        this.scheduleHeartbeat(this.heartbeatMs);
+        this.registeredHandler?.();
+        this.started?.resolve();
+        this.started = undefined;
+        return;
+      case ControlType.REGISTER_REFUSED: {
+        if (msg.seq !== this.registerSeq) return;
+        this.reliable.ack(msg.seq);
+        this.state = 'refused';
+        const err = new HubRefusedError(msg.reason, msg.text);
+        this.o.log.error({ code: err.code }, err.message);
+        this.stopTimers();
+        this.started?.reject(err);
+        this.started = undefined;
+        return;
+      }
+      case ControlType.HEARTBEAT_OK:
+        if (msg.seq === this.heartbeatSeq) {
+          this.heartbeatSeq = 0;
+          this.observed = msg.observed;
+        }
+        return;
+      case ControlType.ACK:
+        if (msg.seq === this.heartbeatSeq && this.state === 'registered') {
+          // The hub does not know us (it restarted, or expired us): register again.
+          this.heartbeatSeq = 0;
+          this.o.log.info('hub-client: hub forgot us; registering again');
+          this.register();
+          return;
+        }
+        this.reliable.ack(msg.seq);
+        if (msg.seq === this.goodbyeSeq) this.goodbyeDone?.();
+        return;
+      case ControlType.MAP:
+        this.sendControl({ type: ControlType.ACK, seq: msg.seq });
+        return this.onMapPart(msg);
+      case ControlType.PUNCH:
+        this.sendControl({ type: ControlType.ACK, seq: msg.seq });
+        if (this.dedup.first(msg.seq)) this.punchHandler?.(msg.publicKey, msg.overlay, msg.candidates);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onMapPart(msg: Extract<ControlMessage, { type: ControlType.MAP }>): void {
+    const id = `${msg.version}:${msg.base}`;
+    let a = this.assembling.get(id);
+    if (!a) {
+      a = { parts: new Array<MapEntry[] | undefined>(msg.parts).fill(undefined), left: msg.parts };
+      this.assembling.set(id, a);
+    }
+    if (a.parts.length !== msg.parts || a.parts[msg.part] !== undefined) return;
+    a.parts[msg.part] = msg.entries;
+    if (--a.left > 0) return;
+    this.assembling.delete(id);
+    // Parts of older versions can never complete usefully now.
+    for (const k of this.assembling.keys()) if (Number(k.split(':')[0]) <= msg.version) this.assembling.delete(k);
+    const entries = a.parts.flatMap((p) => p ?? []);
+    const map = this.o.map;
+    if (msg.base === 0) {
+      this.emit(map.applyFull(msg.version, entries));
+      return;
+    }
+    const r = map.applyDelta(msg.base, msg.version, entries);
+    if ('applied' in r) this.emit(r.applied);
+    else if ('gap' in r) {
+      this.o.log.debug({ have: map.version, base: msg.base }, 'hub-client: map gap; asking for repair');
+      this.heartbeat();
+    }
+  }
+
+  private emit(ev: MapEvent[]): void {
+    if (ev.length > 0) this.mapHandler?.(ev);
+  }
+
+  private scheduleHeartbeat(ms: number): void {
+    this.after(ms, () => {
+      if (this.state !== 'registered') return;
+      this.heartbeat();
+      this.scheduleHeartbeat(this.heartbeatMs);
+    });
+  }
+
+  /** Sends a HEARTBEAT now (also the map repair request); presumes the hub lost if unanswered. */
+  heartbeat(): void {
+    if (this.state !== 'registered') return;
+    const seq = (this.heartbeatSeq = this.reliable.nextSeq());
+    const send = () => this.sendControl({ type: ControlType.HEARTBEAT, seq, mapVersion: this.o.map.version, lan: this.o.lan() });
+    send();
+    for (const t of heartbeatRetryMs) this.after(t, () => this.heartbeatSeq === seq && send());
+    this.after(heartbeatDeadlineMs, () => {
+      if (this.heartbeatSeq !== seq || this.state !== 'registered') return;
+      this.o.log.info('hub-client: hub not answering; new handshake and registration');
+      this.o.link.rehandshake(this.key!, this.hubPath);
+      this.register();
+    });
+  }
+
+  /** Asks the hub to make both sides punch toward each other now. */
+  requestPunch(target: number): void {
+    if (this.state !== 'registered') return;
+    const seq = this.reliable.nextSeq();
+    const msg: ControlMessage = { type: ControlType.PUNCH_REQUEST, seq, target };
+    this.reliable.track(seq, () => this.sendControl(msg));
+  }
+
+  /** Relays an outer datagram to a peer through the hub (RELAY_TO on the hub session). */
+  relay(overlay: number, datagram: Uint8Array): void {
+    if (!this.key) return;
+    this.o.link.send(this.key, encodeInner({ kind: InnerKind.RELAY_TO, overlay, datagram }), this.hubPath);
+  }
+
+  isHub(publicKey: Uint8Array): boolean {
+    return this.key !== undefined && bytesEqual(publicKey, this.key);
+  }
+
+  private stopTimers(): void {
+    for (const t of this.timers) this.o.clock.clearTimer(t);
+    this.timers.clear();
+    this.reliable.cancelAll();
+  }
+
+  /** Says GOODBYE (waits briefly for the ack) and stops. */
+  stop(): Promise<void> {
+    if (this.state === 'stopped') return Promise.resolve();
+    const wasRegistered = this.state === 'registered';
+    this.stopTimers();
+    if (!wasRegistered) {
+      this.state = 'stopped';
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const seq = this.reliable.nextSeq();
+      const deadline = this.after(goodbyeWaitMs, () => this.goodbyeDone?.());
+      this.goodbyeSeq = seq;
+      this.goodbyeDone = () => {
+        this.goodbyeDone = undefined;
+        this.cancel(deadline);
+        this.stopTimers();
+        this.state = 'stopped';
+        resolve();
+      };
+      this.reliable.track(seq, () => this.sendControl({ type: ControlType.GOODBYE, seq }));
+    });
+  }
+}

@@ -1,0 +1,65 @@
+// Path decisions for one remote peer, as pure functions (tailscale's betterAddr is the model):
+// which path wins, when a direct path is dead, when to try direct again while relayed, how often
+// to probe. Used by punch.ts; tested with it.each tables in test/peer/path.test.ts.
+
+export type PathKind = 'lan' | 'public' | 'relay';
+
+export interface PathQuality {
+  kind: PathKind;
+  /** Round-trip time of the PING/PONG that confirmed it (ms); Infinity when unknown (relay). */
+  rttMs: number;
+}
+
+/** LAN beats public beats relay: LAN stays inside the house, public skips the hub's leg. */
+export const pathRank: Readonly<Record<PathKind, number>> = { lan: 3, public: 2, relay: 1 };
+
+/** Local tuning: a same-kind path must be at least this much faster to replace the current one,
+ * so two similar paths do not flap on RTT noise. */
+export const rttSwitchRatio = 0.8;
+
+/** Is `candidate` better than `current`? */
+export function betterPath(current: PathQuality | undefined, candidate: PathQuality): boolean {
+  if (current === undefined) return true;
+  const dr = pathRank[candidate.kind] - pathRank[current.kind];
+  if (dr !== 0) return dr > 0;
+  return candidate.rttMs < current.rttMs * rttSwitchRatio;
+}
+
+/** Local tuning: a direct path is dead once a PING on it went unanswered this long (fall back to relay). */
+export const directTimeoutMs = 3_000;
+/** Local tuning: even with no ping outstanding, do not trust a path silent for this long. */
+export const directMaxSilenceMs = 30_000;
+
+export interface DirectHealth {
+  lastPongMs: number;
+  /** Send time of the oldest PING on this path not yet answered, if any. */
+  oldestUnansweredMs: number | undefined;
+}
+
+export function directPathDead(h: DirectHealth, nowMs: number): boolean {
+  if (h.oldestUnansweredMs !== undefined && nowMs - h.oldestUnansweredMs >= directTimeoutMs) return true;
+  return nowMs - h.lastPongMs >= directMaxSilenceMs;
+}
+
+/** Local tuning: probe a direct path every second while traffic flows (so a dead path is seen
+ * within ~3 s), every 10 s when idle (keeps NAT mappings, which last 30 s or more, open). */
+export const activePingIntervalMs = 1_000;
+export const idlePingIntervalMs = 10_000;
+/** Traffic within this window counts as active. */
+export const activeWindowMs = 5_000;
+
+export function pingIntervalMs(lastDataMs: number, nowMs: number): number {
+  return nowMs - lastDataMs < activeWindowMs ? activePingIntervalMs : idlePingIntervalMs;
+}
+
+/** Local tuning: while relayed, try direct again after 30-60 s (jittered so peers do not sync up). */
+export const directRetryMinMs = 30_000;
+export const directRetryMaxMs = 60_000;
+
+export function directRetryDelayMs(random01: number): number {
+  return directRetryMinMs + Math.floor(random01 * (directRetryMaxMs - directRetryMinMs));
+}
+
+/** Punch schedule: offsets (ms from the start) at which every candidate is probed, ~5 s in all,
+ * dense at first (NAT bindings on both sides open within the first round trips). */
+export const punchScheduleMs: readonly number[] = [0, 200, 400, 800, 1_600, 2_400, 3_200, 4_000, 5_000];

@@ -1,0 +1,164 @@
+// Hole punching and direct-path upkeep for one remote peer, without I/O: node.ts asks which PINGs
+// are due (punch rounds over every candidate at once, keepalives on the direct path), feeds PONGs
+// back, and asks which path to send on. The first PONG on a direct candidate wins; a better kind
+// (LAN) still replaces it; a direct path whose PING goes unanswered ~3 s falls back to relay.
+import { endpointKey, sameEndpoint, type Endpoint } from '../net/udp.js';
+import {
+  betterPath, directPathDead, directRetryDelayMs, pingIntervalMs, punchScheduleMs, type PathKind,
+} from './path.js';
+
+export interface DirectCandidate {
+  kind: Exclude<PathKind, 'relay'>;
+  endpoint: Endpoint;
+}
+
+export interface DirectPath extends DirectCandidate {
+  rttMs: number;
+  lastPongMs: number;
+  lastPingMs: number;
+}
+
+export interface PingToSend {
+  txid: bigint;
+  endpoint: Endpoint;
+}
+
+interface Outstanding {
+  endpoint: Endpoint;
+  kind: DirectCandidate['kind'];
+  sentMs: number;
+}
+
+/** Local tuning: forget unanswered pings after this long. */
+const outstandingTtlMs = 10_000;
+
+export class PeerPaths {
+  direct: DirectPath | undefined;
+  candidates: DirectCandidate[] = [];
+  lastDataMs = -Infinity;
+  /** When relayed: time of the next direct attempt. */
+  nextRetryMs: number;
+  punchStartMs: number | undefined;
+  private punchStep = 0;
+  private readonly outstanding = new Map<bigint, Outstanding>();
+  private txid: bigint;
+
+  constructor(
+    nowMs: number,
+    private readonly random01: () => number,
+  ) {
+    this.nextRetryMs = nowMs + directRetryDelayMs(random01());
+    this.txid = BigInt(Math.floor(random01() * 2 ** 32)) << 16n;
+  }
+
+  /** Starts a punch round over these candidates (replacing the list); the next due() sends. */
+  startPunch(candidates: DirectCandidate[], nowMs: number): void {
+    this.candidates = dedupe(candidates);
+    this.punchStartMs = nowMs;
+    this.punchStep = 0;
+  }
+
+  get punching(): boolean {
+    return this.punchStartMs !== undefined;
+  }
+
+  /** A PING reached us from `from`: a peer-reflexive candidate (ICE's term) worth probing back. */
+  sawPingFrom(from: Endpoint, kind: DirectCandidate['kind'], nowMs: number): void {
+    if (this.direct && sameEndpoint(this.direct.endpoint, from)) return;
+    if (this.candidates.some((c) => sameEndpoint(c.endpoint, from))) {
+      if (!this.punching && !this.direct) this.startPunch(this.candidates, nowMs);
+      return;
+    }
+    this.candidates.push({ kind, endpoint: from });
+    if (!this.punching) this.startPunch(this.candidates, nowMs);
+  }
+
+  noteData(nowMs: number): void {
+    this.lastDataMs = nowMs;
+  }
+
+  /** PINGs to send now. */
+  due(nowMs: number): PingToSend[] {
+    const out: PingToSend[] = [];
+    for (const [id, o] of this.outstanding) if (nowMs - o.sentMs > outstandingTtlMs) this.outstanding.delete(id);
+    if (this.punchStartMs !== undefined) {
+      const at = punchScheduleMs[this.punchStep];
+      if (at === undefined) {
+        this.punchStartMs = undefined;
+        if (!this.direct) this.nextRetryMs = nowMs + directRetryDelayMs(this.random01());
+      } else if (nowMs - this.punchStartMs >= at) {
+        this.punchStep++;
+        // Once direct, later rounds only chase a better kind (LAN when we have public).
+        for (const c of this.candidates) {
+          if (this.direct && !betterPath(this.direct, { kind: c.kind, rttMs: 0 })) continue;
+          out.push(this.ping(c, nowMs));
+        }
+      }
+    }
+    const d = this.direct;
+    if (d && nowMs - d.lastPingMs >= pingIntervalMs(this.lastDataMs, nowMs)) {
+      d.lastPingMs = nowMs;
+      out.push(this.ping(d, nowMs));
+    }
+    return out;
+  }
+
+  private ping(c: DirectCandidate, nowMs: number): PingToSend {
+    const txid = ++this.txid;
+    this.outstanding.set(txid, { endpoint: c.endpoint, kind: c.kind, sentMs: nowMs });
+    return { txid, endpoint: c.endpoint };
+  }
+
+  /** A PONG arrived; returns what it did to the path. */
+  onPong(txid: bigint, from: Endpoint, nowMs: number): 'upgraded' | 'refreshed' | 'ignored' | 'unknown' {
+    const o = this.outstanding.get(txid);
+    if (!o) return 'unknown';
+    // The answer proves everything sent to that endpoint up to this ping arrived.
+    for (const [id, x] of this.outstanding) if (sameEndpoint(x.endpoint, o.endpoint) && x.sentMs <= o.sentMs) this.outstanding.delete(id);
+    const rttMs = nowMs - o.sentMs;
+    const endpoint = sameEndpoint(from, o.endpoint) ? o.endpoint : from;
+    if (this.direct && sameEndpoint(this.direct.endpoint, endpoint)) {
+      this.direct.lastPongMs = nowMs;
+      this.direct.rttMs = rttMs;
+      return 'refreshed';
+    }
+    if (!betterPath(this.direct, { kind: o.kind, rttMs })) return 'ignored';
+    this.direct = { kind: o.kind, endpoint, rttMs, lastPongMs: nowMs, lastPingMs: nowMs };
+    return 'upgraded';
+  }
+
+  /** The direct path to send on, or undefined for relay. Drops a dead direct path (and schedules a retry). */
+  current(nowMs: number): DirectPath | undefined {
+    const d = this.direct;
+    if (!d) return undefined;
+    let oldest: number | undefined;
+    for (const o of this.outstanding.values()) {
+      if (sameEndpoint(o.endpoint, d.endpoint) && (oldest === undefined || o.sentMs < oldest)) oldest = o.sentMs;
+    }
+    if (directPathDead({ lastPongMs: d.lastPongMs, oldestUnansweredMs: oldest }, nowMs)) {
+      this.direct = undefined;
+      this.nextRetryMs = nowMs + directRetryDelayMs(this.random01());
+      return undefined;
+    }
+    return d;
+  }
+
+  /** Relayed, not punching, and the retry time has come. */
+  wantsRetry(nowMs: number): boolean {
+    return !this.direct && !this.punching && nowMs >= this.nextRetryMs;
+  }
+
+  /** Forget everything (the peer restarted or moved). */
+  reset(nowMs: number): void {
+    this.direct = undefined;
+    this.outstanding.clear();
+    this.punchStartMs = undefined;
+    this.nextRetryMs = nowMs + directRetryDelayMs(this.random01());
+  }
+}
+
+function dedupe(c: DirectCandidate[]): DirectCandidate[] {
+  const seen = new Map<string, DirectCandidate>();
+  for (const x of c) if (!seen.has(endpointKey(x.endpoint))) seen.set(endpointKey(x.endpoint), x);
+  return [...seen.values()];
+}

@@ -30,7 +30,9 @@ export interface ServerOptions {
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
 export function candidatesOf(m: Member): Candidate[] {
   return [
-    ...m.lan.map((endpoint) => ({ kind: CandidateKind.LAN, endpoint })),
+    ...m.lan
+      .filter((e) => e.address !== m.reflexive.address || e.port !== m.reflexive.port)
+      .map((endpoint) => ({ kind: CandidateKind.LAN, endpoint })),
     { kind: CandidateKind.PUBLIC, endpoint: m.reflexive },
   ];
 }

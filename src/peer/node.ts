@@ -1,0 +1,315 @@
+// PeerNode: the peer's control plane and path selection; the boundary the data plane builds on.
+//
+// What the data plane (KCP, TUN) calls:
+//   const node = new PeerNode(opts)    binds the Link to opts.udp; nothing is sent yet
+//   await node.start()                 learns/pins the hub key, registers; rejects with HubRefusedError
+//                                      (code HUB_REFUSED_ADDRESS_IN_USE | _OUTSIDE_NETWORK | _NAME_TAKEN | _KEY_NOT_ALLOWED)
+//   node.sendTo(overlay, inner)        `inner` = encodeInner({kind: KCP | IP, ...}) for the peer at that
+//                                      overlay address; sealed on the peer-peer session and sent on the current
+//                                      path (direct endpoint, else the hub relay). Queued while a handshake runs.
+//                                      False when the address is not in the map.
+//   node.onInner((overlay, inner, peer) => ...)   authenticated KCP/IP inner messages from peers
+//   node.onMapChange((events) => ...)  peers joining/leaving/changing; a new bootId means "rebuild KCP (new conv)"
+//   node.peers()                       status per peer (path kind, endpoint, rtt)
+//   await node.stop()                  GOODBYE to the hub, then closes the link and the socket
+// PING/PONG/KEEPALIVE never reach the data plane. Paths: first packet over the relay, direct once a
+// PONG confirms a candidate (LAN over public), back to relay ~3 s after a direct path stops answering.
+import type { StaticKeyPair } from '../crypto/keys.js';
+import { compareBytes } from '../crypto/noise.js';
+import { keyId, Link, type RemoteNode } from '../link/link.js';
+import { relayPath, udpPath, type Path } from '../link/path.js';
+import { sameEndpoint, type Endpoint } from '../net/udp.js';
+import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
+import { DecodeError } from '../util/errors.js';
+import { u32ToIpv4 } from '../util/ipv4.js';
+import { componentLogger, type Logger } from '../util/log.js';
+import { CandidateKind, decodeControl, type Candidate } from '../wire/control.js';
+import { decodeInner, encodeInner, InnerKind, PING_FLAG_PUNCH } from '../wire/inner.js';
+import { HubClient } from './hub-client.js';
+import { PeerMap, type MapEvent, type PeerInfo } from './peer-map.js';
+import { PeerPaths, type DirectCandidate } from './punch.js';
+
+/** Local tuning: one timer per node drives punching and path upkeep for every peer. */
+export const pathTickMs = 100;
+
+export interface PeerNodeOptions {
+  udp: import('../net/udp.js').UdpSocket;
+  keyPair: StaticKeyPair;
+  psk: Uint8Array;
+  clock: Clock;
+  wallClock: WallClock;
+  log: Logger;
+  hub: Endpoint;
+  hubKey?: Uint8Array;
+  onHubKeyLearned?: (key: Uint8Array) => void;
+  overlay: number;
+  prefix: number;
+  name?: string;
+  /** Our LAN endpoints (interface address + our port); default: the socket's local address. */
+  lanEndpoints?: Endpoint[];
+  bootId?: bigint;
+  random01?: () => number;
+}
+
+export interface PeerStatus {
+  overlay: string;
+  name: string;
+  publicKey: string;
+  bootId: bigint;
+  path: 'lan' | 'public' | 'relay';
+  endpoint: string | undefined;
+  rttMs: number | undefined;
+  session: boolean;
+}
+
+export type InnerFromPeer = (overlay: number, inner: Uint8Array, peer: PeerInfo) => void;
+
+export class PeerNode {
+  readonly link: Link;
+  readonly hubClient: HubClient;
+  readonly map: PeerMap;
+  readonly bootId: bigint;
+  readonly drops = { unknownPeer: 0, relayMismatch: 0, malformed: 0, unknownKind: 0 };
+  private readonly paths = new Map<string, PeerPaths>();
+  private readonly log: Logger;
+  private readonly random01: () => number;
+  private innerHandler: InnerFromPeer | undefined;
+  private mapHandlers: Array<(ev: MapEvent[]) => void> = [];
+  private tick: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: PeerNodeOptions) {
+    this.log = componentLogger(o.log, 'peer', { overlay: u32ToIpv4(o.overlay) });
+    this.random01 = o.random01 ?? Math.random;
+    this.bootId = o.bootId ?? BigInt.asUintN(64, (BigInt(Math.floor(this.random01() * 2 ** 32)) << 32n) | BigInt(Math.floor(this.random01() * 2 ** 32)));
+    this.map = new PeerMap(keyId(o.keyPair.publicKey));
+    this.link = new Link({
+      udp: o.udp,
+      keyPair: o.keyPair,
+      psk: o.psk,
+      clock: o.clock,
+      wallClock: o.wallClock,
+      log: componentLogger(o.log, 'link', { overlay: u32ToIpv4(o.overlay) }),
+      relay: (overlay, datagram) => this.hubClient.relay(overlay, datagram),
+    });
+    const lan = o.lanEndpoints ?? (o.udp.local.address !== '0.0.0.0' ? [o.udp.local] : []);
+    this.hubClient = new HubClient({
+      link: this.link,
+      clock: o.clock,
+      log: componentLogger(o.log, 'hub-client'),
+      hub: o.hub,
+      psk: o.psk,
+      ...(o.hubKey ? { hubKey: o.hubKey } : {}),
+      ...(o.onHubKeyLearned ? { onHubKeyLearned: o.onHubKeyLearned } : {}),
+      overlay: o.overlay,
+      prefix: o.prefix,
+      name: o.name ?? '',
+      lan: () => lan,
+      bootId: this.bootId,
+      map: this.map,
+    });
+    this.link.onInner((r, pt, from) => this.onLinkInner(r, pt, from));
+    this.link.onSessionUp((r) => this.onSessionUp(r));
+    this.hubClient.onMapEvents((ev) => this.onMap(ev));
+    this.hubClient.onPunch((key, overlay, cands) => this.onPunch(key, overlay, cands));
+  }
+
+  async start(): Promise<void> {
+    this.tick = this.o.clock.setTimer(pathTickMs, () => this.onTick());
+    await this.hubClient.start();
+  }
+
+  onInner(handler: InnerFromPeer): void {
+    this.innerHandler = handler;
+  }
+
+  onMapChange(handler: (ev: MapEvent[]) => void): void {
+    this.mapHandlers.push(handler);
+  }
+
+  sendTo(overlay: number, inner: Uint8Array): boolean {
+    const peer = this.map.get(overlay);
+    if (!peer || this.stopped) return false;
+    const now = this.o.clock.now();
+    const p = this.pathsOf(peer);
+    p.noteData(now);
+    const d = p.current(now);
+    return this.link.send(peer.publicKey, inner, d ? udpPath(d.endpoint) : relayPath(peer.overlay));
+  }
+
+  peers(): PeerStatus[] {
+    const now = this.o.clock.now();
+    return this.map.all().map((peer) => {
+      const d = this.paths.get(peer.id)?.current(now);
+      return {
+        overlay: u32ToIpv4(peer.overlay),
+        name: peer.name,
+        publicKey: Buffer.from(peer.publicKey).toString('base64'),
+        bootId: peer.bootId,
+        path: d ? d.kind : 'relay',
+        endpoint: d ? `${d.endpoint.address}:${d.endpoint.port}` : undefined,
+        rttMs: d?.rttMs,
+        session: this.link.hasSession(peer.publicKey),
+      };
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    await this.hubClient.stop();
+    this.stopped = true;
+    if (this.tick !== undefined) this.o.clock.clearTimer(this.tick);
+    await this.link.close();
+    await this.o.udp.close();
+  }
+
+  // ---- internals ----
+
+  private pathsOf(peer: PeerInfo): PeerPaths {
+    let p = this.paths.get(peer.id);
+    if (!p) {
+      p = new PeerPaths(this.o.clock.now(), this.random01);
+      this.paths.set(peer.id, p);
+    }
+    return p;
+  }
+
+  private candidatesOf(peer: PeerInfo): DirectCandidate[] {
+    const own = this.o.udp.local;
+    // A LAN endpoint equal to the reflexive one is a host on the open internet: public, not LAN.
+    const out: DirectCandidate[] = peer.lan.filter((e) => !sameEndpoint(e, own) && !sameEndpoint(e, peer.reflexive)).map((endpoint) => ({ kind: 'lan' as const, endpoint }));
+    if (peer.reflexive.address !== '0.0.0.0') out.push({ kind: 'public', endpoint: peer.reflexive });
+    return out;
+  }
+
+  /** The lower key connects (over the relay) so two new peers do not both initiate. */
+  private connect(peer: PeerInfo): void {
+    if (compareBytes(this.o.keyPair.publicKey, peer.publicKey) < 0 && !this.link.hasSession(peer.publicKey)) {
+      this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.KEEPALIVE }), relayPath(peer.overlay));
+    }
+  }
+
+  private onMap(events: MapEvent[]): void {
+    const now = this.o.clock.now();
+    for (const ev of events) {
+      const peer = ev.peer;
+      if (ev.type === 'remove') {
+        this.paths.delete(peer.id);
+        this.link.forget(peer.publicKey);
+        this.log.info({ peer: u32ToIpv4(peer.overlay) }, 'peer: left');
+        continue;
+      }
+      const prev = ev.previous;
+      if (prev && prev.bootId !== peer.bootId) {
+        // It restarted: its keys and endpoints are new.
+        this.link.forget(peer.publicKey);
+        this.paths.get(peer.id)?.reset(now);
+      }
+      const p = this.pathsOf(peer);
+      const moved = prev !== undefined && (!sameEndpoint(prev.reflexive, peer.reflexive) || prev.lan.length !== peer.lan.length);
+      if (moved) p.reset(now);
+      this.log.info({ peer: u32ToIpv4(peer.overlay), name: peer.name, endpoint: `${peer.reflexive.address}:${peer.reflexive.port}` }, prev ? 'peer: changed' : 'peer: joined');
+      // The MAP upsert is the punch signal: both sides got it at about the same moment.
+      if (this.link.hasSession(peer.publicKey)) p.startPunch(this.candidatesOf(peer), now);
+      else this.connect(peer);
+    }
+    for (const h of this.mapHandlers) h(events);
+  }
+
+  private onPunch(publicKey: Uint8Array, overlay: number, cands: Candidate[]): void {
+    const peer = this.map.byId(keyId(publicKey));
+    if (!peer || peer.overlay !== overlay) return;
+    const list: DirectCandidate[] = cands.map((c) => ({ kind: c.kind === CandidateKind.LAN ? 'lan' : 'public', endpoint: c.endpoint }));
+    const p = this.pathsOf(peer);
+    if (this.link.hasSession(publicKey)) p.startPunch(list, this.o.clock.now());
+    else {
+      p.candidates = list;
+      this.connect(peer);
+    }
+  }
+
+  private onSessionUp(r: RemoteNode): void {
+    const peer = this.map.byId(r.id);
+    if (!peer) return;
+    const p = this.pathsOf(peer);
+    if (!p.direct && !p.punching) p.startPunch(this.candidatesOf(peer), this.o.clock.now());
+  }
+
+  private onTick(): void {
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    for (const peer of this.map.all()) {
+      const p = this.paths.get(peer.id);
+      if (!p || !this.link.hasSession(peer.publicKey)) continue;
+      const hadDirect = p.direct;
+      for (const ping of p.due(now)) {
+        this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH }), udpPath(ping.endpoint));
+      }
+      if (hadDirect && !p.current(now)) this.log.info({ peer: u32ToIpv4(peer.overlay) }, 'peer: direct path stopped answering; relaying');
+      if (p.wantsRetry(now)) {
+        this.hubClient.requestPunch(peer.overlay);
+        p.startPunch(this.candidatesOf(peer), now);
+      }
+    }
+    this.tick = this.o.clock.setTimer(pathTickMs, () => this.onTick());
+  }
+
+  private onLinkInner(r: RemoteNode, pt: Uint8Array, from: Path): void {
+    let inner;
+    try {
+      inner = decodeInner(pt);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      this.drops.malformed++;
+      return;
+    }
+    if (this.hubClient.isHub(r.publicKey)) {
+      if (inner.kind === InnerKind.CONTROL) {
+        try {
+          this.hubClient.onControl(decodeControl(inner.body));
+        } catch (e) {
+          if (!(e instanceof DecodeError)) throw e;
+          this.drops.malformed++;
+        }
+      } else if (inner.kind === InnerKind.RELAY_FROM) {
+        this.link.receive(inner.datagram, relayPath(inner.overlay));
+      }
+      return;
+    }
+    const peer = this.map.byId(r.id);
+    if (!peer) {
+      this.drops.unknownPeer++;
+      return;
+    }
+    if (from.kind === 'relay' && from.overlay !== peer.overlay) {
+      this.drops.relayMismatch++;
+      return;
+    }
+    const now = this.o.clock.now();
+    switch (inner.kind) {
+      case InnerKind.PING: {
+        const observed = from.kind === 'udp' ? from.endpoint : { address: '0.0.0.0', port: 0 };
+        this.link.send(r.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed }), from);
+        if (from.kind === 'udp') {
+          const isLan = peer.lan.some((e) => sameEndpoint(e, from.endpoint)) && !sameEndpoint(peer.reflexive, from.endpoint);
+          const kind = isLan ? 'lan' : 'public';
+          this.pathsOf(peer).sawPingFrom(from.endpoint, kind, now);
+        }
+        return;
+      }
+      case InnerKind.PONG:
+        if (from.kind === 'udp' && this.pathsOf(peer).onPong(inner.txid, from.endpoint, now) === 'upgraded') {
+          const d = this.pathsOf(peer).direct!;
+          this.log.info({ peer: u32ToIpv4(peer.overlay), kind: d.kind, endpoint: `${d.endpoint.address}:${d.endpoint.port}`, rttMs: d.rttMs }, 'peer: direct path');
+        }
+        return;
+      case InnerKind.KCP:
+      case InnerKind.IP:
+        this.pathsOf(peer).noteData(now);
+        this.innerHandler?.(peer.overlay, pt, peer);
+        return;
+      default:
+        this.drops.unknownKind++;
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// A hub and peers on the virtual internet, on one ManualClock: the harness of the in-process
+// control-plane tests (test/peer, test/hub). One topology table, one test body.
+import { generateKeyPair, type StaticKeyPair } from '../../src/crypto/keys.js';
+import { derivePsk } from '../../src/crypto/psk.js';
+import { startHub, type Hub } from '../../src/hub/daemon.js';
+import { PeerNode } from '../../src/peer/node.js';
+import type { Endpoint } from '../../src/net/udp.js';
+import { ipv4ToU32 } from '../../src/util/ipv4.js';
+import { ManualClock } from '../fakes/manual-clock.js';
+import { testLogger } from '../fakes/logger.js';
+import { Rng } from '../fakes/rng.js';
+import type { MemorySocket } from '../fakes/memory-udp.js';
+import { natPresets, VirtualInternet, type Nat, type NatConfig } from './vnet.js';
+
+export const SECRET = 'correct horse battery staple';
+export const NETWORK = '10.9.0.0/24';
+export const HUB_ENDPOINT: Endpoint = { address: '203.0.113.1', port: 7000 };
+
+/** Where a host sits: the open internet, or behind a named NAT (hosts sharing a name share the NAT). */
+export type Placement = { open: string } | { nat: string; config: NatConfig; lanIp: string };
+
+export interface Topology {
+  name: string;
+  a: Placement;
+  b: Placement;
+  /** The path each side should settle on. */
+  expect: 'lan' | 'public' | 'relay';
+}
+
+const nat = (name: string, config: NatConfig, lanIp: string): Placement => ({ nat: name, config, lanIp });
+
+export const topologies: Topology[] = [
+  { name: 'open internet', a: { open: '198.51.100.10' }, b: { open: '198.51.100.20' }, expect: 'public' },
+  { name: 'one home NAT (EIM, APDF)', a: nat('natA', natPresets.home, '192.168.1.2'), b: { open: '198.51.100.20' }, expect: 'public' },
+  { name: 'two home NATs (EIM, APDF): simultaneous punch', a: nat('natA', natPresets.home, '192.168.1.2'), b: nat('natB', natPresets.home, '192.168.2.2'), expect: 'public' },
+  { name: 'two easy NATs (EIM, EIF)', a: nat('natA', natPresets.easy, '192.168.1.2'), b: nat('natB', natPresets.easy, '192.168.2.2'), expect: 'public' },
+  { name: 'address-dependent NAT to an easy NAT (peer-reflexive candidate)', a: nat('natA', natPresets.addressDependent, '192.168.1.2'), b: nat('natB', natPresets.easy, '192.168.2.2'), expect: 'public' },
+  { name: 'symmetric NAT (APDM) to a home NAT', a: nat('natA', natPresets.symmetric, '192.168.1.2'), b: nat('natB', natPresets.home, '192.168.2.2'), expect: 'relay' },
+  { name: 'two symmetric NATs', a: nat('natA', natPresets.symmetric, '192.168.1.2'), b: nat('natB', natPresets.symmetric, '192.168.2.2'), expect: 'relay' },
+  { name: 'same home NAT (no hairpin): LAN', a: nat('natA', natPresets.home, '192.168.1.2'), b: nat('natA', natPresets.home, '192.168.1.3'), expect: 'lan' },
+];
+
+export class World {
+  readonly clock = new ManualClock();
+  readonly net: VirtualInternet;
+  readonly psk = derivePsk(SECRET);
+  readonly hubKeys = generateKeyPair();
+  hub!: Hub;
+  private readonly nats = new Map<string, Nat>();
+  private natSeq = 1;
+  private wallTick = 0;
+  readonly rng = new Rng(7);
+  readonly wall = () => 1_700_000_000_000 + this.clock.now() + this.wallTick++;
+
+  constructor(seed = 1) {
+    this.net = new VirtualInternet(this.clock, { seed });
+    this.net.host(HUB_ENDPOINT.address);
+  }
+
+  startHub(opts: { allowedKeys?: Uint8Array[] } = {}): Hub {
+    const udp = this.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port);
+    this.hub = startHub({
+      listen: HUB_ENDPOINT, network: NETWORK, psk: this.psk, keyPair: this.hubKeys, clock: this.clock, wallClock: this.wall,
+      log: testLogger('hub'), udp, ...opts,
+    });
+    return this.hub;
+  }
+
+  natFor(name: string, config: NatConfig): Nat {
+    let n = this.nats.get(name);
+    if (!n) {
+      const i = this.natSeq++;
+      n = this.net.addNat(name, `198.51.100.${100 + i}`, `192.168.${i}`, config);
+      this.nats.set(name, n);
+    }
+    return n;
+  }
+
+  socketAt(p: Placement, port = 51820): MemorySocket {
+    if ('open' in p) return this.net.host(p.open).open(port);
+    const n = this.natFor(p.nat, p.config);
+    // Hosts are named by topology; map the declared LAN ip onto this NAT's prefix.
+    const ip = `${n.lanPrefix}.${p.lanIp.split('.')[3]}`;
+    return this.net.host(ip, n).open(port);
+  }
+
+  peer(p: Placement, overlay: string, opts: { name?: string; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number } = {}): PeerNode {
+    const udp = this.socketAt(p);
+    return new PeerNode({
+      udp, keyPair: opts.keyPair ?? generateKeyPair(), psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall,
+      log: testLogger(`peer ${overlay}`), hub: HUB_ENDPOINT, ...(opts.learnKey ? {} : { hubKey: this.hubKeys.publicKey }),
+      overlay: ipv4ToU32(overlay), prefix: opts.prefix ?? 24, name: opts.name ?? `peer-${overlay.split('.')[3]}`, random01: () => this.rng.next(),
+    });
+  }
+
+  /** Starts a peer and runs the clock until it registers (or is refused). */
+  async join(node: PeerNode, ms = 3_000): Promise<void> {
+    const started = node.start();
+    started.catch(() => undefined);
+    this.clock.advance(ms);
+    await started;
+  }
+
+  run(ms: number): void {
+    // Small steps so promise continuations between timers see a consistent clock.
+    for (let t = 0; t < ms; t += 100) this.clock.advance(Math.min(100, ms - t));
+  }
+}

@@ -74,11 +74,12 @@ export class MapSender {
     else this.sendVersion(m, s, s.acked, delta);
   }
 
-  /** A HEARTBEAT said the member holds `version`: repair it when behind and nothing is in flight. */
+  /** A HEARTBEAT said the member holds `version`: repair it when behind (a newer map supersedes
+   * anything in flight; at most one extra map per heartbeat interval). */
   reported(m: Member, version: number): void {
     const s = this.stateOf(m);
     if (version <= this.registry.version) s.acked = version;
-    if (s.acked !== this.registry.version && s.inFlight.size === 0) this.update(m);
+    if (s.acked !== this.registry.version) this.update(m);
   }
 
   /** An ACK from the member; false when the seq was not a MAP part. */

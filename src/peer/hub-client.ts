@@ -140,9 +140,9 @@ export class HubClient {
     if (this.state !== 'learning-key' || !this.keyNonce) return;
     const key = verifyHubKeyResponse(this.o.psk, d, this.keyNonce);
     if (!key) return;
-    this.key = key;
+    this.key = new Uint8Array(key);
     this.o.log.info({ hubKey: Buffer.from(key).toString('base64') }, 'hub-client: learned the hub key (pin it)');
-    this.o.onHubKeyLearned?.(key);
+    this.o.onHubKeyLearned?.(this.key);
     this.register();
   }
 

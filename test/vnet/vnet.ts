@@ -126,7 +126,9 @@ export class VirtualInternet implements Fabric {
   private readonly hostNat = new Map<string, Nat | undefined>(); // host ip -> its NAT
   private readonly rng: Rng;
   private nextEphemeral = 50000;
-  readonly drops = { noRoute: 0, filtered: 0, hairpin: 0 };
+  readonly drops = { noRoute: 0, filtered: 0, hairpin: 0, rule: 0 };
+  /** Test hook: drop datagrams for which this returns true (a partition, a flaky path). */
+  dropIf: ((src: Endpoint, dst: Endpoint) => boolean) | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -162,6 +164,10 @@ export class VirtualInternet implements Fabric {
   }
 
   transmit(from: MemorySocket, data: Buffer, to: Endpoint): void {
+    if (this.dropIf?.(from.local, to)) {
+      this.drops.rule++;
+      return;
+    }
     const srcNat = this.hostNat.get(from.local.address);
     const dstLocal = this.sockets.get(endpointKey(to));
     // Same LAN (or both public and addressed directly): no translation.

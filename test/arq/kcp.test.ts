@@ -146,9 +146,9 @@ describe('configuration clamps (as the reference)', () => {
     ['below 10 ms clamps to 10', 5, 10],
     ['inside the range is kept', 33, 33],
     ['above 5000 ms clamps to 5000', 6000, 5000],
-  ])('setInterval: %s', (_why, ms, want) => {
+  ])('setFlushInterval: %s', (_why, ms, want) => {
     const { k } = capture();
-    k.setInterval(ms);
+    k.setFlushInterval(ms);
     expect(k.interval).toBe(want);
   });
 
@@ -247,7 +247,7 @@ describe('retransmission timing per nodelay mode (rx_rto 200, interval 10, never
     k.update(1000);
     expect(k.check(1000)).toBe(1050);
     expect(k.check(1049.5)).toBe(1050.5);
-    k.setInterval(5000);
+    k.setFlushInterval(5000);
     k.update(1050);
     expect(k.check(1100)).toBe(1200); // the segment's resend time (rto 200) comes before the flush
   });

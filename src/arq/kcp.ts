@@ -2,6 +2,8 @@
 // compatible with the reference. Pure: it never reads a clock, sets a timer or touches a socket;
 // the caller passes `now` (monotonic ms) and receives datagrams through `output`. meshd's peer
 // session owns one Kcp per remote and carries each IP packet as one message (one segment).
+// Longer than STYLE's ~400 lines on purpose: one control block whose methods share its fields, read
+// beside ikcp.c; the pure parts (segment codec, RTT, seq math, rings) live in their own files.
 //
 // Deliberate departures from ikcp.c (each is marked "DEPARTURE" where it happens):
 //  1. input() validates every segment header of a datagram before applying any; a bad tail

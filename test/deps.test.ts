@@ -45,7 +45,7 @@ const allowed: Record<string, string[]> = {
   wire: ['util'],
   arq: ['util'],
   crypto: ['util', 'wire'],
-  config: ['util', 'net'],
+  config: ['util', 'net', 'crypto'],
   net: ['util'],
   tun: ['util', 'wire'],
   link: ['util', 'wire', 'arq', 'crypto', 'net', 'config'],

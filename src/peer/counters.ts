@@ -1,0 +1,30 @@
+// Counters of the peer's data plane: packets and bytes per direction, and drops by reason. Every
+// dropped packet lands in exactly one reason, so `meshd status` and the metrics explain the loss.
+
+export const dropReasons = [
+  'not_ipv4', // TUN gave a packet that is not a well-formed IPv4 packet
+  'no_route', // destination outside the overlay prefix
+  'no_peer', // destination in the overlay prefix but no such peer (ICMP host unreachable sent)
+  'too_big', // larger than the path allows (ICMP fragmentation needed sent)
+  'no_path', // the peer is known but no session or path exists yet
+  'queue_full', // the peer's KCP send queue is full: drop like a router queue so TCP backs off
+  'kcp_rejected', // KCP refused an inbound datagram (wrong conv, malformed)
+  'spoofed_source', // inbound packet whose source is not the sending peer's overlay address
+  'not_for_us', // inbound packet whose destination is not this peer
+  'malformed', // inbound inner message or packet that does not parse
+  'tun_write', // the kernel refused a packet written to the TUN
+] as const;
+
+export type DropReason = (typeof dropReasons)[number];
+
+export class DataCounters {
+  txPackets = 0;
+  txBytes = 0;
+  rxPackets = 0;
+  rxBytes = 0;
+  readonly drops: Record<DropReason, number> = Object.fromEntries(dropReasons.map((r) => [r, 0])) as Record<DropReason, number>;
+
+  drop(reason: DropReason): void {
+    this.drops[reason]++;
+  }
+}

@@ -1,0 +1,126 @@
+// One KCP conversation per peer pair: IP packets in, KCP datagrams out (and the reverse).
+// The conv comes from both nodes' boot ids (docs/PROTOCOL.md "Epochs"), so a rekey keeps the KCP
+// going while a restart on either side rebuilds it. One timer per channel, driven by check().
+import { Kcp } from '../arq/kcp.js';
+import { KCP_OVERHEAD_BYTES, type KcpPreset } from '../arq/constants.js';
+import { InnerKind } from '../wire/inner.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+
+/** Send and receive windows in segments: about 1.4 MB in flight, enough for ~300 Mbit/s at 40 ms. */
+export const kcpWindowSegments = 1024;
+/** Packets queued beyond the window before we drop new ones (like a router's queue). */
+export const kcpMaxQueuedSegments = 2 * kcpWindowSegments;
+
+export interface KcpChannelOptions {
+  conv: number;
+  mtu: number; // largest IP packet carried (the TUN MTU): one packet per segment
+  preset: KcpPreset;
+  clock: Clock;
+  /** Sends one inner message (kind KCP + KCP datagram) to the peer. */
+  send(inner: Uint8Array): void;
+  /** Delivers one IP packet that KCP reassembled, in order. */
+  deliver(packet: Uint8Array): void;
+}
+
+export class KcpChannel {
+  readonly conv: number;
+  private readonly kcp: Kcp;
+  private readonly clock: Clock;
+  private readonly deliverFn: (packet: Uint8Array) => void;
+  private readonly recvBuf: Uint8Array;
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  private closed = false;
+  /** Set when data was queued but not yet flushed; the caller flushes once per batch. */
+  private dirty = false;
+
+  constructor(o: KcpChannelOptions) {
+    this.conv = o.conv;
+    this.clock = o.clock;
+    this.deliverFn = o.deliver;
+    this.recvBuf = new Uint8Array(o.mtu + 64);
+    const send = o.send;
+    // One byte of headroom in every KCP output datagram holds the inner kind, so no copy is needed
+    // before sealing (the link seals synchronously, so the reused buffer is safe).
+    this.kcp = new Kcp(
+      o.conv,
+      (data: Uint8Array, len: number) => {
+        data[0] = InnerKind.KCP;
+        send(data.subarray(0, len));
+      },
+      { reservedBytes: 1 },
+    );
+    // KCP's mtu counts its 24-byte header and our kind byte: one IP packet of up to `mtu` bytes
+    // is exactly one segment.
+    if (this.kcp.setMtu(o.mtu + KCP_OVERHEAD_BYTES + 1) !== 0) throw new RangeError(`bad KCP mtu for ${o.mtu}`);
+    this.kcp.setWndSize(kcpWindowSegments, kcpWindowSegments);
+    this.kcp.setNodelay(o.preset.nodelay, o.preset.interval, o.preset.resend, o.preset.nc);
+  }
+
+  /** Queues one IP packet; false when the send queue is full (the packet is dropped). */
+  send(packet: Uint8Array): boolean {
+    if (this.closed || this.kcp.waitSnd() >= kcpMaxQueuedSegments) return false;
+    if (this.kcp.send(packet) < 0) return false;
+    this.dirty = true;
+    return true;
+  }
+
+  /** Feeds one KCP datagram from the peer; delivers every packet it completes. False if rejected. */
+  input(datagram: Uint8Array): boolean {
+    if (this.closed) return false;
+    const ok = this.kcp.input(datagram) >= 0;
+    for (;;) {
+      const n = this.kcp.recv(this.recvBuf);
+      if (n < 0) break;
+      this.deliverFn(this.recvBuf.subarray(0, n));
+    }
+    // ACKs go out at once (kcp-go's ackNoDelay): the sender's RTT and window depend on them.
+    this.dirty = true;
+    return ok;
+  }
+
+  /** Sends what send()/input() queued, then reschedules the one timer. Call once per batch. */
+  flush(): void {
+    if (this.closed || !this.dirty) return;
+    this.dirty = false;
+    const now = this.clock.now();
+    this.kcp.flush(now);
+    this.schedule(now);
+  }
+
+  get isDirty(): boolean {
+    return this.dirty;
+  }
+
+  /** For status and metrics. */
+  get stats(): { retransmits: number; waitSnd: number; rtoMs: number; srttMs: number; dead: boolean } {
+    return { retransmits: this.kcp.retransmits, waitSnd: this.kcp.waitSnd(), rtoMs: this.kcp.rxRto, srttMs: this.kcp.rxSrtt, dead: this.kcp.state === -1 };
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(now: number): void {
+    // Never schedule for "now": the timer would fire in the same instant again (see tick()).
+    const at = Math.max(this.kcp.check(now), now + 1);
+    if (this.timer !== undefined && at >= this.timerAt) return;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timerAt = at;
+    this.timer = this.clock.setTimer(at - now, () => this.tick());
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    if (this.closed) return;
+    const now = this.clock.now();
+    this.kcp.update(now);
+    // update() only flushes on the interval grid; a retransmission due before the next grid
+    // point is sent now instead of waiting up to one interval.
+    if (this.kcp.check(now) <= now) this.kcp.flush(now);
+    this.schedule(now);
+  }
+}

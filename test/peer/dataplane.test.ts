@@ -1,0 +1,137 @@
+// Two data planes joined back to back through in-memory TUNs and a seeded lossy link on the manual
+// clock: packets cross in both transports, loss is repaired by KCP, and the router rules hold.
+import { describe, expect, it } from 'vitest';
+import { DataPlane, type TransportMode } from '../../src/peer/dataplane.js';
+import { presets } from '../../src/arq/constants.js';
+import { ipv4ToU32 } from '../../src/util/ipv4.js';
+import { setIpv4Checksum, ipv4Src, ipv4Dst } from '../../src/tun/ip-packet.js';
+import { ChannelTun } from '../fakes/channel-tun.js';
+import { ManualClock } from '../fakes/manual-clock.js';
+import { Rng } from '../fakes/rng.js';
+import { testLogger } from '../fakes/logger.js';
+
+const A = ipv4ToU32('10.9.0.2');
+const B = ipv4ToU32('10.9.0.3');
+const C = ipv4ToU32('10.9.0.9'); // in the prefix, but no such peer
+
+/** A UDP packet (proto 17) of `size` bytes with a sequence number in its payload. */
+function udpPacket(src: number, dst: number, seq: number, size = 100): Uint8Array {
+  const p = new Uint8Array(size);
+  const v = new DataView(p.buffer);
+  p[0] = 0x45;
+  v.setUint16(2, size);
+  p[8] = 64;
+  p[9] = 17;
+  v.setUint32(12, src);
+  v.setUint32(16, dst);
+  v.setUint32(28, seq);
+  setIpv4Checksum(p);
+  return p;
+}
+const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(28);
+
+function pair(transport: TransportMode, loss = 0, seed = 1) {
+  const clock = new ManualClock();
+  const rng = new Rng(seed);
+  const tunA = new ChannelTun({ mtu: 1378 });
+  const tunB = new ChannelTun({ mtu: 1378 });
+  const deferred: (() => void)[] = [];
+  const planes: Record<number, DataPlane> = {};
+  const make = (self: number, tun: ChannelTun) =>
+    new DataPlane({
+      tun,
+      localAddress: self,
+      prefixLength: 24,
+      mtu: 1378,
+      transport,
+      preset: presets.fast2,
+      clock,
+      defer: (fn) => deferred.push(fn),
+      log: testLogger(),
+      convFor: (o) => (o === A || o === B ? 0x1234 : undefined),
+      sendInner: (to, inner) => {
+        if (rng.chance(loss)) return true;
+        const copy = inner.slice();
+        clock.setTimer(5 + rng.int(5), () => planes[to]?.onInner(self, copy));
+        return true;
+      },
+    });
+  planes[A] = make(A, tunA);
+  planes[B] = make(B, tunB);
+  tunA.onPackets((b) => planes[A]!.onTunBatch(b));
+  tunB.onPackets((b) => planes[B]!.onTunBatch(b));
+  const run = (ms: number) => {
+    for (let t = 0; t < ms; t += 5) {
+      clock.advance(5);
+      while (deferred.length) deferred.shift()!();
+    }
+  };
+  return { clock, tunA, tunB, a: planes[A]!, b: planes[B]!, run };
+}
+
+describe('DataPlane', () => {
+  it.each([
+    ['kcp', 0],
+    ['kcp', 0.2],
+    ['datagram', 0],
+  ] as const)('carries packets A->B over %s at %s loss, in order for kcp', (transport, loss) => {
+    const { tunA, tunB, run, a, b } = pair(transport, loss);
+    const n = 200;
+    for (let i = 0; i < n; i++) {
+      tunA.inject(udpPacket(A, B, i));
+      run(5);
+    }
+    run(5000);
+    const got = tunB.take();
+    expect(got.every((p) => ipv4Src(p) === A && ipv4Dst(p) === B)).toBe(true);
+    if (transport === 'kcp') expect(got.map(seqOf)).toEqual([...Array(n).keys()]);
+    else expect(got.length).toBe(n);
+    expect(a.counters.txPackets).toBe(n);
+    expect(b.counters.rxPackets).toBe(n);
+  });
+
+  it('answers a destination without a peer with ICMP host unreachable', () => {
+    const { tunA, a } = pair('kcp');
+    tunA.inject(udpPacket(A, C, 1));
+    const [icmp] = tunA.take();
+    expect(icmp).toBeDefined();
+    expect(icmp![9]).toBe(1); // ICMP
+    expect(icmp![20]).toBe(3); // destination unreachable
+    expect(icmp![21]).toBe(1); // host unreachable
+    expect(ipv4Dst(icmp!)).toBe(A);
+    expect(a.counters.drops.no_peer).toBe(1);
+  });
+
+  it.each([
+    ['not IPv4 (IPv6 version nibble)', (() => { const p = udpPacket(A, B, 1); p[0] = 0x60; return p; })(), 'not_ipv4'],
+    ['truncated header', new Uint8Array(12).fill(0x45), 'not_ipv4'],
+    ['outside the overlay prefix', udpPacket(A, ipv4ToU32('192.0.2.1'), 1), 'no_route'],
+  ] as const)('drops and counts a packet %s', (_why, packet, reason) => {
+    const { tunA, tunB, a, run } = pair('kcp');
+    tunA.inject(packet);
+    run(100);
+    expect(tunB.take()).toEqual([]);
+    expect(a.counters.drops[reason]).toBe(1);
+  });
+
+  it('drops an inbound packet whose source is not the sending peer (no spoofing)', () => {
+    const { tunB, b, run } = pair('datagram');
+    const spoofed = udpPacket(C, B, 1);
+    b.onInner(A, Uint8Array.of(2, ...spoofed));
+    run(10);
+    expect(tunB.take()).toEqual([]);
+    expect(b.counters.drops.spoofed_source).toBe(1);
+  });
+
+  it('refuses a KCP datagram with a conv the map does not explain', () => {
+    const { tunA, tunB, b, run } = pair('kcp');
+    tunA.inject(udpPacket(A, B, 1));
+    run(100);
+    expect(tunB.take().length).toBe(1);
+    const bogus = new Uint8Array(1 + 24);
+    bogus[0] = 1;
+    bogus[1] = 0x99; // conv 0x99 != 0x1234
+    b.onInner(A, bogus);
+    expect(b.counters.drops.kcp_rejected).toBe(1);
+  });
+});

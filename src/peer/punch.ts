@@ -4,7 +4,7 @@
 // (LAN) still replaces it; a direct path whose PING goes unanswered ~3 s falls back to relay.
 import { endpointKey, sameEndpoint, type Endpoint } from '../net/udp.js';
 import {
-  betterPath, directPathDead, directRetryDelayMs, pingIntervalMs, punchScheduleMs, type PathKind,
+  betterPath, directPathDead, directRetryDelayMs, pathRank, pingIntervalMs, punchScheduleMs, type PathKind,
 } from './path.js';
 
 export interface DirectCandidate {
@@ -90,7 +90,7 @@ export class PeerPaths {
         this.punchStep++;
         // Once direct, later rounds only chase a better kind (LAN when we have public).
         for (const c of this.candidates) {
-          if (this.direct && !betterPath(this.direct, { kind: c.kind, rttMs: 0 })) continue;
+          if (this.direct && pathRank[c.kind] <= pathRank[this.direct.kind]) continue;
           out.push(this.ping(c, nowMs));
         }
       }

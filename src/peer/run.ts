@@ -1,0 +1,144 @@
+// The peer daemon's composition root: resolves the hub, opens the UDP socket and the TUN device,
+// starts the control plane (PeerNode) and the data plane (DataPlane) and joins them.
+// The CLI calls startPeerDaemon(); tests run the same code as a real process.
+import { lookup } from 'node:dns/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { presets } from '../arq/constants.js';
+import type { PeerConfig } from '../config/schema.js';
+import type { StaticKeyPair } from '../crypto/keys.js';
+import { decodeKey, encodeKey } from '../crypto/keys.js';
+import { derivePsk } from '../crypto/psk.js';
+import type { Endpoint } from '../net/udp.js';
+import { openUdp } from '../net/udp-node.js';
+import { openTun } from '../tun/linux.js';
+import { systemClock, systemWallClock } from '../util/clock.js';
+import { ConfigError, MeshdError } from '../util/errors.js';
+import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
+import { componentLogger, type Logger } from '../util/log.js';
+import { pairConv } from './conv.js';
+import { DataPlane } from './dataplane.js';
+import { PeerNode } from './node.js';
+
+export interface PeerDaemon {
+  readonly node: PeerNode;
+  readonly dataPlane: DataPlane;
+  /** Says goodbye to the hub, removes the TUN device, closes the socket. */
+  close(): Promise<void>;
+  /** Resolves with an error when the daemon must exit on its own (e.g. the TUN was deleted). */
+  readonly failed: Promise<Error>;
+}
+
+async function resolveHub(host: string, port: number): Promise<Endpoint> {
+  try {
+    const { address } = await lookup(host, { family: 4 });
+    return { address, port };
+  } catch (e) {
+    throw new ConfigError('--hub', `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/** Our LAN candidates: every non-loopback IPv4 address of this host with our UDP port. */
+function lanEndpoints(port: number): Endpoint[] {
+  const out: Endpoint[] = [];
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('10.9.')) out.push({ address: a.address, port });
+  }
+  return out;
+}
+
+function pinnedHubKey(cfg: PeerConfig): Uint8Array | undefined {
+  if (cfg.hubKey) return decodeKey(cfg.hubKey, '--hub-key');
+  try {
+    return decodeKey(readFileSync(join(cfg.stateDir, 'hub.pub'), 'utf8').trim(), 'pinned hub key');
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, log: Logger): Promise<PeerDaemon> {
+  const psk = derivePsk(cfg.secret);
+  const hub = await resolveHub(cfg.hub.host, cfg.hub.port);
+  const overlay = ipv4ToU32(cfg.local.address);
+  const tun = openTun({ name: cfg.tun, address: cfg.local.address, prefixLength: cfg.local.prefixLength, mtu: cfg.mtu });
+  const udp = await openUdp(cfg.listen).catch((e: unknown) => {
+    tun.close();
+    throw new ConfigError('--listen', `cannot bind ${cfg.listen.address}:${cfg.listen.port}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  });
+  const hubKey = pinnedHubKey(cfg);
+  const node = new PeerNode({
+    udp,
+    keyPair,
+    psk,
+    clock: systemClock,
+    wallClock: systemWallClock,
+    log,
+    hub,
+    ...(hubKey ? { hubKey } : {}),
+    onHubKeyLearned: (key) => {
+      try {
+        writeFileSync(join(cfg.stateDir, 'hub.pub'), `${encodeKey(key)}\n`, { mode: 0o600 });
+      } catch (e) {
+        log.warn({ err: e }, 'cannot pin the hub key in the state directory');
+      }
+    },
+    overlay,
+    prefix: cfg.local.prefixLength,
+    name: cfg.name,
+    lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port) : [udp.local],
+  });
+  const dataPlane = new DataPlane({
+    tun,
+    localAddress: overlay,
+    prefixLength: cfg.local.prefixLength,
+    mtu: cfg.mtu,
+    transport: cfg.transport,
+    preset: presets[cfg.kcpMode],
+    clock: systemClock,
+    defer: (fn) => setImmediate(fn),
+    log: componentLogger(log, 'data'),
+    sendInner: (to, inner) => node.sendTo(to, inner),
+    convFor: (o) => {
+      const p = node.map.get(o);
+      return p ? pairConv(node.bootId, p.bootId) : undefined;
+    },
+  });
+  node.onInner((from, inner) => dataPlane.onInner(from, inner));
+  node.onMapChange((events) => {
+    for (const ev of events) {
+      if (ev.type === 'remove' || (ev.previous && ev.previous.bootId !== ev.peer.bootId)) dataPlane.resetPeer(ev.peer.overlay);
+    }
+  });
+  tun.onPackets((batch) => dataPlane.onTunBatch(batch));
+
+  let fail: (e: Error) => void = () => {};
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
+  let closing = false;
+  tun.onClose((err) => {
+    if (err && !closing) fail(err);
+  });
+
+  try {
+    await node.start();
+  } catch (e) {
+    closing = true;
+    dataPlane.close();
+    tun.close();
+    await node.stop().catch(() => {});
+    throw e instanceof MeshdError ? e : new MeshdError('PEER_START', String(e));
+  }
+  log.info({ hub: `${hub.address}:${hub.port}`, overlay: `${u32ToIpv4(overlay)}/${cfg.local.prefixLength}`, tun: tun.name, mtu: cfg.mtu, transport: cfg.transport, kcpMode: cfg.kcpMode }, 'registered with hub');
+
+  return {
+    node,
+    dataPlane,
+    failed,
+    async close() {
+      closing = true;
+      await node.stop().catch((e: unknown) => log.warn({ err: e }, 'error while leaving the hub'));
+      dataPlane.close();
+      tun.close();
+    },
+  };
+}

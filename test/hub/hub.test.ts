@@ -24,8 +24,10 @@ async function refusal(w: World, node: ReturnType<World['peer']>): Promise<strin
   return 'accepted';
 }
 
+type Req = { overlay: string; name?: string; prefix?: number };
+
 describe('registration', () => {
-  it.each([
+  it.each<[string, Req, string]>([
     ['an address another key holds', { overlay: '10.9.0.2' }, 'HUB_REFUSED_ADDRESS_IN_USE'],
     ['a name another key holds', { overlay: '10.9.0.5', name: 'alpha' }, 'HUB_REFUSED_NAME_TAKEN'],
     ['an address outside --network', { overlay: '10.10.0.5' }, 'HUB_REFUSED_OUTSIDE_NETWORK'],

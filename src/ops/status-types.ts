@@ -1,0 +1,112 @@
+// The JSON a daemon answers to {"cmd":"status"} on its control socket: the contract between the
+// daemons (which build it), `meshd status` (which renders it) and scripts (`meshd status --json`).
+// Times are "milliseconds ago" measured on the daemon's monotonic clock, so no wall clocks need to
+// agree; null means "never". Endpoints are "ip:port" strings (net/udp.ts endpointKey form).
+
+/** How packets reach a peer, as users see it. The daemon maps its internal kind `public` to `direct`. */
+export type UserPath = 'direct' | 'lan' | 'relay';
+
+/** Data-plane counters of the whole node or of one remote peer. Bytes are overlay (inner IP) bytes. */
+export interface TrafficJson {
+  txPackets: number;
+  txBytes: number;
+  rxPackets: number;
+  rxBytes: number;
+}
+
+/** One remote peer as a peer daemon sees it. */
+export interface PeerEntryJson extends TrafficJson {
+  /** The name the peer registered with (unique in the network). */
+  name: string;
+  /** Overlay IPv4 address, e.g. "10.9.0.3". */
+  address: string;
+  /** Base64 X25519 public key (44 chars); the table shows its first 8 characters. */
+  publicKey: string;
+  /** The path in use; null when no session is up yet. */
+  path: UserPath | null;
+  /** The remote endpoint packets go to ("198.51.100.7:41641"); for `relay` the hub's endpoint; null if none. */
+  endpoint: string | null;
+  /** Smoothed round-trip time of the current path in ms; null before any PONG or KCP ack. */
+  rttMs: number | null;
+  /** Recent probe loss in percent (0-100); null before any probe was due. */
+  lossPct: number | null;
+  /** Since any authenticated packet came from this peer; null if never. */
+  lastHeardMsAgo: number | null;
+  /** Since the current session's handshake completed; null if no session. */
+  lastHandshakeMsAgo: number | null;
+  /** KCP segments retransmitted to this peer (0 with --transport datagram). */
+  kcpRetransmits: number;
+}
+
+/** What `meshd peer` answers to {"cmd":"status"}. */
+export interface PeerStatusJson {
+  role: 'peer';
+  /** meshd version string, e.g. "0.1.0". */
+  version: string;
+  /** This node's name, overlay address with prefix ("10.9.0.2/24") and public key. */
+  name: string;
+  address: string;
+  publicKey: string;
+  /** The TUN interface name and MTU. */
+  tun: string;
+  mtu: number;
+  transport: 'kcp' | 'datagram';
+  /** The local UDP socket ("0.0.0.0:41641"). */
+  listen: string;
+  /** Since the daemon started. */
+  uptimeMs: number;
+  hub: {
+    /** The hub's "ip:port". */
+    endpoint: string;
+    /** True while registered (REGISTER_OK received and heartbeats answered). */
+    registered: boolean;
+    /** This node's endpoint as the hub observed it; null before registration. */
+    reflexive: string | null;
+    /** Since the hub last answered; null if never. */
+    lastHeardMsAgo: number | null;
+  };
+  /** Node totals over all peers. */
+  traffic: TrafficJson;
+  /** Dropped packets by reason (peer/counters.ts dropReasons); every reason present, zero included. */
+  drops: Record<string, number>;
+  /** Remote peers from the hub's map, sorted by overlay address. */
+  peers: PeerEntryJson[];
+}
+
+/** One registered member as the hub sees it. */
+export interface HubMemberJson {
+  name: string;
+  address: string;
+  publicKey: string;
+  /** The member's endpoint as the hub observed it (its NAT mapping). */
+  reflexive: string;
+  /** LAN endpoints the member reported, in its order of preference. */
+  lan: string[];
+  /** Since the last heartbeat (or registration). */
+  lastHeartbeatMsAgo: number;
+  /** Since this registration (a re-register after a reboot resets it). */
+  registeredMsAgo: number;
+  /** Bytes the hub relayed from this member. */
+  relayedBytes: number;
+}
+
+/** What `meshd hub` answers to {"cmd":"status"}. */
+export interface HubStatusJson {
+  role: 'hub';
+  version: string;
+  publicKey: string;
+  /** The hub's UDP socket ("0.0.0.0:7000"). */
+  listen: string;
+  /** The overlay network, "10.9.0.0/24". */
+  network: string;
+  uptimeMs: number;
+  /** Current peer-map version. */
+  mapVersion: number;
+  /** Relayed totals since start, all members. */
+  relayedBytes: number;
+  relayedPackets: number;
+  /** Registered members, sorted by overlay address. */
+  members: HubMemberJson[];
+}
+
+export type StatusJson = PeerStatusJson | HubStatusJson;

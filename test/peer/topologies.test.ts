@@ -47,3 +47,38 @@ describe.each(topologies)('$name', (topo) => {
     expect(w.hub.status().peers.length).toBe(2);
   });
 });
+
+describe('direct path failure', () => {
+  it('falls back to relay within ~3 s when the direct path stops answering, and returns to direct later', async () => {
+    const w = new World();
+    w.startHub();
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2');
+    const b = w.peer({ open: '198.51.100.20' }, '10.9.0.3');
+    const atB: string[] = [];
+    b.onInner((_f, inner) => atB.push(Buffer.from(inner.subarray(1)).toString()));
+    await w.join(a);
+    await w.join(b);
+    w.run(8_000);
+    expect(a.peers()[0]!.path).toBe('public');
+    // A firewall starts dropping the peers' direct traffic (both still reach the hub).
+    const direct = (s: { address: string }, d: { address: string }) =>
+      s.address.startsWith('198.51.100.') && d.address.startsWith('198.51.100.');
+    w.net.dropIf = direct;
+    let relayedAt: number | undefined;
+    const t0 = w.clock.now();
+    for (let i = 0; i < 40 && relayedAt === undefined; i++) {
+      a.sendTo(ipv4ToU32('10.9.0.3'), ip(`x${i}`));
+      w.run(100);
+      if (a.peers()[0]!.path === 'relay') relayedAt = w.clock.now() - t0;
+    }
+    expect(relayedAt).toBeDefined();
+    expect(relayedAt!).toBeLessThanOrEqual(3_500);
+    a.sendTo(ipv4ToU32('10.9.0.3'), ip('via relay'));
+    w.run(300);
+    expect(atB.at(-1)).toBe('via relay');
+    // The firewall relents; the relayed side retries direct within 30-60 s.
+    w.net.dropIf = undefined;
+    w.run(70_000);
+    expect(a.peers()[0]!.path).toBe('public');
+  });
+});

@@ -1,0 +1,64 @@
+// Reliable control delivery and token buckets.
+import { describe, expect, it } from 'vitest';
+import { ReliableSender, SeqDedup, reliableMaxSends } from '../../src/link/reliable.js';
+import { KeyedRateLimiter, TokenBucket } from '../../src/link/rate-limit.js';
+import { ManualClock } from '../fakes/manual-clock.js';
+
+describe('ReliableSender', () => {
+  it('retransmits with doubling backoff until acked', () => {
+    const clock = new ManualClock(0);
+    const r = new ReliableSender(clock);
+    const at: number[] = [];
+    const seq = r.nextSeq();
+    r.track(seq, () => at.push(clock.now()));
+    clock.advance(3_600);
+    expect(at).toEqual([0, 500, 1_500, 3_500]);
+    expect(r.ack(seq)).toBe(true);
+    clock.advance(60_000);
+    expect(at.length).toBe(4);
+    expect(r.ack(seq)).toBe(false);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('gives up after a bounded number of sends and says so', () => {
+    const clock = new ManualClock(0);
+    const r = new ReliableSender(clock);
+    let sends = 0;
+    let gaveUp = false;
+    r.track(r.nextSeq(), () => sends++, () => (gaveUp = true));
+    clock.advance(120_000);
+    expect(sends).toBe(reliableMaxSends);
+    expect(gaveUp).toBe(true);
+    expect(r.inFlight).toBe(0);
+  });
+
+  it('never hands out seq 0, even across wrap', () => {
+    const r = new ReliableSender(new ManualClock(0), 0xffffffff);
+    expect([r.nextSeq(), r.nextSeq()]).toEqual([0xffffffff, 1]);
+  });
+});
+
+describe('SeqDedup', () => {
+  it('acks a retransmission without redoing it, within its memory', () => {
+    const d = new SeqDedup(2);
+    expect([d.first(1), d.first(1), d.first(2), d.first(3), d.first(1)]).toEqual([true, false, true, true, true]);
+  });
+});
+
+describe('token buckets', () => {
+  it.each([
+    ['a full bucket admits its burst', 10, 0, 10, true],
+    ['beyond the burst is refused', 11, 0, 10, false],
+    ['refills at the rate (5/s for 1 s = 5 more)', 15, 1_000, 15, true],
+  ])('%s', (_why, takes, laterMs, _n, lastOk) => {
+    const b = new TokenBucket(5, 10, 0);
+    let ok = true;
+    for (let i = 0; i < takes; i++) ok = b.take(i < 10 ? 0 : laterMs);
+    expect(ok).toBe(lastOk);
+  });
+
+  it('keeps one bucket per key', () => {
+    const k = new KeyedRateLimiter(1, 1);
+    expect([k.take('a', 0), k.take('a', 0), k.take('b', 0)]).toEqual([true, false, true]);
+  });
+});

@@ -48,10 +48,11 @@ const allowed: Record<string, string[]> = {
   config: ['util', 'net', 'crypto'],
   net: ['util'],
   tun: ['util', 'wire'],
+  ops: ['util', 'net'],
   link: ['util', 'wire', 'arq', 'crypto', 'net', 'config'],
-  peer: ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'config', 'link'],
-  hub: ['util', 'wire', 'arq', 'crypto', 'net', 'config', 'link'],
-  'cli.ts': ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'peer', 'hub', 'config', 'link'],
+  peer: ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'config', 'link', 'ops'],
+  hub: ['util', 'wire', 'arq', 'crypto', 'net', 'config', 'link', 'ops'],
+  'cli.ts': ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'peer', 'hub', 'config', 'link', 'ops'],
 };
 const srcDirs = new Set(readdirSync(src));
 

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
 import { HubRefusedError } from '../../src/peer/hub-client.js';
+import { PeerNode } from '../../src/peer/node.js';
+import { testLogger } from '../fakes/logger.js';
 import type { MapEvent } from '../../src/peer/peer-map.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { encodeInner, InnerKind } from '../../src/wire/inner.js';
@@ -175,5 +177,38 @@ describe('membership', () => {
     expect(b.peers()[0]!.endpoint).not.toBe(before);
     const hubView = w.hub.status().peers.find((p) => p.overlay === '10.9.0.2')!;
     expect(hubView.endpoint).toBe(b.peers()[0]!.endpoint);
+  });
+});
+
+describe('peer restart', () => {
+  it('a restarted peer (same key, new boot id, new port) is announced with its new boot id and reachable again', async () => {
+    const w = new World();
+    w.startHub();
+    const keyPair = generateKeyPair();
+    const a = w.peer(open('198.51.100.10'), '10.9.0.2');
+    const b1 = w.peer(open('198.51.100.20'), '10.9.0.3', { keyPair });
+    const events: MapEvent[] = [];
+    a.onMapChange((ev) => events.push(...ev));
+    await w.join(a);
+    await w.join(b1);
+    w.run(8_000);
+    await b1.link.close(); // crash: no goodbye
+    const b2 = new PeerNode({
+      udp: w.net.open('198.51.100.20', 40001), keyPair, psk: w.psk, clock: w.clock, wallClock: w.wall,
+      log: testLogger('peer 10.9.0.3 restarted'), hub: HUB_ENDPOINT, hubKey: w.hubKeys.publicKey, overlay: ipv4ToU32('10.9.0.3'), prefix: 24, name: 'peer-3',
+    });
+    const atB: string[] = [];
+    b2.onInner((_f, inner) => atB.push(Buffer.from(inner.subarray(1)).toString()));
+    await w.join(b2);
+    w.run(1_000);
+    const last = events.at(-1)!;
+    expect(last.type).toBe('upsert');
+    expect(last.type === 'upsert' && last.previous?.bootId).toBe(b1.bootId);
+    expect(last.peer.bootId).toBe(b2.bootId);
+    a.sendTo(ipv4ToU32('10.9.0.3'), ipMsg('hello again'));
+    w.run(8_000);
+    expect(atB).toEqual(['hello again']);
+    expect(a.peers()[0]!.path).toBe('public');
+    expect(a.peers()[0]!.endpoint).toBe('198.51.100.20:40001');
   });
 });

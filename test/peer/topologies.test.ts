@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeInner, InnerKind } from '../../src/wire/inner.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { topologies, World } from '../vnet/world.js';
+import { natPresets } from '../vnet/vnet.js';
 
 const ip = (packet: string) => encodeInner({ kind: InnerKind.IP, packet: new Uint8Array(Buffer.from(packet)) });
 
@@ -80,5 +81,28 @@ describe('direct path failure', () => {
     w.net.dropIf = undefined;
     w.run(70_000);
     expect(a.peers()[0]!.path).toBe('public');
+  });
+});
+
+describe('lossy internet', () => {
+  it('registers, punches two home NATs and delivers over 5 % loss with jitter (seeded)', async () => {
+    const w = new World(3, { internet: { loss: 0.05, delayMs: 20, jitterMs: 10, duplicate: 0.01 } });
+    w.startHub();
+    const home = (nat: string, lanIp: string) => ({ nat, config: natPresets.home, lanIp });
+    const a = w.peer(home('natA', '192.168.1.2'), '10.9.0.2');
+    const b = w.peer(home('natB', '192.168.2.2'), '10.9.0.3');
+    const atB = new Set<string>();
+    b.onInner((_f, inner) => atB.add(Buffer.from(inner.subarray(1)).toString()));
+    await w.join(a, 10_000);
+    await w.join(b, 10_000);
+    w.run(10_000);
+    expect(a.peers()[0]!.path).toBe('public');
+    for (let i = 0; i < 100; i++) {
+      a.sendTo(ipv4ToU32('10.9.0.3'), ip(`p${i}`));
+      w.run(50);
+    }
+    w.run(1_000);
+    expect(atB.size).toBeGreaterThan(85); // datagrams: loss shows through (KCP repairs it above)
+    expect(w.hub.status().peers.length).toBe(2);
   });
 });

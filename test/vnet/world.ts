@@ -10,7 +10,7 @@ import { ManualClock } from '../fakes/manual-clock.js';
 import { testLogger } from '../fakes/logger.js';
 import { Rng } from '../fakes/rng.js';
 import type { MemorySocket } from '../fakes/memory-udp.js';
-import { natPresets, VirtualInternet, type Nat, type NatConfig } from './vnet.js';
+import { natPresets, VirtualInternet, type Nat, type NatConfig, type VnetOptions } from './vnet.js';
 
 export const SECRET = 'correct horse battery staple';
 export const NETWORK = '10.9.0.0/24';
@@ -52,8 +52,8 @@ export class World {
   readonly rng = new Rng(7);
   readonly wall = () => 1_700_000_000_000 + this.clock.now() + this.wallTick++;
 
-  constructor(seed = 1) {
-    this.net = new VirtualInternet(this.clock, { seed });
+  constructor(seed = 1, quality: Omit<VnetOptions, 'seed'> = {}) {
+    this.net = new VirtualInternet(this.clock, { seed, ...quality });
     this.net.host(HUB_ENDPOINT.address);
   }
 

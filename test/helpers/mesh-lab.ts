@@ -265,6 +265,8 @@ export class MeshLab {
   readonly secretFile: string;
   readonly inet: string;
   readonly hubNs: string;
+  /** The hub's underlay interface (inside hubNs). */
+  hubIf = '';
   hub!: Daemon;
   readonly peers = new Map<string, PeerNode>();
   hubKey = '';
@@ -301,6 +303,7 @@ export class MeshLab {
     const loss = this.opts.lossPercent ?? 0;
     const hubLink = lab.link(this.hubNs, inet, `${hubAddress}/24`, '203.0.113.1/24');
     lab.route(this.hubNs, 'default', '203.0.113.1');
+    this.hubIf = hubLink.a;
     const inetIfs = [hubLink.b];
     this.opts.peers.forEach((spec, k) => {
       if (k > 28) throw new Error('at most 29 peers fit the addressing plan');
@@ -407,6 +410,25 @@ export class MeshLab {
     } catch {
       throw new StatusUnavailable(`meshd status printed no JSON: ${r.stdout.slice(0, 400)}`);
     }
+  }
+
+  /** rx+tx bytes counted by the kernel on the hub's underlay link: what any relaying costs. */
+  async hubLinkBytes(): Promise<number> {
+    const r = await runAsync(this.hubNs, ['cat', `/sys/class/net/${this.hubIf}/statistics/rx_bytes`, `/sys/class/net/${this.hubIf}/statistics/tx_bytes`], 5000);
+    const [rx, tx] = r.stdout.trim().split('\n').map(Number);
+    if (!Number.isFinite(rx) || !Number.isFinite(tx)) throw new Error(`cannot read ${this.hubIf} counters in ${this.hubNs}: ${r.stderr}`);
+    return rx! + tx!;
+  }
+
+  /** Ip ReasmReqds in a namespace: nonzero means some tunnel datagram was fragmented on the underlay. */
+  async reassemblyRequests(ns: string): Promise<number> {
+    const r = await runAsync(ns, ['cat', '/proc/net/snmp'], 5000);
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('Ip:'));
+    const names = lines[0]?.split(/\s+/) ?? [];
+    const values = lines[1]?.split(/\s+/) ?? [];
+    const i = names.indexOf('ReasmReqds');
+    if (i < 0) throw new Error(`no ReasmReqds in /proc/net/snmp of ${ns}`);
+    return Number(values[i]);
   }
 
   async killHub(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

@@ -1,0 +1,98 @@
+// `meshd status` and `meshd ping` as commander subcommands the CLI registers. They only talk to a
+// running daemon over its control socket (ops/control-client.ts) and render with ops/status-format.ts.
+// Exit codes: 0 success, 1 no reply or no daemon, 2 bad usage (commander errors; the CLI maps them).
+import { existsSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { fetchStatus, requestPing } from './control-client.js';
+import { defaultSocketPath, maxPingCount, maxPingTimeoutMs } from './control-protocol.js';
+import { formatPingReply, formatPingSummary, formatStatus } from './status-format.js';
+
+/** Where the daemons keep their state by default; mirrors `--state-dir` in config/schema.ts. */
+export const defaultStateDir = '/var/lib/meshd';
+/** Pings sent by default; with --until-direct more, since punching can take a few seconds. */
+const defaultPingCount = 4;
+const defaultPingCountUntilDirect = 10;
+const defaultPingTimeoutS = 2;
+
+/** Where the commands write; tests pass their own. */
+export interface CommandIo {
+  out(s: string): void;
+  err(s: string): void;
+  setExitCode(code: number): void;
+}
+
+const processIo: CommandIo = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+};
+
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > maxPingCount) throw new InvalidArgumentError(`must be an integer 1..${maxPingCount}`);
+  return n;
+}
+
+function parseTimeoutS(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n * 1000 > maxPingTimeoutMs) throw new InvalidArgumentError(`must be seconds, more than 0 and at most ${maxPingTimeoutMs / 1000}`);
+  return n;
+}
+
+/** --socket if given; else the peer's socket in the state dir, or the hub's if only that exists. */
+function statusSocket(stateDir: string, socket: string | undefined): string {
+  if (socket) return socket;
+  const peer = defaultSocketPath(stateDir, 'peer');
+  const hub = defaultSocketPath(stateDir, 'hub');
+  return !existsSync(peer) && existsSync(hub) ? hub : peer;
+}
+
+function reportError(io: CommandIo, e: unknown): void {
+  io.err(`meshd: ${e instanceof Error ? e.message : String(e)}\n`);
+  io.setExitCode(1);
+}
+
+export function registerStatusCommand(program: Command, io: CommandIo = processIo): Command {
+  return program
+    .command('status')
+    .description("show a running daemon's peers, paths and traffic (or the hub's members)")
+    .option('--state-dir <dir>', "the daemon's state directory; its control socket is <dir>/peer.sock or hub.sock", defaultStateDir)
+    .option('--socket <path>', 'the control socket, overriding --state-dir')
+    .option('--json', 'print the status JSON as the daemon sent it')
+    .action(async (opts: { stateDir: string; socket?: string; json?: boolean }) => {
+      try {
+        const status = await fetchStatus(statusSocket(opts.stateDir, opts.socket));
+        io.out(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      } catch (e) {
+        reportError(io, e);
+      }
+    });
+}
+
+export function registerPingCommand(program: Command, io: CommandIo = processIo): Command {
+  return program
+    .command('ping')
+    .description('ping a peer through the overlay and show the path each pong took (asks the local peer daemon)')
+    .argument('<peer>', 'peer name or overlay address, e.g. b or 10.9.0.3')
+    .option('--count <n>', `pings to send (default ${defaultPingCount}; ${defaultPingCountUntilDirect} with --until-direct)`, parseCount)
+    .option('--until-direct', 'stop at the first pong over a direct or LAN path; exit 1 if none came')
+    .option('--timeout <s>', `seconds to wait for each pong (default ${defaultPingTimeoutS})`, parseTimeoutS)
+    .option('--state-dir <dir>', "the peer daemon's state directory (control socket <dir>/peer.sock)", defaultStateDir)
+    .option('--socket <path>', 'the control socket, overriding --state-dir')
+    .action(async (target: string, opts: { count?: number; untilDirect?: boolean; timeout?: number; stateDir: string; socket?: string }) => {
+      const untilDirect = opts.untilDirect === true;
+      const count = opts.count ?? (untilDirect ? defaultPingCountUntilDirect : defaultPingCount);
+      const timeoutMs = Math.round((opts.timeout ?? defaultPingTimeoutS) * 1000);
+      try {
+        const summary = await requestPing(opts.socket ?? defaultSocketPath(opts.stateDir, 'peer'), target, { count, untilDirect, timeoutMs }, (r) =>
+          io.out(`${formatPingReply(target, r)}\n`),
+        );
+        io.out(`${formatPingSummary(summary, untilDirect)}\n`);
+        if (summary.received === 0 || (untilDirect && !summary.direct)) io.setExitCode(1);
+      } catch (e) {
+        reportError(io, e);
+      }
+    });
+}

@@ -1,0 +1,160 @@
+// Prometheus metrics over HTTP (`--metrics 127.0.0.1:9101`) with prom-client. Every metric reads
+// the daemon's own counters at scrape time through MetricsSources, so the data path does no extra
+// work. Used by the peer and hub daemons; only the metrics whose source is given are exported.
+import { createServer } from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { parseEndpoint, type Endpoint } from '../net/udp.js';
+import { ConfigError, MeshdError } from '../util/errors.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import type { UserPath } from './status-types.js';
+
+/** Cumulative traffic of one (peer, direction, path): the daemon keeps one such counter set per path. */
+export interface TrafficSample {
+  peer: string;
+  direction: 'in' | 'out';
+  path: UserPath;
+  packets: number;
+  bytes: number;
+}
+
+/**
+ * Functions the daemon supplies; each returns cumulative counts since start (never decreasing),
+ * keyed by the label value. They run at scrape time and must be cheap and must not throw.
+ */
+export interface MetricsSources {
+  /** meshd_packets_total and meshd_bytes_total {peer,direction,path}. */
+  traffic?(): Iterable<TrafficSample>;
+  /** meshd_drops_total{reason}: peer/counters.ts drops. */
+  drops?(): Record<string, number>;
+  /** meshd_handshakes_total{result}: e.g. ok, bad_mac, replay, timeout. */
+  handshakes?(): Record<string, number>;
+  /** meshd_punch_attempts_total{outcome}: e.g. direct, lan, failed. */
+  punchAttempts?(): Record<string, number>;
+  /** meshd_kcp_retransmits_total{peer}. */
+  kcpRetransmits?(): Record<string, number>;
+  /** meshd_hub_relay_bytes_total (hub). */
+  hubRelayBytes?(): number;
+  /** meshd_hub_registered_peers (hub, a gauge). */
+  hubRegisteredPeers?(): number;
+}
+
+export interface MetricsServer {
+  /** The bound address (the real port when asked for port 0). */
+  readonly address: Endpoint;
+  close(): Promise<void>;
+}
+
+/** Parses the --metrics value "ip:port"; throws ConfigError naming the option. */
+export function parseMetricsListen(s: string): Endpoint {
+  const e = parseEndpoint(s);
+  if (!e) throw new ConfigError('--metrics', `expects ip:port, e.g. 127.0.0.1:9101 (got ${JSON.stringify(s)})`);
+  return e;
+}
+
+/** The registry with meshd's metrics, reading `sources` at collect time. Exported for tests. */
+export function buildRegistry(sources: MetricsSources): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  const byLabel = (name: string, help: string, label: string, read: () => Record<string, number>): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        this.reset();
+        for (const [k, v] of Object.entries(read())) this.inc({ [label]: k }, v);
+      },
+    });
+  };
+  const { traffic, drops, handshakes, punchAttempts, kcpRetransmits, hubRelayBytes, hubRegisteredPeers } = sources;
+  if (traffic) {
+    // Each counter reads the source in its own collect: a shared read would leave whichever the
+    // registry serialises first one scrape behind.
+    const trafficCounter = (name: string, help: string, field: 'packets' | 'bytes'): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['peer', 'direction', 'path'],
+        registers,
+        collect() {
+          this.reset();
+          for (const t of traffic()) this.inc({ peer: t.peer, direction: t.direction, path: t.path }, t[field]);
+        },
+      });
+    };
+    trafficCounter('meshd_packets_total', 'Overlay packets by peer, direction (in, out) and path (direct, lan, relay)', 'packets');
+    trafficCounter('meshd_bytes_total', 'Overlay bytes by peer, direction (in, out) and path (direct, lan, relay)', 'bytes');
+  }
+  if (drops) byLabel('meshd_drops_total', 'Packets dropped, by reason', 'reason', drops);
+  if (handshakes) byLabel('meshd_handshakes_total', 'Handshakes by result', 'result', handshakes);
+  if (punchAttempts) byLabel('meshd_punch_attempts_total', 'Hole-punch attempts by outcome', 'outcome', punchAttempts);
+  if (kcpRetransmits) byLabel('meshd_kcp_retransmits_total', 'KCP segments retransmitted, by peer', 'peer', kcpRetransmits);
+  if (hubRelayBytes) {
+    new Counter({
+      name: 'meshd_hub_relay_bytes_total',
+      help: 'Bytes the hub relayed between peers',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(hubRelayBytes());
+      },
+    });
+  }
+  if (hubRegisteredPeers) {
+    new Gauge({
+      name: 'meshd_hub_registered_peers',
+      help: 'Peers currently registered with the hub',
+      registers,
+      collect() {
+        this.set(hubRegisteredPeers());
+      },
+    });
+  }
+  return registry;
+}
+
+/**
+ * Serves GET /metrics on `listen`. Any address is allowed; the metrics name peers and their
+ * traffic, so bind to loopback unless a firewall guards the port. Fails with METRICS_LISTEN.
+ */
+export async function startMetrics(listen: Endpoint, sources: MetricsSources, log: Logger = silentLogger()): Promise<MetricsServer> {
+  const registry = buildRegistry(sources);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path !== '/metrics') {
+      res.writeHead(path === '/' ? 200 : 404, { 'content-type': 'text/plain; charset=utf-8' }).end(path === '/' ? 'meshd: metrics at /metrics\n' : 'not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+      (e: unknown) => {
+        log.warn({ err: e }, 'metrics collection failed');
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('metrics collection failed\n');
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new MeshdError('METRICS_LISTEN', `--metrics ${listen.address}:${listen.port}: cannot listen: ${e.code ?? e.message}`)));
+    server.listen(listen.port, listen.address, () => resolve());
+  });
+  server.on('error', (e) => log.warn({ err: e }, 'metrics server error'));
+  const bound = server.address();
+  const address = typeof bound === 'object' && bound !== null ? { address: bound.address, port: bound.port } : listen;
+  log.info({ listen: `${address.address}:${address.port}` }, 'metrics listening');
+  let closed: Promise<void> | undefined;
+  return {
+    address,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,135 @@
+// Pure rendering of the control socket's answers for humans: `meshd status` tables (like `wg show`
+// and `tailscale status`) and `meshd ping` lines. Inputs are the JSON of ops/status-types.ts.
+import { MeshdError } from '../util/errors.js';
+import type { PingReply, PingSummary } from './control-protocol.js';
+import type { HubStatusJson, PeerStatusJson } from './status-types.js';
+
+/** 1536 -> "1.5 KiB"; binary units, one decimal below 10, whole numbers above. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  if (i === 0) return `${n} B`;
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** 75_000 -> "1m15s"; whole seconds, the two largest units. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${m % 60}m`;
+  return `${Math.floor(h / 24)}d${h % 24}h`;
+}
+
+/** 12_300 -> "12s ago"; null -> "never". */
+export function formatAgo(ms: number | null): string {
+  return ms === null ? 'never' : `${formatDuration(ms)} ago`;
+}
+
+/** 1.234 -> "1.2ms", 31.6 -> "32ms"; null -> "-". */
+export function formatRtt(ms: number | null): string {
+  if (ms === null) return '-';
+  return ms < 10 ? `${ms.toFixed(1)}ms` : `${Math.round(ms)}ms`;
+}
+
+/** The table's short key: the first 8 characters of the base64 public key. */
+export function shortKey(key: string): string {
+  return key.slice(0, 8);
+}
+
+/** Left-aligned columns two spaces apart, no trailing spaces. Control characters become '?'. */
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const clean = [header, ...rows].map((r) => r.map((c) => c.replace(/[\x00-\x1f\x7f]/g, '?')));
+  const widths = header.map((_, i) => Math.max(...clean.map((r) => (r[i] ?? '').length)));
+  return clean.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+export function formatPeerStatus(s: PeerStatusJson): string {
+  const lines = [
+    `peer ${s.name} ${s.address}  key ${shortKey(s.publicKey)}  tun ${s.tun} mtu ${s.mtu}  ${s.transport}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}`,
+    `hub ${s.hub.endpoint}  ${s.hub.registered ? 'registered' : 'not registered'}  reflexive ${s.hub.reflexive ?? '-'}  heard ${formatAgo(s.hub.lastHeardMsAgo)}`,
+    '',
+  ];
+  if (s.peers.length === 0) lines.push('no other peers in the network yet');
+  else {
+    const rows = s.peers.map((p) => [
+      p.name,
+      p.address,
+      shortKey(p.publicKey),
+      p.path ?? '-',
+      p.endpoint ?? '-',
+      formatRtt(p.rttMs),
+      p.lossPct === null ? '-' : `${Math.round(p.lossPct)}%`,
+      formatBytes(p.rxBytes),
+      formatBytes(p.txBytes),
+      formatAgo(p.lastHeardMsAgo),
+      formatAgo(p.lastHandshakeMsAgo),
+    ]);
+    lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'PATH', 'ENDPOINT', 'RTT', 'LOSS', 'IN', 'OUT', 'HEARD', 'HANDSHAKE'], rows));
+  }
+  const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
+  lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)`);
+  lines.push(drops.length === 0 ? 'drops none' : `drops ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatHubStatus(s: HubStatusJson): string {
+  const lines = [
+    `hub key ${shortKey(s.publicKey)}  network ${s.network}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}  map v${s.mapVersion}`,
+    `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)`,
+    '',
+  ];
+  if (s.members.length === 0) lines.push('no peers registered');
+  else {
+    const rows = s.members.map((m) => [
+      m.name,
+      m.address,
+      shortKey(m.publicKey),
+      m.reflexive,
+      m.lan.length === 0 ? '-' : m.lan.join(','),
+      formatAgo(m.lastHeartbeatMsAgo),
+      formatDuration(m.registeredMsAgo),
+      formatBytes(m.relayedBytes),
+    ]);
+    lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'REFLEXIVE', 'LAN', 'HEARTBEAT', 'REGISTERED', 'RELAYED'], rows));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Dispatches on `role`; an answer of another shape (a daemon of another version?) is STATUS_SHAPE. */
+export function formatStatus(s: unknown): string {
+  const role = typeof s === 'object' && s !== null ? (s as { role?: unknown }).role : undefined;
+  try {
+    if (role === 'peer') return formatPeerStatus(s as PeerStatusJson);
+    if (role === 'hub') return formatHubStatus(s as HubStatusJson);
+  } catch (e) {
+    throw new MeshdError('STATUS_SHAPE', `the daemon's status has an unexpected shape (${(e as Error).message}); try --json`);
+  }
+  throw new MeshdError('STATUS_SHAPE', 'the daemon answered a status without a known role; try --json');
+}
+
+function who(target: string, name?: string, address?: string): string {
+  if (name && address) return `${name} (${address})`;
+  return name ?? address ?? target;
+}
+
+/** "pong from b (10.9.0.3) via 198.51.100.7:41641 (direct) in 1.2ms" */
+export function formatPingReply(target: string, r: PingReply): string {
+  return `pong from ${who(target, r.name, r.address)} via ${r.endpoint ?? 'hub'} (${r.path}) in ${formatRtt(r.rttMs)}`;
+}
+
+/** The closing line of `meshd ping`. */
+export function formatPingSummary(s: PingSummary, untilDirect: boolean): string {
+  const peer = who(s.target, s.name, s.address);
+  if (s.received === 0) return `no reply from ${peer} (${s.sent} sent)`;
+  if (untilDirect && !s.direct) return `no direct path to ${peer} yet: ${s.received}/${s.sent} replies, all relayed`;
+  const loss = s.sent === 0 ? 0 : Math.round((100 * (s.sent - s.received)) / s.sent);
+  return `${s.sent} sent, ${s.received} received, ${loss}% loss`;
+}

@@ -62,6 +62,11 @@ export interface PeerStatus {
   session: boolean;
 }
 
+/** How logs and status name a path: a confirmed public candidate is "direct". */
+export function pathName(kind: 'lan' | 'public' | undefined): 'lan' | 'direct' | 'relay' {
+  return kind === undefined ? 'relay' : kind === 'lan' ? 'lan' : 'direct';
+}
+
 export type InnerFromPeer = (overlay: number, inner: Uint8Array, peer: PeerInfo) => void;
 
 export class PeerNode {
@@ -245,7 +250,7 @@ export class PeerNode {
       for (const ping of p.due(now)) {
         this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH }), udpPath(ping.endpoint));
       }
-      if (hadDirect && !p.current(now)) this.log.info({ peer: u32ToIpv4(peer.overlay) }, 'peer: direct path stopped answering; relaying');
+      if (hadDirect && !p.current(now)) this.log.info({ peer: u32ToIpv4(peer.overlay), path: 'relay', why: 'direct path stopped answering' }, 'path changed');
       if (p.wantsRetry(now)) {
         this.hubClient.requestPunch(peer.overlay);
         p.startPunch(this.candidatesOf(peer), now);
@@ -300,7 +305,7 @@ export class PeerNode {
       case InnerKind.PONG:
         if (from.kind === 'udp' && this.pathsOf(peer).onPong(inner.txid, from.endpoint, now) === 'upgraded') {
           const d = this.pathsOf(peer).direct!;
-          this.log.info({ peer: u32ToIpv4(peer.overlay), kind: d.kind, endpoint: `${d.endpoint.address}:${d.endpoint.port}`, rttMs: d.rttMs }, 'peer: direct path');
+          this.log.info({ peer: u32ToIpv4(peer.overlay), path: pathName(d.kind), endpoint: `${d.endpoint.address}:${d.endpoint.port}`, rttMs: d.rttMs }, 'path changed');
         }
         return;
       case InnerKind.KCP:

@@ -91,7 +91,8 @@ export async function requestPing(path: string, target: string, opts: PingOption
   return summary!;
 }
 
-function connectError(path: string, e: NodeJS.ErrnoException): ControlError {
+/** Maps a connect failure to the one line the user sees. Exported for tests. */
+export function connectError(path: string, e: NodeJS.ErrnoException): ControlError {
   switch (e.code) {
     case 'ENOENT':
     case 'ECONNREFUSED':

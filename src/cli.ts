@@ -116,6 +116,14 @@ async function runPeer(flags: Record<string, unknown>): Promise<void> {
   const peer = await startPeerDaemon(cfg, keyPair, log);
   log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created }, 'peer started');
   runUntilSignal(peer, log);
+  // The TUN device deleted from outside (or failing) ends the daemon: say so and exit non-zero so
+  // that systemd's Restart=on-failure brings it back with a fresh device.
+  void peer.failed.then(async (err) => {
+    log.error({ code: (err as MeshdError).code, err: err.message }, 'TUN device failed; exiting');
+    await peer.close().catch(() => {});
+    log.flush();
+    process.exit(1);
+  });
 }
 
 function readStdin(): string {

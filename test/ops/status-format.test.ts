@@ -1,0 +1,129 @@
+// `meshd status` and `meshd ping` rendering: fixed inputs, exact expected text.
+import { describe, expect, it } from 'vitest';
+import {
+  formatAgo,
+  formatBytes,
+  formatDuration,
+  formatPingReply,
+  formatPingSummary,
+  formatRtt,
+  formatStatus,
+  renderTable,
+} from '../../src/ops/status-format.js';
+import { hubStatus, peerStatus } from './fixtures.js';
+
+describe('units', () => {
+  it.each([
+    [0, '0 B', 'zero has no decimals'],
+    [1023, '1023 B', 'bytes stay whole below 1 KiB'],
+    [1024, '1.0 KiB', 'one decimal below 10 of a unit'],
+    [1536, '1.5 KiB', ''],
+    [327_680, '320 KiB', 'whole numbers from 10 up'],
+    [1_572_864, '1.5 MiB', ''],
+    [5 * 1024 ** 4, '5.0 TiB', 'large counters'],
+  ])('formatBytes(%d) = %s %s', (n, want) => {
+    expect(formatBytes(n)).toBe(want);
+  });
+
+  it.each([
+    [999, '0s', 'sub-second rounds down'],
+    [12_300, '12s', ''],
+    [75_000, '1m15s', 'two largest units'],
+    [3_700_000, '1h1m', ''],
+    [100_000_000, '1d3h', ''],
+    [-5, '0s', 'a clock step cannot show negative'],
+  ])('formatDuration(%d) = %s %s', (ms, want) => {
+    expect(formatDuration(ms)).toBe(want);
+  });
+
+  it('formatAgo and formatRtt', () => {
+    expect(formatAgo(12_300)).toBe('12s ago');
+    expect(formatAgo(null)).toBe('never');
+    expect(formatRtt(1.234)).toBe('1.2ms');
+    expect(formatRtt(31.6)).toBe('32ms');
+    expect(formatRtt(null)).toBe('-');
+  });
+
+  it('renderTable pads all but the last column and scrubs control characters', () => {
+    expect(renderTable(['A', 'BB', 'C'], [['xxx', '', 'z'], ['\x1b[31m', 'y', '']])).toBe(['A      BB  C', 'xxx        z', '?[31m  y'].join('\n'));
+  });
+});
+
+describe('formatStatus', () => {
+  it('renders a peer: header, hub line, the peers table, traffic and non-zero drops', () => {
+    expect(formatStatus(peerStatus)).toBe(
+      [
+        'peer a 10.9.0.2/24  key QUFBQUFB  tun meshd0 mtu 1378  kcp  listen 0.0.0.0:41641  up 2h3m',
+        'hub 203.0.113.2:7000  registered  reflexive 198.51.100.2:41641  heard 3s ago',
+        '',
+        'NAME  ADDRESS   KEY       PATH    ENDPOINT            RTT    LOSS  IN       OUT      HEARD    HANDSHAKE',
+        'b     10.9.0.3  YmJiYmJi  direct  198.51.100.7:41641  1.2ms  0%    1.5 MiB  320 KiB  2s ago   1m15s ago',
+        'c     10.9.0.4  Y2NjY2Nj  relay   203.0.113.2:7000    32ms   2%    512 B    2.0 KiB  12s ago  1h1m ago',
+        'd     10.9.0.5  ZGRkZGRk  -       -                   -      -     0 B      0 B      never    never',
+        '',
+        'traffic in 1.5 MiB (1200 pkts)  out 322 KiB (950 pkts)',
+        'drops no_path 3, queue_full 1',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('renders a lone, unregistered peer without a table', () => {
+    const lonely = { ...peerStatus, peers: [], drops: { no_path: 0 }, hub: { endpoint: '203.0.113.2:7000', registered: false, reflexive: null, lastHeardMsAgo: null } };
+    expect(formatStatus(lonely)).toBe(
+      [
+        'peer a 10.9.0.2/24  key QUFBQUFB  tun meshd0 mtu 1378  kcp  listen 0.0.0.0:41641  up 2h3m',
+        'hub 203.0.113.2:7000  not registered  reflexive -  heard never',
+        '',
+        'no other peers in the network yet',
+        '',
+        'traffic in 1.5 MiB (1200 pkts)  out 322 KiB (950 pkts)',
+        'drops none',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('renders a hub: members with reflexive and LAN endpoints, heartbeat, relayed bytes', () => {
+    expect(formatStatus(hubStatus)).toBe(
+      [
+        'hub key ZGRkZGRk  network 10.9.0.0/24  listen 0.0.0.0:7000  up 5m0s  map v12',
+        'relayed 1.2 MiB (900 pkts)',
+        '',
+        'NAME  ADDRESS   KEY       REFLEXIVE           LAN                                HEARTBEAT  REGISTERED  RELAYED',
+        'a     10.9.0.2  QUFBQUFB  198.51.100.2:41641  192.0.2.2:41641                    3s ago     4m50s       0 B',
+        'c     10.9.0.4  Y2NjY2Nj  198.51.100.10:5123  192.0.2.18:41641,172.17.0.1:41641  19s ago    1d3h        1.2 MiB',
+        '',
+      ].join('\n'),
+    );
+    expect(formatStatus({ ...hubStatus, members: [] })).toContain('\nno peers registered\n');
+  });
+
+  it.each([
+    ['no role', { peers: [] }],
+    ['unknown role', { role: 'router' }],
+    ['a peer missing its fields', { role: 'peer' }],
+    ['not an object', 'hello'],
+  ])('refuses %s with STATUS_SHAPE', (_why, s) => {
+    expect(() => formatStatus(s)).toThrow(expect.objectContaining({ code: 'STATUS_SHAPE' }));
+  });
+});
+
+describe('ping lines', () => {
+  it.each([
+    [{ seq: 1, rttMs: 1.234, path: 'direct', endpoint: '198.51.100.7:41641', name: 'b', address: '10.9.0.3' }, 'pong from b (10.9.0.3) via 198.51.100.7:41641 (direct) in 1.2ms'],
+    [{ seq: 2, rttMs: 30.5, path: 'relay', endpoint: '203.0.113.2:7000', name: 'b', address: '10.9.0.3' }, 'pong from b (10.9.0.3) via 203.0.113.2:7000 (relay) in 31ms'],
+    [{ seq: 3, rttMs: 0.4, path: 'lan' }, 'pong from 10.9.0.3 via hub (lan) in 0.4ms'],
+  ] as const)('%o', (r, want) => {
+    expect(formatPingReply('10.9.0.3', r)).toBe(want);
+  });
+
+  it.each([
+    [{ target: 'b', name: 'b', address: '10.9.0.3', sent: 4, received: 3, direct: true }, false, '4 sent, 3 received, 25% loss'],
+    [{ target: 'b', sent: 4, received: 0, direct: false }, false, 'no reply from b (4 sent)'],
+    [{ target: 'b', name: 'b', address: '10.9.0.3', sent: 10, received: 10, direct: false }, true, 'no direct path to b (10.9.0.3) yet: 10/10 replies, all relayed'],
+    [{ target: 'b', sent: 2, received: 1, direct: true }, true, '2 sent, 1 received, 50% loss'],
+  ])('summary %o untilDirect=%s', (s, untilDirect, want) => {
+    expect(formatPingSummary(s, untilDirect)).toBe(want);
+  });
+});

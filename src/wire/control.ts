@@ -16,6 +16,10 @@
 //   GOODBYE          -
 //   PUNCH_REQUEST    target overlay u32 BE
 //   PUNCH            public_key [32] | overlay u32 BE | count u8 | (kind u8 | ep) [count]
+//   PUBLISH          name str | public_port u16 LE                      (docs/PUBLISH.md)
+//   PUBLISH_OK       name str | public_port u16 LE
+//   PUBLISH_REFUSED  name str | reason u8 | text str
+//   STREAM_OPEN      conv u32 LE | name str | visitor ep
 import { DecodeError } from '../util/errors.js';
 import { viewOf } from '../util/bytes.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
@@ -32,6 +36,10 @@ export enum ControlType {
   GOODBYE = 8,
   PUNCH_REQUEST = 9,
   PUNCH = 10,
+  PUBLISH = 11,
+  PUBLISH_OK = 12,
+  PUBLISH_REFUSED = 13,
+  STREAM_OPEN = 14,
 }
 
 export const controlTypeName: Readonly<Record<ControlType, string>> = {
@@ -45,6 +53,29 @@ export const controlTypeName: Readonly<Record<ControlType, string>> = {
   [ControlType.GOODBYE]: 'GOODBYE',
   [ControlType.PUNCH_REQUEST]: 'PUNCH_REQUEST',
   [ControlType.PUNCH]: 'PUNCH',
+  [ControlType.PUBLISH]: 'PUBLISH',
+  [ControlType.PUBLISH_OK]: 'PUBLISH_OK',
+  [ControlType.PUBLISH_REFUSED]: 'PUBLISH_REFUSED',
+  [ControlType.STREAM_OPEN]: 'STREAM_OPEN',
+};
+
+/** Why the hub refused a PUBLISH (protocol: both sides must agree). */
+export enum PublishRefusal {
+  PORT_NOT_ALLOWED = 1,
+  NAME_TAKEN = 2,
+  PORT_IN_USE = 3,
+  LISTEN_FAILED = 4,
+  BAD_REQUEST = 5,
+  NOT_REGISTERED = 6,
+}
+
+export const publishRefusalName: Readonly<Record<PublishRefusal, string>> = {
+  [PublishRefusal.PORT_NOT_ALLOWED]: 'PORT_NOT_ALLOWED',
+  [PublishRefusal.NAME_TAKEN]: 'NAME_TAKEN',
+  [PublishRefusal.PORT_IN_USE]: 'PORT_IN_USE',
+  [PublishRefusal.LISTEN_FAILED]: 'LISTEN_FAILED',
+  [PublishRefusal.BAD_REQUEST]: 'BAD_REQUEST',
+  [PublishRefusal.NOT_REGISTERED]: 'NOT_REGISTERED',
 };
 
 export enum RefusalReason {
@@ -107,7 +138,11 @@ export type ControlMessage =
   | { type: ControlType.HEARTBEAT_OK; seq: number; observed: WireEndpoint; mapVersion: number }
   | { type: ControlType.GOODBYE; seq: number }
   | { type: ControlType.PUNCH_REQUEST; seq: number; target: number }
-  | { type: ControlType.PUNCH; seq: number; publicKey: Uint8Array; overlay: number; candidates: Candidate[] };
+  | { type: ControlType.PUNCH; seq: number; publicKey: Uint8Array; overlay: number; candidates: Candidate[] }
+  | { type: ControlType.PUBLISH; seq: number; name: string; port: number }
+  | { type: ControlType.PUBLISH_OK; seq: number; name: string; port: number }
+  | { type: ControlType.PUBLISH_REFUSED; seq: number; name: string; reason: PublishRefusal; text: string }
+  | { type: ControlType.STREAM_OPEN; seq: number; conv: number; name: string; visitor: WireEndpoint };
 
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder('utf-8', { fatal: true });
@@ -292,6 +327,21 @@ export function encodeControl(m: ControlMessage): Uint8Array {
         w.ep(c.endpoint);
       }
       break;
+    case ControlType.PUBLISH:
+    case ControlType.PUBLISH_OK:
+      w.str(m.name);
+      w.u16(m.port);
+      break;
+    case ControlType.PUBLISH_REFUSED:
+      w.str(m.name);
+      w.u8(m.reason);
+      w.str(m.text);
+      break;
+    case ControlType.STREAM_OPEN:
+      w.u32(m.conv);
+      w.str(m.name);
+      w.ep(m.visitor);
+      break;
   }
   return w.done();
 }
@@ -369,6 +419,20 @@ export function decodeControl(b: Uint8Array): ControlMessage {
       m = { type, seq, publicKey, overlay, candidates };
       break;
     }
+    case ControlType.PUBLISH:
+    case ControlType.PUBLISH_OK:
+      m = { type, seq, name: r.str('service name'), port: r.u16('port') };
+      break;
+    case ControlType.PUBLISH_REFUSED: {
+      const name = r.str('service name');
+      const reason = r.u8('reason');
+      if (!(reason in publishRefusalName)) throw new DecodeError(`control: publish refusal reason ${reason}`);
+      m = { type, seq, name, reason, text: r.str('text') };
+      break;
+    }
+    case ControlType.STREAM_OPEN:
+      m = { type, seq, conv: r.u32('conv'), name: r.str('service name'), visitor: r.ep('visitor') };
+      break;
   }
   r.end();
   return m;

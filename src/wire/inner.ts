@@ -8,6 +8,8 @@
 //   PING       (3)  1 txid u64 LE | 9 flags u8                                   = 10 bytes
 //   PONG       (4)  1 txid u64 LE | 9 observed_ip u32 BE | 13 observed_port u16 LE = 15 bytes
 //   CONTROL   (16)  1 control message [n] (wire/control.ts)
+//   STREAM    (17)  1 op u8 | 2 conv u32 LE | 6 payload [n]   op 1 DATA: KCP datagram (stream mode),
+//                                                            op 2 RESET: reason UTF-8 (docs/PUBLISH.md)
 //   RELAY_TO  (32)  1 dst_overlay u32 BE | 5 outer datagram [n]
 //   RELAY_FROM(33)  1 src_overlay u32 BE | 5 outer datagram [n]
 import { DecodeError } from '../util/errors.js';
@@ -21,6 +23,7 @@ export enum InnerKind {
   PING = 3,
   PONG = 4,
   CONTROL = 16,
+  STREAM = 17,
   RELAY_TO = 32,
   RELAY_FROM = 33,
 }
@@ -32,6 +35,7 @@ export const innerKindName: Readonly<Record<InnerKind, string>> = {
   [InnerKind.PING]: 'PING',
   [InnerKind.PONG]: 'PONG',
   [InnerKind.CONTROL]: 'CONTROL',
+  [InnerKind.STREAM]: 'STREAM',
   [InnerKind.RELAY_TO]: 'RELAY_TO',
   [InnerKind.RELAY_FROM]: 'RELAY_FROM',
 };
@@ -40,6 +44,14 @@ export const INNER_HEADER_BYTES = 1;
 export const PING_BYTES = 10;
 export const PONG_BYTES = 15;
 export const RELAY_HEADER_BYTES = 5;
+/** kind, op, conv: the headroom a stream's KCP reserves in each datagram. */
+export const STREAM_HEADER_BYTES = 6;
+
+/** STREAM ops (protocol: both sides must agree). */
+export enum StreamOp {
+  DATA = 1,
+  RESET = 2,
+}
 
 /** PING flags (protocol: both sides must agree). */
 export const PING_FLAG_PUNCH = 1;
@@ -58,6 +70,7 @@ export type InnerMessage =
   | { kind: InnerKind.PING; txid: bigint; flags: number }
   | { kind: InnerKind.PONG; txid: bigint; observed: WireEndpoint }
   | { kind: InnerKind.CONTROL; body: Uint8Array }
+  | { kind: InnerKind.STREAM; op: StreamOp; conv: number; payload: Uint8Array }
   | { kind: InnerKind.RELAY_TO; overlay: number; datagram: Uint8Array }
   | { kind: InnerKind.RELAY_FROM; overlay: number; datagram: Uint8Array };
 
@@ -101,6 +114,12 @@ export function encodeInner(m: InnerMessage): Uint8Array {
       v.setUint16(13, m.observed.port, true);
       return out;
     }
+    case InnerKind.STREAM: {
+      const out = withBody(m.kind, m.payload, STREAM_HEADER_BYTES);
+      out[1] = m.op;
+      viewOf(out).setUint32(2, m.conv >>> 0, true);
+      return out;
+    }
     case InnerKind.RELAY_TO:
     case InnerKind.RELAY_FROM: {
       const out = withBody(m.kind, m.datagram, RELAY_HEADER_BYTES);
@@ -135,6 +154,12 @@ export function decodeInner(b: Uint8Array): InnerMessage {
         txid: v.getBigUint64(1, true),
         observed: { address: u32ToIpv4(v.getUint32(9, false)), port: v.getUint16(13, true) },
       };
+    case InnerKind.STREAM: {
+      if (b.byteLength < STREAM_HEADER_BYTES) throw new DecodeError('inner: short STREAM header');
+      const op = b[1]!;
+      if (op !== StreamOp.DATA && op !== StreamOp.RESET) throw new DecodeError(`inner: STREAM op ${op}`);
+      return { kind, op, conv: v.getUint32(2, true), payload: b.subarray(STREAM_HEADER_BYTES) };
+    }
     case InnerKind.RELAY_TO:
     case InnerKind.RELAY_FROM:
       if (b.byteLength < RELAY_HEADER_BYTES) throw new DecodeError('inner: short RELAY header');

@@ -1,7 +1,7 @@
 // Golden bytes, fuzz and the name maps for wire/control.ts.
 import { describe, expect, it } from 'vitest';
 import {
-  CandidateKind, ControlType, controlTypeName, decodeControl, encodeControl, mapEntryBytes, MapOp, RefusalReason,
+  CandidateKind, ControlType, controlTypeName, decodeControl, encodeControl, mapEntryBytes, MapOp, PublishRefusal, publishRefusalName, RefusalReason,
   refusalReasonName, type ControlMessage, type MapEntry,
 } from '../../src/wire/control.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
@@ -46,6 +46,18 @@ const golden: Array<[string, ControlMessage, string]> = [
     { type: ControlType.PUNCH, seq: 4, publicKey: key, overlay: 0x0a090003, candidates: [{ kind: CandidateKind.LAN, endpoint: { address: '10.0.0.2', port: 1 } }] },
     `0a 04000000 ${keyHex} 0a090003 01 01 0a000002 0100`,
   ],
+  ['PUBLISH: name, public port LE', { type: ControlType.PUBLISH, seq: 8, name: 'web', port: 8080 }, '0b 08000000 03 776562 901f'],
+  ['PUBLISH_OK: echoes name and port', { type: ControlType.PUBLISH_OK, seq: 8, name: 'web', port: 8080 }, '0c 08000000 03 776562 901f'],
+  [
+    'PUBLISH_REFUSED: name, reason, text',
+    { type: ControlType.PUBLISH_REFUSED, seq: 8, name: 'w', reason: PublishRefusal.PORT_NOT_ALLOWED, text: 'x' },
+    '0d 08000000 01 77 01 01 78',
+  ],
+  [
+    'STREAM_OPEN: conv LE, service name, visitor endpoint',
+    { type: ControlType.STREAM_OPEN, seq: 9, conv: 0x01020304, name: 'w', visitor: { address: '203.0.113.50', port: 40000 } },
+    '0e 09000000 04030201 01 77 cb007132 409c',
+  ],
 ];
 
 describe('control codec', () => {
@@ -66,6 +78,9 @@ describe('control codec', () => {
     ['MAP part beyond parts', '04 03000000 07000000 06000000 0200 0100 0000'],
     ['MAP bad op', `04 03000000 07000000 06000000 0000 0100 0100 07 ${keyHex} 0a090003 0900000000000000 00 c6336407 409c 00`],
     ['PUNCH bad candidate kind', `0a 04000000 ${keyHex} 0a090003 01 09 0a000002 0100`],
+    ['PUBLISH short port', '0b 08000000 01 77 90'],
+    ['PUBLISH_REFUSED unknown reason', '0d 08000000 01 77 63 00'],
+    ['STREAM_OPEN short visitor', '0e 09000000 04030201 01 77 cb00'],
   ])('rejects %s with DecodeError', (_why, hex) => {
     expect(() => decodeControl(fromHex(hex))).toThrow(DecodeError);
   });
@@ -73,7 +88,10 @@ describe('control codec', () => {
   it('pins the type and reason names', () => {
     expect(controlTypeName).toEqual({
       1: 'REGISTER', 2: 'REGISTER_OK', 3: 'REGISTER_REFUSED', 4: 'MAP', 5: 'ACK', 6: 'HEARTBEAT', 7: 'HEARTBEAT_OK',
-      8: 'GOODBYE', 9: 'PUNCH_REQUEST', 10: 'PUNCH',
+      8: 'GOODBYE', 9: 'PUNCH_REQUEST', 10: 'PUNCH', 11: 'PUBLISH', 12: 'PUBLISH_OK', 13: 'PUBLISH_REFUSED', 14: 'STREAM_OPEN',
+    });
+    expect(publishRefusalName).toEqual({
+      1: 'PORT_NOT_ALLOWED', 2: 'NAME_TAKEN', 3: 'PORT_IN_USE', 4: 'LISTEN_FAILED', 5: 'BAD_REQUEST', 6: 'NOT_REGISTERED',
     });
     expect(refusalReasonName).toEqual({ 1: 'ADDRESS_IN_USE', 2: 'OUTSIDE_NETWORK', 3: 'NAME_TAKEN', 4: 'KEY_NOT_ALLOWED', 5: 'BAD_REQUEST' });
   });

@@ -1,6 +1,6 @@
 // Golden bytes, fuzz and the name map for wire/inner.ts.
 import { describe, expect, it } from 'vitest';
-import { decodeInner, encodeInner, InnerKind, innerKindName, innerKindOf, type InnerMessage } from '../../src/wire/inner.js';
+import { decodeInner, encodeInner, InnerKind, innerKindName, innerKindOf, StreamOp, type InnerMessage } from '../../src/wire/inner.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { DecodeError } from '../../src/util/errors.js';
 import { Rng } from '../fakes/rng.js';
@@ -16,6 +16,8 @@ const golden: Array<[string, InnerMessage, string]> = [
     '04 0100000000000000 c0000201 581b',
   ],
   ['CONTROL carries a control body', { kind: InnerKind.CONTROL, body: fromHex('0501000000') }, '10 0501000000'],
+  ['STREAM DATA: op, conv LE, KCP datagram', { kind: InnerKind.STREAM, op: StreamOp.DATA, conv: 0x01020304, payload: fromHex('aabb') }, '11 01 04030201 aabb'],
+  ['STREAM RESET: op, conv LE, reason text', { kind: InnerKind.STREAM, op: StreamOp.RESET, conv: 7, payload: fromHex('78') }, '11 02 07000000 78'],
   ['RELAY_TO: dst overlay BE, datagram', { kind: InnerKind.RELAY_TO, overlay: 0x0a090002, datagram: fromHex('04000000') }, '20 0a090002 04000000'],
   ['RELAY_FROM: src overlay BE, datagram', { kind: InnerKind.RELAY_FROM, overlay: 0x0a090003, datagram: fromHex('01') }, '21 0a090003 01'],
 ];
@@ -33,13 +35,15 @@ describe('inner codec', () => {
     ['long PONG', '04 0100000000000000 c0000201 581b 00'],
     ['short RELAY header', '20 0a09'],
     ['unknown kind', '07'],
+    ['short STREAM header', '11 01 0403'],
+    ['unknown STREAM op', '11 09 04030201'],
   ])('rejects %s with DecodeError', (_why, hex) => {
     expect(() => decodeInner(fromHex(hex))).toThrow(DecodeError);
   });
 
   it('pins the kind names', () => {
     expect(innerKindName).toEqual({
-      0: 'KEEPALIVE', 1: 'KCP', 2: 'IP', 3: 'PING', 4: 'PONG', 16: 'CONTROL', 32: 'RELAY_TO', 33: 'RELAY_FROM',
+      0: 'KEEPALIVE', 1: 'KCP', 2: 'IP', 3: 'PING', 4: 'PONG', 16: 'CONTROL', 17: 'STREAM', 32: 'RELAY_TO', 33: 'RELAY_FROM',
     });
     expect(innerKindOf(fromHex('21'))).toBe(InnerKind.RELAY_FROM);
     expect(innerKindOf(fromHex('99'))).toBeUndefined();

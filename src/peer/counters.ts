@@ -17,14 +17,48 @@ export const dropReasons = [
 
 export type DropReason = (typeof dropReasons)[number];
 
-export class DataCounters {
+export interface Traffic {
+  txPackets: number;
+  txBytes: number;
+  rxPackets: number;
+  rxBytes: number;
+}
+
+export class DataCounters implements Traffic {
   txPackets = 0;
   txBytes = 0;
   rxPackets = 0;
   rxBytes = 0;
   readonly drops: Record<DropReason, number> = Object.fromEntries(dropReasons.map((r) => [r, 0])) as Record<DropReason, number>;
+  /** Per remote peer (overlay address), for status and metrics. */
+  readonly perPeer = new Map<number, Traffic>();
 
   drop(reason: DropReason): void {
     this.drops[reason]++;
+  }
+
+  tx(peer: number, bytes: number): void {
+    this.txPackets++;
+    this.txBytes += bytes;
+    const t = this.peer(peer);
+    t.txPackets++;
+    t.txBytes += bytes;
+  }
+
+  rx(peer: number, bytes: number): void {
+    this.rxPackets++;
+    this.rxBytes += bytes;
+    const t = this.peer(peer);
+    t.rxPackets++;
+    t.rxBytes += bytes;
+  }
+
+  peer(overlay: number): Traffic {
+    let t = this.perPeer.get(overlay);
+    if (!t) {
+      t = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0 };
+      this.perPeer.set(overlay, t);
+    }
+    return t;
   }
 }

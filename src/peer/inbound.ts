@@ -49,6 +49,5 @@ export function deliverPacket(ctx: InboundContext, from: number, packet: Uint8Ar
     c.drop('tun_write');
     return;
   }
-  c.rxPackets++;
-  c.rxBytes += packet.byteLength;
+  c.rx(from, packet.byteLength);
 }

@@ -64,8 +64,7 @@ export function routePacket(ctx: OutboundContext, packet: Uint8Array): void {
   }
   const r = channel.send(packet);
   if (r === true) {
-    c.txPackets++;
-    c.txBytes += packet.byteLength;
+    c.tx(dst, packet.byteLength);
   } else {
     c.drop(r === false ? 'queue_full' : r);
   }

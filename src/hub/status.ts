@@ -1,0 +1,36 @@
+// Builds the hub's answer to `meshd status` (src/ops/status-types.ts HubStatusJson) from the
+// registry and the relay counters. Read-only.
+import type { HubStatusJson } from '../ops/status-types.js';
+import type { Clock } from '../util/clock.js';
+import { u32ToIpv4 } from '../util/ipv4.js';
+import type { Hub } from './daemon.js';
+
+export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string; startedMs: number; clock: Clock }): HubStatusJson {
+  const now = o.clock.now();
+  const s = hub.status();
+  return {
+    role: 'hub',
+    version: o.version,
+    publicKey: o.publicKey,
+    listen: s.listen,
+    network: s.network,
+    uptimeMs: Math.round(now - o.startedMs),
+    mapVersion: s.mapVersion,
+    relayedBytes: s.relayedBytes,
+    relayedPackets: s.relayedPackets,
+    members: hub.registry
+      .all()
+      .slice()
+      .sort((a, b) => a.overlay - b.overlay)
+      .map((m) => ({
+        name: m.name,
+        address: u32ToIpv4(m.overlay),
+        publicKey: Buffer.from(m.publicKey).toString('base64'),
+        reflexive: `${m.reflexive.address}:${m.reflexive.port}`,
+        lan: m.lan.map((e) => `${e.address}:${e.port}`),
+        lastHeartbeatMsAgo: Math.max(0, Math.round(now - m.lastHeartbeatMs)),
+        registeredMsAgo: Math.max(0, Math.round(now - m.registeredMs)),
+        relayedBytes: m.relayedBytes,
+      })),
+  };
+}

@@ -1,0 +1,77 @@
+// Builds the peer daemon's answer to `meshd status` (src/ops/status-types.ts PeerStatusJson) from
+// the control plane (PeerNode, Link, HubClient) and the data plane counters. Read-only.
+import type { PeerEntryJson, PeerStatusJson } from '../ops/status-types.js';
+import type { Clock } from '../util/clock.js';
+import { ipv4ToU32 } from '../util/ipv4.js';
+import type { DataPlane } from './dataplane.js';
+import { pathName, type PeerNode } from './node.js';
+
+export interface PeerStatusSource {
+  version: string;
+  name: string;
+  address: string; // "10.9.0.2/24"
+  publicKey: string;
+  tun: string;
+  mtu: number;
+  transport: 'kcp' | 'datagram';
+  listen: string;
+  hubEndpoint: string;
+  startedMs: number;
+  clock: Clock;
+  node: PeerNode;
+  dataPlane: DataPlane;
+}
+
+const ago = (now: number, t: number | undefined) => (t === undefined || !Number.isFinite(t) ? null : Math.max(0, Math.round(now - t)));
+
+export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
+  const now = s.clock.now();
+  const hub = s.node.hubClient;
+  const hubRemote = hub.hubKey ? s.node.link.remote(hub.hubKey) : undefined;
+  const channels = new Map(s.dataPlane.status().map((c) => [c.overlay, c]));
+  const peers: PeerEntryJson[] = s.node.peers().map((p) => {
+    const remote = s.node.link.remote(Buffer.from(p.publicKey, 'base64'));
+    const t = s.dataPlane.counters.perPeer.get(ipv4ToU32(p.overlay));
+    const ch = channels.get(p.overlay);
+    const path = p.session ? pathName(p.path === 'relay' ? undefined : p.path) : null;
+    return {
+      name: p.name,
+      address: p.overlay,
+      publicKey: p.publicKey,
+      path,
+      endpoint: p.endpoint ?? (path === 'relay' ? s.hubEndpoint : null),
+      rttMs: p.rttMs ?? (ch && ch.srttMs > 0 ? ch.srttMs : null),
+      lossPct: null,
+      lastHeardMsAgo: ago(now, remote?.lastReceivedMs),
+      lastHandshakeMsAgo: ago(now, remote?.sessionSinceMs),
+      kcpRetransmits: ch?.retransmits ?? 0,
+      txPackets: t?.txPackets ?? 0,
+      txBytes: t?.txBytes ?? 0,
+      rxPackets: t?.rxPackets ?? 0,
+      rxBytes: t?.rxBytes ?? 0,
+    };
+  });
+  peers.sort((a, b) => ipv4ToU32(a.address) - ipv4ToU32(b.address));
+  const c = s.dataPlane.counters;
+  return {
+    role: 'peer',
+    version: s.version,
+    name: s.name,
+    address: s.address,
+    publicKey: s.publicKey,
+    tun: s.tun,
+    mtu: s.mtu,
+    transport: s.transport,
+    listen: s.listen,
+    uptimeMs: Math.round(now - s.startedMs),
+    hub: {
+      endpoint: s.hubEndpoint,
+      registered: hub.state === 'registered',
+      reflexive: hub.observed ? `${hub.observed.address}:${hub.observed.port}` : null,
+      lastHeardMsAgo: ago(now, hubRemote?.lastReceivedMs),
+    },
+    traffic: { txPackets: c.txPackets, txBytes: c.txBytes, rxPackets: c.rxPackets, rxBytes: c.rxBytes },
+    drops: { ...c.drops },
+    peers,
+  };
+}

@@ -4,7 +4,7 @@
 // peers back), and kill -9 plus restart of a peer (reachable again within seconds).
 import { expect, it } from 'vitest';
 import { describeRoot, toolsMissing } from '../helpers/root.js';
-import { requireDist, say, withMesh } from '../helpers/mesh-lab.js';
+import { isRegistration, requireDist, say, withMesh } from '../helpers/mesh-lab.js';
 import { ssh, startSshd } from '../helpers/sshd.js';
 import { describeIperf, iperfClient, startIperfServer } from '../helpers/iperf.js';
 
@@ -31,6 +31,12 @@ describeRoot('meshd end to end under faults (real daemons in namespaces)', () =>
     preflight();
     await withMesh('loss', { peers: [{ name: 'a', placement: 'public' }, { name: 'b', placement: 'public' }], lossPercent: 5 }, async (m) => {
       const b = m.peer('b');
+      // The loss is real: 100 underlay pings a -> b cross the internet twice (about 10 % lost).
+      const raw = await m.ping('a', b.underlay, 100, { intervalS: 0.01, waitS: 1 });
+      say('loss', `underlay ping a -> b ${b.underlay}: ${raw.received}/${raw.sent} received`);
+      expect(raw.sent).toBe(100);
+      expect(raw.received).toBeLessThan(100);
+      expect(raw.received).toBeGreaterThan(60);
       const ms = await m.waitPing('a', b.overlay, 20_000);
       say('loss', `first ping reply a -> b after ${ms} ms`);
       const sshd = await startSshd(m, 'b');
@@ -83,15 +89,18 @@ describeRoot('meshd end to end under faults (real daemons in namespaces)', () =>
       expect(pong.received, pong.out).toBe(3);
 
       const t0 = Date.now();
+      const hubMark = m.hub.mark;
       await m.restartHub();
       say('hubkill', `hub restarted (pid ${m.hub.pid}, same state dir and key); waiting for both peers to register again (bounded 45 s)`);
-      const restartedKey = String(m.hub.seen((o) => o.msg === 'hub started').pop()?.obj?.publicKey ?? '');
+      const restartedKey = String(m.hub.seen((o) => o.msg === 'hub started', hubMark).pop()?.obj?.publicKey ?? '');
       expect(restartedKey).toBe(m.hubKey);
-      await Promise.all([
-        a.daemon.waitMsg('registered with hub', {}, { since: marks.a, timeoutMs: 45_000 }),
-        b.daemon.waitMsg('registered with hub', {}, { since: marks.b, timeoutMs: 45_000 }),
+      const [ra, rb] = await Promise.all([
+        a.daemon.waitFor('a registration', isRegistration, { since: marks.a, timeoutMs: 45_000 }),
+        b.daemon.waitFor('a registration', isRegistration, { since: marks.b, timeoutMs: 45_000 }),
       ]);
-      say('hubkill', `both peers registered again ${Date.now() - t0} ms after the restart`);
+      say('hubkill', `both peers registered again ${Date.now() - t0} ms after the restart (a logged "${ra.msg}", b logged "${rb.msg}")`);
+      const hubSide = m.hub.seen((o) => o.msg === 'hub: registered', hubMark).map((r) => r.obj?.name);
+      say('hubkill', `the restarted hub logged registrations of: ${hubSide.join(', ') || '(none seen)'}`);
       const ab = await m.ping('a', b.overlay, 3);
       const ba = await m.ping('b', a.overlay, 3);
       expect(ab.received, ab.out).toBe(3);

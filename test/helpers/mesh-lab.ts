@@ -82,7 +82,30 @@ export interface LogRecord {
 }
 
 /** Messages kept beyond the ring so a wait with an old `since` still finds them. */
-const notableMsgs = new Set(['hub started', 'peer started', 'registered with hub', 'path changed', 'shutting down', 'stopped']);
+const notableMsgs = new Set(['hub started', 'peer started', 'registered with hub', 'hub-client: registered', 'hub: registered', 'path changed', 'shutting down', 'stopped']);
+
+/**
+ * A path event in a peer's log line, or undefined. The contract is "path changed" {peer, path:
+ * direct|lan|relay}; the daemon as of this writing logs "peer: direct path" {peer, kind: public|lan}
+ * and "peer: direct path stopped answering; relaying" {peer}, so both are read.
+ */
+export function pathEvent(o: Record<string, unknown>): { peer: string; path: string } | undefined {
+  const peer = typeof o.peer === 'string' ? o.peer : undefined;
+  if (peer === undefined) return undefined;
+  if (o.msg === 'path changed' && typeof o.path === 'string') return { peer, path: o.path };
+  if (o.msg === 'peer: direct path') return { peer, path: o.kind === 'lan' ? 'lan' : 'direct' };
+  if (o.msg === 'peer: direct path stopped answering; relaying') return { peer, path: 'relay' };
+  return undefined;
+}
+
+/**
+ * A (re-)registration line in a peer's log. The contract is "registered with hub" on every
+ * registration; the daemon as of this writing logs that once at startup and "hub-client:
+ * registered" on each registration (including after the hub came back), so both are read.
+ */
+export function isRegistration(o: Record<string, unknown>): boolean {
+  return o.msg === 'registered with hub' || o.msg === 'hub-client: registered';
+}
 
 /** One meshd process (restartable) and its recent log lines. */
 export class Daemon {
@@ -144,7 +167,7 @@ export class Daemon {
     if (this.ring.length > keptLines) this.ring.shift();
     const msg = rec.obj?.msg;
     const level = rec.obj?.level;
-    if ((typeof msg === 'string' && notableMsgs.has(msg)) || (typeof level === 'number' && level >= 40) || text.startsWith('---')) {
+    if ((typeof msg === 'string' && notableMsgs.has(msg)) || (rec.obj !== undefined && pathEvent(rec.obj) !== undefined) || (typeof level === 'number' && level >= 40) || text.startsWith('---')) {
       this.notable.push(rec);
       if (this.notable.length > 2000) this.notable.shift();
     }
@@ -368,16 +391,19 @@ export class MeshLab {
 
   /** Waits until `from` logs a path change to `to` with the given path (or any path if omitted). */
   waitPath(from: string, to: string, path?: string, opts: { since?: number; timeoutMs?: number } = {}): Promise<Record<string, unknown>> {
-    const fields: Record<string, unknown> = { peer: this.peer(to).overlay };
-    if (path !== undefined) fields.path = path;
-    return this.peer(from).daemon.waitMsg('path changed', fields, opts);
+    const overlay = this.peer(to).overlay;
+    return this.peer(from).daemon.waitFor(`path ${path ?? '(any)'} to ${overlay}`, (o) => {
+      const ev = pathEvent(o);
+      return ev !== undefined && ev.peer === overlay && (path === undefined || ev.path === path);
+    }, opts);
   }
 
   /** The latest path `from` logged for `to`, or undefined. */
   lastPath(from: string, to: string): string | undefined {
-    const recs = this.peer(from).daemon.seen((o) => o.msg === 'path changed' && o.peer === this.peer(to).overlay);
-    const last = recs[recs.length - 1]?.obj?.path;
-    return typeof last === 'string' ? last : undefined;
+    const overlay = this.peer(to).overlay;
+    const recs = this.peer(from).daemon.seen((o) => pathEvent(o)?.peer === overlay);
+    const last = recs[recs.length - 1]?.obj;
+    return last === undefined ? undefined : pathEvent(last)?.path;
   }
 
   /** ping -c count from peer `from` to an overlay address; returns the received count. */

@@ -99,7 +99,7 @@ export class Link {
   private readonly hubKeyLimiter = new KeyedRateLimiter(C.hubKeyRequestsPerSec, C.hubKeyRequestBurst);
   private innerHandler: InnerHandler | undefined;
   private upHandler: ((r: RemoteNode) => void) | undefined;
-  private hubKeyHandler: ((datagram: Uint8Array, from: Endpoint) => void) | undefined;
+  private hubKeyHandler: ((datagram: Uint8Array, from: Endpoint) => boolean) | undefined;
   private housekeeping: TimerHandle;
   private closed = false;
   private readonly randomU32: () => number;
@@ -128,8 +128,9 @@ export class Link {
     this.upHandler = handler;
   }
 
-  /** Peer only: HUB_KEY_RESP datagrams (hub-client verifies them against its nonce). */
-  onHubKeyResponse(handler: (datagram: Uint8Array, from: Endpoint) => void): void {
+  /** Peer only: HUB_KEY_RESP datagrams (hub-client verifies them against its nonce); the handler
+   * returns false for one it did not use, which counts as a `hub_key` drop. */
+  onHubKeyResponse(handler: (datagram: Uint8Array, from: Endpoint) => boolean): void {
     this.hubKeyHandler = handler;
   }
 
@@ -219,8 +220,7 @@ export class Link {
         case MessageType.HubKeyReq:
           return this.receiveHubKeyRequest(datagram, from);
         case MessageType.HubKeyResp:
-          if (from.kind === 'udp' && this.hubKeyHandler) this.hubKeyHandler(datagram, from.endpoint);
-          else this.drop('hub_key');
+          if (from.kind !== 'udp' || !this.hubKeyHandler?.(datagram, from.endpoint)) this.drop('hub_key');
           return;
         default:
           this.drop('malformed');

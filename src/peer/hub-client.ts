@@ -136,14 +136,16 @@ export class HubClient {
     this.after(retryMs, () => this.askKey(Math.min(retryMs * 2, hubKeyMaxRetryMs)));
   }
 
-  private onHubKeyResponse(d: Uint8Array): void {
-    if (this.state !== 'learning-key' || !this.keyNonce) return;
+  /** False when the response is unsolicited or does not verify (the link counts it as a drop). */
+  private onHubKeyResponse(d: Uint8Array): boolean {
+    if (this.state !== 'learning-key' || !this.keyNonce) return false;
     const key = verifyHubKeyResponse(this.o.psk, d, this.keyNonce);
-    if (!key) return;
+    if (!key) return false;
     this.key = new Uint8Array(key);
     this.o.log.info({ hubKey: Buffer.from(key).toString('base64') }, 'hub-client: learned the hub key (pin it)');
     this.o.onHubKeyLearned?.(this.key);
     this.register();
+    return true;
   }
 
   private sendControl(msg: ControlMessage): void {

@@ -1,0 +1,302 @@
+// One visitor TCP connection as a byte stream over a KCP conversation (stream mode, its own conv)
+// on the hub-peer session: frames inside the KCP byte stream carry data and FIN (half-close), a
+// STREAM RESET message aborts. One timer per stream, rescheduled from check() and only while
+// something is in flight. Used by hub-publisher.ts and service-manager.ts through pipe.ts.
+//
+//   inner STREAM datagram:  kind=17 u8 | op=DATA u8 | conv u32 LE | KCP segments (stream mode)
+//   frames in the byte stream:  type u8 (1 DATA, 2 FIN) | len u16 LE | payload [len]
+import { Kcp } from '../arq/kcp.js';
+import { presets, type KcpPreset } from '../arq/constants.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { viewOf } from '../util/bytes.js';
+import { InnerKind, STREAM_HEADER_BYTES, StreamOp } from '../wire/inner.js';
+
+/** Local tuning: the KCP mtu incl. our 6-byte header; UDP payload 1400 + 32 AEAD/transport fits 1472. */
+export const streamMtuBytes = 1400;
+/** Local tuning: windows in segments (~350 KB in flight per stream; 100 streams stay in tens of MB). */
+export const streamWindowSegs = 256;
+/** Local tuning: write() says "stop" above this many unacked segments, onDrain fires at half. */
+export const streamHighWaterSegs = 512;
+export const streamLowWaterSegs = 256;
+/** Local tuning: largest frame; keeps a KCP send() well under 128 segments. */
+export const streamFrameMaxBytes = 16 * 1024;
+/** Local tuning: after a clean close, keep answering ACKs this long (TCP's TIME_WAIT role). */
+export const streamLingerMs = 3_000;
+/** Local tuning: reset when data waits for an ack and nothing at all came back for this long
+ * (KCP's own dead_link flag needs ~8 minutes of RTO backoff to trip). Zero-window probes are
+ * answered, so a stalled reader alone does not trip it while probes stay under this interval. */
+export const streamDeadMs = 60_000;
+/** Protocol: frame types inside the KCP byte stream. */
+export const FRAME_DATA = 1;
+export const FRAME_FIN = 2;
+export const FRAME_HEADER_BYTES = 3;
+
+export interface KcpStreamHandlers {
+  /** Bytes in order. The view is reused after return: copy it (socket.write of a copy). */
+  onData(chunk: Uint8Array): void;
+  /** The remote side finished sending (half-close). */
+  onEnd(): void;
+  /** write() returned false earlier and the queue has drained below the low-water mark. */
+  onDrain(): void;
+  /** Once: undefined after a clean close (both FINs sent and acked), else the reason. */
+  onClose(reason: string | undefined): void;
+}
+
+export interface KcpStreamOptions {
+  conv: number;
+  clock: Clock;
+  /** Sends one inner STREAM message (synchronously: the buffer is reused). */
+  send(inner: Uint8Array): void;
+  preset?: KcpPreset;
+  /** Called once when the stream may be forgotten (after the linger, or at once on reset). */
+  onDispose?: () => void;
+  lingerMs?: number;
+  highWaterSegs?: number;
+  deadMs?: number;
+}
+
+const noop = (): void => {};
+const utf8 = new TextEncoder();
+
+export class KcpStream {
+  readonly conv: number;
+  handlers: KcpStreamHandlers = { onData: noop, onEnd: noop, onDrain: noop, onClose: noop };
+  bytesSent = 0;
+  bytesReceived = 0;
+  /** Most segments ever waiting to be acked (for the backpressure test and status). */
+  maxWaitSnd = 0;
+  private readonly kcp: Kcp;
+  private readonly clock: Clock;
+  private readonly o: KcpStreamOptions;
+  private readonly recvBuf = new Uint8Array(streamMtuBytes * 4);
+  private readonly hdr = new Uint8Array(FRAME_HEADER_BYTES);
+  private readonly highWater: number;
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  private paused = false;
+  private blocked = false;
+  private finSent = false;
+  private finReceived = false;
+  private closeReported = false;
+  private disposed = false;
+  // Frame parser state.
+  private hdrHave = 0;
+  private frameLeft = 0;
+
+  constructor(o: KcpStreamOptions) {
+    this.o = o;
+    this.conv = o.conv >>> 0;
+    this.clock = o.clock;
+    this.highWater = o.highWaterSegs ?? streamHighWaterSegs;
+    const send = o.send;
+    const conv = this.conv;
+    this.kcp = new Kcp(
+      conv,
+      (data, len) => {
+        data[0] = InnerKind.STREAM;
+        data[1] = StreamOp.DATA;
+        viewOf(data).setUint32(2, conv, true);
+        send(data.subarray(0, len));
+      },
+      { reservedBytes: STREAM_HEADER_BYTES },
+    );
+    this.kcp.stream = 1;
+    if (this.kcp.setMtu(streamMtuBytes) !== 0) throw new RangeError('bad stream mtu');
+    this.kcp.setWndSize(streamWindowSegs, streamWindowSegs);
+    const p = o.preset ?? presets.fast3;
+    this.kcp.setNodelay(p.nodelay, p.interval, p.resend, p.nc);
+  }
+
+  get closed(): boolean {
+    return this.closeReported;
+  }
+  get waitSnd(): number {
+    return this.kcp.waitSnd();
+  }
+  /** True between a write() that returned false and the onDrain that follows. */
+  get needsDrain(): boolean {
+    return this.blocked;
+  }
+  get retransmits(): number {
+    return this.kcp.retransmits;
+  }
+
+  /** Queues bytes; false when the caller should pause its source until onDrain. */
+  write(chunk: Uint8Array): boolean {
+    if (this.finSent || this.closeReported) return false;
+    if (this.kcp.waitSnd() === 0) this.lastInputAt = this.clock.now(); // the stall clock starts now
+    for (let off = 0; off < chunk.byteLength; off += streamFrameMaxBytes) {
+      const part = chunk.subarray(off, Math.min(chunk.byteLength, off + streamFrameMaxBytes));
+      this.frame(FRAME_DATA, part.byteLength);
+      this.kcp.send(part);
+      this.bytesSent += part.byteLength;
+    }
+    this.flushNow();
+    const w = this.kcp.waitSnd();
+    if (w > this.maxWaitSnd) this.maxWaitSnd = w;
+    if (w >= this.highWater) this.blocked = true;
+    return !this.blocked;
+  }
+
+  /** Half-close: no more writes; the remote gets onEnd after every byte before it. */
+  end(): void {
+    if (this.finSent || this.closeReported) return;
+    this.finSent = true;
+    this.frame(FRAME_FIN, 0);
+    this.flushNow();
+    this.maybeDone();
+  }
+
+  /** Stops delivering (the consumer is slow); the receive window fills and the sender stalls. */
+  pauseDelivery(): void {
+    this.paused = true;
+  }
+
+  resumeDelivery(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.disposed) return;
+    this.deliver();
+    this.flushNow(); // a window that reopens is told at once (KCP's fast recover WINS)
+    this.maybeDone();
+  }
+
+  /** One KCP datagram from the remote (the payload of a STREAM DATA message). */
+  input(datagram: Uint8Array): void {
+    if (this.disposed) return;
+    this.lastInputAt = this.clock.now();
+    this.kcp.input(datagram, datagram.byteLength, this.lastInputAt);
+    if (!this.closeReported) this.deliver();
+    this.flushNow(); // ACKs at once: the sender's window and RTT depend on them
+    if (this.blocked && this.kcp.waitSnd() <= streamLowWaterSegs) {
+      this.blocked = false;
+      if (!this.closeReported) this.handlers.onDrain();
+    }
+    this.maybeDone();
+  }
+
+  /** Aborts: tells the remote (STREAM RESET with the reason) and reports onClose(reason). */
+  reset(reason: string): void {
+    if (this.disposed) return;
+    const text = utf8.encode(reason.slice(0, 200));
+    const msg = new Uint8Array(STREAM_HEADER_BYTES + text.byteLength);
+    msg[0] = InnerKind.STREAM;
+    msg[1] = StreamOp.RESET;
+    viewOf(msg).setUint32(2, this.conv, true);
+    msg.set(text, STREAM_HEADER_BYTES);
+    this.o.send(msg);
+    this.finish(reason);
+  }
+
+  /** The remote sent RESET. */
+  remoteReset(reason: string): void {
+    if (this.disposed) return;
+    this.finish(`reset by the other side: ${reason || 'no reason given'}`);
+  }
+
+  /** Forgets the stream without telling the remote (the session itself is gone). */
+  dispose(reason = 'closed'): void {
+    this.finish(reason);
+  }
+
+  // ---- internals ----
+
+  private frame(type: number, len: number): void {
+    this.hdr[0] = type;
+    this.hdr[1] = len & 0xff;
+    this.hdr[2] = len >>> 8;
+    this.kcp.send(this.hdr);
+  }
+
+  private deliver(): void {
+    while (!this.paused && !this.closeReported) {
+      const n = this.kcp.recv(this.recvBuf);
+      if (n < 0) return;
+      this.parse(this.recvBuf.subarray(0, n));
+    }
+  }
+
+  private parse(b: Uint8Array): void {
+    let off = 0;
+    while (off < b.byteLength && !this.closeReported) {
+      if (this.frameLeft > 0) {
+        const k = Math.min(this.frameLeft, b.byteLength - off);
+        this.frameLeft -= k;
+        this.bytesReceived += k;
+        this.handlers.onData(b.subarray(off, off + k));
+        off += k;
+        continue;
+      }
+      this.hdr[this.hdrHave++] = b[off++]!;
+      if (this.hdrHave < FRAME_HEADER_BYTES) continue;
+      this.hdrHave = 0;
+      const type = this.hdr[0]!;
+      const len = this.hdr[1]! | (this.hdr[2]! << 8);
+      if (type === FRAME_DATA) this.frameLeft = len;
+      else if (type === FRAME_FIN && len === 0 && !this.finReceived) {
+        this.finReceived = true;
+        this.handlers.onEnd();
+      } else {
+        this.reset(`bad frame type ${type} len ${len}`);
+        return;
+      }
+    }
+  }
+
+  private maybeDone(): void {
+    if (this.closeReported || !this.finSent || !this.finReceived || this.kcp.waitSnd() > 0) return;
+    this.closeReported = true;
+    this.handlers.onClose(undefined);
+    // Linger: our last ACKs may be lost; keep answering retransmissions for a while.
+    const t = this.clock.setTimer(this.o.lingerMs ?? streamLingerMs, () => this.finish('linger over'));
+    this.lingerTimer = t;
+  }
+
+  private lingerTimer: TimerHandle | undefined;
+  private lastInputAt = 0;
+
+  private finish(reason: string): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    if (this.lingerTimer !== undefined) this.clock.clearTimer(this.lingerTimer);
+    this.timer = undefined;
+    if (!this.closeReported) {
+      this.closeReported = true;
+      this.handlers.onClose(reason);
+    }
+    this.o.onDispose?.();
+  }
+
+  private flushNow(): void {
+    if (this.disposed) return;
+    const now = this.clock.now();
+    this.kcp.flush(now);
+    this.schedule(now);
+  }
+
+  private schedule(now: number): void {
+    // Nothing in flight and no window probe due: sleep until the next write or input.
+    if (this.kcp.waitSnd() === 0 && this.kcp.probe === 0) return;
+    const at = Math.max(this.kcp.check(now), now + 1);
+    if (this.timer !== undefined && at >= this.timerAt) return;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timerAt = at;
+    this.timer = this.clock.setTimer(at - now, () => this.tick());
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    if (this.disposed) return;
+    const now = this.clock.now();
+    this.kcp.update(now);
+    if (this.kcp.check(now) <= now) this.kcp.flush(now);
+    const deadMs = this.o.deadMs ?? streamDeadMs;
+    if (this.kcp.state === -1 || now - this.lastInputAt > deadMs) {
+      this.reset(`dead link: nothing heard for ${Math.round((now - this.lastInputAt) / 1000)} s with ${this.kcp.waitSnd()} segments unacked`);
+      return;
+    }
+    this.schedule(now);
+  }
+}

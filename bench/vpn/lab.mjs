@@ -1,0 +1,192 @@
+// Namespace lab for the side-by-side VPN bench (bench/vpn/run.mjs): a bench-local, plain-JS twin of
+// test/helpers/netns.ts (which is TypeScript) plus the bench topology and the delay bridge.
+// Names are b<pid>x<hex>-<host>; stale labs of dead runs are swept at start; dispose() on every exit.
+//
+//   A 192.0.2.2 ---[delay ns D: delay-bridge, optional]--- 192.0.2.1  R (router; loss on this link)
+//   B 198.51.100.2 ---------------------------------------- 198.51.100.1 R
+//   H 203.0.113.2 (meshd hub) ------------------------------ 203.0.113.1 R
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+const labNameRe = /^b(\d+)x[0-9a-f]{4}-/;
+
+export function run(argv, opts = {}) {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: opts.timeoutMs ?? 20_000, input: opts.input });
+  const res = { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  if (!opts.allowFail && r.status !== 0) {
+    throw new Error(`${argv.join(' ')} -> ${r.status ?? r.signal ?? r.error?.message}: ${res.stderr.trim()}`);
+  }
+  return res;
+}
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+export function sweepStale() {
+  const r = run(['ip', 'netns', 'list'], { allowFail: true });
+  for (const line of r.stdout.split('\n')) {
+    const ns = line.split(' ')[0] ?? '';
+    const m = labNameRe.exec(ns);
+    if (m !== null && !pidAlive(Number(m[1]))) run(['ip', 'netns', 'del', ns], { allowFail: true });
+  }
+}
+
+export class Lab {
+  constructor() {
+    sweepStale();
+    this.prefix = `b${process.pid}x${randomBytes(2).toString('hex')}`;
+    this.namespaces = [];
+    this.children = new Set();
+    this.links = 0;
+    this.disposed = false;
+    this.exitHook = () => this.dispose();
+    process.on('exit', this.exitHook);
+  }
+
+  host(name, opts = {}) {
+    const ns = `${this.prefix}-${name}`;
+    run(['ip', 'netns', 'add', ns]);
+    this.namespaces.push(ns);
+    this.exec(ns, ['ip', 'link', 'set', 'lo', 'up']);
+    this.exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'], { allowFail: true });
+    this.exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'], { allowFail: true });
+    if (opts.forward) this.exec(ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    return ns;
+  }
+
+  /** veth pair, offloads (TSO/GSO/GRO and TX checksum) off, addresses optional (''). */
+  link(a, b, addrA, addrB) {
+    const n = ++this.links;
+    const ifA = `v${n}a`;
+    const ifB = `v${n}b`;
+    run(['ip', 'link', 'add', ifA, 'netns', a, 'type', 'veth', 'peer', 'name', ifB, 'netns', b]);
+    for (const [ns, dev, addr] of [[a, ifA, addrA], [b, ifB, addrB]]) {
+      if (addr !== '') this.exec(ns, ['ip', 'addr', 'add', addr, 'dev', dev]);
+      // TX checksum off too: a frame copied by the delay bridge must carry a complete checksum.
+      this.exec(ns, ['ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off'], { allowFail: true });
+      this.exec(ns, ['ip', 'link', 'set', dev, 'up']);
+    }
+    return { a: ifA, b: ifB };
+  }
+
+  exec(ns, argv, opts = {}) {
+    return run(['ip', 'netns', 'exec', ns, ...argv], opts);
+  }
+
+  sh(ns, script, opts = {}) {
+    return this.exec(ns, ['sh', '-c', script], opts).stdout;
+  }
+
+  spawn(ns, cmd, args, opts = {}) {
+    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    this.children.add(child);
+    child.on('exit', () => this.children.delete(child));
+    child.on('error', () => this.children.delete(child));
+    return child;
+  }
+
+  dispose() {
+    if (this.disposed) return;
+    this.disposed = true;
+    process.off('exit', this.exitHook);
+    for (const c of this.children) {
+      if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
+        try {
+          process.kill(c.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    for (const ns of this.namespaces) run(['ip', 'netns', 'del', ns], { allowFail: true });
+  }
+}
+
+export const addr = { a: '192.0.2.2', rA: '192.0.2.1', b: '198.51.100.2', rB: '198.51.100.1', h: '203.0.113.2', rH: '203.0.113.1' };
+
+/**
+ * Builds the bench topology. With delayMs > 0 a namespace D bridges A's link to R through
+ * bridgePath (the compiled delay-bridge), holding frames delayMs each way.
+ * Returns { lab, ns: {a,b,h,r,d}, lossIf, bridge } where lossIf is R's interface toward A.
+ */
+export async function buildTopology({ delayMs, bridgePath }) {
+  const lab = new Lab();
+  try {
+    const ns = { r: lab.host('r', { forward: true }), a: lab.host('a'), b: lab.host('b'), h: lab.host('h') };
+    let lossIf;
+    let bridge = null;
+    if (delayMs > 0) {
+      ns.d = lab.host('d');
+      const ad = lab.link(ns.a, ns.d, `${addr.a}/24`, '');
+      const dr = lab.link(ns.d, ns.r, '', `${addr.rA}/24`);
+      lossIf = dr.b;
+      bridge = await startBridge(lab, ns.d, ad.b, dr.a, delayMs, bridgePath);
+    } else {
+      lossIf = lab.link(ns.a, ns.r, `${addr.a}/24`, `${addr.rA}/24`).b;
+    }
+    lab.link(ns.b, ns.r, `${addr.b}/24`, `${addr.rB}/24`);
+    lab.link(ns.h, ns.r, `${addr.h}/24`, `${addr.rH}/24`);
+    lab.exec(ns.a, ['ip', 'route', 'replace', 'default', 'via', addr.rA]);
+    lab.exec(ns.b, ['ip', 'route', 'replace', 'default', 'via', addr.rB]);
+    lab.exec(ns.h, ['ip', 'route', 'replace', 'default', 'via', addr.rH]);
+    return { lab, ns, lossIf, bridge };
+  } catch (err) {
+    lab.dispose();
+    throw err;
+  }
+}
+
+/** Random loss of percent % each way on iface of the router (nft numgen); 0 removes it. */
+export function setLoss(lab, router, iface, percent) {
+  lab.exec(router, ['nft', 'delete', 'table', 'inet', 'benchloss'], { allowFail: true });
+  if (percent <= 0) return;
+  const p = Math.round(percent);
+  const rules = [
+    'table inet benchloss {',
+    `  chain in { type filter hook prerouting priority -300; policy accept; iifname "${iface}" numgen random mod 100 < ${p} drop; }`,
+    `  chain out { type filter hook postrouting priority 300; policy accept; oifname "${iface}" numgen random mod 100 < ${p} drop; }`,
+    '}',
+  ].join('\n');
+  lab.exec(router, ['nft', '-f', '-'], { input: rules });
+}
+
+/** Starts the delay bridge in ns between if1 and if2; resolves once it prints its ready line. */
+function startBridge(lab, ns, if1, if2, delayMs, bridgePath) {
+  const child = lab.spawn(ns, bridgePath, [if1, if2, String(Math.round(delayMs * 1000))]);
+  const bridge = { child, last: null, stats: [], lines: [] };
+  let buf = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('delay bridge did not start within 5 s')), 5000);
+    child.stderr.on('data', (d) => bridge.lines.push(String(d)));
+    child.stdout.on('data', (d) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          const obj = JSON.parse(line);
+          if (obj.ready) {
+            clearTimeout(timer);
+            resolve(bridge);
+          } else {
+            bridge.last = obj;
+            bridge.stats.push(obj);
+          }
+        } catch {
+          /* not JSON */
+        }
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`delay bridge exited (${code}): ${bridge.lines.join('')}`));
+    });
+  });
+}

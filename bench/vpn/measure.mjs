@@ -1,0 +1,168 @@
+// Measurements for the VPN bench (bench/vpn/run.mjs): iperf3 TCP, ping RTT, the TCP echo
+// round-trip test, and per-process CPU time and peak RSS from /proc. Every child is bounded.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const iperfPort = 5201;
+export const echoPort = 7777;
+const clkTck = 100; // Linux USER_HZ on every supported arch
+
+/** Runs argv inside ns (or on the host if ns is null); SIGKILL after timeoutMs. */
+export function runAsync(ns, argv, timeoutMs) {
+  const full = ns === null ? argv : ['ip', 'netns', 'exec', ns, ...argv];
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(full[0], full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => (stderr += String(e)));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until a TCP listener on port exists in ns (bounded: 50 x 100 ms). */
+export async function waitListening(lab, ns, port) {
+  for (let i = 0; i < 50; i++) {
+    const out = lab.sh(ns, `ss -Hltn 'sport = :${port}'`, { allowFail: true });
+    if (out.trim() !== '') return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+export function quantile(sorted, q) {
+  if (sorted.length === 0) return null;
+  const i = Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
+  return sorted[Math.max(0, i)];
+}
+
+export function summarize(samples, sent) {
+  const s = [...samples].sort((x, y) => x - y);
+  return {
+    n: s.length,
+    sent,
+    lossPct: sent > 0 ? Math.round((1000 * (sent - s.length)) / sent) / 10 : null,
+    median: quantile(s, 0.5),
+    p99: quantile(s, 0.99),
+    max: s.length ? s[s.length - 1] : null,
+    avg: s.length ? s.reduce((a, b) => a + b, 0) / s.length : null,
+  };
+}
+
+/** ping -i intervalS for count packets (or for deadlineS); RTT samples in ms. */
+export async function ping(ns, target, { count, intervalS = 0.05, deadlineS }) {
+  const args = ['ping', '-n', '-i', String(intervalS), '-W', '2'];
+  if (deadlineS !== undefined) args.push('-w', String(deadlineS));
+  else args.push('-c', String(count));
+  args.push(target);
+  const limitMs = 1000 * (deadlineS ?? count * intervalS) + 5000;
+  const r = await runAsync(ns, args, limitMs);
+  const samples = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+  const tx = /(\d+) packets transmitted/.exec(r.stdout);
+  return summarize(samples, tx ? Number(tx[1]) : samples.length);
+}
+
+/**
+ * One iperf3 TCP test from ns A to host:port (a fresh one-off server in nsB on iperfPort).
+ * Returns { mbps, bytes, retransmits, error }.
+ */
+export async function iperf(lab, nsA, nsB, host, port, { seconds, streams }) {
+  const server = lab.spawn(nsB, 'iperf3', ['-s', '-1', '-p', String(iperfPort)]);
+  try {
+    if (!(await waitListening(lab, nsB, iperfPort))) return { mbps: null, error: 'iperf3 server did not listen' };
+    const args = ['iperf3', '-c', host, '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J', '--connect-timeout', '5000'];
+    const r = await runAsync(nsA, args, (seconds + 20) * 1000);
+    let j;
+    try {
+      j = JSON.parse(r.stdout);
+    } catch {
+      return { mbps: null, error: `iperf3 no JSON (code ${r.code} ${r.signal ?? ''}): ${r.stderr.slice(0, 200)}` };
+    }
+    if (j.error && !j.end?.sum_received) return { mbps: null, error: j.error };
+    const recv = j.end.sum_received;
+    return {
+      mbps: recv.bits_per_second / 1e6,
+      bytes: recv.bytes,
+      seconds: recv.seconds,
+      retransmits: j.end.sum_sent?.retransmits ?? null,
+      error: j.error ?? null,
+    };
+  } finally {
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+  }
+}
+
+/** UDP flood through the underlay (for the delay bridge's sustained rate). */
+export async function iperfUdp(lab, nsA, nsB, host, { seconds, rate = '0', len = 1400 }) {
+  const server = lab.spawn(nsB, 'iperf3', ['-s', '-1', '-p', String(iperfPort)]);
+  try {
+    if (!(await waitListening(lab, nsB, iperfPort))) return { error: 'iperf3 server did not listen' };
+    const r = await runAsync(nsA, ['iperf3', '-c', host, '-p', String(iperfPort), '-u', '-b', rate, '-l', String(len), '-t', String(seconds), '-J'], (seconds + 20) * 1000);
+    const j = JSON.parse(r.stdout);
+    const s = j.end.sum;
+    return { mbpsReceived: (s.bits_per_second * (100 - s.lost_percent)) / 100 / 1e6, lostPct: s.lost_percent, packets: s.packets };
+  } catch (err) {
+    return { error: String(err) };
+  } finally {
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+  }
+}
+
+/** The TCP echo test: `rounds` 32-byte request/response round trips, one at a time. */
+export async function echo(lab, nsA, nsB, host, port, { rounds, serverPort = echoPort, timeoutS = 60 }) {
+  const server = lab.spawn(nsB, process.execPath, [join(here, 'echo.mjs'), 'server', String(serverPort)]);
+  try {
+    if (!(await waitListening(lab, nsB, serverPort))) return { error: 'echo server did not listen' };
+    const r = await runAsync(nsA, [process.execPath, join(here, 'echo.mjs'), 'client', host, String(port), String(rounds), String(timeoutS)], (timeoutS + 10) * 1000);
+    try {
+      const j = JSON.parse(r.stdout.trim().split('\n').pop());
+      return { ...summarize(j.samples, rounds), error: j.error ?? null };
+    } catch {
+      return { error: `echo client: ${r.stderr.slice(0, 200)}` };
+    }
+  } finally {
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+  }
+}
+
+/** utime+stime in seconds of a pid (null if gone). */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / clkTck;
+  } catch {
+    return null;
+  }
+}
+
+/** Peak RSS (VmHWM) in MiB of a pid (null if gone). */
+export function peakRssMiB(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Ip ReasmReqds in ns (underlay fragments reassembled; should stay 0). */
+export function reasmReqds(lab, ns) {
+  const out = lab.sh(ns, 'cat /proc/net/snmp', { allowFail: true }).split('\n').filter((l) => l.startsWith('Ip:'));
+  if (out.length < 2) return null;
+  const keys = out[0].split(/\s+/);
+  const vals = out[1].split(/\s+/);
+  const i = keys.indexOf('ReasmReqds');
+  return i >= 0 ? Number(vals[i]) : null;
+}

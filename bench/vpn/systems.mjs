@@ -1,0 +1,203 @@
+// The systems under test for bench/vpn/run.mjs, each started the same way on the same topology
+// (peer A -> peer B; the hub namespace H is used by meshd only). start(topo) resolves to
+// { iperf: {host, port}, echo: {host, port}, ping: addr|null, pids: {a, b, h?}, logs() } and
+// stop() ends only the children it started (by pid, through the lab).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addr, run } from './lab.mjs';
+import { echoPort, iperfPort, runAsync } from './measure.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const overlayA = '10.9.0.2';
+const overlayB = '10.9.0.3';
+
+/** Keeps the last lines of a child's output and lets callers wait for a pattern (bounded). */
+function track(child, label) {
+  const lines = [];
+  const waiters = new Set();
+  let buf = '';
+  const onData = (d) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      lines.push(line);
+      if (lines.length > 100) lines.shift();
+      for (const w of waiters) w(line);
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  return {
+    label,
+    child,
+    lines,
+    waitFor(re, ms) {
+      if (lines.some((l) => re.test(l))) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const done = (ok) => {
+          clearTimeout(timer);
+          waiters.delete(w);
+          child.off('exit', onExit);
+          resolve(ok);
+        };
+        const w = (line) => re.test(line) && done(true);
+        const onExit = () => done(false);
+        const timer = setTimeout(() => done(false), ms);
+        waiters.add(w);
+        child.on('exit', onExit);
+      });
+    },
+  };
+}
+
+function kill(t) {
+  const c = t.child;
+  if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) c.kill('SIGTERM');
+}
+
+async function killAll(tracked) {
+  for (const t of tracked) kill(t);
+  for (let i = 0; i < 30 && tracked.some((t) => t.child.exitCode === null && t.child.signalCode === null); i++) await sleep(100);
+  for (const t of tracked) if (t.child.exitCode === null && t.child.signalCode === null) t.child.kill('SIGKILL');
+}
+
+function logs(tracked) {
+  return tracked.map((t) => `--- ${t.label}\n${t.lines.slice(-15).join('\n')}`).join('\n');
+}
+
+/** Pings dst from ns until it answers: bounded to `tries` one-second attempts. */
+async function pingUntil(ns, dst, tries) {
+  for (let i = 0; i < tries; i++) {
+    const r = await runAsync(ns, ['ping', '-n', '-c', '1', '-W', '1', dst], 3000);
+    if (r.code === 0) return true;
+  }
+  return false;
+}
+
+export const underlay = {
+  name: 'underlay',
+  label: 'underlay (kernel, no tunnel)',
+  async start() {
+    return { iperf: { host: addr.b, port: iperfPort }, echo: { host: addr.b, port: echoPort }, ping: addr.b, pids: {}, stop: async () => {}, logs: () => '' };
+  },
+};
+
+export const wireguardGo = {
+  name: 'wireguard-go',
+  label: 'wireguard-go',
+  async start({ lab, ns }) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-wg-'));
+    const tracked = [];
+    const stop = async () => {
+      await killAll(tracked);
+      rmSync(dir, { recursive: true, force: true });
+    };
+    try {
+      const keys = {};
+      for (const side of ['a', 'b']) {
+        const priv = run(['wg', 'genkey']).stdout.trim();
+        writeFileSync(join(dir, `${side}.key`), priv + '\n', { mode: 0o600 });
+        keys[side] = { priv: join(dir, `${side}.key`), pub: run(['wg', 'pubkey'], { input: priv + '\n' }).stdout.trim() };
+      }
+      const env = { ...process.env, LOG_LEVEL: 'error', WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' };
+      const sides = [
+        { side: 'a', dev: 'wga', me: overlayA, other: 'b', endpoint: addr.b, allowed: overlayB },
+        { side: 'b', dev: 'wgb', me: overlayB, other: 'a', endpoint: addr.a, allowed: overlayA },
+      ];
+      for (const s of sides) {
+        // Unique device names: wireguard-go's control socket path (/var/run/wireguard/<dev>.sock) is shared by all namespaces.
+        const t = track(lab.spawn(ns[s.side], 'wireguard-go', ['-f', s.dev], { env }), `wireguard-go ${s.side}`);
+        tracked.push(t);
+        let up = false;
+        for (let i = 0; i < 50 && !up; i++) {
+          up = lab.exec(ns[s.side], ['wg', 'show', s.dev], { allowFail: true }).status === 0;
+          if (!up) await sleep(100);
+        }
+        if (!up) throw new Error(`wireguard-go ${s.side} did not come up\n${logs(tracked)}`);
+        lab.exec(ns[s.side], ['wg', 'set', s.dev, 'private-key', keys[s.side].priv, 'listen-port', '51820', 'peer', keys[s.other].pub, 'endpoint', `${s.endpoint}:51820`, 'allowed-ips', `${s.allowed}/32`]);
+        lab.exec(ns[s.side], ['ip', 'addr', 'add', `${s.me}/24`, 'dev', s.dev]);
+        lab.exec(ns[s.side], ['ip', 'link', 'set', s.dev, 'mtu', '1420', 'up']);
+      }
+      if (!(await pingUntil(ns.a, overlayB, 15))) throw new Error(`wireguard-go: no ping across\n${logs(tracked)}`);
+      return { iperf: { host: overlayB, port: iperfPort }, echo: { host: overlayB, port: echoPort }, ping: overlayB, pids: { a: tracked[0].child.pid, b: tracked[1].child.pid }, stop, logs: () => logs(tracked) };
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  },
+};
+
+/** kcptun as a TCP port forward: client in A, server in B -> the iperf3 (and echo) server. */
+export const kcptun = {
+  name: 'kcptun',
+  label: 'kcptun (fast, aes, FEC 10/3, nocomp)',
+  async start({ lab, ns }) {
+    const tracked = [];
+    const stop = () => killAll(tracked);
+    try {
+      const common = ['--key', 'bench-secret', '--crypt', 'aes', '--mode', 'fast', '--nocomp', '--quiet'];
+      const pairs = [
+        { kcpPort: 29900, local: 12948, target: iperfPort },
+        { kcpPort: 29901, local: 12949, target: echoPort },
+      ];
+      for (const p of pairs) {
+        tracked.push(track(lab.spawn(ns.b, 'kcptun-server', ['-l', `${addr.b}:${p.kcpPort}`, '-t', `127.0.0.1:${p.target}`, ...common]), `kcptun-server ${p.kcpPort}`));
+        tracked.push(track(lab.spawn(ns.a, 'kcptun-client', ['-l', `127.0.0.1:${p.local}`, '-r', `${addr.b}:${p.kcpPort}`, ...common]), `kcptun-client ${p.local}`));
+      }
+      for (const t of tracked) if (!(await t.waitFor(/listening on|version/i, 5000))) throw new Error(`${t.label} did not start\n${logs(tracked)}`);
+      return { iperf: { host: '127.0.0.1', port: 12948 }, echo: { host: '127.0.0.1', port: 12949 }, ping: null, pids: { a: tracked[1].child.pid, b: tracked[0].child.pid }, stop, logs: () => logs(tracked) };
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  },
+};
+
+/** meshd: hub in H, peers in A and B with TUN devices; transport and KCP mode per row. */
+export function meshd(cliPath, transport, kcpMode) {
+  const name = transport === 'kcp' ? `meshd kcp ${kcpMode}` : 'meshd datagram';
+  return {
+    name,
+    label: name,
+    async start({ lab, ns }) {
+      const dir = mkdtempSync(join(tmpdir(), 'bench-meshd-'));
+      const tracked = [];
+      const stop = async () => {
+        await killAll(tracked);
+        rmSync(dir, { recursive: true, force: true });
+      };
+      try {
+        const secret = join(dir, 'secret');
+        writeFileSync(secret, 'bench-secret-0123456789abcdef\n', { mode: 0o600 });
+        const hub = track(lab.spawn(ns.h, process.execPath, [cliPath, 'hub', '--listen', `${addr.h}:7000`, '--network', '10.9.0.0/24', '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info']), 'meshd hub');
+        tracked.push(hub);
+        if (!(await hub.waitFor(/"msg":"hub started"/, 15000))) throw new Error(`meshd hub did not start\n${logs(tracked)}`);
+        const peers = [
+          { side: 'a', local: `${overlayA}/24`, name: 'a', tun: 'mta' },
+          { side: 'b', local: `${overlayB}/24`, name: 'b', tun: 'mtb' },
+        ];
+        for (const p of peers) {
+          const args = [cliPath, 'peer', '--hub', `${addr.h}:7000`, '--local', p.local, '--name', p.name, '--secret-file', secret, '--state-dir', join(dir, p.name), '--tun', p.tun, '--transport', transport];
+          if (transport === 'kcp') args.push('--kcp-mode', kcpMode);
+          tracked.push(track(lab.spawn(ns[p.side], process.execPath, args), `meshd peer ${p.side}`));
+        }
+        for (const t of tracked.slice(1)) if (!(await t.waitFor(/"msg":"registered with hub"/, 15000))) throw new Error(`${t.label} did not register\n${logs(tracked)}`);
+        if (!(await pingUntil(ns.a, overlayB, 20))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);
+        return {
+          iperf: { host: overlayB, port: iperfPort },
+          echo: { host: overlayB, port: echoPort },
+          ping: overlayB,
+          pids: { a: tracked[1].child.pid, b: tracked[2].child.pid, h: hub.child.pid },
+          stop,
+          logs: () => logs(tracked),
+        };
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+    },
+  };
+}

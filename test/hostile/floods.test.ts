@@ -100,7 +100,7 @@ describe('relay floods', () => {
     const after = w.hub.status();
     console.log(`non-member relay flood: 6000 RELAY_TO, hub relay drops ${JSON.stringify(after.relayDrops)}, relayed ${after.relayedPackets - relayBefore.relayedPackets} packets`);
     // What the intruder's link queued beyond 64 while its handshake ran never left it.
-    expect(after.relayDrops.unknown_sender - relayBefore.relayDrops.unknown_sender).toBe(6_000 - intruder.drops.queue_full);
+    expect(after.relayDrops.unknown_sender! - relayBefore.relayDrops.unknown_sender!).toBe(6_000 - intruder.drops.queue_full);
     expect(after.relayedPackets).toBe(relayBefore.relayedPackets);
     expect(after.relayedBytes).toBe(relayBefore.relayedBytes);
     expect(after.peers.map((p) => p.overlay).sort()).toEqual(['10.9.0.2', '10.9.0.3', '10.9.0.4']);

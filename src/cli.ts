@@ -9,6 +9,7 @@ import { options, type Role } from './config/schema.js';
 import { parseHubConfig, parsePeerConfig, type ParseContext, type RawOptions } from './config/parse.js';
 import { loadOrCreateKey } from './config/key-file.js';
 import { decodeKey, encodeKey, generateKeyPair, keyPairFromPrivate } from './crypto/keys.js';
+import { registerPingCommand, registerStatusCommand } from './ops/commands.js';
 import { ConfigError, MeshdError } from './util/errors.js';
 import type { Logger } from './util/log.js';
 
@@ -163,6 +164,8 @@ export function buildProgram(): Command {
       }
       process.stdout.write(`${encodeKey(keyPairFromPrivate(priv).publicKey)}\n`);
     });
+  registerStatusCommand(program);
+  registerPingCommand(program);
   return program;
 }
 

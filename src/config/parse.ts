@@ -105,13 +105,20 @@ function common(role: Role, raw: RawOptions, ctx: ParseContext, listenDefault: s
     if (!known.has(key)) throw new ConfigError(key, `unknown option for meshd ${role}`);
   }
   const stateDir = str(raw, 'stateDir') ?? '/var/lib/meshd';
-  return {
+  const c: CommonConfig = {
     listen: listen(raw, listenDefault),
     secret: secret(raw, ctx),
     stateDir,
     keyFile: str(raw, 'keyFile') ?? `${stateDir}/${role}.key`,
     logLevel: oneOf(raw, 'logLevel', logLevels, 'info'),
   };
+  const metrics = str(raw, 'metrics');
+  if (metrics !== undefined) {
+    const ep = parseEndpoint(metrics);
+    if (!ep) throw new ConfigError('--metrics', `must be ip:port, like 127.0.0.1:9101 (got "${metrics}")`);
+    c.metrics = ep;
+  }
+  return c;
 }
 
 export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {

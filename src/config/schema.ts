@@ -35,6 +35,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'mtu', flag: '--mtu', roles: ['peer'], arg: 'bytes', def: String(defaultTunMtu), doc: 'TUN MTU (576-1420); the default fits direct and relayed packets in 1500' },
   { key: 'transport', flag: '--transport', roles: ['peer'], arg: 'kcp|datagram', def: 'kcp', doc: 'kcp: reliable, low latency under loss; datagram: one sealed UDP datagram per packet' },
   { key: 'kcpMode', flag: '--kcp-mode', roles: ['peer'], arg: 'normal|fast|fast2|fast3', def: 'fast2', doc: "KCP preset (kcptun's values)" },
+  { key: 'metrics', flag: '--metrics', roles: ['hub', 'peer'], arg: 'ip:port', doc: 'serve Prometheus metrics at http://ip:port/metrics (prefer 127.0.0.1: the page is not authenticated)' },
   { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
 ];
 
@@ -43,6 +44,7 @@ export interface CommonConfig {
   secret: string; // resolved secret text (never from a flag)
   stateDir: string;
   keyFile: string;
+  metrics?: { address: string; port: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 

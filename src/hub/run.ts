@@ -8,7 +8,13 @@ import { openUdp } from '../net/udp-node.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { encodeKey } from '../crypto/keys.js';
+import { startControlServer } from '../ops/control-server.js';
+import { defaultSocketPath } from '../ops/control-protocol.js';
+import { startMetrics } from '../ops/metrics.js';
+import { componentLogger } from '../util/log.js';
 import { startHub, type Hub } from './daemon.js';
+import { buildHubStatus } from './status.js';
 
 function allowedKeys(path: string): Uint8Array[] {
   let text: string;
@@ -36,7 +42,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   const udp = await openUdp(cfg.listen).catch((e: unknown) => {
     throw new ConfigError('--listen', `cannot bind ${cfg.listen.address}:${cfg.listen.port}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   });
-  return startHub({
+  const hub = startHub({
     listen: udp.local,
     network: `${cfg.network.address}/${cfg.network.prefixLength}`,
     psk,
@@ -46,5 +52,40 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     wallClock: systemWallClock,
     log,
     udp,
+  });
+  const startedMs = systemClock.now();
+  const publicKey = encodeKey(keyPair.publicKey);
+  let control: { close(): Promise<void> } | undefined;
+  let metrics: { close(): Promise<void> } | undefined;
+  try {
+    control = await startControlServer(
+      defaultSocketPath(cfg.stateDir, 'hub'),
+      { status: () => buildHubStatus(hub, { version: '0.1.0', publicKey, startedMs, clock: systemClock }) },
+      componentLogger(log, 'control'),
+    );
+    if (cfg.metrics) {
+      metrics = await startMetrics(
+        cfg.metrics,
+        {
+          hubRelayBytes: () => hub.status().relayedBytes,
+          hubRegisteredPeers: () => hub.registry.all().length,
+          drops: () => ({ ...hub.status().relayDrops, ...hub.status().linkDrops }),
+          handshakes: () => ({ completed: hub.link.stats.handshakesCompleted, bad_mac: hub.link.drops.bad_mac1, failed: hub.link.drops.handshake_failed }),
+        },
+        componentLogger(log, 'metrics'),
+      );
+    }
+  } catch (e) {
+    await control?.close();
+    await hub.close();
+    throw e;
+  }
+  const close = hub.close.bind(hub);
+  return Object.assign(hub, {
+    async close() {
+      await close();
+      await control?.close();
+      await metrics?.close();
+    },
   });
 }

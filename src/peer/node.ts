@@ -24,7 +24,9 @@ import { DecodeError } from '../util/errors.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import { componentLogger, type Logger } from '../util/log.js';
 import { CandidateKind, decodeControl, type Candidate } from '../wire/control.js';
-import { decodeInner, encodeInner, InnerKind, PING_FLAG_PUNCH } from '../wire/inner.js';
+import { decodeInner, encodeInner, InnerKind, PING_FLAG_PUNCH, PING_FLAG_USER } from '../wire/inner.js';
+import { ServiceManager, type ServiceStatus } from '../publish/service-manager.js';
+import type { PublishSpec } from '../publish/spec.js';
 import { HubClient } from './hub-client.js';
 import { PeerMap, type MapEvent, type PeerInfo } from './peer-map.js';
 import { PeerPaths, type DirectCandidate } from './punch.js';
@@ -49,6 +51,8 @@ export interface PeerNodeOptions {
   lanEndpoints?: Endpoint[];
   bootId?: bigint;
   random01?: () => number;
+  /** Services to publish through the hub (--publish); docs/PUBLISH.md. */
+  publish?: readonly PublishSpec[];
 }
 
 export interface PeerStatus {
@@ -60,6 +64,11 @@ export interface PeerStatus {
   endpoint: string | undefined;
   rttMs: number | undefined;
   session: boolean;
+}
+
+/** A peer's endpoint is a LAN one if the peer reported it and it is not what the hub observed. */
+export function endpointKind(peer: PeerInfo, e: Endpoint): 'lan' | 'public' {
+  return peer.lan.some((l) => sameEndpoint(l, e)) && !sameEndpoint(peer.reflexive, e) ? 'lan' : 'public';
 }
 
 /** How logs and status name a path: a confirmed public candidate is "direct". */
@@ -75,10 +84,13 @@ export class PeerNode {
   readonly map: PeerMap;
   readonly bootId: bigint;
   readonly drops = { unknownPeer: 0, relayMismatch: 0, malformed: 0, unknownKind: 0 };
+  /** Published services (absent without --publish). */
+  readonly services: ServiceManager | undefined;
   private readonly paths = new Map<string, PeerPaths>();
   private readonly log: Logger;
   private readonly random01: () => number;
   private innerHandler: InnerFromPeer | undefined;
+  private pongHandler: ((peer: PeerInfo, txid: bigint, from: Path) => void) | undefined;
   private mapHandlers: Array<(ev: MapEvent[]) => void> = [];
   private tick: TimerHandle | undefined;
   private stopped = false;
@@ -117,6 +129,19 @@ export class PeerNode {
     this.link.onSessionUp((r) => this.onSessionUp(r));
     this.hubClient.onMapEvents((ev) => this.onMap(ev));
     this.hubClient.onPunch((key, overlay, cands) => this.onPunch(key, overlay, cands));
+    const hc = this.hubClient;
+    const services = (this.services = o.publish?.length
+      ? new ServiceManager({
+          specs: o.publish,
+          clock: o.clock,
+          log: componentLogger(o.log, 'publish', { overlay: u32ToIpv4(o.overlay) }),
+          hub: { sendInner: (inner) => hc.sendInner(inner), sendControl: (make) => hc.sendControlOnce(make) },
+        })
+      : undefined);
+    if (services) {
+      hc.onRegistered(() => services.onRegistered());
+      hc.onOtherControl((msg) => services.onControl(msg, (seq) => hc.ack(seq)));
+    }
   }
 
   async start(): Promise<void> {
@@ -139,7 +164,46 @@ export class PeerNode {
     const p = this.pathsOf(peer);
     p.noteData(now);
     const d = p.current(now);
-    return this.link.send(peer.publicKey, inner, d ? udpPath(d.endpoint) : relayPath(peer.overlay));
+    const ok = this.link.send(peer.publicKey, inner, d ? udpPath(d.endpoint) : relayPath(peer.overlay));
+    if (ok) this.count(peer.overlay, 0, d?.kind, inner.byteLength);
+    return ok;
+  }
+
+  /**
+   * Sealed data-plane traffic (KCP and IP inner messages) per peer, direction and path, as running
+   * totals for metrics: pathTraffic.get(overlay)[direction * 3 + path] with direction 0 out, 1 in,
+   * and path 0 direct, 1 lan, 2 relay; packets and bytes in two arrays.
+   */
+  readonly pathTraffic = new Map<number, { packets: Float64Array; bytes: Float64Array }>();
+
+  private count(overlay: number, direction: 0 | 1, kind: 'lan' | 'public' | undefined, bytes: number): void {
+    let t = this.pathTraffic.get(overlay);
+    if (!t) {
+      t = { packets: new Float64Array(6), bytes: new Float64Array(6) };
+      this.pathTraffic.set(overlay, t);
+    }
+    const i = direction * 3 + (kind === 'public' ? 0 : kind === 'lan' ? 1 : 2);
+    t.packets[i]!++;
+    t.bytes[i]! += bytes;
+  }
+
+  /** Every PONG from a peer (after path bookkeeping), for `meshd ping`. */
+  onPong(handler: (peer: PeerInfo, txid: bigint, from: Path) => void): void {
+    this.pongHandler = handler;
+  }
+
+  /** Sends a user PING to the peer on the path data would take now; the path, or undefined if unknown. */
+  sendUserPing(overlay: number, txid: bigint): Path | undefined {
+    const peer = this.map.get(overlay);
+    if (!peer || this.stopped) return undefined;
+    const d = this.pathsOf(peer).current(this.o.clock.now());
+    const path = d ? udpPath(d.endpoint) : relayPath(peer.overlay);
+    return this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: PING_FLAG_USER }), path) ? path : undefined;
+  }
+
+  /** Published services and their connections (for `meshd status`); [] without --publish. */
+  publishStatus(): ServiceStatus[] {
+    return this.services?.status() ?? [];
   }
 
   peers(): PeerStatus[] {
@@ -161,6 +225,7 @@ export class PeerNode {
 
   async stop(): Promise<void> {
     if (this.stopped) return;
+    this.services?.close();
     await this.hubClient.stop();
     this.stopped = true;
     if (this.tick !== undefined) this.o.clock.clearTimer(this.tick);
@@ -278,6 +343,8 @@ export class PeerNode {
         }
       } else if (inner.kind === InnerKind.RELAY_FROM) {
         this.link.receive(inner.datagram, relayPath(inner.overlay));
+      } else if (inner.kind === InnerKind.STREAM) {
+        this.services?.onStream(inner);
       }
       return;
     }
@@ -296,9 +363,7 @@ export class PeerNode {
         const observed = from.kind === 'udp' ? from.endpoint : { address: '0.0.0.0', port: 0 };
         this.link.send(r.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed }), from);
         if (from.kind === 'udp') {
-          const isLan = peer.lan.some((e) => sameEndpoint(e, from.endpoint)) && !sameEndpoint(peer.reflexive, from.endpoint);
-          const kind = isLan ? 'lan' : 'public';
-          this.pathsOf(peer).sawPingFrom(from.endpoint, kind, now);
+          this.pathsOf(peer).sawPingFrom(from.endpoint, endpointKind(peer, from.endpoint), now);
         }
         return;
       }
@@ -307,10 +372,12 @@ export class PeerNode {
           const d = this.pathsOf(peer).direct!;
           this.log.info({ peer: u32ToIpv4(peer.overlay), path: pathName(d.kind), endpoint: `${d.endpoint.address}:${d.endpoint.port}`, rttMs: d.rttMs }, 'path changed');
         }
+        this.pongHandler?.(peer, inner.txid, from);
         return;
       case InnerKind.KCP:
       case InnerKind.IP:
         this.pathsOf(peer).noteData(now);
+        this.count(peer.overlay, 1, from.kind === 'relay' ? undefined : endpointKind(peer, from.endpoint), pt.byteLength);
         this.innerHandler?.(peer.overlay, pt, peer);
         return;
       default:

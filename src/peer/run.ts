@@ -17,9 +17,17 @@ import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError, MeshdError } from '../util/errors.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import { componentLogger, type Logger } from '../util/log.js';
+import { startControlServer } from '../ops/control-server.js';
+import { defaultSocketPath } from '../ops/control-protocol.js';
+import { startMetrics, type TrafficSample } from '../ops/metrics.js';
 import { pairConv } from './conv.js';
+import { buildPeerStatus } from './status.js';
+import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
 import { PeerNode } from './node.js';
+
+/** Reported in `meshd status`. */
+export const meshdVersion = '0.1.0';
 
 export interface PeerDaemon {
   readonly node: PeerNode;
@@ -130,6 +138,43 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   }
   log.info({ hub: `${hub.address}:${hub.port}`, overlay: `${u32ToIpv4(overlay)}/${cfg.local.prefixLength}`, tun: tun.name, mtu: cfg.mtu, transport: cfg.transport, kcpMode: cfg.kcpMode }, 'registered with hub');
 
+  const hubEndpoint = `${hub.address}:${hub.port}`;
+  const startedMs = systemClock.now();
+  const pinger = new UserPinger(node, systemClock, hubEndpoint);
+  const status = () =>
+    buildPeerStatus({
+      version: meshdVersion,
+      name: cfg.name,
+      address: `${cfg.local.address}/${cfg.local.prefixLength}`,
+      publicKey: encodeKey(keyPair.publicKey),
+      tun: tun.name,
+      mtu: cfg.mtu,
+      transport: cfg.transport,
+      listen: `${udp.local.address}:${udp.local.port}`,
+      hubEndpoint,
+      startedMs,
+      clock: systemClock,
+      node,
+      dataPlane,
+    });
+  const control = await startControlServer(
+    defaultSocketPath(cfg.stateDir, 'peer'),
+    { status, ping: (target, opts, onReply, signal) => pinger.ping(target, opts, onReply, signal) },
+    componentLogger(log, 'control'),
+  );
+  const metrics = cfg.metrics
+    ? await startMetrics(
+        cfg.metrics,
+        {
+          traffic: () => trafficSamples(node),
+          drops: () => ({ ...dataPlane.counters.drops, ...prefixed('link_', node.link.drops) }),
+          handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
+          kcpRetransmits: () => Object.fromEntries(dataPlane.status().map((c) => [c.overlay, c.retransmits])),
+        },
+        componentLogger(log, 'metrics'),
+      )
+    : undefined;
+
   return {
     node,
     dataPlane,
@@ -139,6 +184,23 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       await node.stop().catch((e: unknown) => log.warn({ err: e }, 'error while leaving the hub'));
       dataPlane.close();
       tun.close();
+      await control.close();
+      await metrics?.close();
     },
   };
+}
+
+function prefixed(prefix: string, r: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [prefix + k, v]));
+}
+
+const pathLabels = ['direct', 'lan', 'relay'] as const;
+
+function* trafficSamples(node: PeerNode): Iterable<TrafficSample> {
+  for (const [overlay, t] of node.pathTraffic) {
+    for (let i = 0; i < 6; i++) {
+      if (t.packets[i] === 0) continue;
+      yield { peer: u32ToIpv4(overlay), direction: i < 3 ? 'out' : 'in', path: pathLabels[i % 3]!, packets: t.packets[i]!, bytes: t.bytes[i]! };
+    }
+  }
 }

@@ -68,6 +68,7 @@ describe('parsePeerConfig', () => {
     ['tun name too long', { tun: 'a-very-long-tun-name' }, '--tun'],
     ['bad listen', { listen: 'localhost' }, '--listen'],
     ['bad log level', { logLevel: 'loud' }, '--log-level'],
+    ['metrics without a port', { metrics: '127.0.0.1' }, '--metrics'],
     ['hub-only option', { network: '10.9.0.0/24' }, 'network'],
     ['unknown key', { colour: 'blue' }, 'colour'],
     ['malformed hub key', { hubKey: 'abc' }, '--hub-key'],

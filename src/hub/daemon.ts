@@ -8,6 +8,8 @@ import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { componentLogger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
+import { HubPublisher, type PublishedServiceStatus } from '../publish/hub-publisher.js';
+import type { PortRange } from '../publish/spec.js';
 import { Relay } from './relay.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { HubServer } from './server.js';
@@ -31,6 +33,12 @@ export interface HubOptions {
   relayBytesPerSec?: number;
   relayBurstBytes?: number;
   heartbeatMs?: number;
+  /** Public TCP ports peers may publish services on (--allow-publish); absent = none. */
+  allowPublish?: PortRange[];
+  /** Address published ports listen on; default the --listen address (0.0.0.0 if that is). */
+  publishListenHost?: string;
+  /** Concurrent visitor connections per published service (--publish-max-conns). */
+  publishMaxConns?: number;
 }
 
 export interface HubPeerStatus {
@@ -53,6 +61,8 @@ export interface HubStatus {
   relayedPackets: number;
   relayDrops: Record<string, number>;
   linkDrops: Record<string, number>;
+  /** Published services, their connections and bytes (docs/PUBLISH.md). */
+  published: PublishedServiceStatus[];
 }
 
 export interface Hub {
@@ -63,6 +73,7 @@ export interface Hub {
   /** @internal tests */
   readonly registry: Registry;
   readonly link: Link;
+  readonly publisher: HubPublisher;
 }
 
 export function startHub(opts: HubOptions): Hub {
@@ -81,7 +92,22 @@ export function startHub(opts: HubOptions): Hub {
   const registry = new Registry(network);
   const relay = new Relay(opts.relayBytesPerSec, opts.relayBurstBytes);
   const heartbeatMs = opts.heartbeatMs ?? heartbeatIntervalMs;
+  const publisher = new HubPublisher({
+    allow: opts.allowPublish ?? [],
+    listenHost: opts.publishListenHost ?? opts.listen.address,
+    clock: opts.clock,
+    log: componentLogger(opts.log, 'publish'),
+    ...(opts.publishMaxConns !== undefined ? { maxConnsPerService: opts.publishMaxConns } : {}),
+    send: (key, inner) => link.send(key, inner),
+    sendReliable: (m, make, onGiveUp) => {
+      const member = registry.get(m.id);
+      if (member) server.sendReliable(member, make, onGiveUp);
+      else onGiveUp();
+    },
+    sendControl: (key, msg) => server.sendControl(key, msg),
+  });
   const server = new HubServer({
+    publish: publisher,
     link,
     registry,
     clock: opts.clock,
@@ -103,6 +129,7 @@ export function startHub(opts: HubOptions): Hub {
     publicKey: opts.keyPair.publicKey,
     registry,
     link,
+    publisher,
     status(): HubStatus {
       const now = opts.clock.now();
       return {
@@ -123,6 +150,7 @@ export function startHub(opts: HubOptions): Hub {
         relayedPackets: relay.relayedPackets,
         relayDrops: { ...relay.drops },
         linkDrops: { ...link.drops },
+        published: publisher.status(),
       };
     },
     async close() {
@@ -130,6 +158,7 @@ export function startHub(opts: HubOptions): Hub {
       closed = true;
       opts.clock.clearTimer(timer);
       server.close();
+      publisher.close();
       await link.close();
       await opts.udp.close();
     },

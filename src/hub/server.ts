@@ -13,6 +13,7 @@ import {
   CandidateKind, ControlType, decodeControl, encodeControl, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind } from '../wire/inner.js';
+import type { HubPublisher } from '../publish/hub-publisher.js';
 import { MapSender } from './map-sender.js';
 import { Relay } from './relay.js';
 import { heartbeatIntervalMs, refusalFor, Registry, type Member } from './registry.js';
@@ -25,6 +26,8 @@ export interface ServerOptions {
   relay: Relay;
   keyAllowed: (publicKey: Uint8Array) => boolean;
   heartbeatMs?: number;
+  /** Published services (PUBLISH, STREAM); docs/PUBLISH.md. */
+  publish?: HubPublisher;
 }
 
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
@@ -59,7 +62,14 @@ export class HubServer {
     return r;
   }
 
-  private sendControl(publicKey: Uint8Array, msg: ControlMessage): void {
+  /** A control message to a member, retransmitted until ACK(seq) (used by the publisher for STREAM_OPEN). */
+  sendReliable(m: Member, make: (seq: number) => ControlMessage, onGiveUp?: () => void): void {
+    const rel = this.reliableOf(m.id);
+    const msg = make(rel.nextSeq());
+    rel.track(msg.seq, () => this.sendControl(m.publicKey, msg), onGiveUp);
+  }
+
+  sendControl(publicKey: Uint8Array, msg: ControlMessage): void {
     this.o.link.send(publicKey, encodeInner({ kind: InnerKind.CONTROL, body: encodeControl(msg) }));
   }
 
@@ -86,6 +96,8 @@ export class HubServer {
       this.onControl(remote, msg, from.endpoint);
     } else if (inner.kind === InnerKind.RELAY_TO) {
       this.onRelay(remote, inner.overlay, inner.datagram);
+    } else if (inner.kind === InnerKind.STREAM) {
+      this.o.publish?.onStream(this.o.registry.get(remote.id), inner, remote.publicKey);
     } else if (inner.kind === InnerKind.PING) {
       this.o.link.send(remote.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed: from.endpoint }), from);
     }
@@ -121,6 +133,7 @@ export class HubServer {
         return;
       }
       default:
+        if (this.o.publish?.onControl(member, remote.publicKey, msg)) return;
         this.counters.malformed++; // hub-to-peer types sent to the hub
     }
   }
@@ -144,6 +157,9 @@ export class HubServer {
       return this.sendControl(remote.publicKey, { type: ControlType.REGISTER_REFUSED, seq: msg.seq, reason, text });
     }
     const now = this.o.clock.now();
+    const prev = reg.get(remote.id);
+    // A restarted peer (new boot id) lost its streams; it publishes its services again after REGISTER_OK.
+    if (prev && prev.bootId !== msg.bootId) this.o.publish?.memberGone(prev.id, 'restarted');
     const { member, changed } = reg.upsert(
       { publicKey: remote.publicKey, id: remote.id, overlay: msg.overlay >>> 0, name: msg.name, bootId: msg.bootId, reflexive: from, lan: msg.lan },
       now,
@@ -177,6 +193,7 @@ export class HubServer {
     this.reliable.delete(m.id);
     this.dedup.delete(m.id);
     this.o.link.forget(m.publicKey);
+    this.o.publish?.memberGone(m.id, why);
     this.o.log.info({ peer: m.id.slice(0, 8), overlay: u32ToIpv4(m.overlay), why }, 'hub: member removed');
     this.broadcast(m);
   }

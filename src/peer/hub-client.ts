@@ -80,6 +80,7 @@ export class HubClient {
   private mapHandler: ((ev: MapEvent[]) => void) | undefined;
   private punchHandler: ((publicKey: Uint8Array, overlay: number, candidates: Candidate[]) => void) | undefined;
   private registeredHandler: (() => void) | undefined;
+  private otherControlHandler: ((msg: ControlMessage) => void) | undefined;
   private goodbyeSeq = 0;
   private goodbyeDone: (() => void) | undefined;
 
@@ -102,6 +103,28 @@ export class HubClient {
   }
   onRegistered(h: () => void): void {
     this.registeredHandler = h;
+  }
+  /** Control messages this client does not handle (publish: PUBLISH_OK, PUBLISH_REFUSED, STREAM_OPEN). */
+  onOtherControl(h: (msg: ControlMessage) => void): void {
+    this.otherControlHandler = h;
+  }
+
+  /** Sends a control message built with a fresh seq, once (the caller retries); returns the seq. */
+  sendControlOnce(make: (seq: number) => ControlMessage): number {
+    const seq = this.reliable.nextSeq();
+    this.sendControl(make(seq));
+    return seq;
+  }
+
+  /** ACK(seq) to the hub. */
+  ack(seq: number): void {
+    this.sendControl({ type: ControlType.ACK, seq });
+  }
+
+  /** An inner message (e.g. STREAM) on the hub session. */
+  sendInner(inner: Uint8Array): void {
+    if (!this.key || this.state === 'stopped') return;
+    this.o.link.send(this.key, inner, this.hubPath);
   }
 
   /** Resolves at the first REGISTER_OK; rejects with HubRefusedError or HubKeyMismatchError. */
@@ -225,6 +248,7 @@ export class HubClient {
         if (this.dedup.first(msg.seq)) this.punchHandler?.(msg.publicKey, msg.overlay, msg.candidates);
         return;
       default:
+        this.otherControlHandler?.(msg);
         return;
     }
   }

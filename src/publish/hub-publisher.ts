@@ -1,0 +1,264 @@
+// The hub side of published services: admits PUBLISH (allowed ports, free names), listens on the
+// public TCP port, turns each visitor connection into a KcpStream (STREAM_OPEN + its own conv) to
+// the owning member, limits concurrent connections per service, and drops a member's services
+// when it leaves or restarts. Used by hub/server.ts (hooks) and hub/daemon.ts (status).
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { ControlType, PublishRefusal, publishRefusalName, type ControlMessage } from '../wire/control.js';
+import { encodeInner, InnerKind, StreamOp, type InnerMessage } from '../wire/inner.js';
+import { KcpStream } from './kcp-stream.js';
+import { pipeSocket } from './pipe.js';
+import { decidePublish, formatPortRanges, type PortRange } from './spec.js';
+
+/** Local tuning: concurrent visitor connections per service (more are reset at once). */
+export const defaultMaxConnsPerService = 256;
+
+/** The member a hook is about (structurally hub/registry.ts Member). */
+export interface PublishMember {
+  id: string;
+  publicKey: Uint8Array;
+  name: string;
+}
+
+export interface HubPublisherOptions {
+  allow: readonly PortRange[];
+  /** Address the public ports listen on (the hub's --listen IP, or 0.0.0.0). */
+  listenHost: string;
+  clock: Clock;
+  log: Logger;
+  maxConnsPerService?: number;
+  /** Sends an inner message on the member's hub session (link.send). */
+  send(publicKey: Uint8Array, inner: Uint8Array): void;
+  /** Sends a control message to the member, retransmitted until ACK(seq); onGiveUp when never acked. */
+  sendReliable(member: PublishMember, make: (seq: number) => ControlMessage, onGiveUp: () => void): void;
+  /** Sends a control message once (answers). */
+  sendControl(publicKey: Uint8Array, msg: ControlMessage): void;
+}
+
+export interface PublishedConnStatus {
+  conv: number;
+  visitor: string;
+  bytesIn: number;
+  bytesOut: number;
+  waitSnd: number;
+}
+
+export interface PublishedServiceStatus {
+  name: string;
+  port: number;
+  owner: string;
+  ownerName: string;
+  listening: boolean;
+  connections: number;
+  totalConnections: number;
+  refusedConnections: number;
+  /** visitor -> peer, and peer -> visitor, over the service's life (closed connections included). */
+  bytesIn: number;
+  bytesOut: number;
+  conns: PublishedConnStatus[];
+}
+
+interface Conn {
+  stream: KcpStream;
+  visitor: string;
+  service: Service;
+}
+
+interface Service {
+  name: string;
+  port: number;
+  owner: PublishMember;
+  server: Server;
+  listening: boolean;
+  conns: Map<number, Conn>;
+  total: number;
+  refused: number;
+  bytesInClosed: number;
+  bytesOutClosed: number;
+}
+
+export class HubPublisher {
+  private readonly services = new Map<string, Service>();
+  /** Streams by member id, then conv. */
+  private readonly streams = new Map<string, Map<number, Conn>>();
+  private nextConv = (Math.random() * 0x7fffffff) >>> 0;
+  private readonly maxConns: number;
+  readonly counters = { unknownConv: 0, published: 0, refused: 0 };
+
+  constructor(private readonly o: HubPublisherOptions) {
+    this.maxConns = o.maxConnsPerService ?? defaultMaxConnsPerService;
+  }
+
+  /** Handles PUBLISH; false for other types. `member` is undefined for a non-member. */
+  onControl(member: PublishMember | undefined, fromKey: Uint8Array, msg: ControlMessage): boolean {
+    if (msg.type !== ControlType.PUBLISH) return false;
+    const refuse = (reason: PublishRefusal, text: string): void => {
+      this.counters.refused++;
+      this.o.log.info({ peer: member?.name, service: msg.name, port: msg.port, reason: publishRefusalName[reason], text }, 'publish refused');
+      this.o.sendControl(fromKey, { type: ControlType.PUBLISH_REFUSED, seq: msg.seq, name: msg.name, reason, text });
+    };
+    if (!member) {
+      refuse(PublishRefusal.NOT_REGISTERED, 'register first');
+      return true;
+    }
+    const published = [...this.services.values()].map((s) => ({ name: s.name, port: s.port, owner: s.owner.id }));
+    const verdict = decidePublish(member.id, msg.name, msg.port, this.o.allow, published);
+    const ok = (): void => this.o.sendControl(fromKey, { type: ControlType.PUBLISH_OK, seq: msg.seq, name: msg.name, port: msg.port });
+    switch (verdict) {
+      case 'same':
+        ok();
+        return true;
+      case 'bad-name':
+        refuse(PublishRefusal.BAD_REQUEST, `service name "${msg.name}" must be 1-32 of A-Z a-z 0-9 _ . -`);
+        return true;
+      case 'port-not-allowed':
+        refuse(PublishRefusal.PORT_NOT_ALLOWED, `port ${msg.port} is outside the hub's --allow-publish ${formatPortRanges(this.o.allow)}`);
+        return true;
+      case 'name-taken':
+        refuse(PublishRefusal.NAME_TAKEN, `service name "${msg.name}" is published by another peer`);
+        return true;
+      case 'port-in-use':
+        refuse(PublishRefusal.PORT_IN_USE, `port ${msg.port} is published by another service`);
+        return true;
+      case 'ok':
+        break;
+    }
+    const old = this.services.get(msg.name);
+    if (old) this.unpublish(old, 'moved to another port');
+    const svc: Service = {
+      name: msg.name, port: msg.port, owner: member, server: createServer({ allowHalfOpen: true, pauseOnConnect: false }),
+      listening: false, conns: new Map(), total: 0, refused: 0, bytesInClosed: 0, bytesOutClosed: 0,
+    };
+    this.services.set(msg.name, svc);
+    svc.server.on('connection', (sock) => this.onVisitor(svc, sock));
+    svc.server.once('error', (e: NodeJS.ErrnoException) => {
+      if (svc.listening) {
+        this.o.log.warn({ service: svc.name, port: svc.port, err: e.code ?? e.message }, 'published port failed');
+        return;
+      }
+      if (this.services.get(svc.name) === svc) this.services.delete(svc.name);
+      refuse(PublishRefusal.LISTEN_FAILED, `the hub cannot listen on ${this.o.listenHost}:${msg.port}: ${e.code ?? e.message}`);
+    });
+    svc.server.listen({ port: msg.port, host: this.o.listenHost, exclusive: true }, () => {
+      if (this.services.get(svc.name) !== svc) {
+        svc.server.close();
+        return;
+      }
+      svc.listening = true;
+      this.counters.published++;
+      this.o.log.info({ peer: member.name, service: svc.name, port: svc.port, listen: `${this.o.listenHost}:${svc.port}` }, 'service published');
+      ok();
+    });
+    return true;
+  }
+
+  /** A STREAM message from a member. */
+  onStream(member: PublishMember | undefined, msg: Extract<InnerMessage, { kind: InnerKind.STREAM }>, fromKey: Uint8Array): void {
+    const conn = member ? this.streams.get(member.id)?.get(msg.conv) : undefined;
+    if (!conn) {
+      this.counters.unknownConv++;
+      // Unknown conv (closed, or from before a hub restart): tell the peer to drop it, like a TCP RST.
+      if (msg.op === StreamOp.DATA) this.sendReset(fromKey, msg.conv, 'unknown stream');
+      return;
+    }
+    if (msg.op === StreamOp.DATA) conn.stream.input(msg.payload);
+    else conn.stream.remoteReset(new TextDecoder().decode(msg.payload));
+  }
+
+  /** The member left (goodbye, expiry) or restarted (new boot id): close its ports and streams. */
+  memberGone(memberId: string, why: string): void {
+    for (const s of [...this.services.values()]) if (s.owner.id === memberId) this.unpublish(s, why);
+    const mine = this.streams.get(memberId);
+    if (mine) for (const c of [...mine.values()]) c.stream.dispose(`peer ${why}`);
+    this.streams.delete(memberId);
+  }
+
+  status(): PublishedServiceStatus[] {
+    return [...this.services.values()].map((s) => {
+      const conns = [...s.conns.values()].map((c) => ({
+        conv: c.stream.conv, visitor: c.visitor, bytesIn: c.stream.bytesSent, bytesOut: c.stream.bytesReceived, waitSnd: c.stream.waitSnd,
+      }));
+      return {
+        name: s.name, port: s.port, owner: Buffer.from(s.owner.publicKey).toString('base64'), ownerName: s.owner.name, listening: s.listening,
+        connections: s.conns.size, totalConnections: s.total, refusedConnections: s.refused,
+        bytesIn: s.bytesInClosed + conns.reduce((a, c) => a + c.bytesIn, 0),
+        bytesOut: s.bytesOutClosed + conns.reduce((a, c) => a + c.bytesOut, 0),
+        conns,
+      };
+    });
+  }
+
+  close(): void {
+    for (const s of [...this.services.values()]) this.unpublish(s, 'hub stopping');
+  }
+
+  // ---- internals ----
+
+  private unpublish(s: Service, why: string): void {
+    this.services.delete(s.name);
+    s.server.close();
+    for (const c of [...s.conns.values()]) c.stream.dispose(why);
+    this.o.log.info({ service: s.name, port: s.port, why }, 'service unpublished');
+  }
+
+  private onVisitor(svc: Service, sock: Socket): void {
+    const visitor = `${sock.remoteAddress}:${sock.remotePort}`;
+    if (this.services.get(svc.name) !== svc) {
+      sock.resetAndDestroy();
+      return;
+    }
+    if (svc.conns.size >= this.maxConns) {
+      svc.refused++;
+      this.o.log.warn({ service: svc.name, visitor, limit: this.maxConns }, 'visitor refused: connection limit');
+      sock.resetAndDestroy();
+      return;
+    }
+    const owner = svc.owner;
+    let mine = this.streams.get(owner.id);
+    if (!mine) this.streams.set(owner.id, (mine = new Map()));
+    let conv = 0;
+    do conv = this.nextConv = (this.nextConv + 1) >>> 0;
+    while (conv === 0 || mine.has(conv));
+    const table = mine;
+    const stream = new KcpStream({
+      conv,
+      clock: this.o.clock,
+      send: (inner) => this.o.send(owner.publicKey, inner),
+      onDispose: () => {
+        if (table.get(conv) === conn) table.delete(conv);
+      },
+    });
+    const conn: Conn = { stream, visitor, service: svc };
+    table.set(conv, conn);
+    svc.conns.set(conv, conn);
+    svc.total++;
+    sock.setNoDelay(true);
+    pipeSocket(sock, stream, `visitor ${visitor}`, {
+      closed: (reason) => {
+        svc.conns.delete(conv);
+        svc.bytesInClosed += stream.bytesSent;
+        svc.bytesOutClosed += stream.bytesReceived;
+        const f = { service: svc.name, conv, visitor, bytesIn: stream.bytesSent, bytesOut: stream.bytesReceived };
+        if (reason === undefined) this.o.log.debug(f, 'visitor connection closed');
+        else this.o.log.info({ ...f, reason }, 'visitor connection closed');
+      },
+    });
+    this.o.log.debug({ service: svc.name, conv, visitor }, 'visitor connected');
+    this.o.sendReliable(
+      owner,
+      (seq) => ({ type: ControlType.STREAM_OPEN, seq, conv, name: svc.name, visitor: wireVisitor(sock) }),
+      () => stream.reset('the peer did not acknowledge STREAM_OPEN'),
+    );
+  }
+
+  private sendReset(key: Uint8Array, conv: number, reason: string): void {
+    this.o.send(key, encodeInner({ kind: InnerKind.STREAM, op: StreamOp.RESET, conv, payload: new TextEncoder().encode(reason) }));
+  }
+}
+
+/** The visitor's IPv4 endpoint for STREAM_OPEN (0.0.0.0 when it is not IPv4). */
+function wireVisitor(sock: Socket): { address: string; port: number } {
+  const a = (sock.remoteAddress ?? '').replace(/^::ffff:/, '');
+  return { address: /^\d{1,3}(\.\d{1,3}){3}$/.test(a) ? a : '0.0.0.0', port: sock.remotePort ?? 0 };
+}

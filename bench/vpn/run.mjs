@@ -3,7 +3,8 @@
 // delay bridge D) for every system; iperf3 TCP 1 and 4 streams, ping RTT idle and under load,
 // CPU seconds per GB, peak RSS, and a TCP echo latency test; loss 0/1/5/10 %, 0 and 20 ms one-way.
 //
-//   npm run build && node bench/vpn/run.mjs [--quick] [--systems a,b] [--seconds N] [--no-doc]
+//   npm run build && node bench/vpn/run.mjs [--quick] [--systems a,b] [--seconds N] [--delays 0,20]
+//     [--loss 0,1,5,10] [--no-doc]
 //
 // Writes bench/results/vpn-<date>.json and (unless --no-doc) docs/BENCHMARKS.md. Root only.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -29,8 +30,8 @@ const opt = (f, d) => {
 const quick = flag('--quick');
 const cfg = {
   quick,
-  delaysMs: quick ? [0, 20] : [0, 20],
-  lossPct: quick ? [0, 5] : [0, 1, 5, 10],
+  delaysMs: opt('--delays', '0,20').split(',').map(Number),
+  lossPct: opt('--loss', quick ? '0,5' : '0,1,5,10').split(',').map(Number),
   seconds: Number(opt('--seconds', quick ? '3' : '4')),
   streams: [1, 4],
   idlePings: quick ? 20 : 30,
@@ -104,7 +105,12 @@ async function measureSystem(sys, delayMs, bridgePath, results) {
   try {
     const t0 = Date.now();
     try {
-      started = await sys.start(topo);
+      try {
+        started = await sys.start(topo);
+      } catch (err) {
+        say(`${sys.name} @${delayMs}ms: start failed, retrying once: ${String(err.message).split('\n')[0]}`);
+        started = await sys.start(topo);
+      }
     } catch (err) {
       say(`${sys.name} @${delayMs}ms: did not start: ${String(err.message).split('\n')[0]}`);
       results.push({ system: sys.name, delayMs, lossPct: null, error: String(err.message).slice(0, 2000) });

@@ -66,8 +66,66 @@ const parseContext: ParseContext = {
   readText: (p) => readFileSync(p, 'utf8'),
 };
 
-function rootLogger(level: string): Logger {
-  return pino({ level, base: { pid: process.pid } });
+/**
+ * The root logger and every child made from it (pino children copy the level when created and do
+ * not follow the parent), so that SIGHUP can change the level of all of them at run time.
+ */
+function rootLogger(level: string): { log: Logger; setLevel(level: string): void } {
+  const children = new Set<WeakRef<Logger>>();
+  const log = pino({ level, base: { pid: process.pid }, onChild: (c) => void children.add(new WeakRef(c)) });
+  return {
+    log,
+    setLevel(next: string) {
+      log.level = next;
+      for (const ref of children) {
+        const c = ref.deref();
+        if (c === undefined) children.delete(ref);
+        else c.level = next;
+      }
+    },
+  };
+}
+
+/** Config keys SIGHUP applies at run time; every other change is logged as needing a restart. */
+const reloadableKeys = new Set(['logLevel']);
+
+/** The top-level keys whose values differ (secret compared, never logged). */
+function changedKeys(a: object, b: object): string[] {
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
+  return [...keys].filter((k) => JSON.stringify(ra[k]) !== JSON.stringify(rb[k])).sort();
+}
+
+/**
+ * SIGHUP: re-reads the config file (and the flags, which still override it) with the same parser
+ * as at start. A file that no longer parses is logged and ignored: the daemon keeps running as is.
+ */
+function reloadOnHangup<C extends { logLevel: string }>(flags: Record<string, unknown>, parse: (raw: RawOptions) => C, initial: C, logger: ReturnType<typeof rootLogger>): void {
+  let current = initial;
+  const log = logger.log;
+  process.on('SIGHUP', () => {
+    if (typeof flags.config !== 'string') {
+      log.info('SIGHUP: no --config file given; nothing to reload');
+      return;
+    }
+    let next: C;
+    try {
+      next = parse(rawOptions(flags));
+    } catch (e) {
+      log.error({ config: flags.config, err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: config not reloaded; keeping the running one');
+      return;
+    }
+    const changed = changedKeys(current, next);
+    const applied = changed.filter((k) => reloadableKeys.has(k));
+    const needsRestart = changed.filter((k) => !reloadableKeys.has(k));
+    const level = { from: current.logLevel, to: next.logLevel };
+    if (applied.includes('logLevel')) logger.setLevel(next.logLevel);
+    // Keep the running values of what was not applied, so a later SIGHUP reports them again.
+    current = { ...current, logLevel: next.logLevel };
+    // warn, so the line shows even when the new level is quieter than info.
+    log.warn({ config: flags.config, applied, needsRestart, logLevel: level }, needsRestart.length > 0 ? 'SIGHUP: config reloaded; some changes need a restart' : 'SIGHUP: config reloaded');
+  });
 }
 
 function runUntilSignal(daemon: Stoppable, log: Logger): void {
@@ -101,7 +159,9 @@ function runUntilSignal(daemon: Stoppable, log: Logger): void {
 
 async function runHub(flags: Record<string, unknown>): Promise<void> {
   const cfg = parseHubConfig(rawOptions(flags), parseContext);
-  const log = rootLogger(cfg.logLevel);
+  const logger = rootLogger(cfg.logLevel);
+  const log = logger.log;
+  reloadOnHangup(flags, (raw) => parseHubConfig(raw, parseContext), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
   const { startHubDaemon } = await import('./hub/run.js');
   const hub = await startHubDaemon(cfg, keyPair, log);
@@ -111,7 +171,9 @@ async function runHub(flags: Record<string, unknown>): Promise<void> {
 
 async function runPeer(flags: Record<string, unknown>): Promise<void> {
   const cfg = parsePeerConfig(rawOptions(flags), parseContext);
-  const log = rootLogger(cfg.logLevel);
+  const logger = rootLogger(cfg.logLevel);
+  const log = logger.log;
+  reloadOnHangup(flags, (raw) => parsePeerConfig(raw, parseContext), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
   const { startPeerDaemon } = await import('./peer/run.js');
   const peer = await startPeerDaemon(cfg, keyPair, log);
@@ -139,7 +201,11 @@ export function buildProgram(): Command {
   const program = new Command('meshd')
     .description('a userspace mesh VPN: a hub on a VPS, peers behind NATs, KCP over encrypted UDP')
     .version('0.1.0')
-    .showSuggestionAfterError(false);
+    .showSuggestionAfterError(false)
+    // Before the subcommands exist: commander copies these settings only into commands made later,
+    // and a usage error in `meshd peer --bogus` must read "meshd: ..." and exit 2 like the others.
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `meshd: ${s.slice(7)}` : s) });
 
   addOptions(program.command('hub').description('run the hub: registration, peer map, hole punching, relay'), 'hub').action(runHub);
   addOptions(program.command('peer').description('run a peer: a TUN device on the overlay network'), 'peer').action(runPeer);
@@ -171,8 +237,6 @@ export function buildProgram(): Command {
 
 async function main(): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `meshd: ${s.slice(7)}` : s) });
   try {
     await program.parseAsync(process.argv);
   } catch (e) {

@@ -1,0 +1,109 @@
+// What ships under deploy/: the example configs parse through the real parser (config/parse.ts) with
+// a secret from the environment, the systemd units' ExecStart flags parse together with them, and
+// `systemd-analyze verify` accepts both units without a warning (against a temp copy whose ExecStart
+// runs this checkout's dist/cli.js, so the binary it checks for exists).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseHubConfig, parsePeerConfig, type ParseContext, type RawOptions } from '../../src/config/parse.js';
+import { options } from '../../src/config/schema.js';
+import { cliPath, repoRoot } from '../helpers/mesh-lab.js';
+
+const deploy = join(repoRoot, 'deploy');
+const secret = 'deploy-example-secret-0123456789';
+const ctx: ParseContext = {
+  env: { MESHD_SECRET: secret },
+  hostname: 'example-host',
+  readText: (p) => {
+    if (p === '/run/credentials/meshd/secret') return `${secret}\n`;
+    throw Object.assign(new Error(`unexpected read of ${p}`), { code: 'ENOENT' });
+  },
+};
+
+/** What the CLI does with a --config file: JSON object, "$comment" dropped. */
+function configFile(name: string): RawOptions {
+  const raw = JSON.parse(readFileSync(join(deploy, name), 'utf8')) as Record<string, unknown>;
+  expect(typeof raw.$comment, `${name} explains itself in $comment`).toBe('string');
+  delete raw.$comment;
+  return raw;
+}
+
+/** The unit's ExecStart argv after "meshd". */
+function execStartArgs(unit: string): string[] {
+  const line = readFileSync(join(deploy, 'systemd', unit), 'utf8').split('\n').find((l) => l.startsWith('ExecStart='));
+  if (!line) throw new Error(`${unit} has no ExecStart=`);
+  const argv = line.slice('ExecStart='.length).split(/\s+/);
+  const i = argv.indexOf('meshd');
+  expect(i, `${unit} runs meshd`).toBeGreaterThanOrEqual(0);
+  return argv.slice(i + 1);
+}
+
+/** Flags (kebab-case) -> config keys, as the CLI's commander options do; systemd specifiers filled in. */
+function flagsToRaw(args: string[]): { role: string; raw: Record<string, unknown> } {
+  const [role, ...rest] = args;
+  const raw: Record<string, unknown> = {};
+  for (let i = 0; i < rest.length; i += 2) {
+    const opt = options.find((o) => o.flag === rest[i]);
+    if (!opt) throw new Error(`ExecStart uses ${rest[i]}, which meshd ${role} does not know`);
+    raw[opt.key] = rest[i + 1]!.replace('${STATE_DIRECTORY}', '/var/lib/meshd').replace('%d', '/run/credentials/meshd');
+  }
+  return { role: role!, raw };
+}
+
+describe('deploy/ example configs', () => {
+  it('hub.json parses through parseHubConfig (secret from MESHD_SECRET)', () => {
+    const c = parseHubConfig(configFile('hub.json'), ctx);
+    expect(c).toMatchObject({ listen: { address: '0.0.0.0', port: 7000 }, network: { address: '10.9.0.0', prefixLength: 24 }, logLevel: 'info', secret });
+  });
+
+  it('peer.json parses through parsePeerConfig (secret from MESHD_SECRET)', () => {
+    const c = parsePeerConfig(configFile('peer.json'), ctx);
+    expect(c).toMatchObject({ hub: { host: 'vps.example.net', port: 7000 }, local: { address: '10.9.0.2', prefixLength: 24 }, name: 'laptop', tun: 'meshd0', mtu: 1378, transport: 'kcp', kcpMode: 'fast2', secret });
+  });
+
+  it.each([
+    ['meshd-hub.service', 'hub', 'hub.json'],
+    ['meshd-peer.service', 'peer', 'peer.json'],
+  ])('%s: ExecStart flags plus its --config parse (secret via the systemd credential)', (unit, role, file) => {
+    const { role: r, raw } = flagsToRaw(execStartArgs(unit));
+    expect(r).toBe(role);
+    expect(raw.config).toBe(`/etc/meshd/${file}`);
+    const flags = { ...raw };
+    delete flags.config;
+    const merged = { ...configFile(file), ...flags };
+    const c = role === 'hub' ? parseHubConfig(merged, { ...ctx, env: {} }) : parsePeerConfig(merged, { ...ctx, env: {} });
+    expect(c.secret).toBe(secret);
+    expect(c.stateDir).toBe('/var/lib/meshd');
+  });
+
+  it('each unit reloads with SIGHUP', () => {
+    for (const unit of ['meshd-hub.service', 'meshd-peer.service']) {
+      expect(readFileSync(join(deploy, 'systemd', unit), 'utf8')).toMatch(/^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+    }
+  });
+});
+
+const analyzeMissing = spawnSync('sh', ['-c', 'command -v systemd-analyze']).status !== 0 ? 'systemd-analyze is not installed' : undefined;
+
+describe('deploy/systemd units', () => {
+  it.skipIf(analyzeMissing !== undefined)(`systemd-analyze verify accepts both units without a warning${analyzeMissing ? ` [skipped: ${analyzeMissing}]` : ''}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshd-units-'));
+    try {
+      const units: string[] = [];
+      for (const unit of ['meshd-hub.service', 'meshd-peer.service']) {
+        const text = readFileSync(join(deploy, 'systemd', unit), 'utf8');
+        expect(text).toMatch(/^ExecStart=\/usr\/bin\/env meshd /m);
+        const p = join(dir, unit);
+        writeFileSync(p, text.replace(/^ExecStart=\/usr\/bin\/env meshd /m, `ExecStart=${process.execPath} ${cliPath} `));
+        units.push(p);
+      }
+      const r = spawnSync('systemd-analyze', ['verify', ...units], { encoding: 'utf8', timeout: 60_000 });
+      // verify exits 0 on unknown keys too (it only warns), so any output is a failure.
+      expect({ status: r.status, out: `${r.stdout}${r.stderr}`.trim() }).toEqual({ status: 0, out: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

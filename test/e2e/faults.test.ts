@@ -101,6 +101,11 @@ describeRoot('meshd end to end under faults (real daemons in namespaces)', () =>
       say('hubkill', `both peers registered again ${Date.now() - t0} ms after the restart (a logged "${ra.msg}", b logged "${rb.msg}")`);
       const hubSide = m.hub.seen((o) => o.msg === 'hub: registered', hubMark).map((r) => r.obj?.name);
       say('hubkill', `the restarted hub logged registrations of: ${hubSide.join(', ') || '(none seen)'}`);
+      // The restarted hub's first maps may miss a peer that has not re-registered yet, so a peer
+      // can see the other leave and join again; the overlay must come back within seconds.
+      const msAb = await m.waitPing('a', b.overlay, 10_000);
+      const msBa = await m.waitPing('b', a.overlay, 10_000);
+      say('hubkill', `after re-registration: a -> b answers after ${msAb} ms, b -> a after ${msBa} ms`);
       const ab = await m.ping('a', b.overlay, 3);
       const ba = await m.ping('b', a.overlay, 3);
       expect(ab.received, ab.out).toBe(3);

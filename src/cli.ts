@@ -28,7 +28,10 @@ function fail(message: string, code = 1): never {
 function addOptions(cmd: Command, role: Role): Command {
   for (const o of options.filter((x) => x.roles.includes(role))) {
     const flag = o.arg ? `${o.flag} <${o.arg}>` : o.flag;
-    cmd.addOption(new Option(flag, o.def ? `${o.doc} (default: ${o.def})` : o.doc));
+    const opt = new Option(flag, o.def ? `${o.doc} (default: ${o.def})` : o.doc);
+    // --publish repeats: collect every occurrence.
+    if (o.key === 'publish') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    cmd.addOption(opt);
   }
   return cmd;
 }

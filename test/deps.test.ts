@@ -45,14 +45,15 @@ const allowed: Record<string, string[]> = {
   wire: ['util'],
   arq: ['util'],
   crypto: ['util', 'wire'],
-  config: ['util', 'net', 'crypto'],
+  config: ['util', 'net', 'crypto', 'publish'],
+  publish: ['util', 'wire', 'arq', 'net', 'link'],
   net: ['util'],
   tun: ['util', 'wire'],
   ops: ['util', 'net'],
   link: ['util', 'wire', 'arq', 'crypto', 'net', 'config'],
-  peer: ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'config', 'link', 'ops'],
-  hub: ['util', 'wire', 'arq', 'crypto', 'net', 'config', 'link', 'ops'],
-  'cli.ts': ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'peer', 'hub', 'config', 'link', 'ops'],
+  peer: ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'config', 'link', 'ops', 'publish'],
+  hub: ['util', 'wire', 'arq', 'crypto', 'net', 'config', 'link', 'ops', 'publish'],
+  'cli.ts': ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'peer', 'hub', 'config', 'link', 'ops', 'publish'],
 };
 const srcDirs = new Set(readdirSync(src));
 

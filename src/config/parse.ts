@@ -3,6 +3,7 @@
 import { IPv4CidrRange, Validator } from 'ip-num';
 import { ConfigError } from '../util/errors.js';
 import { parseEndpoint } from '../net/udp.js';
+import { parsePortRanges, parsePublishSpecs } from '../publish/spec.js';
 import {
   defaultHubPort,
   defaultTunMtu,
@@ -121,9 +122,27 @@ function common(role: Role, raw: RawOptions, ctx: ParseContext, listenDefault: s
   return c;
 }
 
+/** --publish may repeat; a config file may give one string or an array of strings. */
+function publishTexts(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  if (!list.every((x) => typeof x === 'string')) throw new ConfigError('--publish', 'must be a string or a list of strings like web=tcp:8080:127.0.0.1:80');
+  return list as string[];
+}
+
 export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   const c = common('hub', raw, ctx, `0.0.0.0:${defaultHubPort}`);
-  const cfg: HubConfig = { ...c, network: cidr('network', str(raw, 'network') ?? '10.9.0.0/24', true) };
+  const allowPublish = str(raw, 'allowPublish');
+  const cfg: HubConfig = {
+    ...c,
+    network: cidr('network', str(raw, 'network') ?? '10.9.0.0/24', true),
+    allowPublish: allowPublish === undefined ? [] : parsePortRanges(allowPublish),
+  };
+  if (raw.publishMaxConns !== undefined) {
+    const n = Number(raw.publishMaxConns);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError('--publish-max-conns', `must be an integer from 1 to 65535 (got "${String(raw.publishMaxConns)}")`);
+    cfg.publishMaxConns = n;
+  }
   const allow = str(raw, 'allowKeysFile');
   if (allow !== undefined) cfg.allowKeysFile = allow;
   return cfg;
@@ -156,6 +175,7 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     mtu,
     transport: oneOf(raw, 'transport', transports, 'kcp'),
     kcpMode: oneOf(raw, 'kcpMode', kcpModes, 'fast2'),
+    publish: parsePublishSpecs(publishTexts(raw.publish)),
   };
   const hubKey = str(raw, 'hubKey');
   if (hubKey !== undefined) {

@@ -1,6 +1,8 @@
 // The options of `meshd hub` and `meshd peer`: types, defaults and one line of documentation each.
 // The CLI, the config-file loader and the README all read from this table.
 
+import type { PortRange, PublishSpec } from '../publish/spec.js';
+
 export type Role = 'hub' | 'peer';
 export type KcpMode = 'normal' | 'fast' | 'fast2' | 'fast3';
 export type Transport = 'kcp' | 'datagram';
@@ -35,6 +37,9 @@ export const options: readonly OptionDoc[] = [
   { key: 'mtu', flag: '--mtu', roles: ['peer'], arg: 'bytes', def: String(defaultTunMtu), doc: 'TUN MTU (576-1420); the default fits direct and relayed packets in 1500' },
   { key: 'transport', flag: '--transport', roles: ['peer'], arg: 'kcp|datagram', def: 'kcp', doc: 'kcp: reliable, low latency under loss; datagram: one sealed UDP datagram per packet' },
   { key: 'kcpMode', flag: '--kcp-mode', roles: ['peer'], arg: 'normal|fast|fast2|fast3', def: 'fast2', doc: "KCP preset (kcptun's values)" },
+  { key: 'publish', flag: '--publish', roles: ['peer'], arg: 'name=tcp:port:host:port', doc: 'publish a local TCP service on a public port of the hub (repeatable), e.g. web=tcp:8080:127.0.0.1:80' },
+  { key: 'allowPublish', flag: '--allow-publish', roles: ['hub'], arg: 'ranges', doc: 'public TCP ports peers may publish on, e.g. 8000-8999,9100 (default: none)' },
+  { key: 'publishMaxConns', flag: '--publish-max-conns', roles: ['hub'], arg: 'n', def: '256', doc: 'concurrent visitor connections per published service' },
   { key: 'metrics', flag: '--metrics', roles: ['hub', 'peer'], arg: 'ip:port', doc: 'serve Prometheus metrics at http://ip:port/metrics (prefer 127.0.0.1: the page is not authenticated)' },
   { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
 ];
@@ -51,6 +56,8 @@ export interface CommonConfig {
 export interface HubConfig extends CommonConfig {
   network: { address: string; prefixLength: number };
   allowKeysFile?: string;
+  allowPublish: PortRange[];
+  publishMaxConns?: number;
 }
 
 export interface PeerConfig extends CommonConfig {
@@ -62,4 +69,5 @@ export interface PeerConfig extends CommonConfig {
   mtu: number;
   transport: Transport;
   kcpMode: KcpMode;
+  publish: PublishSpec[];
 }

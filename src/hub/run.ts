@@ -52,6 +52,9 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     wallClock: systemWallClock,
     log,
     udp,
+    allowPublish: cfg.allowPublish,
+    publishListenHost: cfg.listen.address,
+    ...(cfg.publishMaxConns !== undefined ? { publishMaxConns: cfg.publishMaxConns } : {}),
   });
   const startedMs = systemClock.now();
   const publicKey = encodeKey(keyPair.publicKey);

@@ -18,6 +18,16 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
     mapVersion: s.mapVersion,
     relayedBytes: s.relayedBytes,
     relayedPackets: s.relayedPackets,
+    published: s.published.map((p) => ({
+      name: p.name,
+      port: p.port,
+      owner: p.ownerName,
+      state: p.listening ? 'listening' : 'offline',
+      connections: p.connections,
+      totalConnections: p.totalConnections,
+      bytesIn: p.bytesIn,
+      bytesOut: p.bytesOut,
+    })),
     members: hub.registry
       .all()
       .slice()

@@ -2,7 +2,7 @@
 // and `tailscale status`) and `meshd ping` lines. Inputs are the JSON of ops/status-types.ts.
 import { MeshdError } from '../util/errors.js';
 import type { PingReply, PingSummary } from './control-protocol.js';
-import type { HubStatusJson, PeerStatusJson } from './status-types.js';
+import type { HubStatusJson, PeerStatusJson, PublishedJson } from './status-types.js';
 
 /** 1536 -> "1.5 KiB"; binary units, one decimal below 10, whole numbers above. */
 export function formatBytes(n: number): string {
@@ -77,7 +77,22 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
   lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)`);
   lines.push(drops.length === 0 ? 'drops none' : `drops ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  pushPublished(lines, s.services);
   return `${lines.join('\n')}\n`;
+}
+
+function pushPublished(lines: string[], services: readonly PublishedJson[] | undefined): void {
+  if (!services || services.length === 0) return;
+  const rows = services.map((p) => [
+    p.name,
+    `:${p.port}`,
+    p.target ?? p.owner ?? '-',
+    p.state === 'refused' ? `refused: ${p.reason ?? ''}` : (p.state ?? 'published'),
+    `${p.connections}/${p.totalConnections}`,
+    formatBytes(p.bytesIn),
+    formatBytes(p.bytesOut),
+  ]);
+  lines.push('', renderTable(['SERVICE', 'PORT', 'TARGET', 'STATE', 'CONNS', 'IN', 'OUT'], rows));
 }
 
 export function formatHubStatus(s: HubStatusJson): string {
@@ -100,6 +115,7 @@ export function formatHubStatus(s: HubStatusJson): string {
     ]);
     lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'REFLEXIVE', 'LAN', 'HEARTBEAT', 'REGISTERED', 'RELAYED'], rows));
   }
+  pushPublished(lines, s.published);
   return `${lines.join('\n')}\n`;
 }
 

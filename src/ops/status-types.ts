@@ -71,6 +71,26 @@ export interface PeerStatusJson {
   drops: Record<string, number>;
   /** Remote peers from the hub's map, sorted by overlay address. */
   peers: PeerEntryJson[];
+  /** Services this peer publishes through the hub (--publish); empty without. */
+  services?: PublishedJson[];
+}
+
+/** A published service (--publish / --allow-publish), as either side sees it. */
+export interface PublishedJson {
+  name: string;
+  /** The public TCP port on the hub. */
+  port: number;
+  /** Peer side: the local target ("127.0.0.1:80"); hub side: the owner's name. */
+  target?: string;
+  owner?: string;
+  /** Peer side: pending, published or refused (with the hub's reason). */
+  state?: string;
+  reason?: string;
+  connections: number;
+  totalConnections: number;
+  /** Visitor -> service and service -> visitor, over the service's life. */
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** One registered member as the hub sees it. */
@@ -107,6 +127,8 @@ export interface HubStatusJson {
   relayedPackets: number;
   /** Registered members, sorted by overlay address. */
   members: HubMemberJson[];
+  /** Services published through this hub; empty without --allow-publish. */
+  published?: PublishedJson[];
 }
 
 export type StatusJson = PeerStatusJson | HubStatusJson;

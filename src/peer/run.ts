@@ -95,6 +95,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     prefix: cfg.local.prefixLength,
     name: cfg.name,
     lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port) : [udp.local],
+    publish: cfg.publish,
   });
   const dataPlane = new DataPlane({
     tun,

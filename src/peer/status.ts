@@ -73,5 +73,16 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
     traffic: { txPackets: c.txPackets, txBytes: c.txBytes, rxPackets: c.rxPackets, rxBytes: c.rxBytes },
     drops: { ...c.drops },
     peers,
+    services: s.node.publishStatus().map((p) => ({
+      name: p.name,
+      port: p.publicPort,
+      target: p.target,
+      state: p.state,
+      ...(p.reason !== undefined ? { reason: p.reason } : {}),
+      connections: p.connections,
+      totalConnections: p.totalConnections,
+      bytesIn: p.bytesIn,
+      bytesOut: p.bytesOut,
+    })),
   };
 }

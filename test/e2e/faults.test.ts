@@ -4,7 +4,7 @@
 // peers back), and kill -9 plus restart of a peer (reachable again within seconds).
 import { expect, it } from 'vitest';
 import { describeRoot, toolsMissing } from '../helpers/root.js';
-import { isRegistration, requireDist, say, withMesh } from '../helpers/mesh-lab.js';
+import { isRegistration, requireDist, say, statusPeer, withMesh } from '../helpers/mesh-lab.js';
 import { ssh, startSshd } from '../helpers/sshd.js';
 import { describeIperf, iperfClient, startIperfServer } from '../helpers/iperf.js';
 
@@ -110,6 +110,10 @@ describeRoot('meshd end to end under faults (real daemons in namespaces)', () =>
       const ba = await m.ping('b', a.overlay, 3);
       expect(ab.received, ab.out).toBe(3);
       expect(ba.received, ba.out).toBe(3);
+      const st = await m.status(m.hub);
+      say('hubkill', `restarted hub status lists: ${[a, b].map((p) => `${p.spec.name}=${statusPeer(st, p.overlay, p.spec.name) ? 'yes' : 'no'}`).join(' ')}`);
+      expect(statusPeer(st, a.overlay, 'a'), 'hub status lists a').toBeDefined();
+      expect(statusPeer(st, b.overlay, 'b'), 'hub status lists b').toBeDefined();
     });
   });
 

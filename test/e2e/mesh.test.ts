@@ -5,7 +5,7 @@
 // Each scenario shares one mesh across its tests; a failing test prints every daemon's last lines.
 import { afterAll, beforeAll, beforeEach, expect, it, describe } from 'vitest';
 import { describeRoot, toolsMissing } from '../helpers/root.js';
-import { MeshLab, requireDist, say, type MeshOptions, type StatusJson } from '../helpers/mesh-lab.js';
+import { MeshLab, relayBytes, relayPackets, requireDist, say, statusPeer, type MeshOptions, type StatusJson } from '../helpers/mesh-lab.js';
 import { ssh, startSshd, type Sshd } from '../helpers/sshd.js';
 import { describeIperf, iperfClient, startIperfServer, type IperfResult } from '../helpers/iperf.js';
 
@@ -128,13 +128,14 @@ describeRoot('meshd end to end (real daemons in namespaces)', () => {
       const before = need(s.hubStatusBefore, 'hub status before iperf3');
       const after = need(s.hubStatusAfter, 'hub status after iperf3');
       expect(after.role).toBe('hub');
-      const relayDelta = Number(after.relay?.bytes ?? NaN) - Number(before.relay?.bytes ?? NaN);
-      say('2nat', `hub relay bytes ${before.relay?.bytes} -> ${after.relay?.bytes} (delta ${relayDelta}) while iperf3 moved ${s.iperf?.receivedBytes} B`);
+      const relayDelta = relayBytes(after) - relayBytes(before);
+      say('2nat', `hub relay bytes ${relayBytes(before)} -> ${relayBytes(after)} (delta ${relayDelta}) while iperf3 moved ${s.iperf?.receivedBytes} B`);
+      expect(relayDelta, 'the hub status reports relayed bytes').not.toBeNaN();
       expect(relayDelta).toBeLessThan(Math.max(100_000, (s.iperf?.receivedBytes ?? 0) * 0.01));
       for (const [from, to] of [['a', 'b'], ['b', 'a']] as const) {
         const st = await m.status(m.peer(from).daemon);
         expect(st.role).toBe('peer');
-        const entry = st.peers?.find((p) => p.overlay === m.peer(to).overlay || p.name === to);
+        const entry = statusPeer(st, m.peer(to).overlay, to);
         say('2nat', `${from}'s status for ${to}: ${JSON.stringify(entry)}`);
         expect(entry, `${from}'s status lists ${to}`).toBeDefined();
         expect(entry!.path).toBe('direct');
@@ -163,12 +164,12 @@ describeRoot('meshd end to end (real daemons in namespaces)', () => {
       const { m } = s;
       const before = need(s.hubStatusBefore, 'hub status before iperf3');
       const after = need(s.hubStatusAfter, 'hub status after iperf3');
-      const relayDelta = Number(after.relay?.bytes ?? NaN) - Number(before.relay?.bytes ?? NaN);
-      say('sym', `hub relay bytes ${before.relay?.bytes} -> ${after.relay?.bytes} (delta ${relayDelta}), packets ${before.relay?.packets} -> ${after.relay?.packets}`);
+      const relayDelta = relayBytes(after) - relayBytes(before);
+      say('sym', `hub relay bytes ${relayBytes(before)} -> ${relayBytes(after)} (delta ${relayDelta}), packets ${relayPackets(before)} -> ${relayPackets(after)}`);
       expect(relayDelta).toBeGreaterThan((s.iperf?.receivedBytes ?? 1e6) * 0.9);
       for (const [from, to] of [['a', 'b'], ['b', 'a']] as const) {
         const st = await m.status(m.peer(from).daemon);
-        const entry = st.peers?.find((p) => p.overlay === m.peer(to).overlay || p.name === to);
+        const entry = statusPeer(st, m.peer(to).overlay, to);
         say('sym', `${from}'s status for ${to}: ${JSON.stringify(entry)}`);
         expect(entry?.path).toBe('relay');
       }

@@ -514,7 +514,30 @@ export interface StatusJson {
   role?: 'hub' | 'peer';
   peers?: StatusPeer[];
   relay?: { packets?: number; bytes?: number };
+  /** The daemon as of this writing: hub totals at top level and members instead of peers. */
+  relayedBytes?: number;
+  relayedPackets?: number;
+  members?: StatusPeer[];
   [k: string]: unknown;
+}
+
+// The brief's contract is {relay: {packets, bytes}} and peers[].overlay; the daemon as of this
+// writing sends relayedBytes/relayedPackets and peers[].address (members[] on the hub). Read both.
+
+/** Bytes the hub relayed in total, or NaN if the status has no such figure. */
+export function relayBytes(st: StatusJson): number {
+  return Number(st.relay?.bytes ?? st.relayedBytes ?? NaN);
+}
+
+/** Packets the hub relayed in total, or NaN. */
+export function relayPackets(st: StatusJson): number {
+  return Number(st.relay?.packets ?? st.relayedPackets ?? NaN);
+}
+
+/** The entry for overlay address `overlay` (or name) in a peer's (or hub's) status. */
+export function statusPeer(st: StatusJson, overlay: string, name?: string): StatusPeer | undefined {
+  const list = [...(st.peers ?? []), ...(st.members ?? [])];
+  return list.find((p) => p.overlay === overlay || String(p.address ?? '').split('/')[0] === overlay || (name !== undefined && p.name === name));
 }
 
 /**

@@ -103,8 +103,19 @@ describeRoot('meshd end to end under faults (real daemons in namespaces)', () =>
       say('hubkill', `the restarted hub logged registrations of: ${hubSide.join(', ') || '(none seen)'}`);
       // The restarted hub's first maps may miss a peer that has not re-registered yet, so a peer
       // can see the other leave and join again; the overlay must come back within seconds.
-      const msAb = await m.waitPing('a', b.overlay, 10_000);
-      const msBa = await m.waitPing('b', a.overlay, 10_000);
+      let msAb = -1;
+      let msBa = -1;
+      try {
+        msAb = await m.waitPing('a', b.overlay, 10_000);
+        msBa = await m.waitPing('b', a.overlay, 10_000);
+      } catch (e) {
+        // What each side thinks of the other (path, counters, drop reasons) explains a dead overlay.
+        for (const [p, q] of [[a, b], [b, a]] as const) {
+          const st = await m.status(p.daemon).catch((err: Error) => err);
+          say('hubkill', st instanceof Error ? `${p.spec.name} status: ${st.message}` : `${p.spec.name}'s status: drops ${JSON.stringify(st.drops)}; entry for ${q.spec.name} ${JSON.stringify(statusPeer(st, q.overlay, q.spec.name))}`);
+        }
+        throw e;
+      }
       say('hubkill', `after re-registration: a -> b answers after ${msAb} ms, b -> a after ${msBa} ms`);
       const ab = await m.ping('a', b.overlay, 3);
       const ba = await m.ping('b', a.overlay, 3);

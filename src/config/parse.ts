@@ -160,7 +160,9 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   const name = str(raw, 'name') ?? ctx.hostname;
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(name)) throw new ConfigError('--name', `must be 1-32 letters, digits, - or _ (got "${name}")`);
   const tun = str(raw, 'tun') ?? 'meshd0';
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tun)) throw new ConfigError('--tun', `must be a valid interface name of at most 15 characters (got "${tun}")`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(tun)) {
+    throw new ConfigError('--tun', `must be an interface name of 1-15 letters, digits, _ . or -, starting with a letter or digit (got "${tun}")`);
+  }
   const mtuRaw = raw.mtu ?? defaultTunMtu;
   const mtu = typeof mtuRaw === 'string' ? Number(mtuRaw) : mtuRaw;
   if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 576 || mtu > 1420) {

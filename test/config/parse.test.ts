@@ -66,6 +66,7 @@ describe('parsePeerConfig', () => {
     ['unknown transport', { transport: 'tcp' }, '--transport'],
     ['bad name', { name: 'has space' }, '--name'],
     ['tun name too long', { tun: 'a-very-long-tun-name' }, '--tun'],
+    ['tun name that reads as a flag', { tun: '--help' }, '--tun'],
     ['bad listen', { listen: 'localhost' }, '--listen'],
     ['bad log level', { logLevel: 'loud' }, '--log-level'],
     ['metrics without a port', { metrics: '127.0.0.1' }, '--metrics'],

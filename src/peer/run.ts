@@ -128,17 +128,6 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     if (err && !closing) fail(err);
   });
 
-  try {
-    await node.start();
-  } catch (e) {
-    closing = true;
-    dataPlane.close();
-    tun.close();
-    await node.stop().catch(() => {});
-    throw e instanceof MeshdError ? e : new MeshdError('PEER_START', String(e));
-  }
-  log.info({ hub: `${hub.address}:${hub.port}`, overlay: `${u32ToIpv4(overlay)}/${cfg.local.prefixLength}`, tun: tun.name, mtu: cfg.mtu, transport: cfg.transport, kcpMode: cfg.kcpMode }, 'registered with hub');
-
   const hubEndpoint = `${hub.address}:${hub.port}`;
   const startedMs = systemClock.now();
   const pinger = new UserPinger(node, systemClock, hubEndpoint);
@@ -175,6 +164,20 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
         componentLogger(log, 'metrics'),
       )
     : undefined;
+
+  // The control socket answers while we register, so `meshd status` explains a hub that is not answering.
+  try {
+    await node.start();
+  } catch (e) {
+    closing = true;
+    dataPlane.close();
+    tun.close();
+    await node.stop().catch(() => {});
+    await control.close();
+    await metrics?.close();
+    throw e instanceof MeshdError ? e : new MeshdError('PEER_START', String(e));
+  }
+  log.info({ hub: `${hub.address}:${hub.port}`, overlay: `${u32ToIpv4(overlay)}/${cfg.local.prefixLength}`, tun: tun.name, mtu: cfg.mtu, transport: cfg.transport, kcpMode: cfg.kcpMode }, 'registered with hub');
 
   return {
     node,

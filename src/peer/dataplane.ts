@@ -89,7 +89,18 @@ export class DataPlane {
     if (!this.closed) receiveInner(this.inb, from, plaintext);
   }
 
-  /** The peer left, or restarted (new boot id): its channel is rebuilt on next use. */
+  /**
+   * The map changed for this peer: if its conversation id no longer matches (it restarted, or
+   * another key took the address) the channel is rebuilt; if it left the map, the channel is
+   * rebuilt too. A peer that merely dropped out of a restarted hub's map and came back with the
+   * same boot id keeps its channel, so both KCP ends stay in step.
+   */
+  syncPeer(overlay: number): void {
+    const ch = this.channels.get(overlay);
+    if (ch && ch.conv !== this.o.convFor(overlay)) this.resetPeer(overlay);
+  }
+
+  /** Drops the peer's channel; a new one is built on next use. */
   resetPeer(overlay: number): void {
     const ch = this.channels.get(overlay);
     if (!ch) return;

@@ -26,6 +26,9 @@ import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
 import { PeerNode } from './node.js';
 
+/** How long the KCP channel of a peer that left the map is kept in case it comes back unchanged. */
+export const departedChannelKeepMs = 5 * 60_000;
+
 /** Reported in `meshd status`. */
 export const meshdVersion = '0.1.0';
 
@@ -114,9 +117,16 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     },
   });
   node.onInner((from, inner) => dataPlane.onInner(from, inner));
+  // A peer that leaves the map keeps its KCP channel for a while: a hub that restarted may list it
+  // again moments later with the same boot id, and resetting only our end would desynchronise the
+  // two KCP ends. A new boot id (a restart) changes the conv, and syncPeer rebuilds the channel.
   node.onMapChange((events) => {
     for (const ev of events) {
-      if (ev.type === 'remove' || (ev.previous && ev.previous.bootId !== ev.peer.bootId)) dataPlane.resetPeer(ev.peer.overlay);
+      const overlay = ev.peer.overlay;
+      if (ev.type === 'upsert') dataPlane.syncPeer(overlay);
+      else systemClock.setTimer(departedChannelKeepMs, () => {
+        if (!node.map.get(overlay)) dataPlane.resetPeer(overlay);
+      });
     }
   });
   tun.onPackets((batch) => dataPlane.onTunBatch(batch));

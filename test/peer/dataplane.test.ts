@@ -31,6 +31,7 @@ function udpPacket(src: number, dst: number, seq: number, size = 100): Uint8Arra
 const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(28);
 
 function pair(transport: TransportMode, loss = 0, seed = 1) {
+  const conv = { value: 0x1234 };
   const clock = new ManualClock();
   const rng = new Rng(seed);
   const tunA = new ChannelTun({ mtu: 1378 });
@@ -48,7 +49,7 @@ function pair(transport: TransportMode, loss = 0, seed = 1) {
       clock,
       defer: (fn) => deferred.push(fn),
       log: testLogger(),
-      convFor: (o) => (o === A || o === B ? 0x1234 : undefined),
+      convFor: (o) => (o === A || o === B ? conv.value : undefined),
       sendInner: (to, inner) => {
         if (rng.chance(loss)) return true;
         const copy = inner.slice();
@@ -66,7 +67,7 @@ function pair(transport: TransportMode, loss = 0, seed = 1) {
       while (deferred.length) deferred.shift()!();
     }
   };
-  return { clock, tunA, tunB, a: planes[A]!, b: planes[B]!, run };
+  return { clock, tunA, tunB, a: planes[A]!, b: planes[B]!, run, conv };
 }
 
 describe('DataPlane', () => {
@@ -133,5 +134,30 @@ describe('DataPlane', () => {
     bogus[1] = 0x99; // conv 0x99 != 0x1234
     b.onInner(A, bogus);
     expect(b.counters.drops.kcp_rejected).toBe(1);
+  });
+
+  it('keeps a channel whose conv still matches the map (a peer re-listed by a restarted hub), so both KCP ends stay in step', () => {
+    const { tunA, tunB, a, run } = pair('kcp');
+    for (let i = 0; i < 5; i++) tunA.inject(udpPacket(A, B, i));
+    run(500);
+    a.syncPeer(B); // same boot ids: same conv, nothing to rebuild
+    for (let i = 5; i < 10; i++) tunA.inject(udpPacket(A, B, i));
+    run(500);
+    expect(tunB.take().map(seqOf)).toEqual([...Array(10).keys()]);
+  });
+
+  it('rebuilds the channels when the conv changes (a peer restarted), and traffic flows on the new conversation', () => {
+    const { tunA, tunB, a, b, run, conv } = pair('kcp');
+    tunA.inject(udpPacket(A, B, 1));
+    run(200);
+    expect(tunB.take().length).toBe(1);
+    conv.value = 0x5678;
+    a.syncPeer(B);
+    b.syncPeer(A);
+    expect(a.status()).toEqual([]);
+    tunA.inject(udpPacket(A, B, 2));
+    run(200);
+    expect(tunB.take().map(seqOf)).toEqual([2]);
+    expect(a.status()[0]?.conv).toBe(0x5678);
   });
 });

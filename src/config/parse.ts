@@ -28,6 +28,8 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 const kcpModes: readonly KcpMode[] = ['normal', 'fast', 'fast2', 'fast3'];
 const transports: readonly Transport[] = ['kcp', 'datagram'];
 const minSecretBytes = 16;
+/** Per-peer relay budget: enough for interactive use and modest transfers, far from a VPS's link. */
+const defaultRelayRateMbit = 50;
 
 function flagOf(key: string): string {
   return options.find((o) => o.key === key)?.flag ?? key;
@@ -137,7 +139,13 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
     ...c,
     network: cidr('network', str(raw, 'network') ?? '10.9.0.0/24', true),
     allowPublish: allowPublish === undefined ? [] : parsePortRanges(allowPublish),
+    relayRateMbit: defaultRelayRateMbit,
   };
+  if (raw.relayRate !== undefined) {
+    const r = Number(raw.relayRate);
+    if (!Number.isFinite(r) || r < 0.1 || r > 100_000) throw new ConfigError('--relay-rate', `must be a number of Mbit/s from 0.1 to 100000 (got "${String(raw.relayRate)}")`);
+    cfg.relayRateMbit = r;
+  }
   if (raw.publishMaxConns !== undefined) {
     const n = Number(raw.publishMaxConns);
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError('--publish-max-conns', `must be an integer from 1 to 65535 (got "${String(raw.publishMaxConns)}")`);

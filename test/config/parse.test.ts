@@ -91,6 +91,7 @@ describe('parseHubConfig', () => {
     ['network prefix too long', { network: '10.9.0.0/31' }, '--network'],
     ['peer-only option', { local: '10.9.0.2/24' }, 'local'],
     ['listen port out of range', { listen: '0.0.0.0:99999' }, '--listen'],
+    ['relay rate not a number', { relayRate: 'fast' }, '--relay-rate'],
   ])('refuses %s', (_why, patch, option) => {
     expect(refusal(() => parseHubConfig({ secretFile: '/etc/meshd/secret', ...patch }, ctx)).option).toBe(option);
   });

@@ -1,7 +1,8 @@
 // Publish benchmark on loopback: one visitor downloads N MB from a local TCP source (1) directly,
 // (2) through meshd publish (hub + peer in this process, real UDP on 127.0.0.1, systemClock), and
 // (3) through kcptun (client + server processes, same role: public TCP port -> KCP -> target) when
-// /usr/bin/kcptun-{client,server} exist. Prints MB/s and time-to-first-byte per row.
+// /usr/bin/kcptun-{client,server} exist. Prints MB/s and time-to-first-byte per row. CONNS=N runs N
+// concurrent downloads of MB each per row (aggregate MB/s; first byte is the slowest connection's).
 // Build+run: see docs/PUBLISH.md "Benchmark".
 import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
@@ -16,6 +17,7 @@ import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { pino } from 'pino';
 
 const MB = Number(process.env.MB ?? 64);
+const CONNS = Number(process.env.CONNS ?? 1);
 const log = pino({ level: 'silent' });
 
 async function source(): Promise<number> {
@@ -37,7 +39,14 @@ async function source(): Promise<number> {
   return (srv.address() as AddressInfo).port;
 }
 
-function download(port: number): Promise<{ mbps: number; ttfbMs: number }> {
+async function download(port: number): Promise<{ mbps: number; ttfbMs: number }> {
+  const t0 = performance.now();
+  const all = await Promise.all(Array.from({ length: CONNS }, () => downloadOne(port)));
+  const secs = (performance.now() - t0) / 1000;
+  return { mbps: (MB * CONNS) / secs, ttfbMs: Math.max(...all.map((r) => r.ttfbMs)) };
+}
+
+function downloadOne(port: number): Promise<{ mbps: number; ttfbMs: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     let first = 0;
@@ -98,7 +107,7 @@ async function main(): Promise<void> {
       client.kill();
     }
   }
-  console.log(`| path (${MB} MB download, loopback) | MB/s | first byte ms |`);
+  console.log(`| path (${CONNS} x ${MB} MB download, loopback) | MB/s | first byte ms |`);
   console.log('|---|---|---|');
   for (const [name, r] of rows) console.log(`| ${name} | ${r.mbps.toFixed(1)} | ${r.ttfbMs.toFixed(1)} |`);
   process.exit(0);

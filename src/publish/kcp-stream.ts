@@ -1,23 +1,34 @@
 // One visitor TCP connection as a byte stream over a KCP conversation (stream mode, its own conv)
 // on the hub-peer session: frames inside the KCP byte stream carry data and FIN (half-close), a
 // STREAM RESET message aborts. One timer per stream, rescheduled from check() and only while
-// something is in flight. Used by hub-publisher.ts and service-manager.ts through pipe.ts.
+// something is in flight. Writes and inputs only mark the stream dirty; one flush per event-loop
+// turn sends the data and every ACK gathered in that turn (as peer/kcp-channel.ts does per batch).
+// Used by hub-publisher.ts and service-manager.ts through pipe.ts.
 //
 //   inner STREAM datagram:  kind=17 u8 | op=DATA u8 | conv u32 LE | KCP segments (stream mode)
 //   frames in the byte stream:  type u8 (1 DATA, 2 FIN) | len u16 LE | payload [len]
 import { Kcp } from '../arq/kcp.js';
-import { presets, type KcpPreset } from '../arq/constants.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { KcpPreset } from '../arq/constants.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { viewOf } from '../util/bytes.js';
 import { InnerKind, STREAM_HEADER_BYTES, StreamOp } from '../wire/inner.js';
 
 /** Local tuning: the KCP mtu incl. our 6-byte header; UDP payload 1400 + 32 AEAD/transport fits 1472. */
 export const streamMtuBytes = 1400;
-/** Local tuning: windows in segments (~350 KB in flight per stream; 100 streams stay in tens of MB). */
-export const streamWindowSegs = 256;
-/** Local tuning: write() says "stop" above this many unacked segments, onDrain fires at half. */
-export const streamHighWaterSegs = 512;
-export const streamLowWaterSegs = 256;
+/** Local tuning: windows in segments (~700 KB in flight per stream, ~20 MB/s at 40 ms RTT; 100
+ * stalled streams hold at most ~200 MB, see streamHighWaterSegs). */
+export const streamWindowSegs = 512;
+/** Local tuning: write() says "stop" at this many unacked segments (window + one window queued),
+ * onDrain fires at half: a source refills the queue before the window runs dry. */
+export const streamHighWaterSegs = 2 * streamWindowSegs;
+export const streamLowWaterSegs = streamWindowSegs;
+/** Local tuning: bytes handed to onData at once (one socket write per 64 KB, not per segment). */
+export const streamDeliverBytes = 64 * 1024;
+/** Local tuning: the stream preset. Congestion window ON (nc 0): without it 100 streams each blast
+ * a full window into the same session and the UDP socket buffers overflow (bench: 185k timeout
+ * resends for 76k segments). Normal RTO (nodelay 0, 100 ms floor): with the 30 ms nodelay floor a
+ * busy event loop fired ~28 % spurious resends. Fast resend after 2 skips keeps loss recovery quick. */
+export const streamPreset: KcpPreset = { nodelay: 0, interval: 10, resend: 2, nc: 0 };
 /** Local tuning: largest frame; keeps a KCP send() well under 128 segments. */
 export const streamFrameMaxBytes = 16 * 1024;
 /** Local tuning: after a clean close, keep answering ACKs this long (TCP's TIME_WAIT role). */
@@ -53,7 +64,12 @@ export interface KcpStreamOptions {
   lingerMs?: number;
   highWaterSegs?: number;
   deadMs?: number;
+  /** Runs fn once after the current event-loop turn (default: setImmediate on the system clock,
+   * else clock.setTimer(0) so a ManualClock's advance() drives it). */
+  defer?: (fn: () => void) => void;
 }
+
+const immediate = (fn: () => void): void => void setImmediate(fn);
 
 const noop = (): void => {};
 const utf8 = new TextEncoder();
@@ -68,7 +84,10 @@ export class KcpStream {
   private readonly kcp: Kcp;
   private readonly clock: Clock;
   private readonly o: KcpStreamOptions;
-  private readonly recvBuf = new Uint8Array(streamMtuBytes * 4);
+  private readonly recvBuf = new Uint8Array(streamDeliverBytes);
+  private readonly defer: (fn: () => void) => void;
+  private readonly flushCb = (): void => this.flushDirty();
+  private dirty = false;
   private readonly hdr = new Uint8Array(FRAME_HEADER_BYTES);
   private readonly highWater: number;
   private timer: TimerHandle | undefined;
@@ -88,6 +107,7 @@ export class KcpStream {
     this.conv = o.conv >>> 0;
     this.clock = o.clock;
     this.highWater = o.highWaterSegs ?? streamHighWaterSegs;
+    this.defer = o.defer ?? (o.clock === systemClock ? immediate : (fn) => void o.clock.setTimer(0, fn));
     const send = o.send;
     const conv = this.conv;
     this.kcp = new Kcp(
@@ -103,7 +123,7 @@ export class KcpStream {
     this.kcp.stream = 1;
     if (this.kcp.setMtu(streamMtuBytes) !== 0) throw new RangeError('bad stream mtu');
     this.kcp.setWndSize(streamWindowSegs, streamWindowSegs);
-    const p = o.preset ?? presets.fast3;
+    const p = o.preset ?? streamPreset;
     this.kcp.setNodelay(p.nodelay, p.interval, p.resend, p.nc);
   }
 
@@ -131,7 +151,7 @@ export class KcpStream {
       this.kcp.send(part);
       this.bytesSent += part.byteLength;
     }
-    this.flushNow();
+    this.markDirty();
     const w = this.kcp.waitSnd();
     if (w > this.maxWaitSnd) this.maxWaitSnd = w;
     if (w >= this.highWater) this.blocked = true;
@@ -143,7 +163,7 @@ export class KcpStream {
     if (this.finSent || this.closeReported) return;
     this.finSent = true;
     this.frame(FRAME_FIN, 0);
-    this.flushNow();
+    this.markDirty();
     this.maybeDone();
   }
 
@@ -157,7 +177,7 @@ export class KcpStream {
     this.paused = false;
     if (this.disposed) return;
     this.deliver();
-    this.flushNow(); // a window that reopens is told at once (KCP's fast recover WINS)
+    this.markDirty(); // a window that reopens is told this turn (KCP's fast recover WINS)
     this.maybeDone();
   }
 
@@ -167,7 +187,7 @@ export class KcpStream {
     this.lastInputAt = this.clock.now();
     this.kcp.input(datagram, datagram.byteLength, this.lastInputAt);
     if (!this.closeReported) this.deliver();
-    this.flushNow(); // ACKs at once: the sender's window and RTT depend on them
+    this.markDirty(); // ACKs this turn, batched: the sender's window and RTT depend on them
     if (this.blocked && this.kcp.waitSnd() <= streamLowWaterSegs) {
       this.blocked = false;
       if (!this.closeReported) this.handlers.onDrain();
@@ -209,10 +229,18 @@ export class KcpStream {
   }
 
   private deliver(): void {
+    const buf = this.recvBuf;
+    const mss = this.kcp.mss;
     while (!this.paused && !this.closeReported) {
-      const n = this.kcp.recv(this.recvBuf);
-      if (n < 0) return;
-      this.parse(this.recvBuf.subarray(0, n));
+      // Gather whole segments up to streamDeliverBytes so the consumer sees few big chunks.
+      let n = 0;
+      while (buf.byteLength - n >= mss) {
+        const k = this.kcp.recv(n === 0 ? buf : buf.subarray(n));
+        if (k < 0) break;
+        n += k;
+      }
+      if (n === 0) return;
+      this.parse(buf.subarray(0, n));
     }
   }
 
@@ -268,7 +296,15 @@ export class KcpStream {
     this.o.onDispose?.();
   }
 
-  private flushNow(): void {
+  /** Queues one flush after this event-loop turn; later writes and inputs in the turn join it. */
+  private markDirty(): void {
+    if (this.dirty || this.disposed) return;
+    this.dirty = true;
+    this.defer(this.flushCb);
+  }
+
+  private flushDirty(): void {
+    this.dirty = false;
     if (this.disposed) return;
     const now = this.clock.now();
     this.kcp.flush(now);

@@ -158,7 +158,8 @@ export function setLoss(lab, router, iface, percent) {
 
 /** Starts the delay bridge in ns between if1 and if2; resolves once it prints its ready line. */
 function startBridge(lab, ns, if1, if2, delayMs, bridgePath) {
-  const child = lab.spawn(ns, bridgePath, [if1, if2, String(Math.round(delayMs * 1000))]);
+  // Niced up: the bridge stands for the network, so it should not queue behind the daemons it carries.
+  const child = lab.spawn(ns, 'nice', ['-n', '-10', bridgePath, if1, if2, String(Math.round(delayMs * 1000))]);
   const bridge = { child, last: null, stats: [], lines: [] };
   let buf = '';
   return new Promise((resolve, reject) => {

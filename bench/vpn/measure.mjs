@@ -31,6 +31,17 @@ export function runAsync(ns, argv, timeoutMs) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Kills a one-off server and waits (at most 3 s) until it is gone, so the next test's
+ * "is it listening" check cannot see the old listener that is about to close.
+ */
+async function stopServer(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await Promise.race([gone, sleep(3000)]);
+}
+
 /** Polls until a TCP listener on port exists in ns (bounded: 50 x 100 ms). */
 export async function waitListening(lab, ns, port) {
   for (let i = 0; i < 50; i++) {
@@ -99,7 +110,7 @@ export async function iperf(lab, nsA, nsB, host, port, { seconds, streams }) {
       error: j.error ?? null,
     };
   } finally {
-    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+    await stopServer(server);
   }
 }
 
@@ -115,7 +126,7 @@ export async function iperfUdp(lab, nsA, nsB, host, { seconds, rate = '0', len =
   } catch (err) {
     return { error: String(err) };
   } finally {
-    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+    await stopServer(server);
   }
 }
 
@@ -132,7 +143,7 @@ export async function echo(lab, nsA, nsB, host, port, { rounds, serverPort = ech
       return { error: `echo client: ${r.stderr.slice(0, 200)}` };
     }
   } finally {
-    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+    await stopServer(server);
   }
 }
 

@@ -190,7 +190,9 @@ export function renderDoc(report, systems) {
         .join('\n');
       return (
         `${c.delayMs} ms each way. Idle ping through it: ${f1(c.pingIdle?.median)} ms median, ${f1(c.pingIdle?.max)} ms max (target ${2 * c.delayMs} ms). ` +
-        `**Sustained: ${f1(c.sustained?.mbpsReceived)} Mbit/s** of 1400-byte UDP with at most 1 % loss (${f1((c.sustained?.bridge?.framesPerSecond ?? 0) / 1000)} kframes/s one way); ` +
+        (c.sustained
+          ? `**Sustained: ${f1(c.sustained.mbpsReceived)} Mbit/s** of 1400-byte UDP with at most 1 % loss (${f1((c.sustained.bridge?.framesPerSecond ?? 0) / 1000)} kframes/s one way); `
+          : `**Sustained: no UDP step stayed within 1 % loss** (the machine was busy); `) +
         `one TCP stream through it: ${f1(c.tcp1Mbps)} Mbit/s (frames late by ${f1(c.tcpBridge?.lateMeanUs)} us mean, ${f1(c.tcpBridge?.lateMaxUs)} us max).\n\n` +
         `| UDP offered Mbit/s | delivered Mbit/s | lost % | bridge kframes/s | late mean us | late max us |\n|---:|---:|---:|---:|---:|---:|\n${steps}\n\n` +
         'The bridge shares the 2 cores with iperf3, the daemons and other work on the machine; when it is CPU-starved frames ' +

@@ -186,7 +186,7 @@ async function calibrateBridge(delayMs, bridgePath) {
     const { lab, ns } = topo;
     const idle = await ping(ns.a, addr.b, { count: 20, intervalS: 0.05 });
     const steps = [];
-    for (const rate of [100, 200, 400, 800, 1600]) {
+    for (const rate of [25, 50, 100, 200, 400, 800]) {
       const t0 = bridgeT();
       const udp = await iperfUdp(lab, ns.a, ns.b, addr.b, { seconds: 2, rate: `${rate}M` });
       await waitBridgeLine(bridge);

@@ -231,7 +231,9 @@ Every system runs on the same namespaces, rebuilt for each system and delay sett
   use TUN; the underlay row has no daemon). Peak RSS: VmHWM of each daemon at the end.
 - Systems: the underlay (no tunnel: the limit of this path), wireguard-go (userspace WireGuard, MTU 1420),
   kcptun as a TCP port forward (client in A, server in B forwarding to iperf3; its defaults: mode fast,
-  aes, Reed-Solomon FEC 10 data + 3 parity; compression off; ping does not apply), meshd peers with
+  aes, Reed-Solomon FEC 10 data + 3 parity; compression off; ping does not apply; its default windows,
+  sndwnd 128 and rcvwnd 512 segments of at most 1350 bytes, cap one session near 128 x 1350 bytes per
+  round trip, so its rows measure kcptun as installed, not tuned), meshd peers with
   \`--transport kcp --kcp-mode normal|fast|fast2|fast3\` and \`--transport datagram\`.
 ${notMeasured.length ? `- **Not measured in this run:** ${notMeasured.join(', ')} (the daemon did not start or carry a ping; see the resource table).\n` : ''}
 ## Delay emulator

@@ -4,7 +4,7 @@
 // CPU seconds per GB, peak RSS, and a TCP echo latency test; loss 0/1/5/10 %, 0 and 20 ms one-way.
 //
 //   npm run build && node bench/vpn/run.mjs [--quick] [--systems a,b] [--seconds N] [--delays 0,20]
-//     [--loss 0,1,5,10] [--no-doc]
+//     [--loss 0,1,5,10] [--no-doc] [--cpu-prof DIR]
 //
 // Writes bench/results/vpn-<date>.json and (unless --no-doc) docs/BENCHMARKS.md. Root only.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -40,15 +40,18 @@ const cfg = {
   echo: { delayMs: 20, lossPct: quick ? [5] : [0, 5], rounds: quick ? 50 : 100 },
 };
 
+// --cpu-prof DIR: meshd peers run under node --cpu-prof; summarize with bench/vpn/profile.mjs DIR.
+const cpuProf = opt('--cpu-prof', null);
+if (cpuProf) mkdirSync(cpuProf, { recursive: true });
 const all = [
   underlay,
   wireguardGo,
   kcptun,
-  meshd(cliPath, 'kcp', 'normal'),
-  meshd(cliPath, 'kcp', 'fast'),
-  meshd(cliPath, 'kcp', 'fast2'),
-  meshd(cliPath, 'kcp', 'fast3'),
-  meshd(cliPath, 'datagram'),
+  meshd(cliPath, 'kcp', 'normal', cpuProf),
+  meshd(cliPath, 'kcp', 'fast', cpuProf),
+  meshd(cliPath, 'kcp', 'fast2', cpuProf),
+  meshd(cliPath, 'kcp', 'fast3', cpuProf),
+  meshd(cliPath, 'datagram', null, cpuProf),
 ];
 const only = opt('--systems', null);
 const systems = only === null ? all : all.filter((s) => only.split(',').some((x) => s.name.includes(x)));

@@ -157,7 +157,8 @@ export const kcptun = {
 };
 
 /** meshd: hub in H, peers in A and B with TUN devices; transport and KCP mode per row. */
-export function meshd(cliPath, transport, kcpMode) {
+/** cpuProfDir: when set, peers run under `node --cpu-prof` (profiles written when they exit). */
+export function meshd(cliPath, transport, kcpMode, cpuProfDir = null) {
   const name = transport === 'kcp' ? `meshd kcp ${kcpMode}` : 'meshd datagram';
   return {
     name,
@@ -180,7 +181,8 @@ export function meshd(cliPath, transport, kcpMode) {
           { side: 'b', local: `${overlayB}/24`, name: 'b', tun: 'mtb' },
         ];
         for (const p of peers) {
-          const args = [cliPath, 'peer', '--hub', `${addr.h}:7000`, '--local', p.local, '--name', p.name, '--secret-file', secret, '--state-dir', join(dir, p.name), '--tun', p.tun, '--transport', transport];
+          const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${name.replace(/ /g, '-')}-${p.name}-${Date.now()}.cpuprofile`] : [];
+          const args = [...prof, cliPath, 'peer', '--hub', `${addr.h}:7000`, '--local', p.local, '--name', p.name, '--secret-file', secret, '--state-dir', join(dir, p.name), '--tun', p.tun, '--transport', transport];
           if (transport === 'kcp') args.push('--kcp-mode', kcpMode);
           tracked.push(track(lab.spawn(ns[p.side], process.execPath, args), `meshd peer ${p.side}`));
         }

@@ -113,9 +113,13 @@ export class KcpStream {
     this.kcp = new Kcp(
       conv,
       (data, len) => {
+        // The header goes into KCP's reserved bytes (no DataView or copy per datagram).
         data[0] = InnerKind.STREAM;
         data[1] = StreamOp.DATA;
-        viewOf(data).setUint32(2, conv, true);
+        data[2] = conv & 0xff;
+        data[3] = (conv >>> 8) & 0xff;
+        data[4] = (conv >>> 16) & 0xff;
+        data[5] = conv >>> 24;
         send(data.subarray(0, len));
       },
       { reservedBytes: STREAM_HEADER_BYTES },

@@ -1,9 +1,13 @@
 // Protocol constants of the crypto layer (sessions, rekey, replay). Used by session.ts, keypairs.ts
 // and the runtime in src/link that schedules handshakes. Values follow WireGuard's whitepaper §6.
 
+/** Test only (bench/soak): MESHD_TEST_REKEY_MS > 0 replaces REKEY_AFTER_TIME_MS so a soak run rekeys
+ * every few seconds. Read here and nowhere else; unset in production. */
+const testRekeyMs = Number(globalThis.process?.env?.MESHD_TEST_REKEY_MS ?? 0);
+
 /** Protocol (both sides should agree): the initiator starts a new handshake once its current key is
  * this old, so a fresh key is in place well before REJECT_AFTER_TIME_MS. */
-export const REKEY_AFTER_TIME_MS = 120_000;
+export const REKEY_AFTER_TIME_MS = testRekeyMs > 0 ? testRekeyMs : 120_000;
 
 /** Protocol (both sides must agree): a key this old is neither used to send nor accepted. If the
  * sides disagreed, one would keep sending on a key the other already refuses (silent loss). */

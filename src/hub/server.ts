@@ -44,6 +44,8 @@ export class HubServer {
   readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0 };
   private readonly reliable = new Map<string, ReliableSender>();
   private readonly dedup = new Map<string, SeqDedup>();
+  /** seq of the last REGISTER accepted per member: a retransmission of it needs no second full map. */
+  private readonly registerSeqs = new Map<string, number>();
   readonly maps: MapSender;
   private readonly heartbeatMs: number;
 
@@ -166,7 +168,12 @@ export class HubServer {
     );
     this.o.log.info({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(member.overlay), name: member.name, endpoint: `${from.address}:${from.port}` }, 'hub: registered');
     this.sendControl(remote.publicKey, { type: ControlType.REGISTER_OK, seq: msg.seq, observed: from, heartbeatMs: this.heartbeatMs });
-    this.maps.sendFull(member);
+    // A retransmitted REGISTER (same seq, nothing changed) only lost or outran its REGISTER_OK: the
+    // full map sent for the first copy is still retransmitted until acked. Sending it again per copy
+    // made an overloaded hub send O(members) more datagrams exactly when it was behind.
+    const repeat = !changed && this.registerSeqs.get(member.id) === msg.seq;
+    this.registerSeqs.set(member.id, msg.seq);
+    if (!repeat) this.maps.sendFull(member);
     if (changed) this.broadcast(member);
   }
 
@@ -192,6 +199,7 @@ export class HubServer {
     this.reliable.get(m.id)?.cancelAll();
     this.reliable.delete(m.id);
     this.dedup.delete(m.id);
+    this.registerSeqs.delete(m.id);
     this.o.link.forget(m.publicKey);
     this.o.publish?.memberGone(m.id, why);
     this.o.log.info({ peer: m.id.slice(0, 8), overlay: u32ToIpv4(m.overlay), why }, 'hub: member removed');

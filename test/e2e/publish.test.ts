@@ -64,7 +64,8 @@ describeRoot('meshd publish end to end (real daemons in namespaces)', () => {
       expect(refused.code).toBe('PUBLISH_REFUSED_PORT_NOT_ALLOWED');
       expect(refused.level).toBe(40);
 
-      const r = await visit(m, 100, 1 << 20);
+      // ~30 s on a 2-core box; the bound is generous because CI shares those cores with other tests.
+      const r = await visit(m, 100, 1 << 20, 120_000);
       say('publish', `100 x 1 MB: ${JSON.stringify(r)}`);
       expect(r).toMatchObject({ ok: 100, bad: 0 });
 
@@ -84,7 +85,7 @@ describeRoot('meshd publish end to end (real daemons in namespaces)', () => {
       expect(gone.ok).toBe(0);
       expect(gone.errors[0]).toBe('ECONNREFUSED');
     });
-  }, 170_000);
+  }, 200_000);
 
   it('a transfer completes at 5 % underlay loss', async () => {
     requireDist();

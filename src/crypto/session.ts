@@ -1,6 +1,8 @@
 // One transport session (one key pair from one handshake): seals and opens TRANSPORT datagrams,
 // counts nonces, keeps the replay window, and answers the rekey/expiry questions the runtime asks.
-// Hot path: one createCipheriv/createDecipheriv per packet, one output allocation, no closures.
+// Hot path: one AEAD call per packet, one output allocation, no closures. The AEAD is node:crypto
+// (createCipheriv per packet, ~9 us for 1400 bytes, mostly object setup) unless the runtime installs
+// a faster backend with the same bytes (setAeadBackend: the native addon, ~1.5 us).
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import {
   TRANSPORT_HEADER_SIZE,
@@ -15,6 +17,22 @@ import { MessageType } from '../wire/outer.js';
 import { MAX_SAFE_COUNTER, REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME_MS, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME_MS, REKEY_ON_RECEIVE_AFTER_MS } from './constants.js';
 import type { TransportKeys } from './handshake.js';
 import { ReplayWindow } from './replay.js';
+
+/** A ChaCha20-Poly1305 implementation for TRANSPORT datagrams that must give node:crypto's bytes. */
+export interface AeadBackend {
+  /** out[0..16) is the header; nonce = 4 zero bytes + out[8..16); writes ciphertext and tag after it. */
+  aeadSeal(key: Uint8Array, out: Uint8Array, plaintext: Uint8Array): boolean;
+  /** Writes the plaintext of datagram[16..len-16) to out; its length, or -1 if the tag fails. */
+  aeadOpen(key: Uint8Array, datagram: Uint8Array, out: Uint8Array): number;
+}
+
+// Process-wide: the data path has one AEAD, chosen once at start-up by the runtime (peer/node.ts).
+let backend: AeadBackend | undefined;
+
+/** Installs (or with undefined removes) the AEAD backend used by every session from now on. */
+export function setAeadBackend(b: AeadBackend | undefined): void {
+  backend = b;
+}
 
 /** Why open() returned undefined, counted per session. */
 export interface DropCounts {
@@ -42,6 +60,8 @@ export class TransportSession {
   lastReceivedMs = -Infinity;
   private readonly sendKey: KeyObject;
   private readonly recvKey: KeyObject;
+  private readonly sendKeyBytes: Uint8Array;
+  private readonly recvKeyBytes: Uint8Array;
   private readonly replay = new ReplayWindow();
   private readonly nonce = Buffer.alloc(12);
 
@@ -54,6 +74,8 @@ export class TransportSession {
     this.lastSentMs = -Infinity;
     this.sendKey = createSecretKey(keys.sendKey);
     this.recvKey = createSecretKey(keys.recvKey);
+    this.sendKeyBytes = new Uint8Array(keys.sendKey);
+    this.recvKeyBytes = new Uint8Array(keys.recvKey);
   }
 
   /** Seals `plaintext` into a whole TRANSPORT datagram, or undefined when this key must not send
@@ -74,6 +96,13 @@ export class TransportSession {
     if (out.byteLength < total) throw new RangeError(`sealInto: buffer of ${out.byteLength} bytes, need ${total}`);
     this.sendCounter = counter + 1;
     writeTransportHeader(out, this.remoteIndex, counter);
+    if (backend === undefined || !backend.aeadSeal(this.sendKeyBytes, out, plaintext)) this.sealSlow(plaintext, out);
+    this.lastSentMs = nowMs;
+    return total;
+  }
+
+  private sealSlow(plaintext: Uint8Array, out: Uint8Array): void {
+    const n = plaintext.byteLength;
     const nonce = this.nonce;
     nonce.set(out.subarray(8, 16), 4);
     const c = createCipheriv('chacha20-poly1305', this.sendKey, nonce, { authTagLength: TRANSPORT_TAG_SIZE });
@@ -81,8 +110,6 @@ export class TransportSession {
     out.set(ct, TRANSPORT_HEADER_SIZE);
     c.final();
     out.set(c.getAuthTag(), TRANSPORT_HEADER_SIZE + n);
-    this.lastSentMs = nowMs;
-    return total;
   }
 
   /** Opens a TRANSPORT datagram addressed to this session; undefined (reason counted in `drops`)
@@ -115,6 +142,24 @@ export class TransportSession {
       this.drops.replay++;
       return undefined;
     }
+    let pt: Uint8Array | undefined;
+    if (backend !== undefined) {
+      const buf = Buffer.allocUnsafe(len - TRANSPORT_HEADER_SIZE - TRANSPORT_TAG_SIZE);
+      pt = backend.aeadOpen(this.recvKeyBytes, datagram, buf) === buf.byteLength ? buf : undefined;
+    } else {
+      pt = this.openSlow(datagram);
+    }
+    if (pt === undefined) {
+      this.drops.auth++;
+      return undefined;
+    }
+    this.replay.update(counter);
+    this.lastReceivedMs = nowMs;
+    return pt;
+  }
+
+  private openSlow(datagram: Uint8Array): Uint8Array | undefined {
+    const len = datagram.byteLength;
     const nonce = this.nonce;
     nonce.set(datagram.subarray(8, 16), 4);
     const d = createDecipheriv('chacha20-poly1305', this.recvKey, nonce, { authTagLength: TRANSPORT_TAG_SIZE });
@@ -123,11 +168,8 @@ export class TransportSession {
     try {
       d.final();
     } catch {
-      this.drops.auth++;
       return undefined;
     }
-    this.replay.update(counter);
-    this.lastReceivedMs = nowMs;
     return pt;
   }
 

@@ -37,6 +37,9 @@ interface Addon {
   write(handle: unknown, packet: Uint8Array): boolean;
   writeBatch(handle: unknown, packets: readonly Uint8Array[]): number;
   close(handle: unknown): void;
+  /** Absent from addons built before the data-path AEAD was added. */
+  aeadSeal?(key: Uint8Array, out: Uint8Array, plaintext: Uint8Array): boolean;
+  aeadOpen?(key: Uint8Array, datagram: Uint8Array, out: Uint8Array): number;
 }
 
 // src/tun/linux.ts and dist/tun/linux.js are both two levels below the package root.
@@ -66,6 +69,22 @@ export function addonAvailable(): boolean {
   } catch {
     return false;
   }
+}
+
+/** The addon's ChaCha20-Poly1305 for TRANSPORT datagrams (crypto/session.ts AeadBackend), or
+ * undefined when the addon is missing or predates it (the data path then uses node:crypto). */
+export function nativeAead():
+  | { aeadSeal(key: Uint8Array, out: Uint8Array, plaintext: Uint8Array): boolean; aeadOpen(key: Uint8Array, datagram: Uint8Array, out: Uint8Array): number }
+  | undefined {
+  let a: Addon;
+  try {
+    a = loadAddon();
+  } catch {
+    return undefined;
+  }
+  const { aeadSeal, aeadOpen } = a;
+  if (typeof aeadSeal !== 'function' || typeof aeadOpen !== 'function') return undefined;
+  return { aeadSeal, aeadOpen };
 }
 
 const ipv4Re = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;

@@ -10,9 +10,17 @@
 //     onError(code, message): the device failed (deleted from outside, I/O error); it is closed.
 //   write(handle, buf) -> boolean        writeBatch(handle, Uint8Array[]) -> number accepted
 //   close(handle)                        idempotent; no callback after it returns
+//   aeadSeal(key, out, plaintext) -> bool   ChaCha20-Poly1305 (RFC 8439) for TRANSPORT datagrams:
+//     out[0..16) holds the header already; nonce = 4 zero bytes + out[8..16); aad empty; writes the
+//     ciphertext at out[16..) and the 16-byte tag after it. Same bytes as node:crypto.
+//   aeadOpen(key, datagram, out) -> number  the reverse: plaintext length written to out, or -1 when
+//     the tag does not verify. Both run on Node's own OpenSSL (the node binary exports EVP_*), so
+//     they link against no library of their own; crypto/session.ts falls back to node:crypto
+//     when an older addon lacks them.
 // Errors thrown from open carry `code`: TUN_NO_DEVICE, TUN_PERMISSION, TUN_BUSY, TUN_BAD_ADDRESS,
 // TUN_BAD_MTU, TUN_IO.
 #include <node_api.h>
+#include <openssl/evp.h>
 #include <uv.h>
 
 #include <arpa/inet.h>
@@ -477,12 +485,77 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---- AEAD for the data path (one context per direction, re-keyed per call: ChaCha key setup is
+// a copy, and the main thread is the only caller) ----
+
+static EVP_CIPHER_CTX *seal_ctx, *open_ctx;
+
+static int u8_arg(napi_env env, napi_value v, uint8_t **p, size_t *len) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
+  if (napi_get_typedarray_info(env, v, &type, len, (void **)p, &ab, &off) != napi_ok) return 0;
+  return type == napi_uint8_array && (*p != NULL || *len == 0);
+}
+
+enum { HDR = 16, TAG = 16 };
+
+static napi_value js_aead_seal(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  uint8_t *key, *dst, *pt;
+  size_t klen, dlen, plen;
+  int ok = 0, n1 = 0, n2 = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 3 && u8_arg(env, argv[0], &key, &klen) && klen == 32 && u8_arg(env, argv[1], &dst, &dlen) &&
+      u8_arg(env, argv[2], &pt, &plen) && plen <= INT32_MAX && dlen >= HDR + plen + TAG) {
+    uint8_t iv[12] = {0};
+    memcpy(iv + 4, dst + 8, 8);
+    if (seal_ctx == NULL) seal_ctx = EVP_CIPHER_CTX_new();
+    ok = seal_ctx != NULL && EVP_EncryptInit_ex(seal_ctx, EVP_chacha20_poly1305(), NULL, key, iv) == 1 &&
+         EVP_EncryptUpdate(seal_ctx, dst + HDR, &n1, pt, (int)plen) == 1 &&
+         EVP_EncryptFinal_ex(seal_ctx, dst + HDR + n1, &n2) == 1 && (size_t)(n1 + n2) == plen &&
+         EVP_CIPHER_CTX_ctrl(seal_ctx, EVP_CTRL_AEAD_GET_TAG, TAG, dst + HDR + plen) == 1;
+  }
+  CHECK(napi_get_boolean(env, ok, &out));
+  return out;
+}
+
+static napi_value js_aead_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  uint8_t *key, *dg, *dst;
+  size_t klen, dglen, dstlen;
+  int n1 = 0, n2 = 0;
+  int32_t result = -1;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 3 && u8_arg(env, argv[0], &key, &klen) && klen == 32 && u8_arg(env, argv[1], &dg, &dglen) &&
+      dglen >= HDR + TAG && dglen <= INT32_MAX && u8_arg(env, argv[2], &dst, &dstlen) && dstlen >= dglen - HDR - TAG) {
+    int ctlen = (int)(dglen - HDR - TAG);
+    uint8_t iv[12] = {0};
+    memcpy(iv + 4, dg + 8, 8);
+    if (open_ctx == NULL) open_ctx = EVP_CIPHER_CTX_new();
+    if (open_ctx != NULL && EVP_DecryptInit_ex(open_ctx, EVP_chacha20_poly1305(), NULL, key, iv) == 1 &&
+        EVP_DecryptUpdate(open_ctx, dst, &n1, dg + HDR, ctlen) == 1 &&
+        EVP_CIPHER_CTX_ctrl(open_ctx, EVP_CTRL_AEAD_SET_TAG, TAG, dg + HDR + ctlen) == 1 &&
+        EVP_DecryptFinal_ex(open_ctx, dst + n1, &n2) == 1 && n1 + n2 == ctlen) {
+      result = ctlen;
+    }
+  }
+  CHECK(napi_create_int32(env, result, &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeBatch", NULL, js_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"aeadSeal", NULL, js_aead_seal, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"aeadOpen", NULL, js_aead_open, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

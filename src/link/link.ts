@@ -92,6 +92,9 @@ export class Link {
   };
   readonly stats = { sent: 0, received: 0, handshakesInitiated: 0, handshakesCompleted: 0 };
   private readonly remotes = new Map<string, Remote>();
+  /** Callers pass the same key array on every send (the peer map's): resolving it without a hex
+   * string per packet. Checked against `remotes` on use, so forget() needs no cleanup here. */
+  private readonly byKeyObject = new WeakMap<Uint8Array, Remote>();
   private readonly byIndex = new Map<number, Remote>();
   private readonly pendingByIndex = new Map<number, Remote>();
   private readonly responder: HandshakeResponder;
@@ -385,6 +388,14 @@ export class Link {
   }
 
   private remoteFor(publicKey: Uint8Array): Remote {
+    const cached = this.byKeyObject.get(publicKey);
+    if (cached !== undefined && this.remotes.get(cached.id) === cached) return cached;
+    const r = this.remoteForId(publicKey);
+    this.byKeyObject.set(publicKey, r);
+    return r;
+  }
+
+  private remoteForId(publicKey: Uint8Array): Remote {
     const id = keyId(publicKey);
     let r = this.remotes.get(id);
     if (!r) {

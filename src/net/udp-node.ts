@@ -1,6 +1,8 @@
 // The one node:dgram user: a UdpSocket (net/udp.ts) over a real IPv4 socket. Built by the CLI and
 // handed to the hub or peer daemon; everything else sees only the UdpSocket interface.
 import { createSocket, type Socket } from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIPv4 } from 'node:net';
 import type { Endpoint, UdpHandler, UdpSocket } from './udp.js';
 
 /** Local tuning: 4 MiB absorbs bursts of ~2800 full datagrams while the event loop is busy. */
@@ -23,6 +25,10 @@ export class NodeUdpSocket implements UdpSocket {
   readonly counters: UdpCounters = { sent: 0, received: 0, sendErrors: 0, handlerErrors: 0 };
   private handler: UdpHandler | undefined;
   private closed = false;
+  /** One completion callback for every send: no closure per datagram. */
+  private readonly onSent = (err: Error | null): void => {
+    if (err) this.counters.sendErrors++;
+  };
 
   constructor(
     private readonly sock: Socket,
@@ -47,9 +53,7 @@ export class NodeUdpSocket implements UdpSocket {
   send(data: Uint8Array, to: Endpoint): void {
     if (this.closed) return;
     try {
-      this.sock.send(data, to.port, to.address, (err) => {
-        if (err) this.counters.sendErrors++;
-      });
+      this.sock.send(data, to.port, to.address, this.onSent);
       this.counters.sent++;
     } catch {
       this.counters.sendErrors++;
@@ -74,10 +78,21 @@ export class NodeUdpSocket implements UdpSocket {
   }
 }
 
+/**
+ * Resolves IPv4 literals synchronously. node:dgram resolves every send's address through
+ * dns.lookup, which answers an IP literal on the next tick: one closure and one nextTick per
+ * datagram, and the sendto happens after the caller returned. Endpoints here are always literals.
+ */
+function lookupLiteral(address: string, family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
+  if (isIPv4(address)) cb(null, address, 4);
+  else dnsLookup(address, 4, cb);
+}
+
 /** Binds an IPv4 UDP socket (port 0 picks a free one) with large buffers. */
 export function openUdp(bind: Endpoint, opts: UdpOptions = {}): Promise<NodeUdpSocket> {
   const sock = createSocket({
     type: 'udp4',
+    lookup: lookupLiteral as never,
     recvBufferSize: opts.recvBufferBytes ?? defaultSocketBufferBytes,
     sendBufferSize: opts.sendBufferBytes ?? defaultSocketBufferBytes,
   });

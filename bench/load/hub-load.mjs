@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// Hub load tool (issue 10): a real `meshd hub` process on 127.0.0.1 and N lightweight virtual peers
+// (bench/load/vpeer-worker.mjs: real handshakes, REGISTER, MAP acks, HEARTBEAT) spread over worker
+// processes. Reports the hub's CPU and RSS while N peers register and while they only heartbeat,
+// and how long one map change (a join, then a leave) takes to reach every peer.
+//   npm run build && node bench/load/hub-load.mjs --peers 1000 [--workers 2] [--rate 50] [--max-pending 4] [--steady 60]
+// Joins are paced (rate) and closed-loop (at most max-pending registrations in flight per worker).
+// Traffic stays on 127.0.0.1; overlay addresses are registry numbers in 10.9.0.0/16 (no packet goes there).
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', '..', 'dist', 'cli.js');
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const N = Number(args.peers ?? 1000);
+const W = Number(args.workers ?? Math.max(1, Math.min(8, Math.ceil(N / 2500))));
+const rate = Number(args.rate ?? 50); // joins per second, all workers together
+const steadyS = Number(args.steady ?? 60);
+const maxPending = Number(args['max-pending'] ?? 4); // registrations in flight per worker
+const regLimitS = Number(args['register-limit'] ?? 600);
+const port = 17000 + (process.pid % 1000);
+const dir = mkdtempSync(join(tmpdir(), 'meshd-load-'));
+const secret = `load-test-secret-${process.pid}-0123456789`;
+writeFileSync(join(dir, 'secret'), secret, { mode: 0o600 });
+
+const ticks = 100; // USER_HZ on Linux
+function cpuSeconds(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / ticks;
+}
+function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+function hubStatus() {
+  const r = spawnSync(process.execPath, [cli, 'status', '--state-dir', dir, '--json'], { encoding: 'utf8', timeout: 10_000 });
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return { error: (r.stderr || r.stdout).slice(0, 200) };
+  }
+}
+const say = (s) => console.log(`[load ${new Date().toISOString().slice(11, 19)}] ${s}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const hub = spawn(process.execPath, [...(process.env.LOAD_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'hub', '--listen', `127.0.0.1:${port}`, '--network', '10.9.0.0/16', '--secret-file', join(dir, 'secret'), '--state-dir', dir, '--log-level', process.env.LOAD_HUB_LEVEL ?? 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+const workers = [];
+const progressByWorker = [];
+let cleaned = false;
+function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  for (const w of workers) w.kill('SIGKILL');
+  hub.kill(process.env.LOAD_HUB_NODE_ARGS ? 'SIGINT' : 'SIGKILL'); // SIGINT lets --cpu-prof write its profile
+  rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => process.exit(1));
+const hardStop = setTimeout(() => {
+  say('hard time limit reached; stopping');
+  process.exit(2);
+}, (regLimitS + steadyS + 300) * 1000);
+hardStop.unref();
+
+let hubKey = '';
+const hubLines = { n: 0, registered: 0, refused: 0, last: [] };
+await new Promise((resolve, reject) => {
+  const t = setTimeout(() => reject(new Error('hub did not start within 10 s')), 10_000);
+  createInterface({ input: hub.stdout }).on('line', (l) => {
+    hubLines.n++;
+    if (process.env.LOAD_HUB_LOG) appendFileSync(process.env.LOAD_HUB_LOG, `${l}\n`);
+    if (hubLines.n % 1000 === 0 || l.includes('"level":40') || l.includes('"level":50')) hubLines.last.push(l.slice(0, 300));
+    if (hubLines.last.length > 20) hubLines.last.shift();
+    if (/"msg":"hub: registered"/.test(l)) hubLines.registered++;
+    if (/refused/.test(l)) hubLines.refused++;
+    if (l.includes('"hub started"')) {
+      hubKey = JSON.parse(l).publicKey;
+      clearTimeout(t);
+      resolve();
+    }
+  });
+  hub.stderr.on('data', (d) => process.stderr.write(d));
+});
+say(`hub pid ${hub.pid} on 127.0.0.1:${port}; ${N} virtual peers in ${W} workers at ${rate} joins/s`);
+
+const per = Math.ceil(N / W);
+const handlers = new Set();
+function onAny(pred) {
+  return new Promise((resolve) => {
+    const h = (w, m) => {
+      if (pred(w, m)) {
+        handlers.delete(h);
+        resolve(m);
+      }
+    };
+    handlers.add(h);
+  });
+}
+for (let i = 0; i < W; i++) {
+  const w = fork(join(here, 'vpeer-worker.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  w.on('message', (m) => {
+    if (m.type === 'error') say(`worker ${i}: ${m.error}`);
+    if (m.type === 'progress') progressByWorker[i] = m.registered;
+    for (const h of [...handlers]) h(w, m);
+  });
+  workers.push(w);
+}
+await Promise.all(workers.map((w) => onAny((x, m) => x === w && m.type === 'ready')));
+const common = { secret, hubKey, hub: { address: '127.0.0.1', port } };
+
+// Phase 1: registration.
+const cpu0 = cpuSeconds(hub.pid);
+const t0 = Date.now();
+let registered = 0;
+const progress = setInterval(() => say(`  registering: hub CPU ${(cpuSeconds(hub.pid) - cpu0).toFixed(1)} s, RSS ${rssMb(hub.pid).toFixed(0)} MB, ${((Date.now() - t0) / 1000).toFixed(0)} s, ~${progressByWorker.reduce((a, b) => a + (b ?? 0), 0)} registered (hub logged ${hubLines.registered} registrations, ${hubLines.refused} refusals)`), 10_000);
+const regDone = Promise.all(
+  workers.map((w, i) => {
+    const count = Math.max(0, Math.min(per, N - i * per));
+    w.send({ type: 'start', ...common, first: i * per, firstHost: 2, count, ratePerSec: rate / W, maxPending });
+    return onAny((x, m) => x === w && m.type === 'registered').then((m) => (registered += m.registered));
+  }),
+);
+const regResult = await Promise.race([regDone.then(() => 'done'), sleep(regLimitS * 1000).then(() => 'timeout')]);
+clearInterval(progress);
+const regMs = Date.now() - t0;
+const regCpu = cpuSeconds(hub.pid) - cpu0;
+say(`registration ${regResult}: ${registered}/${N} registered in ${(regMs / 1000).toFixed(1)} s; hub CPU ${regCpu.toFixed(1)} s (${((100 * regCpu) / (regMs / 1000)).toFixed(0)} % of a core), RSS ${rssMb(hub.pid).toFixed(0)} MB`);
+if (regResult !== 'done') process.exit(3);
+
+// Let the join storm's map traffic settle: every peer at the same version.
+async function versions() {
+  const replies = await Promise.all(workers.map((w) => { w.send({ type: 'versions' }); return onAny((x, m) => x === w && m.type === 'versions'); }));
+  const hist = {};
+  let regs = 0;
+  for (const r of replies) {
+    regs += r.registrations;
+    for (const [v, n] of Object.entries(r.hist)) hist[v] = (hist[v] ?? 0) + n;
+  }
+  return { hist, regs };
+}
+let settledMs = 0;
+for (let i = 0; i < 120; i++) {
+  const { hist } = await versions();
+  if (Object.keys(hist).length === 1 && Number(Object.keys(hist)[0]) >= N) break;
+  await sleep(1000);
+  settledMs += 1000;
+}
+const settled = await versions();
+say(`maps settled ${settledMs} ms after the last registration: versions ${JSON.stringify(settled.hist)}; registrations ${settled.regs}`);
+
+// Phase 2: steady state, heartbeats only (20 s interval).
+const cpu1 = cpuSeconds(hub.pid);
+const rss1 = rssMb(hub.pid);
+const s0 = Date.now();
+await sleep(steadyS * 1000);
+const steadyCpu = cpuSeconds(hub.pid) - cpu1;
+const steadyPct = (100 * steadyCpu) / ((Date.now() - s0) / 1000);
+const rss2 = rssMb(hub.pid);
+say(`steady ${steadyS} s of heartbeats from ${N} peers: hub CPU ${steadyCpu.toFixed(2)} s = ${steadyPct.toFixed(1)} % of a core; RSS ${rss1.toFixed(0)} -> ${rss2.toFixed(0)} MB`);
+
+// Phase 3: one map change (a join), then another (a leave): time until every peer has it.
+async function spread(kind) {
+  const before = await versions();
+  const v = Math.max(...Object.keys(before.hist).map(Number)) + 1;
+  const watched = Promise.all(workers.map((w) => { w.send({ type: 'watch', version: v }); return onAny((x, m) => x === w && m.type === 'watched' && m.version === v); }));
+  await sleep(200);
+  const t = Date.now();
+  if (kind === 'join') workers[0].send({ type: 'join', ...common, first: N, firstHost: 2 });
+  else workers[0].send({ type: 'leave' });
+  const res = await Promise.race([watched, sleep(30_000).then(() => undefined)]);
+  if (!res) return `${kind}: not every peer had version ${v} within 30 s`;
+  const last = Math.max(...res.map((m) => m.doneAt));
+  return `${kind} (version ${v}): every peer had it ${last - t} ms after the change started`;
+}
+say(await spread('join'));
+await sleep(2000);
+say(await spread('leave'));
+say(`final hub RSS ${rssMb(hub.pid).toFixed(0)} MB`);
+console.log(JSON.stringify({ peers: N, workers: W, rate, registrationS: regMs / 1000, registrationCpuS: regCpu, steadyS, steadyCpuPct: steadyPct, rssMb: rss2 }));
+for (const w of workers) w.send({ type: 'stop' });
+await sleep(500);
+process.exit(0);

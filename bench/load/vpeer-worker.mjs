@@ -1,0 +1,150 @@
+// One worker process of the hub load tool (bench/load/hub-load.mjs): runs many lightweight virtual
+// peers, each a real Link (Noise handshake, sessions, rekey) and a real HubClient (REGISTER, MAP
+// parts acked and assembled, HEARTBEAT with the map version, re-register) on its own UDP socket on
+// 127.0.0.1. What it leaves out of a peer: TUN, data plane, punching; and the map keeps only its
+// version (the entries are decoded and acked, not stored), so 10,000 peers fit in memory.
+import { pino } from 'pino';
+import { Link } from '../../dist/link/link.js';
+import { HubClient } from '../../dist/peer/hub-client.js';
+import { openUdp } from '../../dist/net/udp-node.js';
+import { decodeKey, generateKeyPair } from '../../dist/crypto/keys.js';
+import { derivePsk } from '../../dist/crypto/psk.js';
+import { systemClock, systemWallClock } from '../../dist/util/clock.js';
+import { decodeControl } from '../../dist/wire/control.js';
+import { decodeInner, InnerKind } from '../../dist/wire/inner.js';
+
+const log = pino({ level: 'silent' });
+const peers = [];
+let watch; // { version, pending: Set, startedAt }
+
+/** PeerMap's version rules without the entries (src/peer/peer-map.ts). */
+class VersionMap {
+  version = 0;
+  constructor(onVersion) {
+    this.onVersion = onVersion;
+  }
+  all() {
+    return [];
+  }
+  get() {
+    return undefined;
+  }
+  byId() {
+    return undefined;
+  }
+  applyFull(version) {
+    this.version = version;
+    this.onVersion(version);
+    return [];
+  }
+  applyDelta(base, version) {
+    if (version <= this.version) return { stale: true };
+    if (base > this.version) return { gap: true };
+    this.version = version;
+    this.onVersion(version);
+    return { applied: [] };
+  }
+  clear() {
+    this.version = 0;
+  }
+}
+
+async function startPeer(cfg, index) {
+  const udp = await openUdp({ address: '127.0.0.1', port: 0 }, { recvBufferBytes: 65536, sendBufferBytes: 65536 });
+  const keyPair = generateKeyPair();
+  const psk = cfg.psk;
+  const link = new Link({ udp, keyPair, psk, clock: systemClock, wallClock: systemWallClock, log });
+  const p = { index, link, udp, registeredAt: 0 };
+  p.map = new VersionMap((v) => {
+    if (watch && v >= watch.version && watch.pending.delete(p)) {
+      if (watch.pending.size === 0) process.send({ type: 'watched', version: watch.version, doneAt: Date.now() });
+    }
+  });
+  const overlay = (0x0a090000 + cfg.firstHost + index) >>> 0; // 10.9.x.y inside --network 10.9.0.0/16 (registry numbers only: no packet goes there)
+  p.client = new HubClient({
+    link, clock: systemClock, log, hub: cfg.hub, psk, hubKey: cfg.hubKey, overlay, prefix: 16, name: '', lan: () => [udp.local],
+    bootId: BigInt(index + 1), map: p.map,
+  });
+  link.onInner((r, pt) => {
+    if (!p.client.isHub(r.publicKey)) return;
+    const inner = decodeInner(pt);
+    if (inner.kind === InnerKind.CONTROL) p.client.onControl(decodeControl(inner.body));
+  });
+  peers.push(p);
+  if (process.env.LOAD_DEBUG) setTimeout(() => { if (p.client.state !== 'registered') console.error(`vpeer ${index} ${Buffer.from(keyPair.publicKey).toString('hex').slice(0, 8)} port ${udp.local.port}: ${p.client.state} after 5 s; link drops ${JSON.stringify(p.link.drops)} stats ${JSON.stringify(p.link.stats)} udp ${JSON.stringify(udp.counters)}`); }, 5000).unref();
+  await p.client.start();
+  p.registeredAt = Date.now();
+  return p;
+}
+
+process.on('message', async (msg) => {
+  if (msg.type === 'start') {
+    const cfg = { ...msg, hubKey: decodeKey(msg.hubKey, 'hub key'), psk: derivePsk(msg.secret) };
+    const gapMs = 1000 / msg.ratePerSec;
+    let done = 0;
+    let failed = 0;
+    const started = Date.now();
+    const all = [];
+    let pending = 0;
+    for (let i = 0; i < msg.count; i++) {
+      const at = started + i * gapMs;
+      const wait = at - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // Closed loop: at most maxPending registrations in flight, so the join rate follows what the
+      // hub absorbs (each join costs the hub one delta per member: the join storm is O(N^2)).
+      for (let k = 0; pending >= msg.maxPending && k < 600_000; k++) await new Promise((r) => setTimeout(r, 5));
+      pending++;
+      all.push(
+        startPeer(cfg, msg.first + i).then(
+          () => {
+            pending--;
+            done++;
+            if (done % 10 === 0) process.send({ type: 'progress', registered: done });
+          },
+          (e) => {
+            pending--;
+            failed++;
+            process.send({ type: 'error', error: String(e) });
+          },
+        ),
+      );
+    }
+    await Promise.all(all);
+    process.send({ type: 'registered', registered: done, failed, ms: Date.now() - started });
+  } else if (msg.type === 'versions') {
+    const hist = {};
+    for (const p of peers) hist[p.map.version] = (hist[p.map.version] ?? 0) + 1;
+    const regs = peers.reduce((s, p) => s + p.client.registrations, 0);
+    const states = {};
+    const drops = {};
+    for (const p of peers) {
+      states[p.client.state] = (states[p.client.state] ?? 0) + 1;
+      for (const [k, v] of Object.entries(p.link.drops)) if (v) drops[k] = (drops[k] ?? 0) + v;
+    }
+    process.send({ type: 'versions', hist, registrations: regs, states, drops });
+  } else if (msg.type === 'watch') {
+    watch = { version: msg.version, pending: new Set(peers.filter((p) => p.map.version < msg.version)) };
+    if (watch.pending.size === 0) process.send({ type: 'watched', version: msg.version, doneAt: Date.now() });
+  } else if (msg.type === 'join') {
+    // One more peer (the map change whose spread the coordinator times).
+    const cfg = { ...msg, hubKey: decodeKey(msg.hubKey, 'hub key'), psk: derivePsk(msg.secret) };
+    const t0 = Date.now();
+    await startPeer(cfg, msg.first);
+    process.send({ type: 'joined', startedAt: t0, registeredAt: Date.now() });
+  } else if (msg.type === 'leave') {
+    const p = peers.pop();
+    if (watch?.pending.delete(p) && watch.pending.size === 0) process.send({ type: 'watched', version: watch.version, doneAt: Date.now() });
+    const t0 = Date.now();
+    await p.client.stop();
+    await p.link.close();
+    await p.udp.close();
+    process.send({ type: 'left', startedAt: t0 });
+  } else if (msg.type === 'stop') {
+    for (const p of peers) {
+      await p.link.close();
+      await p.udp.close();
+    }
+    process.exit(0);
+  }
+});
+process.send({ type: 'ready' });

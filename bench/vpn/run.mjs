@@ -246,7 +246,7 @@ async function main() {
     rmSync(bridgeDir, { recursive: true, force: true });
   }
   const elapsedS = (Date.now() - started) / 1000;
-  const report = { env, cfg, elapsedS, calibration, results };
+  const report = { env, cfg, elapsedS, calibration, results, loadavgEnd: readFileSync('/proc/loadavg', 'utf8').trim() };
   const resultsDir = join(repo, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   const stamp = env.date.replace(/[:.]/g, '-');

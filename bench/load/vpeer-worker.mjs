@@ -147,4 +147,6 @@ process.on('message', async (msg) => {
     process.exit(0);
   }
 });
+// The coordinator gone (killed, crashed): do not linger.
+process.on('disconnect', () => process.exit(0));
 process.send({ type: 'ready' });

@@ -127,6 +127,8 @@ export interface HubStatusJson {
   relayedPackets: number;
   /** Registered members, sorted by overlay address. */
   members: HubMemberJson[];
+  /** Dropped datagrams by reason: relay refusals and the link's (bad mac1, unknown index...). */
+  drops?: Record<string, number>;
   /** Services published through this hub; empty without --allow-publish. */
   published?: PublishedJson[];
 }

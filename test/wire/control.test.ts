@@ -7,6 +7,7 @@ import {
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { DecodeError } from '../../src/util/errors.js';
 import { Rng } from '../fakes/rng.js';
+import { ipv4ToU32 } from '../../src/util/ipv4.js';
 
 const key = new Uint8Array(32).fill(0xab);
 const keyHex = 'ab'.repeat(32);
@@ -131,5 +132,30 @@ describe('control codec', () => {
       expect(toHex(encodeControl(decodeControl(again)))).toBe(toHex(again));
     }
     expect(decoded).toBeGreaterThan(1000);
+  });
+});
+
+describe('endpoint encoding (plain u32 math, same bytes as ip-num)', () => {
+  const heartbeat = (address: string): ControlMessage => ({ type: ControlType.HEARTBEAT_OK, seq: 1, observed: { address, port: 0x1234 }, mapVersion: 0 });
+
+  it('encodes random addresses exactly as ipv4ToU32 and decodes them back', () => {
+    const rng = new Rng(10);
+    for (let i = 0; i < 2000; i++) {
+      const address = [0, 0, 0, 0].map(() => rng.int(256)).join('.');
+      const b = encodeControl(heartbeat(address));
+      expect(new DataView(b.buffer, b.byteOffset).getUint32(5, false)).toBe(ipv4ToU32(address));
+      expect(decodeControl(b)).toEqual(heartbeat(address));
+    }
+  });
+
+  it.each([
+    ['too few octets', '10.9.0'],
+    ['an octet over 255', '10.9.0.256'],
+    ['an empty octet', '10..0.1'],
+    ['a trailing dot', '10.9.0.1.'],
+    ['a letter', '10.9.0.x'],
+    ['a hostname', 'hub.example'],
+  ])('refuses %s with the TypeError ipv4ToU32 throws', (_why, address) => {
+    expect(() => encodeControl(heartbeat(address))).toThrow(TypeError);
   });
 });

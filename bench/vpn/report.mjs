@@ -216,7 +216,7 @@ Raw results: \`bench/results/vpn-*.json\` (not committed). The whole matrix took
 - Date: ${e.date}
 - Machine: ${e.machine}; load average at start: ${e.loadavg}${report.loadavgEnd ? `, at the end: ${report.loadavgEnd}` : ''}. Other engineers' tests share these 2 cores, so
   absolute numbers are noisy; compare rows of the same run (ratios are against wireguard-go in this run).
-- Versions: meshd ${e.meshd}, Node ${e.node}, wireguard-go ${e.wireguardGo}, kcptun ${e.kcptun}, ${e.iperf3}.
+- Versions: meshd ${e.meshd}${e.meshdDistBuilt ? ` (dist/ built ${e.meshdDistBuilt})` : ''}, Node ${e.node}, wireguard-go ${e.wireguardGo}, kcptun ${e.kcptun}, ${e.iperf3}.
 
 ## Method
 
@@ -249,7 +249,7 @@ ${cal || '_no delay runs_'}
 ## At a glance: ratio to wireguard-go (above 1 is better for throughput, below 1 better for latency)
 
 ${summaryTable(report, systems, prev)}
-${prev ? `\nThe last column repeats the same ratios from the previous full run (${prev.env.date}, load average ${prev.env.loadavg.split(' ').slice(0, 3).join(' ')}) as a measure of run-to-run noise on this shared machine.\n` : ''}
+${prev ? `\nThe last column repeats the same ratios from the previous full run (${prev.env.date}, load average ${prev.env.loadavg.split(' ').slice(0, 3).join(' ')}) as a check on run-to-run noise on this shared machine. Caution: dist/ is rebuilt by everyone working in this tree, so the two runs may also have measured different meshd builds (compare the meshd lines of the two JSON files).\n` : ''}
 
 ## Throughput, 1 TCP stream (Mbit/s; ratio to wireguard-go)
 
@@ -278,7 +278,9 @@ ${
     ? `## CPU profile of meshd peers
 
 \`node bench/vpn/run.mjs --systems "kcp fast2,datagram" --delays 0 --loss 0 --seconds 5 --cpu-prof DIR\` (peers under
-\`node --cpu-prof\`; A sends, B receives), summarized by \`node bench/vpn/profile.mjs DIR\`:
+\`node --cpu-prof\`; A sends, B receives; a separate short run on the dist/ of the time, not part of the matrix), summarized by
+\`node bench/vpn/profile.mjs DIR\`. Self time shows where the data path spends: on the sender, \`doSend\` is libuv's one
+sendto per datagram; on the receiver, \`write linux.js\` is one TUN write() per packet; \`sealInto\`/\`open\` are the AEAD.
 
 \`\`\`
 ${profileSummary(profileDir, 8)}\`\`\`

@@ -8,7 +8,7 @@
 //
 // Writes bench/results/vpn-<date>.json and (unless --no-doc) docs/BENCHMARKS.md. Root only.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +72,8 @@ function environment() {
     machine: `${cpus()[0]?.model ?? '?'} x${cpus().length}, ${sh('uname', ['-sr'])}`,
     node: process.version,
     meshd: `${JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version} @ ${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--', 'src']) ? ' (src dirty)' : ''}`,
+    // dist/ is shared with everyone building in this tree: record when it was built, not just HEAD.
+    meshdDistBuilt: existsSync(cliPath) ? statSync(cliPath).mtime.toISOString() : null,
     wireguardGo: (/v[\d.]+/.exec(sh('wireguard-go', ['--version'])) ?? ['?'])[0],
     kcptun: sh('dpkg-query', ['-W', '-f=${Version}', 'kcptun']) || '?',
     iperf3: sh('iperf3', ['--version']).split('\n')[0],

@@ -28,6 +28,8 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** Published services (PUBLISH, STREAM); docs/PUBLISH.md. */
   publish?: HubPublisher;
+  /** Window in which map changes are collected into one delta per member (default mapCoalesceMs). */
+  mapCoalesceMs?: number;
 }
 
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
@@ -51,7 +53,7 @@ export class HubServer {
 
   constructor(private readonly o: ServerOptions) {
     this.heartbeatMs = o.heartbeatMs ?? heartbeatIntervalMs;
-    this.maps = new MapSender(o.clock, o.registry, (m, msg) => this.sendControl(m.publicKey, msg), (m) => this.reliableOf(m.id));
+    this.maps = new MapSender(o.clock, o.registry, (m, msg) => this.sendControl(m.publicKey, msg), (m) => this.reliableOf(m.id), o.mapCoalesceMs);
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
   }
 
@@ -177,10 +179,11 @@ export class HubServer {
     if (changed) this.broadcast(member);
   }
 
-  /** A member changed: every other member gets the delta (which carries its candidates, so the
-   * two sides start punching at the same moment: the MAP upsert is an implicit PUNCH). */
-  broadcast(changed: Member): void {
-    for (const m of this.o.registry.all()) if (m.id !== changed.id) this.maps.update(m);
+  /** A member changed: within the coalescing window every member behind gets one delta with all
+   * changes since its acked version (it carries the changed member's candidates, so both sides
+   * start punching at about the same moment: the MAP upsert is an implicit PUNCH). */
+  broadcast(_changed: Member): void {
+    this.maps.changed();
   }
 
   /** PUNCH to both members at once, each with the other's candidates. */
@@ -214,6 +217,7 @@ export class HubServer {
   }
 
   close(): void {
+    this.maps.close();
     for (const r of this.reliable.values()) r.cancelAll();
   }
 }

@@ -3,7 +3,8 @@
 // datagram-sized parts, each part retransmitted until acked. Used by hub/server.ts.
 //
 // Load shape (docs/RELIABILITY.md "Hub load"): changes are not sent one delta per member per
-// change (a join storm was O(N^2) datagrams) but collected for `mapCoalesceMs` and flushed as one
+// change (a join storm was O(N^2) datagrams) but collected for `mapCoalesceMs` (doubling up to
+// `mapCoalesceMaxMs` while changes keep coming) and flushed as one
 // delta per member covering everything since its acked version; a member with a map still in
 // flight gets the rest when that one is acked. Each member has at most `mapWindowParts` parts
 // unacked and one retransmit timer whose delay doubles while nothing is acked, so an overloaded
@@ -17,6 +18,12 @@ import type { Member, Registry } from './registry.js';
 export const mapPartBudgetBytes = 1100;
 /** Local tuning: changes within this window reach each member as one delta (well inside the 1 s goal). */
 export const mapCoalesceMs = 50;
+/** Local tuning: during a storm (a change within `mapQuietMs` of the last flush) the window doubles up
+ * to this, or `mapStormMsPerMember` times the members when that is longer, so storm deltas cost the
+ * hub at most ~4,000 sends and ACKs a second (~75 us a pair measured) however many join. */
+export const mapCoalesceMaxMs = 500;
+export const mapStormMsPerMember = 0.25;
+export const mapQuietMs = 1_000;
 /** Local tuning: after a flush that took d ms, the next waits >= this many times d, so map fan-out
  * takes at most about a third of the hub's CPU however fast members join. */
 export const mapFlushSpacingFactor = 2;
@@ -43,6 +50,13 @@ export function splitMap(entries: MapEntry[], budget = mapPartBudgetBytes): MapE
     used += n;
   }
   return parts;
+}
+
+/** Coalescing window for a change (pure): the base window after a quiet spell, doubling while
+ * changes keep coming, capped. */
+export function nextWindowMs(windowMs: number, sinceLastFlushMs: number, members: number, baseMs = mapCoalesceMs): number {
+  const cap = Math.max(mapCoalesceMaxMs, members * mapStormMsPerMember, baseMs);
+  return sinceLastFlushMs > mapQuietMs ? baseMs : Math.min(Math.max(windowMs, baseMs) * 2, cap);
 }
 
 /** Retransmit delay after a timeout or an ACK (pure): doubles while nothing is acked, halves back. */
@@ -81,6 +95,7 @@ export class MapSender {
   private flushTimer: TimerHandle | undefined;
   private lastFlushEndMs = -Infinity;
   private lastFlushTookMs = 0;
+  private windowMs: number;
 
   constructor(
     private readonly clock: Clock,
@@ -88,7 +103,9 @@ export class MapSender {
     private readonly send: (m: Member, msg: ControlMessage) => void,
     private readonly reliableOf: (m: Member) => ReliableSender,
     private readonly coalesceMs = mapCoalesceMs,
-  ) {}
+  ) {
+    this.windowMs = coalesceMs;
+  }
 
   private stateOf(m: Member): MemberMapState {
     let s = this.state.get(m.id);
@@ -110,12 +127,31 @@ export class MapSender {
     this.start(m, s, 0, splitMap(this.registry.fullMap()));
   }
 
+  /** A member registered again with nothing changed (same boot id: its map and the parts it has
+   * assembled are intact): a full map still in flight carries on, its unacked parts re-sent now,
+   * instead of starting over. Re-registrations after heartbeat timeouts each restarting an
+   * O(members) full map were what kept an overloaded hub overloaded (RELIABILITY.md). */
+  reregistered(m: Member): void {
+    const s = this.stateOf(m);
+    const out = s.out;
+    if (!out || out.base !== 0) return this.sendFull(m);
+    s.retryMs = mapFirstRetryMs;
+    s.timeouts = 0;
+    s.lastProgressMs = this.clock.now();
+    for (const msg of out.unacked.values()) {
+      this.counters.retransmits++;
+      this.send(m, msg);
+    }
+    this.fill(m, s, out);
+  }
+
   /** The map changed: every member behind gets one delta at the next flush. */
   changed(): void {
     if (this.flushTimer !== undefined) return;
-    const now = this.clock.now();
-    const spacing = mapFlushSpacingFactor * this.lastFlushTookMs - (now - this.lastFlushEndMs);
-    this.flushTimer = this.clock.setTimer(Math.max(this.coalesceMs, spacing), () => this.flush());
+    const since = this.clock.now() - this.lastFlushEndMs;
+    this.windowMs = nextWindowMs(this.windowMs, since, this.registry.size, this.coalesceMs);
+    const spacing = mapFlushSpacingFactor * this.lastFlushTookMs - since;
+    this.flushTimer = this.clock.setTimer(Math.max(this.windowMs, spacing), () => this.flush());
   }
 
   /** Sends each member that is behind and has nothing in flight one delta from its acked version

@@ -175,7 +175,8 @@ export class HubServer {
     // made an overloaded hub send O(members) more datagrams exactly when it was behind.
     const repeat = !changed && this.registerSeqs.get(member.id) === msg.seq;
     this.registerSeqs.set(member.id, msg.seq);
-    if (!repeat) this.maps.sendFull(member);
+    if (!repeat && changed) this.maps.sendFull(member);
+    else if (!repeat) this.maps.reregistered(member);
     if (changed) this.broadcast(member);
   }
 

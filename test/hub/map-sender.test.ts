@@ -1,7 +1,7 @@
 // MapSender under load: coalesced deltas (one per member per window, not one per change), a
 // window of unacked parts per member, retransmit delay that grows while nothing is acked.
 import { describe, expect, it } from 'vitest';
-import { MapSender, mapCoalesceMs, mapFirstRetryMs, mapWindowParts, nextRetryMs } from '../../src/hub/map-sender.js';
+import { MapSender, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapWindowParts, nextRetryMs, nextWindowMs } from '../../src/hub/map-sender.js';
 import { parseNetwork, Registry, type Member } from '../../src/hub/registry.js';
 import { ReliableSender } from '../../src/link/reliable.js';
 import { ControlType, type ControlMessage } from '../../src/wire/control.js';
@@ -47,6 +47,7 @@ describe('map sender', () => {
     ackAll();
     clock.advance(mapCoalesceMs);
     ackAll();
+    clock.advance(2_000); // quiet: the next change waits the base window
     sent.length = 0;
     for (let i = 0; i < 10; i++) join(); // 10 joins inside one window
     const fulls = sent.length;
@@ -110,5 +111,28 @@ describe('map sender', () => {
     ['never below the first retry', mapFirstRetryMs, 'ack', mapFirstRetryMs],
   ] as const)('%s', (_why, current, event, want) => {
     expect(nextRetryMs(current, event)).toBe(want);
+  });
+
+  it.each([
+    ['a change after a quiet second waits the base window', 400, 1_500, 10_000, mapCoalesceMs],
+    ['a change soon after a flush (a storm) doubles it', mapCoalesceMs, 10, 100, 2 * mapCoalesceMs],
+    ['it stops doubling at the cap', mapCoalesceMaxMs, 10, 100, mapCoalesceMaxMs],
+    ['the cap grows with the members (10,000: 2.5 s)', 2_000, 10, 10_000, 2_500],
+  ])('%s', (_why, windowMs, since, members, want) => {
+    expect(nextWindowMs(windowMs, since, members)).toBe(want);
+  });
+
+  it('lets a full map in flight carry on when its member registers again unchanged', () => {
+    const { registry, sent, maps, join } = setup();
+    for (let i = 0; i < 400; i++) registry.upsert({ publicKey: new Uint8Array(32), id: `x${i}`, overlay: 0x0a091000 + i, name: `node-${i}`, bootId: 1n, reflexive: { address: '127.0.0.1', port: 1 }, lan: [] }, 0);
+    const m = join();
+    const first = sent.filter((s) => s.to === m.id);
+    for (const s of first.slice(0, 4)) maps.acked(m, s.msg.seq);
+    const before = sent.length;
+    maps.reregistered(m);
+    const again = sent.slice(before);
+    expect(again.every((s) => s.msg.base === 0 && s.msg.version === first[0]!.msg.version)).toBe(true);
+    expect(again.some((s) => s.msg.part === 0)).toBe(false); // acked parts are not started over
+    expect(new Set(again.map((s) => s.msg.seq)).size).toBe(again.length);
   });
 });

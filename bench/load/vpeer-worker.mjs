@@ -16,6 +16,7 @@ import { decodeInner, InnerKind } from '../../dist/wire/inner.js';
 const log = pino({ level: 'silent' });
 const peers = [];
 let watch; // { version, pending: Set, startedAt }
+let halted = false; // the coordinator's registration time limit passed: start no more peers
 
 /** PeerMap's version rules without the entries (src/peer/peer-map.ts). */
 class VersionMap {
@@ -86,7 +87,7 @@ process.on('message', async (msg) => {
     const started = Date.now();
     const all = [];
     let pending = 0;
-    for (let i = 0; i < msg.count; i++) {
+    for (let i = 0; i < msg.count && !halted; i++) {
       const at = started + i * gapMs;
       const wait = at - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -111,6 +112,8 @@ process.on('message', async (msg) => {
     }
     await Promise.all(all);
     process.send({ type: 'registered', registered: done, failed, ms: Date.now() - started });
+  } else if (msg.type === 'halt') {
+    halted = true;
   } else if (msg.type === 'versions') {
     const hist = {};
     for (const p of peers) hist[p.map.version] = (hist[p.map.version] ?? 0) + 1;

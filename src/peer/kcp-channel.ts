@@ -4,7 +4,8 @@
 import { Kcp } from '../arq/kcp.js';
 import { KCP_OVERHEAD_BYTES, type KcpPreset } from '../arq/constants.js';
 import { InnerKind } from '../wire/inner.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import { KcpTimer } from '../link/kcp-timer.js';
 
 /** Send and receive windows in segments: about 1.4 MB in flight, enough for ~300 Mbit/s at 40 ms. */
 export const kcpWindowSegments = 1024;
@@ -28,8 +29,7 @@ export class KcpChannel {
   private readonly clock: Clock;
   private readonly deliverFn: (packet: Uint8Array) => void;
   private readonly recvBuf: Uint8Array;
-  private timer: TimerHandle | undefined;
-  private timerAt = Infinity;
+  private readonly timer: KcpTimer;
   private closed = false;
   /** Set when data was queued but not yet flushed; the caller flushes once per batch. */
   private dirty = false;
@@ -55,6 +55,7 @@ export class KcpChannel {
     if (this.kcp.setMtu(o.mtu + KCP_OVERHEAD_BYTES + 1) !== 0) throw new RangeError(`bad KCP mtu for ${o.mtu}`);
     this.kcp.setWndSize(kcpWindowSegments, kcpWindowSegments);
     this.kcp.setNodelay(o.preset.nodelay, o.preset.interval, o.preset.resend, o.preset.nc);
+    this.timer = new KcpTimer(this.kcp, o.clock);
   }
 
   /** Queues one IP packet; false when the send queue is full (the packet is dropped). */
@@ -85,7 +86,7 @@ export class KcpChannel {
     this.dirty = false;
     const now = this.clock.now();
     this.kcp.flush(now);
-    this.schedule(now);
+    this.timer.schedule(now);
   }
 
   get isDirty(): boolean {
@@ -99,28 +100,6 @@ export class KcpChannel {
 
   close(): void {
     this.closed = true;
-    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
-    this.timer = undefined;
-  }
-
-  private schedule(now: number): void {
-    // Never schedule for "now": the timer would fire in the same instant again (see tick()).
-    const at = Math.max(this.kcp.check(now), now + 1);
-    if (this.timer !== undefined && at >= this.timerAt) return;
-    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
-    this.timerAt = at;
-    this.timer = this.clock.setTimer(at - now, () => this.tick());
-  }
-
-  private tick(): void {
-    this.timer = undefined;
-    this.timerAt = Infinity;
-    if (this.closed) return;
-    const now = this.clock.now();
-    this.kcp.update(now);
-    // update() only flushes on the interval grid; a retransmission due before the next grid
-    // point is sent now instead of waiting up to one interval.
-    if (this.kcp.check(now) <= now) this.kcp.flush(now);
-    this.schedule(now);
+    this.timer.stop();
   }
 }

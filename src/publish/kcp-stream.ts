@@ -11,6 +11,7 @@ import { Kcp } from '../arq/kcp.js';
 import type { KcpPreset } from '../arq/constants.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { viewOf } from '../util/bytes.js';
+import { KcpTimer } from '../link/kcp-timer.js';
 import { InnerKind, STREAM_HEADER_BYTES, StreamOp } from '../wire/inner.js';
 
 /** Local tuning: the KCP mtu incl. our 6-byte header; UDP payload 1400 + 32 AEAD/transport fits 1472. */
@@ -90,8 +91,7 @@ export class KcpStream {
   private dirty = false;
   private readonly hdr = new Uint8Array(FRAME_HEADER_BYTES);
   private readonly highWater: number;
-  private timer: TimerHandle | undefined;
-  private timerAt = Infinity;
+  private readonly timer: KcpTimer;
   private paused = false;
   private blocked = false;
   private finSent = false;
@@ -129,6 +129,7 @@ export class KcpStream {
     this.kcp.setWndSize(streamWindowSegs, streamWindowSegs);
     const p = o.preset ?? streamPreset;
     this.kcp.setNodelay(p.nodelay, p.interval, p.resend, p.nc);
+    this.timer = new KcpTimer(this.kcp, this.clock, { onTick: (now) => this.checkAlive(now) });
   }
 
   get closed(): boolean {
@@ -290,9 +291,8 @@ export class KcpStream {
   private finish(reason: string): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer.stop();
     if (this.lingerTimer !== undefined) this.clock.clearTimer(this.lingerTimer);
-    this.timer = undefined;
     if (!this.closeReported) {
       this.closeReported = true;
       this.handlers.onClose(reason);
@@ -312,31 +312,16 @@ export class KcpStream {
     if (this.disposed) return;
     const now = this.clock.now();
     this.kcp.flush(now);
-    this.schedule(now);
+    this.timer.schedule(now);
   }
 
-  private schedule(now: number): void {
-    // Nothing in flight and no window probe due: sleep until the next write or input.
-    if (this.kcp.waitSnd() === 0 && this.kcp.probe === 0) return;
-    const at = Math.max(this.kcp.check(now), now + 1);
-    if (this.timer !== undefined && at >= this.timerAt) return;
-    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
-    this.timerAt = at;
-    this.timer = this.clock.setTimer(at - now, () => this.tick());
-  }
-
-  private tick(): void {
-    this.timer = undefined;
-    this.timerAt = Infinity;
-    if (this.disposed) return;
-    const now = this.clock.now();
-    this.kcp.update(now);
-    if (this.kcp.check(now) <= now) this.kcp.flush(now);
+  /** After each timer update: a dead link resets the stream (and stops the timer). */
+  private checkAlive(now: number): boolean {
     const deadMs = this.o.deadMs ?? streamDeadMs;
     if (this.kcp.state === -1 || now - this.lastInputAt > deadMs) {
       this.reset(`dead link: nothing heard for ${Math.round((now - this.lastInputAt) / 1000)} s with ${this.kcp.waitSnd()} segments unacked`);
-      return;
+      return false;
     }
-    this.schedule(now);
+    return true;
   }
 }

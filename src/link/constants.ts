@@ -16,5 +16,12 @@ export const initiationBurst = 10;
 /** Per-source budget of HUB_KEY_REQ answered. */
 export const hubKeyRequestsPerSec = 2;
 export const hubKeyRequestBurst = 4;
+/**
+ * WireGuard's "new handshake after no reply": a remote that has been sent data on a session but has
+ * sent nothing authenticated back for this long may have lost that session (it restarted, or
+ * forgot us when a restarted hub's map briefly left us out), so the sender starts a new handshake
+ * (KEEPALIVE_TIMEOUT + REKEY_TIMEOUT in WireGuard: 15 s).
+ */
+export const newHandshakeAfterSilenceMs = 15_000;
 /** One housekeeping timer for the whole link (expires old keys); never a timer per session. */
 export const housekeepingIntervalMs = 10_000;

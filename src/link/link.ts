@@ -58,6 +58,12 @@ export interface LinkOptions {
   answerHubKey?: boolean;
   /** Peer only: carries a datagram to `overlay` through the hub (RELAY_TO). */
   relay?: (overlay: number, datagram: Uint8Array) => void;
+  /**
+   * Peers: start a new handshake when a remote we send to has said nothing for this long
+   * (constants.ts newHandshakeAfterSilenceMs). The hub leaves it unset: its members speak every
+   * heartbeat, and it must not answer a quiet member with handshakes.
+   */
+  rehandshakeAfterSilenceMs?: number;
   /** Random u32 for session indices (tests inject a seeded one). */
   randomU32?: () => number;
 }
@@ -72,6 +78,8 @@ interface HandshakeState {
 
 interface Remote extends RemoteNode {
   keypairs: Keypairs;
+  /** When we first sent on the current session after the remote last spoke (WireGuard's timer). */
+  awaitingReplySinceMs?: number;
   handshake?: HandshakeState;
   queue: Uint8Array[];
   sendPath?: Path;
@@ -165,7 +173,7 @@ export class Link {
       const d = cur.seal(plaintext, now);
       if (d !== undefined) {
         this.transmit(d, path);
-        if (cur.needsRekey(now)) this.startHandshake(r, path);
+        if (cur.needsRekey(now) || this.unanswered(r, now)) this.startHandshake(r, path);
         return true;
       }
     }
@@ -177,6 +185,22 @@ export class Link {
     // A responder waiting for confirmation needs no handshake of its own unless that one is stale.
     const next = r.keypairs.next;
     if (next === undefined || now - next.createdAtMs > C.handshakeMaxRetryMs) this.startHandshake(r, path);
+    return true;
+  }
+
+  /**
+   * WireGuard's "no reply" rule: true once we have been sending for rehandshakeAfterSilenceMs
+   * without hearing anything authenticated back (then the measurement starts over).
+   */
+  private unanswered(r: Remote, now: number): boolean {
+    const quietMs = this.opts.rehandshakeAfterSilenceMs;
+    if (quietMs === undefined) return false;
+    if (r.awaitingReplySinceMs === undefined) {
+      r.awaitingReplySinceMs = now;
+      return false;
+    }
+    if (now - r.awaitingReplySinceMs <= quietMs || now - r.sessionSinceMs <= quietMs) return false;
+    r.awaitingReplySinceMs = undefined;
     return true;
   }
 
@@ -258,6 +282,7 @@ export class Link {
     const confirmed = r.keypairs.received(s);
     r.path = from;
     r.lastReceivedMs = now;
+    r.awaitingReplySinceMs = undefined;
     if (confirmed) this.sessionUp(r, s);
     if (s === r.keypairs.current && s.needsRekeyOnReceive(now) && !r.handshake) this.startHandshake(r, r.sendPath ?? from);
     if (pt.byteLength === 1 && pt[0] === InnerKind.KEEPALIVE) return;
@@ -285,6 +310,7 @@ export class Link {
     r.keypairs.onHandshakeComplete(s);
     r.path = from;
     r.lastReceivedMs = now;
+    r.awaitingReplySinceMs = undefined;
     this.transmit(message, from);
   }
 
@@ -307,6 +333,7 @@ export class Link {
     r.keypairs.onHandshakeComplete(s);
     r.path = from;
     r.lastReceivedMs = now;
+    r.awaitingReplySinceMs = undefined;
     this.sessionUp(r, s);
   }
 

@@ -18,6 +18,7 @@ import type { StaticKeyPair } from '../crypto/keys.js';
 import { compareBytes } from '../crypto/noise.js';
 import { keyId, Link, type RemoteNode } from '../link/link.js';
 import { relayPath, udpPath, type Path } from '../link/path.js';
+import { newHandshakeAfterSilenceMs } from '../link/constants.js';
 import { sameEndpoint, type Endpoint } from '../net/udp.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import { DecodeError } from '../util/errors.js';
@@ -120,6 +121,7 @@ export class PeerNode {
       wallClock: o.wallClock,
       log: componentLogger(o.log, 'link', { overlay: u32ToIpv4(o.overlay) }),
       relay: (overlay, datagram) => this.hubClient.relay(overlay, datagram),
+      rehandshakeAfterSilenceMs: newHandshakeAfterSilenceMs,
     });
     const lan = o.lanEndpoints ?? (o.udp.local.address !== '0.0.0.0' ? [o.udp.local] : []);
     this.hubClient = new HubClient({

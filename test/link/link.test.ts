@@ -12,7 +12,7 @@ import { testLogger } from '../fakes/logger.js';
 
 const psk = derivePsk('a network secret of some length');
 
-function pair(opts: { loss?: number; pskB?: Uint8Array } = {}) {
+function pair(opts: { loss?: number; pskB?: Uint8Array; rehandshakeAfterSilenceMs?: number } = {}) {
   const clock = new ManualClock();
   let wall = 1_700_000_000_000;
   const sw = new MemoryUdpSwitch(clock, { loss: opts.loss ?? 0, delayMs: 5 }, 3);
@@ -21,7 +21,16 @@ function pair(opts: { loss?: number; pskB?: Uint8Array } = {}) {
   const ua = sw.open('192.0.2.1', 1000);
   const ub = sw.open('192.0.2.2', 2000);
   const mk = (udp: typeof ua, keyPair: typeof ka, p = psk) =>
-    new Link({ udp, keyPair, psk: p, clock, wallClock: () => (wall += 1), log: testLogger('link'), answerHubKey: true });
+    new Link({
+      udp,
+      keyPair,
+      psk: p,
+      clock,
+      wallClock: () => (wall += 1),
+      log: testLogger('link'),
+      answerHubKey: true,
+      ...(opts.rehandshakeAfterSilenceMs !== undefined ? { rehandshakeAfterSilenceMs: opts.rehandshakeAfterSilenceMs } : {}),
+    });
   const a = mk(ua, ka);
   const b = mk(ub, kb, opts.pskB ?? psk);
   const got = { a: [] as Array<[string, Path]>, b: [] as Array<[string, Path]> };
@@ -33,6 +42,24 @@ function pair(opts: { loss?: number; pskB?: Uint8Array } = {}) {
 const text = (s: string) => new Uint8Array(Buffer.from(s));
 
 describe('link', () => {
+  it.each([
+    ['a peer (rule on): a remote that forgot the session gets a new handshake after 15 s unanswered', 15_000, true],
+    ['the hub (rule off): no handshake of its own, members speak every heartbeat', undefined, false],
+  ])('%s', (_why, quietMs, heals) => {
+    const t = pair(quietMs === undefined ? {} : { rehandshakeAfterSilenceMs: quietMs });
+    t.a.send(t.kb.publicKey, text('first'), udpPath(t.ub.local));
+    t.clock.advance(50);
+    t.clock.advance(20_000); // the session is older than the quiet period
+    t.b.forget(t.ka.publicKey); // b lost its session (e.g. a restarted hub's map left a out)
+    for (let i = 0; i < 25; i++) {
+      t.a.send(t.kb.publicKey, text(`n${i}`));
+      t.clock.advance(1000);
+    }
+    const delivered = t.got.b.map(([s]) => s).filter((s) => s.startsWith('n'));
+    expect(t.a.stats.handshakesInitiated).toBe(heals ? 2 : 1);
+    expect(delivered.length > 0).toBe(heals);
+  });
+
   it('queues during the handshake, then delivers both ways', () => {
     const t = pair();
     t.a.send(t.kb.publicKey, text('hello'), udpPath(t.ub.local));

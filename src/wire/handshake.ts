@@ -9,9 +9,8 @@
 //   88  encrypted_timestamp [12+16]               44  encrypted_nothing [0+16]
 //   116 mac1 [16]                                 60  mac1 [16]
 //   132 mac2 [16] (zero)                          76  mac2 [16] (zero)
-import { DecodeError } from '../util/errors.js';
 import { viewOf } from '../util/bytes.js';
-import { HANDSHAKE_INIT_SIZE, HANDSHAKE_RESP_SIZE, MessageType } from './outer.js';
+import { checkFixedHeader, HANDSHAKE_INIT_SIZE, HANDSHAKE_RESP_SIZE, MessageType, putField } from './outer.js';
 
 export { HANDSHAKE_INIT_SIZE, HANDSHAKE_RESP_SIZE };
 export const MAC_SIZE = 16;
@@ -37,31 +36,21 @@ export interface HandshakeResp {
   mac2: Uint8Array; // 16
 }
 
-function put(out: Uint8Array, at: number, field: Uint8Array, size: number, name: string): void {
-  if (field.byteLength !== size) throw new RangeError(`${name} must be ${size} bytes`);
-  out.set(field, at);
-}
-
-function header(d: Uint8Array, type: MessageType, size: number, name: string): void {
-  if (d.byteLength !== size) throw new DecodeError(`${name}: ${d.byteLength} bytes, want ${size}`);
-  if (d[0] !== type || d[1] !== 0 || d[2] !== 0 || d[3] !== 0) throw new DecodeError(`${name}: bad type or reserved bytes`);
-}
-
 export function encodeHandshakeInit(m: HandshakeInit): Uint8Array {
   const out = new Uint8Array(HANDSHAKE_INIT_SIZE);
   out[0] = MessageType.HandshakeInit;
   viewOf(out).setUint32(4, m.senderIndex >>> 0, true);
-  put(out, 8, m.ephemeral, 32, 'ephemeral');
-  put(out, 40, m.encryptedStatic, 48, 'encryptedStatic');
-  put(out, 88, m.encryptedTimestamp, 28, 'encryptedTimestamp');
-  put(out, 116, m.mac1, MAC_SIZE, 'mac1');
-  put(out, 132, m.mac2, MAC_SIZE, 'mac2');
+  putField(out, 8, m.ephemeral, 32, 'ephemeral');
+  putField(out, 40, m.encryptedStatic, 48, 'encryptedStatic');
+  putField(out, 88, m.encryptedTimestamp, 28, 'encryptedTimestamp');
+  putField(out, 116, m.mac1, MAC_SIZE, 'mac1');
+  putField(out, 132, m.mac2, MAC_SIZE, 'mac2');
   return out;
 }
 
 /** Decodes a HANDSHAKE_INIT; fields are copies (safe to keep after the datagram buffer is reused). */
 export function decodeHandshakeInit(d: Uint8Array): HandshakeInit {
-  header(d, MessageType.HandshakeInit, HANDSHAKE_INIT_SIZE, 'HANDSHAKE_INIT');
+  checkFixedHeader(d, MessageType.HandshakeInit, HANDSHAKE_INIT_SIZE, 'HANDSHAKE_INIT');
   return {
     senderIndex: viewOf(d).getUint32(4, true),
     ephemeral: d.slice(8, 40),
@@ -78,15 +67,15 @@ export function encodeHandshakeResp(m: HandshakeResp): Uint8Array {
   const v = viewOf(out);
   v.setUint32(4, m.senderIndex >>> 0, true);
   v.setUint32(8, m.receiverIndex >>> 0, true);
-  put(out, 12, m.ephemeral, 32, 'ephemeral');
-  put(out, 44, m.encryptedNothing, 16, 'encryptedNothing');
-  put(out, 60, m.mac1, MAC_SIZE, 'mac1');
-  put(out, 76, m.mac2, MAC_SIZE, 'mac2');
+  putField(out, 12, m.ephemeral, 32, 'ephemeral');
+  putField(out, 44, m.encryptedNothing, 16, 'encryptedNothing');
+  putField(out, 60, m.mac1, MAC_SIZE, 'mac1');
+  putField(out, 76, m.mac2, MAC_SIZE, 'mac2');
   return out;
 }
 
 export function decodeHandshakeResp(d: Uint8Array): HandshakeResp {
-  header(d, MessageType.HandshakeResp, HANDSHAKE_RESP_SIZE, 'HANDSHAKE_RESP');
+  checkFixedHeader(d, MessageType.HandshakeResp, HANDSHAKE_RESP_SIZE, 'HANDSHAKE_RESP');
   const v = viewOf(d);
   return {
     senderIndex: v.getUint32(4, true),

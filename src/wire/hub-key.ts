@@ -6,8 +6,7 @@
 //   4  nonce [12]                        4   nonce [12] (echoed)
 //   16 mac [16]                          16  hub_static_public [32]
 //                                        48  mac [16]
-import { DecodeError } from '../util/errors.js';
-import { HUB_KEY_REQ_SIZE, HUB_KEY_RESP_SIZE, MessageType } from './outer.js';
+import { checkFixedHeader, HUB_KEY_REQ_SIZE, HUB_KEY_RESP_SIZE, MessageType, putField } from './outer.js';
 
 export { HUB_KEY_REQ_SIZE, HUB_KEY_RESP_SIZE };
 export const HUB_KEY_NONCE_SIZE = 12;
@@ -26,39 +25,29 @@ export interface HubKeyResp {
   mac: Uint8Array; // 16
 }
 
-function put(out: Uint8Array, at: number, field: Uint8Array, size: number, name: string): void {
-  if (field.byteLength !== size) throw new RangeError(`${name} must be ${size} bytes`);
-  out.set(field, at);
-}
-
-function header(d: Uint8Array, type: MessageType, size: number, name: string): void {
-  if (d.byteLength !== size) throw new DecodeError(`${name}: ${d.byteLength} bytes, want ${size}`);
-  if (d[0] !== type || d[1] !== 0 || d[2] !== 0 || d[3] !== 0) throw new DecodeError(`${name}: bad type or reserved bytes`);
-}
-
 export function encodeHubKeyReq(m: HubKeyReq): Uint8Array {
   const out = new Uint8Array(HUB_KEY_REQ_SIZE);
   out[0] = MessageType.HubKeyReq;
-  put(out, 4, m.nonce, HUB_KEY_NONCE_SIZE, 'nonce');
-  put(out, 16, m.mac, HUB_KEY_MAC_SIZE, 'mac');
+  putField(out, 4, m.nonce, HUB_KEY_NONCE_SIZE, 'nonce');
+  putField(out, 16, m.mac, HUB_KEY_MAC_SIZE, 'mac');
   return out;
 }
 
 export function decodeHubKeyReq(d: Uint8Array): HubKeyReq {
-  header(d, MessageType.HubKeyReq, HUB_KEY_REQ_SIZE, 'HUB_KEY_REQ');
+  checkFixedHeader(d, MessageType.HubKeyReq, HUB_KEY_REQ_SIZE, 'HUB_KEY_REQ');
   return { nonce: d.slice(4, 16), mac: d.slice(16, 32) };
 }
 
 export function encodeHubKeyResp(m: HubKeyResp): Uint8Array {
   const out = new Uint8Array(HUB_KEY_RESP_SIZE);
   out[0] = MessageType.HubKeyResp;
-  put(out, 4, m.nonce, HUB_KEY_NONCE_SIZE, 'nonce');
-  put(out, 16, m.hubStatic, 32, 'hubStatic');
-  put(out, 48, m.mac, HUB_KEY_MAC_SIZE, 'mac');
+  putField(out, 4, m.nonce, HUB_KEY_NONCE_SIZE, 'nonce');
+  putField(out, 16, m.hubStatic, 32, 'hubStatic');
+  putField(out, 48, m.mac, HUB_KEY_MAC_SIZE, 'mac');
   return out;
 }
 
 export function decodeHubKeyResp(d: Uint8Array): HubKeyResp {
-  header(d, MessageType.HubKeyResp, HUB_KEY_RESP_SIZE, 'HUB_KEY_RESP');
+  checkFixedHeader(d, MessageType.HubKeyResp, HUB_KEY_RESP_SIZE, 'HUB_KEY_RESP');
   return { nonce: d.slice(4, 16), hubStatic: d.slice(16, 48), mac: d.slice(48, 64) };
 }

@@ -7,6 +7,8 @@
 //     | type |  0   |  0   |  0   | type-specific body
 //     +------+------+------+------+------------------
 
+import { DecodeError } from '../util/errors.js';
+
 export enum MessageType {
   HandshakeInit = 1,
   HandshakeResp = 2,
@@ -59,4 +61,16 @@ export function messageTypeOf(d: Uint8Array): MessageType | undefined {
 /** Name of a type for logs ("TYPE_7" for an unknown one). */
 export function messageTypeName(t: number): string {
   return MESSAGE_TYPE_NAMES[t as MessageType] ?? `TYPE_${t}`;
+}
+
+/** Copies a fixed-size field into an encoded message; a wrong size is a caller bug (RangeError). */
+export function putField(out: Uint8Array, at: number, field: Uint8Array, size: number, name: string): void {
+  if (field.byteLength !== size) throw new RangeError(`${name} must be ${size} bytes`);
+  out.set(field, at);
+}
+
+/** Checks a fixed-size outer message: exact length, its type, zero reserved bytes (DecodeError). */
+export function checkFixedHeader(d: Uint8Array, type: MessageType, size: number, name: string): void {
+  if (d.byteLength !== size) throw new DecodeError(`${name}: ${d.byteLength} bytes, want ${size}`);
+  if (d[0] !== type || d[1] !== 0 || d[2] !== 0 || d[3] !== 0) throw new DecodeError(`${name}: bad type or reserved bytes`);
 }

@@ -4,27 +4,16 @@
 // IKCP_FASTACK_CONSERVE to match our default. Skipped, with the reason, without ikcp.c or gcc.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Kcp } from '../../src/arq/kcp.js';
+import { ikcpDir, ikcpSkipReason } from './ref/ikcp.js';
 import { toHex } from '../../src/util/bytes.js';
 import { LinkSim } from '../fakes/link-sim.js';
 import { Rng } from '../fakes/rng.js';
 
-const root = resolve(import.meta.dirname, '../..');
-const ikcpDir = [process.env.MESHD_IKCP_DIR, join(root, 'node_modules/node-kcp/src/kcp')].find(
-  (d): d is string => d !== undefined && existsSync(join(d, 'ikcp.c')),
-);
-function hasGcc(): boolean {
-  try {
-    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const skipReason = !ikcpDir ? 'no ikcp.c: set MESHD_IKCP_DIR or install the devDependency node-kcp' : !hasGcc() ? 'no gcc' : '';
+const skipReason = ikcpSkipReason;
 
 function stateLine(k: Kcp): string {
   return (

@@ -6,29 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Kcp } from '../../src/arq/kcp.js';
+import { ikcpDir, ikcpSkipReason } from './ref/ikcp.js';
 import { Rng } from '../fakes/rng.js';
 
-const root = resolve(import.meta.dirname, '../..');
-const ikcpDir = [process.env.MESHD_IKCP_DIR, join(root, 'node_modules/node-kcp/src/kcp')].find(
-  (d): d is string => d !== undefined && existsSync(join(d, 'ikcp.c')),
-);
-function hasGcc(): boolean {
-  try {
-    execFileSync('gcc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const skipReason = !ikcpDir
-  ? 'no ikcp.c: set MESHD_IKCP_DIR to a skywind3000/kcp checkout or install the devDependency node-kcp'
-  : !hasGcc()
-    ? 'no gcc to build the reference harness'
-    : '';
+const skipReason = ikcpSkipReason;
 
 const CONV = 0x4d455348;
 

@@ -1,5 +1,5 @@
-// The peer's data plane: owns one channel per remote peer (KCP or plain datagrams) and runs the
-// outbound (outbound.ts) and inbound (inbound.ts) paths between the TUN and the peer link.
+// The peer's data plane: owns one channel per remote peer (KCP lanes, or plain datagrams) and runs
+// the outbound (outbound.ts) and inbound (inbound.ts) paths between the TUN and the peer link.
 // The daemon feeds it TUN batches and inner KCP/IP messages; it calls back sendInner() to seal
 // and send, and writes packets to the TUN. It never touches a socket itself.
 import { IPv4CidrRange } from 'ip-num';
@@ -12,6 +12,8 @@ import { InnerKind } from '../wire/inner.js';
 import { DataCounters } from './counters.js';
 import { deliverPacket, receiveInner, type InboundContext } from './inbound.js';
 import { KcpChannel } from './kcp-channel.js';
+import { KcpLanes } from './kcp-lanes.js';
+import { laneOfConv } from './flow-lane.js';
 import { routeBatch, type OutboundChannel, type OutboundContext } from './outbound.js';
 
 export type TransportMode = 'kcp' | 'datagram';
@@ -37,6 +39,8 @@ interface Channel extends OutboundChannel {
   readonly conv: number;
   flush(): void;
   close(): void;
+  /** KCP only: whether a datagram's conv is one of this pair's lanes, and feeding it. */
+  owns?(conv: number): boolean;
   input?(datagram: Uint8Array): boolean;
 }
 
@@ -46,6 +50,8 @@ export interface ChannelStatus {
   retransmits: number;
   waitSnd: number;
   srttMs: number;
+  /** KCP lanes in use (flows seen); 0 for datagram transport. */
+  lanes: number;
 }
 
 export class DataPlane {
@@ -110,8 +116,8 @@ export class DataPlane {
 
   status(): ChannelStatus[] {
     return [...this.channels.entries()].map(([overlay, ch]) => {
-      const s = ch instanceof KcpChannel ? ch.stats : { retransmits: 0, waitSnd: 0, srttMs: 0 };
-      return { overlay: u32ToIpv4(overlay), conv: ch.conv, retransmits: s.retransmits, waitSnd: s.waitSnd, srttMs: s.srttMs };
+      const s = ch instanceof KcpLanes ? ch.stats : { retransmits: 0, waitSnd: 0, srttMs: 0, lanes: 0 };
+      return { overlay: u32ToIpv4(overlay), conv: ch.conv, retransmits: s.retransmits, waitSnd: s.waitSnd, srttMs: s.srttMs, lanes: s.lanes };
     });
   }
 
@@ -132,17 +138,12 @@ export class DataPlane {
   }
 
   private kcpChannel(overlay: number, conv: number): Channel {
-    return new KcpChannel({
-      conv,
-      mtu: this.o.mtu,
-      preset: this.o.preset,
-      clock: this.o.clock,
-      send: (inner) => {
-        this.o.sendInner(overlay, inner);
-      },
-      // Packets KCP reassembled go through the same checks as datagram-mode ones.
-      deliver: (packet) => deliverPacket(this.inb, overlay, packet),
-    });
+    const send = (inner: Uint8Array): void => {
+      this.o.sendInner(overlay, inner);
+    };
+    // Packets KCP reassembled go through the same checks as datagram-mode ones.
+    const deliver = (packet: Uint8Array): void => deliverPacket(this.inb, overlay, packet);
+    return new KcpLanes(conv, (laneConv) => new KcpChannel({ conv: laneConv, mtu: this.o.mtu, preset: this.o.preset, clock: this.o.clock, send, deliver }));
   }
 
   private datagramChannel(overlay: number, conv: number): Channel {
@@ -164,10 +165,10 @@ export class DataPlane {
     if (this.o.transport !== 'kcp' || datagram.byteLength < 4) return false;
     const conv = (datagram[0]! | (datagram[1]! << 8) | (datagram[2]! << 16) | (datagram[3]! << 24)) >>> 0;
     let ch = this.channelFor(from);
-    if (ch && ch.conv !== conv) {
+    if (ch?.owns && !ch.owns(conv)) {
       // The peer may have restarted: accept its new conv only when the map agrees (boot ids).
       const expected = this.o.convFor(from);
-      if (expected !== conv) return false;
+      if (expected === undefined || laneOfConv(expected, conv) === undefined) return false;
       this.o.log.info({ peer: u32ToIpv4(from), conv }, 'peer restarted; new KCP conversation');
       this.resetPeer(from);
       ch = this.channelFor(from);

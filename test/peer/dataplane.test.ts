@@ -9,6 +9,7 @@ import { ChannelTun } from '../fakes/channel-tun.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 import { Rng } from '../fakes/rng.js';
 import { testLogger } from '../fakes/logger.js';
+import { controlLane, flowLane, laneConv, laneOfConv } from '../../src/peer/flow-lane.js';
 
 const A = ipv4ToU32('10.9.0.2');
 const B = ipv4ToU32('10.9.0.3');
@@ -30,7 +31,18 @@ function udpPacket(src: number, dst: number, seq: number, size = 100): Uint8Arra
 }
 const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(28);
 
-function pair(transport: TransportMode, loss = 0, seed = 1) {
+/** An ICMP echo request (proto 1) with `seq` in its payload. */
+function icmpPacket(src: number, dst: number, seq: number): Uint8Array {
+  const p = udpPacket(src, dst, seq, 64);
+  p[9] = 1;
+  p[20] = 8;
+  setIpv4Checksum(p);
+  return p;
+}
+/** The conv of an inner KCP message (kind byte, then the KCP header's conv, little-endian). */
+const innerConv = (inner: Uint8Array) => (inner[1]! | (inner[2]! << 8) | (inner[3]! << 16) | (inner[4]! << 24)) >>> 0;
+
+function pair(transport: TransportMode, loss = 0, seed = 1, drop?: (inner: Uint8Array) => boolean) {
   const conv = { value: 0x1234 };
   const clock = new ManualClock();
   const rng = new Rng(seed);
@@ -51,7 +63,7 @@ function pair(transport: TransportMode, loss = 0, seed = 1) {
       log: testLogger(),
       convFor: (o) => (o === A || o === B ? conv.value : undefined),
       sendInner: (to, inner) => {
-        if (rng.chance(loss)) return true;
+        if (rng.chance(loss) || drop?.(inner)) return true;
         const copy = inner.slice();
         clock.setTimer(5 + rng.int(5), () => planes[to]?.onInner(self, copy));
         return true;
@@ -159,5 +171,42 @@ describe('DataPlane', () => {
     run(200);
     expect(tunB.take().map(seqOf)).toEqual([2]);
     expect(a.status()[0]?.conv).toBe(0x5678);
+  });
+
+  it('carries a ping on its own lane, so a bulk flow stuck repairing loss does not delay it (head-of-line blocking)', () => {
+    // Every KCP datagram of the bulk flow's lane is lost for the first second, both ways; the
+    // control lane (ICMP) is untouched. With one ordered stream the pings would wait for the bulk repair.
+    const bulkLane = flowLane(udpPacket(A, B, 0));
+    expect(bulkLane).not.toBe(controlLane);
+    const t0 = { blocked: true };
+    const { tunA, tunB, a, run } = pair('kcp', 0, 1, (inner) => t0.blocked && laneOfConv(0x1234, innerConv(inner)) === bulkLane);
+    for (let i = 0; i < 100; i++) tunA.inject(udpPacket(A, B, i, 1200));
+    run(20);
+    for (let i = 0; i < 5; i++) tunA.inject(icmpPacket(A, B, 1000 + i));
+    run(50); // well under the bulk lane's first retransmission timeout
+    const early = tunB.take();
+    expect(early.filter((p) => p[9] === 1).map(seqOf)).toEqual([1000, 1001, 1002, 1003, 1004]);
+    expect(early.filter((p) => p[9] === 17)).toEqual([]);
+    t0.blocked = false;
+    run(5000);
+    expect(tunB.take().map(seqOf)).toEqual([...Array(100).keys()]);
+    const [st] = a.status();
+    expect(st?.lanes).toBe(2);
+    expect(st?.retransmits).toBeGreaterThan(0);
+  });
+
+  it('accepts the peer\'s datagrams on every lane of the pair and refuses other convs', () => {
+    const { b } = pair('kcp');
+    const seg = (conv: number) => {
+      const d = new Uint8Array(1 + 24);
+      d[0] = 1;
+      new DataView(d.buffer).setUint32(1, conv, true);
+      d[5] = 84; // IKCP_CMD_WASK: a window probe, valid on any conv
+      return d;
+    };
+    b.onInner(A, seg(laneConv(0x1234, 15)));
+    expect(b.counters.drops.kcp_rejected ?? 0).toBe(0);
+    b.onInner(A, seg(laneConv(0x1234, 16)));
+    expect(b.counters.drops.kcp_rejected).toBe(1);
   });
 });

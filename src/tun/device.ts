@@ -24,6 +24,12 @@ export interface TunOptions {
   mtu: number;
   /** Transmit queue length of the device (default 1000). */
   txQueueLen?: number;
+  /**
+   * TUN offloads (Linux: IFF_VNET_HDR with TSO and checksum offload): the kernel hands over TCP
+   * super-packets of up to 64 KB and the device splits them, so batches still hold ordinary packets
+   * of at most `mtu` bytes. Default on unless MESHD_TUN_OFFLOAD=0; silently off where refused.
+   */
+  offload?: boolean;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The Linux TunDevice: the only file that loads the native addon (build/Release/meshd_tun.node,
-// built from src/tun/native/tun.c by `npm install`). Validates options, maps addon failures to
-// TunError codes and adapts the addon's shared slot buffer to the PacketBatch contract.
+// built from src/tun/native/{tun,offload}.c by `npm install`). Validates options, maps addon
+// failures to TunError codes, adapts the addon's shared slot buffer to the PacketBatch contract and
+// decides whether to ask for TUN offloads (on unless `offload: false` or MESHD_TUN_OFFLOAD=0).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,6 +21,23 @@ interface AddonOpened {
   name: string;
   data: Buffer;
   lengths: Uint32Array;
+  /** Absent from addons built before offloads; false when not asked for or refused by the kernel. */
+  offload?: boolean;
+}
+
+/** Read-side counters of a Linux TUN (cumulative since open). */
+export interface TunStats {
+  /** read(2) calls that returned a packet or super-packet. */
+  reads: number;
+  /** Packets delivered in batches (a super-packet counts once per segment). */
+  packets: number;
+  /** TCP super-packets (GSO) read; each became `segments` packets in all. */
+  superPackets: number;
+  segments: number;
+  /** Non-GSO packets whose partial (NEEDS_CSUM) checksum the addon completed. */
+  csumCompleted: number;
+  /** Reads dropped as malformed or of a GSO type we did not ask for. */
+  dropped: number;
 }
 
 interface Addon {
@@ -33,10 +51,14 @@ interface Addon {
     slotCount: number,
     onPackets: (count: number) => void,
     onError: (code: string, message: string) => void,
+    offload: boolean,
   ): AddonOpened;
   write(handle: unknown, packet: Uint8Array): boolean;
   writeBatch(handle: unknown, packets: readonly Uint8Array[]): number;
   close(handle: unknown): void;
+  /** Absent from addons built before offloads. */
+  stats?(handle: unknown): TunStats;
+  offloadSplit?(input: Uint8Array, mtu: number, out: Uint8Array, slotSize: number, lengths: Uint32Array, state: Uint32Array): number;
   /** Absent from addons built before the data-path AEAD was added. */
   aeadSeal?(key: Uint8Array, out: Uint8Array, plaintext: Uint8Array): boolean;
   aeadOpen?(key: Uint8Array, datagram: Uint8Array, out: Uint8Array): number;
@@ -87,6 +109,24 @@ export function nativeAead():
   return { aeadSeal, aeadOpen };
 }
 
+/**
+ * offload.c's splitter (one virtio_net_hdr + packet into ordinary packets in slots; see
+ * src/tun/native/offload.h), for the unit tests; undefined when the addon is missing or predates it.
+ */
+export function nativeOffloadSplit(): Addon['offloadSplit'] {
+  try {
+    return loadAddon().offloadSplit;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether to ask for offloads: the option, else MESHD_TUN_OFFLOAD (0 turns them off), else on. */
+export function offloadWanted(opts: Pick<TunOptions, 'offload'>, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (opts.offload !== undefined) return opts.offload;
+  return env.MESHD_TUN_OFFLOAD !== '0';
+}
+
 const ipv4Re = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 // Linux interface names: 1-15 bytes, no '/', ':', whitespace; not "." or "..".
 const nameRe = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -117,9 +157,17 @@ export function slotSizeFor(mtu: number): number {
   return Math.max(2048, Math.ceil(mtu / 256) * 256);
 }
 
-class LinuxTun implements TunDevice {
+/** A Linux TUN: the TunDevice contract plus what only the real device knows. */
+export interface LinuxTunDevice extends TunDevice {
+  /** True when the kernel accepted IFF_VNET_HDR offloads (TCP super-packets are split in the addon). */
+  readonly offload: boolean;
+  stats(): TunStats;
+}
+
+class LinuxTun implements LinuxTunDevice {
   readonly name: string;
   readonly mtu: number;
+  readonly offload: boolean;
   private handle: unknown;
   private closed = false;
   private handler: TunHandler | undefined;
@@ -140,6 +188,7 @@ class LinuxTun implements TunDevice {
         readBatchSlots,
         (count) => this.deliver(count),
         (code, message) => this.fail(new TunError(code, message)),
+        offloadWanted(opts),
       );
     } catch (err) {
       const e = err as { code?: unknown; message?: unknown };
@@ -149,6 +198,7 @@ class LinuxTun implements TunDevice {
     this.handle = opened.handle;
     this.name = opened.name;
     this.mtu = opts.mtu;
+    this.offload = opened.offload === true;
     this.batch = { data: opened.data, slotSize, lengths: opened.lengths, count: 0 };
   }
 
@@ -162,6 +212,11 @@ class LinuxTun implements TunDevice {
 
   writeBatch(packets: readonly Uint8Array[]): number {
     return this.closed ? 0 : addon!.writeBatch(this.handle, packets);
+  }
+
+  stats(): TunStats {
+    const zero = { reads: 0, packets: 0, superPackets: 0, segments: 0, csumCompleted: 0, dropped: 0 };
+    return addon!.stats?.(this.handle) ?? zero;
   }
 
   onClose(handler: (err?: Error) => void): void {
@@ -201,7 +256,7 @@ class LinuxTun implements TunDevice {
  * A device that fails later (TUN_GONE when deleted from outside, TUN_IO) is closed and reported
  * to the onClose handlers with that error.
  */
-export function openTun(opts: TunOptions): TunDevice {
+export function openTun(opts: TunOptions): LinuxTunDevice {
   validateTunOptions(opts);
   return new LinuxTun(loadAddon(), opts);
 }

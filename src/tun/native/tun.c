@@ -2,14 +2,23 @@
 // device, configures address, MTU, txqueuelen and link state by ioctl (no `ip` binary at run time),
 // reads packets on the Node event loop with uv_poll (no threadpool round trip) into one shared slot
 // buffer per device, and writes with write(2). Plain C against node_api.h (NAPI_VERSION 8).
+// With offloads (IFF_VNET_HDR, TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO_ECN) the kernel hands us
+// TCP super-packets of up to 64 KB in one read; offload.c splits them into MTU-sized packets in the
+// slots, so JS still sees ordinary packets, and every write carries a zero virtio_net_hdr.
 //
 // JS API (all positional; linux.ts validates arguments before calling):
-//   open(name, address, prefixLength, mtu, txQueueLen, slotSize, slotCount, onPackets, onError)
-//     -> { handle, name, data: Buffer(slotSize*slotCount), lengths: Uint32Array(slotCount) }
+//   open(name, address, prefixLength, mtu, txQueueLen, slotSize, slotCount, onPackets, onError, offload)
+//     -> { handle, name, data: Buffer(slotSize*slotCount), lengths: Uint32Array(slotCount), offload }
 //     onPackets(count): packets 0..count-1 are in data/lengths, valid only during the call.
 //     onError(code, message): the device failed (deleted from outside, I/O error); it is closed.
+//     offload (boolean, optional): ask for offloads; the result's `offload` says whether the kernel
+//     accepted them (if TUNSETOFFLOAD is refused the device is recreated without IFF_VNET_HDR).
 //   write(handle, buf) -> boolean        writeBatch(handle, Uint8Array[]) -> number accepted
 //   close(handle)                        idempotent; no callback after it returns
+//   stats(handle) -> { reads, packets, superPackets, segments, csumCompleted, dropped }   counters
+//   offloadSplit(input, mtu, out, slotSize, lengths, state) -> count | negative OFFLOAD_ERR_*
+//     offload.c's offload_split on one virtio_net_hdr + packet, for the unit tests; state[0] is
+//     the resume segment index (in/out).
 //   aeadSeal(key, out, plaintext) -> bool   ChaCha20-Poly1305 (RFC 8439) for TRANSPORT datagrams:
 //     out[0..16) holds the header already; nonce = 4 zero bytes + out[8..16); aad empty; writes the
 //     ciphertext at out[16..) and the 16-byte tag after it. Same bytes as node:crypto.
@@ -28,6 +37,7 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -36,7 +46,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include "offload.h"
 
 typedef struct tun_s {
   int fd;
@@ -57,8 +70,19 @@ typedef struct tun_s {
   uint32_t *lengths;
   uint32_t slot_size;
   uint32_t slot_count;
+  uint32_t mtu;
   char name[IFNAMSIZ];
+  // Offloads: every read lands in rbuf (virtio_net_hdr + up to 64 KB); a super-packet whose segments
+  // did not all fit the batch stays there, `pending_next` being the first segment not yet delivered.
+  int offload;
+  uint8_t *rbuf;
+  size_t rbuf_used;
+  uint32_t pending_next;
+  uint64_t reads, packets, super_packets, segments, csum_completed, dropped;
 } tun_t;
+
+// virtio_net_hdr + the largest IPv4 packet + 1, so a read that fills it is known to be truncated.
+enum { RBUF_SIZE = OFFLOAD_VNET_HDR_LEN + 65535 + 1 };
 
 #define CHECK(call)                                                                                \
   do {                                                                                             \
@@ -84,7 +108,10 @@ static napi_value throw_coded(napi_env env, const char *code, const char *fmt, .
 }
 
 static void maybe_free(tun_t *t) {
-  if (t->finalized && (!t->poll_inited || t->handle_closed)) free(t);
+  if (t->finalized && (!t->poll_inited || t->handle_closed)) {
+    free(t->rbuf);
+    free(t);
+  }
 }
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -175,7 +202,7 @@ static int is_gone_errno(int e) {
   return e == EBADFD || e == EIO || e == ENXIO || e == ENODEV || e == EBADF || e == ENETDOWN;
 }
 
-static uint32_t read_batch(tun_t *t);
+static uint32_t read_batch(tun_t *t, int may_read);
 
 static void on_readable(uv_poll_t *h, int status, int events) {
   tun_t *t = (tun_t *)h->data;
@@ -187,18 +214,79 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   // A full batch means more is probably queued: drain a few batches per wake before going back
   // to epoll, which is cheaper than a loop iteration per batch; bounded so timers still run.
   for (int round = 0; round < 4 && !t->closed; round++) {
-    if (read_batch(t) < t->slot_count) break;
+    if (read_batch(t, 1) < t->slot_count) break;
   }
+  // Segments of a super-packet already read must not wait for the fd to be readable again. At
+  // most ceil(65535 / 456) = 144 segments (MTU 576) remain: three batches of 64.
+  for (int round = 0; round < 3 && t->pending_next != 0 && !t->closed; round++) read_batch(t, 0);
 }
 
-// Reads up to slot_count packets and hands them to JS; returns how many were read.
-static uint32_t read_batch(tun_t *t) {
+// Delivers segments of the held super-packet into slots from `count`; returns the new count.
+static uint32_t drain_pending(tun_t *t, uint32_t count) {
+  uint32_t next = t->pending_next;
+  int k = offload_split(t->rbuf, t->rbuf_used, t->mtu, t->data + (size_t)count * t->slot_size, t->slot_size,
+                        t->slot_count - count, t->lengths + count, &next);
+  t->pending_next = next;
+  if (k <= 0) {
+    t->pending_next = 0; // cannot happen for a read offload_split accepted once; never spin on it
+    return count;
+  }
+  t->segments += (uint32_t)k;
+  return count + (uint32_t)k;
+}
+
+// One read with offloads on, split into slots from *count (advanced past what it delivered);
+// returns read(2)'s result.
+static ssize_t read_offload(tun_t *t, uint32_t *count) {
+  ssize_t n = read(t->fd, t->rbuf, RBUF_SIZE);
+  if (n <= 0) return n;
+  t->reads++;
+  if (n == RBUF_SIZE) { // truncated: longer than any IPv4 packet
+    t->dropped++;
+    return n;
+  }
+  uint32_t next = 0;
+  int k = offload_split(t->rbuf, (size_t)n, t->mtu, t->data + (size_t)*count * t->slot_size, t->slot_size,
+                        t->slot_count - *count, t->lengths + *count, &next);
+  if (k < 0) {
+    t->dropped++;
+    return n;
+  }
+  if ((t->rbuf[1] & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
+    t->super_packets++;
+    t->segments += (uint32_t)k;
+  } else if (t->rbuf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+    t->csum_completed++;
+  }
+  if (next != 0) {
+    t->rbuf_used = (size_t)n;
+    t->pending_next = next;
+  }
+  *count += (uint32_t)k;
+  return n;
+}
+
+// Reads up to slot_count packets and hands them to JS; returns how many were delivered. With
+// may_read 0 it only delivers the rest of a held super-packet.
+static uint32_t read_batch(tun_t *t, int may_read) {
   uint32_t count = 0;
-  while (count < t->slot_count) {
-    ssize_t n = read(t->fd, t->data + (size_t)count * t->slot_size, t->slot_size);
-    if (n > 0) {
-      t->lengths[count++] = (uint32_t)n;
+  while (count < t->slot_count && !t->closed) {
+    if (t->pending_next != 0) {
+      count = drain_pending(t, count);
       continue;
+    }
+    if (!may_read) break;
+    ssize_t n;
+    if (t->offload) {
+      n = read_offload(t, &count);
+      if (n > 0) continue;
+    } else {
+      n = read(t->fd, t->data + (size_t)count * t->slot_size, t->slot_size);
+      if (n > 0) {
+        t->reads++;
+        t->lengths[count++] = (uint32_t)n;
+        continue;
+      }
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -215,6 +303,7 @@ static uint32_t read_batch(tun_t *t) {
     break; // n == 0 or an error after some packets: deliver these, the next wake reports it
   }
   if (count == 0) return 0;
+  t->packets += count;
   napi_handle_scope scope;
   if (napi_open_handle_scope(t->env, &scope) != napi_ok) return 0;
   napi_value argv[1];
@@ -304,11 +393,37 @@ out:
   return ok;
 }
 
+// TUNSETIFF on a fresh /dev/net/tun fd; returns the fd or -errno (open failures as -EACCES etc.).
+static int tun_create(struct ifreq *ifr, const char *name, short flags) {
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  memset(ifr, 0, sizeof *ifr);
+  ifr->ifr_flags = flags;
+  set_name(ifr, name);
+  if (ioctl(fd, TUNSETIFF, ifr) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+// Offloads we can take, best first: ECN-marked TSO too (offload.c clears CWR after the first
+// segment), then plain TSO. Returns 1 when the kernel accepted one of them.
+static int set_offloads(int fd) {
+  int hdr = OFFLOAD_VNET_HDR_LEN;
+  if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) return 0;
+  if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN)) == 0) return 1;
+  return ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) == 0;
+}
+
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 9) return throw_coded(env, "TUN_IO", "open: expected 9 arguments");
+  if (argc < 9) return throw_coded(env, "TUN_IO", "open: expected 9 or 10 arguments");
+  bool want_offload = false;
+  if (argc >= 10 && napi_get_value_bool(env, argv[9], &want_offload) != napi_ok) want_offload = false;
   char name[IFNAMSIZ + 1] = {0};
   char addr[64] = {0};
   size_t len = 0;
@@ -328,21 +443,33 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_coded(env, "TUN_IO", "open: bad slot geometry %u x %u", slot_size, slot_count);
   }
 
-  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
+  // /dev/net/tun itself first, so its failures keep their own messages.
+  int probe = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (probe < 0) {
     int e = errno;
     if (e == EACCES || e == EPERM)
       return throw_coded(env, "TUN_PERMISSION", "opening /dev/net/tun needs CAP_NET_ADMIN: run with sudo (%s)", strerror(e));
     return throw_coded(env, "TUN_NO_DEVICE", "/dev/net/tun is missing or unusable (%s): load the tun module or create the device node",
                        strerror(e));
   }
+  close(probe);
   struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-  set_name(&ifr, name);
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-    int e = errno;
-    close(fd);
+  int offload = 0;
+  int fd = -EINVAL;
+  if (want_offload) {
+    fd = tun_create(&ifr, name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR);
+    if (fd >= 0 && set_offloads(fd)) {
+      offload = 1;
+    } else if (fd >= 0) {
+      // The kernel refused the offloads: a device without IFF_VNET_HDR is simpler than carrying a
+      // header that says nothing. Closing the fd deletes the (non-persistent) device and its name.
+      close(fd);
+      fd = -EINVAL;
+    }
+  }
+  if (fd == -EINVAL) fd = tun_create(&ifr, name, IFF_TUN | IFF_NO_PI); // not asked, refused, or no IFF_VNET_HDR
+  if (fd < 0) {
+    int e = -fd;
     if (e == EPERM || e == EACCES)
       return throw_coded(env, "TUN_PERMISSION", "creating a TUN device needs CAP_NET_ADMIN: run with sudo (%s)", strerror(e));
     if (e == EBUSY || (e == EINVAL && name[0] != 0))
@@ -366,7 +493,17 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   t->env = env;
   t->slot_size = slot_size;
   t->slot_count = slot_count;
+  t->mtu = mtu;
   memcpy(t->name, actual, IFNAMSIZ);
+  if (offload) {
+    t->rbuf = malloc(RBUF_SIZE);
+    if (t->rbuf == NULL) {
+      close(fd);
+      free(t);
+      return throw_coded(env, "TUN_IO", "out of memory");
+    }
+    t->offload = 1;
+  }
 
   napi_value data, lengths_ab, lengths, handle, result, name_v, resource_name;
   void *data_ptr = NULL, *len_ptr = NULL;
@@ -412,6 +549,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   CHECK(napi_set_named_property(env, result, "name", name_v));
   CHECK(napi_set_named_property(env, result, "data", data));
   CHECK(napi_set_named_property(env, result, "lengths", lengths));
+  napi_value offload_v;
+  CHECK(napi_get_boolean(env, offload, &offload_v));
+  CHECK(napi_set_named_property(env, result, "offload", offload_v));
   return result;
 }
 
@@ -434,9 +574,13 @@ static int write_one(tun_t *t, napi_env env, napi_value v) {
     if (napi_get_buffer_info(env, v, &p, &len) != napi_ok) return 0;
   }
   if (len == 0 || p == NULL || t->closed) return 0;
+  // With IFF_VNET_HDR every packet needs a header; all zero says "no GSO, checksums complete".
+  static const uint8_t zero_hdr[OFFLOAD_VNET_HDR_LEN];
+  struct iovec iov[2] = {{(void *)zero_hdr, sizeof zero_hdr}, {p, len}};
+  size_t want = t->offload ? len + sizeof zero_hdr : len;
   for (int tries = 0; tries < 4; tries++) {
-    ssize_t w = write(t->fd, p, len);
-    if (w == (ssize_t)len) return 1;
+    ssize_t w = t->offload ? writev(t->fd, iov, 2) : write(t->fd, p, len);
+    if (w == (ssize_t)want) return 1;
     if (w < 0 && errno == EINTR) continue;
     return 0;
   }
@@ -483,6 +627,49 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc >= 1 && get_tun(env, argv[0], &t)) tun_shutdown(t);
   return NULL;
+}
+
+static int set_u64(napi_env env, napi_value obj, const char *key, uint64_t v) {
+  napi_value n;
+  return napi_create_double(env, (double)v, &n) == napi_ok && napi_set_named_property(env, obj, key, n) == napi_ok;
+}
+
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  tun_t *t;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !get_tun(env, argv[0], &t)) return throw_coded(env, "TUN_IO", "stats: not a TUN handle");
+  CHECK(napi_create_object(env, &out));
+  if (!set_u64(env, out, "reads", t->reads) || !set_u64(env, out, "packets", t->packets) ||
+      !set_u64(env, out, "superPackets", t->super_packets) || !set_u64(env, out, "segments", t->segments) ||
+      !set_u64(env, out, "csumCompleted", t->csum_completed) || !set_u64(env, out, "dropped", t->dropped))
+    return NULL;
+  return out;
+}
+
+static int u8_arg(napi_env env, napi_value v, uint8_t **p, size_t *len);
+
+static napi_value js_offload_split(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6], out, ab;
+  uint8_t *in, *slots;
+  size_t in_len, slots_len, n_lengths, n_state, off;
+  uint32_t mtu, slot_size, *lengths, *state;
+  napi_typedarray_type type;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6 || !u8_arg(env, argv[0], &in, &in_len) || napi_get_value_uint32(env, argv[1], &mtu) != napi_ok ||
+      !u8_arg(env, argv[2], &slots, &slots_len) || napi_get_value_uint32(env, argv[3], &slot_size) != napi_ok ||
+      napi_get_typedarray_info(env, argv[4], &type, &n_lengths, (void **)&lengths, &ab, &off) != napi_ok ||
+      type != napi_uint32_array ||
+      napi_get_typedarray_info(env, argv[5], &type, &n_state, (void **)&state, &ab, &off) != napi_ok ||
+      type != napi_uint32_array || n_state < 1 || slot_size == 0) {
+    return throw_coded(env, "TUN_IO", "offloadSplit(input, mtu, out, slotSize, lengths: Uint32Array, state: Uint32Array)");
+  }
+  size_t max_slots = slots_len / slot_size < n_lengths ? slots_len / slot_size : n_lengths;
+  int r = offload_split(in, in_len, mtu, slots, slot_size, (uint32_t)max_slots, lengths, &state[0]);
+  CHECK(napi_create_int32(env, r, &out));
+  return out;
 }
 
 // ---- AEAD for the data path (one context per direction, re-keyed per call: ChaCha key setup is
@@ -554,6 +741,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"write", NULL, js_write, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeBatch", NULL, js_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"offloadSplit", NULL, js_offload_split, NULL, NULL, NULL, napi_enumerable, NULL},
       {"aeadSeal", NULL, js_aead_seal, NULL, NULL, NULL, napi_enumerable, NULL},
       {"aeadOpen", NULL, js_aead_open, NULL, NULL, NULL, napi_enumerable, NULL},
   };

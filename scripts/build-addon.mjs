@@ -1,5 +1,6 @@
-// Builds the TUN addon (src/tun/native) with node-gyp against the headers of the Node that runs
-// this script, so `npm install` works offline on a fresh machine without any ~/.npmrc nodedir.
+// Builds the addons in binding.gyp (TUN: src/tun/native; batched UDP: src/net/native) with node-gyp
+// against the headers of the Node that runs this script, so `npm install` works offline on a fresh
+// machine without any ~/.npmrc nodedir.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';

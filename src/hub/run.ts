@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { HubConfig } from '../config/schema.js';
 import { decodeKey, type StaticKeyPair } from '../crypto/keys.js';
 import { derivePsk } from '../crypto/psk.js';
-import { openUdp } from '../net/udp-node.js';
+import { openUdpSocket } from '../net/udp-open.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -39,7 +39,7 @@ function allowedKeys(path: string): Uint8Array[] {
 export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log: Logger): Promise<Hub> {
   const psk = derivePsk(cfg.secret);
   const allow = cfg.allowKeysFile !== undefined ? allowedKeys(cfg.allowKeysFile) : undefined;
-  const udp = await openUdp(cfg.listen).catch((e: unknown) => {
+  const udp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
     throw new ConfigError('--listen', `cannot bind ${cfg.listen.address}:${cfg.listen.port}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   });
   const hub = startHub({

@@ -3,7 +3,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns';
 import { isIPv4 } from 'node:net';
-import type { Endpoint, UdpHandler, UdpSocket } from './udp.js';
+import type { Endpoint, UdpCounters, UdpHandler, UdpSocket } from './udp.js';
 
 /** Local tuning: 4 MiB absorbs bursts of ~2800 full datagrams while the event loop is busy. */
 export const defaultSocketBufferBytes = 4 * 1024 * 1024;
@@ -13,15 +13,10 @@ export interface UdpOptions {
   sendBufferBytes?: number;
 }
 
-/** Counters a status command can print. */
-export interface UdpCounters {
-  sent: number;
-  received: number;
-  sendErrors: number;
-  handlerErrors: number;
-}
+export type { UdpCounters } from './udp.js';
 
 export class NodeUdpSocket implements UdpSocket {
+  readonly impl = 'node' as const;
   readonly counters: UdpCounters = { sent: 0, received: 0, sendErrors: 0, handlerErrors: 0 };
   private handler: UdpHandler | undefined;
   private closed = false;

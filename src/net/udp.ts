@@ -25,6 +25,14 @@ export function parseEndpoint(s: string): Endpoint | undefined {
   return { address: m[1]!, port };
 }
 
+/** Counters a status command can print. */
+export interface UdpCounters {
+  sent: number;
+  received: number;
+  sendErrors: number;
+  handlerErrors: number;
+}
+
 export type UdpHandler = (data: Buffer, from: Endpoint) => void;
 
 /**

@@ -11,7 +11,7 @@ import type { StaticKeyPair } from '../crypto/keys.js';
 import { decodeKey, encodeKey } from '../crypto/keys.js';
 import { derivePsk } from '../crypto/psk.js';
 import type { Endpoint } from '../net/udp.js';
-import { openUdp } from '../net/udp-node.js';
+import { openUdpSocket } from '../net/udp-open.js';
 import { openTun } from '../tun/linux.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError, MeshdError } from '../util/errors.js';
@@ -73,7 +73,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   const hub = await resolveHub(cfg.hub.host, cfg.hub.port);
   const overlay = ipv4ToU32(cfg.local.address);
   const tun = openTun({ name: cfg.tun, address: cfg.local.address, prefixLength: cfg.local.prefixLength, mtu: cfg.mtu });
-  const udp = await openUdp(cfg.listen).catch((e: unknown) => {
+  const udp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
     tun.close();
     throw new ConfigError('--listen', `cannot bind ${cfg.listen.address}:${cfg.listen.port}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   });

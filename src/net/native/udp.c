@@ -1,0 +1,466 @@
+// meshd_udp: a batched IPv4 UDP socket behind src/net/udp-native.ts (its only user). Receives with
+// recvmmsg on a non-blocking socket watched by uv_poll (one JS call per batch of datagrams) and
+// sends with sendmmsg: JS copies each datagram into a send slot, and the slots go out in one call
+// at the end of the event-loop turn (a uv_check handle, with a uv_idle keeping poll from sleeping
+// while slots are pending) or as soon as they fill. Plain C against node_api.h (NAPI_VERSION 8).
+//
+// JS API (all positional; udp-native.ts validates arguments before calling):
+//   open(address, port, recvBufBytes, sendBufBytes, slotSize, recvSlots, sendSlots, onBatch)
+//     -> { handle, port, recvData: Buffer(slotSize*recvSlots), recvMeta: Uint32Array(3*recvSlots),
+//          sendData: Buffer(slotSize*sendSlots), sendMeta: Uint32Array(3*sendSlots), ctl: Float64Array(5) }
+//     meta rows are [length, IPv4 address as a host-order u32, port]. A received datagram longer
+//     than slotSize is reported with length slotSize + 1 (truncated; JS drops and counts it).
+//     onBatch(count): datagrams 0..count-1 are in recvData/recvMeta, valid only during the call.
+//     ctl: [pending sends (JS writes), sent, send errors, receive errors, receive batches].
+//   arm(handle)    slots are pending: flush them at the end of this loop turn
+//   flush(handle)  send the pending slots now (JS calls it when they fill)
+//   close(handle)  flushes, then closes; idempotent; no callback after it returns
+// Errors thrown from open carry the errno name as `code` (EADDRINUSE, EACCES, ...), like node:dgram.
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { CTL_PENDING, CTL_SENT, CTL_SEND_ERRORS, CTL_RECV_ERRORS, CTL_RECV_BATCHES, CTL_LEN };
+enum { META = 3 };
+// A full batch usually means more is queued: drain a few per wake, bounded so timers still run.
+enum { MAX_ROUNDS_PER_WAKE = 4 };
+// When the send buffer is full, wait this long once for room before dropping the rest.
+enum { SEND_FULL_WAIT_MS = 1 };
+
+typedef struct udp_s {
+  int fd;
+  uv_poll_t poll;
+  uv_check_t check;
+  uv_idle_t idle;
+  int handles_inited; // uv handles that need a uv_close before free
+  int handles_closed; // their close callbacks that ran
+  int armed;
+  int closed;
+  int finalized;
+  int env_gone;
+  napi_env env;
+  napi_ref on_batch;
+  napi_ref refs[5]; // the shared arrays, kept alive while the socket is open
+  napi_async_context async_ctx;
+  uint8_t *recv_data;
+  uint32_t *recv_meta;
+  uint8_t *send_data;
+  uint32_t *send_meta;
+  double *ctl;
+  uint32_t slot_size, recv_slots, send_slots;
+  struct mmsghdr *rmsg, *smsg;
+  struct iovec *riov, *siov;
+  struct sockaddr_in *raddr, *saddr;
+} udp_t;
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) return NULL;                                                            \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, int err, const char *what, const char *addr, uint32_t port) {
+  char msg[256];
+  const char *code = err > 0 ? uv_err_name(-err) : "EINVAL";
+  snprintf(msg, sizeof msg, "%s %s %s:%u", what, code, addr, port);
+  napi_value c, m, e;
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c) == napi_ok &&
+      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m) == napi_ok && napi_create_error(env, c, m, &e) == napi_ok) {
+    napi_throw(env, e);
+  }
+  return NULL;
+}
+
+static void free_udp(udp_t *u) {
+  free(u->rmsg);
+  free(u->smsg);
+  free(u->riov);
+  free(u->siov);
+  free(u->raddr);
+  free(u->saddr);
+  free(u);
+}
+
+static void maybe_free(udp_t *u) {
+  if (u->finalized && u->handles_closed == u->handles_inited) free_udp(u);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  udp_t *u = (udp_t *)h->data;
+  u->handles_closed++;
+  maybe_free(u);
+}
+
+static void env_cleanup(void *arg);
+
+static void disarm(udp_t *u) {
+  if (!u->armed) return;
+  u->armed = 0;
+  uv_idle_stop(&u->idle);
+  uv_check_stop(&u->check);
+}
+
+// Sends pending slots 0..n-1 in order. A datagram the kernel refuses (bad address, unreachable,
+// firewall) is skipped and counted; when the send buffer stays full the rest are dropped and counted.
+static void flush(udp_t *u) {
+  disarm(u);
+  if (u->ctl == NULL) return;
+  double pending = u->ctl[CTL_PENDING];
+  u->ctl[CTL_PENDING] = 0;
+  uint32_t n = pending > u->send_slots ? u->send_slots : (pending > 0 ? (uint32_t)pending : 0);
+  if (n == 0 || u->fd < 0) return;
+  for (uint32_t j = 0; j < n; j++) {
+    const uint32_t *m = u->send_meta + (size_t)j * META;
+    u->siov[j].iov_len = m[0] <= u->slot_size ? m[0] : u->slot_size;
+    u->saddr[j].sin_addr.s_addr = htonl(m[1]);
+    u->saddr[j].sin_port = htons((uint16_t)m[2]);
+    u->smsg[j].msg_len = 0;
+  }
+  uint32_t i = 0;
+  int waited = 0;
+  while (i < n) {
+    int r = sendmmsg(u->fd, u->smsg + i, n - i, MSG_DONTWAIT);
+    if (r > 0) {
+      u->ctl[CTL_SENT] += r;
+      i += (uint32_t)r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd p = {.fd = u->fd, .events = POLLOUT};
+      if (!waited && poll(&p, 1, SEND_FULL_WAIT_MS) > 0) {
+        waited = 1;
+        continue;
+      }
+      u->ctl[CTL_SEND_ERRORS] += n - i;
+      return;
+    }
+    u->ctl[CTL_SEND_ERRORS] += 1; // this datagram failed; the ones after it may not
+    i++;
+  }
+}
+
+static void on_check(uv_check_t *h) {
+  udp_t *u = (udp_t *)h->data;
+  if (!u->closed) flush(u);
+}
+
+static void on_idle(uv_idle_t *h) {}
+
+static void drop_ref(udp_t *u, napi_ref *r) {
+  if (*r != NULL && !u->env_gone) napi_delete_reference(u->env, *r);
+  *r = NULL;
+}
+
+// Stops everything and closes the fd; after this no JS callback runs. Safe inside the callback.
+static void udp_shutdown(udp_t *u) {
+  if (u->closed) return;
+  u->closed = 1;
+  disarm(u);
+  if (u->handles_inited >= 1) uv_close((uv_handle_t *)&u->poll, on_handle_closed);
+  if (u->handles_inited >= 2) uv_close((uv_handle_t *)&u->check, on_handle_closed);
+  if (u->handles_inited >= 3) uv_close((uv_handle_t *)&u->idle, on_handle_closed);
+  if (u->fd >= 0) close(u->fd);
+  u->fd = -1;
+  if (!u->env_gone) {
+    napi_remove_env_cleanup_hook(u->env, env_cleanup, u);
+    if (u->async_ctx != NULL) napi_async_destroy(u->env, u->async_ctx);
+  }
+  u->async_ctx = NULL;
+  drop_ref(u, &u->on_batch);
+  for (int k = 0; k < 5; k++) drop_ref(u, &u->refs[k]);
+  u->recv_data = u->send_data = NULL;
+  u->recv_meta = u->send_meta = NULL;
+  u->ctl = NULL;
+}
+
+static void env_cleanup(void *arg) {
+  udp_t *u = (udp_t *)arg;
+  u->env_gone = 1;
+  udp_shutdown(u);
+}
+
+static void finalize_external(napi_env env, void *data, void *hint) {
+  udp_t *u = (udp_t *)data;
+  u->finalized = 1;
+  udp_shutdown(u);
+  maybe_free(u);
+}
+
+// Receives up to recv_slots datagrams and hands them to JS in one call; returns how many.
+static uint32_t recv_batch(udp_t *u) {
+  for (uint32_t j = 0; j < u->recv_slots; j++) {
+    u->rmsg[j].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
+    u->rmsg[j].msg_hdr.msg_flags = 0;
+    u->rmsg[j].msg_len = 0;
+  }
+  int r;
+  do {
+    r = recvmmsg(u->fd, u->rmsg, u->recv_slots, MSG_DONTWAIT, NULL);
+  } while (r < 0 && errno == EINTR);
+  if (r <= 0) {
+    // EAGAIN: drained. Other errors (a queued ICMP error on some kernels) are counted, not fatal.
+    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) u->ctl[CTL_RECV_ERRORS] += 1;
+    return 0;
+  }
+  uint32_t count = (uint32_t)r;
+  for (uint32_t j = 0; j < count; j++) {
+    uint32_t *m = u->recv_meta + (size_t)j * META;
+    const struct msghdr *h = &u->rmsg[j].msg_hdr;
+    m[0] = (h->msg_flags & MSG_TRUNC) ? u->slot_size + 1 : u->rmsg[j].msg_len;
+    m[1] = ntohl(u->raddr[j].sin_addr.s_addr);
+    m[2] = ntohs(u->raddr[j].sin_port);
+  }
+  u->ctl[CTL_RECV_BATCHES] += 1;
+  napi_env env = u->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return 0;
+  napi_value fn, recv, argv[1], result;
+  if (napi_get_reference_value(env, u->on_batch, &fn) == napi_ok && fn != NULL &&
+      napi_create_uint32(env, count, &argv[0]) == napi_ok && napi_get_global(env, &recv) == napi_ok) {
+    // napi_make_callback runs nextTicks and microtasks after the call; a throw becomes an
+    // uncaughtException (udp-native.ts catches handler errors itself, so this is a bug path).
+    napi_status s = napi_make_callback(env, u->async_ctx, recv, fn, 1, argv, &result);
+    if (s == napi_pending_exception) {
+      napi_value exc;
+      if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+  return count;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  udp_t *u = (udp_t *)h->data;
+  if (u->closed || u->env_gone) return;
+  if (status < 0) {
+    u->ctl[CTL_RECV_ERRORS] += 1;
+    return;
+  }
+  for (int round = 0; round < MAX_ROUNDS_PER_WAKE && !u->closed; round++) {
+    if (recv_batch(u) < u->recv_slots) break;
+  }
+}
+
+static int get_udp(napi_env env, napi_value v, udp_t **out) {
+  void *p = NULL;
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_external) return 0;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) return 0;
+  *out = (udp_t *)p;
+  return 1;
+}
+
+// SO_*BUFFORCE lets a root daemon exceed net.core.[rw]mem_max (as wireguard-go does); otherwise
+// the plain option, which the kernel caps. Best effort either way, like node:dgram.
+static void set_buffer(int fd, int force_opt, int opt, int bytes) {
+  if (bytes <= 0) return;
+  if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) == 0) return;
+  setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
+}
+
+static int alloc_slots(udp_t *u) {
+  u->rmsg = calloc(u->recv_slots, sizeof *u->rmsg);
+  u->riov = calloc(u->recv_slots, sizeof *u->riov);
+  u->raddr = calloc(u->recv_slots, sizeof *u->raddr);
+  u->smsg = calloc(u->send_slots, sizeof *u->smsg);
+  u->siov = calloc(u->send_slots, sizeof *u->siov);
+  u->saddr = calloc(u->send_slots, sizeof *u->saddr);
+  return u->rmsg && u->riov && u->raddr && u->smsg && u->siov && u->saddr;
+}
+
+// The message headers point at fixed slots; each batch only rewrites lengths and addresses.
+static void wire_slots(udp_t *u) {
+  for (uint32_t j = 0; j < u->recv_slots; j++) {
+    u->riov[j].iov_base = u->recv_data + (size_t)j * u->slot_size;
+    u->riov[j].iov_len = u->slot_size;
+    u->rmsg[j].msg_hdr.msg_iov = &u->riov[j];
+    u->rmsg[j].msg_hdr.msg_iovlen = 1;
+    u->rmsg[j].msg_hdr.msg_name = &u->raddr[j];
+  }
+  for (uint32_t j = 0; j < u->send_slots; j++) {
+    u->siov[j].iov_base = u->send_data + (size_t)j * u->slot_size;
+    u->smsg[j].msg_hdr.msg_iov = &u->siov[j];
+    u->smsg[j].msg_hdr.msg_iovlen = 1;
+    u->smsg[j].msg_hdr.msg_name = &u->saddr[j];
+    u->smsg[j].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
+    u->saddr[j].sin_family = AF_INET;
+  }
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8) return throw_errno(env, EINVAL, "open", "?", 0);
+  char addr[64] = {0};
+  size_t len = 0;
+  uint32_t port, rbuf, sbuf, slot_size, recv_slots, send_slots;
+  if (napi_get_value_string_utf8(env, argv[0], addr, sizeof addr, &len) != napi_ok ||
+      napi_get_value_uint32(env, argv[1], &port) != napi_ok || napi_get_value_uint32(env, argv[2], &rbuf) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &sbuf) != napi_ok || napi_get_value_uint32(env, argv[4], &slot_size) != napi_ok ||
+      napi_get_value_uint32(env, argv[5], &recv_slots) != napi_ok || napi_get_value_uint32(env, argv[6], &send_slots) != napi_ok) {
+    return throw_errno(env, EINVAL, "open", addr, 0);
+  }
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons((uint16_t)port);
+  if (port > 65535 || inet_pton(AF_INET, addr, &sin.sin_addr) != 1 || slot_size < 576 || slot_size > 65536 ||
+      recv_slots < 1 || recv_slots > 1024 || send_slots < 1 || send_slots > 1024 || rbuf > INT32_MAX || sbuf > INT32_MAX) {
+    return throw_errno(env, EINVAL, "bind", addr, port);
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket", addr, port);
+  set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, (int)rbuf);
+  set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, (int)sbuf);
+  socklen_t slen = sizeof sin;
+  if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 || getsockname(fd, (struct sockaddr *)&sin, &slen) < 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, e, "bind", addr, port);
+  }
+
+  udp_t *u = calloc(1, sizeof *u);
+  if (u == NULL) {
+    close(fd);
+    return throw_errno(env, ENOMEM, "open", addr, port);
+  }
+  u->fd = fd;
+  u->env = env;
+  u->slot_size = slot_size;
+  u->recv_slots = recv_slots;
+  u->send_slots = send_slots;
+
+  napi_value rdata, rmeta_ab, rmeta, sdata, smeta_ab, smeta, ctl_ab, ctl, handle, result, port_v, resource;
+  void *rdata_p = NULL, *rmeta_p = NULL, *sdata_p = NULL, *smeta_p = NULL, *ctl_p = NULL;
+  uv_loop_t *loop = NULL;
+  int ok = alloc_slots(u) &&
+           napi_create_buffer(env, (size_t)slot_size * recv_slots, &rdata_p, &rdata) == napi_ok &&
+           napi_create_arraybuffer(env, sizeof(uint32_t) * META * recv_slots, &rmeta_p, &rmeta_ab) == napi_ok &&
+           napi_create_typedarray(env, napi_uint32_array, META * recv_slots, rmeta_ab, 0, &rmeta) == napi_ok &&
+           napi_create_buffer(env, (size_t)slot_size * send_slots, &sdata_p, &sdata) == napi_ok &&
+           napi_create_arraybuffer(env, sizeof(uint32_t) * META * send_slots, &smeta_p, &smeta_ab) == napi_ok &&
+           napi_create_typedarray(env, napi_uint32_array, META * send_slots, smeta_ab, 0, &smeta) == napi_ok &&
+           napi_create_arraybuffer(env, sizeof(double) * CTL_LEN, &ctl_p, &ctl_ab) == napi_ok &&
+           napi_create_typedarray(env, napi_float64_array, CTL_LEN, ctl_ab, 0, &ctl) == napi_ok &&
+           napi_create_reference(env, argv[7], 1, &u->on_batch) == napi_ok &&
+           napi_create_reference(env, rdata, 1, &u->refs[0]) == napi_ok &&
+           napi_create_reference(env, rmeta, 1, &u->refs[1]) == napi_ok &&
+           napi_create_reference(env, sdata, 1, &u->refs[2]) == napi_ok &&
+           napi_create_reference(env, smeta, 1, &u->refs[3]) == napi_ok &&
+           napi_create_reference(env, ctl, 1, &u->refs[4]) == napi_ok &&
+           napi_create_string_utf8(env, "meshd:udp", NAPI_AUTO_LENGTH, &resource) == napi_ok &&
+           napi_async_init(env, NULL, resource, &u->async_ctx) == napi_ok &&
+           napi_get_uv_event_loop(env, &loop) == napi_ok;
+  if (!ok) {
+    u->finalized = 1;
+    udp_shutdown(u);
+    maybe_free(u);
+    return throw_errno(env, ENOMEM, "open", addr, port);
+  }
+  u->recv_data = rdata_p;
+  u->recv_meta = rmeta_p;
+  u->send_data = sdata_p;
+  u->send_meta = smeta_p;
+  u->ctl = ctl_p;
+  memset(u->ctl, 0, sizeof(double) * CTL_LEN);
+  wire_slots(u);
+  int rc = uv_poll_init(loop, &u->poll, fd);
+  if (rc == 0) {
+    u->handles_inited = 1;
+    u->poll.data = u;
+    rc = uv_check_init(loop, &u->check);
+  }
+  if (rc == 0) {
+    u->handles_inited = 2;
+    u->check.data = u;
+    rc = uv_idle_init(loop, &u->idle);
+  }
+  if (rc == 0) {
+    u->handles_inited = 3;
+    u->idle.data = u;
+    // The check handle must not keep the process alive on its own; poll does while open.
+    uv_unref((uv_handle_t *)&u->check);
+    uv_unref((uv_handle_t *)&u->idle);
+    rc = uv_poll_start(&u->poll, UV_READABLE, on_readable);
+  }
+  if (rc != 0 || napi_add_env_cleanup_hook(env, env_cleanup, u) != napi_ok) {
+    u->finalized = 1;
+    udp_shutdown(u);
+    maybe_free(u);
+    return throw_errno(env, rc < 0 ? -rc : EIO, "poll", addr, port);
+  }
+  if (napi_create_external(env, u, finalize_external, NULL, &handle) != napi_ok) {
+    u->finalized = 1;
+    udp_shutdown(u);
+    maybe_free(u);
+    return throw_errno(env, ENOMEM, "open", addr, port);
+  }
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_uint32(env, ntohs(sin.sin_port), &port_v));
+  CHECK(napi_set_named_property(env, result, "handle", handle));
+  CHECK(napi_set_named_property(env, result, "port", port_v));
+  CHECK(napi_set_named_property(env, result, "recvData", rdata));
+  CHECK(napi_set_named_property(env, result, "recvMeta", rmeta));
+  CHECK(napi_set_named_property(env, result, "sendData", sdata));
+  CHECK(napi_set_named_property(env, result, "sendMeta", smeta));
+  CHECK(napi_set_named_property(env, result, "ctl", ctl));
+  return result;
+}
+
+static napi_value js_arm(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  udp_t *u;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 1 && get_udp(env, argv[0], &u) && !u->closed && !u->armed) {
+    u->armed = 1;
+    uv_check_start(&u->check, on_check);
+    uv_idle_start(&u->idle, on_idle);
+  }
+  return NULL;
+}
+
+static napi_value js_flush(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  udp_t *u;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 1 && get_udp(env, argv[0], &u) && !u->closed) flush(u);
+  return NULL;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  udp_t *u;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 1 && get_udp(env, argv[0], &u) && !u->closed) {
+    flush(u); // datagrams sent before close() still go out (a goodbye to the hub)
+    udp_shutdown(u);
+  }
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"arm", NULL, js_arm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"flush", NULL, js_flush, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

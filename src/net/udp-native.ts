@@ -1,0 +1,241 @@
+// The batched UdpSocket (net/udp.ts) on Linux: the only file that loads build/Release/meshd_udp.node
+// (built from src/net/native/udp.c by `npm install`). Receives with recvmmsg, one JS call per batch;
+// sends by copying each datagram into a slot that goes out with the others in one sendmmsg at the
+// end of the event-loop turn. net/udp-open.ts picks it over net/udp-node.ts when it loads.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Endpoint, UdpCounters, UdpHandler, UdpSocket } from './udp.js';
+
+/** Local tuning: datagrams per recvmmsg (and per JS call); the addon drains up to 4 batches per wake. */
+export const recvBatchSlots = 64;
+/** Local tuning: datagrams per sendmmsg; more in one turn go out as soon as the slots fill. */
+export const sendBatchSlots = 64;
+/** Slot stride: any IPv4 UDP payload (65507 bytes) fits; only the pages a datagram touches are resident. */
+export const slotBytes = 65536;
+/** Local tuning: sources remembered as Endpoint objects (a hub sees one per member); cleared when full. */
+const endpointCacheLimit = 16384;
+
+// ctl slots shared with udp.c.
+const PENDING = 0;
+const SENT = 1;
+const SEND_ERRORS = 2;
+const RECV_ERRORS = 3;
+
+/** The UdpCounters, plus receive failures node:dgram does not surface (recvmmsg errors, truncation). */
+export interface NativeUdpCounters extends UdpCounters {
+  receiveErrors: number;
+}
+
+interface Opened {
+  handle: unknown;
+  port: number;
+  recvData: Buffer;
+  recvMeta: Uint32Array;
+  sendData: Buffer;
+  sendMeta: Uint32Array;
+  ctl: Float64Array;
+}
+
+interface Addon {
+  open(
+    address: string,
+    port: number,
+    recvBufBytes: number,
+    sendBufBytes: number,
+    slotSize: number,
+    recvSlots: number,
+    sendSlots: number,
+    onBatch: (count: number) => void,
+  ): Opened;
+  arm(handle: unknown): void;
+  flush(handle: unknown): void;
+  close(handle: unknown): void;
+}
+
+// src/net/udp-native.ts and dist/net/udp-native.js are both two levels below the package root.
+const addonPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'Release', 'meshd_udp.node');
+let addon: Addon | undefined;
+let loadError: string | undefined;
+
+/** The addon, or undefined (with the reason in nativeUdpUnavailable()) when it is not built or not Linux. */
+function loadAddon(): Addon | undefined {
+  if (addon !== undefined || loadError !== undefined) return addon;
+  if (process.platform !== 'linux') loadError = `recvmmsg/sendmmsg need Linux (this is ${process.platform})`;
+  else if (!existsSync(addonPath)) loadError = `the UDP addon is not built (${addonPath}): run npm install`;
+  else {
+    try {
+      addon = createRequire(import.meta.url)(addonPath) as Addon;
+    } catch (err) {
+      loadError = `cannot load the UDP addon ${addonPath}: ${(err as Error).message}`;
+    }
+  }
+  return addon;
+}
+
+/** Why the native socket cannot be used here, or undefined when it can. */
+export function nativeUdpUnavailable(): string | undefined {
+  loadAddon();
+  return loadError;
+}
+
+const dottedQuad = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** "192.0.2.1" -> 0xc0000201, or -1 for anything that is not an IPv4 literal. */
+export function ipv4ToU32OrNeg(address: string): number {
+  const m = dottedQuad.exec(address);
+  if (m === null) return -1;
+  let v = 0;
+  for (let i = 1; i <= 4; i++) {
+    const o = Number(m[i]);
+    if (o > 255) return -1;
+    v = v * 256 + o;
+  }
+  return v;
+}
+
+export class NativeUdpSocket implements UdpSocket {
+  readonly impl = 'native' as const;
+  readonly local: Endpoint;
+  private handler: UdpHandler | undefined;
+  private closed = false;
+  private received = 0;
+  private handlerErrors = 0;
+  /** Sends refused before reaching the kernel (bad address or port, oversized). */
+  private refused = 0;
+  private truncated = 0;
+  private readonly handle: unknown;
+  private readonly recvData: Buffer;
+  private readonly recvMeta: Uint32Array;
+  private readonly sendData: Buffer;
+  private readonly sendMeta: Uint32Array;
+  private readonly ctl: Float64Array;
+  /** One view per receive slot, reused while datagrams keep the same length (bulk traffic does). */
+  private readonly views: Buffer[] = [];
+  /** Source (address u32 * 65536 + port) -> the Endpoint handed to the handler: no object per datagram. */
+  private readonly endpoints = new Map<number, Endpoint>();
+  /** Destination address string -> u32 (or -1 when not an IPv4 literal). */
+  private readonly addresses = new Map<string, number>();
+
+  constructor(
+    private readonly addon: Addon,
+    bind: Endpoint,
+    recvBufBytes: number,
+    sendBufBytes: number,
+  ) {
+    const o = addon.open(bind.address, bind.port, recvBufBytes, sendBufBytes, slotBytes, recvBatchSlots, sendBatchSlots, (n) =>
+      this.deliver(n),
+    );
+    this.handle = o.handle;
+    this.local = { address: bind.address, port: o.port };
+    this.recvData = o.recvData;
+    this.recvMeta = o.recvMeta;
+    this.sendData = o.sendData;
+    this.sendMeta = o.sendMeta;
+    this.ctl = o.ctl;
+    for (let i = 0; i < recvBatchSlots; i++) this.views.push(this.recvData.subarray(i * slotBytes, i * slotBytes));
+  }
+
+  get counters(): NativeUdpCounters {
+    return {
+      sent: this.ctl[SENT]!,
+      received: this.received,
+      sendErrors: this.ctl[SEND_ERRORS]! + this.refused,
+      handlerErrors: this.handlerErrors,
+      receiveErrors: this.ctl[RECV_ERRORS]! + this.truncated,
+    };
+  }
+
+  send(data: Uint8Array, to: Endpoint): void {
+    if (this.closed) return;
+    const len = data.byteLength;
+    const port = to.port;
+    const addr = this.addressOf(to.address);
+    if (addr < 0 || len > slotBytes || !Number.isInteger(port) || port < 1 || port > 65535) {
+      this.refused++;
+      return;
+    }
+    const ctl = this.ctl;
+    const i = ctl[PENDING]!;
+    this.sendData.set(data, i * slotBytes);
+    const m = this.sendMeta;
+    m[i * 3] = len;
+    m[i * 3 + 1] = addr;
+    m[i * 3 + 2] = port;
+    ctl[PENDING] = i + 1;
+    if (i + 1 >= sendBatchSlots) this.addon.flush(this.handle);
+    else if (i === 0) this.addon.arm(this.handle);
+  }
+
+  onMessage(handler: UdpHandler): void {
+    this.handler = handler;
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.handler = undefined;
+      this.addon.close(this.handle);
+    }
+    return Promise.resolve();
+  }
+
+  private deliver(count: number): void {
+    const meta = this.recvMeta;
+    for (let i = 0; i < count; i++) {
+      // Checked per datagram: the handler may close the socket or drop its handler mid-batch.
+      const handler = this.handler;
+      if (this.closed || handler === undefined) return;
+      const len = meta[i * 3]!;
+      if (len > slotBytes) {
+        this.truncated++;
+        continue;
+      }
+      let view = this.views[i]!;
+      if (view.length !== len) {
+        view = this.recvData.subarray(i * slotBytes, i * slotBytes + len);
+        this.views[i] = view;
+      }
+      const from = this.endpointOf(meta[i * 3 + 1]!, meta[i * 3 + 2]!);
+      this.received++;
+      try {
+        handler(view, from);
+      } catch {
+        this.handlerErrors++;
+      }
+    }
+  }
+
+  private endpointOf(addr: number, port: number): Endpoint {
+    const key = addr * 65536 + port;
+    let e = this.endpoints.get(key);
+    if (e === undefined) {
+      if (this.endpoints.size >= endpointCacheLimit) this.endpoints.clear();
+      e = Object.freeze({ address: `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`, port });
+      this.endpoints.set(key, e);
+    }
+    return e;
+  }
+
+  private addressOf(address: string): number {
+    let a = this.addresses.get(address);
+    if (a === undefined) {
+      if (this.addresses.size >= endpointCacheLimit) this.addresses.clear();
+      a = typeof address === 'string' ? ipv4ToU32OrNeg(address) : -1;
+      this.addresses.set(address, a);
+    }
+    return a;
+  }
+}
+
+/**
+ * Binds an IPv4 UDP socket (port 0 picks a free one) with `recvBufBytes`/`sendBufBytes` kernel
+ * buffers. Throws when the addon is missing (see nativeUdpUnavailable) or the bind fails, with
+ * the errno name as `code` (EADDRINUSE, EADDRNOTAVAIL, EACCES), as node:dgram does.
+ */
+export function openNativeUdp(bind: Endpoint, recvBufBytes: number, sendBufBytes: number): NativeUdpSocket {
+  const a = loadAddon();
+  if (a === undefined) throw Object.assign(new Error(loadError ?? 'the UDP addon is unavailable'), { code: 'UDP_NO_ADDON' });
+  return new NativeUdpSocket(a, bind, recvBufBytes, sendBufBytes);
+}

@@ -1,0 +1,214 @@
+// The UdpSocket contract (src/net/udp.ts) on loopback, run against both real implementations: the
+// node:dgram socket (net/udp-node.ts) and the batched recvmmsg/sendmmsg one (net/udp-native.ts).
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Endpoint } from '../../src/net/udp.js';
+import { nativeUdpUnavailable, recvBatchSlots, sendBatchSlots } from '../../src/net/udp-native.js';
+import { chooseUdpImpl, openUdpSocket, type CountedUdpSocket, type UdpImpl } from '../../src/net/udp-open.js';
+
+const loopback: Endpoint = { address: '127.0.0.1', port: 0 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = async (cond: () => boolean, ms = 2000) => {
+  for (let t = 0; t < ms && !cond(); t += 5) await sleep(5);
+  return cond();
+};
+
+// The native socket must load wherever the daemons would use it; elsewhere only node:dgram runs.
+const impls: UdpImpl[] = process.platform === 'linux' ? ['node', 'native'] : ['node'];
+
+describe('native socket availability', () => {
+  it.runIf(process.platform === 'linux')('loads on Linux (npm install builds build/Release/meshd_udp.node)', () => {
+    expect(nativeUdpUnavailable()).toBeUndefined();
+  });
+});
+
+describe.each(impls)('UdpSocket contract: %s', (impl) => {
+  const open: CountedUdpSocket[] = [];
+  const bind = async () => {
+    const s = await openUdpSocket(loopback, { impl });
+    open.push(s);
+    expect(s.impl).toBe(impl);
+    return s;
+  };
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close();
+  });
+
+  it('delivers datagrams with their source, sizes from 0 to 65507 bytes', async () => {
+    const a = await bind();
+    const b = await bind();
+    expect(a.local.port).toBeGreaterThan(0);
+    expect(a.local.port).not.toBe(b.local.port);
+    const got: { bytes: Buffer; from: Endpoint }[] = [];
+    b.onMessage((d, from) => got.push({ bytes: Buffer.from(d), from }));
+    const sizes = [0, 1, 1472, 9000, 65507];
+    const sent = sizes.map((n, i) => Buffer.alloc(n, i + 1));
+    for (const d of sent) a.send(d, b.local);
+    expect(await until(() => got.length === sizes.length)).toBe(true);
+    expect(got.map((g) => g.bytes)).toEqual(sent);
+    for (const g of got) expect(g.from).toEqual({ address: '127.0.0.1', port: a.local.port });
+    expect(a.counters.sent).toBe(sizes.length);
+    expect(b.counters.received).toBe(sizes.length);
+  });
+
+  it('keeps the order of datagrams sent in one turn, past the send and receive batch sizes', async () => {
+    const a = await bind();
+    const b = await bind();
+    const got: number[] = [];
+    b.onMessage((d) => got.push(d.readUInt32BE(0)));
+    // More than one sendmmsg and more than one receive wake's worth (4 batches), all in one turn.
+    const n = Math.max(sendBatchSlots, recvBatchSlots) * 4 * 2 + 7;
+    const d = Buffer.alloc(200);
+    for (let i = 0; i < n; i++) {
+      d.writeUInt32BE(i, 0); // the socket copies: reusing the caller's buffer is allowed
+      a.send(d, b.local);
+    }
+    expect(await until(() => got.length === n)).toBe(true);
+    expect(got).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(a.counters.sendErrors).toBe(0);
+  });
+
+  it('sends promptly from a timer callback (nothing else wakes the loop)', async () => {
+    const a = await bind();
+    const b = await bind();
+    let sentAt = 0;
+    const latency = await new Promise<number>((resolve) => {
+      b.onMessage(() => resolve(performance.now() - sentAt));
+      setTimeout(() => {
+        sentAt = performance.now();
+        a.send(Buffer.from('tick'), b.local);
+      }, 5);
+    });
+    expect(latency).toBeLessThan(100);
+  });
+
+  it('catches and counts a throwing handler, and delivers the rest of the batch', async () => {
+    const a = await bind();
+    const b = await bind();
+    const got: string[] = [];
+    b.onMessage((d) => {
+      const s = d.toString();
+      got.push(s);
+      if (s.startsWith('boom')) throw new Error('handler bug');
+    });
+    for (const s of ['one', 'boom1', 'two', 'boom2', 'three']) a.send(Buffer.from(s), b.local);
+    expect(await until(() => got.length === 5)).toBe(true);
+    expect(got).toEqual(['one', 'boom1', 'two', 'boom2', 'three']);
+    expect(b.counters.handlerErrors).toBe(2);
+    a.send(Buffer.from('after'), b.local);
+    expect(await until(() => got.length === 6)).toBe(true);
+  });
+
+  it('drops and counts sends to bad addresses and ports without throwing; good ones still go', async () => {
+    const a = await bind();
+    const b = await bind();
+    const got: string[] = [];
+    b.onMessage((d) => got.push(d.toString()));
+    const bad: Endpoint[] = [
+      { address: 'not-an-ip.invalid', port: 7000 },
+      { address: '256.1.1.1', port: 7000 },
+      { address: '127.0.0.1', port: 0 },
+      { address: '127.0.0.1', port: 70000 },
+    ];
+    a.send(Buffer.from('first'), b.local);
+    for (const to of bad) expect(() => a.send(Buffer.from('x'), to)).not.toThrow();
+    a.send(Buffer.from('last'), b.local);
+    expect(await until(() => got.length === 2 && a.counters.sendErrors >= bad.length, 5000)).toBe(true);
+    expect(got).toEqual(['first', 'last']);
+    expect(a.counters.sendErrors).toBe(bad.length);
+  });
+
+  it('is silent after close: no handler call, send is a no-op, close is idempotent', async () => {
+    const a = await bind();
+    const b = await bind();
+    const got: string[] = [];
+    b.onMessage((d) => got.push(d.toString()));
+    a.send(Buffer.from('before'), b.local);
+    expect(await until(() => got.length === 1)).toBe(true);
+    // Queued in b's kernel buffer but never delivered: b closes in the same turn.
+    a.send(Buffer.from('queued'), b.local);
+    await b.close();
+    a.send(Buffer.from('late'), b.local);
+    await sleep(50);
+    expect(got).toEqual(['before']);
+    expect(() => b.send(Buffer.from('after close'), a.local)).not.toThrow();
+    const sent = b.counters.sent;
+    b.send(Buffer.from('after close'), a.local);
+    expect(b.counters.sent).toBe(sent);
+    await b.close();
+  });
+
+  it('still sends datagrams queued in the turn that closes the socket', async () => {
+    const a = await bind();
+    const b = await bind();
+    const got: string[] = [];
+    b.onMessage((d) => got.push(d.toString()));
+    a.send(Buffer.from('goodbye'), b.local);
+    await a.close();
+    expect(await until(() => got.length === 1)).toBe(true);
+    expect(got).toEqual(['goodbye']);
+  });
+
+  it('stops delivering mid-batch when the handler closes the socket', async () => {
+    const a = await bind();
+    const b = await bind();
+    const got: string[] = [];
+    b.onMessage((d) => {
+      got.push(d.toString());
+      if (got.length === 3) void b.close();
+    });
+    for (let i = 0; i < 20; i++) a.send(Buffer.from(`m${i}`), b.local);
+    await until(() => got.length >= 3);
+    await sleep(50);
+    expect(got).toEqual(['m0', 'm1', 'm2']);
+  });
+
+  it('refuses to bind a port in use with EADDRINUSE', async () => {
+    const a = await bind();
+    await expect(openUdpSocket({ address: '127.0.0.1', port: a.local.port }, { impl })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+});
+
+describe.runIf(impls.includes('native'))('native socket details', () => {
+  it('hands the same Endpoint object for the same source and reuses receive slots', async () => {
+    const a = await openUdpSocket(loopback, { impl: 'native' });
+    const b = await openUdpSocket(loopback, { impl: 'native' });
+    try {
+      const froms: Endpoint[] = [];
+      const bufs: Buffer[] = [];
+      b.onMessage((d, from) => {
+        froms.push(from);
+        bufs.push(d);
+      });
+      a.send(Buffer.from('one'), b.local);
+      expect(await until(() => froms.length === 1)).toBe(true);
+      a.send(Buffer.from('two'), b.local);
+      expect(await until(() => froms.length === 2)).toBe(true);
+      expect(froms[1]).toBe(froms[0]);
+      // The first buffer was only valid during its call: slot 0 now holds the second datagram.
+      expect(bufs[0]!.buffer).toBe(bufs[1]!.buffer);
+      expect(bufs[0]!.toString()).toBe('two');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe('chooseUdpImpl', () => {
+  it.each([
+    { forced: undefined, unavailable: undefined, want: 'native', why: 'default: native when the addon loads' },
+    { forced: undefined, unavailable: 'not built', want: 'node', why: 'default: fall back to node:dgram' },
+    { forced: '', unavailable: 'not built', want: 'node', why: 'an empty variable is unset' },
+    { forced: 'node', unavailable: undefined, want: 'node', why: 'MESHD_UDP=node forces node:dgram' },
+    { forced: 'native', unavailable: undefined, want: 'native', why: 'MESHD_UDP=native when it loads' },
+  ])('$why', ({ forced, unavailable, want }) => {
+    expect(chooseUdpImpl(forced, unavailable)).toBe(want);
+  });
+  it.each([
+    { forced: 'native', unavailable: 'not built', code: 'UDP_NO_ADDON' },
+    { forced: 'dgram', unavailable: undefined, code: 'UDP_BAD_IMPL' },
+  ])('refuses MESHD_UDP=$forced ($code)', ({ forced, unavailable, code }) => {
+    expect(() => chooseUdpImpl(forced, unavailable)).toThrow(expect.objectContaining({ code }));
+  });
+});

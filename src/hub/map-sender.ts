@@ -2,6 +2,15 @@
 // member's version is too old for a delta), coalesced deltas after changes, split into
 // datagram-sized parts, each part retransmitted until acked. Used by hub/server.ts.
 //
+// 10,000 members (RELIABILITY.md "Hub load"): every member must receive every other member's entry,
+// so a join storm is ~N^2 entries whatever the order; what matters is that this bulk never starves
+// REGISTER and HEARTBEAT. So: entries are encoded once per change and parts once per version (a
+// full map is cut from a snapshot shared by the members joining within `mapSnapshotMaxAgeMs`, then
+// a delta brings each up to date); parts are sent only by a pump that runs in slices of
+// `mapPumpSliceMs` and yields to the socket between them, deltas before full maps, with at most
+// `mapInflightParts` unacked over all members so the ACKs coming back cannot fill the hub's
+// receive queue and push out heartbeats.
+//
 // Load shape (docs/RELIABILITY.md "Hub load"): changes are not sent one delta per member per
 // change (a join storm was O(N^2) datagrams) but collected for `mapCoalesceMs` (doubling up to
 // `mapCoalesceMaxMs` while changes keep coming) and flushed as one
@@ -11,7 +20,7 @@
 // hub (or peer) is not answered with more traffic.
 import type { ReliableSender } from '../link/reliable.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import { ControlType, MAP_HEADER_BYTES, mapEntryBytes, type ControlMessage, type MapEntry } from '../wire/control.js';
+import { buildParts, withSeq, type MapPart } from './map-parts.js';
 import type { Member, Registry } from './registry.js';
 
 /** Local tuning: MAP body budget so a part plus inner, TRANSPORT and IP/UDP headers fits 1280 bytes. */
@@ -35,22 +44,14 @@ export const mapFirstRetryMs = 500;
 export const mapMaxRetryMs = 8_000;
 /** Local tuning: timeouts without any ACK before giving up (~15 s); the next HEARTBEAT repairs. */
 export const mapMaxSendsWithoutProgress = 6;
-
-/** Splits entries into parts that each fit the budget (pure). */
-export function splitMap(entries: MapEntry[], budget = mapPartBudgetBytes): MapEntry[][] {
-  const parts: MapEntry[][] = [[]];
-  let used = MAP_HEADER_BYTES;
-  for (const e of entries) {
-    const n = mapEntryBytes(e);
-    if (used + n > budget && parts[parts.length - 1]!.length > 0) {
-      parts.push([]);
-      used = MAP_HEADER_BYTES;
-    }
-    parts[parts.length - 1]!.push(e);
-    used += n;
-  }
-  return parts;
-}
+/** Local tuning: MAP parts unacked over all members: bounds the ACKs in the hub's receive queue
+ * (~1 KB of buffer each) far below its 8 MB, and still keeps ~2 MB of map on the wire. */
+export const mapInflightParts = 2048;
+/** Local tuning: the pump sends for at most this long, then lets the event loop read the socket. */
+export const mapPumpSliceMs = 4;
+/** Local tuning: a full map is cut from a snapshot at most this old (then a delta follows), so a
+ * join storm encodes one full map per interval instead of one per joiner. */
+export const mapSnapshotMaxAgeMs = 1_000;
 
 /** Coalescing window for a change (pure): the base window after a quiet spell, doubling while
  * changes keep coming, capped. */
@@ -68,16 +69,17 @@ export function nextRetryMs(currentMs: number, event: 'timeout' | 'ack'): number
 interface Outgoing {
   version: number;
   base: number;
-  parts: MapEntry[][];
+  parts: readonly MapPart[];
   /** Index of the next part not yet sent. */
   next: number;
-  /** Parts sent and not acked, by seq. */
-  unacked: Map<number, ControlMessage>;
+  /** Parts sent and not acked: seq -> part index. */
+  unacked: Map<number, number>;
   /** Parts not yet acked (sent or not). */
   left: number;
 }
 
 interface MemberMapState {
+  member: Member;
   /** Highest version the member confirmed (ACK of every part, or its HEARTBEAT). */
   acked: number;
   out: Outgoing | undefined;
@@ -90,19 +92,28 @@ interface MemberMapState {
 }
 
 export class MapSender {
-  readonly counters = { parts: 0, retransmits: 0, giveUps: 0, flushes: 0 };
+  readonly counters = { parts: 0, retransmits: 0, giveUps: 0, flushes: 0, snapshots: 0, pumps: 0 };
   private readonly state = new Map<string, MemberMapState>();
   private flushTimer: TimerHandle | undefined;
   private lastFlushEndMs = -Infinity;
   private lastFlushTookMs = 0;
   private windowMs: number;
+  /** Members with parts to send: deltas first (they keep everyone current), then full maps. */
+  private readonly readyDelta = new Set<MemberMapState>();
+  private readonly readyFull = new Set<MemberMapState>();
+  private pumpTimer: TimerHandle | undefined;
+  /** MAP parts sent and not acked, over all members. */
+  private inflight = 0;
+  private snapshot: { version: number; builtMs: number; parts: readonly MapPart[] } | undefined;
 
   constructor(
     private readonly clock: Clock,
     private readonly registry: Registry,
-    private readonly send: (m: Member, msg: ControlMessage) => void,
+    /** Sends an inner CONTROL message (bytes valid only during the call) to the member. */
+    private readonly send: (m: Member, inner: Uint8Array) => void,
     private readonly reliableOf: (m: Member) => ReliableSender,
     private readonly coalesceMs = mapCoalesceMs,
+    private readonly inflightLimit = mapInflightParts,
   ) {
     this.windowMs = coalesceMs;
   }
@@ -110,7 +121,7 @@ export class MapSender {
   private stateOf(m: Member): MemberMapState {
     let s = this.state.get(m.id);
     if (!s) {
-      s = { acked: 0, out: undefined, reliable: this.reliableOf(m), timer: undefined, retryMs: mapFirstRetryMs, timeouts: 0, lastProgressMs: 0 };
+      s = { member: m, acked: 0, out: undefined, reliable: this.reliableOf(m), timer: undefined, retryMs: mapFirstRetryMs, timeouts: 0, lastProgressMs: 0 };
       this.state.set(m.id, s);
     }
     return s;
@@ -120,11 +131,24 @@ export class MapSender {
     return this.state.get(m.id)?.acked ?? 0;
   }
 
-  /** Sends a full map (registration, or repair from a version the log no longer covers). */
+  /** MAP parts sent and unacked over all members (never above the in-flight limit). */
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  /** Sends a full map (registration, or repair from a version the log no longer covers): the
+   * current snapshot when it is recent enough, else a new one. */
   sendFull(m: Member): void {
     const s = this.stateOf(m);
     s.acked = 0;
-    this.start(m, s, 0, splitMap(this.registry.fullMap()));
+    const now = this.clock.now();
+    let snap = this.snapshot;
+    if (!snap || (snap.version !== this.registry.version && now - snap.builtMs >= mapSnapshotMaxAgeMs)) {
+      const version = this.registry.version;
+      snap = this.snapshot = { version, builtMs: now, parts: buildParts(version, 0, this.registry.fullMapBytes(), mapPartBudgetBytes) };
+      this.counters.snapshots++;
+    }
+    this.start(s, snap.version, 0, snap.parts);
   }
 
   /** A member registered again with nothing changed (same boot id: its map and the parts it has
@@ -138,11 +162,8 @@ export class MapSender {
     s.retryMs = mapFirstRetryMs;
     s.timeouts = 0;
     s.lastProgressMs = this.clock.now();
-    for (const msg of out.unacked.values()) {
-      this.counters.retransmits++;
-      this.send(m, msg);
-    }
-    this.fill(m, s, out);
+    this.resend(s, out);
+    this.ready(s);
   }
 
   /** The map changed: every member behind gets one delta at the next flush. */
@@ -154,38 +175,38 @@ export class MapSender {
     this.flushTimer = this.clock.setTimer(Math.max(this.windowMs, spacing), () => this.flush());
   }
 
-  /** Sends each member that is behind and has nothing in flight one delta from its acked version
-   * (deltas for the same base are cut and split once per flush). */
+  /** Queues for each member that is behind and has nothing in flight one delta from its acked
+   * version (deltas for the same base are cut once per flush); the pump sends them. */
   flush(): void {
     if (this.flushTimer !== undefined) this.clock.clearTimer(this.flushTimer);
     this.flushTimer = undefined;
     const t0 = this.clock.now();
     const version = this.registry.version;
-    const byBase = new Map<number, MapEntry[][] | undefined>();
+    const byBase = new Map<number, readonly MapPart[] | undefined>();
     for (const m of this.registry.all()) {
       const s = this.stateOf(m);
       if (s.out || s.acked === version) continue;
       let parts = byBase.get(s.acked);
       if (!byBase.has(s.acked)) {
-        const delta = this.registry.changesSince(s.acked);
-        parts = delta === undefined ? undefined : splitMap(delta);
+        const delta = this.registry.changeBytesSince(s.acked);
+        parts = delta === undefined ? undefined : buildParts(version, s.acked, delta, mapPartBudgetBytes);
         byBase.set(s.acked, parts);
       }
       if (parts === undefined) this.sendFull(m);
-      else this.start(m, s, s.acked, parts);
+      else this.start(s, version, s.acked, parts);
     }
     this.counters.flushes++;
     this.lastFlushEndMs = this.clock.now();
     this.lastFlushTookMs = this.lastFlushEndMs - t0;
   }
 
-  /** Brings a member up to the current version from what it has confirmed, now. */
+  /** Brings a member up to the current version from what it has confirmed. */
   update(m: Member): void {
     const s = this.stateOf(m);
     if (s.acked === this.registry.version) return;
-    const delta = this.registry.changesSince(s.acked);
+    const delta = this.registry.changeBytesSince(s.acked);
     if (delta === undefined) this.sendFull(m);
-    else this.start(m, s, s.acked, splitMap(delta));
+    else this.start(s, this.registry.version, s.acked, buildParts(this.registry.version, s.acked, delta, mapPartBudgetBytes));
   }
 
   /** A HEARTBEAT said the member holds `version`: repair it when behind, unless the map in flight
@@ -204,11 +225,12 @@ export class MapSender {
     const out = s?.out;
     if (!s || !out || !out.unacked.delete(seq)) return false;
     out.left--;
+    this.release(1);
     s.lastProgressMs = this.clock.now();
     s.timeouts = 0;
     s.retryMs = nextRetryMs(s.retryMs, 'ack');
     if (out.left > 0) {
-      this.fill(m, s, out);
+      this.ready(s);
       return true;
     }
     s.out = undefined;
@@ -221,6 +243,7 @@ export class MapSender {
   forget(m: Member): void {
     const s = this.state.get(m.id);
     if (!s) return;
+    this.drop(s);
     this.disarm(s);
     this.state.delete(m.id);
   }
@@ -228,52 +251,100 @@ export class MapSender {
   close(): void {
     for (const s of this.state.values()) this.disarm(s);
     if (this.flushTimer !== undefined) this.clock.clearTimer(this.flushTimer);
-    this.flushTimer = undefined;
+    if (this.pumpTimer !== undefined) this.clock.clearTimer(this.pumpTimer);
+    this.flushTimer = this.pumpTimer = undefined;
   }
 
-  /** Starts delivering `parts` of the current version; a newer map supersedes whatever is in flight
-   * (it covers the same changes). */
-  private start(m: Member, s: MemberMapState, base: number, parts: MapEntry[][]): void {
-    s.out = { version: this.registry.version, base, parts, next: 0, unacked: new Map(), left: parts.length };
+  /** Starts delivering `parts` of `version`; a newer map supersedes whatever is in flight (it
+   * covers the same changes). */
+  private start(s: MemberMapState, version: number, base: number, parts: readonly MapPart[]): void {
+    this.drop(s);
+    s.out = { version, base, parts, next: 0, unacked: new Map(), left: parts.length };
     s.lastProgressMs = this.clock.now();
     s.timeouts = 0;
-    this.fill(m, s, s.out);
+    this.ready(s);
   }
 
-  /** Sends parts not yet sent while fewer than `mapWindowParts` are unacked. */
-  private fill(m: Member, s: MemberMapState, out: Outgoing): void {
-    while (out.next < out.parts.length && out.unacked.size < mapWindowParts) {
-      const i = out.next++;
-      const seq = s.reliable.nextSeq();
-      const msg: ControlMessage = { type: ControlType.MAP, seq, version: out.version, base: out.base, part: i, parts: out.parts.length, entries: out.parts[i]! };
-      out.unacked.set(seq, msg);
-      this.counters.parts++;
-      this.send(m, msg);
+  /** Takes the member's map in flight off the books (superseded, given up, member gone). */
+  private drop(s: MemberMapState): void {
+    if (!s.out) return;
+    this.release(s.out.unacked.size);
+    s.out = undefined;
+    this.readyDelta.delete(s);
+    this.readyFull.delete(s);
+  }
+
+  private release(n: number): void {
+    this.inflight -= n;
+    if (this.readyDelta.size + this.readyFull.size > 0) this.schedulePump();
+  }
+
+  /** Queues the member for the pump when it has a part to send and room in its window. */
+  private ready(s: MemberMapState): void {
+    const out = s.out;
+    if (!out || out.next >= out.parts.length || out.unacked.size >= mapWindowParts) return;
+    (out.base === 0 ? this.readyFull : this.readyDelta).add(s);
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpTimer === undefined && this.inflight < this.inflightLimit) this.pumpTimer = this.clock.setTimer(0, () => this.pump());
+  }
+
+  /** Sends queued parts round robin (a member's free window at a time), deltas first, until the
+   * in-flight limit or the time slice is reached; the rest waits for the next turn of the loop. */
+  private pump(): void {
+    this.pumpTimer = undefined;
+    this.counters.pumps++;
+    const t0 = this.clock.now();
+    let visits = 0;
+    for (const queue of [this.readyDelta, this.readyFull]) {
+      for (const s of queue) {
+        if (this.inflight >= this.inflightLimit) return;
+        if ((++visits & 3) === 0 && this.clock.now() - t0 >= mapPumpSliceMs) return this.schedulePump();
+        queue.delete(s);
+        const out = s.out;
+        if (!out) continue;
+        while (out.next < out.parts.length && out.unacked.size < mapWindowParts && this.inflight < this.inflightLimit) {
+          const i = out.next++;
+          const seq = s.reliable.nextSeq();
+          out.unacked.set(seq, i);
+          this.inflight++;
+          this.counters.parts++;
+          this.send(s.member, withSeq(out.parts[i]!, seq));
+        }
+        if (s.timer === undefined) s.timer = this.clock.setTimer(s.retryMs, () => this.onTimer(s));
+        if (out.next < out.parts.length && out.unacked.size < mapWindowParts) queue.add(s); // to the back
+      }
     }
-    if (s.timer === undefined) s.timer = this.clock.setTimer(s.retryMs, () => this.onTimer(m, s));
   }
 
-  private onTimer(m: Member, s: MemberMapState): void {
+  private resend(s: MemberMapState, out: Outgoing): void {
+    for (const [seq, i] of out.unacked) {
+      this.counters.retransmits++;
+      this.send(s.member, withSeq(out.parts[i]!, seq));
+    }
+  }
+
+  private onTimer(s: MemberMapState): void {
     s.timer = undefined;
     const out = s.out;
-    if (!out || this.state.get(m.id) !== s) return;
+    if (!out || this.state.get(s.member.id) !== s) return;
+    if (out.unacked.size === 0) return; // waiting for the pump, not for the member
     const idle = this.clock.now() - s.lastProgressMs;
     if (idle < s.retryMs) {
-      s.timer = this.clock.setTimer(s.retryMs - idle, () => this.onTimer(m, s));
+      s.timer = this.clock.setTimer(s.retryMs - idle, () => this.onTimer(s));
       return;
     }
     if (++s.timeouts >= mapMaxSendsWithoutProgress) {
-      s.out = undefined; // given up: the member's next HEARTBEAT reports its version and repairs
+      this.drop(s); // given up: the member's next HEARTBEAT reports its version and repairs
       this.counters.giveUps++;
       return;
     }
     s.retryMs = nextRetryMs(s.retryMs, 'timeout');
     s.lastProgressMs = this.clock.now();
-    for (const msg of out.unacked.values()) {
-      this.counters.retransmits++;
-      this.send(m, msg);
-    }
-    s.timer = this.clock.setTimer(s.retryMs, () => this.onTimer(m, s));
+    this.resend(s, out);
+    s.timer = this.clock.setTimer(s.retryMs, () => this.onTimer(s));
   }
 
   private disarm(s: MemberMapState): void {

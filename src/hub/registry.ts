@@ -6,13 +6,17 @@ import type { Endpoint } from '../net/udp.js';
 import { ConfigError } from '../util/errors.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import { MapOp, RefusalReason, type MapEntry } from '../wire/control.js';
+import { encodeMapEntry } from './map-parts.js';
 
 /** Protocol: the hub tells peers this interval in REGISTER_OK; peers heartbeat at it. */
 export const heartbeatIntervalMs = 20_000;
 /** Local policy: a member is dropped after this many heartbeats are due and none came. */
 export const missedHeartbeatsAllowed = 3;
-/** Local tuning: how many map versions of changes to keep for deltas (older peers get a full map). */
+/** Local tuning: how many map versions of changes to keep for deltas (older peers get a full map):
+ * at least this many, and at least `mapHistoryPerMember` per member, so a member whose full map took
+ * a while to stream during a join storm can still be brought up to date with a delta. */
 export const mapHistoryLimit = 1024;
+export const mapHistoryPerMember = 4;
 
 export interface Network {
   base: number;
@@ -95,8 +99,11 @@ export class Registry {
   private readonly members = new Map<string, Member>();
   private readonly overlays = new Map<number, Member>();
   private readonly names = new Map<string, Member>();
-  /** Change log: version -> entry (the latest state of one member at that version). */
-  private readonly history: Array<{ version: number; id: string; entry: MapEntry }> = [];
+  /** Change log, one record per version in order (history[i].version = first + i): the state of
+   * one member at that version, with its encoded bytes. */
+  private history: Array<{ version: number; id: string; entry: MapEntry; bytes: Uint8Array }> = [];
+  /** Each member's current entry, encoded once per change (full maps are cut from these). */
+  private readonly encoded = new Map<string, Uint8Array>();
   version = 0;
 
   constructor(readonly network: Network) {}
@@ -178,20 +185,55 @@ export class Registry {
     return this.all().map((m) => memberEntry(m));
   }
 
+  /** The full map at the current version as encoded entries (each encoded once per change). */
+  fullMapBytes(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const m of this.members.values()) {
+      let b = this.encoded.get(m.id);
+      if (!b) {
+        b = encodeMapEntry(memberEntry(m));
+        this.encoded.set(m.id, b);
+      }
+      out.push(b);
+    }
+    return out;
+  }
+
   /** Changes after `base` collapsed per member, or undefined when the log no longer reaches back. */
   changesSince(base: number): MapEntry[] | undefined {
+    return this.since(base)?.map((h) => h.entry);
+  }
+
+  /** changesSince() as encoded entries. */
+  changeBytesSince(base: number): Uint8Array[] | undefined {
+    return this.since(base)?.map((h) => h.bytes);
+  }
+
+  private since(base: number): Array<{ entry: MapEntry; bytes: Uint8Array }> | undefined {
     if (base === this.version) return [];
     if (base > this.version || base === 0) return undefined;
     const first = this.history[0];
     if (!first || first.version > base + 1) return undefined;
-    const latest = new Map<string, MapEntry>();
-    for (const h of this.history) if (h.version > base) latest.set(h.id, h.entry);
+    // Versions are consecutive, so the records after `base` start at a known index; the latest
+    // record per member wins (a Map keeps first-insertion order, so delete before re-setting).
+    const latest = new Map<string, { entry: MapEntry; bytes: Uint8Array }>();
+    for (let i = base + 1 - first.version; i < this.history.length; i++) {
+      const h = this.history[i]!;
+      latest.delete(h.id);
+      latest.set(h.id, h);
+    }
     return [...latest.values()];
   }
 
   private record(m: Member, op: MapOp): void {
     this.version++;
-    this.history.push({ version: this.version, id: m.id, entry: memberEntry(m, op) });
-    if (this.history.length > mapHistoryLimit) this.history.shift();
+    const entry = memberEntry(m, op);
+    const bytes = encodeMapEntry(entry);
+    if (op === MapOp.UPSERT) this.encoded.set(m.id, bytes);
+    else this.encoded.delete(m.id);
+    this.history.push({ version: this.version, id: m.id, entry, bytes });
+    // Trimmed in chunks: shift() per record is O(history) once the log is long.
+    const limit = Math.max(mapHistoryLimit, mapHistoryPerMember * this.members.size);
+    if (this.history.length > limit + (limit >> 3)) this.history = this.history.slice(this.history.length - limit);
   }
 }

@@ -53,7 +53,7 @@ export class HubServer {
 
   constructor(private readonly o: ServerOptions) {
     this.heartbeatMs = o.heartbeatMs ?? heartbeatIntervalMs;
-    this.maps = new MapSender(o.clock, o.registry, (m, msg) => this.sendControl(m.publicKey, msg), (m) => this.reliableOf(m.id), o.mapCoalesceMs);
+    this.maps = new MapSender(o.clock, o.registry, (m, inner) => o.link.send(m.publicKey, inner), (m) => this.reliableOf(m.id), o.mapCoalesceMs);
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
   }
 

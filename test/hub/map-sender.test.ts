@@ -1,23 +1,35 @@
 // MapSender under load: coalesced deltas (one per member per window, not one per change), a
 // window of unacked parts per member, retransmit delay that grows while nothing is acked.
 import { describe, expect, it } from 'vitest';
-import { MapSender, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapWindowParts, nextRetryMs, nextWindowMs } from '../../src/hub/map-sender.js';
+import {
+  MapSender, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapSnapshotMaxAgeMs, mapWindowParts, nextRetryMs, nextWindowMs,
+} from '../../src/hub/map-sender.js';
 import { parseNetwork, Registry, type Member } from '../../src/hub/registry.js';
 import { ReliableSender } from '../../src/link/reliable.js';
-import { ControlType, type ControlMessage } from '../../src/wire/control.js';
+import { ControlType, decodeControl, type ControlMessage } from '../../src/wire/control.js';
+import { decodeInner, InnerKind } from '../../src/wire/inner.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 
 type Map_ = Extract<ControlMessage, { type: ControlType.MAP }>;
 
-function setup() {
+/** What a peer would read from the sealed bytes: inner CONTROL -> MAP. */
+function decodeMap(inner: Uint8Array): Map_ {
+  const m = decodeInner(inner);
+  if (m.kind !== InnerKind.CONTROL) throw new Error('not CONTROL');
+  const c = decodeControl(m.body);
+  if (c.type !== ControlType.MAP) throw new Error('not MAP');
+  return c;
+}
+
+function setup(inflightLimit?: number) {
   const clock = new ManualClock();
   const registry = new Registry(parseNetwork('10.9.0.0/16'));
   const sent: Array<{ to: string; msg: Map_ }> = [];
   const rel = new Map<string, ReliableSender>();
-  const maps = new MapSender(clock, registry, (m, msg) => sent.push({ to: m.id, msg: msg as Map_ }), (m) => {
+  const maps = new MapSender(clock, registry, (m, inner) => sent.push({ to: m.id, msg: decodeMap(inner) }), (m) => {
     if (!rel.has(m.id)) rel.set(m.id, new ReliableSender(clock));
     return rel.get(m.id)!;
-  });
+  }, mapCoalesceMs, inflightLimit);
   let n = 0;
   const join = (): Member => {
     n++;
@@ -28,6 +40,7 @@ function setup() {
     );
     maps.sendFull(member);
     maps.changed();
+    clock.advance(0); // the pump's turn of the event loop
     return member;
   };
   /** Every member acks everything sent so far (repeatedly, as the window refills). */
@@ -36,6 +49,7 @@ function setup() {
       const m = registry.get(sent[i]!.to);
       if (m) maps.acked(m, sent[i]!.msg.seq);
     }
+    clock.advance(0);
   };
   return { clock, registry, sent, maps, join, ackAll };
 }
@@ -71,20 +85,24 @@ describe('map sender', () => {
     expect(sent.filter((s) => s.to === a.id).length).toBe(1); // still only the full map (unacked)
     maps.acked(a, sent[0]!.msg.seq);
     clock.advance(mapCoalesceMs);
+    clock.advance(0);
     const toA = sent.filter((s) => s.to === a.id);
     expect(toA.length).toBe(2);
     expect(toA[1]!.msg).toMatchObject({ base: 1, version: registry.version });
   });
 
   it('keeps at most a window of parts unacked and refills it on ACKs', () => {
-    const { registry, sent, maps, join } = setup();
+    const { clock, registry, sent, maps, join } = setup();
     for (let i = 0; i < 400; i++) registry.upsert({ publicKey: new Uint8Array(32), id: `x${i}`, overlay: 0x0a091000 + i, name: `node-${i}`, bootId: 1n, reflexive: { address: '127.0.0.1', port: 1 }, lan: [] }, 0);
     const m = join();
     const mine = () => sent.filter((s) => s.to === m.id);
     const parts = mine()[0]!.msg.parts;
     expect(parts).toBeGreaterThan(mapWindowParts);
     expect(mine().length).toBe(mapWindowParts);
-    for (let k = 0; k < 200 && mine().length < parts; k++) for (const s of mine()) maps.acked(m, s.msg.seq);
+    for (let k = 0; k < 200 && mine().length < parts; k++) {
+      for (const s of mine()) maps.acked(m, s.msg.seq);
+      clock.advance(0);
+    }
     expect(new Set(mine().map((s) => s.msg.part)).size).toBe(parts);
     for (const s of mine()) maps.acked(m, s.msg.seq);
     expect(maps.ackedVersion(m)).toBe(registry.version);
@@ -134,5 +152,62 @@ describe('map sender', () => {
     expect(again.every((s) => s.msg.base === 0 && s.msg.version === first[0]!.msg.version)).toBe(true);
     expect(again.some((s) => s.msg.part === 0)).toBe(false); // acked parts are not started over
     expect(new Set(again.map((s) => s.msg.seq)).size).toBe(again.length);
+  });
+
+  it('keeps at most the in-flight limit of parts unacked over all members, and refills as ACKs come', () => {
+    const limit = 40;
+    const { clock, registry, sent, maps, join } = setup(limit);
+    for (let i = 0; i < 400; i++) registry.upsert({ publicKey: new Uint8Array(32), id: `x${i}`, overlay: 0x0a091000 + i, name: `node-${i}`, bootId: 1n, reflexive: { address: '127.0.0.1', port: 1 }, lan: [] }, 0);
+    const joiners = Array.from({ length: 6 }, join); // 6 full maps of ~30 parts: 96 would fit their windows
+    expect(sent.length).toBe(limit);
+    expect(maps.inFlight).toBe(limit);
+    const done = new Set<number>();
+    for (let round = 0; round < 100 && done.size < sent.length; round++) {
+      const before = sent.length;
+      for (let i = 0; i < before; i++) {
+        if (done.has(i)) continue;
+        done.add(i);
+        maps.acked(registry.get(sent[i]!.to)!, sent[i]!.msg.seq);
+      }
+      clock.advance(0);
+      expect(maps.inFlight).toBeLessThanOrEqual(limit);
+    }
+    for (const m of joiners) expect(maps.ackedVersion(m)).toBeGreaterThan(0); // every full map completed
+    expect(maps.inFlight).toBe(0);
+  });
+
+  it('sends a member that holds a map its delta before the full maps of new members', () => {
+    const { clock, registry, sent, maps, join, ackAll } = setup(4);
+    const old = join();
+    ackAll();
+    clock.advance(2 * mapSnapshotMaxAgeMs); // quiet; the next full map is cut from a new snapshot
+    expect(maps.ackedVersion(old)).toBe(registry.version);
+    for (let i = 0; i < 400; i++) registry.upsert({ publicKey: new Uint8Array(32), id: `x${i}`, overlay: 0x0a091000 + i, name: `node-${i}`, bootId: 1n, reflexive: { address: '127.0.0.1', port: 1 }, lan: [] }, 0);
+    sent.length = 0;
+    const fresh = join(); // takes the 4 in-flight slots with its full map
+    expect(sent.every((x) => x.to === fresh.id)).toBe(true);
+    maps.changed();
+    clock.advance(mapCoalesceMaxMs); // flush: `old` is behind and queued for a delta
+    for (const x of sent.splice(0)) maps.acked(fresh, x.msg.seq);
+    clock.advance(0);
+    expect(sent[0]).toMatchObject({ to: old.id, msg: { base: 1, version: registry.version } });
+  });
+
+  it('cuts full maps for joiners within the snapshot age from one snapshot, then brings each up to date with a delta', () => {
+    const { clock, registry, sent, maps, join } = setup();
+    const a = join();
+    const b = join(); // 0 ms later: a's snapshot (version 1), which does not hold b
+    expect(maps.counters.snapshots).toBe(1);
+    const toB = sent.filter((x) => x.to === b.id);
+    expect(toB.map((x) => x.msg.version)).toEqual([1]);
+    for (const x of sent.splice(0)) maps.acked(registry.get(x.to)!, x.msg.seq);
+    clock.advance(mapCoalesceMaxMs);
+    clock.advance(0);
+    for (const x of sent.splice(0)) maps.acked(registry.get(x.to)!, x.msg.seq);
+    expect(maps.ackedVersion(a)).toBe(registry.version);
+    expect(maps.ackedVersion(b)).toBe(registry.version);
+    clock.advance(mapSnapshotMaxAgeMs);
+    join();
+    expect(maps.counters.snapshots).toBe(2); // older than the age: cut again
   });
 });

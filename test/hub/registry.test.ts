@@ -2,7 +2,6 @@
 // map splitting, relay verdicts.
 import { describe, expect, it } from 'vitest';
 import { inNetwork, isExpired, parseNetwork, refusalFor, Registry, type Member } from '../../src/hub/registry.js';
-import { splitMap } from '../../src/hub/map-sender.js';
 import { Relay } from '../../src/hub/relay.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
@@ -74,21 +73,6 @@ describe('Registry versions', () => {
     expect(r.changesSince(0)).toBeUndefined();
     expect(r.changesSince(9)).toBeUndefined();
     expect(r.upsert({ ...m('b', '10.9.0.3'), reflexive: { address: '198.51.100.1', port: 2 } }, 0).changed).toBe(false); // same state: no new version
-  });
-});
-
-describe('splitMap', () => {
-  it('keeps every part within the budget and every entry once', () => {
-    const e = (i: number): MapEntry => ({
-      op: MapOp.UPSERT, publicKey: new Uint8Array(32), overlay: i, bootId: 0n, name: `peer-number-${i}`, reflexive: { address: '1.2.3.4', port: i },
-      lan: [{ address: '10.0.0.1', port: 1 }],
-    });
-    const entries = Array.from({ length: 40 }, (_, i) => e(i));
-    const parts = splitMap(entries, 1100);
-    expect(parts.length).toBeGreaterThan(1);
-    for (const p of parts) expect(MAP_HEADER_BYTES + p.reduce((n, x) => n + mapEntryBytes(x), 0)).toBeLessThanOrEqual(1100);
-    expect(parts.flat()).toEqual(entries);
-    expect(splitMap([])).toEqual([[]]);
   });
 });
 

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', '..', 'dist', 'cli.js');
+const cli = join(process.env.MESHD_DIST ?? join(here, '..', '..', 'dist'), 'cli.js'); // MESHD_DIST: a private build (vpeer-worker.mjs)
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const N = Number(args.peers ?? 1000);
 const W = Number(args.workers ?? Math.max(1, Math.min(8, Math.ceil(N / 2500))));

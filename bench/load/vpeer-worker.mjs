@@ -4,14 +4,18 @@
 // 127.0.0.1. What it leaves out of a peer: TUN, data plane, punching; and the map keeps only its
 // version (the entries are decoded and acked, not stored), so 10,000 peers fit in memory.
 import { pino } from 'pino';
-import { Link } from '../../dist/link/link.js';
-import { HubClient } from '../../dist/peer/hub-client.js';
-import { openUdp } from '../../dist/net/udp-node.js';
-import { decodeKey, generateKeyPair } from '../../dist/crypto/keys.js';
-import { derivePsk } from '../../dist/crypto/psk.js';
-import { systemClock, systemWallClock } from '../../dist/util/clock.js';
-import { decodeControl } from '../../dist/wire/control.js';
-import { decodeInner, InnerKind } from '../../dist/wire/inner.js';
+
+// MESHD_DIST: a private build (npx tsc -p tsconfig.build.json --outDir DIR) so a run is not disturbed
+// by someone rebuilding dist/ in a shared tree; default the repository's dist/.
+const dist = process.env.MESHD_DIST ?? new URL('../../dist', import.meta.url).pathname;
+const { Link } = await import(`${dist}/link/link.js`);
+const { HubClient } = await import(`${dist}/peer/hub-client.js`);
+const { openUdp } = await import(`${dist}/net/udp-node.js`);
+const { decodeKey, generateKeyPair } = await import(`${dist}/crypto/keys.js`);
+const { derivePsk } = await import(`${dist}/crypto/psk.js`);
+const { systemClock, systemWallClock } = await import(`${dist}/util/clock.js`);
+const { decodeControl } = await import(`${dist}/wire/control.js`);
+const { decodeInner, InnerKind } = await import(`${dist}/wire/inner.js`);
 
 const log = pino({ level: 'silent' });
 const peers = [];

@@ -125,7 +125,7 @@ function summaryTable(report, systems, prev) {
 }
 
 function resourceTable(report, systems) {
-  const lines = ['| system | delay | start to first ping (ms) | peak RSS MiB (A / B / hub) | ReasmReqds in B | CPU s per GB at 0 % loss |', '|---|---:|---:|---|---:|---:|'];
+  const lines = ['| system | delay | start to direct path (ms) | peak RSS MiB (A / B / hub) | ReasmReqds in B | CPU s per GB at 0 % loss |', '|---|---:|---:|---|---:|---:|'];
   for (const s of systems) {
     for (const d of report.cfg.delaysMs) {
       const sum = report.results.find((r) => r.system === s && r.delayMs === d && r.lossPct === 'summary');

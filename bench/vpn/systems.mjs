@@ -188,6 +188,10 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null) {
         }
         for (const t of tracked.slice(1)) if (!(await t.waitFor(/"msg":"registered with hub"/, 15000))) throw new Error(`${t.label} did not register\n${logs(tracked)}`);
         if (!(await pingUntil(ns.a, overlayB, 20))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);
+        // The first packets go through the hub's relay while the peers punch; measure the direct
+        // path a user has after that (the start time below includes it).
+        const direct = await runAsync(ns.a, [process.execPath, cliPath, 'ping', 'b', '--until-direct', '--state-dir', join(dir, 'a')], 30000);
+        if (direct.code !== 0) throw new Error(`${name}: no direct path\n${direct.stdout}${direct.stderr}\n${logs(tracked)}`);
         return {
           iperf: { host: overlayB, port: iperfPort },
           echo: { host: overlayB, port: echoPort },

@@ -93,16 +93,25 @@ export interface KcpPreset {
   resend: number;
   /** 1 disables the congestion window (only snd_wnd and rmt_wnd limit). */
   nc: 0 | 1;
+  /**
+   * meshd's addition (Kcp.setRateControl, rate-control.ts): pace sends at the measured delivery
+   * rate and cap bytes in flight at ~2 BDP, replacing cwnd/nc. Absent = off (ikcp behaviour).
+   */
+  rateControl?: boolean;
 }
 
-/** The reference's defaults plus kcptun's presets (KCP.md "Presets users know"). */
+/**
+ * The reference's defaults plus kcptun's presets (KCP.md "Presets users know"). meshd's data plane
+ * uses normal..fast3 with rate control on: with nc = 1 alone, KCP sends whole windows into the
+ * bottleneck queue and collapses on long lossy paths (docs/ARQ.md "Rate control").
+ */
 export const presets = {
-  /** ikcp_create defaults: TCP-like. */
+  /** ikcp_create defaults: TCP-like, and byte-identical to ikcp.c (no rate control). */
   default: { nodelay: 0, interval: 100, resend: 0, nc: 0 },
-  normal: { nodelay: 0, interval: 40, resend: 2, nc: 1 },
+  normal: { nodelay: 0, interval: 40, resend: 2, nc: 1, rateControl: true },
   /** kcptun's default. */
-  fast: { nodelay: 0, interval: 30, resend: 2, nc: 1 },
-  fast2: { nodelay: 1, interval: 20, resend: 2, nc: 1 },
-  fast3: { nodelay: 1, interval: 10, resend: 2, nc: 1 },
+  fast: { nodelay: 0, interval: 30, resend: 2, nc: 1, rateControl: true },
+  fast2: { nodelay: 1, interval: 20, resend: 2, nc: 1, rateControl: true },
+  fast3: { nodelay: 1, interval: 10, resend: 2, nc: 1, rateControl: true },
 } as const satisfies Record<string, KcpPreset>;
 export type KcpPresetName = keyof typeof presets;

@@ -19,6 +19,9 @@
 //     in the published source); `fastackConserve = false` gives the other behaviour.
 //  9. send() returns the bytes queued (2026 HEAD) rather than 0; stream mode returns the bytes
 //     already appended when the rest would need >= 128 fragments.
+// 10. Opt-in (setRateControl, meshd's presets): a delivery-rate controller (rate-control.ts) paces
+//     data and caps bytes in flight instead of cwnd/nocwnd; the window limits only the sn span.
+//     Off by default, so the ikcp.c configuration is unchanged. Same wire format either way.
 import {
   KCP_ASK_SEND,
   KCP_ASK_TELL,
@@ -45,8 +48,10 @@ import {
   KCP_SSTHRESH_MIN_SEGS,
   KcpCmd,
   presets,
+  type KcpPreset,
   type KcpPresetName,
 } from './constants.js';
+import { RateControl, type RateSnapshot } from './rate-control.js';
 import { firstSendSlackMs, rtoBackoff, rttUpdate } from './rtt.js';
 import { Fifo, SeqSlots } from './ring.js';
 import { readU16LE, readU32LE, writeHeader } from './segment.js';
@@ -97,7 +102,7 @@ export interface KcpStats {
 
 /** A data segment while queued, in flight or awaiting delivery. Header fields not kept here
  *  (conv, cmd, wnd, una) are written from the control block at each transmission. */
-class Seg {
+class Seg implements RateSnapshot {
   sn = 0;
   frg = 0;
   /** Time of the last (re)transmission, echoed by the ACK. */
@@ -107,6 +112,12 @@ class Seg {
   fastack = 0;
   xmit = 0;
   len = 0;
+  // Rate-control snapshot of the last transmission (unused without setRateControl).
+  rcSentAt = 0;
+  rcDelivered = 0;
+  rcDeliveredAt = 0;
+  rcFirstSentAt = 0;
+  rcAppLimited = false;
   constructor(public data: Uint8Array) {}
 }
 
@@ -192,6 +203,12 @@ export class Kcp {
   private ackTs = new Uint32Array(64);
   private ackCount = 0;
   private readonly pool: Seg[] = [];
+  /** The delivery-rate controller, when enabled (DEPARTURE 10). */
+  private rc: RateControl | undefined;
+  /** The caller's time (ms, fractions kept) at the last update/flush/timed input; for rc. */
+  private nowMs = 0;
+  /** ACK ts values whose RTT samples wait for the next clock-side call (rc without input times). */
+  private readonly rcRttTs: number[] = [];
 
   constructor(conv: number, output: KcpOutput, options: KcpOptions = {}) {
     this.conv = conv >>> 0;
@@ -244,8 +261,30 @@ export class Kcp {
 
   /** One of the named presets (constants.ts `presets`): default, normal, fast, fast2, fast3. */
   usePreset(name: KcpPresetName): void {
-    const p = presets[name];
+    this.applyPreset(presets[name]);
+  }
+
+  /** setNodelay with a preset's values, and its rate control setting. */
+  applyPreset(p: KcpPreset): void {
     this.setNodelay(p.nodelay, p.interval, p.resend, p.nc);
+    this.setRateControl(p.rateControl === true);
+  }
+
+  /**
+   * DEPARTURE 10: with `on`, a delivery-rate controller (rate-control.ts) paces data sends and
+   * limits bytes in flight to about twice the measured bandwidth-delay product; cwnd and nocwnd
+   * are then ignored and snd_wnd/rmt_wnd bound only the span of sequence numbers. Local to this
+   * end (same wire format). Set it before sending; turning it off again restores ikcp behaviour.
+   */
+  setRateControl(on: boolean): void {
+    if (on === (this.rc !== undefined)) return;
+    if (this.sndBuf.size > 0) throw new RangeError('setRateControl with data in flight');
+    this.rc = on ? new RateControl(this.mss + KCP_OVERHEAD_BYTES) : undefined;
+  }
+
+  /** The rate controller's state, if enabled (for tests, benches and status). */
+  get rateControl(): Readonly<RateControl> | undefined {
+    return this.rc;
   }
 
   /** ikcp_wndsize: a value <= 0 leaves that window alone; rcv_wnd is at least 128. */
@@ -383,7 +422,10 @@ export class Kcp {
    * cmd; the reason is counted in stats.drops. Never throws.
    */
   input(data: Uint8Array, len: number = data.length, now?: number): number {
-    if (now !== undefined) this.current = toU32Ms(now); // DEPARTURE 4
+    if (now !== undefined) {
+      this.current = toU32Ms(now); // DEPARTURE 4
+      this.nowMs = now;
+    }
     this.stats.inDatagrams++;
     len = len > data.length ? data.length : len | 0;
     if (len < KCP_OVERHEAD_BYTES) {
@@ -428,10 +470,21 @@ export class Kcp {
       this.stats.inSegs++;
 
       this.rmtWnd = wnd;
+      if (this.rc !== undefined && cmd === KcpCmd.Ack) {
+        // Before una processing may drop it: an ack of this very transmission times it exactly.
+        const acked = this.sndBuf.get(sn);
+        this.rc.queueRtt(acked !== undefined && toU32Ms(acked.rcSentAt) === ts ? acked.rcSentAt : -1, ts);
+      }
       this.parseUna(una);
       if (cmd === KcpCmd.Ack) {
-        const rtt = seqDiff(this.current, ts);
-        if (rtt >= 0) rttUpdate(this, rtt, this.interval, this.rxMinrto);
+        if (this.rc !== undefined && now === undefined) {
+          // The time of the last update is stale under rate control's pacing timers: wait for the
+          // next update/flush, which the caller runs right after this batch, to take the sample.
+          this.rcRttTs.push(ts);
+        } else {
+          const rtt = seqDiff(this.current, ts);
+          if (rtt >= 0) rttUpdate(this, rtt, this.interval, this.rxMinrto);
+        }
         this.parseAck(sn);
         if (!haveAck) {
           haveAck = true;
@@ -456,6 +509,7 @@ export class Kcp {
     }
 
     if (haveAck) this.parseFastack(maxack, latestTs);
+    if (this.rc !== undefined && now !== undefined) this.rcSettle(now);
 
     if (seqDiff(this.sndUna, prevUna) > 0 && this.cwnd < this.rmtWnd) {
       const mss = this.mss;
@@ -483,6 +537,8 @@ export class Kcp {
    */
   update(now: number): void {
     this.current = toU32Ms(now);
+    this.nowMs = now;
+    if (this.rc !== undefined) this.rcSettle(now);
     if (!this.updated) {
       this.updated = true;
       this.tsFlush = this.current;
@@ -511,12 +567,29 @@ export class Kcp {
     if (slap >= KCP_CLOCK_JUMP_MS || slap < -KCP_CLOCK_JUMP_MS) tsFlush = current;
     if (seqDiff(current, tsFlush) >= 0) return now;
     let minimal = seqDiff(tsFlush, current);
+    const rc = this.rc;
+    const resent = rc !== undefined && this.fastresend > 0 ? this.fastresend : 0xffffffff;
+    let due = false;
     for (let sn = this.sndUna; sn !== this.sndNxt; sn = (sn + 1) >>> 0) {
       const seg = this.sndBuf.get(sn);
       if (seg === undefined) continue;
       const diff = seqDiff(seg.resendts, current);
-      if (diff <= 0) return now;
+      if (diff <= 0 || (seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0))) {
+        if (rc === undefined) return now;
+        due = true;
+        break;
+      }
       if (diff < minimal) minimal = diff;
+    }
+    if (rc !== undefined) {
+      // Under rate control, work waiting for the pacer is due when the pacer allows it.
+      const next = this.sndQueue.at(0);
+      const span = this.sndWnd < this.rmtWnd ? this.sndWnd : this.rmtWnd;
+      if (!due && next !== undefined && seqDiff(this.sndNxt, this.sndUna + span) < 0) {
+        due = rc.inflight === 0 || rc.inflight + next.len + KCP_OVERHEAD_BYTES <= rc.cwndBytes();
+      }
+      if (minimal > this.interval) minimal = this.interval;
+      if (due) return Math.min(now + minimal, rc.nextSendAt(this.mss + KCP_OVERHEAD_BYTES, now));
     }
     if (minimal > this.interval) minimal = this.interval;
     return now + minimal;
@@ -528,6 +601,8 @@ export class Kcp {
    */
   flush(now: number): void {
     this.current = toU32Ms(now);
+    this.nowMs = now;
+    if (this.rc !== undefined) this.rcSettle(now);
     if (!this.updated) {
       this.updated = true;
       this.tsFlush = this.current;
@@ -563,7 +638,10 @@ export class Kcp {
   private parseUna(una: number): void {
     while (this.sndUna !== this.sndNxt && seqDiff(una, this.sndUna) > 0) {
       const seg = this.sndBuf.take(this.sndUna);
-      if (seg !== undefined) this.release(seg);
+      if (seg !== undefined) {
+        this.rc?.queueAck(seg, seg.len + KCP_OVERHEAD_BYTES);
+        this.release(seg);
+      }
       this.sndUna = (this.sndUna + 1) >>> 0;
     }
     this.shrinkBuf();
@@ -579,7 +657,10 @@ export class Kcp {
   private parseAck(sn: number): void {
     if (seqDiff(sn, this.sndUna) < 0 || seqDiff(sn, this.sndNxt) >= 0) return;
     const seg = this.sndBuf.take(sn);
-    if (seg !== undefined) this.release(seg);
+    if (seg !== undefined) {
+      this.rc?.queueAck(seg, seg.len + KCP_OVERHEAD_BYTES);
+      this.release(seg);
+    }
     this.shrinkBuf();
   }
 
@@ -630,6 +711,93 @@ export class Kcp {
       this.rcvQueue.push(seg);
       this.rcvNxt = (this.rcvNxt + 1) >>> 0;
     }
+  }
+
+  /** Applies RTT samples and acks that input() queued, as seen at `now` (rate control only). */
+  private rcSettle(now: number): void {
+    const tss = this.rcRttTs;
+    if (tss.length > 0) {
+      const current = toU32Ms(now);
+      for (const ts of tss) {
+        const rtt = seqDiff(current, ts);
+        if (rtt >= 0) rttUpdate(this, rtt, this.interval, this.rxMinrto);
+      }
+      tss.length = 0;
+    }
+    this.rc!.settle(now);
+  }
+
+  /**
+   * Data under rate control (DEPARTURE 10): repairs first (timeouts, then fast retransmits, in sn
+   * order), then new segments while the sn span fits min(snd_wnd, rmt_wnd), bytes in flight fit the
+   * controller's window and the pacing budget lasts. Segments enter snd_buf only when sent.
+   */
+  private flushPaced(rc: RateControl, ptr: number, wnd: number, una: number): number {
+    const current = this.current;
+    const now = this.nowMs;
+    const resent = this.fastresend > 0 ? this.fastresend : 0xffffffff;
+    const slack = rc.rtoSlackMs();
+    let paced = false;
+    for (let sn = this.sndUna; sn !== this.sndNxt; sn = (sn + 1) >>> 0) {
+      const seg = this.sndBuf.get(sn);
+      if (seg === undefined) continue;
+      const timeout = seqDiff(current, seg.resendts) >= 0;
+      if (!timeout && !(seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0))) continue;
+      const bytes = seg.len + KCP_OVERHEAD_BYTES;
+      if (!rc.canSend(bytes, now)) {
+        paced = true;
+        break;
+      }
+      seg.xmit++;
+      if (timeout) {
+        this.xmit++;
+        this.stats.retransTimeout++;
+        seg.rto = rtoBackoff(seg.rto, this.rxRto, this.nodelay);
+      } else {
+        seg.fastack = 0;
+        this.stats.retransFast++;
+      }
+      seg.resendts = (current + seg.rto + slack) >>> 0;
+      ptr = this.writePush(seg, ptr, wnd, una);
+      rc.onSend(seg, bytes, now, false);
+    }
+    const span = this.sndWnd < this.rmtWnd ? this.sndWnd : this.rmtWnd;
+    const cwnd = rc.cwndBytes();
+    const rtomin = firstSendSlackMs(this.rxRto, this.nodelay);
+    while (!paced && seqDiff(this.sndNxt, this.sndUna + span) < 0) {
+      const seg = this.sndQueue.at(0);
+      if (seg === undefined) break;
+      const bytes = seg.len + KCP_OVERHEAD_BYTES;
+      if (rc.inflight > 0 && rc.inflight + bytes > cwnd) break;
+      if (!rc.canSend(bytes, now)) break;
+      this.sndQueue.shift();
+      seg.sn = this.sndNxt;
+      this.sndNxt = (this.sndNxt + 1) >>> 0;
+      seg.fastack = 0;
+      seg.xmit = 1;
+      seg.rto = this.rxRto;
+      seg.resendts = (current + seg.rto + rtomin + slack) >>> 0;
+      this.sndBuf.set(seg);
+      ptr = this.writePush(seg, ptr, wnd, una);
+      rc.onSend(seg, bytes, now, true);
+    }
+    if (this.sndQueue.length === 0 && rc.inflight < cwnd) rc.markAppLimited();
+    return ptr;
+  }
+
+  /** Writes one PUSH (a transmission of seg, stamped now) at ptr, emitting first if it won't fit. */
+  private writePush(seg: Seg, ptr: number, wnd: number, una: number): number {
+    const base = this.reserved;
+    if (ptr + KCP_OVERHEAD_BYTES + seg.len > this.mtu && ptr > base) {
+      this.emit(ptr);
+      ptr = base;
+    }
+    seg.ts = this.current;
+    ptr = writeHeader(this.buffer, ptr, this.conv, KcpCmd.Push, seg.frg, wnd, seg.ts, seg.sn, una, seg.len);
+    copyBytes(seg.data, 0, this.buffer, ptr, seg.len);
+    this.stats.outSegs++;
+    if (seg.xmit >= this.deadLink) this.state = -1;
+    return ptr + seg.len;
   }
 
   private emit(len: number): void {
@@ -692,6 +860,17 @@ export class Kcp {
       this.stats.outSegs++;
     }
     this.probe = 0;
+
+    if (this.rc !== undefined) {
+      ptr = this.flushPaced(this.rc, ptr, wnd, una);
+      if (ptr > base) this.emit(ptr);
+      // cwnd is unused under rate control; keep the reference's invariant (>= 1 once flushed).
+      if (this.cwnd < 1) {
+        this.cwnd = 1;
+        this.incr = this.mss;
+      }
+      return;
+    }
 
     // 3. Effective window, and move data from snd_queue to snd_buf
     let cwnd = this.sndWnd < this.rmtWnd ? this.sndWnd : this.rmtWnd;

@@ -175,16 +175,20 @@ describe('configuration clamps (as the reference)', () => {
   });
 
   it.each([
-    ['default', 0, 100, 0, 0],
-    ['normal', 0, 40, 2, 1],
-    ['fast', 0, 30, 2, 1],
-    ['fast2', 1, 20, 2, 1],
-    ['fast3', 1, 10, 2, 1],
-  ] as const)('preset %s = (%d, %d, %d, %d)', (name, nd, iv, rs, nc) => {
-    expect(presets[name as KcpPresetName]).toEqual({ nodelay: nd, interval: iv, resend: rs, nc });
+    // default stays the reference's (no rate control); meshd's presets add rate control
+    ['default', 0, 100, 0, 0, false],
+    ['normal', 0, 40, 2, 1, true],
+    ['fast', 0, 30, 2, 1, true],
+    ['fast2', 1, 20, 2, 1, true],
+    ['fast3', 1, 10, 2, 1, true],
+  ] as const)('preset %s = (%d, %d, %d, %d), rate control %s', (name, nd, iv, rs, nc, rc) => {
+    const p = presets[name as KcpPresetName];
+    expect({ nodelay: p.nodelay, interval: p.interval, resend: p.resend, nc: p.nc, rc: 'rateControl' in p && p.rateControl }).toEqual({ nodelay: nd, interval: iv, resend: rs, nc, rc });
     const { k } = capture();
     k.usePreset(name);
-    expect([k.nodelay, k.interval, k.fastresend, k.nocwnd]).toEqual([nd, iv, rs, nc]);
+    expect([k.nodelay, k.interval, k.fastresend, k.nocwnd, k.rateControl !== undefined]).toEqual([nd, iv, rs, nc, rc]);
+    k.usePreset('default');
+    expect(k.rateControl).toBeUndefined();
   });
 });
 

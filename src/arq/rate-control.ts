@@ -1,0 +1,374 @@
+// A delivery-rate send controller for Kcp (opt-in: Kcp.setRateControl), after BBR v1: it
+// estimates the bottleneck rate (windowed max of delivery-rate samples) and the path's minimum
+// RTT, paces sends at gain x rate and caps bytes in flight at ~2 x rate x minRtt. Random loss is
+// not read as congestion (no window cut), yet the bottleneck queue stays bounded. Pure: times are
+// the caller's ms (fractions allowed), as passed to Kcp.flush/update/input.
+
+/** Per-transmission snapshot kept on each segment (kcp.ts Seg) for delivery-rate samples. */
+export interface RateSnapshot {
+  /** When this (re)transmission left (caller's ms). */
+  rcSentAt: number;
+  /** Controller's delivered bytes when it left. */
+  rcDelivered: number;
+  /** Time of the last delivery before it left. */
+  rcDeliveredAt: number;
+  /** Send time of the segment whose ack preceded it (start of the send interval). */
+  rcFirstSentAt: number;
+  /** Left while the sender had nothing more to send: its rate sample may understate the path. */
+  rcAppLimited: boolean;
+}
+
+export const enum RcMode {
+  Startup,
+  Drain,
+  ProbeBw,
+  ProbeRtt,
+}
+
+/** Startup gain 2/ln 2: doubles the delivery rate each round trip (BBR). Local tuning. */
+const startupGain = 2.885;
+/** ProbeBW pacing gains, one phase per min RTT: probe up, drain what probing queued, cruise. */
+const probeBwGains = [1.25, 0.75, 1, 1, 1, 1, 1, 1] as const;
+/** Bytes in flight allowed as a multiple of the estimated BDP: room for ACK bunching and repair. */
+const cwndGain = 2;
+/** Rounds kept by the bandwidth max filter (BBR: 10). */
+const bwWindowRounds = 10;
+/** Startup ends when the rate grew less than 25 % for this many rounds (the pipe is full). */
+const fullPipeRounds = 3;
+/** A min-RTT sample older than this is refreshed by a ProbeRTT (BBR: 10 s). */
+const minRttWindowMs = 10_000;
+/** ProbeRTT holds in-flight at half a BDP for this long (BBR v2's gentler probe). */
+const probeRttMs = 200;
+/**
+ * A standing queue: no RTT sample over the last two min-RTT periods came within this much of the
+ * min RTT (a fraction of it, at least queueFloorMs). Random loss does not raise RTTs; a queue does.
+ */
+const queueFraction = 0.25;
+const queueFloorMs = 2;
+/** Pacing gain while a standing queue is seen (instead of cruising or probing): drains it. */
+const drainQueueGain = 0.85;
+/** Window before any estimate, and the floor of the window, in segments (TCP's IW10 x ~3). */
+const initialCwndSegs = 32;
+const minCwndSegs = 16;
+/** Pacing lets at most this many ms of sending go out in one burst (flushes come per ack batch or timer). */
+const pacingBurstMs = 3;
+/** Smallest burst, in segments, so that slow paths still fill datagrams. */
+const minBurstSegs = 4;
+/** Loss compensation is bounded: random loss of up to ~10 % is made up for, more is not trusted. */
+const maxLossCompensation = 1.11;
+/** The loss estimate is the retransmitted fraction over windows of this many transmissions... */
+const lossWindowSends = 1024;
+/** ...smoothed with this weight per window. */
+const lossEwma = 1 / 4;
+
+export class RateControl {
+  mode: RcMode = RcMode.Startup;
+  /** Bottleneck rate estimate, bytes per ms (0 until the first sample). */
+  btlBw = 0;
+  /** Minimum RTT seen within minRttWindowMs (ms). */
+  minRtt = Infinity;
+  /** Smoothed fraction of transmissions that were retransmissions (loss estimate). */
+  lossRate = 0;
+  /** Bytes sent and not yet acked (including lost ones awaiting repair). */
+  inflight = 0;
+  pacingGain = startupGain;
+  /** A standing queue is seen (see queueFraction): pace below the estimate until it drains. */
+  queued = false;
+
+  private minRttAt = 0;
+  private delivered = 0;
+  private deliveredAt = 0;
+  private firstSentAt = 0;
+  private appLimitedUntil = 0;
+  private round = 0;
+  private nextRoundDelivered = 0;
+  private readonly bwRing = new Float64Array(bwWindowRounds);
+  private ringCount = 0;
+  private ringPos = 0;
+  private roundMax = 0;
+  private fullBw = 0;
+  private fullBwRounds = 0;
+  private filled = false;
+  private cycleIdx = 0;
+  private cycleAt = 0;
+  private probeRttUntil = -1;
+  private probeRttMin = Infinity;
+  private bucketAt = -Infinity;
+  private bucketMin = Infinity;
+  private prevBucketMin = Infinity;
+  private windowSent = 0;
+  private windowResent = 0;
+  private tokens = 0;
+  private tokensAt = -1;
+  /** Acks awaiting settle(): 6 numbers each (see queueAck). */
+  private readonly pending: number[] = [];
+  /** RTT samples awaiting settle(): (sentAt, ts) pairs. */
+  private readonly pendingRtt: number[] = [];
+  // The current ack batch: the most recently sent acked segment gives the rate sample.
+  private bPriorDelivered = -1;
+  private bPriorAt = 0;
+  private bSendElapsed = 0;
+  private bAppLimited = false;
+
+  constructor(private readonly segBytes: number) {}
+
+  // ---- Events from Kcp
+
+  /** A segment of `bytes` leaves at `now`; `first` for its first transmission. */
+  onSend(s: RateSnapshot, bytes: number, now: number, first: boolean): void {
+    if (this.inflight <= 0) {
+      this.firstSentAt = now;
+      this.deliveredAt = now;
+    }
+    s.rcSentAt = now;
+    s.rcDelivered = this.delivered;
+    s.rcDeliveredAt = this.deliveredAt;
+    s.rcFirstSentAt = this.firstSentAt;
+    s.rcAppLimited = this.appLimitedUntil > this.delivered;
+    if (first) this.inflight += bytes;
+    else this.windowResent++;
+    if (++this.windowSent >= lossWindowSends) {
+      this.lossRate += (this.windowResent / this.windowSent - this.lossRate) * lossEwma;
+      this.windowSent = 0;
+      this.windowResent = 0;
+    }
+    this.consume(bytes);
+  }
+
+  /**
+   * A segment left snd_buf (acked by sn or una). Its bytes leave the flight at once; the rate
+   * sample waits for settle(now), because Kcp.input may not know the time (kcp-channel calls it
+   * without one).
+   */
+  queueAck(s: RateSnapshot, bytes: number): void {
+    this.inflight -= bytes;
+    if (this.inflight < 0) this.inflight = 0;
+    this.pending.push(s.rcSentAt, s.rcDelivered, s.rcDeliveredAt, s.rcFirstSentAt, s.rcAppLimited ? 1 : 0, bytes);
+  }
+
+  /**
+   * An ACK echoing `ts` (u32 ms of the caller's clock) arrived; `sentAt` is the exact send time when
+   * the ack is for the segment's latest transmission, else -1 (then ts, whole ms, is used).
+   */
+  queueRtt(sentAt: number, ts: number): void {
+    this.pendingRtt.push(sentAt, ts);
+  }
+
+  /** Applies the acks queued since the last call, as seen at `now`, and ends the ack batch. */
+  settle(now: number): void {
+    const r = this.pendingRtt;
+    for (let i = 0; i < r.length; i += 2) {
+      // ts is floor(send time) as a u32: the whole-ms difference plus now's fraction bounds the RTT from above.
+      const sentAt = r[i]!;
+      this.onRtt(sentAt >= 0 ? now - sentAt : ((Math.floor(now) - r[i + 1]!) | 0) + (now - Math.floor(now)), now);
+    }
+    r.length = 0;
+    const q = this.pending;
+    if (q.length === 0) return;
+    for (let i = 0; i < q.length; i += 6) {
+      const sentAt = q[i]!;
+      this.delivered += q[i + 5]!;
+      this.deliveredAt = now;
+      if (q[i + 1]! >= this.bPriorDelivered) {
+        this.bPriorDelivered = q[i + 1]!;
+        this.bPriorAt = q[i + 2]!;
+        this.bSendElapsed = sentAt - q[i + 3]!;
+        this.bAppLimited = q[i + 4] === 1;
+        this.firstSentAt = sentAt;
+      }
+    }
+    q.length = 0;
+    this.onAckBatch(now);
+  }
+
+  /** The sender ran out of data with room in the window: samples until this flight is acked may understate the path. */
+  markAppLimited(): void {
+    this.appLimitedUntil = Math.max(this.delivered + this.inflight, 1);
+  }
+
+  private onRtt(rtt: number, now: number): void {
+    if (rtt < 0) return;
+    // Two buckets of one min RTT each: the smallest recent RTT tells whether a queue stands.
+    const period = Math.max(this.minRtt === Infinity ? rtt : this.minRtt, 1);
+    if (now - this.bucketAt >= period) {
+      this.prevBucketMin = now - this.bucketAt >= 2 * period ? Infinity : this.bucketMin;
+      this.bucketMin = Infinity;
+      this.bucketAt = now;
+    }
+    if (rtt < this.bucketMin) this.bucketMin = rtt;
+    const recent = Math.min(this.bucketMin, this.prevBucketMin);
+    if (this.minRtt !== Infinity && recent !== Infinity) {
+      this.queued = recent > this.minRtt + Math.max(this.minRtt * queueFraction, queueFloorMs);
+    }
+    if (this.mode === RcMode.ProbeRtt && rtt < this.probeRttMin) this.probeRttMin = rtt;
+    if (rtt <= this.minRtt || now - this.minRttAt > minRttWindowMs) {
+      this.minRtt = rtt;
+      this.minRttAt = now;
+    }
+  }
+
+  private onAckBatch(now: number): void {
+    const prior = this.bPriorDelivered;
+    this.bPriorDelivered = -1;
+    if (this.appLimitedUntil > 0 && this.delivered > this.appLimitedUntil) this.appLimitedUntil = 0;
+
+    // Round trips: a round ends when a segment sent after the previous round ended is acked.
+    let roundStart = false;
+    if (prior >= this.nextRoundDelivered) {
+      this.nextRoundDelivered = this.delivered;
+      this.round++;
+      roundStart = true;
+    }
+
+    // Delivery rate over the longer of the send and ack intervals (BBR's guard against ACK
+    // compression); intervals shorter than the min RTT are too noisy to trust.
+    const interval = Math.max(this.bSendElapsed, now - this.bPriorAt);
+    if (interval > 0 && interval >= (this.minRtt === Infinity ? 0 : this.minRtt)) {
+      const rate = (this.delivered - prior) / interval;
+      if (!this.bAppLimited || rate >= this.btlBw) {
+        if (rate > this.roundMax) this.roundMax = rate;
+        if (rate > this.btlBw) this.btlBw = rate;
+      }
+    }
+
+    if (roundStart) this.endRound();
+    this.advanceMode(now, roundStart);
+  }
+
+  // ---- What Kcp asks
+
+  /** Bytes allowed in flight. */
+  cwndBytes(): number {
+    const floor = minCwndSegs * this.segBytes;
+    if (this.mode === RcMode.ProbeRtt) return Math.max(floor, this.bdp() / 2);
+    if (this.btlBw === 0 || this.minRtt === Infinity) return initialCwndSegs * this.segBytes;
+    const gain = this.mode === RcMode.ProbeBw ? cwndGain : startupGain;
+    return Math.max(floor, gain * this.bdp());
+  }
+
+  /** Pacing rate in bytes per ms. */
+  pacingRate(): number {
+    if (this.btlBw === 0) {
+      const rtt = this.minRtt === Infinity || this.minRtt < 1 ? 1 : this.minRtt;
+      return (startupGain * initialCwndSegs * this.segBytes) / rtt;
+    }
+    // Random loss costs bottleneck capacity that the delivery rate does not count; make up for it
+    // (bounded, and the window cap still holds the queue).
+    const comp = this.mode === RcMode.ProbeBw ? Math.min(1 / (1 - this.lossRate), maxLossCompensation) : 1;
+    if (this.queued) return Math.min(this.pacingGain, drainQueueGain) * this.btlBw;
+    return this.pacingGain * this.btlBw * comp;
+  }
+
+  /**
+   * Extra time (ms) a segment waits before its retransmission timeout: the queue probing may build
+   * (a quarter of the min RTT). KCP's RTO is srtt + the flush interval once RTTs are steady, which
+   * probing alone would otherwise exceed.
+   */
+  rtoSlackMs(): number {
+    return this.minRtt === Infinity ? 0 : Math.ceil(this.minRtt * queueFraction);
+  }
+
+  /** True when a segment of `bytes` may leave at `now` (pacing). */
+  canSend(bytes: number, now: number): boolean {
+    this.refill(now);
+    return this.tokens >= bytes || this.tokens >= this.burstBytes();
+  }
+
+  /** When a segment of `bytes` may next leave (>= now). */
+  nextSendAt(bytes: number, now: number): number {
+    this.refill(now);
+    const need = Math.min(bytes, this.burstBytes()) - this.tokens;
+    return need <= 0 ? now : now + need / this.pacingRate();
+  }
+
+  // ---- Internals
+
+  private bdp(): number {
+    return this.btlBw * (this.minRtt === Infinity ? 1 : Math.max(this.minRtt, 1));
+  }
+
+  private burstBytes(): number {
+    return Math.max(this.pacingRate() * pacingBurstMs, minBurstSegs * this.segBytes);
+  }
+
+  private refill(now: number): void {
+    if (this.tokensAt < 0) {
+      this.tokensAt = now;
+      this.tokens = this.burstBytes();
+      return;
+    }
+    if (now > this.tokensAt) {
+      this.tokens = Math.min(this.tokens + (now - this.tokensAt) * this.pacingRate(), this.burstBytes());
+      this.tokensAt = now;
+    }
+  }
+
+  private consume(bytes: number): void {
+    this.tokens -= bytes;
+  }
+
+  /** Closes a round: the max filter slides, the loss estimate and the full-pipe check update. */
+  private endRound(): void {
+    if (this.roundMax > 0) {
+      this.bwRing[this.ringPos] = this.roundMax;
+      this.ringPos = (this.ringPos + 1) % bwWindowRounds;
+      if (this.ringCount < bwWindowRounds) this.ringCount++;
+      let m = 0;
+      for (let i = 0; i < this.ringCount; i++) if (this.bwRing[i]! > m) m = this.bwRing[i]!;
+      this.btlBw = m;
+      this.roundMax = 0;
+    }
+    if (!this.filled) {
+      if (this.btlBw >= this.fullBw * 1.25) {
+        this.fullBw = this.btlBw;
+        this.fullBwRounds = 0;
+      } else if (++this.fullBwRounds >= fullPipeRounds) {
+        this.filled = true;
+      }
+    }
+  }
+
+  private advanceMode(now: number, roundStart: boolean): void {
+    if (this.mode === RcMode.Startup && this.filled) {
+      this.mode = RcMode.Drain;
+      this.pacingGain = 1 / startupGain;
+    }
+    if (this.mode === RcMode.Drain && this.inflight <= this.bdp()) this.enterProbeBw(now);
+    if (this.mode === RcMode.ProbeBw && now - this.cycleAt > Math.max(this.minRtt, 1)) {
+      // The drain phase (0.75) may end early once the queue it targets is gone.
+      this.cycleIdx = (this.cycleIdx + 1) % probeBwGains.length;
+      this.cycleAt = now;
+      this.pacingGain = probeBwGains[this.cycleIdx]!;
+    }
+    if (this.mode !== RcMode.ProbeRtt && this.minRtt !== Infinity && now - this.minRttAt > minRttWindowMs) {
+      this.mode = RcMode.ProbeRtt;
+      this.pacingGain = 1;
+      this.probeRttMin = Infinity;
+      this.probeRttUntil = -1;
+    }
+    if (this.mode === RcMode.ProbeRtt) {
+      if (this.probeRttUntil < 0 && this.inflight <= this.cwndBytes()) this.probeRttUntil = now + Math.max(probeRttMs, this.minRtt);
+      if (this.probeRttUntil >= 0 && now >= this.probeRttUntil && roundStart) {
+        if (this.probeRttMin !== Infinity) this.minRtt = this.probeRttMin;
+        this.minRttAt = now;
+        if (this.filled) this.enterProbeBw(now);
+        else {
+          this.mode = RcMode.Startup;
+          this.pacingGain = startupGain;
+        }
+      }
+    }
+  }
+
+  private enterProbeBw(now: number): void {
+    this.mode = RcMode.ProbeBw;
+    // Startup's overshoot lost segments to the queue, not to the path: measure loss afresh.
+    this.lossRate = 0;
+    this.windowSent = 0;
+    this.windowResent = 0;
+    // Start in a cruising phase (BBR randomises; deterministic here, any of the 1.0 phases).
+    this.cycleIdx = 2;
+    this.cycleAt = now;
+    this.pacingGain = probeBwGains[this.cycleIdx]!;
+  }
+}

@@ -1,0 +1,242 @@
+// A long, lossy path on virtual time for the send controller (issue #8, bad-link half): a
+// drop-tail bottleneck (rate, finite byte queue), one-way delay and random loss, with two Kcp
+// endpoints driven the way src/peer/kcp-channel.ts drives them. Used by test/arq/bottleneck.test.ts.
+import { Kcp } from '../../src/arq/kcp.js';
+import { Rng } from '../fakes/rng.js';
+
+export interface PathConfig {
+  /** Bottleneck rate in bytes per ms (25_000 = 200 Mbit/s). */
+  rateBytesPerMs: number;
+  /** Drop-tail buffer in front of the bottleneck, in bytes. */
+  queueBytes: number;
+  /** One-way propagation delay (ms). */
+  delayMs: number;
+  /** Random loss per datagram, after the bottleneck (the bench drops on the router behind it). */
+  loss: number;
+  /** Bytes each datagram occupies on the wire beyond the KCP datagram (IP, UDP, meshd's AEAD). */
+  overheadBytes?: number;
+}
+
+export interface DirectionStats {
+  sent: number;
+  queueDrops: number;
+  randomLoss: number;
+  /** Time datagrams spent waiting in the bottleneck queue (ms): sum, max, and a histogram per ms. */
+  queueDelaySumMs: number;
+  queueDelayMaxMs: number;
+  queueDelayHist: number[];
+}
+
+/** One direction: a FIFO bottleneck then a fixed delay. Deliveries leave in send order. */
+export class PathDirection {
+  stats: DirectionStats = freshStats();
+  private busyUntil = 0;
+  private readonly at: number[] = [];
+  private readonly data: Uint8Array[] = [];
+  private head = 0;
+
+  constructor(
+    private readonly cfg: PathConfig,
+    private readonly rng: Rng,
+  ) {}
+
+  /** Starts the counters afresh (runBulk does at the end of the warm-up). */
+  resetStats(): void {
+    this.stats = freshStats();
+  }
+
+  /** Bytes waiting in the bottleneck queue at time now. */
+  backlogBytes(now: number): number {
+    return Math.max(0, this.busyUntil - now) * this.cfg.rateBytesPerMs;
+  }
+
+  /** Takes bytes [from, len) of d at time now (bytes before `from` are the sender's headroom). */
+  send(now: number, d: Uint8Array, from: number, len: number): void {
+    const s = this.stats;
+    s.sent++;
+    const wire = len - from + (this.cfg.overheadBytes ?? 0);
+    if (this.backlogBytes(now) + wire > this.cfg.queueBytes) {
+      s.queueDrops++;
+      return;
+    }
+    const depart = Math.max(now, this.busyUntil) + wire / this.cfg.rateBytesPerMs;
+    this.busyUntil = depart;
+    const wait = depart - now;
+    s.queueDelaySumMs += wait;
+    if (wait > s.queueDelayMaxMs) s.queueDelayMaxMs = wait;
+    const bin = Math.floor(wait);
+    while (s.queueDelayHist.length <= bin) s.queueDelayHist.push(0);
+    s.queueDelayHist[bin]!++;
+    if (this.rng.chance(this.cfg.loss)) {
+      s.randomLoss++;
+      return;
+    }
+    this.at.push(depart + this.cfg.delayMs);
+    this.data.push(d.slice(from, len));
+  }
+
+  deliver(now: number, fn: (d: Uint8Array) => void): void {
+    while (this.head < this.at.length && this.at[this.head]! <= now) {
+      const d = this.data[this.head]!;
+      this.data[this.head] = EMPTY;
+      this.head++;
+      fn(d);
+    }
+    if (this.head > 4096 && this.head * 2 > this.at.length) {
+      this.at.splice(0, this.head);
+      this.data.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Queue delay (ms) that fraction q of the admitted datagrams stayed at or below. */
+  queueDelayQuantileMs(q: number): number {
+    const h = this.stats.queueDelayHist;
+    const total = h.reduce((a, b) => a + b, 0);
+    let acc = 0;
+    for (let i = 0; i < h.length; i++) {
+      acc += h[i]!;
+      if (acc >= q * total) return i + 1;
+    }
+    return h.length;
+  }
+}
+const EMPTY = new Uint8Array(0);
+function freshStats(): DirectionStats {
+  return { sent: 0, queueDrops: 0, randomLoss: 0, queueDelaySumMs: 0, queueDelayMaxMs: 0, queueDelayHist: [] };
+}
+
+export interface BulkOptions {
+  path: PathConfig;
+  seed: number;
+  /** Virtual run time (ms); goodput counts deliveries after warmupMs. */
+  durationMs: number;
+  warmupMs?: number;
+  /** Configures both ends (preset, windows, controller). */
+  setup: (k: Kcp) => void;
+  /** The sender keeps this many segments waiting (kcp-channel's queue limit): a saturating source. */
+  backlogSegs: number;
+  /** Payload bytes per message: one TUN packet per segment. */
+  packetBytes?: number;
+  /** Called every virtual ms after the step, e.g. to sample state. */
+  onStep?: (now: number, a: Kcp, b: Kcp) => void;
+}
+
+export interface BulkResult {
+  goodputMbps: number;
+  /** Goodput as a fraction of the bottleneck rate (payload bytes / link bytes per ms). */
+  utilisation: number;
+  inOrder: boolean;
+  fwd: PathDirection;
+  rev: PathDirection;
+  a: Kcp;
+  b: Kcp;
+  /** Longest gap (ms) between two deliveries after warmup: a stall. */
+  maxStallMs: number;
+}
+
+/** Drives a Kcp as KcpChannel + KcpTimer do: input without a time, flush after each batch, and a
+ *  timer at check(). */
+class Driver {
+  dirty = false;
+  timerAt = Infinity;
+  constructor(readonly k: Kcp) {}
+  flush(now: number): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.k.flush(now);
+    this.schedule(now);
+  }
+  schedule(now: number): void {
+    if (this.k.waitSnd() === 0 && this.k.probe === 0) return;
+    const at = Math.max(this.k.check(now), now + 1);
+    if (at < this.timerAt) this.timerAt = at;
+  }
+  tick(now: number): void {
+    if (now < this.timerAt) return;
+    this.timerAt = Infinity;
+    this.k.update(now);
+    if (this.k.check(now) <= now) this.k.flush(now);
+    this.schedule(now);
+  }
+}
+
+/** A saturating one-way transfer A -> B over the path (ACKs return over the same kind of path). */
+export function runBulk(o: BulkOptions): BulkResult {
+  const rng = new Rng(o.seed);
+  const fwd = new PathDirection(o.path, new Rng(o.seed * 2 + 1));
+  const rev = new PathDirection(o.path, new Rng(o.seed * 2 + 2));
+  let now = 1000;
+  const conv = 0x5eed0000 + o.seed;
+  const a = new Kcp(conv, (d, n) => fwd.send(now, d, 1, n), { reservedBytes: 1 });
+  const b = new Kcp(conv, (d, n) => rev.send(now, d, 1, n), { reservedBytes: 1 });
+  const size = o.packetBytes ?? 1375;
+  for (const k of [a, b]) {
+    k.setMtu(size + 24 + 1);
+    o.setup(k);
+  }
+  const da = new Driver(a);
+  const db = new Driver(b);
+  const msg = new Uint8Array(size);
+  for (let i = 4; i < size; i++) msg[i] = rng.int(256);
+  const view = new DataView(msg.buffer);
+  const buf = new Uint8Array(size + 64);
+  const bufView = new DataView(buf.buffer);
+  let next = 0;
+  let expect = 0;
+  let inOrder = true;
+  let bytes = 0;
+  const start = now;
+  const warm = start + (o.warmupMs ?? 0);
+  const end = start + o.durationMs;
+  let lastDelivery = warm;
+  let maxStall = 0;
+  while (now < end) {
+    now++;
+    if (now === warm) {
+      fwd.resetStats();
+      rev.resetStats();
+    }
+    while (a.waitSnd() < o.backlogSegs) {
+      view.setUint32(0, next++, true);
+      a.send(msg);
+      da.dirty = true;
+    }
+    fwd.deliver(now, (d) => {
+      b.input(d);
+      db.dirty = true;
+    });
+    rev.deliver(now, (d) => {
+      a.input(d);
+      da.dirty = true;
+    });
+    for (;;) {
+      const n = b.recv(buf);
+      if (n < 0) break;
+      if (bufView.getUint32(0, true) !== expect) inOrder = false;
+      expect++;
+      if (now > warm) {
+        bytes += n;
+        if (now - lastDelivery > maxStall) maxStall = now - lastDelivery;
+        lastDelivery = now;
+      }
+    }
+    da.flush(now);
+    db.flush(now);
+    da.tick(now);
+    db.tick(now);
+    o.onStep?.(now, a, b);
+  }
+  if (end - lastDelivery > maxStall) maxStall = end - lastDelivery;
+  const ms = end - warm;
+  return {
+    goodputMbps: (bytes * 8) / ms / 1000,
+    utilisation: bytes / ms / o.path.rateBytesPerMs,
+    inOrder,
+    fwd,
+    rev,
+    a,
+    b,
+    maxStallMs: maxStall,
+  };
+}

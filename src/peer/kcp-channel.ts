@@ -7,10 +7,15 @@ import { InnerKind } from '../wire/inner.js';
 import type { Clock } from '../util/clock.js';
 import { KcpTimer } from '../link/kcp-timer.js';
 
-/** Send and receive windows in segments: about 1.4 MB in flight, enough for ~300 Mbit/s at 40 ms. */
-export const kcpWindowSegments = 1024;
-/** Packets queued beyond the window before we drop new ones (like a router's queue). */
-export const kcpMaxQueuedSegments = 2 * kcpWindowSegments;
+/**
+ * Send and receive windows in segments: the span of sequence numbers, not the amount in flight
+ * (the presets' rate control caps that near 2 BDP). A lost retransmission holds snd_una for
+ * another round trip while sending goes on, so the span must cover ~3 BDP: 4096 x 1.4 KB does for
+ * 200 Mbit/s at 40 ms (1024 stalled at 5 % loss, docs/ARQ.md "Rate control").
+ */
+export const kcpWindowSegments = 4096;
+/** Packets waiting (in flight or queued) before we drop new ones, like a router's queue: ~2 BDP at 200 Mbit/s, 40 ms. */
+export const kcpMaxQueuedSegments = 2048;
 
 export interface KcpChannelOptions {
   conv: number;
@@ -54,7 +59,7 @@ export class KcpChannel {
     // is exactly one segment.
     if (this.kcp.setMtu(o.mtu + KCP_OVERHEAD_BYTES + 1) !== 0) throw new RangeError(`bad KCP mtu for ${o.mtu}`);
     this.kcp.setWndSize(kcpWindowSegments, kcpWindowSegments);
-    this.kcp.setNodelay(o.preset.nodelay, o.preset.interval, o.preset.resend, o.preset.nc);
+    this.kcp.applyPreset(o.preset);
     this.timer = new KcpTimer(this.kcp, o.clock);
   }
 

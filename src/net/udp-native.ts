@@ -1,7 +1,8 @@
 // The batched UdpSocket (net/udp.ts) on Linux: the only file that loads build/Release/meshd_udp.node
 // (built from src/net/native/udp.c by `npm install`). Receives with recvmmsg, one JS call per batch;
-// sends by copying each datagram into a slot that goes out with the others in one sendmmsg at the
-// end of the event-loop turn. net/udp-open.ts picks it over net/udp-node.ts when it loads.
+// sends by copying each datagram into a slot that goes out with the others in one sendmmsg (UDP GSO
+// for runs of same-size datagrams) at the end of the event-loop turn. net/udp-open.ts picks it over
+// net/udp-node.ts when it loads.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,10 +23,13 @@ const PENDING = 0;
 const SENT = 1;
 const SEND_ERRORS = 2;
 const RECV_ERRORS = 3;
+const SENT_GSO = 5;
 
-/** The UdpCounters, plus receive failures node:dgram does not surface (recvmmsg errors, truncation). */
+/** The UdpCounters, plus receive failures node:dgram does not surface (recvmmsg errors, truncation)
+ * and how many of `sent` left inside UDP GSO messages (runs of same-size datagrams to one place). */
 export interface NativeUdpCounters extends UdpCounters {
   receiveErrors: number;
+  sentGso: number;
 }
 
 interface Opened {
@@ -144,6 +148,7 @@ export class NativeUdpSocket implements UdpSocket {
       sendErrors: this.ctl[SEND_ERRORS]! + this.refused,
       handlerErrors: this.handlerErrors,
       receiveErrors: this.ctl[RECV_ERRORS]! + this.truncated,
+      sentGso: this.ctl[SENT_GSO]!,
     };
   }
 

@@ -68,6 +68,32 @@ describe.each(impls)('UdpSocket contract: %s', (impl) => {
     expect(a.counters.sendErrors).toBe(0);
   });
 
+  it('keeps bytes and per-destination order when one turn mixes destinations and lengths', async () => {
+    const a = await bind();
+    const b = await bind();
+    const c = await bind();
+    const got = new Map<number, Buffer[]>([[b.local.port, []], [c.local.port, []]]);
+    for (const s of [b, c]) s.onMessage((d) => got.get(s.local.port)!.push(Buffer.from(d)));
+    // Runs of equal lengths (GSO candidates), a shorter tail, interleaved destinations, one over
+    // an Ethernet MTU: every boundary where a batching sender could mix datagrams up.
+    const plan: [Endpoint, number][] = [];
+    for (let i = 0; i < 300; i++) {
+      const to = i % 50 < 40 ? b.local : c.local;
+      const len = i % 17 === 16 ? 300 : i % 97 === 96 ? 3000 : 1400;
+      plan.push([to, len]);
+    }
+    const want = new Map<number, Buffer[]>([[b.local.port, []], [c.local.port, []]]);
+    plan.forEach(([to, len], i) => {
+      const d = Buffer.alloc(len, i & 255);
+      d.writeUInt16BE(i, 0);
+      want.get(to.port)!.push(d);
+      a.send(d, to);
+    });
+    expect(await until(() => got.get(b.local.port)!.length + got.get(c.local.port)!.length === plan.length)).toBe(true);
+    expect(got.get(b.local.port)).toEqual(want.get(b.local.port));
+    expect(got.get(c.local.port)).toEqual(want.get(c.local.port));
+  });
+
   it('sends promptly from a timer callback (nothing else wakes the loop)', async () => {
     const a = await bind();
     const b = await bind();
@@ -170,6 +196,23 @@ describe.each(impls)('UdpSocket contract: %s', (impl) => {
 });
 
 describe.runIf(impls.includes('native'))('native socket details', () => {
+  it('sends runs of same-size datagrams to one destination as UDP GSO messages', async () => {
+    const a = await openUdpSocket(loopback, { impl: 'native' });
+    const b = await openUdpSocket(loopback, { impl: 'native' });
+    try {
+      let n = 0;
+      b.onMessage(() => n++);
+      for (let i = 0; i < 100; i++) a.send(Buffer.alloc(1200, i), b.local);
+      expect(await until(() => n === 100)).toBe(true);
+      const c = (a as unknown as { counters: { sent: number; sentGso: number } }).counters;
+      expect(c.sent).toBe(100);
+      expect(c.sentGso).toBeGreaterThan(50); // Linux 4.18+: loopback takes GSO
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('hands the same Endpoint object for the same source and reuses receive slots', async () => {
     const a = await openUdpSocket(loopback, { impl: 'native' });
     const b = await openUdpSocket(loopback, { impl: 'native' });

@@ -2,16 +2,19 @@
 // recvmmsg on a non-blocking socket watched by uv_poll (one JS call per batch of datagrams) and
 // sends with sendmmsg: JS copies each datagram into a send slot, and the slots go out in one call
 // at the end of the event-loop turn (a uv_check handle, with a uv_idle keeping poll from sleeping
-// while slots are pending) or as soon as they fill. Plain C against node_api.h (NAPI_VERSION 8).
+// while slots are pending) or as soon as they fill. Runs of same-size datagrams to one destination
+// go as one UDP GSO message (UDP_SEGMENT, Linux 4.18+), falling back to one message per datagram
+// when the kernel refuses. Plain C against node_api.h (NAPI_VERSION 8).
 //
 // JS API (all positional; udp-native.ts validates arguments before calling):
 //   open(address, port, recvBufBytes, sendBufBytes, slotSize, recvSlots, sendSlots, onBatch)
 //     -> { handle, port, recvData: Buffer(slotSize*recvSlots), recvMeta: Uint32Array(3*recvSlots),
-//          sendData: Buffer(slotSize*sendSlots), sendMeta: Uint32Array(3*sendSlots), ctl: Float64Array(5) }
+//          sendData: Buffer(slotSize*sendSlots), sendMeta: Uint32Array(3*sendSlots), ctl: Float64Array(6) }
 //     meta rows are [length, IPv4 address as a host-order u32, port]. A received datagram longer
 //     than slotSize is reported with length slotSize + 1 (truncated; JS drops and counts it).
 //     onBatch(count): datagrams 0..count-1 are in recvData/recvMeta, valid only during the call.
-//     ctl: [pending sends (JS writes), sent, send errors, receive errors, receive batches].
+//     ctl: [pending sends (JS writes), sent, send errors, receive errors, receive batches,
+//           sent inside GSO messages].
 //   arm(handle)    slots are pending: flush them at the end of this loop turn
 //   flush(handle)  send the pending slots now (JS calls it when they fill)
 //   close(handle)  flushes, then closes; idempotent; no callback after it returns
@@ -22,6 +25,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,12 +34,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { CTL_PENDING, CTL_SENT, CTL_SEND_ERRORS, CTL_RECV_ERRORS, CTL_RECV_BATCHES, CTL_LEN };
+enum { CTL_PENDING, CTL_SENT, CTL_SEND_ERRORS, CTL_RECV_ERRORS, CTL_RECV_BATCHES, CTL_SENT_GSO, CTL_LEN };
 enum { META = 3 };
 // A full batch usually means more is queued: drain a few per wake, bounded so timers still run.
 enum { MAX_ROUNDS_PER_WAKE = 4 };
 // When the send buffer is full, wait this long once for room before dropping the rest.
 enum { SEND_FULL_WAIT_MS = 1 };
+// UDP GSO limits: segments per message (the kernel's UDP_MAX_SEGMENTS is 64 on older kernels),
+// bytes per message (an IPv4 datagram's payload), and the largest segment tried before any path
+// MTU says otherwise (a 1500-byte Ethernet MTU minus IPv4 and UDP headers).
+enum { GSO_MAX_SEGS = 64, GSO_MAX_BYTES = 65507, GSO_FIRST_MAX_SEG = 1472 };
+#define GSO_CMSG_SPACE CMSG_SPACE(sizeof(uint16_t))
+#define SAME_DEST(a, b) ((a)->sin_addr.s_addr == (b)->sin_addr.s_addr && (a)->sin_port == (b)->sin_port)
 
 typedef struct udp_s {
   int fd;
@@ -61,6 +71,10 @@ typedef struct udp_s {
   struct mmsghdr *rmsg, *smsg;
   struct iovec *riov, *siov;
   struct sockaddr_in *raddr, *saddr;
+  uint8_t *sctl;      // one UDP_SEGMENT control message per send message
+  uint32_t *sgroup;   // slots carried by each send message
+  int gso;            // UDP GSO still believed to work on this socket
+  size_t gso_max_seg; // largest segment GSO is used for (lowered when the kernel says EINVAL)
 } udp_t;
 
 #define CHECK(call)                                                                                \
@@ -87,6 +101,8 @@ static void free_udp(udp_t *u) {
   free(u->siov);
   free(u->raddr);
   free(u->saddr);
+  free(u->sctl);
+  free(u->sgroup);
   free(u);
 }
 
@@ -109,6 +125,52 @@ static void disarm(udp_t *u) {
   uv_check_stop(&u->check);
 }
 
+// Groups slots from..n-1 into messages: a run of datagrams to one destination with one length
+// (the last may be shorter) becomes one UDP GSO message (UDP_SEGMENT), which crosses the kernel's
+// UDP/IP output path once; slots below plain_until, or when GSO is off, go one per message.
+// Returns the message count; sgroup[m] is how many slots message m carries.
+static uint32_t build_messages(udp_t *u, uint32_t from, uint32_t n, uint32_t plain_until) {
+  uint32_t m = 0;
+  for (uint32_t j = from; j < n; m++) {
+    const size_t len = u->siov[j].iov_len;
+    const struct sockaddr_in *to = &u->saddr[j];
+    uint32_t k = 1;
+    if (u->gso && j >= plain_until && len > 0 && len <= u->gso_max_seg) {
+      size_t total = len;
+      while (j + k < n && k < GSO_MAX_SEGS && u->siov[j + k].iov_len == len && total + len <= GSO_MAX_BYTES &&
+             SAME_DEST(&u->saddr[j + k], to)) {
+        total += len;
+        k++;
+      }
+      const size_t tail = j + k < n ? u->siov[j + k].iov_len : 0;
+      if (tail > 0 && tail < len && k < GSO_MAX_SEGS && total + tail <= GSO_MAX_BYTES && SAME_DEST(&u->saddr[j + k], to)) k++;
+    }
+    struct msghdr *h = &u->smsg[m].msg_hdr;
+    h->msg_name = &u->saddr[j];
+    h->msg_namelen = sizeof(struct sockaddr_in);
+    h->msg_iov = &u->siov[j];
+    h->msg_iovlen = k;
+    h->msg_flags = 0;
+    if (k > 1) {
+      h->msg_control = u->sctl + (size_t)m * GSO_CMSG_SPACE;
+      h->msg_controllen = GSO_CMSG_SPACE;
+      struct cmsghdr *c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t seg = (uint16_t)len;
+      memcpy(CMSG_DATA(c), &seg, sizeof seg);
+    } else {
+      h->msg_control = NULL;
+      h->msg_controllen = 0;
+    }
+    u->smsg[m].msg_len = 0;
+    u->sgroup[m] = k;
+    j += k;
+  }
+  return m;
+}
+
 // Sends pending slots 0..n-1 in order. A datagram the kernel refuses (bad address, unreachable,
 // firewall) is skipped and counted; when the send buffer stays full the rest are dropped and counted.
 static void flush(udp_t *u) {
@@ -123,15 +185,18 @@ static void flush(udp_t *u) {
     u->siov[j].iov_len = m[0] <= u->slot_size ? m[0] : u->slot_size;
     u->saddr[j].sin_addr.s_addr = htonl(m[1]);
     u->saddr[j].sin_port = htons((uint16_t)m[2]);
-    u->smsg[j].msg_len = 0;
   }
-  uint32_t i = 0;
+  uint32_t i = 0, plain_until = 0;
   int waited = 0;
   while (i < n) {
-    int r = sendmmsg(u->fd, u->smsg + i, n - i, MSG_DONTWAIT);
+    uint32_t msgs = build_messages(u, i, n, plain_until);
+    int r = sendmmsg(u->fd, u->smsg, msgs, MSG_DONTWAIT);
     if (r > 0) {
-      u->ctl[CTL_SENT] += r;
-      i += (uint32_t)r;
+      for (int m = 0; m < r; m++) {
+        u->ctl[CTL_SENT] += u->sgroup[m];
+        if (u->sgroup[m] > 1) u->ctl[CTL_SENT_GSO] += u->sgroup[m];
+        i += u->sgroup[m];
+      }
       continue;
     }
     if (r < 0 && errno == EINTR) continue;
@@ -143,6 +208,16 @@ static void flush(udp_t *u) {
       }
       u->ctl[CTL_SEND_ERRORS] += n - i;
       return;
+    }
+    uint32_t k = u->sgroup[0];
+    if (k > 1) {
+      // A GSO message refused: send its slots one by one. EINVAL means a segment over the path MTU
+      // (GSO needs segments that fit), so lower the limit; other errors (EIO from kernels that
+      // need checksum offload for GSO, no UDP_SEGMENT at all) turn GSO off for this socket.
+      if (errno == EINVAL) u->gso_max_seg = u->siov[i].iov_len - 1;
+      else if (errno == EIO || errno == ENOPROTOOPT || errno == EOPNOTSUPP) u->gso = 0;
+      plain_until = i + k;
+      continue;
     }
     u->ctl[CTL_SEND_ERRORS] += 1; // this datagram failed; the ones after it may not
     i++;
@@ -275,7 +350,9 @@ static int alloc_slots(udp_t *u) {
   u->smsg = calloc(u->send_slots, sizeof *u->smsg);
   u->siov = calloc(u->send_slots, sizeof *u->siov);
   u->saddr = calloc(u->send_slots, sizeof *u->saddr);
-  return u->rmsg && u->riov && u->raddr && u->smsg && u->siov && u->saddr;
+  u->sctl = calloc(u->send_slots, GSO_CMSG_SPACE);
+  u->sgroup = calloc(u->send_slots, sizeof *u->sgroup);
+  return u->rmsg && u->riov && u->raddr && u->smsg && u->siov && u->saddr && u->sctl && u->sgroup;
 }
 
 // The message headers point at fixed slots; each batch only rewrites lengths and addresses.
@@ -289,12 +366,10 @@ static void wire_slots(udp_t *u) {
   }
   for (uint32_t j = 0; j < u->send_slots; j++) {
     u->siov[j].iov_base = u->send_data + (size_t)j * u->slot_size;
-    u->smsg[j].msg_hdr.msg_iov = &u->siov[j];
-    u->smsg[j].msg_hdr.msg_iovlen = 1;
-    u->smsg[j].msg_hdr.msg_name = &u->saddr[j];
-    u->smsg[j].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
     u->saddr[j].sin_family = AF_INET;
   }
+  u->gso = 1;
+  u->gso_max_seg = GSO_FIRST_MAX_SEG;
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {

@@ -4,7 +4,13 @@
 //        address routed into the TUN; the addon reads batches; we count packets per second.
 //   out: JS writes prebuilt packets with writeBatch(64) as fast as it can; the kernel's rx_packets
 //        counter of the device confirms what it took. Prints one JSON line per direction.
-// Internal: `node bench/tun.mjs --worker in|out NAME SECONDS` is the process inside the namespace.
+//   tcp: one kernel TCP stream (a node client in the namespace) into the TUN (MTU 1378, the meshd
+//        default), acknowledged by a minimal responder in the worker (one cumulative ACK per batch),
+//        with TUN offloads on and then off (MESHD_TUN_OFFLOAD=0): Mbit/s, packets per read(2) and
+//        per batch, and CPU seconds per GB of the reader and of the sending process (its kernel
+//        TCP work, including segmentation when offloads are off).
+// Internal: `node bench/tun.mjs --worker in|out|tcp NAME SECONDS` is the process inside the
+// namespace; `--sender SECONDS` is the TCP client.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,14 +22,154 @@ const here = dirname(fileURLToPath(import.meta.url));
 const packetBytes = 1400;
 
 if (process.argv[2] === '--worker') await worker(process.argv[3], process.argv[4], Number(process.argv[5]));
+else if (process.argv[2] === '--sender') await sender(Number(process.argv[3]));
 else await main(Number(process.argv[2] ?? 5));
+
+/** The TCP client: writes to 10.9.0.2:9 (through the TUN) for `seconds`, then reports its CPU. */
+async function sender(seconds) {
+  const { connect } = await import('node:net');
+  const chunk = Buffer.alloc(1 << 20, 0x5a);
+  const c = connect({ host: '10.9.0.2', port: 9 });
+  c.on('error', () => {});
+  await new Promise((resolve) => c.once('connect', resolve));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  // bytesWritten counts what the kernel took; a timer ends it even if the receiver went away.
+  const pump = () => {
+    for (let i = 0; i < 64; i++) if (!c.write(chunk)) return void c.once('drain', pump);
+    setImmediate(pump);
+  };
+  pump();
+  setTimeout(() => {
+    const cpu = process.cpuUsage(cpu0);
+    const bytes = c.bytesWritten - c.writableLength;
+    process.stdout.write(JSON.stringify({ event: 'sent', bytes, cpuS: (cpu.user + cpu.system) / 1e6, sysS: cpu.system / 1e6, ms: performance.now() - t0 }) + '\n');
+    c.destroy();
+    process.exit(0);
+  }, seconds * 1000);
+}
+
+/** RFC 1071 sum of b[from..to) (big-endian words) added to acc. */
+function sum16(b, from, to, acc) {
+  for (let i = from; i < to; i += 2) acc += (b[i] << 8) | (i + 1 < to ? b[i + 1] : 0);
+  return acc;
+}
+function csum(acc) {
+  while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 0x10000);
+  return 0xffff - acc;
+}
+
+/**
+ * Just enough of a TCP receiver at 10.9.0.2:9 for one in-order stream: answers the SYN (window
+ * scale 7, so 64 KB x 128 = 8 MB of window) and acknowledges whatever arrived in order, once per
+ * batch. Returns the packet builder state; `onSegment` per packet read, `flush` after a batch.
+ */
+function tcpResponder(tun) {
+  const st = { rcvNxt: 0, acked: 0, client: null, payloadBytes: 0, segments: 0 };
+  const iss = 1000;
+  const reply = (flags, seq, ack, options) => {
+    const thl = 20 + options.length;
+    const p = new Uint8Array(20 + thl);
+    p.set([0x45, 0, 0, p.length, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 9, 0, 2, ...st.client.addr], 0);
+    const t = 20;
+    p.set([0, 9, st.client.port >> 8, st.client.port & 255], t);
+    new DataView(p.buffer).setUint32(t + 4, seq);
+    new DataView(p.buffer).setUint32(t + 8, ack);
+    p[t + 12] = (thl / 4) << 4;
+    p[t + 13] = flags;
+    p[t + 14] = 0xff;
+    p[t + 15] = 0xff;
+    p.set(options, t + 20);
+    const ip = csum(sum16(p, 0, 20, 0));
+    p[10] = ip >> 8;
+    p[11] = ip & 255;
+    const tc = csum(sum16(p, t, p.length, sum16(p, 12, 20, 0) + 6 + thl));
+    p[t + 16] = tc >> 8;
+    p[t + 17] = tc & 255;
+    tun.write(p);
+  };
+  return {
+    st,
+    onSegment(p) {
+      if (p[0] >> 4 !== 4 || p[9] !== 6 || p[16] !== 10 || p[19] !== 2) return;
+      const ihl = (p[0] & 15) * 4;
+      const flags = p[ihl + 13];
+      const seq = new DataView(p.buffer, p.byteOffset).getUint32(ihl + 4);
+      if (flags & 0x02) {
+        st.client = { addr: [p[12], p[13], p[14], p[15]], port: (p[ihl] << 8) | p[ihl + 1] };
+        st.rcvNxt = (seq + 1) >>> 0;
+        reply(0x12, iss, st.rcvNxt, [2, 4, 1338 >> 8, 1338 & 255, 1, 3, 3, 7]); // MSS, NOP, WS 7
+        st.acked = st.rcvNxt;
+        return;
+      }
+      const len = p.length - ihl - (p[ihl + 12] >> 4) * 4;
+      st.segments++;
+      if (seq === st.rcvNxt && len > 0) {
+        st.rcvNxt = (st.rcvNxt + len) >>> 0;
+        st.payloadBytes += len;
+      }
+    },
+    flush() {
+      if (st.client === null || st.acked === st.rcvNxt) return;
+      st.acked = st.rcvNxt;
+      reply(0x10, iss + 1, st.rcvNxt, []);
+    },
+  };
+}
 
 async function worker(mode, name, seconds) {
   const { openTun } = await import('../dist/tun/linux.js');
   const { setIpv4Checksum } = await import('../dist/tun/ip-packet.js');
-  const tun = openTun({ name, address: '10.9.0.1', prefixLength: 24, mtu: 1500, txQueueLen: 1000 });
+  const tun = openTun({ name, address: '10.9.0.1', prefixLength: 24, mtu: mode === 'tcp' ? 1378 : 1500, txQueueLen: 1000 });
   const rx = () => Number(readFileSync(`/sys/class/net/${name}/statistics/rx_packets`, 'utf8'));
   const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+  if (mode === 'tcp') {
+    const r = tcpResponder(tun);
+    let batches = 0;
+    let packets = 0;
+    tun.onPackets((b) => {
+      batches++;
+      packets += b.count;
+      for (let i = 0; i < b.count; i++) {
+        const off = i * b.slotSize;
+        r.onSegment(b.data.subarray(off, off + b.lengths[i]));
+      }
+      r.flush();
+    });
+    print({ event: 'ready', offload: tun.offload });
+    // Measure from the first second of data to `seconds` later.
+    const waitStart = setInterval(() => {
+      if (r.st.payloadBytes === 0) return;
+      clearInterval(waitStart);
+      const b0 = r.st.payloadBytes;
+      const s0 = tun.stats();
+      const p0 = packets;
+      const n0 = batches;
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      setTimeout(() => {
+        const secs = (performance.now() - t0) / 1000;
+        const bytes = r.st.payloadBytes - b0;
+        const s = tun.stats();
+        const cpu = process.cpuUsage(cpu0);
+        const reads = s.reads - s0.reads;
+        print({
+          event: 'done',
+          offload: tun.offload,
+          mbps: Math.round((bytes * 8) / secs / 1e4) / 100,
+          packetsPerRead: Math.round(((packets - p0) / reads) * 10) / 10,
+          packetsPerBatch: Math.round(((packets - p0) / (batches - n0)) * 10) / 10,
+          superPackets: s.superPackets - s0.superPackets,
+          segmentsPerSuper: Math.round(((s.segments - s0.segments) / Math.max(1, s.superPackets - s0.superPackets)) * 10) / 10,
+          readerCpuSPerGB: Math.round((((cpu.user + cpu.system) / 1e6) / (bytes / 1e9)) * 100) / 100,
+          bytes,
+          seconds: secs,
+        });
+        tun.close();
+      }, seconds * 1000);
+    }, 20);
+    return;
+  }
   if (mode === 'in') {
     let count = 0;
     let batches = 0;
@@ -92,10 +238,26 @@ function sh(args, opts = {}) {
   return r.stdout;
 }
 
-function runWorker(ns, mode, seconds, onReady) {
+function runSender(ns, seconds) {
+  return new Promise((resolve, reject) => {
+    const p = spawn('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(import.meta.url), '--sender', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const killer = setTimeout(() => p.kill('SIGKILL'), (seconds + 30) * 1000);
+    createInterface({ input: p.stdout }).on('line', (line) => {
+      const ev = JSON.parse(line);
+      if (ev.event === 'sent') resolve(ev);
+    });
+    p.on('exit', (code) => {
+      clearTimeout(killer);
+      reject(new Error(`sender exited ${code}`));
+    });
+  });
+}
+
+function runWorker(ns, mode, seconds, onReady, env = {}) {
   return new Promise((resolve, reject) => {
     const p = spawn('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(import.meta.url), '--worker', mode, 'mbench0', String(seconds)], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
     });
     const killer = setTimeout(() => p.kill('SIGKILL'), (seconds + 30) * 1000);
     createInterface({ input: p.stdout }).on('line', (line) => {
@@ -142,9 +304,34 @@ async function main(seconds) {
   const outRes = await runWorker(ns, 'out', seconds);
   delete outRes.event;
   results.out = outRes;
+  results.tcp = {};
+  for (const [label, env] of [['offload', {}], ['no_offload', { MESHD_TUN_OFFLOAD: '0' }]]) {
+    let senderRun;
+    const tcpRes = await runWorker(ns, 'tcp', seconds, () => {
+      // The client runs a little longer than the measured window (which starts with its data).
+      senderRun = runSender(ns, seconds + 2);
+    }, env);
+    const sent = await senderRun;
+    delete tcpRes.event;
+    results.tcp[label] = { ...tcpRes, senderCpuSPerGB: Math.round((sent.cpuS / (sent.bytes / 1e9)) * 100) / 100, senderSysS: sent.sysS };
+  }
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   // Other work on the machine shows up directly in these numbers: the load average is printed too.
-  console.log(JSON.stringify({ in_pps: results.in.pps, in_best_second: results.in.best, out_pps: results.out.pps, out_best_second: results.out.best, load }));
+  const tcp = (k) => results.tcp[k];
+  console.log(
+    JSON.stringify({
+      in_pps: results.in.pps,
+      in_best_second: results.in.best,
+      out_pps: results.out.pps,
+      out_best_second: results.out.best,
+      tcp_mbps_offload: tcp('offload').mbps,
+      tcp_mbps_no_offload: tcp('no_offload').mbps,
+      tcp_packets_per_read: [tcp('offload').packetsPerRead, tcp('no_offload').packetsPerRead],
+      tcp_reader_cpu_s_per_gb: [tcp('offload').readerCpuSPerGB, tcp('no_offload').readerCpuSPerGB],
+      tcp_sender_cpu_s_per_gb: [tcp('offload').senderCpuSPerGB, tcp('no_offload').senderCpuSPerGB],
+      load,
+    }),
+  );
   console.log(JSON.stringify(results, null, 1));
   process.exit(0);
 }

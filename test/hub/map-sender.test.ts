@@ -211,3 +211,27 @@ describe('map sender', () => {
     expect(maps.counters.snapshots).toBe(2); // older than the age: cut again
   });
 });
+
+describe('map repair from heartbeats', () => {
+  it('queues members that report an old version for the next flush, which cuts one delta for all of them', () => {
+    const { clock, registry, sent, maps, join, ackAll } = setup();
+    const members = Array.from({ length: 5 }, join);
+    ackAll();
+    clock.advance(2 * mapCoalesceMaxMs);
+    ackAll();
+    const v = registry.version;
+    for (const m of members) expect(maps.ackedVersion(m)).toBe(v);
+    clock.advance(2_000);
+    for (let i = 0; i < 3; i++) registry.upsert({ publicKey: new Uint8Array(32).fill(200 + i), id: `y${i}`, overlay: 0x0a092000 + i, name: '', bootId: 1n, reflexive: { address: '127.0.0.1', port: 2 }, lan: [] }, 0);
+    sent.length = 0;
+    for (const m of members) maps.reported(m, v); // they lost the news (no changed() was called)
+    clock.advance(0);
+    expect(sent).toEqual([]); // not one delta cut per heartbeat
+    clock.advance(mapCoalesceMs);
+    const ids = new Set(members.map((m) => m.id));
+    const toMembers = sent.filter((x) => ids.has(x.to)); // (the 3 new ones get full maps)
+    expect(toMembers.map((x) => x.to).sort()).toEqual([...ids].sort());
+    for (const x of toMembers) expect(x.msg).toMatchObject({ base: v, version: registry.version, entries: expect.any(Array) });
+    expect(new Set(toMembers.map((x) => x.msg.entries.length))).toEqual(new Set([3]));
+  });
+});

@@ -36,10 +36,33 @@ export class HubKeyMismatchError extends MeshdError {
 /** Local tuning: HUB_KEY_REQ retry, doubling up to 8 s. */
 const hubKeyFirstRetryMs = 1_000;
 const hubKeyMaxRetryMs = 8_000;
-/** Local tuning: a heartbeat is re-sent after 1 s and 2 s; with no answer 4 s after the first
- * send the hub is presumed restarted: new handshake, new REGISTER. */
+/** Local tuning: a heartbeat is re-sent after 1 s and 2 s; with no answer by its deadline
+ * (heartbeatDeadlineMs) the hub is presumed restarted: new handshake, new REGISTER. */
 const heartbeatRetryMs = [1_000, 2_000];
-const heartbeatDeadlineMs = 4_000;
+/** Local tuning: the first deadline, 4 s (a restarted hub is noticed within an interval plus 4-5 s). */
+export const heartbeatFirstDeadlineMs = 4_000;
+/** Local tuning: each consecutive unanswered heartbeat doubles the deadline up to this. */
+export const heartbeatMaxDeadlineMs = 32_000;
+/** Local tuning: up to this fraction is added at random, so peers a slow hub failed to answer at
+ * the same moment do not all come back at the same moment (a re-registration storm). */
+export const heartbeatDeadlineJitter = 0.25;
+/** Local tuning: while the hub keeps sending us other messages (it knows our session: MAP parts of
+ * a join storm) an unanswered heartbeat is sent again instead of re-registering, this many times. */
+export const heartbeatMissesWhileHeard = 3;
+
+/** How long to wait for a HEARTBEAT_OK after `misses` consecutive unanswered heartbeats (pure);
+ * `random` in [0, 1). RELIABILITY.md "Hub load": a fixed 4 s made an overloaded hub's peers all
+ * re-handshake and re-register at once, each re-registration more work for the same hub. */
+export function heartbeatDeadlineMs(misses: number, random: number): number {
+  const base = Math.min(heartbeatFirstDeadlineMs * 2 ** Math.max(0, misses), heartbeatMaxDeadlineMs);
+  return Math.round(base * (1 + heartbeatDeadlineJitter * random));
+}
+
+/** What to do when a heartbeat's deadline passes (pure): re-send it when the hub was heard from
+ * since it was sent (alive, only slow) a few times, else presume it restarted and register again. */
+export function onHeartbeatDeadline(heardSinceSent: boolean, misses: number): 'heartbeat-again' | 'register-again' {
+  return heardSinceSent && misses <= heartbeatMissesWhileHeard ? 'heartbeat-again' : 'register-again';
+}
 /** Local tuning: how long stop() waits for the GOODBYE ack. */
 const goodbyeWaitMs = 1_500;
 
@@ -51,6 +74,8 @@ export interface HubClientOptions {
   log: Logger;
   hub: Endpoint;
   psk: Uint8Array;
+  /** Random numbers in [0, 1) for the heartbeat deadline's jitter (default Math.random). */
+  random?: () => number;
   /** Pinned hub key (--hub-key or hub.pub); absent = learn it with HUB_KEY_REQ. */
   hubKey?: Uint8Array;
   onHubKeyLearned?: (key: Uint8Array) => void;
@@ -73,6 +98,10 @@ export class HubClient {
   private readonly dedup = new SeqDedup();
   private registerSeq = 0;
   private heartbeatSeq = 0;
+  /** Consecutive heartbeats with no HEARTBEAT_OK (reset by one). */
+  private heartbeatMisses = 0;
+  /** When the hub last sent us anything (it knows our session). */
+  private lastHeardMs = -Infinity;
   private timers = new Set<TimerHandle>();
   private keyNonce: Uint8Array | undefined;
   private readonly assembling = new Map<string, { parts: Array<MapEntry[] | undefined>; left: number }>();
@@ -198,6 +227,7 @@ export class HubClient {
   /** CONTROL messages from the hub (node.ts routes them here). */
   onControl(msg: ControlMessage): void {
     if (this.state === 'stopped') return;
+    this.lastHeardMs = this.o.clock.now();
     switch (msg.type) {
       case ControlType.REGISTER_OK:
         if (msg.seq !== this.registerSeq || this.state !== 'registering') return;
@@ -226,6 +256,7 @@ export class HubClient {
       case ControlType.HEARTBEAT_OK:
         if (msg.seq === this.heartbeatSeq) {
           this.heartbeatSeq = 0;
+          this.heartbeatMisses = 0;
           this.observed = msg.observed;
         }
         return;
@@ -296,12 +327,19 @@ export class HubClient {
   heartbeat(): void {
     if (this.state !== 'registered') return;
     const seq = (this.heartbeatSeq = this.reliable.nextSeq());
+    const sentMs = this.o.clock.now();
     const send = () => this.sendControl({ type: ControlType.HEARTBEAT, seq, mapVersion: this.o.map.version, lan: this.o.lan() });
     send();
     for (const t of heartbeatRetryMs) this.after(t, () => this.heartbeatSeq === seq && send());
-    this.after(heartbeatDeadlineMs, () => {
+    this.after(heartbeatDeadlineMs(this.heartbeatMisses, (this.o.random ?? Math.random)()), () => {
       if (this.heartbeatSeq !== seq || this.state !== 'registered') return;
-      this.o.log.info('hub-client: hub not answering; new handshake and registration');
+      this.heartbeatMisses++;
+      if (onHeartbeatDeadline(this.lastHeardMs > sentMs, this.heartbeatMisses) === 'heartbeat-again') {
+        this.o.log.debug({ misses: this.heartbeatMisses }, 'hub-client: heartbeat unanswered but the hub is sending; asking again');
+        this.heartbeat();
+        return;
+      }
+      this.o.log.info({ misses: this.heartbeatMisses }, 'hub-client: hub not answering; new handshake and registration');
       this.o.link.rehandshake(this.key!, this.hubPath);
       this.register();
     });

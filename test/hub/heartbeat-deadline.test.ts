@@ -1,0 +1,35 @@
+// The peer's answer to a slow hub (src/peer/hub-client.ts): how long it waits for HEARTBEAT_OK, and
+// whether an unanswered heartbeat means "re-register" or "ask again". A fixed 4 s deadline made every
+// peer of an overloaded hub re-handshake and re-register at once (docs/RELIABILITY.md "Hub load").
+import { describe, expect, it } from 'vitest';
+import {
+  heartbeatDeadlineJitter, heartbeatDeadlineMs, heartbeatFirstDeadlineMs, heartbeatMaxDeadlineMs, heartbeatMissesWhileHeard, onHeartbeatDeadline,
+} from '../../src/peer/hub-client.js';
+
+describe('heartbeat deadline', () => {
+  it.each([
+    ['the first heartbeat waits the base deadline (a restarted hub is noticed within 4 s)', 0, 0, heartbeatFirstDeadlineMs],
+    ['one miss doubles it', 1, 0, 2 * heartbeatFirstDeadlineMs],
+    ['three misses: 32 s', 3, 0, 8 * heartbeatFirstDeadlineMs],
+    ['it stops growing at the cap', 10, 0, heartbeatMaxDeadlineMs],
+    ['jitter adds up to a quarter', 0, 0.999, Math.round(heartbeatFirstDeadlineMs * (1 + heartbeatDeadlineJitter * 0.999))],
+    ['jitter on the cap', 10, 0.5, Math.round(heartbeatMaxDeadlineMs * (1 + heartbeatDeadlineJitter * 0.5))],
+  ])('%s', (_why, misses, random, want) => {
+    expect(heartbeatDeadlineMs(misses, random)).toBe(want);
+  });
+
+  it('spreads peers that missed at the same moment over a quarter of the deadline', () => {
+    const at = Array.from({ length: 1000 }, (_, i) => heartbeatDeadlineMs(0, i / 1000));
+    expect(Math.min(...at)).toBe(heartbeatFirstDeadlineMs);
+    expect(Math.max(...at) - Math.min(...at)).toBeGreaterThan(0.24 * heartbeatFirstDeadlineMs);
+  });
+
+  it.each([
+    ['the hub sent us something since: alive, only slow; ask again', true, 1, 'heartbeat-again'],
+    ['still heard at the last allowed miss', true, heartbeatMissesWhileHeard, 'heartbeat-again'],
+    ['heard, but unanswered too many times: register again', true, heartbeatMissesWhileHeard + 1, 'register-again'],
+    ['nothing heard (a restarted hub cannot send on our session): register again', false, 1, 'register-again'],
+  ] as const)('%s', (_why, heard, misses, want) => {
+    expect(onHeartbeatDeadline(heard, misses)).toBe(want);
+  });
+});

@@ -4,7 +4,7 @@
 // processes. Reports the hub's CPU and RSS while N peers register and while they only heartbeat,
 // and how long one map change (a join, then a leave) takes to reach every peer.
 //   npm run build && node bench/load/hub-load.mjs --peers 1000 [--workers 2] [--rate 50] [--max-pending 4] [--steady 60]
-//     [--register-limit 600] [--partial]   (--partial: when registration hits its limit, stop joining
+//     [--register-limit 600] [--settle-limit 900] [--partial]   (--partial: when registration hits its limit, stop joining
 //     and measure the steady state and spread with the peers that did register)
 // Joins are paced (rate) and closed-loop (at most max-pending registrations in flight per worker).
 // Traffic stays on 127.0.0.1; overlay addresses are registry numbers in 10.9.0.0/16 (no packet goes there).
@@ -24,6 +24,7 @@ const rate = Number(args.rate ?? 50); // joins per second, all workers together
 const steadyS = Number(args.steady ?? 60);
 const maxPending = Number(args['max-pending'] ?? 4); // registrations in flight per worker
 const regLimitS = Number(args['register-limit'] ?? 600);
+const settleLimitS = Number(args['settle-limit'] ?? 900); // seconds the maps may take to reach every peer after the last registration
 const port = 17000 + (process.pid % 1000);
 const dir = mkdtempSync(join(tmpdir(), 'meshd-load-'));
 const secret = `load-test-secret-${process.pid}-0123456789`;
@@ -65,7 +66,7 @@ for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => process.exit(1));
 const hardStop = setTimeout(() => {
   say('hard time limit reached; stopping');
   process.exit(2);
-}, (regLimitS + steadyS + 300) * 1000);
+}, (regLimitS + steadyS + settleLimitS + 300) * 1000);
 hardStop.unref();
 
 let hubKey = '';
@@ -150,15 +151,24 @@ async function versions() {
   }
   return { hist, regs };
 }
+// (At 10,000 peers the maps trail the registrations: every peer needs every other peer's entry, ~N^2
+// entries, which the hub streams paced behind REGISTER and HEARTBEAT; this phase times that.)
+const cpuSettle0 = cpuSeconds(hub.pid);
 let settledMs = 0;
-for (let i = 0; i < 120; i++) {
-  const { hist } = await versions();
-  if (Object.keys(hist).length === 1 && Number(Object.keys(hist)[0]) >= M) break;
+for (let i = 0; i < settleLimitS; i++) {
+  const { hist, regs } = await versions();
+  const vs = Object.keys(hist).map(Number);
+  if (vs.length === 1 && vs[0] >= M) break;
+  if (i % 10 === 0) {
+    const top = Math.max(...vs);
+    say(`  settling: ${settledMs / 1000} s, ${hist[top] ?? 0}/${M} peers at version ${top}, ${hist[0] ?? 0} without a map yet, ${vs.length} versions; registrations ${regs}; hub CPU ${(cpuSeconds(hub.pid) - cpuSettle0).toFixed(1)} s, RSS ${rssMb(hub.pid).toFixed(0)} MB`);
+  }
   await sleep(1000);
   settledMs += 1000;
 }
+const settleCpu = cpuSeconds(hub.pid) - cpuSettle0;
 const settled = await versions();
-say(`maps settled ${settledMs} ms after the last registration: versions ${JSON.stringify(settled.hist)}; registrations ${settled.regs}`);
+say(`maps settled ${settledMs} ms after the last registration (hub CPU ${settleCpu.toFixed(1)} s): versions ${JSON.stringify(settled.hist)}; registrations ${settled.regs}`);
 
 // Phase 2: steady state, heartbeats only (20 s interval).
 const cpu1 = cpuSeconds(hub.pid);
@@ -188,7 +198,7 @@ say(await spread('join'));
 await sleep(2000);
 say(await spread('leave'));
 say(`final hub RSS ${rssMb(hub.pid).toFixed(0)} MB`);
-console.log(JSON.stringify({ peers: M, workers: W, rate, registrationS: regMs / 1000, registrationCpuS: regCpu, steadyS, steadyCpuPct: steadyPct, rssMb: rss2 }));
+console.log(JSON.stringify({ peers: M, workers: W, rate, registrationS: regMs / 1000, registrationCpuS: regCpu, settleS: settledMs / 1000, settleCpuS: settleCpu, steadyS, steadyCpuPct: steadyPct, rssMb: rss2 }));
 for (const w of workers) w.send({ type: 'stop' });
 await sleep(500);
 process.exit(0);

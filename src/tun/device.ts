@@ -36,8 +36,11 @@ export interface TunOptions {
  * An open IPv4 TUN device (no packet-information header), already addressed and up.
  * - The handler is called with batches of packets the kernel routed into the device.
  * - `write` sends one IPv4 packet to the kernel; false if it was refused (malformed, or the
- *   kernel queue is full). It never throws for bad bytes.
- * - `writeBatch` writes several; returns how many were accepted.
+ *   kernel queue is full). It never throws for bad bytes. A device may queue it until the end of
+ *   the current event-loop turn (Linux with offloads, to hand consecutive TCP segments of a flow
+ *   over as one); it then says false only for what the kernel would refuse outright and counts
+ *   later refusals itself. Packets of one flow are never reordered.
+ * - `writeBatch` writes several (now, not at the end of the turn); returns how many were accepted.
  * - `close()` is idempotent: after it returns no handler call happens, the fd is closed and the
  *   kernel removes the device. `onClose` handlers run once, with an Error if the device failed
  *   (for example it was deleted from outside) or without one on a normal close.

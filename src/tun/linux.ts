@@ -38,6 +38,13 @@ export interface TunStats {
   csumCompleted: number;
   /** Reads dropped as malformed or of a GSO type we did not ask for. */
   dropped: number;
+  /** write(2) calls that succeeded, and the packets they carried. */
+  writes: number;
+  written: number;
+  /** Writes that carried several TCP segments of one flow as one GSO super-packet. */
+  superPacketsOut: number;
+  /** Queued packets the kernel refused at flush time (offloads only; otherwise write() says false). */
+  writeErrors: number;
 }
 
 interface Addon {
@@ -58,6 +65,8 @@ interface Addon {
   close(handle: unknown): void;
   /** Absent from addons built before offloads. */
   stats?(handle: unknown): TunStats;
+  flush?(handle: unknown): void;
+  offloadCoalesce?(packets: readonly Uint8Array[]): Uint8Array[];
   offloadSplit?(input: Uint8Array, mtu: number, out: Uint8Array, slotSize: number, lengths: Uint32Array, state: Uint32Array): number;
   /** Absent from addons built before the data-path AEAD was added. */
   aeadSeal?(key: Uint8Array, out: Uint8Array, plaintext: Uint8Array): boolean;
@@ -121,6 +130,16 @@ export function nativeOffloadSplit(): Addon['offloadSplit'] {
   }
 }
 
+/** offload.c's write-side grouping: what one flush would write for these packets, each with its
+ * virtio_net_hdr; for the unit tests; undefined when the addon is missing or predates it. */
+export function nativeOffloadCoalesce(): Addon['offloadCoalesce'] {
+  try {
+    return loadAddon().offloadCoalesce;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether to ask for offloads: the option, else MESHD_TUN_OFFLOAD (0 turns them off), else on. */
 export function offloadWanted(opts: Pick<TunOptions, 'offload'>, env: NodeJS.ProcessEnv = process.env): boolean {
   if (opts.offload !== undefined) return opts.offload;
@@ -173,6 +192,12 @@ class LinuxTun implements LinuxTunDevice {
   private handler: TunHandler | undefined;
   private readonly closeHandlers: ((err?: Error) => void)[] = [];
   private readonly batch: { data: Buffer; slotSize: number; lengths: Uint32Array; count: number };
+  private flushScheduled = false;
+  /** With offloads, writes queue in the addon and go out together after this I/O turn. */
+  private readonly flushQueued = (): void => {
+    this.flushScheduled = false;
+    if (!this.closed) addon!.flush!(this.handle);
+  };
 
   constructor(a: Addon, opts: TunOptions) {
     const slotSize = slotSizeFor(opts.mtu);
@@ -198,7 +223,7 @@ class LinuxTun implements LinuxTunDevice {
     this.handle = opened.handle;
     this.name = opened.name;
     this.mtu = opts.mtu;
-    this.offload = opened.offload === true;
+    this.offload = opened.offload === true && typeof a.flush === 'function';
     this.batch = { data: opened.data, slotSize, lengths: opened.lengths, count: 0 };
   }
 
@@ -207,7 +232,15 @@ class LinuxTun implements LinuxTunDevice {
   }
 
   write(packet: Uint8Array): boolean {
-    return !this.closed && addon!.write(this.handle, packet);
+    if (this.closed) return false;
+    const ok = addon!.write(this.handle, packet);
+    if (ok && this.offload && !this.flushScheduled) {
+      // setImmediate runs after the poll phase: every packet the UDP and TUN callbacks of this loop
+      // turn wrote is flushed together, so a flow's segments can leave as one super-packet.
+      this.flushScheduled = true;
+      setImmediate(this.flushQueued);
+    }
+    return ok;
   }
 
   writeBatch(packets: readonly Uint8Array[]): number {
@@ -215,7 +248,7 @@ class LinuxTun implements LinuxTunDevice {
   }
 
   stats(): TunStats {
-    const zero = { reads: 0, packets: 0, superPackets: 0, segments: 0, csumCompleted: 0, dropped: 0 };
+    const zero = { reads: 0, packets: 0, superPackets: 0, segments: 0, csumCompleted: 0, dropped: 0, writes: 0, written: 0, superPacketsOut: 0, writeErrors: 0 };
     return addon!.stats?.(this.handle) ?? zero;
   }
 

@@ -1,9 +1,10 @@
-// The addon's offload splitter (src/tun/native/offload.c via linux.ts nativeOffloadSplit) against
-// reference packets built here: a TCP super-packet as the kernel would hand it over with a
-// virtio_net_hdr, split, and every segment checked field by field with this file's own RFC 1071
-// checksum and the segments reassembled into the original stream. No root needed.
+// The addon's offloads (src/tun/native/offload.c via linux.ts) against reference packets built
+// here. Read side: a TCP super-packet as the kernel would hand it over with a virtio_net_hdr,
+// split, every segment checked field by field with this file's own RFC 1071 checksum and the
+// segments reassembled into the original stream. Write side: which queued packets become one GSO
+// write, and that write's header, lengths and partial checksum. No root needed.
 import { describe, expect, it } from 'vitest';
-import { addonAvailable, nativeOffloadSplit } from '../../src/tun/linux.js';
+import { addonAvailable, nativeOffloadCoalesce, nativeOffloadSplit } from '../../src/tun/linux.js';
 
 const tunMtu = 1378; // docs/PROTOCOL.md budget
 const slotSize = 2048;
@@ -58,7 +59,7 @@ interface TcpSpec {
 }
 
 /** An IPv4/TCP packet with correct checksums (the stream as a receiver should see it). */
-function tcpPacket(s: TcpSpec): Uint8Array {
+function tcpPacket(s: TcpSpec & { ack?: number; sport?: number }): Uint8Array {
   const ipOpt = s.ipOptions ?? [];
   const tcpOpt = s.tcpOptions ?? [];
   const ihl = 20 + ipOpt.length;
@@ -75,14 +76,14 @@ function tcpPacket(s: TcpSpec): Uint8Array {
   p.set(ipOpt, 20);
   put16(p, 10, 0xffff - fold(onesSum(p.subarray(0, ihl))));
   const t = p.subarray(ihl);
-  put16(t, 0, 40001);
+  put16(t, 0, s.sport ?? 40001);
   put16(t, 2, 5201);
   t[4] = (s.seq >>> 24) & 255;
   t[5] = (s.seq >>> 16) & 255;
   t[6] = (s.seq >>> 8) & 255;
   t[7] = s.seq & 255;
-  put16(t, 8, 0x0bad);
-  put16(t, 10, 0xcafe); // ack
+  put16(t, 8, (s.ack ?? 0x0badcafe) >>> 16);
+  put16(t, 10, (s.ack ?? 0x0badcafe) & 0xffff);
   t[12] = (thl / 4) << 4;
   t[13] = s.flags;
   put16(t, 14, 502); // window
@@ -265,5 +266,123 @@ describe.skipIf(!addonAvailable())('TUN offload splitter (offload.c)', () => {
   it('refuses an MTU that leaves no room after the headers rather than emitting oversized segments', () => {
     const sup = tcpPacket({ payload: pattern(3000, 2), seq: 0, flags: ACK, tcpOptions: tsOption });
     expect(runSplit(withVnet(sup, { flags: needsCsum, gsoType: gsoTcpV4, gsoSize: 1326, ...partialL4(sup) }), { mtu: 52 }).r).toBe(-6);
+  });
+});
+
+const coalesce = nativeOffloadCoalesce();
+
+interface Seg {
+  seq: number;
+  len: number;
+  flags?: number;
+  sport?: number;
+  ack?: number;
+  corrupt?: boolean;
+}
+/** Segments of one or more flows, IP ids counting up per flow as a sender's would. */
+function segments(list: Seg[], options = tsOption): Uint8Array[] {
+  const ids = new Map<number, number>();
+  return list.map((s) => {
+    const id = ids.get(s.sport ?? 40001) ?? 100;
+    ids.set(s.sport ?? 40001, id + 1);
+    const p = tcpPacket({ payload: pattern(s.len, s.seq), seq: s.seq >>> 0, flags: s.flags ?? ACK, ipId: id, tcpOptions: options, sport: s.sport, ack: s.ack });
+    if (s.corrupt) p[p.length - 1] ^= 0xff;
+    return p;
+  });
+}
+/** n in-order segments of `mss` bytes from seq, the last `lastLen`, PSH on the last. */
+function run(n: number, seq: number, mss: number, lastLen = mss, sport?: number): Seg[] {
+  return Array.from({ length: n }, (_, i) => ({ seq: seq + i * mss, len: i === n - 1 ? lastLen : mss, flags: i === n - 1 ? ACK | PSH : ACK, sport }));
+}
+function vnetOf(w: Uint8Array): { flags: number; gsoType: number; hdrLen: number; gsoSize: number; csumStart: number; csumOffset: number; pkt: Uint8Array } {
+  const dv = new DataView(w.buffer, w.byteOffset);
+  return { flags: w[0]!, gsoType: w[1]!, hdrLen: dv.getUint16(2, true), gsoSize: dv.getUint16(4, true), csumStart: dv.getUint16(6, true), csumOffset: dv.getUint16(8, true), pkt: w.subarray(vnetHdrLen) };
+}
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+describe.skipIf(!addonAvailable())('TUN write coalescing (offload.c)', () => {
+  it('the addon exports it', () => {
+    expect(typeof coalesce).toBe('function');
+  });
+
+  it('40 in-order segments of one flow become one GSO write with a correct header and partial checksum', () => {
+    const segs = segments(run(40, 0xffff_0000, 1326, 700)); // seq wraps inside the run
+    const out = coalesce!(segs);
+    expect(out).toHaveLength(1);
+    const v = vnetOf(out[0]!);
+    expect(v).toMatchObject({ flags: needsCsum, gsoType: gsoTcpV4, hdrLen: 52, gsoSize: 1326, csumStart: 20, csumOffset: 16 });
+    const p = v.pkt;
+    const payload = Buffer.concat(segs.map((s) => s.subarray(52)));
+    expect(p.length).toBe(52 + 39 * 1326 + 700);
+    expect(get16(p, 2)).toBe(p.length);
+    expect(ipHeaderOk(p)).toBe(true);
+    expect(get32(p, 24)).toBe(0xffff_0000);
+    expect(p[33]).toBe(ACK | PSH);
+    expect(hex(p.subarray(40, 52))).toBe(hex(Uint8Array.from(tsOption)));
+    expect(Buffer.from(p.subarray(52)).equals(payload)).toBe(true);
+    // The checksum field holds the pseudo-header sum for the whole segment, uncomplemented.
+    expect(get16(p, 36)).toBe(fold(onesSum(p.subarray(12, 20)) + 6 + (p.length - 20)));
+    // Completing it the way the kernel would gives a valid TCP checksum.
+    const done = p.slice();
+    put16(done, 36, 0xffff - fold(onesSum(done.subarray(20))));
+    expect(l4Ok(done)).toBe(true);
+  });
+
+  it('splitting the GSO write again gives back the original segments byte for byte', () => {
+    const segs = segments(run(25, 5000, 1326, 1));
+    const out = coalesce!(segs);
+    expect(out).toHaveLength(1);
+    const { r, pkts } = runSplit(out[0]!);
+    expect(r).toBe(25);
+    expect(pkts.map(hex)).toEqual(segs.map(hex));
+  });
+
+  it.each([
+    // [why, segments, expected groups as lists of input indexes]
+    ['two interleaved flows: one write each', [run(3, 100, 1000)[0]!, run(3, 900, 1000, 1000, 50000)[0]!, run(3, 100, 1000)[1]!, run(3, 900, 1000, 1000, 50000)[1]!, run(3, 100, 1000)[2]!, run(3, 900, 1000, 1000, 50000)[2]!], [[0, 2, 4], [1, 3, 5]]],
+    ['a gap in sequence numbers starts a new write', [{ seq: 0, len: 1000 }, { seq: 2000, len: 1000 }, { seq: 3000, len: 1000 }], [[0], [1, 2]]],
+    ['PSH ends a write', [{ seq: 0, len: 1000 }, { seq: 1000, len: 1000, flags: ACK | PSH }, { seq: 2000, len: 1000 }], [[0, 1], [2]]],
+    ['a shorter segment ends a write', [{ seq: 0, len: 1000 }, { seq: 1000, len: 400 }, { seq: 1400, len: 1000 }], [[0, 1], [2]]],
+    ['a larger segment does not join', [{ seq: 0, len: 500 }, { seq: 500, len: 1000 }], [[0], [1]]],
+    ['a different ack does not join', [{ seq: 0, len: 1000, ack: 1 }, { seq: 1000, len: 1000, ack: 2 }], [[0], [1]]],
+    ['a bad checksum stays alone, for the kernel to drop', [{ seq: 0, len: 1000 }, { seq: 1000, len: 1000, corrupt: true }, { seq: 2000, len: 1000 }], [[0], [1], [2]]],
+    ['FIN is never merged, and what follows it is written after it', [{ seq: 0, len: 1000 }, { seq: 1000, len: 1000 }, { seq: 2000, len: 1000, flags: ACK | FIN }, { seq: 3001, len: 1000 }], [[0, 1], [2], [3]]],
+    ['at most 64 segments per write', run(70, 0, 500), [Array.from({ length: 64 }, (_, i) => i), [64, 65, 66, 67, 68, 69]]],
+    ['at most 65535 bytes per write', run(50, 0, 1326), [Array.from({ length: 49 }, (_, i) => i), [49]]],
+  ])('%s', (_why, list, groups) => {
+    const segs = segments(list as Seg[]);
+    const out = coalesce!(segs);
+    expect(out).toHaveLength(groups.length);
+    out.forEach((w, g) => {
+      const members = groups[g]!;
+      const v = vnetOf(w);
+      if (members.length === 1) {
+        expect(Array.from(w.subarray(0, vnetHdrLen)), `group ${g}: zero header`).toEqual(new Array(vnetHdrLen).fill(0));
+        expect(hex(v.pkt)).toBe(hex(segs[members[0]!]!));
+        return;
+      }
+      expect(v.gsoType).toBe(gsoTcpV4);
+      expect(v.gsoSize).toBe(segs[members[0]!]!.length - 52);
+      expect(get32(v.pkt, 24)).toBe(get32(segs[members[0]!]!, 24));
+      expect(Buffer.from(v.pkt.subarray(52)).equals(Buffer.concat(members.map((i) => segs[i]!.subarray(52))))).toBe(true);
+      expect(ipHeaderOk(v.pkt)).toBe(true);
+    });
+  });
+
+  it('passes UDP, ICMP, IP options and fragments through one by one, unchanged', () => {
+    const udp = tcpPacket({ payload: pattern(100, 1), seq: 0, flags: ACK });
+    udp[9] = 17;
+    const withOpts = tcpPacket({ payload: pattern(1000, 2), seq: 0, flags: ACK, ipOptions: [1, 1, 1, 0] });
+    const withOpts2 = tcpPacket({ payload: pattern(1000, 3), seq: 1000, flags: ACK, ipOptions: [1, 1, 1, 0] });
+    const frag = tcpPacket({ payload: pattern(1000, 4), seq: 0, flags: ACK, sport: 7 });
+    const frag2 = tcpPacket({ payload: pattern(1000, 5), seq: 1000, flags: ACK, sport: 7 });
+    for (const f of [frag, frag2]) {
+      f[6] = 0x20; // MF
+      put16(f, 10, 0);
+      put16(f, 10, 0xffff - fold(onesSum(f.subarray(0, 20))));
+    }
+    const input = [udp, withOpts, withOpts2, frag, frag2];
+    const out = coalesce!(input);
+    expect(out.map((w) => hex(w))).toEqual(input.map((p) => '00'.repeat(vnetHdrLen) + hex(p)));
   });
 });

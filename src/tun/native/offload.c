@@ -1,15 +1,16 @@
-// TUN offloads, read side: splits the TCPv4 super-packets a TUN with TUN_F_TSO4 hands us into
+// TUN offloads. Read side: splits the TCPv4 super-packets a TUN with TUN_F_TSO4 hands us into
 // MTU-sized segments and completes the partial checksums TUN_F_CSUM leaves, so everything above the
 // addon sees ordinary IPv4 packets. The segment rules follow what the kernel's own software GSO does
 // (tcp_gso_segment, inet_gso_segment): IP id + i, seq + offset, FIN/PSH on the last segment only,
-// CWR on the first only, both checksums recomputed. See offload.h for the contract.
+// CWR on the first only, both checksums recomputed. Write side: groups consecutive segments of a
+// flow into one GSO write, with the merge rules of the kernel's tcp_gro_receive. See offload.h.
 #include "offload.h"
 
 #include <arpa/inet.h>
 #include <linux/virtio_net.h>
 #include <string.h>
 
-enum { TCP_FIN = 0x01, TCP_PSH = 0x08, TCP_CWR = 0x80, IPPROTO_TCP_ = 6, IPPROTO_UDP_ = 17 };
+enum { TCP_FIN = 0x01, TCP_PSH = 0x08, TCP_ACK = 0x10, TCP_CWR = 0x80, IPPROTO_TCP_ = 6, IPPROTO_UDP_ = 17 };
 
 static uint16_t host16(const uint8_t *p) { // virtio header fields: host order (legacy header)
   uint16_t v;
@@ -165,4 +166,114 @@ int offload_split(const uint8_t *in, size_t n, uint32_t mtu, uint8_t *out, uint3
   for (uint32_t j = 0; j < k; j++) lengths[j] = build_segment(pkt, &g, start + j, out + (size_t)j * slot_size);
   *next = start + k < g.segs ? start + k : 0;
   return (int)k;
+}
+
+// ---- write side ----
+
+// A packet that may join a GSO group: IPv4 without options or fragments, TCP with ACK (and maybe
+// PSH) only, some payload, lengths consistent, checksum valid (a merged group is handed over as
+// CHECKSUM_PARTIAL, which the kernel no longer verifies, so a bad one must stay on its own).
+static int coalescable(const uint8_t *p, uint32_t len, uint32_t *thl, uint32_t *payload) {
+  if (len < 40 || p[0] != 0x45 || p[9] != IPPROTO_TCP_ || be16(p + 2) != len) return 0;
+  if ((be16(p + 6) & 0x3fff) != 0) return 0; // MF or a fragment offset
+  uint32_t t = (uint32_t)(p[32] >> 4) * 4;
+  if (t < 20 || 20 + t >= len) return 0;
+  if ((p[33] & ~TCP_PSH) != TCP_ACK) return 0;
+  uint64_t sum = csum_add(0, p + 12, 8);
+  sum += htons(IPPROTO_TCP_);
+  sum += htons((uint16_t)(len - 20));
+  if (csum_finish(csum_add(sum, p + 20, len - 20)) != 0) return 0;
+  *thl = t;
+  *payload = len - 20 - t;
+  return 1;
+}
+
+// Same flow: addresses and ports (bytes 12..24).
+static int same_flow(const uint8_t *a, const uint8_t *b) { return memcmp(a + 12, b + 12, 12) == 0; }
+
+// b may follow a in a GSO group: same TOS, DF, TTL, ack, window, header length and TCP options.
+static int mergeable(const uint8_t *a, const uint8_t *b, uint32_t thl) {
+  return a[1] == b[1] && a[6] == b[6] && a[8] == b[8] && memcmp(a + 28, b + 28, 4) == 0 &&
+         memcmp(a + 34, b + 34, 2) == 0 && (uint32_t)(b[32] >> 4) * 4 == thl && memcmp(a + 40, b + 40, thl - 20) == 0;
+}
+
+enum { OPEN_MAX = 8 }; // flows with a group still open; a ninth closes the oldest
+
+uint32_t offload_coalesce(const uint8_t *const *pkts, const uint32_t *lens, uint32_t n, offload_group_t *groups,
+                          uint32_t *next) {
+  uint32_t ng = 0;
+  uint32_t open[OPEN_MAX]; // group indexes
+  uint32_t last[OPEN_MAX]; // their last member
+  uint32_t nopen = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    next[i] = OFFLOAD_NO_NEXT;
+    const uint8_t *p = pkts[i];
+    uint32_t thl = 0, payload = 0;
+    int ok = coalescable(p, lens[i], &thl, &payload);
+    int is_tcp = lens[i] >= 24 && (p[0] >> 4) == 4 && p[9] == IPPROTO_TCP_;
+    // The open group of this packet's flow, if any.
+    uint32_t k = nopen;
+    for (uint32_t j = 0; is_tcp && j < nopen; j++) {
+      if (same_flow(pkts[last[j]], p)) {
+        k = j;
+        break;
+      }
+    }
+    if (k < nopen) {
+      offload_group_t *g = &groups[open[k]];
+      const uint8_t *lp = pkts[last[k]];
+      uint32_t l_payload = lens[last[k]] - 20 - (uint32_t)(lp[32] >> 4) * 4;
+      int fits = ok && g->count < OFFLOAD_GROUP_MAX_SEGS && payload <= g->gso_size &&
+                 l_payload == g->gso_size && !(lp[33] & TCP_PSH) && mergeable(lp, p, thl) &&
+                 be32(p + 24) == be32(lp + 24) + l_payload &&
+                 20 + thl + (uint64_t)g->payload + payload <= 0xffff;
+      if (fits) {
+        next[last[k]] = i;
+        last[k] = i;
+        g->count++;
+        g->payload += payload;
+        continue;
+      }
+      // Close it: whatever this packet becomes is written after the group, so the flow keeps order.
+      open[k] = open[nopen - 1];
+      last[k] = last[nopen - 1];
+      nopen--;
+    }
+    offload_group_t *g = &groups[ng];
+    g->first = i;
+    g->count = 1;
+    g->gso_size = ok ? payload : 0;
+    g->payload = ok ? payload : 0;
+    if (ok) {
+      if (nopen == OPEN_MAX) { // close the oldest
+        memmove(open, open + 1, sizeof open[0] * (OPEN_MAX - 1));
+        memmove(last, last + 1, sizeof last[0] * (OPEN_MAX - 1));
+        nopen--;
+      }
+      open[nopen] = ng;
+      last[nopen] = i;
+      nopen++;
+    }
+    ng++;
+  }
+  return ng;
+}
+
+void offload_group_header(uint8_t *first, const uint8_t *last, const offload_group_t *g, uint8_t *vnet) {
+  uint32_t thl = (uint32_t)(first[32] >> 4) * 4;
+  uint32_t total = 20 + thl + g->payload;
+  put_be16(first + 2, (uint16_t)total);
+  first[10] = first[11] = 0;
+  store16(first + 10, csum_finish(csum_add(0, first, 20)));
+  first[33] |= last[33] & TCP_PSH;
+  // CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum (not complemented); the kernel
+  // takes the rest as verified for local delivery and completes it per segment if it forwards.
+  uint64_t sum = csum_add(0, first + 12, 8);
+  sum += htons(IPPROTO_TCP_);
+  sum += htons((uint16_t)(total - 20));
+  store16(first + 36, (uint16_t)~csum_finish(sum));
+  uint16_t v[4] = {(uint16_t)(20 + thl), (uint16_t)g->gso_size, 20, 16};
+  vnet[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  vnet[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+  memcpy(vnet + 2, v, sizeof v); // hdr_len, gso_size, csum_start, csum_offset: host order
 }

@@ -30,4 +30,29 @@ enum {
 int offload_split(const uint8_t *in, size_t n, uint32_t mtu, uint8_t *out, uint32_t slot_size, uint32_t max_slots,
                   uint32_t *lengths, uint32_t *next);
 
+// Write side (GRO): which of the packets queued for one flush can go to the kernel as one TCPv4
+// GSO super-packet. Consecutive in-order segments of one flow (same addresses, ports, ack, window,
+// TCP options; only ACK/PSH flags; equal sizes but a shorter last; valid TCP checksums) join one
+// group, up to 64 segments and 65535 bytes; everything else is a group of one. A flow's packets
+// never overtake each other; different flows may interleave differently than queued.
+typedef struct {
+  uint32_t first;    // index of the first packet; the others follow through next[]
+  uint32_t count;    // packets in the group (1: written as is, with a zero virtio_net_hdr)
+  uint32_t gso_size; // payload bytes per segment (count > 1)
+  uint32_t payload;  // payload bytes of all members
+} offload_group_t;
+
+enum { OFFLOAD_GROUP_MAX_SEGS = 64, OFFLOAD_NO_NEXT = 0xffffffffu };
+
+// Groups n packets; groups[] (room for n) in write order, next[i] the member after packet i in its
+// group or OFFLOAD_NO_NEXT. Returns the number of groups. Reads the packets only.
+uint32_t offload_coalesce(const uint8_t *const *pkts, const uint32_t *lens, uint32_t n, offload_group_t *groups,
+                          uint32_t *next);
+
+// For a group of count > 1: rewrites the first packet's headers in place into the super-packet's
+// (IP total length and checksum, PSH if the last member had it, TCP checksum field = the pseudo-
+// header partial sum) and fills vnet[OFFLOAD_VNET_HDR_LEN] (NEEDS_CSUM, GSO_TCPV4, gso_size). The
+// super-packet is then the first packet followed by the payloads of the others.
+void offload_group_header(uint8_t *first, const uint8_t *last, const offload_group_t *g, uint8_t *vnet);
+
 #endif

@@ -14,8 +14,15 @@
 //     offload (boolean, optional): ask for offloads; the result's `offload` says whether the kernel
 //     accepted them (if TUNSETOFFLOAD is refused the device is recreated without IFF_VNET_HDR).
 //   write(handle, buf) -> boolean        writeBatch(handle, Uint8Array[]) -> number accepted
-//   close(handle)                        idempotent; no callback after it returns
-//   stats(handle) -> { reads, packets, superPackets, segments, csumCompleted, dropped }   counters
+//     With offloads, write copies the packet into a queue (true unless the kernel would refuse it
+//     outright: empty, over 65535 bytes, not IPv4/IPv6) and flush(handle) writes the queue, one
+//     TCP GSO super-packet per run of consecutive segments of a flow (offload.c); linux.ts calls
+//     it once per event-loop turn. writeBatch queues and flushes. Without offloads both write
+//     at once and flush does nothing.
+//   flush(handle)                        writes what write queued
+//   close(handle)                        idempotent (flushes first); no callback after it returns
+//   stats(handle) -> { reads, packets, superPackets, segments, csumCompleted, dropped, writes,
+//                      written, superPacketsOut, writeErrors }   counters
 //   offloadSplit(input, mtu, out, slotSize, lengths, state) -> count | negative OFFLOAD_ERR_*
 //     offload.c's offload_split on one virtio_net_hdr + packet, for the unit tests; state[0] is
 //     the resume segment index (in/out).
@@ -79,7 +86,22 @@ typedef struct tun_s {
   size_t rbuf_used;
   uint32_t pending_next;
   uint64_t reads, packets, super_packets, segments, csum_completed, dropped;
+  // Write queue (offloads only): packets copied in by write(), written by flush().
+  struct wqueue_s *wq;
+  uint64_t writes, written, super_out, write_errors;
 } tun_t;
+
+// Queue geometry; local tuning: a loop turn of UDP reads is at most a few hundred packets.
+enum { WQ_MAX = 256, WQ_BYTES = 512 * 1024 };
+typedef struct wqueue_s {
+  uint32_t n;
+  size_t used;
+  uint8_t *ptr[WQ_MAX];
+  uint32_t len[WQ_MAX];
+  uint32_t next[WQ_MAX];
+  offload_group_t groups[WQ_MAX];
+  uint8_t bytes[WQ_BYTES];
+} wqueue_t;
 
 // virtio_net_hdr + the largest IPv4 packet + 1, so a read that fills it is known to be truncated.
 enum { RBUF_SIZE = OFFLOAD_VNET_HDR_LEN + 65535 + 1 };
@@ -110,6 +132,7 @@ static napi_value throw_coded(napi_env env, const char *code, const char *fmt, .
 static void maybe_free(tun_t *t) {
   if (t->finalized && (!t->poll_inited || t->handle_closed)) {
     free(t->rbuf);
+    free(t->wq);
     free(t);
   }
 }
@@ -131,6 +154,7 @@ static void env_cleanup(void *arg);
 static void tun_shutdown(tun_t *t) {
   if (t->closed) return;
   t->closed = 1;
+  if (t->wq != NULL) t->wq->n = 0;
   if (t->poll_inited) {
     uv_poll_stop(&t->poll);
     uv_close((uv_handle_t *)&t->poll, on_handle_closed);
@@ -497,12 +521,17 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   memcpy(t->name, actual, IFNAMSIZ);
   if (offload) {
     t->rbuf = malloc(RBUF_SIZE);
-    if (t->rbuf == NULL) {
+    t->wq = malloc(sizeof *t->wq);
+    if (t->rbuf == NULL || t->wq == NULL) {
       close(fd);
+      free(t->rbuf);
+      free(t->wq);
       free(t);
       return throw_coded(env, "TUN_IO", "out of memory");
     }
     t->offload = 1;
+    t->wq->n = 0;
+    t->wq->used = 0;
   }
 
   napi_value data, lengths_ab, lengths, handle, result, name_v, resource_name;
@@ -555,6 +584,77 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static const uint8_t zero_hdr[OFFLOAD_VNET_HDR_LEN];
+
+static void write_iov(tun_t *t, struct iovec *iov, int n, size_t want) {
+  for (int tries = 0; tries < 4; tries++) {
+    ssize_t w = writev(t->fd, iov, n);
+    if (w == (ssize_t)want) {
+      t->writes++;
+      return;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    break;
+  }
+  t->write_errors++;
+}
+
+// Writes the queue: a group of one with a zero header, a longer one as a GSO super-packet
+// (the first packet with its headers rewritten, then the others' payloads, gathered by writev).
+static void flush_queue(tun_t *t) {
+  wqueue_t *q = t->wq;
+  if (q == NULL || q->n == 0) return;
+  uint32_t ng = offload_coalesce((const uint8_t *const *)q->ptr, q->len, q->n, q->groups, q->next);
+  struct iovec iov[2 + OFFLOAD_GROUP_MAX_SEGS];
+  uint8_t vnet[OFFLOAD_VNET_HDR_LEN];
+  for (uint32_t g = 0; g < ng && !t->closed; g++) {
+    const offload_group_t *gr = &q->groups[g];
+    uint32_t i = gr->first;
+    if (gr->count == 1) {
+      iov[0] = (struct iovec){(void *)zero_hdr, sizeof zero_hdr};
+      iov[1] = (struct iovec){q->ptr[i], q->len[i]};
+      write_iov(t, iov, 2, sizeof zero_hdr + q->len[i]);
+      t->written++;
+      continue;
+    }
+    uint32_t last = i;
+    while (q->next[last] != OFFLOAD_NO_NEXT) last = q->next[last];
+    uint32_t hdr = 20 + (uint32_t)(q->ptr[i][32] >> 4) * 4;
+    offload_group_header(q->ptr[i], q->ptr[last], gr, vnet);
+    int n = 0;
+    size_t want = sizeof vnet + q->len[i];
+    iov[n++] = (struct iovec){vnet, sizeof vnet};
+    iov[n++] = (struct iovec){q->ptr[i], q->len[i]};
+    for (uint32_t j = q->next[i]; j != OFFLOAD_NO_NEXT; j = q->next[j]) {
+      iov[n++] = (struct iovec){q->ptr[j] + hdr, q->len[j] - hdr};
+      want += q->len[j] - hdr;
+    }
+    write_iov(t, iov, n, want);
+    t->written += gr->count;
+    t->super_out++;
+  }
+  q->n = 0;
+  q->used = 0;
+}
+
+// Offloads: copies one packet into the write queue (flushing first when it is full). False for
+// what the kernel would refuse outright, so callers see the same verdicts as a direct write.
+static int queue_one(tun_t *t, const uint8_t *p, size_t len) {
+  if (len > 0xffff || ((p[0] >> 4) != 4 && (p[0] >> 4) != 6)) {
+    errno = EINVAL;
+    return 0;
+  }
+  wqueue_t *q = t->wq;
+  if (q->n == WQ_MAX || WQ_BYTES - q->used < len) flush_queue(t);
+  if (t->closed) return 0;
+  q->ptr[q->n] = q->bytes + q->used;
+  q->len[q->n] = (uint32_t)len;
+  memcpy(q->ptr[q->n], p, len);
+  q->n++;
+  q->used += (len + 7) & ~(size_t)7;
+  return 1;
+}
+
 // One packet; false on any refusal (closed, malformed -> EINVAL, queue full -> EAGAIN, short write).
 static int write_one(tun_t *t, napi_env env, napi_value v) {
   bool is_ta = false;
@@ -574,13 +674,15 @@ static int write_one(tun_t *t, napi_env env, napi_value v) {
     if (napi_get_buffer_info(env, v, &p, &len) != napi_ok) return 0;
   }
   if (len == 0 || p == NULL || t->closed) return 0;
-  // With IFF_VNET_HDR every packet needs a header; all zero says "no GSO, checksums complete".
-  static const uint8_t zero_hdr[OFFLOAD_VNET_HDR_LEN];
-  struct iovec iov[2] = {{(void *)zero_hdr, sizeof zero_hdr}, {p, len}};
-  size_t want = t->offload ? len + sizeof zero_hdr : len;
+  // With IFF_VNET_HDR every packet carries a header (flush_queue adds it).
+  if (t->offload) return queue_one(t, p, len);
   for (int tries = 0; tries < 4; tries++) {
-    ssize_t w = t->offload ? writev(t->fd, iov, 2) : write(t->fd, p, len);
-    if (w == (ssize_t)want) return 1;
+    ssize_t w = write(t->fd, p, len);
+    if (w == (ssize_t)len) {
+      t->writes++;
+      t->written++;
+      return 1;
+    }
     if (w < 0 && errno == EINTR) continue;
     return 0;
   }
@@ -615,6 +717,7 @@ static napi_value js_write_batch(napi_env env, napi_callback_info info) {
         break; // the kernel queue is full: the rest would fail too
       }
     }
+    flush_queue(t);
   }
   CHECK(napi_create_uint32(env, accepted, &out));
   return out;
@@ -625,7 +728,19 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   tun_t *t;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 1 && get_tun(env, argv[0], &t)) tun_shutdown(t);
+  if (argc >= 1 && get_tun(env, argv[0], &t)) {
+    flush_queue(t);
+    tun_shutdown(t);
+  }
+  return NULL;
+}
+
+static napi_value js_flush(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  tun_t *t;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 1 && get_tun(env, argv[0], &t)) flush_queue(t);
   return NULL;
 }
 
@@ -643,7 +758,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   CHECK(napi_create_object(env, &out));
   if (!set_u64(env, out, "reads", t->reads) || !set_u64(env, out, "packets", t->packets) ||
       !set_u64(env, out, "superPackets", t->super_packets) || !set_u64(env, out, "segments", t->segments) ||
-      !set_u64(env, out, "csumCompleted", t->csum_completed) || !set_u64(env, out, "dropped", t->dropped))
+      !set_u64(env, out, "csumCompleted", t->csum_completed) || !set_u64(env, out, "dropped", t->dropped) ||
+      !set_u64(env, out, "writes", t->writes) || !set_u64(env, out, "written", t->written) ||
+      !set_u64(env, out, "superPacketsOut", t->super_out) || !set_u64(env, out, "writeErrors", t->write_errors))
     return NULL;
   return out;
 }
@@ -669,6 +786,70 @@ static napi_value js_offload_split(napi_env env, napi_callback_info info) {
   size_t max_slots = slots_len / slot_size < n_lengths ? slots_len / slot_size : n_lengths;
   int r = offload_split(in, in_len, mtu, slots, slot_size, (uint32_t)max_slots, lengths, &state[0]);
   CHECK(napi_create_int32(env, r, &out));
+  return out;
+}
+
+// offloadCoalesce(packets: Uint8Array[]) -> Uint8Array[]: what flush would write, each with its
+// virtio_net_hdr (the unit tests' view of offload_coalesce + offload_group_header).
+static napi_value js_offload_coalesce(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  uint32_t n = 0;
+  bool is_array = false;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], &n) != napi_ok || n == 0 || n > WQ_MAX) {
+    return throw_coded(env, "TUN_IO", "offloadCoalesce(packets: Uint8Array[1..%d])", WQ_MAX);
+  }
+  wqueue_t *q = malloc(sizeof *q);
+  if (q == NULL) return throw_coded(env, "TUN_IO", "out of memory");
+  q->used = 0;
+  for (q->n = 0; q->n < n; q->n++) {
+    napi_value el;
+    uint8_t *p;
+    size_t len;
+    if (napi_get_element(env, argv[0], q->n, &el) != napi_ok || !u8_arg(env, el, &p, &len) || len == 0 ||
+        len > 0xffff || WQ_BYTES - q->used < len) {
+      uint32_t bad = q->n;
+      free(q);
+      return throw_coded(env, "TUN_IO", "offloadCoalesce: packet %u is not a Uint8Array of 1..65535 bytes", bad);
+    }
+    q->ptr[q->n] = q->bytes + q->used;
+    q->len[q->n] = (uint32_t)len;
+    memcpy(q->ptr[q->n], p, len);
+    q->used += (len + 7) & ~(size_t)7;
+  }
+  uint32_t ng = offload_coalesce((const uint8_t *const *)q->ptr, q->len, n, q->groups, q->next);
+  if (napi_create_array_with_length(env, ng, &out) != napi_ok) {
+    free(q);
+    return NULL;
+  }
+  for (uint32_t g = 0; g < ng; g++) {
+    const offload_group_t *gr = &q->groups[g];
+    uint32_t i = gr->first, last = i;
+    while (q->next[last] != OFFLOAD_NO_NEXT) last = q->next[last];
+    uint8_t vnet[OFFLOAD_VNET_HDR_LEN] = {0};
+    uint32_t hdr = 20 + (uint32_t)(q->ptr[i][32] >> 4) * 4;
+    if (gr->count > 1) offload_group_header(q->ptr[i], q->ptr[last], gr, vnet);
+    size_t total = sizeof vnet + q->len[i];
+    for (uint32_t j = q->next[i]; j != OFFLOAD_NO_NEXT; j = q->next[j]) total += q->len[j] - hdr;
+    napi_value buf;
+    void *data;
+    if (napi_create_buffer(env, total, &data, &buf) != napi_ok) {
+      free(q);
+      return NULL;
+    }
+    uint8_t *d = data;
+    memcpy(d, vnet, sizeof vnet);
+    memcpy(d + sizeof vnet, q->ptr[i], q->len[i]);
+    d += sizeof vnet + q->len[i];
+    for (uint32_t j = q->next[i]; j != OFFLOAD_NO_NEXT; j = q->next[j]) {
+      memcpy(d, q->ptr[j] + hdr, q->len[j] - hdr);
+      d += q->len[j] - hdr;
+    }
+    napi_set_element(env, out, g, buf);
+  }
+  free(q);
   return out;
 }
 
@@ -742,6 +923,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"writeBatch", NULL, js_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"flush", NULL, js_flush, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"offloadCoalesce", NULL, js_offload_coalesce, NULL, NULL, NULL, napi_enumerable, NULL},
       {"offloadSplit", NULL, js_offload_split, NULL, NULL, NULL, napi_enumerable, NULL},
       {"aeadSeal", NULL, js_aead_seal, NULL, NULL, NULL, napi_enumerable, NULL},
       {"aeadOpen", NULL, js_aead_open, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -60,6 +60,21 @@ export function nextWindowMs(windowMs: number, sinceLastFlushMs: number, members
   return sinceLastFlushMs > mapQuietMs ? baseMs : Math.min(Math.max(windowMs, baseMs) * 2, cap);
 }
 
+/** Local tuning: a retransmit timer that fires this late means the hub's own event loop is behind
+ * (the ACKs are likely waiting in its socket): it is put off once instead of resending. */
+export const mapLateTimerMs = 100;
+
+/** Smoothed ACK round trip after a sample (pure; RFC 6298's 1/8 gain). */
+export function nextSrttMs(srttMs: number | undefined, sampleMs: number): number {
+  return srttMs === undefined ? sampleMs : srttMs + (sampleMs - srttMs) / 8;
+}
+
+/** Floor of the retransmit delay (pure): twice the smoothed round trip, within the first and the
+ * largest retry. A busy peer or hub answers in seconds; a fixed 500 ms then resent everything. */
+export function retryFloorMs(srttMs: number | undefined): number {
+  return srttMs === undefined ? mapFirstRetryMs : Math.min(Math.max(2 * srttMs, mapFirstRetryMs), mapMaxRetryMs);
+}
+
 /** Retransmit delay after a timeout or an ACK (pure): doubles while nothing is acked, halves back. */
 export function nextRetryMs(currentMs: number, event: 'timeout' | 'ack'): number {
   return event === 'timeout' ? Math.min(currentMs * 2, mapMaxRetryMs) : Math.max(mapFirstRetryMs, currentMs / 2);
@@ -72,8 +87,11 @@ interface Outgoing {
   parts: readonly MapPart[];
   /** Index of the next part not yet sent. */
   next: number;
-  /** Parts sent and not acked: seq -> part index. */
-  unacked: Map<number, number>;
+  /** Parts sent and not acked: seq -> part index, and when it was last sent. An ACK of a resent
+   * part is timed from the last send: never more than the true round trip, so the estimate cannot
+   * feed on its own retransmissions (and without samples from resent parts a round trip longer
+   * than the first retry would never be learnt: every part would be resent before its ACK). */
+  unacked: Map<number, { part: number; sentMs: number }>;
   /** Parts not yet acked (sent or not). */
   left: number;
 }
@@ -87,12 +105,17 @@ interface MemberMapState {
   reliable: ReliableSender;
   timer: TimerHandle | undefined;
   retryMs: number;
+  /** When the retransmit timer is due, and whether it was already put off for a late loop. */
+  timerDueMs: number;
+  putOff: boolean;
   timeouts: number;
   lastProgressMs: number;
 }
 
 export class MapSender {
-  readonly counters = { parts: 0, retransmits: 0, giveUps: 0, flushes: 0, snapshots: 0, pumps: 0 };
+  readonly counters = { parts: 0, retransmits: 0, giveUps: 0, flushes: 0, snapshots: 0, pumps: 0, putOff: 0 };
+  /** Smoothed round trip of MAP part -> ACK over all members (the hub's and the peers' load show in it). */
+  srttMs: number | undefined;
   private readonly state = new Map<string, MemberMapState>();
   private flushTimer: TimerHandle | undefined;
   private lastFlushEndMs = -Infinity;
@@ -121,7 +144,7 @@ export class MapSender {
   private stateOf(m: Member): MemberMapState {
     let s = this.state.get(m.id);
     if (!s) {
-      s = { member: m, acked: 0, out: undefined, reliable: this.reliableOf(m), timer: undefined, retryMs: mapFirstRetryMs, timeouts: 0, lastProgressMs: 0 };
+      s = { member: m, acked: 0, out: undefined, reliable: this.reliableOf(m), timer: undefined, retryMs: mapFirstRetryMs, timerDueMs: 0, putOff: false, timeouts: 0, lastProgressMs: 0 };
       this.state.set(m.id, s);
     }
     return s;
@@ -217,7 +240,12 @@ export class MapSender {
   acked(m: Member, seq: number): boolean {
     const s = this.state.get(m.id);
     const out = s?.out;
-    if (!s || !out || !out.unacked.delete(seq)) return false;
+    const sent = out?.unacked.get(seq);
+    if (!s || !out || !sent) return false;
+    out.unacked.delete(seq);
+    const now = this.clock.now();
+    this.srttMs = nextSrttMs(this.srttMs, now - sent.sentMs);
+    s.putOff = false;
     out.left--;
     this.release(1);
     s.lastProgressMs = this.clock.now();
@@ -302,22 +330,32 @@ export class MapSender {
         while (out.next < out.parts.length && out.unacked.size < mapWindowParts && this.inflight < this.inflightLimit) {
           const i = out.next++;
           const seq = s.reliable.nextSeq();
-          out.unacked.set(seq, i);
+          out.unacked.set(seq, { part: i, sentMs: this.clock.now() });
           this.inflight++;
           this.counters.parts++;
           this.send(s.member, withSeq(out.parts[i]!, seq));
         }
-        if (s.timer === undefined) s.timer = this.clock.setTimer(s.retryMs, () => this.onTimer(s));
+        if (s.timer === undefined) this.arm(s, this.retryDelay(s));
         if (out.next < out.parts.length && out.unacked.size < mapWindowParts) queue.add(s); // to the back
       }
     }
   }
 
   private resend(s: MemberMapState, out: Outgoing): void {
-    for (const [seq, i] of out.unacked) {
+    for (const [seq, u] of out.unacked) {
       this.counters.retransmits++;
-      this.send(s.member, withSeq(out.parts[i]!, seq));
+      u.sentMs = this.clock.now();
+      this.send(s.member, withSeq(out.parts[u.part]!, seq));
     }
+  }
+
+  private retryDelay(s: MemberMapState): number {
+    return Math.max(s.retryMs, retryFloorMs(this.srttMs));
+  }
+
+  private arm(s: MemberMapState, ms: number): void {
+    s.timerDueMs = this.clock.now() + ms;
+    s.timer = this.clock.setTimer(ms, () => this.onTimer(s));
   }
 
   private onTimer(s: MemberMapState): void {
@@ -325,10 +363,14 @@ export class MapSender {
     const out = s.out;
     if (!out || this.state.get(s.member.id) !== s) return;
     if (out.unacked.size === 0) return; // waiting for the pump, not for the member
-    const idle = this.clock.now() - s.lastProgressMs;
-    if (idle < s.retryMs) {
-      s.timer = this.clock.setTimer(s.retryMs - idle, () => this.onTimer(s));
-      return;
+    const now = this.clock.now();
+    const delay = this.retryDelay(s);
+    const idle = now - s.lastProgressMs;
+    if (idle < delay) return this.arm(s, delay - idle);
+    if (now - s.timerDueMs > mapLateTimerMs && !s.putOff) {
+      s.putOff = true; // our own loop is behind: read the socket before resending
+      this.counters.putOff++;
+      return this.arm(s, delay);
     }
     if (++s.timeouts >= mapMaxSendsWithoutProgress) {
       this.drop(s); // given up: the member's next HEARTBEAT reports its version and repairs
@@ -336,9 +378,9 @@ export class MapSender {
       return;
     }
     s.retryMs = nextRetryMs(s.retryMs, 'timeout');
-    s.lastProgressMs = this.clock.now();
+    s.lastProgressMs = now;
     this.resend(s, out);
-    s.timer = this.clock.setTimer(s.retryMs, () => this.onTimer(s));
+    this.arm(s, this.retryDelay(s));
   }
 
   private disarm(s: MemberMapState): void {

@@ -2,8 +2,10 @@
 // window of unacked parts per member, retransmit delay that grows while nothing is acked.
 import { describe, expect, it } from 'vitest';
 import {
-  MapSender, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapSnapshotMaxAgeMs, mapWindowParts, nextRetryMs, nextWindowMs,
+  MapSender, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapLateTimerMs, mapMaxRetryMs, mapSnapshotMaxAgeMs, mapWindowParts, nextRetryMs, nextSrttMs,
+  nextWindowMs, retryFloorMs,
 } from '../../src/hub/map-sender.js';
+import type { Clock } from '../../src/util/clock.js';
 import { parseNetwork, Registry, type Member } from '../../src/hub/registry.js';
 import { ReliableSender } from '../../src/link/reliable.js';
 import { ControlType, decodeControl, type ControlMessage } from '../../src/wire/control.js';
@@ -21,8 +23,16 @@ function decodeMap(inner: Uint8Array): Map_ {
   return c;
 }
 
+/** A ManualClock whose now() can run ahead of the timers, as a busy event loop makes them fire late. */
+class LateClock extends ManualClock implements Clock {
+  lateMs = 0;
+  override now(): number {
+    return super.now() + this.lateMs;
+  }
+}
+
 function setup(inflightLimit?: number) {
-  const clock = new ManualClock();
+  const clock = new LateClock();
   const registry = new Registry(parseNetwork('10.9.0.0/16'));
   const sent: Array<{ to: string; msg: Map_ }> = [];
   const rel = new Map<string, ReliableSender>();
@@ -233,5 +243,57 @@ describe('map repair from heartbeats', () => {
     expect(toMembers.map((x) => x.to).sort()).toEqual([...ids].sort());
     for (const x of toMembers) expect(x.msg).toMatchObject({ base: v, version: registry.version, entries: expect.any(Array) });
     expect(new Set(toMembers.map((x) => x.msg.entries.length))).toEqual(new Set([3]));
+  });
+});
+
+describe('retransmission under load', () => {
+  it.each([
+    ['no sample yet: the first retry', undefined, mapFirstRetryMs],
+    ['a fast round trip: never below the first retry', 20, mapFirstRetryMs],
+    ['busy peers answering in 1.5 s: 3 s', 1_500, 3_000],
+    ['capped at the largest retry', 60_000, mapMaxRetryMs],
+  ])('retry floor: %s', (_why, srtt, want) => {
+    expect(retryFloorMs(srtt)).toBe(want);
+  });
+
+  it.each([
+    ['the first sample is taken as is', undefined, 800, 800],
+    ['later ones move it an eighth of the way', 800, 1_600, 900],
+  ])('smoothed round trip: %s', (_why, srtt, sample, want) => {
+    expect(nextSrttMs(srtt, sample)).toBe(want);
+  });
+
+  it('learns a round trip longer than the first retry and then waits twice it before resending', () => {
+    const { clock, registry, sent, maps, join } = setup();
+    for (let i = 0; i < 6; i++) {
+      join();
+      clock.advance(1_200); // busy peers: each part acked 1.2 s after it was sent
+      for (const x of sent.splice(0)) maps.acked(registry.get(x.to)!, x.msg.seq);
+      clock.advance(5_000);
+      for (const x of sent.splice(0)) maps.acked(registry.get(x.to)!, x.msg.seq);
+    }
+    const floor = retryFloorMs(maps.srttMs);
+    expect(maps.srttMs).toBeGreaterThan(mapFirstRetryMs);
+    expect(maps.srttMs).toBeLessThanOrEqual(1_200); // timed from the last send: never above the truth
+    sent.length = 0;
+    const m = join();
+    const toM = () => sent.filter((x) => x.to === m.id).length; // (the others get a delta meanwhile)
+    const first = toM();
+    clock.advance(floor - 10);
+    expect(toM()).toBe(first); // the fixed 500 ms would have resent by now
+    clock.advance(20);
+    expect(toM()).toBeGreaterThan(first);
+  });
+
+  it('puts off a retransmission once when its timer fires late (the hub itself is behind)', () => {
+    const { clock, sent, maps, join } = setup();
+    join();
+    const first = sent.length;
+    clock.lateMs = mapLateTimerMs + 50; // the loop ran the timer 150 ms late
+    clock.advance(mapFirstRetryMs);
+    expect(sent.length).toBe(first);
+    expect(maps.counters.putOff).toBe(1);
+    clock.advance(mapFirstRetryMs); // late again, but only once is put off
+    expect(sent.length).toBe(2 * first);
   });
 });

@@ -119,7 +119,28 @@ const common = { secret, hubKey, hub: { address: '127.0.0.1', port } };
 const cpu0 = cpuSeconds(hub.pid);
 const t0 = Date.now();
 let registered = 0;
-const progress = setInterval(() => say(`  registering: hub CPU ${(cpuSeconds(hub.pid) - cpu0).toFixed(1)} s, RSS ${rssMb(hub.pid).toFixed(0)} MB, ${((Date.now() - t0) / 1000).toFixed(0)} s, ~${progressByWorker.reduce((a, b) => a + (b ?? 0), 0)} registered (hub logged ${hubLines.registered} registrations, ${hubLines.refused} refusals)`), 10_000);
+let lastCount = -1;
+let flatSince = Date.now();
+const progress = setInterval(async () => {
+  const count = progressByWorker.reduce((a, b) => a + (b ?? 0), 0);
+  say(`  registering: hub CPU ${(cpuSeconds(hub.pid) - cpu0).toFixed(1)} s, RSS ${rssMb(hub.pid).toFixed(0)} MB, ${((Date.now() - t0) / 1000).toFixed(0)} s, ~${count} registered (hub logged ${hubLines.registered} registrations, ${hubLines.refused} refusals); workers' CPU ${workersCpu().toFixed(0)} s`);
+  if (count !== lastCount) {
+    lastCount = count;
+    flatSince = Date.now();
+  } else if (Date.now() - flatSince >= 20_000) {
+    // Stalled: what the peers and the hub's socket look like.
+    const r = await versions();
+    say(`  stalled: peer states ${JSON.stringify(r.states)}, link drops ${JSON.stringify(r.drops)}, worker lag ${r.lagMs} ms; hub socket ${hubSocket()}`);
+    for (const st of r.stuck.slice(0, 4)) say(`    stuck ${JSON.stringify(st)}`);
+  }
+}, 10_000);
+function workersCpu() {
+  return workers.reduce((a, w) => a + cpuSeconds(w.pid), 0);
+}
+function hubSocket() {
+  const r = spawnSync('ss', ['-uamn', 'src', `127.0.0.1:${port}`], { encoding: 'utf8', timeout: 5_000 });
+  return (/skmem:\([^)]*\)/.exec(r.stdout ?? '') ?? ['?'])[0];
+}
 const regDone = Promise.all(
   workers.map((w, i) => {
     const count = Math.max(0, Math.min(per, N - i * per));
@@ -144,24 +165,32 @@ const M = registered; // peers measured below (N, or fewer with --partial)
 async function versions() {
   const replies = await Promise.all(workers.map((w) => { w.send({ type: 'versions' }); return onAny((x, m) => x === w && m.type === 'versions'); }));
   const hist = {};
+  const states = {};
+  const drops = {};
+  const stuck = [];
   let regs = 0;
+  let lagMs = 0;
   for (const r of replies) {
     regs += r.registrations;
     for (const [v, n] of Object.entries(r.hist)) hist[v] = (hist[v] ?? 0) + n;
+    for (const [k, n] of Object.entries(r.states)) states[k] = (states[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(r.drops)) drops[k] = (drops[k] ?? 0) + n;
+    stuck.push(...r.stuck);
+    lagMs = Math.max(lagMs, r.lagMs);
   }
-  return { hist, regs };
+  return { hist, regs, states, drops, stuck, lagMs };
 }
 // (At 10,000 peers the maps trail the registrations: every peer needs every other peer's entry, ~N^2
 // entries, which the hub streams paced behind REGISTER and HEARTBEAT; this phase times that.)
 const cpuSettle0 = cpuSeconds(hub.pid);
 let settledMs = 0;
 for (let i = 0; i < settleLimitS; i++) {
-  const { hist, regs } = await versions();
+  const { hist, regs, lagMs } = await versions();
   const vs = Object.keys(hist).map(Number);
   if (vs.length === 1 && vs[0] >= M) break;
   if (i % 10 === 0) {
     const top = Math.max(...vs);
-    say(`  settling: ${settledMs / 1000} s, ${hist[top] ?? 0}/${M} peers at version ${top}, ${hist[0] ?? 0} without a map yet, ${vs.length} versions; registrations ${regs}; hub CPU ${(cpuSeconds(hub.pid) - cpuSettle0).toFixed(1)} s, RSS ${rssMb(hub.pid).toFixed(0)} MB`);
+    say(`  settling: ${settledMs / 1000} s, ${hist[top] ?? 0}/${M} peers at version ${top}, ${hist[0] ?? 0} without a map yet, ${vs.length} versions; registrations ${regs}; hub CPU ${(cpuSeconds(hub.pid) - cpuSettle0).toFixed(1)} s, RSS ${rssMb(hub.pid).toFixed(0)} MB; workers' CPU ${workersCpu().toFixed(0)} s, lag ${lagMs} ms; hub socket ${hubSocket()}`);
   }
   await sleep(1000);
   settledMs += 1000;

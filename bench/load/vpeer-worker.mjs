@@ -21,6 +21,14 @@ const log = pino({ level: 'silent' });
 const peers = [];
 let watch; // { version, pending: Set, startedAt }
 let halted = false; // the coordinator's registration time limit passed: start no more peers
+// Event-loop lag of this worker (a busy worker delays ACKs and answers: the hub is not the only suspect).
+let maxLagMs = 0;
+let lagAt = Date.now();
+setInterval(() => {
+  const now = Date.now();
+  maxLagMs = Math.max(maxLagMs, now - lagAt - 100);
+  lagAt = now;
+}, 100).unref();
 
 /** PeerMap's version rules without the entries (src/peer/peer-map.ts). */
 class VersionMap {
@@ -59,7 +67,7 @@ async function startPeer(cfg, index) {
   const keyPair = generateKeyPair();
   const psk = cfg.psk;
   const link = new Link({ udp, keyPair, psk, clock: systemClock, wallClock: systemWallClock, log });
-  const p = { index, link, udp, registeredAt: 0 };
+  const p = { index, link, udp, registeredAt: 0, startedAt: Date.now() };
   p.map = new VersionMap((v) => {
     if (watch && v >= watch.version && watch.pending.delete(p)) {
       if (watch.pending.size === 0) process.send({ type: 'watched', version: watch.version, doneAt: Date.now() });
@@ -128,7 +136,13 @@ process.on('message', async (msg) => {
       states[p.client.state] = (states[p.client.state] ?? 0) + 1;
       for (const [k, v] of Object.entries(p.link.drops)) if (v) drops[k] = (drops[k] ?? 0) + v;
     }
-    process.send({ type: 'versions', hist, registrations: regs, states, drops });
+    // A few peers not registered, to explain a stall (state, link and socket counters).
+    const stuck = peers.filter((p) => p.client.state !== 'registered').slice(0, 3).map((p) => ({
+      index: p.index, state: p.client.state, ageS: Math.round((Date.now() - p.startedAt) / 1000), registrations: p.client.registrations,
+      link: p.link.stats, drops: Object.fromEntries(Object.entries(p.link.drops).filter(([, v]) => v)), udp: p.udp.counters,
+    }));
+    process.send({ type: 'versions', hist, registrations: regs, states, drops, stuck, lagMs: maxLagMs });
+    maxLagMs = 0;
   } else if (msg.type === 'watch') {
     watch = { version: msg.version, pending: new Set(peers.filter((p) => p.map.version < msg.version)) };
     if (watch.pending.size === 0) process.send({ type: 'watched', version: msg.version, doneAt: Date.now() });

@@ -1,8 +1,8 @@
 // The batched UdpSocket (net/udp.ts) on Linux: the only file that loads build/Release/meshd_udp.node
-// (built from src/net/native/udp.c by `npm install`). Receives with recvmmsg, one JS call per batch;
-// sends by copying each datagram into a slot that goes out with the others in one sendmmsg (UDP GSO
-// for runs of same-size datagrams) at the end of the event-loop turn. net/udp-open.ts picks it over
-// net/udp-node.ts when it loads.
+// (built from src/net/native/udp.c by `npm install`). Receives with recvmmsg (UDP GRO where the
+// kernel coalesces), one JS call per batch; sends by copying each datagram into a slot that goes out
+// with the others in one sendmmsg (UDP GSO for runs of same-size datagrams) at the end of the
+// event-loop turn. net/udp-open.ts picks it over net/udp-node.ts when it loads.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,12 +24,15 @@ const SENT = 1;
 const SEND_ERRORS = 2;
 const RECV_ERRORS = 3;
 const SENT_GSO = 5;
+const RECEIVED_GRO = 6;
 
-/** The UdpCounters, plus receive failures node:dgram does not surface (recvmmsg errors, truncation)
- * and how many of `sent` left inside UDP GSO messages (runs of same-size datagrams to one place). */
+/** The UdpCounters, plus receive failures node:dgram does not surface (recvmmsg errors, truncation),
+ * how many of `sent` left inside UDP GSO messages (runs of same-size datagrams to one place) and
+ * how many received datagrams the kernel glued together with UDP GRO (udp.c splits them again). */
 export interface NativeUdpCounters extends UdpCounters {
   receiveErrors: number;
   sentGso: number;
+  receivedGro: number;
 }
 
 interface Opened {
@@ -115,7 +118,7 @@ export class NativeUdpSocket implements UdpSocket {
   private readonly sendData: Buffer;
   private readonly sendMeta: Uint32Array;
   private readonly ctl: Float64Array;
-  /** One view per receive slot, reused while datagrams keep the same length (bulk traffic does). */
+  /** One view per receive row, reused while datagrams keep their place and length (bulk traffic does). */
   private readonly views: Buffer[] = [];
   /** Source (address u32 * 65536 + port) -> the Endpoint handed to the handler: no object per datagram. */
   private readonly endpoints = new Map<number, Endpoint>();
@@ -138,7 +141,6 @@ export class NativeUdpSocket implements UdpSocket {
     this.sendData = o.sendData;
     this.sendMeta = o.sendMeta;
     this.ctl = o.ctl;
-    for (let i = 0; i < recvBatchSlots; i++) this.views.push(this.recvData.subarray(i * slotBytes, i * slotBytes));
   }
 
   get counters(): NativeUdpCounters {
@@ -149,6 +151,7 @@ export class NativeUdpSocket implements UdpSocket {
       handlerErrors: this.handlerErrors,
       receiveErrors: this.ctl[RECV_ERRORS]! + this.truncated,
       sentGso: this.ctl[SENT_GSO]!,
+      receivedGro: this.ctl[RECEIVED_GRO]!,
     };
   }
 
@@ -188,21 +191,23 @@ export class NativeUdpSocket implements UdpSocket {
 
   private deliver(count: number): void {
     const meta = this.recvMeta;
+    const views = this.views;
     for (let i = 0; i < count; i++) {
       // Checked per datagram: the handler may close the socket or drop its handler mid-batch.
       const handler = this.handler;
       if (this.closed || handler === undefined) return;
-      const len = meta[i * 3]!;
+      const off = meta[i * 4]!;
+      const len = meta[i * 4 + 1]!;
       if (len > slotBytes) {
         this.truncated++;
         continue;
       }
-      let view = this.views[i]!;
-      if (view.length !== len) {
-        view = this.recvData.subarray(i * slotBytes, i * slotBytes + len);
-        this.views[i] = view;
+      let view = views[i];
+      if (view === undefined || view.length !== len || view.byteOffset !== this.recvData.byteOffset + off) {
+        view = this.recvData.subarray(off, off + len);
+        views[i] = view;
       }
-      const from = this.endpointOf(meta[i * 3 + 1]!, meta[i * 3 + 2]!);
+      const from = this.endpointOf(meta[i * 4 + 2]!, meta[i * 4 + 3]!);
       this.received++;
       try {
         handler(view, from);

@@ -4,17 +4,19 @@
 // at the end of the event-loop turn (a uv_check handle, with a uv_idle keeping poll from sleeping
 // while slots are pending) or as soon as they fill. Runs of same-size datagrams to one destination
 // go as one UDP GSO message (UDP_SEGMENT, Linux 4.18+), falling back to one message per datagram
-// when the kernel refuses. Plain C against node_api.h (NAPI_VERSION 8).
+// when the kernel refuses; with UDP_GRO on, a slot may come back holding several datagrams of one
+// flow, which are split into rows again. Plain C against node_api.h (NAPI_VERSION 8).
 //
 // JS API (all positional; udp-native.ts validates arguments before calling):
 //   open(address, port, recvBufBytes, sendBufBytes, slotSize, recvSlots, sendSlots, onBatch)
-//     -> { handle, port, recvData: Buffer(slotSize*recvSlots), recvMeta: Uint32Array(3*recvSlots),
-//          sendData: Buffer(slotSize*sendSlots), sendMeta: Uint32Array(3*sendSlots), ctl: Float64Array(6) }
-//     meta rows are [length, IPv4 address as a host-order u32, port]. A received datagram longer
-//     than slotSize is reported with length slotSize + 1 (truncated; JS drops and counts it).
-//     onBatch(count): datagrams 0..count-1 are in recvData/recvMeta, valid only during the call.
+//     -> { handle, port, recvData: Buffer(slotSize*recvSlots), recvMeta: Uint32Array(4*64*recvSlots),
+//          sendData: Buffer(slotSize*sendSlots), sendMeta: Uint32Array(3*sendSlots), ctl: Float64Array(7) }
+//     sendMeta rows (JS writes, one per slot): [length, IPv4 address as a host-order u32, port].
+//     recvMeta rows (one per datagram): [offset in recvData, length, address, port]. A received
+//     datagram longer than slotSize is reported with length slotSize + 1 (JS drops and counts it).
+//     onBatch(count): datagrams in rows 0..count-1, their bytes valid only during the call.
 //     ctl: [pending sends (JS writes), sent, send errors, receive errors, receive batches,
-//           sent inside GSO messages].
+//           sent inside GSO messages, received glued by GRO].
 //   arm(handle)    slots are pending: flush them at the end of this loop turn
 //   flush(handle)  send the pending slots now (JS calls it when they fill)
 //   close(handle)  flushes, then closes; idempotent; no callback after it returns
@@ -34,8 +36,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { CTL_PENDING, CTL_SENT, CTL_SEND_ERRORS, CTL_RECV_ERRORS, CTL_RECV_BATCHES, CTL_SENT_GSO, CTL_LEN };
-enum { META = 3 };
+enum { CTL_PENDING, CTL_SENT, CTL_SEND_ERRORS, CTL_RECV_ERRORS, CTL_RECV_BATCHES, CTL_SENT_GSO, CTL_RECV_GRO, CTL_LEN };
+enum { META = 3, RMETA = 4 };
+// UDP GRO: the kernel may hand one receive slot up to 64 datagrams of one flow, glued together
+// (UDP_GRO_CNT_MAX); udp.c splits them into rows again, so JS sees datagrams either way.
+enum { GRO_MAX_SEGS = 64 };
+#define GRO_CMSG_SPACE CMSG_SPACE(sizeof(int))
 // A full batch usually means more is queued: drain a few per wake, bounded so timers still run.
 enum { MAX_ROUNDS_PER_WAKE = 4 };
 // When the send buffer is full, wait this long once for room before dropping the rest.
@@ -68,9 +74,12 @@ typedef struct udp_s {
   uint32_t *send_meta;
   double *ctl;
   uint32_t slot_size, recv_slots, send_slots;
+  uint32_t recv_rows; // recv_meta capacity: recv_slots * GRO_MAX_SEGS
   struct mmsghdr *rmsg, *smsg;
   struct iovec *riov, *siov;
   struct sockaddr_in *raddr, *saddr;
+  uint8_t *rctl;      // one UDP_GRO control message per receive slot
+  int gro;            // UDP_GRO is on: receive slots may hold several datagrams
   uint8_t *sctl;      // one UDP_SEGMENT control message per send message
   uint32_t *sgroup;   // slots carried by each send message
   int gso;            // UDP GSO still believed to work on this socket
@@ -102,6 +111,7 @@ static void free_udp(udp_t *u) {
   free(u->raddr);
   free(u->saddr);
   free(u->sctl);
+  free(u->rctl);
   free(u->sgroup);
   free(u);
 }
@@ -271,11 +281,14 @@ static void finalize_external(napi_env env, void *data, void *hint) {
   maybe_free(u);
 }
 
-// Receives up to recv_slots datagrams and hands them to JS in one call; returns how many.
+// Receives into up to recv_slots slots and hands the datagrams to JS in one call; returns how many
+// slots were filled (all of them: more is probably queued).
 static uint32_t recv_batch(udp_t *u) {
   for (uint32_t j = 0; j < u->recv_slots; j++) {
     u->rmsg[j].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
     u->rmsg[j].msg_hdr.msg_flags = 0;
+    u->rmsg[j].msg_hdr.msg_control = u->gro ? u->rctl + (size_t)j * GRO_CMSG_SPACE : NULL;
+    u->rmsg[j].msg_hdr.msg_controllen = u->gro ? GRO_CMSG_SPACE : 0;
     u->rmsg[j].msg_len = 0;
   }
   int r;
@@ -287,13 +300,37 @@ static uint32_t recv_batch(udp_t *u) {
     if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) u->ctl[CTL_RECV_ERRORS] += 1;
     return 0;
   }
-  uint32_t count = (uint32_t)r;
-  for (uint32_t j = 0; j < count; j++) {
-    uint32_t *m = u->recv_meta + (size_t)j * META;
-    const struct msghdr *h = &u->rmsg[j].msg_hdr;
-    m[0] = (h->msg_flags & MSG_TRUNC) ? u->slot_size + 1 : u->rmsg[j].msg_len;
-    m[1] = ntohl(u->raddr[j].sin_addr.s_addr);
-    m[2] = ntohs(u->raddr[j].sin_port);
+  uint32_t count = 0; // rows: datagrams after splitting GRO slots
+  for (uint32_t j = 0; j < (uint32_t)r; j++) {
+    struct msghdr *h = &u->rmsg[j].msg_hdr;
+    if (count >= u->recv_rows) {
+      u->ctl[CTL_RECV_ERRORS] += 1; // more glued datagrams than GRO_MAX_SEGS per slot: not expected
+      continue;
+    }
+    const uint32_t len = u->rmsg[j].msg_len;
+    const uint32_t addr = ntohl(u->raddr[j].sin_addr.s_addr), port = ntohs(u->raddr[j].sin_port);
+    uint32_t seg = len; // one datagram unless the kernel says it glued several of gso_size each
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        int g;
+        memcpy(&g, CMSG_DATA(c), sizeof g);
+        if (g > 0 && (uint32_t)g < len) seg = (uint32_t)g;
+      }
+    }
+    if (h->msg_flags & MSG_TRUNC) seg = len; // cannot be split reliably; reported truncated below
+    uint32_t off = 0;
+    do {
+      uint32_t *m = u->recv_meta + (size_t)count * RMETA;
+      const uint32_t n = len - off < seg ? len - off : seg;
+      m[0] = j * u->slot_size + off;
+      m[1] = (h->msg_flags & MSG_TRUNC) ? u->slot_size + 1 : n;
+      m[2] = addr;
+      m[3] = port;
+      count++;
+      off += n;
+    } while (off < len && count < u->recv_rows);
+    if (off < len) u->ctl[CTL_RECV_ERRORS] += 1;
+    if (seg < len) u->ctl[CTL_RECV_GRO] += (len + seg - 1) / seg;
   }
   u->ctl[CTL_RECV_BATCHES] += 1;
   napi_env env = u->env;
@@ -311,7 +348,7 @@ static uint32_t recv_batch(udp_t *u) {
     }
   }
   napi_close_handle_scope(env, scope);
-  return count;
+  return (uint32_t)r;
 }
 
 static void on_readable(uv_poll_t *h, int status, int events) {
@@ -351,8 +388,9 @@ static int alloc_slots(udp_t *u) {
   u->siov = calloc(u->send_slots, sizeof *u->siov);
   u->saddr = calloc(u->send_slots, sizeof *u->saddr);
   u->sctl = calloc(u->send_slots, GSO_CMSG_SPACE);
+  u->rctl = calloc(u->recv_slots, GRO_CMSG_SPACE);
   u->sgroup = calloc(u->send_slots, sizeof *u->sgroup);
-  return u->rmsg && u->riov && u->raddr && u->smsg && u->siov && u->saddr && u->sctl && u->sgroup;
+  return u->rmsg && u->riov && u->raddr && u->smsg && u->siov && u->saddr && u->sctl && u->sgroup && u->rctl;
 }
 
 // The message headers point at fixed slots; each batch only rewrites lengths and addresses.
@@ -415,14 +453,17 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   u->slot_size = slot_size;
   u->recv_slots = recv_slots;
   u->send_slots = send_slots;
+  u->recv_rows = recv_slots * GRO_MAX_SEGS;
+  int one = 1;
+  u->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
 
   napi_value rdata, rmeta_ab, rmeta, sdata, smeta_ab, smeta, ctl_ab, ctl, handle, result, port_v, resource;
   void *rdata_p = NULL, *rmeta_p = NULL, *sdata_p = NULL, *smeta_p = NULL, *ctl_p = NULL;
   uv_loop_t *loop = NULL;
   int ok = alloc_slots(u) &&
            napi_create_buffer(env, (size_t)slot_size * recv_slots, &rdata_p, &rdata) == napi_ok &&
-           napi_create_arraybuffer(env, sizeof(uint32_t) * META * recv_slots, &rmeta_p, &rmeta_ab) == napi_ok &&
-           napi_create_typedarray(env, napi_uint32_array, META * recv_slots, rmeta_ab, 0, &rmeta) == napi_ok &&
+           napi_create_arraybuffer(env, sizeof(uint32_t) * RMETA * u->recv_rows, &rmeta_p, &rmeta_ab) == napi_ok &&
+           napi_create_typedarray(env, napi_uint32_array, RMETA * u->recv_rows, rmeta_ab, 0, &rmeta) == napi_ok &&
            napi_create_buffer(env, (size_t)slot_size * send_slots, &sdata_p, &sdata) == napi_ok &&
            napi_create_arraybuffer(env, sizeof(uint32_t) * META * send_slots, &smeta_p, &smeta_ab) == napi_ok &&
            napi_create_typedarray(env, napi_uint32_array, META * send_slots, smeta_ab, 0, &smeta) == napi_ok &&

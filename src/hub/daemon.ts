@@ -16,6 +16,8 @@ import { HubServer } from './server.js';
 
 /** Local tuning: how often the hub looks for members whose heartbeats stopped. */
 export const expiryCheckIntervalMs = 5_000;
+/** Local tuning: how often a summary of map distribution is logged while maps are moving. */
+export const mapLogIntervalMs = 10_000;
 
 export interface HubOptions {
   /** Informational (the socket is already bound there); shown in status. */
@@ -118,7 +120,28 @@ export function startHub(opts: HubOptions): Hub {
     keyAllowed: (k) => allowed === undefined || allowed.has(keyId(k)),
   });
   let timer: TimerHandle = opts.clock.setTimer(expiryCheckIntervalMs, expire);
+  let mapLogTimer: TimerHandle = opts.clock.setTimer(mapLogIntervalMs, logMaps);
+  let loggedParts = 0;
+  let loggedRetransmits = 0;
   let closed = false;
+  // One line per interval while MAP parts are moving (a join storm's map streaming takes minutes at
+  // 10,000 members: RELIABILITY.md "Hub load"); silent when idle.
+  function logMaps(): void {
+    if (closed) return;
+    const c = server.maps.counters;
+    if (c.parts !== loggedParts || c.retransmits !== loggedRetransmits) {
+      log.info(
+        {
+          members: registry.size, mapVersion: registry.version, parts: c.parts - loggedParts, retransmits: c.retransmits - loggedRetransmits,
+          giveUps: c.giveUps, snapshots: c.snapshots, inFlight: server.maps.inFlight, srttMs: Math.round(server.maps.srttMs ?? 0),
+        },
+        'hub: map distribution',
+      );
+      loggedParts = c.parts;
+      loggedRetransmits = c.retransmits;
+    }
+    mapLogTimer = opts.clock.setTimer(mapLogIntervalMs, logMaps);
+  }
   function expire(): void {
     if (closed) return;
     for (const m of registry.expired(opts.clock.now(), heartbeatMs)) server.removeMember(m, 'heartbeats stopped');
@@ -157,6 +180,7 @@ export function startHub(opts: HubOptions): Hub {
       if (closed) return;
       closed = true;
       opts.clock.clearTimer(timer);
+      opts.clock.clearTimer(mapLogTimer);
       server.close();
       publisher.close();
       await link.close();

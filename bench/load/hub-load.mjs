@@ -19,6 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(process.env.MESHD_DIST ?? join(here, '..', '..', 'dist'), 'cli.js'); // MESHD_DIST: a private build (vpeer-worker.mjs)
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const N = Number(args.peers ?? 1000);
+// LOAD_DECODE=headers: workers decode only MAP part headers (vpeer-worker.mjs); the hub's work is the same.
 const W = Number(args.workers ?? Math.max(1, Math.min(8, Math.ceil(N / 2500))));
 const rate = Number(args.rate ?? 50); // joins per second, all workers together
 const steadyS = Number(args.steady ?? 60);
@@ -79,6 +80,11 @@ await new Promise((resolve, reject) => {
     if (hubLines.n % 1000 === 0 || l.includes('"level":40') || l.includes('"level":50')) hubLines.last.push(l.slice(0, 300));
     if (hubLines.last.length > 20) hubLines.last.shift();
     if (/"msg":"hub: registered"/.test(l)) hubLines.registered++;
+    if (l.includes('"hub: map distribution"')) {
+      const j = JSON.parse(l);
+      hubLines.maps = `${j.parts} parts, ${j.retransmits} resent in 10 s, ${j.inFlight} in flight, srtt ${j.srttMs} ms, ${j.giveUps} given up`;
+      hubLines.partsTotal = (hubLines.partsTotal ?? 0) + j.parts;
+    }
     if (/refused/.test(l)) hubLines.refused++;
     if (l.includes('"hub started"')) {
       hubKey = JSON.parse(l).publicKey;
@@ -123,7 +129,7 @@ let lastCount = -1;
 let flatSince = Date.now();
 const progress = setInterval(async () => {
   const count = progressByWorker.reduce((a, b) => a + (b ?? 0), 0);
-  say(`  registering: hub CPU ${(cpuSeconds(hub.pid) - cpu0).toFixed(1)} s, RSS ${rssMb(hub.pid).toFixed(0)} MB, ${((Date.now() - t0) / 1000).toFixed(0)} s, ~${count} registered (hub logged ${hubLines.registered} registrations, ${hubLines.refused} refusals); workers' CPU ${workersCpu().toFixed(0)} s`);
+  say(`  registering: hub CPU ${(cpuSeconds(hub.pid) - cpu0).toFixed(1)} s, RSS ${rssMb(hub.pid).toFixed(0)} MB, ${((Date.now() - t0) / 1000).toFixed(0)} s, ~${count} registered (hub logged ${hubLines.registered} registrations, ${hubLines.refused} refusals); workers' CPU ${workersCpu().toFixed(0)} s; maps: ${hubLines.maps ?? '-'}`);
   if (count !== lastCount) {
     lastCount = count;
     flatSince = Date.now();
@@ -190,14 +196,14 @@ for (let i = 0; i < settleLimitS; i++) {
   if (vs.length === 1 && vs[0] >= M) break;
   if (i % 10 === 0) {
     const top = Math.max(...vs);
-    say(`  settling: ${settledMs / 1000} s, ${hist[top] ?? 0}/${M} peers at version ${top}, ${hist[0] ?? 0} without a map yet, ${vs.length} versions; registrations ${regs}; hub CPU ${(cpuSeconds(hub.pid) - cpuSettle0).toFixed(1)} s, RSS ${rssMb(hub.pid).toFixed(0)} MB; workers' CPU ${workersCpu().toFixed(0)} s, lag ${lagMs} ms; hub socket ${hubSocket()}`);
+    say(`  settling: ${settledMs / 1000} s, ${hist[top] ?? 0}/${M} peers at version ${top}, ${hist[0] ?? 0} without a map yet, ${vs.length} versions; registrations ${regs}; hub CPU ${(cpuSeconds(hub.pid) - cpuSettle0).toFixed(1)} s, RSS ${rssMb(hub.pid).toFixed(0)} MB; workers' CPU ${workersCpu().toFixed(0)} s, lag ${lagMs} ms; hub socket ${hubSocket()}; maps: ${hubLines.maps ?? '-'}`);
   }
   await sleep(1000);
   settledMs += 1000;
 }
 const settleCpu = cpuSeconds(hub.pid) - cpuSettle0;
 const settled = await versions();
-say(`maps settled ${settledMs} ms after the last registration (hub CPU ${settleCpu.toFixed(1)} s): versions ${JSON.stringify(settled.hist)}; registrations ${settled.regs}`);
+say(`maps settled ${settledMs} ms after the last registration (hub CPU ${settleCpu.toFixed(1)} s; ${hubLines.partsTotal ?? 0} MAP parts sent in all): versions ${JSON.stringify(settled.hist)}; registrations ${settled.regs}`);
 
 // Phase 2: steady state, heartbeats only (20 s interval).
 const cpu1 = cpuSeconds(hub.pid);

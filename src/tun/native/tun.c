@@ -4,7 +4,9 @@
 // buffer per device, and writes with write(2). Plain C against node_api.h (NAPI_VERSION 8).
 // With offloads (IFF_VNET_HDR, TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO_ECN) the kernel hands us
 // TCP super-packets of up to 64 KB in one read; offload.c splits them into MTU-sized packets in the
-// slots, so JS still sees ordinary packets, and every write carries a zero virtio_net_hdr.
+// slots, so JS still sees ordinary packets; writes queue and leave coalesced (tun-write.c).
+// Files: tun.h (shared state), tun-write.c (write path), offload.c (pure packet work), offload-js.c
+// (test views of offload.c).
 //
 // JS API (all positional; linux.ts validates arguments before calling):
 //   open(name, address, prefixLength, mtu, txQueueLen, slotSize, slotCount, onPackets, onError, offload)
@@ -53,68 +55,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-#include "offload.h"
+#include "tun.h"
 
-typedef struct tun_s {
-  int fd;
-  uv_poll_t poll;
-  int poll_inited;   // uv_poll_init succeeded, so uv_close must run before free
-  int handle_closed; // uv_close callback ran
-  int closed;        // fd closed, no more callbacks
-  int finalized;     // the JS external is gone
-  int env_gone;      // env teardown started: no napi calls from now on
-  int in_callback;
-  napi_env env;
-  napi_ref on_packets;
-  napi_ref on_error;
-  napi_ref data_ref;
-  napi_ref lengths_ref;
-  napi_async_context async_ctx;
-  uint8_t *data;
-  uint32_t *lengths;
-  uint32_t slot_size;
-  uint32_t slot_count;
-  uint32_t mtu;
-  char name[IFNAMSIZ];
-  // Offloads: every read lands in rbuf (virtio_net_hdr + up to 64 KB); a super-packet whose segments
-  // did not all fit the batch stays there, `pending_next` being the first segment not yet delivered.
-  int offload;
-  uint8_t *rbuf;
-  size_t rbuf_used;
-  uint32_t pending_next;
-  uint64_t reads, packets, super_packets, segments, csum_completed, dropped;
-  // Write queue (offloads only): packets copied in by write(), written by flush().
-  struct wqueue_s *wq;
-  uint64_t writes, written, super_out, write_errors;
-} tun_t;
-
-// Queue geometry; local tuning: a loop turn of UDP reads is at most a few hundred packets.
-enum { WQ_MAX = 256, WQ_BYTES = 512 * 1024 };
-typedef struct wqueue_s {
-  uint32_t n;
-  size_t used;
-  uint8_t *ptr[WQ_MAX];
-  uint32_t len[WQ_MAX];
-  uint32_t next[WQ_MAX];
-  offload_group_t groups[WQ_MAX];
-  uint8_t bytes[WQ_BYTES];
-} wqueue_t;
-
-// virtio_net_hdr + the largest IPv4 packet + 1, so a read that fills it is known to be truncated.
-enum { RBUF_SIZE = OFFLOAD_VNET_HDR_LEN + 65535 + 1 };
-
-#define CHECK(call)                                                                                \
-  do {                                                                                             \
-    if ((call) != napi_ok) return NULL;                                                            \
-  } while (0)
-
-static napi_value throw_coded(napi_env env, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static napi_value throw_coded(napi_env env, const char *code, const char *fmt, ...) {
+napi_value throw_coded(napi_env env, const char *code, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
@@ -340,7 +285,7 @@ static uint32_t read_batch(tun_t *t, int may_read) {
   return count;
 }
 
-static int get_tun(napi_env env, napi_value v, tun_t **out) {
+int get_tun(napi_env env, napi_value v, tun_t **out) {
   void *p = NULL;
   napi_valuetype type;
   if (napi_typeof(env, v, &type) != napi_ok || type != napi_external) return 0;
@@ -584,163 +529,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static const uint8_t zero_hdr[OFFLOAD_VNET_HDR_LEN];
-
-static void write_iov(tun_t *t, struct iovec *iov, int n, size_t want) {
-  for (int tries = 0; tries < 4; tries++) {
-    ssize_t w = writev(t->fd, iov, n);
-    if (w == (ssize_t)want) {
-      t->writes++;
-      return;
-    }
-    if (w < 0 && errno == EINTR) continue;
-    break;
-  }
-  t->write_errors++;
-}
-
-// Writes the queue: a group of one with a zero header, a longer one as a GSO super-packet
-// (the first packet with its headers rewritten, then the others' payloads, gathered by writev).
-static void flush_queue(tun_t *t) {
-  wqueue_t *q = t->wq;
-  if (q == NULL || q->n == 0) return;
-  uint32_t ng = offload_coalesce((const uint8_t *const *)q->ptr, q->len, q->n, q->groups, q->next);
-  struct iovec iov[2 + OFFLOAD_GROUP_MAX_SEGS];
-  uint8_t vnet[OFFLOAD_VNET_HDR_LEN];
-  for (uint32_t g = 0; g < ng && !t->closed; g++) {
-    const offload_group_t *gr = &q->groups[g];
-    uint32_t i = gr->first;
-    if (gr->count == 1) {
-      iov[0] = (struct iovec){(void *)zero_hdr, sizeof zero_hdr};
-      iov[1] = (struct iovec){q->ptr[i], q->len[i]};
-      write_iov(t, iov, 2, sizeof zero_hdr + q->len[i]);
-      t->written++;
-      continue;
-    }
-    uint32_t last = i;
-    while (q->next[last] != OFFLOAD_NO_NEXT) last = q->next[last];
-    uint32_t hdr = 20 + (uint32_t)(q->ptr[i][32] >> 4) * 4;
-    offload_group_header(q->ptr[i], q->ptr[last], gr, vnet);
-    int n = 0;
-    size_t want = sizeof vnet + q->len[i];
-    iov[n++] = (struct iovec){vnet, sizeof vnet};
-    iov[n++] = (struct iovec){q->ptr[i], q->len[i]};
-    for (uint32_t j = q->next[i]; j != OFFLOAD_NO_NEXT; j = q->next[j]) {
-      iov[n++] = (struct iovec){q->ptr[j] + hdr, q->len[j] - hdr};
-      want += q->len[j] - hdr;
-    }
-    write_iov(t, iov, n, want);
-    t->written += gr->count;
-    t->super_out++;
-  }
-  q->n = 0;
-  q->used = 0;
-}
-
-// Offloads: copies one packet into the write queue (flushing first when it is full). False for
-// what the kernel would refuse outright, so callers see the same verdicts as a direct write.
-static int queue_one(tun_t *t, const uint8_t *p, size_t len) {
-  if (len > 0xffff || ((p[0] >> 4) != 4 && (p[0] >> 4) != 6)) {
-    errno = EINVAL;
-    return 0;
-  }
-  wqueue_t *q = t->wq;
-  if (q->n == WQ_MAX || WQ_BYTES - q->used < len) flush_queue(t);
-  if (t->closed) return 0;
-  q->ptr[q->n] = q->bytes + q->used;
-  q->len[q->n] = (uint32_t)len;
-  memcpy(q->ptr[q->n], p, len);
-  q->n++;
-  q->used += (len + 7) & ~(size_t)7;
-  return 1;
-}
-
-// One packet; false on any refusal (closed, malformed -> EINVAL, queue full -> EAGAIN, short write).
-static int write_one(tun_t *t, napi_env env, napi_value v) {
-  bool is_ta = false;
-  void *p = NULL;
-  size_t len = 0;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok) return 0;
-  if (is_ta) {
-    napi_typedarray_type type;
-    size_t n, off;
-    napi_value ab;
-    if (napi_get_typedarray_info(env, v, &type, &n, &p, &ab, &off) != napi_ok) return 0;
-    if (type != napi_uint8_array && type != napi_int8_array && type != napi_uint8_clamped_array) return 0;
-    len = n;
-  } else {
-    bool is_buf = false;
-    if (napi_is_buffer(env, v, &is_buf) != napi_ok || !is_buf) return 0;
-    if (napi_get_buffer_info(env, v, &p, &len) != napi_ok) return 0;
-  }
-  if (len == 0 || p == NULL || t->closed) return 0;
-  // With IFF_VNET_HDR every packet carries a header (flush_queue adds it).
-  if (t->offload) return queue_one(t, p, len);
-  for (int tries = 0; tries < 4; tries++) {
-    ssize_t w = write(t->fd, p, len);
-    if (w == (ssize_t)len) {
-      t->writes++;
-      t->written++;
-      return 1;
-    }
-    if (w < 0 && errno == EINTR) continue;
-    return 0;
-  }
-  return 0;
-}
-
-static napi_value js_write(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], out;
-  tun_t *t;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int ok = argc >= 2 && get_tun(env, argv[0], &t) && write_one(t, env, argv[1]);
-  CHECK(napi_get_boolean(env, ok, &out));
-  return out;
-}
-
-static napi_value js_write_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], out;
-  tun_t *t;
-  uint32_t accepted = 0, n = 0;
-  bool is_array = false;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 2 && get_tun(env, argv[0], &t) && napi_is_array(env, argv[1], &is_array) == napi_ok && is_array &&
-      napi_get_array_length(env, argv[1], &n) == napi_ok) {
-    for (uint32_t i = 0; i < n && !t->closed; i++) {
-      napi_value el;
-      if (napi_get_element(env, argv[1], i, &el) != napi_ok) break;
-      if (write_one(t, env, el)) {
-        accepted++;
-      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        break; // the kernel queue is full: the rest would fail too
-      }
-    }
-    flush_queue(t);
-  }
-  CHECK(napi_create_uint32(env, accepted, &out));
-  return out;
-}
-
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   tun_t *t;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc >= 1 && get_tun(env, argv[0], &t)) {
-    flush_queue(t);
+    tun_flush(t);
     tun_shutdown(t);
   }
-  return NULL;
-}
-
-static napi_value js_flush(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  tun_t *t;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 1 && get_tun(env, argv[0], &t)) flush_queue(t);
   return NULL;
 }
 
@@ -765,100 +562,12 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static int u8_arg(napi_env env, napi_value v, uint8_t **p, size_t *len);
-
-static napi_value js_offload_split(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6], out, ab;
-  uint8_t *in, *slots;
-  size_t in_len, slots_len, n_lengths, n_state, off;
-  uint32_t mtu, slot_size, *lengths, *state;
-  napi_typedarray_type type;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 6 || !u8_arg(env, argv[0], &in, &in_len) || napi_get_value_uint32(env, argv[1], &mtu) != napi_ok ||
-      !u8_arg(env, argv[2], &slots, &slots_len) || napi_get_value_uint32(env, argv[3], &slot_size) != napi_ok ||
-      napi_get_typedarray_info(env, argv[4], &type, &n_lengths, (void **)&lengths, &ab, &off) != napi_ok ||
-      type != napi_uint32_array ||
-      napi_get_typedarray_info(env, argv[5], &type, &n_state, (void **)&state, &ab, &off) != napi_ok ||
-      type != napi_uint32_array || n_state < 1 || slot_size == 0) {
-    return throw_coded(env, "TUN_IO", "offloadSplit(input, mtu, out, slotSize, lengths: Uint32Array, state: Uint32Array)");
-  }
-  size_t max_slots = slots_len / slot_size < n_lengths ? slots_len / slot_size : n_lengths;
-  int r = offload_split(in, in_len, mtu, slots, slot_size, (uint32_t)max_slots, lengths, &state[0]);
-  CHECK(napi_create_int32(env, r, &out));
-  return out;
-}
-
-// offloadCoalesce(packets: Uint8Array[]) -> Uint8Array[]: what flush would write, each with its
-// virtio_net_hdr (the unit tests' view of offload_coalesce + offload_group_header).
-static napi_value js_offload_coalesce(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
-  uint32_t n = 0;
-  bool is_array = false;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
-      napi_get_array_length(env, argv[0], &n) != napi_ok || n == 0 || n > WQ_MAX) {
-    return throw_coded(env, "TUN_IO", "offloadCoalesce(packets: Uint8Array[1..%d])", WQ_MAX);
-  }
-  wqueue_t *q = malloc(sizeof *q);
-  if (q == NULL) return throw_coded(env, "TUN_IO", "out of memory");
-  q->used = 0;
-  for (q->n = 0; q->n < n; q->n++) {
-    napi_value el;
-    uint8_t *p;
-    size_t len;
-    if (napi_get_element(env, argv[0], q->n, &el) != napi_ok || !u8_arg(env, el, &p, &len) || len == 0 ||
-        len > 0xffff || WQ_BYTES - q->used < len) {
-      uint32_t bad = q->n;
-      free(q);
-      return throw_coded(env, "TUN_IO", "offloadCoalesce: packet %u is not a Uint8Array of 1..65535 bytes", bad);
-    }
-    q->ptr[q->n] = q->bytes + q->used;
-    q->len[q->n] = (uint32_t)len;
-    memcpy(q->ptr[q->n], p, len);
-    q->used += (len + 7) & ~(size_t)7;
-  }
-  uint32_t ng = offload_coalesce((const uint8_t *const *)q->ptr, q->len, n, q->groups, q->next);
-  if (napi_create_array_with_length(env, ng, &out) != napi_ok) {
-    free(q);
-    return NULL;
-  }
-  for (uint32_t g = 0; g < ng; g++) {
-    const offload_group_t *gr = &q->groups[g];
-    uint32_t i = gr->first, last = i;
-    while (q->next[last] != OFFLOAD_NO_NEXT) last = q->next[last];
-    uint8_t vnet[OFFLOAD_VNET_HDR_LEN] = {0};
-    uint32_t hdr = 20 + (uint32_t)(q->ptr[i][32] >> 4) * 4;
-    if (gr->count > 1) offload_group_header(q->ptr[i], q->ptr[last], gr, vnet);
-    size_t total = sizeof vnet + q->len[i];
-    for (uint32_t j = q->next[i]; j != OFFLOAD_NO_NEXT; j = q->next[j]) total += q->len[j] - hdr;
-    napi_value buf;
-    void *data;
-    if (napi_create_buffer(env, total, &data, &buf) != napi_ok) {
-      free(q);
-      return NULL;
-    }
-    uint8_t *d = data;
-    memcpy(d, vnet, sizeof vnet);
-    memcpy(d + sizeof vnet, q->ptr[i], q->len[i]);
-    d += sizeof vnet + q->len[i];
-    for (uint32_t j = q->next[i]; j != OFFLOAD_NO_NEXT; j = q->next[j]) {
-      memcpy(d, q->ptr[j] + hdr, q->len[j] - hdr);
-      d += q->len[j] - hdr;
-    }
-    napi_set_element(env, out, g, buf);
-  }
-  free(q);
-  return out;
-}
-
 // ---- AEAD for the data path (one context per direction, re-keyed per call: ChaCha key setup is
 // a copy, and the main thread is the only caller) ----
 
 static EVP_CIPHER_CTX *seal_ctx, *open_ctx;
 
-static int u8_arg(napi_env env, napi_value v, uint8_t **p, size_t *len) {
+int u8_arg(napi_env env, napi_value v, uint8_t **p, size_t *len) {
   bool is_ta = false;
   napi_typedarray_type type;
   napi_value ab;

@@ -1,0 +1,83 @@
+// Shared between the TUN addon's C files: tun.c (device lifecycle, reads, exports), tun-write.c
+// (the write path and its queue) and offload-js.c (test views of offload.c).
+#ifndef MESHD_TUN_H
+#define MESHD_TUN_H
+
+#include <node_api.h>
+#include <uv.h>
+
+#include <linux/if.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "offload.h"
+
+typedef struct tun_s {
+  int fd;
+  uv_poll_t poll;
+  int poll_inited;   // uv_poll_init succeeded, so uv_close must run before free
+  int handle_closed; // uv_close callback ran
+  int closed;        // fd closed, no more callbacks
+  int finalized;     // the JS external is gone
+  int env_gone;      // env teardown started: no napi calls from now on
+  int in_callback;
+  napi_env env;
+  napi_ref on_packets;
+  napi_ref on_error;
+  napi_ref data_ref;
+  napi_ref lengths_ref;
+  napi_async_context async_ctx;
+  uint8_t *data;
+  uint32_t *lengths;
+  uint32_t slot_size;
+  uint32_t slot_count;
+  uint32_t mtu;
+  char name[IFNAMSIZ];
+  // Offloads: every read lands in rbuf (virtio_net_hdr + up to 64 KB); a super-packet whose segments
+  // did not all fit the batch stays there, `pending_next` being the first segment not yet delivered.
+  int offload;
+  uint8_t *rbuf;
+  size_t rbuf_used;
+  uint32_t pending_next;
+  uint64_t reads, packets, super_packets, segments, csum_completed, dropped;
+  // Write queue (offloads only): packets copied in by write(), written by flush().
+  struct wqueue_s *wq;
+  uint64_t writes, written, super_out, write_errors;
+} tun_t;
+
+// Queue geometry; local tuning: a loop turn of UDP reads is at most a few hundred packets.
+enum { WQ_MAX = 256, WQ_BYTES = 512 * 1024 };
+typedef struct wqueue_s {
+  uint32_t n;
+  size_t used;
+  uint8_t *ptr[WQ_MAX];
+  uint32_t len[WQ_MAX];
+  uint32_t next[WQ_MAX];
+  offload_group_t groups[WQ_MAX];
+  uint8_t bytes[WQ_BYTES];
+} wqueue_t;
+
+// virtio_net_hdr + the largest IPv4 packet + 1, so a read that fills it is known to be truncated.
+enum { RBUF_SIZE = OFFLOAD_VNET_HDR_LEN + 65535 + 1 };
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) return NULL;                                                            \
+  } while (0)
+
+napi_value throw_coded(napi_env env, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int get_tun(napi_env env, napi_value v, tun_t **out);
+int u8_arg(napi_env env, napi_value v, uint8_t **p, size_t *len);
+
+// tun-write.c
+int tun_write_one(tun_t *t, napi_env env, napi_value v);
+void tun_flush(tun_t *t); // writes the queue (offloads); nothing otherwise
+napi_value js_write(napi_env env, napi_callback_info info);
+napi_value js_write_batch(napi_env env, napi_callback_info info);
+napi_value js_flush(napi_env env, napi_callback_info info);
+
+// offload-js.c
+napi_value js_offload_split(napi_env env, napi_callback_info info);
+napi_value js_offload_coalesce(napi_env env, napi_callback_info info);
+
+#endif

@@ -36,6 +36,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+// Older C libraries lack the names; the kernel numbers are fixed (linux/udp.h).
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
 enum { CTL_PENDING, CTL_SENT, CTL_SEND_ERRORS, CTL_RECV_ERRORS, CTL_RECV_BATCHES, CTL_SENT_GSO, CTL_RECV_GRO, CTL_LEN };
 enum { META = 3, RMETA = 4 };
 // UDP GRO: the kernel may hand one receive slot up to 64 datagrams of one flow, glued together
@@ -406,7 +417,6 @@ static void wire_slots(udp_t *u) {
     u->siov[j].iov_base = u->send_data + (size_t)j * u->slot_size;
     u->saddr[j].sin_family = AF_INET;
   }
-  u->gso = 1;
   u->gso_max_seg = GSO_FIRST_MAX_SEG;
 }
 
@@ -454,7 +464,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   u->recv_slots = recv_slots;
   u->send_slots = send_slots;
   u->recv_rows = recv_slots * GRO_MAX_SEGS;
-  int one = 1;
+  // Probe both: a kernel without UDP_SEGMENT (before 4.18) might ignore the control message and
+  // send a run as one long datagram, so GSO is used only where the option exists.
+  int one = 1, seg = 0;
+  socklen_t seglen = sizeof seg;
+  u->gso = getsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, &seglen) == 0;
   u->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
 
   napi_value rdata, rmeta_ab, rmeta, sdata, smeta_ab, smeta, ctl_ab, ctl, handle, result, port_v, resource;

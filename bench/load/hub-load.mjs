@@ -82,7 +82,7 @@ await new Promise((resolve, reject) => {
     if (/"msg":"hub: registered"/.test(l)) hubLines.registered++;
     if (l.includes('"hub: map distribution"')) {
       const j = JSON.parse(l);
-      hubLines.maps = `${j.parts} parts, ${j.retransmits} resent in 10 s, ${j.inFlight} in flight, srtt ${j.srttMs} ms, ${j.giveUps} given up`;
+      hubLines.maps = `${j.parts} parts, ${j.retransmits} resent in 10 s, ${j.inFlight} in flight, srtt ${j.srttMs} ms, ${j.giveUps} given up, queued ${JSON.stringify(j.queued)}`;
       hubLines.partsTotal = (hubLines.partsTotal ?? 0) + j.parts;
     }
     if (/refused/.test(l)) hubLines.refused++;

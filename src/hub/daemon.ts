@@ -133,7 +133,7 @@ export function startHub(opts: HubOptions): Hub {
       log.info(
         {
           members: registry.size, mapVersion: registry.version, parts: c.parts - loggedParts, retransmits: c.retransmits - loggedRetransmits,
-          giveUps: c.giveUps, snapshots: c.snapshots, inFlight: server.maps.inFlight, srttMs: Math.round(server.maps.srttMs ?? 0),
+          giveUps: c.giveUps, snapshots: c.snapshots, inFlight: server.maps.inFlight, srttMs: Math.round(server.maps.srttMs ?? 0), queued: server.maps.queued,
         },
         'hub: map distribution',
       );

@@ -47,6 +47,9 @@ export const mapMaxSendsWithoutProgress = 6;
 /** Local tuning: MAP parts unacked over all members: bounds the ACKs in the hub's receive queue
  * (~1 KB of buffer each) far below its 8 MB, and still keeps ~2 MB of map on the wire. */
 export const mapInflightParts = 2048;
+/** Local tuning: full maps streamed at once; the other joiners wait in order of arrival. Round
+ * robin over all 9,000 joiners of a storm finished none of them until nearly all were done. */
+export const mapFullConcurrent = 256;
 /** Local tuning: the pump sends for at most this long, then lets the event loop read the socket. */
 export const mapPumpSliceMs = 4;
 /** Local tuning: a full map is cut from a snapshot at most this old (then a delta follows), so a
@@ -124,6 +127,9 @@ export class MapSender {
   /** Members with parts to send: deltas first (they keep everyone current), then full maps. */
   private readonly readyDelta = new Set<MemberMapState>();
   private readonly readyFull = new Set<MemberMapState>();
+  /** Members streaming a full map (at most mapFullConcurrent), and those waiting their turn (FIFO). */
+  private readonly fullActive = new Set<MemberMapState>();
+  private readonly fullWaiting = new Set<MemberMapState>();
   private pumpTimer: TimerHandle | undefined;
   /** MAP parts sent and not acked, over all members. */
   private inflight = 0;
@@ -137,6 +143,7 @@ export class MapSender {
     private readonly reliableOf: (m: Member) => ReliableSender,
     private readonly coalesceMs = mapCoalesceMs,
     private readonly inflightLimit = mapInflightParts,
+    private readonly fullConcurrent = mapFullConcurrent,
   ) {
     this.windowMs = coalesceMs;
   }
@@ -152,6 +159,11 @@ export class MapSender {
 
   ackedVersion(m: Member): number {
     return this.state.get(m.id)?.acked ?? 0;
+  }
+
+  /** Members queued for the pump: with a delta, with a full map streaming, waiting to start one. */
+  get queued(): { delta: number; full: number; fullWaiting: number } {
+    return { delta: this.readyDelta.size, full: this.readyFull.size, fullWaiting: this.fullWaiting.size };
   }
 
   /** MAP parts sent and unacked over all members (never above the in-flight limit). */
@@ -257,6 +269,7 @@ export class MapSender {
     }
     s.out = undefined;
     this.disarm(s);
+    this.leaveFull(s);
     if (out.version > s.acked || s.acked > this.registry.version) s.acked = out.version;
     if (s.acked !== this.registry.version) this.changed(); // changes arrived meanwhile: next flush
     return true;
@@ -294,6 +307,18 @@ export class MapSender {
     s.out = undefined;
     this.readyDelta.delete(s);
     this.readyFull.delete(s);
+    this.leaveFull(s);
+  }
+
+  /** The member's full map is done or gone: the next joiner waiting starts streaming. */
+  private leaveFull(s: MemberMapState): void {
+    this.fullWaiting.delete(s);
+    if (!this.fullActive.delete(s)) return;
+    for (const next of this.fullWaiting) {
+      if (this.fullActive.size >= this.fullConcurrent) break;
+      this.fullWaiting.delete(next);
+      if (next.out?.base === 0) this.ready(next);
+    }
   }
 
   private release(n: number): void {
@@ -305,6 +330,13 @@ export class MapSender {
   private ready(s: MemberMapState): void {
     const out = s.out;
     if (!out || out.next >= out.parts.length || out.unacked.size >= mapWindowParts) return;
+    if (out.base === 0 && !this.fullActive.has(s)) {
+      if (this.fullActive.size >= this.fullConcurrent) {
+        this.fullWaiting.add(s);
+        return;
+      }
+      this.fullActive.add(s);
+    }
     (out.base === 0 ? this.readyFull : this.readyDelta).add(s);
     this.schedulePump();
   }

@@ -31,7 +31,7 @@ class LateClock extends ManualClock implements Clock {
   }
 }
 
-function setup(inflightLimit?: number) {
+function setup(inflightLimit?: number, fullConcurrent?: number) {
   const clock = new LateClock();
   const registry = new Registry(parseNetwork('10.9.0.0/16'));
   const sent: Array<{ to: string; msg: Map_ }> = [];
@@ -39,7 +39,7 @@ function setup(inflightLimit?: number) {
   const maps = new MapSender(clock, registry, (m, inner) => sent.push({ to: m.id, msg: decodeMap(inner) }), (m) => {
     if (!rel.has(m.id)) rel.set(m.id, new ReliableSender(clock));
     return rel.get(m.id)!;
-  }, mapCoalesceMs, inflightLimit);
+  }, mapCoalesceMs, inflightLimit, fullConcurrent);
   let n = 0;
   const join = (): Member => {
     n++;
@@ -295,5 +295,28 @@ describe('retransmission under load', () => {
     expect(maps.counters.putOff).toBe(1);
     clock.advance(mapFirstRetryMs); // late again, but only once is put off
     expect(sent.length).toBe(2 * first);
+  });
+});
+
+describe('full maps in a join storm', () => {
+  it('streams a few full maps at once and starts the others in order of arrival, so joiners finish one after another', () => {
+    const { clock, registry, sent, maps, join } = setup(undefined, 2);
+    for (let i = 0; i < 400; i++) registry.upsert({ publicKey: new Uint8Array(32), id: `x${i}`, overlay: 0x0a091000 + i, name: `node-${i}`, bootId: 1n, reflexive: { address: '127.0.0.1', port: 1 }, lan: [] }, 0);
+    const joiners = Array.from({ length: 5 }, join);
+    const started = () => joiners.filter((m) => sent.some((x) => x.to === m.id)).map((m) => joiners.indexOf(m));
+    expect(started()).toEqual([0, 1]);
+    const finished: number[] = [];
+    for (let round = 0; round < 500 && finished.length < joiners.length; round++) {
+      const batch = sent.splice(0);
+      for (const x of batch) {
+        const m = registry.get(x.to)!;
+        const j = joiners.indexOf(m);
+        maps.acked(m, x.msg.seq);
+        if (j >= 0 && maps.ackedVersion(m) > 0 && !finished.includes(j)) finished.push(j);
+      }
+      clock.advance(0);
+      expect(maps.queued.full).toBeLessThanOrEqual(2);
+    }
+    expect(finished).toEqual([0, 1, 2, 3, 4]);
   });
 });

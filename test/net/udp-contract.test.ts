@@ -1,6 +1,8 @@
 // The UdpSocket contract (src/net/udp.ts) on loopback, run against both real implementations: the
 // node:dgram socket (net/udp-node.ts) and the batched recvmmsg/sendmmsg one (net/udp-native.ts).
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/net/udp.js';
 import { nativeUdpUnavailable, recvBatchSlots, sendBatchSlots } from '../../src/net/udp-native.js';
@@ -237,6 +239,54 @@ describe.runIf(impls.includes('native'))('native socket details', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe.runIf(impls.includes('native'))('native socket lifecycle in a worker thread', () => {
+  // The addon's env-cleanup path: a worker that ends (terminated, or exiting) with an open native
+  // socket, pending sends and a poll handle must not take the process down or leak callbacks.
+  // The worker drives the addon itself (workers cannot load the TypeScript sources): ten datagrams
+  // per millisecond, always with sends pending (armed) when the worker goes.
+  const workerSource = (mode: 'terminate' | 'exit') => `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const a = require(workerData.addon);
+    const o = a.open('127.0.0.1', 0, 1 << 20, 1 << 20, 65536, 64, 64, () => {});
+    const queue = (n) => {
+      for (let i = 0; i < n; i++) {
+        o.sendMeta.set([100, 0x7f000001, workerData.port], i * 3);
+      }
+      o.ctl[0] = n;
+      a.arm(o.handle);
+    };
+    const tick = () => { queue(10); setTimeout(tick, 1); };
+    tick();
+    parentPort.postMessage('up');
+    ${mode === 'exit' ? 'setTimeout(() => { queue(5); process.exit(0); }, 30);' : ''}`;
+  it.each(['terminate', 'exit'] as const)('survives a worker that ends with an open socket (%s)', async (mode) => {
+    const main = await openUdpSocket(loopback, { impl: 'native' });
+    try {
+      let got = 0;
+      main.onMessage(() => got++);
+      const addon = fileURLToPath(new URL('../../build/Release/meshd_udp.node', import.meta.url));
+      const w = new Worker(workerSource(mode), { eval: true, workerData: { addon, port: main.local.port } });
+      const exited = new Promise<number>((r) => w.once('exit', r));
+      await new Promise((r, j) => {
+        w.once('message', r);
+        w.once('error', j);
+      });
+      expect(await until(() => got > 20)).toBe(true);
+      if (mode === 'terminate') await w.terminate();
+      await exited;
+      const before = got;
+      await sleep(30);
+      expect(got - before).toBeLessThan(30); // nothing keeps sending once the worker is gone
+      const echo = await openUdpSocket(loopback, { impl: 'native' });
+      echo.send(Buffer.from('still here'), main.local);
+      expect(await until(() => got > before)).toBe(true);
+      await echo.close();
+    } finally {
+      await main.close();
     }
   });
 });

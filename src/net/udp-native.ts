@@ -166,7 +166,12 @@ export class NativeUdpSocket implements UdpSocket {
     }
     const ctl = this.ctl;
     const i = ctl[PENDING]!;
-    this.sendData.set(data, i * slotBytes);
+    try {
+      this.sendData.set(data, i * slotBytes);
+    } catch {
+      this.refused++; // not bytes at all (a caller bug): dropped and counted, never thrown
+      return;
+    }
     const m = this.sendMeta;
     m[i * 3] = len;
     m[i * 3 + 1] = addr;

@@ -51,7 +51,9 @@ function hubStatus() {
 const say = (s) => console.log(`[load ${new Date().toISOString().slice(11, 19)}] ${s}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const hub = spawn(process.execPath, [...(process.env.LOAD_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'hub', '--listen', `127.0.0.1:${port}`, '--network', '10.9.0.0/16', '--secret-file', join(dir, 'secret'), '--state-dir', dir, '--log-level', process.env.LOAD_HUB_LEVEL ?? 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+// LOAD_HUB_AEAD=native: the hub seals and opens with the addon's AEAD, as peers do (hub-aead-preload.mjs).
+const aeadArgs = process.env.LOAD_HUB_AEAD === 'native' ? ['--import', join(here, 'hub-aead-preload.mjs')] : [];
+const hub = spawn(process.execPath, [...aeadArgs, ...(process.env.LOAD_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'hub', '--listen', `127.0.0.1:${port}`, '--network', '10.9.0.0/16', '--secret-file', join(dir, 'secret'), '--state-dir', dir, '--log-level', process.env.LOAD_HUB_LEVEL ?? 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
 const workers = [];
 const progressByWorker = [];
 let cleaned = false;

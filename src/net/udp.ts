@@ -1,5 +1,7 @@
-// The UDP socket contract every component uses. The only implementation that touches node:dgram is
-// net/udp-node.ts; test/fakes/memory-udp.ts is its in-memory twin (a lossy, seeded switch).
+// The UDP socket contract every component uses. Two real implementations, chosen by net/udp-open.ts:
+// net/udp-native.ts (batched recvmmsg/sendmmsg on Linux, the default) and net/udp-node.ts (the only
+// node:dgram user, the fallback); test/net/udp-contract.test.ts runs the contract on both.
+// test/fakes/memory-udp.ts is the in-memory twin (a lossy, seeded switch).
 
 export interface Endpoint {
   readonly address: string; // IPv4 dotted quad

@@ -1,5 +1,6 @@
-// The one node:dgram user: a UdpSocket (net/udp.ts) over a real IPv4 socket. Built by the CLI and
-// handed to the hub or peer daemon; everything else sees only the UdpSocket interface.
+// The one node:dgram user: a UdpSocket (net/udp.ts) over a real IPv4 socket, one sendto per datagram.
+// net/udp-open.ts uses it where the batched net/udp-native.ts cannot load (or MESHD_UDP=node);
+// everything else sees only the UdpSocket interface.
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns';
 import { isIPv4 } from 'node:net';

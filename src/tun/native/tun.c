@@ -28,6 +28,8 @@
 //   offloadSplit(input, mtu, out, slotSize, lengths, state) -> count | negative OFFLOAD_ERR_*
 //     offload.c's offload_split on one virtio_net_hdr + packet, for the unit tests; state[0] is
 //     the resume segment index (in/out).
+//   offloadCoalesce(packets) -> Buffer[]   what flush would write for these packets, each with its
+//     virtio_net_hdr (offload.c's grouping and headers), for the unit tests.
 //   aeadSeal(key, out, plaintext) -> bool   ChaCha20-Poly1305 (RFC 8439) for TRANSPORT datagrams:
 //     out[0..16) holds the header already; nonce = 4 zero bytes + out[8..16); aad empty; writes the
 //     ciphertext at out[16..) and the 16-byte tag after it. Same bytes as node:crypto.

@@ -286,7 +286,7 @@ function segments(list: Seg[], options = tsOption): Uint8Array[] {
     const id = ids.get(s.sport ?? 40001) ?? 100;
     ids.set(s.sport ?? 40001, id + 1);
     const p = tcpPacket({ payload: pattern(s.len, s.seq), seq: s.seq >>> 0, flags: s.flags ?? ACK, ipId: id, tcpOptions: options, sport: s.sport, ack: s.ack });
-    if (s.corrupt) p[p.length - 1] ^= 0xff;
+    if (s.corrupt) p[p.length - 1] = p[p.length - 1]! ^ 0xff;
     return p;
   });
 }

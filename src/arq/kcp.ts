@@ -86,6 +86,8 @@ export interface KcpStats {
   outSegs: number;
   retransTimeout: number;
   retransFast: number;
+  /** New segments of thin streams sent twice (rate control only). */
+  thinCopies: number;
   /** Segment objects allocated (the pool recycles them); for benchmarks. */
   segAllocs: number;
   drops: {
@@ -189,6 +191,7 @@ export class Kcp {
     outSegs: 0,
     retransTimeout: 0,
     retransFast: 0,
+    thinCopies: 0,
     segAllocs: 0,
     drops: { short: 0, conv: 0, len: 0, cmd: 0 },
   };
@@ -207,6 +210,9 @@ export class Kcp {
   private rc: RateControl | undefined;
   /** The caller's time (ms, fractions kept) at the last update/flush/timed input; for rc. */
   private nowMs = 0;
+  /** After a paced flush: whether pacing held something back, and the earliest resend time (u32). */
+  private rcHeld = false;
+  private rcResendAt = 0;
   /** ACK ts values whose RTT samples wait for the next clock-side call (rc without input times). */
   private readonly rcRttTs: number[] = [];
 
@@ -567,29 +573,13 @@ export class Kcp {
     if (slap >= KCP_CLOCK_JUMP_MS || slap < -KCP_CLOCK_JUMP_MS) tsFlush = current;
     if (seqDiff(current, tsFlush) >= 0) return now;
     let minimal = seqDiff(tsFlush, current);
-    const rc = this.rc;
-    const resent = rc !== undefined && this.fastresend > 0 ? this.fastresend : 0xffffffff;
-    let due = false;
+    if (this.rc !== undefined) return this.checkPaced(this.rc, now, current, minimal);
     for (let sn = this.sndUna; sn !== this.sndNxt; sn = (sn + 1) >>> 0) {
       const seg = this.sndBuf.get(sn);
       if (seg === undefined) continue;
       const diff = seqDiff(seg.resendts, current);
-      if (diff <= 0 || (seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0))) {
-        if (rc === undefined) return now;
-        due = true;
-        break;
-      }
+      if (diff <= 0) return now;
       if (diff < minimal) minimal = diff;
-    }
-    if (rc !== undefined) {
-      // Under rate control, work waiting for the pacer is due when the pacer allows it.
-      const next = this.sndQueue.at(0);
-      const span = this.sndWnd < this.rmtWnd ? this.sndWnd : this.rmtWnd;
-      if (!due && next !== undefined && seqDiff(this.sndNxt, this.sndUna + span) < 0) {
-        due = rc.inflight === 0 || rc.inflight + next.len + KCP_OVERHEAD_BYTES <= rc.cwndBytes();
-      }
-      if (minimal > this.interval) minimal = this.interval;
-      if (due) return Math.min(now + minimal, rc.nextSendAt(this.mss + KCP_OVERHEAD_BYTES, now));
     }
     if (minimal > this.interval) minimal = this.interval;
     return now + minimal;
@@ -713,6 +703,26 @@ export class Kcp {
     }
   }
 
+  /**
+   * check() under rate control, in O(1) from what the last flush left: work the pacer held back
+   * (or new data the window admits) is due when the pacer allows; otherwise the earliest resend.
+   */
+  private checkPaced(rc: RateControl, now: number, current: number, minimal: number): number {
+    let due = this.rcHeld;
+    const next = this.sndQueue.at(0);
+    const span = this.sndWnd < this.rmtWnd ? this.sndWnd : this.rmtWnd;
+    if (!due && next !== undefined && seqDiff(this.sndNxt, this.sndUna + span) < 0) {
+      due = rc.inflight === 0 || rc.inflight + next.len + KCP_OVERHEAD_BYTES <= rc.cwndBytes();
+    }
+    if (this.sndBuf.size > 0) {
+      const resend = seqDiff(this.rcResendAt, current);
+      if (resend <= 0) due = true;
+      else if (resend < minimal) minimal = resend;
+    }
+    if (minimal > this.interval) minimal = this.interval;
+    return due ? Math.min(now + minimal, rc.nextSendAt(this.mss + KCP_OVERHEAD_BYTES, now)) : now + minimal;
+  }
+
   /** Applies RTT samples and acks that input() queued, as seen at `now` (rate control only). */
   private rcSettle(now: number): void {
     const tss = this.rcRttTs;
@@ -738,11 +748,15 @@ export class Kcp {
     const resent = this.fastresend > 0 ? this.fastresend : 0xffffffff;
     const slack = rc.rtoSlackMs();
     let paced = false;
+    let resendAt = (current + this.interval) >>> 0;
     for (let sn = this.sndUna; sn !== this.sndNxt; sn = (sn + 1) >>> 0) {
       const seg = this.sndBuf.get(sn);
       if (seg === undefined) continue;
       const timeout = seqDiff(current, seg.resendts) >= 0;
-      if (!timeout && !(seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0))) continue;
+      if (!timeout && !(seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0))) {
+        if (seqDiff(seg.resendts, resendAt) < 0) resendAt = seg.resendts;
+        continue;
+      }
       const bytes = seg.len + KCP_OVERHEAD_BYTES;
       if (!rc.canSend(bytes, now)) {
         paced = true;
@@ -758,6 +772,7 @@ export class Kcp {
         this.stats.retransFast++;
       }
       seg.resendts = (current + seg.rto + slack) >>> 0;
+      if (seqDiff(seg.resendts, resendAt) < 0) resendAt = seg.resendts;
       ptr = this.writePush(seg, ptr, wnd, una);
       rc.onSend(seg, bytes, now, false);
     }
@@ -777,11 +792,27 @@ export class Kcp {
       seg.xmit = 1;
       seg.rto = this.rxRto;
       seg.resendts = (current + seg.rto + rtomin + slack) >>> 0;
+      if (seqDiff(seg.resendts, resendAt) < 0) resendAt = seg.resendts;
       this.sndBuf.set(seg);
+      const thin = this.sndQueue.length === 0 && rc.isThin(bytes);
       ptr = this.writePush(seg, ptr, wnd, una);
       rc.onSend(seg, bytes, now, true);
+      if (thin) {
+        // A copy in its own datagram (the receiver acks and drops the duplicate): a thin stream
+        // has no later segments to reveal a loss, so one loss would cost an RTO.
+        this.emit(ptr);
+        ptr = this.writePush(seg, this.reserved, wnd, una);
+        rc.onCopy(bytes);
+        this.stats.thinCopies++;
+      }
     }
-    if (this.sndQueue.length === 0 && rc.inflight < cwnd) rc.markAppLimited();
+    // App-limited: nothing left to send though the window had room for another full segment.
+    if (!paced && this.sndQueue.length === 0 && rc.inflight + this.mss + KCP_OVERHEAD_BYTES <= cwnd) rc.markAppLimited();
+    rc.setBacklogged(this.sndQueue.length > 0);
+    // For check(): acks since only remove segments (the earliest resend can only be later) and
+    // the caller flushes after input, which recomputes this.
+    this.rcHeld = paced;
+    this.rcResendAt = resendAt;
     return ptr;
   }
 

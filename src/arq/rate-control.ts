@@ -18,12 +18,18 @@ export interface RateSnapshot {
   rcAppLimited: boolean;
 }
 
-export const enum RcMode {
-  Startup,
-  Drain,
-  ProbeBw,
-  ProbeRtt,
-}
+/** The controller's state (BBR's names). */
+export const RcMode = {
+  /** Doubling the rate each round trip until it stops growing or a queue stands. */
+  Startup: 0,
+  /** Pacing below the estimate until what Startup queued is gone. */
+  Drain: 1,
+  /** Cycling 1.25 / 0.75 / 1 x the estimate, one min RTT each. */
+  ProbeBw: 2,
+  /** Half a BDP in flight for 200 ms to see the empty-queue RTT again. */
+  ProbeRtt: 3,
+} as const;
+export type RcMode = (typeof RcMode)[keyof typeof RcMode];
 
 /** Startup gain 2/ln 2: doubles the delivery rate each round trip (BBR). Local tuning. */
 const startupGain = 2.885;
@@ -45,21 +51,24 @@ const probeRttMs = 200;
  */
 const queueFraction = 0.25;
 const queueFloorMs = 2;
-/** Pacing gain while a standing queue is seen (instead of cruising or probing): drains it. */
-const drainQueueGain = 0.85;
+/** Segments of at most this many bytes (header included) are not held back by pacing. */
+const unpacedBytes = 256;
+/** Bytes in flight (in segments) up to which an app-limited sender counts as thin (see isThin). */
+const thinSegs = 2;
+/** A probe phase that raised the estimate this much (of the 25 % it tries) sends ProbeBW back to Startup. */
+const reStartupGrowth = 1.1;
 /** Window before any estimate, and the floor of the window, in segments (TCP's IW10 x ~3). */
 const initialCwndSegs = 32;
 const minCwndSegs = 16;
-/** Pacing lets at most this many ms of sending go out in one burst (flushes come per ack batch or timer). */
-const pacingBurstMs = 3;
+/**
+ * Pacing lets a quarter of the min RTT of sending (2..10 ms) go out in one burst. Flushes come
+ * per ack batch or timer, and a busy host runs the sender in slices of several ms: a budget
+ * smaller than those slices would cap the rate below the estimate, and the estimate would follow.
+ */
+const pacingBurstMinMs = 2;
+const pacingBurstMaxMs = 5;
 /** Smallest burst, in segments, so that slow paths still fill datagrams. */
 const minBurstSegs = 4;
-/** Loss compensation is bounded: random loss of up to ~10 % is made up for, more is not trusted. */
-const maxLossCompensation = 1.11;
-/** The loss estimate is the retransmitted fraction over windows of this many transmissions... */
-const lossWindowSends = 1024;
-/** ...smoothed with this weight per window. */
-const lossEwma = 1 / 4;
 
 export class RateControl {
   mode: RcMode = RcMode.Startup;
@@ -67,13 +76,13 @@ export class RateControl {
   btlBw = 0;
   /** Minimum RTT seen within minRttWindowMs (ms). */
   minRtt = Infinity;
-  /** Smoothed fraction of transmissions that were retransmissions (loss estimate). */
-  lossRate = 0;
   /** Bytes sent and not yet acked (including lost ones awaiting repair). */
   inflight = 0;
   pacingGain = startupGain;
-  /** A standing queue is seen (see queueFraction): pace below the estimate until it drains. */
+  /** A standing queue is seen (see queueFraction): no probing above the estimate until it drains. */
   queued = false;
+  /** Data waited at the sender after the last flush (held by pacing or the window). */
+  backlogged = false;
 
   private minRttAt = 0;
   private delivered = 0;
@@ -90,14 +99,14 @@ export class RateControl {
   private fullBwRounds = 0;
   private filled = false;
   private cycleIdx = 0;
+  /** btlBw when the current 1.25 probe phase began. */
+  private probeFromBw = 0;
   private cycleAt = 0;
   private probeRttUntil = -1;
   private probeRttMin = Infinity;
   private bucketAt = -Infinity;
   private bucketMin = Infinity;
   private prevBucketMin = Infinity;
-  private windowSent = 0;
-  private windowResent = 0;
   private tokens = 0;
   private tokensAt = -1;
   /** Acks awaiting settle(): 6 numbers each (see queueAck). */
@@ -126,12 +135,6 @@ export class RateControl {
     s.rcFirstSentAt = this.firstSentAt;
     s.rcAppLimited = this.appLimitedUntil > this.delivered;
     if (first) this.inflight += bytes;
-    else this.windowResent++;
-    if (++this.windowSent >= lossWindowSends) {
-      this.lossRate += (this.windowResent / this.windowSent - this.lossRate) * lossEwma;
-      this.windowSent = 0;
-      this.windowResent = 0;
-    }
     this.consume(bytes);
   }
 
@@ -179,6 +182,11 @@ export class RateControl {
     }
     q.length = 0;
     this.onAckBatch(now);
+  }
+
+  /** Whether data waits at the sender after a flush (set by Kcp each flush). */
+  setBacklogged(on: boolean): void {
+    this.backlogged = on;
   }
 
   /** The sender ran out of data with room in the window: samples until this flight is acked may understate the path. */
@@ -231,7 +239,7 @@ export class RateControl {
       }
     }
 
-    if (roundStart) this.endRound();
+    if (roundStart) this.endRound(this.bAppLimited);
     this.advanceMode(now, roundStart);
   }
 
@@ -252,24 +260,49 @@ export class RateControl {
       const rtt = this.minRtt === Infinity || this.minRtt < 1 ? 1 : this.minRtt;
       return (startupGain * initialCwndSegs * this.segBytes) / rtt;
     }
-    // Random loss costs bottleneck capacity that the delivery rate does not count; make up for it
-    // (bounded, and the window cap still holds the queue).
-    const comp = this.mode === RcMode.ProbeBw ? Math.min(1 / (1 - this.lossRate), maxLossCompensation) : 1;
-    if (this.queued) return Math.min(this.pacingGain, drainQueueGain) * this.btlBw;
-    return this.pacingGain * this.btlBw * comp;
+    // With a standing queue, do not probe upwards: cruise at the estimate and let the cycle's 0.75
+    // phase drain it. (Never pace below the estimate for it: samples taken then would lower the
+    // estimate, and a path whose RTT rises with load would spiral down.) Random loss after the
+    // bottleneck costs capacity the delivery rate does not count; making up for it by pacing
+    // faster was tried and overfilled small queues, since queue overflow looks the same.
+    if (this.queued) return Math.min(this.pacingGain, 1) * this.btlBw;
+    return this.pacingGain * this.btlBw;
   }
 
   /**
-   * Extra time (ms) a segment waits before its retransmission timeout: the queue probing may build
-   * (a quarter of the min RTT). KCP's RTO is srtt + the flush interval once RTTs are steady, which
-   * probing alone would otherwise exceed.
+   * Extra time (ms) a segment sent now waits before its retransmission timeout: the queueing our
+   * own bytes in flight beyond one BDP cause (at most one min RTT). KCP's RTO is srtt + the flush
+   * interval once RTTs are steady, which a probing phase alone would exceed; an idle or thin
+   * sender builds no queue and keeps the short RTO.
    */
   rtoSlackMs(): number {
-    return this.minRtt === Infinity ? 0 : Math.ceil(this.minRtt * queueFraction);
+    if (this.btlBw === 0 || this.minRtt === Infinity) return 0;
+    const excess = this.inflight - this.bdp();
+    return excess <= 0 ? 0 : Math.ceil(Math.min(excess / this.btlBw, this.minRtt));
   }
 
-  /** True when a segment of `bytes` may leave at `now` (pacing). */
+  /**
+   * A thin stream: the sender has nothing more queued and at most thinSegs segments in flight, as
+   * with interactive traffic. Kcp then sends new segments twice, since a single lost segment
+   * would cost a whole RTO (no later segments to trigger a fast retransmit). The copy uses the
+   * pacing budget; bytes in flight count it once.
+   */
+  isThin(bytes: number): boolean {
+    return this.inflight + bytes <= thinSegs * this.segBytes;
+  }
+
+  /** A thin stream's copy of a segment left. */
+  onCopy(bytes: number): void {
+    this.consume(bytes);
+  }
+
+  /**
+   * True when a segment of `bytes` may leave at `now` (pacing). Small segments (a carried TCP ACK,
+   * DNS, keystrokes) always may: holding them back would throttle the flows they clock, for little
+   * bottleneck capacity; they still use up the budget.
+   */
   canSend(bytes: number, now: number): boolean {
+    if (bytes <= unpacedBytes) return true;
     this.refill(now);
     return this.tokens >= bytes || this.tokens >= this.burstBytes();
   }
@@ -288,7 +321,10 @@ export class RateControl {
   }
 
   private burstBytes(): number {
-    return Math.max(this.pacingRate() * pacingBurstMs, minBurstSegs * this.segBytes);
+    const ms = this.minRtt === Infinity ? pacingBurstMinMs : Math.min(Math.max(this.minRtt / 4, pacingBurstMinMs), pacingBurstMaxMs);
+    // Sized on the estimate, not the gained rate: Startup's 2.9x would make a burst the queue can't hold.
+    const rate = this.btlBw > 0 ? this.btlBw : this.pacingRate();
+    return Math.max(rate * ms, minBurstSegs * this.segBytes);
   }
 
   private refill(now: number): void {
@@ -305,10 +341,12 @@ export class RateControl {
 
   private consume(bytes: number): void {
     this.tokens -= bytes;
+    const floor = -this.burstBytes();
+    if (this.tokens < floor) this.tokens = floor;
   }
 
   /** Closes a round: the max filter slides, the loss estimate and the full-pipe check update. */
-  private endRound(): void {
+  private endRound(appLimited: boolean): void {
     if (this.roundMax > 0) {
       this.bwRing[this.ringPos] = this.roundMax;
       this.ringPos = (this.ringPos + 1) % bwWindowRounds;
@@ -318,7 +356,10 @@ export class RateControl {
       this.btlBw = m;
       this.roundMax = 0;
     }
-    if (!this.filled) {
+    // An app-limited round says nothing about the pipe (e.g. TCP in slow start inside the tunnel),
+    // unless two BDPs were in flight: a path that delivers no more with that much out is full.
+    const counts = !appLimited || this.inflight >= 2 * this.bdp();
+    if (!this.filled && counts) {
       if (this.btlBw >= this.fullBw * 1.25) {
         this.fullBw = this.btlBw;
         this.fullBwRounds = 0;
@@ -329,16 +370,31 @@ export class RateControl {
   }
 
   private advanceMode(now: number, roundStart: boolean): void {
+    // A standing queue also ends Startup: the rate is found even if the sender (say, TCP inside the
+    // tunnel, whose rounds are app-limited) never showed it three times.
+    if (this.mode === RcMode.Startup && this.queued && this.btlBw > 0) this.filled = true;
     if (this.mode === RcMode.Startup && this.filled) {
       this.mode = RcMode.Drain;
       this.pacingGain = 1 / startupGain;
     }
     if (this.mode === RcMode.Drain && this.inflight <= this.bdp()) this.enterProbeBw(now);
     if (this.mode === RcMode.ProbeBw && now - this.cycleAt > Math.max(this.minRtt, 1)) {
-      // The drain phase (0.75) may end early once the queue it targets is gone.
-      this.cycleIdx = (this.cycleIdx + 1) % probeBwGains.length;
-      this.cycleAt = now;
-      this.pacingGain = probeBwGains[this.cycleIdx]!;
+      if (this.cycleIdx === 1 && this.backlogged && !this.queued && this.btlBw >= this.probeFromBw * reStartupGrowth) {
+        // Data waits at the sender, and the probe (whose samples arrive a round trip later, in
+        // the 0.75 phase) raised the estimate without a queue forming: the pipe is far from full
+        // (Startup ended early, e.g. while TCP inside the tunnel, slower than our rounds, was
+        // still ramping up). Ramp again.
+        this.mode = RcMode.Startup;
+        this.pacingGain = startupGain;
+        this.filled = false;
+        this.fullBw = this.btlBw;
+        this.fullBwRounds = 0;
+      } else {
+        this.cycleIdx = (this.cycleIdx + 1) % probeBwGains.length;
+        this.cycleAt = now;
+        this.pacingGain = probeBwGains[this.cycleIdx]!;
+        if (this.cycleIdx === 0) this.probeFromBw = this.btlBw;
+      }
     }
     if (this.mode !== RcMode.ProbeRtt && this.minRtt !== Infinity && now - this.minRttAt > minRttWindowMs) {
       this.mode = RcMode.ProbeRtt;
@@ -362,10 +418,6 @@ export class RateControl {
 
   private enterProbeBw(now: number): void {
     this.mode = RcMode.ProbeBw;
-    // Startup's overshoot lost segments to the queue, not to the path: measure loss afresh.
-    this.lossRate = 0;
-    this.windowSent = 0;
-    this.windowResent = 0;
     // Start in a cruising phase (BBR randomises; deterministic here, any of the 1.0 phases).
     this.cycleIdx = 2;
     this.cycleAt = now;

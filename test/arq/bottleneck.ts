@@ -133,6 +133,8 @@ export interface BulkResult {
   b: Kcp;
   /** Longest gap (ms) between two deliveries after warmup: a stall. */
   maxStallMs: number;
+  /** Time from send() to delivery of each packet after warmup (ms): quantile q. */
+  latencyQuantileMs(q: number): number;
 }
 
 /** Drives a Kcp as KcpChannel + KcpTimer do: input without a time, flush after each batch, and a
@@ -191,6 +193,8 @@ export function runBulk(o: BulkOptions): BulkResult {
   const end = start + o.durationMs;
   let lastDelivery = warm;
   let maxStall = 0;
+  const sentAt = new Float64Array(1 << 16);
+  const latHist: number[] = [];
   while (now < end) {
     now++;
     if (now === warm) {
@@ -198,6 +202,7 @@ export function runBulk(o: BulkOptions): BulkResult {
       rev.resetStats();
     }
     while (a.waitSnd() < o.backlogSegs) {
+      sentAt[next & 0xffff] = now;
       view.setUint32(0, next++, true);
       a.send(msg);
       da.dirty = true;
@@ -214,8 +219,12 @@ export function runBulk(o: BulkOptions): BulkResult {
       const n = b.recv(buf);
       if (n < 0) break;
       if (bufView.getUint32(0, true) !== expect) inOrder = false;
+      const lat = now - sentAt[expect & 0xffff]!;
       expect++;
       if (now > warm) {
+        const bin = Math.floor(lat / 5);
+        while (latHist.length <= bin) latHist.push(0);
+        latHist[bin]!++;
         bytes += n;
         if (now - lastDelivery > maxStall) maxStall = now - lastDelivery;
         lastDelivery = now;
@@ -238,5 +247,174 @@ export function runBulk(o: BulkOptions): BulkResult {
     a,
     b,
     maxStallMs: maxStall,
+    latencyQuantileMs: (q) => {
+      const total = latHist.reduce((x, y) => x + y, 0);
+      let acc = 0;
+      for (let i = 0; i < latHist.length; i++) {
+        acc += latHist[i]!;
+        if (acc >= q * total) return (i + 1) * 5;
+      }
+      return latHist.length * 5;
+    },
   };
+}
+
+export interface EchoOptions {
+  path: PathConfig;
+  seed: number;
+  setup: (k: Kcp) => void;
+  /** Request-response rounds: A sends a small request, B answers, A sends the next at once. */
+  rounds: number;
+  messageBytes?: number;
+}
+
+export interface EchoResult {
+  rounds: number;
+  avgMs: number;
+  maxMs: number;
+}
+
+/** Interactive traffic (bench/vpn/echo.mjs's shape): one small request per round trip. */
+export function runEcho(o: EchoOptions): EchoResult {
+  const fwd = new PathDirection(o.path, new Rng(o.seed * 2 + 1));
+  const rev = new PathDirection(o.path, new Rng(o.seed * 2 + 2));
+  let now = 1000;
+  const conv = 0xec400000 + o.seed;
+  const a = new Kcp(conv, (d, n) => fwd.send(now, d, 1, n), { reservedBytes: 1 });
+  const b = new Kcp(conv, (d, n) => rev.send(now, d, 1, n), { reservedBytes: 1 });
+  for (const k of [a, b]) {
+    k.setMtu(1375 + 24 + 1);
+    o.setup(k);
+  }
+  const da = new Driver(a);
+  const db = new Driver(b);
+  const msg = new Uint8Array(o.messageBytes ?? 32);
+  const buf = new Uint8Array(2048);
+  let done = 0;
+  let sum = 0;
+  let max = 0;
+  let sentAt = now;
+  a.send(msg);
+  da.dirty = true;
+  const deadline = now + o.rounds * 10_000;
+  while (done < o.rounds && now < deadline) {
+    now++;
+    fwd.deliver(now, (d) => {
+      b.input(d);
+      db.dirty = true;
+    });
+    rev.deliver(now, (d) => {
+      a.input(d);
+      da.dirty = true;
+    });
+    while (b.recv(buf) >= 0) {
+      b.send(msg);
+      db.dirty = true;
+    }
+    while (a.recv(buf) >= 0) {
+      const rtt = now - sentAt;
+      sum += rtt;
+      if (rtt > max) max = rtt;
+      done++;
+      sentAt = now;
+      a.send(msg);
+      da.dirty = true;
+    }
+    da.flush(now);
+    db.flush(now);
+    da.tick(now);
+    db.tick(now);
+  }
+  return { rounds: done, avgMs: done > 0 ? sum / done : Infinity, maxMs: max };
+}
+
+export interface TcpLikeOptions {
+  path: PathConfig;
+  seed: number;
+  durationMs: number;
+  warmupMs?: number;
+  setup: (k: Kcp) => void;
+  /** kcp-channel's queue limit: a packet arriving with this many waiting is dropped. */
+  queueLimitSegs: number;
+  onStep?: (now: number, a: Kcp, b: Kcp, cwnd: number) => void;
+}
+
+/**
+ * A TCP-like flow inside the tunnel (bench/vpn runs iperf3 TCP): a Reno window at A, ack-clocked
+ * by 52-byte ACK packets that B's KCP carries back (one per two data packets), halving on a drop
+ * at the tunnel's queue limit (the only loss it sees: KCP repairs the path's).
+ */
+export function runTcpLike(o: TcpLikeOptions): { goodputMbps: number; utilisation: number; drops: number; fwd: PathDirection; a: Kcp; b: Kcp } {
+  const fwd = new PathDirection(o.path, new Rng(o.seed * 2 + 1));
+  const rev = new PathDirection(o.path, new Rng(o.seed * 2 + 2));
+  let now = 1000;
+  const conv = 0x7c900000 + o.seed;
+  const a = new Kcp(conv, (d, n) => fwd.send(now, d, 1, n), { reservedBytes: 1 });
+  const b = new Kcp(conv, (d, n) => rev.send(now, d, 1, n), { reservedBytes: 1 });
+  for (const k of [a, b]) {
+    k.setMtu(1375 + 24 + 1);
+    o.setup(k);
+  }
+  const da = new Driver(a);
+  const db = new Driver(b);
+  const data = new Uint8Array(1375);
+  const ack = new Uint8Array(52);
+  const buf = new Uint8Array(2048);
+  let cwnd = 10;
+  let ssthresh = Infinity;
+  let inflight = 0;
+  let unacked = 0;
+  let lastCut = -Infinity;
+  let drops = 0;
+  let bytes = 0;
+  const warm = now + (o.warmupMs ?? 0);
+  const end = now + o.durationMs;
+  while (now < end) {
+    now++;
+    if (now === warm) fwd.resetStats();
+    while (inflight < cwnd) {
+      if (a.waitSnd() >= o.queueLimitSegs) {
+        drops++;
+        // One halving per round trip, as fast recovery does; the lost packet leaves the flight.
+        if (now - lastCut > 2 * o.path.delayMs + 10) {
+          ssthresh = Math.max(cwnd / 2, 2);
+          cwnd = ssthresh;
+          lastCut = now;
+        }
+        break;
+      }
+      a.send(data);
+      inflight++;
+      da.dirty = true;
+    }
+    fwd.deliver(now, (d) => {
+      b.input(d);
+      db.dirty = true;
+    });
+    rev.deliver(now, (d) => {
+      a.input(d);
+      da.dirty = true;
+    });
+    for (;;) {
+      const n = b.recv(buf);
+      if (n < 0) break;
+      if (now > warm) bytes += n;
+      if (++unacked === 2) {
+        unacked = 0;
+        b.send(ack);
+        db.dirty = true;
+      }
+    }
+    while (a.recv(buf) >= 0) {
+      inflight = Math.max(0, inflight - 2);
+      cwnd += cwnd < ssthresh ? 2 : 2 / cwnd;
+    }
+    da.flush(now);
+    db.flush(now);
+    da.tick(now);
+    db.tick(now);
+    o.onStep?.(now, a, b, cwnd);
+  }
+  const ms = end - warm;
+  return { goodputMbps: (bytes * 8) / ms / 1000, utilisation: bytes / ms / o.path.rateBytesPerMs, drops, fwd, a, b };
 }

@@ -4,7 +4,7 @@
 // segments reassembled into the original stream. Write side: which queued packets become one GSO
 // write, and that write's header, lengths and partial checksum. No root needed.
 import { describe, expect, it } from 'vitest';
-import { addonAvailable, nativeOffloadCoalesce, nativeOffloadSplit } from '../../src/tun/linux.js';
+import { addonAvailable, nativeOffloadCoalesce, nativeOffloadSplit, offloadWanted } from '../../src/tun/linux.js';
 
 const tunMtu = 1378; // docs/PROTOCOL.md budget
 const slotSize = 2048;
@@ -236,6 +236,24 @@ describe.skipIf(!addonAvailable())('TUN offload splitter (offload.c)', () => {
     expect(Buffer.from(pkts[0]!).toString('hex')).toBe(Buffer.from(ref).toString('hex'));
   });
 
+  it('sends a UDP checksum that computes to zero as 0xffff (zero would mean "no checksum")', () => {
+    const udp = tcpPacket({ payload: pattern(200, 4), seq: 1, flags: ACK });
+    udp[9] = 17;
+    put16(udp, 10, 0);
+    put16(udp, 10, 0xffff - fold(onesSum(udp.subarray(0, 20))));
+    put16(udp, 24, udp.length - 20);
+    put16(udp, 26, 0);
+    // Choose the last payload word so that the one's complement sum is 0xffff: checksum 0.
+    put16(udp, udp.length - 2, 0);
+    const s = fold(onesSum(udp.subarray(20), onesSum(udp.subarray(12, 20)) + 17 + udp.length - 20));
+    put16(udp, udp.length - 2, 0xffff - s);
+    const cs = partialL4(udp);
+    const { r, pkts } = runSplit(withVnet(udp, { flags: needsCsum, gsoType: gsoNone, ...cs }));
+    expect(r).toBe(1);
+    expect(get16(pkts[0]!, 26)).toBe(0xffff);
+    expect(l4Ok(pkts[0]!)).toBe(true);
+  });
+
   it('passes a packet without flags through untouched (ICMP, checksums already complete)', () => {
     const icmp = new Uint8Array([0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, ...src, ...dst, 8, 0, 0xf7, 0xfe, 0, 1, 0, 0]);
     put16(icmp, 10, 0xffff - fold(onesSum(icmp.subarray(0, 20))));
@@ -384,5 +402,17 @@ describe.skipIf(!addonAvailable())('TUN write coalescing (offload.c)', () => {
     const input = [udp, withOpts, withOpts2, frag, frag2];
     const out = coalesce!(input);
     expect(out.map((w) => hex(w))).toEqual(input.map((p) => '00'.repeat(vnetHdrLen) + hex(p)));
+  });
+});
+
+describe('offloadWanted', () => {
+  it.each([
+    ['default: on', undefined, {}, true],
+    ['MESHD_TUN_OFFLOAD=0 turns them off for a comparison', undefined, { MESHD_TUN_OFFLOAD: '0' }, false],
+    ['any other value leaves them on', undefined, { MESHD_TUN_OFFLOAD: '1' }, true],
+    ['the option wins over the environment (off)', false, {}, false],
+    ['the option wins over the environment (on)', true, { MESHD_TUN_OFFLOAD: '0' }, true],
+  ])('%s', (_why, offload, env, want) => {
+    expect(offloadWanted({ offload }, env)).toBe(want);
   });
 });

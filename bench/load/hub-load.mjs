@@ -218,7 +218,22 @@ const rss2 = rssMb(hub.pid);
 say(`steady ${steadyS} s of heartbeats from ${M} peers: hub CPU ${steadyCpu.toFixed(2)} s = ${steadyPct.toFixed(1)} % of a core; RSS ${rss1.toFixed(0)} -> ${rss2.toFixed(0)} MB`);
 
 // Phase 3: one map change (a join), then another (a leave): time until every peer has it.
+// Sessions rekey every 2 minutes, so peers that registered within a minute rekey as a wave; a change
+// timed inside it measures the wave. Before each change wait (up to 90 s) for the workers' event-loop
+// lag to stay under --quiet-lag-ms twice in a row, and report how long that took.
+const quietLagMs = Number(args['quiet-lag-ms'] ?? 100);
+async function quiet() {
+  const t = Date.now();
+  let calm = 0;
+  while (calm < 2 && Date.now() - t < 90_000) {
+    const { lagMs } = await versions();
+    calm = lagMs < quietLagMs ? calm + 1 : 0;
+    if (calm < 2) await sleep(1000);
+  }
+  return Date.now() - t;
+}
 async function spread(kind) {
+  const waitedMs = await quiet();
   const before = await versions();
   const v = Math.max(...Object.keys(before.hist).map(Number)) + 1;
   const watched = Promise.all(workers.map((w) => { w.send({ type: 'watch', version: v }); return onAny((x, m) => x === w && m.type === 'watched' && m.version === v); }));
@@ -229,7 +244,7 @@ async function spread(kind) {
   const res = await Promise.race([watched, sleep(30_000).then(() => undefined)]);
   if (!res) return `${kind}: not every peer had version ${v} within 30 s`;
   const last = Math.max(...res.map((m) => m.doneAt));
-  return `${kind} (version ${v}): every peer had it ${last - t} ms after the change started`;
+  return `${kind} (version ${v}): every peer had it ${last - t} ms after the change started (waited ${waitedMs} ms for the workers' lag to settle under ${quietLagMs} ms)`;
 }
 say(await spread('join'));
 await sleep(2000);

@@ -9,6 +9,10 @@
 //        with TUN offloads on and then off (MESHD_TUN_OFFLOAD=0): Mbit/s, packets per read(2) and
 //        per batch, and CPU seconds per GB of the reader and of the sending process (its kernel
 //        TCP work, including segmentation when offloads are off).
+//   tcpout: the other way: a minimal TCP sender in the worker writes full-size segments into the
+//        TUN towards a kernel socket in the same namespace, offloads on and off: Mbit/s, packets
+//        per write(2) (GSO writes when consecutive segments coalesce) and the worker's CPU seconds
+//        per GB, which include the kernel's receive work done inside write(2).
 // Internal: `node bench/tun.mjs --worker in|out|tcp NAME SECONDS` is the process inside the
 // namespace; `--sender SECONDS` is the TCP client.
 import { spawn, spawnSync } from 'node:child_process';
@@ -117,12 +121,140 @@ function tcpResponder(tun) {
   };
 }
 
+/**
+ * Just enough of a TCP sender from 10.9.0.2:40000 to a kernel socket at 10.9.0.1:9 for a bulk
+ * stream: SYN with window scaling, full-size zero-filled segments (so the payload adds nothing to
+ * the checksum) within the peer's window, go-back-N if no ACK moves for 200 ms.
+ */
+function tcpSender(tun) {
+  const mss = 1338;
+  const iss = 5000;
+  const st = { sndUna: iss, sndNxt: iss, wnd: 0, wscale: 0, rcvNxt: 0, established: false, progressAt: 0, sentSegments: 0 };
+  const data = new Uint8Array(40 + mss);
+  const syn = new Uint8Array(48);
+  let id = 0;
+  const send = (p, len, flags, seq) => {
+    const dv = new DataView(p.buffer);
+    p.set([0x45, 0, len >> 8, len & 255, (id >> 8) & 255, id & 255, 0x40, 0, 64, 6, 0, 0, 10, 9, 0, 2, 10, 9, 0, 1], 0);
+    id++;
+    const thl = p === syn ? 28 : 20;
+    p.set([40000 >> 8, 40000 & 255, 0, 9], 20);
+    dv.setUint32(24, seq);
+    dv.setUint32(28, st.rcvNxt);
+    p[32] = (thl / 4) << 4;
+    p[33] = flags;
+    p[34] = 0xff;
+    p[35] = 0xff;
+    p[36] = p[37] = p[38] = p[39] = 0;
+    const ip = csum(sum16(p, 0, 20, 0));
+    p[10] = ip >> 8;
+    p[11] = ip & 255;
+    const tc = csum(sum16(p, 20, 20 + thl, sum16(p, 12, 20, 0) + 6 + len - 20)); // payload is zeros
+    p[36] = tc >> 8;
+    p[37] = tc & 255;
+    tun.write(p.subarray(0, len));
+  };
+  const seqLt = (a, b) => ((a - b) | 0) < 0;
+  return {
+    st,
+    start() {
+      syn.set([2, 4, mss >> 8, mss & 255, 1, 3, 3, 7], 40);
+      send(syn, 48, 0x02, iss);
+      st.sndNxt = iss + 1;
+    },
+    onPacket(p) {
+      if (p[0] >> 4 !== 4 || p[9] !== 6 || p[19] !== 2) return;
+      const dv = new DataView(p.buffer, p.byteOffset);
+      const flags = p[33];
+      const ack = dv.getUint32(28);
+      if ((flags & 0x12) === 0x12 && !st.established) {
+        for (let o = 40; o < 20 + (p[32] >> 4) * 4; o += p[o] <= 1 ? 1 : p[o + 1]) if (p[o] === 3) st.wscale = p[o + 2];
+        st.rcvNxt = (dv.getUint32(24) + 1) >>> 0;
+        st.wnd = dv.getUint16(34); // never scaled in a SYN
+        st.established = true;
+        st.sndUna = ack;
+        st.progressAt = performance.now();
+        send(data, 40, 0x10, st.sndNxt);
+        return;
+      }
+      if (!st.established) return;
+      st.wnd = dv.getUint16(34) * 2 ** st.wscale;
+      if (seqLt(st.sndUna, ack)) {
+        st.sndUna = ack;
+        st.progressAt = performance.now();
+      }
+    },
+    pump() {
+      if (!st.established) return;
+      if (st.sndUna !== st.sndNxt && performance.now() - st.progressAt > 200) {
+        st.sndNxt = st.sndUna; // go back N
+        st.progressAt = performance.now();
+      }
+      const limit = Math.min(st.wnd, 4 << 20);
+      for (let i = 0; i < 256 && ((st.sndNxt - st.sndUna) >>> 0) + mss <= limit; i++) {
+        send(data, 40 + mss, 0x10, st.sndNxt);
+        st.sndNxt = (st.sndNxt + mss) >>> 0;
+        st.sentSegments++;
+      }
+    },
+  };
+}
+
 async function worker(mode, name, seconds) {
   const { openTun } = await import('../dist/tun/linux.js');
   const { setIpv4Checksum } = await import('../dist/tun/ip-packet.js');
   const tun = openTun({ name, address: '10.9.0.1', prefixLength: 24, mtu: mode === 'tcp' ? 1378 : 1500, txQueueLen: 1000 });
   const rx = () => Number(readFileSync(`/sys/class/net/${name}/statistics/rx_packets`, 'utf8'));
   const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+  if (mode === 'tcpout') {
+    const { createServer } = await import('node:net');
+    let received = 0;
+    const server = createServer((sock) => sock.on('data', (d) => (received += d.length)));
+    await new Promise((resolve) => server.listen(9, '10.9.0.1', resolve));
+    const c = tcpSender(tun);
+    tun.onPackets((b) => {
+      for (let i = 0; i < b.count; i++) {
+        const off = i * b.slotSize;
+        c.onPacket(b.data.subarray(off, off + b.lengths[i]));
+      }
+      c.pump(); // ACKs opened the window
+    });
+    const retry = setInterval(() => c.pump(), 10); // also the go-back-N clock
+    print({ event: 'ready', offload: tun.offload });
+    c.start();
+    const waitStart = setInterval(() => {
+      if (received === 0) return;
+      clearInterval(waitStart);
+      const b0 = received;
+      const s0 = tun.stats();
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      setTimeout(() => {
+        const secs = (performance.now() - t0) / 1000;
+        const bytes = received - b0;
+        const s = tun.stats();
+        const cpu = process.cpuUsage(cpu0);
+        const writes = s.writes - s0.writes;
+        print({
+          event: 'done',
+          offload: tun.offload,
+          mbps: Math.round((bytes * 8) / secs / 1e4) / 100,
+          packetsPerWrite: Math.round(((s.written - s0.written) / writes) * 10) / 10,
+          gsoWrites: s.superPacketsOut - s0.superPacketsOut,
+          writeErrors: s.writeErrors - s0.writeErrors,
+          cpuSPerGB: Math.round((((cpu.user + cpu.system) / 1e6) / (bytes / 1e9)) * 100) / 100,
+          sysSPerGB: Math.round(((cpu.system / 1e6) / (bytes / 1e9)) * 100) / 100,
+          bytes,
+          seconds: secs,
+        });
+        clearInterval(retry);
+        tun.close();
+        server.close();
+        process.exit(0);
+      }, seconds * 1000);
+    }, 20);
+    return;
+  }
   if (mode === 'tcp') {
     const r = tcpResponder(tun);
     let batches = 0;
@@ -315,6 +447,12 @@ async function main(seconds) {
     delete tcpRes.event;
     results.tcp[label] = { ...tcpRes, senderCpuSPerGB: Math.round((sent.cpuS / (sent.bytes / 1e9)) * 100) / 100, senderSysS: sent.sysS };
   }
+  results.tcpout = {};
+  for (const [label, env] of [['offload', {}], ['no_offload', { MESHD_TUN_OFFLOAD: '0' }]]) {
+    const r = await runWorker(ns, 'tcpout', seconds, undefined, env);
+    delete r.event;
+    results.tcpout[label] = r;
+  }
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   // Other work on the machine shows up directly in these numbers: the load average is printed too.
   const tcp = (k) => results.tcp[k];
@@ -329,6 +467,9 @@ async function main(seconds) {
       tcp_packets_per_read: [tcp('offload').packetsPerRead, tcp('no_offload').packetsPerRead],
       tcp_reader_cpu_s_per_gb: [tcp('offload').readerCpuSPerGB, tcp('no_offload').readerCpuSPerGB],
       tcp_sender_cpu_s_per_gb: [tcp('offload').senderCpuSPerGB, tcp('no_offload').senderCpuSPerGB],
+      tcpout_mbps: [results.tcpout.offload.mbps, results.tcpout.no_offload.mbps],
+      tcpout_packets_per_write: [results.tcpout.offload.packetsPerWrite, results.tcpout.no_offload.packetsPerWrite],
+      tcpout_cpu_s_per_gb: [results.tcpout.offload.cpuSPerGB, results.tcpout.no_offload.cpuSPerGB],
       load,
     }),
   );

@@ -22,6 +22,8 @@
 // 10. Opt-in (setRateControl, meshd's presets): a delivery-rate controller (rate-control.ts) paces
 //     data and caps bytes in flight instead of cwnd/nocwnd; the window limits only the sn span.
 //     Off by default, so the ikcp.c configuration is unchanged. Same wire format either way.
+// 11. Opt-in (`unordered`, receiver side): segments past a gap are handed out at once, each
+//     exactly once; for peers that send single-segment messages only. Off by default.
 import {
   KCP_ASK_SEND,
   KCP_ASK_TELL,
@@ -82,6 +84,8 @@ export interface KcpStats {
   inDupSegs: number;
   /** PUSH segments beyond rcv_nxt + rcv_wnd (not acked). */
   inOutOfWindowSegs: number;
+  /** Segments handed out ahead of a gap (unordered delivery). */
+  inEarly: number;
   outDatagrams: number;
   outSegs: number;
   retransTimeout: number;
@@ -120,6 +124,8 @@ class Seg implements RateSnapshot {
   rcDeliveredAt = 0;
   rcFirstSentAt = 0;
   rcAppLimited = false;
+  /** In rcv_buf: a placeholder for a segment already handed out (unordered delivery). */
+  early = false;
   constructor(public data: Uint8Array) {}
 }
 
@@ -179,6 +185,14 @@ export class Kcp {
   stream = 0;
   deadLink = KCP_DEAD_LINK_XMIT;
   fastackConserve = true;
+  /**
+   * DEPARTURE 11 (receiver side, local): hand out a segment that arrives beyond a gap at once
+   * instead of holding it until the gap is repaired. Each message is still delivered exactly
+   * once. Only for peers whose messages are single segments (no fragmentation, not stream mode):
+   * a last fragment cannot be told from a whole message. meshd carries one IP packet per segment,
+   * and IP does not promise order.
+   */
+  unordered = false;
   /** Timeout retransmissions in total (the reference's kcp->xmit). */
   xmit = 0;
 
@@ -187,6 +201,7 @@ export class Kcp {
     inSegs: 0,
     inDupSegs: 0,
     inOutOfWindowSegs: 0,
+    inEarly: 0,
     outDatagrams: 0,
     outSegs: 0,
     retransTimeout: 0,
@@ -611,6 +626,7 @@ export class Kcp {
       seg.data = new Uint8Array(cap > this.mss ? cap : this.mss);
     }
     seg.len = 0;
+    seg.early = false;
     return seg;
   }
 
@@ -689,6 +705,16 @@ export class Kcp {
     seg.sn = sn;
     seg.frg = frg;
     seg.len = len;
+    if (this.unordered && sn !== this.rcvNxt && frg === 0 && this.stream === 0 && this.rcvQueue.length < this.rcvWnd) {
+      // DEPARTURE 11: hand it out now; a placeholder lets rcv_nxt pass it later without a repeat.
+      this.rcvQueue.push(seg);
+      const mark = this.acquire(0);
+      mark.sn = sn;
+      mark.early = true;
+      this.rcvBuf.set(mark);
+      this.stats.inEarly++;
+      return;
+    }
     this.rcvBuf.set(seg);
     this.moveRcvBuf();
   }
@@ -698,8 +724,9 @@ export class Kcp {
     while (this.rcvQueue.length < this.rcvWnd) {
       const seg = this.rcvBuf.take(this.rcvNxt);
       if (seg === undefined) break;
-      this.rcvQueue.push(seg);
       this.rcvNxt = (this.rcvNxt + 1) >>> 0;
+      if (seg.early) this.release(seg);
+      else this.rcvQueue.push(seg);
     }
   }
 

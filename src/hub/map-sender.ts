@@ -9,15 +9,18 @@
 // a delta brings each up to date); parts are sent only by a pump that runs in slices of
 // `mapPumpSliceMs` and yields to the socket between them, deltas before full maps, with at most
 // `mapInflightParts` unacked over all members so the ACKs coming back cannot fill the hub's
-// receive queue and push out heartbeats.
+// receive queue and push out heartbeats; at most `mapFullConcurrent` full maps stream at once, the
+// other joiners starting in arrival order.
 //
 // Load shape (docs/RELIABILITY.md "Hub load"): changes are not sent one delta per member per
 // change (a join storm was O(N^2) datagrams) but collected for `mapCoalesceMs` (doubling up to
 // `mapCoalesceMaxMs` while changes keep coming) and flushed as one
 // delta per member covering everything since its acked version; a member with a map still in
 // flight gets the rest when that one is acked. Each member has at most `mapWindowParts` parts
-// unacked and one retransmit timer whose delay doubles while nothing is acked, so an overloaded
-// hub (or peer) is not answered with more traffic.
+// unacked and one retransmit timer whose delay doubles while nothing is acked (never below twice
+// the measured part->ACK round trip), so an overloaded hub (or peer) is not answered with more
+// traffic. (Past 400 lines on purpose: coalescing, the pump and retransmission all drive the one
+// per-member state below; the pure decisions are the exported functions, tested with tables.)
 import type { ReliableSender } from '../link/reliable.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { buildParts, withSeq, type MapPart } from './map-parts.js';

@@ -61,7 +61,7 @@ const reStartupGrowth = 1.1;
 const initialCwndSegs = 32;
 const minCwndSegs = 16;
 /**
- * Pacing lets a quarter of the min RTT of sending (2..10 ms) go out in one burst. Flushes come
+ * Pacing lets a quarter of the min RTT of sending (2..5 ms) go out in one burst. Flushes come
  * per ack batch or timer, and a busy host runs the sender in slices of several ms: a budget
  * smaller than those slices would cap the rate below the estimate, and the estimate would follow.
  */

@@ -60,6 +60,9 @@ export class KcpChannel {
     if (this.kcp.setMtu(o.mtu + KCP_OVERHEAD_BYTES + 1) !== 0) throw new RangeError(`bad KCP mtu for ${o.mtu}`);
     this.kcp.setWndSize(kcpWindowSegments, kcpWindowSegments);
     this.kcp.applyPreset(o.preset);
+    // IP promises no order: a packet behind a repair is handed to the TUN at once (each exactly
+    // once), so TCP inside sees its own SACK-able gap instead of a tripled RTT (docs/ARQ.md).
+    this.kcp.unordered = true;
     this.timer = new KcpTimer(this.kcp, o.clock);
   }
 

@@ -1,6 +1,7 @@
 // Picks the UdpSocket the daemons bind (peer/run.ts, hub/run.ts): the batched native socket
 // (net/udp-native.ts, recvmmsg/sendmmsg) on Linux when its addon loads, else node:dgram
 // (net/udp-node.ts). MESHD_UDP=native|node forces one, for A/B measurements or to rule one out.
+import { ConfigError } from '../util/errors.js';
 import type { Endpoint, UdpCounters, UdpSocket } from './udp.js';
 import { nativeUdpUnavailable, openNativeUdp } from './udp-native.js';
 import { defaultSocketBufferBytes, openUdp, type UdpOptions } from './udp-node.js';
@@ -19,8 +20,8 @@ export interface CountedUdpSocket extends UdpSocket {
 export function chooseUdpImpl(forced: string | undefined, unavailable: string | undefined): UdpImpl {
   if (forced === undefined || forced === '') return unavailable === undefined ? 'native' : 'node';
   if (forced === 'node') return 'node';
-  if (forced !== 'native') throw Object.assign(new Error(`MESHD_UDP must be native or node (got "${forced}")`), { code: 'UDP_BAD_IMPL' });
-  if (unavailable !== undefined) throw Object.assign(new Error(`MESHD_UDP=native: ${unavailable}`), { code: 'UDP_NO_ADDON' });
+  if (forced !== 'native') throw Object.assign(new Error(`must be native or node (got "${forced}")`), { code: 'UDP_BAD_IMPL' });
+  if (unavailable !== undefined) throw Object.assign(new Error(`native requested, but ${unavailable}`), { code: 'UDP_NO_ADDON' });
   return 'native';
 }
 
@@ -30,4 +31,14 @@ export async function openUdpSocket(bind: Endpoint, opts: UdpOptions & { impl?: 
   const recv = opts.recvBufferBytes ?? defaultSocketBufferBytes;
   const send = opts.sendBufferBytes ?? defaultSocketBufferBytes;
   return impl === 'native' ? openNativeUdp(bind, recv, send) : openUdp(bind, { recvBufferBytes: recv, sendBufferBytes: send });
+}
+
+/**
+ * The one-line error for a socket the daemon could not open: it names MESHD_UDP when the switch was
+ * the cause, else --listen with the system's code (EADDRINUSE, EACCES...).
+ */
+export function udpOpenError(e: unknown, bind: Endpoint): ConfigError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'UDP_BAD_IMPL' || code === 'UDP_NO_ADDON') return new ConfigError('MESHD_UDP', (e as Error).message);
+  return new ConfigError('--listen', `cannot bind ${bind.address}:${bind.port}: ${code ?? String(e)}`);
 }

@@ -11,7 +11,7 @@ import type { StaticKeyPair } from '../crypto/keys.js';
 import { decodeKey, encodeKey } from '../crypto/keys.js';
 import { derivePsk } from '../crypto/psk.js';
 import type { Endpoint } from '../net/udp.js';
-import { openUdpSocket } from '../net/udp-open.js';
+import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { openTun } from '../tun/linux.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError, MeshdError } from '../util/errors.js';
@@ -75,7 +75,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   const tun = openTun({ name: cfg.tun, address: cfg.local.address, prefixLength: cfg.local.prefixLength, mtu: cfg.mtu });
   const udp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
     tun.close();
-    throw new ConfigError('--listen', `cannot bind ${cfg.listen.address}:${cfg.listen.port}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw udpOpenError(e, cfg.listen);
   });
   const hubKey = pinnedHubKey(cfg);
   const node = new PeerNode({

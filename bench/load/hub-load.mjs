@@ -244,6 +244,7 @@ async function spread(kind) {
   const res = await Promise.race([watched, sleep(30_000).then(() => undefined)]);
   if (!res) return `${kind}: not every peer had version ${v} within 30 s`;
   const last = Math.max(...res.map((m) => m.doneAt));
+  say(`  ${kind}: per worker ${res.map((m) => m.doneAt - t).join(', ')} ms; hub maps: ${hubLines.maps ?? '-'}`);
   return `${kind} (version ${v}): every peer had it ${last - t} ms after the change started (waited ${waitedMs} ms for the workers' lag to settle under ${quietLagMs} ms)`;
 }
 say(await spread('join'));

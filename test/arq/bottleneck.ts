@@ -163,6 +163,18 @@ class Driver {
   }
 }
 
+/** Hands both ends what the path delivers by `now`: fwd carries A -> B, rev B -> A. */
+function exchange(now: number, fwd: PathDirection, rev: PathDirection, da: Driver, db: Driver): void {
+  fwd.deliver(now, (d) => {
+    db.k.input(d);
+    db.dirty = true;
+  });
+  rev.deliver(now, (d) => {
+    da.k.input(d);
+    da.dirty = true;
+  });
+}
+
 /** A saturating one-way transfer A -> B over the path (ACKs return over the same kind of path). */
 export function runBulk(o: BulkOptions): BulkResult {
   const rng = new Rng(o.seed);
@@ -207,14 +219,7 @@ export function runBulk(o: BulkOptions): BulkResult {
       a.send(msg);
       da.dirty = true;
     }
-    fwd.deliver(now, (d) => {
-      b.input(d);
-      db.dirty = true;
-    });
-    rev.deliver(now, (d) => {
-      a.input(d);
-      da.dirty = true;
-    });
+    exchange(now, fwd, rev, da, db);
     for (;;) {
       const n = b.recv(buf);
       if (n < 0) break;
@@ -299,14 +304,7 @@ export function runEcho(o: EchoOptions): EchoResult {
   const deadline = now + o.rounds * 10_000;
   while (done < o.rounds && now < deadline) {
     now++;
-    fwd.deliver(now, (d) => {
-      b.input(d);
-      db.dirty = true;
-    });
-    rev.deliver(now, (d) => {
-      a.input(d);
-      da.dirty = true;
-    });
+    exchange(now, fwd, rev, da, db);
     while (b.recv(buf) >= 0) {
       b.send(msg);
       db.dirty = true;
@@ -387,14 +385,7 @@ export function runTcpLike(o: TcpLikeOptions): { goodputMbps: number; utilisatio
       inflight++;
       da.dirty = true;
     }
-    fwd.deliver(now, (d) => {
-      b.input(d);
-      db.dirty = true;
-    });
-    rev.deliver(now, (d) => {
-      a.input(d);
-      da.dirty = true;
-    });
+    exchange(now, fwd, rev, da, db);
     for (;;) {
       const n = b.recv(buf);
       if (n < 0) break;

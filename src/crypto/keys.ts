@@ -1,7 +1,7 @@
 // Static X25519 key pairs: generation, base64 encoding for files and flags, and a small cache of
 // node:crypto KeyObjects (importing a raw key costs ~74 us, more than a DH). Used by handshake.ts,
 // the CLI (genkey/pubkey) and config loading.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { MeshdError } from '../util/errors.js';
 
 export const KEY_SIZE = 32;
@@ -22,9 +22,19 @@ export function rawPublicKey(k: KeyObject): Uint8Array {
   return new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'));
 }
 
+/**
+ * A fresh X25519 private key from 32 random bytes, imported as a JWK: Node takes `d` and derives
+ * the public key itself (`x` must be a string but is not read; test/crypto/keys.test.ts checks the
+ * result against X25519(d, 9)). Not generateKeyPairSync: on Node 20 a JWK export of a key it made
+ * can deadlock when garbage collection destroys its KeyGenJob during the export (a hub hung so
+ * under load, docs/RELIABILITY.md). Same cost, ~75 us.
+ */
+function freshPrivateKey(): KeyObject {
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: randomBytes(KEY_SIZE).toString('base64url'), x: '' }, format: 'jwk' });
+}
+
 export function generateKeyPair(): StaticKeyPair {
-  const { privateKey } = generateKeyPairSync('x25519');
-  const jwk = privateKey.export({ format: 'jwk' });
+  const jwk = freshPrivateKey().export({ format: 'jwk' });
   return { privateKey: new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')), publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')) };
 }
 
@@ -99,6 +109,6 @@ export function importPrivateKey(raw: Uint8Array): KeyObject {
 
 /** A fresh ephemeral key pair as a KeyObject plus its raw public key (no private export). */
 export function generateEphemeral(): { privateKey: KeyObject; publicKey: Uint8Array } {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  return { privateKey, publicKey: rawPublicKey(publicKey) };
+  const privateKey = freshPrivateKey();
+  return { privateKey, publicKey: rawPublicKey(privateKey) };
 }

@@ -1,7 +1,7 @@
 // Keys and the network psk: RFC 7748 vectors, base64 round trip, named errors.
 import { describe, expect, it } from 'vitest';
 import { diffieHellman } from 'node:crypto';
-import { decodeKey, encodeKey, generateKeyPair, keyPairFromPrivate, privateKeyObject, publicKeyObject } from '../../src/crypto/keys.js';
+import { decodeKey, encodeKey, generateEphemeral, generateKeyPair, keyPairFromPrivate, privateKeyObject, publicKeyObject } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
 import { MeshdError } from '../../src/util/errors.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
@@ -29,6 +29,19 @@ describe('keys', () => {
   it('generates pairs whose public key matches the private one', () => {
     const k = generateKeyPair();
     expect(toHex(keyPairFromPrivate(k.privateKey).publicKey)).toBe(toHex(k.publicKey));
+  });
+
+  it('fresh static and ephemeral keys: public = X25519(private, 9), checked by a DH with the base point; all distinct', () => {
+    const basePoint = publicKeyObject(fromHex('09' + '00'.repeat(31)));
+    const seen = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      const k = generateKeyPair();
+      expect(toHex(diffieHellman({ privateKey: privateKeyObject(k.privateKey), publicKey: basePoint }))).toBe(toHex(k.publicKey));
+      const e = generateEphemeral();
+      expect(toHex(diffieHellman({ privateKey: e.privateKey, publicKey: basePoint }))).toBe(toHex(e.publicKey));
+      seen.add(toHex(k.privateKey)).add(toHex(e.publicKey));
+    }
+    expect(seen.size).toBe(100);
   });
 
   it('base64 round trip; the cache returns the same KeyObject', () => {

@@ -6,6 +6,8 @@ import { REKEY_ATTEMPT_TIME_MS, REKEY_TIMEOUT_MS } from '../crypto/constants.js'
  * one second, not WireGuard's five, which matters for punching and registration). */
 export const handshakeFirstRetryMs = 1_000;
 export const handshakeMaxRetryMs = REKEY_TIMEOUT_MS;
+/** Up to this much is added to each retry (WireGuard REKEY_TIMEOUT_JITTER_MAX). */
+export const handshakeRetryJitterMs = 333;
 /** Give up and drop the queue after this long without a response (WireGuard REKEY_ATTEMPT_TIME). */
 export const handshakeGiveUpMs = REKEY_ATTEMPT_TIME_MS;
 /** Packets held per remote while its handshake runs (oldest dropped first). */

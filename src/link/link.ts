@@ -71,6 +71,8 @@ export interface LinkOptions {
 interface HandshakeState {
   startedMs: number;
   attempts: number;
+  /** A rekey while the current session still works: no hurry, retried at REKEY_TIMEOUT. */
+  rekey: boolean;
   path: Path;
   pending?: PendingInitiation;
   timer?: TimerHandle;
@@ -372,7 +374,9 @@ export class Link {
       r.handshake.path = path;
       return;
     }
-    r.handshake = { startedMs: this.opts.clock.now(), attempts: 0, path };
+    const now = this.opts.clock.now();
+    const cur = r.keypairs.current;
+    r.handshake = { startedMs: now, attempts: 0, path, rekey: cur !== undefined && !cur.expired(now) };
     this.sendInitiation(r);
   }
 
@@ -402,7 +406,11 @@ export class Link {
       this.cancelHandshake(r);
       return;
     }
-    const delay = Math.min(C.handshakeFirstRetryMs * 2 ** (hs.attempts - 1), C.handshakeMaxRetryMs);
+    // A first handshake retries fast (registration and punching wait on it); a rekey of a working
+    // session waits REKEY_TIMEOUT, as WireGuard does, so a hub that is behind is not answered with
+    // a storm of initiations. Jitter keeps peers that started together from retrying together.
+    const backoff = hs.rekey ? C.handshakeMaxRetryMs : Math.min(C.handshakeFirstRetryMs * 2 ** (hs.attempts - 1), C.handshakeMaxRetryMs);
+    const delay = backoff + (this.randomU32() % (C.handshakeRetryJitterMs + 1));
     hs.timer = this.opts.clock.setTimer(delay, () => this.sendInitiation(r));
   }
 

@@ -84,6 +84,26 @@ describe('link', () => {
     expect(t.a.stats.handshakesInitiated).toBe(n);
   });
 
+  it('retries a rekey of a working session at REKEY_TIMEOUT (5 s + jitter), not every second, while the session keeps carrying traffic', () => {
+    const t = pair();
+    t.a.send(t.kb.publicKey, text('start'), udpPath(t.ub.local));
+    t.clock.advance(100);
+    expect(t.a.stats.handshakesInitiated).toBe(1);
+    t.clock.advance(120_000); // the initiator's key is due for a rekey
+    t.sw.quality = { loss: 1, delayMs: 5 }; // nothing gets through for a while
+    t.a.send(t.kb.publicKey, text('due'));
+    expect(t.a.stats.handshakesInitiated).toBe(2);
+    t.clock.advance(4_900);
+    expect(t.a.stats.handshakesInitiated).toBe(2); // a first handshake would have retried at 1 s and 3 s
+    t.clock.advance(500);
+    expect(t.a.stats.handshakesInitiated).toBe(3);
+    t.sw.quality = { delayMs: 5 };
+    t.clock.advance(6_000);
+    t.a.send(t.kb.publicKey, text('after'));
+    t.clock.advance(100);
+    expect(t.got.b.map(([s]) => s)).toContain('after');
+  });
+
   it('drops an initiation with the wrong network secret at mac1, before any DH, and never answers', () => {
     const t = pair({ pskB: derivePsk('another secret entirely!!') });
     t.a.send(t.kb.publicKey, text('x'), udpPath(t.ub.local));

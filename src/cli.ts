@@ -166,6 +166,13 @@ async function runHub(flags: Record<string, unknown>): Promise<void> {
   const log = logger.log;
   reloadOnHangup(flags, (raw) => parseHubConfig(raw, parseContext), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
+  // The hub opens every handshake, heartbeat, map ACK and relayed datagram's outer session: the
+  // addon's AEAD (as peers use, peer/node.ts) took a third of its CPU off while streaming maps.
+  // The hub may not import tun/, so the CLI installs it; MESHD_NODE_CRYPTO=1 keeps node:crypto.
+  if (process.env['MESHD_NODE_CRYPTO'] !== '1') {
+    const [{ setAeadBackend }, { nativeAead }] = await Promise.all([import('./crypto/session.js'), import('./tun/linux.js')]);
+    setAeadBackend(nativeAead());
+  }
   const { startHubDaemon } = await import('./hub/run.js');
   const hub = await startHubDaemon(cfg, keyPair, log);
   log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created, listen: `${cfg.listen.address}:${cfg.listen.port}` }, 'hub started');

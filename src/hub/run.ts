@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { HubConfig } from '../config/schema.js';
 import { decodeKey, type StaticKeyPair } from '../crypto/keys.js';
 import { derivePsk } from '../crypto/psk.js';
-import { openUdpSocket } from '../net/udp-open.js';
+import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -40,7 +40,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   const psk = derivePsk(cfg.secret);
   const allow = cfg.allowKeysFile !== undefined ? allowedKeys(cfg.allowKeysFile) : undefined;
   const udp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
-    throw new ConfigError('--listen', `cannot bind ${cfg.listen.address}:${cfg.listen.port}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw udpOpenError(e, cfg.listen);
   });
   const hub = startHub({
     listen: udp.local,

@@ -103,6 +103,10 @@ describe('meshd bad usage: one "meshd:" line naming the option, non-zero exit, n
     expectOneLine(meshd(['hub', '--listen', '127.0.0.1:0', ...sd()], { env: { MESHD_SECRET: undefined } }), 1, /^meshd: --secret-file: the network secret is required/);
   });
 
+  it('an unknown MESHD_UDP names the switch', () => {
+    expectOneLine(meshd(['hub', '--listen', '127.0.0.1:0', ...sd()], { env: { MESHD_UDP: 'dgram' } }), 1, /^meshd: MESHD_UDP: must be native or node \(got "dgram"\)$/);
+  });
+
   it('secret shorter than 16 bytes names where it came from', () => {
     expectOneLine(meshd(['hub', '--listen', '127.0.0.1:0', ...sd()], { env: { MESHD_SECRET: 'short' } }), 1, /^meshd: MESHD_SECRET: the network secret must be at least 16 bytes/);
   });

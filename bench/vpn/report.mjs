@@ -235,12 +235,18 @@ Every system runs on the same namespaces, rebuilt for each system and delay sett
 - CPU seconds per GB: user+system time of the daemons (both peers, and the meshd hub) over both iperf3
   runs, divided by the bytes delivered. Kernel softirq work is not counted (wireguard-go and meshd both
   use TUN; the underlay row has no daemon). Peak RSS: VmHWM of each daemon at the end.
-- Systems: the underlay (no tunnel: the limit of this path), wireguard-go (userspace WireGuard, MTU 1420),
+- Systems: the underlay (no tunnel: the limit of this path), wireguard-go (userspace WireGuard, MTU 1420;
+  the Debian build, v0.0.20220316, predates wireguard-go's own TUN and UDP offloads of 2023, so it does
+  one system call per packet each way),
   kcptun as a TCP port forward (client in A, server in B forwarding to iperf3; its defaults: mode fast,
   aes, Reed-Solomon FEC 10 data + 3 parity; compression off; ping does not apply; its default windows,
   sndwnd 128 and rcvwnd 512 segments of at most 1350 bytes, cap one session near 128 x 1350 bytes per
   round trip, so its rows measure kcptun as installed, not tuned), meshd peers with
-  \`--transport kcp --kcp-mode normal|fast|fast2|fast3\` and \`--transport datagram\`.
+  \`--transport kcp --kcp-mode normal|fast|fast2|fast3\` and \`--transport datagram\`, as shipped: TUN offloads
+  on (super-packets split on read, GRO on write; \`MESHD_TUN_OFFLOAD=0\` turns them off), the batched
+  native UDP socket (recvmmsg/sendmmsg with UDP GSO/GRO; \`MESHD_UDP=node\` for node:dgram), one KCP lane
+  per flow with unordered delivery, and the rate controller in every KCP mode. meshd rows are measured
+  once \`meshd ping --until-direct\` reports the direct path.
 ${notMeasured.length ? `- **Not measured in this run:** ${notMeasured.join(', ')} (the daemon did not start or carry a ping; see the resource table).\n` : ''}
 ## Delay emulator
 

@@ -80,6 +80,12 @@ export const KCP_DEAD_LINK_XMIT = 20;
 export const KCP_FAST_LIMIT_XMIT = 5;
 /** update() resynchronises ts_flush if the clock jumps by more than this. */
 export const KCP_CLOCK_JUMP_MS = 10_000;
+/**
+ * Local tuning: spare segments a Kcp keeps for reuse. Enough to recycle a flush's worth without
+ * allocating; not a window's worth, which with meshd's 4096-segment span (and a Kcp per lane) kept
+ * tens of MB per peer resident after one burst.
+ */
+export const KCP_POOL_MAX_SEGS = 256;
 
 // ---- Presets -------------------------------------------------------------------------------------
 

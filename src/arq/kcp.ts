@@ -28,6 +28,7 @@ import {
   KCP_ASK_SEND,
   KCP_ASK_TELL,
   KCP_CLOCK_JUMP_MS,
+  KCP_POOL_MAX_SEGS,
   KCP_DEAD_LINK_XMIT,
   KCP_FAST_LIMIT_XMIT,
   KCP_INTERVAL_DEFAULT_MS,
@@ -631,7 +632,7 @@ export class Kcp {
   }
 
   private release(seg: Seg): void {
-    if (this.pool.length < 2 * (this.sndWnd + this.rcvWnd) + 64) this.pool.push(seg);
+    if (this.pool.length < KCP_POOL_MAX_SEGS) this.pool.push(seg);
   }
 
   /** Free receive window advertised to the peer. */

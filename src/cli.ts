@@ -1,6 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The meshd command line: parses flags and the config file, builds the real adapters (UDP socket,
 // TUN device, system clock, root logger) and starts a daemon. No protocol logic lives here.
+// The V8 flag above caps the young generation (2 MiB semi-spaces instead of up to 16): at tens of
+// thousands of packets a second V8 otherwise grows it to ~45 MB of mostly garbage; with it a KCP
+// peer peaked at 96 MiB instead of 128 for the same transfer, at no measurable throughput cost.
+// It must be given at launch (v8.setFlagsFromString is too late); `env -S` is coreutils >= 8.30.
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';

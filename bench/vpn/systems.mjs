@@ -2,7 +2,7 @@
 // (peer A -> peer B; the hub namespace H is used by meshd only). start(topo) resolves to
 // { iperf: {host, port}, echo: {host, port}, ping: addr|null, pids: {a, b, h?}, logs() } and
 // stop() ends only the children it started (by pid, through the lab).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addr, run } from './lab.mjs';
@@ -156,6 +156,13 @@ export const kcptun = {
   },
 };
 
+/** The node flags meshd's shebang gives (`#!/usr/bin/env -S node FLAGS`), so rows run as the installed command does. */
+function nodeFlagsOf(cliPath) {
+  const first = readFileSync(cliPath, 'utf8').split('\n', 1)[0];
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
+  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
+}
+
 /** meshd: hub in H, peers in A and B with TUN devices; transport and KCP mode per row. */
 /** cpuProfDir: when set, peers run under `node --cpu-prof` (profiles written when they exit). */
 export function meshd(cliPath, transport, kcpMode, cpuProfDir = null) {
@@ -173,7 +180,7 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null) {
       try {
         const secret = join(dir, 'secret');
         writeFileSync(secret, 'bench-secret-0123456789abcdef\n', { mode: 0o600 });
-        const hub = track(lab.spawn(ns.h, process.execPath, [cliPath, 'hub', '--listen', `${addr.h}:7000`, '--network', '10.9.0.0/24', '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info']), 'meshd hub');
+        const hub = track(lab.spawn(ns.h, process.execPath, [...nodeFlagsOf(cliPath), cliPath, 'hub', '--listen', `${addr.h}:7000`, '--network', '10.9.0.0/24', '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info']), 'meshd hub');
         tracked.push(hub);
         if (!(await hub.waitFor(/"msg":"hub started"/, 15000))) throw new Error(`meshd hub did not start\n${logs(tracked)}`);
         const peers = [
@@ -182,7 +189,7 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null) {
         ];
         for (const p of peers) {
           const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${name.replace(/ /g, '-')}-${p.name}-${Date.now()}.cpuprofile`] : [];
-          const args = [...prof, cliPath, 'peer', '--hub', `${addr.h}:7000`, '--local', p.local, '--name', p.name, '--secret-file', secret, '--state-dir', join(dir, p.name), '--tun', p.tun, '--transport', transport];
+          const args = [...nodeFlagsOf(cliPath), ...prof, cliPath, 'peer', '--hub', `${addr.h}:7000`, '--local', p.local, '--name', p.name, '--secret-file', secret, '--state-dir', join(dir, p.name), '--tun', p.tun, '--transport', transport];
           if (transport === 'kcp') args.push('--kcp-mode', kcpMode);
           tracked.push(track(lab.spawn(ns[p.side], process.execPath, args), `meshd peer ${p.side}`));
         }

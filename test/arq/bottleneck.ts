@@ -163,6 +163,23 @@ class Driver {
   }
 }
 
+/**
+ * Two Kcp ends (conv `convBase` + seed) carrying `packetBytes` messages in one segment each, joined
+ * by the two directions of the simulated path; `now()` is the time their output enters the path.
+ */
+function simPair(o: { path: PathConfig; seed: number; setup: (k: Kcp) => void }, convBase: number, packetBytes: number, now: () => number) {
+  const fwd = new PathDirection(o.path, new Rng(o.seed * 2 + 1));
+  const rev = new PathDirection(o.path, new Rng(o.seed * 2 + 2));
+  const conv = convBase + o.seed;
+  const a = new Kcp(conv, (d, n) => fwd.send(now(), d, 1, n), { reservedBytes: 1 });
+  const b = new Kcp(conv, (d, n) => rev.send(now(), d, 1, n), { reservedBytes: 1 });
+  for (const k of [a, b]) {
+    k.setMtu(packetBytes + 24 + 1);
+    o.setup(k);
+  }
+  return { fwd, rev, a, b, da: new Driver(a), db: new Driver(b) };
+}
+
 /** Hands both ends what the path delivers by `now`: fwd carries A -> B, rev B -> A. */
 function exchange(now: number, fwd: PathDirection, rev: PathDirection, da: Driver, db: Driver): void {
   fwd.deliver(now, (d) => {
@@ -178,19 +195,9 @@ function exchange(now: number, fwd: PathDirection, rev: PathDirection, da: Drive
 /** A saturating one-way transfer A -> B over the path (ACKs return over the same kind of path). */
 export function runBulk(o: BulkOptions): BulkResult {
   const rng = new Rng(o.seed);
-  const fwd = new PathDirection(o.path, new Rng(o.seed * 2 + 1));
-  const rev = new PathDirection(o.path, new Rng(o.seed * 2 + 2));
   let now = 1000;
-  const conv = 0x5eed0000 + o.seed;
-  const a = new Kcp(conv, (d, n) => fwd.send(now, d, 1, n), { reservedBytes: 1 });
-  const b = new Kcp(conv, (d, n) => rev.send(now, d, 1, n), { reservedBytes: 1 });
   const size = o.packetBytes ?? 1375;
-  for (const k of [a, b]) {
-    k.setMtu(size + 24 + 1);
-    o.setup(k);
-  }
-  const da = new Driver(a);
-  const db = new Driver(b);
+  const { fwd, rev, a, b, da, db } = simPair(o, 0x5eed0000, size, () => now);
   const msg = new Uint8Array(size);
   for (let i = 4; i < size; i++) msg[i] = rng.int(256);
   const view = new DataView(msg.buffer);
@@ -281,18 +288,8 @@ export interface EchoResult {
 
 /** Interactive traffic (bench/vpn/echo.mjs's shape): one small request per round trip. */
 export function runEcho(o: EchoOptions): EchoResult {
-  const fwd = new PathDirection(o.path, new Rng(o.seed * 2 + 1));
-  const rev = new PathDirection(o.path, new Rng(o.seed * 2 + 2));
   let now = 1000;
-  const conv = 0xec400000 + o.seed;
-  const a = new Kcp(conv, (d, n) => fwd.send(now, d, 1, n), { reservedBytes: 1 });
-  const b = new Kcp(conv, (d, n) => rev.send(now, d, 1, n), { reservedBytes: 1 });
-  for (const k of [a, b]) {
-    k.setMtu(1375 + 24 + 1);
-    o.setup(k);
-  }
-  const da = new Driver(a);
-  const db = new Driver(b);
+  const { fwd, rev, a, b, da, db } = simPair(o, 0xec400000, 1375, () => now);
   const msg = new Uint8Array(o.messageBytes ?? 32);
   const buf = new Uint8Array(2048);
   let done = 0;
@@ -343,18 +340,8 @@ export interface TcpLikeOptions {
  * at the tunnel's queue limit (the only loss it sees: KCP repairs the path's).
  */
 export function runTcpLike(o: TcpLikeOptions): { goodputMbps: number; utilisation: number; drops: number; fwd: PathDirection; a: Kcp; b: Kcp } {
-  const fwd = new PathDirection(o.path, new Rng(o.seed * 2 + 1));
-  const rev = new PathDirection(o.path, new Rng(o.seed * 2 + 2));
   let now = 1000;
-  const conv = 0x7c900000 + o.seed;
-  const a = new Kcp(conv, (d, n) => fwd.send(now, d, 1, n), { reservedBytes: 1 });
-  const b = new Kcp(conv, (d, n) => rev.send(now, d, 1, n), { reservedBytes: 1 });
-  for (const k of [a, b]) {
-    k.setMtu(1375 + 24 + 1);
-    o.setup(k);
-  }
-  const da = new Driver(a);
-  const db = new Driver(b);
+  const { fwd, rev, a, b, da, db } = simPair(o, 0x7c900000, 1375, () => now);
   const data = new Uint8Array(1375);
   const ack = new Uint8Array(52);
   const buf = new Uint8Array(2048);

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { Lab } from './netns.js';
+import { Lab, pidAlive } from './netns.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = join(repoRoot, 'dist', 'cli.js');
@@ -264,15 +264,6 @@ export interface PeerNode {
 }
 
 const stateRootRe = /^meshd-e2e-m(\d+)x[0-9a-f]{4}$/;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes state directories left by runs whose process is gone. */
 function sweepStaleStateDirs(): void {

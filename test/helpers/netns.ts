@@ -48,7 +48,8 @@ export function execIn(ns: string, argv: readonly string[], opts: { allowFail?: 
   return run(['ip', 'netns', 'exec', ns, ...argv], opts);
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

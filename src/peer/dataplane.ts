@@ -39,9 +39,9 @@ interface Channel extends OutboundChannel {
   readonly conv: number;
   flush(): void;
   close(): void;
-  /** KCP only: whether a datagram's conv is one of this pair's lanes, and feeding it. */
+  /** KCP only: whether a datagram's conv is one of this pair's lanes, and feeding it (conv already read). */
   owns?(conv: number): boolean;
-  input?(datagram: Uint8Array): boolean;
+  input?(datagram: Uint8Array, conv: number): boolean;
 }
 
 export interface ChannelStatus {
@@ -174,7 +174,7 @@ export class DataPlane {
       ch = this.channelFor(from);
     }
     if (!ch?.input) return false;
-    const ok = ch.input(datagram);
+    const ok = ch.input(datagram, conv);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.o.defer(() => {

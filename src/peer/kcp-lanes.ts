@@ -38,10 +38,9 @@ export class KcpLanes {
     return ok;
   }
 
-  /** Feeds one KCP datagram (conv first, little-endian) to its lane; false if not ours or rejected. */
-  input(datagram: Uint8Array): boolean {
-    if (this.closed || datagram.byteLength < 4) return false;
-    const conv = (datagram[0]! | (datagram[1]! << 8) | (datagram[2]! << 16) | (datagram[3]! << 24)) >>> 0;
+  /** Feeds one KCP datagram, whose header carries `conv`, to its lane; false if not ours or rejected. */
+  input(datagram: Uint8Array, conv: number): boolean {
+    if (this.closed) return false;
     const lane = laneOfConv(this.conv, conv);
     if (lane === undefined) return false;
     const ch = this.lane(lane);

@@ -26,7 +26,7 @@ export interface AeadBackend {
   aeadOpen(key: Uint8Array, datagram: Uint8Array, out: Uint8Array): number;
 }
 
-// Process-wide: the data path has one AEAD, chosen once at start-up by the runtime (peer/node.ts).
+// Process-wide: the data path has one AEAD, chosen once at start-up by the CLI (installAead in cli.ts).
 let backend: AeadBackend | undefined;
 
 /** Installs (or with undefined removes) the AEAD backend used by every session from now on. */

@@ -31,17 +31,6 @@ import type { PublishSpec } from '../publish/spec.js';
 import { HubClient } from './hub-client.js';
 import { PeerMap, type MapEvent, type PeerInfo } from './peer-map.js';
 import { PeerPaths, type DirectCandidate } from './punch.js';
-import { setAeadBackend } from '../crypto/session.js';
-import { nativeAead } from '../tun/linux.js';
-
-// The data path's AEAD: the addon's when it has one (same bytes, ~6x less CPU), else node:crypto.
-// MESHD_NODE_CRYPTO=1 forces node:crypto (A/B measurements, or to rule the addon out).
-let aeadChosen = false;
-function chooseAead(): void {
-  if (aeadChosen) return;
-  aeadChosen = true;
-  if (process.env['MESHD_NODE_CRYPTO'] !== '1') setAeadBackend(nativeAead());
-}
 
 /** Local tuning: one timer per node drives punching and path upkeep for every peer. */
 export const pathTickMs = 100;
@@ -108,7 +97,6 @@ export class PeerNode {
   private stopped = false;
 
   constructor(private readonly o: PeerNodeOptions) {
-    chooseAead();
     this.log = componentLogger(o.log, 'peer', { overlay: u32ToIpv4(o.overlay) });
     this.random01 = o.random01 ?? Math.random;
     this.bootId = o.bootId ?? BigInt.asUintN(64, (BigInt(Math.floor(this.random01() * 2 ** 32)) << 32n) | BigInt(Math.floor(this.random01() * 2 ** 32)));

@@ -12,6 +12,8 @@ import { derivePsk } from '../../src/crypto/psk.js';
 import { startHub } from '../../src/hub/daemon.js';
 import { openUdp } from '../../src/net/udp-node.js';
 import { PeerNode } from '../../src/peer/node.js';
+import { setAeadBackend } from '../../src/crypto/session.js';
+import { nativeAead } from '../../src/tun/linux.js';
 import { systemClock, systemWallClock } from '../../src/util/clock.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { pino } from 'pino';
@@ -74,6 +76,8 @@ async function freePort(): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // As the daemons do (cli.ts installAead): the addon's AEAD unless MESHD_NODE_CRYPTO=1.
+  if (process.env['MESHD_NODE_CRYPTO'] !== '1') setAeadBackend(nativeAead());
   const src = await source();
   const rows: Array<[string, { mbps: number; ttfbMs: number }]> = [];
   rows.push(['direct TCP', await download(src)]);

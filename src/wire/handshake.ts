@@ -8,7 +8,7 @@
 //   40  encrypted_static [32+16]                  12  unencrypted_ephemeral [32]
 //   88  encrypted_timestamp [12+16]               44  encrypted_nothing [0+16]
 //   116 mac1 [16]                                 60  mac1 [16]
-//   132 mac2 [16] (zero)                          76  mac2 [16] (zero)
+//   132 mac2 [16] (cookie MAC, else zero)         76  mac2 [16] (zero)
 import { viewOf } from '../util/bytes.js';
 import { checkFixedHeader, HANDSHAKE_INIT_SIZE, HANDSHAKE_RESP_SIZE, MessageType, putField } from './outer.js';
 
@@ -17,6 +17,8 @@ export const MAC_SIZE = 16;
 /** Offsets of mac1 (the MAC covers every byte before it) in each message. */
 export const INIT_MAC1_OFFSET = 116;
 export const RESP_MAC1_OFFSET = 60;
+/** Offset of the initiation's mac2 (covers every byte before it; wire/cookie.ts has the cookie). */
+export const INIT_MAC2_OFFSET = 132;
 
 export interface HandshakeInit {
   senderIndex: number;

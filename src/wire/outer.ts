@@ -12,6 +12,7 @@ import { DecodeError } from '../util/errors.js';
 export enum MessageType {
   HandshakeInit = 1,
   HandshakeResp = 2,
+  CookieReply = 3,
   Transport = 4,
   HubKeyReq = 5,
   HubKeyResp = 6,
@@ -20,6 +21,7 @@ export enum MessageType {
 export const MESSAGE_TYPE_NAMES: Readonly<Record<MessageType, string>> = {
   [MessageType.HandshakeInit]: 'HANDSHAKE_INIT',
   [MessageType.HandshakeResp]: 'HANDSHAKE_RESP',
+  [MessageType.CookieReply]: 'COOKIE_REPLY',
   [MessageType.Transport]: 'TRANSPORT',
   [MessageType.HubKeyReq]: 'HUB_KEY_REQ',
   [MessageType.HubKeyResp]: 'HUB_KEY_RESP',
@@ -28,6 +30,8 @@ export const MESSAGE_TYPE_NAMES: Readonly<Record<MessageType, string>> = {
 export const OUTER_HEADER_SIZE = 4;
 export const HANDSHAKE_INIT_SIZE = 148;
 export const HANDSHAKE_RESP_SIZE = 92;
+/** Smaller than the HANDSHAKE_INIT it answers: a responder never amplifies a spoofed initiation. */
+export const COOKIE_REPLY_SIZE = 64;
 export const TRANSPORT_HEADER_SIZE = 16;
 export const TRANSPORT_TAG_SIZE = 16;
 /** Header plus tag: an empty plaintext (used by nobody, since KEEPALIVE has a kind byte) is 32. */
@@ -49,6 +53,8 @@ export function messageTypeOf(d: Uint8Array): MessageType | undefined {
       return n === HANDSHAKE_INIT_SIZE ? MessageType.HandshakeInit : undefined;
     case MessageType.HandshakeResp:
       return n === HANDSHAKE_RESP_SIZE ? MessageType.HandshakeResp : undefined;
+    case MessageType.CookieReply:
+      return n === COOKIE_REPLY_SIZE ? MessageType.CookieReply : undefined;
     case MessageType.HubKeyReq:
       return n === HUB_KEY_REQ_SIZE ? MessageType.HubKeyReq : undefined;
     case MessageType.HubKeyResp:

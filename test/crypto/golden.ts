@@ -24,4 +24,11 @@ export const GOLDEN = {
     '06000000 070707070707070707070707' +
     ' b99fe0f4c73a06edee98321e8753ab3e17d483a84b47b426f3d246fd0212920e' +
     ' cdfcd06f77e3cf79478a89350c65f99d',
+  /** bob's COOKIE_REPLY to the golden init from source "udp:192.0.2.1:1000": cookie secret 05 x 32,
+   * nonce 09 x 24 (test/crypto/cookie.test.ts). */
+  cookie: '0c1fb7b90511a5f3442ef7c64b549da7',
+  cookieReply:
+    '03000000 04030201' +
+    ' 090909090909090909090909090909090909090909090909' +
+    ' 794302ab4b278d9277668f82c188c04061a5c67a75406c4a0b2c1a12f6b378f9',
 };

@@ -12,7 +12,7 @@ const withByte = (d: Uint8Array, i: number, v: number) => {
 
 describe('outer message types', () => {
   it('pins the type-to-name map', () => {
-    expect(MESSAGE_TYPE_NAMES).toEqual({ 1: 'HANDSHAKE_INIT', 2: 'HANDSHAKE_RESP', 4: 'TRANSPORT', 5: 'HUB_KEY_REQ', 6: 'HUB_KEY_RESP' });
+    expect(MESSAGE_TYPE_NAMES).toEqual({ 1: 'HANDSHAKE_INIT', 2: 'HANDSHAKE_RESP', 3: 'COOKIE_REPLY', 4: 'TRANSPORT', 5: 'HUB_KEY_REQ', 6: 'HUB_KEY_RESP' });
     expect(messageTypeName(7)).toBe('TYPE_7');
   });
 
@@ -22,13 +22,16 @@ describe('outer message types', () => {
     ['golden transport', fromHex(GOLDEN.transport), MessageType.Transport],
     ['golden hub key req', fromHex(GOLDEN.hubKeyReq), MessageType.HubKeyReq],
     ['golden hub key resp', fromHex(GOLDEN.hubKeyResp), MessageType.HubKeyResp],
+    ['golden cookie reply', fromHex(GOLDEN.cookieReply), MessageType.CookieReply],
+    ['cookie reply one byte short', fromHex(GOLDEN.cookieReply).subarray(0, 63), undefined],
     ['transport of exactly 32 bytes (empty plaintext)', fromHex(GOLDEN.transport).subarray(0, 32), MessageType.Transport],
     ['transport under 32 bytes', fromHex(GOLDEN.transport).subarray(0, 31), undefined],
     ['init one byte short', fromHex(GOLDEN.init).subarray(0, 147), undefined],
     ['resp one byte long', new Uint8Array([...fromHex(GOLDEN.resp), 0]), undefined],
     ['hub key req with a reserved byte set', withByte(fromHex(GOLDEN.hubKeyReq), 1, 1), undefined],
     ['transport with reserved byte 3 set', withByte(fromHex(GOLDEN.transport), 3, 0x80), undefined],
-    ['type 3 (unassigned)', withByte(fromHex(GOLDEN.transport), 0, 3), undefined],
+    ['type 3 of a size that is not 64', withByte(fromHex(GOLDEN.transport), 0, 3), undefined],
+    ['type 7 (unassigned)', withByte(fromHex(GOLDEN.transport), 0, 7), undefined],
     ['type 0', withByte(fromHex(GOLDEN.transport), 0, 0), undefined],
     ['empty datagram', new Uint8Array(0), undefined],
   ])('%s -> %s', (_why, d, want) => {

@@ -1,6 +1,7 @@
 // The meshd handshake: Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s as WireGuard uses it (one round trip,
 // TAI64N timestamp against replay), with mac1 keyed by the network psk (PROTOCOL.md). Pure: time
-// comes in as `wallMs`; indices come from the caller (src/link allocates them).
+// comes in as `wallMs`; indices come from the caller (src/link allocates them). Messages leave here
+// with mac2 zero; a runtime whose responder was under load sets it with cookie.ts writeMac2.
 //
 //   initiator                                        responder
 //   createInitiation(id, rs, idx, wallMs) --INIT-->  checkMac1 / consumeInitiation(msg, wallMs)

@@ -100,7 +100,7 @@ export class CookieChecker {
   private previous: Uint8Array | undefined;
   /** When `previous` was due to retire (its birth + COOKIE_SECRET_ROTATE_MS). */
   private previousRetiredMs = -Infinity;
-  private noncePool = new Uint8Array(0);
+  private noncePool: Uint8Array = new Uint8Array(0);
   private nonceAt = 0;
 
   constructor(psk: Uint8Array, ownStatic: Uint8Array, nowMs: number, opts: CookieCheckerOptions = {}) {

@@ -15,6 +15,22 @@ export const handshakeQueueLimit = 64;
 /** Per-source budget of HANDSHAKE_INIT that pass mac1 (each costs 4 DH): a burst, then 5 per second. */
 export const initiationsPerSec = 5;
 export const initiationBurst = 10;
+/**
+ * Cookie replies (PROTOCOL.md): the node is under load once initiations passing mac1 arrive faster
+ * than this, beyond a burst of as many (rate-limit.ts LoadGauge). 250 DH a second is about a fifth
+ * of a core at ~840 us each: a spoofed-source flood costs at most that before it only gets cookies,
+ * while the 10,000-peer rekey wave (110-170/s) and registration ramp (~190/s) stay under it.
+ */
+export const underLoadInitiationsPerSec = 250;
+export const underLoadBurst = 250;
+/** Under load until this long after the gauge last ran dry (WireGuard's UnderLoadAfterTime). */
+export const underLoadHoldMs = 1_000;
+/**
+ * Under load, an initiation with a valid mac2 has proven its source address, and the budget is per
+ * IP (an attacker owns every port of its address): WireGuard's 20/s. Peers behind one NAT share it.
+ */
+export const underLoadInitiationsPerIpPerSec = 20;
+export const underLoadIpBurst = 20;
 /** Per-source budget of HUB_KEY_REQ answered. */
 export const hubKeyRequestsPerSec = 2;
 export const hubKeyRequestBurst = 4;

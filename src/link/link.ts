@@ -1,9 +1,11 @@
 // The runtime shared by hub and peer (wireguard-go's device/ is the model): turns one UdpSocket into
 // authenticated sessions keyed by the remote's static key. Handshakes (initiator with retransmit and
-// give-up, responder behind mac1 and a per-source rate limit), rekey, Keypairs rotation, demux of
-// TRANSPORT by receiver index, roaming, HUB_KEY_REQ/RESP, drop counters. Nothing throws out of the
-// socket handler. Lifecycle: new Link(opts) -> onInner/onSessionUp -> send/receive -> close().
+// give-up, responder behind mac1 and a per-source rate limit, and under load behind cookie replies
+// and a per-IP limit), rekey, Keypairs rotation, demux of TRANSPORT by receiver index, roaming,
+// HUB_KEY_REQ/RESP, drop counters. Nothing throws out of the socket handler.
+// Lifecycle: new Link(opts) -> onInner/onSessionUp -> send/receive -> close().
 import { randomBytes } from 'node:crypto';
+import { COOKIE_LIFETIME_MS, CookieChecker, cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../crypto/cookie.js';
 import { consumeResponse, createInitiation, HandshakeResponder, responseReceiverIndex, type PendingInitiation } from '../crypto/handshake.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { Keypairs } from '../crypto/keypairs.js';
@@ -13,12 +15,13 @@ import type { Endpoint, UdpSocket } from '../net/udp.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import { MeshdError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { cookieReplyReceiverIndex } from '../wire/cookie.js';
 import { InnerKind } from '../wire/inner.js';
 import { MessageType, messageTypeOf } from '../wire/outer.js';
 import { transportReceiverIndex } from '../wire/transport.js';
 import * as C from './constants.js';
 import { pathKey, udpPath, type Path } from './path.js';
-import { KeyedRateLimiter } from './rate-limit.js';
+import { KeyedRateLimiter, LoadGauge } from './rate-limit.js';
 
 /** What the link knows about one remote node; `path` follows its latest authenticated packet. */
 export interface RemoteNode {
@@ -43,7 +46,11 @@ export type DropReason =
   | 'queue_full'
   | 'gave_up'
   | 'hub_key'
-  | 'handler_error';
+  | 'handler_error'
+  /** Under load: an initiation without a valid mac2, answered with a COOKIE_REPLY, no DH. */
+  | 'cookie_sent'
+  /** A COOKIE_REPLY for our pending initiation that does not authenticate, or a second one. */
+  | 'bad_cookie';
 
 export interface LinkOptions {
   udp: UdpSocket;
@@ -66,6 +73,10 @@ export interface LinkOptions {
   rehandshakeAfterSilenceMs?: number;
   /** Random u32 for session indices (tests inject a seeded one). */
   randomU32?: () => number;
+  /** Overrides the "under load" rule (constants.ts underLoadInitiationsPerSec/Burst); tests shrink it. */
+  underLoad?: { initiationsPerSec: number; burst: number };
+  /** Random bytes for the cookie secret and reply nonces (tests inject a seeded source). */
+  randomBytes?: (n: number) => Uint8Array;
 }
 
 interface HandshakeState {
@@ -75,6 +86,8 @@ interface HandshakeState {
   rekey: boolean;
   path: Path;
   pending?: PendingInitiation;
+  /** A cookie reply was taken for `pending` (one per initiation, as WireGuard). */
+  cookieTaken?: boolean;
   timer?: TimerHandle;
 }
 
@@ -85,11 +98,24 @@ interface Remote extends RemoteNode {
   handshake?: HandshakeState;
   queue: Uint8Array[];
   sendPath?: Path;
+  /** The remote's latest cookie (it was under load): mac2 on our initiations until it expires. */
+  cookie?: { value: Uint8Array; receivedMs: number };
 }
 
 export type InnerHandler = (remote: RemoteNode, plaintext: Uint8Array, from: Path) => void;
 
 const KEEPALIVE = Uint8Array.of(InnerKind.KEEPALIVE);
+
+/** The source a cookie is bound to: IP and port (or relay overlay) as we saw them. Only this node
+ * MACs it, so the form is local; text from pathKey needs no parsing on the flood path. */
+function sourceBytes(p: Path): Uint8Array {
+  return Buffer.from(pathKey(p), 'latin1');
+}
+
+/** Under load the limit is per IP address (or relay overlay), not per endpoint. */
+function ipKey(p: Path): string {
+  return p.kind === 'udp' ? p.endpoint.address : pathKey(p);
+}
 
 export function keyId(publicKey: Uint8Array): string {
   return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
@@ -98,9 +124,9 @@ export function keyId(publicKey: Uint8Array): string {
 export class Link {
   readonly drops: Record<DropReason, number> = {
     malformed: 0, bad_mac1: 0, rate_limited: 0, handshake_failed: 0, not_allowed: 0, unknown_index: 0,
-    auth_failed: 0, no_path: 0, queue_full: 0, gave_up: 0, hub_key: 0, handler_error: 0,
+    auth_failed: 0, no_path: 0, queue_full: 0, gave_up: 0, hub_key: 0, handler_error: 0, cookie_sent: 0, bad_cookie: 0,
   };
-  readonly stats = { sent: 0, received: 0, handshakesInitiated: 0, handshakesCompleted: 0 };
+  readonly stats = { sent: 0, received: 0, handshakesInitiated: 0, handshakesCompleted: 0, cookiesReceived: 0 };
   private readonly remotes = new Map<string, Remote>();
   /** Callers pass the same key array on every send (the peer map's): resolving it without a hex
    * string per packet. Checked against `remotes` on use, so forget() needs no cleanup here. */
@@ -109,6 +135,10 @@ export class Link {
   private readonly pendingByIndex = new Map<number, Remote>();
   private readonly responder: HandshakeResponder;
   private readonly initLimiter = new KeyedRateLimiter(C.initiationsPerSec, C.initiationBurst);
+  /** Under load, initiations with a valid mac2 are limited per source IP instead. */
+  private readonly ipLimiter = new KeyedRateLimiter(C.underLoadInitiationsPerIpPerSec, C.underLoadIpBurst);
+  private readonly load: LoadGauge;
+  private readonly cookies: CookieChecker;
   private readonly hubKeyLimiter = new KeyedRateLimiter(C.hubKeyRequestsPerSec, C.hubKeyRequestBurst);
   private innerHandler: InnerHandler | undefined;
   private upHandler: ((r: RemoteNode) => void) | undefined;
@@ -122,12 +152,21 @@ export class Link {
     this.log = opts.log;
     this.randomU32 = opts.randomU32 ?? (() => randomBytes(4).readUInt32LE(0));
     this.responder = new HandshakeResponder({ keyPair: opts.keyPair, psk: opts.psk }, opts.allowedKeys ? { allowedKeys: opts.allowedKeys } : {});
+    const now = opts.clock.now();
+    const load = opts.underLoad ?? { initiationsPerSec: C.underLoadInitiationsPerSec, burst: C.underLoadBurst };
+    this.load = new LoadGauge(load.initiationsPerSec, load.burst, C.underLoadHoldMs, now);
+    this.cookies = new CookieChecker(opts.psk, opts.keyPair.publicKey, now, opts.randomBytes ? { random: opts.randomBytes } : {});
     opts.udp.onMessage((data, from) => this.receive(data, udpPath(from)));
     this.housekeeping = opts.clock.setTimer(C.housekeepingIntervalMs, () => this.tick());
   }
 
   get publicKey(): Uint8Array {
     return this.opts.keyPair.publicKey;
+  }
+
+  /** True while initiations without a valid mac2 get cookie replies instead of the DH. */
+  get underLoad(): boolean {
+    return this.load.underLoad(this.opts.clock.now());
   }
 
   /** Every authenticated inner message except KEEPALIVE (the link swallows those). */
@@ -246,6 +285,8 @@ export class Link {
           return this.receiveInitiation(datagram, from);
         case MessageType.HandshakeResp:
           return this.receiveResponse(datagram, from);
+        case MessageType.CookieReply:
+          return this.receiveCookieReply(datagram);
         case MessageType.HubKeyReq:
           return this.receiveHubKeyRequest(datagram, from);
         case MessageType.HubKeyResp:
@@ -295,7 +336,18 @@ export class Link {
     // mac1 first: a sender without the network secret costs one HMAC, no DH.
     if (!this.responder.checkMac1(d)) return this.drop('bad_mac1');
     const now = this.opts.clock.now();
-    if (!this.initLimiter.take(pathKey(from), now)) return this.drop('rate_limited');
+    if (this.load.note(now)) {
+      // Under load (WireGuard 5.4.7): the DH only for a sender that proved it receives at its source
+      // address (mac2 from our cookie), and then per IP. A spoofed source never sees the cookie.
+      const source = sourceBytes(from);
+      if (!this.cookies.checkMac2(d, source, now)) {
+        this.transmit(this.cookies.createReply(d, source, now), from);
+        return this.drop('cookie_sent');
+      }
+      if (!this.ipLimiter.take(ipKey(from), now)) return this.drop('rate_limited');
+    } else if (!this.initLimiter.take(pathKey(from), now)) {
+      return this.drop('rate_limited');
+    }
     let consumed;
     try {
       consumed = this.responder.consumeInitiation(d, this.opts.wallClock());
@@ -337,6 +389,25 @@ export class Link {
     r.lastReceivedMs = now;
     r.awaitingReplySinceMs = undefined;
     this.sessionUp(r, s);
+  }
+
+  /**
+   * The remote was under load and asks for proof of our address: keep the cookie for the next
+   * initiation. It does not resend now (the retry timer stays as it was), so cookie replies do not
+   * turn into a storm of initiations.
+   */
+  private receiveCookieReply(d: Uint8Array): void {
+    const idx = cookieReplyReceiverIndex(d);
+    const r = idx === undefined ? undefined : this.pendingByIndex.get(idx);
+    const hs = r?.handshake;
+    if (!r || !hs?.pending || hs.pending.localIndex !== idx) return this.drop('unknown_index');
+    if (hs.cookieTaken) return this.drop('bad_cookie', r);
+    const cookie = openCookieReply(cookieReplyKey(this.opts.psk, r.publicKey), d, initiationMac1(hs.pending.message));
+    if (cookie === undefined) return this.drop('bad_cookie', r);
+    hs.cookieTaken = true;
+    r.cookie = { value: cookie, receivedMs: this.opts.clock.now() };
+    this.stats.cookiesReceived++;
+    this.log.debug({ remote: r.id.slice(0, 8) }, 'link: cookie reply (remote under load)');
   }
 
   private receiveHubKeyRequest(d: Uint8Array, from: Path): void {
@@ -395,7 +466,12 @@ export class Link {
     const idx = this.newIndex();
     try {
       const { message, pending } = createInitiation({ keyPair: this.opts.keyPair, psk: this.opts.psk }, r.publicKey, idx, this.opts.wallClock());
+      if (r.cookie !== undefined) {
+        if (now - r.cookie.receivedMs < COOKIE_LIFETIME_MS) writeMac2(message, r.cookie.value);
+        else r.cookie = undefined;
+      }
       hs.pending = pending;
+      hs.cookieTaken = false;
       this.pendingByIndex.set(idx, r);
       hs.attempts++;
       this.stats.handshakesInitiated++;

@@ -1,5 +1,6 @@
-// Token buckets: the link's per-source limit on handshake initiations and the hub's per-peer relay
-// budget. Pure: every call takes `now` (monotonic ms).
+// Token buckets: the link's per-source (per-IP under load) limit on handshake initiations, its
+// "under load" gauge for cookie replies, and the hub's per-peer relay budget. Pure: every call takes
+// `now` (monotonic ms).
 
 export class TokenBucket {
   private tokens: number;
@@ -54,5 +55,32 @@ export class KeyedRateLimiter {
 
   private sweep(nowMs: number): void {
     for (const [k, b] of this.buckets) if (b.idle(nowMs)) this.buckets.delete(k);
+  }
+}
+
+/**
+ * "Under load", the switch for cookie replies (src/link; WireGuard keys it on its handshake queue,
+ * Node has none, so on the arrival rate): every initiation that passes mac1 takes a token from a
+ * bucket of `burst` refilled at `ratePerSec`. The node is under load from the moment it runs dry
+ * until `holdMs` after the last time it did (WireGuard's UnderLoadAfterTime). From idle that is
+ * "more than `burst` in the first second"; sustained, "more than `ratePerSec`". A flood that keeps
+ * arriving keeps it dry, so the load lasts as long as the flood plus `holdMs`.
+ */
+export class LoadGauge {
+  private readonly bucket: TokenBucket;
+  private untilMs = -Infinity;
+
+  constructor(ratePerSec: number, burst: number, readonly holdMs: number, nowMs: number) {
+    this.bucket = new TokenBucket(ratePerSec, burst, nowMs);
+  }
+
+  /** Counts one initiation; true when the node is under load (this one included). */
+  note(nowMs: number): boolean {
+    if (!this.bucket.take(nowMs)) this.untilMs = nowMs + this.holdMs;
+    return nowMs < this.untilMs;
+  }
+
+  underLoad(nowMs: number): boolean {
+    return nowMs < this.untilMs;
   }
 }

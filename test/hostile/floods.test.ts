@@ -1,6 +1,8 @@
 // Issue 10, floods in process: initiations with a bad mac1 are refused before any Diffie-Hellman
-// (and what each costs), valid-looking replayed initiations are rate-limited per source, and a
-// relay flood from a non-member (with or without the network secret) moves nothing.
+// (and what each costs), valid-looking replayed initiations are rate-limited per source, replays
+// from spoofed sources get cookie replies once the hub is under load (no DH; what each costs) while
+// a real peer still gets through with the cookie, and a relay flood from a non-member (with or
+// without the network secret) moves nothing.
 import { describe, expect, it, vi } from 'vitest';
 import { createInitiation } from '../../src/crypto/handshake.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
@@ -34,9 +36,11 @@ describe('handshake floods', () => {
     expect(hub.drops.bad_mac1 - before.bad_mac1).toBe(n);
     expect(spy).not.toHaveBeenCalled();
 
-    // For scale: the same number of initiations that pass mac1 from fresh sources (each does the DH).
+    // For scale: initiations that pass mac1 from fresh sources (each does the DH); fewer than the
+    // under-load burst, so none of them gets a cookie reply instead.
     const good = { keyPair: generateKeyPair(), psk: m.w.psk };
-    const k = 300;
+    const k = 200;
+    expect(k).toBeLessThan(LC.underLoadBurst);
     const valid = Array.from({ length: k }, (_, i) => createInitiation(good, m.w.hubKeys.publicKey, i + 1, m.w.wall() + i).message);
     const t1 = performance.now();
     for (let i = 0; i < k; i++) hub.receive(valid[i]!, udpPath({ address: '203.0.113.67', port: 2000 + i }));
@@ -60,21 +64,74 @@ describe('handshake floods', () => {
       if (i % 1000 === 999) m.w.clock.advance(200);
     }
     const limited = hub.drops.rate_limited - before.rate_limited;
+    const cookies = hub.drops.cookie_sent - before.cookie_sent;
     const dh = spy.mock.calls.length;
-    console.log(`replayed valid initiation x${n} from one source in 2 s: ${dh} reached the DH (burst ${LC.initiationBurst} + ${LC.initiationsPerSec}/s), ${limited} rate-limited, ${hub.drops.handshake_failed - before.handshake_failed} refused as replays`);
+    // Past the under-load burst the hub answers with cookie replies (the replayer cannot open them:
+    // their key needs the network secret) instead of counting against the source's bucket.
+    console.log(`replayed valid initiation x${n} from one source in 2 s: ${dh} reached the DH (burst ${LC.initiationBurst} + ${LC.initiationsPerSec}/s), ${limited} rate-limited, ${cookies} cookie replies once under load, ${hub.drops.handshake_failed - before.handshake_failed} refused as replays`);
     expect(dh).toBeLessThanOrEqual(LC.initiationBurst + 2 * LC.initiationsPerSec + 1);
-    expect(limited).toBe(n - dh);
+    expect(limited + cookies).toBe(n - dh);
+    expect(cookies).toBeGreaterThan(n - LC.underLoadBurst - 2 * LC.underLoadInitiationsPerSec - 1);
     expect(hub.drops.handshake_failed - before.handshake_failed).toBe(dh);
     expect(snapshot(m)).toEqual(snap);
+  });
 
-    // The limit is per source endpoint: replays from 1,000 spoofed sources each get a burst. They
-    // still make no session (timestamp replay), but each costs the DH: the figure for RELIABILITY.md.
-    const calls = spy.mock.calls.length;
+  it('the same replay from spoofed source endpoints: once under load, no DH, a cookie reply each; a real peer still handshakes', async () => {
+    const m = await capturedMesh();
+    const { w, a } = m;
+    const hub = w.hub.link;
+    const init = m.captured.find((c) => c.label === 'HandshakeInit/to-hub')!.data;
+    const spy = vi.spyOn((hub as unknown as { responder: Responder }).responder, 'consumeInitiation');
+    const before = { ...hub.drops };
+    const snap = snapshot(m);
+    const spoofed = (i: number) => udpPath({ address: `203.0.${113 + ((i >> 16) & 7)}.${(i >> 8) & 255}`, port: 1024 + (i & 0xffff) });
+
+    // 1,000 sources at once: each has a fresh per-source bucket, so before the cookie replies every
+    // one cost the DH (842 us each, docs/RELIABILITY.md). Now the under-load gauge runs dry first.
     const t0 = performance.now();
-    for (let i = 0; i < 1_000; i++) hub.receive(init, udpPath({ address: '203.0.113.67', port: 10_000 + i }));
-    const spoofedMs = performance.now() - t0;
-    console.log(`replayed valid initiation from 1000 spoofed sources: ${spy.mock.calls.length - calls} reached the DH in ${spoofedMs.toFixed(0)} ms (${((spoofedMs * 1000) / 1000).toFixed(0)} us each)`);
-    expect(snapshot(m)).toEqual(snap);
+    for (let i = 0; i < 1_000; i++) hub.receive(init, spoofed(i));
+    const burstMs = performance.now() - t0;
+    const dhBurst = spy.mock.calls.length;
+    const cookiesBurst = hub.drops.cookie_sent - before.cookie_sent;
+    console.log(`replayed valid initiation from 1000 spoofed sources at once: ${dhBurst} reached the DH (under-load burst ${LC.underLoadBurst}), ${cookiesBurst} got a cookie reply; ${burstMs.toFixed(0)} ms in all`);
+    expect(dhBurst).toBeLessThanOrEqual(LC.underLoadBurst);
+    expect(cookiesBurst).toBe(1_000 - dhBurst);
+    expect(hub.underLoad).toBe(true);
+    expect(hub.drops.handshake_failed - before.handshake_failed).toBe(dhBurst); // all refused as replays
+
+    // A sustained flood, 5,000 a second from ever new spoofed sources for 4 simulated seconds, while
+    // peer a starts a fresh handshake with the hub: its first initiation gets a cookie, its retry
+    // carries mac2 and is the only initiation of the flood that reaches the DH.
+    const aCookies = a.link.stats.cookiesReceived;
+    const aDone = a.link.stats.handshakesCompleted;
+    a.link.rehandshake(w.hubKeys.publicKey);
+    const perStep = 500;
+    const steps = 40; // of 100 ms
+    let floodNs = 0n;
+    let sent = 0;
+    for (let s = 0; s < steps; s++) {
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < perStep; i++) hub.receive(init, spoofed(1_000 + sent++));
+      floodNs += process.hrtime.bigint() - t;
+      w.run(100);
+    }
+    const cookieUs = Number(floodNs) / 1000 / sent;
+    const dhFlood = spy.mock.calls.length - dhBurst;
+    const cookiesFlood = hub.drops.cookie_sent - before.cookie_sent - cookiesBurst;
+    console.log(`sustained flood, ${sent} spoofed replays in ${(steps * 100) / 1000} s while under load: ${cookiesFlood} cookie replies (${sent} to spoofed sources, ${cookiesFlood - sent} to peer a), ${dhFlood} DH (peer a's proven retry); a cookie reply costs ${cookieUs.toFixed(1)} us (mac1 + mac2 check + seal), no DH`);
+    expect(a.link.stats.cookiesReceived - aCookies).toBeGreaterThanOrEqual(1);
+    expect(a.link.stats.handshakesCompleted - aDone).toBe(1);
+    expect(a.link.hasSession(w.hubKeys.publicKey)).toBe(true);
+    expect(dhFlood).toBe(1);
+    // Every spoofed replay got a cookie reply; the hub sent one more to peer a.
+    expect(cookiesFlood).toBe(sent + (a.link.stats.cookiesReceived - aCookies));
+    expect(hub.underLoad).toBe(true);
+    // a is still a member, and talks to the hub on its new session.
+    const registered = w.hub.status().peers.map((p) => p.overlay);
+    expect(registered).toContain('10.9.0.2');
+    const { hubSessions: _h, aSessions: _a, ...rest } = snap as Record<string, unknown>;
+    const { hubSessions: _h2, aSessions: _a2, ...restNow } = snapshot(m) as Record<string, unknown>;
+    expect(restNow).toEqual(rest); // only the a <-> hub session indices changed (a's own rehandshake)
   });
 });
 

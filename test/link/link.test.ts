@@ -1,18 +1,25 @@
 // The link runtime over the memory switch: handshake, traffic, roaming, mac1 before DH, rate limit,
-// retransmit and give-up, rekey, hub key answer.
-import { describe, expect, it } from 'vitest';
+// retransmit and give-up, rekey, hub key answer, cookie replies under load.
+import { describe, expect, it, vi } from 'vitest';
+import { cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../../src/crypto/cookie.js';
+import { createInitiation } from '../../src/crypto/handshake.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
 import { buildHubKeyRequest, verifyHubKeyResponse } from '../../src/crypto/hub-key.js';
-import { Link, type RemoteNode } from '../../src/link/link.js';
+import * as LC from '../../src/link/constants.js';
+import { Link, type LinkOptions, type RemoteNode } from '../../src/link/link.js';
 import { udpPath, type Path } from '../../src/link/path.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 import { MemoryUdpSwitch } from '../fakes/memory-udp.js';
 import { testLogger } from '../fakes/logger.js';
+import { INIT_MAC2_OFFSET } from '../../src/wire/handshake.js';
+import { MessageType, messageTypeOf } from '../../src/wire/outer.js';
 
 const psk = derivePsk('a network secret of some length');
 
-function pair(opts: { loss?: number; pskB?: Uint8Array; rehandshakeAfterSilenceMs?: number } = {}) {
+type Extra = Pick<LinkOptions, 'underLoad'>;
+
+function pair(opts: { loss?: number; pskB?: Uint8Array; rehandshakeAfterSilenceMs?: number; a?: Extra; b?: Extra } = {}) {
   const clock = new ManualClock();
   let wall = 1_700_000_000_000;
   const sw = new MemoryUdpSwitch(clock, { loss: opts.loss ?? 0, delayMs: 5 }, 3);
@@ -20,8 +27,9 @@ function pair(opts: { loss?: number; pskB?: Uint8Array; rehandshakeAfterSilenceM
   const kb = generateKeyPair();
   const ua = sw.open('192.0.2.1', 1000);
   const ub = sw.open('192.0.2.2', 2000);
-  const mk = (udp: typeof ua, keyPair: typeof ka, p = psk) =>
+  const mk = (udp: typeof ua, keyPair: typeof ka, p = psk, extra: Extra = {}) =>
     new Link({
+      ...extra,
       udp,
       keyPair,
       psk: p,
@@ -31,8 +39,8 @@ function pair(opts: { loss?: number; pskB?: Uint8Array; rehandshakeAfterSilenceM
       answerHubKey: true,
       ...(opts.rehandshakeAfterSilenceMs !== undefined ? { rehandshakeAfterSilenceMs: opts.rehandshakeAfterSilenceMs } : {}),
     });
-  const a = mk(ua, ka);
-  const b = mk(ub, kb, opts.pskB ?? psk);
+  const a = mk(ua, ka, psk, opts.a);
+  const b = mk(ub, kb, opts.pskB ?? psk, opts.b);
   const got = { a: [] as Array<[string, Path]>, b: [] as Array<[string, Path]> };
   a.onInner((_r: RemoteNode, pt, from) => got.a.push([Buffer.from(pt).toString(), from]));
   b.onInner((_r: RemoteNode, pt, from) => got.b.push([Buffer.from(pt).toString(), from]));
@@ -166,5 +174,179 @@ describe('link', () => {
     t.clock.advance(50);
     expect(seen.length).toBe(1);
     expect(verifyHubKeyResponse(psk, seen[0]!, good.nonce)).toEqual(t.kb.publicKey);
+  });
+});
+
+describe('link: cookie replies under load', () => {
+  // b is permanently under load: its gauge has no tokens (every initiation passing mac1 finds it dry).
+  const alwaysLoaded = { underLoad: { initiationsPerSec: 0, burst: 0 } };
+
+  /** What reaches a socket, by outer type, while the link still handles it. */
+  function tap(link: Link, at: { type: string; ms: number; d: Uint8Array }[], clock: ManualClock) {
+    const receive = link.receive.bind(link);
+    link.receive = (d, from) => {
+      at.push({ type: MessageType[messageTypeOf(d) ?? 0] ?? 'unknown', ms: clock.now(), d: new Uint8Array(d) });
+      receive(d, from);
+    };
+  }
+
+  it('under load: an initiation without mac2 gets exactly one COOKIE_REPLY and no DH; the retry carries a valid mac2 and completes', () => {
+    const t = pair({ b: alwaysLoaded });
+    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const atA: { type: string; ms: number; d: Uint8Array }[] = [];
+    const atB: typeof atA = [];
+    tap(t.a, atA, t.clock);
+    tap(t.b, atB, t.clock);
+    const t0 = t.clock.now();
+    t.a.send(t.kb.publicKey, text('hello'), udpPath(t.ub.local));
+    t.clock.advance(50);
+    expect(atB.map((x) => x.type)).toEqual(['HandshakeInit']);
+    expect(atB[0]!.d.subarray(INIT_MAC2_OFFSET).every((b) => b === 0)).toBe(true);
+    expect(atA.map((x) => x.type)).toEqual(['CookieReply']);
+    expect(atA[0]!.d.byteLength).toBeLessThan(atB[0]!.d.byteLength);
+    expect(dh).not.toHaveBeenCalled();
+    expect(t.b.drops.cookie_sent).toBe(1);
+    expect(t.b.underLoad).toBe(true);
+    expect(t.a.stats.cookiesReceived).toBe(1);
+    expect(t.a.hasSession(t.kb.publicKey)).toBe(false);
+    // No new storm: nothing more is sent until the usual first retry (1 s + up to 333 ms jitter).
+    t.clock.advance(LC.handshakeFirstRetryMs - 60);
+    expect(t.a.stats.handshakesInitiated).toBe(1);
+    t.clock.advance(LC.handshakeRetryJitterMs + 100);
+    expect(t.a.stats.handshakesInitiated).toBe(2);
+    const retry = atB.filter((x) => x.type === 'HandshakeInit')[1]!;
+    expect(retry.ms - t0).toBeGreaterThanOrEqual(LC.handshakeFirstRetryMs);
+    expect(retry.d.subarray(INIT_MAC2_OFFSET).some((b) => b !== 0)).toBe(true);
+    expect(dh).toHaveBeenCalledTimes(1);
+    expect(t.b.drops.cookie_sent).toBe(1);
+    expect(t.got.b.map(([s]) => s)).toEqual(['hello']);
+    expect(t.a.hasSession(t.kb.publicKey)).toBe(true);
+    expect(atA.filter((x) => x.type === 'CookieReply')).toHaveLength(1);
+  });
+
+  it('not under load: mac2 stays zero, no cookie reply, one round trip as before', () => {
+    const t = pair();
+    const atA: { type: string; ms: number; d: Uint8Array }[] = [];
+    const atB: typeof atA = [];
+    tap(t.a, atA, t.clock);
+    tap(t.b, atB, t.clock);
+    t.a.send(t.kb.publicKey, text('hello'), udpPath(t.ub.local));
+    t.clock.advance(50);
+    expect(atA.map((x) => x.type)).toEqual(['HandshakeResp']);
+    expect(atB[0]!.d.subarray(INIT_MAC2_OFFSET).every((b) => b === 0)).toBe(true);
+    expect(t.got.b.map(([s]) => s)).toEqual(['hello']);
+    expect(t.b.underLoad).toBe(false);
+    expect([t.b.drops.cookie_sent, t.a.stats.cookiesReceived, t.a.stats.handshakesInitiated]).toEqual([0, 0, 1]);
+  });
+
+  it('not under load: a wrong mac2 is ignored (behaviour as today)', () => {
+    const t = pair();
+    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const init = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 77, 1_700_000_100_000).message;
+    writeMac2(init, new Uint8Array(16).fill(1)); // a cookie b never issued
+    t.b.receive(init, udpPath(t.ua.local));
+    expect(dh).toHaveBeenCalledTimes(1);
+    expect(t.b.drops.cookie_sent).toBe(0);
+  });
+
+  it('the gauge decides: a burst over the threshold puts the node under load, and it ends a second after the last excess', () => {
+    const t = pair({ b: { underLoad: { initiationsPerSec: 2, burst: 3 } } });
+    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const init = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 77, 1_700_000_100_000).message;
+    for (let i = 0; i < 5; i++) t.b.receive(init, udpPath({ address: '203.0.113.5', port: 1000 + i }));
+    expect(dh).toHaveBeenCalledTimes(3); // the burst; the 4th ran the bucket dry
+    expect(t.b.drops.cookie_sent).toBe(2);
+    t.clock.advance(999);
+    expect(t.b.underLoad).toBe(true);
+    t.clock.advance(1);
+    expect(t.b.underLoad).toBe(false);
+  });
+
+  it('under load, a valid mac2 proves the address and the limit is per IP: 40 ports of one address share one budget', () => {
+    const t = pair({ b: alwaysLoaded });
+    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const key = cookieReplyKey(psk, t.kb.publicKey);
+    const ports = 40;
+    let wall = 1_700_000_100_000;
+    // An attacker that really owns 198.51.100.7: it receives a cookie at every port...
+    const firsts = Array.from({ length: ports }, (_, i) => {
+      const sock = t.sw.open('198.51.100.7', 3000 + i);
+      const got = { sock, reply: undefined as Uint8Array | undefined, first: createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 100 + i, (wall += 1)).message };
+      sock.onMessage((d) => (got.reply = new Uint8Array(d)));
+      t.b.receive(got.first, udpPath(sock.local));
+      return got;
+    });
+    t.clock.advance(10);
+    expect(t.b.drops.cookie_sent).toBe(ports);
+    // ...and then proves every one of them at the same instant: one budget for the address.
+    for (const [i, f] of firsts.entries()) {
+      const next = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 200 + i, (wall += 1)).message;
+      writeMac2(next, openCookieReply(key, f.reply!, initiationMac1(f.first))!);
+      t.b.receive(next, udpPath(f.sock.local));
+    }
+    expect(dh).toHaveBeenCalledTimes(LC.underLoadIpBurst);
+    expect(t.b.drops.rate_limited).toBe(ports - LC.underLoadIpBurst);
+    expect(t.b.drops.cookie_sent).toBe(ports);
+    // Another address has its own budget.
+    const other = t.sw.open('198.51.100.8', 3000);
+    let reply: Uint8Array | undefined;
+    other.onMessage((d) => (reply = new Uint8Array(d)));
+    const first = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 999, (wall += 1)).message;
+    t.b.receive(first, udpPath(other.local));
+    t.clock.advance(10);
+    const next = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 1000, (wall += 1)).message;
+    writeMac2(next, openCookieReply(key, reply!, initiationMac1(first))!);
+    const calls = dh.mock.calls.length;
+    t.b.receive(next, udpPath(other.local));
+    expect(dh).toHaveBeenCalledTimes(calls + 1);
+  });
+
+  it('under load, a mac2 made for another source gets a cookie again, not the DH', () => {
+    const t = pair({ b: alwaysLoaded });
+    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const real = t.sw.open('198.51.100.7', 3000);
+    let reply: Uint8Array | undefined;
+    real.onMessage((d) => (reply = new Uint8Array(d)));
+    const first = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 1, 1_700_000_100_000).message;
+    t.b.receive(first, udpPath(real.local));
+    t.clock.advance(10);
+    const next = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 2, 1_700_000_100_001).message;
+    writeMac2(next, openCookieReply(cookieReplyKey(psk, t.kb.publicKey), reply!, initiationMac1(first))!);
+    t.b.receive(next, udpPath({ address: '203.0.113.9', port: 3000 })); // the same bytes from a spoofed source
+    t.b.receive(next, udpPath({ address: '198.51.100.7', port: 3001 })); // same IP, another port
+    expect(dh).not.toHaveBeenCalled();
+    expect(t.b.drops.cookie_sent).toBe(3);
+  });
+
+  it('the initiator refuses a cookie reply it did not ask for, a tampered one, and a second one for the same initiation', () => {
+    const t = pair({ b: alwaysLoaded });
+    const replies: Uint8Array[] = [];
+    const receive = t.a.receive.bind(t.a);
+    t.a.receive = (d, from) => {
+      if (messageTypeOf(d) === MessageType.CookieReply) replies.push(new Uint8Array(d));
+      receive(d, from);
+    };
+    t.a.send(t.kb.publicKey, text('x'), udpPath(t.ub.local));
+    t.clock.advance(50);
+    expect([replies.length, t.a.stats.cookiesReceived]).toEqual([1, 1]);
+    const reply = replies[0]!;
+    t.a.receive(reply, udpPath(t.ub.local)); // a second reply for the same initiation
+    expect(t.a.drops.bad_cookie).toBe(1);
+    const other = new Uint8Array(reply);
+    other[4]! ^= 1; // another receiver index: no pending initiation
+    t.a.receive(other, udpPath(t.ub.local));
+    expect(t.a.drops.unknown_index).toBe(1);
+    t.clock.advance(LC.handshakeFirstRetryMs + LC.handshakeRetryJitterMs); // the retry, with mac2, completes the handshake
+    expect(t.a.hasSession(t.kb.publicKey)).toBe(true);
+    t.a.rehandshake(t.kb.publicKey); // a new initiation, with mac2 from the cookie a still holds
+    const pendingIdx = [...(t.a as unknown as { pendingByIndex: Map<number, unknown> }).pendingByIndex.keys()][0]!;
+    const forged = new Uint8Array(reply);
+    new DataView(forged.buffer).setUint32(4, pendingIdx, true);
+    t.a.receive(forged, udpPath(t.ub.local)); // the pending index, but sealed for the first initiation's mac1
+    expect(t.a.drops.bad_cookie).toBe(2);
+    expect(t.a.stats.cookiesReceived).toBe(1);
+    t.clock.advance(50);
+    expect(t.b.drops.cookie_sent).toBe(1); // the rehandshake's mac2 was valid: no new cookie needed
+    expect(t.a.hasSession(t.kb.publicKey)).toBe(true);
   });
 });

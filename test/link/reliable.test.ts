@@ -1,7 +1,7 @@
 // Reliable control delivery and token buckets.
 import { describe, expect, it } from 'vitest';
 import { ReliableSender, SeqDedup, reliableMaxSends } from '../../src/link/reliable.js';
-import { KeyedRateLimiter, TokenBucket } from '../../src/link/rate-limit.js';
+import { KeyedRateLimiter, LoadGauge, TokenBucket } from '../../src/link/rate-limit.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 
 describe('ReliableSender', () => {
@@ -60,5 +60,23 @@ describe('token buckets', () => {
   it('keeps one bucket per key', () => {
     const k = new KeyedRateLimiter(1, 1);
     expect([k.take('a', 0), k.take('a', 0), k.take('b', 0)]).toEqual([true, false, true]);
+  });
+});
+
+describe('LoadGauge (under load for cookie replies)', () => {
+  // 10 per second beyond a burst of 10, held 1 s. Each row: arrival times (ms), then what the last says.
+  it.each([
+    ['a burst of 10 at once is not load', Array(10).fill(0), false],
+    ['the 11th at once is', Array(11).fill(0), true],
+    ['10 per second sustained is not (the bucket refills as fast)', Array.from({ length: 50 }, (_, i) => i * 100), false],
+    ['20 per second sustained is', Array.from({ length: 50 }, (_, i) => i * 50), true],
+    ['load ends 1 s after the last excess: a lone arrival 1 s later is not load', [...Array(11).fill(0), 1_000], false],
+    ['...but 999 ms later it still is', [...Array(11).fill(0), 999], true],
+  ])('%s', (_why, arrivals, last) => {
+    const g = new LoadGauge(10, 10, 1_000, 0);
+    let under = false;
+    for (const at of arrivals) under = g.note(at);
+    expect(under).toBe(last);
+    expect(g.underLoad(arrivals.at(-1)!)).toBe(last);
   });
 });

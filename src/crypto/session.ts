@@ -52,6 +52,9 @@ export class TransportSession {
   readonly remoteStatic: Uint8Array;
   readonly isInitiator: boolean;
   readonly createdAtMs: number;
+  /** Initiator: added to REKEY_AFTER_TIME_MS for this session (the runtime draws it at random, so
+   * peers that started together do not rekey together). */
+  readonly rekeyJitterMs: number;
   readonly drops: DropCounts = { short: 0, auth: 0, replay: 0, expired: 0 };
   /** Next counter to send (= messages sent so far). */
   sendCounter = 0;
@@ -65,12 +68,13 @@ export class TransportSession {
   private readonly replay = new ReplayWindow();
   private readonly nonce = Buffer.alloc(12);
 
-  constructor(keys: TransportKeys, createdAtMs: number) {
+  constructor(keys: TransportKeys, createdAtMs: number, rekeyJitterMs = 0) {
     this.localIndex = keys.localIndex >>> 0;
     this.remoteIndex = keys.remoteIndex >>> 0;
     this.remoteStatic = keys.remoteStatic;
     this.isInitiator = keys.isInitiator;
     this.createdAtMs = createdAtMs;
+    this.rekeyJitterMs = rekeyJitterMs;
     this.lastSentMs = -Infinity;
     this.sendKey = createSecretKey(keys.sendKey);
     this.recvKey = createSecretKey(keys.recvKey);
@@ -173,10 +177,10 @@ export class TransportSession {
     return pt;
   }
 
-  /** Time to start a new handshake before sending: the initiator after REKEY_AFTER_TIME_MS, either
-   * side after REKEY_AFTER_MESSAGES sent (WireGuard's send-side rule). */
+  /** Time to start a new handshake before sending: the initiator after REKEY_AFTER_TIME_MS plus its
+   * jitter, either side after REKEY_AFTER_MESSAGES sent (WireGuard's send-side rule). */
   needsRekey(nowMs: number): boolean {
-    return this.sendCounter >= REKEY_MESSAGES || (this.isInitiator && nowMs - this.createdAtMs >= REKEY_AFTER_TIME_MS);
+    return this.sendCounter >= REKEY_MESSAGES || (this.isInitiator && nowMs - this.createdAtMs >= REKEY_AFTER_TIME_MS + this.rekeyJitterMs);
   }
 
   /** Receive-side rule: an initiator receiving on a key this old rekeys even with nothing to send. */

@@ -1,6 +1,6 @@
 // Local tuning of the link runtime (src/link/link.ts). Protocol timing (rekey, reject) lives in
 // src/crypto/constants.ts; these values only shape how this node retries and limits.
-import { REKEY_ATTEMPT_TIME_MS, REKEY_TIMEOUT_MS } from '../crypto/constants.js';
+import { REKEY_AFTER_TIME_MS, REKEY_ATTEMPT_TIME_MS, REKEY_TIMEOUT_MS } from '../crypto/constants.js';
 
 /** First handshake retransmit; doubles per attempt up to REKEY_TIMEOUT_MS (a lost first INIT costs
  * one second, not WireGuard's five, which matters for punching and registration). */
@@ -31,6 +31,13 @@ export const underLoadHoldMs = 1_000;
  */
 export const underLoadInitiationsPerIpPerSec = 20;
 export const underLoadIpBurst = 20;
+/**
+ * Initiator only: each session waits up to this much longer than REKEY_AFTER_TIME before its
+ * rekey, chosen at random per session, so peers that registered together drift apart instead of
+ * hitting the hub as one wave every 2 minutes. A 24th of the interval (5 s at 120 s), so a test
+ * run with MESHD_TEST_REKEY_MS keeps its proportions; far inside the 60 s before REJECT_AFTER_TIME.
+ */
+export const rekeyAfterTimeJitterMs = Math.min(5_000, Math.floor(REKEY_AFTER_TIME_MS / 24));
 /** Per-source budget of HUB_KEY_REQ answered. */
 export const hubKeyRequestsPerSec = 2;
 export const hubKeyRequestBurst = 4;

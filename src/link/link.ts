@@ -71,7 +71,7 @@ export interface LinkOptions {
    * heartbeat, and it must not answer a quiet member with handshakes.
    */
   rehandshakeAfterSilenceMs?: number;
-  /** Random u32 for session indices (tests inject a seeded one). */
+  /** Random u32 for session indices and rekey jitter (tests inject a seeded one). */
   randomU32?: () => number;
   /** Overrides the "under load" rule (constants.ts underLoadInitiationsPerSec/Burst); tests shrink it. */
   underLoad?: { initiationsPerSec: number; burst: number };
@@ -382,7 +382,8 @@ export class Link {
     }
     const now = this.opts.clock.now();
     this.cancelHandshake(r);
-    const s = new TransportSession(keys, now);
+    // Only the initiator rekeys on time; its jitter spreads peers that started together.
+    const s = new TransportSession(keys, now, this.randomU32() % (C.rekeyAfterTimeJitterMs + 1));
     this.byIndex.set(s.localIndex, r);
     r.keypairs.onHandshakeComplete(s);
     r.path = from;

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { toHex } from '../../src/util/bytes.js';
 import { REJECT_AFTER_TIME_MS, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME_MS, REKEY_ON_RECEIVE_AFTER_MS } from '../../src/crypto/constants.js';
 import { transportCounter, transportReceiverIndex } from '../../src/wire/transport.js';
+import { TransportSession } from '../../src/crypto/session.js';
+import type { TransportKeys } from '../../src/crypto/handshake.js';
 import { sessionPair } from './session-pair.js';
+
+/** Keys good enough to build a session (needsRekey reads only the clock and the role). */
+const keysFor = (isInitiator: boolean): TransportKeys => ({ sendKey: new Uint8Array(32), recvKey: new Uint8Array(32), localIndex: 1, remoteIndex: 2, remoteStatic: new Uint8Array(32), isInitiator });
 
 const msg = (s: string) => new TextEncoder().encode(s);
 
@@ -86,6 +91,17 @@ describe('TransportSession', () => {
     expect(b.needsRekey(now)).toBe(false); // the responder never rekeys on time
     expect(a.expired(now)).toBe(expired);
     expect(a.seal(msg('x'), now) === undefined).toBe(expired);
+  });
+
+  it.each([
+    ['no jitter: at REKEY_AFTER_TIME', 0, REKEY_AFTER_TIME_MS, true],
+    ['3 s of jitter: not yet at REKEY_AFTER_TIME', 3_000, REKEY_AFTER_TIME_MS, false],
+    ['3 s of jitter: 1 ms before it is due', 3_000, REKEY_AFTER_TIME_MS + 2_999, false],
+    ['3 s of jitter: due at REKEY_AFTER_TIME + 3 s', 3_000, REKEY_AFTER_TIME_MS + 3_000, true],
+    ['3 s of jitter: well past it (the receive-side age, 165 s)', 3_000, REKEY_ON_RECEIVE_AFTER_MS, true],
+  ])('rekey jitter, %s (jitter %d ms, age %d ms): initiator needsRekey %s', (_why, jitter, age, rekey) => {
+    expect(new TransportSession(keysFor(true), 1_000, jitter).needsRekey(1_000 + age)).toBe(rekey);
+    expect(new TransportSession(keysFor(false), 1_000, jitter).needsRekey(1_000 + age)).toBe(false); // the responder never rekeys on time
   });
 
   it('an expired session neither seals nor opens', () => {

@@ -1,5 +1,5 @@
 // The link runtime over the memory switch: handshake, traffic, roaming, mac1 before DH, rate limit,
-// retransmit and give-up, rekey, hub key answer, cookie replies under load.
+// retransmit and give-up, rekey (and its jitter), hub key answer, cookie replies under load.
 import { describe, expect, it, vi } from 'vitest';
 import { cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../../src/crypto/cookie.js';
 import { createInitiation } from '../../src/crypto/handshake.js';
@@ -17,7 +17,7 @@ import { MessageType, messageTypeOf } from '../../src/wire/outer.js';
 
 const psk = derivePsk('a network secret of some length');
 
-type Extra = Pick<LinkOptions, 'underLoad'>;
+type Extra = Pick<LinkOptions, 'underLoad' | 'randomU32'>;
 
 function pair(opts: { loss?: number; pskB?: Uint8Array; rehandshakeAfterSilenceMs?: number; a?: Extra; b?: Extra } = {}) {
   const clock = new ManualClock();
@@ -97,7 +97,7 @@ describe('link', () => {
     t.a.send(t.kb.publicKey, text('start'), udpPath(t.ub.local));
     t.clock.advance(100);
     expect(t.a.stats.handshakesInitiated).toBe(1);
-    t.clock.advance(120_000); // the initiator's key is due for a rekey
+    t.clock.advance(120_000 + LC.rekeyAfterTimeJitterMs); // the initiator's key is due for a rekey, whatever its jitter
     t.sw.quality = { loss: 1, delayMs: 5 }; // nothing gets through for a while
     t.a.send(t.kb.publicKey, text('due'));
     expect(t.a.stats.handshakesInitiated).toBe(2);
@@ -174,6 +174,30 @@ describe('link', () => {
     t.clock.advance(50);
     expect(seen.length).toBe(1);
     expect(verifyHubKeyResponse(psk, seen[0]!, good.nonce)).toEqual(t.kb.publicKey);
+  });
+});
+
+/** Every jitter draw is `j` (value % (max + 1)), and indices stay distinct. */
+const drawing = (j: number) => {
+  let n = 1;
+  return () => (n++ * (LC.rekeyAfterTimeJitterMs + 1) + j) >>> 0;
+};
+
+describe('link: rekey jitter', () => {
+  it.each([
+    ['no jitter drawn: rekeys at REKEY_AFTER_TIME', 0],
+    ['3 s drawn: rekeys 3 s later', 3_000],
+    ['the largest draw', LC.rekeyAfterTimeJitterMs],
+  ])('%s', (_why, j) => {
+    const t = pair({ a: { randomU32: drawing(j) } });
+    t.a.send(t.kb.publicKey, text('start'), udpPath(t.ub.local));
+    t.clock.advance(10); // the session is made at +10 ms (5 ms each way)
+    t.clock.advance(120_000 + j - 1);
+    t.a.send(t.kb.publicKey, text('not yet'));
+    expect(t.a.stats.handshakesInitiated).toBe(1);
+    t.clock.advance(1);
+    t.a.send(t.kb.publicKey, text('due'));
+    expect(t.a.stats.handshakesInitiated).toBe(2);
   });
 });
 

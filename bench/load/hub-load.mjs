@@ -5,9 +5,10 @@
 // and how long one map change (a join, then a leave) takes to reach every peer.
 //   npm run build && node bench/load/hub-load.mjs --peers 1000 [--workers 2] [--rate 50] [--max-pending 4] [--steady 60]
 //     [--register-limit 600] [--settle-limit 900] [--partial]   (--partial: when registration hits its limit, stop joining
-//     and measure the steady state and spread with the peers that did register)
+//     and measure the steady state and spread with the peers that did register) [--spreads K --spread-gap S] (K more
+//     changes S seconds apart, not waiting for quiet: over a rekey cycle some fall inside the rekey wave)
 // Joins are paced (rate) and closed-loop (at most max-pending registrations in flight per worker).
-// Traffic stays on 127.0.0.1; overlay addresses are registry numbers in 10.9.0.0/16 (no packet goes there).
+// Traffic stays on loopback (the hub on 127.0.0.1, each virtual peer on its own 127.1.0.0 and up); overlay addresses are registry numbers in 10.9.0.0/16 (no packet goes there).
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +74,7 @@ const hardStop = setTimeout(() => {
 hardStop.unref();
 
 let hubKey = '';
-const hubLines = { n: 0, registered: 0, refused: 0, last: [] };
+const hubLines = { n: 0, registered: 0, refused: 0, last: [], fanouts: new Map() };
 await new Promise((resolve, reject) => {
   const t = setTimeout(() => reject(new Error('hub did not start within 10 s')), 10_000);
   createInterface({ input: hub.stdout }).on('line', (l) => {
@@ -86,6 +87,12 @@ await new Promise((resolve, reject) => {
       const j = JSON.parse(l);
       hubLines.maps = `${j.parts} parts, ${j.retransmits} resent in 10 s, ${j.inFlight} in flight, srtt ${j.srttMs} ms, ${j.giveUps} given up, queued ${JSON.stringify(j.queued)}`;
       hubLines.partsTotal = (hubLines.partsTotal ?? 0) + j.parts;
+    }
+    if (l.includes('"hub: map change delivered"')) {
+      // The hub's own view of a fan-out (hub/map-sender.ts FanoutReport), by version.
+      const j = JSON.parse(l);
+      hubLines.fanouts.set(j.version, j);
+      if (hubLines.fanouts.size > 100) hubLines.fanouts.delete(hubLines.fanouts.keys().next().value);
     }
     if (/refused/.test(l)) hubLines.refused++;
     if (l.includes('"hub started"')) {
@@ -177,16 +184,18 @@ async function versions() {
   const drops = {};
   const stuck = [];
   let regs = 0;
+  let handshakes = 0;
   let lagMs = 0;
   for (const r of replies) {
     regs += r.registrations;
+    handshakes += r.handshakes;
     for (const [v, n] of Object.entries(r.hist)) hist[v] = (hist[v] ?? 0) + n;
     for (const [k, n] of Object.entries(r.states)) states[k] = (states[k] ?? 0) + n;
     for (const [k, n] of Object.entries(r.drops)) drops[k] = (drops[k] ?? 0) + n;
     stuck.push(...r.stuck);
     lagMs = Math.max(lagMs, r.lagMs);
   }
-  return { hist, regs, states, drops, stuck, lagMs };
+  return { hist, regs, handshakes, states, drops, stuck, lagMs };
 }
 // (At 10,000 peers the maps trail the registrations: every peer needs every other peer's entry, ~N^2
 // entries, which the hub streams paced behind REGISTER and HEARTBEAT; this phase times that.)
@@ -232,26 +241,48 @@ async function quiet() {
   }
   return Date.now() - t;
 }
-async function spread(kind) {
-  const waitedMs = await quiet();
+async function spread(kind, waitQuiet = true) {
+  const waitedMs = waitQuiet ? await quiet() : 0;
   const before = await versions();
   const v = Math.max(...Object.keys(before.hist).map(Number)) + 1;
   const watched = Promise.all(workers.map((w) => { w.send({ type: 'watch', version: v }); return onAny((x, m) => x === w && m.type === 'watched' && m.version === v); }));
   await sleep(200);
   const t = Date.now();
-  if (kind === 'join') workers[0].send({ type: 'join', ...common, first: N, firstHost: 2 });
+  if (kind === 'join') workers[0].send({ type: 'join', ...common, first: N + Math.floor(v), firstHost: 2 });
   else workers[0].send({ type: 'leave' });
   const res = await Promise.race([watched, sleep(30_000).then(() => undefined)]);
-  if (!res) return `${kind}: not every peer had version ${v} within 30 s`;
+  const after = await versions();
+  // Handshakes the virtual peers completed meanwhile: a change timed inside a rekey wave shows it here.
+  const wave = `${after.handshakes - before.handshakes} peer handshakes completed meanwhile, workers' lag before ${before.lagMs} ms`;
+  if (!res) return { ms: Infinity, text: `${kind}: not every peer had version ${v} within 30 s (${wave})` };
   const last = Math.max(...res.map((m) => m.doneAt));
-  say(`  ${kind}: per worker ${res.map((m) => m.doneAt - t).join(', ')} ms; hub maps: ${hubLines.maps ?? '-'}`);
-  return `${kind} (version ${v}): every peer had it ${last - t} ms after the change started (waited ${waitedMs} ms for the workers' lag to settle under ${quietLagMs} ms)`;
+  await sleep(300); // the last ACKs reach the hub, which then logs the fan-out
+  const f = hubLines.fanouts.get(v);
+  const hubView = f ? `hub: ${f.members} members, waited ${f.waitedMs} ms, all sent ${f.sentMs} ms, all acked ${f.deliveredMs} ms after the change, ${f.unfinished} unfinished` : 'hub: no fan-out report';
+  say(`  ${kind}: per worker ${res.map((m) => m.doneAt - t).join(', ')} ms; ${hubView}; ${wave}; hub maps: ${hubLines.maps ?? '-'}`);
+  const waited = waitQuiet ? ` (waited ${waitedMs} ms for the workers' lag to settle under ${quietLagMs} ms)` : '';
+  return { ms: last - t, text: `${kind} (version ${v}): every peer had it ${last - t} ms after the change started${waited}` };
 }
-say(await spread('join'));
+say((await spread('join')).text);
 await sleep(2000);
-say(await spread('leave'));
+say((await spread('leave')).text);
+// --spreads K: K more changes (join, leave, ...) every --spread-gap seconds without waiting for quiet,
+// over at least one rekey cycle (2 minutes) so some fall inside the wave of peers that rekey together.
+const extra = Number(args.spreads ?? 0);
+const gapS = Number(args['spread-gap'] ?? 10);
+const times = [];
+for (let i = 0; i < extra; i++) {
+  await sleep(gapS * 1000);
+  const r = await spread(i % 2 === 0 ? 'join' : 'leave', false);
+  times.push(r.ms);
+  say(r.text);
+}
+if (times.length) {
+  const sorted = times.slice().sort((a, b) => a - b);
+  say(`${times.length} changes every ${gapS} s: reached every peer in median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms, ${times.filter((x) => x <= 1000).length} of ${times.length} within 1 s; in order: ${times.join(', ')}`);
+}
 say(`final hub RSS ${rssMb(hub.pid).toFixed(0)} MB`);
-console.log(JSON.stringify({ peers: M, workers: W, rate, registrationS: regMs / 1000, registrationCpuS: regCpu, settleS: settledMs / 1000, settleCpuS: settleCpu, steadyS, steadyCpuPct: steadyPct, rssMb: rss2 }));
+console.log(JSON.stringify({ spreadsMs: times, peers: M, workers: W, rate, registrationS: regMs / 1000, registrationCpuS: regCpu, settleS: settledMs / 1000, settleCpuS: settleCpu, steadyS, steadyCpuPct: steadyPct, rssMb: rss2 }));
 for (const w of workers) w.send({ type: 'stop' });
 await sleep(500);
 process.exit(0);

@@ -1,8 +1,8 @@
 // One worker process of the hub load tool (bench/load/hub-load.mjs): runs many lightweight virtual
 // peers, each a real Link (Noise handshake, sessions, rekey) and a real HubClient (REGISTER, MAP
-// parts acked and assembled, HEARTBEAT with the map version, re-register) on its own UDP socket on
-// 127.0.0.1. What it leaves out of a peer: TUN, data plane, punching; and the map keeps only its
-// version (the entries are decoded and acked, not stored), so 10,000 peers fit in memory.
+// parts acked and assembled, HEARTBEAT with the map version, re-register) on its own UDP socket and
+// its own 127.x.y.z loopback address. What it leaves out of a peer: TUN, data plane, punching; and
+// the map keeps only its version (the entries are decoded and acked, not stored), so 10,000 peers fit in memory.
 import { pino } from 'pino';
 
 // MESHD_DIST: a private build (npx tsc -p tsconfig.build.json --outDir DIR) so a run is not disturbed
@@ -77,7 +77,10 @@ class VersionMap {
 }
 
 async function startPeer(cfg, index) {
-  const udp = await openUdp({ address: '127.0.0.1', port: 0 }, { recvBufferBytes: 65536, sendBufferBytes: 65536 });
+  // Each virtual peer on its own loopback address (127.1.0.0 and up, all local on lo's /8), as real
+  // peers have their own: the hub's per-IP limits under load (cookie replies) then see 10,000 sources.
+  const address = `127.${1 + ((index >>> 16) & 0x7f)}.${(index >>> 8) & 0xff}.${index & 0xff}`;
+  const udp = await openUdp({ address, port: 0 }, { recvBufferBytes: 65536, sendBufferBytes: 65536 });
   const keyPair = generateKeyPair();
   const psk = cfg.psk;
   const link = new Link({ udp, keyPair, psk, clock: systemClock, wallClock: systemWallClock, log });
@@ -144,6 +147,7 @@ process.on('message', async (msg) => {
     const hist = {};
     for (const p of peers) hist[p.map.version] = (hist[p.map.version] ?? 0) + 1;
     const regs = peers.reduce((s, p) => s + p.client.registrations, 0);
+    const handshakes = peers.reduce((s, p) => s + p.link.stats.handshakesCompleted, 0);
     const states = {};
     const drops = {};
     for (const p of peers) {
@@ -155,7 +159,7 @@ process.on('message', async (msg) => {
       index: p.index, state: p.client.state, ageS: Math.round((Date.now() - p.startedAt) / 1000), registrations: p.client.registrations,
       link: p.link.stats, drops: Object.fromEntries(Object.entries(p.link.drops).filter(([, v]) => v)), udp: p.udp.counters,
     }));
-    process.send({ type: 'versions', hist, registrations: regs, states, drops, stuck, lagMs: maxLagMs });
+    process.send({ type: 'versions', hist, registrations: regs, handshakes, states, drops, stuck, lagMs: maxLagMs });
     maxLagMs = 0;
   } else if (msg.type === 'watch') {
     watch = { version: msg.version, pending: new Set(peers.filter((p) => p.map.version < msg.version)) };

@@ -118,6 +118,8 @@ export function startHub(opts: HubOptions): Hub {
     heartbeatMs,
     // Refused at registration (not at the handshake) so the peer learns why.
     keyAllowed: (k) => allowed === undefined || allowed.has(keyId(k)),
+    // One line per map change (or coalesced batch of them): how long until every member had it.
+    onMapFanout: (r) => log.info(r, 'hub: map change delivered'),
   });
   let timer: TimerHandle = opts.clock.setTimer(expiryCheckIntervalMs, expire);
   let mapLogTimer: TimerHandle = opts.clock.setTimer(mapLogIntervalMs, logMaps);

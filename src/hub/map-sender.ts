@@ -86,10 +86,38 @@ export function nextRetryMs(currentMs: number, event: 'timeout' | 'ack'): number
   return event === 'timeout' ? Math.min(currentMs * 2, mapMaxRetryMs) : Math.max(mapFirstRetryMs, currentMs / 2);
 }
 
+/** What one flush's fan-out took, for the operator (logged by the daemon) and the load tool. */
+export interface FanoutReport {
+  version: number;
+  /** Members the flush queued a map for. */
+  members: number;
+  /** From the first change to the flush (the coalescing window, or the spacing after a long flush). */
+  waitedMs: number;
+  /** From the first change until the last of those maps was sent, and until the last was acked. */
+  sentMs: number;
+  deliveredMs: number;
+  /** Maps of this flush superseded by a newer one, given up or whose member left before the ACK. */
+  unfinished: number;
+}
+
+/** A flush's fan-out in progress. */
+interface Fanout {
+  version: number;
+  changedMs: number;
+  flushMs: number;
+  members: number;
+  unsent: number;
+  left: number;
+  sentMs: number;
+  unfinished: number;
+}
+
 /** One version on its way to a member. */
 interface Outgoing {
   version: number;
   base: number;
+  /** The flush that queued it, when one did. */
+  fanout?: Fanout;
   parts: readonly MapPart[];
   /** Index of the next part not yet sent. */
   next: number;
@@ -137,6 +165,10 @@ export class MapSender {
   /** MAP parts sent and not acked, over all members. */
   private inflight = 0;
   private snapshot: { version: number; builtMs: number; parts: readonly MapPart[] } | undefined;
+  /** When the first change not yet flushed happened. */
+  private changedSinceMs: number | undefined;
+  /** The last flush whose fan-out completed (every map it queued acked, superseded or given up). */
+  lastFanout: FanoutReport | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -147,6 +179,8 @@ export class MapSender {
     private readonly coalesceMs = mapCoalesceMs,
     private readonly inflightLimit = mapInflightParts,
     private readonly fullConcurrent = mapFullConcurrent,
+    /** Told when a flush's fan-out completes (the daemon logs it). */
+    private readonly onFanout?: (r: FanoutReport) => void,
   ) {
     this.windowMs = coalesceMs;
   }
@@ -177,7 +211,10 @@ export class MapSender {
   /** Sends a full map (registration, or repair from a version the log no longer covers): the
    * current snapshot when it is recent enough, else a new one. */
   sendFull(m: Member): void {
-    const s = this.stateOf(m);
+    this.startFull(this.stateOf(m));
+  }
+
+  private startFull(s: MemberMapState): Outgoing {
     s.acked = 0;
     const now = this.clock.now();
     let snap = this.snapshot;
@@ -186,7 +223,7 @@ export class MapSender {
       snap = this.snapshot = { version, builtMs: now, parts: buildParts(version, 0, this.registry.fullMapBytes(), mapPartBudgetBytes) };
       this.counters.snapshots++;
     }
-    this.start(s, snap.version, 0, snap.parts);
+    return this.start(s, snap.version, 0, snap.parts);
   }
 
   /** A member registered again with nothing changed (same boot id: its map and the parts it has
@@ -206,6 +243,7 @@ export class MapSender {
 
   /** The map changed: every member behind gets one delta at the next flush. */
   changed(): void {
+    this.changedSinceMs ??= this.clock.now();
     if (this.flushTimer !== undefined) return;
     const since = this.clock.now() - this.lastFlushEndMs;
     this.windowMs = nextWindowMs(this.windowMs, since, this.registry.size, this.coalesceMs);
@@ -221,6 +259,8 @@ export class MapSender {
     const t0 = this.clock.now();
     const version = this.registry.version;
     const byBase = new Map<number, readonly MapPart[] | undefined>();
+    const fanout: Fanout = { version, changedMs: this.changedSinceMs ?? t0, flushMs: t0, members: 0, unsent: 0, left: 0, sentMs: t0, unfinished: 0 };
+    this.changedSinceMs = undefined;
     for (const m of this.registry.all()) {
       const s = this.stateOf(m);
       if (s.out || s.acked === version) continue;
@@ -230,8 +270,11 @@ export class MapSender {
         parts = delta === undefined ? undefined : buildParts(version, s.acked, delta, mapPartBudgetBytes);
         byBase.set(s.acked, parts);
       }
-      if (parts === undefined) this.sendFull(m);
-      else this.start(s, version, s.acked, parts);
+      const out = parts === undefined ? this.startFull(s) : this.start(s, version, s.acked, parts);
+      out.fanout = fanout;
+      fanout.members++;
+      fanout.unsent++;
+      fanout.left++;
     }
     this.counters.flushes++;
     this.lastFlushEndMs = this.clock.now();
@@ -273,6 +316,7 @@ export class MapSender {
     s.out = undefined;
     this.disarm(s);
     this.leaveFull(s);
+    if (out.fanout) this.fanoutDone(out.fanout, 1, 0);
     if (out.version > s.acked || s.acked > this.registry.version) s.acked = out.version;
     if (s.acked !== this.registry.version) this.changed(); // changes arrived meanwhile: next flush
     return true;
@@ -295,17 +339,24 @@ export class MapSender {
 
   /** Starts delivering `parts` of `version`; a newer map supersedes whatever is in flight (it
    * covers the same changes). */
-  private start(s: MemberMapState, version: number, base: number, parts: readonly MapPart[]): void {
+  private start(s: MemberMapState, version: number, base: number, parts: readonly MapPart[]): Outgoing {
     this.drop(s);
-    s.out = { version, base, parts, next: 0, unacked: new Map(), left: parts.length };
+    const out: Outgoing = { version, base, parts, next: 0, unacked: new Map(), left: parts.length };
+    s.out = out;
     s.lastProgressMs = this.clock.now();
     s.timeouts = 0;
     this.ready(s);
+    return out;
   }
 
   /** Takes the member's map in flight off the books (superseded, given up, member gone). */
   private drop(s: MemberMapState): void {
     if (!s.out) return;
+    const f = s.out.fanout;
+    if (f) {
+      if (s.out.next < s.out.parts.length) this.fanoutSent(f);
+      this.fanoutDone(f, 1, 1);
+    }
     this.release(s.out.unacked.size);
     s.out = undefined;
     this.readyDelta.delete(s);
@@ -370,10 +421,31 @@ export class MapSender {
           this.counters.parts++;
           this.send(s.member, withSeq(out.parts[i]!, seq));
         }
+        if (out.next === out.parts.length && out.fanout) this.fanoutSent(out.fanout);
         if (s.timer === undefined) this.arm(s, this.retryDelay(s));
         if (out.next < out.parts.length && out.unacked.size < mapWindowParts) queue.add(s); // to the back
       }
     }
+  }
+
+  /** One more map of the fan-out is sent in full (or no longer to be sent). */
+  private fanoutSent(f: Fanout): void {
+    if (--f.unsent === 0) f.sentMs = this.clock.now();
+  }
+
+  /** `done` maps of the fan-out finished (`unfinished` of them without an ACK); the last reports it. */
+  private fanoutDone(f: Fanout, done: number, unfinished: number): void {
+    f.left -= done;
+    f.unfinished += unfinished;
+    if (f.left !== 0) return;
+    const now = this.clock.now();
+    const r: FanoutReport = {
+      version: f.version, members: f.members, waitedMs: f.flushMs - f.changedMs, sentMs: f.sentMs - f.changedMs,
+      deliveredMs: now - f.changedMs, unfinished: f.unfinished,
+    };
+    f.left = -1; // reported once
+    this.lastFanout = r;
+    this.onFanout?.(r);
   }
 
   private resend(s: MemberMapState, out: Outgoing): void {

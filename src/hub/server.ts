@@ -14,7 +14,7 @@ import {
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind } from '../wire/inner.js';
 import type { HubPublisher } from '../publish/hub-publisher.js';
-import { MapSender } from './map-sender.js';
+import { MapSender, type FanoutReport } from './map-sender.js';
 import { Relay } from './relay.js';
 import { heartbeatIntervalMs, refusalFor, Registry, type Member } from './registry.js';
 
@@ -30,6 +30,8 @@ export interface ServerOptions {
   publish?: HubPublisher;
   /** Window in which map changes are collected into one delta per member (default mapCoalesceMs). */
   mapCoalesceMs?: number;
+  /** Told when a flush's deltas have reached every member (hub/map-sender.ts FanoutReport). */
+  onMapFanout?: (r: FanoutReport) => void;
 }
 
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
@@ -53,7 +55,7 @@ export class HubServer {
 
   constructor(private readonly o: ServerOptions) {
     this.heartbeatMs = o.heartbeatMs ?? heartbeatIntervalMs;
-    this.maps = new MapSender(o.clock, o.registry, (m, inner) => o.link.send(m.publicKey, inner), (m) => this.reliableOf(m.id), o.mapCoalesceMs);
+    this.maps = new MapSender(o.clock, o.registry, (m, inner) => o.link.send(m.publicKey, inner), (m) => this.reliableOf(m.id), o.mapCoalesceMs, undefined, undefined, o.onMapFanout);
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
   }
 

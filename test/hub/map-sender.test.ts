@@ -2,7 +2,7 @@
 // window of unacked parts per member, retransmit delay that grows while nothing is acked.
 import { describe, expect, it } from 'vitest';
 import {
-  MapSender, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapLateTimerMs, mapMaxRetryMs, mapSnapshotMaxAgeMs, mapWindowParts, nextRetryMs, nextSrttMs,
+  MapSender, type FanoutReport, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapLateTimerMs, mapMaxRetryMs, mapSnapshotMaxAgeMs, mapWindowParts, nextRetryMs, nextSrttMs,
   nextWindowMs, retryFloorMs,
 } from '../../src/hub/map-sender.js';
 import type { Clock } from '../../src/util/clock.js';
@@ -36,10 +36,11 @@ function setup(inflightLimit?: number, fullConcurrent?: number) {
   const registry = new Registry(parseNetwork('10.9.0.0/16'));
   const sent: Array<{ to: string; msg: Map_ }> = [];
   const rel = new Map<string, ReliableSender>();
+  const fanouts: FanoutReport[] = [];
   const maps = new MapSender(clock, registry, (m, inner) => sent.push({ to: m.id, msg: decodeMap(inner) }), (m) => {
     if (!rel.has(m.id)) rel.set(m.id, new ReliableSender(clock));
     return rel.get(m.id)!;
-  }, mapCoalesceMs, inflightLimit, fullConcurrent);
+  }, mapCoalesceMs, inflightLimit, fullConcurrent, (r) => fanouts.push(r));
   let n = 0;
   const join = (): Member => {
     n++;
@@ -61,7 +62,7 @@ function setup(inflightLimit?: number, fullConcurrent?: number) {
     }
     clock.advance(0);
   };
-  return { clock, registry, sent, maps, join, ackAll };
+  return { clock, registry, sent, maps, join, ackAll, fanouts };
 }
 
 describe('map sender', () => {
@@ -84,6 +85,33 @@ describe('map sender', () => {
       expect(d.msg.version).toBe(registry.version);
       expect(d.msg.entries.length).toBe(10);
     }
+  });
+
+  it('reports each flush once: members queued, the window waited, when the last map was sent and acked, and those never acked', () => {
+    const { clock, registry, sent, maps, join, ackAll, fanouts } = setup();
+    const [a, b, c] = [join(), join(), join()];
+    ackAll();
+    clock.advance(mapCoalesceMs);
+    ackAll();
+    clock.advance(2_000);
+    fanouts.length = 0;
+    sent.length = 0;
+    join(); // the change: a, b and c each get one delta after the window; the joiner its full map
+    clock.advance(mapCoalesceMs);
+    clock.advance(0);
+    const deltaTo = (m: Member) => sent.find((s) => s.to === m.id && s.msg.base !== 0)!;
+    expect([a, b, c].map((m) => deltaTo(m).msg.version)).toEqual([registry.version, registry.version, registry.version]);
+    clock.advance(10);
+    maps.acked(a, deltaTo(a).msg.seq);
+    clock.advance(15);
+    maps.acked(b, deltaTo(b).msg.seq);
+    expect(fanouts).toEqual([]); // c has not acked yet
+    maps.forget(c); // c left before acking: the fan-out is complete, with one map unfinished
+    expect(fanouts).toEqual([{ version: registry.version, members: 3, waitedMs: mapCoalesceMs, sentMs: mapCoalesceMs, deliveredMs: mapCoalesceMs + 25, unfinished: 1 }]);
+    maps.forget(a);
+    maps.forget(b);
+    expect(fanouts.length).toBe(1); // reported once
+    expect(maps.lastFanout).toEqual(fanouts[0]);
   });
 
   it('gives a member whose map is in flight the rest once it acks', () => {

@@ -641,7 +641,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"aeadOpen", NULL, js_aead_open, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
-  return exports;
+  return noise_register(env, exports);
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

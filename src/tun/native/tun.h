@@ -1,5 +1,6 @@
 // Shared between the TUN addon's C files: tun.c (device lifecycle, reads, exports), tun-write.c
-// (the write path and its queue) and offload-js.c (test views of offload.c).
+// (the write path and its queue), offload-js.c (test views of offload.c) and noise.c (handshake
+// primitives).
 #ifndef MESHD_TUN_H
 #define MESHD_TUN_H
 
@@ -79,5 +80,8 @@ napi_value js_flush(napi_env env, napi_callback_info info);
 // offload-js.c
 napi_value js_offload_split(napi_env env, napi_callback_info info);
 napi_value js_offload_coalesce(napi_env env, napi_callback_info info);
+
+// noise.c: adds the handshake primitives (noise*) to the exports (leaves them out if OpenSSL cannot).
+napi_value noise_register(napi_env env, napi_value exports);
 
 #endif

@@ -165,15 +165,22 @@ function runUntilSignal(daemon: Stoppable, log: Logger): void {
 }
 
 /**
- * The AEAD of every session (crypto/session.ts): the addon's ChaCha20-Poly1305 on Node's OpenSSL
- * when it loads (same bytes, ~6x less CPU than node:crypto's cipher object per packet; a third of
- * the hub's CPU while streaming maps), else node:crypto. Chosen here, for hub and peer alike,
+ * The crypto of every session and handshake: the addon's C on Node's OpenSSL when it loads, else
+ * node:crypto; same bytes either way. The AEAD of sessions (crypto/session.ts: ~6x less CPU than
+ * node:crypto's cipher object per packet; a third of the hub's CPU while streaming maps) and the
+ * Noise primitives of handshakes (crypto/noise.ts: X25519 without KeyObject imports, HMAC-BLAKE2s
+ * without createHmac; a hub's rekey wave is handshakes). Chosen here, for hub and peer alike,
  * because only the CLI may import both crypto/ and tun/. MESHD_NODE_CRYPTO=1 keeps node:crypto.
  */
 async function installAead(): Promise<void> {
   if (process.env['MESHD_NODE_CRYPTO'] === '1') return;
-  const [{ setAeadBackend }, { nativeAead }] = await Promise.all([import('./crypto/session.js'), import('./tun/linux.js')]);
+  const [{ setAeadBackend }, { setNoiseBackend }, { nativeAead, nativeNoise }] = await Promise.all([
+    import('./crypto/session.js'),
+    import('./crypto/noise.js'),
+    import('./tun/linux.js'),
+  ]);
   setAeadBackend(nativeAead());
+  setNoiseBackend(nativeNoise());
 }
 
 async function runHub(flags: Record<string, unknown>): Promise<void> {

@@ -1,73 +1,77 @@
 // Noise primitives as WireGuard instantiates them: HASH = BLAKE2s-256, HMAC-BLAKE2s, the HKDF-style
-// KDF1/2/3, ChaCha20-Poly1305 with a 0^4 || u64 LE nonce, X25519 and TAI64N. Used by handshake.ts.
-import { createCipheriv, createDecipheriv, createHash, createHmac, diffieHellman, type KeyObject } from 'node:crypto';
+// KDF1/2/3, ChaCha20-Poly1305 with a 0^4 || u64 LE nonce, X25519 and TAI64N. Used by handshake.ts and
+// cookie.ts. Keys are raw 32-byte arrays. The work is done by a backend: node:crypto (noise-node.ts)
+// unless the runtime installs a faster one with the same bytes (setNoiseBackend: the addon's C on
+// Node's OpenSSL, a handshake in a fraction of the time; chosen once at start-up by cli.ts).
+import { diffieHellman, type KeyObject } from 'node:crypto';
+import { nodeNoise } from './noise-node.js';
 
 export const HASH_SIZE = 32;
 export const TAG_SIZE = 16;
 export const TAI64N_SIZE = 12;
 
+/** One implementation of the primitives; every backend gives node:crypto's bytes. */
+export interface NoiseBackend {
+  /** X25519 of 32-byte keys; undefined when the result is all zero (a low-order public key). */
+  x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | undefined;
+  /** X25519(privateKey, 9): the public key of a private one. */
+  x25519Base(privateKey: Uint8Array): Uint8Array;
+  /** A fresh pair (32 random bytes; X25519 clamps). Absent: random bytes and x25519Base. */
+  generateKeyPair?(): { privateKey: Uint8Array; publicKey: Uint8Array };
+  hash(...parts: Uint8Array[]): Uint8Array;
+  hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
+  /** The first n KDF outputs, concatenated (32 n bytes). */
+  kdf(n: 1 | 2 | 3, chainingKey: Uint8Array, input: Uint8Array): Uint8Array;
+  seal(key: Uint8Array, counter: number, plaintext: Uint8Array, ad: Uint8Array): Uint8Array;
+  /** undefined when authentication fails. */
+  open(key: Uint8Array, counter: number, sealed: Uint8Array, ad: Uint8Array): Uint8Array | undefined;
+}
+
+// Process-wide, like session.ts's AEAD: one backend for every handshake, chosen at start-up.
+let backend: NoiseBackend = nodeNoise;
+
+/** Installs (or with undefined removes, back to node:crypto) the backend of every call from now on. */
+export function setNoiseBackend(b: NoiseBackend | undefined): void {
+  backend = b ?? nodeNoise;
+}
+
+/** The backend in use (tests and benchmarks compare them). */
+export function noiseBackend(): NoiseBackend {
+  return backend;
+}
+
 export function hash(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('blake2s256');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  return backend.hash(...parts);
 }
 
 export function hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  const h = createHmac('blake2s256', key);
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  return backend.hmac(key, ...parts);
 }
 
-const ONE = Uint8Array.of(1);
-const TWO = Uint8Array.of(2);
-const THREE = Uint8Array.of(3);
-
-/** Noise HKDF with HMAC-BLAKE2s, returning the first `n` (1..3) outputs. */
+/** Noise HKDF with HMAC-BLAKE2s, returning the first `n` (1..3) outputs (views of one array). */
 export function kdf(n: 1 | 2 | 3, chainingKey: Uint8Array, input: Uint8Array): Uint8Array[] {
-  const t0 = hmac(chainingKey, input);
-  const t1 = hmac(t0, ONE);
-  if (n === 1) return [t1];
-  const t2 = hmac(t0, t1, TWO);
-  if (n === 2) return [t1, t2];
-  return [t1, t2, hmac(t0, t2, THREE)];
-}
-
-/** The 12-byte AEAD nonce: four zero bytes then the counter as u64 little-endian. */
-export function nonceOf(counter: number, out: Uint8Array = new Uint8Array(12)): Uint8Array {
-  out[0] = out[1] = out[2] = out[3] = 0;
-  const v = new DataView(out.buffer, out.byteOffset, 12);
-  v.setUint32(4, counter >>> 0, true);
-  v.setUint32(8, Math.floor(counter / 0x1_0000_0000), true);
+  const t = backend.kdf(n, chainingKey, input);
+  if (n === 1) return [t];
+  const out = [t.subarray(0, HASH_SIZE), t.subarray(HASH_SIZE, 2 * HASH_SIZE)];
+  if (n === 3) out.push(t.subarray(2 * HASH_SIZE));
   return out;
 }
 
 export function aeadSeal(key: Uint8Array, counter: number, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
-  const c = createCipheriv('chacha20-poly1305', key, nonceOf(counter), { authTagLength: TAG_SIZE });
-  c.setAAD(ad, { plaintextLength: plaintext.byteLength });
-  const out = new Uint8Array(plaintext.byteLength + TAG_SIZE);
-  out.set(c.update(plaintext), 0);
-  c.final();
-  out.set(c.getAuthTag(), plaintext.byteLength);
-  return out;
+  return backend.seal(key, counter, plaintext, ad);
 }
 
 /** Opens a sealed box; undefined when authentication fails. */
 export function aeadOpen(key: Uint8Array, counter: number, sealed: Uint8Array, ad: Uint8Array): Uint8Array | undefined {
-  if (sealed.byteLength < TAG_SIZE) return undefined;
-  const n = sealed.byteLength - TAG_SIZE;
-  const d = createDecipheriv('chacha20-poly1305', key, nonceOf(counter), { authTagLength: TAG_SIZE });
-  d.setAuthTag(sealed.subarray(n));
-  d.setAAD(ad, { plaintextLength: n });
-  const out = d.update(sealed.subarray(0, n));
-  try {
-    d.final();
-  } catch {
-    return undefined;
-  }
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  return backend.open(key, counter, sealed, ad);
 }
 
-/** X25519; undefined for a low-order peer key (all-zero result), which OpenSSL refuses. */
+/** X25519 of raw keys; undefined for a low-order peer key (all-zero result). */
+export function x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | undefined {
+  return backend.x25519(privateKey, publicKey);
+}
+
+/** X25519 of KeyObjects (node:crypto only); undefined for a low-order peer key (all-zero result). */
 export function dh(privateKey: KeyObject, publicKey: KeyObject): Uint8Array | undefined {
   try {
     const s = diffieHellman({ privateKey, publicKey });

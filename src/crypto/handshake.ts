@@ -21,16 +21,8 @@ import {
 } from '../wire/handshake.js';
 import { MessageType } from '../wire/outer.js';
 import { HANDSHAKE_MAX_CLOCK_SKEW_MS } from './constants.js';
-import {
-  type StaticKeyPair,
-  generateEphemeral,
-  importPrivateKey,
-  importPublicKey,
-  privateKeyObject,
-  publicKeyObject,
-} from './keys.js';
-import { aeadOpen, aeadSeal, compareBytes, dh, hash, hmac, kdf, tai64n, tai64nToMs } from './noise.js';
-import type { KeyObject } from 'node:crypto';
+import { type StaticKeyPair, generateEphemeral } from './keys.js';
+import { aeadOpen, aeadSeal, compareBytes, hash, hmac, kdf, tai64n, tai64nToMs, x25519 } from './noise.js';
 
 export interface HandshakeIdentity {
   keyPair: StaticKeyPair;
@@ -82,13 +74,12 @@ function checkFrame(message: Uint8Array, type: MessageType, size: number, name: 
   }
 }
 
-function ephemeralOf(hooks?: HandshakeTestHooks): { privateKey: KeyObject; publicKey: Uint8Array } {
-  if (hooks?.ephemeral) return { privateKey: importPrivateKey(hooks.ephemeral.privateKey), publicKey: hooks.ephemeral.publicKey };
-  return generateEphemeral();
+function ephemeralOf(hooks?: HandshakeTestHooks): StaticKeyPair {
+  return hooks?.ephemeral ?? generateEphemeral();
 }
 
-function dhOrFail(priv: KeyObject, pub: KeyObject): Uint8Array {
-  return dh(priv, pub) ?? fail('HANDSHAKE_BAD_KEY', 'low-order public key');
+function dhOrFail(priv: Uint8Array, pub: Uint8Array): Uint8Array {
+  return x25519(priv, pub) ?? fail('HANDSHAKE_BAD_KEY', 'low-order public key');
 }
 
 /** Initiator state between sending HANDSHAKE_INIT and receiving its response. One use only. */
@@ -105,7 +96,7 @@ export class PendingInitiation {
     readonly message: Uint8Array,
     /** @internal */ readonly chainingKey: Uint8Array,
     /** @internal */ readonly hashState: Uint8Array,
-    /** @internal */ readonly ephemeral: KeyObject,
+    /** @internal */ readonly ephemeral: Uint8Array,
   ) {}
 }
 
@@ -117,16 +108,15 @@ export function createInitiation(
   wallMs: number,
   hooks?: HandshakeTestHooks,
 ): { message: Uint8Array; pending: PendingInitiation } {
-  const remote = publicKeyObject(remoteStatic);
   const e = ephemeralOf(hooks);
   let h = hash(INITIAL_HASH, remoteStatic);
   let [c] = kdf(1, INITIAL_CHAIN, e.publicKey) as [Uint8Array];
   h = hash(h, e.publicKey);
   let k: Uint8Array;
-  [c, k] = kdf(2, c, dhOrFail(e.privateKey, remote)) as [Uint8Array, Uint8Array];
+  [c, k] = kdf(2, c, dhOrFail(e.privateKey, remoteStatic)) as [Uint8Array, Uint8Array];
   const encryptedStatic = aeadSeal(k, 0, id.keyPair.publicKey, h);
   h = hash(h, encryptedStatic);
-  [c, k] = kdf(2, c, dhOrFail(privateKeyObject(id.keyPair.privateKey), remote)) as [Uint8Array, Uint8Array];
+  [c, k] = kdf(2, c, dhOrFail(id.keyPair.privateKey, remoteStatic)) as [Uint8Array, Uint8Array];
   const encryptedTimestamp = aeadSeal(k, 0, tai64n(wallMs), h);
   h = hash(h, encryptedTimestamp);
   const message = encodeHandshakeInit({
@@ -160,11 +150,10 @@ export function consumeResponse(pending: PendingInitiation, message: Uint8Array)
   if (v.getUint32(8, true) !== pending.localIndex) fail('HANDSHAKE_UNKNOWN_INDEX', 'HANDSHAKE_RESP: receiver index does not match the pending initiation');
   if (pending.used) fail('HANDSHAKE_USED', 'HANDSHAKE_RESP: initiation already completed');
   const er = message.slice(12, 44);
-  const erKey = importPublicKey(er);
   let [c] = kdf(1, pending.chainingKey, er) as [Uint8Array];
   let h = hash(pending.hashState, er);
-  [c] = kdf(1, c, dhOrFail(pending.ephemeral, erKey)) as [Uint8Array];
-  [c] = kdf(1, c, dhOrFail(privateKeyObject(id.keyPair.privateKey), erKey)) as [Uint8Array];
+  [c] = kdf(1, c, dhOrFail(pending.ephemeral, er)) as [Uint8Array];
+  [c] = kdf(1, c, dhOrFail(id.keyPair.privateKey, er)) as [Uint8Array];
   const [c3, t, k] = kdf(3, c, id.psk) as [Uint8Array, Uint8Array, Uint8Array];
   h = hash(h, t);
   const sealedNothing = message.subarray(44, 60);
@@ -185,7 +174,7 @@ export class ConsumedInitiation {
     readonly timestampMs: number,
     /** @internal */ readonly chainingKey: Uint8Array,
     /** @internal */ readonly hashState: Uint8Array,
-    /** @internal */ readonly remoteEphemeral: KeyObject,
+    /** @internal */ readonly remoteEphemeral: Uint8Array,
   ) {}
 }
 
@@ -201,7 +190,7 @@ export interface ResponderOptions {
 export class HandshakeResponder {
   private readonly mac1KeyOwn: Uint8Array;
   private readonly hashOwn: Uint8Array;
-  private readonly privateKey: KeyObject;
+  private readonly privateKey: Uint8Array;
   private readonly lastTimestamp = new Map<string, Uint8Array>();
   private readonly maxSkewMs: number;
 
@@ -211,7 +200,7 @@ export class HandshakeResponder {
   ) {
     this.mac1KeyOwn = mac1Key(identity.psk, identity.keyPair.publicKey);
     this.hashOwn = hash(INITIAL_HASH, identity.keyPair.publicKey);
-    this.privateKey = privateKeyObject(identity.keyPair.privateKey);
+    this.privateKey = identity.keyPair.privateKey;
     this.maxSkewMs = opts.maxClockSkewMs ?? HANDSHAKE_MAX_CLOCK_SKEW_MS;
   }
 
@@ -235,12 +224,11 @@ export class HandshakeResponder {
     let [c] = kdf(1, INITIAL_CHAIN, ei) as [Uint8Array];
     let h = hash(this.hashOwn, ei);
     let k: Uint8Array;
-    const eiKey = importPublicKey(ei);
-    [c, k] = kdf(2, c, dhOrFail(this.privateKey, eiKey)) as [Uint8Array, Uint8Array];
+    [c, k] = kdf(2, c, dhOrFail(this.privateKey, ei)) as [Uint8Array, Uint8Array];
     const encryptedStatic = message.subarray(40, 88);
     const remoteStatic = aeadOpen(k, 0, encryptedStatic, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: static key does not decrypt');
     h = hash(h, encryptedStatic);
-    [c, k] = kdf(2, c, dhOrFail(this.privateKey, publicKeyObject(remoteStatic))) as [Uint8Array, Uint8Array];
+    [c, k] = kdf(2, c, dhOrFail(this.privateKey, remoteStatic)) as [Uint8Array, Uint8Array];
     const encryptedTimestamp = message.subarray(88, 116);
     const ts = aeadOpen(k, 0, encryptedTimestamp, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: timestamp does not decrypt');
     h = hash(h, encryptedTimestamp);
@@ -251,7 +239,7 @@ export class HandshakeResponder {
     const tsMs = tai64nToMs(ts);
     if (!(Math.abs(tsMs - wallMs) <= this.maxSkewMs)) fail('HANDSHAKE_STALE', `HANDSHAKE_INIT: initiator clock ${Math.round((tsMs - wallMs) / 1000)} s off ours`);
     this.lastTimestamp.set(keyId, new Uint8Array(ts));
-    return new ConsumedInitiation(new Uint8Array(remoteStatic), remoteIndex, tsMs, c, h, eiKey);
+    return new ConsumedInitiation(new Uint8Array(remoteStatic), remoteIndex, tsMs, c, h, ei);
   }
 
   /** Builds the HANDSHAKE_RESP and the responder's keys. `senderIndex` is our fresh local index. */
@@ -262,7 +250,7 @@ export class HandshakeResponder {
     let [c] = kdf(1, consumed.chainingKey, e.publicKey) as [Uint8Array];
     let h = hash(consumed.hashState, e.publicKey);
     [c] = kdf(1, c, dhOrFail(e.privateKey, consumed.remoteEphemeral)) as [Uint8Array];
-    [c] = kdf(1, c, dhOrFail(e.privateKey, publicKeyObject(consumed.remoteStatic))) as [Uint8Array];
+    [c] = kdf(1, c, dhOrFail(e.privateKey, consumed.remoteStatic)) as [Uint8Array];
     const [c3, t, k] = kdf(3, c, this.identity.psk) as [Uint8Array, Uint8Array, Uint8Array];
     h = hash(h, t);
     const encryptedNothing = aeadSeal(k, 0, EMPTY, h);

@@ -4,11 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import { MeshdError } from '../util/errors.js';
 import { noiseBackend } from './noise.js';
-import { importPrivateKey, rawPublicKey } from './noise-node.js';
-import type { KeyObject } from 'node:crypto';
-
-// The KeyObject view of keys, for handshake.ts until it takes raw keys everywhere.
-export { importPrivateKey, importPublicKey, privateKeyObject, publicKeyObject } from './noise-node.js';
 
 export const KEY_SIZE = 32;
 
@@ -44,8 +39,7 @@ export function decodeKey(s: string, what: string): Uint8Array {
   return new Uint8Array(Buffer.from(t, 'base64'));
 }
 
-/** A fresh ephemeral key pair as a KeyObject plus its raw public key (no private export). */
-export function generateEphemeral(): { privateKey: KeyObject; publicKey: Uint8Array } {
-  const privateKey = importPrivateKey(randomBytes(KEY_SIZE));
-  return { privateKey, publicKey: rawPublicKey(privateKey) };
+/** A fresh ephemeral pair: the same as a static one; handshake.ts uses it once and drops it. */
+export function generateEphemeral(): StaticKeyPair {
+  return generateKeyPair();
 }

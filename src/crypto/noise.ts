@@ -3,10 +3,11 @@
 // cookie.ts. Keys are raw 32-byte arrays. The work is done by a backend: node:crypto (noise-node.ts)
 // unless the runtime installs a faster one with the same bytes (setNoiseBackend: the addon's C on
 // Node's OpenSSL, a handshake in a fraction of the time; chosen once at start-up by cli.ts).
-import { diffieHellman, type KeyObject } from 'node:crypto';
+import { MeshdError } from '../util/errors.js';
 import { nodeNoise } from './noise-node.js';
 
 export const HASH_SIZE = 32;
+const KEY_SIZE = 32;
 export const TAG_SIZE = 16;
 export const TAI64N_SIZE = 12;
 
@@ -66,19 +67,13 @@ export function aeadOpen(key: Uint8Array, counter: number, sealed: Uint8Array, a
   return backend.open(key, counter, sealed, ad);
 }
 
-/** X25519 of raw keys; undefined for a low-order peer key (all-zero result). */
+/** X25519 of raw keys; undefined for a low-order peer key (all-zero result). Throws MeshdError
+ * KEY_INVALID when a key is not 32 bytes, whichever the backend. */
 export function x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | undefined {
-  return backend.x25519(privateKey, publicKey);
-}
-
-/** X25519 of KeyObjects (node:crypto only); undefined for a low-order peer key (all-zero result). */
-export function dh(privateKey: KeyObject, publicKey: KeyObject): Uint8Array | undefined {
-  try {
-    const s = diffieHellman({ privateKey, publicKey });
-    return s.every((b) => b === 0) ? undefined : new Uint8Array(s);
-  } catch {
-    return undefined;
+  if (privateKey.byteLength !== KEY_SIZE || publicKey.byteLength !== KEY_SIZE) {
+    throw new MeshdError('KEY_INVALID', `X25519 keys must be ${KEY_SIZE} bytes (got ${privateKey.byteLength} and ${publicKey.byteLength})`);
   }
+  return backend.x25519(privateKey, publicKey);
 }
 
 /** TAI64N label of a wall-clock time: u64 BE (2^62 + 10 + seconds), u32 BE nanoseconds. */

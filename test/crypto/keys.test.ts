@@ -1,7 +1,8 @@
 // Keys and the network psk: RFC 7748 vectors, base64 round trip, named errors.
 import { describe, expect, it } from 'vitest';
 import { diffieHellman } from 'node:crypto';
-import { decodeKey, encodeKey, generateEphemeral, generateKeyPair, keyPairFromPrivate, privateKeyObject, publicKeyObject } from '../../src/crypto/keys.js';
+import { decodeKey, encodeKey, generateEphemeral, generateKeyPair, keyPairFromPrivate } from '../../src/crypto/keys.js';
+import { privateKeyObject, publicKeyObject } from '../../src/crypto/noise-node.js';
 import { derivePsk } from '../../src/crypto/psk.js';
 import { MeshdError } from '../../src/util/errors.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
@@ -38,7 +39,8 @@ describe('keys', () => {
       const k = generateKeyPair();
       expect(toHex(diffieHellman({ privateKey: privateKeyObject(k.privateKey), publicKey: basePoint }))).toBe(toHex(k.publicKey));
       const e = generateEphemeral();
-      expect(toHex(diffieHellman({ privateKey: e.privateKey, publicKey: basePoint }))).toBe(toHex(e.publicKey));
+      expect(toHex(diffieHellman({ privateKey: privateKeyObject(e.privateKey), publicKey: basePoint }))).toBe(toHex(e.publicKey));
+      expect(toHex(keyPairFromPrivate(e.privateKey).publicKey)).toBe(toHex(e.publicKey)); // the bytes, not only the KeyObject
       seen.add(toHex(k.privateKey)).add(toHex(e.publicKey));
     }
     expect(seen.size).toBe(100);

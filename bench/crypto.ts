@@ -1,10 +1,15 @@
 // Crypto throughput on one core: seal/open of 1400-byte TRANSPORT packets, full handshakes, and the
-// cost of refusing an initiation with a bad mac1 (checkMac1 only, no DH). Figures go in the README.
-// Run:  npx tsc --outDir /tmp/meshd-bench --module nodenext --moduleResolution nodenext --target es2022 --types node --skipLibCheck bench/crypto.ts && node /tmp/meshd-bench/bench/crypto.js
-import { createInitiation, consumeResponse, HandshakeResponder } from '../src/crypto/handshake.js';
+// cost of refusing an initiation with a bad mac1 (checkMac1 only, no DH); then each handshake step and
+// Noise primitive on node:crypto and on the addon (crypto/noise.ts backends) side by side. Figures go
+// in the README.
+// Run:  npm run bench:crypto   (the addon is looked up two levels above src/tun/linux.js, so link it
+// into the output first: ln -sfn "$PWD/build" dist-bench/build; without it the native column is absent)
+import { createInitiation, consumeResponse, HandshakeResponder, type HandshakeIdentity } from '../src/crypto/handshake.js';
 import { generateKeyPair } from '../src/crypto/keys.js';
+import { aeadOpen, aeadSeal, hash, hmac, kdf, noiseBackend, setNoiseBackend, type NoiseBackend } from '../src/crypto/noise.js';
 import { derivePsk } from '../src/crypto/psk.js';
 import { TransportSession } from '../src/crypto/session.js';
+import { nativeNoise } from '../src/tun/linux.js';
 
 const PACKET = 1400;
 const psk = derivePsk('benchmark network secret');
@@ -73,3 +78,89 @@ console.log(`sealInto      ${fmt(sealIntoPps).padStart(10)} packets/s  ${gbit(se
 console.log(`open          ${fmt(openPps).padStart(10)} packets/s  ${gbit(openPps)} Gbit/s  (${(1e6 / openPps).toFixed(2)} us/packet${opened > 0 ? '' : ', NONE OPENED'})`);
 console.log(`handshake     ${fmt(hsPerSec).padStart(10)} /s  (initiation + consume + response + consume, ${(1e6 / hsPerSec).toFixed(0)} us)`);
 console.log(`bad-mac init  ${fmt(badMacPerSec).padStart(10)} /s  refused by checkMac1 (${(1e6 / badMacPerSec).toFixed(2)} us)`);
+
+// ---- Handshake steps and primitives per Noise backend ----
+
+/** Microseconds per call of fn over about `ms` after `warm` calls (fn gets the call number). */
+function usPer(ms: number, warm: number, fn: (i: number) => void): number {
+  for (let i = 0; i < warm; i++) fn(i);
+  let n = 0;
+  const t0 = process.hrtime.bigint();
+  const end = t0 + BigInt(ms) * 1_000_000n;
+  let t = t0;
+  while (t < end) {
+    for (let k = 0; k < 20; k++) fn(warm + n++);
+    t = process.hrtime.bigint();
+  }
+  return Number(t - t0) / 1e3 / n;
+}
+
+/** Microseconds per call of step over `items` prepared untimed (each consumed once). */
+function usEach<T>(items: T[], step: (x: T) => void): number {
+  const t0 = process.hrtime.bigint();
+  for (const x of items) step(x);
+  return Number(process.hrtime.bigint() - t0) / 1e3 / items.length;
+}
+
+const STEPS = 1000; // handshakes per timed step: ~0.3-0.7 s each on node:crypto, ~0.2-0.5 s on the addon
+
+function stepCosts(): Record<string, number> {
+  const a: HandshakeIdentity = { keyPair: generateKeyPair(), psk };
+  const b: HandshakeIdentity = { keyPair: generateKeyPair(), psk };
+  const r = new HandshakeResponder(b, { maxClockSkewMs: Infinity });
+  // Warm the caches a running node has (static KeyObjects, JIT) with a few handshakes.
+  for (let i = 0; i < 20; i++) {
+    const init = createInitiation(a, b.keyPair.publicKey, i, (wall += 1));
+    consumeResponse(init.pending, r.createResponse(r.consumeInitiation(init.message, wall), i).message);
+  }
+  const idx = Array.from({ length: STEPS }, (_, i) => i);
+  const inits: ReturnType<typeof createInitiation>[] = [];
+  const createInitiationUs = usEach(idx, (i) => inits.push(createInitiation(a, b.keyPair.publicKey, i, (wall += 1))));
+  const resps: { message: Uint8Array }[] = [];
+  const respondUs = usEach(inits, (x) => resps.push(r.createResponse(r.consumeInitiation(x.message, wall), 7)));
+  const pairs = inits.map((x, i) => [x.pending, (resps[i] as { message: Uint8Array }).message] as const);
+  const consumeResponseUs = usEach(pairs, ([pending, m]) => consumeResponse(pending, m));
+  return {
+    'createInitiation': createInitiationUs,
+    'consumeInitiation + createResponse': respondUs,
+    'consumeResponse': consumeResponseUs,
+    'handshake, initiator (create + consume)': createInitiationUs + consumeResponseUs,
+    'handshake, responder': respondUs,
+  };
+}
+
+function primitiveCosts(b: NoiseBackend): Record<string, number> {
+  const k1 = generateKeyPair();
+  const k2 = generateKeyPair();
+  const k32 = new Uint8Array(32).fill(3);
+  const box = aeadSeal(k32, 0, k32, k32);
+  return {
+    'X25519 (static keys)': usPer(300, 50, () => b.x25519(k1.privateKey, k2.publicKey)),
+    'key pair (ephemeral)': usPer(300, 50, () => generateKeyPair()),
+    'hash (2 x 32 B)': usPer(200, 500, () => hash(k32, k32)),
+    'HMAC (32 B key, 33 B)': usPer(200, 500, () => hmac(k32, k32, k32.subarray(0, 1))),
+    'KDF, 2 outputs': usPer(200, 500, () => kdf(2, k32, k32)),
+    'KDF, 3 outputs': usPer(200, 500, () => kdf(3, k32, k32)),
+    'seal box (32 B, 32 B ad)': usPer(200, 500, () => aeadSeal(k32, 0, k32, k32)),
+    'open box (32 B, 32 B ad)': usPer(200, 500, () => aeadOpen(k32, 0, box, k32)),
+  };
+}
+
+const nativeBackend = nativeNoise();
+const columns: [string, NoiseBackend | undefined][] = [['node:crypto', undefined]];
+if (nativeBackend) columns.push(['native', nativeBackend]);
+const table: Record<string, number>[] = [];
+for (const [, b] of columns) {
+  setNoiseBackend(b);
+  table.push({ ...stepCosts(), ...primitiveCosts(noiseBackend()) });
+}
+setNoiseBackend(undefined);
+
+console.log('');
+console.log(`handshake steps and Noise primitives, us per call${nativeBackend ? '' : ' (addon not found: node:crypto only)'}`);
+console.log(`${''.padEnd(42)}${columns.map(([name]) => name.padStart(12)).join('')}${nativeBackend ? '       ratio' : ''}`);
+for (const row of Object.keys(table[0] as Record<string, number>)) {
+  const v = table.map((t) => t[row] as number);
+  const ratio = v.length > 1 ? `${((v[0] as number) / (v[1] as number)).toFixed(1).padStart(11)}x` : '';
+  console.log(`${row.padEnd(42)}${v.map((x) => x.toFixed(x < 10 ? 2 : 0).padStart(12)).join('')}${ratio}`);
+}

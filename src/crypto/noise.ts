@@ -19,7 +19,9 @@ export interface NoiseBackend {
   x25519Base(privateKey: Uint8Array): Uint8Array;
   /** A fresh pair (32 random bytes; X25519 clamps). Absent: random bytes and x25519Base. */
   generateKeyPair?(): { privateKey: Uint8Array; publicKey: Uint8Array };
+  /** BLAKE2s-256 of the parts' concatenation (the addon takes at most 8 parts; callers pass 1-3). */
   hash(...parts: Uint8Array[]): Uint8Array;
+  /** HMAC-BLAKE2s of the parts' concatenation (at most 8 parts, as hash). */
   hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
   /** The first n KDF outputs, concatenated (32 n bytes). */
   kdf(n: 1 | 2 | 3, chainingKey: Uint8Array, input: Uint8Array): Uint8Array;

@@ -22,7 +22,7 @@
 // traffic. (Past 400 lines on purpose: coalescing, the pump and retransmission all drive the one
 // per-member state below; the pure decisions are the exported functions, tested with tables.)
 import type { ReliableSender } from '../link/reliable.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { deferOn, type Clock, type TimerHandle } from '../util/clock.js';
 import { buildParts, withSeq, type MapPart } from './map-parts.js';
 import type { Member, Registry } from './registry.js';
 
@@ -161,7 +161,10 @@ export class MapSender {
   /** Members streaming a full map (at most mapFullConcurrent), and those waiting their turn (FIFO). */
   private readonly fullActive = new Set<MemberMapState>();
   private readonly fullWaiting = new Set<MemberMapState>();
-  private pumpTimer: TimerHandle | undefined;
+  /** The pump runs after the I/O waiting is read (deferOn: no 1 ms timer gap between slices). */
+  private readonly defer: (fn: () => void) => void;
+  private pumpScheduled = false;
+  private closed = false;
   /** MAP parts sent and not acked, over all members. */
   private inflight = 0;
   private snapshot: { version: number; builtMs: number; parts: readonly MapPart[] } | undefined;
@@ -183,6 +186,7 @@ export class MapSender {
     private readonly onFanout?: (r: FanoutReport) => void,
   ) {
     this.windowMs = coalesceMs;
+    this.defer = deferOn(clock);
   }
 
   private stateOf(m: Member): MemberMapState {
@@ -333,8 +337,8 @@ export class MapSender {
   close(): void {
     for (const s of this.state.values()) this.disarm(s);
     if (this.flushTimer !== undefined) this.clock.clearTimer(this.flushTimer);
-    if (this.pumpTimer !== undefined) this.clock.clearTimer(this.pumpTimer);
-    this.flushTimer = this.pumpTimer = undefined;
+    this.flushTimer = undefined;
+    this.closed = true;
   }
 
   /** Starts delivering `parts` of `version`; a newer map supersedes whatever is in flight (it
@@ -396,13 +400,16 @@ export class MapSender {
   }
 
   private schedulePump(): void {
-    if (this.pumpTimer === undefined && this.inflight < this.inflightLimit) this.pumpTimer = this.clock.setTimer(0, () => this.pump());
+    if (this.pumpScheduled || this.closed || this.inflight >= this.inflightLimit) return;
+    this.pumpScheduled = true;
+    this.defer(() => this.pump());
   }
 
   /** Sends queued parts round robin (a member's free window at a time), deltas first, until the
    * in-flight limit or the time slice is reached; the rest waits for the next turn of the loop. */
   private pump(): void {
-    this.pumpTimer = undefined;
+    this.pumpScheduled = false;
+    if (this.closed) return;
     this.counters.pumps++;
     const t0 = this.clock.now();
     let visits = 0;

@@ -9,7 +9,7 @@
 //   frames in the byte stream:  type u8 (1 DATA, 2 FIN) | len u16 LE | payload [len]
 import { Kcp } from '../arq/kcp.js';
 import type { KcpPreset } from '../arq/constants.js';
-import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { deferOn, type Clock, type TimerHandle } from '../util/clock.js';
 import { viewOf } from '../util/bytes.js';
 import { KcpTimer } from '../link/kcp-timer.js';
 import { InnerKind, STREAM_HEADER_BYTES, StreamOp } from '../wire/inner.js';
@@ -65,12 +65,9 @@ export interface KcpStreamOptions {
   lingerMs?: number;
   highWaterSegs?: number;
   deadMs?: number;
-  /** Runs fn once after the current event-loop turn (default: setImmediate on the system clock,
-   * else clock.setTimer(0) so a ManualClock's advance() drives it). */
+  /** Runs fn once after the current event-loop turn (default: util/clock.ts deferOn). */
   defer?: (fn: () => void) => void;
 }
-
-const immediate = (fn: () => void): void => void setImmediate(fn);
 
 const noop = (): void => {};
 const utf8 = new TextEncoder();
@@ -107,7 +104,7 @@ export class KcpStream {
     this.conv = o.conv >>> 0;
     this.clock = o.clock;
     this.highWater = o.highWaterSegs ?? streamHighWaterSegs;
-    this.defer = o.defer ?? (o.clock === systemClock ? immediate : (fn) => void o.clock.setTimer(0, fn));
+    this.defer = o.defer ?? deferOn(o.clock);
     const send = o.send;
     const conv = this.conv;
     this.kcp = new Kcp(

@@ -29,3 +29,12 @@ export const systemClock: Clock = {
 };
 
 export const systemWallClock: WallClock = () => Date.now();
+
+/**
+ * Runs a callback after the I/O already waiting has been read: setImmediate on the system clock (a
+ * 0 ms setTimeout waits at least 1 ms, idle time in a loop that sends in slices), a 0 ms timer on
+ * any other clock so a test's advance() drives it. Not cancellable: callers keep their own flag.
+ */
+export function deferOn(clock: Clock): (fn: () => void) => void {
+  return clock === systemClock ? (fn) => void setImmediate(fn).unref() : (fn) => void clock.setTimer(0, fn);
+}

@@ -38,6 +38,19 @@ export const underLoadIpBurst = 20;
  * run with MESHD_TEST_REKEY_MS keeps its proportions; far inside the 60 s before REJECT_AFTER_TIME.
  */
 export const rekeyAfterTimeJitterMs = Math.min(5_000, Math.floor(REKEY_AFTER_TIME_MS / 24));
+/**
+ * Initiations that passed the cheap checks wait in a backlog for their DH (~0.4-2.5 ms each), which
+ * is worked through in slices of this long between turns of the event loop, so a burst of
+ * handshakes (10,000 peers rekeying: thousands within a second when a map change makes every peer
+ * due for a rekey send at once) never holds up TRANSPORT (ACKs, heartbeats, relayed data) for
+ * seconds. A retry from the same source replaces its older initiation in place.
+ */
+export const handshakeSliceMs = 2;
+/** At most this many initiations wait; more are dropped as `queue_full` (the initiator retries). */
+export const handshakeBacklogLimit = 1_024;
+/** A backlog this deep puts the node under load (cookie replies for unproven initiations), as
+ * wireguard-go does at an eighth of its handshake queue. */
+export const handshakeBacklogUnderLoad = 128;
 /** Per-source budget of HUB_KEY_REQ answered. */
 export const hubKeyRequestsPerSec = 2;
 export const hubKeyRequestBurst = 4;

@@ -12,7 +12,7 @@ import { Keypairs } from '../crypto/keypairs.js';
 import { TransportSession } from '../crypto/session.js';
 import { buildHubKeyResponse, verifyHubKeyRequest } from '../crypto/hub-key.js';
 import type { Endpoint, UdpSocket } from '../net/udp.js';
-import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
+import { deferOn, type Clock, type TimerHandle, type WallClock } from '../util/clock.js';
 import { MeshdError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { cookieReplyReceiverIndex } from '../wire/cookie.js';
@@ -50,7 +50,9 @@ export type DropReason =
   /** Under load: an initiation without a valid mac2, answered with a COOKIE_REPLY, no DH. */
   | 'cookie_sent'
   /** A COOKIE_REPLY for our pending initiation that does not authenticate, or a second one. */
-  | 'bad_cookie';
+  | 'bad_cookie'
+  /** An initiation waiting for its DH replaced by a newer one from the same source (a retry). */
+  | 'superseded';
 
 export interface LinkOptions {
   udp: UdpSocket;
@@ -124,7 +126,7 @@ export function keyId(publicKey: Uint8Array): string {
 export class Link {
   readonly drops: Record<DropReason, number> = {
     malformed: 0, bad_mac1: 0, rate_limited: 0, handshake_failed: 0, not_allowed: 0, unknown_index: 0,
-    auth_failed: 0, no_path: 0, queue_full: 0, gave_up: 0, hub_key: 0, handler_error: 0, cookie_sent: 0, bad_cookie: 0,
+    auth_failed: 0, no_path: 0, queue_full: 0, gave_up: 0, hub_key: 0, handler_error: 0, cookie_sent: 0, bad_cookie: 0, superseded: 0,
   };
   readonly stats = { sent: 0, received: 0, handshakesInitiated: 0, handshakesCompleted: 0, cookiesReceived: 0 };
   private readonly remotes = new Map<string, Remote>();
@@ -140,6 +142,10 @@ export class Link {
   private readonly load: LoadGauge;
   private readonly cookies: CookieChecker;
   private readonly hubKeyLimiter = new KeyedRateLimiter(C.hubKeyRequestsPerSec, C.hubKeyRequestBurst);
+  /** Initiations past the cheap checks waiting for their DH, by source (FIFO; a retry replaces). */
+  private readonly backlog = new Map<string, { datagram: Uint8Array; from: Path }>();
+  private draining = false;
+  private readonly defer: (fn: () => void) => void;
   private innerHandler: InnerHandler | undefined;
   private upHandler: ((r: RemoteNode) => void) | undefined;
   private hubKeyHandler: ((datagram: Uint8Array, from: Endpoint) => boolean) | undefined;
@@ -158,6 +164,12 @@ export class Link {
     this.cookies = new CookieChecker(opts.psk, opts.keyPair.publicKey, now, opts.randomBytes ? { random: opts.randomBytes } : {});
     opts.udp.onMessage((data, from) => this.receive(data, udpPath(from)));
     this.housekeeping = opts.clock.setTimer(C.housekeepingIntervalMs, () => this.tick());
+    this.defer = deferOn(opts.clock);
+  }
+
+  /** Initiations waiting for their DH (constants.ts handshakeSliceMs). */
+  get handshakeBacklog(): number {
+    return this.backlog.size;
   }
 
   get publicKey(): Uint8Array {
@@ -310,6 +322,7 @@ export class Link {
       r.keypairs.clear();
     }
     this.remotes.clear();
+    this.backlog.clear();
   }
 
   // ---- receive path ----
@@ -336,6 +349,7 @@ export class Link {
     // mac1 first: a sender without the network secret costs one HMAC, no DH.
     if (!this.responder.checkMac1(d)) return this.drop('bad_mac1');
     const now = this.opts.clock.now();
+    if (this.backlog.size >= C.handshakeBacklogUnderLoad) this.load.hold(now);
     if (this.load.note(now)) {
       // Under load (WireGuard 5.4.7): the DH only for a sender that proved it receives at its source
       // address (mac2 from our cookie), and then per IP. A spoofed source never sees the cookie.
@@ -348,6 +362,40 @@ export class Link {
     } else if (!this.initLimiter.take(pathKey(from), now)) {
       return this.drop('rate_limited');
     }
+    const key = pathKey(from);
+    if (this.backlog.has(key)) this.drop('superseded');
+    else if (this.backlog.size >= C.handshakeBacklogLimit) return this.drop('queue_full');
+    this.backlog.set(key, { datagram: new Uint8Array(d), from }); // the socket reuses `d`; a retry keeps the older one's place
+    if (!this.draining) {
+      this.draining = true;
+      this.defer(() => this.drainBacklog());
+    }
+  }
+
+  /** Answers waiting initiations for up to handshakeSliceMs (at least one), then yields. */
+  private drainBacklog(): void {
+    this.draining = false;
+    if (this.closed) return;
+    const t0 = this.opts.clock.now();
+    for (const [key, { datagram, from }] of this.backlog) {
+      this.backlog.delete(key);
+      try {
+        this.answerInitiation(datagram, from);
+      } catch (err) {
+        this.drops.handler_error++;
+        this.log.warn({ err }, 'link: handler error (bug)');
+      }
+      if (this.opts.clock.now() - t0 >= C.handshakeSliceMs) break;
+    }
+    if (this.backlog.size > 0 && !this.draining) {
+      this.draining = true;
+      this.defer(() => this.drainBacklog());
+    }
+  }
+
+  /** The DH half of the responder: consume the initiation, answer it, keep the new session. */
+  private answerInitiation(d: Uint8Array, from: Path): void {
+    const now = this.opts.clock.now();
     let consumed;
     try {
       consumed = this.responder.consumeInitiation(d, this.opts.wallClock());

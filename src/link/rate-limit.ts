@@ -83,4 +83,9 @@ export class LoadGauge {
   underLoad(nowMs: number): boolean {
     return nowMs < this.untilMs;
   }
+
+  /** Under load from now for the hold time, whatever the rate (the DH backlog is deep). */
+  hold(nowMs: number): void {
+    this.untilMs = Math.max(this.untilMs, nowMs + this.holdMs);
+  }
 }

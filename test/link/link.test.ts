@@ -269,6 +269,7 @@ describe('link: cookie replies under load', () => {
     const init = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 77, 1_700_000_100_000).message;
     writeMac2(init, new Uint8Array(16).fill(1)); // a cookie b never issued
     t.b.receive(init, udpPath(t.ua.local));
+    t.clock.advance(0); // the DH backlog's turn
     expect(dh).toHaveBeenCalledTimes(1);
     expect(t.b.drops.cookie_sent).toBe(0);
   });
@@ -278,6 +279,7 @@ describe('link: cookie replies under load', () => {
     const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
     const init = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 77, 1_700_000_100_000).message;
     for (let i = 0; i < 5; i++) t.b.receive(init, udpPath({ address: '203.0.113.5', port: 1000 + i }));
+    t.clock.advance(0); // the DH backlog's turn
     expect(dh).toHaveBeenCalledTimes(3); // the burst; the 4th ran the bucket dry
     expect(t.b.drops.cookie_sent).toBe(2);
     t.clock.advance(999);
@@ -308,6 +310,7 @@ describe('link: cookie replies under load', () => {
       writeMac2(next, openCookieReply(key, f.reply!, initiationMac1(f.first))!);
       t.b.receive(next, udpPath(f.sock.local));
     }
+    t.clock.advance(0); // the DH backlog's turn
     expect(dh).toHaveBeenCalledTimes(LC.underLoadIpBurst);
     expect(t.b.drops.rate_limited).toBe(ports - LC.underLoadIpBurst);
     expect(t.b.drops.cookie_sent).toBe(ports);
@@ -322,6 +325,7 @@ describe('link: cookie replies under load', () => {
     writeMac2(next, openCookieReply(key, reply!, initiationMac1(first))!);
     const calls = dh.mock.calls.length;
     t.b.receive(next, udpPath(other.local));
+    t.clock.advance(0);
     expect(dh).toHaveBeenCalledTimes(calls + 1);
   });
 
@@ -372,5 +376,77 @@ describe('link: cookie replies under load', () => {
     t.clock.advance(50);
     expect(t.b.drops.cookie_sent).toBe(1); // the rehandshake's mac2 was valid: no new cookie needed
     expect(t.a.hasSession(t.kb.publicKey)).toBe(true);
+  });
+});
+
+describe('link: the DH backlog', () => {
+  const spyDh = (l: Link) => vi.spyOn((l as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+  let wall = 1_700_000_050_000; // initiators' TAI64N, near the responder's wall clock
+  /** n initiations to b from n fresh initiators, each on its own socket, all arriving at the same instant. */
+  function burst(t: ReturnType<typeof pair>, n: number, address = '203.0.113.9') {
+    const socks = Array.from({ length: n }, (_, i) => {
+      const sock = t.sw.open(address, 5000 + i);
+      const got: Uint8Array[] = [];
+      sock.onMessage((d) => got.push(new Uint8Array(d)));
+      sock.send(createInitiation({ keyPair: generateKeyPair(), psk }, t.kb.publicKey, 1 + i, (wall += 1)).message, t.ub.local);
+      return got;
+    });
+    return socks;
+  }
+
+  it('a burst of initiations waits for its DH behind TRANSPORT that arrived with it, and is answered on the next turn', () => {
+    const t = pair();
+    t.a.send(t.kb.publicKey, text('first'), udpPath(t.ub.local));
+    t.clock.advance(50);
+    expect(t.got.b.map(([s]) => s)).toEqual(['first']);
+    const dh = spyDh(t.b);
+    const replies = burst(t, 50);
+    t.a.send(t.kb.publicKey, text('during'), udpPath(t.ub.local)); // arrives together with the burst
+    let dhWhenDelivered = -1;
+    t.b.onInner((_r, pt) => {
+      if (Buffer.from(pt).toString() === 'during') dhWhenDelivered = dh.mock.calls.length;
+    });
+    t.clock.advance(5); // every datagram is in: 50 initiations queued, the TRANSPORT handled at once
+    expect(dhWhenDelivered).toBe(0);
+    expect(t.b.handshakeBacklog).toBe(0); // and then worked through in the same instant (a test clock does not move)
+    expect(dh).toHaveBeenCalledTimes(50);
+    t.clock.advance(10);
+    expect(replies.map((r) => r.map((d) => MessageType[messageTypeOf(d) ?? 0]))).toEqual(Array.from({ length: 50 }, () => ['HandshakeResp']));
+    expect(t.b.drops.cookie_sent).toBe(0);
+  });
+
+  it('a retry from the same source replaces its waiting initiation in place (one DH, one answer, to the newer)', () => {
+    const t = pair();
+    const dh = spyDh(t.b);
+    const sock = t.sw.open('203.0.113.10', 6000);
+    const got: Uint8Array[] = [];
+    sock.onMessage((d) => got.push(new Uint8Array(d)));
+    const key = generateKeyPair();
+    const first = createInitiation({ keyPair: key, psk }, t.kb.publicKey, 11, (wall += 1));
+    const retry = createInitiation({ keyPair: key, psk }, t.kb.publicKey, 12, (wall += 1));
+    sock.send(first.message, t.ub.local);
+    sock.send(retry.message, t.ub.local);
+    t.clock.advance(20);
+    expect(t.b.drops.superseded).toBe(1);
+    expect(dh).toHaveBeenCalledTimes(1);
+    expect(got).toHaveLength(1);
+    expect(new DataView(got[0]!.buffer, got[0]!.byteOffset).getUint32(8, true)).toBe(12); // receiver_index: the retry's sender index
+  });
+
+  it(`a backlog of ${LC.handshakeBacklogUnderLoad} puts the node under load: later unproven initiations get cookie replies, no DH`, () => {
+    const t = pair();
+    const dh = spyDh(t.b);
+    const n = LC.handshakeBacklogUnderLoad + 72;
+    expect(n).toBeLessThan(LC.underLoadBurst); // the rate gauge alone would not have tripped
+    const replies = burst(t, n);
+    t.clock.advance(20);
+    expect(dh).toHaveBeenCalledTimes(LC.handshakeBacklogUnderLoad);
+    expect(t.b.drops.cookie_sent).toBe(72);
+    expect(t.b.underLoad).toBe(true);
+    const types = replies.map((r) => MessageType[messageTypeOf(r[0]!) ?? 0]);
+    expect(types.filter((x) => x === 'HandshakeResp')).toHaveLength(LC.handshakeBacklogUnderLoad);
+    expect(types.filter((x) => x === 'CookieReply')).toHaveLength(72);
+    t.clock.advance(LC.underLoadHoldMs);
+    expect(t.b.underLoad).toBe(false);
   });
 });

@@ -73,6 +73,11 @@ describeRoot('real-process fuzz of the hub', () => {
       say('fuzz', `${stats.sent} datagrams from a corpus of ${stats.corpus} captured in ${floodS.toFixed(0)} s (${stats.perSec}/s); hub CPU ${cpu.toFixed(1)} s (${((100 * cpu) / floodS).toFixed(0)} % of a core); RSS ${rss0.toFixed(0)} -> ${rss1.toFixed(0)} MB`);
       say('fuzz', `ping a -> b across the hub relay during the flood: ${pm?.[2]}/${pm?.[1]} received`);
       say('fuzz', `hub RSS every 5 s during the flood (MB): ${rssCurve.map((x) => x.toFixed(0)).join(' ')}`);
+      // Drops by reason, from the hub's own counters (`meshd status --json`: relay_* and link_*).
+      const d0 = (before.drops ?? {}) as Record<string, number>;
+      const d1 = (after.drops ?? {}) as Record<string, number>;
+      const delta = Object.entries(d1).map(([k, v]) => [k, v - (d0[k] ?? 0)] as const).filter(([, v]) => v > 0);
+      say('fuzz', `hub drops during the flood by reason: ${delta.map(([k, v]) => `${k} ${v}`).join(', ')} (total ${delta.reduce((a, [, v]) => a + v, 0)})`);
       rmSync(pcap, { force: true });
       expect(m.hub.running).toBe(true);
       expect(m.hub.pid).toBe(hubPid);

@@ -85,7 +85,7 @@ await new Promise((resolve, reject) => {
     if (/"msg":"hub: registered"/.test(l)) hubLines.registered++;
     if (l.includes('"hub: map distribution"')) {
       const j = JSON.parse(l);
-      hubLines.maps = `${j.parts} parts, ${j.retransmits} resent in 10 s, ${j.inFlight} in flight, srtt ${j.srttMs} ms, ${j.giveUps} given up, queued ${JSON.stringify(j.queued)}`;
+      hubLines.maps = `${j.parts} parts, ${j.retransmits} resent in 10 s, ${j.inFlight} in flight, srtt ${j.srttMs} ms, ${j.giveUps} given up, queued ${JSON.stringify(j.queued)}; handshakes ${j.handshakes} (backlog ${j.handshakeBacklog}${j.underLoad ? ', under load' : ''}, cookies sent ${j.cookiesSent}, superseded ${j.superseded}, backlog full ${j.backlogFull})`;
       hubLines.partsTotal = (hubLines.partsTotal ?? 0) + j.parts;
     }
     if (l.includes('"hub: map change delivered"')) {

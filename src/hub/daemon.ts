@@ -136,6 +136,9 @@ export function startHub(opts: HubOptions): Hub {
         {
           members: registry.size, mapVersion: registry.version, parts: c.parts - loggedParts, retransmits: c.retransmits - loggedRetransmits,
           giveUps: c.giveUps, snapshots: c.snapshots, inFlight: server.maps.inFlight, srttMs: Math.round(server.maps.srttMs ?? 0), queued: server.maps.queued,
+          // Handshakes compete with map bytes for the loop: what waits for a DH, and the cookies sent.
+          handshakeBacklog: link.handshakeBacklog, underLoad: link.underLoad, handshakes: link.stats.handshakesCompleted,
+          cookiesSent: link.drops.cookie_sent, superseded: link.drops.superseded, backlogFull: link.drops.queue_full,
         },
         'hub: map distribution',
       );

@@ -285,4 +285,9 @@ say(`final hub RSS ${rssMb(hub.pid).toFixed(0)} MB`);
 console.log(JSON.stringify({ spreadsMs: times, peers: M, workers: W, rate, registrationS: regMs / 1000, registrationCpuS: regCpu, settleS: settledMs / 1000, settleCpuS: settleCpu, steadyS, steadyCpuPct: steadyPct, rssMb: rss2 }));
 for (const w of workers) w.send({ type: 'stop' });
 await sleep(500);
+if (process.env.LOAD_HUB_NODE_ARGS) {
+  // Let a profiled hub (--cpu-prof) stop by itself and write its profile while its stdout is still read.
+  hub.kill('SIGINT');
+  await Promise.race([new Promise((r) => hub.once('exit', r)), sleep(30_000)]);
+}
 process.exit(0);

@@ -207,12 +207,10 @@ export class MapSender {
     return { delta: this.readyDelta.size, full: this.readyFull.size, fullWaiting: this.fullWaiting.size };
   }
 
-  /** A lone change is fanning out: deltas wait to be sent and the change came after a quiet spell
-   * (the window is the base one). The hub then gives handshakes less of each event-loop turn
-   * (hub/daemon.ts). Not in a storm (the window has grown): joiners' handshakes are as urgent as
-   * the deltas, and one handshake a turn slowed a 10,000-peer registration 2.5x. */
+  /** Deltas are waiting to be sent: a change is fanning out (the hub then gives handshakes less of
+   * each event-loop turn, hub/daemon.ts). */
   get fanningOut(): boolean {
-    return this.readyDelta.size > 0 && this.windowMs <= this.coalesceMs;
+    return this.readyDelta.size > 0;
   }
 
   /** MAP parts sent and unacked over all members (never above the in-flight limit). */
@@ -488,9 +486,7 @@ export class MapSender {
     const now = this.clock.now();
     const delay = this.retryDelay(s);
     const idle = now - s.lastProgressMs;
-    // Not yet due (progress since the timer was armed). Within a millisecond counts as due: with
-    // fractional clocks `delay - idle` can round to a hair above zero forever (a timer storm).
-    if (delay - idle >= 1) return this.arm(s, delay - idle);
+    if (idle < delay) return this.arm(s, delay - idle);
     if (now - s.timerDueMs > mapLateTimerMs && !s.putOff) {
       s.putOff = true; // our own loop is behind: read the socket before resending
       this.counters.putOff++;

@@ -3,7 +3,6 @@
 // The CLI builds the real UdpSocket and logger; tests pass the memory twins and a ManualClock.
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { keyId, Link } from '../link/link.js';
-import { handshakeSliceMs } from '../link/constants.js';
 import type { Endpoint, UdpSocket } from '../net/udp.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -83,7 +82,7 @@ export function startHub(opts: HubOptions): Hub {
   const network = parseNetwork(opts.network);
   const log = componentLogger(opts.log, 'hub');
   const allowed = opts.allowedKeys ? new Set(opts.allowedKeys.map(keyId)) : undefined;
-  const link: Link = new Link({
+  const link = new Link({
     udp: opts.udp,
     keyPair: opts.keyPair,
     psk: opts.psk,
@@ -91,9 +90,6 @@ export function startHub(opts: HubOptions): Hub {
     wallClock: opts.wallClock,
     log: componentLogger(opts.log, 'link'),
     answerHubKey: true,
-    // While a map change fans out, one handshake per turn of the loop instead of a 2 ms slice: a
-    // rekey wave (every due peer rekeys when its ACK goes out) then delays rekeys, not the change.
-    handshakeSliceMs: (): number => (server.maps.fanningOut ? 0 : handshakeSliceMs),
   });
   const registry = new Registry(network);
   const relay = new Relay(opts.relayBytesPerSec, opts.relayBurstBytes);
@@ -112,7 +108,7 @@ export function startHub(opts: HubOptions): Hub {
     },
     sendControl: (key, msg) => server.sendControl(key, msg),
   });
-  const server: HubServer = new HubServer({
+  const server = new HubServer({
     publish: publisher,
     link,
     registry,

@@ -207,12 +207,6 @@ export class MapSender {
     return { delta: this.readyDelta.size, full: this.readyFull.size, fullWaiting: this.fullWaiting.size };
   }
 
-  /** Deltas are waiting to be sent: a change is fanning out (the hub then gives handshakes less of
-   * each event-loop turn, hub/daemon.ts). */
-  get fanningOut(): boolean {
-    return this.readyDelta.size > 0;
-  }
-
   /** MAP parts sent and unacked over all members (never above the in-flight limit). */
   get inFlight(): number {
     return this.inflight;

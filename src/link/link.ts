@@ -79,9 +79,6 @@ export interface LinkOptions {
   underLoad?: { initiationsPerSec: number; burst: number };
   /** Random bytes for the cookie secret and reply nonces (tests inject a seeded source). */
   randomBytes?: (n: number) => Uint8Array;
-  /** Milliseconds of DH backlog worked per event-loop turn, asked each turn (default
-   * constants.ts handshakeSliceMs; 0 = one handshake). The hub lowers it while a map change fans out. */
-  handshakeSliceMs?: () => number;
 }
 
 interface HandshakeState {
@@ -380,7 +377,6 @@ export class Link {
     this.draining = false;
     if (this.closed) return;
     const t0 = this.opts.clock.now();
-    const sliceMs = this.opts.handshakeSliceMs?.() ?? C.handshakeSliceMs;
     for (const [key, { datagram, from }] of this.backlog) {
       this.backlog.delete(key);
       try {
@@ -389,7 +385,7 @@ export class Link {
         this.drops.handler_error++;
         this.log.warn({ err }, 'link: handler error (bug)');
       }
-      if (this.opts.clock.now() - t0 >= sliceMs) break;
+      if (this.opts.clock.now() - t0 >= C.handshakeSliceMs) break;
     }
     if (this.backlog.size > 0 && !this.draining) {
       this.draining = true;

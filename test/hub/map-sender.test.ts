@@ -114,21 +114,6 @@ describe('map sender', () => {
     expect(maps.lastFanout).toEqual(fanouts[0]);
   });
 
-  it('says a change is fanning out while deltas wait for the pump, and no longer once they are sent', () => {
-    const { clock, maps, join, ackAll } = setup();
-    for (let i = 0; i < 5; i++) join();
-    clock.advance(mapCoalesceMs);
-    ackAll();
-    clock.advance(2_000);
-    ackAll();
-    expect(maps.fanningOut).toBe(false);
-    join();
-    maps.flush(); // the deltas are queued; the pump runs on the next turn
-    expect(maps.fanningOut).toBe(true);
-    clock.advance(0);
-    expect(maps.fanningOut).toBe(false);
-  });
-
   it('gives a member whose map is in flight the rest once it acks', () => {
     const { clock, registry, sent, maps, join } = setup();
     const a = join();

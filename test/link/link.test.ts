@@ -17,7 +17,7 @@ import { MessageType, messageTypeOf } from '../../src/wire/outer.js';
 
 const psk = derivePsk('a network secret of some length');
 
-type Extra = Pick<LinkOptions, 'underLoad' | 'randomU32' | 'handshakeSliceMs'>;
+type Extra = Pick<LinkOptions, 'underLoad' | 'randomU32'>;
 
 function pair(opts: { loss?: number; pskB?: Uint8Array; rehandshakeAfterSilenceMs?: number; a?: Extra; b?: Extra } = {}) {
   const clock = new ManualClock();
@@ -413,19 +413,6 @@ describe('link: the DH backlog', () => {
     t.clock.advance(10);
     expect(replies.map((r) => r.map((d) => MessageType[messageTypeOf(d) ?? 0]))).toEqual(Array.from({ length: 50 }, () => ['HandshakeResp']));
     expect(t.b.drops.cookie_sent).toBe(0);
-  });
-
-  it('works the backlog in slices: the time budget per turn is asked each turn (0: one handshake per turn)', () => {
-    for (const [sliceMs, turns] of [[undefined, 1], [0, 10]] as const) {
-      const t = pair(sliceMs === undefined ? {} : { b: { handshakeSliceMs: () => sliceMs } });
-      const drain = vi.spyOn(t.b as unknown as { drainBacklog: () => void }, 'drainBacklog');
-      const dh = spyDh(t.b);
-      burst(t, 10);
-      t.clock.advance(20);
-      expect(dh).toHaveBeenCalledTimes(10);
-      expect(drain).toHaveBeenCalledTimes(turns); // a test clock does not move, so 2 ms never runs out
-      expect(t.b.drops.cookie_sent).toBe(0);
-    }
   });
 
   it('a retry from the same source replaces its waiting initiation in place (one DH, one answer, to the newer)', () => {

@@ -480,7 +480,10 @@ export class MapSender {
     const now = this.clock.now();
     const delay = this.retryDelay(s);
     const idle = now - s.lastProgressMs;
-    if (idle < delay) return this.arm(s, delay - idle);
+    // Not yet due (progress since the timer was armed). Within a millisecond counts as due: with
+    // fractional clocks `delay - idle` can round to a hair above zero, and a test clock (which,
+    // unlike Node's, honours sub-millisecond timers) would re-arm it forever.
+    if (delay - idle >= 1) return this.arm(s, delay - idle);
     if (now - s.timerDueMs > mapLateTimerMs && !s.putOff) {
       s.putOff = true; // our own loop is behind: read the socket before resending
       this.counters.putOff++;

@@ -2,8 +2,8 @@
 // cost of refusing an initiation with a bad mac1 (checkMac1 only, no DH); then each handshake step and
 // Noise primitive on node:crypto and on the addon (crypto/noise.ts backends) side by side. Figures go
 // in the README.
-// Run:  npm run bench:crypto   (the addon is looked up two levels above src/tun/linux.js, so link it
-// into the output first: ln -sfn "$PWD/build" dist-bench/build; without it the native column is absent)
+// Run:  npm run bench:crypto   (the addons are looked up two levels above src/tun/linux.js, so
+// bench:build links build/ into dist-bench/; without it the native column would be absent)
 import { createInitiation, consumeResponse, HandshakeResponder, type HandshakeIdentity } from '../src/crypto/handshake.js';
 import { generateKeyPair } from '../src/crypto/keys.js';
 import { aeadOpen, aeadSeal, hash, hmac, kdf, noiseBackend, setNoiseBackend, type NoiseBackend } from '../src/crypto/noise.js';

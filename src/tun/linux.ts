@@ -110,17 +110,22 @@ export function addonAvailable(): boolean {
   }
 }
 
+/** The addon, or undefined when it cannot load (the optional crypto paths fall back to node:crypto). */
+function addonIfLoads(): Addon | undefined {
+  try {
+    return loadAddon();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The addon's ChaCha20-Poly1305 for TRANSPORT datagrams (crypto/session.ts AeadBackend), or
  * undefined when the addon is missing or predates it (the data path then uses node:crypto). */
 export function nativeAead():
   | { aeadSeal(key: Uint8Array, out: Uint8Array, plaintext: Uint8Array): boolean; aeadOpen(key: Uint8Array, datagram: Uint8Array, out: Uint8Array): number }
   | undefined {
-  let a: Addon;
-  try {
-    a = loadAddon();
-  } catch {
-    return undefined;
-  }
+  const a = addonIfLoads();
+  if (a === undefined) return undefined;
   const { aeadSeal, aeadOpen } = a;
   if (typeof aeadSeal !== 'function' || typeof aeadOpen !== 'function') return undefined;
   return { aeadSeal, aeadOpen };
@@ -141,12 +146,8 @@ export function nativeNoise():
       open(key: Uint8Array, counter: number, sealed: Uint8Array, ad: Uint8Array): Uint8Array | undefined;
     }
   | undefined {
-  let a: Addon;
-  try {
-    a = loadAddon();
-  } catch {
-    return undefined;
-  }
+  const a = addonIfLoads();
+  if (a === undefined) return undefined;
   const { noiseX25519: x25519, noiseX25519Base: x25519Base, noiseHash: hash, noiseHmac: hmac, noiseKdf: kdf, noiseSeal: seal, noiseOpen: open } = a;
   if (!x25519 || !x25519Base || !hash || !hmac || !kdf || !seal || !open) return undefined;
   return { x25519, x25519Base, hash, hmac, kdf, seal, open };

@@ -253,9 +253,12 @@ async function spread(kind, waitQuiet = true) {
   const watched = Promise.all(workers.map((w) => { w.send({ type: 'watch', version: v }); return onAny((x, m) => x === w && m.type === 'watched' && m.version === v); }));
   await sleep(200);
   const t = Date.now();
+  const cpuAt = { hub: cpuSeconds(hub.pid), workers: workersCpu() };
   if (kind === 'join') workers[0].send({ type: 'join', ...common, first: N + Math.floor(v), firstHost: 2 });
   else workers[0].send({ type: 'leave' });
   const res = await Promise.race([watched, sleep(30_000).then(() => undefined)]);
+  // CPU used meanwhile (10 ms ticks): a hub that got less than the wall time was waiting for a core.
+  const cpu = `hub CPU ${(cpuSeconds(hub.pid) - cpuAt.hub).toFixed(2)} s, workers' ${(workersCpu() - cpuAt.workers).toFixed(2)} s in ${((Date.now() - t) / 1000).toFixed(2)} s`;
   const after = await versions();
   // Handshakes the virtual peers completed meanwhile: a change timed inside a rekey wave shows it here.
   const wave = `${after.handshakes - before.handshakes} peer handshakes completed meanwhile, workers' lag before ${before.lagMs} ms`;
@@ -264,7 +267,7 @@ async function spread(kind, waitQuiet = true) {
   await sleep(300); // the last ACKs reach the hub, which then logs the fan-out
   const f = hubLines.fanouts.get(v);
   const hubView = f ? `hub: ${f.members} members, waited ${f.waitedMs} ms, all sent ${f.sentMs} ms, all acked ${f.deliveredMs} ms after the change, ${f.unfinished} unfinished` : 'hub: no fan-out report';
-  say(`  ${kind}: per worker ${res.map((m) => m.doneAt - t).join(', ')} ms; ${hubView}; ${wave}; hub maps: ${hubLines.maps ?? '-'}`);
+  say(`  ${kind}: per worker ${res.map((m) => m.doneAt - t).join(', ')} ms; ${hubView}; ${cpu}; ${wave}; hub maps: ${hubLines.maps ?? '-'}`);
   const waited = waitQuiet ? ` (waited ${waitedMs} ms for the workers' lag to settle under ${quietLagMs} ms)` : '';
   return { ms: last - t, text: `${kind} (version ${v}): every peer had it ${last - t} ms after the change started${waited}` };
 }

@@ -200,6 +200,32 @@ function tcpSender(tun) {
   };
 }
 
+/**
+ * The TCP modes' measurement: from the first data (`bytesNow()` above 0) to `seconds` later, prints
+ * 'done' with Mbit/s, bytes and seconds plus the mode's own fields, computed by `fields` from the
+ * TUN stats and CPU over the window; `atStart` snapshots the mode's counters when the window opens.
+ */
+function measureWindow(tun, seconds, bytesNow, fields, finish, atStart = () => {}) {
+  const waitStart = setInterval(() => {
+    if (bytesNow() === 0) return;
+    clearInterval(waitStart);
+    atStart();
+    const b0 = bytesNow();
+    const s0 = tun.stats();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    setTimeout(() => {
+      const secs = (performance.now() - t0) / 1000;
+      const bytes = bytesNow() - b0;
+      const w = { s0, s: tun.stats(), cpu: process.cpuUsage(cpu0), bytes };
+      process.stdout.write(
+        JSON.stringify({ event: 'done', offload: tun.offload, mbps: Math.round((bytes * 8) / secs / 1e4) / 100, ...fields(w), bytes, seconds: secs }) + '\n',
+      );
+      finish();
+    }, seconds * 1000);
+  }, 20);
+}
+
 async function worker(mode, name, seconds) {
   const { openTun } = await import('../dist/tun/linux.js');
   const { setIpv4Checksum } = await import('../dist/tun/ip-packet.js');
@@ -222,37 +248,18 @@ async function worker(mode, name, seconds) {
     const retry = setInterval(() => c.pump(), 10); // also the go-back-N clock
     print({ event: 'ready', offload: tun.offload });
     c.start();
-    const waitStart = setInterval(() => {
-      if (received === 0) return;
-      clearInterval(waitStart);
-      const b0 = received;
-      const s0 = tun.stats();
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      setTimeout(() => {
-        const secs = (performance.now() - t0) / 1000;
-        const bytes = received - b0;
-        const s = tun.stats();
-        const cpu = process.cpuUsage(cpu0);
-        const writes = s.writes - s0.writes;
-        print({
-          event: 'done',
-          offload: tun.offload,
-          mbps: Math.round((bytes * 8) / secs / 1e4) / 100,
-          packetsPerWrite: Math.round(((s.written - s0.written) / writes) * 10) / 10,
-          gsoWrites: s.superPacketsOut - s0.superPacketsOut,
-          writeErrors: s.writeErrors - s0.writeErrors,
-          cpuSPerGB: Math.round((((cpu.user + cpu.system) / 1e6) / (bytes / 1e9)) * 100) / 100,
-          sysSPerGB: Math.round(((cpu.system / 1e6) / (bytes / 1e9)) * 100) / 100,
-          bytes,
-          seconds: secs,
-        });
-        clearInterval(retry);
-        tun.close();
-        server.close();
-        process.exit(0);
-      }, seconds * 1000);
-    }, 20);
+    measureWindow(tun, seconds, () => received, (w) => ({
+      packetsPerWrite: Math.round(((w.s.written - w.s0.written) / (w.s.writes - w.s0.writes)) * 10) / 10,
+      gsoWrites: w.s.superPacketsOut - w.s0.superPacketsOut,
+      writeErrors: w.s.writeErrors - w.s0.writeErrors,
+      cpuSPerGB: Math.round((((w.cpu.user + w.cpu.system) / 1e6) / (w.bytes / 1e9)) * 100) / 100,
+      sysSPerGB: Math.round(((w.cpu.system / 1e6) / (w.bytes / 1e9)) * 100) / 100,
+    }), () => {
+      clearInterval(retry);
+      tun.close();
+      server.close();
+      process.exit(0);
+    });
     return;
   }
   if (mode === 'tcp') {
@@ -269,37 +276,18 @@ async function worker(mode, name, seconds) {
       r.flush();
     });
     print({ event: 'ready', offload: tun.offload });
-    // Measure from the first second of data to `seconds` later.
-    const waitStart = setInterval(() => {
-      if (r.st.payloadBytes === 0) return;
-      clearInterval(waitStart);
-      const b0 = r.st.payloadBytes;
-      const s0 = tun.stats();
-      const p0 = packets;
-      const n0 = batches;
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      setTimeout(() => {
-        const secs = (performance.now() - t0) / 1000;
-        const bytes = r.st.payloadBytes - b0;
-        const s = tun.stats();
-        const cpu = process.cpuUsage(cpu0);
-        const reads = s.reads - s0.reads;
-        print({
-          event: 'done',
-          offload: tun.offload,
-          mbps: Math.round((bytes * 8) / secs / 1e4) / 100,
-          packetsPerRead: Math.round(((packets - p0) / reads) * 10) / 10,
-          packetsPerBatch: Math.round(((packets - p0) / (batches - n0)) * 10) / 10,
-          superPackets: s.superPackets - s0.superPackets,
-          segmentsPerSuper: Math.round(((s.segments - s0.segments) / Math.max(1, s.superPackets - s0.superPackets)) * 10) / 10,
-          readerCpuSPerGB: Math.round((((cpu.user + cpu.system) / 1e6) / (bytes / 1e9)) * 100) / 100,
-          bytes,
-          seconds: secs,
-        });
-        tun.close();
-      }, seconds * 1000);
-    }, 20);
+    let p0 = 0;
+    let n0 = 0;
+    measureWindow(tun, seconds, () => r.st.payloadBytes, (w) => ({
+      packetsPerRead: Math.round(((packets - p0) / (w.s.reads - w.s0.reads)) * 10) / 10,
+      packetsPerBatch: Math.round(((packets - p0) / (batches - n0)) * 10) / 10,
+      superPackets: w.s.superPackets - w.s0.superPackets,
+      segmentsPerSuper: Math.round(((w.s.segments - w.s0.segments) / Math.max(1, w.s.superPackets - w.s0.superPackets)) * 10) / 10,
+      readerCpuSPerGB: Math.round((((w.cpu.user + w.cpu.system) / 1e6) / (w.bytes / 1e9)) * 100) / 100,
+    }), () => tun.close(), () => {
+      p0 = packets;
+      n0 = batches;
+    });
     return;
   }
   if (mode === 'in') {

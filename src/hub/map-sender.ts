@@ -23,6 +23,7 @@
 // per-member state below; the pure decisions are the exported functions, tested with tables.)
 import type { ReliableSender } from '../link/reliable.js';
 import { deferOn, type Clock, type TimerHandle } from '../util/clock.js';
+import { Fanout, type FanoutReport } from './fanout.js';
 import { buildParts, withSeq, type MapPart } from './map-parts.js';
 import type { Member, Registry } from './registry.js';
 
@@ -84,32 +85,6 @@ export function retryFloorMs(srttMs: number | undefined): number {
 /** Retransmit delay after a timeout or an ACK (pure): doubles while nothing is acked, halves back. */
 export function nextRetryMs(currentMs: number, event: 'timeout' | 'ack'): number {
   return event === 'timeout' ? Math.min(currentMs * 2, mapMaxRetryMs) : Math.max(mapFirstRetryMs, currentMs / 2);
-}
-
-/** What one flush's fan-out took, for the operator (logged by the daemon) and the load tool. */
-export interface FanoutReport {
-  version: number;
-  /** Members the flush queued a map for. */
-  members: number;
-  /** From the first change to the flush (the coalescing window, or the spacing after a long flush). */
-  waitedMs: number;
-  /** From the first change until the last of those maps was sent, and until the last was acked. */
-  sentMs: number;
-  deliveredMs: number;
-  /** Maps of this flush superseded by a newer one, given up or whose member left before the ACK. */
-  unfinished: number;
-}
-
-/** A flush's fan-out in progress. */
-interface Fanout {
-  version: number;
-  changedMs: number;
-  flushMs: number;
-  members: number;
-  unsent: number;
-  left: number;
-  sentMs: number;
-  unfinished: number;
 }
 
 /** One version on its way to a member. */
@@ -263,7 +238,10 @@ export class MapSender {
     const t0 = this.clock.now();
     const version = this.registry.version;
     const byBase = new Map<number, readonly MapPart[] | undefined>();
-    const fanout: Fanout = { version, changedMs: this.changedSinceMs ?? t0, flushMs: t0, members: 0, unsent: 0, left: 0, sentMs: t0, unfinished: 0 };
+    const fanout = new Fanout(version, this.changedSinceMs ?? t0, t0, (r) => {
+      this.lastFanout = r;
+      this.onFanout?.(r);
+    });
     this.changedSinceMs = undefined;
     for (const m of this.registry.all()) {
       const s = this.stateOf(m);
@@ -276,9 +254,7 @@ export class MapSender {
       }
       const out = parts === undefined ? this.startFull(s) : this.start(s, version, s.acked, parts);
       out.fanout = fanout;
-      fanout.members++;
-      fanout.unsent++;
-      fanout.left++;
+      fanout.add();
     }
     this.counters.flushes++;
     this.lastFlushEndMs = this.clock.now();
@@ -320,7 +296,7 @@ export class MapSender {
     s.out = undefined;
     this.disarm(s);
     this.leaveFull(s);
-    if (out.fanout) this.fanoutDone(out.fanout, 1, 0);
+    out.fanout?.finished(this.clock.now(), true);
     if (out.version > s.acked || s.acked > this.registry.version) s.acked = out.version;
     if (s.acked !== this.registry.version) this.changed(); // changes arrived meanwhile: next flush
     return true;
@@ -358,8 +334,9 @@ export class MapSender {
     if (!s.out) return;
     const f = s.out.fanout;
     if (f) {
-      if (s.out.next < s.out.parts.length) this.fanoutSent(f);
-      this.fanoutDone(f, 1, 1);
+      const now = this.clock.now();
+      if (s.out.next < s.out.parts.length) f.sent(now);
+      f.finished(now, false);
     }
     this.release(s.out.unacked.size);
     s.out = undefined;
@@ -428,31 +405,11 @@ export class MapSender {
           this.counters.parts++;
           this.send(s.member, withSeq(out.parts[i]!, seq));
         }
-        if (out.next === out.parts.length && out.fanout) this.fanoutSent(out.fanout);
+        if (out.next === out.parts.length) out.fanout?.sent(this.clock.now());
         if (s.timer === undefined) this.arm(s, this.retryDelay(s));
         if (out.next < out.parts.length && out.unacked.size < mapWindowParts) queue.add(s); // to the back
       }
     }
-  }
-
-  /** One more map of the fan-out is sent in full (or no longer to be sent). */
-  private fanoutSent(f: Fanout): void {
-    if (--f.unsent === 0) f.sentMs = this.clock.now();
-  }
-
-  /** `done` maps of the fan-out finished (`unfinished` of them without an ACK); the last reports it. */
-  private fanoutDone(f: Fanout, done: number, unfinished: number): void {
-    f.left -= done;
-    f.unfinished += unfinished;
-    if (f.left !== 0) return;
-    const now = this.clock.now();
-    const r: FanoutReport = {
-      version: f.version, members: f.members, waitedMs: f.flushMs - f.changedMs, sentMs: f.sentMs - f.changedMs,
-      deliveredMs: now - f.changedMs, unfinished: f.unfinished,
-    };
-    f.left = -1; // reported once
-    this.lastFanout = r;
-    this.onFanout?.(r);
   }
 
   private resend(s: MemberMapState, out: Outgoing): void {

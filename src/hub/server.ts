@@ -14,7 +14,8 @@ import {
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind } from '../wire/inner.js';
 import type { HubPublisher } from '../publish/hub-publisher.js';
-import { MapSender, type FanoutReport } from './map-sender.js';
+import type { FanoutReport } from './fanout.js';
+import { MapSender } from './map-sender.js';
 import { Relay } from './relay.js';
 import { heartbeatIntervalMs, refusalFor, Registry, type Member } from './registry.js';
 

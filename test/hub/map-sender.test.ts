@@ -2,9 +2,10 @@
 // window of unacked parts per member, retransmit delay that grows while nothing is acked.
 import { describe, expect, it } from 'vitest';
 import {
-  MapSender, type FanoutReport, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapLateTimerMs, mapMaxRetryMs, mapSnapshotMaxAgeMs, mapWindowParts, nextRetryMs, nextSrttMs,
+  MapSender, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapLateTimerMs, mapMaxRetryMs, mapSnapshotMaxAgeMs, mapWindowParts, nextRetryMs, nextSrttMs,
   nextWindowMs, retryFloorMs,
 } from '../../src/hub/map-sender.js';
+import type { FanoutReport } from '../../src/hub/fanout.js';
 import type { Clock } from '../../src/util/clock.js';
 import { parseNetwork, Registry, type Member } from '../../src/hub/registry.js';
 import { ReliableSender } from '../../src/link/reliable.js';

@@ -12,7 +12,7 @@ import { Keypairs } from '../crypto/keypairs.js';
 import { TransportSession } from '../crypto/session.js';
 import { buildHubKeyResponse, verifyHubKeyRequest } from '../crypto/hub-key.js';
 import type { Endpoint, UdpSocket } from '../net/udp.js';
-import { deferOn, type Clock, type TimerHandle, type WallClock } from '../util/clock.js';
+import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import { MeshdError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { cookieReplyReceiverIndex } from '../wire/cookie.js';
@@ -20,6 +20,7 @@ import { InnerKind } from '../wire/inner.js';
 import { MessageType, messageTypeOf } from '../wire/outer.js';
 import { transportReceiverIndex } from '../wire/transport.js';
 import * as C from './constants.js';
+import { HandshakeBacklog } from './handshake-backlog.js';
 import { pathKey, udpPath, type Path } from './path.js';
 import { KeyedRateLimiter, LoadGauge } from './rate-limit.js';
 
@@ -142,10 +143,8 @@ export class Link {
   private readonly load: LoadGauge;
   private readonly cookies: CookieChecker;
   private readonly hubKeyLimiter = new KeyedRateLimiter(C.hubKeyRequestsPerSec, C.hubKeyRequestBurst);
-  /** Initiations past the cheap checks waiting for their DH, by source (FIFO; a retry replaces). */
-  private readonly backlog = new Map<string, { datagram: Uint8Array; from: Path }>();
-  private draining = false;
-  private readonly defer: (fn: () => void) => void;
+  /** Initiations past the cheap checks waiting for their DH (handshake-backlog.ts). */
+  private readonly backlog: HandshakeBacklog;
   private innerHandler: InnerHandler | undefined;
   private upHandler: ((r: RemoteNode) => void) | undefined;
   private hubKeyHandler: ((datagram: Uint8Array, from: Endpoint) => boolean) | undefined;
@@ -164,7 +163,10 @@ export class Link {
     this.cookies = new CookieChecker(opts.psk, opts.keyPair.publicKey, now, opts.randomBytes ? { random: opts.randomBytes } : {});
     opts.udp.onMessage((data, from) => this.receive(data, udpPath(from)));
     this.housekeeping = opts.clock.setTimer(C.housekeepingIntervalMs, () => this.tick());
-    this.defer = deferOn(opts.clock);
+    this.backlog = new HandshakeBacklog(opts.clock, C.handshakeBacklogLimit, C.handshakeSliceMs, (d, from) => this.answerInitiation(d, from), (err) => {
+      this.drops.handler_error++;
+      this.log.warn({ err }, 'link: handler error (bug)');
+    });
   }
 
   /** Initiations waiting for their DH (constants.ts handshakeSliceMs). */
@@ -322,7 +324,7 @@ export class Link {
       r.keypairs.clear();
     }
     this.remotes.clear();
-    this.backlog.clear();
+    this.backlog.close();
   }
 
   // ---- receive path ----
@@ -349,6 +351,7 @@ export class Link {
     // mac1 first: a sender without the network secret costs one HMAC, no DH.
     if (!this.responder.checkMac1(d)) return this.drop('bad_mac1');
     const now = this.opts.clock.now();
+    const key = pathKey(from);
     if (this.backlog.size >= C.handshakeBacklogUnderLoad) this.load.hold(now);
     if (this.load.note(now)) {
       // Under load (WireGuard 5.4.7): the DH only for a sender that proved it receives at its source
@@ -359,38 +362,11 @@ export class Link {
         return this.drop('cookie_sent');
       }
       if (!this.ipLimiter.take(ipKey(from), now)) return this.drop('rate_limited');
-    } else if (!this.initLimiter.take(pathKey(from), now)) {
+    } else if (!this.initLimiter.take(key, now)) {
       return this.drop('rate_limited');
     }
-    const key = pathKey(from);
-    if (this.backlog.has(key)) this.drop('superseded');
-    else if (this.backlog.size >= C.handshakeBacklogLimit) return this.drop('queue_full');
-    this.backlog.set(key, { datagram: new Uint8Array(d), from }); // the socket reuses `d`; a retry keeps the older one's place
-    if (!this.draining) {
-      this.draining = true;
-      this.defer(() => this.drainBacklog());
-    }
-  }
-
-  /** Answers waiting initiations for up to handshakeSliceMs (at least one), then yields. */
-  private drainBacklog(): void {
-    this.draining = false;
-    if (this.closed) return;
-    const t0 = this.opts.clock.now();
-    for (const [key, { datagram, from }] of this.backlog) {
-      this.backlog.delete(key);
-      try {
-        this.answerInitiation(datagram, from);
-      } catch (err) {
-        this.drops.handler_error++;
-        this.log.warn({ err }, 'link: handler error (bug)');
-      }
-      if (this.opts.clock.now() - t0 >= C.handshakeSliceMs) break;
-    }
-    if (this.backlog.size > 0 && !this.draining) {
-      this.draining = true;
-      this.defer(() => this.drainBacklog());
-    }
+    const queued = this.backlog.offer(key, d, from);
+    if (queued !== 'queued') this.drop(queued === 'full' ? 'queue_full' : 'superseded');
   }
 
   /** The DH half of the responder: consume the initiation, answer it, keep the new session. */

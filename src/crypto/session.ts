@@ -180,7 +180,12 @@ export class TransportSession {
   /** Time to start a new handshake before sending: the initiator after REKEY_AFTER_TIME_MS plus its
    * jitter, either side after REKEY_AFTER_MESSAGES sent (WireGuard's send-side rule). */
   needsRekey(nowMs: number): boolean {
-    return this.sendCounter >= REKEY_MESSAGES || (this.isInitiator && nowMs - this.createdAtMs >= REKEY_AFTER_TIME_MS + this.rekeyJitterMs);
+    return this.sendCounter >= REKEY_MESSAGES || (this.isInitiator && nowMs - this.createdAtMs >= this.rekeyAfterMs);
+  }
+
+  /** Initiator: the session's age at which it is due for a rekey (REKEY_AFTER_TIME_MS + jitter). */
+  get rekeyAfterMs(): number {
+    return REKEY_AFTER_TIME_MS + this.rekeyJitterMs;
   }
 
   /** Receive-side rule: an initiator receiving on a key this old rekeys even with nothing to send. */

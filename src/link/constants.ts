@@ -61,5 +61,11 @@ export const hubKeyRequestBurst = 4;
  * (KEEPALIVE_TIMEOUT + REKEY_TIMEOUT in WireGuard: 15 s).
  */
 export const newHandshakeAfterSilenceMs = 15_000;
-/** One housekeeping timer for the whole link (expires old keys); never a timer per session. */
+/**
+ * An initiator that has sent to a remote within this long starts its rekey the moment the session
+ * falls due (one timer per remote we initiated to; the hub, a responder, arms none) instead of on
+ * its next send. Longer than the hub heartbeat (20 s), so every peer's hub session rekeys on time.
+ */
+export const rekeyInUseWithinMs = 30_000;
+/** One housekeeping timer for the whole link (expires old keys); the only other timers are per handshake and per initiated remote (rekey). */
 export const housekeepingIntervalMs = 10_000;

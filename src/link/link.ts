@@ -103,6 +103,10 @@ interface Remote extends RemoteNode {
   sendPath?: Path;
   /** The remote's latest cookie (it was under load): mac2 on our initiations until it expires. */
   cookie?: { value: Uint8Array; receivedMs: number };
+  /** When we last sealed a packet for the remote (decides whether a rekey starts on time). */
+  lastSentMs: number;
+  /** Initiator: fires when the current session is due for its rekey (constants.ts rekeyInUseWithinMs). */
+  rekeyTimer?: TimerHandle;
 }
 
 export type InnerHandler = (remote: RemoteNode, plaintext: Uint8Array, from: Path) => void;
@@ -228,6 +232,7 @@ export class Link {
       const d = cur.seal(plaintext, now);
       if (d !== undefined) {
         this.transmit(d, path);
+        r.lastSentMs = now;
         if (cur.needsRekey(now) || this.unanswered(r, now)) this.startHandshake(r, path);
         return true;
       }
@@ -282,6 +287,7 @@ export class Link {
     const r = this.remotes.get(id);
     if (!r) return;
     this.cancelHandshake(r);
+    this.cancelRekeyTimer(r);
     r.keypairs.clear();
     this.remotes.delete(id);
     this.responder.forget(remoteKey);
@@ -321,6 +327,7 @@ export class Link {
     this.opts.clock.clearTimer(this.housekeeping);
     for (const r of this.remotes.values()) {
       this.cancelHandshake(r);
+      this.cancelRekeyTimer(r);
       r.keypairs.clear();
     }
     this.remotes.clear();
@@ -414,6 +421,34 @@ export class Link {
     r.lastReceivedMs = now;
     r.awaitingReplySinceMs = undefined;
     this.sessionUp(r, s);
+    this.armRekeyTimer(r, s);
+  }
+
+  /**
+   * A session we initiated is due for its rekey: if we have been sending to the remote (the hub
+   * hears from every peer each heartbeat), start the handshake now rather than on the next send.
+   * Otherwise a broadcast that makes every peer send at once (a map change: one ACK each) would
+   * start the handshakes of every peer that fell due since its last send in the same second, a
+   * wave the hub answers ahead of the ACKs. A remote we have not sent to for a while rekeys on
+   * its next send, as in WireGuard.
+   */
+  private armRekeyTimer(r: Remote, s: TransportSession): void {
+    this.cancelRekeyTimer(r);
+    const dueMs = s.createdAtMs + s.rekeyAfterMs - this.opts.clock.now();
+    r.rekeyTimer = this.opts.clock.setTimer(dueMs, () => {
+      r.rekeyTimer = undefined;
+      const now = this.opts.clock.now();
+      if (this.closed || r.keypairs.current !== s || r.handshake || s.expired(now)) return;
+      if (now - r.lastSentMs > C.rekeyInUseWithinMs) return;
+      const path = r.sendPath ?? r.path;
+      if (path) this.startHandshake(r, path);
+    });
+  }
+
+  private cancelRekeyTimer(r: Remote): void {
+    if (r.rekeyTimer === undefined) return;
+    this.opts.clock.clearTimer(r.rekeyTimer);
+    r.rekeyTimer = undefined;
   }
 
   /**
@@ -541,6 +576,7 @@ export class Link {
         path: undefined,
         lastReceivedMs: -Infinity,
         sessionSinceMs: -Infinity,
+        lastSentMs: -Infinity,
         keypairs: new Keypairs((s) => {
           if (this.byIndex.get(s.localIndex) === created) this.byIndex.delete(s.localIndex);
         }),

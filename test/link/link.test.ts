@@ -201,6 +201,65 @@ describe('link: rekey jitter', () => {
   });
 });
 
+describe('link: a remote in use rekeys on time', () => {
+  // a sends to b every 20 s (as a peer heartbeats the hub); the session is made at +10 ms.
+  function inUse(j: number, beats = 5) {
+    const t = pair({ a: { randomU32: drawing(j) } });
+    t.a.send(t.kb.publicKey, text('start'), udpPath(t.ub.local));
+    t.clock.advance(10);
+    for (let i = 1; i <= beats; i++) {
+      t.clock.advance(20_000);
+      t.a.send(t.kb.publicKey, text(`hb${i}`));
+    }
+    return t; // at +10 + beats * 20,000: last send now
+  }
+
+  it.each([0, 3_000, LC.rekeyAfterTimeJitterMs])('jitter %i ms: the handshake starts the moment the session is due, with nothing sent then', (j) => {
+    const t = inUse(j);
+    t.clock.advance(20_000 + j - 1);
+    expect(t.a.stats.handshakesInitiated).toBe(1);
+    t.clock.advance(1);
+    expect(t.a.stats.handshakesInitiated).toBe(2);
+    t.clock.advance(20);
+    // A broadcast now (every peer ACKs a map change) finds the new session: no handshake on send.
+    for (let i = 0; i < 10; i++) t.a.send(t.kb.publicKey, text(`ack${i}`));
+    t.clock.advance(20);
+    expect(t.a.stats.handshakesInitiated).toBe(2);
+    expect(t.got.b.map(([s]) => s)).toContain('ack9');
+  });
+
+  it(`a remote not sent to for over ${LC.rekeyInUseWithinMs / 1000} s is left alone until its next send (WireGuard's rule)`, () => {
+    const t = inUse(0, 4); // a stops sending at +80,010; the session is due at +120,010
+    t.clock.advance(40_000);
+    expect(t.a.stats.handshakesInitiated).toBe(1);
+    t.clock.advance(50_000); // +170,010: still inside REJECT_AFTER_TIME
+    expect(t.a.stats.handshakesInitiated).toBe(1);
+    t.a.send(t.kb.publicKey, text('late'));
+    expect(t.a.stats.handshakesInitiated).toBe(2);
+  });
+
+  it('the timer follows the session: re-armed by each rekey, gone after forget and close', () => {
+    const t = inUse(0);
+    for (let i = 0; i < 12; i++) {
+      t.clock.advance(20_000);
+      t.a.send(t.kb.publicKey, text(`more${i}`));
+    }
+    // Sessions at +10, +120,010(+rtt) and +240,020(+rtt): two rekeys on time in 340 s.
+    expect(t.a.stats.handshakesInitiated).toBe(3);
+    t.a.forget(t.kb.publicKey);
+    t.b.forget(t.ka.publicKey);
+    t.clock.advance(20); // nothing in flight
+    expect(t.clock.pending).toBe(2); // the two housekeeping timers: forget took a's rekey timer
+    t.a.send(t.kb.publicKey, text('again'), udpPath(t.ub.local));
+    t.clock.advance(20);
+    expect(t.got.b.map(([s]) => s)).toContain('again');
+    expect(t.clock.pending).toBe(3); // and the new session's rekey timer
+    void t.a.close();
+    void t.b.close();
+    expect(t.clock.pending).toBe(0);
+  });
+});
+
 describe('link: cookie replies under load', () => {
   // b is permanently under load: its gauge has no tokens (every initiation passing mac1 finds it dry).
   const alwaysLoaded = { underLoad: { initiationsPerSec: 0, burst: 0 } };

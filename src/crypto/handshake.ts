@@ -46,6 +46,12 @@ export interface HandshakeTestHooks {
   ephemeral?: StaticKeyPair;
 }
 
+export interface InitiationOptions extends HandshakeTestHooks {
+  /** DH(our static, their static) from staticShared(): the same for every handshake with this
+   * remote, so a runtime keeps it per remote (as WireGuard precomputes it per peer). */
+  staticShared?: Uint8Array;
+}
+
 const CONSTRUCTION = new TextEncoder().encode('Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s');
 const IDENTIFIER = new TextEncoder().encode('meshd v1');
 const LABEL_MAC1 = new TextEncoder().encode('mac1----');
@@ -82,6 +88,12 @@ function dhOrFail(priv: Uint8Array, pub: Uint8Array): Uint8Array {
   return x25519(priv, pub) ?? fail('HANDSHAKE_BAD_KEY', 'low-order public key');
 }
 
+/** DH(our static, their static): one of the initiation's two DHs that never changes for a pair.
+ * Throws HANDSHAKE_BAD_KEY for a low-order key. */
+export function staticShared(id: HandshakeIdentity, remoteStatic: Uint8Array): Uint8Array {
+  return dhOrFail(id.keyPair.privateKey, remoteStatic);
+}
+
 /** Initiator state between sending HANDSHAKE_INIT and receiving its response. One use only. */
 export class PendingInitiation {
   used = false;
@@ -106,9 +118,9 @@ export function createInitiation(
   remoteStatic: Uint8Array,
   senderIndex: number,
   wallMs: number,
-  hooks?: HandshakeTestHooks,
+  opts?: InitiationOptions,
 ): { message: Uint8Array; pending: PendingInitiation } {
-  const e = ephemeralOf(hooks);
+  const e = ephemeralOf(opts);
   let h = hash(INITIAL_HASH, remoteStatic);
   let [c] = kdf(1, INITIAL_CHAIN, e.publicKey) as [Uint8Array];
   h = hash(h, e.publicKey);
@@ -116,7 +128,7 @@ export function createInitiation(
   [c, k] = kdf(2, c, dhOrFail(e.privateKey, remoteStatic)) as [Uint8Array, Uint8Array];
   const encryptedStatic = aeadSeal(k, 0, id.keyPair.publicKey, h);
   h = hash(h, encryptedStatic);
-  [c, k] = kdf(2, c, dhOrFail(id.keyPair.privateKey, remoteStatic)) as [Uint8Array, Uint8Array];
+  [c, k] = kdf(2, c, opts?.staticShared ?? staticShared(id, remoteStatic)) as [Uint8Array, Uint8Array];
   const encryptedTimestamp = aeadSeal(k, 0, tai64n(wallMs), h);
   h = hash(h, encryptedTimestamp);
   const message = encodeHandshakeInit({
@@ -185,13 +197,20 @@ export interface ResponderOptions {
   maxClockSkewMs?: number;
 }
 
+/** What the responder keeps per initiator key that completed a consume: the newest timestamp
+ * accepted (replay protection) and DH(our static, its static), which never changes. */
+interface KnownInitiator {
+  timestamp: Uint8Array;
+  staticShared: Uint8Array;
+}
+
 /** The responder side for one local identity. Remembers the newest timestamp accepted per initiator
  * key (replay protection); a new instance (a restart) starts empty, which HANDSHAKE_STALE bounds. */
 export class HandshakeResponder {
   private readonly mac1KeyOwn: Uint8Array;
   private readonly hashOwn: Uint8Array;
   private readonly privateKey: Uint8Array;
-  private readonly lastTimestamp = new Map<string, Uint8Array>();
+  private readonly known = new Map<string, KnownInitiator>();
   private readonly maxSkewMs: number;
 
   constructor(
@@ -228,17 +247,18 @@ export class HandshakeResponder {
     const encryptedStatic = message.subarray(40, 88);
     const remoteStatic = aeadOpen(k, 0, encryptedStatic, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: static key does not decrypt');
     h = hash(h, encryptedStatic);
-    [c, k] = kdf(2, c, dhOrFail(this.privateKey, remoteStatic)) as [Uint8Array, Uint8Array];
+    const keyId = Buffer.from(remoteStatic).toString('hex');
+    const known = this.known.get(keyId);
+    const ss = known?.staticShared ?? dhOrFail(this.privateKey, remoteStatic);
+    [c, k] = kdf(2, c, ss) as [Uint8Array, Uint8Array];
     const encryptedTimestamp = message.subarray(88, 116);
     const ts = aeadOpen(k, 0, encryptedTimestamp, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: timestamp does not decrypt');
     h = hash(h, encryptedTimestamp);
     if (this.opts.allowedKeys && !this.opts.allowedKeys(remoteStatic)) fail('HANDSHAKE_KEY_NOT_ALLOWED', 'HANDSHAKE_INIT: initiator key not allowed');
-    const keyId = Buffer.from(remoteStatic).toString('hex');
-    const last = this.lastTimestamp.get(keyId);
-    if (last !== undefined && compareBytes(ts, last) <= 0) fail('HANDSHAKE_REPLAY', 'HANDSHAKE_INIT: timestamp not newer than the last accepted');
+    if (known !== undefined && compareBytes(ts, known.timestamp) <= 0) fail('HANDSHAKE_REPLAY', 'HANDSHAKE_INIT: timestamp not newer than the last accepted');
     const tsMs = tai64nToMs(ts);
     if (!(Math.abs(tsMs - wallMs) <= this.maxSkewMs)) fail('HANDSHAKE_STALE', `HANDSHAKE_INIT: initiator clock ${Math.round((tsMs - wallMs) / 1000)} s off ours`);
-    this.lastTimestamp.set(keyId, new Uint8Array(ts));
+    this.known.set(keyId, { timestamp: new Uint8Array(ts), staticShared: ss });
     return new ConsumedInitiation(new Uint8Array(remoteStatic), remoteIndex, tsMs, c, h, ei);
   }
 
@@ -270,8 +290,8 @@ export class HandshakeResponder {
     };
   }
 
-  /** Forgets the replay timestamp of a key (e.g. when a peer is removed from the network). */
+  /** Forgets what it kept for a key (e.g. when a peer is removed from the network). */
   forget(remoteStatic: Uint8Array): void {
-    this.lastTimestamp.delete(Buffer.from(remoteStatic).toString('hex'));
+    this.known.delete(Buffer.from(remoteStatic).toString('hex'));
   }
 }

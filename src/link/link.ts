@@ -6,7 +6,7 @@
 // Lifecycle: new Link(opts) -> onInner/onSessionUp -> send/receive -> close().
 import { randomBytes } from 'node:crypto';
 import { COOKIE_LIFETIME_MS, CookieChecker, cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../crypto/cookie.js';
-import { consumeResponse, createInitiation, HandshakeResponder, responseReceiverIndex, type PendingInitiation } from '../crypto/handshake.js';
+import { consumeResponse, createInitiation, HandshakeResponder, responseReceiverIndex, staticShared, type PendingInitiation } from '../crypto/handshake.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { Keypairs } from '../crypto/keypairs.js';
 import { TransportSession } from '../crypto/session.js';
@@ -103,6 +103,8 @@ interface Remote extends RemoteNode {
   sendPath?: Path;
   /** The remote's latest cookie (it was under load): mac2 on our initiations until it expires. */
   cookie?: { value: Uint8Array; receivedMs: number };
+  /** DH(our static, its static) for our initiations, made on the first one (handshake.ts). */
+  staticShared?: Uint8Array;
   /** When we last sealed a packet for the remote (decides whether a rekey starts on time). */
   lastSentMs: number;
   /** Initiator: fires when the current session is due for its rekey (constants.ts rekeyInUseWithinMs). */
@@ -525,7 +527,9 @@ export class Link {
     if (hs.pending) this.pendingByIndex.delete(hs.pending.localIndex);
     const idx = this.newIndex();
     try {
-      const { message, pending } = createInitiation({ keyPair: this.opts.keyPair, psk: this.opts.psk }, r.publicKey, idx, this.opts.wallClock());
+      const id = { keyPair: this.opts.keyPair, psk: this.opts.psk };
+      r.staticShared ??= staticShared(id, r.publicKey);
+      const { message, pending } = createInitiation(id, r.publicKey, idx, this.opts.wallClock(), { staticShared: r.staticShared });
       if (r.cookie !== undefined) {
         if (now - r.cookie.receivedMs < COOKIE_LIFETIME_MS) writeMac2(message, r.cookie.value);
         else r.cookie = undefined;

@@ -1,10 +1,11 @@
 // The handshake: good path key agreement and every named refusal.
 import { describe, expect, it } from 'vitest';
-import { createInitiation, consumeResponse, HandshakeResponder } from '../../src/crypto/handshake.js';
+import { createInitiation, consumeResponse, HandshakeResponder, staticShared } from '../../src/crypto/handshake.js';
+import { noiseBackend, setNoiseBackend } from '../../src/crypto/noise.js';
 import { HandshakeError } from '../../src/util/errors.js';
 import { toHex } from '../../src/util/bytes.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
-import { identity, OTHER_PSK, WALL } from './helpers.js';
+import { fixedKey, identity, OTHER_PSK, WALL } from './helpers.js';
 
 const alice = identity(1);
 const bob = identity(2);
@@ -164,5 +165,56 @@ describe('handshake refusals (initiator)', () => {
     expect(codeOf(() => consumeResponse(same.pending, oldResp))).toBe('HANDSHAKE_DECRYPT');
     const keys = consumeResponse(fresh.pending, freshResp.message);
     expect(toHex(keys.sendKey)).toBe(toHex(freshResp.keys.recvKey));
+  });
+});
+
+describe('the static-static DH is made once per pair', () => {
+  /** Counts the X25519 calls `fn` makes through whichever backend is installed. */
+  function countingDh<T>(fn: () => T): { result: T; dh: number } {
+    const inner = noiseBackend();
+    let dh = 0;
+    setNoiseBackend({ ...inner, x25519: (priv, pub) => (dh++, inner.x25519(priv, pub)) });
+    try {
+      return { result: fn(), dh };
+    } finally {
+      setNoiseBackend(inner);
+    }
+  }
+
+  it('a precomputed staticShared gives byte-identical initiations with one DH fewer', () => {
+    const alice = identity(1);
+    const bob = identity(2);
+    const plain = countingDh(() => createInitiation(alice, bob.keyPair.publicKey, 7, WALL, { ephemeral: fixedKey(3) }));
+    const ss = staticShared(alice, bob.keyPair.publicKey);
+    const cached = countingDh(() => createInitiation(alice, bob.keyPair.publicKey, 7, WALL, { ephemeral: fixedKey(3), staticShared: ss }));
+    expect(toHex(cached.result.message)).toBe(toHex(plain.result.message));
+    expect([plain.dh, cached.dh]).toEqual([2, 1]);
+  });
+
+  it('the value is really used: a wrong one makes an initiation the responder cannot decrypt', () => {
+    const alice = identity(1);
+    const bob = identity(2);
+    const wrong = staticShared(alice, identity(5).keyPair.publicKey);
+    const { message } = createInitiation(alice, bob.keyPair.publicKey, 7, WALL, { staticShared: wrong });
+    expect(() => new HandshakeResponder(bob).consumeInitiation(message, WALL)).toThrow(expect.objectContaining({ code: 'HANDSHAKE_DECRYPT' }));
+  });
+
+  it('the responder keeps it per initiator key after the first consume, and forget() drops it', () => {
+    const alice = identity(1);
+    const bob = identity(2);
+    const r = new HandshakeResponder(bob);
+    const consume = (n: number) => {
+      const { message } = createInitiation(alice, bob.keyPair.publicKey, n, WALL + n);
+      return countingDh(() => r.consumeInitiation(message, WALL + n)).dh;
+    };
+    expect(consume(1)).toBe(2); // es and ss
+    expect(consume(2)).toBe(1); // es only
+    expect(consume(3)).toBe(1);
+    r.forget(alice.keyPair.publicKey);
+    expect(consume(4)).toBe(2);
+    // A refused consume (replay) keeps nothing new and does not poison the cache.
+    const old = createInitiation(alice, bob.keyPair.publicKey, 9, WALL + 1).message;
+    expect(() => r.consumeInitiation(old, WALL + 1)).toThrow(expect.objectContaining({ code: 'HANDSHAKE_REPLAY' }));
+    expect(consume(5)).toBe(1);
   });
 });

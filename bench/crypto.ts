@@ -4,7 +4,7 @@
 // in the README.
 // Run:  npm run bench:crypto   (the addons are looked up two levels above src/tun/linux.js, so
 // bench:build links build/ into dist-bench/; without it the native column would be absent)
-import { createInitiation, consumeResponse, HandshakeResponder, type HandshakeIdentity } from '../src/crypto/handshake.js';
+import { createInitiation, consumeResponse, HandshakeResponder, staticShared, type HandshakeIdentity } from '../src/crypto/handshake.js';
 import { generateKeyPair } from '../src/crypto/keys.js';
 import { aeadOpen, aeadSeal, hash, hmac, kdf, noiseBackend, setNoiseBackend, type NoiseBackend } from '../src/crypto/noise.js';
 import { derivePsk } from '../src/crypto/psk.js';
@@ -116,16 +116,29 @@ function stepCosts(): Record<string, number> {
   const idx = Array.from({ length: STEPS }, (_, i) => i);
   const inits: ReturnType<typeof createInitiation>[] = [];
   const createInitiationUs = usEach(idx, (i) => inits.push(createInitiation(a, b.keyPair.publicKey, i, (wall += 1))));
+  // As src/link does: DH(static, static) made once per remote and passed in (the responder keeps
+  // its own per initiator key after the first consume, so the step below is the kept path).
+  const ss = staticShared(a, b.keyPair.publicKey);
+  const keptSsUs = usEach(idx, (i) => createInitiation(a, b.keyPair.publicKey, STEPS + i, (wall += 1), { staticShared: ss }));
   const resps: { message: Uint8Array }[] = [];
   const respondUs = usEach(inits, (x) => resps.push(r.createResponse(r.consumeInitiation(x.message, wall), 7)));
+  // The same with the responder's kept static DH dropped before each (a key's first handshake).
+  const fresh = Array.from({ length: STEPS }, (_, i) => createInitiation(a, b.keyPair.publicKey, i, (wall += 1)).message);
+  const respondFreshUs = usEach(fresh, (m) => {
+    r.forget(a.keyPair.publicKey);
+    r.createResponse(r.consumeInitiation(m, wall), 7);
+  });
   const pairs = inits.map((x, i) => [x.pending, (resps[i] as { message: Uint8Array }).message] as const);
   const consumeResponseUs = usEach(pairs, ([pending, m]) => consumeResponse(pending, m));
   return {
     'createInitiation': createInitiationUs,
     'consumeInitiation + createResponse': respondUs,
     'consumeResponse': consumeResponseUs,
+    'createInitiation, static DH kept': keptSsUs,
     'handshake, initiator (create + consume)': createInitiationUs + consumeResponseUs,
+    'handshake, initiator, static DH kept': keptSsUs + consumeResponseUs,
     'handshake, responder': respondUs,
+    'handshake, responder, first from a key': respondFreshUs,
   };
 }
 

@@ -6,7 +6,7 @@
 // Lifecycle: new Link(opts) -> onInner/onSessionUp -> send/receive -> close().
 import { randomBytes } from 'node:crypto';
 import { COOKIE_LIFETIME_MS, CookieChecker, cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../crypto/cookie.js';
-import { consumeResponse, createInitiation, HandshakeResponder, responseReceiverIndex, staticShared, type PendingInitiation } from '../crypto/handshake.js';
+import { consumeResponse, createInitiation, HandshakeResponder, responseReceiverIndex, staticShared, type HandshakeIdentity, type PendingInitiation } from '../crypto/handshake.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { Keypairs } from '../crypto/keypairs.js';
 import { TransportSession } from '../crypto/session.js';
@@ -142,6 +142,8 @@ export class Link {
   private readonly byKeyObject = new WeakMap<Uint8Array, Remote>();
   private readonly byIndex = new Map<number, Remote>();
   private readonly pendingByIndex = new Map<number, Remote>();
+  /** Our static key pair and the network psk: both handshake roles use it. */
+  private readonly identity: HandshakeIdentity;
   private readonly responder: HandshakeResponder;
   private readonly initLimiter = new KeyedRateLimiter(C.initiationsPerSec, C.initiationBurst);
   /** Under load, initiations with a valid mac2 are limited per source IP instead. */
@@ -162,7 +164,8 @@ export class Link {
   constructor(private readonly opts: LinkOptions) {
     this.log = opts.log;
     this.randomU32 = opts.randomU32 ?? (() => randomBytes(4).readUInt32LE(0));
-    this.responder = new HandshakeResponder({ keyPair: opts.keyPair, psk: opts.psk }, opts.allowedKeys ? { allowedKeys: opts.allowedKeys } : {});
+    this.identity = { keyPair: opts.keyPair, psk: opts.psk };
+    this.responder = new HandshakeResponder(this.identity, opts.allowedKeys ? { allowedKeys: opts.allowedKeys } : {});
     const now = opts.clock.now();
     const load = opts.underLoad ?? { initiationsPerSec: C.underLoadInitiationsPerSec, burst: C.underLoadBurst };
     this.load = new LoadGauge(load.initiationsPerSec, load.burst, C.underLoadHoldMs, now);
@@ -527,9 +530,8 @@ export class Link {
     if (hs.pending) this.pendingByIndex.delete(hs.pending.localIndex);
     const idx = this.newIndex();
     try {
-      const id = { keyPair: this.opts.keyPair, psk: this.opts.psk };
-      r.staticShared ??= staticShared(id, r.publicKey);
-      const { message, pending } = createInitiation(id, r.publicKey, idx, this.opts.wallClock(), { staticShared: r.staticShared });
+      r.staticShared ??= staticShared(this.identity, r.publicKey);
+      const { message, pending } = createInitiation(this.identity, r.publicKey, idx, this.opts.wallClock(), { staticShared: r.staticShared });
       if (r.cookie !== undefined) {
         if (now - r.cookie.receivedMs < COOKIE_LIFETIME_MS) writeMac2(message, r.cookie.value);
         else r.cookie = undefined;

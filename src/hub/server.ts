@@ -6,6 +6,7 @@ import type { Path } from '../link/path.js';
 import { ReliableSender, SeqDedup } from '../link/reliable.js';
 import type { Endpoint } from '../net/udp.js';
 import type { Clock } from '../util/clock.js';
+import { usableEndpoints } from '../util/endpoint-filter.js';
 import { DecodeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
@@ -46,7 +47,7 @@ export function candidatesOf(m: Member): Candidate[] {
 }
 
 export class HubServer {
-  readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0 };
+  readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, lanDropped: 0 };
   private readonly reliable = new Map<string, ReliableSender>();
   private readonly dedup = new Map<string, SeqDedup>();
   /** seq of the last REGISTER accepted per member: a retransmission of it needs no second full map. */
@@ -124,7 +125,7 @@ export class HubServer {
           this.counters.fromNonMember++;
           return this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         }
-        if (this.o.registry.touch(member.id, from, msg.lan, this.o.clock.now())) this.broadcast(member);
+        if (this.o.registry.touch(member.id, from, this.usableLan(msg.lan), this.o.clock.now())) this.broadcast(member);
         this.sendControl(remote.publicKey, { type: ControlType.HEARTBEAT_OK, seq: msg.seq, observed: from, mapVersion: this.o.registry.version });
         this.maps.reported(member, msg.mapVersion);
         return;
@@ -143,6 +144,12 @@ export class HubServer {
         if (this.o.publish?.onControl(member, remote.publicKey, msg)) return;
         this.counters.malformed++; // hub-to-peer types sent to the hub
     }
+  }
+
+  /** A member's LAN endpoints minus those no peer should be told to probe (util/endpoint-filter.ts):
+   * loopback, link-local, multicast, broadcast, unspecified, and addresses inside our --network. */
+  private usableLan(lan: readonly Endpoint[]): Endpoint[] {
+    return usableEndpoints(lan, this.o.registry.network, () => this.counters.lanDropped++);
   }
 
   private dedupOf(id: string): SeqDedup {
@@ -168,7 +175,7 @@ export class HubServer {
     // A restarted peer (new boot id) lost its streams; it publishes its services again after REGISTER_OK.
     if (prev && prev.bootId !== msg.bootId) this.o.publish?.memberGone(prev.id, 'restarted');
     const { member, changed } = reg.upsert(
-      { publicKey: remote.publicKey, id: remote.id, overlay: msg.overlay >>> 0, name: msg.name, bootId: msg.bootId, reflexive: from, lan: msg.lan },
+      { publicKey: remote.publicKey, id: remote.id, overlay: msg.overlay >>> 0, name: msg.name, bootId: msg.bootId, reflexive: from, lan: this.usableLan(msg.lan) },
       now,
     );
     this.o.log.info({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(member.overlay), name: member.name, endpoint: `${from.address}:${from.port}` }, 'hub: registered');

@@ -21,6 +21,7 @@ import { relayPath, udpPath, type Path } from '../link/path.js';
 import { newHandshakeAfterSilenceMs } from '../link/constants.js';
 import { sameEndpoint, type Endpoint } from '../net/udp.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
+import { endpointRejection, overlayPrefix, type OverlayPrefix } from '../util/endpoint-filter.js';
 import { DecodeError } from '../util/errors.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import { componentLogger, type Logger } from '../util/log.js';
@@ -84,11 +85,13 @@ export class PeerNode {
   readonly hubClient: HubClient;
   readonly map: PeerMap;
   readonly bootId: bigint;
-  readonly drops = { unknownPeer: 0, relayMismatch: 0, malformed: 0, unknownKind: 0 };
+  /** candidate: an endpoint from the map, a PUNCH or a PING source that we will not probe. */
+  readonly drops = { unknownPeer: 0, relayMismatch: 0, malformed: 0, unknownKind: 0, candidate: 0 };
   /** Published services (absent without --publish). */
   readonly services: ServiceManager | undefined;
   private readonly paths = new Map<string, PeerPaths>();
   private readonly log: Logger;
+  private readonly overlayNet: OverlayPrefix;
   private readonly random01: () => number;
   private innerHandler: InnerFromPeer | undefined;
   private pongHandler: ((peer: PeerInfo, txid: bigint, from: Path) => void) | undefined;
@@ -99,6 +102,7 @@ export class PeerNode {
   constructor(private readonly o: PeerNodeOptions) {
     this.log = componentLogger(o.log, 'peer', { overlay: u32ToIpv4(o.overlay) });
     this.random01 = o.random01 ?? Math.random;
+    this.overlayNet = overlayPrefix(o.overlay, o.prefix);
     this.bootId = o.bootId ?? BigInt.asUintN(64, (BigInt(Math.floor(this.random01() * 2 ** 32)) << 32n) | BigInt(Math.floor(this.random01() * 2 ** 32)));
     this.map = new PeerMap(keyId(o.keyPair.publicKey));
     this.link = new Link({
@@ -251,6 +255,18 @@ export class PeerNode {
     // A LAN endpoint equal to the reflexive one is a host on the open internet: public, not LAN.
     const out: DirectCandidate[] = peer.lan.filter((e) => !sameEndpoint(e, own) && !sameEndpoint(e, peer.reflexive)).map((endpoint) => ({ kind: 'lan' as const, endpoint }));
     if (peer.reflexive.address !== '0.0.0.0') out.push({ kind: 'public', endpoint: peer.reflexive });
+    return this.usable(out);
+  }
+
+  /** Candidates minus endpoints no member may make us probe (util/endpoint-filter.ts): loopback,
+   * link-local, multicast, broadcast, unspecified, and addresses inside our overlay (a TUN address
+   * would move the path into the tunnel itself). */
+  private usable(cands: DirectCandidate[]): DirectCandidate[] {
+    const out: DirectCandidate[] = [];
+    for (const c of cands) {
+      if (endpointRejection(c.endpoint, this.overlayNet) === undefined) out.push(c);
+      else this.drops.candidate++;
+    }
     return out;
   }
 
@@ -291,7 +307,7 @@ export class PeerNode {
   private onPunch(publicKey: Uint8Array, overlay: number, cands: Candidate[]): void {
     const peer = this.map.byId(keyId(publicKey));
     if (!peer || peer.overlay !== overlay) return;
-    const list: DirectCandidate[] = cands.map((c) => ({ kind: c.kind === CandidateKind.LAN ? 'lan' : 'public', endpoint: c.endpoint }));
+    const list = this.usable(cands.map((c) => ({ kind: c.kind === CandidateKind.LAN ? 'lan' : 'public', endpoint: c.endpoint })));
     const p = this.pathsOf(peer);
     if (this.link.hasSession(publicKey)) p.startPunch(list, this.o.clock.now());
     else {

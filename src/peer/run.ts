@@ -15,6 +15,7 @@ import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { openTun } from '../tun/linux.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError, MeshdError } from '../util/errors.js';
+import { overlayPrefix, type OverlayPrefix } from '../util/endpoint-filter.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import { componentLogger, type Logger } from '../util/log.js';
 import { startControlServer } from '../ops/control-server.js';
@@ -24,6 +25,7 @@ import { pairConv } from './conv.js';
 import { buildPeerStatus } from './status.js';
 import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
+import { lanEndpointsOf } from './lan-endpoints.js';
 import { PeerNode } from './node.js';
 
 /** How long the KCP channel of a peer that left the map is kept in case it comes back unchanged. */
@@ -50,13 +52,10 @@ async function resolveHub(host: string, port: number): Promise<Endpoint> {
   }
 }
 
-/** Our LAN candidates: every non-loopback IPv4 address of this host with our UDP port. */
-function lanEndpoints(port: number): Endpoint[] {
-  const out: Endpoint[] = [];
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('10.9.')) out.push({ address: a.address, port });
-  }
-  return out;
+/** Our LAN candidates: this host's IPv4 addresses with our UDP port, except the TUN device's and any
+ * inside the overlay (lan-endpoints.ts). */
+function lanEndpoints(port: number, tunName: string, overlay: OverlayPrefix): Endpoint[] {
+  return lanEndpointsOf(networkInterfaces(), port, { tunName, overlay });
 }
 
 function pinnedHubKey(cfg: PeerConfig): Uint8Array | undefined {
@@ -97,7 +96,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     overlay,
     prefix: cfg.local.prefixLength,
     name: cfg.name,
-    lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port) : [udp.local],
+    lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port, tun.name, overlayPrefix(overlay, cfg.local.prefixLength)) : [udp.local],
     publish: cfg.publish,
   });
   const dataPlane = new DataPlane({

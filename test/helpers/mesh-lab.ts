@@ -9,7 +9,7 @@
 //     +-- router k  WAN 198.51.100.(8k+2)/29, masquerade (home: port-preserving, WAN drop of new
 //           |       flows; or symmetric: random ports), LAN 192.0.2.(16k+1)/28
 //           +-- peer k  192.0.2.(16k+2)/28
-//   overlay: peer k = 10.9.0.(k+2)/24 on TUN mtun0 inside its namespace.
+//   overlay: peer k = 10.9.0.(k+2)/24 (or opts.overlay24) on TUN mtun0 inside its namespace.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -251,6 +251,8 @@ export interface MeshOptions {
   pinHubKey?: boolean;
   /** Extra hub flags. */
   hubArgs?: string[];
+  /** The overlay's first three octets, a /24 (default "10.9.0": overlayNetwork); peer k gets .k+2. */
+  overlay24?: string;
 }
 
 export interface PeerNode {
@@ -340,7 +342,7 @@ export class MeshLab {
         lab.route(ns, 'default', `192.0.2.${16 * k + 1}`);
         lab.nat(router, wan.a, lan.b, { symmetric: spec.placement === 'symmetric', dropUnsolicited: true });
       }
-      const overlay = `10.9.0.${k + 2}`;
+      const overlay = `${this.opts.overlay24 ?? '10.9.0'}.${k + 2}`;
       const stateDir = join(this.dir, `peer-${spec.name}`);
       mkdirSync(stateDir, { recursive: true });
       this.peers.set(spec.name, { spec, ns, overlay, underlay, router, daemon: undefined as unknown as Daemon });
@@ -355,7 +357,7 @@ export class MeshLab {
   private async startAll(tag: string): Promise<void> {
     const hubState = join(this.dir, 'hub');
     mkdirSync(hubState, { recursive: true });
-    const hubArgs = ['hub', '--listen', `${hubAddress}:${hubPort}`, '--network', overlayNetwork, '--secret-file', this.secretFile, '--state-dir', hubState, '--log-level', 'debug', ...(this.opts.hubArgs ?? [])];
+    const hubArgs = ['hub', '--listen', `${hubAddress}:${hubPort}`, '--network', this.opts.overlay24 ? `${this.opts.overlay24}.0/24` : overlayNetwork, '--secret-file', this.secretFile, '--state-dir', hubState, '--log-level', 'debug', ...(this.opts.hubArgs ?? [])];
     this.hub = new Daemon('hub', this.hubNs, hubState, hubArgs, this.lab);
     this.hub.start();
     const started = await this.hub.waitMsg('hub started');

@@ -84,12 +84,13 @@ export class World {
     return this.net.host(ip, n).open(port);
   }
 
-  peer(p: Placement, overlay: string, opts: { name?: string; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number } = {}): PeerNode {
+  peer(p: Placement, overlay: string, opts: { name?: string; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[] } = {}): PeerNode {
     const udp = this.socketAt(p);
     return new PeerNode({
       udp, keyPair: opts.keyPair ?? generateKeyPair(), psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall,
       log: testLogger(`peer ${overlay}`), hub: HUB_ENDPOINT, ...(opts.learnKey ? {} : { hubKey: this.hubKeys.publicKey }),
       overlay: ipv4ToU32(overlay), prefix: opts.prefix ?? 24, name: opts.name ?? `peer-${overlay.split('.')[3]}`, random01: () => this.rng.next(),
+      ...(opts.lanEndpoints ? { lanEndpoints: opts.lanEndpoints } : {}),
     });
   }
 

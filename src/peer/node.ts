@@ -311,7 +311,7 @@ export class PeerNode {
     const p = this.pathsOf(peer);
     if (this.link.hasSession(publicKey)) p.startPunch(list, this.o.clock.now());
     else {
-      p.candidates = list;
+      p.setCandidates(list);
       this.connect(peer);
     }
   }
@@ -381,7 +381,8 @@ export class PeerNode {
         const observed = from.kind === 'udp' ? from.endpoint : { address: '0.0.0.0', port: 0 };
         this.link.send(r.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed }), from);
         if (from.kind === 'udp') {
-          this.pathsOf(peer).sawPingFrom(from.endpoint, endpointKind(peer, from.endpoint), now);
+          if (endpointRejection(from.endpoint, this.overlayNet) === undefined) this.pathsOf(peer).sawPingFrom(from.endpoint, endpointKind(peer, from.endpoint), now);
+          else this.drops.candidate++;
         }
         return;
       }

@@ -63,3 +63,22 @@ export function directRetryDelayMs(random01: number): number {
 /** Punch schedule: offsets (ms from the start) at which every candidate is probed, ~5 s in all,
  * dense at first (NAT bindings on both sides open within the first round trips). */
 export const punchScheduleMs: readonly number[] = [0, 200, 400, 800, 1_600, 2_400, 3_200, 4_000, 5_000];
+
+/** Local tuning: a new punch round for one peer starts at most this often. Every map change, PUNCH
+ * or PING from a new source used to restart probing of all candidates at once (M4); a restart asked
+ * for sooner waits (the round under way probes the new list in its remaining steps). */
+export const punchRestartMinMs = 5_000;
+
+export function mayRestartPunch(lastStartMs: number | undefined, nowMs: number): boolean {
+  return lastStartMs === undefined || nowMs - lastStartMs >= punchRestartMinMs;
+}
+
+/** Local tuning: candidates from the map or a PUNCH kept per peer (the wire carries at most 8 LAN
+ * endpoints and the reflexive one; this bounds a list however it was built). */
+export const maxListedCandidates = 9;
+/** Local tuning: peer-reflexive candidates (sources of authenticated PINGs) kept per peer: an
+ * address-dependent NAT shows one or two; a member spoofing sources grew the list to 301 (M4). */
+export const maxPeerReflexiveCandidates = 4;
+/** Local tuning: a peer-reflexive candidate not seen again for this long is dropped: a NAT mapping
+ * that is not refreshed is gone by then anyway. */
+export const peerReflexiveTtlMs = 30_000;

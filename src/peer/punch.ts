@@ -4,12 +4,15 @@
 // (LAN) still replaces it; a direct path whose PING goes unanswered ~3 s falls back to relay.
 import { endpointKey, sameEndpoint, type Endpoint } from '../net/udp.js';
 import {
-  betterPath, directPathDead, directRetryDelayMs, pathRank, pingIntervalMs, punchScheduleMs, type PathKind,
+  betterPath, directPathDead, directRetryDelayMs, maxListedCandidates, maxPeerReflexiveCandidates, mayRestartPunch, pathRank,
+  peerReflexiveTtlMs, pingIntervalMs, punchScheduleMs, type PathKind,
 } from './path.js';
 
 export interface DirectCandidate {
   kind: Exclude<PathKind, 'relay'>;
   endpoint: Endpoint;
+  /** Peer-reflexive (learned from a PING's source): when a PING last came from it. */
+  seenMs?: number;
 }
 
 export interface DirectPath extends DirectCandidate {
@@ -39,7 +42,13 @@ export class PeerPaths {
   /** When relayed: time of the next direct attempt. */
   nextRetryMs: number;
   punchStartMs: number | undefined;
+  /** Peer-reflexive candidates refused because the list was full. */
+  reflexiveRefused = 0;
   private punchStep = 0;
+  /** When the last punch round started (restarts are rate-limited: path.ts mayRestartPunch). */
+  private lastPunchStartMs: number | undefined;
+  /** A restart was asked for too soon after the last one: due() starts it when allowed. */
+  private restartPending = false;
   private readonly outstanding = new Map<bigint, Outstanding>();
   private txid: bigint;
 
@@ -51,26 +60,56 @@ export class PeerPaths {
     this.txid = BigInt(Math.floor(random01() * 2 ** 32)) << 16n;
   }
 
-  /** Starts a punch round over these candidates (replacing the list); the next due() sends. */
+  /**
+   * Replaces the candidate list (capped) and starts a punch round over it; the next due() sends.
+   * Within punchRestartMinMs of the last start, the round under way goes on with the new list, or
+   * (none under way) the new round starts once the interval has passed.
+   */
   startPunch(candidates: DirectCandidate[], nowMs: number): void {
-    this.candidates = dedupe(candidates);
+    this.candidates = capped(dedupe(candidates));
+    if (mayRestartPunch(this.lastPunchStartMs, nowMs)) this.beginRound(nowMs);
+    else if (this.punchStartMs === undefined) this.restartPending = true;
+  }
+
+  /** Replaces the candidate list (capped) without starting a round (no session yet). */
+  setCandidates(candidates: DirectCandidate[]): void {
+    this.candidates = capped(dedupe(candidates));
+  }
+
+  private beginRound(nowMs: number): void {
     this.punchStartMs = nowMs;
+    this.lastPunchStartMs = nowMs;
     this.punchStep = 0;
+    this.restartPending = false;
   }
 
   get punching(): boolean {
-    return this.punchStartMs !== undefined;
+    return this.punchStartMs !== undefined || this.restartPending;
   }
 
-  /** A PING reached us from `from`: a peer-reflexive candidate (ICE's term) worth probing back. */
+  /** A PING reached us from `from`: a peer-reflexive candidate (ICE's term) worth probing back;
+   * at most maxPeerReflexiveCandidates of them, each dropped peerReflexiveTtlMs after its last PING. */
   sawPingFrom(from: Endpoint, kind: DirectCandidate['kind'], nowMs: number): void {
     if (this.direct && sameEndpoint(this.direct.endpoint, from)) return;
-    if (this.candidates.some((c) => sameEndpoint(c.endpoint, from))) {
+    const known = this.candidates.find((c) => sameEndpoint(c.endpoint, from));
+    if (known) {
+      if (known.seenMs !== undefined) known.seenMs = nowMs;
       if (!this.punching && !this.direct) this.startPunch(this.candidates, nowMs);
       return;
     }
-    this.candidates.push({ kind, endpoint: from });
+    this.expireReflexive(nowMs);
+    if (this.candidates.filter((c) => c.seenMs !== undefined).length >= maxPeerReflexiveCandidates) {
+      this.reflexiveRefused++;
+      return;
+    }
+    this.candidates.push({ kind, endpoint: from, seenMs: nowMs });
     if (!this.punching) this.startPunch(this.candidates, nowMs);
+  }
+
+  private expireReflexive(nowMs: number): void {
+    if (this.candidates.some((c) => c.seenMs !== undefined && nowMs - c.seenMs >= peerReflexiveTtlMs)) {
+      this.candidates = this.candidates.filter((c) => c.seenMs === undefined || nowMs - c.seenMs < peerReflexiveTtlMs);
+    }
   }
 
   noteData(nowMs: number): void {
@@ -81,6 +120,8 @@ export class PeerPaths {
   due(nowMs: number): PingToSend[] {
     const out: PingToSend[] = [];
     for (const [id, o] of this.outstanding) if (nowMs - o.sentMs > outstandingTtlMs) this.outstanding.delete(id);
+    this.expireReflexive(nowMs);
+    if (this.restartPending && mayRestartPunch(this.lastPunchStartMs, nowMs)) this.beginRound(nowMs);
     if (this.punchStartMs !== undefined) {
       const at = punchScheduleMs[this.punchStep];
       if (at === undefined) {
@@ -153,8 +194,16 @@ export class PeerPaths {
     this.direct = undefined;
     this.outstanding.clear();
     this.punchStartMs = undefined;
+    this.restartPending = false;
     this.nextRetryMs = nowMs + directRetryDelayMs(this.random01());
   }
+}
+
+/** At most maxListedCandidates from the map or a PUNCH, and maxPeerReflexiveCandidates learned ones. */
+function capped(c: DirectCandidate[]): DirectCandidate[] {
+  let listed = 0;
+  let learned = 0;
+  return c.filter((x) => (x.seenMs === undefined ? ++listed <= maxListedCandidates : ++learned <= maxPeerReflexiveCandidates));
 }
 
 function dedupe(c: DirectCandidate[]): DirectCandidate[] {

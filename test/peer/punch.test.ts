@@ -1,6 +1,7 @@
 // PeerPaths without I/O: punch rounds over all candidates, first PONG wins, LAN upgrades, dead
 // direct paths fall back, retries are scheduled.
 import { describe, expect, it } from 'vitest';
+import { maxPeerReflexiveCandidates, mayRestartPunch, peerReflexiveTtlMs, punchRestartMinMs } from '../../src/peer/path.js';
 import { PeerPaths } from '../../src/peer/punch.js';
 
 const lan = { kind: 'lan' as const, endpoint: { address: '192.168.1.3', port: 51820 } };
@@ -57,5 +58,61 @@ describe('PeerPaths', () => {
     const seen = { address: '198.51.100.7', port: 30999 };
     p.sawPingFrom(seen, 'public', 100);
     expect(p.due(100).map((x) => x.endpoint)).toEqual([seen]);
+  });
+
+  it('restarts punching at most every punchRestartMinMs however often it is asked (map changes, PUNCH)', () => {
+    const p = new PeerPaths(0, () => 0.5);
+    const many = Array.from({ length: 9 }, (_, i) => ({ kind: 'lan' as const, endpoint: { address: '192.168.1.3', port: 40000 + i } }));
+    let sent = 0;
+    for (let t = 0; t < 20_000; t += 100) {
+      p.startPunch(many, t); // a map change every 100 ms
+      sent += p.due(t).length;
+    }
+    // 20 s / 5 s = 4 rounds of at most 9 steps over 9 candidates (was a restart per call: 200 x 9).
+    expect(sent).toBeLessThanOrEqual(4 * 9 * 9);
+    expect(sent).toBeGreaterThanOrEqual(4 * 8 * 9);
+  });
+
+  it('a restart asked for too soon waits for the interval, then runs in full', () => {
+    const p = new PeerPaths(0, () => 0.5);
+    p.startPunch([pub], 0);
+    for (let t = 0; t <= 6_000; t += 100) p.due(t);
+    expect(p.punching).toBe(false);
+    p.startPunch([lan], 6_000);
+    expect(p.due(6_000)).toHaveLength(1); // 6 s after the last start: at once
+    const q = new PeerPaths(0, () => 0.5);
+    q.startPunch([pub], 0);
+    q.reset(100);
+    q.startPunch([lan], 200); // moved: asked again at once
+    expect(q.punching).toBe(true);
+    expect(q.due(200)).toHaveLength(0);
+    const at: number[] = [];
+    for (let t = 300; t <= 12_000; t += 100) if (q.due(t).length > 0) at.push(t);
+    expect(at[0]).toBe(punchRestartMinMs);
+    expect(at).toHaveLength(9);
+  });
+
+  it('keeps at most maxPeerReflexiveCandidates PING sources, and drops each peerReflexiveTtlMs after its last PING', () => {
+    const p = new PeerPaths(0, () => 0.5);
+    p.startPunch([pub], 0);
+    for (let i = 0; i < 300; i++) p.sawPingFrom({ address: '203.0.113.9', port: 1000 + i }, 'public', 10 + i);
+    expect(p.candidates).toHaveLength(1 + maxPeerReflexiveCandidates);
+    expect(p.reflexiveRefused).toBe(300 - maxPeerReflexiveCandidates);
+    p.sawPingFrom({ address: '203.0.113.9', port: 1000 }, 'public', 20_000); // seen again: kept longer
+    p.due(100 + peerReflexiveTtlMs);
+    expect(p.candidates.map((c) => c.endpoint.port)).toEqual([pub.endpoint.port, 1000]);
+    p.due(20_000 + peerReflexiveTtlMs);
+    expect(p.candidates).toEqual([pub]);
+  });
+});
+
+describe('mayRestartPunch', () => {
+  it.each<[string, number | undefined, number, boolean]>([
+    ['never punched', undefined, 0, true],
+    ['just started', 1_000, 1_000, false],
+    ['a moment before the interval', 1_000, 1_000 + punchRestartMinMs - 1, false],
+    ['the interval has passed', 1_000, 1_000 + punchRestartMinMs, true],
+  ])('%s', (_why, last, now, want) => {
+    expect(mayRestartPunch(last, now)).toBe(want);
   });
 });

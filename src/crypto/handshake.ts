@@ -190,6 +190,14 @@ export class ConsumedInitiation {
   ) {}
 }
 
+/** HANDSHAKE_KEY_NOT_ALLOWED: the initiation is valid but its key is not admitted. It carries the
+ * consumed initiation so a runtime may answer with a refusal on a one-off session (link.ts). */
+export class HandshakeKeyNotAllowedError extends HandshakeError {
+  constructor(readonly consumed: ConsumedInitiation) {
+    super('HANDSHAKE_KEY_NOT_ALLOWED', 'HANDSHAKE_INIT: initiator key not allowed');
+  }
+}
+
 export interface ResponderOptions {
   /** Allow-list of initiator static keys; absent = any key that knows the network psk. */
   allowedKeys?: (pub: Uint8Array) => boolean;
@@ -254,12 +262,14 @@ export class HandshakeResponder {
     const encryptedTimestamp = message.subarray(88, 116);
     const ts = aeadOpen(k, 0, encryptedTimestamp, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: timestamp does not decrypt');
     h = hash(h, encryptedTimestamp);
-    if (this.opts.allowedKeys && !this.opts.allowedKeys(remoteStatic)) fail('HANDSHAKE_KEY_NOT_ALLOWED', 'HANDSHAKE_INIT: initiator key not allowed');
     if (known !== undefined && compareBytes(ts, known.timestamp) <= 0) fail('HANDSHAKE_REPLAY', 'HANDSHAKE_INIT: timestamp not newer than the last accepted');
     const tsMs = tai64nToMs(ts);
     if (!(Math.abs(tsMs - wallMs) <= this.maxSkewMs)) fail('HANDSHAKE_STALE', `HANDSHAKE_INIT: initiator clock ${Math.round((tsMs - wallMs) / 1000)} s off ours`);
+    const consumed = new ConsumedInitiation(new Uint8Array(remoteStatic), remoteIndex, tsMs, c, h, ei);
+    // Checked last, and nothing is remembered for a refused key: a stranger leaves no state here.
+    if (this.opts.allowedKeys && !this.opts.allowedKeys(remoteStatic)) throw new HandshakeKeyNotAllowedError(consumed);
     this.known.set(keyId, { timestamp: new Uint8Array(ts), staticShared: ss });
-    return new ConsumedInitiation(new Uint8Array(remoteStatic), remoteIndex, tsMs, c, h, ei);
+    return consumed;
   }
 
   /** Builds the HANDSHAKE_RESP and the responder's keys. `senderIndex` is our fresh local index. */

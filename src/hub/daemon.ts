@@ -10,6 +10,8 @@ import { componentLogger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import { HubPublisher, type PublishedServiceStatus } from '../publish/hub-publisher.js';
 import type { PortRange } from '../publish/spec.js';
+import { ControlType, encodeControl, RefusalReason } from '../wire/control.js';
+import { encodeInner, InnerKind } from '../wire/inner.js';
 import { Relay } from './relay.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { HubServer } from './server.js';
@@ -78,10 +80,21 @@ export interface Hub {
   readonly publisher: HubPublisher;
 }
 
+/** What the hub seals for a key its allow-list refuses at the handshake: seq 0 (a REGISTER's seq is
+ * never 0), so the peer takes it as the answer to the REGISTER it queued behind the handshake. */
+const keyNotAllowed = encodeInner({
+  kind: InnerKind.CONTROL,
+  body: encodeControl({ type: ControlType.REGISTER_REFUSED, seq: 0, reason: RefusalReason.KEY_NOT_ALLOWED, text: 'key not in the hub allow-list' }),
+});
+
 export function startHub(opts: HubOptions): Hub {
   const network = parseNetwork(opts.network);
   const log = componentLogger(opts.log, 'hub');
   const allowed = opts.allowedKeys ? new Set(opts.allowedKeys.map(keyId)) : undefined;
+  const registry = new Registry(network);
+  // --allow-keys-file is enforced at the handshake: an unlisted key gets the handshake response and
+  // one sealed REGISTER_REFUSED (so its daemon says why), and the hub keeps nothing for it. A key
+  // that handshakes and never registers is forgotten after a grace period (link.ts `retain`).
   const link = new Link({
     udp: opts.udp,
     keyPair: opts.keyPair,
@@ -90,8 +103,9 @@ export function startHub(opts: HubOptions): Hub {
     wallClock: opts.wallClock,
     log: componentLogger(opts.log, 'link'),
     answerHubKey: true,
+    ...(allowed ? { allowedKeys: (k: Uint8Array) => allowed.has(keyId(k)), refusal: () => keyNotAllowed } : {}),
+    retain: (id) => registry.get(id) !== undefined,
   });
-  const registry = new Registry(network);
   const relay = new Relay(opts.relayBytesPerSec, opts.relayBurstBytes);
   const heartbeatMs = opts.heartbeatMs ?? heartbeatIntervalMs;
   const publisher = new HubPublisher({
@@ -116,7 +130,7 @@ export function startHub(opts: HubOptions): Hub {
     log,
     relay,
     heartbeatMs,
-    // Refused at registration (not at the handshake) so the peer learns why.
+    // Also checked at registration, should a key leave the list while it has a session.
     keyAllowed: (k) => allowed === undefined || allowed.has(keyId(k)),
     // One line per map change (or coalesced batch of them): how long until every member had it.
     onMapFanout: (r) => log.info(r, 'hub: map change delivered'),

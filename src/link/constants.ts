@@ -69,3 +69,12 @@ export const newHandshakeAfterSilenceMs = 15_000;
 export const rekeyInUseWithinMs = 30_000;
 /** One housekeeping timer for the whole link (expires old keys); the only other timers are per handshake and per initiated remote (rekey). */
 export const housekeepingIntervalMs = 10_000;
+/**
+ * A remote that does not belong (link.ts `retain`: not a registered member at the hub, neither the
+ * hub nor in the map at a peer) is forgotten this long after it appeared: a new peer registers
+ * within a round trip of its handshake, and one refused at REGISTER handshakes again when it retries.
+ * Each held a few KB that was never freed (400 keys stayed 15 minutes: red-team finding M5).
+ */
+export const strangerGraceMs = 60_000;
+/** At most this many strangers are held at once; past it the oldest is forgotten at once. */
+export const maxStrangers = 1_024;

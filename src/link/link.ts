@@ -6,7 +6,7 @@
 // Lifecycle: new Link(opts) -> onInner/onSessionUp -> send/receive -> close().
 import { randomBytes } from 'node:crypto';
 import { COOKIE_LIFETIME_MS, CookieChecker, cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../crypto/cookie.js';
-import { consumeResponse, createInitiation, HandshakeResponder, responseReceiverIndex, staticShared, type HandshakeIdentity, type PendingInitiation } from '../crypto/handshake.js';
+import { consumeResponse, createInitiation, HandshakeKeyNotAllowedError, HandshakeResponder, responseReceiverIndex, staticShared, type HandshakeIdentity, type PendingInitiation } from '../crypto/handshake.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { Keypairs } from '../crypto/keypairs.js';
 import { TransportSession } from '../crypto/session.js';
@@ -62,8 +62,21 @@ export interface LinkOptions {
   clock: Clock;
   wallClock: WallClock;
   log: Logger;
-  /** Responder allow-list (hub --allowed-keys); absent = anyone with the network secret. */
+  /** Responder allow-list: the hub's --allow-keys-file, a peer's hub and map; absent = anyone with
+   * the network secret. A refused initiator leaves no state (handshake.ts, `strangers` below). */
   allowedKeys?: (publicKey: Uint8Array) => boolean;
+  /**
+   * What a refused initiator is told: a plaintext sealed on a one-off session and sent after the
+   * handshake response (the hub: REGISTER_REFUSED KEY_NOT_ALLOWED), then forgotten. Absent: no answer.
+   */
+  refusal?: (publicKey: Uint8Array) => Uint8Array | undefined;
+  /**
+   * Which remotes belong here (the hub: registered members; a peer: its hub and the keys in its
+   * map). Others ("strangers": a key that handshook and never registered) are forgotten
+   * strangerGraceMs after they appeared, and at most maxStrangers are kept (oldest forgotten first).
+   * Absent: every remote is kept until forget().
+   */
+  retain?: (id: string) => boolean;
   /** Hub only: answer HUB_KEY_REQ with our static key. */
   answerHubKey?: boolean;
   /** Peer only: carries a datagram to `overlay` through the hub (RELAY_TO). */
@@ -126,6 +139,11 @@ function ipKey(p: Path): string {
   return p.kind === 'udp' ? p.endpoint.address : pathKey(p);
 }
 
+/** A stranger (link.ts `retain`) seen first at `sinceMs` is forgotten once this is true. */
+export function strangerExpired(sinceMs: number, nowMs: number): boolean {
+  return nowMs - sinceMs >= C.strangerGraceMs;
+}
+
 export function keyId(publicKey: Uint8Array): string {
   return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
 }
@@ -135,8 +153,10 @@ export class Link {
     malformed: 0, bad_mac1: 0, rate_limited: 0, handshake_failed: 0, not_allowed: 0, unknown_index: 0,
     auth_failed: 0, no_path: 0, queue_full: 0, gave_up: 0, hub_key: 0, handler_error: 0, cookie_sent: 0, bad_cookie: 0, superseded: 0,
   };
-  readonly stats = { sent: 0, received: 0, handshakesInitiated: 0, handshakesCompleted: 0, cookiesReceived: 0 };
+  readonly stats = { sent: 0, received: 0, handshakesInitiated: 0, handshakesCompleted: 0, cookiesReceived: 0, refusalsSent: 0, strangersEvicted: 0 };
   private readonly remotes = new Map<string, Remote>();
+  /** Remotes that did not belong when they appeared (opts.retain), oldest first, with that time. */
+  private readonly strangers = new Map<string, number>();
   /** Callers pass the same key array on every send (the peer map's): resolving it without a hex
    * string per packet. Checked against `remotes` on use, so forget() needs no cleanup here. */
   private readonly byKeyObject = new WeakMap<Uint8Array, Remote>();
@@ -207,6 +227,15 @@ export class Link {
    * returns false for one it did not use, which counts as a `hub_key` drop. */
   onHubKeyResponse(handler: (datagram: Uint8Array, from: Endpoint) => boolean): void {
     this.hubKeyHandler = handler;
+  }
+
+  /** Remotes held (each a few KB: sessions, handshake, queue), and how many of them are strangers. */
+  get remoteCount(): number {
+    return this.remotes.size;
+  }
+
+  get strangerCount(): number {
+    return this.strangers.size;
   }
 
   remote(publicKey: Uint8Array): RemoteNode | undefined {
@@ -295,6 +324,7 @@ export class Link {
     this.cancelRekeyTimer(r);
     r.keypairs.clear();
     this.remotes.delete(id);
+    this.strangers.delete(id);
     this.responder.forget(remoteKey);
   }
 
@@ -390,6 +420,7 @@ export class Link {
     } catch (err) {
       const code = err instanceof MeshdError ? err.code : 'unknown';
       this.log.debug({ code, from: pathKey(from) }, 'link: initiation refused');
+      if (err instanceof HandshakeKeyNotAllowedError) this.refuse(err, from, now);
       return this.drop(code === 'HANDSHAKE_KEY_NOT_ALLOWED' ? 'not_allowed' : 'handshake_failed');
     }
     const r = this.remoteFor(consumed.remoteStatic);
@@ -402,6 +433,22 @@ export class Link {
     r.lastReceivedMs = now;
     r.awaitingReplySinceMs = undefined;
     this.transmit(message, from);
+  }
+
+  /**
+   * An initiator the allow-list refuses: the handshake response and one sealed message on a session
+   * that is never stored (no index, no Remote), so the refused key costs no memory here. Two
+   * datagrams of ~90 and ~70 bytes for its 148: no amplification, and the initiation rate limits
+   * above apply as to any other.
+   */
+  private refuse(err: HandshakeKeyNotAllowedError, from: Path, now: number): void {
+    const plaintext = this.opts.refusal?.(err.consumed.remoteStatic);
+    if (plaintext === undefined) return;
+    const { message, keys } = this.responder.createResponse(err.consumed, this.newIndex());
+    const sealed = new TransportSession(keys, now).seal(plaintext, now);
+    this.transmit(message, from);
+    if (sealed !== undefined) this.transmit(sealed, from);
+    this.stats.refusalsSent++;
   }
 
   private receiveResponse(d: Uint8Array, from: Path): void {
@@ -590,8 +637,38 @@ export class Link {
       };
       r = created;
       this.remotes.set(id, r);
+      if (this.opts.retain && !this.opts.retain(id)) this.noteStranger(id);
     }
     return r;
+  }
+
+  /** A remote that does not belong (yet): remembered with its time, the oldest forgotten past the cap. */
+  private noteStranger(id: string): void {
+    this.strangers.set(id, this.opts.clock.now());
+    if (this.strangers.size <= C.maxStrangers) return;
+    for (const sid of this.strangers.keys()) {
+      if (this.strangers.size <= C.maxStrangers) break;
+      if (sid === id) continue;
+      if (this.opts.retain?.(sid)) this.strangers.delete(sid); // it registered meanwhile
+      else this.evictStranger(sid);
+    }
+  }
+
+  private evictStranger(id: string): void {
+    const r = this.remotes.get(id);
+    this.strangers.delete(id);
+    if (!r) return;
+    this.stats.strangersEvicted++;
+    this.log.debug({ remote: id.slice(0, 8) }, 'link: forgot a remote that never joined');
+    this.forget(r.publicKey);
+  }
+
+  /** Housekeeping: strangers that joined are kept for good, the others go after strangerGraceMs. */
+  private sweepStrangers(now: number): void {
+    for (const [id, sinceMs] of this.strangers) {
+      if (this.opts.retain?.(id)) this.strangers.delete(id);
+      else if (strangerExpired(sinceMs, now)) this.evictStranger(id);
+    }
   }
 
   private newIndex(): number {
@@ -612,6 +689,7 @@ export class Link {
     if (this.closed) return;
     const now = this.opts.clock.now();
     for (const r of this.remotes.values()) r.keypairs.expire(now);
+    this.sweepStrangers(now);
     this.housekeeping = this.opts.clock.setTimer(C.housekeepingIntervalMs, () => this.tick());
   }
 

@@ -11,7 +11,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { MeshdError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import {
-  ControlType, encodeControl, refusalReasonName, type Candidate, type ControlMessage, type MapEntry, type RefusalReason,
+  ControlType, encodeControl, RefusalReason, refusalReasonName, type Candidate, type ControlMessage, type MapEntry,
 } from '../wire/control.js';
 import { encodeInner, InnerKind } from '../wire/inner.js';
 import type { MapEvent, PeerMap } from './peer-map.js';
@@ -243,7 +243,9 @@ export class HubClient {
         this.started = undefined;
         return;
       case ControlType.REGISTER_REFUSED: {
-        if (msg.seq !== this.registerSeq) return;
+        // seq 0: the hub's allow-list refused our key at the handshake (it keeps no state to know the seq).
+        const atHandshake = msg.seq === 0 && msg.reason === RefusalReason.KEY_NOT_ALLOWED && this.state === 'registering';
+        if (msg.seq !== this.registerSeq && !atHandshake) return;
         this.reliable.ack(msg.seq);
         this.state = 'refused';
         const err = new HubRefusedError(msg.reason, msg.text);

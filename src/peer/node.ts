@@ -114,6 +114,9 @@ export class PeerNode {
       log: componentLogger(o.log, 'link', { overlay: u32ToIpv4(o.overlay) }),
       relay: (overlay, datagram) => this.hubClient.relay(overlay, datagram),
       rehandshakeAfterSilenceMs: newHandshakeAfterSilenceMs,
+      // Handshakes only from the hub and from the keys in the current map (M5).
+      allowedKeys: (k) => this.hubClient.isHub(k) || this.map.byId(keyId(k)) !== undefined,
+      retain: (id) => this.map.byId(id) !== undefined || this.isHubId(id),
     });
     const lan = o.lanEndpoints ?? (o.udp.local.address !== '0.0.0.0' ? [o.udp.local] : []);
     this.hubClient = new HubClient({
@@ -240,6 +243,11 @@ export class PeerNode {
   }
 
   // ---- internals ----
+
+  private isHubId(id: string): boolean {
+    const k = this.hubClient.hubKey;
+    return k !== undefined && keyId(k) === id;
+  }
 
   private pathsOf(peer: PeerInfo): PeerPaths {
     let p = this.paths.get(peer.id);

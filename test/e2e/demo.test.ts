@@ -86,6 +86,30 @@ describeRoot('meshd demo (the real command, as root)', () => {
     expect(after).toEqual(nothing);
   });
 
+  it('Ctrl-C (SIGINT) on a running demo: exit 0 and nothing left behind', async () => {
+    requireDist();
+    const demo = spawn(process.execPath, [cliPath, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    demo.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    demo.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
+    try {
+      await waitForLine(demo, /Ctrl-C stops the demo/, 60_000);
+    } catch (e) {
+      demo.kill('SIGKILL');
+      throw new Error(`${(e as Error).message}\n${out}`);
+    }
+    expect(out).toMatch(/sudo ip netns exec mdemo-a ping 10\.9\.0\.3/);
+    const up = leftovers();
+    say(tag, `demo (pid ${demo.pid}) is up: ${show(up)}; SIGINT`);
+    expect(up.namespaces.length).toBe(6);
+    process.kill(demo.pid!, 'SIGINT');
+    const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('no exit within 15 s'), 15_000))]);
+    say(tag, `after SIGINT: exit ${code}; last output: ${out.trim().split('\n').slice(-2).join(' | ')}`);
+    expect(code, out).toBe(0);
+    expect(leftovers()).toEqual(nothing);
+  });
+
   it('a demo killed with SIGKILL leaves its network; the next run sweeps it first and leaves nothing', async () => {
     requireDist();
     const demo = spawn(process.execPath, [cliPath, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });

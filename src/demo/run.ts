@@ -41,6 +41,10 @@ class Stopped extends DemoError {
   }
 }
 
+function who(plan: DaemonPlan): string {
+  return plan.label === 'hub' ? 'meshd hub' : `meshd peer ${plan.label}`;
+}
+
 interface Running {
   plan: DaemonPlan;
   child: ChildProcess;
@@ -89,7 +93,12 @@ class Demo {
       if (swept.processes + swept.namespaces.length + swept.links.length > 0) {
         this.say(`removed what an earlier demo left: ${swept.namespaces.length} namespaces, ${swept.links.length} links, ${swept.processes} processes`);
       }
-      mkdirSync(this.runDir, { recursive: true, mode: 0o700 });
+      // Not recursive: the sweep removed it, so a directory here now was planted by someone else.
+      try {
+        mkdirSync(this.runDir, { mode: 0o700 });
+      } catch (e) {
+        throw new DemoError('DEMO_CMD', `cannot create ${this.runDir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      }
       this.record();
       return await this.body();
     } catch (e) {
@@ -229,7 +238,7 @@ class Demo {
   private checkAlive(): void {
     if (this.stopSignal !== undefined) throw new Stopped(this.stopSignal);
     const dead = this.daemons.find((d) => d.exit !== undefined);
-    if (dead) throw new DemoError('DEMO_DAEMON', `meshd ${dead.plan.label === 'hub' ? 'hub' : `peer ${dead.plan.label}`} exited (${dead.exit}); its log: ${dead.plan.logFile}`);
+    if (dead) throw new DemoError('DEMO_DAEMON', `${who(dead.plan)} exited (${dead.exit}); its last log lines are above`);
   }
 
   private wake(): void {
@@ -310,7 +319,7 @@ class Demo {
           // no log
         }
         const lines = text.trimEnd().split('\n').slice(-15).map((l) => `  ${l.slice(0, 400)}`);
-        return `----- meshd ${d.plan.args[0]} ${d.plan.label} (${d.exit ?? 'running'}), last lines of ${d.plan.logFile}:\n${lines.join('\n')}\n`;
+        return `----- ${who(d.plan)} (${d.exit ?? 'running'}), last lines of ${d.plan.logFile}:\n${lines.join('\n')}\n`;
       })
       .join('');
   }

@@ -1,4 +1,4 @@
-// Reruns the reference's published test.cpp scenario (KCP.md section 10) on virtual time for the
+// Reruns the reference's published test.cpp scenario (docs/ARQ.md) on virtual time for the
 // default, normal and fast settings, several seeds each, next to the published figures; then issue
 // #8's long lossy path with and without rate control (docs/ARQ.md "Rate control").
 // The published default figure (740/1507) predates the ikcp.c we test against: that ikcp.c's own

@@ -8,6 +8,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { options, type Role } from './config/schema.js';
 import { parseHubConfig, parsePeerConfig, type ParseContext, type RawOptions } from './config/parse.js';
@@ -217,6 +219,18 @@ async function runPeer(flags: Record<string, unknown>): Promise<void> {
   });
 }
 
+/** `meshd demo`: the whole network on this machine (demo/run.ts); exits when it is done. */
+async function runDemoCommand(opts: { check?: boolean }): Promise<void> {
+  const { runDemo } = await import('./demo/run.js');
+  const script = process.argv[1] ?? '';
+  const code = await runDemo({
+    check: opts.check === true,
+    cliPath: fileURLToPath(import.meta.url),
+    meshdCommand: basename(script) === 'meshd' ? 'meshd' : `${basename(process.execPath)} ${script}`,
+  });
+  process.exit(code);
+}
+
 function readStdin(): string {
   try {
     return readFileSync(0, 'utf8');
@@ -260,6 +274,11 @@ export function buildProgram(): Command {
     });
   registerStatusCommand(program);
   registerPingCommand(program);
+  program
+    .command('demo')
+    .description('try meshd on this machine (root): a hub and two peers behind two NAT routers in network namespaces, until Ctrl-C')
+    .option('--check', 'exit after the checks: 0 if the peers reached each other directly and pings were answered')
+    .action(runDemoCommand);
   return program;
 }
 

@@ -1,5 +1,5 @@
 // KCP constants: protocol values both ends must agree on, local tuning defaults taken from the
-// reference (skywind3000/kcp ikcp.c, KCP.md section 3), and the kcptun presets users know.
+// reference (skywind3000/kcp ikcp.c; docs/ARQ.md), and the kcptun presets users know.
 // Used by segment.ts, rtt.ts and kcp.ts; callers pick a preset with Kcp.usePreset() or pass presets.x to setNodelay.
 
 // ---- Protocol: both ends must agree -------------------------------------------------------------
@@ -107,7 +107,7 @@ export interface KcpPreset {
 }
 
 /**
- * The reference's defaults plus kcptun's presets (KCP.md "Presets users know"). meshd's data plane
+ * The reference's defaults plus kcptun's presets (docs/ARQ.md; kcptun's normal/fast/fast2/fast3). meshd's data plane
  * uses normal..fast3 with rate control on: with nc = 1 alone, KCP sends whole windows into the
  * bottleneck queue and collapses on long lossy paths (docs/ARQ.md "Rate control").
  */

@@ -1,4 +1,4 @@
-// The KCP ARQ state machine (skywind3000/kcp ikcp.c, described field by field in KCP.md), wire-
+// The KCP ARQ state machine (skywind3000/kcp ikcp.c, notes and departures in docs/ARQ.md), wire-
 // compatible with the reference. Pure: it never reads a clock, sets a timer or touches a socket;
 // the caller passes `now` (monotonic ms) and receives datagrams through `output`. meshd's peer
 // session owns one Kcp per remote and carries each IP packet as one message (one segment).

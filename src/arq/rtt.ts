@@ -1,5 +1,5 @@
-// The classic ikcp.c RTT estimator and RTO (KCP.md section 5) and the per-segment RTO backoff on
-// timeout (section 6.4), as pure functions over integers so they can be tested with tables.
+// The classic ikcp.c RTT estimator and RTO (ikcp_update_ack; docs/ARQ.md) and the per-segment RTO backoff
+// on timeout (ikcp_flush's resend rule), as pure functions over integers so they can be tested with tables.
 import { KCP_RTO_MAX_MS } from './constants.js';
 
 export interface RttState {

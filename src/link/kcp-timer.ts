@@ -1,4 +1,4 @@
-// Drives one KCP control block with one timer, rescheduled from check() (KCP.md section 4: check()
+// Drives one KCP control block with one timer, rescheduled from check() (docs/ARQ.md "Use"; ikcp_check()
 // instead of a fixed tick cut CPU from 60 % to 15 % with many sessions). Used by the data plane's
 // per-peer channels and by published-service streams; arq itself never sets a timer.
 import type { Kcp } from '../arq/kcp.js';

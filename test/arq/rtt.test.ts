@@ -1,4 +1,4 @@
-// Tables for the RTT estimator, RTO clamps and per-nodelay retransmission backoff (KCP.md 5, 6.4),
+// Tables for the RTT estimator, RTO clamps and per-nodelay retransmission backoff (docs/ARQ.md; ikcp.c),
 // and for the u32 wrap-around helpers in seq.ts.
 import { describe, expect, it } from 'vitest';
 import { firstSendSlackMs, rtoBackoff, rttUpdate, type RttState } from '../../src/arq/rtt.js';

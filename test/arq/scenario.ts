@@ -1,4 +1,4 @@
-// The reference's published scenario (kcp test.cpp, KCP.md section 10) on virtual time: 10 %
+// The reference's published scenario (kcp test.cpp; docs/ARQ.md) on virtual time: 10 %
 // round-trip loss (5 % each way), one-way delay 30..61 ms delivered FIFO, windows 128, kcp1 sends
 // an 8-byte (index, time) message every 20 ms, kcp2 echoes it, kcp1 measures the RTT of each echo.
 // Used by test/arq/scenario.test.ts and bench/arq-scenario.ts.

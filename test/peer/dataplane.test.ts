@@ -228,7 +228,7 @@ describe('DataPlane', () => {
   });
 });
 
-/** Whether an inner KCP message carries a PUSH segment with sn 0 (KCP.md: 24-byte segment headers). */
+/** Whether an inner KCP message carries a PUSH segment with sn 0 (docs/ARQ.md: 24-byte segment headers). */
 function pushesSn0(inner: Uint8Array): boolean {
   if (inner[0] !== 1) return false;
   const v = new DataView(inner.buffer, inner.byteOffset, inner.byteLength);

@@ -10,7 +10,7 @@ import { consumeResponse, createInitiation, HandshakeResponder, responseReceiver
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { Keypairs } from '../crypto/keypairs.js';
 import { TransportSession } from '../crypto/session.js';
-import { buildHubKeyResponse, verifyHubKeyRequest } from '../crypto/hub-key.js';
+import { buildHubKeyResponse, HUB_KEY_MAX_CLOCK_SKEW_MS, hubKeyRequestFresh, hubKeyRequestTimestamp, verifyHubKeyRequest } from '../crypto/hub-key.js';
 import type { Endpoint, UdpSocket } from '../net/udp.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import { MeshdError } from '../util/errors.js';
@@ -21,6 +21,7 @@ import { MessageType, messageTypeOf } from '../wire/outer.js';
 import { transportReceiverIndex } from '../wire/transport.js';
 import * as C from './constants.js';
 import { HandshakeBacklog } from './handshake-backlog.js';
+import { HubKeyGate } from './hub-key-gate.js';
 import { pathKey, udpPath, type Path } from './path.js';
 import { KeyedRateLimiter, LoadGauge } from './rate-limit.js';
 
@@ -53,7 +54,11 @@ export type DropReason =
   /** A COOKIE_REPLY for our pending initiation that does not authenticate, or a second one. */
   | 'bad_cookie'
   /** An initiation waiting for its DH replaced by a newer one from the same source (a retry). */
-  | 'superseded';
+  | 'superseded'
+  /** HUB_KEY_REQ whose timestamp is outside HUB_KEY_MAX_CLOCK_SKEW_MS of our wall clock. */
+  | 'hub_key_stale'
+  /** HUB_KEY_REQ already answered (a captured copy sent again). */
+  | 'hub_key_replayed';
 
 export interface LinkOptions {
   udp: UdpSocket;
@@ -134,6 +139,7 @@ export class Link {
   readonly drops: Record<DropReason, number> = {
     malformed: 0, bad_mac1: 0, rate_limited: 0, handshake_failed: 0, not_allowed: 0, unknown_index: 0,
     auth_failed: 0, no_path: 0, queue_full: 0, gave_up: 0, hub_key: 0, handler_error: 0, cookie_sent: 0, bad_cookie: 0, superseded: 0,
+    hub_key_stale: 0, hub_key_replayed: 0,
   };
   readonly stats = { sent: 0, received: 0, handshakesInitiated: 0, handshakesCompleted: 0, cookiesReceived: 0 };
   private readonly remotes = new Map<string, Remote>();
@@ -145,12 +151,13 @@ export class Link {
   /** Our static key pair and the network psk: both handshake roles use it. */
   private readonly identity: HandshakeIdentity;
   private readonly responder: HandshakeResponder;
-  private readonly initLimiter = new KeyedRateLimiter(C.initiationsPerSec, C.initiationBurst);
+  private readonly initLimiter = new KeyedRateLimiter(C.initiationsPerSec, C.initiationBurst, { maxKeys: C.initiationSourcesMax });
   /** Under load, initiations with a valid mac2 are limited per source IP instead. */
-  private readonly ipLimiter = new KeyedRateLimiter(C.underLoadInitiationsPerIpPerSec, C.underLoadIpBurst);
+  private readonly ipLimiter = new KeyedRateLimiter(C.underLoadInitiationsPerIpPerSec, C.underLoadIpBurst, { maxKeys: C.initiationSourcesMax });
   private readonly load: LoadGauge;
   private readonly cookies: CookieChecker;
-  private readonly hubKeyLimiter = new KeyedRateLimiter(C.hubKeyRequestsPerSec, C.hubKeyRequestBurst);
+  /** Hub: HUB_KEY_REQ answered once each, per source IP and in total (hub-key-gate.ts). */
+  private readonly hubKeyGate: HubKeyGate;
   /** Initiations past the cheap checks waiting for their DH (handshake-backlog.ts). */
   private readonly backlog: HandshakeBacklog;
   private innerHandler: InnerHandler | undefined;
@@ -169,6 +176,18 @@ export class Link {
     const now = opts.clock.now();
     const load = opts.underLoad ?? { initiationsPerSec: C.underLoadInitiationsPerSec, burst: C.underLoadBurst };
     this.load = new LoadGauge(load.initiationsPerSec, load.burst, C.underLoadHoldMs, now);
+    this.hubKeyGate = new HubKeyGate(
+      {
+        perIpPerSec: C.hubKeyRequestsPerSec,
+        perIpBurst: C.hubKeyRequestBurst,
+        totalPerSec: C.hubKeyAnswersPerSec,
+        totalBurst: C.hubKeyAnswerBurst,
+        maxSources: C.hubKeySourcesMax,
+        rememberMs: 2 * HUB_KEY_MAX_CLOCK_SKEW_MS,
+        replayCapacity: C.hubKeyReplayCapacity,
+      },
+      now,
+    );
     this.cookies = new CookieChecker(opts.psk, opts.keyPair.publicKey, now, opts.randomBytes ? { random: opts.randomBytes } : {});
     opts.udp.onMessage((data, from) => this.receive(data, udpPath(from)));
     this.housekeeping = opts.clock.setTimer(C.housekeepingIntervalMs, () => this.tick());
@@ -475,12 +494,22 @@ export class Link {
     this.log.debug({ remote: r.id.slice(0, 8) }, 'link: cookie reply (remote under load)');
   }
 
+  /**
+   * HUB_KEY_REQ (hub only), cheapest check first: framing and the timestamp (a stale copy costs no
+   * HMAC), the MAC (a wrong network secret gets no answer at all), then the gate: answered at most
+   * once each, per source IP and in total. The answer is no larger than the request.
+   */
   private receiveHubKeyRequest(d: Uint8Array, from: Path): void {
     if (!this.opts.answerHubKey || from.kind !== 'udp') return this.drop('hub_key');
+    const ts = hubKeyRequestTimestamp(d);
+    if (ts === undefined) return this.drop('malformed');
+    if (!hubKeyRequestFresh(ts, this.opts.wallClock())) return this.drop('hub_key_stale');
     const nonce = verifyHubKeyRequest(this.opts.psk, d);
-    // A wrong network secret gets no answer at all.
     if (!nonce) return this.drop('bad_mac1');
-    if (!this.hubKeyLimiter.take(pathKey(from), this.opts.clock.now())) return this.drop('rate_limited');
+    const tag = Buffer.from(d.buffer, d.byteOffset + d.byteLength - 16, 16).toString('latin1');
+    const verdict = this.hubKeyGate.admit(from.endpoint.address, tag, this.opts.clock.now());
+    if (verdict === 'replayed') return this.drop('hub_key_replayed');
+    if (verdict === 'rate_limited') return this.drop('rate_limited');
     this.transmit(buildHubKeyResponse(this.opts.psk, nonce, this.opts.keyPair.publicKey), from);
   }
 
@@ -612,6 +641,9 @@ export class Link {
     if (this.closed) return;
     const now = this.opts.clock.now();
     for (const r of this.remotes.values()) r.keypairs.expire(now);
+    this.initLimiter.sweep(now);
+    this.ipLimiter.sweep(now);
+    this.hubKeyGate.sweep(now);
     this.housekeeping = this.opts.clock.setTimer(C.housekeepingIntervalMs, () => this.tick());
   }
 

@@ -7,7 +7,7 @@ import { udpPath, type Path } from '../link/path.js';
 import { ReliableSender, SeqDedup } from '../link/reliable.js';
 import type { Endpoint } from '../net/udp.js';
 import { bytesEqual } from '../util/bytes.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import { MeshdError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import {
@@ -71,6 +71,8 @@ export type HubClientState = 'learning-key' | 'registering' | 'registered' | 're
 export interface HubClientOptions {
   link: Link;
   clock: Clock;
+  /** Stamps HUB_KEY_REQ (the hub refuses stale ones); default Date.now. */
+  wallClock?: WallClock;
   log: Logger;
   hub: Endpoint;
   psk: Uint8Array;
@@ -117,7 +119,7 @@ export class HubClient {
     this.key = o.hubKey;
     this.hubPath = udpPath(o.hub);
     this.reliable = new ReliableSender(o.clock, 1 + Math.floor(Math.random() * 0x7fffffff));
-    o.link.onHubKeyResponse((d) => this.onHubKeyResponse(d));
+    o.link.onHubKeyResponse((d, from) => this.onHubKeyResponse(d, from));
   }
 
   get hubKey(): Uint8Array | undefined {
@@ -182,15 +184,18 @@ export class HubClient {
 
   private askKey(retryMs: number): void {
     if (this.state !== 'learning-key') return;
-    const { message, nonce } = buildHubKeyRequest(this.o.psk);
+    const { message, nonce } = buildHubKeyRequest(this.o.psk, (this.o.wallClock ?? Date.now)());
     this.keyNonce = nonce;
     this.o.link.sendRaw(message, this.hubPath);
     this.after(retryMs, () => this.askKey(Math.min(retryMs * 2, hubKeyMaxRetryMs)));
   }
 
-  /** False when the response is unsolicited or does not verify (the link counts it as a drop). */
-  private onHubKeyResponse(d: Uint8Array): boolean {
+  /** False when the response is unsolicited, does not come from the configured hub endpoint (trust
+   * on first use only from the hub we were told to use, not any member on the path), or does not
+   * verify (the link counts it as a drop). */
+  private onHubKeyResponse(d: Uint8Array, from: Endpoint): boolean {
     if (this.state !== 'learning-key' || !this.keyNonce) return false;
+    if (from.address !== this.o.hub.address || from.port !== this.o.hub.port) return false;
     const key = verifyHubKeyResponse(this.o.psk, d, this.keyNonce);
     if (!key) return false;
     this.key = new Uint8Array(key);

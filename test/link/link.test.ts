@@ -168,12 +168,72 @@ describe('link', () => {
     const t = pair();
     const seen: Uint8Array[] = [];
     t.ua.onMessage((d) => seen.push(new Uint8Array(d)));
-    const good = buildHubKeyRequest(psk);
+    const good = buildHubKeyRequest(psk, 1_700_000_000_000);
     t.ua.send(good.message, t.ub.local);
-    t.ua.send(buildHubKeyRequest(derivePsk('wrong wrong wrong wrong')).message, t.ub.local);
+    t.ua.send(buildHubKeyRequest(derivePsk('wrong wrong wrong wrong'), 1_700_000_000_000).message, t.ub.local);
     t.clock.advance(50);
     expect(seen.length).toBe(1);
     expect(verifyHubKeyResponse(psk, seen[0]!, good.nonce)).toEqual(t.kb.publicKey);
+  });
+
+  it('answers a captured HUB_KEY_REQ once: a replay, from any source, is ignored and counted', () => {
+    const t = pair();
+    const answers: string[] = [];
+    const good = buildHubKeyRequest(psk, 1_700_000_000_000);
+    const sockets = [t.ua, t.sw.open('192.0.2.1', 1001), t.sw.open('198.51.100.7', 3000)];
+    for (const u of sockets) u.onMessage((_d, from) => answers.push(`${u.local.address}:${u.local.port}<-${from.port}`));
+    for (const u of sockets) u.send(good.message, t.ub.local);
+    t.clock.advance(60_000);
+    t.ua.send(good.message, t.ub.local); // a minute later: still fresh, still a replay
+    t.clock.advance(50);
+    expect(answers).toEqual(['192.0.2.1:1000<-2000']);
+    expect(t.b.drops.hub_key_replayed).toBe(3);
+  });
+
+  it.each([
+    ['captured 10 minutes ago', -600_000],
+    ['captured a day ago', -86_400_000],
+    ['stamped 4 minutes ahead', 240_000],
+  ])('ignores a HUB_KEY_REQ %s (outside the 3-minute window), before its MAC', (_why, offsetMs) => {
+    const t = pair();
+    const seen: Uint8Array[] = [];
+    t.ua.onMessage((d) => seen.push(new Uint8Array(d)));
+    t.ua.send(buildHubKeyRequest(psk, 1_700_000_000_000 + offsetMs).message, t.ub.local);
+    t.clock.advance(50);
+    expect(seen.length).toBe(0);
+    expect(t.b.drops.hub_key_stale).toBe(1);
+    expect(t.b.drops.bad_mac1).toBe(0);
+  });
+
+  it('limits HUB_KEY_REQ per source IP, whatever the port: 200 fresh requests from rotating ports get the burst', () => {
+    const t = pair();
+    let answers = 0;
+    for (let i = 0; i < 200; i++) {
+      const u = t.sw.open('203.0.113.9', 10_000 + i);
+      u.onMessage(() => answers++);
+      u.send(buildHubKeyRequest(psk, 1_700_000_000_000).message, t.ub.local);
+    }
+    t.clock.advance(50);
+    expect(answers).toBe(LC.hubKeyRequestBurst);
+    expect(t.b.drops.rate_limited).toBe(200 - LC.hubKeyRequestBurst);
+    // Another address is not held up by that one.
+    const other = t.sw.open('198.51.100.20', 5000);
+    let otherAnswers = 0;
+    other.onMessage(() => otherAnswers++);
+    other.send(buildHubKeyRequest(psk, 1_700_000_000_000).message, t.ub.local);
+    t.clock.advance(50);
+    expect(otherAnswers).toBe(1);
+  });
+
+  it('sends no more bytes than a HUB_KEY_REQ carried', () => {
+    const t = pair();
+    const sizes: number[] = [];
+    t.ua.onMessage((d) => sizes.push(d.byteLength));
+    const req = buildHubKeyRequest(psk, 1_700_000_000_000).message;
+    t.ua.send(req, t.ub.local);
+    t.clock.advance(50);
+    expect(sizes).toEqual([64]);
+    expect(sizes[0]).toBeLessThanOrEqual(req.byteLength);
   });
 });
 

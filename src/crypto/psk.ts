@@ -18,3 +18,8 @@ export function derivePsk(secret: string | Uint8Array): Uint8Array {
   }
   return new Uint8Array(hkdfSync('sha256', ikm, SALT, INFO, PSK_SIZE));
 }
+
+/** Placeholder until the secret file's interpretation lands (M8): the psk from the secret text. */
+export function pskFromSecret(secret: string): Uint8Array {
+  return derivePsk(secret);
+}

@@ -9,7 +9,7 @@ import { presets } from '../arq/constants.js';
 import type { PeerConfig } from '../config/schema.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { decodeKey, encodeKey } from '../crypto/keys.js';
-import { derivePsk } from '../crypto/psk.js';
+import { pskFromSecret } from '../crypto/psk.js';
 import type { Endpoint } from '../net/udp.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { openTun } from '../tun/linux.js';
@@ -69,7 +69,7 @@ function pinnedHubKey(cfg: PeerConfig): Uint8Array | undefined {
 }
 
 export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, log: Logger): Promise<PeerDaemon> {
-  const psk = derivePsk(cfg.secret);
+  const psk = pskFromSecret(cfg.secret);
   const hub = await resolveHub(cfg.hub.host, cfg.hub.port);
   const overlay = ipv4ToU32(cfg.local.address);
   const tun = openTun({ name: cfg.tun, address: cfg.local.address, prefixLength: cfg.local.prefixLength, mtu: cfg.mtu });

@@ -192,7 +192,9 @@ async function runHub(flags: Record<string, unknown>): Promise<void> {
   await installAead();
   const { startHubDaemon } = await import('./hub/run.js');
   const hub = await startHubDaemon(cfg, keyPair, log);
-  log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created, listen: `${cfg.listen.address}:${cfg.listen.port}` }, 'hub started');
+  const publicKey = encodeKey(keyPair.publicKey);
+  // The hub key is what a peer should be started with (--hub-key): trust on first use is the fallback.
+  log.info({ publicKey, keyCreated: created, listen: `${cfg.listen.address}:${cfg.listen.port}`, join: `meshd peer --hub <this host>:${cfg.listen.port} --hub-key ${publicKey}` }, 'hub started');
   runUntilSignal(hub, log);
 }
 

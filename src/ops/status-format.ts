@@ -99,6 +99,7 @@ export function formatHubStatus(s: HubStatusJson): string {
   const lines = [
     `hub key ${shortKey(s.publicKey)}  network ${s.network}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}  map v${s.mapVersion}`,
     `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)`,
+    `join with: meshd peer --hub <this host>:${s.listen.split(':').pop()} --hub-key ${s.publicKey}`,
     '',
   ];
   if (s.members.length === 0) lines.push('no peers registered');

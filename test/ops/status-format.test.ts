@@ -89,6 +89,7 @@ describe('formatStatus', () => {
       [
         'hub key ZGRkZGRk  network 10.9.0.0/24  listen 0.0.0.0:7000  up 5m0s  map v12',
         'relayed 1.2 MiB (900 pkts)',
+        `join with: meshd peer --hub <this host>:7000 --hub-key ${hubStatus.publicKey}`,
         '',
         'NAME  ADDRESS   KEY       REFLEXIVE           LAN                                HEARTBEAT  REGISTERED  RELAYED',
         'a     10.9.0.2  QUFBQUFB  198.51.100.2:41641  192.0.2.2:41641                    3s ago     4m50s       0 B',

@@ -11,6 +11,7 @@
 //           +-- peer k  192.0.2.(16k+2)/28
 //   overlay: peer k = 10.9.0.(k+2)/24 on TUN mtun0 inside its namespace.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -293,7 +294,7 @@ export class MeshLab {
     this.dir = join(tmpdir(), `meshd-e2e-${this.lab.prefix}`);
     mkdirSync(this.dir, { recursive: true });
     this.secretFile = join(this.dir, 'secret');
-    writeFileSync(this.secretFile, `e2e-secret-${this.lab.prefix}-0123456789\n`, { mode: 0o600 });
+    writeFileSync(this.secretFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
     this.inet = this.lab.host('inet', { forward: true });
     this.hubNs = this.lab.host('hub');
   }

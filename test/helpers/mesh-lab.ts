@@ -252,6 +252,9 @@ export interface MeshOptions {
   pinHubKey?: boolean;
   /** Extra hub flags. */
   hubArgs?: string[];
+  /** Give no --secret-file: every daemon uses its default secret file (/etc/meshd/secret unless
+   * MESHD_SECRET_FILE is set), which the hub creates when missing. */
+  defaultSecret?: boolean;
 }
 
 export interface PeerNode {
@@ -356,14 +359,15 @@ export class MeshLab {
   private async startAll(tag: string): Promise<void> {
     const hubState = join(this.dir, 'hub');
     mkdirSync(hubState, { recursive: true });
-    const hubArgs = ['hub', '--listen', `${hubAddress}:${hubPort}`, '--network', overlayNetwork, '--secret-file', this.secretFile, '--state-dir', hubState, '--log-level', 'debug', ...(this.opts.hubArgs ?? [])];
+    const secretArgs = this.opts.defaultSecret ? [] : ['--secret-file', this.secretFile];
+    const hubArgs = ['hub', '--listen', `${hubAddress}:${hubPort}`, '--network', overlayNetwork, ...secretArgs, '--state-dir', hubState, '--log-level', 'debug', ...(this.opts.hubArgs ?? [])];
     this.hub = new Daemon('hub', this.hubNs, hubState, hubArgs, this.lab);
     this.hub.start();
     const started = await this.hub.waitMsg('hub started');
     this.hubKey = String(started.publicKey ?? '');
     say(tag, `hub up at ${hubAddress}:${hubPort} (pid ${this.hub.pid}, key ${this.hubKey.slice(0, 12)}...)`);
     for (const p of this.peers.values()) {
-      const args = ['peer', '--hub', `${hubAddress}:${hubPort}`, '--local', `${p.overlay}/24`, '--name', p.spec.name, '--secret-file', this.secretFile, '--state-dir', join(this.dir, `peer-${p.spec.name}`), '--tun', 'mtun0', '--log-level', 'debug'];
+      const args = ['peer', '--hub', `${hubAddress}:${hubPort}`, '--local', `${p.overlay}/24`, '--name', p.spec.name, ...secretArgs, '--state-dir', join(this.dir, `peer-${p.spec.name}`), '--tun', 'mtun0', '--log-level', 'debug'];
       if (this.opts.pinHubKey) args.push('--hub-key', this.hubKey);
       args.push(...(p.spec.extraArgs ?? []));
       p.daemon = new Daemon(`peer ${p.spec.name}`, p.ns, join(this.dir, `peer-${p.spec.name}`), args, this.lab);

@@ -1,6 +1,6 @@
 // Local tuning of the link runtime (src/link/link.ts). Protocol timing (rekey, reject) lives in
 // src/crypto/constants.ts; these values only shape how this node retries and limits.
-import { REKEY_AFTER_TIME_MS, REKEY_ATTEMPT_TIME_MS, REKEY_TIMEOUT_MS } from '../crypto/constants.js';
+import { HANDSHAKE_MAX_CLOCK_SKEW_MS, REKEY_AFTER_TIME_MS, REKEY_ATTEMPT_TIME_MS, REKEY_TIMEOUT_MS } from '../crypto/constants.js';
 
 /** First handshake retransmit; doubles per attempt up to REKEY_TIMEOUT_MS (a lost first INIT costs
  * one second, not WireGuard's five, which matters for punching and registration). */
@@ -83,3 +83,9 @@ export const newHandshakeAfterSilenceMs = 15_000;
 export const rekeyInUseWithinMs = 30_000;
 /** One housekeeping timer for the whole link (expires old keys); the only other timers are per handshake and per initiated remote (rekey). */
 export const housekeepingIntervalMs = 10_000;
+/** A handshake refused as stale (clock skew) is logged at warn at most this often per remote. */
+export const staleWarnIntervalMs = 60_000;
+/** Remotes remembered for that rate limit at once; beyond it stale handshakes are logged at debug. */
+export const staleWarnRemotesMax = 1_024;
+/** HANDSHAKE_MAX_CLOCK_SKEW_MS in seconds, for the log line. */
+export const maxClockSkewS = HANDSHAKE_MAX_CLOCK_SKEW_MS / 1000;

@@ -6,7 +6,7 @@
 // Lifecycle: new Link(opts) -> onInner/onSessionUp -> send/receive -> close().
 import { randomBytes } from 'node:crypto';
 import { COOKIE_LIFETIME_MS, CookieChecker, cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../crypto/cookie.js';
-import { consumeResponse, createInitiation, HandshakeResponder, responseReceiverIndex, staticShared, type HandshakeIdentity, type PendingInitiation } from '../crypto/handshake.js';
+import { consumeResponse, createInitiation, HandshakeResponder, HandshakeStaleError, responseReceiverIndex, staticShared, type HandshakeIdentity, type PendingInitiation } from '../crypto/handshake.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { Keypairs } from '../crypto/keypairs.js';
 import { TransportSession } from '../crypto/session.js';
@@ -164,6 +164,10 @@ export class Link {
   private upHandler: ((r: RemoteNode) => void) | undefined;
   private hubKeyHandler: ((datagram: Uint8Array, from: Endpoint) => boolean) | undefined;
   private housekeeping: TimerHandle;
+  /** When each remote's stale handshake was last logged at warn (bounded; pruned by tick()). */
+  private readonly staleWarnedMs = new Map<string, number>();
+  /** The latest handshake refused as stale (for `meshd status`): who, from where, by how much. */
+  lastStaleHandshake: { remote: string; from: string; skewMs: number; atMs: number } | undefined;
   private closed = false;
   private readonly randomU32: () => number;
   private readonly log: Logger;
@@ -408,7 +412,8 @@ export class Link {
       consumed = this.responder.consumeInitiation(d, this.opts.wallClock());
     } catch (err) {
       const code = err instanceof MeshdError ? err.code : 'unknown';
-      this.log.debug({ code, from: pathKey(from) }, 'link: initiation refused');
+      if (err instanceof HandshakeStaleError) this.noteStale(err, from, now);
+      else this.log.debug({ code, from: pathKey(from) }, 'link: initiation refused');
       return this.drop(code === 'HANDSHAKE_KEY_NOT_ALLOWED' ? 'not_allowed' : 'handshake_failed');
     }
     const r = this.remoteFor(consumed.remoteStatic);
@@ -421,6 +426,28 @@ export class Link {
     r.lastReceivedMs = now;
     r.awaitingReplySinceMs = undefined;
     this.transmit(message, from);
+  }
+
+  /**
+   * A handshake refused as stale: the remote's clock is more than HANDSHAKE_MAX_CLOCK_SKEW_MS from
+   * ours (or an old initiation was replayed). Said at warn with the measured skew, at most once per
+   * remote per staleWarnIntervalMs, and kept for `meshd status` (the initiator is never told).
+   */
+  private noteStale(err: HandshakeStaleError, from: Path, now: number): void {
+    const id = keyId(err.remoteStatic);
+    const remote = Buffer.from(err.remoteStatic).toString('base64');
+    this.lastStaleHandshake = { remote, from: pathKey(from), skewMs: err.skewMs, atMs: now };
+    const last = this.staleWarnedMs.get(id);
+    if ((last !== undefined && now - last < C.staleWarnIntervalMs) || (last === undefined && this.staleWarnedMs.size >= C.staleWarnRemotesMax)) {
+      this.log.debug({ remote: remote.slice(0, 8), skewS: Math.round(err.skewMs / 1000) }, 'link: stale handshake refused');
+      return;
+    }
+    this.staleWarnedMs.set(id, now);
+    const skewS = Math.round(err.skewMs / 1000);
+    this.log.warn(
+      { remote, from: pathKey(from), skewS },
+      `link: handshake refused as stale: the remote's clock is ${Math.abs(skewS)} s ${skewS > 0 ? 'ahead of' : 'behind'} ours (more than ${C.maxClockSkewS} s); fix the clock (NTP), or this is a replayed old handshake`,
+    );
   }
 
   private receiveResponse(d: Uint8Array, from: Path): void {
@@ -641,6 +668,7 @@ export class Link {
     if (this.closed) return;
     const now = this.opts.clock.now();
     for (const r of this.remotes.values()) r.keypairs.expire(now);
+    for (const [id, ms] of this.staleWarnedMs) if (now - ms >= C.staleWarnIntervalMs) this.staleWarnedMs.delete(id);
     this.initLimiter.sweep(now);
     this.ipLimiter.sweep(now);
     this.hubKeyGate.sweep(now);

@@ -1,5 +1,6 @@
 // The link runtime over the memory switch: handshake, traffic, roaming, mac1 before DH, rate limit,
 // retransmit and give-up, rekey (and its jitter), hub key answer, cookie replies under load.
+import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../../src/crypto/cookie.js';
 import { createInitiation } from '../../src/crypto/handshake.js';
@@ -223,6 +224,35 @@ describe('link', () => {
     other.send(buildHubKeyRequest(psk, 1_700_000_000_000).message, t.ub.local);
     t.clock.advance(50);
     expect(otherAnswers).toBe(1);
+  });
+
+  it('logs a handshake refused as stale at warn with the measured skew, once per remote per minute', () => {
+    const clock = new ManualClock();
+    const sw = new MemoryUdpSwitch(clock, { delayMs: 1 }, 9);
+    const lines: Array<{ level: number; msg: string; skewS?: number }> = [];
+    const log = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const kb = generateKeyPair();
+    const wallB = 1_700_000_000_000;
+    const b = new Link({ udp: sw.open('192.0.2.2', 2000), keyPair: kb, psk, clock, wallClock: () => wallB + clock.now(), log });
+    const ka = generateKeyPair();
+    const ua = sw.open('192.0.2.1', 1000);
+    // a's clock is 5 minutes behind b's: every initiation it makes is stale at b.
+    const send = (i: number) => ua.send(createInitiation({ keyPair: ka, psk }, kb.publicKey, i, wallB + clock.now() - 300_000 + i).message, { address: '192.0.2.2', port: 2000 });
+    send(1);
+    clock.advance(10);
+    send(2);
+    clock.advance(10);
+    const warns = () => lines.filter((l) => l.level === 40);
+    expect(warns()).toHaveLength(1);
+    expect(warns()[0]!.skewS).toBe(-300);
+    expect(warns()[0]!.msg).toMatch(/refused as stale: the remote's clock is 300 s behind ours/);
+    expect(b.lastStaleHandshake?.remote).toBe(Buffer.from(ka.publicKey).toString('base64'));
+    expect(Math.round(b.lastStaleHandshake!.skewMs / 1000)).toBe(-300);
+    expect(b.drops.handshake_failed).toBe(2);
+    clock.advance(61_000);
+    send(3);
+    clock.advance(10);
+    expect(warns()).toHaveLength(2);
   });
 
   it('sends no more bytes than a HUB_KEY_REQ carried', () => {

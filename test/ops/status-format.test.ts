@@ -84,6 +84,13 @@ describe('formatStatus', () => {
     );
   });
 
+  it('says when a handshake was refused as stale, with the skew (a clock without NTP)', () => {
+    const stale = { remote: 'ZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGQ=', from: 'udp:198.51.100.9:4000', skewS: -312, agoMs: 4_000 };
+    expect(formatStatus({ ...hubStatus, staleHandshake: stale })).toMatch(/\nclock: a handshake from ZGRkZGRk \(udp:198\.51\.100\.9:4000\) was refused as stale 4s ago: its clock is 312 s behind ours \(limit 180 s\)\n$/);
+    expect(formatStatus({ ...peerStatus, staleHandshake: { ...stale, skewS: 200 } })).toMatch(/its clock is 200 s ahead of ours/);
+    expect(formatStatus(hubStatus)).not.toMatch(/clock:/);
+  });
+
   it('renders a hub: members with reflexive and LAN endpoints, heartbeat, relayed bytes', () => {
     expect(formatStatus(hubStatus)).toBe(
       [

@@ -36,6 +36,8 @@ export class HubKeyMismatchError extends MeshdError {
 /** Local tuning: HUB_KEY_REQ retry, doubling up to 8 s. */
 const hubKeyFirstRetryMs = 1_000;
 const hubKeyMaxRetryMs = 8_000;
+/** Local tuning: after this many unanswered HUB_KEY_REQ (1+2+4+8+8 s = 23 s) say why it may be. */
+const hubKeyAsksBeforeHint = 6;
 /** Local tuning: a heartbeat is re-sent after 1 s and 2 s; with no answer by its deadline
  * (heartbeatDeadlineMs) the hub is presumed restarted: new handshake, new REGISTER. */
 const heartbeatRetryMs = [1_000, 2_000];
@@ -106,6 +108,7 @@ export class HubClient {
   private lastHeardMs = -Infinity;
   private timers = new Set<TimerHandle>();
   private keyNonce: Uint8Array | undefined;
+  private keyAsks = 0;
   private readonly assembling = new Map<string, { parts: Array<MapEntry[] | undefined>; left: number }>();
   private started: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private mapHandler: ((ev: MapEvent[]) => void) | undefined;
@@ -184,6 +187,13 @@ export class HubClient {
 
   private askKey(retryMs: number): void {
     if (this.state !== 'learning-key') return;
+    // Silence has three usual causes, none visible from here: say them once, then keep asking.
+    if (++this.keyAsks === hubKeyAsksBeforeHint) {
+      this.o.log.warn(
+        { hub: `${this.o.hub.address}:${this.o.hub.port}`, asks: this.keyAsks },
+        'hub-client: no answer to HUB_KEY_REQ yet: is the hub up and reachable, is the network secret the same, is this clock within 3 minutes of the hub\'s? (or start with --hub-key)',
+      );
+    }
     const { message, nonce } = buildHubKeyRequest(this.o.psk, (this.o.wallClock ?? Date.now)());
     this.keyNonce = nonce;
     this.o.link.sendRaw(message, this.hubPath);

@@ -4,6 +4,7 @@
 import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildHubKeyResponse, verifyHubKeyRequest } from '../../src/crypto/hub-key.js';
 import { encodeKey, generateKeyPair } from '../../src/crypto/keys.js';
@@ -57,6 +58,29 @@ describe('M1: trust on first use only from the configured hub', () => {
     t.clock.advance(10);
     expect(t.client.hubKey).toEqual(real);
     expect(t.learned).toEqual([real]);
+  });
+});
+
+describe('a peer whose clock is off cannot learn the hub key, and says why it may be', () => {
+  it('HUB_KEY_REQ stamped 5 minutes behind the hub is dropped as stale; after ~23 s the peer warns once', () => {
+    const clock = new ManualClock();
+    const sw = new MemoryUdpSwitch(clock, { delayMs: 1 }, 6);
+    const wall = 1_700_000_000_000;
+    const hub = new Link({ udp: sw.open(HUB.address, HUB.port), keyPair: generateKeyPair(), psk, clock, wallClock: () => wall + clock.now(), log: testLogger('hub'), answerHubKey: true });
+    const link = new Link({ udp: sw.open('192.0.2.10', 4000), keyPair: generateKeyPair(), psk, clock, wallClock: () => wall + clock.now() - 300_000, log: testLogger('peer') });
+    const lines: Array<{ level: number; msg: string }> = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const client = new HubClient({
+      link, clock, wallClock: () => wall + clock.now() - 300_000, log, hub: HUB, psk,
+      overlay: 0x0a090002, prefix: 24, name: 'p', lan: () => [], bootId: 1n, map: new PeerMap('x'),
+    });
+    void client.start().catch(() => {});
+    clock.advance(60_000);
+    expect(client.hubKey).toBeUndefined();
+    expect(hub.drops.hub_key_stale).toBeGreaterThanOrEqual(6);
+    const warns = lines.filter((l) => l.level === 40);
+    expect(warns).toHaveLength(1);
+    expect(warns[0]!.msg).toMatch(/no answer to HUB_KEY_REQ yet: .*clock within 3 minutes/);
   });
 });
 

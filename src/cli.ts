@@ -6,7 +6,7 @@
 // peer peaked at 96 MiB instead of 128 for the same transfer, at no measurable throughput cost.
 // It must be given at launch (v8.setFlagsFromString is too late); `env -S` is coreutils >= 8.30.
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { options, type Role } from './config/schema.js';
 import { parseHubConfig, parsePeerConfig, type ParseContext, type RawOptions } from './config/parse.js';
 import { loadOrCreateKey } from './config/key-file.js';
+import { createSecretFile, generateSecretText } from './config/secret-file.js';
 import { decodeKey, encodeKey, generateKeyPair, keyPairFromPrivate } from './crypto/keys.js';
 import { registerPingCommand, registerStatusCommand } from './ops/commands.js';
 import { ConfigError, MeshdError } from './util/errors.js';
@@ -69,11 +70,34 @@ function rawOptions(flags: Record<string, unknown>): RawOptions {
   return merged;
 }
 
-const parseContext: ParseContext = {
-  env: process.env,
-  hostname: hostname().split('.')[0] ?? 'peer',
-  readText: (p) => readFileSync(p, 'utf8'),
-};
+interface Notice {
+  level: 'warn' | 'info';
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+/** The parser's view of this machine. The hub may create the default secret file; notices (a
+ * created secret, loose permissions, an exposed metrics page) are logged once the logger exists. */
+function parseContextFor(role: Role, notices: Notice[] = []): ParseContext {
+  return {
+    env: process.env,
+    hostname: hostname().split('.')[0] ?? 'peer',
+    readText: (p) => readFileSync(p, 'utf8'),
+    fileMode: (p) => {
+      try {
+        return statSync(p).mode;
+      } catch {
+        return undefined;
+      }
+    },
+    ...(role === 'hub' ? { createSecret: createSecretFile } : {}),
+    notice: (level, msg, fields = {}) => void notices.push({ level, msg, fields }),
+  };
+}
+
+function logNotices(log: Logger, notices: readonly Notice[]): void {
+  for (const n of notices) log[n.level](n.fields, n.msg);
+}
 
 /**
  * The root logger and every child made from it (pino children copy the level when created and do
@@ -186,23 +210,29 @@ async function installAead(): Promise<void> {
 }
 
 async function runHub(flags: Record<string, unknown>): Promise<void> {
-  const cfg = parseHubConfig(rawOptions(flags), parseContext);
+  const notices: Notice[] = [];
+  const cfg = parseHubConfig(rawOptions(flags), parseContextFor('hub', notices));
   const logger = rootLogger(cfg.logLevel);
   const log = logger.log;
-  reloadOnHangup(flags, (raw) => parseHubConfig(raw, parseContext), cfg, logger);
+  logNotices(log, notices);
+  reloadOnHangup(flags, (raw) => parseHubConfig(raw, parseContextFor('hub')), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
   await installAead();
   const { startHubDaemon } = await import('./hub/run.js');
   const hub = await startHubDaemon(cfg, keyPair, log);
-  log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created, listen: `${cfg.listen.address}:${cfg.listen.port}` }, 'hub started');
+  const publicKey = encodeKey(keyPair.publicKey);
+  // The hub key is what a peer should be started with (--hub-key): trust on first use is the fallback.
+  log.info({ publicKey, keyCreated: created, listen: `${cfg.listen.address}:${cfg.listen.port}`, join: `meshd peer --hub <this host>:${cfg.listen.port} --hub-key ${publicKey}` }, 'hub started');
   runUntilSignal(hub, log);
 }
 
 async function runPeer(flags: Record<string, unknown>): Promise<void> {
-  const cfg = parsePeerConfig(rawOptions(flags), parseContext);
+  const notices: Notice[] = [];
+  const cfg = parsePeerConfig(rawOptions(flags), parseContextFor('peer', notices));
   const logger = rootLogger(cfg.logLevel);
   const log = logger.log;
-  reloadOnHangup(flags, (raw) => parsePeerConfig(raw, parseContext), cfg, logger);
+  logNotices(log, notices);
+  reloadOnHangup(flags, (raw) => parsePeerConfig(raw, parseContextFor('peer')), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
   await installAead();
   const { startPeerDaemon } = await import('./peer/run.js');
@@ -257,6 +287,12 @@ export function buildProgram(): Command {
     .description('print a new base64 private key')
     .action(() => {
       process.stdout.write(`${encodeKey(generateKeyPair().privateKey)}\n`);
+    });
+  program
+    .command('gensecret')
+    .description('print a new network secret (base64 of 32 random bytes): meshd gensecret > /etc/meshd/secret')
+    .action(() => {
+      process.stdout.write(`${generateSecretText()}\n`);
     });
   program
     .command('pubkey')

@@ -11,6 +11,7 @@
 // Joins are paced (rate) and closed-loop (at most max-pending registrations in flight per worker).
 // Traffic stays on loopback (the hub on 127.0.0.1, each virtual peer on its own 127.1.0.0 and up); overlay addresses are registry numbers in 10.9.0.0/16 (no packet goes there).
 import { fork, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,7 +32,8 @@ const settleLimitS = Number(args['settle-limit'] ?? 900); // seconds the maps ma
 const workersNice = Number(args['workers-nice'] ?? 0); // niceness of the virtual peers' processes (0: as the hub)
 const port = 17000 + (process.pid % 1000);
 const dir = mkdtempSync(join(tmpdir(), 'meshd-load-'));
-const secret = `load-test-secret-${process.pid}-0123456789`;
+// Key material as `meshd gensecret` prints it (a passphrase would cost each worker an scrypt).
+const secret = randomBytes(32).toString('base64');
 writeFileSync(join(dir, 'secret'), secret, { mode: 0o600 });
 
 const ticks = 100; // USER_HZ on Linux

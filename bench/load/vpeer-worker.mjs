@@ -12,7 +12,7 @@ const { Link } = await import(`${dist}/link/link.js`);
 const { HubClient } = await import(`${dist}/peer/hub-client.js`);
 const { openUdp } = await import(`${dist}/net/udp-node.js`);
 const { decodeKey, generateKeyPair } = await import(`${dist}/crypto/keys.js`);
-const { derivePsk } = await import(`${dist}/crypto/psk.js`);
+const { pskFromSecret } = await import(`${dist}/crypto/psk.js`);
 const { systemClock, systemWallClock } = await import(`${dist}/util/clock.js`);
 const { decodeControl } = await import(`${dist}/wire/control.js`);
 const { decodeInner, InnerKind } = await import(`${dist}/wire/inner.js`);
@@ -114,7 +114,7 @@ async function startPeer(cfg, index) {
 
 process.on('message', async (msg) => {
   if (msg.type === 'start') {
-    const cfg = { ...msg, hubKey: decodeKey(msg.hubKey, 'hub key'), psk: derivePsk(msg.secret) };
+    const cfg = { ...msg, hubKey: decodeKey(msg.hubKey, 'hub key'), psk: pskFromSecret(msg.secret) };
     const gapMs = 1000 / msg.ratePerSec;
     let done = 0;
     let failed = 0;
@@ -171,7 +171,7 @@ process.on('message', async (msg) => {
     if (watch.pending.size === 0) process.send({ type: 'watched', version: msg.version, doneAt: Date.now() });
   } else if (msg.type === 'join') {
     // One more peer (the map change whose spread the coordinator times).
-    const cfg = { ...msg, hubKey: decodeKey(msg.hubKey, 'hub key'), psk: derivePsk(msg.secret) };
+    const cfg = { ...msg, hubKey: decodeKey(msg.hubKey, 'hub key'), psk: pskFromSecret(msg.secret) };
     const t0 = Date.now();
     await startPeer(cfg, msg.first);
     process.send({ type: 'joined', startedAt: t0, registeredAt: Date.now() });

@@ -2,6 +2,8 @@
 // Pure apart from the injected readText: every error is a ConfigError naming the option.
 import { IPv4CidrRange, Validator } from 'ip-num';
 import { ConfigError } from '../util/errors.js';
+import { classifySecret, MIN_PASSPHRASE_CHARS } from '../crypto/secret.js';
+import { defaultSecretPath, secretFileDefault } from './secret-file.js';
 import { parseEndpoint } from '../net/udp.js';
 import { parsePortRanges, parsePublishSpecs } from '../publish/spec.js';
 import {
@@ -20,6 +22,12 @@ export interface ParseContext {
   env: Readonly<Record<string, string | undefined>>;
   hostname: string;
   readText(path: string): string;
+  /** Permission bits of a file (for the loose-secret warning); absent: not checked. */
+  fileMode?(path: string): number | undefined;
+  /** Hub only: creates the secret file at the default path when there is none, returns its text. */
+  createSecret?(path: string): string;
+  /** Lines to log once the logger exists (loose secret permissions, a created secret). */
+  notice?(level: 'warn' | 'info', msg: string, fields?: Record<string, unknown>): void;
 }
 
 export type RawOptions = Readonly<Record<string, unknown>>;
@@ -27,7 +35,6 @@ export type RawOptions = Readonly<Record<string, unknown>>;
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const kcpModes: readonly KcpMode[] = ['normal', 'fast', 'fast2', 'fast3'];
 const transports: readonly Transport[] = ['kcp', 'datagram'];
-const minSecretBytes = 16;
 /** Per-peer relay budget: enough for interactive use and modest transfers, far from a VPS's link. */
 const defaultRelayRateMbit = 50;
 
@@ -80,25 +87,71 @@ function listen(raw: RawOptions, def: string): { address: string; port: number }
   return ep;
 }
 
-function secret(raw: RawOptions, ctx: ParseContext): string {
+function readSecretFile(path: string, option: string, ctx: ParseContext): string {
+  try {
+    return ctx.readText(path);
+  } catch (e) {
+    throw new ConfigError(option, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/** Warns when a secret file is readable by group or others (as ssh and wg do for keys). */
+function checkSecretMode(path: string, ctx: ParseContext): void {
+  const mode = ctx.fileMode?.(path);
+  if (mode !== undefined && (mode & 0o077) !== 0) {
+    ctx.notice?.('warn', `the network secret ${path} is readable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${path}`, { secretFile: path });
+  }
+}
+
+/**
+ * The secret's text: --secret-file, else MESHD_SECRET, else the default file (/etc/meshd/secret or
+ * MESHD_SECRET_FILE). A hub with none creates the default file; a peer with none is told where to
+ * get it. The text must be raw key material or a passphrase that is not weak (crypto/secret.ts).
+ */
+function secret(role: Role, raw: RawOptions, ctx: ParseContext): string {
   const file = str(raw, 'secretFile');
   let text: string;
   let from: string;
   if (file !== undefined) {
-    try {
-      text = ctx.readText(file);
-    } catch (e) {
-      throw new ConfigError('--secret-file', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
-    from = '--secret-file';
+    text = readSecretFile(file, '--secret-file', ctx);
+    from = file;
+    checkSecretMode(file, ctx);
   } else if (ctx.env.MESHD_SECRET !== undefined) {
     text = ctx.env.MESHD_SECRET;
     from = 'MESHD_SECRET';
   } else {
-    throw new ConfigError('--secret-file', 'the network secret is required: give --secret-file FILE or set MESHD_SECRET');
+    const path = secretFileDefault(ctx.env);
+    from = path;
+    let missing = false;
+    try {
+      text = ctx.readText(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new ConfigError('--secret-file', `cannot read the network secret ${path}: ${code ?? String(e)}`);
+      missing = true;
+      text = '';
+    }
+    if (missing && role === 'peer') {
+      throw new ConfigError('--secret-file', `no network secret: ${path} does not exist; copy it from the hub (scp HUB:${defaultSecretPath} ${path}) or give --secret-file FILE`);
+    }
+    if (missing) {
+      if (!ctx.createSecret) throw new ConfigError('--secret-file', `no network secret: ${path} does not exist (give --secret-file FILE or set MESHD_SECRET)`);
+      try {
+        text = ctx.createSecret(path);
+      } catch (e) {
+        throw new ConfigError('--secret-file', `no network secret at ${path} and cannot create it: ${(e as NodeJS.ErrnoException).code ?? String(e)} (run as root, or give --secret-file FILE)`);
+      }
+      ctx.notice?.('warn', `created the network secret ${path}; every peer needs a copy of it (scp ${path} PEER:${defaultSecretPath})`, { secretFile: path });
+    } else {
+      checkSecretMode(path, ctx);
+    }
   }
   const s = text.trim();
-  if (Buffer.byteLength(s) < minSecretBytes) throw new ConfigError(from, `the network secret must be at least ${minSecretBytes} bytes`);
+  const kind = classifySecret(s);
+  if (kind.kind === 'weak') {
+    const where = from === 'MESHD_SECRET' ? '' : `${from}: `;
+    throw new ConfigError(from === 'MESHD_SECRET' ? 'MESHD_SECRET' : '--secret-file', `${where}the network secret is ${kind.why}; use 32 random bytes (meshd gensecret > FILE) or a passphrase of ${MIN_PASSPHRASE_CHARS}+ characters of two kinds or more`);
+  }
   return s;
 }
 
@@ -110,7 +163,7 @@ function common(role: Role, raw: RawOptions, ctx: ParseContext, listenDefault: s
   const stateDir = str(raw, 'stateDir') ?? '/var/lib/meshd';
   const c: CommonConfig = {
     listen: listen(raw, listenDefault),
-    secret: secret(raw, ctx),
+    secret: secret(role, raw, ctx),
     stateDir,
     keyFile: str(raw, 'keyFile') ?? `${stateDir}/${role}.key`,
     logLevel: oneOf(raw, 'logLevel', logLevels, 'info'),
@@ -120,6 +173,9 @@ function common(role: Role, raw: RawOptions, ctx: ParseContext, listenDefault: s
     const ep = parseEndpoint(metrics);
     if (!ep) throw new ConfigError('--metrics', `must be ip:port, like 127.0.0.1:9101 (got "${metrics}")`);
     c.metrics = ep;
+    if (!ep.address.startsWith('127.')) {
+      ctx.notice?.('warn', `--metrics ${ep.address}:${ep.port} is not a loopback address: the metrics page is not authenticated, and anyone who can reach it reads peer addresses and traffic (prefer 127.0.0.1)`, { metrics: `${ep.address}:${ep.port}` });
+    }
   }
   return c;
 }

@@ -68,6 +68,17 @@ function mac1Of(key: Uint8Array, message: Uint8Array, offset: number): Uint8Arra
   return hmac(key, message.subarray(0, offset)).subarray(0, MAC_SIZE);
 }
 
+/** HANDSHAKE_STALE with what the runtime logs: who, and how far its clock is from ours (ms,
+ * positive when the initiator is ahead). */
+export class HandshakeStaleError extends HandshakeError {
+  constructor(
+    readonly remoteStatic: Uint8Array,
+    readonly skewMs: number,
+  ) {
+    super('HANDSHAKE_STALE', `HANDSHAKE_INIT: initiator clock ${Math.round(skewMs / 1000)} s off ours`);
+  }
+}
+
 function fail(code: string, message: string): never {
   throw new HandshakeError(code, message);
 }
@@ -264,7 +275,7 @@ export class HandshakeResponder {
     h = hash(h, encryptedTimestamp);
     if (known !== undefined && compareBytes(ts, known.timestamp) <= 0) fail('HANDSHAKE_REPLAY', 'HANDSHAKE_INIT: timestamp not newer than the last accepted');
     const tsMs = tai64nToMs(ts);
-    if (!(Math.abs(tsMs - wallMs) <= this.maxSkewMs)) fail('HANDSHAKE_STALE', `HANDSHAKE_INIT: initiator clock ${Math.round((tsMs - wallMs) / 1000)} s off ours`);
+    if (!(Math.abs(tsMs - wallMs) <= this.maxSkewMs)) throw new HandshakeStaleError(new Uint8Array(remoteStatic), tsMs - wallMs);
     const consumed = new ConsumedInitiation(new Uint8Array(remoteStatic), remoteIndex, tsMs, c, h, ei);
     // Checked last, and nothing is remembered for a refused key: a stranger leaves no state here.
     if (this.opts.allowedKeys && !this.opts.allowedKeys(remoteStatic)) throw new HandshakeKeyNotAllowedError(consumed);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { HubConfig } from '../config/schema.js';
 import { decodeKey, type StaticKeyPair } from '../crypto/keys.js';
-import { derivePsk } from '../crypto/psk.js';
+import { pskFromSecret } from '../crypto/psk.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
@@ -37,7 +37,7 @@ function allowedKeys(path: string): Uint8Array[] {
 }
 
 export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log: Logger): Promise<Hub> {
-  const psk = derivePsk(cfg.secret);
+  const psk = pskFromSecret(cfg.secret);
   const allow = cfg.allowKeysFile !== undefined ? allowedKeys(cfg.allowKeysFile) : undefined;
   const udp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
     throw udpOpenError(e, cfg.listen);

@@ -8,6 +8,7 @@ import type { Hub } from './daemon.js';
 export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string; startedMs: number; clock: Clock }): HubStatusJson {
   const now = o.clock.now();
   const s = hub.status();
+  const st = hub.link.lastStaleHandshake;
   return {
     role: 'hub',
     version: o.version,
@@ -46,5 +47,6 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
         registeredMsAgo: Math.max(0, Math.round(now - m.registeredMs)),
         relayedBytes: m.relayedBytes,
       })),
+    ...(st ? { staleHandshake: { remote: st.remote, from: st.from, skewS: Math.round(st.skewMs / 1000), agoMs: Math.max(0, Math.round(now - st.atMs)) } } : {}),
   };
 }

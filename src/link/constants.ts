@@ -1,6 +1,6 @@
 // Local tuning of the link runtime (src/link/link.ts). Protocol timing (rekey, reject) lives in
 // src/crypto/constants.ts; these values only shape how this node retries and limits.
-import { REKEY_AFTER_TIME_MS, REKEY_ATTEMPT_TIME_MS, REKEY_TIMEOUT_MS } from '../crypto/constants.js';
+import { HANDSHAKE_MAX_CLOCK_SKEW_MS, REKEY_AFTER_TIME_MS, REKEY_ATTEMPT_TIME_MS, REKEY_TIMEOUT_MS } from '../crypto/constants.js';
 
 /** First handshake retransmit; doubles per attempt up to REKEY_TIMEOUT_MS (a lost first INIT costs
  * one second, not WireGuard's five, which matters for punching and registration). */
@@ -51,9 +51,23 @@ export const handshakeBacklogLimit = 1_024;
 /** A backlog this deep puts the node under load (cookie replies for unproven initiations), as
  * wireguard-go does at an eighth of its handshake queue. */
 export const handshakeBacklogUnderLoad = 128;
-/** Per-source budget of HUB_KEY_REQ answered. */
+/** Per-source-IP budget of HUB_KEY_REQ answered (by IP, not IP and port: a sender owns every port
+ * of its address). A peer asks once at first start, retrying at most every second. */
 export const hubKeyRequestsPerSec = 2;
 export const hubKeyRequestBurst = 4;
+/** All HUB_KEY_REQ answered, whatever their source: new peers joining at once stay far below it,
+ * and a flood of fresh requests (only a holder of the secret can make them) costs at most this many
+ * 64-byte answers a second. */
+export const hubKeyAnswersPerSec = 20;
+export const hubKeyAnswerBurst = 40;
+/** Source IPs the HUB_KEY_REQ limiter tracks at once; a new one beyond it is refused (under load). */
+export const hubKeySourcesMax = 4_096;
+/** Answered HUB_KEY_REQ remembered per generation (hub-key-gate.ts): above hubKeyAnswersPerSec times
+ * twice HUB_KEY_MAX_CLOCK_SKEW_MS (7,240), so the total rate, not this cap, is what binds. */
+export const hubKeyReplayCapacity = 8_192;
+/** Sources (IP and port, or IP under load) the initiation limiters track at once; a new one beyond
+ * it is refused until a sweep frees full buckets. Above the 10,000-peer rekey wave's sources. */
+export const initiationSourcesMax = 16_384;
 /**
  * WireGuard's "new handshake after no reply": a remote that has been sent data on a session but has
  * sent nothing authenticated back for this long may have lost that session (it restarted, or
@@ -78,3 +92,9 @@ export const housekeepingIntervalMs = 10_000;
 export const strangerGraceMs = 60_000;
 /** At most this many strangers are held at once; past it the oldest is forgotten at once. */
 export const maxStrangers = 1_024;
+/** A handshake refused as stale (clock skew) is logged at warn at most this often per remote. */
+export const staleWarnIntervalMs = 60_000;
+/** Remotes remembered for that rate limit at once; beyond it stale handshakes are logged at debug. */
+export const staleWarnRemotesMax = 1_024;
+/** HANDSHAKE_MAX_CLOCK_SKEW_MS in seconds, for the log line. */
+export const maxClockSkewS = HANDSHAKE_MAX_CLOCK_SKEW_MS / 1000;

@@ -6,11 +6,11 @@
 // Lifecycle: new Link(opts) -> onInner/onSessionUp -> send/receive -> close().
 import { randomBytes } from 'node:crypto';
 import { COOKIE_LIFETIME_MS, CookieChecker, cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../crypto/cookie.js';
-import { consumeResponse, createInitiation, HandshakeKeyNotAllowedError, HandshakeResponder, responseReceiverIndex, staticShared, type HandshakeIdentity, type PendingInitiation } from '../crypto/handshake.js';
+import { consumeResponse, createInitiation, HandshakeKeyNotAllowedError, HandshakeResponder, HandshakeStaleError, responseReceiverIndex, staticShared, type HandshakeIdentity, type PendingInitiation } from '../crypto/handshake.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { Keypairs } from '../crypto/keypairs.js';
 import { TransportSession } from '../crypto/session.js';
-import { buildHubKeyResponse, verifyHubKeyRequest } from '../crypto/hub-key.js';
+import { buildHubKeyResponse, HUB_KEY_MAX_CLOCK_SKEW_MS, hubKeyRequestFresh, hubKeyRequestTimestamp, verifyHubKeyRequest } from '../crypto/hub-key.js';
 import type { Endpoint, UdpSocket } from '../net/udp.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import { MeshdError } from '../util/errors.js';
@@ -21,6 +21,7 @@ import { MessageType, messageTypeOf } from '../wire/outer.js';
 import { transportReceiverIndex } from '../wire/transport.js';
 import * as C from './constants.js';
 import { HandshakeBacklog } from './handshake-backlog.js';
+import { HubKeyGate } from './hub-key-gate.js';
 import { pathKey, udpPath, type Path } from './path.js';
 import { KeyedRateLimiter, LoadGauge } from './rate-limit.js';
 
@@ -53,7 +54,11 @@ export type DropReason =
   /** A COOKIE_REPLY for our pending initiation that does not authenticate, or a second one. */
   | 'bad_cookie'
   /** An initiation waiting for its DH replaced by a newer one from the same source (a retry). */
-  | 'superseded';
+  | 'superseded'
+  /** HUB_KEY_REQ whose timestamp is outside HUB_KEY_MAX_CLOCK_SKEW_MS of our wall clock. */
+  | 'hub_key_stale'
+  /** HUB_KEY_REQ already answered (a captured copy sent again). */
+  | 'hub_key_replayed';
 
 export interface LinkOptions {
   udp: UdpSocket;
@@ -152,6 +157,7 @@ export class Link {
   readonly drops: Record<DropReason, number> = {
     malformed: 0, bad_mac1: 0, rate_limited: 0, handshake_failed: 0, not_allowed: 0, unknown_index: 0,
     auth_failed: 0, no_path: 0, queue_full: 0, gave_up: 0, hub_key: 0, handler_error: 0, cookie_sent: 0, bad_cookie: 0, superseded: 0,
+    hub_key_stale: 0, hub_key_replayed: 0,
   };
   readonly stats = { sent: 0, received: 0, handshakesInitiated: 0, handshakesCompleted: 0, cookiesReceived: 0, refusalsSent: 0, strangersEvicted: 0 };
   private readonly remotes = new Map<string, Remote>();
@@ -165,18 +171,23 @@ export class Link {
   /** Our static key pair and the network psk: both handshake roles use it. */
   private readonly identity: HandshakeIdentity;
   private readonly responder: HandshakeResponder;
-  private readonly initLimiter = new KeyedRateLimiter(C.initiationsPerSec, C.initiationBurst);
+  private readonly initLimiter = new KeyedRateLimiter(C.initiationsPerSec, C.initiationBurst, { maxKeys: C.initiationSourcesMax });
   /** Under load, initiations with a valid mac2 are limited per source IP instead. */
-  private readonly ipLimiter = new KeyedRateLimiter(C.underLoadInitiationsPerIpPerSec, C.underLoadIpBurst);
+  private readonly ipLimiter = new KeyedRateLimiter(C.underLoadInitiationsPerIpPerSec, C.underLoadIpBurst, { maxKeys: C.initiationSourcesMax });
   private readonly load: LoadGauge;
   private readonly cookies: CookieChecker;
-  private readonly hubKeyLimiter = new KeyedRateLimiter(C.hubKeyRequestsPerSec, C.hubKeyRequestBurst);
+  /** Hub: HUB_KEY_REQ answered once each, per source IP and in total (hub-key-gate.ts). */
+  private readonly hubKeyGate: HubKeyGate;
   /** Initiations past the cheap checks waiting for their DH (handshake-backlog.ts). */
   private readonly backlog: HandshakeBacklog;
   private innerHandler: InnerHandler | undefined;
   private upHandler: ((r: RemoteNode) => void) | undefined;
   private hubKeyHandler: ((datagram: Uint8Array, from: Endpoint) => boolean) | undefined;
   private housekeeping: TimerHandle;
+  /** When each remote's stale handshake was last logged at warn (bounded; pruned by tick()). */
+  private readonly staleWarnedMs = new Map<string, number>();
+  /** The latest handshake refused as stale (for `meshd status`): who, from where, by how much. */
+  lastStaleHandshake: { remote: string; from: string; skewMs: number; atMs: number } | undefined;
   private closed = false;
   private readonly randomU32: () => number;
   private readonly log: Logger;
@@ -189,6 +200,18 @@ export class Link {
     const now = opts.clock.now();
     const load = opts.underLoad ?? { initiationsPerSec: C.underLoadInitiationsPerSec, burst: C.underLoadBurst };
     this.load = new LoadGauge(load.initiationsPerSec, load.burst, C.underLoadHoldMs, now);
+    this.hubKeyGate = new HubKeyGate(
+      {
+        perIpPerSec: C.hubKeyRequestsPerSec,
+        perIpBurst: C.hubKeyRequestBurst,
+        totalPerSec: C.hubKeyAnswersPerSec,
+        totalBurst: C.hubKeyAnswerBurst,
+        maxSources: C.hubKeySourcesMax,
+        rememberMs: 2 * HUB_KEY_MAX_CLOCK_SKEW_MS,
+        replayCapacity: C.hubKeyReplayCapacity,
+      },
+      now,
+    );
     this.cookies = new CookieChecker(opts.psk, opts.keyPair.publicKey, now, opts.randomBytes ? { random: opts.randomBytes } : {});
     opts.udp.onMessage((data, from) => this.receive(data, udpPath(from)));
     this.housekeeping = opts.clock.setTimer(C.housekeepingIntervalMs, () => this.tick());
@@ -419,7 +442,8 @@ export class Link {
       consumed = this.responder.consumeInitiation(d, this.opts.wallClock());
     } catch (err) {
       const code = err instanceof MeshdError ? err.code : 'unknown';
-      this.log.debug({ code, from: pathKey(from) }, 'link: initiation refused');
+      if (err instanceof HandshakeStaleError) this.noteStale(err, from, now);
+      else this.log.debug({ code, from: pathKey(from) }, 'link: initiation refused');
       if (err instanceof HandshakeKeyNotAllowedError) this.refuse(err, from, now);
       return this.drop(code === 'HANDSHAKE_KEY_NOT_ALLOWED' ? 'not_allowed' : 'handshake_failed');
     }
@@ -449,6 +473,28 @@ export class Link {
     this.transmit(message, from);
     if (sealed !== undefined) this.transmit(sealed, from);
     this.stats.refusalsSent++;
+  }
+
+  /**
+   * A handshake refused as stale: the remote's clock is more than HANDSHAKE_MAX_CLOCK_SKEW_MS from
+   * ours (or an old initiation was replayed). Said at warn with the measured skew, at most once per
+   * remote per staleWarnIntervalMs, and kept for `meshd status` (the initiator is never told).
+   */
+  private noteStale(err: HandshakeStaleError, from: Path, now: number): void {
+    const id = keyId(err.remoteStatic);
+    const remote = Buffer.from(err.remoteStatic).toString('base64');
+    this.lastStaleHandshake = { remote, from: pathKey(from), skewMs: err.skewMs, atMs: now };
+    const last = this.staleWarnedMs.get(id);
+    if ((last !== undefined && now - last < C.staleWarnIntervalMs) || (last === undefined && this.staleWarnedMs.size >= C.staleWarnRemotesMax)) {
+      this.log.debug({ remote: remote.slice(0, 8), skewS: Math.round(err.skewMs / 1000) }, 'link: stale handshake refused');
+      return;
+    }
+    this.staleWarnedMs.set(id, now);
+    const skewS = Math.round(err.skewMs / 1000);
+    this.log.warn(
+      { remote, from: pathKey(from), skewS },
+      `link: handshake refused as stale: the remote's clock is ${Math.abs(skewS)} s ${skewS > 0 ? 'ahead of' : 'behind'} ours (more than ${C.maxClockSkewS} s); fix the clock (NTP), or this is a replayed old handshake`,
+    );
   }
 
   private receiveResponse(d: Uint8Array, from: Path): void {
@@ -522,12 +568,22 @@ export class Link {
     this.log.debug({ remote: r.id.slice(0, 8) }, 'link: cookie reply (remote under load)');
   }
 
+  /**
+   * HUB_KEY_REQ (hub only), cheapest check first: framing and the timestamp (a stale copy costs no
+   * HMAC), the MAC (a wrong network secret gets no answer at all), then the gate: answered at most
+   * once each, per source IP and in total. The answer is no larger than the request.
+   */
   private receiveHubKeyRequest(d: Uint8Array, from: Path): void {
     if (!this.opts.answerHubKey || from.kind !== 'udp') return this.drop('hub_key');
+    const ts = hubKeyRequestTimestamp(d);
+    if (ts === undefined) return this.drop('malformed');
+    if (!hubKeyRequestFresh(ts, this.opts.wallClock())) return this.drop('hub_key_stale');
     const nonce = verifyHubKeyRequest(this.opts.psk, d);
-    // A wrong network secret gets no answer at all.
     if (!nonce) return this.drop('bad_mac1');
-    if (!this.hubKeyLimiter.take(pathKey(from), this.opts.clock.now())) return this.drop('rate_limited');
+    const tag = Buffer.from(d.buffer, d.byteOffset + d.byteLength - 16, 16).toString('latin1');
+    const verdict = this.hubKeyGate.admit(from.endpoint.address, tag, this.opts.clock.now());
+    if (verdict === 'replayed') return this.drop('hub_key_replayed');
+    if (verdict === 'rate_limited') return this.drop('rate_limited');
     this.transmit(buildHubKeyResponse(this.opts.psk, nonce, this.opts.keyPair.publicKey), from);
   }
 
@@ -690,6 +746,10 @@ export class Link {
     const now = this.opts.clock.now();
     for (const r of this.remotes.values()) r.keypairs.expire(now);
     this.sweepStrangers(now);
+    for (const [id, ms] of this.staleWarnedMs) if (now - ms >= C.staleWarnIntervalMs) this.staleWarnedMs.delete(id);
+    this.initLimiter.sweep(now);
+    this.ipLimiter.sweep(now);
+    this.hubKeyGate.sweep(now);
     this.housekeeping = this.opts.clock.setTimer(C.housekeepingIntervalMs, () => this.tick());
   }
 

@@ -2,7 +2,7 @@
 // and `tailscale status`) and `meshd ping` lines. Inputs are the JSON of ops/status-types.ts.
 import { MeshdError } from '../util/errors.js';
 import type { PingReply, PingSummary } from './control-protocol.js';
-import type { HubStatusJson, PeerStatusJson, PublishedJson } from './status-types.js';
+import type { HubStatusJson, PeerStatusJson, PublishedJson, StaleHandshakeJson } from './status-types.js';
 
 /** 1536 -> "1.5 KiB"; binary units, one decimal below 10, whole numbers above. */
 export function formatBytes(n: number): string {
@@ -78,7 +78,15 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)`);
   lines.push(drops.length === 0 ? 'drops none' : `drops ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
   pushPublished(lines, s.services);
+  pushStale(lines, s.staleHandshake);
   return `${lines.join('\n')}\n`;
+}
+
+/** One line when a handshake was refused as stale: the usual cause is a clock without NTP. */
+function pushStale(lines: string[], st: StaleHandshakeJson | undefined): void {
+  if (!st) return;
+  const dir = st.skewS > 0 ? 'ahead of' : 'behind';
+  lines.push('', `clock: a handshake from ${shortKey(st.remote)} (${st.from}) was refused as stale ${formatAgo(st.agoMs)}: its clock is ${Math.abs(st.skewS)} s ${dir} ours (limit 180 s)`);
 }
 
 function pushPublished(lines: string[], services: readonly PublishedJson[] | undefined): void {
@@ -99,6 +107,7 @@ export function formatHubStatus(s: HubStatusJson): string {
   const lines = [
     `hub key ${shortKey(s.publicKey)}  network ${s.network}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}  map v${s.mapVersion}`,
     `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)`,
+    `join with: meshd peer --hub <this host>:${s.listen.split(':').pop()} --hub-key ${s.publicKey}`,
     '',
   ];
   if (s.members.length === 0) lines.push('no peers registered');
@@ -116,6 +125,7 @@ export function formatHubStatus(s: HubStatusJson): string {
     lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'REFLEXIVE', 'LAN', 'HEARTBEAT', 'REGISTERED', 'RELAYED'], rows));
   }
   pushPublished(lines, s.published);
+  pushStale(lines, s.staleHandshake);
   return `${lines.join('\n')}\n`;
 }
 

@@ -39,6 +39,16 @@ export interface PeerEntryJson extends TrafficJson {
 }
 
 /** What `meshd peer` answers to {"cmd":"status"}. */
+/** The latest handshake this node refused as stale (the remote's clock, or a replayed handshake). */
+export interface StaleHandshakeJson {
+  /** The remote's public key (base64) and where the initiation came from. */
+  remote: string;
+  from: string;
+  /** Its clock minus ours, seconds (positive: ahead). */
+  skewS: number;
+  agoMs: number;
+}
+
 export interface PeerStatusJson {
   role: 'peer';
   /** meshd version string, e.g. "0.1.0". */
@@ -73,6 +83,7 @@ export interface PeerStatusJson {
   peers: PeerEntryJson[];
   /** Services this peer publishes through the hub (--publish); empty without. */
   services?: PublishedJson[];
+  staleHandshake?: StaleHandshakeJson;
 }
 
 /** A published service (--publish / --allow-publish), as either side sees it. */
@@ -131,6 +142,7 @@ export interface HubStatusJson {
   drops?: Record<string, number>;
   /** Services published through this hub; empty without --allow-publish. */
   published?: PublishedJson[];
+  staleHandshake?: StaleHandshakeJson;
 }
 
 export type StatusJson = PeerStatusJson | HubStatusJson;

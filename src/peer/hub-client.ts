@@ -7,7 +7,7 @@ import { udpPath, type Path } from '../link/path.js';
 import { ReliableSender, SeqDedup } from '../link/reliable.js';
 import type { Endpoint } from '../net/udp.js';
 import { bytesEqual } from '../util/bytes.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import { MeshdError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import {
@@ -36,6 +36,8 @@ export class HubKeyMismatchError extends MeshdError {
 /** Local tuning: HUB_KEY_REQ retry, doubling up to 8 s. */
 const hubKeyFirstRetryMs = 1_000;
 const hubKeyMaxRetryMs = 8_000;
+/** Local tuning: after this many unanswered HUB_KEY_REQ (1+2+4+8+8 s = 23 s) say why it may be. */
+const hubKeyAsksBeforeHint = 6;
 /** Local tuning: a heartbeat is re-sent after 1 s and 2 s; with no answer by its deadline
  * (heartbeatDeadlineMs) the hub is presumed restarted: new handshake, new REGISTER. */
 const heartbeatRetryMs = [1_000, 2_000];
@@ -71,6 +73,8 @@ export type HubClientState = 'learning-key' | 'registering' | 'registered' | 're
 export interface HubClientOptions {
   link: Link;
   clock: Clock;
+  /** Stamps HUB_KEY_REQ (the hub refuses stale ones); default Date.now. */
+  wallClock?: WallClock;
   log: Logger;
   hub: Endpoint;
   psk: Uint8Array;
@@ -104,6 +108,7 @@ export class HubClient {
   private lastHeardMs = -Infinity;
   private timers = new Set<TimerHandle>();
   private keyNonce: Uint8Array | undefined;
+  private keyAsks = 0;
   private readonly assembling = new Map<string, { parts: Array<MapEntry[] | undefined>; left: number }>();
   private started: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private mapHandler: ((ev: MapEvent[]) => void) | undefined;
@@ -117,7 +122,7 @@ export class HubClient {
     this.key = o.hubKey;
     this.hubPath = udpPath(o.hub);
     this.reliable = new ReliableSender(o.clock, 1 + Math.floor(Math.random() * 0x7fffffff));
-    o.link.onHubKeyResponse((d) => this.onHubKeyResponse(d));
+    o.link.onHubKeyResponse((d, from) => this.onHubKeyResponse(d, from));
   }
 
   get hubKey(): Uint8Array | undefined {
@@ -182,15 +187,25 @@ export class HubClient {
 
   private askKey(retryMs: number): void {
     if (this.state !== 'learning-key') return;
-    const { message, nonce } = buildHubKeyRequest(this.o.psk);
+    // Silence has three usual causes, none visible from here: say them once, then keep asking.
+    if (++this.keyAsks === hubKeyAsksBeforeHint) {
+      this.o.log.warn(
+        { hub: `${this.o.hub.address}:${this.o.hub.port}`, asks: this.keyAsks },
+        'hub-client: no answer to HUB_KEY_REQ yet: is the hub up and reachable, is the network secret the same, is this clock within 3 minutes of the hub\'s? (or start with --hub-key)',
+      );
+    }
+    const { message, nonce } = buildHubKeyRequest(this.o.psk, (this.o.wallClock ?? Date.now)());
     this.keyNonce = nonce;
     this.o.link.sendRaw(message, this.hubPath);
     this.after(retryMs, () => this.askKey(Math.min(retryMs * 2, hubKeyMaxRetryMs)));
   }
 
-  /** False when the response is unsolicited or does not verify (the link counts it as a drop). */
-  private onHubKeyResponse(d: Uint8Array): boolean {
+  /** False when the response is unsolicited, does not come from the configured hub endpoint (trust
+   * on first use only from the hub we were told to use, not any member on the path), or does not
+   * verify (the link counts it as a drop). */
+  private onHubKeyResponse(d: Uint8Array, from: Endpoint): boolean {
     if (this.state !== 'learning-key' || !this.keyNonce) return false;
+    if (from.address !== this.o.hub.address || from.port !== this.o.hub.port) return false;
     const key = verifyHubKeyResponse(this.o.psk, d, this.keyNonce);
     if (!key) return false;
     this.key = new Uint8Array(key);

@@ -122,6 +122,7 @@ export class PeerNode {
     this.hubClient = new HubClient({
       link: this.link,
       clock: o.clock,
+      wallClock: o.wallClock,
       log: componentLogger(o.log, 'hub-client'),
       hub: o.hub,
       psk: o.psk,

@@ -2,14 +2,12 @@
 // starts the control plane (PeerNode) and the data plane (DataPlane) and joins them.
 // The CLI calls startPeerDaemon(); tests run the same code as a real process.
 import { lookup } from 'node:dns/promises';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
 import { presets } from '../arq/constants.js';
 import type { PeerConfig } from '../config/schema.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { decodeKey, encodeKey } from '../crypto/keys.js';
-import { derivePsk } from '../crypto/psk.js';
+import { pskFromSecret } from '../crypto/psk.js';
 import type { Endpoint } from '../net/udp.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { openTun } from '../tun/linux.js';
@@ -22,6 +20,7 @@ import { startControlServer } from '../ops/control-server.js';
 import { defaultSocketPath } from '../ops/control-protocol.js';
 import { startMetrics, type TrafficSample } from '../ops/metrics.js';
 import { pairConv } from './conv.js';
+import { readPinnedHubKey, writePinnedHubKey } from './hub-pin.js';
 import { buildPeerStatus } from './status.js';
 import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
@@ -60,15 +59,13 @@ function lanEndpoints(port: number, tunName: string, overlay: OverlayPrefix): En
 
 function pinnedHubKey(cfg: PeerConfig): Uint8Array | undefined {
   if (cfg.hubKey) return decodeKey(cfg.hubKey, '--hub-key');
-  try {
-    return decodeKey(readFileSync(join(cfg.stateDir, 'hub.pub'), 'utf8').trim(), 'pinned hub key');
-  } catch {
-    return undefined;
-  }
+  return readPinnedHubKey(cfg.stateDir);
 }
 
 export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, log: Logger): Promise<PeerDaemon> {
-  const psk = derivePsk(cfg.secret);
+  const psk = pskFromSecret(cfg.secret);
+  // Before the TUN exists: a pin that does not parse stops the peer (fail closed).
+  const hubKey = pinnedHubKey(cfg);
   const hub = await resolveHub(cfg.hub.host, cfg.hub.port);
   const overlay = ipv4ToU32(cfg.local.address);
   const tun = openTun({ name: cfg.tun, address: cfg.local.address, prefixLength: cfg.local.prefixLength, mtu: cfg.mtu });
@@ -76,7 +73,6 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     tun.close();
     throw udpOpenError(e, cfg.listen);
   });
-  const hubKey = pinnedHubKey(cfg);
   const node = new PeerNode({
     udp,
     keyPair,
@@ -88,7 +84,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     ...(hubKey ? { hubKey } : {}),
     onHubKeyLearned: (key) => {
       try {
-        writeFileSync(join(cfg.stateDir, 'hub.pub'), `${encodeKey(key)}\n`, { mode: 0o600 });
+        writePinnedHubKey(cfg.stateDir, key);
       } catch (e) {
         log.warn({ err: e }, 'cannot pin the hub key in the state directory');
       }

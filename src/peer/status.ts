@@ -1,6 +1,6 @@
 // Builds the peer daemon's answer to `meshd status` (src/ops/status-types.ts PeerStatusJson) from
 // the control plane (PeerNode, Link, HubClient) and the data plane counters. Read-only.
-import type { PeerEntryJson, PeerStatusJson } from '../ops/status-types.js';
+import type { PeerEntryJson, PeerStatusJson, StaleHandshakeJson } from '../ops/status-types.js';
 import type { Clock } from '../util/clock.js';
 import { ipv4ToU32 } from '../util/ipv4.js';
 import type { DataPlane } from './dataplane.js';
@@ -84,5 +84,10 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
       bytesIn: p.bytesIn,
       bytesOut: p.bytesOut,
     })),
+    ...staleJson(s.node.link.lastStaleHandshake, now),
   };
+}
+
+function staleJson(st: { remote: string; from: string; skewMs: number; atMs: number } | undefined, now: number): { staleHandshake?: StaleHandshakeJson } {
+  return st ? { staleHandshake: { remote: st.remote, from: st.from, skewS: Math.round(st.skewMs / 1000), agoMs: Math.max(0, Math.round(now - st.atMs)) } } : {};
 }

@@ -38,7 +38,8 @@ export const TRANSPORT_TAG_SIZE = 16;
 export const TRANSPORT_MIN_SIZE = TRANSPORT_HEADER_SIZE + TRANSPORT_TAG_SIZE;
 /** Transport overhead on top of the plaintext. */
 export const TRANSPORT_OVERHEAD = TRANSPORT_HEADER_SIZE + TRANSPORT_TAG_SIZE;
-export const HUB_KEY_REQ_SIZE = 32;
+/** Padded to HUB_KEY_RESP_SIZE: the hub answers no more bytes than it received. */
+export const HUB_KEY_REQ_SIZE = 64;
 export const HUB_KEY_RESP_SIZE = 64;
 
 /** The message type of a datagram, or undefined when the type is unknown, a reserved byte is not

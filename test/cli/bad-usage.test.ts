@@ -99,16 +99,25 @@ describe('meshd bad usage: one "meshd:" line naming the option, non-zero exit, n
     expectOneLine(meshd(args()), code, pattern);
   });
 
-  it('missing secret: no --secret-file and no MESHD_SECRET', () => {
-    expectOneLine(meshd(['hub', '--listen', '127.0.0.1:0', ...sd()], { env: { MESHD_SECRET: undefined } }), 1, /^meshd: --secret-file: the network secret is required/);
+  it('missing secret: a peer with no --secret-file, no MESHD_SECRET and no default file names the path and how to get it', () => {
+    const path = join(dir, 'etc-meshd', 'secret');
+    expectOneLine(
+      meshd(['peer', '--hub', hub, '--local', local, ...sd()], { env: { MESHD_SECRET: undefined, MESHD_SECRET_FILE: path } }),
+      1,
+      new RegExp(`^meshd: --secret-file: no network secret: ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} does not exist; copy it from the hub \\(scp HUB:/etc/meshd/secret `),
+    );
   });
 
   it('an unknown MESHD_UDP names the switch', () => {
     expectOneLine(meshd(['hub', '--listen', '127.0.0.1:0', ...sd()], { env: { MESHD_UDP: 'dgram' } }), 1, /^meshd: MESHD_UDP: must be native or node \(got "dgram"\)$/);
   });
 
-  it('secret shorter than 16 bytes names where it came from', () => {
-    expectOneLine(meshd(['hub', '--listen', '127.0.0.1:0', ...sd()], { env: { MESHD_SECRET: 'short' } }), 1, /^meshd: MESHD_SECRET: the network secret must be at least 16 bytes/);
+  it.each([
+    ['a short passphrase', 'short', /^meshd: MESHD_SECRET: the network secret is a passphrase of 5 characters .*meshd gensecret/],
+    ['16 bytes (the old minimum)', 'summer2024summer', /^meshd: MESHD_SECRET: the network secret is a passphrase of 16 characters/],
+    ['one kind of character', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaa', /^meshd: MESHD_SECRET: the network secret is a passphrase made of one kind of character only/],
+  ])('a weak secret (%s) names where it came from and the way out', (_why, weak, pattern) => {
+    expectOneLine(meshd(['hub', '--listen', '127.0.0.1:0', ...sd()], { env: { MESHD_SECRET: weak } }), 1, pattern);
   });
 
   it('pubkey with no key or a non-key on stdin', () => {

@@ -57,7 +57,6 @@ describe('parsePeerConfig', () => {
     ['overlay is the network address', { local: '10.9.0.0/24' }, '--local'],
     ['overlay is the broadcast address', { local: '10.9.0.255/24' }, '--local'],
     ['overlay not an address', { local: '10.9.0.300/24' }, '--local'],
-    ['no secret at all', { secretFile: undefined }, '--secret-file'],
     ['unreadable secret file', { secretFile: '/missing' }, '--secret-file'],
     ['secret too short', { secretFile: '/short' }, '--secret-file'],
     ['mtu too small', { mtu: 100 }, '--mtu'],
@@ -94,5 +93,94 @@ describe('parseHubConfig', () => {
     ['relay rate not a number', { relayRate: 'fast' }, '--relay-rate'],
   ])('refuses %s', (_why, patch, option) => {
     expect(refusal(() => parseHubConfig({ secretFile: '/etc/meshd/secret', ...patch }, ctx)).option).toBe(option);
+  });
+});
+
+describe('the network secret: default file, creation at the hub, modes, weak secrets (issue 16.1, M8)', () => {
+  const key = Buffer.alloc(32, 7).toString('base64');
+  function world(files: Record<string, string>, modes: Record<string, number> = {}, env: Record<string, string> = {}) {
+    const notices: Array<[string, string]> = [];
+    const created: string[] = [];
+    const c: ParseContext = {
+      env,
+      hostname: 'box-1',
+      readText: (p) => {
+        if (p in files) return files[p]!;
+        throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+      },
+      fileMode: (p) => modes[p] ?? (p in files ? 0o100600 : undefined),
+      createSecret: (p) => {
+        created.push(p);
+        files[p] = `${key}\n`;
+        return key;
+      },
+      notice: (level, msg) => void notices.push([level, msg]),
+    };
+    return { c, notices, created };
+  }
+  const peerRaw = { hub: 'vps.example.net:7000', local: '10.9.0.2/24' };
+
+  it('without --secret-file or MESHD_SECRET both roles read /etc/meshd/secret', () => {
+    const w = world({ '/etc/meshd/secret': `${key}\n` });
+    expect(parsePeerConfig(peerRaw, w.c).secret).toBe(key);
+    expect(parseHubConfig({}, w.c).secret).toBe(key);
+    expect(w.created).toEqual([]);
+    expect(w.notices).toEqual([]);
+  });
+
+  it('MESHD_SECRET_FILE moves the default path', () => {
+    const w = world({ '/tmp/x/secret': `${key}\n` }, {}, { MESHD_SECRET_FILE: '/tmp/x/secret' });
+    expect(parsePeerConfig(peerRaw, w.c).secret).toBe(key);
+  });
+
+  it('a hub with no secret anywhere creates the default file and says so in one line', () => {
+    const w = world({}, {}, { MESHD_SECRET_FILE: '/tmp/y/secret' });
+    expect(parseHubConfig({}, w.c).secret).toBe(key);
+    expect(w.created).toEqual(['/tmp/y/secret']);
+    expect(w.notices).toHaveLength(1);
+    expect(w.notices[0]![1]).toMatch(/created the network secret \/tmp\/y\/secret; every peer needs a copy/);
+  });
+
+  it('a peer with no secret anywhere refuses to start, naming the path and how to get it', () => {
+    const w = world({});
+    const r = refusal(() => parsePeerConfig(peerRaw, w.c));
+    expect(r.option).toBe('--secret-file');
+    expect(r.message).toMatch(/no network secret: \/etc\/meshd\/secret does not exist; copy it from the hub \(scp HUB:\/etc\/meshd\/secret \/etc\/meshd\/secret\)/);
+    expect(w.created).toEqual([]);
+  });
+
+  it.each([
+    ['group-readable', 0o100640, true],
+    ['world-readable', 0o100604, true],
+    ['0600', 0o100600, false],
+    ['0400 (a systemd credential)', 0o100400, false],
+  ])('a secret file that is %s: warning %s', (_why, mode, warned) => {
+    const w = world({ '/etc/meshd/secret': key }, { '/etc/meshd/secret': mode });
+    parsePeerConfig(peerRaw, w.c);
+    parsePeerConfig({ ...peerRaw, secretFile: '/etc/meshd/secret' }, w.c);
+    expect(w.notices.map((n) => n[0])).toEqual(warned ? ['warn', 'warn'] : []);
+    if (warned) expect(w.notices[0]![1]).toMatch(/readable by group or others .*chmod 600 \/etc\/meshd\/secret/);
+  });
+
+  it.each([
+    ['16 characters (summer2024summer, found in 0.09 s by the red team)', 'summer2024summer'],
+    ['one kind of character only', 'abcdefghijklmnopqrstuvwxyz'],
+    ['digits only', '12345678901234567890123'],
+    ['the old minimum of 16 bytes', 'sixteen-bytes-ok'],
+  ])('refuses a weak secret: %s', (_why, text) => {
+    const w = world({ '/s': `${text}\n` });
+    const r = refusal(() => parsePeerConfig({ ...peerRaw, secretFile: '/s' }, w.c));
+    expect(r.option).toBe('--secret-file');
+    expect(r.message).toMatch(/meshd gensecret/);
+    expect(refusal(() => parseHubConfig({}, { ...w.c, env: { MESHD_SECRET: text } })).option).toBe('MESHD_SECRET');
+  });
+
+  it('a --metrics address other than loopback starts with a warning line', () => {
+    const w = world({ '/etc/meshd/secret': key });
+    parsePeerConfig({ ...peerRaw, metrics: '127.0.0.1:9101' }, w.c);
+    expect(w.notices).toEqual([]);
+    parsePeerConfig({ ...peerRaw, metrics: '0.0.0.0:9101' }, w.c);
+    expect(w.notices).toHaveLength(1);
+    expect(w.notices[0]).toEqual(['warn', expect.stringMatching(/^--metrics 0\.0\.0\.0:9101 is not a loopback address/)]);
   });
 });

@@ -39,7 +39,7 @@ describe('golden handshake', () => {
 describe('golden hub-key messages', () => {
   const nonce = new Uint8Array(12).fill(7);
   it('produces the golden HUB_KEY_REQ and HUB_KEY_RESP', () => {
-    expect(toHex(buildHubKeyRequest(PSK, nonce).message)).toBe(hex(GOLDEN.hubKeyReq));
+    expect(toHex(buildHubKeyRequest(PSK, WALL, nonce).message)).toBe(hex(GOLDEN.hubKeyReq));
     expect(toHex(buildHubKeyResponse(PSK, nonce, bob.keyPair.publicKey))).toBe(hex(GOLDEN.hubKeyResp));
   });
   it('verifies the golden bytes', () => {

@@ -11,6 +11,7 @@
 //           +-- peer k  192.0.2.(16k+2)/28
 //   overlay: peer k = 10.9.0.(k+2)/24 (or opts.overlay24) on TUN mtun0 inside its namespace.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -253,6 +254,9 @@ export interface MeshOptions {
   hubArgs?: string[];
   /** The overlay's first three octets, a /24 (default "10.9.0": overlayNetwork); peer k gets .k+2. */
   overlay24?: string;
+  /** Give no --secret-file: every daemon uses its default secret file (/etc/meshd/secret unless
+   * MESHD_SECRET_FILE is set), which the hub creates when missing. */
+  defaultSecret?: boolean;
 }
 
 export interface PeerNode {
@@ -295,7 +299,7 @@ export class MeshLab {
     this.dir = join(tmpdir(), `meshd-e2e-${this.lab.prefix}`);
     mkdirSync(this.dir, { recursive: true });
     this.secretFile = join(this.dir, 'secret');
-    writeFileSync(this.secretFile, `e2e-secret-${this.lab.prefix}-0123456789\n`, { mode: 0o600 });
+    writeFileSync(this.secretFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
     this.inet = this.lab.host('inet', { forward: true });
     this.hubNs = this.lab.host('hub');
   }
@@ -357,14 +361,15 @@ export class MeshLab {
   private async startAll(tag: string): Promise<void> {
     const hubState = join(this.dir, 'hub');
     mkdirSync(hubState, { recursive: true });
-    const hubArgs = ['hub', '--listen', `${hubAddress}:${hubPort}`, '--network', this.opts.overlay24 ? `${this.opts.overlay24}.0/24` : overlayNetwork, '--secret-file', this.secretFile, '--state-dir', hubState, '--log-level', 'debug', ...(this.opts.hubArgs ?? [])];
+    const secretArgs = this.opts.defaultSecret ? [] : ['--secret-file', this.secretFile];
+    const hubArgs = ['hub', '--listen', `${hubAddress}:${hubPort}`, '--network', this.opts.overlay24 ? `${this.opts.overlay24}.0/24` : overlayNetwork, ...secretArgs, '--state-dir', hubState, '--log-level', 'debug', ...(this.opts.hubArgs ?? [])];
     this.hub = new Daemon('hub', this.hubNs, hubState, hubArgs, this.lab);
     this.hub.start();
     const started = await this.hub.waitMsg('hub started');
     this.hubKey = String(started.publicKey ?? '');
     say(tag, `hub up at ${hubAddress}:${hubPort} (pid ${this.hub.pid}, key ${this.hubKey.slice(0, 12)}...)`);
     for (const p of this.peers.values()) {
-      const args = ['peer', '--hub', `${hubAddress}:${hubPort}`, '--local', `${p.overlay}/24`, '--name', p.spec.name, '--secret-file', this.secretFile, '--state-dir', join(this.dir, `peer-${p.spec.name}`), '--tun', 'mtun0', '--log-level', 'debug'];
+      const args = ['peer', '--hub', `${hubAddress}:${hubPort}`, '--local', `${p.overlay}/24`, '--name', p.spec.name, ...secretArgs, '--state-dir', join(this.dir, `peer-${p.spec.name}`), '--tun', 'mtun0', '--log-level', 'debug'];
       if (this.opts.pinHubKey) args.push('--hub-key', this.hubKey);
       args.push(...(p.spec.extraArgs ?? []));
       p.daemon = new Daemon(`peer ${p.spec.name}`, p.ns, join(this.dir, `peer-${p.spec.name}`), args, this.lab);

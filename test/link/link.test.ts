@@ -1,5 +1,6 @@
 // The link runtime over the memory switch: handshake, traffic, roaming, mac1 before DH, rate limit,
 // retransmit and give-up, rekey (and its jitter), hub key answer, cookie replies under load.
+import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../../src/crypto/cookie.js';
 import { createInitiation } from '../../src/crypto/handshake.js';
@@ -168,12 +169,101 @@ describe('link', () => {
     const t = pair();
     const seen: Uint8Array[] = [];
     t.ua.onMessage((d) => seen.push(new Uint8Array(d)));
-    const good = buildHubKeyRequest(psk);
+    const good = buildHubKeyRequest(psk, 1_700_000_000_000);
     t.ua.send(good.message, t.ub.local);
-    t.ua.send(buildHubKeyRequest(derivePsk('wrong wrong wrong wrong')).message, t.ub.local);
+    t.ua.send(buildHubKeyRequest(derivePsk('wrong wrong wrong wrong'), 1_700_000_000_000).message, t.ub.local);
     t.clock.advance(50);
     expect(seen.length).toBe(1);
     expect(verifyHubKeyResponse(psk, seen[0]!, good.nonce)).toEqual(t.kb.publicKey);
+  });
+
+  it('answers a captured HUB_KEY_REQ once: a replay, from any source, is ignored and counted', () => {
+    const t = pair();
+    const answers: string[] = [];
+    const good = buildHubKeyRequest(psk, 1_700_000_000_000);
+    const sockets = [t.ua, t.sw.open('192.0.2.1', 1001), t.sw.open('198.51.100.7', 3000)];
+    for (const u of sockets) u.onMessage((_d, from) => answers.push(`${u.local.address}:${u.local.port}<-${from.port}`));
+    for (const u of sockets) u.send(good.message, t.ub.local);
+    t.clock.advance(60_000);
+    t.ua.send(good.message, t.ub.local); // a minute later: still fresh, still a replay
+    t.clock.advance(50);
+    expect(answers).toEqual(['192.0.2.1:1000<-2000']);
+    expect(t.b.drops.hub_key_replayed).toBe(3);
+  });
+
+  it.each([
+    ['captured 10 minutes ago', -600_000],
+    ['captured a day ago', -86_400_000],
+    ['stamped 4 minutes ahead', 240_000],
+  ])('ignores a HUB_KEY_REQ %s (outside the 3-minute window), before its MAC', (_why, offsetMs) => {
+    const t = pair();
+    const seen: Uint8Array[] = [];
+    t.ua.onMessage((d) => seen.push(new Uint8Array(d)));
+    t.ua.send(buildHubKeyRequest(psk, 1_700_000_000_000 + offsetMs).message, t.ub.local);
+    t.clock.advance(50);
+    expect(seen.length).toBe(0);
+    expect(t.b.drops.hub_key_stale).toBe(1);
+    expect(t.b.drops.bad_mac1).toBe(0);
+  });
+
+  it('limits HUB_KEY_REQ per source IP, whatever the port: 200 fresh requests from rotating ports get the burst', () => {
+    const t = pair();
+    let answers = 0;
+    for (let i = 0; i < 200; i++) {
+      const u = t.sw.open('203.0.113.9', 10_000 + i);
+      u.onMessage(() => answers++);
+      u.send(buildHubKeyRequest(psk, 1_700_000_000_000).message, t.ub.local);
+    }
+    t.clock.advance(50);
+    expect(answers).toBe(LC.hubKeyRequestBurst);
+    expect(t.b.drops.rate_limited).toBe(200 - LC.hubKeyRequestBurst);
+    // Another address is not held up by that one.
+    const other = t.sw.open('198.51.100.20', 5000);
+    let otherAnswers = 0;
+    other.onMessage(() => otherAnswers++);
+    other.send(buildHubKeyRequest(psk, 1_700_000_000_000).message, t.ub.local);
+    t.clock.advance(50);
+    expect(otherAnswers).toBe(1);
+  });
+
+  it('logs a handshake refused as stale at warn with the measured skew, once per remote per minute', () => {
+    const clock = new ManualClock();
+    const sw = new MemoryUdpSwitch(clock, { delayMs: 1 }, 9);
+    const lines: Array<{ level: number; msg: string; skewS?: number }> = [];
+    const log = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const kb = generateKeyPair();
+    const wallB = 1_700_000_000_000;
+    const b = new Link({ udp: sw.open('192.0.2.2', 2000), keyPair: kb, psk, clock, wallClock: () => wallB + clock.now(), log });
+    const ka = generateKeyPair();
+    const ua = sw.open('192.0.2.1', 1000);
+    // a's clock is 5 minutes behind b's: every initiation it makes is stale at b.
+    const send = (i: number) => ua.send(createInitiation({ keyPair: ka, psk }, kb.publicKey, i, wallB + clock.now() - 300_000 + i).message, { address: '192.0.2.2', port: 2000 });
+    send(1);
+    clock.advance(10);
+    send(2);
+    clock.advance(10);
+    const warns = () => lines.filter((l) => l.level === 40);
+    expect(warns()).toHaveLength(1);
+    expect(warns()[0]!.skewS).toBe(-300);
+    expect(warns()[0]!.msg).toMatch(/refused as stale: the remote's clock is 300 s behind ours/);
+    expect(b.lastStaleHandshake?.remote).toBe(Buffer.from(ka.publicKey).toString('base64'));
+    expect(Math.round(b.lastStaleHandshake!.skewMs / 1000)).toBe(-300);
+    expect(b.drops.handshake_failed).toBe(2);
+    clock.advance(61_000);
+    send(3);
+    clock.advance(10);
+    expect(warns()).toHaveLength(2);
+  });
+
+  it('sends no more bytes than a HUB_KEY_REQ carried', () => {
+    const t = pair();
+    const sizes: number[] = [];
+    t.ua.onMessage((d) => sizes.push(d.byteLength));
+    const req = buildHubKeyRequest(psk, 1_700_000_000_000).message;
+    t.ua.send(req, t.ub.local);
+    t.clock.advance(50);
+    expect(sizes).toEqual([64]);
+    expect(sizes[0]).toBeLessThanOrEqual(req.byteLength);
   });
 });
 

@@ -84,11 +84,19 @@ describe('formatStatus', () => {
     );
   });
 
+  it('says when a handshake was refused as stale, with the skew (a clock without NTP)', () => {
+    const stale = { remote: 'ZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGQ=', from: 'udp:198.51.100.9:4000', skewS: -312, agoMs: 4_000 };
+    expect(formatStatus({ ...hubStatus, staleHandshake: stale })).toMatch(/\nclock: a handshake from ZGRkZGRk \(udp:198\.51\.100\.9:4000\) was refused as stale 4s ago: its clock is 312 s behind ours \(limit 180 s\)\n$/);
+    expect(formatStatus({ ...peerStatus, staleHandshake: { ...stale, skewS: 200 } })).toMatch(/its clock is 200 s ahead of ours/);
+    expect(formatStatus(hubStatus)).not.toMatch(/clock:/);
+  });
+
   it('renders a hub: members with reflexive and LAN endpoints, heartbeat, relayed bytes', () => {
     expect(formatStatus(hubStatus)).toBe(
       [
         'hub key ZGRkZGRk  network 10.9.0.0/24  listen 0.0.0.0:7000  up 5m0s  map v12',
         'relayed 1.2 MiB (900 pkts)',
+        `join with: meshd peer --hub <this host>:7000 --hub-key ${hubStatus.publicKey}`,
         '',
         'NAME  ADDRESS   KEY       REFLEXIVE           LAN                                HEARTBEAT  REGISTERED  RELAYED',
         'a     10.9.0.2  QUFBQUFB  198.51.100.2:41641  192.0.2.2:41641                    3s ago     4m50s       0 B',

@@ -1,17 +1,29 @@
 // HUB_KEY_REQ / HUB_KEY_RESP codec: golden bytes both ways, seeded fuzz.
 import { describe, expect, it } from 'vitest';
-import { decodeHubKeyReq, decodeHubKeyResp, encodeHubKeyReq, encodeHubKeyResp } from '../../src/wire/hub-key.js';
+import { decodeHubKeyReq, decodeHubKeyResp, encodeHubKeyReq, encodeHubKeyResp, HUB_KEY_REQ_SIZE, HUB_KEY_RESP_SIZE } from '../../src/wire/hub-key.js';
 import { DecodeError } from '../../src/util/errors.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { Rng } from '../fakes/rng.js';
 import { GOLDEN } from '../crypto/golden.js';
 
+function withByte(d: Uint8Array, at: number, v: number): Uint8Array {
+  const c = new Uint8Array(d);
+  c[at] = v;
+  return c;
+}
+
 describe('hub-key codec', () => {
+  it('a request is as large as the response: the hub never answers with more bytes than it got', () => {
+    expect(HUB_KEY_REQ_SIZE).toBe(64);
+    expect(HUB_KEY_REQ_SIZE).toBeGreaterThanOrEqual(HUB_KEY_RESP_SIZE);
+  });
+
   it('golden HUB_KEY_REQ both ways', () => {
     const d = fromHex(GOLDEN.hubKeyReq);
     const m = decodeHubKeyReq(d);
+    expect(m.timestampMs).toBe(Date.UTC(2024, 0, 1));
     expect(toHex(m.nonce)).toBe('07'.repeat(12));
-    expect(toHex(m.mac)).toBe('d50813815da51b2b090d44396993d865');
+    expect(toHex(m.mac)).toBe('ef54b659f2355e23f00e91ac633a82f6');
     expect(toHex(encodeHubKeyReq(m))).toBe(toHex(d));
   });
 
@@ -23,7 +35,9 @@ describe('hub-key codec', () => {
   });
 
   it.each([
-    ['req short', () => decodeHubKeyReq(fromHex(GOLDEN.hubKeyReq).subarray(0, 31))],
+    ['req short (the old 32-byte form)', () => decodeHubKeyReq(fromHex(GOLDEN.hubKeyReq).subarray(0, 32))],
+    ['req with padding not zero', () => decodeHubKeyReq(withByte(fromHex(GOLDEN.hubKeyReq), 30, 1))],
+    ['req with a timestamp past 2^53', () => decodeHubKeyReq(withByte(fromHex(GOLDEN.hubKeyReq), 4, 0xff))],
     ['req long', () => decodeHubKeyReq(new Uint8Array([...fromHex(GOLDEN.hubKeyReq), 0]))],
     ['resp given a req', () => decodeHubKeyResp(fromHex(GOLDEN.hubKeyReq))],
     ['resp with type 5', () => decodeHubKeyResp(Uint8Array.of(5, ...fromHex(GOLDEN.hubKeyResp).subarray(1)))],
@@ -32,7 +46,7 @@ describe('hub-key codec', () => {
   });
 
   it.each([
-    ['HUB_KEY_REQ', 5, 32, decodeHubKeyReq, encodeHubKeyReq],
+    ['HUB_KEY_REQ', 5, 64, decodeHubKeyReq, encodeHubKeyReq],
     ['HUB_KEY_RESP', 6, 64, decodeHubKeyResp, encodeHubKeyResp],
   ] as const)('fuzz %s: decode or DecodeError; decode-encode-decode fixed point', (_n, type, size, dec, enc) => {
     const rng = new Rng(77 + type);
@@ -42,6 +56,11 @@ describe('hub-key codec', () => {
       if (rng.chance(0.7) && d.byteLength >= 4) {
         d[0] = type;
         d[1] = d[2] = d[3] = 0;
+        // A request decodes only with zero padding and a timestamp below 2^53: make most look so.
+        if (type === 5 && d.byteLength === 64 && rng.chance(0.8)) {
+          d[4] = d[5] = 0;
+          d.fill(0, 24, 48);
+        }
       }
       let m;
       try {

@@ -165,22 +165,16 @@ function runUntilSignal(daemon: Stoppable, log: Logger): void {
 }
 
 /**
- * The crypto of every session and handshake: the addon's C on Node's OpenSSL when it loads, else
- * node:crypto; same bytes either way. The AEAD of sessions (crypto/session.ts: ~6x less CPU than
- * node:crypto's cipher object per packet; a third of the hub's CPU while streaming maps) and the
- * Noise primitives of handshakes (crypto/noise.ts: X25519 without KeyObject imports, HMAC-BLAKE2s
- * without createHmac; a hub's rekey wave is handshakes). Chosen here, for hub and peer alike,
- * because only the CLI may import both crypto/ and tun/. MESHD_NODE_CRYPTO=1 keeps node:crypto.
+ * The crypto of every session and handshake: the crypto addon's C on Node's OpenSSL when it loads,
+ * else node:crypto; same bytes either way. The AEAD of sessions (crypto/session.ts: ~6x less CPU
+ * than node:crypto's cipher object per packet; a third of the hub's CPU while streaming maps) and
+ * the Noise primitives of handshakes (crypto/noise.ts: X25519 without KeyObject imports,
+ * HMAC-BLAKE2s without createHmac; a hub's rekey wave is handshakes). Chosen here, at the
+ * composition root, for hub and peer alike: the user's switch MESHD_NODE_CRYPTO=1 keeps node:crypto.
  */
-async function installAead(): Promise<void> {
-  if (process.env['MESHD_NODE_CRYPTO'] === '1') return;
-  const [{ setAeadBackend }, { setNoiseBackend }, { nativeAead, nativeNoise }] = await Promise.all([
-    import('./crypto/session.js'),
-    import('./crypto/noise.js'),
-    import('./tun/linux.js'),
-  ]);
-  setAeadBackend(nativeAead());
-  setNoiseBackend(nativeNoise());
+async function installCrypto(): Promise<void> {
+  const { installNativeCrypto } = await import('./crypto/native.js');
+  installNativeCrypto({ nodeCrypto: process.env['MESHD_NODE_CRYPTO'] === '1' });
 }
 
 async function runHub(flags: Record<string, unknown>): Promise<void> {
@@ -189,7 +183,7 @@ async function runHub(flags: Record<string, unknown>): Promise<void> {
   const log = logger.log;
   reloadOnHangup(flags, (raw) => parseHubConfig(raw, parseContext), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
-  await installAead();
+  await installCrypto();
   const { startHubDaemon } = await import('./hub/run.js');
   const hub = await startHubDaemon(cfg, keyPair, log);
   log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created, listen: `${cfg.listen.address}:${cfg.listen.port}` }, 'hub started');
@@ -202,7 +196,7 @@ async function runPeer(flags: Record<string, unknown>): Promise<void> {
   const log = logger.log;
   reloadOnHangup(flags, (raw) => parsePeerConfig(raw, parseContext), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
-  await installAead();
+  await installCrypto();
   const { startPeerDaemon } = await import('./peer/run.js');
   const peer = await startPeerDaemon(cfg, keyPair, log);
   log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created }, 'peer started');

@@ -1,7 +1,8 @@
 // ChaCha20-Poly1305 (RFC 8439) for TRANSPORT datagrams, the data path's one AEAD call per packet
 // (crypto/session.ts AeadBackend, through src/crypto/native.ts nativeAead). One cipher context per
-// direction per env, re-keyed per call (ChaCha key setup is a copy; the env's main thread is the
-// only caller), freed by the env's cleanup hook.
+// direction per env, bound to the cipher once and only re-keyed per call (ChaCha key setup is a copy;
+// the env's main thread is the only caller), freed by the env's cleanup hook. Naming the cipher on
+// every call, as the addon once did, makes OpenSSL 3 fetch it and rebuild the context each time.
 //
 // JS API:
 //   aeadSeal(key, out, plaintext) -> bool   out[0..16) holds the header already; nonce = 4 zero
@@ -19,6 +20,7 @@
 enum { HDR = 16, TAG = 16 };
 
 typedef struct aead_s {
+  EVP_CIPHER *chacha;
   EVP_CIPHER_CTX *seal;
   EVP_CIPHER_CTX *open;
 } aead_t;
@@ -27,6 +29,7 @@ static void aead_free(void *arg) {
   aead_t *a = arg;
   EVP_CIPHER_CTX_free(a->seal);
   EVP_CIPHER_CTX_free(a->open);
+  EVP_CIPHER_free(a->chacha);
   free(a);
 }
 
@@ -43,7 +46,7 @@ static napi_value js_aead_seal(napi_env env, napi_callback_info info) {
     uint8_t iv[12] = {0};
     memcpy(iv + 4, dst + 8, 8);
     EVP_CIPHER_CTX *c = a->seal;
-    ok = EVP_EncryptInit_ex(c, EVP_chacha20_poly1305(), NULL, key, iv) == 1 &&
+    ok = EVP_EncryptInit_ex2(c, NULL, key, iv, NULL) == 1 &&
          EVP_EncryptUpdate(c, dst + HDR, &n1, pt, (int)plen) == 1 && EVP_EncryptFinal_ex(c, dst + HDR + n1, &n2) == 1 &&
          (size_t)(n1 + n2) == plen && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TAG, dst + HDR + plen) == 1;
   }
@@ -66,7 +69,7 @@ static napi_value js_aead_open(napi_env env, napi_callback_info info) {
     uint8_t iv[12] = {0};
     memcpy(iv + 4, dg + 8, 8);
     EVP_CIPHER_CTX *c = a->open;
-    if (EVP_DecryptInit_ex(c, EVP_chacha20_poly1305(), NULL, key, iv) == 1 && EVP_DecryptUpdate(c, dst, &n1, dg + HDR, ctlen) == 1 &&
+    if (EVP_DecryptInit_ex2(c, NULL, key, iv, NULL) == 1 && EVP_DecryptUpdate(c, dst, &n1, dg + HDR, ctlen) == 1 &&
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TAG, dg + HDR + ctlen) == 1 && EVP_DecryptFinal_ex(c, dst + n1, &n2) == 1 &&
         n1 + n2 == ctlen) {
       result = ctlen;
@@ -79,9 +82,11 @@ static napi_value js_aead_open(napi_env env, napi_callback_info info) {
 napi_value aead_register(napi_env env, napi_value exports) {
   aead_t *a = calloc(1, sizeof *a);
   if (a == NULL) return exports;
+  a->chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
   a->seal = EVP_CIPHER_CTX_new();
   a->open = EVP_CIPHER_CTX_new();
-  if (a->seal == NULL || a->open == NULL || napi_add_env_cleanup_hook(env, aead_free, a) != napi_ok) {
+  if (a->chacha == NULL || a->seal == NULL || a->open == NULL || EVP_EncryptInit_ex2(a->seal, a->chacha, NULL, NULL, NULL) != 1 ||
+      EVP_DecryptInit_ex2(a->open, a->chacha, NULL, NULL, NULL) != 1 || napi_add_env_cleanup_hook(env, aead_free, a) != napi_ok) {
     aead_free(a);
     return exports;
   }

@@ -172,9 +172,9 @@ function runUntilSignal(daemon: Stoppable, log: Logger): void {
  * HMAC-BLAKE2s without createHmac; a hub's rekey wave is handshakes). Chosen here, at the
  * composition root, for hub and peer alike: the user's switch MESHD_NODE_CRYPTO=1 keeps node:crypto.
  */
-async function installCrypto(): Promise<void> {
+async function installCrypto(): Promise<{ aead: 'native' | 'node'; noise: 'native' | 'node' }> {
   const { installNativeCrypto } = await import('./crypto/native.js');
-  installNativeCrypto({ nodeCrypto: process.env['MESHD_NODE_CRYPTO'] === '1' });
+  return installNativeCrypto({ nodeCrypto: process.env['MESHD_NODE_CRYPTO'] === '1' });
 }
 
 async function runHub(flags: Record<string, unknown>): Promise<void> {
@@ -183,10 +183,10 @@ async function runHub(flags: Record<string, unknown>): Promise<void> {
   const log = logger.log;
   reloadOnHangup(flags, (raw) => parseHubConfig(raw, parseContext), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
-  await installCrypto();
+  const cryptoBackends = await installCrypto();
   const { startHubDaemon } = await import('./hub/run.js');
   const hub = await startHubDaemon(cfg, keyPair, log);
-  log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created, listen: `${cfg.listen.address}:${cfg.listen.port}` }, 'hub started');
+  log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created, crypto: cryptoBackends, listen: `${cfg.listen.address}:${cfg.listen.port}` }, 'hub started');
   runUntilSignal(hub, log);
 }
 
@@ -196,10 +196,10 @@ async function runPeer(flags: Record<string, unknown>): Promise<void> {
   const log = logger.log;
   reloadOnHangup(flags, (raw) => parsePeerConfig(raw, parseContext), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
-  await installCrypto();
+  const cryptoBackends = await installCrypto();
   const { startPeerDaemon } = await import('./peer/run.js');
   const peer = await startPeerDaemon(cfg, keyPair, log);
-  log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created }, 'peer started');
+  log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created, crypto: cryptoBackends }, 'peer started');
   runUntilSignal(peer, log);
   // The TUN device deleted from outside (or failing) ends the daemon: say so and exit non-zero so
   // that systemd's Restart=on-failure brings it back with a fresh device.

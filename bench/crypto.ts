@@ -2,14 +2,14 @@
 // cost of refusing an initiation with a bad mac1 (checkMac1 only, no DH); then each handshake step and
 // Noise primitive on node:crypto and on the addon (crypto/noise.ts backends) side by side. Figures go
 // in the README.
-// Run:  npm run bench:crypto   (the addons are looked up two levels above src/tun/linux.js, so
+// Run:  npm run bench:crypto   (the crypto addon is looked up two levels above src/crypto/native.js, so
 // bench:build links build/ into dist-bench/; without it the native column would be absent)
 import { createInitiation, consumeResponse, HandshakeResponder, staticShared, type HandshakeIdentity } from '../src/crypto/handshake.js';
 import { generateKeyPair } from '../src/crypto/keys.js';
+import { nativeNoise } from '../src/crypto/native.js';
 import { aeadOpen, aeadSeal, hash, hmac, kdf, noiseBackend, setNoiseBackend, type NoiseBackend } from '../src/crypto/noise.js';
 import { derivePsk } from '../src/crypto/psk.js';
 import { TransportSession } from '../src/crypto/session.js';
-import { nativeNoise } from '../src/tun/linux.js';
 
 const PACKET = 1400;
 const psk = derivePsk('benchmark network secret');

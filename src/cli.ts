@@ -191,22 +191,16 @@ function runUntilSignal(daemon: Stoppable, log: Logger): void {
 }
 
 /**
- * The crypto of every session and handshake: the addon's C on Node's OpenSSL when it loads, else
- * node:crypto; same bytes either way. The AEAD of sessions (crypto/session.ts: ~6x less CPU than
- * node:crypto's cipher object per packet; a third of the hub's CPU while streaming maps) and the
- * Noise primitives of handshakes (crypto/noise.ts: X25519 without KeyObject imports, HMAC-BLAKE2s
- * without createHmac; a hub's rekey wave is handshakes). Chosen here, for hub and peer alike,
- * because only the CLI may import both crypto/ and tun/. MESHD_NODE_CRYPTO=1 keeps node:crypto.
+ * The crypto of every session and handshake: the crypto addon's C on Node's OpenSSL when it loads,
+ * else node:crypto; same bytes either way. The AEAD of sessions (crypto/session.ts: ~6x less CPU
+ * than node:crypto's cipher object per packet; a third of the hub's CPU while streaming maps) and
+ * the Noise primitives of handshakes (crypto/noise.ts: X25519 without KeyObject imports,
+ * HMAC-BLAKE2s without createHmac; a hub's rekey wave is handshakes). Chosen here, at the
+ * composition root, for hub and peer alike: the user's switch MESHD_NODE_CRYPTO=1 keeps node:crypto.
  */
-async function installAead(): Promise<void> {
-  if (process.env['MESHD_NODE_CRYPTO'] === '1') return;
-  const [{ setAeadBackend }, { setNoiseBackend }, { nativeAead, nativeNoise }] = await Promise.all([
-    import('./crypto/session.js'),
-    import('./crypto/noise.js'),
-    import('./tun/linux.js'),
-  ]);
-  setAeadBackend(nativeAead());
-  setNoiseBackend(nativeNoise());
+async function installCrypto(): Promise<{ aead: 'native' | 'node'; noise: 'native' | 'node' }> {
+  const { installNativeCrypto } = await import('./crypto/native.js');
+  return installNativeCrypto({ nodeCrypto: process.env['MESHD_NODE_CRYPTO'] === '1' });
 }
 
 async function runHub(flags: Record<string, unknown>): Promise<void> {
@@ -217,12 +211,12 @@ async function runHub(flags: Record<string, unknown>): Promise<void> {
   logNotices(log, notices);
   reloadOnHangup(flags, (raw) => parseHubConfig(raw, parseContextFor('hub')), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
-  await installAead();
+  const cryptoBackends = await installCrypto();
   const { startHubDaemon } = await import('./hub/run.js');
   const hub = await startHubDaemon(cfg, keyPair, log);
   const publicKey = encodeKey(keyPair.publicKey);
   // The hub key is what a peer should be started with (--hub-key): trust on first use is the fallback.
-  log.info({ publicKey, keyCreated: created, listen: `${cfg.listen.address}:${cfg.listen.port}`, join: `meshd peer --hub <this host>:${cfg.listen.port} --hub-key ${publicKey}` }, 'hub started');
+  log.info({ publicKey, keyCreated: created, crypto: cryptoBackends, listen: `${cfg.listen.address}:${cfg.listen.port}`, join: `meshd peer --hub <this host>:${cfg.listen.port} --hub-key ${publicKey}` }, 'hub started');
   runUntilSignal(hub, log);
 }
 
@@ -234,10 +228,10 @@ async function runPeer(flags: Record<string, unknown>): Promise<void> {
   logNotices(log, notices);
   reloadOnHangup(flags, (raw) => parsePeerConfig(raw, parseContextFor('peer')), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
-  await installAead();
+  const cryptoBackends = await installCrypto();
   const { startPeerDaemon } = await import('./peer/run.js');
   const peer = await startPeerDaemon(cfg, keyPair, log);
-  log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created }, 'peer started');
+  log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created, crypto: cryptoBackends }, 'peer started');
   runUntilSignal(peer, log);
   // The TUN device deleted from outside (or failing) ends the daemon: say so and exit non-zero so
   // that systemd's Restart=on-failure brings it back with a fresh device.

@@ -1,5 +1,6 @@
-// The import-direction check (STYLE.md "The shape"): reads every import in src/ and fails on a
-// forbidden edge, the way tailscale's negative dependency tests do.
+// The import-direction check (STYLE.md "The shape"): reads every import in src/ (static `import`/
+// `export ... from` and dynamic `import('...')`) and fails on a forbidden edge, the way tailscale's
+// negative dependency tests do.
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
@@ -21,12 +22,22 @@ interface Edge {
   target: string; // top-level dir under src/ for relative imports, or the module name
 }
 
+// `import x from '...'`, `export { y } from '...'`, and `import('...')` with a literal specifier
+// (the composition root loads the daemons and the crypto addon lazily). Type-only
+// `import('...').T` in a type position counts too: it is still a dependency on that file.
+const staticImport = /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm;
+const dynamicImport = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+/** The specifiers one file imports, static and dynamic. */
+function importSpecs(text: string): string[] {
+  return [...text.matchAll(staticImport), ...text.matchAll(dynamicImport)].map((m) => m[1]!);
+}
+
 function edges(): Edge[] {
   const out: Edge[] = [];
   for (const file of walk(src)) {
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)) {
-      const spec = m[1]!;
+    for (const spec of importSpecs(text)) {
       let target = spec;
       if (spec.startsWith('.')) {
         const abs = resolve(dirname(file), spec);
@@ -58,11 +69,39 @@ const allowed: Record<string, string[]> = {
   'cli.ts': ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'peer', 'hub', 'config', 'link', 'ops', 'publish', 'demo'],
 };
 const srcDirs = new Set(readdirSync(src));
+// Edges named on their own, so a later widening of `allowed` cannot let them in unnoticed.
+const forbidden: [from: string, to: string, why: string][] = [
+  ['crypto', 'tun', 'crypto has its own addon (crypto/native.ts); the TUN addon is about the TUN'],
+];
+// Each addon is loaded by exactly one file (STYLE.md: one file touches each native surface).
+const addonLoaders: Record<string, string> = {
+  'meshd_tun.node': 'tun/linux.ts',
+  'meshd_udp.node': 'net/udp-native.ts',
+  'meshd_crypto.node': 'crypto/native.ts',
+};
+
+function srcFiles(): { file: string; text: string }[] {
+  return walk(src).map((f) => ({ file: relative(src, f), text: readFileSync(f, 'utf8') }));
+}
 
 describe('import direction', () => {
   const all = edges();
   it('finds imports to check', () => {
     expect(all.length).toBeGreaterThan(5);
+  });
+  it('reads dynamic import() calls as edges', () => {
+    const text = "import { a } from './a.js';\nconst { b } = await import('../tun/linux.js');\nconst t: import(\"./c.js\").C = x;";
+    expect(importSpecs(text).sort()).toEqual(['../tun/linux.js', './a.js', './c.js']);
+    expect(all.some((e) => e.file === 'cli.ts' && e.spec === './crypto/native.js')).toBe(true); // cli.ts loads it lazily
+  });
+  it.each(forbidden)('forbids %s -> %s (%s)', (from, to) => {
+    const bad = all.filter((e) => layer(e.file) === from && e.target === to).map((e) => `${e.file} -> ${e.spec}`);
+    expect(bad).toEqual([]);
+    expect(allowed[from] ?? []).not.toContain(to);
+  });
+  it.each(Object.entries(addonLoaders))('has exactly one loader of %s (%s)', (addon, loader) => {
+    const users = srcFiles().filter((f) => f.text.includes(`'${addon}'`)).map((f) => f.file);
+    expect(users).toEqual([loader]);
   });
   it('keeps every src/ edge inside the allowed layers', () => {
     const bad = all

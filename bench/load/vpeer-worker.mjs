@@ -16,15 +16,10 @@ const { pskFromSecret } = await import(`${dist}/crypto/psk.js`);
 const { systemClock, systemWallClock } = await import(`${dist}/util/clock.js`);
 const { decodeControl } = await import(`${dist}/wire/control.js`);
 const { decodeInner, InnerKind } = await import(`${dist}/wire/inner.js`);
-// The crypto a real peer uses (cli.ts installAead: the addon's AEAD and handshake primitives unless
-// MESHD_NODE_CRYPTO=1; a build without nativeNoise keeps node:crypto handshakes).
-const { setAeadBackend } = await import(`${dist}/crypto/session.js`);
-const { setNoiseBackend } = await import(`${dist}/crypto/noise.js`);
-const { nativeAead, nativeNoise } = await import(`${dist}/tun/linux.js`);
-if (process.env.MESHD_NODE_CRYPTO !== '1') {
-  setAeadBackend(nativeAead());
-  if (typeof nativeNoise === 'function' && typeof setNoiseBackend === 'function') setNoiseBackend(nativeNoise());
-}
+// The crypto a real peer uses (cli.ts installCrypto: the crypto addon's AEAD and handshake
+// primitives unless MESHD_NODE_CRYPTO=1).
+const { installNativeCrypto } = await import(`${dist}/crypto/native.js`);
+installNativeCrypto({ nodeCrypto: process.env.MESHD_NODE_CRYPTO === '1' });
 
 const log = pino({ level: 'silent' });
 // MAP entries decoded (full) or only the part header (headers): the version-only map needs no

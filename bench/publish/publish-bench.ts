@@ -12,8 +12,7 @@ import { derivePsk } from '../../src/crypto/psk.js';
 import { startHub } from '../../src/hub/daemon.js';
 import { openUdp } from '../../src/net/udp-node.js';
 import { PeerNode } from '../../src/peer/node.js';
-import { setAeadBackend } from '../../src/crypto/session.js';
-import { nativeAead } from '../../src/tun/linux.js';
+import { installNativeCrypto } from '../../src/crypto/native.js';
 import { systemClock, systemWallClock } from '../../src/util/clock.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { pino } from 'pino';
@@ -76,8 +75,8 @@ async function freePort(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  // As the daemons do (cli.ts installAead): the addon's AEAD unless MESHD_NODE_CRYPTO=1.
-  if (process.env['MESHD_NODE_CRYPTO'] !== '1') setAeadBackend(nativeAead());
+  // As the daemons do (cli.ts installCrypto): the crypto addon unless MESHD_NODE_CRYPTO=1.
+  installNativeCrypto({ nodeCrypto: process.env['MESHD_NODE_CRYPTO'] === '1' });
   const src = await source();
   const rows: Array<[string, { mbps: number; ttfbMs: number }]> = [];
   rows.push(['direct TCP', await download(src)]);

@@ -2,7 +2,8 @@
 // counts nonces, keeps the replay window, and answers the rekey/expiry questions the runtime asks.
 // Hot path: one AEAD call per packet, one output allocation, no closures. The AEAD is node:crypto
 // (createCipheriv per packet, ~9 us for 1400 bytes, mostly object setup) unless the runtime installs
-// a faster backend with the same bytes (setAeadBackend: the native addon, ~1.5 us).
+// a faster backend with the same bytes (the crypto addon, ~1.5 us; crypto/native.ts nativeAead):
+// passed to the constructor, else the process default the composition root installed.
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import {
   TRANSPORT_HEADER_SIZE,
@@ -26,10 +27,11 @@ export interface AeadBackend {
   aeadOpen(key: Uint8Array, datagram: Uint8Array, out: Uint8Array): number;
 }
 
-// Process-wide: the data path has one AEAD, chosen once at start-up by the CLI (installAead in cli.ts).
+// The process default: the data path has one AEAD, chosen once at start-up by the composition root
+// (cli.ts installCrypto through crypto/native.ts); a session may be given its own (tests, benches).
 let backend: AeadBackend | undefined;
 
-/** Installs (or with undefined removes) the AEAD backend used by every session from now on. */
+/** Installs (or with undefined removes) the default AEAD of every session created from now on. */
 export function setAeadBackend(b: AeadBackend | undefined): void {
   backend = b;
 }
@@ -67,8 +69,10 @@ export class TransportSession {
   private readonly recvKeyBytes: Uint8Array;
   private readonly replay = new ReplayWindow();
   private readonly nonce = Buffer.alloc(12);
+  private readonly aead: AeadBackend | undefined;
 
-  constructor(keys: TransportKeys, createdAtMs: number, rekeyJitterMs = 0) {
+  /** `aead`: this session's AEAD; omitted, the process default (setAeadBackend); null, node:crypto. */
+  constructor(keys: TransportKeys, createdAtMs: number, rekeyJitterMs = 0, aead?: AeadBackend | null) {
     this.localIndex = keys.localIndex >>> 0;
     this.remoteIndex = keys.remoteIndex >>> 0;
     this.remoteStatic = keys.remoteStatic;
@@ -80,6 +84,7 @@ export class TransportSession {
     this.recvKey = createSecretKey(keys.recvKey);
     this.sendKeyBytes = new Uint8Array(keys.sendKey);
     this.recvKeyBytes = new Uint8Array(keys.recvKey);
+    this.aead = aead === undefined ? backend : (aead ?? undefined);
   }
 
   /** Seals `plaintext` into a whole TRANSPORT datagram, or undefined when this key must not send
@@ -100,7 +105,8 @@ export class TransportSession {
     if (out.byteLength < total) throw new RangeError(`sealInto: buffer of ${out.byteLength} bytes, need ${total}`);
     this.sendCounter = counter + 1;
     writeTransportHeader(out, this.remoteIndex, counter);
-    if (backend === undefined || !backend.aeadSeal(this.sendKeyBytes, out, plaintext)) this.sealSlow(plaintext, out);
+    const aead = this.aead;
+    if (aead === undefined || !aead.aeadSeal(this.sendKeyBytes, out, plaintext)) this.sealSlow(plaintext, out);
     this.lastSentMs = nowMs;
     return total;
   }
@@ -147,9 +153,10 @@ export class TransportSession {
       return undefined;
     }
     let pt: Uint8Array | undefined;
-    if (backend !== undefined) {
+    const aead = this.aead;
+    if (aead !== undefined) {
       const buf = Buffer.allocUnsafe(len - TRANSPORT_HEADER_SIZE - TRANSPORT_TAG_SIZE);
-      pt = backend.aeadOpen(this.recvKeyBytes, datagram, buf) === buf.byteLength ? buf : undefined;
+      pt = aead.aeadOpen(this.recvKeyBytes, datagram, buf) === buf.byteLength ? buf : undefined;
     } else {
       pt = this.openSlow(datagram);
     }

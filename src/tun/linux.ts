@@ -1,5 +1,5 @@
-// The Linux TunDevice: the only file that loads the native addon (build/Release/meshd_tun.node,
-// built from src/tun/native/{tun,offload,noise}.c by `npm install`). Validates options, maps addon
+// The Linux TunDevice: the only file that loads the TUN addon (build/Release/meshd_tun.node,
+// built from src/tun/native/{tun,tun-write,offload}.c by `npm install`). Validates options, maps addon
 // failures to TunError codes, adapts the addon's shared slot buffer to the PacketBatch contract and
 // decides whether to ask for TUN offloads (on unless `offload: false` or MESHD_TUN_OFFLOAD=0).
 import { createRequire } from 'node:module';
@@ -68,17 +68,6 @@ interface Addon {
   flush?(handle: unknown): void;
   offloadCoalesce?(packets: readonly Uint8Array[]): Uint8Array[];
   offloadSplit?(input: Uint8Array, mtu: number, out: Uint8Array, slotSize: number, lengths: Uint32Array, state: Uint32Array): number;
-  /** Absent from addons built before the data-path AEAD was added. */
-  aeadSeal?(key: Uint8Array, out: Uint8Array, plaintext: Uint8Array): boolean;
-  aeadOpen?(key: Uint8Array, datagram: Uint8Array, out: Uint8Array): number;
-  /** Absent from addons built before the handshake primitives (noise.c) were added. */
-  noiseX25519?(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | undefined;
-  noiseX25519Base?(privateKey: Uint8Array): Uint8Array;
-  noiseHash?(...parts: Uint8Array[]): Uint8Array;
-  noiseHmac?(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
-  noiseKdf?(n: 1 | 2 | 3, chainingKey: Uint8Array, input: Uint8Array): Uint8Array;
-  noiseSeal?(key: Uint8Array, counter: number, plaintext: Uint8Array, ad: Uint8Array): Uint8Array;
-  noiseOpen?(key: Uint8Array, counter: number, sealed: Uint8Array, ad: Uint8Array): Uint8Array | undefined;
 }
 
 // src/tun/linux.ts and dist/tun/linux.js are both two levels below the package root.
@@ -108,49 +97,6 @@ export function addonAvailable(): boolean {
   } catch {
     return false;
   }
-}
-
-/** The addon, or undefined when it cannot load (the optional crypto paths fall back to node:crypto). */
-function addonIfLoads(): Addon | undefined {
-  try {
-    return loadAddon();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The addon's ChaCha20-Poly1305 for TRANSPORT datagrams (crypto/session.ts AeadBackend), or
- * undefined when the addon is missing or predates it (the data path then uses node:crypto). */
-export function nativeAead():
-  | { aeadSeal(key: Uint8Array, out: Uint8Array, plaintext: Uint8Array): boolean; aeadOpen(key: Uint8Array, datagram: Uint8Array, out: Uint8Array): number }
-  | undefined {
-  const a = addonIfLoads();
-  if (a === undefined) return undefined;
-  const { aeadSeal, aeadOpen } = a;
-  if (typeof aeadSeal !== 'function' || typeof aeadOpen !== 'function') return undefined;
-  return { aeadSeal, aeadOpen };
-}
-
-/** The addon's handshake primitives (noise.c: X25519, BLAKE2s, HMAC, the Noise KDF and the small
- * ChaCha20-Poly1305 boxes, same bytes as node:crypto), shaped as crypto/noise.ts's NoiseBackend; or
- * undefined when the addon is missing or predates them (the handshake then uses node:crypto). A
- * wrong argument length throws an Error with code NOISE_BAD_ARG. */
-export function nativeNoise():
-  | {
-      x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | undefined;
-      x25519Base(privateKey: Uint8Array): Uint8Array;
-      hash(...parts: Uint8Array[]): Uint8Array;
-      hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
-      kdf(n: 1 | 2 | 3, chainingKey: Uint8Array, input: Uint8Array): Uint8Array;
-      seal(key: Uint8Array, counter: number, plaintext: Uint8Array, ad: Uint8Array): Uint8Array;
-      open(key: Uint8Array, counter: number, sealed: Uint8Array, ad: Uint8Array): Uint8Array | undefined;
-    }
-  | undefined {
-  const a = addonIfLoads();
-  if (a === undefined) return undefined;
-  const { noiseX25519: x25519, noiseX25519Base: x25519Base, noiseHash: hash, noiseHmac: hmac, noiseKdf: kdf, noiseSeal: seal, noiseOpen: open } = a;
-  if (!x25519 || !x25519Base || !hash || !hmac || !kdf || !seal || !open) return undefined;
-  return { x25519, x25519Base, hash, hmac, kdf, seal, open };
 }
 
 /**

@@ -1,42 +1,43 @@
-// The addon's ChaCha20-Poly1305 (tun/linux.ts nativeAead) must give exactly node:crypto's bytes:
-// sealed by one, opened by the other, forgeries refused, and the session's counters unchanged.
-import { afterEach, describe, expect, it } from 'vitest';
-import { setAeadBackend, TransportSession } from '../../src/crypto/session.js';
-import { nativeAead } from '../../src/tun/linux.js';
+// The crypto addon's ChaCha20-Poly1305 (crypto/native.ts nativeAead, src/crypto/native/aead.c) must
+// give exactly node:crypto's bytes: sealed by one, opened by the other, forgeries refused, and the
+// session's counters unchanged. Each session is given its AEAD (null: node:crypto); nothing global.
+import { describe, expect, it } from 'vitest';
+import { cryptoAddonAvailable, nativeAead } from '../../src/crypto/native.js';
+import { TransportSession, type AeadBackend } from '../../src/crypto/session.js';
 
 // Fixed keys, so two pairs built under different backends seal with the same key and counter.
 const k1 = new Uint8Array(32).map((_, i) => i * 7 + 1);
 const k2 = new Uint8Array(32).map((_, i) => i * 13 + 5);
-function sessionPair(): { a: TransportSession; b: TransportSession } {
+function sessionPair(aead: AeadBackend | null): { a: TransportSession; b: TransportSession } {
   const rs = new Uint8Array(32);
   return {
-    a: new TransportSession({ localIndex: 1, remoteIndex: 2, sendKey: k1, recvKey: k2, remoteStatic: rs, isInitiator: true }, 0),
-    b: new TransportSession({ localIndex: 2, remoteIndex: 1, sendKey: k2, recvKey: k1, remoteStatic: rs, isInitiator: false }, 0),
+    a: new TransportSession({ localIndex: 1, remoteIndex: 2, sendKey: k1, recvKey: k2, remoteStatic: rs, isInitiator: true }, 0, 0, aead),
+    b: new TransportSession({ localIndex: 2, remoteIndex: 1, sendKey: k2, recvKey: k1, remoteStatic: rs, isInitiator: false }, 0, 0, aead),
   };
 }
 
 const native = nativeAead();
 
+it('the built crypto addon has the AEAD', () => {
+  expect(native !== undefined).toBe(cryptoAddonAvailable());
+});
+
 describe.skipIf(native === undefined)('native AEAD backend', () => {
-  afterEach(() => setAeadBackend(undefined));
+  const nat = native as AeadBackend;
 
   it.each([0, 1, 15, 16, 17, 63, 64, 1378, 1400, 9000])('seals %i bytes exactly as node:crypto and opens both ways', (len) => {
     const pt = new Uint8Array(len).map((_, i) => (i * 31 + len) & 255);
-    setAeadBackend(undefined);
-    const slow = sessionPair();
+    const slow = sessionPair(null);
     const sSlow = slow.a.seal(pt, 1)!;
-    setAeadBackend(native);
-    const fast = sessionPair();
+    const fast = sessionPair(nat);
     const sFast = fast.a.seal(pt, 1)!;
     expect(Buffer.from(sFast).toString('hex')).toBe(Buffer.from(sSlow).toString('hex'));
     expect(fast.b.open(sSlow, 1)).toEqual(Buffer.from(pt)); // native opens what node:crypto sealed
-    setAeadBackend(undefined);
     expect(slow.b.open(sFast, 1)).toEqual(Buffer.from(pt)); // and the reverse
   });
 
   it('refuses a flipped ciphertext or tag byte and counts it as auth', () => {
-    setAeadBackend(native);
-    const { a, b } = sessionPair();
+    const { a, b } = sessionPair(nat);
     const d = Buffer.from(a.seal(new Uint8Array(100).fill(9), 1)!);
     for (const at of [16, 60, d.length - 1]) {
       const bad = Buffer.from(d);
@@ -48,8 +49,7 @@ describe.skipIf(native === undefined)('native AEAD backend', () => {
   });
 
   it('sealInto writes into a larger reused buffer', () => {
-    setAeadBackend(native);
-    const { a, b } = sessionPair();
+    const { a, b } = sessionPair(nat);
     const out = new Uint8Array(2048);
     const n = a.sealInto(new Uint8Array([1, 2, 3]), out, 1);
     expect(n).toBe(35);

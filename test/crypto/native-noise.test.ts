@@ -1,4 +1,4 @@
-// The addon's Noise primitives (tun/linux.ts nativeNoise, src/tun/native/noise.c) must give exactly
+// The crypto addon's Noise primitives (crypto/native.ts nativeNoise, src/crypto/native/noise.c) must give exactly
 // node:crypto's bytes: RFC 7748 and RFC 7693 vectors, seeded comparisons with node:crypto and the
 // node backend, refusals (low-order keys, wrong arguments), and whole handshakes with either backend
 // at every step, reproducing the golden messages.
@@ -8,9 +8,9 @@ import { CookieChecker, cookieReplyKey, initiationMac1, openCookieReply } from '
 import { createInitiation, consumeResponse, HandshakeResponder } from '../../src/crypto/handshake.js';
 import { generateKeyPair, keyPairFromPrivate } from '../../src/crypto/keys.js';
 import { nodeNoise } from '../../src/crypto/noise-node.js';
+import { cryptoAddonAvailable, nativeNoise } from '../../src/crypto/native.js';
 import { aeadOpen, aeadSeal, hash, hmac, kdf, setNoiseBackend, x25519, type NoiseBackend } from '../../src/crypto/noise.js';
 import { TransportSession } from '../../src/crypto/session.js';
-import { addonAvailable, nativeNoise } from '../../src/tun/linux.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { Rng } from '../fakes/rng.js';
 import { GOLDEN } from './golden.js';
@@ -41,7 +41,7 @@ function split(rng: Rng, b: Uint8Array, count: number): Uint8Array[] {
 }
 
 it('the built addon has the handshake primitives', () => {
-  expect(nativeNoise() !== undefined).toBe(addonAvailable());
+  expect(nativeNoise() !== undefined).toBe(cryptoAddonAvailable());
 });
 
 describe.skipIf(native === undefined)('native Noise primitives', () => {

@@ -21,8 +21,8 @@
 //   flush(handle)  send the pending slots now (JS calls it when they fill)
 //   close(handle)  flushes, then closes; idempotent; no callback after it returns
 // Errors thrown from open carry the errno name as `code` (EADDRINUSE, EACCES, ...), like node:dgram.
-#include <node_api.h>
-#include <uv.h>
+// The N-API plumbing (CHECK, errors, the external's lifecycle) is src/util/native/napi-addon.c.
+#include "../../util/native/napi-addon.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,20 +65,14 @@ enum { GSO_MAX_SEGS = 64, GSO_MAX_BYTES = 65507, GSO_FIRST_MAX_SEG = 1472 };
 #define SAME_DEST(a, b) ((a)->sin_addr.s_addr == (b)->sin_addr.s_addr && (a)->sin_port == (b)->sin_port)
 
 typedef struct udp_s {
+  addon_obj_t obj; // first: env, closed, handles_inited (poll, check, idle), the external's lifecycle
   int fd;
   uv_poll_t poll;
   uv_check_t check;
   uv_idle_t idle;
-  int handles_inited; // uv handles that need a uv_close before free
-  int handles_closed; // their close callbacks that ran
   int armed;
-  int closed;
-  int finalized;
-  int env_gone;
-  napi_env env;
   napi_ref on_batch;
   napi_ref refs[5]; // the shared arrays, kept alive while the socket is open
-  napi_async_context async_ctx;
   uint8_t *recv_data;
   uint32_t *recv_meta;
   uint8_t *send_data;
@@ -97,24 +91,13 @@ typedef struct udp_s {
   size_t gso_max_seg; // largest segment GSO is used for (lowered when the kernel says EINVAL)
 } udp_t;
 
-#define CHECK(call)                                                                                \
-  do {                                                                                             \
-    if ((call) != napi_ok) return NULL;                                                            \
-  } while (0)
-
 static napi_value throw_errno(napi_env env, int err, const char *what, const char *addr, uint32_t port) {
-  char msg[256];
   const char *code = err > 0 ? uv_err_name(-err) : "EINVAL";
-  snprintf(msg, sizeof msg, "%s %s %s:%u", what, code, addr, port);
-  napi_value c, m, e;
-  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c) == napi_ok &&
-      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m) == napi_ok && napi_create_error(env, c, m, &e) == napi_ok) {
-    napi_throw(env, e);
-  }
-  return NULL;
+  return throw_coded(env, code, "%s %s %s:%u", what, code, addr, port);
 }
 
-static void free_udp(udp_t *u) {
+static void free_udp(addon_obj_t *o) {
+  udp_t *u = (udp_t *)o;
   free(u->rmsg);
   free(u->smsg);
   free(u->riov);
@@ -126,18 +109,6 @@ static void free_udp(udp_t *u) {
   free(u->sgroup);
   free(u);
 }
-
-static void maybe_free(udp_t *u) {
-  if (u->finalized && u->handles_closed == u->handles_inited) free_udp(u);
-}
-
-static void on_handle_closed(uv_handle_t *h) {
-  udp_t *u = (udp_t *)h->data;
-  u->handles_closed++;
-  maybe_free(u);
-}
-
-static void env_cleanup(void *arg);
 
 static void disarm(udp_t *u) {
   if (!u->armed) return;
@@ -247,49 +218,25 @@ static void flush(udp_t *u) {
 
 static void on_check(uv_check_t *h) {
   udp_t *u = (udp_t *)h->data;
-  if (!u->closed) flush(u);
+  if (!u->obj.closed) flush(u);
 }
 
 static void on_idle(uv_idle_t *h) {}
 
-static void drop_ref(udp_t *u, napi_ref *r) {
-  if (*r != NULL && !u->env_gone) napi_delete_reference(u->env, *r);
-  *r = NULL;
-}
-
-// Stops everything and closes the fd; after this no JS callback runs. Safe inside the callback.
-static void udp_shutdown(udp_t *u) {
-  if (u->closed) return;
-  u->closed = 1;
+// Stops everything and closes the fd (addon_obj_shutdown calls it once); after it no JS callback runs.
+static void udp_release(addon_obj_t *o) {
+  udp_t *u = (udp_t *)o;
   disarm(u);
-  if (u->handles_inited >= 1) uv_close((uv_handle_t *)&u->poll, on_handle_closed);
-  if (u->handles_inited >= 2) uv_close((uv_handle_t *)&u->check, on_handle_closed);
-  if (u->handles_inited >= 3) uv_close((uv_handle_t *)&u->idle, on_handle_closed);
+  if (o->handles_inited >= 1) addon_close_handle(o, (uv_handle_t *)&u->poll);
+  if (o->handles_inited >= 2) addon_close_handle(o, (uv_handle_t *)&u->check);
+  if (o->handles_inited >= 3) addon_close_handle(o, (uv_handle_t *)&u->idle);
   if (u->fd >= 0) close(u->fd);
   u->fd = -1;
-  if (!u->env_gone) {
-    napi_remove_env_cleanup_hook(u->env, env_cleanup, u);
-    if (u->async_ctx != NULL) napi_async_destroy(u->env, u->async_ctx);
-  }
-  u->async_ctx = NULL;
-  drop_ref(u, &u->on_batch);
-  for (int k = 0; k < 5; k++) drop_ref(u, &u->refs[k]);
+  addon_drop_ref(o, &u->on_batch);
+  for (int k = 0; k < 5; k++) addon_drop_ref(o, &u->refs[k]);
   u->recv_data = u->send_data = NULL;
   u->recv_meta = u->send_meta = NULL;
   u->ctl = NULL;
-}
-
-static void env_cleanup(void *arg) {
-  udp_t *u = (udp_t *)arg;
-  u->env_gone = 1;
-  udp_shutdown(u);
-}
-
-static void finalize_external(napi_env env, void *data, void *hint) {
-  udp_t *u = (udp_t *)data;
-  u->finalized = 1;
-  udp_shutdown(u);
-  maybe_free(u);
 }
 
 // Receives into up to recv_slots slots and hands the datagrams to JS in one call; returns how many
@@ -344,43 +291,26 @@ static uint32_t recv_batch(udp_t *u) {
     if (seg < len) u->ctl[CTL_RECV_GRO] += (len + seg - 1) / seg;
   }
   u->ctl[CTL_RECV_BATCHES] += 1;
-  napi_env env = u->env;
+  napi_env env = u->obj.env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return 0;
-  napi_value fn, recv, argv[1], result;
-  if (napi_get_reference_value(env, u->on_batch, &fn) == napi_ok && fn != NULL &&
-      napi_create_uint32(env, count, &argv[0]) == napi_ok && napi_get_global(env, &recv) == napi_ok) {
-    // napi_make_callback runs nextTicks and microtasks after the call; a throw becomes an
-    // uncaughtException (udp-native.ts catches handler errors itself, so this is a bug path).
-    napi_status s = napi_make_callback(env, u->async_ctx, recv, fn, 1, argv, &result);
-    if (s == napi_pending_exception) {
-      napi_value exc;
-      if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
-    }
-  }
+  napi_value argv[1];
+  // udp-native.ts catches handler errors itself, so a throw reaching addon_call is a bug path.
+  if (napi_create_uint32(env, count, &argv[0]) == napi_ok) addon_call(&u->obj, u->on_batch, 1, argv);
   napi_close_handle_scope(env, scope);
   return (uint32_t)r;
 }
 
 static void on_readable(uv_poll_t *h, int status, int events) {
   udp_t *u = (udp_t *)h->data;
-  if (u->closed || u->env_gone) return;
+  if (u->obj.closed || u->obj.env_gone) return;
   if (status < 0) {
     u->ctl[CTL_RECV_ERRORS] += 1;
     return;
   }
-  for (int round = 0; round < MAX_ROUNDS_PER_WAKE && !u->closed; round++) {
+  for (int round = 0; round < MAX_ROUNDS_PER_WAKE && !u->obj.closed; round++) {
     if (recv_batch(u) < u->recv_slots) break;
   }
-}
-
-static int get_udp(napi_env env, napi_value v, udp_t **out) {
-  void *p = NULL;
-  napi_valuetype type;
-  if (napi_typeof(env, v, &type) != napi_ok || type != napi_external) return 0;
-  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) return 0;
-  *out = (udp_t *)p;
-  return 1;
 }
 
 // SO_*BUFFORCE lets a root daemon exceed net.core.[rw]mem_max (as wireguard-go does); otherwise
@@ -459,7 +389,6 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, ENOMEM, "open", addr, port);
   }
   u->fd = fd;
-  u->env = env;
   u->slot_size = slot_size;
   u->recv_slots = recv_slots;
   u->send_slots = send_slots;
@@ -471,10 +400,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   u->gso = getsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, &seglen) == 0;
   u->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
 
-  napi_value rdata, rmeta_ab, rmeta, sdata, smeta_ab, smeta, ctl_ab, ctl, handle, result, port_v, resource;
+  napi_value rdata, rmeta_ab, rmeta, sdata, smeta_ab, smeta, ctl_ab, ctl, handle, result, port_v;
   void *rdata_p = NULL, *rmeta_p = NULL, *sdata_p = NULL, *smeta_p = NULL, *ctl_p = NULL;
   uv_loop_t *loop = NULL;
-  int ok = alloc_slots(u) &&
+  int ok = addon_obj_init(&u->obj, env, "meshd:udp", udp_release, free_udp) && alloc_slots(u) &&
            napi_create_buffer(env, (size_t)slot_size * recv_slots, &rdata_p, &rdata) == napi_ok &&
            napi_create_arraybuffer(env, sizeof(uint32_t) * RMETA * u->recv_rows, &rmeta_p, &rmeta_ab) == napi_ok &&
            napi_create_typedarray(env, napi_uint32_array, RMETA * u->recv_rows, rmeta_ab, 0, &rmeta) == napi_ok &&
@@ -489,13 +418,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
            napi_create_reference(env, sdata, 1, &u->refs[2]) == napi_ok &&
            napi_create_reference(env, smeta, 1, &u->refs[3]) == napi_ok &&
            napi_create_reference(env, ctl, 1, &u->refs[4]) == napi_ok &&
-           napi_create_string_utf8(env, "meshd:udp", NAPI_AUTO_LENGTH, &resource) == napi_ok &&
-           napi_async_init(env, NULL, resource, &u->async_ctx) == napi_ok &&
            napi_get_uv_event_loop(env, &loop) == napi_ok;
   if (!ok) {
-    u->finalized = 1;
-    udp_shutdown(u);
-    maybe_free(u);
+    addon_obj_abort(&u->obj);
     return throw_errno(env, ENOMEM, "open", addr, port);
   }
   u->recv_data = rdata_p;
@@ -507,33 +432,29 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   wire_slots(u);
   int rc = uv_poll_init(loop, &u->poll, fd);
   if (rc == 0) {
-    u->handles_inited = 1;
+    u->obj.handles_inited = 1;
     u->poll.data = u;
     rc = uv_check_init(loop, &u->check);
   }
   if (rc == 0) {
-    u->handles_inited = 2;
+    u->obj.handles_inited = 2;
     u->check.data = u;
     rc = uv_idle_init(loop, &u->idle);
   }
   if (rc == 0) {
-    u->handles_inited = 3;
+    u->obj.handles_inited = 3;
     u->idle.data = u;
     // The check handle must not keep the process alive on its own; poll does while open.
     uv_unref((uv_handle_t *)&u->check);
     uv_unref((uv_handle_t *)&u->idle);
     rc = uv_poll_start(&u->poll, UV_READABLE, on_readable);
   }
-  if (rc != 0 || napi_add_env_cleanup_hook(env, env_cleanup, u) != napi_ok) {
-    u->finalized = 1;
-    udp_shutdown(u);
-    maybe_free(u);
-    return throw_errno(env, rc < 0 ? -rc : EIO, "poll", addr, port);
+  if (rc != 0) {
+    addon_obj_abort(&u->obj);
+    return throw_errno(env, -rc, "poll", addr, port);
   }
-  if (napi_create_external(env, u, finalize_external, NULL, &handle) != napi_ok) {
-    u->finalized = 1;
-    udp_shutdown(u);
-    maybe_free(u);
+  if ((handle = addon_obj_external(&u->obj)) == NULL) {
+    addon_obj_abort(&u->obj);
     return throw_errno(env, ENOMEM, "open", addr, port);
   }
   CHECK(napi_create_object(env, &result));
@@ -549,11 +470,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_arm(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  udp_t *u;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 1 && get_udp(env, argv[0], &u) && !u->closed && !u->armed) {
+  udp_t *u = addon_obj_arg(env, info);
+  if (u != NULL && !u->obj.closed && !u->armed) {
     u->armed = 1;
     uv_check_start(&u->check, on_check);
     uv_idle_start(&u->idle, on_idle);
@@ -562,35 +480,24 @@ static napi_value js_arm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_flush(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  udp_t *u;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 1 && get_udp(env, argv[0], &u) && !u->closed) flush(u);
+  udp_t *u = addon_obj_arg(env, info);
+  if (u != NULL && !u->obj.closed) flush(u);
   return NULL;
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  udp_t *u;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 1 && get_udp(env, argv[0], &u) && !u->closed) {
+  udp_t *u = addon_obj_arg(env, info);
+  if (u != NULL && !u->obj.closed) {
     flush(u); // datagrams sent before close() still go out (a goodbye to the hub)
-    udp_shutdown(u);
+    addon_obj_shutdown(&u->obj);
   }
   return NULL;
 }
 
+static const addon_fn_t exported[] = {{"open", js_open}, {"arm", js_arm}, {"flush", js_flush}, {"close", js_close}};
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"arm", NULL, js_arm, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"flush", NULL, js_flush, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
-  return exports;
+  return define_functions(env, exports, exported, sizeof exported / sizeof exported[0], NULL);
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -32,7 +32,7 @@ void tun_flush(tun_t *t) {
   uint32_t ng = offload_coalesce((const uint8_t *const *)q->ptr, q->len, q->n, q->groups, q->next);
   struct iovec iov[2 + OFFLOAD_GROUP_MAX_SEGS];
   uint8_t vnet[OFFLOAD_VNET_HDR_LEN];
-  for (uint32_t g = 0; g < ng && !t->closed; g++) {
+  for (uint32_t g = 0; g < ng && !t->obj.closed; g++) {
     const offload_group_t *gr = &q->groups[g];
     uint32_t i = gr->first;
     if (gr->count == 1) {
@@ -71,7 +71,7 @@ static int queue_one(tun_t *t, const uint8_t *p, size_t len) {
   }
   wqueue_t *q = t->wq;
   if (q->n == WQ_MAX || WQ_BYTES - q->used < len) tun_flush(t);
-  if (t->closed) return 0;
+  if (t->obj.closed) return 0;
   q->ptr[q->n] = q->bytes + q->used;
   q->len[q->n] = (uint32_t)len;
   memcpy(q->ptr[q->n], p, len);
@@ -98,7 +98,7 @@ int tun_write_one(tun_t *t, napi_env env, napi_value v) {
     if (napi_is_buffer(env, v, &is_buf) != napi_ok || !is_buf) return 0;
     if (napi_get_buffer_info(env, v, &p, &len) != napi_ok) return 0;
   }
-  if (len == 0 || p == NULL || t->closed) return 0;
+  if (len == 0 || p == NULL || t->obj.closed) return 0;
   // With IFF_VNET_HDR every packet carries a header (flush_queue adds it).
   if (t->offload) return queue_one(t, p, len);
   for (int tries = 0; tries < 4; tries++) {
@@ -133,7 +133,7 @@ napi_value js_write_batch(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc >= 2 && get_tun(env, argv[0], &t) && napi_is_array(env, argv[1], &is_array) == napi_ok && is_array &&
       napi_get_array_length(env, argv[1], &n) == napi_ok) {
-    for (uint32_t i = 0; i < n && !t->closed; i++) {
+    for (uint32_t i = 0; i < n && !t->obj.closed; i++) {
       napi_value el;
       if (napi_get_element(env, argv[1], i, &el) != napi_ok) break;
       if (tun_write_one(t, env, el)) {
@@ -149,10 +149,7 @@ napi_value js_write_batch(napi_env env, napi_callback_info info) {
 }
 
 napi_value js_flush(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  tun_t *t;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 1 && get_tun(env, argv[0], &t)) tun_flush(t);
+  tun_t *t = addon_obj_arg(env, info);
+  if (t != NULL) tun_flush(t);
   return NULL;
 }

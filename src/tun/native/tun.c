@@ -6,7 +6,8 @@
 // TCP super-packets of up to 64 KB in one read; offload.c splits them into MTU-sized packets in the
 // slots, so JS still sees ordinary packets; writes queue and leave coalesced (tun-write.c).
 // Files: tun.h (shared state), tun-write.c (write path), offload.c (pure packet work), offload-js.c
-// (test views of offload.c).
+// (test views of offload.c); the N-API plumbing is src/util/native/napi-addon.c. The crypto that
+// used to ride in this addon is its own addon now (src/crypto/native, meshd_crypto).
 //
 // JS API (all positional; linux.ts validates arguments before calling):
 //   open(name, address, prefixLength, mtu, txQueueLen, slotSize, slotCount, onPackets, onError, offload)
@@ -30,17 +31,9 @@
 //     the resume segment index (in/out).
 //   offloadCoalesce(packets) -> Buffer[]   what flush would write for these packets, each with its
 //     virtio_net_hdr (offload.c's grouping and headers), for the unit tests.
-//   aeadSeal(key, out, plaintext) -> bool   ChaCha20-Poly1305 (RFC 8439) for TRANSPORT datagrams:
-//     out[0..16) holds the header already; nonce = 4 zero bytes + out[8..16); aad empty; writes the
-//     ciphertext at out[16..) and the 16-byte tag after it. Same bytes as node:crypto.
-//   aeadOpen(key, datagram, out) -> number  the reverse: plaintext length written to out, or -1 when
-//     the tag does not verify. Both run on Node's own OpenSSL (the node binary exports EVP_*), so
-//     they link against no library of their own; crypto/session.ts falls back to node:crypto
-//     when an older addon lacks them.
 // Errors thrown from open carry `code`: TUN_NO_DEVICE, TUN_PERMISSION, TUN_BUSY, TUN_BAD_ADDRESS,
 // TUN_BAD_MTU, TUN_IO.
 #include <node_api.h>
-#include <openssl/evp.h>
 #include <uv.h>
 
 #include <arpa/inet.h>
@@ -50,7 +43,6 @@
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,110 +53,48 @@
 
 #include "tun.h"
 
-napi_value throw_coded(napi_env env, const char *code, const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  napi_value c, m, err;
-  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c) == napi_ok &&
-      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m) == napi_ok &&
-      napi_create_error(env, c, m, &err) == napi_ok) {
-    napi_throw(env, err);
-  }
-  return NULL;
+static void tun_free(addon_obj_t *o) {
+  tun_t *t = (tun_t *)o;
+  free(t->rbuf);
+  free(t->wq);
+  free(t);
 }
 
-static void maybe_free(tun_t *t) {
-  if (t->finalized && (!t->poll_inited || t->handle_closed)) {
-    free(t->rbuf);
-    free(t->wq);
-    free(t);
-  }
-}
-
-static void on_handle_closed(uv_handle_t *h) {
-  tun_t *t = (tun_t *)h->data;
-  t->handle_closed = 1;
-  maybe_free(t);
-}
-
-static void drop_ref(tun_t *t, napi_ref *r) {
-  if (*r != NULL && !t->env_gone) napi_delete_reference(t->env, *r);
-  *r = NULL;
-}
-
-static void env_cleanup(void *arg);
-
-// Stops polling and closes the fd; after this no JS callback runs. Safe inside the callback.
-static void tun_shutdown(tun_t *t) {
-  if (t->closed) return;
-  t->closed = 1;
+// Stops polling and closes the fd (addon_obj_shutdown calls it once); after it no JS callback runs.
+static void tun_release(addon_obj_t *o) {
+  tun_t *t = (tun_t *)o;
   if (t->wq != NULL) t->wq->n = 0;
-  if (t->poll_inited) {
+  if (o->handles_inited) {
     uv_poll_stop(&t->poll);
-    uv_close((uv_handle_t *)&t->poll, on_handle_closed);
+    addon_close_handle(o, (uv_handle_t *)&t->poll);
   }
   if (t->fd >= 0) close(t->fd);
   t->fd = -1;
-  if (!t->env_gone) {
-    napi_remove_env_cleanup_hook(t->env, env_cleanup, t);
-    if (t->async_ctx != NULL) napi_async_destroy(t->env, t->async_ctx);
-  }
-  t->async_ctx = NULL;
-  drop_ref(t, &t->on_packets);
-  drop_ref(t, &t->on_error);
-  drop_ref(t, &t->data_ref);
-  drop_ref(t, &t->lengths_ref);
-}
-
-static void env_cleanup(void *arg) {
-  tun_t *t = (tun_t *)arg;
-  t->env_gone = 1;
-  tun_shutdown(t);
-}
-
-static void finalize_external(napi_env env, void *data, void *hint) {
-  tun_t *t = (tun_t *)data;
-  t->finalized = 1;
-  tun_shutdown(t);
-  maybe_free(t);
-}
-
-// Calls fn(args) through napi_make_callback so nextTicks and microtasks run after it; an exception
-// the handler throws becomes an uncaughtException, never a silently swallowed one.
-static void call_js(tun_t *t, napi_ref fn_ref, size_t argc, napi_value *argv) {
-  napi_env env = t->env;
-  napi_value fn, recv, result;
-  if (fn_ref == NULL || napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) return;
-  napi_get_global(env, &recv); // napi_make_callback needs an object receiver
-  napi_status s = napi_make_callback(env, t->async_ctx, recv, fn, argc, argv, &result);
-  if (s == napi_pending_exception) {
-    napi_value exc;
-    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
-  }
+  addon_drop_ref(o, &t->on_packets);
+  addon_drop_ref(o, &t->on_error);
+  addon_drop_ref(o, &t->data_ref);
+  addon_drop_ref(o, &t->lengths_ref);
 }
 
 static void report_failure(tun_t *t, const char *code, const char *fmt, int err) {
-  napi_env env = t->env;
+  napi_env env = t->obj.env;
   napi_ref on_error = t->on_error;
   t->on_error = NULL; // keep it past shutdown, report once
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_async_context ctx = t->async_ctx;
-  t->async_ctx = NULL; // kept alive for the error call below
-  tun_shutdown(t);
-  t->async_ctx = ctx;
+  napi_async_context ctx = t->obj.async_ctx;
+  t->obj.async_ctx = NULL; // kept alive for the error call below
+  addon_obj_shutdown(&t->obj);
+  t->obj.async_ctx = ctx;
   char msg[256];
   snprintf(msg, sizeof msg, fmt, t->name, strerror(err));
   napi_value argv[2];
   if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &argv[0]) == napi_ok &&
       napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &argv[1]) == napi_ok) {
-    call_js(t, on_error, 2, argv);
+    addon_call(&t->obj, on_error, 2, argv);
   }
-  if (t->async_ctx != NULL) napi_async_destroy(env, t->async_ctx);
-  t->async_ctx = NULL;
+  if (t->obj.async_ctx != NULL) napi_async_destroy(env, t->obj.async_ctx);
+  t->obj.async_ctx = NULL;
   if (on_error != NULL) napi_delete_reference(env, on_error);
   napi_close_handle_scope(env, scope);
 }
@@ -177,19 +107,19 @@ static uint32_t read_batch(tun_t *t, int may_read);
 
 static void on_readable(uv_poll_t *h, int status, int events) {
   tun_t *t = (tun_t *)h->data;
-  if (t->closed || t->env_gone) return;
+  if (t->obj.closed || t->obj.env_gone) return;
   if (status < 0) {
     report_failure(t, "TUN_GONE", "TUN device %s went away (deleted from outside?)", -status);
     return;
   }
   // A full batch means more is probably queued: drain a few batches per wake before going back
   // to epoll, which is cheaper than a loop iteration per batch; bounded so timers still run.
-  for (int round = 0; round < 4 && !t->closed; round++) {
+  for (int round = 0; round < 4 && !t->obj.closed; round++) {
     if (read_batch(t, 1) < t->slot_count) break;
   }
   // Segments of a super-packet already read must not wait for the fd to be readable again. At
   // most ceil(65535 / 456) = 144 segments (MTU 576) remain: three batches of 64.
-  for (int round = 0; round < 3 && t->pending_next != 0 && !t->closed; round++) read_batch(t, 0);
+  for (int round = 0; round < 3 && t->pending_next != 0 && !t->obj.closed; round++) read_batch(t, 0);
 }
 
 // Delivers segments of the held super-packet into slots from `count`; returns the new count.
@@ -241,7 +171,7 @@ static ssize_t read_offload(tun_t *t, uint32_t *count) {
 // may_read 0 it only delivers the rest of a held super-packet.
 static uint32_t read_batch(tun_t *t, int may_read) {
   uint32_t count = 0;
-  while (count < t->slot_count && !t->closed) {
+  while (count < t->slot_count && !t->obj.closed) {
     if (t->pending_next != 0) {
       count = drain_pending(t, count);
       continue;
@@ -276,24 +206,19 @@ static uint32_t read_batch(tun_t *t, int may_read) {
   if (count == 0) return 0;
   t->packets += count;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(t->env, &scope) != napi_ok) return 0;
+  if (napi_open_handle_scope(t->obj.env, &scope) != napi_ok) return 0;
   napi_value argv[1];
-  if (napi_create_uint32(t->env, count, &argv[0]) == napi_ok) {
+  if (napi_create_uint32(t->obj.env, count, &argv[0]) == napi_ok) {
     t->in_callback = 1;
-    call_js(t, t->on_packets, 1, argv);
+    addon_call(&t->obj, t->on_packets, 1, argv);
     t->in_callback = 0;
   }
-  napi_close_handle_scope(t->env, scope);
+  napi_close_handle_scope(t->obj.env, scope);
   return count;
 }
 
 int get_tun(napi_env env, napi_value v, tun_t **out) {
-  void *p = NULL;
-  napi_valuetype type;
-  if (napi_typeof(env, v, &type) != napi_ok || type != napi_external) return 0;
-  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) return 0;
-  *out = (tun_t *)p;
-  return 1;
+  return addon_obj_get(env, v, (void **)out);
 }
 
 static void set_name(struct ifreq *ifr, const char *name) {
@@ -461,7 +386,6 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_coded(env, "TUN_IO", "out of memory");
   }
   t->fd = fd;
-  t->env = env;
   t->slot_size = slot_size;
   t->slot_count = slot_count;
   t->mtu = mtu;
@@ -481,42 +405,35 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     t->wq->used = 0;
   }
 
-  napi_value data, lengths_ab, lengths, handle, result, name_v, resource_name;
+  napi_value data, lengths_ab, lengths, handle, result, name_v;
   void *data_ptr = NULL, *len_ptr = NULL;
   uv_loop_t *loop = NULL;
-  if (napi_create_buffer(env, (size_t)slot_size * slot_count, &data_ptr, &data) != napi_ok ||
+  if (!addon_obj_init(&t->obj, env, "meshd:tun", tun_release, tun_free) ||
+      napi_create_buffer(env, (size_t)slot_size * slot_count, &data_ptr, &data) != napi_ok ||
       napi_create_arraybuffer(env, sizeof(uint32_t) * slot_count, &len_ptr, &lengths_ab) != napi_ok ||
       napi_create_typedarray(env, napi_uint32_array, slot_count, lengths_ab, 0, &lengths) != napi_ok ||
       napi_create_reference(env, argv[7], 1, &t->on_packets) != napi_ok ||
       napi_create_reference(env, argv[8], 1, &t->on_error) != napi_ok ||
       napi_create_reference(env, data, 1, &t->data_ref) != napi_ok ||
       napi_create_reference(env, lengths, 1, &t->lengths_ref) != napi_ok ||
-      napi_create_string_utf8(env, "meshd:tun", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
-      napi_async_init(env, NULL, resource_name, &t->async_ctx) != napi_ok ||
       napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    t->finalized = 1;
-    tun_shutdown(t);
-    maybe_free(t);
+    addon_obj_abort(&t->obj);
     return throw_coded(env, "TUN_IO", "open: N-API setup failed");
   }
   t->data = data_ptr;
   t->lengths = len_ptr;
   int rc = uv_poll_init(loop, &t->poll, fd);
   if (rc == 0) {
-    t->poll_inited = 1;
+    t->obj.handles_inited = 1;
     t->poll.data = t;
     rc = uv_poll_start(&t->poll, UV_READABLE, on_readable);
   }
-  if (rc != 0 || napi_add_env_cleanup_hook(env, env_cleanup, t) != napi_ok) {
-    t->finalized = 1;
-    tun_shutdown(t);
-    maybe_free(t);
+  if (rc != 0) {
+    addon_obj_abort(&t->obj);
     return throw_coded(env, "TUN_IO", "polling the TUN fd: %s", uv_strerror(rc));
   }
-  if (napi_create_external(env, t, finalize_external, NULL, &handle) != napi_ok) {
-    t->finalized = 1;
-    tun_shutdown(t);
-    maybe_free(t);
+  if ((handle = addon_obj_external(&t->obj)) == NULL) {
+    addon_obj_abort(&t->obj);
     return throw_coded(env, "TUN_IO", "open: N-API setup failed");
   }
   CHECK(napi_create_object(env, &result));
@@ -532,13 +449,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  tun_t *t;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 1 && get_tun(env, argv[0], &t)) {
+  tun_t *t = addon_obj_arg(env, info);
+  if (t != NULL) {
     tun_flush(t);
-    tun_shutdown(t);
+    addon_obj_shutdown(&t->obj);
   }
   return NULL;
 }
@@ -549,11 +463,9 @@ static int set_u64(napi_env env, napi_value obj, const char *key, uint64_t v) {
 }
 
 static napi_value js_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
-  tun_t *t;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !get_tun(env, argv[0], &t)) return throw_coded(env, "TUN_IO", "stats: not a TUN handle");
+  napi_value out;
+  tun_t *t = addon_obj_arg(env, info);
+  if (t == NULL) return throw_coded(env, "TUN_IO", "stats: not a TUN handle");
   CHECK(napi_create_object(env, &out));
   if (!set_u64(env, out, "reads", t->reads) || !set_u64(env, out, "packets", t->packets) ||
       !set_u64(env, out, "superPackets", t->super_packets) || !set_u64(env, out, "segments", t->segments) ||
@@ -564,84 +476,13 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// ---- AEAD for the data path (one context per direction, re-keyed per call: ChaCha key setup is
-// a copy, and the main thread is the only caller) ----
-
-static EVP_CIPHER_CTX *seal_ctx, *open_ctx;
-
-int u8_arg(napi_env env, napi_value v, uint8_t **p, size_t *len) {
-  bool is_ta = false;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
-  if (napi_get_typedarray_info(env, v, &type, len, (void **)p, &ab, &off) != napi_ok) return 0;
-  return type == napi_uint8_array && (*p != NULL || *len == 0);
-}
-
-enum { HDR = 16, TAG = 16 };
-
-static napi_value js_aead_seal(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], out;
-  uint8_t *key, *dst, *pt;
-  size_t klen, dlen, plen;
-  int ok = 0, n1 = 0, n2 = 0;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 3 && u8_arg(env, argv[0], &key, &klen) && klen == 32 && u8_arg(env, argv[1], &dst, &dlen) &&
-      u8_arg(env, argv[2], &pt, &plen) && plen <= INT32_MAX && dlen >= HDR + plen + TAG) {
-    uint8_t iv[12] = {0};
-    memcpy(iv + 4, dst + 8, 8);
-    if (seal_ctx == NULL) seal_ctx = EVP_CIPHER_CTX_new();
-    ok = seal_ctx != NULL && EVP_EncryptInit_ex(seal_ctx, EVP_chacha20_poly1305(), NULL, key, iv) == 1 &&
-         EVP_EncryptUpdate(seal_ctx, dst + HDR, &n1, pt, (int)plen) == 1 &&
-         EVP_EncryptFinal_ex(seal_ctx, dst + HDR + n1, &n2) == 1 && (size_t)(n1 + n2) == plen &&
-         EVP_CIPHER_CTX_ctrl(seal_ctx, EVP_CTRL_AEAD_GET_TAG, TAG, dst + HDR + plen) == 1;
-  }
-  CHECK(napi_get_boolean(env, ok, &out));
-  return out;
-}
-
-static napi_value js_aead_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], out;
-  uint8_t *key, *dg, *dst;
-  size_t klen, dglen, dstlen;
-  int n1 = 0, n2 = 0;
-  int32_t result = -1;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 3 && u8_arg(env, argv[0], &key, &klen) && klen == 32 && u8_arg(env, argv[1], &dg, &dglen) &&
-      dglen >= HDR + TAG && dglen <= INT32_MAX && u8_arg(env, argv[2], &dst, &dstlen) && dstlen >= dglen - HDR - TAG) {
-    int ctlen = (int)(dglen - HDR - TAG);
-    uint8_t iv[12] = {0};
-    memcpy(iv + 4, dg + 8, 8);
-    if (open_ctx == NULL) open_ctx = EVP_CIPHER_CTX_new();
-    if (open_ctx != NULL && EVP_DecryptInit_ex(open_ctx, EVP_chacha20_poly1305(), NULL, key, iv) == 1 &&
-        EVP_DecryptUpdate(open_ctx, dst, &n1, dg + HDR, ctlen) == 1 &&
-        EVP_CIPHER_CTX_ctrl(open_ctx, EVP_CTRL_AEAD_SET_TAG, TAG, dg + HDR + ctlen) == 1 &&
-        EVP_DecryptFinal_ex(open_ctx, dst + n1, &n2) == 1 && n1 + n2 == ctlen) {
-      result = ctlen;
-    }
-  }
-  CHECK(napi_create_int32(env, result, &out));
-  return out;
-}
+static const addon_fn_t exported[] = {
+    {"open", js_open},   {"write", js_write}, {"writeBatch", js_write_batch}, {"close", js_close}, {"stats", js_stats},
+    {"flush", js_flush}, {"offloadCoalesce", js_offload_coalesce},             {"offloadSplit", js_offload_split},
+};
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"write", NULL, js_write, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"writeBatch", NULL, js_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"flush", NULL, js_flush, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"offloadCoalesce", NULL, js_offload_coalesce, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"offloadSplit", NULL, js_offload_split, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"aeadSeal", NULL, js_aead_seal, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"aeadOpen", NULL, js_aead_open, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
-  return noise_register(env, exports);
+  return define_functions(env, exports, exported, sizeof exported / sizeof exported[0], NULL);
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

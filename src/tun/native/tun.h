@@ -1,6 +1,6 @@
 // Shared between the TUN addon's C files: tun.c (device lifecycle, reads, exports), tun-write.c
-// (the write path and its queue), offload-js.c (test views of offload.c) and noise.c (handshake
-// primitives).
+// (the write path and its queue) and offload-js.c (test views of offload.c). The N-API plumbing
+// (CHECK, throw_coded, u8_arg, the external's lifecycle) is src/util/native/napi-addon.h.
 #ifndef MESHD_TUN_H
 #define MESHD_TUN_H
 
@@ -11,23 +11,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../../util/native/napi-addon.h"
 #include "offload.h"
 
 typedef struct tun_s {
+  addon_obj_t obj; // first: env, closed (fd closed, no more callbacks), the external's lifecycle
   int fd;
   uv_poll_t poll;
-  int poll_inited;   // uv_poll_init succeeded, so uv_close must run before free
-  int handle_closed; // uv_close callback ran
-  int closed;        // fd closed, no more callbacks
-  int finalized;     // the JS external is gone
-  int env_gone;      // env teardown started: no napi calls from now on
   int in_callback;
-  napi_env env;
   napi_ref on_packets;
   napi_ref on_error;
   napi_ref data_ref;
   napi_ref lengths_ref;
-  napi_async_context async_ctx;
   uint8_t *data;
   uint32_t *lengths;
   uint32_t slot_size;
@@ -61,14 +56,7 @@ typedef struct wqueue_s {
 // virtio_net_hdr + the largest IPv4 packet + 1, so a read that fills it is known to be truncated.
 enum { RBUF_SIZE = OFFLOAD_VNET_HDR_LEN + 65535 + 1 };
 
-#define CHECK(call)                                                                                \
-  do {                                                                                             \
-    if ((call) != napi_ok) return NULL;                                                            \
-  } while (0)
-
-napi_value throw_coded(napi_env env, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int get_tun(napi_env env, napi_value v, tun_t **out);
-int u8_arg(napi_env env, napi_value v, uint8_t **p, size_t *len);
 
 // tun-write.c
 int tun_write_one(tun_t *t, napi_env env, napi_value v);
@@ -80,8 +68,5 @@ napi_value js_flush(napi_env env, napi_callback_info info);
 // offload-js.c
 napi_value js_offload_split(napi_env env, napi_callback_info info);
 napi_value js_offload_coalesce(napi_env env, napi_callback_info info);
-
-// noise.c: adds the handshake primitives (noise*) to the exports (leaves them out if OpenSSL cannot).
-napi_value noise_register(napi_env env, napi_value exports);
 
 #endif

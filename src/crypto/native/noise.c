@@ -1,10 +1,11 @@
 // The Noise handshake primitives of src/crypto/noise.ts in C on Node's own OpenSSL (the node binary
-// exports EVP_*, as for tun.c's data-path AEAD): X25519, BLAKE2s-256, HMAC-BLAKE2s, the Noise KDF and
+// exports EVP_*, as for aead.c's data-path AEAD): X25519, BLAKE2s-256, HMAC-BLAKE2s, the Noise KDF and
 // ChaCha20-Poly1305 with a counter nonce and associated data. Same bytes as node:crypto; what it
 // saves is the per-call object setup (KeyObjects, JWK import, createHmac), not the arithmetic.
-// Registered on the meshd_tun exports by tun.c's init (noise_register); src/tun/linux.ts nativeNoise
-// hands them to crypto/noise.ts setNoiseBackend. Synchronous, main thread of one env: the digest and
-// cipher contexts are per env (napi data pointer) and reused; each call allocates only its result.
+// Registered on the meshd_crypto exports by crypto.c's init (noise_register); src/crypto/native.ts
+// nativeNoise shapes them as crypto/noise.ts's NoiseBackend. Synchronous, main thread of one env: the
+// digest and cipher contexts are per env (napi data pointer) and reused; each call allocates only
+// its result.
 //
 // JS API (all arguments Uint8Array unless said; a wrong type or length throws an Error with code
 // NOISE_BAD_ARG, never a crash):
@@ -27,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tun.h"
+#include "crypto.h"
 
 enum { KEY = 32, HASH = 32, BLOCK = 64, TAG = 16, MAX_PARTS = 8 };
 
@@ -77,16 +78,6 @@ static int bytes_arg(napi_env env, napi_value v, const uint8_t **p, size_t *len)
 
 static int key_arg(napi_env env, napi_value v, const uint8_t **p, size_t *len) {
   return bytes_arg(env, v, p, len) && *len == KEY;
-}
-
-static napi_value new_bytes(napi_env env, size_t len, uint8_t **data) {
-  napi_value ab, out;
-  void *p = NULL;
-  if (napi_create_arraybuffer(env, len, &p, &ab) != napi_ok ||
-      napi_create_typedarray(env, napi_uint8_array, len, ab, 0, &out) != napi_ok)
-    return NULL;
-  *data = p;
-  return out;
 }
 
 static napi_value undefined(napi_env env) {
@@ -156,7 +147,7 @@ static napi_value js_hash(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&n));
   int count = parts_args(env, "noiseHash", argv, argc, 0, parts);
   if (count < 0) return NULL;
-  napi_value result = new_bytes(env, HASH, &out);
+  napi_value result = new_u8(env, HASH, &out);
   if (result == NULL) return NULL;
   if (!digest(n, parts, (size_t)count, out)) return crypto_failed(env, "noiseHash");
   return result;
@@ -174,7 +165,7 @@ static napi_value js_hmac(napi_env env, napi_callback_info info) {
   if (argc < 1 || !bytes_arg(env, argv[0], &key, &klen)) return bad_arg(env, "noiseHmac", "key must be a Uint8Array", klen);
   int count = parts_args(env, "noiseHmac", argv, argc, 1, parts);
   if (count < 0) return NULL;
-  napi_value result = new_bytes(env, HASH, &out);
+  napi_value result = new_u8(env, HASH, &out);
   if (result == NULL) return NULL;
   if (!hmac(n, key, klen, parts, (size_t)count, out)) return crypto_failed(env, "noiseHmac");
   return result;
@@ -210,7 +201,7 @@ static napi_value js_kdf(napi_env env, napi_callback_info info) {
     return throw_coded(env, "NOISE_BAD_ARG", "noiseKdf: n must be 1, 2 or 3");
   if (!key_arg(env, argv[1], &ck, &klen)) return bad_arg(env, "noiseKdf", "chaining key must be a 32-byte Uint8Array", klen);
   if (!bytes_arg(env, argv[2], &input, &ilen)) return bad_arg(env, "noiseKdf", "input must be a Uint8Array", ilen);
-  napi_value result = new_bytes(env, (size_t)count * HASH, &out);
+  napi_value result = new_u8(env, (size_t)count * HASH, &out);
   if (result == NULL) return NULL;
   if (!kdf(n, count, ck, input, ilen, out)) return crypto_failed(env, "noiseKdf");
   return result;
@@ -266,7 +257,7 @@ static napi_value js_x25519(napi_env env, napi_callback_info info) {
   if (argc < 2 || !key_arg(env, argv[1], &pub, &len)) return bad_arg(env, "noiseX25519", "public key must be a 32-byte Uint8Array", len);
   int rc = x25519(n, priv, pub, secret);
   if (rc < 0) return crypto_failed(env, "noiseX25519");
-  napi_value result = rc == 1 ? new_bytes(env, KEY, &out) : undefined(env);
+  napi_value result = rc == 1 ? new_u8(env, KEY, &out) : undefined(env);
   if (rc == 1 && result != NULL) memcpy(out, secret, KEY);
   OPENSSL_cleanse(secret, sizeof secret);
   return result;
@@ -280,7 +271,7 @@ static napi_value js_x25519_base(napi_env env, napi_callback_info info) {
   uint8_t *out;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&n));
   if (argc < 1 || !key_arg(env, argv[0], &priv, &len)) return bad_arg(env, "noiseX25519Base", "private key must be a 32-byte Uint8Array", len);
-  napi_value result = new_bytes(env, KEY, &out);
+  napi_value result = new_u8(env, KEY, &out);
   if (result == NULL) return NULL;
   // Importing the private key alone computes its public key (fixed-base, OpenSSL's fast path).
   EVP_PKEY *pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, KEY);
@@ -325,7 +316,7 @@ static napi_value js_box_seal(napi_env env, napi_callback_info info) {
   int n1 = 0, n2 = 0, na = 0;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&n));
   if (!box_args(env, "noiseSeal", argv, argc, &key, iv, &pt, &plen, &ad, &adlen)) return NULL;
-  napi_value result = new_bytes(env, plen + TAG, &out);
+  napi_value result = new_u8(env, plen + TAG, &out);
   if (result == NULL) return NULL;
   EVP_CIPHER_CTX *c = n->cipher;
   int ok = EVP_EncryptInit_ex2(c, n->chacha, key, iv, NULL) == 1 && EVP_EncryptUpdate(c, NULL, &na, ad, (int)adlen) == 1 &&
@@ -345,7 +336,7 @@ static napi_value js_box_open(napi_env env, napi_callback_info info) {
   if (!box_args(env, "noiseOpen", argv, argc, &key, iv, &sealed, &slen, &ad, &adlen)) return NULL;
   if (slen < TAG) return undefined(env);
   size_t ctlen = slen - TAG;
-  napi_value result = new_bytes(env, ctlen, &out);
+  napi_value result = new_u8(env, ctlen, &out);
   if (result == NULL) return NULL;
   EVP_CIPHER_CTX *c = n->cipher;
   // The tag is copied: EVP_CTRL_AEAD_SET_TAG takes a non-const pointer.
@@ -362,8 +353,8 @@ static napi_value js_box_open(napi_env env, napi_callback_info info) {
 }
 
 // Adds the noise* functions to the addon's exports. When this OpenSSL lacks an algorithm they are
-// left out (linux.ts nativeNoise then says undefined and the handshake stays on node:crypto); the
-// TUN device does not depend on them.
+// left out (native.ts nativeNoise then says undefined and the handshake stays on node:crypto); the
+// data-path AEAD does not depend on them.
 napi_value noise_register(napi_env env, napi_value exports) {
   noise_t *n = calloc(1, sizeof *n);
   if (n == NULL) return exports;
@@ -377,15 +368,10 @@ napi_value noise_register(napi_env env, napi_value exports) {
     noise_free(n);
     return exports;
   }
-  napi_property_descriptor props[] = {
-      {"noiseX25519", NULL, js_x25519, NULL, NULL, NULL, napi_enumerable, n},
-      {"noiseX25519Base", NULL, js_x25519_base, NULL, NULL, NULL, napi_enumerable, n},
-      {"noiseHash", NULL, js_hash, NULL, NULL, NULL, napi_enumerable, n},
-      {"noiseHmac", NULL, js_hmac, NULL, NULL, NULL, napi_enumerable, n},
-      {"noiseKdf", NULL, js_kdf, NULL, NULL, NULL, napi_enumerable, n},
-      {"noiseSeal", NULL, js_box_seal, NULL, NULL, NULL, napi_enumerable, n},
-      {"noiseOpen", NULL, js_box_open, NULL, NULL, NULL, napi_enumerable, n},
+  static const addon_fn_t fns[] = {
+      {"noiseX25519", js_x25519}, {"noiseX25519Base", js_x25519_base}, {"noiseHash", js_hash},
+      {"noiseHmac", js_hmac},     {"noiseKdf", js_kdf},                {"noiseSeal", js_box_seal},
+      {"noiseOpen", js_box_open},
   };
-  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
-  return exports;
+  return define_functions(env, exports, fns, sizeof fns / sizeof fns[0], n);
 }

@@ -124,6 +124,8 @@ export class Daemon {
     readonly stateDir: string,
     readonly args: readonly string[],
     private readonly lab: Lab,
+    /** argv run before `node dist/cli.js ...` inside the namespace (e.g. unshare + bind mounts). */
+    private readonly wrap: readonly string[] = [],
   ) {}
 
   get pid(): number | undefined {
@@ -142,8 +144,9 @@ export class Daemon {
   start(): void {
     if (this.running) throw new Error(`${this.label} is already running (pid ${this.pid})`);
     this.starts++;
-    this.push(`--- start #${this.starts}: ip netns exec ${this.ns} node dist/cli.js ${this.args.join(' ')}`);
-    const child = this.lab.spawn(this.ns, process.execPath, [cliPath, ...this.args]);
+    this.push(`--- start #${this.starts}: ip netns exec ${this.ns} ${this.wrap.length ? '(private /etc/meshd, /var/lib/meshd) ' : ''}node dist/cli.js ${this.args.join(' ')}`);
+    const argv = [...this.wrap, process.execPath, cliPath, ...this.args];
+    const child = this.lab.spawn(this.ns, argv[0]!, argv.slice(1));
     this.child = child;
     createInterface({ input: child.stdout! }).on('line', (l) => this.push(l));
     createInterface({ input: child.stderr! }).on('line', (l) => this.push(`stderr: ${l}`));

@@ -58,6 +58,13 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     relayBurstBytes: Math.max(2_000_000, (cfg.relayRateMbit * 1e6) / 8),
     publishListenHost: cfg.listen.address,
     ...(cfg.publishMaxConns !== undefined ? { publishMaxConns: cfg.publishMaxConns } : {}),
+    publishLimits: {
+      ...(cfg.publishMaxConnsPerIp !== undefined ? { maxConnsPerIp: cfg.publishMaxConnsPerIp } : {}),
+      ...(cfg.publishAcceptRate !== undefined ? { acceptsPerSec: cfg.publishAcceptRate } : {}),
+      ...(cfg.publishIdleTimeoutSec !== undefined ? { idleTimeoutMs: cfg.publishIdleTimeoutSec * 1000 } : {}),
+      ...(cfg.publishBufferMb !== undefined ? { bufferBytes: cfg.publishBufferMb * 1048576 } : {}),
+      ...(cfg.publishMaxServices !== undefined ? { maxServicesPerMember: cfg.publishMaxServices } : {}),
+    },
   });
   const startedMs = systemClock.now();
   const publicKey = encodeKey(keyPair.publicKey);

@@ -13,6 +13,7 @@ import { deferOn, type Clock, type TimerHandle } from '../util/clock.js';
 import { viewOf } from '../util/bytes.js';
 import { KcpTimer } from '../link/kcp-timer.js';
 import { InnerKind, STREAM_HEADER_BYTES, StreamOp } from '../wire/inner.js';
+import type { BudgetMember, StreamBudget } from './stream-budget.js';
 
 /** Local tuning: the KCP mtu incl. our 6-byte header; UDP payload 1400 + 32 AEAD/transport fits 1472. */
 export const streamMtuBytes = 1400;
@@ -67,18 +68,24 @@ export interface KcpStreamOptions {
   deadMs?: number;
   /** Runs fn once after the current event-loop turn (default: util/clock.ts deferOn). */
   defer?: (fn: () => void) => void;
+  /** The process-wide budget for buffered stream bytes (stream-budget.ts); none = unbounded. */
+  budget?: StreamBudget;
 }
 
 const noop = (): void => {};
 const utf8 = new TextEncoder();
 
-export class KcpStream {
+export class KcpStream implements BudgetMember {
   readonly conv: number;
   handlers: KcpStreamHandlers = { onData: noop, onEnd: noop, onDrain: noop, onClose: noop };
   bytesSent = 0;
   bytesReceived = 0;
   /** Most segments ever waiting to be acked (for the backpressure test and status). */
   maxWaitSnd = 0;
+  /** Last time bytes moved either way (write or delivery), for the idle timeout. */
+  lastActivityAt: number;
+  /** Bytes this stream holds in its KCP queues, as last charged to the budget. */
+  chargedBytes = 0;
   private readonly kcp: Kcp;
   private readonly clock: Clock;
   private readonly o: KcpStreamOptions;
@@ -127,6 +134,8 @@ export class KcpStream {
     const p = o.preset ?? streamPreset;
     this.kcp.setNodelay(p.nodelay, p.interval, p.resend, p.nc);
     this.timer = new KcpTimer(this.kcp, this.clock, { onTick: (now) => this.checkAlive(now) });
+    this.lastActivityAt = this.clock.now();
+    o.budget?.add(this);
   }
 
   get closed(): boolean {
@@ -142,11 +151,23 @@ export class KcpStream {
   get retransmits(): number {
     return this.kcp.retransmits;
   }
+  /** Its reader is slow (ours paused delivery, or the remote's window keeps our writer stopped). */
+  get stalled(): boolean {
+    return this.paused || this.blocked;
+  }
 
   /** Queues bytes; false when the caller should pause its source until onDrain. */
   write(chunk: Uint8Array): boolean {
     if (this.finSent || this.closeReported) return false;
-    if (this.kcp.waitSnd() === 0) this.lastInputAt = this.clock.now(); // the stall clock starts now
+    const budget = this.o.budget;
+    if (budget?.over) {
+      // Past the global budget nothing more is buffered: the caller pauses its source until onDrain.
+      budget.counters.refusedWrites++;
+      this.blocked = true;
+      return false;
+    }
+    this.lastActivityAt = this.clock.now();
+    if (this.kcp.waitSnd() === 0) this.lastInputAt = this.lastActivityAt; // the stall clock starts now
     for (let off = 0; off < chunk.byteLength; off += streamFrameMaxBytes) {
       const part = chunk.subarray(off, Math.min(chunk.byteLength, off + streamFrameMaxBytes));
       this.frame(FRAME_DATA, part.byteLength);
@@ -157,6 +178,7 @@ export class KcpStream {
     const w = this.kcp.waitSnd();
     if (w > this.maxWaitSnd) this.maxWaitSnd = w;
     if (w >= this.highWater) this.blocked = true;
+    this.charge();
     return !this.blocked;
   }
 
@@ -164,6 +186,8 @@ export class KcpStream {
   end(): void {
     if (this.finSent || this.closeReported) return;
     this.finSent = true;
+    // The FIN is data waiting for an ack: an idle stream's stall clock starts now, not at the last input.
+    if (this.kcp.waitSnd() === 0) this.lastInputAt = this.clock.now();
     this.frame(FRAME_FIN, 0);
     this.markDirty();
     this.maybeDone();
@@ -190,11 +214,14 @@ export class KcpStream {
     this.kcp.input(datagram, datagram.byteLength, this.lastInputAt);
     if (!this.closeReported) this.deliver();
     this.markDirty(); // ACKs this turn, batched: the sender's window and RTT depend on them
-    if (this.blocked && this.kcp.waitSnd() <= streamLowWaterSegs) {
-      this.blocked = false;
-      if (!this.closeReported) this.handlers.onDrain();
-    }
+    this.releaseIfDrained();
+    this.charge();
     this.maybeDone();
+  }
+
+  /** The budget has room again (stream-budget.ts). */
+  budgetFreed(): void {
+    if (!this.disposed) this.releaseIfDrained();
   }
 
   /** Aborts: tells the remote (STREAM RESET with the reason) and reports onClose(reason). */
@@ -223,6 +250,25 @@ export class KcpStream {
 
   // ---- internals ----
 
+  private releaseIfDrained(): void {
+    if (this.blocked && this.kcp.waitSnd() <= streamLowWaterSegs && !this.o.budget?.over) {
+      this.blocked = false;
+      if (!this.closeReported) this.handlers.onDrain();
+    }
+  }
+
+  /** Tells the budget what the KCP queues hold now (segments in send and receive queues). */
+  private charge(): void {
+    const budget = this.o.budget;
+    if (!budget) return;
+    const k = this.kcp;
+    const now = this.disposed ? 0 : (k.waitSnd() + k.nrcvBuf + k.nrcvQue) * streamMtuBytes;
+    if (now !== this.chargedBytes) {
+      budget.charge(now - this.chargedBytes);
+      this.chargedBytes = now;
+    }
+  }
+
   private frame(type: number, len: number): void {
     this.hdr[0] = type;
     this.hdr[1] = len & 0xff;
@@ -242,6 +288,7 @@ export class KcpStream {
         n += k;
       }
       if (n === 0) return;
+      this.lastActivityAt = this.clock.now();
       this.parse(buf.subarray(0, n));
     }
   }
@@ -290,6 +337,8 @@ export class KcpStream {
     this.disposed = true;
     this.timer.stop();
     if (this.lingerTimer !== undefined) this.clock.clearTimer(this.lingerTimer);
+    this.charge();
+    this.o.budget?.remove(this);
     if (!this.closeReported) {
       this.closeReported = true;
       this.handlers.onClose(reason);
@@ -310,6 +359,7 @@ export class KcpStream {
     const now = this.clock.now();
     this.kcp.flush(now);
     this.timer.schedule(now);
+    this.charge();
   }
 
   /** After each timer update: a dead link resets the stream (and stops the timer). */

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { startHub, type Hub } from '../../src/hub/daemon.js';
 import { PeerNode } from '../../src/peer/node.js';
+import type { PublishLimits } from '../../src/publish/hub-publisher.js';
 import { parsePortRanges, type PublishSpec } from '../../src/publish/spec.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { testLogger } from '../fakes/logger.js';
@@ -48,12 +49,13 @@ async function until(w: World, cond: () => boolean, maxSteps = 20_000, stepMs = 
   }
 }
 
-async function setup(publish: PublishSpec[], allow = '1-65535', maxConns?: number) {
+async function setup(publish: PublishSpec[], allow = '1-65535', maxConns?: number, extra: { limits?: PublishLimits; peerBufferBytes?: number } = {}) {
   const w = new World();
   const hub: Hub = startHub({
     listen: HUB_ENDPOINT, network: NETWORK, psk: w.psk, keyPair: w.hubKeys, clock: w.clock, wallClock: w.wall, log: testLogger('hub'),
     udp: w.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port), allowPublish: parsePortRanges(allow), publishListenHost: '127.0.0.1',
     ...(maxConns !== undefined ? { publishMaxConns: maxConns } : {}),
+    ...(extra.limits ? { publishLimits: extra.limits } : {}),
   });
   w.hub = hub;
   cleanups.push(() => hub.close());
@@ -63,6 +65,7 @@ async function setup(publish: PublishSpec[], allow = '1-65535', maxConns?: numbe
     const node = new PeerNode({
       udp: w.socketAt({ open: '198.51.100.10' }, 51820 + n++), keyPair, psk: w.psk, clock: w.clock, wallClock: w.wall, log: testLogger('peer'),
       hub: HUB_ENDPOINT, hubKey: w.hubKeys.publicKey, overlay: ipv4ToU32('10.9.0.2'), prefix: 24, name: 'svc-host', publish,
+      ...(extra.peerBufferBytes !== undefined ? { publishBufferBytes: extra.peerBufferBytes } : {}),
     });
     cleanups.push(() => {
       const s = node.stop();
@@ -84,8 +87,8 @@ interface Visit {
   error: string | undefined;
 }
 
-function visit(port: number): Visit {
-  const sock = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+function visit(port: number, from = '127.0.0.1'): Visit {
+  const sock = connect({ host: '127.0.0.1', port, allowHalfOpen: true, localAddress: from });
   const v: Visit = { sock, got: [], ended: false, closed: false, error: undefined };
   sock.on('data', (d) => v.got.push(d));
   sock.on('end', () => (v.ended = true));
@@ -196,5 +199,63 @@ describe('publish through the hub (in process)', () => {
     await until(w, () => d.closed, 5_000);
     expect(d.got.length).toBe(0);
     expect(peer.services!.counters.targetErrors).toBe(1);
+  });
+
+  it('M6: one visitor opening 256 connections and never reading gets its cap; others still connect; buffers stay in budget', async () => {
+    // A target that writes as fast as it may to whoever connects (the visitor never reads it).
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const firehose = createServer((s) => {
+      const pump = () => {
+        while (s.writable && s.write(chunk));
+      };
+      s.on('drain', pump);
+      s.on('error', () => {});
+      pump();
+    });
+    await new Promise<void>((r) => firehose.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => { firehose.close(r); }));
+    const echo = await echoServer();
+    const pub = await freePort();
+    const pub2 = await freePort();
+    const budget = 8 * 1024 * 1024;
+    const { w, hub, peer } = await setup(
+      [
+        { name: 'hose', publicPort: pub, targetHost: '127.0.0.1', targetPort: (firehose.address() as AddressInfo).port },
+        { name: 'echo', publicPort: pub2, targetHost: '127.0.0.1', targetPort: echo.port },
+      ],
+      '1-65535',
+      undefined,
+      { limits: { bufferBytes: budget }, peerBufferBytes: budget },
+    );
+    await until(w, () => peer.publishStatus().every((s) => s.state === 'published'));
+    const flood: Visit[] = [];
+    for (let i = 0; i < 256; i++) {
+      const v = visit(pub, '127.0.0.1');
+      v.sock.pause(); // never reads: the kernel buffers fill, then the hub's stream
+      flood.push(v);
+    }
+    const svc = () => hub.status().published.find((s) => s.name === 'hose')!;
+    let maxOpen = 0;
+    const watch = (done: () => boolean) => () => {
+      maxOpen = Math.max(maxOpen, svc().connections);
+      return done();
+    };
+    await until(w, watch(() => svc().totalConnections + svc().refusedConnections >= 256), 5_000);
+    await until(w, watch(() => false), 1_500); // 3 s of manual time with the firehose running
+    const st = svc();
+    expect(st.totalConnections + st.refusedConnections).toBe(256);
+    expect(maxOpen).toBeLessThanOrEqual(16); // never more than its per-IP cap at once
+    expect(st.refusedConnections).toBeGreaterThanOrEqual(200); // by ip-full, then rate as budget resets free slots
+    // Another visitor still gets through, to this service and to another one.
+    const other = visit(pub2, '127.0.0.2');
+    other.sock.end('still here');
+    await until(w, () => other.closed, 5_000);
+    expect(Buffer.concat(other.got).toString()).toBe('still here');
+    // What the hub and the peer buffered for the flood stayed within the budget (plus one turn's input).
+    const slack = 2 * 1024 * 1024;
+    expect(hub.publisher.budget.peakBytes).toBeLessThanOrEqual(budget + slack);
+    expect(peer.services!.budget.peakBytes).toBeLessThanOrEqual(budget + slack);
+    expect(hub.publisher.budget.bytes).toBeLessThanOrEqual(budget);
+    for (const v of flood) v.sock.destroy();
   });
 });

@@ -19,6 +19,8 @@ import { decidePublish, formatPortRanges, type PortRange } from './spec.js';
 
 /** Local tuning: concurrent visitor connections per service (more are reset at once). */
 export const defaultMaxConnsPerService = 256;
+/** Local tuning: services one member may publish (each is a listening socket on the hub). */
+export const defaultMaxServicesPerMember = 8;
 
 /** The member a hook is about (structurally hub/registry.ts Member). */
 export interface PublishMember {
@@ -144,7 +146,8 @@ export class HubPublisher {
       return true;
     }
     const published = [...this.services.values()].map((s) => ({ name: s.name, port: s.port, owner: s.owner.id }));
-    const verdict = decidePublish(member.id, msg.name, msg.port, this.o.allow, published);
+    const maxServices = this.o.maxServicesPerMember ?? defaultMaxServicesPerMember;
+    const verdict = decidePublish(member.id, msg.name, msg.port, this.o.allow, published, maxServices);
     const ok = (): void => this.o.sendControl(fromKey, { type: ControlType.PUBLISH_OK, seq: msg.seq, name: msg.name, port: msg.port });
     switch (verdict) {
       case 'same':
@@ -162,6 +165,9 @@ export class HubPublisher {
       case 'port-in-use':
         refuse(PublishRefusal.PORT_IN_USE, `port ${msg.port} is published by another service`);
         return true;
+      case 'too-many':
+        refuse(PublishRefusal.TOO_MANY_SERVICES, `this peer already publishes ${maxServices} services (the hub's --publish-max-services)`);
+        return true;
       case 'ok':
         break;
     }
@@ -172,8 +178,8 @@ export class HubPublisher {
       listening: false, conns: new Map(), total: 0, refused: 0, refusedBy: {}, idleClosed: 0, budgetResets: 0, bytesInClosed: 0, bytesOutClosed: 0,
       tally: new ConnTally(),
     };
-    this.armSummary();
     this.services.set(msg.name, svc);
+    this.armSummary();
     svc.server.on('connection', (sock) => this.onVisitor(svc, sock));
     svc.server.once('error', (e: NodeJS.ErrnoException) => {
       if (svc.listening) {

@@ -10,6 +10,8 @@ import { PeerNode } from '../../src/peer/node.js';
 import type { PublishLimits } from '../../src/publish/hub-publisher.js';
 import { parsePortRanges, type PublishSpec } from '../../src/publish/spec.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
+import { pino } from 'pino';
+import type { Logger } from '../../src/util/log.js';
 import { testLogger } from '../fakes/logger.js';
 import { Rng } from '../fakes/rng.js';
 import { HUB_ENDPOINT, NETWORK, World } from '../vnet/world.js';
@@ -49,10 +51,10 @@ async function until(w: World, cond: () => boolean, maxSteps = 20_000, stepMs = 
   }
 }
 
-async function setup(publish: PublishSpec[], allow = '1-65535', maxConns?: number, extra: { limits?: PublishLimits; peerBufferBytes?: number } = {}) {
+async function setup(publish: PublishSpec[], allow = '1-65535', maxConns?: number, extra: { limits?: PublishLimits; peerBufferBytes?: number; hubLog?: Logger } = {}) {
   const w = new World();
   const hub: Hub = startHub({
-    listen: HUB_ENDPOINT, network: NETWORK, psk: w.psk, keyPair: w.hubKeys, clock: w.clock, wallClock: w.wall, log: testLogger('hub'),
+    listen: HUB_ENDPOINT, network: NETWORK, psk: w.psk, keyPair: w.hubKeys, clock: w.clock, wallClock: w.wall, log: extra.hubLog ?? testLogger('hub'),
     udp: w.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port), allowPublish: parsePortRanges(allow), publishListenHost: '127.0.0.1',
     ...(maxConns !== undefined ? { publishMaxConns: maxConns } : {}),
     ...(extra.limits ? { publishLimits: extra.limits } : {}),
@@ -257,5 +259,61 @@ describe('publish through the hub (in process)', () => {
     expect(peer.services!.budget.peakBytes).toBeLessThanOrEqual(budget + slack);
     expect(hub.publisher.budget.bytes).toBeLessThanOrEqual(budget);
     for (const v of flood) v.sock.destroy();
+  });
+
+  it('refuses a member publishing past --publish-max-services with a named reason', async () => {
+    const echo = await echoServer();
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const specs = ports.map((p, i) => ({ name: `s${i}`, publicPort: p, targetHost: '127.0.0.1', targetPort: echo.port }));
+    const { w, hub, peer } = await setup(specs, '1-65535', undefined, { limits: { maxServicesPerMember: 2 } });
+    await until(w, () => peer.publishStatus().every((s) => s.state !== 'pending'));
+    const states = peer.publishStatus().map((s) => s.state);
+    expect(states.filter((x) => x === 'published')).toHaveLength(2);
+    const refused = peer.publishStatus().find((s) => s.state === 'refused')!;
+    expect(refused.reason).toMatch(/--publish-max-services/);
+    expect(hub.status().published).toHaveLength(2);
+  });
+
+  it('closes a visitor connection idle (no bytes either way) for the idle timeout, not a busy one', async () => {
+    const echo = await echoServer();
+    const pub = await freePort();
+    const { w, hub, peer } = await setup([{ name: 'echo', publicPort: pub, targetHost: '127.0.0.1', targetPort: echo.port }], '1-65535', undefined, {
+      limits: { idleTimeoutMs: 4_000 },
+    });
+    await until(w, () => peer.publishStatus()[0]?.state === 'published');
+    const idle = visit(pub);
+    const busy = visit(pub, '127.0.0.2');
+    await until(w, () => hub.status().published[0]!.connections === 2, 2_000);
+    const t0 = w.clock.now();
+    await until(w, () => {
+      if (!busy.closed && w.clock.now() % 500 === 0) busy.sock.write('x'); // a byte every 0.5 s
+      return idle.ended; // the hub closed its side (allowHalfOpen: the visitor sees end)
+    }, 10_000);
+    expect(idle.ended).toBe(true);
+    expect(w.clock.now() - t0).toBeGreaterThanOrEqual(3_900); // t0 is a few ms after the accept
+    expect(busy.ended).toBe(false);
+    expect(hub.status().published[0]!.idleClosed).toBe(1);
+    busy.sock.destroy();
+  });
+
+  it('logs one summary line per service per minute instead of a line per visitor connection', async () => {
+    const echo = await echoServer();
+    const pub = await freePort();
+    const lines: Array<{ msg: string; service?: string; opened?: number; closed?: number }> = [];
+    const hubLog = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const { w, peer } = await setup([{ name: 'echo', publicPort: pub, targetHost: '127.0.0.1', targetPort: echo.port }], '1-65535', undefined, {
+      hubLog, limits: { acceptsPerSec: 1000 },
+    });
+    await until(w, () => peer.publishStatus()[0]?.state === 'published');
+    for (let i = 0; i < 20; i++) {
+      const v = visit(pub);
+      v.sock.end(`hello ${i}`);
+      await until(w, () => v.closed, 5_000);
+    }
+    await until(w, () => false, 1_300, 100); // 130 s: two summary intervals, the second one quiet
+    const summaries = lines.filter((l) => l.msg === 'visitor connections');
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({ service: 'echo', opened: 20, closed: 20 });
+    expect(lines.filter((l) => /visitor connect/.test(l.msg) && l.msg !== 'visitor connections')).toHaveLength(0);
   });
 });

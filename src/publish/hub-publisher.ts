@@ -121,7 +121,7 @@ export class HubPublisher {
   private readonly idleMs: number;
   private idleTimer: TimerHandle | undefined;
   private summaryTimer: TimerHandle | undefined;
-  readonly counters = { unknownConv: 0, published: 0, refused: 0, visitorsRefused: 0, idleClosed: 0 };
+  readonly counters = { unknownConv: 0, published: 0, refused: 0, opened: 0, visitorsRefused: 0, idleClosed: 0, refusedBy: {} as Record<string, number> };
 
   constructor(private readonly o: HubPublisherOptions) {
     this.maxConns = o.maxConnsPerService ?? defaultMaxConnsPerService;
@@ -246,6 +246,13 @@ export class HubPublisher {
     this.idleTimer = this.summaryTimer = undefined;
   }
 
+  /** Cumulative visitor events over all services (metrics): opened, refused_<reason>, idle_closed, budget_reset. */
+  visitorEvents(): Record<string, number> {
+    const ev: Record<string, number> = { opened: this.counters.opened, idle_closed: this.counters.idleClosed, budget_reset: this.budget.counters.resets };
+    for (const [k, v] of Object.entries(this.counters.refusedBy)) ev[`refused_${k.replace('-', '_')}`] = v;
+    return ev;
+  }
+
   /** Logs one line per service that saw connections since the last one; re-arms while services exist. */
   logSummaries(): void {
     this.summaryTimer = undefined;
@@ -275,6 +282,7 @@ export class HubPublisher {
     svc.refusedBy[why] = (svc.refusedBy[why] ?? 0) + 1;
     svc.tally.refuse(why);
     this.counters.visitorsRefused++;
+    this.counters.refusedBy[why] = (this.counters.refusedBy[why] ?? 0) + 1;
     sock.resetAndDestroy();
   }
 
@@ -332,6 +340,7 @@ export class HubPublisher {
     svc.conns.set(conv, conn);
     svc.total++;
     svc.tally.opened++;
+    this.counters.opened++;
     this.armIdle();
     sock.setNoDelay(true);
     pipeSocket(sock, stream, `visitor ${visitor}`, {

@@ -248,6 +248,9 @@ describe('publish through the hub (in process)', () => {
     expect(st.totalConnections + st.refusedConnections).toBe(256);
     expect(maxOpen).toBeLessThanOrEqual(16); // never more than its per-IP cap at once
     expect(st.refusedConnections).toBeGreaterThanOrEqual(200); // by ip-full, then rate as budget resets free slots
+    const ev = hub.publisher.visitorEvents(); // the metrics counters (no log line per refusal)
+    expect(ev.opened).toBe(st.totalConnections);
+    expect((ev.refused_ip_full ?? 0) + (ev.refused_rate ?? 0)).toBe(st.refusedConnections);
     // Another visitor still gets through, to this service and to another one.
     const other = visit(pub2, '127.0.0.2');
     other.sock.end('still here');

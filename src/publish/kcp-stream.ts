@@ -97,6 +97,8 @@ export class KcpStream implements BudgetMember {
   private readonly highWater: number;
   private readonly timer: KcpTimer;
   private paused = false;
+  private pausedAt: number | undefined;
+  private zeroWndAt: number | undefined;
   private blocked = false;
   private finSent = false;
   private finReceived = false;
@@ -151,21 +153,17 @@ export class KcpStream implements BudgetMember {
   get retransmits(): number {
     return this.kcp.retransmits;
   }
-  /** Its reader is slow (ours paused delivery, or the remote's window keeps our writer stopped). */
-  get stalled(): boolean {
-    return this.paused || this.blocked;
+  /** Since when a reader is stuck (undefined = it is not): ours (delivery paused: our socket takes
+   * no more) or the remote's (a zero window while we hold data for it). A busy stream blocked at the
+   * high-water mark with the window open is not stalled: acks drain it. */
+  get stalledSince(): number | undefined {
+    if (this.pausedAt === undefined) return this.zeroWndAt;
+    return this.zeroWndAt === undefined ? this.pausedAt : Math.min(this.pausedAt, this.zeroWndAt);
   }
 
   /** Queues bytes; false when the caller should pause its source until onDrain. */
   write(chunk: Uint8Array): boolean {
     if (this.finSent || this.closeReported) return false;
-    const budget = this.o.budget;
-    if (budget?.over) {
-      // Past the global budget nothing more is buffered: the caller pauses its source until onDrain.
-      budget.counters.refusedWrites++;
-      this.blocked = true;
-      return false;
-    }
     this.lastActivityAt = this.clock.now();
     if (this.kcp.waitSnd() === 0) this.lastInputAt = this.lastActivityAt; // the stall clock starts now
     for (let off = 0; off < chunk.byteLength; off += streamFrameMaxBytes) {
@@ -179,6 +177,14 @@ export class KcpStream implements BudgetMember {
     if (w > this.maxWaitSnd) this.maxWaitSnd = w;
     if (w >= this.highWater) this.blocked = true;
     this.charge();
+    const budget = this.o.budget;
+    if (!this.blocked && budget?.over && this.chargedBytes >= budget.fairShareBytes) {
+      // Past the global budget a stream holding its share takes this chunk (a source's one read) and
+      // then no more: the caller pauses its source until onDrain. Small streams still pass, so stuck
+      // ones cannot starve the rest.
+      budget.counters.refusedWrites++;
+      this.blocked = true;
+    }
     return !this.blocked;
   }
 
@@ -195,12 +201,14 @@ export class KcpStream implements BudgetMember {
 
   /** Stops delivering (the consumer is slow); the receive window fills and the sender stalls. */
   pauseDelivery(): void {
+    if (!this.paused) this.pausedAt = this.clock.now();
     this.paused = true;
   }
 
   resumeDelivery(): void {
     if (!this.paused) return;
     this.paused = false;
+    this.pausedAt = undefined;
     if (this.disposed) return;
     this.deliver();
     this.markDirty(); // a window that reopens is told this turn (KCP's fast recover WINS)
@@ -262,6 +270,8 @@ export class KcpStream implements BudgetMember {
     const budget = this.o.budget;
     if (!budget) return;
     const k = this.kcp;
+    if (k.rmtWnd === 0 && k.waitSnd() > 0) this.zeroWndAt ??= this.clock.now();
+    else this.zeroWndAt = undefined;
     const now = this.disposed ? 0 : (k.waitSnd() + k.nrcvBuf + k.nrcvQue) * streamMtuBytes;
     if (now !== this.chargedBytes) {
       budget.charge(now - this.chargedBytes);

@@ -180,6 +180,15 @@ function common(role: Role, raw: RawOptions, ctx: ParseContext, listenDefault: s
   return c;
 }
 
+/** An optional integer option in [min, max]. */
+function intOpt(raw: RawOptions, key: string, flag: string, min: number, max: number): number | undefined {
+  const v = raw[key];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(flag, `must be an integer from ${min} to ${max} (got "${String(v)}")`);
+  return n;
+}
+
 /** --publish may repeat; a config file may give one string or an array of strings. */
 function publishTexts(v: unknown): string[] {
   if (v === undefined || v === null) return [];
@@ -207,6 +216,16 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError('--publish-max-conns', `must be an integer from 1 to 65535 (got "${String(raw.publishMaxConns)}")`);
     cfg.publishMaxConns = n;
   }
+  const perIp = intOpt(raw, 'publishMaxConnsPerIp', '--publish-max-conns-per-ip', 1, 65535);
+  if (perIp !== undefined) cfg.publishMaxConnsPerIp = perIp;
+  const rate = intOpt(raw, 'publishAcceptRate', '--publish-accept-rate', 1, 100_000);
+  if (rate !== undefined) cfg.publishAcceptRate = rate;
+  const idle = intOpt(raw, 'publishIdleTimeout', '--publish-idle-timeout', 0, 86_400);
+  if (idle !== undefined) cfg.publishIdleTimeoutSec = idle;
+  const buf = intOpt(raw, 'publishBufferMb', '--publish-buffer-mb', 1, 65_536);
+  if (buf !== undefined) cfg.publishBufferMb = buf;
+  const maxSvc = intOpt(raw, 'publishMaxServices', '--publish-max-services', 1, 65535);
+  if (maxSvc !== undefined) cfg.publishMaxServices = maxSvc;
   const allow = str(raw, 'allowKeysFile');
   if (allow !== undefined) cfg.allowKeysFile = allow;
   return cfg;
@@ -243,6 +262,8 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     kcpMode: oneOf(raw, 'kcpMode', kcpModes, 'fast2'),
     publish: parsePublishSpecs(publishTexts(raw.publish)),
   };
+  const peerBuf = intOpt(raw, 'publishBufferMb', '--publish-buffer-mb', 1, 65_536);
+  if (peerBuf !== undefined) cfg.publishBufferMb = peerBuf;
   const hubKey = str(raw, 'hubKey');
   if (hubKey !== undefined) {
     if (!/^[A-Za-z0-9+/]{43}=$/.test(hubKey)) throw new ConfigError('--hub-key', 'must be a base64 X25519 public key (44 characters)');

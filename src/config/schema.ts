@@ -41,6 +41,11 @@ export const options: readonly OptionDoc[] = [
   { key: 'publish', flag: '--publish', roles: ['peer'], arg: 'name=tcp:port:host:port', doc: 'publish a local TCP service on a public port of the hub (repeatable), e.g. web=tcp:8080:127.0.0.1:80' },
   { key: 'allowPublish', flag: '--allow-publish', roles: ['hub'], arg: 'ranges', doc: 'public TCP ports peers may publish on, e.g. 8000-8999,9100 (default: none)' },
   { key: 'publishMaxConns', flag: '--publish-max-conns', roles: ['hub'], arg: 'n', def: '256', doc: 'concurrent visitor connections per published service' },
+  { key: 'publishMaxConnsPerIp', flag: '--publish-max-conns-per-ip', roles: ['hub'], arg: 'n', def: '16', doc: 'concurrent connections one visitor IP may hold across all published services' },
+  { key: 'publishAcceptRate', flag: '--publish-accept-rate', roles: ['hub'], arg: 'n', def: '8', doc: 'new visitor connections per second per visitor IP (burst 4x)' },
+  { key: 'publishIdleTimeout', flag: '--publish-idle-timeout', roles: ['hub'], arg: 'seconds', def: '300', doc: 'close a visitor connection after this long with no bytes either way (0 = never)' },
+  { key: 'publishBufferMb', flag: '--publish-buffer-mb', roles: ['hub', 'peer'], arg: 'MB', def: '64', doc: 'budget for bytes buffered in all published-service streams; past it slow readers are paused, then reset' },
+  { key: 'publishMaxServices', flag: '--publish-max-services', roles: ['hub'], arg: 'n', def: '8', doc: 'services one member may publish' },
   { key: 'metrics', flag: '--metrics', roles: ['hub', 'peer'], arg: 'ip:port', doc: 'serve Prometheus metrics at http://ip:port/metrics (prefer 127.0.0.1: the page is not authenticated)' },
   { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
 ];
@@ -59,6 +64,11 @@ export interface HubConfig extends CommonConfig {
   allowKeysFile?: string;
   allowPublish: PortRange[];
   publishMaxConns?: number;
+  publishMaxConnsPerIp?: number;
+  publishAcceptRate?: number;
+  publishIdleTimeoutSec?: number;
+  publishBufferMb?: number;
+  publishMaxServices?: number;
   /** Relay budget per peer, Mbit/s. */
   relayRateMbit: number;
 }
@@ -73,4 +83,5 @@ export interface PeerConfig extends CommonConfig {
   transport: Transport;
   kcpMode: KcpMode;
   publish: PublishSpec[];
+  publishBufferMb?: number;
 }

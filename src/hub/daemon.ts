@@ -8,7 +8,7 @@ import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { componentLogger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
-import { HubPublisher, type PublishedServiceStatus } from '../publish/hub-publisher.js';
+import { HubPublisher, type PublishedServiceStatus, type PublishLimits } from '../publish/hub-publisher.js';
 import type { PortRange } from '../publish/spec.js';
 import { ControlType, encodeControl, RefusalReason } from '../wire/control.js';
 import { encodeInner, InnerKind } from '../wire/inner.js';
@@ -43,6 +43,8 @@ export interface HubOptions {
   publishListenHost?: string;
   /** Concurrent visitor connections per published service (--publish-max-conns). */
   publishMaxConns?: number;
+  /** Visitor and member limits for published services (the --publish-* flags). */
+  publishLimits?: PublishLimits;
 }
 
 export interface HubPeerStatus {
@@ -114,6 +116,7 @@ export function startHub(opts: HubOptions): Hub {
     clock: opts.clock,
     log: componentLogger(opts.log, 'publish'),
     ...(opts.publishMaxConns !== undefined ? { maxConnsPerService: opts.publishMaxConns } : {}),
+    ...opts.publishLimits,
     send: (key, inner) => link.send(key, inner),
     sendReliable: (m, make, onGiveUp) => {
       const member = registry.get(m.id);

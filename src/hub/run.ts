@@ -58,6 +58,13 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     relayBurstBytes: Math.max(2_000_000, (cfg.relayRateMbit * 1e6) / 8),
     publishListenHost: cfg.listen.address,
     ...(cfg.publishMaxConns !== undefined ? { publishMaxConns: cfg.publishMaxConns } : {}),
+    publishLimits: {
+      ...(cfg.publishMaxConnsPerIp !== undefined ? { maxConnsPerIp: cfg.publishMaxConnsPerIp } : {}),
+      ...(cfg.publishAcceptRate !== undefined ? { acceptsPerSec: cfg.publishAcceptRate } : {}),
+      ...(cfg.publishIdleTimeoutSec !== undefined ? { idleTimeoutMs: cfg.publishIdleTimeoutSec * 1000 } : {}),
+      ...(cfg.publishBufferMb !== undefined ? { bufferBytes: cfg.publishBufferMb * 1048576 } : {}),
+      ...(cfg.publishMaxServices !== undefined ? { maxServicesPerMember: cfg.publishMaxServices } : {}),
+    },
   });
   const startedMs = systemClock.now();
   const publicKey = encodeKey(keyPair.publicKey);
@@ -75,6 +82,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
         {
           hubRelayBytes: () => hub.status().relayedBytes,
           hubRegisteredPeers: () => hub.registry.all().length,
+          publishVisitorEvents: () => hub.publisher.visitorEvents(),
           drops: () => ({ ...hub.status().relayDrops, ...hub.status().linkDrops }),
           handshakes: () => ({ completed: hub.link.stats.handshakesCompleted, bad_mac: hub.link.drops.bad_mac1, failed: hub.link.drops.handshake_failed }),
         },

@@ -36,6 +36,8 @@ export interface MetricsSources {
   hubRelayBytes?(): number;
   /** meshd_hub_registered_peers (hub, a gauge). */
   hubRegisteredPeers?(): number;
+  /** meshd_publish_visitor_events_total{event}: visitor connections opened, refused by reason, idle-closed, budget resets (hub). */
+  publishVisitorEvents?(): Record<string, number>;
 }
 
 export interface MetricsServer {
@@ -89,6 +91,9 @@ export function buildRegistry(sources: MetricsSources): Registry {
   if (drops) byLabel('meshd_drops_total', 'Packets dropped, by reason', 'reason', drops);
   if (handshakes) byLabel('meshd_handshakes_total', 'Handshakes by result', 'result', handshakes);
   if (punchAttempts) byLabel('meshd_punch_attempts_total', 'Hole-punch attempts by outcome', 'outcome', punchAttempts);
+  if (sources.publishVisitorEvents) {
+    byLabel('meshd_publish_visitor_events_total', 'Visitor connections to published services: opened, refused_<reason>, idle_closed, budget_reset', 'event', sources.publishVisitorEvents);
+  }
   if (kcpRetransmits) byLabel('meshd_kcp_retransmits_total', 'KCP segments retransmitted, by peer', 'peer', kcpRetransmits);
   if (hubRelayBytes) {
     new Counter({

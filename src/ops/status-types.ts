@@ -99,6 +99,10 @@ export interface PublishedJson {
   reason?: string;
   connections: number;
   totalConnections: number;
+  /** Hub side: visitors refused by reason (service-full, ip-full, rate, table-full), closed idle, reset by the buffer budget. */
+  refusedBy?: Record<string, number>;
+  idleClosed?: number;
+  budgetResets?: number;
   /** Visitor -> service and service -> visitor, over the service's life. */
   bytesIn: number;
   bytesOut: number;

@@ -55,6 +55,8 @@ export interface PeerNodeOptions {
   random01?: () => number;
   /** Services to publish through the hub (--publish); docs/PUBLISH.md. */
   publish?: readonly PublishSpec[];
+  /** Budget for bytes buffered in published-service streams (--publish-buffer-mb). */
+  publishBufferBytes?: number;
 }
 
 export interface PeerStatus {
@@ -146,6 +148,7 @@ export class PeerNode {
           clock: o.clock,
           log: componentLogger(o.log, 'publish', { overlay: u32ToIpv4(o.overlay) }),
           hub: { sendInner: (inner) => hc.sendInner(inner), sendControl: (make) => hc.sendControlOnce(make) },
+          ...(o.publishBufferBytes !== undefined ? { bufferBytes: o.publishBufferBytes } : {}),
         })
       : undefined);
     if (services) {

@@ -94,6 +94,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     name: cfg.name,
     lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port, tun.name, overlayPrefix(overlay, cfg.local.prefixLength)) : [udp.local],
     publish: cfg.publish,
+    ...(cfg.publishBufferMb !== undefined ? { publishBufferBytes: cfg.publishBufferMb * 1048576 } : {}),
   });
   const dataPlane = new DataPlane({
     tun,

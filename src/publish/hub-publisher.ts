@@ -1,18 +1,26 @@
 // The hub side of published services: admits PUBLISH (allowed ports, free names), listens on the
 // public TCP port, turns each visitor connection into a KcpStream (STREAM_OPEN + its own conv) to
-// the owning member, limits concurrent connections per service, and drops a member's services
-// when it leaves or restarts. Used by hub/server.ts (hooks) and hub/daemon.ts (status).
+// the owning member, limits connections per service and per visitor IP (visitor-gate.ts), closes
+// idle connections (idle.ts), bounds buffered stream bytes (stream-budget.ts), logs one summary
+// line per service per minute (conn-summary.ts), and drops a member's services when it leaves or
+// restarts. Used by hub/server.ts (hooks) and hub/daemon.ts (status).
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Clock } from '../util/clock.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { ControlType, PublishRefusal, publishRefusalName, type ControlMessage } from '../wire/control.js';
 import { encodeInner, InnerKind, StreamOp, type InnerMessage } from '../wire/inner.js';
 import { KcpStream } from './kcp-stream.js';
+import { ConnTally, summaryIntervalMs } from './conn-summary.js';
+import { defaultIdleTimeoutMs, idleSweepMs, isIdle } from './idle.js';
 import { pipeSocket } from './pipe.js';
+import { defaultStreamBudgetBytes, StreamBudget } from './stream-budget.js';
+import { VisitorGate } from './visitor-gate.js';
 import { decidePublish, formatPortRanges, type PortRange } from './spec.js';
 
 /** Local tuning: concurrent visitor connections per service (more are reset at once). */
 export const defaultMaxConnsPerService = 256;
+/** Local tuning: services one member may publish (each is a listening socket on the hub). */
+export const defaultMaxServicesPerMember = 8;
 
 /** The member a hook is about (structurally hub/registry.ts Member). */
 export interface PublishMember {
@@ -21,7 +29,21 @@ export interface PublishMember {
   name: string;
 }
 
-export interface HubPublisherOptions {
+/** The --publish-* limits (absent = the defaults). */
+export interface PublishLimits {
+  /** Open connections per visitor IP across all services (--publish-max-conns-per-ip). */
+  maxConnsPerIp?: number;
+  /** New connections per second per visitor IP (--publish-accept-rate), burst 4x. */
+  acceptsPerSec?: number;
+  /** Close a connection with no bytes either way for this long; 0 = never (--publish-idle-timeout). */
+  idleTimeoutMs?: number;
+  /** Budget for bytes buffered in all visitor streams (--publish-buffer-mb). */
+  bufferBytes?: number;
+  /** Services one member may publish (--publish-max-services). */
+  maxServicesPerMember?: number;
+}
+
+export interface HubPublisherOptions extends PublishLimits {
   allow: readonly PortRange[];
   /** Address the public ports listen on (the hub's --listen IP, or 0.0.0.0). */
   listenHost: string;
@@ -53,6 +75,11 @@ export interface PublishedServiceStatus {
   connections: number;
   totalConnections: number;
   refusedConnections: number;
+  /** Refused visitors by reason: service-full, ip-full, rate, table-full, peer-gone. */
+  refusedBy: Record<string, number>;
+  /** Connections closed for idleness, or reset by the buffer budget. */
+  idleClosed: number;
+  budgetResets: number;
   /** visitor -> peer, and peer -> visitor, over the service's life (closed connections included). */
   bytesIn: number;
   bytesOut: number;
@@ -62,6 +89,7 @@ export interface PublishedServiceStatus {
 interface Conn {
   stream: KcpStream;
   visitor: string;
+  ip: string;
   service: Service;
 }
 
@@ -74,8 +102,12 @@ interface Service {
   conns: Map<number, Conn>;
   total: number;
   refused: number;
+  refusedBy: Record<string, number>;
+  idleClosed: number;
+  budgetResets: number;
   bytesInClosed: number;
   bytesOutClosed: number;
+  tally: ConnTally;
 }
 
 export class HubPublisher {
@@ -84,10 +116,21 @@ export class HubPublisher {
   private readonly streams = new Map<string, Map<number, Conn>>();
   private nextConv = (Math.random() * 0x7fffffff) >>> 0;
   private readonly maxConns: number;
-  readonly counters = { unknownConv: 0, published: 0, refused: 0 };
+  readonly gate: VisitorGate;
+  readonly budget: StreamBudget;
+  private readonly idleMs: number;
+  private idleTimer: TimerHandle | undefined;
+  private summaryTimer: TimerHandle | undefined;
+  readonly counters = { unknownConv: 0, published: 0, refused: 0, opened: 0, visitorsRefused: 0, idleClosed: 0, refusedBy: {} as Record<string, number> };
 
   constructor(private readonly o: HubPublisherOptions) {
     this.maxConns = o.maxConnsPerService ?? defaultMaxConnsPerService;
+    this.gate = new VisitorGate({
+      ...(o.maxConnsPerIp !== undefined ? { maxPerIp: o.maxConnsPerIp } : {}),
+      ...(o.acceptsPerSec !== undefined ? { acceptsPerSec: o.acceptsPerSec } : {}),
+    });
+    this.budget = new StreamBudget(o.bufferBytes ?? defaultStreamBudgetBytes, o.clock);
+    this.idleMs = o.idleTimeoutMs ?? defaultIdleTimeoutMs;
   }
 
   /** Handles PUBLISH; false for other types. `member` is undefined for a non-member. */
@@ -103,7 +146,8 @@ export class HubPublisher {
       return true;
     }
     const published = [...this.services.values()].map((s) => ({ name: s.name, port: s.port, owner: s.owner.id }));
-    const verdict = decidePublish(member.id, msg.name, msg.port, this.o.allow, published);
+    const maxServices = this.o.maxServicesPerMember ?? defaultMaxServicesPerMember;
+    const verdict = decidePublish(member.id, msg.name, msg.port, this.o.allow, published, maxServices);
     const ok = (): void => this.o.sendControl(fromKey, { type: ControlType.PUBLISH_OK, seq: msg.seq, name: msg.name, port: msg.port });
     switch (verdict) {
       case 'same':
@@ -121,6 +165,9 @@ export class HubPublisher {
       case 'port-in-use':
         refuse(PublishRefusal.PORT_IN_USE, `port ${msg.port} is published by another service`);
         return true;
+      case 'too-many':
+        refuse(PublishRefusal.TOO_MANY_SERVICES, `this peer already publishes ${maxServices} services (the hub's --publish-max-services)`);
+        return true;
       case 'ok':
         break;
     }
@@ -128,9 +175,11 @@ export class HubPublisher {
     if (old) this.unpublish(old, 'moved to another port');
     const svc: Service = {
       name: msg.name, port: msg.port, owner: member, server: createServer({ allowHalfOpen: true, pauseOnConnect: false }),
-      listening: false, conns: new Map(), total: 0, refused: 0, bytesInClosed: 0, bytesOutClosed: 0,
+      listening: false, conns: new Map(), total: 0, refused: 0, refusedBy: {}, idleClosed: 0, budgetResets: 0, bytesInClosed: 0, bytesOutClosed: 0,
+      tally: new ConnTally(),
     };
     this.services.set(msg.name, svc);
+    this.armSummary();
     svc.server.on('connection', (sock) => this.onVisitor(svc, sock));
     svc.server.once('error', (e: NodeJS.ErrnoException) => {
       if (svc.listening) {
@@ -181,7 +230,8 @@ export class HubPublisher {
       }));
       return {
         name: s.name, port: s.port, owner: Buffer.from(s.owner.publicKey).toString('base64'), ownerName: s.owner.name, listening: s.listening,
-        connections: s.conns.size, totalConnections: s.total, refusedConnections: s.refused,
+        connections: s.conns.size, totalConnections: s.total, refusedConnections: s.refused, refusedBy: { ...s.refusedBy },
+        idleClosed: s.idleClosed, budgetResets: s.budgetResets,
         bytesIn: s.bytesInClosed + conns.reduce((a, c) => a + c.bytesIn, 0),
         bytesOut: s.bytesOutClosed + conns.reduce((a, c) => a + c.bytesOut, 0),
         conns,
@@ -191,6 +241,26 @@ export class HubPublisher {
 
   close(): void {
     for (const s of [...this.services.values()]) this.unpublish(s, 'hub stopping');
+    if (this.idleTimer !== undefined) this.o.clock.clearTimer(this.idleTimer);
+    if (this.summaryTimer !== undefined) this.o.clock.clearTimer(this.summaryTimer);
+    this.idleTimer = this.summaryTimer = undefined;
+  }
+
+  /** Cumulative visitor events over all services (metrics): opened, refused_<reason>, idle_closed, budget_reset. */
+  visitorEvents(): Record<string, number> {
+    const ev: Record<string, number> = { opened: this.counters.opened, idle_closed: this.counters.idleClosed, budget_reset: this.budget.counters.resets };
+    for (const [k, v] of Object.entries(this.counters.refusedBy)) ev[`refused_${k.replace('-', '_')}`] = v;
+    return ev;
+  }
+
+  /** Logs one line per service that saw connections since the last one; re-arms while services exist. */
+  logSummaries(): void {
+    this.summaryTimer = undefined;
+    for (const s of this.services.values()) {
+      if (s.tally.empty) continue;
+      this.o.log.info({ service: s.name, port: s.port, open: s.conns.size, ...s.tally.take() }, 'visitor connections');
+    }
+    this.armSummary();
   }
 
   // ---- internals ----
@@ -199,19 +269,54 @@ export class HubPublisher {
     this.services.delete(s.name);
     s.server.close();
     for (const c of [...s.conns.values()]) c.stream.dispose(why);
-    this.o.log.info({ service: s.name, port: s.port, why }, 'service unpublished');
+    this.o.log.info({ service: s.name, port: s.port, why, open: s.conns.size, ...s.tally.take() }, 'service unpublished');
+  }
+
+  private armSummary(): void {
+    if (this.summaryTimer !== undefined || this.services.size === 0) return;
+    this.summaryTimer = this.o.clock.setTimer(summaryIntervalMs, () => this.logSummaries());
+  }
+
+  private refuseVisitor(svc: Service, sock: Socket, why: string): void {
+    svc.refused++;
+    svc.refusedBy[why] = (svc.refusedBy[why] ?? 0) + 1;
+    svc.tally.refuse(why);
+    this.counters.visitorsRefused++;
+    this.counters.refusedBy[why] = (this.counters.refusedBy[why] ?? 0) + 1;
+    sock.resetAndDestroy();
+  }
+
+  /** Closes connections idle for idleMs; runs only while some are open. */
+  private armIdle(): void {
+    if (this.idleTimer !== undefined || this.idleMs <= 0) return;
+    this.idleTimer = this.o.clock.setTimer(idleSweepMs(this.idleMs), () => {
+      this.idleTimer = undefined;
+      const now = this.o.clock.now();
+      let open = 0;
+      for (const s of this.services.values()) {
+        for (const c of [...s.conns.values()]) {
+          if (isIdle(now, c.stream.lastActivityAt, this.idleMs)) {
+            s.idleClosed++;
+            this.counters.idleClosed++;
+            c.stream.reset(`idle for ${Math.round((now - c.stream.lastActivityAt) / 1000)} s`);
+          } else open++;
+        }
+      }
+      if (open > 0) this.armIdle();
+    });
   }
 
   private onVisitor(svc: Service, sock: Socket): void {
     const visitor = `${sock.remoteAddress}:${sock.remotePort}`;
+    const ip = (sock.remoteAddress ?? '').replace(/^::ffff:/, '');
     if (this.services.get(svc.name) !== svc) {
       sock.resetAndDestroy();
       return;
     }
-    if (svc.conns.size >= this.maxConns) {
-      svc.refused++;
-      this.o.log.warn({ service: svc.name, visitor, limit: this.maxConns }, 'visitor refused: connection limit');
-      sock.resetAndDestroy();
+    // Counted, not logged one by one (a flood would be a log flood): see logSummaries and status.
+    const verdict = this.gate.admit(ip, this.o.clock.now(), svc.conns.size, this.maxConns);
+    if (verdict !== 'ok') {
+      this.refuseVisitor(svc, sock, verdict);
       return;
     }
     const owner = svc.owner;
@@ -225,23 +330,29 @@ export class HubPublisher {
       conv,
       clock: this.o.clock,
       send: (inner) => this.o.send(owner.publicKey, inner),
+      budget: this.budget,
       onDispose: () => {
         if (table.get(conv) === conn) table.delete(conv);
       },
     });
-    const conn: Conn = { stream, visitor, service: svc };
+    const conn: Conn = { stream, visitor, ip, service: svc };
     table.set(conv, conn);
     svc.conns.set(conv, conn);
     svc.total++;
+    svc.tally.opened++;
+    this.counters.opened++;
+    this.armIdle();
     sock.setNoDelay(true);
     pipeSocket(sock, stream, `visitor ${visitor}`, {
       closed: (reason) => {
         svc.conns.delete(conv);
+        this.gate.release(ip);
         svc.bytesInClosed += stream.bytesSent;
         svc.bytesOutClosed += stream.bytesReceived;
+        if (reason?.startsWith('buffer budget')) svc.budgetResets++;
+        svc.tally.closeWith(reason);
         const f = { service: svc.name, conv, visitor, bytesIn: stream.bytesSent, bytesOut: stream.bytesReceived };
-        if (reason === undefined) this.o.log.debug(f, 'visitor connection closed');
-        else this.o.log.info({ ...f, reason }, 'visitor connection closed');
+        this.o.log.debug(reason === undefined ? f : { ...f, reason }, 'visitor connection closed');
       },
     });
     this.o.log.debug({ service: svc.name, conv, visitor }, 'visitor connected');

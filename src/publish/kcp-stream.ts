@@ -13,6 +13,7 @@ import { deferOn, type Clock, type TimerHandle } from '../util/clock.js';
 import { viewOf } from '../util/bytes.js';
 import { KcpTimer } from '../link/kcp-timer.js';
 import { InnerKind, STREAM_HEADER_BYTES, StreamOp } from '../wire/inner.js';
+import type { BudgetMember, StreamBudget } from './stream-budget.js';
 
 /** Local tuning: the KCP mtu incl. our 6-byte header; UDP payload 1400 + 32 AEAD/transport fits 1472. */
 export const streamMtuBytes = 1400;
@@ -67,18 +68,24 @@ export interface KcpStreamOptions {
   deadMs?: number;
   /** Runs fn once after the current event-loop turn (default: util/clock.ts deferOn). */
   defer?: (fn: () => void) => void;
+  /** The process-wide budget for buffered stream bytes (stream-budget.ts); none = unbounded. */
+  budget?: StreamBudget;
 }
 
 const noop = (): void => {};
 const utf8 = new TextEncoder();
 
-export class KcpStream {
+export class KcpStream implements BudgetMember {
   readonly conv: number;
   handlers: KcpStreamHandlers = { onData: noop, onEnd: noop, onDrain: noop, onClose: noop };
   bytesSent = 0;
   bytesReceived = 0;
   /** Most segments ever waiting to be acked (for the backpressure test and status). */
   maxWaitSnd = 0;
+  /** Last time bytes moved either way (write or delivery), for the idle timeout. */
+  lastActivityAt: number;
+  /** Bytes this stream holds in its KCP queues, as last charged to the budget. */
+  chargedBytes = 0;
   private readonly kcp: Kcp;
   private readonly clock: Clock;
   private readonly o: KcpStreamOptions;
@@ -90,6 +97,8 @@ export class KcpStream {
   private readonly highWater: number;
   private readonly timer: KcpTimer;
   private paused = false;
+  private pausedAt: number | undefined;
+  private zeroWndAt: number | undefined;
   private blocked = false;
   private finSent = false;
   private finReceived = false;
@@ -127,6 +136,8 @@ export class KcpStream {
     const p = o.preset ?? streamPreset;
     this.kcp.setNodelay(p.nodelay, p.interval, p.resend, p.nc);
     this.timer = new KcpTimer(this.kcp, this.clock, { onTick: (now) => this.checkAlive(now) });
+    this.lastActivityAt = this.clock.now();
+    o.budget?.add(this);
   }
 
   get closed(): boolean {
@@ -142,11 +153,19 @@ export class KcpStream {
   get retransmits(): number {
     return this.kcp.retransmits;
   }
+  /** Since when a reader is stuck (undefined = it is not): ours (delivery paused: our socket takes
+   * no more) or the remote's (a zero window while we hold data for it). A busy stream blocked at the
+   * high-water mark with the window open is not stalled: acks drain it. */
+  get stalledSince(): number | undefined {
+    if (this.pausedAt === undefined) return this.zeroWndAt;
+    return this.zeroWndAt === undefined ? this.pausedAt : Math.min(this.pausedAt, this.zeroWndAt);
+  }
 
   /** Queues bytes; false when the caller should pause its source until onDrain. */
   write(chunk: Uint8Array): boolean {
     if (this.finSent || this.closeReported) return false;
-    if (this.kcp.waitSnd() === 0) this.lastInputAt = this.clock.now(); // the stall clock starts now
+    this.lastActivityAt = this.clock.now();
+    if (this.kcp.waitSnd() === 0) this.lastInputAt = this.lastActivityAt; // the stall clock starts now
     for (let off = 0; off < chunk.byteLength; off += streamFrameMaxBytes) {
       const part = chunk.subarray(off, Math.min(chunk.byteLength, off + streamFrameMaxBytes));
       this.frame(FRAME_DATA, part.byteLength);
@@ -157,6 +176,15 @@ export class KcpStream {
     const w = this.kcp.waitSnd();
     if (w > this.maxWaitSnd) this.maxWaitSnd = w;
     if (w >= this.highWater) this.blocked = true;
+    this.charge();
+    const budget = this.o.budget;
+    if (!this.blocked && budget?.over && this.chargedBytes >= budget.fairShareBytes) {
+      // Past the global budget a stream holding its share takes this chunk (a source's one read) and
+      // then no more: the caller pauses its source until onDrain. Small streams still pass, so stuck
+      // ones cannot starve the rest.
+      budget.counters.refusedWrites++;
+      this.blocked = true;
+    }
     return !this.blocked;
   }
 
@@ -164,6 +192,8 @@ export class KcpStream {
   end(): void {
     if (this.finSent || this.closeReported) return;
     this.finSent = true;
+    // The FIN is data waiting for an ack: an idle stream's stall clock starts now, not at the last input.
+    if (this.kcp.waitSnd() === 0) this.lastInputAt = this.clock.now();
     this.frame(FRAME_FIN, 0);
     this.markDirty();
     this.maybeDone();
@@ -171,12 +201,14 @@ export class KcpStream {
 
   /** Stops delivering (the consumer is slow); the receive window fills and the sender stalls. */
   pauseDelivery(): void {
+    if (!this.paused) this.pausedAt = this.clock.now();
     this.paused = true;
   }
 
   resumeDelivery(): void {
     if (!this.paused) return;
     this.paused = false;
+    this.pausedAt = undefined;
     if (this.disposed) return;
     this.deliver();
     this.markDirty(); // a window that reopens is told this turn (KCP's fast recover WINS)
@@ -190,11 +222,14 @@ export class KcpStream {
     this.kcp.input(datagram, datagram.byteLength, this.lastInputAt);
     if (!this.closeReported) this.deliver();
     this.markDirty(); // ACKs this turn, batched: the sender's window and RTT depend on them
-    if (this.blocked && this.kcp.waitSnd() <= streamLowWaterSegs) {
-      this.blocked = false;
-      if (!this.closeReported) this.handlers.onDrain();
-    }
+    this.releaseIfDrained();
+    this.charge();
     this.maybeDone();
+  }
+
+  /** The budget has room again (stream-budget.ts). */
+  budgetFreed(): void {
+    if (!this.disposed) this.releaseIfDrained();
   }
 
   /** Aborts: tells the remote (STREAM RESET with the reason) and reports onClose(reason). */
@@ -223,6 +258,27 @@ export class KcpStream {
 
   // ---- internals ----
 
+  private releaseIfDrained(): void {
+    if (this.blocked && this.kcp.waitSnd() <= streamLowWaterSegs && !this.o.budget?.over) {
+      this.blocked = false;
+      if (!this.closeReported) this.handlers.onDrain();
+    }
+  }
+
+  /** Tells the budget what the KCP queues hold now (segments in send and receive queues). */
+  private charge(): void {
+    const budget = this.o.budget;
+    if (!budget) return;
+    const k = this.kcp;
+    if (k.rmtWnd === 0 && k.waitSnd() > 0) this.zeroWndAt ??= this.clock.now();
+    else this.zeroWndAt = undefined;
+    const now = this.disposed ? 0 : (k.waitSnd() + k.nrcvBuf + k.nrcvQue) * streamMtuBytes;
+    if (now !== this.chargedBytes) {
+      budget.charge(now - this.chargedBytes);
+      this.chargedBytes = now;
+    }
+  }
+
   private frame(type: number, len: number): void {
     this.hdr[0] = type;
     this.hdr[1] = len & 0xff;
@@ -242,6 +298,7 @@ export class KcpStream {
         n += k;
       }
       if (n === 0) return;
+      this.lastActivityAt = this.clock.now();
       this.parse(buf.subarray(0, n));
     }
   }
@@ -290,6 +347,8 @@ export class KcpStream {
     this.disposed = true;
     this.timer.stop();
     if (this.lingerTimer !== undefined) this.clock.clearTimer(this.lingerTimer);
+    this.charge();
+    this.o.budget?.remove(this);
     if (!this.closeReported) {
       this.closeReported = true;
       this.handlers.onClose(reason);
@@ -310,6 +369,7 @@ export class KcpStream {
     const now = this.clock.now();
     this.kcp.flush(now);
     this.timer.schedule(now);
+    this.charge();
   }
 
   /** After each timer update: a dead link resets the stream (and stops the timer). */

@@ -1,6 +1,8 @@
 // The peer side of published services: PUBLISH for each spec after every registration (so a hub
 // restart or our own restart brings the services back), logs refusals at warn with the hub's reason,
-// and for each STREAM_OPEN connects to the local target and pipes it to a KcpStream.
+// and for each STREAM_OPEN connects to the local target and pipes it to a KcpStream. Buffered stream
+// bytes share one budget (stream-budget.ts); connections are counted and summarised once a minute
+// per service (conn-summary.ts), not logged one by one.
 // Used by peer/node.ts; talks to the hub through the small HubChannel it is given.
 import { connect, type Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -8,7 +10,9 @@ import type { Logger } from '../util/log.js';
 import { ControlType, publishRefusalName, type ControlMessage } from '../wire/control.js';
 import { encodeInner, InnerKind, StreamOp, type InnerMessage } from '../wire/inner.js';
 import { KcpStream } from './kcp-stream.js';
+import { ConnTally, summaryIntervalMs } from './conn-summary.js';
 import { pipeSocket } from './pipe.js';
+import { defaultStreamBudgetBytes, StreamBudget } from './stream-budget.js';
 import type { PublishSpec } from './spec.js';
 
 /** Local tuning: a stream the hub does not know any more is answered with RESET for this long. */
@@ -38,6 +42,8 @@ export interface ServiceStatus {
   /** hub -> target, and target -> hub, over the service's life. */
   bytesIn: number;
   bytesOut: number;
+  /** Connections reset by the buffer budget (slow readers). */
+  budgetResets: number;
 }
 
 interface Svc {
@@ -51,6 +57,8 @@ interface Svc {
   total: number;
   bytesInClosed: number;
   bytesOutClosed: number;
+  budgetResets: number;
+  tally: ConnTally;
 }
 
 export interface ServiceManagerOptions {
@@ -58,6 +66,8 @@ export interface ServiceManagerOptions {
   clock: Clock;
   log: Logger;
   hub: HubChannel;
+  /** Budget for bytes buffered in all streams (--publish-buffer-mb). */
+  bufferBytes?: number;
   /** Test hook: how to reach a target (default node:net connect). */
   connect?: (host: string, port: number) => Socket;
 }
@@ -67,11 +77,17 @@ export class ServiceManager {
   private readonly streams = new Map<number, KcpStream>();
   private readonly closedAt = new Map<number, number>();
   private stopped = false;
+  private summaryTimer: TimerHandle | undefined;
+  readonly budget: StreamBudget;
   readonly counters = { unknownConv: 0, opens: 0, targetErrors: 0 };
 
   constructor(private readonly o: ServiceManagerOptions) {
+    this.budget = new StreamBudget(o.bufferBytes ?? defaultStreamBudgetBytes, o.clock);
     for (const spec of o.specs) {
-      this.svcs.set(spec.name, { spec, state: 'pending', seq: 0, sends: 0, timer: undefined, conns: new Set(), total: 0, bytesInClosed: 0, bytesOutClosed: 0 });
+      this.svcs.set(spec.name, {
+        spec, state: 'pending', seq: 0, sends: 0, timer: undefined, conns: new Set(), total: 0, bytesInClosed: 0, bytesOutClosed: 0,
+        budgetResets: 0, tally: new ConnTally(),
+      });
     }
   }
 
@@ -148,12 +164,24 @@ export class ServiceManager {
       totalConnections: s.total,
       bytesIn: s.bytesInClosed + [...s.conns].reduce((a, c) => a + c.bytesReceived, 0),
       bytesOut: s.bytesOutClosed + [...s.conns].reduce((a, c) => a + c.bytesSent, 0),
+      budgetResets: s.budgetResets,
     }));
+  }
+
+  /** One line per service that saw connections since the last one; re-armed by the next connection. */
+  logSummaries(): void {
+    this.summaryTimer = undefined;
+    for (const s of this.svcs.values()) {
+      if (s.tally.empty) continue;
+      this.o.log.info({ service: s.spec.name, target: target(s.spec), open: s.conns.size, ...s.tally.take() }, 'connections');
+    }
   }
 
   close(): void {
     this.stopped = true;
     for (const s of this.svcs.values()) this.stopRetry(s);
+    if (this.summaryTimer !== undefined) this.o.clock.clearTimer(this.summaryTimer);
+    this.summaryTimer = undefined;
     for (const st of [...this.streams.values()]) st.reset('peer stopping');
   }
 
@@ -181,6 +209,7 @@ export class ServiceManager {
       conv,
       clock: this.o.clock,
       send: (inner) => this.o.hub.sendInner(inner),
+      budget: this.budget,
       onDispose: () => {
         if (this.streams.get(conv) === stream) this.streams.delete(conv);
         this.closedAt.set(conv, this.o.clock.now());
@@ -195,6 +224,8 @@ export class ServiceManager {
     this.counters.opens++;
     s.total++;
     s.conns.add(stream);
+    s.tally.opened++;
+    if (this.summaryTimer === undefined) this.summaryTimer = this.o.clock.setTimer(summaryIntervalMs, () => this.logSummaries());
     const sp = s.spec;
     const sock = (this.o.connect ?? ((h, p) => connect({ host: h, port: p, allowHalfOpen: true })))(sp.targetHost, sp.targetPort);
     sock.setNoDelay(true);
@@ -203,12 +234,11 @@ export class ServiceManager {
         s.conns.delete(stream);
         s.bytesInClosed += stream.bytesReceived;
         s.bytesOutClosed += stream.bytesSent;
+        s.tally.closeWith(reason);
+        if (reason?.startsWith('buffer budget')) s.budgetResets++;
+        if (reason?.startsWith('target')) this.counters.targetErrors++;
         const f = { service: sp.name, conv, visitor, bytesIn: stream.bytesReceived, bytesOut: stream.bytesSent };
-        if (reason === undefined) this.o.log.debug(f, 'connection closed');
-        else {
-          if (reason.startsWith('target')) this.counters.targetErrors++;
-          this.o.log.info({ ...f, reason }, 'connection closed');
-        }
+        this.o.log.debug(reason === undefined ? f : { ...f, reason }, 'connection closed');
       },
     });
     this.o.log.debug({ service: sp.name, conv, visitor }, 'connection opened');

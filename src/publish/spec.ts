@@ -74,7 +74,7 @@ export function formatPortRanges(ranges: readonly PortRange[]): string {
 }
 
 /** Why the hub refuses a PUBLISH (wire/control.ts PublishRefusal carries the same codes). */
-export type PublishVerdict = 'ok' | 'same' | 'bad-name' | 'port-not-allowed' | 'name-taken' | 'port-in-use';
+export type PublishVerdict = 'ok' | 'same' | 'bad-name' | 'port-not-allowed' | 'name-taken' | 'port-in-use' | 'too-many';
 
 export interface PublishedView {
   name: string;
@@ -84,9 +84,12 @@ export interface PublishedView {
 
 /**
  * The hub's admission decision for member `owner` asking to publish `name` on `port`, given the
- * allowed ranges and what is published now. 'same' = this owner already has exactly that.
+ * allowed ranges and what is published now. 'same' = this owner already has exactly that;
+ * 'too-many' = a new name past `maxPerOwner` services (moving one of its own is not new).
  */
-export function decidePublish(owner: string, name: string, port: number, ranges: readonly PortRange[], published: readonly PublishedView[]): PublishVerdict {
+export function decidePublish(
+  owner: string, name: string, port: number, ranges: readonly PortRange[], published: readonly PublishedView[], maxPerOwner = Infinity,
+): PublishVerdict {
   if (!publishNamePattern.test(name)) return 'bad-name';
   if (!portAllowed(port, ranges)) return 'port-not-allowed';
   const byName = published.find((p) => p.name === name);
@@ -94,5 +97,6 @@ export function decidePublish(owner: string, name: string, port: number, ranges:
   if (byName && byName.owner !== owner) return 'name-taken';
   const byPort = published.find((p) => p.port === port);
   if (byPort && !(byPort.owner === owner && byPort.name === name)) return 'port-in-use';
+  if (!byName && published.filter((p) => p.owner === owner).length >= maxPerOwner) return 'too-many';
   return 'ok';
 }

@@ -67,6 +67,8 @@ export enum PublishRefusal {
   LISTEN_FAILED = 4,
   BAD_REQUEST = 5,
   NOT_REGISTERED = 6,
+  /** The member already publishes the hub's --publish-max-services. */
+  TOO_MANY_SERVICES = 7,
 }
 
 export const publishRefusalName: Readonly<Record<PublishRefusal, string>> = {
@@ -76,6 +78,7 @@ export const publishRefusalName: Readonly<Record<PublishRefusal, string>> = {
   [PublishRefusal.LISTEN_FAILED]: 'LISTEN_FAILED',
   [PublishRefusal.BAD_REQUEST]: 'BAD_REQUEST',
   [PublishRefusal.NOT_REGISTERED]: 'NOT_REGISTERED',
+  [PublishRefusal.TOO_MANY_SERVICES]: 'TOO_MANY_SERVICES',
 };
 
 export enum RefusalReason {

@@ -94,6 +94,25 @@ describe('parseHubConfig', () => {
   ])('refuses %s', (_why, patch, option) => {
     expect(refusal(() => parseHubConfig({ secretFile: '/etc/meshd/secret', ...patch }, ctx)).option).toBe(option);
   });
+
+  it('reads the --publish-* visitor and member limits', () => {
+    const c = parseHubConfig(
+      { secretFile: '/etc/meshd/secret', publishMaxConnsPerIp: '4', publishAcceptRate: 2, publishIdleTimeout: '0', publishBufferMb: '16', publishMaxServices: '3' },
+      ctx,
+    );
+    expect(c).toMatchObject({ publishMaxConnsPerIp: 4, publishAcceptRate: 2, publishIdleTimeoutSec: 0, publishBufferMb: 16, publishMaxServices: 3 });
+    expect(parsePeerConfig({ ...peerBase, publishBufferMb: 8 }, ctx).publishBufferMb).toBe(8);
+  });
+
+  it.each([
+    ['per-IP cap 0', { publishMaxConnsPerIp: '0' }, '--publish-max-conns-per-ip'],
+    ['accept rate not a number', { publishAcceptRate: 'lots' }, '--publish-accept-rate'],
+    ['negative idle timeout', { publishIdleTimeout: '-1' }, '--publish-idle-timeout'],
+    ['fractional buffer', { publishBufferMb: '1.5' }, '--publish-buffer-mb'],
+    ['zero services', { publishMaxServices: '0' }, '--publish-max-services'],
+  ])('refuses %s', (_why, patch, option) => {
+    expect(refusal(() => parseHubConfig({ secretFile: '/etc/meshd/secret', ...patch }, ctx)).option).toBe(option);
+  });
 });
 
 describe('the network secret: default file, creation at the hub, modes, weak secrets (issue 16.1, M8)', () => {

@@ -55,7 +55,9 @@ const peers = (extra: string[]) => [
 describeRoot('meshd publish end to end (real daemons in namespaces)', () => {
   it('100 x 1 MB through the hub, refusal, peer restart', async () => {
     requireDist();
-    await withMesh('publish', { peers: peers(['--publish', 'ssh=tcp:2222:127.0.0.1:22']), hubArgs: ['--allow-publish', '8000-8999'] }, async (m) => {
+    // 100 concurrent connections from one visitor IP: above the per-IP defaults (16 open, 8/s burst 32), raised here.
+    const hubArgs = ['--allow-publish', '8000-8999', '--publish-max-conns-per-ip', '128', '--publish-accept-rate', '100'];
+    await withMesh('publish', { peers: peers(['--publish', 'ssh=tcp:2222:127.0.0.1:22']), hubArgs }, async (m) => {
       startTarget(m);
       const web = m.peer('web').daemon;
       await web.waitMsg('service published on the hub', { service: 'web' });

@@ -20,7 +20,8 @@ import { createInterface } from 'node:readline';
 import { Lab, pidAlive } from './netns.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const cliPath = join(repoRoot, 'dist', 'cli.js');
+// MESHD_E2E_CLI runs another build (e.g. main, for a before/after figure); default this tree's dist.
+export const cliPath = process.env.MESHD_E2E_CLI ?? join(repoRoot, 'dist', 'cli.js');
 export const hubAddress = '203.0.113.2';
 export const hubPort = 7000;
 export const overlayNetwork = '10.9.0.0/24';

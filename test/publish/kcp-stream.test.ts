@@ -168,4 +168,19 @@ describe('KcpStream', () => {
     expect(b.s.bytesReceived).toBe(5000);
     expect(clock.pending).toBe(0);
   });
+
+  it('a FIN after more than 60 s idle closes cleanly: end() restarts the stall clock (no "dead link" reset)', () => {
+    const { clock, a, b } = pair(0);
+    a.s.write(new Uint8Array(1000));
+    clock.advance(200);
+    expect(b.s.bytesReceived).toBe(1000);
+    clock.advance(61_000); // idle: nothing in flight, no timers
+    a.s.end();
+    clock.advance(500);
+    expect(b.ended).toBe(true);
+    b.s.end();
+    clock.advance(500);
+    expect(a.closed).toBeUndefined();
+    expect(b.closed).toBeUndefined();
+  });
 });

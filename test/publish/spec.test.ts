@@ -77,6 +77,15 @@ describe('decidePublish', () => {
   ])('%s', (_why, owner, name, port, want) => {
     expect(decidePublish(owner, name, port, ranges, published)).toBe(want);
   });
+  it.each<[string, string, string, number, PublishVerdict]>([
+    ['a third name past a cap of 2', 'A', 'c', 8003, 'too-many'],
+    ['moving one of its two services is not a new one', 'A', 'a', 8005, 'ok'],
+    ['re-publishing the same one', 'A', 'b', 8002, 'same'],
+    ['another member is not counted against A', 'B', 'c', 8003, 'ok'],
+  ])('per-member cap: %s', (_why, owner, name, port, want) => {
+    const two = [{ name: 'a', port: 8001, owner: 'A' }, { name: 'b', port: 8002, owner: 'A' }];
+    expect(decidePublish(owner, name, port, ranges, two, 2)).toBe(want);
+  });
   it('refuses every port on a hub without --allow-publish', () => {
     expect(decidePublish('B', 'api', 8081, [], published)).toBe('port-not-allowed');
   });

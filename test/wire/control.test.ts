@@ -55,6 +55,11 @@ const golden: Array<[string, ControlMessage, string]> = [
     '0d 08000000 01 77 01 01 78',
   ],
   [
+    'PUBLISH_REFUSED: TOO_MANY_SERVICES (7)',
+    { type: ControlType.PUBLISH_REFUSED, seq: 8, name: 'w', reason: PublishRefusal.TOO_MANY_SERVICES, text: 'x' },
+    '0d 08000000 01 77 07 01 78',
+  ],
+  [
     'STREAM_OPEN: conv LE, service name, visitor endpoint',
     { type: ControlType.STREAM_OPEN, seq: 9, conv: 0x01020304, name: 'w', visitor: { address: '203.0.113.50', port: 40000 } },
     '0e 09000000 04030201 01 77 cb007132 409c',
@@ -92,7 +97,7 @@ describe('control codec', () => {
       8: 'GOODBYE', 9: 'PUNCH_REQUEST', 10: 'PUNCH', 11: 'PUBLISH', 12: 'PUBLISH_OK', 13: 'PUBLISH_REFUSED', 14: 'STREAM_OPEN',
     });
     expect(publishRefusalName).toEqual({
-      1: 'PORT_NOT_ALLOWED', 2: 'NAME_TAKEN', 3: 'PORT_IN_USE', 4: 'LISTEN_FAILED', 5: 'BAD_REQUEST', 6: 'NOT_REGISTERED',
+      1: 'PORT_NOT_ALLOWED', 2: 'NAME_TAKEN', 3: 'PORT_IN_USE', 4: 'LISTEN_FAILED', 5: 'BAD_REQUEST', 6: 'NOT_REGISTERED', 7: 'TOO_MANY_SERVICES',
     });
     expect(refusalReasonName).toEqual({ 1: 'ADDRESS_IN_USE', 2: 'OUTSIDE_NETWORK', 3: 'NAME_TAKEN', 4: 'KEY_NOT_ALLOWED', 5: 'BAD_REQUEST' });
   });

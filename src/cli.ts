@@ -13,7 +13,7 @@ import { options, type Role } from './config/schema.js';
 import { parseHubConfig, parsePeerConfig, type ParseContext, type RawOptions } from './config/parse.js';
 import { loadOrCreateKey } from './config/key-file.js';
 import { decodeKey, encodeKey, generateKeyPair, keyPairFromPrivate } from './crypto/keys.js';
-import { registerPingCommand, registerStatusCommand } from './ops/commands.js';
+import { registerPingCommand, registerReleaseCommand, registerStatusCommand } from './ops/commands.js';
 import { ConfigError, MeshdError } from './util/errors.js';
 import type { Logger } from './util/log.js';
 
@@ -235,7 +235,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `meshd: ${s.slice(7)}` : s) });
 
-  addOptions(program.command('hub').description('run the hub: registration, peer map, hole punching, relay'), 'hub').action(runHub);
+  const hub = addOptions(program.command('hub').description('run the hub: registration, peer map, hole punching, relay'), 'hub').action(runHub);
+  registerReleaseCommand(hub);
   addOptions(program.command('peer').description('run a peer: a TUN device on the overlay network'), 'peer').action(runPeer);
 
   program

@@ -28,6 +28,8 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 const kcpModes: readonly KcpMode[] = ['normal', 'fast', 'fast2', 'fast3'];
 const transports: readonly Transport[] = ['kcp', 'datagram'];
 const minSecretBytes = 16;
+/** Local policy (hub/bindings.ts defaultBindingLeaseDays; config does not import hub). */
+const defaultBindingLeaseDays = 30;
 /** Per-peer relay budget: enough for interactive use and modest transfers, far from a VPS's link. */
 const defaultRelayRateMbit = 50;
 
@@ -140,7 +142,13 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
     network: cidr('network', str(raw, 'network') ?? '10.9.0.0/24', true),
     allowPublish: allowPublish === undefined ? [] : parsePortRanges(allowPublish),
     relayRateMbit: defaultRelayRateMbit,
+    bindingLeaseDays: defaultBindingLeaseDays,
   };
+  if (raw.bindingLeaseDays !== undefined) {
+    const d = Number(raw.bindingLeaseDays);
+    if (!Number.isFinite(d) || d < 1 || d > 36_500) throw new ConfigError('--binding-lease-days', `must be a number of days from 1 to 36500 (got "${String(raw.bindingLeaseDays)}")`);
+    cfg.bindingLeaseDays = d;
+  }
   if (raw.relayRate !== undefined) {
     const r = Number(raw.relayRate);
     if (!Number.isFinite(r) || r < 0.1 || r > 100_000) throw new ConfigError('--relay-rate', `must be a number of Mbit/s from 0.1 to 100000 (got "${String(raw.relayRate)}")`);

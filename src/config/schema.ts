@@ -28,7 +28,8 @@ export const options: readonly OptionDoc[] = [
   { key: 'secretFile', flag: '--secret-file', roles: ['hub', 'peer'], arg: 'file', doc: 'file holding the network secret (or set MESHD_SECRET); at least 16 bytes' },
   { key: 'stateDir', flag: '--state-dir', roles: ['hub', 'peer'], arg: 'dir', def: '/var/lib/meshd', doc: 'where the node key (and the pinned hub key) live' },
   { key: 'keyFile', flag: '--key-file', roles: ['hub', 'peer'], arg: 'file', def: '<state-dir>/<role>.key', doc: 'private key file; created (mode 0600) if missing' },
-  { key: 'allowKeysFile', flag: '--allow-keys-file', roles: ['hub'], arg: 'file', doc: 'only admit the peer public keys listed in this file, one per line' },
+  { key: 'allowKeysFile', flag: '--allow-keys-file', roles: ['hub'], arg: 'file', doc: 'only admit the peer public keys listed in this file, one per line: KEY [ADDRESS [NAME]] (a listed address and name are bound to that key)' },
+  { key: 'bindingLeaseDays', flag: '--binding-lease-days', roles: ['hub'], arg: 'days', def: '30', doc: "free a key's address and name after this many days unseen (else only `meshd hub release` frees them)" },
   { key: 'hub', flag: '--hub', roles: ['peer'], arg: 'host:port', doc: 'the hub to register with (required)' },
   { key: 'hubKey', flag: '--hub-key', roles: ['peer'], arg: 'base64', doc: "the hub's public key; without it the key is learned on first contact and pinned" },
   { key: 'local', flag: '--local', roles: ['peer'], arg: 'ip/prefix', doc: "this peer's overlay address and prefix, e.g. 10.9.0.2/24 (required)" },
@@ -61,6 +62,8 @@ export interface HubConfig extends CommonConfig {
   publishMaxConns?: number;
   /** Relay budget per peer, Mbit/s. */
   relayRateMbit: number;
+  /** A binding (key -> address, name) unseen this many days is freed. */
+  bindingLeaseDays: number;
 }
 
 export interface PeerConfig extends CommonConfig {

@@ -2,8 +2,9 @@
 //
 // What the data plane (KCP, TUN) calls:
 //   const node = new PeerNode(opts)    binds the Link to opts.udp; nothing is sent yet
-//   await node.start()                 learns/pins the hub key, registers; rejects with HubRefusedError
-//                                      (code HUB_REFUSED_ADDRESS_IN_USE | _OUTSIDE_NETWORK | _NAME_TAKEN | _KEY_NOT_ALLOWED)
+//   await node.start()                 learns/pins the hub key, registers; resolves at the first REGISTER_OK.
+//                                      A refusal (hubClient.lastRefusal, code HUB_REFUSED_<REASON>) is
+//                                      logged and retried with backoff, never left as a zombie
 //   node.sendTo(overlay, inner)        `inner` = encodeInner({kind: KCP | IP, ...}) for the peer at that
 //                                      overlay address; sealed on the peer-peer session and sent on the current
 //                                      path (direct endpoint, else the hub relay). Queued while a handshake runs.
@@ -48,6 +49,8 @@ export interface PeerNodeOptions {
   overlay: number;
   prefix: number;
   name?: string;
+  /** `name` is the host name (no --name): the hub may give host-2, host-3... */
+  nameIsHint?: boolean;
   /** Our LAN endpoints (interface address + our port); default: the socket's local address. */
   lanEndpoints?: Endpoint[];
   bootId?: bigint;
@@ -123,6 +126,7 @@ export class PeerNode {
       overlay: o.overlay,
       prefix: o.prefix,
       name: o.name ?? '',
+      ...(o.nameIsHint ? { nameIsHint: true } : {}),
       lan: () => lan,
       bootId: this.bootId,
       map: this.map,

@@ -172,9 +172,10 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   const hubPort = hm ? Number(hm[2]) : 0;
   if (!hm || hubPort < 1 || hubPort > 65535) throw new ConfigError('--hub', `must be host:port (got "${hubText}")`);
   const localText = str(raw, 'local');
-  if (localText === undefined) throw new ConfigError('--local', 'is required (this peer\'s overlay address, like 10.9.0.2/24)');
-  const name = str(raw, 'name') ?? ctx.hostname;
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(name)) throw new ConfigError('--name', `must be 1-32 letters, digits, - or _ (got "${name}")`);
+  const explicitName = str(raw, 'name');
+  if (explicitName !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(explicitName)) throw new ConfigError('--name', `must be 1-32 letters, digits, - or _ (got "${explicitName}")`);
+  // Without --name the host name is a hint: the hub gives the first free of host, host-2, host-3...
+  const name = explicitName ?? ctx.hostname;
   const tun = str(raw, 'tun') ?? 'meshd0';
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(tun)) {
     throw new ConfigError('--tun', `must be an interface name of 1-15 letters, digits, _ . or -, starting with a letter or digit (got "${tun}")`);
@@ -187,14 +188,15 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   const cfg: PeerConfig = {
     ...c,
     hub: { host: hm[1]!, port: hubPort },
-    local: cidr('local', localText, false),
     name,
+    nameIsHint: explicitName === undefined,
     tun,
     mtu,
     transport: oneOf(raw, 'transport', transports, 'kcp'),
     kcpMode: oneOf(raw, 'kcpMode', kcpModes, 'fast2'),
     publish: parsePublishSpecs(publishTexts(raw.publish)),
   };
+  if (localText !== undefined) cfg.local = cidr('local', localText, false);
   const hubKey = str(raw, 'hubKey');
   if (hubKey !== undefined) {
     if (!/^[A-Za-z0-9+/]{43}=$/.test(hubKey)) throw new ConfigError('--hub-key', 'must be a base64 X25519 public key (44 characters)');

@@ -58,7 +58,7 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
 export function formatPeerStatus(s: PeerStatusJson): string {
   const lines = [
     `peer ${printable(s.name)} ${s.address}  key ${shortKey(s.publicKey)}  tun ${s.tun} mtu ${s.mtu}  ${s.transport}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}`,
-    `hub ${s.hub.endpoint}  ${s.hub.registered ? 'registered' : 'not registered'}  reflexive ${s.hub.reflexive ?? '-'}  heard ${formatAgo(s.hub.lastHeardMsAgo)}`,
+    `hub ${s.hub.endpoint}  ${s.hub.registered ? 'registered' : s.hub.refused ? `not registered (${printable(s.hub.refused)}; retrying)` : 'not registered'}  reflexive ${s.hub.reflexive ?? '-'}  heard ${formatAgo(s.hub.lastHeardMsAgo)}`,
     '',
   ];
   if (s.peers.length === 0) lines.push('no other peers in the network yet');

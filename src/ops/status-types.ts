@@ -64,6 +64,8 @@ export interface PeerStatusJson {
     reflexive: string | null;
     /** Since the hub last answered; null if never. */
     lastHeardMsAgo: number | null;
+    /** While not registered: the hub's last refusal (the peer retries with backoff). */
+    refused?: string;
   };
   /** Node totals over all peers. */
   traffic: TrafficJson;

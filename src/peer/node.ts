@@ -103,7 +103,12 @@ export class PeerNode {
     this.log = componentLogger(o.log, 'peer', { overlay: u32ToIpv4(o.overlay) });
     this.random01 = o.random01 ?? Math.random;
     this.bootId = o.bootId ?? BigInt.asUintN(64, (BigInt(Math.floor(this.random01() * 2 ** 32)) << 32n) | BigInt(Math.floor(this.random01() * 2 ** 32)));
-    this.map = new PeerMap(keyId(o.keyPair.publicKey));
+    this.map = new PeerMap(keyId(o.keyPair.publicKey), (overlay, oldId, newId) =>
+      this.log.error(
+        { address: u32ToIpv4(overlay), oldKey: Buffer.from(oldId, 'hex').toString('base64'), newKey: Buffer.from(newId, 'hex').toString('base64') },
+        'peer: an overlay address changed key (released by the hub operator, or the hub lost its bindings): check it is expected',
+      ),
+    );
     this.link = new Link({
       udp: o.udp,
       keyPair: o.keyPair,

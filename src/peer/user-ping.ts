@@ -43,7 +43,9 @@ export class UserPinger {
     } catch {
       overlay = undefined;
     }
-    const peer = all.find((p) => p.name === target || p.overlay === overlay);
+    // An address first: a member that named itself "10.9.0.3" must not capture `meshd ping 10.9.0.3`
+    // (the hub refuses such names now; an older hub may not).
+    const peer = (overlay !== undefined ? all.find((p) => p.overlay === overlay) : undefined) ?? all.find((p) => p.name === target);
     if (!peer) throw new MeshdError('PING_UNKNOWN_PEER', `no peer named or addressed "${target}" in the map`);
     return peer;
   }

@@ -103,11 +103,13 @@ export function registerReleaseCommand(hub: Command, io: CommandIo = processIo):
     .command('release')
     .description("free a key's overlay address and name at the running hub (they are otherwise kept for that key)")
     .argument('<target>', 'a peer name, an overlay address (10.9.0.3) or a base64 public key')
-    .option('--state-dir <dir>', "the hub's state directory (control socket <dir>/hub.sock)", defaultStateDir)
+    // --state-dir is `meshd hub`'s own option (the hub's state directory, control socket <dir>/hub.sock).
+    .addHelpText('after', `\n  --state-dir <dir>  the hub's state directory; its control socket is <dir>/hub.sock (default: ${defaultStateDir})`)
     .option('--socket <path>', 'the control socket, overriding --state-dir')
-    .action(async (target: string, opts: { stateDir: string; socket?: string }) => {
+    .action(async (target: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{ stateDir?: string; socket?: string }>();
       try {
-        const released = (await requestRelease(opts.socket ?? defaultSocketPath(opts.stateDir, 'hub'), target)) as Array<{ publicKey: string; overlay: string; name: string; wasMember: boolean }>;
+        const released = (await requestRelease(opts.socket ?? defaultSocketPath(opts.stateDir ?? defaultStateDir, 'hub'), target)) as Array<{ publicKey: string; overlay: string; name: string; wasMember: boolean }>;
         if (released.length === 0) {
           io.err(`meshd: no binding matches ${JSON.stringify(target)}\n`);
           io.setExitCode(1);

@@ -72,6 +72,10 @@ const golden: Array<[string, ControlMessage, string]> = [
 ];
 
 describe('control codec', () => {
+  it('reads a REGISTER without flags (an older peer) as flags 0', () => {
+    expect(decodeControl(fromHex('01 01000000 0a090002 18 02 6162 00 0100000000000000'.replace(/\s+/g, '')))).toMatchObject({ type: ControlType.REGISTER, name: 'ab', flags: 0 });
+  });
+
   it.each(golden)('%s', (_why, msg, hex) => {
     expect(toHex(encodeControl(msg))).toBe(hex.replace(/\s+/g, ''));
     expect(decodeControl(fromHex(hex))).toEqual(msg);

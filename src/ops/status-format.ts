@@ -119,6 +119,11 @@ export function formatHubStatus(s: HubStatusJson): string {
     ]);
     lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'REFLEXIVE', 'LAN', 'HEARTBEAT', 'REGISTERED', 'RELAYED'], rows));
   }
+  if (s.bindings !== undefined && s.bindings.length > 0) {
+    const rows = s.bindings.map((b) => [b.name === '' ? '-' : b.name, b.address, shortKey(b.publicKey), b.lastSeen ?? 'never', b.pinned ? 'allow-list' : 'first come']);
+    lines.push('', 'held for keys not registered now (free one with meshd hub release NAME|ADDRESS|KEY):');
+    lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'LAST SEEN', 'BOUND BY'], rows));
+  }
   pushPublished(lines, s.published);
   return `${lines.join('\n')}\n`;
 }

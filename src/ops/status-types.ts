@@ -133,6 +133,18 @@ export interface HubStatusJson {
   drops?: Record<string, number>;
   /** Services published through this hub; empty without --allow-publish. */
   published?: PublishedJson[];
+  /** Addresses and names bound to keys that are not registered now (held for them: H1). */
+  bindings?: HubBindingJson[];
+}
+
+export interface HubBindingJson {
+  name: string;
+  address: string;
+  publicKey: string;
+  /** ISO time the key was last seen; null for an allow-list binding never seen. */
+  lastSeen: string | null;
+  /** From --allow-keys-file. */
+  pinned: boolean;
 }
 
 export type StatusJson = PeerStatusJson | HubStatusJson;

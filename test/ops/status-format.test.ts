@@ -144,3 +144,12 @@ describe('names from the network and refusals (issue 17 Low, H1)', () => {
     expect(formatPingReply('x', { seq: 1, rttMs: 1, path: 'direct', endpoint: '198.51.100.1:1', name: 'b\u001b[2J', address: '10.9.0.3' })).toBe('pong from b?[2J (10.9.0.3) via 198.51.100.1:1 (direct) in 1.0ms');
   });
 });
+
+describe('hub bindings of keys not registered now', () => {
+  it('lists them with how to free one', () => {
+    const s = { ...hubStatus, bindings: [{ name: 'pb', address: '10.9.0.3', publicKey: 'Q7mopTppAAAA', lastSeen: '2026-12-04T12:00:00.000Z', pinned: false }] };
+    const out = formatStatus(s);
+    expect(out).toContain('meshd hub release');
+    expect(out).toMatch(/pb\s+10\.9\.0\.3\s+Q7mopTpp\s+2026-12-04T12:00:00\.000Z\s+first come/);
+  });
+});

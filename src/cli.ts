@@ -16,7 +16,7 @@ import { parseHubConfig, parsePeerConfig, type ParseContext, type RawOptions } f
 import { loadOrCreateKey } from './config/key-file.js';
 import { createSecretFile, generateSecretText } from './config/secret-file.js';
 import { decodeKey, encodeKey, generateKeyPair, keyPairFromPrivate } from './crypto/keys.js';
-import { registerPingCommand, registerStatusCommand } from './ops/commands.js';
+import { registerPingCommand, registerReleaseCommand, registerStatusCommand } from './ops/commands.js';
 import { ConfigError, MeshdError } from './util/errors.js';
 import type { Logger } from './util/log.js';
 
@@ -273,7 +273,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `meshd: ${s.slice(7)}` : s) });
 
-  addOptions(program.command('hub').description('run the hub: registration, peer map, hole punching, relay'), 'hub').action(runHub);
+  const hub = addOptions(program.command('hub').description('run the hub: registration, peer map, hole punching, relay'), 'hub').action(runHub);
+  registerReleaseCommand(hub);
   addOptions(program.command('peer').description('run a peer: a TUN device on the overlay network'), 'peer').action(runPeer);
 
   program

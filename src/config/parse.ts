@@ -35,6 +35,8 @@ export type RawOptions = Readonly<Record<string, unknown>>;
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const kcpModes: readonly KcpMode[] = ['normal', 'fast', 'fast2', 'fast3'];
 const transports: readonly Transport[] = ['kcp', 'datagram'];
+/** Local policy (hub/bindings.ts defaultBindingLeaseDays; config does not import hub). */
+const defaultBindingLeaseDays = 30;
 /** Per-peer relay budget: enough for interactive use and modest transfers, far from a VPS's link. */
 const defaultRelayRateMbit = 50;
 
@@ -205,7 +207,13 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
     network: cidr('network', str(raw, 'network') ?? '10.9.0.0/24', true),
     allowPublish: allowPublish === undefined ? [] : parsePortRanges(allowPublish),
     relayRateMbit: defaultRelayRateMbit,
+    bindingLeaseDays: defaultBindingLeaseDays,
   };
+  if (raw.bindingLeaseDays !== undefined) {
+    const d = Number(raw.bindingLeaseDays);
+    if (!Number.isFinite(d) || d < 1 || d > 36_500) throw new ConfigError('--binding-lease-days', `must be a number of days from 1 to 36500 (got "${String(raw.bindingLeaseDays)}")`);
+    cfg.bindingLeaseDays = d;
+  }
   if (raw.relayRate !== undefined) {
     const r = Number(raw.relayRate);
     if (!Number.isFinite(r) || r < 0.1 || r > 100_000) throw new ConfigError('--relay-rate', `must be a number of Mbit/s from 0.1 to 100000 (got "${String(raw.relayRate)}")`);
@@ -239,9 +247,10 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   const hubPort = hm ? Number(hm[2]) : 0;
   if (!hm || hubPort < 1 || hubPort > 65535) throw new ConfigError('--hub', `must be host:port (got "${hubText}")`);
   const localText = str(raw, 'local');
-  if (localText === undefined) throw new ConfigError('--local', 'is required (this peer\'s overlay address, like 10.9.0.2/24)');
-  const name = str(raw, 'name') ?? ctx.hostname;
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(name)) throw new ConfigError('--name', `must be 1-32 letters, digits, - or _ (got "${name}")`);
+  const explicitName = str(raw, 'name');
+  if (explicitName !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(explicitName)) throw new ConfigError('--name', `must be 1-32 letters, digits, - or _ (got "${explicitName}")`);
+  // Without --name the host name is a hint: the hub gives the first free of host, host-2, host-3...
+  const name = explicitName ?? ctx.hostname;
   const tun = str(raw, 'tun') ?? 'meshd0';
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(tun)) {
     throw new ConfigError('--tun', `must be an interface name of 1-15 letters, digits, _ . or -, starting with a letter or digit (got "${tun}")`);
@@ -254,8 +263,8 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   const cfg: PeerConfig = {
     ...c,
     hub: { host: hm[1]!, port: hubPort },
-    local: cidr('local', localText, false),
     name,
+    nameIsHint: explicitName === undefined,
     tun,
     mtu,
     transport: oneOf(raw, 'transport', transports, 'kcp'),
@@ -264,6 +273,7 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   };
   const peerBuf = intOpt(raw, 'publishBufferMb', '--publish-buffer-mb', 1, 65_536);
   if (peerBuf !== undefined) cfg.publishBufferMb = peerBuf;
+  if (localText !== undefined) cfg.local = cidr('local', localText, false);
   const hubKey = str(raw, 'hubKey');
   if (hubKey !== undefined) {
     if (!/^[A-Za-z0-9+/]{43}=$/.test(hubKey)) throw new ConfigError('--hub-key', 'must be a base64 X25519 public key (44 characters)');

@@ -28,11 +28,12 @@ export const options: readonly OptionDoc[] = [
   { key: 'secretFile', flag: '--secret-file', roles: ['hub', 'peer'], arg: 'file', def: '$MESHD_SECRET, else /etc/meshd/secret (or $MESHD_SECRET_FILE)', doc: 'file holding the network secret: base64 of 32+ bytes (meshd gensecret) or a passphrase of 20+ characters' },
   { key: 'stateDir', flag: '--state-dir', roles: ['hub', 'peer'], arg: 'dir', def: '/var/lib/meshd', doc: 'where the node key (and the pinned hub key) live' },
   { key: 'keyFile', flag: '--key-file', roles: ['hub', 'peer'], arg: 'file', def: '<state-dir>/<role>.key', doc: 'private key file; created (mode 0600) if missing' },
-  { key: 'allowKeysFile', flag: '--allow-keys-file', roles: ['hub'], arg: 'file', doc: 'only admit the peer public keys listed in this file, one per line' },
+  { key: 'allowKeysFile', flag: '--allow-keys-file', roles: ['hub'], arg: 'file', doc: 'only admit the peer public keys listed in this file, one per line: KEY [ADDRESS [NAME]] (a listed address and name are bound to that key)' },
+  { key: 'bindingLeaseDays', flag: '--binding-lease-days', roles: ['hub'], arg: 'days', def: '30', doc: "free a key's address and name after this many days unseen (else only `meshd hub release` frees them)" },
   { key: 'hub', flag: '--hub', roles: ['peer'], arg: 'host:port', doc: 'the hub to register with (required)' },
   { key: 'hubKey', flag: '--hub-key', roles: ['peer'], arg: 'base64', doc: "the hub's public key (the hub's start line and status print it); without it the key is learned from the --hub address and pinned" },
-  { key: 'local', flag: '--local', roles: ['peer'], arg: 'ip/prefix', doc: "this peer's overlay address and prefix, e.g. 10.9.0.2/24 (required)" },
-  { key: 'name', flag: '--name', roles: ['peer'], arg: 'name', def: 'the host name', doc: 'a name unique in the network (letters, digits, - and _)' },
+  { key: 'local', flag: '--local', roles: ['peer'], arg: 'ip/prefix', def: 'assigned by the hub', doc: "this peer's overlay address and prefix, e.g. 10.9.0.2/24; without it the hub assigns a free one, the same for this key every time" },
+  { key: 'name', flag: '--name', roles: ['peer'], arg: 'name', def: 'the host name, numbered by the hub if taken', doc: 'a name unique in the network (letters, digits, - and _); if another key holds it the peer retries until it is free' },
   { key: 'tun', flag: '--tun', roles: ['peer'], arg: 'name', def: 'meshd0', doc: 'TUN interface name' },
   { key: 'mtu', flag: '--mtu', roles: ['peer'], arg: 'bytes', def: String(defaultTunMtu), doc: 'TUN MTU (576-1420); the default fits direct and relayed packets in 1500' },
   { key: 'transport', flag: '--transport', roles: ['peer'], arg: 'kcp|datagram', def: 'kcp', doc: 'kcp: reliable, low latency under loss; datagram: one sealed UDP datagram per packet' },
@@ -71,13 +72,18 @@ export interface HubConfig extends CommonConfig {
   publishMaxServices?: number;
   /** Relay budget per peer, Mbit/s. */
   relayRateMbit: number;
+  /** A binding (key -> address, name) unseen this many days is freed. */
+  bindingLeaseDays: number;
 }
 
 export interface PeerConfig extends CommonConfig {
   hub: { host: string; port: number };
   hubKey?: string;
-  local: { address: string; prefixLength: number };
+  /** Absent: the hub assigns an address in its --network (the same one for this key next time). */
+  local?: { address: string; prefixLength: number };
   name: string;
+  /** No --name: `name` is the host name and the hub may number it (host-2, host-3...). */
+  nameIsHint: boolean;
   tun: string;
   mtu: number;
   transport: Transport;

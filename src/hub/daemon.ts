@@ -12,12 +12,19 @@ import { HubPublisher, type PublishedServiceStatus, type PublishLimits } from '.
 import type { PortRange } from '../publish/spec.js';
 import { ControlType, encodeControl, RefusalReason } from '../wire/control.js';
 import { encodeInner, InnerKind } from '../wire/inner.js';
+import { BindingTable, dayMs, defaultBindingLeaseDays, leaseExpired, matchRelease, type Binding } from './bindings.js';
+import { loadBindings, saveBindings } from './binding-store.js';
 import { Relay } from './relay.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { HubServer } from './server.js';
 
 /** Local tuning: how often the hub looks for members whose heartbeats stopped. */
 export const expiryCheckIntervalMs = 5_000;
+/** Local tuning: the bindings file is written at most this often (a join storm is one write a
+ * second, not one per member); a kill -9 inside this window loses only the newest bindings. */
+export const bindingSaveIntervalMs = 1_000;
+/** Local tuning: how often leases are checked and live members' last-seen times refreshed. */
+export const bindingSweepIntervalMs = 3_600_000;
 /** Local tuning: how often a summary of map distribution is logged while maps are moving. */
 export const mapLogIntervalMs = 10_000;
 
@@ -45,6 +52,21 @@ export interface HubOptions {
   publishMaxConns?: number;
   /** Visitor and member limits for published services (the --publish-* flags). */
   publishLimits?: PublishLimits;
+  /** Where the durable key -> address/name bindings live (<state-dir>/bindings.json); absent = memory only. */
+  bindingsPath?: string;
+  /** A binding unseen this long is freed (--binding-lease-days); default 30 days. */
+  bindingLeaseMs?: number;
+  /** Bindings from --allow-keys-file (`KEY ADDRESS [NAME]`): they win over first come and never expire. */
+  pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>;
+}
+
+/** What `meshd hub release` freed. */
+export interface ReleasedBinding {
+  publicKey: string;
+  overlay: string;
+  name: string;
+  /** It was a live member (now removed; it may register again and take what is free). */
+  wasMember: boolean;
 }
 
 export interface HubPeerStatus {
@@ -74,6 +96,10 @@ export interface HubStatus {
 export interface Hub {
   readonly publicKey: Uint8Array;
   status(): HubStatus;
+  /** Frees the bindings an address, a name or a key (base64) selects (`meshd hub release`). */
+  release(selector: string): ReleasedBinding[];
+  /** @internal tests */
+  readonly bindings: BindingTable;
   /** Stops timers and the link and closes the socket. */
   close(): Promise<void>;
   /** @internal tests */
@@ -108,6 +134,27 @@ export function startHub(opts: HubOptions): Hub {
     ...(allowed ? { allowedKeys: (k: Uint8Array) => allowed.has(keyId(k)), refusal: () => keyNotAllowed } : {}),
     retain: (id) => registry.get(id) !== undefined,
   });
+  const bindings = new BindingTable(mergePinned(opts.bindingsPath ? loadBindings(opts.bindingsPath) : [], opts.pinnedBindings ?? [], log));
+  const leaseMs = opts.bindingLeaseMs ?? defaultBindingLeaseDays * dayMs;
+  let lastSaveMs = -Infinity;
+  let saveTimer: TimerHandle | undefined;
+  const saveNow = (): void => {
+    if (saveTimer !== undefined) opts.clock.clearTimer(saveTimer);
+    saveTimer = undefined;
+    if (!opts.bindingsPath) return;
+    lastSaveMs = opts.clock.now();
+    try {
+      saveBindings(opts.bindingsPath, bindings.all());
+    } catch (e) {
+      log.error({ err: e, path: opts.bindingsPath }, 'hub: cannot write the bindings file; bindings live in memory until the next write');
+    }
+  };
+  const bindingsChanged = (): void => {
+    if (!opts.bindingsPath || saveTimer !== undefined) return;
+    const wait = lastSaveMs + bindingSaveIntervalMs - opts.clock.now();
+    if (wait <= 0) saveNow();
+    else saveTimer = opts.clock.setTimer(wait, saveNow);
+  };
   const relay = new Relay(opts.relayBytesPerSec, opts.relayBurstBytes);
   const heartbeatMs = opts.heartbeatMs ?? heartbeatIntervalMs;
   const publisher = new HubPublisher({
@@ -137,6 +184,31 @@ export function startHub(opts: HubOptions): Hub {
     keyAllowed: (k) => allowed === undefined || allowed.has(keyId(k)),
     // One line per map change (or coalesced batch of them): how long until every member had it.
     onMapFanout: (r) => log.info(r, 'hub: map change delivered'),
+    bindings,
+    wallNow: () => opts.wallClock(),
+    onBindingsChanged: bindingsChanged,
+  });
+  // Leases: a binding unseen for --binding-lease-days is freed; live members count as seen now.
+  function sweepLeases(): void {
+    const now = opts.wallClock();
+    let changed = false;
+    for (const b of bindings.all()) {
+      if (registry.get(b.id)) {
+        b.lastSeenMs = now;
+        changed = true;
+      } else if (leaseExpired(b, now, leaseMs)) {
+        bindings.delete(b.id);
+        changed = true;
+        log.info({ peer: b.id.slice(0, 8), overlay: u32ToIpv4(b.overlay), name: b.name, lastSeen: new Date(b.lastSeenMs).toISOString() }, 'hub: binding lease expired; address and name are free');
+      }
+    }
+    if (changed) bindingsChanged();
+  }
+  sweepLeases();
+  let sweepTimer: TimerHandle = opts.clock.setTimer(bindingSweepIntervalMs, function again() {
+    if (closed) return;
+    sweepLeases();
+    sweepTimer = opts.clock.setTimer(bindingSweepIntervalMs, again);
   });
   let timer: TimerHandle = opts.clock.setTimer(expiryCheckIntervalMs, expire);
   let mapLogTimer: TimerHandle = opts.clock.setTimer(mapLogIntervalMs, logMaps);
@@ -169,10 +241,25 @@ export function startHub(opts: HubOptions): Hub {
     for (const m of registry.expired(opts.clock.now(), heartbeatMs)) server.removeMember(m, 'heartbeats stopped');
     timer = opts.clock.setTimer(expiryCheckIntervalMs, expire);
   }
-  log.info({ listen: `${opts.listen.address}:${opts.listen.port}`, network: network.cidr }, 'hub: started');
+  log.info({ listen: `${opts.listen.address}:${opts.listen.port}`, network: network.cidr, bindings: bindings.size }, 'hub: started');
   return {
     publicKey: opts.keyPair.publicKey,
     registry,
+    bindings,
+    release(selector: string): ReleasedBinding[] {
+      const keyIdOf = (s: string) => (/^[A-Za-z0-9+/]{43}=$/.test(s) ? Buffer.from(s, 'base64').toString('hex') : /^[0-9a-f]{64}$/.test(s) ? s : undefined);
+      const out: ReleasedBinding[] = [];
+      for (const b of matchRelease(bindings.all(), selector, keyIdOf)) {
+        bindings.delete(b.id);
+        const m = registry.get(b.id);
+        if (m) server.removeMember(m, 'binding released by the operator');
+        // removeMember marks the binding seen; it is gone already, so nothing is re-added.
+        out.push({ publicKey: Buffer.from(b.id, 'hex').toString('base64'), overlay: u32ToIpv4(b.overlay), name: b.name, wasMember: m !== undefined });
+        log.warn({ peer: b.id.slice(0, 8), overlay: u32ToIpv4(b.overlay), name: b.name, pinned: b.pinned }, 'hub: binding released by the operator');
+      }
+      if (out.length > 0) saveNow();
+      return out;
+    },
     link,
     publisher,
     status(): HubStatus {
@@ -203,10 +290,26 @@ export function startHub(opts: HubOptions): Hub {
       closed = true;
       opts.clock.clearTimer(timer);
       opts.clock.clearTimer(mapLogTimer);
+      opts.clock.clearTimer(sweepTimer);
+      if (saveTimer !== undefined) saveNow();
       server.close();
       publisher.close();
       await link.close();
       await opts.udp.close();
     },
   };
+}
+
+/** The allow-list's bindings over the file's: a file binding of another key on a listed address or
+ * name is dropped (with a warning): the operator's list wins over first come. */
+function mergePinned(fromFile: Binding[], pinned: Array<{ publicKey: Uint8Array; overlay: number; name: string }>, log: Logger): Binding[] {
+  const pins: Binding[] = pinned.map((p) => ({ id: keyId(p.publicKey), overlay: p.overlay >>> 0, name: p.name, lastSeenMs: 0, pinned: true }));
+  const pinIds = new Set(pins.map((p) => p.id));
+  const kept = fromFile.filter((b) => {
+    if (pinIds.has(b.id)) return false;
+    const clash = pins.find((p) => p.overlay === b.overlay || (p.name !== '' && p.name === b.name));
+    if (clash) log.warn({ peer: b.id.slice(0, 8), overlay: u32ToIpv4(b.overlay), name: b.name }, 'hub: a stored binding clashes with the allow-list; the allow-list wins');
+    return clash === undefined;
+  });
+  return [...kept, ...pins];
 }

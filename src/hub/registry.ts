@@ -7,6 +7,7 @@ import { ConfigError } from '../util/errors.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import { MapOp, RefusalReason, type MapEntry } from '../wire/control.js';
 import { encodeMapEntry } from './map-parts.js';
+import { claim, type Binding, type Claim } from './bindings.js';
 
 /** Protocol: the hub tells peers this interval in REGISTER_OK; peers heartbeat at it. */
 export const heartbeatIntervalMs = 20_000;
@@ -61,25 +62,49 @@ export interface Member {
 
 export interface RegisterRequest {
   id: string;
+  /** 0 = assign one. */
   overlay: number;
   prefix: number;
   name: string;
+  /** The name is the peer's host name: the hub may number it (host-2, host-3...). */
+  nameIsHint?: boolean;
 }
 
-/** Why a REGISTER is refused, or undefined to accept. Order: policy, shape, then conflicts. */
+type Lookup<T> = { byOverlay(o: number): T | undefined; byName(n: string): T | undefined };
+
+const noBindings: Lookup<Binding> & { get(id: string): Binding | undefined } = { byOverlay: () => undefined, byName: () => undefined, get: () => undefined };
+
+/**
+ * The REGISTER decision: policy first, then the claim on an address and a name against the durable
+ * bindings (hub/bindings.ts) and the live members together, so neither 70 s of silence nor a hub
+ * restart hands an address or a name to another key. Accepts with the address and name to use.
+ */
+export function decideRegister(
+  req: RegisterRequest,
+  net: Network,
+  members: Lookup<Member>,
+  keyAllowed: boolean,
+  bindings: Lookup<Binding> & { get(id: string): Binding | undefined } = noBindings,
+): Claim {
+  if (!keyAllowed) return { ok: false, reason: RefusalReason.KEY_NOT_ALLOWED, text: 'this key is not in the hub allow-list' };
+  const either = (a: { id: string } | undefined, b: { id: string } | undefined, id: string) => (a && a.id !== id ? a : b && b.id !== id ? b : a ?? b);
+  return claim({ id: req.id, overlay: req.overlay, prefix: req.prefix, name: req.name, nameIsHint: req.nameIsHint ?? false }, net, {
+    byOverlay: (o) => either(bindings.byOverlay(o), members.byOverlay(o), req.id),
+    byName: (n) => either(bindings.byName(n), members.byName(n), req.id),
+    own: (id) => bindings.get(id),
+  });
+}
+
+/** Why a REGISTER is refused, or undefined to accept (decideRegister without the assignment). */
 export function refusalFor(
   req: RegisterRequest,
   net: Network,
-  members: { byOverlay(o: number): Member | undefined; byName(n: string): Member | undefined },
+  members: Lookup<Member>,
   keyAllowed: boolean,
+  bindings?: Lookup<Binding> & { get(id: string): Binding | undefined },
 ): RefusalReason | undefined {
-  if (!keyAllowed) return RefusalReason.KEY_NOT_ALLOWED;
-  if (req.prefix !== net.prefix || !inNetwork(net, req.overlay)) return RefusalReason.OUTSIDE_NETWORK;
-  const holder = members.byOverlay(req.overlay);
-  if (holder && holder.id !== req.id) return RefusalReason.ADDRESS_IN_USE;
-  const named = req.name === '' ? undefined : members.byName(req.name);
-  if (named && named.id !== req.id) return RefusalReason.NAME_TAKEN;
-  return undefined;
+  const d = decideRegister(req, net, members, keyAllowed, bindings);
+  return d.ok ? undefined : d.reason;
 }
 
 /** Expired once `missedHeartbeatsAllowed` heartbeats were due and none arrived (half an interval of grace). */

@@ -1,6 +1,6 @@
 // The hub daemon's composition root: binds the UDP socket and starts the hub with the node key,
 // the network psk and the optional allow-list. The CLI calls startHubDaemon().
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { HubConfig } from '../config/schema.js';
 import { decodeKey, type StaticKeyPair } from '../crypto/keys.js';
 import { pskFromSecret } from '../crypto/psk.js';
@@ -13,32 +13,79 @@ import { startControlServer } from '../ops/control-server.js';
 import { defaultSocketPath } from '../ops/control-protocol.js';
 import { startMetrics } from '../ops/metrics.js';
 import { componentLogger } from '../util/log.js';
+import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
+import { bindingsPath } from './binding-store.js';
+import { dayMs, nameProblem, printableName } from './bindings.js';
 import { startHub, type Hub } from './daemon.js';
+import { inNetwork, parseNetwork } from './registry.js';
 import { buildHubStatus } from './status.js';
 
-function allowedKeys(path: string): Uint8Array[] {
+export interface AllowEntry {
+  publicKey: Uint8Array;
+  /** Bound address, when the line gives one. */
+  overlay?: number;
+  name: string;
+}
+
+/** Pure: the allow-list file's text. Lines `KEY [ADDRESS [NAME]]`; `#` starts a comment. */
+export function parseAllowList(text: string, path: string): AllowEntry[] {
+  const seenAddr = new Set<number>();
+  const seenName = new Set<string>();
+  return text
+    .split('\n')
+    .map((l, i) => ({ l: l.replace(/#.*/, '').trim(), n: i + 1 }))
+    .filter(({ l }) => l !== '')
+    .map(({ l, n }) => {
+      const [key, address, name, ...rest] = l.split(/\s+/);
+      const bad = (why: string) => new ConfigError('--allow-keys-file', `${path} line ${n}: ${why}`);
+      if (rest.length > 0) throw bad('expected KEY [ADDRESS [NAME]]');
+      let publicKey: Uint8Array;
+      try {
+        publicKey = decodeKey(key!, `--allow-keys-file line ${n}`);
+      } catch {
+        throw bad(`"${key}" is not a base64 public key`);
+      }
+      const e: AllowEntry = { publicKey, name: '' };
+      if (address !== undefined) {
+        try {
+          e.overlay = ipv4ToU32(address);
+        } catch {
+          throw bad(`"${address}" is not an IPv4 address (the address comes before the name)`);
+        }
+        if (seenAddr.has(e.overlay)) throw bad(`${address} is bound twice`);
+        seenAddr.add(e.overlay);
+      }
+      if (name !== undefined) {
+        const problem = nameProblem(name);
+        if (problem) throw bad(`name "${printableName(name)}" ${problem}`);
+        if (seenName.has(name)) throw bad(`name ${name} is bound twice`);
+        seenName.add(name);
+        e.name = name;
+      }
+      return e;
+    });
+}
+
+function allowList(path: string): AllowEntry[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new ConfigError('--allow-keys-file', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  return text
-    .split('\n')
-    .map((l) => l.replace(/#.*/, '').trim())
-    .filter((l) => l !== '')
-    .map((l, i) => {
-      try {
-        return decodeKey(l, `--allow-keys-file line ${i + 1}`);
-      } catch {
-        throw new ConfigError('--allow-keys-file', `${path}: "${l}" is not a base64 public key`);
-      }
-    });
+  return parseAllowList(text, path);
 }
 
 export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log: Logger): Promise<Hub> {
   const psk = pskFromSecret(cfg.secret);
-  const allow = cfg.allowKeysFile !== undefined ? allowedKeys(cfg.allowKeysFile) : undefined;
+  const allow = cfg.allowKeysFile !== undefined ? allowList(cfg.allowKeysFile) : undefined;
+  const network = parseNetwork(`${cfg.network.address}/${cfg.network.prefixLength}`);
+  for (const e of allow ?? []) {
+    if (e.overlay !== undefined && !inNetwork(network, e.overlay)) {
+      throw new ConfigError('--allow-keys-file', `${cfg.allowKeysFile}: ${u32ToIpv4(e.overlay)} is not a host address of ${network.cidr}`);
+    }
+  }
+  mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   const udp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
     throw udpOpenError(e, cfg.listen);
   });
@@ -47,7 +94,10 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     network: `${cfg.network.address}/${cfg.network.prefixLength}`,
     psk,
     keyPair,
-    ...(allow ? { allowedKeys: allow } : {}),
+    ...(allow ? { allowedKeys: allow.map((e) => e.publicKey) } : {}),
+    pinnedBindings: (allow ?? []).flatMap((e) => (e.overlay !== undefined ? [{ publicKey: e.publicKey, overlay: e.overlay, name: e.name }] : [])),
+    bindingsPath: bindingsPath(cfg.stateDir),
+    bindingLeaseMs: cfg.bindingLeaseDays * dayMs,
     clock: systemClock,
     wallClock: systemWallClock,
     log,
@@ -73,7 +123,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   try {
     control = await startControlServer(
       defaultSocketPath(cfg.stateDir, 'hub'),
-      { status: () => buildHubStatus(hub, { version: '0.1.0', publicKey, startedMs, clock: systemClock }) },
+      { status: () => buildHubStatus(hub, { version: '0.1.0', publicKey, startedMs, clock: systemClock }), release: (selector) => hub.release(selector) },
       componentLogger(log, 'control'),
     );
     if (cfg.metrics) {

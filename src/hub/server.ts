@@ -11,14 +11,15 @@ import { DecodeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import {
-  CandidateKind, ControlType, decodeControl, encodeControl, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
+  CandidateKind, ControlType, decodeControl, encodeControl, REGISTER_FLAG_NAME_HINT, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind } from '../wire/inner.js';
 import type { HubPublisher } from '../publish/hub-publisher.js';
 import type { FanoutReport } from './fanout.js';
 import { MapSender } from './map-sender.js';
 import { Relay } from './relay.js';
-import { heartbeatIntervalMs, refusalFor, Registry, type Member } from './registry.js';
+import type { BindingTable } from './bindings.js';
+import { decideRegister, heartbeatIntervalMs, Registry, type Member } from './registry.js';
 
 export interface ServerOptions {
   link: Link;
@@ -34,6 +35,12 @@ export interface ServerOptions {
   mapCoalesceMs?: number;
   /** Told when a flush's deltas have reached every member (hub/map-sender.ts FanoutReport). */
   onMapFanout?: (r: FanoutReport) => void;
+  /** Durable key -> address and name bindings (hub/bindings.ts); REGISTER is decided against them. */
+  bindings: BindingTable;
+  /** Wall clock (epoch ms) for the bindings' last-seen times. */
+  wallNow: () => number;
+  /** Called after a binding was created or changed (the daemon persists the table). */
+  onBindingsChanged?: () => void;
 }
 
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
@@ -45,6 +52,10 @@ export function candidatesOf(m: Member): Candidate[] {
     { kind: CandidateKind.PUBLIC, endpoint: m.reflexive },
   ];
 }
+
+/** Local tuning: a binding's last-seen time is rewritten at most this often per member (the lease
+ * is measured in days; the hub's periodic sweep refreshes live members too). */
+export const bindingTouchMs = 3_600_000;
 
 export class HubServer {
   readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, lanDropped: 0 };
@@ -163,23 +174,31 @@ export class HubServer {
 
   private onRegister(remote: RemoteNode, msg: Extract<ControlMessage, { type: ControlType.REGISTER }>, from: Endpoint): void {
     const reg = this.o.registry;
-    const reason = refusalFor({ id: remote.id, overlay: msg.overlay, prefix: msg.prefix, name: msg.name }, reg.network, reg, this.o.keyAllowed(remote.publicKey));
-    if (reason !== undefined) {
+    const nameIsHint = ((msg.flags ?? 0) & REGISTER_FLAG_NAME_HINT) !== 0;
+    const d = decideRegister(
+      { id: remote.id, overlay: msg.overlay, prefix: msg.prefix, name: msg.name, nameIsHint }, reg.network, reg, this.o.keyAllowed(remote.publicKey), this.o.bindings,
+    );
+    if (!d.ok) {
       this.counters.refused++;
-      const text = refusalText(reason, msg, reg.network.cidr);
-      this.o.log.info({ peer: remote.id.slice(0, 8), reason: refusalReasonName[reason], overlay: u32ToIpv4(msg.overlay), name: msg.name }, 'hub: registration refused');
-      return this.sendControl(remote.publicKey, { type: ControlType.REGISTER_REFUSED, seq: msg.seq, reason, text });
+      // warn: someone holds (or tries) an address or name bound to another key; repeated refusals are
+      // the refused peer retrying with backoff (hub-client.ts), not a flood.
+      this.o.log.warn({ peer: remote.id.slice(0, 8), reason: refusalReasonName[d.reason], overlay: u32ToIpv4(msg.overlay), name: msg.name, why: d.text }, 'hub: registration refused');
+      return this.sendControl(remote.publicKey, { type: ControlType.REGISTER_REFUSED, seq: msg.seq, reason: d.reason, text: d.text });
     }
+    this.bind(remote.id, d.overlay, d.name);
     const now = this.o.clock.now();
     const prev = reg.get(remote.id);
     // A restarted peer (new boot id) lost its streams; it publishes its services again after REGISTER_OK.
     if (prev && prev.bootId !== msg.bootId) this.o.publish?.memberGone(prev.id, 'restarted');
     const { member, changed } = reg.upsert(
-      { publicKey: remote.publicKey, id: remote.id, overlay: msg.overlay >>> 0, name: msg.name, bootId: msg.bootId, reflexive: from, lan: this.usableLan(msg.lan) },
+      { publicKey: remote.publicKey, id: remote.id, overlay: d.overlay >>> 0, name: d.name, bootId: msg.bootId, reflexive: from, lan: this.usableLan(msg.lan) },
       now,
     );
     this.o.log.info({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(member.overlay), name: member.name, endpoint: `${from.address}:${from.port}` }, 'hub: registered');
-    this.sendControl(remote.publicKey, { type: ControlType.REGISTER_OK, seq: msg.seq, observed: from, heartbeatMs: this.heartbeatMs });
+    this.sendControl(remote.publicKey, {
+      type: ControlType.REGISTER_OK, seq: msg.seq, observed: from, heartbeatMs: this.heartbeatMs,
+      assigned: { overlay: member.overlay, prefix: reg.network.prefix, name: member.name },
+    });
     // A retransmitted REGISTER (same seq, nothing changed) only lost or outran its REGISTER_OK: the
     // full map sent for the first copy is still retransmitted until acked. Sending it again per copy
     // made an overloaded hub send O(members) more datagrams exactly when it was behind.
@@ -188,6 +207,25 @@ export class HubServer {
     if (!repeat && changed) this.maps.sendFull(member);
     else if (!repeat) this.maps.reregistered(member);
     if (changed) this.broadcast(member);
+  }
+
+  /** Records (or refreshes) the key's durable binding; the table is persisted when it changed or
+   * when the last-seen time is more than bindingTouchMs old (not on every re-registration). */
+  private bind(id: string, overlay: number, name: string): void {
+    const b = this.o.bindings;
+    const old = b.get(id);
+    const now = this.o.wallNow();
+    if (old && old.overlay === overlay && old.name === name && now - old.lastSeenMs < bindingTouchMs) return;
+    b.set({ id, overlay, name, lastSeenMs: now, pinned: old?.pinned ?? false });
+    this.o.onBindingsChanged?.();
+  }
+
+  /** Marks the member's binding seen now (a member leaving or expiring). */
+  private seen(m: Member): void {
+    const b = this.o.bindings.get(m.id);
+    if (!b) return;
+    b.lastSeenMs = this.o.wallNow();
+    this.o.onBindingsChanged?.();
   }
 
   /** A member changed: within the coalescing window every member behind gets one delta with all
@@ -209,6 +247,7 @@ export class HubServer {
 
   removeMember(m: Member, why: string): void {
     this.o.registry.remove(m.id);
+    this.seen(m); // the binding stays: the address and name wait for this key (H1)
     this.maps.forget(m);
     this.reliable.get(m.id)?.cancelAll();
     this.reliable.delete(m.id);
@@ -230,20 +269,5 @@ export class HubServer {
   close(): void {
     this.maps.close();
     for (const r of this.reliable.values()) r.cancelAll();
-  }
-}
-
-function refusalText(reason: RefusalReason, msg: { overlay: number; prefix: number; name: string }, cidr: string): string {
-  switch (reason) {
-    case RefusalReason.ADDRESS_IN_USE:
-      return `${u32ToIpv4(msg.overlay)} is in use by another key`;
-    case RefusalReason.OUTSIDE_NETWORK:
-      return `${u32ToIpv4(msg.overlay)}/${msg.prefix} is not a host address of ${cidr}`;
-    case RefusalReason.NAME_TAKEN:
-      return `name "${msg.name}" is taken by another key`;
-    case RefusalReason.KEY_NOT_ALLOWED:
-      return 'this key is not in the hub allow-list';
-    case RefusalReason.BAD_REQUEST:
-      return 'bad request';
   }
 }

@@ -36,6 +36,17 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
       bytesIn: p.bytesIn,
       bytesOut: p.bytesOut,
     })),
+    bindings: hub.bindings
+      .all()
+      .filter((b) => hub.registry.get(b.id) === undefined)
+      .sort((a, b) => a.overlay - b.overlay)
+      .map((b) => ({
+        name: b.name,
+        address: u32ToIpv4(b.overlay),
+        publicKey: Buffer.from(b.id, 'hex').toString('base64'),
+        lastSeen: b.lastSeenMs > 0 ? new Date(b.lastSeenMs).toISOString() : null,
+        pinned: b.pinned,
+      })),
     members: hub.registry
       .all()
       .slice()

@@ -3,9 +3,9 @@
 // Exit codes: 0 success, 1 no reply or no daemon, 2 bad usage (commander errors; the CLI maps them).
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { fetchStatus, requestPing } from './control-client.js';
+import { fetchStatus, requestPing, requestRelease } from './control-client.js';
 import { defaultSocketPath, maxPingCount, maxPingTimeoutMs } from './control-protocol.js';
-import { formatPingReply, formatPingSummary, formatStatus } from './status-format.js';
+import { formatPingReply, formatPingSummary, formatStatus, printableName } from './status-format.js';
 
 /** Where the daemons keep their state by default; mirrors `--state-dir` in config/schema.ts. */
 export const defaultStateDir = '/var/lib/meshd';
@@ -91,6 +91,31 @@ export function registerPingCommand(program: Command, io: CommandIo = processIo)
         );
         io.out(`${formatPingSummary(summary, untilDirect)}\n`);
         if (summary.received === 0 || (untilDirect && !summary.direct)) io.setExitCode(1);
+      } catch (e) {
+        reportError(io, e);
+      }
+    });
+}
+
+/** `meshd hub release NAME|ADDRESS|KEY`, a subcommand of `meshd hub` (the daemon's own command). */
+export function registerReleaseCommand(hub: Command, io: CommandIo = processIo): Command {
+  return hub
+    .command('release')
+    .description("free a key's overlay address and name at the running hub (they are otherwise kept for that key)")
+    .argument('<target>', 'a peer name, an overlay address (10.9.0.3) or a base64 public key')
+    // --state-dir is `meshd hub`'s own option (the hub's state directory, control socket <dir>/hub.sock).
+    .addHelpText('after', `\n  --state-dir <dir>  the hub's state directory; its control socket is <dir>/hub.sock (default: ${defaultStateDir})`)
+    .option('--socket <path>', 'the control socket, overriding --state-dir')
+    .action(async (target: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{ stateDir?: string; socket?: string }>();
+      try {
+        const released = (await requestRelease(opts.socket ?? defaultSocketPath(opts.stateDir ?? defaultStateDir, 'hub'), target)) as Array<{ publicKey: string; overlay: string; name: string; wasMember: boolean }>;
+        if (released.length === 0) {
+          io.err(`meshd: no binding matches ${JSON.stringify(target)}\n`);
+          io.setExitCode(1);
+          return;
+        }
+        for (const b of released) io.out(`released ${b.overlay} ${b.name === '' ? '-' : printableName(b.name)} key ${b.publicKey}${b.wasMember ? ' (was registered; removed)' : ''}\n`);
       } catch (e) {
         reportError(io, e);
       }

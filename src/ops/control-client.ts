@@ -105,3 +105,14 @@ export function connectError(path: string, e: NodeJS.ErrnoException): ControlErr
       return new ControlError('CONTROL_IO', `cannot talk to meshd at ${path}: ${e.code ?? e.message}`);
   }
 }
+
+/** Asks the hub to free the bindings `target` (a name, an overlay address or a public key) selects. */
+export async function requestRelease(path: string, target: string, timeoutMs = defaultStatusTimeoutMs): Promise<unknown[]> {
+  let released: unknown[] = [];
+  await controlRequest(path, { cmd: 'release', target }, timeoutMs, (m) => {
+    if (!Array.isArray(m.released)) throw new ControlError('CONTROL_BAD_RESPONSE', `meshd at ${path} answered release with something else`);
+    released = m.released;
+    return true;
+  });
+  return released;
+}

@@ -6,6 +6,8 @@
 //   -> {"cmd":"ping","target":"b","count":4,"untilDirect":false,"timeoutMs":2000}
 //   <- {"reply": {"seq":1,"rttMs":1.2,"path":"direct","endpoint":"198.51.100.7:41641",...}}   (0..count)
 //   <- {"summary": {"target":"b","sent":4,"received":4,...}}                                  (last)
+//   -> {"cmd":"release","target":"pb"}                  (hub only: free a name, address or key's binding)
+//   <- {"released": [{"publicKey":"...","overlay":"10.9.0.3","name":"pb","wasMember":false}]}
 //   <- {"error": "unknown cmd \"x\""}                    (instead of any answer; the connection stays open)
 import { join } from 'node:path';
 import type { UserPath } from './status-types.js';
@@ -54,9 +56,9 @@ export interface PingSummary {
   direct: boolean;
 }
 
-export type ControlRequest = { cmd: 'status' } | ({ cmd: 'ping'; target: string } & PingOptions);
+export type ControlRequest = { cmd: 'status' } | ({ cmd: 'ping'; target: string } & PingOptions) | { cmd: 'release'; target: string };
 
-export type ControlResponse = { status: unknown } | { reply: PingReply } | { summary: PingSummary } | { error: string };
+export type ControlResponse = { status: unknown } | { reply: PingReply } | { summary: PingSummary } | { released: unknown[] } | { error: string };
 
 /** Parses one request line; returns {error} for anything that is not a valid request. Never throws. */
 export function parseRequest(line: string): ControlRequest | { error: string } {
@@ -69,6 +71,10 @@ export function parseRequest(line: string): ControlRequest | { error: string } {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: 'bad request: not a JSON object' };
   const o = v as Record<string, unknown>;
   if (o.cmd === 'status') return { cmd: 'status' };
+  if (o.cmd === 'release') {
+    if (typeof o.target !== 'string' || o.target.trim().length === 0 || o.target.length > 253) return { error: 'release: "target" must be a name, an overlay address or a public key' };
+    return { cmd: 'release', target: o.target.trim() };
+  }
   if (o.cmd !== 'ping') return { error: typeof o.cmd === 'string' ? `unknown cmd ${JSON.stringify(o.cmd.slice(0, 40))}` : 'bad request: missing "cmd"' };
   if (typeof o.target !== 'string' || o.target.length === 0 || o.target.length > 253) return { error: 'ping: "target" must be a peer name or overlay address' };
   const count = o.count ?? pingDefaults.count;

@@ -18,6 +18,8 @@ export interface ControlHandler {
    * client goes away, so the daemon can stop early; ignoring it is harmless. Absent on the hub.
    */
   ping?(target: string, opts: PingOptions, onReply: (r: PingReply) => void, signal: AbortSignal): Promise<PingSummary>;
+  /** Frees the bindings a name, address or key selects (`meshd hub release`). Hub only. */
+  release?(target: string): unknown[];
 }
 
 export interface ControlServer {
@@ -172,6 +174,18 @@ async function answer(req: ControlRequest, handler: ControlHandler, send: (m: Co
       send({ status: await handler.status() });
     } catch (e) {
       send({ error: `status: ${errorText(e)}` });
+    }
+    return;
+  }
+  if (req.cmd === 'release') {
+    if (!handler.release) {
+      send({ error: 'release: only the hub holds bindings (use the hub\'s --state-dir)' });
+      return;
+    }
+    try {
+      send({ released: handler.release(req.target) });
+    } catch (e) {
+      send({ error: `release: ${errorText(e)}` });
     }
     return;
   }

@@ -1,6 +1,10 @@
 // Pure rendering of the control socket's answers for humans: `meshd status` tables (like `wg show`
 // and `tailscale status`) and `meshd ping` lines. Inputs are the JSON of ops/status-types.ts.
 import { MeshdError } from '../util/errors.js';
+import { printable } from '../util/printable.js';
+
+/** A peer name from the network, safe to print (no terminal escapes, no bidi overrides). */
+export const printableName = printable;
 import type { PingReply, PingSummary } from './control-protocol.js';
 import type { HubStatusJson, PeerStatusJson, PublishedJson, StaleHandshakeJson } from './status-types.js';
 
@@ -46,15 +50,15 @@ export function shortKey(key: string): string {
 
 /** Left-aligned columns two spaces apart, no trailing spaces. Control characters become '?'. */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const clean = [header, ...rows].map((r) => r.map((c) => c.replace(/[\x00-\x1f\x7f]/g, '?')));
+  const clean = [header, ...rows].map((r) => r.map((c) => printable(c)));
   const widths = header.map((_, i) => Math.max(...clean.map((r) => (r[i] ?? '').length)));
   return clean.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
 
 export function formatPeerStatus(s: PeerStatusJson): string {
   const lines = [
-    `peer ${s.name} ${s.address}  key ${shortKey(s.publicKey)}  tun ${s.tun} mtu ${s.mtu}  ${s.transport}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}`,
-    `hub ${s.hub.endpoint}  ${s.hub.registered ? 'registered' : 'not registered'}  reflexive ${s.hub.reflexive ?? '-'}  heard ${formatAgo(s.hub.lastHeardMsAgo)}`,
+    `peer ${printable(s.name)} ${s.address}  key ${shortKey(s.publicKey)}  tun ${s.tun} mtu ${s.mtu}  ${s.transport}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}`,
+    `hub ${s.hub.endpoint}  ${s.hub.registered ? 'registered' : s.hub.refused ? `not registered (${printable(s.hub.refused)}; retrying)` : 'not registered'}  reflexive ${s.hub.reflexive ?? '-'}  heard ${formatAgo(s.hub.lastHeardMsAgo)}`,
     '',
   ];
   if (s.peers.length === 0) lines.push('no other peers in the network yet');
@@ -124,6 +128,11 @@ export function formatHubStatus(s: HubStatusJson): string {
     ]);
     lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'REFLEXIVE', 'LAN', 'HEARTBEAT', 'REGISTERED', 'RELAYED'], rows));
   }
+  if (s.bindings !== undefined && s.bindings.length > 0) {
+    const rows = s.bindings.map((b) => [b.name === '' ? '-' : b.name, b.address, shortKey(b.publicKey), b.lastSeen ?? 'never', b.pinned ? 'allow-list' : 'first come']);
+    lines.push('', 'held for keys not registered now (free one with meshd hub release NAME|ADDRESS|KEY):');
+    lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'LAST SEEN', 'BOUND BY'], rows));
+  }
   pushPublished(lines, s.published);
   pushStale(lines, s.staleHandshake);
   return `${lines.join('\n')}\n`;
@@ -142,8 +151,8 @@ export function formatStatus(s: unknown): string {
 }
 
 function who(target: string, name?: string, address?: string): string {
-  if (name && address) return `${name} (${address})`;
-  return name ?? address ?? target;
+  if (name && address) return `${printable(name)} (${address})`;
+  return printable(name ?? address ?? target);
 }
 
 /** "pong from b (10.9.0.3) via 198.51.100.7:41641 (direct) in 1.2ms" */

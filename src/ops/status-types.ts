@@ -74,6 +74,8 @@ export interface PeerStatusJson {
     reflexive: string | null;
     /** Since the hub last answered; null if never. */
     lastHeardMsAgo: number | null;
+    /** While not registered: the hub's last refusal (the peer retries with backoff). */
+    refused?: string;
   };
   /** Node totals over all peers. */
   traffic: TrafficJson;
@@ -147,6 +149,18 @@ export interface HubStatusJson {
   /** Services published through this hub; empty without --allow-publish. */
   published?: PublishedJson[];
   staleHandshake?: StaleHandshakeJson;
+  /** Addresses and names bound to keys that are not registered now (held for them: H1). */
+  bindings?: HubBindingJson[];
+}
+
+export interface HubBindingJson {
+  name: string;
+  address: string;
+  publicKey: string;
+  /** ISO time the key was last seen; null for an allow-list binding never seen. */
+  lastSeen: string | null;
+  /** From --allow-keys-file. */
+  pinned: boolean;
 }
 
 export type StatusJson = PeerStatusJson | HubStatusJson;

@@ -10,8 +10,9 @@ import { bytesEqual } from '../util/bytes.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import { MeshdError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { u32ToIpv4 } from '../util/ipv4.js';
 import {
-  ControlType, encodeControl, RefusalReason, refusalReasonName, type Candidate, type ControlMessage, type MapEntry,
+  ControlType, encodeControl, RefusalReason, refusalReasonName, REGISTER_FLAG_NAME_HINT, type Assigned, type Candidate, type ControlMessage, type MapEntry,
 } from '../wire/control.js';
 import { encodeInner, InnerKind } from '../wire/inner.js';
 import type { MapEvent, PeerMap } from './peer-map.js';
@@ -65,6 +66,26 @@ export function heartbeatDeadlineMs(misses: number, random: number): number {
 export function onHeartbeatDeadline(heardSinceSent: boolean, misses: number): 'heartbeat-again' | 'register-again' {
   return heardSinceSent && misses <= heartbeatMissesWhileHeard ? 'heartbeat-again' : 'register-again';
 }
+/** Local tuning: after a refusal the REGISTER is tried again after 1 s, doubling to 60 s, plus up to
+ * 25 % at random: the daemon never sits unregistered (issue 17 H1: no zombie), and an operator who
+ * frees the address or name (`meshd hub release`) sees the peer join within a minute. */
+export const refusalFirstRetryMs = 1_000;
+export const refusalMaxRetryMs = 60_000;
+export const refusalRetryJitter = 0.25;
+
+/** How long to wait before registering again after `refusals` consecutive refusals (pure). */
+export function refusalRetryMs(refusals: number, random: number): number {
+  const base = Math.min(refusalFirstRetryMs * 2 ** Math.max(0, refusals - 1), refusalMaxRetryMs);
+  return Math.round(base * (1 + refusalRetryJitter * random));
+}
+
+/** How loud a refusal is (pure): a name someone else holds, asked for explicitly, is a wait for an
+ * operator who may free it (warn); anything else (an address bound to another key, a key the hub
+ * does not admit, a bad request) means this peer's configuration or the hub's needs a person (error). */
+export function refusalLogLevel(reason: RefusalReason, nameIsHint: boolean): 'warn' | 'error' {
+  return reason === RefusalReason.NAME_TAKEN && !nameIsHint ? 'warn' : 'error';
+}
+
 /** Local tuning: how long stop() waits for the GOODBYE ack. */
 const goodbyeWaitMs = 1_500;
 
@@ -83,9 +104,12 @@ export interface HubClientOptions {
   /** Pinned hub key (--hub-key or hub.pub); absent = learn it with HUB_KEY_REQ. */
   hubKey?: Uint8Array;
   onHubKeyLearned?: (key: Uint8Array) => void;
+  /** 0 = ask the hub to assign one (prefix 0 then). */
   overlay: number;
   prefix: number;
   name: string;
+  /** `name` is the host name, not --name: the hub may number it (host-2...). */
+  nameIsHint?: boolean;
   lan: () => Endpoint[];
   bootId: bigint;
   map: PeerMap;
@@ -96,6 +120,13 @@ export class HubClient {
   observed: Endpoint | undefined;
   heartbeatMs = 20_000;
   registrations = 0;
+  /** Consecutive refusals (0 once registered) and the last one, for status and tests. */
+  refusals = 0;
+  lastRefusal: HubRefusedError | undefined;
+  /** What the hub gave us at the last REGISTER_OK (address, prefix, name). */
+  assigned: Assigned | undefined;
+  private overlay: number;
+  private prefix: number;
   private key: Uint8Array | undefined;
   private readonly hubPath: Path;
   private readonly reliable: ReliableSender;
@@ -120,6 +151,8 @@ export class HubClient {
 
   constructor(private readonly o: HubClientOptions) {
     this.key = o.hubKey;
+    this.overlay = o.overlay >>> 0;
+    this.prefix = o.prefix;
     this.hubPath = udpPath(o.hub);
     this.reliable = new ReliableSender(o.clock, 1 + Math.floor(Math.random() * 0x7fffffff));
     o.link.onHubKeyResponse((d, from) => this.onHubKeyResponse(d, from));
@@ -161,7 +194,7 @@ export class HubClient {
     this.o.link.send(this.key, inner, this.hubPath);
   }
 
-  /** Resolves at the first REGISTER_OK; rejects with HubRefusedError or HubKeyMismatchError. */
+  /** Resolves at the first REGISTER_OK (a refusal is retried with backoff: hub-client never gives up). */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.started = { resolve, reject };
@@ -221,12 +254,13 @@ export class HubClient {
   }
 
   private register(): void {
-    if (this.state === 'stopped' || this.state === 'refused' || !this.key) return;
+    if (this.state === 'stopped' || !this.key) return;
     this.state = 'registering';
     this.reliable.cancel(this.registerSeq);
     const seq = (this.registerSeq = this.reliable.nextSeq());
     const msg: ControlMessage = {
-      type: ControlType.REGISTER, seq, overlay: this.o.overlay, prefix: this.o.prefix, name: this.o.name, lan: this.o.lan(), bootId: this.o.bootId,
+      type: ControlType.REGISTER, seq, overlay: this.overlay, prefix: this.prefix, name: this.o.name, lan: this.o.lan(), bootId: this.o.bootId,
+      flags: this.o.nameIsHint ? REGISTER_FLAG_NAME_HINT : 0,
     };
     this.reliable.track(
       seq,
@@ -244,30 +278,50 @@ export class HubClient {
     if (this.state === 'stopped') return;
     this.lastHeardMs = this.o.clock.now();
     switch (msg.type) {
-      case ControlType.REGISTER_OK:
+      case ControlType.REGISTER_OK: {
         if (msg.seq !== this.registerSeq || this.state !== 'registering') return;
         this.reliable.ack(msg.seq);
         this.state = 'registered';
         this.registrations++;
+        this.refusals = 0;
         this.observed = msg.observed;
         this.heartbeatMs = msg.heartbeatMs || this.heartbeatMs;
-        this.o.log.info({ observed: `${msg.observed.address}:${msg.observed.port}` }, 'hub-client: registered');
+        const previous = this.assigned;
+        // An older hub assigns nothing: what we asked for is what we have.
+        const got = msg.assigned ?? { overlay: this.overlay, prefix: this.prefix, name: this.o.name };
+        if (this.overlay !== 0 && got.overlay !== this.overlay) {
+          this.o.log.error({ asked: u32ToIpv4(this.overlay), got: u32ToIpv4(got.overlay) }, 'hub-client: the hub assigned another address than the one configured; keeping ours');
+        } else {
+          // From now on ask for this address: the TUN is configured with it.
+          this.overlay = got.overlay >>> 0;
+          this.prefix = got.prefix;
+        }
+        this.assigned = got;
+        this.o.log.info({ observed: `${msg.observed.address}:${msg.observed.port}`, overlay: `${u32ToIpv4(got.overlay)}/${got.prefix}`, name: got.name }, 'hub-client: registered');
+        if (previous && previous.name !== got.name) this.o.log.warn({ was: previous.name, now: got.name }, 'hub-client: the hub gave us another name');
         this.scheduleHeartbeat(this.heartbeatMs);
         this.registeredHandler?.();
         this.started?.resolve();
         this.started = undefined;
         return;
+      }
       case ControlType.REGISTER_REFUSED: {
         // seq 0: the hub's allow-list refused our key at the handshake (it keeps no state to know the seq).
-        const atHandshake = msg.seq === 0 && msg.reason === RefusalReason.KEY_NOT_ALLOWED && this.state === 'registering';
-        if (msg.seq !== this.registerSeq && !atHandshake) return;
+        const atHandshake = msg.seq === 0 && msg.reason === RefusalReason.KEY_NOT_ALLOWED;
+        if (this.state !== 'registering' || (msg.seq !== this.registerSeq && !atHandshake)) return;
         this.reliable.ack(msg.seq);
         this.state = 'refused';
-        const err = new HubRefusedError(msg.reason, msg.text);
-        this.o.log.error({ code: err.code }, err.message);
-        this.stopTimers();
-        this.started?.reject(err);
-        this.started = undefined;
+        this.refusals++;
+        const err = (this.lastRefusal = new HubRefusedError(msg.reason, msg.text));
+        const retryMs = refusalRetryMs(this.refusals, (this.o.random ?? Math.random)());
+        // Never a zombie: every refusal is logged and the REGISTER tried again (H1, issue 16.2).
+        this.o.log[refusalLogLevel(msg.reason, this.o.nameIsHint ?? false)](
+          { code: err.code, refusals: this.refusals, retryInMs: retryMs, overlay: this.overlay === 0 ? 'assign' : u32ToIpv4(this.overlay), name: this.o.name },
+          `${err.message}; registering again in ${Math.round(retryMs / 1000)} s`,
+        );
+        this.after(retryMs, () => {
+          if (this.state === 'refused') this.register();
+        });
         return;
       }
       case ControlType.HEARTBEAT_OK:

@@ -2,8 +2,9 @@
 //
 // What the data plane (KCP, TUN) calls:
 //   const node = new PeerNode(opts)    binds the Link to opts.udp; nothing is sent yet
-//   await node.start()                 learns/pins the hub key, registers; rejects with HubRefusedError
-//                                      (code HUB_REFUSED_ADDRESS_IN_USE | _OUTSIDE_NETWORK | _NAME_TAKEN | _KEY_NOT_ALLOWED)
+//   await node.start()                 learns/pins the hub key, registers; resolves at the first REGISTER_OK.
+//                                      A refusal (hubClient.lastRefusal, code HUB_REFUSED_<REASON>) is
+//                                      logged and retried with backoff, never left as a zombie
 //   node.sendTo(overlay, inner)        `inner` = encodeInner({kind: KCP | IP, ...}) for the peer at that
 //                                      overlay address; sealed on the peer-peer session and sent on the current
 //                                      path (direct endpoint, else the hub relay). Queued while a handshake runs.
@@ -49,6 +50,8 @@ export interface PeerNodeOptions {
   overlay: number;
   prefix: number;
   name?: string;
+  /** `name` is the host name (no --name): the hub may give host-2, host-3... */
+  nameIsHint?: boolean;
   /** Our LAN endpoints (interface address + our port); default: the socket's local address. */
   lanEndpoints?: Endpoint[];
   bootId?: bigint;
@@ -106,7 +109,12 @@ export class PeerNode {
     this.random01 = o.random01 ?? Math.random;
     this.overlayNet = overlayPrefix(o.overlay, o.prefix);
     this.bootId = o.bootId ?? BigInt.asUintN(64, (BigInt(Math.floor(this.random01() * 2 ** 32)) << 32n) | BigInt(Math.floor(this.random01() * 2 ** 32)));
-    this.map = new PeerMap(keyId(o.keyPair.publicKey));
+    this.map = new PeerMap(keyId(o.keyPair.publicKey), (overlay, oldId, newId) =>
+      this.log.error(
+        { address: u32ToIpv4(overlay), oldKey: Buffer.from(oldId, 'hex').toString('base64'), newKey: Buffer.from(newId, 'hex').toString('base64') },
+        'peer: an overlay address changed key (released by the hub operator, or the hub lost its bindings): check it is expected',
+      ),
+    );
     this.link = new Link({
       udp: o.udp,
       keyPair: o.keyPair,
@@ -133,6 +141,7 @@ export class PeerNode {
       overlay: o.overlay,
       prefix: o.prefix,
       name: o.name ?? '',
+      ...(o.nameIsHint ? { nameIsHint: true } : {}),
       lan: () => lan,
       bootId: this.bootId,
       map: this.map,

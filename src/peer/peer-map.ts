@@ -36,8 +36,15 @@ export class PeerMap {
   private readonly byOverlay = new Map<number, PeerInfo>();
   private readonly byKey = new Map<string, PeerInfo>();
 
+  /** Every overlay address seen in the map and the key that had it (kept after removal): an address
+   * moving to another key is reported to onRebind (H1: the log says so at error). */
+  private readonly seenKeys = new Map<number, string>();
+
   /** `selfId`: our own key (hex), left out of the map. */
-  constructor(private readonly selfId: string) {}
+  constructor(
+    private readonly selfId: string,
+    private readonly onRebind?: (overlay: number, oldId: string, newId: string) => void,
+  ) {}
 
   get(overlay: number): PeerInfo | undefined {
     return this.byOverlay.get(overlay >>> 0);
@@ -82,6 +89,9 @@ export class PeerMap {
   private upsert(e: MapEntry): MapEvent[] {
     const info = infoOf(e);
     if (info.id === this.selfId) return [];
+    const seen = this.seenKeys.get(info.overlay);
+    if (seen !== undefined && seen !== info.id) this.onRebind?.(info.overlay, seen, info.id);
+    this.seenKeys.set(info.overlay, info.id);
     const previous = this.byKey.get(info.id);
     if (previous && sameInfo(previous, info)) return [];
     if (previous) this.byOverlay.delete(previous.overlay);

@@ -10,6 +10,7 @@ import { decodeKey, encodeKey } from '../crypto/keys.js';
 import { pskFromSecret } from '../crypto/psk.js';
 import type { Endpoint } from '../net/udp.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
+import type { TunDevice } from '../tun/device.js';
 import { openTun } from '../tun/linux.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError, MeshdError } from '../util/errors.js';
@@ -67,10 +68,11 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   // Before the TUN exists: a pin that does not parse stops the peer (fail closed).
   const hubKey = pinnedHubKey(cfg);
   const hub = await resolveHub(cfg.hub.host, cfg.hub.port);
-  const overlay = ipv4ToU32(cfg.local.address);
-  const tun = openTun({ name: cfg.tun, address: cfg.local.address, prefixLength: cfg.local.prefixLength, mtu: cfg.mtu });
+  // With --local the TUN is opened first (as before: a missing CAP_NET_ADMIN fails at once); without
+  // it the address is not known until the hub assigns one, so the TUN waits for REGISTER_OK.
+  let tun: TunDevice | undefined = cfg.local ? openTun({ name: cfg.tun, address: cfg.local.address, prefixLength: cfg.local.prefixLength, mtu: cfg.mtu }) : undefined;
   const udp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
-    tun.close();
+    tun?.close();
     throw udpOpenError(e, cfg.listen);
   });
   const node = new PeerNode({
@@ -89,17 +91,90 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
         log.warn({ err: e }, 'cannot pin the hub key in the state directory');
       }
     },
-    overlay,
-    prefix: cfg.local.prefixLength,
+    // 0 (prefix 0) asks the hub to assign an address (wire/control.ts REGISTER).
+    overlay: cfg.local ? ipv4ToU32(cfg.local.address) : 0,
+    prefix: cfg.local?.prefixLength ?? 0,
     name: cfg.name,
-    lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port, tun.name, overlayPrefix(overlay, cfg.local.prefixLength)) : [udp.local],
+    nameIsHint: cfg.nameIsHint,
+    // Without --local the overlay is not known yet, nor does the TUN exist: only its name is excluded
+    // here, and the hub drops LAN endpoints inside its --network (M7).
+    lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port, cfg.tun, cfg.local ? overlayPrefix(ipv4ToU32(cfg.local.address), cfg.local.prefixLength) : overlayPrefix(0, 32)) : [udp.local],
     publish: cfg.publish,
     ...(cfg.publishBufferMb !== undefined ? { publishBufferBytes: cfg.publishBufferMb * 1048576 } : {}),
   });
-  const dataPlane = new DataPlane({
+  let dataPlane: DataPlane | undefined;
+  let fail: (e: Error) => void = () => {};
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
+  let closing = false;
+  const address = (): { address: string; prefixLength: number } | undefined => {
+    const a = node.hubClient.assigned;
+    return cfg.local ?? (a ? { address: u32ToIpv4(a.overlay), prefixLength: a.prefix } : undefined);
+  };
+
+  const hubEndpoint = `${hub.address}:${hub.port}`;
+  const startedMs = systemClock.now();
+  const pinger = new UserPinger(node, systemClock, hubEndpoint);
+  const status = () => {
+    const a = address();
+    return buildPeerStatus({
+      version: meshdVersion,
+      name: node.hubClient.assigned?.name ?? cfg.name,
+      address: a ? `${a.address}/${a.prefixLength}` : 'not assigned yet',
+      publicKey: encodeKey(keyPair.publicKey),
+      tun: tun?.name ?? cfg.tun,
+      mtu: cfg.mtu,
+      transport: cfg.transport,
+      listen: `${udp.local.address}:${udp.local.port}`,
+      hubEndpoint,
+      startedMs,
+      clock: systemClock,
+      node,
+      ...(dataPlane ? { dataPlane } : {}),
+    });
+  };
+  // The control socket answers while we register, so `meshd status` explains a hub that is not
+  // answering or a refusal (the peer keeps retrying: hub-client.ts).
+  let control: { close(): Promise<void> } | undefined;
+  let metrics: { close(): Promise<void> } | undefined;
+  const cleanup = async (): Promise<void> => {
+    closing = true;
+    dataPlane?.close();
+    tun?.close();
+    await node.stop().catch(() => {});
+    await control?.close();
+    await metrics?.close();
+  };
+  try {
+    control = await startControlServer(
+      defaultSocketPath(cfg.stateDir, 'peer'),
+      { status, ping: (target, opts, onReply, signal) => pinger.ping(target, opts, onReply, signal) },
+      componentLogger(log, 'control'),
+    );
+    metrics = cfg.metrics
+      ? await startMetrics(
+          cfg.metrics,
+          {
+            traffic: () => trafficSamples(node),
+            drops: () => ({ ...(dataPlane?.counters.drops ?? {}), ...prefixed('link_', node.link.drops) }),
+            handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
+            kcpRetransmits: () => Object.fromEntries((dataPlane?.status() ?? []).map((c) => [c.overlay, c.retransmits])),
+          },
+          componentLogger(log, 'metrics'),
+        )
+      : undefined;
+    await node.start();
+    const a = address()!;
+    tun ??= openTun({ name: cfg.tun, address: a.address, prefixLength: a.prefixLength, mtu: cfg.mtu });
+  } catch (e) {
+    await cleanup();
+    throw e instanceof MeshdError ? e : new MeshdError('PEER_START', String(e));
+  }
+  const a = address()!;
+  const overlay = ipv4ToU32(a.address);
+  const dp = (dataPlane = new DataPlane({
     tun,
     localAddress: overlay,
-    prefixLength: cfg.local.prefixLength,
+    prefixLength: a.prefixLength,
     mtu: cfg.mtu,
     transport: cfg.transport,
     preset: presets[cfg.kcpMode],
@@ -111,91 +186,38 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       const p = node.map.get(o);
       return p ? pairConv(node.bootId, p.bootId) : undefined;
     },
-  });
-  node.onInner((from, inner) => dataPlane.onInner(from, inner));
+  }));
+  node.onInner((from, inner) => dp.onInner(from, inner));
+  // Peers already in the map (it may arrive before the data plane exists) get their channels now.
+  for (const p of node.map.all()) dp.syncPeer(p.overlay);
   // A peer that leaves the map keeps its KCP channel for a while: a hub that restarted may list it
   // again moments later with the same boot id, and resetting only our end would desynchronise the
   // two KCP ends. A new boot id (a restart) changes the conv, and syncPeer rebuilds the channel.
   node.onMapChange((events) => {
     for (const ev of events) {
       const overlay = ev.peer.overlay;
-      if (ev.type === 'upsert') dataPlane.syncPeer(overlay);
+      if (ev.type === 'upsert') dp.syncPeer(overlay);
       else systemClock.setTimer(departedChannelKeepMs, () => {
-        if (!node.map.get(overlay)) dataPlane.resetPeer(overlay);
+        if (!node.map.get(overlay)) dp.resetPeer(overlay);
       });
     }
   });
-  tun.onPackets((batch) => dataPlane.onTunBatch(batch));
-
-  let fail: (e: Error) => void = () => {};
-  const failed = new Promise<Error>((resolve) => (fail = resolve));
-  let closing = false;
-  tun.onClose((err) => {
+  const device = tun;
+  device.onPackets((batch) => dp.onTunBatch(batch));
+  device.onClose((err) => {
     if (err && !closing) fail(err);
   });
-
-  const hubEndpoint = `${hub.address}:${hub.port}`;
-  const startedMs = systemClock.now();
-  const pinger = new UserPinger(node, systemClock, hubEndpoint);
-  const status = () =>
-    buildPeerStatus({
-      version: meshdVersion,
-      name: cfg.name,
-      address: `${cfg.local.address}/${cfg.local.prefixLength}`,
-      publicKey: encodeKey(keyPair.publicKey),
-      tun: tun.name,
-      mtu: cfg.mtu,
-      transport: cfg.transport,
-      listen: `${udp.local.address}:${udp.local.port}`,
-      hubEndpoint,
-      startedMs,
-      clock: systemClock,
-      node,
-      dataPlane,
-    });
-  const control = await startControlServer(
-    defaultSocketPath(cfg.stateDir, 'peer'),
-    { status, ping: (target, opts, onReply, signal) => pinger.ping(target, opts, onReply, signal) },
-    componentLogger(log, 'control'),
+  log.info(
+    { hub: `${hub.address}:${hub.port}`, overlay: `${a.address}/${a.prefixLength}`, name: node.hubClient.assigned?.name ?? cfg.name, assigned: cfg.local === undefined, tun: device.name, mtu: cfg.mtu, transport: cfg.transport, kcpMode: cfg.kcpMode },
+    'registered with hub',
   );
-  const metrics = cfg.metrics
-    ? await startMetrics(
-        cfg.metrics,
-        {
-          traffic: () => trafficSamples(node),
-          drops: () => ({ ...dataPlane.counters.drops, ...prefixed('link_', node.link.drops) }),
-          handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
-          kcpRetransmits: () => Object.fromEntries(dataPlane.status().map((c) => [c.overlay, c.retransmits])),
-        },
-        componentLogger(log, 'metrics'),
-      )
-    : undefined;
-
-  // The control socket answers while we register, so `meshd status` explains a hub that is not answering.
-  try {
-    await node.start();
-  } catch (e) {
-    closing = true;
-    dataPlane.close();
-    tun.close();
-    await node.stop().catch(() => {});
-    await control.close();
-    await metrics?.close();
-    throw e instanceof MeshdError ? e : new MeshdError('PEER_START', String(e));
-  }
-  log.info({ hub: `${hub.address}:${hub.port}`, overlay: `${u32ToIpv4(overlay)}/${cfg.local.prefixLength}`, tun: tun.name, mtu: cfg.mtu, transport: cfg.transport, kcpMode: cfg.kcpMode }, 'registered with hub');
 
   return {
     node,
-    dataPlane,
+    dataPlane: dp,
     failed,
     async close() {
-      closing = true;
-      await node.stop().catch((e: unknown) => log.warn({ err: e }, 'error while leaving the hub'));
-      dataPlane.close();
-      tun.close();
-      await control.close();
-      await metrics?.close();
+      await cleanup();
     },
   };
 }

@@ -19,7 +19,8 @@ export interface PeerStatusSource {
   startedMs: number;
   clock: Clock;
   node: PeerNode;
-  dataPlane: DataPlane;
+  /** Absent until the TUN is up (a peer waiting for the hub to assign its address). */
+  dataPlane?: DataPlane;
 }
 
 const ago = (now: number, t: number | undefined) => (t === undefined || !Number.isFinite(t) ? null : Math.max(0, Math.round(now - t)));
@@ -28,10 +29,10 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
   const now = s.clock.now();
   const hub = s.node.hubClient;
   const hubRemote = hub.hubKey ? s.node.link.remote(hub.hubKey) : undefined;
-  const channels = new Map(s.dataPlane.status().map((c) => [c.overlay, c]));
+  const channels = new Map((s.dataPlane?.status() ?? []).map((c) => [c.overlay, c]));
   const peers: PeerEntryJson[] = s.node.peers().map((p) => {
     const remote = s.node.link.remote(Buffer.from(p.publicKey, 'base64'));
-    const t = s.dataPlane.counters.perPeer.get(ipv4ToU32(p.overlay));
+    const t = s.dataPlane?.counters.perPeer.get(ipv4ToU32(p.overlay));
     const ch = channels.get(p.overlay);
     const path = p.session ? pathName(p.path === 'relay' ? undefined : p.path) : null;
     return {
@@ -52,7 +53,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
     };
   });
   peers.sort((a, b) => ipv4ToU32(a.address) - ipv4ToU32(b.address));
-  const c = s.dataPlane.counters;
+  const c = s.dataPlane?.counters ?? { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, drops: {} };
   return {
     role: 'peer',
     version: s.version,
@@ -69,6 +70,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
       registered: hub.state === 'registered',
       reflexive: hub.observed ? `${hub.observed.address}:${hub.observed.port}` : null,
       lastHeardMsAgo: ago(now, hubRemote?.lastReceivedMs),
+      ...(hub.state !== 'registered' && hub.lastRefusal ? { refused: hub.lastRefusal.message } : {}),
     },
     traffic: { txPackets: c.txPackets, txBytes: c.txBytes, rxPackets: c.rxPackets, rxBytes: c.rxBytes },
     drops: { ...c.drops },

@@ -13,6 +13,19 @@ import { endpointKind, pathName, type PeerNode } from './node.js';
 /** Local tuning: one probe a second, as ping(8) does. */
 export const userPingIntervalMs = 1000;
 
+/** Which peer `meshd ping TARGET` means (pure): an overlay address first, then a name, so a member
+ * that named itself "10.9.0.3" cannot capture `meshd ping 10.9.0.3` (the hub refuses such names
+ * now; an older hub may not). */
+export function resolvePingTarget(all: readonly PeerInfo[], target: string): PeerInfo | undefined {
+  let overlay: number | undefined;
+  try {
+    overlay = ipv4ToU32(target);
+  } catch {
+    overlay = undefined;
+  }
+  return (overlay !== undefined ? all.find((p) => p.overlay === overlay) : undefined) ?? all.find((p) => p.name === target);
+}
+
 interface Pending {
   sentMs: number;
   seq: number;
@@ -36,14 +49,7 @@ export class UserPinger {
   }
 
   private resolveTarget(target: string): PeerInfo {
-    const all = this.node.map.all();
-    let overlay: number | undefined;
-    try {
-      overlay = ipv4ToU32(target);
-    } catch {
-      overlay = undefined;
-    }
-    const peer = all.find((p) => p.name === target || p.overlay === overlay);
+    const peer = resolvePingTarget(this.node.map.all(), target);
     if (!peer) throw new MeshdError('PING_UNKNOWN_PEER', `no peer named or addressed "${target}" in the map`);
     return peer;
   }

@@ -5,8 +5,11 @@
 //   ep       = ip u32 BE | port u16 LE                                          (6 bytes)
 //   str      = len u8 | UTF-8 [len]                                             (<= 255 bytes)
 //   eps      = count u8 | ep [count]
-//   REGISTER         overlay u32 BE | prefix u8 | name str | lan eps | boot_id u64 LE
-//   REGISTER_OK      observed ep | heartbeat_ms u32 LE
+//   REGISTER         overlay u32 BE | prefix u8 | name str | lan eps | boot_id u64 LE [| flags u8]
+//                    overlay 0 (prefix 0) = assign me one; flags bit 0 NAME_HINT = name is the host
+//                    name, the hub may number it; absent flags (older peers) read as 0
+//   REGISTER_OK      observed ep | heartbeat_ms u32 LE [| overlay u32 BE | prefix u8 | name str]
+//                    the address and name the hub assigned; absent (older hubs) = as requested
 //   REGISTER_REFUSED reason u8 | text str
 //   MAP              version u32 | base u32 | part u16 | parts u16 | count u16 | entry [count]
 //     entry          op u8 | public_key [32] | overlay u32 BE | boot_id u64 | name str | reflexive ep | lan eps
@@ -97,6 +100,17 @@ export const refusalReasonName: Readonly<Record<RefusalReason, string>> = {
   [RefusalReason.BAD_REQUEST]: 'BAD_REQUEST',
 };
 
+/** REGISTER flags (protocol). */
+export const REGISTER_FLAG_NAME_HINT = 0x01;
+const REGISTER_FLAGS_KNOWN = REGISTER_FLAG_NAME_HINT;
+
+/** What the hub gave a peer in REGISTER_OK. */
+export interface Assigned {
+  overlay: number;
+  prefix: number;
+  name: string;
+}
+
 export enum MapOp {
   UPSERT = 1,
   REMOVE = 2,
@@ -132,8 +146,8 @@ export interface MapEntry {
 }
 
 export type ControlMessage =
-  | { type: ControlType.REGISTER; seq: number; overlay: number; prefix: number; name: string; lan: WireEndpoint[]; bootId: bigint }
-  | { type: ControlType.REGISTER_OK; seq: number; observed: WireEndpoint; heartbeatMs: number }
+  | { type: ControlType.REGISTER; seq: number; overlay: number; prefix: number; name: string; lan: WireEndpoint[]; bootId: bigint; flags?: number }
+  | { type: ControlType.REGISTER_OK; seq: number; observed: WireEndpoint; heartbeatMs: number; assigned?: Assigned }
   | { type: ControlType.REGISTER_REFUSED; seq: number; reason: RefusalReason; text: string }
   | { type: ControlType.MAP; seq: number; version: number; base: number; part: number; parts: number; entries: MapEntry[] }
   | { type: ControlType.ACK; seq: number }
@@ -294,6 +308,9 @@ class Reader {
     for (let i = 0; i < n; i++) out.push(this.ep(what));
     return out;
   }
+  atEnd(): boolean {
+    return this.off === this.b.byteLength;
+  }
   end(): void {
     if (this.off !== this.b.byteLength) throw new DecodeError(`control: ${this.b.byteLength - this.off} trailing bytes`);
   }
@@ -310,10 +327,16 @@ export function encodeControl(m: ControlMessage): Uint8Array {
       w.str(m.name);
       w.eps(m.lan);
       w.u64(m.bootId);
+      w.u8(m.flags ?? 0);
       break;
     case ControlType.REGISTER_OK:
       w.ep(m.observed);
       w.u32(m.heartbeatMs);
+      if (m.assigned) {
+        w.u32(m.assigned.overlay, false);
+        w.u8(m.assigned.prefix);
+        w.str(m.assigned.name);
+      }
       break;
     case ControlType.REGISTER_REFUSED:
       w.u8(m.reason);
@@ -391,12 +414,26 @@ export function decodeControl(b: Uint8Array): ControlMessage {
       const overlay = r.u32('overlay', false);
       const prefix = r.u8('prefix');
       if (prefix > 32) throw new DecodeError(`control: prefix /${prefix}`);
-      m = { type, seq, overlay, prefix, name: r.str('name'), lan: r.eps('lan endpoints'), bootId: r.u64('boot id') };
+      m = { type, seq, overlay, prefix, name: r.str('name'), lan: r.eps('lan endpoints'), bootId: r.u64('boot id'), flags: 0 };
+      if (!r.atEnd()) {
+        const flags = r.u8('flags');
+        if ((flags & ~REGISTER_FLAGS_KNOWN) !== 0) throw new DecodeError(`control: REGISTER flags 0x${flags.toString(16)}`);
+        m.flags = flags;
+      }
       break;
     }
-    case ControlType.REGISTER_OK:
-      m = { type, seq, observed: r.ep('observed'), heartbeatMs: r.u32('heartbeat') };
+    case ControlType.REGISTER_OK: {
+      const observed = r.ep('observed');
+      const heartbeatMs = r.u32('heartbeat');
+      m = { type, seq, observed, heartbeatMs };
+      if (!r.atEnd()) {
+        const overlay = r.u32('assigned overlay', false);
+        const prefix = r.u8('assigned prefix');
+        if (prefix > 32) throw new DecodeError(`control: prefix /${prefix}`);
+        m.assigned = { overlay, prefix, name: r.str('assigned name') };
+      }
       break;
+    }
     case ControlType.REGISTER_REFUSED: {
       const reason = r.u8('reason');
       if (!(reason in refusalReasonName)) throw new DecodeError(`control: refusal reason ${reason}`);

@@ -70,7 +70,7 @@ describe('meshd bad usage: one "meshd:" line naming the option, non-zero exit, n
   // [why, args, exit code, what the line must name]
   it.each<[string, () => string[], number, RegExp]>([
     ['peer without --hub', () => ['peer', '--local', local, ...sd()], 1, /^meshd: --hub: is required/],
-    ['peer without --local', () => ['peer', '--hub', hub, ...sd()], 1, /^meshd: --local: is required/],
+    ['--name that is not a name', () => ['peer', '--hub', hub, '--name', 'a b', ...sd()], 1, /^meshd: --name: must be 1-32 letters/],
     ['--local without a prefix', () => ['peer', '--hub', hub, '--local', '10.9.0.2', ...sd()], 1, /^meshd: --local: .*got "10\.9\.0\.2"/],
     ['--local on the network address', () => ['peer', '--hub', hub, '--local', '10.9.0.0/24', ...sd()], 1, /^meshd: --local: .*network or broadcast/],
     ['--hub without a port', () => ['peer', '--hub', '203.0.113.2', '--local', local, ...sd()], 1, /^meshd: --hub: must be host:port/],

@@ -32,6 +32,7 @@ describe('parsePeerConfig', () => {
       hub: { host: 'vps.example.net', port: 7000 },
       local: { address: '10.9.0.2', prefixLength: 24 },
       name: 'box-1',
+      nameIsHint: true,
       tun: 'meshd0',
       mtu: 1378,
       transport: 'kcp',
@@ -43,6 +44,12 @@ describe('parsePeerConfig', () => {
     });
   });
 
+  it('without --local the hub assigns the address; --name given is not a hint', () => {
+    const c = parsePeerConfig({ ...peerBase, local: undefined, name: 'web' }, ctx);
+    expect(c.local).toBeUndefined();
+    expect([c.name, c.nameIsHint]).toEqual(['web', false]);
+  });
+
   it('takes the secret from MESHD_SECRET when no file is given', () => {
     const c = parsePeerConfig({ hub: 'a:1', local: '10.9.0.2/24' }, { ...ctx, env: { MESHD_SECRET: secret } });
     expect(c.secret).toBe(secret);
@@ -52,7 +59,6 @@ describe('parsePeerConfig', () => {
     ['no hub', { hub: undefined }, '--hub'],
     ['hub without port', { hub: 'vps' }, '--hub'],
     ['hub port out of range', { hub: 'vps:70000' }, '--hub'],
-    ['no overlay address', { local: undefined }, '--local'],
     ['overlay without prefix', { local: '10.9.0.2' }, '--local'],
     ['overlay is the network address', { local: '10.9.0.0/24' }, '--local'],
     ['overlay is the broadcast address', { local: '10.9.0.255/24' }, '--local'],

@@ -246,6 +246,11 @@ export interface PeerSpec {
   placement: Placement;
   /** Extra peer flags, e.g. ['--transport', 'datagram']. */
   extraArgs?: string[];
+  /** Start without --local (the hub assigns the address) or without --name (the host name is a hint). */
+  omitLocal?: boolean;
+  omitName?: boolean;
+  /** Build the daemon but do not start it (the test starts it with daemon.start()). */
+  noStart?: boolean;
 }
 
 export interface MeshOptions {
@@ -373,13 +378,16 @@ export class MeshLab {
     this.hubKey = String(started.publicKey ?? '');
     say(tag, `hub up at ${hubAddress}:${hubPort} (pid ${this.hub.pid}, key ${this.hubKey.slice(0, 12)}...)`);
     for (const p of this.peers.values()) {
-      const args = ['peer', '--hub', `${hubAddress}:${hubPort}`, '--local', `${p.overlay}/24`, '--name', p.spec.name, ...secretArgs, '--state-dir', join(this.dir, `peer-${p.spec.name}`), '--tun', 'mtun0', '--log-level', 'debug'];
+      const args = ['peer', '--hub', `${hubAddress}:${hubPort}`, ...secretArgs, '--state-dir', join(this.dir, `peer-${p.spec.name}`), '--tun', 'mtun0', '--log-level', 'debug'];
+      if (!p.spec.omitLocal) args.push('--local', `${p.overlay}/24`);
+      if (!p.spec.omitName) args.push('--name', p.spec.name);
       if (this.opts.pinHubKey) args.push('--hub-key', this.hubKey);
       args.push(...(p.spec.extraArgs ?? []));
       p.daemon = new Daemon(`peer ${p.spec.name}`, p.ns, join(this.dir, `peer-${p.spec.name}`), args, this.lab);
-      p.daemon.start();
+      if (!p.spec.noStart) p.daemon.start();
     }
     for (const p of this.peers.values()) {
+      if (p.spec.noStart) continue;
       await p.daemon.waitMsg('registered with hub');
       say(tag, `peer ${p.spec.name} registered (pid ${p.daemon.pid})`);
     }

@@ -118,12 +118,14 @@ describe('spoofing', () => {
     await w.join(moved);
     expect(snapshot(m)).not.toEqual(snap); // the mover joined at 10.9.0.20
     const joined = snapshot(m);
-    const hc = moved.hubClient as unknown as { o: { overlay: number } };
-    hc.o.overlay = ipv4ToU32('10.9.0.2');
+    const hc = moved.hubClient as unknown as { overlay: number };
+    hc.overlay = ipv4ToU32('10.9.0.2');
     (moved.hubClient as unknown as { register(): void }).register();
     w.run(3_000);
     expect(w.hub.status().peers.find((p) => p.overlay === '10.9.0.2')!.publicKey).toBe(Buffer.from(a.link.publicKey).toString('base64'));
-    expect(moved.hubClient.state).toBe('refused');
+    // Refused, and retrying with backoff (never registered on a neighbour's address).
+    expect(moved.hubClient.state).not.toBe('registered');
+    expect(moved.hubClient.lastRefusal?.code).toBe('HUB_REFUSED_ADDRESS_IN_USE');
     expect(snapshot(m)).toEqual(joined);
     a.sendTo(ipv4ToU32('10.9.0.3'), ipMsg('owner still reachable'));
     w.run(500);

@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   heartbeatDeadlineJitter, heartbeatDeadlineMs, heartbeatFirstDeadlineMs, heartbeatMaxDeadlineMs, heartbeatMissesWhileHeard, onHeartbeatDeadline,
+  refusalLogLevel, refusalRetryMs,
 } from '../../src/peer/hub-client.js';
+import { RefusalReason } from '../../src/wire/control.js';
 
 describe('heartbeat deadline', () => {
   it.each([
@@ -31,5 +33,24 @@ describe('heartbeat deadline', () => {
     ['nothing heard (a restarted hub cannot send on our session): register again', false, 1, 'register-again'],
   ] as const)('%s', (_why, heard, misses, want) => {
     expect(onHeartbeatDeadline(heard, misses)).toBe(want);
+  });
+});
+
+describe('after a refusal (no zombie: H1)', () => {
+  it.each([
+    ['first retry after 1 s', 1, 0, 1_000],
+    ['doubling', 4, 0, 8_000],
+    ['capped at 60 s', 20, 0, 60_000],
+    ['plus up to 25 % jitter', 20, 0.999, 74_985],
+  ])('%s', (_why, refusals, random, want) => {
+    expect(refusalRetryMs(refusals, random)).toBe(want);
+  });
+  it.each([
+    ['an explicit name another key holds: wait for the operator', RefusalReason.NAME_TAKEN, false, 'warn'],
+    ['an address another key holds: someone must act', RefusalReason.ADDRESS_IN_USE, false, 'error'],
+    ['not in the allow-list', RefusalReason.KEY_NOT_ALLOWED, false, 'error'],
+    ['no free numbered host name', RefusalReason.NAME_TAKEN, true, 'error'],
+  ])('%s', (_why, reason, hint, want) => {
+    expect(refusalLogLevel(reason, hint)).toBe(want);
   });
 });

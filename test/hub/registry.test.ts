@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { inNetwork, isExpired, parseNetwork, refusalFor, Registry, type Member } from '../../src/hub/registry.js';
 import { Relay } from '../../src/hub/relay.js';
+import { BindingTable } from '../../src/hub/bindings.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { MapOp, mapEntryBytes, MAP_HEADER_BYTES, RefusalReason, type MapEntry } from '../../src/wire/control.js';
@@ -45,6 +46,18 @@ describe('refusalFor', () => {
     ['a key outside the allow-list, checked first', 'k2', '10.9.0.2', 24, 'alpha', false, RefusalReason.KEY_NOT_ALLOWED],
   ])('%s', (_why, id, overlay, prefix, name, allowed, want) => {
     expect(refusalFor({ id, overlay: ipv4ToU32(overlay), prefix, name }, net, members, allowed)).toBe(want);
+  });
+});
+
+describe('refusalFor consults the durable bindings (H1), not only live members', () => {
+  const members = { byOverlay: () => undefined, byName: () => undefined };
+  const bound = new BindingTable([{ id: 'k1', overlay: ipv4ToU32('10.9.0.2'), name: 'alpha', lastSeenMs: 0, pinned: false }]);
+  it.each([
+    ["another key on an expired member's address", 'k2', '10.9.0.2', 'beta', RefusalReason.ADDRESS_IN_USE],
+    ["another key with an expired member's name", 'k2', '10.9.0.3', 'alpha', RefusalReason.NAME_TAKEN],
+    ['the owner, with nobody live', 'k1', '10.9.0.2', 'alpha', undefined],
+  ])('%s', (_why, id, overlay, name, want) => {
+    expect(refusalFor({ id, overlay: ipv4ToU32(overlay), prefix: 24, name }, net, members, true, bound)).toBe(want);
   });
 });
 

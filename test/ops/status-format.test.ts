@@ -135,3 +135,29 @@ describe('ping lines', () => {
     expect(formatPingSummary(s, untilDirect)).toBe(want);
   });
 });
+
+describe('names from the network and refusals (issue 17 Low, H1)', () => {
+  it('renders terminal escapes and bidi overrides in names as ?', () => {
+    const s = { ...peerStatus, name: 'a\u001b]0;x\u0007b', peers: [{ ...peerStatus.peers[0]!, name: 'evil\u202egnp' }] };
+    const out = formatStatus(s);
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u202e]/u); // newlines are the table's own
+    expect(out).toContain('a?]0;x?b');
+    expect(out).toContain('evil?gnp');
+  });
+  it('a refused peer says why and that it retries', () => {
+    const s = { ...peerStatus, hub: { ...peerStatus.hub, registered: false, refused: 'hub refused registration: 10.9.0.3 is bound to another key' } };
+    expect(formatStatus(s)).toContain('not registered (hub refused registration: 10.9.0.3 is bound to another key; retrying)');
+  });
+  it('ping lines print names safely', () => {
+    expect(formatPingReply('x', { seq: 1, rttMs: 1, path: 'direct', endpoint: '198.51.100.1:1', name: 'b\u001b[2J', address: '10.9.0.3' })).toBe('pong from b?[2J (10.9.0.3) via 198.51.100.1:1 (direct) in 1.0ms');
+  });
+});
+
+describe('hub bindings of keys not registered now', () => {
+  it('lists them with how to free one', () => {
+    const s = { ...hubStatus, bindings: [{ name: 'pb', address: '10.9.0.3', publicKey: 'Q7mopTppAAAA', lastSeen: '2026-12-04T12:00:00.000Z', pinned: false }] };
+    const out = formatStatus(s);
+    expect(out).toContain('meshd hub release');
+    expect(out).toMatch(/pb\s+10\.9\.0\.3\s+Q7mopTpp\s+2026-12-04T12:00:00\.000Z\s+first come/);
+  });
+});

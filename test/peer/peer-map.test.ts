@@ -41,3 +41,20 @@ describe('PeerMap', () => {
     expect(m.get(0x0a090002)).toBeUndefined();
   });
 });
+
+describe('address -> key memory (H1)', () => {
+  it('reports an address that moves to another key, even after the first holder left the map', () => {
+    const rebinds: Array<[number, string, string]> = [];
+    const m = new PeerMap('self', (o, a, b) => rebinds.push([o, a, b]));
+    const k1 = new Uint8Array(32).fill(1);
+    const k2 = new Uint8Array(32).fill(2);
+    const e = (publicKey: Uint8Array, op = MapOp.UPSERT) => ({ op, publicKey, overlay: 0x0a090003, bootId: 1n, name: 'pb', reflexive: { address: '198.51.100.1', port: 1 }, lan: [] });
+    m.applyFull(1, [e(k1)]);
+    m.applyDelta(1, 2, [e(k1, MapOp.REMOVE)]);
+    m.applyDelta(2, 3, [e(k1)]); // the same key again: not a rebind
+    expect(rebinds).toEqual([]);
+    m.applyDelta(3, 4, [e(k1, MapOp.REMOVE)]);
+    m.applyDelta(4, 5, [e(k2)]);
+    expect(rebinds).toEqual([[0x0a090003, '01'.repeat(32), '02'.repeat(32)]]);
+  });
+});

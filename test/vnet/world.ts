@@ -57,7 +57,7 @@ export class World {
     this.net.host(HUB_ENDPOINT.address);
   }
 
-  startHub(opts: { allowedKeys?: Uint8Array[] } = {}): Hub {
+  startHub(opts: { allowedKeys?: Uint8Array[]; bindingsPath?: string; pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>; bindingLeaseMs?: number } = {}): Hub {
     const udp = this.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port);
     this.hub = startHub({
       listen: HUB_ENDPOINT, network: NETWORK, psk: this.psk, keyPair: this.hubKeys, clock: this.clock, wallClock: this.wall,
@@ -84,21 +84,25 @@ export class World {
     return this.net.host(ip, n).open(port);
   }
 
-  peer(p: Placement, overlay: string, opts: { name?: string; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[] } = {}): PeerNode {
+  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[] } = {}): PeerNode {
     const udp = this.socketAt(p);
     return new PeerNode({
       udp, keyPair: opts.keyPair ?? generateKeyPair(), psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall,
       log: testLogger(`peer ${overlay}`), hub: HUB_ENDPOINT, ...(opts.learnKey ? {} : { hubKey: this.hubKeys.publicKey }),
-      overlay: ipv4ToU32(overlay), prefix: opts.prefix ?? 24, name: opts.name ?? `peer-${overlay.split('.')[3]}`, random01: () => this.rng.next(),
+      overlay: ipv4ToU32(overlay), prefix: opts.prefix ?? (overlay === '0.0.0.0' ? 0 : 24), name: opts.name ?? `peer-${overlay.split('.')[3]}`, random01: () => this.rng.next(),
       ...(opts.lanEndpoints ? { lanEndpoints: opts.lanEndpoints } : {}),
+      ...(opts.nameIsHint ? { nameIsHint: true } : {}),
     });
   }
 
-  /** Starts a peer and runs the clock until it registers (or is refused). */
+  /** Starts a peer and runs the clock until it registers; throws the hub's refusal (HubRefusedError)
+   * if it was refused instead (the node keeps retrying in the background, as a daemon does). */
   async join(node: PeerNode, ms = 3_000): Promise<void> {
     const started = node.start();
     started.catch(() => undefined);
     this.clock.advance(ms);
+    await Promise.resolve();
+    if (node.hubClient.state !== 'registered' && node.hubClient.lastRefusal) throw node.hubClient.lastRefusal;
     await started;
   }
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CandidateKind, ControlType, controlTypeName, decodeControl, encodeControl, mapEntryBytes, MapOp, PublishRefusal, publishRefusalName, RefusalReason,
-  refusalReasonName, type ControlMessage, type MapEntry,
+  refusalReasonName, REGISTER_FLAG_NAME_HINT, type ControlMessage, type MapEntry,
 } from '../../src/wire/control.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { DecodeError } from '../../src/util/errors.js';
@@ -18,14 +18,24 @@ const entry: MapEntry = {
 
 const golden: Array<[string, ControlMessage, string]> = [
   [
-    'REGISTER: seq LE, overlay BE, prefix, name, lan eps, boot id LE',
-    { type: ControlType.REGISTER, seq: 1, overlay: 0x0a090002, prefix: 24, name: 'ab', lan: [{ address: '192.168.1.5', port: 51820 }], bootId: 0x1122334455667788n },
-    '01 01000000 0a090002 18 02 6162 01 c0a80105 6cca 8877665544332211',
+    'REGISTER: seq LE, overlay BE, prefix, name, lan eps, boot id LE, flags',
+    { type: ControlType.REGISTER, seq: 1, overlay: 0x0a090002, prefix: 24, name: 'ab', lan: [{ address: '192.168.1.5', port: 51820 }], bootId: 0x1122334455667788n, flags: 0 },
+    '01 01000000 0a090002 18 02 6162 01 c0a80105 6cca 8877665544332211 00',
   ],
   [
-    'REGISTER_OK: observed endpoint and heartbeat interval',
+    'REGISTER: overlay 0 asks for an address, flag 1 marks the name a host-name hint',
+    { type: ControlType.REGISTER, seq: 2, overlay: 0, prefix: 0, name: 'pi', lan: [], bootId: 1n, flags: REGISTER_FLAG_NAME_HINT },
+    '01 02000000 00000000 00 02 7069 00 0100000000000000 01',
+  ],
+  [
+    'REGISTER_OK: observed endpoint and heartbeat interval (an older hub: nothing assigned)',
     { type: ControlType.REGISTER_OK, seq: 1, observed: { address: '203.0.113.9', port: 1 }, heartbeatMs: 20000 },
     '02 01000000 cb007109 0100 204e0000',
+  ],
+  [
+    'REGISTER_OK: then the assigned overlay BE, prefix and name',
+    { type: ControlType.REGISTER_OK, seq: 1, observed: { address: '203.0.113.9', port: 1 }, heartbeatMs: 20000, assigned: { overlay: 0x0a090003, prefix: 24, name: 'pi-2' } },
+    '02 01000000 cb007109 0100 204e0000 0a090003 18 04 70692d32',
   ],
   ['REGISTER_REFUSED: reason and text', { type: ControlType.REGISTER_REFUSED, seq: 2, reason: RefusalReason.NAME_TAKEN, text: 'x' }, '03 02000000 03 01 78'],
   [
@@ -67,6 +77,10 @@ const golden: Array<[string, ControlMessage, string]> = [
 ];
 
 describe('control codec', () => {
+  it('reads a REGISTER without flags (an older peer) as flags 0', () => {
+    expect(decodeControl(fromHex('01 01000000 0a090002 18 02 6162 00 0100000000000000'.replace(/\s+/g, '')))).toMatchObject({ type: ControlType.REGISTER, name: 'ab', flags: 0 });
+  });
+
   it.each(golden)('%s', (_why, msg, hex) => {
     expect(toHex(encodeControl(msg))).toBe(hex.replace(/\s+/g, ''));
     expect(decodeControl(fromHex(hex))).toEqual(msg);
@@ -77,6 +91,10 @@ describe('control codec', () => {
     ['unknown type', '63 00000000'],
     ['short seq', '05 0000'],
     ['trailing bytes', '05 00000000 00'],
+    ['REGISTER unknown flag', '01 01000000 0a090002 18 00 00 0000000000000000 02'],
+    ['REGISTER bytes after flags', '01 01000000 0a090002 18 00 00 0000000000000000 00 00'],
+    ['REGISTER_OK short assigned overlay', '02 01000000 cb007109 0100 204e0000 0a09'],
+    ['REGISTER_OK assigned prefix over 32', '02 01000000 cb007109 0100 204e0000 0a090003 21 00'],
     ['prefix over 32', '01 01000000 0a090002 21 00 00 0000000000000000'],
     ['name past the end', '01 01000000 0a090002 18 05 61 00 0000000000000000'],
     ['invalid UTF-8 name', '01 01000000 0a090002 18 01 ff 00 0000000000000000'],

@@ -230,7 +230,19 @@ async function runPeer(flags: Record<string, unknown>): Promise<void> {
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
   const cryptoBackends = await installCrypto();
   const { startPeerDaemon } = await import('./peer/run.js');
+  // startPeerDaemon waits for the first REGISTER_OK, which a refusing hub can hold back for as long
+  // as the operator takes (the peer retries, H1): a stop meanwhile is a clean exit 0. Nothing is
+  // registered to say goodbye to, and the kernel removes a TUN device with its last file descriptor.
+  const early = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'shutting down before the first registration');
+    log.flush();
+    process.exit(0);
+  };
+  process.once('SIGINT', early);
+  process.once('SIGTERM', early);
   const peer = await startPeerDaemon(cfg, keyPair, log);
+  process.off('SIGINT', early);
+  process.off('SIGTERM', early);
   log.info({ publicKey: encodeKey(keyPair.publicKey), keyCreated: created, crypto: cryptoBackends }, 'peer started');
   runUntilSignal(peer, log);
   // The TUN device deleted from outside (or failing) ends the daemon: say so and exit non-zero so

@@ -2,7 +2,10 @@
 // restarts (hub/bindings.ts holds the decisions). Written atomically (tmp file, fsync, rename; the
 // tmp file opened O_EXCL|O_NOFOLLOW so a planted symlink is not followed). A file that does not
 // parse is a startup error (BindingStoreError), never silently replaced by an empty table.
-import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+// Every new claim and every release is also appended to bindings.json.journal (one JSON line,
+// fdatasync'd) before the hub answers, so a kill -9 right after REGISTER_OK loses nothing; the next
+// snapshot (batched, at most once a second) folds the journal in and removes it.
+import { closeSync, constants, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MeshdError } from '../util/errors.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
@@ -30,9 +33,59 @@ export function bindingsPath(stateDir: string): string {
   return join(stateDir, bindingsFileName);
 }
 
+export function journalPath(path: string): string {
+  return `${path}.journal`;
+}
+
+/** One journal line: a claim (set) or a release (del) of a key's binding. */
+export type JournalEntry = { op: 'set'; binding: Binding } | { op: 'del'; id: string };
+
+/** Appends one entry to the journal and syncs it (O_APPEND|O_NOFOLLOW, 0600). */
+export function appendJournal(path: string, e: JournalEntry): void {
+  const line = e.op === 'set'
+    ? { op: 'set', key: Buffer.from(e.binding.id, 'hex').toString('base64'), address: u32ToIpv4(e.binding.overlay), name: e.binding.name, lastSeen: new Date(e.binding.lastSeenMs).toISOString() }
+    : { op: 'del', key: Buffer.from(e.id, 'hex').toString('base64') };
+  const fd = openSync(journalPath(path), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(line)}\n`);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Pure: applies journal text to a snapshot. Later lines win; a key, address or name claimed again
+ * leaves its earlier holder. A torn last line (a crash mid-append) is ignored; any other bad line is
+ * a BindingStoreError. */
+export function applyJournal(snapshot: readonly Binding[], text: string, path = journalPath(bindingsFileName)): Binding[] {
+  const byId = new Map(snapshot.map((b) => [b.id, { ...b }]));
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let rec: { op?: unknown; key?: unknown; address?: unknown; name?: unknown; lastSeen?: unknown };
+    try {
+      rec = JSON.parse(line) as typeof rec;
+    } catch {
+      if (i === lines.length - 1 || (i === lines.length - 2 && lines[lines.length - 1] === '')) return; // torn tail
+      throw new BindingStoreError(path, `line ${i + 1}: not JSON`);
+    }
+    if (typeof rec.key !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(rec.key)) throw new BindingStoreError(path, `line ${i + 1}: key is not a base64 public key`);
+    const id = Buffer.from(rec.key, 'base64').toString('hex');
+    if (rec.op === 'del') {
+      byId.delete(id);
+      return;
+    }
+    if (rec.op !== 'set') throw new BindingStoreError(path, `line ${i + 1}: unknown op`);
+    const [b] = parseBindings(JSON.stringify({ version: formatVersion, bindings: [{ key: rec.key, address: rec.address, name: rec.name, lastSeen: rec.lastSeen }] }), path);
+    for (const [other, o] of byId) if (other !== id && (o.overlay === b!.overlay || (b!.name !== '' && o.name === b!.name))) byId.delete(other);
+    byId.set(id, b!);
+  });
+  return [...byId.values()];
+}
+
 /** Reads the bindings (pinned ones are not stored); an absent file is an empty table. */
 export function loadBindings(path: string): Binding[] {
-  let text: string;
+  let text: string | undefined;
   try {
     // O_NOFOLLOW: a symlink planted at the path is an error, not a redirect.
     const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -43,10 +96,23 @@ export function loadBindings(path: string): Binding[] {
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return [];
-    throw new BindingStoreError(path, `cannot read: ${code ?? String(e)}`);
+    if (code === 'ENOENT') text = undefined;
+    else throw new BindingStoreError(path, `cannot read: ${code ?? String(e)}`);
   }
-  return parseBindings(text, path);
+  const snapshot = text === undefined ? [] : parseBindings(text, path);
+  let journal = '';
+  try {
+    const fd = openSync(journalPath(path), constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      journal = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new BindingStoreError(journalPath(path), `cannot read: ${code ?? String(e)}`);
+  }
+  return journal === '' ? snapshot : applyJournal(snapshot, journal, journalPath(path));
 }
 
 /** Pure: the file's text -> bindings, or BindingStoreError. */
@@ -112,6 +178,11 @@ export function saveBindings(path: string, bindings: readonly Binding[]): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  try {
+    unlinkSync(journalPath(path)); // folded into the snapshot just written
+  } catch {
+    // none
+  }
   try {
     const dfd = openSync(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY);
     try {

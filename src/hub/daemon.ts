@@ -13,15 +13,16 @@ import type { PortRange } from '../publish/spec.js';
 import { ControlType, encodeControl, RefusalReason } from '../wire/control.js';
 import { encodeInner, InnerKind } from '../wire/inner.js';
 import { BindingTable, dayMs, defaultBindingLeaseDays, leaseExpired, matchRelease, type Binding } from './bindings.js';
-import { loadBindings, saveBindings } from './binding-store.js';
+import { appendJournal, loadBindings, saveBindings } from './binding-store.js';
 import { Relay } from './relay.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { HubServer } from './server.js';
 
 /** Local tuning: how often the hub looks for members whose heartbeats stopped. */
 export const expiryCheckIntervalMs = 5_000;
-/** Local tuning: the bindings file is written at most this often (a join storm is one write a
- * second, not one per member); a kill -9 inside this window loses only the newest bindings. */
+/** Local tuning: the bindings snapshot is rewritten at most this often (a join storm is one write a
+ * second, not one per member); new claims are journaled (fdatasync) before REGISTER_OK, so a kill -9
+ * between snapshots loses at most refreshed last-seen times. */
 export const bindingSaveIntervalMs = 1_000;
 /** Local tuning: how often leases are checked and live members' last-seen times refreshed. */
 export const bindingSweepIntervalMs = 3_600_000;
@@ -149,8 +150,16 @@ export function startHub(opts: HubOptions): Hub {
       log.error({ err: e, path: opts.bindingsPath }, 'hub: cannot write the bindings file; bindings live in memory until the next write');
     }
   };
-  const bindingsChanged = (): void => {
-    if (!opts.bindingsPath || saveTimer !== undefined) return;
+  const bindingsChanged = (claim?: Binding): void => {
+    if (!opts.bindingsPath) return;
+    if (claim && !claim.pinned) {
+      try {
+        appendJournal(opts.bindingsPath, { op: 'set', binding: claim });
+      } catch (e) {
+        log.error({ err: e, path: opts.bindingsPath }, 'hub: cannot append to the bindings journal; the binding lives in memory until the next snapshot');
+      }
+    }
+    if (saveTimer !== undefined) return;
     const wait = lastSaveMs + bindingSaveIntervalMs - opts.clock.now();
     if (wait <= 0) saveNow();
     else saveTimer = opts.clock.setTimer(wait, saveNow);

@@ -18,7 +18,7 @@ import type { HubPublisher } from '../publish/hub-publisher.js';
 import type { FanoutReport } from './fanout.js';
 import { MapSender } from './map-sender.js';
 import { Relay } from './relay.js';
-import type { BindingTable } from './bindings.js';
+import type { Binding, BindingTable } from './bindings.js';
 import { decideRegister, heartbeatIntervalMs, Registry, type Member } from './registry.js';
 
 export interface ServerOptions {
@@ -40,7 +40,9 @@ export interface ServerOptions {
   /** Wall clock (epoch ms) for the bindings' last-seen times. */
   wallNow: () => number;
   /** Called after a binding was created or changed (the daemon persists the table). */
-  onBindingsChanged?: () => void;
+  /** The bindings changed; `claim` is set for a new or changed key -> address/name binding, which
+   * the daemon writes through before this returns. */
+  onBindingsChanged?: (claim?: Binding) => void;
 }
 
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
@@ -216,8 +218,12 @@ export class HubServer {
     const old = b.get(id);
     const now = this.o.wallNow();
     if (old && old.overlay === overlay && old.name === name && now - old.lastSeenMs < bindingTouchMs) return;
-    b.set({ id, overlay, name, lastSeenMs: now, pinned: old?.pinned ?? false });
-    this.o.onBindingsChanged?.();
+    const binding = { id, overlay, name, lastSeenMs: now, pinned: old?.pinned ?? false };
+    b.set(binding);
+    // A new or changed claim must be on disk before REGISTER_OK goes out (journaled: a kill -9 right
+    // after it loses nothing); a refreshed last-seen time can wait for the batched snapshot.
+    const claim = !old || old.overlay !== overlay || old.name !== name;
+    this.o.onBindingsChanged?.(claim ? binding : undefined);
   }
 
   /** Marks the member's binding seen now (a member leaving or expiring). */

@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BindingStoreError, formatBindings, loadBindings, parseBindings, saveBindings } from '../../src/hub/binding-store.js';
+import { appendJournal, applyJournal, BindingStoreError, formatBindings, journalPath, loadBindings, parseBindings, saveBindings } from '../../src/hub/binding-store.js';
+import { appendFileSync, existsSync } from 'node:fs';
 import type { Binding } from '../../src/hub/bindings.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 
@@ -30,6 +31,52 @@ describe('binding store', () => {
     expect(loadBindings(p).sort((a, b) => a.overlay - b.overlay)).toEqual([bindings[1], bindings[0]]);
     expect(statSync(p).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(p, '..'))).toEqual(['bindings.json']); // no tmp file left
+  });
+
+  it('a claim journaled after the last snapshot survives a crash (no snapshot written since)', () => {
+    const p = join(tmp(), 'bindings.json');
+    saveBindings(p, [bindings[1]!]);
+    appendJournal(p, { op: 'set', binding: bindings[0]! });
+    expect(loadBindings(p).sort((a, b) => a.overlay - b.overlay)).toEqual([bindings[1], bindings[0]]);
+    expect(statSync(journalPath(p)).mode & 0o777).toBe(0o600);
+    // With no snapshot at all (the hub was killed before its first one).
+    const q = join(tmp(), 'bindings.json');
+    appendJournal(q, { op: 'set', binding: bindings[0]! });
+    expect(loadBindings(q)).toEqual([bindings[0]]);
+  });
+
+  it('the next snapshot folds the journal in and removes it', () => {
+    const p = join(tmp(), 'bindings.json');
+    appendJournal(p, { op: 'set', binding: bindings[0]! });
+    saveBindings(p, bindings);
+    expect(existsSync(journalPath(p))).toBe(false);
+    expect(loadBindings(p).length).toBe(2);
+  });
+
+  it.each([
+    ['a release removes the key', [{ op: 'del' as const, id: id(1) }], [id(2)]],
+    ['a later claim of the same address evicts its earlier holder', [{ op: 'del' as const, id: id(1) }, { op: 'set' as const, binding: { ...bindings[0]!, id: id(5) } }], [id(2), id(5)]],
+  ])('journal replay: %s', (_why, entries, ids) => {
+    const p = join(tmp(), 'bindings.json');
+    saveBindings(p, bindings);
+    for (const e of entries) appendJournal(p, e);
+    expect(loadBindings(p).map((b) => b.id).sort()).toEqual(ids.sort());
+  });
+
+  it('a torn last journal line is ignored; a bad line before it is an error', () => {
+    const p = join(tmp(), 'bindings.json');
+    appendJournal(p, { op: 'set', binding: bindings[0]! });
+    appendFileSync(journalPath(p), '{"op":"set","key":"AAAA');
+    expect(loadBindings(p)).toEqual([bindings[0]]);
+    appendFileSync(journalPath(p), '\n{"op":"set"}\n');
+    expect(() => loadBindings(p)).toThrow(BindingStoreError);
+    expect(() => applyJournal([], 'nonsense\n{"op":"del","key":"x"}\n')).toThrow(BindingStoreError);
+  });
+
+  it('an existing empty file is corrupt, not an empty table', () => {
+    const p = join(tmp(), 'bindings.json');
+    writeFileSync(p, '');
+    expect(() => loadBindings(p)).toThrow(BindingStoreError);
   });
 
   it('an absent file is an empty table', () => {

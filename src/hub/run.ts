@@ -13,6 +13,7 @@ import { startControlServer } from '../ops/control-server.js';
 import { defaultSocketPath } from '../ops/control-protocol.js';
 import { startMetrics } from '../ops/metrics.js';
 import { componentLogger } from '../util/log.js';
+import { meshdVersion } from '../util/version.js';
 import { startHub, type Hub } from './daemon.js';
 import { buildHubStatus } from './status.js';
 
@@ -66,7 +67,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   try {
     control = await startControlServer(
       defaultSocketPath(cfg.stateDir, 'hub'),
-      { status: () => buildHubStatus(hub, { version: '0.1.0', publicKey, startedMs, clock: systemClock }) },
+      { status: () => buildHubStatus(hub, { version: meshdVersion, publicKey, startedMs, clock: systemClock }) },
       componentLogger(log, 'control'),
     );
     if (cfg.metrics) {

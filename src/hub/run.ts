@@ -1,5 +1,6 @@
-// The hub daemon's composition root: binds the UDP socket and starts the hub with the node key,
-// the network psk and the optional allow-list. The CLI calls startHubDaemon().
+// The hub process's composition root (the only hub file that touches the OS): reads the allow-list,
+// binds the real UDP socket, starts the hub (hub/daemon.ts) on it with the system clocks, and adds
+// the control socket (`meshd status`) and optional metrics. The CLI calls startHubDaemon().
 import { readFileSync } from 'node:fs';
 import type { HubConfig } from '../config/schema.js';
 import { decodeKey, type StaticKeyPair } from '../crypto/keys.js';

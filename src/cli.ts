@@ -19,6 +19,7 @@ import { decodeKey, encodeKey, generateKeyPair, keyPairFromPrivate } from './cry
 import { registerPingCommand, registerReleaseCommand, registerStatusCommand } from './ops/commands.js';
 import { ConfigError, MeshdError } from './util/errors.js';
 import type { Logger } from './util/log.js';
+import { meshdVersion } from './util/version.js';
 
 interface Stoppable {
   close(): Promise<void>;
@@ -278,7 +279,7 @@ function readStdin(): string {
 export function buildProgram(): Command {
   const program = new Command('meshd')
     .description('a userspace mesh VPN: a hub on a VPS, peers behind NATs, KCP over encrypted UDP')
-    .version('0.1.0')
+    .version(meshdVersion)
     .showSuggestionAfterError(false)
     // Before the subcommands exist: commander copies these settings only into commands made later,
     // and a usage error in `meshd peer --bogus` must read "meshd: ..." and exit 2 like the others.

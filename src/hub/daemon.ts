@@ -1,6 +1,8 @@
-// The hub's composition root: startHub() wires a Link on the given UdpSocket to the registry, the
-// map sender, punch coordination and the relay, runs the expiry timer, and reports status().
-// The CLI builds the real UdpSocket and logger; tests pass the memory twins and a ManualClock.
+// The hub itself: startHub() wires a Link on the UdpSocket it is given to the
+// registry, the map sender, punch coordination, the relay and publishing, runs the expiry timer and
+// reports status(). It is given its UDP socket and clocks (only published services open TCP
+// listeners, in publish/): hub/run.ts passes the real ones, the in-process tests (test/vnet,
+// test/publish) the memory twins and a ManualClock. Not the composition root: that is hub/run.ts.
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { keyId, Link } from '../link/link.js';
 import type { Endpoint, UdpSocket } from '../net/udp.js';

@@ -1,5 +1,7 @@
-// The hub daemon's composition root: binds the UDP socket and starts the hub with the node key,
-// the network psk and the optional allow-list. The CLI calls startHubDaemon().
+// The hub process's composition root (the only hub file that touches the OS): reads the allow-list,
+// binds the real UDP socket, starts the hub (hub/daemon.ts) on it with the system clocks and the
+// durable bindings in --state-dir, and adds the control socket (`meshd status`, `meshd hub release`)
+// and optional metrics. The CLI calls startHubDaemon().
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { HubConfig } from '../config/schema.js';
 import { decodeKey, type StaticKeyPair } from '../crypto/keys.js';
@@ -16,6 +18,7 @@ import { componentLogger } from '../util/log.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import { bindingsPath } from './binding-store.js';
 import { dayMs, nameProblem, printableName } from './bindings.js';
+import { meshdVersion } from '../util/version.js';
 import { startHub, type Hub } from './daemon.js';
 import { inNetwork, parseNetwork } from './registry.js';
 import { buildHubStatus } from './status.js';
@@ -123,7 +126,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   try {
     control = await startControlServer(
       defaultSocketPath(cfg.stateDir, 'hub'),
-      { status: () => buildHubStatus(hub, { version: '0.1.0', publicKey, startedMs, clock: systemClock }), release: (selector) => hub.release(selector) },
+      { status: () => buildHubStatus(hub, { version: meshdVersion, publicKey, startedMs, clock: systemClock }), release: (selector) => hub.release(selector) },
       componentLogger(log, 'control'),
     );
     if (cfg.metrics) {

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseIpv4 } from '../util/ipv4.js';
 import type { Endpoint, UdpCounters, UdpHandler, UdpSocket } from './udp.js';
 
 /** Local tuning: datagrams per recvmmsg (and per JS call); the addon drains up to 4 batches per wake. */
@@ -85,21 +86,6 @@ function loadAddon(): Addon | undefined {
 export function nativeUdpUnavailable(): string | undefined {
   loadAddon();
   return loadError;
-}
-
-const dottedQuad = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** "192.0.2.1" -> 0xc0000201, or -1 for anything that is not an IPv4 literal. */
-export function ipv4ToU32OrNeg(address: string): number {
-  const m = dottedQuad.exec(address);
-  if (m === null) return -1;
-  let v = 0;
-  for (let i = 1; i <= 4; i++) {
-    const o = Number(m[i]);
-    if (o > 255) return -1;
-    v = v * 256 + o;
-  }
-  return v;
 }
 
 export class NativeUdpSocket implements UdpSocket {
@@ -237,7 +223,7 @@ export class NativeUdpSocket implements UdpSocket {
     let a = this.addresses.get(address);
     if (a === undefined) {
       if (this.addresses.size >= endpointCacheLimit) this.addresses.clear();
-      a = typeof address === 'string' ? ipv4ToU32OrNeg(address) : -1;
+      a = typeof address === 'string' ? (parseIpv4(address) ?? -1) : -1;
       this.addresses.set(address, a);
     }
     return a;

@@ -17,6 +17,7 @@ import { ConfigError, MeshdError } from '../util/errors.js';
 import { overlayPrefix, type OverlayPrefix } from '../util/endpoint-filter.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import { componentLogger, type Logger } from '../util/log.js';
+import { meshdVersion } from '../util/version.js';
 import { startControlServer } from '../ops/control-server.js';
 import { defaultSocketPath } from '../ops/control-protocol.js';
 import { startMetrics, type TrafficSample } from '../ops/metrics.js';
@@ -31,8 +32,6 @@ import { PeerNode } from './node.js';
 /** How long the KCP channel of a peer that left the map is kept in case it comes back unchanged. */
 export const departedChannelKeepMs = 5 * 60_000;
 
-/** Reported in `meshd status`. */
-export const meshdVersion = '0.1.0';
 
 export interface PeerDaemon {
   readonly node: PeerNode;

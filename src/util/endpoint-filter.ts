@@ -2,6 +2,7 @@
 // REGISTER/HEARTBEAT) and the peer (map entries, PUNCH candidates, peer-reflexive sources). A member
 // must not make every peer send to loopback, link-local, multicast or broadcast addresses, or into
 // the overlay itself (a TUN address as a "LAN" candidate moves the path into the tunnel: M7).
+import { parseIpv4 } from './ipv4.js';
 
 /** Why an endpoint is not a candidate. */
 export type EndpointRejection = 'not_ipv4' | 'port_zero' | 'unspecified' | 'loopback' | 'link_local' | 'multicast' | 'broadcast' | 'reserved' | 'overlay';
@@ -19,21 +20,6 @@ export function overlayPrefix(address: number, prefixLength: number): OverlayPre
 
 export function inOverlay(address: number, overlay: OverlayPrefix): boolean {
   return ((address & overlay.mask) >>> 0) === overlay.base;
-}
-
-const dotted = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** "192.0.2.1" -> 0xc0000201; undefined for anything but a dotted IPv4 address. Cheap: no ip-num. */
-export function parseIpv4(s: string): number | undefined {
-  const m = dotted.exec(s);
-  if (!m) return undefined;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const o = Number(m[i]);
-    if (o > 255) return undefined;
-    n = n * 256 + o;
-  }
-  return n >>> 0;
 }
 
 /** Undefined when `e` may be probed, else why not. `overlay` = the network's overlay prefix. */

@@ -5,7 +5,8 @@ import { KCP_OVERHEAD_BYTES, KcpCmd, kcpCmdName } from '../../src/arq/constants.
 import { decodeDatagram, decodeSegment, encodeDatagram, encodeSegment, type SegmentHeader } from '../../src/arq/segment.js';
 import { DecodeError } from '../../src/util/errors.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
-import { Rng } from '../fakes/rng.js';
+import type { Rng } from '../fakes/rng.js';
+import { fuzzCodec, withTypeHeader } from '../helpers/fuzz.js';
 
 const golden: { name: string; h: SegmentHeader; payload: string; hex: string }[] = [
   {
@@ -93,28 +94,16 @@ describe('segment codec', () => {
   });
 
   it('fuzz: decode either succeeds or throws DecodeError; decode-encode-decode is a fixed point', () => {
-    const rng = new Rng(42);
     const base = encodeDatagram(golden.map((g) => ({ header: g.h, payload: fromHex(g.payload) })));
-    let ok = 0;
-    for (let i = 0; i < 5000; i++) {
-      let b: Uint8Array;
-      if (rng.chance(0.5)) {
-        b = base.slice(0, rng.int(base.length + 1));
-        for (let k = rng.int(4); k > 0; k--) b[rng.int(b.length || 1)] = rng.int(256);
-      } else {
-        b = rng.bytes(rng.int(120));
-      }
-      let segs;
-      try {
-        segs = decodeDatagram(b);
-      } catch (e) {
-        expect(e).toBeInstanceOf(DecodeError);
-        continue;
-      }
-      ok++;
-      const again = decodeDatagram(encodeDatagram(segs));
-      expect(again).toEqual(segs);
-    }
+    const input = (rng: Rng) => {
+      if (!rng.chance(0.5)) return rng.bytes(rng.int(120));
+      const b = base.slice(0, rng.int(base.length + 1));
+      for (let k = rng.int(4); k > 0; k--) b[rng.int(b.length || 1)] = rng.int(256);
+      return b;
+    };
+    // A truncated datagram may decode to fewer segments whose re-encoding is shorter: only the
+    // decoded form is a fixed point here, not the bytes.
+    const ok = fuzzCodec({ seed: 42, iterations: 5000, input, decode: decodeDatagram, encode: encodeDatagram, sameBytes: false });
     expect(ok).toBeGreaterThan(100);
   });
 });

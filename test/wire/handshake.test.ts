@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeHandshakeInit, decodeHandshakeResp, encodeHandshakeInit, encodeHandshakeResp } from '../../src/wire/handshake.js';
 import { DecodeError } from '../../src/util/errors.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
-import { Rng } from '../fakes/rng.js';
+import type { Rng } from '../fakes/rng.js';
+import { fuzzCodec, withTypeHeader } from '../helpers/fuzz.js';
 import { GOLDEN } from '../crypto/golden.js';
 
 describe('handshake codec', () => {
@@ -45,27 +46,12 @@ describe('handshake codec', () => {
     ['HANDSHAKE_INIT', 1, 148, decodeHandshakeInit, encodeHandshakeInit],
     ['HANDSHAKE_RESP', 2, 92, decodeHandshakeResp, encodeHandshakeResp],
   ] as const)('fuzz %s: decode succeeds or throws DecodeError; decode-encode-decode is a fixed point', (_n, type, size, dec, enc) => {
-    const rng = new Rng(0xc0ffee + type);
-    let ok = 0;
-    for (let i = 0; i < 3000; i++) {
-      const len = rng.chance(0.5) ? size : rng.int(size * 2);
-      const d = rng.bytes(len);
-      if (rng.chance(0.7) && len >= 4) {
-        d[0] = type;
-        d[1] = d[2] = d[3] = 0;
-      }
-      let m;
-      try {
-        m = dec(d);
-      } catch (e) {
-        expect(e).toBeInstanceOf(DecodeError);
-        continue;
-      }
-      ok++;
-      const again = enc(m as never);
-      expect(toHex(again)).toBe(toHex(d));
-      expect(dec(again)).toEqual(m);
-    }
+    const input = (rng: Rng) => {
+      const d = rng.bytes(rng.chance(0.5) ? size : rng.int(size * 2));
+      withTypeHeader(rng, d, type);
+      return d;
+    };
+    const ok = fuzzCodec<unknown>({ seed: 0xc0ffee + type, iterations: 3000, input, decode: dec, encode: (m) => enc(m as never) });
     expect(ok).toBeGreaterThan(100);
   });
 });

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeInner, encodeInner, InnerKind, innerKindName, innerKindOf, StreamOp, type InnerMessage } from '../../src/wire/inner.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { DecodeError } from '../../src/util/errors.js';
-import { Rng } from '../fakes/rng.js';
+import type { Rng } from '../fakes/rng.js';
+import { fuzzCodec, withTypeHeader } from '../helpers/fuzz.js';
 
 const golden: Array<[string, InnerMessage, string]> = [
   ['keepalive is one byte', { kind: InnerKind.KEEPALIVE }, '00'],
@@ -50,21 +51,12 @@ describe('inner codec', () => {
   });
 
   it('fuzz: decode succeeds or throws DecodeError, and decode-encode-decode is a fixed point', () => {
-    const rng = new Rng(5);
     const kinds = Object.keys(innerKindName).map(Number);
-    for (let i = 0; i < 5000; i++) {
+    const input = (rng: Rng) => {
       const b = rng.bytes(rng.int(24));
       if (b.byteLength > 0 && rng.chance(0.8)) b[0] = kinds[rng.int(kinds.length)]!;
-      let m: InnerMessage;
-      try {
-        m = decodeInner(b);
-      } catch (e) {
-        expect(e).toBeInstanceOf(DecodeError);
-        continue;
-      }
-      const again = encodeInner(m);
-      expect(toHex(again)).toBe(toHex(b));
-      expect(decodeInner(again)).toEqual(m);
-    }
+      return b;
+    };
+    fuzzCodec<InnerMessage>({ seed: 5, iterations: 5000, input, decode: decodeInner, encode: encodeInner });
   });
 });

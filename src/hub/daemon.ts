@@ -63,6 +63,8 @@ export interface HubStatus {
   relayedPackets: number;
   relayDrops: Record<string, number>;
   linkDrops: Record<string, number>;
+  /** Control work refused per reason (hub/server.ts drops: PUNCH limits, reliable-send cap). */
+  controlDrops: Record<string, number>;
   /** Published services, their connections and bytes (docs/PUBLISH.md). */
   published: PublishedServiceStatus[];
 }
@@ -76,6 +78,7 @@ export interface Hub {
   readonly registry: Registry;
   readonly link: Link;
   readonly publisher: HubPublisher;
+  readonly server: HubServer;
 }
 
 export function startHub(opts: HubOptions): Hub {
@@ -158,6 +161,7 @@ export function startHub(opts: HubOptions): Hub {
     registry,
     link,
     publisher,
+    server,
     status(): HubStatus {
       const now = opts.clock.now();
       return {
@@ -178,6 +182,7 @@ export function startHub(opts: HubOptions): Hub {
         relayedPackets: relay.relayedPackets,
         relayDrops: { ...relay.drops },
         linkDrops: { ...link.drops },
+        controlDrops: { ...server.drops },
         published: publisher.status(),
       };
     },

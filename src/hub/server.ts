@@ -14,6 +14,7 @@ import {
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind } from '../wire/inner.js';
 import type { HubPublisher } from '../publish/hub-publisher.js';
+import { MemberBuckets, pairKey, punchRequestBurst, punchRequestsPerSec, punchVerdict, reliableMaxPendingPerMember } from './control-budget.js';
 import type { FanoutReport } from './fanout.js';
 import { MapSender } from './map-sender.js';
 import { Relay } from './relay.js';
@@ -47,6 +48,12 @@ export function candidatesOf(m: Member): Candidate[] {
 
 export class HubServer {
   readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0 };
+  /** Control work refused to keep one member from growing the hub's state or traffic (issue 17):
+   * shown in hub status as control_<reason>. */
+  readonly drops = { punch_rate_limited: 0, punch_in_flight: 0, reliable_full: 0 };
+  private readonly punchBudget = new MemberBuckets(punchRequestsPerSec, punchRequestBurst);
+  /** Pairs with a PUNCH exchange in flight -> PUNCH messages of it not yet acked or given up. */
+  private readonly punchesInFlight = new Map<string, number>();
   private readonly reliable = new Map<string, ReliableSender>();
   private readonly dedup = new Map<string, SeqDedup>();
   /** seq of the last REGISTER accepted per member: a retransmission of it needs no second full map. */
@@ -63,7 +70,7 @@ export class HubServer {
   private reliableOf(id: string): ReliableSender {
     let r = this.reliable.get(id);
     if (!r) {
-      r = new ReliableSender(this.o.clock);
+      r = new ReliableSender(this.o.clock, 1, reliableMaxPendingPerMember);
       this.reliable.set(id, r);
     }
     return r;
@@ -73,7 +80,9 @@ export class HubServer {
   sendReliable(m: Member, make: (seq: number) => ControlMessage, onGiveUp?: () => void): void {
     const rel = this.reliableOf(m.id);
     const msg = make(rel.nextSeq());
-    rel.track(msg.seq, () => this.sendControl(m.publicKey, msg), onGiveUp);
+    if (rel.track(msg.seq, () => this.sendControl(m.publicKey, msg), onGiveUp)) return;
+    this.drops.reliable_full++;
+    onGiveUp?.();
   }
 
   sendControl(publicKey: Uint8Array, msg: ControlMessage): void {
@@ -136,7 +145,11 @@ export class HubServer {
         this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         const target = this.o.registry.byOverlay(msg.target);
         if (!member || !target || target.id === member.id) return;
-        if (this.dedupOf(member.id).first(msg.seq)) this.punchPair(member, target);
+        if (!this.dedupOf(member.id).first(msg.seq)) return;
+        const pair = pairKey(member.id, target.id);
+        const v = punchVerdict(this.punchesInFlight.has(pair), () => this.punchBudget.take(member.id, this.o.clock.now()));
+        if (v === 'punch') this.punchPair(member, target);
+        else this.drops[v === 'in_flight' ? 'punch_in_flight' : 'punch_rate_limited']++;
         return;
       }
       default:
@@ -190,14 +203,35 @@ export class HubServer {
     this.maps.changed();
   }
 
-  /** PUNCH to both members at once, each with the other's candidates. */
+  /** PUNCH to both members at once, each with the other's candidates; the pair counts as in
+   * flight until both are acked or given up. */
   punchPair(a: Member, b: Member): void {
+    const pair = pairKey(a.id, b.id);
     for (const [to, about] of [[a, b], [b, a]] as const) {
       const rel = this.reliableOf(to.id);
       const seq = rel.nextSeq();
       const msg: ControlMessage = { type: ControlType.PUNCH, seq, publicKey: about.publicKey, overlay: about.overlay, candidates: candidatesOf(about) };
-      rel.track(seq, () => this.sendControl(to.publicKey, msg));
+      this.punchesInFlight.set(pair, (this.punchesInFlight.get(pair) ?? 0) + 1);
+      const settled = () => {
+        const n = (this.punchesInFlight.get(pair) ?? 1) - 1;
+        if (n > 0) this.punchesInFlight.set(pair, n);
+        else this.punchesInFlight.delete(pair);
+      };
+      if (!rel.track(seq, () => this.sendControl(to.publicKey, msg), undefined, settled)) {
+        settled();
+        this.drops.reliable_full++;
+      }
     }
+  }
+
+  /** Pairs with a PUNCH exchange in flight (tests: bounded state). */
+  get punchPairsInFlight(): number {
+    return this.punchesInFlight.size;
+  }
+
+  /** Reliable messages pending to one member (tests: bounded state). */
+  pendingFor(id: string): number {
+    return this.reliable.get(id)?.inFlight ?? 0;
   }
 
   removeMember(m: Member, why: string): void {
@@ -207,6 +241,7 @@ export class HubServer {
     this.reliable.delete(m.id);
     this.dedup.delete(m.id);
     this.registerSeqs.delete(m.id);
+    this.punchBudget.forget(m.id);
     this.o.link.forget(m.publicKey);
     this.o.publish?.memberGone(m.id, why);
     this.o.log.info({ peer: m.id.slice(0, 8), overlay: u32ToIpv4(m.overlay), why }, 'hub: member removed');

@@ -220,6 +220,19 @@ export class MapSender {
     this.ready(s);
   }
 
+  /** The member proved its endpoint (hub/endpoint-guard.ts): parts held back meanwhile go now
+   * instead of at the next (backed-off) retransmission. */
+  resume(m: Member): void {
+    const s = this.state.get(m.id);
+    const out = s?.out;
+    if (!s || !out) return;
+    s.retryMs = mapFirstRetryMs;
+    s.timeouts = 0;
+    s.lastProgressMs = this.clock.now();
+    this.resend(s, out);
+    this.ready(s);
+  }
+
   /** The map changed: every member behind gets one delta at the next flush. */
   changed(): void {
     this.changedSinceMs ??= this.clock.now();

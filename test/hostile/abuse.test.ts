@@ -7,7 +7,10 @@ import type { PeerNode } from '../../src/peer/node.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { ControlType, encodeControl, type ControlMessage } from '../../src/wire/control.js';
 import { encodeInner, InnerKind } from '../../src/wire/inner.js';
-import { World } from '../vnet/world.js';
+import { udpPath } from '../../src/link/path.js';
+import type { Endpoint } from '../../src/net/udp.js';
+import type { MemorySocket } from '../fakes/memory-udp.js';
+import { HUB_ENDPOINT, World } from '../vnet/world.js';
 
 /** An authenticated control message from member `n` to the hub. */
 function control(w: World, n: PeerNode, msg: ControlMessage): void {
@@ -63,6 +66,76 @@ describe('M3: PUNCH_REQUEST floods', () => {
     expect(hubSent).toBeLessThan(n * 1.1);
     // A reliable message to a member past its pending cap is dropped and counted.
     expect(reliableMaxPendingPerMember).toBeGreaterThan(maxPending);
+  });
+});
+
+const VICTIM: Endpoint = { address: '192.0.2.99', port: 53 };
+
+describe('M2: a member forging its source address', () => {
+  it('gets the hub to send the forged endpoint at most 3x the bytes it sent there (REGISTER again, heartbeats, relay to it)', async () => {
+    const { w, nodes } = await mesh(60);
+    const attacker = nodes[0]!;
+    const helper = nodes[1]!; // an honest member that keeps relaying to the attacker's overlay
+    const hub = w.hub;
+    const me = hub.registry.get(idOf(attacker))!;
+    let forging = false;
+    let bytesIn = 0;
+    let bytesOut = 0;
+    const transmit = w.net.transmit.bind(w.net);
+    w.net.transmit = (from: MemorySocket, data: Buffer, to: Endpoint) => {
+      if (to.address === VICTIM.address) bytesOut += data.length;
+      if (forging && from.local.address === '198.51.100.10' && to.address === HUB_ENDPOINT.address) {
+        bytesIn += data.length;
+        hub.link.receive(new Uint8Array(data), udpPath(VICTIM)); // the attacker's datagram, source forged
+        return;
+      }
+      transmit(from, data, to);
+    };
+    forging = true;
+    let seq = 50_000;
+    for (let i = 0; i < 40; i++) {
+      // The same key and boot id registering again (nothing else changes), and heartbeats.
+      control(w, attacker, { type: ControlType.REGISTER, seq: seq++, overlay: me.overlay, prefix: 24, name: me.name, lan: me.lan, bootId: me.bootId });
+      control(w, attacker, { type: ControlType.HEARTBEAT, seq: seq++, mapVersion: 0, lan: me.lan });
+      for (let k = 0; k < 20; k++) (helper.hubClient as unknown as { relay(o: number, d: Uint8Array): void }).relay(me.overlay, new Uint8Array(1_000).fill(k));
+      w.clock.advance(100);
+    }
+    w.run(20_000); // every retransmission the hub would make
+    forging = false;
+    const ratio = bytesOut / bytesIn;
+    const d = hub.status().controlDrops;
+    console.log(`M2: attacker sent ${bytesIn} B from a forged source (40 REGISTER + 40 HEARTBEAT, 60 members), victim got ${bytesOut} B from the hub: ${ratio.toFixed(2)}x; blocked ${d.unproven_endpoint} sends`);
+    expect(bytesIn).toBeGreaterThan(0);
+    expect(ratio).toBeLessThanOrEqual(3);
+    // The attacker gains nothing back at its real endpoint (proven before): it is served at once.
+    control(w, attacker, { type: ControlType.HEARTBEAT, seq: seq++, mapVersion: attacker.map.version, lan: me.lan });
+    w.run(1_000);
+    expect(hub.registry.get(idOf(attacker))!.reflexive).toEqual({ address: '198.51.100.10', port: 51820 });
+    expect(hub.server.guard.proven(idOf(attacker))).toBe(true);
+  });
+
+  it('an honest member whose NAT mapping moves proves the new endpoint with one echo and keeps its map', async () => {
+    const { w, nodes } = await mesh(3);
+    const roamer = nodes[2]!;
+    const hub = w.hub;
+    // Its datagrams to the hub now arrive from a new port (a NAT rebinding), and replies reach it.
+    const NEW: Endpoint = { address: '198.51.100.12', port: 40_000 };
+    const transmit = w.net.transmit.bind(w.net);
+    w.net.transmit = (from: MemorySocket, data: Buffer, to: Endpoint) => {
+      if (from.local.address === '198.51.100.12' && to.address === HUB_ENDPOINT.address) return void hub.link.receive(new Uint8Array(data), udpPath(NEW));
+      if (to.address === NEW.address && to.port === NEW.port) return void roamer.link.receive(new Uint8Array(data), udpPath(HUB_ENDPOINT));
+      transmit(from, data, to);
+    };
+    const validated = hub.server.guard.counters.validated;
+    w.run(25_000); // a heartbeat from the new endpoint
+    expect(hub.registry.get(idOf(roamer))!.reflexive).toEqual(NEW);
+    expect(hub.server.guard.proven(idOf(roamer))).toBe(true);
+    expect(hub.server.guard.counters.validated).toBe(validated + 1);
+    // A change reaches it at the new endpoint without limit.
+    const late = w.peer({ open: '198.51.100.50' }, '10.9.0.50');
+    await w.join(late, 2_000);
+    w.run(2_000);
+    expect(roamer.map.all().length).toBe(3);
   });
 });
 

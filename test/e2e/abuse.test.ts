@@ -46,8 +46,8 @@ describeRoot('member abuse (real daemons in namespaces)', () => {
       const refused = (drops.control_punch_rate_limited ?? 0) + (drops.control_punch_in_flight ?? 0);
       say('m3flood', `sent ${summary!.sent} PUNCH_REQUESTs in ${floodSeconds} s; hub RSS ${before.toFixed(0)} -> peak ${peak.toFixed(0)} MB; refused ${refused} (${JSON.stringify(drops)})`);
       expect(summary!.sent).toBeGreaterThan(floodSeconds * 5_000);
+      expect(peak - before).toBeLessThan(100); // old code: 73 -> 389 MB in this test
       expect(refused).toBeGreaterThan(summary!.sent! * 0.5); // the rest lost on the way or still queued at the end
-      expect(peak - before).toBeLessThan(100);
       await m.waitPing('a', b.overlay, 10_000);
     });
   }, 120_000);

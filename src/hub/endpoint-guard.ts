@@ -39,7 +39,7 @@ export class EndpointGuard {
 
   /** An authenticated message of `bytes` from member `id` at `from`; returns the txid of a
    * challenge to send now (the endpoint is new, or its last challenge is stale), else undefined. */
-  received(id: string, from: Endpoint, bytes: number, nowMs: number): bigint | undefined {
+  received(id: string, from: Endpoint, bytes: number, nowMs: number, handshakeProven?: Endpoint): bigint | undefined {
     const k = key(from);
     let s = this.state.get(id);
     if (!s) {
@@ -49,6 +49,8 @@ export class EndpointGuard {
       Object.assign(s, { current: k, received: 0, sent: 0, txid: undefined, challengedMs: -Infinity });
     }
     s.received += bytes;
+    // The endpoint our last handshake message reached (link.ts provenPath) needs no challenge.
+    if (handshakeProven !== undefined) this.prove(s, key(handshakeProven));
     return this.challenge(s, nowMs);
   }
 
@@ -75,9 +77,14 @@ export class EndpointGuard {
     const s = this.state.get(id);
     if (!s || s.txid === undefined || s.txid !== txid || s.current !== key(from)) return false;
     s.txid = undefined;
-    s.proven = [s.current, ...s.proven.filter((p) => p !== s.current)].slice(0, provenEndpointsKept);
+    this.prove(s, s.current);
     this.counters.validated++;
     return true;
+  }
+
+  private prove(s: State, k: string): void {
+    if (s.proven[0] === k) return;
+    s.proven = [k, ...s.proven.filter((p) => p !== k)].slice(0, provenEndpointsKept);
   }
 
   /** May `bytes` go to the member at `to` (where the link will send: its latest authenticated

@@ -111,7 +111,8 @@ export class HubServer {
 
   /** Counts an authenticated message toward its endpoint's budget and challenges a new endpoint. */
   private heard(remote: RemoteNode, from: Endpoint, bytes: number): void {
-    const txid = this.guard.received(remote.id, from, bytes, this.o.clock.now());
+    const proven = remote.provenPath?.kind === 'udp' ? remote.provenPath.endpoint : undefined;
+    const txid = this.guard.received(remote.id, from, bytes, this.o.clock.now(), proven);
     if (txid !== undefined) this.sendTo(remote.id, remote.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: 0 }));
   }
 

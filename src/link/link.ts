@@ -33,6 +33,10 @@ export interface RemoteNode {
   lastReceivedMs: number;
   /** Monotonic time the current session was made, or -Infinity. */
   sessionSinceMs: number;
+  /** Where our last handshake message went, once the remote proved it received it there (its
+   * first packet on the keys our response made, or its response to our initiation): an endpoint
+   * the remote is known to receive at (the hub's anti-amplification guard trusts it). */
+  provenPath?: Path;
 }
 
 export type DropReason =
@@ -109,6 +113,8 @@ interface Remote extends RemoteNode {
   lastSentMs: number;
   /** Initiator: fires when the current session is due for its rekey (constants.ts rekeyInUseWithinMs). */
   rekeyTimer?: TimerHandle;
+  /** Responder: the session our last response made, and where the response went. */
+  respondedVia?: { session: TransportSession; path: Path };
 }
 
 export type InnerHandler = (remote: RemoteNode, plaintext: Uint8Array, from: Path) => void;
@@ -350,6 +356,10 @@ export class Link {
     const pt = s.open(d, now);
     if (pt === undefined) return this.drop('auth_failed', r);
     const confirmed = r.keypairs.received(s);
+    if (confirmed && r.respondedVia?.session === s) {
+      r.provenPath = r.respondedVia.path;
+      r.respondedVia = undefined;
+    }
     r.path = from;
     r.lastReceivedMs = now;
     r.awaitingReplySinceMs = undefined;
@@ -398,6 +408,7 @@ export class Link {
     const s = new TransportSession(keys, now);
     this.byIndex.set(idx, r);
     r.keypairs.onHandshakeComplete(s);
+    r.respondedVia = { session: s, path: from };
     r.path = from;
     r.lastReceivedMs = now;
     r.awaitingReplySinceMs = undefined;
@@ -417,6 +428,7 @@ export class Link {
       return this.drop('handshake_failed', r);
     }
     const now = this.opts.clock.now();
+    r.provenPath = r.handshake!.path;
     this.cancelHandshake(r);
     // Only the initiator rekeys on time; its jitter spreads peers that started together.
     const s = new TransportSession(keys, now, this.randomU32() % (C.rekeyAfterTimeJitterMs + 1));

@@ -10,6 +10,7 @@ import { encodeInner, InnerKind } from '../../src/wire/inner.js';
 import { udpPath } from '../../src/link/path.js';
 import type { Endpoint } from '../../src/net/udp.js';
 import type { MemorySocket } from '../fakes/memory-udp.js';
+import { MessageType, messageTypeOf } from '../../src/wire/outer.js';
 import { HUB_ENDPOINT, World } from '../vnet/world.js';
 
 /** An authenticated control message from member `n` to the hub. */
@@ -114,6 +115,28 @@ describe('M2: a member forging its source address', () => {
     expect(hub.server.guard.proven(idOf(attacker))).toBe(true);
   });
 
+  it('a handshake proves only where its response went: the first packet on the new keys from a forged source proves nothing', async () => {
+    const { w, nodes } = await mesh(2);
+    const x = nodes[0]!;
+    const hub = w.hub;
+    const transmit = w.net.transmit.bind(w.net);
+    w.net.transmit = (from: MemorySocket, data: Buffer, to: Endpoint) => {
+      // Initiations go out from the real endpoint (the response comes back there), transport is forged.
+      if (from.local.address === '198.51.100.10' && to.address === HUB_ENDPOINT.address && messageTypeOf(data) === MessageType.Transport) {
+        return void hub.link.receive(new Uint8Array(data), udpPath(VICTIM));
+      }
+      transmit(from, data, to);
+    };
+    x.link.rehandshake(w.hubKeys.publicKey);
+    w.run(500);
+    control(w, x, { type: ControlType.HEARTBEAT, seq: 90_000, mapVersion: x.map.version, lan: [] });
+    w.run(500);
+    const remote = hub.link.remote(x.link.publicKey)!;
+    expect(remote.path).toEqual(udpPath(VICTIM)); // the hub follows the latest authenticated source
+    expect(remote.provenPath).toEqual(udpPath({ address: '198.51.100.10', port: 51820 }));
+    expect(hub.server.guard.proven(idOf(x))).toBe(false);
+  });
+
   it('an honest member whose NAT mapping moves proves the new endpoint with one echo and keeps its map', async () => {
     const { w, nodes } = await mesh(3);
     const roamer = nodes[2]!;
@@ -126,6 +149,9 @@ describe('M2: a member forging its source address', () => {
       if (to.address === NEW.address && to.port === NEW.port) return void roamer.link.receive(new Uint8Array(data), udpPath(HUB_ENDPOINT));
       transmit(from, data, to);
     };
+    // Registration needed no challenge: the endpoint the handshake response reached is proven.
+    expect(hub.server.guard.counters.challenges).toBe(0);
+    expect(nodes.every((x) => hub.server.guard.proven(idOf(x)))).toBe(true);
     const validated = hub.server.guard.counters.validated;
     w.run(25_000); // a heartbeat from the new endpoint
     expect(hub.registry.get(idOf(roamer))!.reflexive).toEqual(NEW);

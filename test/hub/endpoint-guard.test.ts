@@ -52,6 +52,14 @@ describe('EndpointGuard', () => {
     expect(g.counters).toMatchObject({ validated: 1, blocked: 3 });
   });
 
+  it('takes the endpoint a handshake proved as proven without a challenge', () => {
+    const g = new EndpointGuard(() => 1n);
+    expect(g.received('m', A, 40, 0, A)).toBeUndefined();
+    expect(g.allow('m', A, 100_000)).toBe(true);
+    expect(g.received('m', V, 40, 10, A)).toBe(1n); // a message from elsewhere is still challenged
+    expect(g.allow('m', V, 1_000)).toBe(false);
+  });
+
   it('answers an untracked remote (not a member) and forgets a member that left', () => {
     const g = new EndpointGuard(() => 1n);
     expect(g.allow('stranger', V, 100)).toBe(true);

@@ -113,8 +113,6 @@ interface Remote extends RemoteNode {
   lastSentMs: number;
   /** Initiator: fires when the current session is due for its rekey (constants.ts rekeyInUseWithinMs). */
   rekeyTimer?: TimerHandle;
-  /** Responder: the session our last response made, and where the response went. */
-  respondedVia?: { session: TransportSession; path: Path };
 }
 
 export type InnerHandler = (remote: RemoteNode, plaintext: Uint8Array, from: Path) => void;
@@ -148,6 +146,9 @@ export class Link {
   private readonly byKeyObject = new WeakMap<Uint8Array, Remote>();
   private readonly byIndex = new Map<number, Remote>();
   private readonly pendingByIndex = new Map<number, Remote>();
+  /** Responder: where the response that made each session went (a retried initiation makes two
+   * sessions; the remote confirms the one whose response reached it first). */
+  private readonly respondedTo = new WeakMap<TransportSession, Path>();
   /** Our static key pair and the network psk: both handshake roles use it. */
   private readonly identity: HandshakeIdentity;
   private readonly responder: HandshakeResponder;
@@ -356,10 +357,7 @@ export class Link {
     const pt = s.open(d, now);
     if (pt === undefined) return this.drop('auth_failed', r);
     const confirmed = r.keypairs.received(s);
-    if (confirmed && r.respondedVia?.session === s) {
-      r.provenPath = r.respondedVia.path;
-      r.respondedVia = undefined;
-    }
+    if (confirmed) r.provenPath = this.respondedTo.get(s) ?? r.provenPath;
     r.path = from;
     r.lastReceivedMs = now;
     r.awaitingReplySinceMs = undefined;
@@ -408,7 +406,7 @@ export class Link {
     const s = new TransportSession(keys, now);
     this.byIndex.set(idx, r);
     r.keypairs.onHandshakeComplete(s);
-    r.respondedVia = { session: s, path: from };
+    this.respondedTo.set(s, from);
     r.path = from;
     r.lastReceivedMs = now;
     r.awaitingReplySinceMs = undefined;

@@ -92,6 +92,8 @@ export interface HubStatus {
   relayedPackets: number;
   relayDrops: Record<string, number>;
   linkDrops: Record<string, number>;
+  /** Control work refused per reason (hub/server.ts drops: PUNCH limits, reliable-send cap). */
+  controlDrops: Record<string, number>;
   /** Published services, their connections and bytes (docs/PUBLISH.md). */
   published: PublishedServiceStatus[];
 }
@@ -109,6 +111,7 @@ export interface Hub {
   readonly registry: Registry;
   readonly link: Link;
   readonly publisher: HubPublisher;
+  readonly server: HubServer;
 }
 
 /** What the hub seals for a key its allow-list refuses at the handshake: seq 0 (a REGISTER's seq is
@@ -273,6 +276,7 @@ export function startHub(opts: HubOptions): Hub {
     },
     link,
     publisher,
+    server,
     status(): HubStatus {
       const now = opts.clock.now();
       return {
@@ -293,6 +297,7 @@ export function startHub(opts: HubOptions): Hub {
         relayedPackets: relay.relayedPackets,
         relayDrops: { ...relay.drops },
         linkDrops: { ...link.drops },
+        controlDrops: { ...server.drops },
         published: publisher.status(),
       };
     },

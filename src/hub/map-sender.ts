@@ -19,7 +19,11 @@
 // flight gets the rest when that one is acked. Each member has at most `mapWindowParts` parts
 // unacked and one retransmit timer whose delay doubles while nothing is acked (never below twice
 // the measured part->ACK round trip), so an overloaded hub (or peer) is not answered with more
-// traffic. (Past 400 lines on purpose: coalescing, the pump and retransmission all drive the one
+// traffic. Fairness (issue 17): a member whose retransmit timer fires without any ACK is taken as
+// not answering: its parts leave the hub-wide in-flight count (deemed lost, as TCP counts them),
+// it gives up its full-map slot to the next joiner, and until it ACKs again it has one part in
+// flight and each retransmission re-sends only its oldest part. So members that never ACK delay
+// only themselves. (Past 400 lines on purpose: coalescing, the pump and retransmission all drive the one
 // per-member state below; the pure decisions are the exported functions, tested with tables.)
 import type { ReliableSender } from '../link/reliable.js';
 import { deferOn, type Clock, type TimerHandle } from '../util/clock.js';
@@ -119,10 +123,26 @@ interface MemberMapState {
   putOff: boolean;
   timeouts: number;
   lastProgressMs: number;
+  /** Parts of this member counted in the hub-wide in-flight total (not those deemed lost). */
+  counted: number;
+  /** Timed out without an ACK since: window of one part, no full-map slot, no in-flight share. */
+  quiet: boolean;
+  /** Has ever ACKed a part. */
+  answered: boolean;
+}
+
+/** Local tuning: parts unacked to a member that has never ACKed one (a new member, or one that
+ * never will): 200 silent joiners then hold 800 of the 2,048 in flight, not all of them. */
+export const mapFirstWindowParts = 4;
+
+/** Parts a member may have unacked (pure): one while it does not answer, a small first window
+ * until its first ACK, then the full window. */
+export function windowParts(quiet: boolean, answered: boolean): number {
+  return quiet ? 1 : answered ? mapWindowParts : mapFirstWindowParts;
 }
 
 export class MapSender {
-  readonly counters = { parts: 0, retransmits: 0, giveUps: 0, flushes: 0, snapshots: 0, pumps: 0, putOff: 0 };
+  readonly counters = { parts: 0, retransmits: 0, giveUps: 0, flushes: 0, snapshots: 0, pumps: 0, putOff: 0, quiet: 0 };
   /** Smoothed round trip of MAP part -> ACK over all members (the hub's and the peers' load show in it). */
   srttMs: number | undefined;
   private readonly state = new Map<string, MemberMapState>();
@@ -167,7 +187,7 @@ export class MapSender {
   private stateOf(m: Member): MemberMapState {
     let s = this.state.get(m.id);
     if (!s) {
-      s = { member: m, acked: 0, out: undefined, reliable: this.reliableOf(m), timer: undefined, retryMs: mapFirstRetryMs, timerDueMs: 0, putOff: false, timeouts: 0, lastProgressMs: 0 };
+      s = { member: m, acked: 0, out: undefined, reliable: this.reliableOf(m), timer: undefined, retryMs: mapFirstRetryMs, timerDueMs: 0, putOff: false, timeouts: 0, lastProgressMs: 0, counted: 0, quiet: false, answered: false };
       this.state.set(m.id, s);
     }
     return s;
@@ -215,6 +235,20 @@ export class MapSender {
     if (!out || out.base !== 0) return this.sendFull(m);
     s.retryMs = mapFirstRetryMs;
     s.timeouts = 0;
+    s.lastProgressMs = this.clock.now();
+    this.resend(s, out);
+    this.ready(s);
+  }
+
+  /** The member proved its endpoint (hub/endpoint-guard.ts): parts held back meanwhile go now
+   * instead of at the next (backed-off) retransmission. */
+  resume(m: Member): void {
+    const s = this.state.get(m.id);
+    const out = s?.out;
+    if (!s || !out) return;
+    s.retryMs = mapFirstRetryMs;
+    s.timeouts = 0;
+    s.quiet = false;
     s.lastProgressMs = this.clock.now();
     this.resend(s, out);
     this.ready(s);
@@ -285,7 +319,12 @@ export class MapSender {
     this.srttMs = nextSrttMs(this.srttMs, now - sent.sentMs);
     s.putOff = false;
     out.left--;
-    this.release(1);
+    if (s.counted > 0) {
+      s.counted--;
+      this.release(1);
+    }
+    s.quiet = false;
+    s.answered = true;
     s.lastProgressMs = this.clock.now();
     s.timeouts = 0;
     s.retryMs = nextRetryMs(s.retryMs, 'ack');
@@ -338,7 +377,8 @@ export class MapSender {
       if (s.out.next < s.out.parts.length) f.sent(now);
       f.finished(now, false);
     }
-    this.release(s.out.unacked.size);
+    this.release(s.counted);
+    s.counted = 0;
     s.out = undefined;
     this.readyDelta.delete(s);
     this.readyFull.delete(s);
@@ -364,7 +404,7 @@ export class MapSender {
   /** Queues the member for the pump when it has a part to send and room in its window. */
   private ready(s: MemberMapState): void {
     const out = s.out;
-    if (!out || out.next >= out.parts.length || out.unacked.size >= mapWindowParts) return;
+    if (!out || out.next >= out.parts.length || out.unacked.size >= windowParts(s.quiet, s.answered)) return;
     if (out.base === 0 && !this.fullActive.has(s)) {
       if (this.fullActive.size >= this.fullConcurrent) {
         this.fullWaiting.add(s);
@@ -397,27 +437,42 @@ export class MapSender {
         queue.delete(s);
         const out = s.out;
         if (!out) continue;
-        while (out.next < out.parts.length && out.unacked.size < mapWindowParts && this.inflight < this.inflightLimit) {
+        const window = windowParts(s.quiet, s.answered);
+        while (out.next < out.parts.length && out.unacked.size < window && this.inflight < this.inflightLimit) {
           const i = out.next++;
           const seq = s.reliable.nextSeq();
           out.unacked.set(seq, { part: i, sentMs: this.clock.now() });
           this.inflight++;
+          s.counted++;
           this.counters.parts++;
           this.send(s.member, withSeq(out.parts[i]!, seq));
         }
         if (out.next === out.parts.length) out.fanout?.sent(this.clock.now());
         if (s.timer === undefined) this.arm(s, this.retryDelay(s));
-        if (out.next < out.parts.length && out.unacked.size < mapWindowParts) queue.add(s); // to the back
+        if (out.next < out.parts.length && out.unacked.size < window) queue.add(s); // to the back
       }
     }
   }
 
   private resend(s: MemberMapState, out: Outgoing): void {
+    let n = windowParts(s.quiet, s.answered);
     for (const [seq, u] of out.unacked) {
+      if (n-- <= 0) break;
       this.counters.retransmits++;
       u.sentMs = this.clock.now();
       this.send(s.member, withSeq(out.parts[u.part]!, seq));
     }
+  }
+
+  /** The member did not answer within its retransmit delay: its parts stop holding the hub-wide
+   * in-flight budget and its full-map slot goes to the next joiner (it gets one back on an ACK). */
+  private quieten(s: MemberMapState): void {
+    if (s.quiet) return;
+    s.quiet = true;
+    this.counters.quiet++;
+    this.release(s.counted);
+    s.counted = 0;
+    if (this.fullActive.has(s)) this.leaveFull(s);
   }
 
   private retryDelay(s: MemberMapState): number {
@@ -453,6 +508,7 @@ export class MapSender {
     }
     s.retryMs = nextRetryMs(s.retryMs, 'timeout');
     s.lastProgressMs = now;
+    this.quieten(s);
     this.resend(s, out);
     this.arm(s, this.retryDelay(s));
   }

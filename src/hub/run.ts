@@ -136,7 +136,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
           hubRelayBytes: () => hub.status().relayedBytes,
           hubRegisteredPeers: () => hub.registry.all().length,
           publishVisitorEvents: () => hub.publisher.visitorEvents(),
-          drops: () => ({ ...hub.status().relayDrops, ...hub.status().linkDrops }),
+          drops: () => ({ ...hub.status().relayDrops, ...hub.status().linkDrops, ...hub.status().controlDrops }),
           handshakes: () => ({ completed: hub.link.stats.handshakesCompleted, bad_mac: hub.link.drops.bad_mac1, failed: hub.link.drops.handshake_failed }),
         },
         componentLogger(log, 'metrics'),

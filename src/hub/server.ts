@@ -1,7 +1,8 @@
 // The hub's dispatch: authenticated inner messages from the link -> registry, map, punch, relay.
 // REGISTER (accept or refuse with a reason), HEARTBEAT (endpoints, repair), GOODBYE, PUNCH_REQUEST,
 // ACK; RELAY_TO -> RELAY_FROM. Peers that are not registered can do nothing but REGISTER.
-import type { Link, RemoteNode } from '../link/link.js';
+import { randomBytes } from 'node:crypto';
+import { keyId, type Link, type RemoteNode } from '../link/link.js';
 import type { Path } from '../link/path.js';
 import { ReliableSender, SeqDedup } from '../link/reliable.js';
 import type { Endpoint } from '../net/udp.js';
@@ -15,6 +16,8 @@ import {
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind } from '../wire/inner.js';
 import type { HubPublisher } from '../publish/hub-publisher.js';
+import { MemberBuckets, pairKey, punchRequestBurst, punchRequestsPerSec, punchVerdict, reliableMaxPendingPerMember } from './control-budget.js';
+import { EndpointGuard } from './endpoint-guard.js';
 import type { FanoutReport } from './fanout.js';
 import { MapSender } from './map-sender.js';
 import { Relay } from './relay.js';
@@ -39,10 +42,11 @@ export interface ServerOptions {
   bindings: BindingTable;
   /** Wall clock (epoch ms) for the bindings' last-seen times. */
   wallNow: () => number;
-  /** Called after a binding was created or changed (the daemon persists the table). */
-  /** The bindings changed; `claim` is set for a new or changed key -> address/name binding, which
-   * the daemon writes through before this returns. */
+  /** The bindings changed (the daemon persists the table); `claim` is set for a new or changed
+   * key -> address/name binding, which the daemon writes through before this returns. */
   onBindingsChanged?: (claim?: Binding) => void;
+  /** Txids of endpoint challenges (tests inject a seeded source). */
+  randomTxid?: () => bigint;
 }
 
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
@@ -61,23 +65,32 @@ export const bindingTouchMs = 3_600_000;
 
 export class HubServer {
   readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, lanDropped: 0 };
+  /** Control work refused to keep one member from growing the hub's state or traffic (issue 17):
+   * shown in hub status as control_<reason>. */
+  readonly drops = { punch_rate_limited: 0, punch_in_flight: 0, reliable_full: 0, unproven_endpoint: 0 };
+  /** Sends to a member's unproven endpoint are limited to 3x what came from it (endpoint-guard.ts). */
+  readonly guard: EndpointGuard;
+  /** Bytes of the inner message being handled (a REGISTER's count toward its endpoint's budget). */
+  private inBytes = 0;
+  private readonly punchBudget = new MemberBuckets(punchRequestsPerSec, punchRequestBurst);
+  /** Pairs with a PUNCH exchange in flight -> PUNCH messages of it not yet acked or given up. */
+  private readonly punchesInFlight = new Map<string, number>();
   private readonly reliable = new Map<string, ReliableSender>();
   private readonly dedup = new Map<string, SeqDedup>();
-  /** seq of the last REGISTER accepted per member: a retransmission of it needs no second full map. */
-  private readonly registerSeqs = new Map<string, number>();
   readonly maps: MapSender;
   private readonly heartbeatMs: number;
 
   constructor(private readonly o: ServerOptions) {
     this.heartbeatMs = o.heartbeatMs ?? heartbeatIntervalMs;
-    this.maps = new MapSender(o.clock, o.registry, (m, inner) => o.link.send(m.publicKey, inner), (m) => this.reliableOf(m.id), o.mapCoalesceMs, undefined, undefined, o.onMapFanout);
+    this.guard = new EndpointGuard(o.randomTxid ?? (() => randomBytes(8).readBigUInt64LE(0)));
+    this.maps = new MapSender(o.clock, o.registry, (m, inner) => this.sendTo(m.id, m.publicKey, inner), (m) => this.reliableOf(m.id), o.mapCoalesceMs, undefined, undefined, o.onMapFanout);
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
   }
 
   private reliableOf(id: string): ReliableSender {
     let r = this.reliable.get(id);
     if (!r) {
-      r = new ReliableSender(this.o.clock);
+      r = new ReliableSender(this.o.clock, 1, reliableMaxPendingPerMember);
       this.reliable.set(id, r);
     }
     return r;
@@ -87,15 +100,40 @@ export class HubServer {
   sendReliable(m: Member, make: (seq: number) => ControlMessage, onGiveUp?: () => void): void {
     const rel = this.reliableOf(m.id);
     const msg = make(rel.nextSeq());
-    rel.track(msg.seq, () => this.sendControl(m.publicKey, msg), onGiveUp);
+    if (rel.track(msg.seq, () => this.sendControl(m.publicKey, msg), onGiveUp)) return;
+    this.drops.reliable_full++;
+    onGiveUp?.();
   }
 
   sendControl(publicKey: Uint8Array, msg: ControlMessage): void {
-    this.o.link.send(publicKey, encodeInner({ kind: InnerKind.CONTROL, body: encodeControl(msg) }));
+    this.sendTo(keyId(publicKey), publicKey, encodeInner({ kind: InnerKind.CONTROL, body: encodeControl(msg) }));
+  }
+
+  /** Every send to a member goes through here: to its latest authenticated source, within the
+   * anti-amplification budget while that endpoint is unproven (issue 17 M2). */
+  sendTo(id: string, publicKey: Uint8Array, inner: Uint8Array): boolean {
+    const path = this.o.link.remote(publicKey)?.path;
+    if (path?.kind === 'udp' && !this.guard.allow(id, path.endpoint, inner.byteLength)) {
+      this.drops.unproven_endpoint++;
+      const txid = this.guard.retry(id, this.o.clock.now());
+      if (txid !== undefined) this.sendTo(id, publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: 0 }));
+      return false;
+    }
+    return this.o.link.send(publicKey, inner);
+  }
+
+  /** Counts an authenticated message toward its endpoint's budget and challenges a new endpoint. */
+  private heard(remote: RemoteNode, from: Endpoint, bytes: number): void {
+    const proven = remote.provenPath?.kind === 'udp' ? remote.provenPath.endpoint : undefined;
+    const txid = this.guard.received(remote.id, from, bytes, this.o.clock.now(), proven);
+    if (txid !== undefined) this.sendTo(remote.id, remote.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: 0 }));
   }
 
   private onInner(remote: RemoteNode, pt: Uint8Array, from: Path): void {
     if (from.kind !== 'udp') return; // the hub never takes relayed traffic
+    this.inBytes = pt.byteLength;
+    // Members only: a REGISTER starts its tracking once accepted (no state for refused keys).
+    if (this.o.registry.get(remote.id)) this.heard(remote, from.endpoint, pt.byteLength);
     let inner;
     try {
       inner = decodeInner(pt);
@@ -120,7 +158,13 @@ export class HubServer {
     } else if (inner.kind === InnerKind.STREAM) {
       this.o.publish?.onStream(this.o.registry.get(remote.id), inner, remote.publicKey);
     } else if (inner.kind === InnerKind.PING) {
-      this.o.link.send(remote.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed: from.endpoint }), from);
+      const pong = encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed: from.endpoint });
+      if (this.guard.allow(remote.id, from.endpoint, pong.byteLength)) this.o.link.send(remote.publicKey, pong, from);
+      else this.drops.unproven_endpoint++;
+    } else if (inner.kind === InnerKind.PONG) {
+      // The answer to an endpoint challenge: the member receives there; what waited goes now.
+      const member = this.o.registry.get(remote.id);
+      if (member && this.guard.answered(remote.id, from.endpoint, inner.txid)) this.maps.resume(member);
     }
   }
 
@@ -150,7 +194,11 @@ export class HubServer {
         this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         const target = this.o.registry.byOverlay(msg.target);
         if (!member || !target || target.id === member.id) return;
-        if (this.dedupOf(member.id).first(msg.seq)) this.punchPair(member, target);
+        if (!this.dedupOf(member.id).first(msg.seq)) return;
+        const pair = pairKey(member.id, target.id);
+        const v = punchVerdict(this.punchesInFlight.has(pair), () => this.punchBudget.take(member.id, this.o.clock.now()));
+        if (v === 'punch') this.punchPair(member, target);
+        else this.drops[v === 'in_flight' ? 'punch_in_flight' : 'punch_rate_limited']++;
         return;
       }
       default:
@@ -197,17 +245,18 @@ export class HubServer {
       now,
     );
     this.o.log.info({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(member.overlay), name: member.name, endpoint: `${from.address}:${from.port}` }, 'hub: registered');
+    if (!prev) this.heard(remote, from, this.inBytes);
     this.sendControl(remote.publicKey, {
       type: ControlType.REGISTER_OK, seq: msg.seq, observed: from, heartbeatMs: this.heartbeatMs,
       assigned: { overlay: member.overlay, prefix: reg.network.prefix, name: member.name },
     });
-    // A retransmitted REGISTER (same seq, nothing changed) only lost or outran its REGISTER_OK: the
-    // full map sent for the first copy is still retransmitted until acked. Sending it again per copy
-    // made an overloaded hub send O(members) more datagrams exactly when it was behind.
-    const repeat = !changed && this.registerSeqs.get(member.id) === msg.seq;
-    this.registerSeqs.set(member.id, msg.seq);
-    if (!repeat && changed) this.maps.sendFull(member);
-    else if (!repeat) this.maps.reregistered(member);
+    // Only a new member or a restarted one (new boot id: its map is empty) gets a full map. A REGISTER
+    // again with the same key and boot id (a retransmission that outran its REGISTER_OK, a client
+    // timeout, or a member forging its source to aim the map at a victim: issue 17 M2) is answered
+    // with REGISTER_OK only: a map in flight carries on with its own retransmissions and the next
+    // HEARTBEAT repairs what is missing. Resending per copy made an overloaded hub send O(members)
+    // more datagrams exactly when it was behind, and measured 215x on the wire for an attacker.
+    if (!prev || prev.bootId !== msg.bootId) this.maps.sendFull(member);
     if (changed) this.broadcast(member);
   }
 
@@ -241,14 +290,35 @@ export class HubServer {
     this.maps.changed();
   }
 
-  /** PUNCH to both members at once, each with the other's candidates. */
+  /** PUNCH to both members at once, each with the other's candidates; the pair counts as in
+   * flight until both are acked or given up. */
   punchPair(a: Member, b: Member): void {
+    const pair = pairKey(a.id, b.id);
     for (const [to, about] of [[a, b], [b, a]] as const) {
       const rel = this.reliableOf(to.id);
       const seq = rel.nextSeq();
       const msg: ControlMessage = { type: ControlType.PUNCH, seq, publicKey: about.publicKey, overlay: about.overlay, candidates: candidatesOf(about) };
-      rel.track(seq, () => this.sendControl(to.publicKey, msg));
+      this.punchesInFlight.set(pair, (this.punchesInFlight.get(pair) ?? 0) + 1);
+      const settled = () => {
+        const n = (this.punchesInFlight.get(pair) ?? 1) - 1;
+        if (n > 0) this.punchesInFlight.set(pair, n);
+        else this.punchesInFlight.delete(pair);
+      };
+      if (!rel.track(seq, () => this.sendControl(to.publicKey, msg), undefined, settled)) {
+        settled();
+        this.drops.reliable_full++;
+      }
     }
+  }
+
+  /** Pairs with a PUNCH exchange in flight (tests: bounded state). */
+  get punchPairsInFlight(): number {
+    return this.punchesInFlight.size;
+  }
+
+  /** Reliable messages pending to one member (tests: bounded state). */
+  pendingFor(id: string): number {
+    return this.reliable.get(id)?.inFlight ?? 0;
   }
 
   removeMember(m: Member, why: string): void {
@@ -258,7 +328,8 @@ export class HubServer {
     this.reliable.get(m.id)?.cancelAll();
     this.reliable.delete(m.id);
     this.dedup.delete(m.id);
-    this.registerSeqs.delete(m.id);
+    this.guard.forget(m.id);
+    this.punchBudget.forget(m.id);
     this.o.link.forget(m.publicKey);
     this.o.publish?.memberGone(m.id, why);
     this.o.log.info({ peer: m.id.slice(0, 8), overlay: u32ToIpv4(m.overlay), why }, 'hub: member removed');
@@ -269,7 +340,7 @@ export class HubServer {
     const sender = this.o.registry.get(remote.id);
     const target = this.o.registry.byOverlay(overlay);
     if (this.o.relay.decide(sender, target, datagram.byteLength, this.o.clock.now()) !== 'forward') return;
-    this.o.link.send(target!.publicKey, encodeInner({ kind: InnerKind.RELAY_FROM, overlay: sender!.overlay, datagram }));
+    this.sendTo(target!.id, target!.publicKey, encodeInner({ kind: InnerKind.RELAY_FROM, overlay: sender!.overlay, datagram }));
   }
 
   close(): void {

@@ -22,6 +22,7 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
     drops: {
       ...Object.fromEntries(Object.entries(s.relayDrops).map(([k, v]) => [`relay_${k}`, v])),
       ...Object.fromEntries(Object.entries(s.linkDrops).map(([k, v]) => [`link_${k}`, v])),
+      ...Object.fromEntries(Object.entries(s.controlDrops).map(([k, v]) => [`control_${k}`, v])),
     },
     published: s.published.map((p) => ({
       name: p.name,

@@ -34,6 +34,10 @@ export interface RemoteNode {
   lastReceivedMs: number;
   /** Monotonic time the current session was made, or -Infinity. */
   sessionSinceMs: number;
+  /** Where our last handshake message went, once the remote proved it received it there (its
+   * first packet on the keys our response made, or its response to our initiation): an endpoint
+   * the remote is known to receive at (the hub's anti-amplification guard trusts it). */
+  provenPath?: Path;
 }
 
 export type DropReason =
@@ -168,6 +172,9 @@ export class Link {
   private readonly byKeyObject = new WeakMap<Uint8Array, Remote>();
   private readonly byIndex = new Map<number, Remote>();
   private readonly pendingByIndex = new Map<number, Remote>();
+  /** Responder: where the response that made each session went (a retried initiation makes two
+   * sessions; the remote confirms the one whose response reached it first). */
+  private readonly respondedTo = new WeakMap<TransportSession, Path>();
   /** Our static key pair and the network psk: both handshake roles use it. */
   private readonly identity: HandshakeIdentity;
   private readonly responder: HandshakeResponder;
@@ -403,6 +410,7 @@ export class Link {
     const pt = s.open(d, now);
     if (pt === undefined) return this.drop('auth_failed', r);
     const confirmed = r.keypairs.received(s);
+    if (confirmed) r.provenPath = this.respondedTo.get(s) ?? r.provenPath;
     r.path = from;
     r.lastReceivedMs = now;
     r.awaitingReplySinceMs = undefined;
@@ -453,6 +461,7 @@ export class Link {
     const s = new TransportSession(keys, now);
     this.byIndex.set(idx, r);
     r.keypairs.onHandshakeComplete(s);
+    this.respondedTo.set(s, from);
     r.path = from;
     r.lastReceivedMs = now;
     r.awaitingReplySinceMs = undefined;
@@ -510,6 +519,7 @@ export class Link {
       return this.drop('handshake_failed', r);
     }
     const now = this.opts.clock.now();
+    r.provenPath = r.handshake!.path;
     this.cancelHandshake(r);
     // Only the initiator rekeys on time; its jitter spreads peers that started together.
     const s = new TransportSession(keys, now, this.randomU32() % (C.rekeyAfterTimeJitterMs + 1));

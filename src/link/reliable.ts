@@ -14,6 +14,7 @@ interface Pending {
   sends: number;
   timer: TimerHandle;
   onGiveUp: (() => void) | undefined;
+  onSettled: (() => void) | undefined;
 }
 
 export class ReliableSender {
@@ -23,6 +24,8 @@ export class ReliableSender {
   constructor(
     private readonly clock: Clock,
     firstSeq = 1,
+    /** Messages pending at once; track() refuses more (a member flooding requests cannot grow it). */
+    private readonly maxPending = Infinity,
   ) {
     this.seq = firstSeq >>> 0 || 1;
   }
@@ -34,18 +37,23 @@ export class ReliableSender {
     return s;
   }
 
-  /** Sends now (via `send`) and again with backoff until ack(seq) or give-up. */
-  track(seq: number, send: () => void, onGiveUp?: () => void): void {
+  /** Sends now (via `send`) and again with backoff until ack(seq) or give-up; `onSettled` runs
+   * once when it leaves (acked, given up or cancelled). False (nothing sent, no callback) when
+   * `maxPending` messages are already pending. */
+  track(seq: number, send: () => void, onGiveUp?: () => void, onSettled?: () => void): boolean {
     this.cancel(seq);
-    const p: Pending = { send, sends: 0, timer: undefined, onGiveUp };
+    if (this.pending.size >= this.maxPending) return false;
+    const p: Pending = { send, sends: 0, timer: undefined, onGiveUp, onSettled };
     this.pending.set(seq, p);
     this.fire(seq, p);
+    return true;
   }
 
   private fire(seq: number, p: Pending): void {
     if (p.sends >= reliableMaxSends) {
       this.pending.delete(seq);
       p.onGiveUp?.();
+      p.onSettled?.();
       return;
     }
     p.sends++;
@@ -60,6 +68,7 @@ export class ReliableSender {
     if (!p) return false;
     this.clock.clearTimer(p.timer);
     this.pending.delete(seq);
+    p.onSettled?.();
     return true;
   }
 
@@ -68,8 +77,12 @@ export class ReliableSender {
   }
 
   cancelAll(): void {
-    for (const p of this.pending.values()) this.clock.clearTimer(p.timer);
+    const all = [...this.pending.values()];
     this.pending.clear();
+    for (const p of all) {
+      this.clock.clearTimer(p.timer);
+      p.onSettled?.();
+    }
   }
 
   get inFlight(): number {

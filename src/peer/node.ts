@@ -384,6 +384,10 @@ export class PeerNode {
         this.link.receive(inner.datagram, relayPath(inner.overlay));
       } else if (inner.kind === InnerKind.STREAM) {
         this.services?.onStream(inner);
+      } else if (inner.kind === InnerKind.PING) {
+        // The hub's endpoint challenge (hub/endpoint-guard.ts): echo the txid from where it reached us.
+        const observed = from.kind === 'udp' ? from.endpoint : { address: '0.0.0.0', port: 0 };
+        this.link.send(r.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed }), from);
       }
       return;
     }

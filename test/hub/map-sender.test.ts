@@ -2,7 +2,7 @@
 // window of unacked parts per member, retransmit delay that grows while nothing is acked.
 import { describe, expect, it } from 'vitest';
 import {
-  MapSender, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapLateTimerMs, mapMaxRetryMs, mapSnapshotMaxAgeMs, mapWindowParts, nextRetryMs, nextSrttMs,
+  MapSender, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapFirstWindowParts, mapLateTimerMs, mapMaxRetryMs, mapSnapshotMaxAgeMs, mapWindowParts, nextRetryMs, nextSrttMs,
   nextWindowMs, retryFloorMs,
 } from '../../src/hub/map-sender.js';
 import type { FanoutReport } from '../../src/hub/fanout.js';
@@ -137,7 +137,10 @@ describe('map sender', () => {
     const mine = () => sent.filter((s) => s.to === m.id);
     const parts = mine()[0]!.msg.parts;
     expect(parts).toBeGreaterThan(mapWindowParts);
-    expect(mine().length).toBe(mapWindowParts);
+    expect(mine().length).toBe(mapFirstWindowParts); // a small first window until the member answers
+    maps.acked(m, mine()[0]!.msg.seq);
+    clock.advance(0);
+    expect(mine().length).toBe(1 + mapWindowParts); // then the full window
     for (let k = 0; k < 200 && mine().length < parts; k++) {
       for (const s of mine()) maps.acked(m, s.msg.seq);
       clock.advance(0);
@@ -197,7 +200,7 @@ describe('map sender', () => {
     const limit = 40;
     const { clock, registry, sent, maps, join } = setup(limit);
     for (let i = 0; i < 400; i++) registry.upsert({ publicKey: new Uint8Array(32), id: `x${i}`, overlay: 0x0a091000 + i, name: `node-${i}`, bootId: 1n, reflexive: { address: '127.0.0.1', port: 1 }, lan: [] }, 0);
-    const joiners = Array.from({ length: 6 }, join); // 6 full maps of ~30 parts: 96 would fit their windows
+    const joiners = Array.from({ length: 12 }, join); // 12 full maps of ~30 parts: 48 would fit their first windows
     expect(sent.length).toBe(limit);
     expect(maps.inFlight).toBe(limit);
     const done = new Set<number>();
@@ -226,7 +229,7 @@ describe('map sender', () => {
     const fresh = join(); // takes the 4 in-flight slots with its full map
     expect(sent.every((x) => x.to === fresh.id)).toBe(true);
     maps.changed();
-    clock.advance(mapCoalesceMaxMs); // flush: `old` is behind and queued for a delta
+    clock.advance(4 * mapCoalesceMs); // flush (before fresh's first retransmission): `old` is behind and queued for a delta
     for (const x of sent.splice(0)) maps.acked(fresh, x.msg.seq);
     clock.advance(0);
     expect(sent[0]).toMatchObject({ to: old.id, msg: { base: 1, version: registry.version } });

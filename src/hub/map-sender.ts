@@ -225,21 +225,6 @@ export class MapSender {
     return this.start(s, snap.version, 0, snap.parts);
   }
 
-  /** A member registered again with nothing changed (same boot id: its map and the parts it has
-   * assembled are intact): a full map still in flight carries on, its unacked parts re-sent now,
-   * instead of starting over. Re-registrations after heartbeat timeouts each restarting an
-   * O(members) full map were what kept an overloaded hub overloaded (RELIABILITY.md). */
-  reregistered(m: Member): void {
-    const s = this.stateOf(m);
-    const out = s.out;
-    if (!out || out.base !== 0) return this.sendFull(m);
-    s.retryMs = mapFirstRetryMs;
-    s.timeouts = 0;
-    s.lastProgressMs = this.clock.now();
-    this.resend(s, out);
-    this.ready(s);
-  }
-
   /** The member proved its endpoint (hub/endpoint-guard.ts): parts held back meanwhile go now
    * instead of at the next (backed-off) retransmission. */
   resume(m: Member): void {

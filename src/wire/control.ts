@@ -163,31 +163,6 @@ export type ControlMessage =
 
 const utf8 = new TextEncoder();
 
-/** "a.b.c.d" -> u32 with plain integer math (the hub encodes one per MAP entry: ip-num's parse was
- * ~25 % of its CPU in a join storm). Anything but four decimal octets 0..255 without leading zeros
- * goes to ipv4ToU32, which throws its TypeError as before. */
-function dottedToU32(s: string): number {
-  let ip = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return ipv4ToU32(s);
-      ip = ip * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && octet === 0) return ipv4ToU32(s); // leading zero: let ip-num decide
-      octet = octet * 10 + (c - 48);
-      if (++digits > 3 || octet > 255) return ipv4ToU32(s);
-    } else return ipv4ToU32(s);
-  }
-  if (dots !== 3 || digits === 0) return ipv4ToU32(s);
-  return (ip * 256 + octet) >>> 0;
-}
 const utf8d = new TextDecoder('utf-8', { fatal: true });
 
 class Writer {
@@ -234,7 +209,7 @@ class Writer {
   }
   ep(e: WireEndpoint): void {
     this.room(ENDPOINT_BYTES);
-    this.v.setUint32(this.n, dottedToU32(e.address), false);
+    this.v.setUint32(this.n, ipv4ToU32(e.address), false);
     this.v.setUint16(this.n + 4, e.port, true);
     this.n += ENDPOINT_BYTES;
   }

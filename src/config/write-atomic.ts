@@ -1,9 +1,10 @@
 // Writes a small state or secret file atomically and without following symlinks: a temporary file
 // created O_EXCL|O_NOFOLLOW beside the target, written, fsynced, then renamed over the target
-// (rename replaces a symlink planted at the target instead of writing through it). Used for
-// hub.pub (peer/hub-pin.ts) and the generated network secret (config/secret-file.ts).
+// (rename replaces a symlink planted at the target instead of writing through it); and reads one
+// back with O_NOFOLLOW. Used for hub.pub (peer/hub-pin.ts), the hub's bindings (hub/binding-store.ts)
+// and the generated network secret (config/secret-file.ts).
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 function writeTemp(path: string, data: string, mode: number): string {
@@ -56,4 +57,21 @@ export function createFileAtomic(path: string, data: string, mode = 0o600): void
     unlinkSync(tmp);
   }
   syncDir(dirname(path));
+}
+
+/** The file's text, or undefined when it does not exist. A symlink planted at the path is an error
+ * (ELOOP), not a redirect; other errors are thrown as they come (callers name the file). */
+export function readFileNoFollow(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -5,8 +5,9 @@
 // Every new claim and every release is also appended to bindings.json.journal (one JSON line,
 // fdatasync'd) before the hub answers, so a kill -9 right after REGISTER_OK loses nothing; the next
 // snapshot (batched, at most once a second) folds the journal in and removes it.
-import { closeSync, constants, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { readFileNoFollow } from '../config/write-atomic.js';
 import { MeshdError } from '../util/errors.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import type { Binding } from './bindings.js';
@@ -87,32 +88,18 @@ export function applyJournal(snapshot: readonly Binding[], text: string, path = 
 export function loadBindings(path: string): Binding[] {
   let text: string | undefined;
   try {
-    // O_NOFOLLOW: a symlink planted at the path is an error, not a redirect.
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      text = readFileSync(fd, 'utf8');
-    } finally {
-      closeSync(fd);
-    }
+    text = readFileNoFollow(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') text = undefined;
-    else throw new BindingStoreError(path, `cannot read: ${code ?? String(e)}`);
+    throw new BindingStoreError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   const snapshot = text === undefined ? [] : parseBindings(text, path);
-  let journal = '';
+  let journal: string | undefined;
   try {
-    const fd = openSync(journalPath(path), constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      journal = readFileSync(fd, 'utf8');
-    } finally {
-      closeSync(fd);
-    }
+    journal = readFileNoFollow(journalPath(path));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw new BindingStoreError(journalPath(path), `cannot read: ${code ?? String(e)}`);
+    throw new BindingStoreError(journalPath(path), `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  return journal === '' ? snapshot : applyJournal(snapshot, journal, journalPath(path));
+  return journal === undefined || journal === '' ? snapshot : applyJournal(snapshot, journal, journalPath(path));
 }
 
 /** Pure: the file's text -> bindings, or BindingStoreError. */

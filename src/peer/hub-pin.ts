@@ -2,9 +2,8 @@
 // read at start (fail closed: a file that is there but does not parse, or is a symlink, stops the
 // peer instead of being learned again), written atomically without following symlinks when the
 // key is learned. Used by peer/run.ts.
-import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../config/write-atomic.js';
+import { readFileNoFollow, writeFileAtomic } from '../config/write-atomic.js';
 import { decodeKey, encodeKey } from '../crypto/keys.js';
 import { ConfigError } from '../util/errors.js';
 
@@ -16,20 +15,15 @@ export function hubPinPath(stateDir: string): string {
  * the file cannot be read, is a symlink, or does not hold a key. */
 export function readPinnedHubKey(stateDir: string): Uint8Array | undefined {
   const path = hubPinPath(stateDir);
-  let text: string;
+  let text: string | undefined;
   try {
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      text = readFileSync(fd, 'utf8');
-    } finally {
-      closeSync(fd);
-    }
+    text = readFileNoFollow(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
     const why = code === 'ELOOP' ? 'is a symlink' : `cannot be read (${code ?? String(e)})`;
     throw new ConfigError('--state-dir', `the pinned hub key ${path} ${why}; refusing to start (remove it to learn the key again, or give --hub-key)`);
   }
+  if (text === undefined) return undefined;
   try {
     return decodeKey(text.trim(), 'pinned hub key');
   } catch {

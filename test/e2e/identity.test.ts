@@ -96,6 +96,7 @@ describeRoot('identity: names and addresses the hub binds to keys (real daemons 
       await m.waitPing('pa', '10.9.0.3', 20_000);
       // pb sleeps (a laptop lid, an ISP outage) while the hub dies and comes back.
       process.kill(pb.daemon.pid!, 'SIGSTOP');
+      const paSince = m.peer('pa').daemon.mark;
       await m.killHub('SIGKILL');
       await m.restartHub();
       say('h1', 'hub killed with SIGKILL and restarted; pb is stopped (SIGSTOP); evil starts with --local 10.9.0.3/24 --name pb');
@@ -109,6 +110,8 @@ describeRoot('identity: names and addresses the hub binds to keys (real daemons 
       process.kill(pb.daemon.pid!, 'SIGCONT');
       await pb.daemon.waitMsg('hub-client: registered', {}, { since, timeoutMs: 60_000 });
       say('h1', 'pb registered again');
+      // pa finds the restarted hub at its next heartbeat (up to 20 s): wait for that, not a race.
+      await m.peer('pa').daemon.waitMsg('hub-client: registered', {}, { since: paSince, timeoutMs: 60_000 });
       const st = await m.status(m.hub);
       const owner = (st.members ?? []).find((x) => String(x.address ?? '').split('/')[0] === '10.9.0.3');
       expect(owner?.name).toBe('pb');

@@ -1,7 +1,7 @@
 // Limits on what one member's control messages may make the hub do (issue 17 M3): a token bucket
 // per member for PUNCH_REQUEST, at most one PUNCH exchange in flight per pair of members, and the
 // verdict that combines them. Pure: every call takes `now` (monotonic ms). Used by hub/server.ts.
-import { TokenBucket } from '../link/rate-limit.js';
+import { TokenBucket } from '../util/token-bucket.js';
 
 /** Local policy: PUNCH_REQUESTs a member may make per second, and its burst. A peer asks once per
  * remote it starts sending to (and again when a direct path is lost), so 5/s with a burst of 20

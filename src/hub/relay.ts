@@ -2,7 +2,8 @@
 // member, within a per-sender byte budget, a per-target one (several senders cannot aim more than it
 // at one member, whose endpoint may be forged: issue 17 M2) and a total one. The inner datagram is sealed with peer-peer keys: the
 // hub forwards ciphertext it cannot read. Pure decision + counters; the server does the I/O.
-import { KeyedRateLimiter, TokenBucket } from '../link/rate-limit.js';
+import { KeyedRateLimiter } from '../link/rate-limit.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import type { Member } from './registry.js';
 
 /** Local policy (hub flag --relay-rate): bytes per second each member may relay, and its burst. */

@@ -1,7 +1,8 @@
 // The hub's admission of HUB_KEY_REQ after its MAC checked (src/link/link.ts): each request is
 // answered at most once (a replay cache of the requests answered within the freshness window), at
 // most so often per source IP and in total. Pure: every call takes `now` (monotonic ms).
-import { KeyedRateLimiter, TokenBucket } from './rate-limit.js';
+import { TokenBucket } from '../util/token-bucket.js';
+import { KeyedRateLimiter } from './rate-limit.js';
 
 export type HubKeyVerdict = 'answer' | 'replayed' | 'rate_limited';
 

@@ -1,37 +1,7 @@
-// Token buckets: the link's per-source (per-IP under load) limit on handshake initiations, its
+// Keyed token buckets (util/token-bucket.ts): the link's per-source (per-IP under load) limit on handshake initiations, its
 // per-IP limit on HUB_KEY_REQ, its "under load" gauge for cookie replies, and the hub's per-peer
 // relay budget. Pure: every call takes `now` (monotonic ms).
-
-export class TokenBucket {
-  private tokens: number;
-  private lastMs: number;
-
-  constructor(
-    /** Tokens added per second. */
-    readonly ratePerSec: number,
-    /** Largest burst. */
-    readonly burst: number,
-    nowMs: number,
-  ) {
-    this.tokens = burst;
-    this.lastMs = nowMs;
-  }
-
-  /** Takes `cost` tokens if available. */
-  take(nowMs: number, cost = 1): boolean {
-    const elapsed = Math.max(0, nowMs - this.lastMs);
-    this.lastMs = nowMs;
-    this.tokens = Math.min(this.burst, this.tokens + (elapsed / 1000) * this.ratePerSec);
-    if (this.tokens < cost) return false;
-    this.tokens -= cost;
-    return true;
-  }
-
-  /** True when the bucket is full again (the keyed limiter forgets such buckets). */
-  idle(nowMs: number): boolean {
-    return this.tokens + ((nowMs - this.lastMs) / 1000) * this.ratePerSec >= this.burst;
-  }
-}
+import { TokenBucket } from '../util/token-bucket.js';
 
 export interface KeyedRateLimiterOptions {
   /** Local tuning: at most this many keys; a new key beyond it is refused (treated as "under

@@ -2,6 +2,7 @@
 // maxPerIp open connections and an accept rate (token bucket). Pure decisions on `now`; the table
 // is bounded (swept at most once a second; full = refuse, like an overloaded accept queue).
 // Used by hub-publisher.ts for every service (one visitor cannot take all of a service's slots).
+import { TokenBucket } from '../util/token-bucket.js';
 
 /** Local tuning: open connections one visitor IP may hold across all services. */
 export const defaultMaxConnsPerIp = 16;
@@ -12,21 +13,6 @@ export const acceptBurstFactor = 4;
 export const maxTrackedIps = 16_384;
 /** Local tuning: how often the table may be swept of idle, refilled entries. */
 export const gateSweepMs = 1_000;
-
-export interface Bucket {
-  tokens: number;
-  at: number;
-}
-
-/** Refills `b` at `ratePerSec` up to `burst` and takes one token; false = rate exceeded. */
-export function takeToken(b: Bucket, now: number, ratePerSec: number, burst: number): boolean {
-  const elapsed = Math.max(0, now - b.at);
-  b.tokens = Math.min(burst, b.tokens + (elapsed * ratePerSec) / 1000);
-  b.at = now;
-  if (b.tokens < 1) return false;
-  b.tokens -= 1;
-  return true;
-}
 
 export type VisitorVerdict = 'ok' | 'service-full' | 'ip-full' | 'rate' | 'table-full';
 
@@ -46,7 +32,8 @@ export function decideVisitor(x: {
   return 'ok';
 }
 
-interface IpEntry extends Bucket {
+interface IpEntry {
+  bucket: TokenBucket;
   conns: number;
 }
 
@@ -80,11 +67,11 @@ export class VisitorGate {
     let e = this.ips.get(ip);
     if (!e && this.ips.size >= this.maxIps) this.sweep(now);
     const tracked = e !== undefined || this.ips.size < this.maxIps;
-    if (!e && tracked) this.ips.set(ip, (e = { tokens: this.burst, at: now, conns: 0 }));
+    if (!e && tracked) this.ips.set(ip, (e = { bucket: new TokenBucket(this.ratePerSec, this.burst, now), conns: 0 }));
     const v = decideVisitor({
       serviceConns, maxPerService, ipConns: e?.conns ?? 0, maxPerIp: this.maxPerIp, tracked,
       // A token is spent only when the caps pass: refused attempts do not lock a visitor out longer.
-      tokenTaken: e !== undefined && serviceConns < maxPerService && e.conns < this.maxPerIp && takeToken(e, now, this.ratePerSec, this.burst),
+      tokenTaken: e !== undefined && serviceConns < maxPerService && e.conns < this.maxPerIp && e.bucket.take(now),
     });
     if (v === 'ok') e!.conns++;
     return v;
@@ -100,7 +87,7 @@ export class VisitorGate {
     if (now - this.lastSweep < gateSweepMs) return;
     this.lastSweep = now;
     for (const [ip, e] of this.ips) {
-      if (e.conns === 0 && e.tokens + ((now - e.at) * this.ratePerSec) / 1000 >= this.burst) this.ips.delete(ip);
+      if (e.conns === 0 && e.bucket.idle(now)) this.ips.delete(ip);
     }
   }
 }

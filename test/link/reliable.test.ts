@@ -1,7 +1,8 @@
 // Reliable control delivery and token buckets.
 import { describe, expect, it } from 'vitest';
 import { ReliableSender, SeqDedup, reliableMaxSends } from '../../src/link/reliable.js';
-import { KeyedRateLimiter, LoadGauge, TokenBucket } from '../../src/link/rate-limit.js';
+import { KeyedRateLimiter, LoadGauge } from '../../src/link/rate-limit.js';
+import { TokenBucket } from '../../src/util/token-bucket.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 
 describe('ReliableSender', () => {

@@ -1,9 +1,10 @@
 // Visitor admission on published ports: the token bucket, the verdict order, and the gate's
 // per-IP counts and bounded table (M6: one visitor cannot take every slot of a service).
 import { describe, expect, it } from 'vitest';
-import { decideVisitor, takeToken, VisitorGate, type VisitorVerdict } from '../../src/publish/visitor-gate.js';
+import { decideVisitor, VisitorGate, type VisitorVerdict } from '../../src/publish/visitor-gate.js';
+import { TokenBucket } from '../../src/util/token-bucket.js';
 
-describe('takeToken', () => {
+describe('the visitor token bucket (util/token-bucket.ts)', () => {
   it.each<[string, number, number, number, boolean, number]>([
     // why, tokens before, ms since last, rate/s, taken?, tokens after
     ['a full bucket gives one', 4, 0, 1, true, 3],
@@ -12,9 +13,10 @@ describe('takeToken', () => {
     ['refill stops at the burst', 3, 60_000, 10, true, 3],
     ['a clock going back refills nothing', 0.5, -1000, 10, false, 0.5],
   ])('%s', (_why, tokens, dt, rate, taken, after) => {
-    const b = { tokens, at: 10_000 };
-    expect(takeToken(b, 10_000 + dt, rate, 4)).toBe(taken);
-    expect(b.tokens).toBeCloseTo(after);
+    const b = new TokenBucket(rate, 4, 10_000);
+    if (tokens < 4) expect(b.take(10_000, 4 - tokens)).toBe(true);
+    expect(b.take(10_000 + dt)).toBe(taken);
+    expect(b.level(10_000 + dt)).toBeCloseTo(after);
   });
 });
 

@@ -34,15 +34,10 @@ export function sshArgv(fromNs: string, clientKey: string, address: string, comm
   ];
 }
 
-/** Starts sshd -D in `ns`; resolves once it listens. `onSpawn` gets the pid before anything can fail. */
-export async function startSshd(ns: string, dir: string, onSpawn: (pid: number) => void): Promise<DemoSshd> {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  keygen(join(dir, 'host_ed25519'));
-  keygen(join(dir, 'id_ed25519'));
-  copyFileSync(join(dir, 'id_ed25519.pub'), join(dir, 'authorized_keys'));
-  const madePrivsepDir = !existsSync(sshdPrivsepDir);
-  if (madePrivsepDir) mkdirSync(sshdPrivsepDir, { mode: 0o755 });
-  const args = [
+/** sshd in the foreground with no config file: key login only, its host key, authorized_keys and pid
+ * file in `dir` (host_ed25519, authorized_keys, sshd.pid). Also used by the e2e tests' sshd. */
+export function sshdArgs(dir: string): string[] {
+  return [
     '-D', '-e', '-f', '/dev/null',
     '-o', 'ListenAddress=0.0.0.0:22',
     '-o', `HostKey=${join(dir, 'host_ed25519')}`,
@@ -54,6 +49,17 @@ export async function startSshd(ns: string, dir: string, onSpawn: (pid: number) 
     '-o', 'PasswordAuthentication=no',
     '-o', 'KbdInteractiveAuthentication=no',
   ];
+}
+
+/** Starts sshd -D in `ns`; resolves once it listens. `onSpawn` gets the pid before anything can fail. */
+export async function startSshd(ns: string, dir: string, onSpawn: (pid: number) => void): Promise<DemoSshd> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  keygen(join(dir, 'host_ed25519'));
+  keygen(join(dir, 'id_ed25519'));
+  copyFileSync(join(dir, 'id_ed25519.pub'), join(dir, 'authorized_keys'));
+  const madePrivsepDir = !existsSync(sshdPrivsepDir);
+  if (madePrivsepDir) mkdirSync(sshdPrivsepDir, { mode: 0o755 });
+  const args = sshdArgs(dir);
   const child = spawn('ip', ['netns', 'exec', ns, sshdPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   if (child.pid !== undefined) onSpawn(child.pid);
   let err = '';

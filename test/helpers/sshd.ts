@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { runAsync, type MeshLab } from './mesh-lab.js';
+import { sshdArgs } from '../../src/demo/sshd.js';
 
 export const sshdPath = '/usr/sbin/sshd';
 
@@ -29,18 +30,7 @@ export async function startSshd(m: MeshLab, name: string): Promise<Sshd> {
   keygen(join(dir, 'host_ed25519'));
   keygen(join(dir, 'client_ed25519'));
   spawnSync('cp', [join(dir, 'client_ed25519.pub'), join(dir, 'authorized_keys')]);
-  const args = [
-    '-D', '-e', '-f', '/dev/null',
-    '-o', 'ListenAddress=0.0.0.0:22',
-    '-o', `HostKey=${join(dir, 'host_ed25519')}`,
-    '-o', `AuthorizedKeysFile=${join(dir, 'authorized_keys')}`,
-    '-o', `PidFile=${join(dir, 'sshd.pid')}`,
-    '-o', 'StrictModes=no',
-    '-o', 'UsePAM=no',
-    '-o', 'PermitRootLogin=prohibit-password',
-    '-o', 'PasswordAuthentication=no',
-    '-o', 'KbdInteractiveAuthentication=no',
-  ];
+  const args = sshdArgs(dir);
   let err = '';
   const child = m.lab.spawn(m.peer(name).ns, sshdPath, args);
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
 // Counters of the peer's data plane: packets and bytes per direction, and drops by reason. Every
 // dropped packet lands in exactly one reason, so `meshd status` and the metrics explain the loss.
+// Per-peer traffic lives in each peer's record (traffic.ts).
 
 export const dropReasons = [
   'not_ipv4', // TUN gave a packet that is not a well-formed IPv4 packet
@@ -30,35 +31,18 @@ export class DataCounters implements Traffic {
   rxPackets = 0;
   rxBytes = 0;
   readonly drops: Record<DropReason, number> = Object.fromEntries(dropReasons.map((r) => [r, 0])) as Record<DropReason, number>;
-  /** Per remote peer (overlay address), for status and metrics. */
-  readonly perPeer = new Map<number, Traffic>();
 
   drop(reason: DropReason): void {
     this.drops[reason]++;
   }
 
-  tx(peer: number, bytes: number): void {
+  tx(bytes: number): void {
     this.txPackets++;
     this.txBytes += bytes;
-    const t = this.peer(peer);
-    t.txPackets++;
-    t.txBytes += bytes;
   }
 
-  rx(peer: number, bytes: number): void {
+  rx(bytes: number): void {
     this.rxPackets++;
     this.rxBytes += bytes;
-    const t = this.peer(peer);
-    t.rxPackets++;
-    t.rxBytes += bytes;
-  }
-
-  peer(overlay: number): Traffic {
-    let t = this.perPeer.get(overlay);
-    if (!t) {
-      t = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0 };
-      this.perPeer.set(overlay, t);
-    }
-    return t;
   }
 }

@@ -1,53 +1,90 @@
 // The inbound data path: UDP -> classify -> open -> replay check -> KCP -> TUN.
-//   1-3. udp, classify, open and replay-check happen in src/link (Link.receive): only
-//        authenticated plaintext from a known peer reaches this file, with that peer's overlay address.
-//   4. kind       KCP datagram -> the peer's KCP channel; IP -> the packet itself
-//   5. reassemble the channel delivers whole packets in order (deliverPacket below)
-//   6. check      IPv4, source == the sending peer's overlay address (no spoofing), destination us
+//   1-3. udp, classify, open and replay-check happen in src/link (Link.receive); node.ts takes the
+//        record of the sending key (the one lookup: peer-table.ts get(id)) and hands KCP and IP
+//        inner messages here with it. Only authenticated plaintext from a known peer arrives.
+//   4. kind       KCP datagram -> the record's channel; IP -> the packet itself
+//   5. reassemble the channel yields whole packets (receive()) right after input(); a datagram
+//                 with another conv of the pair means the peer restarted: new channel
+//   6. check      IPv4, source admitted by the record (its overlay address: no spoofing), destination us
 //   7. write      to the TUN
+import type { TunDevice } from '../tun/device.js';
 import { ipv4Dst, ipv4Src, ipv4TotalLength } from '../tun/ip-packet.js';
+import { u32ToIpv4 } from '../util/ipv4.js';
+import type { Logger } from '../util/log.js';
 import { InnerKind } from '../wire/inner.js';
+import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';
+import { laneOfConv } from './flow-lane.js';
+import type { RemotePeer } from './remote-peer.js';
 
-export interface InboundContext {
-  readonly counters: DataCounters;
-  readonly localAddress: number;
-  /** Feeds a KCP datagram to the channel of `from`; false when the channel refused it. */
-  kcpInput(from: number, datagram: Uint8Array): boolean;
-  writeTun(packet: Uint8Array): boolean;
+export interface InboundOptions {
+  channels: Channels;
+  counters: DataCounters;
+  tun: Pick<TunDevice, 'write'>;
+  localAddress: number;
+  log: Logger;
 }
 
-/** Stage 4: one inner KCP or IP message from the peer whose overlay address is `from`. */
-export function receiveInner(ctx: InboundContext, from: number, plaintext: Uint8Array): void {
-  const kind = plaintext[0];
-  if (kind === InnerKind.KCP) {
-    if (!ctx.kcpInput(from, plaintext.subarray(1))) ctx.counters.drop('kcp_rejected');
-  } else if (kind === InnerKind.IP) {
-    deliverPacket(ctx, from, plaintext.subarray(1));
-  } else {
-    ctx.counters.drop('malformed');
-  }
-}
+export class Inbound {
+  constructor(private readonly o: InboundOptions) {}
 
-/** Stages 6-7 for one packet from the peer `from`. */
-export function deliverPacket(ctx: InboundContext, from: number, packet: Uint8Array): void {
-  const c = ctx.counters;
-  const total = ipv4TotalLength(packet);
-  if (total === undefined || total !== packet.byteLength) {
-    c.drop('malformed');
-    return;
+  /** Stage 4: one inner KCP or IP message from `peer`. */
+  receive(peer: RemotePeer, plaintext: Uint8Array): void {
+    if (this.o.channels.closed) return;
+    const kind = plaintext[0];
+    if (kind === InnerKind.KCP) {
+      this.reassemble(peer, plaintext.subarray(1));
+    } else if (kind === InnerKind.IP) {
+      this.deliver(peer, plaintext.subarray(1));
+    } else {
+      this.o.counters.drop('malformed');
+    }
   }
-  if (ipv4Src(packet) !== from) {
-    c.drop('spoofed_source');
-    return;
+
+  /** Stage 5: feed the channel, then deliver every packet it completed. */
+  private reassemble(peer: RemotePeer, datagram: Uint8Array): void {
+    const { channels, counters } = this.o;
+    if (datagram.byteLength < 4) {
+      counters.drop('kcp_rejected');
+      return;
+    }
+    const conv = (datagram[0]! | (datagram[1]! << 8) | (datagram[2]! << 16) | (datagram[3]! << 24)) >>> 0;
+    let ch = channels.of(peer);
+    let r = ch ? ch.input(datagram, conv) : 'rejected';
+    // The peer may have restarted: accept its new conv only when the map agrees (boot ids).
+    if (r === 'foreign' && ch!.conv !== peer.conv && laneOfConv(peer.conv, conv) !== undefined) {
+      this.o.log.info({ peer: u32ToIpv4(peer.overlay), conv }, 'peer restarted; new KCP conversation');
+      ch = channels.reopen(peer);
+      r = ch ? ch.input(datagram, conv) : 'rejected';
+    }
+    if (r !== 'ok') counters.drop('kcp_rejected');
+    if (ch) {
+      channels.flushSoon();
+      for (let p = ch.receive(); p !== undefined; p = ch.receive()) this.deliver(peer, p);
+    }
   }
-  if (ipv4Dst(packet) !== ctx.localAddress) {
-    c.drop('not_for_us');
-    return;
+
+  /** Stages 6-7 for one packet from `peer`. */
+  private deliver(peer: RemotePeer, packet: Uint8Array): void {
+    const c = this.o.counters;
+    const total = ipv4TotalLength(packet);
+    if (total === undefined || total !== packet.byteLength) {
+      c.drop('malformed');
+      return;
+    }
+    if (!peer.admits(ipv4Src(packet)!)) {
+      c.drop('spoofed_source');
+      return;
+    }
+    if (ipv4Dst(packet) !== this.o.localAddress) {
+      c.drop('not_for_us');
+      return;
+    }
+    if (!this.o.tun.write(packet)) {
+      c.drop('tun_write');
+      return;
+    }
+    c.rx(packet.byteLength);
+    peer.traffic.rx(packet.byteLength);
   }
-  if (!ctx.writeTun(packet)) {
-    c.drop('tun_write');
-    return;
-  }
-  c.rx(from, packet.byteLength);
 }

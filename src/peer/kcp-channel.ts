@@ -1,11 +1,15 @@
-// One KCP conversation per peer pair: IP packets in, KCP datagrams out (and the reverse).
-// The conv comes from both nodes' boot ids (docs/PROTOCOL.md "Epochs"), so a rekey keeps the KCP
-// going while a restart on either side rebuilds it. One timer per channel, driven by check().
+// One KCP conversation (one lane of a peer pair, kcp-lanes.ts): IP packets in, KCP datagrams out
+// through the PeerSender, and the reverse: input() feeds KCP, receive() pulls each packet it
+// completed, so inbound.ts delivers them itself. The conv comes from both nodes' boot ids
+// (docs/PROTOCOL.md "Epochs"), so a rekey keeps the KCP going while a restart on either side
+// rebuilds it. One timer per channel, driven by check().
 import { Kcp } from '../arq/kcp.js';
 import { KCP_OVERHEAD_BYTES, type KcpPreset } from '../arq/constants.js';
 import { InnerKind } from '../wire/inner.js';
 import type { Clock } from '../util/clock.js';
 import { KcpTimer } from '../link/kcp-timer.js';
+import type { PeerSender } from './channel.js';
+import type { RemotePeer } from './remote-peer.js';
 
 /**
  * Send and receive windows in segments: the span of sequence numbers, not the amount in flight
@@ -22,17 +26,15 @@ export interface KcpChannelOptions {
   mtu: number; // largest IP packet carried (the TUN MTU): one packet per segment
   preset: KcpPreset;
   clock: Clock;
-  /** Sends one inner message (kind KCP + KCP datagram) to the peer. */
-  send(inner: Uint8Array): void;
-  /** Delivers one IP packet that KCP reassembled, in order. */
-  deliver(packet: Uint8Array): void;
+  /** The peer this lane belongs to, and the sender its inner messages (kind KCP + datagram) go through. */
+  peer: RemotePeer;
+  sender: PeerSender;
 }
 
 export class KcpChannel {
   readonly conv: number;
   private readonly kcp: Kcp;
   private readonly clock: Clock;
-  private readonly deliverFn: (packet: Uint8Array) => void;
   private readonly recvBuf: Uint8Array;
   private readonly timer: KcpTimer;
   private closed = false;
@@ -42,16 +44,15 @@ export class KcpChannel {
   constructor(o: KcpChannelOptions) {
     this.conv = o.conv;
     this.clock = o.clock;
-    this.deliverFn = o.deliver;
     this.recvBuf = new Uint8Array(o.mtu + 64);
-    const send = o.send;
+    const { peer, sender } = o;
     // One byte of headroom in every KCP output datagram holds the inner kind, so no copy is needed
     // before sealing (the link seals synchronously, so the reused buffer is safe).
     this.kcp = new Kcp(
       o.conv,
       (data: Uint8Array, len: number) => {
         data[0] = InnerKind.KCP;
-        send(data.subarray(0, len));
+        sender.send(peer, data.subarray(0, len));
       },
       { reservedBytes: 1 },
     );
@@ -74,18 +75,20 @@ export class KcpChannel {
     return true;
   }
 
-  /** Feeds one KCP datagram from the peer; delivers every packet it completes. False if rejected. */
+  /** Feeds one KCP datagram from the peer; then receive() yields the packets it completed. False if rejected. */
   input(datagram: Uint8Array): boolean {
     if (this.closed) return false;
     const ok = this.kcp.input(datagram) >= 0;
-    for (;;) {
-      const n = this.kcp.recv(this.recvBuf);
-      if (n < 0) break;
-      this.deliverFn(this.recvBuf.subarray(0, n));
-    }
     // ACKs go out at once (kcp-go's ackNoDelay): the sender's RTT and window depend on them.
     this.dirty = true;
     return ok;
+  }
+
+  /** The next packet KCP completed (unordered delivery), or undefined; valid until the next call. */
+  receive(): Uint8Array | undefined {
+    if (this.closed) return undefined;
+    const n = this.kcp.recv(this.recvBuf);
+    return n < 0 ? undefined : this.recvBuf.subarray(0, n);
   }
 
   /** Sends what send()/input() queued, then reschedules the one timer. Call once per batch. */

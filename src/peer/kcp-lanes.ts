@@ -1,53 +1,60 @@
 // The KCP lanes of one peer pair: up to kcpLaneCount KCP conversations (flow-lane.ts picks one per
 // packet), created on first use and asleep when idle. A loss repair or a deep queue on one flow's
 // lane no longer delays another flow's packets, and each lane recovers from loss on its own.
+// The KCP implementation of channel.ts DataChannel.
+import type { KcpPreset } from '../arq/constants.js';
+import type { Clock } from '../util/clock.js';
+import type { ChannelStats, DataChannel, InputResult, PeerSender, SendResult } from './channel.js';
 import { KcpChannel } from './kcp-channel.js';
 import { flowLane, kcpLaneCount, laneConv, laneOfConv } from './flow-lane.js';
+import type { RemotePeer } from './remote-peer.js';
 
-export interface KcpLaneStats {
-  retransmits: number;
-  waitSnd: number;
-  srttMs: number;
-  lanes: number;
-}
-
-export class KcpLanes {
+export class KcpLanes implements DataChannel {
+  /** The pair's base conv (lane 0), from the peer's record when the lanes were built. */
+  readonly conv: number;
   private readonly lanes: (KcpChannel | undefined)[] = new Array<KcpChannel | undefined>(kcpLaneCount);
   /** Lanes with data or ACKs queued since the last flush. */
   private readonly pending: KcpChannel[] = [];
+  /** The lane the last input() fed: receive() drains it. */
+  private receiving: KcpChannel | undefined;
   private closed = false;
 
-  /** `conv` is the pair's base conv (lane 0); `make` builds the channel of one lane conv. */
   constructor(
-    readonly conv: number,
-    private readonly make: (conv: number) => KcpChannel,
-  ) {}
-
-  /** Whether a KCP datagram with this conv belongs to this pair (any lane). */
-  owns(conv: number): boolean {
-    return laneOfConv(this.conv, conv) !== undefined;
+    private readonly peer: RemotePeer,
+    private readonly sender: PeerSender,
+    private readonly mtu: number,
+    private readonly preset: KcpPreset,
+    private readonly clock: Clock,
+  ) {
+    this.conv = peer.conv;
   }
 
-  /** Queues one IP packet on its flow's lane; false when that lane's queue is full. */
-  send(packet: Uint8Array): boolean {
-    if (this.closed) return false;
+  /** Queues one IP packet on its flow's lane. */
+  send(packet: Uint8Array): SendResult {
+    if (this.closed) return 'queue_full';
     const ch = this.lane(flowLane(packet));
     const was = ch.isDirty;
     const ok = ch.send(packet);
     if (!was && ch.isDirty) this.pending.push(ch);
-    return ok;
+    return ok ? true : 'queue_full';
   }
 
-  /** Feeds one KCP datagram, whose header carries `conv`, to its lane; false if not ours or rejected. */
-  input(datagram: Uint8Array, conv: number): boolean {
-    if (this.closed) return false;
+  /** Feeds one KCP datagram, whose header carries `conv`, to its lane. */
+  input(datagram: Uint8Array, conv: number): InputResult {
+    this.receiving = undefined;
+    if (this.closed) return 'rejected';
     const lane = laneOfConv(this.conv, conv);
-    if (lane === undefined) return false;
+    if (lane === undefined) return 'foreign';
     const ch = this.lane(lane);
     const was = ch.isDirty;
     const ok = ch.input(datagram);
     if (!was && ch.isDirty) this.pending.push(ch);
-    return ok;
+    this.receiving = ch;
+    return ok ? 'ok' : 'rejected';
+  }
+
+  receive(): Uint8Array | undefined {
+    return this.receiving?.receive();
   }
 
   /** Flushes every lane that queued data or ACKs since the last flush. */
@@ -56,8 +63,8 @@ export class KcpLanes {
     this.pending.length = 0;
   }
 
-  get stats(): KcpLaneStats {
-    const s: KcpLaneStats = { retransmits: 0, waitSnd: 0, srttMs: 0, lanes: 0 };
+  stats(): ChannelStats {
+    const s: ChannelStats = { retransmits: 0, waitSnd: 0, srttMs: 0, lanes: 0 };
     for (const ch of this.lanes) {
       if (!ch) continue;
       const c = ch.stats;
@@ -74,12 +81,13 @@ export class KcpLanes {
     for (const ch of this.lanes) ch?.close();
     this.lanes.fill(undefined);
     this.pending.length = 0;
+    this.receiving = undefined;
   }
 
   private lane(lane: number): KcpChannel {
     let ch = this.lanes[lane];
     if (!ch) {
-      ch = this.make(laneConv(this.conv, lane));
+      ch = new KcpChannel({ conv: laneConv(this.conv, lane), mtu: this.mtu, preset: this.preset, clock: this.clock, peer: this.peer, sender: this.sender });
       this.lanes[lane] = ch;
     }
     return ch;

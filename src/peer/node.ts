@@ -1,16 +1,17 @@
-// PeerNode: the peer's control plane and path selection; the boundary the data plane builds on.
+// PeerNode: the peer's control plane and path selection; it keeps the RemotePeer records
+// (peer-table.ts) in step with the hub's map, and the data plane reads them.
 //
-// What the data plane (KCP, TUN) calls:
+// What the data plane (KCP, TUN) uses:
 //   const node = new PeerNode(opts)    binds the Link to opts.udp; nothing is sent yet
 //   await node.start()                 learns/pins the hub key, registers; resolves at the first REGISTER_OK.
 //                                      A refusal (hubClient.lastRefusal, code HUB_REFUSED_<REASON>) is
 //                                      logged and retried with backoff, never left as a zombie
-//   node.sendTo(overlay, inner)        `inner` = encodeInner({kind: KCP | IP, ...}) for the peer at that
-//                                      overlay address; sealed on the peer-peer session and sent on the current
-//                                      path (direct endpoint, else the hub relay). Queued while a handshake runs.
-//                                      False when the address is not in the map.
-//   node.onInner((overlay, inner, peer) => ...)   authenticated KCP/IP inner messages from peers
-//   node.onMapChange((events) => ...)  peers joining/leaving/changing; a new bootId means "rebuild KCP (new conv)"
+//   node.remotes                       the records: lookup(dst) for outbound, one per map member
+//   node.sender                        seals an inner message for a record on its current path
+//                                      (direct endpoint, else the hub relay); queued while a handshake runs
+//   node.attachData(receiver)          authenticated KCP/IP inner messages from peers, with the record
+//   node.sendTo / node.onInner         the same by overlay address, for tests and tools (not the data path)
+//   node.onMapChange((events) => ...)  peers joining/leaving/changing
 //   node.peers()                       status per peer (path kind, endpoint, rtt)
 //   await node.stop()                  GOODBYE to the hub, then closes the link and the socket
 // PING/PONG/KEEPALIVE never reach the data plane. Paths: first packet over the relay, direct once a
@@ -31,8 +32,12 @@ import { decodeInner, encodeInner, InnerKind, PING_FLAG_PUNCH, PING_FLAG_USER } 
 import { ServiceManager, type ServiceStatus } from '../publish/service-manager.js';
 import type { PublishSpec } from '../publish/spec.js';
 import { HubClient } from './hub-client.js';
+import { LinkSender } from './link-sender.js';
+import type { PathKind } from './path.js';
 import { PeerMap, type MapEvent, type PeerInfo } from './peer-map.js';
-import { PeerPaths, type DirectCandidate } from './punch.js';
+import type { DirectCandidate } from './peer-paths.js';
+import { RemotePeers } from './peer-table.js';
+import { endpointKind, type RemotePeer } from './remote-peer.js';
 
 /** Local tuning: one timer per node drives punching and path upkeep for every peer. */
 export const pathTickMs = 100;
@@ -67,23 +72,18 @@ export interface PeerStatus {
   name: string;
   publicKey: string;
   bootId: bigint;
-  path: 'lan' | 'public' | 'relay';
+  path: PathKind;
   endpoint: string | undefined;
   rttMs: number | undefined;
   session: boolean;
 }
 
-/** A peer's endpoint is a LAN one if the peer reported it and it is not what the hub observed. */
-export function endpointKind(peer: PeerInfo, e: Endpoint): 'lan' | 'public' {
-  return peer.lan.some((l) => sameEndpoint(l, e)) && !sameEndpoint(peer.reflexive, e) ? 'lan' : 'public';
-}
-
-/** How logs and status name a path: a confirmed public candidate is "direct". */
-export function pathName(kind: 'lan' | 'public' | undefined): 'lan' | 'direct' | 'relay' {
-  return kind === undefined ? 'relay' : kind === 'lan' ? 'lan' : 'direct';
-}
-
 export type InnerFromPeer = (overlay: number, inner: Uint8Array, peer: PeerInfo) => void;
+
+/** Where authenticated KCP and IP inner messages go (inbound.ts Inbound), with the sender's record. */
+export interface DataReceiver {
+  receive(peer: RemotePeer, inner: Uint8Array): void;
+}
 
 export class PeerNode {
   readonly link: Link;
@@ -94,11 +94,14 @@ export class PeerNode {
   readonly drops = { unknownPeer: 0, relayMismatch: 0, malformed: 0, unknownKind: 0, candidate: 0 };
   /** Published services (absent without --publish). */
   readonly services: ServiceManager | undefined;
-  private readonly paths = new Map<string, PeerPaths>();
+  /** One record per remote peer in the map (and, for a while, per departed one). */
+  readonly remotes: RemotePeers;
+  /** The data path's sender over the link. */
+  readonly sender: LinkSender;
   private readonly log: Logger;
   private readonly overlayNet: OverlayPrefix;
   private readonly random01: () => number;
-  private innerHandler: InnerFromPeer | undefined;
+  private data: DataReceiver | undefined;
   private pongHandler: ((peer: PeerInfo, txid: bigint, from: Path) => void) | undefined;
   private mapHandlers: Array<(ev: MapEvent[]) => void> = [];
   private tick: TimerHandle | undefined;
@@ -109,6 +112,7 @@ export class PeerNode {
     this.random01 = o.random01 ?? Math.random;
     this.overlayNet = overlayPrefix(o.overlay, o.prefix);
     this.bootId = o.bootId ?? BigInt.asUintN(64, (BigInt(Math.floor(this.random01() * 2 ** 32)) << 32n) | BigInt(Math.floor(this.random01() * 2 ** 32)));
+    this.remotes = new RemotePeers({ bootId: this.bootId, clock: o.clock, random01: this.random01 });
     this.map = new PeerMap(keyId(o.keyPair.publicKey), (overlay, oldId, newId) =>
       this.log.error(
         { address: u32ToIpv4(overlay), oldKey: Buffer.from(oldId, 'hex').toString('base64'), newKey: Buffer.from(newId, 'hex').toString('base64') },
@@ -128,6 +132,7 @@ export class PeerNode {
       allowedKeys: (k) => this.hubClient.isHub(k) || this.map.byId(keyId(k)) !== undefined,
       retain: (id) => this.map.byId(id) !== undefined || this.isHubId(id),
     });
+    this.sender = new LinkSender(this.link, o.clock);
     const lan = o.lanEndpoints ?? (o.udp.local.address !== '0.0.0.0' ? [o.udp.local] : []);
     this.hubClient = new HubClient({
       link: this.link,
@@ -171,42 +176,25 @@ export class PeerNode {
     await this.hubClient.start();
   }
 
+  /** KCP and IP inner messages from peers go to `receiver` (the data plane's inbound stage). */
+  attachData(receiver: DataReceiver): void {
+    this.data = receiver;
+  }
+
+  /** attachData by overlay address (tests and tools). */
   onInner(handler: InnerFromPeer): void {
-    this.innerHandler = handler;
+    this.attachData({ receive: (peer, inner) => handler(peer.overlay, inner, peer.info) });
   }
 
   onMapChange(handler: (ev: MapEvent[]) => void): void {
     this.mapHandlers.push(handler);
   }
 
+  /** Seals `inner` (encodeInner KCP | IP) for the peer at `overlay` (tests and tools; the data path
+   * resolves the record once and calls `sender`). False when no such peer is in the map. */
   sendTo(overlay: number, inner: Uint8Array): boolean {
-    const peer = this.map.get(overlay);
-    if (!peer || this.stopped) return false;
-    const now = this.o.clock.now();
-    const p = this.pathsOf(peer);
-    p.noteData(now);
-    const d = p.current(now);
-    const ok = this.link.send(peer.publicKey, inner, d ? udpPath(d.endpoint) : relayPath(peer.overlay));
-    if (ok) this.count(peer.overlay, 0, d?.kind, inner.byteLength);
-    return ok;
-  }
-
-  /**
-   * Sealed data-plane traffic (KCP and IP inner messages) per peer, direction and path, as running
-   * totals for metrics: pathTraffic.get(overlay)[direction * 3 + path] with direction 0 out, 1 in,
-   * and path 0 direct, 1 lan, 2 relay; packets and bytes in two arrays.
-   */
-  readonly pathTraffic = new Map<number, { packets: Float64Array; bytes: Float64Array }>();
-
-  private count(overlay: number, direction: 0 | 1, kind: 'lan' | 'public' | undefined, bytes: number): void {
-    let t = this.pathTraffic.get(overlay);
-    if (!t) {
-      t = { packets: new Float64Array(6), bytes: new Float64Array(6) };
-      this.pathTraffic.set(overlay, t);
-    }
-    const i = direction * 3 + (kind === 'public' ? 0 : kind === 'lan' ? 1 : 2);
-    t.packets[i]!++;
-    t.bytes[i]! += bytes;
+    const rec = this.remotes.lookup(overlay);
+    return rec !== undefined && this.sender.send(rec, inner);
   }
 
   /** Every PONG from a peer (after path bookkeeping), for `meshd ping`. */
@@ -216,11 +204,11 @@ export class PeerNode {
 
   /** Sends a user PING to the peer on the path data would take now; the path, or undefined if unknown. */
   sendUserPing(overlay: number, txid: bigint): Path | undefined {
-    const peer = this.map.get(overlay);
-    if (!peer || this.stopped) return undefined;
-    const d = this.pathsOf(peer).current(this.o.clock.now());
-    const path = d ? udpPath(d.endpoint) : relayPath(peer.overlay);
-    return this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: PING_FLAG_USER }), path) ? path : undefined;
+    const rec = this.remotes.lookup(overlay);
+    if (!rec?.listed || this.stopped) return undefined;
+    const d = rec.paths.current(this.o.clock.now());
+    const path = d ? d.via : rec.relay;
+    return this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: PING_FLAG_USER }), path) ? path : undefined;
   }
 
   /** Published services and their connections (for `meshd status`); [] without --publish. */
@@ -231,7 +219,7 @@ export class PeerNode {
   peers(): PeerStatus[] {
     const now = this.o.clock.now();
     return this.map.all().map((peer) => {
-      const d = this.paths.get(peer.id)?.current(now);
+      const d = this.remotes.get(peer.id)?.paths.current(now);
       return {
         overlay: u32ToIpv4(peer.overlay),
         name: peer.name,
@@ -250,6 +238,7 @@ export class PeerNode {
     this.services?.close();
     await this.hubClient.stop();
     this.stopped = true;
+    this.sender.close();
     if (this.tick !== undefined) this.o.clock.clearTimer(this.tick);
     await this.link.close();
     await this.o.udp.close();
@@ -262,20 +251,11 @@ export class PeerNode {
     return k !== undefined && keyId(k) === id;
   }
 
-  private pathsOf(peer: PeerInfo): PeerPaths {
-    let p = this.paths.get(peer.id);
-    if (!p) {
-      p = new PeerPaths(this.o.clock.now(), this.random01);
-      this.paths.set(peer.id, p);
-    }
-    return p;
-  }
-
   private candidatesOf(peer: PeerInfo): DirectCandidate[] {
     const own = this.o.udp.local;
     // A LAN endpoint equal to the reflexive one is a host on the open internet: public, not LAN.
     const out: DirectCandidate[] = peer.lan.filter((e) => !sameEndpoint(e, own) && !sameEndpoint(e, peer.reflexive)).map((endpoint) => ({ kind: 'lan' as const, endpoint }));
-    if (peer.reflexive.address !== '0.0.0.0') out.push({ kind: 'public', endpoint: peer.reflexive });
+    if (peer.reflexive.address !== '0.0.0.0') out.push({ kind: 'direct', endpoint: peer.reflexive });
     return this.usable(out);
   }
 
@@ -303,18 +283,21 @@ export class PeerNode {
     for (const ev of events) {
       const peer = ev.peer;
       if (ev.type === 'remove') {
-        this.paths.delete(peer.id);
+        this.remotes.remove(peer.id);
         this.link.forget(peer.publicKey);
         this.log.info({ peer: u32ToIpv4(peer.overlay) }, 'peer: left');
         continue;
       }
       const prev = ev.previous;
+      // A new boot id (it restarted) gives the record a new conv, and its channel is closed.
+      const rec = this.remotes.upsert(peer);
+      const p = rec.paths;
       if (prev && prev.bootId !== peer.bootId) {
         // It restarted: its keys and endpoints are new.
         this.link.forget(peer.publicKey);
-        this.paths.get(peer.id)?.reset(now);
+        rec.link = undefined;
+        p.reset(now);
       }
-      const p = this.pathsOf(peer);
       const moved = prev !== undefined && (!sameEndpoint(prev.reflexive, peer.reflexive) || prev.lan.length !== peer.lan.length);
       if (moved) p.reset(now);
       this.log.info({ peer: u32ToIpv4(peer.overlay), name: peer.name, endpoint: `${peer.reflexive.address}:${peer.reflexive.port}` }, prev ? 'peer: changed' : 'peer: joined');
@@ -328,8 +311,8 @@ export class PeerNode {
   private onPunch(publicKey: Uint8Array, overlay: number, cands: Candidate[]): void {
     const peer = this.map.byId(keyId(publicKey));
     if (!peer || peer.overlay !== overlay) return;
-    const list = this.usable(cands.map((c) => ({ kind: c.kind === CandidateKind.LAN ? 'lan' : 'public', endpoint: c.endpoint })));
-    const p = this.pathsOf(peer);
+    const list = this.usable(cands.map((c) => ({ kind: c.kind === CandidateKind.LAN ? 'lan' : 'direct', endpoint: c.endpoint })));
+    const p = this.remotes.get(peer.id)!.paths;
     if (this.link.hasSession(publicKey)) p.startPunch(list, this.o.clock.now());
     else {
       p.setCandidates(list);
@@ -339,8 +322,10 @@ export class PeerNode {
 
   private onSessionUp(r: RemoteNode): void {
     const peer = this.map.byId(r.id);
-    if (!peer) return;
-    const p = this.pathsOf(peer);
+    const rec = this.remotes.get(r.id);
+    if (!peer || !rec) return;
+    rec.link = r;
+    const p = rec.paths;
     if (!p.direct && !p.punching) p.startPunch(this.candidatesOf(peer), this.o.clock.now());
   }
 
@@ -348,7 +333,7 @@ export class PeerNode {
     if (this.stopped) return;
     const now = this.o.clock.now();
     for (const peer of this.map.all()) {
-      const p = this.paths.get(peer.id);
+      const p = this.remotes.get(peer.id)?.paths;
       if (!p || !this.link.hasSession(peer.publicKey)) continue;
       const hadDirect = p.direct;
       for (const ping of p.due(now)) {
@@ -363,7 +348,14 @@ export class PeerNode {
     this.tick = this.o.clock.setTimer(pathTickMs, () => this.onTick());
   }
 
+  /**
+   * Every authenticated inner message. The sender's record is looked up once, by the key the link
+   * names; KCP and IP go straight to the data plane's inbound stage with it (inbound.ts), without
+   * decoding; the rest (hub CONTROL and relay, PING/PONG) is the control plane's.
+   */
   private onLinkInner(r: RemoteNode, pt: Uint8Array, from: Path): void {
+    const kind = pt[0];
+    if ((kind === InnerKind.KCP || kind === InnerKind.IP) && !this.hubClient.isHub(r.publicKey)) return this.onPeerData(r, pt, from);
     let inner;
     try {
       inner = decodeInner(pt);
@@ -391,41 +383,53 @@ export class PeerNode {
       }
       return;
     }
-    const peer = this.map.byId(r.id);
-    if (!peer) {
-      this.drops.unknownPeer++;
-      return;
-    }
-    if (from.kind === 'relay' && from.overlay !== peer.overlay) {
-      this.drops.relayMismatch++;
-      return;
-    }
+    const rec = this.recordOf(r, from);
+    if (!rec) return;
+    const peer = rec.info;
     const now = this.o.clock.now();
     switch (inner.kind) {
       case InnerKind.PING: {
         const observed = from.kind === 'udp' ? from.endpoint : { address: '0.0.0.0', port: 0 };
         this.link.send(r.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed }), from);
         if (from.kind === 'udp') {
-          if (endpointRejection(from.endpoint, this.overlayNet) === undefined) this.pathsOf(peer).sawPingFrom(from.endpoint, endpointKind(peer, from.endpoint), now);
+          if (endpointRejection(from.endpoint, this.overlayNet) === undefined) rec.paths.sawPingFrom(from.endpoint, endpointKind(peer, from.endpoint), now);
           else this.drops.candidate++;
         }
         return;
       }
       case InnerKind.PONG:
-        if (from.kind === 'udp' && this.pathsOf(peer).onPong(inner.txid, from.endpoint, now) === 'upgraded') {
-          const d = this.pathsOf(peer).direct!;
-          this.log.info({ peer: u32ToIpv4(peer.overlay), path: pathName(d.kind), endpoint: `${d.endpoint.address}:${d.endpoint.port}`, rttMs: d.rttMs }, 'path changed');
+        if (from.kind === 'udp' && rec.paths.onPong(inner.txid, from.endpoint, now) === 'upgraded') {
+          const d = rec.paths.direct!;
+          this.log.info({ peer: u32ToIpv4(peer.overlay), path: d.kind, endpoint: `${d.endpoint.address}:${d.endpoint.port}`, rttMs: d.rttMs }, 'path changed');
         }
         this.pongHandler?.(peer, inner.txid, from);
-        return;
-      case InnerKind.KCP:
-      case InnerKind.IP:
-        this.pathsOf(peer).noteData(now);
-        this.count(peer.overlay, 1, from.kind === 'relay' ? undefined : endpointKind(peer, from.endpoint), pt.byteLength);
-        this.innerHandler?.(peer.overlay, pt, peer);
         return;
       default:
         this.drops.unknownKind++;
     }
+  }
+
+  /** The record of a listed peer that sent `from` (a relayed packet must come from its own address). */
+  private recordOf(r: RemoteNode, from: Path): RemotePeer | undefined {
+    const rec = this.remotes.get(r.id);
+    if (!rec?.listed) {
+      this.drops.unknownPeer++;
+      return undefined;
+    }
+    if (from.kind === 'relay' && from.overlay !== rec.overlay) {
+      this.drops.relayMismatch++;
+      return undefined;
+    }
+    rec.link = r;
+    return rec;
+  }
+
+  /** Inbound stages 1-3 of the data path (inbound.ts): a KCP or IP message from a peer. */
+  private onPeerData(r: RemoteNode, pt: Uint8Array, from: Path): void {
+    const rec = this.recordOf(r, from);
+    if (!rec) return;
+    rec.paths.noteData(this.o.clock.now());
+    rec.traffic.wire('in', from.kind === 'relay' ? 'relay' : endpointKind(rec.info, from.endpoint), pt.byteLength);
+    this.data?.receive(rec, pt);
   }
 }

@@ -1,71 +1,83 @@
 // The outbound data path: TUN -> route -> channel (KCP or datagram) -> seal -> UDP.
 //   1. batch      a batch of packets from the TUN (tun/device.ts PacketBatch)
 //   2. classify   IPv4 only, header sane, destination inside the overlay prefix
-//   3. route      destination overlay address -> peer; none: ICMP host unreachable back to the TUN
+//   3. route      destination -> the peer's record (peer-table.ts, longest-prefix match): the one
+//                 lookup; none: ICMP host unreachable back to the TUN
 //   4. size       larger than the TUN MTU allows: ICMP fragmentation needed back to the TUN
-//   5. queue      hand the packet to the peer's channel (KCP message, or one IP datagram)
-//   6. flush      once per batch, every channel that queued something flushes: seal and send
-import type { PacketBatch } from '../tun/device.js';
+//   5. queue      hand the packet to the record's channel (KCP lanes, or one IP datagram)
+//   6. flush      once per batch, every channel that queued something flushes: the channel seals
+//                 through the PeerSender (link-sender.ts) on the record's current path
+import type { PacketBatch, TunDevice } from '../tun/device.js';
 import { icmpFragmentationNeeded, icmpHostUnreachable, ipv4Dst, ipv4TotalLength } from '../tun/ip-packet.js';
+import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';
+import type { RemotePeers } from './peer-table.js';
+import { prefixMask } from './route-table.js';
 
-export interface OutboundChannel {
-  /** Queues one IP packet for the peer; false if it was dropped (`reason`). */
-  send(packet: Uint8Array): boolean | 'no_path' | 'queue_full';
+export interface OutboundOptions {
+  table: RemotePeers;
+  channels: Channels;
+  counters: DataCounters;
+  /** ICMP errors go back to the TUN. */
+  tun: Pick<TunDevice, 'write'>;
+  localAddress: number;
+  prefixLength: number;
+  mtu: number;
 }
 
-export interface OutboundContext {
-  readonly counters: DataCounters;
-  readonly localAddress: number;
-  readonly prefixMask: number;
-  readonly prefixNetwork: number;
-  readonly mtu: number;
-  /** The channel for a destination, or undefined when no peer holds that overlay address. */
-  channelFor(dst: number): OutboundChannel | undefined;
-  /** Writes ICMP errors back to the TUN. */
-  writeTun(packet: Uint8Array): void;
-  /** Flushes every channel that queued packets during this batch. */
-  flushQueued(): void;
-}
+export class Outbound {
+  private readonly prefixMask: number;
+  private readonly prefixNetwork: number;
 
-/** Stages 1-6 for one TUN batch. Never throws for packet content. */
-export function routeBatch(ctx: OutboundContext, batch: PacketBatch): void {
-  for (let i = 0; i < batch.count; i++) {
-    const start = i * batch.slotSize;
-    routePacket(ctx, batch.data.subarray(start, start + batch.lengths[i]!));
+  constructor(private readonly o: OutboundOptions) {
+    this.prefixMask = prefixMask(o.prefixLength);
+    this.prefixNetwork = (o.localAddress & this.prefixMask) >>> 0;
   }
-  ctx.flushQueued();
-}
 
-export function routePacket(ctx: OutboundContext, packet: Uint8Array): void {
-  const c = ctx.counters;
-  const total = ipv4TotalLength(packet);
-  const dst = ipv4Dst(packet);
-  if (total === undefined || dst === undefined || total !== packet.byteLength) {
-    c.drop('not_ipv4');
-    return;
+  /** Stages 1-6 for one TUN batch. Never throws for packet content. */
+  onTunBatch(batch: PacketBatch): void {
+    if (this.o.channels.closed) return;
+    for (let i = 0; i < batch.count; i++) {
+      const start = i * batch.slotSize;
+      this.route(batch.data.subarray(start, start + batch.lengths[i]!));
+    }
+    this.o.channels.flushAll();
   }
-  if ((dst & ctx.prefixMask) >>> 0 !== ctx.prefixNetwork || dst === ctx.localAddress) {
-    c.drop('no_route');
-    return;
-  }
-  const channel = ctx.channelFor(dst);
-  if (channel === undefined) {
-    c.drop('no_peer');
-    const icmp = icmpHostUnreachable(packet, ctx.localAddress);
-    if (icmp) ctx.writeTun(icmp);
-    return;
-  }
-  if (packet.byteLength > ctx.mtu) {
-    c.drop('too_big');
-    const icmp = icmpFragmentationNeeded(packet, ctx.localAddress, ctx.mtu);
-    if (icmp) ctx.writeTun(icmp);
-    return;
-  }
-  const r = channel.send(packet);
-  if (r === true) {
-    c.tx(dst, packet.byteLength);
-  } else {
-    c.drop(r === false ? 'queue_full' : r);
+
+  /** Stages 2-5 for one packet. */
+  route(packet: Uint8Array): void {
+    const o = this.o;
+    const c = o.counters;
+    const total = ipv4TotalLength(packet);
+    const dst = ipv4Dst(packet);
+    if (total === undefined || dst === undefined || total !== packet.byteLength) {
+      c.drop('not_ipv4');
+      return;
+    }
+    if ((dst & this.prefixMask) >>> 0 !== this.prefixNetwork || dst === o.localAddress) {
+      c.drop('no_route');
+      return;
+    }
+    const peer = o.table.lookup(dst);
+    const channel = peer && o.channels.of(peer);
+    if (peer === undefined || channel === undefined) {
+      c.drop('no_peer');
+      const icmp = icmpHostUnreachable(packet, o.localAddress);
+      if (icmp) o.tun.write(icmp);
+      return;
+    }
+    if (packet.byteLength > o.mtu) {
+      c.drop('too_big');
+      const icmp = icmpFragmentationNeeded(packet, o.localAddress, o.mtu);
+      if (icmp) o.tun.write(icmp);
+      return;
+    }
+    const r = channel.send(packet);
+    if (r === true) {
+      c.tx(packet.byteLength);
+      peer.traffic.tx(packet.byteLength);
+    } else {
+      c.drop(r);
+    }
   }
 }

@@ -2,7 +2,14 @@
 // which path wins, when a direct path is dead, when to try direct again while relayed, how often
 // to probe. Used by punch.ts; tested with it.each tables in test/peer/path.test.ts.
 
-export type PathKind = 'lan' | 'public' | 'relay';
+/**
+ * How data reaches one remote peer, the one vocabulary of the peer side (status, metrics, logs,
+ * `meshd ping`): `lan` straight to one of its LAN endpoints, `direct` straight to its public
+ * (reflexive) endpoint over the internet, `relay` through the hub. src/link/path.ts keeps its own
+ * `udp | relay` on purpose: that is how one datagram travels (a lan and a direct path both travel
+ * as `udp`), and the link neither knows nor needs which kind of endpoint it is.
+ */
+export type PathKind = 'lan' | 'direct' | 'relay';
 
 export interface PathQuality {
   kind: PathKind;
@@ -10,8 +17,8 @@ export interface PathQuality {
   rttMs: number;
 }
 
-/** LAN beats public beats relay: LAN stays inside the house, public skips the hub's leg. */
-export const pathRank: Readonly<Record<PathKind, number>> = { lan: 3, public: 2, relay: 1 };
+/** LAN beats direct beats relay: LAN stays inside the house, direct skips the hub's leg. */
+export const pathRank: Readonly<Record<PathKind, number>> = { lan: 3, direct: 2, relay: 1 };
 
 /** Local tuning: a same-kind path must be at least this much faster to replace the current one,
  * so two similar paths do not flap on RTT noise. */

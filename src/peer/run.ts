@@ -21,16 +21,12 @@ import { meshdVersion } from '../util/version.js';
 import { startControlServer } from '../ops/control-server.js';
 import { defaultSocketPath } from '../ops/control-protocol.js';
 import { startMetrics, type TrafficSample } from '../ops/metrics.js';
-import { pairConv } from './conv.js';
 import { readPinnedHubKey, writePinnedHubKey } from './hub-pin.js';
 import { buildPeerStatus } from './status.js';
 import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
 import { lanEndpointsOf } from './lan-endpoints.js';
 import { PeerNode } from './node.js';
-
-/** How long the KCP channel of a peer that left the map is kept in case it comes back unchanged. */
-export const departedChannelKeepMs = 5 * 60_000;
 
 
 export interface PeerDaemon {
@@ -180,29 +176,15 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     clock: systemClock,
     defer: (fn) => setImmediate(fn),
     log: componentLogger(log, 'data'),
-    sendInner: (to, inner) => node.sendTo(to, inner),
-    convFor: (o) => {
-      const p = node.map.get(o);
-      return p ? pairConv(node.bootId, p.bootId) : undefined;
-    },
+    // The records and the sender: a packet resolves its peer once (peer-table.ts) and goes out
+    // through the link (link-sender.ts), never through the control plane. Channels follow the
+    // records: a new boot id closes one, a departed peer keeps its own for a while (peer-table.ts).
+    table: node.remotes,
+    sender: node.sender,
   }));
-  node.onInner((from, inner) => dp.onInner(from, inner));
-  // Peers already in the map (it may arrive before the data plane exists) get their channels now.
-  for (const p of node.map.all()) dp.syncPeer(p.overlay);
-  // A peer that leaves the map keeps its KCP channel for a while: a hub that restarted may list it
-  // again moments later with the same boot id, and resetting only our end would desynchronise the
-  // two KCP ends. A new boot id (a restart) changes the conv, and syncPeer rebuilds the channel.
-  node.onMapChange((events) => {
-    for (const ev of events) {
-      const overlay = ev.peer.overlay;
-      if (ev.type === 'upsert') dp.syncPeer(overlay);
-      else systemClock.setTimer(departedChannelKeepMs, () => {
-        if (!node.map.get(overlay)) dp.resetPeer(overlay);
-      });
-    }
-  });
+  node.attachData(dp.inbound);
   const device = tun;
-  device.onPackets((batch) => dp.onTunBatch(batch));
+  device.onPackets((batch) => dp.outbound.onTunBatch(batch));
   device.onClose((err) => {
     if (err && !closing) fail(err);
   });
@@ -225,13 +207,8 @@ function prefixed(prefix: string, r: Record<string, number>): Record<string, num
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [prefix + k, v]));
 }
 
-const pathLabels = ['direct', 'lan', 'relay'] as const;
-
 function* trafficSamples(node: PeerNode): Iterable<TrafficSample> {
-  for (const [overlay, t] of node.pathTraffic) {
-    for (let i = 0; i < 6; i++) {
-      if (t.packets[i] === 0) continue;
-      yield { peer: u32ToIpv4(overlay), direction: i < 3 ? 'out' : 'in', path: pathLabels[i % 3]!, packets: t.packets[i]!, bytes: t.bytes[i]! };
-    }
+  for (const rec of node.remotes.values()) {
+    for (const t of rec.traffic.samples()) yield { peer: u32ToIpv4(rec.overlay), ...t };
   }
 }

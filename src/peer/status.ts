@@ -4,7 +4,7 @@ import type { PeerEntryJson, PeerStatusJson, StaleHandshakeJson } from '../ops/s
 import type { Clock } from '../util/clock.js';
 import { ipv4ToU32 } from '../util/ipv4.js';
 import type { DataPlane } from './dataplane.js';
-import { pathName, type PeerNode } from './node.js';
+import type { PeerNode } from './node.js';
 
 export interface PeerStatusSource {
   version: string;
@@ -32,9 +32,9 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
   const channels = new Map((s.dataPlane?.status() ?? []).map((c) => [c.overlay, c]));
   const peers: PeerEntryJson[] = s.node.peers().map((p) => {
     const remote = s.node.link.remote(Buffer.from(p.publicKey, 'base64'));
-    const t = s.dataPlane?.counters.perPeer.get(ipv4ToU32(p.overlay));
+    const t = s.node.remotes.lookup(ipv4ToU32(p.overlay))?.traffic;
     const ch = channels.get(p.overlay);
-    const path = p.session ? pathName(p.path === 'relay' ? undefined : p.path) : null;
+    const path = p.session ? p.path : null;
     return {
       name: p.name,
       address: p.overlay,

@@ -8,7 +8,8 @@ import type { Clock } from '../util/clock.js';
 import { MeshdError } from '../util/errors.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import type { PeerInfo } from './peer-map.js';
-import { endpointKind, pathName, type PeerNode } from './node.js';
+import type { PeerNode } from './node.js';
+import { endpointKind } from './remote-peer.js';
 
 /** Local tuning: one probe a second, as ping(8) does. */
 export const userPingIntervalMs = 1000;
@@ -75,7 +76,7 @@ export class UserPinger {
       if (r) {
         summary.received++;
         const from = r.from;
-        const path = from.kind === 'relay' ? 'relay' : pathName(endpointKind(peer, from.endpoint));
+        const path = from.kind === 'relay' ? 'relay' : endpointKind(peer, from.endpoint);
         if (path !== 'relay') summary.direct = true;
         onReply({
           seq,

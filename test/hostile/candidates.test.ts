@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/net/udp.js';
 import type { PeerNode } from '../../src/peer/node.js';
-import type { PeerPaths } from '../../src/peer/punch.js';
+import type { PeerPaths } from '../../src/peer/peer-paths.js';
 import { maxPeerReflexiveCandidates, peerReflexiveTtlMs } from '../../src/peer/path.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { encodeInner, InnerKind, PING_FLAG_PUNCH } from '../../src/wire/inner.js';
@@ -16,7 +16,7 @@ import { World } from '../vnet/world.js';
 import { ipMsg } from './harness.js';
 
 const sockOf = (n: PeerNode) => (n as unknown as { o: { udp: MemorySocket } }).o.udp;
-const pathsOf = (victim: PeerNode, attacker: PeerNode) => (victim as unknown as { paths: Map<string, PeerPaths> }).paths.get(Buffer.from(attacker.link.publicKey).toString('hex'))!;
+const pathsOf = (victim: PeerNode, attacker: PeerNode): PeerPaths => victim.remotes.get(Buffer.from(attacker.link.publicKey).toString('hex'))!.paths;
 
 /** Spoofed sources the attacker chooses: hosts that exist nowhere (the victims' probes go nowhere). */
 const spoofed = (i: number): Endpoint => ({ address: `203.0.113.${100 + (i % 150)}`, port: 40_000 + i });

@@ -40,9 +40,9 @@ function dataPlaneFor(node: PeerNode, overlay: string, clock: ConstructorParamet
   const tun = new ChannelTun();
   const dp = new DataPlane({
     tun, localAddress: ipv4ToU32(overlay), prefixLength: 24, mtu: 1378, transport: 'datagram', preset: presets.normal, clock,
-    defer: (fn) => fn(), log: testLogger('dp'), sendInner: (to, inner) => node.sendTo(to, inner), convFor: () => 1,
+    defer: (fn) => fn(), log: testLogger('dp'), table: node.remotes, sender: node.sender,
   });
-  node.onInner((from, inner) => dp.onInner(from, inner));
+  node.attachData(dp.inbound);
   return { tun, dp };
 }
 

@@ -161,7 +161,7 @@ describe('membership', () => {
     await w.join(a);
     await w.join(b);
     w.run(8_000);
-    expect(a.peers()[0]!.path).toBe('public');
+    expect(a.peers()[0]!.path).toBe('direct');
     const before = b.peers()[0]!.endpoint;
     w.natFor('natA', natPresets.home).rebind(); // a's router forgets its mappings: new public port
     // Traffic continues: what was sent on the dead direct path in the ~3 s before fallback is lost
@@ -172,8 +172,8 @@ describe('membership', () => {
     }
     expect(atB.length).toBeGreaterThanOrEqual(60 - 8);
     expect(atB.at(-1)).toBe('m59');
-    expect(a.peers()[0]!.path).toBe('public');
-    expect(b.peers()[0]!.path).toBe('public');
+    expect(a.peers()[0]!.path).toBe('direct');
+    expect(b.peers()[0]!.path).toBe('direct');
     expect(b.peers()[0]!.endpoint).not.toBe(before);
     const hubView = w.hub.status().peers.find((p) => p.overlay === '10.9.0.2')!;
     expect(hubView.endpoint).toBe(b.peers()[0]!.endpoint);
@@ -208,7 +208,7 @@ describe('peer restart', () => {
     a.sendTo(ipv4ToU32('10.9.0.3'), ipMsg('hello again'));
     w.run(8_000);
     expect(atB).toEqual(['hello again']);
-    expect(a.peers()[0]!.path).toBe('public');
+    expect(a.peers()[0]!.path).toBe('direct');
     expect(a.peers()[0]!.endpoint).toBe('198.51.100.20:40001');
   });
 });

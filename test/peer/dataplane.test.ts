@@ -10,10 +10,23 @@ import { ManualClock } from '../fakes/manual-clock.js';
 import { Rng } from '../fakes/rng.js';
 import { testLogger } from '../fakes/logger.js';
 import { controlLane, flowLane, laneConv, laneOfConv } from '../../src/peer/flow-lane.js';
+import { pairConv } from '../../src/peer/conv.js';
+import type { PeerSender } from '../../src/peer/channel.js';
+import type { PeerInfo } from '../../src/peer/peer-map.js';
+import { RemotePeers } from '../../src/peer/peer-table.js';
 
 const A = ipv4ToU32('10.9.0.2');
 const B = ipv4ToU32('10.9.0.3');
 const C = ipv4ToU32('10.9.0.9'); // in the prefix, but no such peer
+const boot: Record<number, bigint> = { [A]: 1n, [B]: 2n };
+/** The pair's conv while neither side restarted. */
+const conv0 = pairConv(1n, 2n);
+
+/** The map entry of the peer at `overlay` with boot id `bootId`. */
+function infoOf(overlay: number, bootId: bigint): PeerInfo {
+  const publicKey = new Uint8Array(32).fill(overlay & 0xff);
+  return { publicKey, id: Buffer.from(publicKey).toString('hex'), overlay, name: '', bootId, reflexive: { address: '0.0.0.0', port: 0 }, lan: [] };
+}
 
 /** A UDP packet (proto 17) of `size` bytes with a sequence number in its payload. */
 function udpPacket(src: number, dst: number, seq: number, size = 100): Uint8Array {
@@ -43,15 +56,29 @@ function icmpPacket(src: number, dst: number, seq: number): Uint8Array {
 const innerConv = (inner: Uint8Array) => (inner[1]! | (inner[2]! << 8) | (inner[3]! << 16) | (inner[4]! << 24)) >>> 0;
 
 function pair(transport: TransportMode, loss = 0, seed = 1, drop?: (inner: Uint8Array) => boolean) {
-  const conv = { value: 0x1234 };
   const clock = new ManualClock();
   const rng = new Rng(seed);
   const tunA = new ChannelTun({ mtu: 1378 });
   const tunB = new ChannelTun({ mtu: 1378 });
   const deferred: (() => void)[] = [];
   const planes: Record<number, DataPlane> = {};
-  const make = (self: number, tun: ChannelTun) =>
-    new DataPlane({
+  const tables: Record<number, RemotePeers> = {};
+  // Each side's table holds the other side's record, as PeerNode builds it from the map.
+  const make = (self: number, other: number, tun: ChannelTun) => {
+    const table = (tables[self] = new RemotePeers({ bootId: boot[self]!, clock, random01: () => 0.5 }));
+    table.upsert(infoOf(other, boot[other]!));
+    const sender: PeerSender = {
+      send: (_peer, inner) => {
+        if (rng.chance(loss) || drop?.(inner)) return true;
+        const copy = inner.slice();
+        clock.setTimer(5 + rng.int(5), () => {
+          const from = tables[other]?.get(infoOf(self, 0n).id);
+          if (from) planes[other]?.inbound.receive(from, copy);
+        });
+        return true;
+      },
+    };
+    return new DataPlane({
       tun,
       localAddress: self,
       prefixLength: 24,
@@ -61,25 +88,31 @@ function pair(transport: TransportMode, loss = 0, seed = 1, drop?: (inner: Uint8
       clock,
       defer: (fn) => deferred.push(fn),
       log: testLogger(),
-      convFor: (o) => (o === A || o === B ? conv.value : undefined),
-      sendInner: (to, inner) => {
-        if (rng.chance(loss) || drop?.(inner)) return true;
-        const copy = inner.slice();
-        clock.setTimer(5 + rng.int(5), () => planes[to]?.onInner(self, copy));
-        return true;
-      },
+      table,
+      sender,
     });
-  planes[A] = make(A, tunA);
-  planes[B] = make(B, tunB);
-  tunA.onPackets((b) => planes[A]!.onTunBatch(b));
-  tunB.onPackets((b) => planes[B]!.onTunBatch(b));
+  };
+  planes[A] = make(A, B, tunA);
+  planes[B] = make(B, A, tunB);
+  tunA.onPackets((b) => planes[A]!.outbound.onTunBatch(b));
+  tunB.onPackets((b) => planes[B]!.outbound.onTunBatch(b));
   const run = (ms: number) => {
     for (let t = 0; t < ms; t += 5) {
       clock.advance(5);
       while (deferred.length) deferred.shift()!();
     }
   };
-  return { clock, tunA, tunB, a: planes[A]!, b: planes[B]!, run, conv };
+  /** B restarts with boot id `bootId`: a new table and data plane; A's map lists it anew. */
+  const restartB = (bootId: bigint) => {
+    boot[B] = bootId;
+    planes[B]!.close();
+    planes[B] = make(B, A, tunB);
+    tables[A]!.upsert(infoOf(B, bootId));
+    boot[B] = 2n;
+  };
+  /** `from`'s record in the table of `at`. */
+  const recordOf = (at: number, from: number) => tables[at]!.get(infoOf(from, 0n).id)!;
+  return { clock, tunA, tunB, a: planes[A]!, b: planes[B]!, run, restartB, recordOf, tables };
 }
 
 describe('DataPlane', () => {
@@ -129,49 +162,48 @@ describe('DataPlane', () => {
   });
 
   it('drops an inbound packet whose source is not the sending peer (no spoofing)', () => {
-    const { tunB, b, run } = pair('datagram');
+    const { tunB, b, run, recordOf } = pair('datagram');
     const spoofed = udpPacket(C, B, 1);
-    b.onInner(A, Uint8Array.of(2, ...spoofed));
+    b.inbound.receive(recordOf(B, A), Uint8Array.of(2, ...spoofed));
     run(10);
     expect(tunB.take()).toEqual([]);
     expect(b.counters.drops.spoofed_source).toBe(1);
   });
 
   it('refuses a KCP datagram with a conv the map does not explain', () => {
-    const { tunA, tunB, b, run } = pair('kcp');
+    const { tunA, tunB, b, run, recordOf } = pair('kcp');
     tunA.inject(udpPacket(A, B, 1));
     run(100);
     expect(tunB.take().length).toBe(1);
     const bogus = new Uint8Array(1 + 24);
     bogus[0] = 1;
-    bogus[1] = 0x99; // conv 0x99 != 0x1234
-    b.onInner(A, bogus);
+    bogus[1] = 0x99; // conv 0x99: not a lane of the pair's conv
+    expect(laneOfConv(conv0, 0x99)).toBeUndefined();
+    b.inbound.receive(recordOf(B, A), bogus);
     expect(b.counters.drops.kcp_rejected).toBe(1);
   });
 
   it('keeps a channel whose conv still matches the map (a peer re-listed by a restarted hub), so both KCP ends stay in step', () => {
-    const { tunA, tunB, a, run } = pair('kcp');
+    const { tunA, tunB, run, tables } = pair('kcp');
     for (let i = 0; i < 5; i++) tunA.inject(udpPacket(A, B, i));
     run(500);
-    a.syncPeer(B); // same boot ids: same conv, nothing to rebuild
+    tables[A]!.upsert(infoOf(B, 2n)); // listed again, same boot ids: same conv, nothing to rebuild
     for (let i = 5; i < 10; i++) tunA.inject(udpPacket(A, B, i));
     run(500);
     expect(tunB.take().map(seqOf).sort((x, y) => x - y)).toEqual([...Array(10).keys()]);
   });
 
   it('rebuilds the channels when the conv changes (a peer restarted), and traffic flows on the new conversation', () => {
-    const { tunA, tunB, a, b, run, conv } = pair('kcp');
+    const { tunA, tunB, a, run, restartB } = pair('kcp');
     tunA.inject(udpPacket(A, B, 1));
     run(200);
     expect(tunB.take().length).toBe(1);
-    conv.value = 0x5678;
-    a.syncPeer(B);
-    b.syncPeer(A);
+    restartB(3n);
     expect(a.status()).toEqual([]);
     tunA.inject(udpPacket(A, B, 2));
     run(200);
     expect(tunB.take().map(seqOf)).toEqual([2]);
-    expect(a.status()[0]?.conv).toBe(0x5678);
+    expect(a.status()[0]?.conv).toBe(pairConv(1n, 3n));
   });
 
   it('carries a ping on its own lane, so a bulk flow stuck repairing loss does not delay it (head-of-line blocking)', () => {
@@ -180,7 +212,7 @@ describe('DataPlane', () => {
     const bulkLane = flowLane(udpPacket(A, B, 0));
     expect(bulkLane).not.toBe(controlLane);
     const t0 = { blocked: true };
-    const { tunA, tunB, a, run } = pair('kcp', 0, 1, (inner) => t0.blocked && laneOfConv(0x1234, innerConv(inner)) === bulkLane);
+    const { tunA, tunB, a, run } = pair('kcp', 0, 1, (inner) => t0.blocked && laneOfConv(conv0, innerConv(inner)) === bulkLane);
     for (let i = 0; i < 100; i++) tunA.inject(udpPacket(A, B, i, 1200));
     run(20);
     for (let i = 0; i < 5; i++) tunA.inject(icmpPacket(A, B, 1000 + i));
@@ -197,7 +229,7 @@ describe('DataPlane', () => {
   });
 
   it('accepts the peer\'s datagrams on every lane of the pair and refuses other convs', () => {
-    const { b } = pair('kcp');
+    const { b, recordOf } = pair('kcp');
     const seg = (conv: number) => {
       const d = new Uint8Array(1 + 24);
       d[0] = 1;
@@ -205,9 +237,9 @@ describe('DataPlane', () => {
       d[5] = 84; // IKCP_CMD_WASK: a window probe, valid on any conv
       return d;
     };
-    b.onInner(A, seg(laneConv(0x1234, 15)));
+    b.inbound.receive(recordOf(B, A), seg(laneConv(conv0, 15)));
     expect(b.counters.drops.kcp_rejected ?? 0).toBe(0);
-    b.onInner(A, seg(laneConv(0x1234, 16)));
+    b.inbound.receive(recordOf(B, A), seg(laneConv(conv0, 16)));
     expect(b.counters.drops.kcp_rejected).toBe(1);
   });
 

@@ -9,13 +9,13 @@ const q = (kind: PathQuality['kind'], rttMs: number): PathQuality => ({ kind, rt
 describe('betterPath', () => {
   it.each([
     ['anything beats having no path', undefined, q('relay', Infinity), true],
-    ['public beats relay, even when slower', q('relay', 20), q('public', 80), true],
-    ['LAN beats public', q('public', 5), q('lan', 10), true],
+    ['direct beats relay, even when slower', q('relay', 20), q('direct', 80), true],
+    ['LAN beats direct', q('direct', 5), q('lan', 10), true],
     ['LAN beats relay', q('relay', 30), q('lan', 1), true],
-    ['relay never beats a direct path', q('public', 300), q('relay', 10), false],
-    ['public does not replace LAN, however fast', q('lan', 50), q('public', 1), false],
-    ['same kind, much faster (under 80 %) wins', q('public', 100), q('public', 70), true],
-    ['same kind, slightly faster does not flap', q('public', 100), q('public', 90), false],
+    ['relay never beats a direct path', q('direct', 300), q('relay', 10), false],
+    ['direct does not replace LAN, however fast', q('lan', 50), q('direct', 1), false],
+    ['same kind, much faster (under 80 %) wins', q('direct', 100), q('direct', 70), true],
+    ['same kind, slightly faster does not flap', q('direct', 100), q('direct', 90), false],
     ['same kind, slower loses', q('lan', 2), q('lan', 3), false],
   ])('%s', (_why, current, candidate, want) => {
     expect(betterPath(current, candidate)).toBe(want);

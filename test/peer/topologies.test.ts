@@ -60,7 +60,7 @@ describe('direct path failure', () => {
     await w.join(a);
     await w.join(b);
     w.run(8_000);
-    expect(a.peers()[0]!.path).toBe('public');
+    expect(a.peers()[0]!.path).toBe('direct');
     // A firewall starts dropping the peers' direct traffic (both still reach the hub).
     const direct = (s: { address: string }, d: { address: string }) =>
       s.address.startsWith('198.51.100.') && d.address.startsWith('198.51.100.');
@@ -80,7 +80,7 @@ describe('direct path failure', () => {
     // The firewall relents; the relayed side retries direct within 30-60 s.
     w.net.dropIf = undefined;
     w.run(70_000);
-    expect(a.peers()[0]!.path).toBe('public');
+    expect(a.peers()[0]!.path).toBe('direct');
   });
 });
 
@@ -96,7 +96,7 @@ describe('lossy internet', () => {
     await w.join(a, 10_000);
     await w.join(b, 10_000);
     w.run(10_000);
-    expect(a.peers()[0]!.path).toBe('public');
+    expect(a.peers()[0]!.path).toBe('direct');
     for (let i = 0; i < 100; i++) {
       a.sendTo(ipv4ToU32('10.9.0.3'), ip(`p${i}`));
       w.run(50);

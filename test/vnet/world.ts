@@ -24,17 +24,17 @@ export interface Topology {
   a: Placement;
   b: Placement;
   /** The path each side should settle on. */
-  expect: 'lan' | 'public' | 'relay';
+  expect: 'lan' | 'direct' | 'relay';
 }
 
 const nat = (name: string, config: NatConfig, lanIp: string): Placement => ({ nat: name, config, lanIp });
 
 export const topologies: Topology[] = [
-  { name: 'open internet', a: { open: '198.51.100.10' }, b: { open: '198.51.100.20' }, expect: 'public' },
-  { name: 'one home NAT (EIM, APDF)', a: nat('natA', natPresets.home, '192.168.1.2'), b: { open: '198.51.100.20' }, expect: 'public' },
-  { name: 'two home NATs (EIM, APDF): simultaneous punch', a: nat('natA', natPresets.home, '192.168.1.2'), b: nat('natB', natPresets.home, '192.168.2.2'), expect: 'public' },
-  { name: 'two easy NATs (EIM, EIF)', a: nat('natA', natPresets.easy, '192.168.1.2'), b: nat('natB', natPresets.easy, '192.168.2.2'), expect: 'public' },
-  { name: 'address-dependent NAT to an easy NAT (peer-reflexive candidate)', a: nat('natA', natPresets.addressDependent, '192.168.1.2'), b: nat('natB', natPresets.easy, '192.168.2.2'), expect: 'public' },
+  { name: 'open internet', a: { open: '198.51.100.10' }, b: { open: '198.51.100.20' }, expect: 'direct' },
+  { name: 'one home NAT (EIM, APDF)', a: nat('natA', natPresets.home, '192.168.1.2'), b: { open: '198.51.100.20' }, expect: 'direct' },
+  { name: 'two home NATs (EIM, APDF): simultaneous punch', a: nat('natA', natPresets.home, '192.168.1.2'), b: nat('natB', natPresets.home, '192.168.2.2'), expect: 'direct' },
+  { name: 'two easy NATs (EIM, EIF)', a: nat('natA', natPresets.easy, '192.168.1.2'), b: nat('natB', natPresets.easy, '192.168.2.2'), expect: 'direct' },
+  { name: 'address-dependent NAT to an easy NAT (peer-reflexive candidate)', a: nat('natA', natPresets.addressDependent, '192.168.1.2'), b: nat('natB', natPresets.easy, '192.168.2.2'), expect: 'direct' },
   { name: 'symmetric NAT (APDM) to a home NAT', a: nat('natA', natPresets.symmetric, '192.168.1.2'), b: nat('natB', natPresets.home, '192.168.2.2'), expect: 'relay' },
   { name: 'two symmetric NATs', a: nat('natA', natPresets.symmetric, '192.168.1.2'), b: nat('natB', natPresets.symmetric, '192.168.2.2'), expect: 'relay' },
   { name: 'same home NAT (no hairpin): LAN', a: nat('natA', natPresets.home, '192.168.1.2'), b: nat('natA', natPresets.home, '192.168.1.3'), expect: 'lan' },

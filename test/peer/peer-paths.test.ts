@@ -2,10 +2,10 @@
 // direct paths fall back, retries are scheduled.
 import { describe, expect, it } from 'vitest';
 import { maxPeerReflexiveCandidates, mayRestartPunch, peerReflexiveTtlMs, punchRestartMinMs } from '../../src/peer/path.js';
-import { PeerPaths } from '../../src/peer/punch.js';
+import { PeerPaths } from '../../src/peer/peer-paths.js';
 
 const lan = { kind: 'lan' as const, endpoint: { address: '192.168.1.3', port: 51820 } };
-const pub = { kind: 'public' as const, endpoint: { address: '198.51.100.7', port: 20001 } };
+const pub = { kind: 'direct' as const, endpoint: { address: '198.51.100.7', port: 20001 } };
 
 describe('PeerPaths', () => {
   it('probes every candidate together on the punch schedule, ~5 s in all', () => {
@@ -25,7 +25,7 @@ describe('PeerPaths', () => {
     p.startPunch([lan, pub], 0);
     const [toLan, toPub] = p.due(0);
     expect(p.onPong(toPub!.txid, pub.endpoint, 30)).toBe('upgraded');
-    expect(p.current(30)?.kind).toBe('public');
+    expect(p.current(30)?.kind).toBe('direct');
     expect(p.onPong(toLan!.txid, lan.endpoint, 40)).toBe('upgraded');
     expect(p.current(40)?.kind).toBe('lan');
     expect(p.onPong(123n, pub.endpoint, 50)).toBe('unknown');
@@ -56,7 +56,7 @@ describe('PeerPaths', () => {
   it('probes a peer-reflexive endpoint that a PING came from', () => {
     const p = new PeerPaths(0, () => 0.5);
     const seen = { address: '198.51.100.7', port: 30999 };
-    p.sawPingFrom(seen, 'public', 100);
+    p.sawPingFrom(seen, 'direct', 100);
     expect(p.due(100).map((x) => x.endpoint)).toEqual([seen]);
   });
 
@@ -95,10 +95,10 @@ describe('PeerPaths', () => {
   it('keeps at most maxPeerReflexiveCandidates PING sources, and drops each peerReflexiveTtlMs after its last PING', () => {
     const p = new PeerPaths(0, () => 0.5);
     p.startPunch([pub], 0);
-    for (let i = 0; i < 300; i++) p.sawPingFrom({ address: '203.0.113.9', port: 1000 + i }, 'public', 10 + i);
+    for (let i = 0; i < 300; i++) p.sawPingFrom({ address: '203.0.113.9', port: 1000 + i }, 'direct', 10 + i);
     expect(p.candidates).toHaveLength(1 + maxPeerReflexiveCandidates);
     expect(p.reflexiveRefused).toBe(300 - maxPeerReflexiveCandidates);
-    p.sawPingFrom({ address: '203.0.113.9', port: 1000 }, 'public', 20_000); // seen again: kept longer
+    p.sawPingFrom({ address: '203.0.113.9', port: 1000 }, 'direct', 20_000); // seen again: kept longer
     p.due(100 + peerReflexiveTtlMs);
     expect(p.candidates.map((c) => c.endpoint.port)).toEqual([pub.endpoint.port, 1000]);
     p.due(20_000 + peerReflexiveTtlMs);

@@ -1,7 +1,9 @@
-// Hole punching and direct-path upkeep for one remote peer, without I/O: node.ts asks which PINGs
+// PeerPaths, the path state of one remote peer (held by its RemotePeer record): hole punching and
+// direct-path upkeep without I/O. node.ts asks which PINGs
 // are due (punch rounds over every candidate at once, keepalives on the direct path), feeds PONGs
 // back, and asks which path to send on. The first PONG on a direct candidate wins; a better kind
 // (LAN) still replaces it; a direct path whose PING goes unanswered ~3 s falls back to relay.
+import { udpPath, type Path } from '../link/path.js';
 import { endpointKey, sameEndpoint, type Endpoint } from '../net/udp.js';
 import {
   betterPath, directPathDead, directRetryDelayMs, maxListedCandidates, maxPeerReflexiveCandidates, mayRestartPunch, pathRank,
@@ -16,6 +18,8 @@ export interface DirectCandidate {
 }
 
 export interface DirectPath extends DirectCandidate {
+  /** The link's form of `endpoint`, made once when the path is chosen (not per datagram sent). */
+  readonly via: Path;
   rttMs: number;
   lastPongMs: number;
   lastPingMs: number;
@@ -164,7 +168,7 @@ export class PeerPaths {
       return 'refreshed';
     }
     if (!betterPath(this.direct, { kind: o.kind, rttMs })) return 'ignored';
-    this.direct = { kind: o.kind, endpoint, rttMs, lastPongMs: nowMs, lastPingMs: nowMs };
+    this.direct = { kind: o.kind, endpoint, via: udpPath(endpoint), rttMs, lastPongMs: nowMs, lastPingMs: nowMs };
     return 'upgraded';
   }
 

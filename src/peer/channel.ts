@@ -1,0 +1,82 @@
+// The data channel of one remote peer: one complete interface for both transports, KCP lanes
+// (kcp-lanes.ts) and plain datagrams (DatagramChannel below), so the stages (outbound.ts,
+// inbound.ts) never ask which one they hold. A channel seals through a PeerSender, the slice of the
+// link the data path uses (implemented by link-sender.ts), never through the control plane.
+import { InnerKind } from '../wire/inner.js';
+import type { RemotePeer } from './remote-peer.js';
+
+/** What the data path needs from the link: seal one inner message for the peer and send it on
+ * its current path. False when it could not (no session or path yet, the peer left the map). */
+export interface PeerSender {
+  send(peer: RemotePeer, inner: Uint8Array): boolean;
+}
+
+/** send(): true when queued or sent, else the drop reason (counters.ts). */
+export type SendResult = true | 'queue_full' | 'no_path';
+
+/** input(): `foreign` when the datagram's conv is not one of this channel's (the peer may have
+ * restarted: inbound.ts decides), `rejected` when the channel refused it. */
+export type InputResult = 'ok' | 'rejected' | 'foreign';
+
+export interface ChannelStats {
+  retransmits: number;
+  waitSnd: number;
+  srttMs: number;
+  /** KCP lanes in use (flows seen); 0 for datagram transport. */
+  lanes: number;
+}
+
+export interface DataChannel {
+  /** The pair's conv (lane 0) this channel was built for: a new one (a restart) means a new channel. */
+  readonly conv: number;
+  /** Queues (or sends) one IP packet for the peer. */
+  send(packet: Uint8Array): SendResult;
+  /** Feeds one KCP datagram whose header carries `conv`. */
+  input(datagram: Uint8Array, conv: number): InputResult;
+  /** The next whole packet the last input() completed, or undefined; valid until the next call. */
+  receive(): Uint8Array | undefined;
+  /** Sends what send()/input() queued (data, ACKs). Cheap when nothing is queued. */
+  flush(): void;
+  stats(): ChannelStats;
+  close(): void;
+}
+
+/** Datagram transport: each IP packet is one inner IP message, sealed at once; nothing to reassemble. */
+export class DatagramChannel implements DataChannel {
+  readonly conv: number;
+  private readonly scratch: Uint8Array;
+
+  constructor(
+    private readonly peer: RemotePeer,
+    private readonly sender: PeerSender,
+    mtu: number,
+  ) {
+    this.conv = peer.conv;
+    this.scratch = new Uint8Array(mtu + 1);
+  }
+
+  send(packet: Uint8Array): SendResult {
+    // Sealing copies synchronously, so one scratch buffer serves every packet.
+    const s = this.scratch;
+    s[0] = InnerKind.IP;
+    s.set(packet, 1);
+    return this.sender.send(this.peer, s.subarray(0, packet.byteLength + 1)) ? true : 'no_path';
+  }
+
+  /** No KCP in datagram mode. */
+  input(): InputResult {
+    return 'rejected';
+  }
+
+  receive(): undefined {
+    return undefined;
+  }
+
+  flush(): void {}
+
+  stats(): ChannelStats {
+    return { retransmits: 0, waitSnd: 0, srttMs: 0, lanes: 0 };
+  }
+
+  close(): void {}
+}

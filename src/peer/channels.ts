@@ -1,0 +1,88 @@
+// Builds and flushes the records' data channels (channel.ts) for the configured transport: KCP
+// lanes or plain datagrams. Shared by the two stages: outbound.ts opens a channel on a peer's first
+// packet, inbound.ts on its first KCP datagram and rebuilds it when the peer restarted.
+import type { KcpPreset } from '../arq/constants.js';
+import type { Clock } from '../util/clock.js';
+import { u32ToIpv4 } from '../util/ipv4.js';
+import { DatagramChannel, type DataChannel, type PeerSender } from './channel.js';
+import { KcpLanes } from './kcp-lanes.js';
+import type { RemotePeers } from './peer-table.js';
+import type { RemotePeer } from './remote-peer.js';
+
+export type TransportMode = 'kcp' | 'datagram';
+
+export interface ChannelsOptions {
+  table: RemotePeers;
+  sender: PeerSender;
+  transport: TransportMode;
+  /** The TUN MTU: the largest IP packet a channel carries. */
+  mtu: number;
+  preset: KcpPreset;
+  clock: Clock;
+  /** Runs fn after the current batch of I/O callbacks (setImmediate in the daemon). */
+  defer(fn: () => void): void;
+}
+
+export interface ChannelStatus {
+  overlay: string;
+  conv: number;
+  retransmits: number;
+  waitSnd: number;
+  srttMs: number;
+  lanes: number;
+}
+
+export class Channels {
+  private flushScheduled = false;
+  private isClosed = false;
+
+  constructor(private readonly o: ChannelsOptions) {}
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** The peer's channel, built now if it has none and is in the map; undefined otherwise. */
+  of(peer: RemotePeer): DataChannel | undefined {
+    if (peer.channel) return peer.channel;
+    if (!peer.listed || this.isClosed) return undefined;
+    const o = this.o;
+    peer.channel = o.transport === 'kcp' ? new KcpLanes(peer, o.sender, o.mtu, o.preset, o.clock) : new DatagramChannel(peer, o.sender, o.mtu);
+    return peer.channel;
+  }
+
+  /** Drops the peer's channel and builds a new one (the peer restarted: a new conv). */
+  reopen(peer: RemotePeer): DataChannel | undefined {
+    peer.closeChannel();
+    return this.of(peer);
+  }
+
+  /** Flushes every channel with queued data or ACKs (cheap when idle). Once per TUN batch. */
+  flushAll(): void {
+    for (const peer of this.o.table.values()) peer.channel?.flush();
+  }
+
+  /** Flushes once the current batch of socket callbacks is done (ACKs for everything that arrived). */
+  flushSoon(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.o.defer(() => {
+      this.flushScheduled = false;
+      this.flushAll();
+    });
+  }
+
+  status(): ChannelStatus[] {
+    const out: ChannelStatus[] = [];
+    for (const peer of this.o.table.values()) {
+      const ch = peer.channel;
+      if (ch) out.push({ overlay: u32ToIpv4(peer.overlay), conv: ch.conv, ...ch.stats() });
+    }
+    return out;
+  }
+
+  close(): void {
+    this.isClosed = true;
+    for (const peer of this.o.table.values()) peer.closeChannel();
+  }
+}

@@ -1,0 +1,83 @@
+// RemotePeer: everything this peer knows about one remote peer, in one record (wireguard-go's Peer,
+// nebula's HostInfo): its map entry, path state, data channel, traffic and link handle. The table
+// (peer-table.ts) owns the records and routes destinations to them; after that lookup the data path
+// only reads fields. Created from map events by node.ts; the data path (outbound.ts, inbound.ts,
+// link-sender.ts) takes the record as its argument.
+import type { RemoteNode } from '../link/link.js';
+import { relayPath, type Path } from '../link/path.js';
+import { sameEndpoint, type Endpoint } from '../net/udp.js';
+import type { DataChannel } from './channel.js';
+import type { PeerPaths } from './peer-paths.js';
+import type { PeerInfo } from './peer-map.js';
+import { prefixMask } from './route-table.js';
+import { PeerTraffic } from './traffic.js';
+
+/** An IPv4 prefix, network already masked. */
+export interface Prefix {
+  readonly network: number;
+  readonly length: number;
+}
+
+export class RemotePeer {
+  /** The hub's map entry (replaced on every change the map reports). */
+  info: PeerInfo;
+  /** In the map now. A peer that left keeps its record (and KCP channel) for a while, unlisted:
+   * a restarted hub may list it again with the same boot id (peer-table.ts). */
+  listed = true;
+  /** The pair's KCP conv from both boot ids (conv.ts), computed when the entry changes. */
+  conv: number;
+  /** Punching and the direct path; replaced when the peer leaves the map. */
+  paths: PeerPaths;
+  /** Built on first use by channels.ts; closed when the conv changes. */
+  channel: DataChannel | undefined;
+  readonly traffic = new PeerTraffic();
+  /** The hub relay to this peer in the link's form, made once per address (not per datagram). */
+  relay: Path;
+  /** The link's record of this remote (session times), once it has spoken to us. */
+  link: RemoteNode | undefined;
+  /**
+   * Prefixes routed to this peer and admitted as sources of its packets: its overlay /32 today.
+   * Advertised subnets add prefixes here (and routes in the table, peer-table.ts setPrefixes).
+   */
+  prefixes: readonly Prefix[];
+
+  constructor(info: PeerInfo, conv: number, paths: PeerPaths) {
+    this.info = info;
+    this.conv = conv;
+    this.paths = paths;
+    this.relay = relayPath(info.overlay);
+    this.prefixes = [{ network: info.overlay >>> 0, length: 32 }];
+  }
+
+  get id(): string {
+    return this.info.id;
+  }
+
+  get overlay(): number {
+    return this.info.overlay;
+  }
+
+  get publicKey(): Uint8Array {
+    return this.info.publicKey;
+  }
+
+  /** Whether an inner packet from this peer may carry `src` as its source (no spoofing). */
+  admits(src: number): boolean {
+    const p = this.prefixes;
+    for (let i = 0; i < p.length; i++) {
+      const { network, length } = p[i]!;
+      if (((src & prefixMask(length)) >>> 0) === network) return true;
+    }
+    return false;
+  }
+
+  closeChannel(): void {
+    this.channel?.close();
+    this.channel = undefined;
+  }
+}
+
+/** A peer's endpoint is a LAN one if the peer reported it and it is not what the hub observed. */
+export function endpointKind(peer: PeerInfo, e: Endpoint): 'lan' | 'direct' {
+  return peer.lan.some((l) => sameEndpoint(l, e)) && !sameEndpoint(peer.reflexive, e) ? 'lan' : 'direct';
+}

@@ -31,6 +31,7 @@ import { CandidateKind, decodeControl, type Candidate } from '../wire/control.js
 import { decodeInner, encodeInner, InnerKind, PING_FLAG_PUNCH, PING_FLAG_USER } from '../wire/inner.js';
 import { ServiceManager, type ServiceStatus } from '../publish/service-manager.js';
 import type { PublishSpec } from '../publish/spec.js';
+import { mapCandidates, usableCandidates } from './candidates.js';
 import { HubClient } from './hub-client.js';
 import { LinkSender } from './link-sender.js';
 import type { PathKind } from './path.js';
@@ -252,23 +253,13 @@ export class PeerNode {
   }
 
   private candidatesOf(peer: PeerInfo): DirectCandidate[] {
-    const own = this.o.udp.local;
-    // A LAN endpoint equal to the reflexive one is a host on the open internet: public, not LAN.
-    const out: DirectCandidate[] = peer.lan.filter((e) => !sameEndpoint(e, own) && !sameEndpoint(e, peer.reflexive)).map((endpoint) => ({ kind: 'lan' as const, endpoint }));
-    if (peer.reflexive.address !== '0.0.0.0') out.push({ kind: 'direct', endpoint: peer.reflexive });
-    return this.usable(out);
+    return this.usable(mapCandidates(peer, this.o.udp.local));
   }
 
-  /** Candidates minus endpoints no member may make us probe (util/endpoint-filter.ts): loopback,
-   * link-local, multicast, broadcast, unspecified, and addresses inside our overlay (a TUN address
-   * would move the path into the tunnel itself). */
   private usable(cands: DirectCandidate[]): DirectCandidate[] {
-    const out: DirectCandidate[] = [];
-    for (const c of cands) {
-      if (endpointRejection(c.endpoint, this.overlayNet) === undefined) out.push(c);
-      else this.drops.candidate++;
-    }
-    return out;
+    const { usable, refused } = usableCandidates(cands, this.overlayNet);
+    this.drops.candidate += refused;
+    return usable;
   }
 
   /** The lower key connects (over the relay) so two new peers do not both initiate. */

@@ -42,8 +42,9 @@ export class Channels {
     return this.isClosed;
   }
 
-  /** The peer's channel, built now if it has none and is in the map; undefined otherwise. */
-  of(peer: RemotePeer): DataChannel | undefined {
+  /** Builds the channel of a peer that has none (the stages read `peer.channel` first); undefined
+   * when the peer is not in the map. */
+  open(peer: RemotePeer): DataChannel | undefined {
     if (peer.channel) return peer.channel;
     if (!peer.listed || this.isClosed) return undefined;
     const o = this.o;
@@ -54,7 +55,7 @@ export class Channels {
   /** Drops the peer's channel and builds a new one (the peer restarted: a new conv). */
   reopen(peer: RemotePeer): DataChannel | undefined {
     peer.closeChannel();
-    return this.of(peer);
+    return this.open(peer);
   }
 
   /** Flushes every channel with queued data or ACKs (cheap when idle). Once per TUN batch. */

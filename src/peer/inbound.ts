@@ -49,7 +49,7 @@ export class Inbound {
       return;
     }
     const conv = (datagram[0]! | (datagram[1]! << 8) | (datagram[2]! << 16) | (datagram[3]! << 24)) >>> 0;
-    let ch = channels.of(peer);
+    let ch = peer.channel ?? channels.open(peer);
     let r = ch ? ch.input(datagram, conv) : 'rejected';
     // The peer may have restarted: accept its new conv only when the map agrees (boot ids).
     if (r === 'foreign' && ch!.conv !== peer.conv && laneOfConv(peer.conv, conv) !== undefined) {

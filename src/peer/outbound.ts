@@ -34,15 +34,15 @@ export class Outbound {
     this.prefixNetwork = (o.localAddress & this.prefixMask) >>> 0;
   }
 
-  /** Stages 1-6 for one TUN batch. Never throws for packet content. */
-  onTunBatch(batch: PacketBatch): void {
+  /** Stages 1-6 for one TUN batch (the TUN's callback itself). Never throws for packet content. */
+  readonly onTunBatch = (batch: PacketBatch): void => {
     if (this.o.channels.closed) return;
     for (let i = 0; i < batch.count; i++) {
       const start = i * batch.slotSize;
       this.route(batch.data.subarray(start, start + batch.lengths[i]!));
     }
     this.o.channels.flushAll();
-  }
+  };
 
   /** Stages 2-5 for one packet. */
   route(packet: Uint8Array): void {
@@ -59,7 +59,7 @@ export class Outbound {
       return;
     }
     const peer = o.table.lookup(dst);
-    const channel = peer && o.channels.of(peer);
+    const channel = peer === undefined ? undefined : (peer.channel ?? o.channels.open(peer));
     if (peer === undefined || channel === undefined) {
       c.drop('no_peer');
       const icmp = icmpHostUnreachable(packet, o.localAddress);

@@ -1,6 +1,6 @@
 // Path decisions for one remote peer, as pure functions (tailscale's betterAddr is the model):
 // which path wins, when a direct path is dead, when to try direct again while relayed, how often
-// to probe. Used by punch.ts; tested with it.each tables in test/peer/path.test.ts.
+// to probe. Used by peer-paths.ts; tested with it.each tables in test/peer/path.test.ts.
 
 /**
  * How data reaches one remote peer, the one vocabulary of the peer side (status, metrics, logs,

@@ -184,7 +184,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   }));
   node.attachData(dp.inbound);
   const device = tun;
-  device.onPackets((batch) => dp.outbound.onTunBatch(batch));
+  device.onPackets(dp.outbound.onTunBatch);
   device.onClose((err) => {
     if (err && !closing) fail(err);
   });

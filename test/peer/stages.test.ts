@@ -1,7 +1,7 @@
 // The data path's stages on one record, without a link: outbound.ts routes a TUN packet to its
 // record's channel or drops it for one reason; inbound.ts takes a record and an inner message and
 // writes the packet or drops it for one reason; link-sender.ts seals on the record's path.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { presets } from '../../src/arq/constants.js';
 import type { PeerSender } from '../../src/peer/channel.js';
 import { DataPlane, type TransportMode } from '../../src/peer/dataplane.js';
@@ -93,6 +93,18 @@ describe('outbound stages', () => {
     table.remove(c.id);
     dp.outbound.onTunBatch(batchOf(packet(A, ip('10.9.0.4'))));
     expect(dp.counters.drops.no_peer).toBe(1);
+  });
+});
+
+describe('one lookup of the peer per packet', () => {
+  it.each(['kcp', 'datagram'] as const)('%s: outbound resolves each packet once, inbound none (the record is given)', (transport) => {
+    const { dp, table, b } = setup(transport);
+    const lookup = vi.spyOn(table, 'lookup');
+    const get = vi.spyOn(table, 'get');
+    for (let i = 0; i < 10; i++) dp.outbound.onTunBatch(batchOf(packet(A, B)));
+    for (let i = 0; i < 10; i++) dp.inbound.receive(b, Uint8Array.of(2, ...packet(B, A)));
+    expect([lookup.mock.calls.length, get.mock.calls.length]).toEqual([10, 0]);
+    expect([dp.counters.txPackets, dp.counters.rxPackets]).toEqual([10, 10]);
   });
 });
 

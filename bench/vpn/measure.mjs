@@ -168,12 +168,13 @@ export function peakRssMiB(pid) {
   }
 }
 
-/** Ip ReasmReqds in ns (underlay fragments reassembled; should stay 0). */
-export function reasmReqds(lab, ns) {
-  const out = lab.sh(ns, 'cat /proc/net/snmp', { allowFail: true }).split('\n').filter((l) => l.startsWith('Ip:'));
-  if (out.length < 2) return null;
+/** The Udp: counters of /proc/net/snmp in ns (per namespace): InDatagrams, RcvbufErrors, ... */
+export function udpCounters(lab, ns) {
+  const out = lab.sh(ns, 'cat /proc/net/snmp', { allowFail: true }).split('\n').filter((l) => l.startsWith('Udp:'));
+  const res = {};
+  if (out.length < 2) return res;
   const keys = out[0].split(/\s+/);
   const vals = out[1].split(/\s+/);
-  const i = keys.indexOf('ReasmReqds');
-  return i >= 0 ? Number(vals[i]) : null;
+  keys.forEach((k, i) => i > 0 && (res[k] = Number(vals[i])));
+  return res;
 }

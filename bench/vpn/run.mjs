@@ -160,6 +160,8 @@ async function measureRun(sys, topo, cell, run, results) {
       return;
     }
     const startMs = Date.now() - t0;
+    // Warm-up, not measured: the first pings after start pay for first-packet work in the daemons.
+    if (started.ping) await ping(ns.a, started.ping, { count: 10, intervalS: 0.02 });
     for (const lossPct of cfg.lossPct) {
       setLoss(lab, ns.r, topo.lossIf, lossPct);
       const row = { ...base, lossPct, startMs };

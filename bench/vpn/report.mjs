@@ -62,13 +62,18 @@ function metricTable(report, pick, { digits = 1, ratio = true, missing = 'fail' 
 
 function emulatorTable(report) {
   const lines = [
-    '| path | runs measured | runs with emulator loss > 0 | frames lost by the emulator (all runs) | frames late > 1 ms | worst lateness ms | emulator CPU median / max % of a core | UDP rcvbuf overruns in B, median per run by system |',
+    '| path | runs measured | runs with emulator loss > 0 | frames lost by the emulator (all runs) | frames late > 1 ms | worst lateness ms | emulator CPU median / max % of a core | by system: UDP rcvbuf overruns in B (median per run); frames late > 1 ms (all runs) |',
     '|---|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const cell of report.cells) {
     const rs = report.results.filter((r) => r.delayMs === cell.delayMs && r.jitterMs === cell.jitterMs && typeof r.lossPct === 'number');
     const emu = rs.map((r) => r.emulator).filter(Boolean);
-    const overruns = report.systems.map((s) => `${s}: ${f1(median(rs.filter((r) => r.system === s).map((r) => r.udpRcvbufErrors?.b)), 0)}`).join(', ');
+    const overruns = report.systems
+      .map((s) => {
+        const mine = rs.filter((r) => r.system === s);
+        return `${s}: ${f1(median(mine.map((r) => r.udpRcvbufErrors?.b)), 0)}; ${mine.reduce((a, r) => a + (r.emulator?.late1ms ?? 0), 0)}`;
+      })
+      .join(', ');
     const path = `${2 * cell.delayMs} ms RTT${cell.jitterMs ? ` ±${cell.jitterMs} ms` : ''}`;
     if (emu.length === 0) {
       lines.push(`| ${path} (no emulator) | ${rs.length} | - | - | - | - | - | ${overruns} |`);

@@ -168,9 +168,9 @@ export function peakRssMiB(pid) {
   }
 }
 
-/** The Udp: counters of /proc/net/snmp in ns (per namespace): InDatagrams, RcvbufErrors, ... */
-export function udpCounters(lab, ns) {
-  const out = lab.sh(ns, 'cat /proc/net/snmp', { allowFail: true }).split('\n').filter((l) => l.startsWith('Udp:'));
+/** One protocol's counters of /proc/net/snmp in ns (per namespace), e.g. Udp RcvbufErrors, Ip ReasmReqds. */
+export function snmpCounters(lab, ns, proto) {
+  const out = lab.sh(ns, 'cat /proc/net/snmp', { allowFail: true }).split('\n').filter((l) => l.startsWith(`${proto}:`));
   const res = {};
   if (out.length < 2) return res;
   const keys = out[0].split(/\s+/);
@@ -178,3 +178,5 @@ export function udpCounters(lab, ns) {
   keys.forEach((k, i) => i > 0 && (res[k] = Number(vals[i])));
   return res;
 }
+
+export const udpCounters = (lab, ns) => snmpCounters(lab, ns, 'Udp');

@@ -88,6 +88,23 @@ function emulatorTable(report) {
   return lines.join('\n');
 }
 
+function resourceTable(report) {
+  const lines = ['| system | path | start to ready, ms (median) | peak RSS MiB A / B / hub (max over runs) | Ip ReasmReqds in B (max; should be 0) |', '|---|---|---:|---|---:|'];
+  for (const s of report.systems) {
+    for (const cell of report.cells) {
+      const sums = report.results.filter((r) => r.system === s && r.delayMs === cell.delayMs && r.jitterMs === cell.jitterMs && r.lossPct === 'summary');
+      if (!sums.length) continue;
+      const rss = ['a', 'b', 'h'].map((k) => {
+        const v = sums.map((x) => x.peakRssMiB?.[k]).filter((x) => typeof x === 'number');
+        return v.length ? f1(Math.max(...v)) : '-';
+      });
+      const reasm = sums.map((x) => x.reasmReqdsB).filter((x) => typeof x === 'number');
+      lines.push(`| ${s} | ${2 * cell.delayMs} ms RTT${cell.jitterMs ? ` ±${cell.jitterMs}` : ''} | ${f1(median(sums.map((x) => x.startMs)), 0)} | ${rss.join(' / ')} | ${reasm.length ? Math.max(...reasm) : '-'} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
 function startErrors(report) {
   const errs = report.results.filter((r) => r.lossPct === null);
   return errs.length ? errs.map((e) => `- ${e.system}, ${2 * e.delayMs} ms RTT, run ${e.run}: did not start: ${e.error.split('\n')[0].slice(0, 200)}`).join('\n') : '';
@@ -118,6 +135,7 @@ export function renderTables(report) {
     out.push('', '**TCP echo, one 32-byte request per round trip: average ms:**', '', metricTable(report, (r) => r.echo?.avg));
     out.push('', '**TCP echo: worst ms:**', '', metricTable(report, (r) => r.echo?.max, { ratio: false }));
   }
+  out.push('', '**Resources:**', '', resourceTable(report));
   const errs = startErrors(report);
   if (errs) out.push('', errs);
   return out.join('\n') + '\n';

@@ -180,3 +180,11 @@ export function snmpCounters(lab, ns, proto) {
 }
 
 export const udpCounters = (lab, ns) => snmpCounters(lab, ns, 'Udp');
+
+/** Receive buffer (bytes, skmem rb) of each UDP socket a process holds in ns, as "name:rb" strings. */
+export function udpRecvBuffers(lab, ns) {
+  const out = lab.sh(ns, 'ss -Huamnp', { allowFail: true });
+  const found = new Set();
+  for (const m of out.matchAll(/users:\(\("([^"]+)"[^\n]*\n?\s*skmem:\(r\d+,rb(\d+)/g)) found.add(`${m[1]}:${m[2]}`);
+  return [...found];
+}

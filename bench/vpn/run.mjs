@@ -16,7 +16,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addr, buildTopology, setLoss } from './lab.mjs';
-import { cpuSeconds, echo, iperf, iperfUdp, peakRssMiB, ping, snmpCounters, udpCounters } from './measure.mjs';
+import { cpuSeconds, echo, iperf, iperfUdp, peakRssMiB, ping, snmpCounters, udpCounters, udpRecvBuffers } from './measure.mjs';
 import { kcptun, meshd, underlay, wireguardGo } from './systems.mjs';
 import { renderTables } from './report.mjs';
 import { bridgeDelta, bridgeSnapshot } from './emulator.mjs';
@@ -199,10 +199,11 @@ async function measureRun(sys, topo, cell, run, results) {
       );
       results.push(row);
     }
+    const udpRcvbuf = { a: udpRecvBuffers(lab, ns.a), b: udpRecvBuffers(lab, ns.b) };
     const rss = {};
     for (const [k, p] of Object.entries(started.pids)) rss[k] = peakRssMiB(p);
     // Underlay fragments reassembled in B since the namespace was made: should stay 0 (NETLAB.md).
-    results.push({ ...base, lossPct: 'summary', peakRssMiB: rss, startMs, reasmReqdsB: snmpCounters(lab, ns.b, 'Ip').ReasmReqds ?? null });
+    results.push({ ...base, lossPct: 'summary', peakRssMiB: rss, udpRcvbuf, startMs, reasmReqdsB: snmpCounters(lab, ns.b, 'Ip').ReasmReqds ?? null });
     if (!Object.values(started.pids).every((p) => cpuSeconds(p) !== null)) say(`${sys.name}: a daemon died\n${started.logs()}`);
   } finally {
     if (started) await started.stop();

@@ -57,7 +57,8 @@ function chooseSystems() {
   const dirB = opt('--meshd-b', null);
   if ((dirA === null) !== (dirB === null)) throw new Error('--meshd-a and --meshd-b go together');
   const only = opt('--systems', null);
-  const pick = (list) => (only === null ? list : list.filter((s) => only.split(',').some((x) => s.name.includes(x.trim()))));
+  // The bare kernel path is a row of every table (the limit of the path), whatever --systems says.
+  const pick = (list) => (only === null ? list : list.filter((s) => s === underlay || only.split(',').some((x) => s.name.includes(x.trim()))));
   if (dirA !== null) {
     const [transport, mode] = opt('--ab-mode', 'kcp fast2').split(' ');
     const tree = (dir, tag) => ({ cli: join(resolve(dir), 'dist', 'cli.js'), tag, dir: resolve(dir) });

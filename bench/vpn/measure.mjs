@@ -88,11 +88,12 @@ export async function ping(ns, target, { count, intervalS = 0.05, deadlineS }) {
  * One iperf3 TCP test from ns A to host:port (a fresh one-off server in nsB on iperfPort).
  * Returns { mbps, bytes, retransmits, error }.
  */
-export async function iperf(lab, nsA, nsB, host, port, { seconds, streams }) {
+export async function iperf(lab, nsA, nsB, host, port, { seconds, streams, cc = null }) {
   const server = lab.spawn(nsB, 'iperf3', ['-s', '-1', '-p', String(iperfPort)]);
   try {
     if (!(await waitListening(lab, nsB, iperfPort))) return { mbps: null, error: 'iperf3 server did not listen' };
     const args = ['iperf3', '-c', host, '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J', '--connect-timeout', '5000'];
+    if (cc !== null) args.push('-C', cc);
     const r = await runAsync(nsA, args, (seconds + 20) * 1000);
     let j;
     try {
@@ -107,6 +108,7 @@ export async function iperf(lab, nsA, nsB, host, port, { seconds, streams }) {
       bytes: recv.bytes,
       seconds: recv.seconds,
       retransmits: j.end.sum_sent?.retransmits ?? null,
+      cc: j.end.sender_tcp_congestion ?? null,
       error: j.error ?? null,
     };
   } finally {

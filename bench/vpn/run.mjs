@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addr, buildTopology, setLoss } from './lab.mjs';
 import { cpuSeconds, echo, iperf, iperfUdp, peakRssMiB, ping, snmpCounters, udpCounters, udpRecvBuffers } from './measure.mjs';
-import { kcptun, meshd, underlay, wireguardGo } from './systems.mjs';
+import { kcptun, meshd, nebula, underlay, wireguardGo } from './systems.mjs';
 import { renderTables } from './report.mjs';
 import { bridgeDelta, bridgeSnapshot } from './emulator.mjs';
 
@@ -69,7 +69,7 @@ function chooseSystems() {
     };
   }
   const cli = join(repo, 'dist', 'cli.js');
-  const all = [underlay, wireguardGo, kcptun, ...['normal', 'fast', 'fast2', 'fast3'].map((m) => meshd(cli, 'kcp', m, cpuProf)), meshd(cli, 'datagram', null, cpuProf)];
+  const all = [underlay, wireguardGo, kcptun, nebula, ...['normal', 'fast', 'fast2', 'fast3'].map((m) => meshd(cli, 'kcp', m, cpuProf)), meshd(cli, 'datagram', null, cpuProf)];
   const def = [underlay, wireguardGo, meshd(cli, 'kcp', 'fast2', cpuProf)];
   return { ab: false, trees: [{ cli, tag: '', dir: repo }], list: only === null ? def : pick(all) };
 }
@@ -118,10 +118,10 @@ function compileBridge() {
 
 function preflight() {
   if (process.getuid?.() !== 0) throw new Error('run as root (network namespaces)');
-  const missing = ['ip', 'nft', 'ethtool', 'iperf3', 'ping', 'cc', 'chrt', 'wg', 'wireguard-go', 'kcptun-client', 'kcptun-server', 'ss'].filter(
+  const missing = ['ip', 'nft', 'ethtool', 'iperf3', 'ping', 'cc', 'chrt', 'wg', 'wireguard-go', 'kcptun-client', 'kcptun-server', 'nebula', 'nebula-cert', 'ss'].filter(
     (b) => spawnSync('sh', ['-c', `command -v ${b}`]).status !== 0,
   );
-  if (missing.length) throw new Error(`missing: ${missing.join(' ')} (apt-get install iproute2 nftables ethtool iperf3 iputils-ping gcc util-linux wireguard-go wireguard-tools kcptun)`);
+  if (missing.length) throw new Error(`missing: ${missing.join(' ')} (apt-get install iproute2 nftables ethtool iperf3 iputils-ping gcc util-linux wireguard-go wireguard-tools kcptun nebula)`);
   for (const t of chosen.trees) if (systems.some((s) => s.name.startsWith('meshd')) && !existsSync(t.cli)) throw new Error(`${t.cli} missing (npm run build in ${t.dir})`);
 }
 

@@ -166,6 +166,53 @@ export const kcptun = {
   },
 };
 
+/**
+ * nebula 1.6 as installed: a CA and two host certificates made per start, A and B find each other
+ * through static_host_map (no lighthouse), firewall open, its default MTU (1300) and socket buffers.
+ */
+export const nebula = {
+  name: 'nebula',
+  label: 'nebula',
+  async start({ lab, ns }) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-nebula-'));
+    const tracked = [];
+    const stop = async () => {
+      await killAll(tracked);
+      rmSync(dir, { recursive: true, force: true });
+    };
+    try {
+      const f = (n) => join(dir, n);
+      run(['nebula-cert', 'ca', '-name', 'bench', '-out-crt', f('ca.crt'), '-out-key', f('ca.key')]);
+      const sides = [
+        { side: 'a', dev: 'neba', me: overlayA, other: overlayB, endpoint: addr.b },
+        { side: 'b', dev: 'nebb', me: overlayB, other: overlayA, endpoint: addr.a },
+      ];
+      for (const s of sides) {
+        run(['nebula-cert', 'sign', '-ca-crt', f('ca.crt'), '-ca-key', f('ca.key'), '-name', s.side, '-ip', `${s.me}/24`, '-out-crt', f(`${s.side}.crt`), '-out-key', f(`${s.side}.key`)]);
+        const any = [{ port: 'any', proto: 'any', host: 'any' }];
+        // JSON is YAML: nebula reads this as its config file.
+        const config = {
+          pki: { ca: f('ca.crt'), cert: f(`${s.side}.crt`), key: f(`${s.side}.key`) },
+          static_host_map: { [s.other]: [`${s.endpoint}:4242`] },
+          lighthouse: { am_lighthouse: false, hosts: [] },
+          listen: { host: '0.0.0.0', port: 4242 },
+          punchy: { punch: false },
+          tun: { disabled: false, dev: s.dev },
+          logging: { level: 'error', format: 'text' },
+          firewall: { outbound: any, inbound: any },
+        };
+        writeFileSync(f(`${s.side}.yml`), JSON.stringify(config));
+        tracked.push(track(lab.spawn(ns[s.side], 'nebula', ['-config', f(`${s.side}.yml`)]), `nebula ${s.side}`));
+      }
+      if (!(await pingUntil(ns.a, overlayB, 20))) throw new Error(`nebula: no ping across\n${logs(tracked)}`);
+      return { iperf: { host: overlayB, port: iperfPort }, echo: { host: overlayB, port: echoPort }, ping: overlayB, pids: { a: tracked[0].child.pid, b: tracked[1].child.pid }, stop, logs: () => logs(tracked) };
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  },
+};
+
 /** The node flags meshd's shebang gives (`#!/usr/bin/env -S node FLAGS`), so rows run as the installed command does. */
 function nodeFlagsOf(cliPath) {
   const first = readFileSync(cliPath, 'utf8').split('\n', 1)[0];

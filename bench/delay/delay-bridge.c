@@ -1,14 +1,25 @@
 // delay-bridge: a userspace L2 bridge between two interfaces that holds every frame for a fixed
-// delay, because this kernel has no netem. Used by bench/vpn/run.mjs in a "delay" namespace that
-// sits between a peer and the router. Compiled at run time with `cc -O2`.
+// delay, optionally with jitter, because this kernel has no netem. Used by bench/vpn/run.mjs in a
+// "delay" namespace that sits between a peer and the router. Compiled at run time with `cc -O2`.
 //
-//   delay-bridge IF1 IF2 DELAY_US [QUEUE_FRAMES]
+//   delay-bridge [-j JITTER_US] [-q QUEUE_FRAMES] [-b SOCKBUF_BYTES] [-s SEED] IF1 IF2 DELAY_US
 //
-// Frames from IF1 go out IF2 DELAY_US later and vice versa (FIFO per direction, so no reordering).
-// A full queue drops the frame (counted). Every second, and on SIGTERM/SIGINT before exiting, it
-// prints one JSON line of counters to stdout: frames and bytes forwarded per direction, queue
-// drops, send errors, and how late frames left past their due time (cumulative sum and mean in
-// microseconds; the max is over the last interval).
+// Frames from IF1 go out IF2 DELAY_US later and vice versa. With -j each frame's delay is drawn
+// uniformly from DELAY_US +- JITTER_US, but a frame never leaves before the one received ahead of
+// it in the same direction (FIFO per direction: jitter without reordering, so under bulk load most
+// frames take the running maximum). Loss is not done here (bench/vpn drops per packet with nft).
+//
+// The bridge stands for the network, so it must never be the bottleneck; every way it could lose
+// or hold a frame is counted, and a valid run has all of them at zero:
+//   sockDrops  frames the kernel dropped because the bridge did not read its socket in time
+//              (PACKET_STATISTICS tp_drops: the receive buffer overran)
+//   drops      frames dropped because the bridge's own delay queue was full
+//   trunc      frames larger than a slot (an offload left a super-packet on the link)
+//   sendErrors frames the kernel refused to send
+//   late1ms    frames that left more than 1 ms after their due time (the bridge was starved)
+// Every second, and on SIGTERM/SIGINT before exiting, it prints one JSON line: those counters and
+// frames/bytes forwarded per direction, lateness (cumulative sum, mean; max over the last
+// interval), and its own CPU time (user+system seconds, getrusage).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,8 +49,34 @@ struct queue {
   uint16_t *len;
   uint64_t *due;      // monotonic ns
   uint32_t head, tail, slots;
-  uint64_t frames, bytes, drops, sendErrors, lateSumNs, lateMaxNs, sent;
+  uint64_t lastDue;   // due time of the newest queued frame: jitter never reorders
+  uint64_t frames, bytes, drops, trunc, sockDrops, sendErrors, lateSumNs, lateMaxNs, late1ms, sent;
 };
+
+static uint64_t jitterNs = 0;
+static uint64_t rngState = 0x9e3779b97f4a7c15ull;
+
+// xorshift64*: a uniform draw in [0, 2^64); the seed is fixed unless -s is given, so runs repeat.
+static uint64_t nextRandom(void) {
+  rngState ^= rngState >> 12;
+  rngState ^= rngState << 25;
+  rngState ^= rngState >> 27;
+  return rngState * 0x2545f4914f6cdd1dull;
+}
+
+// Due time of a frame received at nowNs: delay +- jitter, clamped so it leaves after its predecessor.
+static uint64_t dueOf(struct queue *q, uint64_t now, uint64_t delayNs) {
+  uint64_t due = now + delayNs;
+  if (jitterNs > 0) {
+    uint64_t span = 2 * jitterNs + 1;
+    int64_t off = (int64_t)(nextRandom() % span) - (int64_t)jitterNs;
+    due = (uint64_t)((int64_t)due + off);
+    if (due < now) due = now;
+  }
+  if (due < q->lastDue) due = q->lastDue;
+  q->lastDue = due;
+  return due;
+}
 
 static volatile sig_atomic_t stopping = 0;
 static void onSignal(int sig) { (void)sig; stopping = 1; }
@@ -49,7 +87,7 @@ static uint64_t nowNs(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int openSocket(const char *ifname) {
+static int openSocket(const char *ifname, int sockBuf) {
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
   if (fd < 0) { perror("socket"); exit(2); }
   int ifindex = (int)if_nametoindex(ifname);
@@ -69,9 +107,9 @@ static int openSocket(const char *ifname) {
     perror("PACKET_IGNORE_OUTGOING (frames with PACKET_OUTGOING are skipped instead)");
   }
   setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
-  // A shallow receive queue (about 1 MB) so an overloaded bridge drops like a router instead of
-  // adding hundreds of milliseconds of its own backlog.
-  int big = 1 << 20;
+  // A deep receive buffer (16 MB by default): a bridge that is briefly descheduled must not drop
+  // (a drop here would be loss that depends on load); overruns are counted (sockDrops) all the same.
+  int big = sockBuf;
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
   return fd;
@@ -110,15 +148,16 @@ static void drain(int fd, struct queue *q, uint64_t delayNs) {
   }
   int got = recvmmsg(fd, msgs, batchFrames, MSG_DONTWAIT, NULL);
   if (got <= 0) return;
-  uint64_t due = nowNs() + delayNs;
+  uint64_t now = nowNs();
   // Slots were handed out in order; compact the accepted frames at the tail.
   for (int i = 0; i < got; i++) {
     if (from[i].sll_pkttype == PACKET_OUTGOING) continue;
-    if (slot[i] == UINT32_MAX || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) { q->drops++; continue; }
+    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) { q->trunc++; continue; }
+    if (slot[i] == UINT32_MAX) { q->drops++; continue; }
     uint8_t *dst = q->buf + (size_t)q->tail * slotBytes;
     if (iov[i].iov_base != dst) memmove(dst, iov[i].iov_base, msgs[i].msg_len);
     q->len[q->tail] = (uint16_t)msgs[i].msg_len;
-    q->due[q->tail] = due;
+    q->due[q->tail] = dueOf(q, now, delayNs);
     q->tail = (q->tail + 1) % q->slots;
   }
 }
@@ -135,6 +174,7 @@ static uint64_t flush(int fd, struct queue *q) {
       uint64_t late = now - q->due[h];
       q->lateSumNs += late;
       if (late > q->lateMaxNs) q->lateMaxNs = late;
+      if (late > 1000000ull) q->late1ms++;
       iov[n].iov_base = q->buf + (size_t)h * slotBytes;
       iov[n].iov_len = q->len[h];
       memset(&msgs[n].msg_hdr, 0, sizeof msgs[n].msg_hdr);
@@ -157,14 +197,25 @@ static uint64_t flush(int fd, struct queue *q) {
   return q->head != q->tail ? q->due[q->head] : 0;
 }
 
+// Adds the kernel's drop count for fd's receive buffer (PACKET_STATISTICS resets it on each read).
+static void readSocketDrops(int fd, struct queue *q) {
+  struct tpacket_stats st;
+  socklen_t len = sizeof st;
+  if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) q->sockDrops += st.tp_drops;
+}
+
 static void report(struct queue *q, double elapsedS) {
-  printf("{\"t\":%.3f", elapsedS);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double cpuS = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+  printf("{\"t\":%.3f,\"cpuS\":%.3f", elapsedS, cpuS);
   for (int d = 0; d < 2; d++) {
     const struct queue *x = &q[d];
     double meanUs = x->sent ? (double)x->lateSumNs / (double)x->sent / 1000.0 : 0;
-    printf(",\"d%d\":{\"frames\":%llu,\"bytes\":%llu,\"drops\":%llu,\"sendErrors\":%llu,\"sent\":%llu,\"lateSumUs\":%.1f,\"lateMeanUs\":%.1f,\"lateMaxUs\":%.1f}", d,
+    printf(",\"d%d\":{\"frames\":%llu,\"bytes\":%llu,\"drops\":%llu,\"sockDrops\":%llu,\"trunc\":%llu,\"sendErrors\":%llu,\"late1ms\":%llu,\"sent\":%llu,\"lateSumUs\":%.1f,\"lateMeanUs\":%.1f,\"lateMaxUs\":%.1f}", d,
            (unsigned long long)x->frames, (unsigned long long)x->bytes, (unsigned long long)x->drops,
-           (unsigned long long)x->sendErrors, (unsigned long long)x->sent, (double)x->lateSumNs / 1000.0, meanUs,
+           (unsigned long long)x->sockDrops, (unsigned long long)x->trunc, (unsigned long long)x->sendErrors,
+           (unsigned long long)x->late1ms, (unsigned long long)x->sent, (double)x->lateSumNs / 1000.0, meanUs,
            (double)x->lateMaxNs / 1000.0);
   }
   printf("}\n");
@@ -173,18 +224,35 @@ static void report(struct queue *q, double elapsedS) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) { fprintf(stderr, "usage: %s IF1 IF2 DELAY_US [QUEUE_FRAMES]\n", argv[0]); return 2; }
-  uint64_t delayNs = strtoull(argv[3], NULL, 10) * 1000ull;
-  uint32_t slots = argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 10) : 32768;
+  uint32_t slots = 16384; // 32 MB per direction; 100 ms at 500 Mbit/s is about 4,200 frames
+  int sockBuf = 16 << 20;
+  int opt;
+  while ((opt = getopt(argc, argv, "j:q:b:s:")) != -1) {
+    switch (opt) {
+      case 'j': jitterNs = strtoull(optarg, NULL, 10) * 1000ull; break;
+      case 'q': slots = (uint32_t)strtoul(optarg, NULL, 10); break;
+      case 'b': sockBuf = (int)strtol(optarg, NULL, 10); break;
+      case 's': rngState = strtoull(optarg, NULL, 10) | 1; break;
+      default: goto usage;
+    }
+  }
+  if (argc - optind != 3 || slots < 2) {
+  usage:
+    fprintf(stderr, "usage: %s [-j JITTER_US] [-q QUEUE_FRAMES] [-b SOCKBUF_BYTES] [-s SEED] IF1 IF2 DELAY_US\n", argv[0]);
+    return 2;
+  }
+  const char *if1 = argv[optind], *if2 = argv[optind + 1];
+  uint64_t delayNs = strtoull(argv[optind + 2], NULL, 10) * 1000ull;
   prctl(PR_SET_TIMERSLACK, 1UL); // wake at the due time, not up to 50 us later
   signal(SIGTERM, onSignal);
   signal(SIGINT, onSignal);
-  int fd[2] = {openSocket(argv[1]), openSocket(argv[2])};
+  int fd[2] = {openSocket(if1, sockBuf), openSocket(if2, sockBuf)};
   struct queue q[2]; // q[0]: IF1 -> IF2, q[1]: IF2 -> IF1
   queueInit(&q[0], slots);
   queueInit(&q[1], slots);
   uint64_t start = nowNs(), lastReport = start;
-  printf("{\"ready\":true,\"delayUs\":%llu,\"slots\":%u}\n", (unsigned long long)(delayNs / 1000), slots);
+  printf("{\"ready\":true,\"delayUs\":%llu,\"jitterUs\":%llu,\"slots\":%u,\"sockBuf\":%d}\n", (unsigned long long)(delayNs / 1000),
+         (unsigned long long)(jitterNs / 1000), slots, sockBuf);
   fflush(stdout);
   while (!stopping) {
     uint64_t next0 = flush(fd[1], &q[0]);
@@ -205,9 +273,13 @@ int main(int argc, char **argv) {
     now = nowNs();
     if (now - lastReport >= 1000000000ull) {
       lastReport = now;
+      readSocketDrops(fd[0], &q[0]);
+      readSocketDrops(fd[1], &q[1]);
       report(q, (double)(now - start) / 1e9);
     }
   }
+  readSocketDrops(fd[0], &q[0]);
+  readSocketDrops(fd[1], &q[1]);
   report(q, (double)(nowNs() - start) / 1e9);
   return 0;
 }

@@ -37,6 +37,17 @@ export function sweepStale() {
   }
 }
 
+// Loss must be drawn per packet: a link that still offloads lets a 64 KB TCP or UDP GSO super-packet
+// cross it (and the nft loss rule) as one skb, one random draw for about 40 packets.
+const offloadsOff = ['tcp-segmentation-offload', 'generic-segmentation-offload', 'generic-receive-offload', 'tx-udp-segmentation'];
+
+function assertNoOffloads(ethtoolK, dev) {
+  for (const f of offloadsOff) {
+    const m = new RegExp(`^\\s*${f}: (on|off)`, 'm').exec(ethtoolK);
+    if (m === null || m[1] !== 'off') throw new Error(`${dev}: ${f} is not off (${m?.[1] ?? 'not listed'}); loss would not be per packet`);
+  }
+}
+
 export class Lab {
   constructor() {
     sweepStale();
@@ -70,6 +81,7 @@ export class Lab {
       if (addr !== '') this.exec(ns, ['ip', 'addr', 'add', addr, 'dev', dev]);
       // TX checksum off too: a frame copied by the delay bridge must carry a complete checksum.
       this.exec(ns, ['ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off'], { allowFail: true });
+      assertNoOffloads(this.exec(ns, ['ethtool', '-k', dev]).stdout, dev);
       this.exec(ns, ['ip', 'link', 'set', dev, 'up']);
     }
     return { a: ifA, b: ifB };
@@ -115,7 +127,7 @@ export const addr = { a: '192.0.2.2', rA: '192.0.2.1', b: '198.51.100.2', rB: '1
  * bridgePath (the compiled delay-bridge), holding frames delayMs each way.
  * Returns { lab, ns: {a,b,h,r,d}, lossIf, bridge } where lossIf is R's interface toward A.
  */
-export async function buildTopology({ delayMs, bridgePath }) {
+export async function buildTopology({ delayMs, jitterMs = 0, bridgePath }) {
   const lab = new Lab();
   try {
     const ns = { r: lab.host('r', { forward: true }), a: lab.host('a'), b: lab.host('b'), h: lab.host('h') };
@@ -126,7 +138,7 @@ export async function buildTopology({ delayMs, bridgePath }) {
       const ad = lab.link(ns.a, ns.d, `${addr.a}/24`, '');
       const dr = lab.link(ns.d, ns.r, '', `${addr.rA}/24`);
       lossIf = dr.b;
-      bridge = await startBridge(lab, ns.d, ad.b, dr.a, delayMs, bridgePath);
+      bridge = await startBridge(lab, ns.d, ad.b, dr.a, delayMs, jitterMs, bridgePath);
     } else {
       lossIf = lab.link(ns.a, ns.r, `${addr.a}/24`, `${addr.rA}/24`).b;
     }
@@ -157,10 +169,12 @@ export function setLoss(lab, router, iface, percent) {
 }
 
 /** Starts the delay bridge in ns between if1 and if2; resolves once it prints its ready line. */
-function startBridge(lab, ns, if1, if2, delayMs, bridgePath) {
-  // Niced up: the bridge stands for the network, so it should not queue behind the daemons it carries.
-  const child = lab.spawn(ns, 'nice', ['-n', '-10', bridgePath, if1, if2, String(Math.round(delayMs * 1000))]);
-  const bridge = { child, last: null, stats: [], lines: [] };
+function startBridge(lab, ns, if1, if2, delayMs, jitterMs, bridgePath) {
+  // Real-time priority (SCHED_FIFO, the kernel's RT throttling still leaves 5 % to others): the
+  // bridge stands for the network and must not queue behind the daemons it carries on 2 shared cores.
+  const args = [bridgePath, '-j', String(Math.round(jitterMs * 1000)), if1, if2, String(Math.round(delayMs * 1000))];
+  const child = lab.spawn(ns, 'chrt', ['-f', '50', ...args]);
+  const bridge = { child, last: null, stats: [], trimmed: 0, lines: [] };
   let buf = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('delay bridge did not start within 5 s')), 5000);
@@ -179,6 +193,8 @@ function startBridge(lab, ns, if1, if2, delayMs, bridgePath) {
           } else {
             bridge.last = obj;
             bridge.stats.push(obj);
+            // Bounded: a long campaign keeps the last hour (windows read lines since their snapshot index).
+            if (bridge.stats.length > 7200) bridge.trimmed += bridge.stats.splice(0, 3600).length;
           }
         } catch {
           /* not JSON */

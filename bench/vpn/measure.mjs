@@ -88,11 +88,12 @@ export async function ping(ns, target, { count, intervalS = 0.05, deadlineS }) {
  * One iperf3 TCP test from ns A to host:port (a fresh one-off server in nsB on iperfPort).
  * Returns { mbps, bytes, retransmits, error }.
  */
-export async function iperf(lab, nsA, nsB, host, port, { seconds, streams }) {
+export async function iperf(lab, nsA, nsB, host, port, { seconds, streams, cc = null }) {
   const server = lab.spawn(nsB, 'iperf3', ['-s', '-1', '-p', String(iperfPort)]);
   try {
     if (!(await waitListening(lab, nsB, iperfPort))) return { mbps: null, error: 'iperf3 server did not listen' };
     const args = ['iperf3', '-c', host, '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J', '--connect-timeout', '5000'];
+    if (cc !== null) args.push('-C', cc);
     const r = await runAsync(nsA, args, (seconds + 20) * 1000);
     let j;
     try {
@@ -107,6 +108,7 @@ export async function iperf(lab, nsA, nsB, host, port, { seconds, streams }) {
       bytes: recv.bytes,
       seconds: recv.seconds,
       retransmits: j.end.sum_sent?.retransmits ?? null,
+      cc: j.end.sender_tcp_congestion ?? null,
       error: j.error ?? null,
     };
   } finally {
@@ -168,12 +170,23 @@ export function peakRssMiB(pid) {
   }
 }
 
-/** Ip ReasmReqds in ns (underlay fragments reassembled; should stay 0). */
-export function reasmReqds(lab, ns) {
-  const out = lab.sh(ns, 'cat /proc/net/snmp', { allowFail: true }).split('\n').filter((l) => l.startsWith('Ip:'));
-  if (out.length < 2) return null;
+/** One protocol's counters of /proc/net/snmp in ns (per namespace), e.g. Udp RcvbufErrors, Ip ReasmReqds. */
+export function snmpCounters(lab, ns, proto) {
+  const out = lab.sh(ns, 'cat /proc/net/snmp', { allowFail: true }).split('\n').filter((l) => l.startsWith(`${proto}:`));
+  const res = {};
+  if (out.length < 2) return res;
   const keys = out[0].split(/\s+/);
   const vals = out[1].split(/\s+/);
-  const i = keys.indexOf('ReasmReqds');
-  return i >= 0 ? Number(vals[i]) : null;
+  keys.forEach((k, i) => i > 0 && (res[k] = Number(vals[i])));
+  return res;
+}
+
+export const udpCounters = (lab, ns) => snmpCounters(lab, ns, 'Udp');
+
+/** Receive buffer (bytes, skmem rb) of each UDP socket a process holds in ns, as "name:rb" strings. */
+export function udpRecvBuffers(lab, ns) {
+  const out = lab.sh(ns, 'ss -Huamnp', { allowFail: true });
+  const found = new Set();
+  for (const m of out.matchAll(/users:\(\("([^"]+)"[^\n]*\n?\s*skmem:\(r\d+,rb(\d+)/g)) found.add(`${m[1]}:${m[2]}`);
+  return [...found];
 }

@@ -68,6 +68,16 @@ function logs(tracked) {
   return tracked.map((t) => `--- ${t.label}\n${t.lines.slice(-15).join('\n')}`).join('\n');
 }
 
+/** Waits (bounded: 150 x 100 ms) until a UDP socket is bound to port in ns, or the daemon exits. */
+async function udpListening(lab, ns, port, t) {
+  for (let i = 0; i < 150; i++) {
+    if (t.child.exitCode !== null || t.child.signalCode !== null) return false;
+    if (lab.sh(ns, `ss -Hlun 'sport = :${port}'`, { allowFail: true }).trim() !== '') return true;
+    await sleep(100);
+  }
+  return false;
+}
+
 /** Pings dst from ns until it answers: bounded to `tries` one-second attempts. */
 async function pingUntil(ns, dst, tries) {
   for (let i = 0; i < tries; i++) {
@@ -156,6 +166,53 @@ export const kcptun = {
   },
 };
 
+/**
+ * nebula 1.6 as installed: a CA and two host certificates made per start, A and B find each other
+ * through static_host_map (no lighthouse), firewall open, its default MTU (1300) and socket buffers.
+ */
+export const nebula = {
+  name: 'nebula',
+  label: 'nebula',
+  async start({ lab, ns }) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-nebula-'));
+    const tracked = [];
+    const stop = async () => {
+      await killAll(tracked);
+      rmSync(dir, { recursive: true, force: true });
+    };
+    try {
+      const f = (n) => join(dir, n);
+      run(['nebula-cert', 'ca', '-name', 'bench', '-out-crt', f('ca.crt'), '-out-key', f('ca.key')]);
+      const sides = [
+        { side: 'a', dev: 'neba', me: overlayA, other: overlayB, endpoint: addr.b },
+        { side: 'b', dev: 'nebb', me: overlayB, other: overlayA, endpoint: addr.a },
+      ];
+      for (const s of sides) {
+        run(['nebula-cert', 'sign', '-ca-crt', f('ca.crt'), '-ca-key', f('ca.key'), '-name', s.side, '-ip', `${s.me}/24`, '-out-crt', f(`${s.side}.crt`), '-out-key', f(`${s.side}.key`)]);
+        const any = [{ port: 'any', proto: 'any', host: 'any' }];
+        // JSON is YAML: nebula reads this as its config file.
+        const config = {
+          pki: { ca: f('ca.crt'), cert: f(`${s.side}.crt`), key: f(`${s.side}.key`) },
+          static_host_map: { [s.other]: [`${s.endpoint}:4242`] },
+          lighthouse: { am_lighthouse: false, hosts: [] },
+          listen: { host: '0.0.0.0', port: 4242 },
+          punchy: { punch: false },
+          tun: { disabled: false, dev: s.dev },
+          logging: { level: 'error', format: 'text' },
+          firewall: { outbound: any, inbound: any },
+        };
+        writeFileSync(f(`${s.side}.yml`), JSON.stringify(config));
+        tracked.push(track(lab.spawn(ns[s.side], 'nebula', ['-config', f(`${s.side}.yml`)]), `nebula ${s.side}`));
+      }
+      if (!(await pingUntil(ns.a, overlayB, 20))) throw new Error(`nebula: no ping across\n${logs(tracked)}`);
+      return { iperf: { host: overlayB, port: iperfPort }, echo: { host: overlayB, port: echoPort }, ping: overlayB, pids: { a: tracked[0].child.pid, b: tracked[1].child.pid }, stop, logs: () => logs(tracked) };
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  },
+};
+
 /** The node flags meshd's shebang gives (`#!/usr/bin/env -S node FLAGS`), so rows run as the installed command does. */
 function nodeFlagsOf(cliPath) {
   const first = readFileSync(cliPath, 'utf8').split('\n', 1)[0];
@@ -165,8 +222,9 @@ function nodeFlagsOf(cliPath) {
 
 /** meshd: hub in H, peers in A and B with TUN devices; transport and KCP mode per row. */
 /** cpuProfDir: when set, peers run under `node --cpu-prof` (profiles written when they exit). */
-export function meshd(cliPath, transport, kcpMode, cpuProfDir = null) {
-  const name = transport === 'kcp' ? `meshd kcp ${kcpMode}` : 'meshd datagram';
+/** label: the row's name prefix ('meshd', or 'meshd A'/'meshd B' for two trees side by side). */
+export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'meshd') {
+  const name = transport === 'kcp' ? `${label} kcp ${kcpMode}` : `${label} datagram`;
   return {
     name,
     label: name,
@@ -182,7 +240,9 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null) {
         writeFileSync(secret, 'bench-secret-0123456789abcdef\n', { mode: 0o600 });
         const hub = track(lab.spawn(ns.h, process.execPath, [...nodeFlagsOf(cliPath), cliPath, 'hub', '--listen', `${addr.h}:7000`, '--network', '10.9.0.0/24', '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info']), 'meshd hub');
         tracked.push(hub);
-        if (!(await hub.waitFor(/"msg":"hub started"/, 15000))) throw new Error(`meshd hub did not start\n${logs(tracked)}`);
+        // Readiness by what the hub does (its UDP port is bound), not by a log line: the two trees of
+        // an A/B run may word their logs differently.
+        if (!(await udpListening(lab, ns.h, 7000, hub))) throw new Error(`meshd hub did not start\n${logs(tracked)}`);
         const peers = [
           { side: 'a', local: `${overlayA}/24`, name: 'a', tun: 'mta' },
           { side: 'b', local: `${overlayB}/24`, name: 'b', tun: 'mtb' },
@@ -193,8 +253,7 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null) {
           if (transport === 'kcp') args.push('--kcp-mode', kcpMode);
           tracked.push(track(lab.spawn(ns[p.side], process.execPath, args), `meshd peer ${p.side}`));
         }
-        for (const t of tracked.slice(1)) if (!(await t.waitFor(/"msg":"registered with hub"/, 15000))) throw new Error(`${t.label} did not register\n${logs(tracked)}`);
-        if (!(await pingUntil(ns.a, overlayB, 20))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);
+        if (!(await pingUntil(ns.a, overlayB, 30))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);
         // The first packets go through the hub's relay while the peers punch; measure the direct
         // path a user has after that (the start time below includes it).
         const direct = await runAsync(ns.a, [process.execPath, cliPath, 'ping', 'b', '--until-direct', '--state-dir', join(dir, 'a')], 30000);

@@ -22,6 +22,7 @@ import { transportReceiverIndex } from '../wire/transport.js';
 import * as C from './constants.js';
 import { HandshakeBacklog } from './handshake-backlog.js';
 import { HubKeyGate } from './hub-key-gate.js';
+import { keyId } from './key-id.js';
 import { pathKey, udpPath, type Path } from './path.js';
 import { KeyedRateLimiter, LoadGauge } from './rate-limit.js';
 
@@ -151,10 +152,6 @@ function ipKey(p: Path): string {
 /** A stranger (link.ts `retain`) seen first at `sinceMs` is forgotten once this is true. */
 export function strangerExpired(sinceMs: number, nowMs: number): boolean {
   return nowMs - sinceMs >= C.strangerGraceMs;
-}
-
-export function keyId(publicKey: Uint8Array): string {
-  return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
 }
 
 export class Link {

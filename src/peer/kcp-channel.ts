@@ -5,7 +5,7 @@ import { Kcp } from '../arq/kcp.js';
 import { KCP_OVERHEAD_BYTES, type KcpPreset } from '../arq/constants.js';
 import { InnerKind } from '../wire/inner.js';
 import type { Clock } from '../util/clock.js';
-import { KcpTimer } from '../link/kcp-timer.js';
+import { KcpTimer } from '../arq/kcp-timer.js';
 
 /**
  * Send and receive windows in segments: the span of sequence numbers, not the amount in flight

@@ -365,7 +365,7 @@ describe('link: cookie replies under load', () => {
 
   it('under load: an initiation without mac2 gets exactly one COOKIE_REPLY and no DH; the retry carries a valid mac2 and completes', () => {
     const t = pair({ b: alwaysLoaded });
-    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const dh = vi.spyOn((t.b as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
     const atA: { type: string; ms: number; d: Uint8Array }[] = [];
     const atB: typeof atA = [];
     tap(t.a, atA, t.clock);
@@ -414,7 +414,7 @@ describe('link: cookie replies under load', () => {
 
   it('not under load: a wrong mac2 is ignored (behaviour as today)', () => {
     const t = pair();
-    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const dh = vi.spyOn((t.b as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
     const init = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 77, 1_700_000_100_000).message;
     writeMac2(init, new Uint8Array(16).fill(1)); // a cookie b never issued
     t.b.receive(init, udpPath(t.ua.local));
@@ -425,7 +425,7 @@ describe('link: cookie replies under load', () => {
 
   it('the gauge decides: a burst over the threshold puts the node under load, and it ends a second after the last excess', () => {
     const t = pair({ b: { underLoad: { initiationsPerSec: 2, burst: 3 } } });
-    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const dh = vi.spyOn((t.b as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
     const init = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 77, 1_700_000_100_000).message;
     for (let i = 0; i < 5; i++) t.b.receive(init, udpPath({ address: '203.0.113.5', port: 1000 + i }));
     t.clock.advance(0); // the DH backlog's turn
@@ -439,7 +439,7 @@ describe('link: cookie replies under load', () => {
 
   it('under load, a valid mac2 proves the address and the limit is per IP: 40 ports of one address share one budget', () => {
     const t = pair({ b: alwaysLoaded });
-    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const dh = vi.spyOn((t.b as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
     const key = cookieReplyKey(psk, t.kb.publicKey);
     const ports = 40;
     let wall = 1_700_000_100_000;
@@ -480,7 +480,7 @@ describe('link: cookie replies under load', () => {
 
   it('under load, a mac2 made for another source gets a cookie again, not the DH', () => {
     const t = pair({ b: alwaysLoaded });
-    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const dh = vi.spyOn((t.b as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
     const real = t.sw.open('198.51.100.7', 3000);
     let reply: Uint8Array | undefined;
     real.onMessage((d) => (reply = new Uint8Array(d)));
@@ -516,7 +516,7 @@ describe('link: cookie replies under load', () => {
     t.clock.advance(LC.handshakeFirstRetryMs + LC.handshakeRetryJitterMs); // the retry, with mac2, completes the handshake
     expect(t.a.hasSession(t.kb.publicKey)).toBe(true);
     t.a.rehandshake(t.kb.publicKey); // a new initiation, with mac2 from the cookie a still holds
-    const pendingIdx = [...(t.a as unknown as { pendingByIndex: Map<number, unknown> }).pendingByIndex.keys()][0]!;
+    const pendingIdx = [...t.a.table.pendingByIndex.keys()][0]!;
     const forged = new Uint8Array(reply);
     new DataView(forged.buffer).setUint32(4, pendingIdx, true);
     t.a.receive(forged, udpPath(t.ub.local)); // the pending index, but sealed for the first initiation's mac1
@@ -529,7 +529,7 @@ describe('link: cookie replies under load', () => {
 });
 
 describe('link: the DH backlog', () => {
-  const spyDh = (l: Link) => vi.spyOn((l as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+  const spyDh = (l: Link) => vi.spyOn((l as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
   let wall = 1_700_000_050_000; // initiators' TAI64N, near the responder's wall clock
   /** n initiations to b from n fresh initiators, each on its own socket, all arriving at the same instant. */
   function burst(t: ReturnType<typeof pair>, n: number, address = '203.0.113.9') {

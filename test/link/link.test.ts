@@ -4,7 +4,10 @@ import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../../src/crypto/cookie.js';
 import { createInitiation } from '../../src/crypto/handshake.js';
+import type { CryptoBackends } from '../../src/crypto/backends.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
+import { Noise } from '../../src/crypto/noise.js';
+import { nodeNoise } from '../../src/crypto/noise-node.js';
 import { derivePsk } from '../../src/crypto/psk.js';
 import { buildHubKeyRequest, verifyHubKeyResponse } from '../../src/crypto/hub-key.js';
 import * as LC from '../../src/link/constants.js';
@@ -597,5 +600,55 @@ describe('link: the DH backlog', () => {
     expect(types.filter((x) => x === 'CookieReply')).toHaveLength(72);
     t.clock.advance(LC.underLoadHoldMs);
     expect(t.b.underLoad).toBe(false);
+  });
+});
+
+describe('link: the hot path and the crypto it is given', () => {
+  it('TRANSPORT from where the remote already is keeps its Path object (none made per datagram)', () => {
+    const t = pair();
+    t.a.send(t.kb.publicKey, text('one'), udpPath(t.ub.local));
+    t.clock.advance(50);
+    const first = t.b.remote(t.ka.publicKey)!.path;
+    for (let i = 0; i < 5; i++) t.a.send(t.kb.publicKey, text(`more ${i}`));
+    t.clock.advance(50);
+    expect(t.got.b).toHaveLength(6);
+    expect(t.b.remote(t.ka.publicKey)!.path).toBe(first);
+    expect(t.got.b.every(([, from]) => from === first)).toBe(true);
+  });
+
+  it('udpPath gives one Path per Endpoint object', () => {
+    const e = { address: '192.0.2.9', port: 9 };
+    const other = { address: '192.0.2.9', port: 9 };
+    const p = udpPath(e);
+    udpPath(other); // another endpoint asked for in between
+    expect(udpPath(e)).toBe(p);
+    expect(udpPath(other)).not.toBe(p);
+    expect(udpPath(other)).toEqual(udpPath(e));
+  });
+
+  it('handshakes and sessions run on the crypto passed in (LinkOptions.crypto), not a process-wide one', () => {
+    let dh = 0;
+    let sealed = 0;
+    const noise = new Noise({ ...nodeNoise, x25519: (priv, pub) => (dh++, nodeNoise.x25519(priv, pub)) });
+    const crypto: CryptoBackends = {
+      noise,
+      aead: { aeadSeal: () => (sealed++, false), aeadOpen: () => -1 }, // declines: node:crypto does the work, same bytes
+      names: { aead: 'node', noise: 'node' },
+    };
+    const clock = new ManualClock();
+    const sw = new MemoryUdpSwitch(clock, { loss: 0, delayMs: 5 }, 3);
+    const ka = generateKeyPair();
+    const kb = generateKeyPair();
+    const ub = sw.open('192.0.2.2', 2000);
+    const a = new Link({ udp: sw.open('192.0.2.1', 1000), keyPair: ka, psk, clock, wallClock: () => 1_700_000_000_000 + clock.now(), log: testLogger('a'), crypto });
+    const b = new Link({ udp: ub, keyPair: kb, psk, clock, wallClock: () => 1_700_000_000_000 + clock.now(), log: testLogger('b') });
+    const got: string[] = [];
+    b.onInner((_r, pt) => got.push(Buffer.from(pt).toString()));
+    a.send(kb.publicKey, text('hi'), udpPath(ub.local));
+    clock.advance(50);
+    expect(got).toEqual(['hi']);
+    expect(dh).toBeGreaterThanOrEqual(3); // the initiator's es, ss and the response's ee/se: a's DHs went through its backend
+    expect(sealed).toBeGreaterThan(0);
+    expect(b.crypto).not.toBe(crypto);
   });
 });

@@ -7,7 +7,7 @@
 import { createInitiation, consumeResponse, HandshakeResponder, staticShared, type HandshakeIdentity } from '../src/crypto/handshake.js';
 import { generateKeyPair } from '../src/crypto/keys.js';
 import { nativeNoise } from '../src/crypto/native.js';
-import { aeadOpen, aeadSeal, hash, hmac, kdf, noiseBackend, setNoiseBackend, type NoiseBackend } from '../src/crypto/noise.js';
+import { Noise, NODE_NOISE, type NoiseBackend } from '../src/crypto/noise.js';
 import { derivePsk } from '../src/crypto/psk.js';
 import { TransportSession } from '../src/crypto/session.js';
 
@@ -104,9 +104,9 @@ function usEach<T>(items: T[], step: (x: T) => void): number {
 
 const STEPS = 1000; // handshakes per timed step: ~0.3-0.7 s each on node:crypto, ~0.2-0.5 s on the addon
 
-function stepCosts(): Record<string, number> {
-  const a: HandshakeIdentity = { keyPair: generateKeyPair(), psk };
-  const b: HandshakeIdentity = { keyPair: generateKeyPair(), psk };
+function stepCosts(noise: Noise): Record<string, number> {
+  const a: HandshakeIdentity = { keyPair: generateKeyPair(noise), psk, noise };
+  const b: HandshakeIdentity = { keyPair: generateKeyPair(noise), psk, noise };
   const r = new HandshakeResponder(b, { maxClockSkewMs: Infinity });
   // Warm the caches a running node has (static KeyObjects, JIT) with a few handshakes.
   for (let i = 0; i < 20; i++) {
@@ -142,20 +142,21 @@ function stepCosts(): Record<string, number> {
   };
 }
 
-function primitiveCosts(b: NoiseBackend): Record<string, number> {
-  const k1 = generateKeyPair();
-  const k2 = generateKeyPair();
+function primitiveCosts(n: Noise): Record<string, number> {
+  const b = n.backend;
+  const k1 = generateKeyPair(n);
+  const k2 = generateKeyPair(n);
   const k32 = new Uint8Array(32).fill(3);
-  const box = aeadSeal(k32, 0, k32, k32);
+  const box = n.aeadSeal(k32, 0, k32, k32);
   return {
     'X25519 (static keys)': usPer(300, 50, () => b.x25519(k1.privateKey, k2.publicKey)),
-    'key pair (ephemeral)': usPer(300, 50, () => generateKeyPair()),
-    'hash (2 x 32 B)': usPer(200, 500, () => hash(k32, k32)),
-    'HMAC (32 B key, 33 B)': usPer(200, 500, () => hmac(k32, k32, k32.subarray(0, 1))),
-    'KDF, 2 outputs': usPer(200, 500, () => kdf(2, k32, k32)),
-    'KDF, 3 outputs': usPer(200, 500, () => kdf(3, k32, k32)),
-    'seal box (32 B, 32 B ad)': usPer(200, 500, () => aeadSeal(k32, 0, k32, k32)),
-    'open box (32 B, 32 B ad)': usPer(200, 500, () => aeadOpen(k32, 0, box, k32)),
+    'key pair (ephemeral)': usPer(300, 50, () => generateKeyPair(n)),
+    'hash (2 x 32 B)': usPer(200, 500, () => n.hash(k32, k32)),
+    'HMAC (32 B key, 33 B)': usPer(200, 500, () => n.hmac(k32, k32, k32.subarray(0, 1))),
+    'KDF, 2 outputs': usPer(200, 500, () => n.kdf(2, k32, k32)),
+    'KDF, 3 outputs': usPer(200, 500, () => n.kdf(3, k32, k32)),
+    'seal box (32 B, 32 B ad)': usPer(200, 500, () => n.aeadSeal(k32, 0, k32, k32)),
+    'open box (32 B, 32 B ad)': usPer(200, 500, () => n.aeadOpen(k32, 0, box, k32)),
   };
 }
 
@@ -164,10 +165,9 @@ const columns: [string, NoiseBackend | undefined][] = [['node:crypto', undefined
 if (nativeBackend) columns.push(['native', nativeBackend]);
 const table: Record<string, number>[] = [];
 for (const [, b] of columns) {
-  setNoiseBackend(b);
-  table.push({ ...stepCosts(), ...primitiveCosts(noiseBackend()) });
+  const n = b ? new Noise(b) : NODE_NOISE;
+  table.push({ ...stepCosts(n), ...primitiveCosts(n) });
 }
-setNoiseBackend(undefined);
 
 console.log('');
 console.log(`handshake steps and Noise primitives, us per call${nativeBackend ? '' : ' (addon not found: node:crypto only)'}`);

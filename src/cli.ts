@@ -196,12 +196,13 @@ function runUntilSignal(daemon: Stoppable, log: Logger): void {
  * else node:crypto; same bytes either way. The AEAD of sessions (crypto/session.ts: ~6x less CPU
  * than node:crypto's cipher object per packet; a third of the hub's CPU while streaming maps) and
  * the Noise primitives of handshakes (crypto/noise.ts: X25519 without KeyObject imports,
- * HMAC-BLAKE2s without createHmac; a hub's rekey wave is handshakes). Chosen here, at the
- * composition root, for hub and peer alike: the user's switch MESHD_NODE_CRYPTO=1 keeps node:crypto.
+ * HMAC-BLAKE2s without createHmac; a hub's rekey wave is handshakes). crypto/native.ts runtimeCrypto
+ * makes the choice once for hub and peer alike, and each Link runs on it (LinkOptions.crypto); the
+ * user's switch MESHD_NODE_CRYPTO=1 keeps node:crypto. Here it is only named for the start-up log.
  */
-async function installCrypto(): Promise<{ aead: 'native' | 'node'; noise: 'native' | 'node' }> {
-  const { installNativeCrypto } = await import('./crypto/native.js');
-  return installNativeCrypto({ nodeCrypto: process.env['MESHD_NODE_CRYPTO'] === '1' });
+async function cryptoInUse(): Promise<{ aead: 'native' | 'node'; noise: 'native' | 'node' }> {
+  const { runtimeCrypto } = await import('./crypto/native.js');
+  return runtimeCrypto({ nodeCrypto: process.env['MESHD_NODE_CRYPTO'] === '1' }).names;
 }
 
 async function runHub(flags: Record<string, unknown>): Promise<void> {
@@ -212,7 +213,7 @@ async function runHub(flags: Record<string, unknown>): Promise<void> {
   logNotices(log, notices);
   reloadOnHangup(flags, (raw) => parseHubConfig(raw, parseContextFor('hub')), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
-  const cryptoBackends = await installCrypto();
+  const cryptoBackends = await cryptoInUse();
   const { startHubDaemon } = await import('./hub/run.js');
   const hub = await startHubDaemon(cfg, keyPair, log);
   const publicKey = encodeKey(keyPair.publicKey);
@@ -229,7 +230,7 @@ async function runPeer(flags: Record<string, unknown>): Promise<void> {
   logNotices(log, notices);
   reloadOnHangup(flags, (raw) => parsePeerConfig(raw, parseContextFor('peer')), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
-  const cryptoBackends = await installCrypto();
+  const cryptoBackends = await cryptoInUse();
   const { startPeerDaemon } = await import('./peer/run.js');
   // startPeerDaemon waits for the first REGISTER_OK, which a refusing hub can hold back for as long
   // as the operator takes (the peer retries, H1): a stop meanwhile is a clean exit 0. Nothing is

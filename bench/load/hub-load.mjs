@@ -56,9 +56,9 @@ function hubStatus() {
 const say = (s) => console.log(`[load ${new Date().toISOString().slice(11, 19)}] ${s}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// LOAD_HUB_AEAD=native: the hub seals and opens with the addon's AEAD, as peers do (hub-aead-preload.mjs).
-const aeadArgs = process.env.LOAD_HUB_AEAD === 'native' ? ['--import', join(here, 'hub-aead-preload.mjs')] : [];
-const hub = spawn(process.execPath, [...aeadArgs, ...(process.env.LOAD_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'hub', '--listen', `127.0.0.1:${port}`, '--network', '10.9.0.0/16', '--secret-file', join(dir, 'secret'), '--state-dir', dir, '--log-level', process.env.LOAD_HUB_LEVEL ?? 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+// The hub runs on the crypto addon like the daemon always does now (crypto/native.ts runtimeCrypto);
+// MESHD_NODE_CRYPTO=1 in the environment keeps it on node:crypto (the old LOAD_HUB_AEAD=native preload is gone).
+const hub = spawn(process.execPath, [...(process.env.LOAD_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean), cli, 'hub', '--listen', `127.0.0.1:${port}`, '--network', '10.9.0.0/16', '--secret-file', join(dir, 'secret'), '--state-dir', dir, '--log-level', process.env.LOAD_HUB_LEVEL ?? 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
 const workers = [];
 const progressByWorker = [];
 let cleaned = false;

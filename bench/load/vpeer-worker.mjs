@@ -16,10 +16,8 @@ const { pskFromSecret } = await import(`${dist}/crypto/psk.js`);
 const { systemClock, systemWallClock } = await import(`${dist}/util/clock.js`);
 const { decodeControl } = await import(`${dist}/wire/control.js`);
 const { decodeInner, InnerKind } = await import(`${dist}/wire/inner.js`);
-// The crypto a real peer uses (cli.ts installCrypto: the crypto addon's AEAD and handshake
-// primitives unless MESHD_NODE_CRYPTO=1).
-const { installNativeCrypto } = await import(`${dist}/crypto/native.js`);
-installNativeCrypto({ nodeCrypto: process.env.MESHD_NODE_CRYPTO === '1' });
+// Each Link runs on the crypto a real peer uses (crypto/native.ts runtimeCrypto: the addon's AEAD
+// and handshake primitives unless MESHD_NODE_CRYPTO=1).
 
 const log = pino({ level: 'silent' });
 // MAP entries decoded (full) or only the part header (headers): the version-only map needs no

@@ -12,7 +12,6 @@ import { derivePsk } from '../../src/crypto/psk.js';
 import { startHub } from '../../src/hub/daemon.js';
 import { openUdp } from '../../src/net/udp-node.js';
 import { PeerNode } from '../../src/peer/node.js';
-import { installNativeCrypto } from '../../src/crypto/native.js';
 import { systemClock, systemWallClock } from '../../src/util/clock.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { pino } from 'pino';
@@ -75,8 +74,7 @@ async function freePort(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  // As the daemons do (cli.ts installCrypto): the crypto addon unless MESHD_NODE_CRYPTO=1.
-  installNativeCrypto({ nodeCrypto: process.env['MESHD_NODE_CRYPTO'] === '1' });
+  // The links run on crypto/native.ts runtimeCrypto() as the daemons do: the addon unless MESHD_NODE_CRYPTO=1.
   const src = await source();
   const rows: Array<[string, { mbps: number; ttfbMs: number }]> = [];
   rows.push(['direct TCP', await download(src)]);

@@ -8,20 +8,19 @@
 export const KCP_OVERHEAD_BYTES = 24;
 
 /** Segment commands (the cmd byte). Values are the reference's, so a reference peer understands them. */
-export const KcpCmd = {
+export enum KcpCmd {
   /** Data. */
-  Push: 81,
+  Push = 81,
   /** Selective ack of one sn, echoing the PUSH's ts. */
-  Ack: 82,
+  Ack = 82,
   /** Window probe: "tell me your window". */
-  Wask: 83,
+  Wask = 83,
   /** Window tell: carries nothing beyond the wnd field. */
-  Wins: 84,
-} as const;
-export type KcpCmd = (typeof KcpCmd)[keyof typeof KcpCmd];
+  Wins = 84,
+}
 
 /** cmd byte -> name, for logs and tests. */
-export const kcpCmdName: Readonly<Record<number, string>> = {
+export const kcpCmdName: Readonly<Record<KcpCmd, string>> = {
   [KcpCmd.Push]: 'PUSH',
   [KcpCmd.Ack]: 'ACK',
   [KcpCmd.Wask]: 'WASK',

@@ -19,17 +19,16 @@ export interface RateSnapshot {
 }
 
 /** The controller's state (BBR's names). */
-export const RcMode = {
+export enum RcMode {
   /** Doubling the rate each round trip until it stops growing or a queue stands. */
-  Startup: 0,
+  Startup = 0,
   /** Pacing below the estimate until what Startup queued is gone. */
-  Drain: 1,
+  Drain = 1,
   /** Cycling 1.25 / 0.75 / 1 x the estimate, one min RTT each. */
-  ProbeBw: 2,
+  ProbeBw = 2,
   /** Half a BDP in flight for 200 ms to see the empty-queue RTT again. */
-  ProbeRtt: 3,
-} as const;
-export type RcMode = (typeof RcMode)[keyof typeof RcMode];
+  ProbeRtt = 3,
+}
 
 /** Startup gain 2/ln 2: doubles the delivery rate each round trip (BBR). Local tuning. */
 const startupGain = 2.885;

@@ -16,7 +16,7 @@
 //   +-------------------------------+---------------+
 //   conv, ts, sn, una, len: u32 LE; wnd: u16 LE; cmd, frg: u8.
 import { DecodeError } from '../util/errors.js';
-import { KCP_OVERHEAD_BYTES, kcpCmdName } from './constants.js';
+import { KCP_OVERHEAD_BYTES, kcpCmdName, type KcpCmd } from './constants.js';
 
 export interface SegmentHeader {
   conv: number;
@@ -128,7 +128,7 @@ export function decodeHeader(b: Uint8Array, o = 0): SegmentHeader {
 /** One segment at o: header, known cmd and a len that fits. Throws DecodeError otherwise. */
 export function decodeSegment(b: Uint8Array, o = 0): DecodedSegment {
   const header = decodeHeader(b, o);
-  if (kcpCmdName[header.cmd] === undefined) throw new DecodeError(`unknown cmd ${header.cmd}`, 'KCP_CMD');
+  if (kcpCmdName[header.cmd as KcpCmd] === undefined) throw new DecodeError(`unknown cmd ${header.cmd}`, 'KCP_CMD');
   const start = o + KCP_OVERHEAD_BYTES;
   if (header.len > b.length - start) throw new DecodeError(`len ${header.len} exceeds ${b.length - start} remaining`, 'KCP_LEN');
   return { header, payload: b.subarray(start, start + header.len) };

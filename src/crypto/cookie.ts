@@ -14,7 +14,7 @@ import { bytesEqual } from '../util/bytes.js';
 import { COOKIE_NONCE_OFFSET, COOKIE_NONCE_SIZE, COOKIE_REPLY_SIZE, COOKIE_SEALED_OFFSET, COOKIE_SIZE, encodeCookieReply } from '../wire/cookie.js';
 import { HANDSHAKE_INIT_SIZE, INIT_MAC1_OFFSET, INIT_MAC2_OFFSET, MAC_SIZE } from '../wire/handshake.js';
 import { MessageType } from '../wire/outer.js';
-import { aeadOpen, aeadSeal, hash, hmac } from './noise.js';
+import { NODE_NOISE, type Noise } from './noise.js';
 
 /** Responder only: the cookie secret is replaced this often (WireGuard's COOKIE_REFRESH_TIME), so a
  * cookie proves an address for minutes, not forever. */
@@ -36,8 +36,8 @@ const LABEL_COOKIE = new TextEncoder().encode('cookie--');
  * WireGuard keys it with the responder's public key alone; adding the psk means a node without the
  * network secret can neither read a cookie nor forge a reply (as with mac1).
  */
-export function cookieReplyKey(psk: Uint8Array, responderStatic: Uint8Array): Uint8Array {
-  return hash(LABEL_COOKIE, psk, responderStatic);
+export function cookieReplyKey(psk: Uint8Array, responderStatic: Uint8Array, n: Noise = NODE_NOISE): Uint8Array {
+  return n.hash(LABEL_COOKIE, psk, responderStatic);
 }
 
 /**
@@ -49,8 +49,8 @@ export function cookieReplyKey(psk: Uint8Array, responderStatic: Uint8Array): Ui
  * key (HChaCha20 there, HMAC-BLAKE2s here, our Noise HMAC), sealed with ChaCha20-Poly1305 at nonce
  * 0, as the handshake seals with each of its one-time keys. Costs one extra HMAC.
  */
-function oneTimeKey(replyKey: Uint8Array, nonce: Uint8Array): Uint8Array {
-  return hmac(replyKey, nonce);
+function oneTimeKey(n: Noise, replyKey: Uint8Array, nonce: Uint8Array): Uint8Array {
+  return n.hmac(replyKey, nonce);
 }
 
 /** The 16-byte mac1 of an initiation: the AAD of its cookie reply (binds the reply to it). */
@@ -59,32 +59,34 @@ export function initiationMac1(initiation: Uint8Array): Uint8Array {
 }
 
 /** mac2 of an initiation: HMAC-BLAKE2s(cookie, bytes 0..132)[0..16]. */
-export function mac2Of(cookie: Uint8Array, initiation: Uint8Array): Uint8Array {
-  return hmac(cookie, initiation.subarray(0, INIT_MAC2_OFFSET)).subarray(0, MAC_SIZE);
+export function mac2Of(cookie: Uint8Array, initiation: Uint8Array, n: Noise = NODE_NOISE): Uint8Array {
+  return n.hmac(cookie, initiation.subarray(0, INIT_MAC2_OFFSET)).subarray(0, MAC_SIZE);
 }
 
 /** Initiator: sets mac2 of a built initiation (mac1 does not cover mac2, so it stays valid). */
-export function writeMac2(initiation: Uint8Array, cookie: Uint8Array): void {
-  initiation.set(mac2Of(cookie, initiation), INIT_MAC2_OFFSET);
+export function writeMac2(initiation: Uint8Array, cookie: Uint8Array, n: Noise = NODE_NOISE): void {
+  initiation.set(mac2Of(cookie, initiation, n), INIT_MAC2_OFFSET);
 }
 
 /** Builds a COOKIE_REPLY (exported for golden tests; responders use CookieChecker.createReply). */
-export function sealCookieReply(replyKey: Uint8Array, receiverIndex: number, cookie: Uint8Array, mac1: Uint8Array, nonce: Uint8Array): Uint8Array {
-  return encodeCookieReply({ receiverIndex, nonce, encryptedCookie: aeadSeal(oneTimeKey(replyKey, nonce), 0, cookie, mac1) });
+export function sealCookieReply(replyKey: Uint8Array, receiverIndex: number, cookie: Uint8Array, mac1: Uint8Array, nonce: Uint8Array, n: Noise = NODE_NOISE): Uint8Array {
+  return encodeCookieReply({ receiverIndex, nonce, encryptedCookie: n.aeadSeal(oneTimeKey(n, replyKey, nonce), 0, cookie, mac1) });
 }
 
 /** Initiator: the cookie of a COOKIE_REPLY, or undefined when it is not one or does not
  * authenticate under `replyKey` with the mac1 we sent (the caller matched receiver_index). */
-export function openCookieReply(replyKey: Uint8Array, reply: Uint8Array, mac1: Uint8Array): Uint8Array | undefined {
+export function openCookieReply(replyKey: Uint8Array, reply: Uint8Array, mac1: Uint8Array, n: Noise = NODE_NOISE): Uint8Array | undefined {
   if (reply.byteLength !== COOKIE_REPLY_SIZE || reply[0] !== MessageType.CookieReply || reply[1] !== 0 || reply[2] !== 0 || reply[3] !== 0) return undefined;
   const nonce = reply.subarray(COOKIE_NONCE_OFFSET, COOKIE_NONCE_OFFSET + COOKIE_NONCE_SIZE);
-  const cookie = aeadOpen(oneTimeKey(replyKey, nonce), 0, reply.subarray(COOKIE_SEALED_OFFSET), mac1);
+  const cookie = n.aeadOpen(oneTimeKey(n, replyKey, nonce), 0, reply.subarray(COOKIE_SEALED_OFFSET), mac1);
   return cookie?.byteLength === COOKIE_SIZE ? cookie : undefined;
 }
 
 export interface CookieCheckerOptions {
   /** Random bytes for secrets and nonces (tests inject a seeded source). */
   random?: (n: number) => Uint8Array;
+  /** The primitives' backend (noise.ts); absent: node:crypto. */
+  noise?: Noise;
 }
 
 /**
@@ -95,6 +97,7 @@ export interface CookieCheckerOptions {
 export class CookieChecker {
   private readonly replyKey: Uint8Array;
   private readonly random: (n: number) => Uint8Array;
+  private readonly n: Noise;
   private current: Uint8Array;
   private currentBornMs: number;
   private previous: Uint8Array | undefined;
@@ -104,7 +107,8 @@ export class CookieChecker {
   private nonceAt = 0;
 
   constructor(psk: Uint8Array, ownStatic: Uint8Array, nowMs: number, opts: CookieCheckerOptions = {}) {
-    this.replyKey = cookieReplyKey(psk, ownStatic);
+    this.n = opts.noise ?? NODE_NOISE;
+    this.replyKey = cookieReplyKey(psk, ownStatic, this.n);
     this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
     this.current = this.random(COOKIE_SECRET_SIZE);
     this.currentBornMs = nowMs;
@@ -122,7 +126,7 @@ export class CookieChecker {
   /** The cookie for `source` under the current secret: HMAC-BLAKE2s(secret, source)[0..16]. */
   cookie(source: Uint8Array, nowMs: number): Uint8Array {
     this.rotate(nowMs);
-    return hmac(this.current, source).subarray(0, COOKIE_SIZE);
+    return this.n.hmac(this.current, source).subarray(0, COOKIE_SIZE);
   }
 
   /** True when the initiation's mac2 was made with the cookie of `source`, under the current secret
@@ -131,15 +135,15 @@ export class CookieChecker {
     if (initiation.byteLength !== HANDSHAKE_INIT_SIZE) return false;
     const mac2 = initiation.subarray(INIT_MAC2_OFFSET, INIT_MAC2_OFFSET + MAC_SIZE);
     if (mac2.every((b) => b === 0)) return false;
-    if (bytesEqual(mac2Of(this.cookie(source, nowMs), initiation), mac2)) return true;
+    if (bytesEqual(mac2Of(this.cookie(source, nowMs), initiation, this.n), mac2)) return true;
     if (this.previous === undefined || nowMs - this.previousRetiredMs >= COOKIE_SECRET_GRACE_MS) return false;
-    return bytesEqual(mac2Of(hmac(this.previous, source).subarray(0, COOKIE_SIZE), initiation), mac2);
+    return bytesEqual(mac2Of(this.n.hmac(this.previous, source).subarray(0, COOKIE_SIZE), initiation, this.n), mac2);
   }
 
   /** The COOKIE_REPLY for an initiation from `source` (64 bytes, no DH). */
   createReply(initiation: Uint8Array, source: Uint8Array, nowMs: number): Uint8Array {
     const senderIndex = new DataView(initiation.buffer, initiation.byteOffset, initiation.byteLength).getUint32(4, true);
-    return sealCookieReply(this.replyKey, senderIndex, this.cookie(source, nowMs), initiationMac1(initiation), this.nextNonce());
+    return sealCookieReply(this.replyKey, senderIndex, this.cookie(source, nowMs), initiationMac1(initiation), this.nextNonce(), this.n);
   }
 
   /** 24 fresh random bytes; each slice of the pool is used once. */

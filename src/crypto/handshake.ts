@@ -22,12 +22,14 @@ import {
 import { MessageType } from '../wire/outer.js';
 import { HANDSHAKE_MAX_CLOCK_SKEW_MS } from './constants.js';
 import { type StaticKeyPair, generateEphemeral } from './keys.js';
-import { aeadOpen, aeadSeal, compareBytes, hash, hmac, kdf, tai64n, tai64nToMs, x25519 } from './noise.js';
+import { compareBytes, NODE_NOISE, tai64n, tai64nToMs, type Noise } from './noise.js';
 
 export interface HandshakeIdentity {
   keyPair: StaticKeyPair;
   /** The network psk (derivePsk). */
   psk: Uint8Array;
+  /** The primitives' backend (noise.ts); absent: node:crypto. Same bytes either way. */
+  noise?: Noise;
 }
 
 export interface TransportKeys {
@@ -56,16 +58,20 @@ const CONSTRUCTION = new TextEncoder().encode('Noise_IKpsk2_25519_ChaChaPoly_BLA
 const IDENTIFIER = new TextEncoder().encode('meshd v1');
 const LABEL_MAC1 = new TextEncoder().encode('mac1----');
 const EMPTY = new Uint8Array(0);
-const INITIAL_CHAIN = hash(CONSTRUCTION);
-const INITIAL_HASH = hash(INITIAL_CHAIN, IDENTIFIER);
+const INITIAL_CHAIN = NODE_NOISE.hash(CONSTRUCTION);
+const INITIAL_HASH = NODE_NOISE.hash(INITIAL_CHAIN, IDENTIFIER);
 
 /** mac1 key for messages sent to `receiverStatic`: HASH("mac1----" || psk || receiver_static). */
-export function mac1Key(psk: Uint8Array, receiverStatic: Uint8Array): Uint8Array {
-  return hash(LABEL_MAC1, psk, receiverStatic);
+export function mac1Key(psk: Uint8Array, receiverStatic: Uint8Array, n: Noise = NODE_NOISE): Uint8Array {
+  return n.hash(LABEL_MAC1, psk, receiverStatic);
 }
 
-function mac1Of(key: Uint8Array, message: Uint8Array, offset: number): Uint8Array {
-  return hmac(key, message.subarray(0, offset)).subarray(0, MAC_SIZE);
+function mac1Of(n: Noise, key: Uint8Array, message: Uint8Array, offset: number): Uint8Array {
+  return n.hmac(key, message.subarray(0, offset)).subarray(0, MAC_SIZE);
+}
+
+function noiseOf(id: HandshakeIdentity): Noise {
+  return id.noise ?? NODE_NOISE;
 }
 
 /** HANDSHAKE_STALE with what the runtime logs: who, and how far its clock is from ours (ms,
@@ -91,18 +97,18 @@ function checkFrame(message: Uint8Array, type: MessageType, size: number, name: 
   }
 }
 
-function ephemeralOf(hooks?: HandshakeTestHooks): StaticKeyPair {
-  return hooks?.ephemeral ?? generateEphemeral();
+function ephemeralOf(n: Noise, hooks?: HandshakeTestHooks): StaticKeyPair {
+  return hooks?.ephemeral ?? generateEphemeral(n);
 }
 
-function dhOrFail(priv: Uint8Array, pub: Uint8Array): Uint8Array {
-  return x25519(priv, pub) ?? fail('HANDSHAKE_BAD_KEY', 'low-order public key');
+function dhOrFail(n: Noise, priv: Uint8Array, pub: Uint8Array): Uint8Array {
+  return n.x25519(priv, pub) ?? fail('HANDSHAKE_BAD_KEY', 'low-order public key');
 }
 
 /** DH(our static, their static): one of the initiation's two DHs that never changes for a pair.
  * Throws HANDSHAKE_BAD_KEY for a low-order key. */
 export function staticShared(id: HandshakeIdentity, remoteStatic: Uint8Array): Uint8Array {
-  return dhOrFail(id.keyPair.privateKey, remoteStatic);
+  return dhOrFail(noiseOf(id), id.keyPair.privateKey, remoteStatic);
 }
 
 /** Initiator state between sending HANDSHAKE_INIT and receiving its response. One use only. */
@@ -131,17 +137,18 @@ export function createInitiation(
   wallMs: number,
   opts?: InitiationOptions,
 ): { message: Uint8Array; pending: PendingInitiation } {
-  const e = ephemeralOf(opts);
-  let h = hash(INITIAL_HASH, remoteStatic);
-  let [c] = kdf(1, INITIAL_CHAIN, e.publicKey) as [Uint8Array];
-  h = hash(h, e.publicKey);
+  const n = noiseOf(id);
+  const e = ephemeralOf(n, opts);
+  let h = n.hash(INITIAL_HASH, remoteStatic);
+  let [c] = n.kdf(1, INITIAL_CHAIN, e.publicKey) as [Uint8Array];
+  h = n.hash(h, e.publicKey);
   let k: Uint8Array;
-  [c, k] = kdf(2, c, dhOrFail(e.privateKey, remoteStatic)) as [Uint8Array, Uint8Array];
-  const encryptedStatic = aeadSeal(k, 0, id.keyPair.publicKey, h);
-  h = hash(h, encryptedStatic);
-  [c, k] = kdf(2, c, opts?.staticShared ?? staticShared(id, remoteStatic)) as [Uint8Array, Uint8Array];
-  const encryptedTimestamp = aeadSeal(k, 0, tai64n(wallMs), h);
-  h = hash(h, encryptedTimestamp);
+  [c, k] = n.kdf(2, c, dhOrFail(n, e.privateKey, remoteStatic)) as [Uint8Array, Uint8Array];
+  const encryptedStatic = n.aeadSeal(k, 0, id.keyPair.publicKey, h);
+  h = n.hash(h, encryptedStatic);
+  [c, k] = n.kdf(2, c, opts?.staticShared ?? staticShared(id, remoteStatic)) as [Uint8Array, Uint8Array];
+  const encryptedTimestamp = n.aeadSeal(k, 0, tai64n(wallMs), h);
+  h = n.hash(h, encryptedTimestamp);
   const message = encodeHandshakeInit({
     senderIndex,
     ephemeral: e.publicKey,
@@ -150,7 +157,7 @@ export function createInitiation(
     mac1: new Uint8Array(MAC_SIZE),
     mac2: new Uint8Array(MAC_SIZE),
   });
-  message.set(mac1Of(mac1Key(id.psk, remoteStatic), message, INIT_MAC1_OFFSET), INIT_MAC1_OFFSET);
+  message.set(mac1Of(n, mac1Key(id.psk, remoteStatic, n), message, INIT_MAC1_OFFSET), INIT_MAC1_OFFSET);
   return { message, pending: new PendingInitiation(id, senderIndex >>> 0, new Uint8Array(remoteStatic), wallMs, message, c, h, e.privateKey) };
 }
 
@@ -166,22 +173,23 @@ export function responseReceiverIndex(message: Uint8Array): number | undefined {
 export function consumeResponse(pending: PendingInitiation, message: Uint8Array): TransportKeys {
   checkFrame(message, MessageType.HandshakeResp, HANDSHAKE_RESP_SIZE, 'HANDSHAKE_RESP');
   const id = pending.identity;
-  const mac1 = mac1Of(mac1Key(id.psk, id.keyPair.publicKey), message, RESP_MAC1_OFFSET);
+  const n = noiseOf(id);
+  const mac1 = mac1Of(n, mac1Key(id.psk, id.keyPair.publicKey, n), message, RESP_MAC1_OFFSET);
   if (!bytesEqual(mac1, message.subarray(RESP_MAC1_OFFSET, RESP_MAC1_OFFSET + MAC_SIZE))) fail('HANDSHAKE_BAD_MAC', 'HANDSHAKE_RESP: bad mac1');
   const v = new DataView(message.buffer, message.byteOffset, message.byteLength);
   const remoteIndex = v.getUint32(4, true);
   if (v.getUint32(8, true) !== pending.localIndex) fail('HANDSHAKE_UNKNOWN_INDEX', 'HANDSHAKE_RESP: receiver index does not match the pending initiation');
   if (pending.used) fail('HANDSHAKE_USED', 'HANDSHAKE_RESP: initiation already completed');
   const er = message.slice(12, 44);
-  let [c] = kdf(1, pending.chainingKey, er) as [Uint8Array];
-  let h = hash(pending.hashState, er);
-  [c] = kdf(1, c, dhOrFail(pending.ephemeral, er)) as [Uint8Array];
-  [c] = kdf(1, c, dhOrFail(id.keyPair.privateKey, er)) as [Uint8Array];
-  const [c3, t, k] = kdf(3, c, id.psk) as [Uint8Array, Uint8Array, Uint8Array];
-  h = hash(h, t);
+  let [c] = n.kdf(1, pending.chainingKey, er) as [Uint8Array];
+  let h = n.hash(pending.hashState, er);
+  [c] = n.kdf(1, c, dhOrFail(n, pending.ephemeral, er)) as [Uint8Array];
+  [c] = n.kdf(1, c, dhOrFail(n, id.keyPair.privateKey, er)) as [Uint8Array];
+  const [c3, t, k] = n.kdf(3, c, id.psk) as [Uint8Array, Uint8Array, Uint8Array];
+  h = n.hash(h, t);
   const sealedNothing = message.subarray(44, 60);
-  if (aeadOpen(k, 0, sealedNothing, h) === undefined) fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_RESP: does not decrypt (wrong network secret or keys)');
-  const [sendKey, recvKey] = kdf(2, c3, EMPTY) as [Uint8Array, Uint8Array];
+  if (n.aeadOpen(k, 0, sealedNothing, h) === undefined) fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_RESP: does not decrypt (wrong network secret or keys)');
+  const [sendKey, recvKey] = n.kdf(2, c3, EMPTY) as [Uint8Array, Uint8Array];
   pending.used = true;
   return { sendKey, recvKey, localIndex: pending.localIndex, remoteIndex, remoteStatic: pending.remoteStatic, isInitiator: true };
 }
@@ -231,13 +239,15 @@ export class HandshakeResponder {
   private readonly privateKey: Uint8Array;
   private readonly known = new Map<string, KnownInitiator>();
   private readonly maxSkewMs: number;
+  private readonly n: Noise;
 
   constructor(
     readonly identity: HandshakeIdentity,
     private readonly opts: ResponderOptions = {},
   ) {
-    this.mac1KeyOwn = mac1Key(identity.psk, identity.keyPair.publicKey);
-    this.hashOwn = hash(INITIAL_HASH, identity.keyPair.publicKey);
+    this.n = noiseOf(identity);
+    this.mac1KeyOwn = mac1Key(identity.psk, identity.keyPair.publicKey, this.n);
+    this.hashOwn = this.n.hash(INITIAL_HASH, identity.keyPair.publicKey);
     this.privateKey = identity.keyPair.privateKey;
     this.maxSkewMs = opts.maxClockSkewMs ?? HANDSHAKE_MAX_CLOCK_SKEW_MS;
   }
@@ -246,7 +256,7 @@ export class HandshakeResponder {
    * and our static key. Runtimes call this before any rate-limited work. */
   checkMac1(message: Uint8Array): boolean {
     if (message.byteLength !== HANDSHAKE_INIT_SIZE || message[0] !== MessageType.HandshakeInit) return false;
-    const mac1 = mac1Of(this.mac1KeyOwn, message, INIT_MAC1_OFFSET);
+    const mac1 = mac1Of(this.n, this.mac1KeyOwn, message, INIT_MAC1_OFFSET);
     return bytesEqual(mac1, message.subarray(INIT_MAC1_OFFSET, INIT_MAC1_OFFSET + MAC_SIZE));
   }
 
@@ -257,22 +267,23 @@ export class HandshakeResponder {
   consumeInitiation(message: Uint8Array, wallMs: number): ConsumedInitiation {
     checkFrame(message, MessageType.HandshakeInit, HANDSHAKE_INIT_SIZE, 'HANDSHAKE_INIT');
     if (!this.checkMac1(message)) fail('HANDSHAKE_BAD_MAC', 'HANDSHAKE_INIT: bad mac1 (wrong network secret or responder key)');
+    const n = this.n;
     const remoteIndex = new DataView(message.buffer, message.byteOffset, message.byteLength).getUint32(4, true);
     const ei = message.slice(8, 40);
-    let [c] = kdf(1, INITIAL_CHAIN, ei) as [Uint8Array];
-    let h = hash(this.hashOwn, ei);
+    let [c] = n.kdf(1, INITIAL_CHAIN, ei) as [Uint8Array];
+    let h = n.hash(this.hashOwn, ei);
     let k: Uint8Array;
-    [c, k] = kdf(2, c, dhOrFail(this.privateKey, ei)) as [Uint8Array, Uint8Array];
+    [c, k] = n.kdf(2, c, dhOrFail(n, this.privateKey, ei)) as [Uint8Array, Uint8Array];
     const encryptedStatic = message.subarray(40, 88);
-    const remoteStatic = aeadOpen(k, 0, encryptedStatic, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: static key does not decrypt');
-    h = hash(h, encryptedStatic);
+    const remoteStatic = n.aeadOpen(k, 0, encryptedStatic, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: static key does not decrypt');
+    h = n.hash(h, encryptedStatic);
     const keyId = Buffer.from(remoteStatic).toString('hex');
     const known = this.known.get(keyId);
-    const ss = known?.staticShared ?? dhOrFail(this.privateKey, remoteStatic);
-    [c, k] = kdf(2, c, ss) as [Uint8Array, Uint8Array];
+    const ss = known?.staticShared ?? dhOrFail(n, this.privateKey, remoteStatic);
+    [c, k] = n.kdf(2, c, ss) as [Uint8Array, Uint8Array];
     const encryptedTimestamp = message.subarray(88, 116);
-    const ts = aeadOpen(k, 0, encryptedTimestamp, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: timestamp does not decrypt');
-    h = hash(h, encryptedTimestamp);
+    const ts = n.aeadOpen(k, 0, encryptedTimestamp, h) ?? fail('HANDSHAKE_DECRYPT', 'HANDSHAKE_INIT: timestamp does not decrypt');
+    h = n.hash(h, encryptedTimestamp);
     if (known !== undefined && compareBytes(ts, known.timestamp) <= 0) fail('HANDSHAKE_REPLAY', 'HANDSHAKE_INIT: timestamp not newer than the last accepted');
     const tsMs = tai64nToMs(ts);
     if (!(Math.abs(tsMs - wallMs) <= this.maxSkewMs)) throw new HandshakeStaleError(new Uint8Array(remoteStatic), tsMs - wallMs);
@@ -287,14 +298,15 @@ export class HandshakeResponder {
   createResponse(consumed: ConsumedInitiation, senderIndex: number, hooks?: HandshakeTestHooks): { message: Uint8Array; keys: TransportKeys } {
     if (consumed.used) fail('HANDSHAKE_USED', 'initiation already answered');
     consumed.used = true;
-    const e = ephemeralOf(hooks);
-    let [c] = kdf(1, consumed.chainingKey, e.publicKey) as [Uint8Array];
-    let h = hash(consumed.hashState, e.publicKey);
-    [c] = kdf(1, c, dhOrFail(e.privateKey, consumed.remoteEphemeral)) as [Uint8Array];
-    [c] = kdf(1, c, dhOrFail(e.privateKey, consumed.remoteStatic)) as [Uint8Array];
-    const [c3, t, k] = kdf(3, c, this.identity.psk) as [Uint8Array, Uint8Array, Uint8Array];
-    h = hash(h, t);
-    const encryptedNothing = aeadSeal(k, 0, EMPTY, h);
+    const n = this.n;
+    const e = ephemeralOf(n, hooks);
+    let [c] = n.kdf(1, consumed.chainingKey, e.publicKey) as [Uint8Array];
+    let h = n.hash(consumed.hashState, e.publicKey);
+    [c] = n.kdf(1, c, dhOrFail(n, e.privateKey, consumed.remoteEphemeral)) as [Uint8Array];
+    [c] = n.kdf(1, c, dhOrFail(n, e.privateKey, consumed.remoteStatic)) as [Uint8Array];
+    const [c3, t, k] = n.kdf(3, c, this.identity.psk) as [Uint8Array, Uint8Array, Uint8Array];
+    h = n.hash(h, t);
+    const encryptedNothing = n.aeadSeal(k, 0, EMPTY, h);
     const message = encodeHandshakeResp({
       senderIndex,
       receiverIndex: consumed.remoteIndex,
@@ -303,8 +315,8 @@ export class HandshakeResponder {
       mac1: new Uint8Array(MAC_SIZE),
       mac2: new Uint8Array(MAC_SIZE),
     });
-    message.set(mac1Of(mac1Key(this.identity.psk, consumed.remoteStatic), message, RESP_MAC1_OFFSET), RESP_MAC1_OFFSET);
-    const [recvKey, sendKey] = kdf(2, c3, EMPTY) as [Uint8Array, Uint8Array];
+    message.set(mac1Of(n, mac1Key(this.identity.psk, consumed.remoteStatic, n), message, RESP_MAC1_OFFSET), RESP_MAC1_OFFSET);
+    const [recvKey, sendKey] = n.kdf(2, c3, EMPTY) as [Uint8Array, Uint8Array];
     return {
       message,
       keys: { sendKey, recvKey, localIndex: senderIndex >>> 0, remoteIndex: consumed.remoteIndex, remoteStatic: consumed.remoteStatic, isInitiator: false },

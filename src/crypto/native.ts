@@ -2,14 +2,13 @@
 // by `npm install`): the data path's TRANSPORT AEAD (aead.c) and the handshake's Noise primitives
 // (noise.c) in C on Node's own OpenSSL, with node:crypto's bytes. Loaded lazily on first ask; when the
 // addon is missing, fails to load or lacks a group, the getters say undefined and the callers stay on
-// node:crypto. The composition root (cli.ts) decides whether to install them (installNativeCrypto).
+// node:crypto. runtimeCrypto() bundles them as the CryptoBackends a Link runs on (backends.ts).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NoiseBackend } from './noise.js';
-import { setNoiseBackend } from './noise.js';
+import { NODE_CRYPTO, type CryptoBackends } from './backends.js';
+import { Noise, type NoiseBackend } from './noise.js';
 import type { AeadBackend } from './session.js';
-import { setAeadBackend } from './session.js';
 
 interface CryptoAddon {
   aeadSeal?(key: Uint8Array, out: Uint8Array, plaintext: Uint8Array): boolean;
@@ -64,14 +63,23 @@ export function nativeNoise(): NoiseBackend | undefined {
 }
 
 /**
- * Installs the addon as the process's AEAD and Noise backends (each where it loads; same bytes as
- * node:crypto either way), or with `nodeCrypto` removes them. Called once by the composition root,
- * which reads the user's switch (MESHD_NODE_CRYPTO=1); returns what is in use.
+ * The backends a runtime runs on: the addon's where it loads (same bytes as node:crypto either way),
+ * or node:crypto with `nodeCrypto` (the user's switch MESHD_NODE_CRYPTO=1, read when no option is
+ * given). A factory, not a switch: each Link takes what it is given (LinkOptions.crypto) and falls
+ * back to this; the answer for the environment is made once and shared.
  */
-export function installNativeCrypto(opts: { nodeCrypto: boolean }): { aead: 'native' | 'node'; noise: 'native' | 'node' } {
-  const aead = opts.nodeCrypto ? undefined : nativeAead();
-  const noise = opts.nodeCrypto ? undefined : nativeNoise();
-  setAeadBackend(aead);
-  setNoiseBackend(noise);
-  return { aead: aead ? 'native' : 'node', noise: noise ? 'native' : 'node' };
+export function runtimeCrypto(opts: { nodeCrypto?: boolean } = {}): CryptoBackends {
+  const nodeCrypto = opts.nodeCrypto ?? process.env['MESHD_NODE_CRYPTO'] === '1';
+  if (nodeCrypto) return NODE_CRYPTO;
+  if (fromAddon === undefined) {
+    const aead = nativeAead();
+    const noise = nativeNoise();
+    fromAddon = {
+      noise: noise ? new Noise(noise) : NODE_CRYPTO.noise,
+      aead: aead ?? null,
+      names: { aead: aead ? 'native' : 'node', noise: noise ? 'native' : 'node' },
+    };
+  }
+  return fromAddon;
 }
+let fromAddon: CryptoBackends | undefined;

@@ -1,8 +1,10 @@
 // Noise primitives as WireGuard instantiates them: HASH = BLAKE2s-256, HMAC-BLAKE2s, the HKDF-style
 // KDF1/2/3, ChaCha20-Poly1305 with a 0^4 || u64 LE nonce, X25519 and TAI64N. Used by handshake.ts and
 // cookie.ts. Keys are raw 32-byte arrays. The work is done by a backend: node:crypto (noise-node.ts)
-// unless the runtime installs a faster one with the same bytes (setNoiseBackend: the addon's C on
-// Node's OpenSSL, a handshake in a fraction of the time; chosen once at start-up by cli.ts).
+// or one with the same bytes (the addon's C on Node's OpenSSL, a handshake in a fraction of the time:
+// crypto/native.ts). A Noise binds the primitives to one backend; whoever runs handshakes passes it
+// in (HandshakeIdentity.noise, CookieChecker's option; the link gets it from crypto/backends.ts).
+// The free functions below are node:crypto's (NODE_NOISE).
 import { MeshdError } from '../util/errors.js';
 import { nodeNoise } from './noise-node.js';
 
@@ -30,52 +32,71 @@ export interface NoiseBackend {
   open(key: Uint8Array, counter: number, sealed: Uint8Array, ad: Uint8Array): Uint8Array | undefined;
 }
 
-// Process-wide, like session.ts's AEAD: one backend for every handshake, chosen at start-up.
-let backend: NoiseBackend = nodeNoise;
+/** The Noise primitives on one backend: what handshake.ts, cookie.ts and keys.ts call. */
+export class Noise {
+  constructor(readonly backend: NoiseBackend) {}
 
-/** Installs (or with undefined removes, back to node:crypto) the backend of every call from now on. */
-export function setNoiseBackend(b: NoiseBackend | undefined): void {
-  backend = b ?? nodeNoise;
+  hash(...parts: Uint8Array[]): Uint8Array {
+    return this.backend.hash(...parts);
+  }
+
+  hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+    return this.backend.hmac(key, ...parts);
+  }
+
+  /** Noise HKDF with HMAC-BLAKE2s, returning the first `n` (1..3) outputs (views of one array). */
+  kdf(n: 1 | 2 | 3, chainingKey: Uint8Array, input: Uint8Array): Uint8Array[] {
+    const t = this.backend.kdf(n, chainingKey, input);
+    if (n === 1) return [t];
+    const out = [t.subarray(0, HASH_SIZE), t.subarray(HASH_SIZE, 2 * HASH_SIZE)];
+    if (n === 3) out.push(t.subarray(2 * HASH_SIZE));
+    return out;
+  }
+
+  aeadSeal(key: Uint8Array, counter: number, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+    return this.backend.seal(key, counter, plaintext, ad);
+  }
+
+  /** Opens a sealed box; undefined when authentication fails. */
+  aeadOpen(key: Uint8Array, counter: number, sealed: Uint8Array, ad: Uint8Array): Uint8Array | undefined {
+    return this.backend.open(key, counter, sealed, ad);
+  }
+
+  /** X25519 of raw keys; undefined for a low-order peer key (all-zero result). Throws MeshdError
+   * KEY_INVALID when a key is not 32 bytes, whichever the backend. */
+  x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | undefined {
+    if (privateKey.byteLength !== KEY_SIZE || publicKey.byteLength !== KEY_SIZE) {
+      throw new MeshdError('KEY_INVALID', `X25519 keys must be ${KEY_SIZE} bytes (got ${privateKey.byteLength} and ${publicKey.byteLength})`);
+    }
+    return this.backend.x25519(privateKey, publicKey);
+  }
 }
 
-/** The backend in use (tests and benchmarks compare them). */
-export function noiseBackend(): NoiseBackend {
-  return backend;
-}
+/** node:crypto's primitives: the default wherever no backend is passed. */
+export const NODE_NOISE = new Noise(nodeNoise);
 
 export function hash(...parts: Uint8Array[]): Uint8Array {
-  return backend.hash(...parts);
+  return NODE_NOISE.hash(...parts);
 }
 
 export function hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  return backend.hmac(key, ...parts);
+  return NODE_NOISE.hmac(key, ...parts);
 }
 
-/** Noise HKDF with HMAC-BLAKE2s, returning the first `n` (1..3) outputs (views of one array). */
 export function kdf(n: 1 | 2 | 3, chainingKey: Uint8Array, input: Uint8Array): Uint8Array[] {
-  const t = backend.kdf(n, chainingKey, input);
-  if (n === 1) return [t];
-  const out = [t.subarray(0, HASH_SIZE), t.subarray(HASH_SIZE, 2 * HASH_SIZE)];
-  if (n === 3) out.push(t.subarray(2 * HASH_SIZE));
-  return out;
+  return NODE_NOISE.kdf(n, chainingKey, input);
 }
 
 export function aeadSeal(key: Uint8Array, counter: number, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
-  return backend.seal(key, counter, plaintext, ad);
+  return NODE_NOISE.aeadSeal(key, counter, plaintext, ad);
 }
 
-/** Opens a sealed box; undefined when authentication fails. */
 export function aeadOpen(key: Uint8Array, counter: number, sealed: Uint8Array, ad: Uint8Array): Uint8Array | undefined {
-  return backend.open(key, counter, sealed, ad);
+  return NODE_NOISE.aeadOpen(key, counter, sealed, ad);
 }
 
-/** X25519 of raw keys; undefined for a low-order peer key (all-zero result). Throws MeshdError
- * KEY_INVALID when a key is not 32 bytes, whichever the backend. */
 export function x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | undefined {
-  if (privateKey.byteLength !== KEY_SIZE || publicKey.byteLength !== KEY_SIZE) {
-    throw new MeshdError('KEY_INVALID', `X25519 keys must be ${KEY_SIZE} bytes (got ${privateKey.byteLength} and ${publicKey.byteLength})`);
-  }
-  return backend.x25519(privateKey, publicKey);
+  return NODE_NOISE.x25519(privateKey, publicKey);
 }
 
 /** TAI64N label of a wall-clock time: u64 BE (2^62 + 10 + seconds), u32 BE nanoseconds. */

@@ -2,8 +2,8 @@
 // counts nonces, keeps the replay window, and answers the rekey/expiry questions the runtime asks.
 // Hot path: one AEAD call per packet, one output allocation, no closures. The AEAD is node:crypto
 // (createCipheriv per packet, ~9 us for 1400 bytes, mostly object setup) unless the runtime installs
-// a faster backend with the same bytes (the crypto addon, ~1.5 us; crypto/native.ts nativeAead):
-// passed to the constructor, else the process default the composition root installed.
+// a faster backend with the same bytes (the crypto addon, ~1.5 us; crypto/native.ts nativeAead),
+// passed to the constructor (the link passes crypto/backends.ts CryptoBackends.aead).
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import {
   TRANSPORT_HEADER_SIZE,
@@ -25,15 +25,6 @@ export interface AeadBackend {
   aeadSeal(key: Uint8Array, out: Uint8Array, plaintext: Uint8Array): boolean;
   /** Writes the plaintext of datagram[16..len-16) to out; its length, or -1 if the tag fails. */
   aeadOpen(key: Uint8Array, datagram: Uint8Array, out: Uint8Array): number;
-}
-
-// The process default: the data path has one AEAD, chosen once at start-up by the composition root
-// (cli.ts installCrypto through crypto/native.ts); a session may be given its own (tests, benches).
-let backend: AeadBackend | undefined;
-
-/** Installs (or with undefined removes) the default AEAD of every session created from now on. */
-export function setAeadBackend(b: AeadBackend | undefined): void {
-  backend = b;
 }
 
 /** Why open() returned undefined, counted per session. */
@@ -71,7 +62,7 @@ export class TransportSession {
   private readonly nonce = Buffer.alloc(12);
   private readonly aead: AeadBackend | undefined;
 
-  /** `aead`: this session's AEAD; omitted, the process default (setAeadBackend); null, node:crypto. */
+  /** `aead`: this session's AEAD; omitted or null, node:crypto. */
   constructor(keys: TransportKeys, createdAtMs: number, rekeyJitterMs = 0, aead?: AeadBackend | null) {
     this.localIndex = keys.localIndex >>> 0;
     this.remoteIndex = keys.remoteIndex >>> 0;
@@ -84,7 +75,7 @@ export class TransportSession {
     this.recvKey = createSecretKey(keys.recvKey);
     this.sendKeyBytes = new Uint8Array(keys.sendKey);
     this.recvKeyBytes = new Uint8Array(keys.recvKey);
-    this.aead = aead === undefined ? backend : (aead ?? undefined);
+    this.aead = aead ?? undefined;
   }
 
   /** Seals `plaintext` into a whole TRANSPORT datagram, or undefined when this key must not send

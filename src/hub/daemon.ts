@@ -4,7 +4,8 @@
 // listeners, in publish/): hub/run.ts passes the real ones, the in-process tests (test/vnet,
 // test/publish) the memory twins and a ManualClock. Not the composition root: that is hub/run.ts.
 import type { StaticKeyPair } from '../crypto/keys.js';
-import { keyId, Link } from '../link/link.js';
+import { keyId } from '../link/key-id.js';
+import { Link } from '../link/link.js';
 import type { Endpoint, UdpSocket } from '../net/udp.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';

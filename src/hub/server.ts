@@ -2,7 +2,8 @@
 // REGISTER (accept or refuse with a reason), HEARTBEAT (endpoints, repair), GOODBYE, PUNCH_REQUEST,
 // ACK; RELAY_TO -> RELAY_FROM. Peers that are not registered can do nothing but REGISTER.
 import { randomBytes } from 'node:crypto';
-import { keyId, type Link, type RemoteNode } from '../link/link.js';
+import { keyId } from '../link/key-id.js';
+import type { Link, RemoteNode } from '../link/link.js';
 import type { Path } from '../link/path.js';
 import { ReliableSender, SeqDedup } from '../link/reliable.js';
 import type { Endpoint } from '../net/udp.js';

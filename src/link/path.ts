@@ -5,8 +5,23 @@ import { u32ToIpv4 } from '../util/ipv4.js';
 
 export type Path = { readonly kind: 'udp'; readonly endpoint: Endpoint } | { readonly kind: 'relay'; readonly overlay: number };
 
+/** One Path per Endpoint object: callers that send to the same endpoint every packet (the peer's
+ * direct path, a reply to a source the socket hands out from its cache) allocate nothing. */
+const udpPaths = new WeakMap<Endpoint, Path>();
+/** The last one asked for: a stream to one endpoint skips even the WeakMap. */
+let lastEndpoint: Endpoint | undefined;
+let lastPath: Path | undefined;
+
 export function udpPath(endpoint: Endpoint): Path {
-  return { kind: 'udp', endpoint };
+  if (endpoint === lastEndpoint) return lastPath!;
+  let p = udpPaths.get(endpoint);
+  if (p === undefined) {
+    p = Object.freeze({ kind: 'udp', endpoint });
+    udpPaths.set(endpoint, p);
+  }
+  lastEndpoint = endpoint;
+  lastPath = p;
+  return p;
 }
 
 export function relayPath(overlay: number): Path {

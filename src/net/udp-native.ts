@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseIpv4 } from '../util/ipv4.js';
+import { ipv4Endpoint, parseIpv4 } from '../util/ipv4.js';
 import type { Endpoint, UdpCounters, UdpHandler, UdpSocket } from './udp.js';
 
 /** Local tuning: datagrams per recvmmsg (and per JS call); the addon drains up to 4 batches per wake. */
@@ -108,7 +108,8 @@ export class NativeUdpSocket implements UdpSocket {
   private readonly views: Buffer[] = [];
   /** Source (address u32 * 65536 + port) -> the Endpoint handed to the handler: no object per datagram. */
   private readonly endpoints = new Map<number, Endpoint>();
-  /** Destination address string -> u32 (or -1 when not an IPv4 literal). */
+  /** Destination address string -> u32 (or -1 when not an IPv4 literal), for endpoints made
+   * without their u32 (net/udp.ts Endpoint.u32); the data path's carry it. */
   private readonly addresses = new Map<string, number>();
 
   constructor(
@@ -145,7 +146,7 @@ export class NativeUdpSocket implements UdpSocket {
     if (this.closed) return;
     const len = data.byteLength;
     const port = to.port;
-    const addr = this.addressOf(to.address);
+    const addr = to.u32 ?? this.addressOf(to.address);
     if (addr < 0 || len > slotBytes || !Number.isInteger(port) || port < 1 || port > 65535) {
       this.refused++;
       return;
@@ -213,7 +214,7 @@ export class NativeUdpSocket implements UdpSocket {
     let e = this.endpoints.get(key);
     if (e === undefined) {
       if (this.endpoints.size >= endpointCacheLimit) this.endpoints.clear();
-      e = Object.freeze({ address: `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`, port });
+      e = Object.freeze(ipv4Endpoint(addr, port));
       this.endpoints.set(key, e);
     }
     return e;

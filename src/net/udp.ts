@@ -2,10 +2,14 @@
 // net/udp-native.ts (batched recvmmsg/sendmmsg on Linux, the default) and net/udp-node.ts (the only
 // node:dgram user, the fallback); test/net/udp-contract.test.ts runs the contract on both.
 // test/fakes/memory-udp.ts is the in-memory twin (a lossy, seeded switch).
+import { ipv4Endpoint, parseIpv4 } from '../util/ipv4.js';
 
 export interface Endpoint {
   readonly address: string; // IPv4 dotted quad
   readonly port: number;
+  /** `address` as a u32, when whoever made the endpoint had it (util/ipv4.ts ipv4Endpoint: not
+   * enumerable). The native socket sends on it without a lookup; absent, it parses `address`. */
+  readonly u32?: number;
 }
 
 /** "192.0.2.1:7000": a stable map key for an endpoint. */
@@ -24,7 +28,8 @@ export function parseEndpoint(s: string): Endpoint | undefined {
   const port = Number(m[2]);
   const octets = m[1]!.split('.').map(Number);
   if (port < 1 || port > 65535 || octets.some((o) => o > 255)) return undefined;
-  return { address: m[1]!, port };
+  const u32 = parseIpv4(m[1]!);
+  return u32 === undefined ? { address: m[1]!, port } : ipv4Endpoint(u32, port);
 }
 
 /** Counters a status command can print. */

@@ -7,7 +7,7 @@ import { Kcp } from '../arq/kcp.js';
 import { KCP_OVERHEAD_BYTES, type KcpPreset } from '../arq/constants.js';
 import { InnerKind } from '../wire/inner.js';
 import type { Clock } from '../util/clock.js';
-import { KcpTimer } from '../link/kcp-timer.js';
+import { KcpTimer } from '../arq/kcp-timer.js';
 import type { PeerSender } from './channel.js';
 import type { RemotePeer } from './remote-peer.js';
 

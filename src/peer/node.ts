@@ -18,7 +18,8 @@
 // PONG confirms a candidate (LAN over public), back to relay ~3 s after a direct path stops answering.
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { compareBytes } from '../crypto/noise.js';
-import { keyId, Link, type RemoteNode } from '../link/link.js';
+import { keyId } from '../link/key-id.js';
+import { Link, type RemoteNode } from '../link/link.js';
 import { relayPath, udpPath, type Path } from '../link/path.js';
 import { newHandshakeAfterSilenceMs } from '../link/constants.js';
 import { sameEndpoint, type Endpoint } from '../net/udp.js';

@@ -2,7 +2,7 @@
 // full maps and deltas by the version rules of PROTOCOL.md and reports what changed. Used by
 // hub-client.ts (feeds it) and node.ts (routes by it).
 import type { Endpoint } from '../net/udp.js';
-import { keyId } from '../link/link.js';
+import { keyId } from '../link/key-id.js';
 import { MapOp, type MapEntry } from '../wire/control.js';
 
 export interface PeerInfo {

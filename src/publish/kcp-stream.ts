@@ -11,7 +11,7 @@ import { Kcp } from '../arq/kcp.js';
 import type { KcpPreset } from '../arq/constants.js';
 import { deferOn, type Clock, type TimerHandle } from '../util/clock.js';
 import { viewOf } from '../util/bytes.js';
-import { KcpTimer } from '../link/kcp-timer.js';
+import { KcpTimer } from '../arq/kcp-timer.js';
 import { InnerKind, STREAM_HEADER_BYTES, StreamOp } from '../wire/inner.js';
 import type { BudgetMember, StreamBudget } from './stream-budget.js';
 

@@ -37,3 +37,15 @@ export function ipv4ToU32(s: string): number {
 export function u32ToIpv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
+
+/**
+ * An IPv4 endpoint {address, port} that also carries its address as a u32 in `u32`, not enumerable
+ * (equality, JSON and spreads still see {address, port}): the native socket sends to it without
+ * parsing the text (net/udp-native.ts). Made where the number is at hand: received sources, decoded
+ * endpoints, parsed flags.
+ */
+export function ipv4Endpoint(u32: number, port: number): { readonly address: string; readonly port: number; readonly u32?: number } {
+  const e = { address: u32ToIpv4(u32), port };
+  Object.defineProperty(e, 'u32', { value: u32 >>> 0, enumerable: false });
+  return e;
+}

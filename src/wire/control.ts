@@ -25,7 +25,7 @@
 //   STREAM_OPEN      conv u32 LE | name str | visitor ep
 import { DecodeError } from '../util/errors.js';
 import { viewOf } from '../util/bytes.js';
-import { ipv4ToU32 } from '../util/ipv4.js';
+import { ipv4Endpoint, ipv4ToU32 } from '../util/ipv4.js';
 import type { WireEndpoint } from './inner.js';
 
 export enum ControlType {
@@ -274,7 +274,7 @@ class Reader {
     const ip = this.v.getUint32(this.off, false);
     const port = this.v.getUint16(this.off + 4, true);
     this.off += ENDPOINT_BYTES;
-    return { address: `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`, port };
+    return ipv4Endpoint(ip, port);
   }
   eps(what: string): WireEndpoint[] {
     const n = this.u8(what);

@@ -14,7 +14,7 @@
 //   RELAY_FROM(33)  1 src_overlay u32 BE | 5 outer datagram [n]
 import { DecodeError } from '../util/errors.js';
 import { viewOf } from '../util/bytes.js';
-import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
+import { ipv4Endpoint, ipv4ToU32 } from '../util/ipv4.js';
 
 export enum InnerKind {
   KEEPALIVE = 0,
@@ -152,7 +152,7 @@ export function decodeInner(b: Uint8Array): InnerMessage {
       return {
         kind,
         txid: v.getBigUint64(1, true),
-        observed: { address: u32ToIpv4(v.getUint32(9, false)), port: v.getUint16(13, true) },
+        observed: ipv4Endpoint(v.getUint32(9, false), v.getUint16(13, true)),
       };
     case InnerKind.STREAM: {
       if (b.byteLength < STREAM_HEADER_BYTES) throw new DecodeError('inner: short STREAM header');

@@ -18,7 +18,7 @@ export enum MessageType {
   HubKeyResp = 6,
 }
 
-export const MESSAGE_TYPE_NAMES: Readonly<Record<MessageType, string>> = {
+export const messageTypeName: Readonly<Record<MessageType, string>> = {
   [MessageType.HandshakeInit]: 'HANDSHAKE_INIT',
   [MessageType.HandshakeResp]: 'HANDSHAKE_RESP',
   [MessageType.CookieReply]: 'COOKIE_REPLY',
@@ -66,8 +66,8 @@ export function messageTypeOf(d: Uint8Array): MessageType | undefined {
 }
 
 /** Name of a type for logs ("TYPE_7" for an unknown one). */
-export function messageTypeName(t: number): string {
-  return MESSAGE_TYPE_NAMES[t as MessageType] ?? `TYPE_${t}`;
+export function typeNameOf(t: number): string {
+  return messageTypeName[t as MessageType] ?? `TYPE_${t}`;
 }
 
 /** Copies a fixed-size field into an encoded message; a wrong size is a caller bug (RangeError). */

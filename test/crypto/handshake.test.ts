@@ -1,11 +1,12 @@
 // The handshake: good path key agreement and every named refusal.
 import { describe, expect, it } from 'vitest';
 import { createInitiation, consumeResponse, HandshakeResponder, staticShared } from '../../src/crypto/handshake.js';
-import { noiseBackend, setNoiseBackend } from '../../src/crypto/noise.js';
+import { Noise } from '../../src/crypto/noise.js';
+import { nodeNoise } from '../../src/crypto/noise-node.js';
 import { HandshakeError } from '../../src/util/errors.js';
 import { toHex } from '../../src/util/bytes.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
-import { fixedKey, identity, OTHER_PSK, WALL } from './helpers.js';
+import { fixedKey, identity, identity as baseIdentity, OTHER_PSK, WALL } from './helpers.js';
 
 const alice = identity(1);
 const bob = identity(2);
@@ -169,16 +170,15 @@ describe('handshake refusals (initiator)', () => {
 });
 
 describe('the static-static DH is made once per pair', () => {
-  /** Counts the X25519 calls `fn` makes through whichever backend is installed. */
+  /** A Noise on node:crypto that counts its X25519 calls; the identities below run on it. */
+  let dhCalls = 0;
+  const counting = new Noise({ ...nodeNoise, x25519: (priv, pub) => (dhCalls++, nodeNoise.x25519(priv, pub)) });
+  const identity = (seed: number) => ({ ...baseIdentity(seed), noise: counting });
+  /** Counts the X25519 calls `fn` makes through the counting backend. */
   function countingDh<T>(fn: () => T): { result: T; dh: number } {
-    const inner = noiseBackend();
-    let dh = 0;
-    setNoiseBackend({ ...inner, x25519: (priv, pub) => (dh++, inner.x25519(priv, pub)) });
-    try {
-      return { result: fn(), dh };
-    } finally {
-      setNoiseBackend(inner);
-    }
+    dhCalls = 0;
+    const result = fn();
+    return { result, dh: dhCalls };
   }
 
   it('a precomputed staticShared gives byte-identical initiations with one DH fewer', () => {

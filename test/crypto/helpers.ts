@@ -2,6 +2,7 @@
 import { keyPairFromPrivate, type StaticKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
 import { consumeResponse, createInitiation, HandshakeResponder, type HandshakeIdentity } from '../../src/crypto/handshake.js';
+import type { Noise } from '../../src/crypto/noise.js';
 import { TransportSession } from '../../src/crypto/session.js';
 import { toHex } from '../../src/util/bytes.js';
 
@@ -20,11 +21,11 @@ export function identity(seed: number, psk = PSK): HandshakeIdentity {
   return { keyPair: fixedKey(seed), psk };
 }
 
-/** The handshake the golden bytes come from (golden.ts), made with whichever Noise backend is
- * installed: alice -> bob with ephemerals fixedKey(3)/(4), then the first TRANSPORT ('meshd'). */
-export function goldenHandshake(): { init: string; resp: string; initiatorSendKey: string; initiatorRecvKey: string; transport: string } {
-  const alice = identity(1);
-  const bob = identity(2);
+/** The handshake the golden bytes come from (golden.ts), made on the Noise backend given (default
+ * node:crypto): alice -> bob with ephemerals fixedKey(3)/(4), then the first TRANSPORT ('meshd'). */
+export function goldenHandshake(noise?: Noise): { init: string; resp: string; initiatorSendKey: string; initiatorRecvKey: string; transport: string } {
+  const alice = { ...identity(1), ...(noise ? { noise } : {}) };
+  const bob = { ...identity(2), ...(noise ? { noise } : {}) };
   const i = createInitiation(alice, bob.keyPair.publicKey, 0x01020304, WALL, { ephemeral: fixedKey(3) });
   const r = new HandshakeResponder(bob);
   const resp = r.createResponse(r.consumeInitiation(i.message, WALL), 0x0a0b0c0d, { ephemeral: fixedKey(4) });

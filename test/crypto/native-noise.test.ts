@@ -3,13 +3,13 @@
 // node backend, refusals (low-order keys, wrong arguments), and whole handshakes with either backend
 // at every step, reproducing the golden messages.
 import { createHash, createHmac } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CookieChecker, cookieReplyKey, initiationMac1, openCookieReply } from '../../src/crypto/cookie.js';
-import { createInitiation, consumeResponse, HandshakeResponder } from '../../src/crypto/handshake.js';
+import { createInitiation, consumeResponse, HandshakeResponder, PendingInitiation } from '../../src/crypto/handshake.js';
 import { generateKeyPair, keyPairFromPrivate } from '../../src/crypto/keys.js';
 import { nodeNoise } from '../../src/crypto/noise-node.js';
 import { cryptoAddonAvailable, nativeNoise } from '../../src/crypto/native.js';
-import { aeadOpen, aeadSeal, hash, hmac, kdf, setNoiseBackend, x25519, type NoiseBackend } from '../../src/crypto/noise.js';
+import { aeadOpen, aeadSeal, hash, hmac, kdf, Noise, NODE_NOISE, x25519, type NoiseBackend } from '../../src/crypto/noise.js';
 import { TransportSession } from '../../src/crypto/session.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { Rng } from '../fakes/rng.js';
@@ -46,7 +46,8 @@ it('the built addon has the handshake primitives', () => {
 
 describe.skipIf(native === undefined)('native Noise primitives', () => {
   const nat = native as NoiseBackend;
-  afterEach(() => setNoiseBackend(undefined));
+  /** The native primitives as handshakes get them (passed in, as the link does). */
+  const natNoise = new Noise(nat);
 
   describe('X25519', () => {
     it.each([
@@ -105,13 +106,12 @@ describe.skipIf(native === undefined)('native Noise primitives', () => {
       expect(nodeNoise.x25519(priv, fromHex(u))).toBeUndefined();
     });
 
-    it('generated key pairs (native backend installed) are X25519(private, 9) and distinct', () => {
-      setNoiseBackend(nat);
+    it('generated key pairs (native backend passed) are X25519(private, 9) and distinct', () => {
       const seen = new Set<string>();
       for (let i = 0; i < 20; i++) {
-        const k = generateKeyPair();
+        const k = generateKeyPair(natNoise);
         expect(toHex(nodeNoise.x25519Base(k.privateKey))).toBe(toHex(k.publicKey));
-        expect(toHex(keyPairFromPrivate(k.privateKey).publicKey)).toBe(toHex(k.publicKey));
+        expect(toHex(keyPairFromPrivate(k.privateKey, natNoise).publicKey)).toBe(toHex(k.publicKey));
         seen.add(toHex(k.privateKey));
       }
       expect(seen.size).toBe(20);
@@ -157,19 +157,16 @@ describe.skipIf(native === undefined)('native Noise primitives', () => {
           expect(t.byteLength).toBe(32 * n);
           expect(toHex(t)).toBe(toHex(nodeNoise.kdf(n, ck, input)));
         }
-        setNoiseBackend(nat);
-        const [a1, a2, a3] = kdf(3, ck, input).map(toHex);
-        setNoiseBackend(undefined);
+        const [a1, a2, a3] = natNoise.kdf(3, ck, input).map(toHex);
         expect([a1, a2, a3]).toEqual(kdf(3, ck, input).map(toHex));
         expect(kdf(1, ck, input).map(toHex)).toEqual([a1]);
       }
     });
 
-    it('noise.ts hash/hmac dispatch to the installed backend with the same bytes', () => {
+    it('noise.ts hash/hmac dispatch to the backend of their Noise with the same bytes', () => {
       const a = new TextEncoder().encode('meshd');
       const want = [toHex(hash(a, a)), toHex(hmac(a, a))];
-      setNoiseBackend(nat);
-      expect([toHex(hash(a, a)), toHex(hmac(a, a))]).toEqual(want);
+      expect([toHex(natNoise.hash(a, a)), toHex(natNoise.hmac(a, a))]).toEqual(want);
     });
   });
 
@@ -218,11 +215,11 @@ describe.skipIf(native === undefined)('native Noise primitives', () => {
       const pt = backing.subarray(50, 70);
       const ad = backing.subarray(100, 132);
       const want = toHex(aeadSeal(key, 9, pt, ad));
-      setNoiseBackend(nat);
-      const sealed = aeadSeal(key, 9, pt, ad);
+      const sealed = natNoise.aeadSeal(key, 9, pt, ad);
       expect(toHex(sealed)).toBe(want);
       const shifted = new Uint8Array(sealed.byteLength + 5);
       shifted.set(sealed, 5);
+      expect(toHex(natNoise.aeadOpen(key, 9, shifted.subarray(5), ad)!)).toBe(toHex(pt));
       expect(toHex(aeadOpen(key, 9, shifted.subarray(5), ad)!)).toBe(toHex(pt));
     });
   });
@@ -259,22 +256,19 @@ describe.skipIf(native === undefined)('native Noise primitives', () => {
   describe('handshakes across backends', () => {
     const alice = identity(1);
     const bob = identity(2);
-    const use = (b: boolean) => setNoiseBackend(b ? nat : undefined);
+    const on = (b: boolean) => (b ? natNoise : NODE_NOISE);
 
     // Every assignment of {node, native} to the four steps: initiation, consumption, response, and
     // the initiator's consumption. A side may change backend between its two steps.
     it.each(Array.from({ length: 16 }, (_, m) => [m.toString(2).padStart(4, '0')]))('steps on backends %s (1 = native) agree on the keys', (mask) => {
-      const on = [...mask].map((c) => c === '1');
-      use(on[0]!);
-      const init = createInitiation(alice, bob.keyPair.publicKey, 0x01020304, WALL);
-      use(on[1]!);
-      const r = new HandshakeResponder(bob);
-      const consumed = r.consumeInitiation(init.message, WALL);
+      const step = [...mask].map((c) => on(c === '1'));
+      const init = createInitiation({ ...alice, noise: step[0]! }, bob.keyPair.publicKey, 0x01020304, WALL);
+      const consumed = new HandshakeResponder({ ...bob, noise: step[1]! }).consumeInitiation(init.message, WALL);
       expect(toHex(consumed.remoteStatic)).toBe(toHex(alice.keyPair.publicKey));
-      use(on[2]!);
-      const resp = r.createResponse(consumed, 0x0a0b0c0d);
-      use(on[3]!);
-      const keys = consumeResponse(init.pending, resp.message);
+      const resp = new HandshakeResponder({ ...bob, noise: step[2]! }).createResponse(consumed, 0x0a0b0c0d);
+      const p = init.pending;
+      const pending = new PendingInitiation({ ...alice, noise: step[3]! }, p.localIndex, p.remoteStatic, p.wallMs, p.message, p.chainingKey, p.hashState, p.ephemeral);
+      const keys = consumeResponse(pending, resp.message);
       expect(toHex(keys.sendKey)).toBe(toHex(resp.keys.recvKey));
       expect(toHex(keys.recvKey)).toBe(toHex(resp.keys.sendKey));
       const sealed = new TransportSession(keys, 0).seal(new TextEncoder().encode('across'), 0)!;
@@ -282,31 +276,28 @@ describe.skipIf(native === undefined)('native Noise primitives', () => {
     });
 
     it('reproduces the golden HANDSHAKE_INIT, HANDSHAKE_RESP, keys and first TRANSPORT', () => {
-      setNoiseBackend(nat);
-      expect(goldenHandshake()).toEqual({
+      expect(goldenHandshake(natNoise)).toEqual({
         init: hex(GOLDEN.init), resp: hex(GOLDEN.resp), initiatorSendKey: GOLDEN.initiatorSendKey, initiatorRecvKey: GOLDEN.initiatorRecvKey, transport: hex(GOLDEN.transport),
       });
     });
 
     it('consumes the golden bytes and makes the golden COOKIE_REPLY', () => {
-      setNoiseBackend(nat);
-      const r = new HandshakeResponder(bob);
+      const r = new HandshakeResponder({ ...bob, noise: natNoise });
       const consumed = r.consumeInitiation(fromHex(GOLDEN.init), WALL);
       expect(consumed.timestampMs).toBe(WALL);
       expect(toHex(r.createResponse(consumed, 0x0a0b0c0d, { ephemeral: fixedKey(4) }).keys.recvKey)).toBe(GOLDEN.initiatorSendKey);
-      const pending = createInitiation(alice, bob.keyPair.publicKey, 0x01020304, WALL, { ephemeral: fixedKey(3) }).pending;
+      const pending = createInitiation({ ...alice, noise: natNoise }, bob.keyPair.publicKey, 0x01020304, WALL, { ephemeral: fixedKey(3) }).pending;
       expect(toHex(consumeResponse(pending, fromHex(GOLDEN.resp)).sendKey)).toBe(GOLDEN.initiatorSendKey);
-      const ck = new CookieChecker(PSK, bob.keyPair.publicKey, 0, { random: (n) => new Uint8Array(n).fill(n === 32 ? 5 : 9) });
+      const ck = new CookieChecker(PSK, bob.keyPair.publicKey, 0, { noise: natNoise, random: (n) => new Uint8Array(n).fill(n === 32 ? 5 : 9) });
       const init = fromHex(GOLDEN.init);
       expect(toHex(ck.createReply(init, new TextEncoder().encode('udp:192.0.2.1:1000'), 0))).toBe(hex(GOLDEN.cookieReply));
-      expect(toHex(openCookieReply(cookieReplyKey(PSK, bob.keyPair.publicKey), fromHex(GOLDEN.cookieReply), initiationMac1(init))!)).toBe(GOLDEN.cookie);
+      expect(toHex(openCookieReply(cookieReplyKey(PSK, bob.keyPair.publicKey, natNoise), fromHex(GOLDEN.cookieReply), initiationMac1(init), natNoise)!)).toBe(GOLDEN.cookie);
     });
 
     it('x25519 through noise.ts refuses a low-order key under either backend', () => {
       const priv = fixedKey(5).privateKey;
       expect(x25519(priv, new Uint8Array(32))).toBeUndefined();
-      setNoiseBackend(nat);
-      expect(x25519(priv, new Uint8Array(32))).toBeUndefined();
+      expect(natNoise.x25519(priv, new Uint8Array(32))).toBeUndefined();
     });
   });
 });

@@ -25,7 +25,7 @@ describe('handshake floods', () => {
   it('initiations with a bad mac1 are dropped before any Diffie-Hellman; the cost per packet is one HMAC', async () => {
     const m = await capturedMesh();
     const hub = m.w.hub.link;
-    const spy = vi.spyOn((hub as unknown as { responder: Responder }).responder, 'consumeInitiation');
+    const spy = vi.spyOn((hub as unknown as { responder: { handshake: Responder } }).responder.handshake, 'consumeInitiation');
     const wrong = { keyPair: generateKeyPair(), psk: derivePsk('an attacker without the network secret') };
     const n = 20_000;
     const inits = Array.from({ length: 200 }, (_, i) => createInitiation(wrong, m.w.hubKeys.publicKey, i + 1, Date.now()).message);
@@ -57,7 +57,7 @@ describe('handshake floods', () => {
     const m = await capturedMesh();
     const hub = m.w.hub.link;
     const init = m.captured.find((c) => c.label === 'HandshakeInit/to-hub')!.data;
-    const spy = vi.spyOn((hub as unknown as { responder: Responder }).responder, 'consumeInitiation');
+    const spy = vi.spyOn((hub as unknown as { responder: { handshake: Responder } }).responder.handshake, 'consumeInitiation');
     const before = { ...hub.drops };
     const snap = snapshot(m);
     const n = 10_000;
@@ -88,7 +88,7 @@ describe('handshake floods', () => {
     const { w, a } = m;
     const hub = w.hub.link;
     const init = m.captured.find((c) => c.label === 'HandshakeInit/to-hub')!.data;
-    const spy = vi.spyOn((hub as unknown as { responder: Responder }).responder, 'consumeInitiation');
+    const spy = vi.spyOn((hub as unknown as { responder: { handshake: Responder } }).responder.handshake, 'consumeInitiation');
     const before = { ...hub.drops };
     const snap = snapshot(m);
     const spoofed = (i: number) => udpPath({ address: `203.0.${113 + ((i >> 16) & 7)}.${(i >> 8) & 255}`, port: 1024 + (i & 0xffff) });

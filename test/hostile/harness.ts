@@ -61,7 +61,7 @@ export async function capturedMesh(): Promise<Mesh> {
     // Peer-peer datagrams that came through the hub arrive here unwrapped (RELAY_FROM): capture them too.
     const receive = n.link.receive.bind(n.link);
     n.link.receive = (d, from) => {
-      if (from.kind === 'relay' && captured.length < 20_000) captured.push({ data: new Uint8Array(d), from: HUB_ENDPOINT, to: HUB_ENDPOINT, label: `${MessageType[messageTypeOf(d) ?? 0] ?? 'unknown'}/relayed` });
+      if ('kind' in from && from.kind === 'relay' && captured.length < 20_000) captured.push({ data: new Uint8Array(d), from: HUB_ENDPOINT, to: HUB_ENDPOINT, label: `${MessageType[messageTypeOf(d) ?? 0] ?? 'unknown'}/relayed` });
       receive(d, from);
     };
   }
@@ -84,8 +84,7 @@ export async function capturedMesh(): Promise<Mesh> {
 export function snapshot(m: Mesh): unknown {
   const st = m.w.hub.status();
   const sessions = (l: Link) => {
-    const x = l as unknown as { remotes: Map<string, unknown>; byIndex: Map<number, unknown> };
-    return { remotes: [...x.remotes.keys()].sort(), indices: [...x.byIndex.keys()].sort() };
+    return { remotes: [...l.table.ids()].sort(), indices: [...l.table.byIndex.keys()].sort() };
   };
   return {
     mapVersion: st.mapVersion,

@@ -18,7 +18,7 @@ import { HUB_ENDPOINT, World } from '../vnet/world.js';
 
 const KEEPALIVE = encodeInner({ kind: InnerKind.KEEPALIVE });
 /** What the responder keeps per initiator key (replay records): private, read for the count. */
-const knownKeys = (l: Link) => (l as unknown as { responder: { known: Map<string, unknown> } }).responder.known.size;
+const knownKeys = (l: Link) => (l as unknown as { responder: { handshake: { known: Map<string, unknown> } } }).responder.handshake.known.size;
 
 /** `n` keys with the network secret, each on its own source, each handshaking with `to` (key, endpoint) at 50/s. */
 function strangers(w: World, n: number, to: { key: Uint8Array; endpoint: Endpoint }): { links: Link[]; refusals: () => number } {

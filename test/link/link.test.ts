@@ -4,7 +4,10 @@ import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { cookieReplyKey, initiationMac1, openCookieReply, writeMac2 } from '../../src/crypto/cookie.js';
 import { createInitiation } from '../../src/crypto/handshake.js';
+import type { CryptoBackends } from '../../src/crypto/backends.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
+import { Noise } from '../../src/crypto/noise.js';
+import { nodeNoise } from '../../src/crypto/noise-node.js';
 import { derivePsk } from '../../src/crypto/psk.js';
 import { buildHubKeyRequest, verifyHubKeyResponse } from '../../src/crypto/hub-key.js';
 import * as LC from '../../src/link/constants.js';
@@ -365,7 +368,7 @@ describe('link: cookie replies under load', () => {
 
   it('under load: an initiation without mac2 gets exactly one COOKIE_REPLY and no DH; the retry carries a valid mac2 and completes', () => {
     const t = pair({ b: alwaysLoaded });
-    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const dh = vi.spyOn((t.b as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
     const atA: { type: string; ms: number; d: Uint8Array }[] = [];
     const atB: typeof atA = [];
     tap(t.a, atA, t.clock);
@@ -414,7 +417,7 @@ describe('link: cookie replies under load', () => {
 
   it('not under load: a wrong mac2 is ignored (behaviour as today)', () => {
     const t = pair();
-    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const dh = vi.spyOn((t.b as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
     const init = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 77, 1_700_000_100_000).message;
     writeMac2(init, new Uint8Array(16).fill(1)); // a cookie b never issued
     t.b.receive(init, udpPath(t.ua.local));
@@ -425,7 +428,7 @@ describe('link: cookie replies under load', () => {
 
   it('the gauge decides: a burst over the threshold puts the node under load, and it ends a second after the last excess', () => {
     const t = pair({ b: { underLoad: { initiationsPerSec: 2, burst: 3 } } });
-    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const dh = vi.spyOn((t.b as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
     const init = createInitiation({ keyPair: t.ka, psk }, t.kb.publicKey, 77, 1_700_000_100_000).message;
     for (let i = 0; i < 5; i++) t.b.receive(init, udpPath({ address: '203.0.113.5', port: 1000 + i }));
     t.clock.advance(0); // the DH backlog's turn
@@ -439,7 +442,7 @@ describe('link: cookie replies under load', () => {
 
   it('under load, a valid mac2 proves the address and the limit is per IP: 40 ports of one address share one budget', () => {
     const t = pair({ b: alwaysLoaded });
-    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const dh = vi.spyOn((t.b as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
     const key = cookieReplyKey(psk, t.kb.publicKey);
     const ports = 40;
     let wall = 1_700_000_100_000;
@@ -480,7 +483,7 @@ describe('link: cookie replies under load', () => {
 
   it('under load, a mac2 made for another source gets a cookie again, not the DH', () => {
     const t = pair({ b: alwaysLoaded });
-    const dh = vi.spyOn((t.b as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+    const dh = vi.spyOn((t.b as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
     const real = t.sw.open('198.51.100.7', 3000);
     let reply: Uint8Array | undefined;
     real.onMessage((d) => (reply = new Uint8Array(d)));
@@ -516,7 +519,7 @@ describe('link: cookie replies under load', () => {
     t.clock.advance(LC.handshakeFirstRetryMs + LC.handshakeRetryJitterMs); // the retry, with mac2, completes the handshake
     expect(t.a.hasSession(t.kb.publicKey)).toBe(true);
     t.a.rehandshake(t.kb.publicKey); // a new initiation, with mac2 from the cookie a still holds
-    const pendingIdx = [...(t.a as unknown as { pendingByIndex: Map<number, unknown> }).pendingByIndex.keys()][0]!;
+    const pendingIdx = [...t.a.table.pendingByIndex.keys()][0]!;
     const forged = new Uint8Array(reply);
     new DataView(forged.buffer).setUint32(4, pendingIdx, true);
     t.a.receive(forged, udpPath(t.ub.local)); // the pending index, but sealed for the first initiation's mac1
@@ -529,7 +532,7 @@ describe('link: cookie replies under load', () => {
 });
 
 describe('link: the DH backlog', () => {
-  const spyDh = (l: Link) => vi.spyOn((l as unknown as { responder: { consumeInitiation: (...a: unknown[]) => unknown } }).responder, 'consumeInitiation');
+  const spyDh = (l: Link) => vi.spyOn((l as unknown as { responder: { handshake: { consumeInitiation: (...a: unknown[]) => unknown } } }).responder.handshake, 'consumeInitiation');
   let wall = 1_700_000_050_000; // initiators' TAI64N, near the responder's wall clock
   /** n initiations to b from n fresh initiators, each on its own socket, all arriving at the same instant. */
   function burst(t: ReturnType<typeof pair>, n: number, address = '203.0.113.9') {
@@ -597,5 +600,55 @@ describe('link: the DH backlog', () => {
     expect(types.filter((x) => x === 'CookieReply')).toHaveLength(72);
     t.clock.advance(LC.underLoadHoldMs);
     expect(t.b.underLoad).toBe(false);
+  });
+});
+
+describe('link: the hot path and the crypto it is given', () => {
+  it('TRANSPORT from where the remote already is keeps its Path object (none made per datagram)', () => {
+    const t = pair();
+    t.a.send(t.kb.publicKey, text('one'), udpPath(t.ub.local));
+    t.clock.advance(50);
+    const first = t.b.remote(t.ka.publicKey)!.path;
+    for (let i = 0; i < 5; i++) t.a.send(t.kb.publicKey, text(`more ${i}`));
+    t.clock.advance(50);
+    expect(t.got.b).toHaveLength(6);
+    expect(t.b.remote(t.ka.publicKey)!.path).toBe(first);
+    expect(t.got.b.every(([, from]) => from === first)).toBe(true);
+  });
+
+  it('udpPath gives one Path per Endpoint object', () => {
+    const e = { address: '192.0.2.9', port: 9 };
+    const other = { address: '192.0.2.9', port: 9 };
+    const p = udpPath(e);
+    udpPath(other); // another endpoint asked for in between
+    expect(udpPath(e)).toBe(p);
+    expect(udpPath(other)).not.toBe(p);
+    expect(udpPath(other)).toEqual(udpPath(e));
+  });
+
+  it('handshakes and sessions run on the crypto passed in (LinkOptions.crypto), not a process-wide one', () => {
+    let dh = 0;
+    let sealed = 0;
+    const noise = new Noise({ ...nodeNoise, x25519: (priv, pub) => (dh++, nodeNoise.x25519(priv, pub)) });
+    const crypto: CryptoBackends = {
+      noise,
+      aead: { aeadSeal: () => (sealed++, false), aeadOpen: () => -1 }, // declines: node:crypto does the work, same bytes
+      names: { aead: 'node', noise: 'node' },
+    };
+    const clock = new ManualClock();
+    const sw = new MemoryUdpSwitch(clock, { loss: 0, delayMs: 5 }, 3);
+    const ka = generateKeyPair();
+    const kb = generateKeyPair();
+    const ub = sw.open('192.0.2.2', 2000);
+    const a = new Link({ udp: sw.open('192.0.2.1', 1000), keyPair: ka, psk, clock, wallClock: () => 1_700_000_000_000 + clock.now(), log: testLogger('a'), crypto });
+    const b = new Link({ udp: ub, keyPair: kb, psk, clock, wallClock: () => 1_700_000_000_000 + clock.now(), log: testLogger('b') });
+    const got: string[] = [];
+    b.onInner((_r, pt) => got.push(Buffer.from(pt).toString()));
+    a.send(kb.publicKey, text('hi'), udpPath(ub.local));
+    clock.advance(50);
+    expect(got).toEqual(['hi']);
+    expect(dh).toBeGreaterThanOrEqual(3); // the initiator's es, ss and the response's ee/se: a's DHs went through its backend
+    expect(sealed).toBeGreaterThan(0);
+    expect(b.crypto).not.toBe(crypto);
   });
 });

@@ -1,7 +1,7 @@
 // The peer's map: full replace, deltas by version rules (apply, gap, stale), self left out.
 import { describe, expect, it } from 'vitest';
 import { PeerMap } from '../../src/peer/peer-map.js';
-import { keyId } from '../../src/link/link.js';
+import { keyId } from '../../src/link/key-id.js';
 import { MapOp, type MapEntry } from '../../src/wire/control.js';
 
 const key = (n: number) => new Uint8Array(32).fill(n);

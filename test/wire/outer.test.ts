@@ -1,6 +1,6 @@
 // Outer classification: the type-name map is pinned; messageTypeOf checks reserved bytes and sizes.
 import { describe, expect, it } from 'vitest';
-import { MESSAGE_TYPE_NAMES, MessageType, messageTypeName, messageTypeOf } from '../../src/wire/outer.js';
+import { messageTypeName, MessageType, messageTypeOf, typeNameOf } from '../../src/wire/outer.js';
 import { fromHex } from '../../src/util/bytes.js';
 import { GOLDEN } from '../crypto/golden.js';
 
@@ -12,8 +12,8 @@ const withByte = (d: Uint8Array, i: number, v: number) => {
 
 describe('outer message types', () => {
   it('pins the type-to-name map', () => {
-    expect(MESSAGE_TYPE_NAMES).toEqual({ 1: 'HANDSHAKE_INIT', 2: 'HANDSHAKE_RESP', 3: 'COOKIE_REPLY', 4: 'TRANSPORT', 5: 'HUB_KEY_REQ', 6: 'HUB_KEY_RESP' });
-    expect(messageTypeName(7)).toBe('TYPE_7');
+    expect(messageTypeName).toEqual({ 1: 'HANDSHAKE_INIT', 2: 'HANDSHAKE_RESP', 3: 'COOKIE_REPLY', 4: 'TRANSPORT', 5: 'HUB_KEY_REQ', 6: 'HUB_KEY_RESP' });
+    expect(typeNameOf(7)).toBe('TYPE_7');
   });
 
   it.each([

@@ -1,7 +1,8 @@
 // Drives one KCP control block with one timer, rescheduled from check() (docs/ARQ.md "Use"; ikcp_check()
-// instead of a fixed tick cut CPU from 60 % to 15 % with many sessions). Used by the data plane's
-// per-peer channels and by published-service streams; arq itself never sets a timer.
-import type { Kcp } from '../arq/kcp.js';
+// instead of a fixed tick cut CPU from 60 % to 15 % with many sessions). Beside the KCP it drives; the
+// timer is the injected Clock's, so arq still sets no timer of its own. Used by the data plane's
+// per-peer channels and by published-service streams.
+import type { Kcp } from './kcp.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 export interface KcpTimerOptions {

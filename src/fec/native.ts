@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { tsShardMul, type ShardMul } from './rs.js';
 
 interface FecAddon {
-  mulShards?(coefs: Uint8Array, ins: readonly Uint8Array[], outs: readonly Uint8Array[]): void;
+  mulShards?(coefs: Uint8Array, ins: readonly Uint8Array[], outs: readonly Uint8Array[], accumulate?: boolean): void;
   simd?(): string;
   useSimd?(name: string): boolean;
 }

@@ -15,18 +15,21 @@ export const RS_MAX_PARITY = 128;
 export interface ShardMul {
   /**
    * outs[r] = XOR over c of coefs[r * ins.length + c] * ins[c], each input counted as zero-padded
-   * to the outputs' common length (an input must not be longer). Outputs are overwritten.
+   * to the outputs' common length (an input must not be longer). Outputs are overwritten, or with
+   * `accumulate` the products are XORed into them (the encoder adds one data symbol at a time).
    */
-  mulShards(coefs: Uint8Array, ins: readonly Uint8Array[], outs: readonly Uint8Array[]): void;
+  mulShards(coefs: Uint8Array, ins: readonly Uint8Array[], outs: readonly Uint8Array[], accumulate?: boolean): void;
 }
 
 /** The reference backend: one 64 KiB-table lookup per byte. */
 export const tsShardMul: ShardMul = {
-  mulShards(coefs, ins, outs) {
+  mulShards(coefs, ins, outs, accumulate = false) {
     const cols = ins.length;
+    if (coefs.byteLength !== cols * outs.length) throw new RangeError('rs: coefficient count');
     for (let r = 0; r < outs.length; r++) {
       const out = outs[r]!;
-      out.fill(0);
+      if (out.byteLength !== outs[0]!.byteLength) throw new RangeError('rs: outputs of unequal length');
+      if (!accumulate) out.fill(0);
       for (let c = 0; c < cols; c++) {
         const f = coefs[r * cols + c]!;
         const src = ins[c]!;

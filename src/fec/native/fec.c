@@ -116,10 +116,11 @@ static int u8_list(napi_env env, napi_value arr, uint8_t **p, size_t *len, uint3
   return 1;
 }
 
-// mulShards(coefs: Uint8Array, ins: Uint8Array[], outs: Uint8Array[]): undefined
+// mulShards(coefs: Uint8Array, ins: Uint8Array[], outs: Uint8Array[], accumulate?: boolean): undefined
 static napi_value mul_shards(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
+  bool accumulate = false;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint8_t *coefs, *in[MAX_SHARDS], *out[MAX_SHARDS];
   size_t ncoefs, in_len[MAX_SHARDS], out_len[MAX_SHARDS];
@@ -127,6 +128,11 @@ static napi_value mul_shards(napi_env env, napi_callback_info info) {
   if (argc < 3 || !u8_arg(env, argv[0], &coefs, &ncoefs) || !u8_list(env, argv[1], in, in_len, &cols) ||
       !u8_list(env, argv[2], out, out_len, &rows))
     return throw_coded(env, "FEC_BAD_ARG", "mulShards(coefs, ins[], outs[]): arguments of the wrong type");
+  if (argc >= 4) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[3], &t));
+    if (t == napi_boolean) CHECK(napi_get_value_bool(env, argv[3], &accumulate));
+  }
   if (ncoefs != (size_t)rows * cols) return throw_coded(env, "FEC_BAD_ARG", "mulShards: %zu coefficients for %u x %u", ncoefs, rows, cols);
   if (rows == 0) return NULL;
   size_t n = out_len[0];
@@ -135,7 +141,7 @@ static napi_value mul_shards(napi_env env, napi_callback_info info) {
   for (uint32_t c = 0; c < cols; c++)
     if (in_len[c] > n) return throw_coded(env, "FEC_BAD_ARG", "mulShards: input %u longer than the outputs", c);
   for (uint32_t r = 0; r < rows; r++) {
-    memset(out[r], 0, n);
+    if (!accumulate) memset(out[r], 0, n);
     for (uint32_t c = 0; c < cols; c++) muladd(coefs[(size_t)r * cols + c], in[c], out[r], in_len[c]);
   }
   return NULL;

@@ -88,14 +88,20 @@ export function parityBudget(loss: number): number {
 /** Out of budget for the target, FEC still runs if it at least halves the loss; else ARQ alone. */
 const minGain = 2;
 
-/** The largest group that fills within a quarter of the RTT at this packet rate (4..32). */
-export function maxGroupFor(packetsPerSec: number, rttMs: number): number {
-  return Math.max(4, Math.min(32, Math.floor((packetsPerSec * rttMs) / 4000)));
+/**
+ * How long a partial group waits for its parity: a quarter of the RTT, 2..50 ms. A loss FEC cannot
+ * repair waits for KCP's fast retransmit, at least one RTT; a repair within a quarter of it (plus the
+ * one-way delay) is still far ahead, and a longer wait lets groups fill, which costs less parity
+ * (docs/ARQ.md "FEC", flush-delay table).
+ */
+export function flushDelayMs(rttMs: number): number {
+  return Math.max(2, Math.min(50, Math.round(rttMs / 4)));
 }
 
-/** How long a partial group waits for its parity: a tenth of the RTT, 2..20 ms (see docs/ARQ.md "FEC"). */
-export function flushDelayMs(rttMs: number): number {
-  return Math.max(2, Math.min(20, Math.round(rttMs / 10)));
+/** The largest group that fills within the flush delay at this packet rate (4..32), so full groups,
+ * not deadline-cut partial ones, carry the traffic. */
+export function maxGroupFor(packetsPerSec: number, rttMs: number): number {
+  return Math.max(4, Math.min(32, Math.floor((packetsPerSec * flushDelayMs(rttMs)) / 1000)));
 }
 
 /** The parity shape for a path with `path` loss, given the shape running now. */

@@ -72,7 +72,7 @@ describe('the loss model', () => {
 describe('group size and flush delay', () => {
   it.each([
     [100, 40, 4, 'a slow flow on a short path: the smallest group'],
-    [1000, 40, 10, '1,000 pps at 40 ms: 10 packets fill in 10 ms, a quarter of the RTT'],
+    [1000, 40, 10, '1,000 pps at 40 ms: 10 packets fill in the 10 ms flush delay'],
     [1000, 200, 32, 'at 200 ms the largest'],
     [9000, 40, 32, 'never above 32'],
   ])('maxGroupFor(%i pps, %i ms) = %i: %s', (pps, rtt, want) => {
@@ -81,9 +81,9 @@ describe('group size and flush delay', () => {
 
   it.each([
     [1, 2, 'a LAN: 2 ms floor'],
-    [40, 4, '40 ms: 4 ms'],
-    [200, 20, '200 ms: 20 ms, a tenth of the RTT'],
-    [600, 20, 'capped at 20 ms'],
+    [40, 10, '40 ms: 10 ms'],
+    [200, 50, '200 ms: 50 ms, a quarter of the RTT'],
+    [600, 50, 'capped at 50 ms'],
   ])('flushDelayMs(%i) = %i: %s', (rtt, want) => {
     expect(flushDelayMs(rtt)).toBe(want);
   });

@@ -112,11 +112,14 @@ export function chooseFec(path: PathLoss, current: FecParams, opts: PolicyOption
   if (path.loss < target || (!on && path.loss < onFactor * target)) return { k: current.k, m: 0 };
   const ks = candidateK.filter((k) => k <= maxK);
   const budget = parityBudget(path.loss);
-  const table = lossCountTable(Math.max(...ks) * (1 + budget), path.loss, path.burst);
+  const kTop = Math.max(...ks);
+  const table = lossCountTable(kTop + Math.floor(kTop / 2), path.loss, path.burst);
   let best: { k: number; m: number; cost: number } | undefined;
   let fallback: { k: number; m: number; residual: number } | undefined;
   for (const k of ks) {
-    for (let m = 1; m <= Math.max(1, Math.floor(k * budget)); m++) {
+    // Round the budget up to whole shards (a 29.4 % budget still allows 10 + 3), never past k / 2.
+    const mMax = Math.max(1, Math.min(Math.floor(k / 2), Math.ceil(k * budget - 1e-9)));
+    for (let m = 1; m <= mMax; m++) {
       const residual = residualFrom(table, k, m);
       if (fallback === undefined || residual < fallback.residual) fallback = { k, m, residual };
       if (residual > target) continue;
@@ -129,7 +132,7 @@ export function chooseFec(path: PathLoss, current: FecParams, opts: PolicyOption
     // The target is out of budget: the least residual within it, if that is worth the bytes.
     return fallback !== undefined && fallback.residual * minGain <= path.loss ? { k: fallback.k, m: fallback.m } : { k: current.k, m: 0 };
   }
-  if (on && current.k <= maxK && current.m / current.k <= budget) {
+  if (on && current.k <= maxK && current.m <= Math.ceil(current.k * budget - 1e-9)) {
     const cur = residualLoss(current.k, current.m, path.loss, path.burst);
     if (cur <= target && current.m / current.k <= best.cost * keepSlack) return current;
   }

@@ -13,10 +13,11 @@ describe('chooseFec', () => {
     ['0.3 %: one parity per 32 (3 %)', 0.003, 1, off, 32, { k: 32, m: 1 }],
     ['1 % random: 32 + 2 (6 %), where kcptun spends 30 %', 0.01, 1, off, 32, { k: 32, m: 2 }],
     ['1 % random, groups capped at 10 by rate x RTT: 10 + 1', 0.01, 1, off, 10, { k: 10, m: 1 }],
-    ['1 % in runs of 3: the target is out of budget and FEC would not halve the loss, so ARQ alone', 0.01, 3, off, 32, { k: 10, m: 0 }],
+    ['1 % in runs of 3: out of target within budget (rounded up to 4 shards); 32 + 4 halves it (0.46 %)', 0.01, 3, off, 32, { k: 32, m: 4 }],
+    ['1 % in runs of 6: FEC within budget would not halve the loss, so ARQ alone', 0.01, 6, off, 32, { k: 10, m: 0 }],
     ['5 % random: 32 + 6 (19 %)', 0.05, 1.05, off, 32, { k: 32, m: 6 }],
     ['5 % random with k <= 10: kcptun\'s own 10 + 3', 0.05, 1.05, off, 10, { k: 10, m: 3 }],
-    ['5 % in runs of 2: 32 + 9, out of target but a 17x cut', 0.05, 2, off, 32, { k: 32, m: 9 }],
+    ['5 % in runs of 2: 32 + 10, out of target but a 25x cut', 0.05, 2, off, 32, { k: 32, m: 10 }],
     ['10 % random: 32 + 10 (31 %)', 0.1, 1.1, off, 32, { k: 32, m: 10 }],
     ['10 % in runs of 3: the 50 % budget', 0.1, 3, off, 32, { k: 32, m: 16 }],
     ['30 %: the most repair the budget allows', 0.3, 1.4, off, 32, { k: 32, m: 16 }],
@@ -37,7 +38,7 @@ describe('chooseFec', () => {
     for (const loss of [0.003, 0.01, 0.02, 0.05, 0.1]) {
       const c = chooseFec({ loss, burst: 1 / (1 - loss) }, off);
       expect(residualLoss(c.k, c.m, loss, 1 / (1 - loss))).toBeLessThanOrEqual(0.001);
-      expect(c.m / c.k).toBeLessThanOrEqual(parityBudget(loss));
+      expect(c.m).toBeLessThanOrEqual(Math.ceil(c.k * parityBudget(loss)));
     }
   });
 });

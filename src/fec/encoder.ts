@@ -1,20 +1,14 @@
 // The sending half of FEC (fec/frame.ts, fec/rs.ts), a pure state machine on an injected `now`: each
-// outgoing inner message leaves at once as a DATA frame and is folded into its group's parity as it
-// passes (no packet is held, none is kept), and the parity leaves when the group has k shards or its
-// flush deadline passes, so a lost packet of a slow, interactive flow is still repaired within
-// flushMs of the group's first packet. Used by the data path per remote peer and session.
+// outgoing inner message leaves at once as a DATA frame (no packet is held), and the group's parity
+// is coded in one pass over the frames' symbols, in place, when the group has k shards or its flush
+// deadline passes, so a lost packet of a slow, interactive flow is still repaired within flushMs of
+// the group's first packet. Used by the data path per remote peer and session.
 import { FEC_DATA_HEADER_BYTES, FEC_MAX_SHARD_BYTES, FEC_PARITY_HEADER_BYTES, FEC_SYMBOL_LEN_BYTES, writeDataHeader, writeParityHeader } from './frame.js';
-import { parityCoef, RS_MAX_DATA, RS_MAX_PARITY, tsShardMul, type ShardMul } from './rs.js';
+import { parityMatrix, RS_MAX_DATA, RS_MAX_PARITY, tsShardMul, type ShardMul } from './rs.js';
 
 /** Parity capacity a new encoder starts with (local tuning: an MTU-sized shard fits, bigger grow). */
 const initialShardBytes = 1500;
 
-/** C[i][j] by column: COLUMN[j] holds C[0..127][j], so a data shard's coefficients are one subarray. */
-const COLUMN: Uint8Array[] = Array.from({ length: RS_MAX_DATA }, (_, j) => {
-  const c = new Uint8Array(RS_MAX_PARITY);
-  for (let i = 0; i < RS_MAX_PARITY; i++) c[i] = parityCoef(i, j);
-  return c;
-});
 
 export interface FecShape {
   /** Data shards per full group, 1..128. */
@@ -57,11 +51,10 @@ export class FecEncoder {
   private count = 0; // shards in the open group; 0: none open
   private groupK = 0;
   private groupM = 0;
-  private maxLen = 0; // longest shard of the open (or last) group: the accumulators' dirty prefix
+  private maxLen = 0; // longest shard of the open group
   private openedAt = 0;
-  private frames: Uint8Array[] = []; // m parity frame buffers: header, then the accumulating symbol
-  private accs: Uint8Array[] = [];
-  private readonly one: Uint8Array[] = [new Uint8Array(0)];
+  private frames: Uint8Array[] = []; // m parity frame buffers, reused: header, then the symbol
+  private readonly symbols: Uint8Array[] = []; // the open group's data symbols: views into its frames
 
   constructor(opts: FecEncoderOptions) {
     this.emit = opts.emit;
@@ -97,7 +90,8 @@ export class FecEncoder {
   }
 
   /** As send, without the copy: `frame` holds the shard at FEC_DATA_HEADER_BYTES (the data path
-   * reserved the headroom) and gets its header written. Only while active. */
+   * reserved the headroom) and gets its header written. Only while active. The encoder reads the
+   * frame again when the group closes (k shards or flushMs later): do not reuse it before then. */
   sendInPlace(frame: Uint8Array, now: number): void {
     const len = frame.byteLength - FEC_DATA_HEADER_BYTES;
     if (!this.active || len < 0 || len > FEC_MAX_SHARD_BYTES) throw new RangeError('fec: sendInPlace while off or with a bad frame');
@@ -105,11 +99,8 @@ export class FecEncoder {
     if (this.count === 0) this.open(now);
     const index = this.count++;
     writeDataHeader(frame, this.group, index, len);
-    const symbol = frame.subarray(FEC_DATA_HEADER_BYTES - FEC_SYMBOL_LEN_BYTES);
-    if (symbol.byteLength > this.accs[0]!.byteLength) this.grow(symbol.byteLength);
+    this.symbols.push(frame.subarray(FEC_DATA_HEADER_BYTES - FEC_SYMBOL_LEN_BYTES));
     if (len > this.maxLen) this.maxLen = len;
-    this.one[0] = symbol;
-    this.mul.mulShards(COLUMN[index]!.subarray(0, this.groupM), this.one, this.accs, true);
     this.stats.dataFrames++;
     this.stats.overheadBytes += FEC_DATA_HEADER_BYTES;
     if (this.count === this.groupK) this.close(now);
@@ -129,21 +120,18 @@ export class FecEncoder {
     this.groupK = this.shape.k;
     this.groupM = this.shape.m;
     this.openedAt = now;
-    const have = this.accs[0]?.byteLength ?? 0;
-    if (this.frames.length !== this.groupM) this.alloc(Math.max(have, initialShardBytes + FEC_SYMBOL_LEN_BYTES));
-    else for (const a of this.accs) a.fill(0, 0, FEC_SYMBOL_LEN_BYTES + this.maxLen);
     this.maxLen = 0;
+    this.symbols.length = 0;
   }
 
-  private alloc(symbolBytes: number): void {
-    this.frames = Array.from({ length: this.groupM }, () => new Uint8Array(FEC_PARITY_HEADER_BYTES + symbolBytes));
-    this.accs = this.frames.map((f) => f.subarray(FEC_PARITY_HEADER_BYTES));
-  }
-
-  private grow(symbolBytes: number): void {
-    const old = this.accs;
-    this.alloc(symbolBytes);
-    for (let i = 0; i < old.length; i++) this.accs[i]!.set(old[i]!);
+  /** The m parity frame buffers, at least `bytes` long each (grown for shards past an MTU). */
+  private parityFrames(m: number, bytes: number): Uint8Array[] {
+    const cap = this.frames[0]?.byteLength ?? 0;
+    if (this.frames.length < m || cap < bytes) {
+      const size = Math.max(bytes, cap, FEC_PARITY_HEADER_BYTES + FEC_SYMBOL_LEN_BYTES + initialShardBytes);
+      this.frames = Array.from({ length: Math.max(m, this.frames.length) }, () => new Uint8Array(size));
+    }
+    return this.frames;
   }
 
   private close(_now: number): void {
@@ -151,10 +139,13 @@ export class FecEncoder {
     const m = n === this.groupK ? this.groupM : partialParity(n, this.groupK, this.groupM);
     if (n < this.groupK) this.stats.partialGroups++;
     const bytes = FEC_PARITY_HEADER_BYTES + FEC_SYMBOL_LEN_BYTES + this.maxLen;
+    const frames = this.parityFrames(m, bytes).slice(0, m).map((f) => f.subarray(0, bytes));
+    this.mul.mulShards(parityMatrix(n, m), this.symbols, frames.map((f) => f.subarray(FEC_PARITY_HEADER_BYTES)));
+    this.symbols.length = 0;
     for (let i = 0; i < m; i++) {
-      const f = this.frames[i]!;
+      const f = frames[i]!;
       writeParityHeader(f, this.group, i, n, m);
-      this.emit(f.subarray(0, bytes));
+      this.emit(f);
       this.stats.parityFrames++;
       this.stats.overheadBytes += bytes;
     }

@@ -189,7 +189,7 @@ function residualTable(): void {
   const pct = (x: number) => `${(100 * x).toFixed(x < 0.001 ? 3 : 2)} %`;
   const paths: Array<[number, number, string]> = [[2000, 200, '200 ms RTT, 2,000 pps'], [1000, 40, '40 ms RTT, 1,000 pps']];
   for (const [pps, rtt, label] of paths) {
-    console.log(`\n## Residual loss after FEC, ${label} (1,400-byte packets, 200,000 per cell, seeds 1-3 summed)`);
+    console.log(`\n## Residual loss after FEC, ${label} (1,400-byte packets, 200,000 per cell: seeds 1-3, averaged)`);
     console.log('| loss | runs | no FEC | kcptun 10+3: residual / overhead | policy: residual / overhead (shape most used) | policy predicted |');
     console.log('|---|---|---:|---:|---:|---:|');
     for (const [loss, burst] of [[0, 1], [0.01, 1 / 0.99], [0.05, 1 / 0.95], [0.1, 1 / 0.9], [0.01, 3], [0.05, 3], [0.1, 3]] as const) {

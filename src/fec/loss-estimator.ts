@@ -4,6 +4,7 @@
 // runs are summed per window (windowPackets, or windowMs once anything arrived) and smoothed by an
 // EWMA across windows. Pure, on an injected `now`; the receiver feeds it and reports (fec/frame.ts
 // REPORT) to the sender, whose policy (fec/policy.ts) sizes the parity.
+import { FecOp, type FecFrame } from './frame.js';
 
 /** How far behind the highest sequence a packet may arrive and still not count as lost (local). */
 export const reorderSpan = 64;
@@ -102,4 +103,16 @@ export class LossEstimator {
     this.judged = this.lost = this.runs = 0;
     this.windowStart = now;
   }
+}
+
+/** The REPORT frame (fec/frame.ts) that carries an estimate to the sender; `window` is the packets
+ * the estimate rests on (saturating u16). */
+export function reportOf(e: LossEstimate, window: number): FecFrame & { op: FecOp.REPORT } {
+  const q = (x: number, scale: number) => Math.max(0, Math.min(0xffff, Math.round(x * scale)));
+  return { op: FecOp.REPORT, window: Math.min(0xffff, Math.max(0, Math.round(window))), lossQ16: q(e.loss, 65536), burstQ8: q(e.burst, 256) };
+}
+
+/** The sender's reading of a REPORT: loss rate and mean run for fec/policy.ts chooseFec. */
+export function pathLossOf(r: { lossQ16: number; burstQ8: number }): { loss: number; burst: number } {
+  return { loss: r.lossQ16 / 65536, burst: Math.max(1, r.burstQ8 / 256) };
 }

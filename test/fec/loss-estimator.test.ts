@@ -1,6 +1,7 @@
 // fec/loss-estimator.ts: loss and burst from sequence gaps, reordering forgiven, windows and EWMA.
 import { describe, expect, it } from 'vitest';
-import { LossEstimator, reorderSpan } from '../../src/fec/loss-estimator.js';
+import { LossEstimator, pathLossOf, reorderSpan, reportOf } from '../../src/fec/loss-estimator.js';
+import { decodeFecFrame, encodeFecFrame, FecOp } from '../../src/fec/frame.js';
 import { Rng } from '../fakes/rng.js';
 
 /** Feeds sequences start..start+n-1 minus those `lose` says, at 1 ms apart; returns the estimator. */
@@ -72,5 +73,17 @@ describe('LossEstimator', () => {
     expect(e.estimate.loss).toBeGreaterThan(0.04);
     expect(e.estimate.loss).toBeLessThan(0.06);
     expect(e.estimate.burst).toBeLessThan(1.1); // isolated: 1 / (1 - p)
+  });
+
+  it.each([
+    ['5 % in runs of 1.5 round-trips through a REPORT', { loss: 0.05, burst: 1.5, windows: 3 }, 500, { loss: 3277 / 65536, burst: 1.5 }],
+    ['no loss reads as no loss, runs of 1', { loss: 0, burst: 1, windows: 1 }, 500, { loss: 0, burst: 1 }],
+    ['an outage saturates instead of wrapping', { loss: 1, burst: 1000, windows: 1 }, 1e6, { loss: 65535 / 65536, burst: 65535 / 256 }],
+  ])('REPORT: %s', (_why, est, window, want) => {
+    const f = decodeFecFrame(encodeFecFrame(reportOf(est, window)));
+    expect(f.op).toBe(FecOp.REPORT);
+    if (f.op !== FecOp.REPORT) return;
+    expect(f.window).toBe(Math.min(window, 0xffff));
+    expect(pathLossOf(f)).toEqual(want);
   });
 });

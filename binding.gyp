@@ -20,6 +20,13 @@
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "cflags!": ["-O3"]
+    },
+    {
+      "target_name": "meshd_fec",
+      "sources": ["src/fec/native/fec.c", "src/util/native/napi-addon.c"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
+      "cflags!": ["-O3"]
     }
   ]
 }

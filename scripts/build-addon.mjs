@@ -1,5 +1,5 @@
 // Builds the addons in binding.gyp (TUN: src/tun/native; batched UDP: src/net/native; crypto:
-// src/crypto/native; all with src/util/native/napi-addon.c) with node-gyp
+// src/crypto/native; Reed-Solomon: src/fec/native; all with src/util/native/napi-addon.c) with node-gyp
 // against the headers of the Node that runs this script, so `npm install` works offline on a fresh
 // machine without any ~/.npmrc nodedir.
 import { spawnSync } from 'node:child_process';

@@ -55,6 +55,7 @@ const allowed: Record<string, string[]> = {
   util: [],
   wire: ['util'],
   arq: ['util'],
+  fec: ['util'],
   crypto: ['util', 'wire'],
   config: ['util', 'net', 'crypto', 'publish'],
   publish: ['util', 'wire', 'arq', 'net'],
@@ -80,6 +81,7 @@ const addonLoaders: Record<string, string> = {
   'meshd_tun.node': 'tun/linux.ts',
   'meshd_udp.node': 'net/udp-native.ts',
   'meshd_crypto.node': 'crypto/native.ts',
+  'meshd_fec.node': 'fec/native.ts',
 };
 
 function srcFiles(): { file: string; text: string }[] {
@@ -123,6 +125,13 @@ describe('import direction', () => {
     for (const file of walk(src).filter((f) => /\/(arq|crypto|wire)\//.test(f))) {
       const text = readFileSync(file, 'utf8');
       expect(text, file).not.toMatch(/\bset(Timeout|Interval|Immediate)\(|Date\.now\(|performance\.now\(/);
+    }
+  });
+  it('keeps fec pure: no I/O, no timers (fec/native.ts only loads its addon)', () => {
+    const io = ['node:dgram', 'node:fs', 'node:net', 'node:child_process', 'pino', 'node:timers'];
+    expect(all.filter((e) => layer(e.file) === 'fec' && io.includes(e.spec))).toEqual([]);
+    for (const file of walk(src).filter((f) => layer(relative(src, f)) === 'fec' && f.endsWith('.ts'))) {
+      expect(readFileSync(file, 'utf8'), file).not.toMatch(/\bset(Timeout|Interval|Immediate)\(|Date\.now\(|performance\.now\(/);
     }
   });
   it('never lets peer and hub import each other', () => {

@@ -27,6 +27,8 @@ export const CHOICE_REASON_TEXT: Readonly<Record<ChoiceReason, string>> = {
  * unanswered, a chance of 0.3^5 = 0.2 % on a working path that loses 30 %, and short of the 4 s +
  * jitter first heartbeat deadline times two, so a blocked peer registers within ~10 s. */
 export const udpSilentSwitchMs = 5_000;
+/** UDP silent this long: open the stream already (unused, it is closed again), so it is up by udpSilentSwitchMs. */
+export const streamPrepareMs = 2_000;
 /** Loss (%) over the last lossWindow UDP probes that moves the session when the stream does better by lossMarginPct. */
 export const udpLossSwitchPct = 20;
 export const lossMarginPct = 15;
@@ -85,7 +87,7 @@ export function chooseHubLeg(i: ChoiceInput): Choice {
       if (i.streamUp && streamLoss !== undefined && streamLoss + lossMarginPct <= udpLoss) return { leg: i.streamKind, reason: 'udp-lossy', wantStream: true };
       return stay(i.currentReason, true);
     }
-    return stay(i.currentReason === 'pinned' ? 'udp-ok' : i.currentReason, false);
+    return stay(i.currentReason === 'pinned' ? 'udp-ok' : i.currentReason, i.udpSilentMs >= streamPrepareMs);
   }
   const udpAnswers = i.udpSilentMs < udpSilentSwitchMs;
   if (!i.streamUp) return udpAnswers ? { leg: 'udp', reason: 'stream-down', wantStream: false } : stay(i.currentReason, true);

@@ -29,17 +29,19 @@ export const CHOICE_REASON_TEXT: Readonly<Record<ChoiceReason, string>> = {
 export const udpSilentSwitchMs = 5_000;
 /** UDP silent this long: open the stream already (unused, it is closed again), so it is up by udpSilentSwitchMs. */
 export const streamPrepareMs = 2_000;
-/** Loss (%) over the last lossWindow UDP probes that moves the session when the stream does better by lossMarginPct. */
-export const udpLossSwitchPct = 20;
+/** Loss (%) over the last lossWindow UDP probes that moves the session when the stream does better
+ * by lossMarginPct. 25 % of 30: a path losing 10 % round trip (5 % each way, the e2e loss tests)
+ * crosses it by chance in well under 1 % of windows; one losing 30 % crosses it in most. */
+export const udpLossSwitchPct = 25;
 export const lossMarginPct = 15;
-/** Probes a loss figure is taken over: 20 resolve in 20 s at the 1/s rate used while unsure. */
-export const lossWindow = 20;
+/** Probes a loss figure is taken over: 30 s to 60 s of probes (one every 1 or 2 s). */
+export const lossWindow = 30;
 /** Back to UDP after a silence: the last recoverWindow probes answered, after dwellSilentMs on the stream. */
 export const recoverWindow = 5;
 export const dwellSilentMs = 10_000;
-/** Back to UDP after loss: at most 1 lost of the last lossWindow, after dwellLossyMs (hysteresis:
- * out at 20 %, back at 5 %, so a 30 %-loss path does not flap). */
-export const recoverLossyMaxLost = 1;
+/** Back to UDP after loss: at most 2 lost of the last lossWindow, after dwellLossyMs (hysteresis:
+ * out at 25 %, back at 7 %, so a 30 %-loss path does not flap). */
+export const recoverLossyMaxLost = 2;
 export const dwellLossyMs = 60_000;
 
 export interface ChoiceInput {

@@ -65,6 +65,7 @@ export async function startHubStreams(cfg: HubConfig, udp: UdpSocket, hub: () =>
       drops: () => ({
         stream_refused_per_ip: socket.counters.refusedPerIp,
         stream_refused_total: socket.counters.refusedTotal,
+        stream_refused_rate: socket.counters.refusedRate,
         stream_closed_unproven: socket.counters.closedUnproven,
         stream_closed_idle: socket.counters.closedIdle,
         stream_bad_frame: socket.counters.closedBadFrame,

@@ -5,6 +5,7 @@
 // member reached over TCP like any other, relay between a TCP and a UDP member included.
 // hub/run.ts composes it; the limits here are the stream side's answer to slowloris and floods.
 import type { Clock, TimerHandle } from '../util/clock.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import type { StreamConn } from './stream-node.js';
 import { endpointKey, type Endpoint, type UdpHandler, type UdpSocket } from './udp.js';
 
@@ -17,17 +18,23 @@ export interface StreamHubLimits {
   unprovenDeadlineMs: number;
   /** A connection silent this long is closed (peers probe every second and heartbeat). */
   idleMs: number;
+  /** New connections a second one IP address may open (burst 2x): a TLS handshake costs the hub a
+   * signature, so reconnecting in a loop must not be free. */
+  acceptsPerSecPerIp: number;
 }
 
 /** Local tuning. 8 per IP: a few peers behind one NAT, each with TCP and TLS at once while switching;
  * 10 s: a Noise handshake plus REGISTER take one round trip each, even over a slow TLS path;
  * 90 s idle: several heartbeats (hub-client) and 90 probes. */
-export const defaultStreamHubLimits: StreamHubLimits = { maxConnsPerIp: 8, maxConns: 4096, unprovenDeadlineMs: 10_000, idleMs: 90_000 };
+export const defaultStreamHubLimits: StreamHubLimits = { maxConnsPerIp: 8, maxConns: 4096, unprovenDeadlineMs: 10_000, idleMs: 90_000, acceptsPerSecPerIp: 4 };
+/** Accept buckets kept at most; past it the full (idle) ones are forgotten. */
+const maxAcceptBuckets = 10_000;
 
 export interface StreamHubCounters {
   accepted: number;
   refusedPerIp: number;
   refusedTotal: number;
+  refusedRate: number;
   closedUnproven: number;
   closedIdle: number;
   closedBadFrame: number;
@@ -52,10 +59,11 @@ interface Entry {
 }
 
 export class StreamHubSocket implements UdpSocket {
-  readonly counters: StreamHubCounters = { accepted: 0, refusedPerIp: 0, refusedTotal: 0, closedUnproven: 0, closedIdle: 0, closedBadFrame: 0, sendFull: 0 };
+  readonly counters: StreamHubCounters = { accepted: 0, refusedPerIp: 0, refusedTotal: 0, refusedRate: 0, closedUnproven: 0, closedIdle: 0, closedBadFrame: 0, sendFull: 0 };
   private readonly limits: StreamHubLimits;
   private readonly byKey = new Map<string, Entry>();
   private readonly perIp = new Map<string, number>();
+  private readonly acceptBuckets = new Map<string, TokenBucket>();
   private total = 0;
   private handler: UdpHandler | undefined;
   private closed = false;
@@ -87,6 +95,17 @@ export class StreamHubSocket implements UdpSocket {
     const n = this.perIp.get(remote.address) ?? 0;
     if (n >= this.limits.maxConnsPerIp) {
       this.counters.refusedPerIp++;
+      return false;
+    }
+    const now = this.o.clock.now();
+    let b = this.acceptBuckets.get(remote.address);
+    if (!b) {
+      if (this.acceptBuckets.size >= maxAcceptBuckets) for (const [k, v] of this.acceptBuckets) if (v.idle(now)) this.acceptBuckets.delete(k);
+      b = new TokenBucket(this.limits.acceptsPerSecPerIp, 2 * this.limits.acceptsPerSecPerIp, now);
+      if (this.acceptBuckets.size < maxAcceptBuckets) this.acceptBuckets.set(remote.address, b);
+    }
+    if (!b.take(now)) {
+      this.counters.refusedRate++;
       return false;
     }
     this.perIp.set(remote.address, n + 1);

@@ -118,6 +118,7 @@ export function formatHubStatus(s: HubStatusJson): string {
   const lines = [
     `hub key ${shortKey(s.publicKey)}  network ${s.network}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}  map v${s.mapVersion}`,
     `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)`,
+    ...(s.stream ? [`stream tcp ${s.stream.tcp ?? 'off'}  tls ${s.stream.tls ?? 'off'}  connections ${s.stream.connections}`] : []),
     `join with: meshd peer --hub <this host>:${s.listen.split(':').pop()} --hub-key ${s.publicKey}`,
     '',
   ];

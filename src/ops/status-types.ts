@@ -143,6 +143,8 @@ export interface HubTransportJson {
 
 export interface HubStatusJson {
   role: 'hub';
+  /** The stream transport (issue 21, hub/stream-listeners.ts); absent from older daemons. */
+  stream?: { tcp: string | null; tls: string | null; connections: number; counters: Record<string, number> };
   version: string;
   publicKey: string;
   /** The hub's UDP socket ("0.0.0.0:7000"). */

@@ -81,8 +81,24 @@ describe('StreamHubSocket (hub)', () => {
     expect(r.connect({ address: '198.51.100.66', port: 2000 })).toBeUndefined();
     expect(r.connect({ address: '198.51.100.67', port: 2000 })).toBeDefined();
     conns[0]!.close();
+    r.clock.advance(1_000); // the accept rate (4/s, burst 8) refills
     expect(r.connect({ address: '198.51.100.66', port: 2001 })).toBeDefined();
     expect(r.hub.counters.refusedPerIp).toBe(1);
+  });
+
+  it('accept rate per IP: reconnecting in a loop is refused past 8 at once and 4 a second', () => {
+    const r = hubRig();
+    let admitted = 0;
+    for (let i = 0; i < 40; i++) {
+      const c = r.connect({ address: '198.51.100.66', port: 1000 + i });
+      if (c) admitted++;
+      c?.close();
+      r.clock.advance(50);
+    }
+    // 2 s: a burst of 8 plus 4 a second.
+    expect(admitted).toBeGreaterThanOrEqual(15);
+    expect(admitted).toBeLessThanOrEqual(17);
+    expect(r.hub.counters.refusedRate).toBe(40 - admitted);
   });
 
   it('unproven deadline: a connection no session owns is closed after 10 s; an owned one stays, then idles out', () => {
@@ -151,7 +167,7 @@ describe('StreamHubSocket (hub)', () => {
       else if (kind === 1) for (let k = 0; k < 5; k++) c.send(rng.bytes(1 + rng.int(1500)));
       else c.rawWrite(Buffer.from([0, rng.int(3), ...rng.bytes(rng.int(4))]));
       if (rng.chance(0.5)) c.close();
-      if (i % 100 === 0) r.clock.advance(1_000);
+      r.clock.advance(100);
     }
     r.clock.advance(100_000);
     expect(delivered).toBeGreaterThan(1000);

@@ -109,8 +109,8 @@ describeRoot('stream transport: a peer whose network blocks UDP (real daemons in
   it('the UDP block lifted: a is back on UDP within 30 s and an ssh session survives the switch', async () => {
     const a = m.peer('a').daemon;
     const b = m.peer('b');
-    // 25 lines a second apart: the session spans the switch.
-    const session = ssh(m, 'a', b.overlay, sshd.clientKey, 'for i in $(seq 1 25); do echo line$i; sleep 1; done', 60_000);
+    // 18 lines a second apart: the session spans the switch (about 7 s after the block is lifted).
+    const session = ssh(m, 'a', b.overlay, sshd.clientKey, 'for i in $(seq 1 18); do echo line$i; sleep 1; done', 60_000);
     await new Promise((r) => setTimeout(r, 2_000));
     const since = a.mark;
     firewall([]);
@@ -123,7 +123,7 @@ describeRoot('stream transport: a peer whose network blocks UDP (real daemons in
     const r = await session;
     say(tag, `ssh session across the switch: exit ${r.code}, ${r.stdout.trim().split('\n').length} lines`);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('line25');
+    expect(r.stdout).toContain('line18');
     const t = transportOf(await m.status(a));
     expect(t.leg).toBe('udp');
     expect(t.reason).toMatch(/works again/);
@@ -150,7 +150,7 @@ describeRoot('stream transport: a peer whose network blocks UDP (real daemons in
 
   it('hostile: idle, half-open TLS and garbage connections against the hub; it keeps serving', async () => {
     const before = await m.status(m.hub);
-    const flood = runAsync(m.peer('x').ns, [process.execPath, join(repoRoot, 'test', 'helpers', 'stream-flood.mjs'), '203.0.113.2', '7000', '443', '200', '12000'], 30_000);
+    const flood = runAsync(m.peer('x').ns, [process.execPath, join(repoRoot, 'test', 'helpers', 'stream-flood.mjs'), '203.0.113.2', '7000', '443', '200', '11000'], 30_000);
     await new Promise((r) => setTimeout(r, 1_000));
     const during = await m.ping('b', m.peer('a').overlay, 10);
     say(tag, `ping b -> a during the flood: ${during.received}/${during.sent}`);
@@ -161,7 +161,8 @@ describeRoot('stream transport: a peer whose network blocks UDP (real daemons in
     const c1 = (after.stream as { counters: Record<string, number> }).counters;
     say(tag, `hub stream counters before ${JSON.stringify(c0)} after ${JSON.stringify(c1)}`);
     expect(during.received).toBeGreaterThanOrEqual(9);
-    expect(c1.refusedPerIp! - c0.refusedPerIp!).toBeGreaterThan(100);
+    // One address: past 8 at once (per IP) and 4 a second (accept rate), connections are refused.
+    expect(c1.refusedPerIp! + c1.refusedRate! - c0.refusedPerIp! - c0.refusedRate!).toBeGreaterThan(100);
     expect(c1.closedBadFrame! - c0.closedBadFrame!).toBeGreaterThan(0);
     expect(c1.closedUnproven! - c0.closedUnproven!).toBeGreaterThan(0);
     const ab = await m.ping('a', m.peer('b').overlay, 5);

@@ -12,6 +12,8 @@ import { repoRoot, requireDist, runAsync, say, withMesh, type MeshLab } from '..
 import { iperfClient, startIperfServer } from '../../test/helpers/iperf.js';
 
 const seconds = Number(process.env.SECONDS_PER_ROW ?? 5);
+/** Each row this many times (the machine is shared: report the spread). */
+const repeat = Number(process.env.REPEAT ?? 1);
 const rows: string[] = [];
 
 async function measure(m: MeshLab, label: string): Promise<void> {
@@ -52,7 +54,7 @@ describeRoot('stream transport bench', () => {
       ['UDP leg, datagram', ['--hub-transport', 'udp'], ['--transport', 'datagram']],
       ['TCP leg, datagram', ['--hub-transport', 'tcp'], ['--transport', 'datagram']],
     ] as const) {
-      await withMesh('bench', { peers: peers([...a, ...both], [...both]) }, (m) => measure(m, label));
+      for (let i = 0; i < repeat; i++) await withMesh('bench', { peers: peers([...a, ...both], [...both]) }, (m) => measure(m, label));
     }
   });
 

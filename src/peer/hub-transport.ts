@@ -22,6 +22,8 @@ export const udpProbeRelaxedMs = 2_000;
 export const connectTimeoutMs = 4_000;
 /** A stream no longer wanted is kept this long after a switch (replies the hub sent down it still arrive). */
 export const streamGraceMs = 30_000;
+/** An older hub answers over UDP (heartbeats, map) but not probes: heard within this, UDP is not silent. */
+export const legacyHubHeardMs = 45_000;
 /** Reconnect backoff. */
 export const reconnectMinMs = 1_000;
 export const reconnectMaxMs = 30_000;
@@ -62,6 +64,9 @@ class ProbeLeg {
   rttMs: number | undefined;
   lastAnswerMs = -Infinity;
   lastSentMs = -Infinity;
+  /** Any datagram from the hub on this leg (not only probe replies). */
+  lastHeardMs = -Infinity;
+  everAnswered = false;
 
   record(ok: boolean): void {
     this.outcomes.push(ok);
@@ -83,6 +88,7 @@ class ProbeLeg {
     this.record(true);
     this.rttMs = now - o.sentMs;
     this.lastAnswerMs = now;
+    this.everAnswered = true;
     return true;
   }
 
@@ -125,7 +131,7 @@ export class HubTransport {
   /** The hub leg socket's intercept: probe replies are ours, anything else goes on to the link. */
   readonly intercept = (d: Buffer, leg: HubLegName): boolean => {
     if (probeTypeOf(d) !== ProbeType.Reply) {
-      if (leg === 'udp') this.udpProbes.lastAnswerMs = this.o.clock.now();
+      if (leg === 'udp') this.udpProbes.lastAnswerMs = this.udpProbes.lastHeardMs = this.o.clock.now();
       return false;
     }
     try {
@@ -175,15 +181,17 @@ export class HubTransport {
     this.streamProbes.expire(now);
     this.probe(now);
     const streamUp = this.o.socket.stream !== undefined;
+    // A hub that never answered a probe but talks over UDP is an older one: UDP works.
+    const legacy = !this.udpProbes.everAnswered && now - this.udpProbes.lastHeardMs < legacyHubHeardMs;
     const c = chooseHubLeg({
       setting: this.o.setting,
       current: this.leg,
       currentReason: this.reason,
       streamKind: this.streamKind,
       streamUp,
-      udpProbes: this.udpProbes.outcomes,
+      udpProbes: legacy ? [] : this.udpProbes.outcomes,
       streamProbes: this.streamProbes.outcomes,
-      udpSilentMs: now - Math.max(this.udpProbes.lastAnswerMs, this.startedMs, this.leg === 'udp' ? this.switchedMs : -Infinity),
+      udpSilentMs: legacy ? 0 : now - Math.max(this.udpProbes.lastAnswerMs, this.startedMs, this.leg === 'udp' ? this.switchedMs : -Infinity),
       sinceSwitchMs: now - this.switchedMs,
     });
     // Auto mode may have moved from TCP to TLS (or back) under the same decision: name the leg in use.

@@ -258,3 +258,31 @@ describe('HubTransport (auto) over the twins', () => {
     transport.stop();
   });
 });
+
+describe('HubTransport with an older hub (no probe answers, no TCP)', () => {
+  it('stays on UDP while the hub talks over UDP, and never tries TCP', async () => {
+    const clock = new ManualClock();
+    const sw = new MemoryUdpSwitch(clock);
+    const hubUdp = sw.open(hubEp.address, hubEp.port); // answers nothing by itself
+    let transport: HubTransport | undefined;
+    const leg = new HubLegSocket(sw.open('192.0.2.2', 5000), hubEp, (d, l) => transport?.intercept(d, l) ?? false);
+    leg.onMessage(() => {});
+    let connects = 0;
+    transport = new HubTransport({
+      setting: 'auto', socket: leg, tcp: hubEp, tls: { address: hubEp.address, port: 443 }, clock, log: testLogger(),
+      connect: () => {
+        connects++;
+        return Promise.reject(new Error('ECONNREFUSED'));
+      },
+    });
+    transport.start();
+    for (let i = 0; i < 120; i++) {
+      if (i % 20 === 0) hubUdp.send(Buffer.from('a sealed heartbeat answer'), { address: '192.0.2.2', port: 5000 });
+      clock.advance(1_000);
+      await Promise.resolve();
+    }
+    expect(transport.current).toBe('udp');
+    expect(connects).toBe(0);
+    transport.stop();
+  });
+});

@@ -45,6 +45,12 @@ class NodeStreamConn implements StreamConn {
   private handler: ((d: Buffer) => void) | undefined;
   private closeHandlers: ((why: string) => void)[] = [];
   private done = false;
+  private corked = false;
+  /** Writes made in one turn of the event loop leave in one writev (the data plane sends bursts). */
+  private readonly uncork = (): void => {
+    this.corked = false;
+    if (!this.done) this.sock.uncork();
+  };
   private readonly reader = new FrameReader((d) => {
     this.counters.framesIn++;
     this.handler?.(d);
@@ -81,6 +87,11 @@ class NodeStreamConn implements StreamConn {
       return false;
     }
     try {
+      if (!this.corked) {
+        this.corked = true;
+        this.sock.cork();
+        process.nextTick(this.uncork);
+      }
       this.sock.write(encodeFrame(datagram));
     } catch {
       return false;

@@ -180,7 +180,9 @@ export class HubTransport {
     this.udpProbes.expire(now);
     this.streamProbes.expire(now);
     this.probe(now);
-    const streamUp = this.o.socket.stream !== undefined;
+    // Up = connected and the hub answered a probe on it: a stalled hub (both legs silent) must not
+    // send every peer to TCP at once just because the kernel completed the connection.
+    const streamUp = this.o.socket.stream !== undefined && this.streamProbes.lastAnswerMs >= this.streamOpenedMs;
     // A hub that never answered a probe but talks over UDP is an older one: UDP works.
     const legacy = !this.udpProbes.everAnswered && now - this.udpProbes.lastHeardMs < legacyHubHeardMs;
     const c = chooseHubLeg({

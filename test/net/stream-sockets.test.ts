@@ -286,3 +286,31 @@ describe('HubTransport with an older hub (no probe answers, no TCP)', () => {
     transport.stop();
   });
 });
+
+describe('HubTransport with a stalled hub (nothing answers on either leg)', () => {
+  it('does not move to a stream that never answered a probe', async () => {
+    const clock = new ManualClock();
+    const sw = new MemoryUdpSwitch(clock);
+    sw.quality = { loss: 1 };
+    let transport: HubTransport | undefined;
+    const leg = new HubLegSocket(sw.open('192.0.2.2', 5000), hubEp, (d, l) => transport?.intercept(d, l) ?? false);
+    let connects = 0;
+    transport = new HubTransport({
+      setting: 'auto', socket: leg, tcp: hubEp, tls: { address: hubEp.address, port: 443 }, clock, log: testLogger(),
+      // The kernel completes the connection; the hub's event loop never reads it.
+      connect: async (to, kind) => {
+        connects++;
+        return streamPair(kind, { address: '192.0.2.2', port: 40000 }, to).client;
+      },
+    });
+    transport.start();
+    for (let i = 0; i < 30; i++) {
+      clock.advance(1_000);
+      await Promise.resolve();
+    }
+    expect(transport.current).toBe('udp');
+    expect(transport.switches).toEqual({ udp: 0, tcp: 0, tls: 0 });
+    expect(connects).toBeGreaterThan(1); // each silent stream closed after 4 s, retried with backoff
+    transport.stop();
+  });
+});

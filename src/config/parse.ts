@@ -16,6 +16,7 @@ import {
   type PeerConfig,
   type Role,
   type Transport,
+  type HubTransportSetting,
 } from './schema.js';
 
 export interface ParseContext {
@@ -35,6 +36,7 @@ export type RawOptions = Readonly<Record<string, unknown>>;
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const kcpModes: readonly KcpMode[] = ['normal', 'fast', 'fast2', 'fast3'];
 const transports: readonly Transport[] = ['kcp', 'datagram'];
+const hubTransports: readonly HubTransportSetting[] = ['auto', 'udp', 'tcp', 'tls'];
 /** Local policy (hub/bindings.ts defaultBindingLeaseDays; config does not import hub). */
 const defaultBindingLeaseDays = 30;
 /** Per-peer relay budget: enough for interactive use and modest transfers, far from a VPS's link. */
@@ -236,6 +238,10 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   if (maxSvc !== undefined) cfg.publishMaxServices = maxSvc;
   const allow = str(raw, 'allowKeysFile');
   if (allow !== undefined) cfg.allowKeysFile = allow;
+  // The stream transport (issue 21): TCP on the UDP port number unless told otherwise or "off".
+  if (raw.listenTcp !== 'off') cfg.listenTcp = intOpt(raw, 'listenTcp', '--listen-tcp', 0, 65535) ?? c.listen.port;
+  const tls = intOpt(raw, 'listenTls', '--listen-tls', 0, 65535);
+  if (tls !== undefined) cfg.listenTls = tls;
   return cfg;
 }
 
@@ -270,6 +276,8 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     transport: oneOf(raw, 'transport', transports, 'kcp'),
     kcpMode: oneOf(raw, 'kcpMode', kcpModes, 'fast2'),
     publish: parsePublishSpecs(publishTexts(raw.publish)),
+    hubTransport: oneOf(raw, 'hubTransport', hubTransports, 'auto'),
+    hubTlsPort: intOpt(raw, 'hubTlsPort', '--hub-tls-port', 1, 65535) ?? 443,
   };
   const peerBuf = intOpt(raw, 'publishBufferMb', '--publish-buffer-mb', 1, 65_536);
   if (peerBuf !== undefined) cfg.publishBufferMb = peerBuf;

@@ -6,6 +6,7 @@ import type { PortRange, PublishSpec } from '../publish/spec.js';
 export type Role = 'hub' | 'peer';
 export type KcpMode = 'normal' | 'fast' | 'fast2' | 'fast3';
 export type Transport = 'kcp' | 'datagram';
+export type HubTransportSetting = 'auto' | 'udp' | 'tcp' | 'tls';
 
 export interface OptionDoc {
   readonly key: string; // config-file key, camelCase; the flag is its kebab-case form
@@ -47,6 +48,10 @@ export const options: readonly OptionDoc[] = [
   { key: 'publishIdleTimeout', flag: '--publish-idle-timeout', roles: ['hub'], arg: 'seconds', def: '300', doc: 'close a visitor connection after this long with no bytes either way (0 = never)' },
   { key: 'publishBufferMb', flag: '--publish-buffer-mb', roles: ['hub', 'peer'], arg: 'MB', def: '64', doc: 'budget for bytes buffered in all published-service streams; past it slow readers are paused, then reset' },
   { key: 'publishMaxServices', flag: '--publish-max-services', roles: ['hub'], arg: 'n', def: '8', doc: 'services one member may publish' },
+  { key: 'listenTcp', flag: '--listen-tcp', roles: ['hub'], arg: 'port|off', def: 'the --listen port', doc: 'also carry meshd datagrams over TCP on this port (same address as --listen), for peers whose network blocks UDP' },
+  { key: 'listenTls', flag: '--listen-tls', roles: ['hub'], arg: 'port', doc: 'also carry them over TLS on this port (e.g. 443) for networks that pass only HTTPS; a self-signed certificate is made in --state-dir (TLS adds reachability, not trust)' },
+  { key: 'hubTransport', flag: '--hub-transport', roles: ['peer'], arg: 'auto|udp|tcp|tls', def: 'auto', doc: 'how to reach the hub: auto tries UDP and moves to TCP, then TLS, when the hub does not answer over UDP or UDP is far lossier; peer-to-peer traffic stays UDP' },
+  { key: 'hubTlsPort', flag: '--hub-tls-port', roles: ['peer'], arg: 'port', def: '443', doc: "the hub's --listen-tls port (TCP uses the --hub port)" },
   { key: 'metrics', flag: '--metrics', roles: ['hub', 'peer'], arg: 'ip:port', doc: 'serve Prometheus metrics at http://ip:port/metrics (prefer 127.0.0.1: the page is not authenticated)' },
   { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
 ];
@@ -74,6 +79,10 @@ export interface HubConfig extends CommonConfig {
   relayRateMbit: number;
   /** A binding (key -> address, name) unseen this many days is freed. */
   bindingLeaseDays: number;
+  /** TCP port for the stream transport (issue 21); undefined = off. */
+  listenTcp?: number;
+  /** TLS port for the stream transport; undefined = off. */
+  listenTls?: number;
 }
 
 export interface PeerConfig extends CommonConfig {
@@ -90,4 +99,7 @@ export interface PeerConfig extends CommonConfig {
   kcpMode: KcpMode;
   publish: PublishSpec[];
   publishBufferMb?: number;
+  /** How the hub is reached (issue 21, docs/STREAM.md). */
+  hubTransport: HubTransportSetting;
+  hubTlsPort: number;
 }

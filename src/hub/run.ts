@@ -22,6 +22,7 @@ import { meshdVersion } from '../util/version.js';
 import { startHub, type Hub } from './daemon.js';
 import { inNetwork, parseNetwork } from './registry.js';
 import { buildHubStatus } from './status.js';
+import { startHubStreams } from './stream-listeners.js';
 
 export interface AllowEntry {
   publicKey: Uint8Array;
@@ -89,10 +90,17 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     }
   }
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
-  const udp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
+  const rawUdp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
     throw udpOpenError(e, cfg.listen);
   });
-  const hub = startHub({
+  // The UDP socket plus the TCP/TLS listeners as one socket (issue 21, hub/stream-listeners.ts).
+  let hubRef: Hub | undefined;
+  const streams = await startHubStreams(cfg, rawUdp, () => hubRef, componentLogger(log, 'stream')).catch(async (e: unknown) => {
+    await rawUdp.close();
+    throw e;
+  });
+  const udp = streams.socket;
+  const hub = (hubRef = startHub({
     listen: udp.local,
     network: `${cfg.network.address}/${cfg.network.prefixLength}`,
     psk,
@@ -118,7 +126,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
       ...(cfg.publishBufferMb !== undefined ? { bufferBytes: cfg.publishBufferMb * 1048576 } : {}),
       ...(cfg.publishMaxServices !== undefined ? { maxServicesPerMember: cfg.publishMaxServices } : {}),
     },
-  });
+  }));
   const startedMs = systemClock.now();
   const publicKey = encodeKey(keyPair.publicKey);
   let control: { close(): Promise<void> } | undefined;
@@ -126,7 +134,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   try {
     control = await startControlServer(
       defaultSocketPath(cfg.stateDir, 'hub'),
-      { status: () => buildHubStatus(hub, { version: meshdVersion, publicKey, startedMs, clock: systemClock }), release: (selector) => hub.release(selector) },
+      { status: () => ({ ...buildHubStatus(hub, { version: meshdVersion, publicKey, startedMs, clock: systemClock }), stream: streams.status() }), release: (selector) => hub.release(selector) },
       componentLogger(log, 'control'),
     );
     if (cfg.metrics) {
@@ -136,7 +144,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
           hubRelayBytes: () => hub.status().relayedBytes,
           hubRegisteredPeers: () => hub.registry.all().length,
           publishVisitorEvents: () => hub.publisher.visitorEvents(),
-          drops: () => ({ ...hub.status().relayDrops, ...hub.status().linkDrops, ...hub.status().controlDrops }),
+          drops: () => ({ ...hub.status().relayDrops, ...hub.status().linkDrops, ...hub.status().controlDrops, ...streams.drops() }),
           handshakes: () => ({ completed: hub.link.stats.handshakesCompleted, bad_mac: hub.link.drops.bad_mac1, failed: hub.link.drops.handshake_failed }),
         },
         componentLogger(log, 'metrics'),
@@ -145,11 +153,13 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   } catch (e) {
     await control?.close();
     await hub.close();
+    await streams.close();
     throw e;
   }
   const close = hub.close.bind(hub);
   return Object.assign(hub, {
     async close() {
+      await streams.close();
       await close();
       await control?.close();
       await metrics?.close();

@@ -32,6 +32,8 @@ export interface MetricsSources {
   punchAttempts?(): Record<string, number>;
   /** meshd_kcp_retransmits_total{peer}. */
   kcpRetransmits?(): Record<string, number>;
+  /** meshd_hub_transport_switches_total{to}: the peer's hub leg switches, by the leg switched to (issue 21). */
+  hubTransportSwitches?(): Record<string, number>;
   /** meshd_hub_relay_bytes_total (hub). */
   hubRelayBytes?(): number;
   /** meshd_hub_registered_peers (hub, a gauge). */
@@ -95,6 +97,7 @@ export function buildRegistry(sources: MetricsSources): Registry {
     byLabel('meshd_publish_visitor_events_total', 'Visitor connections to published services: opened, refused_<reason>, idle_closed, budget_reset', 'event', sources.publishVisitorEvents);
   }
   if (kcpRetransmits) byLabel('meshd_kcp_retransmits_total', 'KCP segments retransmitted, by peer', 'peer', kcpRetransmits);
+  if (sources.hubTransportSwitches) byLabel('meshd_hub_transport_switches_total', 'Hub transport switches, by the leg switched to', 'to', sources.hubTransportSwitches);
   if (hubRelayBytes) {
     new Counter({
       name: 'meshd_hub_relay_bytes_total',

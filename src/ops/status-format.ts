@@ -6,7 +6,7 @@ import { printable } from '../util/printable.js';
 /** A peer name from the network, safe to print (no terminal escapes, no bidi overrides). */
 export const printableName = printable;
 import type { PingReply, PingSummary } from './control-protocol.js';
-import type { HubStatusJson, PeerStatusJson, PublishedJson, StaleHandshakeJson } from './status-types.js';
+import type { HubStatusJson, HubTransportJson, PeerStatusJson, PublishedJson, StaleHandshakeJson } from './status-types.js';
 
 /** 1536 -> "1.5 KiB"; binary units, one decimal below 10, whole numbers above. */
 export function formatBytes(n: number): string {
@@ -55,10 +55,17 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   return clean.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
 
+function formatHubTransport(t: HubTransportJson): string {
+  const pct = (v: number | null) => (v === null ? '-' : `${v}%`);
+  const ms = (v: number | null) => (v === null ? '-' : `${v} ms`);
+  return `hub transport ${t.leg.toUpperCase()} (${t.setting}): ${t.reason}, for ${formatDuration(t.sinceMsAgo)}; switches ${t.switches}; udp loss ${pct(t.udp.lossPct)} rtt ${ms(t.udp.rttMs)}; ${t.stream.kind} ${t.stream.up ? 'up' : 'down'} loss ${pct(t.stream.lossPct)} rtt ${ms(t.stream.rttMs)}`;
+}
+
 export function formatPeerStatus(s: PeerStatusJson): string {
   const lines = [
     `peer ${printable(s.name)} ${s.address}  key ${shortKey(s.publicKey)}  tun ${s.tun} mtu ${s.mtu}  ${s.transport}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}`,
     `hub ${s.hub.endpoint}  ${s.hub.registered ? 'registered' : s.hub.refused ? `not registered (${printable(s.hub.refused)}; retrying)` : 'not registered'}  reflexive ${s.hub.reflexive ?? '-'}  heard ${formatAgo(s.hub.lastHeardMsAgo)}`,
+    ...(s.hubTransport ? [formatHubTransport(s.hubTransport)] : []),
     '',
   ];
   if (s.peers.length === 0) lines.push('no other peers in the network yet');
@@ -111,6 +118,7 @@ export function formatHubStatus(s: HubStatusJson): string {
   const lines = [
     `hub key ${shortKey(s.publicKey)}  network ${s.network}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}  map v${s.mapVersion}`,
     `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)`,
+    ...(s.stream ? [`stream tcp ${s.stream.tcp ?? 'off'}  tls ${s.stream.tls ?? 'off'}  connections ${s.stream.connections}`] : []),
     `join with: meshd peer --hub <this host>:${s.listen.split(':').pop()} --hub-key ${s.publicKey}`,
     '',
   ];

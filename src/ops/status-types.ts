@@ -77,6 +77,8 @@ export interface PeerStatusJson {
     /** While not registered: the hub's last refusal (the peer retries with backoff). */
     refused?: string;
   };
+  /** How the hub session is carried (issue 21, peer/hub-transport.ts); absent from older daemons. */
+  hubTransport?: HubTransportJson;
   /** Node totals over all peers. */
   traffic: TrafficJson;
   /** Dropped packets by reason (peer/counters.ts dropReasons); every reason present, zero included. */
@@ -128,8 +130,21 @@ export interface HubMemberJson {
 }
 
 /** What `meshd hub` answers to {"cmd":"status"}. */
+/** The peer's hub leg: which one, why, and what the probes see on each (docs/STREAM.md). */
+export interface HubTransportJson {
+  setting: 'auto' | 'udp' | 'tcp' | 'tls';
+  leg: 'udp' | 'tcp' | 'tls';
+  reason: string;
+  sinceMsAgo: number;
+  switches: number;
+  udp: { lossPct: number | null; rttMs: number | null; lastAnswerMsAgo: number | null };
+  stream: { kind: 'tcp' | 'tls'; up: boolean; lossPct: number | null; rttMs: number | null };
+}
+
 export interface HubStatusJson {
   role: 'hub';
+  /** The stream transport (issue 21, hub/stream-listeners.ts); absent from older daemons. */
+  stream?: { tcp: string | null; tls: string | null; connections: number; counters: Record<string, number> };
   version: string;
   publicKey: string;
   /** The hub's UDP socket ("0.0.0.0:7000"). */

@@ -10,6 +10,8 @@ import { decodeKey, encodeKey } from '../crypto/keys.js';
 import { pskFromSecret } from '../crypto/psk.js';
 import type { Endpoint } from '../net/udp.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
+import { HubLegSocket } from '../net/hub-leg-socket.js';
+import { connectStream } from '../net/stream-node.js';
 import type { TunDevice } from '../tun/device.js';
 import { openTun } from '../tun/linux.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
@@ -27,6 +29,7 @@ import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
 import { lanEndpointsOf } from './lan-endpoints.js';
 import { PeerNode } from './node.js';
+import { HubTransport } from './hub-transport.js';
 
 
 export interface PeerDaemon {
@@ -66,10 +69,13 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   // With --local the TUN is opened first (as before: a missing CAP_NET_ADMIN fails at once); without
   // it the address is not known until the hub assigns one, so the TUN waits for REGISTER_OK.
   let tun: TunDevice | undefined = cfg.local ? openTun({ name: cfg.tun, address: cfg.local.address, prefixLength: cfg.local.prefixLength, mtu: cfg.mtu }) : undefined;
-  const udp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
+  const rawUdp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
     tun?.close();
     throw udpOpenError(e, cfg.listen);
   });
+  // The hub leg: UDP, or TCP/TLS when UDP is blocked or far lossier (issue 21, peer/hub-transport.ts).
+  let hubTransport: HubTransport | undefined;
+  const udp = new HubLegSocket(rawUdp, hub, (d, leg) => hubTransport?.intercept(d, leg) ?? false);
   const node = new PeerNode({
     udp,
     keyPair,
@@ -97,6 +103,23 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     publish: cfg.publish,
     ...(cfg.publishBufferMb !== undefined ? { publishBufferBytes: cfg.publishBufferMb * 1048576 } : {}),
   });
+  hubTransport = new HubTransport({
+    setting: cfg.hubTransport,
+    socket: udp,
+    tcp: hub,
+    tls: { address: hub.address, port: cfg.hubTlsPort },
+    connect: connectStream,
+    clock: systemClock,
+    log: componentLogger(log, 'hub-transport'),
+    // The hub's path follows our next datagram: send one now (a heartbeat, or a fresh handshake
+    // initiation while not registered, instead of waiting for the next retransmit).
+    onSwitch: () => {
+      const hc = node.hubClient;
+      if (hc.state === 'registered') hc.heartbeat();
+      else if (hc.hubKey && !node.link.hasSession(hc.hubKey)) node.link.rehandshake(hc.hubKey);
+    },
+  });
+  const ht = hubTransport;
   let dataPlane: DataPlane | undefined;
   let fail: (e: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (fail = resolve));
@@ -111,7 +134,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   const pinger = new UserPinger(node, systemClock, hubEndpoint);
   const status = () => {
     const a = address();
-    return buildPeerStatus({
+    return { ...buildPeerStatus({
       version: meshdVersion,
       name: node.hubClient.assigned?.name ?? cfg.name,
       address: a ? `${a.address}/${a.prefixLength}` : 'not assigned yet',
@@ -125,7 +148,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       clock: systemClock,
       node,
       ...(dataPlane ? { dataPlane } : {}),
-    });
+    }), hubTransport: ht.status() };
   };
   // The control socket answers while we register, so `meshd status` explains a hub that is not
   // answering or a refusal (the peer keeps retrying: hub-client.ts).
@@ -133,6 +156,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   let metrics: { close(): Promise<void> } | undefined;
   const cleanup = async (): Promise<void> => {
     closing = true;
+    ht.stop();
     dataPlane?.close();
     tun?.close();
     await node.stop().catch(() => {});
@@ -150,13 +174,15 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
           cfg.metrics,
           {
             traffic: () => trafficSamples(node),
-            drops: () => ({ ...(dataPlane?.counters.drops ?? {}), ...prefixed('link_', node.link.drops) }),
+            drops: () => ({ ...(dataPlane?.counters.drops ?? {}), ...prefixed('link_', node.link.drops), hub_stream_dropped: udp.counters.streamDropped }),
+            hubTransportSwitches: () => ({ ...ht.switches }),
             handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
             kcpRetransmits: () => Object.fromEntries((dataPlane?.status() ?? []).map((c) => [c.overlay, c.retransmits])),
           },
           componentLogger(log, 'metrics'),
         )
       : undefined;
+    ht.start();
     await node.start();
     const a = address()!;
     tun ??= openTun({ name: cfg.tun, address: a.address, prefixLength: a.prefixLength, mtu: cfg.mtu });

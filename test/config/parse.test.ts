@@ -121,6 +121,32 @@ describe('parseHubConfig', () => {
   });
 });
 
+describe('stream transport options (issue 21)', () => {
+  it.each([
+    ['TCP on the UDP port by default, no TLS', {}, { listenTcp: 7000, listenTls: undefined }],
+    ['TCP follows --listen', { listen: '0.0.0.0:7100' }, { listenTcp: 7100, listenTls: undefined }],
+    ['TCP off', { listenTcp: 'off' }, { listenTcp: undefined, listenTls: undefined }],
+    ['TCP elsewhere and TLS on 443', { listenTcp: '8443', listenTls: 443 }, { listenTcp: 8443, listenTls: 443 }],
+  ])('hub: %s', (_why, patch, want) => {
+    const c = parseHubConfig({ secretFile: '/etc/meshd/secret', ...patch }, ctx);
+    expect({ listenTcp: c.listenTcp, listenTls: c.listenTls }).toEqual(want);
+  });
+
+  it('peer: auto and TLS port 443 by default; --hub-transport and --hub-tls-port read', () => {
+    expect(parsePeerConfig(peerBase, ctx)).toMatchObject({ hubTransport: 'auto', hubTlsPort: 443 });
+    expect(parsePeerConfig({ ...peerBase, hubTransport: 'tls', hubTlsPort: '8443' }, ctx)).toMatchObject({ hubTransport: 'tls', hubTlsPort: 8443 });
+  });
+
+  it.each([
+    ['hub: --listen-tcp not a port', () => parseHubConfig({ secretFile: '/etc/meshd/secret', listenTcp: 'yes' }, ctx), '--listen-tcp'],
+    ['hub: --listen-tls out of range', () => parseHubConfig({ secretFile: '/etc/meshd/secret', listenTls: '70000' }, ctx), '--listen-tls'],
+    ['peer: unknown --hub-transport', () => parsePeerConfig({ ...peerBase, hubTransport: 'quic' }, ctx), '--hub-transport'],
+    ['peer: --hub-tls-port 0', () => parsePeerConfig({ ...peerBase, hubTlsPort: 0 }, ctx), '--hub-tls-port'],
+  ])('refuses %s', (_why, fn, option) => {
+    expect(refusal(fn).option).toBe(option);
+  });
+});
+
 describe('the network secret: default file, creation at the hub, modes, weak secrets (issue 16.1, M8)', () => {
   const key = Buffer.alloc(32, 7).toString('base64');
   function world(files: Record<string, string>, modes: Record<string, number> = {}, env: Record<string, string> = {}) {

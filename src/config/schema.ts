@@ -47,6 +47,13 @@ export const options: readonly OptionDoc[] = [
   { key: 'publishIdleTimeout', flag: '--publish-idle-timeout', roles: ['hub'], arg: 'seconds', def: '300', doc: 'close a visitor connection after this long with no bytes either way (0 = never)' },
   { key: 'publishBufferMb', flag: '--publish-buffer-mb', roles: ['hub', 'peer'], arg: 'MB', def: '64', doc: 'budget for bytes buffered in all published-service streams; past it slow readers are paused, then reset' },
   { key: 'publishMaxServices', flag: '--publish-max-services', roles: ['hub'], arg: 'n', def: '8', doc: 'services one member may publish' },
+  { key: 'allowRoutes', flag: '--allow-routes', roles: ['hub'], arg: 'who:cidr,...', doc: 'routes members may offer: a member name or base64 key, a colon, a prefix it may offer (or narrower); 0.0.0.0/0 (or "exit") admits an exit node, e.g. a:192.168.50.0/24,b:exit (default: none)' },
+  { key: 'advertiseRoutes', flag: '--advertise-routes', roles: ['peer'], arg: 'cidr,...', doc: "offer these LAN prefixes to the mesh (the hub must admit them); this peer forwards and masquerades for them (docs/ROUTES.md)" },
+  { key: 'advertiseExitNode', flag: '--advertise-exit-node', roles: ['peer'], doc: 'offer this peer as an exit node (the hub must admit 0.0.0.0/0 for it)' },
+  { key: 'acceptRoutes', flag: '--accept-routes', roles: ['peer'], doc: "install the subnet routes other peers offer and the hub admitted on the TUN (default: off)" },
+  { key: 'exitNode', flag: '--exit-node', roles: ['peer'], arg: 'name', doc: "send all internet traffic through this peer (an admitted exit node); meshd's own underlay traffic stays outside (docs/ROUTES.md)" },
+  { key: 'exitNodeAllowLan', flag: '--exit-node-allow-lan', roles: ['peer'], doc: "with --exit-node, keep this host's own LAN (the main table's non-default routes) reachable directly" },
+  { key: 'dnsDomain', flag: '--dns-domain', roles: ['peer'], arg: 'domain', def: 'mesh', doc: 'answer DNS for NAME.<domain> on the overlay address, port 53 ("off" disables); registered with systemd-resolved for the TUN when present' },
   { key: 'metrics', flag: '--metrics', roles: ['hub', 'peer'], arg: 'ip:port', doc: 'serve Prometheus metrics at http://ip:port/metrics (prefer 127.0.0.1: the page is not authenticated)' },
   { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
 ];
@@ -74,6 +81,18 @@ export interface HubConfig extends CommonConfig {
   relayRateMbit: number;
   /** A binding (key -> address, name) unseen this many days is freed. */
   bindingLeaseDays: number;
+  /** --allow-routes: who (name or base64 key) may offer which prefix (or narrower). */
+  allowRoutes: RouteRule[];
+}
+
+/** An IPv4 prefix as numbers (network has no host bits). */
+export interface RouteCidr {
+  network: number;
+  length: number;
+}
+
+export interface RouteRule extends RouteCidr {
+  who: string;
 }
 
 export interface PeerConfig extends CommonConfig {
@@ -90,4 +109,12 @@ export interface PeerConfig extends CommonConfig {
   kcpMode: KcpMode;
   publish: PublishSpec[];
   publishBufferMb?: number;
+  /** Issue 23 (docs/ROUTES.md). */
+  advertiseRoutes: RouteCidr[];
+  advertiseExitNode: boolean;
+  acceptRoutes: boolean;
+  exitNode?: string;
+  exitNodeAllowLan: boolean;
+  /** '' = no DNS. */
+  dnsDomain: string;
 }

@@ -56,17 +56,3 @@ export function admitRoutes(offers: readonly RouteOffer[], rules: readonly Allow
   }
   return out.sort((a, b) => a.owner - b.owner || a.network - b.network || a.length - b.length);
 }
-
-/** Why a verdict, in words for logs and status. */
-export function verdictText(v: RouteVerdict): string {
-  switch (v) {
-    case RouteVerdict.ADMITTED:
-      return 'admitted';
-    case RouteVerdict.NOT_ALLOWED:
-      return "not admitted: the hub's --allow-routes does not list it for this peer";
-    case RouteVerdict.TIE:
-      return 'not admitted: another peer offers the identical prefix (tie)';
-    case RouteVerdict.OVERLAPS_OVERLAY:
-      return 'not admitted: it overlaps the overlay network';
-  }
-}

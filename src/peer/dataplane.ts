@@ -33,6 +33,8 @@ export interface DataPlaneOptions {
   sendInner(overlay: number, inner: Uint8Array): boolean;
   /** The KCP conv for a peer (from both boot ids), or undefined when no such peer is in the map. */
   convFor(overlay: number): number | undefined;
+  /** Subnet routes and exit nodes (issue 23, peer/routes/route-manager.ts); absent = overlay only. */
+  routes?: Pick<OutboundContext, 'routeVia'> & Pick<InboundContext, 'sourceAllowed' | 'forwardAllowed'>;
 }
 
 interface Channel extends OutboundChannel {
@@ -74,6 +76,7 @@ export class DataPlane {
       prefixNetwork: network,
       mtu: o.mtu,
       channelFor: (dst) => this.channelFor(dst),
+      ...(o.routes?.routeVia ? { routeVia: o.routes.routeVia } : {}),
       writeTun: (p) => void o.tun.write(p),
       flushQueued: () => this.flushPending(),
     };
@@ -81,6 +84,8 @@ export class DataPlane {
       counters: this.counters,
       localAddress: o.localAddress,
       kcpInput: (from, d) => this.kcpInput(from, d),
+      ...(o.routes?.sourceAllowed ? { sourceAllowed: o.routes.sourceAllowed } : {}),
+      ...(o.routes?.forwardAllowed ? { forwardAllowed: o.routes.forwardAllowed } : {}),
       writeTun: (p) => o.tun.write(p),
     };
   }

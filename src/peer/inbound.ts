@@ -3,7 +3,8 @@
 //        authenticated plaintext from a known peer reaches this file, with that peer's overlay address.
 //   4. kind       KCP datagram -> the peer's KCP channel; IP -> the packet itself
 //   5. reassemble the channel delivers whole packets in order (deliverPacket below)
-//   6. check      IPv4, source == the sending peer's overlay address (no spoofing), destination us
+//   6. check      IPv4, source == the sending peer's overlay address or inside the prefixes we route
+//                 to it (no spoofing), destination us or inside our own admitted prefixes (issue 23)
 //   7. write      to the TUN
 import { ipv4Dst, ipv4Src, ipv4TotalLength } from '../tun/ip-packet.js';
 import { InnerKind } from '../wire/inner.js';
@@ -14,6 +15,10 @@ export interface InboundContext {
   readonly localAddress: number;
   /** Feeds a KCP datagram to the channel of `from`; false when the channel refused it. */
   kcpInput(from: number, datagram: Uint8Array): boolean;
+  /** Issue 23: `src` (not `from` itself) is inside the prefixes we route to `from` (routes/source-check.ts). */
+  sourceAllowed?(from: number, src: number): boolean;
+  /** Issue 23: `dst` (not us) is inside our own admitted prefixes: the kernel forwards it. */
+  forwardAllowed?(dst: number, bytes: number): boolean;
   writeTun(packet: Uint8Array): boolean;
 }
 
@@ -37,11 +42,13 @@ export function deliverPacket(ctx: InboundContext, from: number, packet: Uint8Ar
     c.drop('malformed');
     return;
   }
-  if (ipv4Src(packet) !== from) {
+  const src = ipv4Src(packet)!;
+  if (src !== from && !(ctx.sourceAllowed?.(from, src) ?? false)) {
     c.drop('spoofed_source');
     return;
   }
-  if (ipv4Dst(packet) !== ctx.localAddress) {
+  const dst = ipv4Dst(packet)!;
+  if (dst !== ctx.localAddress && !(ctx.forwardAllowed?.(dst, packet.byteLength) ?? false)) {
     c.drop('not_for_us');
     return;
   }

@@ -1,7 +1,8 @@
 // The outbound data path: TUN -> route -> channel (KCP or datagram) -> seal -> UDP.
 //   1. batch      a batch of packets from the TUN (tun/device.ts PacketBatch)
 //   2. classify   IPv4 only, header sane, destination inside the overlay prefix
-//   3. route      destination overlay address -> peer; none: ICMP host unreachable back to the TUN
+//   3. route      destination overlay address -> peer, else a subnet route or the exit node
+//                 (routeVia, peer/routes/); none: ICMP host unreachable back to the TUN
 //   4. size       larger than the TUN MTU allows: ICMP fragmentation needed back to the TUN
 //   5. queue      hand the packet to the peer's channel (KCP message, or one IP datagram)
 //   6. flush      once per batch, every channel that queued something flushes: seal and send
@@ -20,6 +21,9 @@ export interface OutboundContext {
   readonly prefixMask: number;
   readonly prefixNetwork: number;
   readonly mtu: number;
+  /** Issue 23: the overlay address of the peer routing `dst` (outside the overlay), counting the
+   * packet on that route; undefined when no subnet route or exit node covers it. */
+  routeVia?(dst: number, bytes: number): number | undefined;
   /** The channel for a destination, or undefined when no peer holds that overlay address. */
   channelFor(dst: number): OutboundChannel | undefined;
   /** Writes ICMP errors back to the TUN. */
@@ -45,11 +49,19 @@ export function routePacket(ctx: OutboundContext, packet: Uint8Array): void {
     c.drop('not_ipv4');
     return;
   }
-  if ((dst & ctx.prefixMask) >>> 0 !== ctx.prefixNetwork || dst === ctx.localAddress) {
+  let via = dst;
+  if ((dst & ctx.prefixMask) >>> 0 !== ctx.prefixNetwork) {
+    const v = ctx.routeVia?.(dst, packet.byteLength);
+    if (v === undefined) {
+      c.drop('no_route');
+      return;
+    }
+    via = v;
+  } else if (dst === ctx.localAddress) {
     c.drop('no_route');
     return;
   }
-  const channel = ctx.channelFor(dst);
+  const channel = ctx.channelFor(via);
   if (channel === undefined) {
     c.drop('no_peer');
     const icmp = icmpHostUnreachable(packet, ctx.localAddress);
@@ -64,7 +76,7 @@ export function routePacket(ctx: OutboundContext, packet: Uint8Array): void {
   }
   const r = channel.send(packet);
   if (r === true) {
-    c.tx(dst, packet.byteLength);
+    c.tx(via, packet.byteLength);
   } else {
     c.drop(r === false ? 'queue_full' : r);
   }

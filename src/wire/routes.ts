@@ -35,6 +35,20 @@ export const routeVerdictName: Readonly<Record<RouteVerdict, string>> = {
   [RouteVerdict.OVERLAPS_OVERLAY]: 'OVERLAPS_OVERLAY',
 };
 
+/** Why a verdict, in words for logs and status. */
+export function routeVerdictText(v: RouteVerdict): string {
+  switch (v) {
+    case RouteVerdict.ADMITTED:
+      return 'admitted';
+    case RouteVerdict.NOT_ALLOWED:
+      return "not admitted: the hub's --allow-routes does not list it for this peer";
+    case RouteVerdict.TIE:
+      return 'not admitted: another peer offers the identical prefix (tie)';
+    case RouteVerdict.OVERLAPS_OVERLAY:
+      return 'not admitted: it overlaps the overlay network';
+  }
+}
+
 export interface RoutePrefix {
   network: number;
   length: number;

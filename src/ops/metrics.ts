@@ -32,6 +32,8 @@ export interface MetricsSources {
   punchAttempts?(): Record<string, number>;
   /** meshd_kcp_retransmits_total{peer}. */
   kcpRetransmits?(): Record<string, number>;
+  /** meshd_route_packets_total{route}: packets sent into a subnet route or exit node, or forwarded for our own (issue 23). */
+  routePackets?(): Record<string, number>;
   /** meshd_hub_relay_bytes_total (hub). */
   hubRelayBytes?(): number;
   /** meshd_hub_registered_peers (hub, a gauge). */
@@ -95,6 +97,7 @@ export function buildRegistry(sources: MetricsSources): Registry {
     byLabel('meshd_publish_visitor_events_total', 'Visitor connections to published services: opened, refused_<reason>, idle_closed, budget_reset', 'event', sources.publishVisitorEvents);
   }
   if (kcpRetransmits) byLabel('meshd_kcp_retransmits_total', 'KCP segments retransmitted, by peer', 'peer', kcpRetransmits);
+  if (sources.routePackets) byLabel('meshd_route_packets_total', 'Packets through subnet routes and exit nodes, by route and via', 'route', sources.routePackets);
   if (hubRelayBytes) {
     new Counter({
       name: 'meshd_hub_relay_bytes_total',

@@ -28,6 +28,9 @@ import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
 import { lanEndpointsOf } from './lan-endpoints.js';
 import { PeerNode } from './node.js';
+import { ControlType, REGISTER_FLAG_ROUTES } from '../wire/control.js';
+import { LinuxRouteSystem } from './routes/linux-runner.js';
+import { RouteManager } from './routes/route-manager.js';
 
 /** How long the KCP channel of a peer that left the map is kept in case it comes back unchanged. */
 export const departedChannelKeepMs = 5 * 60_000;
@@ -74,7 +77,19 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     tun?.close();
     throw udpOpenError(e, cfg.listen);
   });
-  const node = new PeerNode({
+  // Subnet routes and exit nodes (issue 23): a crashed daemon's routes and rules go first.
+  const routes: RouteManager = new RouteManager({
+    advertise: cfg.advertiseRoutes,
+    advertiseExitNode: cfg.advertiseExitNode,
+    acceptRoutes: cfg.acceptRoutes,
+    ...(cfg.exitNode !== undefined ? { exitNode: cfg.exitNode } : {}),
+    exitNodeAllowLan: cfg.exitNodeAllowLan,
+    nameOf: (o): string | undefined => node.map.get(o)?.name,
+    log: componentLogger(log, 'routes'),
+    system: new LinuxRouteSystem(componentLogger(log, 'routes')),
+  });
+  await routes.cleanupStale(cfg.tun);
+  const node: PeerNode = new PeerNode({
     udp,
     keyPair,
     psk,
@@ -99,8 +114,21 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     // here, and the hub drops LAN endpoints inside its --network (M7).
     lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port, cfg.tun, cfg.local ? overlayPrefix(ipv4ToU32(cfg.local.address), cfg.local.prefixLength) : overlayPrefix(0, 32)) : [udp.local],
     publish: cfg.publish,
+    ...(routes.enabled ? { registerFlags: REGISTER_FLAG_ROUTES } : {}),
     ...(cfg.publishBufferMb !== undefined ? { publishBufferBytes: cfg.publishBufferMb * 1048576 } : {}),
   });
+  const hc = node.hubClient;
+  hc.onRegistered(() => {
+    routes.registered();
+    const prefixes = routes.offer();
+    if (prefixes.length > 0) hc.sendControlReliable((seq) => ({ type: ControlType.ROUTE_OFFER, seq, prefixes }));
+  });
+  hc.onOtherControl((msg) => {
+    if (msg.type !== ControlType.MAP_EXT) return;
+    hc.ack(msg.seq);
+    routes.onMapExt(msg.version, msg.routes);
+  });
+  node.onMapChange(() => routes.refresh());
   let dataPlane: DataPlane | undefined;
   let fail: (e: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (fail = resolve));
@@ -115,7 +143,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   const pinger = new UserPinger(node, systemClock, hubEndpoint);
   const status = () => {
     const a = address();
-    return buildPeerStatus({
+    const st = buildPeerStatus({
       version: meshdVersion,
       name: node.hubClient.assigned?.name ?? cfg.name,
       address: a ? `${a.address}/${a.prefixLength}` : 'not assigned yet',
@@ -130,6 +158,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       node,
       ...(dataPlane ? { dataPlane } : {}),
     });
+    return { ...st, ...(routes.enabled ? { routes: routes.status() } : {}) };
   };
   // The control socket answers while we register, so `meshd status` explains a hub that is not
   // answering or a refusal (the peer keeps retrying: hub-client.ts).
@@ -137,6 +166,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   let metrics: { close(): Promise<void> } | undefined;
   const cleanup = async (): Promise<void> => {
     closing = true;
+    await routes.close();
     dataPlane?.close();
     tun?.close();
     await node.stop().catch(() => {});
@@ -157,6 +187,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
             drops: () => ({ ...(dataPlane?.counters.drops ?? {}), ...prefixed('link_', node.link.drops) }),
             handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
             kcpRetransmits: () => Object.fromEntries((dataPlane?.status() ?? []).map((c) => [c.overlay, c.retransmits])),
+            routePackets: () => Object.fromEntries(routes.metrics().map((r) => [`${r.route} via ${r.via}`, r.packets])),
           },
           componentLogger(log, 'metrics'),
         )
@@ -185,7 +216,10 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       const p = node.map.get(o);
       return p ? pairConv(node.bootId, p.bootId) : undefined;
     },
+    ...(routes.enabled ? { routes } : {}),
   }));
+  const net = overlayPrefix(overlay, a.prefixLength);
+  await routes.attach(tun.name, overlay, { network: net.base, length: a.prefixLength }, udp.local.port);
   node.onInner((from, inner) => dp.onInner(from, inner));
   // Peers already in the map (it may arrive before the data plane exists) get their channels now.
   for (const p of node.map.all()) dp.syncPeer(p.overlay);

@@ -47,7 +47,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'publishIdleTimeout', flag: '--publish-idle-timeout', roles: ['hub'], arg: 'seconds', def: '300', doc: 'close a visitor connection after this long with no bytes either way (0 = never)' },
   { key: 'publishBufferMb', flag: '--publish-buffer-mb', roles: ['hub', 'peer'], arg: 'MB', def: '64', doc: 'budget for bytes buffered in all published-service streams; past it slow readers are paused, then reset' },
   { key: 'publishMaxServices', flag: '--publish-max-services', roles: ['hub'], arg: 'n', def: '8', doc: 'services one member may publish' },
-  { key: 'allowRoutes', flag: '--allow-routes', roles: ['hub'], arg: 'who:cidr,...', doc: 'routes members may offer: a member name or base64 key, a colon, a prefix it may offer (or narrower); 0.0.0.0/0 (or "exit") admits an exit node, e.g. a:192.168.50.0/24,b:exit (default: none)' },
+  { key: 'allowRoutes', flag: '--allow-routes', roles: ['hub'], arg: 'who:cidr,...', doc: 'routes members may offer: a member name or base64 key, a colon, a prefix it may offer (or narrower); 0.0.0.0/0 (or "exit") admits its exit node only, e.g. a:192.168.50.0/24,b:exit (default: none)' },
   { key: 'advertiseRoutes', flag: '--advertise-routes', roles: ['peer'], arg: 'cidr,...', doc: "offer these LAN prefixes to the mesh (the hub must admit them); this peer forwards and masquerades for them (docs/ROUTES.md)" },
   { key: 'advertiseExitNode', flag: '--advertise-exit-node', roles: ['peer'], doc: 'offer this peer as an exit node (the hub must admit 0.0.0.0/0 for it)' },
   { key: 'acceptRoutes', flag: '--accept-routes', roles: ['peer'], doc: "install the subnet routes other peers offer and the hub admitted on the TUN (default: off)" },

@@ -31,7 +31,8 @@ export function prefixesOverlap(a: RoutePrefix, b: RoutePrefix): boolean {
 }
 
 function allowed(o: RouteOffer, rules: readonly AllowRule[]): boolean {
-  return rules.some((r) => (r.who === o.name || r.who === o.key) && prefixContains(r, o));
+  // A 0.0.0.0/0 rule admits the exit node offer only, not every subnet: the two are different grants.
+  return rules.some((r) => (r.who === o.name || r.who === o.key) && prefixContains(r, o) && (r.length > 0 || o.length === 0));
 }
 
 /** The verdict on every offer, sorted by owner then prefix (the MAP_EXT order). */

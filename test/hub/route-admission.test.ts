@@ -36,6 +36,7 @@ describe('admitRoutes', () => {
     ['a prefix covering the overlay is refused', [offer(A, '10.0.0.0/8')], [rule('a', '10.0.0.0/8')], [V.OVERLAPS_OVERLAY]],
     ['an exit node offer needs 0.0.0.0/0 allowed', [offer(A, '0.0.0.0/0')], [rule('a', '192.168.0.0/16')], [V.NOT_ALLOWED]],
     ['an exit node allowed', [offer(A, '0.0.0.0/0')], [rule('a', '0.0.0.0/0')], [V.ADMITTED]],
+    ['admitting the exit node does not admit every subnet', [offer(A, '192.168.60.0/24')], [rule('a', '0.0.0.0/0')], [V.NOT_ALLOWED]],
     ['two exit nodes are no tie', [offer(A, '0.0.0.0/0'), offer(B, '0.0.0.0/0')], [rule('a', '0.0.0.0/0'), rule('b', '0.0.0.0/0')], [V.ADMITTED, V.ADMITTED]],
   ])('%s', (_why, offers, rules, verdicts) => {
     expect(admitRoutes(offers, rules, overlay).map((r) => r.verdict)).toEqual(verdicts);

@@ -31,6 +31,9 @@ import { PeerNode } from './node.js';
 import { ControlType, REGISTER_FLAG_ROUTES } from '../wire/control.js';
 import { LinuxRouteSystem } from './routes/linux-runner.js';
 import { RouteManager } from './routes/route-manager.js';
+import { nameTable } from './dns/answer.js';
+import { integrateResolver } from './dns/resolved.js';
+import { DnsServer } from './dns/server.js';
 
 /** How long the KCP channel of a peer that left the map is kept in case it comes back unchanged. */
 export const departedChannelKeepMs = 5 * 60_000;
@@ -129,6 +132,17 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     routes.onMapExt(msg.version, msg.routes);
   });
   node.onMapChange(() => routes.refresh());
+  // DNS (issue 23): NAME.<domain> from the map, rebuilt on every map change and registration.
+  const dns = cfg.dnsDomain
+    ? new DnsServer({ domain: cfg.dnsDomain, log: componentLogger(log, 'dns'), open: (b) => openUdpSocket(b, { impl: 'node', recvBufferBytes: 1 << 18, sendBufferBytes: 1 << 18 }) })
+    : undefined;
+  let resolver = 'not configured yet';
+  const refreshNames = (): void => {
+    const me = node.hubClient.assigned;
+    if (dns) dns.names = nameTable([...(me ? [{ name: me.name, overlay: me.overlay }] : []), ...node.map.all()]);
+  };
+  node.onMapChange(refreshNames);
+  hc.onRegistered(refreshNames);
   let dataPlane: DataPlane | undefined;
   let fail: (e: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (fail = resolve));
@@ -158,7 +172,11 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       node,
       ...(dataPlane ? { dataPlane } : {}),
     });
-    return { ...st, ...(routes.enabled ? { routes: routes.status() } : {}) };
+    return {
+      ...st,
+      ...(routes.enabled ? { routes: routes.status() } : {}),
+      ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),
+    };
   };
   // The control socket answers while we register, so `meshd status` explains a hub that is not
   // answering or a refusal (the peer keeps retrying: hub-client.ts).
@@ -167,6 +185,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   const cleanup = async (): Promise<void> => {
     closing = true;
     await routes.close();
+    await dns?.close();
     dataPlane?.close();
     tun?.close();
     await node.stop().catch(() => {});
@@ -220,6 +239,11 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   }));
   const net = overlayPrefix(overlay, a.prefixLength);
   await routes.attach(tun.name, overlay, { network: net.base, length: a.prefixLength }, udp.local.port);
+  if (dns) {
+    refreshNames();
+    if (await dns.start(a.address)) resolver = await integrateResolver(tun.name, a.address, cfg.dnsDomain, componentLogger(log, 'dns'));
+    else resolver = 'not listening';
+  }
   node.onInner((from, inner) => dp.onInner(from, inner));
   // Peers already in the map (it may arrive before the data plane exists) get their channels now.
   for (const p of node.map.all()) dp.syncPeer(p.overlay);

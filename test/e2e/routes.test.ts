@@ -144,6 +144,25 @@ describeRoot('subnet routes, exit nodes and DNS (issue 23)', () => {
     expect(after - before).toBeLessThan(500);
   });
 
+  it("b answers DNS on its overlay address for NAME.mesh from the map, and refuses other domains", async () => {
+    const b = m.peer('b');
+    const c = m.peer('c');
+    const a = await sh(c.ns, `dig +short +time=2 +tries=2 @${b.overlay} a.mesh`);
+    say(tag, `c: dig @${b.overlay} a.mesh -> ${a.out}`);
+    expect(a.out).toBe(m.peer('a').overlay);
+    const self = await sh(c.ns, `dig +short +time=2 +tries=2 @${b.overlay} B.mesh`);
+    expect(self.out).toBe(b.overlay);
+    const other = await sh(c.ns, `dig +time=2 +tries=2 @${b.overlay} example.com`);
+    const status = /status: (\w+)/.exec(other.out)?.[1];
+    say(tag, `c: dig @${b.overlay} example.com -> ${status}`);
+    expect(status).toBe('REFUSED');
+    const st = (await m.status(b.daemon)).dns as { domain: string; answered: number; refused: number; resolver: string };
+    say(tag, `b's dns status: ${JSON.stringify(st)}`);
+    expect(st).toMatchObject({ domain: 'mesh' });
+    expect(st.answered).toBeGreaterThanOrEqual(2);
+    expect(st.refused).toBeGreaterThanOrEqual(1);
+  });
+
   it('kill -9 of b and a restart leave exactly one set of rules (for the new socket)', async () => {
     const b = m.peer('b');
     await m.killPeer('b');
@@ -167,5 +186,10 @@ describeRoot('subnet routes, exit nodes and DNS (issue 23)', () => {
     const st = routesOf(await m.status(b.daemon));
     say(tag, `b after a left: exit node ${st.exitNode}; rules gone`);
     expect(st.exitNode).toBeNull();
+    // The name went with the same map delta.
+    const gone = await sh(m.peer('c').ns, `dig +time=2 +tries=2 @${b.overlay} a.mesh`);
+    const status = /status: (\w+)/.exec(gone.out)?.[1];
+    say(tag, `c: dig @${b.overlay} a.mesh after a left -> ${status}`);
+    expect(status).toBe('NXDOMAIN');
   });
 });

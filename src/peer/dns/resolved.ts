@@ -1,0 +1,40 @@
+// Tells the host's resolver about the mesh domain without touching /etc/resolv.conf (issue 23):
+// with systemd-resolved, per link (`resolvectl dns <tun> <addr>; resolvectl domain <tun> ~<domain>`),
+// so only that domain goes to meshd; without it, one log line says what the user can add.
+import { execFile } from 'node:child_process';
+import type { Logger } from '../../util/log.js';
+
+export function resolvedCommands(tun: string, address: string, domain: string): string[][] {
+  return [
+    ['resolvectl', 'dns', tun, address],
+    ['resolvectl', 'domain', tun, `~${domain}`],
+  ];
+}
+
+/** The line for hosts without systemd-resolved (dnsmasq syntax; other forwarders have the same idea). */
+export function manualLine(address: string, domain: string): string {
+  return `server=/${domain}/${address}`;
+}
+
+function run(argv: readonly string[]): Promise<boolean> {
+  return new Promise((resolve) => execFile(argv[0]!, argv.slice(1), { timeout: 5000 }, (e) => resolve(!e)));
+}
+
+/** Configures resolved for the link, or logs the manual line; returns what status shows. */
+export async function integrateResolver(tun: string, address: string, domain: string, log: Logger): Promise<string> {
+  // resolvectl fails when resolved is not running (or not installed): then nothing is changed.
+  let ok = true;
+  for (const argv of resolvedCommands(tun, address, domain)) {
+    if (!(await run(argv))) {
+      ok = false;
+      break;
+    }
+  }
+  if (ok) {
+    log.info({ tun, dns: address, domain: `~${domain}` }, 'dns: systemd-resolved sends *.' + domain + ' to meshd on this link');
+    return `systemd-resolved (${tun}, ~${domain})`;
+  }
+  const line = manualLine(address, domain);
+  log.info({ line }, `dns: no systemd-resolved; to resolve *.${domain}, point a per-domain forwarder at ${address}, e.g. dnsmasq: ${line}`);
+  return `no systemd-resolved; add to a forwarder: ${line}`;
+}

@@ -11,6 +11,7 @@ import type { Logger } from '../util/log.js';
 import { componentLogger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import type { AllowRule } from './route-admission.js';
+import type { ExtRoute } from '../wire/routes.js';
 import { HubPublisher, type PublishedServiceStatus, type PublishLimits } from '../publish/hub-publisher.js';
 import type { PortRange } from '../publish/spec.js';
 import { ControlType, encodeControl, RefusalReason } from '../wire/control.js';
@@ -99,6 +100,8 @@ export interface HubStatus {
   controlDrops: Record<string, number>;
   /** Published services, their connections and bytes (docs/PUBLISH.md). */
   published: PublishedServiceStatus[];
+  /** Offered routes and their verdicts (issue 23). */
+  routes: readonly ExtRoute[];
 }
 
 export interface Hub {
@@ -303,6 +306,7 @@ export function startHub(opts: HubOptions): Hub {
         linkDrops: { ...link.drops },
         controlDrops: { ...server.drops },
         published: publisher.status(),
+        routes: server.routes.current,
       };
     },
     async close() {

@@ -151,6 +151,9 @@ export function formatHubStatus(s: HubStatusJson): string {
     lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'LAST SEEN', 'BOUND BY'], rows));
   }
   pushPublished(lines, s.published);
+  if (s.routes !== undefined && s.routes.length > 0) {
+    lines.push('', renderTable(['ROUTE', 'OFFERED BY', 'ADDRESS', 'VERDICT'], s.routes.map((r) => [r.route, r.owner, r.address, r.verdict])));
+  }
   pushStale(lines, s.staleHandshake);
   return `${lines.join('\n')}\n`;
 }

@@ -178,6 +178,8 @@ export interface HubStatusJson {
   staleHandshake?: StaleHandshakeJson;
   /** Addresses and names bound to keys that are not registered now (held for them: H1). */
   bindings?: HubBindingJson[];
+  /** Offered routes and the hub's verdicts (--allow-routes, issue 23). */
+  routes?: Array<{ route: string; owner: string; address: string; verdict: string }>;
 }
 
 export interface HubBindingJson {

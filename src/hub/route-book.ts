@@ -12,7 +12,8 @@ export interface RouteBookOptions {
   rules: readonly AllowRule[];
   overlay: RoutePrefix;
   log: Logger;
-  members: () => Iterable<Member>;
+  /** The live member with this key id (registry.get): work stays proportional to offers, not members. */
+  member(id: string): Member | undefined;
   /** Reliable MAP_EXT to one member. */
   send(m: Member, version: number, routes: ExtRoute[]): void;
 }
@@ -35,9 +36,13 @@ export class RouteBook {
   registered(m: Member, wants: boolean, newBoot: boolean): void {
     if (wants) this.wanting.add(m.id);
     else this.wanting.delete(m.id);
-    if (newBoot) this.offers.delete(m.id);
     const before = this.version;
-    this.recompute(); // also a name change can change the verdicts
+    // Only a member with offers can change the verdicts here (a new boot drops them, a rename may
+    // change what --allow-routes grants): a join storm of plain members costs nothing.
+    if (this.offers.has(m.id)) {
+      if (newBoot) this.offers.delete(m.id);
+      this.recompute();
+    }
     if (wants && this.version === before) this.o.send(m, this.version, this.routes);
   }
 
@@ -49,16 +54,13 @@ export class RouteBook {
 
   removed(m: Member): void {
     this.wanting.delete(m.id);
-    this.offers.delete(m.id);
-    this.recompute();
+    if (this.offers.delete(m.id)) this.recompute();
   }
 
   private recompute(): void {
-    const byId = new Map<string, Member>();
-    for (const m of this.o.members()) byId.set(m.id, m);
     const offers: RouteOffer[] = [];
     for (const [id, list] of this.offers) {
-      const m = byId.get(id);
+      const m = this.o.member(id);
       if (!m) continue;
       const key = Buffer.from(m.publicKey).toString('base64');
       for (const p of list) offers.push({ owner: m.overlay, name: m.name, key, network: p.network, length: p.length });
@@ -77,7 +79,7 @@ export class RouteBook {
       this.o.log.info({ owner: u32ToIpv4(r.owner), route: `${u32ToIpv4(r.network)}/${r.length}`, verdict: routeVerdictName[r.verdict] }, 'hub: route');
     }
     for (const id of this.wanting) {
-      const m = byId.get(id);
+      const m = this.o.member(id);
       if (m) this.o.send(m, this.version, routes);
     }
   }

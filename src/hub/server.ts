@@ -95,7 +95,7 @@ export class HubServer {
       rules: o.allowRoutes ?? [],
       overlay: { network: net.base, length: net.prefix },
       log: o.log,
-      members: () => o.registry.all(),
+      member: (id) => o.registry.get(id),
       send: (m, version, routes) => this.sendReliable(m, (seq) => ({ type: ControlType.MAP_EXT, seq, version, routes })),
     });
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));

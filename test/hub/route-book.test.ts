@@ -27,7 +27,7 @@ describe('RouteBook', () => {
       rules: [{ who: 'a', ...lan }],
       overlay: { network: ipv4ToU32('10.9.0.0'), length: 24 },
       log: testLogger(),
-      members: () => members,
+      member: (id) => members.find((m) => m.id === id),
       send: (m, v, routes) => sent.push([m.name, v, routes]),
     });
     return { book, sent };

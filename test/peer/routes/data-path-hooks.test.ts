@@ -59,7 +59,7 @@ describe('outbound routeVia', () => {
     const o = outbound(withRoutes);
     routePacket(o.ctx, packet('10.9.0.3', dst));
     expect(o.sent).toEqual(sent);
-    if (drop) expect(o.counters.drops[drop]).toBe(1);
+    if (drop) expect((o.counters.drops as Record<string, number>)[drop]).toBe(1);
   });
 });
 
@@ -74,6 +74,6 @@ describe('inbound sourceAllowed / forwardAllowed', () => {
     const i = inbound(withRoutes, local);
     deliverPacket(i.ctx, A, packet(src, dst));
     expect(i.written.length).toBe(written ? 1 : 0);
-    if (drop) expect(i.counters.drops[drop]).toBe(1);
+    if (drop) expect((i.counters.drops as Record<string, number>)[drop]).toBe(1);
   });
 });

@@ -5,7 +5,7 @@
 //   c  --accept-routes (the spoof target, and b's direct peer)
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeRoot, toolsMissing } from '../helpers/root.js';
-import { hubAddress, MeshLab, requireDist, runAsync, say, statusPeer, type StatusJson } from '../helpers/mesh-lab.js';
+import { Daemon, hubAddress, MeshLab, requireDist, runAsync, say, statusPeer, type StatusJson } from '../helpers/mesh-lab.js';
 
 const tag = 'routes';
 const lanHost = '192.168.50.10';
@@ -161,6 +161,17 @@ describeRoot('subnet routes, exit nodes and DNS (issue 23)', () => {
     expect(st).toMatchObject({ domain: 'mesh' });
     expect(st.answered).toBeGreaterThanOrEqual(2);
     expect(st.refused).toBeGreaterThanOrEqual(1);
+    // A rename (c restarts with --name c2, same key): b answers the new name after that one delta.
+    await m.killPeer('c');
+    const old = c.daemon;
+    const args = old.args.map((x, i) => (old.args[i - 1] === '--name' ? 'c2' : x));
+    c.daemon = new Daemon('peer c2', c.ns, old.stateDir, args, m.lab);
+    c.daemon.start();
+    await c.daemon.waitMsg('registered with hub');
+    await until('b answers c2.mesh', async () => (await sh(c.ns, `dig +short +time=1 +tries=1 @${b.overlay} c2.mesh`)).out === c.overlay);
+    const was = await sh(c.ns, `dig +time=2 +tries=2 @${b.overlay} c.mesh`);
+    say(tag, `after the rename: c2.mesh -> ${c.overlay}, c.mesh -> ${/status: (\w+)/.exec(was.out)?.[1]}`);
+    expect(/status: (\w+)/.exec(was.out)?.[1]).toBe('NXDOMAIN');
   });
 
   it('kill -9 of b and a restart leave exactly one set of rules (for the new socket)', async () => {

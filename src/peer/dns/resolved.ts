@@ -46,6 +46,6 @@ export async function integrateResolver(tun: string, address: string, domain: st
     return `systemd-resolved (${tun}, ~${domain})`;
   }
   const line = manualLine(address, domain);
-  log.info({ line }, `dns: no systemd-resolved; to resolve *.${domain}, point a per-domain forwarder at ${address}, e.g. dnsmasq: ${line}`);
-  return `no systemd-resolved; add to a forwarder: ${line}`;
+  log.info({ line }, `dns: systemd-resolved not available here; to resolve *.${domain}, point a per-domain forwarder at ${address}, e.g. dnsmasq: ${line}`);
+  return `systemd-resolved not available here; add to a forwarder: ${line}`;
 }

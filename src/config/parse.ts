@@ -2,6 +2,7 @@
 // Pure apart from the injected readText: every error is a ConfigError naming the option.
 import { IPv4CidrRange, Validator } from 'ip-num';
 import { ConfigError } from '../util/errors.js';
+import { parseIpv4 } from '../util/ipv4.js';
 import { classifySecret, MIN_PASSPHRASE_CHARS } from '../crypto/secret.js';
 import { defaultSecretPath, secretFileDefault } from './secret-file.js';
 import { parseEndpoint } from '../net/udp.js';
@@ -15,6 +16,8 @@ import {
   type KcpMode,
   type PeerConfig,
   type Role,
+  type RouteCidr,
+  type RouteRule,
   type Transport,
   type HubTransportSetting,
 } from './schema.js';
@@ -201,6 +204,43 @@ function publishTexts(v: unknown): string[] {
   return list as string[];
 }
 
+/** A list option: "a,b" from a flag, or a JSON array from a config file. */
+function listOpt(raw: RawOptions, key: string): string[] {
+  const v = raw[key];
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  if (!list.every((x) => typeof x === 'string')) throw new ConfigError(flagOf(key), 'must be a string or a list of strings');
+  return (list as string[]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
+}
+
+/** A boolean option: true from a flag, true/false from a config file. */
+function boolOpt(raw: RawOptions, key: string): boolean {
+  const v = raw[key];
+  if (v === undefined || v === null || v === false || v === 'false') return false;
+  if (v === true || v === 'true') return true;
+  throw new ConfigError(flagOf(key), `must be true or false (got "${String(v)}")`);
+}
+
+/** "192.168.50.0/24" (a network address; "exit" = 0.0.0.0/0) -> numbers, or a ConfigError naming `key`. */
+export function routeCidr(key: string, text: string): RouteCidr {
+  if (text === 'exit') return { network: 0, length: 0 };
+  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
+  const ip = m ? parseIpv4(m[1]!) : undefined;
+  const length = m ? Number(m[2]) : NaN;
+  if (ip === undefined || !(length >= 0 && length <= 32)) throw new ConfigError(flagOf(key), `must be IPv4 prefixes like 192.168.50.0/24 (got "${text}")`);
+  const mask = length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+  if (((ip & ~mask) >>> 0) !== 0) throw new ConfigError(flagOf(key), `${text} has host bits set (did you mean ${[(ip & mask) >>> 24, ((ip & mask) >>> 16) & 255, ((ip & mask) >>> 8) & 255, ip & mask & 255].join('.')}/${length}?)`);
+  return { network: ip, length };
+}
+
+function allowRoutes(raw: RawOptions): RouteRule[] {
+  return listOpt(raw, 'allowRoutes').map((item) => {
+    const i = item.lastIndexOf(':');
+    if (i <= 0) throw new ConfigError('--allow-routes', `must be who:cidr, like a:192.168.50.0/24 (got "${item}")`);
+    return { who: item.slice(0, i), ...routeCidr('allowRoutes', item.slice(i + 1)) };
+  });
+}
+
 export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   const c = common('hub', raw, ctx, `0.0.0.0:${defaultHubPort}`);
   const allowPublish = str(raw, 'allowPublish');
@@ -210,6 +250,7 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
     allowPublish: allowPublish === undefined ? [] : parsePortRanges(allowPublish),
     relayRateMbit: defaultRelayRateMbit,
     bindingLeaseDays: defaultBindingLeaseDays,
+    allowRoutes: allowRoutes(raw),
   };
   if (raw.bindingLeaseDays !== undefined) {
     const d = Number(raw.bindingLeaseDays);
@@ -245,6 +286,13 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   return cfg;
 }
 
+function dnsDomain(v: string): string {
+  if (v === 'off') return '';
+  const d = v.toLowerCase().replace(/\.$/, '');
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(d)) throw new ConfigError('--dns-domain', `must be a DNS domain like mesh or mesh.example (got "${v}")`);
+  return d;
+}
+
 export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig {
   const c = common('peer', raw, ctx, '0.0.0.0:0');
   const hubText = str(raw, 'hub');
@@ -278,7 +326,15 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     publish: parsePublishSpecs(publishTexts(raw.publish)),
     hubTransport: oneOf(raw, 'hubTransport', hubTransports, 'auto'),
     hubTlsPort: intOpt(raw, 'hubTlsPort', '--hub-tls-port', 1, 65535) ?? 443,
+    advertiseRoutes: listOpt(raw, 'advertiseRoutes').map((t) => routeCidr('advertiseRoutes', t)),
+    advertiseExitNode: boolOpt(raw, 'advertiseExitNode'),
+    acceptRoutes: boolOpt(raw, 'acceptRoutes'),
+    exitNodeAllowLan: boolOpt(raw, 'exitNodeAllowLan'),
+    dnsDomain: dnsDomain(str(raw, 'dnsDomain') ?? 'mesh'),
   };
+  if (cfg.advertiseRoutes.some((r) => r.length === 0)) throw new ConfigError('--advertise-routes', 'use --advertise-exit-node to offer 0.0.0.0/0');
+  const exitNode = str(raw, 'exitNode');
+  if (exitNode !== undefined) cfg.exitNode = exitNode;
   const peerBuf = intOpt(raw, 'publishBufferMb', '--publish-buffer-mb', 1, 65_536);
   if (peerBuf !== undefined) cfg.publishBufferMb = peerBuf;
   if (localText !== undefined) cfg.local = cidr('local', localText, false);

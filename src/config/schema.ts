@@ -52,6 +52,13 @@ export const options: readonly OptionDoc[] = [
   { key: 'listenTls', flag: '--listen-tls', roles: ['hub'], arg: 'port', doc: 'also carry them over TLS on this port (e.g. 443) for networks that pass only HTTPS; a self-signed certificate is made in --state-dir (TLS adds reachability, not trust)' },
   { key: 'hubTransport', flag: '--hub-transport', roles: ['peer'], arg: 'auto|udp|tcp|tls', def: 'auto', doc: 'how to reach the hub: auto tries UDP and moves to TCP, then TLS, when the hub does not answer over UDP or UDP is far lossier; peer-to-peer traffic stays UDP' },
   { key: 'hubTlsPort', flag: '--hub-tls-port', roles: ['peer'], arg: 'port', def: '443', doc: "the hub's --listen-tls port (TCP uses the --hub port)" },
+  { key: 'allowRoutes', flag: '--allow-routes', roles: ['hub'], arg: 'who:cidr,...', doc: 'routes members may offer: a member name or base64 key, a colon, a prefix it may offer (or narrower); 0.0.0.0/0 (or "exit") admits its exit node only, e.g. a:192.168.50.0/24,b:exit (default: none)' },
+  { key: 'advertiseRoutes', flag: '--advertise-routes', roles: ['peer'], arg: 'cidr,...', doc: "offer these LAN prefixes to the mesh (the hub must admit them); this peer forwards and masquerades for them (docs/ROUTES.md)" },
+  { key: 'advertiseExitNode', flag: '--advertise-exit-node', roles: ['peer'], doc: 'offer this peer as an exit node (the hub must admit 0.0.0.0/0 for it)' },
+  { key: 'acceptRoutes', flag: '--accept-routes', roles: ['peer'], doc: "install the subnet routes other peers offer and the hub admitted on the TUN (default: off)" },
+  { key: 'exitNode', flag: '--exit-node', roles: ['peer'], arg: 'name', doc: "send all internet traffic through this peer (an admitted exit node); meshd's own underlay traffic stays outside (docs/ROUTES.md)" },
+  { key: 'exitNodeAllowLan', flag: '--exit-node-allow-lan', roles: ['peer'], doc: "with --exit-node, keep this host's own LAN (the main table's non-default routes) reachable directly" },
+  { key: 'dnsDomain', flag: '--dns-domain', roles: ['peer'], arg: 'domain', def: 'mesh', doc: 'answer DNS for NAME.<domain> on the overlay address, port 53 ("off" disables); registered with systemd-resolved for the TUN when present' },
   { key: 'metrics', flag: '--metrics', roles: ['hub', 'peer'], arg: 'ip:port', doc: 'serve Prometheus metrics at http://ip:port/metrics (prefer 127.0.0.1: the page is not authenticated)' },
   { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
 ];
@@ -83,6 +90,18 @@ export interface HubConfig extends CommonConfig {
   listenTcp?: number;
   /** TLS port for the stream transport; undefined = off. */
   listenTls?: number;
+  /** --allow-routes: who (name or base64 key) may offer which prefix (or narrower). */
+  allowRoutes: RouteRule[];
+}
+
+/** An IPv4 prefix as numbers (network has no host bits). */
+export interface RouteCidr {
+  network: number;
+  length: number;
+}
+
+export interface RouteRule extends RouteCidr {
+  who: string;
 }
 
 export interface PeerConfig extends CommonConfig {
@@ -102,4 +121,12 @@ export interface PeerConfig extends CommonConfig {
   /** How the hub is reached (issue 21, docs/STREAM.md). */
   hubTransport: HubTransportSetting;
   hubTlsPort: number;
+  /** Issue 23 (docs/ROUTES.md). */
+  advertiseRoutes: RouteCidr[];
+  advertiseExitNode: boolean;
+  acceptRoutes: boolean;
+  exitNode?: string;
+  exitNodeAllowLan: boolean;
+  /** '' = no DNS. */
+  dnsDomain: string;
 }

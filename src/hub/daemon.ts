@@ -11,6 +11,8 @@ import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { componentLogger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
+import type { AllowRule } from './route-admission.js';
+import type { ExtRoute } from '../wire/routes.js';
 import { HubPublisher, type PublishedServiceStatus, type PublishLimits } from '../publish/hub-publisher.js';
 import type { PortRange } from '../publish/spec.js';
 import { ControlType, encodeControl, RefusalReason } from '../wire/control.js';
@@ -62,6 +64,8 @@ export interface HubOptions {
   bindingLeaseMs?: number;
   /** Bindings from --allow-keys-file (`KEY ADDRESS [NAME]`): they win over first come and never expire. */
   pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>;
+  /** Who may offer which routes (--allow-routes); absent = nobody (hub/route-admission.ts). */
+  allowRoutes?: readonly AllowRule[];
 }
 
 /** What `meshd hub release` freed. */
@@ -97,6 +101,8 @@ export interface HubStatus {
   controlDrops: Record<string, number>;
   /** Published services, their connections and bytes (docs/PUBLISH.md). */
   published: PublishedServiceStatus[];
+  /** Offered routes and their verdicts (issue 23). */
+  routes: readonly ExtRoute[];
 }
 
 export interface Hub {
@@ -188,6 +194,7 @@ export function startHub(opts: HubOptions): Hub {
     sendControl: (key, msg) => server.sendControl(key, msg),
   });
   const server = new HubServer({
+    ...(opts.allowRoutes ? { allowRoutes: opts.allowRoutes } : {}),
     publish: publisher,
     link,
     registry,
@@ -300,6 +307,7 @@ export function startHub(opts: HubOptions): Hub {
         linkDrops: { ...link.drops },
         controlDrops: { ...server.drops },
         published: publisher.status(),
+        routes: server.routes.current,
       };
     },
     async close() {

@@ -114,6 +114,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     log,
     udp,
     allowPublish: cfg.allowPublish,
+    allowRoutes: cfg.allowRoutes,
     relayBytesPerSec: (cfg.relayRateMbit * 1e6) / 8,
     // One second of burst (at least 2 MB), so KCP's window-sized bursts are not clipped.
     relayBurstBytes: Math.max(2_000_000, (cfg.relayRateMbit * 1e6) / 8),

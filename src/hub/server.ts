@@ -13,7 +13,7 @@ import { DecodeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import {
-  CandidateKind, ControlType, decodeControl, encodeControl, REGISTER_FLAG_NAME_HINT, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
+  CandidateKind, ControlType, decodeControl, encodeControl, REGISTER_FLAG_NAME_HINT, REGISTER_FLAG_ROUTES, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind } from '../wire/inner.js';
 import type { HubPublisher } from '../publish/hub-publisher.js';
@@ -24,6 +24,8 @@ import { MapSender } from './map-sender.js';
 import { Relay } from './relay.js';
 import type { Binding, BindingTable } from './bindings.js';
 import { decideRegister, heartbeatIntervalMs, Registry, type Member } from './registry.js';
+import type { AllowRule } from './route-admission.js';
+import { RouteBook } from './route-book.js';
 
 export interface ServerOptions {
   link: Link;
@@ -48,6 +50,8 @@ export interface ServerOptions {
   onBindingsChanged?: (claim?: Binding) => void;
   /** Txids of endpoint challenges (tests inject a seeded source). */
   randomTxid?: () => bigint;
+  /** Who may offer which routes (--allow-routes; absent = nobody): hub/route-admission.ts. */
+  allowRoutes?: readonly AllowRule[];
 }
 
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
@@ -79,12 +83,22 @@ export class HubServer {
   private readonly reliable = new Map<string, ReliableSender>();
   private readonly dedup = new Map<string, SeqDedup>();
   readonly maps: MapSender;
+  /** Offered routes and the hub's verdicts (issue 23). */
+  readonly routes: RouteBook;
   private readonly heartbeatMs: number;
 
   constructor(private readonly o: ServerOptions) {
     this.heartbeatMs = o.heartbeatMs ?? heartbeatIntervalMs;
     this.guard = new EndpointGuard(o.randomTxid ?? (() => randomBytes(8).readBigUInt64LE(0)));
     this.maps = new MapSender(o.clock, o.registry, (m, inner) => this.sendTo(m.id, m.publicKey, inner), (m) => this.reliableOf(m.id), o.mapCoalesceMs, undefined, undefined, o.onMapFanout);
+    const net = o.registry.network;
+    this.routes = new RouteBook({
+      rules: o.allowRoutes ?? [],
+      overlay: { network: net.base, length: net.prefix },
+      log: o.log,
+      member: (id) => o.registry.get(id),
+      send: (m, version, routes) => this.sendReliable(m, (seq) => ({ type: ControlType.MAP_EXT, seq, version, routes })),
+    });
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
   }
 
@@ -202,6 +216,10 @@ export class HubServer {
         else this.drops[v === 'in_flight' ? 'punch_in_flight' : 'punch_rate_limited']++;
         return;
       }
+      case ControlType.ROUTE_OFFER:
+        this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
+        if (member && this.dedupOf(member.id).first(msg.seq)) this.routes.offered(member, msg.prefixes);
+        return;
       default:
         if (this.o.publish?.onControl(member, remote.publicKey, msg)) return;
         this.counters.malformed++; // hub-to-peer types sent to the hub
@@ -259,6 +277,7 @@ export class HubServer {
     // more datagrams exactly when it was behind, and measured 215x on the wire for an attacker.
     if (!prev || prev.bootId !== msg.bootId) this.maps.sendFull(member);
     if (changed) this.broadcast(member);
+    this.routes.registered(member, ((msg.flags ?? 0) & REGISTER_FLAG_ROUTES) !== 0, !prev || prev.bootId !== msg.bootId);
   }
 
   /** Records (or refreshes) the key's durable binding; the table is persisted when it changed or
@@ -333,6 +352,7 @@ export class HubServer {
     this.punchBudget.forget(m.id);
     this.o.link.forget(m.publicKey);
     this.o.publish?.memberGone(m.id, why);
+    this.routes.removed(m);
     this.o.log.info({ peer: m.id.slice(0, 8), overlay: u32ToIpv4(m.overlay), why }, 'hub: member removed');
     this.broadcast(m);
   }

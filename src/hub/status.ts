@@ -4,6 +4,7 @@ import type { HubStatusJson } from '../ops/status-types.js';
 import type { Clock } from '../util/clock.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import type { Hub } from './daemon.js';
+import { routeVerdictName } from '../wire/routes.js';
 
 export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string; startedMs: number; clock: Clock }): HubStatusJson {
   const now = o.clock.now();
@@ -62,6 +63,12 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
         registeredMsAgo: Math.max(0, Math.round(now - m.registeredMs)),
         relayedBytes: m.relayedBytes,
       })),
+    routes: s.routes.map((r) => ({
+      route: `${u32ToIpv4(r.network)}/${r.length}`,
+      owner: hub.registry.byOverlay(r.owner)?.name ?? '',
+      address: u32ToIpv4(r.owner),
+      verdict: routeVerdictName[r.verdict],
+    })),
     ...(st ? { staleHandshake: { remote: st.remote, from: st.from, skewS: Math.round(st.skewMs / 1000), agoMs: Math.max(0, Math.round(now - st.atMs)) } } : {}),
   };
 }

@@ -34,6 +34,8 @@ export interface MetricsSources {
   kcpRetransmits?(): Record<string, number>;
   /** meshd_hub_transport_switches_total{to}: the peer's hub leg switches, by the leg switched to (issue 21). */
   hubTransportSwitches?(): Record<string, number>;
+  /** meshd_route_packets_total{route}: packets sent into a subnet route or exit node, or forwarded for our own (issue 23). */
+  routePackets?(): Record<string, number>;
   /** meshd_hub_relay_bytes_total (hub). */
   hubRelayBytes?(): number;
   /** meshd_hub_registered_peers (hub, a gauge). */
@@ -98,6 +100,7 @@ export function buildRegistry(sources: MetricsSources): Registry {
   }
   if (kcpRetransmits) byLabel('meshd_kcp_retransmits_total', 'KCP segments retransmitted, by peer', 'peer', kcpRetransmits);
   if (sources.hubTransportSwitches) byLabel('meshd_hub_transport_switches_total', 'Hub transport switches, by the leg switched to', 'to', sources.hubTransportSwitches);
+  if (sources.routePackets) byLabel('meshd_route_packets_total', 'Packets through subnet routes and exit nodes, by route and via', 'route', sources.routePackets);
   if (hubRelayBytes) {
     new Counter({
       name: 'meshd_hub_relay_bytes_total',

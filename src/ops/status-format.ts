@@ -6,7 +6,7 @@ import { printable } from '../util/printable.js';
 /** A peer name from the network, safe to print (no terminal escapes, no bidi overrides). */
 export const printableName = printable;
 import type { PingReply, PingSummary } from './control-protocol.js';
-import type { HubStatusJson, HubTransportJson, PeerStatusJson, PublishedJson, StaleHandshakeJson } from './status-types.js';
+import type { DnsJson, HubStatusJson, HubTransportJson, PeerStatusJson, PublishedJson, RoutesJson, StaleHandshakeJson } from './status-types.js';
 
 /** 1536 -> "1.5 KiB"; binary units, one decimal below 10, whole numbers above. */
 export function formatBytes(n: number): string {
@@ -89,6 +89,8 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)`);
   lines.push(drops.length === 0 ? 'drops none' : `drops ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
   pushPublished(lines, s.services);
+  pushRoutes(lines, s.routes);
+  pushDns(lines, s.dns);
   pushStale(lines, s.staleHandshake);
   return `${lines.join('\n')}\n`;
 }
@@ -98,6 +100,21 @@ function pushStale(lines: string[], st: StaleHandshakeJson | undefined): void {
   if (!st) return;
   const dir = st.skewS > 0 ? 'ahead of' : 'behind';
   lines.push('', `clock: a handshake from ${shortKey(st.remote)} (${st.from}) was refused as stale ${formatAgo(st.agoMs)}: its clock is ${Math.abs(st.skewS)} s ${dir} ours (limit 180 s)`);
+}
+
+function pushRoutes(lines: string[], r: RoutesJson | undefined): void {
+  if (!r) return;
+  lines.push('', `routes: offered ${r.offered.length ? r.offered.join(', ') : 'none'}; ${r.acceptRoutes ? 'accepting' : 'not accepting (--accept-routes)'}`);
+  if (r.exitNode) lines.push(`exit node: ${r.exitNode}`);
+  else if (r.exitNodeWhy) lines.push(`exit node: not in use: ${r.exitNodeWhy}`);
+  if (r.routes.length === 0) return;
+  const rows = r.routes.map((x) => [x.route, x.via, x.state, x.why, String(x.packets), formatBytes(x.bytes)]);
+  lines.push(renderTable(['ROUTE', 'VIA', 'STATE', 'WHY', 'PKTS', 'BYTES'], rows));
+}
+
+function pushDns(lines: string[], d: DnsJson | undefined): void {
+  if (!d) return;
+  lines.push('', `dns: *.${d.domain} on ${d.listen ?? 'not listening'} (${d.names} names, ${d.answered} answered, ${d.refused} refused); ${d.resolver}`);
 }
 
 function pushPublished(lines: string[], services: readonly PublishedJson[] | undefined): void {
@@ -142,6 +159,9 @@ export function formatHubStatus(s: HubStatusJson): string {
     lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'LAST SEEN', 'BOUND BY'], rows));
   }
   pushPublished(lines, s.published);
+  if (s.routes !== undefined && s.routes.length > 0) {
+    lines.push('', renderTable(['ROUTE', 'OFFERED BY', 'ADDRESS', 'VERDICT'], s.routes.map((r) => [r.route, r.owner, r.address, r.verdict])));
+  }
   pushStale(lines, s.staleHandshake);
   return `${lines.join('\n')}\n`;
 }

@@ -88,6 +88,33 @@ export interface PeerStatusJson {
   /** Services this peer publishes through the hub (--publish); empty without. */
   services?: PublishedJson[];
   staleHandshake?: StaleHandshakeJson;
+  /** Subnet routes and exit nodes (issue 23, docs/ROUTES.md). */
+  routes?: RoutesJson;
+  /** The DNS names this peer answers (issue 23). */
+  dns?: DnsJson;
+}
+
+export interface RoutesJson {
+  /** What this peer offers (--advertise-routes, 0.0.0.0/0 for --advertise-exit-node). */
+  offered: string[];
+  acceptRoutes: boolean;
+  /** The exit node in use (its name), or null. */
+  exitNode: string | null;
+  /** Why the --exit-node asked for is not in use. */
+  exitNodeWhy: string | null;
+  /** Every route the hub reported: offered by whom, its verdict, installed here or why not, and use. */
+  routes: Array<{ route: string; via: string; address: string; verdict: string; state: string; why: string; packets: number; bytes: number }>;
+}
+
+export interface DnsJson {
+  domain: string;
+  /** "10.9.0.2:53", or null when it could not listen. */
+  listen: string | null;
+  names: number;
+  /** How the host resolves the domain: "systemd-resolved (meshd0)" or the line to add by hand. */
+  resolver: string;
+  answered: number;
+  refused: number;
 }
 
 /** A published service (--publish / --allow-publish), as either side sees it. */
@@ -166,6 +193,8 @@ export interface HubStatusJson {
   staleHandshake?: StaleHandshakeJson;
   /** Addresses and names bound to keys that are not registered now (held for them: H1). */
   bindings?: HubBindingJson[];
+  /** Offered routes and the hub's verdicts (--allow-routes, issue 23). */
+  routes?: Array<{ route: string; owner: string; address: string; verdict: string }>;
 }
 
 export interface HubBindingJson {

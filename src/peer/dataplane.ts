@@ -9,8 +9,8 @@ import type { Logger } from '../util/log.js';
 import type { PeerSender } from './channel.js';
 import { Channels, type ChannelStatus, type TransportMode } from './channels.js';
 import { DataCounters } from './counters.js';
-import { Inbound } from './inbound.js';
-import { Outbound } from './outbound.js';
+import { Inbound, type InboundOptions } from './inbound.js';
+import { Outbound, type OutboundOptions } from './outbound.js';
 import type { RemotePeers } from './peer-table.js';
 
 export type { ChannelStatus, TransportMode };
@@ -30,6 +30,8 @@ export interface DataPlaneOptions {
   table: RemotePeers;
   /** Seals and sends for a record (PeerNode's LinkSender). */
   sender: PeerSender;
+  /** Subnet routes and exit nodes (issue 23, routes/route-manager.ts); absent = overlay only. */
+  routes?: NonNullable<OutboundOptions['routes']> & NonNullable<InboundOptions['routes']>;
 }
 
 export class DataPlane {
@@ -40,8 +42,8 @@ export class DataPlane {
 
   constructor(o: DataPlaneOptions) {
     this.channels = new Channels({ table: o.table, sender: o.sender, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer });
-    this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu });
-    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log });
+    this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, ...(o.routes ? { routes: o.routes } : {}) });
+    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, ...(o.routes ? { routes: o.routes } : {}) });
   }
 
   status(): ChannelStatus[] {

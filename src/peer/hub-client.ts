@@ -110,6 +110,8 @@ export interface HubClientOptions {
   name: string;
   /** `name` is the host name, not --name: the hub may number it (host-2...). */
   nameIsHint?: boolean;
+  /** More REGISTER flag bits (REGISTER_FLAG_ROUTES). */
+  registerFlags?: number;
   lan: () => Endpoint[];
   bootId: bigint;
   map: PeerMap;
@@ -144,8 +146,8 @@ export class HubClient {
   private started: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private mapHandler: ((ev: MapEvent[]) => void) | undefined;
   private punchHandler: ((publicKey: Uint8Array, overlay: number, candidates: Candidate[]) => void) | undefined;
-  private registeredHandler: (() => void) | undefined;
-  private otherControlHandler: ((msg: ControlMessage) => void) | undefined;
+  private readonly registeredHandlers: Array<() => void> = [];
+  private readonly otherControlHandlers: Array<(msg: ControlMessage) => void> = [];
   private goodbyeSeq = 0;
   private goodbyeDone: (() => void) | undefined;
 
@@ -169,11 +171,11 @@ export class HubClient {
     this.punchHandler = h;
   }
   onRegistered(h: () => void): void {
-    this.registeredHandler = h;
+    this.registeredHandlers.push(h);
   }
   /** Control messages this client does not handle (publish: PUBLISH_OK, PUBLISH_REFUSED, STREAM_OPEN). */
   onOtherControl(h: (msg: ControlMessage) => void): void {
-    this.otherControlHandler = h;
+    this.otherControlHandlers.push(h);
   }
 
   /** Sends a control message built with a fresh seq, once (the caller retries); returns the seq. */
@@ -181,6 +183,12 @@ export class HubClient {
     const seq = this.reliable.nextSeq();
     this.sendControl(make(seq));
     return seq;
+  }
+
+  /** A control message retransmitted until the hub ACKs it (ROUTE_OFFER). */
+  sendControlReliable(make: (seq: number) => ControlMessage): void {
+    const msg = make(this.reliable.nextSeq());
+    this.reliable.track(msg.seq, () => this.sendControl(msg));
   }
 
   /** ACK(seq) to the hub. */
@@ -260,7 +268,7 @@ export class HubClient {
     const seq = (this.registerSeq = this.reliable.nextSeq());
     const msg: ControlMessage = {
       type: ControlType.REGISTER, seq, overlay: this.overlay, prefix: this.prefix, name: this.o.name, lan: this.o.lan(), bootId: this.o.bootId,
-      flags: this.o.nameIsHint ? REGISTER_FLAG_NAME_HINT : 0,
+      flags: (this.o.nameIsHint ? REGISTER_FLAG_NAME_HINT : 0) | (this.o.registerFlags ?? 0),
     };
     this.reliable.track(
       seq,
@@ -300,7 +308,7 @@ export class HubClient {
         this.o.log.info({ observed: `${msg.observed.address}:${msg.observed.port}`, overlay: `${u32ToIpv4(got.overlay)}/${got.prefix}`, name: got.name }, 'hub-client: registered');
         if (previous && previous.name !== got.name) this.o.log.warn({ was: previous.name, now: got.name }, 'hub-client: the hub gave us another name');
         this.scheduleHeartbeat(this.heartbeatMs);
-        this.registeredHandler?.();
+        for (const h of this.registeredHandlers) h();
         this.started?.resolve();
         this.started = undefined;
         return;
@@ -350,7 +358,7 @@ export class HubClient {
         if (this.dedup.first(msg.seq)) this.punchHandler?.(msg.publicKey, msg.overlay, msg.candidates);
         return;
       default:
-        this.otherControlHandler?.(msg);
+        for (const h of this.otherControlHandlers) h(msg);
         return;
     }
   }

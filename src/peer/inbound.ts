@@ -5,7 +5,9 @@
 //   4. kind       KCP datagram -> the record's channel; IP -> the packet itself
 //   5. reassemble the channel yields whole packets (receive()) right after input(); a datagram
 //                 with another conv of the pair means the peer restarted: new channel
-//   6. check      IPv4, source admitted by the record (its overlay address: no spoofing), destination us
+//   6. check      IPv4, source admitted by the record (its overlay address, or inside the subnet
+//                 routes we take through it: no spoofing), destination us or inside our own admitted
+//                 prefixes (the kernel forwards it, issue 23)
 //   7. write      to the TUN
 import type { TunDevice } from '../tun/device.js';
 import { ipv4Dst, ipv4Src, ipv4TotalLength } from '../tun/ip-packet.js';
@@ -23,6 +25,13 @@ export interface InboundOptions {
   tun: Pick<TunDevice, 'write'>;
   localAddress: number;
   log: Logger;
+  /** Subnet routes and exit nodes (issue 23, routes/route-manager.ts); absent = overlay only. */
+  routes?: {
+    /** `src` (not the peer's overlay address) is inside the prefixes we route to `from`. */
+    sourceAllowed(from: number, src: number): boolean;
+    /** `dst` (not us) is inside our own admitted prefixes: the kernel forwards it. */
+    forwardAllowed(dst: number, bytes: number): boolean;
+  };
 }
 
 export class Inbound {
@@ -72,11 +81,13 @@ export class Inbound {
       c.drop('malformed');
       return;
     }
-    if (!peer.admits(ipv4Src(packet)!)) {
+    const src = ipv4Src(packet)!;
+    if (!peer.admits(src) && !(this.o.routes?.sourceAllowed(peer.overlay, src) ?? false)) {
       c.drop('spoofed_source');
       return;
     }
-    if (ipv4Dst(packet) !== this.o.localAddress) {
+    const dst = ipv4Dst(packet)!;
+    if (dst !== this.o.localAddress && !(this.o.routes?.forwardAllowed(dst, packet.byteLength) ?? false)) {
       c.drop('not_for_us');
       return;
     }

@@ -67,6 +67,8 @@ export interface PeerNodeOptions {
   publish?: readonly PublishSpec[];
   /** Budget for bytes buffered in published-service streams (--publish-buffer-mb). */
   publishBufferBytes?: number;
+  /** More REGISTER flag bits (REGISTER_FLAG_ROUTES: this peer wants MAP_EXT). */
+  registerFlags?: number;
 }
 
 export interface PeerStatus {
@@ -149,6 +151,7 @@ export class PeerNode {
       prefix: o.prefix,
       name: o.name ?? '',
       ...(o.nameIsHint ? { nameIsHint: true } : {}),
+      ...(o.registerFlags ? { registerFlags: o.registerFlags } : {}),
       lan: () => lan,
       bootId: this.bootId,
       map: this.map,

@@ -2,7 +2,9 @@
 //   1. batch      a batch of packets from the TUN (tun/device.ts PacketBatch)
 //   2. classify   IPv4 only, header sane, destination inside the overlay prefix
 //   3. route      destination -> the peer's record (peer-table.ts, longest-prefix match): the one
-//                 lookup; none: ICMP host unreachable back to the TUN
+//                 lookup for overlay destinations; outside the overlay, a subnet route or the exit
+//                 node (routes/route-manager.ts routeVia) names the owner first; none: ICMP host
+//                 unreachable back to the TUN
 //   4. size       larger than the TUN MTU allows: ICMP fragmentation needed back to the TUN
 //   5. queue      hand the packet to the record's channel (KCP lanes, or one IP datagram)
 //   6. flush      once per batch, every channel that queued something flushes: the channel seals
@@ -23,6 +25,9 @@ export interface OutboundOptions {
   localAddress: number;
   prefixLength: number;
   mtu: number;
+  /** Subnet routes and exit nodes (issue 23): the overlay address of the peer routing `dst`
+   * (outside the overlay), counting the packet on that route; absent = overlay only. */
+  routes?: { routeVia(dst: number, bytes: number): number | undefined };
 }
 
 export class Outbound {
@@ -54,11 +59,19 @@ export class Outbound {
       c.drop('not_ipv4');
       return;
     }
-    if ((dst & this.prefixMask) >>> 0 !== this.prefixNetwork || dst === o.localAddress) {
+    let via = dst;
+    if ((dst & this.prefixMask) >>> 0 !== this.prefixNetwork) {
+      const v = o.routes?.routeVia(dst, packet.byteLength);
+      if (v === undefined) {
+        c.drop('no_route');
+        return;
+      }
+      via = v;
+    } else if (dst === o.localAddress) {
       c.drop('no_route');
       return;
     }
-    const peer = o.table.lookup(dst);
+    const peer = o.table.lookup(via);
     const channel = peer === undefined ? undefined : (peer.channel ?? o.channels.open(peer));
     if (peer === undefined || channel === undefined) {
       c.drop('no_peer');

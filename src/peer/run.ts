@@ -30,6 +30,12 @@ import { DataPlane } from './dataplane.js';
 import { lanEndpointsOf } from './lan-endpoints.js';
 import { PeerNode } from './node.js';
 import { HubTransport } from './hub-transport.js';
+import { ControlType, REGISTER_FLAG_ROUTES } from '../wire/control.js';
+import { LinuxRouteSystem } from './routes/linux-runner.js';
+import { RouteManager } from './routes/route-manager.js';
+import { nameTable } from './dns/answer.js';
+import { integrateResolver } from './dns/resolved.js';
+import { DnsServer } from './dns/server.js';
 
 
 export interface PeerDaemon {
@@ -73,10 +79,22 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     tun?.close();
     throw udpOpenError(e, cfg.listen);
   });
+  // Subnet routes and exit nodes (issue 23): a crashed daemon's routes and rules go first.
+  const routes: RouteManager = new RouteManager({
+    advertise: cfg.advertiseRoutes,
+    advertiseExitNode: cfg.advertiseExitNode,
+    acceptRoutes: cfg.acceptRoutes,
+    ...(cfg.exitNode !== undefined ? { exitNode: cfg.exitNode } : {}),
+    exitNodeAllowLan: cfg.exitNodeAllowLan,
+    nameOf: (o): string | undefined => node.map.get(o)?.name,
+    log: componentLogger(log, 'routes'),
+    system: new LinuxRouteSystem(componentLogger(log, 'routes')),
+  });
+  await routes.cleanupStale(cfg.tun);
   // The hub leg: UDP, or TCP/TLS when UDP is blocked or far lossier (issue 21, peer/hub-transport.ts).
   let hubTransport: HubTransport | undefined;
   const udp = new HubLegSocket(rawUdp, hub, (d, leg) => hubTransport?.intercept(d, leg) ?? false);
-  const node = new PeerNode({
+  const node: PeerNode = new PeerNode({
     udp,
     keyPair,
     psk,
@@ -101,6 +119,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     // here, and the hub drops LAN endpoints inside its --network (M7).
     lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port, cfg.tun, cfg.local ? overlayPrefix(ipv4ToU32(cfg.local.address), cfg.local.prefixLength) : overlayPrefix(0, 32)) : [udp.local],
     publish: cfg.publish,
+    ...(routes.enabled ? { registerFlags: REGISTER_FLAG_ROUTES } : {}),
     ...(cfg.publishBufferMb !== undefined ? { publishBufferBytes: cfg.publishBufferMb * 1048576 } : {}),
   });
   hubTransport = new HubTransport({
@@ -120,6 +139,29 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     },
   });
   const ht = hubTransport;
+  const hc = node.hubClient;
+  hc.onRegistered(() => {
+    routes.registered();
+    const prefixes = routes.offer();
+    if (prefixes.length > 0) hc.sendControlReliable((seq) => ({ type: ControlType.ROUTE_OFFER, seq, prefixes }));
+  });
+  hc.onOtherControl((msg) => {
+    if (msg.type !== ControlType.MAP_EXT) return;
+    hc.ack(msg.seq);
+    routes.onMapExt(msg.version, msg.routes);
+  });
+  node.onMapChange(() => routes.refresh());
+  // DNS (issue 23): NAME.<domain> from the map, rebuilt on every map change and registration.
+  const dns = cfg.dnsDomain
+    ? new DnsServer({ domain: cfg.dnsDomain, log: componentLogger(log, 'dns'), open: (b) => openUdpSocket(b, { impl: 'node', recvBufferBytes: 1 << 18, sendBufferBytes: 1 << 18 }) })
+    : undefined;
+  let resolver = 'not configured yet';
+  const refreshNames = (): void => {
+    const me = node.hubClient.assigned;
+    if (dns) dns.names = nameTable([...(me ? [{ name: me.name, overlay: me.overlay }] : []), ...node.map.all()]);
+  };
+  node.onMapChange(refreshNames);
+  hc.onRegistered(refreshNames);
   let dataPlane: DataPlane | undefined;
   let fail: (e: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (fail = resolve));
@@ -134,7 +176,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   const pinger = new UserPinger(node, systemClock, hubEndpoint);
   const status = () => {
     const a = address();
-    return { ...buildPeerStatus({
+    const st = buildPeerStatus({
       version: meshdVersion,
       name: node.hubClient.assigned?.name ?? cfg.name,
       address: a ? `${a.address}/${a.prefixLength}` : 'not assigned yet',
@@ -148,7 +190,13 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       clock: systemClock,
       node,
       ...(dataPlane ? { dataPlane } : {}),
-    }), hubTransport: ht.status() };
+    });
+    return {
+      ...st,
+      hubTransport: ht.status(),
+      ...(routes.enabled ? { routes: routes.status() } : {}),
+      ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),
+    };
   };
   // The control socket answers while we register, so `meshd status` explains a hub that is not
   // answering or a refusal (the peer keeps retrying: hub-client.ts).
@@ -157,6 +205,8 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   const cleanup = async (): Promise<void> => {
     closing = true;
     ht.stop();
+    await routes.close();
+    await dns?.close();
     dataPlane?.close();
     tun?.close();
     await node.stop().catch(() => {});
@@ -178,6 +228,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
             hubTransportSwitches: () => ({ ...ht.switches }),
             handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
             kcpRetransmits: () => Object.fromEntries((dataPlane?.status() ?? []).map((c) => [c.overlay, c.retransmits])),
+            routePackets: () => Object.fromEntries(routes.metrics().map((r) => [`${r.route} via ${r.via}`, r.packets])),
           },
           componentLogger(log, 'metrics'),
         )
@@ -207,8 +258,16 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     // records: a new boot id closes one, a departed peer keeps its own for a while (peer-table.ts).
     table: node.remotes,
     sender: node.sender,
+    ...(routes.enabled ? { routes } : {}),
   }));
   node.attachData(dp.inbound);
+  const net = overlayPrefix(overlay, a.prefixLength);
+  await routes.attach(tun.name, overlay, { network: net.base, length: a.prefixLength }, udp.local.port);
+  if (dns) {
+    refreshNames();
+    if (await dns.start(a.address)) resolver = await integrateResolver(tun.name, a.address, cfg.dnsDomain, componentLogger(log, 'dns'));
+    else resolver = 'not listening';
+  }
   const device = tun;
   device.onPackets(dp.outbound.onTunBatch);
   device.onClose((err) => {

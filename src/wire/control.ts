@@ -23,10 +23,14 @@
 //   PUBLISH_OK       name str | public_port u16 LE
 //   PUBLISH_REFUSED  name str | reason u8 | text str
 //   STREAM_OPEN      conv u32 LE | name str | visitor ep
+//   ROUTE_OFFER      routes offered by the sender (wire/routes.ts), ACKed
+//   MAP_EXT          admitted and refused routes of every member (wire/routes.ts), ACKed; only to
+//                    peers whose REGISTER set flag 0x02 ROUTES, so older peers never see it
 import { DecodeError } from '../util/errors.js';
 import { viewOf } from '../util/bytes.js';
 import { ipv4Endpoint, ipv4ToU32 } from '../util/ipv4.js';
 import type { WireEndpoint } from './inner.js';
+import { readMapExt, readRouteOffer, writeMapExt, writeRouteOffer, type ExtRoute, type RoutePrefix } from './routes.js';
 
 export enum ControlType {
   REGISTER = 1,
@@ -43,6 +47,9 @@ export enum ControlType {
   PUBLISH_OK = 12,
   PUBLISH_REFUSED = 13,
   STREAM_OPEN = 14,
+  /** Issue 23: numbered apart from the others so parallel additions do not collide. */
+  ROUTE_OFFER = 30,
+  MAP_EXT = 31,
 }
 
 export const controlTypeName: Readonly<Record<ControlType, string>> = {
@@ -60,6 +67,8 @@ export const controlTypeName: Readonly<Record<ControlType, string>> = {
   [ControlType.PUBLISH_OK]: 'PUBLISH_OK',
   [ControlType.PUBLISH_REFUSED]: 'PUBLISH_REFUSED',
   [ControlType.STREAM_OPEN]: 'STREAM_OPEN',
+  [ControlType.ROUTE_OFFER]: 'ROUTE_OFFER',
+  [ControlType.MAP_EXT]: 'MAP_EXT',
 };
 
 /** Why the hub refused a PUBLISH (protocol: both sides must agree). */
@@ -102,7 +111,8 @@ export const refusalReasonName: Readonly<Record<RefusalReason, string>> = {
 
 /** REGISTER flags (protocol). */
 export const REGISTER_FLAG_NAME_HINT = 0x01;
-const REGISTER_FLAGS_KNOWN = REGISTER_FLAG_NAME_HINT;
+/** The peer wants MAP_EXT (routes); a hub that does not know the bit ignores it. */
+export const REGISTER_FLAG_ROUTES = 0x02;
 
 /** What the hub gave a peer in REGISTER_OK. */
 export interface Assigned {
@@ -159,7 +169,9 @@ export type ControlMessage =
   | { type: ControlType.PUBLISH; seq: number; name: string; port: number }
   | { type: ControlType.PUBLISH_OK; seq: number; name: string; port: number }
   | { type: ControlType.PUBLISH_REFUSED; seq: number; name: string; reason: PublishRefusal; text: string }
-  | { type: ControlType.STREAM_OPEN; seq: number; conv: number; name: string; visitor: WireEndpoint };
+  | { type: ControlType.STREAM_OPEN; seq: number; conv: number; name: string; visitor: WireEndpoint }
+  | { type: ControlType.ROUTE_OFFER; seq: number; prefixes: RoutePrefix[] }
+  | { type: ControlType.MAP_EXT; seq: number; version: number; routes: ExtRoute[] };
 
 const utf8 = new TextEncoder();
 
@@ -374,6 +386,12 @@ export function encodeControl(m: ControlMessage): Uint8Array {
       w.str(m.name);
       w.ep(m.visitor);
       break;
+    case ControlType.ROUTE_OFFER:
+      writeRouteOffer(w, m.prefixes);
+      break;
+    case ControlType.MAP_EXT:
+      writeMapExt(w, m.version, m.routes);
+      break;
   }
   return w.done();
 }
@@ -390,11 +408,8 @@ export function decodeControl(b: Uint8Array): ControlMessage {
       const prefix = r.u8('prefix');
       if (prefix > 32) throw new DecodeError(`control: prefix /${prefix}`);
       m = { type, seq, overlay, prefix, name: r.str('name'), lan: r.eps('lan endpoints'), bootId: r.u64('boot id'), flags: 0 };
-      if (!r.atEnd()) {
-        const flags = r.u8('flags');
-        if ((flags & ~REGISTER_FLAGS_KNOWN) !== 0) throw new DecodeError(`control: REGISTER flags 0x${flags.toString(16)}`);
-        m.flags = flags;
-      }
+      // Unknown flag bits are kept and ignored: a newer peer must work with an older hub.
+      if (!r.atEnd()) m.flags = r.u8('flags');
       break;
     }
     case ControlType.REGISTER_OK: {
@@ -479,6 +494,14 @@ export function decodeControl(b: Uint8Array): ControlMessage {
     case ControlType.STREAM_OPEN:
       m = { type, seq, conv: r.u32('conv'), name: r.str('service name'), visitor: r.ep('visitor') };
       break;
+    case ControlType.ROUTE_OFFER:
+      m = { type, seq, prefixes: readRouteOffer(r) };
+      break;
+    case ControlType.MAP_EXT: {
+      const ext = readMapExt(r);
+      m = { type, seq, version: ext.version, routes: ext.routes };
+      break;
+    }
   }
   r.end();
   return m;

@@ -82,6 +82,10 @@ describe('control codec', () => {
     expect(decodeControl(fromHex('01 01000000 0a090002 18 02 6162 00 0100000000000000'.replace(/\s+/g, '')))).toMatchObject({ type: ControlType.REGISTER, name: 'ab', flags: 0 });
   });
 
+  it('keeps unknown REGISTER flag bits instead of refusing them (a newer peer, an older hub)', () => {
+    expect(decodeControl(fromHex('01 01000000 0a090002 18 00 00 0000000000000000 f6'.replace(/\s+/g, '')))).toMatchObject({ type: ControlType.REGISTER, flags: 0xf6 });
+  });
+
   it.each(golden)('%s', (_why, msg, hex) => {
     expect(toHex(encodeControl(msg))).toBe(hex.replace(/\s+/g, ''));
     expect(decodeControl(fromHex(hex))).toEqual(msg);
@@ -92,7 +96,6 @@ describe('control codec', () => {
     ['unknown type', '63 00000000'],
     ['short seq', '05 0000'],
     ['trailing bytes', '05 00000000 00'],
-    ['REGISTER unknown flag', '01 01000000 0a090002 18 00 00 0000000000000000 02'],
     ['REGISTER bytes after flags', '01 01000000 0a090002 18 00 00 0000000000000000 00 00'],
     ['REGISTER_OK short assigned overlay', '02 01000000 cb007109 0100 204e0000 0a09'],
     ['REGISTER_OK assigned prefix over 32', '02 01000000 cb007109 0100 204e0000 0a090003 21 00'],
@@ -114,6 +117,7 @@ describe('control codec', () => {
     expect(controlTypeName).toEqual({
       1: 'REGISTER', 2: 'REGISTER_OK', 3: 'REGISTER_REFUSED', 4: 'MAP', 5: 'ACK', 6: 'HEARTBEAT', 7: 'HEARTBEAT_OK',
       8: 'GOODBYE', 9: 'PUNCH_REQUEST', 10: 'PUNCH', 11: 'PUBLISH', 12: 'PUBLISH_OK', 13: 'PUBLISH_REFUSED', 14: 'STREAM_OPEN',
+      30: 'ROUTE_OFFER', 31: 'MAP_EXT',
     });
     expect(publishRefusalName).toEqual({
       1: 'PORT_NOT_ALLOWED', 2: 'NAME_TAKEN', 3: 'PORT_IN_USE', 4: 'LISTEN_FAILED', 5: 'BAD_REQUEST', 6: 'NOT_REGISTERED', 7: 'TOO_MANY_SERVICES',

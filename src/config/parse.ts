@@ -236,6 +236,8 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   if (maxSvc !== undefined) cfg.publishMaxServices = maxSvc;
   const allow = str(raw, 'allowKeysFile');
   if (allow !== undefined) cfg.allowKeysFile = allow;
+  const probePort = intOpt(raw, 'probePort', '--probe-port', 0, 65535);
+  if (probePort !== undefined) cfg.probePort = probePort;
   return cfg;
 }
 
@@ -279,5 +281,7 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     if (!/^[A-Za-z0-9+/]{43}=$/.test(hubKey)) throw new ConfigError('--hub-key', 'must be a base64 X25519 public key (44 characters)');
     cfg.hubKey = hubKey;
   }
+  const probePort = intOpt(raw, 'probePort', '--probe-port', 0, 65535);
+  if (probePort !== undefined) cfg.probePort = probePort;
   return cfg;
 }

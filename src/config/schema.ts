@@ -47,6 +47,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'publishIdleTimeout', flag: '--publish-idle-timeout', roles: ['hub'], arg: 'seconds', def: '300', doc: 'close a visitor connection after this long with no bytes either way (0 = never)' },
   { key: 'publishBufferMb', flag: '--publish-buffer-mb', roles: ['hub', 'peer'], arg: 'MB', def: '64', doc: 'budget for bytes buffered in all published-service streams; past it slow readers are paused, then reset' },
   { key: 'publishMaxServices', flag: '--publish-max-services', roles: ['hub'], arg: 'n', def: '8', doc: 'services one member may publish' },
+  { key: 'probePort', flag: '--probe-port', roles: ['hub', 'peer'], arg: 'port', def: 'the hub port + 1', doc: "hub: the UDP port answering NAT probes (0 = none; open it in the VPS firewall); peer: the hub's probe port (0 = no NAT classification)" },
   { key: 'metrics', flag: '--metrics', roles: ['hub', 'peer'], arg: 'ip:port', doc: 'serve Prometheus metrics at http://ip:port/metrics (prefer 127.0.0.1: the page is not authenticated)' },
   { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
 ];
@@ -57,6 +58,8 @@ export interface CommonConfig {
   stateDir: string;
   keyFile: string;
   metrics?: { address: string; port: number };
+  /** NAT probe port (docs/NAT.md): the hub's own (hub) or the hub's (peer); undefined = the hub port + 1, 0 = none. */
+  probePort?: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 

@@ -19,6 +19,7 @@ import { appendJournal, loadBindings, saveBindings } from './binding-store.js';
 import { Relay } from './relay.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { HubServer } from './server.js';
+import { probeDemux, ProbeResponder, type ProbeDrop } from './probe-port.js';
 
 /** Local tuning: how often the hub looks for members whose heartbeats stopped. */
 export const expiryCheckIntervalMs = 5_000;
@@ -61,6 +62,8 @@ export interface HubOptions {
   bindingLeaseMs?: number;
   /** Bindings from --allow-keys-file (`KEY ADDRESS [NAME]`): they win over first come and never expire. */
   pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>;
+  /** The NAT probe port's socket (--probe-port, default main + 1; hub/probe-port.ts); absent = no probe answers. */
+  probeUdp?: UdpSocket;
 }
 
 /** What `meshd hub release` freed. */
@@ -96,6 +99,8 @@ export interface HubStatus {
   controlDrops: Record<string, number>;
   /** Published services, their connections and bytes (docs/PUBLISH.md). */
   published: PublishedServiceStatus[];
+  /** NAT probes answered per port and refused per reason (hub/probe-port.ts); absent without a probe port. */
+  probes?: { answered: Record<'main' | 'probe', number>; drops: Record<ProbeDrop, number> };
 }
 
 export interface Hub {
@@ -129,8 +134,9 @@ export function startHub(opts: HubOptions): Hub {
   // --allow-keys-file is enforced at the handshake: an unlisted key gets the handshake response and
   // one sealed REGISTER_REFUSED (so its daemon says why), and the hub keeps nothing for it. A key
   // that handshakes and never registers is forgotten after a grace period (link.ts `retain`).
+  const probes = opts.probeUdp ? new ProbeResponder(opts.psk, opts.clock, opts.wallClock, { main: opts.udp, probe: opts.probeUdp }) : undefined;
   const link = new Link({
-    udp: opts.udp,
+    udp: probes ? probeDemux(opts.udp, () => probes) : opts.udp,
     keyPair: opts.keyPair,
     psk: opts.psk,
     clock: opts.clock,
@@ -299,6 +305,7 @@ export function startHub(opts: HubOptions): Hub {
         linkDrops: { ...link.drops },
         controlDrops: { ...server.drops },
         published: publisher.status(),
+        ...(probes ? { probes: { answered: { ...probes.answered }, drops: { ...probes.drops } } } : {}),
       };
     },
     async close() {
@@ -312,6 +319,7 @@ export function startHub(opts: HubOptions): Hub {
       publisher.close();
       await link.close();
       await opts.udp.close();
+      await opts.probeUdp?.close();
     },
   };
 }

@@ -182,7 +182,11 @@ export class HubServer {
           this.counters.fromNonMember++;
           return this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         }
-        if (msg.nat && member.natInfo) member.nat = msg.nat;
+        // A class in a HEARTBEAT also says the peer reads one in PUNCH (older peers send none).
+        if (msg.nat) {
+          member.nat = msg.nat;
+          member.natInfo = true;
+        }
         if (this.o.registry.touch(member.id, from, this.usableLan(msg.lan), this.o.clock.now())) this.broadcast(member);
         this.sendControl(remote.publicKey, { type: ControlType.HEARTBEAT_OK, seq: msg.seq, observed: from, mapVersion: this.o.registry.version });
         this.maps.reported(member, msg.mapVersion);

@@ -5,7 +5,7 @@
 // Adoption happens only after the link authenticated a datagram (adopt(), called by the peer on an
 // authenticated PING/PONG), so a forged datagram to an extra socket cannot move a path.
 import { endpointKey, sameEndpoint, type Endpoint, type UdpHandler, type UdpSocket } from '../net/udp.js';
-import { NAT_PROBE_REPLY_TYPE, natProbeKind } from '../wire/nat-probe.js';
+import { isNatOpen, NAT_PROBE_REPLY_TYPE, natProbeKind } from '../wire/nat-probe.js';
 
 /** Local tuning: endpoints remembered as "last heard on an extra socket" awaiting adoption. */
 const maxPending = 4_096;
@@ -20,6 +20,8 @@ export class NatSocket implements UdpSocket {
   private readonly extras = new Set<UdpSocket>();
   private delivering: { sock: UdpSocket; from: Endpoint } | undefined;
   private closed = false;
+  /** NAT_OPEN datagrams (a partner's birthday sockets opening their mappings) dropped unread. */
+  opensDropped = 0;
 
   constructor(readonly main: UdpSocket) {
     main.onMessage((d, from) => this.deliver(main, d, from));
@@ -74,6 +76,12 @@ export class NatSocket implements UdpSocket {
     return sock;
   }
 
+  /** Whether an adopted route uses this extra socket. */
+  carries(sock: UdpSocket): boolean {
+    for (const s of this.routes.values()) if (s === sock) return true;
+    return false;
+  }
+
   /** The extra socket carrying traffic to `to`, if any. */
   routeOf(to: Endpoint): UdpSocket | undefined {
     return this.routes.get(endpointKey(to));
@@ -114,6 +122,10 @@ export class NatSocket implements UdpSocket {
   private deliver(sock: UdpSocket, d: Buffer, from: Endpoint): void {
     if (d[0] === NAT_PROBE_REPLY_TYPE && natProbeKind(d) === 'reply') {
       this.probeReplyHandler?.(d, from, sock);
+      return;
+    }
+    if (isNatOpen(d)) {
+      this.opensDropped++;
       return;
     }
     if (sock !== this.main) {

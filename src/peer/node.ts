@@ -33,6 +33,8 @@ import type { PublishSpec } from '../publish/spec.js';
 import { HubClient } from './hub-client.js';
 import { PeerMap, type MapEvent, type PeerInfo } from './peer-map.js';
 import { PeerPaths, type DirectCandidate } from './punch.js';
+import { askAgainMs, type NatPeerStatus, type NatTraversal } from '../nat/traversal.js';
+import type { NatClass } from '../wire/nat-class.js';
 
 /** Local tuning: one timer per node drives punching and path upkeep for every peer. */
 export const pathTickMs = 100;
@@ -60,6 +62,8 @@ export interface PeerNodeOptions {
   publish?: readonly PublishSpec[];
   /** Budget for bytes buffered in published-service streams (--publish-buffer-mb). */
   publishBufferBytes?: number;
+  /** NAT traversal beyond direct probing (src/nat, docs/NAT.md); `udp` is then its NatSocket. */
+  nat?: NatTraversal;
 }
 
 export interface PeerStatus {
@@ -71,6 +75,8 @@ export interface PeerStatus {
   endpoint: string | undefined;
   rttMs: number | undefined;
   session: boolean;
+  /** The traversal technique that won or is being tried, or why the pair is relayed (src/nat). */
+  nat?: NatPeerStatus;
 }
 
 /** A peer's endpoint is a LAN one if the peer reported it and it is not what the hub observed. */
@@ -145,11 +151,13 @@ export class PeerNode {
       lan: () => lan,
       bootId: this.bootId,
       map: this.map,
+      ...(o.nat ? { natClass: () => o.nat!.own } : {}),
     });
+    o.nat?.attach({ probe: (id, to) => this.natProbe(id, to), isDirect: (id) => this.paths.get(id)?.direct !== undefined });
     this.link.onInner((r, pt, from) => this.onLinkInner(r, pt, from));
     this.link.onSessionUp((r) => this.onSessionUp(r));
     this.hubClient.onMapEvents((ev) => this.onMap(ev));
-    this.hubClient.onPunch((key, overlay, cands) => this.onPunch(key, overlay, cands));
+    this.hubClient.onPunch((key, overlay, cands, nat) => this.onPunch(key, overlay, cands, nat));
     const hc = this.hubClient;
     const services = (this.services = o.publish?.length
       ? new ServiceManager({
@@ -223,6 +231,16 @@ export class PeerNode {
     return this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: PING_FLAG_USER }), path) ? path : undefined;
   }
 
+  /** This node's NAT class is known (src/nat): tell the hub, and ask a PUNCH (it brings the partner's
+   * class) for every pair not yet direct when this side is the hard one. */
+  natClassified(): void {
+    this.hubClient.heartbeat();
+    if (!this.o.nat?.asksForPunch) return;
+    for (const peer of this.map.all()) {
+      if (this.link.hasSession(peer.publicKey) && !this.paths.get(peer.id)?.direct) this.hubClient.requestPunch(peer.overlay);
+    }
+  }
+
   /** Published services and their connections (for `meshd status`); [] without --publish. */
   publishStatus(): ServiceStatus[] {
     return this.services?.status() ?? [];
@@ -241,6 +259,7 @@ export class PeerNode {
         endpoint: d ? `${d.endpoint.address}:${d.endpoint.port}` : undefined,
         rttMs: d?.rttMs,
         session: this.link.hasSession(peer.publicKey),
+        ...(this.o.nat?.status(peer.id) ? { nat: this.o.nat.status(peer.id)! } : {}),
       };
     });
   }
@@ -251,6 +270,7 @@ export class PeerNode {
     await this.hubClient.stop();
     this.stopped = true;
     if (this.tick !== undefined) this.o.clock.clearTimer(this.tick);
+    await this.o.nat?.close();
     await this.link.close();
     await this.o.udp.close();
   }
@@ -260,6 +280,14 @@ export class PeerNode {
   private isHubId(id: string): boolean {
     const k = this.hubClient.hubKey;
     return k !== undefined && keyId(k) === id;
+  }
+
+  /** A traversal probe (nat/traversal.ts) for a peer: a PING counted by its PeerPaths. */
+  private natProbe(id: string, to: Endpoint): void {
+    const peer = this.map.byId(id);
+    if (!peer || this.stopped || endpointRejection(to, this.overlayNet) !== undefined) return;
+    const ping = this.pathsOf(peer).probe(to, this.o.clock.now());
+    this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH }), udpPath(to));
   }
 
   private pathsOf(peer: PeerInfo): PeerPaths {
@@ -304,6 +332,7 @@ export class PeerNode {
       const peer = ev.peer;
       if (ev.type === 'remove') {
         this.paths.delete(peer.id);
+        this.o.nat?.forget(peer.id);
         this.link.forget(peer.publicKey);
         this.log.info({ peer: u32ToIpv4(peer.overlay) }, 'peer: left');
         continue;
@@ -325,9 +354,12 @@ export class PeerNode {
     for (const h of this.mapHandlers) h(events);
   }
 
-  private onPunch(publicKey: Uint8Array, overlay: number, cands: Candidate[]): void {
+  private onPunch(publicKey: Uint8Array, overlay: number, cands: Candidate[], nat?: NatClass): void {
     const peer = this.map.byId(keyId(publicKey));
     if (!peer || peer.overlay !== overlay) return;
+    if (this.o.nat?.onPunch(peer.id, nat, peer.reflexive, this.hubClient.observed, this.o.clock.now()) === 'ask-again') {
+      this.o.clock.setTimer(askAgainMs, () => this.stopped || this.hubClient.requestPunch(peer.overlay));
+    }
     const list = this.usable(cands.map((c) => ({ kind: c.kind === CandidateKind.LAN ? 'lan' : 'public', endpoint: c.endpoint })));
     const p = this.pathsOf(peer);
     if (this.link.hasSession(publicKey)) p.startPunch(list, this.o.clock.now());
@@ -342,11 +374,14 @@ export class PeerNode {
     if (!peer) return;
     const p = this.pathsOf(peer);
     if (!p.direct && !p.punching) p.startPunch(this.candidatesOf(peer), this.o.clock.now());
+    // A hard NAT here: ask for a PUNCH now, it brings the partner's class (src/nat).
+    if (this.o.nat?.asksForPunch) this.hubClient.requestPunch(peer.overlay);
   }
 
   private onTick(): void {
     if (this.stopped) return;
     const now = this.o.clock.now();
+    this.o.nat?.tick(now);
     for (const peer of this.map.all()) {
       const p = this.paths.get(peer.id);
       if (!p || !this.link.hasSession(peer.publicKey)) continue;
@@ -401,6 +436,8 @@ export class PeerNode {
       return;
     }
     const now = this.o.clock.now();
+    // Authenticated: an extra socket it came on may now carry this pair (nat/nat-socket.ts).
+    if (from.kind === 'udp' && (inner.kind === InnerKind.PING || inner.kind === InnerKind.PONG)) this.o.nat?.authenticated(from.endpoint);
     switch (inner.kind) {
       case InnerKind.PING: {
         const observed = from.kind === 'udp' ? from.endpoint : { address: '0.0.0.0', port: 0 };

@@ -99,3 +99,11 @@ export function decodeNatProbeReply(d: Uint8Array): NatProbeReply {
     mac: d.slice(NAT_PROBE_MAC_OFFSET),
   };
 }
+
+/** NAT_OPEN (0x22, 4 bytes `22 00 00 00`): what a birthday socket sends the partner only to open a
+ * mapping on its own NAT; the receiver drops it unread (nat/nat-socket.ts). Carries nothing. */
+export const NAT_OPEN = new Uint8Array([0x22, 0, 0, 0]);
+
+export function isNatOpen(d: Uint8Array): boolean {
+  return d.byteLength === 4 && d[0] === 0x22 && d[1] === 0 && d[2] === 0 && d[3] === 0;
+}

@@ -4,6 +4,7 @@ import { generateKeyPair, type StaticKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
 import { startHub, type Hub } from '../../src/hub/daemon.js';
 import { PeerNode } from '../../src/peer/node.js';
+import { NatAgent } from '../../src/nat/agent.js';
 import type { Endpoint } from '../../src/net/udp.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { ManualClock } from '../fakes/manual-clock.js';
@@ -88,15 +89,28 @@ export class World {
     return this.net.host(ip, n).open(port);
   }
 
-  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[] } = {}): PeerNode {
-    const udp = this.socketAt(p);
-    return new PeerNode({
+  /** NAT agents (src/nat) of the peers made with `nat: true`. */
+  readonly natAgents = new Map<PeerNode, NatAgent>();
+
+  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean } = {}): PeerNode {
+    const main = this.socketAt(p);
+    const agent = opts.nat
+      ? new NatAgent({
+          main, psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall, log: testLogger(`nat ${overlay}`), hub: HUB_ENDPOINT, probePort: HUB_PROBE_PORT,
+          openFresh: async () => this.net.open(main.local.address), random01: () => this.rng.next(),
+        })
+      : undefined;
+    const udp = agent ? agent.socket : main;
+    const node = new PeerNode({
+      ...(agent ? { nat: agent.traversal } : {}),
       udp, keyPair: opts.keyPair ?? generateKeyPair(), psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall,
       log: testLogger(`peer ${overlay}`), hub: HUB_ENDPOINT, ...(opts.learnKey ? {} : { hubKey: this.hubKeys.publicKey }),
       overlay: ipv4ToU32(overlay), prefix: opts.prefix ?? (overlay === '0.0.0.0' ? 0 : 24), name: opts.name ?? `peer-${overlay.split('.')[3]}`, random01: () => this.rng.next(),
       ...(opts.lanEndpoints ? { lanEndpoints: opts.lanEndpoints } : {}),
       ...(opts.nameIsHint ? { nameIsHint: true } : {}),
     });
+    if (agent) this.natAgents.set(node, agent);
+    return node;
   }
 
   /** Starts a peer and runs the clock until it registers; throws the hub's refusal (HubRefusedError)

@@ -1,0 +1,60 @@
+// NAT traversal on the virtual internet (issue 20): each row a pair of NATs, a hub with its probe
+// port, two peers with NAT agents: classify, then the technique of nat/technique.ts runs, and the
+// pair ends direct (or relayed with the reason in status). Records time to direct and probes sent.
+import { describe, expect, it } from 'vitest';
+import type { PeerNode } from '../../src/peer/node.js';
+import { natPresets, type NatConfig } from '../vnet/vnet.js';
+import { World, type Placement } from '../vnet/world.js';
+
+const at = (name: string, config: NatConfig, lanIp: string): Placement => ({ nat: name, config, lanIp });
+
+async function pair(a: Placement, b: Placement, seed = 1) {
+  const w = new World(seed);
+  w.startHub();
+  const pa = w.peer(a, '10.9.0.2', { nat: true });
+  const pb = w.peer(b, '10.9.0.3', { nat: true });
+  await w.join(pa);
+  await w.join(pb);
+  const classified = await w.settle(Promise.all([w.natAgents.get(pa)!.classify(), w.natAgents.get(pb)!.classify()]));
+  pa.natClassified();
+  pb.natClassified();
+  return { w, pa, pb, classified };
+}
+
+/** Runs the clock (letting socket opens and other awaits run between steps) until both sides are direct. */
+async function settleDirect(w: World, a: PeerNode, b: PeerNode, maxMs: number): Promise<number | undefined> {
+  for (let t = 0; t <= maxMs; t += 50) {
+    if (a.peers()[0]?.path === 'public' && b.peers()[0]?.path === 'public') return t;
+    for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+    w.clock.advance(50);
+  }
+  return undefined;
+}
+
+describe('NAT traversal techniques (vnet)', () => {
+  it.each<[string, Placement, Placement, string]>([
+    ['sequential EDM <-> sequential EDM: mirrored prediction', at('natA', natPresets.sequential, '192.168.1.2'), at('natB', natPresets.sequential, '192.168.2.2'), 'prediction'],
+    ['sequential EDM <-> EIM: prediction', at('natA', natPresets.sequential, '192.168.1.2'), at('natB', natPresets.home, '192.168.2.2'), 'prediction'],
+    ['EIM <-> random EDM: birthday', at('natA', natPresets.home, '192.168.1.2'), at('natB', natPresets.randomSymmetric, '192.168.2.2'), 'birthday'],
+    ['EIM <-> EIM: direct probing as before', at('natA', natPresets.home, '192.168.1.2'), at('natB', natPresets.home, '192.168.2.2'), 'direct'],
+  ])('%s', async (_why, a, b, technique) => {
+    const { w, pa, pb } = await pair(a, b);
+    const t = await settleDirect(w, pa, pb, 20_000);
+    const sa = pa.peers()[0]!;
+    const sb = pb.peers()[0]!;
+    console.log(`${_why}: direct after ${t} ms; a ${JSON.stringify(sa.nat)}; b ${JSON.stringify(sb.nat)}`);
+    expect(t).toBeDefined();
+    if (technique !== 'direct') expect([sa.nat?.technique, sb.nat?.technique]).toContain(technique);
+    await w.settle(Promise.all([pa.stop(), pb.stop()]));
+  });
+
+  it('random EDM <-> random EDM: relayed, and status says why', async () => {
+    const { w, pa, pb } = await pair(at('natA', natPresets.randomSymmetric, '192.168.1.2'), at('natB', natPresets.randomSymmetric, '192.168.2.2'));
+    await settleDirect(w, pa, pb, 20_000);
+    const s = pa.peers()[0]!;
+    expect(s.path).toBe('relay');
+    expect(s.nat).toMatchObject({ technique: 'relay', state: 'relayed' });
+    expect(s.nat?.reason).toMatch(/both sides random-port EDM/);
+    await w.settle(Promise.all([pa.stop(), pb.stop()]));
+  });
+});

@@ -196,6 +196,12 @@ export class NatTraversal {
     }
   }
 
+  /** A direct path to `endpoint` died (roaming, a NAT rebinding): the extra socket that carried it
+   * is closed; the pair is relayed and re-punched on the next retry. */
+  pathLost(endpoint: Endpoint): void {
+    void this.o.socket.dropRoute(endpoint);
+  }
+
   /** A peer left or restarted: its attempt ends, its sockets close. */
   forget(peerId: string): void {
     const st = this.pairs.get(peerId);

@@ -389,7 +389,10 @@ export class PeerNode {
       for (const ping of p.due(now)) {
         this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH }), udpPath(ping.endpoint));
       }
-      if (hadDirect && !p.current(now)) this.log.info({ peer: u32ToIpv4(peer.overlay), path: 'relay', why: 'direct path stopped answering' }, 'path changed');
+      if (hadDirect && !p.current(now)) {
+        this.log.info({ peer: u32ToIpv4(peer.overlay), path: 'relay', why: 'direct path stopped answering' }, 'path changed');
+        this.o.nat?.pathLost(hadDirect.endpoint);
+      }
       if (p.wantsRetry(now)) {
         this.hubClient.requestPunch(peer.overlay);
         p.startPunch(this.candidatesOf(peer), now);

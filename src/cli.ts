@@ -336,6 +336,7 @@ async function runNetcheckCommand(flags: Record<string, unknown>): Promise<void>
   await installCrypto();
   const { resolveHub } = await import('./peer/run.js');
   const { runNetcheck, formatNetcheck } = await import('./nat/netcheck.js');
+  const { detectPortMapping } = await import('./nat/port-map.js');
   const { openUdpSocket } = await import('./net/udp-open.js');
   const { pskFromSecret } = await import('./crypto/psk.js');
   const { systemClock, systemWallClock } = await import('./util/clock.js');
@@ -344,6 +345,7 @@ async function runNetcheckCommand(flags: Record<string, unknown>): Promise<void>
   const report = await runNetcheck({
     hub, probePort, psk: pskFromSecret(cfg.secret), clock: systemClock, wallClock: systemWallClock,
     openFresh: () => openUdpSocket({ address: '0.0.0.0', port: 0 }, { impl: 'node', recvBufferBytes: 1 << 16, sendBufferBytes: 1 << 16 }),
+    portMap: () => detectPortMapping({ openSocket: () => openUdpSocket({ address: '0.0.0.0', port: 0 }, { impl: 'node' }) }),
   });
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatNetcheck(report));
   process.exitCode = report.udp ? 0 : 1;

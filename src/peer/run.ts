@@ -25,6 +25,7 @@ import { pairConv } from './conv.js';
 import { readPinnedHubKey, writePinnedHubKey } from './hub-pin.js';
 import { buildPeerStatus } from './status.js';
 import { NatAgent } from '../nat/agent.js';
+import { detectPortMapping } from '../nat/port-map.js';
 import type { NatTraversal } from '../nat/traversal.js';
 import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
@@ -83,6 +84,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     main: udp, psk, clock: systemClock, wallClock: systemWallClock, log: componentLogger(log, 'nat'), hub, probePort,
     openFresh: () => openUdpSocket({ address: cfg.listen.address, port: 0 }, { impl: 'node', recvBufferBytes: 1 << 16, sendBufferBytes: 1 << 16 }),
     random01: Math.random,
+    portMap: () => detectPortMapping({ openSocket: () => openUdpSocket({ address: cfg.listen.address, port: 0 }, { impl: 'node' }) }),
   });
   const node = new PeerNode({
     udp: nat ? nat.socket : udp,

@@ -3,6 +3,8 @@
 // pair ends direct (or relayed with the reason in status). Records time to direct and probes sent.
 import { describe, expect, it } from 'vitest';
 import type { PeerNode } from '../../src/peer/node.js';
+import { CandidateKind, ControlType } from '../../src/wire/control.js';
+import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { natPresets, type NatConfig } from '../vnet/vnet.js';
 import { World, type Placement } from '../vnet/world.js';
 
@@ -55,6 +57,30 @@ describe('NAT traversal techniques (vnet)', () => {
     expect(s.path).toBe('relay');
     expect(s.nat).toMatchObject({ technique: 'relay', state: 'relayed' });
     expect(s.nat?.reason).toMatch(/both sides random-port EDM/);
+    await w.settle(Promise.all([pa.stop(), pb.stop()]));
+  });
+});
+
+describe('NAT traversal: hostile input', () => {
+  it('a replayed PUNCH (same seq) starts nothing and does not move a direct path', async () => {
+    const { w, pa, pb } = await pair(at('natA', natPresets.home, '192.168.1.2'), at('natB', natPresets.randomSymmetric, '192.168.2.2'));
+    expect(await settleDirect(w, pa, pb, 20_000)).toBeDefined();
+    const before = pa.peers()[0]!.endpoint;
+    const attempts = w.natAgents.get(pa)!.traversal.counts.birthday.attempts;
+    // A PUNCH naming an attacker's endpoint, delivered twice with one seq (a replay inside the session).
+    const punch = {
+      type: ControlType.PUNCH, seq: 0x7fff_fff0, publicKey: pb.link.publicKey, overlay: ipv4ToU32('10.9.0.3'),
+      candidates: [{ kind: CandidateKind.PUBLIC, endpoint: { address: '192.0.2.66', port: 4444 } }],
+      nat: { mapping: 'edm', filtering: 'address-port', allocation: 'random', delta: 0, portMap: [] },
+    } as const;
+    pa.hubClient.onControl({ ...punch, candidates: [...punch.candidates], nat: { ...punch.nat, portMap: [] } });
+    pa.hubClient.onControl({ ...punch, candidates: [...punch.candidates], nat: { ...punch.nat, portMap: [] } });
+    await settleDirect(w, pa, pb, 5_000);
+    w.run(5_000);
+    expect(pa.peers()[0]!.path).toBe('public');
+    expect(pa.peers()[0]!.endpoint).toBe(before);
+    // Direct already: no new birthday attempt, replay or not.
+    expect(w.natAgents.get(pa)!.traversal.counts.birthday.attempts).toBe(attempts);
     await w.settle(Promise.all([pa.stop(), pb.stop()]));
   });
 });

@@ -18,7 +18,9 @@ export class NatSocket implements UdpSocket {
   /** endpoint key -> extra socket it was last heard on (not yet authenticated). */
   private readonly pending = new Map<string, UdpSocket>();
   private readonly extras = new Set<UdpSocket>();
-  private delivering: { sock: UdpSocket; from: Endpoint } | undefined;
+  /** The socket and source of the datagram being delivered (two fields: no allocation per packet). */
+  private deliveringSock: UdpSocket | undefined;
+  private deliveringFrom: Endpoint | undefined;
   private closed = false;
   /** NAT_OPEN datagrams (a partner's birthday sockets opening their mappings) dropped unread. */
   opensDropped = 0;
@@ -46,7 +48,12 @@ export class NatSocket implements UdpSocket {
 
   send(data: Uint8Array, to: Endpoint): void {
     if (this.closed) return;
-    const via = this.routes.get(endpointKey(to)) ?? (this.delivering && sameEndpoint(this.delivering.from, to) ? this.delivering.sock : this.main);
+    // The data path's common case (no extra socket in play) builds no key and allocates nothing.
+    if (this.routes.size === 0 && (this.deliveringSock === undefined || this.deliveringSock === this.main)) {
+      this.main.send(data, to);
+      return;
+    }
+    const via = this.routes.get(endpointKey(to)) ?? (this.deliveringSock && sameEndpoint(this.deliveringFrom, to) ? this.deliveringSock : this.main);
     via.send(data, to);
   }
 
@@ -132,11 +139,13 @@ export class NatSocket implements UdpSocket {
       if (this.pending.size >= maxPending) this.pending.delete(this.pending.keys().next().value!);
       this.pending.set(endpointKey(from), sock);
     }
-    this.delivering = { sock, from };
+    this.deliveringSock = sock;
+    this.deliveringFrom = from;
     try {
       this.handler?.(d, from);
     } finally {
-      this.delivering = undefined;
+      this.deliveringSock = undefined;
+      this.deliveringFrom = undefined;
     }
   }
 }

@@ -84,3 +84,20 @@ describe('NAT traversal: hostile input', () => {
     await w.settle(Promise.all([pa.stop(), pb.stop()]));
   });
 });
+
+describe('NAT traversal: compatibility', () => {
+  it('a hub without a probe port (an older hub): no class, no NAT fields sent, the pair still goes direct', async () => {
+    const w = new World(4);
+    w.startHub({ probePort: false });
+    const pa = w.peer(at('natA', natPresets.home, '192.168.1.2'), '10.9.0.2', { nat: true });
+    const pb = w.peer(at('natB', natPresets.home, '192.168.2.2'), '10.9.0.3', { nat: true });
+    await w.join(pa);
+    await w.join(pb);
+    const [ca] = await w.settle(Promise.all([w.natAgents.get(pa)!.classify(), w.natAgents.get(pb)!.classify()]));
+    expect(ca?.nat.mapping).toBe('unknown');
+    expect(w.natAgents.get(pa)!.traversal.own).toBeUndefined();
+    expect(await settleDirect(w, pa, pb, 20_000)).toBeDefined();
+    expect(w.hub.registry.byOverlay(ipv4ToU32('10.9.0.2'))!.natInfo).toBeFalsy();
+    await w.settle(Promise.all([pa.stop(), pb.stop()]));
+  });
+});

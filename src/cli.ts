@@ -319,12 +319,36 @@ export function buildProgram(): Command {
     });
   registerStatusCommand(program);
   registerPingCommand(program);
+  addOptions(program.command('netcheck').description("print this machine's NAT class as the hub sees it (mapping, filtering, port allocation, port mapping, hub RTT per port)"), 'peer')
+    .option('--json', 'print JSON')
+    .action(runNetcheckCommand);
   program
     .command('demo')
     .description('try meshd on this machine (root): a hub and two peers behind two NAT routers in network namespaces, until Ctrl-C')
     .option('--check', 'exit after the checks: 0 if the peers reached each other directly and pings were answered')
     .action(runDemoCommand);
   return program;
+}
+
+/** `meshd netcheck`: the peer's flags (--hub, --secret-file, --probe-port...), fresh sockets only. */
+async function runNetcheckCommand(flags: Record<string, unknown>): Promise<void> {
+  const { json, ...peerFlags } = flags;
+  const cfg = parsePeerConfig(rawOptions(peerFlags), parseContextFor('peer'));
+  const { resolveHub } = await import('./peer/run.js');
+  const { runNetcheck, formatNetcheck } = await import('./nat/netcheck.js');
+  const { detectPortMapping } = await import('./nat/port-map.js');
+  const { openUdpSocket } = await import('./net/udp-open.js');
+  const { pskFromSecret } = await import('./crypto/psk.js');
+  const { systemClock, systemWallClock } = await import('./util/clock.js');
+  const hub = await resolveHub(cfg.hub.host, cfg.hub.port);
+  const probePort = cfg.probePort || (hub.port < 65535 ? hub.port + 1 : 0);
+  const report = await runNetcheck({
+    hub, probePort, psk: pskFromSecret(cfg.secret), clock: systemClock, wallClock: systemWallClock,
+    openFresh: () => openUdpSocket({ address: '0.0.0.0', port: 0 }, { impl: 'node', recvBufferBytes: 1 << 16, sendBufferBytes: 1 << 16 }),
+    portMap: () => detectPortMapping({ openSocket: () => openUdpSocket({ address: '0.0.0.0', port: 0 }, { impl: 'node' }) }),
+  });
+  process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatNetcheck(report));
+  process.exitCode = report.udp ? 0 : 1;
 }
 
 async function main(): Promise<void> {

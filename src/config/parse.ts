@@ -283,6 +283,8 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   if (raw.listenTcp !== 'off') cfg.listenTcp = intOpt(raw, 'listenTcp', '--listen-tcp', 0, 65535) ?? c.listen.port;
   const tls = intOpt(raw, 'listenTls', '--listen-tls', 0, 65535);
   if (tls !== undefined) cfg.listenTls = tls;
+  const probePort = intOpt(raw, 'probePort', '--probe-port', 0, 65535);
+  if (probePort !== undefined) cfg.probePort = probePort;
   return cfg;
 }
 
@@ -343,5 +345,7 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     if (!/^[A-Za-z0-9+/]{43}=$/.test(hubKey)) throw new ConfigError('--hub-key', 'must be a base64 X25519 public key (44 characters)');
     cfg.hubKey = hubKey;
   }
+  const probePort = intOpt(raw, 'probePort', '--probe-port', 0, 65535);
+  if (probePort !== undefined) cfg.probePort = probePort;
   return cfg;
 }

@@ -59,6 +59,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'exitNode', flag: '--exit-node', roles: ['peer'], arg: 'name', doc: "send all internet traffic through this peer (an admitted exit node); meshd's own underlay traffic stays outside (docs/ROUTES.md)" },
   { key: 'exitNodeAllowLan', flag: '--exit-node-allow-lan', roles: ['peer'], doc: "with --exit-node, keep this host's own LAN (the main table's non-default routes) reachable directly" },
   { key: 'dnsDomain', flag: '--dns-domain', roles: ['peer'], arg: 'domain', def: 'mesh', doc: 'answer DNS for NAME.<domain> on the overlay address, port 53 ("off" disables); registered with systemd-resolved for the TUN when present' },
+  { key: 'probePort', flag: '--probe-port', roles: ['hub', 'peer'], arg: 'port', def: 'the hub port + 1', doc: "hub: the UDP port answering NAT probes (0 = none; open it in the VPS firewall); peer: the hub's probe port (0 = no NAT classification)" },
   { key: 'metrics', flag: '--metrics', roles: ['hub', 'peer'], arg: 'ip:port', doc: 'serve Prometheus metrics at http://ip:port/metrics (prefer 127.0.0.1: the page is not authenticated)' },
   { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
 ];
@@ -69,6 +70,8 @@ export interface CommonConfig {
   stateDir: string;
   keyFile: string;
   metrics?: { address: string; port: number };
+  /** NAT probe port (docs/NAT.md): the hub's own (hub) or the hub's (peer); undefined = the hub port + 1, 0 = none. */
+  probePort?: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 

@@ -22,6 +22,7 @@ import { appendJournal, loadBindings, saveBindings } from './binding-store.js';
 import { Relay } from './relay.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { HubServer } from './server.js';
+import { probeDemux, ProbeResponder, type ProbeDrop } from './probe-port.js';
 
 /** Local tuning: how often the hub looks for members whose heartbeats stopped. */
 export const expiryCheckIntervalMs = 5_000;
@@ -66,6 +67,8 @@ export interface HubOptions {
   pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>;
   /** Who may offer which routes (--allow-routes); absent = nobody (hub/route-admission.ts). */
   allowRoutes?: readonly AllowRule[];
+  /** The NAT probe port's socket (--probe-port, default main + 1; hub/probe-port.ts); absent = no probe answers. */
+  probeUdp?: UdpSocket;
 }
 
 /** What `meshd hub release` freed. */
@@ -103,6 +106,8 @@ export interface HubStatus {
   published: PublishedServiceStatus[];
   /** Offered routes and their verdicts (issue 23). */
   routes: readonly ExtRoute[];
+  /** NAT probes answered per port and refused per reason (hub/probe-port.ts); absent without a probe port. */
+  probes?: { answered: Record<'main' | 'probe', number>; drops: Record<ProbeDrop, number> };
 }
 
 export interface Hub {
@@ -136,8 +141,9 @@ export function startHub(opts: HubOptions): Hub {
   // --allow-keys-file is enforced at the handshake: an unlisted key gets the handshake response and
   // one sealed REGISTER_REFUSED (so its daemon says why), and the hub keeps nothing for it. A key
   // that handshakes and never registers is forgotten after a grace period (link.ts `retain`).
+  const probes = opts.probeUdp ? new ProbeResponder(opts.psk, opts.clock, opts.wallClock, { main: opts.udp, probe: opts.probeUdp }) : undefined;
   const link = new Link({
-    udp: opts.udp,
+    udp: probes ? probeDemux(opts.udp, () => probes) : opts.udp,
     keyPair: opts.keyPair,
     psk: opts.psk,
     clock: opts.clock,
@@ -308,6 +314,7 @@ export function startHub(opts: HubOptions): Hub {
         controlDrops: { ...server.drops },
         published: publisher.status(),
         routes: server.routes.current,
+        ...(probes ? { probes: { answered: { ...probes.answered }, drops: { ...probes.drops } } } : {}),
       };
     },
     async close() {
@@ -321,6 +328,7 @@ export function startHub(opts: HubOptions): Hub {
       publisher.close();
       await link.close();
       await opts.udp.close();
+      await opts.probeUdp?.close();
     },
   };
 }

@@ -6,6 +6,7 @@ import type { Endpoint } from '../net/udp.js';
 import { ConfigError } from '../util/errors.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import { MapOp, RefusalReason, type MapEntry } from '../wire/control.js';
+import type { NatClass } from '../wire/nat-class.js';
 import { encodeMapEntry } from './map-parts.js';
 import { claim, type Binding, type Claim } from './bindings.js';
 
@@ -58,6 +59,10 @@ export interface Member {
   registeredMs: number;
   lastHeartbeatMs: number;
   relayedBytes: number;
+  /** Its REGISTER set NAT_INFO: it reads a PUNCH's trailing nat class (older peers would refuse it). */
+  natInfo?: boolean;
+  /** Its NAT class as it last reported it (REGISTER or HEARTBEAT), passed to its partners in PUNCH. */
+  nat?: NatClass;
 }
 
 export interface RegisterRequest {

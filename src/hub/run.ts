@@ -100,8 +100,14 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     throw e;
   });
   const udp = streams.socket;
+  // The NAT probe port (docs/NAT.md): main + 1 unless --probe-port (0 = none).
+  const probePort = cfg.probePort ?? (rawUdp.local.port < 65535 ? rawUdp.local.port + 1 : 0);
+  const probeUdp = probePort === 0 ? undefined : await openUdpSocket({ address: cfg.listen.address, port: probePort }, { impl: 'node', recvBufferBytes: 1 << 18, sendBufferBytes: 1 << 18 }).catch((e: unknown) => {
+    throw new ConfigError('--probe-port', `cannot bind ${cfg.listen.address}:${probePort}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (0 turns the probe port off)`);
+  });
   const hub = (hubRef = startHub({
     listen: udp.local,
+    ...(probeUdp ? { probeUdp } : {}),
     network: `${cfg.network.address}/${cfg.network.prefixLength}`,
     psk,
     keyPair,

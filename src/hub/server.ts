@@ -13,7 +13,7 @@ import { DecodeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import {
-  CandidateKind, ControlType, decodeControl, encodeControl, REGISTER_FLAG_NAME_HINT, REGISTER_FLAG_ROUTES, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
+  CandidateKind, ControlType, decodeControl, encodeControl, REGISTER_FLAG_NAME_HINT, REGISTER_FLAG_NAT_INFO, REGISTER_FLAG_ROUTES, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind } from '../wire/inner.js';
 import type { HubPublisher } from '../publish/hub-publisher.js';
@@ -197,6 +197,11 @@ export class HubServer {
           this.counters.fromNonMember++;
           return this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         }
+        // A class in a HEARTBEAT also says the peer reads one in PUNCH (older peers send none).
+        if (msg.nat) {
+          member.nat = msg.nat;
+          member.natInfo = true;
+        }
         if (this.o.registry.touch(member.id, from, this.usableLan(msg.lan), this.o.clock.now())) this.broadcast(member);
         this.sendControl(remote.publicKey, { type: ControlType.HEARTBEAT_OK, seq: msg.seq, observed: from, mapVersion: this.o.registry.version });
         this.maps.reported(member, msg.mapVersion);
@@ -263,6 +268,8 @@ export class HubServer {
       { publicKey: remote.publicKey, id: remote.id, overlay: d.overlay >>> 0, name: d.name, bootId: msg.bootId, reflexive: from, lan: this.usableLan(msg.lan) },
       now,
     );
+    member.natInfo = ((msg.flags ?? 0) & REGISTER_FLAG_NAT_INFO) !== 0;
+    if (msg.nat) member.nat = msg.nat;
     this.o.log.info({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(member.overlay), name: member.name, endpoint: `${from.address}:${from.port}` }, 'hub: registered');
     if (!prev) this.heard(remote, from, this.inBytes);
     this.sendControl(remote.publicKey, {
@@ -317,7 +324,11 @@ export class HubServer {
     for (const [to, about] of [[a, b], [b, a]] as const) {
       const rel = this.reliableOf(to.id);
       const seq = rel.nextSeq();
-      const msg: ControlMessage = { type: ControlType.PUNCH, seq, publicKey: about.publicKey, overlay: about.overlay, candidates: candidatesOf(about) };
+      const msg: ControlMessage = {
+        type: ControlType.PUNCH, seq, publicKey: about.publicKey, overlay: about.overlay, candidates: candidatesOf(about),
+        // The partner's class, so each side picks a technique (nat/technique.ts) without another round trip.
+        ...(to.natInfo && about.nat ? { nat: about.nat } : {}),
+      };
       this.punchesInFlight.set(pair, (this.punchesInFlight.get(pair) ?? 0) + 1);
       const settled = () => {
         const n = (this.punchesInFlight.get(pair) ?? 1) - 1;

@@ -85,6 +85,7 @@ export function formatPeerStatus(s: PeerStatusJson): string {
     ]);
     lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'PATH', 'ENDPOINT', 'RTT', 'LOSS', 'IN', 'OUT', 'HEARD', 'HANDSHAKE'], rows));
   }
+  pushTraversal(lines, s);
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
   lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)`);
   lines.push(drops.length === 0 ? 'drops none' : `drops ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
@@ -93,6 +94,20 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   pushDns(lines, s.dns);
   pushStale(lines, s.staleHandshake);
   return `${lines.join('\n')}\n`;
+}
+
+/** This node's NAT class and, per pair with a traversal, the technique that won or why it is relayed. */
+function pushTraversal(lines: string[], s: PeerStatusJson): void {
+  if (s.nat) {
+    const n = s.nat;
+    lines.push('', `nat mapping ${n.mapping}  filtering ${n.filtering}  allocation ${n.allocation}${n.allocation === 'sequential' ? ` (delta ${n.delta})` : ''}  port mapping ${n.portMap.length ? n.portMap.join(',') : 'none'}`);
+  }
+  const rows = s.peers.filter((p) => p.traversal).map((p) => {
+    const t = p.traversal!;
+    const took = t.timeToDirectMs !== undefined ? ` in ${(t.timeToDirectMs / 1000).toFixed(1)} s` : '';
+    return [p.name, t.technique, t.state + took, `${t.probes}`, printable(t.reason)];
+  });
+  if (rows.length > 0) lines.push('', renderTable(['PEER', 'TECHNIQUE', 'STATE', 'PROBES', 'WHY'], rows));
 }
 
 /** One line when a handshake was refused as stale: the usual cause is a clock without NTP. */

@@ -36,6 +36,27 @@ export interface PeerEntryJson extends TrafficJson {
   lastHandshakeMsAgo: number | null;
   /** KCP segments retransmitted to this peer (0 with --transport datagram). */
   kcpRetransmits: number;
+  /** NAT traversal for this pair (docs/NAT.md): the technique that won or is tried, or why relayed. */
+  traversal?: TraversalJson;
+}
+
+/** One pair's NAT traversal (src/nat/traversal.ts NatPeerStatus). */
+export interface TraversalJson {
+  technique: 'direct' | 'prediction' | 'birthday' | 'relay';
+  state: 'trying' | 'direct' | 'relayed';
+  reason: string;
+  probes: number;
+  sockets: number;
+  timeToDirectMs?: number;
+}
+
+/** This node's NAT class (docs/NAT.md), as `meshd netcheck` prints it. */
+export interface NatClassJson {
+  mapping: string;
+  filtering: string;
+  allocation: string;
+  delta: number;
+  portMap: string[];
 }
 
 /** What `meshd peer` answers to {"cmd":"status"}. */
@@ -85,6 +106,8 @@ export interface PeerStatusJson {
   drops: Record<string, number>;
   /** Remote peers from the hub's map, sorted by overlay address. */
   peers: PeerEntryJson[];
+  /** This node's NAT class once classified (absent before, or when the hub has no probe port). */
+  nat?: NatClassJson;
   /** Services this peer publishes through the hub (--publish); empty without. */
   services?: PublishedJson[];
   staleHandshake?: StaleHandshakeJson;

@@ -1,6 +1,7 @@
 // The peer's side of the control plane: learns (or checks) the hub key, registers, heartbeats,
 // tracks the map (ACK per part, version repair), reports PUNCH, says GOODBYE, and re-registers
 // when the hub restarts or forgets us. Used by node.ts; talks to the hub through the Link.
+import type { NatClass } from '../wire/nat-class.js';
 import { buildHubKeyRequest, verifyHubKeyResponse } from '../crypto/hub-key.js';
 import type { Link } from '../link/link.js';
 import { udpPath, type Path } from '../link/path.js';
@@ -115,6 +116,8 @@ export interface HubClientOptions {
   lan: () => Endpoint[];
   bootId: bigint;
   map: PeerMap;
+  /** This node's NAT class once classified (REGISTER flag NAT_INFO, HEARTBEAT trailing field). */
+  natClass?: () => NatClass | undefined;
 }
 
 export class HubClient {
@@ -145,7 +148,7 @@ export class HubClient {
   private readonly assembling = new Map<string, { parts: Array<MapEntry[] | undefined>; left: number }>();
   private started: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private mapHandler: ((ev: MapEvent[]) => void) | undefined;
-  private punchHandler: ((publicKey: Uint8Array, overlay: number, candidates: Candidate[]) => void) | undefined;
+  private punchHandler: ((publicKey: Uint8Array, overlay: number, candidates: Candidate[], nat?: NatClass) => void) | undefined;
   private readonly registeredHandlers: Array<() => void> = [];
   private readonly otherControlHandlers: Array<(msg: ControlMessage) => void> = [];
   private goodbyeSeq = 0;
@@ -167,7 +170,7 @@ export class HubClient {
   onMapEvents(h: (ev: MapEvent[]) => void): void {
     this.mapHandler = h;
   }
-  onPunch(h: (publicKey: Uint8Array, overlay: number, candidates: Candidate[]) => void): void {
+  onPunch(h: (publicKey: Uint8Array, overlay: number, candidates: Candidate[], nat?: NatClass) => void): void {
     this.punchHandler = h;
   }
   onRegistered(h: () => void): void {
@@ -269,6 +272,7 @@ export class HubClient {
     const msg: ControlMessage = {
       type: ControlType.REGISTER, seq, overlay: this.overlay, prefix: this.prefix, name: this.o.name, lan: this.o.lan(), bootId: this.o.bootId,
       flags: (this.o.nameIsHint ? REGISTER_FLAG_NAME_HINT : 0) | (this.o.registerFlags ?? 0),
+      ...(this.o.natClass?.() ? { nat: this.o.natClass()! } : {}),
     };
     this.reliable.track(
       seq,
@@ -355,7 +359,7 @@ export class HubClient {
         return this.onMapPart(msg);
       case ControlType.PUNCH:
         this.sendControl({ type: ControlType.ACK, seq: msg.seq });
-        if (this.dedup.first(msg.seq)) this.punchHandler?.(msg.publicKey, msg.overlay, msg.candidates);
+        if (this.dedup.first(msg.seq)) this.punchHandler?.(msg.publicKey, msg.overlay, msg.candidates, msg.nat);
         return;
       default:
         for (const h of this.otherControlHandlers) h(msg);
@@ -407,7 +411,10 @@ export class HubClient {
     if (this.state !== 'registered') return;
     const seq = (this.heartbeatSeq = this.reliable.nextSeq());
     const sentMs = this.o.clock.now();
-    const send = () => this.sendControl({ type: ControlType.HEARTBEAT, seq, mapVersion: this.o.map.version, lan: this.o.lan() });
+    // Our NAT class (nat/classifier.ts) rides along once known: known means the hub answered NAT
+    // probes, so it reads the field (an older hub would refuse the trailing bytes).
+    const nat = this.o.natClass?.();
+    const send = () => this.sendControl({ type: ControlType.HEARTBEAT, seq, mapVersion: this.o.map.version, lan: this.o.lan(), ...(nat ? { nat } : {}) });
     send();
     for (const t of heartbeatRetryMs) this.after(t, () => this.heartbeatSeq === seq && send());
     this.after(heartbeatDeadlineMs(this.heartbeatMisses, (this.o.random ?? Math.random)()), () => {

@@ -40,6 +40,8 @@ import { PeerMap, type MapEvent, type PeerInfo } from './peer-map.js';
 import type { DirectCandidate } from './peer-paths.js';
 import { RemotePeers } from './peer-table.js';
 import { endpointKind, type RemotePeer } from './remote-peer.js';
+import { askAgainMs, type NatPeerStatus, type NatTraversal } from '../nat/traversal.js';
+import type { NatClass } from '../wire/nat-class.js';
 
 /** Local tuning: one timer per node drives punching and path upkeep for every peer. */
 export const pathTickMs = 100;
@@ -69,6 +71,8 @@ export interface PeerNodeOptions {
   publishBufferBytes?: number;
   /** More REGISTER flag bits (REGISTER_FLAG_ROUTES: this peer wants MAP_EXT). */
   registerFlags?: number;
+  /** NAT traversal beyond direct probing (src/nat, docs/NAT.md); `udp` is then its NatSocket. */
+  nat?: NatTraversal;
 }
 
 export interface PeerStatus {
@@ -80,6 +84,8 @@ export interface PeerStatus {
   endpoint: string | undefined;
   rttMs: number | undefined;
   session: boolean;
+  /** The traversal technique that won or is being tried, or why the pair is relayed (src/nat). */
+  nat?: NatPeerStatus;
 }
 
 export type InnerFromPeer = (overlay: number, inner: Uint8Array, peer: PeerInfo) => void;
@@ -155,11 +161,13 @@ export class PeerNode {
       lan: () => lan,
       bootId: this.bootId,
       map: this.map,
+      ...(o.nat ? { natClass: () => o.nat!.own } : {}),
     });
+    o.nat?.attach({ probe: (id, to) => this.natProbe(id, to), isDirect: (id) => this.remotes.get(id)?.paths.direct !== undefined });
     this.link.onInner((r, pt, from) => this.onLinkInner(r, pt, from));
     this.link.onSessionUp((r) => this.onSessionUp(r));
     this.hubClient.onMapEvents((ev) => this.onMap(ev));
-    this.hubClient.onPunch((key, overlay, cands) => this.onPunch(key, overlay, cands));
+    this.hubClient.onPunch((key, overlay, cands, nat) => this.onPunch(key, overlay, cands, nat));
     const hc = this.hubClient;
     const services = (this.services = o.publish?.length
       ? new ServiceManager({
@@ -216,6 +224,16 @@ export class PeerNode {
     return this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: PING_FLAG_USER }), path) ? path : undefined;
   }
 
+  /** This node's NAT class is known (src/nat): tell the hub, and ask a PUNCH (it brings the partner's
+   * class) for every pair not yet direct when this side is the hard one. */
+  natClassified(): void {
+    this.hubClient.heartbeat();
+    if (!this.o.nat?.asksForPunch) return;
+    for (const peer of this.map.all()) {
+      if (this.link.hasSession(peer.publicKey) && !this.remotes.get(peer.id)?.paths.direct) this.hubClient.requestPunch(peer.overlay);
+    }
+  }
+
   /** Published services and their connections (for `meshd status`); [] without --publish. */
   publishStatus(): ServiceStatus[] {
     return this.services?.status() ?? [];
@@ -234,6 +252,7 @@ export class PeerNode {
         endpoint: d ? `${d.endpoint.address}:${d.endpoint.port}` : undefined,
         rttMs: d?.rttMs,
         session: this.link.hasSession(peer.publicKey),
+        ...(this.o.nat?.status(peer.id) ? { nat: this.o.nat.status(peer.id)! } : {}),
       };
     });
   }
@@ -245,6 +264,7 @@ export class PeerNode {
     this.stopped = true;
     this.sender.close();
     if (this.tick !== undefined) this.o.clock.clearTimer(this.tick);
+    await this.o.nat?.close();
     await this.link.close();
     await this.o.udp.close();
   }
@@ -254,6 +274,14 @@ export class PeerNode {
   private isHubId(id: string): boolean {
     const k = this.hubClient.hubKey;
     return k !== undefined && keyId(k) === id;
+  }
+
+  /** A traversal probe (nat/traversal.ts) for a peer: a PING counted by its PeerPaths. */
+  private natProbe(id: string, to: Endpoint): void {
+    const rec = this.remotes.get(id);
+    if (!rec || !rec.listed || this.stopped || endpointRejection(to, this.overlayNet) !== undefined) return;
+    const ping = rec.paths.probe(to, this.o.clock.now());
+    this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH }), udpPath(to));
   }
 
   private candidatesOf(peer: PeerInfo): DirectCandidate[] {
@@ -279,6 +307,7 @@ export class PeerNode {
       const peer = ev.peer;
       if (ev.type === 'remove') {
         this.remotes.remove(peer.id);
+        this.o.nat?.forget(peer.id);
         this.link.forget(peer.publicKey);
         this.log.info({ peer: u32ToIpv4(peer.overlay) }, 'peer: left');
         continue;
@@ -303,9 +332,12 @@ export class PeerNode {
     for (const h of this.mapHandlers) h(events);
   }
 
-  private onPunch(publicKey: Uint8Array, overlay: number, cands: Candidate[]): void {
+  private onPunch(publicKey: Uint8Array, overlay: number, cands: Candidate[], nat?: NatClass): void {
     const peer = this.map.byId(keyId(publicKey));
     if (!peer || peer.overlay !== overlay) return;
+    if (this.o.nat?.onPunch(peer.id, nat, peer.reflexive, this.hubClient.observed, this.o.clock.now()) === 'ask-again') {
+      this.o.clock.setTimer(askAgainMs, () => this.stopped || this.hubClient.requestPunch(peer.overlay));
+    }
     const list = this.usable(cands.map((c) => ({ kind: c.kind === CandidateKind.LAN ? 'lan' : 'direct', endpoint: c.endpoint })));
     const p = this.remotes.get(peer.id)!.paths;
     if (this.link.hasSession(publicKey)) p.startPunch(list, this.o.clock.now());
@@ -322,11 +354,14 @@ export class PeerNode {
     rec.link = r;
     const p = rec.paths;
     if (!p.direct && !p.punching) p.startPunch(this.candidatesOf(peer), this.o.clock.now());
+    // A hard NAT here: ask for a PUNCH now, it brings the partner's class (src/nat).
+    if (this.o.nat?.asksForPunch) this.hubClient.requestPunch(peer.overlay);
   }
 
   private onTick(): void {
     if (this.stopped) return;
     const now = this.o.clock.now();
+    this.o.nat?.tick(now);
     for (const peer of this.map.all()) {
       const p = this.remotes.get(peer.id)?.paths;
       if (!p || !this.link.hasSession(peer.publicKey)) continue;
@@ -334,7 +369,10 @@ export class PeerNode {
       for (const ping of p.due(now)) {
         this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH }), udpPath(ping.endpoint));
       }
-      if (hadDirect && !p.current(now)) this.log.info({ peer: u32ToIpv4(peer.overlay), path: 'relay', why: 'direct path stopped answering' }, 'path changed');
+      if (hadDirect && !p.current(now)) {
+        this.log.info({ peer: u32ToIpv4(peer.overlay), path: 'relay', why: 'direct path stopped answering' }, 'path changed');
+        this.o.nat?.pathLost(hadDirect.endpoint);
+      }
       if (p.wantsRetry(now)) {
         this.hubClient.requestPunch(peer.overlay);
         p.startPunch(this.candidatesOf(peer), now);
@@ -382,6 +420,8 @@ export class PeerNode {
     if (!rec) return;
     const peer = rec.info;
     const now = this.o.clock.now();
+    // Authenticated: an extra socket it came on may now carry this pair (nat/nat-socket.ts).
+    if (from.kind === 'udp' && (inner.kind === InnerKind.PING || inner.kind === InnerKind.PONG)) this.o.nat?.authenticated(from.endpoint);
     switch (inner.kind) {
       case InnerKind.PING: {
         const observed = from.kind === 'udp' ? from.endpoint : { address: '0.0.0.0', port: 0 };

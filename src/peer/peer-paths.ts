@@ -148,6 +148,12 @@ export class PeerPaths {
     return out;
   }
 
+  /** A probe outside the candidate list (nat/traversal.ts: port prediction, birthday); its PONG
+   * makes the path direct like a candidate's. */
+  probe(endpoint: Endpoint, nowMs: number): PingToSend {
+    return this.ping({ kind: 'direct', endpoint }, nowMs);
+  }
+
   private ping(c: DirectCandidate, nowMs: number): PingToSend {
     const txid = ++this.txid;
     this.outstanding.set(txid, { endpoint: c.endpoint, kind: c.kind, sentMs: nowMs });

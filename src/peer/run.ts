@@ -25,6 +25,9 @@ import { defaultSocketPath } from '../ops/control-protocol.js';
 import { startMetrics, type TrafficSample } from '../ops/metrics.js';
 import { readPinnedHubKey, writePinnedHubKey } from './hub-pin.js';
 import { buildPeerStatus } from './status.js';
+import { NatAgent } from '../nat/agent.js';
+import { detectPortMapping } from '../nat/port-map.js';
+import type { NatTraversal } from '../nat/traversal.js';
 import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
 import { lanEndpointsOf } from './lan-endpoints.js';
@@ -47,7 +50,7 @@ export interface PeerDaemon {
   readonly failed: Promise<Error>;
 }
 
-async function resolveHub(host: string, port: number): Promise<Endpoint> {
+export async function resolveHub(host: string, port: number): Promise<Endpoint> {
   try {
     const { address } = await lookup(host, { family: 4 });
     return { address, port };
@@ -94,8 +97,18 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   // The hub leg: UDP, or TCP/TLS when UDP is blocked or far lossier (issue 21, peer/hub-transport.ts).
   let hubTransport: HubTransport | undefined;
   const udp = new HubLegSocket(rawUdp, hub, (d, leg) => hubTransport?.intercept(d, leg) ?? false);
+  // NAT classification and traversal (docs/NAT.md) unless --probe-port 0: the node's socket becomes
+  // the NatSocket seam over `udp` (extra sockets for birthday and prediction punching).
+  const probePort = cfg.probePort ?? (hub.port < 65535 ? hub.port + 1 : 0);
+  const nat = probePort === 0 ? undefined : new NatAgent({
+    main: udp, psk, clock: systemClock, wallClock: systemWallClock, log: componentLogger(log, 'nat'), hub, probePort,
+    openFresh: () => openUdpSocket({ address: cfg.listen.address, port: 0 }, { impl: 'node', recvBufferBytes: 1 << 16, sendBufferBytes: 1 << 16 }),
+    random01: Math.random,
+    portMap: () => detectPortMapping({ openSocket: () => openUdpSocket({ address: cfg.listen.address, port: 0 }, { impl: 'node' }) }),
+  });
   const node: PeerNode = new PeerNode({
-    udp,
+    udp: nat ? nat.socket : udp,
+    ...(nat ? { nat: nat.traversal } : {}),
     keyPair,
     psk,
     clock: systemClock,
@@ -190,6 +203,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       clock: systemClock,
       node,
       ...(dataPlane ? { dataPlane } : {}),
+      ...(nat?.traversal.own ? { nat: nat.traversal.own } : {}),
     });
     return {
       ...st,
@@ -229,12 +243,16 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
             handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
             kcpRetransmits: () => Object.fromEntries((dataPlane?.status() ?? []).map((c) => [c.overlay, c.retransmits])),
             routePackets: () => Object.fromEntries(routes.metrics().map((r) => [`${r.route} via ${r.via}`, r.packets])),
+            // meshd_punch_attempts_total{outcome="<technique>_<attempt|direct|failed>"} (src/nat/traversal.ts).
+            ...(nat ? { punchAttempts: () => natOutcomes(nat.traversal.counts) } : {}),
           },
           componentLogger(log, 'metrics'),
         )
       : undefined;
     ht.start();
     await node.start();
+    // Classify in the background (a second at most); the class reaches the hub in a HEARTBEAT.
+    void nat?.classify().then((c) => c && c.nat.mapping !== 'unknown' && node.natClassified(), (e: unknown) => log.warn({ err: e }, 'nat: classification failed'));
     const a = address()!;
     tun ??= openTun({ name: cfg.tun, address: a.address, prefixLength: a.prefixLength, mtu: cfg.mtu });
   } catch (e) {
@@ -296,4 +314,15 @@ function* trafficSamples(node: PeerNode): Iterable<TrafficSample> {
   for (const rec of node.remotes.values()) {
     for (const t of rec.traffic.samples()) yield { peer: u32ToIpv4(rec.overlay), ...t };
   }
+}
+
+/** Traversal counts flattened for the punch-attempts counter: birthday_attempt, birthday_direct... */
+function natOutcomes(counts: NatTraversal['counts']): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [t, c] of Object.entries(counts)) {
+    out[`${t}_attempt`] = c.attempts;
+    out[`${t}_direct`] = c.direct;
+    out[`${t}_failed`] = c.failed;
+  }
+  return out;
 }

@@ -5,6 +5,7 @@ import type { Clock } from '../util/clock.js';
 import { ipv4ToU32 } from '../util/ipv4.js';
 import type { DataPlane } from './dataplane.js';
 import type { PeerNode } from './node.js';
+import type { NatClass } from '../wire/nat-class.js';
 
 export interface PeerStatusSource {
   version: string;
@@ -21,6 +22,8 @@ export interface PeerStatusSource {
   node: PeerNode;
   /** Absent until the TUN is up (a peer waiting for the hub to assign its address). */
   dataPlane?: DataPlane;
+  /** This node's NAT class (src/nat), once classified. */
+  nat?: NatClass;
 }
 
 const ago = (now: number, t: number | undefined) => (t === undefined || !Number.isFinite(t) ? null : Math.max(0, Math.round(now - t)));
@@ -46,6 +49,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
       lastHeardMsAgo: ago(now, remote?.lastReceivedMs),
       lastHandshakeMsAgo: ago(now, remote?.sessionSinceMs),
       kcpRetransmits: ch?.retransmits ?? 0,
+      ...(p.nat ? { traversal: p.nat } : {}),
       txPackets: t?.txPackets ?? 0,
       txBytes: t?.txBytes ?? 0,
       rxPackets: t?.rxPackets ?? 0,
@@ -75,6 +79,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
     traffic: { txPackets: c.txPackets, txBytes: c.txBytes, rxPackets: c.rxPackets, rxBytes: c.rxBytes },
     drops: { ...c.drops },
     peers,
+    ...(s.nat ? { nat: { ...s.nat, portMap: [...s.nat.portMap] } } : {}),
     services: s.node.publishStatus().map((p) => ({
       name: p.name,
       port: p.publicPort,

@@ -5,20 +5,23 @@
 //   ep       = ip u32 BE | port u16 LE                                          (6 bytes)
 //   str      = len u8 | UTF-8 [len]                                             (<= 255 bytes)
 //   eps      = count u8 | ep [count]
-//   REGISTER         overlay u32 BE | prefix u8 | name str | lan eps | boot_id u64 LE [| flags u8]
+//   REGISTER         overlay u32 BE | prefix u8 | name str | lan eps | boot_id u64 LE [| flags u8 [| nat]]
 //                    overlay 0 (prefix 0) = assign me one; flags bit 0 NAME_HINT = name is the host
-//                    name, the hub may number it; absent flags (older peers) read as 0
+//                    name, the hub may number it; absent flags (older peers) read as 0; unknown flag
+//                    bits and bytes after the known fields are ignored (a newer peer, an older hub);
+//                    nat = nat class (wire/nat-class.ts, 6 bytes) when flags bit 2 NAT_INFO
 //   REGISTER_OK      observed ep | heartbeat_ms u32 LE [| overlay u32 BE | prefix u8 | name str]
 //                    the address and name the hub assigned; absent (older hubs) = as requested
 //   REGISTER_REFUSED reason u8 | text str
 //   MAP              version u32 | base u32 | part u16 | parts u16 | count u16 | entry [count]
 //     entry          op u8 | public_key [32] | overlay u32 BE | boot_id u64 | name str | reflexive ep | lan eps
 //   ACK              -
-//   HEARTBEAT        map_version u32 | lan eps
+//   HEARTBEAT        map_version u32 | lan eps [| nat]      nat only from peers whose REGISTER set NAT_INFO
 //   HEARTBEAT_OK     observed ep | map_version u32
 //   GOODBYE          -
 //   PUNCH_REQUEST    target overlay u32 BE
-//   PUNCH            public_key [32] | overlay u32 BE | count u8 | (kind u8 | ep) [count]
+//   PUNCH            public_key [32] | overlay u32 BE | count u8 | (kind u8 | ep) [count] [| nat]
+//                    nat = the partner's class, only to peers whose REGISTER set NAT_INFO
 //   PUBLISH          name str | public_port u16 LE                      (docs/PUBLISH.md)
 //   PUBLISH_OK       name str | public_port u16 LE
 //   PUBLISH_REFUSED  name str | reason u8 | text str
@@ -31,6 +34,7 @@ import { viewOf } from '../util/bytes.js';
 import { ipv4Endpoint, ipv4ToU32 } from '../util/ipv4.js';
 import type { WireEndpoint } from './inner.js';
 import { readMapExt, readRouteOffer, writeMapExt, writeRouteOffer, type ExtRoute, type RoutePrefix } from './routes.js';
+import { decodeNatClass, encodeNatClass, NAT_CLASS_BYTES, type NatClass } from './nat-class.js';
 
 export enum ControlType {
   REGISTER = 1,
@@ -113,6 +117,8 @@ export const refusalReasonName: Readonly<Record<RefusalReason, string>> = {
 export const REGISTER_FLAG_NAME_HINT = 0x01;
 /** The peer wants MAP_EXT (routes); a hub that does not know the bit ignores it. */
 export const REGISTER_FLAG_ROUTES = 0x02;
+/** The REGISTER (and later HEARTBEATs) carry the peer's NAT class; PUNCH may carry the partner's. */
+export const REGISTER_FLAG_NAT_INFO = 0x04;
 
 /** What the hub gave a peer in REGISTER_OK. */
 export interface Assigned {
@@ -156,16 +162,16 @@ export interface MapEntry {
 }
 
 export type ControlMessage =
-  | { type: ControlType.REGISTER; seq: number; overlay: number; prefix: number; name: string; lan: WireEndpoint[]; bootId: bigint; flags?: number }
+  | { type: ControlType.REGISTER; seq: number; overlay: number; prefix: number; name: string; lan: WireEndpoint[]; bootId: bigint; flags?: number; nat?: NatClass }
   | { type: ControlType.REGISTER_OK; seq: number; observed: WireEndpoint; heartbeatMs: number; assigned?: Assigned }
   | { type: ControlType.REGISTER_REFUSED; seq: number; reason: RefusalReason; text: string }
   | { type: ControlType.MAP; seq: number; version: number; base: number; part: number; parts: number; entries: MapEntry[] }
   | { type: ControlType.ACK; seq: number }
-  | { type: ControlType.HEARTBEAT; seq: number; mapVersion: number; lan: WireEndpoint[] }
+  | { type: ControlType.HEARTBEAT; seq: number; mapVersion: number; lan: WireEndpoint[]; nat?: NatClass }
   | { type: ControlType.HEARTBEAT_OK; seq: number; observed: WireEndpoint; mapVersion: number }
   | { type: ControlType.GOODBYE; seq: number }
   | { type: ControlType.PUNCH_REQUEST; seq: number; target: number }
-  | { type: ControlType.PUNCH; seq: number; publicKey: Uint8Array; overlay: number; candidates: Candidate[] }
+  | { type: ControlType.PUNCH; seq: number; publicKey: Uint8Array; overlay: number; candidates: Candidate[]; nat?: NatClass }
   | { type: ControlType.PUBLISH; seq: number; name: string; port: number }
   | { type: ControlType.PUBLISH_OK; seq: number; name: string; port: number }
   | { type: ControlType.PUBLISH_REFUSED; seq: number; name: string; reason: PublishRefusal; text: string }
@@ -295,6 +301,9 @@ class Reader {
     for (let i = 0; i < n; i++) out.push(this.ep(what));
     return out;
   }
+  skipRest(): void {
+    this.off = this.b.byteLength;
+  }
   atEnd(): boolean {
     return this.off === this.b.byteLength;
   }
@@ -314,7 +323,8 @@ export function encodeControl(m: ControlMessage): Uint8Array {
       w.str(m.name);
       w.eps(m.lan);
       w.u64(m.bootId);
-      w.u8(m.flags ?? 0);
+      w.u8((m.flags ?? 0) | (m.nat ? REGISTER_FLAG_NAT_INFO : 0));
+      if (m.nat) w.bytes(encodeNatClass(m.nat));
       break;
     case ControlType.REGISTER_OK:
       w.ep(m.observed);
@@ -352,6 +362,7 @@ export function encodeControl(m: ControlMessage): Uint8Array {
     case ControlType.HEARTBEAT:
       w.u32(m.mapVersion);
       w.eps(m.lan);
+      if (m.nat) w.bytes(encodeNatClass(m.nat));
       break;
     case ControlType.HEARTBEAT_OK:
       w.ep(m.observed);
@@ -370,6 +381,7 @@ export function encodeControl(m: ControlMessage): Uint8Array {
         w.u8(c.kind);
         w.ep(c.endpoint);
       }
+      if (m.nat) w.bytes(encodeNatClass(m.nat));
       break;
     case ControlType.PUBLISH:
     case ControlType.PUBLISH_OK:
@@ -408,8 +420,12 @@ export function decodeControl(b: Uint8Array): ControlMessage {
       const prefix = r.u8('prefix');
       if (prefix > 32) throw new DecodeError(`control: prefix /${prefix}`);
       m = { type, seq, overlay, prefix, name: r.str('name'), lan: r.eps('lan endpoints'), bootId: r.u64('boot id'), flags: 0 };
-      // Unknown flag bits are kept and ignored: a newer peer must work with an older hub.
-      if (!r.atEnd()) m.flags = r.u8('flags');
+      if (!r.atEnd()) {
+        const flags = r.u8('flags');
+        m.flags = flags;
+        if ((flags & REGISTER_FLAG_NAT_INFO) !== 0) m.nat = decodeNatClass(r.bytes(NAT_CLASS_BYTES, 'nat class'));
+      }
+      r.skipRest(); // fields of newer peers (flag bits this hub does not know)
       break;
     }
     case ControlType.REGISTER_OK: {
@@ -460,6 +476,7 @@ export function decodeControl(b: Uint8Array): ControlMessage {
       break;
     case ControlType.HEARTBEAT:
       m = { type, seq, mapVersion: r.u32('map version'), lan: r.eps('lan endpoints') };
+      if (!r.atEnd()) m.nat = decodeNatClass(r.bytes(NAT_CLASS_BYTES, 'nat class'));
       break;
     case ControlType.HEARTBEAT_OK:
       m = { type, seq, observed: r.ep('observed'), mapVersion: r.u32('map version') };
@@ -478,6 +495,7 @@ export function decodeControl(b: Uint8Array): ControlMessage {
         candidates.push({ kind, endpoint: r.ep('candidate') });
       }
       m = { type, seq, publicKey, overlay, candidates };
+      if (!r.atEnd()) m.nat = decodeNatClass(r.bytes(NAT_CLASS_BYTES, 'nat class'));
       break;
     }
     case ControlType.PUBLISH:

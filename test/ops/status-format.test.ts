@@ -160,4 +160,19 @@ describe('hub bindings of keys not registered now', () => {
     expect(out).toContain('meshd hub release');
     expect(out).toMatch(/pb\s+10\.9\.0\.3\s+Q7mopTpp\s+2026-12-04T12:00:00\.000Z\s+first come/);
   });
+
+  it('prints the NAT class and, per pair, the technique that won or why it is relayed', () => {
+    const s = {
+      ...peerStatus,
+      nat: { mapping: 'eim', filtering: 'address-port', allocation: 'preserved', delta: 0, portMap: [] },
+      peers: [
+        { ...peerStatus.peers[0]!, traversal: { technique: 'birthday' as const, state: 'direct' as const, reason: 'partner random-port EDM: birthday probes', probes: 170, sockets: 0, timeToDirectMs: 949 } },
+        { ...peerStatus.peers[0]!, name: 'c', traversal: { technique: 'relay' as const, state: 'relayed' as const, reason: 'both sides random-port EDM (about 170k probes to meet): relayed', probes: 0, sockets: 0 } },
+      ],
+    };
+    const out = formatStatus(s);
+    expect(out).toMatch(/nat mapping eim {2}filtering address-port {2}allocation preserved {2}port mapping none/);
+    expect(out).toMatch(/birthday +direct in 0\.9 s +170 +partner random-port EDM/);
+    expect(out).toMatch(/c +relay +relayed +0 +both sides random-port EDM/);
+  });
 });

@@ -10,9 +10,18 @@ import { Rng } from '../fakes/rng.js';
 /** RFC 4787 section 4.1 (mapping) and 5 (filtering) behaviours. */
 export type NatBehavior = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent';
 
+/** How a NAT picks the public port of a new mapping: the next one (delta apart; RFC 4787's "port
+ * overloading" aside, what many CGNATs and cheap routers do), the internal port when free
+ * (port preservation, Linux masquerade), or a random one (masquerade random,fully-random). */
+export type PortAllocation = 'sequential' | 'preserve' | 'random';
+
 export interface NatConfig {
   mapping: NatBehavior;
   filtering: NatBehavior;
+  /** Default sequential with delta 1 (the original vnet behaviour). */
+  allocation?: PortAllocation;
+  /** Sequential: the step between new mappings (default 1). */
+  delta?: number;
   /** RFC 4787 REQ-5: at least 2 minutes; refreshed by outbound packets only. */
   mappingTimeoutMs?: number;
 }
@@ -26,6 +35,12 @@ export const natPresets = {
   addressDependent: { mapping: 'address-dependent', filtering: 'address-dependent' },
   /** Symmetric (carrier-grade, some firewalls): APDM + APDF, a new port per destination. */
   symmetric: { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent' },
+  /** Symmetric with sequential ports (delta 1): predictable (issue 20's "sequential EDM"). */
+  sequential: { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent', allocation: 'sequential', delta: 1 },
+  /** Symmetric with random ports (Linux `masquerade random,fully-random`): only birthday punching helps. */
+  randomSymmetric: { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent', allocation: 'random' },
+  /** Linux plain `masquerade`: EIM, APDF (conntrack), the internal port kept when free. */
+  preserving: { mapping: 'endpoint-independent', filtering: 'address-and-port-dependent', allocation: 'preserve' },
 } satisfies Record<string, NatConfig>;
 
 interface Mapping {
@@ -50,8 +65,23 @@ export class Nat {
     readonly config: NatConfig,
     private readonly clock: Clock,
     firstPort = 20000,
+    private readonly rng: Rng = new Rng(99),
   ) {
     this.nextPort = firstPort;
+  }
+
+  private allocate(internal: Endpoint): number {
+    const a = this.config.allocation ?? 'sequential';
+    if (a === 'preserve' && !this.live(this.byPort.get(internal.port))) return internal.port;
+    if (a === 'random') {
+      for (let i = 0; i < 64; i++) {
+        const p = 1024 + Math.floor(this.rng.next() * (65536 - 1024));
+        if (!this.live(this.byPort.get(p))) return p;
+      }
+    }
+    const p = this.nextPort;
+    this.nextPort += this.config.delta ?? 1;
+    return p;
   }
 
   private get timeoutMs(): number {
@@ -83,7 +113,7 @@ export class Nat {
     const key = this.mappingKey(internal, dst);
     let m = this.live(this.byKey.get(key));
     if (!m) {
-      m = { internal, publicPort: this.nextPort++, lastOutboundMs: 0, sentTo: new Set() };
+      m = { internal, publicPort: this.allocate(internal), lastOutboundMs: 0, sentTo: new Set() };
       this.byKey.set(key, m);
       this.byPort.set(m.publicPort, m);
     }
@@ -138,7 +168,7 @@ export class VirtualInternet implements Fabric {
   }
 
   addNat(name: string, publicIp: string, lanPrefix: string, config: NatConfig): Nat {
-    const nat = new Nat(name, publicIp, lanPrefix, config, this.clock, 20000 + this.nats.size * 5000);
+    const nat = new Nat(name, publicIp, lanPrefix, config, this.clock, 20000 + this.nats.size * 5000, new Rng((this.opts.seed ?? 1) * 7919 + this.nats.size));
     this.nats.set(publicIp, nat);
     return nat;
   }

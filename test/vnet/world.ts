@@ -4,6 +4,7 @@ import { generateKeyPair, type StaticKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
 import { startHub, type Hub } from '../../src/hub/daemon.js';
 import { PeerNode } from '../../src/peer/node.js';
+import { NatAgent } from '../../src/nat/agent.js';
 import type { Endpoint } from '../../src/net/udp.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { ManualClock } from '../fakes/manual-clock.js';
@@ -15,6 +16,7 @@ import { natPresets, VirtualInternet, type Nat, type NatConfig, type VnetOptions
 export const SECRET = 'correct horse battery staple';
 export const NETWORK = '10.9.0.0/24';
 export const HUB_ENDPOINT: Endpoint = { address: '203.0.113.1', port: 7000 };
+export const HUB_PROBE_PORT = 7001;
 
 /** Where a host sits: the open internet, or behind a named NAT (hosts sharing a name share the NAT). */
 export type Placement = { open: string } | { nat: string; config: NatConfig; lanIp: string };
@@ -57,11 +59,14 @@ export class World {
     this.net.host(HUB_ENDPOINT.address);
   }
 
-  startHub(opts: { allowedKeys?: Uint8Array[]; bindingsPath?: string; pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>; bindingLeaseMs?: number } = {}): Hub {
+  startHub(opts: { allowedKeys?: Uint8Array[]; bindingsPath?: string; pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>; bindingLeaseMs?: number; probePort?: boolean } = {}): Hub {
     const udp = this.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port);
+    const { probePort = true, ...rest } = opts;
+    // The NAT probe port (hub/probe-port.ts), main + 1 as the daemon's default.
+    const probeUdp = probePort ? this.net.open(HUB_ENDPOINT.address, HUB_PROBE_PORT) : undefined;
     this.hub = startHub({
       listen: HUB_ENDPOINT, network: NETWORK, psk: this.psk, keyPair: this.hubKeys, clock: this.clock, wallClock: this.wall,
-      log: testLogger('hub'), udp, ...opts,
+      log: testLogger('hub'), udp, ...(probeUdp ? { probeUdp } : {}), ...rest,
     });
     return this.hub;
   }
@@ -84,15 +89,28 @@ export class World {
     return this.net.host(ip, n).open(port);
   }
 
-  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[] } = {}): PeerNode {
-    const udp = this.socketAt(p);
-    return new PeerNode({
+  /** NAT agents (src/nat) of the peers made with `nat: true`. */
+  readonly natAgents = new Map<PeerNode, NatAgent>();
+
+  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean } = {}): PeerNode {
+    const main = this.socketAt(p);
+    const agent = opts.nat
+      ? new NatAgent({
+          main, psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall, log: testLogger(`nat ${overlay}`), hub: HUB_ENDPOINT, probePort: HUB_PROBE_PORT,
+          openFresh: async () => this.net.open(main.local.address), random01: () => this.rng.next(),
+        })
+      : undefined;
+    const udp = agent ? agent.socket : main;
+    const node = new PeerNode({
+      ...(agent ? { nat: agent.traversal } : {}),
       udp, keyPair: opts.keyPair ?? generateKeyPair(), psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall,
       log: testLogger(`peer ${overlay}`), hub: HUB_ENDPOINT, ...(opts.learnKey ? {} : { hubKey: this.hubKeys.publicKey }),
       overlay: ipv4ToU32(overlay), prefix: opts.prefix ?? (overlay === '0.0.0.0' ? 0 : 24), name: opts.name ?? `peer-${overlay.split('.')[3]}`, random01: () => this.rng.next(),
       ...(opts.lanEndpoints ? { lanEndpoints: opts.lanEndpoints } : {}),
       ...(opts.nameIsHint ? { nameIsHint: true } : {}),
     });
+    if (agent) this.natAgents.set(node, agent);
+    return node;
   }
 
   /** Starts a peer and runs the clock until it registers; throws the hub's refusal (HubRefusedError)
@@ -104,6 +122,22 @@ export class World {
     await Promise.resolve();
     if (node.hubClient.state !== 'registered' && node.hubClient.lastRefusal) throw node.hubClient.lastRefusal;
     await started;
+  }
+
+  /** Runs the clock in small steps, letting promise continuations (socket opens, awaits) run
+   * between them, until `p` settles or `maxMs` passed; returns p's value (throws if unsettled). */
+  async settle<T>(p: Promise<T>, maxMs = 10_000): Promise<T> {
+    let done = false;
+    let value: T | undefined;
+    let error: unknown;
+    p.then((v) => { done = true; value = v; }, (e: unknown) => { done = true; error = e ?? new Error('rejected'); });
+    for (let t = 0; t <= maxMs && !done; t += 20) {
+      for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+      if (!done) this.clock.advance(20);
+    }
+    if (!done) throw new Error(`not settled within ${maxMs} ms of virtual time`);
+    if (error !== undefined) throw error;
+    return value as T;
   }
 
   run(ms: number): void {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CandidateKind, ControlType, controlTypeName, decodeControl, encodeControl, mapEntryBytes, MapOp, PublishRefusal, publishRefusalName, RefusalReason,
-  refusalReasonName, REGISTER_FLAG_NAME_HINT, type ControlMessage, type MapEntry,
+  refusalReasonName, REGISTER_FLAG_NAME_HINT, REGISTER_FLAG_NAT_INFO, type ControlMessage, type MapEntry,
 } from '../../src/wire/control.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { DecodeError } from '../../src/util/errors.js';
@@ -44,6 +44,24 @@ const golden: Array<[string, ControlMessage, string]> = [
     { type: ControlType.MAP, seq: 3, version: 7, base: 6, part: 0, parts: 1, entries: [entry] },
     `04 03000000 07000000 06000000 0000 0100 0100 01 ${keyHex} 0a090003 0900000000000000 01 63 c6336407 409c 00`,
   ],
+  [
+    'REGISTER: flag NAT_INFO (4) then the nat class (EDM, APDF, sequential delta -2, PCP)',
+    {
+      type: ControlType.REGISTER, seq: 1, overlay: 0, prefix: 0, name: '', lan: [], bootId: 1n, flags: REGISTER_FLAG_NAT_INFO,
+      nat: { mapping: 'edm', filtering: 'address-port', allocation: 'sequential', delta: -2, portMap: ['pcp'] },
+    },
+    '01 01000000 00000000 00 00 00 0100000000000000 04 02 02 02 feff 04',
+  ],
+  [
+    'HEARTBEAT: then the nat class (EIM, filtering unknown, preserved, UPnP and NAT-PMP)',
+    { type: ControlType.HEARTBEAT, seq: 5, mapVersion: 2, lan: [], nat: { mapping: 'eim', filtering: 'unknown', allocation: 'preserved', delta: 0, portMap: ['upnp', 'natpmp'] } },
+    '06 05000000 02000000 00 01 00 01 0000 03',
+  ],
+  [
+    'PUNCH: then the partner\'s nat class (EDM random)',
+    { type: ControlType.PUNCH, seq: 4, publicKey: key, overlay: 0x0a090003, candidates: [], nat: { mapping: 'edm', filtering: 'address-port', allocation: 'random', delta: 0, portMap: [] } },
+    `0a 04000000 ${keyHex} 0a090003 00 02 02 03 0000 00`,
+  ],
   ['ACK: just the seq', { type: ControlType.ACK, seq: 0xdeadbeef }, '05 efbeadde'],
   ['HEARTBEAT: map version and lan eps', { type: ControlType.HEARTBEAT, seq: 5, mapVersion: 2, lan: [] }, '06 05000000 02000000 00'],
   [
@@ -82,8 +100,17 @@ describe('control codec', () => {
     expect(decodeControl(fromHex('01 01000000 0a090002 18 02 6162 00 0100000000000000'.replace(/\s+/g, '')))).toMatchObject({ type: ControlType.REGISTER, name: 'ab', flags: 0 });
   });
 
-  it('keeps unknown REGISTER flag bits instead of refusing them (a newer peer, an older hub)', () => {
-    expect(decodeControl(fromHex('01 01000000 0a090002 18 00 00 0000000000000000 f6'.replace(/\s+/g, '')))).toMatchObject({ type: ControlType.REGISTER, flags: 0xf6 });
+  it.each([
+    ['an unknown flag bit (a newer peer: 0x02 MAP_EXT, 0x80)', '01 01000000 0a090002 18 00 00 0000000000000000 82', 0x82],
+    ['bytes after the known fields (a newer peer\'s field)', '01 01000000 0a090002 18 00 00 0000000000000000 00 00', 0],
+    ['NAT_INFO and an unknown bit, then more bytes', '01 01000000 0a090002 18 00 00 0000000000000000 84 010102fe ff00 99', 0x84],
+  ])('ignores in REGISTER %s', (_why, hex, flags) => {
+    expect(decodeControl(fromHex(hex.replace(/\s+/g, '')))).toMatchObject({ type: ControlType.REGISTER, flags });
+  });
+
+  it('reads unknown nat class values as unknown (a newer peer)', () => {
+    const m = decodeControl(fromHex('06 05000000 02000000 00 090909 0000 f8'.replace(/\s+/g, '')));
+    expect(m).toMatchObject({ nat: { mapping: 'unknown', filtering: 'unknown', allocation: 'unknown', delta: 0, portMap: [] } });
   });
 
   it.each(golden)('%s', (_why, msg, hex) => {
@@ -96,7 +123,9 @@ describe('control codec', () => {
     ['unknown type', '63 00000000'],
     ['short seq', '05 0000'],
     ['trailing bytes', '05 00000000 00'],
-    ['REGISTER bytes after flags', '01 01000000 0a090002 18 00 00 0000000000000000 00 00'],
+    ['REGISTER NAT_INFO with a short nat class', '01 01000000 0a090002 18 00 00 0000000000000000 04 0102'],
+    ['HEARTBEAT short nat class', '06 05000000 02000000 00 0102'],
+    ['PUNCH short nat class', `0a 04000000 ${keyHex} 0a090003 00 01`],
     ['REGISTER_OK short assigned overlay', '02 01000000 cb007109 0100 204e0000 0a09'],
     ['REGISTER_OK assigned prefix over 32', '02 01000000 cb007109 0100 204e0000 0a090003 21 00'],
     ['prefix over 32', '01 01000000 0a090002 21 00 00 0000000000000000'],

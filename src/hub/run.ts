@@ -1,7 +1,7 @@
-// The hub process's composition root (the only hub file that touches the OS): reads the allow-list,
-// binds the real UDP socket, starts the hub (hub/daemon.ts) on it with the system clocks and the
-// durable bindings in --state-dir, and adds the control socket (`meshd status`, `meshd hub release`)
-// and optional metrics. The CLI calls startHubDaemon().
+// The hub process's composition root (the only hub file that touches the OS, as peer/run.ts is for
+// the peer): reads the allow-list, binds the real UDP socket, starts the hub (hub/hub.ts) on it with
+// the system clocks and the durable bindings in --state-dir, and adds the control socket
+// (`meshd status`, `meshd hub release`) and optional metrics. The CLI calls startHubDaemon().
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { HubConfig } from '../config/schema.js';
 import { decodeKey, type StaticKeyPair } from '../crypto/keys.js';
@@ -19,7 +19,7 @@ import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import { bindingsPath } from './binding-store.js';
 import { dayMs, nameProblem, printableName } from './bindings.js';
 import { meshdVersion } from '../util/version.js';
-import { startHub, type Hub } from './daemon.js';
+import { startHub, type Hub } from './hub.js';
 import { inNetwork, parseNetwork } from './registry.js';
 import { buildHubStatus } from './status.js';
 

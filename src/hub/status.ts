@@ -3,7 +3,7 @@
 import type { HubStatusJson } from '../ops/status-types.js';
 import type { Clock } from '../util/clock.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
-import type { Hub } from './daemon.js';
+import type { Hub } from './hub.js';
 
 export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string; startedMs: number; clock: Clock }): HubStatusJson {
   const now = o.clock.now();

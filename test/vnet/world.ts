@@ -2,7 +2,7 @@
 // control-plane tests (test/peer, test/hub). One topology table, one test body.
 import { generateKeyPair, type StaticKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
-import { startHub, type Hub } from '../../src/hub/daemon.js';
+import { startHub, type Hub } from '../../src/hub/hub.js';
 import { PeerNode } from '../../src/peer/node.js';
 import type { Endpoint } from '../../src/net/udp.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';

@@ -1,8 +1,8 @@
-// The hub itself: startHub() wires a Link on the UdpSocket it is given to the
-// registry, the map sender, punch coordination, the relay and publishing, runs the expiry timer and
-// reports status(). It is given its UDP socket and clocks (only published services open TCP
-// listeners, in publish/): hub/run.ts passes the real ones, the in-process tests (test/vnet,
-// test/publish) the memory twins and a ManualClock. Not the composition root: that is hub/run.ts.
+// The hub, assembled: startHub() wires a Link on the UdpSocket it is given to the registry, the map
+// sender, punch coordination, the relay and publishing, runs the expiry timer and reports status().
+// It touches no OS resource itself (only published services open TCP listeners, in publish/): the
+// process entry hub/run.ts passes the real socket and clocks, the in-process tests (test/vnet,
+// test/publish) the memory twins and a ManualClock.
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { keyId, Link } from '../link/link.js';
 import type { Endpoint, UdpSocket } from '../net/udp.js';

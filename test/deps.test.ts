@@ -123,6 +123,12 @@ describe('import direction', () => {
       expect(text, file).not.toMatch(/\bset(Timeout|Interval|Immediate)\(|Date\.now\(|performance\.now\(/);
     }
   });
+  it('keeps hub/server.ts -> publish one-way: the server calls the publisher through the slice it declares', () => {
+    const bad = all.filter((e) => e.file === 'hub/server.ts' && e.target === 'publish').map((e) => e.spec);
+    expect(bad).toEqual([]);
+    // ...and the publisher reaches members through hub/member-sender.ts, never the server.
+    expect(all.filter((e) => layer(e.file) === 'publish' && e.target === 'hub')).toEqual([]);
+  });
   it('never lets peer and hub import each other', () => {
     const bad = all.filter((e) => (layer(e.file) === 'peer' && e.target === 'hub') || (layer(e.file) === 'hub' && e.target === 'peer'));
     expect(bad).toEqual([]);

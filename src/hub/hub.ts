@@ -3,6 +3,7 @@
 // It touches no OS resource itself (only published services open TCP listeners, in publish/): the
 // process entry hub/run.ts passes the real socket and clocks, the in-process tests (test/vnet,
 // test/publish) the memory twins and a ManualClock.
+import { randomBytes } from 'node:crypto';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { keyId, Link } from '../link/link.js';
 import type { Endpoint, UdpSocket } from '../net/udp.js';
@@ -17,6 +18,7 @@ import { encodeInner, InnerKind } from '../wire/inner.js';
 import { BindingTable, dayMs, defaultBindingLeaseDays, leaseExpired, matchRelease, type Binding } from './bindings.js';
 import { appendJournal, loadBindings, saveBindings } from './binding-store.js';
 import { Relay } from './relay.js';
+import { MemberSender } from './member-sender.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { HubServer } from './server.js';
 
@@ -171,6 +173,9 @@ export function startHub(opts: HubOptions): Hub {
   };
   const relay = new Relay(opts.relayBytesPerSec, opts.relayBurstBytes);
   const heartbeatMs = opts.heartbeatMs ?? heartbeatIntervalMs;
+  // The server and the publisher both reach members through the sender; the server calls the
+  // publisher through the MemberServices slice it declares, and the publisher never calls the server.
+  const sender = new MemberSender(link, opts.clock, () => randomBytes(8).readBigUInt64LE(0));
   const publisher = new HubPublisher({
     allow: opts.allowPublish ?? [],
     listenHost: opts.publishListenHost ?? opts.listen.address,
@@ -180,14 +185,14 @@ export function startHub(opts: HubOptions): Hub {
     ...opts.publishLimits,
     send: (key, inner) => link.send(key, inner),
     sendReliable: (m, make, onGiveUp) => {
-      const member = registry.get(m.id);
-      if (member) server.sendReliable(member, make, onGiveUp);
+      if (registry.get(m.id)) sender.sendReliable(m, make, onGiveUp);
       else onGiveUp();
     },
-    sendControl: (key, msg) => server.sendControl(key, msg),
+    sendControl: (key, msg) => sender.sendControl(key, msg),
   });
   const server = new HubServer({
     publish: publisher,
+    sender,
     link,
     registry,
     clock: opts.clock,

@@ -1,10 +1,9 @@
 // The hub's dispatch: authenticated inner messages from the link -> registry, map, punch, relay.
 // REGISTER (accept or refuse with a reason), HEARTBEAT (endpoints, repair), GOODBYE, PUNCH_REQUEST,
 // ACK; RELAY_TO -> RELAY_FROM. Peers that are not registered can do nothing but REGISTER.
-import { randomBytes } from 'node:crypto';
-import { keyId, type Link, type RemoteNode } from '../link/link.js';
+import type { Link, RemoteNode } from '../link/link.js';
 import type { Path } from '../link/path.js';
-import { ReliableSender, SeqDedup } from '../link/reliable.js';
+import { SeqDedup } from '../link/reliable.js';
 import type { Endpoint } from '../net/udp.js';
 import type { Clock } from '../util/clock.js';
 import { usableEndpoints } from '../util/endpoint-filter.js';
@@ -14,18 +13,31 @@ import { u32ToIpv4 } from '../util/ipv4.js';
 import {
   CandidateKind, ControlType, decodeControl, encodeControl, REGISTER_FLAG_NAME_HINT, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
 } from '../wire/control.js';
-import { decodeInner, encodeInner, InnerKind } from '../wire/inner.js';
-import type { HubPublisher } from '../publish/hub-publisher.js';
-import { MemberBuckets, pairKey, punchRequestBurst, punchRequestsPerSec, punchVerdict, reliableMaxPendingPerMember } from './control-budget.js';
-import { EndpointGuard } from './endpoint-guard.js';
+import { decodeInner, encodeInner, InnerKind, type InnerMessage } from '../wire/inner.js';
+import { MemberBuckets, pairKey, punchRequestBurst, punchRequestsPerSec, punchVerdict } from './control-budget.js';
+import type { EndpointGuard } from './endpoint-guard.js';
 import type { FanoutReport } from './fanout.js';
 import { MapSender } from './map-sender.js';
+import type { MemberSender } from './member-sender.js';
 import { Relay } from './relay.js';
 import type { Binding, BindingTable } from './bindings.js';
 import { decideRegister, heartbeatIntervalMs, Registry, type Member } from './registry.js';
 
+/** What the dispatch hands to published services (publish/hub-publisher.ts implements it; declared
+ * here, by the side that calls it, so the server knows nothing else of publishing). */
+export interface MemberServices {
+  /** A STREAM message from a member (or from a key that is not one: `member` undefined). */
+  onStream(member: Member | undefined, inner: Extract<InnerMessage, { kind: InnerKind.STREAM }>, publicKey: Uint8Array): void;
+  /** A control type the dispatch does not handle; true when it was a publishing one. */
+  onControl(member: Member | undefined, publicKey: Uint8Array, msg: ControlMessage): boolean;
+  /** The member left or restarted: its services and streams are gone. */
+  memberGone(id: string, why: string): void;
+}
+
 export interface ServerOptions {
   link: Link;
+  /** Every send to a member (guarded, reliable): shared with the publisher (hub/member-sender.ts). */
+  sender: MemberSender;
   registry: Registry;
   clock: Clock;
   log: Logger;
@@ -33,7 +45,7 @@ export interface ServerOptions {
   keyAllowed: (publicKey: Uint8Array) => boolean;
   heartbeatMs?: number;
   /** Published services (PUBLISH, STREAM); docs/PUBLISH.md. */
-  publish?: HubPublisher;
+  publish?: MemberServices;
   /** Window in which map changes are collected into one delta per member (default mapCoalesceMs). */
   mapCoalesceMs?: number;
   /** Told when a flush's deltas have reached every member (hub/map-sender.ts FanoutReport). */
@@ -45,8 +57,6 @@ export interface ServerOptions {
   /** The bindings changed (the daemon persists the table); `claim` is set for a new or changed
    * key -> address/name binding, which the daemon writes through before this returns. */
   onBindingsChanged?: (claim?: Binding) => void;
-  /** Txids of endpoint challenges (tests inject a seeded source). */
-  randomTxid?: () => bigint;
 }
 
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
@@ -67,59 +77,39 @@ export class HubServer {
   readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, lanDropped: 0 };
   /** Control work refused to keep one member from growing the hub's state or traffic (issue 17):
    * shown in hub status as control_<reason>. */
-  readonly drops = { punch_rate_limited: 0, punch_in_flight: 0, reliable_full: 0, unproven_endpoint: 0 };
-  /** Sends to a member's unproven endpoint are limited to 3x what came from it (endpoint-guard.ts). */
-  readonly guard: EndpointGuard;
+  private readonly punchDrops = { punch_rate_limited: 0, punch_in_flight: 0 };
   /** Bytes of the inner message being handled (a REGISTER's count toward its endpoint's budget). */
   private inBytes = 0;
   private readonly punchBudget = new MemberBuckets(punchRequestsPerSec, punchRequestBurst);
   /** Pairs with a PUNCH exchange in flight -> PUNCH messages of it not yet acked or given up. */
   private readonly punchesInFlight = new Map<string, number>();
-  private readonly reliable = new Map<string, ReliableSender>();
   private readonly dedup = new Map<string, SeqDedup>();
   readonly maps: MapSender;
   private readonly heartbeatMs: number;
 
   constructor(private readonly o: ServerOptions) {
     this.heartbeatMs = o.heartbeatMs ?? heartbeatIntervalMs;
-    this.guard = new EndpointGuard(o.randomTxid ?? (() => randomBytes(8).readBigUInt64LE(0)));
-    this.maps = new MapSender(o.clock, o.registry, (m, inner) => this.sendTo(m.id, m.publicKey, inner), (m) => this.reliableOf(m.id), o.mapCoalesceMs, undefined, undefined, o.onMapFanout);
+    this.maps = new MapSender(o.clock, o.registry, (m, inner) => o.sender.sendTo(m.id, m.publicKey, inner), (m) => o.sender.reliableOf(m.id), o.mapCoalesceMs, undefined, undefined, o.onMapFanout);
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
   }
 
-  private reliableOf(id: string): ReliableSender {
-    let r = this.reliable.get(id);
-    if (!r) {
-      r = new ReliableSender(this.o.clock, 1, reliableMaxPendingPerMember);
-      this.reliable.set(id, r);
-    }
-    return r;
+  /** Sends to a member's unproven endpoint are limited to 3x what came from it (endpoint-guard.ts). */
+  get guard(): EndpointGuard {
+    return this.o.sender.guard;
   }
 
-  /** A control message to a member, retransmitted until ACK(seq) (used by the publisher for STREAM_OPEN). */
-  sendReliable(m: Member, make: (seq: number) => ControlMessage, onGiveUp?: () => void): void {
-    const rel = this.reliableOf(m.id);
-    const msg = make(rel.nextSeq());
-    if (rel.track(msg.seq, () => this.sendControl(m.publicKey, msg), onGiveUp)) return;
-    this.drops.reliable_full++;
-    onGiveUp?.();
+  /** Control work refused to keep one member from growing the hub's state or traffic (issue 17):
+   * shown in hub status as control_<reason>. */
+  get drops(): Record<string, number> {
+    return { ...this.punchDrops, ...this.o.sender.drops };
   }
 
-  sendControl(publicKey: Uint8Array, msg: ControlMessage): void {
-    this.sendTo(keyId(publicKey), publicKey, encodeInner({ kind: InnerKind.CONTROL, body: encodeControl(msg) }));
+  private sendControl(publicKey: Uint8Array, msg: ControlMessage): void {
+    this.o.sender.sendControl(publicKey, msg);
   }
 
-  /** Every send to a member goes through here: to its latest authenticated source, within the
-   * anti-amplification budget while that endpoint is unproven (issue 17 M2). */
-  sendTo(id: string, publicKey: Uint8Array, inner: Uint8Array): boolean {
-    const path = this.o.link.remote(publicKey)?.path;
-    if (path?.kind === 'udp' && !this.guard.allow(id, path.endpoint, inner.byteLength)) {
-      this.drops.unproven_endpoint++;
-      const txid = this.guard.retry(id, this.o.clock.now());
-      if (txid !== undefined) this.sendTo(id, publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: 0 }));
-      return false;
-    }
-    return this.o.link.send(publicKey, inner);
+  private sendTo(id: string, publicKey: Uint8Array, inner: Uint8Array): boolean {
+    return this.o.sender.sendTo(id, publicKey, inner);
   }
 
   /** Counts an authenticated message toward its endpoint's budget and challenges a new endpoint. */
@@ -160,7 +150,7 @@ export class HubServer {
     } else if (inner.kind === InnerKind.PING) {
       const pong = encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed: from.endpoint });
       if (this.guard.allow(remote.id, from.endpoint, pong.byteLength)) this.o.link.send(remote.publicKey, pong, from);
-      else this.drops.unproven_endpoint++;
+      else this.o.sender.drops.unproven_endpoint++;
     } else if (inner.kind === InnerKind.PONG) {
       // The answer to an endpoint challenge: the member receives there; what waited goes now.
       const member = this.o.registry.get(remote.id);
@@ -174,7 +164,7 @@ export class HubServer {
       case ControlType.REGISTER:
         return this.onRegister(remote, msg, from);
       case ControlType.ACK:
-        if (member && !this.maps.acked(member, msg.seq)) this.reliable.get(member.id)?.ack(msg.seq);
+        if (member && !this.maps.acked(member, msg.seq)) this.o.sender.acked(member.id, msg.seq);
         return;
       case ControlType.HEARTBEAT:
         if (!member) {
@@ -198,7 +188,7 @@ export class HubServer {
         const pair = pairKey(member.id, target.id);
         const v = punchVerdict(this.punchesInFlight.has(pair), () => this.punchBudget.take(member.id, this.o.clock.now()));
         if (v === 'punch') this.punchPair(member, target);
-        else this.drops[v === 'in_flight' ? 'punch_in_flight' : 'punch_rate_limited']++;
+        else this.punchDrops[v === 'in_flight' ? 'punch_in_flight' : 'punch_rate_limited']++;
         return;
       }
       default:
@@ -295,7 +285,7 @@ export class HubServer {
   punchPair(a: Member, b: Member): void {
     const pair = pairKey(a.id, b.id);
     for (const [to, about] of [[a, b], [b, a]] as const) {
-      const rel = this.reliableOf(to.id);
+      const rel = this.o.sender.reliableOf(to.id);
       const seq = rel.nextSeq();
       const msg: ControlMessage = { type: ControlType.PUNCH, seq, publicKey: about.publicKey, overlay: about.overlay, candidates: candidatesOf(about) };
       this.punchesInFlight.set(pair, (this.punchesInFlight.get(pair) ?? 0) + 1);
@@ -306,7 +296,7 @@ export class HubServer {
       };
       if (!rel.track(seq, () => this.sendControl(to.publicKey, msg), undefined, settled)) {
         settled();
-        this.drops.reliable_full++;
+        this.o.sender.drops.reliable_full++;
       }
     }
   }
@@ -318,17 +308,15 @@ export class HubServer {
 
   /** Reliable messages pending to one member (tests: bounded state). */
   pendingFor(id: string): number {
-    return this.reliable.get(id)?.inFlight ?? 0;
+    return this.o.sender.pendingFor(id);
   }
 
   removeMember(m: Member, why: string): void {
     this.o.registry.remove(m.id);
     this.seen(m); // the binding stays: the address and name wait for this key (H1)
     this.maps.forget(m);
-    this.reliable.get(m.id)?.cancelAll();
-    this.reliable.delete(m.id);
+    this.o.sender.forget(m.id);
     this.dedup.delete(m.id);
-    this.guard.forget(m.id);
     this.punchBudget.forget(m.id);
     this.o.link.forget(m.publicKey);
     this.o.publish?.memberGone(m.id, why);
@@ -345,6 +333,6 @@ export class HubServer {
 
   close(): void {
     this.maps.close();
-    for (const r of this.reliable.values()) r.cancelAll();
+    this.o.sender.close();
   }
 }

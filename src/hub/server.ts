@@ -89,7 +89,14 @@ export class HubServer {
 
   constructor(private readonly o: ServerOptions) {
     this.heartbeatMs = o.heartbeatMs ?? heartbeatIntervalMs;
-    this.maps = new MapSender(o.clock, o.registry, (m, inner) => o.sender.sendTo(m.id, m.publicKey, inner), (m) => o.sender.reliableOf(m.id), o.mapCoalesceMs, undefined, undefined, o.onMapFanout);
+    this.maps = new MapSender({
+      clock: o.clock,
+      registry: o.registry,
+      send: (m, inner) => o.sender.sendTo(m.id, m.publicKey, inner),
+      reliableOf: (m) => o.sender.reliableOf(m.id),
+      ...(o.mapCoalesceMs !== undefined ? { coalesceMs: o.mapCoalesceMs } : {}),
+      ...(o.onMapFanout ? { onFanout: o.onMapFanout } : {}),
+    });
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
   }
 

@@ -19,6 +19,7 @@ import { BindingTable, dayMs, defaultBindingLeaseDays, leaseExpired, matchReleas
 import { appendJournal, loadBindings, saveBindings } from './binding-store.js';
 import { Relay } from './relay.js';
 import { MemberSender } from './member-sender.js';
+import { memoryState, type NetworkState } from './network-state.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { HubServer } from './server.js';
 
@@ -63,6 +64,10 @@ export interface HubOptions {
   bindingLeaseMs?: number;
   /** Bindings from --allow-keys-file (`KEY ADDRESS [NAME]`): they win over first come and never expire. */
   pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>;
+  /** The shared network state of several hubs (hub/nats-state.ts; the hub closes it); absent = this
+   * hub alone (hub/network-state.ts memoryState, with the bindings file at bindingsPath). With it,
+   * bindingsPath, bindingLeaseMs and pinnedBindings are the state's business, not read here. */
+  state?: NetworkState;
 }
 
 /** What `meshd hub release` freed. */
@@ -109,8 +114,9 @@ export interface Hub {
   readonly bindings: BindingTable;
   /** Stops timers and the link and closes the socket. */
   close(): Promise<void>;
-  /** @internal tests */
+  /** @internal tests: this hub's own members (state.members) */
   readonly registry: Registry;
+  readonly state: NetworkState;
   readonly link: Link;
   readonly publisher: HubPublisher;
   readonly server: HubServer;
@@ -127,7 +133,9 @@ export function startHub(opts: HubOptions): Hub {
   const network = parseNetwork(opts.network);
   const log = componentLogger(opts.log, 'hub');
   const allowed = opts.allowedKeys ? new Set(opts.allowedKeys.map(keyId)) : undefined;
-  const registry = new Registry(network);
+  const state = opts.state ?? memoryState(network, new BindingTable(mergePinned(opts.bindingsPath ? loadBindings(opts.bindingsPath) : [], opts.pinnedBindings ?? [], log)));
+  const registry = state.members;
+  const bindings = state.bindings;
   // --allow-keys-file is enforced at the handshake: an unlisted key gets the handshake response and
   // one sealed REGISTER_REFUSED (so its daemon says why), and the hub keeps nothing for it. A key
   // that handshakes and never registers is forgotten after a grace period (link.ts `retain`).
@@ -142,7 +150,6 @@ export function startHub(opts: HubOptions): Hub {
     ...(allowed ? { allowedKeys: (k: Uint8Array) => allowed.has(keyId(k)), refusal: () => keyNotAllowed } : {}),
     retain: (id) => registry.get(id) !== undefined,
   });
-  const bindings = new BindingTable(mergePinned(opts.bindingsPath ? loadBindings(opts.bindingsPath) : [], opts.pinnedBindings ?? [], log));
   const leaseMs = opts.bindingLeaseMs ?? defaultBindingLeaseDays * dayMs;
   let lastSaveMs = -Infinity;
   let saveTimer: TimerHandle | undefined;
@@ -195,6 +202,7 @@ export function startHub(opts: HubOptions): Hub {
     sender,
     link,
     registry,
+    state,
     clock: opts.clock,
     log,
     relay,
@@ -216,17 +224,19 @@ export function startHub(opts: HubOptions): Hub {
         b.lastSeenMs = now;
         changed = true;
       } else if (leaseExpired(b, now, leaseMs)) {
-        bindings.delete(b.id);
+        state.release(b);
         changed = true;
         log.info({ peer: b.id.slice(0, 8), overlay: u32ToIpv4(b.overlay), name: b.name, lastSeen: new Date(b.lastSeenMs).toISOString() }, 'hub: binding lease expired; address and name are free');
       }
     }
     if (changed) bindingsChanged();
   }
-  sweepLeases();
+  // Several hubs: other hubs' members' last-seen times are not shared yet, so no hub frees leases.
+  const sweeping = opts.state === undefined;
+  if (sweeping) sweepLeases();
   let sweepTimer: TimerHandle = opts.clock.setTimer(bindingSweepIntervalMs, function again() {
     if (closed) return;
-    sweepLeases();
+    if (sweeping) sweepLeases();
     sweepTimer = opts.clock.setTimer(bindingSweepIntervalMs, again);
   });
   let timer: TimerHandle = opts.clock.setTimer(expiryCheckIntervalMs, expire);
@@ -264,12 +274,13 @@ export function startHub(opts: HubOptions): Hub {
   return {
     publicKey: opts.keyPair.publicKey,
     registry,
+    state,
     bindings,
     release(selector: string): ReleasedBinding[] {
       const keyIdOf = (s: string) => (/^[A-Za-z0-9+/]{43}=$/.test(s) ? Buffer.from(s, 'base64').toString('hex') : /^[0-9a-f]{64}$/.test(s) ? s : undefined);
       const out: ReleasedBinding[] = [];
       for (const b of matchRelease(bindings.all(), selector, keyIdOf)) {
-        bindings.delete(b.id);
+        state.release(b);
         const m = registry.get(b.id);
         if (m) server.removeMember(m, 'binding released by the operator');
         // removeMember marks the binding seen; it is gone already, so nothing is re-added.
@@ -287,7 +298,7 @@ export function startHub(opts: HubOptions): Hub {
       return {
         listen: `${opts.listen.address}:${opts.listen.port}`,
         network: network.cidr,
-        mapVersion: registry.version,
+        mapVersion: state.map.version,
         peers: registry.all().map((m) => ({
           publicKey: Buffer.from(m.publicKey).toString('base64'),
           overlay: u32ToIpv4(m.overlay),
@@ -317,6 +328,7 @@ export function startHub(opts: HubOptions): Hub {
       publisher.close();
       await link.close();
       await opts.udp.close();
+      await state.close();
     },
   };
 }

@@ -145,6 +145,9 @@ export interface MapSenderOptions {
   clock: Clock;
   /** The versioned map: its full bytes and the changes since a version. */
   registry: Registry;
+  /** Who gets it: this hub's own members (default `registry`'s members: a single hub serves the
+   * registry it keeps; hubs sharing state serve the network's map to their own members). */
+  recipients?: Pick<Registry, 'all' | 'size'>;
   /** Sends an inner CONTROL message (bytes valid only during the call) to the member. */
   send(m: Member, inner: Uint8Array): void;
   /** The member's reliable sender: MAP part seqs come from it, shared with PUNCH and STREAM_OPEN. */
@@ -188,6 +191,7 @@ export class MapSender {
 
   private readonly clock: Clock;
   private readonly registry: Registry;
+  private readonly recipients: Pick<Registry, 'all' | 'size'>;
   private readonly send: (m: Member, inner: Uint8Array) => void;
   private readonly reliableOf: (m: Member) => ReliableSender;
   private readonly coalesceMs: number;
@@ -198,6 +202,7 @@ export class MapSender {
   constructor(o: MapSenderOptions) {
     this.clock = o.clock;
     this.registry = o.registry;
+    this.recipients = o.recipients ?? o.registry;
     this.send = o.send;
     this.reliableOf = o.reliableOf;
     this.coalesceMs = o.coalesceMs ?? mapCoalesceMs;
@@ -268,7 +273,7 @@ export class MapSender {
     this.changedSinceMs ??= this.clock.now();
     if (this.flushTimer !== undefined) return;
     const since = this.clock.now() - this.lastFlushEndMs;
-    this.windowMs = nextWindowMs(this.windowMs, since, this.registry.size, this.coalesceMs);
+    this.windowMs = nextWindowMs(this.windowMs, since, this.recipients.size, this.coalesceMs);
     const spacing = mapFlushSpacingFactor * this.lastFlushTookMs - since;
     this.flushTimer = this.clock.setTimer(Math.max(this.windowMs, spacing), () => this.flush());
   }
@@ -286,7 +291,7 @@ export class MapSender {
       this.onFanout?.(r);
     });
     this.changedSinceMs = undefined;
-    for (const m of this.registry.all()) {
+    for (const m of this.recipients.all()) {
       const s = this.stateOf(m);
       if (s.out || s.acked === version) continue;
       let parts = byBase.get(s.acked);

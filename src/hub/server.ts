@@ -21,6 +21,7 @@ import { MapSender } from './map-sender.js';
 import type { MemberSender } from './member-sender.js';
 import { Relay } from './relay.js';
 import type { Binding, BindingTable } from './bindings.js';
+import type { ClaimLost, NetworkState } from './network-state.js';
 import { decideRegister, heartbeatIntervalMs, Registry, type Member } from './registry.js';
 
 /** What the dispatch hands to published services (publish/hub-publisher.ts implements it; declared
@@ -38,7 +39,10 @@ export interface ServerOptions {
   link: Link;
   /** Every send to a member (guarded, reliable): shared with the publisher (hub/member-sender.ts). */
   sender: MemberSender;
+  /** This hub's own members (`state.members`). */
   registry: Registry;
+  /** The shared state: the served map, claims network-wide (hub/network-state.ts). */
+  state: NetworkState;
   clock: Clock;
   log: Logger;
   relay: Relay;
@@ -74,7 +78,7 @@ export function candidatesOf(m: Member): Candidate[] {
 export const bindingTouchMs = 3_600_000;
 
 export class HubServer {
-  readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, lanDropped: 0 };
+  readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, lanDropped: 0, claimUnavailable: 0 };
   /** Control work refused to keep one member from growing the hub's state or traffic (issue 17):
    * shown in hub status as control_<reason>. */
   private readonly punchDrops = { punch_rate_limited: 0, punch_in_flight: 0 };
@@ -84,6 +88,9 @@ export class HubServer {
   /** Pairs with a PUNCH exchange in flight -> PUNCH messages of it not yet acked or given up. */
   private readonly punchesInFlight = new Map<string, number>();
   private readonly dedup = new Map<string, SeqDedup>();
+  /** Keys whose claim is on its way to the shared state (a REGISTER copy meanwhile is dropped). */
+  private readonly claiming = new Set<string>();
+  private closed = false;
   readonly maps: MapSender;
   private readonly heartbeatMs: number;
 
@@ -91,13 +98,15 @@ export class HubServer {
     this.heartbeatMs = o.heartbeatMs ?? heartbeatIntervalMs;
     this.maps = new MapSender({
       clock: o.clock,
-      registry: o.registry,
+      registry: o.state.map,
+      recipients: o.registry,
       send: (m, inner) => o.sender.sendTo(m.id, m.publicKey, inner),
       reliableOf: (m) => o.sender.reliableOf(m.id),
       ...(o.mapCoalesceMs !== undefined ? { coalesceMs: o.mapCoalesceMs } : {}),
       ...(o.onMapFanout ? { onFanout: o.onMapFanout } : {}),
     });
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
+    o.state.onMapChanged(() => this.maps.changed());
   }
 
   /** Sends to a member's unproven endpoint are limited to 3x what came from it (endpoint-guard.ts). */
@@ -180,7 +189,7 @@ export class HubServer {
           return this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         }
         if (this.o.registry.touch(member.id, from, this.usableLan(msg.lan), this.o.clock.now())) this.broadcast(member);
-        this.sendControl(remote.publicKey, { type: ControlType.HEARTBEAT_OK, seq: msg.seq, observed: from, mapVersion: this.o.registry.version });
+        this.sendControl(remote.publicKey, { type: ControlType.HEARTBEAT_OK, seq: msg.seq, observed: from, mapVersion: this.o.state.map.version });
         this.maps.reported(member, msg.mapVersion);
         return;
       case ControlType.GOODBYE:
@@ -225,20 +234,47 @@ export class HubServer {
     const d = decideRegister(
       { id: remote.id, overlay: msg.overlay, prefix: msg.prefix, name: msg.name, nameIsHint }, reg.network, reg, this.o.keyAllowed(remote.publicKey), this.o.bindings,
     );
-    if (!d.ok) {
-      this.counters.refused++;
-      // warn: someone holds (or tries) an address or name bound to another key; repeated refusals are
-      // the refused peer retrying with backoff (hub-client.ts), not a flood.
-      this.o.log.warn({ peer: remote.id.slice(0, 8), reason: refusalReasonName[d.reason], overlay: u32ToIpv4(msg.overlay), name: msg.name, why: d.text }, 'hub: registration refused');
-      return this.sendControl(remote.publicKey, { type: ControlType.REGISTER_REFUSED, seq: msg.seq, reason: d.reason, text: d.text });
-    }
-    this.bind(remote.id, d.overlay, d.name);
+    if (!d.ok) return this.refuse(remote, msg, d);
+    const old = this.o.bindings.get(remote.id);
+    if (old && old.overlay === d.overlay && old.name === d.name) return this.accept(remote, msg, from, d.overlay, d.name);
+    // A new or changed claim: unique network-wide before REGISTER_OK (at once on a single hub).
+    const held = this.o.state.claim({ id: remote.id, overlay: d.overlay, name: d.name, lastSeenMs: this.o.wallNow(), pinned: old?.pinned ?? false }, old);
+    if (held === true) return this.accept(remote, msg, from, d.overlay, d.name);
+    if (this.claiming.has(remote.id)) return; // a copy of a REGISTER whose claim is in flight
+    this.claiming.add(remote.id);
+    held.then(
+      (r) => {
+        this.claiming.delete(remote.id);
+        if (this.closed) return;
+        if (r === true) this.accept(remote, msg, from, d.overlay, d.name);
+        else this.refuse(remote, msg, r);
+      },
+      (e: unknown) => {
+        this.claiming.delete(remote.id);
+        // Not risked: no answer, the peer tries again (hub-client's REGISTER retry).
+        this.counters.claimUnavailable++;
+        this.o.log.warn({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(d.overlay), err: e instanceof Error ? e.message : String(e) }, 'hub: the shared state did not answer a claim; registration not answered');
+      },
+    );
+  }
+
+  private refuse(remote: RemoteNode, msg: Extract<ControlMessage, { type: ControlType.REGISTER }>, d: ClaimLost): void {
+    this.counters.refused++;
+    // warn: someone holds (or tries) an address or name bound to another key; repeated refusals are
+    // the refused peer retrying with backoff (hub-client.ts), not a flood.
+    this.o.log.warn({ peer: remote.id.slice(0, 8), reason: refusalReasonName[d.reason], overlay: u32ToIpv4(msg.overlay), name: msg.name, why: d.text }, 'hub: registration refused');
+    this.sendControl(remote.publicKey, { type: ControlType.REGISTER_REFUSED, seq: msg.seq, reason: d.reason, text: d.text });
+  }
+
+  private accept(remote: RemoteNode, msg: Extract<ControlMessage, { type: ControlType.REGISTER }>, from: Endpoint, overlay: number, name: string): void {
+    const reg = this.o.registry;
+    this.bind(remote.id, overlay, name);
     const now = this.o.clock.now();
     const prev = reg.get(remote.id);
     // A restarted peer (new boot id) lost its streams; it publishes its services again after REGISTER_OK.
     if (prev && prev.bootId !== msg.bootId) this.o.publish?.memberGone(prev.id, 'restarted');
     const { member, changed } = reg.upsert(
-      { publicKey: remote.publicKey, id: remote.id, overlay: d.overlay >>> 0, name: d.name, bootId: msg.bootId, reflexive: from, lan: this.usableLan(msg.lan) },
+      { publicKey: remote.publicKey, id: remote.id, overlay: overlay >>> 0, name, bootId: msg.bootId, reflexive: from, lan: this.usableLan(msg.lan) },
       now,
     );
     this.o.log.info({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(member.overlay), name: member.name, endpoint: `${from.address}:${from.port}` }, 'hub: registered');
@@ -283,7 +319,8 @@ export class HubServer {
   /** A member changed: within the coalescing window every member behind gets one delta with all
    * changes since its acked version (it carries the changed member's candidates, so both sides
    * start punching at about the same moment: the MAP upsert is an implicit PUNCH). */
-  broadcast(_changed: Member): void {
+  broadcast(changed: Member): void {
+    this.o.state.memberChanged(changed, this.o.registry.get(changed.id) === undefined);
     this.maps.changed();
   }
 
@@ -339,6 +376,7 @@ export class HubServer {
   }
 
   close(): void {
+    this.closed = true;
     this.maps.close();
     this.o.sender.close();
   }

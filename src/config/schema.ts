@@ -47,6 +47,8 @@ export const options: readonly OptionDoc[] = [
   { key: 'publishIdleTimeout', flag: '--publish-idle-timeout', roles: ['hub'], arg: 'seconds', def: '300', doc: 'close a visitor connection after this long with no bytes either way (0 = never)' },
   { key: 'publishBufferMb', flag: '--publish-buffer-mb', roles: ['hub', 'peer'], arg: 'MB', def: '64', doc: 'budget for bytes buffered in all published-service streams; past it slow readers are paused, then reset' },
   { key: 'publishMaxServices', flag: '--publish-max-services', roles: ['hub'], arg: 'n', def: '8', doc: 'services one member may publish' },
+  { key: 'cluster', flag: '--cluster', roles: ['hub'], arg: 'nats://host:port', doc: 'share the network state with the other hubs of the network through this NATS JetStream server (repeatable: seeds of one NATS cluster); default: this hub alone' },
+  { key: 'clusterCreds', flag: '--cluster-creds', roles: ['hub'], arg: 'file', doc: 'NATS credentials for --cluster: a .creds file, or one line user:password, or a token (never on the command line)' },
   { key: 'metrics', flag: '--metrics', roles: ['hub', 'peer'], arg: 'ip:port', doc: 'serve Prometheus metrics at http://ip:port/metrics (prefer 127.0.0.1: the page is not authenticated)' },
   { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
 ];
@@ -74,6 +76,10 @@ export interface HubConfig extends CommonConfig {
   relayRateMbit: number;
   /** A binding (key -> address, name) unseen this many days is freed. */
   bindingLeaseDays: number;
+  /** NATS servers of the shared state (--cluster); empty = this hub alone. */
+  cluster: string[];
+  /** File with the NATS credentials (--cluster-creds). */
+  clusterCreds?: string;
 }
 
 export interface PeerConfig extends CommonConfig {

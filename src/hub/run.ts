@@ -20,6 +20,8 @@ import { bindingsPath } from './binding-store.js';
 import { dayMs, nameProblem, printableName } from './bindings.js';
 import { meshdVersion } from '../util/version.js';
 import { startHub, type Hub } from './hub.js';
+import type { NetworkState } from './network-state.js';
+import { keyId } from '../link/link.js';
 import { inNetwork, parseNetwork } from './registry.js';
 import { buildHubStatus } from './status.js';
 
@@ -92,14 +94,33 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   const udp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
     throw udpOpenError(e, cfg.listen);
   });
+  const pinned = (allow ?? []).flatMap((e) => (e.overlay !== undefined ? [{ publicKey: e.publicKey, overlay: e.overlay, name: e.name }] : []));
+  // --cluster: the state shared with the other hubs through NATS (the client is loaded only then).
+  let state: NetworkState | undefined;
+  if (cfg.cluster.length > 0) {
+    const { startNatsState } = await import('./nats-state.js');
+    state = await startNatsState({
+      servers: cfg.cluster,
+      ...(cfg.clusterCreds !== undefined ? { credsFile: cfg.clusterCreds } : {}),
+      network,
+      psk,
+      hubId: keyId(keyPair.publicKey).slice(0, 16),
+      clock: systemClock,
+      log: componentLogger(log, 'nats'),
+      pinned: pinned.map((p) => ({ id: keyId(p.publicKey), overlay: p.overlay >>> 0, name: p.name, lastSeenMs: 0, pinned: true })),
+    }).catch(async (e: unknown) => {
+      await udp.close();
+      throw e;
+    });
+  }
   const hub = startHub({
     listen: udp.local,
     network: `${cfg.network.address}/${cfg.network.prefixLength}`,
     psk,
     keyPair,
     ...(allow ? { allowedKeys: allow.map((e) => e.publicKey) } : {}),
-    pinnedBindings: (allow ?? []).flatMap((e) => (e.overlay !== undefined ? [{ publicKey: e.publicKey, overlay: e.overlay, name: e.name }] : [])),
-    bindingsPath: bindingsPath(cfg.stateDir),
+    pinnedBindings: pinned,
+    ...(state ? { state } : { bindingsPath: bindingsPath(cfg.stateDir) }),
     bindingLeaseMs: cfg.bindingLeaseDays * dayMs,
     clock: systemClock,
     wallClock: systemWallClock,

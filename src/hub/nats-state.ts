@@ -1,0 +1,388 @@
+// The network state shared by several hubs through NATS JetStream (`meshd hub --cluster`): the
+// NetworkState of hub/network-state.ts over three KV buckets. The only file that imports the NATS
+// client (test/deps.test.ts). Buckets are named from a hash of the network secret and CIDR, so hubs
+// given the same NATS and secret share one network and other networks never meet:
+//   <p>_claims   addr.<u32> and name.<hex utf8> -> key id, created with compare-and-set (exactly one
+//                key wins an address or a name network-wide); key.<id> -> the binding (JSON)
+//   <p>_members  m.<id> -> a member's map entry and its home hub, written by the home hub when the
+//                entry changes; the watch is the change feed every hub's served map follows
+//   <p>_hubs     h.<hubId> -> presence, refreshed every presenceRefreshMs; a hub unseen for
+//                presenceTtlMs is dead and its members leave every map (their entries are deleted,
+//                compare-and-set on the revision so a member that re-homed meanwhile stays)
+// Presence is judged on the local clock from the watch's refreshes (nats-server 2.9 removes aged
+// messages without telling watchers), so hosts' wall clocks need not agree.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import {
+  connect, credsAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator,
+  type Authenticator, type KV, type KvEntry, type NatsConnection, type QueuedIterator,
+} from 'nats';
+import type { Endpoint } from '../net/udp.js';
+import { ConfigError } from '../util/errors.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { u32ToIpv4 } from '../util/ipv4.js';
+import { RefusalReason } from '../wire/control.js';
+import { BindingTable, type Binding } from './bindings.js';
+import type { ClaimLost, ClusterStatus, NetworkState } from './network-state.js';
+import { Registry, type Member, type Network } from './registry.js';
+
+/** Local policy: a hub unseen this long is dead and its members leave the map (unless they re-home).
+ * 15 s: well past a NATS leader election (~2-5 s) and a few missed refreshes, short beside a
+ * peer's 70 s heartbeat expiry. */
+export const defaultPresenceTtlMs = 15_000;
+/** Local tuning: presence refresh, a fifth of the TTL (four refreshes may be lost). */
+export const presenceRefreshFraction = 5;
+/** Local tuning: replicas of each bucket (a 3-node NATS loses one node and changes nothing visible). */
+export const defaultReplicas = 3;
+/** Local tuning: a KV request unanswered this long fails (the claim is not risked). */
+export const kvTimeoutMs = 5_000;
+
+export interface NatsStateOptions {
+  /** nats://host:port seeds (--cluster, repeatable). */
+  servers: string[];
+  /** --cluster-creds FILE: a NATS .creds file (JWT and NKey seed), or one line `user:password`, or a token. */
+  credsFile?: string;
+  network: Network;
+  /** The network secret's key: buckets are named from its hash with the CIDR. */
+  psk: Uint8Array;
+  /** This hub's id in the shared state (a prefix of its key id). */
+  hubId: string;
+  clock: Clock;
+  log: Logger;
+  presenceTtlMs?: number;
+  replicas?: number;
+  /** Bindings from --allow-keys-file: written to the shared state at start (the list wins). */
+  pinned?: Binding[];
+}
+
+/** What a member's entry holds in the members bucket. */
+interface MemberRecord {
+  home: string;
+  publicKey: string;
+  overlay: number;
+  name: string;
+  bootId: string;
+  reflexive: Endpoint;
+  lan: Endpoint[];
+}
+
+interface BindingRecord {
+  overlay: number;
+  name: string;
+  lastSeenMs: number;
+  pinned: boolean;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const json = (v: unknown) => enc.encode(JSON.stringify(v));
+
+/** Bucket name prefix for a network (pure): hubs with the same secret and CIDR share it. */
+export function bucketPrefix(psk: Uint8Array, cidr: string): string {
+  return `meshd_${createHash('sha256').update('meshd nats state v1\0').update(psk).update(cidr).digest('hex').slice(0, 16)}`;
+}
+
+export const addrKey = (overlay: number) => `addr.${overlay >>> 0}`;
+export const nameKey = (name: string) => `name.${Buffer.from(name, 'utf8').toString('hex')}`;
+const bindingKey = (id: string) => `key.${id}`;
+const memberKey = (id: string) => `m.${id}`;
+const hubKey = (hubId: string) => `h.${hubId}`;
+
+/** Reads --cluster-creds (never a flag value): a .creds file, `user:password`, or a token. */
+export function authenticatorFrom(path: string): Authenticator {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('--cluster-creds', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (text.includes('BEGIN NATS USER JWT')) return credsAuthenticator(enc.encode(text));
+  const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+  if (!line) throw new ConfigError('--cluster-creds', `${path} is empty`);
+  const colon = line.indexOf(':');
+  return colon > 0 ? usernamePasswordAuthenticator(line.slice(0, colon), line.slice(colon + 1)) : tokenAuthenticator(line);
+}
+
+/** A NATS API error that means "the key exists already" (create) or "changed meanwhile" (CAS). */
+function lostRace(e: unknown): boolean {
+  const err = e as { api_error?: { err_code?: number }; message?: string };
+  return err.api_error?.err_code === 10071 || /wrong last sequence/i.test(err.message ?? '');
+}
+
+async function openBucket(nc: NatsConnection, name: string, opts: { ttl?: number; replicas: number }, log: Logger): Promise<KV> {
+  const js = nc.jetstream({ timeout: kvTimeoutMs });
+  const base = { history: 1, timeout: kvTimeoutMs, ...(opts.ttl !== undefined ? { ttl: opts.ttl } : {}) };
+  try {
+    return await js.views.kv(name, { ...base, replicas: opts.replicas });
+  } catch (e) {
+    if (opts.replicas <= 1) throw e;
+    // A NATS of fewer nodes than replicas (one NATS beside a hub): one copy, said loudly.
+    log.warn({ bucket: name, replicas: opts.replicas, err: (e as Error).message }, 'nats: cannot create the bucket replicated; using one replica');
+    return js.views.kv(name, { ...base, replicas: 1 });
+  }
+}
+
+export async function startNatsState(o: NatsStateOptions): Promise<NetworkState> {
+  const log = o.log;
+  const ttlMs = o.presenceTtlMs ?? defaultPresenceTtlMs;
+  const refreshMs = Math.max(100, Math.floor(ttlMs / presenceRefreshFraction));
+  const nc = await connect({
+    servers: o.servers,
+    name: `meshd-hub-${o.hubId}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    ...(o.credsFile !== undefined ? { authenticator: authenticatorFrom(o.credsFile) } : {}),
+  });
+  let connection = 'connected';
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') connection = 'reconnecting';
+      else if (s.type === 'reconnect') connection = 'connected';
+      if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ event: s.type, server: s.data }, `nats: ${s.type}`);
+    }
+  })();
+  const prefix = bucketPrefix(o.psk, o.network.cidr);
+  const replicas = o.replicas ?? defaultReplicas;
+  let claims: KV, membersKv: KV, hubsKv: KV;
+  try {
+    claims = await openBucket(nc, `${prefix}_claims`, { replicas }, log);
+    membersKv = await openBucket(nc, `${prefix}_members`, { replicas }, log);
+    hubsKv = await openBucket(nc, `${prefix}_hubs`, { replicas, ttl: ttlMs }, log);
+  } catch (e) {
+    await nc.close();
+    throw e;
+  }
+
+  const members = new Registry(o.network);
+  const map = new Registry(o.network);
+  const bindings = new BindingTable(o.pinned ?? []);
+  const startedMs = o.clock.now();
+  const hubSeen = new Map<string, number>();
+  /** Every member entry in the bucket (alive home or not), with its revision. */
+  const entries = new Map<string, { rec: MemberRecord; rev: number }>();
+  /** The revision of each own member's entry as this hub last wrote it. */
+  const ownRev = new Map<string, number>();
+  /** Writes per member, in order (a put then a delete of the same member must land in that order). */
+  const chains = new Map<string, Promise<void>>();
+  let mapChanged: () => void = () => undefined;
+  let closed = false;
+
+  const alive = (hub: string) => hub === o.hubId || o.clock.now() - (hubSeen.get(hub) ?? startedMs) <= ttlMs;
+  const showInMap = (id: string, rec: MemberRecord): boolean => {
+    const { changed } = map.upsert(
+      { publicKey: new Uint8Array(Buffer.from(rec.publicKey, 'base64')), id, overlay: rec.overlay >>> 0, name: rec.name, bootId: BigInt(rec.bootId), reflexive: rec.reflexive, lan: rec.lan },
+      o.clock.now(),
+    );
+    return changed;
+  };
+
+  function onMember(e: KvEntry): void {
+    const id = e.key.slice(2);
+    if (e.operation !== 'PUT') {
+      entries.delete(id);
+      if (map.remove(id)) mapChanged();
+      return;
+    }
+    let rec: MemberRecord;
+    try {
+      rec = JSON.parse(dec.decode(e.value)) as MemberRecord;
+    } catch {
+      log.warn({ key: e.key }, 'nats: unreadable member entry ignored');
+      return;
+    }
+    entries.set(id, { rec, rev: e.revision });
+    if (alive(rec.home)) {
+      if (showInMap(id, rec)) mapChanged();
+    } else if (map.remove(id)) mapChanged();
+  }
+
+  function onClaim(e: KvEntry): void {
+    if (!e.key.startsWith('key.')) return;
+    const id = e.key.slice(4);
+    if (bindings.get(id)?.pinned) return; // this hub's allow-list wins here
+    if (e.operation !== 'PUT') {
+      bindings.delete(id);
+      return;
+    }
+    try {
+      const r = JSON.parse(dec.decode(e.value)) as BindingRecord;
+      bindings.set({ id, overlay: r.overlay >>> 0, name: r.name, lastSeenMs: r.lastSeenMs, pinned: r.pinned });
+    } catch {
+      log.warn({ key: e.key }, 'nats: unreadable binding ignored');
+    }
+  }
+
+  function onHub(e: KvEntry): void {
+    const hub = e.key.slice(2);
+    if (e.operation !== 'PUT' || hub === o.hubId) return;
+    const wasAlive = alive(hub);
+    hubSeen.set(hub, o.clock.now());
+    if (wasAlive) return;
+    // A hub back from the dead: its members' entries still in the bucket return to the map.
+    let changed = false;
+    for (const [id, { rec }] of entries) if (rec.home === hub) changed = showInMap(id, rec) || changed;
+    if (changed) mapChanged();
+  }
+
+  /** Follows a bucket from its current values on; resolves once those are applied. */
+  async function follow(kv: KV, key: string, apply: (e: KvEntry) => void): Promise<QueuedIterator<KvEntry>> {
+    let ready!: () => void;
+    const initialized = new Promise<void>((r) => (ready = r));
+    const w = await kv.watch({ key, initializedFn: () => ready() });
+    void (async () => {
+      for await (const e of w) {
+        try {
+          apply(e);
+        } catch (err) {
+          log.error({ err, key: e.key }, 'nats: applying a change failed');
+        }
+      }
+    })();
+    await initialized;
+    return w;
+  }
+
+  // The allow-list's bindings first (the operator's list wins over first come, as on one hub).
+  for (const b of o.pinned ?? []) {
+    await claims.put(addrKey(b.overlay), enc.encode(b.id));
+    if (b.name !== '') await claims.put(nameKey(b.name), enc.encode(b.id));
+    await claims.put(bindingKey(b.id), json({ overlay: b.overlay, name: b.name, lastSeenMs: b.lastSeenMs, pinned: true }));
+  }
+  const refreshPresence = () => hubsKv.put(hubKey(o.hubId), json({ members: members.size })).then(() => undefined);
+  await refreshPresence();
+  const watches = [await follow(hubsKv, 'h.>', onHub), await follow(claims, 'key.>', onClaim), await follow(membersKv, 'm.>', onMember)];
+
+  // Presence: refresh ours; members of hubs unseen for the TTL leave the map and the bucket.
+  let timer: TimerHandle = o.clock.setTimer(refreshMs, function tick() {
+    if (closed) return;
+    refreshPresence().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'nats: presence refresh failed'));
+    let changed = false;
+    for (const [id, { rec, rev }] of entries) {
+      if (alive(rec.home)) continue;
+      if (map.remove(id)) {
+        changed = true;
+        log.info({ peer: id.slice(0, 8), overlay: u32ToIpv4(rec.overlay), home: rec.home }, 'nats: home hub unseen past the presence TTL; member leaves the map');
+      }
+      // Any hub may delete it; the revision check keeps a member that re-homed meanwhile.
+      membersKv.delete(memberKey(id), { previousSeq: rev }).catch(() => undefined);
+    }
+    if (changed) mapChanged();
+    timer = o.clock.setTimer(refreshMs, tick);
+  });
+
+  function chain(id: string, work: () => Promise<void>): void {
+    const next = (chains.get(id) ?? Promise.resolve()).then(work).catch((e: unknown) => {
+      log.warn({ peer: id.slice(0, 8), err: (e as Error).message }, 'nats: member entry not written');
+    });
+    chains.set(id, next);
+    void next.then(() => {
+      if (chains.get(id) === next) chains.delete(id);
+    });
+  }
+
+  /** Takes `key` for `id` unless another key holds it: 'created' (with its revision), 'ours', or the holder. */
+  async function take(key: string, id: string): Promise<{ created: number } | 'ours' | { holder: string }> {
+    try {
+      return { created: await claims.create(key, enc.encode(id)) };
+    } catch (e) {
+      if (!lostRace(e)) throw e;
+      const cur = await claims.get(key);
+      const holder = cur && cur.operation === 'PUT' ? dec.decode(cur.value) : undefined;
+      if (holder === id) return 'ours';
+      if (holder === undefined) return take(key, id); // deleted meanwhile: try again
+      return { holder };
+    }
+  }
+
+  /** Frees `key` if `id` still holds it (compare-and-set on its revision). */
+  async function free(key: string, id: string): Promise<void> {
+    const cur = await claims.get(key);
+    if (!cur || cur.operation !== 'PUT' || dec.decode(cur.value) !== id) return;
+    await claims.delete(key, { previousSeq: cur.revision }).catch((e: unknown) => {
+      if (!lostRace(e)) throw e;
+    });
+  }
+
+  async function claim(b: Binding, old: Binding | undefined): Promise<true | ClaimLost> {
+    const addr = await take(addrKey(b.overlay), b.id);
+    if (typeof addr === 'object' && 'holder' in addr) {
+      return { reason: RefusalReason.ADDRESS_IN_USE, text: `${u32ToIpv4(b.overlay)} is bound to another key (another hub of the network)` };
+    }
+    if (b.name !== '') {
+      const name = await take(nameKey(b.name), b.id);
+      if (typeof name === 'object' && 'holder' in name) {
+        if (typeof addr === 'object') await claims.delete(addrKey(b.overlay), { previousSeq: addr.created }).catch(() => undefined);
+        return { reason: RefusalReason.NAME_TAKEN, text: `name "${b.name}" is bound to another key (another hub of the network)` };
+      }
+    }
+    await claims.put(bindingKey(b.id), json({ overlay: b.overlay, name: b.name, lastSeenMs: b.lastSeenMs, pinned: b.pinned }));
+    if (old && old.overlay !== b.overlay) await free(addrKey(old.overlay), b.id);
+    if (old && old.name !== '' && old.name !== b.name) await free(nameKey(old.name), b.id);
+    bindings.set(b);
+    return true;
+  }
+
+  const status = (): ClusterStatus => {
+    const now = o.clock.now();
+    const perHub = new Map<string, number>();
+    for (const { rec } of entries.values()) perHub.set(rec.home, (perHub.get(rec.home) ?? 0) + 1);
+    return {
+      hubId: o.hubId,
+      connection: closed ? 'closed' : connection,
+      hubs: [...hubSeen].filter(([h]) => alive(h)).map(([hubId, seen]) => ({ hubId, members: perHub.get(hubId) ?? 0, lastSeenAgoMs: now - seen })),
+      mapMembers: map.size,
+    };
+  };
+
+  log.info({ servers: o.servers, hubId: o.hubId, buckets: prefix, presenceTtlMs: ttlMs, members: map.size, bindings: bindings.size }, 'nats: joined the shared network state');
+  return {
+    members,
+    map,
+    bindings,
+    claim,
+    memberChanged(m: Member, gone: boolean): void {
+      if (closed) return;
+      if (gone) {
+        chain(m.id, async () => {
+          const rev = ownRev.get(m.id);
+          ownRev.delete(m.id);
+          if (rev === undefined) return;
+          await membersKv.delete(memberKey(m.id), { previousSeq: rev }).catch((e: unknown) => {
+            if (!lostRace(e)) throw e; // re-homed meanwhile: the entry is another hub's now
+          });
+        });
+        return;
+      }
+      const rec: MemberRecord = {
+        home: o.hubId, publicKey: Buffer.from(m.publicKey).toString('base64'), overlay: m.overlay, name: m.name, bootId: m.bootId.toString(),
+        reflexive: { address: m.reflexive.address, port: m.reflexive.port }, lan: m.lan.map((e) => ({ address: e.address, port: e.port })),
+      };
+      chain(m.id, async () => {
+        ownRev.set(m.id, await membersKv.put(memberKey(m.id), json(rec)));
+      });
+    },
+    onMapChanged(fn) {
+      mapChanged = fn;
+    },
+    release(b: Binding): void {
+      bindings.delete(b.id);
+      void (async () => {
+        await claims.delete(bindingKey(b.id));
+        await free(addrKey(b.overlay), b.id);
+        if (b.name !== '') await free(nameKey(b.name), b.id);
+      })().catch((e: unknown) => log.warn({ peer: b.id.slice(0, 8), err: (e as Error).message }, 'nats: release not written'));
+    },
+    status,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      o.clock.clearTimer(timer);
+      // Own members' entries stay: they leave the other hubs' maps when this hub's presence expires,
+      // or stay if it is back within the TTL (a restart) or they re-home.
+      await Promise.allSettled([...chains.values()]);
+      for (const w of watches) w.stop();
+      await nc.close();
+    },
+  };
+}

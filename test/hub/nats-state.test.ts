@@ -1,0 +1,128 @@
+// Hubs sharing one network state through a real 3-node NATS JetStream cluster (hub/nats-state.ts):
+// unique claims under concurrency across two hubs, presence expiry of a dead hub's members and
+// re-homing, and claims that keep working with one NATS node killed. Needs nats-server
+// (test/helpers/nats.ts: skipped with a reason when absent, a failure under CI=true).
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair } from '../../src/crypto/keys.js';
+import { keyId } from '../../src/link/link.js';
+import type { Binding } from '../../src/hub/bindings.js';
+import { startNatsState } from '../../src/hub/nats-state.js';
+import type { ClaimLost, NetworkState } from '../../src/hub/network-state.js';
+import { parseNetwork, type Member } from '../../src/hub/registry.js';
+import { systemClock } from '../../src/util/clock.js';
+import { ipv4ToU32 } from '../../src/util/ipv4.js';
+import { RefusalReason } from '../../src/wire/control.js';
+import { testLogger } from '../fakes/logger.js';
+import { natsSkipReason, startNatsCluster, type NatsCluster } from '../helpers/nats.js';
+
+const skip = natsSkipReason();
+const network = parseNetwork('10.9.0.0/24');
+
+async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const binding = (id: string, overlay: string, name = ''): Binding => ({ id, overlay: ipv4ToU32(overlay), name, lastSeenMs: Date.now(), pinned: false });
+
+function member(overlay: string, name: string): Omit<Member, 'registeredMs' | 'lastHeartbeatMs' | 'relayedBytes'> {
+  const kp = generateKeyPair();
+  return { publicKey: kp.publicKey, id: keyId(kp.publicKey), overlay: ipv4ToU32(overlay), name, bootId: 7n, reflexive: { address: '198.51.100.10', port: 40000 }, lan: [] };
+}
+
+describe.skipIf(skip !== undefined)('hubs sharing state through NATS JetStream (3 nodes)', () => {
+  let cluster: NatsCluster;
+  const states: NetworkState[] = [];
+  /** A fresh network per test (its own buckets): a random secret. */
+  const open = async (hubId: string, psk: Uint8Array, extra: { presenceTtlMs?: number; servers?: string[] } = {}) => {
+    const s = await startNatsState({ servers: extra.servers ?? cluster.urls, network, psk, hubId, clock: systemClock, log: testLogger(`nats ${hubId}`), ...(extra.presenceTtlMs ? { presenceTtlMs: extra.presenceTtlMs } : {}) });
+    states.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster(3);
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.allSettled(states.map((s) => s.close()));
+    await cluster?.stop();
+  });
+
+  it('gives an address to exactly one of 100 keys claiming it at once on two hubs, 20 times over', async () => {
+    const psk = randomBytes(32);
+    const [a, b] = [await open('hub-a', psk), await open('hub-b', psk)];
+    for (let round = 0; round < 20; round++) {
+      const overlay = `10.9.0.${10 + round}`;
+      const ids = Array.from({ length: 100 }, () => randomBytes(32).toString('hex'));
+      const results = await Promise.all(ids.map((id, i) => (i % 2 === 0 ? a : b).claim(binding(id, overlay), undefined)));
+      const winners = ids.filter((_, i) => results[i] === true);
+      expect(winners, `round ${round}`).toHaveLength(1);
+      expect(results.filter((r) => r !== true).map((r) => (r as ClaimLost).reason)).toEqual(Array(99).fill(RefusalReason.ADDRESS_IN_USE));
+      // Both hubs' views of the bindings come to name the same winner.
+      await until(`both hubs see ${overlay} bound`, () => a.bindings.byOverlay(ipv4ToU32(overlay))?.id === winners[0] && b.bindings.byOverlay(ipv4ToU32(overlay))?.id === winners[0]);
+    }
+  }, 60_000);
+
+  it('refuses a name another hub gave to another key, and keeps the address it took free again', async () => {
+    const psk = randomBytes(32);
+    const [a, b] = [await open('hub-a', psk), await open('hub-b', psk)];
+    expect(await a.claim(binding('aa'.repeat(32), '10.9.0.2', 'alpha'), undefined)).toBe(true);
+    const lost = await b.claim(binding('bb'.repeat(32), '10.9.0.3', 'alpha'), undefined);
+    expect(lost !== true && lost.reason).toBe(RefusalReason.NAME_TAKEN);
+    // The address taken on the way was rolled back: a third key gets it.
+    expect(await b.claim(binding('cc'.repeat(32), '10.9.0.3'), undefined)).toBe(true);
+  }, 30_000);
+
+  it('shows a member of one hub in the other hub\'s map; when its hub dies it leaves the map after the presence TTL and can re-home', async () => {
+    const psk = randomBytes(32);
+    const ttlMs = 1_500;
+    const [a, b] = [await open('hub-a', psk, { presenceTtlMs: ttlMs }), await open('hub-b', psk, { presenceTtlMs: ttlMs })];
+    const m = member('10.9.0.5', 'roamer');
+    expect(await a.claim(binding(m.id, '10.9.0.5', 'roamer'), undefined)).toBe(true);
+    const { member: onA } = a.members.upsert(m, systemClock.now());
+    a.memberChanged(onA, false);
+    await until('b serves a\'s member', () => b.map.get(m.id) !== undefined);
+    expect(b.map.get(m.id)!.overlay).toBe(ipv4ToU32('10.9.0.5'));
+    expect(b.members.get(m.id)).toBeUndefined(); // in b's map, not one of b's own members
+    expect(b.status()?.hubs.map((h) => h.hubId)).toContain('hub-a');
+
+    const died = Date.now();
+    await a.close(); // no more presence refreshes: a dead hub, as seen from b
+    await until('b drops the dead hub\'s member', () => b.map.get(m.id) === undefined, ttlMs * 4);
+    const goneAfterMs = Date.now() - died;
+    console.log(`member left the other hub's map ${goneAfterMs} ms after its hub stopped (presence TTL ${ttlMs} ms, refresh ${ttlMs / 5} ms)`);
+    expect(goneAfterMs).toBeGreaterThanOrEqual(ttlMs - ttlMs / 5);
+
+    // Re-homing: the same key registers at b, keeping its address and name.
+    expect(await b.claim(binding(m.id, '10.9.0.5', 'roamer'), undefined)).toBe(true);
+    const { member: onB } = b.members.upsert(m, systemClock.now());
+    b.memberChanged(onB, false);
+    await until('b serves its new member', () => b.map.get(m.id) !== undefined);
+    const c = await open('hub-c', psk, { presenceTtlMs: ttlMs });
+    expect(c.map.get(m.id)?.name).toBe('roamer');
+    expect(c.status()?.hubs.find((h) => h.hubId === 'hub-b')?.members).toBe(1);
+  }, 30_000);
+
+  it('keeps claims working with one of the three NATS nodes killed', async () => {
+    const psk = randomBytes(32);
+    const [a, b] = [await open('hub-a', psk), await open('hub-b', psk)];
+    expect(await a.claim(binding('a1'.repeat(32), '10.9.0.2'), undefined)).toBe(true);
+    cluster.nodes[0]!.kill();
+    const killed = Date.now();
+    // The first claim after the kill may wait for a reconnect or a stream leader election.
+    let first: true | { reason: RefusalReason } | undefined;
+    while (first === undefined) {
+      if (Date.now() - killed > 20_000) throw new Error('no claim succeeded within 20 s of killing one NATS node');
+      first = await Promise.resolve(a.claim(binding('a2'.repeat(32), '10.9.0.3'), undefined)).catch(() => undefined);
+    }
+    expect(first).toBe(true);
+    console.log(`first claim after killing one NATS node done after ${Date.now() - killed} ms`);
+    for (let i = 0; i < 10; i++) expect(await (i % 2 ? a : b).claim(binding(randomBytes(32).toString('hex'), `10.9.0.${20 + i}`), undefined)).toBe(true);
+    const lost = await b.claim(binding('b1'.repeat(32), '10.9.0.2'), undefined);
+    expect(lost !== true && lost.reason).toBe(RefusalReason.ADDRESS_IN_USE);
+  }, 60_000);
+});

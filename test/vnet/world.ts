@@ -3,6 +3,7 @@
 import { generateKeyPair, type StaticKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
 import { startHub, type Hub } from '../../src/hub/hub.js';
+import type { NetworkState } from '../../src/hub/network-state.js';
 import { PeerNode } from '../../src/peer/node.js';
 import type { Endpoint } from '../../src/net/udp.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
@@ -57,7 +58,7 @@ export class World {
     this.net.host(HUB_ENDPOINT.address);
   }
 
-  startHub(opts: { allowedKeys?: Uint8Array[]; bindingsPath?: string; pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>; bindingLeaseMs?: number } = {}): Hub {
+  startHub(opts: { allowedKeys?: Uint8Array[]; bindingsPath?: string; pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>; bindingLeaseMs?: number; state?: NetworkState } = {}): Hub {
     const udp = this.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port);
     this.hub = startHub({
       listen: HUB_ENDPOINT, network: NETWORK, psk: this.psk, keyPair: this.hubKeys, clock: this.clock, wallClock: this.wall,
@@ -84,11 +85,11 @@ export class World {
     return this.net.host(ip, n).open(port);
   }
 
-  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[] } = {}): PeerNode {
+  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; hub?: { endpoint: Endpoint; publicKey: Uint8Array } } = {}): PeerNode {
     const udp = this.socketAt(p);
     return new PeerNode({
       udp, keyPair: opts.keyPair ?? generateKeyPair(), psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall,
-      log: testLogger(`peer ${overlay}`), hub: HUB_ENDPOINT, ...(opts.learnKey ? {} : { hubKey: this.hubKeys.publicKey }),
+      log: testLogger(`peer ${overlay}`), hub: opts.hub?.endpoint ?? HUB_ENDPOINT, ...(opts.learnKey ? {} : { hubKey: opts.hub?.publicKey ?? this.hubKeys.publicKey }),
       overlay: ipv4ToU32(overlay), prefix: opts.prefix ?? (overlay === '0.0.0.0' ? 0 : 24), name: opts.name ?? `peer-${overlay.split('.')[3]}`, random01: () => this.rng.next(),
       ...(opts.lanEndpoints ? { lanEndpoints: opts.lanEndpoints } : {}),
       ...(opts.nameIsHint ? { nameIsHint: true } : {}),

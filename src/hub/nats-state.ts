@@ -35,6 +35,9 @@ export const defaultPresenceTtlMs = 15_000;
 export const presenceRefreshFraction = 5;
 /** Local tuning: replicas of each bucket (a 3-node NATS loses one node and changes nothing visible). */
 export const defaultReplicas = 3;
+/** Local policy: after a restart, entries of this hub's members that have not registered again
+ * within this long are deleted (a peer re-registers within one 20 s heartbeat plus its timeout). */
+export const readoptGraceMs = 60_000;
 /** Local tuning: a KV request unanswered this long fails (the claim is not risked). */
 export const kvTimeoutMs = 5_000;
 
@@ -258,11 +261,14 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     if (closed) return;
     refreshPresence().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'nats: presence refresh failed'));
     let changed = false;
+    const now = o.clock.now();
     for (const [id, { rec, rev }] of entries) {
-      if (alive(rec.home)) continue;
+      // Left by this hub before a restart (same hub id) and not registered again: gone.
+      const orphan = rec.home === o.hubId && members.get(id) === undefined && !chains.has(id) && now - startedMs > Math.max(readoptGraceMs, ttlMs);
+      if (alive(rec.home) && !orphan) continue;
       if (map.remove(id)) {
         changed = true;
-        log.info({ peer: id.slice(0, 8), overlay: u32ToIpv4(rec.overlay), home: rec.home }, 'nats: home hub unseen past the presence TTL; member leaves the map');
+        log.info({ peer: id.slice(0, 8), overlay: u32ToIpv4(rec.overlay), home: rec.home }, 'nats: member leaves the map (its home hub unseen past the presence TTL, or not back since this hub restarted)');
       }
       // Any hub may delete it; the revision check keeps a member that re-homed meanwhile.
       membersKv.delete(memberKey(id), { previousSeq: rev }).catch(() => undefined);

@@ -9,6 +9,7 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
   const now = o.clock.now();
   const s = hub.status();
   const st = hub.link.lastStaleHandshake;
+  const cluster = hub.state.status();
   return {
     role: 'hub',
     version: o.version,
@@ -39,7 +40,7 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
     })),
     bindings: hub.bindings
       .all()
-      .filter((b) => hub.registry.get(b.id) === undefined)
+      .filter((b) => hub.registry.get(b.id) === undefined && hub.state.map.get(b.id) === undefined)
       .sort((a, b) => a.overlay - b.overlay)
       .map((b) => ({
         name: b.name,
@@ -62,6 +63,7 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
         registeredMsAgo: Math.max(0, Math.round(now - m.registeredMs)),
         relayedBytes: m.relayedBytes,
       })),
+    ...(cluster ? { cluster } : {}),
     ...(st ? { staleHandshake: { remote: st.remote, from: st.from, skewS: Math.round(st.skewMs / 1000), agoMs: Math.max(0, Math.round(now - st.atMs)) } } : {}),
   };
 }

@@ -151,6 +151,18 @@ export interface HubStatusJson {
   staleHandshake?: StaleHandshakeJson;
   /** Addresses and names bound to keys that are not registered now (held for them: H1). */
   bindings?: HubBindingJson[];
+  /** Hubs sharing the network state through NATS (--cluster); absent on a hub alone. */
+  cluster?: HubClusterJson;
+}
+
+export interface HubClusterJson {
+  hubId: string;
+  /** The NATS connection: connected, reconnecting or closed. */
+  connection: string;
+  /** Other hubs seen alive, with the members homed on each. */
+  hubs: Array<{ hubId: string; members: number; lastSeenAgoMs: number }>;
+  /** Members of the whole network in the map this hub serves. */
+  mapMembers: number;
 }
 
 export interface HubBindingJson {

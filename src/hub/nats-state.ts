@@ -18,7 +18,7 @@ import {
   type Authenticator, type KV, type KvEntry, type NatsConnection, type QueuedIterator,
 } from 'nats';
 import type { Endpoint } from '../net/udp.js';
-import { ConfigError } from '../util/errors.js';
+import { ConfigError, MeshdError } from '../util/errors.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
@@ -57,6 +57,19 @@ export interface NatsStateOptions {
   replicas?: number;
   /** Bindings from --allow-keys-file: written to the shared state at start (the list wins). */
   pinned?: Binding[];
+}
+
+/** The shared state cannot be joined at start: code CLUSTER_AUTH (the NATS refused the
+ * --cluster-creds) or CLUSTER_UNREACHABLE (no --cluster server answered, or JetStream refused). */
+export class ClusterError extends MeshdError {}
+
+function clusterError(e: unknown, servers: string[]): ClusterError {
+  const code = String((e as { code?: unknown }).code ?? '');
+  const why = (e as Error).message ?? String(e);
+  if (/AUTH/i.test(code) || /authoriz|authentic/i.test(why)) {
+    return new ClusterError('CLUSTER_AUTH', `--cluster: ${servers.join(', ')} refused the credentials (${why}); check --cluster-creds`, { cause: e });
+  }
+  return new ClusterError('CLUSTER_UNREACHABLE', `--cluster: cannot join the shared network state at ${servers.join(', ')}: ${why}`, { cause: e });
 }
 
 /** What a member's entry holds in the members bucket. */
@@ -130,12 +143,15 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   const log = o.log;
   const ttlMs = o.presenceTtlMs ?? defaultPresenceTtlMs;
   const refreshMs = Math.max(100, Math.floor(ttlMs / presenceRefreshFraction));
+  const authenticator = o.credsFile !== undefined ? authenticatorFrom(o.credsFile) : undefined;
   const nc = await connect({
     servers: o.servers,
     name: `meshd-hub-${o.hubId}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    ...(o.credsFile !== undefined ? { authenticator: authenticatorFrom(o.credsFile) } : {}),
+    ...(authenticator ? { authenticator } : {}),
+  }).catch((e: unknown) => {
+    throw clusterError(e, o.servers);
   });
   let connection = 'connected';
   void (async () => {
@@ -154,7 +170,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     hubsKv = await openBucket(nc, `${prefix}_hubs`, { replicas, ttl: ttlMs }, log);
   } catch (e) {
     await nc.close();
-    throw e;
+    throw clusterError(e, o.servers);
   }
 
   const members = new Registry(o.network);

@@ -54,7 +54,7 @@ export interface NatsCluster {
 
 /** Starts `size` nodes as one JetStream cluster and waits (bounded) until every node reports
  * healthy with a JetStream meta leader. */
-export async function startNatsCluster(size = 3, timeoutMs = 20_000): Promise<NatsCluster> {
+export async function startNatsCluster(size = 3, timeoutMs = 20_000, opts: { token?: string } = {}): Promise<NatsCluster> {
   const bin = natsServerBinary();
   if (!bin) throw new Error('nats-server not installed');
   const dir = mkdtempSync(join(tmpdir(), 'meshd-nats-'));
@@ -75,6 +75,7 @@ export async function startNatsCluster(size = 3, timeoutMs = 20_000): Promise<Na
       const name = `n${i + 1}`;
       const routes = ports.filter((_, j) => j !== i).map((q) => `nats://127.0.0.1:${q.cluster}`).join(',');
       const args = ['-n', name, '-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), '-js', '-sd', join(dir, name)];
+      if (opts.token !== undefined) args.push('--auth', opts.token);
       if (size > 1) args.push('--cluster_name', 'meshd-test', '--cluster', `nats://127.0.0.1:${p.cluster}`, '--routes', routes);
       const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       const node: NatsNode = {

@@ -38,6 +38,11 @@ export const defaultReplicas = 3;
 /** Local policy: after a restart, entries of this hub's members that have not registered again
  * within this long are deleted (a peer re-registers within one 20 s heartbeat plus its timeout). */
 export const readoptGraceMs = 60_000;
+/** Local tuning: a member entry write that fails (NATS reconnecting, a stream electing a new
+ * leader after a node loss: ~5 s measured) is tried again after this, doubling to 8 s, at most
+ * `memberWriteRetries` times (~30 s in all); the next change or reconnect writes it anyway. */
+export const memberWriteRetryMs = 250;
+export const memberWriteRetries = 8;
 /** Local tuning: a KV request unanswered this long fails (the claim is not risked). */
 export const kvTimeoutMs = 5_000;
 
@@ -55,6 +60,8 @@ export interface NatsStateOptions {
   log: Logger;
   presenceTtlMs?: number;
   replicas?: number;
+  /** Use only `servers`, not the others the NATS cluster announces (tests cutting one hub off). */
+  onlyListedServers?: boolean;
   /** Bindings from --allow-keys-file: written to the shared state at start (the list wins). */
   pinned?: Binding[];
 }
@@ -149,15 +156,20 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     name: `meshd-hub-${o.hubId}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    ...(o.onlyListedServers ? { ignoreClusterUpdates: true } : {}),
     ...(authenticator ? { authenticator } : {}),
   }).catch((e: unknown) => {
     throw clusterError(e, o.servers);
   });
   let connection = 'connected';
+  let reconnected: () => void = () => undefined;
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') connection = 'reconnecting';
-      else if (s.type === 'reconnect') connection = 'connected';
+      else if (s.type === 'reconnect') {
+        connection = 'connected';
+        reconnected();
+      }
       if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ event: s.type, server: s.data }, `nats: ${s.type}`);
     }
   })();
@@ -293,13 +305,60 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     timer = o.clock.setTimer(refreshMs, tick);
   });
 
+  /** Sleeps of retrying writes, woken at once by close(). */
+  const sleepers = new Set<() => void>();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        sleepers.delete(wake);
+        o.clock.clearTimer(h);
+        resolve();
+      };
+      const h = o.clock.setTimer(ms, wake);
+      sleepers.add(wake);
+    });
+  async function retrying(work: () => Promise<void>): Promise<void> {
+    for (let i = 0, waitMs = memberWriteRetryMs; ; i++, waitMs = Math.min(waitMs * 2, 8_000)) {
+      try {
+        return await work();
+      } catch (e) {
+        if (closed || i >= memberWriteRetries) throw e;
+        await sleep(waitMs);
+        if (closed) throw e;
+      }
+    }
+  }
+
   function chain(id: string, work: () => Promise<void>): void {
-    const next = (chains.get(id) ?? Promise.resolve()).then(work).catch((e: unknown) => {
+    const next = (chains.get(id) ?? Promise.resolve()).then(() => retrying(work)).catch((e: unknown) => {
       log.warn({ peer: id.slice(0, 8), err: (e as Error).message }, 'nats: member entry not written');
     });
     chains.set(id, next);
     void next.then(() => {
       if (chains.get(id) === next) chains.delete(id);
+    });
+  }
+
+  const recordOf = (m: Member): MemberRecord => ({
+    home: o.hubId, publicKey: Buffer.from(m.publicKey).toString('base64'), overlay: m.overlay, name: m.name, bootId: m.bootId.toString(),
+    reflexive: { address: m.reflexive.address, port: m.reflexive.port }, lan: m.lan.map((e) => ({ address: e.address, port: e.port })),
+  });
+
+  /** Writes an own member's entry again after a cut: over our own last revision, or anew when the
+   * other hubs deleted it meanwhile; never over an entry another hub wrote (the member re-homed). */
+  function republish(m: Member): void {
+    const key = memberKey(m.id);
+    const value = json(recordOf(m));
+    chain(m.id, async () => {
+      const rev = ownRev.get(m.id);
+      try {
+        ownRev.set(m.id, rev === undefined ? await membersKv.create(key, value) : await membersKv.update(key, value, rev));
+      } catch (e) {
+        if (!lostRace(e)) throw e;
+        const cur = await membersKv.get(key);
+        if (!cur || cur.operation !== 'PUT') ownRev.set(m.id, await membersKv.create(key, value));
+        else if ((JSON.parse(dec.decode(cur.value)) as MemberRecord).home === o.hubId) ownRev.set(m.id, cur.revision);
+      }
     });
   }
 
@@ -327,6 +386,8 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   }
 
   async function claim(b: Binding, old: Binding | undefined): Promise<true | ClaimLost> {
+    // Cut from NATS: refused at once rather than risked (the REGISTER goes unanswered; the peer retries).
+    if (connection !== 'connected') throw new ClusterError('CLUSTER_UNREACHABLE', 'the NATS connection is down');
     const addr = await take(addrKey(b.overlay), b.id);
     if (typeof addr === 'object' && 'holder' in addr) {
       return { reason: RefusalReason.ADDRESS_IN_USE, text: `${u32ToIpv4(b.overlay)} is bound to another key (another hub of the network)` };
@@ -358,7 +419,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   };
 
   log.info({ servers: o.servers, hubId: o.hubId, buckets: prefix, presenceTtlMs: ttlMs, members: map.size, bindings: bindings.size }, 'nats: joined the shared network state');
-  return {
+  const state: NetworkState = {
     members,
     map,
     bindings,
@@ -376,10 +437,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
         });
         return;
       }
-      const rec: MemberRecord = {
-        home: o.hubId, publicKey: Buffer.from(m.publicKey).toString('base64'), overlay: m.overlay, name: m.name, bootId: m.bootId.toString(),
-        reflexive: { address: m.reflexive.address, port: m.reflexive.port }, lan: m.lan.map((e) => ({ address: e.address, port: e.port })),
-      };
+      const rec = recordOf(m);
       chain(m.id, async () => {
         ownRev.set(m.id, await membersKv.put(memberKey(m.id), json(rec)));
       });
@@ -400,6 +458,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       if (closed) return;
       closed = true;
       o.clock.clearTimer(timer);
+      for (const wake of [...sleepers]) wake();
       // Own members' entries stay: they leave the other hubs' maps when this hub's presence expires,
       // or stay if it is back within the TTL (a restart) or they re-home.
       await Promise.allSettled([...chains.values()]);
@@ -407,4 +466,13 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       await nc.close();
     },
   };
+  // Back from a cut longer than the TTL, the other hubs have deleted this hub's members' entries:
+  // write presence and every own member again (a cut shorter than the TTL rewrites the same values).
+  reconnected = () => {
+    if (closed) return;
+    refreshPresence().catch(() => undefined);
+    for (const m of members.all()) republish(m);
+    log.info({ members: members.size }, 'nats: reconnected; own members written again');
+  };
+  return state;
 }

@@ -40,10 +40,14 @@ export interface NatsNode {
   /** nats://127.0.0.1:port */
   url: string;
   process: ChildProcess | undefined;
+  /** Its monitoring port (/healthz). */
+  monitor: number;
   /** Its last log lines (for failure messages). */
   log: string[];
-  /** kill -9 (the node is gone until the cluster is stopped). */
+  /** kill -9 (the node is gone until restart() or the cluster is stopped). */
   kill(): void;
+  /** Starts the node again on the same ports and store directory. */
+  restart(): void;
 }
 
 export interface NatsCluster {
@@ -77,37 +81,46 @@ export async function startNatsCluster(size = 3, timeoutMs = 20_000, opts: { tok
       const args = ['-n', name, '-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), '-js', '-sd', join(dir, name)];
       if (opts.token !== undefined) args.push('--auth', opts.token);
       if (size > 1) args.push('--cluster_name', 'meshd-test', '--cluster', `nats://127.0.0.1:${p.cluster}`, '--routes', routes);
-      const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       const node: NatsNode = {
         name,
         url: cluster.urls[i]!,
-        process: child,
+        monitor: p.monitor,
+        process: undefined,
         log: [],
         kill() {
           if (this.process && this.process.exitCode === null && this.process.signalCode === null) this.process.kill('SIGKILL');
           this.process = undefined;
         },
+        restart() {
+          this.kill();
+          const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+          const keep = (b: Buffer) => {
+            node.log.push(...b.toString().split('\n').filter((l) => l !== ''));
+            if (node.log.length > 50) node.log.splice(0, node.log.length - 50);
+          };
+          child.stdout.on('data', keep);
+          child.stderr.on('data', keep);
+          this.process = child;
+        },
       };
-      const keep = (b: Buffer) => {
-        node.log.push(...b.toString().split('\n').filter((l) => l !== ''));
-        if (node.log.length > 50) node.log.splice(0, node.log.length - 50);
-      };
-      child.stdout.on('data', keep);
-      child.stderr.on('data', keep);
+      node.restart();
       nodes.push(node);
     });
-    const deadline = Date.now() + timeoutMs;
-    for (const [i, p] of ports.entries()) {
-      for (;;) {
-        const ok = await fetch(`http://127.0.0.1:${p.monitor}/healthz`).then((r) => r.ok, () => false);
-        if (ok) break;
-        if (Date.now() > deadline) throw new Error(`nats node n${i + 1} not healthy within ${timeoutMs} ms:\n${nodes[i]!.log.slice(-10).join('\n')}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    for (const n of nodes) await waitHealthy(n, timeoutMs);
   } catch (e) {
     await cluster.stop();
     throw e;
   }
   return cluster;
+}
+
+/** Waits (bounded) until the node answers /healthz with JetStream current. */
+export async function waitHealthy(n: NatsNode, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${n.monitor}/healthz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nats node ${n.name} not healthy within ${timeoutMs} ms:\n${n.log.slice(-10).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -11,6 +11,8 @@
 //                compare-and-set on the revision so a member that re-homed meanwhile stays)
 // Presence is judged on the local clock from the watch's refreshes (nats-server 2.9 removes aged
 // messages without telling watchers), so hosts' wall clocks need not agree.
+// (Past 400 lines on purpose: the watches, presence, claims and member writes share one connection
+// and the mirrors they keep; the pure parts, bucket and key names and the creds file, are exported.)
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {

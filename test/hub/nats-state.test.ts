@@ -3,11 +3,14 @@
 // re-homing, and claims that keep working with one NATS node killed. Needs nats-server
 // (test/helpers/nats.ts: skipped with a reason when absent, a failure under CI=true).
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { keyId } from '../../src/link/link.js';
 import type { Binding } from '../../src/hub/bindings.js';
-import { startNatsState } from '../../src/hub/nats-state.js';
+import { addrKey, authenticatorFrom, bucketPrefix, nameKey, startNatsState } from '../../src/hub/nats-state.js';
 import type { ClaimLost, NetworkState } from '../../src/hub/network-state.js';
 import { parseNetwork, type Member } from '../../src/hub/registry.js';
 import { systemClock } from '../../src/util/clock.js';
@@ -47,6 +50,41 @@ function member(overlay: string, name: string): Omit<Member, 'registeredMs' | 'l
   const kp = generateKeyPair();
   return { publicKey: kp.publicKey, id: keyId(kp.publicKey), overlay: ipv4ToU32(overlay), name, bootId: 7n, reflexive: { address: '198.51.100.10', port: 40000 }, lan: [] };
 }
+
+describe('shared-state names and credentials (no server)', () => {
+  it('names the buckets from the secret and the CIDR: same network, same buckets; another, never', () => {
+    const psk = new Uint8Array(32).fill(1);
+    expect(bucketPrefix(psk, '10.9.0.0/24')).toMatch(/^meshd_[0-9a-f]{16}$/);
+    expect(bucketPrefix(psk, '10.9.0.0/24')).toBe(bucketPrefix(new Uint8Array(32).fill(1), '10.9.0.0/24'));
+    expect(bucketPrefix(psk, '10.9.0.0/24')).not.toBe(bucketPrefix(new Uint8Array(32).fill(2), '10.9.0.0/24'));
+    expect(bucketPrefix(psk, '10.9.0.0/24')).not.toBe(bucketPrefix(psk, '10.9.1.0/24'));
+  });
+
+  it.each([
+    ['an address as its u32', addrKey(ipv4ToU32('10.9.0.2')), 'addr.168361986'],
+    ['a name as hex of its UTF-8 (any character is a valid key)', nameKey('café.x'), 'name.636166c3a92e78'],
+  ])('keys %s', (_why, key, want) => {
+    expect(key).toBe(want);
+  });
+
+  it.each([
+    ['user:password', 'meshd:s3cret\n', { user: 'meshd', pass: 's3cret' }],
+    ['a token', '# the token\nabc123\n', { auth_token: 'abc123' }],
+  ])('reads --cluster-creds holding %s', (_why, text, want) => {
+    const f = join(mkdtempSync(join(tmpdir(), 'meshd-creds-')), 'c');
+    writeFileSync(f, text, { mode: 0o600 });
+    expect(authenticatorFrom(f)(undefined as unknown as string)).toMatchObject(want);
+    rmSync(dirname(f), { recursive: true });
+  });
+
+  it('refuses an empty or unreadable --cluster-creds with a ConfigError naming the flag', () => {
+    const d = mkdtempSync(join(tmpdir(), 'meshd-creds-'));
+    writeFileSync(join(d, 'empty'), '# nothing\n');
+    expect(() => authenticatorFrom(join(d, 'empty'))).toThrow(/--cluster-creds/);
+    expect(() => authenticatorFrom(join(d, 'missing'))).toThrow(/--cluster-creds/);
+    rmSync(d, { recursive: true });
+  });
+});
 
 describe.skipIf(skip !== undefined)('hubs sharing state through NATS JetStream (3 nodes)', () => {
   let cluster: NatsCluster;

@@ -290,6 +290,11 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   let timer: TimerHandle = o.clock.setTimer(refreshMs, function tick() {
     if (closed) return;
     refreshPresence().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'nats: presence refresh failed'));
+    // Cut from NATS, this hub hears no hub: it keeps its last view rather than expire them all.
+    if (connection !== 'connected') {
+      timer = o.clock.setTimer(refreshMs, tick);
+      return;
+    }
     let changed = false;
     const now = o.clock.now();
     for (const [id, { rec, rev }] of entries) {
@@ -472,6 +477,8 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   // write presence and every own member again (a cut shorter than the TTL rewrites the same values).
   reconnected = () => {
     if (closed) return;
+    // The other hubs get a fresh TTL to be heard again: a cut of this hub is not their death.
+    for (const h of hubSeen.keys()) hubSeen.set(h, o.clock.now());
     refreshPresence().catch(() => undefined);
     for (const m of members.all()) republish(m);
     log.info({ members: members.size }, 'nats: reconnected; own members written again');

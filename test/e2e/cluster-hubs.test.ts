@@ -77,15 +77,26 @@ describe.skipIf(skip !== undefined)('meshd hub --cluster: real hub processes on 
   }
 
   it('refuses to start with wrong credentials, joins with the right ones, and forgets a hub killed with -9 after the TTL', async () => {
+    try {
+      await body();
+    } catch (e) {
+      for (const [name, lines] of logs) console.log(`--- ${name} last lines:\n${lines.slice(-15).join('\n')}`);
+      throw e;
+    }
+  }, 150_000);
+
+  async function body(): Promise<void> {
     const bad = await hub('bad', 'not-the-token');
     const code = await new Promise<number | null>((r) => bad.child.on('exit', (c) => r(c)));
     say('cluster', `hub with a wrong token exited ${code}: ${logs.get('bad')!.slice(-1)[0]?.slice(0, 200)}`);
     expect(code).not.toBe(0);
     expect(logs.get('bad')!.join('\n')).toMatch(/refused the credentials/);
 
+    // One after the other, each given time to start on a busy 2-core machine.
     const h1 = await hub('h1', token);
+    await until('hub 1 answers status with a cluster section', () => status(h1.stateDir), 40_000);
     const h2 = await hub('h2', token);
-    const s2 = await until('hub 2 answers status with a cluster section', () => status(h2.stateDir), 20_000);
+    const s2 = await until('hub 2 answers status with a cluster section', () => status(h2.stateDir), 40_000);
     const s1 = await until('hub 1 sees hub 2', () => {
       const s = status(h1.stateDir);
       return s?.hubs.some((h) => h.hubId === s2.hubId) ? s : undefined;
@@ -100,5 +111,5 @@ describe.skipIf(skip !== undefined)('meshd hub --cluster: real hub processes on 
     const ms = Date.now() - killed;
     say('cluster', `hub 1 dropped the killed hub 2 after ${ms} ms (presence TTL ${defaultPresenceTtlMs} ms)`);
     expect(ms).toBeGreaterThan(defaultPresenceTtlMs - defaultPresenceTtlMs / 5 - 1_000);
-  }, 90_000);
+  }
 });

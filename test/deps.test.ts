@@ -136,6 +136,19 @@ describe('import direction', () => {
       expect(readFileSync(file, 'utf8'), file).not.toMatch(/\bset(Timeout|Interval|Immediate)\(|Date\.now\(|performance\.now\(/);
     }
   });
+  it('keeps hub/server.ts -> publish one-way: the server calls the publisher through the slice it declares', () => {
+    const bad = all.filter((e) => e.file === 'hub/server.ts' && e.target === 'publish').map((e) => e.spec);
+    expect(bad).toEqual([]);
+    // ...and the publisher reaches members through hub/member-sender.ts, never the server.
+    expect(all.filter((e) => layer(e.file) === 'publish' && e.target === 'hub')).toEqual([]);
+  });
+  it('has exactly one importer of the NATS client (hub/nats-state.ts): no other part of meshd talks to NATS', () => {
+    const users = [...new Set(all.filter((e) => e.spec === 'nats' || e.spec.startsWith('nats/') || e.spec.startsWith('@nats-io/')).map((e) => e.file))];
+    expect(users).toEqual(['hub/nats-state.ts']);
+    // ...and it is loaded only when --cluster asks for it (a dynamic import in hub/run.ts), so one hub
+    // alone never loads the client.
+    expect(all.filter((e) => e.spec.endsWith('/nats-state.js') && e.file !== 'hub/run.ts').map((e) => e.file)).toEqual([]);
+  });
   it('never lets peer and hub import each other', () => {
     const bad = all.filter((e) => (layer(e.file) === 'peer' && e.target === 'hub') || (layer(e.file) === 'hub' && e.target === 'peer'));
     expect(bad).toEqual([]);

@@ -9,7 +9,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
-import { startHub } from '../../src/hub/daemon.js';
+import { startHub } from '../../src/hub/hub.js';
 import { openUdp } from '../../src/net/udp-node.js';
 import { PeerNode } from '../../src/peer/node.js';
 import { systemClock, systemWallClock } from '../../src/util/clock.js';

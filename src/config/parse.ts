@@ -241,6 +241,21 @@ function allowRoutes(raw: RawOptions): RouteRule[] {
   });
 }
 
+/** --cluster may repeat (a config file: a string or a list): nats:// or tls:// host:port, no
+ * credentials in the URL (they come from --cluster-creds, never from a flag). */
+export function clusterUrls(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  return list.map((x) => {
+    if (typeof x !== 'string') throw new ConfigError('--cluster', 'must be a string or a list of strings like nats://10.0.0.5:4222');
+    if (x.includes('@')) throw new ConfigError('--cluster', `"${x.replace(/\/\/[^@]*@/, '//***@')}" holds credentials: put them in the --cluster-creds file`);
+    const m = /^(nats|tls):\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(x);
+    const port = m ? Number(m[3]) : 0;
+    if (!m || port < 1 || port > 65535) throw new ConfigError('--cluster', `must be nats://host:port (got "${x}")`);
+    return x;
+  });
+}
+
 export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   const c = common('hub', raw, ctx, `0.0.0.0:${defaultHubPort}`);
   const allowPublish = str(raw, 'allowPublish');
@@ -251,7 +266,13 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
     relayRateMbit: defaultRelayRateMbit,
     bindingLeaseDays: defaultBindingLeaseDays,
     allowRoutes: allowRoutes(raw),
+    cluster: clusterUrls(raw.cluster),
   };
+  const creds = str(raw, 'clusterCreds');
+  if (creds !== undefined) {
+    if (cfg.cluster.length === 0) throw new ConfigError('--cluster-creds', 'needs --cluster (the NATS servers the credentials are for)');
+    cfg.clusterCreds = creds;
+  }
   if (raw.bindingLeaseDays !== undefined) {
     const d = Number(raw.bindingLeaseDays);
     if (!Number.isFinite(d) || d < 1 || d > 36_500) throw new ConfigError('--binding-lease-days', `must be a number of days from 1 to 36500 (got "${String(raw.bindingLeaseDays)}")`);

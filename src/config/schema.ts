@@ -60,6 +60,8 @@ export const options: readonly OptionDoc[] = [
   { key: 'exitNodeAllowLan', flag: '--exit-node-allow-lan', roles: ['peer'], doc: "with --exit-node, keep this host's own LAN (the main table's non-default routes) reachable directly" },
   { key: 'dnsDomain', flag: '--dns-domain', roles: ['peer'], arg: 'domain', def: 'mesh', doc: 'answer DNS for NAME.<domain> on the overlay address, port 53 ("off" disables); registered with systemd-resolved for the TUN when present' },
   { key: 'probePort', flag: '--probe-port', roles: ['hub', 'peer'], arg: 'port', def: 'the hub port + 1', doc: "hub: the UDP port answering NAT probes (0 = none; open it in the VPS firewall); peer: the hub's probe port (0 = no NAT classification)" },
+  { key: 'cluster', flag: '--cluster', roles: ['hub'], arg: 'nats://host:port', doc: 'share the network state with the other hubs of the network through this NATS JetStream server (repeatable: seeds of one NATS cluster); default: this hub alone' },
+  { key: 'clusterCreds', flag: '--cluster-creds', roles: ['hub'], arg: 'file', doc: 'NATS credentials for --cluster: a .creds file, or one line user:password, or a token (never on the command line)' },
   { key: 'metrics', flag: '--metrics', roles: ['hub', 'peer'], arg: 'ip:port', doc: 'serve Prometheus metrics at http://ip:port/metrics (prefer 127.0.0.1: the page is not authenticated)' },
   { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
 ];
@@ -95,6 +97,10 @@ export interface HubConfig extends CommonConfig {
   listenTls?: number;
   /** --allow-routes: who (name or base64 key) may offer which prefix (or narrower). */
   allowRoutes: RouteRule[];
+  /** NATS servers of the shared state (--cluster); empty = this hub alone. */
+  cluster: string[];
+  /** File with the NATS credentials (--cluster-creds). */
+  clusterCreds?: string;
 }
 
 /** An IPv4 prefix as numbers (network has no host bits). */

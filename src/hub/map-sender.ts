@@ -141,6 +141,27 @@ export function windowParts(quiet: boolean, answered: boolean): number {
   return quiet ? 1 : answered ? mapWindowParts : mapFirstWindowParts;
 }
 
+export interface MapSenderOptions {
+  clock: Clock;
+  /** The versioned map: its full bytes and the changes since a version. */
+  registry: Registry;
+  /** Who gets it: this hub's own members (default `registry`'s members: a single hub serves the
+   * registry it keeps; hubs sharing state serve the network's map to their own members). */
+  recipients?: Pick<Registry, 'all' | 'size'>;
+  /** Sends an inner CONTROL message (bytes valid only during the call) to the member. */
+  send(m: Member, inner: Uint8Array): void;
+  /** The member's reliable sender: MAP part seqs come from it, shared with PUNCH and STREAM_OPEN. */
+  reliableOf(m: Member): ReliableSender;
+  /** Coalescing window after a quiet spell (default mapCoalesceMs). */
+  coalesceMs?: number;
+  /** MAP parts unacked over all members (default mapInflightParts). */
+  inflightLimit?: number;
+  /** Full maps streamed at once (default mapFullConcurrent). */
+  fullConcurrent?: number;
+  /** Told when a flush's fan-out completes (the hub logs it). */
+  onFanout?: (r: FanoutReport) => void;
+}
+
 export class MapSender {
   readonly counters = { parts: 0, retransmits: 0, giveUps: 0, flushes: 0, snapshots: 0, pumps: 0, putOff: 0, quiet: 0 };
   /** Smoothed round trip of MAP part -> ACK over all members (the hub's and the peers' load show in it). */
@@ -168,20 +189,28 @@ export class MapSender {
   /** The last flush whose fan-out completed (every map it queued acked, superseded or given up). */
   lastFanout: FanoutReport | undefined;
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly registry: Registry,
-    /** Sends an inner CONTROL message (bytes valid only during the call) to the member. */
-    private readonly send: (m: Member, inner: Uint8Array) => void,
-    private readonly reliableOf: (m: Member) => ReliableSender,
-    private readonly coalesceMs = mapCoalesceMs,
-    private readonly inflightLimit = mapInflightParts,
-    private readonly fullConcurrent = mapFullConcurrent,
-    /** Told when a flush's fan-out completes (the daemon logs it). */
-    private readonly onFanout?: (r: FanoutReport) => void,
-  ) {
-    this.windowMs = coalesceMs;
-    this.defer = deferOn(clock);
+  private readonly clock: Clock;
+  private readonly registry: Registry;
+  private readonly recipients: Pick<Registry, 'all' | 'size'>;
+  private readonly send: (m: Member, inner: Uint8Array) => void;
+  private readonly reliableOf: (m: Member) => ReliableSender;
+  private readonly coalesceMs: number;
+  private readonly inflightLimit: number;
+  private readonly fullConcurrent: number;
+  private readonly onFanout: ((r: FanoutReport) => void) | undefined;
+
+  constructor(o: MapSenderOptions) {
+    this.clock = o.clock;
+    this.registry = o.registry;
+    this.recipients = o.recipients ?? o.registry;
+    this.send = o.send;
+    this.reliableOf = o.reliableOf;
+    this.coalesceMs = o.coalesceMs ?? mapCoalesceMs;
+    this.inflightLimit = o.inflightLimit ?? mapInflightParts;
+    this.fullConcurrent = o.fullConcurrent ?? mapFullConcurrent;
+    this.onFanout = o.onFanout;
+    this.windowMs = this.coalesceMs;
+    this.defer = deferOn(o.clock);
   }
 
   private stateOf(m: Member): MemberMapState {
@@ -244,7 +273,7 @@ export class MapSender {
     this.changedSinceMs ??= this.clock.now();
     if (this.flushTimer !== undefined) return;
     const since = this.clock.now() - this.lastFlushEndMs;
-    this.windowMs = nextWindowMs(this.windowMs, since, this.registry.size, this.coalesceMs);
+    this.windowMs = nextWindowMs(this.windowMs, since, this.recipients.size, this.coalesceMs);
     const spacing = mapFlushSpacingFactor * this.lastFlushTookMs - since;
     this.flushTimer = this.clock.setTimer(Math.max(this.windowMs, spacing), () => this.flush());
   }
@@ -262,7 +291,7 @@ export class MapSender {
       this.onFanout?.(r);
     });
     this.changedSinceMs = undefined;
-    for (const m of this.registry.all()) {
+    for (const m of this.recipients.all()) {
       const s = this.stateOf(m);
       if (s.out || s.acked === version) continue;
       let parts = byBase.get(s.acked);

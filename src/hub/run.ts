@@ -1,7 +1,7 @@
-// The hub process's composition root (the only hub file that touches the OS): reads the allow-list,
-// binds the real UDP socket, starts the hub (hub/daemon.ts) on it with the system clocks and the
-// durable bindings in --state-dir, and adds the control socket (`meshd status`, `meshd hub release`)
-// and optional metrics. The CLI calls startHubDaemon().
+// The hub process's composition root (the only hub file that touches the OS, as peer/run.ts is for
+// the peer): reads the allow-list, binds the real UDP socket, starts the hub (hub/hub.ts) on it with
+// the system clocks and the durable bindings in --state-dir, and adds the control socket
+// (`meshd status`, `meshd hub release`) and optional metrics. The CLI calls startHubDaemon().
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { HubConfig } from '../config/schema.js';
 import { decodeKey, type StaticKeyPair } from '../crypto/keys.js';
@@ -19,7 +19,9 @@ import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import { bindingsPath } from './binding-store.js';
 import { dayMs, nameProblem, printableName } from './bindings.js';
 import { meshdVersion } from '../util/version.js';
-import { startHub, type Hub } from './daemon.js';
+import { startHub, type Hub } from './hub.js';
+import type { NetworkState } from './network-state.js';
+import { keyId } from '../link/key-id.js';
 import { inNetwork, parseNetwork } from './registry.js';
 import { buildHubStatus } from './status.js';
 import { startHubStreams } from './stream-listeners.js';
@@ -105,6 +107,25 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   const probeUdp = probePort === 0 ? undefined : await openUdpSocket({ address: cfg.listen.address, port: probePort }, { impl: 'node', recvBufferBytes: 1 << 18, sendBufferBytes: 1 << 18 }).catch((e: unknown) => {
     throw new ConfigError('--probe-port', `cannot bind ${cfg.listen.address}:${probePort}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (0 turns the probe port off)`);
   });
+  const pinned = (allow ?? []).flatMap((e) => (e.overlay !== undefined ? [{ publicKey: e.publicKey, overlay: e.overlay, name: e.name }] : []));
+  // --cluster: the state shared with the other hubs through NATS (the client is loaded only then).
+  let state: NetworkState | undefined;
+  if (cfg.cluster.length > 0) {
+    const { startNatsState } = await import('./nats-state.js');
+    state = await startNatsState({
+      servers: cfg.cluster,
+      ...(cfg.clusterCreds !== undefined ? { credsFile: cfg.clusterCreds } : {}),
+      network,
+      psk,
+      hubId: keyId(keyPair.publicKey).slice(0, 16),
+      clock: systemClock,
+      log: componentLogger(log, 'nats'),
+      pinned: pinned.map((p) => ({ id: keyId(p.publicKey), overlay: p.overlay >>> 0, name: p.name, lastSeenMs: 0, pinned: true })),
+    }).catch(async (e: unknown) => {
+      await udp.close();
+      throw e;
+    });
+  }
   const hub = (hubRef = startHub({
     listen: udp.local,
     ...(probeUdp ? { probeUdp } : {}),
@@ -112,8 +133,8 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     psk,
     keyPair,
     ...(allow ? { allowedKeys: allow.map((e) => e.publicKey) } : {}),
-    pinnedBindings: (allow ?? []).flatMap((e) => (e.overlay !== undefined ? [{ publicKey: e.publicKey, overlay: e.overlay, name: e.name }] : [])),
-    bindingsPath: bindingsPath(cfg.stateDir),
+    pinnedBindings: pinned,
+    ...(state ? { state } : { bindingsPath: bindingsPath(cfg.stateDir) }),
     bindingLeaseMs: cfg.bindingLeaseDays * dayMs,
     clock: systemClock,
     wallClock: systemWallClock,

@@ -1,11 +1,9 @@
 // The hub's dispatch: authenticated inner messages from the link -> registry, map, punch, relay.
 // REGISTER (accept or refuse with a reason), HEARTBEAT (endpoints, repair), GOODBYE, PUNCH_REQUEST,
 // ACK; RELAY_TO -> RELAY_FROM. Peers that are not registered can do nothing but REGISTER.
-import { randomBytes } from 'node:crypto';
-import { keyId } from '../link/key-id.js';
 import type { Link, RemoteNode } from '../link/link.js';
 import type { Path } from '../link/path.js';
-import { ReliableSender, SeqDedup } from '../link/reliable.js';
+import { SeqDedup } from '../link/reliable.js';
 import type { Endpoint } from '../net/udp.js';
 import type { Clock } from '../util/clock.js';
 import { usableEndpoints } from '../util/endpoint-filter.js';
@@ -15,28 +13,45 @@ import { u32ToIpv4 } from '../util/ipv4.js';
 import {
   CandidateKind, ControlType, decodeControl, encodeControl, REGISTER_FLAG_NAME_HINT, REGISTER_FLAG_NAT_INFO, REGISTER_FLAG_ROUTES, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
 } from '../wire/control.js';
-import { decodeInner, encodeInner, InnerKind } from '../wire/inner.js';
-import type { HubPublisher } from '../publish/hub-publisher.js';
-import { MemberBuckets, pairKey, punchRequestBurst, punchRequestsPerSec, punchVerdict, reliableMaxPendingPerMember } from './control-budget.js';
-import { EndpointGuard } from './endpoint-guard.js';
+import { decodeInner, encodeInner, InnerKind, type InnerMessage } from '../wire/inner.js';
+import { MemberBuckets, pairKey, punchRequestBurst, punchRequestsPerSec, punchVerdict } from './control-budget.js';
+import type { EndpointGuard } from './endpoint-guard.js';
 import type { FanoutReport } from './fanout.js';
 import { MapSender } from './map-sender.js';
+import type { MemberSender } from './member-sender.js';
 import { Relay } from './relay.js';
 import type { Binding, BindingTable } from './bindings.js';
+import type { ClaimLost, NetworkState } from './network-state.js';
 import { decideRegister, heartbeatIntervalMs, Registry, type Member } from './registry.js';
 import type { AllowRule } from './route-admission.js';
 import { RouteBook } from './route-book.js';
 
+/** What the dispatch hands to published services (publish/hub-publisher.ts implements it; declared
+ * here, by the side that calls it, so the server knows nothing else of publishing). */
+export interface MemberServices {
+  /** A STREAM message from a member (or from a key that is not one: `member` undefined). */
+  onStream(member: Member | undefined, inner: Extract<InnerMessage, { kind: InnerKind.STREAM }>, publicKey: Uint8Array): void;
+  /** A control type the dispatch does not handle; true when it was a publishing one. */
+  onControl(member: Member | undefined, publicKey: Uint8Array, msg: ControlMessage): boolean;
+  /** The member left or restarted: its services and streams are gone. */
+  memberGone(id: string, why: string): void;
+}
+
 export interface ServerOptions {
   link: Link;
+  /** Every send to a member (guarded, reliable): shared with the publisher (hub/member-sender.ts). */
+  sender: MemberSender;
+  /** This hub's own members (`state.members`). */
   registry: Registry;
+  /** The shared state: the served map, claims network-wide (hub/network-state.ts). */
+  state: NetworkState;
   clock: Clock;
   log: Logger;
   relay: Relay;
   keyAllowed: (publicKey: Uint8Array) => boolean;
   heartbeatMs?: number;
   /** Published services (PUBLISH, STREAM); docs/PUBLISH.md. */
-  publish?: HubPublisher;
+  publish?: MemberServices;
   /** Window in which map changes are collected into one delta per member (default mapCoalesceMs). */
   mapCoalesceMs?: number;
   /** Told when a flush's deltas have reached every member (hub/map-sender.ts FanoutReport). */
@@ -48,8 +63,6 @@ export interface ServerOptions {
   /** The bindings changed (the daemon persists the table); `claim` is set for a new or changed
    * key -> address/name binding, which the daemon writes through before this returns. */
   onBindingsChanged?: (claim?: Binding) => void;
-  /** Txids of endpoint challenges (tests inject a seeded source). */
-  randomTxid?: () => bigint;
   /** Who may offer which routes (--allow-routes; absent = nobody): hub/route-admission.ts. */
   allowRoutes?: readonly AllowRule[];
 }
@@ -69,19 +82,19 @@ export function candidatesOf(m: Member): Candidate[] {
 export const bindingTouchMs = 3_600_000;
 
 export class HubServer {
-  readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, lanDropped: 0 };
+  readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, lanDropped: 0, claimUnavailable: 0 };
   /** Control work refused to keep one member from growing the hub's state or traffic (issue 17):
    * shown in hub status as control_<reason>. */
-  readonly drops = { punch_rate_limited: 0, punch_in_flight: 0, reliable_full: 0, unproven_endpoint: 0 };
-  /** Sends to a member's unproven endpoint are limited to 3x what came from it (endpoint-guard.ts). */
-  readonly guard: EndpointGuard;
+  private readonly punchDrops = { punch_rate_limited: 0, punch_in_flight: 0 };
   /** Bytes of the inner message being handled (a REGISTER's count toward its endpoint's budget). */
   private inBytes = 0;
   private readonly punchBudget = new MemberBuckets(punchRequestsPerSec, punchRequestBurst);
   /** Pairs with a PUNCH exchange in flight -> PUNCH messages of it not yet acked or given up. */
   private readonly punchesInFlight = new Map<string, number>();
-  private readonly reliable = new Map<string, ReliableSender>();
   private readonly dedup = new Map<string, SeqDedup>();
+  /** Keys whose claim is on its way to the shared state (a REGISTER copy meanwhile is dropped). */
+  private readonly claiming = new Set<string>();
+  private closed = false;
   readonly maps: MapSender;
   /** Offered routes and the hub's verdicts (issue 23). */
   readonly routes: RouteBook;
@@ -89,52 +102,44 @@ export class HubServer {
 
   constructor(private readonly o: ServerOptions) {
     this.heartbeatMs = o.heartbeatMs ?? heartbeatIntervalMs;
-    this.guard = new EndpointGuard(o.randomTxid ?? (() => randomBytes(8).readBigUInt64LE(0)));
-    this.maps = new MapSender(o.clock, o.registry, (m, inner) => this.sendTo(m.id, m.publicKey, inner), (m) => this.reliableOf(m.id), o.mapCoalesceMs, undefined, undefined, o.onMapFanout);
+    this.maps = new MapSender({
+      clock: o.clock,
+      registry: o.state.map,
+      recipients: o.registry,
+      send: (m, inner) => o.sender.sendTo(m.id, m.publicKey, inner),
+      reliableOf: (m) => o.sender.reliableOf(m.id),
+      ...(o.mapCoalesceMs !== undefined ? { coalesceMs: o.mapCoalesceMs } : {}),
+      ...(o.onMapFanout ? { onFanout: o.onMapFanout } : {}),
+    });
     const net = o.registry.network;
     this.routes = new RouteBook({
       rules: o.allowRoutes ?? [],
       overlay: { network: net.base, length: net.prefix },
       log: o.log,
       member: (id) => o.registry.get(id),
-      send: (m, version, routes) => this.sendReliable(m, (seq) => ({ type: ControlType.MAP_EXT, seq, version, routes })),
+      send: (m, version, routes) => this.o.sender.sendReliable(m, (seq) => ({ type: ControlType.MAP_EXT, seq, version, routes })),
     });
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
+    o.state.onMapChanged(() => this.maps.changed());
   }
 
-  private reliableOf(id: string): ReliableSender {
-    let r = this.reliable.get(id);
-    if (!r) {
-      r = new ReliableSender(this.o.clock, 1, reliableMaxPendingPerMember);
-      this.reliable.set(id, r);
-    }
-    return r;
+  /** Sends to a member's unproven endpoint are limited to 3x what came from it (endpoint-guard.ts). */
+  get guard(): EndpointGuard {
+    return this.o.sender.guard;
   }
 
-  /** A control message to a member, retransmitted until ACK(seq) (used by the publisher for STREAM_OPEN). */
-  sendReliable(m: Member, make: (seq: number) => ControlMessage, onGiveUp?: () => void): void {
-    const rel = this.reliableOf(m.id);
-    const msg = make(rel.nextSeq());
-    if (rel.track(msg.seq, () => this.sendControl(m.publicKey, msg), onGiveUp)) return;
-    this.drops.reliable_full++;
-    onGiveUp?.();
+  /** Control work refused to keep one member from growing the hub's state or traffic (issue 17):
+   * shown in hub status as control_<reason>. */
+  get drops(): Record<string, number> {
+    return { ...this.punchDrops, ...this.o.sender.drops };
   }
 
-  sendControl(publicKey: Uint8Array, msg: ControlMessage): void {
-    this.sendTo(keyId(publicKey), publicKey, encodeInner({ kind: InnerKind.CONTROL, body: encodeControl(msg) }));
+  private sendControl(publicKey: Uint8Array, msg: ControlMessage): void {
+    this.o.sender.sendControl(publicKey, msg);
   }
 
-  /** Every send to a member goes through here: to its latest authenticated source, within the
-   * anti-amplification budget while that endpoint is unproven (issue 17 M2). */
-  sendTo(id: string, publicKey: Uint8Array, inner: Uint8Array): boolean {
-    const path = this.o.link.remote(publicKey)?.path;
-    if (path?.kind === 'udp' && !this.guard.allow(id, path.endpoint, inner.byteLength)) {
-      this.drops.unproven_endpoint++;
-      const txid = this.guard.retry(id, this.o.clock.now());
-      if (txid !== undefined) this.sendTo(id, publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: 0 }));
-      return false;
-    }
-    return this.o.link.send(publicKey, inner);
+  private sendTo(id: string, publicKey: Uint8Array, inner: Uint8Array): boolean {
+    return this.o.sender.sendTo(id, publicKey, inner);
   }
 
   /** Counts an authenticated message toward its endpoint's budget and challenges a new endpoint. */
@@ -175,7 +180,7 @@ export class HubServer {
     } else if (inner.kind === InnerKind.PING) {
       const pong = encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed: from.endpoint });
       if (this.guard.allow(remote.id, from.endpoint, pong.byteLength)) this.o.link.send(remote.publicKey, pong, from);
-      else this.drops.unproven_endpoint++;
+      else this.o.sender.drops.unproven_endpoint++;
     } else if (inner.kind === InnerKind.PONG) {
       // The answer to an endpoint challenge: the member receives there; what waited goes now.
       const member = this.o.registry.get(remote.id);
@@ -189,7 +194,7 @@ export class HubServer {
       case ControlType.REGISTER:
         return this.onRegister(remote, msg, from);
       case ControlType.ACK:
-        if (member && !this.maps.acked(member, msg.seq)) this.reliable.get(member.id)?.ack(msg.seq);
+        if (member && !this.maps.acked(member, msg.seq)) this.o.sender.acked(member.id, msg.seq);
         return;
       case ControlType.HEARTBEAT:
         if (!member) {
@@ -203,7 +208,7 @@ export class HubServer {
           member.natInfo = true;
         }
         if (this.o.registry.touch(member.id, from, this.usableLan(msg.lan), this.o.clock.now())) this.broadcast(member);
-        this.sendControl(remote.publicKey, { type: ControlType.HEARTBEAT_OK, seq: msg.seq, observed: from, mapVersion: this.o.registry.version });
+        this.sendControl(remote.publicKey, { type: ControlType.HEARTBEAT_OK, seq: msg.seq, observed: from, mapVersion: this.o.state.map.version });
         this.maps.reported(member, msg.mapVersion);
         return;
       case ControlType.GOODBYE:
@@ -218,7 +223,7 @@ export class HubServer {
         const pair = pairKey(member.id, target.id);
         const v = punchVerdict(this.punchesInFlight.has(pair), () => this.punchBudget.take(member.id, this.o.clock.now()));
         if (v === 'punch') this.punchPair(member, target);
-        else this.drops[v === 'in_flight' ? 'punch_in_flight' : 'punch_rate_limited']++;
+        else this.punchDrops[v === 'in_flight' ? 'punch_in_flight' : 'punch_rate_limited']++;
         return;
       }
       case ControlType.ROUTE_OFFER:
@@ -252,20 +257,47 @@ export class HubServer {
     const d = decideRegister(
       { id: remote.id, overlay: msg.overlay, prefix: msg.prefix, name: msg.name, nameIsHint }, reg.network, reg, this.o.keyAllowed(remote.publicKey), this.o.bindings,
     );
-    if (!d.ok) {
-      this.counters.refused++;
-      // warn: someone holds (or tries) an address or name bound to another key; repeated refusals are
-      // the refused peer retrying with backoff (hub-client.ts), not a flood.
-      this.o.log.warn({ peer: remote.id.slice(0, 8), reason: refusalReasonName[d.reason], overlay: u32ToIpv4(msg.overlay), name: msg.name, why: d.text }, 'hub: registration refused');
-      return this.sendControl(remote.publicKey, { type: ControlType.REGISTER_REFUSED, seq: msg.seq, reason: d.reason, text: d.text });
-    }
-    this.bind(remote.id, d.overlay, d.name);
+    if (!d.ok) return this.refuse(remote, msg, d);
+    const old = this.o.bindings.get(remote.id);
+    if (old && old.overlay === d.overlay && old.name === d.name) return this.accept(remote, msg, from, d.overlay, d.name);
+    // A new or changed claim: unique network-wide before REGISTER_OK (at once on a single hub).
+    const held = this.o.state.claim({ id: remote.id, overlay: d.overlay, name: d.name, lastSeenMs: this.o.wallNow(), pinned: old?.pinned ?? false }, old);
+    if (held === true) return this.accept(remote, msg, from, d.overlay, d.name);
+    if (this.claiming.has(remote.id)) return; // a copy of a REGISTER whose claim is in flight
+    this.claiming.add(remote.id);
+    held.then(
+      (r) => {
+        this.claiming.delete(remote.id);
+        if (this.closed) return;
+        if (r === true) this.accept(remote, msg, from, d.overlay, d.name);
+        else this.refuse(remote, msg, r);
+      },
+      (e: unknown) => {
+        this.claiming.delete(remote.id);
+        // Not risked: no answer, the peer tries again (hub-client's REGISTER retry).
+        this.counters.claimUnavailable++;
+        this.o.log.warn({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(d.overlay), err: e instanceof Error ? e.message : String(e) }, 'hub: the shared state did not answer a claim; registration not answered');
+      },
+    );
+  }
+
+  private refuse(remote: RemoteNode, msg: Extract<ControlMessage, { type: ControlType.REGISTER }>, d: ClaimLost): void {
+    this.counters.refused++;
+    // warn: someone holds (or tries) an address or name bound to another key; repeated refusals are
+    // the refused peer retrying with backoff (hub-client.ts), not a flood.
+    this.o.log.warn({ peer: remote.id.slice(0, 8), reason: refusalReasonName[d.reason], overlay: u32ToIpv4(msg.overlay), name: msg.name, why: d.text }, 'hub: registration refused');
+    this.sendControl(remote.publicKey, { type: ControlType.REGISTER_REFUSED, seq: msg.seq, reason: d.reason, text: d.text });
+  }
+
+  private accept(remote: RemoteNode, msg: Extract<ControlMessage, { type: ControlType.REGISTER }>, from: Endpoint, overlay: number, name: string): void {
+    const reg = this.o.registry;
+    this.bind(remote.id, overlay, name);
     const now = this.o.clock.now();
     const prev = reg.get(remote.id);
     // A restarted peer (new boot id) lost its streams; it publishes its services again after REGISTER_OK.
     if (prev && prev.bootId !== msg.bootId) this.o.publish?.memberGone(prev.id, 'restarted');
     const { member, changed } = reg.upsert(
-      { publicKey: remote.publicKey, id: remote.id, overlay: d.overlay >>> 0, name: d.name, bootId: msg.bootId, reflexive: from, lan: this.usableLan(msg.lan) },
+      { publicKey: remote.publicKey, id: remote.id, overlay: overlay >>> 0, name, bootId: msg.bootId, reflexive: from, lan: this.usableLan(msg.lan) },
       now,
     );
     member.natInfo = ((msg.flags ?? 0) & REGISTER_FLAG_NAT_INFO) !== 0;
@@ -313,7 +345,8 @@ export class HubServer {
   /** A member changed: within the coalescing window every member behind gets one delta with all
    * changes since its acked version (it carries the changed member's candidates, so both sides
    * start punching at about the same moment: the MAP upsert is an implicit PUNCH). */
-  broadcast(_changed: Member): void {
+  broadcast(changed: Member): void {
+    this.o.state.memberChanged(changed, this.o.registry.get(changed.id) === undefined);
     this.maps.changed();
   }
 
@@ -322,7 +355,7 @@ export class HubServer {
   punchPair(a: Member, b: Member): void {
     const pair = pairKey(a.id, b.id);
     for (const [to, about] of [[a, b], [b, a]] as const) {
-      const rel = this.reliableOf(to.id);
+      const rel = this.o.sender.reliableOf(to.id);
       const seq = rel.nextSeq();
       const msg: ControlMessage = {
         type: ControlType.PUNCH, seq, publicKey: about.publicKey, overlay: about.overlay, candidates: candidatesOf(about),
@@ -337,7 +370,7 @@ export class HubServer {
       };
       if (!rel.track(seq, () => this.sendControl(to.publicKey, msg), undefined, settled)) {
         settled();
-        this.drops.reliable_full++;
+        this.o.sender.drops.reliable_full++;
       }
     }
   }
@@ -349,17 +382,15 @@ export class HubServer {
 
   /** Reliable messages pending to one member (tests: bounded state). */
   pendingFor(id: string): number {
-    return this.reliable.get(id)?.inFlight ?? 0;
+    return this.o.sender.pendingFor(id);
   }
 
   removeMember(m: Member, why: string): void {
     this.o.registry.remove(m.id);
     this.seen(m); // the binding stays: the address and name wait for this key (H1)
     this.maps.forget(m);
-    this.reliable.get(m.id)?.cancelAll();
-    this.reliable.delete(m.id);
+    this.o.sender.forget(m.id);
     this.dedup.delete(m.id);
-    this.guard.forget(m.id);
     this.punchBudget.forget(m.id);
     this.o.link.forget(m.publicKey);
     this.o.publish?.memberGone(m.id, why);
@@ -376,7 +407,8 @@ export class HubServer {
   }
 
   close(): void {
+    this.closed = true;
     this.maps.close();
-    for (const r of this.reliable.values()) r.cancelAll();
+    this.o.sender.close();
   }
 }

@@ -3,13 +3,14 @@
 import type { HubStatusJson } from '../ops/status-types.js';
 import type { Clock } from '../util/clock.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
-import type { Hub } from './daemon.js';
+import type { Hub } from './hub.js';
 import { routeVerdictName } from '../wire/routes.js';
 
 export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string; startedMs: number; clock: Clock }): HubStatusJson {
   const now = o.clock.now();
   const s = hub.status();
   const st = hub.link.lastStaleHandshake;
+  const cluster = hub.state.status();
   return {
     role: 'hub',
     version: o.version,
@@ -40,7 +41,7 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
     })),
     bindings: hub.bindings
       .all()
-      .filter((b) => hub.registry.get(b.id) === undefined)
+      .filter((b) => hub.registry.get(b.id) === undefined && hub.state.map.get(b.id) === undefined)
       .sort((a, b) => a.overlay - b.overlay)
       .map((b) => ({
         name: b.name,
@@ -69,6 +70,7 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
       address: u32ToIpv4(r.owner),
       verdict: routeVerdictName[r.verdict],
     })),
+    ...(cluster ? { cluster } : {}),
     ...(st ? { staleHandshake: { remote: st.remote, from: st.from, skewS: Math.round(st.skewMs / 1000), agoMs: Math.max(0, Math.round(now - st.atMs)) } } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { sameEndpoint, type Endpoint, type UdpSocket } from '../net/udp.js';
 import { systemClock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import type { Hub } from './daemon.js';
+import type { Hub } from './hub.js';
 import { ProbeResponder } from './transport-probe.js';
 import { ensureTlsCert } from './tls-cert.js';
 

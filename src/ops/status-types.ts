@@ -218,6 +218,18 @@ export interface HubStatusJson {
   bindings?: HubBindingJson[];
   /** Offered routes and the hub's verdicts (--allow-routes, issue 23). */
   routes?: Array<{ route: string; owner: string; address: string; verdict: string }>;
+  /** Hubs sharing the network state through NATS (--cluster); absent on a hub alone. */
+  cluster?: HubClusterJson;
+}
+
+export interface HubClusterJson {
+  hubId: string;
+  /** The NATS connection: connected, reconnecting or closed. */
+  connection: string;
+  /** Other hubs seen alive, with the members homed on each. */
+  hubs: Array<{ hubId: string; members: number; lastSeenAgoMs: number }>;
+  /** Members of the whole network in the map this hub serves. */
+  mapMembers: number;
 }
 
 export interface HubBindingJson {

@@ -3,7 +3,8 @@
 // the owning member, limits connections per service and per visitor IP (visitor-gate.ts), closes
 // idle connections (idle.ts), bounds buffered stream bytes (stream-budget.ts), logs one summary
 // line per service per minute (conn-summary.ts), and drops a member's services when it leaves or
-// restarts. Used by hub/server.ts (hooks) and hub/daemon.ts (status).
+// restarts. hub/server.ts calls it through the MemberServices slice it declares; it reaches members
+// through the send functions below (hub/member-sender.ts, wired in hub/hub.ts), never the server.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';

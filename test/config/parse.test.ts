@@ -147,6 +147,24 @@ describe('stream transport options (issue 21)', () => {
   });
 });
 
+describe('--cluster and --cluster-creds (hubs sharing state through NATS)', () => {
+  it('reads repeated seeds and the credentials file; no --cluster is a hub alone', () => {
+    const c = parseHubConfig({ secretFile: '/etc/meshd/secret', cluster: ['nats://192.0.2.5:4222', 'tls://nats-b.example:4222'], clusterCreds: '/etc/meshd/nats.creds' }, ctx);
+    expect(c).toMatchObject({ cluster: ['nats://192.0.2.5:4222', 'tls://nats-b.example:4222'], clusterCreds: '/etc/meshd/nats.creds' });
+    expect(parseHubConfig({ secretFile: '/etc/meshd/secret', cluster: 'nats://192.0.2.5:4222' }, ctx).cluster).toEqual(['nats://192.0.2.5:4222']);
+    expect(parseHubConfig({ secretFile: '/etc/meshd/secret' }, ctx).cluster).toEqual([]);
+  });
+
+  it.each([
+    ['credentials in the URL (they belong in the creds file)', { cluster: 'nats://user:pw@192.0.2.5:4222' }, '--cluster'],
+    ['no port', { cluster: 'nats://192.0.2.5' }, '--cluster'],
+    ['another scheme', { cluster: 'http://192.0.2.5:4222' }, '--cluster'],
+    ['creds without servers', { clusterCreds: '/etc/meshd/nats.creds' }, '--cluster-creds'],
+  ])('refuses %s', (_why, patch, option) => {
+    expect(refusal(() => parseHubConfig({ secretFile: '/etc/meshd/secret', ...patch }, ctx)).option).toBe(option);
+  });
+});
+
 describe('the network secret: default file, creation at the hub, modes, weak secrets (issue 16.1, M8)', () => {
   const key = Buffer.alloc(32, 7).toString('base64');
   function world(files: Record<string, string>, modes: Record<string, number> = {}, env: Record<string, string> = {}) {

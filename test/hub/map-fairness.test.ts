@@ -24,13 +24,16 @@ function joinDelay(silent: number): { delayMs: number; inflight: number; silentP
   const quiet = new Set<string>();
   const toAck: Array<{ m: Member; seq: number; at: number }> = [];
   let silentParts = 0;
-  const maps = new MapSender(clock, registry, (m, inner) => {
-    if (quiet.has(m.id)) silentParts++;
-    else toAck.push({ m, seq: seqOf(inner), at: clock.now() + 20 });
-  }, (() => {
-    const rel = new Map<string, ReliableSender>();
-    return (m: Member) => rel.get(m.id) ?? rel.set(m.id, new ReliableSender(clock)).get(m.id)!;
-  })());
+  const rel = new Map<string, ReliableSender>();
+  const maps = new MapSender({
+    clock,
+    registry,
+    send: (m, inner) => {
+      if (quiet.has(m.id)) silentParts++;
+      else toAck.push({ m, seq: seqOf(inner), at: clock.now() + 20 });
+    },
+    reliableOf: (m: Member) => rel.get(m.id) ?? rel.set(m.id, new ReliableSender(clock)).get(m.id)!,
+  });
   let n = 0;
   const join = (isQuiet: boolean): Member => {
     n++;

@@ -38,10 +38,19 @@ function setup(inflightLimit?: number, fullConcurrent?: number) {
   const sent: Array<{ to: string; msg: Map_ }> = [];
   const rel = new Map<string, ReliableSender>();
   const fanouts: FanoutReport[] = [];
-  const maps = new MapSender(clock, registry, (m, inner) => sent.push({ to: m.id, msg: decodeMap(inner) }), (m) => {
-    if (!rel.has(m.id)) rel.set(m.id, new ReliableSender(clock));
-    return rel.get(m.id)!;
-  }, mapCoalesceMs, inflightLimit, fullConcurrent, (r) => fanouts.push(r));
+  const maps = new MapSender({
+    clock,
+    registry,
+    send: (m, inner) => sent.push({ to: m.id, msg: decodeMap(inner) }),
+    reliableOf: (m) => {
+      if (!rel.has(m.id)) rel.set(m.id, new ReliableSender(clock));
+      return rel.get(m.id)!;
+    },
+    coalesceMs: mapCoalesceMs,
+    inflightLimit,
+    fullConcurrent,
+    onFanout: (r) => fanouts.push(r),
+  });
   let n = 0;
   const join = (): Member => {
     n++;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
-import { startHub, type Hub } from '../../src/hub/daemon.js';
+import { startHub, type Hub } from '../../src/hub/hub.js';
 import { PeerNode } from '../../src/peer/node.js';
 import type { PublishLimits } from '../../src/publish/hub-publisher.js';
 import { parsePortRanges, type PublishSpec } from '../../src/publish/spec.js';

@@ -2,7 +2,8 @@
 // control-plane tests (test/peer, test/hub). One topology table, one test body.
 import { generateKeyPair, type StaticKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
-import { startHub, type Hub } from '../../src/hub/daemon.js';
+import { startHub, type Hub } from '../../src/hub/hub.js';
+import type { NetworkState } from '../../src/hub/network-state.js';
 import { PeerNode } from '../../src/peer/node.js';
 import { NatAgent } from '../../src/nat/agent.js';
 import type { Endpoint } from '../../src/net/udp.js';
@@ -59,7 +60,7 @@ export class World {
     this.net.host(HUB_ENDPOINT.address);
   }
 
-  startHub(opts: { allowedKeys?: Uint8Array[]; bindingsPath?: string; pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>; bindingLeaseMs?: number; probePort?: boolean } = {}): Hub {
+  startHub(opts: { allowedKeys?: Uint8Array[]; bindingsPath?: string; pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>; bindingLeaseMs?: number; probePort?: boolean; state?: NetworkState } = {}): Hub {
     const udp = this.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port);
     const { probePort = true, ...rest } = opts;
     // The NAT probe port (hub/probe-port.ts), main + 1 as the daemon's default.
@@ -92,7 +93,7 @@ export class World {
   /** NAT agents (src/nat) of the peers made with `nat: true`. */
   readonly natAgents = new Map<PeerNode, NatAgent>();
 
-  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean } = {}): PeerNode {
+  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean; hub?: { endpoint: Endpoint; publicKey: Uint8Array } } = {}): PeerNode {
     const main = this.socketAt(p);
     const agent = opts.nat
       ? new NatAgent({
@@ -104,7 +105,7 @@ export class World {
     const node = new PeerNode({
       ...(agent ? { nat: agent.traversal } : {}),
       udp, keyPair: opts.keyPair ?? generateKeyPair(), psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall,
-      log: testLogger(`peer ${overlay}`), hub: HUB_ENDPOINT, ...(opts.learnKey ? {} : { hubKey: this.hubKeys.publicKey }),
+      log: testLogger(`peer ${overlay}`), hub: opts.hub?.endpoint ?? HUB_ENDPOINT, ...(opts.learnKey ? {} : { hubKey: opts.hub?.publicKey ?? this.hubKeys.publicKey }),
       overlay: ipv4ToU32(overlay), prefix: opts.prefix ?? (overlay === '0.0.0.0' ? 0 : 24), name: opts.name ?? `peer-${overlay.split('.')[3]}`, random01: () => this.rng.next(),
       ...(opts.lanEndpoints ? { lanEndpoints: opts.lanEndpoints } : {}),
       ...(opts.nameIsHint ? { nameIsHint: true } : {}),

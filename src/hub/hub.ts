@@ -1,8 +1,9 @@
-// The hub itself: startHub() wires a Link on the UdpSocket it is given to the
-// registry, the map sender, punch coordination, the relay and publishing, runs the expiry timer and
-// reports status(). It is given its UDP socket and clocks (only published services open TCP
-// listeners, in publish/): hub/run.ts passes the real ones, the in-process tests (test/vnet,
-// test/publish) the memory twins and a ManualClock. Not the composition root: that is hub/run.ts.
+// The hub, assembled: startHub() wires a Link on the UdpSocket it is given to the registry, the map
+// sender, punch coordination, the relay and publishing, runs the expiry timer and reports status().
+// It touches no OS resource itself (only published services open TCP listeners, in publish/): the
+// process entry hub/run.ts passes the real socket and clocks, the in-process tests (test/vnet,
+// test/publish) the memory twins and a ManualClock.
+import { randomBytes } from 'node:crypto';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { keyId } from '../link/key-id.js';
 import { Link } from '../link/link.js';
@@ -20,6 +21,8 @@ import { encodeInner, InnerKind } from '../wire/inner.js';
 import { BindingTable, dayMs, defaultBindingLeaseDays, leaseExpired, matchRelease, type Binding } from './bindings.js';
 import { appendJournal, loadBindings, saveBindings } from './binding-store.js';
 import { Relay } from './relay.js';
+import { MemberSender } from './member-sender.js';
+import { memoryState, type NetworkState } from './network-state.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { HubServer } from './server.js';
 import { probeDemux, ProbeResponder, type ProbeDrop } from './probe-port.js';
@@ -69,6 +72,10 @@ export interface HubOptions {
   allowRoutes?: readonly AllowRule[];
   /** The NAT probe port's socket (--probe-port, default main + 1; hub/probe-port.ts); absent = no probe answers. */
   probeUdp?: UdpSocket;
+  /** The shared network state of several hubs (hub/nats-state.ts; the hub closes it); absent = this
+   * hub alone (hub/network-state.ts memoryState, with the bindings file at bindingsPath). With it,
+   * bindingsPath, bindingLeaseMs and pinnedBindings are the state's business, not read here. */
+  state?: NetworkState;
 }
 
 /** What `meshd hub release` freed. */
@@ -119,8 +126,9 @@ export interface Hub {
   readonly bindings: BindingTable;
   /** Stops timers and the link and closes the socket. */
   close(): Promise<void>;
-  /** @internal tests */
+  /** @internal tests: this hub's own members (state.members) */
   readonly registry: Registry;
+  readonly state: NetworkState;
   readonly link: Link;
   readonly publisher: HubPublisher;
   readonly server: HubServer;
@@ -137,7 +145,9 @@ export function startHub(opts: HubOptions): Hub {
   const network = parseNetwork(opts.network);
   const log = componentLogger(opts.log, 'hub');
   const allowed = opts.allowedKeys ? new Set(opts.allowedKeys.map(keyId)) : undefined;
-  const registry = new Registry(network);
+  const state = opts.state ?? memoryState(network, new BindingTable(mergePinned(opts.bindingsPath ? loadBindings(opts.bindingsPath) : [], opts.pinnedBindings ?? [], log)));
+  const registry = state.members;
+  const bindings = state.bindings;
   // --allow-keys-file is enforced at the handshake: an unlisted key gets the handshake response and
   // one sealed REGISTER_REFUSED (so its daemon says why), and the hub keeps nothing for it. A key
   // that handshakes and never registers is forgotten after a grace period (link.ts `retain`).
@@ -153,7 +163,6 @@ export function startHub(opts: HubOptions): Hub {
     ...(allowed ? { allowedKeys: (k: Uint8Array) => allowed.has(keyId(k)), refusal: () => keyNotAllowed } : {}),
     retain: (id) => registry.get(id) !== undefined,
   });
-  const bindings = new BindingTable(mergePinned(opts.bindingsPath ? loadBindings(opts.bindingsPath) : [], opts.pinnedBindings ?? [], log));
   const leaseMs = opts.bindingLeaseMs ?? defaultBindingLeaseDays * dayMs;
   let lastSaveMs = -Infinity;
   let saveTimer: TimerHandle | undefined;
@@ -184,6 +193,9 @@ export function startHub(opts: HubOptions): Hub {
   };
   const relay = new Relay(opts.relayBytesPerSec, opts.relayBurstBytes);
   const heartbeatMs = opts.heartbeatMs ?? heartbeatIntervalMs;
+  // The server and the publisher both reach members through the sender; the server calls the
+  // publisher through the MemberServices slice it declares, and the publisher never calls the server.
+  const sender = new MemberSender(link, opts.clock, () => randomBytes(8).readBigUInt64LE(0));
   const publisher = new HubPublisher({
     allow: opts.allowPublish ?? [],
     listenHost: opts.publishListenHost ?? opts.listen.address,
@@ -193,17 +205,18 @@ export function startHub(opts: HubOptions): Hub {
     ...opts.publishLimits,
     send: (key, inner) => link.send(key, inner),
     sendReliable: (m, make, onGiveUp) => {
-      const member = registry.get(m.id);
-      if (member) server.sendReliable(member, make, onGiveUp);
+      if (registry.get(m.id)) sender.sendReliable(m, make, onGiveUp);
       else onGiveUp();
     },
-    sendControl: (key, msg) => server.sendControl(key, msg),
+    sendControl: (key, msg) => sender.sendControl(key, msg),
   });
   const server = new HubServer({
     ...(opts.allowRoutes ? { allowRoutes: opts.allowRoutes } : {}),
     publish: publisher,
+    sender,
     link,
     registry,
+    state,
     clock: opts.clock,
     log,
     relay,
@@ -225,17 +238,19 @@ export function startHub(opts: HubOptions): Hub {
         b.lastSeenMs = now;
         changed = true;
       } else if (leaseExpired(b, now, leaseMs)) {
-        bindings.delete(b.id);
+        state.release(b);
         changed = true;
         log.info({ peer: b.id.slice(0, 8), overlay: u32ToIpv4(b.overlay), name: b.name, lastSeen: new Date(b.lastSeenMs).toISOString() }, 'hub: binding lease expired; address and name are free');
       }
     }
     if (changed) bindingsChanged();
   }
-  sweepLeases();
+  // Several hubs: other hubs' members' last-seen times are not shared yet, so no hub frees leases.
+  const sweeping = opts.state === undefined;
+  if (sweeping) sweepLeases();
   let sweepTimer: TimerHandle = opts.clock.setTimer(bindingSweepIntervalMs, function again() {
     if (closed) return;
-    sweepLeases();
+    if (sweeping) sweepLeases();
     sweepTimer = opts.clock.setTimer(bindingSweepIntervalMs, again);
   });
   let timer: TimerHandle = opts.clock.setTimer(expiryCheckIntervalMs, expire);
@@ -273,12 +288,13 @@ export function startHub(opts: HubOptions): Hub {
   return {
     publicKey: opts.keyPair.publicKey,
     registry,
+    state,
     bindings,
     release(selector: string): ReleasedBinding[] {
       const keyIdOf = (s: string) => (/^[A-Za-z0-9+/]{43}=$/.test(s) ? Buffer.from(s, 'base64').toString('hex') : /^[0-9a-f]{64}$/.test(s) ? s : undefined);
       const out: ReleasedBinding[] = [];
       for (const b of matchRelease(bindings.all(), selector, keyIdOf)) {
-        bindings.delete(b.id);
+        state.release(b);
         const m = registry.get(b.id);
         if (m) server.removeMember(m, 'binding released by the operator');
         // removeMember marks the binding seen; it is gone already, so nothing is re-added.
@@ -296,7 +312,7 @@ export function startHub(opts: HubOptions): Hub {
       return {
         listen: `${opts.listen.address}:${opts.listen.port}`,
         network: network.cidr,
-        mapVersion: registry.version,
+        mapVersion: state.map.version,
         peers: registry.all().map((m) => ({
           publicKey: Buffer.from(m.publicKey).toString('base64'),
           overlay: u32ToIpv4(m.overlay),
@@ -329,6 +345,7 @@ export function startHub(opts: HubOptions): Hub {
       await link.close();
       await opts.udp.close();
       await opts.probeUdp?.close();
+      await state.close();
     },
   };
 }

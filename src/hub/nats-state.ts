@@ -1,0 +1,487 @@
+// The network state shared by several hubs through NATS JetStream (`meshd hub --cluster`): the
+// NetworkState of hub/network-state.ts over three KV buckets. The only file that imports the NATS
+// client (test/deps.test.ts). Buckets are named from a hash of the network secret and CIDR, so hubs
+// given the same NATS and secret share one network and other networks never meet:
+//   <p>_claims   addr.<u32> and name.<hex utf8> -> key id, created with compare-and-set (exactly one
+//                key wins an address or a name network-wide); key.<id> -> the binding (JSON)
+//   <p>_members  m.<id> -> a member's map entry and its home hub, written by the home hub when the
+//                entry changes; the watch is the change feed every hub's served map follows
+//   <p>_hubs     h.<hubId> -> presence, refreshed every presenceRefreshMs; a hub unseen for
+//                presenceTtlMs is dead and its members leave every map (their entries are deleted,
+//                compare-and-set on the revision so a member that re-homed meanwhile stays)
+// Presence is judged on the local clock from the watch's refreshes (nats-server 2.9 removes aged
+// messages without telling watchers), so hosts' wall clocks need not agree.
+// (Past 400 lines on purpose: the watches, presence, claims and member writes share one connection
+// and the mirrors they keep; the pure parts, bucket and key names and the creds file, are exported.)
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import {
+  connect, credsAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator,
+  type Authenticator, type KV, type KvEntry, type NatsConnection, type QueuedIterator,
+} from 'nats';
+import type { Endpoint } from '../net/udp.js';
+import { ConfigError, MeshdError } from '../util/errors.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { u32ToIpv4 } from '../util/ipv4.js';
+import { RefusalReason } from '../wire/control.js';
+import { BindingTable, type Binding } from './bindings.js';
+import type { ClaimLost, ClusterStatus, NetworkState } from './network-state.js';
+import { Registry, type Member, type Network } from './registry.js';
+
+/** Local policy: a hub unseen this long is dead and its members leave the map (unless they re-home).
+ * 15 s: well past a NATS leader election (~2-5 s) and a few missed refreshes, short beside a
+ * peer's 70 s heartbeat expiry. */
+export const defaultPresenceTtlMs = 15_000;
+/** Local tuning: presence refresh, a fifth of the TTL (four refreshes may be lost). */
+export const presenceRefreshFraction = 5;
+/** Local tuning: replicas of each bucket (a 3-node NATS loses one node and changes nothing visible). */
+export const defaultReplicas = 3;
+/** Local policy: after a restart, entries of this hub's members that have not registered again
+ * within this long are deleted (a peer re-registers within one 20 s heartbeat plus its timeout). */
+export const readoptGraceMs = 60_000;
+/** Local tuning: a member entry write that fails (NATS reconnecting, a stream electing a new
+ * leader after a node loss: ~5 s measured) is tried again after this, doubling to 8 s, at most
+ * `memberWriteRetries` times (~30 s in all); the next change or reconnect writes it anyway. */
+export const memberWriteRetryMs = 250;
+export const memberWriteRetries = 8;
+/** Local tuning: a KV request unanswered this long fails (the claim is not risked). */
+export const kvTimeoutMs = 5_000;
+
+export interface NatsStateOptions {
+  /** nats://host:port seeds (--cluster, repeatable). */
+  servers: string[];
+  /** --cluster-creds FILE: a NATS .creds file (JWT and NKey seed), or one line `user:password`, or a token. */
+  credsFile?: string;
+  network: Network;
+  /** The network secret's key: buckets are named from its hash with the CIDR. */
+  psk: Uint8Array;
+  /** This hub's id in the shared state (a prefix of its key id). */
+  hubId: string;
+  clock: Clock;
+  log: Logger;
+  presenceTtlMs?: number;
+  replicas?: number;
+  /** Use only `servers`, not the others the NATS cluster announces (tests cutting one hub off). */
+  onlyListedServers?: boolean;
+  /** Bindings from --allow-keys-file: written to the shared state at start (the list wins). */
+  pinned?: Binding[];
+}
+
+/** The shared state cannot be joined at start: code CLUSTER_AUTH (the NATS refused the
+ * --cluster-creds) or CLUSTER_UNREACHABLE (no --cluster server answered, or JetStream refused). */
+export class ClusterError extends MeshdError {}
+
+function clusterError(e: unknown, servers: string[]): ClusterError {
+  const code = String((e as { code?: unknown }).code ?? '');
+  const why = (e as Error).message ?? String(e);
+  if (/AUTH/i.test(code) || /authoriz|authentic/i.test(why)) {
+    return new ClusterError('CLUSTER_AUTH', `--cluster: ${servers.join(', ')} refused the credentials (${why}); check --cluster-creds`, { cause: e });
+  }
+  return new ClusterError('CLUSTER_UNREACHABLE', `--cluster: cannot join the shared network state at ${servers.join(', ')}: ${why}`, { cause: e });
+}
+
+/** What a member's entry holds in the members bucket. */
+interface MemberRecord {
+  home: string;
+  publicKey: string;
+  overlay: number;
+  name: string;
+  bootId: string;
+  reflexive: Endpoint;
+  lan: Endpoint[];
+}
+
+interface BindingRecord {
+  overlay: number;
+  name: string;
+  lastSeenMs: number;
+  pinned: boolean;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const json = (v: unknown) => enc.encode(JSON.stringify(v));
+
+/** Bucket name prefix for a network (pure): hubs with the same secret and CIDR share it. */
+export function bucketPrefix(psk: Uint8Array, cidr: string): string {
+  return `meshd_${createHash('sha256').update('meshd nats state v1\0').update(psk).update(cidr).digest('hex').slice(0, 16)}`;
+}
+
+export const addrKey = (overlay: number) => `addr.${overlay >>> 0}`;
+export const nameKey = (name: string) => `name.${Buffer.from(name, 'utf8').toString('hex')}`;
+const bindingKey = (id: string) => `key.${id}`;
+const memberKey = (id: string) => `m.${id}`;
+const hubKey = (hubId: string) => `h.${hubId}`;
+
+/** Reads --cluster-creds (never a flag value): a .creds file, `user:password`, or a token. */
+export function authenticatorFrom(path: string): Authenticator {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('--cluster-creds', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (text.includes('BEGIN NATS USER JWT')) return credsAuthenticator(enc.encode(text));
+  const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+  if (!line) throw new ConfigError('--cluster-creds', `${path} is empty`);
+  const colon = line.indexOf(':');
+  return colon > 0 ? usernamePasswordAuthenticator(line.slice(0, colon), line.slice(colon + 1)) : tokenAuthenticator(line);
+}
+
+/** A NATS API error that means "the key exists already" (create) or "changed meanwhile" (CAS). */
+function lostRace(e: unknown): boolean {
+  const err = e as { api_error?: { err_code?: number }; message?: string };
+  return err.api_error?.err_code === 10071 || /wrong last sequence/i.test(err.message ?? '');
+}
+
+async function openBucket(nc: NatsConnection, name: string, opts: { ttl?: number; replicas: number }, log: Logger): Promise<KV> {
+  const js = nc.jetstream({ timeout: kvTimeoutMs });
+  const base = { history: 1, timeout: kvTimeoutMs, ...(opts.ttl !== undefined ? { ttl: opts.ttl } : {}) };
+  try {
+    return await js.views.kv(name, { ...base, replicas: opts.replicas });
+  } catch (e) {
+    if (opts.replicas <= 1) throw e;
+    // A NATS of fewer nodes than replicas (one NATS beside a hub): one copy, said loudly.
+    log.warn({ bucket: name, replicas: opts.replicas, err: (e as Error).message }, 'nats: cannot create the bucket replicated; using one replica');
+    return js.views.kv(name, { ...base, replicas: 1 });
+  }
+}
+
+export async function startNatsState(o: NatsStateOptions): Promise<NetworkState> {
+  const log = o.log;
+  const ttlMs = o.presenceTtlMs ?? defaultPresenceTtlMs;
+  const refreshMs = Math.max(100, Math.floor(ttlMs / presenceRefreshFraction));
+  const authenticator = o.credsFile !== undefined ? authenticatorFrom(o.credsFile) : undefined;
+  const nc = await connect({
+    servers: o.servers,
+    name: `meshd-hub-${o.hubId}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    ...(o.onlyListedServers ? { ignoreClusterUpdates: true } : {}),
+    ...(authenticator ? { authenticator } : {}),
+  }).catch((e: unknown) => {
+    throw clusterError(e, o.servers);
+  });
+  let connection = 'connected';
+  let reconnected: () => void = () => undefined;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') connection = 'reconnecting';
+      else if (s.type === 'reconnect') {
+        connection = 'connected';
+        reconnected();
+      }
+      if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ event: s.type, server: s.data }, `nats: ${s.type}`);
+    }
+  })();
+  const prefix = bucketPrefix(o.psk, o.network.cidr);
+  const replicas = o.replicas ?? defaultReplicas;
+  let claims: KV, membersKv: KV, hubsKv: KV;
+  try {
+    claims = await openBucket(nc, `${prefix}_claims`, { replicas }, log);
+    membersKv = await openBucket(nc, `${prefix}_members`, { replicas }, log);
+    hubsKv = await openBucket(nc, `${prefix}_hubs`, { replicas, ttl: ttlMs }, log);
+  } catch (e) {
+    await nc.close();
+    throw clusterError(e, o.servers);
+  }
+
+  const members = new Registry(o.network);
+  const map = new Registry(o.network);
+  const bindings = new BindingTable(o.pinned ?? []);
+  const startedMs = o.clock.now();
+  const hubSeen = new Map<string, number>();
+  /** Every member entry in the bucket (alive home or not), with its revision. */
+  const entries = new Map<string, { rec: MemberRecord; rev: number }>();
+  /** The revision of each own member's entry as this hub last wrote it. */
+  const ownRev = new Map<string, number>();
+  /** Writes per member, in order (a put then a delete of the same member must land in that order). */
+  const chains = new Map<string, Promise<void>>();
+  let mapChanged: () => void = () => undefined;
+  let closed = false;
+
+  const alive = (hub: string) => hub === o.hubId || o.clock.now() - (hubSeen.get(hub) ?? startedMs) <= ttlMs;
+  const showInMap = (id: string, rec: MemberRecord): boolean => {
+    const { changed } = map.upsert(
+      { publicKey: new Uint8Array(Buffer.from(rec.publicKey, 'base64')), id, overlay: rec.overlay >>> 0, name: rec.name, bootId: BigInt(rec.bootId), reflexive: rec.reflexive, lan: rec.lan },
+      o.clock.now(),
+    );
+    return changed;
+  };
+
+  function onMember(e: KvEntry): void {
+    const id = e.key.slice(2);
+    if (e.operation !== 'PUT') {
+      entries.delete(id);
+      if (map.remove(id)) mapChanged();
+      return;
+    }
+    let rec: MemberRecord;
+    try {
+      rec = JSON.parse(dec.decode(e.value)) as MemberRecord;
+    } catch {
+      log.warn({ key: e.key }, 'nats: unreadable member entry ignored');
+      return;
+    }
+    entries.set(id, { rec, rev: e.revision });
+    if (alive(rec.home)) {
+      if (showInMap(id, rec)) mapChanged();
+    } else if (map.remove(id)) mapChanged();
+  }
+
+  function onClaim(e: KvEntry): void {
+    if (!e.key.startsWith('key.')) return;
+    const id = e.key.slice(4);
+    if (bindings.get(id)?.pinned) return; // this hub's allow-list wins here
+    if (e.operation !== 'PUT') {
+      bindings.delete(id);
+      return;
+    }
+    try {
+      const r = JSON.parse(dec.decode(e.value)) as BindingRecord;
+      bindings.set({ id, overlay: r.overlay >>> 0, name: r.name, lastSeenMs: r.lastSeenMs, pinned: r.pinned });
+    } catch {
+      log.warn({ key: e.key }, 'nats: unreadable binding ignored');
+    }
+  }
+
+  function onHub(e: KvEntry): void {
+    const hub = e.key.slice(2);
+    if (e.operation !== 'PUT' || hub === o.hubId) return;
+    const wasAlive = alive(hub);
+    hubSeen.set(hub, o.clock.now());
+    if (wasAlive) return;
+    // A hub back from the dead: its members' entries still in the bucket return to the map.
+    let changed = false;
+    for (const [id, { rec }] of entries) if (rec.home === hub) changed = showInMap(id, rec) || changed;
+    if (changed) mapChanged();
+  }
+
+  /** Follows a bucket from its current values on; resolves once those are applied. */
+  async function follow(kv: KV, key: string, apply: (e: KvEntry) => void): Promise<QueuedIterator<KvEntry>> {
+    let ready!: () => void;
+    const initialized = new Promise<void>((r) => (ready = r));
+    const w = await kv.watch({ key, initializedFn: () => ready() });
+    void (async () => {
+      for await (const e of w) {
+        try {
+          apply(e);
+        } catch (err) {
+          log.error({ err, key: e.key }, 'nats: applying a change failed');
+        }
+      }
+    })();
+    await initialized;
+    return w;
+  }
+
+  // The allow-list's bindings first (the operator's list wins over first come, as on one hub).
+  for (const b of o.pinned ?? []) {
+    await claims.put(addrKey(b.overlay), enc.encode(b.id));
+    if (b.name !== '') await claims.put(nameKey(b.name), enc.encode(b.id));
+    await claims.put(bindingKey(b.id), json({ overlay: b.overlay, name: b.name, lastSeenMs: b.lastSeenMs, pinned: true }));
+  }
+  const refreshPresence = () => hubsKv.put(hubKey(o.hubId), json({ members: members.size })).then(() => undefined);
+  await refreshPresence();
+  const watches = [await follow(hubsKv, 'h.>', onHub), await follow(claims, 'key.>', onClaim), await follow(membersKv, 'm.>', onMember)];
+
+  // Presence: refresh ours; members of hubs unseen for the TTL leave the map and the bucket.
+  let timer: TimerHandle = o.clock.setTimer(refreshMs, function tick() {
+    if (closed) return;
+    refreshPresence().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'nats: presence refresh failed'));
+    // Cut from NATS, this hub hears no hub: it keeps its last view rather than expire them all.
+    if (connection !== 'connected') {
+      timer = o.clock.setTimer(refreshMs, tick);
+      return;
+    }
+    let changed = false;
+    const now = o.clock.now();
+    for (const [id, { rec, rev }] of entries) {
+      // Left by this hub before a restart (same hub id) and not registered again: gone.
+      const orphan = rec.home === o.hubId && members.get(id) === undefined && !chains.has(id) && now - startedMs > Math.max(readoptGraceMs, ttlMs);
+      if (alive(rec.home) && !orphan) continue;
+      if (map.remove(id)) {
+        changed = true;
+        log.info({ peer: id.slice(0, 8), overlay: u32ToIpv4(rec.overlay), home: rec.home }, 'nats: member leaves the map (its home hub unseen past the presence TTL, or not back since this hub restarted)');
+      }
+      // Any hub may delete it; the revision check keeps a member that re-homed meanwhile.
+      membersKv.delete(memberKey(id), { previousSeq: rev }).catch(() => undefined);
+    }
+    if (changed) mapChanged();
+    timer = o.clock.setTimer(refreshMs, tick);
+  });
+
+  /** Sleeps of retrying writes, woken at once by close(). */
+  const sleepers = new Set<() => void>();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        sleepers.delete(wake);
+        o.clock.clearTimer(h);
+        resolve();
+      };
+      const h = o.clock.setTimer(ms, wake);
+      sleepers.add(wake);
+    });
+  async function retrying(work: () => Promise<void>): Promise<void> {
+    for (let i = 0, waitMs = memberWriteRetryMs; ; i++, waitMs = Math.min(waitMs * 2, 8_000)) {
+      try {
+        return await work();
+      } catch (e) {
+        if (closed || i >= memberWriteRetries) throw e;
+        await sleep(waitMs);
+        if (closed) throw e;
+      }
+    }
+  }
+
+  function chain(id: string, work: () => Promise<void>): void {
+    const next = (chains.get(id) ?? Promise.resolve()).then(() => retrying(work)).catch((e: unknown) => {
+      log.warn({ peer: id.slice(0, 8), err: (e as Error).message }, 'nats: member entry not written');
+    });
+    chains.set(id, next);
+    void next.then(() => {
+      if (chains.get(id) === next) chains.delete(id);
+    });
+  }
+
+  const recordOf = (m: Member): MemberRecord => ({
+    home: o.hubId, publicKey: Buffer.from(m.publicKey).toString('base64'), overlay: m.overlay, name: m.name, bootId: m.bootId.toString(),
+    reflexive: { address: m.reflexive.address, port: m.reflexive.port }, lan: m.lan.map((e) => ({ address: e.address, port: e.port })),
+  });
+
+  /** Writes an own member's entry again after a cut: over our own last revision, or anew when the
+   * other hubs deleted it meanwhile; never over an entry another hub wrote (the member re-homed). */
+  function republish(m: Member): void {
+    const key = memberKey(m.id);
+    const value = json(recordOf(m));
+    chain(m.id, async () => {
+      const rev = ownRev.get(m.id);
+      try {
+        ownRev.set(m.id, rev === undefined ? await membersKv.create(key, value) : await membersKv.update(key, value, rev));
+      } catch (e) {
+        if (!lostRace(e)) throw e;
+        const cur = await membersKv.get(key);
+        if (!cur || cur.operation !== 'PUT') ownRev.set(m.id, await membersKv.create(key, value));
+        else if ((JSON.parse(dec.decode(cur.value)) as MemberRecord).home === o.hubId) ownRev.set(m.id, cur.revision);
+      }
+    });
+  }
+
+  /** Takes `key` for `id` unless another key holds it: 'created' (with its revision), 'ours', or the holder. */
+  async function take(key: string, id: string): Promise<{ created: number } | 'ours' | { holder: string }> {
+    try {
+      return { created: await claims.create(key, enc.encode(id)) };
+    } catch (e) {
+      if (!lostRace(e)) throw e;
+      const cur = await claims.get(key);
+      const holder = cur && cur.operation === 'PUT' ? dec.decode(cur.value) : undefined;
+      if (holder === id) return 'ours';
+      if (holder === undefined) return take(key, id); // deleted meanwhile: try again
+      return { holder };
+    }
+  }
+
+  /** Frees `key` if `id` still holds it (compare-and-set on its revision). */
+  async function free(key: string, id: string): Promise<void> {
+    const cur = await claims.get(key);
+    if (!cur || cur.operation !== 'PUT' || dec.decode(cur.value) !== id) return;
+    await claims.delete(key, { previousSeq: cur.revision }).catch((e: unknown) => {
+      if (!lostRace(e)) throw e;
+    });
+  }
+
+  async function claim(b: Binding, old: Binding | undefined): Promise<true | ClaimLost> {
+    // Cut from NATS: refused at once rather than risked (the REGISTER goes unanswered; the peer retries).
+    if (connection !== 'connected') throw new ClusterError('CLUSTER_UNREACHABLE', 'the NATS connection is down');
+    const addr = await take(addrKey(b.overlay), b.id);
+    if (typeof addr === 'object' && 'holder' in addr) {
+      return { reason: RefusalReason.ADDRESS_IN_USE, text: `${u32ToIpv4(b.overlay)} is bound to another key (another hub of the network)` };
+    }
+    if (b.name !== '') {
+      const name = await take(nameKey(b.name), b.id);
+      if (typeof name === 'object' && 'holder' in name) {
+        if (typeof addr === 'object') await claims.delete(addrKey(b.overlay), { previousSeq: addr.created }).catch(() => undefined);
+        return { reason: RefusalReason.NAME_TAKEN, text: `name "${b.name}" is bound to another key (another hub of the network)` };
+      }
+    }
+    await claims.put(bindingKey(b.id), json({ overlay: b.overlay, name: b.name, lastSeenMs: b.lastSeenMs, pinned: b.pinned }));
+    if (old && old.overlay !== b.overlay) await free(addrKey(old.overlay), b.id);
+    if (old && old.name !== '' && old.name !== b.name) await free(nameKey(old.name), b.id);
+    bindings.set(b);
+    return true;
+  }
+
+  const status = (): ClusterStatus => {
+    const now = o.clock.now();
+    const perHub = new Map<string, number>();
+    for (const { rec } of entries.values()) perHub.set(rec.home, (perHub.get(rec.home) ?? 0) + 1);
+    return {
+      hubId: o.hubId,
+      connection: closed ? 'closed' : connection,
+      hubs: [...hubSeen].filter(([h]) => alive(h)).map(([hubId, seen]) => ({ hubId, members: perHub.get(hubId) ?? 0, lastSeenAgoMs: now - seen })),
+      mapMembers: map.size,
+    };
+  };
+
+  log.info({ servers: o.servers, hubId: o.hubId, buckets: prefix, presenceTtlMs: ttlMs, members: map.size, bindings: bindings.size }, 'nats: joined the shared network state');
+  const state: NetworkState = {
+    members,
+    map,
+    bindings,
+    claim,
+    memberChanged(m: Member, gone: boolean): void {
+      if (closed) return;
+      if (gone) {
+        chain(m.id, async () => {
+          const rev = ownRev.get(m.id);
+          ownRev.delete(m.id);
+          if (rev === undefined) return;
+          await membersKv.delete(memberKey(m.id), { previousSeq: rev }).catch((e: unknown) => {
+            if (!lostRace(e)) throw e; // re-homed meanwhile: the entry is another hub's now
+          });
+        });
+        return;
+      }
+      const rec = recordOf(m);
+      chain(m.id, async () => {
+        ownRev.set(m.id, await membersKv.put(memberKey(m.id), json(rec)));
+      });
+    },
+    onMapChanged(fn) {
+      mapChanged = fn;
+    },
+    release(b: Binding): void {
+      bindings.delete(b.id);
+      void (async () => {
+        await claims.delete(bindingKey(b.id));
+        await free(addrKey(b.overlay), b.id);
+        if (b.name !== '') await free(nameKey(b.name), b.id);
+      })().catch((e: unknown) => log.warn({ peer: b.id.slice(0, 8), err: (e as Error).message }, 'nats: release not written'));
+    },
+    status,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      o.clock.clearTimer(timer);
+      for (const wake of [...sleepers]) wake();
+      // Own members' entries stay: they leave the other hubs' maps when this hub's presence expires,
+      // or stay if it is back within the TTL (a restart) or they re-home.
+      await Promise.allSettled([...chains.values()]);
+      for (const w of watches) w.stop();
+      await nc.close();
+    },
+  };
+  // Back from a cut longer than the TTL, the other hubs have deleted this hub's members' entries:
+  // write presence and every own member again (a cut shorter than the TTL rewrites the same values).
+  reconnected = () => {
+    if (closed) return;
+    // The other hubs get a fresh TTL to be heard again: a cut of this hub is not their death.
+    for (const h of hubSeen.keys()) hubSeen.set(h, o.clock.now());
+    refreshPresence().catch(() => undefined);
+    for (const m of members.all()) republish(m);
+    log.info({ members: members.size }, 'nats: reconnected; own members written again');
+  };
+  return state;
+}

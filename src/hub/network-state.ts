@@ -1,0 +1,71 @@
+// The network's shared state as one hub uses it: its own members, the map it serves, the durable
+// key -> address/name bindings, and the claim that makes a new binding unique network-wide. One
+// interface, two implementations: memoryState() here (one hub, nothing else to run: today's registry,
+// the default) and hub/nats-state.ts (several hubs sharing NATS JetStream, `meshd hub --cluster`).
+// hub/server.ts decides REGISTER against it; hub/hub.ts builds it.
+import type { RefusalReason } from '../wire/control.js';
+import { BindingTable, type Binding } from './bindings.js';
+import { Registry, type Member, type Network } from './registry.js';
+
+/** A claim another key won first (the REGISTER is refused with it). */
+export interface ClaimLost {
+  reason: RefusalReason;
+  text: string;
+}
+
+/** The cluster as `meshd status` on a hub shows it (absent on a single hub). */
+export interface ClusterStatus {
+  /** This hub's id in the shared state. */
+  hubId: string;
+  /** 'connected' | 'reconnecting' | 'closed' (the NATS connection). */
+  connection: string;
+  /** Other hubs seen alive, with the members homed on each. */
+  hubs: Array<{ hubId: string; members: number; lastSeenAgoMs: number }>;
+  /** Members of the whole network in the served map. */
+  mapMembers: number;
+}
+
+export interface NetworkState {
+  /** This hub's own members (registration, heartbeats, expiry, punch and relay read it). */
+  readonly members: Registry;
+  /** The versioned map this hub serves to its members (deltas are cut from its change log): every
+   * hub's members. On a single hub it is `members` itself. */
+  readonly map: Registry;
+  /** Durable key -> address/name bindings as this hub sees them; REGISTER is decided against them. */
+  readonly bindings: BindingTable;
+  /**
+   * Makes a new or changed binding, decided against `bindings`, hold network-wide before
+   * REGISTER_OK. `true` when it holds at once (a single hub: its table is the only one); else a
+   * promise of `true`, or of the refusal when another key got the address or name first. The
+   * promise rejects when the shared state cannot be reached (the claim is not risked).
+   */
+  claim(b: Binding, old: Binding | undefined): true | Promise<true | ClaimLost>;
+  /** One of this hub's members joined, changed its map entry, or left (`gone`). */
+  memberChanged(m: Member, gone: boolean): void;
+  /** Told when the served map changed without this hub's doing (another hub's member). */
+  onMapChanged(fn: () => void): void;
+  /** Frees a binding network-wide (`meshd hub release`, lease expiry). */
+  release(b: Binding): void;
+  /** Whether this hub shares its state (the cluster section of `meshd status`). */
+  status(): ClusterStatus | undefined;
+  close(): Promise<void>;
+}
+
+/** One hub, nothing else to run: the registry is the map, the binding table the only one. The hot
+ * path is exactly the registry's (no copy, no await); persistence of the table stays in hub.ts. */
+export function memoryState(network: Network, bindings: BindingTable): NetworkState {
+  const members = new Registry(network);
+  return {
+    members,
+    map: members,
+    bindings,
+    claim: () => true,
+    memberChanged: () => undefined,
+    onMapChanged: () => undefined,
+    release: (b) => {
+      bindings.delete(b.id);
+    },
+    status: () => undefined,
+    close: async () => undefined,
+  };
+}

@@ -1,0 +1,222 @@
+// Hubs sharing one network state through a real 3-node NATS JetStream cluster (hub/nats-state.ts):
+// unique claims under concurrency across two hubs, presence expiry of a dead hub's members and
+// re-homing, and claims that keep working with one NATS node killed. Needs nats-server
+// (test/helpers/nats.ts: skipped with a reason when absent, a failure under CI=true).
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair } from '../../src/crypto/keys.js';
+import { keyId } from '../../src/link/key-id.js';
+import type { Binding } from '../../src/hub/bindings.js';
+import { addrKey, authenticatorFrom, bucketPrefix, nameKey, startNatsState } from '../../src/hub/nats-state.js';
+import type { ClaimLost, NetworkState } from '../../src/hub/network-state.js';
+import { parseNetwork, type Member } from '../../src/hub/registry.js';
+import { systemClock } from '../../src/util/clock.js';
+import { ipv4ToU32 } from '../../src/util/ipv4.js';
+import { RefusalReason } from '../../src/wire/control.js';
+import { testLogger } from '../fakes/logger.js';
+import { natsSkipReason, startNatsCluster, type NatsCluster } from '../helpers/nats.js';
+
+const skip = natsSkipReason();
+const network = parseNetwork('10.9.0.0/24');
+
+async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A claim as a peer's REGISTER retries see it: an unanswered one (NATS reconnecting, a stream
+ * electing its leader) is tried again, for up to `ms`; a refusal is an answer. */
+async function claimSoon(s: NetworkState, b: Binding, ms = 20_000): Promise<true | ClaimLost> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await s.claim(b, undefined);
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+const binding = (id: string, overlay: string, name = ''): Binding => ({ id, overlay: ipv4ToU32(overlay), name, lastSeenMs: Date.now(), pinned: false });
+
+function member(overlay: string, name: string): Omit<Member, 'registeredMs' | 'lastHeartbeatMs' | 'relayedBytes'> {
+  const kp = generateKeyPair();
+  return { publicKey: kp.publicKey, id: keyId(kp.publicKey), overlay: ipv4ToU32(overlay), name, bootId: 7n, reflexive: { address: '198.51.100.10', port: 40000 }, lan: [] };
+}
+
+describe('shared-state names and credentials (no server)', () => {
+  it('names the buckets from the secret and the CIDR: same network, same buckets; another, never', () => {
+    const psk = new Uint8Array(32).fill(1);
+    expect(bucketPrefix(psk, '10.9.0.0/24')).toMatch(/^meshd_[0-9a-f]{16}$/);
+    expect(bucketPrefix(psk, '10.9.0.0/24')).toBe(bucketPrefix(new Uint8Array(32).fill(1), '10.9.0.0/24'));
+    expect(bucketPrefix(psk, '10.9.0.0/24')).not.toBe(bucketPrefix(new Uint8Array(32).fill(2), '10.9.0.0/24'));
+    expect(bucketPrefix(psk, '10.9.0.0/24')).not.toBe(bucketPrefix(psk, '10.9.1.0/24'));
+  });
+
+  it.each([
+    ['an address as its u32', addrKey(ipv4ToU32('10.9.0.2')), 'addr.168361986'],
+    ['a name as hex of its UTF-8 (any character is a valid key)', nameKey('café.x'), 'name.636166c3a92e78'],
+  ])('keys %s', (_why, key, want) => {
+    expect(key).toBe(want);
+  });
+
+  it.each([
+    ['user:password', 'meshd:s3cret\n', { user: 'meshd', pass: 's3cret' }],
+    ['a token', '# the token\nabc123\n', { auth_token: 'abc123' }],
+  ])('reads --cluster-creds holding %s', (_why, text, want) => {
+    const f = join(mkdtempSync(join(tmpdir(), 'meshd-creds-')), 'c');
+    writeFileSync(f, text, { mode: 0o600 });
+    expect(authenticatorFrom(f)(undefined as unknown as string)).toMatchObject(want);
+    rmSync(dirname(f), { recursive: true });
+  });
+
+  it('refuses an empty or unreadable --cluster-creds with a ConfigError naming the flag', () => {
+    const d = mkdtempSync(join(tmpdir(), 'meshd-creds-'));
+    writeFileSync(join(d, 'empty'), '# nothing\n');
+    expect(() => authenticatorFrom(join(d, 'empty'))).toThrow(/--cluster-creds/);
+    expect(() => authenticatorFrom(join(d, 'missing'))).toThrow(/--cluster-creds/);
+    rmSync(d, { recursive: true });
+  });
+});
+
+describe.skipIf(skip !== undefined)('hubs sharing state through NATS JetStream (3 nodes)', () => {
+  let cluster: NatsCluster;
+  const states: NetworkState[] = [];
+  /** A fresh network per test (its own buckets): a random secret. */
+  const open = async (hubId: string, psk: Uint8Array, extra: { presenceTtlMs?: number; servers?: string[] } = {}) => {
+    const s = await startNatsState({
+      servers: extra.servers ?? cluster.urls, network, psk, hubId, clock: systemClock, log: testLogger(`nats ${hubId}`),
+      ...(extra.presenceTtlMs ? { presenceTtlMs: extra.presenceTtlMs } : {}), ...(extra.servers ? { onlyListedServers: true } : {}),
+    });
+    states.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster(3);
+  }, 30_000);
+  const clusters: NatsCluster[] = [];
+  afterAll(async () => {
+    await Promise.allSettled(states.map((s) => s.close()));
+    await cluster?.stop();
+    for (const c of clusters) await c.stop();
+  });
+
+  it('gives an address to exactly one of 100 keys claiming it at once on two hubs, 20 times over', async () => {
+    const psk = randomBytes(32);
+    const [a, b] = [await open('hub-a', psk), await open('hub-b', psk)];
+    for (let round = 0; round < 20; round++) {
+      const overlay = `10.9.0.${10 + round}`;
+      const ids = Array.from({ length: 100 }, () => randomBytes(32).toString('hex'));
+      const results = await Promise.all(ids.map((id, i) => (i % 2 === 0 ? a : b).claim(binding(id, overlay), undefined)));
+      const winners = ids.filter((_, i) => results[i] === true);
+      expect(winners, `round ${round}`).toHaveLength(1);
+      expect(results.filter((r) => r !== true).map((r) => (r as ClaimLost).reason)).toEqual(Array(99).fill(RefusalReason.ADDRESS_IN_USE));
+      // Both hubs' views of the bindings come to name the same winner.
+      await until(`both hubs see ${overlay} bound`, () => a.bindings.byOverlay(ipv4ToU32(overlay))?.id === winners[0] && b.bindings.byOverlay(ipv4ToU32(overlay))?.id === winners[0]);
+    }
+  }, 60_000);
+
+  it('refuses a name another hub gave to another key, and keeps the address it took free again', async () => {
+    const psk = randomBytes(32);
+    const [a, b] = [await open('hub-a', psk), await open('hub-b', psk)];
+    expect(await a.claim(binding('aa'.repeat(32), '10.9.0.2', 'alpha'), undefined)).toBe(true);
+    const lost = await b.claim(binding('bb'.repeat(32), '10.9.0.3', 'alpha'), undefined);
+    expect(lost !== true && lost.reason).toBe(RefusalReason.NAME_TAKEN);
+    // The address taken on the way was rolled back: a third key gets it.
+    expect(await b.claim(binding('cc'.repeat(32), '10.9.0.3'), undefined)).toBe(true);
+  }, 30_000);
+
+  it('shows a member of one hub in the other hub\'s map; when its hub dies it leaves the map after the presence TTL and can re-home', async () => {
+    const psk = randomBytes(32);
+    const ttlMs = 1_500;
+    const [a, b] = [await open('hub-a', psk, { presenceTtlMs: ttlMs }), await open('hub-b', psk, { presenceTtlMs: ttlMs })];
+    const m = member('10.9.0.5', 'roamer');
+    expect(await a.claim(binding(m.id, '10.9.0.5', 'roamer'), undefined)).toBe(true);
+    const { member: onA } = a.members.upsert(m, systemClock.now());
+    a.memberChanged(onA, false);
+    await until('b serves a\'s member', () => b.map.get(m.id) !== undefined);
+    expect(b.map.get(m.id)!.overlay).toBe(ipv4ToU32('10.9.0.5'));
+    expect(b.members.get(m.id)).toBeUndefined(); // in b's map, not one of b's own members
+    expect(b.status()?.hubs.map((h) => h.hubId)).toContain('hub-a');
+
+    const died = Date.now();
+    await a.close(); // no more presence refreshes: a dead hub, as seen from b
+    await until('b drops the dead hub\'s member', () => b.map.get(m.id) === undefined, ttlMs * 4);
+    const goneAfterMs = Date.now() - died;
+    console.log(`member left the other hub's map ${goneAfterMs} ms after its hub stopped (presence TTL ${ttlMs} ms, refresh ${ttlMs / 5} ms)`);
+    expect(goneAfterMs).toBeGreaterThanOrEqual(ttlMs - ttlMs / 5);
+
+    // Re-homing: the same key registers at b, keeping its address and name.
+    expect(await b.claim(binding(m.id, '10.9.0.5', 'roamer'), undefined)).toBe(true);
+    const { member: onB } = b.members.upsert(m, systemClock.now());
+    b.memberChanged(onB, false);
+    await until('b serves its new member', () => b.map.get(m.id) !== undefined);
+    const c = await open('hub-c', psk, { presenceTtlMs: ttlMs });
+    expect(c.map.get(m.id)?.name).toBe('roamer');
+    expect(c.status()?.hubs.find((h) => h.hubId === 'hub-b')?.members).toBe(1);
+  }, 30_000);
+
+  it('keeps claims working with one of the three NATS nodes killed', async () => {
+    const psk = randomBytes(32);
+    const [a, b] = [await open('hub-a', psk), await open('hub-b', psk)];
+    expect(await a.claim(binding('a1'.repeat(32), '10.9.0.2'), undefined)).toBe(true);
+    cluster.nodes[0]!.kill();
+    const killed = Date.now();
+    // A claim right after the kill may go unanswered while the client reconnects or a stream elects
+    // a new leader (the peer's REGISTER is retried): each is answered within the retry window.
+    expect(await claimSoon(a, binding('a2'.repeat(32), '10.9.0.3'))).toBe(true);
+    console.log(`first claim after killing one NATS node done after ${Date.now() - killed} ms`);
+    for (let i = 0; i < 10; i++) expect(await claimSoon(i % 2 ? a : b, binding(randomBytes(32).toString('hex'), `10.9.0.${20 + i}`))).toBe(true);
+    console.log(`11 claims after killing one NATS node done after ${Date.now() - killed} ms`);
+    const lost = await claimSoon(b, binding('b1'.repeat(32), '10.9.0.2'));
+    expect(lost !== true && lost.reason).toBe(RefusalReason.ADDRESS_IN_USE);
+    // The change feed survived too: a member of a reaches b's map, a's new binding b's table.
+    const m = member('10.9.0.40', 'after-kill');
+    expect(await claimSoon(a, binding(m.id, '10.9.0.40', 'after-kill'))).toBe(true);
+    a.memberChanged(a.members.upsert(m, systemClock.now()).member, false);
+    const t1 = Date.now();
+    // A hub whose watch consumer sat on the lost node gets the feed again when the client resets its
+    // ordered consumer (nats.js 2.x: after missed 5 s idle heartbeats): seconds, not nothing.
+    await until('b serves a member registered after the kill', () => b.map.get(m.id) !== undefined && b.bindings.get(m.id) !== undefined, 40_000);
+    console.log(`a member registered after the kill reached the other hub's map after ${Date.now() - t1} ms`);
+  }, 60_000);
+
+  it('a hub cut from NATS keeps its last view and refuses new claims at once; the others drop its members after the TTL', async () => {
+    // A cluster of its own: the shared one lost a node in the previous test.
+    const own = await startNatsCluster(3);
+    clusters.push(own);
+    const [n1, n2, n3] = own.nodes as [NatsCluster['nodes'][0], NatsCluster['nodes'][0], NatsCluster['nodes'][0]];
+    const psk = randomBytes(32);
+    const ttlMs = 1_500;
+    const a = await open('hub-a', psk, { presenceTtlMs: ttlMs, servers: [n3.url] });
+    const b = await open('hub-b', psk, { presenceTtlMs: ttlMs, servers: [n1.url, n2.url] });
+    const m = member('10.9.0.50', 'cut-off');
+    expect(await a.claim(binding(m.id, '10.9.0.50', 'cut-off'), undefined)).toBe(true);
+    a.memberChanged(a.members.upsert(m, systemClock.now()).member, false);
+    const other = member('10.9.0.51', 'on-b');
+    expect(await b.claim(binding(other.id, '10.9.0.51', 'on-b'), undefined)).toBe(true);
+    b.memberChanged(b.members.upsert(other, systemClock.now()).member, false);
+    await until('each hub serves both members', () => b.map.size === 2 && a.map.size === 2);
+
+    n3.kill(); // a's only NATS server: a is cut off, b is not
+    await until('a sees its NATS connection down', () => a.status()?.connection === 'reconnecting');
+    const t0 = Date.now();
+    const refused = await Promise.resolve(a.claim(binding(randomBytes(32).toString('hex'), '10.9.0.52'), undefined)).then(() => 'held', (e: { code?: string }) => e.code);
+    expect(refused).toBe('CLUSTER_UNREACHABLE');
+    expect(Date.now() - t0).toBeLessThan(1_000); // at once, not after a request timeout
+    await until('b drops the cut-off hub\'s member after the TTL', () => b.map.get(m.id) === undefined, ttlMs * 4);
+    expect(a.map.size).toBe(2); // a keeps serving its last view
+
+    // Not asserted yet: the return. After n3 comes back, a writes its members again, but a watch
+    // whose consumer lived on n3 can stay stalled past a minute (nats.js 2.x ordered consumer), so
+    // a's and b's maps do not reliably converge: a stalled-feed detector is a later step.
+  }, 60_000);
+});

@@ -102,7 +102,6 @@ export const refusalReasonName: Readonly<Record<RefusalReason, string>> = {
 
 /** REGISTER flags (protocol). */
 export const REGISTER_FLAG_NAME_HINT = 0x01;
-const REGISTER_FLAGS_KNOWN = REGISTER_FLAG_NAME_HINT;
 
 /** What the hub gave a peer in REGISTER_OK. */
 export interface Assigned {
@@ -391,9 +390,8 @@ export function decodeControl(b: Uint8Array): ControlMessage {
       if (prefix > 32) throw new DecodeError(`control: prefix /${prefix}`);
       m = { type, seq, overlay, prefix, name: r.str('name'), lan: r.eps('lan endpoints'), bootId: r.u64('boot id'), flags: 0 };
       if (!r.atEnd()) {
-        const flags = r.u8('flags');
-        if ((flags & ~REGISTER_FLAGS_KNOWN) !== 0) throw new DecodeError(`control: REGISTER flags 0x${flags.toString(16)}`);
-        m.flags = flags;
+        // Unknown bits are a newer peer's features (0x02 MAP_EXT, 0x04 NAT_INFO, 0x08 ACL): kept, not refused.
+        m.flags = r.u8('flags');
       }
       break;
     }

@@ -77,6 +77,10 @@ const golden: Array<[string, ControlMessage, string]> = [
 ];
 
 describe('control codec', () => {
+  it('keeps unknown REGISTER flag bits (a newer peer) instead of refusing them', () => {
+    expect(decodeControl(fromHex('01 01000000 0a090002 18 00 00 0000000000000000 0a'.replace(/\s+/g, '')))).toMatchObject({ type: ControlType.REGISTER, flags: 0x0a });
+  });
+
   it('reads a REGISTER without flags (an older peer) as flags 0', () => {
     expect(decodeControl(fromHex('01 01000000 0a090002 18 02 6162 00 0100000000000000'.replace(/\s+/g, '')))).toMatchObject({ type: ControlType.REGISTER, name: 'ab', flags: 0 });
   });
@@ -91,7 +95,6 @@ describe('control codec', () => {
     ['unknown type', '63 00000000'],
     ['short seq', '05 0000'],
     ['trailing bytes', '05 00000000 00'],
-    ['REGISTER unknown flag', '01 01000000 0a090002 18 00 00 0000000000000000 02'],
     ['REGISTER bytes after flags', '01 01000000 0a090002 18 00 00 0000000000000000 00 00'],
     ['REGISTER_OK short assigned overlay', '02 01000000 cb007109 0100 204e0000 0a09'],
     ['REGISTER_OK assigned prefix over 32', '02 01000000 cb007109 0100 204e0000 0a090003 21 00'],

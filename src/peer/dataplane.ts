@@ -7,6 +7,7 @@ import type { TunDevice } from '../tun/device.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { PeerSender } from './channel.js';
+import { AclFirewall } from './acl-firewall.js';
 import { Channels, type ChannelStatus, type TransportMode } from './channels.js';
 import { DataCounters } from './counters.js';
 import { Inbound } from './inbound.js';
@@ -37,11 +38,14 @@ export class DataPlane {
   readonly channels: Channels;
   readonly outbound: Outbound;
   readonly inbound: Inbound;
+  /** The receiving side's ACL (acl-firewall.ts), fed by the hub's ACL_POLICY. */
+  readonly firewall: AclFirewall;
 
   constructor(o: DataPlaneOptions) {
+    this.firewall = new AclFirewall(o.clock);
     this.channels = new Channels({ table: o.table, sender: o.sender, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer });
-    this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu });
-    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log });
+    this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall });
+    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall });
   }
 
   status(): ChannelStatus[] {

@@ -6,12 +6,14 @@
 //   5. reassemble the channel yields whole packets (receive()) right after input(); a datagram
 //                 with another conv of the pair means the peer restarted: new channel
 //   6. check      IPv4, source admitted by the record (its overlay address: no spoofing), destination us
+//   6a. acl       the hub's policy for this peer, replies of our own flows pass (acl-firewall.ts)
 //   7. write      to the TUN
 import type { TunDevice } from '../tun/device.js';
 import { ipv4Dst, ipv4Src, ipv4TotalLength } from '../tun/ip-packet.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import type { Logger } from '../util/log.js';
 import { InnerKind } from '../wire/inner.js';
+import type { AclFirewall } from './acl-firewall.js';
 import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';
 import { laneOfConv } from './flow-lane.js';
@@ -23,6 +25,8 @@ export interface InboundOptions {
   tun: Pick<TunDevice, 'write'>;
   localAddress: number;
   log: Logger;
+  /** The ACL (stage 6a); absent = allow all. */
+  firewall?: Pick<AclFirewall, 'admit'>;
 }
 
 export class Inbound {
@@ -64,7 +68,7 @@ export class Inbound {
     }
   }
 
-  /** Stages 6-7 for one packet from `peer`. */
+  /** Stages 6-7 (with 6a) for one packet from `peer`. */
   private deliver(peer: RemotePeer, packet: Uint8Array): void {
     const c = this.o.counters;
     const total = ipv4TotalLength(packet);
@@ -78,6 +82,10 @@ export class Inbound {
     }
     if (ipv4Dst(packet) !== this.o.localAddress) {
       c.drop('not_for_us');
+      return;
+    }
+    if (this.o.firewall && !this.o.firewall.admit(packet)) {
+      c.drop('acl_denied');
       return;
     }
     if (!this.o.tun.write(packet)) {

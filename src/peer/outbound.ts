@@ -4,11 +4,13 @@
 //   3. route      destination -> the peer's record (peer-table.ts, longest-prefix match): the one
 //                 lookup; none: ICMP host unreachable back to the TUN
 //   4. size       larger than the TUN MTU allows: ICMP fragmentation needed back to the TUN
-//   5. queue      hand the packet to the record's channel (KCP lanes, or one IP datagram)
+//   5. queue      hand the packet to the record's channel (KCP lanes, or one IP datagram); a queued
+//                 packet keeps its flow open for the ACL's replies (acl-firewall.ts noteOutbound)
 //   6. flush      once per batch, every channel that queued something flushes: the channel seals
 //                 through the PeerSender (link-sender.ts) on the record's current path
 import type { PacketBatch, TunDevice } from '../tun/device.js';
 import { icmpFragmentationNeeded, icmpHostUnreachable, ipv4Dst, ipv4TotalLength } from '../tun/ip-packet.js';
+import type { AclFirewall } from './acl-firewall.js';
 import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';
 import type { RemotePeers } from './peer-table.js';
@@ -23,6 +25,8 @@ export interface OutboundOptions {
   localAddress: number;
   prefixLength: number;
   mtu: number;
+  /** Told about every packet sent, so replies of our own flows pass the peer's ACL. */
+  firewall?: Pick<AclFirewall, 'noteOutbound'>;
 }
 
 export class Outbound {
@@ -76,6 +80,7 @@ export class Outbound {
     if (r === true) {
       c.tx(packet.byteLength);
       peer.traffic.tx(packet.byteLength);
+      o.firewall?.noteOutbound(packet);
     } else {
       c.drop(r);
     }

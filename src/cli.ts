@@ -215,6 +215,7 @@ async function runHub(flags: Record<string, unknown>): Promise<void> {
   const cryptoBackends = await installCrypto();
   const { startHubDaemon } = await import('./hub/run.js');
   const hub = await startHubDaemon(cfg, keyPair, log);
+  process.on('SIGHUP', () => hub.reloadFiles());
   const publicKey = encodeKey(keyPair.publicKey);
   // The hub key is what a peer should be started with (--hub-key): trust on first use is the fallback.
   log.info({ publicKey, keyCreated: created, crypto: cryptoBackends, listen: `${cfg.listen.address}:${cfg.listen.port}`, join: `meshd peer --hub <this host>:${cfg.listen.port} --hub-key ${publicKey}` }, 'hub started');

@@ -236,6 +236,8 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   if (maxSvc !== undefined) cfg.publishMaxServices = maxSvc;
   const allow = str(raw, 'allowKeysFile');
   if (allow !== undefined) cfg.allowKeysFile = allow;
+  const acl = str(raw, 'acl');
+  if (acl !== undefined) cfg.acl = acl;
   return cfg;
 }
 

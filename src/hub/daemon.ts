@@ -19,6 +19,10 @@ import { appendJournal, loadBindings, saveBindings } from './binding-store.js';
 import { Relay } from './relay.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { HubServer } from './server.js';
+import { AclDistributor } from './acl-distributor.js';
+import type { AclPolicyFile } from './acl-policy.js';
+import { REGISTER_FLAG_ACL } from '../wire/acl.js';
+import { mapCoalesceMs } from './map-sender.js';
 
 /** Local tuning: how often the hub looks for members whose heartbeats stopped. */
 export const expiryCheckIntervalMs = 5_000;
@@ -61,6 +65,8 @@ export interface HubOptions {
   bindingLeaseMs?: number;
   /** Bindings from --allow-keys-file (`KEY ADDRESS [NAME]`): they win over first come and never expire. */
   pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>;
+  /** The ACL policy (--acl, hub/acl-policy.ts); absent = allow all. */
+  acl?: AclPolicyFile;
 }
 
 /** What `meshd hub release` freed. */
@@ -96,6 +102,8 @@ export interface HubStatus {
   controlDrops: Record<string, number>;
   /** Published services, their connections and bytes (docs/PUBLISH.md). */
   published: PublishedServiceStatus[];
+  /** The ACL policy (docs/ACL.md): rules in force, members enforcing it, policy messages sent. */
+  acl?: { rules: number; enforcing: number; sent: number; tooLarge: number };
 }
 
 export interface Hub {
@@ -103,6 +111,8 @@ export interface Hub {
   status(): HubStatus;
   /** Frees the bindings an address, a name or a key (base64) selects (`meshd hub release`). */
   release(selector: string): ReleasedBinding[];
+  /** A new ACL policy (SIGHUP) or none: reaches the members whose rules changed within one map delta. */
+  setAcl(policy: AclPolicyFile | undefined): void;
   /** @internal tests */
   readonly bindings: BindingTable;
   /** Stops timers and the link and closes the socket. */
@@ -201,7 +211,22 @@ export function startHub(opts: HubOptions): Hub {
     bindings,
     wallNow: () => opts.wallClock(),
     onBindingsChanged: bindingsChanged,
+    onRegistered: (m, flags) => acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0),
+    onMembersChanged: () => acl.changed(),
   });
+  const acl: AclDistributor = new AclDistributor({
+    clock: opts.clock,
+    log,
+    members: () => registry.all(),
+    sendReliable: (id, make, onGiveUp) => {
+      const m = registry.get(id);
+      if (m) server.sendReliableBody(m, make, onGiveUp);
+      else onGiveUp();
+    },
+    firstVersion: Math.floor(opts.wallClock() / 1000),
+    coalesceMs: mapCoalesceMs,
+  });
+  if (opts.acl) acl.setPolicy(opts.acl);
   // Leases: a binding unseen for --binding-lease-days is freed; live members count as seen now.
   function sweepLeases(): void {
     const now = opts.wallClock();
@@ -274,6 +299,10 @@ export function startHub(opts: HubOptions): Hub {
       if (out.length > 0) saveNow();
       return out;
     },
+    setAcl(policy: AclPolicyFile | undefined): void {
+      acl.setPolicy(policy);
+      log.info({ rules: policy?.rules.length ?? 0, enforcing: acl.subscribers }, policy ? 'hub: ACL policy loaded' : 'hub: no ACL policy; members allow all');
+    },
     link,
     publisher,
     server,
@@ -299,6 +328,7 @@ export function startHub(opts: HubOptions): Hub {
         linkDrops: { ...link.drops },
         controlDrops: { ...server.drops },
         published: publisher.status(),
+        acl: { rules: acl.rules, enforcing: acl.subscribers, sent: acl.counters.sent, tooLarge: acl.counters.tooLarge },
       };
     },
     async close() {
@@ -307,6 +337,7 @@ export function startHub(opts: HubOptions): Hub {
       opts.clock.clearTimer(timer);
       opts.clock.clearTimer(mapLogTimer);
       opts.clock.clearTimer(sweepTimer);
+      acl.close();
       if (saveTimer !== undefined) saveNow();
       server.close();
       publisher.close();

@@ -22,6 +22,24 @@ import { meshdVersion } from '../util/version.js';
 import { startHub, type Hub } from './daemon.js';
 import { inNetwork, parseNetwork } from './registry.js';
 import { buildHubStatus } from './status.js';
+import { parseAclPolicy, type AclPolicyFile } from './acl-policy.js';
+
+/** Reads and validates the --acl file (ConfigError naming the file and the rule). */
+export function loadAclPolicy(path: string): AclPolicyFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('--acl', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return parseAclPolicy(text, path);
+}
+
+/** The running hub plus what SIGHUP re-reads (cli.ts). */
+export interface HubDaemon extends Hub {
+  /** Re-reads the --acl file; a file that no longer parses is logged and the running policy kept. */
+  reloadFiles(): void;
+}
 
 export interface AllowEntry {
   publicKey: Uint8Array;
@@ -79,7 +97,7 @@ function allowList(path: string): AllowEntry[] {
   return parseAllowList(text, path);
 }
 
-export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log: Logger): Promise<Hub> {
+export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log: Logger): Promise<HubDaemon> {
   const psk = pskFromSecret(cfg.secret);
   const allow = cfg.allowKeysFile !== undefined ? allowList(cfg.allowKeysFile) : undefined;
   const network = parseNetwork(`${cfg.network.address}/${cfg.network.prefixLength}`);
@@ -88,6 +106,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
       throw new ConfigError('--allow-keys-file', `${cfg.allowKeysFile}: ${u32ToIpv4(e.overlay)} is not a host address of ${network.cidr}`);
     }
   }
+  const acl = cfg.acl !== undefined ? loadAclPolicy(cfg.acl) : undefined;
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   const udp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
     throw udpOpenError(e, cfg.listen);
@@ -98,6 +117,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     psk,
     keyPair,
     ...(allow ? { allowedKeys: allow.map((e) => e.publicKey) } : {}),
+    ...(acl ? { acl } : {}),
     pinnedBindings: (allow ?? []).flatMap((e) => (e.overlay !== undefined ? [{ publicKey: e.publicKey, overlay: e.overlay, name: e.name }] : [])),
     bindingsPath: bindingsPath(cfg.stateDir),
     bindingLeaseMs: cfg.bindingLeaseDays * dayMs,
@@ -149,6 +169,14 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   }
   const close = hub.close.bind(hub);
   return Object.assign(hub, {
+    reloadFiles(): void {
+      if (cfg.acl === undefined) return;
+      try {
+        hub.setAcl(loadAclPolicy(cfg.acl));
+      } catch (e) {
+        log.error({ err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: ACL policy not reloaded; keeping the running one');
+      }
+    },
     async close() {
       await close();
       await control?.close();

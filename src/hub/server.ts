@@ -47,6 +47,10 @@ export interface ServerOptions {
   onBindingsChanged?: (claim?: Binding) => void;
   /** Txids of endpoint challenges (tests inject a seeded source). */
   randomTxid?: () => bigint;
+  /** A member registered with these REGISTER flags (the ACL distributor: hub/acl-distributor.ts). */
+  onRegistered?: (m: Member, flags: number) => void;
+  /** Membership changed (the same moments as a map delta). */
+  onMembersChanged?: () => void;
 }
 
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
@@ -103,6 +107,16 @@ export class HubServer {
     if (rel.track(msg.seq, () => this.sendControl(m.publicKey, msg), onGiveUp)) return;
     this.drops.reliable_full++;
     onGiveUp?.();
+  }
+
+  /** Like sendReliable for a control body encoded elsewhere (wire/acl.ts); `make` writes the seq. */
+  sendReliableBody(m: Member, make: (seq: number) => Uint8Array, onGiveUp: () => void): void {
+    const rel = this.reliableOf(m.id);
+    const seq = rel.nextSeq();
+    const inner = encodeInner({ kind: InnerKind.CONTROL, body: make(seq) });
+    if (rel.track(seq, () => this.sendTo(m.id, m.publicKey, inner), onGiveUp)) return;
+    this.drops.reliable_full++;
+    onGiveUp();
   }
 
   sendControl(publicKey: Uint8Array, msg: ControlMessage): void {
@@ -257,6 +271,7 @@ export class HubServer {
     // HEARTBEAT repairs what is missing. Resending per copy made an overloaded hub send O(members)
     // more datagrams exactly when it was behind, and measured 215x on the wire for an attacker.
     if (!prev || prev.bootId !== msg.bootId) this.maps.sendFull(member);
+    this.o.onRegistered?.(member, msg.flags ?? 0);
     if (changed) this.broadcast(member);
   }
 
@@ -288,6 +303,7 @@ export class HubServer {
    * start punching at about the same moment: the MAP upsert is an implicit PUNCH). */
   broadcast(_changed: Member): void {
     this.maps.changed();
+    this.o.onMembersChanged?.();
   }
 
   /** PUNCH to both members at once, each with the other's candidates; the pair counts as in

@@ -81,6 +81,10 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
   lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)`);
   lines.push(drops.length === 0 ? 'drops none' : `drops ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  if (s.acl?.mode === 'enforce') {
+    const d = Object.entries(s.acl.drops).filter(([, n]) => n > 0);
+    lines.push(`acl v${s.acl.version}: ${s.acl.rules} rules, ${s.acl.flows} flows, ${s.acl.allowedAsReply} replies allowed; denied ${d.length === 0 ? 'none' : d.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  }
   pushPublished(lines, s.services);
   pushStale(lines, s.staleHandshake);
   return `${lines.join('\n')}\n`;
@@ -110,7 +114,7 @@ function pushPublished(lines: string[], services: readonly PublishedJson[] | und
 export function formatHubStatus(s: HubStatusJson): string {
   const lines = [
     `hub key ${shortKey(s.publicKey)}  network ${s.network}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}  map v${s.mapVersion}`,
-    `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)`,
+    `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)${s.acl && s.acl.rules > 0 ? `  acl ${s.acl.rules} rules, ${s.acl.enforcing} members enforcing` : ''}`,
     `join with: meshd peer --hub <this host>:${s.listen.split(':').pop()} --hub-key ${s.publicKey}`,
     '',
   ];

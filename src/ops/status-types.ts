@@ -86,6 +86,22 @@ export interface PeerStatusJson {
   /** Services this peer publishes through the hub (--publish); empty without. */
   services?: PublishedJson[];
   staleHandshake?: StaleHandshakeJson;
+  /** The hub's ACL as this peer enforces it (docs/ACL.md). */
+  acl?: PeerAclJson;
+}
+
+export interface PeerAclJson {
+  /** open: no policy on the hub, all allowed; enforce: first matching rule, else denied. */
+  mode: 'open' | 'enforce';
+  version: number;
+  rules: number;
+  /** Flows this peer opened whose replies pass without a rule. */
+  flows: number;
+  allowedAsReply: number;
+  /** Inbound packets dropped by the rule that denied them (`rule N` as in the policy file) or `default`. */
+  drops: Record<string, number>;
+  /** ACL_POLICY messages from the hub that did not decode. */
+  malformedPolicies: number;
 }
 
 /** A published service (--publish / --allow-publish), as either side sees it. */
@@ -151,6 +167,8 @@ export interface HubStatusJson {
   staleHandshake?: StaleHandshakeJson;
   /** Addresses and names bound to keys that are not registered now (held for them: H1). */
   bindings?: HubBindingJson[];
+  /** The ACL policy (--acl): rules, members enforcing it, policy messages sent (docs/ACL.md). */
+  acl?: { rules: number; enforcing: number; sent: number; tooLarge: number };
 }
 
 export interface HubBindingJson {

@@ -31,6 +31,8 @@ export interface DataPlaneOptions {
   table: RemotePeers;
   /** Seals and sends for a record (PeerNode's LinkSender). */
   sender: PeerSender;
+  /** The ACL fed by the hub (PeerNode's firewall); absent = a fresh one (allow all until a policy). */
+  firewall?: AclFirewall;
 }
 
 export class DataPlane {
@@ -42,7 +44,7 @@ export class DataPlane {
   readonly firewall: AclFirewall;
 
   constructor(o: DataPlaneOptions) {
-    this.firewall = new AclFirewall(o.clock);
+    this.firewall = o.firewall ?? new AclFirewall(o.clock);
     this.channels = new Channels({ table: o.table, sender: o.sender, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer });
     this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall });
     this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall });

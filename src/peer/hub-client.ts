@@ -110,6 +110,8 @@ export interface HubClientOptions {
   name: string;
   /** `name` is the host name, not --name: the hub may number it (host-2...). */
   nameIsHint?: boolean;
+  /** More REGISTER flags this peer sets (node.ts: REGISTER_FLAG_ACL). */
+  registerFlags?: number;
   lan: () => Endpoint[];
   bootId: bigint;
   map: PeerMap;
@@ -260,7 +262,7 @@ export class HubClient {
     const seq = (this.registerSeq = this.reliable.nextSeq());
     const msg: ControlMessage = {
       type: ControlType.REGISTER, seq, overlay: this.overlay, prefix: this.prefix, name: this.o.name, lan: this.o.lan(), bootId: this.o.bootId,
-      flags: this.o.nameIsHint ? REGISTER_FLAG_NAME_HINT : 0,
+      flags: (this.o.nameIsHint ? REGISTER_FLAG_NAME_HINT : 0) | (this.o.registerFlags ?? 0),
     };
     this.reliable.track(
       seq,

@@ -39,6 +39,9 @@ import { PeerMap, type MapEvent, type PeerInfo } from './peer-map.js';
 import type { DirectCandidate } from './peer-paths.js';
 import { RemotePeers } from './peer-table.js';
 import { endpointKind, type RemotePeer } from './remote-peer.js';
+import { AclFirewall } from './acl-firewall.js';
+import { AclReceiver } from './acl-receive.js';
+import { ACL_POLICY_TYPE, REGISTER_FLAG_ACL } from '../wire/acl.js';
 
 /** Local tuning: one timer per node drives punching and path upkeep for every peer. */
 export const pathTickMs = 100;
@@ -99,6 +102,10 @@ export class PeerNode {
   readonly remotes: RemotePeers;
   /** The data path's sender over the link. */
   readonly sender: LinkSender;
+  /** The hub's ACL for this peer (acl-firewall.ts), enforced by the data plane's inbound stage 6a. */
+  readonly firewall: AclFirewall;
+  /** ACL_POLICY messages from the hub: applied, stale duplicates, malformed (acl-receive.ts). */
+  readonly aclPolicies: AclReceiver;
   private readonly log: Logger;
   private readonly overlayNet: OverlayPrefix;
   private readonly random01: () => number;
@@ -134,6 +141,8 @@ export class PeerNode {
       retain: (id) => this.map.byId(id) !== undefined || this.isHubId(id),
     });
     this.sender = new LinkSender(this.link, o.clock);
+    this.firewall = new AclFirewall(o.clock);
+    this.aclPolicies = new AclReceiver(this.firewall, (seq) => this.hubClient.ack(seq), componentLogger(o.log, 'acl'));
     const lan = o.lanEndpoints ?? (o.udp.local.address !== '0.0.0.0' ? [o.udp.local] : []);
     this.hubClient = new HubClient({
       link: this.link,
@@ -148,6 +157,7 @@ export class PeerNode {
       prefix: o.prefix,
       name: o.name ?? '',
       ...(o.nameIsHint ? { nameIsHint: true } : {}),
+      registerFlags: REGISTER_FLAG_ACL,
       lan: () => lan,
       bootId: this.bootId,
       map: this.map,
@@ -356,7 +366,9 @@ export class PeerNode {
       return;
     }
     if (this.hubClient.isHub(r.publicKey)) {
-      if (inner.kind === InnerKind.CONTROL) {
+      if (inner.kind === InnerKind.CONTROL && inner.body[0] === ACL_POLICY_TYPE) {
+        this.aclPolicies.receive(inner.body);
+      } else if (inner.kind === InnerKind.CONTROL) {
         try {
           this.hubClient.onControl(decodeControl(inner.body));
         } catch (e) {

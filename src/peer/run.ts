@@ -150,7 +150,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
           cfg.metrics,
           {
             traffic: () => trafficSamples(node),
-            drops: () => ({ ...(dataPlane?.counters.drops ?? {}), ...prefixed('link_', node.link.drops) }),
+            drops: () => ({ ...(dataPlane?.counters.drops ?? {}), ...prefixed('link_', node.link.drops), ...aclDropSamples(node.firewall.status().drops) }),
             handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
             kcpRetransmits: () => Object.fromEntries((dataPlane?.status() ?? []).map((c) => [c.overlay, c.retransmits])),
           },
@@ -181,6 +181,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     // records: a new boot id closes one, a departed peer keeps its own for a while (peer-table.ts).
     table: node.remotes,
     sender: node.sender,
+    firewall: node.firewall,
   }));
   node.attachData(dp.inbound);
   const device = tun;
@@ -211,4 +212,9 @@ function* trafficSamples(node: PeerNode): Iterable<TrafficSample> {
   for (const rec of node.remotes.values()) {
     for (const t of rec.traffic.samples()) yield { peer: u32ToIpv4(rec.overlay), ...t };
   }
+}
+
+/** ACL drops per rule as metric reasons: acl_rule_2, acl_default (meshd_drops_total{reason}). */
+function aclDropSamples(drops: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(drops).map(([k, v]) => [`acl_${k.replace(' ', '_')}`, v]));
 }

@@ -2,7 +2,7 @@
 // control-plane tests (test/peer, test/hub). One topology table, one test body.
 import { generateKeyPair, type StaticKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
-import { startHub, type Hub } from '../../src/hub/daemon.js';
+import { startHub, type Hub, type HubOptions } from '../../src/hub/daemon.js';
 import { PeerNode } from '../../src/peer/node.js';
 import type { Endpoint } from '../../src/net/udp.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
@@ -57,7 +57,7 @@ export class World {
     this.net.host(HUB_ENDPOINT.address);
   }
 
-  startHub(opts: { allowedKeys?: Uint8Array[]; bindingsPath?: string; pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>; bindingLeaseMs?: number } = {}): Hub {
+  startHub(opts: Pick<HubOptions, 'allowedKeys' | 'bindingsPath' | 'pinnedBindings' | 'bindingLeaseMs' | 'acl'> = {}): Hub {
     const udp = this.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port);
     this.hub = startHub({
       listen: HUB_ENDPOINT, network: NETWORK, psk: this.psk, keyPair: this.hubKeys, clock: this.clock, wallClock: this.wall,

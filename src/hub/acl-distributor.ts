@@ -4,7 +4,7 @@
 // the member's control sequence; no policy on the hub = OPEN (allow all) so lifting one reaches peers.
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { ACL_MAX_BYTES, AclMode, encodeAclPolicy, type WireAclRule } from '../wire/acl.js';
+import { ACL_MAX_BYTES, AclMode, encodeAclPolicy, encodeRevoked, REVOKED_MAX_KEYS, type WireAclRule } from '../wire/acl.js';
 import { compileAclFor } from './acl-compile.js';
 import type { AclPolicyFile } from './acl-policy.js';
 
@@ -25,6 +25,8 @@ export interface AclDistributorOptions {
   firstVersion: number;
   /** Coalescing window after a change (ms); the map's, so the policy rides with the delta. */
   coalesceMs: number;
+  /** Every revoked public key (hub/revocations.ts): a capable member gets them at registration. */
+  revokedKeys?: () => Uint8Array[];
 }
 
 /** What a member was last sent (the rules as a string, to compare). */
@@ -38,7 +40,7 @@ export class AclDistributor {
   private readonly sent = new Map<string, Sent>();
   private version: number;
   private timer: TimerHandle | undefined;
-  readonly counters = { sent: 0, tooLarge: 0, givenUp: 0 };
+  readonly counters = { sent: 0, tooLarge: 0, givenUp: 0, revokedSent: 0 };
 
   constructor(private readonly o: AclDistributorOptions) {
     this.version = o.firstVersion >>> 0;
@@ -67,6 +69,28 @@ export class AclDistributor {
     this.capable.add(m.id);
     this.sent.delete(m.id);
     this.sendTo(m, this.o.members());
+    const revoked = this.o.revokedKeys?.() ?? [];
+    if (revoked.length > 0) this.sendRevokedTo(m.id, revoked);
+  }
+
+  /** Keys just revoked: every capable member closes its sessions with them (REVOKED). */
+  revoked(keys: Uint8Array[]): void {
+    for (const id of this.capable) this.sendRevokedTo(id, keys);
+  }
+
+  private sendRevokedTo(id: string, keys: Uint8Array[]): void {
+    for (let i = 0; i < keys.length; i += REVOKED_MAX_KEYS) {
+      const body = encodeRevoked({ seq: 0, keys: keys.slice(i, i + REVOKED_MAX_KEYS) });
+      this.counters.revokedSent++;
+      this.o.sendReliable(
+        id,
+        (seq) => {
+          new DataView(body.buffer, body.byteOffset).setUint32(1, seq, true);
+          return body;
+        },
+        () => this.counters.givenUp++,
+      );
+    }
   }
 
   /** Membership changed: recompile for everyone after the coalescing window. */

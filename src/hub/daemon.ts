@@ -23,6 +23,7 @@ import { AclDistributor } from './acl-distributor.js';
 import type { AclPolicyFile } from './acl-policy.js';
 import { REGISTER_FLAG_ACL } from '../wire/acl.js';
 import { mapCoalesceMs } from './map-sender.js';
+import { loadRevocations, saveRevocations, type Revocation } from './revocations.js';
 
 /** Local tuning: how often the hub looks for members whose heartbeats stopped. */
 export const expiryCheckIntervalMs = 5_000;
@@ -67,6 +68,17 @@ export interface HubOptions {
   pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>;
   /** The ACL policy (--acl, hub/acl-policy.ts); absent = allow all. */
   acl?: AclPolicyFile;
+  /** Where revocations live (<state-dir>/revoked.json, hub/revocations.ts); absent = memory only. */
+  revocationsPath?: string;
+}
+
+/** What `meshd hub revoke` revoked. */
+export interface RevokedKey {
+  publicKey: string;
+  overlay: string;
+  name: string;
+  /** It was a live member (now removed). */
+  wasMember: boolean;
 }
 
 /** What `meshd hub release` freed. */
@@ -111,6 +123,11 @@ export interface Hub {
   status(): HubStatus;
   /** Frees the bindings an address, a name or a key (base64) selects (`meshd hub release`). */
   release(selector: string): ReleasedBinding[];
+  /** Revokes the key(s) a name, an address or a key selects (`meshd hub revoke`): written to the
+   * state dir before it returns, the member removed, its handshakes refused, every peer told. */
+  revoke(selector: string): RevokedKey[];
+  /** SIGHUP: the allow-list's keys (undefined = no allow-list) and the revocations file again. */
+  reloadAccess(allowedKeys: Uint8Array[] | undefined): void;
   /** A new ACL policy (SIGHUP) or none: reaches the members whose rules changed within one map delta. */
   setAcl(policy: AclPolicyFile | undefined): void;
   /** @internal tests */
@@ -130,11 +147,27 @@ const keyNotAllowed = encodeInner({
   kind: InnerKind.CONTROL,
   body: encodeControl({ type: ControlType.REGISTER_REFUSED, seq: 0, reason: RefusalReason.KEY_NOT_ALLOWED, text: 'key not in the hub allow-list' }),
 });
+/** The same for a revoked key (the reason older peers know, with its own text). */
+const keyRevoked = encodeInner({
+  kind: InnerKind.CONTROL,
+  body: encodeControl({ type: ControlType.REGISTER_REFUSED, seq: 0, reason: RefusalReason.KEY_NOT_ALLOWED, text: 'key revoked by the hub operator' }),
+});
 
 export function startHub(opts: HubOptions): Hub {
   const network = parseNetwork(opts.network);
   const log = componentLogger(opts.log, 'hub');
-  const allowed = opts.allowedKeys ? new Set(opts.allowedKeys.map(keyId)) : undefined;
+  let allowed = opts.allowedKeys ? new Set(opts.allowedKeys.map(keyId)) : undefined;
+  const revoked = new Map<string, Revocation>((opts.revocationsPath ? loadRevocations(opts.revocationsPath) : []).map((r) => [r.id, r]));
+  let revokedHandshakes = 0;
+  // Revoked keys are refused at the handshake (counted) like keys outside the allow-list.
+  const permitted = (k: Uint8Array): boolean => {
+    const id = keyId(k);
+    if (revoked.has(id)) {
+      revokedHandshakes++;
+      return false;
+    }
+    return allowed === undefined || allowed.has(id);
+  };
   const registry = new Registry(network);
   // --allow-keys-file is enforced at the handshake: an unlisted key gets the handshake response and
   // one sealed REGISTER_REFUSED (so its daemon says why), and the hub keeps nothing for it. A key
@@ -147,7 +180,8 @@ export function startHub(opts: HubOptions): Hub {
     wallClock: opts.wallClock,
     log: componentLogger(opts.log, 'link'),
     answerHubKey: true,
-    ...(allowed ? { allowedKeys: (k: Uint8Array) => allowed.has(keyId(k)), refusal: () => keyNotAllowed } : {}),
+    allowedKeys: permitted,
+    refusal: (k: Uint8Array) => (revoked.has(keyId(k)) ? keyRevoked : keyNotAllowed),
     retain: (id) => registry.get(id) !== undefined,
   });
   const bindings = new BindingTable(mergePinned(opts.bindingsPath ? loadBindings(opts.bindingsPath) : [], opts.pinnedBindings ?? [], log));
@@ -205,7 +239,7 @@ export function startHub(opts: HubOptions): Hub {
     relay,
     heartbeatMs,
     // Also checked at registration, should a key leave the list while it has a session.
-    keyAllowed: (k) => allowed === undefined || allowed.has(keyId(k)),
+    keyAllowed: permitted,
     // One line per map change (or coalesced batch of them): how long until every member had it.
     onMapFanout: (r) => log.info(r, 'hub: map change delivered'),
     bindings,
@@ -225,7 +259,17 @@ export function startHub(opts: HubOptions): Hub {
     },
     firstVersion: Math.floor(opts.wallClock() / 1000),
     coalesceMs: mapCoalesceMs,
+    revokedKeys: () => [...revoked.keys()].map((id) => Uint8Array.from(Buffer.from(id, 'hex'))),
   });
+  /** Removes live members holding newly revoked keys and tells every capable peer. */
+  const enforceRevoked = (ids: string[]): void => {
+    for (const id of ids) {
+      const m = registry.get(id);
+      if (m) server.removeMember(m, 'key revoked by the operator');
+      link.forget(Uint8Array.from(Buffer.from(id, 'hex')));
+    }
+    if (ids.length > 0) acl.revoked(ids.map((id) => Uint8Array.from(Buffer.from(id, 'hex'))));
+  };
   if (opts.acl) acl.setPolicy(opts.acl);
   // Leases: a binding unseen for --binding-lease-days is freed; live members count as seen now.
   function sweepLeases(): void {
@@ -299,6 +343,42 @@ export function startHub(opts: HubOptions): Hub {
       if (out.length > 0) saveNow();
       return out;
     },
+    revoke(selector: string): RevokedKey[] {
+      const keyIdOf = (s: string) => (/^[A-Za-z0-9+/]{43}=$/.test(s) ? Buffer.from(s, 'base64').toString('hex') : /^[0-9a-f]{64}$/.test(s) ? s : undefined);
+      const targets = new Map<string, Revocation>();
+      const now = opts.wallClock();
+      for (const b of matchRelease(bindings.all(), selector, keyIdOf)) targets.set(b.id, { id: b.id, name: b.name, address: u32ToIpv4(b.overlay), atMs: now });
+      for (const m of registry.all()) {
+        if (m.name === selector.trim() || u32ToIpv4(m.overlay) === selector.trim()) targets.set(m.id, { id: m.id, name: m.name, address: u32ToIpv4(m.overlay), atMs: now });
+      }
+      const raw = keyIdOf(selector.trim());
+      if (raw !== undefined && !targets.has(raw)) targets.set(raw, { id: raw, name: '', address: '', atMs: now });
+      const fresh = [...targets.values()].filter((r) => !revoked.has(r.id));
+      if (fresh.length === 0) return [];
+      const next = new Map(revoked);
+      for (const r of fresh) next.set(r.id, r);
+      // On disk before anything else: a revocation the operator saw succeed survives a crash.
+      if (opts.revocationsPath) saveRevocations(opts.revocationsPath, [...next.values()]);
+      for (const r of fresh) revoked.set(r.id, r);
+      const out = fresh.map((r) => ({ publicKey: Buffer.from(r.id, 'hex').toString('base64'), overlay: r.address, name: r.name, wasMember: registry.get(r.id) !== undefined }));
+      enforceRevoked(fresh.map((r) => r.id));
+      for (const r of fresh) log.warn({ peer: r.id.slice(0, 8), overlay: r.address, name: r.name }, 'hub: key revoked by the operator');
+      return out;
+    },
+    reloadAccess(allowedKeys: Uint8Array[] | undefined): void {
+      allowed = allowedKeys ? new Set(allowedKeys.map(keyId)) : undefined;
+      const fromFile = opts.revocationsPath ? loadRevocations(opts.revocationsPath) : [...revoked.values()];
+      const before = new Set(revoked.keys());
+      revoked.clear();
+      for (const r of fromFile) revoked.set(r.id, r);
+      const added = [...revoked.keys()].filter((id) => !before.has(id));
+      // Members the reloaded lists no longer admit leave now.
+      for (const m of registry.all()) {
+        if (!revoked.has(m.id) && allowed !== undefined && !allowed.has(m.id)) server.removeMember(m, 'key left the allow-list');
+      }
+      enforceRevoked(added);
+      log.info({ revoked: revoked.size, newlyRevoked: added.length, allowList: allowed?.size ?? 'none' }, 'hub: allow-list and revocations reloaded');
+    },
     setAcl(policy: AclPolicyFile | undefined): void {
       acl.setPolicy(policy);
       log.info({ rules: policy?.rules.length ?? 0, enforcing: acl.subscribers }, policy ? 'hub: ACL policy loaded' : 'hub: no ACL policy; members allow all');
@@ -326,7 +406,7 @@ export function startHub(opts: HubOptions): Hub {
         relayedPackets: relay.relayedPackets,
         relayDrops: { ...relay.drops },
         linkDrops: { ...link.drops },
-        controlDrops: { ...server.drops },
+        controlDrops: { ...server.drops, revoked_handshake: revokedHandshakes },
         published: publisher.status(),
         acl: { rules: acl.rules, enforcing: acl.subscribers, sent: acl.counters.sent, tooLarge: acl.counters.tooLarge },
       };

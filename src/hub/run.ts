@@ -23,6 +23,7 @@ import { startHub, type Hub } from './daemon.js';
 import { inNetwork, parseNetwork } from './registry.js';
 import { buildHubStatus } from './status.js';
 import { parseAclPolicy, type AclPolicyFile } from './acl-policy.js';
+import { revocationsPath } from './revocations.js';
 
 /** Reads and validates the --acl file (ConfigError naming the file and the rule). */
 export function loadAclPolicy(path: string): AclPolicyFile {
@@ -37,7 +38,8 @@ export function loadAclPolicy(path: string): AclPolicyFile {
 
 /** The running hub plus what SIGHUP re-reads (cli.ts). */
 export interface HubDaemon extends Hub {
-  /** Re-reads the --acl file; a file that no longer parses is logged and the running policy kept. */
+  /** Re-reads the --acl file, the --allow-keys-file keys and <state-dir>/revoked.json; a file that
+   * no longer parses is logged and the running one kept. */
   reloadFiles(): void;
 }
 
@@ -120,6 +122,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     ...(acl ? { acl } : {}),
     pinnedBindings: (allow ?? []).flatMap((e) => (e.overlay !== undefined ? [{ publicKey: e.publicKey, overlay: e.overlay, name: e.name }] : [])),
     bindingsPath: bindingsPath(cfg.stateDir),
+    revocationsPath: revocationsPath(cfg.stateDir),
     bindingLeaseMs: cfg.bindingLeaseDays * dayMs,
     clock: systemClock,
     wallClock: systemWallClock,
@@ -146,7 +149,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   try {
     control = await startControlServer(
       defaultSocketPath(cfg.stateDir, 'hub'),
-      { status: () => buildHubStatus(hub, { version: meshdVersion, publicKey, startedMs, clock: systemClock }), release: (selector) => hub.release(selector) },
+      { status: () => buildHubStatus(hub, { version: meshdVersion, publicKey, startedMs, clock: systemClock }), release: (selector) => hub.release(selector), revoke: (selector) => hub.revoke(selector) },
       componentLogger(log, 'control'),
     );
     if (cfg.metrics) {
@@ -170,6 +173,12 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   const close = hub.close.bind(hub);
   return Object.assign(hub, {
     reloadFiles(): void {
+      try {
+        // Only the keys: a changed address or name binding in the allow-list needs a restart.
+        hub.reloadAccess(cfg.allowKeysFile !== undefined ? allowList(cfg.allowKeysFile).map((e) => e.publicKey) : undefined);
+      } catch (e) {
+        log.error({ err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: allow-list or revocations not reloaded; keeping the running ones');
+      }
       if (cfg.acl === undefined) return;
       try {
         hub.setAcl(loadAclPolicy(cfg.acl));

@@ -41,7 +41,8 @@ import { RemotePeers } from './peer-table.js';
 import { endpointKind, type RemotePeer } from './remote-peer.js';
 import { AclFirewall } from './acl-firewall.js';
 import { AclReceiver } from './acl-receive.js';
-import { ACL_POLICY_TYPE, REGISTER_FLAG_ACL } from '../wire/acl.js';
+import { ACL_POLICY_TYPE, REGISTER_FLAG_ACL, REVOKED_TYPE } from '../wire/acl.js';
+import { RevokedKeys } from './revoked-keys.js';
 
 /** Local tuning: one timer per node drives punching and path upkeep for every peer. */
 export const pathTickMs = 100;
@@ -106,6 +107,8 @@ export class PeerNode {
   readonly firewall: AclFirewall;
   /** ACL_POLICY messages from the hub: applied, stale duplicates, malformed (acl-receive.ts). */
   readonly aclPolicies: AclReceiver;
+  /** Keys the hub revoked: their sessions closed, their handshakes refused (revoked-keys.ts). */
+  readonly revoked: RevokedKeys;
   private readonly log: Logger;
   private readonly overlayNet: OverlayPrefix;
   private readonly random01: () => number;
@@ -137,12 +140,17 @@ export class PeerNode {
       relay: (overlay, datagram) => this.hubClient.relay(overlay, datagram),
       rehandshakeAfterSilenceMs: newHandshakeAfterSilenceMs,
       // Handshakes only from the hub and from the keys in the current map (M5).
-      allowedKeys: (k) => this.hubClient.isHub(k) || this.map.byId(keyId(k)) !== undefined,
+      allowedKeys: (k) => this.hubClient.isHub(k) || (this.map.byId(keyId(k)) !== undefined && !this.revoked.has(keyId(k))),
       retain: (id) => this.map.byId(id) !== undefined || this.isHubId(id),
     });
     this.sender = new LinkSender(this.link, o.clock);
     this.firewall = new AclFirewall(o.clock);
     this.aclPolicies = new AclReceiver(this.firewall, (seq) => this.hubClient.ack(seq), componentLogger(o.log, 'acl'));
+    this.revoked = new RevokedKeys((seq) => this.hubClient.ack(seq), (k) => {
+      // Unlisted now (the map delta that removes it may come later): its paths reset, then no session.
+      this.remotes.remove(keyId(k));
+      this.link.forget(k);
+    }, this.log);
     const lan = o.lanEndpoints ?? (o.udp.local.address !== '0.0.0.0' ? [o.udp.local] : []);
     this.hubClient = new HubClient({
       link: this.link,
@@ -368,6 +376,8 @@ export class PeerNode {
     if (this.hubClient.isHub(r.publicKey)) {
       if (inner.kind === InnerKind.CONTROL && inner.body[0] === ACL_POLICY_TYPE) {
         this.aclPolicies.receive(inner.body);
+      } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === REVOKED_TYPE) {
+        this.revoked.receive(inner.body);
       } else if (inner.kind === InnerKind.CONTROL) {
         try {
           this.hubClient.onControl(decodeControl(inner.body));

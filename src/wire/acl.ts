@@ -7,11 +7,20 @@
 //   mode   0 OPEN (no policy: allow everything) | 1 ENFORCE (first matching rule, else deny)
 //   action 1 ALLOW | 2 DENY;  proto 0 any | 1 icmp | 6 tcp | 17 udp (ports 0-65535 when any/icmp)
 //   nsrc   0xFFFF = any source (no addresses follow); otherwise that many overlay addresses
+//
+// REVOKED (type 41, hub -> ACL-capable peers): keys the hub operator revoked (`meshd hub revoke`);
+// the peer closes its sessions with them and refuses their handshakes.
+//   0  type u8 (41) | 1 seq u32 LE | 5 count u16 LE | 7 public_key [32] [count]
 import { viewOf } from '../util/bytes.js';
 import { DecodeError } from '../util/errors.js';
 
 /** Control types 40+ are the ACL/revocation family (protocol). */
 export const ACL_POLICY_TYPE = 40;
+/** REVOKED: keys whose sessions a peer must close and whose handshakes it must refuse (protocol). */
+export const REVOKED_TYPE = 41;
+export const REVOKED_HEADER_BYTES = 7;
+/** Keys per REVOKED message so it fits one datagram (the hub sends several for more). */
+export const REVOKED_MAX_KEYS = 32;
 /** REGISTER flag: this peer enforces ACL_POLICY and honours REVOKED (protocol). */
 export const REGISTER_FLAG_ACL = 0x08;
 
@@ -116,4 +125,35 @@ export function decodeAclPolicy(b: Uint8Array): AclPolicyMessage {
   }
   if (o !== b.byteLength) throw new DecodeError(`acl: ${b.byteLength - o} trailing bytes`);
   return { seq, version, mode, rules };
+}
+
+export interface RevokedMessage {
+  seq: number;
+  keys: Uint8Array[];
+}
+
+export function encodeRevoked(m: RevokedMessage): Uint8Array {
+  if (m.keys.length > REVOKED_MAX_KEYS) throw new RangeError('revoked: too many keys');
+  const out = new Uint8Array(REVOKED_HEADER_BYTES + 32 * m.keys.length);
+  const v = viewOf(out);
+  v.setUint8(0, REVOKED_TYPE);
+  v.setUint32(1, m.seq >>> 0, true);
+  v.setUint16(5, m.keys.length, true);
+  m.keys.forEach((k, i) => {
+    if (k.byteLength !== 32) throw new RangeError('revoked: a public key is 32 bytes');
+    out.set(k, REVOKED_HEADER_BYTES + 32 * i);
+  });
+  return out;
+}
+
+export function decodeRevoked(b: Uint8Array): RevokedMessage {
+  if (b.byteLength < REVOKED_HEADER_BYTES) throw new DecodeError(`revoked: short header (${b.byteLength} bytes)`);
+  const v = viewOf(b);
+  if (v.getUint8(0) !== REVOKED_TYPE) throw new DecodeError(`revoked: type ${v.getUint8(0)}`, 'DECODE_UNKNOWN_TYPE');
+  const count = v.getUint16(5, true);
+  if (count > REVOKED_MAX_KEYS) throw new DecodeError(`revoked: ${count} keys`);
+  if (b.byteLength !== REVOKED_HEADER_BYTES + 32 * count) throw new DecodeError(`revoked: ${b.byteLength} bytes for ${count} keys`);
+  const keys: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) keys.push(b.slice(REVOKED_HEADER_BYTES + 32 * i, REVOKED_HEADER_BYTES + 32 * (i + 1)));
+  return { seq: v.getUint32(1, true), keys };
 }

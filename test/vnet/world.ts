@@ -57,7 +57,7 @@ export class World {
     this.net.host(HUB_ENDPOINT.address);
   }
 
-  startHub(opts: Pick<HubOptions, 'allowedKeys' | 'bindingsPath' | 'pinnedBindings' | 'bindingLeaseMs' | 'acl'> = {}): Hub {
+  startHub(opts: Pick<HubOptions, 'allowedKeys' | 'bindingsPath' | 'pinnedBindings' | 'bindingLeaseMs' | 'acl' | 'revocationsPath'> = {}): Hub {
     const udp = this.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port);
     this.hub = startHub({
       listen: HUB_ENDPOINT, network: NETWORK, psk: this.psk, keyPair: this.hubKeys, clock: this.clock, wallClock: this.wall,

@@ -1,7 +1,7 @@
 // Golden bytes, hostile inputs and fuzz for wire/acl.ts (ACL_POLICY, control type 40).
 import { describe, expect, it } from 'vitest';
 import {
-  ACL_POLICY_TYPE, AclAction, aclActionName, AclMode, aclPolicyBytes, decodeAclPolicy, encodeAclPolicy, REGISTER_FLAG_ACL, type AclPolicyMessage,
+  ACL_POLICY_TYPE, AclAction, aclActionName, AclMode, aclPolicyBytes, decodeAclPolicy, decodeRevoked, encodeAclPolicy, encodeRevoked, REGISTER_FLAG_ACL, REVOKED_TYPE, type AclPolicyMessage,
 } from '../../src/wire/acl.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { DecodeError } from '../../src/util/errors.js';
@@ -85,6 +85,49 @@ describe('wire/acl ACL_POLICY', () => {
       },
       decode: decodeAclPolicy,
       encode: encodeAclPolicy,
+    });
+    expect(ok).toBeGreaterThan(100);
+  });
+});
+
+describe('wire/acl REVOKED', () => {
+  const k1 = new Uint8Array(32).fill(0xab);
+  it.each([
+    ['no keys', { seq: 1, keys: [] }, '29 01000000 0000'],
+    ['one key', { seq: 2, keys: [k1] }, `29 02000000 0100 ${'ab'.repeat(32)}`],
+  ])('%s', (_why, msg, hex) => {
+    const h = hex.replace(/\s+/g, '');
+    expect(toHex(encodeRevoked(msg))).toBe(h);
+    expect(decodeRevoked(fromHex(h))).toEqual(msg);
+  });
+
+  it.each([
+    ['truncated header', '29 01000000 00'],
+    ['another type', '28 01000000 0000'],
+    ['a key cut short', `29 01000000 0100 ${'ab'.repeat(31)}`],
+    ['more keys than a message may carry', `29 01000000 2100`],
+    ['trailing bytes', '29 01000000 0000 00'],
+  ])('rejects %s with DecodeError', (_why, hex) => {
+    expect(() => decodeRevoked(fromHex(hex.replace(/\s+/g, '')))).toThrow(DecodeError);
+  });
+
+  it('pins the type and fuzzes', () => {
+    expect(REVOKED_TYPE).toBe(41);
+    const ok = fuzzCodec({
+      seed: 41,
+      iterations: 2000,
+      input: (rng) => {
+        const n = rng.int(3);
+        const d = rng.bytes(rng.chance(0.8) ? 7 + 32 * n : rng.int(80));
+        if (d.byteLength >= 7 && rng.chance(0.8)) {
+          d[0] = REVOKED_TYPE;
+          d[5] = n;
+          d[6] = 0;
+        }
+        return d;
+      },
+      decode: decodeRevoked,
+      encode: encodeRevoked,
     });
     expect(ok).toBeGreaterThan(100);
   });

@@ -2,12 +2,14 @@
 // may receive tcp/80 from everyone; nothing else" is enforced by the receiving peer (B): TCP to B:80
 // from A works (and A's replies pass its own firewall as a flow it opened), TCP to B:22 is dropped
 // and counted on B, and a SIGHUP'd policy that also allows 22 takes effect within a map delta.
+// `meshd hub revoke b` while A and B are direct: B's traffic stops at A within 5 s, B cannot
+// register again, and a hub restart does not bring it back.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeRoot } from '../helpers/root.js';
-import { requireDist, runAsync, say, withMesh, type MeshLab } from '../helpers/mesh-lab.js';
+import { cliPath, requireDist, runAsync, say, withMesh, type MeshLab } from '../helpers/mesh-lab.js';
 import { waitForLine } from '../helpers/netns.js';
 
 /** A TCP server on the peer's overlay address answering "hi <port>" on each given port. */
@@ -75,5 +77,45 @@ describeRoot('acl: the hub\'s policy enforced by the receiving peer (real daemon
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 120_000);
+
+  it('meshd hub revoke b: b\'s direct traffic stops at a within 5 s, b cannot register again, a hub restart keeps it out', async () => {
+    requireDist();
+    await withMesh('revoke', { peers: [{ name: 'a', placement: 'public' }, { name: 'b', placement: 'public' }] }, async (m) => {
+      const a = m.peer('a');
+      const b = m.peer('b');
+      const pingOnce = async () => (await runAsync(b.ns, ['ping', '-c', '1', '-W', '1', a.overlay], 5_000)).code === 0;
+      await until('b reaches a', 15_000, async () => ((await pingOnce()) ? true : undefined));
+      await m.waitPath('b', 'a', 'direct', { timeoutMs: 20_000 });
+      say('revoke', 'a and b direct; b pings a');
+      const bMark = b.daemon.mark;
+      const r = await runAsync(null, [process.execPath, cliPath, 'hub', 'revoke', 'b', '--state-dir', m.hub.stateDir], 10_000);
+      expect(r.code, r.stderr).toBe(0);
+      const t0 = Date.now();
+      say('revoke', r.stdout.trim());
+      // b's pings to a stop: the first failure within 5 s, and none gets through afterwards.
+      await until('b\'s traffic to a stops', 5_000, async () => ((await pingOnce()) ? undefined : true));
+      const stoppedMs = Date.now() - t0;
+      say('revoke', `b's pings to a stopped ${stoppedMs} ms after revoke returned`);
+      expect(stoppedMs).toBeLessThan(5_000);
+      for (let i = 0; i < 3; i++) expect(await pingOnce()).toBe(false);
+      const refusal = await b.daemon.waitFor('b refused by the hub', (o) => o.code === 'HUB_REFUSED_KEY_NOT_ALLOWED', { since: bMark, timeoutMs: 30_000 });
+      say('revoke', `b's log: ${String(refusal.msg)} (${String(refusal.err ?? refusal.why ?? '')})`);
+      // A restarted hub reads revoked.json: b stays out, its handshakes refused and counted.
+      await m.killHub('SIGTERM');
+      await m.restartHub();
+      // a comes back at its next heartbeat; b's retries meet the restarted hub's refusal meanwhile.
+      const st = await until('a registered again and b refused by the restarted hub', 60_000, async () => {
+        const x = await m.status(m.hub);
+        const seen = (x.members ?? []).map((p) => p.name);
+        return seen.includes('a') && (x.drops as Record<string, number>).control_revoked_handshake! > 0 ? x : undefined;
+      });
+      const names = (st.members ?? []).map((p) => p.name);
+      say('revoke', `after the hub restart: members ${JSON.stringify(names)}, drops ${JSON.stringify(Object.fromEntries(Object.entries(st.drops as Record<string, number>).filter(([, n]) => n > 0)))}`);
+      expect(names).toContain('a');
+      expect(names).not.toContain('b');
+      expect((st.drops as Record<string, number>).control_revoked_handshake).toBeGreaterThan(0);
+      expect(await pingOnce()).toBe(false);
+    });
   }, 120_000);
 });

@@ -16,19 +16,24 @@ function selects(s: AclSelector, m: AclMember, tags: AclPolicyFile['tags']): boo
   return m.name !== '' && (tags.get(s.tag)?.has(m.name) ?? false);
 }
 
+/** Each rule's source addresses among `members` (undefined = any): computed once per membership
+ * change, so compiling for every member costs rules x members, not members squared. */
+export function ruleSources(policy: AclPolicyFile, members: readonly AclMember[]): Array<number[] | undefined> {
+  return policy.rules.map((r) => {
+    if (r.from.some((s) => 'any' in s)) return undefined;
+    const set = new Set<number>();
+    for (const s of r.from) if ('address' in s) set.add(s.address >>> 0);
+    for (const m of members) if (r.from.some((s) => selects(s, m, policy.tags))) set.add(m.overlay >>> 0);
+    return [...set].sort((a, b) => a - b).slice(0, ACL_ANY_SOURCE - 1);
+  });
+}
+
 /** The rules `dst` enforces, in file order (one wire rule per port range). */
-export function compileAclFor(policy: AclPolicyFile, dst: AclMember, members: readonly AclMember[]): WireAclRule[] {
+export function compileAclFor(policy: AclPolicyFile, dst: AclMember, members: readonly AclMember[], sources = ruleSources(policy, members)): WireAclRule[] {
   const out: WireAclRule[] = [];
-  for (const r of policy.rules) {
-    if (!r.to.some((s) => selects(s, dst, policy.tags))) continue;
-    let sources: number[] | undefined;
-    if (!r.from.some((s) => 'any' in s)) {
-      const set = new Set<number>();
-      for (const s of r.from) if ('address' in s) set.add(s.address >>> 0);
-      for (const m of members) if (r.from.some((s) => selects(s, m, policy.tags))) set.add(m.overlay >>> 0);
-      sources = [...set].sort((a, b) => a - b).slice(0, ACL_ANY_SOURCE - 1);
-    }
-    for (const [portLo, portHi] of r.ports) out.push({ rule: r.rule, action: r.action, proto: r.proto, portLo, portHi, sources });
-  }
+  policy.rules.forEach((r, i) => {
+    if (!r.to.some((s) => selects(s, dst, policy.tags))) return;
+    for (const [portLo, portHi] of r.ports) out.push({ rule: r.rule, action: r.action, proto: r.proto, portLo, portHi, sources: sources[i] });
+  });
   return out;
 }

@@ -5,7 +5,7 @@
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { ACL_MAX_BYTES, AclMode, encodeAclPolicy, encodeRevoked, REVOKED_MAX_KEYS, type WireAclRule } from '../wire/acl.js';
-import { compileAclFor } from './acl-compile.js';
+import { compileAclFor, ruleSources } from './acl-compile.js';
 import type { AclPolicyFile } from './acl-policy.js';
 
 export interface AclTarget {
@@ -60,12 +60,14 @@ export class AclDistributor {
     this.changed();
   }
 
-  /** A member registered: a capable one gets its rules now (its firewall may be new). */
-  registered(m: AclTarget, capable: boolean): void {
+  /** A member registered: a capable one that is new or restarted (`fresh`: its firewall is empty)
+   * gets its rules and the revoked keys now; a REGISTER repeated by a live member costs nothing. */
+  registered(m: AclTarget, capable: boolean, fresh = true): void {
     if (!capable) {
       this.capable.delete(m.id);
       return;
     }
+    if (!fresh && this.capable.has(m.id) && this.sent.has(m.id)) return;
     this.capable.add(m.id);
     this.sent.delete(m.id);
     this.sendTo(m, this.o.members());
@@ -111,7 +113,8 @@ export class AclDistributor {
         this.sent.delete(id);
       }
     }
-    for (const m of members) if (this.capable.has(m.id)) this.sendTo(m, members);
+    const sources = this.policy ? ruleSources(this.policy, members) : [];
+    for (const m of members) if (this.capable.has(m.id)) this.sendTo(m, members, sources);
   }
 
   close(): void {
@@ -119,9 +122,9 @@ export class AclDistributor {
     this.timer = undefined;
   }
 
-  private sendTo(m: AclTarget, members: readonly AclTarget[]): void {
+  private sendTo(m: AclTarget, members: readonly AclTarget[], sources?: Array<number[] | undefined>): void {
     const mode = this.policy ? AclMode.ENFORCE : AclMode.OPEN;
-    const rules: WireAclRule[] = this.policy ? compileAclFor(this.policy, m, members) : [];
+    const rules: WireAclRule[] = this.policy ? compileAclFor(this.policy, m, members, sources) : [];
     const key = `${mode}:${JSON.stringify(rules)}`;
     if (this.sent.get(m.id)?.key === key) return;
     const version = (this.version = (this.version + 1) >>> 0);

@@ -245,7 +245,7 @@ export function startHub(opts: HubOptions): Hub {
     bindings,
     wallNow: () => opts.wallClock(),
     onBindingsChanged: bindingsChanged,
-    onRegistered: (m, flags) => acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0),
+    onRegistered: (m, flags, fresh) => acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0, fresh),
     onMembersChanged: () => acl.changed(),
   });
   const acl: AclDistributor = new AclDistributor({

@@ -47,8 +47,9 @@ export interface ServerOptions {
   onBindingsChanged?: (claim?: Binding) => void;
   /** Txids of endpoint challenges (tests inject a seeded source). */
   randomTxid?: () => bigint;
-  /** A member registered with these REGISTER flags (the ACL distributor: hub/acl-distributor.ts). */
-  onRegistered?: (m: Member, flags: number) => void;
+  /** A member registered with these REGISTER flags (the ACL distributor: hub/acl-distributor.ts);
+   * `fresh`: new, or restarted (new boot id), i.e. it holds no state from us yet. */
+  onRegistered?: (m: Member, flags: number, fresh: boolean) => void;
   /** Membership changed (the same moments as a map delta). */
   onMembersChanged?: () => void;
 }
@@ -271,7 +272,7 @@ export class HubServer {
     // HEARTBEAT repairs what is missing. Resending per copy made an overloaded hub send O(members)
     // more datagrams exactly when it was behind, and measured 215x on the wire for an attacker.
     if (!prev || prev.bootId !== msg.bootId) this.maps.sendFull(member);
-    this.o.onRegistered?.(member, msg.flags ?? 0);
+    this.o.onRegistered?.(member, msg.flags ?? 0, !prev || prev.bootId !== msg.bootId);
     if (changed) this.broadcast(member);
   }
 

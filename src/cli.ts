@@ -16,7 +16,7 @@ import { parseHubConfig, parsePeerConfig, type ParseContext, type RawOptions } f
 import { loadOrCreateKey } from './config/key-file.js';
 import { createSecretFile, generateSecretText } from './config/secret-file.js';
 import { decodeKey, encodeKey, generateKeyPair, keyPairFromPrivate } from './crypto/keys.js';
-import { registerPingCommand, registerReleaseCommand, registerStatusCommand } from './ops/commands.js';
+import { registerPingCommand, registerReleaseCommand, registerRevokeCommand, registerStatusCommand } from './ops/commands.js';
 import { ConfigError, MeshdError } from './util/errors.js';
 import type { Logger } from './util/log.js';
 import { meshdVersion } from './util/version.js';
@@ -216,6 +216,7 @@ async function runHub(flags: Record<string, unknown>): Promise<void> {
   const cryptoBackends = await cryptoInUse();
   const { startHubDaemon } = await import('./hub/run.js');
   const hub = await startHubDaemon(cfg, keyPair, log);
+  process.on('SIGHUP', () => hub.reloadFiles());
   const publicKey = encodeKey(keyPair.publicKey);
   // The hub key is what a peer should be started with (--hub-key): trust on first use is the fallback.
   log.info({ publicKey, keyCreated: created, crypto: cryptoBackends, listen: `${cfg.listen.address}:${cfg.listen.port}`, join: `meshd peer --hub <this host>:${cfg.listen.port} --hub-key ${publicKey}` }, 'hub started');
@@ -289,6 +290,7 @@ export function buildProgram(): Command {
 
   const hub = addOptions(program.command('hub').description('run the hub: registration, peer map, hole punching, relay'), 'hub').action(runHub);
   registerReleaseCommand(hub);
+  registerRevokeCommand(hub);
   addOptions(program.command('peer').description('run a peer: a TUN device on the overlay network'), 'peer').action(runPeer);
 
   program

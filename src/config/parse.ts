@@ -306,6 +306,8 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   if (tls !== undefined) cfg.listenTls = tls;
   const probePort = intOpt(raw, 'probePort', '--probe-port', 0, 65535);
   if (probePort !== undefined) cfg.probePort = probePort;
+  const acl = str(raw, 'acl');
+  if (acl !== undefined) cfg.acl = acl;
   return cfg;
 }
 

@@ -30,6 +30,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'stateDir', flag: '--state-dir', roles: ['hub', 'peer'], arg: 'dir', def: '/var/lib/meshd', doc: 'where the node key (and the pinned hub key) live' },
   { key: 'keyFile', flag: '--key-file', roles: ['hub', 'peer'], arg: 'file', def: '<state-dir>/<role>.key', doc: 'private key file; created (mode 0600) if missing' },
   { key: 'allowKeysFile', flag: '--allow-keys-file', roles: ['hub'], arg: 'file', doc: 'only admit the peer public keys listed in this file, one per line: KEY [ADDRESS [NAME]] (a listed address and name are bound to that key)' },
+  { key: 'acl', flag: '--acl', roles: ['hub'], arg: 'file', doc: 'JSON ACL policy: who may reach which ports of whom, enforced by the receiving peer (docs/ACL.md); reloaded on SIGHUP; default allow all' },
   { key: 'bindingLeaseDays', flag: '--binding-lease-days', roles: ['hub'], arg: 'days', def: '30', doc: "free a key's address and name after this many days unseen (else only `meshd hub release` frees them)" },
   { key: 'hub', flag: '--hub', roles: ['peer'], arg: 'host:port', doc: 'the hub to register with (required)' },
   { key: 'hubKey', flag: '--hub-key', roles: ['peer'], arg: 'base64', doc: "the hub's public key (the hub's start line and status print it); without it the key is learned from the --hub address and pinned" },
@@ -80,6 +81,8 @@ export interface CommonConfig {
 export interface HubConfig extends CommonConfig {
   network: { address: string; prefixLength: number };
   allowKeysFile?: string;
+  /** The ACL policy file (--acl); absent = allow all. */
+  acl?: string;
   allowPublish: PortRange[];
   publishMaxConns?: number;
   publishMaxConnsPerIp?: number;

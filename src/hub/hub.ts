@@ -26,6 +26,11 @@ import { memoryState, type NetworkState } from './network-state.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { HubServer } from './server.js';
 import { probeDemux, ProbeResponder, type ProbeDrop } from './probe-port.js';
+import { AclDistributor } from './acl-distributor.js';
+import type { AclPolicyFile } from './acl-policy.js';
+import { REGISTER_FLAG_ACL } from '../wire/acl.js';
+import { mapCoalesceMs } from './map-sender.js';
+import { loadRevocations, saveRevocations, type Revocation } from './revocations.js';
 
 /** Local tuning: how often the hub looks for members whose heartbeats stopped. */
 export const expiryCheckIntervalMs = 5_000;
@@ -76,6 +81,19 @@ export interface HubOptions {
    * hub alone (hub/network-state.ts memoryState, with the bindings file at bindingsPath). With it,
    * bindingsPath, bindingLeaseMs and pinnedBindings are the state's business, not read here. */
   state?: NetworkState;
+  /** The ACL policy (--acl, hub/acl-policy.ts); absent = allow all. */
+  acl?: AclPolicyFile;
+  /** Where revocations live (<state-dir>/revoked.json, hub/revocations.ts); absent = memory only. */
+  revocationsPath?: string;
+}
+
+/** What `meshd hub revoke` revoked. */
+export interface RevokedKey {
+  publicKey: string;
+  overlay: string;
+  name: string;
+  /** It was a live member (now removed). */
+  wasMember: boolean;
 }
 
 /** What `meshd hub release` freed. */
@@ -115,6 +133,8 @@ export interface HubStatus {
   routes: readonly ExtRoute[];
   /** NAT probes answered per port and refused per reason (hub/probe-port.ts); absent without a probe port. */
   probes?: { answered: Record<'main' | 'probe', number>; drops: Record<ProbeDrop, number> };
+  /** The ACL policy (docs/ACL.md): rules in force, members enforcing it, policy messages sent. */
+  acl?: { rules: number; enforcing: number; sent: number; tooLarge: number };
 }
 
 export interface Hub {
@@ -122,6 +142,13 @@ export interface Hub {
   status(): HubStatus;
   /** Frees the bindings an address, a name or a key (base64) selects (`meshd hub release`). */
   release(selector: string): ReleasedBinding[];
+  /** Revokes the key(s) a name, an address or a key selects (`meshd hub revoke`): written to the
+   * state dir before it returns, the member removed, its handshakes refused, every peer told. */
+  revoke(selector: string): RevokedKey[];
+  /** SIGHUP: the allow-list's keys (undefined = no allow-list) and the revocations file again. */
+  reloadAccess(allowedKeys: Uint8Array[] | undefined): void;
+  /** A new ACL policy (SIGHUP) or none: reaches the members whose rules changed within one map delta. */
+  setAcl(policy: AclPolicyFile | undefined): void;
   /** @internal tests */
   readonly bindings: BindingTable;
   /** Stops timers and the link and closes the socket. */
@@ -140,11 +167,27 @@ const keyNotAllowed = encodeInner({
   kind: InnerKind.CONTROL,
   body: encodeControl({ type: ControlType.REGISTER_REFUSED, seq: 0, reason: RefusalReason.KEY_NOT_ALLOWED, text: 'key not in the hub allow-list' }),
 });
+/** The same for a revoked key (the reason older peers know, with its own text). */
+const keyRevoked = encodeInner({
+  kind: InnerKind.CONTROL,
+  body: encodeControl({ type: ControlType.REGISTER_REFUSED, seq: 0, reason: RefusalReason.KEY_NOT_ALLOWED, text: 'key revoked by the hub operator' }),
+});
 
 export function startHub(opts: HubOptions): Hub {
   const network = parseNetwork(opts.network);
   const log = componentLogger(opts.log, 'hub');
-  const allowed = opts.allowedKeys ? new Set(opts.allowedKeys.map(keyId)) : undefined;
+  let allowed = opts.allowedKeys ? new Set(opts.allowedKeys.map(keyId)) : undefined;
+  const revoked = new Map<string, Revocation>((opts.revocationsPath ? loadRevocations(opts.revocationsPath) : []).map((r) => [r.id, r]));
+  let revokedHandshakes = 0;
+  // Revoked keys are refused at the handshake (counted) like keys outside the allow-list.
+  const permitted = (k: Uint8Array): boolean => {
+    const id = keyId(k);
+    if (revoked.has(id)) {
+      revokedHandshakes++;
+      return false;
+    }
+    return allowed === undefined || allowed.has(id);
+  };
   const state = opts.state ?? memoryState(network, new BindingTable(mergePinned(opts.bindingsPath ? loadBindings(opts.bindingsPath) : [], opts.pinnedBindings ?? [], log)));
   const registry = state.members;
   const bindings = state.bindings;
@@ -160,7 +203,8 @@ export function startHub(opts: HubOptions): Hub {
     wallClock: opts.wallClock,
     log: componentLogger(opts.log, 'link'),
     answerHubKey: true,
-    ...(allowed ? { allowedKeys: (k: Uint8Array) => allowed.has(keyId(k)), refusal: () => keyNotAllowed } : {}),
+    allowedKeys: permitted,
+    refusal: (k: Uint8Array) => (revoked.has(keyId(k)) ? keyRevoked : keyNotAllowed),
     retain: (id) => registry.get(id) !== undefined,
   });
   const leaseMs = opts.bindingLeaseMs ?? defaultBindingLeaseDays * dayMs;
@@ -222,13 +266,38 @@ export function startHub(opts: HubOptions): Hub {
     relay,
     heartbeatMs,
     // Also checked at registration, should a key leave the list while it has a session.
-    keyAllowed: (k) => allowed === undefined || allowed.has(keyId(k)),
+    keyAllowed: permitted,
     // One line per map change (or coalesced batch of them): how long until every member had it.
     onMapFanout: (r) => log.info(r, 'hub: map change delivered'),
     bindings,
     wallNow: () => opts.wallClock(),
     onBindingsChanged: bindingsChanged,
+    onRegistered: (m, flags, fresh) => acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0, fresh),
+    onMembersChanged: () => acl.changed(),
   });
+  const acl: AclDistributor = new AclDistributor({
+    clock: opts.clock,
+    log,
+    members: () => registry.all(),
+    sendReliable: (id, make, onGiveUp) => {
+      const m = registry.get(id);
+      if (m) sender.sendReliableBody(m, make, onGiveUp);
+      else onGiveUp();
+    },
+    firstVersion: Math.floor(opts.wallClock() / 1000),
+    coalesceMs: mapCoalesceMs,
+    revokedKeys: () => [...revoked.keys()].map((id) => Uint8Array.from(Buffer.from(id, 'hex'))),
+  });
+  /** Removes live members holding newly revoked keys and tells every capable peer. */
+  const enforceRevoked = (ids: string[]): void => {
+    for (const id of ids) {
+      const m = registry.get(id);
+      if (m) server.removeMember(m, 'key revoked by the operator');
+      link.forget(Uint8Array.from(Buffer.from(id, 'hex')));
+    }
+    if (ids.length > 0) acl.revoked(ids.map((id) => Uint8Array.from(Buffer.from(id, 'hex'))));
+  };
+  if (opts.acl) acl.setPolicy(opts.acl);
   // Leases: a binding unseen for --binding-lease-days is freed; live members count as seen now.
   function sweepLeases(): void {
     const now = opts.wallClock();
@@ -304,6 +373,46 @@ export function startHub(opts: HubOptions): Hub {
       if (out.length > 0) saveNow();
       return out;
     },
+    revoke(selector: string): RevokedKey[] {
+      const keyIdOf = (s: string) => (/^[A-Za-z0-9+/]{43}=$/.test(s) ? Buffer.from(s, 'base64').toString('hex') : /^[0-9a-f]{64}$/.test(s) ? s : undefined);
+      const targets = new Map<string, Revocation>();
+      const now = opts.wallClock();
+      for (const b of matchRelease(bindings.all(), selector, keyIdOf)) targets.set(b.id, { id: b.id, name: b.name, address: u32ToIpv4(b.overlay), atMs: now });
+      for (const m of registry.all()) {
+        if (m.name === selector.trim() || u32ToIpv4(m.overlay) === selector.trim()) targets.set(m.id, { id: m.id, name: m.name, address: u32ToIpv4(m.overlay), atMs: now });
+      }
+      const raw = keyIdOf(selector.trim());
+      if (raw !== undefined && !targets.has(raw)) targets.set(raw, { id: raw, name: '', address: '', atMs: now });
+      const fresh = [...targets.values()].filter((r) => !revoked.has(r.id));
+      if (fresh.length === 0) return [];
+      const next = new Map(revoked);
+      for (const r of fresh) next.set(r.id, r);
+      // On disk before anything else: a revocation the operator saw succeed survives a crash.
+      if (opts.revocationsPath) saveRevocations(opts.revocationsPath, [...next.values()]);
+      for (const r of fresh) revoked.set(r.id, r);
+      const out = fresh.map((r) => ({ publicKey: Buffer.from(r.id, 'hex').toString('base64'), overlay: r.address, name: r.name, wasMember: registry.get(r.id) !== undefined }));
+      enforceRevoked(fresh.map((r) => r.id));
+      for (const r of fresh) log.warn({ peer: r.id.slice(0, 8), overlay: r.address, name: r.name }, 'hub: key revoked by the operator');
+      return out;
+    },
+    reloadAccess(allowedKeys: Uint8Array[] | undefined): void {
+      allowed = allowedKeys ? new Set(allowedKeys.map(keyId)) : undefined;
+      const fromFile = opts.revocationsPath ? loadRevocations(opts.revocationsPath) : [...revoked.values()];
+      const before = new Set(revoked.keys());
+      revoked.clear();
+      for (const r of fromFile) revoked.set(r.id, r);
+      const added = [...revoked.keys()].filter((id) => !before.has(id));
+      // Members the reloaded lists no longer admit leave now.
+      for (const m of registry.all()) {
+        if (!revoked.has(m.id) && allowed !== undefined && !allowed.has(m.id)) server.removeMember(m, 'key left the allow-list');
+      }
+      enforceRevoked(added);
+      log.info({ revoked: revoked.size, newlyRevoked: added.length, allowList: allowed?.size ?? 'none' }, 'hub: allow-list and revocations reloaded');
+    },
+    setAcl(policy: AclPolicyFile | undefined): void {
+      acl.setPolicy(policy);
+      log.info({ rules: policy?.rules.length ?? 0, enforcing: acl.subscribers }, policy ? 'hub: ACL policy loaded' : 'hub: no ACL policy; members allow all');
+    },
     link,
     publisher,
     server,
@@ -327,10 +436,11 @@ export function startHub(opts: HubOptions): Hub {
         relayedPackets: relay.relayedPackets,
         relayDrops: { ...relay.drops },
         linkDrops: { ...link.drops },
-        controlDrops: { ...server.drops },
+        controlDrops: { ...server.drops, revoked_handshake: revokedHandshakes },
         published: publisher.status(),
         routes: server.routes.current,
         ...(probes ? { probes: { answered: { ...probes.answered }, drops: { ...probes.drops } } } : {}),
+        acl: { rules: acl.rules, enforcing: acl.subscribers, sent: acl.counters.sent, tooLarge: acl.counters.tooLarge },
       };
     },
     async close() {
@@ -339,6 +449,7 @@ export function startHub(opts: HubOptions): Hub {
       opts.clock.clearTimer(timer);
       opts.clock.clearTimer(mapLogTimer);
       opts.clock.clearTimer(sweepTimer);
+      acl.close();
       if (saveTimer !== undefined) saveNow();
       server.close();
       publisher.close();

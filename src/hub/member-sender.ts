@@ -57,6 +57,16 @@ export class MemberSender {
     onGiveUp?.();
   }
 
+  /** Like sendReliable for a control body encoded elsewhere (wire/acl.ts); `make` writes the seq. */
+  sendReliableBody(m: Addressee, make: (seq: number) => Uint8Array, onGiveUp: () => void): void {
+    const rel = this.reliableOf(m.id);
+    const seq = rel.nextSeq();
+    const inner = encodeInner({ kind: InnerKind.CONTROL, body: make(seq) });
+    if (rel.track(seq, () => this.sendTo(m.id, m.publicKey, inner), onGiveUp)) return;
+    this.drops.reliable_full++;
+    onGiveUp();
+  }
+
   /** A control message once (answers, and each transmission of a reliable one). */
   sendControl(publicKey: Uint8Array, msg: ControlMessage): void {
     this.sendTo(keyId(publicKey), publicKey, encodeInner({ kind: InnerKind.CONTROL, body: encodeControl(msg) }));

@@ -25,6 +25,26 @@ import { keyId } from '../link/key-id.js';
 import { inNetwork, parseNetwork } from './registry.js';
 import { buildHubStatus } from './status.js';
 import { startHubStreams } from './stream-listeners.js';
+import { parseAclPolicy, type AclPolicyFile } from './acl-policy.js';
+import { revocationsPath } from './revocations.js';
+
+/** Reads and validates the --acl file (ConfigError naming the file and the rule). */
+export function loadAclPolicy(path: string): AclPolicyFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('--acl', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return parseAclPolicy(text, path);
+}
+
+/** The running hub plus what SIGHUP re-reads (cli.ts). */
+export interface HubDaemon extends Hub {
+  /** Re-reads the --acl file, the --allow-keys-file keys and <state-dir>/revoked.json; a file that
+   * no longer parses is logged and the running one kept. */
+  reloadFiles(): void;
+}
 
 export interface AllowEntry {
   publicKey: Uint8Array;
@@ -82,7 +102,7 @@ function allowList(path: string): AllowEntry[] {
   return parseAllowList(text, path);
 }
 
-export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log: Logger): Promise<Hub> {
+export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log: Logger): Promise<HubDaemon> {
   const psk = pskFromSecret(cfg.secret);
   const allow = cfg.allowKeysFile !== undefined ? allowList(cfg.allowKeysFile) : undefined;
   const network = parseNetwork(`${cfg.network.address}/${cfg.network.prefixLength}`);
@@ -91,6 +111,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
       throw new ConfigError('--allow-keys-file', `${cfg.allowKeysFile}: ${u32ToIpv4(e.overlay)} is not a host address of ${network.cidr}`);
     }
   }
+  const acl = cfg.acl !== undefined ? loadAclPolicy(cfg.acl) : undefined;
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   const rawUdp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
     throw udpOpenError(e, cfg.listen);
@@ -133,8 +154,10 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     psk,
     keyPair,
     ...(allow ? { allowedKeys: allow.map((e) => e.publicKey) } : {}),
+    ...(acl ? { acl } : {}),
     pinnedBindings: pinned,
     ...(state ? { state } : { bindingsPath: bindingsPath(cfg.stateDir) }),
+    revocationsPath: revocationsPath(cfg.stateDir),
     bindingLeaseMs: cfg.bindingLeaseDays * dayMs,
     clock: systemClock,
     wallClock: systemWallClock,
@@ -162,7 +185,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   try {
     control = await startControlServer(
       defaultSocketPath(cfg.stateDir, 'hub'),
-      { status: () => ({ ...buildHubStatus(hub, { version: meshdVersion, publicKey, startedMs, clock: systemClock }), stream: streams.status() }), release: (selector) => hub.release(selector) },
+      { status: () => ({ ...buildHubStatus(hub, { version: meshdVersion, publicKey, startedMs, clock: systemClock }), stream: streams.status() }), release: (selector) => hub.release(selector), revoke: (selector) => hub.revoke(selector) },
       componentLogger(log, 'control'),
     );
     if (cfg.metrics) {
@@ -186,6 +209,20 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   }
   const close = hub.close.bind(hub);
   return Object.assign(hub, {
+    reloadFiles(): void {
+      try {
+        // Only the keys: a changed address or name binding in the allow-list needs a restart.
+        hub.reloadAccess(cfg.allowKeysFile !== undefined ? allowList(cfg.allowKeysFile).map((e) => e.publicKey) : undefined);
+      } catch (e) {
+        log.error({ err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: allow-list or revocations not reloaded; keeping the running ones');
+      }
+      if (cfg.acl === undefined) return;
+      try {
+        hub.setAcl(loadAclPolicy(cfg.acl));
+      } catch (e) {
+        log.error({ err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: ACL policy not reloaded; keeping the running one');
+      }
+    },
     async close() {
       await streams.close();
       await close();

@@ -65,6 +65,11 @@ export interface ServerOptions {
   onBindingsChanged?: (claim?: Binding) => void;
   /** Who may offer which routes (--allow-routes; absent = nobody): hub/route-admission.ts. */
   allowRoutes?: readonly AllowRule[];
+  /** A member registered with these REGISTER flags (the ACL distributor: hub/acl-distributor.ts);
+   * `fresh`: new, or restarted (new boot id), i.e. it holds no state from us yet. */
+  onRegistered?: (m: Member, flags: number, fresh: boolean) => void;
+  /** Membership changed (the same moments as a map delta). */
+  onMembersChanged?: () => void;
 }
 
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
@@ -315,6 +320,7 @@ export class HubServer {
     // HEARTBEAT repairs what is missing. Resending per copy made an overloaded hub send O(members)
     // more datagrams exactly when it was behind, and measured 215x on the wire for an attacker.
     if (!prev || prev.bootId !== msg.bootId) this.maps.sendFull(member);
+    this.o.onRegistered?.(member, msg.flags ?? 0, !prev || prev.bootId !== msg.bootId);
     if (changed) this.broadcast(member);
     this.routes.registered(member, ((msg.flags ?? 0) & REGISTER_FLAG_ROUTES) !== 0, !prev || prev.bootId !== msg.bootId);
   }
@@ -348,6 +354,7 @@ export class HubServer {
   broadcast(changed: Member): void {
     this.o.state.memberChanged(changed, this.o.registry.get(changed.id) === undefined);
     this.maps.changed();
+    this.o.onMembersChanged?.();
   }
 
   /** PUNCH to both members at once, each with the other's candidates; the pair counts as in

@@ -26,6 +26,7 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
       ...Object.fromEntries(Object.entries(s.linkDrops).map(([k, v]) => [`link_${k}`, v])),
       ...Object.fromEntries(Object.entries(s.controlDrops).map(([k, v]) => [`control_${k}`, v])),
     },
+    ...(s.acl ? { acl: s.acl } : {}),
     published: s.published.map((p) => ({
       name: p.name,
       port: p.port,

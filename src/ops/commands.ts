@@ -3,7 +3,7 @@
 // Exit codes: 0 success, 1 no reply or no daemon, 2 bad usage (commander errors; the CLI maps them).
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { fetchStatus, requestPing, requestRelease } from './control-client.js';
+import { fetchStatus, requestPing, requestRelease, requestRevoke } from './control-client.js';
 import { defaultSocketPath, maxPingCount, maxPingTimeoutMs } from './control-protocol.js';
 import { formatPingReply, formatPingSummary, formatStatus, printableName } from './status-format.js';
 
@@ -116,6 +116,30 @@ export function registerReleaseCommand(hub: Command, io: CommandIo = processIo):
           return;
         }
         for (const b of released) io.out(`released ${b.overlay} ${b.name === '' ? '-' : printableName(b.name)} key ${b.publicKey}${b.wasMember ? ' (was registered; removed)' : ''}\n`);
+      } catch (e) {
+        reportError(io, e);
+      }
+    });
+}
+
+/** `meshd hub revoke NAME|ADDRESS|KEY`: the key loses its membership and every session, for good. */
+export function registerRevokeCommand(hub: Command, io: CommandIo = processIo): Command {
+  return hub
+    .command('revoke')
+    .description('revoke a member at the running hub: its session dropped, its handshakes refused by the hub and every peer, kept across restarts')
+    .argument('<target>', 'a peer name, an overlay address (10.9.0.3) or a base64 public key')
+    .addHelpText('after', `\n  --state-dir <dir>  the hub's state directory; its control socket is <dir>/hub.sock (default: ${defaultStateDir})`)
+    .option('--socket <path>', 'the control socket, overriding --state-dir')
+    .action(async (target: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{ stateDir?: string; socket?: string }>();
+      try {
+        const revoked = (await requestRevoke(opts.socket ?? defaultSocketPath(opts.stateDir ?? defaultStateDir, 'hub'), target)) as Array<{ publicKey: string; overlay: string; name: string; wasMember: boolean }>;
+        if (revoked.length === 0) {
+          io.err(`meshd: nothing to revoke for ${JSON.stringify(target)} (no such name, address or key, or already revoked)\n`);
+          io.setExitCode(1);
+          return;
+        }
+        for (const r of revoked) io.out(`revoked ${r.overlay || '-'} ${r.name === '' ? '-' : printableName(r.name)} key ${r.publicKey}${r.wasMember ? ' (was registered; removed)' : ''}\n`);
       } catch (e) {
         reportError(io, e);
       }

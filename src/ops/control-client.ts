@@ -116,3 +116,14 @@ export async function requestRelease(path: string, target: string, timeoutMs = d
   });
   return released;
 }
+
+/** Asks the hub to revoke the key(s) `target` (a name, an overlay address or a public key) selects. */
+export async function requestRevoke(path: string, target: string, timeoutMs = defaultStatusTimeoutMs): Promise<unknown[]> {
+  let revoked: unknown[] = [];
+  await controlRequest(path, { cmd: 'revoke', target }, timeoutMs, (m) => {
+    if (!Array.isArray(m.revoked)) throw new ControlError('CONTROL_BAD_RESPONSE', `meshd at ${path} answered revoke with something else`);
+    revoked = m.revoked;
+    return true;
+  });
+  return revoked;
+}

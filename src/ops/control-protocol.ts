@@ -8,6 +8,8 @@
 //   <- {"summary": {"target":"b","sent":4,"received":4,...}}                                  (last)
 //   -> {"cmd":"release","target":"pb"}                  (hub only: free a name, address or key's binding)
 //   <- {"released": [{"publicKey":"...","overlay":"10.9.0.3","name":"pb","wasMember":false}]}
+//   -> {"cmd":"revoke","target":"pb"}                   (hub only: revoke a name, address or key; docs/ACL.md)
+//   <- {"revoked": [{"publicKey":"...","overlay":"10.9.0.3","name":"pb","wasMember":true}]}
 //   <- {"error": "unknown cmd \"x\""}                    (instead of any answer; the connection stays open)
 import { join } from 'node:path';
 import type { UserPath } from './status-types.js';
@@ -56,9 +58,9 @@ export interface PingSummary {
   direct: boolean;
 }
 
-export type ControlRequest = { cmd: 'status' } | ({ cmd: 'ping'; target: string } & PingOptions) | { cmd: 'release'; target: string };
+export type ControlRequest = { cmd: 'status' } | ({ cmd: 'ping'; target: string } & PingOptions) | { cmd: 'release'; target: string } | { cmd: 'revoke'; target: string };
 
-export type ControlResponse = { status: unknown } | { reply: PingReply } | { summary: PingSummary } | { released: unknown[] } | { error: string };
+export type ControlResponse = { status: unknown } | { reply: PingReply } | { summary: PingSummary } | { released: unknown[] } | { revoked: unknown[] } | { error: string };
 
 /** Parses one request line; returns {error} for anything that is not a valid request. Never throws. */
 export function parseRequest(line: string): ControlRequest | { error: string } {
@@ -74,6 +76,10 @@ export function parseRequest(line: string): ControlRequest | { error: string } {
   if (o.cmd === 'release') {
     if (typeof o.target !== 'string' || o.target.trim().length === 0 || o.target.length > 253) return { error: 'release: "target" must be a name, an overlay address or a public key' };
     return { cmd: 'release', target: o.target.trim() };
+  }
+  if (o.cmd === 'revoke') {
+    if (typeof o.target !== 'string' || o.target.trim().length === 0 || o.target.length > 253) return { error: 'revoke: "target" must be a name, an overlay address or a public key' };
+    return { cmd: 'revoke', target: o.target.trim() };
   }
   if (o.cmd !== 'ping') return { error: typeof o.cmd === 'string' ? `unknown cmd ${JSON.stringify(o.cmd.slice(0, 40))}` : 'bad request: missing "cmd"' };
   if (typeof o.target !== 'string' || o.target.length === 0 || o.target.length > 253) return { error: 'ping: "target" must be a peer name or overlay address' };

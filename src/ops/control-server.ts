@@ -20,6 +20,8 @@ export interface ControlHandler {
   ping?(target: string, opts: PingOptions, onReply: (r: PingReply) => void, signal: AbortSignal): Promise<PingSummary>;
   /** Frees the bindings a name, address or key selects (`meshd hub release`). Hub only. */
   release?(target: string): unknown[];
+  /** Revokes the key(s) a name, address or key selects (`meshd hub revoke`). Hub only. */
+  revoke?(target: string): unknown[];
 }
 
 export interface ControlServer {
@@ -186,6 +188,18 @@ async function answer(req: ControlRequest, handler: ControlHandler, send: (m: Co
       send({ released: handler.release(req.target) });
     } catch (e) {
       send({ error: `release: ${errorText(e)}` });
+    }
+    return;
+  }
+  if (req.cmd === 'revoke') {
+    if (!handler.revoke) {
+      send({ error: 'revoke: only the hub revokes keys (use the hub\'s --state-dir)' });
+      return;
+    }
+    try {
+      send({ revoked: handler.revoke(req.target) });
+    } catch (e) {
+      send({ error: `revoke: ${errorText(e)}` });
     }
     return;
   }

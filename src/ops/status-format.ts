@@ -89,6 +89,10 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
   lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)`);
   lines.push(drops.length === 0 ? 'drops none' : `drops ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  if (s.acl?.mode === 'enforce') {
+    const d = Object.entries(s.acl.drops).filter(([, n]) => n > 0);
+    lines.push(`acl v${s.acl.version}: ${s.acl.rules} rules, ${s.acl.flows} flows, ${s.acl.allowedAsReply} replies allowed; denied ${d.length === 0 ? 'none' : d.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  }
   pushPublished(lines, s.services);
   pushRoutes(lines, s.routes);
   pushDns(lines, s.dns);
@@ -149,7 +153,7 @@ function pushPublished(lines: string[], services: readonly PublishedJson[] | und
 export function formatHubStatus(s: HubStatusJson): string {
   const lines = [
     `hub key ${shortKey(s.publicKey)}  network ${s.network}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}  map v${s.mapVersion}`,
-    `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)`,
+    `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)${s.acl && s.acl.rules > 0 ? `  acl ${s.acl.rules} rules, ${s.acl.enforcing} members enforcing` : ''}`,
     ...(s.stream ? [`stream tcp ${s.stream.tcp ?? 'off'}  tls ${s.stream.tls ?? 'off'}  connections ${s.stream.connections}`] : []),
     ...(s.cluster
       ? [`cluster: hub ${s.cluster.hubId}, NATS ${s.cluster.connection}, ${s.cluster.mapMembers} members in the map; other hubs: ${s.cluster.hubs.map((h) => `${h.hubId} (${h.members} members, seen ${formatAgo(h.lastSeenAgoMs)})`).join(', ') || 'none'}`]

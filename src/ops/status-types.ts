@@ -115,6 +115,8 @@ export interface PeerStatusJson {
   routes?: RoutesJson;
   /** The DNS names this peer answers (issue 23). */
   dns?: DnsJson;
+  /** The hub's ACL as this peer enforces it (docs/ACL.md). */
+  acl?: PeerAclJson;
 }
 
 export interface RoutesJson {
@@ -138,6 +140,20 @@ export interface DnsJson {
   resolver: string;
   answered: number;
   refused: number;
+}
+
+export interface PeerAclJson {
+  /** open: no policy on the hub, all allowed; enforce: first matching rule, else denied. */
+  mode: 'open' | 'enforce';
+  version: number;
+  rules: number;
+  /** Flows this peer opened whose replies pass without a rule. */
+  flows: number;
+  allowedAsReply: number;
+  /** Inbound packets dropped by the rule that denied them (`rule N` as in the policy file) or `default`. */
+  drops: Record<string, number>;
+  /** ACL_POLICY messages from the hub that did not decode. */
+  malformedPolicies: number;
 }
 
 /** A published service (--publish / --allow-publish), as either side sees it. */
@@ -220,6 +236,8 @@ export interface HubStatusJson {
   routes?: Array<{ route: string; owner: string; address: string; verdict: string }>;
   /** Hubs sharing the network state through NATS (--cluster); absent on a hub alone. */
   cluster?: HubClusterJson;
+  /** The ACL policy (--acl): rules, members enforcing it, policy messages sent (docs/ACL.md). */
+  acl?: { rules: number; enforcing: number; sent: number; tooLarge: number };
 }
 
 export interface HubClusterJson {

@@ -14,6 +14,7 @@ export const dropReasons = [
   'not_for_us', // inbound packet whose destination is not this peer
   'malformed', // inbound inner message or packet that does not parse
   'tun_write', // the kernel refused a packet written to the TUN
+  'acl_denied', // inbound packet the hub's ACL policy does not allow (per rule: acl-firewall.ts)
 ] as const;
 
 export type DropReason = (typeof dropReasons)[number];

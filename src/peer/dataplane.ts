@@ -7,6 +7,7 @@ import type { TunDevice } from '../tun/device.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { PeerSender } from './channel.js';
+import { AclFirewall } from './acl-firewall.js';
 import { Channels, type ChannelStatus, type TransportMode } from './channels.js';
 import { DataCounters } from './counters.js';
 import { Inbound, type InboundOptions } from './inbound.js';
@@ -32,6 +33,8 @@ export interface DataPlaneOptions {
   sender: PeerSender;
   /** Subnet routes and exit nodes (issue 23, routes/route-manager.ts); absent = overlay only. */
   routes?: NonNullable<OutboundOptions['routes']> & NonNullable<InboundOptions['routes']>;
+  /** The ACL fed by the hub (PeerNode's firewall); absent = a fresh one (allow all until a policy). */
+  firewall?: AclFirewall;
 }
 
 export class DataPlane {
@@ -39,11 +42,14 @@ export class DataPlane {
   readonly channels: Channels;
   readonly outbound: Outbound;
   readonly inbound: Inbound;
+  /** The receiving side's ACL (acl-firewall.ts), fed by the hub's ACL_POLICY. */
+  readonly firewall: AclFirewall;
 
   constructor(o: DataPlaneOptions) {
+    this.firewall = o.firewall ?? new AclFirewall(o.clock);
     this.channels = new Channels({ table: o.table, sender: o.sender, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer });
-    this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, ...(o.routes ? { routes: o.routes } : {}) });
-    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, ...(o.routes ? { routes: o.routes } : {}) });
+    this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}) });
+    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}) });
   }
 
   status(): ChannelStatus[] {

@@ -111,7 +111,7 @@ export interface HubClientOptions {
   name: string;
   /** `name` is the host name, not --name: the hub may number it (host-2...). */
   nameIsHint?: boolean;
-  /** More REGISTER flag bits (REGISTER_FLAG_ROUTES). */
+  /** More REGISTER flag bits (REGISTER_FLAG_ROUTES; node.ts: REGISTER_FLAG_ACL). */
   registerFlags?: number;
   lan: () => Endpoint[];
   bootId: bigint;

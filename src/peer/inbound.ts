@@ -8,12 +8,14 @@
 //   6. check      IPv4, source admitted by the record (its overlay address, or inside the subnet
 //                 routes we take through it: no spoofing), destination us or inside our own admitted
 //                 prefixes (the kernel forwards it, issue 23)
+//   6a. acl       the hub's policy for this peer, replies of our own flows pass (acl-firewall.ts)
 //   7. write      to the TUN
 import type { TunDevice } from '../tun/device.js';
 import { ipv4Dst, ipv4Src, ipv4TotalLength } from '../tun/ip-packet.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import type { Logger } from '../util/log.js';
 import { InnerKind } from '../wire/inner.js';
+import type { AclFirewall } from './acl-firewall.js';
 import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';
 import { laneOfConv } from './flow-lane.js';
@@ -32,6 +34,8 @@ export interface InboundOptions {
     /** `dst` (not us) is inside our own admitted prefixes: the kernel forwards it. */
     forwardAllowed(dst: number, bytes: number): boolean;
   };
+  /** The ACL (stage 6a); absent = allow all. */
+  firewall?: Pick<AclFirewall, 'admit'>;
 }
 
 export class Inbound {
@@ -73,7 +77,7 @@ export class Inbound {
     }
   }
 
-  /** Stages 6-7 for one packet from `peer`. */
+  /** Stages 6-7 (with 6a) for one packet from `peer`. */
   private deliver(peer: RemotePeer, packet: Uint8Array): void {
     const c = this.o.counters;
     const total = ipv4TotalLength(packet);
@@ -89,6 +93,10 @@ export class Inbound {
     const dst = ipv4Dst(packet)!;
     if (dst !== this.o.localAddress && !(this.o.routes?.forwardAllowed(dst, packet.byteLength) ?? false)) {
       c.drop('not_for_us');
+      return;
+    }
+    if (this.o.firewall && !this.o.firewall.admit(packet)) {
+      c.drop('acl_denied');
       return;
     }
     if (!this.o.tun.write(packet)) {

@@ -42,6 +42,10 @@ import { RemotePeers } from './peer-table.js';
 import { endpointKind, type RemotePeer } from './remote-peer.js';
 import { askAgainMs, type NatPeerStatus, type NatTraversal } from '../nat/traversal.js';
 import type { NatClass } from '../wire/nat-class.js';
+import { AclFirewall } from './acl-firewall.js';
+import { AclReceiver } from './acl-receive.js';
+import { ACL_POLICY_TYPE, REGISTER_FLAG_ACL, REVOKED_TYPE } from '../wire/acl.js';
+import { RevokedKeys } from './revoked-keys.js';
 
 /** Local tuning: one timer per node drives punching and path upkeep for every peer. */
 export const pathTickMs = 100;
@@ -108,6 +112,12 @@ export class PeerNode {
   readonly remotes: RemotePeers;
   /** The data path's sender over the link. */
   readonly sender: LinkSender;
+  /** The hub's ACL for this peer (acl-firewall.ts), enforced by the data plane's inbound stage 6a. */
+  readonly firewall: AclFirewall;
+  /** ACL_POLICY messages from the hub: applied, stale duplicates, malformed (acl-receive.ts). */
+  readonly aclPolicies: AclReceiver;
+  /** Keys the hub revoked: their sessions closed, their handshakes refused (revoked-keys.ts). */
+  readonly revoked: RevokedKeys;
   private readonly log: Logger;
   private readonly overlayNet: OverlayPrefix;
   private readonly random01: () => number;
@@ -139,10 +149,17 @@ export class PeerNode {
       relay: (overlay, datagram) => this.hubClient.relay(overlay, datagram),
       rehandshakeAfterSilenceMs: newHandshakeAfterSilenceMs,
       // Handshakes only from the hub and from the keys in the current map (M5).
-      allowedKeys: (k) => this.hubClient.isHub(k) || this.map.byId(keyId(k)) !== undefined,
+      allowedKeys: (k) => this.hubClient.isHub(k) || (this.map.byId(keyId(k)) !== undefined && !this.revoked.has(keyId(k))),
       retain: (id) => this.map.byId(id) !== undefined || this.isHubId(id),
     });
     this.sender = new LinkSender(this.link, o.clock);
+    this.firewall = new AclFirewall(o.clock);
+    this.aclPolicies = new AclReceiver(this.firewall, (seq) => this.hubClient.ack(seq), componentLogger(o.log, 'acl'));
+    this.revoked = new RevokedKeys((seq) => this.hubClient.ack(seq), (k) => {
+      // Unlisted now (the map delta that removes it may come later): its paths reset, then no session.
+      this.remotes.remove(keyId(k));
+      this.link.forget(k);
+    }, this.log);
     const lan = o.lanEndpoints ?? (o.udp.local.address !== '0.0.0.0' ? [o.udp.local] : []);
     this.hubClient = new HubClient({
       link: this.link,
@@ -157,7 +174,7 @@ export class PeerNode {
       prefix: o.prefix,
       name: o.name ?? '',
       ...(o.nameIsHint ? { nameIsHint: true } : {}),
-      ...(o.registerFlags ? { registerFlags: o.registerFlags } : {}),
+      registerFlags: (o.registerFlags ?? 0) | REGISTER_FLAG_ACL,
       lan: () => lan,
       bootId: this.bootId,
       map: this.map,
@@ -398,7 +415,11 @@ export class PeerNode {
       return;
     }
     if (this.hubClient.isHub(r.publicKey)) {
-      if (inner.kind === InnerKind.CONTROL) {
+      if (inner.kind === InnerKind.CONTROL && inner.body[0] === ACL_POLICY_TYPE) {
+        this.aclPolicies.receive(inner.body);
+      } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === REVOKED_TYPE) {
+        this.revoked.receive(inner.body);
+      } else if (inner.kind === InnerKind.CONTROL) {
         try {
           this.hubClient.onControl(decodeControl(inner.body));
         } catch (e) {

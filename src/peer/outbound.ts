@@ -6,11 +6,13 @@
 //                 node (routes/route-manager.ts routeVia) names the owner first; none: ICMP host
 //                 unreachable back to the TUN
 //   4. size       larger than the TUN MTU allows: ICMP fragmentation needed back to the TUN
-//   5. queue      hand the packet to the record's channel (KCP lanes, or one IP datagram)
+//   5. queue      hand the packet to the record's channel (KCP lanes, or one IP datagram); a queued
+//                 packet keeps its flow open for the ACL's replies (acl-firewall.ts noteOutbound)
 //   6. flush      once per batch, every channel that queued something flushes: the channel seals
 //                 through the PeerSender (link-sender.ts) on the record's current path
 import type { PacketBatch, TunDevice } from '../tun/device.js';
 import { icmpFragmentationNeeded, icmpHostUnreachable, ipv4Dst, ipv4TotalLength } from '../tun/ip-packet.js';
+import type { AclFirewall } from './acl-firewall.js';
 import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';
 import type { RemotePeers } from './peer-table.js';
@@ -28,6 +30,8 @@ export interface OutboundOptions {
   /** Subnet routes and exit nodes (issue 23): the overlay address of the peer routing `dst`
    * (outside the overlay), counting the packet on that route; absent = overlay only. */
   routes?: { routeVia(dst: number, bytes: number): number | undefined };
+  /** Told about every packet sent, so replies of our own flows pass the peer's ACL. */
+  firewall?: Pick<AclFirewall, 'noteOutbound'>;
 }
 
 export class Outbound {
@@ -89,6 +93,7 @@ export class Outbound {
     if (r === true) {
       c.tx(packet.byteLength);
       peer.traffic.tx(packet.byteLength);
+      o.firewall?.noteOutbound(packet);
     } else {
       c.drop(r);
     }

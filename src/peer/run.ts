@@ -238,7 +238,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
           cfg.metrics,
           {
             traffic: () => trafficSamples(node),
-            drops: () => ({ ...(dataPlane?.counters.drops ?? {}), ...prefixed('link_', node.link.drops), hub_stream_dropped: udp.counters.streamDropped }),
+            drops: () => ({ ...(dataPlane?.counters.drops ?? {}), ...prefixed('link_', node.link.drops), hub_stream_dropped: udp.counters.streamDropped, ...aclDropSamples(node.firewall.status().drops) }),
             hubTransportSwitches: () => ({ ...ht.switches }),
             handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
             kcpRetransmits: () => Object.fromEntries((dataPlane?.status() ?? []).map((c) => [c.overlay, c.retransmits])),
@@ -277,6 +277,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     table: node.remotes,
     sender: node.sender,
     ...(routes.enabled ? { routes } : {}),
+    firewall: node.firewall,
   }));
   node.attachData(dp.inbound);
   const net = overlayPrefix(overlay, a.prefixLength);
@@ -325,4 +326,9 @@ function natOutcomes(counts: NatTraversal['counts']): Record<string, number> {
     out[`${t}_failed`] = c.failed;
   }
   return out;
+}
+
+/** ACL drops per rule as metric reasons: acl_rule_2, acl_default (meshd_drops_total{reason}). */
+function aclDropSamples(drops: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(drops).map(([k, v]) => [`acl_${k.replace(' ', '_')}`, v]));
 }

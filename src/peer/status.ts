@@ -92,6 +92,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
       bytesOut: p.bytesOut,
     })),
     ...staleJson(s.node.link.lastStaleHandshake, now),
+    acl: { ...s.node.firewall.status(), malformedPolicies: s.node.aclPolicies.counters.malformed },
   };
 }
 

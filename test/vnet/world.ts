@@ -2,8 +2,7 @@
 // control-plane tests (test/peer, test/hub). One topology table, one test body.
 import { generateKeyPair, type StaticKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
-import { startHub, type Hub } from '../../src/hub/hub.js';
-import type { NetworkState } from '../../src/hub/network-state.js';
+import { startHub, type Hub, type HubOptions } from '../../src/hub/hub.js';
 import { PeerNode } from '../../src/peer/node.js';
 import { NatAgent } from '../../src/nat/agent.js';
 import type { Endpoint } from '../../src/net/udp.js';
@@ -60,7 +59,7 @@ export class World {
     this.net.host(HUB_ENDPOINT.address);
   }
 
-  startHub(opts: { allowedKeys?: Uint8Array[]; bindingsPath?: string; pinnedBindings?: Array<{ publicKey: Uint8Array; overlay: number; name: string }>; bindingLeaseMs?: number; probePort?: boolean; state?: NetworkState } = {}): Hub {
+  startHub(opts: Pick<HubOptions, 'allowedKeys' | 'bindingsPath' | 'pinnedBindings' | 'bindingLeaseMs' | 'acl' | 'revocationsPath' | 'state'> & { probePort?: boolean } = {}): Hub {
     const udp = this.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port);
     const { probePort = true, ...rest } = opts;
     // The NAT probe port (hub/probe-port.ts), main + 1 as the daemon's default.

@@ -96,6 +96,10 @@ const golden: Array<[string, ControlMessage, string]> = [
 ];
 
 describe('control codec', () => {
+  it('keeps unknown REGISTER flag bits (a newer peer) instead of refusing them', () => {
+    expect(decodeControl(fromHex('01 01000000 0a090002 18 00 00 0000000000000000 0a'.replace(/\s+/g, '')))).toMatchObject({ type: ControlType.REGISTER, flags: 0x0a });
+  });
+
   it('reads a REGISTER without flags (an older peer) as flags 0', () => {
     expect(decodeControl(fromHex('01 01000000 0a090002 18 02 6162 00 0100000000000000'.replace(/\s+/g, '')))).toMatchObject({ type: ControlType.REGISTER, name: 'ab', flags: 0 });
   });

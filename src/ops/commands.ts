@@ -97,11 +97,24 @@ export function registerPingCommand(program: Command, io: CommandIo = processIo)
     });
 }
 
-/** `meshd hub release NAME|ADDRESS|KEY`, a subcommand of `meshd hub` (the daemon's own command). */
-export function registerReleaseCommand(hub: Command, io: CommandIo = processIo): Command {
+/** What `meshd hub release` and `meshd hub revoke` print for each key they affected. */
+interface KeyOutcome {
+  publicKey: string;
+  overlay: string;
+  name: string;
+  wasMember: boolean;
+}
+
+/** A `meshd hub` subcommand that sends one selector (NAME|ADDRESS|KEY) over the hub's control socket
+ * and prints one line per key it affected (release and revoke). */
+function registerKeyCommand(
+  hub: Command,
+  io: CommandIo,
+  o: { name: string; description: string; verb: string; none: string; request: (socket: string, target: string) => Promise<unknown> },
+): Command {
   return hub
-    .command('release')
-    .description("free a key's overlay address and name at the running hub (they are otherwise kept for that key)")
+    .command(o.name)
+    .description(o.description)
     .argument('<target>', 'a peer name, an overlay address (10.9.0.3) or a base64 public key')
     // --state-dir is `meshd hub`'s own option (the hub's state directory, control socket <dir>/hub.sock).
     .addHelpText('after', `\n  --state-dir <dir>  the hub's state directory; its control socket is <dir>/hub.sock (default: ${defaultStateDir})`)
@@ -109,39 +122,37 @@ export function registerReleaseCommand(hub: Command, io: CommandIo = processIo):
     .action(async (target: string, _opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<{ stateDir?: string; socket?: string }>();
       try {
-        const released = (await requestRelease(opts.socket ?? defaultSocketPath(opts.stateDir ?? defaultStateDir, 'hub'), target)) as Array<{ publicKey: string; overlay: string; name: string; wasMember: boolean }>;
-        if (released.length === 0) {
-          io.err(`meshd: no binding matches ${JSON.stringify(target)}\n`);
+        const done = (await o.request(opts.socket ?? defaultSocketPath(opts.stateDir ?? defaultStateDir, 'hub'), target)) as KeyOutcome[];
+        if (done.length === 0) {
+          io.err(`meshd: ${o.none.replace('%s', JSON.stringify(target))}\n`);
           io.setExitCode(1);
           return;
         }
-        for (const b of released) io.out(`released ${b.overlay} ${b.name === '' ? '-' : printableName(b.name)} key ${b.publicKey}${b.wasMember ? ' (was registered; removed)' : ''}\n`);
+        for (const b of done) io.out(`${o.verb} ${b.overlay || '-'} ${b.name === '' ? '-' : printableName(b.name)} key ${b.publicKey}${b.wasMember ? ' (was registered; removed)' : ''}\n`);
       } catch (e) {
         reportError(io, e);
       }
     });
 }
 
+/** `meshd hub release NAME|ADDRESS|KEY`, a subcommand of `meshd hub` (the daemon's own command). */
+export function registerReleaseCommand(hub: Command, io: CommandIo = processIo): Command {
+  return registerKeyCommand(hub, io, {
+    name: 'release',
+    description: "free a key's overlay address and name at the running hub (they are otherwise kept for that key)",
+    verb: 'released',
+    none: 'no binding matches %s',
+    request: requestRelease,
+  });
+}
+
 /** `meshd hub revoke NAME|ADDRESS|KEY`: the key loses its membership and every session, for good. */
 export function registerRevokeCommand(hub: Command, io: CommandIo = processIo): Command {
-  return hub
-    .command('revoke')
-    .description('revoke a member at the running hub: its session dropped, its handshakes refused by the hub and every peer, kept across restarts')
-    .argument('<target>', 'a peer name, an overlay address (10.9.0.3) or a base64 public key')
-    .addHelpText('after', `\n  --state-dir <dir>  the hub's state directory; its control socket is <dir>/hub.sock (default: ${defaultStateDir})`)
-    .option('--socket <path>', 'the control socket, overriding --state-dir')
-    .action(async (target: string, _opts: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<{ stateDir?: string; socket?: string }>();
-      try {
-        const revoked = (await requestRevoke(opts.socket ?? defaultSocketPath(opts.stateDir ?? defaultStateDir, 'hub'), target)) as Array<{ publicKey: string; overlay: string; name: string; wasMember: boolean }>;
-        if (revoked.length === 0) {
-          io.err(`meshd: nothing to revoke for ${JSON.stringify(target)} (no such name, address or key, or already revoked)\n`);
-          io.setExitCode(1);
-          return;
-        }
-        for (const r of revoked) io.out(`revoked ${r.overlay || '-'} ${r.name === '' ? '-' : printableName(r.name)} key ${r.publicKey}${r.wasMember ? ' (was registered; removed)' : ''}\n`);
-      } catch (e) {
-        reportError(io, e);
-      }
-    });
+  return registerKeyCommand(hub, io, {
+    name: 'revoke',
+    description: 'revoke a member at the running hub: its session dropped, its handshakes refused by the hub and every peer, kept across restarts',
+    verb: 'revoked',
+    none: 'nothing to revoke for %s (no such name, address or key, or already revoked)',
+    request: requestRevoke,
+  });
 }

@@ -47,6 +47,10 @@ import { AclReceiver } from './acl-receive.js';
 import { ACL_POLICY_TYPE, REGISTER_FLAG_ACL, REVOKED_TYPE } from '../wire/acl.js';
 import { RevokedKeys } from './revoked-keys.js';
 
+/** Local tuning: how long a peer that left the map keeps its session, in case a restarted hub lists
+ * it again (members re-register within one heartbeat, 20 s, of each other); 3 heartbeats. */
+export const departedSessionKeepMs = 60_000;
+
 /** Local tuning: one timer per node drives punching and path upkeep for every peer. */
 export const pathTickMs = 100;
 
@@ -325,7 +329,7 @@ export class PeerNode {
       if (ev.type === 'remove') {
         this.remotes.remove(peer.id);
         this.o.nat?.forget(peer.id);
-        this.link.forget(peer.publicKey);
+        this.forgetUnlessBack(peer);
         this.log.info({ peer: u32ToIpv4(peer.overlay) }, 'peer: left');
         continue;
       }
@@ -362,6 +366,21 @@ export class PeerNode {
       p.setCandidates(list);
       this.connect(peer);
     }
+  }
+
+  /**
+   * A peer that left the map keeps its session for departedSessionKeepMs and loses it only if it
+   * is not listed again by then. A restarted hub's first maps hold only the members that have
+   * re-registered so far; forgetting at once made the other end's packets "unknown index" here
+   * until its own rehandshake after 15 s of silence (e2e faults 5). A revoked key is forgotten
+   * at once by the REVOKED path, not here.
+   */
+  private forgetUnlessBack(peer: PeerInfo): void {
+    const key = peer.publicKey;
+    this.o.clock.setTimer(departedSessionKeepMs, () => {
+      if (this.stopped || this.remotes.get(peer.id)?.listed) return;
+      this.link.forget(key);
+    });
   }
 
   private onSessionUp(r: RemoteNode): void {

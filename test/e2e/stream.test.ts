@@ -163,8 +163,11 @@ describeRoot('stream transport: a peer whose network blocks UDP (real daemons in
     expect(during.received).toBeGreaterThanOrEqual(9);
     // One address: past 8 at once (per IP) and 4 a second (accept rate), connections are refused.
     expect(c1.refusedPerIp! + c1.refusedRate! - c0.refusedPerIp! - c0.refusedRate!).toBeGreaterThan(100);
-    expect(c1.closedBadFrame! - c0.closedBadFrame!).toBeGreaterThan(0);
-    expect(c1.closedUnproven! - c0.closedUnproven!).toBeGreaterThan(0);
+    // Which connections win the few accept slots (garbage, bad frames or idle ones) depends on
+    // timing; either way the hub closed them, and none of the 200 idle ones is left open.
+    expect(c1.closedBadFrame! + c1.closedUnproven! - c0.closedBadFrame! - c0.closedUnproven!).toBeGreaterThan(0);
+    const result = JSON.parse(f.stdout.trim().split('\n').pop()!) as { idle: { stillOpen: number } };
+    expect(result.idle.stillOpen).toBe(0);
     const ab = await m.ping('a', m.peer('b').overlay, 5);
     expect(ab.received, ab.out).toBe(5);
     expect((after.stream as { connections: number }).connections).toBeLessThan(20);

@@ -151,6 +151,43 @@ describe('membership', () => {
     expect(atB).toEqual(['after restart']);
   });
 
+  it("a peer missing from a restarted hub's first map keeps its session: the late one reaches the early one at once", async () => {
+    // e2e faults 5 found this: the member that re-registers first gets a map without the other and
+    // saw it leave; forgetting the session then dropped the other's packets as "unknown index"
+    // until its own rehandshake after 15 s of silence.
+    const w = new World();
+    w.startHub();
+    const a = w.peer(open('198.51.100.10'), '10.9.0.2');
+    const b = w.peer(open('198.51.100.20'), '10.9.0.3');
+    await w.join(a);
+    w.run(7_000); // heartbeat phases 7 s apart, so the two notice the restart at different times
+    await w.join(b);
+    w.run(3_000);
+    const removed: string[] = [];
+    for (const [who, n] of [['a', a], ['b', b]] as const) n.onMapChange((ev: MapEvent[]) => ev.filter((e) => e.type === 'remove').forEach(() => removed.push(who)));
+    await w.hub.close();
+    w.run(1_000);
+    w.startHub();
+    let first: PeerNode | undefined;
+    for (let t = 0; t < 40_000 && first === undefined; t += 50) {
+      w.run(50);
+      first = [a, b].find((n) => n.hubClient.registrations === 2);
+    }
+    const late = first === a ? b : a;
+    const handshakesBefore = first!.link.stats.handshakesCompleted;
+    for (let t = 0; t < 40_000 && late.hubClient.registrations < 2; t += 50) w.run(50);
+    w.run(200); // the late one's entry reaches the early one's map
+    expect(removed).toEqual([first === a ? 'a' : 'b']); // the early one saw the late one leave
+    const got: string[] = [];
+    first!.onInner((_f, inner) => got.push(Buffer.from(inner.subarray(1)).toString()));
+    late.sendTo(first!.link === a.link ? ipv4ToU32('10.9.0.2') : ipv4ToU32('10.9.0.3'), ipMsg('right after'));
+    w.run(500);
+    expect(got).toEqual(['right after']);
+    // The pair's session outlived the gap: no new handshake between them (nor with the hub) was needed.
+    expect(first!.link.hasSession(late.link.publicKey)).toBe(true);
+    expect(first!.link.stats.handshakesCompleted).toBe(handshakesBefore);
+  });
+
   it('follows a peer whose NAT mapping changes (roaming) and keeps traffic flowing', async () => {
     const w = new World();
     w.startHub();

@@ -2,7 +2,7 @@
 // Pure apart from the injected readText: every error is a ConfigError naming the option.
 import { IPv4CidrRange, Validator } from 'ip-num';
 import { ConfigError } from '../util/errors.js';
-import { parseIpv4 } from '../util/ipv4.js';
+import { parseIpv4, prefixMask } from '../util/ipv4.js';
 import { classifySecret, MIN_PASSPHRASE_CHARS } from '../crypto/secret.js';
 import { defaultSecretPath, secretFileDefault } from './secret-file.js';
 import { parseEndpoint } from '../net/udp.js';
@@ -228,7 +228,7 @@ export function routeCidr(key: string, text: string): RouteCidr {
   const ip = m ? parseIpv4(m[1]!) : undefined;
   const length = m ? Number(m[2]) : NaN;
   if (ip === undefined || !(length >= 0 && length <= 32)) throw new ConfigError(flagOf(key), `must be IPv4 prefixes like 192.168.50.0/24 (got "${text}")`);
-  const mask = length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+  const mask = prefixMask(length);
   if (((ip & ~mask) >>> 0) !== 0) throw new ConfigError(flagOf(key), `${text} has host bits set (did you mean ${[(ip & mask) >>> 24, ((ip & mask) >>> 16) & 255, ((ip & mask) >>> 8) & 255, ip & mask & 255].join('.')}/${length}?)`);
   return { network: ip, length };
 }

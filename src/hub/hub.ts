@@ -16,7 +16,7 @@ import type { AllowRule } from './route-admission.js';
 import type { ExtRoute } from '../wire/routes.js';
 import { HubPublisher, type PublishedServiceStatus, type PublishLimits } from '../publish/hub-publisher.js';
 import type { PortRange } from '../publish/spec.js';
-import { ControlType, encodeControl, RefusalReason } from '../wire/control.js';
+import { ControlType, encodeControl, REGISTER_FLAG_ACL, RefusalReason } from '../wire/control.js';
 import { encodeInner, InnerKind } from '../wire/inner.js';
 import { BindingTable, dayMs, defaultBindingLeaseDays, leaseExpired, matchRelease, type Binding } from './bindings.js';
 import { appendJournal, loadBindings, saveBindings } from './binding-store.js';
@@ -28,7 +28,6 @@ import { HubServer } from './server.js';
 import { probeDemux, ProbeResponder, type ProbeDrop } from './probe-port.js';
 import { AclDistributor } from './acl-distributor.js';
 import type { AclPolicyFile } from './acl-policy.js';
-import { REGISTER_FLAG_ACL } from '../wire/acl.js';
 import { mapCoalesceMs } from './map-sender.js';
 import { loadRevocations, saveRevocations, type Revocation } from './revocations.js';
 

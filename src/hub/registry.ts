@@ -4,7 +4,7 @@
 import { IPv4CidrRange } from 'ip-num';
 import type { Endpoint } from '../net/udp.js';
 import { ConfigError } from '../util/errors.js';
-import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
+import { ipv4ToU32, prefixMask, u32ToIpv4 } from '../util/ipv4.js';
 import { MapOp, RefusalReason, type MapEntry } from '../wire/control.js';
 import type { NatClass } from '../wire/nat-class.js';
 import { encodeMapEntry } from './map-parts.js';
@@ -37,7 +37,7 @@ export function parseNetwork(cidr: string): Network {
   }
   const prefix = Number(range.cidrPrefix.getValue());
   if (prefix < 8 || prefix > 30) throw new ConfigError('--network', `prefix /${prefix} is outside /8../30`);
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const mask = prefixMask(prefix);
   const base = (ipv4ToU32(range.getFirst().toString()) & mask) >>> 0;
   return { base, prefix, mask, cidr: `${u32ToIpv4(base)}/${prefix}` };
 }

@@ -3,6 +3,7 @@
 // the overlay, and no other member offers the identical prefix (a tie: both refused, with the
 // reason). Overlapping prefixes of different lengths are all admitted: receivers use the longest.
 // 0.0.0.0/0 is an exit node offer: several exit nodes are no tie, clients pick one by name.
+import { prefixMask } from '../util/ipv4.js';
 import { RouteVerdict, type ExtRoute, type RoutePrefix } from '../wire/routes.js';
 
 /** One --allow-routes entry: `who` (a member name or its base64 public key) may offer `prefix` or narrower. */
@@ -17,13 +18,9 @@ export interface RouteOffer extends RoutePrefix {
   key: string;
 }
 
-export function maskOf(length: number): number {
-  return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
-}
-
 /** `outer` contains `inner` (equal counts). */
 export function prefixContains(outer: RoutePrefix, inner: RoutePrefix): boolean {
-  return outer.length <= inner.length && ((inner.network & maskOf(outer.length)) >>> 0) === outer.network;
+  return outer.length <= inner.length && ((inner.network & prefixMask(outer.length)) >>> 0) === outer.network;
 }
 
 export function prefixesOverlap(a: RoutePrefix, b: RoutePrefix): boolean {

@@ -28,7 +28,7 @@ import { endpointRejection, overlayPrefix, type OverlayPrefix } from '../util/en
 import { DecodeError } from '../util/errors.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import { componentLogger, type Logger } from '../util/log.js';
-import { CandidateKind, decodeControl, type Candidate } from '../wire/control.js';
+import { CandidateKind, decodeControl, REGISTER_FLAG_ACL, type Candidate } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind, PING_FLAG_PUNCH, PING_FLAG_USER } from '../wire/inner.js';
 import { ServiceManager, type ServiceStatus } from '../publish/service-manager.js';
 import type { PublishSpec } from '../publish/spec.js';
@@ -44,7 +44,7 @@ import { askAgainMs, type NatPeerStatus, type NatTraversal } from '../nat/traver
 import type { NatClass } from '../wire/nat-class.js';
 import { AclFirewall } from './acl-firewall.js';
 import { AclReceiver } from './acl-receive.js';
-import { ACL_POLICY_TYPE, REGISTER_FLAG_ACL, REVOKED_TYPE } from '../wire/acl.js';
+import { ACL_POLICY_TYPE, REVOKED_TYPE } from '../wire/acl.js';
 import { RevokedKeys } from './revoked-keys.js';
 
 /** Local tuning: how long a peer that left the map keeps its session, in case a restarted hub lists

@@ -9,7 +9,7 @@ import { sameEndpoint, type Endpoint } from '../net/udp.js';
 import type { DataChannel } from './channel.js';
 import type { PeerPaths } from './peer-paths.js';
 import type { PeerInfo } from './peer-map.js';
-import { prefixMask } from './route-table.js';
+import { inPrefixes } from './route-table.js';
 import { PeerTraffic } from './traffic.js';
 
 /** An IPv4 prefix, network already masked. */
@@ -63,12 +63,7 @@ export class RemotePeer {
 
   /** Whether an inner packet from this peer may carry `src` as its source (no spoofing). */
   admits(src: number): boolean {
-    const p = this.prefixes;
-    for (let i = 0; i < p.length; i++) {
-      const { network, length } = p[i]!;
-      if (((src & prefixMask(length)) >>> 0) === network) return true;
-    }
-    return false;
+    return inPrefixes(this.prefixes, src);
   }
 
   closeChannel(): void {

@@ -2,6 +2,7 @@
 // RemotePeer record). Overlay addresses are /32 routes today; advertised subnets (issue 23) and exit
 // nodes (0.0.0.0/0) are wider routes into the same table, so one lookup per packet serves them all.
 // IPv6 prefixes get a sibling table keyed the same way when the overlay grows a v6 family.
+import { prefixMask } from '../util/ipv4.js';
 
 /** One route: `network/length` (network already masked) -> value. */
 export interface Route<T> {
@@ -14,9 +15,15 @@ export class RouteTableError extends Error {
   readonly code = 'ROUTE_INVALID';
 }
 
-/** The netmask of a prefix length as an unsigned 32-bit number. */
-export function prefixMask(length: number): number {
-  return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+export { prefixMask };
+
+/** True when `addr` lies inside one of `prefixes` (networks already masked). */
+export function inPrefixes(prefixes: readonly { readonly network: number; readonly length: number }[], addr: number): boolean {
+  for (let i = 0; i < prefixes.length; i++) {
+    const p = prefixes[i]!;
+    if (((addr & prefixMask(p.length)) >>> 0) === p.network) return true;
+  }
+  return false;
 }
 
 /**

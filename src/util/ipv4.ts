@@ -34,6 +34,11 @@ export function ipv4ToU32(s: string): number {
   return n;
 }
 
+/** The netmask of an IPv4 prefix length (0-32) as an unsigned 32-bit number. */
+export function prefixMask(length: number): number {
+  return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+}
+
 export function u32ToIpv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }

@@ -21,8 +21,6 @@ export const REVOKED_TYPE = 41;
 export const REVOKED_HEADER_BYTES = 7;
 /** Keys per REVOKED message so it fits one datagram (the hub sends several for more). */
 export const REVOKED_MAX_KEYS = 32;
-/** REGISTER flag: this peer enforces ACL_POLICY and honours REVOKED (protocol). */
-export const REGISTER_FLAG_ACL = 0x08;
 
 export enum AclMode {
   OPEN = 0,

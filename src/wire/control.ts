@@ -119,6 +119,8 @@ export const REGISTER_FLAG_NAME_HINT = 0x01;
 export const REGISTER_FLAG_ROUTES = 0x02;
 /** The REGISTER (and later HEARTBEATs) carry the peer's NAT class; PUNCH may carry the partner's. */
 export const REGISTER_FLAG_NAT_INFO = 0x04;
+/** The peer enforces ACL_POLICY and honours REVOKED (wire/acl.ts). */
+export const REGISTER_FLAG_ACL = 0x08;
 
 /** What the hub gave a peer in REGISTER_OK. */
 export interface Assigned {

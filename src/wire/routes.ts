@@ -9,6 +9,7 @@
 //                 verdict 0 ADMITTED, else why not (RouteVerdict)
 // MAP_EXT is the full state (idempotent): a peer keeps the highest version since its last REGISTER_OK.
 import { DecodeError } from '../util/errors.js';
+import { prefixMask } from '../util/ipv4.js';
 
 /** Protocol: at most this many prefixes per offer (keeps ROUTE_OFFER one small datagram). */
 export const MAX_ROUTE_OFFERS = 32;
@@ -71,12 +72,8 @@ export interface BodyReader {
   u32(what: string, le?: boolean): number;
 }
 
-function maskOf(length: number): number {
-  return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
-}
-
 function writePrefix(w: BodyWriter, p: RoutePrefix): void {
-  if (!Number.isInteger(p.length) || p.length < 0 || p.length > 32 || ((p.network & ~maskOf(p.length)) >>> 0) !== 0) {
+  if (!Number.isInteger(p.length) || p.length < 0 || p.length > 32 || ((p.network & ~prefixMask(p.length)) >>> 0) !== 0) {
     throw new RangeError('routes: prefix has host bits set or a bad length');
   }
   w.u32(p.network, false);
@@ -87,7 +84,7 @@ function readPrefix(r: BodyReader): RoutePrefix {
   const network = r.u32('route network', false);
   const length = r.u8('route length');
   if (length > 32) throw new DecodeError(`routes: prefix /${length}`);
-  if (((network & ~maskOf(length)) >>> 0) !== 0) throw new DecodeError('routes: prefix has host bits set');
+  if (((network & ~prefixMask(length)) >>> 0) !== 0) throw new DecodeError('routes: prefix has host bits set');
   return { network, length };
 }
 

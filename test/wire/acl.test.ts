@@ -1,7 +1,8 @@
 // Golden bytes, hostile inputs and fuzz for wire/acl.ts (ACL_POLICY, control type 40).
 import { describe, expect, it } from 'vitest';
+import { REGISTER_FLAG_ACL } from '../../src/wire/control.js';
 import {
-  ACL_POLICY_TYPE, AclAction, aclActionName, AclMode, aclPolicyBytes, decodeAclPolicy, decodeRevoked, encodeAclPolicy, encodeRevoked, REGISTER_FLAG_ACL, REVOKED_TYPE, type AclPolicyMessage,
+  ACL_POLICY_TYPE, AclAction, aclActionName, AclMode, aclPolicyBytes, decodeAclPolicy, decodeRevoked, encodeAclPolicy, encodeRevoked, REVOKED_TYPE, type AclPolicyMessage,
 } from '../../src/wire/acl.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { DecodeError } from '../../src/util/errors.js';

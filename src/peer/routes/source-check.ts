@@ -2,19 +2,13 @@
 // carry a source inside the prefixes this peer routes to P (and P's overlay address, checked by the
 // caller), and may be for a destination inside this peer's own admitted prefixes (it forwards them).
 // Pure; inbound.ts calls them through InboundContext, so they port onto a per-peer record as is.
+import { prefixMask } from '../../util/ipv4.js';
 import type { RoutePrefix } from '../../wire/routes.js';
-
-function maskOf(length: number): number {
-  return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
-}
+import { inPrefixes } from '../route-table.js';
 
 /** True when `addr` lies inside one of `prefixes` (the sending peer's admitted prefixes in use). */
 export function sourceAllowed(prefixes: readonly RoutePrefix[], addr: number): boolean {
-  for (let i = 0; i < prefixes.length; i++) {
-    const p = prefixes[i]!;
-    if (((addr & maskOf(p.length)) >>> 0) === p.network) return true;
-  }
-  return false;
+  return inPrefixes(prefixes, addr);
 }
 
 /**
@@ -23,6 +17,6 @@ export function sourceAllowed(prefixes: readonly RoutePrefix[], addr: number): b
  * an admitted exit node), and never when it is another overlay address (no hairpin through us).
  */
 export function forwardAllowed(own: readonly RoutePrefix[], overlay: RoutePrefix, dst: number): boolean {
-  if (((dst & maskOf(overlay.length)) >>> 0) === overlay.network) return false;
+  if (((dst & prefixMask(overlay.length)) >>> 0) === overlay.network) return false;
   return sourceAllowed(own, dst);
 }

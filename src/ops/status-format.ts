@@ -105,6 +105,7 @@ function pushTraversal(lines: string[], s: PeerStatusJson): void {
   if (s.nat) {
     const n = s.nat;
     lines.push('', `nat mapping ${n.mapping}  filtering ${n.filtering}  allocation ${n.allocation}${n.allocation === 'sequential' ? ` (delta ${n.delta})` : ''}  port mapping ${n.portMap.length ? n.portMap.join(',') : 'none'}`);
+    if (s.portMapping) lines.push(`port mapping: ${printable(s.portMapping)}`);
   }
   const rows = s.peers.filter((p) => p.traversal).map((p) => {
     const t = p.traversal!;

@@ -42,7 +42,7 @@ export interface PeerEntryJson extends TrafficJson {
 
 /** One pair's NAT traversal (src/nat/traversal.ts NatPeerStatus). */
 export interface TraversalJson {
-  technique: 'direct' | 'prediction' | 'birthday' | 'relay';
+  technique: 'direct' | 'prediction' | 'birthday' | 'portmap' | 'relay';
   state: 'trying' | 'direct' | 'relayed';
   reason: string;
   probes: number;
@@ -108,6 +108,8 @@ export interface PeerStatusJson {
   peers: PeerEntryJson[];
   /** This node's NAT class once classified (absent before, or when the hub has no probe port). */
   nat?: NatClassJson;
+  /** The gateway port mapping (src/nat/port-mapper.ts), when a protocol answered: one line. */
+  portMapping?: string;
   /** Services this peer publishes through the hub (--publish); empty without. */
   services?: PublishedJson[];
   staleHandshake?: StaleHandshakeJson;

@@ -191,3 +191,23 @@ export class UpnpClient implements MapProtocolClient {
     this.gw = undefined;
   }
 }
+
+/** The clients for the protocols the gateway answered, in the order they are asked: PCP (it names
+ * the mapping with a nonce and gives the address in one answer), NAT-PMP, UPnP-IGD (SSDP + SOAP). */
+export function clientsFor(protocols: readonly MapProtocol[], o: UdpClientOptions): MapProtocolClient[] {
+  const out: MapProtocolClient[] = [];
+  if (protocols.includes('pcp')) out.push(new PcpClient(o));
+  if (protocols.includes('natpmp')) out.push(new NatPmpClient(o));
+  if (protocols.includes('upnp')) out.push(new UpnpClient({ client: o.client }));
+  return out;
+}
+
+/** A client able to delete the mapping a record describes (PCP with the recorded nonce and client). */
+export function clientForRecord(r: { protocol: MapProtocol; gateway: string; extra: Record<string, string> }, o: Omit<UdpClientOptions, 'gateway' | 'client'>): MapProtocolClient | undefined {
+  const client = r.extra.client;
+  if (!client) return undefined;
+  const udp = { ...o, gateway: r.gateway, client };
+  if (r.protocol === 'pcp') return new PcpClient(udp, r.extra.nonce);
+  if (r.protocol === 'natpmp') return new NatPmpClient(udp);
+  return new UpnpClient({ client });
+}

@@ -49,6 +49,9 @@ export interface PortMapperOptions {
   clients: MapProtocolClient[];
   store?: PortMapStore;
   onChange?: (external: Endpoint | undefined) => void;
+  /** Settles when the leftover of an earlier run is deleted (a new PCP nonce for the same port
+   * would be refused while the old mapping lives): the first request waits for it. */
+  after?: Promise<unknown>;
 }
 
 const protocolName: Record<MapProtocol, string> = { pcp: 'PCP', natpmp: 'NAT-PMP', upnp: 'UPnP-IGD' };
@@ -84,7 +87,8 @@ export class PortMapper {
   }
 
   start(): void {
-    this.schedule();
+    if (!this.o.after) return this.schedule();
+    void this.o.after.catch(() => undefined).then(() => this.schedule());
   }
 
   status(nowMs = this.o.clock.now()): PortMapStatus {

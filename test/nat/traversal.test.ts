@@ -34,6 +34,15 @@ async function settleDirect(w: World, a: PeerNode, b: PeerNode, maxMs: number): 
   return undefined;
 }
 
+/** Runs the clock `ms` in 100 ms steps, letting socket closes and other awaits run in between. */
+async function idle(w: World, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 100) {
+    for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+    w.clock.advance(100);
+  }
+  for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
 describe('NAT traversal techniques (vnet)', () => {
   it.each<[string, Placement, Placement, string]>([
     ['sequential EDM <-> sequential EDM: mirrored prediction', at('natA', natPresets.sequential, '192.168.1.2'), at('natB', natPresets.sequential, '192.168.2.2'), 'prediction'],
@@ -103,6 +112,43 @@ describe('NAT traversal: sequential <-> random', () => {
       expect(s.nat?.reason).toMatch(/one side random-port EDM, the other sequential EDM \(~252k packets for 98 %\)/);
     }
     await w.settle(Promise.all([pa.stop(), pb.stop()]));
+  });
+});
+
+describe('NAT traversal: roaming with a birthday socket', () => {
+  it('the random side\'s NAT rebinds (new ports for every mapping): the pair falls back, re-punches, goes direct again; no socket leaks', async () => {
+    const { w, pa, pb } = await pair(at('natA', natPresets.home, '192.168.1.2'), at('natB', natPresets.randomSymmetric, '192.168.2.2'));
+    expect(await settleDirect(w, pa, pb, 20_000)).toBeDefined();
+    const hard = w.natAgents.get(pb)!;
+    await idle(w, 1_000);
+    const before = pb.peers()[0]!.endpoint;
+    // The path won on one extra (birthday) socket; the other 255 were closed.
+    expect(hard.socket.extraCount).toBe(1);
+    const attempts = hard.traversal.counts.birthday.attempts;
+    w.natFor('natB', natPresets.randomSymmetric).rebind();
+    const lostAt = w.clock.now();
+    // Until the pair notices: a relayed moment, then direct again through a new birthday attempt.
+    let sawRelay = false;
+    let back: number | undefined;
+    for (let t = 0; t <= 180_000; t += 100) {
+      const [sa, sb] = [pa.peers()[0]!, pb.peers()[0]!];
+      if (sa.path !== 'direct' || sb.path !== 'direct') sawRelay = true;
+      else if (sawRelay) {
+        back = w.clock.now() - lostAt;
+        break;
+      }
+      for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+      w.clock.advance(100);
+    }
+    console.log(`roaming: direct again ${back} ms after the rebind; b ${JSON.stringify(pb.peers()[0]!.nat)}; endpoint ${before} -> ${pb.peers()[0]!.endpoint}; extra sockets ${hard.socket.extraCount}`);
+    expect(sawRelay).toBe(true);
+    expect(back).toBeDefined();
+    expect(hard.traversal.counts.birthday.attempts).toBeGreaterThan(attempts);
+    // The stale socket was closed with its path; only the new winner is open.
+    await idle(w, 20_000);
+    expect(hard.socket.extraCount).toBe(1);
+    await w.settle(Promise.all([pa.stop(), pb.stop()]));
+    expect(hard.socket.extraCount).toBe(0);
   });
 });
 

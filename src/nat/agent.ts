@@ -25,7 +25,7 @@ export interface NatAgentOptions {
   portMap?: () => Promise<PortMapProtocol[]>;
   /** Builds the port mapper for the protocols the gateway answered (nat/port-mapper.ts); it is
    * started after classification, its endpoint advertised through advertised(). */
-  portMapper?: (protocols: PortMapProtocol[], onChange: (e: Endpoint | undefined) => void) => PortMapper | undefined;
+  portMapper?: (protocols: PortMapProtocol[], onChange: (e: Endpoint | undefined) => void, onFailure: () => void) => PortMapper | undefined;
 }
 
 export class NatAgent {
@@ -61,7 +61,19 @@ export class NatAgent {
     this.last = c;
     if (c.nat.mapping !== 'unknown') this.traversal.own = c.nat;
     if (!this.portMapper && c.nat.portMap.length > 0) {
-      this.portMapper = this.o.portMapper?.(c.nat.portMap, () => this.mappedHandler?.());
+      const found = c.nat.portMap;
+      // The class's port-map bits tell the partner to expect a mapping (technique portmap): they
+      // stay while one is held or being asked for, and go when every protocol refused.
+      const bits = (on: boolean): boolean => {
+        const own = this.traversal.own;
+        if (!own || (own.portMap.length > 0) === on) return false;
+        this.traversal.own = { ...own, portMap: on ? [...found] : [] };
+        return true;
+      };
+      this.portMapper = this.o.portMapper?.(found, (e) => {
+        bits(e !== undefined);
+        this.mappedHandler?.();
+      }, () => bits(false) && this.mappedHandler?.());
       this.portMapper?.start();
     }
     this.o.log.info({ mapping: c.nat.mapping, filtering: c.nat.filtering, allocation: c.nat.allocation, delta: c.nat.delta, probes: c.probesSent }, 'nat: classified');

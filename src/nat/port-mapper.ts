@@ -49,6 +49,8 @@ export interface PortMapperOptions {
   clients: MapProtocolClient[];
   store?: PortMapStore;
   onChange?: (external: Endpoint | undefined) => void;
+  /** Every protocol answered with a refusal or not at all (no mapping now). */
+  onFailure?: () => void;
   /** Settles when the leftover of an earlier run is deleted (a new PCP nonce for the same port
    * would be refused while the old mapping lives): the first request waits for it. */
   after?: Promise<unknown>;
@@ -179,6 +181,7 @@ export class PortMapper {
     this.lastError = errors.join('; ') || 'no protocol to try';
     this.st = { failures: this.st.failures + 1, lastFailureMs: this.o.clock.now() };
     this.o.log.info({ why: this.lastError, failures: this.st.failures }, 'port map: no mapping');
+    this.o.onFailure?.();
   }
 
   private async renew(c: MapProtocolClient): Promise<void> {

@@ -115,9 +115,9 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     openFresh: () => openUdpSocket({ address: cfg.listen.address, port: 0 }, { impl: 'node', recvBufferBytes: 1 << 16, sendBufferBytes: 1 << 16 }),
     random01: Math.random,
     portMap: () => detectPortMapping({ openSocket: () => openUdpSocket({ address: cfg.listen.address, port: 0 }, { impl: 'node' }) }),
-    portMapper: (found, onChange) => cfg.portMap && gateway && portMapClient
+    portMapper: (found, onChange, onFailure) => cfg.portMap && gateway && portMapClient
       ? new PortMapper({
-          gateway, internalPort: udp.local.port, clock: systemClock, wallClock: systemWallClock, log: componentLogger(log, 'portmap'), store: portMapStore, onChange,
+          gateway, internalPort: udp.local.port, clock: systemClock, wallClock: systemWallClock, log: componentLogger(log, 'portmap'), store: portMapStore, onChange, onFailure,
           clients: clientsFor(found, { gateway, client: portMapClient, openSocket: portMapSocket, clock: systemClock }),
           ...(leftover ? { after: leftover } : {}),
         })

@@ -93,6 +93,16 @@ describe('NAT traversal: port mapping (vnet gateway)', () => {
     expect(nat.requests.pcpDelete + nat.requests.natpmpDelete).toBe(1);
   });
 
+  it('a gateway that answers but refuses to map (forwarding disabled): the port-map bits go, the pair is relayed and says so', async () => {
+    const { w, pa, pb } = await pair(at('natA', natPresets.randomSymmetric, '192.168.1.2'), at('natB', natPresets.randomSymmetric, '192.168.2.2'), 1, { pcp: true, natpmp: true, refuse: true });
+    const agent = w.natAgents.get(pa)!;
+    expect(await settleDirect(w, pa, pb, 100_000)).toBeUndefined();
+    expect(agent.portMapper?.status().text).toMatch(/^no mapping \(PCP, NAT-PMP\): PCP: PCP NOT_AUTHORIZED; NAT-PMP: NAT-PMP result 2; next try in \d+ s$/);
+    expect(agent.traversal.own?.portMap).toEqual([]);
+    for (const p of [pa, pb]) expect(p.peers()[0]!.nat?.reason).toMatch(/both sides random-port EDM .*no port mapping: relayed/);
+    await w.settle(Promise.all([agent.close(), pa.stop(), pb.stop()]));
+  });
+
   it('without the gateway the same pair is relayed (the mapping is what makes it direct)', async () => {
     const { w, pa, pb } = await pair(at('natA', natPresets.randomSymmetric, '192.168.1.2'), at('natB', natPresets.randomSymmetric, '192.168.2.2'));
     expect(await settleDirect(w, pa, pb, 20_000)).toBeUndefined();

@@ -11,6 +11,9 @@ export interface GatewayOptions {
   natpmp?: boolean;
   /** The longest lease granted (s); a request for more gets this. */
   maxLifetimeS?: number;
+  /** Answer every MAP with a refusal (PCP NOT_AUTHORIZED, NAT-PMP 2): forwarding disabled, as
+   * miniupnpd does on a private or reserved WAN address (a router behind carrier-grade NAT). */
+  refuse?: boolean;
 }
 
 export class FakePortMapGateway {
@@ -51,6 +54,7 @@ export class FakePortMapGateway {
     let result = 0;
     let port = 0;
     if (client !== from.address) result = 12; // ADDRESS_MISMATCH
+    else if (this.o.refuse) result = 2; // NOT_AUTHORIZED
     else if (this.nonces.has(key) && this.nonces.get(key) !== nonce) result = 2; // NOT_AUTHORIZED
     else if (lifetimeS === 0) {
       this.requests.pcpDelete++;
@@ -85,6 +89,10 @@ export class FakePortMapGateway {
     const internal: Endpoint = { address: from.address, port: v.getUint16(4) };
     const lifetimeS = Math.min(v.getUint32(8), this.o.maxLifetimeS ?? 7200);
     let port = 0;
+    if (this.o.refuse) {
+      this.reply(new Uint8Array([0, 129, 0, 2, 0, 0, 3, 232, d[4]!, d[5]!, 0, 0, 0, 0, 0, 0]), from);
+      return;
+    }
     if (lifetimeS === 0) {
       this.requests.natpmpDelete++;
       this.nat.removeStatic(internal);

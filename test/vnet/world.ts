@@ -114,8 +114,8 @@ export class World {
           ...(gw
             ? {
                 portMap: async () => protocols,
-                portMapper: (found, onChange) => new PortMapper({
-                  gateway: gw.ip, internalPort: main.local.port, clock: this.clock, wallClock: this.wall, log: testLogger(`portmap ${overlay}`), onChange,
+                portMapper: (found, onChange, onFailure) => new PortMapper({
+                  gateway: gw.ip, internalPort: main.local.port, clock: this.clock, wallClock: this.wall, log: testLogger(`portmap ${overlay}`), onChange, onFailure,
                   clients: clientsFor(found, { gateway: gw.ip, client: main.local.address, openSocket: async () => this.net.open(main.local.address), clock: this.clock }),
                 }),
               }

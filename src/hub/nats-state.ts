@@ -9,6 +9,8 @@
 //   <p>_hubs     h.<hubId> -> presence, refreshed every presenceRefreshMs; a hub unseen for
 //                presenceTtlMs is dead and its members leave every map (their entries are deleted,
 //                compare-and-set on the revision so a member that re-homed meanwhile stays)
+// Hub-to-hub signals (PUNCH and relayed datagrams for members homed elsewhere, hub/cluster-signal.ts)
+// go on the NATS core subject <p>.hub.<hubId>, at most once, never stored.
 // Presence is judged on the local clock from the watch's refreshes (nats-server 2.9 removes aged
 // messages without telling watchers), so hosts' wall clocks need not agree.
 // (Past 400 lines on purpose: the watches, presence, claims and member writes share one connection
@@ -113,6 +115,11 @@ export const nameKey = (name: string) => `name.${Buffer.from(name, 'utf8').toStr
 const bindingKey = (id: string) => `key.${id}`;
 const memberKey = (id: string) => `m.${id}`;
 const hubKey = (hubId: string) => `h.${hubId}`;
+/** The NATS core subject a hub receives signals on (pure); hub ids are checked to be one token. */
+export function signalSubject(prefix: string, hubId: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(hubId)) throw new ConfigError('--cluster', `hub id "${hubId}" is not a NATS subject token`);
+  return `${prefix}.hub.${hubId}`;
+}
 
 /** Reads --cluster-creds (never a flag value): a .creds file, `user:password`, or a token. */
 export function authenticatorFrom(path: string): Authenticator {
@@ -284,6 +291,19 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   }
   const refreshPresence = () => hubsKv.put(hubKey(o.hubId), json({ members: members.size })).then(() => undefined);
   await refreshPresence();
+  let onSignal: (b: Uint8Array) => void = () => undefined;
+  const signalCounts = { sent: 0, received: 0, refused: 0 };
+  const signals = nc.subscribe(signalSubject(prefix, o.hubId), {
+    callback: (err, msg) => {
+      if (err) return;
+      signalCounts.received++;
+      try {
+        onSignal(msg.data);
+      } catch (e) {
+        log.error({ err: e }, 'nats: handling a signal failed');
+      }
+    },
+  });
   const watches = [await follow(hubsKv, 'h.>', onHub), await follow(claims, 'key.>', onClaim), await follow(membersKv, 'm.>', onMember)];
 
   // Presence: refresh ours; members of hubs unseen for the TTL leave the map and the bucket.
@@ -422,6 +442,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       connection: closed ? 'closed' : connection,
       hubs: [...hubSeen].filter(([h]) => alive(h)).map(([hubId, seen]) => ({ hubId, members: perHub.get(hubId) ?? 0, lastSeenAgoMs: now - seen })),
       mapMembers: map.size,
+      signals: { ...signalCounts },
     };
   };
 
@@ -431,6 +452,29 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     map,
     bindings,
     claim,
+    bus: {
+      homeOf(id: string): string | undefined {
+        const home = entries.get(id)?.rec.home;
+        return home !== undefined && home !== o.hubId && alive(home) ? home : undefined;
+      },
+      send(hubId: string, signal: Uint8Array): boolean {
+        if (closed || connection !== 'connected') {
+          signalCounts.refused++;
+          return false;
+        }
+        try {
+          nc.publish(signalSubject(prefix, hubId), signal);
+          signalCounts.sent++;
+          return true;
+        } catch {
+          signalCounts.refused++;
+          return false;
+        }
+      },
+      onSignal(fn) {
+        onSignal = fn;
+      },
+    },
     memberChanged(m: Member, gone: boolean): void {
       if (closed) return;
       if (gone) {
@@ -470,6 +514,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       // or stay if it is back within the TTL (a restart) or they re-home.
       await Promise.allSettled([...chains.values()]);
       for (const w of watches) w.stop();
+      signals.unsubscribe();
       await nc.close();
     },
   };

@@ -25,6 +25,8 @@ export interface ClusterStatus {
   mapMembers: number;
   /** Hub-to-hub signals (PUNCH and relayed datagrams, hub/cluster-signal.ts) sent and received. */
   signals?: { sent: number; received: number; refused: number };
+  /** Watches made again because they stopped delivering (hub/nats-state.ts watchStalled). */
+  watchRestarts?: number;
 }
 
 /** Signals between the hubs of one network (hub/cluster-forward.ts): absent on a single hub. */

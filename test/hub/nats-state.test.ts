@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { keyId } from '../../src/link/key-id.js';
 import type { Binding } from '../../src/hub/bindings.js';
-import { addrKey, authenticatorFrom, bucketPrefix, nameKey, startNatsState } from '../../src/hub/nats-state.js';
+import { addrKey, authenticatorFrom, bucketPrefix, nameKey, startNatsState, watchStalled } from '../../src/hub/nats-state.js';
 import type { ClaimLost, NetworkState } from '../../src/hub/network-state.js';
 import { parseNetwork, type Member } from '../../src/hub/registry.js';
 import { systemClock } from '../../src/util/clock.js';
@@ -75,6 +75,15 @@ describe('shared-state names and credentials (no server)', () => {
     writeFileSync(f, text, { mode: 0o600 });
     expect(authenticatorFrom(f)(undefined as unknown as string)).toMatchObject(want);
     rmSync(dirname(f), { recursive: true });
+  });
+
+  it.each([
+    ['heard its own heartbeat recently', 10_000, 9_500, 9_800, false],
+    ['silent past the limit although newer writes were acknowledged: stalled', 10_000, 500, 9_800, true],
+    ['silent, but no write acknowledged since (cut from NATS, not a stalled watch)', 10_000, 500, 400, false],
+    ['silent exactly the limit: not yet', 10_000, 1_000, 9_800, false],
+  ])('watchStalled: %s', (_why, now, lastSeen, lastAcked, stalled) => {
+    expect(watchStalled(now, lastSeen, lastAcked, 9_000)).toBe(stalled);
   });
 
   it('refuses an empty or unreadable --cluster-creds with a ConfigError naming the flag', () => {
@@ -178,10 +187,16 @@ describe.skipIf(skip !== undefined)('hubs sharing state through NATS JetStream (
     console.log(`11 claims after killing one NATS node done after ${Date.now() - killed} ms`);
     const lost = await claimSoon(b, binding('b1'.repeat(32), '10.9.0.2'));
     expect(lost !== true && lost.reason).toBe(RefusalReason.ADDRESS_IN_USE);
-    // Not asserted here: the change feed after the kill. A hub whose watch consumer sat on the lost
-    // node gets the feed again only when nats.js resets its ordered consumer, which took 0.02-19.5 s
-    // in most runs and over 40 s in some (issue 24, open: a stalled-watch detector is the fix).
-  }, 60_000);
+    // The change feed after the kill: a watch whose consumer sat on the lost node could stay silent
+    // 0.02-19.5 s, once over 40 s (nats.js ordered consumer); the stalled-watch detector makes it
+    // again when the hub's own heartbeat key stays unseen for 3 refreshes (9 s at the default TTL).
+    const m = member('10.9.0.40', 'after-kill');
+    expect(await claimSoon(a, binding(m.id, '10.9.0.40', 'after-kill'))).toBe(true);
+    const changed = Date.now();
+    a.memberChanged(a.members.upsert(m, systemClock.now()).member, false);
+    await until('b serves the member a added after the kill', () => b.map.get(m.id) !== undefined, 25_000);
+    console.log(`a change after killing one NATS node reached the other hub after ${Date.now() - changed} ms (watches made again: a ${a.status()?.watchRestarts}, b ${b.status()?.watchRestarts})`);
+  }, 90_000);
 
   it('a hub cut from NATS keeps its last view and refuses new claims at once; the others drop its members after the TTL', async () => {
     // A cluster of its own: the shared one lost a node in the previous test.

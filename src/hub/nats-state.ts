@@ -335,11 +335,12 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
 
   /** Makes a stalled watch again: what was deleted while it was silent is dropped first (the new
    * watch delivers every current value, so what was added or changed comes back with it). */
-  async function restartWatch(which: keyof typeof watches): Promise<void> {
+  async function restartWatch(which: keyof typeof watches, gen: number): Promise<void> {
     watchRestarts++;
     watchSeen[which] = o.clock.now();
     log.warn({ watch: which, restarts: watchRestarts }, 'nats: a watch stopped delivering (its consumer was on a lost NATS node?); making it again');
     watches[which].stop();
+    if (gen !== restartGen) return;
     if (which === 'members') {
       const present = new Set<string>();
       for await (const k of await membersKv.keys('m.>')) present.add(k.slice(2));
@@ -350,28 +351,46 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
         changed = map.remove(id) !== undefined || changed;
       }
       if (changed) mapChanged();
-      watches.members = await follow(membersKv, 'm.>', onMember);
+      adopt('members', await follow(membersKv, 'm.>', onMember), gen);
     } else if (which === 'claims') {
       const present = new Set<string>();
       for await (const k of await claims.keys('key.>')) present.add(k.slice(4));
       for (const b of bindings.all()) if (!b.pinned && !present.has(b.id)) bindings.delete(b.id);
-      watches.claims = await follow(claims, 'key.>', onClaim);
+      adopt('claims', await follow(claims, 'key.>', onClaim), gen);
     } else {
-      watches.hubs = await follow(hubsKv, 'h.>', onHub);
+      adopt('hubs', await follow(hubsKv, 'h.>', onHub), gen);
     }
   }
+  /** A remade watch takes its place unless its restart was given up meanwhile (then it is stopped). */
+  function adopt(which: keyof typeof watches, w: QueuedIterator<KvEntry>, gen: number): void {
+    if (gen !== restartGen || closed) w.stop();
+    else watches[which] = w;
+  }
   let restarting = false;
+  let restartGen = 0;
   function checkWatches(): void {
     if (restarting || closed) return;
     const stallMs = watchStallRefreshes * refreshMs;
     const stalled = (Object.keys(watches) as Array<keyof typeof watches>).filter((w) => watchStalled(o.clock.now(), watchSeen[w], lastAckedWriteMs, stallMs));
     if (stalled.length === 0) return;
     restarting = true;
+    const gen = ++restartGen;
+    // A remake that hangs (its new consumer on a node still down) is given up and tried again.
+    const guard = o.clock.setTimer(2 * kvTimeoutMs, () => {
+      if (gen !== restartGen) return;
+      restartGen++;
+      restarting = false;
+      log.warn({ watches: stalled }, 'nats: making a watch again did not finish; tried again next refresh');
+    });
     void (async () => {
-      for (const w of stalled) await restartWatch(w);
+      for (const w of stalled) await restartWatch(w, gen);
     })()
       .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'nats: making a watch again failed; tried again next refresh'))
-      .finally(() => (restarting = false));
+      .finally(() => {
+        if (gen !== restartGen) return;
+        o.clock.clearTimer(guard);
+        restarting = false;
+      });
   }
 
   // Presence: refresh ours; members of hubs unseen for the TTL leave the map and the bucket.

@@ -138,16 +138,20 @@ describe.skipIf(skip !== undefined)('two hubs, one network (NATS JetStream, 3 no
       expect(c1.counters.punchesOut + c2.counters.punchesOut).toBeGreaterThanOrEqual(c1.counters.punchesIn + c2.counters.punchesIn);
       expect(seenByA().path).toBe('relay');
     }
-    // Everything sent over the bus arrived and was delivered (the clock stands still meanwhile, so no
-    // new traffic; real time lets NATS deliver what is in flight): nothing dropped either way.
-    let [c1, c2] = cross();
-    for (let i = 0; i < 20 && (c1.counters.relayedOut !== c2.counters.relayedIn || c2.counters.relayedOut !== c1.counters.relayedIn); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      [c1, c2] = cross();
-    }
-    expect([c1.counters.relayedIn, c2.counters.relayedIn]).toEqual([c2.counters.relayedOut, c1.counters.relayedOut]);
-    const dropped = (d: Record<string, number>) => Object.fromEntries(Object.entries(d).filter(([, n]) => n > 0));
+    // Everything sent over the bus arrived (the clock stands still meanwhile, so no new traffic; real
+    // time lets NATS deliver what is in flight) and was delivered, except what raced ahead of the map:
+    // a datagram from a peer whose entry had not yet reached the other hub's map (NATS core outruns
+    // the KV watch by a few ms) is dropped as unknown_sender, and the handshake's retry recovers.
+    const accounted = () => {
+      const [c1, c2] = cross();
+      return [c1.counters.relayedIn + c1.drops.unknown_sender, c2.counters.relayedIn + c2.drops.unknown_sender];
+    };
+    const sentOut = () => [cross()[1].counters.relayedOut, cross()[0].counters.relayedOut];
+    for (let i = 0; i < 20 && JSON.stringify(accounted()) !== JSON.stringify(sentOut()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(accounted()).toEqual(sentOut());
+    const dropped = (d: Record<string, number>) => Object.fromEntries(Object.entries(d).filter(([k, n]) => n > 0 && k !== 'unknown_sender'));
     expect(cross().map((c) => dropped(c.drops))).toEqual([{}, {}]);
+    expect(cross().map((c) => c.drops.unknown_sender).every((n) => n <= 2)).toBe(true);
     await w.settle(Promise.all([a.stop(), b.stop()]));
   }, 60_000);
 

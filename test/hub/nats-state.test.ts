@@ -194,9 +194,9 @@ describe.skipIf(skip !== undefined)('hubs sharing state through NATS JetStream (
     expect(await claimSoon(a, binding(m.id, '10.9.0.40', 'after-kill'))).toBe(true);
     const changed = Date.now();
     a.memberChanged(a.members.upsert(m, systemClock.now()).member, false);
-    await until('b serves the member a added after the kill', () => b.map.get(m.id) !== undefined, 25_000);
+    await until('b serves the member a added after the kill', () => b.map.get(m.id) !== undefined, 60_000);
     console.log(`a change after killing one NATS node reached the other hub after ${Date.now() - changed} ms (watches made again: a ${a.status()?.watchRestarts}, b ${b.status()?.watchRestarts})`);
-  }, 90_000);
+  }, 120_000);
 
   it('a hub cut from NATS keeps its last view and refuses new claims at once; the others drop its members after the TTL', async () => {
     // A cluster of its own: the shared one lost a node in the previous test.
@@ -224,8 +224,10 @@ describe.skipIf(skip !== undefined)('hubs sharing state through NATS JetStream (
     await until('b drops the cut-off hub\'s member after the TTL', () => b.map.get(m.id) === undefined, ttlMs * 4);
     expect(a.map.size).toBe(2); // a keeps serving its last view
 
-    // Not asserted yet: the return. After n3 comes back, a writes its members again, but a watch
-    // whose consumer lived on n3 can stay stalled past a minute (nats.js 2.x ordered consumer), so
-    // a's and b's maps do not reliably converge: a stalled-feed detector is a later step.
+    // Not asserted: the return. The stalled-watch detector remakes the watches whose consumers lived
+    // on n3 (seen in these runs), but for several seconds after n3 rejoins JetStream answers writes
+    // with 503 on both hubs, so each judges the other dead by presence (TTL 1.5 s here) and deletes
+    // its members' entries; the maps converged within 0.05-8 s in 6 of 7 runs and not within 30 s
+    // in one (issue 24: presence must not expire while writes fail cluster-wide).
   }, 60_000);
 });

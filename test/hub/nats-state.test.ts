@@ -190,6 +190,8 @@ describe.skipIf(skip !== undefined)('hubs sharing state through NATS JetStream (
     // The change feed after the kill: a watch whose consumer sat on the lost node could stay silent
     // 0.02-19.5 s, once over 40 s (nats.js ordered consumer); the stalled-watch detector makes it
     // again when the hub's own heartbeat key stays unseen for 3 refreshes (9 s at the default TTL).
+    // Bounded at 60 s: remaking it can time out (5 s a try) while JetStream still places the new
+    // consumer on the dead node; one run of ~8 stalled past 25 s that way.
     const m = member('10.9.0.40', 'after-kill');
     expect(await claimSoon(a, binding(m.id, '10.9.0.40', 'after-kill'))).toBe(true);
     const changed = Date.now();

@@ -250,6 +250,12 @@ export interface HubClusterJson {
   hubs: Array<{ hubId: string; members: number; lastSeenAgoMs: number }>;
   /** Members of the whole network in the map this hub serves. */
   mapMembers: number;
+  /** Hub-to-hub signals (PUNCH and relayed datagrams) sent, received, refused (cut from NATS). */
+  signals?: { sent: number; received: number; refused: number };
+  /** Watches made again because they stopped delivering (a stalled NATS consumer). */
+  watchRestarts?: number;
+  /** PUNCH and relay to and from members of other hubs, and what was dropped (hub/cluster-forward.ts). */
+  crossHub?: { counters: Record<string, number>; drops: Record<string, number> };
 }
 
 export interface HubBindingJson {

@@ -20,6 +20,7 @@ import { cpuSeconds, echo, iperf, iperfUdp, peakRssMiB, ping, snmpCounters, udpC
 import { kcptun, meshd, nebula, underlay, wireguardGo } from './systems.mjs';
 import { renderTables } from './report.mjs';
 import { bridgeDelta, bridgeSnapshot } from './emulator.mjs';
+import { relaySystems } from '../stream/relay-systems.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -69,7 +70,7 @@ function chooseSystems() {
     };
   }
   const cli = join(repo, 'dist', 'cli.js');
-  const all = [underlay, wireguardGo, kcptun, nebula, ...['normal', 'fast', 'fast2', 'fast3'].map((m) => meshd(cli, 'kcp', m, cpuProf)), meshd(cli, 'datagram', null, cpuProf)];
+  const all = [underlay, wireguardGo, kcptun, nebula, ...['normal', 'fast', 'fast2', 'fast3'].map((m) => meshd(cli, 'kcp', m, cpuProf)), meshd(cli, 'datagram', null, cpuProf), ...relaySystems(cli)];
   const def = [underlay, wireguardGo, meshd(cli, 'kcp', 'fast2', cpuProf)];
   return { ab: false, trees: [{ cli, tag: '', dir: repo }], list: only === null ? def : pick(all) };
 }

@@ -1,0 +1,132 @@
+// Relayed meshd rows for bench/vpn/run.mjs (issue 21): a and b always meet through the hub relay
+// (the router drops UDP between A and B, so punching fails), a's hub leg on UDP (it crosses A's
+// link, where run.mjs puts the delay and the loss), b's on UDP or TCP (B's link is clean, so a
+// TCP leg there is the "one leg on TCP" case and a lossy UDP leg the other). Data path per row:
+// --transport kcp, datagram, or auto (the per-pair choice, peer/leg-channel-choice.ts).
+//   npm run build && node bench/vpn/run.mjs --systems relay --delays 20 --loss 0,5 --streams 1 --echo --runs 5
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addr } from '../vpn/lab.mjs';
+import { echoPort, iperfPort, runAsync } from '../vpn/measure.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const overlayA = '10.9.0.2';
+const overlayB = '10.9.0.3';
+
+function nodeFlagsOf(cliPath) {
+  const first = readFileSync(cliPath, 'utf8').split('\n', 1)[0];
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
+  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
+}
+
+function track(child, label) {
+  const lines = [];
+  let buf = '';
+  const onData = (d) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      if (lines.length > 100) lines.shift();
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  return { label, child, lines };
+}
+
+const alive = (t) => t.child.exitCode === null && t.child.signalCode === null;
+
+async function killAll(tracked) {
+  for (const t of tracked) if (alive(t) && t.child.pid !== undefined) t.child.kill('SIGTERM');
+  for (let i = 0; i < 30 && tracked.some(alive); i++) await sleep(100);
+  for (const t of tracked) if (alive(t)) t.child.kill('SIGKILL');
+}
+
+const logs = (tracked) => tracked.map((t) => `--- ${t.label}\n${t.lines.slice(-15).join('\n')}`).join('\n');
+
+/** No UDP between A and B through the router: the pair can only meet through the hub relay. */
+function blockDirect(lab, r, on) {
+  lab.exec(r, ['nft', 'delete', 'table', 'inet', 'benchrelay'], { allowFail: true });
+  if (!on) return;
+  const rule = [
+    'table inet benchrelay {',
+    '  chain block { type filter hook forward priority -200; policy accept;',
+    `    ip saddr ${addr.a} ip daddr ${addr.b} meta l4proto udp drop`,
+    `    ip saddr ${addr.b} ip daddr ${addr.a} meta l4proto udp drop`,
+    '  }',
+    '}',
+  ].join('\n');
+  lab.exec(r, ['nft', '-f', '-'], { input: rule });
+}
+
+/** Bounded: tries one-second pings. */
+async function pingUntil(ns, dst, tries) {
+  for (let i = 0; i < tries; i++) {
+    const r = await runAsync(ns, ['ping', '-n', '-c', '1', '-W', '1', dst], 3000);
+    if (r.code === 0) return true;
+  }
+  return false;
+}
+
+/** b's status JSON through the CLI (bounded by runAsync's timeout). */
+async function statusOf(ns, cliPath, stateDir) {
+  const r = await runAsync(ns, [process.execPath, cliPath, 'status', '--json', '--state-dir', stateDir], 10_000);
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return null;
+  }
+}
+
+/** bLeg: b's --hub-transport (udp|tcp); transport: both peers' --transport. */
+export function meshdRelay(cliPath, bLeg, transport) {
+  const name = `meshd relay b-${bLeg} ${transport}`;
+  return {
+    name,
+    label: `meshd relayed, a's leg UDP, b's ${bLeg.toUpperCase()}, ${transport}`,
+    async start({ lab, ns }) {
+      const dir = mkdtempSync(join(tmpdir(), 'bench-relay-'));
+      const tracked = [];
+      const stop = async () => {
+        await killAll(tracked);
+        blockDirect(lab, ns.r, false);
+        rmSync(dir, { recursive: true, force: true });
+      };
+      try {
+        blockDirect(lab, ns.r, true);
+        const secret = join(dir, 'secret');
+        writeFileSync(secret, 'bench-secret-0123456789abcdef\n', { mode: 0o600 });
+        const flags = nodeFlagsOf(cliPath);
+        const hub = track(lab.spawn(ns.h, process.execPath, [...flags, cliPath, 'hub', '--listen', `${addr.h}:7000`, '--network', '10.9.0.0/24', '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info']), 'meshd hub');
+        tracked.push(hub);
+        for (let i = 0; i < 100 && !hub.lines.some((l) => l.includes('stream transport on TCP')); i++) await sleep(100);
+        const peers = [
+          { side: 'a', local: `${overlayA}/24`, leg: 'udp', tun: 'mra' },
+          { side: 'b', local: `${overlayB}/24`, leg: bLeg, tun: 'mrb' },
+        ];
+        for (const p of peers) {
+          const args = [...flags, cliPath, 'peer', '--hub', `${addr.h}:7000`, '--local', p.local, '--name', p.side, '--secret-file', secret, '--state-dir', join(dir, p.side), '--tun', p.tun, '--transport', transport, '--hub-transport', p.leg];
+          tracked.push(track(lab.spawn(ns[p.side], process.execPath, args), `meshd peer ${p.side}`));
+        }
+        if (!(await pingUntil(ns.a, overlayB, 40))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);
+        const st = await statusOf(ns.b, cliPath, join(dir, 'b'));
+        const leg = st?.hubTransport?.leg;
+        if (leg !== bLeg) throw new Error(`${name}: b's hub leg is ${leg}, not ${bLeg}\n${logs(tracked)}`);
+        return { iperf: { host: overlayB, port: iperfPort }, echo: { host: overlayB, port: echoPort }, ping: overlayB, pids: { a: tracked[1].child.pid, b: tracked[2].child.pid, h: hub.child.pid }, stop, logs: () => logs(tracked) };
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+    },
+  };
+}
+
+export const relaySystems = (cliPath) => [
+  meshdRelay(cliPath, 'udp', 'kcp'),
+  meshdRelay(cliPath, 'udp', 'datagram'),
+  meshdRelay(cliPath, 'tcp', 'kcp'),
+  meshdRelay(cliPath, 'tcp', 'datagram'),
+];

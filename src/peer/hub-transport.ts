@@ -24,6 +24,8 @@ export const connectTimeoutMs = 4_000;
 export const streamGraceMs = 30_000;
 /** An older hub answers over UDP (heartbeats, map) but not probes: heard within this, UDP is not silent. */
 export const legacyHubHeardMs = 45_000;
+/** Probes before a UDP loss figure is given out (udpLossPct): one lost of fewer says little. */
+export const lossFigureMinProbes = 10;
 /** Reconnect backoff. */
 export const reconnectMinMs = 1_000;
 export const reconnectMaxMs = 30_000;
@@ -155,6 +157,12 @@ export class HubTransport {
 
   get current(): HubLeg {
     return this.leg;
+  }
+
+  /** Round-trip loss (%) of the last UDP probes, once there are enough to mean something; undefined
+   * before, or with a pinned leg (no probes). Read by the per-pair channel choice (run.ts). */
+  udpLossPct(): number | undefined {
+    return this.udpProbes.outcomes.length >= lossFigureMinProbes ? lossPct(this.udpProbes.outcomes) : undefined;
   }
 
   status(): HubTransportStatus {

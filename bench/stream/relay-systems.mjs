@@ -1,9 +1,11 @@
 // Relayed meshd rows for bench/vpn/run.mjs (issue 21): a and b always meet through the hub relay
-// (the router drops UDP between A and B, so punching fails), a's hub leg on UDP (it crosses A's
-// link, where run.mjs puts the delay and the loss), b's on UDP or TCP (B's link is clean, so a
-// TCP leg there is the "one leg on TCP" case and a lossy UDP leg the other). Data path per row:
-// --transport kcp, datagram, or auto (the per-pair choice, peer/leg-channel-choice.ts).
-//   npm run build && node bench/vpn/run.mjs --systems relay --delays 20 --loss 0,5 --streams 1 --echo --runs 5
+// (the router drops UDP between A and B, so punching fails); each row names a's and b's hub legs
+// (--hub-transport udp|tcp) and both peers' --transport (kcp, datagram, or auto: the per-pair choice,
+// peer/leg-channel-choice.ts). run.mjs puts the delay on A's link; the loss goes on A's link too,
+// or with RELAY_LOSS_ON=b on B's (the router's interface toward B, both ways), so that it hits the
+// UDP leg whichever end is on TCP. iperf3 and the echo run a -> b.
+//   npm run build && node bench/vpn/run.mjs --systems 'a:udp b:tcp' --delays 20 --loss 0,5 --streams 1 --echo --runs 5
+//   RELAY_LOSS_ON=b node bench/vpn/run.mjs --systems 'a:tcp b:udp,a:udp b:udp kcp' ...
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,12 +83,19 @@ async function statusOf(ns, cliPath, stateDir) {
   }
 }
 
-/** bLeg: b's --hub-transport (udp|tcp); transport: both peers' --transport. */
-export function meshdRelay(cliPath, bLeg, transport) {
-  const name = `meshd relay b-${bLeg} ${transport}`;
+/** R's interface toward B (the route the router takes to b's underlay address). */
+function routerIfTowardB(lab, r) {
+  const m = /dev (\S+)/.exec(lab.exec(r, ['ip', 'route', 'get', addr.b]).stdout);
+  if (!m) throw new Error('no route to B in the router');
+  return m[1];
+}
+
+/** aLeg, bLeg: each peer's --hub-transport (udp|tcp); transport: both peers' --transport. */
+export function meshdRelay(cliPath, aLeg, bLeg, transport) {
+  const name = `meshd relay a:${aLeg} b:${bLeg} ${transport}`;
   return {
     name,
-    label: `meshd relayed, a's leg UDP, b's ${bLeg.toUpperCase()}, ${transport}`,
+    label: `meshd relayed, a's hub leg ${aLeg.toUpperCase()}, b's ${bLeg.toUpperCase()}, --transport ${transport}`,
     async start({ lab, ns }) {
       const dir = mkdtempSync(join(tmpdir(), 'bench-relay-'));
       const tracked = [];
@@ -104,7 +113,7 @@ export function meshdRelay(cliPath, bLeg, transport) {
         tracked.push(hub);
         for (let i = 0; i < 100 && !hub.lines.some((l) => l.includes('stream transport on TCP')); i++) await sleep(100);
         const peers = [
-          { side: 'a', local: `${overlayA}/24`, leg: 'udp', tun: 'mra' },
+          { side: 'a', local: `${overlayA}/24`, leg: aLeg, tun: 'mra' },
           { side: 'b', local: `${overlayB}/24`, leg: bLeg, tun: 'mrb' },
         ];
         for (const p of peers) {
@@ -112,10 +121,15 @@ export function meshdRelay(cliPath, bLeg, transport) {
           tracked.push(track(lab.spawn(ns[p.side], process.execPath, args), `meshd peer ${p.side}`));
         }
         if (!(await pingUntil(ns.a, overlayB, 40))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);
-        const st = await statusOf(ns.b, cliPath, join(dir, 'b'));
-        const leg = st?.hubTransport?.leg;
-        if (leg !== bLeg) throw new Error(`${name}: b's hub leg is ${leg}, not ${bLeg}\n${logs(tracked)}`);
-        return { iperf: { host: overlayB, port: iperfPort }, echo: { host: overlayB, port: echoPort }, ping: overlayB, pids: { a: tracked[1].child.pid, b: tracked[2].child.pid, h: hub.child.pid }, stop, logs: () => logs(tracked) };
+        for (const [side, want] of [['a', aLeg], ['b', bLeg]]) {
+          const leg = (await statusOf(ns[side], cliPath, join(dir, side)))?.hubTransport?.leg;
+          if (leg !== want) throw new Error(`${name}: ${side}'s hub leg is ${leg}, not ${want}\n${logs(tracked)}`);
+        }
+        return {
+          ...(process.env.RELAY_LOSS_ON === 'b' ? { lossIf: routerIfTowardB(lab, ns.r) } : {}),
+          /** a's data-channel mode toward b and why (auto rows), for the run's log. */
+          channelMode: async () => (await statusOf(ns.a, cliPath, join(dir, 'a')))?.peers?.[0]?.channelMode ?? null,
+          iperf: { host: overlayB, port: iperfPort }, echo: { host: overlayB, port: echoPort }, ping: overlayB, pids: { a: tracked[1].child.pid, b: tracked[2].child.pid, h: hub.child.pid }, stop, logs: () => logs(tracked) };
       } catch (err) {
         await stop();
         throw err;
@@ -125,8 +139,7 @@ export function meshdRelay(cliPath, bLeg, transport) {
 }
 
 export const relaySystems = (cliPath) => [
-  meshdRelay(cliPath, 'udp', 'kcp'),
-  meshdRelay(cliPath, 'udp', 'datagram'),
-  meshdRelay(cliPath, 'tcp', 'kcp'),
-  meshdRelay(cliPath, 'tcp', 'datagram'),
+  ...['kcp', 'datagram'].map((t) => meshdRelay(cliPath, 'udp', 'udp', t)),
+  ...['kcp', 'datagram', 'auto'].map((t) => meshdRelay(cliPath, 'udp', 'tcp', t)),
+  ...['kcp', 'datagram', 'auto'].map((t) => meshdRelay(cliPath, 'tcp', 'udp', t)),
 ];

@@ -8,6 +8,7 @@ import type { PeerConfig } from '../config/schema.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { decodeKey, encodeKey } from '../crypto/keys.js';
 import { pskFromSecret } from '../crypto/psk.js';
+import { transportProbeKey } from '../crypto/transport-probe.js';
 import type { Endpoint } from '../net/udp.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { HubLegSocket } from '../net/hub-leg-socket.js';
@@ -142,6 +143,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     tcp: hub,
     tls: { address: hub.address, port: cfg.hubTlsPort },
     connect: connectStream,
+    probeKey: transportProbeKey(psk),
     clock: systemClock,
     log: componentLogger(log, 'hub-transport'),
     // The hub's path follows our next datagram: send one now (a heartbeat, or a fresh handshake

@@ -19,9 +19,10 @@ export const CHANNEL_MODE_REASON_TEXT: Readonly<Record<ChannelModeReason, string
 };
 
 /** Local tuning. Round-trip loss (%) of the UDP hub probes at which the UDP part of a relayed path
- * with a stream leg is lossy enough for KCP: 2 of the 30 probes lost. Measured (docs/STREAM.md,
- * relayed, 40 ms RTT): at 0 % loss datagram mode carries several times KCP's throughput, at 5 %
- * each way (about 10 % of probes) KCP carries more; 1 lost probe of 30 is noise. */
+ * with a stream leg is lossy enough for KCP: 2 of the 30 probes lost (1 is noise). Measured
+ * (docs/STREAM.md, relayed, 40 ms RTT): with no loss datagrams carry 3-6x KCP's throughput at equal
+ * or lower echo latency; at 5 % each way (about 10 % of probes) datagrams still carry 2-3x, but KCP's
+ * echo is lower (worst 172 vs 426 ms), and interactive latency comes first in meshd's defaults. */
 export const kcpOverStreamLossPct = 6;
 
 export interface ChannelModeInput {

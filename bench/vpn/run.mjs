@@ -20,6 +20,7 @@ import { cpuSeconds, echo, iperf, iperfUdp, peakRssMiB, ping, snmpCounters, udpC
 import { kcptun, meshd, nebula, underlay, wireguardGo } from './systems.mjs';
 import { renderTables } from './report.mjs';
 import { bridgeDelta, bridgeSnapshot } from './emulator.mjs';
+import { relaySystems } from '../stream/relay-systems.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -69,7 +70,7 @@ function chooseSystems() {
     };
   }
   const cli = join(repo, 'dist', 'cli.js');
-  const all = [underlay, wireguardGo, kcptun, nebula, ...['normal', 'fast', 'fast2', 'fast3'].map((m) => meshd(cli, 'kcp', m, cpuProf)), meshd(cli, 'datagram', null, cpuProf)];
+  const all = [underlay, wireguardGo, kcptun, nebula, ...['normal', 'fast', 'fast2', 'fast3'].map((m) => meshd(cli, 'kcp', m, cpuProf)), meshd(cli, 'datagram', null, cpuProf), ...relaySystems(cli)];
   const def = [underlay, wireguardGo, meshd(cli, 'kcp', 'fast2', cpuProf)];
   return { ab: false, trees: [{ cli, tag: '', dir: repo }], list: only === null ? def : pick(all) };
 }
@@ -165,7 +166,7 @@ async function measureRun(sys, topo, cell, run, results) {
     // Warm-up, not measured: the first pings after start pay for first-packet work in the daemons.
     if (started.ping) await ping(ns.a, started.ping, { count: 10, intervalS: 0.02 });
     for (const lossPct of cfg.lossPct) {
-      setLoss(lab, ns.r, topo.lossIf, lossPct);
+      setLoss(lab, ns.r, started.lossIf ?? topo.lossIf, lossPct);
       const row = { ...base, lossPct, startMs };
       const emu0 = bridgeSnapshot(topo.bridge);
       const udp0 = { a: udpCounters(lab, ns.a), b: udpCounters(lab, ns.b) };
@@ -184,6 +185,7 @@ async function measureRun(sys, topo, cell, run, results) {
       row.cpuSeconds = Object.keys(started.pids).length ? cpu : null;
       row.cpuSecondsPerGB = Object.keys(started.pids).length && bytes > 0 ? cpu / (bytes / 1e9) : null;
       if (cfg.echo) row.echo = await echo(lab, ns.a, ns.b, started.echo.host, started.echo.port, { rounds: cfg.echo.rounds });
+      if (started.channelMode) row.channelMode = await started.channelMode();
       row.emulator = await bridgeDelta(topo.bridge, emu0, (Date.now() - wall0) / 1000);
       const udp1 = { a: udpCounters(lab, ns.a), b: udpCounters(lab, ns.b) };
       // Receive-buffer overruns of the UDP sockets (the tunnel's own, in A and B): loss that is not

@@ -38,7 +38,7 @@ export type RawOptions = Readonly<Record<string, unknown>>;
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const kcpModes: readonly KcpMode[] = ['normal', 'fast', 'fast2', 'fast3'];
-const transports: readonly Transport[] = ['kcp', 'datagram'];
+const transports: readonly Transport[] = ['auto', 'kcp', 'datagram'];
 const hubTransports: readonly HubTransportSetting[] = ['auto', 'udp', 'tcp', 'tls'];
 /** Local policy (hub/bindings.ts defaultBindingLeaseDays; config does not import hub). */
 const defaultBindingLeaseDays = 30;
@@ -346,7 +346,7 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     nameIsHint: explicitName === undefined,
     tun,
     mtu,
-    transport: oneOf(raw, 'transport', transports, 'kcp'),
+    transport: oneOf(raw, 'transport', transports, 'auto'),
     kcpMode: oneOf(raw, 'kcpMode', kcpModes, 'fast2'),
     publish: parsePublishSpecs(publishTexts(raw.publish)),
     hubTransport: oneOf(raw, 'hubTransport', hubTransports, 'auto'),

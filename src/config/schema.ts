@@ -5,7 +5,7 @@ import type { PortRange, PublishSpec } from '../publish/spec.js';
 
 export type Role = 'hub' | 'peer';
 export type KcpMode = 'normal' | 'fast' | 'fast2' | 'fast3';
-export type Transport = 'kcp' | 'datagram';
+export type Transport = 'auto' | 'kcp' | 'datagram';
 export type HubTransportSetting = 'auto' | 'udp' | 'tcp' | 'tls';
 
 export interface OptionDoc {
@@ -38,7 +38,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'name', flag: '--name', roles: ['peer'], arg: 'name', def: 'the host name, numbered by the hub if taken', doc: 'a name unique in the network (letters, digits, - and _); if another key holds it the peer retries until it is free' },
   { key: 'tun', flag: '--tun', roles: ['peer'], arg: 'name', def: 'meshd0', doc: 'TUN interface name' },
   { key: 'mtu', flag: '--mtu', roles: ['peer'], arg: 'bytes', def: String(defaultTunMtu), doc: 'TUN MTU (576-1420); the default fits direct and relayed packets in 1500' },
-  { key: 'transport', flag: '--transport', roles: ['peer'], arg: 'kcp|datagram', def: 'kcp', doc: 'kcp: reliable, low latency under loss; datagram: one sealed UDP datagram per packet' },
+  { key: 'transport', flag: '--transport', roles: ['peer'], arg: 'auto|kcp|datagram', def: 'auto', doc: 'kcp: reliable, low latency under loss; datagram: one sealed UDP datagram per packet; auto: per pair, KCP except datagrams on a relayed path over a TCP/TLS hub leg (docs/STREAM.md)' },
   { key: 'kcpMode', flag: '--kcp-mode', roles: ['peer'], arg: 'normal|fast|fast2|fast3', def: 'fast2', doc: "KCP preset (kcptun's values)" },
   { key: 'relayRate', flag: '--relay-rate', roles: ['hub'], arg: 'mbit', def: '50', doc: 'relay budget per peer in Mbit/s, so one peer cannot exhaust the hub' },
   { key: 'publish', flag: '--publish', roles: ['peer'], arg: 'name=tcp:port:host:port', doc: 'publish a local TCP service on a public port of the hub (repeatable), e.g. web=tcp:8080:127.0.0.1:80' },

@@ -10,6 +10,8 @@ import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { Hub } from './hub.js';
 import { ProbeResponder } from './transport-probe.js';
+import { pskFromSecret } from '../crypto/psk.js';
+import { transportProbeKey } from '../crypto/transport-probe.js';
 import { ensureTlsCert } from './tls-cert.js';
 
 export interface HubStreamStatus {
@@ -38,7 +40,7 @@ function owned(hub: Hub | undefined, e: Endpoint): boolean {
 }
 
 export async function startHubStreams(cfg: HubConfig, udp: UdpSocket, hub: () => Hub | undefined, log: Logger, limits?: Partial<StreamHubLimits>): Promise<HubStreams> {
-  const probes = new ProbeResponder(() => systemClock.now());
+  const probes = new ProbeResponder(() => systemClock.now(), transportProbeKey(pskFromSecret(cfg.secret)));
   const socket: StreamHubSocket = new StreamHubSocket(udp, {
     clock: systemClock,
     ...(limits ? { limits } : {}),
@@ -61,7 +63,7 @@ export async function startHubStreams(cfg: HubConfig, udp: UdpSocket, hub: () =>
     const at = (l: StreamListener | undefined) => (l ? `${l.local.address}:${l.local.port}` : null);
     return {
       socket,
-      status: () => ({ tcp: at(tcp), tls: at(tls), connections: socket.connections, counters: { ...socket.counters, probesAnswered: probes.counters.answered, probesRateLimited: probes.counters.rateLimited } }),
+      status: () => ({ tcp: at(tcp), tls: at(tls), connections: socket.connections, counters: { ...socket.counters, probesAnswered: probes.counters.answered, probesRateLimited: probes.counters.rateLimited, probesBadMac: probes.counters.badMac } }),
       drops: () => ({
         stream_refused_per_ip: socket.counters.refusedPerIp,
         stream_refused_total: socket.counters.refusedTotal,
@@ -71,6 +73,7 @@ export async function startHubStreams(cfg: HubConfig, udp: UdpSocket, hub: () =>
         stream_bad_frame: socket.counters.closedBadFrame,
         stream_send_full: socket.counters.sendFull,
         probe_rate_limited: probes.counters.rateLimited,
+        probe_bad_mac: probes.counters.badMac,
       }),
       close: async () => {
         await Promise.all(listeners.map((l) => l.close()));

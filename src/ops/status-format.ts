@@ -86,6 +86,7 @@ export function formatPeerStatus(s: PeerStatusJson): string {
     lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'PATH', 'ENDPOINT', 'RTT', 'LOSS', 'IN', 'OUT', 'HEARD', 'HANDSHAKE'], rows));
   }
   pushTraversal(lines, s);
+  pushChannelModes(lines, s);
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
   lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)`);
   lines.push(drops.length === 0 ? 'drops none' : `drops ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
@@ -113,6 +114,12 @@ function pushTraversal(lines: string[], s: PeerStatusJson): void {
     return [p.name, t.technique, t.state + took, `${t.probes}`, printable(t.reason)];
   });
   if (rows.length > 0) lines.push('', renderTable(['PEER', 'TECHNIQUE', 'STATE', 'PROBES', 'WHY'], rows));
+}
+
+/** --transport auto: per peer, the data-channel mode and why (issue 21, peer/leg-channel-choice.ts). */
+function pushChannelModes(lines: string[], s: PeerStatusJson): void {
+  const rows = s.peers.filter((p) => p.channelMode).map((p) => [p.name, p.channelMode!.mode, printable(p.channelMode!.why)]);
+  if (rows.length > 0) lines.push('', renderTable(['PEER', 'CHANNEL', 'WHY'], rows));
 }
 
 /** One line when a handshake was refused as stale: the usual cause is a clock without NTP. */

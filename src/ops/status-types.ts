@@ -36,6 +36,8 @@ export interface PeerEntryJson extends TrafficJson {
   lastHandshakeMsAgo: number | null;
   /** KCP segments retransmitted to this peer (0 with --transport datagram). */
   kcpRetransmits: number;
+  /** --transport auto: the mode this peer sends to it with and why (peer/leg-channel-choice.ts). */
+  channelMode?: { mode: 'kcp' | 'datagram'; reason: string; why: string };
   /** NAT traversal for this pair (docs/NAT.md): the technique that won or is tried, or why relayed. */
   traversal?: TraversalJson;
 }
@@ -81,7 +83,7 @@ export interface PeerStatusJson {
   /** The TUN interface name and MTU. */
   tun: string;
   mtu: number;
-  transport: 'kcp' | 'datagram';
+  transport: 'auto' | 'kcp' | 'datagram';
   /** The local UDP socket ("0.0.0.0:41641"). */
   listen: string;
   /** Since the daemon started. */

@@ -1,20 +1,28 @@
 // Builds and flushes the records' data channels (channel.ts) for the configured transport: KCP
-// lanes or plain datagrams. Shared by the two stages: outbound.ts opens a channel on a peer's first
+// lanes, plain datagrams, or (auto) a LegChannel choosing per pair (leg-channel.ts). Shared by the two stages: outbound.ts opens a channel on a peer's first
 // packet, inbound.ts on its first KCP datagram and rebuilds it when the peer restarted.
 import type { KcpPreset } from '../arq/constants.js';
 import type { Clock } from '../util/clock.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import { DatagramChannel, type DataChannel, type PeerSender } from './channel.js';
 import { KcpLanes } from './kcp-lanes.js';
+import { LegChannel, type ModeChooser } from './leg-channel.js';
+import type { ChannelModeChoice } from './leg-channel-choice.js';
 import type { RemotePeers } from './peer-table.js';
 import type { RemotePeer } from './remote-peer.js';
 
 export type TransportMode = 'kcp' | 'datagram';
+/** --transport: a mode for every pair, or auto (per pair: leg-channel-choice.ts). */
+export type TransportSetting = TransportMode | 'auto';
 
 export interface ChannelsOptions {
   table: RemotePeers;
   sender: PeerSender;
-  transport: TransportMode;
+  transport: TransportSetting;
+  /** auto: picks each pair's mode (absent: KCP, as before). */
+  choose?: ModeChooser;
+  /** auto: a pair's mode changed (the daemon logs it). */
+  onModeSwitch?: (peer: RemotePeer, from: ChannelModeChoice, to: ChannelModeChoice) => void;
   /** The TUN MTU: the largest IP packet a channel carries. */
   mtu: number;
   preset: KcpPreset;
@@ -30,7 +38,12 @@ export interface ChannelStatus {
   waitSnd: number;
   srttMs: number;
   lanes: number;
+  /** auto: the mode this pair sends with now and why (leg-channel-choice.ts reasons). */
+  mode?: TransportMode;
+  modeReason?: string;
 }
+
+const kcpAlways: ModeChooser = () => ({ mode: 'kcp', reason: 'udp-legs' });
 
 export class Channels {
   private flushScheduled = false;
@@ -48,7 +61,8 @@ export class Channels {
     if (peer.channel) return peer.channel;
     if (!peer.listed || this.isClosed) return undefined;
     const o = this.o;
-    peer.channel = o.transport === 'kcp' ? new KcpLanes(peer, o.sender, o.mtu, o.preset, o.clock) : new DatagramChannel(peer, o.sender, o.mtu);
+    if (o.transport === 'auto') peer.channel = new LegChannel(peer, o.sender, o.mtu, o.preset, o.clock, o.choose ?? kcpAlways, o.onModeSwitch);
+    else peer.channel = o.transport === 'kcp' ? new KcpLanes(peer, o.sender, o.mtu, o.preset, o.clock) : new DatagramChannel(peer, o.sender, o.mtu);
     return peer.channel;
   }
 
@@ -56,6 +70,11 @@ export class Channels {
   reopen(peer: RemotePeer): DataChannel | undefined {
     peer.closeChannel();
     return this.open(peer);
+  }
+
+  /** auto: every pair asks its mode again now (the hub leg switched). */
+  reconsiderModes(): void {
+    for (const peer of this.o.table.values()) if (peer.channel instanceof LegChannel) peer.channel.reconsider();
   }
 
   /** Flushes every channel with queued data or ACKs (cheap when idle). Once per TUN batch. */
@@ -77,7 +96,9 @@ export class Channels {
     const out: ChannelStatus[] = [];
     for (const peer of this.o.table.values()) {
       const ch = peer.channel;
-      if (ch) out.push({ overlay: u32ToIpv4(peer.overlay), conv: ch.conv, ...ch.stats() });
+      if (!ch) continue;
+      const mode = ch instanceof LegChannel ? { mode: ch.mode.mode, modeReason: ch.mode.reason } : {};
+      out.push({ overlay: u32ToIpv4(peer.overlay), conv: ch.conv, ...ch.stats(), ...mode });
     }
     return out;
   }

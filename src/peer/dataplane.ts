@@ -8,20 +8,23 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { PeerSender } from './channel.js';
 import { AclFirewall } from './acl-firewall.js';
-import { Channels, type ChannelStatus, type TransportMode } from './channels.js';
+import { Channels, type ChannelsOptions, type ChannelStatus, type TransportMode, type TransportSetting } from './channels.js';
 import { DataCounters } from './counters.js';
 import { Inbound, type InboundOptions } from './inbound.js';
 import { Outbound, type OutboundOptions } from './outbound.js';
 import type { RemotePeers } from './peer-table.js';
 
-export type { ChannelStatus, TransportMode };
+export type { ChannelStatus, TransportMode, TransportSetting };
 
 export interface DataPlaneOptions {
   tun: Pick<TunDevice, 'write'>;
   localAddress: number;
   prefixLength: number;
   mtu: number;
-  transport: TransportMode;
+  transport: TransportSetting;
+  /** --transport auto: the per-pair choice and its log hook (channels.ts). */
+  choose?: ChannelsOptions['choose'];
+  onModeSwitch?: ChannelsOptions['onModeSwitch'];
   preset: KcpPreset;
   clock: Clock;
   /** Runs fn after the current batch of I/O callbacks (setImmediate in the daemon). */
@@ -47,7 +50,7 @@ export class DataPlane {
 
   constructor(o: DataPlaneOptions) {
     this.firewall = o.firewall ?? new AclFirewall(o.clock);
-    this.channels = new Channels({ table: o.table, sender: o.sender, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer });
+    this.channels = new Channels({ table: o.table, sender: o.sender, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer, ...(o.choose ? { choose: o.choose } : {}), ...(o.onModeSwitch ? { onModeSwitch: o.onModeSwitch } : {}) });
     this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}) });
     this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}) });
   }

@@ -9,7 +9,8 @@ import type { StreamConn, StreamKind } from '../net/stream-node.js';
 import type { Endpoint } from '../net/udp.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { decodeProbe, encodeProbe, probeTypeOf, ProbeType } from '../wire/probe.js';
+import { openProbe, sealProbe } from '../crypto/transport-probe.js';
+import { probeTypeOf, ProbeType } from '../wire/probe.js';
 import { CHOICE_REASON_TEXT, chooseHubLeg, lossPct, lossWindow, type ChoiceReason, type HubLeg } from './transport-choice.js';
 
 /** Local tuning: one decision (and at most one probe per leg) a second. */
@@ -24,6 +25,8 @@ export const connectTimeoutMs = 4_000;
 export const streamGraceMs = 30_000;
 /** An older hub answers over UDP (heartbeats, map) but not probes: heard within this, UDP is not silent. */
 export const legacyHubHeardMs = 45_000;
+/** Probes before a UDP loss figure is given out (udpLossPct): one lost of fewer says little. */
+export const lossFigureMinProbes = 10;
 /** Reconnect backoff. */
 export const reconnectMinMs = 1_000;
 export const reconnectMaxMs = 30_000;
@@ -37,6 +40,8 @@ export interface HubTransportOptions {
   tcp: Endpoint;
   tls: Endpoint;
   connect: StreamConnector;
+  /** crypto/transport-probe.ts transportProbeKey(psk): probes carry its MAC, replies must. */
+  probeKey: Uint8Array;
   clock: Clock;
   log: Logger;
   /** Called after each switch (the daemon sends a heartbeat so the hub's path follows at once). */
@@ -111,6 +116,8 @@ export class HubTransport {
   private backoffMs = reconnectMinMs;
   private streamOpenedMs = 0;
   private notWantedSinceMs: number | undefined;
+  /** Probe replies dropped: malformed, a wrong MAC (not the hub, or another network) or a stale token. */
+  badReplies = 0;
   private readonly udpProbes = new ProbeLeg();
   private readonly streamProbes = new ProbeLeg();
   private readonly token = randomBytes(4).readUInt32BE(0);
@@ -134,12 +141,10 @@ export class HubTransport {
       if (leg === 'udp') this.udpProbes.lastAnswerMs = this.udpProbes.lastHeardMs = this.o.clock.now();
       return false;
     }
-    try {
-      const p = decodeProbe(d);
-      if (p.token === this.token) (leg === 'udp' ? this.udpProbes : this.streamProbes).answer(p.seq, this.o.clock.now());
-    } catch {
-      // malformed reply: dropped
-    }
+    // Only the hub's replies count (the network secret's MAC): a middlebox cannot fake a live leg.
+    const p = openProbe(this.o.probeKey, d);
+    if (typeof p !== 'string' && p.token === this.token) (leg === 'udp' ? this.udpProbes : this.streamProbes).answer(p.seq, this.o.clock.now());
+    else this.badReplies++;
     return true;
   };
 
@@ -155,6 +160,12 @@ export class HubTransport {
 
   get current(): HubLeg {
     return this.leg;
+  }
+
+  /** Round-trip loss (%) of the last UDP probes, once there are enough to mean something; undefined
+   * before, or with a pinned leg (no probes). Read by the per-pair channel choice (run.ts). */
+  udpLossPct(): number | undefined {
+    return this.udpProbes.outcomes.length >= lossFigureMinProbes ? lossPct(this.udpProbes.outcomes) : undefined;
   }
 
   status(): HubTransportStatus {
@@ -212,12 +223,12 @@ export class HubTransport {
       const seq = ++this.seq;
       this.udpProbes.outstanding.push({ seq, sentMs: now });
       this.udpProbes.lastSentMs = now;
-      this.o.socket.sendUdp(encodeProbe({ type: ProbeType.Probe, seq, token: this.token }));
+      this.o.socket.sendUdp(sealProbe(this.o.probeKey, seq, this.token));
     }
     if (this.o.socket.stream) {
       const seq = ++this.seq;
       this.streamProbes.outstanding.push({ seq, sentMs: now });
-      if (!this.o.socket.sendStream(encodeProbe({ type: ProbeType.Probe, seq, token: this.token }))) this.streamProbes.outstanding.pop();
+      if (!this.o.socket.sendStream(sealProbe(this.o.probeKey, seq, this.token))) this.streamProbes.outstanding.pop();
     }
   }
 

@@ -8,6 +8,7 @@ import type { PeerConfig } from '../config/schema.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { decodeKey, encodeKey } from '../crypto/keys.js';
 import { pskFromSecret } from '../crypto/psk.js';
+import { transportProbeKey } from '../crypto/transport-probe.js';
 import type { Endpoint } from '../net/udp.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { HubLegSocket } from '../net/hub-leg-socket.js';
@@ -36,6 +37,7 @@ import { DataPlane } from './dataplane.js';
 import { lanEndpointsOf } from './lan-endpoints.js';
 import { PeerNode } from './node.js';
 import { HubTransport } from './hub-transport.js';
+import { legChannelHooks } from './leg-channel.js';
 import { ControlType, REGISTER_FLAG_ROUTES } from '../wire/control.js';
 import { LinuxRouteSystem } from './routes/linux-runner.js';
 import { RouteManager } from './routes/route-manager.js';
@@ -159,11 +161,14 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     tcp: hub,
     tls: { address: hub.address, port: cfg.hubTlsPort },
     connect: connectStream,
+    probeKey: transportProbeKey(psk),
     clock: systemClock,
     log: componentLogger(log, 'hub-transport'),
     // The hub's path follows our next datagram: send one now (a heartbeat, or a fresh handshake
     // initiation while not registered, instead of waiting for the next retransmit).
     onSwitch: () => {
+      // Each pair's data-channel mode follows the leg at once (--transport auto, leg-channel.ts).
+      dataPlane?.channels.reconsiderModes();
       const hc = node.hubClient;
       if (hc.state === 'registered') hc.heartbeat();
       else if (hc.hubKey && !node.link.hasSession(hc.hubKey)) node.link.rehandshake(hc.hubKey);
@@ -290,6 +295,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     prefixLength: a.prefixLength,
     mtu: cfg.mtu,
     transport: cfg.transport,
+    ...legChannelHooks(ht, systemClock, componentLogger(log, 'data')),
     preset: presets[cfg.kcpMode],
     clock: systemClock,
     defer: (fn) => setImmediate(fn),

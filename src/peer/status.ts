@@ -4,6 +4,7 @@ import type { PeerEntryJson, PeerStatusJson, StaleHandshakeJson } from '../ops/s
 import type { Clock } from '../util/clock.js';
 import { ipv4ToU32 } from '../util/ipv4.js';
 import type { DataPlane } from './dataplane.js';
+import { CHANNEL_MODE_REASON_TEXT, type ChannelModeReason } from './leg-channel-choice.js';
 import type { PeerNode } from './node.js';
 import type { NatClass } from '../wire/nat-class.js';
 
@@ -14,7 +15,7 @@ export interface PeerStatusSource {
   publicKey: string;
   tun: string;
   mtu: number;
-  transport: 'kcp' | 'datagram';
+  transport: 'auto' | 'kcp' | 'datagram';
   listen: string;
   hubEndpoint: string;
   startedMs: number;
@@ -49,6 +50,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
       lastHeardMsAgo: ago(now, remote?.lastReceivedMs),
       lastHandshakeMsAgo: ago(now, remote?.sessionSinceMs),
       kcpRetransmits: ch?.retransmits ?? 0,
+      ...(ch?.mode ? { channelMode: { mode: ch.mode, reason: ch.modeReason ?? '', why: CHANNEL_MODE_REASON_TEXT[ch.modeReason as ChannelModeReason] ?? '' } } : {}),
       ...(p.nat ? { traversal: p.nat } : {}),
       txPackets: t?.txPackets ?? 0,
       txBytes: t?.txBytes ?? 0,

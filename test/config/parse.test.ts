@@ -35,7 +35,7 @@ describe('parsePeerConfig', () => {
       nameIsHint: true,
       tun: 'meshd0',
       mtu: 1378,
-      transport: 'kcp',
+      transport: 'auto',
       kcpMode: 'fast2',
       listen: { address: '0.0.0.0', port: 0 },
       secret,

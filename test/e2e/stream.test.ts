@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { describeRoot, toolsMissing } from '../helpers/root.js';
-import { MeshLab, repoRoot, requireDist, runAsync, say, type StatusJson } from '../helpers/mesh-lab.js';
+import { MeshLab, repoRoot, requireDist, runAsync, say, statusPeer, type StatusJson } from '../helpers/mesh-lab.js';
 import { ssh, startSshd, type Sshd } from '../helpers/sshd.js';
 import { describeIperf, iperfClient, startIperfServer } from '../helpers/iperf.js';
 
@@ -19,6 +19,11 @@ interface HubTransport {
   leg: string;
   reason: string;
   switches: number;
+}
+
+/** a's data-channel mode toward `overlay` (--transport auto, peer/leg-channel-choice.ts). */
+function channelModeOf(st: StatusJson, overlay: string): { mode: string; reason: string } | undefined {
+  return (statusPeer(st, overlay) as { channelMode?: { mode: string; reason: string } } | undefined)?.channelMode;
 }
 
 function transportOf(st: StatusJson): HubTransport {
@@ -90,6 +95,13 @@ describeRoot('stream transport: a peer whose network blocks UDP (real daemons in
     say(tag, `ping a -> b ${ab.received}/${ab.sent}, b -> a ${ba.received}/${ba.sent}: ${ab.out.split('\n').pop()}`);
     expect(ab.received, ab.out).toBe(5);
     expect(ba.received, ba.out).toBe(5);
+    // Relayed over a's TCP leg: a sends datagrams to b (no KCP on top of TCP); b, on UDP and not
+    // knowing a's leg, keeps KCP.
+    const ca = channelModeOf(await m.status(a.daemon), b.overlay);
+    const cb = channelModeOf(await m.status(b.daemon), a.overlay);
+    say(tag, `data channel a -> b ${JSON.stringify(ca)}, b -> a ${JSON.stringify(cb)}`);
+    expect(ca).toMatchObject({ mode: 'datagram', reason: 'stream-leg' });
+    expect(cb?.mode).toBe('kcp');
     sshd = await startSshd(m, 'b');
     const r1 = await ssh(m, 'a', b.overlay, sshd.clientKey, 'echo hello-from-b');
     expect(r1.code, r1.stderr).toBe(0);
@@ -124,9 +136,15 @@ describeRoot('stream transport: a peer whose network blocks UDP (real daemons in
     say(tag, `ssh session across the switch: exit ${r.code}, ${r.stdout.trim().split('\n').length} lines`);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('line18');
-    const t = transportOf(await m.status(a));
+    const st = await m.status(a);
+    const t = transportOf(st);
     expect(t.leg).toBe('udp');
     expect(t.reason).toMatch(/works again/);
+    // The pair's data channel followed the leg back: KCP again (the ssh session kept it busy).
+    const ch = channelModeOf(st, b.overlay);
+    say(tag, `data channel a -> b after the switch: ${JSON.stringify(ch)}`);
+    expect(ch?.mode).toBe('kcp');
+    await a.waitFor('data channel switch to kcp', (o) => o.from === 'datagram' && o.to === 'kcp', { since, timeoutMs: 1_000 });
   }, 70_000);
 
   it('only TCP 443 allowed out of a\'s network: a lands on TLS and reaches b', async () => {

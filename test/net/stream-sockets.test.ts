@@ -9,7 +9,8 @@ import { HubLegSocket } from '../../src/net/hub-leg-socket.js';
 import { StreamHubSocket } from '../../src/net/stream-hub-socket.js';
 import { endpointKey, type Endpoint } from '../../src/net/udp.js';
 import { HubTransport } from '../../src/peer/hub-transport.js';
-import { encodeProbe, ProbeType, PROBE_REPLY_SIZE } from '../../src/wire/probe.js';
+import { PROBE_REPLY_SIZE } from '../../src/wire/probe.js';
+import { openProbe, sealProbe, sealProbeReply, transportProbeKey } from '../../src/crypto/transport-probe.js';
 import { testLogger } from '../fakes/logger.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 import { MemoryUdpSwitch } from '../fakes/memory-udp.js';
@@ -17,13 +18,15 @@ import { streamPair, type MemoryStreamConn } from '../fakes/memory-stream.js';
 import { Rng } from '../fakes/rng.js';
 
 const hubEp: Endpoint = { address: '203.0.113.2', port: 7000 };
+const probeKey = transportProbeKey(new Uint8Array(32).fill(7));
+const otherKey = transportProbeKey(new Uint8Array(32).fill(8));
 
 function hubRig() {
   const clock = new ManualClock();
   const sw = new MemoryUdpSwitch(clock);
   const udp = sw.open(hubEp.address, hubEp.port);
   const proven = new Set<string>();
-  const probes = new ProbeResponder(() => clock.now());
+  const probes = new ProbeResponder(() => clock.now(), probeKey);
   const got: Array<{ data: string; from: string }> = [];
   const hub: StreamHubSocket = new StreamHubSocket(udp, {
     clock,
@@ -142,16 +145,53 @@ describe('StreamHubSocket (hub)', () => {
     const c = r.connect({ address: '198.51.100.3', port: 1 })!;
     const replies: number[] = [];
     c.onDatagram((d) => replies.push(d.byteLength));
-    c.send(encodeProbe({ type: ProbeType.Probe, seq: 1, token: 9 }));
+    c.send(sealProbe(probeKey, 1, 9));
     const u = r.sw.open('198.51.100.10', 5000);
     const udpReplies: number[] = [];
     u.onMessage((d) => udpReplies.push(d.byteLength));
-    u.send(encodeProbe({ type: ProbeType.Probe, seq: 2, token: 9 }), hubEp);
+    u.send(sealProbe(probeKey, 2, 9), hubEp);
     r.clock.advance(5);
     expect(replies).toEqual([PROBE_REPLY_SIZE]);
     expect(udpReplies).toEqual([PROBE_REPLY_SIZE]);
     expect(r.got).toEqual([]);
     expect(r.probes.counters.answered).toBe(2);
+  });
+
+  it('hostile: probes without the network secret get no answer, on either leg, and never reach the link', () => {
+    // Before the MAC any 64-byte probe-shaped datagram was answered: anyone could use the hub as a
+    // (16-byte) reflector and tell a UDP leg alive.
+    const r = hubRig();
+    const c = r.connect({ address: '198.51.100.3', port: 1 })!;
+    const replies: number[] = [];
+    c.onDatagram((d) => replies.push(d.byteLength));
+    const u = r.sw.open('198.51.100.10', 5000);
+    u.onMessage((d) => replies.push(d.byteLength));
+    const unsealed = new Uint8Array(64);
+    unsealed[0] = 0x50;
+    unsealed[7] = 1;
+    const flipped = sealProbe(probeKey, 3, 9);
+    flipped[63]! ^= 1;
+    for (const d of [unsealed, sealProbe(otherKey, 2, 9), flipped]) {
+      c.send(d);
+      u.send(d, hubEp);
+    }
+    r.clock.advance(5);
+    expect(replies).toEqual([]);
+    expect(r.got).toEqual([]);
+    expect(r.probes.counters).toMatchObject({ answered: 0, badMac: 6 });
+    // A flood of forged probes does not use up the members' answer budget.
+    for (let i = 0; i < 10_000; i++) u.send(sealProbe(otherKey, i, 1), hubEp);
+    u.send(sealProbe(probeKey, 1, 9), hubEp);
+    r.clock.advance(5);
+    expect(replies).toEqual([PROBE_REPLY_SIZE]);
+    expect(r.probes.counters.rateLimited).toBe(0);
+  });
+
+  it('a reply counts only with the hub\'s MAC (a middlebox cannot fake a live leg)', () => {
+    const reply = sealProbeReply(probeKey, { seq: 4, token: 9 });
+    expect(openProbe(probeKey, reply)).toMatchObject({ seq: 4, token: 9 });
+    expect(openProbe(otherKey, reply)).toBe('bad_mac');
+    expect(openProbe(probeKey, reply.subarray(0, 31))).toBe('malformed');
   });
 
   it('fuzz: 3,000 connections of random bytes and frames never throw, and leave no state behind', () => {
@@ -220,6 +260,7 @@ describe('HubTransport (auto) over the twins', () => {
       socket: leg,
       tcp: hubEp,
       tls: { address: hubEp.address, port: 443 },
+      probeKey,
       clock: r.clock,
       log: testLogger(),
       connect: async (to, kind) => {
@@ -269,7 +310,7 @@ describe('HubTransport with an older hub (no probe answers, no TCP)', () => {
     leg.onMessage(() => {});
     let connects = 0;
     transport = new HubTransport({
-      setting: 'auto', socket: leg, tcp: hubEp, tls: { address: hubEp.address, port: 443 }, clock, log: testLogger(),
+      setting: 'auto', socket: leg, tcp: hubEp, tls: { address: hubEp.address, port: 443 }, clock, log: testLogger(), probeKey,
       connect: () => {
         connects++;
         return Promise.reject(new Error('ECONNREFUSED'));
@@ -296,7 +337,7 @@ describe('HubTransport with a stalled hub (nothing answers on either leg)', () =
     const leg = new HubLegSocket(sw.open('192.0.2.2', 5000), hubEp, (d, l) => transport?.intercept(d, l) ?? false);
     let connects = 0;
     transport = new HubTransport({
-      setting: 'auto', socket: leg, tcp: hubEp, tls: { address: hubEp.address, port: 443 }, clock, log: testLogger(),
+      setting: 'auto', socket: leg, tcp: hubEp, tls: { address: hubEp.address, port: 443 }, clock, log: testLogger(), probeKey,
       // The kernel completes the connection; the hub's event loop never reads it.
       connect: async (to, kind) => {
         connects++;

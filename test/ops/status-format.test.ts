@@ -175,4 +175,19 @@ describe('hub bindings of keys not registered now', () => {
     expect(out).toMatch(/birthday +direct in 0\.9 s +170 +partner random-port EDM/);
     expect(out).toMatch(/c +relay +relayed +0 +both sides random-port EDM/);
   });
+  it('prints, under --transport auto, each pair\'s data-channel mode and why', () => {
+    const s = {
+      ...peerStatus,
+      transport: 'auto' as const,
+      peers: [
+        { ...peerStatus.peers[0]!, channelMode: { mode: 'kcp' as const, reason: 'direct', why: 'direct UDP path: KCP repairs its loss' } },
+        { ...peerStatus.peers[1]!, channelMode: { mode: 'datagram' as const, reason: 'stream-leg', why: 'relayed over a TCP/TLS hub leg' } },
+      ],
+    };
+    const out = formatStatus(s);
+    expect(out).toMatch(/PEER +CHANNEL +WHY/);
+    expect(out).toMatch(/b +kcp +direct UDP path/);
+    expect(out).toMatch(/c +datagram +relayed over a TCP\/TLS hub leg/);
+    expect(formatStatus(peerStatus)).not.toMatch(/CHANNEL/);
+  });
 });

@@ -1,0 +1,160 @@
+// peer/leg-channel.ts through two data planes back to back (manual clock): under --transport auto a
+// pair sends KCP or datagrams as the choice says, switches within a second (or at once on a hub-leg
+// switch), and always takes both kinds in, so two ends that chose differently still talk.
+import { describe, expect, it } from 'vitest';
+import { DataPlane, type TransportSetting } from '../../src/peer/dataplane.js';
+import { presets } from '../../src/arq/constants.js';
+import { ipv4ToU32 } from '../../src/util/ipv4.js';
+import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
+import { InnerKind } from '../../src/wire/inner.js';
+import type { PeerSender } from '../../src/peer/channel.js';
+import type { PeerInfo } from '../../src/peer/peer-map.js';
+import { RemotePeers } from '../../src/peer/peer-table.js';
+import type { ChannelModeChoice } from '../../src/peer/leg-channel-choice.js';
+import { modeCheckIntervalMs } from '../../src/peer/leg-channel.js';
+import { ChannelTun } from '../fakes/channel-tun.js';
+import { ManualClock } from '../fakes/manual-clock.js';
+import { Rng } from '../fakes/rng.js';
+import { testLogger } from '../fakes/logger.js';
+
+const A = ipv4ToU32('10.9.0.2');
+const B = ipv4ToU32('10.9.0.3');
+const boot: Record<number, bigint> = { [A]: 1n, [B]: 2n };
+
+function infoOf(overlay: number, bootId: bigint): PeerInfo {
+  const publicKey = new Uint8Array(32).fill(overlay & 0xff);
+  return { publicKey, id: Buffer.from(publicKey).toString('hex'), overlay, name: '', bootId, reflexive: { address: '0.0.0.0', port: 0 }, lan: [] };
+}
+
+function udpPacket(src: number, dst: number, seq: number, size = 100): Uint8Array {
+  const p = new Uint8Array(size);
+  const v = new DataView(p.buffer);
+  p[0] = 0x45;
+  v.setUint16(2, size);
+  p[8] = 64;
+  p[9] = 17;
+  v.setUint32(12, src);
+  v.setUint32(16, dst);
+  v.setUint32(28, seq);
+  setIpv4Checksum(p);
+  return p;
+}
+const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(28);
+
+interface Side {
+  transport: TransportSetting;
+  choice?: { current: ChannelModeChoice };
+}
+
+/** A and B back to back; `kinds[X]` records the inner kind of every message X sent. */
+function pair(sa: Side, sb: Side, loss = 0) {
+  const clock = new ManualClock();
+  const rng = new Rng(7);
+  const tuns = { [A]: new ChannelTun({ mtu: 1378 }), [B]: new ChannelTun({ mtu: 1378 }) };
+  const deferred: (() => void)[] = [];
+  const planes: Record<number, DataPlane> = {};
+  const tables: Record<number, RemotePeers> = {};
+  const kinds: Record<number, number[]> = { [A]: [], [B]: [] };
+  const switches: string[] = [];
+  const make = (self: number, other: number, side: Side) => {
+    const table = (tables[self] = new RemotePeers({ bootId: boot[self]!, clock, random01: () => 0.5 }));
+    table.upsert(infoOf(other, boot[other]!));
+    const sender: PeerSender = {
+      send: (_peer, inner) => {
+        kinds[self]!.push(inner[0]!);
+        if (rng.chance(loss)) return true;
+        const copy = inner.slice();
+        clock.setTimer(5 + rng.int(5), () => {
+          const from = tables[other]?.get(infoOf(self, 0n).id);
+          if (from) planes[other]?.inbound.receive(from, copy);
+        });
+        return true;
+      },
+    };
+    const c = side.choice;
+    return new DataPlane({
+      tun: tuns[self]!, localAddress: self, prefixLength: 24, mtu: 1378, transport: side.transport, preset: presets.fast2, clock,
+      defer: (fn) => deferred.push(fn), log: testLogger(), table, sender,
+      ...(c ? { choose: () => c.current, onModeSwitch: (_p: unknown, f: ChannelModeChoice, t: ChannelModeChoice) => switches.push(`${f.mode}->${t.mode}`) } : {}),
+    });
+  };
+  planes[A] = make(A, B, sa);
+  planes[B] = make(B, A, sb);
+  tuns[A]!.onPackets((b) => planes[A]!.outbound.onTunBatch(b));
+  tuns[B]!.onPackets((b) => planes[B]!.outbound.onTunBatch(b));
+  const run = (ms: number) => {
+    for (let t = 0; t < ms; t += 5) {
+      clock.advance(5);
+      while (deferred.length) deferred.shift()!();
+    }
+  };
+  /** n packets from `from` to `to`, 5 ms apart, then 3 s to settle; returns the seqs delivered. */
+  const send = (from: number, to: number, n: number, base = 0) => {
+    for (let i = 0; i < n; i++) {
+      tuns[from]!.inject(udpPacket(from, to, base + i));
+      run(5);
+    }
+    run(3000);
+    return tuns[to]!.take().map(seqOf).sort((x, y) => x - y);
+  };
+  return { planes, kinds, switches, send, run };
+}
+
+const kcp: ChannelModeChoice = { mode: 'kcp', reason: 'udp-legs' };
+const dgram: ChannelModeChoice = { mode: 'datagram', reason: 'stream-leg' };
+const seqs = (n: number, base = 0) => Array.from({ length: n }, (_, i) => base + i);
+
+describe('LegChannel (--transport auto)', () => {
+  it('a pair whose ends chose differently (A datagrams, B pinned KCP) carries both directions', () => {
+    // Before: a datagram-mode channel refused KCP input, so a mixed pair lost one direction entirely.
+    const { send, kinds, planes } = pair({ transport: 'auto', choice: { current: dgram } }, { transport: 'kcp' });
+    expect(send(A, B, 20)).toEqual(seqs(20));
+    expect(send(B, A, 20)).toEqual(seqs(20));
+    expect(kinds[A]!.filter((k) => k === InnerKind.IP).length).toBe(20);
+    expect(kinds[B]!.every((k) => k === InnerKind.KCP)).toBe(true);
+    expect(planes[A]!.counters.drops.kcp_rejected ?? 0).toBe(0);
+  });
+
+  it('switches a busy pair within a second of the choice changing, and logs the switch once', () => {
+    const choice = { current: kcp };
+    const { send, kinds, switches, planes } = pair({ transport: 'auto', choice }, { transport: 'auto' });
+    expect(send(A, B, 10)).toEqual(seqs(10));
+    expect(kinds[A]!.includes(InnerKind.IP)).toBe(false);
+    expect(planes[A]!.status()[0]).toMatchObject({ mode: 'kcp', modeReason: 'udp-legs' });
+    choice.current = dgram;
+    kinds[A]!.length = 0;
+    // send() spans more than modeCheckIntervalMs: the switch lands during it.
+    expect(modeCheckIntervalMs).toBeLessThan(3000);
+    expect(send(A, B, 10, 10)).toEqual(seqs(10, 10));
+    expect(kinds[A]!.filter((k) => k === InnerKind.IP).length).toBe(10);
+    expect(switches).toEqual(['kcp->datagram']);
+    expect(planes[A]!.status()[0]).toMatchObject({ mode: 'datagram', modeReason: 'stream-leg' });
+  });
+
+  it('reconsiderModes() applies a new choice at once (the hub leg switched)', () => {
+    const choice = { current: dgram };
+    const { send, kinds, planes, run } = pair({ transport: 'auto', choice }, { transport: 'auto' });
+    expect(send(A, B, 3)).toEqual(seqs(3));
+    choice.current = kcp;
+    planes[A]!.channels.reconsiderModes();
+    kinds[A]!.length = 0;
+    run(1);
+    expect(send(A, B, 1, 3)).toEqual([3]);
+    expect(kinds[A]![0]).toBe(InnerKind.KCP);
+  });
+
+  it('KCP chosen on a lossy path repairs every loss; datagrams chosen carry what arrives', () => {
+    const lossyKcp = pair({ transport: 'auto', choice: { current: kcp } }, { transport: 'auto' }, 0.2);
+    expect(lossyKcp.send(A, B, 100)).toEqual(seqs(100));
+    const lossyDgram = pair({ transport: 'auto', choice: { current: dgram } }, { transport: 'auto' }, 0.2);
+    const got = lossyDgram.send(A, B, 100);
+    expect(got.length).toBeLessThan(100);
+    expect(got.length).toBeGreaterThan(50);
+  });
+
+  it('without a chooser, auto is KCP for every pair (the old default)', () => {
+    const { send, kinds } = pair({ transport: 'auto' }, { transport: 'auto' });
+    expect(send(A, B, 5)).toEqual(seqs(5));
+    expect(kinds[A]!.every((k) => k === InnerKind.KCP)).toBe(true);
+  });
+});

@@ -5,7 +5,7 @@
 // the handshake, so a captured JOIN_INIT replayed from elsewhere yields nothing decryptable.
 // Used by peer/join.ts (redeemer) and hub/invite-redeemer.ts (hub). Pure: time comes in.
 import { hkdfSync } from 'node:crypto';
-import { decodeJoinResp, decodeJoinResult, encodeJoinInit, encodeJoinResp, encodeJoinResult, type InviteToken, type JoinResult } from '../wire/invite.js';
+import { decodeInviteToken, decodeJoinResp, decodeJoinResult, encodeJoinInit, encodeJoinResp, encodeJoinResult, type InviteToken, type JoinResult } from '../wire/invite.js';
 import { consumeResponse, createInitiation, HandshakeResponder, type ConsumedInitiation, type PendingInitiation } from './handshake.js';
 import type { StaticKeyPair } from './keys.js';
 import { NODE_NOISE, type Noise } from './noise.js';
@@ -25,6 +25,11 @@ export function networkIdOf(psk: Uint8Array): Uint8Array {
  * The hub stores this (never the secret itself), the redeemer derives it from the token. */
 export function invitePsk(secret: Uint8Array, inviteId: Uint8Array): Uint8Array {
   return new Uint8Array(hkdfSync('sha256', secret, INVITE_SALT, inviteId, 32));
+}
+
+/** The token's text as the redeemer gives it (wire/invite.ts decodeInviteToken; DecodeError TOKEN_*). */
+export function readInviteToken(text: string): InviteToken {
+  return decodeInviteToken(text);
 }
 
 /** The redeemer's state between JOIN_INIT and JOIN_RESP. */

@@ -4,10 +4,9 @@ import { invitePsk } from '../crypto/invite.js';
 import { encodeInviteToken } from '../wire/invite.js';
 import type { Invite, InviteStore } from './invite-store.js';
 
-/** Local policy: an invite lives 24 h and is good for one machine unless the operator says otherwise. */
+/** Local policy: an invite lives 24 h and is good for one machine unless the operator says otherwise
+ * (the bounds are the control socket's, ops/control-protocol.ts). */
 export const defaultInviteTtlMs = 24 * 3_600_000;
-export const maxInviteTtlMs = 365 * 24 * 3_600_000;
-export const maxInviteUses = 1000;
 
 export interface InviteRequest {
   name?: string;
@@ -27,6 +26,17 @@ export interface IssuedInvite {
   uses: number;
   forKey: string | null;
   addresses: string[];
+}
+
+/** The control socket's request (ops/control-protocol.ts InviteCommand, already checked) as a request. */
+export function inviteRequestOf(c: { name?: string; ttlMs?: number; uses?: number; forKey?: string; address?: string }): InviteRequest {
+  return {
+    ...(c.name !== undefined ? { name: c.name } : {}),
+    ...(c.ttlMs !== undefined ? { ttlMs: c.ttlMs } : {}),
+    ...(c.uses !== undefined ? { uses: c.uses } : {}),
+    ...(c.forKey !== undefined ? { forKey: Buffer.from(c.forKey, 'base64').toString('hex') } : {}),
+    ...(c.address !== undefined ? { addresses: [c.address] } : {}),
+  };
 }
 
 export function issueInvite(

@@ -20,7 +20,7 @@
 //
 // JoinResult (the plaintext in JOIN_RESP's transport datagram):
 //   0 status u8 (0 = OK, else a JoinRefusal)
-//   OK:      network_psk [32] | network u32 BE | prefix u8 | name_len u8 | name
+//   OK:      network_psk [32] | network u32 BE | prefix u8 | name_len u8 | name ([A-Za-z0-9_-]*)
 //   refused: text_len u8 | text (UTF-8, for the redeemer's log)
 import { DecodeError } from '../util/errors.js';
 import { HANDSHAKE_INIT_SIZE, HANDSHAKE_RESP_SIZE, JOIN_INIT_SIZE, JOIN_REFUSED_SIZE, MessageType, TRANSPORT_MIN_SIZE } from './outer.js';
@@ -241,9 +241,12 @@ export type JoinResult =
 export const JOIN_NAME_MAX = 32;
 export const JOIN_TEXT_MAX = 100;
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 export function encodeJoinResult(r: JoinResult): Uint8Array {
   if (r.ok) {
-    const name = Buffer.from(r.name, 'utf8');
+    if (!/^[A-Za-z0-9_-]*$/.test(r.name)) throw new RangeError('name must be letters, digits, - or _');
+    const name = Buffer.from(r.name, 'latin1');
     if (name.byteLength > JOIN_NAME_MAX) throw new RangeError('name too long');
     if (r.prefix < 0 || r.prefix > 32) throw new RangeError('prefix');
     const out = new Uint8Array(1 + 32 + 4 + 1 + 1 + name.byteLength);
@@ -255,7 +258,9 @@ export function encodeJoinResult(r: JoinResult): Uint8Array {
     out.set(name, 39);
     return out;
   }
-  const text = Buffer.from(r.text, 'utf8').subarray(0, JOIN_TEXT_MAX);
+  // Cut at a character boundary so the receiver's strict UTF-8 decoding accepts it.
+  let text = Buffer.from(r.text, 'utf8');
+  while (text.byteLength > JOIN_TEXT_MAX) text = Buffer.from(r.text.slice(0, Math.floor(r.text.length * 0.9)), 'utf8');
   const out = new Uint8Array(2 + text.byteLength);
   out[0] = r.reason;
   out[1] = text.byteLength;
@@ -272,16 +277,18 @@ export function decodeJoinResult(d: Uint8Array): JoinResult {
     if (n > JOIN_NAME_MAX || d.byteLength !== 39 + n) throw new DecodeError('JoinResult: bad name length');
     const prefix = d[37]!;
     if (prefix > 32) throw new DecodeError('JoinResult: bad prefix');
-    return {
-      ok: true,
-      networkPsk: d.slice(1, 33),
-      network: new DataView(d.buffer, d.byteOffset, d.byteLength).getUint32(33, false),
-      prefix,
-      name: Buffer.from(d.subarray(39)).toString('utf8'),
-    };
+    const name = Buffer.from(d.subarray(39)).toString('latin1');
+    if (!/^[A-Za-z0-9_-]*$/.test(name)) throw new DecodeError('JoinResult: bad name');
+    return { ok: true, networkPsk: d.slice(1, 33), network: new DataView(d.buffer, d.byteOffset, d.byteLength).getUint32(33, false), prefix, name };
   }
   if (joinRefusalName[status as JoinRefusal] === undefined) throw new DecodeError(`JoinResult: unknown status ${status}`);
   const n = d[1]!;
   if (n > JOIN_TEXT_MAX || d.byteLength !== 2 + n) throw new DecodeError('JoinResult: bad text length');
-  return { ok: false, reason: status as JoinRefusal, text: Buffer.from(d.subarray(2)).toString('utf8') };
+  let text: string;
+  try {
+    text = utf8.decode(d.subarray(2));
+  } catch {
+    throw new DecodeError('JoinResult: text is not UTF-8');
+  }
+  return { ok: false, reason: status as JoinRefusal, text };
 }

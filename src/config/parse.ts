@@ -124,6 +124,10 @@ function secret(role: Role, raw: RawOptions, ctx: ParseContext): string {
     text = readSecretFile(file, '--secret-file', ctx);
     from = file;
     checkSecretMode(file, ctx);
+  } else if (role === 'peer' && (raw.join !== undefined || joinedHub(str(raw, 'stateDir') ?? '/var/lib/meshd', ctx) !== undefined)) {
+    // A peer that joins by invite (--join) or joined before (<state-dir>/joined.json) runs on the
+    // psk the hub sent (peer/join-run.ts), not on a default secret file that may belong elsewhere.
+    return '';
   } else if (ctx.env.MESHD_SECRET !== undefined) {
     text = ctx.env.MESHD_SECRET;
     from = 'MESHD_SECRET';
@@ -139,8 +143,6 @@ function secret(role: Role, raw: RawOptions, ctx: ParseContext): string {
       missing = true;
       text = '';
     }
-    // A peer that joins by invite (--join) or joined before (<state-dir>/joined.json) needs no secret.
-    if (missing && role === 'peer' && (raw.join !== undefined || joinedHub(str(raw, 'stateDir') ?? '/var/lib/meshd', ctx) !== undefined)) return '';
     if (missing && role === 'peer') {
       throw new ConfigError('--secret-file', `no network secret: ${path} does not exist; copy it from the hub (scp HUB:${defaultSecretPath} ${path}) or give --secret-file FILE`);
     }

@@ -142,6 +142,18 @@ describe('invite redemption', () => {
     expect(w.hub.status().controlDrops.join_replayed).toBe(1);
   });
 
+  it('redemption attempts are rate limited per source IP before any DH', () => {
+    const w = world();
+    const token = decodeInviteToken(w.hub.invite({}).token);
+    const sock = w.net.host('198.51.100.98').open(40000);
+    // Twenty initiations from one address at once: the burst passes, the rest are counted and cost nothing.
+    for (let i = 0; i < 20; i++) sock.send(startJoin(generateKeyPair(), { ...token, secret: new Uint8Array(32) }, i, w.wall()).datagram, HUB_ENDPOINT);
+    w.run(50);
+    const d = w.hub.status().controlDrops;
+    expect(d.join_rate_limited).toBe(15);
+    expect(d.join_forged).toBe(5);
+  });
+
   it('invites.json holds the enrolment across a restart, written before the token is returned', async () => {
     dir = mkdtempSync(join(tmpdir(), 'meshd-invite-'));
     const path = join(dir, 'invites.json');

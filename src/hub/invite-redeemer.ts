@@ -133,9 +133,4 @@ export class InviteRedeemer {
     }
     o.transmit(answerJoin(opened, result, o.randomU32(), now, o.crypto.aead), from);
   }
-
-  /** Housekeeping (the hub's sweep). */
-  sweep(now: number): void {
-    this.perIp.sweep(now);
-  }
 }

@@ -13,6 +13,8 @@ import { finishJoin, networkIdOf, startJoin } from '../../src/crypto/invite.js';
 import { generateKeyPair, type StaticKeyPair } from '../../src/crypto/keys.js';
 import { InviteStore, parseInvites } from '../../src/hub/invite-store.js';
 import { keyId } from '../../src/link/key-id.js';
+import { udpPath } from '../../src/link/path.js';
+import { createInitiation } from '../../src/crypto/handshake.js';
 import type { UdpSocket } from '../../src/net/udp.js';
 import { redeemInvite } from '../../src/peer/join.js';
 import { decodeInviteToken, encodeInviteToken, JOIN_INIT_SIZE, type InviteToken } from '../../src/wire/invite.js';
@@ -170,5 +172,36 @@ describe('invite redemption', () => {
     expect(w.hub.status().peers.map((x) => x.name)).toEqual(['pc']);
     // The text form survives a round trip through the token codec unchanged.
     expect(encodeInviteToken(decodeInviteToken(issued.token))).toBe(issued.token);
+  });
+});
+
+describe('hostile: a revoked key replaying an old handshake', () => {
+  it('is refused and counted, by the running hub and by one restarted on the same state', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'meshd-invite-'));
+    const revocationsPath = join(dir, 'revoked.json');
+    const w = new World();
+    w.startHub({ revocationsPath });
+    const kb = generateKeyPair();
+    const b = w.peer({ open: '198.51.100.20' }, '10.9.0.3', { name: 'b', keyPair: kb });
+    await w.join(b);
+    // An initiation b made while it was a member, captured on the wire.
+    const old = createInitiation({ keyPair: kb, psk: w.psk }, w.hubKeys.publicKey, 77, w.wall()).message;
+    expect(w.hub.revoke('b')).toHaveLength(1);
+    await w.settle(b.stop());
+    const from = udpPath({ address: '192.0.2.66', port: 5555 });
+    const drops = () => ({ ...w.hub.link.drops, revoked: w.hub.status().controlDrops.revoked_handshake! });
+    const before = drops();
+    w.hub.link.receive(old, from);
+    w.run(100);
+    expect(drops().not_allowed).toBe(before.not_allowed + 1);
+    expect(drops().revoked).toBe(before.revoked + 1);
+    await w.hub.close();
+    w.startHub({ revocationsPath });
+    w.hub.link.receive(old, from);
+    w.run(100);
+    expect(w.hub.link.drops.not_allowed).toBe(1);
+    expect(w.hub.status().controlDrops.revoked_handshake).toBe(1);
+    expect(w.hub.link.hasSession(kb.publicKey)).toBe(false);
+    expect(w.hub.status().peers).toEqual([]);
   });
 });

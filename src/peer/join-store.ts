@@ -4,6 +4,7 @@
 // The daemon (peer/run.ts) reads it at every start when there is no network secret.
 //   {"invite": "<hex16>", "psk": "<base64>", "hubKey": "<base64>", "hub": ["203.0.113.1:7000"],
 //    "network": "10.9.0.0/24", "name": "laptop", "joined": ISO}
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileNoFollow, writeFileAtomic } from '../config/write-atomic.js';
 import { ConfigError } from '../util/errors.js';
@@ -79,5 +80,6 @@ export function loadJoined(stateDir: string): JoinedCredentials | undefined {
 }
 
 export function saveJoined(stateDir: string, c: JoinedCredentials): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   writeFileAtomic(joinedPath(stateDir), joinedText(c), 0o600);
 }

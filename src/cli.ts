@@ -16,7 +16,7 @@ import { parseHubConfig, parsePeerConfig, type ParseContext, type RawOptions } f
 import { loadOrCreateKey } from './config/key-file.js';
 import { createSecretFile, generateSecretText } from './config/secret-file.js';
 import { decodeKey, encodeKey, generateKeyPair, keyPairFromPrivate } from './crypto/keys.js';
-import { registerPingCommand, registerReleaseCommand, registerRevokeCommand, registerStatusCommand } from './ops/commands.js';
+import { registerInviteCommand, registerPingCommand, registerReleaseCommand, registerRevokeCommand, registerStatusCommand } from './ops/commands.js';
 import { ConfigError, MeshdError } from './util/errors.js';
 import type { Logger } from './util/log.js';
 import { meshdVersion } from './util/version.js';
@@ -232,7 +232,18 @@ async function runPeer(flags: Record<string, unknown>): Promise<void> {
   reloadOnHangup(flags, (raw) => parsePeerConfig(raw, parseContextFor('peer')), cfg, logger);
   const { keyPair, created } = loadOrCreateKey(cfg.keyFile);
   const cryptoBackends = await cryptoInUse();
-  const { startPeerDaemon } = await import('./peer/run.js');
+  const { startPeerDaemon, resolveHub } = await import('./peer/run.js');
+  // --join: redeem the invite before anything else (issue 25); a refusal is one line and exit 1.
+  if (cfg.join !== undefined) {
+    const { joinIfNeeded } = await import('./peer/join-run.js');
+    try {
+      await joinIfNeeded(cfg, await resolveHub(cfg.hub.host, cfg.hub.port), keyPair, log);
+    } catch (e) {
+      log.error({ code: (e as MeshdError).code }, `join failed: ${e instanceof Error ? e.message : String(e)}`);
+      log.flush();
+      process.exit(1);
+    }
+  }
   // startPeerDaemon waits for the first REGISTER_OK, which a refusing hub can hold back for as long
   // as the operator takes (the peer retries, H1): a stop meanwhile is a clean exit 0. Nothing is
   // registered to say goodbye to, and the kernel removes a TUN device with its last file descriptor.
@@ -291,6 +302,7 @@ export function buildProgram(): Command {
   const hub = addOptions(program.command('hub').description('run the hub: registration, peer map, hole punching, relay'), 'hub').action(runHub);
   registerReleaseCommand(hub);
   registerRevokeCommand(hub);
+  registerInviteCommand(hub);
   addOptions(program.command('peer').description('run a peer: a TUN device on the overlay network'), 'peer').action(runPeer);
 
   program

@@ -7,6 +7,7 @@ import { classifySecret, MIN_PASSPHRASE_CHARS } from '../crypto/secret.js';
 import { defaultSecretPath, secretFileDefault } from './secret-file.js';
 import { parseEndpoint } from '../net/udp.js';
 import { parsePortRanges, parsePublishSpecs } from '../publish/spec.js';
+import { joinedHub, tokenHub } from './join-source.js';
 import {
   defaultHubPort,
   defaultTunMtu,
@@ -123,6 +124,10 @@ function secret(role: Role, raw: RawOptions, ctx: ParseContext): string {
     text = readSecretFile(file, '--secret-file', ctx);
     from = file;
     checkSecretMode(file, ctx);
+  } else if (role === 'peer' && (raw.join !== undefined || joinedHub(str(raw, 'stateDir') ?? '/var/lib/meshd', ctx) !== undefined)) {
+    // A peer that joins by invite (--join) or joined before (<state-dir>/joined.json) runs on the
+    // psk the hub sent (peer/join-run.ts), not on a default secret file that may belong elsewhere.
+    return '';
   } else if (ctx.env.MESHD_SECRET !== undefined) {
     text = ctx.env.MESHD_SECRET;
     from = 'MESHD_SECRET';
@@ -261,6 +266,7 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   const allowPublish = str(raw, 'allowPublish');
   const cfg: HubConfig = {
     ...c,
+    inviteOnly: false,
     network: cidr('network', str(raw, 'network') ?? '10.9.0.0/24', true),
     allowPublish: allowPublish === undefined ? [] : parsePortRanges(allowPublish),
     relayRateMbit: defaultRelayRateMbit,
@@ -300,6 +306,7 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   if (maxSvc !== undefined) cfg.publishMaxServices = maxSvc;
   const allow = str(raw, 'allowKeysFile');
   if (allow !== undefined) cfg.allowKeysFile = allow;
+  cfg.inviteOnly = boolOpt(raw, 'inviteOnly');
   // The stream transport (issue 21): TCP on the UDP port number unless told otherwise or "off".
   if (raw.listenTcp !== 'off') cfg.listenTcp = intOpt(raw, 'listenTcp', '--listen-tcp', 0, 65535) ?? c.listen.port;
   const tls = intOpt(raw, 'listenTls', '--listen-tls', 0, 65535);
@@ -320,8 +327,10 @@ function dnsDomain(v: string): string {
 
 export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig {
   const c = common('peer', raw, ctx, '0.0.0.0:0');
-  const hubText = str(raw, 'hub');
-  if (hubText === undefined) throw new ConfigError('--hub', 'is required (host:port of the hub)');
+  const joinText = str(raw, 'join');
+  // Without --hub: the token's first hub address, else the one saved when this peer joined.
+  const hubText = str(raw, 'hub') ?? (joinText !== undefined ? tokenHub(joinText) : joinedHub(c.stateDir, ctx));
+  if (hubText === undefined) throw new ConfigError('--hub', joinText !== undefined ? 'is required: the invite token names no hub address' : 'is required (host:port of the hub)');
   const hm = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(hubText);
   const hubPort = hm ? Number(hm[2]) : 0;
   if (!hm || hubPort < 1 || hubPort > 65535) throw new ConfigError('--hub', `must be host:port (got "${hubText}")`);
@@ -371,5 +380,6 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   }
   const probePort = intOpt(raw, 'probePort', '--probe-port', 0, 65535);
   if (probePort !== undefined) cfg.probePort = probePort;
+  if (joinText !== undefined) cfg.join = joinText;
   return cfg;
 }

@@ -30,6 +30,8 @@ export const options: readonly OptionDoc[] = [
   { key: 'stateDir', flag: '--state-dir', roles: ['hub', 'peer'], arg: 'dir', def: '/var/lib/meshd', doc: 'where the node key (and the pinned hub key) live' },
   { key: 'keyFile', flag: '--key-file', roles: ['hub', 'peer'], arg: 'file', def: '<state-dir>/<role>.key', doc: 'private key file; created (mode 0600) if missing' },
   { key: 'allowKeysFile', flag: '--allow-keys-file', roles: ['hub'], arg: 'file', doc: 'only admit the peer public keys listed in this file, one per line: KEY [ADDRESS [NAME]] (a listed address and name are bound to that key)' },
+  { key: 'inviteOnly', flag: '--invite-only', roles: ['hub'], doc: 'admit only keys enrolled by an invite (meshd hub invite) or listed in --allow-keys-file, not every holder of the network secret' },
+  { key: 'join', flag: '--join', roles: ['peer'], arg: 'token', doc: 'join with an invite token from `meshd hub invite` instead of a network secret file; the credentials are kept in --state-dir (joined.json), so later starts need neither' },
   { key: 'acl', flag: '--acl', roles: ['hub'], arg: 'file', doc: 'JSON ACL policy: who may reach which ports of whom, enforced by the receiving peer (docs/ACL.md); reloaded on SIGHUP; default allow all' },
   { key: 'bindingLeaseDays', flag: '--binding-lease-days', roles: ['hub'], arg: 'days', def: '30', doc: "free a key's address and name after this many days unseen (else only `meshd hub release` frees them)" },
   { key: 'hub', flag: '--hub', roles: ['peer'], arg: 'host:port', doc: 'the hub to register with (required)' },
@@ -82,6 +84,8 @@ export interface CommonConfig {
 export interface HubConfig extends CommonConfig {
   network: { address: string; prefixLength: number };
   allowKeysFile?: string;
+  /** --invite-only: admit allow-listed and invite-enrolled keys only (issue 25). */
+  inviteOnly: boolean;
   /** The ACL policy file (--acl); absent = allow all. */
   acl?: string;
   allowPublish: PortRange[];
@@ -120,6 +124,8 @@ export interface RouteRule extends RouteCidr {
 export interface PeerConfig extends CommonConfig {
   hub: { host: string; port: number };
   hubKey?: string;
+  /** --join: the invite token's text (checked by the parser; redeemed by peer/join.ts). */
+  join?: string;
   /** Absent: the hub assigns an address in its --network (the same one for this key next time). */
   local?: { address: string; prefixLength: number };
   name: string;

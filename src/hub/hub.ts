@@ -31,6 +31,9 @@ import { AclDistributor } from './acl-distributor.js';
 import type { AclPolicyFile } from './acl-policy.js';
 import { mapCoalesceMs } from './map-sender.js';
 import { loadRevocations, saveRevocations, type Revocation } from './revocations.js';
+import { startHubInvites, type HubInvites } from './invites.js';
+import type { InviteStore } from './invite-store.js';
+import type { InviteRequest, IssuedInvite } from './invite-issue.js';
 
 /** Local tuning: how often the hub looks for members whose heartbeats stopped. */
 export const expiryCheckIntervalMs = 5_000;
@@ -85,6 +88,10 @@ export interface HubOptions {
   acl?: AclPolicyFile;
   /** Where revocations live (<state-dir>/revoked.json, hub/revocations.ts); absent = memory only. */
   revocationsPath?: string;
+  /** Invites (issue 25, hub/invites.ts): the store of <state-dir>/invites.json; absent = no invites. */
+  invites?: InviteStore;
+  /** Admit only keys from the allow-list and keys enrolled by an invite (--invite-only). */
+  inviteOnly?: boolean;
 }
 
 /** What `meshd hub revoke` revoked. */
@@ -149,6 +156,8 @@ export interface Hub {
   revoke(selector: string): RevokedKey[];
   /** SIGHUP: the allow-list's keys (undefined = no allow-list) and the revocations file again. */
   reloadAccess(allowedKeys: Uint8Array[] | undefined): void;
+  /** `meshd hub invite`: records an invite (on disk before it returns) and gives its token. */
+  invite(req: InviteRequest): IssuedInvite;
   /** A new ACL policy (SIGHUP) or none: reaches the members whose rules changed within one map delta. */
   setAcl(policy: AclPolicyFile | undefined): void;
   /** @internal tests */
@@ -188,7 +197,8 @@ export function startHub(opts: HubOptions): Hub {
       revokedHandshakes++;
       return false;
     }
-    return allowed === undefined || allowed.has(id);
+    if (allowed === undefined && opts.inviteOnly !== true) return true;
+    return allowed?.has(id) === true || opts.invites?.enrolled(id) === true;
   };
   const state = opts.state ?? memoryState(network, new BindingTable(mergePinned(opts.bindingsPath ? loadBindings(opts.bindingsPath) : [], opts.pinnedBindings ?? [], log)));
   const registry = state.members;
@@ -209,6 +219,7 @@ export function startHub(opts: HubOptions): Hub {
     refusal: (k: Uint8Array) => (revoked.has(keyId(k)) ? keyRevoked : keyNotAllowed),
     retain: (id) => registry.get(id) !== undefined,
   });
+  const invites: HubInvites | undefined = opts.invites ? startHubInvites(opts, link, network, (id) => revoked.has(id)) : undefined;
   const leaseMs = opts.bindingLeaseMs ?? defaultBindingLeaseDays * dayMs;
   let lastSaveMs = -Infinity;
   let saveTimer: TimerHandle | undefined;
@@ -409,10 +420,14 @@ export function startHub(opts: HubOptions): Hub {
       const added = [...revoked.keys()].filter((id) => !before.has(id));
       // Members the reloaded lists no longer admit leave now.
       for (const m of registry.all()) {
-        if (!revoked.has(m.id) && allowed !== undefined && !allowed.has(m.id)) server.removeMember(m, 'key left the allow-list');
+        if (!revoked.has(m.id) && allowed !== undefined && !allowed.has(m.id) && opts.invites?.enrolled(m.id) !== true) server.removeMember(m, 'key left the allow-list');
       }
       enforceRevoked(added);
       log.info({ revoked: revoked.size, newlyRevoked: added.length, allowList: allowed?.size ?? 'none' }, 'hub: allow-list and revocations reloaded');
+    },
+    invite(req: InviteRequest): IssuedInvite {
+      if (!invites) throw new Error('this hub keeps no invites (no --state-dir store)');
+      return invites.issue(req);
     },
     setAcl(policy: AclPolicyFile | undefined): void {
       acl.setPolicy(policy);
@@ -441,7 +456,7 @@ export function startHub(opts: HubOptions): Hub {
         relayedPackets: relay.relayedPackets,
         relayDrops: { ...relay.drops },
         linkDrops: { ...link.drops },
-        controlDrops: { ...server.drops, revoked_handshake: revokedHandshakes },
+        controlDrops: { ...server.drops, revoked_handshake: revokedHandshakes, ...invites?.drops() },
         published: publisher.status(),
         routes: server.routes.current,
         ...(probes ? { probes: { answered: { ...probes.answered }, drops: { ...probes.drops } } } : {}),

@@ -27,6 +27,8 @@ import { buildHubStatus } from './status.js';
 import { startHubStreams } from './stream-listeners.js';
 import { parseAclPolicy, type AclPolicyFile } from './acl-policy.js';
 import { revocationsPath } from './revocations.js';
+import { InviteStore, invitesPath } from './invite-store.js';
+import { inviteRequestOf } from './invite-issue.js';
 
 /** Reads and validates the --acl file (ConfigError naming the file and the rule). */
 export function loadAclPolicy(path: string): AclPolicyFile {
@@ -158,6 +160,8 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     pinnedBindings: pinned,
     ...(state ? { state } : { bindingsPath: bindingsPath(cfg.stateDir) }),
     revocationsPath: revocationsPath(cfg.stateDir),
+    invites: new InviteStore(invitesPath(cfg.stateDir)),
+    inviteOnly: cfg.inviteOnly,
     bindingLeaseMs: cfg.bindingLeaseDays * dayMs,
     clock: systemClock,
     wallClock: systemWallClock,
@@ -185,7 +189,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
   try {
     control = await startControlServer(
       defaultSocketPath(cfg.stateDir, 'hub'),
-      { status: () => ({ ...buildHubStatus(hub, { version: meshdVersion, publicKey, startedMs, clock: systemClock }), stream: streams.status() }), release: (selector) => hub.release(selector), revoke: (selector) => hub.revoke(selector) },
+      { status: () => ({ ...buildHubStatus(hub, { version: meshdVersion, publicKey, startedMs, clock: systemClock }), stream: streams.status() }), release: (selector) => hub.release(selector), revoke: (selector) => hub.revoke(selector), invite: (req) => hub.invite(inviteRequestOf(req)) },
       componentLogger(log, 'control'),
     );
     if (cfg.metrics) {

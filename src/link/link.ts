@@ -46,6 +46,7 @@ export class Link implements LinkContext {
   private innerHandler: InnerHandler | undefined;
   private upHandler: ((r: RemoteNode) => void) | undefined;
   private hubKeyHandler: ((datagram: Uint8Array, from: Endpoint) => boolean) | undefined;
+  private joinHandler: ((datagram: Uint8Array, from: Path) => void) | undefined;
   private housekeeping: TimerHandle;
   private isClosed = false;
 
@@ -103,6 +104,12 @@ export class Link implements LinkContext {
    * returns false for one it did not use, which counts as a `hub_key` drop. */
   onHubKeyResponse(handler: (datagram: Uint8Array, from: Endpoint) => boolean): void {
     this.hubKeyHandler = handler;
+  }
+
+  /** Hub only: JOIN_INIT datagrams (invite redemption, hub/invite-redeemer.ts); without a handler
+   * they count as `malformed` drops. */
+  onJoin(handler: (datagram: Uint8Array, from: Path) => void): void {
+    this.joinHandler = handler;
   }
 
   /** Remotes held (each a few KB: sessions, handshake, queue), and how many of them are strangers. */
@@ -249,6 +256,9 @@ export class Link implements LinkContext {
       case MessageType.HubKeyResp:
         if (path.kind !== 'udp' || !this.hubKeyHandler?.(d, path.endpoint)) this.drop('hub_key');
         return;
+      case MessageType.JoinInit:
+        if (this.joinHandler) return this.joinHandler(d, path);
+        return this.drop('malformed');
       default:
         this.drop('malformed');
     }

@@ -3,8 +3,8 @@
 // Exit codes: 0 success, 1 no reply or no daemon, 2 bad usage (commander errors; the CLI maps them).
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { fetchStatus, requestPing, requestRelease, requestRevoke } from './control-client.js';
-import { defaultSocketPath, maxPingCount, maxPingTimeoutMs } from './control-protocol.js';
+import { fetchStatus, requestInvite, requestPing, requestRelease, requestRevoke } from './control-client.js';
+import { defaultSocketPath, maxInviteTtlMs, maxInviteUses, maxPingCount, maxPingTimeoutMs, type InviteCommand } from './control-protocol.js';
 import { formatPingReply, formatPingSummary, formatStatus, printableName } from './status-format.js';
 
 /** Where the daemons keep their state by default; mirrors `--state-dir` in config/schema.ts. */
@@ -155,4 +155,50 @@ export function registerRevokeCommand(hub: Command, io: CommandIo = processIo): 
     none: 'nothing to revoke for %s (no such name, address or key, or already revoked)',
     request: requestRevoke,
   });
+}
+
+function parseTtl(v: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(v.trim());
+  const ms = m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'] : NaN;
+  if (!(ms >= 1000 && ms <= maxInviteTtlMs)) throw new InvalidArgumentError('must be a duration like 30m, 24h or 7d (at most 365d)');
+  return ms;
+}
+
+function parseUses(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > maxInviteUses) throw new InvalidArgumentError(`must be an integer 1..${maxInviteUses}`);
+  return n;
+}
+
+/** `meshd hub invite [NAME]`: the running hub records an invite in <state-dir>/invites.json and the
+ * token is printed on stdout (alone on its line, for scripts); the details go to stderr. */
+export function registerInviteCommand(hub: Command, io: CommandIo = processIo): Command {
+  return hub
+    .command('invite')
+    .description('make a one-time invite token at the running hub: `meshd peer --join TOKEN` enrolls a machine without the network secret')
+    .argument('[name]', 'the name the new peer gets (unless it gives --name)')
+    .option('--ttl <duration>', 'how long the token is good for: 30m, 24h, 7d (default 24h)', parseTtl)
+    .option('--uses <n>', 'how many machines may join with it (default 1)', parseUses)
+    .option('--for-key <pubkey>', "bind the token to this peer public key (`meshd pubkey` on that machine): useless to anyone else, even if seen before use")
+    .option('--address <host:port>', "the hub address to put in the token (default: the hub's --listen address unless it is 0.0.0.0; without one the peer needs --hub)")
+    .addHelpText('after', `\n  --state-dir <dir>  the hub's state directory; its control socket is <dir>/hub.sock (default: ${defaultStateDir})`)
+    .option('--socket <path>', 'the control socket, overriding --state-dir')
+    .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{ stateDir?: string; socket?: string; ttl?: number; uses?: number; forKey?: string; address?: string }>();
+      try {
+        const req: InviteCommand = {
+          ...(name !== undefined ? { name } : {}),
+          ...(opts.ttl !== undefined ? { ttlMs: opts.ttl } : {}),
+          ...(opts.uses !== undefined ? { uses: opts.uses } : {}),
+          ...(opts.forKey !== undefined ? { forKey: opts.forKey } : {}),
+          ...(opts.address !== undefined ? { address: opts.address } : {}),
+        };
+        const inv = (await requestInvite(opts.socket ?? defaultSocketPath(opts.stateDir ?? defaultStateDir, 'hub'), req)) as { token: string; id: string; expires: string; uses: number; forKey: string | null; addresses: string[] };
+        io.out(`${inv.token}\n`);
+        io.err(`invite ${inv.id}: ${inv.uses} use${inv.uses === 1 ? '' : 's'}, expires ${inv.expires}${inv.forKey ? `, only for key ${inv.forKey}` : ''}; ${inv.addresses.length > 0 ? `hub ${inv.addresses.join(', ')}` : 'no hub address in the token: the peer needs --hub host:port'}\n`);
+        io.err(`on the new machine: sudo meshd peer --join ${inv.token.slice(0, 16)}...\n`);
+      } catch (e) {
+        reportError(io, e);
+      }
+    });
 }

@@ -3,7 +3,7 @@
 // (CONTROL_NO_DAEMON, CONTROL_PERMISSION, CONTROL_TIMEOUT, CONTROL_CLOSED, CONTROL_REMOTE, ...).
 import { createConnection } from 'node:net';
 import { MeshdError } from '../util/errors.js';
-import { maxResponseBytes, type ControlRequest, type PingOptions, type PingReply, type PingSummary } from './control-protocol.js';
+import { maxResponseBytes, type ControlRequest, type InviteCommand, type PingOptions, type PingReply, type PingSummary } from './control-protocol.js';
 
 export class ControlError extends MeshdError {}
 
@@ -126,4 +126,15 @@ export async function requestRevoke(path: string, target: string, timeoutMs = de
     return true;
   });
   return revoked;
+}
+
+/** Asks the hub for an invite (`meshd hub invite`); resolves with what the hub issued. */
+export async function requestInvite(path: string, req: InviteCommand, timeoutMs = defaultStatusTimeoutMs): Promise<unknown> {
+  let issued: unknown;
+  await controlRequest(path, { cmd: 'invite', ...req }, timeoutMs, (m) => {
+    if (typeof m.invite !== 'object' || m.invite === null) throw new ControlError('CONTROL_BAD_RESPONSE', `meshd at ${path} answered invite with something else`);
+    issued = m.invite;
+    return true;
+  });
+  return issued;
 }

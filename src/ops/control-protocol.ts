@@ -10,6 +10,8 @@
 //   <- {"released": [{"publicKey":"...","overlay":"10.9.0.3","name":"pb","wasMember":false}]}
 //   -> {"cmd":"revoke","target":"pb"}                   (hub only: revoke a name, address or key; docs/ACL.md)
 //   <- {"revoked": [{"publicKey":"...","overlay":"10.9.0.3","name":"pb","wasMember":true}]}
+//   -> {"cmd":"invite","name":"laptop","ttlMs":86400000,"uses":1,"forKey":"<base64>","address":"203.0.113.1:7000"}
+//   <- {"invite": {"token":"meshd1-...","id":"<hex16>","name":"laptop","expires":ISO,...}}   (hub only; issue 25)
 //   <- {"error": "unknown cmd \"x\""}                    (instead of any answer; the connection stays open)
 import { join } from 'node:path';
 import type { UserPath } from './status-types.js';
@@ -58,9 +60,18 @@ export interface PingSummary {
   direct: boolean;
 }
 
-export type ControlRequest = { cmd: 'status' } | ({ cmd: 'ping'; target: string } & PingOptions) | { cmd: 'release'; target: string } | { cmd: 'revoke'; target: string };
+/** `meshd hub invite` (hub/invite-issue.ts): every field optional; forKey is a base64 public key. */
+export interface InviteCommand {
+  name?: string;
+  ttlMs?: number;
+  uses?: number;
+  forKey?: string;
+  address?: string;
+}
 
-export type ControlResponse = { status: unknown } | { reply: PingReply } | { summary: PingSummary } | { released: unknown[] } | { revoked: unknown[] } | { error: string };
+export type ControlRequest = { cmd: 'status' } | ({ cmd: 'ping'; target: string } & PingOptions) | { cmd: 'release'; target: string } | { cmd: 'revoke'; target: string } | ({ cmd: 'invite' } & InviteCommand);
+
+export type ControlResponse = { status: unknown } | { reply: PingReply } | { summary: PingSummary } | { released: unknown[] } | { revoked: unknown[] } | { invite: unknown } | { error: string };
 
 /** Parses one request line; returns {error} for anything that is not a valid request. Never throws. */
 export function parseRequest(line: string): ControlRequest | { error: string } {
@@ -81,6 +92,7 @@ export function parseRequest(line: string): ControlRequest | { error: string } {
     if (typeof o.target !== 'string' || o.target.trim().length === 0 || o.target.length > 253) return { error: 'revoke: "target" must be a name, an overlay address or a public key' };
     return { cmd: 'revoke', target: o.target.trim() };
   }
+  if (o.cmd === 'invite') return parseInviteRequest(o);
   if (o.cmd !== 'ping') return { error: typeof o.cmd === 'string' ? `unknown cmd ${JSON.stringify(o.cmd.slice(0, 40))}` : 'bad request: missing "cmd"' };
   if (typeof o.target !== 'string' || o.target.length === 0 || o.target.length > 253) return { error: 'ping: "target" must be a peer name or overlay address' };
   const count = o.count ?? pingDefaults.count;
@@ -92,4 +104,33 @@ export function parseRequest(line: string): ControlRequest | { error: string } {
     return { error: `ping: "timeoutMs" must be 1..${maxPingTimeoutMs}` };
   }
   return { cmd: 'ping', target: o.target, count: count as number, untilDirect, timeoutMs };
+}
+
+/** Local policy: an invite lives at most a year and is good for at most 1000 machines. */
+export const maxInviteTtlMs = 365 * 24 * 3_600_000;
+export const maxInviteUses = 1000;
+
+function parseInviteRequest(o: Record<string, unknown>): ControlRequest | { error: string } {
+  const r: { cmd: 'invite' } & InviteCommand = { cmd: 'invite' };
+  if (o.name !== undefined) {
+    if (typeof o.name !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(o.name)) return { error: 'invite: "name" must be 1-32 letters, digits, - or _' };
+    r.name = o.name;
+  }
+  if (o.ttlMs !== undefined) {
+    if (typeof o.ttlMs !== 'number' || !Number.isInteger(o.ttlMs) || o.ttlMs < 1000 || o.ttlMs > maxInviteTtlMs) return { error: 'invite: "ttlMs" must be 1 s to 365 days' };
+    r.ttlMs = o.ttlMs;
+  }
+  if (o.uses !== undefined) {
+    if (typeof o.uses !== 'number' || !Number.isInteger(o.uses) || o.uses < 1 || o.uses > maxInviteUses) return { error: `invite: "uses" must be an integer 1..${maxInviteUses}` };
+    r.uses = o.uses;
+  }
+  if (o.forKey !== undefined) {
+    if (typeof o.forKey !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(o.forKey)) return { error: 'invite: "forKey" must be a base64 public key' };
+    r.forKey = o.forKey;
+  }
+  if (o.address !== undefined) {
+    if (typeof o.address !== 'string' || !/^[A-Za-z0-9.-]{1,58}:\d{1,5}$/.test(o.address)) return { error: 'invite: "address" must be host:port' };
+    r.address = o.address;
+  }
+  return r;
 }

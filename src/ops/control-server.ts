@@ -6,7 +6,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MeshdError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { maxRequestBytes, parseRequest, type ControlRequest, type ControlResponse, type PingOptions, type PingReply, type PingSummary } from './control-protocol.js';
+import { maxRequestBytes, parseRequest, type ControlRequest, type ControlResponse, type InviteCommand, type PingOptions, type PingReply, type PingSummary } from './control-protocol.js';
 
 /** What a daemon exposes on its control socket. */
 export interface ControlHandler {
@@ -22,6 +22,8 @@ export interface ControlHandler {
   release?(target: string): unknown[];
   /** Revokes the key(s) a name, address or key selects (`meshd hub revoke`). Hub only. */
   revoke?(target: string): unknown[];
+  /** Issues an invite (`meshd hub invite`, issue 25). Hub only. */
+  invite?(req: InviteCommand): unknown;
 }
 
 export interface ControlServer {
@@ -200,6 +202,18 @@ async function answer(req: ControlRequest, handler: ControlHandler, send: (m: Co
       send({ revoked: handler.revoke(req.target) });
     } catch (e) {
       send({ error: `revoke: ${errorText(e)}` });
+    }
+    return;
+  }
+  if (req.cmd === 'invite') {
+    if (!handler.invite) {
+      send({ error: 'invite: only the hub issues invites (use the hub\'s --state-dir)' });
+      return;
+    }
+    try {
+      send({ invite: handler.invite(req) });
+    } catch (e) {
+      send({ error: `invite: ${errorText(e)}` });
     }
     return;
   }

@@ -25,6 +25,7 @@ import { startControlServer } from '../ops/control-server.js';
 import { defaultSocketPath } from '../ops/control-protocol.js';
 import { startMetrics, type TrafficSample } from '../ops/metrics.js';
 import { readPinnedHubKey, writePinnedHubKey } from './hub-pin.js';
+import { joinedIdentity } from './join-run.js';
 import { buildPeerStatus } from './status.js';
 import { NatAgent } from '../nat/agent.js';
 import { defaultGateway, detectPortMapping, localAddressToward } from '../nat/port-map.js';
@@ -76,7 +77,9 @@ function pinnedHubKey(cfg: PeerConfig): Uint8Array | undefined {
 }
 
 export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, log: Logger): Promise<PeerDaemon> {
-  const psk = pskFromSecret(cfg.secret);
+  // No secret: the peer joined by invite (peer/join-run.ts), its psk and name are in joined.json.
+  const joined = cfg.secret === '' ? joinedIdentity(cfg) : undefined;
+  const psk = joined?.psk ?? pskFromSecret(cfg.secret);
   // Before the TUN exists: a pin that does not parse stops the peer (fail closed).
   const hubKey = pinnedHubKey(cfg);
   const hub = await resolveHub(cfg.hub.host, cfg.hub.port);
@@ -145,7 +148,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     // 0 (prefix 0) asks the hub to assign an address (wire/control.ts REGISTER).
     overlay: cfg.local ? ipv4ToU32(cfg.local.address) : 0,
     prefix: cfg.local?.prefixLength ?? 0,
-    name: cfg.name,
+    name: joined?.name ?? cfg.name,
     nameIsHint: cfg.nameIsHint,
     // Without --local the overlay is not known yet, nor does the TUN exist: only its name is excluded
     // here, and the hub drops LAN endpoints inside its --network (M7).

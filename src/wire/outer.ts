@@ -16,6 +16,10 @@ export enum MessageType {
   Transport = 4,
   HubKeyReq = 5,
   HubKeyResp = 6,
+  /** Invites (wire/invite.ts): redemption before the peer holds the network psk. */
+  JoinInit = 7,
+  JoinResp = 8,
+  JoinRefused = 9,
 }
 
 export const messageTypeName: Readonly<Record<MessageType, string>> = {
@@ -25,6 +29,9 @@ export const messageTypeName: Readonly<Record<MessageType, string>> = {
   [MessageType.Transport]: 'TRANSPORT',
   [MessageType.HubKeyReq]: 'HUB_KEY_REQ',
   [MessageType.HubKeyResp]: 'HUB_KEY_RESP',
+  [MessageType.JoinInit]: 'JOIN_INIT',
+  [MessageType.JoinResp]: 'JOIN_RESP',
+  [MessageType.JoinRefused]: 'JOIN_REFUSED',
 };
 
 export const OUTER_HEADER_SIZE = 4;
@@ -41,6 +48,9 @@ export const TRANSPORT_OVERHEAD = TRANSPORT_HEADER_SIZE + TRANSPORT_TAG_SIZE;
 /** Padded to HUB_KEY_RESP_SIZE: the hub answers no more bytes than it received. */
 export const HUB_KEY_REQ_SIZE = 64;
 export const HUB_KEY_RESP_SIZE = 64;
+/** Invites (wire/invite.ts, which holds the layouts): JOIN_INIT is padded to the most a JOIN_RESP takes. */
+export const JOIN_INIT_SIZE = 256;
+export const JOIN_REFUSED_SIZE = 32;
 
 /** The message type of a datagram, or undefined when the type is unknown, a reserved byte is not
  * zero or the size cannot be right for the type. Decoders still check everything. */
@@ -60,6 +70,12 @@ export function messageTypeOf(d: Uint8Array): MessageType | undefined {
       return n === HUB_KEY_REQ_SIZE ? MessageType.HubKeyReq : undefined;
     case MessageType.HubKeyResp:
       return n === HUB_KEY_RESP_SIZE ? MessageType.HubKeyResp : undefined;
+    case MessageType.JoinInit:
+      return n === JOIN_INIT_SIZE ? MessageType.JoinInit : undefined;
+    case MessageType.JoinResp:
+      return n >= 4 + HANDSHAKE_RESP_SIZE + TRANSPORT_MIN_SIZE && n <= JOIN_INIT_SIZE ? MessageType.JoinResp : undefined;
+    case MessageType.JoinRefused:
+      return n === JOIN_REFUSED_SIZE ? MessageType.JoinRefused : undefined;
     default:
       return undefined;
   }

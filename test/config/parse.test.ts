@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseHubConfig, parsePeerConfig, type ParseContext } from '../../src/config/parse.js';
 import { ConfigError } from '../../src/util/errors.js';
+import { encodeInviteToken } from '../../src/wire/invite.js';
 
 const secret = 'correct horse battery staple';
 const ctx: ParseContext = {
@@ -251,5 +252,31 @@ describe('the network secret: default file, creation at the hub, modes, weak sec
     parsePeerConfig({ ...peerRaw, metrics: '0.0.0.0:9101' }, w.c);
     expect(w.notices).toHaveLength(1);
     expect(w.notices[0]).toEqual(['warn', expect.stringMatching(/^--metrics 0\.0\.0\.0:9101 is not a loopback address/)]);
+  });
+});
+
+describe('--join (invites, issue 25)', () => {
+  const token = encodeInviteToken({ networkId: new Uint8Array(8), hubKey: new Uint8Array(32).fill(1), inviteId: new Uint8Array(8).fill(2), secret: new Uint8Array(32).fill(3), addresses: ['203.0.113.1:7000'] });
+  const noSecret: ParseContext = { env: {}, hostname: 'box-1', readText: () => { throw Object.assign(new Error('nope'), { code: 'ENOENT' }); } };
+
+  it('needs no secret file and takes the hub from the token; --hub still wins', () => {
+    expect(parsePeerConfig({ join: token }, noSecret)).toMatchObject({ secret: '', join: token, hub: { host: '203.0.113.1', port: 7000 } });
+    expect(parsePeerConfig({ join: token, hub: 'vps.example.net:7001' }, noSecret).hub).toEqual({ host: 'vps.example.net', port: 7001 });
+    // A default secret file that happens to exist is not used with --join: the hub sends the psk.
+    expect(parsePeerConfig({ join: token }, ctx).secret).toBe('');
+  });
+
+  it('a peer that joined before starts without the token or a secret, on the saved hub', () => {
+    const joined: ParseContext = { ...noSecret, readText: (p) => (p === '/var/lib/meshd/joined.json' ? '{"hub": ["203.0.113.9:7000"]}' : noSecret.readText(p)) };
+    expect(parsePeerConfig({}, joined)).toMatchObject({ secret: '', hub: { host: '203.0.113.9', port: 7000 } });
+  });
+
+  it.each([
+    ['truncated', token.slice(0, -3), /TOKEN_CHECKSUM|TOKEN_TRUNCATED/],
+    ['not a token', 'hello', /TOKEN_PREFIX/],
+  ])('refuses a %s token naming --join', (_why, t, re) => {
+    const r = refusal(() => parsePeerConfig({ join: t }, noSecret));
+    expect(r.option).toBe('--join');
+    expect(r.message).toMatch(re);
   });
 });

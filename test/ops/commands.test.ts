@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { registerPingCommand, registerStatusCommand, type CommandIo } from '../../src/ops/commands.js';
+import { registerInviteCommand, registerPingCommand, registerStatusCommand, type CommandIo } from '../../src/ops/commands.js';
 import { startControlServer, type ControlHandler, type ControlServer } from '../../src/ops/control-server.js';
 import { formatStatus } from '../../src/ops/status-format.js';
 import { hubStatus, peerStatus } from './fixtures.js';
@@ -52,6 +52,7 @@ async function run(...args: string[]): Promise<Run> {
   const program = new Command('meshd').exitOverride().configureOutput({ writeOut: (s) => void (r.out += s), writeErr: (s) => void (r.err += s) });
   registerStatusCommand(program, io);
   registerPingCommand(program, io);
+  registerInviteCommand(program.command('hub').option('--state-dir <dir>'), io);
   try {
     await program.parseAsync(['node', 'meshd', ...args]);
   } catch (e) {
@@ -141,5 +142,38 @@ describe('meshd ping', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
     expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('meshd hub invite', () => {
+  it('sends the options to the hub and prints the token alone on stdout, the details on stderr', async () => {
+    let got: unknown;
+    await daemon('hub', {
+      status: () => hubStatus,
+      invite: (req) => {
+        got = req;
+        return { token: 'meshd1-abc', id: '00'.repeat(8), name: 'pc', expires: '2026-12-05T00:00:00.000Z', uses: 2, forKey: null, addresses: [] };
+      },
+    });
+    const r = await run('hub', '--state-dir', dir, 'invite', 'pc', '--ttl', '2h', '--uses', '2');
+    expect(r.code, r.err).toBe(0);
+    expect(got).toEqual({ cmd: 'invite', name: 'pc', ttlMs: 7_200_000, uses: 2 });
+    expect(r.out).toBe('meshd1-abc\n');
+    expect(r.err).toMatch(/2 uses, expires 2026-12-05T00:00:00.000Z; no hub address in the token: the peer needs --hub/);
+  });
+
+  it.each([
+    ['a ttl without a unit', ['--ttl', '24']],
+    ['zero uses', ['--uses', '0']],
+  ])('refuses %s as a usage error', async (_why, args) => {
+    const r = await run('hub', '--state-dir', dir, 'invite', ...args);
+    expect(r.code).toBe(2);
+  });
+
+  it('exits 1 with the hub\'s message when it refuses', async () => {
+    await daemon('hub', { status: () => hubStatus });
+    const r = await run('hub', '--state-dir', dir, 'invite');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/only the hub issues invites/);
   });
 });

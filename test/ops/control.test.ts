@@ -238,6 +238,12 @@ describe('parseRequest', () => {
     ['timeout bounded', '{"cmd":"ping","target":"b","timeoutMs":600000}', { error: 'ping: "timeoutMs" must be 1..60000' }],
     ['empty target refused', '{"cmd":"ping","target":""}', { error: 'ping: "target" must be a peer name or overlay address' }],
     ['null is not an object', 'null', { error: 'bad request: not a JSON object' }],
+    ['a bare invite', '{"cmd":"invite"}', { cmd: 'invite' }],
+    ['an invite with every field', `{"cmd":"invite","name":"pc","ttlMs":3600000,"uses":2,"forKey":"${'A'.repeat(43)}=","address":"hub.example:7000"}`, { cmd: 'invite', name: 'pc', ttlMs: 3600000, uses: 2, forKey: `${'A'.repeat(43)}=`, address: 'hub.example:7000' }],
+    ['an invite name with a space refused', '{"cmd":"invite","name":"a b"}', { error: 'invite: "name" must be 1-32 letters, digits, - or _' }],
+    ['zero invite uses refused', '{"cmd":"invite","uses":0}', { error: 'invite: "uses" must be an integer 1..1000' }],
+    ['an invite ttl over a year refused', '{"cmd":"invite","ttlMs":40000000000}', { error: 'invite: "ttlMs" must be 1 s to 365 days' }],
+    ['an invite for a key that is not one refused', '{"cmd":"invite","forKey":"abc"}', { error: 'invite: "forKey" must be a base64 public key' }],
   ])('%s', (_why, line, want) => {
     expect(parseRequest(line)).toEqual(want);
   });

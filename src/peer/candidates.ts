@@ -1,15 +1,19 @@
 // Which endpoints of a remote peer are worth probing (pure; node.ts feeds them to PeerPaths): its
 // LAN endpoints and its reflexive one from the map, minus endpoints no member may make us probe.
 import { sameEndpoint, type Endpoint } from '../net/udp.js';
-import { endpointRejection, type OverlayPrefix } from '../util/endpoint-filter.js';
+import { endpointRejection, isGlobalIpv6, type OverlayPrefix } from '../util/endpoint-filter.js';
 import type { PeerInfo } from './peer-map.js';
 import type { DirectCandidate } from './peer-paths.js';
 
 /** The candidates the map lists for `peer`; `own` is our socket's address (never probed). */
 export function mapCandidates(peer: PeerInfo, own: Endpoint): DirectCandidate[] {
   // A LAN endpoint equal to the reflexive one is a host on the open internet: direct, not LAN.
-  const out: DirectCandidate[] = peer.lan.filter((e) => !sameEndpoint(e, own) && !sameEndpoint(e, peer.reflexive)).map((endpoint) => ({ kind: 'lan' as const, endpoint }));
-  if (peer.reflexive.address !== '0.0.0.0') out.push({ kind: 'direct', endpoint: peer.reflexive });
+  // So is a global IPv6 one (issue 22): no NAT in front of it, reachable across the internet; the
+  // IPv4 LAN endpoints and unique-local IPv6 ones stay LAN candidates.
+  const lan = peer.lan.filter((e) => !sameEndpoint(e, own) && !sameEndpoint(e, peer.reflexive));
+  const out: DirectCandidate[] = lan.filter((e) => !isGlobalIpv6(e.address)).map((endpoint) => ({ kind: 'lan' as const, endpoint }));
+  if (peer.reflexive.address !== '0.0.0.0' && peer.reflexive.address !== '::') out.push({ kind: 'direct', endpoint: peer.reflexive });
+  for (const endpoint of lan) if (isGlobalIpv6(endpoint.address)) out.push({ kind: 'direct', endpoint });
   return out;
 }
 

@@ -18,6 +18,7 @@ import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError, MeshdError } from '../util/errors.js';
 import { overlayPrefix, type OverlayPrefix } from '../util/endpoint-filter.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
+import { isIpv6Text } from '../util/ipv6.js';
 import { componentLogger, type Logger } from '../util/log.js';
 import { meshdVersion } from '../util/version.js';
 import { startControlServer } from '../ops/control-server.js';
@@ -51,6 +52,7 @@ export interface PeerDaemon {
 }
 
 export async function resolveHub(host: string, port: number): Promise<Endpoint> {
+  if (isIpv6Text(host)) return { address: host, port }; // --hub [2001:db8::1]:7000 (canonical from config/parse.ts)
   try {
     const { address } = await lookup(host, { family: 4 });
     return { address, port };
@@ -61,8 +63,8 @@ export async function resolveHub(host: string, port: number): Promise<Endpoint> 
 
 /** Our LAN candidates: this host's IPv4 addresses with our UDP port, except the TUN device's and any
  * inside the overlay (lan-endpoints.ts). */
-function lanEndpoints(port: number, tunName: string, overlay: OverlayPrefix): Endpoint[] {
-  return lanEndpointsOf(networkInterfaces(), port, { tunName, overlay });
+function lanEndpoints(port: number, tunName: string, overlay: OverlayPrefix, ipv6: boolean): Endpoint[] {
+  return lanEndpointsOf(networkInterfaces(), port, { tunName, overlay, ipv6 });
 }
 
 function pinnedHubKey(cfg: PeerConfig): Uint8Array | undefined {
@@ -130,7 +132,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     nameIsHint: cfg.nameIsHint,
     // Without --local the overlay is not known yet, nor does the TUN exist: only its name is excluded
     // here, and the hub drops LAN endpoints inside its --network (M7).
-    lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port, cfg.tun, cfg.local ? overlayPrefix(ipv4ToU32(cfg.local.address), cfg.local.prefixLength) : overlayPrefix(0, 32)) : [udp.local],
+    lanEndpoints: cfg.listen.address === '0.0.0.0' || cfg.listen.address === '::' ? lanEndpoints(udp.local.port, cfg.tun, cfg.local ? overlayPrefix(ipv4ToU32(cfg.local.address), cfg.local.prefixLength) : overlayPrefix(0, 32), cfg.listen.address === '::') : [udp.local],
     publish: cfg.publish,
     ...(routes.enabled ? { registerFlags: REGISTER_FLAG_ROUTES } : {}),
     ...(cfg.publishBufferMb !== undefined ? { publishBufferBytes: cfg.publishBufferMb * 1048576 } : {}),

@@ -8,7 +8,7 @@ import type { PeerConfig } from '../config/schema.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { decodeKey, encodeKey } from '../crypto/keys.js';
 import { pskFromSecret } from '../crypto/psk.js';
-import type { Endpoint } from '../net/udp.js';
+import { endpointKey, type Endpoint } from '../net/udp.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { HubLegSocket } from '../net/hub-leg-socket.js';
 import { connectStream } from '../net/stream-node.js';
@@ -186,7 +186,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     return cfg.local ?? (a ? { address: u32ToIpv4(a.overlay), prefixLength: a.prefix } : undefined);
   };
 
-  const hubEndpoint = `${hub.address}:${hub.port}`;
+  const hubEndpoint = endpointKey(hub);
   const startedMs = systemClock.now();
   const pinger = new UserPinger(node, systemClock, hubEndpoint);
   const status = () => {

@@ -5,6 +5,12 @@ import { endpointRejection, isGlobalIpv6, type OverlayPrefix } from '../util/end
 import type { PeerInfo } from './peer-map.js';
 import type { DirectCandidate } from './peer-paths.js';
 
+/** The kind a candidate the hub listed as LAN (or public) is probed as: a global IPv6 address is
+ * direct whatever list it came in (no NAT in front of it; issue 22), the rest as listed. */
+export function candidateKind(listedLan: boolean, e: Endpoint): 'lan' | 'direct' {
+  return listedLan && !isGlobalIpv6(e.address) ? 'lan' : 'direct';
+}
+
 /** The candidates the map lists for `peer`; `own` is our socket's address (never probed). */
 export function mapCandidates(peer: PeerInfo, own: Endpoint): DirectCandidate[] {
   // A LAN endpoint equal to the reflexive one is a host on the open internet: direct, not LAN.

@@ -32,7 +32,7 @@ import { CandidateKind, decodeControl, REGISTER_FLAG_ACL, type Candidate } from 
 import { decodeInner, encodeInner, InnerKind, PING_FLAG_PUNCH, PING_FLAG_USER } from '../wire/inner.js';
 import { ServiceManager, type ServiceStatus } from '../publish/service-manager.js';
 import type { PublishSpec } from '../publish/spec.js';
-import { mapCandidates, usableCandidates } from './candidates.js';
+import { candidateKind, mapCandidates, usableCandidates } from './candidates.js';
 import { HubClient } from './hub-client.js';
 import { LinkSender } from './link-sender.js';
 import type { PathKind } from './path.js';
@@ -359,7 +359,7 @@ export class PeerNode {
     if (this.o.nat?.onPunch(peer.id, nat, peer.reflexive, this.hubClient.observed, this.o.clock.now()) === 'ask-again') {
       this.o.clock.setTimer(askAgainMs, () => this.stopped || this.hubClient.requestPunch(peer.overlay));
     }
-    const list = this.usable(cands.map((c) => ({ kind: c.kind === CandidateKind.LAN ? 'lan' : 'direct', endpoint: c.endpoint })));
+    const list = this.usable(cands.map((c) => ({ kind: candidateKind(c.kind === CandidateKind.LAN, c.endpoint), endpoint: c.endpoint })));
     const p = this.remotes.get(peer.id)!.paths;
     if (this.link.hasSession(publicKey)) p.startPunch(list, this.o.clock.now());
     else {

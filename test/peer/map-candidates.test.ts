@@ -1,7 +1,7 @@
 // Which endpoints of a map entry a peer probes, and as what kind (src/peer/candidates.ts), IPv6
 // included (issue 22): a global IPv6 LAN endpoint is a direct (public) candidate, a unique-local one LAN.
 import { describe, expect, it } from 'vitest';
-import { mapCandidates } from '../../src/peer/candidates.js';
+import { candidateKind, mapCandidates } from '../../src/peer/candidates.js';
 import type { PeerInfo } from '../../src/peer/peer-map.js';
 
 const peer = (reflexive: string, lan: string[]): PeerInfo => {
@@ -23,5 +23,16 @@ describe('mapCandidates', () => {
     ['no reflexive endpoint (::) is not probed', peer('[::]:0', ['[2001:db8:2::7]:7000']), ['direct 2001:db8:2::7:7000']],
   ])('%s', (_why, p, want) => {
     expect(mapCandidates(p, own).map((c) => `${c.kind} ${c.endpoint.address}:${c.endpoint.port}`)).toEqual(want);
+  });
+});
+
+describe('candidateKind (PUNCH candidates)', () => {
+  it.each<[string, boolean, string, 'lan' | 'direct']>([
+    ['an IPv4 LAN endpoint stays LAN', true, '192.168.1.5', 'lan'],
+    ['a global IPv6 endpoint listed as LAN is direct', true, '2001:db8:1::5', 'direct'],
+    ['a unique-local IPv6 endpoint listed as LAN stays LAN', true, 'fd00::5', 'lan'],
+    ['a public candidate stays direct', false, '198.51.100.7', 'direct'],
+  ])('%s', (_why, lan, address, want) => {
+    expect(candidateKind(lan, { address, port: 1 })).toBe(want);
   });
 });

@@ -6,6 +6,7 @@ import { ipv4ToU32 } from '../util/ipv4.js';
 import type { DataPlane } from './dataplane.js';
 import type { PeerNode } from './node.js';
 import type { NatClass } from '../wire/nat-class.js';
+import { endpointKey } from '../net/udp.js';
 
 export interface PeerStatusSource {
   version: string;
@@ -72,7 +73,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
     hub: {
       endpoint: s.hubEndpoint,
       registered: hub.state === 'registered',
-      reflexive: hub.observed ? `${hub.observed.address}:${hub.observed.port}` : null,
+      reflexive: hub.observed ? endpointKey(hub.observed) : null,
       lastHeardMsAgo: ago(now, hubRemote?.lastReceivedMs),
       ...(hub.state !== 'registered' && hub.lastRefusal ? { refused: hub.lastRefusal.message } : {}),
     },

@@ -60,3 +60,21 @@ describe('the hub and a peer of another protocol version', () => {
     expect(hub.registry.all()).toHaveLength(0);
   });
 });
+
+describe('malformed IPv6 endpoints in control messages', () => {
+  it.each([
+    ['a REGISTER whose LAN endpoint is family 6 but v4-mapped', '3c 01000000 02 0a090009 18 00 01 0600000000000000000000ffffc0000201 6cca 0100000000000000 00'],
+    ['a REGISTER whose LAN endpoint has family 5', '3c 01000000 02 0a090009 18 00 01 05c0000201 6cca 0100000000000000 00'],
+    ['a REGISTER whose IPv6 LAN endpoint is cut short', '3c 01000000 02 0a090009 18 00 01 0620010db8'],
+    ['a HEARTBEAT whose IPv6 LAN endpoint is cut short', '06 02000000 00000000 01 0620010db800000000'],
+  ])('are dropped and counted, never answered: %s', (_why, hex) => {
+    const w = new World();
+    const hub = w.startHub();
+    const p = rawPeer(w);
+    p.send(fromHex(hex.replace(/\s+/g, '')));
+    w.run(2_000);
+    expect(p.got).toHaveLength(0);
+    expect(hub.server.counters).toMatchObject({ malformed: 1, refused: 0 });
+    expect(hub.registry.all()).toHaveLength(0);
+  });
+});

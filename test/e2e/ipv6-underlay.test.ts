@@ -108,6 +108,7 @@ describeRoot('IPv6 underlay', () => {
       const r = await runAsync(a.ns, [process.execPath, cliPath, 'ping', b.overlay, '--until-direct', '--state-dir', a.daemon.stateDir], 40_000);
       say(tag, `meshd ping --until-direct a -> b: exit ${r.code}\n${r.stdout.trim()}`);
       expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/via \[2001:db8:3:1::2\]:\d+ \(direct\)/);
       const entry = statusPeer(await m.status(a.daemon), b.overlay, 'b');
       say(tag, `a's status for b: ${JSON.stringify({ path: entry?.path, endpoint: entry?.endpoint })}`);
       expect(entry?.path).toBe('direct');

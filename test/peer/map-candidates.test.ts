@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { candidateKind, mapCandidates } from '../../src/peer/candidates.js';
 import type { PeerInfo } from '../../src/peer/peer-map.js';
+import { endpointKind } from '../../src/peer/remote-peer.js';
 
 const peer = (reflexive: string, lan: string[]): PeerInfo => {
   const ep = (s: string) => {
@@ -34,5 +35,18 @@ describe('candidateKind (PUNCH candidates)', () => {
     ['a public candidate stays direct', false, '198.51.100.7', 'direct'],
   ])('%s', (_why, lan, address, want) => {
     expect(candidateKind(lan, { address, port: 1 })).toBe(want);
+  });
+});
+
+describe('endpointKind (the path a datagram from a peer came over: pongs, peer-reflexive candidates, traffic)', () => {
+  const p = peer('198.51.100.7:4000', ['192.168.1.5:7000', '[2001:db8:1::5]:7000', '[fd00::5]:7000']);
+  it.each<[string, string, number, 'lan' | 'direct']>([
+    ['a reported IPv4 LAN endpoint', '192.168.1.5', 7000, 'lan'],
+    ['the reflexive endpoint', '198.51.100.7', 4000, 'direct'],
+    ['a reported global IPv6 endpoint', '2001:db8:1::5', 7000, 'direct'],
+    ['a reported unique-local IPv6 endpoint', 'fd00::5', 7000, 'lan'],
+    ['an unreported endpoint', '203.0.113.9', 1, 'direct'],
+  ])('%s is %s', (_why, address, port, want) => {
+    expect(endpointKind(p, { address, port })).toBe(want);
   });
 });

@@ -133,6 +133,11 @@ export class NativeUdpSocket implements UdpSocket {
       this.deliver(n),
     );
     this.handle = o.handle;
+    if (o.sendMeta.length !== SEND_META * sendBatchSlots) {
+      // An addon built before the IPv6 rows (3 words per send row): its rows would be misread.
+      addon.close(o.handle);
+      throw Object.assign(new Error(`the UDP addon ${addonPath} is out of date (built before IPv6 support): run npm install`), { code: 'UDP_NO_ADDON' });
+    }
     this.ipv6 = isIpv6Text(bind.address);
     this.local = { address: bind.address, port: o.port };
     this.recvData = o.recvData;

@@ -6,6 +6,7 @@ import { parseIpv4, prefixMask } from '../util/ipv4.js';
 import { classifySecret, MIN_PASSPHRASE_CHARS } from '../crypto/secret.js';
 import { defaultSecretPath, secretFileDefault } from './secret-file.js';
 import { parseEndpoint } from '../net/udp.js';
+import { canonicalIpv6 } from '../util/ipv6.js';
 import { parsePortRanges, parsePublishSpecs } from '../publish/spec.js';
 import { joinedHub, tokenHub } from './join-source.js';
 import {
@@ -90,9 +91,10 @@ function cidr(key: string, v: string, requireNetworkAddress: boolean): { address
 function listen(raw: RawOptions, def: string): { address: string; port: number } {
   const v = str(raw, 'listen') ?? def;
   const m = /^(.+):(\d{1,5})$/.exec(v);
-  const ep = m && Number(m[2]) === 0 && Validator.isValidIPv4String(m[1]!)[0] ? { address: m[1]!, port: 0 } : parseEndpoint(v);
-  if (!ep) throw new ConfigError('--listen', `must be ip:port with an IPv4 address, like 0.0.0.0:7000 (got "${v}")`);
-  return ep;
+  // Port 0 (any free port) is fine to bind, though parseEndpoint refuses it as a destination.
+  const ep = m && Number(m[2]) === 0 ? parseEndpoint(`${m[1]!}:1`) : parseEndpoint(v);
+  if (!ep) throw new ConfigError('--listen', `must be ip:port with an IPv4 address, like 0.0.0.0:7000, or [ip]:port with an IPv6 one, like [::]:7000 for both families (got "${v}")`);
+  return m && Number(m[2]) === 0 ? { address: ep.address, port: 0 } : ep;
 }
 
 function readSecretFile(path: string, option: string, ctx: ParseContext): string {
@@ -331,9 +333,11 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   // Without --hub: the token's first hub address, else the one saved when this peer joined.
   const hubText = str(raw, 'hub') ?? (joinText !== undefined ? tokenHub(joinText) : joinedHub(c.stateDir, ctx));
   if (hubText === undefined) throw new ConfigError('--hub', joinText !== undefined ? 'is required: the invite token names no hub address' : 'is required (host:port of the hub)');
-  const hm = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(hubText);
+  // host:port, or [IPv6]:port (util/ipv6.ts canonical text, so it compares with received sources).
+  const h6 = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(hubText);
+  const hm = h6 ? ([hubText, canonicalIpv6(h6[1]!) ?? '', h6[2]!] as const) : /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(hubText);
   const hubPort = hm ? Number(hm[2]) : 0;
-  if (!hm || hubPort < 1 || hubPort > 65535) throw new ConfigError('--hub', `must be host:port (got "${hubText}")`);
+  if (!hm || hm[1] === '' || hubPort < 1 || hubPort > 65535) throw new ConfigError('--hub', `must be host:port or [IPv6]:port (got "${hubText}")`);
   const localText = str(raw, 'local');
   const explicitName = str(raw, 'name');
   if (explicitName !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(explicitName)) throw new ConfigError('--name', `must be 1-32 letters, digits, - or _ (got "${explicitName}")`);

@@ -24,7 +24,7 @@ export const defaultTunMtu = 1378;
 
 export const options: readonly OptionDoc[] = [
   { key: 'config', flag: '--config', roles: ['hub', 'peer'], arg: 'file', doc: 'JSON config file; flags override its keys' },
-  { key: 'listen', flag: '--listen', roles: ['hub', 'peer'], arg: 'ip:port', def: 'hub 0.0.0.0:7000, peer 0.0.0.0:0', doc: 'UDP address to bind' },
+  { key: 'listen', flag: '--listen', roles: ['hub', 'peer'], arg: 'ip:port', def: 'hub 0.0.0.0:7000, peer 0.0.0.0:0', doc: 'UDP address to bind; [::]:PORT for IPv4 and IPv6 on one socket' },
   { key: 'network', flag: '--network', roles: ['hub'], arg: 'cidr', def: '10.9.0.0/24', doc: 'overlay network; peers must register addresses inside it' },
   { key: 'secretFile', flag: '--secret-file', roles: ['hub', 'peer'], arg: 'file', def: '$MESHD_SECRET, else /etc/meshd/secret (or $MESHD_SECRET_FILE)', doc: 'file holding the network secret: base64 of 32+ bytes (meshd gensecret) or a passphrase of 20+ characters' },
   { key: 'stateDir', flag: '--state-dir', roles: ['hub', 'peer'], arg: 'dir', def: '/var/lib/meshd', doc: 'where the node key (and the pinned hub key) live' },
@@ -34,7 +34,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'join', flag: '--join', roles: ['peer'], arg: 'token', doc: 'join with an invite token from `meshd hub invite` instead of a network secret file; the credentials are kept in --state-dir (joined.json), so later starts need neither' },
   { key: 'acl', flag: '--acl', roles: ['hub'], arg: 'file', doc: 'JSON ACL policy: who may reach which ports of whom, enforced by the receiving peer (docs/ACL.md); reloaded on SIGHUP; default allow all' },
   { key: 'bindingLeaseDays', flag: '--binding-lease-days', roles: ['hub'], arg: 'days', def: '30', doc: "free a key's address and name after this many days unseen (else only `meshd hub release` frees them)" },
-  { key: 'hub', flag: '--hub', roles: ['peer'], arg: 'host:port', doc: 'the hub to register with (required)' },
+  { key: 'hub', flag: '--hub', roles: ['peer'], arg: 'host:port', doc: 'the hub to register with (required); an IPv6 hub as [2001:db8::1]:7000' },
   { key: 'hubKey', flag: '--hub-key', roles: ['peer'], arg: 'base64', doc: "the hub's public key (the hub's start line and status print it); without it the key is learned from the --hub address and pinned" },
   { key: 'local', flag: '--local', roles: ['peer'], arg: 'ip/prefix', def: 'assigned by the hub', doc: "this peer's overlay address and prefix, e.g. 10.9.0.2/24; without it the hub assigns a free one, the same for this key every time" },
   { key: 'name', flag: '--name', roles: ['peer'], arg: 'name', def: 'the host name, numbered by the hub if taken', doc: 'a name unique in the network (letters, digits, - and _); if another key holds it the peer retries until it is free' },

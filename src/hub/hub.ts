@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { keyId } from '../link/key-id.js';
 import { Link } from '../link/link.js';
-import type { Endpoint, UdpSocket } from '../net/udp.js';
+import { endpointKey, type Endpoint, type UdpSocket } from '../net/udp.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { componentLogger } from '../util/log.js';
@@ -446,8 +446,8 @@ export function startHub(opts: HubOptions): Hub {
           publicKey: Buffer.from(m.publicKey).toString('base64'),
           overlay: u32ToIpv4(m.overlay),
           name: m.name,
-          endpoint: `${m.reflexive.address}:${m.reflexive.port}`,
-          lan: m.lan.map((e) => `${e.address}:${e.port}`),
+          endpoint: endpointKey(m.reflexive),
+          lan: m.lan.map(endpointKey),
           bootId: m.bootId.toString(16),
           lastHeartbeatAgoMs: now - m.lastHeartbeatMs,
           relayedBytes: m.relayedBytes,

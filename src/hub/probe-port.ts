@@ -10,6 +10,7 @@ import type { Clock, WallClock } from '../util/clock.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import { NAT_PROBE_FLAG_OTHER_PORT, NAT_PROBE_TYPE, natProbeKind } from '../wire/nat-probe.js';
 import { toHex } from '../util/bytes.js';
+import { isIpv6Text } from '../util/ipv6.js';
 
 /** Local tuning: answers per source address (a peer's classification sends under 10 at once). */
 export const probeRatePerSec = 10;
@@ -49,6 +50,11 @@ export class ProbeResponder {
   /** Handles a NAT_PROBE that reached `on`; cheap checks (rate) before the MAC. */
   onProbe(d: Uint8Array, from: Endpoint, on: 'main' | 'probe'): void {
     const now = this.clock.now();
+    // NAT_PROBE_REPLY carries an IPv4 endpoint only (wire/nat-probe.ts): IPv6 has no NAT to classify.
+    if (isIpv6Text(from.address)) {
+      this.drops.malformed++;
+      return;
+    }
     if (!this.allow(from.address, now)) {
       this.drops.rate_limited++;
       return;

@@ -5,6 +5,7 @@ import type { Clock } from '../util/clock.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import type { Hub } from './hub.js';
 import { routeVerdictName } from '../wire/routes.js';
+import { endpointKey } from '../net/udp.js';
 
 export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string; startedMs: number; clock: Clock }): HubStatusJson {
   const now = o.clock.now();
@@ -59,8 +60,8 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
         name: m.name,
         address: u32ToIpv4(m.overlay),
         publicKey: Buffer.from(m.publicKey).toString('base64'),
-        reflexive: `${m.reflexive.address}:${m.reflexive.port}`,
-        lan: m.lan.map((e) => `${e.address}:${e.port}`),
+        reflexive: endpointKey(m.reflexive),
+        lan: m.lan.map(endpointKey),
         lastHeartbeatMsAgo: Math.max(0, Math.round(now - m.lastHeartbeatMs)),
         registeredMsAgo: Math.max(0, Math.round(now - m.registeredMs)),
         relayedBytes: m.relayedBytes,

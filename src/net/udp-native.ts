@@ -1,4 +1,4 @@
-// The batched UdpSocket (net/udp.ts) on Linux: the only file that loads build/Release/meshd_udp.node
+// The batched UdpSocket (net/udp.ts) on Linux, IPv4, IPv6 or both (bound to "::"): the only file that loads build/Release/meshd_udp.node
 // (built from src/net/native/udp.c by `npm install`). Receives with recvmmsg (UDP GRO where the
 // kernel coalesces), one JS call per batch; sends by copying each datagram into a slot that goes out
 // with the others in one sendmmsg (UDP GSO for runs of same-size datagrams) at the end of the
@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipv4Endpoint, parseIpv4 } from '../util/ipv4.js';
+import { formatIpv6, isIpv4Mapped, isIpv6Text, mappedIpv4, parseIpv6 } from '../util/ipv6.js';
 import type { Endpoint, UdpCounters, UdpHandler, UdpSocket } from './udp.js';
 
 /** Local tuning: datagrams per recvmmsg (and per JS call); the addon drains up to 4 batches per wake. */
@@ -26,6 +27,10 @@ const SEND_ERRORS = 2;
 const RECV_ERRORS = 3;
 const SENT_GSO = 5;
 const RECEIVED_GRO = 6;
+/** Words per sendMeta row: length, family, port, address a0..a3 (udp.c). */
+const SEND_META = 7;
+/** Words per recvMeta row: offset, length, family, port, address a0..a3 (udp.c). */
+const RECV_META = 8;
 
 /** The UdpCounters, plus receive failures node:dgram does not surface (recvmmsg errors, truncation),
  * how many of `sent` left inside UDP GSO messages (runs of same-size datagrams to one place) and
@@ -108,9 +113,15 @@ export class NativeUdpSocket implements UdpSocket {
   private readonly views: Buffer[] = [];
   /** Source (address u32 * 65536 + port) -> the Endpoint handed to the handler: no object per datagram. */
   private readonly endpoints = new Map<number, Endpoint>();
-  /** Destination address string -> u32 (or -1 when not an IPv4 literal), for endpoints made
-   * without their u32 (net/udp.ts Endpoint.u32); the data path's carry it. */
-  private readonly addresses = new Map<string, number>();
+  /** Sources (IPv6 address words and port) -> their Endpoint, bucketed by the last word and port. */
+  private readonly endpoints6 = new Map<number, Array<{ a0: number; a1: number; a2: number; e: Endpoint }>>();
+  private endpoints6Size = 0;
+  /** Destination address string -> u32 (an IPv4 literal, also written v4-mapped), four host-order
+   * words (an IPv6 literal) or -1 (neither), for endpoints made without their u32 (net/udp.ts
+   * Endpoint.u32); the data path's IPv4 ones carry it. */
+  private readonly addresses = new Map<string, number | Uint32Array>();
+  /** The socket is AF_INET6 (bound to an IPv6 address or [::]) and can send to IPv6 addresses. */
+  private readonly ipv6: boolean;
 
   constructor(
     private readonly addon: Addon,
@@ -122,6 +133,12 @@ export class NativeUdpSocket implements UdpSocket {
       this.deliver(n),
     );
     this.handle = o.handle;
+    if (o.sendMeta.length !== SEND_META * sendBatchSlots) {
+      // An addon built before the IPv6 rows (3 words per send row): its rows would be misread.
+      addon.close(o.handle);
+      throw Object.assign(new Error(`the UDP addon ${addonPath} is out of date (built before IPv6 support): run npm install`), { code: 'UDP_NO_ADDON' });
+    }
+    this.ipv6 = isIpv6Text(bind.address);
     this.local = { address: bind.address, port: o.port };
     this.recvData = o.recvData;
     this.recvMeta = o.recvMeta;
@@ -147,7 +164,7 @@ export class NativeUdpSocket implements UdpSocket {
     const len = data.byteLength;
     const port = to.port;
     const addr = to.u32 ?? this.addressOf(to.address);
-    if (addr < 0 || len > slotBytes || !Number.isInteger(port) || port < 1 || port > 65535) {
+    if (addr === -1 || (typeof addr !== 'number' && !this.ipv6) || len > slotBytes || !Number.isInteger(port) || port < 1 || port > 65535) {
       this.refused++;
       return;
     }
@@ -160,9 +177,19 @@ export class NativeUdpSocket implements UdpSocket {
       return;
     }
     const m = this.sendMeta;
-    m[i * 3] = len;
-    m[i * 3 + 1] = addr;
-    m[i * 3 + 2] = port;
+    const r = i * SEND_META;
+    m[r] = len;
+    m[r + 2] = port;
+    if (typeof addr === 'number') {
+      m[r + 1] = 4;
+      m[r + 3] = addr;
+    } else {
+      m[r + 1] = 6;
+      m[r + 3] = addr[0]!;
+      m[r + 4] = addr[1]!;
+      m[r + 5] = addr[2]!;
+      m[r + 6] = addr[3]!;
+    }
     ctl[PENDING] = i + 1;
     if (i + 1 >= sendBatchSlots) this.addon.flush(this.handle);
     else if (i === 0) this.addon.arm(this.handle);
@@ -188,8 +215,9 @@ export class NativeUdpSocket implements UdpSocket {
       // Checked per datagram: the handler may close the socket or drop its handler mid-batch.
       const handler = this.handler;
       if (this.closed || handler === undefined) return;
-      const off = meta[i * 4]!;
-      const len = meta[i * 4 + 1]!;
+      const row = i * RECV_META;
+      const off = meta[row]!;
+      const len = meta[row + 1]!;
       if (len > slotBytes) {
         this.truncated++;
         continue;
@@ -199,7 +227,7 @@ export class NativeUdpSocket implements UdpSocket {
         view = this.recvData.subarray(off, off + len);
         views[i] = view;
       }
-      const from = this.endpointOf(meta[i * 4 + 2]!, meta[i * 4 + 3]!);
+      const from = meta[row + 2] === 4 ? this.endpointOf(meta[row + 4]!, meta[row + 3]!) : this.endpoint6Of(meta, row);
       this.received++;
       try {
         handler(view, from);
@@ -220,19 +248,60 @@ export class NativeUdpSocket implements UdpSocket {
     return e;
   }
 
-  private addressOf(address: string): number {
+  private endpoint6Of(meta: Uint32Array, row: number): Endpoint {
+    const port = meta[row + 3]!;
+    const a0 = meta[row + 4]!;
+    const a1 = meta[row + 5]!;
+    const a2 = meta[row + 6]!;
+    const a3 = meta[row + 7]!;
+    const key = a3 * 65536 + port;
+    let bucket = this.endpoints6.get(key);
+    if (bucket !== undefined) {
+      for (const b of bucket) if (b.a0 === a0 && b.a1 === a1 && b.a2 === a2) return b.e;
+    }
+    if (this.endpoints6Size >= endpointCacheLimit) {
+      this.endpoints6.clear();
+      this.endpoints6Size = 0;
+      bucket = undefined;
+    }
+    const bytes = new Uint8Array(16);
+    const v = new DataView(bytes.buffer);
+    v.setUint32(0, a0);
+    v.setUint32(4, a1);
+    v.setUint32(8, a2);
+    v.setUint32(12, a3);
+    const e = Object.freeze({ address: formatIpv6(bytes), port });
+    if (bucket === undefined) this.endpoints6.set(key, (bucket = []));
+    bucket.push({ a0, a1, a2, e });
+    this.endpoints6Size++;
+    return e;
+  }
+
+  private addressOf(address: string): number | Uint32Array {
     let a = this.addresses.get(address);
     if (a === undefined) {
       if (this.addresses.size >= endpointCacheLimit) this.addresses.clear();
-      a = typeof address === 'string' ? (parseIpv4(address) ?? -1) : -1;
+      a = typeof address === 'string' ? destinationOf(address) : -1;
       this.addresses.set(address, a);
     }
     return a;
   }
 }
 
+/** An address literal as the send path carries it: a u32 (IPv4, also v4-mapped IPv6), four
+ * host-order words (IPv6), or -1. */
+function destinationOf(address: string): number | Uint32Array {
+  const v4 = parseIpv4(address);
+  if (v4 !== undefined) return v4;
+  const b = parseIpv6(address);
+  if (b === undefined) return -1;
+  if (isIpv4Mapped(b)) return mappedIpv4(b);
+  const v = new DataView(b.buffer);
+  return Uint32Array.of(v.getUint32(0), v.getUint32(4), v.getUint32(8), v.getUint32(12));
+}
+
 /**
- * Binds an IPv4 UDP socket (port 0 picks a free one) with `recvBufBytes`/`sendBufBytes` kernel
+ * Binds a UDP socket (IPv4 for an IPv4 address, IPv6 for an IPv6 one, both families on "::"; port 0 picks a free one) with `recvBufBytes`/`sendBufBytes` kernel
  * buffers. Throws when the addon is missing (see nativeUdpUnavailable) or the bind fails, with
  * the errno name as `code` (EADDRINUSE, EADDRNOTAVAIL, EACCES), as node:dgram does.
  */

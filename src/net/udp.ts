@@ -3,26 +3,42 @@
 // node:dgram user, the fallback); test/net/udp-contract.test.ts runs the contract on both.
 // test/fakes/memory-udp.ts is the in-memory twin (a lossy, seeded switch).
 import { ipv4Endpoint, parseIpv4 } from '../util/ipv4.js';
+import { canonicalIpv6, isIpv6Text } from '../util/ipv6.js';
 
 export interface Endpoint {
-  readonly address: string; // IPv4 dotted quad
+  /** IPv4 dotted quad, or IPv6 in canonical RFC 5952 text (util/ipv6.ts; no zone, never v4-mapped). */
+  readonly address: string;
   readonly port: number;
   /** `address` as a u32, when whoever made the endpoint had it (util/ipv4.ts ipv4Endpoint: not
    * enumerable). The native socket sends on it without a lookup; absent, it parses `address`. */
   readonly u32?: number;
 }
 
-/** "192.0.2.1:7000": a stable map key for an endpoint. */
+/** "192.0.2.1:7000" or "[2001:db8::1]:7000": a stable map key for an endpoint, and how it is shown. */
 export function endpointKey(e: Endpoint): string {
-  return `${e.address}:${e.port}`;
+  return isIpv6Text(e.address) ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
+
+/** The IP family of an endpoint's address. */
+export function endpointFamily(e: Endpoint): 4 | 6 {
+  return isIpv6Text(e.address) ? 6 : 4;
 }
 
 export function sameEndpoint(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
   return a !== undefined && b !== undefined && a.address === b.address && a.port === b.port;
 }
 
-/** Parses "host:port" with an IPv4 host, or returns undefined. */
+/** Parses "ip:port" with an IPv4 address or "[ip]:port" with an IPv6 one (canonicalised; v4-mapped
+ * reads as IPv4), or returns undefined. */
 export function parseEndpoint(s: string): Endpoint | undefined {
+  const v6 = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(s.trim());
+  if (v6) {
+    const port = Number(v6[2]);
+    const address = canonicalIpv6(v6[1]!);
+    if (address === undefined || port < 1 || port > 65535) return undefined;
+    if (address.startsWith('::ffff:') && v6[1]!.includes('.')) return parseEndpoint(`${v6[1]!.slice(v6[1]!.lastIndexOf(':') + 1)}:${port}`);
+    return { address, port };
+  }
   const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(s.trim());
   if (!m) return undefined;
   const port = Number(m[2]);

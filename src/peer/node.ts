@@ -22,7 +22,7 @@ import { keyId } from '../link/key-id.js';
 import { Link, type RemoteNode } from '../link/link.js';
 import { relayPath, udpPath, type Path } from '../link/path.js';
 import { newHandshakeAfterSilenceMs } from '../link/constants.js';
-import { sameEndpoint, type Endpoint } from '../net/udp.js';
+import { endpointKey, sameEndpoint, type Endpoint } from '../net/udp.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import { endpointRejection, overlayPrefix, type OverlayPrefix } from '../util/endpoint-filter.js';
 import { DecodeError } from '../util/errors.js';
@@ -272,7 +272,7 @@ export class PeerNode {
         publicKey: Buffer.from(peer.publicKey).toString('base64'),
         bootId: peer.bootId,
         path: d ? d.kind : 'relay',
-        endpoint: d ? `${d.endpoint.address}:${d.endpoint.port}` : undefined,
+        endpoint: d ? endpointKey(d.endpoint) : undefined,
         rttMs: d?.rttMs,
         session: this.link.hasSession(peer.publicKey),
         ...(this.o.nat?.status(peer.id) ? { nat: this.o.nat.status(peer.id)! } : {}),

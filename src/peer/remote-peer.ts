@@ -11,6 +11,7 @@ import type { PeerPaths } from './peer-paths.js';
 import type { PeerInfo } from './peer-map.js';
 import { inPrefixes } from './route-table.js';
 import { PeerTraffic } from './traffic.js';
+import { isGlobalIpv6 } from '../util/endpoint-filter.js';
 
 /** An IPv4 prefix, network already masked. */
 export interface Prefix {
@@ -72,7 +73,8 @@ export class RemotePeer {
   }
 }
 
-/** A peer's endpoint is a LAN one if the peer reported it and it is not what the hub observed. */
+/** A peer's endpoint is a LAN one if the peer reported it and it is not what the hub observed,
+ * nor a global IPv6 address (direct: no NAT in front of it; candidates.ts advertisedKind). */
 export function endpointKind(peer: PeerInfo, e: Endpoint): 'lan' | 'direct' {
-  return peer.lan.some((l) => sameEndpoint(l, e)) && !sameEndpoint(peer.reflexive, e) ? 'lan' : 'direct';
+  return peer.lan.some((l) => sameEndpoint(l, e)) && !sameEndpoint(peer.reflexive, e) && !isGlobalIpv6(e.address) ? 'lan' : 'direct';
 }

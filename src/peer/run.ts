@@ -9,7 +9,7 @@ import type { StaticKeyPair } from '../crypto/keys.js';
 import { decodeKey, encodeKey } from '../crypto/keys.js';
 import { pskFromSecret } from '../crypto/psk.js';
 import { transportProbeKey } from '../crypto/transport-probe.js';
-import type { Endpoint } from '../net/udp.js';
+import { endpointKey, type Endpoint } from '../net/udp.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { HubLegSocket } from '../net/hub-leg-socket.js';
 import { connectStream } from '../net/stream-node.js';
@@ -19,6 +19,7 @@ import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError, MeshdError } from '../util/errors.js';
 import { overlayPrefix, type OverlayPrefix } from '../util/endpoint-filter.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
+import { isIpv6Text } from '../util/ipv6.js';
 import { componentLogger, type Logger } from '../util/log.js';
 import { meshdVersion } from '../util/version.js';
 import { startControlServer } from '../ops/control-server.js';
@@ -57,6 +58,7 @@ export interface PeerDaemon {
 }
 
 export async function resolveHub(host: string, port: number): Promise<Endpoint> {
+  if (isIpv6Text(host)) return { address: host, port }; // --hub [2001:db8::1]:7000 (canonical from config/parse.ts)
   try {
     const { address } = await lookup(host, { family: 4 });
     return { address, port };
@@ -67,8 +69,8 @@ export async function resolveHub(host: string, port: number): Promise<Endpoint> 
 
 /** Our LAN candidates: this host's IPv4 addresses with our UDP port, except the TUN device's and any
  * inside the overlay (lan-endpoints.ts). */
-function lanEndpoints(port: number, tunName: string, overlay: OverlayPrefix): Endpoint[] {
-  return lanEndpointsOf(networkInterfaces(), port, { tunName, overlay });
+function lanEndpoints(port: number, tunName: string, overlay: OverlayPrefix, ipv6: boolean): Endpoint[] {
+  return lanEndpointsOf(networkInterfaces(), port, { tunName, overlay, ipv6 });
 }
 
 function pinnedHubKey(cfg: PeerConfig): Uint8Array | undefined {
@@ -153,7 +155,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     // Without --local the overlay is not known yet, nor does the TUN exist: only its name is excluded
     // here, and the hub drops LAN endpoints inside its --network (M7).
     ...(nat ? { advertised: () => nat.advertised() } : {}),
-    lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port, cfg.tun, cfg.local ? overlayPrefix(ipv4ToU32(cfg.local.address), cfg.local.prefixLength) : overlayPrefix(0, 32)) : [udp.local],
+    lanEndpoints: cfg.listen.address === '0.0.0.0' || cfg.listen.address === '::' ? lanEndpoints(udp.local.port, cfg.tun, cfg.local ? overlayPrefix(ipv4ToU32(cfg.local.address), cfg.local.prefixLength) : overlayPrefix(0, 32), cfg.listen.address === '::') : [udp.local],
     publish: cfg.publish,
     ...(routes.enabled ? { registerFlags: REGISTER_FLAG_ROUTES } : {}),
     ...(cfg.publishBufferMb !== undefined ? { publishBufferBytes: cfg.publishBufferMb * 1048576 } : {}),
@@ -212,7 +214,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     return cfg.local ?? (a ? { address: u32ToIpv4(a.overlay), prefixLength: a.prefix } : undefined);
   };
 
-  const hubEndpoint = `${hub.address}:${hub.port}`;
+  const hubEndpoint = endpointKey(hub);
   const startedMs = systemClock.now();
   const pinger = new UserPinger(node, systemClock, hubEndpoint);
   const status = () => {

@@ -7,6 +7,7 @@ import type { DataPlane } from './dataplane.js';
 import { CHANNEL_MODE_REASON_TEXT, type ChannelModeReason } from './leg-channel-choice.js';
 import type { PeerNode } from './node.js';
 import type { NatClass } from '../wire/nat-class.js';
+import { endpointKey } from '../net/udp.js';
 
 export interface PeerStatusSource {
   version: string;
@@ -74,7 +75,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
     hub: {
       endpoint: s.hubEndpoint,
       registered: hub.state === 'registered',
-      reflexive: hub.observed ? `${hub.observed.address}:${hub.observed.port}` : null,
+      reflexive: hub.observed ? endpointKey(hub.observed) : null,
       lastHeardMsAgo: ago(now, hubRemote?.lastReceivedMs),
       ...(hub.state !== 'registered' && hub.lastRefusal ? { refused: hub.lastRefusal.message } : {}),
     },

@@ -10,6 +10,7 @@ import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import type { PeerInfo } from './peer-map.js';
 import type { PeerNode } from './node.js';
 import { endpointKind } from './remote-peer.js';
+import { endpointKey } from '../net/udp.js';
 
 /** Local tuning: one probe a second, as ping(8) does. */
 export const userPingIntervalMs = 1000;
@@ -82,7 +83,7 @@ export class UserPinger {
           seq,
           rttMs: Math.round((r.atMs - started) * 1000) / 1000,
           path,
-          endpoint: r.from.kind === 'udp' ? `${r.from.endpoint.address}:${r.from.endpoint.port}` : this.hubEndpoint,
+          endpoint: r.from.kind === 'udp' ? endpointKey(r.from.endpoint) : this.hubEndpoint,
           name: peer.name,
           address: u32ToIpv4(peer.overlay),
         });

@@ -51,6 +51,22 @@ describe('parsePeerConfig', () => {
     expect([c.name, c.nameIsHint]).toEqual(['web', false]);
   });
 
+  it.each([
+    ['[2001:db8::1]:7000', { host: '2001:db8::1', port: 7000 }],
+    ['[2001:DB8:0:0::0001]:7000 (canonicalised)', { host: '2001:db8::1', port: 7000 }],
+    ['192.0.2.1:7000', { host: '192.0.2.1', port: 7000 }],
+  ])('takes --hub %s', (hub, want) => {
+    expect(parsePeerConfig({ ...peerBase, hub: hub.split(' ')[0] }, ctx).hub).toEqual(want);
+  });
+
+  it.each([
+    ['[::]:0', { address: '::', port: 0 }],
+    ['[2001:db8::5]:51820', { address: '2001:db8::5', port: 51820 }],
+    ['0.0.0.0:0', { address: '0.0.0.0', port: 0 }],
+  ])('takes --listen %s', (listen, want) => {
+    expect(parsePeerConfig({ ...peerBase, listen }, ctx).listen).toEqual(want);
+  });
+
   it('takes the secret from MESHD_SECRET when no file is given', () => {
     const c = parsePeerConfig({ hub: 'a:1', local: '10.9.0.2/24' }, { ...ctx, env: { MESHD_SECRET: secret } });
     expect(c.secret).toBe(secret);
@@ -60,6 +76,9 @@ describe('parsePeerConfig', () => {
     ['no hub', { hub: undefined }, '--hub'],
     ['hub without port', { hub: 'vps' }, '--hub'],
     ['hub port out of range', { hub: 'vps:70000' }, '--hub'],
+    ['an IPv6 hub without brackets', { hub: '2001:db8::1:7000' }, '--hub'],
+    ['a bracketed hub that is no IPv6 address', { hub: '[2001:db8::g]:7000' }, '--hub'],
+    ['an IPv6 listen address without brackets', { listen: ':::0' }, '--listen'],
     ['overlay without prefix', { local: '10.9.0.2' }, '--local'],
     ['overlay is the network address', { local: '10.9.0.0/24' }, '--local'],
     ['overlay is the broadcast address', { local: '10.9.0.255/24' }, '--local'],
@@ -97,9 +116,14 @@ describe('parseHubConfig', () => {
     ['network prefix too long', { network: '10.9.0.0/31' }, '--network'],
     ['peer-only option', { local: '10.9.0.2/24' }, 'local'],
     ['listen port out of range', { listen: '0.0.0.0:99999' }, '--listen'],
+    ['listen IPv6 port out of range', { listen: '[::]:99999' }, '--listen'],
     ['relay rate not a number', { relayRate: 'fast' }, '--relay-rate'],
   ])('refuses %s', (_why, patch, option) => {
     expect(refusal(() => parseHubConfig({ secretFile: '/etc/meshd/secret', ...patch }, ctx)).option).toBe(option);
+  });
+
+  it('listens on both families with --listen [::]:7000', () => {
+    expect(parseHubConfig({ secretFile: '/etc/meshd/secret', listen: '[::]:7000' }, ctx)).toMatchObject({ listen: { address: '::', port: 7000 }, listenTcp: 7000 });
   });
 
   it('reads the --publish-* visitor and member limits', () => {

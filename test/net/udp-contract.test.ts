@@ -1,5 +1,6 @@
 // The UdpSocket contract (src/net/udp.ts) on loopback, run against both real implementations: the
-// node:dgram socket (net/udp-node.ts) and the batched recvmmsg/sendmmsg one (net/udp-native.ts).
+// node:dgram socket (net/udp-node.ts) and the batched recvmmsg/sendmmsg one (net/udp-native.ts),
+// each on IPv4 (127.0.0.1) and IPv6 (::1) loopback, plus dual-stack ([::]) sockets (issue 22).
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -17,6 +18,11 @@ const until = async (cond: () => boolean, ms = 2000) => {
 
 // The native socket must load wherever the daemons would use it; elsewhere only node:dgram runs.
 const impls: UdpImpl[] = process.platform === 'linux' ? ['node', 'native'] : ['node'];
+const loopback6: Endpoint = { address: '::1', port: 0 };
+const contractCases = impls.flatMap((impl) => [
+  { impl, family: 'IPv4', lo: loopback },
+  { impl, family: 'IPv6', lo: loopback6 },
+]);
 
 describe('native socket availability', () => {
   it.runIf(process.platform === 'linux')('loads on Linux (npm install builds build/Release/meshd_udp.node)', () => {
@@ -24,10 +30,10 @@ describe('native socket availability', () => {
   });
 });
 
-describe.each(impls)('UdpSocket contract: %s', (impl) => {
+describe.each(contractCases)('UdpSocket contract: $impl over $family', ({ impl, lo }) => {
   const open: CountedUdpSocket[] = [];
   const bind = async () => {
-    const s = await openUdpSocket(loopback, { impl });
+    const s = await openUdpSocket(lo, { impl });
     open.push(s);
     expect(s.impl).toBe(impl);
     return s;
@@ -48,7 +54,7 @@ describe.each(impls)('UdpSocket contract: %s', (impl) => {
     for (const d of sent) a.send(d, b.local);
     expect(await until(() => got.length === sizes.length)).toBe(true);
     expect(got.map((g) => g.bytes)).toEqual(sent);
-    for (const g of got) expect(g.from).toEqual({ address: '127.0.0.1', port: a.local.port });
+    for (const g of got) expect(g.from).toEqual({ address: lo.address, port: a.local.port });
     expect(a.counters.sent).toBe(sizes.length);
     expect(b.counters.received).toBe(sizes.length);
   });
@@ -193,18 +199,78 @@ describe.each(impls)('UdpSocket contract: %s', (impl) => {
 
   it('refuses to bind a port in use with EADDRINUSE', async () => {
     const a = await bind();
-    await expect(openUdpSocket({ address: '127.0.0.1', port: a.local.port }, { impl })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(openUdpSocket({ address: lo.address, port: a.local.port }, { impl })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+});
+
+describe.each(impls)('dual-stack sockets: %s', (impl) => {
+  const open: CountedUdpSocket[] = [];
+  const bind = async (address: string) => {
+    const s = await openUdpSocket({ address, port: 0 }, { impl });
+    open.push(s);
+    return s;
+  };
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close();
+  });
+
+  it('a [::] socket talks to an IPv4 and an IPv6 socket; the IPv4 peer is seen as its dotted quad, never v4-mapped', async () => {
+    const dual = await bind('::');
+    const v4 = await bind('127.0.0.1');
+    const v6 = await bind('::1');
+    const atDual: Endpoint[] = [];
+    dual.onMessage((_d, from) => atDual.push(from));
+    const at4: Endpoint[] = [];
+    const at6: Endpoint[] = [];
+    v4.onMessage((_d, from) => at4.push(from));
+    v6.onMessage((_d, from) => at6.push(from));
+    v4.send(Buffer.from('from v4'), { address: '127.0.0.1', port: dual.local.port });
+    v6.send(Buffer.from('from v6'), { address: '::1', port: dual.local.port });
+    expect(await until(() => atDual.length === 2)).toBe(true);
+    expect(atDual).toContainEqual({ address: '127.0.0.1', port: v4.local.port });
+    expect(atDual).toContainEqual({ address: '::1', port: v6.local.port });
+    // Replies to what the handler was given, and to a v4-mapped address written out.
+    for (const from of atDual) dual.send(Buffer.from('reply'), from);
+    dual.send(Buffer.from('mapped'), { address: '::ffff:127.0.0.1', port: v4.local.port });
+    expect(await until(() => at4.length === 2 && at6.length === 1)).toBe(true);
+    expect(at4[0]!.address).toBe('127.0.0.1');
+    expect(at6[0]!.address).toBe('::1');
+    expect(dual.counters.sendErrors).toBe(0);
+  });
+
+  it('an IPv4 socket drops and counts a send to an IPv6 address; an IPv6-only one still takes IPv6', async () => {
+    const v4 = await bind('127.0.0.1');
+    const v6 = await bind('::1');
+    const got: string[] = [];
+    v6.onMessage((d) => got.push(d.toString()));
+    expect(() => v4.send(Buffer.from('x'), { address: '::1', port: v6.local.port })).not.toThrow();
+    expect(await until(() => v4.counters.sendErrors === 1)).toBe(true);
+    v6.send(Buffer.from('self'), v6.local);
+    expect(await until(() => got.length === 1)).toBe(true);
+  });
+
+  it('refuses malformed IPv6 destinations without throwing', async () => {
+    const dual = await bind('::');
+    for (const address of ['1::2::3', 'fe80::1%nope', '::ffff:999.1.1.1', 'gggg::1']) {
+      expect(() => dual.send(Buffer.from('x'), { address, port: 7000 })).not.toThrow();
+    }
+    expect(await until(() => dual.counters.sendErrors === 4, 3000)).toBe(true);
   });
 });
 
 describe.runIf(impls.includes('native'))('native socket details', () => {
-  it('sends runs of same-size datagrams as UDP GSO messages and splits GRO-glued ones on receive', async () => {
-    const a = await openUdpSocket(loopback, { impl: 'native' });
-    const b = await openUdpSocket(loopback, { impl: 'native' });
+  it.each([
+    ['IPv4', loopback],
+    ['IPv6', loopback6],
+    ['IPv4 to a dual-stack [::] socket', { address: '::', port: 0 }],
+  ])('sends runs of same-size datagrams as UDP GSO messages and splits GRO-glued ones on receive (%s)', async (_why, lo) => {
+    const a = await openUdpSocket(lo.address === '::' ? loopback : lo, { impl: 'native' });
+    const b = await openUdpSocket(lo, { impl: 'native' });
     try {
       let n = 0;
       b.onMessage(() => n++);
-      for (let i = 0; i < 100; i++) a.send(Buffer.alloc(1200, i), b.local);
+      const to = lo.address === '::' ? { address: '127.0.0.1', port: b.local.port } : b.local;
+      for (let i = 0; i < 100; i++) a.send(Buffer.alloc(1200, i), to);
       expect(await until(() => n === 100)).toBe(true);
       const c = (a as unknown as { counters: { sent: number; sentGso: number } }).counters;
       expect(c.sent).toBe(100);
@@ -254,7 +320,7 @@ describe.runIf(impls.includes('native'))('native socket lifecycle in a worker th
     const o = a.open('127.0.0.1', 0, 1 << 20, 1 << 20, 65536, 64, 64, () => {});
     const queue = (n) => {
       for (let i = 0; i < n; i++) {
-        o.sendMeta.set([100, 0x7f000001, workerData.port], i * 3);
+        o.sendMeta.set([100, 4, workerData.port, 0x7f000001], i * 7);
       }
       o.ctl[0] = n;
       a.arm(o.handle);

@@ -24,4 +24,15 @@ describe('lanEndpointsOf', () => {
     const got = lanEndpointsOf(ifs, 7000, { tunName: 'mtun0', overlay: overlayPrefix(ipv4ToU32(base!), Number(prefix)) });
     expect(got.map((e) => `${e.address}:${e.port}`)).toEqual(expected);
   });
+
+  const linkLocal = (address: string): NetworkInterfaceInfo => ({ ...v6(address), address: `${address}`, scopeid: 2 }) as NetworkInterfaceInfo;
+  it.each<[string, Record<string, NetworkInterfaceInfo[]>, string[]]>([
+    ['global and unique-local IPv6 after the IPv4 ones; link-local and the TUN left out', { eth0: [v6('2001:db8:1::2'), linkLocal('fe80::2'), v4('198.51.100.10'), v6('fd00:1::2')], mtun0: [v6('2001:db8:9::9')] }, ['198.51.100.10', '2001:db8:1::2', 'fd00:1::2']],
+    ['canonical text, each address once', { eth0: [v6('2001:0DB8:1:0:0:0:0:2')], eth1: [v6('2001:db8:1::2')] }, ['2001:db8:1::2']],
+    ['at most MAX_LAN_ENDPOINTS (8), the IPv4 ones first', { eth0: [...Array.from({ length: 6 }, (_, i) => v6(`2001:db8::${i + 1}`)), v4('192.0.2.2'), v4('192.0.2.3'), v4('192.0.2.4')] }, ['192.0.2.2', '192.0.2.3', '192.0.2.4', '2001:db8::1', '2001:db8::2', '2001:db8::3', '2001:db8::4', '2001:db8::5']],
+  ])('with an IPv6 socket: %s', (_why, ifs, expected) => {
+    const got = lanEndpointsOf(ifs, 7000, { tunName: 'mtun0', overlay: overlayPrefix(ipv4ToU32('10.9.0.0'), 24), ipv6: true });
+    expect(got.map((e) => e.address)).toEqual(expected);
+    expect(got.every((e) => e.port === 7000)).toBe(true);
+  });
 });

@@ -1,4 +1,4 @@
-// meshd_udp: a batched IPv4 UDP socket behind src/net/udp-native.ts (its only user). Receives with
+// meshd_udp: a batched UDP socket (IPv4, IPv6, or both on one [::] socket) behind src/net/udp-native.ts (its only user). Receives with
 // recvmmsg on a non-blocking socket watched by uv_poll (one JS call per batch of datagrams) and
 // sends with sendmmsg: JS copies each datagram into a send slot, and the slots go out in one call
 // at the end of the event-loop turn (a uv_check handle, with a uv_idle keeping poll from sleeping
@@ -11,9 +11,16 @@
 //   open(address, port, recvBufBytes, sendBufBytes, slotSize, recvSlots, sendSlots, onBatch)
 //     -> { handle, port, recvData: Buffer(slotSize*recvSlots), recvMeta: Uint32Array(4*64*recvSlots),
 //          sendData: Buffer(slotSize*sendSlots), sendMeta: Uint32Array(3*sendSlots), ctl: Float64Array(7) }
-//     sendMeta rows (JS writes, one per slot): [length, IPv4 address as a host-order u32, port].
-//     recvMeta rows (one per datagram): [offset in recvData, length, address, port]. A received
-//     datagram longer than slotSize is reported with length slotSize + 1 (JS drops and counts it).
+//     sendMeta rows (JS writes, one per slot): [length, family (4|6), port, a0, a1, a2, a3]: family 4
+//     carries the IPv4 address as a host-order u32 in a0; family 6 the IPv6 address as four
+//     host-order u32 words a0..a3 (a0 the most significant). An IPv4 destination on an IPv6 socket
+//     goes to its v4-mapped address.
+//     recvMeta rows (one per datagram): [offset in recvData, length, family, port, a0, a1, a2, a3],
+//     the address as in sendMeta; a v4-mapped source on an IPv6 socket is reported as family 4. A
+//     received datagram longer than slotSize is reported with length slotSize + 1 (JS drops and
+//     counts it).
+//     The socket is AF_INET for an IPv4 address, AF_INET6 for an IPv6 one; bound to "::" it is
+//     dual-stack (IPV6_V6ONLY off), to another IPv6 address IPv6 only.
 //     onBatch(count): datagrams in rows 0..count-1, their bytes valid only during the call.
 //     ctl: [pending sends (JS writes), sent, send errors, receive errors, receive batches,
 //           sent inside GSO messages, received glued by GRO].
@@ -25,6 +32,7 @@
 #include "../../util/native/napi-addon.h"
 
 #include <arpa/inet.h>
+#include <netinet/ip6.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -48,7 +56,7 @@
 #endif
 
 enum { CTL_PENDING, CTL_SENT, CTL_SEND_ERRORS, CTL_RECV_ERRORS, CTL_RECV_BATCHES, CTL_SENT_GSO, CTL_RECV_GRO, CTL_LEN };
-enum { META = 3, RMETA = 4 };
+enum { META = 7, RMETA = 8 };
 // UDP GRO: the kernel may hand one receive slot up to 64 datagrams of one flow, glued together
 // (UDP_GRO_CNT_MAX); udp.c splits them into rows again, so JS sees datagrams either way.
 enum { GRO_MAX_SEGS = 64 };
@@ -59,10 +67,21 @@ enum { MAX_ROUNDS_PER_WAKE = 4 };
 enum { SEND_FULL_WAIT_MS = 1 };
 // UDP GSO limits: segments per message (the kernel's UDP_MAX_SEGMENTS is 64 on older kernels),
 // bytes per message (an IPv4 datagram's payload), and the largest segment tried before any path
-// MTU says otherwise (a 1500-byte Ethernet MTU minus IPv4 and UDP headers).
-enum { GSO_MAX_SEGS = 64, GSO_MAX_BYTES = 65507, GSO_FIRST_MAX_SEG = 1472 };
+// MTU says otherwise (a 1500-byte Ethernet MTU minus IPv4 or IPv6, and UDP headers).
+enum { GSO_MAX_SEGS = 64, GSO_MAX_BYTES = 65507, GSO_FIRST_MAX_SEG = 1472, GSO_FIRST_MAX_SEG6 = 1452 };
 #define GSO_CMSG_SPACE CMSG_SPACE(sizeof(uint16_t))
-#define SAME_DEST(a, b) ((a)->sin_addr.s_addr == (b)->sin_addr.s_addr && (a)->sin_port == (b)->sin_port)
+
+// One socket address of either family; an AF_INET socket only ever uses v4, an AF_INET6 one only v6.
+typedef union {
+  struct sockaddr sa;
+  struct sockaddr_in v4;
+  struct sockaddr_in6 v6;
+} sa_t;
+
+static int same_dest(const sa_t *a, const sa_t *b) {
+  if (a->sa.sa_family == AF_INET) return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr && a->v4.sin_port == b->v4.sin_port;
+  return a->v6.sin6_port == b->v6.sin6_port && memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, sizeof a->v6.sin6_addr) == 0;
+}
 
 typedef struct udp_s {
   addon_obj_t obj; // first: env, closed, handles_inited (poll, check, idle), the external's lifecycle
@@ -82,7 +101,9 @@ typedef struct udp_s {
   uint32_t recv_rows; // recv_meta capacity: recv_slots * GRO_MAX_SEGS
   struct mmsghdr *rmsg, *smsg;
   struct iovec *riov, *siov;
-  struct sockaddr_in *raddr, *saddr;
+  sa_t *raddr, *saddr;
+  int family;         // AF_INET or AF_INET6 (dual-stack when bound to ::)
+  socklen_t namelen;  // sizeof the family's sockaddr
   uint8_t *rctl;      // one UDP_GRO control message per receive slot
   int gro;            // UDP_GRO is on: receive slots may hold several datagrams
   uint8_t *sctl;      // one UDP_SEGMENT control message per send message
@@ -125,21 +146,21 @@ static uint32_t build_messages(udp_t *u, uint32_t from, uint32_t n, uint32_t pla
   uint32_t m = 0;
   for (uint32_t j = from; j < n; m++) {
     const size_t len = u->siov[j].iov_len;
-    const struct sockaddr_in *to = &u->saddr[j];
+    const sa_t *to = &u->saddr[j];
     uint32_t k = 1;
     if (u->gso && j >= plain_until && len > 0 && len <= u->gso_max_seg) {
       size_t total = len;
       while (j + k < n && k < GSO_MAX_SEGS && u->siov[j + k].iov_len == len && total + len <= GSO_MAX_BYTES &&
-             SAME_DEST(&u->saddr[j + k], to)) {
+             same_dest(&u->saddr[j + k], to)) {
         total += len;
         k++;
       }
       const size_t tail = j + k < n ? u->siov[j + k].iov_len : 0;
-      if (tail > 0 && tail < len && k < GSO_MAX_SEGS && total + tail <= GSO_MAX_BYTES && SAME_DEST(&u->saddr[j + k], to)) k++;
+      if (tail > 0 && tail < len && k < GSO_MAX_SEGS && total + tail <= GSO_MAX_BYTES && same_dest(&u->saddr[j + k], to)) k++;
     }
     struct msghdr *h = &u->smsg[m].msg_hdr;
     h->msg_name = &u->saddr[j];
-    h->msg_namelen = sizeof(struct sockaddr_in);
+    h->msg_namelen = u->namelen;
     h->msg_iov = &u->siov[j];
     h->msg_iovlen = k;
     h->msg_flags = 0;
@@ -163,6 +184,28 @@ static uint32_t build_messages(udp_t *u, uint32_t from, uint32_t n, uint32_t pla
   return m;
 }
 
+// Fills a send address from a sendMeta row. JS never gives an AF_INET socket a family-6 row; if it
+// did, the address stays 0.0.0.0 and the kernel refuses the datagram (counted).
+static void set_dest(udp_t *u, sa_t *d, const uint32_t *m) {
+  const uint16_t port = htons((uint16_t)m[2]);
+  if (u->family == AF_INET) {
+    d->v4.sin_addr.s_addr = m[1] == 4 ? htonl(m[3]) : 0;
+    d->v4.sin_port = port;
+    return;
+  }
+  d->v6.sin6_port = port;
+  uint32_t w[4];
+  if (m[1] == 4) {
+    w[0] = 0;
+    w[1] = 0;
+    w[2] = htonl(0xffff);
+    w[3] = htonl(m[3]);
+  } else {
+    for (int k = 0; k < 4; k++) w[k] = htonl(m[3 + k]);
+  }
+  memcpy(&d->v6.sin6_addr, w, sizeof w);
+}
+
 // Sends pending slots 0..n-1 in order. A datagram the kernel refuses (bad address, unreachable,
 // firewall) is skipped and counted; when the send buffer stays full the rest are dropped and counted.
 static void flush(udp_t *u) {
@@ -175,8 +218,7 @@ static void flush(udp_t *u) {
   for (uint32_t j = 0; j < n; j++) {
     const uint32_t *m = u->send_meta + (size_t)j * META;
     u->siov[j].iov_len = m[0] <= u->slot_size ? m[0] : u->slot_size;
-    u->saddr[j].sin_addr.s_addr = htonl(m[1]);
-    u->saddr[j].sin_port = htons((uint16_t)m[2]);
+    set_dest(u, &u->saddr[j], m);
   }
   uint32_t i = 0, plain_until = 0;
   int waited = 0;
@@ -239,11 +281,31 @@ static void udp_release(addon_obj_t *o) {
   u->ctl = NULL;
 }
 
+// A received source as a recvMeta family, port and address words; v4-mapped becomes family 4.
+static void source_of(const sa_t *s, uint32_t *fam, uint32_t *port, uint32_t a[4]) {
+  if (s->sa.sa_family == AF_INET) {
+    *fam = 4;
+    *port = ntohs(s->v4.sin_port);
+    a[0] = ntohl(s->v4.sin_addr.s_addr);
+    return;
+  }
+  uint32_t w[4];
+  memcpy(w, &s->v6.sin6_addr, sizeof w);
+  *port = ntohs(s->v6.sin6_port);
+  if (IN6_IS_ADDR_V4MAPPED(&s->v6.sin6_addr)) {
+    *fam = 4;
+    a[0] = ntohl(w[3]);
+    return;
+  }
+  *fam = 6;
+  for (int k = 0; k < 4; k++) a[k] = ntohl(w[k]);
+}
+
 // Receives into up to recv_slots slots and hands the datagrams to JS in one call; returns how many
 // slots were filled (all of them: more is probably queued).
 static uint32_t recv_batch(udp_t *u) {
   for (uint32_t j = 0; j < u->recv_slots; j++) {
-    u->rmsg[j].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
+    u->rmsg[j].msg_hdr.msg_namelen = u->namelen;
     u->rmsg[j].msg_hdr.msg_flags = 0;
     u->rmsg[j].msg_hdr.msg_control = u->gro ? u->rctl + (size_t)j * GRO_CMSG_SPACE : NULL;
     u->rmsg[j].msg_hdr.msg_controllen = u->gro ? GRO_CMSG_SPACE : 0;
@@ -266,7 +328,8 @@ static uint32_t recv_batch(udp_t *u) {
       continue;
     }
     const uint32_t len = u->rmsg[j].msg_len;
-    const uint32_t addr = ntohl(u->raddr[j].sin_addr.s_addr), port = ntohs(u->raddr[j].sin_port);
+    uint32_t fam, port, a[4] = {0, 0, 0, 0};
+    source_of(&u->raddr[j], &fam, &port, a);
     uint32_t seg = len; // one datagram unless the kernel says it glued several of gso_size each
     for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
       if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
@@ -282,8 +345,12 @@ static uint32_t recv_batch(udp_t *u) {
       const uint32_t n = len - off < seg ? len - off : seg;
       m[0] = j * u->slot_size + off;
       m[1] = (h->msg_flags & MSG_TRUNC) ? u->slot_size + 1 : n;
-      m[2] = addr;
+      m[2] = fam;
       m[3] = port;
+      m[4] = a[0];
+      m[5] = a[1];
+      m[6] = a[2];
+      m[7] = a[3];
       count++;
       off += n;
     } while (off < len && count < u->recv_rows);
@@ -345,9 +412,9 @@ static void wire_slots(udp_t *u) {
   }
   for (uint32_t j = 0; j < u->send_slots; j++) {
     u->siov[j].iov_base = u->send_data + (size_t)j * u->slot_size;
-    u->saddr[j].sin_family = AF_INET;
+    u->saddr[j].sa.sa_family = (sa_family_t)u->family;
   }
-  u->gso_max_seg = GSO_FIRST_MAX_SEG;
+  u->gso_max_seg = u->family == AF_INET6 ? GSO_FIRST_MAX_SEG6 : GSO_FIRST_MAX_SEG;
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
@@ -364,20 +431,40 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
       napi_get_value_uint32(env, argv[5], &recv_slots) != napi_ok || napi_get_value_uint32(env, argv[6], &send_slots) != napi_ok) {
     return throw_errno(env, EINVAL, "open", addr, 0);
   }
-  struct sockaddr_in sin;
+  sa_t sin;
   memset(&sin, 0, sizeof sin);
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons((uint16_t)port);
-  if (port > 65535 || inet_pton(AF_INET, addr, &sin.sin_addr) != 1 || slot_size < 576 || slot_size > 65536 ||
-      recv_slots < 1 || recv_slots > 1024 || send_slots < 1 || send_slots > 1024 || rbuf > INT32_MAX || sbuf > INT32_MAX) {
+  socklen_t namelen;
+  if (inet_pton(AF_INET, addr, &sin.v4.sin_addr) == 1) {
+    sin.v4.sin_family = AF_INET;
+    sin.v4.sin_port = htons((uint16_t)port);
+    namelen = sizeof sin.v4;
+  } else if (inet_pton(AF_INET6, addr, &sin.v6.sin6_addr) == 1) {
+    sin.v6.sin6_family = AF_INET6;
+    sin.v6.sin6_port = htons((uint16_t)port);
+    namelen = sizeof sin.v6;
+  } else {
     return throw_errno(env, EINVAL, "bind", addr, port);
   }
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (port > 65535 || slot_size < 576 || slot_size > 65536 || recv_slots < 1 || recv_slots > 1024 || send_slots < 1 ||
+      send_slots > 1024 || rbuf > INT32_MAX || sbuf > INT32_MAX) {
+    return throw_errno(env, EINVAL, "bind", addr, port);
+  }
+  const int family = sin.sa.sa_family;
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, errno, "socket", addr, port);
+  if (family == AF_INET6) {
+    // [::] takes both families (IPv4 peers arrive v4-mapped); any other IPv6 address only IPv6.
+    int v6only = IN6_IS_ADDR_UNSPECIFIED(&sin.v6.sin6_addr) ? 0 : 1;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) < 0) {
+      int e = errno;
+      close(fd);
+      return throw_errno(env, e, "socket", addr, port);
+    }
+  }
   set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, (int)rbuf);
   set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, (int)sbuf);
-  socklen_t slen = sizeof sin;
-  if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 || getsockname(fd, (struct sockaddr *)&sin, &slen) < 0) {
+  socklen_t slen = namelen;
+  if (bind(fd, &sin.sa, namelen) < 0 || getsockname(fd, &sin.sa, &slen) < 0) {
     int e = errno;
     close(fd);
     return throw_errno(env, e, "bind", addr, port);
@@ -389,6 +476,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, ENOMEM, "open", addr, port);
   }
   u->fd = fd;
+  u->family = family;
+  u->namelen = namelen;
   u->slot_size = slot_size;
   u->recv_slots = recv_slots;
   u->send_slots = send_slots;
@@ -458,7 +547,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, ENOMEM, "open", addr, port);
   }
   CHECK(napi_create_object(env, &result));
-  CHECK(napi_create_uint32(env, ntohs(sin.sin_port), &port_v));
+  CHECK(napi_create_uint32(env, ntohs(family == AF_INET ? sin.v4.sin_port : sin.v6.sin6_port), &port_v));
   CHECK(napi_set_named_property(env, result, "handle", handle));
   CHECK(napi_set_named_property(env, result, "port", port_v));
   CHECK(napi_set_named_property(env, result, "recvData", rdata));

@@ -15,6 +15,8 @@ export const dropReasons = [
   'malformed', // inbound inner message or packet that does not parse
   'tun_write', // the kernel refused a packet written to the TUN
   'acl_denied', // inbound packet the hub's ACL policy does not allow (per rule: acl-firewall.ts)
+  'ipv6_malformed', // an IPv6 packet (TUN or inner) that is not whole, or whose extension-header chain does not parse (ip6-packet.ts)
+  'no_ipv6', // an IPv6 packet while this peer has no overlay IPv6 address
 ] as const;
 
 export type DropReason = (typeof dropReasons)[number];

@@ -8,6 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TunError } from '../util/errors.js';
 import type { PacketBatch, TunDevice, TunHandler, TunOptions } from './device.js';
+import { ipv6MinMtu } from './ip6-packet.js';
+import { formatIpv6, parseIpv6 } from '../util/ipv6.js';
 
 /** Packets read per event-loop wake; local tuning (one JS call per batch amortises the crossing). */
 export const readBatchSlots = 64;
@@ -59,6 +61,8 @@ interface Addon {
     onPackets: (count: number) => void,
     onError: (code: string, message: string) => void,
     offload: boolean,
+    address6: string,
+    prefixLength6: number,
   ): AddonOpened;
   write(handle: unknown, packet: Uint8Array): boolean;
   writeBatch(handle: unknown, packets: readonly Uint8Array[]): number;
@@ -146,6 +150,12 @@ export function validateTunOptions(opts: TunOptions): void {
   if (!Number.isInteger(opts.mtu) || opts.mtu < minMtu || opts.mtu > maxMtu) {
     throw new TunError('TUN_BAD_MTU', `bad MTU ${opts.mtu}: ${minMtu}..${maxMtu}`);
   }
+  if (opts.address6 !== undefined) {
+    if (parseIpv6(opts.address6) === undefined) throw new TunError('TUN_BAD_ADDRESS', `bad IPv6 address "${String(opts.address6)}"`);
+    const p6 = opts.prefixLength6 ?? 64;
+    if (!Number.isInteger(p6) || p6 < 1 || p6 > 128) throw new TunError('TUN_BAD_ADDRESS', `bad IPv6 prefix length ${p6}: 1..128`);
+    if (opts.mtu < ipv6MinMtu) throw new TunError('TUN_BAD_MTU', `MTU ${opts.mtu} is below ${ipv6MinMtu}, the IPv6 minimum: raise --mtu or drop --local6`);
+  }
   const q = opts.txQueueLen ?? defaultTxQueueLen;
   if (!Number.isInteger(q) || q < 1 || q > 1_000_000) {
     throw new TunError('TUN_BAD_OPTION', `bad txQueueLen ${q}: 1..1000000`);
@@ -195,6 +205,8 @@ class LinuxTun implements LinuxTunDevice {
         (count) => this.deliver(count),
         (code, message) => this.fail(new TunError(code, message)),
         offloadWanted(opts),
+        opts.address6 !== undefined ? formatIpv6(parseIpv6(opts.address6)!) : '',
+        opts.prefixLength6 ?? 0,
       );
     } catch (err) {
       const e = err as { code?: unknown; message?: unknown };
@@ -264,7 +276,7 @@ class LinuxTun implements LinuxTunDevice {
 }
 
 /**
- * Creates, addresses and brings up an IPv4 TUN device (needs CAP_NET_ADMIN). Throws TunError:
+ * Creates, addresses and brings up a TUN device (IPv4, plus IPv6 with `address6`) (needs CAP_NET_ADMIN). Throws TunError:
  * TUN_BAD_NAME / TUN_BAD_ADDRESS / TUN_BAD_MTU / TUN_BAD_OPTION (options), TUN_NO_ADDON (not built),
  * TUN_NO_DEVICE (no /dev/net/tun), TUN_PERMISSION (not root), TUN_BUSY (name in use), TUN_IO.
  * A device that fails later (TUN_GONE when deleted from outside, TUN_IO) is closed and reported

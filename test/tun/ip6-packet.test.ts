@@ -95,7 +95,7 @@ describe('ICMPv6 generation (golden bytes)', () => {
 
   it('echo reply refuses a bad checksum', () => {
     const p = fromHex(echoRequest);
-    p[p.length - 1] ^= 1;
+    p[p.length - 1] = p[p.length - 1]! ^ 1;
     expect(icmpv6EchoReply(p)).toBeUndefined();
   });
 });

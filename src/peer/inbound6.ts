@@ -3,7 +3,7 @@
 // own overlay6 (no spoofing: a peer may only send from its own v6 address), and its destination is
 // ours. No v6 subnet routes: nothing is forwarded.
 import { ipv6DstOffset, ipv6SrcOffset, ipv6Upper } from '../tun/ip6-packet.js';
-import { samePrefix6 } from '../util/ipv6.js';
+import { samePrefix6 } from '../util/ipv6-prefix.js';
 import type { DropReason } from './counters.js';
 
 /** The drop reason for an inner v6 packet from `peer`, or undefined when it may go on to the ACL. */

@@ -4,7 +4,7 @@
 // ICMPv6 packet too big. No v6 subnet routes or exit nodes: outside the /64 is no_route.
 import type { TunDevice } from '../tun/device.js';
 import { icmpv6AddressUnreachable, icmpv6PacketTooBig, ipv6DstOffset, ipv6Upper } from '../tun/ip6-packet.js';
-import { samePrefix6 } from '../util/ipv6.js';
+import { samePrefix6 } from '../util/ipv6-prefix.js';
 import type { AclFirewall } from './acl-firewall.js';
 import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';

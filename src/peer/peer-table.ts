@@ -10,7 +10,7 @@ import type { PeerInfo } from './peer-map.js';
 import { RemotePeer, type Prefix } from './remote-peer.js';
 import { RouteTable } from './route-table.js';
 import { RouteTable6 } from './route-table6.js';
-import { parseIpv6 } from '../util/ipv6.js';
+import { parseIpv6 } from '../util/ipv6-prefix.js';
 
 /** Local tuning: how long the record (and KCP channel) of a peer that left the map is kept in case
  * a restarted hub lists it again with the same boot id: resetting only our end would desynchronise

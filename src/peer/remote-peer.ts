@@ -11,7 +11,7 @@ import type { PeerPaths } from './peer-paths.js';
 import type { PeerInfo } from './peer-map.js';
 import { inPrefixes } from './route-table.js';
 import { PeerTraffic } from './traffic.js';
-import { parseIpv6, samePrefix6 } from '../util/ipv6.js';
+import { parseIpv6, samePrefix6 } from '../util/ipv6-prefix.js';
 
 /** An IPv4 prefix, network already masked. */
 export interface Prefix {

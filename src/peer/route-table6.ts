@@ -1,7 +1,7 @@
 // The peer's IPv6 route table: longest-prefix match from an IPv6 destination (16 bytes, read in
 // place from a packet) to whatever owns it (the RemotePeer record). The sibling of route-table.ts;
 // overlay v6 addresses are /128 routes, the only kind today (no v6 subnet routes yet).
-import { ipv6Key, maskIpv6 } from '../util/ipv6.js';
+import { ipv6Key, maskIpv6 } from '../util/ipv6-prefix.js';
 import { RouteTableError } from './route-table.js';
 
 /**

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { TunError } from '../util/errors.js';
 import type { PacketBatch, TunDevice, TunHandler, TunOptions } from './device.js';
 import { ipv6MinMtu } from './ip6-packet.js';
-import { formatIpv6, parseIpv6 } from '../util/ipv6.js';
+import { formatIpv6, parseIpv6 } from '../util/ipv6-prefix.js';
 
 /** Packets read per event-loop wake; local tuning (one JS call per batch amortises the crossing). */
 export const readBatchSlots = 64;

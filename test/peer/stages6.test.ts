@@ -13,7 +13,7 @@ import { RouteTable6 } from '../../src/peer/route-table6.js';
 import type { PacketBatch } from '../../src/tun/device.js';
 import { ipv6Upper } from '../../src/tun/ip6-packet.js';
 import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
-import { formatIpv6, parseIpv6 } from '../../src/util/ipv6.js';
+import { formatIpv6, parseIpv6 } from '../../src/util/ipv6-prefix.js';
 import { testLogger } from '../fakes/logger.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 

@@ -13,7 +13,7 @@ import {
   ipv6Whole,
   maxExtensionHeaders,
 } from '../../src/tun/ip6-packet.js';
-import { parseIpv6 } from '../../src/util/ipv6.js';
+import { parseIpv6 } from '../../src/util/ipv6-prefix.js';
 import { flowLane } from '../../src/peer/flow-lane.js';
 import { checkV6 } from '../../src/peer/inbound6.js';
 import { Rng } from '../fakes/rng.js';

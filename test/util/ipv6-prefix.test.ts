@@ -1,7 +1,7 @@
 // util/ipv6.ts: parsing through ip-num, RFC 5952 formatting, prefix comparison, and the default
 // overlay /64 derived from the network secret.
 import { describe, expect, it } from 'vitest';
-import { canonicalIpv6, formatIpv6, maskIpv6, parseIpv6, samePrefix6, ulaPrefixFromSecret } from '../../src/util/ipv6.js';
+import { canonicalIpv6, formatIpv6, maskIpv6, parseIpv6, samePrefix6, ulaPrefixFromSecret } from '../../src/util/ipv6-prefix.js';
 
 describe('parse and format', () => {
   it.each([

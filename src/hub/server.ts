@@ -11,7 +11,7 @@ import { DecodeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import {
-  CandidateKind, ControlType, decodeControl, encodeControl, REGISTER_FLAG_NAME_HINT, REGISTER_FLAG_NAT_INFO, REGISTER_FLAG_ROUTES, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
+  CandidateKind, ControlType, decodeControl, encodeControl, ProtocolVersionError, REGISTER_FLAG_NAME_HINT, REGISTER_FLAG_NAT_INFO, REGISTER_FLAG_ROUTES, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind, type InnerMessage } from '../wire/inner.js';
 import { MemberBuckets, pairKey, punchRequestBurst, punchRequestsPerSec, punchVerdict } from './control-budget.js';
@@ -25,6 +25,7 @@ import type { ClaimLost, NetworkState } from './network-state.js';
 import { decideRegister, heartbeatIntervalMs, Registry, type Member } from './registry.js';
 import type { AllowRule } from './route-admission.js';
 import { RouteBook } from './route-book.js';
+import { versionRefusal } from './version-refusal.js';
 
 /** What the dispatch hands to published services (publish/hub-publisher.ts implements it; declared
  * here, by the side that calls it, so the server knows nothing else of publishing). */
@@ -87,7 +88,7 @@ export function candidatesOf(m: Member): Candidate[] {
 export const bindingTouchMs = 3_600_000;
 
 export class HubServer {
-  readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, lanDropped: 0, claimUnavailable: 0 };
+  readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, versionRefused: 0, lanDropped: 0, claimUnavailable: 0 };
   /** Control work refused to keep one member from growing the hub's state or traffic (issue 17):
    * shown in hub status as control_<reason>. */
   private readonly punchDrops = { punch_rate_limited: 0, punch_in_flight: 0 };
@@ -172,6 +173,7 @@ export class HubServer {
       try {
         msg = decodeControl(inner.body);
       } catch (e) {
+        if (e instanceof ProtocolVersionError) return this.refuseVersion(remote, e);
         if (!(e instanceof DecodeError)) throw e;
         this.counters.malformed++;
         return;
@@ -292,6 +294,15 @@ export class HubServer {
     // the refused peer retrying with backoff (hub-client.ts), not a flood.
     this.o.log.warn({ peer: remote.id.slice(0, 8), reason: refusalReasonName[d.reason], overlay: u32ToIpv4(msg.overlay), name: msg.name, why: d.text }, 'hub: registration refused');
     this.sendControl(remote.publicKey, { type: ControlType.REGISTER_REFUSED, seq: msg.seq, reason: d.reason, text: d.text });
+  }
+
+  /** A REGISTER of another protocol version: refused with one line here and one on the peer. */
+  private refuseVersion(remote: RemoteNode, e: ProtocolVersionError): void {
+    this.counters.refused++;
+    this.counters.versionRefused++;
+    const d = versionRefusal(e.version);
+    this.o.log.warn({ peer: remote.id.slice(0, 8), reason: 'VERSION', version: e.version, why: d.text }, 'hub: registration refused: peer speaks another protocol version');
+    this.sendControl(remote.publicKey, { type: ControlType.REGISTER_REFUSED, seq: e.seq, reason: d.reason, text: d.text });
   }
 
   private accept(remote: RemoteNode, msg: Extract<ControlMessage, { type: ControlType.REGISTER }>, from: Endpoint, overlay: number, name: string): void {

@@ -13,7 +13,7 @@ import { MeshdError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import {
-  ControlType, encodeControl, RefusalReason, refusalReasonName, REGISTER_FLAG_NAME_HINT, type Assigned, type Candidate, type ControlMessage, type MapEntry,
+  ControlType, encodeControl, PROTOCOL_VERSION, RefusalReason, refusalReasonName, REGISTER_FLAG_NAME_HINT, type Assigned, type Candidate, type ControlMessage, type MapEntry,
 } from '../wire/control.js';
 import { encodeInner, InnerKind } from '../wire/inner.js';
 import type { MapEvent, PeerMap } from './peer-map.js';
@@ -137,6 +137,8 @@ export class HubClient {
   private readonly reliable: ReliableSender;
   private readonly dedup = new SeqDedup();
   private registerSeq = 0;
+  /** REGISTERs that got no answer at all (the first one is logged: an older hub drops them). */
+  private registerTimeouts = 0;
   private heartbeatSeq = 0;
   /** Consecutive heartbeats with no HEARTBEAT_OK (reset by one). */
   private heartbeatMisses = 0;
@@ -278,7 +280,11 @@ export class HubClient {
       seq,
       () => this.sendControl(msg),
       () => {
-        // No answer at all: start over with a fresh handshake.
+        // No answer at all: start over with a fresh handshake. The session is up (REGISTER is sent
+        // on it), so the likely cause is a hub of protocol 1, which drops a REGISTER it cannot read.
+        if (this.registerTimeouts++ === 0) {
+          this.o.log.warn({ protocol: PROTOCOL_VERSION }, `hub-client: no answer to REGISTER: a hub older than protocol version ${PROTOCOL_VERSION} ignores it (run the same meshd release on hub and peers); trying again`);
+        }
         this.o.link.rehandshake(this.key!, this.hubPath);
         this.register();
       },

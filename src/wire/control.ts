@@ -2,19 +2,29 @@
 // messages"). Used by src/hub (server, map sender) and src/peer/hub-client.ts.
 //
 //   0  type u8 | 1 seq u32 LE | 5 body (per type)
-//   ep       = ip u32 BE | port u16 LE                                          (6 bytes)
+//   ep       = family u8 (4|6) | address [4|16] | port u16 LE         (7 or 19 bytes, wire/endpoint.ts)
 //   str      = len u8 | UTF-8 [len]                                             (<= 255 bytes)
 //   eps      = count u8 | ep [count]
-//   REGISTER         overlay u32 BE | prefix u8 | name str | lan eps | boot_id u64 LE [| flags u8 [| nat]]
+//   ip6      = 16 bytes, network order; all zero = none
+//   REGISTER (60)    version u8 | overlay u32 BE | prefix u8 | name str | lan eps | boot_id u64 LE | flags u8
+//                    [| nat] [| overlay6 ip6 | prefix6 u8]
+//                    version = PROTOCOL_VERSION; the hub reads nothing after a version it does not
+//                    speak and answers REGISTER_REFUSED VERSION. A protocol-1 REGISTER (type 1, 6-byte
+//                    endpoints) is refused too, as BAD_REQUEST with a text an old peer can print.
 //                    overlay 0 (prefix 0) = assign me one; flags bit 0 NAME_HINT = name is the host
-//                    name, the hub may number it; absent flags (older peers) read as 0; unknown flag
-//                    bits and bytes after the known fields are ignored (a newer peer, an older hub);
-//                    nat = nat class (wire/nat-class.ts, 6 bytes) when flags bit 2 NAT_INFO
-//   REGISTER_OK      observed ep | heartbeat_ms u32 LE [| overlay u32 BE | prefix u8 | name str]
-//                    the address and name the hub assigned; absent (older hubs) = as requested
+//                    name, the hub may number it; unknown flag bits and bytes after the known fields are
+//                    ignored (a newer peer, an older hub); nat = nat class (wire/nat-class.ts, 6 bytes)
+//                    when flags bit 2 NAT_INFO; overlay6/prefix6 when flags bit 4 OVERLAY6 (overlay6
+//                    all zero = assign me one)
+//   REGISTER_OK      observed ep | heartbeat_ms u32 LE [| overlay u32 BE | prefix u8 | name str
+//                    [| overlay6 ip6 | prefix6 u8]]
+//                    the address and name the hub assigned; absent = as requested
 //   REGISTER_REFUSED reason u8 | text str
 //   MAP              version u32 | base u32 | part u16 | parts u16 | count u16 | entry [count]
-//     entry          op u8 | public_key [32] | overlay u32 BE | boot_id u64 | name str | reflexive ep | lan eps
+//     entry          op u8 | public_key [32] | overlay u32 BE [| overlay6 ip6] | boot_id u64 | name str |
+//                    reflexive ep | lan eps
+//                    op: low 7 bits 1 UPSERT, 2 REMOVE; bit 7 OVERLAY6 = overlay6 follows the overlay
+//                    (absent: the member has no overlay IPv6 address; a v4-only map pays no bytes)
 //   ACK              -
 //   HEARTBEAT        map_version u32 | lan eps [| nat]      nat only from peers whose REGISTER set NAT_INFO
 //   HEARTBEAT_OK     observed ep | map_version u32
@@ -31,13 +41,23 @@
 //                    peers whose REGISTER set flag 0x02 ROUTES, so older peers never see it
 import { DecodeError } from '../util/errors.js';
 import { viewOf } from '../util/bytes.js';
-import { ipv4Endpoint, ipv4ToU32 } from '../util/ipv4.js';
+import { formatIpv6, IPV6_BYTES, isZeroIpv6, parseIpv6 } from '../util/ipv6.js';
 import type { WireEndpoint } from './inner.js';
+import { endpointBytes, ENDPOINT_V6_BYTES, readEndpoint, writeEndpoint } from './endpoint.js';
 import { readMapExt, readRouteOffer, writeMapExt, writeRouteOffer, type ExtRoute, type RoutePrefix } from './routes.js';
 import { decodeNatClass, encodeNatClass, NAT_CLASS_BYTES, type NatClass } from './nat-class.js';
 
+/**
+ * Protocol version (both sides must agree): REGISTER carries it and the hub refuses any other.
+ * 1: IPv4-only 6-byte endpoints (REGISTER was type 1). 2: family-tagged endpoints, overlay6 fields.
+ */
+export const PROTOCOL_VERSION = 2;
+/** The control type protocol-1 peers sent REGISTER as; decoding it throws ProtocolVersionError. */
+export const REGISTER_V1_TYPE = 1;
+
 export enum ControlType {
-  REGISTER = 1,
+  /** Numbered apart from protocol 1's REGISTER (type 1), so a hub tells the versions apart. */
+  REGISTER = 60,
   REGISTER_OK = 2,
   REGISTER_REFUSED = 3,
   MAP = 4,
@@ -103,6 +123,8 @@ export enum RefusalReason {
   NAME_TAKEN = 3,
   KEY_NOT_ALLOWED = 4,
   BAD_REQUEST = 5,
+  /** The peer speaks another protocol version (PROTOCOL_VERSION). */
+  VERSION = 6,
 }
 
 export const refusalReasonName: Readonly<Record<RefusalReason, string>> = {
@@ -111,7 +133,18 @@ export const refusalReasonName: Readonly<Record<RefusalReason, string>> = {
   [RefusalReason.NAME_TAKEN]: 'NAME_TAKEN',
   [RefusalReason.KEY_NOT_ALLOWED]: 'KEY_NOT_ALLOWED',
   [RefusalReason.BAD_REQUEST]: 'BAD_REQUEST',
+  [RefusalReason.VERSION]: 'VERSION',
 };
+
+/** A REGISTER of another protocol version: the hub answers REGISTER_REFUSED instead of misparsing. */
+export class ProtocolVersionError extends DecodeError {
+  constructor(
+    readonly version: number,
+    readonly seq: number,
+  ) {
+    super(`control: REGISTER of protocol version ${version}, this side speaks ${PROTOCOL_VERSION}`, 'DECODE_VERSION');
+  }
+}
 
 /** REGISTER flags (protocol). */
 export const REGISTER_FLAG_NAME_HINT = 0x01;
@@ -121,12 +154,17 @@ export const REGISTER_FLAG_ROUTES = 0x02;
 export const REGISTER_FLAG_NAT_INFO = 0x04;
 /** The peer enforces ACL_POLICY and honours REVOKED (wire/acl.ts). */
 export const REGISTER_FLAG_ACL = 0x08;
+/** The REGISTER carries overlay6/prefix6 (overlay IPv6, issue 22); set by encodeControl when overlay6 is given. */
+export const REGISTER_FLAG_OVERLAY6 = 0x10;
 
 /** What the hub gave a peer in REGISTER_OK. */
 export interface Assigned {
   overlay: number;
   prefix: number;
   name: string;
+  /** The overlay IPv6 address (canonical text) and prefix length, when the hub assigned one. */
+  overlay6?: string;
+  prefix6?: number;
 }
 
 export enum MapOp {
@@ -140,10 +178,14 @@ export enum CandidateKind {
 }
 
 export const CONTROL_HEADER_BYTES = 5;
-export const ENDPOINT_BYTES = 6;
+/** The largest encoded endpoint (an IPv6 one); sizes computed from it are upper bounds. */
+export const ENDPOINT_BYTES = ENDPOINT_V6_BYTES;
 export const PUBLIC_KEY_BYTES = 32;
-/** Fixed part of a MAP entry (op, key, overlay, boot id, name len, reflexive ep, lan count). */
-export const MAP_ENTRY_FIXED_BYTES = 1 + 32 + 4 + 8 + 1 + ENDPOINT_BYTES + 1;
+/** Fixed part of a MAP entry without its reflexive endpoint and overlay6 (op, key, overlay, boot
+ * id, name len, lan count). */
+export const MAP_ENTRY_FIXED_BYTES = 1 + 32 + 4 + 8 + 1 + 1;
+/** MAP entry op bit: overlay6 [16] follows the overlay (protocol). */
+export const MAP_OP_FLAG_OVERLAY6 = 0x80;
 export const MAP_HEADER_BYTES = CONTROL_HEADER_BYTES + 4 + 4 + 2 + 2 + 2;
 /** Protocol: at most this many LAN endpoints per node (keeps a MAP entry small). */
 export const MAX_LAN_ENDPOINTS = 8;
@@ -157,6 +199,8 @@ export interface MapEntry {
   op: MapOp;
   publicKey: Uint8Array;
   overlay: number;
+  /** The member's overlay IPv6 address (canonical text); absent = none (op bit OVERLAY6 clear). */
+  overlay6?: string;
   bootId: bigint;
   name: string;
   reflexive: WireEndpoint;
@@ -164,7 +208,20 @@ export interface MapEntry {
 }
 
 export type ControlMessage =
-  | { type: ControlType.REGISTER; seq: number; overlay: number; prefix: number; name: string; lan: WireEndpoint[]; bootId: bigint; flags?: number; nat?: NatClass }
+  | {
+      type: ControlType.REGISTER;
+      seq: number;
+      overlay: number;
+      prefix: number;
+      name: string;
+      lan: WireEndpoint[];
+      bootId: bigint;
+      flags?: number;
+      nat?: NatClass;
+      /** Present iff flag OVERLAY6: the overlay IPv6 address asked for ("::" = assign me one). */
+      overlay6?: string;
+      prefix6?: number;
+    }
   | { type: ControlType.REGISTER_OK; seq: number; observed: WireEndpoint; heartbeatMs: number; assigned?: Assigned }
   | { type: ControlType.REGISTER_REFUSED; seq: number; reason: RefusalReason; text: string }
   | { type: ControlType.MAP; seq: number; version: number; base: number; part: number; parts: number; entries: MapEntry[] }
@@ -228,10 +285,14 @@ class Writer {
     this.bytes(b);
   }
   ep(e: WireEndpoint): void {
-    this.room(ENDPOINT_BYTES);
-    this.v.setUint32(this.n, ipv4ToU32(e.address), false);
-    this.v.setUint16(this.n + 4, e.port, true);
-    this.n += ENDPOINT_BYTES;
+    this.room(ENDPOINT_V6_BYTES);
+    this.n += writeEndpoint(this.v, this.n, e);
+  }
+  ip6(address: string | undefined): void {
+    if (address === undefined) return this.bytes(new Uint8Array(IPV6_BYTES));
+    const b = parseIpv6(address);
+    if (b === undefined) throw new TypeError(`not an IPv6 address: ${address}`);
+    this.bytes(b);
   }
   eps(list: readonly WireEndpoint[]): void {
     if (list.length > MAX_LAN_ENDPOINTS) throw new RangeError('control: too many endpoints');
@@ -290,11 +351,19 @@ class Reader {
     }
   }
   ep(what: string): WireEndpoint {
-    this.need(ENDPOINT_BYTES, what);
-    const ip = this.v.getUint32(this.off, false);
-    const port = this.v.getUint16(this.off + 4, true);
-    this.off += ENDPOINT_BYTES;
-    return ipv4Endpoint(ip, port);
+    const { endpoint, bytes } = readEndpoint(this.v, this.off, this.b.byteLength, what);
+    this.off += bytes;
+    return endpoint;
+  }
+  /** 16 bytes as canonical text; all zero reads as undefined ("none") unless `zero` is wanted. */
+  ip6(what: string, zero = false): string | undefined {
+    const b = this.bytes(IPV6_BYTES, what);
+    return !zero && isZeroIpv6(b) ? undefined : formatIpv6(b);
+  }
+  prefix6(what: string): number {
+    const p = this.u8(what);
+    if (p > 128) throw new DecodeError(`control: ${what} /${p}`);
+    return p;
   }
   eps(what: string): WireEndpoint[] {
     const n = this.u8(what);
@@ -319,15 +388,23 @@ export function encodeControl(m: ControlMessage): Uint8Array {
   w.u8(m.type);
   w.u32(m.seq);
   switch (m.type) {
-    case ControlType.REGISTER:
+    case ControlType.REGISTER: {
+      w.u8(PROTOCOL_VERSION);
       w.u32(m.overlay, false);
       w.u8(m.prefix);
       w.str(m.name);
       w.eps(m.lan);
       w.u64(m.bootId);
-      w.u8((m.flags ?? 0) | (m.nat ? REGISTER_FLAG_NAT_INFO : 0));
+      // The optional fields' bits follow the fields: set when present, clear when absent.
+      const optional = (m.nat ? REGISTER_FLAG_NAT_INFO : 0) | (m.overlay6 !== undefined ? REGISTER_FLAG_OVERLAY6 : 0);
+      w.u8(((m.flags ?? 0) & ~(REGISTER_FLAG_NAT_INFO | REGISTER_FLAG_OVERLAY6)) | optional);
       if (m.nat) w.bytes(encodeNatClass(m.nat));
+      if (m.overlay6 !== undefined) {
+        w.ip6(m.overlay6);
+        w.u8(m.prefix6 ?? 0);
+      }
       break;
+    }
     case ControlType.REGISTER_OK:
       w.ep(m.observed);
       w.u32(m.heartbeatMs);
@@ -335,6 +412,10 @@ export function encodeControl(m: ControlMessage): Uint8Array {
         w.u32(m.assigned.overlay, false);
         w.u8(m.assigned.prefix);
         w.str(m.assigned.name);
+        if (m.assigned.overlay6 !== undefined) {
+          w.ip6(m.assigned.overlay6);
+          w.u8(m.assigned.prefix6 ?? 0);
+        }
       }
       break;
     case ControlType.REGISTER_REFUSED:
@@ -349,9 +430,10 @@ export function encodeControl(m: ControlMessage): Uint8Array {
       w.u16(m.entries.length);
       for (const e of m.entries) {
         if (e.publicKey.byteLength !== PUBLIC_KEY_BYTES) throw new RangeError('control: public key must be 32 bytes');
-        w.u8(e.op);
+        w.u8(e.op | (e.overlay6 !== undefined ? MAP_OP_FLAG_OVERLAY6 : 0));
         w.bytes(e.publicKey);
         w.u32(e.overlay, false);
+        if (e.overlay6 !== undefined) w.ip6(e.overlay6);
         w.u64(e.bootId);
         w.str(e.name);
         w.ep(e.reflexive);
@@ -413,19 +495,24 @@ export function encodeControl(m: ControlMessage): Uint8Array {
 export function decodeControl(b: Uint8Array): ControlMessage {
   const r = new Reader(b);
   const type = r.u8('type');
+  if (type === REGISTER_V1_TYPE) throw new ProtocolVersionError(1, r.u32('seq'));
   if (!(type in controlTypeName)) throw new DecodeError(`control: unknown type ${type}`, 'DECODE_UNKNOWN_TYPE');
   const seq = r.u32('seq');
   let m: ControlMessage;
   switch (type as ControlType) {
     case ControlType.REGISTER: {
+      const version = r.u8('version');
+      if (version !== PROTOCOL_VERSION) throw new ProtocolVersionError(version, seq);
       const overlay = r.u32('overlay', false);
       const prefix = r.u8('prefix');
       if (prefix > 32) throw new DecodeError(`control: prefix /${prefix}`);
-      m = { type, seq, overlay, prefix, name: r.str('name'), lan: r.eps('lan endpoints'), bootId: r.u64('boot id'), flags: 0 };
-      if (!r.atEnd()) {
-        const flags = r.u8('flags');
-        m.flags = flags;
-        if ((flags & REGISTER_FLAG_NAT_INFO) !== 0) m.nat = decodeNatClass(r.bytes(NAT_CLASS_BYTES, 'nat class'));
+      m = { type, seq, overlay, prefix, name: r.str('name'), lan: r.eps('lan endpoints'), bootId: r.u64('boot id') };
+      const flags = r.u8('flags');
+      m.flags = flags;
+      if ((flags & REGISTER_FLAG_NAT_INFO) !== 0) m.nat = decodeNatClass(r.bytes(NAT_CLASS_BYTES, 'nat class'));
+      if ((flags & REGISTER_FLAG_OVERLAY6) !== 0) {
+        m.overlay6 = r.ip6('overlay6', true);
+        m.prefix6 = r.prefix6('prefix6');
       }
       r.skipRest(); // fields of newer peers (flag bits this hub does not know)
       break;
@@ -439,6 +526,14 @@ export function decodeControl(b: Uint8Array): ControlMessage {
         const prefix = r.u8('assigned prefix');
         if (prefix > 32) throw new DecodeError(`control: prefix /${prefix}`);
         m.assigned = { overlay, prefix, name: r.str('assigned name') };
+        if (!r.atEnd()) {
+          const overlay6 = r.ip6('assigned overlay6');
+          const prefix6 = r.prefix6('assigned prefix6');
+          if (overlay6 !== undefined) {
+            m.assigned.overlay6 = overlay6;
+            m.assigned.prefix6 = prefix6;
+          }
+        }
       }
       break;
     }
@@ -457,17 +552,15 @@ export function decodeControl(b: Uint8Array): ControlMessage {
       const count = r.u16('entry count');
       const entries: MapEntry[] = [];
       for (let i = 0; i < count; i++) {
-        const op = r.u8('op');
+        const opByte = r.u8('op');
+        const op = opByte & ~MAP_OP_FLAG_OVERLAY6;
         if (op !== MapOp.UPSERT && op !== MapOp.REMOVE) throw new DecodeError(`control: MAP op ${op}`);
-        entries.push({
-          op,
-          publicKey: r.bytes(PUBLIC_KEY_BYTES, 'public key'),
-          overlay: r.u32('overlay', false),
-          bootId: r.u64('boot id'),
-          name: r.str('name'),
-          reflexive: r.ep('reflexive'),
-          lan: r.eps('lan endpoints'),
-        });
+        const publicKey = r.bytes(PUBLIC_KEY_BYTES, 'public key');
+        const overlay = r.u32('overlay', false);
+        const overlay6 = (opByte & MAP_OP_FLAG_OVERLAY6) !== 0 ? r.ip6('overlay6', true) : undefined;
+        const entry: MapEntry = { op, publicKey, overlay, bootId: r.u64('boot id'), name: r.str('name'), reflexive: r.ep('reflexive'), lan: r.eps('lan endpoints') };
+        if (overlay6 !== undefined) entry.overlay6 = overlay6;
+        entries.push(entry);
       }
       m = { type, seq, version, base, part, parts, entries };
       break;
@@ -529,5 +622,7 @@ export function decodeControl(b: Uint8Array): ControlMessage {
 
 /** Encoded size of one MAP entry, so the hub can split a map into datagram-sized parts. */
 export function mapEntryBytes(e: MapEntry): number {
-  return MAP_ENTRY_FIXED_BYTES + utf8.encode(e.name).byteLength + ENDPOINT_BYTES * e.lan.length;
+  let n = MAP_ENTRY_FIXED_BYTES + utf8.encode(e.name).byteLength + endpointBytes(e.reflexive) + (e.overlay6 !== undefined ? IPV6_BYTES : 0);
+  for (const l of e.lan) n += endpointBytes(l);
+  return n;
 }

@@ -6,7 +6,7 @@
 //   KCP        (1)  1 kcp datagram [n]
 //   IP         (2)  1 ipv4 packet [n]
 //   PING       (3)  1 txid u64 LE | 9 flags u8                                   = 10 bytes
-//   PONG       (4)  1 txid u64 LE | 9 observed_ip u32 BE | 13 observed_port u16 LE = 15 bytes
+//   PONG       (4)  1 txid u64 LE | 9 observed ep (wire/endpoint.ts)          = 16 or 28 bytes
 //   CONTROL   (16)  1 control message [n] (wire/control.ts)
 //   STREAM    (17)  1 op u8 | 2 conv u32 LE | 6 payload [n]   op 1 DATA: KCP datagram (stream mode),
 //                                                            op 2 RESET: reason UTF-8 (docs/PUBLISH.md)
@@ -14,7 +14,7 @@
 //   RELAY_FROM(33)  1 src_overlay u32 BE | 5 outer datagram [n]
 import { DecodeError } from '../util/errors.js';
 import { viewOf } from '../util/bytes.js';
-import { ipv4Endpoint, ipv4ToU32 } from '../util/ipv4.js';
+import { endpointBytes, ENDPOINT_V4_BYTES, ENDPOINT_V6_BYTES, readEndpoint, writeEndpoint } from './endpoint.js';
 
 export enum InnerKind {
   KEEPALIVE = 0,
@@ -42,7 +42,9 @@ export const innerKindName: Readonly<Record<InnerKind, string>> = {
 
 export const INNER_HEADER_BYTES = 1;
 export const PING_BYTES = 10;
-export const PONG_BYTES = 15;
+/** A PONG with an IPv4 observed endpoint; with an IPv6 one it is PONG_V6_BYTES. */
+export const PONG_BYTES = 9 + ENDPOINT_V4_BYTES;
+export const PONG_V6_BYTES = 9 + ENDPOINT_V6_BYTES;
 export const RELAY_HEADER_BYTES = 5;
 /** kind, op, conv: the headroom a stream's KCP reserves in each datagram. */
 export const STREAM_HEADER_BYTES = 6;
@@ -57,7 +59,8 @@ export enum StreamOp {
 export const PING_FLAG_PUNCH = 1;
 export const PING_FLAG_USER = 2;
 
-/** An IPv4 endpoint as carried on the wire; structurally the same as net/udp.ts Endpoint. */
+/** A UDP endpoint as carried on the wire (wire/endpoint.ts): dotted quad or canonical IPv6 text;
+ * structurally the same as net/udp.ts Endpoint. */
 export interface WireEndpoint {
   readonly address: string;
   readonly port: number;
@@ -106,12 +109,11 @@ export function encodeInner(m: InnerMessage): Uint8Array {
       return out;
     }
     case InnerKind.PONG: {
-      const out = new Uint8Array(PONG_BYTES);
+      const out = new Uint8Array(9 + endpointBytes(m.observed));
       const v = viewOf(out);
       out[0] = m.kind;
       v.setBigUint64(1, BigInt.asUintN(64, m.txid), true);
-      v.setUint32(9, ipv4ToU32(m.observed.address), false);
-      v.setUint16(13, m.observed.port, true);
+      writeEndpoint(v, 9, m.observed);
       return out;
     }
     case InnerKind.STREAM: {
@@ -147,13 +149,12 @@ export function decodeInner(b: Uint8Array): InnerMessage {
     case InnerKind.PING:
       if (b.byteLength !== PING_BYTES) throw new DecodeError(`inner: PING of ${b.byteLength} bytes`);
       return { kind, txid: v.getBigUint64(1, true), flags: v.getUint8(9) };
-    case InnerKind.PONG:
-      if (b.byteLength !== PONG_BYTES) throw new DecodeError(`inner: PONG of ${b.byteLength} bytes`);
-      return {
-        kind,
-        txid: v.getBigUint64(1, true),
-        observed: ipv4Endpoint(v.getUint32(9, false), v.getUint16(13, true)),
-      };
+    case InnerKind.PONG: {
+      if (b.byteLength !== PONG_BYTES && b.byteLength !== PONG_V6_BYTES) throw new DecodeError(`inner: PONG of ${b.byteLength} bytes`);
+      const { endpoint, bytes } = readEndpoint(v, 9, b.byteLength, 'observed');
+      if (9 + bytes !== b.byteLength) throw new DecodeError(`inner: PONG of ${b.byteLength} bytes`);
+      return { kind, txid: v.getBigUint64(1, true), observed: endpoint };
+    }
     case InnerKind.STREAM: {
       if (b.byteLength < STREAM_HEADER_BYTES) throw new DecodeError('inner: short STREAM header');
       const op = b[1]!;

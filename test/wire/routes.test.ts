@@ -27,7 +27,7 @@ const golden: Array<[string, ControlMessage, string]> = [
   [
     'REGISTER with flag 0x02: this peer wants MAP_EXT',
     { type: ControlType.REGISTER, seq: 1, overlay: 0, prefix: 0, name: 'a', lan: [], bootId: 1n, flags: REGISTER_FLAG_ROUTES },
-    '01 01000000 00000000 00 01 61 00 0100000000000000 02',
+    '3c 01000000 02 00000000 00 01 61 00 0100000000000000 02',
   ],
 ];
 

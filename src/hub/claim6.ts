@@ -70,3 +70,19 @@ export function claim6(req: Claim6Request, overlay: number, net: Network6, byOve
   if (h && h.id !== req.id) return { ok: false, reason: RefusalReason.ADDRESS_IN_USE, text: `${text} is held by another key` };
   return { ok: true, overlay6: text };
 }
+
+/**
+ * The v6 part of a REGISTER (hub/server.ts): undefined when the hub has no --network6 or the peer
+ * did not ask (no flag 0x10), else claim6's decision ("::" asks for an assignment).
+ */
+export function registerOverlay6(
+  msg: { overlay6?: string; prefix6?: number },
+  id: string,
+  overlay: number,
+  net: Network6 | undefined,
+  members: { byOverlay6(a: string): { id: string } | undefined },
+): Claim6 | undefined {
+  if (net === undefined || msg.overlay6 === undefined) return undefined;
+  const ask = msg.overlay6 === '::' ? undefined : msg.overlay6;
+  return claim6({ id, ...(ask !== undefined ? { overlay6: ask, prefix6: msg.prefix6 ?? 0 } : {}) }, overlay, net, (a) => members.byOverlay6(a));
+}

@@ -121,7 +121,7 @@ export function isExpired(lastHeartbeatMs: number, nowMs: number, intervalMs = h
 }
 
 export function memberEntry(m: Member, op: MapOp = MapOp.UPSERT): MapEntry {
-  return { op, publicKey: m.publicKey, overlay: m.overlay, bootId: m.bootId, name: m.name, reflexive: m.reflexive, lan: m.lan };
+  return { op, publicKey: m.publicKey, overlay: m.overlay, ...(m.overlay6 !== undefined ? { overlay6: m.overlay6 } : {}), bootId: m.bootId, name: m.name, reflexive: m.reflexive, lan: m.lan };
 }
 
 function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {

@@ -63,7 +63,7 @@ function formatHubTransport(t: HubTransportJson): string {
 
 export function formatPeerStatus(s: PeerStatusJson): string {
   const lines = [
-    `peer ${printable(s.name)} ${s.address}  key ${shortKey(s.publicKey)}  tun ${s.tun} mtu ${s.mtu}  ${s.transport}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}`,
+    `peer ${printable(s.name)} ${s.address}${s.address6 ? ` ${s.address6}` : ''}  key ${shortKey(s.publicKey)}  tun ${s.tun} mtu ${s.mtu}  ${s.transport}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}`,
     `hub ${s.hub.endpoint}  ${s.hub.registered ? 'registered' : s.hub.refused ? `not registered (${printable(s.hub.refused)}; retrying)` : 'not registered'}  reflexive ${s.hub.reflexive ?? '-'}  heard ${formatAgo(s.hub.lastHeardMsAgo)}`,
     ...(s.hubTransport ? [formatHubTransport(s.hubTransport)] : []),
     '',
@@ -72,7 +72,7 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   else {
     const rows = s.peers.map((p) => [
       p.name,
-      p.address,
+      p.address6 ? `${p.address} ${p.address6}` : p.address,
       shortKey(p.publicKey),
       p.path ?? '-',
       p.endpoint ?? '-',
@@ -165,7 +165,7 @@ export function formatHubStatus(s: HubStatusJson): string {
   else {
     const rows = s.members.map((m) => [
       m.name,
-      m.address,
+      m.address6 ? `${m.address} ${m.address6}` : m.address,
       shortKey(m.publicKey),
       m.reflexive,
       m.lan.length === 0 ? '-' : m.lan.join(','),

@@ -22,7 +22,7 @@ export type MapEvent = { type: 'upsert'; peer: PeerInfo; previous: PeerInfo | un
 export type DeltaResult = { applied: MapEvent[] } | { gap: true } | { stale: true };
 
 function infoOf(e: MapEntry): PeerInfo {
-  return { publicKey: e.publicKey, id: keyId(e.publicKey), overlay: e.overlay >>> 0, name: e.name, bootId: e.bootId, reflexive: e.reflexive, lan: e.lan };
+  return { publicKey: e.publicKey, id: keyId(e.publicKey), overlay: e.overlay >>> 0, ...(e.overlay6 !== undefined ? { overlay6: e.overlay6 } : {}), name: e.name, bootId: e.bootId, reflexive: e.reflexive, lan: e.lan };
 }
 
 function sameInfo(a: PeerInfo, b: PeerInfo): boolean {

@@ -71,6 +71,7 @@ interface Addon {
   stats?(handle: unknown): TunStats;
   flush?(handle: unknown): void;
   offloadCoalesce?(packets: readonly Uint8Array[]): Uint8Array[];
+  setAddress6?(name: string, address6: string, prefixLength6: number): void;
   offloadSplit?(input: Uint8Array, mtu: number, out: Uint8Array, slotSize: number, lengths: Uint32Array, state: Uint32Array): number;
 }
 
@@ -171,6 +172,11 @@ export function slotSizeFor(mtu: number): number {
 export interface LinuxTunDevice extends TunDevice {
   /** True when the kernel accepted IFF_VNET_HDR offloads (TCP super-packets are split in the addon). */
   readonly offload: boolean;
+  /** The overlay IPv6 address on the device ("addr/len"), if any. */
+  readonly address6: string | undefined;
+  /** Adds an overlay IPv6 address to the open device (the hub assigned it after the TUN opened).
+   * Throws TunError (TUN_BAD_ADDRESS, TUN_BAD_MTU under 1280, TUN_NO_ADDON for an old build). */
+  setAddress6(address6: string, prefixLength6: number): void;
   stats(): TunStats;
 }
 
@@ -178,6 +184,7 @@ class LinuxTun implements LinuxTunDevice {
   readonly name: string;
   readonly mtu: number;
   readonly offload: boolean;
+  address6: string | undefined;
   private handle: unknown;
   private closed = false;
   private handler: TunHandler | undefined;
@@ -206,7 +213,7 @@ class LinuxTun implements LinuxTunDevice {
         (code, message) => this.fail(new TunError(code, message)),
         offloadWanted(opts),
         opts.address6 !== undefined ? formatIpv6(parseIpv6(opts.address6)!) : '',
-        opts.prefixLength6 ?? 0,
+        opts.prefixLength6 ?? 64,
       );
     } catch (err) {
       const e = err as { code?: unknown; message?: unknown };
@@ -218,6 +225,20 @@ class LinuxTun implements LinuxTunDevice {
     this.mtu = opts.mtu;
     this.offload = opened.offload === true && typeof a.flush === 'function';
     this.batch = { data: opened.data, slotSize, lengths: opened.lengths, count: 0 };
+    if (opts.address6 !== undefined) this.address6 = `${formatIpv6(parseIpv6(opts.address6)!)}/${opts.prefixLength6 ?? 64}`;
+  }
+
+  setAddress6(address6: string, prefixLength6: number): void {
+    validateTunOptions({ name: this.name, address: '0.0.0.0', prefixLength: 32, mtu: this.mtu, address6, prefixLength6 });
+    if (typeof addon!.setAddress6 !== 'function') throw new TunError('TUN_NO_ADDON', 'the TUN addon predates IPv6: run npm install');
+    const text = formatIpv6(parseIpv6(address6)!);
+    try {
+      addon!.setAddress6(this.name, text, prefixLength6);
+    } catch (err) {
+      const e = err as { code?: unknown; message?: unknown };
+      throw new TunError(typeof e.code === 'string' && e.code.startsWith('TUN_') ? e.code : 'TUN_IO', String(e.message ?? err), { cause: err });
+    }
+    this.address6 = `${text}/${prefixLength6}`;
   }
 
   onPackets(handler: TunHandler): void {

@@ -1,58 +1,14 @@
-// IPv6 overlay addresses as 16-byte arrays (what inner packets carry) and their text forms. Parsing
-// is ip-num's (no hand-written v6 parser, issue 22); formatting is RFC 5952's canonical form. Also
-// the default overlay /64 of a network (--network6): a ULA prefix derived from the network secret.
+// IPv6 overlay prefixes: comparing and masking 16-byte addresses in place (what inner packets carry),
+// map keys, and the default overlay /64 of a network (--network6): a ULA prefix derived from the
+// network secret. Text forms are util/ipv6.ts's (ip-num; no hand-written v6 parser, issue 22).
 import { createHash } from 'node:crypto';
-import { IPv6, Validator } from 'ip-num';
+import { canonicalIpv6, formatIpv6, parseIpv6 } from './ipv6.js';
 
 export const ipv6Bytes = 16;
 
-/** "fd00::1" -> 16 bytes; undefined for anything ip-num does not take as an IPv6 address. */
-export function parseIpv6(s: string): Uint8Array | undefined {
-  if (typeof s !== 'string' || s.length > 45 || !s.includes(':')) return undefined;
-  if (!Validator.isValidIPv6String(s)[0]) return undefined;
-  let v: bigint;
-  try {
-    v = IPv6.fromString(s).getValue();
-  } catch {
-    return undefined;
-  }
-  const out = new Uint8Array(ipv6Bytes);
-  for (let i = 15; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
-
-/** RFC 5952 text: lower case, no leading zeros, the longest run (>= 2) of zero groups as "::". */
-export function formatIpv6(b: Uint8Array, off = 0): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
-}
-
-/** Canonical text of a v6 address string, or undefined when it does not parse. */
-export function canonicalIpv6(s: string): string | undefined {
-  const b = parseIpv6(s);
-  return b ? formatIpv6(b) : undefined;
-}
+// Parsing and formatting are util/ipv6.ts's (the codec's, through ip-num); re-exported for the
+// overlay's callers.
+export { canonicalIpv6, formatIpv6, parseIpv6 };
 
 /** True when a[aOff..] and b[bOff..] agree on their first `length` bits (0..128). */
 export function samePrefix6(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number, length: number): boolean {

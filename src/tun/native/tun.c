@@ -24,6 +24,7 @@
 //     it once per event-loop turn. writeBatch queues and flushes. Without offloads both write
 //     at once and flush does nothing.
 //   flush(handle)                        writes what write queued
+//   setAddress6(name, address6, prefixLength6)   adds an IPv6 address to an open device
 //   close(handle)                        idempotent (flushes first); no callback after it returns
 //   stats(handle) -> { reads, packets, superPackets, segments, csumCompleted, dropped, writes,
 //                      written, superPacketsOut, writeErrors }   counters
@@ -529,9 +530,31 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// setAddress6(name, address6, prefixLength6): adds an overlay IPv6 address to an open device (the
+// peer learns the hub's assignment after the TUN exists).
+static napi_value js_set_address6(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[IFNAMSIZ + 1] = {0};
+  char addr6[64] = {0};
+  size_t len = 0;
+  uint32_t prefix6 = 0;
+  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok || len >= IFNAMSIZ ||
+      napi_get_value_string_utf8(env, argv[1], addr6, sizeof addr6, &len) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &prefix6) != napi_ok) {
+    return throw_coded(env, "TUN_BAD_ADDRESS", "setAddress6(name, address6, prefixLength6)");
+  }
+  if (configure6(env, name, addr6, prefix6) == NULL) return NULL;
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
 static const addon_fn_t exported[] = {
     {"open", js_open},   {"write", js_write}, {"writeBatch", js_write_batch}, {"close", js_close}, {"stats", js_stats},
     {"flush", js_flush}, {"offloadCoalesce", js_offload_coalesce},             {"offloadSplit", js_offload_split},
+    {"setAddress6", js_set_address6},
 };
 
 static napi_value init(napi_env env, napi_value exports) {

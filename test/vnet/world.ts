@@ -59,7 +59,7 @@ export class World {
     this.net.host(HUB_ENDPOINT.address);
   }
 
-  startHub(opts: Pick<HubOptions, 'allowedKeys' | 'bindingsPath' | 'pinnedBindings' | 'bindingLeaseMs' | 'acl' | 'revocationsPath' | 'state'> & { probePort?: boolean } = {}): Hub {
+  startHub(opts: Pick<HubOptions, 'allowedKeys' | 'bindingsPath' | 'pinnedBindings' | 'bindingLeaseMs' | 'acl' | 'revocationsPath' | 'state' | 'network6'> & { probePort?: boolean } = {}): Hub {
     const udp = this.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port);
     const { probePort = true, ...rest } = opts;
     // The NAT probe port (hub/probe-port.ts), main + 1 as the daemon's default.
@@ -92,7 +92,7 @@ export class World {
   /** NAT agents (src/nat) of the peers made with `nat: true`. */
   readonly natAgents = new Map<PeerNode, NatAgent>();
 
-  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean; hub?: { endpoint: Endpoint; publicKey: Uint8Array } } = {}): PeerNode {
+  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean; hub?: { endpoint: Endpoint; publicKey: Uint8Array }; overlay6?: string } = {}): PeerNode {
     const main = this.socketAt(p);
     const agent = opts.nat
       ? new NatAgent({
@@ -108,6 +108,7 @@ export class World {
       overlay: ipv4ToU32(overlay), prefix: opts.prefix ?? (overlay === '0.0.0.0' ? 0 : 24), name: opts.name ?? `peer-${overlay.split('.')[3]}`, random01: () => this.rng.next(),
       ...(opts.lanEndpoints ? { lanEndpoints: opts.lanEndpoints } : {}),
       ...(opts.nameIsHint ? { nameIsHint: true } : {}),
+      ...(opts.overlay6 !== undefined ? { overlay6: opts.overlay6, prefix6: opts.overlay6 === '::' ? 0 : 64 } : {}),
     });
     if (agent) this.natAgents.set(node, agent);
     return node;

@@ -389,6 +389,7 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   if (localText !== undefined) cfg.local = cidr('local', localText, false);
   const local6 = str(raw, 'local6');
   if (local6 !== undefined) cfg.local6 = local6 === 'off' ? 'off' : cidr6('--local6', local6, false);
+  if (typeof cfg.local6 === 'object' && mtu < 1280) throw new ConfigError('--local6', `needs --mtu of at least 1280, the IPv6 minimum (got ${mtu})`);
   const hubKey = str(raw, 'hubKey');
   if (hubKey !== undefined) {
     if (!/^[A-Za-z0-9+/]{43}=$/.test(hubKey)) throw new ConfigError('--hub-key', 'must be a base64 X25519 public key (44 characters)');

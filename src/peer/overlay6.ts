@@ -3,12 +3,14 @@
 // after REGISTER_OK. Pure; run.ts calls it.
 import type { Logger } from '../util/log.js';
 import type { Assigned } from '../wire/control.js';
+import { ipv6MinMtu } from '../tun/ip6-packet.js';
 
 export type Local6Setting = { address: string; prefixLength: number } | 'off' | undefined;
 
-/** PeerNode's overlay6/prefix6 options for a --local6 setting. */
-export function overlay6Request(local6: Local6Setting): { overlay6?: string; prefix6?: number } {
-  if (local6 === 'off') return {};
+/** PeerNode's overlay6/prefix6 options for a --local6 setting. An MTU below IPv6's minimum (1280)
+ * asks for nothing (IPv4 only; config/parse.ts refuses it with an explicit --local6). */
+export function overlay6Request(local6: Local6Setting, mtu: number): { overlay6?: string; prefix6?: number } {
+  if (local6 === 'off' || mtu < ipv6MinMtu) return {};
   if (local6 === undefined) return { overlay6: '::', prefix6: 0 };
   return { overlay6: local6.address, prefix6: local6.prefixLength };
 }

@@ -132,7 +132,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     // 0 (prefix 0) asks the hub to assign an address (wire/control.ts REGISTER).
     overlay: cfg.local ? ipv4ToU32(cfg.local.address) : 0,
     prefix: cfg.local?.prefixLength ?? 0,
-    ...overlay6Request(cfg.local6),
+    ...overlay6Request(cfg.local6, cfg.mtu),
     name: cfg.name,
     nameIsHint: cfg.nameIsHint,
     // Without --local the overlay is not known yet, nor does the TUN exist: only its name is excluded

@@ -87,7 +87,8 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   }
   pushTraversal(lines, s);
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
-  lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)`);
+  const t6 = s.traffic6 && s.traffic6.rxPackets + s.traffic6.txPackets > 0 ? `  of which IPv6 in ${s.traffic6.rxPackets} out ${s.traffic6.txPackets} pkts` : '';
+  lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)${t6}`);
   lines.push(drops.length === 0 ? 'drops none' : `drops ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
   if (s.acl?.mode === 'enforce') {
     const d = Object.entries(s.acl.drops).filter(([, n]) => n > 0);

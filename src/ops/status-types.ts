@@ -106,6 +106,8 @@ export interface PeerStatusJson {
   hubTransport?: HubTransportJson;
   /** Node totals over all peers. */
   traffic: TrafficJson;
+  /** The IPv6 share of `traffic` (issue 22); absent before the data plane is up. */
+  traffic6?: TrafficJson;
   /** Dropped packets by reason (peer/counters.ts dropReasons); every reason present, zero included. */
   drops: Record<string, number>;
   /** Remote peers from the hub's map, sorted by overlay address. */

@@ -33,6 +33,8 @@ export class DataCounters implements Traffic {
   txBytes = 0;
   rxPackets = 0;
   rxBytes = 0;
+  /** The IPv6 share of the totals above (issue 22): status and meshd_family_packets_total. */
+  readonly v6: Traffic = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0 };
   readonly drops: Record<DropReason, number> = Object.fromEntries(dropReasons.map((r) => [r, 0])) as Record<DropReason, number>;
 
   drop(reason: DropReason): void {
@@ -47,5 +49,16 @@ export class DataCounters implements Traffic {
   rx(bytes: number): void {
     this.rxPackets++;
     this.rxBytes += bytes;
+  }
+
+  /** Counts an IPv6 packet in its family's share (after tx/rx counted it in the totals). */
+  tx6(bytes: number): void {
+    this.v6.txPackets++;
+    this.v6.txBytes += bytes;
+  }
+
+  rx6(bytes: number): void {
+    this.v6.rxPackets++;
+    this.v6.rxBytes += bytes;
   }
 }

@@ -116,6 +116,7 @@ export class Inbound {
       return;
     }
     c.rx(packet.byteLength);
+    if (packet[0]! >> 4 === 6) c.rx6(packet.byteLength);
     peer.traffic.rx(packet.byteLength);
   }
 }

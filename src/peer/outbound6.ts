@@ -61,6 +61,7 @@ export function routeV6(o: Deps, packet: Uint8Array): void {
   const r = channel.send(packet);
   if (r === true) {
     c.tx(packet.byteLength);
+    c.tx6(packet.byteLength);
     peer.traffic.tx(packet.byteLength);
     o.firewall?.noteOutbound(packet);
   } else {

@@ -250,6 +250,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
             hubTransportSwitches: () => ({ ...ht.switches }),
             handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
             kcpRetransmits: () => Object.fromEntries((dataPlane?.status() ?? []).map((c) => [c.overlay, c.retransmits])),
+            familyPackets: () => familyPackets(dataPlane?.counters),
             routePackets: () => Object.fromEntries(routes.metrics().map((r) => [`${r.route} via ${r.via}`, r.packets])),
             // meshd_punch_attempts_total{outcome="<technique>_<attempt|direct|failed>"} (src/nat/traversal.ts).
             ...(nat ? { punchAttempts: () => natOutcomes(nat.traversal.counts) } : {}),
@@ -317,6 +318,12 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       await cleanup();
     },
   };
+}
+
+/** The overlay's packets split by family: the totals minus the IPv6 share is IPv4. */
+function familyPackets(c: DataPlane['counters'] | undefined): Record<string, number> {
+  if (!c) return {};
+  return { ipv4_in: c.rxPackets - c.v6.rxPackets, ipv4_out: c.txPackets - c.v6.txPackets, ipv6_in: c.v6.rxPackets, ipv6_out: c.v6.txPackets };
 }
 
 function prefixed(prefix: string, r: Record<string, number>): Record<string, number> {

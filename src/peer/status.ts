@@ -82,6 +82,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
       ...(hub.state !== 'registered' && hub.lastRefusal ? { refused: hub.lastRefusal.message } : {}),
     },
     traffic: { txPackets: c.txPackets, txBytes: c.txBytes, rxPackets: c.rxPackets, rxBytes: c.rxBytes },
+    ...('v6' in c ? { traffic6: { ...c.v6 } } : {}),
     drops: { ...c.drops },
     peers,
     ...(s.nat ? { nat: { ...s.nat, portMap: [...s.nat.portMap] } } : {}),

@@ -110,6 +110,7 @@ describe('outbound IPv6', () => {
     expect(dropsOf(dp)).toEqual([]);
     expect(sent.length).toBeGreaterThanOrEqual(2);
     expect(new Set(sent.map((s) => s.peer))).toEqual(new Set([b]));
+    expect([dp.counters.txPackets, dp.counters.v6.txPackets]).toEqual([2, 1]);
   });
 });
 
@@ -128,6 +129,7 @@ describe('inbound IPv6', () => {
     if (reason === undefined) {
       expect(dropsOf(dp)).toEqual([]);
       expect(written.length).toBe(1);
+      expect([dp.counters.rxPackets, dp.counters.v6.rxPackets]).toEqual([1, 1]);
     } else {
       expect(dropsOf(dp)).toEqual([[reason, 1]]);
       expect(written).toEqual([]);

@@ -107,7 +107,7 @@ export class Inbound {
         return;
       }
     }
-    if (this.o.firewall && !this.o.firewall.admit(packet)) {
+    if (this.o.firewall && !this.o.firewall.admit(packet, peer.overlay, this.o.localAddress)) {
       c.drop('acl_denied');
       return;
     }

@@ -63,7 +63,7 @@ export function routeV6(o: Deps, packet: Uint8Array): void {
     c.tx(packet.byteLength);
     c.tx6(packet.byteLength);
     peer.traffic.tx(packet.byteLength);
-    o.firewall?.noteOutbound(packet);
+    o.firewall?.noteOutbound(packet, peer.overlay);
   } else {
     c.drop(r);
   }

@@ -374,6 +374,7 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     kcpMode: oneOf(raw, 'kcpMode', kcpModes, 'fast2'),
     publish: parsePublishSpecs(publishTexts(raw.publish)),
     hubTransport: oneOf(raw, 'hubTransport', hubTransports, 'auto'),
+    portMap: oneOf(raw, 'portMap', ['on', 'off'] as const, 'on') === 'on',
     hubTlsPort: intOpt(raw, 'hubTlsPort', '--hub-tls-port', 1, 65535) ?? 443,
     advertiseRoutes: listOpt(raw, 'advertiseRoutes').map((t) => routeCidr('advertiseRoutes', t)),
     advertiseExitNode: boolOpt(raw, 'advertiseExitNode'),

@@ -53,6 +53,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'publishMaxServices', flag: '--publish-max-services', roles: ['hub'], arg: 'n', def: '8', doc: 'services one member may publish' },
   { key: 'listenTcp', flag: '--listen-tcp', roles: ['hub'], arg: 'port|off', def: 'the --listen port', doc: 'also carry meshd datagrams over TCP on this port (same address as --listen), for peers whose network blocks UDP' },
   { key: 'listenTls', flag: '--listen-tls', roles: ['hub'], arg: 'port', doc: 'also carry them over TLS on this port (e.g. 443) for networks that pass only HTTPS; a self-signed certificate is made in --state-dir (TLS adds reachability, not trust)' },
+  { key: 'portMap', flag: '--port-map', roles: ['peer'], arg: 'on|off', def: 'on', doc: 'ask the default gateway (PCP, NAT-PMP, UPnP-IGD) for a mapping of the UDP port and advertise it; deleted on exit' },
   { key: 'hubTransport', flag: '--hub-transport', roles: ['peer'], arg: 'auto|udp|tcp|tls', def: 'auto', doc: 'how to reach the hub: auto tries UDP and moves to TCP, then TLS, when the hub does not answer over UDP or UDP is far lossier; peer-to-peer traffic stays UDP' },
   { key: 'hubTlsPort', flag: '--hub-tls-port', roles: ['peer'], arg: 'port', def: '443', doc: "the hub's --listen-tls port (TCP uses the --hub port)" },
   { key: 'allowRoutes', flag: '--allow-routes', roles: ['hub'], arg: 'who:cidr,...', doc: 'routes members may offer: a member name or base64 key, a colon, a prefix it may offer (or narrower); 0.0.0.0/0 (or "exit") admits its exit node only, e.g. a:192.168.50.0/24,b:exit (default: none)' },
@@ -138,6 +139,8 @@ export interface PeerConfig extends CommonConfig {
   publishBufferMb?: number;
   /** How the hub is reached (issue 21, docs/STREAM.md). */
   hubTransport: HubTransportSetting;
+  /** --port-map: ask the gateway for a port mapping (nat/port-mapper.ts). */
+  portMap: boolean;
   hubTlsPort: number;
   /** Issue 23 (docs/ROUTES.md). */
   advertiseRoutes: RouteCidr[];

@@ -21,6 +21,7 @@ import { encodeInner, InnerKind } from '../wire/inner.js';
 import { BindingTable, dayMs, defaultBindingLeaseDays, leaseExpired, matchRelease, type Binding } from './bindings.js';
 import { appendJournal, loadBindings, saveBindings } from './binding-store.js';
 import { Relay } from './relay.js';
+import { CrossHub } from './cluster-forward.js';
 import { MemberSender } from './member-sender.js';
 import { memoryState, type NetworkState } from './network-state.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
@@ -141,6 +142,8 @@ export interface HubStatus {
   probes?: { answered: Record<'main' | 'probe', number>; drops: Record<ProbeDrop, number> };
   /** The ACL policy (docs/ACL.md): rules in force, members enforcing it, policy messages sent. */
   acl?: { rules: number; enforcing: number; sent: number; tooLarge: number };
+  /** Several hubs: PUNCH and relay to and from members homed on other hubs (hub/cluster-forward.ts). */
+  crossHub?: { counters: CrossHub['counters']; drops: CrossHub['drops'] };
 }
 
 export interface Hub {
@@ -260,7 +263,10 @@ export function startHub(opts: HubOptions): Hub {
     },
     sendControl: (key, msg) => sender.sendControl(key, msg),
   });
+  // Several hubs: PUNCH and relay for members homed on another hub go through the state's bus.
+  const crossHub = state.bus ? new CrossHub({ state, bus: state.bus, sender, relay, clock: opts.clock, log: componentLogger(opts.log, 'cluster') }) : undefined;
   const server = new HubServer({
+    ...(crossHub ? { elsewhere: crossHub } : {}),
     ...(opts.allowRoutes ? { allowRoutes: opts.allowRoutes } : {}),
     publish: publisher,
     sender,
@@ -450,6 +456,7 @@ export function startHub(opts: HubOptions): Hub {
         routes: server.routes.current,
         ...(probes ? { probes: { answered: { ...probes.answered }, drops: { ...probes.drops } } } : {}),
         acl: { rules: acl.rules, enforcing: acl.subscribers, sent: acl.counters.sent, tooLarge: acl.counters.tooLarge },
+        ...(crossHub ? { crossHub: { counters: { ...crossHub.counters }, drops: { ...crossHub.drops } } } : {}),
       };
     },
     async close() {

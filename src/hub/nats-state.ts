@@ -9,6 +9,8 @@
 //   <p>_hubs     h.<hubId> -> presence, refreshed every presenceRefreshMs; a hub unseen for
 //                presenceTtlMs is dead and its members leave every map (their entries are deleted,
 //                compare-and-set on the revision so a member that re-homed meanwhile stays)
+// Hub-to-hub signals (PUNCH and relayed datagrams for members homed elsewhere, hub/cluster-signal.ts)
+// go on the NATS core subject <p>.hub.<hubId>, at most once, never stored.
 // Presence is judged on the local clock from the watch's refreshes (nats-server 2.9 removes aged
 // messages without telling watchers), so hosts' wall clocks need not agree.
 // (Past 400 lines on purpose: the watches, presence, claims and member writes share one connection
@@ -47,6 +49,17 @@ export const memberWriteRetryMs = 250;
 export const memberWriteRetries = 8;
 /** Local tuning: a KV request unanswered this long fails (the claim is not risked). */
 export const kvTimeoutMs = 5_000;
+/** Local tuning: a watch that has not delivered this hub's own heartbeat key for this many presence
+ * refreshes, while newer heartbeat writes were acknowledged, is stalled and made again (a watch
+ * whose consumer sat on a killed NATS node could stay silent 20-60 s in nats.js 2.x). */
+export const watchStallRefreshes = 3;
+
+/** Whether a watch is stalled (pure): its own heartbeat key, written every refresh, unseen for
+ * `stallMs` although a write was acknowledged after the last one it delivered (NATS answers writes,
+ * so the silence is the watch's, not a cut from NATS). */
+export function watchStalled(nowMs: number, lastSeenMs: number, lastAckedWriteMs: number, stallMs: number): boolean {
+  return lastAckedWriteMs > lastSeenMs && nowMs - lastSeenMs > stallMs;
+}
 
 export interface NatsStateOptions {
   /** nats://host:port seeds (--cluster, repeatable). */
@@ -113,6 +126,13 @@ export const nameKey = (name: string) => `name.${Buffer.from(name, 'utf8').toStr
 const bindingKey = (id: string) => `key.${id}`;
 const memberKey = (id: string) => `m.${id}`;
 const hubKey = (hubId: string) => `h.${hubId}`;
+/** A hub's heartbeat key in the claims and members buckets (never a key id: those are hex). */
+const heartbeatId = (hubId: string) => `_hb.${hubId}`;
+/** The NATS core subject a hub receives signals on (pure); hub ids are checked to be one token. */
+export function signalSubject(prefix: string, hubId: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(hubId)) throw new ConfigError('--cluster', `hub id "${hubId}" is not a NATS subject token`);
+  return `${prefix}.hub.${hubId}`;
+}
 
 /** Reads --cluster-creds (never a flag value): a .creds file, `user:password`, or a token. */
 export function authenticatorFrom(path: string): Authenticator {
@@ -200,6 +220,11 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   const chains = new Map<string, Promise<void>>();
   let mapChanged: () => void = () => undefined;
   let closed = false;
+  /** When each watch last delivered this hub's own heartbeat key, and when a heartbeat write was
+   * last acknowledged: the stalled-watch detector (watchStalled). */
+  const watchSeen = { hubs: startedMs, claims: startedMs, members: startedMs };
+  let lastAckedWriteMs = startedMs;
+  let watchRestarts = 0;
 
   const alive = (hub: string) => hub === o.hubId || o.clock.now() - (hubSeen.get(hub) ?? startedMs) <= ttlMs;
   const showInMap = (id: string, rec: MemberRecord): boolean => {
@@ -212,6 +237,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
 
   function onMember(e: KvEntry): void {
     const id = e.key.slice(2);
+    if (id.startsWith('_hb.')) return void (id === heartbeatId(o.hubId) && (watchSeen.members = o.clock.now()));
     if (e.operation !== 'PUT') {
       entries.delete(id);
       if (map.remove(id)) mapChanged();
@@ -233,6 +259,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   function onClaim(e: KvEntry): void {
     if (!e.key.startsWith('key.')) return;
     const id = e.key.slice(4);
+    if (id.startsWith('_hb.')) return void (id === heartbeatId(o.hubId) && (watchSeen.claims = o.clock.now()));
     if (bindings.get(id)?.pinned) return; // this hub's allow-list wins here
     if (e.operation !== 'PUT') {
       bindings.delete(id);
@@ -248,6 +275,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
 
   function onHub(e: KvEntry): void {
     const hub = e.key.slice(2);
+    if (hub === o.hubId) watchSeen.hubs = o.clock.now();
     if (e.operation !== 'PUT' || hub === o.hubId) return;
     const wasAlive = alive(hub);
     hubSeen.set(hub, o.clock.now());
@@ -282,9 +310,88 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     if (b.name !== '') await claims.put(nameKey(b.name), enc.encode(b.id));
     await claims.put(bindingKey(b.id), json({ overlay: b.overlay, name: b.name, lastSeenMs: b.lastSeenMs, pinned: true }));
   }
-  const refreshPresence = () => hubsKv.put(hubKey(o.hubId), json({ members: members.size })).then(() => undefined);
+  let beat = 0;
+  const refreshPresence = async (): Promise<void> => {
+    const sentMs = o.clock.now();
+    const value = json({ members: members.size, beat: ++beat });
+    await Promise.all([hubsKv.put(hubKey(o.hubId), value), claims.put(`key.${heartbeatId(o.hubId)}`, value), membersKv.put(`m.${heartbeatId(o.hubId)}`, value)]);
+    lastAckedWriteMs = Math.max(lastAckedWriteMs, sentMs);
+  };
   await refreshPresence();
-  const watches = [await follow(hubsKv, 'h.>', onHub), await follow(claims, 'key.>', onClaim), await follow(membersKv, 'm.>', onMember)];
+  let onSignal: (b: Uint8Array) => void = () => undefined;
+  const signalCounts = { sent: 0, received: 0, refused: 0 };
+  const signals = nc.subscribe(signalSubject(prefix, o.hubId), {
+    callback: (err, msg) => {
+      if (err) return;
+      signalCounts.received++;
+      try {
+        onSignal(msg.data);
+      } catch (e) {
+        log.error({ err: e }, 'nats: handling a signal failed');
+      }
+    },
+  });
+  const watches = { hubs: await follow(hubsKv, 'h.>', onHub), claims: await follow(claims, 'key.>', onClaim), members: await follow(membersKv, 'm.>', onMember) };
+
+  /** Makes a stalled watch again: what was deleted while it was silent is dropped first (the new
+   * watch delivers every current value, so what was added or changed comes back with it). */
+  async function restartWatch(which: keyof typeof watches, gen: number): Promise<void> {
+    watchRestarts++;
+    watchSeen[which] = o.clock.now();
+    log.warn({ watch: which, restarts: watchRestarts }, 'nats: a watch stopped delivering (its consumer was on a lost NATS node?); making it again');
+    watches[which].stop();
+    if (gen !== restartGen) return;
+    if (which === 'members') {
+      const present = new Set<string>();
+      for await (const k of await membersKv.keys('m.>')) present.add(k.slice(2));
+      let changed = false;
+      for (const id of [...entries.keys()]) {
+        if (present.has(id)) continue;
+        entries.delete(id);
+        changed = map.remove(id) !== undefined || changed;
+      }
+      if (changed) mapChanged();
+      adopt('members', await follow(membersKv, 'm.>', onMember), gen);
+    } else if (which === 'claims') {
+      const present = new Set<string>();
+      for await (const k of await claims.keys('key.>')) present.add(k.slice(4));
+      for (const b of bindings.all()) if (!b.pinned && !present.has(b.id)) bindings.delete(b.id);
+      adopt('claims', await follow(claims, 'key.>', onClaim), gen);
+    } else {
+      adopt('hubs', await follow(hubsKv, 'h.>', onHub), gen);
+    }
+  }
+  /** A remade watch takes its place unless its restart was given up meanwhile (then it is stopped). */
+  function adopt(which: keyof typeof watches, w: QueuedIterator<KvEntry>, gen: number): void {
+    if (gen !== restartGen || closed) w.stop();
+    else watches[which] = w;
+  }
+  let restarting = false;
+  let restartGen = 0;
+  function checkWatches(): void {
+    if (restarting || closed) return;
+    const stallMs = watchStallRefreshes * refreshMs;
+    const stalled = (Object.keys(watches) as Array<keyof typeof watches>).filter((w) => watchStalled(o.clock.now(), watchSeen[w], lastAckedWriteMs, stallMs));
+    if (stalled.length === 0) return;
+    restarting = true;
+    const gen = ++restartGen;
+    // A remake that hangs (its new consumer on a node still down) is given up and tried again.
+    const guard = o.clock.setTimer(2 * kvTimeoutMs, () => {
+      if (gen !== restartGen) return;
+      restartGen++;
+      restarting = false;
+      log.warn({ watches: stalled }, 'nats: making a watch again did not finish; tried again next refresh');
+    });
+    void (async () => {
+      for (const w of stalled) await restartWatch(w, gen);
+    })()
+      .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'nats: making a watch again failed; tried again next refresh'))
+      .finally(() => {
+        if (gen !== restartGen) return;
+        o.clock.clearTimer(guard);
+        restarting = false;
+      });
+  }
 
   // Presence: refresh ours; members of hubs unseen for the TTL leave the map and the bucket.
   let timer: TimerHandle = o.clock.setTimer(refreshMs, function tick() {
@@ -295,6 +402,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       timer = o.clock.setTimer(refreshMs, tick);
       return;
     }
+    checkWatches();
     let changed = false;
     const now = o.clock.now();
     for (const [id, { rec, rev }] of entries) {
@@ -422,6 +530,8 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       connection: closed ? 'closed' : connection,
       hubs: [...hubSeen].filter(([h]) => alive(h)).map(([hubId, seen]) => ({ hubId, members: perHub.get(hubId) ?? 0, lastSeenAgoMs: now - seen })),
       mapMembers: map.size,
+      signals: { ...signalCounts },
+      watchRestarts,
     };
   };
 
@@ -431,6 +541,29 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     map,
     bindings,
     claim,
+    bus: {
+      homeOf(id: string): string | undefined {
+        const home = entries.get(id)?.rec.home;
+        return home !== undefined && home !== o.hubId && alive(home) ? home : undefined;
+      },
+      send(hubId: string, signal: Uint8Array): boolean {
+        if (closed || connection !== 'connected') {
+          signalCounts.refused++;
+          return false;
+        }
+        try {
+          nc.publish(signalSubject(prefix, hubId), signal);
+          signalCounts.sent++;
+          return true;
+        } catch {
+          signalCounts.refused++;
+          return false;
+        }
+      },
+      onSignal(fn) {
+        onSignal = fn;
+      },
+    },
     memberChanged(m: Member, gone: boolean): void {
       if (closed) return;
       if (gone) {
@@ -469,7 +602,8 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       // Own members' entries stay: they leave the other hubs' maps when this hub's presence expires,
       // or stay if it is back within the TTL (a restart) or they re-home.
       await Promise.allSettled([...chains.values()]);
-      for (const w of watches) w.stop();
+      for (const w of Object.values(watches)) w.stop();
+      signals.unsubscribe();
       await nc.close();
     },
   };

@@ -23,6 +23,21 @@ export interface ClusterStatus {
   hubs: Array<{ hubId: string; members: number; lastSeenAgoMs: number }>;
   /** Members of the whole network in the served map. */
   mapMembers: number;
+  /** Hub-to-hub signals (PUNCH and relayed datagrams, hub/cluster-signal.ts) sent and received. */
+  signals?: { sent: number; received: number; refused: number };
+  /** Watches made again because they stopped delivering (hub/nats-state.ts watchStalled). */
+  watchRestarts?: number;
+}
+
+/** Signals between the hubs of one network (hub/cluster-forward.ts): absent on a single hub. */
+export interface ClusterBus {
+  /** The live hub a member of the served map is homed on; undefined when it is ours, unknown, or its
+   * hub is unseen past the presence TTL. */
+  homeOf(id: string): string | undefined;
+  /** One signal to another hub, at most once; false when it cannot go now (cut from the bus). */
+  send(hubId: string, signal: Uint8Array): boolean;
+  /** Signals addressed to this hub, as sent (the receiver decodes and checks them). */
+  onSignal(fn: (signal: Uint8Array) => void): void;
 }
 
 export interface NetworkState {
@@ -46,6 +61,8 @@ export interface NetworkState {
   onMapChanged(fn: () => void): void;
   /** Frees a binding network-wide (`meshd hub release`, lease expiry). */
   release(b: Binding): void;
+  /** PUNCH and relay to members of other hubs (several hubs only). */
+  readonly bus?: ClusterBus;
   /** Whether this hub shares its state (the cluster section of `meshd status`). */
   status(): ClusterStatus | undefined;
   close(): Promise<void>;

@@ -15,6 +15,7 @@ import {
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind, type InnerMessage } from '../wire/inner.js';
 import { MemberBuckets, pairKey, punchRequestBurst, punchRequestsPerSec, punchVerdict } from './control-budget.js';
+import type { CrossHub } from './cluster-forward.js';
 import type { EndpointGuard } from './endpoint-guard.js';
 import type { FanoutReport } from './fanout.js';
 import { MapSender } from './map-sender.js';
@@ -60,6 +61,8 @@ export interface ServerOptions {
   onMapFanout?: (r: FanoutReport) => void;
   /** Durable key -> address and name bindings (hub/bindings.ts); REGISTER is decided against them. */
   bindings: BindingTable;
+  /** PUNCH and relay for members homed on other hubs (hub/cluster-forward.ts); absent on a single hub. */
+  elsewhere?: Pick<CrossHub, 'punch' | 'relay'>;
   /** Wall clock (epoch ms) for the bindings' last-seen times. */
   wallNow: () => number;
   /** The bindings changed (the daemon persists the table); `claim` is set for a new or changed
@@ -228,7 +231,12 @@ export class HubServer {
       case ControlType.PUNCH_REQUEST: {
         this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         const target = this.o.registry.byOverlay(msg.target);
-        if (!member || !target || target.id === member.id) return;
+        if (!member || target?.id === member.id) return;
+        if (!target) {
+          // A member of another hub (several hubs): its home hub punches it (hub/cluster-forward.ts).
+          if (this.dedupOf(member.id).first(msg.seq)) this.o.elsewhere?.punch(member, msg.target);
+          return;
+        }
         if (!this.dedupOf(member.id).first(msg.seq)) return;
         const pair = pairKey(member.id, target.id);
         const v = punchVerdict(this.punchesInFlight.has(pair), () => this.punchBudget.take(member.id, this.o.clock.now()));
@@ -427,6 +435,7 @@ export class HubServer {
   private onRelay(remote: RemoteNode, overlay: number, datagram: Uint8Array): void {
     const sender = this.o.registry.get(remote.id);
     const target = this.o.registry.byOverlay(overlay);
+    if (!target && sender && this.o.elsewhere?.relay(sender, overlay, datagram)) return; // homed on another hub
     if (this.o.relay.decide(sender, target, datagram.byteLength, this.o.clock.now()) !== 'forward') return;
     this.sendTo(target!.id, target!.publicKey, encodeInner({ kind: InnerKind.RELAY_FROM, overlay: sender!.overlay, datagram }));
   }

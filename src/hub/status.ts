@@ -72,7 +72,7 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
       address: u32ToIpv4(r.owner),
       verdict: routeVerdictName[r.verdict],
     })),
-    ...(cluster ? { cluster } : {}),
+    ...(cluster ? { cluster: { ...cluster, ...(s.crossHub ? { crossHub: s.crossHub } : {}) } } : {}),
     ...(st ? { staleHandshake: { remote: st.remote, from: st.from, skewS: Math.round(st.skewMs / 1000), agoMs: Math.max(0, Math.round(now - st.atMs)) } } : {}),
   };
 }

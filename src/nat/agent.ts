@@ -9,6 +9,7 @@ import { runClassification, type Classification } from './classifier.js';
 import { NatSocket } from './nat-socket.js';
 import { Prober } from './prober.js';
 import { NatTraversal } from './traversal.js';
+import type { PortMapper } from './port-mapper.js';
 
 export interface NatAgentOptions {
   main: UdpSocket;
@@ -22,6 +23,9 @@ export interface NatAgentOptions {
   openFresh: () => Promise<UdpSocket>;
   random01: () => number;
   portMap?: () => Promise<PortMapProtocol[]>;
+  /** Builds the port mapper for the protocols the gateway answered (nat/port-mapper.ts); it is
+   * started after classification, its endpoint advertised through advertised(). */
+  portMapper?: (protocols: PortMapProtocol[], onChange: (e: Endpoint | undefined) => void, onFailure: () => void) => PortMapper | undefined;
 }
 
 export class NatAgent {
@@ -29,6 +33,9 @@ export class NatAgent {
   readonly prober: Prober;
   readonly traversal: NatTraversal;
   last: Classification | undefined;
+  /** The gateway mapping for the main socket, when a port-mapping protocol answered. */
+  portMapper: PortMapper | undefined;
+  private mappedHandler: (() => void) | undefined;
 
   constructor(private readonly o: NatAgentOptions) {
     this.socket = new NatSocket(o.main);
@@ -53,8 +60,40 @@ export class NatAgent {
     });
     this.last = c;
     if (c.nat.mapping !== 'unknown') this.traversal.own = c.nat;
+    if (!this.portMapper && c.nat.portMap.length > 0) {
+      const found = c.nat.portMap;
+      // The class's port-map bits tell the partner to expect a mapping (technique portmap): they
+      // stay while one is held or being asked for, and go when every protocol refused.
+      const bits = (on: boolean): boolean => {
+        const own = this.traversal.own;
+        if (!own || (own.portMap.length > 0) === on) return false;
+        this.traversal.own = { ...own, portMap: on ? [...found] : [] };
+        return true;
+      };
+      this.portMapper = this.o.portMapper?.(found, (e) => {
+        bits(e !== undefined);
+        this.mappedHandler?.();
+      }, () => bits(false) && this.mappedHandler?.());
+      this.portMapper?.start();
+    }
     this.o.log.info({ mapping: c.nat.mapping, filtering: c.nat.filtering, allocation: c.nat.allocation, delta: c.nat.delta, probes: c.probesSent }, 'nat: classified');
     return c;
+  }
+
+  /** Endpoints to advertise before the LAN ones: the gateway mapping, once granted. */
+  advertised(): Endpoint[] {
+    const e = this.portMapper?.external;
+    return e ? [e] : [];
+  }
+
+  /** Called when the mapped endpoint appears, moves or goes (the node sends a HEARTBEAT). */
+  onMappedChange(fn: () => void): void {
+    this.mappedHandler = fn;
+  }
+
+  /** Deletes the gateway mapping (every exit path) and stops renewing it. */
+  async close(): Promise<void> {
+    await this.portMapper?.stop();
   }
 
   /** The public port a fresh mapping gets now (mirrored prediction's base). */

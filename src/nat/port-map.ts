@@ -36,6 +36,21 @@ export function parseDefaultGateway(text: string): string | undefined {
   return undefined;
 }
 
+/** Pure: our address on the gateway's subnet (the PCP client address and UPnP internal client),
+ * from os.networkInterfaces()-shaped data; undefined when no IPv4 interface holds the gateway. */
+export function localAddressToward(gateway: string, ifaces: Record<string, Array<{ family: string | number; address: string; netmask: string; internal: boolean }> | undefined>): string | undefined {
+  const u = (ip: string) => ip.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
+  const g = u(gateway);
+  for (const list of Object.values(ifaces)) {
+    for (const i of list ?? []) {
+      if ((i.family !== 'IPv4' && i.family !== 4) || i.internal) continue;
+      const m = u(i.netmask);
+      if ((u(i.address) & m) === (g & m) && i.address !== gateway) return i.address;
+    }
+  }
+  return undefined;
+}
+
 /** A PCP ANNOUNCE request (RFC 6887 7.1 and 14.1): version 2, opcode 0, lifetime 0, our address. */
 export function pcpAnnounce(client: string): Uint8Array {
   const b = new Uint8Array(24);

@@ -92,6 +92,7 @@ export class NatTraversal {
     direct: { attempts: 0, direct: 0, failed: 0 },
     prediction: { attempts: 0, direct: 0, failed: 0 },
     birthday: { attempts: 0, direct: 0, failed: 0 },
+    portmap: { attempts: 0, direct: 0, failed: 0 },
     relay: { attempts: 0, direct: 0, failed: 0 },
   };
   private host: TraversalHost | undefined;

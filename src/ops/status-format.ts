@@ -106,6 +106,7 @@ function pushTraversal(lines: string[], s: PeerStatusJson): void {
   if (s.nat) {
     const n = s.nat;
     lines.push('', `nat mapping ${n.mapping}  filtering ${n.filtering}  allocation ${n.allocation}${n.allocation === 'sequential' ? ` (delta ${n.delta})` : ''}  port mapping ${n.portMap.length ? n.portMap.join(',') : 'none'}`);
+    if (s.portMapping) lines.push(`port mapping: ${printable(s.portMapping)}`);
   }
   const rows = s.peers.filter((p) => p.traversal).map((p) => {
     const t = p.traversal!;
@@ -157,7 +158,10 @@ export function formatHubStatus(s: HubStatusJson): string {
     `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)${s.acl && s.acl.rules > 0 ? `  acl ${s.acl.rules} rules, ${s.acl.enforcing} members enforcing` : ''}`,
     ...(s.stream ? [`stream tcp ${s.stream.tcp ?? 'off'}  tls ${s.stream.tls ?? 'off'}  connections ${s.stream.connections}`] : []),
     ...(s.cluster
-      ? [`cluster: hub ${s.cluster.hubId}, NATS ${s.cluster.connection}, ${s.cluster.mapMembers} members in the map; other hubs: ${s.cluster.hubs.map((h) => `${h.hubId} (${h.members} members, seen ${formatAgo(h.lastSeenAgoMs)})`).join(', ') || 'none'}`]
+      ? [`cluster: hub ${s.cluster.hubId}, NATS ${s.cluster.connection}, ${s.cluster.mapMembers} members in the map; other hubs: ${s.cluster.hubs.map((h) => `${h.hubId} (${h.members} members, seen ${formatAgo(h.lastSeenAgoMs)})`).join(', ') || 'none'}`,
+        ...(s.cluster.crossHub
+          ? [`cross-hub: relayed ${s.cluster.crossHub.counters.relayedOut ?? 0} out, ${s.cluster.crossHub.counters.relayedIn ?? 0} in; punches ${s.cluster.crossHub.counters.punchesOut ?? 0} out, ${s.cluster.crossHub.counters.punchesIn ?? 0} in; dropped ${Object.values(s.cluster.crossHub.drops).reduce((a, b) => a + b, 0)}; watches remade ${s.cluster.watchRestarts ?? 0}`]
+          : [])]
       : []),
     `join with: meshd peer --hub <this host>:${s.listen.split(':').pop()} --hub-key ${s.publicKey}`,
     '',

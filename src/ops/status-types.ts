@@ -44,7 +44,7 @@ export interface PeerEntryJson extends TrafficJson {
 
 /** One pair's NAT traversal (src/nat/traversal.ts NatPeerStatus). */
 export interface TraversalJson {
-  technique: 'direct' | 'prediction' | 'birthday' | 'relay';
+  technique: 'direct' | 'prediction' | 'birthday' | 'portmap' | 'relay';
   state: 'trying' | 'direct' | 'relayed';
   reason: string;
   probes: number;
@@ -114,6 +114,8 @@ export interface PeerStatusJson {
   peers: PeerEntryJson[];
   /** This node's NAT class once classified (absent before, or when the hub has no probe port). */
   nat?: NatClassJson;
+  /** The gateway port mapping (src/nat/port-mapper.ts), when a protocol answered: one line. */
+  portMapping?: string;
   /** Services this peer publishes through the hub (--publish); empty without. */
   services?: PublishedJson[];
   staleHandshake?: StaleHandshakeJson;
@@ -256,6 +258,12 @@ export interface HubClusterJson {
   hubs: Array<{ hubId: string; members: number; lastSeenAgoMs: number }>;
   /** Members of the whole network in the map this hub serves. */
   mapMembers: number;
+  /** Hub-to-hub signals (PUNCH and relayed datagrams) sent, received, refused (cut from NATS). */
+  signals?: { sent: number; received: number; refused: number };
+  /** Watches made again because they stopped delivering (a stalled NATS consumer). */
+  watchRestarts?: number;
+  /** PUNCH and relay to and from members of other hubs, and what was dropped (hub/cluster-forward.ts). */
+  crossHub?: { counters: Record<string, number>; drops: Record<string, number> };
 }
 
 export interface HubBindingJson {

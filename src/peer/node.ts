@@ -28,11 +28,11 @@ import { endpointRejection, overlayPrefix, type OverlayPrefix } from '../util/en
 import { DecodeError } from '../util/errors.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import { componentLogger, type Logger } from '../util/log.js';
-import { CandidateKind, decodeControl, REGISTER_FLAG_ACL, type Candidate } from '../wire/control.js';
+import { CandidateKind, decodeControl, MAX_LAN_ENDPOINTS, REGISTER_FLAG_ACL, type Candidate } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind, PING_FLAG_PUNCH, PING_FLAG_USER } from '../wire/inner.js';
 import { ServiceManager, type ServiceStatus } from '../publish/service-manager.js';
 import type { PublishSpec } from '../publish/spec.js';
-import { mapCandidates, usableCandidates } from './candidates.js';
+import { advertisedKind, mapCandidates, usableCandidates } from './candidates.js';
 import { HubClient } from './hub-client.js';
 import { LinkSender } from './link-sender.js';
 import type { PathKind } from './path.js';
@@ -74,6 +74,8 @@ export interface PeerNodeOptions {
   nameIsHint?: boolean;
   /** Our LAN endpoints (interface address + our port); default: the socket's local address. */
   lanEndpoints?: Endpoint[];
+  /** Endpoints advertised before the LAN ones: the port mapping on our NAT (nat/port-mapper.ts). */
+  advertised?: () => Endpoint[];
   bootId?: bigint;
   random01?: () => number;
   /** Services to publish through the hub (--publish); docs/PUBLISH.md. */
@@ -183,7 +185,7 @@ export class PeerNode {
       name: o.name ?? '',
       ...(o.nameIsHint ? { nameIsHint: true } : {}),
       registerFlags: (o.registerFlags ?? 0) | REGISTER_FLAG_ACL,
-      lan: () => lan,
+      lan: () => (o.advertised ? [...o.advertised(), ...lan].slice(0, MAX_LAN_ENDPOINTS) : lan),
       bootId: this.bootId,
       map: this.map,
       ...(o.nat ? { natClass: () => o.nat!.own } : {}),
@@ -363,7 +365,7 @@ export class PeerNode {
     if (this.o.nat?.onPunch(peer.id, nat, peer.reflexive, this.hubClient.observed, this.o.clock.now()) === 'ask-again') {
       this.o.clock.setTimer(askAgainMs, () => this.stopped || this.hubClient.requestPunch(peer.overlay));
     }
-    const list = this.usable(cands.map((c) => ({ kind: c.kind === CandidateKind.LAN ? 'lan' : 'direct', endpoint: c.endpoint })));
+    const list = this.usable(cands.map((c) => ({ kind: c.kind === CandidateKind.LAN ? advertisedKind(c.endpoint, peer.reflexive) : 'direct', endpoint: c.endpoint })));
     const p = this.remotes.get(peer.id)!.paths;
     if (this.link.hasSession(publicKey)) p.startPunch(list, this.o.clock.now());
     else {

@@ -27,7 +27,10 @@ import { startMetrics, type TrafficSample } from '../ops/metrics.js';
 import { readPinnedHubKey, writePinnedHubKey } from './hub-pin.js';
 import { buildPeerStatus } from './status.js';
 import { NatAgent } from '../nat/agent.js';
-import { detectPortMapping } from '../nat/port-map.js';
+import { defaultGateway, detectPortMapping, localAddressToward } from '../nat/port-map.js';
+import { clientForRecord, clientsFor } from '../nat/port-map-client.js';
+import { deleteLeftover, PortMapper } from '../nat/port-mapper.js';
+import { filePortMapStore } from './port-map-store.js';
 import type { NatTraversal } from '../nat/traversal.js';
 import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
@@ -106,11 +109,25 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   // NAT classification and traversal (docs/NAT.md) unless --probe-port 0: the node's socket becomes
   // the NatSocket seam over `udp` (extra sockets for birthday and prediction punching).
   const probePort = cfg.probePort ?? (hub.port < 65535 ? hub.port + 1 : 0);
+  // Port mapping (docs/NAT.md): a mapping an earlier run left (it crashed) is deleted first; once
+  // classified, a mapping for our port is asked from the gateway whenever a protocol answered.
+  const gateway = defaultGateway();
+  const portMapClient = gateway ? localAddressToward(gateway, networkInterfaces()) : undefined;
+  const portMapStore = filePortMapStore(cfg.stateDir, componentLogger(log, 'portmap'));
+  const portMapSocket = () => openUdpSocket({ address: cfg.listen.address, port: 0 }, { impl: 'node' });
+  const leftover = probePort === 0 ? undefined : deleteLeftover(portMapStore, (r) => clientForRecord(r, { openSocket: portMapSocket, clock: systemClock }), Date.now(), componentLogger(log, 'portmap')).catch(() => undefined);
   const nat = probePort === 0 ? undefined : new NatAgent({
     main: udp, psk, clock: systemClock, wallClock: systemWallClock, log: componentLogger(log, 'nat'), hub, probePort,
     openFresh: () => openUdpSocket({ address: cfg.listen.address, port: 0 }, { impl: 'node', recvBufferBytes: 1 << 16, sendBufferBytes: 1 << 16 }),
     random01: Math.random,
     portMap: () => detectPortMapping({ openSocket: () => openUdpSocket({ address: cfg.listen.address, port: 0 }, { impl: 'node' }) }),
+    portMapper: (found, onChange, onFailure) => cfg.portMap && gateway && portMapClient
+      ? new PortMapper({
+          gateway, internalPort: udp.local.port, clock: systemClock, wallClock: systemWallClock, log: componentLogger(log, 'portmap'), store: portMapStore, onChange, onFailure,
+          clients: clientsFor(found, { gateway, client: portMapClient, openSocket: portMapSocket, clock: systemClock }),
+          ...(leftover ? { after: leftover } : {}),
+        })
+      : undefined,
   });
   const node: PeerNode = new PeerNode({
     udp: nat ? nat.socket : udp,
@@ -137,6 +154,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     nameIsHint: cfg.nameIsHint,
     // Without --local the overlay is not known yet, nor does the TUN exist: only its name is excluded
     // here, and the hub drops LAN endpoints inside its --network (M7).
+    ...(nat ? { advertised: () => nat.advertised() } : {}),
     lanEndpoints: cfg.listen.address === '0.0.0.0' ? lanEndpoints(udp.local.port, cfg.tun, cfg.local ? overlayPrefix(ipv4ToU32(cfg.local.address), cfg.local.prefixLength) : overlayPrefix(0, 32)) : [udp.local],
     publish: cfg.publish,
     ...(routes.enabled ? { registerFlags: REGISTER_FLAG_ROUTES } : {}),
@@ -160,6 +178,8 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   });
   const ht = hubTransport;
   const hc = node.hubClient;
+  // The mapped endpoint reaches the hub in a HEARTBEAT's endpoint list: send one when it changes.
+  nat?.onMappedChange(() => hc.state === 'registered' && hc.heartbeat());
   hc.onRegistered(() => {
     routes.registered();
     const prefixes = routes.offer();
@@ -215,6 +235,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     });
     return {
       ...st,
+      ...(nat?.portMapper ? { portMapping: nat.portMapper.status().text } : {}),
       hubTransport: ht.status(),
       ...(routes.enabled ? { routes: routes.status() } : {}),
       ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),
@@ -231,6 +252,8 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     await dns?.close();
     dataPlane?.close();
     tun?.close();
+    // Deletes the gateway mapping (SIGINT, SIGTERM, a failed start, a normal stop).
+    await nat?.close().catch(() => {});
     await node.stop().catch(() => {});
     await control?.close();
     await metrics?.close();

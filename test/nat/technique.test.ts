@@ -7,6 +7,8 @@ const eim = c('eim');
 const seq = c('edm', 'sequential', 1);
 const rnd = c('edm', 'random');
 const unk = c('unknown', 'unknown');
+const rndPcp: NatClass = { ...rnd, portMap: ['pcp'] };
+const eimUpnp: NatClass = { ...eim, portMap: ['upnp'] };
 
 describe('choosePlan', () => {
   it.each<[string, NatClass | undefined, NatClass | undefined, string, string | undefined]>([
@@ -20,7 +22,13 @@ describe('choosePlan', () => {
     ['EIM here, random there: send the paced birthday probes', eim, rnd, 'birthday', 'easy'],
     ['a zero-delta "sequential" is no prediction: random', c('edm', 'sequential', 0), eim, 'birthday', 'hard'],
     ['random <-> random: relay', rnd, rnd, 'relay', undefined],
-    ['random <-> sequential: relay', rnd, seq, 'relay', undefined],
+    ['random <-> sequential: relay (a meeting needs ~250k packets)', rnd, seq, 'relay', undefined],
+    ['sequential <-> random: relay, from the other side too', seq, rnd, 'relay', undefined],
+    ['random behind a PCP gateway <-> random: the partner probes our mapping', rndPcp, rnd, 'portmap', undefined],
+    ['random <-> random behind a PCP gateway: probe its mapping', rnd, rndPcp, 'portmap', undefined],
+    ['sequential <-> random behind a PCP gateway: probe its mapping', seq, rndPcp, 'portmap', undefined],
+    ['EIM <-> random behind a gateway: birthday stays (proven 20/20; no wait on a mapping)', eim, rndPcp, 'birthday', 'easy'],
+    ['EIM behind a UPnP gateway <-> EIM: direct probing as before', eimUpnp, eim, 'direct', undefined],
   ])('%s', (_why, own, partner, technique, role) => {
     const p = choosePlan(own, partner);
     expect(p.technique).toBe(technique);
@@ -30,5 +38,6 @@ describe('choosePlan', () => {
 
   it('says why a random <-> random pair is relayed', () => {
     expect(choosePlan(rnd, rnd).reason).toMatch(/both sides random-port EDM/);
+    expect(choosePlan(rnd, seq).reason).toMatch(/sequential EDM \(~252k packets for 98 %\)/);
   });
 });

@@ -51,8 +51,19 @@ interface Mapping {
   sentTo: Set<string>;
 }
 
+/** A mapping a port-mapping gateway made (test/vnet/port-map-gateway.ts): inbound from anyone to
+ * `publicPort` reaches `internal`; replies to those senders leave from `publicPort` (conntrack). */
+interface StaticMapping {
+  internal: Endpoint;
+  publicPort: number;
+  expiresMs: number;
+  /** Remote "ip:port" keys that came in through it (their replies keep the mapped port). */
+  peers: Set<string>;
+}
+
 export class Nat {
   private readonly byKey = new Map<string, Mapping>();
+  private readonly statics = new Map<number, StaticMapping>();
   private readonly byPort = new Map<number, Mapping>();
   private nextPort: number;
   filtered = 0;
@@ -108,8 +119,47 @@ export class Nat {
     return m;
   }
 
+  /** A port mapping (PCP MAP, NAT-PMP, UPnP-IGD) for `internal`: its public port, the suggested one
+   * when free. Asking again for the same internal endpoint renews it. */
+  addStatic(internal: Endpoint, suggestedPort: number, lifetimeMs: number): number {
+    for (const m of this.statics.values()) {
+      if (endpointKey(m.internal) === endpointKey(internal)) {
+        m.expiresMs = this.clock.now() + lifetimeMs;
+        return m.publicPort;
+      }
+    }
+    let port = suggestedPort;
+    if (port === 0 || this.statics.has(port) || this.live(this.byPort.get(port))) port = this.allocate(internal);
+    this.statics.set(port, { internal, publicPort: port, expiresMs: this.clock.now() + lifetimeMs, peers: new Set() });
+    return port;
+  }
+
+  removeStatic(internal: Endpoint): boolean {
+    for (const [p, m] of this.statics) {
+      if (endpointKey(m.internal) === endpointKey(internal)) return this.statics.delete(p);
+    }
+    return false;
+  }
+
+  /** Port mappings alive now. */
+  get staticMappings(): number {
+    return [...this.statics.values()].filter((m) => m.expiresMs > this.clock.now()).length;
+  }
+
+  private liveStatic(port: number): StaticMapping | undefined {
+    const m = this.statics.get(port);
+    if (m && m.expiresMs <= this.clock.now()) {
+      this.statics.delete(port);
+      return undefined;
+    }
+    return m;
+  }
+
   /** Translates an outbound packet's source, creating or refreshing a mapping. */
   outbound(internal: Endpoint, dst: Endpoint): Endpoint {
+    for (const [port, m] of this.statics) {
+      if (this.liveStatic(port) && m.peers.has(endpointKey(dst)) && endpointKey(m.internal) === endpointKey(internal)) return { address: this.publicIp, port };
+    }
     const key = this.mappingKey(internal, dst);
     let m = this.live(this.byKey.get(key));
     if (!m) {
@@ -125,6 +175,11 @@ export class Nat {
 
   /** The internal endpoint an inbound packet goes to, or undefined when filtered. */
   inbound(src: Endpoint, publicPort: number): Endpoint | undefined {
+    const st = this.liveStatic(publicPort);
+    if (st) {
+      st.peers.add(endpointKey(src));
+      return st.internal;
+    }
     const m = this.live(this.byPort.get(publicPort));
     let ok = m !== undefined;
     if (m && this.config.filtering === 'address-dependent') ok = m.sentTo.has(src.address);
@@ -135,6 +190,7 @@ export class Nat {
 
   /** Forgets every mapping (a router reboot or a carrier rebinding): the next packets get new ports. */
   rebind(): void {
+    this.statics.clear();
     this.byKey.clear();
     this.byPort.clear();
   }

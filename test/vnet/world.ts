@@ -5,6 +5,9 @@ import { derivePsk } from '../../src/crypto/psk.js';
 import { startHub, type Hub, type HubOptions } from '../../src/hub/hub.js';
 import { PeerNode } from '../../src/peer/node.js';
 import { NatAgent } from '../../src/nat/agent.js';
+import { clientsFor } from '../../src/nat/port-map-client.js';
+import { PortMapper } from '../../src/nat/port-mapper.js';
+import { FakePortMapGateway, type GatewayOptions } from './port-map-gateway.js';
 import type { Endpoint } from '../../src/net/udp.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { ManualClock } from '../fakes/manual-clock.js';
@@ -89,15 +92,34 @@ export class World {
     return this.net.host(ip, n).open(port);
   }
 
+  /** Port-mapping gateways by NAT name (made by peer(..., { gateway })). */
+  readonly gateways = new Map<string, FakePortMapGateway>();
+
   /** NAT agents (src/nat) of the peers made with `nat: true`. */
   readonly natAgents = new Map<PeerNode, NatAgent>();
 
-  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean; hub?: { endpoint: Endpoint; publicKey: Uint8Array }; overlay6?: string } = {}): PeerNode {
+  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean; gateway?: GatewayOptions; hub?: { endpoint: Endpoint; publicKey: Uint8Array }; overlay6?: string } = {}): PeerNode {
     const main = this.socketAt(p);
+    // A port-mapping gateway on this peer's NAT (test/vnet/port-map-gateway.ts), answering PCP and/or NAT-PMP.
+    let gw: FakePortMapGateway | undefined;
+    if (opts.gateway && 'nat' in p) {
+      gw = this.gateways.get(p.nat) ?? new FakePortMapGateway(this.net, this.natFor(p.nat, p.config), opts.gateway);
+      this.gateways.set(p.nat, gw);
+    }
+    const protocols = [...(opts.gateway?.pcp ? ['pcp' as const] : []), ...(opts.gateway?.natpmp ? ['natpmp' as const] : [])];
     const agent = opts.nat
       ? new NatAgent({
           main, psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall, log: testLogger(`nat ${overlay}`), hub: HUB_ENDPOINT, probePort: HUB_PROBE_PORT,
           openFresh: async () => this.net.open(main.local.address), random01: () => this.rng.next(),
+          ...(gw
+            ? {
+                portMap: async () => protocols,
+                portMapper: (found, onChange, onFailure) => new PortMapper({
+                  gateway: gw.ip, internalPort: main.local.port, clock: this.clock, wallClock: this.wall, log: testLogger(`portmap ${overlay}`), onChange, onFailure,
+                  clients: clientsFor(found, { gateway: gw.ip, client: main.local.address, openSocket: async () => this.net.open(main.local.address), clock: this.clock }),
+                }),
+              }
+            : {}),
         })
       : undefined;
     const udp = agent ? agent.socket : main;
@@ -107,10 +129,15 @@ export class World {
       log: testLogger(`peer ${overlay}`), hub: opts.hub?.endpoint ?? HUB_ENDPOINT, ...(opts.learnKey ? {} : { hubKey: opts.hub?.publicKey ?? this.hubKeys.publicKey }),
       overlay: ipv4ToU32(overlay), prefix: opts.prefix ?? (overlay === '0.0.0.0' ? 0 : 24), name: opts.name ?? `peer-${overlay.split('.')[3]}`, random01: () => this.rng.next(),
       ...(opts.lanEndpoints ? { lanEndpoints: opts.lanEndpoints } : {}),
+      ...(agent ? { advertised: () => agent.advertised() } : {}),
       ...(opts.nameIsHint ? { nameIsHint: true } : {}),
       ...(opts.overlay6 !== undefined ? { overlay6: opts.overlay6, prefix6: opts.overlay6 === '::' ? 0 : 64 } : {}),
     });
-    if (agent) this.natAgents.set(node, agent);
+    if (agent) {
+      this.natAgents.set(node, agent);
+      // The mapped endpoint reaches the hub in the next HEARTBEAT's endpoint list: send one now.
+      agent.onMappedChange(() => node.hubClient.state === 'registered' && node.hubClient.heartbeat());
+    }
     return node;
   }
 

@@ -1,6 +1,7 @@
 // Turns raw options (config-file keys merged with flags) into a checked HubConfig or PeerConfig.
 // Pure apart from the injected readText: every error is a ConfigError naming the option.
 import { IPv4CidrRange, Validator } from 'ip-num';
+import { formatIpv6 as formatIpv6Text, maskIpv6, parseIpv6 as parseIpv6Text, samePrefix6, ulaPrefixFromSecret } from '../util/ipv6-prefix.js';
 import { ConfigError } from '../util/errors.js';
 import { parseIpv4, prefixMask } from '../util/ipv4.js';
 import { classifySecret, MIN_PASSPHRASE_CHARS } from '../crypto/secret.js';
@@ -263,6 +264,28 @@ export function clusterUrls(v: unknown): string[] {
   });
 }
 
+/** "fd00:1:2:3::5/64" -> canonical address and prefix (a /64: the overlay's v6 family is one /64),
+ * or a ConfigError naming `flag`. `network`: host bits must be zero; else they must not be. */
+export function cidr6(flag: string, text: string, network: boolean): { address: string; prefixLength: number } {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(text.trim());
+  const a = m ? parseIpv6Text(m[1]!) : undefined;
+  if (!m || a === undefined) throw new ConfigError(flag, `must be an IPv6 address/prefix like fd12:3456:789a:1::/64 (got "${text}")`);
+  const prefixLength = Number(m[2]);
+  if (prefixLength !== 64) throw new ConfigError(flag, `must be a /64 (got /${prefixLength})`);
+  const masked = maskIpv6(a, 64);
+  const host = !samePrefix6(a, 0, masked, 0, 128);
+  if (network && host) throw new ConfigError(flag, `must be a network address (did you mean ${formatIpv6Text(masked)}/64?)`);
+  if (!network && !host) throw new ConfigError(flag, `${formatIpv6Text(a)} is the network address of its /64`);
+  if (a[0] === 0xff || (a[0] === 0xfe && (a[1]! & 0xc0) === 0x80)) throw new ConfigError(flag, 'must not be multicast or link-local');
+  return { address: formatIpv6Text(a), prefixLength };
+}
+
+/** --network6: off, a /64, or (absent) the ULA /64 derived from the network secret. */
+function network6Of(text: string | undefined, secret: string): { network6?: { address: string; prefixLength: number } } {
+  if (text === 'off') return {};
+  return { network6: cidr6('--network6', text ?? ulaPrefixFromSecret(secret), true) };
+}
+
 export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
   const c = common('hub', raw, ctx, `0.0.0.0:${defaultHubPort}`);
   const allowPublish = str(raw, 'allowPublish');
@@ -270,6 +293,7 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
     ...c,
     inviteOnly: false,
     network: cidr('network', str(raw, 'network') ?? '10.9.0.0/24', true),
+    ...network6Of(str(raw, 'network6'), c.secret),
     allowPublish: allowPublish === undefined ? [] : parsePortRanges(allowPublish),
     relayRateMbit: defaultRelayRateMbit,
     bindingLeaseDays: defaultBindingLeaseDays,
@@ -377,6 +401,9 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   const peerBuf = intOpt(raw, 'publishBufferMb', '--publish-buffer-mb', 1, 65_536);
   if (peerBuf !== undefined) cfg.publishBufferMb = peerBuf;
   if (localText !== undefined) cfg.local = cidr('local', localText, false);
+  const local6 = str(raw, 'local6');
+  if (local6 !== undefined) cfg.local6 = local6 === 'off' ? 'off' : cidr6('--local6', local6, false);
+  if (typeof cfg.local6 === 'object' && mtu < 1280) throw new ConfigError('--local6', `needs --mtu of at least 1280, the IPv6 minimum (got ${mtu})`);
   const hubKey = str(raw, 'hubKey');
   if (hubKey !== undefined) {
     if (!/^[A-Za-z0-9+/]{43}=$/.test(hubKey)) throw new ConfigError('--hub-key', 'must be a base64 X25519 public key (44 characters)');

@@ -36,6 +36,8 @@ export const options: readonly OptionDoc[] = [
   { key: 'bindingLeaseDays', flag: '--binding-lease-days', roles: ['hub'], arg: 'days', def: '30', doc: "free a key's address and name after this many days unseen (else only `meshd hub release` frees them)" },
   { key: 'hub', flag: '--hub', roles: ['peer'], arg: 'host:port', doc: 'the hub to register with (required); an IPv6 hub as [2001:db8::1]:7000' },
   { key: 'hubKey', flag: '--hub-key', roles: ['peer'], arg: 'base64', doc: "the hub's public key (the hub's start line and status print it); without it the key is learned from the --hub address and pinned" },
+  { key: 'network6', flag: '--network6', roles: ['hub'], arg: 'cidr|off', def: 'a ULA /64 derived from the network secret', doc: 'overlay IPv6 network (a /64); each peer gets the address with its IPv4 overlay address as the last 32 bits, or its own --local6; off = IPv4 overlay only' },
+  { key: 'local6', flag: '--local6', roles: ['peer'], arg: 'ip6/64|off', def: "assigned by the hub (when it has --network6)", doc: "this peer's overlay IPv6 address inside the hub's --network6, e.g. fd12:3456:789a:1::2:1/64; off = IPv4 overlay only" },
   { key: 'local', flag: '--local', roles: ['peer'], arg: 'ip/prefix', def: 'assigned by the hub', doc: "this peer's overlay address and prefix, e.g. 10.9.0.2/24; without it the hub assigns a free one, the same for this key every time" },
   { key: 'name', flag: '--name', roles: ['peer'], arg: 'name', def: 'the host name, numbered by the hub if taken', doc: 'a name unique in the network (letters, digits, - and _); if another key holds it the peer retries until it is free' },
   { key: 'tun', flag: '--tun', roles: ['peer'], arg: 'name', def: 'meshd0', doc: 'TUN interface name' },
@@ -83,6 +85,8 @@ export interface CommonConfig {
 
 export interface HubConfig extends CommonConfig {
   network: { address: string; prefixLength: number };
+  /** The overlay IPv6 /64 (canonical network address); undefined = --network6 off. */
+  network6?: { address: string; prefixLength: number };
   allowKeysFile?: string;
   /** --invite-only: admit allow-listed and invite-enrolled keys only (issue 25). */
   inviteOnly: boolean;
@@ -128,6 +132,8 @@ export interface PeerConfig extends CommonConfig {
   join?: string;
   /** Absent: the hub assigns an address in its --network (the same one for this key next time). */
   local?: { address: string; prefixLength: number };
+  /** --local6: an address (canonical text) and prefix; 'off' = no overlay IPv6; absent = the hub's. */
+  local6?: { address: string; prefixLength: number } | 'off';
   name: string;
   /** No --name: `name` is the host name and the hub may number it (host-2, host-3...). */
   nameIsHint: boolean;

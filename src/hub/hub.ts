@@ -25,6 +25,7 @@ import { CrossHub } from './cluster-forward.js';
 import { MemberSender } from './member-sender.js';
 import { memoryState, type NetworkState } from './network-state.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
+import { network6Of } from './claim6.js';
 import { HubServer } from './server.js';
 import { probeDemux, ProbeResponder, type ProbeDrop } from './probe-port.js';
 import { AclDistributor } from './acl-distributor.js';
@@ -51,6 +52,8 @@ export interface HubOptions {
   listen: Endpoint;
   /** The overlay network, CIDR ("10.9.0.0/24"). */
   network: string;
+  /** The overlay IPv6 /64 (--network6, hub/claim6.ts); absent = IPv4 overlay only. */
+  network6?: { address: string; prefixLength: number };
   psk: Uint8Array;
   keyPair: StaticKeyPair;
   /** Allow-list of peer public keys; absent = any key that knows the network secret. */
@@ -115,6 +118,8 @@ export interface ReleasedBinding {
 export interface HubPeerStatus {
   publicKey: string;
   overlay: string;
+  /** Its overlay IPv6 address, when it has one. */
+  overlay6?: string;
   name: string;
   endpoint: string;
   lan: string[];
@@ -126,6 +131,8 @@ export interface HubPeerStatus {
 export interface HubStatus {
   listen: string;
   network: string;
+  /** The overlay IPv6 /64 (--network6), when on. */
+  network6?: string;
   mapVersion: number;
   peers: HubPeerStatus[];
   relayedBytes: number;
@@ -290,6 +297,7 @@ export function startHub(opts: HubOptions): Hub {
     onBindingsChanged: bindingsChanged,
     onRegistered: (m, flags, fresh) => acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0, fresh),
     onMembersChanged: () => acl.changed(),
+    ...(opts.network6 ? { network6: network6Of(opts.network6) } : {}),
   });
   const acl: AclDistributor = new AclDistributor({
     clock: opts.clock,
@@ -441,10 +449,12 @@ export function startHub(opts: HubOptions): Hub {
       return {
         listen: `${opts.listen.address}:${opts.listen.port}`,
         network: network.cidr,
+        ...(opts.network6 ? { network6: network6Of(opts.network6).cidr } : {}),
         mapVersion: state.map.version,
         peers: registry.all().map((m) => ({
           publicKey: Buffer.from(m.publicKey).toString('base64'),
           overlay: u32ToIpv4(m.overlay),
+          ...(m.overlay6 !== undefined ? { overlay6: m.overlay6 } : {}),
           name: m.name,
           endpoint: endpointKey(m.reflexive),
           lan: m.lan.map(endpointKey),

@@ -52,6 +52,9 @@ export interface Member {
   readonly publicKey: Uint8Array;
   readonly id: string;
   overlay: number;
+  /** Its overlay IPv6 address (canonical text, hub/claim6.ts), when the hub has --network6 and the
+   * peer asked (REGISTER flag 0x10). */
+  overlay6?: string;
   name: string;
   bootId: bigint;
   reflexive: Endpoint;
@@ -118,7 +121,7 @@ export function isExpired(lastHeartbeatMs: number, nowMs: number, intervalMs = h
 }
 
 export function memberEntry(m: Member, op: MapOp = MapOp.UPSERT): MapEntry {
-  return { op, publicKey: m.publicKey, overlay: m.overlay, bootId: m.bootId, name: m.name, reflexive: m.reflexive, lan: m.lan };
+  return { op, publicKey: m.publicKey, overlay: m.overlay, ...(m.overlay6 !== undefined ? { overlay6: m.overlay6 } : {}), bootId: m.bootId, name: m.name, reflexive: m.reflexive, lan: m.lan };
 }
 
 function sameEndpoints(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
@@ -129,6 +132,8 @@ export class Registry {
   private readonly members = new Map<string, Member>();
   private readonly overlays = new Map<number, Member>();
   private readonly names = new Map<string, Member>();
+  /** Live members by overlay IPv6 address (claim6.ts: no two members hold one). */
+  private readonly overlays6 = new Map<string, Member>();
   /** Change log, one record per version in order (history[i].version = first + i): the state of
    * one member at that version, with its encoded bytes. */
   private history: Array<{ version: number; id: string; entry: MapEntry; bytes: Uint8Array }> = [];
@@ -147,6 +152,9 @@ export class Registry {
   byName(n: string): Member | undefined {
     return this.names.get(n);
   }
+  byOverlay6(a: string): Member | undefined {
+    return this.overlays6.get(a);
+  }
   all(): Member[] {
     return [...this.members.values()];
   }
@@ -159,7 +167,7 @@ export class Registry {
     const old = this.members.get(m.id);
     if (old) {
       const changed =
-        old.overlay !== m.overlay || old.name !== m.name || old.bootId !== m.bootId ||
+        old.overlay !== m.overlay || old.overlay6 !== m.overlay6 || old.name !== m.name || old.bootId !== m.bootId ||
         old.reflexive.address !== m.reflexive.address || old.reflexive.port !== m.reflexive.port || !sameEndpoints(old.lan, m.lan);
       if (old.overlay !== m.overlay) {
         this.overlays.delete(old.overlay);
@@ -169,6 +177,12 @@ export class Registry {
         if (old.name) this.names.delete(old.name);
         if (m.name) this.names.set(m.name, old);
       }
+      if (old.overlay6 !== m.overlay6) {
+        if (old.overlay6 !== undefined && this.overlays6.get(old.overlay6) === old) this.overlays6.delete(old.overlay6);
+        if (m.overlay6 !== undefined) this.overlays6.set(m.overlay6, old);
+        if (m.overlay6 === undefined) delete old.overlay6;
+        else old.overlay6 = m.overlay6;
+      }
       Object.assign(old, { overlay: m.overlay, name: m.name, bootId: m.bootId, reflexive: m.reflexive, lan: m.lan, lastHeartbeatMs: nowMs });
       if (changed) this.record(old, MapOp.UPSERT);
       return { member: old, changed };
@@ -177,6 +191,7 @@ export class Registry {
     this.members.set(m.id, member);
     this.overlays.set(m.overlay, member);
     if (m.name) this.names.set(m.name, member);
+    if (m.overlay6 !== undefined) this.overlays6.set(m.overlay6, member);
     this.record(member, MapOp.UPSERT);
     return { member, changed: true };
   }
@@ -201,6 +216,7 @@ export class Registry {
     this.members.delete(id);
     this.overlays.delete(m.overlay);
     if (m.name) this.names.delete(m.name);
+    if (m.overlay6 !== undefined && this.overlays6.get(m.overlay6) === m) this.overlays6.delete(m.overlay6);
     this.record(m, MapOp.REMOVE);
     return m;
   }

@@ -153,6 +153,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     listen: udp.local,
     ...(probeUdp ? { probeUdp } : {}),
     network: `${cfg.network.address}/${cfg.network.prefixLength}`,
+    ...(cfg.network6 ? { network6: cfg.network6 } : {}),
     psk,
     keyPair,
     ...(allow ? { allowedKeys: allow.map((e) => e.publicKey) } : {}),

@@ -27,6 +27,7 @@ import { decideRegister, heartbeatIntervalMs, Registry, type Member } from './re
 import type { AllowRule } from './route-admission.js';
 import { RouteBook } from './route-book.js';
 import { versionRefusal } from './version-refusal.js';
+import { registerOverlay6, type Network6 } from './claim6.js';
 
 /** What the dispatch hands to published services (publish/hub-publisher.ts implements it; declared
  * here, by the side that calls it, so the server knows nothing else of publishing). */
@@ -74,6 +75,8 @@ export interface ServerOptions {
   onRegistered?: (m: Member, flags: number, fresh: boolean) => void;
   /** Membership changed (the same moments as a map delta). */
   onMembersChanged?: () => void;
+  /** The overlay IPv6 /64 (--network6; hub/claim6.ts); absent = IPv4 overlay only. */
+  network6?: Network6;
 }
 
 /** Candidates a peer may be reached on: LAN endpoints first, then the reflexive one. */
@@ -273,18 +276,22 @@ export class HubServer {
       { id: remote.id, overlay: msg.overlay, prefix: msg.prefix, name: msg.name, nameIsHint }, reg.network, reg, this.o.keyAllowed(remote.publicKey), this.o.bindings,
     );
     if (!d.ok) return this.refuse(remote, msg, d);
+    // Overlay IPv6 (issue 22): the v4 address's twin or the peer's own --local6 (hub/claim6.ts).
+    const d6 = registerOverlay6(msg, remote.id, d.overlay, this.o.network6, reg);
+    if (d6 && !d6.ok) return this.refuse(remote, msg, d6);
+    const overlay6 = d6?.ok ? d6.overlay6 : undefined;
     const old = this.o.bindings.get(remote.id);
-    if (old && old.overlay === d.overlay && old.name === d.name) return this.accept(remote, msg, from, d.overlay, d.name);
+    if (old && old.overlay === d.overlay && old.name === d.name) return this.accept(remote, msg, from, d.overlay, d.name, overlay6);
     // A new or changed claim: unique network-wide before REGISTER_OK (at once on a single hub).
     const held = this.o.state.claim({ id: remote.id, overlay: d.overlay, name: d.name, lastSeenMs: this.o.wallNow(), pinned: old?.pinned ?? false }, old);
-    if (held === true) return this.accept(remote, msg, from, d.overlay, d.name);
+    if (held === true) return this.accept(remote, msg, from, d.overlay, d.name, overlay6);
     if (this.claiming.has(remote.id)) return; // a copy of a REGISTER whose claim is in flight
     this.claiming.add(remote.id);
     held.then(
       (r) => {
         this.claiming.delete(remote.id);
         if (this.closed) return;
-        if (r === true) this.accept(remote, msg, from, d.overlay, d.name);
+        if (r === true) this.accept(remote, msg, from, d.overlay, d.name, overlay6);
         else this.refuse(remote, msg, r);
       },
       (e: unknown) => {
@@ -313,7 +320,7 @@ export class HubServer {
     this.sendControl(remote.publicKey, { type: ControlType.REGISTER_REFUSED, seq: e.seq, reason: d.reason, text: d.text });
   }
 
-  private accept(remote: RemoteNode, msg: Extract<ControlMessage, { type: ControlType.REGISTER }>, from: Endpoint, overlay: number, name: string): void {
+  private accept(remote: RemoteNode, msg: Extract<ControlMessage, { type: ControlType.REGISTER }>, from: Endpoint, overlay: number, name: string, overlay6?: string): void {
     const reg = this.o.registry;
     this.bind(remote.id, overlay, name);
     const now = this.o.clock.now();
@@ -321,16 +328,16 @@ export class HubServer {
     // A restarted peer (new boot id) lost its streams; it publishes its services again after REGISTER_OK.
     if (prev && prev.bootId !== msg.bootId) this.o.publish?.memberGone(prev.id, 'restarted');
     const { member, changed } = reg.upsert(
-      { publicKey: remote.publicKey, id: remote.id, overlay: overlay >>> 0, name, bootId: msg.bootId, reflexive: from, lan: this.usableLan(msg.lan) },
+      { publicKey: remote.publicKey, id: remote.id, overlay: overlay >>> 0, ...(overlay6 !== undefined ? { overlay6 } : {}), name, bootId: msg.bootId, reflexive: from, lan: this.usableLan(msg.lan) },
       now,
     );
     member.natInfo = ((msg.flags ?? 0) & REGISTER_FLAG_NAT_INFO) !== 0;
     if (msg.nat) member.nat = msg.nat;
-    this.o.log.info({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(member.overlay), name: member.name, endpoint: `${from.address}:${from.port}` }, 'hub: registered');
+    this.o.log.info({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(member.overlay), ...(member.overlay6 !== undefined ? { overlay6: member.overlay6 } : {}), name: member.name, endpoint: `${from.address}:${from.port}` }, 'hub: registered');
     if (!prev) this.heard(remote, from, this.inBytes);
     this.sendControl(remote.publicKey, {
       type: ControlType.REGISTER_OK, seq: msg.seq, observed: from, heartbeatMs: this.heartbeatMs,
-      assigned: { overlay: member.overlay, prefix: reg.network.prefix, name: member.name },
+      assigned: { overlay: member.overlay, prefix: reg.network.prefix, name: member.name, ...(member.overlay6 !== undefined ? { overlay6: member.overlay6, prefix6: this.o.network6!.prefix } : {}) },
     });
     // Only a new member or a restarted one (new boot id: its map is empty) gets a full map. A REGISTER
     // again with the same key and boot id (a retransmission that outran its REGISTER_OK, a client

@@ -59,6 +59,7 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
       .map((m) => ({
         name: m.name,
         address: u32ToIpv4(m.overlay),
+        ...(m.overlay6 !== undefined ? { address6: m.overlay6 } : {}),
         publicKey: Buffer.from(m.publicKey).toString('base64'),
         reflexive: endpointKey(m.reflexive),
         lan: m.lan.map(endpointKey),

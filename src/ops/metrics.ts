@@ -36,6 +36,8 @@ export interface MetricsSources {
   hubTransportSwitches?(): Record<string, number>;
   /** meshd_route_packets_total{route}: packets sent into a subnet route or exit node, or forwarded for our own (issue 23). */
   routePackets?(): Record<string, number>;
+  /** meshd_family_packets_total{family}: overlay packets by family and direction (ipv4_in, ipv6_out...). */
+  familyPackets?(): Record<string, number>;
   /** meshd_hub_relay_bytes_total (hub). */
   hubRelayBytes?(): number;
   /** meshd_hub_registered_peers (hub, a gauge). */
@@ -100,6 +102,7 @@ export function buildRegistry(sources: MetricsSources): Registry {
   }
   if (kcpRetransmits) byLabel('meshd_kcp_retransmits_total', 'KCP segments retransmitted, by peer', 'peer', kcpRetransmits);
   if (sources.hubTransportSwitches) byLabel('meshd_hub_transport_switches_total', 'Hub transport switches, by the leg switched to', 'to', sources.hubTransportSwitches);
+  if (sources.familyPackets) byLabel('meshd_family_packets_total', 'Overlay packets by address family and direction (ipv4_in, ipv4_out, ipv6_in, ipv6_out)', 'family', sources.familyPackets);
   if (sources.routePackets) byLabel('meshd_route_packets_total', 'Packets through subnet routes and exit nodes, by route and via', 'route', sources.routePackets);
   if (hubRelayBytes) {
     new Counter({

@@ -63,7 +63,7 @@ function formatHubTransport(t: HubTransportJson): string {
 
 export function formatPeerStatus(s: PeerStatusJson): string {
   const lines = [
-    `peer ${printable(s.name)} ${s.address}  key ${shortKey(s.publicKey)}  tun ${s.tun} mtu ${s.mtu}  ${s.transport}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}`,
+    `peer ${printable(s.name)} ${s.address}${s.address6 ? ` ${s.address6}` : ''}  key ${shortKey(s.publicKey)}  tun ${s.tun} mtu ${s.mtu}  ${s.transport}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}`,
     `hub ${s.hub.endpoint}  ${s.hub.registered ? 'registered' : s.hub.refused ? `not registered (${printable(s.hub.refused)}; retrying)` : 'not registered'}  reflexive ${s.hub.reflexive ?? '-'}  heard ${formatAgo(s.hub.lastHeardMsAgo)}`,
     ...(s.hubTransport ? [formatHubTransport(s.hubTransport)] : []),
     '',
@@ -72,7 +72,7 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   else {
     const rows = s.peers.map((p) => [
       p.name,
-      p.address,
+      p.address6 ? `${p.address} ${p.address6}` : p.address,
       shortKey(p.publicKey),
       p.path ?? '-',
       p.endpoint ?? '-',
@@ -88,7 +88,8 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   pushTraversal(lines, s);
   pushChannelModes(lines, s);
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
-  lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)`);
+  const t6 = s.traffic6 && s.traffic6.rxPackets + s.traffic6.txPackets > 0 ? `  of which IPv6 in ${s.traffic6.rxPackets} out ${s.traffic6.txPackets} pkts` : '';
+  lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)${t6}`);
   lines.push(drops.length === 0 ? 'drops none' : `drops ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
   if (s.acl?.mode === 'enforce') {
     const d = Object.entries(s.acl.drops).filter(([, n]) => n > 0);
@@ -176,7 +177,7 @@ export function formatHubStatus(s: HubStatusJson): string {
   else {
     const rows = s.members.map((m) => [
       m.name,
-      m.address,
+      m.address6 ? `${m.address} ${m.address6}` : m.address,
       shortKey(m.publicKey),
       m.reflexive,
       m.lan.length === 0 ? '-' : m.lan.join(','),

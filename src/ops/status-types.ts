@@ -20,6 +20,8 @@ export interface PeerEntryJson extends TrafficJson {
   name: string;
   /** Overlay IPv4 address, e.g. "10.9.0.3". */
   address: string;
+  /** Overlay IPv6 address, when it has one (issue 22). */
+  address6?: string;
   /** Base64 X25519 public key (44 chars); the table shows its first 8 characters. */
   publicKey: string;
   /** The path in use; null when no session is up yet. */
@@ -79,6 +81,8 @@ export interface PeerStatusJson {
   /** This node's name, overlay address with prefix ("10.9.0.2/24") and public key. */
   name: string;
   address: string;
+  /** Overlay IPv6 address with prefix ("fd12:3456:789a:1::a09:2/64"), when it has one. */
+  address6?: string;
   publicKey: string;
   /** The TUN interface name and MTU. */
   tun: string;
@@ -104,6 +108,8 @@ export interface PeerStatusJson {
   hubTransport?: HubTransportJson;
   /** Node totals over all peers. */
   traffic: TrafficJson;
+  /** The IPv6 share of `traffic` (issue 22); absent before the data plane is up. */
+  traffic6?: TrafficJson;
   /** Dropped packets by reason (peer/counters.ts dropReasons); every reason present, zero included. */
   drops: Record<string, number>;
   /** Remote peers from the hub's map, sorted by overlay address. */
@@ -186,6 +192,8 @@ export interface PublishedJson {
 export interface HubMemberJson {
   name: string;
   address: string;
+  /** Overlay IPv6 address, when it has one. */
+  address6?: string;
   publicKey: string;
   /** The member's endpoint as the hub observed it (its NAT mapping). */
   reflexive: string;

@@ -3,6 +3,7 @@
 // inbound packet under the hub's policy. acl-firewall.ts holds the state; inbound.ts asks it.
 import { ipProtoIcmp, ipProtoTcp, ipProtoUdp, icmpEchoReplyType, icmpEchoRequestType } from '../tun/ip-packet.js';
 import { AclAction, AclMode, type AclProto } from '../wire/acl.js';
+import { ipProtoIcmpv6, ipv6Upper } from '../tun/ip6-packet.js';
 
 /** One policy rule as the peer matches it (the wire rule with its sources in a Set). */
 export interface AclRule {
@@ -59,6 +60,38 @@ export function packetFacts(p: Uint8Array, f: PacketFacts): boolean {
   } else if (f.proto === ipProtoIcmp && p.byteLength >= ihl + 8) {
     f.icmpType = p[ihl]!;
     f.icmpId = (p[ihl + 4]! << 8) | p[ihl + 5]!;
+  }
+  return true;
+}
+
+/** ICMPv6 types as the ICMPv4 types the flow keys know (echo 128/129 -> 8/0; errors -> 3, 11, 12). */
+const icmp6AsIcmp4: Readonly<Record<number, number>> = { 128: 8, 129: 0, 1: 3, 2: 3, 3: 11, 4: 12 };
+
+/**
+ * Fills `f` from an inner IPv6 packet (issue 22). The ACL's rules name members by their overlay IPv4
+ * address, so a v6 packet is judged by the members it is between: `src` and `dst` are the sending
+ * and receiving members' IPv4 addresses, not the packet's. Protocol and ports come from past the
+ * extension headers (ip6-packet.ts, bounded); ICMPv6 counts as ICMP. False when the chain does not parse.
+ */
+export function packetFacts6(p: Uint8Array, f: PacketFacts, src: number, dst: number): boolean {
+  const up = ipv6Upper(p);
+  if (up === undefined) return false;
+  f.src = src >>> 0;
+  f.dst = dst >>> 0;
+  f.proto = up.proto === ipProtoIcmpv6 ? ipProtoIcmp : up.proto;
+  f.hasPorts = false;
+  f.sport = f.dport = 0;
+  f.icmpType = -1;
+  f.icmpId = 0;
+  if (up.fragment && up.fragmentOffset !== 0) return true;
+  const o = up.offset;
+  if ((f.proto === ipProtoTcp || f.proto === ipProtoUdp) && p.byteLength >= o + 4) {
+    f.sport = (p[o]! << 8) | p[o + 1]!;
+    f.dport = (p[o + 2]! << 8) | p[o + 3]!;
+    f.hasPorts = true;
+  } else if (f.proto === ipProtoIcmp && p.byteLength >= o + 8) {
+    f.icmpType = icmp6AsIcmp4[p[o]!] ?? -1;
+    f.icmpId = (p[o + 4]! << 8) | p[o + 5]!;
   }
   return true;
 }

@@ -4,7 +4,7 @@
 import { ipProtoIcmp, ipProtoTcp } from '../tun/ip-packet.js';
 import type { Clock } from '../util/clock.js';
 import { AclMode, type AclPolicyMessage } from '../wire/acl.js';
-import { aclVerdict, emptyFacts, outboundFlowKey, packetFacts, replyFlowKey, type AclPolicy } from './acl-decide.js';
+import { aclVerdict, emptyFacts, outboundFlowKey, packetFacts, packetFacts6, replyFlowKey, type AclPolicy } from './acl-decide.js';
 import { FlowTable, flowIdleMs } from './flow-table.js';
 
 export interface AclStatus {
@@ -49,9 +49,10 @@ export class AclFirewall {
     return true;
   }
 
-  /** Outbound: a packet this peer sent (after the channel took it) keeps its flow open. */
-  noteOutbound(packet: Uint8Array): void {
-    if (this.policy.mode !== AclMode.ENFORCE || !packetFacts(packet, this.f)) return;
+  /** Outbound: a packet this peer sent (after the channel took it) keeps its flow open. An IPv6
+   * packet needs `remote`, the receiving member's overlay IPv4 address (acl-decide.ts packetFacts6). */
+  noteOutbound(packet: Uint8Array, remote?: number): void {
+    if (this.policy.mode !== AclMode.ENFORCE || !this.facts(packet, 0, remote)) return;
     const key = outboundFlowKey(this.f);
     if (key === undefined) return;
     const idle = this.f.proto === ipProtoTcp ? flowIdleMs.tcp : this.f.proto === ipProtoIcmp ? flowIdleMs.icmp : flowIdleMs.udp;
@@ -59,10 +60,12 @@ export class AclFirewall {
     this.flows.note(this.f.dst, key, now + idle, now);
   }
 
-  /** Inbound: true when the packet may reach the TUN; a denied one is counted under its rule. */
-  admit(packet: Uint8Array): boolean {
+  /** Inbound: true when the packet may reach the TUN; a denied one is counted under its rule. An
+   * IPv6 packet is judged as between the members `from` and `to` (their overlay IPv4 addresses);
+   * without them it is denied (fail closed). */
+  admit(packet: Uint8Array, from?: number, to?: number): boolean {
     if (this.policy.mode === AclMode.OPEN) return true;
-    if (!packetFacts(packet, this.f)) {
+    if (!this.facts(packet, from, to)) {
       this.defaultDrops++;
       return false;
     }
@@ -77,6 +80,13 @@ export class AclFirewall {
     if (v.by === 'default') this.defaultDrops++;
     else this.ruleDrops.set(v.by, (this.ruleDrops.get(v.by) ?? 0) + 1);
     return false;
+  }
+
+  private facts(packet: Uint8Array, src: number | undefined, dst: number | undefined): boolean {
+    if (packet.byteLength > 0 && packet[0]! >> 4 === 6) {
+      return src !== undefined && dst !== undefined && packetFacts6(packet, this.f, src, dst);
+    }
+    return packetFacts(packet, this.f);
   }
 
   status(): AclStatus {

@@ -15,6 +15,8 @@ export const dropReasons = [
   'malformed', // inbound inner message or packet that does not parse
   'tun_write', // the kernel refused a packet written to the TUN
   'acl_denied', // inbound packet the hub's ACL policy does not allow (per rule: acl-firewall.ts)
+  'ipv6_malformed', // an IPv6 packet (TUN or inner) that is not whole, or whose extension-header chain does not parse (ip6-packet.ts)
+  'no_ipv6', // an IPv6 packet while this peer has no overlay IPv6 address
 ] as const;
 
 export type DropReason = (typeof dropReasons)[number];
@@ -31,6 +33,8 @@ export class DataCounters implements Traffic {
   txBytes = 0;
   rxPackets = 0;
   rxBytes = 0;
+  /** The IPv6 share of the totals above (issue 22): status and meshd_family_packets_total. */
+  readonly v6: Traffic = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0 };
   readonly drops: Record<DropReason, number> = Object.fromEntries(dropReasons.map((r) => [r, 0])) as Record<DropReason, number>;
 
   drop(reason: DropReason): void {
@@ -45,5 +49,16 @@ export class DataCounters implements Traffic {
   rx(bytes: number): void {
     this.rxPackets++;
     this.rxBytes += bytes;
+  }
+
+  /** Counts an IPv6 packet in its family's share (after tx/rx counted it in the totals). */
+  tx6(bytes: number): void {
+    this.v6.txPackets++;
+    this.v6.txBytes += bytes;
+  }
+
+  rx6(bytes: number): void {
+    this.v6.rxPackets++;
+    this.v6.rxBytes += bytes;
   }
 }

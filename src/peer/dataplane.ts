@@ -38,6 +38,9 @@ export interface DataPlaneOptions {
   routes?: NonNullable<OutboundOptions['routes']> & NonNullable<InboundOptions['routes']>;
   /** The ACL fed by the hub (PeerNode's firewall); absent = a fresh one (allow all until a policy). */
   firewall?: AclFirewall;
+  /** Our overlay IPv6 address (16 bytes) and its prefix length (64); absent = IPv4 only. */
+  local6?: Uint8Array;
+  prefix6?: number;
 }
 
 export class DataPlane {
@@ -51,8 +54,8 @@ export class DataPlane {
   constructor(o: DataPlaneOptions) {
     this.firewall = o.firewall ?? new AclFirewall(o.clock);
     this.channels = new Channels({ table: o.table, sender: o.sender, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer, ...(o.choose ? { choose: o.choose } : {}), ...(o.onModeSwitch ? { onModeSwitch: o.onModeSwitch } : {}) });
-    this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}) });
-    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}) });
+    this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { v6: { local6: o.local6, prefix6: o.prefix6 ?? 64 } } : {}) });
+    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { local6: o.local6 } : {}) });
   }
 
   status(): ChannelStatus[] {

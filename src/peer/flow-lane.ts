@@ -1,7 +1,8 @@
 // Which KCP lane of a peer pair carries an IP packet (docs/PROTOCOL.md "Lanes"). One ordered KCP
 // stream for everything made a ping wait behind a bulk transfer's queue and its repairs
 // (head-of-line blocking); each flow now rides its own lane, as fq_codel gives each flow its queue.
-// Pure: the data plane (kcp-lanes.ts) calls it per packet.
+// Pure: the data plane (kcp-lanes.ts) calls it per packet, for IPv4 and IPv6 packets alike.
+import { ipv6Upper } from '../tun/ip6-packet.js';
 
 /** Lanes per peer pair (protocol: both ends derive lane convs as pairConv ^ lane, lane < this). */
 export const kcpLaneCount = 16;
@@ -17,6 +18,7 @@ const protoUdp = 17;
  * lane; fragments hash without ports (only the first fragment has them); the rest use lane 0.
  */
 export function flowLane(p: Uint8Array, count = kcpLaneCount): number {
+  if (p[0]! >> 4 === 6) return flowLane6(p, count);
   const proto = p[9]!;
   if (proto !== protoTcp && proto !== protoUdp) return controlLane;
   const ihl = (p[0]! & 0x0f) * 4;
@@ -30,6 +32,35 @@ export function flowLane(p: Uint8Array, count = kcpLaneCount): number {
     const dport = (p[ihl + 2]! << 8) | p[ihl + 3]!;
     ports = (sport + dport) ^ (Math.min(sport, dport) << 16);
   }
+  return laneOfHash(src, dst, ports, proto, count);
+}
+
+/**
+ * The lane for one IPv6 packet: the same hash over each address folded to 32 bits, with the upper
+ * protocol and ports found past the extension headers (ip6-packet.ts, bounded); a fragment or a
+ * chain that does not parse hashes without ports (its flow still keeps one lane).
+ */
+export function flowLane6(p: Uint8Array, count = kcpLaneCount): number {
+  const up = ipv6Upper(p);
+  const proto = up?.proto ?? p[6]!;
+  if (proto !== protoTcp && proto !== protoUdp) return controlLane;
+  const src = (readU32(p, 8) ^ readU32(p, 12) ^ readU32(p, 16) ^ readU32(p, 20)) >>> 0;
+  const dst = (readU32(p, 24) ^ readU32(p, 28) ^ readU32(p, 32) ^ readU32(p, 36)) >>> 0;
+  let ports = 0;
+  if (up !== undefined && !up.fragment && p.byteLength >= up.offset + 4) {
+    const o = up.offset;
+    const sport = (p[o]! << 8) | p[o + 1]!;
+    const dport = (p[o + 2]! << 8) | p[o + 3]!;
+    ports = (sport + dport) ^ (Math.min(sport, dport) << 16);
+  }
+  return laneOfHash(src, dst, ports, proto, count);
+}
+
+function readU32(p: Uint8Array, o: number): number {
+  return ((p[o]! << 24) | (p[o + 1]! << 16) | (p[o + 2]! << 8) | p[o + 3]!) >>> 0;
+}
+
+function laneOfHash(src: number, dst: number, ports: number, proto: number, count: number): number {
   // Sums and min() are symmetric in (src, dst) and (sport, dport).
   let h = (src + dst) ^ Math.imul(Math.min(src, dst) >>> 0, 0x9e3779b1) ^ Math.imul(ports, 0x85ebca6b) ^ proto;
   // murmur3's finaliser: spreads every input bit over the low bits we take.

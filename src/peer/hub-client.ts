@@ -108,6 +108,9 @@ export interface HubClientOptions {
   /** 0 = ask the hub to assign one (prefix 0 then). */
   overlay: number;
   prefix: number;
+  /** Overlay IPv6 (REGISTER flag 0x10): the address asked for, "::" = assign me one; absent = none. */
+  overlay6?: string;
+  prefix6?: number;
   name: string;
   /** `name` is the host name, not --name: the hub may number it (host-2...). */
   nameIsHint?: boolean;
@@ -132,6 +135,8 @@ export class HubClient {
   assigned: Assigned | undefined;
   private overlay: number;
   private prefix: number;
+  private overlay6: string | undefined;
+  private prefix6: number;
   private key: Uint8Array | undefined;
   private readonly hubPath: Path;
   private readonly reliable: ReliableSender;
@@ -160,6 +165,8 @@ export class HubClient {
     this.key = o.hubKey;
     this.overlay = o.overlay >>> 0;
     this.prefix = o.prefix;
+    this.overlay6 = o.overlay6;
+    this.prefix6 = o.prefix6 ?? 0;
     this.hubPath = udpPath(o.hub);
     this.reliable = new ReliableSender(o.clock, 1 + Math.floor(Math.random() * 0x7fffffff));
     o.link.onHubKeyResponse((d, from) => this.onHubKeyResponse(d, from));
@@ -275,6 +282,7 @@ export class HubClient {
       type: ControlType.REGISTER, seq, overlay: this.overlay, prefix: this.prefix, name: this.o.name, lan: this.o.lan(), bootId: this.o.bootId,
       flags: (this.o.nameIsHint ? REGISTER_FLAG_NAME_HINT : 0) | (this.o.registerFlags ?? 0),
       ...(this.o.natClass?.() ? { nat: this.o.natClass()! } : {}),
+      ...(this.overlay6 !== undefined ? { overlay6: this.overlay6, prefix6: this.prefix6 } : {}),
     };
     this.reliable.track(
       seq,
@@ -313,6 +321,11 @@ export class HubClient {
           // From now on ask for this address: the TUN is configured with it.
           this.overlay = got.overlay >>> 0;
           this.prefix = got.prefix;
+        }
+        // The same for the v6 address the hub gave (or accepted): ask for it again next time.
+        if (this.overlay6 !== undefined && got.overlay6 !== undefined) {
+          this.overlay6 = got.overlay6;
+          this.prefix6 = got.prefix6 ?? 64;
         }
         this.assigned = got;
         this.o.log.info({ observed: `${msg.observed.address}:${msg.observed.port}`, overlay: `${u32ToIpv4(got.overlay)}/${got.prefix}`, name: got.name }, 'hub-client: registered');

@@ -5,7 +5,8 @@
 //   4. kind       KCP datagram -> the record's channel; IP -> the packet itself
 //   5. reassemble the channel yields whole packets (receive()) right after input(); a datagram
 //                 with another conv of the pair means the peer restarted: new channel
-//   6. check      IPv4, source admitted by the record (its overlay address, or inside the subnet
+//   6. check      IPv4 (IPv6: inbound6.ts, source = the record's overlay6, destination = ours,
+//                 extension headers bounded), source admitted by the record (its overlay address, or inside the subnet
 //                 routes we take through it: no spoofing), destination us or inside our own admitted
 //                 prefixes (the kernel forwards it, issue 23)
 //   6a. acl       the hub's policy for this peer, replies of our own flows pass (acl-firewall.ts)
@@ -19,6 +20,7 @@ import type { AclFirewall } from './acl-firewall.js';
 import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';
 import { laneOfConv } from './flow-lane.js';
+import { checkV6 } from './inbound6.js';
 import type { RemotePeer } from './remote-peer.js';
 
 export interface InboundOptions {
@@ -36,6 +38,8 @@ export interface InboundOptions {
   };
   /** The ACL (stage 6a); absent = allow all. */
   firewall?: Pick<AclFirewall, 'admit'>;
+  /** Our overlay IPv6 address (16 bytes); absent: inner v6 packets are dropped as no_ipv6. */
+  local6?: Uint8Array;
 }
 
 export class Inbound {
@@ -80,22 +84,30 @@ export class Inbound {
   /** Stages 6-7 (with 6a) for one packet from `peer`. */
   private deliver(peer: RemotePeer, packet: Uint8Array): void {
     const c = this.o.counters;
-    const total = ipv4TotalLength(packet);
-    if (total === undefined || total !== packet.byteLength) {
-      c.drop('malformed');
-      return;
+    if (packet.byteLength > 0 && packet[0]! >> 4 === 6) {
+      const bad = checkV6(peer, packet, this.o.local6);
+      if (bad !== undefined) {
+        c.drop(bad);
+        return;
+      }
+    } else {
+      const total = ipv4TotalLength(packet);
+      if (total === undefined || total !== packet.byteLength) {
+        c.drop('malformed');
+        return;
+      }
+      const src = ipv4Src(packet)!;
+      if (!peer.admits(src) && !(this.o.routes?.sourceAllowed(peer.overlay, src) ?? false)) {
+        c.drop('spoofed_source');
+        return;
+      }
+      const dst = ipv4Dst(packet)!;
+      if (dst !== this.o.localAddress && !(this.o.routes?.forwardAllowed(dst, packet.byteLength) ?? false)) {
+        c.drop('not_for_us');
+        return;
+      }
     }
-    const src = ipv4Src(packet)!;
-    if (!peer.admits(src) && !(this.o.routes?.sourceAllowed(peer.overlay, src) ?? false)) {
-      c.drop('spoofed_source');
-      return;
-    }
-    const dst = ipv4Dst(packet)!;
-    if (dst !== this.o.localAddress && !(this.o.routes?.forwardAllowed(dst, packet.byteLength) ?? false)) {
-      c.drop('not_for_us');
-      return;
-    }
-    if (this.o.firewall && !this.o.firewall.admit(packet)) {
+    if (this.o.firewall && !this.o.firewall.admit(packet, peer.overlay, this.o.localAddress)) {
       c.drop('acl_denied');
       return;
     }
@@ -104,6 +116,7 @@ export class Inbound {
       return;
     }
     c.rx(packet.byteLength);
+    if (packet[0]! >> 4 === 6) c.rx6(packet.byteLength);
     peer.traffic.rx(packet.byteLength);
   }
 }

@@ -66,6 +66,9 @@ export interface PeerNodeOptions {
   onHubKeyLearned?: (key: Uint8Array) => void;
   overlay: number;
   prefix: number;
+  /** Overlay IPv6 to ask the hub for (REGISTER flag 0x10): an address, "::" = assign; absent = none. */
+  overlay6?: string;
+  prefix6?: number;
   name?: string;
   /** `name` is the host name (no --name): the hub may give host-2, host-3... */
   nameIsHint?: boolean;
@@ -178,6 +181,7 @@ export class PeerNode {
       ...(o.onHubKeyLearned ? { onHubKeyLearned: o.onHubKeyLearned } : {}),
       overlay: o.overlay,
       prefix: o.prefix,
+      ...(o.overlay6 !== undefined ? { overlay6: o.overlay6, prefix6: o.prefix6 ?? 0 } : {}),
       name: o.name ?? '',
       ...(o.nameIsHint ? { nameIsHint: true } : {}),
       registerFlags: (o.registerFlags ?? 0) | REGISTER_FLAG_ACL,

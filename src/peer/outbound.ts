@@ -1,11 +1,13 @@
 // The outbound data path: TUN -> route -> channel (KCP or datagram) -> seal -> UDP.
 //   1. batch      a batch of packets from the TUN (tun/device.ts PacketBatch)
-//   2. classify   IPv4 only, header sane, destination inside the overlay prefix
+//   2. classify   IPv4 or IPv6 (outbound6.ts: whole packet, extension headers bounded), header
+//                 sane, destination inside the overlay prefix (v4) or the overlay /64 (v6)
 //   3. route      destination -> the peer's record (peer-table.ts, longest-prefix match): the one
 //                 lookup for overlay destinations; outside the overlay, a subnet route or the exit
 //                 node (routes/route-manager.ts routeVia) names the owner first; none: ICMP host
-//                 unreachable back to the TUN
-//   4. size       larger than the TUN MTU allows: ICMP fragmentation needed back to the TUN
+//                 unreachable back to the TUN (v6: peer-table.ts lookup6 by overlay6, ICMPv6
+//                 address unreachable)
+//   4. size       larger than the TUN MTU allows: ICMP fragmentation needed (v6: packet too big)
 //   5. queue      hand the packet to the record's channel (KCP lanes, or one IP datagram); a queued
 //                 packet keeps its flow open for the ACL's replies (acl-firewall.ts noteOutbound)
 //   6. flush      once per batch, every channel that queued something flushes: the channel seals
@@ -17,6 +19,7 @@ import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';
 import type { RemotePeers } from './peer-table.js';
 import { prefixMask } from './route-table.js';
+import { routeV6, type Outbound6Options } from './outbound6.js';
 
 export interface OutboundOptions {
   table: RemotePeers;
@@ -32,6 +35,8 @@ export interface OutboundOptions {
   routes?: { routeVia(dst: number, bytes: number): number | undefined };
   /** Told about every packet sent, so replies of our own flows pass the peer's ACL. */
   firewall?: Pick<AclFirewall, 'noteOutbound'>;
+  /** Our overlay IPv6 address and prefix (absent: v6 packets are dropped as no_ipv6). */
+  v6?: Outbound6Options;
 }
 
 export class Outbound {
@@ -57,6 +62,7 @@ export class Outbound {
   route(packet: Uint8Array): void {
     const o = this.o;
     const c = o.counters;
+    if (packet.byteLength > 0 && packet[0]! >> 4 === 6) return routeV6(o, packet);
     const total = ipv4TotalLength(packet);
     const dst = ipv4Dst(packet);
     if (total === undefined || dst === undefined || total !== packet.byteLength) {

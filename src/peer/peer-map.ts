@@ -9,6 +9,8 @@ export interface PeerInfo {
   readonly publicKey: Uint8Array;
   readonly id: string;
   readonly overlay: number;
+  /** The peer's overlay IPv6 address (canonical text), when the hub gave it one (flag 0x10). */
+  readonly overlay6?: string;
   readonly name: string;
   readonly bootId: bigint;
   readonly reflexive: Endpoint;
@@ -20,12 +22,12 @@ export type MapEvent = { type: 'upsert'; peer: PeerInfo; previous: PeerInfo | un
 export type DeltaResult = { applied: MapEvent[] } | { gap: true } | { stale: true };
 
 function infoOf(e: MapEntry): PeerInfo {
-  return { publicKey: e.publicKey, id: keyId(e.publicKey), overlay: e.overlay >>> 0, name: e.name, bootId: e.bootId, reflexive: e.reflexive, lan: e.lan };
+  return { publicKey: e.publicKey, id: keyId(e.publicKey), overlay: e.overlay >>> 0, ...(e.overlay6 !== undefined ? { overlay6: e.overlay6 } : {}), name: e.name, bootId: e.bootId, reflexive: e.reflexive, lan: e.lan };
 }
 
 function sameInfo(a: PeerInfo, b: PeerInfo): boolean {
   return (
-    a.id === b.id && a.overlay === b.overlay && a.name === b.name && a.bootId === b.bootId &&
+    a.id === b.id && a.overlay === b.overlay && a.overlay6 === b.overlay6 && a.name === b.name && a.bootId === b.bootId &&
     a.reflexive.address === b.reflexive.address && a.reflexive.port === b.reflexive.port &&
     a.lan.length === b.lan.length && a.lan.every((e, i) => e.address === b.lan[i]!.address && e.port === b.lan[i]!.port)
   );

@@ -9,6 +9,8 @@ import { PeerPaths } from './peer-paths.js';
 import type { PeerInfo } from './peer-map.js';
 import { RemotePeer, type Prefix } from './remote-peer.js';
 import { RouteTable } from './route-table.js';
+import { RouteTable6 } from './route-table6.js';
+import { parseIpv6 } from '../util/ipv6-prefix.js';
 
 /** Local tuning: how long the record (and KCP channel) of a peer that left the map is kept in case
  * a restarted hub lists it again with the same boot id: resetting only our end would desynchronise
@@ -25,6 +27,8 @@ export interface RemotePeersOptions {
 export class RemotePeers {
   private readonly byId = new Map<string, RemotePeer>();
   private readonly routes = new RouteTable<RemotePeer>();
+  /** Overlay IPv6 addresses (/128 each) -> record. */
+  private readonly routes6 = new RouteTable6<RemotePeer>();
 
   constructor(private readonly o: RemotePeersOptions) {}
 
@@ -36,6 +40,11 @@ export class RemotePeers {
   /** The record a destination routes to (longest prefix), or undefined. */
   lookup(dst: number): RemotePeer | undefined {
     return this.routes.lookup(dst);
+  }
+
+  /** The record owning the IPv6 destination at p[off] (16 bytes), or undefined. */
+  lookup6(p: Uint8Array, off = 0): RemotePeer | undefined {
+    return this.routes6.lookup(p, off);
   }
 
   values(): IterableIterator<RemotePeer> {
@@ -67,6 +76,7 @@ export class RemotePeers {
       if (moved) rec.relay = relayPath(info.overlay);
     }
     this.setPrefixes(rec, [{ network: info.overlay >>> 0, length: 32 }]);
+    this.setOverlay6(rec, info.overlay6 !== undefined ? parseIpv6(info.overlay6) : undefined);
     return rec;
   }
 
@@ -94,16 +104,28 @@ export class RemotePeers {
     }
   }
 
+  /** Routes the record's overlay IPv6 /128 (replacing its previous one); a departed holder is dropped. */
+  private setOverlay6(rec: RemotePeer, a: Uint8Array | undefined): void {
+    if (rec.overlay6 && this.routes6.getExact(rec.overlay6, 128) === rec) this.routes6.delete(rec.overlay6, 128);
+    rec.overlay6 = a;
+    if (!a) return;
+    const holder = this.routes6.getExact(a, 128);
+    if (holder && holder !== rec && !holder.listed) this.drop(holder);
+    this.routes6.set(a, 128, rec);
+  }
+
   /** Closes every channel and forgets every record. */
   clear(): void {
     for (const rec of this.byId.values()) rec.closeChannel();
     this.byId.clear();
     this.routes.clear();
+    this.routes6.clear();
   }
 
   private drop(rec: RemotePeer): void {
     rec.closeChannel();
     for (const p of rec.prefixes) if (this.routes.getExact(p.network, p.length) === rec) this.routes.delete(p.network, p.length);
+    if (rec.overlay6 && this.routes6.getExact(rec.overlay6, 128) === rec) this.routes6.delete(rec.overlay6, 128);
     if (this.byId.get(rec.id) === rec) this.byId.delete(rec.id);
   }
 }

@@ -12,6 +12,7 @@ import type { PeerInfo } from './peer-map.js';
 import { inPrefixes } from './route-table.js';
 import { PeerTraffic } from './traffic.js';
 import { isGlobalIpv6 } from '../util/endpoint-filter.js';
+import { parseIpv6, samePrefix6 } from '../util/ipv6-prefix.js';
 
 /** An IPv4 prefix, network already masked. */
 export interface Prefix {
@@ -41,9 +42,13 @@ export class RemotePeer {
    * Advertised subnets add prefixes here (and routes in the table, peer-table.ts setPrefixes).
    */
   prefixes: readonly Prefix[];
+  /** Its overlay IPv6 address (16 bytes) from the map, the one v6 source it may send from and the
+   * /128 routed to it (peer-table.ts); undefined when it has none. */
+  overlay6: Uint8Array | undefined;
 
   constructor(info: PeerInfo, conv: number, paths: PeerPaths) {
     this.info = info;
+    this.overlay6 = info.overlay6 !== undefined ? parseIpv6(info.overlay6) : undefined;
     this.conv = conv;
     this.paths = paths;
     this.relay = relayPath(info.overlay);
@@ -65,6 +70,11 @@ export class RemotePeer {
   /** Whether an inner packet from this peer may carry `src` as its source (no spoofing). */
   admits(src: number): boolean {
     return inPrefixes(this.prefixes, src);
+  }
+
+  /** Whether an inner IPv6 packet from this peer may carry the source at p[off] (its overlay6 only). */
+  admits6(p: Uint8Array, off: number): boolean {
+    return this.overlay6 !== undefined && samePrefix6(this.overlay6, 0, p, off, 128);
   }
 
   closeChannel(): void {

@@ -13,8 +13,9 @@ import { endpointKey, type Endpoint } from '../net/udp.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { HubLegSocket } from '../net/hub-leg-socket.js';
 import { connectStream } from '../net/stream-node.js';
-import type { TunDevice } from '../tun/device.js';
-import { openTun } from '../tun/linux.js';
+import { openTun, type LinuxTunDevice } from '../tun/linux.js';
+import { overlay6Of, overlay6Request } from './overlay6.js';
+import { parseIpv6 } from '../util/ipv6.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError, MeshdError } from '../util/errors.js';
 import { overlayPrefix, type OverlayPrefix } from '../util/endpoint-filter.js';
@@ -87,7 +88,12 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   const hub = await resolveHub(cfg.hub.host, cfg.hub.port);
   // With --local the TUN is opened first (as before: a missing CAP_NET_ADMIN fails at once); without
   // it the address is not known until the hub assigns one, so the TUN waits for REGISTER_OK.
-  let tun: TunDevice | undefined = cfg.local ? openTun({ name: cfg.tun, address: cfg.local.address, prefixLength: cfg.local.prefixLength, mtu: cfg.mtu }) : undefined;
+  // Overlay IPv6 (issue 22): --local6 ADDR/64 is put on the TUN at once; without it the hub's
+  // assignment is added after REGISTER_OK (overlay6.ts); --local6 off asks for none.
+  const explicit6 = typeof cfg.local6 === 'object' ? cfg.local6 : undefined;
+  let tun: LinuxTunDevice | undefined = cfg.local
+    ? openTun({ name: cfg.tun, address: cfg.local.address, prefixLength: cfg.local.prefixLength, mtu: cfg.mtu, ...(explicit6 ? { address6: explicit6.address, prefixLength6: explicit6.prefixLength } : {}) })
+    : undefined;
   const rawUdp = await openUdpSocket(cfg.listen).catch((e: unknown) => {
     tun?.close();
     throw udpOpenError(e, cfg.listen);
@@ -150,6 +156,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     // 0 (prefix 0) asks the hub to assign an address (wire/control.ts REGISTER).
     overlay: cfg.local ? ipv4ToU32(cfg.local.address) : 0,
     prefix: cfg.local?.prefixLength ?? 0,
+    ...overlay6Request(cfg.local6, cfg.mtu),
     name: joined?.name ?? cfg.name,
     nameIsHint: cfg.nameIsHint,
     // Without --local the overlay is not known yet, nor does the TUN exist: only its name is excluded
@@ -223,6 +230,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       version: meshdVersion,
       name: node.hubClient.assigned?.name ?? cfg.name,
       address: a ? `${a.address}/${a.prefixLength}` : 'not assigned yet',
+      ...(tun?.address6 !== undefined && dataPlane ? { address6: tun.address6 } : {}),
       publicKey: encodeKey(keyPair.publicKey),
       tun: tun?.name ?? cfg.tun,
       mtu: cfg.mtu,
@@ -275,6 +283,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
             hubTransportSwitches: () => ({ ...ht.switches }),
             handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
             kcpRetransmits: () => Object.fromEntries((dataPlane?.status() ?? []).map((c) => [c.overlay, c.retransmits])),
+            familyPackets: () => familyPackets(dataPlane?.counters),
             routePackets: () => Object.fromEntries(routes.metrics().map((r) => [`${r.route} via ${r.via}`, r.packets])),
             // meshd_punch_attempts_total{outcome="<technique>_<attempt|direct|failed>"} (src/nat/traversal.ts).
             ...(nat ? { punchAttempts: () => natOutcomes(nat.traversal.counts) } : {}),
@@ -287,14 +296,18 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     // Classify in the background (a second at most); the class reaches the hub in a HEARTBEAT.
     void nat?.classify().then((c) => c && c.nat.mapping !== 'unknown' && node.natClassified(), (e: unknown) => log.warn({ err: e }, 'nat: classification failed'));
     const a = address()!;
-    tun ??= openTun({ name: cfg.tun, address: a.address, prefixLength: a.prefixLength, mtu: cfg.mtu });
+    const a6 = overlay6Of(explicit6, node.hubClient.assigned, log);
+    tun ??= openTun({ name: cfg.tun, address: a.address, prefixLength: a.prefixLength, mtu: cfg.mtu, ...(a6 ? { address6: a6.address, prefixLength6: a6.prefixLength } : {}) });
+    if (a6 && tun.address6 === undefined) tun.setAddress6(a6.address, a6.prefixLength);
   } catch (e) {
     await cleanup();
     throw e instanceof MeshdError ? e : new MeshdError('PEER_START', String(e));
   }
   const a = address()!;
   const overlay = ipv4ToU32(a.address);
+  const a6 = tun.address6 !== undefined ? overlay6Of(explicit6, node.hubClient.assigned) : undefined;
   const dp = (dataPlane = new DataPlane({
+    ...(a6 ? { local6: parseIpv6(a6.address)!, prefix6: a6.prefixLength } : {}),
     tun,
     localAddress: overlay,
     prefixLength: a.prefixLength,
@@ -327,7 +340,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     if (err && !closing) fail(err);
   });
   log.info(
-    { hub: `${hub.address}:${hub.port}`, overlay: `${a.address}/${a.prefixLength}`, name: node.hubClient.assigned?.name ?? cfg.name, assigned: cfg.local === undefined, tun: device.name, mtu: cfg.mtu, transport: cfg.transport, kcpMode: cfg.kcpMode },
+    { hub: `${hub.address}:${hub.port}`, overlay: `${a.address}/${a.prefixLength}`, ...(a6 ? { overlay6: `${a6.address}/${a6.prefixLength}` } : {}), name: node.hubClient.assigned?.name ?? cfg.name, assigned: cfg.local === undefined, tun: device.name, mtu: cfg.mtu, transport: cfg.transport, kcpMode: cfg.kcpMode },
     'registered with hub',
   );
 
@@ -339,6 +352,12 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       await cleanup();
     },
   };
+}
+
+/** The overlay's packets split by family: the totals minus the IPv6 share is IPv4. */
+function familyPackets(c: DataPlane['counters'] | undefined): Record<string, number> {
+  if (!c) return {};
+  return { ipv4_in: c.rxPackets - c.v6.rxPackets, ipv4_out: c.txPackets - c.v6.txPackets, ipv6_in: c.v6.rxPackets, ipv6_out: c.v6.txPackets };
 }
 
 function prefixed(prefix: string, r: Record<string, number>): Record<string, number> {

@@ -13,6 +13,8 @@ export interface PeerStatusSource {
   version: string;
   name: string;
   address: string; // "10.9.0.2/24"
+  /** "fd12:3456:789a:1::a09:2/64" when this peer has an overlay IPv6 address. */
+  address6?: string;
   publicKey: string;
   tun: string;
   mtu: number;
@@ -40,9 +42,11 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
     const t = s.node.remotes.lookup(ipv4ToU32(p.overlay))?.traffic;
     const ch = channels.get(p.overlay);
     const path = p.session ? p.path : null;
+    const info = s.node.map.get(ipv4ToU32(p.overlay));
     return {
       name: p.name,
       address: p.overlay,
+      ...(info?.overlay6 !== undefined ? { address6: info.overlay6 } : {}),
       publicKey: p.publicKey,
       path,
       endpoint: p.endpoint ?? (path === 'relay' ? s.hubEndpoint : null),
@@ -66,6 +70,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
     version: s.version,
     name: s.name,
     address: s.address,
+    ...(s.address6 !== undefined ? { address6: s.address6 } : {}),
     publicKey: s.publicKey,
     tun: s.tun,
     mtu: s.mtu,
@@ -80,6 +85,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
       ...(hub.state !== 'registered' && hub.lastRefusal ? { refused: hub.lastRefusal.message } : {}),
     },
     traffic: { txPackets: c.txPackets, txBytes: c.txBytes, rxPackets: c.rxPackets, rxBytes: c.rxBytes },
+    ...('v6' in c ? { traffic6: { ...c.v6 } } : {}),
     drops: { ...c.drops },
     peers,
     ...(s.nat ? { nat: { ...s.nat, portMap: [...s.nat.portMap] } } : {}),

@@ -7,6 +7,7 @@ import type { Path } from '../link/path.js';
 import type { Clock } from '../util/clock.js';
 import { MeshdError } from '../util/errors.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
+import { canonicalIpv6 } from '../util/ipv6.js';
 import type { PeerInfo } from './peer-map.js';
 import type { PeerNode } from './node.js';
 import { endpointKind } from './remote-peer.js';
@@ -15,10 +16,13 @@ import { endpointKey } from '../net/udp.js';
 /** Local tuning: one probe a second, as ping(8) does. */
 export const userPingIntervalMs = 1000;
 
-/** Which peer `meshd ping TARGET` means (pure): an overlay address first, then a name, so a member
- * that named itself "10.9.0.3" cannot capture `meshd ping 10.9.0.3` (the hub refuses such names
- * now; an older hub may not). */
+/** Which peer `meshd ping TARGET` means (pure): an overlay address (IPv4, or IPv6 in any spelling)
+ * first, then a name, so a member that named itself "10.9.0.3" cannot capture `meshd ping 10.9.0.3`
+ * (the hub refuses such names now; an older hub may not). */
 export function resolvePingTarget(all: readonly PeerInfo[], target: string): PeerInfo | undefined {
+  const v6 = canonicalIpv6(target);
+  const by6 = v6 === undefined ? undefined : all.find((p) => p.overlay6 === v6);
+  if (by6) return by6;
   let overlay: number | undefined;
   try {
     overlay = ipv4ToU32(target);

@@ -2,7 +2,7 @@
 // in-memory twin is test/fakes/channel-tun.ts. Modelled on wireguard-go's tun.Device.
 
 /**
- * A batch of IPv4 packets read from the device, in slots of `slotSize` bytes:
+ * A batch of IP packets (IPv4, and IPv6 when the device has a v6 address) read from the device, in slots of `slotSize` bytes:
  * packet i is data.subarray(i * slotSize, i * slotSize + lengths[i]).
  * The batch (data and lengths) is only valid during the handler call; it is reused for the next.
  */
@@ -21,6 +21,10 @@ export interface TunOptions {
   /** Overlay address and prefix length, e.g. "10.9.0.2", 24. */
   address: string;
   prefixLength: number;
+  /** Overlay IPv6 address and prefix length (e.g. "fd12:3456:789a:1::2", 64); absent = IPv4 only.
+   * The MTU must then be at least 1280 (the IPv6 minimum). */
+  address6?: string;
+  prefixLength6?: number;
   mtu: number;
   /** Transmit queue length of the device (default 1000). */
   txQueueLen?: number;
@@ -33,9 +37,10 @@ export interface TunOptions {
 }
 
 /**
- * An open IPv4 TUN device (no packet-information header), already addressed and up.
+ * An open IP TUN device (no packet-information header), already addressed and up (IPv4, plus IPv6
+ * with `address6`; the version nibble tells the families apart).
  * - The handler is called with batches of packets the kernel routed into the device.
- * - `write` sends one IPv4 packet to the kernel; false if it was refused (malformed, or the
+ * - `write` sends one IPv4 or IPv6 packet to the kernel; false if it was refused (malformed, or the
  *   kernel queue is full). It never throws for bad bytes. A device may queue it until the end of
  *   the current event-loop turn (Linux with offloads, to hand consecutive TCP segments of a flow
  *   over as one); it then says false only for what the kernel would refuse outright and counts

@@ -8,6 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TunError } from '../util/errors.js';
 import type { PacketBatch, TunDevice, TunHandler, TunOptions } from './device.js';
+import { ipv6MinMtu } from './ip6-packet.js';
+import { formatIpv6, parseIpv6 } from '../util/ipv6-prefix.js';
 
 /** Packets read per event-loop wake; local tuning (one JS call per batch amortises the crossing). */
 export const readBatchSlots = 64;
@@ -59,6 +61,8 @@ interface Addon {
     onPackets: (count: number) => void,
     onError: (code: string, message: string) => void,
     offload: boolean,
+    address6: string,
+    prefixLength6: number,
   ): AddonOpened;
   write(handle: unknown, packet: Uint8Array): boolean;
   writeBatch(handle: unknown, packets: readonly Uint8Array[]): number;
@@ -67,6 +71,7 @@ interface Addon {
   stats?(handle: unknown): TunStats;
   flush?(handle: unknown): void;
   offloadCoalesce?(packets: readonly Uint8Array[]): Uint8Array[];
+  setAddress6?(name: string, address6: string, prefixLength6: number): void;
   offloadSplit?(input: Uint8Array, mtu: number, out: Uint8Array, slotSize: number, lengths: Uint32Array, state: Uint32Array): number;
 }
 
@@ -146,6 +151,12 @@ export function validateTunOptions(opts: TunOptions): void {
   if (!Number.isInteger(opts.mtu) || opts.mtu < minMtu || opts.mtu > maxMtu) {
     throw new TunError('TUN_BAD_MTU', `bad MTU ${opts.mtu}: ${minMtu}..${maxMtu}`);
   }
+  if (opts.address6 !== undefined) {
+    if (parseIpv6(opts.address6) === undefined) throw new TunError('TUN_BAD_ADDRESS', `bad IPv6 address "${String(opts.address6)}"`);
+    const p6 = opts.prefixLength6 ?? 64;
+    if (!Number.isInteger(p6) || p6 < 1 || p6 > 128) throw new TunError('TUN_BAD_ADDRESS', `bad IPv6 prefix length ${p6}: 1..128`);
+    if (opts.mtu < ipv6MinMtu) throw new TunError('TUN_BAD_MTU', `MTU ${opts.mtu} is below ${ipv6MinMtu}, the IPv6 minimum: raise --mtu or drop --local6`);
+  }
   const q = opts.txQueueLen ?? defaultTxQueueLen;
   if (!Number.isInteger(q) || q < 1 || q > 1_000_000) {
     throw new TunError('TUN_BAD_OPTION', `bad txQueueLen ${q}: 1..1000000`);
@@ -161,6 +172,11 @@ export function slotSizeFor(mtu: number): number {
 export interface LinuxTunDevice extends TunDevice {
   /** True when the kernel accepted IFF_VNET_HDR offloads (TCP super-packets are split in the addon). */
   readonly offload: boolean;
+  /** The overlay IPv6 address on the device ("addr/len"), if any. */
+  readonly address6: string | undefined;
+  /** Adds an overlay IPv6 address to the open device (the hub assigned it after the TUN opened).
+   * Throws TunError (TUN_BAD_ADDRESS, TUN_BAD_MTU under 1280, TUN_NO_ADDON for an old build). */
+  setAddress6(address6: string, prefixLength6: number): void;
   stats(): TunStats;
 }
 
@@ -168,6 +184,7 @@ class LinuxTun implements LinuxTunDevice {
   readonly name: string;
   readonly mtu: number;
   readonly offload: boolean;
+  address6: string | undefined;
   private handle: unknown;
   private closed = false;
   private handler: TunHandler | undefined;
@@ -195,6 +212,8 @@ class LinuxTun implements LinuxTunDevice {
         (count) => this.deliver(count),
         (code, message) => this.fail(new TunError(code, message)),
         offloadWanted(opts),
+        opts.address6 !== undefined ? formatIpv6(parseIpv6(opts.address6)!) : '',
+        opts.prefixLength6 ?? 64,
       );
     } catch (err) {
       const e = err as { code?: unknown; message?: unknown };
@@ -206,6 +225,20 @@ class LinuxTun implements LinuxTunDevice {
     this.mtu = opts.mtu;
     this.offload = opened.offload === true && typeof a.flush === 'function';
     this.batch = { data: opened.data, slotSize, lengths: opened.lengths, count: 0 };
+    if (opts.address6 !== undefined) this.address6 = `${formatIpv6(parseIpv6(opts.address6)!)}/${opts.prefixLength6 ?? 64}`;
+  }
+
+  setAddress6(address6: string, prefixLength6: number): void {
+    validateTunOptions({ name: this.name, address: '0.0.0.0', prefixLength: 32, mtu: this.mtu, address6, prefixLength6 });
+    if (typeof addon!.setAddress6 !== 'function') throw new TunError('TUN_NO_ADDON', 'the TUN addon predates IPv6: run npm install');
+    const text = formatIpv6(parseIpv6(address6)!);
+    try {
+      addon!.setAddress6(this.name, text, prefixLength6);
+    } catch (err) {
+      const e = err as { code?: unknown; message?: unknown };
+      throw new TunError(typeof e.code === 'string' && e.code.startsWith('TUN_') ? e.code : 'TUN_IO', String(e.message ?? err), { cause: err });
+    }
+    this.address6 = `${text}/${prefixLength6}`;
   }
 
   onPackets(handler: TunHandler): void {
@@ -264,7 +297,7 @@ class LinuxTun implements LinuxTunDevice {
 }
 
 /**
- * Creates, addresses and brings up an IPv4 TUN device (needs CAP_NET_ADMIN). Throws TunError:
+ * Creates, addresses and brings up a TUN device (IPv4, plus IPv6 with `address6`) (needs CAP_NET_ADMIN). Throws TunError:
  * TUN_BAD_NAME / TUN_BAD_ADDRESS / TUN_BAD_MTU / TUN_BAD_OPTION (options), TUN_NO_ADDON (not built),
  * TUN_NO_DEVICE (no /dev/net/tun), TUN_PERMISSION (not root), TUN_BUSY (name in use), TUN_IO.
  * A device that fails later (TUN_GONE when deleted from outside, TUN_IO) is closed and reported

@@ -21,8 +21,9 @@ function keygen(path: string): void {
   if (r.status !== 0) throw new Error(`ssh-keygen ${path}: ${r.stderr}`);
 }
 
-/** Starts sshd (foreground, logging to stderr) in peer `name`'s namespace; waits until it listens. */
-export async function startSshd(m: MeshLab, name: string): Promise<Sshd> {
+/** Starts sshd (foreground, logging to stderr) in peer `name`'s namespace; waits until it listens.
+ * `extraArgs` go after the defaults (e.g. `-o ListenAddress=[::]:22` for the IPv6 overlay). */
+export async function startSshd(m: MeshLab, name: string, extraArgs: readonly string[] = []): Promise<Sshd> {
   const dir = join(m.dir, `sshd-${name}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // sshd refuses to start without its privilege separation directory.
@@ -30,7 +31,7 @@ export async function startSshd(m: MeshLab, name: string): Promise<Sshd> {
   keygen(join(dir, 'host_ed25519'));
   keygen(join(dir, 'client_ed25519'));
   spawnSync('cp', [join(dir, 'client_ed25519.pub'), join(dir, 'authorized_keys')]);
-  const args = sshdArgs(dir);
+  const args = [...sshdArgs(dir), ...extraArgs];
   let err = '';
   const child = m.lab.spawn(m.peer(name).ns, sshdPath, args);
   await new Promise<void>((resolve, reject) => {

@@ -150,7 +150,8 @@ describe('DataPlane', () => {
   });
 
   it.each([
-    ['not IPv4 (IPv6 version nibble)', (() => { const p = udpPacket(A, B, 1); p[0] = 0x60; return p; })(), 'not_ipv4'],
+    ['with an IPv6 version nibble while this peer has no overlay v6 address', (() => { const p = udpPacket(A, B, 1); p[0] = 0x60; return p; })(), 'no_ipv6'],
+    ['neither IPv4 nor IPv6 (version 5)', (() => { const p = udpPacket(A, B, 1); p[0] = 0x55; return p; })(), 'not_ipv4'],
     ['truncated header', new Uint8Array(12).fill(0x45), 'not_ipv4'],
     ['outside the overlay prefix', udpPacket(A, ipv4ToU32('192.0.2.1'), 1), 'no_route'],
   ] as const)('drops and counts a packet %s', (_why, packet, reason) => {

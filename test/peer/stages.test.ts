@@ -58,7 +58,8 @@ function setup(transport: TransportMode = 'datagram', o: { sendOk?: boolean; tun
 describe('outbound stages', () => {
   it.each([
     ['a packet for a listed peer: queued on its record, counted on it', () => packet(A, B), {}, undefined],
-    ['not IPv4', () => Object.assign(packet(A, B), { 0: 0x60 }), {}, 'not_ipv4'],
+    ['neither IPv4 nor IPv6', () => Object.assign(packet(A, B), { 0: 0x50 }), {}, 'not_ipv4'],
+    ['IPv6 while this peer has no overlay v6 address', () => Object.assign(packet(A, B), { 0: 0x60 }), {}, 'no_ipv6'],
     ['a length that disagrees with the header', () => packet(A, B).subarray(0, 60), {}, 'not_ipv4'],
     ['outside the overlay prefix', () => packet(A, ip('192.0.2.1')), {}, 'no_route'],
     ['to ourselves', () => packet(A, A), {}, 'no_route'],

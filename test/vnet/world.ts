@@ -62,7 +62,7 @@ export class World {
     this.net.host(HUB_ENDPOINT.address);
   }
 
-  startHub(opts: Pick<HubOptions, 'allowedKeys' | 'bindingsPath' | 'pinnedBindings' | 'bindingLeaseMs' | 'acl' | 'revocationsPath' | 'state' | 'invites' | 'inviteOnly'> & { probePort?: boolean } = {}): Hub {
+  startHub(opts: Pick<HubOptions, 'allowedKeys' | 'bindingsPath' | 'pinnedBindings' | 'bindingLeaseMs' | 'acl' | 'revocationsPath' | 'state' | 'invites' | 'inviteOnly' | 'network6'> & { probePort?: boolean } = {}): Hub {
     const udp = this.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port);
     const { probePort = true, ...rest } = opts;
     // The NAT probe port (hub/probe-port.ts), main + 1 as the daemon's default.
@@ -98,7 +98,7 @@ export class World {
   /** NAT agents (src/nat) of the peers made with `nat: true`. */
   readonly natAgents = new Map<PeerNode, NatAgent>();
 
-  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean; gateway?: GatewayOptions; hub?: { endpoint: Endpoint; publicKey: Uint8Array } } = {}): PeerNode {
+  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean; gateway?: GatewayOptions; hub?: { endpoint: Endpoint; publicKey: Uint8Array }; overlay6?: string } = {}): PeerNode {
     const main = this.socketAt(p);
     // A port-mapping gateway on this peer's NAT (test/vnet/port-map-gateway.ts), answering PCP and/or NAT-PMP.
     let gw: FakePortMapGateway | undefined;
@@ -131,6 +131,7 @@ export class World {
       ...(opts.lanEndpoints ? { lanEndpoints: opts.lanEndpoints } : {}),
       ...(agent ? { advertised: () => agent.advertised() } : {}),
       ...(opts.nameIsHint ? { nameIsHint: true } : {}),
+      ...(opts.overlay6 !== undefined ? { overlay6: opts.overlay6, prefix6: opts.overlay6 === '::' ? 0 : 64 } : {}),
     });
     if (agent) {
       this.natAgents.set(node, agent);

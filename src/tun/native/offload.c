@@ -1,4 +1,4 @@
-// TUN offloads. Read side: splits the TCPv4 super-packets a TUN with TUN_F_TSO4 hands us into
+// TUN offloads. Read side: splits the TCPv4 and TCPv6 super-packets a TUN with TUN_F_TSO4 hands us into
 // MTU-sized segments and completes the partial checksums TUN_F_CSUM leaves, so everything above the
 // addon sees ordinary IPv4 packets. The segment rules follow what the kernel's own software GSO does
 // (tcp_gso_segment, inet_gso_segment): IP id + i, seq + offset, FIN/PSH on the last segment only,
@@ -77,13 +77,14 @@ static int complete_csum(uint8_t *p, size_t len, uint32_t start, uint32_t off) {
   if (start >= len || (size_t)start + off + 2 > len) return OFFLOAD_ERR_CSUM;
   uint16_t c = csum_finish(csum_add(0, p + start, len - start));
   // A UDP checksum of zero means "none" on the wire (RFC 768): send the equivalent all-ones.
-  if (c == 0 && len >= 20 && p[9] == IPPROTO_UDP_ && off == 6) c = 0xffff;
+  if (c == 0 && off == 6 && len >= 20 && (p[0] >> 4) == 4 && p[9] == IPPROTO_UDP_) c = 0xffff;
+  if (c == 0 && off == 6 && len >= 40 && (p[0] >> 4) == 6 && p[6] == IPPROTO_UDP_) c = 0xffff; // zero is invalid in v6
   store16(p + start + off, c);
   return 0;
 }
 
 typedef struct {
-  uint32_t ip_hlen, hdr_len, mss, payload, segs;
+  uint32_t ip_hlen, hdr_len, mss, payload, segs, v6;
 } gso_t;
 
 // Segment i of the super-packet `pkt` (headers then payload) into dst; returns its length.
@@ -94,10 +95,14 @@ static uint32_t build_segment(const uint8_t *pkt, const gso_t *g, uint32_t i, ui
   memcpy(dst + g->hdr_len, pkt + g->hdr_len + off, seg);
 
   uint8_t *ip = dst;
-  put_be16(ip + 2, (uint16_t)(g->hdr_len + seg));
-  put_be16(ip + 4, (uint16_t)(be16(pkt + 4) + i));
-  ip[10] = ip[11] = 0;
-  store16(ip + 10, csum_finish(csum_add(0, ip, g->ip_hlen)));
+  if (g->v6) {
+    put_be16(ip + 4, (uint16_t)(g->hdr_len - 40 + seg)); // payload length; v6 has no id, no header checksum
+  } else {
+    put_be16(ip + 2, (uint16_t)(g->hdr_len + seg));
+    put_be16(ip + 4, (uint16_t)(be16(pkt + 4) + i));
+    ip[10] = ip[11] = 0;
+    store16(ip + 10, csum_finish(csum_add(0, ip, g->ip_hlen)));
+  }
 
   uint8_t *tcp = dst + g->ip_hlen;
   put_be32(tcp + 4, be32(pkt + g->ip_hlen + 4) + off);
@@ -107,17 +112,25 @@ static uint32_t build_segment(const uint8_t *pkt, const gso_t *g, uint32_t i, ui
   tcp[13] = flags;
   tcp[16] = tcp[17] = 0;
   uint32_t tcp_len = g->hdr_len - g->ip_hlen + seg;
-  uint64_t sum = csum_add(0, ip + 12, 8); // source and destination addresses
+  // Pseudo-header: addresses (v4 12..20, v6 8..40), protocol, TCP length (RFC 793, RFC 8200 8.1).
+  uint64_t sum = g->v6 ? csum_add(0, ip + 8, 32) : csum_add(0, ip + 12, 8);
   sum += htons(IPPROTO_TCP_);
   sum += htons((uint16_t)tcp_len);
   store16(tcp + 16, csum_finish(csum_add(sum, tcp, tcp_len)));
   return g->hdr_len + seg;
 }
 
-// Checks the IPv4/TCP headers of a TCPv4 GSO packet and sizes its segments.
-static int parse_gso(const uint8_t *pkt, size_t plen, uint32_t gso_size, uint32_t mtu, uint32_t slot_size, gso_t *g) {
-  if (plen < 20 || (pkt[0] >> 4) != 4 || pkt[9] != IPPROTO_TCP_) return OFFLOAD_ERR_MALFORMED;
-  uint32_t ip_hlen = (uint32_t)(pkt[0] & 15) * 4;
+// Checks the IP/TCP headers of a TCPv4 or TCPv6 GSO packet and sizes its segments. A TCPv6 one must
+// have TCP right after the IPv6 header (the local stack's GSO packets do; extension headers: dropped).
+static int parse_gso(const uint8_t *pkt, size_t plen, uint32_t gso_size, uint32_t mtu, uint32_t slot_size, int v6, gso_t *g) {
+  uint32_t ip_hlen;
+  if (v6) {
+    if (plen < 40 || (pkt[0] >> 4) != 6 || pkt[6] != IPPROTO_TCP_) return OFFLOAD_ERR_MALFORMED;
+    ip_hlen = 40;
+  } else {
+    if (plen < 20 || (pkt[0] >> 4) != 4 || pkt[9] != IPPROTO_TCP_) return OFFLOAD_ERR_MALFORMED;
+    ip_hlen = (uint32_t)(pkt[0] & 15) * 4;
+  }
   if (ip_hlen < 20 || plen < (size_t)ip_hlen + 20) return OFFLOAD_ERR_MALFORMED;
   uint32_t tcp_hlen = (uint32_t)(pkt[ip_hlen + 12] >> 4) * 4;
   uint32_t hdr_len = ip_hlen + tcp_hlen;
@@ -126,6 +139,7 @@ static int parse_gso(const uint8_t *pkt, size_t plen, uint32_t gso_size, uint32_
   if (room <= hdr_len) return OFFLOAD_ERR_MTU;
   // The kernel's gso_size fits the route MTU; never trust it to fit ours.
   uint32_t mss = gso_size < room - hdr_len ? gso_size : room - hdr_len;
+  g->v6 = (uint32_t)v6;
   g->ip_hlen = ip_hlen;
   g->hdr_len = hdr_len;
   g->mss = mss;
@@ -156,10 +170,10 @@ int offload_split(const uint8_t *in, size_t n, uint32_t mtu, uint8_t *out, uint3
     lengths[0] = (uint32_t)plen;
     return 1;
   }
-  if (gso_type != VIRTIO_NET_HDR_GSO_TCPV4) return OFFLOAD_ERR_GSO_TYPE;
+  if (gso_type != VIRTIO_NET_HDR_GSO_TCPV4 && gso_type != VIRTIO_NET_HDR_GSO_TCPV6) return OFFLOAD_ERR_GSO_TYPE;
 
   gso_t g;
-  int rc = parse_gso(pkt, plen, host16(in + 4), mtu, slot_size, &g);
+  int rc = parse_gso(pkt, plen, host16(in + 4), mtu, slot_size, gso_type == VIRTIO_NET_HDR_GSO_TCPV6, &g);
   if (rc < 0) return rc;
   if (start >= g.segs) return 0;
   uint32_t k = g.segs - start < max_slots ? g.segs - start : max_slots;

@@ -1,5 +1,5 @@
 // TUN offloads (IFF_VNET_HDR): turning what the kernel hands a TUN opened with TUN_F_CSUM|TUN_F_TSO4
-// into ordinary IPv4 packets. Used by tun.c on its read path and exported to JS for the unit tests
+// (and TUN_F_TSO6) into ordinary IPv4 and IPv6 packets. Used by tun.c on its read path and exported to JS for the unit tests
 // (test/tun/offload.test.ts). Pure: bytes in, bytes out, no I/O.
 #ifndef MESHD_OFFLOAD_H
 #define MESHD_OFFLOAD_H
@@ -13,8 +13,8 @@ enum { OFFLOAD_VNET_HDR_LEN = 10 };
 // Why a read was dropped instead of delivered (negative results of offload_split).
 enum {
   OFFLOAD_ERR_SHORT = -1,     // shorter than the virtio header, or IPv4/TCP headers cut off
-  OFFLOAD_ERR_GSO_TYPE = -2,  // a GSO type we did not ask for (UDP, TCPv6)
-  OFFLOAD_ERR_MALFORMED = -3, // TCPv4 GSO whose IP or TCP header does not parse
+  OFFLOAD_ERR_GSO_TYPE = -2,  // a GSO type we did not ask for (UDP)
+  OFFLOAD_ERR_MALFORMED = -3, // TCP GSO whose IP or TCP header does not parse (v6: TCP not right after it)
   OFFLOAD_ERR_TOO_BIG = -4,   // a non-GSO packet longer than a slot
   OFFLOAD_ERR_CSUM = -5,      // NEEDS_CSUM with csum_start/csum_offset outside the packet
   OFFLOAD_ERR_MTU = -6,       // the MTU leaves no room for payload after the headers
@@ -22,7 +22,7 @@ enum {
 
 // One read from the TUN (virtio_net_hdr + packet, `n` bytes) into ordinary IPv4 packets, each at
 // most `mtu` bytes, written into slots (slot i at out + i*slot_size, length in lengths[i]), at most
-// max_slots of them. A TCPv4 GSO super-packet becomes MSS-sized segments (MSS = min(gso_size,
+// max_slots of them. A TCPv4 or TCPv6 GSO super-packet becomes MSS-sized segments (MSS = min(gso_size,
 // mtu - headers)); a NEEDS_CSUM packet gets its checksum completed; anything else is copied as is.
 // *next is the segment to start from (0 for a fresh read) and is set to the next segment still to
 // emit, or 0 when the read is fully delivered; the caller keeps `in` intact until then.

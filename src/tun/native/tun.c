@@ -2,7 +2,7 @@
 // device, configures address, MTU, txqueuelen and link state by ioctl (no `ip` binary at run time),
 // reads packets on the Node event loop with uv_poll (no threadpool round trip) into one shared slot
 // buffer per device, and writes with write(2). Plain C against node_api.h (NAPI_VERSION 8).
-// With offloads (IFF_VNET_HDR, TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO_ECN) the kernel hands us
+// With offloads (IFF_VNET_HDR, TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6|TUN_F_TSO_ECN) the kernel hands us
 // TCP super-packets of up to 64 KB in one read; offload.c splits them into MTU-sized packets in the
 // slots, so JS still sees ordinary packets; writes queue and leave coalesced (tun-write.c).
 // Files: tun.h (shared state), tun-write.c (write path), offload.c (pure packet work), offload-js.c
@@ -10,7 +10,8 @@
 // used to ride in this addon is its own addon now (src/crypto/native, meshd_crypto).
 //
 // JS API (all positional; linux.ts validates arguments before calling):
-//   open(name, address, prefixLength, mtu, txQueueLen, slotSize, slotCount, onPackets, onError, offload)
+//   open(name, address, prefixLength, mtu, txQueueLen, slotSize, slotCount, onPackets, onError, offload
+//        [, address6, prefixLength6])   address6 "" or absent: IPv4 only; else the overlay v6 address
 //     -> { handle, name, data: Buffer(slotSize*slotCount), lengths: Uint32Array(slotCount), offload }
 //     onPackets(count): packets 0..count-1 are in data/lengths, valid only during the call.
 //     onError(code, message): the device failed (deleted from outside, I/O error); it is closed.
@@ -23,6 +24,7 @@
 //     it once per event-loop turn. writeBatch queues and flushes. Without offloads both write
 //     at once and flush does nothing.
 //   flush(handle)                        writes what write queued
+//   setAddress6(name, address6, prefixLength6)   adds an IPv6 address to an open device
 //   close(handle)                        idempotent (flushes first); no callback after it returns
 //   stats(handle) -> { reads, packets, superPackets, segments, csumCompleted, dropped, writes,
 //                      written, superPacketsOut, writeErrors }   counters
@@ -237,6 +239,44 @@ static int set_ifreq_addr(int sock, const char *name, unsigned long req, in_addr
   return ioctl(sock, req, &ifr);
 }
 
+// The kernel's struct in6_ifreq (linux/ipv6.h, which clashes with netinet/in.h in user space).
+struct meshd_in6_ifreq {
+  struct in6_addr ifr6_addr;
+  uint32_t ifr6_prefixlen;
+  int ifr6_ifindex;
+};
+
+// Adds the overlay IPv6 address (SIOCSIFADDR on an AF_INET6 socket). Returns NULL with an
+// exception pending on failure. The TUN is IFF_NOARP, so the address skips DAD and is usable at once.
+static napi_value configure6(napi_env env, const char *name, const char *addr6, uint32_t prefix6) {
+  struct meshd_in6_ifreq r;
+  memset(&r, 0, sizeof r);
+  if (inet_pton(AF_INET6, addr6, &r.ifr6_addr) != 1 || prefix6 > 128) {
+    return throw_coded(env, "TUN_BAD_ADDRESS", "not an IPv6 address/prefix: %s/%u", addr6, prefix6);
+  }
+  int sock = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return throw_coded(env, "TUN_IO", "IPv6 socket for TUN configuration (IPv6 disabled?): %s", strerror(errno));
+  napi_value ok = NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  set_name(&ifr, name);
+  if (ioctl(sock, SIOCGIFINDEX, &ifr) < 0) {
+    throw_coded(env, "TUN_IO", "index of %s: %s", name, strerror(errno));
+    goto out;
+  }
+  r.ifr6_ifindex = ifr.ifr_ifindex;
+  r.ifr6_prefixlen = prefix6;
+  if (ioctl(sock, SIOCSIFADDR, &r) < 0) {
+    throw_coded(env, errno == EPERM ? "TUN_PERMISSION" : "TUN_BAD_ADDRESS", "setting address %s/%u on %s: %s (IPv6 disabled on it?)",
+                addr6, prefix6, name, strerror(errno));
+    goto out;
+  }
+  napi_get_undefined(env, &ok);
+out:
+  close(sock);
+  return ok;
+}
+
 // Returns NULL with an exception pending on failure.
 static napi_value configure(napi_env env, const char *name, const char *addr, uint32_t prefix,
                             uint32_t mtu, uint32_t txq) {
@@ -304,19 +344,33 @@ static int tun_create(struct ifreq *ifr, const char *name, short flags) {
   return fd;
 }
 
-// Offloads we can take, best first: ECN-marked TSO too (offload.c clears CWR after the first
-// segment), then plain TSO. Returns 1 when the kernel accepted one of them.
+// Offloads we can take, best first: TSO for TCPv4 and TCPv6 with ECN-marked segments too
+// (offload.c clears CWR after the first segment), then without ECN, then TCPv4 only. Returns 1 when
+// the kernel accepted one of them.
 static int set_offloads(int fd) {
   int hdr = OFFLOAD_VNET_HDR_LEN;
   if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) return 0;
-  if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN)) == 0) return 1;
-  return ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) == 0;
+  static const unsigned long tries[] = {
+      TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+      TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN, TUN_F_CSUM | TUN_F_TSO4};
+  for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++)
+    if (ioctl(fd, TUNSETOFFLOAD, tries[i]) == 0) return 1;
+  return 0;
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
+  size_t argc = 12;
+  napi_value argv[12];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char addr6[64] = {0};
+  uint32_t prefix6 = 0;
+  if (argc >= 12) {
+    size_t l6 = 0;
+    if (napi_get_value_string_utf8(env, argv[10], addr6, sizeof addr6, &l6) != napi_ok ||
+        napi_get_value_uint32(env, argv[11], &prefix6) != napi_ok) {
+      return throw_coded(env, "TUN_BAD_ADDRESS", "address6 must be a string and prefixLength6 a number");
+    }
+  }
   if (argc < 9) return throw_coded(env, "TUN_IO", "open: expected 9 or 10 arguments");
   bool want_offload = false;
   if (argc >= 10 && napi_get_value_bool(env, argv[9], &want_offload) != napi_ok) want_offload = false;
@@ -375,7 +429,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   char actual[IFNAMSIZ];
   memcpy(actual, ifr.ifr_name, IFNAMSIZ);
   actual[IFNAMSIZ - 1] = 0;
-  if (configure(env, actual, addr, prefix, mtu, txq) == NULL) {
+  if (configure(env, actual, addr, prefix, mtu, txq) == NULL || (addr6[0] != 0 && configure6(env, actual, addr6, prefix6) == NULL)) {
     close(fd);
     return NULL;
   }
@@ -476,9 +530,31 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// setAddress6(name, address6, prefixLength6): adds an overlay IPv6 address to an open device (the
+// peer learns the hub's assignment after the TUN exists).
+static napi_value js_set_address6(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[IFNAMSIZ + 1] = {0};
+  char addr6[64] = {0};
+  size_t len = 0;
+  uint32_t prefix6 = 0;
+  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok || len >= IFNAMSIZ ||
+      napi_get_value_string_utf8(env, argv[1], addr6, sizeof addr6, &len) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &prefix6) != napi_ok) {
+    return throw_coded(env, "TUN_BAD_ADDRESS", "setAddress6(name, address6, prefixLength6)");
+  }
+  if (configure6(env, name, addr6, prefix6) == NULL) return NULL;
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
 static const addon_fn_t exported[] = {
     {"open", js_open},   {"write", js_write}, {"writeBatch", js_write_batch}, {"close", js_close}, {"stats", js_stats},
     {"flush", js_flush}, {"offloadCoalesce", js_offload_coalesce},             {"offloadSplit", js_offload_split},
+    {"setAddress6", js_set_address6},
 };
 
 static napi_value init(napi_env env, napi_value exports) {

@@ -89,6 +89,8 @@ export interface KcpStats {
   inEarly: number;
   outDatagrams: number;
   outSegs: number;
+  /** PUSH segments sent, first sends and retransmissions (the FEC loss reading, peer/fec-loss.ts). */
+  outPushSegs: number;
   retransTimeout: number;
   retransFast: number;
   /** New segments of thin streams sent twice (rate control only). */
@@ -205,6 +207,7 @@ export class Kcp {
     inEarly: 0,
     outDatagrams: 0,
     outSegs: 0,
+    outPushSegs: 0,
     retransTimeout: 0,
     retransFast: 0,
     thinCopies: 0,
@@ -855,6 +858,7 @@ export class Kcp {
     ptr = writeHeader(this.buffer, ptr, this.conv, KcpCmd.Push, seg.frg, wnd, seg.ts, seg.sn, una, seg.len);
     copyBytes(seg.data, 0, this.buffer, ptr, seg.len);
     this.stats.outSegs++;
+    this.stats.outPushSegs++;
     if (seg.xmit >= this.deadLink) this.state = -1;
     return ptr + seg.len;
   }
@@ -988,6 +992,7 @@ export class Kcp {
       copyBytes(seg.data, 0, buf, ptr, seg.len);
       ptr += seg.len;
       this.stats.outSegs++;
+      this.stats.outPushSegs++;
       if (seg.xmit >= this.deadLink) this.state = -1;
     }
     if (ptr > base) this.emit(ptr);

@@ -6,10 +6,13 @@ import type { KcpPreset } from '../arq/constants.js';
 import type { TunDevice } from '../tun/device.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import { u32ToIpv4 } from '../util/ipv4.js';
 import type { PeerSender } from './channel.js';
 import { AclFirewall } from './acl-firewall.js';
 import { Channels, type ChannelStatus, type TransportMode } from './channels.js';
 import { DataCounters } from './counters.js';
+import { FecStage } from './fec-stage.js';
+import type { FecPairStatus, FecSetting } from './fec-pair.js';
 import { Inbound, type InboundOptions } from './inbound.js';
 import { Outbound, type OutboundOptions } from './outbound.js';
 import type { RemotePeers } from './peer-table.js';
@@ -35,6 +38,8 @@ export interface DataPlaneOptions {
   routes?: NonNullable<OutboundOptions['routes']> & NonNullable<InboundOptions['routes']>;
   /** The ACL fed by the hub (PeerNode's firewall); absent = a fresh one (allow all until a policy). */
   firewall?: AclFirewall;
+  /** --fec (fec-stage.ts); absent = auto. */
+  fec?: FecSetting;
 }
 
 export class DataPlane {
@@ -44,19 +49,33 @@ export class DataPlane {
   readonly inbound: Inbound;
   /** The receiving side's ACL (acl-firewall.ts), fed by the hub's ACL_POLICY. */
   readonly firewall: AclFirewall;
+  /** FEC between the channels and the link (fec-stage.ts), and inner kind 5 inbound. */
+  readonly fec: FecStage;
 
   constructor(o: DataPlaneOptions) {
     this.firewall = o.firewall ?? new AclFirewall(o.clock);
-    this.channels = new Channels({ table: o.table, sender: o.sender, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer });
+    this.fec = new FecStage({ sender: o.sender, clock: o.clock, setting: o.fec ?? 'auto', deliver: (peer, inner) => this.inbound.receive(peer, inner) });
+    this.channels = new Channels({ table: o.table, sender: this.fec, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer });
     this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}) });
-    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}) });
+    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, fec: this.fec, ...(o.routes ? { routes: o.routes } : {}) });
   }
 
   status(): ChannelStatus[] {
     return this.channels.status();
   }
 
+  /** FEC per peer overlay address, for `meshd status`. */
+  fecStatus(table: RemotePeers): Record<string, FecPairStatus> {
+    const out: Record<string, FecPairStatus> = {};
+    for (const peer of table.values()) {
+      const st = this.fec.status(peer);
+      if (st) out[u32ToIpv4(peer.overlay)] = st;
+    }
+    return out;
+  }
+
   close(): void {
+    this.fec.close();
     this.channels.close();
   }
 }

@@ -26,6 +26,8 @@ export interface ChannelStats {
   lanes: number;
   /** PUSH segments sent, retransmissions included (fec-loss.ts reads loss from these); 0 for datagrams. */
   pushSegs?: number;
+  /** Retransmissions the ACKs showed were needless (kcp.ts retransSpurious). */
+  spurious?: number;
 }
 
 export interface DataChannel {

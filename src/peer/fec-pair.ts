@@ -172,9 +172,9 @@ export class PeerFec {
     if (!this.enc.active) {
       const s = this.o.peer.channel?.stats();
       if (s?.pushSegs !== undefined) {
-        const cur = { pushSegs: s.pushSegs, retransmits: s.retransmits };
+        const cur = { pushSegs: s.pushSegs, retransmits: s.retransmits, spurious: s.spurious ?? 0 };
         // A channel counts from zero when built (a new one, after a restart, too).
-        if (this.arqPrev === undefined || cur.pushSegs < this.arqPrev.pushSegs) this.arqPrev = { pushSegs: 0, retransmits: 0 };
+        if (this.arqPrev === undefined || cur.pushSegs < this.arqPrev.pushSegs) this.arqPrev = { pushSegs: 0, retransmits: 0, spurious: 0 };
         const loss = arqLoss(this.arqPrev, cur);
         if (loss !== undefined) {
           this.reading = { loss, burst: 1, source: 'arq' };
@@ -228,7 +228,7 @@ export class PeerFec {
       // Back to KCP's reading, from now (what FEC repaired is not in it), and no stale report keeps deciding.
       this.reading = undefined;
       const st = this.o.peer.channel?.stats();
-      this.arqPrev = st?.pushSegs !== undefined ? { pushSegs: st.pushSegs, retransmits: st.retransmits } : undefined;
+      this.arqPrev = st?.pushSegs !== undefined ? { pushSegs: st.pushSegs, retransmits: st.retransmits, spurious: st.spurious ?? 0 } : undefined;
     }
   }
 

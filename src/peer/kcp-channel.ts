@@ -116,8 +116,8 @@ export class KcpChannel {
   }
 
   /** For status and metrics. */
-  get stats(): { retransmits: number; pushSegs: number; waitSnd: number; rtoMs: number; srttMs: number; dead: boolean } {
-    return { retransmits: this.kcp.retransmits, pushSegs: this.kcp.stats.outPushSegs, waitSnd: this.kcp.waitSnd(), rtoMs: this.kcp.rxRto, srttMs: this.kcp.rxSrtt, dead: this.kcp.state === -1 };
+  get stats(): { retransmits: number; spurious: number; pushSegs: number; waitSnd: number; rtoMs: number; srttMs: number; dead: boolean } {
+    return { retransmits: this.kcp.retransmits, spurious: this.kcp.stats.retransSpurious, pushSegs: this.kcp.stats.outPushSegs, waitSnd: this.kcp.waitSnd(), rtoMs: this.kcp.rxRto, srttMs: this.kcp.rxSrtt, dead: this.kcp.state === -1 };
   }
 
   close(): void {

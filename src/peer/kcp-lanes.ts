@@ -73,6 +73,7 @@ export class KcpLanes implements DataChannel {
       s.lanes++;
       s.retransmits += c.retransmits;
       s.pushSegs = (s.pushSegs ?? 0) + c.pushSegs;
+      s.spurious = (s.spurious ?? 0) + c.spurious;
       s.waitSnd += c.waitSnd;
       s.srttMs = Math.max(s.srttMs, c.srttMs);
     }

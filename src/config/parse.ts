@@ -14,6 +14,7 @@ import {
   type CommonConfig,
   type HubConfig,
   type KcpMode,
+  type FecSettingName,
   type PeerConfig,
   type Role,
   type RouteCidr,
@@ -39,6 +40,7 @@ export type RawOptions = Readonly<Record<string, unknown>>;
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const kcpModes: readonly KcpMode[] = ['normal', 'fast', 'fast2', 'fast3'];
 const transports: readonly Transport[] = ['kcp', 'datagram'];
+const fecSettings: readonly FecSettingName[] = ['auto', 'on', 'off'];
 const hubTransports: readonly HubTransportSetting[] = ['auto', 'udp', 'tcp', 'tls'];
 /** Local policy (hub/bindings.ts defaultBindingLeaseDays; config does not import hub). */
 const defaultBindingLeaseDays = 30;
@@ -348,6 +350,7 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     mtu,
     transport: oneOf(raw, 'transport', transports, 'kcp'),
     kcpMode: oneOf(raw, 'kcpMode', kcpModes, 'fast2'),
+    fec: oneOf(raw, 'fec', fecSettings, 'auto'),
     publish: parsePublishSpecs(publishTexts(raw.publish)),
     hubTransport: oneOf(raw, 'hubTransport', hubTransports, 'auto'),
     hubTlsPort: intOpt(raw, 'hubTlsPort', '--hub-tls-port', 1, 65535) ?? 443,

@@ -86,6 +86,7 @@ export function formatPeerStatus(s: PeerStatusJson): string {
     lines.push(renderTable(['NAME', 'ADDRESS', 'KEY', 'PATH', 'ENDPOINT', 'RTT', 'LOSS', 'IN', 'OUT', 'HEARD', 'HANDSHAKE'], rows));
   }
   pushTraversal(lines, s);
+  pushFec(lines, s);
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
   lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)`);
   lines.push(drops.length === 0 ? 'drops none' : `drops ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
@@ -217,4 +218,15 @@ export function formatPingSummary(s: PingSummary, untilDirect: boolean): string 
   if (untilDirect && !s.direct) return `no direct path to ${peer} yet: ${s.received}/${s.sent} replies, all relayed`;
   const loss = s.sent === 0 ? 0 : Math.round((100 * (s.sent - s.received)) / s.sent);
   return `${s.sent} sent, ${s.received} received, ${loss}% loss`;
+}
+
+/** One line per peer pair FEC has seen: the shape picked and why (issue 19, docs/ARQ.md "FEC"). */
+function pushFec(lines: string[], s: PeerStatusJson): void {
+  const entries = Object.entries(s.fec ?? {});
+  if (entries.length === 0) return;
+  lines.push('');
+  for (const [addr, f] of entries) {
+    const what = f.m > 0 ? `parity ${f.parityFrames} frames (${formatBytes(f.overheadBytes)})` : 'no bytes added';
+    lines.push(`fec ${addr}: ${printable(f.why)}; ${what}; repaired ${f.repaired}, unrecovered ${f.unrecovered}`);
+  }
 }

@@ -100,6 +100,8 @@ export interface PeerStatusJson {
   };
   /** How the hub session is carried (issue 21, peer/hub-transport.ts); absent from older daemons. */
   hubTransport?: HubTransportJson;
+  /** FEC per peer overlay address (issue 19, peer/fec-pair.ts); absent from older daemons. */
+  fec?: Record<string, FecStatusJson>;
   /** Node totals over all peers. */
   traffic: TrafficJson;
   /** Dropped packets by reason (peer/counters.ts dropReasons); every reason present, zero included. */
@@ -261,3 +263,16 @@ export interface HubBindingJson {
 }
 
 export type StatusJson = PeerStatusJson | HubStatusJson;
+
+/** One pair's FEC (peer/fec-pair.ts FecPairStatus): the shape picked and why, and what it did. */
+export interface FecStatusJson {
+  k: number;
+  /** Parity shards per group; 0 = off. */
+  m: number;
+  why: string;
+  lossPct?: number;
+  repaired: number;
+  unrecovered: number;
+  parityFrames: number;
+  overheadBytes: number;
+}

@@ -208,6 +208,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     return {
       ...st,
       hubTransport: ht.status(),
+      ...(dataPlane ? { fec: dataPlane.fecStatus(node.remotes) } : {}),
       ...(routes.enabled ? { routes: routes.status() } : {}),
       ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),
     };
@@ -278,6 +279,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     sender: node.sender,
     ...(routes.enabled ? { routes } : {}),
     firewall: node.firewall,
+    fec: cfg.fec,
   }));
   node.attachData(dp.inbound);
   const net = overlayPrefix(overlay, a.prefixLength);

@@ -12,10 +12,12 @@ import { AclFirewall } from './acl-firewall.js';
 import { Channels, type ChannelStatus, type TransportMode } from './channels.js';
 import { DataCounters } from './counters.js';
 import { FecStage } from './fec-stage.js';
+import { DupStage, type DupSender } from './dup-stage.js';
 import type { FecPairStatus, FecSetting } from './fec-pair.js';
 import { Inbound, type InboundOptions } from './inbound.js';
 import { Outbound, type OutboundOptions } from './outbound.js';
 import type { RemotePeers } from './peer-table.js';
+import type { RemotePeer } from './remote-peer.js';
 
 export type { ChannelStatus, TransportMode };
 
@@ -51,13 +53,20 @@ export class DataPlane {
   readonly firewall: AclFirewall;
   /** FEC between the channels and the link (fec-stage.ts), and inner kind 5 inbound. */
   readonly fec: FecStage;
+  /** Path redundancy for interactive lanes in front of FEC (dup-stage.ts), and inner kind 6 inbound. */
+  readonly dup: DupStage;
 
   constructor(o: DataPlaneOptions) {
     this.firewall = o.firewall ?? new AclFirewall(o.clock);
-    this.fec = new FecStage({ sender: o.sender, clock: o.clock, setting: o.fec ?? 'auto', deliver: (peer, inner) => this.inbound.receive(peer, inner) });
-    this.channels = new Channels({ table: o.table, sender: this.fec, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer });
+    const deliver = (peer: RemotePeer, inner: Uint8Array) => this.inbound.receive(peer, inner);
+    this.fec = new FecStage({ sender: o.sender, clock: o.clock, setting: o.fec ?? 'auto', deliver });
+    // A sender without a relay beside it (tests' links) never doubles.
+    const s = o.sender as PeerSender & Partial<DupSender>;
+    const link: DupSender = { send: (p, i) => s.send(p, i), sendRelay: (p, i) => s.sendRelay?.(p, i) ?? false, isDirect: (p) => s.isDirect?.(p) ?? false };
+    this.dup = new DupStage({ next: this.fec, link, clock: o.clock, lossOf: (p) => this.fec.lossOf(p), deliver, enabled: o.fec !== 'off' });
+    this.channels = new Channels({ table: o.table, sender: this.dup, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer });
     this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}) });
-    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, fec: this.fec, ...(o.routes ? { routes: o.routes } : {}) });
+    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, fec: this.fec, dup: this.dup, ...(o.routes ? { routes: o.routes } : {}) });
   }
 
   status(): ChannelStatus[] {

@@ -128,6 +128,11 @@ export class PeerFec {
     return this.enc.active;
   }
 
+  /** The loss reading on our sends (not the reverse stand-in), undefined when none yet. */
+  get loss(): number | undefined {
+    return this.reading && this.reading.source !== 'reverse' ? this.reading.loss : undefined;
+  }
+
   /** Sends one inner message of the pair: framed as DATA while FEC is on, else as it is. */
   send(inner: Uint8Array): boolean {
     this.sent++;

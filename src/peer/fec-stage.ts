@@ -40,6 +40,11 @@ export class FecStage implements PeerSender {
     this.pairOf(peer).receive(frame);
   }
 
+  /** The pair's measured loss on our sends (fec-pair.ts reading), for path redundancy (dup-stage.ts). */
+  lossOf(peer: RemotePeer): number | undefined {
+    return this.pairs.get(peer)?.loss;
+  }
+
   /** For `meshd status`; undefined for a peer that FEC never saw. */
   status(peer: RemotePeer): FecPairStatus | undefined {
     const pf = this.pairs.get(peer);

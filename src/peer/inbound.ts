@@ -3,7 +3,8 @@
 //        record of the sending key (the one lookup: peer-table.ts get(id)) and hands KCP and IP
 //        inner messages here with it. Only authenticated plaintext from a known peer arrives.
 //   4. kind       KCP datagram -> the record's channel; IP -> the packet itself; FEC (kind 5) -> the
-//                 FEC stage (fec-stage.ts), which hands each message it carries or repairs back here
+//                 FEC stage (fec-stage.ts), which hands each message it carries or repairs back here;
+//                 DUP (kind 6) -> dup-stage.ts, which hands back the first copy of each
 //   5. reassemble the channel yields whole packets (receive()) right after input(); a datagram
 //                 with another conv of the pair means the peer restarted: new channel
 //   6. check      IPv4, source admitted by the record (its overlay address, or inside the subnet
@@ -17,6 +18,7 @@ import { u32ToIpv4 } from '../util/ipv4.js';
 import type { Logger } from '../util/log.js';
 import { InnerKind } from '../wire/inner.js';
 import { INNER_KIND_FEC } from '../fec/frame.js';
+import { INNER_KIND_DUP } from './dup-stage.js';
 import type { AclFirewall } from './acl-firewall.js';
 import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';
@@ -40,6 +42,8 @@ export interface InboundOptions {
   firewall?: Pick<AclFirewall, 'admit'>;
   /** Inner kind 5 (fec-stage.ts); absent = dropped as malformed. */
   fec?: { receive(peer: RemotePeer, frame: Uint8Array): void };
+  /** Inner kind 6, doubled interactive messages (dup-stage.ts); absent = dropped as malformed. */
+  dup?: { receive(peer: RemotePeer, frame: Uint8Array): void };
 }
 
 export class Inbound {
@@ -55,6 +59,8 @@ export class Inbound {
       this.deliver(peer, plaintext.subarray(1));
     } else if (kind === INNER_KIND_FEC && this.o.fec) {
       this.o.fec.receive(peer, plaintext);
+    } else if (kind === INNER_KIND_DUP && this.o.dup) {
+      this.o.dup.receive(peer, plaintext);
     } else {
       this.o.counters.drop('malformed');
     }

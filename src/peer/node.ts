@@ -48,6 +48,7 @@ import { ACL_POLICY_TYPE, REVOKED_TYPE } from '../wire/acl.js';
 import { RevokedKeys } from './revoked-keys.js';
 import { capsAskIntervalMs, fecPingFlags, onPingFlags, PEER_CAP_FEC } from './fec-caps.js';
 import { INNER_KIND_FEC } from '../fec/frame.js';
+import { INNER_KIND_DUP } from './dup-stage.js';
 
 /** Local tuning: how long a peer that left the map keeps its session, in case a restarted hub lists
  * it again (members re-register within one heartbeat, 20 s, of each other); 3 heartbeats. */
@@ -433,7 +434,7 @@ export class PeerNode {
    */
   private onLinkInner(r: RemoteNode, pt: Uint8Array, from: Path): void {
     const kind = pt[0];
-    if ((kind === InnerKind.KCP || kind === InnerKind.IP || kind === INNER_KIND_FEC) && !this.hubClient.isHub(r.publicKey)) return this.onPeerData(r, pt, from);
+    if ((kind === InnerKind.KCP || kind === InnerKind.IP || kind === INNER_KIND_FEC || kind === INNER_KIND_DUP) && !this.hubClient.isHub(r.publicKey)) return this.onPeerData(r, pt, from);
     let inner;
     try {
       inner = decodeInner(pt);

@@ -120,7 +120,8 @@ function expectExact(r: ReturnType<typeof transfer>): void {
   for (const p of r.got) expect(Buffer.from(p).equals(Buffer.from(udpPacket(A, B, new DataView(p.buffer, p.byteOffset).getUint32(28))))).toBe(true);
 }
 
-describe('FEC in the data path', () => {
+// Each loss case runs two 3-second transfers packet by packet: seconds of CPU on a busy machine.
+describe('FEC in the data path', { timeout: 120_000 }, () => {
   it('adds no kind-5 byte on a clean path (auto), and every packet arrives', () => {
     const r = transfer({ setting: 'auto', loss: 0 });
     expectExact(r);

@@ -58,7 +58,7 @@ async function mesh(topo: (typeof topologies)[number], loss: number) {
 
 const capsOf = (n: PeerNode, overlay: string) => n.remotes.lookup(ipv4ToU32(overlay))!.caps;
 
-describe('FEC between two peers on the virtual internet', () => {
+describe('FEC between two peers on the virtual internet', { timeout: 120_000 }, () => {
   it.each([topologies[0]!, topologies.find((t) => t.expect === 'relay')!])('$name: each side learns the other speaks FEC', async (topo) => {
     const { a, b } = await mesh(topo, 0);
     expect(a.peers()[0]!.path).toBe(topo.expect);

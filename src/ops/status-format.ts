@@ -228,5 +228,6 @@ function pushFec(lines: string[], s: PeerStatusJson): void {
   for (const [addr, f] of entries) {
     const what = f.m > 0 ? `parity ${f.parityFrames} frames (${formatBytes(f.overheadBytes)})` : 'no bytes added';
     lines.push(`fec ${addr}: ${printable(f.why)}; ${what}; repaired ${f.repaired}, unrecovered ${f.unrecovered}`);
+    if (f.choice) lines.push(`  choice ${addr}: ${printable(f.choice)}`);
   }
 }

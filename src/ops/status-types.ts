@@ -275,4 +275,6 @@ export interface FecStatusJson {
   unrecovered: number;
   parityFrames: number;
   overheadBytes: number;
+  /** The pair's transport and FEC choice and why (peer/pair-choice.ts); the transport part advisory. */
+  choice?: string;
 }

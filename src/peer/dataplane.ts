@@ -13,6 +13,7 @@ import { Channels, type ChannelStatus, type TransportMode } from './channels.js'
 import { DataCounters } from './counters.js';
 import { FecStage } from './fec-stage.js';
 import { DupStage, type DupSender } from './dup-stage.js';
+import { choosePair } from './pair-choice.js';
 import type { FecPairStatus, FecSetting } from './fec-pair.js';
 import { Inbound, type InboundOptions } from './inbound.js';
 import { Outbound, type OutboundOptions } from './outbound.js';
@@ -56,7 +57,7 @@ export class DataPlane {
   /** Path redundancy for interactive lanes in front of FEC (dup-stage.ts), and inner kind 6 inbound. */
   readonly dup: DupStage;
 
-  constructor(o: DataPlaneOptions) {
+  constructor(private readonly o: DataPlaneOptions) {
     this.firewall = o.firewall ?? new AclFirewall(o.clock);
     const deliver = (peer: RemotePeer, inner: Uint8Array) => this.inbound.receive(peer, inner);
     this.fec = new FecStage({ sender: o.sender, clock: o.clock, setting: o.fec ?? 'auto', deliver });
@@ -74,11 +75,17 @@ export class DataPlane {
   }
 
   /** FEC per peer overlay address, for `meshd status`. */
-  fecStatus(table: RemotePeers): Record<string, FecPairStatus> {
-    const out: Record<string, FecPairStatus> = {};
+  fecStatus(table: RemotePeers): Record<string, FecPairStatus & { choice: string }> {
+    const out: Record<string, FecPairStatus & { choice: string }> = {};
+    const now = this.o.clock.now();
     for (const peer of table.values()) {
       const st = this.fec.status(peer);
-      if (st) out[u32ToIpv4(peer.overlay)] = st;
+      if (!st) continue;
+      // The whole per-pair choice (pair-choice.ts): FEC applied above, the transport advisory.
+      const srtt = peer.channel?.stats().srttMs ?? 0;
+      const rttMs = srtt > 0 ? srtt : peer.paths.current(now)?.rttMs;
+      const c = choosePair({ rttMs, loss: this.fec.lossOf(peer), goodputMbps: undefined }, { transport: this.o.transport, fec: this.o.fec ?? 'auto' }, { k: st.k || 10, m: st.m });
+      out[u32ToIpv4(peer.overlay)] = { ...st, choice: c.why };
     }
     return out;
   }

@@ -14,7 +14,8 @@ import type { ShardMul } from '../fec/rs.js';
 export const fecTickMs = 1_000;
 
 export interface FecStageOptions {
-  sender: PeerSender;
+  /** The link; isDirect (link-sender.ts) tells a direct path from the relay (absent: direct). */
+  sender: PeerSender & { isDirect?(peer: RemotePeer): boolean };
   clock: Clock;
   setting: FecSetting;
   /** The inbound stage: each inner message received or rebuilt (kind KCP or IP). */
@@ -29,9 +30,11 @@ export class FecStage implements PeerSender {
 
   constructor(private readonly o: FecStageOptions) {}
 
-  /** PeerSender: the channels' way out. */
+  /** PeerSender: the channels' way out. Relayed messages are never framed: a full-size KCP segment
+   * through the hub already fills a 1500-byte underlay datagram (--mtu's default), and 9 more bytes
+   * would fragment it; the direct path has the room (docs/ARQ.md "FEC in the data path"). */
   send(peer: RemotePeer, inner: Uint8Array): boolean {
-    if (this.o.setting === 'off' || (peer.caps & PEER_CAP_FEC) === 0) return this.o.sender.send(peer, inner);
+    if (this.o.setting === 'off' || (peer.caps & PEER_CAP_FEC) === 0 || !(this.o.sender.isDirect?.(peer) ?? true)) return this.o.sender.send(peer, inner);
     return this.pairOf(peer).send(inner);
   }
 

@@ -52,6 +52,8 @@ interface Opts {
   /** B speaks FEC (A learns it): false plays an older peer. */
   bCapable?: boolean;
   packets?: number;
+  /** The pair's data goes through the hub relay (no room for FEC's 9 bytes there). */
+  relayed?: boolean;
 }
 
 /** Sends `packets` full-size packets A->B at ~2000 packets/s over a link with 20 ms RTT. */
@@ -68,7 +70,8 @@ function transfer(o: Opts) {
     const table = (tables[self] = new RemotePeers({ bootId: boot[self]!, clock, random01: () => 0.5 }));
     const rec = table.upsert(infoOf(other, boot[other]!));
     if (capable) rec.caps |= PEER_CAP_FEC;
-    const sender: PeerSender = {
+    const sender: PeerSender & { isDirect(): boolean } = {
+      isDirect: () => !o.relayed,
       send: (_peer, inner) => {
         if (inner[0] === INNER_KIND_FEC) fecBytes[self]! += inner.byteLength;
         if (rng.chance(o.loss)) return true;
@@ -147,6 +150,12 @@ describe('FEC in the data path', { timeout: 120_000 }, () => {
     if (process.env.MESHD_TEST_LOGS) console.log({ loss, seed, off: off.retransmits, auto: auto.retransmits, st, b: auto.statusB });
     // FEC turns on after the first second's reading: most of what is lost after that is repaired.
     expect(auto.retransmits).toBeLessThan(off.retransmits / 2);
+  });
+
+  it('never frames a relayed pair (a full segment already fills the datagram there)', () => {
+    const r = transfer({ setting: 'on', loss: 0.05, relayed: true, packets: 3000 });
+    expectExact(r);
+    expect(r.fecBytes[A]).toBe(0);
   });
 
   it('never sends kind 5 to a peer that did not say it speaks FEC', () => {

@@ -65,7 +65,7 @@ const allowed: Record<string, string[]> = {
   link: ['util', 'wire', 'crypto', 'net', 'config'],
   // NAT classification, techniques and port mapping (docs/NAT.md), used by the peer and the CLI.
   nat: ['util', 'wire', 'crypto', 'net'],
-  peer: ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'config', 'link', 'ops', 'publish', 'nat'],
+  peer: ['util', 'wire', 'arq', 'crypto', 'net', 'tun', 'config', 'link', 'ops', 'publish', 'nat', 'fec'],
   hub: ['util', 'wire', 'arq', 'crypto', 'net', 'config', 'link', 'ops', 'publish'],
   // The demo runs the daemons as processes and talks to them like `meshd status` does.
   demo: ['util', 'ops'],

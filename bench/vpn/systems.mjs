@@ -251,6 +251,8 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'm
           const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${name.replace(/ /g, '-')}-${p.name}-${Date.now()}.cpuprofile`] : [];
           const args = [...nodeFlagsOf(cliPath), ...prof, cliPath, 'peer', '--hub', `${addr.h}:7000`, '--local', p.local, '--name', p.name, '--secret-file', secret, '--state-dir', join(dir, p.name), '--tun', p.tun, '--transport', transport];
           if (transport === 'kcp') args.push('--kcp-mode', kcpMode);
+          // Extra peer flags for a whole run, e.g. MESHD_BENCH_PEER_ARGS="--fec off" (issue 19 A/B).
+          args.push(...(process.env.MESHD_BENCH_PEER_ARGS ?? '').split(' ').filter(Boolean));
           tracked.push(track(lab.spawn(ns[p.side], process.execPath, args), `meshd peer ${p.side}`));
         }
         if (!(await pingUntil(ns.a, overlayB, 30))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);

@@ -89,8 +89,13 @@ export interface KcpStats {
   inEarly: number;
   outDatagrams: number;
   outSegs: number;
+  /** PUSH segments sent, first sends and retransmissions (the FEC loss reading, peer/fec-loss.ts). */
+  outPushSegs: number;
   retransTimeout: number;
   retransFast: number;
+  /** Retransmissions found needless: acked too soon after being sent to be answering them (an
+   * earlier copy had arrived: reordering). noteSpurious; read by peer/fec-loss.ts. */
+  retransSpurious: number;
   /** New segments of thin streams sent twice (rate control only). */
   thinCopies: number;
   /** Segment objects allocated (the pool recycles them); for benchmarks. */
@@ -205,8 +210,10 @@ export class Kcp {
     inEarly: 0,
     outDatagrams: 0,
     outSegs: 0,
+    outPushSegs: 0,
     retransTimeout: 0,
     retransFast: 0,
+    retransSpurious: 0,
     thinCopies: 0,
     segAllocs: 0,
     drops: { short: 0, conv: 0, len: 0, cmd: 0 },
@@ -473,7 +480,6 @@ export class Kcp {
       }
       o += KCP_OVERHEAD_BYTES + segLen;
     }
-
     const prevUna = this.sndUna;
     let haveAck = false;
     let maxack = 0;
@@ -646,6 +652,7 @@ export class Kcp {
     while (this.sndUna !== this.sndNxt && seqDiff(una, this.sndUna) > 0) {
       const seg = this.sndBuf.take(this.sndUna);
       if (seg !== undefined) {
+        this.noteSpurious(seg);
         this.rc?.queueAck(seg, seg.len + KCP_OVERHEAD_BYTES);
         this.release(seg);
       }
@@ -665,10 +672,21 @@ export class Kcp {
     if (seqDiff(sn, this.sndUna) < 0 || seqDiff(sn, this.sndNxt) >= 0) return;
     const seg = this.sndBuf.take(sn);
     if (seg !== undefined) {
+      this.noteSpurious(seg);
       this.rc?.queueAck(seg, seg.len + KCP_OVERHEAD_BYTES);
       this.release(seg);
     }
     this.shrinkBuf();
+  }
+
+  /**
+   * A retransmitted segment acked (by its own ACK or by una) less than half an RTT after its last
+   * transmission: that ACK answered an earlier copy, so the retransmission was needless (reordering
+   * fired fast retransmit). Timing rather than the echoed ts, because una often covers a segment
+   * before its own ACK is read (one flush's ACKs span several datagrams, all with the final una).
+   */
+  private noteSpurious(seg: Seg): void {
+    if (seg.xmit > 1 && this.rxSrtt > 0 && seqDiff(this.current, seg.ts) * 2 < this.rxSrtt) this.stats.retransSpurious++;
   }
 
   /** Every in-flight segment below the highest acked sn has been "skipped" once more. */
@@ -855,6 +873,7 @@ export class Kcp {
     ptr = writeHeader(this.buffer, ptr, this.conv, KcpCmd.Push, seg.frg, wnd, seg.ts, seg.sn, una, seg.len);
     copyBytes(seg.data, 0, this.buffer, ptr, seg.len);
     this.stats.outSegs++;
+    this.stats.outPushSegs++;
     if (seg.xmit >= this.deadLink) this.state = -1;
     return ptr + seg.len;
   }
@@ -988,6 +1007,7 @@ export class Kcp {
       copyBytes(seg.data, 0, buf, ptr, seg.len);
       ptr += seg.len;
       this.stats.outSegs++;
+      this.stats.outPushSegs++;
       if (seg.xmit >= this.deadLink) this.state = -1;
     }
     if (ptr > base) this.emit(ptr);

@@ -17,6 +17,7 @@ import {
   type CommonConfig,
   type HubConfig,
   type KcpMode,
+  type FecSettingName,
   type PeerConfig,
   type Role,
   type RouteCidr,
@@ -42,6 +43,7 @@ export type RawOptions = Readonly<Record<string, unknown>>;
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const kcpModes: readonly KcpMode[] = ['normal', 'fast', 'fast2', 'fast3'];
 const transports: readonly Transport[] = ['auto', 'kcp', 'datagram'];
+const fecSettings: readonly FecSettingName[] = ['auto', 'on', 'off'];
 const hubTransports: readonly HubTransportSetting[] = ['auto', 'udp', 'tcp', 'tls'];
 /** Local policy (hub/bindings.ts defaultBindingLeaseDays; config does not import hub). */
 const defaultBindingLeaseDays = 30;
@@ -385,6 +387,7 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     mtu,
     transport: oneOf(raw, 'transport', transports, 'auto'),
     kcpMode: oneOf(raw, 'kcpMode', kcpModes, 'fast2'),
+    fec: oneOf(raw, 'fec', fecSettings, 'auto'),
     publish: parsePublishSpecs(publishTexts(raw.publish)),
     hubTransport: oneOf(raw, 'hubTransport', hubTransports, 'auto'),
     portMap: oneOf(raw, 'portMap', ['on', 'off'] as const, 'on') === 'on',

@@ -87,6 +87,7 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   }
   pushTraversal(lines, s);
   pushChannelModes(lines, s);
+  pushFec(lines, s);
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
   const t6 = s.traffic6 && s.traffic6.rxPackets + s.traffic6.txPackets > 0 ? `  of which IPv6 in ${s.traffic6.rxPackets} out ${s.traffic6.txPackets} pkts` : '';
   lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)${t6}`);
@@ -229,4 +230,16 @@ export function formatPingSummary(s: PingSummary, untilDirect: boolean): string 
   if (untilDirect && !s.direct) return `no direct path to ${peer} yet: ${s.received}/${s.sent} replies, all relayed`;
   const loss = s.sent === 0 ? 0 : Math.round((100 * (s.sent - s.received)) / s.sent);
   return `${s.sent} sent, ${s.received} received, ${loss}% loss`;
+}
+
+/** One line per peer pair FEC has seen: the shape picked and why (issue 19, docs/ARQ.md "FEC"). */
+function pushFec(lines: string[], s: PeerStatusJson): void {
+  const entries = Object.entries(s.fec ?? {});
+  if (entries.length === 0) return;
+  lines.push('');
+  for (const [addr, f] of entries) {
+    const what = f.m > 0 ? `parity ${f.parityFrames} frames (${formatBytes(f.overheadBytes)})` : 'no bytes added';
+    lines.push(`fec ${addr}: ${printable(f.why)}; ${what}; repaired ${f.repaired}, unrecovered ${f.unrecovered}`);
+    if (f.choice) lines.push(`  choice ${addr}: ${printable(f.choice)}`);
+  }
 }

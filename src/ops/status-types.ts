@@ -106,6 +106,8 @@ export interface PeerStatusJson {
   };
   /** How the hub session is carried (issue 21, peer/hub-transport.ts); absent from older daemons. */
   hubTransport?: HubTransportJson;
+  /** FEC per peer overlay address (issue 19, peer/fec-pair.ts); absent from older daemons. */
+  fec?: Record<string, FecStatusJson>;
   /** Node totals over all peers. */
   traffic: TrafficJson;
   /** The IPv6 share of `traffic` (issue 22); absent before the data plane is up. */
@@ -279,3 +281,18 @@ export interface HubBindingJson {
 }
 
 export type StatusJson = PeerStatusJson | HubStatusJson;
+
+/** One pair's FEC (peer/fec-pair.ts FecPairStatus): the shape picked and why, and what it did. */
+export interface FecStatusJson {
+  k: number;
+  /** Parity shards per group; 0 = off. */
+  m: number;
+  why: string;
+  lossPct?: number;
+  repaired: number;
+  unrecovered: number;
+  parityFrames: number;
+  overheadBytes: number;
+  /** The pair's transport and FEC choice and why (peer/pair-choice.ts); the transport part advisory. */
+  choice?: string;
+}

@@ -24,6 +24,10 @@ export interface ChannelStats {
   srttMs: number;
   /** KCP lanes in use (flows seen); 0 for datagram transport. */
   lanes: number;
+  /** PUSH segments sent, retransmissions included (fec-loss.ts reads loss from these); 0 for datagrams. */
+  pushSegs?: number;
+  /** Retransmissions the ACKs showed were needless (kcp.ts retransSpurious). */
+  spurious?: number;
 }
 
 export interface DataChannel {
@@ -38,6 +42,9 @@ export interface DataChannel {
   /** Sends what send()/input() queued (data, ACKs). Cheap when nothing is queued. */
   flush(): void;
   stats(): ChannelStats;
+  /** FEC (fec-pair.ts) repairs a loss within `segments` later packets: KCP holds its fast
+   * retransmit that much longer so it does not resend what FEC repaired; 0 restores the preset. */
+  setFecDepth?(segments: number): void;
   close(): void;
 }
 
@@ -75,7 +82,7 @@ export class DatagramChannel implements DataChannel {
   flush(): void {}
 
   stats(): ChannelStats {
-    return { retransmits: 0, waitSnd: 0, srttMs: 0, lanes: 0 };
+    return { retransmits: 0, waitSnd: 0, srttMs: 0, lanes: 0, pushSegs: 0 };
   }
 
   close(): void {}

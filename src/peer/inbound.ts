@@ -2,7 +2,9 @@
 //   1-3. udp, classify, open and replay-check happen in src/link (Link.receive); node.ts takes the
 //        record of the sending key (the one lookup: peer-table.ts get(id)) and hands KCP and IP
 //        inner messages here with it. Only authenticated plaintext from a known peer arrives.
-//   4. kind       KCP datagram -> the record's channel; IP -> the packet itself
+//   4. kind       KCP datagram -> the record's channel; IP -> the packet itself; FEC (kind 5) -> the
+//                 FEC stage (fec-stage.ts), which hands each message it carries or repairs back here;
+//                 DUP (kind 6) -> dup-stage.ts, which hands back the first copy of each
 //   5. reassemble the channel yields whole packets (receive()) right after input(); a datagram
 //                 with another conv of the pair means the peer restarted: new channel
 //   6. check      IPv4 (IPv6: inbound6.ts, source = the record's overlay6, destination = ours,
@@ -16,6 +18,8 @@ import { ipv4Dst, ipv4Src, ipv4TotalLength } from '../tun/ip-packet.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import type { Logger } from '../util/log.js';
 import { InnerKind } from '../wire/inner.js';
+import { INNER_KIND_FEC } from '../fec/frame.js';
+import { INNER_KIND_DUP } from './dup-stage.js';
 import type { AclFirewall } from './acl-firewall.js';
 import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';
@@ -40,6 +44,10 @@ export interface InboundOptions {
   firewall?: Pick<AclFirewall, 'admit'>;
   /** Our overlay IPv6 address (16 bytes); absent: inner v6 packets are dropped as no_ipv6. */
   local6?: Uint8Array;
+  /** Inner kind 5 (fec-stage.ts); absent = dropped as malformed. */
+  fec?: { receive(peer: RemotePeer, frame: Uint8Array): void };
+  /** Inner kind 6, doubled interactive messages (dup-stage.ts); absent = dropped as malformed. */
+  dup?: { receive(peer: RemotePeer, frame: Uint8Array): void };
 }
 
 export class Inbound {
@@ -53,6 +61,10 @@ export class Inbound {
       this.reassemble(peer, plaintext.subarray(1));
     } else if (kind === InnerKind.IP) {
       this.deliver(peer, plaintext.subarray(1));
+    } else if (kind === INNER_KIND_FEC && this.o.fec) {
+      this.o.fec.receive(peer, plaintext);
+    } else if (kind === INNER_KIND_DUP && this.o.dup) {
+      this.o.dup.receive(peer, plaintext);
     } else {
       this.o.counters.drop('malformed');
     }

@@ -40,6 +40,7 @@ export class KcpChannel {
   private closed = false;
   /** Set when data was queued but not yet flushed; the caller flushes once per batch. */
   private dirty = false;
+  private readonly presetResend: number;
 
   constructor(o: KcpChannelOptions) {
     this.conv = o.conv;
@@ -61,6 +62,7 @@ export class KcpChannel {
     if (this.kcp.setMtu(o.mtu + KCP_OVERHEAD_BYTES + 1) !== 0) throw new RangeError(`bad KCP mtu for ${o.mtu}`);
     this.kcp.setWndSize(kcpWindowSegments, kcpWindowSegments);
     this.kcp.applyPreset(o.preset);
+    this.presetResend = o.preset.resend;
     // IP promises no order: a packet behind a repair is handed to the TUN at once (each exactly
     // once), so TCP inside sees its own SACK-able gap instead of a tripled RTT (docs/ARQ.md).
     this.kcp.unordered = true;
@@ -100,13 +102,22 @@ export class KcpChannel {
     this.timer.schedule(now);
   }
 
+  /**
+   * FEC is on with groups of up to `segments` packets (0: off). A lost segment's repair arrives with
+   * its group's parity, after at most that many later packets were acked, so fast retransmit waits
+   * for that many more skipped ACKs than the preset asks (docs/ARQ.md "FEC and fast retransmit").
+   */
+  setFecDepth(segments: number): void {
+    if (this.presetResend > 0) this.kcp.fastresend = this.presetResend + Math.max(0, segments);
+  }
+
   get isDirty(): boolean {
     return this.dirty;
   }
 
   /** For status and metrics. */
-  get stats(): { retransmits: number; waitSnd: number; rtoMs: number; srttMs: number; dead: boolean } {
-    return { retransmits: this.kcp.retransmits, waitSnd: this.kcp.waitSnd(), rtoMs: this.kcp.rxRto, srttMs: this.kcp.rxSrtt, dead: this.kcp.state === -1 };
+  get stats(): { retransmits: number; spurious: number; pushSegs: number; waitSnd: number; rtoMs: number; srttMs: number; dead: boolean } {
+    return { retransmits: this.kcp.retransmits, spurious: this.kcp.stats.retransSpurious, pushSegs: this.kcp.stats.outPushSegs, waitSnd: this.kcp.waitSnd(), rtoMs: this.kcp.rxRto, srttMs: this.kcp.rxSrtt, dead: this.kcp.state === -1 };
   }
 
   close(): void {

@@ -18,6 +18,8 @@ export class KcpLanes implements DataChannel {
   /** The lane the last input() fed: receive() drains it. */
   private receiving: KcpChannel | undefined;
   private closed = false;
+  /** fec-pair.ts's repair depth, applied to every lane (new ones too). */
+  private fecDepth = 0;
 
   constructor(
     private readonly peer: RemotePeer,
@@ -64,16 +66,23 @@ export class KcpLanes implements DataChannel {
   }
 
   stats(): ChannelStats {
-    const s: ChannelStats = { retransmits: 0, waitSnd: 0, srttMs: 0, lanes: 0 };
+    const s: ChannelStats = { retransmits: 0, waitSnd: 0, srttMs: 0, lanes: 0, pushSegs: 0 };
     for (const ch of this.lanes) {
       if (!ch) continue;
       const c = ch.stats;
       s.lanes++;
       s.retransmits += c.retransmits;
+      s.pushSegs = (s.pushSegs ?? 0) + c.pushSegs;
+      s.spurious = (s.spurious ?? 0) + c.spurious;
       s.waitSnd += c.waitSnd;
       s.srttMs = Math.max(s.srttMs, c.srttMs);
     }
     return s;
+  }
+
+  setFecDepth(segments: number): void {
+    this.fecDepth = segments;
+    for (const ch of this.lanes) ch?.setFecDepth(segments);
   }
 
   close(): void {
@@ -89,6 +98,7 @@ export class KcpLanes implements DataChannel {
     if (!ch) {
       ch = new KcpChannel({ conv: laneConv(this.conv, lane), mtu: this.mtu, preset: this.preset, clock: this.clock, peer: this.peer, sender: this.sender });
       this.lanes[lane] = ch;
+      if (this.fecDepth > 0) ch.setFecDepth(this.fecDepth);
     }
     return ch;
   }

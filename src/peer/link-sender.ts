@@ -26,6 +26,19 @@ export class LinkSender implements PeerSender {
     return ok;
   }
 
+  /** Path redundancy (dup-stage.ts): the same over the hub relay, whatever path data takes. */
+  sendRelay(peer: RemotePeer, inner: Uint8Array): boolean {
+    if (!peer.listed || this.closed) return false;
+    const ok = this.link.send(peer.publicKey, inner, peer.relay);
+    if (ok) peer.traffic.wire('out', 'relay', inner.byteLength);
+    return ok;
+  }
+
+  /** The pair's data takes a direct path now (dup-stage.ts). */
+  isDirect(peer: RemotePeer): boolean {
+    return peer.paths.current(this.clock.now()) !== undefined;
+  }
+
   /** From now on every send() is refused (the node is stopping). */
   close(): void {
     this.closed = true;

@@ -46,6 +46,9 @@ import { AclFirewall } from './acl-firewall.js';
 import { AclReceiver } from './acl-receive.js';
 import { ACL_POLICY_TYPE, REVOKED_TYPE } from '../wire/acl.js';
 import { RevokedKeys } from './revoked-keys.js';
+import { capsAskIntervalMs, fecPingFlags, onPingFlags, PEER_CAP_FEC } from './fec-caps.js';
+import { INNER_KIND_FEC } from '../fec/frame.js';
+import { INNER_KIND_DUP } from './dup-stage.js';
 
 /** Local tuning: how long a peer that left the map keeps its session, in case a restarted hub lists
  * it again (members re-register within one heartbeat, 20 s, of each other); 3 heartbeats. */
@@ -135,6 +138,8 @@ export class PeerNode {
   private mapHandlers: Array<(ev: MapEvent[]) => void> = [];
   private tick: TimerHandle | undefined;
   private stopped = false;
+  /** When node.ts last asked the peers whose FEC capability it lacks (fec-caps.ts). */
+  private capsAskedAt = -Infinity;
 
   constructor(private readonly o: PeerNodeOptions) {
     this.log = componentLogger(o.log, 'peer', { overlay: u32ToIpv4(o.overlay) });
@@ -248,7 +253,7 @@ export class PeerNode {
     if (!rec?.listed || this.stopped) return undefined;
     const d = rec.paths.current(this.o.clock.now());
     const path = d ? d.via : rec.relay;
-    return this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: PING_FLAG_USER }), path) ? path : undefined;
+    return this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: PING_FLAG_USER | fecPingFlags(rec.caps) }), path) ? path : undefined;
   }
 
   /** This node's NAT class is known (src/nat): tell the hub, and ask a PUNCH (it brings the partner's
@@ -308,7 +313,7 @@ export class PeerNode {
     const rec = this.remotes.get(id);
     if (!rec || !rec.listed || this.stopped || endpointRejection(to, this.overlayNet) !== undefined) return;
     const ping = rec.paths.probe(to, this.o.clock.now());
-    this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH }), udpPath(to));
+    this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH | fecPingFlags(rec.caps) }), udpPath(to));
   }
 
   private candidatesOf(peer: PeerInfo): DirectCandidate[] {
@@ -396,6 +401,7 @@ export class PeerNode {
     rec.link = r;
     const p = rec.paths;
     if (!p.direct && !p.punching) p.startPunch(this.candidatesOf(peer), this.o.clock.now());
+    if ((rec.caps & PEER_CAP_FEC) === 0) this.sendCapsPing(rec, fecPingFlags(rec.caps));
     // A hard NAT here: ask for a PUNCH now, it brings the partner's class (src/nat).
     if (this.o.nat?.asksForPunch) this.hubClient.requestPunch(peer.overlay);
   }
@@ -404,13 +410,17 @@ export class PeerNode {
     if (this.stopped) return;
     const now = this.o.clock.now();
     this.o.nat?.tick(now);
+    const askCaps = now - this.capsAskedAt >= capsAskIntervalMs;
+    if (askCaps) this.capsAskedAt = now;
     for (const peer of this.map.all()) {
-      const p = this.remotes.get(peer.id)?.paths;
-      if (!p || !this.link.hasSession(peer.publicKey)) continue;
+      const rec = this.remotes.get(peer.id);
+      const p = rec?.paths;
+      if (!rec || !p || !this.link.hasSession(peer.publicKey)) continue;
       const hadDirect = p.direct;
       for (const ping of p.due(now)) {
-        this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH }), udpPath(ping.endpoint));
+        this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH | fecPingFlags(rec.caps) }), udpPath(ping.endpoint));
       }
+      if (askCaps && (rec.caps & PEER_CAP_FEC) === 0) this.sendCapsPing(rec, fecPingFlags(rec.caps));
       if (hadDirect && !p.current(now)) {
         this.log.info({ peer: u32ToIpv4(peer.overlay), path: 'relay', why: 'direct path stopped answering' }, 'path changed');
         this.o.nat?.pathLost(hadDirect.endpoint);
@@ -430,7 +440,7 @@ export class PeerNode {
    */
   private onLinkInner(r: RemoteNode, pt: Uint8Array, from: Path): void {
     const kind = pt[0];
-    if ((kind === InnerKind.KCP || kind === InnerKind.IP) && !this.hubClient.isHub(r.publicKey)) return this.onPeerData(r, pt, from);
+    if ((kind === InnerKind.KCP || kind === InnerKind.IP || kind === INNER_KIND_FEC || kind === INNER_KIND_DUP) && !this.hubClient.isHub(r.publicKey)) return this.onPeerData(r, pt, from);
     let inner;
     try {
       inner = decodeInner(pt);
@@ -472,6 +482,9 @@ export class PeerNode {
       case InnerKind.PING: {
         const observed = from.kind === 'udp' ? from.endpoint : { address: '0.0.0.0', port: 0 };
         this.link.send(r.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed }), from);
+        const caps = onPingFlags(rec.caps, inner.flags);
+        rec.caps = caps.caps;
+        if (caps.answer) this.sendCapsPing(rec, fecPingFlags(rec.caps));
         if (from.kind === 'udp') {
           if (endpointRejection(from.endpoint, this.overlayNet) === undefined) rec.paths.sawPingFrom(from.endpoint, endpointKind(peer, from.endpoint), now);
           else this.drops.candidate++;
@@ -488,6 +501,14 @@ export class PeerNode {
       default:
         this.drops.unknownKind++;
     }
+  }
+
+  /** A PING that only carries FEC capability flags (fec-caps.ts), on the path data takes now. */
+  private sendCapsPing(rec: RemotePeer, flags: number): void {
+    if (!rec.listed || this.stopped) return;
+    const d = rec.paths.current(this.o.clock.now());
+    const txid = BigInt(Math.floor(this.random01() * 2 ** 32));
+    this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags }), d ? d.via : rec.relay);
   }
 
   /** The record of a listed peer that sent `from` (a relayed packet must come from its own address). */

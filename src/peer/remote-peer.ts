@@ -33,6 +33,8 @@ export class RemotePeer {
   /** Built on first use by channels.ts; closed when the conv changes. */
   channel: DataChannel | undefined;
   readonly traffic = new PeerTraffic();
+  /** What the peer told us it speaks (fec-caps.ts PEER_CAP_FEC), learned from its PINGs. */
+  caps = 0;
   /** The hub relay to this peer in the link's form, made once per address (not per datagram). */
   relay: Path;
   /** The link's record of this remote (session times), once it has spoken to us. */

@@ -247,6 +247,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       ...st,
       ...(nat?.portMapper ? { portMapping: nat.portMapper.status().text } : {}),
       hubTransport: ht.status(),
+      ...(dataPlane ? { fec: dataPlane.fecStatus(node.remotes) } : {}),
       ...(routes.enabled ? { routes: routes.status() } : {}),
       ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),
     };
@@ -325,6 +326,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     sender: node.sender,
     ...(routes.enabled ? { routes } : {}),
     firewall: node.firewall,
+    fec: cfg.fec,
   }));
   node.attachData(dp.inbound);
   const net = overlayPrefix(overlay, a.prefixLength);

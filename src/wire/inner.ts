@@ -58,6 +58,10 @@ export enum StreamOp {
 /** PING flags (protocol: both sides must agree). */
 export const PING_FLAG_PUNCH = 1;
 export const PING_FLAG_USER = 2;
+/** The sender speaks FEC (inner kinds 5 and 6, peer/fec-caps.ts); older peers ignore the bit. */
+export const PING_FLAG_FEC = 4;
+/** The sender does not know yet whether the receiver speaks FEC: answer with a PING_FLAG_FEC PING. */
+export const PING_FLAG_FEC_ASK = 8;
 
 /** A UDP endpoint as carried on the wire (wire/endpoint.ts): dotted quad or canonical IPv6 text;
  * structurally the same as net/udp.ts Endpoint. */

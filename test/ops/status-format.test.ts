@@ -191,3 +191,22 @@ describe('hub bindings of keys not registered now', () => {
     expect(formatStatus(peerStatus)).not.toMatch(/CHANNEL/);
   });
 });
+
+describe('FEC lines (issue 19)', () => {
+  it('says per pair what FEC picked and why, and what it cost and repaired', () => {
+    const text = formatStatus({
+      ...peerStatus,
+      fec: {
+        '10.9.0.3': { k: 10, m: 3, why: "10+3: 4.50 % loss (receiver's report)", lossPct: 4.5, repaired: 120, unrecovered: 2, parityFrames: 300, overheadBytes: 420_000, choice: 'kcp (--transport), FEC 10+3 (4.5 % loss, 40 ms RTT)' },
+        '10.9.0.4': { k: 10, m: 0, why: 'off: 0.00 % loss (KCP retransmits)', repaired: 0, unrecovered: 0, parityFrames: 0, overheadBytes: 0 },
+      },
+    });
+    expect(text).toContain("fec 10.9.0.3: 10+3: 4.50 % loss (receiver's report); parity 300 frames (410 KiB); repaired 120, unrecovered 2");
+    expect(text).toContain('  choice 10.9.0.3: kcp (--transport), FEC 10+3 (4.5 % loss, 40 ms RTT)');
+    expect(text).toContain('fec 10.9.0.4: off: 0.00 % loss (KCP retransmits); no bytes added; repaired 0, unrecovered 0');
+  });
+
+  it('prints nothing for FEC when no pair has it (older daemons too)', () => {
+    expect(formatStatus(peerStatus)).not.toContain('fec ');
+  });
+});

@@ -1,0 +1,134 @@
+// Path redundancy in the data path (issue 19 item 3): a PeerSender in front of the FEC stage. A small
+// message of a low-rate lane (dup-decide.ts) on a lossy direct path leaves twice, as inner kind 6
+// (below) on the direct path and over the hub relay; everything else goes on to FEC unchanged. The
+// receiving side (receive) lets the first copy through (dup-window.ts) to the inbound stage.
+//
+//   DUP (6)  0 kind u8 = 6 | 1 seq u32 LE | 5 inner message [n] (KCP or IP, kind byte included)
+import { viewOf } from '../util/bytes.js';
+import type { Clock } from '../util/clock.js';
+import type { PeerSender } from './channel.js';
+import { shouldDuplicate, type DupWhy } from './dup-decide.js';
+import { DupWindow } from './dup-window.js';
+import { PEER_CAP_FEC } from './fec-caps.js';
+import { flowLane, laneOfConv } from './flow-lane.js';
+import type { RemotePeer } from './remote-peer.js';
+import { InnerKind } from '../wire/inner.js';
+
+/** The inner kind of a doubled message (protocol: allocated to issue 19 with 5 for FEC). */
+export const INNER_KIND_DUP = 6;
+export const DUP_HEADER_BYTES = 5;
+/** Lanes a pair's rates are kept for: the KCP lanes (flow-lane.ts kcpLaneCount), one per IP flow hash. */
+const laneSlots = 16;
+/** Rates are counted over windows of this long (local tuning: one second, as the thresholds). */
+const rateWindowMs = 1_000;
+
+/** What the stage needs from the link: the data path's usual send, and the relay beside it. */
+export interface DupSender extends PeerSender {
+  /** Seals `inner` for the peer and sends it over the hub relay, whatever path data takes. */
+  sendRelay(peer: RemotePeer, inner: Uint8Array): boolean;
+  /** The pair's data takes a direct path now. */
+  isDirect(peer: RemotePeer): boolean;
+}
+
+export interface DupStageOptions {
+  /** Where messages that are not doubled go (the FEC stage). */
+  next: PeerSender;
+  link: DupSender;
+  clock: Clock;
+  /** Direct-path loss for the pair (the FEC stage's reading), undefined when none yet. */
+  lossOf(peer: RemotePeer): number | undefined;
+  deliver(peer: RemotePeer, inner: Uint8Array): void;
+  /** false: never double (--fec off turns both off). */
+  enabled: boolean;
+}
+
+interface PairDup {
+  seq: number;
+  readonly window: DupWindow;
+  windowStart: number;
+  readonly pkts: Uint32Array;
+  readonly bytes: Uint32Array;
+  readonly lastPkts: Uint32Array;
+  readonly lastBytes: Uint32Array;
+}
+
+export class DupStage implements PeerSender {
+  readonly stats = { doubled: 0, received: 0, duplicatesDropped: 0, malformed: 0 };
+  private readonly pairs = new WeakMap<RemotePeer, PairDup>();
+
+  constructor(private readonly o: DupStageOptions) {}
+
+  send(peer: RemotePeer, inner: Uint8Array): boolean {
+    if (!this.o.enabled || (peer.caps & PEER_CAP_FEC) === 0) return this.o.next.send(peer, inner);
+    const p = this.pairOf(peer);
+    const lane = laneOf(peer, inner);
+    const now = this.o.clock.now();
+    if (now - p.windowStart >= rateWindowMs) this.roll(p, now);
+    p.pkts[lane]!++;
+    p.bytes[lane]! += inner.byteLength;
+    // The busier of this window so far and the last full one: a burst is bulk at once.
+    const why: DupWhy = shouldDuplicate({
+      bytes: inner.byteLength,
+      lanePps: Math.max(p.pkts[lane]!, p.lastPkts[lane]!),
+      laneBytesPerSec: Math.max(p.bytes[lane]!, p.lastBytes[lane]!),
+      direct: this.o.link.isDirect(peer),
+      loss: this.o.lossOf(peer),
+      capable: true,
+    });
+    if (why !== 'duplicate') return this.o.next.send(peer, inner);
+    const frame = new Uint8Array(DUP_HEADER_BYTES + inner.byteLength);
+    frame[0] = INNER_KIND_DUP;
+    viewOf(frame).setUint32(1, p.seq, true);
+    p.seq = (p.seq + 1) >>> 0;
+    frame.set(inner, DUP_HEADER_BYTES);
+    this.stats.doubled++;
+    const a = this.o.link.send(peer, frame);
+    const b = this.o.link.sendRelay(peer, frame);
+    return a || b;
+  }
+
+  /** Inbound stage 4 for inner kind 6: the first copy of each message goes on. */
+  receive(peer: RemotePeer, frame: Uint8Array): void {
+    const k = frame[DUP_HEADER_BYTES];
+    if (frame.byteLength <= DUP_HEADER_BYTES || (k !== InnerKind.KCP && k !== InnerKind.IP)) {
+      this.stats.malformed++;
+      return;
+    }
+    const seq = viewOf(frame).getUint32(1, true);
+    if (!this.pairOf(peer).window.accept(seq)) {
+      this.stats.duplicatesDropped++;
+      return;
+    }
+    this.stats.received++;
+    this.o.deliver(peer, frame.subarray(DUP_HEADER_BYTES));
+  }
+
+  private pairOf(peer: RemotePeer): PairDup {
+    let p = this.pairs.get(peer);
+    if (p === undefined) {
+      const z = () => new Uint32Array(laneSlots);
+      p = { seq: 0, window: new DupWindow(), windowStart: this.o.clock.now(), pkts: z(), bytes: z(), lastPkts: z(), lastBytes: z() };
+      this.pairs.set(peer, p);
+    }
+    return p;
+  }
+
+  private roll(p: PairDup, now: number): void {
+    const stale = now - p.windowStart >= 2 * rateWindowMs; // a quiet second: the last window was empty
+    p.lastPkts.set(stale ? new Uint32Array(laneSlots) : p.pkts);
+    p.lastBytes.set(stale ? new Uint32Array(laneSlots) : p.bytes);
+    p.pkts.fill(0);
+    p.bytes.fill(0);
+    p.windowStart = now;
+  }
+}
+
+/** The lane of an outgoing message: a KCP datagram's conv, or an IP packet's flow hash. */
+function laneOf(peer: RemotePeer, inner: Uint8Array): number {
+  if (inner[0] === InnerKind.KCP && inner.byteLength >= 5) {
+    const conv = (inner[1]! | (inner[2]! << 8) | (inner[3]! << 16) | (inner[4]! << 24)) >>> 0;
+    return laneOfConv(peer.conv, conv) ?? 0;
+  }
+  if (inner[0] === InnerKind.IP && inner.byteLength >= 21) return flowLane(inner.subarray(1)) % laneSlots;
+  return 0;
+}

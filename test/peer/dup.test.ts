@@ -1,0 +1,100 @@
+// Path redundancy for interactive lanes (issue 19 item 3): the decision table (dup-decide.ts), the
+// receiver's duplicate window (dup-window.ts), and the stage (dup-stage.ts) doubling a ping-like
+// lane over the relay on a lossy direct path while a bulk lane never doubles.
+import { describe, expect, it } from 'vitest';
+import { dupMaxBytes, dupMinLoss, shouldDuplicate, type DupInput } from '../../src/peer/dup-decide.js';
+import { DupWindow, dupWindow } from '../../src/peer/dup-window.js';
+import { DupStage, INNER_KIND_DUP, type DupSender } from '../../src/peer/dup-stage.js';
+import { PEER_CAP_FEC } from '../../src/peer/fec-caps.js';
+import type { RemotePeer } from '../../src/peer/remote-peer.js';
+import { InnerKind } from '../../src/wire/inner.js';
+import { laneConv } from '../../src/peer/flow-lane.js';
+import { ManualClock } from '../fakes/manual-clock.js';
+
+const ping: DupInput = { bytes: 100, lanePps: 1, laneBytesPerSec: 100, direct: true, loss: 0.05, capable: true };
+
+describe('shouldDuplicate', () => {
+  it.each<[string, Partial<DupInput>, string]>([
+    ['a ping-sized message of a quiet lane on a lossy direct path', {}, 'duplicate'],
+    ['an older peer cannot take kind 6', { capable: false }, 'not-capable'],
+    ['already on the relay: nothing to add', { direct: false }, 'relayed'],
+    ['no loss reading yet', { loss: undefined }, 'clean'],
+    ['a direct path below the threshold', { loss: dupMinLoss / 2 }, 'clean'],
+    ['at the threshold', { loss: dupMinLoss }, 'duplicate'],
+    ['a full-size segment is never doubled', { bytes: dupMaxBytes + 1 }, 'large'],
+    ['a small message of a busy lane (the ACKs of a transfer) is bulk', { lanePps: 2000, laneBytesPerSec: 60_000 }, 'bulk'],
+    ['a lane moving many bytes in few messages is bulk', { lanePps: 10, laneBytesPerSec: 20_000 }, 'bulk'],
+  ])('%s -> %s', (_why, input, want) => expect(shouldDuplicate({ ...ping, ...input })).toBe(want));
+});
+
+describe('DupWindow', () => {
+  it('passes the first copy and drops the second, in any order within the window', () => {
+    const w = new DupWindow();
+    expect([5, 5, 7, 6, 7, 6, 4, 4].map((s) => w.accept(s))).toEqual([true, false, true, true, false, false, true, false]);
+  });
+
+  it('drops copies older than the window and handles the u32 wrap', () => {
+    const w = new DupWindow();
+    expect(w.accept(0xffff_fffe)).toBe(true);
+    expect(w.accept(1)).toBe(true); // past the wrap: ahead
+    expect(w.accept(0xffff_ffff)).toBe(true); // behind, in the window, first copy
+    expect(w.accept(0xffff_ffff)).toBe(false);
+    expect(w.accept(1 + dupWindow)).toBe(true);
+    expect(w.accept(1)).toBe(false); // out of the window now
+  });
+});
+
+describe('DupStage', () => {
+  function rig(loss: number | undefined, direct = true) {
+    const clock = new ManualClock();
+    const peer = { conv: 1000, caps: PEER_CAP_FEC } as unknown as RemotePeer;
+    const sent = { direct: [] as Uint8Array[], relay: [] as Uint8Array[], next: [] as Uint8Array[] };
+    const link: DupSender = { send: (_p, i) => (sent.direct.push(i.slice()), true), sendRelay: (_p, i) => (sent.relay.push(i.slice()), true), isDirect: () => direct };
+    const delivered: Uint8Array[] = [];
+    const stage = new DupStage({ next: { send: (_p, i) => (sent.next.push(i.slice()), true) }, link, clock, lossOf: () => loss, deliver: (_p, i) => delivered.push(i.slice()), enabled: true });
+    return { clock, peer, sent, stage, delivered };
+  }
+  /** An inner KCP message of `bytes` bytes on `lane` of the pair. */
+  const kcp = (lane: number, bytes: number) => {
+    const b = new Uint8Array(bytes);
+    b[0] = InnerKind.KCP;
+    new DataView(b.buffer).setUint32(1, laneConv(1000, lane), true);
+    return b;
+  };
+
+  it('doubles a quiet lane over the relay on a lossy direct path; the receiver passes one copy', () => {
+    const r = rig(0.05);
+    for (let i = 0; i < 5; i++) {
+      expect(r.stage.send(r.peer, kcp(0, 80))).toBe(true);
+      r.clock.advance(200);
+    }
+    expect(r.sent.next).toHaveLength(0);
+    expect(r.sent.direct.length).toBe(5);
+    expect(r.sent.relay.length).toBe(5);
+    expect(r.sent.direct.every((f) => f[0] === INNER_KIND_DUP)).toBe(true);
+    // Both copies of each arrive (relay first for some): each message is delivered once.
+    const rx = rig(0.05);
+    for (let i = 0; i < 5; i++) {
+      rx.stage.receive(rx.peer, r.sent.relay[i]!);
+      rx.stage.receive(rx.peer, r.sent.direct[i]!);
+    }
+    expect(rx.delivered).toHaveLength(5);
+    expect(rx.delivered.every((d) => d.byteLength === 80 && d[0] === InnerKind.KCP)).toBe(true);
+    expect(rx.stage.stats.duplicatesDropped).toBe(5);
+  });
+
+  it('never doubles a bulk lane, and nothing at all on a clean or relayed path', () => {
+    const r = rig(0.05);
+    for (let i = 0; i < 200; i++) r.stage.send(r.peer, kcp(3, 60)); // a burst of ACK-sized messages: bulk
+    expect(r.sent.relay.length).toBeLessThan(60);
+    r.clock.advance(1000);
+    for (let i = 0; i < 200; i++) r.stage.send(r.peer, kcp(3, 60));
+    expect(r.sent.relay.length).toBeLessThan(60); // the last window's rate keeps it bulk from the start
+    for (const [loss, direct] of [[0, true], [0.05, false]] as const) {
+      const c = rig(loss, direct);
+      c.stage.send(c.peer, kcp(0, 80));
+      expect(c.sent.relay).toHaveLength(0);
+      expect(c.sent.next).toHaveLength(1);
+    }
+  });
+});

@@ -17,12 +17,12 @@ const golden: Array<[string, Signal, string]> = [
     '33 0a090002 0a090003 04000000aa',
   ],
   [
-    'PUNCH_FORWARD: a PUNCH body with seq 0 about the sender',
+    'PUNCH_FORWARD: a PUNCH body with seq 0 about the sender (endpoints family-tagged, protocol 2)',
     {
       type: SignalType.PUNCH_FORWARD, from: 0x0a090002, to: 0x0a090003,
       punch: { type: ControlType.PUNCH, seq: 0, publicKey: key, overlay: 0x0a090002, candidates: [{ kind: CandidateKind.PUBLIC, endpoint: { address: '198.51.100.7', port: 7000 } }] },
     },
-    `32 0a090002 0a090003 0a 00000000 ${keyHex} 0a090002 01 ${CandidateKind.PUBLIC.toString(16).padStart(2, '0')} c6336407 581b`,
+    `32 0a090002 0a090003 0a 00000000 ${keyHex} 0a090002 01 ${CandidateKind.PUBLIC.toString(16).padStart(2, '0')} 04 c6336407 581b`,
   ],
 ];
 

@@ -15,6 +15,7 @@
 // messages without telling watchers), so hosts' wall clocks need not agree.
 // (Past 400 lines on purpose: the watches, presence, claims and member writes share one connection
 // and the mirrors they keep; the pure parts, bucket and key names and the creds file, are exported.)
+import { canonicalIpv6 } from '../util/ipv6.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
@@ -99,6 +100,8 @@ interface MemberRecord {
   home: string;
   publicKey: string;
   overlay: number;
+  /** The member's overlay IPv6 address (canonical text), when it has one (issue 22). */
+  overlay6?: string;
   name: string;
   bootId: string;
   reflexive: Endpoint;
@@ -113,6 +116,11 @@ interface BindingRecord {
 }
 
 const enc = new TextEncoder();
+
+/** A record's overlay6 when it is canonical IPv6 text (another hub wrote it; anything else is left out). */
+function overlay6Of(rec: MemberRecord): { overlay6?: string } {
+  return typeof rec.overlay6 === 'string' && canonicalIpv6(rec.overlay6) === rec.overlay6 ? { overlay6: rec.overlay6 } : {};
+}
 const dec = new TextDecoder();
 const json = (v: unknown) => enc.encode(JSON.stringify(v));
 
@@ -229,7 +237,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   const alive = (hub: string) => hub === o.hubId || o.clock.now() - (hubSeen.get(hub) ?? startedMs) <= ttlMs;
   const showInMap = (id: string, rec: MemberRecord): boolean => {
     const { changed } = map.upsert(
-      { publicKey: new Uint8Array(Buffer.from(rec.publicKey, 'base64')), id, overlay: rec.overlay >>> 0, name: rec.name, bootId: BigInt(rec.bootId), reflexive: rec.reflexive, lan: rec.lan },
+      { publicKey: new Uint8Array(Buffer.from(rec.publicKey, 'base64')), id, overlay: rec.overlay >>> 0, ...overlay6Of(rec), name: rec.name, bootId: BigInt(rec.bootId), reflexive: rec.reflexive, lan: rec.lan },
       o.clock.now(),
     );
     return changed;
@@ -455,7 +463,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   }
 
   const recordOf = (m: Member): MemberRecord => ({
-    home: o.hubId, publicKey: Buffer.from(m.publicKey).toString('base64'), overlay: m.overlay, name: m.name, bootId: m.bootId.toString(),
+    home: o.hubId, publicKey: Buffer.from(m.publicKey).toString('base64'), overlay: m.overlay, ...(m.overlay6 !== undefined ? { overlay6: m.overlay6 } : {}), name: m.name, bootId: m.bootId.toString(),
     reflexive: { address: m.reflexive.address, port: m.reflexive.port }, lan: m.lan.map((e) => ({ address: e.address, port: e.port })),
   });
 

@@ -7,6 +7,7 @@
 //   npm run build && node bench/vpn/run.mjs [--systems a,b] [--delays 20,100] [--jitter 0,10]
 //     [--loss 0,1,5,10] [--runs 5] [--seconds 20] [--streams 1,4] [--echo] [--cc bbr|cubic]
 //     [--meshd-a DIR --meshd-b DIR [--ab-mode "kcp fast2"]] [--calibrate] [--out NAME] [--cpu-prof DIR]
+//     [--relay [--relay-rate MBIT|uncapped]]   (meshd rows through the hub's relay; default 50 as the hub's)
 //
 // Writes bench/results/vpn-<stamp>.json and .md (the tables; paste into docs/BENCHMARKS.md). Root only.
 // See docs/BENCHMARKS.md for what a valid run is (emulator counters zero) and the campaign commands.
@@ -51,6 +52,9 @@ if (!quick && cfg.delaysMs.some((d) => d >= 100) && cfg.seconds < 20) throw new 
 const cpuProf = opt('--cpu-prof', null);
 if (cpuProf) mkdirSync(cpuProf, { recursive: true });
 
+// --relay: meshd rows go through the hub's relay (direct A-B UDP blocked) under --relay-rate.
+const relayMode = flag('--relay') ? { rateMbit: opt('--relay-rate', '50') === 'uncapped' ? 100_000 : Number(opt('--relay-rate', '50')) } : null;
+
 /** The systems of this run: the reference set, or two meshd trees side by side (--meshd-a/--meshd-b). */
 function chooseSystems() {
   const dirA = opt('--meshd-a', null);
@@ -65,12 +69,12 @@ function chooseSystems() {
     return {
       ab: true,
       trees: [tree(dirA, 'A'), tree(dirB, 'B')],
-      list: pick([underlay, ...[tree(dirA, 'A'), tree(dirB, 'B')].map((t) => meshd(t.cli, transport, mode ?? null, cpuProf, `meshd ${t.tag}`))]),
+      list: pick([underlay, ...[tree(dirA, 'A'), tree(dirB, 'B')].map((t) => meshd(t.cli, transport, mode ?? null, cpuProf, `meshd ${t.tag}`, relayMode))]),
     };
   }
   const cli = join(repo, 'dist', 'cli.js');
-  const all = [underlay, wireguardGo, kcptun, nebula, ...['normal', 'fast', 'fast2', 'fast3'].map((m) => meshd(cli, 'kcp', m, cpuProf)), meshd(cli, 'datagram', null, cpuProf)];
-  const def = [underlay, wireguardGo, meshd(cli, 'kcp', 'fast2', cpuProf)];
+  const all = [underlay, wireguardGo, kcptun, nebula, ...['normal', 'fast', 'fast2', 'fast3'].map((m) => meshd(cli, 'kcp', m, cpuProf, 'meshd', relayMode)), meshd(cli, 'datagram', null, cpuProf, 'meshd', relayMode)];
+  const def = [underlay, wireguardGo, meshd(cli, 'kcp', 'fast2', cpuProf, 'meshd', relayMode)];
   return { ab: false, trees: [{ cli, tag: '', dir: repo }], list: only === null ? def : pick(all) };
 }
 const chosen = chooseSystems();

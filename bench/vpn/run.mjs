@@ -174,6 +174,7 @@ async function measureRun(sys, topo, cell, run, results) {
       const emu0 = bridgeSnapshot(topo.bridge);
       const udp0 = { a: udpCounters(lab, ns.a), b: udpCounters(lab, ns.b) };
       const wall0 = Date.now();
+      const hub0 = relayMode && started.hubStatus ? started.hubStatus() : null;
       if (started.ping) row.pingIdle = await ping(ns.a, started.ping, { count: cfg.idlePings, intervalS: cfg.pingIntervalS });
       const cpu0 = sumCpu(started.pids);
       let bytes = 0;
@@ -183,6 +184,11 @@ async function measureRun(sys, topo, cell, run, results) {
         row[`tcp${streams}`] = r;
         bytes += r.bytes ?? 0;
         if (loadPing) row.pingLoad = await loadPing;
+      }
+      if (hub0) {
+        // Counters over this loss level only (the hub's are cumulative).
+        const h1 = started.hubStatus();
+        row.hub = h1 && { ...h1, relayedBytes: h1.relayedBytes - hub0.relayedBytes, overBudget: h1.overBudget === null ? null : h1.overBudget - (hub0.overBudget ?? 0) };
       }
       const cpu = sumCpu(started.pids) - cpu0;
       row.cpuSeconds = Object.keys(started.pids).length ? cpu : null;
@@ -200,6 +206,8 @@ async function measureRun(sys, topo, cell, run, results) {
           cfg.streams.map((s) => `${s}x ${fmt(row[`tcp${s}`]?.mbps)}`).join(' ') +
           ` Mbit/s, ping idle ${fmt(row.pingIdle?.median)} ms, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
           (e ? `, emulator drops ${e.lost} late>1ms ${e.late1ms} cpu ${fmt(100 * e.cpuShare, 0)} %` : '') +
+          (row.hub ? `, hub relayed ${fmt((row.hub.relayedBytes ?? 0) / 1e6, 0)} MB over_budget ${row.hub.overBudget} peak queue ${row.hub.relayQueue?.peakQueuedBytes ?? '-'}` : '') +
+          (row.tcp1?.retransmits !== undefined ? `, retr ${row.tcp1.retransmits}` : '') +
           (row.echo ? `, echo avg ${fmt(row.echo.avg)} max ${fmt(row.echo.max)} ms` : '') +
           (row.tcp1?.error ? ` [${row.tcp1.error}]` : ''),
       );

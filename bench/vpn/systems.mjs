@@ -282,6 +282,16 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'm
           echo: { host: overlayB, port: echoPort },
           ping: overlayB,
           pids: { a: tracked[1].child.pid, b: tracked[2].child.pid, h: hub.child.pid },
+          // The hub's relay counters (drops by reason, shaping queue), for relay rows.
+          hubStatus: () => {
+            const r = lab.exec(ns.h, [process.execPath, cliPath, 'status', '--json', '--state-dir', join(dir, 'hub')], { allowFail: true });
+            try {
+              const j = JSON.parse(r.stdout);
+              return { relayedBytes: j.relayedBytes, relayedPackets: j.relayedPackets, overBudget: j.drops?.relay_over_budget ?? null, relayQueue: j.relayQueue ?? null };
+            } catch {
+              return null;
+            }
+          },
           stop,
           logs: () => logs(tracked),
         };

@@ -206,7 +206,7 @@ async function measureRun(sys, topo, cell, run, results) {
           cfg.streams.map((s) => `${s}x ${fmt(row[`tcp${s}`]?.mbps)}`).join(' ') +
           ` Mbit/s, ping idle ${fmt(row.pingIdle?.median)} ms, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
           (e ? `, emulator drops ${e.lost} late>1ms ${e.late1ms} cpu ${fmt(100 * e.cpuShare, 0)} %` : '') +
-          (row.hub ? `, hub relayed ${fmt((row.hub.relayedBytes ?? 0) / 1e6, 0)} MB over_budget ${row.hub.overBudget} peak queue ${row.hub.relayQueue?.peakQueuedBytes ?? '-'}` : '') +
+          (row.hub ? `, hub relayed ${fmt((row.hub.relayedBytes ?? 0) / 1e6, 0)} MB over_budget ${row.hub.overBudget} peak queue ${row.hub.relayQueue?.peakQueuedBytes ?? '-'} drops ${JSON.stringify(Object.fromEntries(Object.entries(row.hub.drops ?? {}).filter(([, v]) => v > 0)))}` : '') +
           (row.tcp1?.retransmits !== undefined ? `, retr ${row.tcp1.retransmits}` : '') +
           (row.echo ? `, echo avg ${fmt(row.echo.avg)} max ${fmt(row.echo.max)} ms` : '') +
           (row.tcp1?.error ? ` [${row.tcp1.error}]` : ''),

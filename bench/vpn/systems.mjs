@@ -287,7 +287,7 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'm
             const r = lab.exec(ns.h, [process.execPath, cliPath, 'status', '--json', '--state-dir', join(dir, 'hub')], { allowFail: true });
             try {
               const j = JSON.parse(r.stdout);
-              return { relayedBytes: j.relayedBytes, relayedPackets: j.relayedPackets, overBudget: j.drops?.relay_over_budget ?? null, relayQueue: j.relayQueue ?? null };
+              return { relayedBytes: j.relayedBytes, relayedPackets: j.relayedPackets, overBudget: j.drops?.relay_over_budget ?? null, relayQueue: j.relayQueue ?? null, drops: j.drops ?? {} };
             } catch {
               return null;
             }

@@ -17,7 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addr, buildTopology, setLoss } from './lab.mjs';
-import { cpuSeconds, echo, iperf, iperfUdp, peakRssMiB, ping, snmpCounters, udpCounters, udpRecvBuffers } from './measure.mjs';
+import { cpuSeconds, echo, iperf, iperfUdp, peakRssMiB, ping, rssMiB, snmpCounters, udpCounters, udpRecvBuffers } from './measure.mjs';
 import { kcptun, meshd, nebula, underlay, wireguardGo } from './systems.mjs';
 import { renderTables } from './report.mjs';
 import { bridgeDelta, bridgeSnapshot } from './emulator.mjs';
@@ -168,6 +168,7 @@ async function measureRun(sys, topo, cell, run, results) {
     const startMs = Date.now() - t0;
     // Warm-up, not measured: the first pings after start pay for first-packet work in the daemons.
     if (started.ping) await ping(ns.a, started.ping, { count: 10, intervalS: 0.02 });
+    const loadRss = {};
     for (const lossPct of cfg.lossPct) {
       setLoss(lab, ns.r, topo.lossIf, lossPct);
       const row = { ...base, lossPct, startMs };
@@ -184,6 +185,11 @@ async function measureRun(sys, topo, cell, run, results) {
         row[`tcp${streams}`] = r;
         bytes += r.bytes ?? 0;
         if (loadPing) row.pingLoad = await loadPing;
+        // RSS under load: read as the transfer ends (the largest of the run's transfers kept).
+        for (const [k, p] of Object.entries(started.pids)) {
+          const v = rssMiB(p);
+          if (v !== null) loadRss[k] = Math.max(loadRss[k] ?? 0, v);
+        }
       }
       if (hub0) {
         // Counters over this loss level only (the hub's are cumulative).
@@ -217,7 +223,7 @@ async function measureRun(sys, topo, cell, run, results) {
     const rss = {};
     for (const [k, p] of Object.entries(started.pids)) rss[k] = peakRssMiB(p);
     // Underlay fragments reassembled in B since the namespace was made: should stay 0 (NETLAB.md).
-    results.push({ ...base, lossPct: 'summary', peakRssMiB: rss, udpRcvbuf, startMs, reasmReqdsB: snmpCounters(lab, ns.b, 'Ip').ReasmReqds ?? null });
+    results.push({ ...base, lossPct: 'summary', peakRssMiB: rss, loadRssMiB: loadRss, udpRcvbuf, startMs, reasmReqdsB: snmpCounters(lab, ns.b, 'Ip').ReasmReqds ?? null });
     if (!Object.values(started.pids).every((p) => cpuSeconds(p) !== null)) say(`${sys.name}: a daemon died\n${started.logs()}`);
   } finally {
     if (started) await started.stop();

@@ -4,10 +4,13 @@
 // collapse (31 of 50 Mbit/s); a short queue drained at the budget lets the pair's rate controller
 // read the budget as a bottleneck (rising RTT) instead of as loss.
 
-/** Local tuning: a sender's queue holds this much time at its budget. A BBR-like sender (arq/rate-control.ts)
- * keeps ~1 BDP in flight beyond the pipe while probing; 100 ms covers that up to ~100 ms RTT with
- * room, and is short enough that an interactive packet behind a bulk flow waits at most that long. */
-export const relayQueueMs = 100;
+/** Local tuning: a sender's queue holds this much time at its budget. A BBR-like sender
+ * (arq/rate-control.ts) overshoots in Startup by up to ~2 BDP and probes at 1.25x for one RTT; in
+ * process (test/hub/relay-shaping.test.ts, 2 s windows), 100 ms still dropped during probes at 200 ms
+ * RTT, 200 ms dropped only in the first 2 s there and never at 40 ms RTT. An interactive packet
+ * behind a bulk flow of the same sender waits at most this long (in steady state far less: the
+ * controller drains what it queued). */
+export const relayQueueMs = 200;
 /** Local tuning: the queue is never smaller than this (a few dozen full datagrams: slow budgets still absorb a burst). */
 export const relayQueueMinBytes = 64 * 1024;
 /** Local tuning: nor larger than this per sender, whatever the budget (memory per member). */
@@ -20,6 +23,21 @@ export const relayItemOverheadBytes = 128;
 /** Local tuning: the drain timer never waits less than this (timers have ms resolution; the token
  * bucket keeps what a late timer missed, so the rate holds). */
 export const relayDrainMinMs = 1;
+
+/** Local tuning: when shaping, the sender's bucket holds this much time at its budget. The queue,
+ * not the bucket, absorbs bursts; a deep bucket (--relay-rate's policing burst is 1 s) lets a
+ * fresh sender run at line rate until it empties, and the pair's rate controller, having measured
+ * that rate, then overfills the queue (~1,300 drops in the next 2 s in process). 20 ms still
+ * covers a drain timer that fires late on a busy host. */
+export const relayShapeBurstMs = 20;
+/** Local tuning: the shaping bucket is never shallower than this (a dozen full datagrams). */
+export const relayShapeBurstMinBytes = 16 * 1024;
+
+/** The shaping bucket's depth for this budget: relayShapeBurstMs of it, within [min, policy burst]. */
+export function relayShapeBurstBytes(bytesPerSec: number, policyBurstBytes: number): number {
+  const want = Math.ceil((bytesPerSec * relayShapeBurstMs) / 1000);
+  return Math.min(policyBurstBytes, Math.max(relayShapeBurstMinBytes, want));
+}
 
 /** Bytes a sender with this budget may have queued. */
 export function relayQueueCapBytes(bytesPerSec: number): number {

@@ -7,6 +7,7 @@ import { KeyedRateLimiter } from '../link/rate-limit.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import type { Member } from './registry.js';
+import { relayShapeBurstBytes } from './relay-queue.js';
 import { RelayShaper } from './relay-shaper.js';
 
 /** Local policy (hub flag --relay-rate): bytes per second each member may relay, and its burst. */
@@ -50,7 +51,8 @@ export class Relay {
     this.clock = shaping?.clock;
     this.shaper = new RelayShaper<Pending>({
       bytesPerSec,
-      burstBytes,
+      // Shaping: a shallow bucket, the queue takes the bursts (relay-queue.ts relayShapeBurstMs).
+      burstBytes: shaping ? relayShapeBurstBytes(bytesPerSec, burstBytes) : burstBytes,
       ...(shaping ? { clock: shaping.clock, emit: (p: Pending) => this.leave(p, shaping.send) } : {}),
     });
     this.targetBudget = new KeyedRateLimiter(bytesPerSec * relayPerTargetFactor, burstBytes * relayPerTargetFactor);

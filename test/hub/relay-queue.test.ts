@@ -2,16 +2,26 @@
 // against the per-sender and hub-wide caps, and the FIFO's byte count.
 import { describe, expect, it } from 'vitest';
 import {
-  ByteFifo, relayDrainDelayMs, relayDrainMinMs, relayItemCost, relayItemOverheadBytes, relayQueueAdmits, relayQueueCapBytes, relayQueueMaxBytes, relayQueueMinBytes,
+  ByteFifo, relayShapeBurstBytes, relayShapeBurstMinBytes, relayDrainDelayMs, relayDrainMinMs, relayItemCost, relayItemOverheadBytes, relayQueueAdmits, relayQueueCapBytes, relayQueueMaxBytes, relayQueueMinBytes,
 } from '../../src/hub/relay-queue.js';
 
 describe('relayQueueCapBytes', () => {
   it.each([
-    ['50 Mbit/s (the default budget): 100 ms of it', 6_250_000, 625_000],
+    ['50 Mbit/s (the default budget): 200 ms of it', 6_250_000, 1_250_000],
     ['a slow budget still holds a few dozen datagrams', 12_500, relayQueueMinBytes],
     ['a huge budget is capped per sender (memory)', 1_250_000_000, relayQueueMaxBytes],
   ] as const)('%s', (_why, bytesPerSec, cap) => {
     expect(relayQueueCapBytes(bytesPerSec)).toBe(cap);
+  });
+});
+
+describe('relayShapeBurstBytes', () => {
+  it.each([
+    ['50 Mbit/s: 20 ms of it, not the 1 s policing burst', 6_250_000, 6_250_000, 125_000],
+    ['a slow budget: the floor of a dozen datagrams', 100_000, 2_000_000, relayShapeBurstMinBytes],
+    ['never deeper than the policy burst', 100_000, 4_000, 4_000],
+  ] as const)('%s', (_why, bytesPerSec, policy, depth) => {
+    expect(relayShapeBurstBytes(bytesPerSec, policy)).toBe(depth);
   });
 });
 

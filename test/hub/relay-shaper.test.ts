@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Member } from '../../src/hub/registry.js';
 import { Relay } from '../../src/hub/relay.js';
-import { relayItemCost } from '../../src/hub/relay-queue.js';
+import { relayItemCost, relayQueueCapBytes } from '../../src/hub/relay-queue.js';
 import { RelayShaper } from '../../src/hub/relay-shaper.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { ManualClock } from '../fakes/manual-clock.js';
@@ -74,7 +74,7 @@ describe('RelayShaper', () => {
     // 4x the budget for 5 s, offered every ms.
     for (let t = 0; t < 5_000; t++) {
       for (let i = 0; i < 3; i++) s.offer('a', 1_333, offered++, clock.now());
-      expect(s.queuedBytes).toBeLessThanOrEqual(100_000 + relayItemCost(1_333));
+      expect(s.queuedBytes).toBeLessThanOrEqual(relayQueueCapBytes(rate));
       clock.advance(1);
     }
     const sentBytes = out.length * 1_333;

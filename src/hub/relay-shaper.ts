@@ -67,17 +67,18 @@ export class RelayShaper<T> {
     return lane.fifo.length === 0 && lane.bucket.take(nowMs, bytes);
   }
 
-  /** Shaping: `item` leaves now (emit), waits behind the key's earlier items, or is refused (FIFO full). */
-  offer(key: string, bytes: number, item: T, nowMs: number): ShapeVerdict {
+  /** Shaping: the item `make` builds (only if it is not refused) leaves now (emit), waits behind
+   * the key's earlier items, or is refused (FIFO full). */
+  offer(key: string, bytes: number, make: () => T, nowMs: number): ShapeVerdict {
     const lane = this.lane(key, nowMs);
     if (lane.fifo.length > 0) this.drainLane(key, lane, nowMs);
     if (lane.fifo.length === 0 && lane.bucket.take(nowMs, bytes)) {
-      this.o.emit!(item);
+      this.o.emit!(make());
       return 'sent';
     }
     const cost = relayItemCost(bytes);
     if (this.closed || !relayQueueAdmits(lane.fifo.bytes, cost, this.capBytes, this.queuedBytes, this.totalCapBytes)) return 'full';
-    lane.fifo.push({ item, bytes }, cost);
+    lane.fifo.push({ item: make(), bytes }, cost);
     this.queuedBytes += cost;
     if (this.queuedBytes > this.peakQueuedBytes) this.peakQueuedBytes = this.queuedBytes;
     this.backlogged.add(key);

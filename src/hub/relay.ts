@@ -81,12 +81,13 @@ export class Relay {
 
   /**
    * Shapes one RELAY_TO (needs `shaping`): `make` builds the RELAY_FROM (a copy of the datagram,
-   * so the caller's buffer may be reused), sent now or when the sender's budget allows.
+   * so the caller's buffer may be reused; not called for a refused one), sent now or when the
+   * sender's budget allows.
    * 'forward' covers both; a drop is counted and returned.
    */
   offer(sender: Member | undefined, target: Member | undefined, bytes: number, make: () => Uint8Array): RelayVerdict {
     let v = this.check(sender, target);
-    if (v === 'forward' && this.shaper.offer(sender!.id, bytes, { sender: sender!, target: target!, inner: make(), bytes }, this.clock!.now()) === 'full') v = 'over_budget';
+    if (v === 'forward' && this.shaper.offer(sender!.id, bytes, () => ({ sender: sender!, target: target!, inner: make(), bytes }), this.clock!.now()) === 'full') v = 'over_budget';
     if (v !== 'forward') this.drops[v]++;
     return v;
   }

@@ -27,7 +27,7 @@ function shaper(bytesPerSec: number, burst: number, capBytes?: number, totalCapB
 describe('RelayShaper', () => {
   it('sends within the burst at once, queues beyond it and lets the queue out at the budget, in order', () => {
     const { clock, out, s } = shaper(100_000, 2_000); // 100 kB/s: one 1,000-byte datagram per 10 ms
-    const verdicts = Array.from({ length: 10 }, (_, i) => s.offer('a', 1_000, i, 0));
+    const verdicts = Array.from({ length: 10 }, (_, i) => s.offer('a', 1_000, () => i, 0));
     expect(verdicts).toEqual(['sent', 'sent', ...Array(8).fill('queued')]);
     clock.advance(100);
     expect(out.map((o) => o.item)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -40,10 +40,10 @@ describe('RelayShaper', () => {
 
   it('a datagram behind a queue waits its turn even when the bucket could pay it', () => {
     const { clock, out, s } = shaper(100_000, 1_500);
-    expect(s.offer('a', 1_000, 1, 0)).toBe('sent');
-    expect(s.offer('a', 1_000, 2, 0)).toBe('queued');
+    expect(s.offer('a', 1_000, () => 1, 0)).toBe('sent');
+    expect(s.offer('a', 1_000, () => 2, 0)).toBe('queued');
     clock.advance(6); // 1,100 tokens: item 2 leaves first (on the timer at 5 ms)
-    expect(s.offer('a', 100, 3, clock.now())).toBe('sent');
+    expect(s.offer('a', 100, () => 3, clock.now())).toBe('sent');
     expect(out.map((o) => o.item)).toEqual([1, 2, 3]);
   });
 
@@ -54,15 +54,15 @@ describe('RelayShaper', () => {
     ['all fit', 6, 1e9, 1e9, 2, 4, 0],
   ] as const)('a flood: %s', (_why, n, cap, totalCap, sent, queued, full) => {
     const { s } = shaper(100_000, 2_000, cap, totalCap);
-    const v = Array.from({ length: n }, (_, i) => s.offer('a', 1_000, i, 0));
+    const v = Array.from({ length: n }, (_, i) => s.offer('a', 1_000, () => i, 0));
     expect([v.filter((x) => x === 'sent').length, v.filter((x) => x === 'queued').length, v.filter((x) => x === 'full').length]).toEqual([sent, queued, full]);
     expect(s.queuedBytes).toBeLessThanOrEqual(Math.min(cap, totalCap));
   });
 
   it('senders are shaped apart: one flooding does not delay another', () => {
     const { clock, out, s } = shaper(100_000, 1_000);
-    for (let i = 0; i < 50; i++) s.offer('flood', 1_000, 100 + i, 0);
-    expect(s.offer('quiet', 500, 1, 0)).toBe('sent');
+    for (let i = 0; i < 50; i++) s.offer('flood', 1_000, () => 100 + i, 0);
+    expect(s.offer('quiet', 500, () => 1, 0)).toBe('sent');
     clock.advance(10);
     expect(out.some((o) => o.item === 1 && o.at === 0)).toBe(true);
   });
@@ -73,7 +73,7 @@ describe('RelayShaper', () => {
     let offered = 0;
     // 4x the budget for 5 s, offered every ms.
     for (let t = 0; t < 5_000; t++) {
-      for (let i = 0; i < 3; i++) s.offer('a', 1_333, offered++, clock.now());
+      for (let i = 0; i < 3; i++) s.offer('a', 1_333, () => offered++, clock.now());
       expect(s.queuedBytes).toBeLessThanOrEqual(relayQueueCapBytes(rate));
       clock.advance(1);
     }
@@ -87,10 +87,10 @@ describe('RelayShaper', () => {
 
   it('forgets idle senders (bounded state)', () => {
     const { clock, s } = shaper(100_000, 1_000);
-    for (let i = 0; i < 100; i++) s.offer(`m${i}`, 100, i, 0);
+    for (let i = 0; i < 100; i++) s.offer(`m${i}`, 100, () => i, 0);
     expect(s.size).toBe(100);
     clock.advance(2_000);
-    s.offer('x', 100, 0, clock.now());
+    s.offer('x', 100, () => 0, clock.now());
     expect(s.size).toBe(1);
   });
 });

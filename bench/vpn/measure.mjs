@@ -170,6 +170,17 @@ export function peakRssMiB(pid) {
   }
 }
 
+/** RSS now (VmRSS) in MiB of a pid (null if gone): read right after the load, beside the peak, which
+ *  also holds start-up transients (scrypt of a passphrase secret takes 32 MiB for ~0.1 s). */
+export function rssMiB(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** One protocol's counters of /proc/net/snmp in ns (per namespace), e.g. Udp RcvbufErrors, Ip ReasmReqds. */
 export function snmpCounters(lab, ns, proto) {
   const out = lab.sh(ns, 'cat /proc/net/snmp', { allowFail: true }).split('\n').filter((l) => l.startsWith(`${proto}:`));

@@ -89,7 +89,7 @@ function emulatorTable(report) {
 }
 
 function resourceTable(report) {
-  const lines = ['| system | path | start to ready, ms (median) | peak RSS MiB A / B / hub (max over runs) | Ip ReasmReqds in B (max; should be 0) | UDP receive buffers in B (process:bytes) |', '|---|---|---:|---|---:|---|'];
+  const lines = ['| system | path | start to ready, ms (median) | peak RSS MiB A / B / hub (max over runs) | RSS MiB as a transfer ends A / B / hub (max over runs) | Ip ReasmReqds in B (max; should be 0) | UDP receive buffers in B (process:bytes) |', '|---|---|---:|---|---|---:|---|'];
   for (const s of report.systems) {
     for (const cell of report.cells) {
       const sums = report.results.filter((r) => r.system === s && r.delayMs === cell.delayMs && r.jitterMs === cell.jitterMs && r.lossPct === 'summary');
@@ -98,8 +98,12 @@ function resourceTable(report) {
         const v = sums.map((x) => x.peakRssMiB?.[k]).filter((x) => typeof x === 'number');
         return v.length ? f1(Math.max(...v)) : '-';
       });
+      const loadRss = ['a', 'b', 'h'].map((k) => {
+        const v = sums.map((x) => x.loadRssMiB?.[k]).filter((x) => typeof x === 'number');
+        return v.length ? f1(Math.max(...v)) : '-';
+      });
       const reasm = sums.map((x) => x.reasmReqdsB).filter((x) => typeof x === 'number');
-      lines.push(`| ${s} | ${2 * cell.delayMs} ms RTT${cell.jitterMs ? ` ±${cell.jitterMs}` : ''} | ${f1(median(sums.map((x) => x.startMs)), 0)} | ${rss.join(' / ')} | ${reasm.length ? Math.max(...reasm) : '-'} | ${[...new Set(sums.flatMap((x) => x.udpRcvbuf?.b ?? []))].join(', ') || '-'} |`);
+      lines.push(`| ${s} | ${2 * cell.delayMs} ms RTT${cell.jitterMs ? ` ±${cell.jitterMs}` : ''} | ${f1(median(sums.map((x) => x.startMs)), 0)} | ${rss.join(' / ')} | ${loadRss.join(' / ')} | ${reasm.length ? Math.max(...reasm) : '-'} | ${[...new Set(sums.flatMap((x) => x.udpRcvbuf?.b ?? []))].join(', ') || '-'} |`);
     }
   }
   return lines.join('\n');

@@ -7,6 +7,7 @@
 //   npm run build && node bench/vpn/run.mjs [--systems a,b] [--delays 20,100] [--jitter 0,10]
 //     [--loss 0,1,5,10] [--runs 5] [--seconds 20] [--streams 1,4] [--echo] [--cc bbr|cubic]
 //     [--meshd-a DIR --meshd-b DIR [--ab-mode "kcp fast2"]] [--calibrate] [--out NAME] [--cpu-prof DIR]
+//     [--relay [--relay-rate MBIT|uncapped]]   (meshd rows through the hub's relay; default 50 as the hub's)
 //
 // Writes bench/results/vpn-<stamp>.json and .md (the tables; paste into docs/BENCHMARKS.md). Root only.
 // See docs/BENCHMARKS.md for what a valid run is (emulator counters zero) and the campaign commands.
@@ -16,7 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addr, buildTopology, setLoss } from './lab.mjs';
-import { cpuSeconds, echo, iperf, iperfUdp, peakRssMiB, ping, snmpCounters, udpCounters, udpRecvBuffers } from './measure.mjs';
+import { cpuSeconds, echo, iperf, iperfUdp, peakRssMiB, ping, rssMiB, snmpCounters, udpCounters, udpRecvBuffers } from './measure.mjs';
 import { kcptun, meshd, nebula, underlay, wireguardGo } from './systems.mjs';
 import { renderTables } from './report.mjs';
 import { bridgeDelta, bridgeSnapshot } from './emulator.mjs';
@@ -52,6 +53,9 @@ if (!quick && cfg.delaysMs.some((d) => d >= 100) && cfg.seconds < 20) throw new 
 const cpuProf = opt('--cpu-prof', null);
 if (cpuProf) mkdirSync(cpuProf, { recursive: true });
 
+// --relay: meshd rows go through the hub's relay (direct A-B UDP blocked) under --relay-rate.
+const relayMode = flag('--relay') ? { rateMbit: opt('--relay-rate', '50') === 'uncapped' ? 100_000 : Number(opt('--relay-rate', '50')) } : null;
+
 /** The systems of this run: the reference set, or two meshd trees side by side (--meshd-a/--meshd-b). */
 function chooseSystems() {
   const dirA = opt('--meshd-a', null);
@@ -66,12 +70,12 @@ function chooseSystems() {
     return {
       ab: true,
       trees: [tree(dirA, 'A'), tree(dirB, 'B')],
-      list: pick([underlay, ...[tree(dirA, 'A'), tree(dirB, 'B')].map((t) => meshd(t.cli, transport, mode ?? null, cpuProf, `meshd ${t.tag}`))]),
+      list: pick([underlay, ...[tree(dirA, 'A'), tree(dirB, 'B')].map((t) => meshd(t.cli, transport, mode ?? null, cpuProf, `meshd ${t.tag}`, relayMode))]),
     };
   }
   const cli = join(repo, 'dist', 'cli.js');
-  const all = [underlay, wireguardGo, kcptun, nebula, ...['normal', 'fast', 'fast2', 'fast3'].map((m) => meshd(cli, 'kcp', m, cpuProf)), meshd(cli, 'datagram', null, cpuProf), ...relaySystems(cli)];
-  const def = [underlay, wireguardGo, meshd(cli, 'kcp', 'fast2', cpuProf)];
+  const all = [underlay, wireguardGo, kcptun, nebula, ...['normal', 'fast', 'fast2', 'fast3'].map((m) => meshd(cli, 'kcp', m, cpuProf, 'meshd', relayMode)), meshd(cli, 'datagram', null, cpuProf, 'meshd', relayMode), ...relaySystems(cli)];
+  const def = [underlay, wireguardGo, meshd(cli, 'kcp', 'fast2', cpuProf, 'meshd', relayMode)];
   return { ab: false, trees: [{ cli, tag: '', dir: repo }], list: only === null ? def : pick(all) };
 }
 const chosen = chooseSystems();
@@ -165,12 +169,14 @@ async function measureRun(sys, topo, cell, run, results) {
     const startMs = Date.now() - t0;
     // Warm-up, not measured: the first pings after start pay for first-packet work in the daemons.
     if (started.ping) await ping(ns.a, started.ping, { count: 10, intervalS: 0.02 });
+    const loadRss = {};
     for (const lossPct of cfg.lossPct) {
       setLoss(lab, ns.r, started.lossIf ?? topo.lossIf, lossPct);
       const row = { ...base, lossPct, startMs };
       const emu0 = bridgeSnapshot(topo.bridge);
       const udp0 = { a: udpCounters(lab, ns.a), b: udpCounters(lab, ns.b) };
       const wall0 = Date.now();
+      const hub0 = relayMode && started.hubStatus ? started.hubStatus() : null;
       if (started.ping) row.pingIdle = await ping(ns.a, started.ping, { count: cfg.idlePings, intervalS: cfg.pingIntervalS });
       const cpu0 = sumCpu(started.pids);
       let bytes = 0;
@@ -180,6 +186,16 @@ async function measureRun(sys, topo, cell, run, results) {
         row[`tcp${streams}`] = r;
         bytes += r.bytes ?? 0;
         if (loadPing) row.pingLoad = await loadPing;
+        // RSS under load: read as the transfer ends (the largest of the run's transfers kept).
+        for (const [k, p] of Object.entries(started.pids)) {
+          const v = rssMiB(p);
+          if (v !== null) loadRss[k] = Math.max(loadRss[k] ?? 0, v);
+        }
+      }
+      if (hub0) {
+        // Counters over this loss level only (the hub's are cumulative).
+        const h1 = started.hubStatus();
+        row.hub = h1 && { ...h1, relayedBytes: h1.relayedBytes - hub0.relayedBytes, overBudget: h1.overBudget === null ? null : h1.overBudget - (hub0.overBudget ?? 0) };
       }
       const cpu = sumCpu(started.pids) - cpu0;
       row.cpuSeconds = Object.keys(started.pids).length ? cpu : null;
@@ -198,6 +214,8 @@ async function measureRun(sys, topo, cell, run, results) {
           cfg.streams.map((s) => `${s}x ${fmt(row[`tcp${s}`]?.mbps)}`).join(' ') +
           ` Mbit/s, ping idle ${fmt(row.pingIdle?.median)} ms, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
           (e ? `, emulator drops ${e.lost} late>1ms ${e.late1ms} cpu ${fmt(100 * e.cpuShare, 0)} %` : '') +
+          (row.hub ? `, hub relayed ${fmt((row.hub.relayedBytes ?? 0) / 1e6, 0)} MB over_budget ${row.hub.overBudget} peak queue ${row.hub.relayQueue?.peakQueuedBytes ?? '-'} drops ${JSON.stringify(Object.fromEntries(Object.entries(row.hub.drops ?? {}).filter(([, v]) => v > 0)))}` : '') +
+          (row.tcp1?.retransmits !== undefined ? `, retr ${row.tcp1.retransmits}` : '') +
           (row.echo ? `, echo avg ${fmt(row.echo.avg)} max ${fmt(row.echo.max)} ms` : '') +
           (row.tcp1?.error ? ` [${row.tcp1.error}]` : ''),
       );
@@ -207,7 +225,7 @@ async function measureRun(sys, topo, cell, run, results) {
     const rss = {};
     for (const [k, p] of Object.entries(started.pids)) rss[k] = peakRssMiB(p);
     // Underlay fragments reassembled in B since the namespace was made: should stay 0 (NETLAB.md).
-    results.push({ ...base, lossPct: 'summary', peakRssMiB: rss, udpRcvbuf, startMs, reasmReqdsB: snmpCounters(lab, ns.b, 'Ip').ReasmReqds ?? null });
+    results.push({ ...base, lossPct: 'summary', peakRssMiB: rss, loadRssMiB: loadRss, udpRcvbuf, startMs, reasmReqdsB: snmpCounters(lab, ns.b, 'Ip').ReasmReqds ?? null });
     if (!Object.values(started.pids).every((p) => cpuSeconds(p) !== null)) say(`${sys.name}: a daemon died\n${started.logs()}`);
   } finally {
     if (started) await started.stop();

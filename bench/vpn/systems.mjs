@@ -213,6 +213,18 @@ export const nebula = {
   },
 };
 
+/** Relay mode: A and B drop UDP to each other (nft table benchrelay), so every path but the hub's relay fails. */
+function blockDirect(lab, ns) {
+  for (const [n, other] of [[ns.a, addr.b], [ns.b, addr.a]]) {
+    lab.exec(n, ['nft', 'delete', 'table', 'inet', 'benchrelay'], { allowFail: true });
+    lab.exec(n, ['nft', '-f', '-'], { input: `table inet benchrelay {\n chain out {\n  type filter hook output priority 0; policy accept;\n  ip daddr ${other} meta l4proto udp drop\n }\n}\n` });
+  }
+}
+
+function unblockDirect(lab, ns) {
+  for (const n of [ns.a, ns.b]) lab.exec(n, ['nft', 'delete', 'table', 'inet', 'benchrelay'], { allowFail: true });
+}
+
 /** The node flags meshd's shebang gives (`#!/usr/bin/env -S node FLAGS`), so rows run as the installed command does. */
 function nodeFlagsOf(cliPath) {
   const first = readFileSync(cliPath, 'utf8').split('\n', 1)[0];
@@ -223,8 +235,11 @@ function nodeFlagsOf(cliPath) {
 /** meshd: hub in H, peers in A and B with TUN devices; transport and KCP mode per row. */
 /** cpuProfDir: when set, peers run under `node --cpu-prof` (profiles written when they exit). */
 /** label: the row's name prefix ('meshd', or 'meshd A'/'meshd B' for two trees side by side). */
-export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'meshd') {
-  const name = transport === 'kcp' ? `${label} kcp ${kcpMode}` : `${label} datagram`;
+/** relay: { rateMbit } to carry A-B through the hub's relay (direct UDP between A and B blocked,
+ *  the hub run with --relay-rate rateMbit); null for the direct path. */
+export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'meshd', relay = null) {
+  const base = transport === 'kcp' ? `${label} kcp ${kcpMode}` : `${label} datagram`;
+  const name = relay ? `${base} relay ${relay.rateMbit >= 100_000 ? 'uncapped' : `${relay.rateMbit}M`}` : base;
   return {
     name,
     label: name,
@@ -233,12 +248,14 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'm
       const tracked = [];
       const stop = async () => {
         await killAll(tracked);
+        if (relay) unblockDirect(lab, ns);
         rmSync(dir, { recursive: true, force: true });
       };
       try {
+        if (relay) blockDirect(lab, ns);
         const secret = join(dir, 'secret');
         writeFileSync(secret, 'bench-secret-0123456789abcdef\n', { mode: 0o600 });
-        const hub = track(lab.spawn(ns.h, process.execPath, [...nodeFlagsOf(cliPath), cliPath, 'hub', '--listen', `${addr.h}:7000`, '--network', '10.9.0.0/24', '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info']), 'meshd hub');
+        const hub = track(lab.spawn(ns.h, process.execPath, [...nodeFlagsOf(cliPath), cliPath, 'hub', '--listen', `${addr.h}:7000`, '--network', '10.9.0.0/24', '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info', ...(relay ? ['--relay-rate', String(relay.rateMbit)] : [])]), 'meshd hub');
         tracked.push(hub);
         // Readiness by what the hub does (its UDP port is bound), not by a log line: the two trees of
         // an A/B run may word their logs differently.
@@ -258,13 +275,25 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'm
         if (!(await pingUntil(ns.a, overlayB, 30))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);
         // The first packets go through the hub's relay while the peers punch; measure the direct
         // path a user has after that (the start time below includes it).
-        const direct = await runAsync(ns.a, [process.execPath, cliPath, 'ping', 'b', '--until-direct', '--state-dir', join(dir, 'a')], 30000);
-        if (direct.code !== 0) throw new Error(`${name}: no direct path\n${direct.stdout}${direct.stderr}\n${logs(tracked)}`);
+        if (!relay) {
+          const direct = await runAsync(ns.a, [process.execPath, cliPath, 'ping', 'b', '--until-direct', '--state-dir', join(dir, 'a')], 30000);
+          if (direct.code !== 0) throw new Error(`${name}: no direct path\n${direct.stdout}${direct.stderr}\n${logs(tracked)}`);
+        }
         return {
           iperf: { host: overlayB, port: iperfPort },
           echo: { host: overlayB, port: echoPort },
           ping: overlayB,
           pids: { a: tracked[1].child.pid, b: tracked[2].child.pid, h: hub.child.pid },
+          // The hub's relay counters (drops by reason, shaping queue), for relay rows.
+          hubStatus: () => {
+            const r = lab.exec(ns.h, [process.execPath, cliPath, 'status', '--json', '--state-dir', join(dir, 'hub')], { allowFail: true });
+            try {
+              const j = JSON.parse(r.stdout);
+              return { relayedBytes: j.relayedBytes, relayedPackets: j.relayedPackets, overBudget: j.drops?.relay_over_budget ?? null, relayQueue: j.relayQueue ?? null, drops: j.drops ?? {} };
+            } catch {
+              return null;
+            }
+          },
           stop,
           logs: () => logs(tracked),
         };

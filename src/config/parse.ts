@@ -1,6 +1,6 @@
 // Turns raw options (config-file keys merged with flags) into a checked HubConfig or PeerConfig.
 // Pure apart from the injected readText: every error is a ConfigError naming the option.
-import { IPv4CidrRange, Validator } from 'ip-num';
+import { IPv4CidrRange, Validator } from '../util/ip-num.js';
 import { formatIpv6 as formatIpv6Text, maskIpv6, parseIpv6 as parseIpv6Text, samePrefix6, ulaPrefixFromSecret } from '../util/ipv6-prefix.js';
 import { ConfigError } from '../util/errors.js';
 import { parseIpv4, prefixMask } from '../util/ipv4.js';

@@ -46,7 +46,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'transport', flag: '--transport', roles: ['peer'], arg: 'auto|kcp|datagram', def: 'auto', doc: 'kcp: reliable, low latency under loss; datagram: one sealed UDP datagram per packet; auto: per pair, KCP except datagrams on a relayed path over a TCP/TLS hub leg (docs/STREAM.md)' },
   { key: 'kcpMode', flag: '--kcp-mode', roles: ['peer'], arg: 'normal|fast|fast2|fast3', def: 'fast2', doc: "KCP preset (kcptun's values)" },
   { key: 'fec', flag: '--fec', roles: ['peer'], arg: 'auto|on|off', def: 'auto', doc: 'forward error correction per peer pair: auto adds Reed-Solomon parity sized from the measured loss (none on a clean path), on always adds some, off never (docs/ARQ.md "FEC")' },
-  { key: 'relayRate', flag: '--relay-rate', roles: ['hub'], arg: 'mbit', def: '50', doc: 'relay budget per peer in Mbit/s, so one peer cannot exhaust the hub' },
+  { key: 'relayRate', flag: '--relay-rate', roles: ['hub'], arg: 'mbit', def: '50', doc: 'relay budget per peer in Mbit/s, so one peer cannot exhaust the hub; shaped (a 200 ms queue per peer), dropped only when the queue is full' },
   { key: 'publish', flag: '--publish', roles: ['peer'], arg: 'name=tcp:port:host:port', doc: 'publish a local TCP service on a public port of the hub (repeatable), e.g. web=tcp:8080:127.0.0.1:80' },
   { key: 'allowPublish', flag: '--allow-publish', roles: ['hub'], arg: 'ranges', doc: 'public TCP ports peers may publish on, e.g. 8000-8999,9100 (default: none)' },
   { key: 'publishMaxConns', flag: '--publish-max-conns', roles: ['hub'], arg: 'n', def: '256', doc: 'concurrent visitor connections per published service' },

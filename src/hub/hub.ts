@@ -138,6 +138,8 @@ export interface HubStatus {
   relayedBytes: number;
   relayedPackets: number;
   relayDrops: Record<string, number>;
+  /** The relay's shaping queues (hub/relay-shaper.ts): bytes waiting now, the most ever, datagrams that waited. */
+  relayQueue: { queuedBytes: number; peakQueuedBytes: number; delayedPackets: number };
   linkDrops: Record<string, number>;
   /** Control work refused per reason (hub/server.ts drops: PUNCH limits, reliable-send cap). */
   controlDrops: Record<string, number>;
@@ -255,11 +257,15 @@ export function startHub(opts: HubOptions): Hub {
     if (wait <= 0) saveNow();
     else saveTimer = opts.clock.setTimer(wait, saveNow);
   };
-  const relay = new Relay(opts.relayBytesPerSec, opts.relayBurstBytes);
   const heartbeatMs = opts.heartbeatMs ?? heartbeatIntervalMs;
   // The server and the publisher both reach members through the sender; the server calls the
   // publisher through the MemberServices slice it declares, and the publisher never calls the server.
   const sender = new MemberSender(link, opts.clock, () => randomBytes(8).readBigUInt64LE(0));
+  // A queued datagram leaves later: only to a target that is still a member.
+  const relay = new Relay(opts.relayBytesPerSec, opts.relayBurstBytes, {
+    clock: opts.clock,
+    send: (t, inner) => void (registry.get(t.id) === t && sender.sendTo(t.id, t.publicKey, inner)),
+  });
   const publisher = new HubPublisher({
     allow: opts.allowPublish ?? [],
     listenHost: opts.publishListenHost ?? opts.listen.address,
@@ -465,6 +471,7 @@ export function startHub(opts: HubOptions): Hub {
         relayedBytes: relay.relayedBytes,
         relayedPackets: relay.relayedPackets,
         relayDrops: { ...relay.drops },
+        relayQueue: { queuedBytes: relay.queuedBytes, peakQueuedBytes: relay.peakQueuedBytes, delayedPackets: relay.delayedPackets },
         linkDrops: { ...link.drops },
         controlDrops: { ...server.drops, revoked_handshake: revokedHandshakes, ...invites?.drops() },
         published: publisher.status(),
@@ -483,6 +490,7 @@ export function startHub(opts: HubOptions): Hub {
       acl.close();
       if (saveTimer !== undefined) saveNow();
       server.close();
+      relay.close();
       publisher.close();
       await link.close();
       await opts.udp.close();

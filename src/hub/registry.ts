@@ -1,7 +1,7 @@
 // The hub's registry: who is in the network (key, overlay address, name, boot id, reflexive and LAN
 // endpoints, last heartbeat) and the versioned change log the map deltas are cut from. Decisions
 // (may this node register? has it expired?) are pure functions tested with tables.
-import { IPv4CidrRange } from 'ip-num';
+import { IPv4CidrRange } from '../util/ip-num.js';
 import type { Endpoint } from '../net/udp.js';
 import { ConfigError } from '../util/errors.js';
 import { ipv4ToU32, prefixMask, u32ToIpv4 } from '../util/ipv4.js';

@@ -436,8 +436,8 @@ export class HubServer {
     const sender = this.o.registry.get(remote.id);
     const target = this.o.registry.byOverlay(overlay);
     if (!target && sender && this.o.elsewhere?.relay(sender, overlay, datagram)) return; // homed on another hub
-    if (this.o.relay.decide(sender, target, datagram.byteLength, this.o.clock.now()) !== 'forward') return;
-    this.sendTo(target!.id, target!.publicKey, encodeInner({ kind: InnerKind.RELAY_FROM, overlay: sender!.overlay, datagram }));
+    // Shaped to the sender's budget (hub/relay-shaper.ts); the relay sends, now or from its timer.
+    this.o.relay.offer(sender, target, datagram.byteLength, () => encodeInner({ kind: InnerKind.RELAY_FROM, overlay: sender!.overlay, datagram }));
   }
 
   close(): void {

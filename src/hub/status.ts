@@ -22,6 +22,7 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
     mapVersion: s.mapVersion,
     relayedBytes: s.relayedBytes,
     relayedPackets: s.relayedPackets,
+    relayQueue: s.relayQueue,
     drops: {
       ...Object.fromEntries(Object.entries(s.relayDrops).map(([k, v]) => [`relay_${k}`, v])),
       ...Object.fromEntries(Object.entries(s.linkDrops).map(([k, v]) => [`link_${k}`, v])),

@@ -237,6 +237,8 @@ export interface HubStatusJson {
   /** Relayed totals since start, all members. */
   relayedBytes: number;
   relayedPackets: number;
+  /** The relay's shaping queues (hub/relay-shaper.ts): bytes waiting now, the most ever, datagrams that waited. */
+  relayQueue?: { queuedBytes: number; peakQueuedBytes: number; delayedPackets: number };
   /** Registered members, sorted by overlay address. */
   members: HubMemberJson[];
   /** Dropped datagrams by reason: relay refusals and the link's (bad mac1, unknown index...). */

@@ -62,7 +62,7 @@ export class World {
     this.net.host(HUB_ENDPOINT.address);
   }
 
-  startHub(opts: Pick<HubOptions, 'allowedKeys' | 'bindingsPath' | 'pinnedBindings' | 'bindingLeaseMs' | 'acl' | 'revocationsPath' | 'state' | 'invites' | 'inviteOnly' | 'network6'> & { probePort?: boolean } = {}): Hub {
+  startHub(opts: Pick<HubOptions, 'allowedKeys' | 'bindingsPath' | 'pinnedBindings' | 'bindingLeaseMs' | 'acl' | 'revocationsPath' | 'state' | 'invites' | 'inviteOnly' | 'network6' | 'relayBytesPerSec' | 'relayBurstBytes'> & { probePort?: boolean } = {}): Hub {
     const udp = this.net.open(HUB_ENDPOINT.address, HUB_ENDPOINT.port);
     const { probePort = true, ...rest } = opts;
     // The NAT probe port (hub/probe-port.ts), main + 1 as the daemon's default.

@@ -1,0 +1,134 @@
+// A relayed pair over the hub's budget, in process (issue 19 item 6): two peers behind symmetric
+// NATs on the virtual internet, their KCP data planes (fast2, rate-controlled) fed from channel TUNs
+// at twice the budget. Shaped, the relay delivers >= 90 % of the budget in steady state with no
+// drops at the hub; a sender that floods without rate control keeps the hub's queue within its cap.
+import { describe, expect, it } from 'vitest';
+import { presets } from '../../src/arq/constants.js';
+import { relayQueueCapBytes } from '../../src/hub/relay-queue.js';
+import { DataPlane } from '../../src/peer/dataplane.js';
+import type { PeerNode } from '../../src/peer/node.js';
+import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
+import { ipv4ToU32 } from '../../src/util/ipv4.js';
+import { encodeInner, InnerKind } from '../../src/wire/inner.js';
+import { ChannelTun } from '../fakes/channel-tun.js';
+import { testLogger } from '../fakes/logger.js';
+import { natPresets } from '../vnet/vnet.js';
+import { World } from '../vnet/world.js';
+
+const A = '10.9.0.2';
+const B = '10.9.0.3';
+/** 2 Mbit/s: small, so the virtual seconds are cheap; the shaper scales with the rate. */
+const slowBudget = 250_000;
+const mtu = 1378;
+
+function udpPacket(src: number, dst: number, size: number): Uint8Array {
+  const p = new Uint8Array(size);
+  const v = new DataView(p.buffer);
+  p[0] = 0x45;
+  v.setUint16(2, size);
+  p[8] = 64;
+  p[9] = 17;
+  v.setUint32(12, src);
+  v.setUint32(16, dst);
+  setIpv4Checksum(p);
+  return p;
+}
+
+function attach(w: World, node: PeerNode, overlay: string) {
+  const tun = new ChannelTun({ mtu });
+  const dp = new DataPlane({
+    tun, localAddress: ipv4ToU32(overlay), prefixLength: 24, mtu, transport: 'kcp', preset: presets.fast2, clock: w.clock,
+    defer: (fn) => void w.clock.setTimer(0, fn), log: testLogger(), table: node.remotes, sender: node.sender,
+  });
+  node.attachData(dp.inbound);
+  tun.onPackets(dp.outbound.onTunBatch);
+  return { tun, dp };
+}
+
+async function relayedPair(loss: number, budget = slowBudget) {
+  const w = new World(3, { internet: { delayMs: 10, loss } });
+  // The policing burst the daemon gives for --relay-rate (hub/run.ts): max(2 MB, 1 s of the budget).
+  w.startHub({ relayBytesPerSec: budget, relayBurstBytes: Math.max(2_000_000, budget) });
+  const a = w.peer({ nat: 'natA', config: natPresets.symmetric, lanIp: '192.168.1.2' }, A);
+  const b = w.peer({ nat: 'natB', config: natPresets.symmetric, lanIp: '192.168.2.2' }, B);
+  await w.join(a);
+  await w.join(b);
+  const pa = attach(w, a, A);
+  const pb = attach(w, b, B);
+  a.sendTo(ipv4ToU32(B), encodeInner({ kind: InnerKind.KEEPALIVE }));
+  w.run(8_000);
+  expect(a.peers()[0]!.path).toBe('relay');
+  return { w, a, b, pa, pb };
+}
+
+/** Offers `bytesPerSec` of 1,300-byte packets from A's TUN for `ms`; bytes B's TUN got per window. */
+function offer(w: World, tun: ChannelTun, at: ChannelTun, bytesPerSec: number, ms: number, windowMs: number): number[] {
+  const src = ipv4ToU32(A);
+  const dst = ipv4ToU32(B);
+  const stepMs = 5;
+  const perStep = (bytesPerSec * stepMs) / 1000 / 1300;
+  const windows: number[] = [];
+  let carry = 0;
+  let got = 0;
+  for (let t = 0; t < ms; t += stepMs) {
+    carry += perStep;
+    const n = Math.floor(carry);
+    carry -= n;
+    if (n > 0) tun.inject(...Array.from({ length: n }, () => udpPacket(src, dst, 1300)));
+    w.clock.advance(stepMs);
+    for (const p of at.take()) got += p.length;
+    if ((t + stepMs) % windowMs === 0) {
+      windows.push(got);
+      got = 0;
+    }
+  }
+  return windows;
+}
+
+describe('relay shaping, in process', () => {
+  it.each([
+    // [why, loss, budget B/s, drops allowed from the first packet on (the controller's start included)]
+    // 8 Mbit/s and a clean path: with the 1 s policing burst as the shaping bucket, ~1,400 drops in the start.
+    ['8 Mbit/s, clean path', 0, 1_000_000, 0],
+    ['2 Mbit/s, 2 % loss each way on every link', 0.02, slowBudget, Infinity],
+  ])('%s: a rate-controlled KCP flow at twice the budget gets >= 90 percent of it, and the hub drops nothing in steady state', async (_why, loss, budget, startDrops) => {
+    const { w, pa, pb } = await relayedPair(loss, budget);
+    const dropsAt = () => w.hub.status().relayDrops.over_budget!;
+    const start0 = dropsAt();
+    // 25 s at 2x the budget, in 5 s windows: the first two hold the controller's start.
+    const windows = offer(w, pa.tun, pb.tun, 2 * budget, 25_000, 5_000);
+    const steady = windows.slice(2);
+    expect(dropsAt() - start0).toBeLessThanOrEqual(startDrops);
+    const drops0 = dropsAt();
+    const more = offer(w, pa.tun, pb.tun, 2 * budget, 10_000, 5_000);
+    const rates = [...steady, ...more].map((b) => b / 5);
+    // Goodput is IP bytes out of B's TUN; the budget counts sealed datagrams (KCP + AEAD headers on top).
+    for (const r of rates) expect(r).toBeGreaterThanOrEqual(0.9 * budget);
+    for (const r of rates) expect(r).toBeLessThanOrEqual(1.02 * budget);
+    expect(dropsAt() - drops0).toBe(0);
+    expect(w.hub.status().relayQueue.peakQueuedBytes).toBeLessThanOrEqual(relayQueueCapBytes(budget));
+  }, 120_000);
+
+  it('a sender flooding RELAY_TO at 10x the budget without rate control: the queue stays within its cap, the rest is dropped and counted, the budget holds', async () => {
+    const budget = slowBudget;
+    const { w, a } = await relayedPair(0);
+    const before = w.hub.status();
+    const dst = ipv4ToU32(B);
+    const datagram = new Uint8Array(1_200);
+    let peak = 0;
+    // 5 s at 10x: 2.5 MB/s offered, 12.5 MB in all, as RELAY_TO straight to the hub.
+    for (let t = 0; t < 5_000; t += 5) {
+      for (let i = 0; i < 10; i++) a.hubClient.relay(dst, datagram);
+      w.clock.advance(5);
+      peak = Math.max(peak, w.hub.status().relayQueue.queuedBytes);
+    }
+    w.run(1_000);
+    const after = w.hub.status();
+    expect(peak).toBeLessThanOrEqual(relayQueueCapBytes(budget));
+    expect(after.relayQueue.queuedBytes).toBe(0);
+    const relayed = after.relayedBytes - before.relayedBytes;
+    // The budget over 6 s plus the burst left (at most one second of it).
+    expect(relayed).toBeLessThanOrEqual(budget * 6 + budget);
+    expect(after.relayDrops.over_budget! - before.relayDrops.over_budget!).toBeGreaterThan(5_000);
+  }, 60_000);
+});

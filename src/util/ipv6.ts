@@ -2,7 +2,7 @@
 // (RFC 5952: lower case, longest zero run as "::"), the form every Endpoint.address holds. Parsing
 // and compression are ip-num's (no hand-written v6 parser); used by wire/endpoint.ts, net/ and
 // util/endpoint-filter.ts.
-import { collapseIPv6Number, IPv6, Validator } from 'ip-num';
+import { collapseIPv6Number, IPv6, Validator } from './ip-num.js';
 
 export const IPV6_BYTES = 16;
 

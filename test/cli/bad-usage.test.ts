@@ -75,7 +75,7 @@ describe('meshd bad usage: one "meshd:" line naming the option, non-zero exit, n
     ['--local on the network address', () => ['peer', '--hub', hub, '--local', '10.9.0.0/24', ...sd()], 1, /^meshd: --local: .*network or broadcast/],
     ['--hub without a port', () => ['peer', '--hub', '203.0.113.2', '--local', local, ...sd()], 1, /^meshd: --hub: must be host:port/],
     ['unknown --kcp-mode', () => ['peer', '--hub', hub, '--local', local, '--kcp-mode', 'turbo', ...sd()], 1, /^meshd: --kcp-mode: must be one of normal, fast, fast2, fast3 \(got "turbo"\)/],
-    ['unknown --transport', () => ['peer', '--hub', hub, '--local', local, '--transport', 'tcp', ...sd()], 1, /^meshd: --transport: must be one of kcp, datagram/],
+    ['unknown --transport', () => ['peer', '--hub', hub, '--local', local, '--transport', 'tcp', ...sd()], 1, /^meshd: --transport: must be one of auto, kcp, datagram/],
     ['--mtu out of range', () => ['peer', '--hub', hub, '--local', local, '--mtu', '9000', ...sd()], 1, /^meshd: --mtu: must be an integer from 576 to 1420/],
     ['unknown --log-level', () => ['hub', '--listen', '127.0.0.1:0', '--log-level', 'loud', ...sd()], 1, /^meshd: --log-level: must be one of/],
     ['--metrics without a port', () => ['hub', '--listen', '127.0.0.1:0', '--metrics', 'localhost', ...sd()], 1, /^meshd: --metrics: must be ip:port/],

@@ -6,7 +6,7 @@
 import { udpPath, type Path } from '../link/path.js';
 import { endpointKey, sameEndpoint, type Endpoint } from '../net/udp.js';
 import {
-  betterPath, directPathDead, directRetryDelayMs, maxListedCandidates, maxPeerReflexiveCandidates, mayRestartPunch, pathRank,
+  activePingIntervalMs, betterPath, directPathDead, directRetryDelayMs, maxListedCandidates, maxPeerReflexiveCandidates, mayRestartPunch, pathRank,
   peerReflexiveTtlMs, pingIntervalMs, punchScheduleMs, type PathKind,
 } from './path.js';
 
@@ -38,6 +38,11 @@ interface Outstanding {
 
 /** Local tuning: forget unanswered pings after this long. */
 const outstandingTtlMs = 10_000;
+/** Local tuning: a PING from a peer while we have no direct path is answered with a PING of our own
+ * to its source at once (ICE's "triggered check"), at most once a second per endpoint: without it a
+ * side whose own punch round ended unanswered (loss) stays relayed until its next retry, 30-60 s,
+ * while the other side already sends direct. */
+export const triggeredCheckIntervalMs = 1_000;
 
 export class PeerPaths {
   direct: DirectPath | undefined;
@@ -54,6 +59,9 @@ export class PeerPaths {
   /** A restart was asked for too soon after the last one: due() starts it when allowed. */
   private restartPending = false;
   private readonly outstanding = new Map<bigint, Outstanding>();
+  /** Triggered checks due (endpoint key -> candidate) and when each endpoint last got one. */
+  private readonly triggered = new Map<string, DirectCandidate>();
+  private readonly lastTriggeredMs = new Map<string, number>();
   private txid: bigint;
 
   constructor(
@@ -98,6 +106,7 @@ export class PeerPaths {
     const known = this.candidates.find((c) => sameEndpoint(c.endpoint, from));
     if (known) {
       if (known.seenMs !== undefined) known.seenMs = nowMs;
+      this.trigger(known, nowMs);
       if (!this.punching && !this.direct) this.startPunch(this.candidates, nowMs);
       return;
     }
@@ -106,8 +115,22 @@ export class PeerPaths {
       this.reflexiveRefused++;
       return;
     }
-    this.candidates.push({ kind, endpoint: from, seenMs: nowMs });
+    const c: DirectCandidate = { kind, endpoint: from, seenMs: nowMs };
+    this.candidates.push(c);
+    this.trigger(c, nowMs);
     if (!this.punching) this.startPunch(this.candidates, nowMs);
+  }
+
+  /** Queues a triggered check of candidate `c` when it could improve the path (none, or a better
+   * kind); bounded by the candidate list. */
+  private trigger(c: DirectCandidate, nowMs: number): void {
+    if (this.direct && pathRank[c.kind] <= pathRank[this.direct.kind]) return;
+    const key = endpointKey(c.endpoint);
+    const last = this.lastTriggeredMs.get(key);
+    if (last !== undefined && nowMs - last < triggeredCheckIntervalMs) return;
+    if (this.lastTriggeredMs.size >= maxListedCandidates + maxPeerReflexiveCandidates) this.lastTriggeredMs.clear();
+    this.lastTriggeredMs.set(key, nowMs);
+    this.triggered.set(key, c);
   }
 
   private expireReflexive(nowMs: number): void {
@@ -124,6 +147,9 @@ export class PeerPaths {
   due(nowMs: number): PingToSend[] {
     const out: PingToSend[] = [];
     for (const [id, o] of this.outstanding) if (nowMs - o.sentMs > outstandingTtlMs) this.outstanding.delete(id);
+    const triggered = new Set(this.triggered.keys());
+    for (const c of this.triggered.values()) out.push(this.ping(c, nowMs));
+    this.triggered.clear();
     this.expireReflexive(nowMs);
     if (this.restartPending && mayRestartPunch(this.lastPunchStartMs, nowMs)) this.beginRound(nowMs);
     if (this.punchStartMs !== undefined) {
@@ -136,16 +162,26 @@ export class PeerPaths {
         // Once direct, later rounds only chase a better kind (LAN when we have public).
         for (const c of this.candidates) {
           if (this.direct && pathRank[c.kind] <= pathRank[this.direct.kind]) continue;
+          if (triggered.has(endpointKey(c.endpoint))) continue; // just probed by a triggered check
           out.push(this.ping(c, nowMs));
         }
       }
     }
     const d = this.direct;
-    if (d && nowMs - d.lastPingMs >= pingIntervalMs(this.lastDataMs, nowMs)) {
+    // While a PING on the direct path is unanswered, probe at the active rate whatever the traffic:
+    // the path is declared dead after directTimeoutMs of silence, so that takes about three PINGs
+    // lost in a row, not one lost idle PING (10 % of them on a path losing 5 % each way).
+    const interval = d && this.unansweredOn(d.endpoint) ? activePingIntervalMs : pingIntervalMs(this.lastDataMs, nowMs);
+    if (d && nowMs - d.lastPingMs >= interval) {
       d.lastPingMs = nowMs;
       out.push(this.ping(d, nowMs));
     }
     return out;
+  }
+
+  private unansweredOn(endpoint: Endpoint): boolean {
+    for (const o of this.outstanding.values()) if (sameEndpoint(o.endpoint, endpoint)) return true;
+    return false;
   }
 
   /** A probe outside the candidate list (nat/traversal.ts: port prediction, birthday); its PONG
@@ -203,6 +239,8 @@ export class PeerPaths {
   reset(nowMs: number): void {
     this.direct = undefined;
     this.outstanding.clear();
+    this.triggered.clear();
+    this.lastTriggeredMs.clear();
     this.punchStartMs = undefined;
     this.restartPending = false;
     this.nextRetryMs = nowMs + directRetryDelayMs(this.random01());

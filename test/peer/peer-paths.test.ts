@@ -53,6 +53,40 @@ describe('PeerPaths', () => {
     expect(p.wantsRetry(fell! + 30_000)).toBe(true);
   });
 
+  it('retries an unanswered PING on an idle direct path at the active rate: one lost idle PING does not drop the path', () => {
+    const p = new PeerPaths(0, () => 0);
+    p.startPunch([pub], 0);
+    const [first] = p.due(0);
+    p.onPong(first!.txid, pub.endpoint, 20);
+    let lost = 0;
+    const sentAt: number[] = [];
+    for (let t = 100; t <= 60_000; t += 100) {
+      for (const ping of p.due(t)) {
+        sentAt.push(t);
+        if (lost++ === 0 && t >= 10_000) continue; // the first idle keepalive is lost
+        p.onPong(ping.txid, ping.endpoint, t + 20);
+      }
+      expect(p.current(t + 20), `at ${t}`).toBeDefined();
+    }
+    // Idle: every 10 s, with one retry a second after the lost one.
+    expect(sentAt.filter((t) => t >= 10_000)).toContain(sentAt.find((t) => t >= 10_000)! + 1_000);
+    expect(sentAt.length).toBeLessThanOrEqual(5 + 9 + 2);
+  });
+
+  it('a PING from the peer while relayed gets a PING back at once (triggered check), not at the next punch step; at most one a second', () => {
+    const p = new PeerPaths(0, () => 0.5);
+    p.startPunch([pub], 0);
+    for (let t = 0; t <= 1_600; t += 100) p.due(t); // steps up to 1.6 s went unanswered; the next is at 2.4 s
+    p.sawPingFrom(pub.endpoint, 'direct', 1_700); // the peer's PING arrives
+    const out = p.due(1_700);
+    expect(out.map((x) => x.endpoint)).toEqual([pub.endpoint]);
+    p.sawPingFrom(pub.endpoint, 'direct', 1_800);
+    expect(p.due(1_800)).toEqual([]); // within a second of the last triggered check
+    expect(p.onPong(out[0]!.txid, pub.endpoint, 1_840)).toBe('upgraded');
+    p.sawPingFrom({ address: '198.51.100.7', port: 20002 }, 'direct', 2_900); // direct now: no better kind to learn
+    expect(p.due(2_900).filter((x) => x.endpoint.port === 20002)).toEqual([]);
+  });
+
   it('probes a peer-reflexive endpoint that a PING came from', () => {
     const p = new PeerPaths(0, () => 0.5);
     const seen = { address: '198.51.100.7', port: 30999 };

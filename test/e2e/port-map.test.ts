@@ -169,7 +169,9 @@ describeRoot('port mapping through miniupnpd', () => {
       const entryB = statusPeer(sb, a.overlay, 'a');
       say('natpm', `direct both ways ${ms} ms after b's first ping; b -> a via ${entryB?.endpoint}; b's traversal ${JSON.stringify(entryB?.traversal)}; a: ${(sa as { portMapping?: string }).portMapping}`);
       expect(entryB?.endpoint).toBe(mapped.external);
-      expect(entryB?.traversal).toMatchObject({ technique: 'portmap' });
+      // b's traversal names the mapping, or none ran: b's PING on the mapped port drew a's triggered
+      // check back (peer/peer-paths.ts) before the hub's PUNCH chose a technique.
+      expect([undefined, 'portmap']).toContain((entryB?.traversal as { technique?: string } | undefined)?.technique);
       expect((sa as { portMapping?: string }).portMapping).toMatch(/^mapped 198\.51\.100\.2:\d+ via PCP, lease 7200 s, renews in \d+ s$/);
       const pings = await m.ping('b', a.overlay, 5);
       expect(pings.received, pings.out).toBe(5);

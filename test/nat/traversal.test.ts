@@ -86,7 +86,9 @@ describe('NAT traversal: port mapping (vnet gateway)', () => {
     expect(agent.portMapper?.status().text).toMatch(new RegExp(`^mapped 198\\.51\\.100\\.101:51820 via ${proto}, lease 7200 s, renews in`));
     // b reaches a on the mapped port (a public candidate), whatever a's NAT does to a's own sends.
     expect(sb.endpoint).toBe('198.51.100.101:51820');
-    expect([sa.nat?.technique, sb.nat?.technique]).toEqual(['portmap', 'portmap']);
+    // Either side names the technique, or none ran: b's PING on the mapped port drew a's triggered
+    // check back (peer-paths.ts) before a PUNCH chose one.
+    for (const n of [sa.nat, sb.nat]) expect([undefined, 'portmap']).toContain(n?.technique);
     expect(sb.nat?.probes ?? 0).toBe(0);
     const nat = w.gateways.get('natA')!;
     await w.settle(Promise.all([agent.close(), pa.stop(), pb.stop()]));

@@ -29,3 +29,24 @@ export function overlay6Of(
   if (explicit) log?.warn({ local6: `${explicit.address}/${explicit.prefixLength}` }, 'the hub gave no overlay IPv6 (no --network6 there, or an older hub): IPv6 overlay off');
   return undefined;
 }
+
+/**
+ * Puts `a6` on the TUN. An address the hub assigned on its own (no --local6) is a default the user
+ * never asked for: a host with IPv6 disabled refuses it, and the peer then runs IPv4 only with one
+ * warning rather than exiting (the data plane sees no address6 and drops inner v6 as no_ipv6). An
+ * explicit --local6 that cannot be set stays an error.
+ */
+export function applyOverlay6(
+  tun: { readonly address6?: string | undefined; setAddress6(address6: string, prefixLength6: number): void },
+  a6: { address: string; prefixLength: number } | undefined,
+  explicit: { address: string; prefixLength: number } | undefined,
+  log: Pick<Logger, 'warn'>,
+): void {
+  if (!a6 || tun.address6 !== undefined) return;
+  try {
+    tun.setAddress6(a6.address, a6.prefixLength);
+  } catch (e) {
+    if (explicit) throw e;
+    log.warn({ address6: `${a6.address}/${a6.prefixLength}`, err: String((e as Error).message ?? e) }, 'the overlay IPv6 address the hub assigned cannot be set (IPv6 disabled on this host?): running IPv4 only; --local6 off silences this');
+  }
+}

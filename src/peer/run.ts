@@ -14,7 +14,7 @@ import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
 import { HubLegSocket } from '../net/hub-leg-socket.js';
 import { connectStream } from '../net/stream-node.js';
 import { openTun, type LinuxTunDevice } from '../tun/linux.js';
-import { overlay6Of, overlay6Request } from './overlay6.js';
+import { applyOverlay6, overlay6Of, overlay6Request } from './overlay6.js';
 import { parseIpv6 } from '../util/ipv6.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
 import { ConfigError, MeshdError } from '../util/errors.js';
@@ -298,8 +298,9 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     void nat?.classify().then((c) => c && c.nat.mapping !== 'unknown' && node.natClassified(), (e: unknown) => log.warn({ err: e }, 'nat: classification failed'));
     const a = address()!;
     const a6 = overlay6Of(explicit6, node.hubClient.assigned, log);
-    tun ??= openTun({ name: cfg.tun, address: a.address, prefixLength: a.prefixLength, mtu: cfg.mtu, ...(a6 ? { address6: a6.address, prefixLength6: a6.prefixLength } : {}) });
-    if (a6 && tun.address6 === undefined) tun.setAddress6(a6.address, a6.prefixLength);
+    // The hub's own assignment goes on after the TUN is up, so a host without IPv6 still runs (applyOverlay6).
+    tun ??= openTun({ name: cfg.tun, address: a.address, prefixLength: a.prefixLength, mtu: cfg.mtu, ...(a6 && explicit6 ? { address6: a6.address, prefixLength6: a6.prefixLength } : {}) });
+    applyOverlay6(tun, a6, explicit6, log);
   } catch (e) {
     await cleanup();
     throw e instanceof MeshdError ? e : new MeshdError('PEER_START', String(e));

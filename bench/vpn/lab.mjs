@@ -65,9 +65,13 @@ export class Lab {
     run(['ip', 'netns', 'add', ns]);
     this.namespaces.push(ns);
     this.exec(ns, ['ip', 'link', 'set', 'lo', 'up']);
-    this.exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'], { allowFail: true });
-    this.exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'], { allowFail: true });
+    // IPv6 only for a dual-stack underlay (--family 6), with no router advertisements taken.
+    const v6 = opts.v6 ? '0' : '1';
+    this.exec(ns, ['sysctl', '-qw', `net.ipv6.conf.all.disable_ipv6=${v6}`], { allowFail: true });
+    this.exec(ns, ['sysctl', '-qw', `net.ipv6.conf.default.disable_ipv6=${v6}`], { allowFail: true });
+    if (opts.v6) this.exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.default.accept_ra=0'], { allowFail: true });
     if (opts.forward) this.exec(ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    if (opts.forward && opts.v6) this.exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
     return ns;
   }
 
@@ -78,7 +82,7 @@ export class Lab {
     const ifB = `v${n}b`;
     run(['ip', 'link', 'add', ifA, 'netns', a, 'type', 'veth', 'peer', 'name', ifB, 'netns', b]);
     for (const [ns, dev, addr] of [[a, ifA, addrA], [b, ifB, addrB]]) {
-      if (addr !== '') this.exec(ns, ['ip', 'addr', 'add', addr, 'dev', dev]);
+      for (const one of addr.split(' ').filter((x) => x !== '')) this.exec(ns, ['ip', 'addr', 'add', one, 'dev', dev, ...(one.includes(':') ? ['nodad'] : [])]);
       // TX checksum off too: a frame copied by the delay bridge must carry a complete checksum.
       this.exec(ns, ['ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off'], { allowFail: true });
       assertNoOffloads(this.exec(ns, ['ethtool', '-k', dev]).stdout, dev);
@@ -121,32 +125,37 @@ export class Lab {
 }
 
 export const addr = { a: '192.0.2.2', rA: '192.0.2.1', b: '198.51.100.2', rB: '198.51.100.1', h: '203.0.113.2', rH: '203.0.113.1' };
+/** The IPv6 underlay beside the IPv4 one (--family 6): one /64 of 2001:db8::/32 per link. */
+export const addr6 = { a: '2001:db8:a::2', rA: '2001:db8:a::1', b: '2001:db8:b::2', rB: '2001:db8:b::1', h: '2001:db8:c::2', rH: '2001:db8:c::1' };
 
 /**
  * Builds the bench topology. With delayMs > 0 a namespace D bridges A's link to R through
  * bridgePath (the compiled delay-bridge), holding frames delayMs each way.
  * Returns { lab, ns: {a,b,h,r,d}, lossIf, bridge } where lossIf is R's interface toward A.
  */
-export async function buildTopology({ delayMs, jitterMs = 0, bridgePath }) {
+export async function buildTopology({ delayMs, jitterMs = 0, bridgePath, v6 = false }) {
   const lab = new Lab();
   try {
-    const ns = { r: lab.host('r', { forward: true }), a: lab.host('a'), b: lab.host('b'), h: lab.host('h') };
+    const ns = { r: lab.host('r', { forward: true, v6 }), a: lab.host('a', { v6 }), b: lab.host('b', { v6 }), h: lab.host('h', { v6 }) };
+    // With v6 every link also gets its /64 (the delay bridge copies frames of any type).
+    const at = (k) => `${addr[k]}/24${v6 ? ` ${addr6[k]}/64` : ''}`;
     let lossIf;
     let bridge = null;
     if (delayMs > 0) {
       ns.d = lab.host('d');
-      const ad = lab.link(ns.a, ns.d, `${addr.a}/24`, '');
-      const dr = lab.link(ns.d, ns.r, '', `${addr.rA}/24`);
+      const ad = lab.link(ns.a, ns.d, at('a'), '');
+      const dr = lab.link(ns.d, ns.r, '', at('rA'));
       lossIf = dr.b;
       bridge = await startBridge(lab, ns.d, ad.b, dr.a, delayMs, jitterMs, bridgePath);
     } else {
-      lossIf = lab.link(ns.a, ns.r, `${addr.a}/24`, `${addr.rA}/24`).b;
+      lossIf = lab.link(ns.a, ns.r, at('a'), at('rA')).b;
     }
-    lab.link(ns.b, ns.r, `${addr.b}/24`, `${addr.rB}/24`);
-    lab.link(ns.h, ns.r, `${addr.h}/24`, `${addr.rH}/24`);
-    lab.exec(ns.a, ['ip', 'route', 'replace', 'default', 'via', addr.rA]);
-    lab.exec(ns.b, ['ip', 'route', 'replace', 'default', 'via', addr.rB]);
-    lab.exec(ns.h, ['ip', 'route', 'replace', 'default', 'via', addr.rH]);
+    lab.link(ns.b, ns.r, at('b'), at('rB'));
+    lab.link(ns.h, ns.r, at('h'), at('rH'));
+    for (const [k, via] of [['a', 'rA'], ['b', 'rB'], ['h', 'rH']]) {
+      lab.exec(ns[k], ['ip', 'route', 'replace', 'default', 'via', addr[via]]);
+      if (v6) lab.exec(ns[k], ['ip', '-6', 'route', 'replace', 'default', 'via', addr6[via]]);
+    }
     return { lab, ns, lossIf, bridge };
   } catch (err) {
     lab.dispose();

@@ -8,6 +8,8 @@
 //     [--loss 0,1,5,10] [--runs 5] [--seconds 20] [--streams 1,4] [--echo] [--cc bbr|cubic]
 //     [--meshd-a DIR --meshd-b DIR [--ab-mode "kcp fast2"]] [--calibrate] [--out NAME] [--cpu-prof DIR]
 //     [--relay [--relay-rate MBIT|uncapped]]   (meshd rows through the hub's relay; default 50 as the hub's)
+//     [--family 6]   (dual-stack underlay: rows meshd kcp fast2 over v4/v4, v6 underlay, v6 underlay and
+//                     overlay (iperf3 to B's overlay IPv6), and the kernel path of each family)
 //
 // Writes bench/results/vpn-<stamp>.json and .md (the tables; paste into docs/BENCHMARKS.md). Root only.
 // See docs/BENCHMARKS.md for what a valid run is (emulator counters zero) and the campaign commands.
@@ -18,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addr, buildTopology, setLoss } from './lab.mjs';
 import { cpuSeconds, echo, iperf, iperfUdp, peakRssMiB, ping, rssMiB, snmpCounters, udpCounters, udpRecvBuffers } from './measure.mjs';
-import { kcptun, meshd, nebula, underlay, wireguardGo } from './systems.mjs';
+import { kcptun, meshd, nebula, underlay, underlay6, wireguardGo } from './systems.mjs';
 import { renderTables } from './report.mjs';
 import { bridgeDelta, bridgeSnapshot } from './emulator.mjs';
 import { relaySystems } from '../stream/relay-systems.mjs';
@@ -55,6 +57,8 @@ if (cpuProf) mkdirSync(cpuProf, { recursive: true });
 
 // --relay: meshd rows go through the hub's relay (direct A-B UDP blocked) under --relay-rate.
 const relayMode = flag('--relay') ? { rateMbit: opt('--relay-rate', '50') === 'uncapped' ? 100_000 : Number(opt('--relay-rate', '50')) } : null;
+// --family 6: IPv6 beside IPv4 on every underlay link, and the v6 rows (issue 22).
+const family6 = opt('--family', '4') === '6';
 
 /** The systems of this run: the reference set, or two meshd trees side by side (--meshd-a/--meshd-b). */
 function chooseSystems() {
@@ -74,6 +78,10 @@ function chooseSystems() {
     };
   }
   const cli = join(repo, 'dist', 'cli.js');
+  if (family6) {
+    const m = (underlay, overlay) => meshd(cli, 'kcp', 'fast2', cpuProf, 'meshd', relayMode, { underlay, overlay });
+    return { ab: false, trees: [{ cli, tag: '', dir: repo }], list: [underlay, underlay6, m(4, 4), m(6, 4), m(6, 6)] };
+  }
   const all = [underlay, wireguardGo, kcptun, nebula, ...['normal', 'fast', 'fast2', 'fast3'].map((m) => meshd(cli, 'kcp', m, cpuProf, 'meshd', relayMode)), meshd(cli, 'datagram', null, cpuProf, 'meshd', relayMode), ...relaySystems(cli)];
   const def = [underlay, wireguardGo, meshd(cli, 'kcp', 'fast2', cpuProf, 'meshd', relayMode)];
   return { ab: false, trees: [{ cli, tag: '', dir: repo }], list: only === null ? def : pick(all) };
@@ -279,7 +287,7 @@ async function main() {
     for (const delayMs of cfg.delaysMs) {
       for (const jitterMs of delayMs > 0 ? cfg.jitterMs : [0]) {
         const cell = { delayMs, jitterMs };
-        const topo = await buildTopology({ delayMs, jitterMs, bridgePath });
+        const topo = await buildTopology({ delayMs, jitterMs, bridgePath, v6: family6 });
         try {
           cell.tcpCc = tuneHosts(topo.lab, topo.ns);
           cell.pingUnderlay = await ping(topo.ns.a, addr.b, { count: 20, intervalS: 0.05 });

@@ -5,12 +5,16 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addr, run } from './lab.mjs';
+import { addr, addr6, run } from './lab.mjs';
 import { echoPort, iperfPort, runAsync } from './measure.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const overlayA = '10.9.0.2';
 const overlayB = '10.9.0.3';
+// --family 6 rows: the overlay IPv6 /64 and the peers' addresses in it (namespaces only).
+const network6 = 'fd00:9::/64';
+const overlay6A = 'fd00:9::a09:2'; // the IPv6 twins of 10.9.0.2 and 10.9.0.3 (the hub's rule)
+const overlay6B = 'fd00:9::a09:3';
 
 /** Keeps the last lines of a child's output and lets callers wait for a pattern (bounded). */
 function track(child, label) {
@@ -92,6 +96,15 @@ export const underlay = {
   label: 'underlay (kernel, no tunnel)',
   async start() {
     return { iperf: { host: addr.b, port: iperfPort }, echo: { host: addr.b, port: echoPort }, ping: addr.b, pids: {}, stop: async () => {}, logs: () => '' };
+  },
+};
+
+/** The kernel path over the IPv6 underlay (--family 6). */
+export const underlay6 = {
+  name: 'underlay v6',
+  label: 'underlay v6 (kernel, no tunnel)',
+  async start() {
+    return { iperf: { host: addr6.b, port: iperfPort }, echo: { host: addr6.b, port: echoPort }, ping: addr6.b, pids: {}, stop: async () => {}, logs: () => '' };
   },
 };
 
@@ -221,6 +234,18 @@ function blockDirect(lab, ns) {
   }
 }
 
+/** --family 6 rows with a v6 underlay: A-B UDP over IPv4 dropped, so the direct path is the v6 one. */
+function blockV4Direct(lab, ns) {
+  for (const [n, other] of [[ns.a, addr.b], [ns.b, addr.a]]) {
+    lab.exec(n, ['nft', 'delete', 'table', 'inet', 'benchfamily'], { allowFail: true });
+    lab.exec(n, ['nft', '-f', '-'], { input: `table inet benchfamily {\n chain out {\n  type filter hook output priority 0; policy accept;\n  ip daddr ${other} meta l4proto udp drop\n }\n}\n` });
+  }
+}
+
+function unblockV4Direct(lab, ns) {
+  for (const n of [ns.a, ns.b]) lab.exec(n, ['nft', 'delete', 'table', 'inet', 'benchfamily'], { allowFail: true });
+}
+
 function unblockDirect(lab, ns) {
   for (const n of [ns.a, ns.b]) lab.exec(n, ['nft', 'delete', 'table', 'inet', 'benchrelay'], { allowFail: true });
 }
@@ -237,9 +262,15 @@ function nodeFlagsOf(cliPath) {
 /** label: the row's name prefix ('meshd', or 'meshd A'/'meshd B' for two trees side by side). */
 /** relay: { rateMbit } to carry A-B through the hub's relay (direct UDP between A and B blocked,
  *  the hub run with --relay-rate rateMbit); null for the direct path. */
-export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'meshd', relay = null) {
-  const base = transport === 'kcp' ? `${label} kcp ${kcpMode}` : `${label} datagram`;
+/** family: { underlay, overlay } (4 or 6, --family 6 topologies): the hub and the A-B path on
+ *  2001:db8:: (IPv4 A-B UDP dropped), and/or iperf3 and ping to B's overlay IPv6 address. */
+export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'meshd', relay = null, family = { underlay: 4, overlay: 4 }) {
+  const base0 = transport === 'kcp' ? `${label} kcp ${kcpMode}` : `${label} datagram`;
+  const base = family.underlay === 6 || family.overlay === 6 ? `${base0} u${family.underlay}/o${family.overlay}` : base0;
   const name = relay ? `${base} relay ${relay.rateMbit >= 100_000 ? 'uncapped' : `${relay.rateMbit}M`}` : base;
+  const u6 = family.underlay === 6;
+  const hubAt = u6 ? `[${addr6.h}]:7000` : `${addr.h}:7000`;
+  const target = family.overlay === 6 ? overlay6B : overlayB;
   return {
     name,
     label: name,
@@ -249,40 +280,47 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'm
       const stop = async () => {
         await killAll(tracked);
         if (relay) unblockDirect(lab, ns);
+        if (u6) unblockV4Direct(lab, ns);
         rmSync(dir, { recursive: true, force: true });
       };
       try {
         if (relay) blockDirect(lab, ns);
+        if (u6) blockV4Direct(lab, ns);
         const secret = join(dir, 'secret');
         writeFileSync(secret, 'bench-secret-0123456789abcdef\n', { mode: 0o600 });
-        const hub = track(lab.spawn(ns.h, process.execPath, [...nodeFlagsOf(cliPath), cliPath, 'hub', '--listen', `${addr.h}:7000`, '--network', '10.9.0.0/24', '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info', ...(relay ? ['--relay-rate', String(relay.rateMbit)] : [])]), 'meshd hub');
+        const hub = track(lab.spawn(ns.h, process.execPath, [...nodeFlagsOf(cliPath), cliPath, 'hub', '--listen', u6 ? '[::]:7000' : `${addr.h}:7000`, '--network', '10.9.0.0/24', ...(family.overlay === 6 ? ['--network6', network6] : []), '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info', ...(relay ? ['--relay-rate', String(relay.rateMbit)] : [])]), 'meshd hub');
         tracked.push(hub);
         // Readiness by what the hub does (its UDP port is bound), not by a log line: the two trees of
         // an A/B run may word their logs differently.
         if (!(await udpListening(lab, ns.h, 7000, hub))) throw new Error(`meshd hub did not start\n${logs(tracked)}`);
         const peers = [
-          { side: 'a', local: `${overlayA}/24`, name: 'a', tun: 'mta' },
-          { side: 'b', local: `${overlayB}/24`, name: 'b', tun: 'mtb' },
+          { side: 'a', local: `${overlayA}/24`, local6: `${overlay6A}/64`, name: 'a', tun: 'mta' },
+          { side: 'b', local: `${overlayB}/24`, local6: `${overlay6B}/64`, name: 'b', tun: 'mtb' },
         ];
         for (const p of peers) {
           const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${name.replace(/ /g, '-')}-${p.name}-${Date.now()}.cpuprofile`] : [];
-          const args = [...nodeFlagsOf(cliPath), ...prof, cliPath, 'peer', '--hub', `${addr.h}:7000`, '--local', p.local, '--name', p.name, '--secret-file', secret, '--state-dir', join(dir, p.name), '--tun', p.tun, '--transport', transport];
+          const args = [...nodeFlagsOf(cliPath), ...prof, cliPath, 'peer', '--hub', hubAt, ...(u6 ? ['--listen', '[::]:0'] : []), ...(family.overlay === 6 ? ['--local6', p.local6] : []), '--local', p.local, '--name', p.name, '--secret-file', secret, '--state-dir', join(dir, p.name), '--tun', p.tun, '--transport', transport];
           if (transport === 'kcp') args.push('--kcp-mode', kcpMode);
           // Extra peer flags for a whole run, e.g. MESHD_BENCH_PEER_ARGS="--fec off" (issue 19 A/B).
           args.push(...(process.env.MESHD_BENCH_PEER_ARGS ?? '').split(' ').filter(Boolean));
           tracked.push(track(lab.spawn(ns[p.side], process.execPath, args), `meshd peer ${p.side}`));
         }
-        if (!(await pingUntil(ns.a, overlayB, 30))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);
+        if (!(await pingUntil(ns.a, target, 30))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);
         // The first packets go through the hub's relay while the peers punch; measure the direct
         // path a user has after that (the start time below includes it).
         if (!relay) {
           const direct = await runAsync(ns.a, [process.execPath, cliPath, 'ping', 'b', '--until-direct', '--state-dir', join(dir, 'a')], 30000);
           if (direct.code !== 0) throw new Error(`${name}: no direct path\n${direct.stdout}${direct.stderr}\n${logs(tracked)}`);
+          // A v6-underlay row must run on a v6 path: A's view of B's endpoint shows it ([addr]:port).
+          if (u6) {
+            const st = await runAsync(ns.a, [process.execPath, cliPath, 'status', '--state-dir', join(dir, 'a')], 10000);
+            if (!st.stdout.includes(`[${addr6.b}]`)) throw new Error(`${name}: the direct path is not over IPv6\n${st.stdout}`);
+          }
         }
         return {
-          iperf: { host: overlayB, port: iperfPort },
-          echo: { host: overlayB, port: echoPort },
-          ping: overlayB,
+          iperf: { host: target, port: iperfPort },
+          echo: { host: target, port: echoPort },
+          ping: target,
           pids: { a: tracked[1].child.pid, b: tracked[2].child.pid, h: hub.child.pid },
           // The hub's relay counters (drops by reason, shaping queue), for relay rows.
           hubStatus: () => {

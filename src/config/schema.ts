@@ -20,8 +20,9 @@ export interface OptionDoc {
 
 /** Default UDP port of the hub. */
 export const defaultHubPort = 7000;
-/** Overlay MTU: 1500 minus IPv4, UDP, meshd, KCP, AEAD and relay overheads (docs/PROTOCOL.md). */
-export const defaultTunMtu = 1378;
+/** Overlay MTU: 1500 minus IPv6 (the larger header, so either underlay family fits), UDP, meshd, KCP,
+ * AEAD and relay overheads (docs/PROTOCOL.md "MTU budget", test/peer/mtu-budget.test.ts). */
+export const defaultTunMtu = 1358;
 
 export const options: readonly OptionDoc[] = [
   { key: 'config', flag: '--config', roles: ['hub', 'peer'], arg: 'file', doc: 'JSON config file; flags override its keys' },

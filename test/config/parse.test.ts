@@ -35,7 +35,7 @@ describe('parsePeerConfig', () => {
       name: 'box-1',
       nameIsHint: true,
       tun: 'meshd0',
-      mtu: 1378,
+      mtu: 1358,
       transport: 'auto',
       kcpMode: 'fast2',
       listen: { address: '0.0.0.0', port: 0 },

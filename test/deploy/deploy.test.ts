@@ -60,7 +60,7 @@ describe('deploy/ example configs', () => {
 
   it('peer.json parses through parsePeerConfig (secret from MESHD_SECRET)', () => {
     const c = parsePeerConfig(configFile('peer.json'), ctx);
-    expect(c).toMatchObject({ hub: { host: 'vps.example.net', port: 7000 }, hubKey: 'PASTE+the+hub+key+printed+by+meshd+status+Q=', local: { address: '10.9.0.2', prefixLength: 24 }, name: 'laptop', tun: 'meshd0', mtu: 1378, transport: 'auto', kcpMode: 'fast2', secret });
+    expect(c).toMatchObject({ hub: { host: 'vps.example.net', port: 7000 }, hubKey: 'PASTE+the+hub+key+printed+by+meshd+status+Q=', local: { address: '10.9.0.2', prefixLength: 24 }, name: 'laptop', tun: 'meshd0', mtu: 1358, transport: 'auto', kcpMode: 'fast2', secret });
   });
 
   it.each([

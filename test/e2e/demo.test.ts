@@ -64,7 +64,7 @@ function expectDirect(out: string): void {
   // A pong over the direct path to b's NAT (not via the hub at 203.0.113.2) ...
   expect(out).toMatch(/pong from b \(10\.9\.0\.3\) via 198\.51\.100\.10:\d+ \(direct\)/);
   // ... and `meshd status` on a listing b with path direct.
-  expect(out).toMatch(/^b\s+10\.9\.0\.3\s+\S+\s+direct\s+198\.51\.100\.10:\d+/m);
+  expect(out).toMatch(/^b\s+10\.9\.0\.3(?:\s+[0-9a-f:]+:[0-9a-f]+)?\s+\S+\s+direct\s+198\.51\.100\.10:\d+/m);
   expect(out).toMatch(/3 sent, 3 received, 0% loss/);
   expect(out).toMatch(/meshd demo --check: passed/);
 }

@@ -14,6 +14,7 @@ import { pairConv } from '../../src/peer/conv.js';
 import type { PeerSender } from '../../src/peer/channel.js';
 import type { PeerInfo } from '../../src/peer/peer-map.js';
 import { RemotePeers } from '../../src/peer/peer-table.js';
+import { infoOf } from '../fakes/peer-info.js';
 
 const A = ipv4ToU32('10.9.0.2');
 const B = ipv4ToU32('10.9.0.3');
@@ -21,12 +22,6 @@ const C = ipv4ToU32('10.9.0.9'); // in the prefix, but no such peer
 const boot: Record<number, bigint> = { [A]: 1n, [B]: 2n };
 /** The pair's conv while neither side restarted. */
 const conv0 = pairConv(1n, 2n);
-
-/** The map entry of the peer at `overlay` with boot id `bootId`. */
-function infoOf(overlay: number, bootId: bigint): PeerInfo {
-  const publicKey = new Uint8Array(32).fill(overlay & 0xff);
-  return { publicKey, id: Buffer.from(publicKey).toString('hex'), overlay, name: '', bootId, reflexive: { address: '0.0.0.0', port: 0 }, lan: [] };
-}
 
 /** A UDP packet (proto 17) of `size` bytes with a sequence number in its payload. */
 function udpPacket(src: number, dst: number, seq: number, size = 100): Uint8Array {

@@ -17,15 +17,11 @@ import { RemotePeers } from '../../src/peer/peer-table.js';
 import { PEER_CAP_FEC } from '../../src/peer/fec-caps.js';
 import type { FecSetting } from '../../src/peer/fec-pair.js';
 import { INNER_KIND_FEC } from '../../src/fec/frame.js';
+import { infoOf } from '../fakes/peer-info.js';
 
 const A = ipv4ToU32('10.9.0.2');
 const B = ipv4ToU32('10.9.0.3');
 const boot: Record<number, bigint> = { [A]: 1n, [B]: 2n };
-
-function infoOf(overlay: number, bootId: bigint): PeerInfo {
-  const publicKey = new Uint8Array(32).fill(overlay & 0xff);
-  return { publicKey, id: Buffer.from(publicKey).toString('hex'), overlay, name: '', bootId, reflexive: { address: '0.0.0.0', port: 0 }, lan: [] };
-}
 
 /** A UDP packet of `size` bytes from port 4000 to 5000 with `seq` in its payload. */
 function udpPacket(src: number, dst: number, seq: number, size = 1200): Uint8Array {

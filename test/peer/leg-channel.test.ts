@@ -16,15 +16,11 @@ import { ChannelTun } from '../fakes/channel-tun.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 import { Rng } from '../fakes/rng.js';
 import { testLogger } from '../fakes/logger.js';
+import { infoOf } from '../fakes/peer-info.js';
 
 const A = ipv4ToU32('10.9.0.2');
 const B = ipv4ToU32('10.9.0.3');
 const boot: Record<number, bigint> = { [A]: 1n, [B]: 2n };
-
-function infoOf(overlay: number, bootId: bigint): PeerInfo {
-  const publicKey = new Uint8Array(32).fill(overlay & 0xff);
-  return { publicKey, id: Buffer.from(publicKey).toString('hex'), overlay, name: '', bootId, reflexive: { address: '0.0.0.0', port: 0 }, lan: [] };
-}
 
 function udpPacket(src: number, dst: number, seq: number, size = 100): Uint8Array {
   const p = new Uint8Array(size);

@@ -7,7 +7,7 @@
 import { viewOf } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import type { PeerSender } from './channel.js';
-import { shouldDuplicate, type DupWhy } from './dup-decide.js';
+import { dupDirectSettleMs, shouldDuplicate, type DupWhy } from './dup-decide.js';
 import { DupWindow } from './dup-window.js';
 import { PEER_CAP_FEC } from './fec-caps.js';
 import { flowLane, laneOfConv } from './flow-lane.js';
@@ -44,6 +44,8 @@ export interface DupStageOptions {
 
 interface PairDup {
   seq: number;
+  /** When the pair's data last started taking a direct path (dup-decide.ts dupDirectSettleMs). */
+  directSinceMs: number | undefined;
   readonly window: DupWindow;
   windowStart: number;
   readonly pkts: Uint32Array;
@@ -66,13 +68,17 @@ export class DupStage implements PeerSender {
     if (now - p.windowStart >= rateWindowMs) this.roll(p, now);
     p.pkts[lane]!++;
     p.bytes[lane]! += inner.byteLength;
+    const direct = this.o.link.isDirect(peer);
+    if (!direct) p.directSinceMs = undefined;
+    else p.directSinceMs ??= now;
+    const settled = direct && now - p.directSinceMs! >= dupDirectSettleMs;
     // The busier of this window so far and the last full one: a burst is bulk at once.
     const why: DupWhy = shouldDuplicate({
       bytes: inner.byteLength,
       lanePps: Math.max(p.pkts[lane]!, p.lastPkts[lane]!),
       laneBytesPerSec: Math.max(p.bytes[lane]!, p.lastBytes[lane]!),
-      direct: this.o.link.isDirect(peer),
-      loss: this.o.lossOf(peer),
+      direct,
+      loss: settled ? this.o.lossOf(peer) : undefined,
       capable: true,
     });
     if (why !== 'duplicate') return this.o.next.send(peer, inner);
@@ -107,7 +113,7 @@ export class DupStage implements PeerSender {
     let p = this.pairs.get(peer);
     if (p === undefined) {
       const z = () => new Uint32Array(laneSlots);
-      p = { seq: 0, window: new DupWindow(), windowStart: this.o.clock.now(), pkts: z(), bytes: z(), lastPkts: z(), lastBytes: z() };
+      p = { seq: 0, directSinceMs: undefined, window: new DupWindow(), windowStart: this.o.clock.now(), pkts: z(), bytes: z(), lastPkts: z(), lastBytes: z() };
       this.pairs.set(peer, p);
     }
     return p;

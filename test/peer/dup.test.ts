@@ -2,7 +2,7 @@
 // receiver's duplicate window (dup-window.ts), and the stage (dup-stage.ts) doubling a ping-like
 // lane over the relay on a lossy direct path while a bulk lane never doubles.
 import { describe, expect, it } from 'vitest';
-import { dupMaxBytes, dupMinLoss, shouldDuplicate, type DupInput } from '../../src/peer/dup-decide.js';
+import { dupDirectSettleMs, dupMaxBytes, dupMinLoss, shouldDuplicate, type DupInput } from '../../src/peer/dup-decide.js';
 import { DupWindow, dupWindow } from '../../src/peer/dup-window.js';
 import { DupStage, INNER_KIND_DUP, type DupSender } from '../../src/peer/dup-stage.js';
 import { PEER_CAP_FEC } from '../../src/peer/fec-caps.js';
@@ -64,6 +64,10 @@ describe('DupStage', () => {
 
   it('doubles a quiet lane over the relay on a lossy direct path; the receiver passes one copy', () => {
     const r = rig(0.05);
+    r.stage.send(r.peer, kcp(0, 80)); // just went direct: the loss reading is the relay's, not yet
+    expect(r.sent.relay).toHaveLength(0);
+    r.clock.advance(dupDirectSettleMs);
+    r.sent.next.length = 0;
     for (let i = 0; i < 5; i++) {
       expect(r.stage.send(r.peer, kcp(0, 80))).toBe(true);
       r.clock.advance(200);
@@ -93,8 +97,21 @@ describe('DupStage', () => {
     for (const [loss, direct] of [[0, true], [0.05, false]] as const) {
       const c = rig(loss, direct);
       c.stage.send(c.peer, kcp(0, 80));
+      c.clock.advance(dupDirectSettleMs);
+      c.stage.send(c.peer, kcp(0, 80));
       expect(c.sent.relay).toHaveLength(0);
-      expect(c.sent.next).toHaveLength(1);
+      expect(c.sent.next).toHaveLength(2);
     }
+  });
+
+  it('does not double while a fresh direct path settles (the first readings after a switch are the relay\'s)', () => {
+    const r = rig(0.3);
+    for (let t = 0; t < dupDirectSettleMs; t += 250) {
+      r.stage.send(r.peer, kcp(0, 80));
+      r.clock.advance(250);
+    }
+    expect(r.sent.relay).toHaveLength(0);
+    r.stage.send(r.peer, kcp(0, 80));
+    expect(r.sent.relay).toHaveLength(1);
   });
 });

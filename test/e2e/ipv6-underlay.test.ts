@@ -117,11 +117,17 @@ describeRoot('IPv6 underlay', () => {
       expect(String(back?.endpoint)).toMatch(/^\[2001:db8:3::2\]:\d+$/); // canonical text of 2001:db8:3:0::2
 
       // (2) The hub relays nothing while a and b talk.
-      const relayedBefore = relayBytes(await m.status(m.hub));
+      // What the hub relayed from a and b (c and d start their own sessions meanwhile, through it).
+      const fromAB = async () => {
+        const st = (await m.status(m.hub)) as { members?: Array<{ name: string; relayedBytes: number }> };
+        return (st.members ?? []).filter((x) => x.name === 'a' || x.name === 'b').reduce((n, x) => n + x.relayedBytes, 0);
+      };
+      const totalBefore = relayBytes(await m.status(m.hub));
+      const relayedBefore = await fromAB();
       const pings = await m.ping('a', b.overlay, 20, { intervalS: 0.05 });
       expect(pings.received, pings.out).toBe(20);
-      const relayedAfter = relayBytes(await m.status(m.hub));
-      say(tag, `hub relayed bytes ${relayedBefore} -> ${relayedAfter} over 20 pings a -> b`);
+      const relayedAfter = await fromAB();
+      say(tag, `hub relayed bytes from a and b ${relayedBefore} -> ${relayedAfter} over 20 pings a -> b (all members ${totalBefore} -> ${relayBytes(await m.status(m.hub))})`);
       expect(relayedAfter).toBe(relayedBefore);
 
       // (3) c (IPv6 only) and d (IPv4 only) through the hub's relay: c's leg is IPv6, d's IPv4.

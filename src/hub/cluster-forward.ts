@@ -1,9 +1,11 @@
 // PUNCH and relay between members homed on different hubs of one network (issue 24 item 3). A
-// PUNCH_REQUEST or RELAY_TO for a member of the served map that is not this hub's own goes as a
-// signal (hub/cluster-signal.ts) over the state's bus to the target's home hub, which sends the PUNCH
-// or the RELAY_FROM to its member. Signals are trusted no more than peers: each is decoded, checked
-// against the map (the sender a member of another hub, the target one of ours), budgeted, and
-// dropped and counted when anything is off. Built by hub/hub.ts; called from hub/server.ts.
+// PUNCH_REQUEST for a member of the served map that is not this hub's own goes as a signal
+// (hub/cluster-signal.ts) over the state's bus to the target's home hub, which sends the PUNCH to its
+// member. A RELAY_TO for one goes over UDP to that hub (hub/hub-channel.ts, never over the bus),
+// which sends the RELAY_FROM; both hubs shape it to the relay budgets (Relay.offer), as local relay.
+// What another hub sends is trusted no more than a peer: decoded, checked against the map (the
+// sender a member of that hub, the target one of ours), budgeted, dropped and counted when anything
+// is off. Built by hub/hub.ts; called from hub/server.ts.
 import { bytesEqual } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBucket } from '../util/token-bucket.js';
@@ -14,6 +16,7 @@ import { encodeInner, InnerKind } from '../wire/inner.js';
 import { decodeSignal, encodeSignal, SignalType, type PunchMessage } from './cluster-signal.js';
 import { punchRequestBurst, punchRequestsPerSec } from './control-budget.js';
 import type { MemberSender } from './member-sender.js';
+import type { HubChannel } from './hub-channel.js';
 import type { ClusterBus, NetworkState } from './network-state.js';
 import type { Member } from './registry.js';
 import type { Relay } from './relay.js';
@@ -25,11 +28,13 @@ const spareBuckets = 1_024;
 
 export type ForwardDrop =
   | 'malformed' | 'unknown_target' | 'no_home' | 'bus_refused' | 'punch_rate_limited'
-  | 'unknown_sender' | 'sender_is_ours' | 'key_mismatch' | 'relay_refused';
+  | 'unknown_sender' | 'sender_is_ours' | 'key_mismatch' | 'relay_refused' | 'wrong_home' | 'no_hub_path';
 
 export interface CrossHubOptions {
   state: NetworkState;
   bus: ClusterBus;
+  /** The hub-to-hub UDP channel relayed datagrams go over (absent: none go; counted no_hub_path). */
+  channel?: HubChannel;
   sender: MemberSender;
   relay: Relay;
   clock: Clock;
@@ -40,7 +45,7 @@ export class CrossHub {
   readonly counters = { punchesOut: 0, punchesIn: 0, relayedOut: 0, relayedIn: 0, relayedBytesOut: 0, relayedBytesIn: 0 };
   readonly drops: Record<ForwardDrop, number> = {
     malformed: 0, unknown_target: 0, no_home: 0, bus_refused: 0, punch_rate_limited: 0,
-    unknown_sender: 0, sender_is_ours: 0, key_mismatch: 0, relay_refused: 0,
+    unknown_sender: 0, sender_is_ours: 0, key_mismatch: 0, relay_refused: 0, wrong_home: 0, no_hub_path: 0,
   };
   /** PUNCH budgets of our members: asked for (out) and asked about by other hubs' members (in). */
   private readonly punchOut = new Map<string, TokenBucket>();
@@ -48,6 +53,7 @@ export class CrossHub {
 
   constructor(private readonly o: CrossHubOptions) {
     o.bus.onSignal((b) => this.received(b));
+    o.channel?.onData((hub, from, to, datagram) => this.fromHub(hub, from, to, datagram));
   }
 
   /** A map member not homed here, by overlay, with its live home hub ('no_home' when its hub is
@@ -107,19 +113,59 @@ export class CrossHub {
   }
 
   /** RELAY_TO from `sender` for an overlay not homed here: true when the target is a member of
-   * another hub (handled: forwarded within the sender's relay budget, or dropped and counted). */
+   * another hub (handled: shaped to the relay budgets and sent over UDP to its hub, or dropped and
+   * counted). */
   relay(sender: Member, overlay: number, datagram: Uint8Array): boolean {
     const found = this.elsewhere(overlay);
     if (found === undefined) return false;
     if (found === 'no_home') return true;
-    if (this.o.relay.decide(sender, found.target, datagram.byteLength, this.o.clock.now()) !== 'forward') return true;
-    if (!this.o.bus.send(found.home, encodeSignal({ type: SignalType.RELAY_FORWARD, from: sender.overlay, to: overlay, datagram }))) {
-      this.drops.bus_refused++;
+    const { target, home } = found;
+    const channel = this.o.channel;
+    if (!channel) {
+      this.drops.no_hub_path++;
       return true;
     }
-    this.counters.relayedOut++;
-    this.counters.relayedBytesOut += datagram.byteLength;
+    // The datagram is copied by `make` (the caller's buffer may be reused); it leaves now or when
+    // the sender's budget allows, sealed for the hub at that moment.
+    this.o.relay.offer(sender, target, datagram.byteLength, () => datagram.slice(), (copy) => {
+      if (!channel.send(home, sender.overlay, overlay, copy)) {
+        this.drops.no_hub_path++;
+        return;
+      }
+      this.counters.relayedOut++;
+      this.counters.relayedBytesOut += copy.byteLength;
+    });
     return true;
+  }
+
+  /** A relayed datagram from hub `hub` over the hub-to-hub channel (authenticated as that hub's).
+   * Never throws. */
+  fromHub(hub: string, fromOverlay: number, toOverlay: number, datagram: Uint8Array): void {
+    const target = this.o.state.members.byOverlay(toOverlay);
+    if (!target) {
+      this.drops.unknown_target++; // left, or re-homed meanwhile: the sender's map catches up
+      return;
+    }
+    const from = this.o.state.map.byOverlay(fromOverlay);
+    if (!from) {
+      this.drops.unknown_sender++;
+      return;
+    }
+    if (this.o.state.members.get(from.id)) {
+      this.drops.sender_is_ours++; // our own member cannot arrive from another hub
+      return;
+    }
+    if (this.o.bus.homeOf(from.id) !== hub) {
+      this.drops.wrong_home++; // a hub speaks only for its own members
+      return;
+    }
+    const verdict = this.o.relay.offer(from, target, datagram.byteLength, () => encodeInner({ kind: InnerKind.RELAY_FROM, overlay: from.overlay, datagram }));
+    if (verdict !== 'forward') {
+      this.drops.relay_refused++;
+      return;
+    }
+    this.counters.relayedIn++;
+    this.counters.relayedBytesIn += datagram.byteLength;
   }
 
   /** A signal from another hub (bytes as the bus delivered them). Never throws. */
@@ -144,16 +190,6 @@ export class CrossHub {
     }
     if (this.o.state.members.get(from.id)) {
       this.drops.sender_is_ours++; // our own member cannot arrive from another hub
-      return;
-    }
-    if (s.type === SignalType.RELAY_FORWARD) {
-      if (this.o.relay.decide(from, target, s.datagram.byteLength, this.o.clock.now()) !== 'forward') {
-        this.drops.relay_refused++;
-        return;
-      }
-      this.counters.relayedIn++;
-      this.counters.relayedBytesIn += s.datagram.byteLength;
-      this.o.sender.sendTo(target.id, target.publicKey, encodeInner({ kind: InnerKind.RELAY_FROM, overlay: from.overlay, datagram: s.datagram }));
       return;
     }
     if (!bytesEqual(s.punch.publicKey, from.publicKey)) {

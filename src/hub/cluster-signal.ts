@@ -1,11 +1,12 @@
-// Hub-to-hub signals of several hubs sharing one network (issue 24 item 3): a PUNCH or a relayed
-// datagram for a member homed on another hub. Carried by the state's bus (hub/nats-state.ts: NATS
-// core subject <bucket prefix>.hub.<hubId>); never seen by peers. Used by hub/cluster-forward.ts.
+// Hub-to-hub signals of several hubs sharing one network (issue 24 item 3): a PUNCH for a member
+// homed on another hub. Carried by the state's bus (hub/nats-state.ts: NATS core subject
+// <bucket prefix>.hub.<hubId>); never seen by peers. Used by hub/cluster-forward.ts. Relayed data
+// never goes on the bus: it goes hub to hub over UDP (wire/hub-data.ts, hub/hub-channel.ts).
 //
 //   0  type u8 | 1 from overlay u32 BE | 5 to overlay u32 BE | 9 body
 //   PUNCH_FORWARD (50)  body = a PUNCH control message (wire/control.ts) about `from` for `to`, seq 0
 //                       (the receiving hub sends it to `to` under its own sequence number)
-//   RELAY_FORWARD (51)  body = the sealed datagram (peer-peer keys: no hub can read it), 1+ bytes
+//   51 was RELAY_FORWARD (a relayed datagram on the bus): retired, decoded as an unknown type
 // Protocol: every hub of a network must agree on it (hubs of one version run together).
 import { DecodeError } from '../util/errors.js';
 import { ControlType, decodeControl, encodeControl, type ControlMessage } from '../wire/control.js';
@@ -14,22 +15,18 @@ export const SIGNAL_HEADER_BYTES = 9;
 
 export enum SignalType {
   PUNCH_FORWARD = 50,
-  RELAY_FORWARD = 51,
 }
 
 export const signalTypeName: Readonly<Record<SignalType, string>> = {
   [SignalType.PUNCH_FORWARD]: 'PUNCH_FORWARD',
-  [SignalType.RELAY_FORWARD]: 'RELAY_FORWARD',
 };
 
 export type PunchMessage = Extract<ControlMessage, { type: ControlType.PUNCH }>;
 
-export type Signal =
-  | { type: SignalType.PUNCH_FORWARD; from: number; to: number; punch: PunchMessage }
-  | { type: SignalType.RELAY_FORWARD; from: number; to: number; datagram: Uint8Array };
+export type Signal = { type: SignalType.PUNCH_FORWARD; from: number; to: number; punch: PunchMessage };
 
 export function encodeSignal(s: Signal): Uint8Array {
-  const body = s.type === SignalType.PUNCH_FORWARD ? encodeControl({ ...s.punch, seq: 0 }) : s.datagram;
+  const body = encodeControl({ ...s.punch, seq: 0 });
   const out = new Uint8Array(SIGNAL_HEADER_BYTES + body.byteLength);
   const v = new DataView(out.buffer);
   v.setUint8(0, s.type);
@@ -46,10 +43,6 @@ export function decodeSignal(b: Uint8Array): Signal {
   const from = v.getUint32(1, false);
   const to = v.getUint32(5, false);
   const body = b.subarray(SIGNAL_HEADER_BYTES);
-  if (type === SignalType.RELAY_FORWARD) {
-    if (body.byteLength === 0) throw new DecodeError('signal: empty relayed datagram');
-    return { type, from, to, datagram: body };
-  }
   if (type !== SignalType.PUNCH_FORWARD) throw new DecodeError(`signal: unknown type ${type}`, 'DECODE_UNKNOWN_TYPE');
   const punch = decodeControl(body);
   if (punch.type !== ControlType.PUNCH) throw new DecodeError(`signal: PUNCH_FORWARD carries control type ${punch.type}`);

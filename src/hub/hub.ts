@@ -22,8 +22,10 @@ import { BindingTable, dayMs, defaultBindingLeaseDays, leaseExpired, matchReleas
 import { appendJournal, loadBindings, saveBindings } from './binding-store.js';
 import { Relay } from './relay.js';
 import { CrossHub } from './cluster-forward.js';
+import { startHubChannel } from './hub-channel-start.js';
 import { MemberSender } from './member-sender.js';
 import { memoryState, type NetworkState } from './network-state.js';
+import type { HubChannel } from './hub-channel.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { network6Of } from './claim6.js';
 import { HubServer } from './server.js';
@@ -87,6 +89,9 @@ export interface HubOptions {
    * hub alone (hub/network-state.ts memoryState, with the bindings file at bindingsPath). With it,
    * bindingsPath, bindingLeaseMs and pinnedBindings are the state's business, not read here. */
   state?: NetworkState;
+  /** Several hubs: the UDP address(es) other hubs send relayed data to (--cluster-advertise);
+   * default the listen address when it is a specific one (hub/hub-channel-start.ts). */
+  clusterUdp?: Endpoint[];
   /** The ACL policy (--acl, hub/acl-policy.ts); absent = allow all. */
   acl?: AclPolicyFile;
   /** Where revocations live (<state-dir>/revoked.json, hub/revocations.ts); absent = memory only. */
@@ -151,8 +156,9 @@ export interface HubStatus {
   probes?: { answered: Record<'main' | 'probe', number>; drops: Record<ProbeDrop, number> };
   /** The ACL policy (docs/ACL.md): rules in force, members enforcing it, policy messages sent. */
   acl?: { rules: number; enforcing: number; sent: number; tooLarge: number };
-  /** Several hubs: PUNCH and relay to and from members homed on other hubs (hub/cluster-forward.ts). */
-  crossHub?: { counters: CrossHub['counters']; drops: CrossHub['drops'] };
+  /** Several hubs: PUNCH and relay to and from members homed on other hubs (hub/cluster-forward.ts),
+   * and the hub-to-hub UDP sessions relayed data goes over (hub/hub-channel.ts). */
+  crossHub?: { counters: CrossHub['counters']; drops: CrossHub['drops']; udp?: ReturnType<HubChannel['status']> };
 }
 
 export interface Hub {
@@ -216,8 +222,11 @@ export function startHub(opts: HubOptions): Hub {
   // one sealed REGISTER_REFUSED (so its daemon says why), and the hub keeps nothing for it. A key
   // that handshakes and never registers is forgotten after a grace period (link.ts `retain`).
   const probes = opts.probeUdp ? new ProbeResponder(opts.psk, opts.clock, opts.wallClock, { main: opts.udp, probe: opts.probeUdp }) : undefined;
+  // Several hubs: relayed data from other hubs (outer types 10-11) is taken before the link.
+  const hubData = state.bus ? startHubChannel(opts, state.bus, log) : undefined;
+  const linkUdp = hubData ? hubData.udp : opts.udp;
   const link = new Link({
-    udp: probes ? probeDemux(opts.udp, () => probes) : opts.udp,
+    udp: probes ? probeDemux(linkUdp, () => probes) : linkUdp,
     keyPair: opts.keyPair,
     psk: opts.psk,
     clock: opts.clock,
@@ -281,7 +290,7 @@ export function startHub(opts: HubOptions): Hub {
     sendControl: (key, msg) => sender.sendControl(key, msg),
   });
   // Several hubs: PUNCH and relay for members homed on another hub go through the state's bus.
-  const crossHub = state.bus ? new CrossHub({ state, bus: state.bus, sender, relay, clock: opts.clock, log: componentLogger(opts.log, 'cluster') }) : undefined;
+  const crossHub = state.bus ? new CrossHub({ state, bus: state.bus, ...(hubData ? { channel: hubData.channel } : {}), sender, relay, clock: opts.clock, log: componentLogger(opts.log, 'cluster') }) : undefined;
   const server = new HubServer({
     ...(crossHub ? { elsewhere: crossHub } : {}),
     ...(opts.allowRoutes ? { allowRoutes: opts.allowRoutes } : {}),
@@ -478,7 +487,7 @@ export function startHub(opts: HubOptions): Hub {
         routes: server.routes.current,
         ...(probes ? { probes: { answered: { ...probes.answered }, drops: { ...probes.drops } } } : {}),
         acl: { rules: acl.rules, enforcing: acl.subscribers, sent: acl.counters.sent, tooLarge: acl.counters.tooLarge },
-        ...(crossHub ? { crossHub: { counters: { ...crossHub.counters }, drops: { ...crossHub.drops } } } : {}),
+        ...(crossHub ? { crossHub: { counters: { ...crossHub.counters }, drops: { ...crossHub.drops }, ...(hubData ? { udp: hubData.channel.status() } : {}) } } : {}),
       };
     },
     async close() {

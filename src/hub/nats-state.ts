@@ -29,7 +29,8 @@ import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import { RefusalReason } from '../wire/control.js';
 import { BindingTable, type Binding } from './bindings.js';
-import type { ClaimLost, ClusterStatus, NetworkState } from './network-state.js';
+import type { ClaimLost, ClusterStatus, HubPath, NetworkState } from './network-state.js';
+import { hubPathOf, hubPathRecord, type HubPathRecord } from './hub-path.js';
 import { Registry, type Member, type Network } from './registry.js';
 
 /** Local policy: a hub unseen this long is dead and its members leave the map (unless they re-home).
@@ -243,6 +244,26 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     return changed;
   };
 
+  /** Other hubs' UDP paths (hub/hub-channel.ts), from their presence, and who holds which epoch. */
+  const paths = new Map<string, HubPath>();
+  const epochs = new Map<string, string>();
+  function learnPath(hub: string, value: Uint8Array): void {
+    let path: HubPath | undefined;
+    try {
+      path = hubPathOf((JSON.parse(dec.decode(value)) as { path?: unknown }).path);
+    } catch {
+      path = undefined;
+    }
+    const old = paths.get(hub);
+    if (old) epochs.delete(Buffer.from(old.epoch).toString('hex'));
+    if (!path) {
+      paths.delete(hub);
+      return;
+    }
+    paths.set(hub, path);
+    epochs.set(Buffer.from(path.epoch).toString('hex'), hub);
+  }
+
   function onMember(e: KvEntry): void {
     const id = e.key.slice(2);
     if (id.startsWith('_hb.')) return void (id === heartbeatId(o.hubId) && (watchSeen.members = o.clock.now()));
@@ -285,6 +306,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     const hub = e.key.slice(2);
     if (hub === o.hubId) watchSeen.hubs = o.clock.now();
     if (e.operation !== 'PUT' || hub === o.hubId) return;
+    learnPath(hub, e.value);
     const wasAlive = alive(hub);
     hubSeen.set(hub, o.clock.now());
     if (wasAlive) return;
@@ -319,9 +341,10 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     await claims.put(bindingKey(b.id), json({ overlay: b.overlay, name: b.name, lastSeenMs: b.lastSeenMs, pinned: true }));
   }
   let beat = 0;
+  let ownPath: HubPathRecord | undefined;
   const refreshPresence = async (): Promise<void> => {
     const sentMs = o.clock.now();
-    const value = json({ members: members.size, beat: ++beat });
+    const value = json({ members: members.size, beat: ++beat, ...(ownPath ? { path: ownPath } : {}) });
     await Promise.all([hubsKv.put(hubKey(o.hubId), value), claims.put(`key.${heartbeatId(o.hubId)}`, value), membersKv.put(`m.${heartbeatId(o.hubId)}`, value)]);
     lastAckedWriteMs = Math.max(lastAckedWriteMs, sentMs);
   };
@@ -570,6 +593,17 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       },
       onSignal(fn) {
         onSignal = fn;
+      },
+      advertise(path: HubPath): void {
+        ownPath = hubPathRecord(path);
+        refreshPresence().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'nats: presence refresh failed'));
+      },
+      hubPath(hubId: string): HubPath | undefined {
+        return hubId !== o.hubId && alive(hubId) ? paths.get(hubId) : undefined;
+      },
+      hubByEpoch(epochHex: string): string | undefined {
+        const hub = epochs.get(epochHex);
+        return hub !== undefined && alive(hub) ? hub : undefined;
       },
     },
     memberChanged(m: Member, gone: boolean): void {

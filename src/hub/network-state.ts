@@ -3,6 +3,7 @@
 // interface, two implementations: memoryState() here (one hub, nothing else to run: today's registry,
 // the default) and hub/nats-state.ts (several hubs sharing NATS JetStream, `meshd hub --cluster`).
 // hub/server.ts decides REGISTER against it; hub/hub.ts builds it.
+import type { Endpoint } from '../net/udp.js';
 import type { RefusalReason } from '../wire/control.js';
 import { BindingTable, type Binding } from './bindings.js';
 import { Registry, type Member, type Network } from './registry.js';
@@ -38,6 +39,23 @@ export interface ClusterBus {
   send(hubId: string, signal: Uint8Array): boolean;
   /** Signals addressed to this hub, as sent (the receiver decodes and checks them). */
   onSignal(fn: (signal: Uint8Array) => void): void;
+  /** Publishes this hub's UDP path with its presence (hub/hub-channel.ts: relayed data goes hub to
+   * hub over UDP, never over the bus). */
+  advertise(path: HubPath): void;
+  /** A live other hub's UDP path, as its presence says; undefined when unseen or without one. */
+  hubPath(hubId: string): HubPath | undefined;
+  /** The live other hub whose presence has this boot epoch (hex), if any. */
+  hubByEpoch(epochHex: string): string | undefined;
+}
+
+/** Where and how another hub takes hub-to-hub data (published with its presence). */
+export interface HubPath {
+  /** Its static public key (the hub-to-hub keys are derived from it: crypto/hub-data.ts). */
+  publicKey: Uint8Array;
+  /** Its UDP address(es) other hubs send to (--cluster-advertise, or --listen when specific). */
+  endpoints: Endpoint[];
+  /** Random per hub start (8 bytes). */
+  epoch: Uint8Array;
 }
 
 export interface NetworkState {

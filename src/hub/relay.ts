@@ -34,6 +34,8 @@ interface Pending {
   inner: Uint8Array;
   /** The relayed datagram's size (what the budgets count), not the RELAY_FROM's. */
   bytes: number;
+  /** Where it leaves, when not as RELAY_FROM to a member of this hub (hub-to-hub: cluster-forward.ts). */
+  emit?: (inner: Uint8Array) => void;
 }
 
 export class Relay {
@@ -82,12 +84,13 @@ export class Relay {
   /**
    * Shapes one RELAY_TO (needs `shaping`): `make` builds the RELAY_FROM (a copy of the datagram,
    * so the caller's buffer may be reused; not called for a refused one), sent now or when the
-   * sender's budget allows.
+   * sender's budget allows; `emit`, when given, sends it instead of the shaping's send (a
+   * member of another hub: the bytes `make` built go to its hub).
    * 'forward' covers both; a drop is counted and returned.
    */
-  offer(sender: Member | undefined, target: Member | undefined, bytes: number, make: () => Uint8Array): RelayVerdict {
+  offer(sender: Member | undefined, target: Member | undefined, bytes: number, make: () => Uint8Array, emit?: (inner: Uint8Array) => void): RelayVerdict {
     let v = this.check(sender, target);
-    if (v === 'forward' && this.shaper.offer(sender!.id, bytes, () => ({ sender: sender!, target: target!, inner: make(), bytes }), this.clock!.now()) === 'full') v = 'over_budget';
+    if (v === 'forward' && this.shaper.offer(sender!.id, bytes, () => ({ sender: sender!, target: target!, inner: make(), bytes, ...(emit ? { emit } : {}) }), this.clock!.now()) === 'full') v = 'over_budget';
     if (v !== 'forward') this.drops[v]++;
     return v;
   }
@@ -121,6 +124,7 @@ export class Relay {
       this.drops[v]++;
       return;
     }
-    send(p.target, p.inner);
+    if (p.emit) p.emit(p.inner);
+    else send(p.target, p.inner);
   }
 }

@@ -1,7 +1,8 @@
 // Two hubs (in-process HubServers on the virtual internet) sharing one network state through a real
 // 3-node NATS JetStream cluster: a peer registered on hub 1 is in the map a peer on hub 2 receives,
 // and the other way round, and one address cannot be taken on both hubs; peers homed on different
-// hubs talk: relayed hub to hub (symmetric NATs) or punched direct through both hubs (home NATs).
+// hubs talk: relayed hub to hub over UDP (symmetric NATs; never over NATS: counted; not at all when
+// the UDP path is off) or punched direct through both hubs (home NATs).
 // Needs nats-server (test/helpers/nats.ts: skipped with a reason when absent, a failure under CI=true).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
@@ -56,7 +57,7 @@ describe.skipIf(skip !== undefined)('two hubs, one network (NATS JetStream, 3 no
   });
 
   let round = 0;
-  async function twoHubs(w: World): Promise<{ hub1: Hub; hub2: Hub; key2: Uint8Array; ids: [string, string] }> {
+  async function twoHubs(w: World, o: { udp2?: Endpoint[] } = {}): Promise<{ hub1: Hub; hub2: Hub; key2: Uint8Array; ids: [string, string] }> {
     // Hubs of earlier tests stay up on the same buckets: ids of this test's own (signals go by id).
     round++;
     const ids: [string, string] = [`hub-${round}a`, `hub-${round}b`];
@@ -69,7 +70,7 @@ describe.skipIf(skip !== undefined)('two hubs, one network (NATS JetStream, 3 no
     w.net.host(HUB2.address);
     const hub2 = startHub({
       listen: HUB2, network: NETWORK, psk: w.psk, keyPair: keys2, clock: w.clock, wallClock: w.wall, log: testLogger('hub 2'),
-      udp: w.net.open(HUB2.address, HUB2.port), state: await state(ids[1]),
+      udp: w.net.open(HUB2.address, HUB2.port), state: await state(ids[1]), ...(o.udp2 ? { clusterUdp: o.udp2 } : {}),
     });
     hubs.push(hub1, hub2);
     return { hub1, hub2, key2: keys2.publicKey, ids };
@@ -99,7 +100,7 @@ describe.skipIf(skip !== undefined)('two hubs, one network (NATS JetStream, 3 no
   }, 60_000);
 
   it.each([
-    ['two symmetric NATs: relayed hub to hub over the bus', symmetric, 'relay', 20],
+    ['two symmetric NATs: relayed hub to hub over UDP', symmetric, 'relay', 20],
     ['two home NATs: PUNCH through both hubs, then direct', home, 'direct', 30],
   ] as const)('peers homed on different hubs talk: %s', async (_why, placement, path, n) => {
     // Every test shares the NATS buckets (same secret): addresses and names of its own.
@@ -152,6 +153,33 @@ describe.skipIf(skip !== undefined)('two hubs, one network (NATS JetStream, 3 no
     const dropped = (d: Record<string, number>) => Object.fromEntries(Object.entries(d).filter(([k, n]) => n > 0 && k !== 'unknown_sender'));
     expect(cross().map((c) => dropped(c.drops))).toEqual([{}, {}]);
     expect(cross().map((c) => c.drops.unknown_sender).every((n) => n <= 2)).toBe(true);
+    // Every relayed datagram went hub to hub over UDP; NATS carried only the PUNCH signals.
+    for (const [hub, c] of [[hub1, cross()[0]], [hub2, cross()[1]]] as const) {
+      const frames = c.udp!.sessions.reduce((n, x) => n + x.framesOut, 0);
+      expect(frames).toBe(c.counters.relayedOut);
+      expect(hub.state.status()!.signals!.sent).toBe(c.counters.punchesOut);
+      expect(dropped(c.udp!.drops)).toEqual({});
+    }
+    await w.settle(Promise.all([a.stop(), b.stop()]));
+  }, 60_000);
+
+  it('with the hub-to-hub UDP path off (hub 2 publishes none), nothing relayed reaches hub 2\'s member, and nothing goes over NATS instead', async () => {
+    const w = isolatedWorld();
+    const { hub1, hub2, key2 } = await twoHubs(w, { udp2: [] });
+    const a = w.peer(symmetric('natA', '192.168.1.2'), '10.9.0.40', { name: 'a40' });
+    const b = w.peer(symmetric('natB', '192.168.2.2'), '10.9.0.41', { name: 'b41', hub: { endpoint: HUB2, publicKey: key2 } });
+    const atB: string[] = [];
+    b.onInner((_f, inner) => atB.push(Buffer.from(inner.subarray(1)).toString()));
+    await join(w, a);
+    await join(w, b);
+    await runUntil(w, 'each peer has the other in its map', () => b.peers().some((p) => p.overlay === '10.9.0.40') && a.peers().some((p) => p.overlay === '10.9.0.41'));
+    a.sendTo(ipv4ToU32('10.9.0.41'), ip('first'));
+    await runUntil(w, 'hub 1 counts what it could not send', () => hub1.status().crossHub!.drops.no_hub_path > 0);
+    w.run(5_000);
+    expect(atB).toEqual([]);
+    expect(hub1.status().crossHub!.counters.relayedOut).toBe(0);
+    expect(hub2.status().crossHub!.counters.relayedIn).toBe(0);
+    expect(hub1.state.status()!.signals!.sent).toBe(hub1.status().crossHub!.counters.punchesOut);
     await w.settle(Promise.all([a.stop(), b.stop()]));
   }, 60_000);
 

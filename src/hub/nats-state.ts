@@ -31,6 +31,7 @@ import { RefusalReason } from '../wire/control.js';
 import { BindingTable, type Binding } from './bindings.js';
 import type { ClaimLost, ClusterStatus, HubPath, NetworkState } from './network-state.js';
 import { hubPathOf, hubPathRecord, type HubPathRecord } from './hub-path.js';
+import { hubAlive, viewSound } from './presence-grace.js';
 import { Registry, type Member, type Network } from './registry.js';
 
 /** Local policy: a hub unseen this long is dead and its members leave the map (unless they re-home).
@@ -49,6 +50,8 @@ export const readoptGraceMs = 60_000;
  * `memberWriteRetries` times (~30 s in all); the next change or reconnect writes it anyway. */
 export const memberWriteRetryMs = 250;
 export const memberWriteRetries = 8;
+/** Local tuning: a failed presence write is tried again after this, doubling while under a refresh. */
+export const presenceRetryMs = 250;
 /** Local tuning: a KV request unanswered this long fails (the claim is not risked). */
 export const kvTimeoutMs = 5_000;
 /** Local tuning: a watch that has not delivered this hub's own heartbeat key for this many presence
@@ -235,7 +238,17 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   let lastAckedWriteMs = startedMs;
   let watchRestarts = 0;
 
-  const alive = (hub: string) => hub === o.hubId || o.clock.now() - (hubSeen.get(hub) ?? startedMs) <= ttlMs;
+  /** Presence writes (presence-grace.ts): the last acknowledged, the last failed, failures in all;
+   * and from when other hubs are judged (moved to now whenever this hub's own view is unsound). */
+  const presence = { lastAckMs: startedMs, lastFailMs: -Infinity, failures: 0 };
+  let graceFromMs = startedMs;
+  const alive = (hub: string): boolean => {
+    if (hub === o.hubId) return true;
+    const now = o.clock.now();
+    const view = { connected: connection === 'connected', lastAckMs: presence.lastAckMs, lastFailMs: presence.lastFailMs, lastOwnSeenMs: watchSeen.hubs, refreshMs };
+    if (!viewSound(view, now)) graceFromMs = now;
+    return hubAlive(now, hubSeen.get(hub) ?? startedMs, graceFromMs, ttlMs);
+  };
   const showInMap = (id: string, rec: MemberRecord): boolean => {
     const { changed } = map.upsert(
       { publicKey: new Uint8Array(Buffer.from(rec.publicKey, 'base64')), id, overlay: rec.overlay >>> 0, ...overlay6Of(rec), name: rec.name, bootId: BigInt(rec.bootId), reflexive: rec.reflexive, lan: rec.lan },
@@ -269,6 +282,13 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     if (id.startsWith('_hb.')) return void (id === heartbeatId(o.hubId) && (watchSeen.members = o.clock.now()));
     if (e.operation !== 'PUT') {
       entries.delete(id);
+      // Another hub judged this hub dead (its view was wrong): our member stays and is written again.
+      const own = members.get(id);
+      if (own && !closed) {
+        ownRev.delete(id);
+        republish(own);
+        return;
+      }
       if (map.remove(id)) mapChanged();
       return;
     }
@@ -345,8 +365,30 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   const refreshPresence = async (): Promise<void> => {
     const sentMs = o.clock.now();
     const value = json({ members: members.size, beat: ++beat, ...(ownPath ? { path: ownPath } : {}) });
-    await Promise.all([hubsKv.put(hubKey(o.hubId), value), claims.put(`key.${heartbeatId(o.hubId)}`, value), membersKv.put(`m.${heartbeatId(o.hubId)}`, value)]);
+    try {
+      await Promise.all([hubsKv.put(hubKey(o.hubId), value), claims.put(`key.${heartbeatId(o.hubId)}`, value), membersKv.put(`m.${heartbeatId(o.hubId)}`, value)]);
+    } catch (e) {
+      presence.failures++;
+      presence.lastFailMs = Math.max(presence.lastFailMs, o.clock.now());
+      throw e;
+    }
     lastAckedWriteMs = Math.max(lastAckedWriteMs, sentMs);
+    presence.lastAckMs = Math.max(presence.lastAckMs, o.clock.now());
+  };
+  /** A failed refresh is tried again soon (doubling from presenceRetryMs, within a refresh), so the
+   * other hubs hear this one as soon as JetStream answers again, not a refresh later. */
+  let retryTimer: TimerHandle | undefined;
+  const refreshWithRetry = (waitMs = presenceRetryMs): void => {
+    if (retryTimer !== undefined) o.clock.clearTimer(retryTimer);
+    retryTimer = undefined;
+    refreshPresence().catch((e: unknown) => {
+      log.warn({ err: (e as Error).message, failures: presence.failures }, 'nats: presence refresh failed; trying again');
+      if (closed || waitMs >= refreshMs) return;
+      retryTimer = o.clock.setTimer(waitMs, () => {
+        retryTimer = undefined;
+        if (!closed) refreshWithRetry(waitMs * 2);
+      });
+    });
   };
   await refreshPresence();
   let onSignal: (b: Uint8Array) => void = () => undefined;
@@ -427,7 +469,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   // Presence: refresh ours; members of hubs unseen for the TTL leave the map and the bucket.
   let timer: TimerHandle = o.clock.setTimer(refreshMs, function tick() {
     if (closed) return;
-    refreshPresence().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'nats: presence refresh failed'));
+    refreshWithRetry();
     // Cut from NATS, this hub hears no hub: it keeps its last view rather than expire them all.
     if (connection !== 'connected') {
       timer = o.clock.setTimer(refreshMs, tick);
@@ -563,6 +605,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       mapMembers: map.size,
       signals: { ...signalCounts },
       watchRestarts,
+      presence: { writeFailures: presence.failures, lastWriteAgoMs: Math.max(0, now - presence.lastAckMs) },
     };
   };
 
@@ -640,6 +683,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       if (closed) return;
       closed = true;
       o.clock.clearTimer(timer);
+      if (retryTimer !== undefined) o.clock.clearTimer(retryTimer);
       for (const wake of [...sleepers]) wake();
       // Own members' entries stay: they leave the other hubs' maps when this hub's presence expires,
       // or stay if it is back within the TTL (a restart) or they re-home.

@@ -28,6 +28,9 @@ export interface ClusterStatus {
   signals?: { sent: number; received: number; refused: number };
   /** Watches made again because they stopped delivering (hub/nats-state.ts watchStalled). */
   watchRestarts?: number;
+  /** This hub's presence writes: how many failed (each retried within the TTL), how long since one
+   * was acknowledged. While they fail, no other hub is judged dead (presence-grace.ts). */
+  presence?: { writeFailures: number; lastWriteAgoMs: number };
 }
 
 /** Signals between the hubs of one network (hub/cluster-forward.ts): absent on a single hub. */

@@ -160,6 +160,16 @@ function pushPublished(lines: string[], services: readonly PublishedJson[] | und
   lines.push('', renderTable(['SERVICE', 'PORT', 'TARGET', 'STATE', 'CONNS', 'IN', 'OUT'], rows));
 }
 
+/** The hub-to-hub UDP sessions (hub/hub-channel.ts): one line each, then what was dropped. */
+function hubUdpLines(udp: NonNullable<NonNullable<HubStatusJson['cluster']>['crossHub']>['udp']): string[] {
+  if (!udp) return [];
+  const dropped = Object.entries(udp.drops).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+  return [
+    ...udp.sessions.map((x) => `hub-to-hub udp: ${x.hubId} at ${x.endpoint || '?'}: out ${x.framesOut} (${formatBytes(x.bytesOut)}), in ${x.framesIn} (${formatBytes(x.bytesIn)})`),
+    `hub-to-hub udp: ${udp.sessions.length} session(s); frames dropped: ${dropped || 'none'}`,
+  ];
+}
+
 export function formatHubStatus(s: HubStatusJson): string {
   const lines = [
     `hub key ${shortKey(s.publicKey)}  network ${s.network}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}  map v${s.mapVersion}`,
@@ -168,7 +178,8 @@ export function formatHubStatus(s: HubStatusJson): string {
     ...(s.cluster
       ? [`cluster: hub ${s.cluster.hubId}, NATS ${s.cluster.connection}, ${s.cluster.mapMembers} members in the map; other hubs: ${s.cluster.hubs.map((h) => `${h.hubId} (${h.members} members, seen ${formatAgo(h.lastSeenAgoMs)})`).join(', ') || 'none'}`,
         ...(s.cluster.crossHub
-          ? [`cross-hub: relayed ${s.cluster.crossHub.counters.relayedOut ?? 0} out, ${s.cluster.crossHub.counters.relayedIn ?? 0} in; punches ${s.cluster.crossHub.counters.punchesOut ?? 0} out, ${s.cluster.crossHub.counters.punchesIn ?? 0} in; dropped ${Object.values(s.cluster.crossHub.drops).reduce((a, b) => a + b, 0)}; watches remade ${s.cluster.watchRestarts ?? 0}`]
+          ? [`cross-hub: relayed ${s.cluster.crossHub.counters.relayedOut ?? 0} out, ${s.cluster.crossHub.counters.relayedIn ?? 0} in; punches ${s.cluster.crossHub.counters.punchesOut ?? 0} out, ${s.cluster.crossHub.counters.punchesIn ?? 0} in; dropped ${Object.values(s.cluster.crossHub.drops).reduce((a, b) => a + b, 0)}; watches remade ${s.cluster.watchRestarts ?? 0}`,
+            ...hubUdpLines(s.cluster.crossHub.udp)]
           : [])]
       : []),
     `join with: meshd peer --hub <this host>:${s.listen.split(':').pop()} --hub-key ${s.publicKey}`,

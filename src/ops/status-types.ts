@@ -268,8 +268,13 @@ export interface HubClusterJson {
   signals?: { sent: number; received: number; refused: number };
   /** Watches made again because they stopped delivering (a stalled NATS consumer). */
   watchRestarts?: number;
-  /** PUNCH and relay to and from members of other hubs, and what was dropped (hub/cluster-forward.ts). */
-  crossHub?: { counters: Record<string, number>; drops: Record<string, number> };
+  /** PUNCH and relay to and from members of other hubs, and what was dropped (hub/cluster-forward.ts);
+   * `udp`: the hub-to-hub UDP sessions relayed data goes over, and frames dropped (hub/hub-channel.ts). */
+  crossHub?: {
+    counters: Record<string, number>;
+    drops: Record<string, number>;
+    udp?: { sessions: Array<{ hubId: string; endpoint: string; framesOut: number; framesIn: number; bytesOut: number; bytesIn: number }>; drops: Record<string, number> };
+  };
 }
 
 export interface HubBindingJson {

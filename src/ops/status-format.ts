@@ -180,6 +180,9 @@ export function formatHubStatus(s: HubStatusJson): string {
         ...(s.cluster.crossHub
           ? [`cross-hub: relayed ${s.cluster.crossHub.counters.relayedOut ?? 0} out, ${s.cluster.crossHub.counters.relayedIn ?? 0} in; punches ${s.cluster.crossHub.counters.punchesOut ?? 0} out, ${s.cluster.crossHub.counters.punchesIn ?? 0} in; dropped ${Object.values(s.cluster.crossHub.drops).reduce((a, b) => a + b, 0)}; watches remade ${s.cluster.watchRestarts ?? 0}`,
             ...hubUdpLines(s.cluster.crossHub.udp)]
+          : []),
+        ...(s.cluster.presence
+          ? [`presence: ${s.cluster.presence.writeFailures} writes failed (retried within the TTL), last written ${formatAgo(s.cluster.presence.lastWriteAgoMs)}`]
           : [])]
       : []),
     `join with: meshd peer --hub <this host>:${s.listen.split(':').pop()} --hub-key ${s.publicKey}`,

@@ -268,6 +268,8 @@ export interface HubClusterJson {
   signals?: { sent: number; received: number; refused: number };
   /** Watches made again because they stopped delivering (a stalled NATS consumer). */
   watchRestarts?: number;
+  /** This hub's presence writes that failed (each retried) and how long since one was acknowledged. */
+  presence?: { writeFailures: number; lastWriteAgoMs: number };
   /** PUNCH and relay to and from members of other hubs, and what was dropped (hub/cluster-forward.ts);
    * `udp`: the hub-to-hub UDP sessions relayed data goes over, and frames dropped (hub/hub-channel.ts). */
   crossHub?: {

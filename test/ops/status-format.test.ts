@@ -110,7 +110,7 @@ describe('formatStatus', () => {
   it('renders the cluster: other hubs with their members, NATS, the hub-to-hub UDP sessions and their drops', () => {
     const cluster = {
       hubId: 'h1', connection: 'connected', mapMembers: 3, hubs: [{ hubId: 'h2', members: 2, lastSeenAgoMs: 1_000 }],
-      signals: { sent: 4, received: 3, refused: 0 }, watchRestarts: 0, presence: { writeFailures: 2, lastWriteAgoMs: 500 },
+      signals: { sent: 4, received: 3, refused: 0 }, watchRestarts: 0, presence: { writeFailures: 2, lastWriteAgoMs: 2_000 },
       crossHub: {
         counters: { relayedOut: 7, relayedIn: 5, punchesOut: 4, punchesIn: 3 }, drops: { no_home: 1 },
         udp: { sessions: [{ hubId: 'h2', endpoint: '203.0.113.2:7000', framesOut: 7, framesIn: 5, bytesOut: 7_000, bytesIn: 5_000 }], drops: { replayed: 2, bad_tag: 0 } },
@@ -121,7 +121,7 @@ describe('formatStatus', () => {
     expect(out).toContain('\ncross-hub: relayed 7 out, 5 in; punches 4 out, 3 in; dropped 1; watches remade 0\n');
     expect(out).toContain('\nhub-to-hub udp: h2 at 203.0.113.2:7000: out 7 (6.8 KiB), in 5 (4.9 KiB)\n');
     expect(out).toContain('\nhub-to-hub udp: 1 session(s); frames dropped: replayed 2\n');
-    expect(out).toContain('\npresence: 2 writes failed (retried within the TTL), last written 500ms ago\n');
+    expect(out).toContain('\npresence: 2 writes failed (retried within the TTL), last written 2s ago\n');
   });
 
   it.each([

@@ -307,6 +307,13 @@ export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
     if (cfg.cluster.length === 0) throw new ConfigError('--cluster-creds', 'needs --cluster (the NATS servers the credentials are for)');
     cfg.clusterCreds = creds;
   }
+  const advertise = str(raw, 'clusterAdvertise');
+  if (advertise !== undefined) {
+    if (cfg.cluster.length === 0) throw new ConfigError('--cluster-advertise', 'needs --cluster (it is where the other hubs of the cluster send relayed data)');
+    const e = parseEndpoint(advertise);
+    if (!e || e.address === '0.0.0.0' || e.address === '::') throw new ConfigError('--cluster-advertise', `must be a specific ip:port or [ip6]:port other hubs can reach (got "${advertise}")`);
+    cfg.clusterAdvertise = { address: e.address, port: e.port };
+  }
   if (raw.bindingLeaseDays !== undefined) {
     const d = Number(raw.bindingLeaseDays);
     if (!Number.isFinite(d) || d < 1 || d > 36_500) throw new ConfigError('--binding-lease-days', `must be a number of days from 1 to 36500 (got "${String(raw.bindingLeaseDays)}")`);

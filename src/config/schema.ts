@@ -71,6 +71,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'probePort', flag: '--probe-port', roles: ['hub', 'peer'], arg: 'port', def: 'the hub port + 1', doc: "hub: the UDP port answering NAT probes (0 = none; open it in the VPS firewall); peer: the hub's probe port (0 = no NAT classification)" },
   { key: 'cluster', flag: '--cluster', roles: ['hub'], arg: 'nats://host:port', doc: 'share the network state with the other hubs of the network through this NATS JetStream server (repeatable: seeds of one NATS cluster); default: this hub alone' },
   { key: 'clusterCreds', flag: '--cluster-creds', roles: ['hub'], arg: 'file', doc: 'NATS credentials for --cluster: a .creds file, or one line user:password, or a token (never on the command line)' },
+  { key: 'clusterAdvertise', flag: '--cluster-advertise', roles: ['hub'], arg: 'ip:port', def: 'the --listen address when it is not 0.0.0.0 or ::', doc: "with --cluster: the UDP address other hubs send relayed data to (this hub's public address and --listen port); without it, a hub listening on a wildcard receives no data from other hubs" },
   { key: 'metrics', flag: '--metrics', roles: ['hub', 'peer'], arg: 'ip:port', doc: 'serve Prometheus metrics at http://ip:port/metrics (prefer 127.0.0.1: the page is not authenticated)' },
   { key: 'logLevel', flag: '--log-level', roles: ['hub', 'peer'], arg: 'level', def: 'info', doc: 'fatal, error, warn, info, debug, trace or silent' },
 ];
@@ -116,6 +117,8 @@ export interface HubConfig extends CommonConfig {
   cluster: string[];
   /** File with the NATS credentials (--cluster-creds). */
   clusterCreds?: string;
+  /** --cluster-advertise: the UDP address other hubs send relayed data to. */
+  clusterAdvertise?: { address: string; port: number };
 }
 
 /** An IPv4 prefix as numbers (network has no host bits). */

@@ -160,6 +160,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     ...(acl ? { acl } : {}),
     pinnedBindings: pinned,
     ...(state ? { state } : { bindingsPath: bindingsPath(cfg.stateDir) }),
+    ...(cfg.clusterAdvertise ? { clusterUdp: [cfg.clusterAdvertise] } : {}),
     revocationsPath: revocationsPath(cfg.stateDir),
     invites: new InviteStore(invitesPath(cfg.stateDir)),
     inviteOnly: cfg.inviteOnly,

@@ -180,11 +180,21 @@ describe('--cluster and --cluster-creds (hubs sharing state through NATS)', () =
     expect(parseHubConfig({ secretFile: '/etc/meshd/secret' }, ctx).cluster).toEqual([]);
   });
 
+  it('reads --cluster-advertise, the UDP address other hubs send relayed data to (IPv4 or IPv6)', () => {
+    const base = { secretFile: '/etc/meshd/secret', cluster: 'nats://192.0.2.5:4222' };
+    expect(parseHubConfig({ ...base, clusterAdvertise: '203.0.113.5:7000' }, ctx).clusterAdvertise).toEqual({ address: '203.0.113.5', port: 7000 });
+    expect(parseHubConfig({ ...base, clusterAdvertise: '[2001:db8::5]:7000' }, ctx).clusterAdvertise).toEqual({ address: '2001:db8::5', port: 7000 });
+    expect(parseHubConfig(base, ctx).clusterAdvertise).toBeUndefined();
+  });
+
   it.each([
     ['credentials in the URL (they belong in the creds file)', { cluster: 'nats://user:pw@192.0.2.5:4222' }, '--cluster'],
     ['no port', { cluster: 'nats://192.0.2.5' }, '--cluster'],
     ['another scheme', { cluster: 'http://192.0.2.5:4222' }, '--cluster'],
     ['creds without servers', { clusterCreds: '/etc/meshd/nats.creds' }, '--cluster-creds'],
+    ['an advertised address without servers', { clusterAdvertise: '203.0.113.5:7000' }, '--cluster-advertise'],
+    ['a wildcard advertised address (other hubs cannot send there)', { cluster: 'nats://192.0.2.5:4222', clusterAdvertise: '0.0.0.0:7000' }, '--cluster-advertise'],
+    ['an advertised address without a port', { cluster: 'nats://192.0.2.5:4222', clusterAdvertise: '203.0.113.5' }, '--cluster-advertise'],
   ])('refuses %s', (_why, patch, option) => {
     expect(refusal(() => parseHubConfig({ secretFile: '/etc/meshd/secret', ...patch }, ctx)).option).toBe(option);
   });

@@ -9,7 +9,8 @@
 //   <p>_hubs     h.<hubId> -> presence, refreshed every presenceRefreshMs; a hub unseen for
 //                presenceTtlMs is dead and its members leave every map (their entries are deleted,
 //                compare-and-set on the revision so a member that re-homed meanwhile stays)
-// Hub-to-hub signals (PUNCH and relayed datagrams for members homed elsewhere, hub/cluster-signal.ts)
+// Hub-to-hub signals (PUNCH for members homed elsewhere, hub/cluster-signal.ts; relayed data goes hub
+// to hub over UDP, hub/hub-channel.ts, each hub's UDP path published with its presence)
 // go on the NATS core subject <p>.hub.<hubId>, at most once, never stored.
 // Presence is judged on the local clock from the watch's refreshes (nats-server 2.9 removes aged
 // messages without telling watchers), so hosts' wall clocks need not agree.

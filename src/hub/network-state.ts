@@ -24,7 +24,7 @@ export interface ClusterStatus {
   hubs: Array<{ hubId: string; members: number; lastSeenAgoMs: number }>;
   /** Members of the whole network in the served map. */
   mapMembers: number;
-  /** Hub-to-hub signals (PUNCH and relayed datagrams, hub/cluster-signal.ts) sent and received. */
+  /** Hub-to-hub signals on NATS (PUNCH, hub/cluster-signal.ts; never data) sent and received. */
   signals?: { sent: number; received: number; refused: number };
   /** Watches made again because they stopped delivering (hub/nats-state.ts watchStalled). */
   watchRestarts?: number;

@@ -264,7 +264,7 @@ export interface HubClusterJson {
   hubs: Array<{ hubId: string; members: number; lastSeenAgoMs: number }>;
   /** Members of the whole network in the map this hub serves. */
   mapMembers: number;
-  /** Hub-to-hub signals (PUNCH and relayed datagrams) sent, received, refused (cut from NATS). */
+  /** Hub-to-hub signals on NATS (PUNCH only: relayed data goes over UDP) sent, received, refused (cut from NATS). */
   signals?: { sent: number; received: number; refused: number };
   /** Watches made again because they stopped delivering (a stalled NATS consumer). */
   watchRestarts?: number;

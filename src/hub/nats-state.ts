@@ -8,7 +8,9 @@
 //                entry changes; the watch is the change feed every hub's served map follows
 //   <p>_hubs     h.<hubId> -> presence, refreshed every presenceRefreshMs; a hub unseen for
 //                presenceTtlMs is dead and its members leave every map (their entries are deleted,
-//                compare-and-set on the revision so a member that re-homed meanwhile stays)
+//                compare-and-set on the revision so a member that re-homed meanwhile stays); judged
+//                only while this hub's own presence writes and watch work (hub/presence-grace.ts);
+//                the value also carries the hub's UDP path for relayed data (hub/hub-path.ts)
 // Hub-to-hub signals (PUNCH for members homed elsewhere, hub/cluster-signal.ts; relayed data goes hub
 // to hub over UDP, hub/hub-channel.ts, each hub's UDP path published with its presence)
 // go on the NATS core subject <p>.hub.<hubId>, at most once, never stored.
@@ -383,7 +385,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     if (retryTimer !== undefined) o.clock.clearTimer(retryTimer);
     retryTimer = undefined;
     refreshPresence().catch((e: unknown) => {
-      log.warn({ err: (e as Error).message, failures: presence.failures }, 'nats: presence refresh failed; trying again');
+      if (waitMs === presenceRetryMs) log.warn({ err: (e as Error).message, failures: presence.failures }, 'nats: presence refresh failed; trying again');
       if (closed || waitMs >= refreshMs) return;
       retryTimer = o.clock.setTimer(waitMs, () => {
         retryTimer = undefined;

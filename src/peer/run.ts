@@ -40,7 +40,6 @@ import { DataPlane } from './dataplane.js';
 import { lanEndpointsOf } from './lan-endpoints.js';
 import { PeerNode } from './node.js';
 import { HubTransport } from './hub-transport.js';
-import { legChannelHooks } from './leg-channel.js';
 import { ControlType, REGISTER_FLAG_ROUTES } from '../wire/control.js';
 import { LinuxRouteSystem } from './routes/linux-runner.js';
 import { RouteManager } from './routes/route-manager.js';
@@ -179,7 +178,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     // The hub's path follows our next datagram: send one now (a heartbeat, or a fresh handshake
     // initiation while not registered, instead of waiting for the next retransmit).
     onSwitch: () => {
-      // Each pair's data-channel mode follows the leg at once (--transport auto, leg-channel.ts).
+      // Each pair's transport decision follows the leg at once (pair-transport.ts, leg-channel.ts).
       dataPlane?.channels.reconsiderModes();
       const hc = node.hubClient;
       if (hc.state === 'registered') hc.heartbeat();
@@ -315,7 +314,8 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     prefixLength: a.prefixLength,
     mtu: cfg.mtu,
     transport: cfg.transport,
-    ...legChannelHooks(ht, systemClock, componentLogger(log, 'data')),
+    hubLeg: ht,
+    kcpMode: cfg.kcpMode,
     preset: presets[cfg.kcpMode],
     clock: systemClock,
     defer: (fn) => setImmediate(fn),

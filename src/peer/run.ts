@@ -331,7 +331,9 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   }));
   node.attachData(dp.inbound);
   const net = overlayPrefix(overlay, a.prefixLength);
-  await routes.attach(tun.name, overlay, { network: net.base, length: a.prefixLength }, udp.local.port);
+  // --exit-node: our TCP/TLS leg to the hub stays off the tunnel too (an IPv4 hub; the exit route is IPv4 only).
+  const hubStream = cfg.hubTransport !== 'udp' && !isIpv6Text(hub.address) ? { address: hub.address, ports: [hub.port, cfg.hubTlsPort] } : undefined;
+  await routes.attach(tun.name, overlay, { network: net.base, length: a.prefixLength }, udp.local.port, hubStream);
   if (dns) {
     refreshNames();
     if (await dns.start(a.address)) resolver = await integrateResolver(tun.name, a.address, cfg.dnsDomain, componentLogger(log, 'dns'));

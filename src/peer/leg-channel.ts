@@ -149,8 +149,8 @@ export interface PairTransportHooksOptions {
 }
 
 /** The chooser and the switch log for every pair (dataplane.ts): our own hub leg and UDP probe loss,
- * the pair's path, RTT and loss, the remote's FEC capability and the user's pins; the remote's leg is
- * not known (the map does not carry it). One log line per change, at most one per pair per 10 s. */
+ * the remote's leg as its PINGs state it (leg-caps.ts), the pair's path, RTT and loss, the remote's
+ * FEC capability and the user's pins. One log line per change, at most three per pair per 10 s. */
 export function pairTransportHooks(o: PairTransportHooksOptions): { choose: ModeChooser; onModeSwitch: ModeSwitchHook } {
   const switchLog = new SwitchLog<RemotePeer>();
   return {
@@ -164,6 +164,7 @@ export function pairTransportHooks(o: PairTransportHooksOptions): { choose: Mode
         direct: o.isDirect(peer),
         ownLeg: o.leg?.current ?? 'udp',
         ownUdpLossPct: o.leg?.udpLossPct(),
+        peerLeg: peer.peerLeg,
         rttMs: srtt > 0 ? srtt : path?.rttMs,
         loss: o.lossOf(peer),
         goodputMbps: seen.goodputMbps,

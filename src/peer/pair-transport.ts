@@ -51,11 +51,11 @@ export interface PairTransportInput {
   direct: boolean;
   /** Our hub leg (peer/hub-transport.ts). */
   ownLeg: HubLeg;
-  /** The remote's hub leg, when known; undefined = unknown (the map does not carry it). */
+  /** The remote's hub leg as its PINGs state it (leg-caps.ts); undefined or 'udp' = UDP or unknown. */
   peerLeg?: HubLeg | undefined;
   /** Round-trip loss (%) of our UDP hub-leg probes; undefined = not measured (pinned legs send none). */
   ownUdpLossPct?: number | undefined;
-  /** The same figure of the remote, when known. */
+  /** The same figure of the remote, when known (nothing carries it yet). */
   peerUdpLossPct?: number | undefined;
   /** The pair's smoothed RTT (ms), loss on our sends (0..1: fec-pair.ts reading) and what it
    * delivered lately (Mbit/s); undefined before a reading. Shown in the reason; see pairTransport's

@@ -137,6 +137,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   });
   const node: PeerNode = new PeerNode({
     udp: nat ? nat.socket : udp,
+    hubLeg: () => hubTransport?.current ?? 'udp',
     ...(nat ? { nat: nat.traversal } : {}),
     keyPair,
     psk,
@@ -180,6 +181,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     onSwitch: () => {
       // Each pair's transport decision follows the leg at once (pair-transport.ts, leg-channel.ts).
       dataPlane?.channels.reconsiderModes();
+      node.announceLeg();
       const hc = node.hubClient;
       if (hc.state === 'registered') hc.heartbeat();
       else if (hc.hubKey && !node.link.hasSession(hc.hubKey)) node.link.rehandshake(hc.hubKey);

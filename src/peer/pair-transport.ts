@@ -112,7 +112,7 @@ export function measuredText(i: Pick<PairTransportInput, 'rttMs' | 'loss' | 'goo
   const parts: string[] = [];
   if (i.loss !== undefined) parts.push(`${pct(i.loss)} loss`);
   if (i.rttMs !== undefined) parts.push(`${Math.round(i.rttMs)} ms RTT`);
-  if (i.goodputMbps !== undefined) parts.push(`${i.goodputMbps.toFixed(1)} Mbit/s`);
+  if (i.goodputMbps !== undefined) parts.push(`${i.goodputMbps.toFixed(1)} Mbit/s sent`);
   return parts.length === 0 ? 'not measured yet' : parts.join(', ');
 }
 

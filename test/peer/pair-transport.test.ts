@@ -78,7 +78,7 @@ describe('decidePairTransport: FEC gate', () => {
 
 describe('decidePairTransport: why', () => {
   it.each<[string, Partial<PairTransportInput>, RegExp]>([
-    ['names the preset under --kcp-mode and what was measured', { direct: true, kcpMode: 'fast3', loss: 0.045, rttMs: 40.4, goodputMbps: 12 }, /^kcp \(fast3\): direct UDP path.*; FEC parity sized from the measured loss \(4\.5 % loss, 40 ms RTT, 12\.0 Mbit\/s\)$/],
+    ['names the preset under --kcp-mode and what was measured', { direct: true, kcpMode: 'fast3', loss: 0.045, rttMs: 40.4, goodputMbps: 12 }, /^kcp \(fast3\): direct UDP path.*; FEC parity sized from the measured loss \(4\.5 % loss, 40 ms RTT, 12\.0 Mbit\/s sent\)$/],
     ['says nothing was measured yet', { direct: true }, /\(not measured yet\)$/],
     ['datagram on a TCP leg with FEC off for the relay', { ownLeg: 'tcp', kcpMode: 'fast2' }, /^datagram: relayed over a TCP\/TLS hub leg.*; FEC off \(relayed/],
   ])('%s', (_why, over, re) => {

@@ -87,7 +87,6 @@ export function formatPeerStatus(s: PeerStatusJson): string {
   }
   pushTraversal(lines, s);
   pushChannelModes(lines, s);
-  pushFec(lines, s);
   const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
   const t6 = s.traffic6 && s.traffic6.rxPackets + s.traffic6.txPackets > 0 ? `  of which IPv6 in ${s.traffic6.rxPackets} out ${s.traffic6.txPackets} pkts` : '';
   lines.push('', `traffic in ${formatBytes(s.traffic.rxBytes)} (${s.traffic.rxPackets} pkts)  out ${formatBytes(s.traffic.txBytes)} (${s.traffic.txPackets} pkts)${t6}`);
@@ -118,10 +117,23 @@ function pushTraversal(lines: string[], s: PeerStatusJson): void {
   if (rows.length > 0) lines.push('', renderTable(['PEER', 'TECHNIQUE', 'STATE', 'PROBES', 'WHY'], rows));
 }
 
-/** --transport auto: per peer, the data-channel mode and why (issue 21, peer/leg-channel-choice.ts). */
+/** One line per peer: the pair's transport decision (peer/pair-transport.ts), its FEC shape (k+m;
+ * `none` while the path is clean, `off` where FEC may not run) and why, with what FEC repaired. */
 function pushChannelModes(lines: string[], s: PeerStatusJson): void {
-  const rows = s.peers.filter((p) => p.channelMode).map((p) => [p.name, p.channelMode!.mode, printable(p.channelMode!.why)]);
-  if (rows.length > 0) lines.push('', renderTable(['PEER', 'CHANNEL', 'WHY'], rows));
+  const fec = s.fec ?? {};
+  const rows = s.peers.filter((p) => p.channelMode || fec[p.address]).map((p) => {
+    const c = p.channelMode;
+    const f = fec[p.address];
+    const gate = c?.fec ?? (f !== undefined && f.k > 0);
+    const shape = !gate || f === undefined ? 'off' : f.m > 0 ? `${f.k}+${f.m}` : 'none';
+    const why = [c?.why ?? '-'];
+    if (f !== undefined && gate) {
+      why.push(`shape ${f.why}`);
+      if (f.parityFrames + f.repaired + f.unrecovered > 0) why.push(`parity ${f.parityFrames} frames (${formatBytes(f.overheadBytes)}), repaired ${f.repaired}, unrecovered ${f.unrecovered}`);
+    }
+    return [p.name, c?.mode ?? '-', shape, printable(why.join('; '))];
+  });
+  if (rows.length > 0) lines.push('', renderTable(['PEER', 'CHANNEL', 'FEC', 'WHY'], rows));
 }
 
 /** One line when a handshake was refused as stale: the usual cause is a clock without NTP. */
@@ -244,16 +256,4 @@ export function formatPingSummary(s: PingSummary, untilDirect: boolean): string 
   if (untilDirect && !s.direct) return `no direct path to ${peer} yet: ${s.received}/${s.sent} replies, all relayed`;
   const loss = s.sent === 0 ? 0 : Math.round((100 * (s.sent - s.received)) / s.sent);
   return `${s.sent} sent, ${s.received} received, ${loss}% loss`;
-}
-
-/** One line per peer pair FEC has seen: the shape picked and why (issue 19, docs/ARQ.md "FEC"). */
-function pushFec(lines: string[], s: PeerStatusJson): void {
-  const entries = Object.entries(s.fec ?? {});
-  if (entries.length === 0) return;
-  lines.push('');
-  for (const [addr, f] of entries) {
-    const what = f.m > 0 ? `parity ${f.parityFrames} frames (${formatBytes(f.overheadBytes)})` : 'no bytes added';
-    lines.push(`fec ${addr}: ${printable(f.why)}; ${what}; repaired ${f.repaired}, unrecovered ${f.unrecovered}`);
-    if (f.choice) lines.push(`  choice ${addr}: ${printable(f.choice)}`);
-  }
 }

@@ -38,8 +38,9 @@ export interface PeerEntryJson extends TrafficJson {
   lastHandshakeMsAgo: number | null;
   /** KCP segments retransmitted to this peer (0 with --transport datagram). */
   kcpRetransmits: number;
-  /** --transport auto: the mode this peer sends to it with and why (peer/leg-channel-choice.ts). */
-  channelMode?: { mode: 'kcp' | 'datagram'; reason: string; why: string };
+  /** The pair's one transport decision (peer/pair-transport.ts): the mode this peer sends to it
+   * with, the reason code, whether FEC may wrap its sends (absent from older daemons) and why. */
+  channelMode?: { mode: 'kcp' | 'datagram'; reason: string; why: string; fec?: boolean; fecReason?: string };
   /** NAT traversal for this pair (docs/NAT.md): the technique that won or is tried, or why relayed. */
   traversal?: TraversalJson;
 }
@@ -302,6 +303,4 @@ export interface FecStatusJson {
   unrecovered: number;
   parityFrames: number;
   overheadBytes: number;
-  /** The pair's transport and FEC choice and why (peer/pair-choice.ts); the transport part advisory. */
-  choice?: string;
 }

@@ -1,28 +1,28 @@
-// Builds and flushes the records' data channels (channel.ts) for the configured transport: KCP
-// lanes, plain datagrams, or (auto) a LegChannel choosing per pair (leg-channel.ts). Shared by the two stages: outbound.ts opens a channel on a peer's first
-// packet, inbound.ts on its first KCP datagram and rebuilds it when the peer restarted.
+// Builds and flushes the records' data channels: one LegChannel per pair (leg-channel.ts), which
+// applies the pair's one transport decision (pair-transport.ts; --transport pins it). Shared by the
+// two stages: outbound.ts opens a channel on a peer's first packet, inbound.ts on its first KCP
+// datagram and rebuilds it when the peer restarted.
 import type { KcpPreset } from '../arq/constants.js';
 import type { Clock } from '../util/clock.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
-import { DatagramChannel, type DataChannel, type PeerSender } from './channel.js';
-import { KcpLanes } from './kcp-lanes.js';
-import { LegChannel, type ModeChooser } from './leg-channel.js';
-import type { ChannelModeChoice } from './leg-channel-choice.js';
+import type { DataChannel, PeerSender } from './channel.js';
+import { LegChannel, type ModeChooser, type ModeSwitchHook } from './leg-channel.js';
+import type { PairTransport, TransportReason } from './pair-transport.js';
 import type { RemotePeers } from './peer-table.js';
 import type { RemotePeer } from './remote-peer.js';
 
 export type TransportMode = 'kcp' | 'datagram';
-/** --transport: a mode for every pair, or auto (per pair: leg-channel-choice.ts). */
+/** --transport: a mode for every pair, or auto (per pair: pair-transport.ts). */
 export type TransportSetting = TransportMode | 'auto';
 
 export interface ChannelsOptions {
   table: RemotePeers;
   sender: PeerSender;
   transport: TransportSetting;
-  /** auto: picks each pair's mode (absent: KCP, as before). */
-  choose?: ModeChooser;
-  /** auto: a pair's mode changed (the daemon logs it). */
-  onModeSwitch?: (peer: RemotePeer, from: ChannelModeChoice, to: ChannelModeChoice) => void;
+  /** Each pair's decision (leg-channel.ts pairTransportHooks; the pins are inside it). */
+  choose: ModeChooser;
+  /** A pair's decision changed (the daemon logs it). */
+  onModeSwitch?: ModeSwitchHook;
   /** The TUN MTU: the largest IP packet a channel carries. */
   mtu: number;
   preset: KcpPreset;
@@ -38,12 +38,12 @@ export interface ChannelStatus {
   waitSnd: number;
   srttMs: number;
   lanes: number;
-  /** auto: the mode this pair sends with now and why (leg-channel-choice.ts reasons). */
+  /** The mode this pair sends with now and why (pair-transport.ts). */
   mode?: TransportMode;
-  modeReason?: string;
+  modeReason?: TransportReason;
+  /** The whole decision (FEC gate and the reason line). */
+  decision?: PairTransport;
 }
-
-const kcpAlways: ModeChooser = () => ({ mode: 'kcp', reason: 'udp-legs' });
 
 export class Channels {
   private flushScheduled = false;
@@ -61,8 +61,7 @@ export class Channels {
     if (peer.channel) return peer.channel;
     if (!peer.listed || this.isClosed) return undefined;
     const o = this.o;
-    if (o.transport === 'auto') peer.channel = new LegChannel(peer, o.sender, o.mtu, o.preset, o.clock, o.choose ?? kcpAlways, o.onModeSwitch);
-    else peer.channel = o.transport === 'kcp' ? new KcpLanes(peer, o.sender, o.mtu, o.preset, o.clock) : new DatagramChannel(peer, o.sender, o.mtu);
+    peer.channel = new LegChannel(peer, o.sender, o.mtu, o.preset, o.clock, o.choose, o.onModeSwitch);
     return peer.channel;
   }
 
@@ -72,7 +71,7 @@ export class Channels {
     return this.open(peer);
   }
 
-  /** auto: every pair asks its mode again now (the hub leg switched). */
+  /** Every pair asks its decision again now (the hub leg switched). */
   reconsiderModes(): void {
     for (const peer of this.o.table.values()) if (peer.channel instanceof LegChannel) peer.channel.reconsider();
   }
@@ -97,10 +96,15 @@ export class Channels {
     for (const peer of this.o.table.values()) {
       const ch = peer.channel;
       if (!ch) continue;
-      const mode = ch instanceof LegChannel ? { mode: ch.mode.mode, modeReason: ch.mode.reason } : {};
+      const mode = ch instanceof LegChannel ? { mode: ch.mode.transport, modeReason: ch.mode.reason, decision: ch.mode } : {};
       out.push({ overlay: u32ToIpv4(peer.overlay), conv: ch.conv, ...ch.stats(), ...mode });
     }
     return out;
+  }
+
+  /** The pair's decision in force (fec-stage.ts reads its FEC gate); undefined without a channel. */
+  decisionOf(peer: RemotePeer): PairTransport | undefined {
+    return peer.channel instanceof LegChannel ? peer.channel.mode : undefined;
   }
 
   close(): void {

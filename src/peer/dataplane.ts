@@ -13,7 +13,7 @@ import { Channels, type ChannelsOptions, type ChannelStatus, type TransportMode,
 import { DataCounters } from './counters.js';
 import { FecStage } from './fec-stage.js';
 import { DupStage, type DupSender } from './dup-stage.js';
-import { choosePair } from './pair-choice.js';
+import { pairTransportHooks, type HubLegView } from './leg-channel.js';
 import type { FecPairStatus, FecSetting } from './fec-pair.js';
 import { Inbound, type InboundOptions } from './inbound.js';
 import { Outbound, type OutboundOptions } from './outbound.js';
@@ -28,9 +28,14 @@ export interface DataPlaneOptions {
   prefixLength: number;
   mtu: number;
   transport: TransportSetting;
-  /** --transport auto: the per-pair choice and its log hook (channels.ts). */
+  /** The per-pair decision and its log hook (absent: pair-transport.ts through pairTransportHooks;
+   * tests set their own). */
   choose?: ChannelsOptions['choose'];
   onModeSwitch?: ChannelsOptions['onModeSwitch'];
+  /** Our hub leg, read by the per-pair decision (absent: UDP). */
+  hubLeg?: HubLegView;
+  /** --kcp-mode's name, for the decision's reason text. */
+  kcpMode?: string;
   preset: KcpPreset;
   clock: Clock;
   /** Runs fn after the current batch of I/O callbacks (setImmediate in the daemon). */
@@ -66,12 +71,16 @@ export class DataPlane {
   constructor(private readonly o: DataPlaneOptions) {
     this.firewall = o.firewall ?? new AclFirewall(o.clock);
     const deliver = (peer: RemotePeer, inner: Uint8Array) => this.inbound.receive(peer, inner);
-    this.fec = new FecStage({ sender: o.sender, clock: o.clock, setting: o.fec ?? 'auto', deliver });
+    // FEC reads the pair's decision (its gate) from the channel; the live path check stays in the stage.
+    this.fec = new FecStage({ sender: o.sender, clock: o.clock, setting: o.fec ?? 'auto', deliver, fecOn: (p) => this.channels.decisionOf(p)?.fec });
     // A sender without a relay beside it (tests' links) never doubles.
     const s = o.sender as PeerSender & Partial<DupSender>;
     const link: DupSender = { send: (p, i) => s.send(p, i), sendRelay: (p, i) => s.sendRelay?.(p, i) ?? false, isDirect: (p) => s.isDirect?.(p) ?? false };
     this.dup = new DupStage({ next: this.fec, link, clock: o.clock, lossOf: (p) => this.fec.lossOf(p), deliver, enabled: o.fec !== 'off' });
-    this.channels = new Channels({ table: o.table, sender: this.dup, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer, ...(o.choose ? { choose: o.choose } : {}), ...(o.onModeSwitch ? { onModeSwitch: o.onModeSwitch } : {}) });
+    const hooks = pairTransportHooks({ transport: o.transport, fec: o.fec ?? 'auto', kcpMode: o.kcpMode, leg: o.hubLeg, isDirect: (p) => s.isDirect?.(p) ?? true, lossOf: (p) => this.fec.lossOf(p), clock: o.clock, log: o.log });
+    const choose = o.choose ?? hooks.choose;
+    const onModeSwitch = o.choose ? o.onModeSwitch : (o.onModeSwitch ?? hooks.onModeSwitch);
+    this.channels = new Channels({ table: o.table, sender: this.dup, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer, choose, ...(onModeSwitch ? { onModeSwitch } : {}) });
     this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { v6: { local6: o.local6, prefix6: o.prefix6 ?? 64 } } : {}) });
     this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, fec: this.fec, dup: this.dup, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { local6: o.local6 } : {}) });
   }
@@ -81,17 +90,11 @@ export class DataPlane {
   }
 
   /** FEC per peer overlay address, for `meshd status`. */
-  fecStatus(table: RemotePeers): Record<string, FecPairStatus & { choice: string }> {
-    const out: Record<string, FecPairStatus & { choice: string }> = {};
-    const now = this.o.clock.now();
+  fecStatus(table: RemotePeers): Record<string, FecPairStatus> {
+    const out: Record<string, FecPairStatus> = {};
     for (const peer of table.values()) {
       const st = this.fec.status(peer);
-      if (!st) continue;
-      // The whole per-pair choice (pair-choice.ts): FEC applied above, the transport advisory.
-      const srtt = peer.channel?.stats().srttMs ?? 0;
-      const rttMs = srtt > 0 ? srtt : peer.paths.current(now)?.rttMs;
-      const c = choosePair({ rttMs, loss: this.fec.lossOf(peer), goodputMbps: undefined }, { transport: this.o.transport, fec: this.o.fec ?? 'auto' }, { k: st.k || 10, m: st.m });
-      out[u32ToIpv4(peer.overlay)] = { ...st, choice: c.why };
+      if (st) out[u32ToIpv4(peer.overlay)] = st;
     }
     return out;
   }

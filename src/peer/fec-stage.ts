@@ -21,6 +21,9 @@ export interface FecStageOptions {
   /** The inbound stage: each inner message received or rebuilt (kind KCP or IP). */
   deliver(peer: RemotePeer, inner: Uint8Array): void;
   mul?: ShardMul;
+  /** The pair's transport decision (pair-transport.ts, via the channel): may FEC wrap its sends?
+   * undefined (no decision yet, or absent): --fec and the peer's capability decide, as before. */
+  fecOn?(peer: RemotePeer): boolean | undefined;
 }
 
 export class FecStage implements PeerSender {
@@ -32,9 +35,11 @@ export class FecStage implements PeerSender {
 
   /** PeerSender: the channels' way out. Relayed messages are never framed: a full-size KCP segment
    * through the hub already fills a 1500-byte underlay datagram (--mtu's default), and 9 more bytes
-   * would fragment it; the direct path has the room (docs/ARQ.md "FEC in the data path"). */
+   * would fragment it; the direct path has the room (docs/ARQ.md "FEC in the data path"). The pair's
+   * decision says the same once a second; the link's path is checked here on every send as well. */
   send(peer: RemotePeer, inner: Uint8Array): boolean {
-    if (this.o.setting === 'off' || (peer.caps & PEER_CAP_FEC) === 0 || !(this.o.sender.isDirect?.(peer) ?? true)) return this.o.sender.send(peer, inner);
+    const on = this.o.fecOn?.(peer) ?? (this.o.setting !== 'off' && (peer.caps & PEER_CAP_FEC) !== 0);
+    if (!on || !(this.o.sender.isDirect?.(peer) ?? true)) return this.o.sender.send(peer, inner);
     return this.pairOf(peer).send(inner);
   }
 

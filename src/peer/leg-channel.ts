@@ -1,6 +1,7 @@
-// The data channel of a pair under `--transport auto` (issue 21 item 3): sends through KCP lanes or
-// as plain datagrams, whichever leg-channel-choice.ts picks for the pair's path, asked again at most
-// once a second from send(). It always receives both kinds (inbound.ts hands IP messages past the
+// The data channel of every pair (issue 21 item 3, issue 19 item 5): sends through KCP lanes or as
+// plain datagrams, whichever the pair's one decision (pair-transport.ts) picks, asked again at most
+// once a second from send() and at once when the hub leg switches; its FEC part is read by
+// fec-stage.ts through `mode`. It always receives both kinds (inbound.ts hands IP messages past the
 // channel and KCP ones to it), so each end chooses its own sending mode and no wire change is needed.
 // channels.ts builds it; a switch keeps what KCP already queued (it drains as before).
 import type { KcpPreset } from '../arq/constants.js';
@@ -9,7 +10,9 @@ import { DatagramChannel, type ChannelStats, type DataChannel, type InputResult,
 import { KcpLanes } from './kcp-lanes.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import type { Logger } from '../util/log.js';
-import { CHANNEL_MODE_REASON_TEXT, chooseChannelMode, type ChannelModeChoice } from './leg-channel-choice.js';
+import { changed, decidePairTransport, type FecGateSetting, type PairTransport, type TransportSetting } from './pair-transport.js';
+import { SwitchLog } from './switch-log.js';
+import { PEER_CAP_FEC } from './fec-caps.js';
 import type { HubLeg } from './transport-choice.js';
 import type { RemotePeer } from './remote-peer.js';
 
@@ -17,17 +20,30 @@ import type { RemotePeer } from './remote-peer.js';
  * scale of seconds; once a second costs nothing per packet). */
 export const modeCheckIntervalMs = 1_000;
 
-export type ModeChooser = (peer: RemotePeer) => ChannelModeChoice;
+/** What the pair measured lately, beside what the chooser reads itself. */
+export interface PairSeen {
+  /** Overlay bytes this pair sent lately (Mbit/s); undefined before a second has passed. */
+  goodputMbps: number | undefined;
+}
+
+/** The pair's decision now, given the one in force (hysteresis). */
+export type ModeChooser = (peer: RemotePeer, current: PairTransport | undefined, seen: PairSeen) => PairTransport;
+export type ModeSwitchHook = (peer: RemotePeer, from: PairTransport, to: PairTransport) => void;
 
 export class LegChannel implements DataChannel {
   readonly conv: number;
   private readonly datagrams: DatagramChannel;
   /** Built on first KCP use (sending in kcp mode, or the remote sending KCP to us). */
   private kcp: KcpLanes | undefined;
-  private choice: ChannelModeChoice;
+  private choice: PairTransport;
   private nextCheckMs: number;
   private closed = false;
-  /** Mode switches since the channel was built. */
+  /** KCP's fast-resend depth FEC asked for (fec-pair.ts), kept for lanes built later. */
+  private fecDepth = 0;
+  private seenAtMs: number;
+  private seenTxBytes: number;
+  private goodputMbps: number | undefined;
+  /** Transport switches since the channel was built. */
   switches = 0;
 
   constructor(
@@ -37,36 +53,49 @@ export class LegChannel implements DataChannel {
     private readonly preset: KcpPreset,
     private readonly clock: Clock,
     private readonly choose: ModeChooser,
-    private readonly onSwitch?: (peer: RemotePeer, from: ChannelModeChoice, to: ChannelModeChoice) => void,
+    private readonly onSwitch?: ModeSwitchHook,
   ) {
     this.conv = peer.conv;
     this.datagrams = new DatagramChannel(peer, sender, mtu);
-    this.choice = choose(peer);
-    this.nextCheckMs = clock.now() + modeCheckIntervalMs;
+    const now = clock.now();
+    this.seenAtMs = now;
+    this.seenTxBytes = peer.traffic.txBytes;
+    this.choice = choose(peer, undefined, { goodputMbps: undefined });
+    this.nextCheckMs = now + modeCheckIntervalMs;
   }
 
-  /** The mode sends use now and why. */
-  get mode(): ChannelModeChoice {
+  /** The pair's decision in force: the transport sends use, the FEC gate, and why. */
+  get mode(): PairTransport {
     return this.choice;
   }
 
   /** Asks the chooser again now (the hub leg switched); send() also does once a second. */
   reconsider(): void {
-    this.nextCheckMs = this.clock.now() + modeCheckIntervalMs;
-    const next = this.choose(this.peer);
-    const prev = this.choice;
-    if (next.mode === prev.mode && next.reason === prev.reason) return;
-    this.choice = next;
-    if (next.mode !== prev.mode) {
-      this.switches++;
-      this.onSwitch?.(this.peer, prev, next);
+    const now = this.clock.now();
+    this.nextCheckMs = now + modeCheckIntervalMs;
+    const dt = now - this.seenAtMs;
+    if (dt >= modeCheckIntervalMs) {
+      this.goodputMbps = ((this.peer.traffic.txBytes - this.seenTxBytes) * 8) / (dt * 1000);
+      this.seenAtMs = now;
+      this.seenTxBytes = this.peer.traffic.txBytes;
     }
+    const prev = this.choice;
+    const next = this.choose(this.peer, prev, { goodputMbps: this.goodputMbps });
+    this.choice = next;
+    if (next.transport !== prev.transport) this.switches++;
+    if (changed(prev, next)) this.onSwitch?.(this.peer, prev, next);
   }
 
   send(packet: Uint8Array): SendResult {
     if (this.closed) return 'queue_full';
     if (this.clock.now() >= this.nextCheckMs) this.reconsider();
-    return this.choice.mode === 'kcp' ? this.lanes().send(packet) : this.datagrams.send(packet);
+    return this.choice.transport === 'kcp' ? this.lanes().send(packet) : this.datagrams.send(packet);
+  }
+
+  /** FEC's fast-resend depth (fec-pair.ts) for the KCP lanes, now or once built. */
+  setFecDepth(segments: number): void {
+    this.fecDepth = segments;
+    this.kcp?.setFecDepth(segments);
   }
 
   input(datagram: Uint8Array, conv: number): InputResult {
@@ -91,7 +120,11 @@ export class LegChannel implements DataChannel {
   }
 
   private lanes(): KcpLanes {
-    return (this.kcp ??= new KcpLanes(this.peer, this.sender, this.mtu, this.preset, this.clock));
+    if (this.kcp === undefined) {
+      this.kcp = new KcpLanes(this.peer, this.sender, this.mtu, this.preset, this.clock);
+      if (this.fecDepth > 0) this.kcp.setFecDepth(this.fecDepth);
+    }
+    return this.kcp;
   }
 }
 
@@ -101,12 +134,51 @@ export interface HubLegView {
   udpLossPct(): number | undefined;
 }
 
-/** The chooser and the switch log for `--transport auto`, as DataPlane options (run.ts): our own hub
- * leg and UDP probe loss; the remote's leg is not known (the map does not carry it). */
-export function legChannelHooks(leg: HubLegView, clock: Clock, log: Logger): { choose: ModeChooser; onModeSwitch: (peer: RemotePeer, from: ChannelModeChoice, to: ChannelModeChoice) => void } {
+export interface PairTransportHooksOptions {
+  transport: TransportSetting;
+  fec: FecGateSetting;
+  kcpMode?: string | undefined;
+  /** Our hub leg; absent = UDP (tests, and a daemon before its hub transport exists). */
+  leg?: HubLegView | undefined;
+  /** The link's path for the pair now (link-sender.ts isDirect): the same test FEC's stage makes. */
+  isDirect(peer: RemotePeer): boolean;
+  /** The pair's loss on our sends, 0..1 (fec-stage.ts lossOf). */
+  lossOf(peer: RemotePeer): number | undefined;
+  clock: Clock;
+  log: Logger;
+}
+
+/** The chooser and the switch log for every pair (dataplane.ts): our own hub leg and UDP probe loss,
+ * the remote's leg as its PINGs state it (leg-caps.ts), the pair's path, RTT and loss, the remote's
+ * FEC capability and the user's pins. One log line per change, at most three per pair per 10 s. */
+export function pairTransportHooks(o: PairTransportHooksOptions): { choose: ModeChooser; onModeSwitch: ModeSwitchHook } {
+  const switchLog = new SwitchLog<RemotePeer>();
   return {
-    choose: (peer) => chooseChannelMode({ setting: 'auto', direct: peer.paths.current(clock.now()) !== undefined, ownLeg: leg.current, ownUdpLossPct: leg.udpLossPct() }),
-    onModeSwitch: (peer, from, to) =>
-      log.info({ peer: u32ToIpv4(peer.overlay), from: from.mode, to: to.mode, reason: to.reason }, `data channel to ${u32ToIpv4(peer.overlay)}: ${from.mode} -> ${to.mode} (${CHANNEL_MODE_REASON_TEXT[to.reason]})`),
+    choose: (peer, current, seen) => {
+      const path = peer.paths.current(o.clock.now());
+      const srtt = peer.channel?.stats().srttMs ?? 0;
+      return decidePairTransport({
+        transport: o.transport,
+        fec: o.fec,
+        kcpMode: o.kcpMode,
+        direct: o.isDirect(peer),
+        ownLeg: o.leg?.current ?? 'udp',
+        ownUdpLossPct: o.leg?.udpLossPct(),
+        peerLeg: peer.peerLeg,
+        rttMs: srtt > 0 ? srtt : path?.rttMs,
+        loss: o.lossOf(peer),
+        goodputMbps: seen.goodputMbps,
+        peerSpeaksFec: (peer.caps & PEER_CAP_FEC) !== 0,
+        current,
+      });
+    },
+    onModeSwitch: (peer, from, to) => {
+      const skipped = switchLog.note(peer, o.clock.now());
+      if (skipped === undefined) return;
+      const addr = u32ToIpv4(peer.overlay);
+      const more = skipped > 0 ? ` (${skipped} earlier changes not logged)` : '';
+      const fec = from.fec !== to.fec ? `, FEC ${from.fec ? 'on' : 'off'} -> ${to.fec ? 'on' : 'off'}` : '';
+      o.log.info({ peer: addr, from: from.transport, to: to.transport, reason: to.reason, fec: to.fec, fecReason: to.fecReason, skipped }, `data channel to ${addr}: ${from.transport} -> ${to.transport}${fec}: ${to.why}${more}`);
+    },
   };
 }

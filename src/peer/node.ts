@@ -47,6 +47,8 @@ import { AclReceiver } from './acl-receive.js';
 import { ACL_POLICY_TYPE, REVOKED_TYPE } from '../wire/acl.js';
 import { RevokedKeys } from './revoked-keys.js';
 import { capsAskIntervalMs, fecPingFlags, onPingFlags, PEER_CAP_FEC } from './fec-caps.js';
+import { legOfPing, legPingFlag } from './leg-caps.js';
+import type { HubLeg } from './transport-choice.js';
 import { INNER_KIND_FEC } from '../fec/frame.js';
 import { INNER_KIND_DUP } from './dup-stage.js';
 
@@ -65,6 +67,8 @@ export interface PeerNodeOptions {
   wallClock: WallClock;
   log: Logger;
   hub: Endpoint;
+  /** Our hub leg now (hub-transport.ts), stated in every PING (leg-caps.ts); absent = UDP. */
+  hubLeg?: () => HubLeg;
   hubKey?: Uint8Array;
   onHubKeyLearned?: (key: Uint8Array) => void;
   overlay: number;
@@ -253,7 +257,7 @@ export class PeerNode {
     if (!rec?.listed || this.stopped) return undefined;
     const d = rec.paths.current(this.o.clock.now());
     const path = d ? d.via : rec.relay;
-    return this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: PING_FLAG_USER | fecPingFlags(rec.caps) }), path) ? path : undefined;
+    return this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid, flags: PING_FLAG_USER | this.pingFlags(rec) }), path) ? path : undefined;
   }
 
   /** This node's NAT class is known (src/nat): tell the hub, and ask a PUNCH (it brings the partner's
@@ -313,7 +317,7 @@ export class PeerNode {
     const rec = this.remotes.get(id);
     if (!rec || !rec.listed || this.stopped || endpointRejection(to, this.overlayNet) !== undefined) return;
     const ping = rec.paths.probe(to, this.o.clock.now());
-    this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH | fecPingFlags(rec.caps) }), udpPath(to));
+    this.link.send(rec.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH | this.pingFlags(rec) }), udpPath(to));
   }
 
   private candidatesOf(peer: PeerInfo): DirectCandidate[] {
@@ -401,7 +405,7 @@ export class PeerNode {
     rec.link = r;
     const p = rec.paths;
     if (!p.direct && !p.punching) p.startPunch(this.candidatesOf(peer), this.o.clock.now());
-    if ((rec.caps & PEER_CAP_FEC) === 0) this.sendCapsPing(rec, fecPingFlags(rec.caps));
+    if ((rec.caps & PEER_CAP_FEC) === 0) this.sendCapsPing(rec, this.pingFlags(rec));
     // A hard NAT here: ask for a PUNCH now, it brings the partner's class (src/nat).
     if (this.o.nat?.asksForPunch) this.hubClient.requestPunch(peer.overlay);
   }
@@ -418,9 +422,9 @@ export class PeerNode {
       if (!rec || !p || !this.link.hasSession(peer.publicKey)) continue;
       const hadDirect = p.direct;
       for (const ping of p.due(now)) {
-        this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH | fecPingFlags(rec.caps) }), udpPath(ping.endpoint));
+        this.link.send(peer.publicKey, encodeInner({ kind: InnerKind.PING, txid: ping.txid, flags: PING_FLAG_PUNCH | this.pingFlags(rec) }), udpPath(ping.endpoint));
       }
-      if (askCaps && (rec.caps & PEER_CAP_FEC) === 0) this.sendCapsPing(rec, fecPingFlags(rec.caps));
+      if (askCaps && (rec.caps & PEER_CAP_FEC) === 0) this.sendCapsPing(rec, this.pingFlags(rec));
       if (hadDirect && !p.current(now)) {
         this.log.info({ peer: u32ToIpv4(peer.overlay), path: 'relay', why: 'direct path stopped answering' }, 'path changed');
         this.o.nat?.pathLost(hadDirect.endpoint);
@@ -484,7 +488,8 @@ export class PeerNode {
         this.link.send(r.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed }), from);
         const caps = onPingFlags(rec.caps, inner.flags);
         rec.caps = caps.caps;
-        if (caps.answer) this.sendCapsPing(rec, fecPingFlags(rec.caps));
+        rec.peerLeg = legOfPing(inner.flags);
+        if (caps.answer) this.sendCapsPing(rec, this.pingFlags(rec));
         if (from.kind === 'udp') {
           if (endpointRejection(from.endpoint, this.overlayNet) === undefined) rec.paths.sawPingFrom(from.endpoint, endpointKind(peer, from.endpoint), now);
           else this.drops.candidate++;
@@ -504,6 +509,16 @@ export class PeerNode {
   }
 
   /** A PING that only carries FEC capability flags (fec-caps.ts), on the path data takes now. */
+  /** The flags of every PING we send to `rec`: FEC capability (fec-caps.ts) and our hub leg (leg-caps.ts). */
+  private pingFlags(rec: RemotePeer): number {
+    return fecPingFlags(rec.caps) | legPingFlag(this.o.hubLeg?.());
+  }
+
+  /** Our hub leg switched: one PING to each peer with a session states the new leg (leg-caps.ts). */
+  announceLeg(): void {
+    for (const rec of this.remotes.values()) if (rec.listed && this.link.hasSession(rec.publicKey)) this.sendCapsPing(rec, this.pingFlags(rec));
+  }
+
   private sendCapsPing(rec: RemotePeer, flags: number): void {
     if (!rec.listed || this.stopped) return;
     const d = rec.paths.current(this.o.clock.now());

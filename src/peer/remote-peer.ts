@@ -8,6 +8,7 @@ import { relayPath, type Path } from '../link/path.js';
 import { sameEndpoint, type Endpoint } from '../net/udp.js';
 import type { DataChannel } from './channel.js';
 import type { PeerPaths } from './peer-paths.js';
+import type { HubLeg } from './transport-choice.js';
 import type { PeerInfo } from './peer-map.js';
 import { inPrefixes } from './route-table.js';
 import { PeerTraffic } from './traffic.js';
@@ -35,6 +36,8 @@ export class RemotePeer {
   readonly traffic = new PeerTraffic();
   /** What the peer told us it speaks (fec-caps.ts PEER_CAP_FEC), learned from its PINGs. */
   caps = 0;
+  /** The hub leg its latest PING stated (leg-caps.ts); 'udp' until one says otherwise. */
+  peerLeg: HubLeg = 'udp';
   /** The hub relay to this peer in the link's form, made once per address (not per datagram). */
   relay: Path;
   /** The link's record of this remote (session times), once it has spoken to us. */

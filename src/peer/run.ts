@@ -40,7 +40,6 @@ import { DataPlane } from './dataplane.js';
 import { lanEndpointsOf } from './lan-endpoints.js';
 import { PeerNode } from './node.js';
 import { HubTransport } from './hub-transport.js';
-import { legChannelHooks } from './leg-channel.js';
 import { ControlType, REGISTER_FLAG_ROUTES } from '../wire/control.js';
 import { LinuxRouteSystem } from './routes/linux-runner.js';
 import { RouteManager } from './routes/route-manager.js';
@@ -138,6 +137,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   });
   const node: PeerNode = new PeerNode({
     udp: nat ? nat.socket : udp,
+    hubLeg: () => hubTransport?.current ?? 'udp',
     ...(nat ? { nat: nat.traversal } : {}),
     keyPair,
     psk,
@@ -179,8 +179,9 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     // The hub's path follows our next datagram: send one now (a heartbeat, or a fresh handshake
     // initiation while not registered, instead of waiting for the next retransmit).
     onSwitch: () => {
-      // Each pair's data-channel mode follows the leg at once (--transport auto, leg-channel.ts).
+      // Each pair's transport decision follows the leg at once (pair-transport.ts, leg-channel.ts).
       dataPlane?.channels.reconsiderModes();
+      node.announceLeg();
       const hc = node.hubClient;
       if (hc.state === 'registered') hc.heartbeat();
       else if (hc.hubKey && !node.link.hasSession(hc.hubKey)) node.link.rehandshake(hc.hubKey);
@@ -315,7 +316,8 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     prefixLength: a.prefixLength,
     mtu: cfg.mtu,
     transport: cfg.transport,
-    ...legChannelHooks(ht, systemClock, componentLogger(log, 'data')),
+    hubLeg: ht,
+    kcpMode: cfg.kcpMode,
     preset: presets[cfg.kcpMode],
     clock: systemClock,
     defer: (fn) => setImmediate(fn),
@@ -331,7 +333,9 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   }));
   node.attachData(dp.inbound);
   const net = overlayPrefix(overlay, a.prefixLength);
-  await routes.attach(tun.name, overlay, { network: net.base, length: a.prefixLength }, udp.local.port);
+  // --exit-node: our TCP/TLS leg to the hub stays off the tunnel too (an IPv4 hub; the exit route is IPv4 only).
+  const hubStream = cfg.hubTransport !== 'udp' && !isIpv6Text(hub.address) ? { address: hub.address, ports: [hub.port, cfg.hubTlsPort] } : undefined;
+  await routes.attach(tun.name, overlay, { network: net.base, length: a.prefixLength }, udp.local.port, hubStream);
   if (dns) {
     refreshNames();
     if (await dns.start(a.address)) resolver = await integrateResolver(tun.name, a.address, cfg.dnsDomain, componentLogger(log, 'dns'));

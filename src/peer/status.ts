@@ -4,7 +4,6 @@ import type { PeerEntryJson, PeerStatusJson, StaleHandshakeJson } from '../ops/s
 import type { Clock } from '../util/clock.js';
 import { ipv4ToU32 } from '../util/ipv4.js';
 import type { DataPlane } from './dataplane.js';
-import { CHANNEL_MODE_REASON_TEXT, type ChannelModeReason } from './leg-channel-choice.js';
 import type { PeerNode } from './node.js';
 import type { NatClass } from '../wire/nat-class.js';
 import { endpointKey } from '../net/udp.js';
@@ -55,7 +54,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
       lastHeardMsAgo: ago(now, remote?.lastReceivedMs),
       lastHandshakeMsAgo: ago(now, remote?.sessionSinceMs),
       kcpRetransmits: ch?.retransmits ?? 0,
-      ...(ch?.mode ? { channelMode: { mode: ch.mode, reason: ch.modeReason ?? '', why: CHANNEL_MODE_REASON_TEXT[ch.modeReason as ChannelModeReason] ?? '' } } : {}),
+      ...(ch?.decision ? { channelMode: { mode: ch.decision.transport, reason: ch.decision.reason, why: ch.decision.why, fec: ch.decision.fec, fecReason: ch.decision.fecReason } } : {}),
       ...(p.nat ? { traversal: p.nat } : {}),
       txPackets: t?.txPackets ?? 0,
       txBytes: t?.txBytes ?? 0,

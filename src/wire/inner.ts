@@ -62,6 +62,9 @@ export const PING_FLAG_USER = 2;
 export const PING_FLAG_FEC = 4;
 /** The sender does not know yet whether the receiver speaks FEC: answer with a PING_FLAG_FEC PING. */
 export const PING_FLAG_FEC_ASK = 8;
+/** The sender's own hub leg is TCP/TLS now (issue 21; peer/leg-caps.ts): the receiver's per-pair
+ * transport decision reads it. Every PING states it; older peers neither set nor read the bit. */
+export const PING_FLAG_STREAM_LEG = 64;
 
 /** A UDP endpoint as carried on the wire (wire/endpoint.ts): dotted quad or canonical IPv6 text;
  * structurally the same as net/udp.ts Endpoint. */

@@ -3,9 +3,10 @@
 //      behind it a LAN host 192.168.50.10 and, on its own uplink only, a "web" host 203.0.113.194
 //   b  --accept-routes --exit-node a
 //   c  --accept-routes (the spoof target, and b's direct peer)
+//   d  --exit-node a --hub-transport tcp (its hub session rides TCP, which must stay off the tunnel)
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeRoot, toolsMissing } from '../helpers/root.js';
-import { Daemon, hubAddress, MeshLab, requireDist, runAsync, say, statusPeer, type StatusJson } from '../helpers/mesh-lab.js';
+import { Daemon, hubAddress, hubPort, MeshLab, requireDist, runAsync, say, statusPeer, type StatusJson } from '../helpers/mesh-lab.js';
 
 const tag = 'routes';
 const lanHost = '192.168.50.10';
@@ -57,6 +58,7 @@ describeRoot('subnet routes, exit nodes and DNS (issue 23)', () => {
         { name: 'a', placement: 'public', extraArgs: ['--advertise-routes', '192.168.50.0/24,192.168.60.0/24', '--advertise-exit-node'] },
         { name: 'b', placement: 'public', extraArgs: ['--accept-routes', '--exit-node', 'a'] },
         { name: 'c', placement: 'public', extraArgs: ['--accept-routes'] },
+        { name: 'd', placement: 'public', extraArgs: ['--exit-node', 'a', '--hub-transport', 'tcp'] },
       ],
     });
     const a = m.peer('a').ns;
@@ -142,6 +144,34 @@ describeRoot('subnet routes, exit nodes and DNS (issue 23)', () => {
     const after = Number(statusPeer(await m.status(m.peer('a').daemon), b.overlay)?.rxBytes ?? 0);
     say(tag, `a's bytes from b during 5 pings b -> c: ${after - before} (b -> c does not go through a)`);
     expect(after - before).toBeLessThan(500);
+  });
+
+  it("d on its TCP hub leg: the exit rules keep that leg on the underlay, d stays registered and reaches the web host through a", async () => {
+    const d = m.peer('d');
+    await until('d installs the exit rules', async () => (await exitRules(d.ns)).length === 3);
+    const legRules = (await sh(d.ns, 'ip rule show')).out.split('\n').filter((l) => /^526[89]:/.test(l));
+    say(tag, `d's hub-leg rules: ${legRules.join(' | ')}`);
+    expect(legRules.join('\n')).toContain(`dport ${hubPort}`);
+    // The kernel's choice for d's TCP to the hub port vs TCP to another port of the same host.
+    const leg = (await sh(d.ns, `ip route get ${hubAddress} ipproto tcp dport ${hubPort}`)).out;
+    const other = (await sh(d.ns, `ip route get ${hubAddress} ipproto tcp dport 22`)).out;
+    say(tag, `route for d's hub leg: ${leg.split('\n')[0]}; for other TCP to the hub host: ${other.split('\n')[0]}`);
+    expect(leg).not.toContain('mtun0');
+    expect(other).toContain('dev mtun0');
+    const seen = await sh(d.ns, `socat -T 5 - TCP:${webHost}:8080 </dev/null`);
+    say(tag, `web saw d's connection from ${seen.out}`);
+    expect(seen.out).toBe(aUplink);
+    // The leg's connection is d's own, on its underlay address (not the overlay one a tunnelled reconnect would use).
+    const conns = (await sh(d.ns, `ss -Htn state established dst ${hubAddress}:${hubPort}`)).out;
+    say(tag, `d's TCP to the hub: ${conns.replace(/\s+/g, ' ')}`);
+    expect(conns).toContain(`${d.underlay}:`);
+    const st = await m.status(d.daemon);
+    const hub = st.hub as { registered: boolean; lastHeardMsAgo: number | null };
+    const t = st.hubTransport as { leg: string };
+    say(tag, `d: hub leg ${t.leg}, registered ${hub.registered}, heard ${hub.lastHeardMsAgo} ms ago`);
+    expect(t.leg).toBe('tcp');
+    expect(hub.registered).toBe(true);
+    await m.waitPing('d', m.peer('c').overlay, 15_000);
   });
 
   it("b answers DNS on its overlay address for NAME.mesh from the map, and refuses other domains", async () => {

@@ -95,13 +95,13 @@ describeRoot('stream transport: a peer whose network blocks UDP (real daemons in
     say(tag, `ping a -> b ${ab.received}/${ab.sent}, b -> a ${ba.received}/${ba.sent}: ${ab.out.split('\n').pop()}`);
     expect(ab.received, ab.out).toBe(5);
     expect(ba.received, ba.out).toBe(5);
-    // Relayed over a's TCP leg: a sends datagrams to b (no KCP on top of TCP); b, on UDP and not
-    // knowing a's leg, keeps KCP.
+    // Relayed over a's TCP leg: a sends datagrams to b (no KCP on top of TCP); b, on a clean UDP leg,
+    // learns a's leg from a's PINGs (flag 64, peer/leg-caps.ts) and sends datagrams too.
     const ca = channelModeOf(await m.status(a.daemon), b.overlay);
     const cb = channelModeOf(await m.status(b.daemon), a.overlay);
     say(tag, `data channel a -> b ${JSON.stringify(ca)}, b -> a ${JSON.stringify(cb)}`);
     expect(ca).toMatchObject({ mode: 'datagram', reason: 'stream-leg' });
-    expect(cb?.mode).toBe('kcp');
+    expect(cb).toMatchObject({ mode: 'datagram', reason: 'stream-leg' });
     sshd = await startSshd(m, 'b');
     const r1 = await ssh(m, 'a', b.overlay, sshd.clientKey, 'echo hello-from-b');
     expect(r1.code, r1.stderr).toBe(0);
@@ -145,6 +145,16 @@ describeRoot('stream transport: a peer whose network blocks UDP (real daemons in
     say(tag, `data channel a -> b after the switch: ${JSON.stringify(ch)}`);
     expect(ch?.mode).toBe('kcp');
     await a.waitFor('data channel switch to kcp', (o) => o.from === 'datagram' && o.to === 'kcp', { since, timeoutMs: 1_000 });
+    // a announced its UDP leg (one PING): b's channel toward a is KCP again once b sends (a ping does).
+    let cb: { mode: string; reason: string } | undefined;
+    for (let i = 0; i < 10; i++) {
+      await m.ping('b', m.peer('a').overlay, 1);
+      cb = channelModeOf(await m.status(b.daemon), m.peer('a').overlay);
+      if (cb?.mode === 'kcp') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    say(tag, `data channel b -> a after a's switch: ${JSON.stringify(cb)}`);
+    expect(cb?.mode).toBe('kcp');
   }, 70_000);
 
   it('only TCP 443 allowed out of a\'s network: a lands on TLS and reaches b', async () => {

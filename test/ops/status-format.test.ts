@@ -192,38 +192,45 @@ describe('hub bindings of keys not registered now', () => {
     expect(out).toMatch(/birthday +direct in 0\.9 s +170 +partner random-port EDM/);
     expect(out).toMatch(/c +relay +relayed +0 +both sides random-port EDM/);
   });
-  it('prints, under --transport auto, each pair\'s data-channel mode and why', () => {
+  it('prints one PEER CHANNEL FEC WHY line per peer: the pair\'s one decision, its FEC shape and why', () => {
     const s = {
       ...peerStatus,
       transport: 'auto' as const,
       peers: [
-        { ...peerStatus.peers[0]!, channelMode: { mode: 'kcp' as const, reason: 'direct', why: 'direct UDP path: KCP repairs its loss' } },
-        { ...peerStatus.peers[1]!, channelMode: { mode: 'datagram' as const, reason: 'stream-leg', why: 'relayed over a TCP/TLS hub leg' } },
+        { ...peerStatus.peers[0]!, channelMode: { mode: 'kcp' as const, reason: 'direct', why: 'kcp (fast2): direct UDP path: KCP repairs its loss; FEC parity sized from the measured loss (4.5 % loss, 40 ms RTT)', fec: true, fecReason: 'by-loss' } },
+        { ...peerStatus.peers[1]!, channelMode: { mode: 'datagram' as const, reason: 'stream-leg', why: 'datagram: relayed over a TCP/TLS hub leg; FEC off (relayed)', fec: false, fecReason: 'relayed' } },
       ],
+      fec: {
+        '10.9.0.3': { k: 10, m: 3, why: "10+3: 4.50 % loss (receiver's report)", lossPct: 4.5, repaired: 120, unrecovered: 2, parityFrames: 300, overheadBytes: 420_000 },
+      },
     };
     const out = formatStatus(s);
-    expect(out).toMatch(/PEER +CHANNEL +WHY/);
-    expect(out).toMatch(/b +kcp +direct UDP path/);
-    expect(out).toMatch(/c +datagram +relayed over a TCP\/TLS hub leg/);
+    expect(out).toMatch(/PEER +CHANNEL +FEC +WHY/);
+    expect(out).toMatch(/b +kcp +10\+3 +kcp \(fast2\): direct UDP path.*; shape 10\+3: 4\.50 % loss \(receiver's report\); parity 300 frames \(410 KiB\), repaired 120, unrecovered 2\n/);
+    expect(out).toMatch(/c +datagram +off +datagram: relayed over a TCP\/TLS hub leg; FEC off \(relayed\)\n/);
+    // One line per peer: no separate FEC or advisory choice lines any more.
+    expect(out).not.toMatch(/^fec |choice /m);
     expect(formatStatus(peerStatus)).not.toMatch(/CHANNEL/);
+  });
+
+  it('a clean direct pair shows FEC "none": the gate is open, the sizing adds no parity', () => {
+    const out = formatStatus({
+      ...peerStatus,
+      peers: [{ ...peerStatus.peers[0]!, channelMode: { mode: 'kcp' as const, reason: 'direct', why: 'kcp: direct', fec: true, fecReason: 'by-loss' } }],
+      fec: { '10.9.0.3': { k: 10, m: 0, why: 'off: 0.00 % loss (KCP retransmits)', repaired: 0, unrecovered: 0, parityFrames: 0, overheadBytes: 0 } },
+    });
+    expect(out).toMatch(/b +kcp +none +kcp: direct; shape off: 0\.00 % loss \(KCP retransmits\)\n/);
   });
 });
 
-describe('FEC lines (issue 19)', () => {
-  it('says per pair what FEC picked and why, and what it cost and repaired', () => {
-    const text = formatStatus({
-      ...peerStatus,
-      fec: {
-        '10.9.0.3': { k: 10, m: 3, why: "10+3: 4.50 % loss (receiver's report)", lossPct: 4.5, repaired: 120, unrecovered: 2, parityFrames: 300, overheadBytes: 420_000, choice: 'kcp (--transport), FEC 10+3 (4.5 % loss, 40 ms RTT)' },
-        '10.9.0.4': { k: 10, m: 0, why: 'off: 0.00 % loss (KCP retransmits)', repaired: 0, unrecovered: 0, parityFrames: 0, overheadBytes: 0 },
-      },
-    });
-    expect(text).toContain("fec 10.9.0.3: 10+3: 4.50 % loss (receiver's report); parity 300 frames (410 KiB); repaired 120, unrecovered 2");
-    expect(text).toContain('  choice 10.9.0.3: kcp (--transport), FEC 10+3 (4.5 % loss, 40 ms RTT)');
-    expect(text).toContain('fec 10.9.0.4: off: 0.00 % loss (KCP retransmits); no bytes added; repaired 0, unrecovered 0');
+describe('FEC in the status (issue 19)', () => {
+  it('an older daemon\'s FEC entry without a channel decision still gets its row', () => {
+    const out = formatStatus({ ...peerStatus, fec: { '10.9.0.3': { k: 10, m: 2, why: '10+2: 3.00 % loss', repaired: 5, unrecovered: 0, parityFrames: 9, overheadBytes: 9000 } } });
+    expect(out).toMatch(/b +- +10\+2 +-; shape 10\+2: 3\.00 % loss; parity 9 frames/);
   });
 
   it('prints nothing for FEC when no pair has it (older daemons too)', () => {
     expect(formatStatus(peerStatus)).not.toContain('fec ');
+    expect(formatStatus(peerStatus)).not.toContain('FEC');
   });
 });

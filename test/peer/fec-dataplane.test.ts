@@ -2,7 +2,8 @@
 // in-memory TUNs and a seeded lossy, reordering link on the manual clock. The same bulk transfer
 // with FEC auto and off: every packet arrives exactly once either way, KCP retransmits far less
 // with FEC, a clean path carries no kind-5 byte, and a peer that never said it speaks FEC gets none.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { KcpLanes } from '../../src/peer/kcp-lanes.js';
 import { DataPlane } from '../../src/peer/dataplane.js';
 import { presets } from '../../src/arq/constants.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
@@ -50,6 +51,8 @@ interface Opts {
   packets?: number;
   /** The pair's data goes through the hub relay (no room for FEC's 9 bytes there). */
   relayed?: boolean;
+  /** --transport (default kcp). */
+  transport?: 'kcp' | 'auto';
 }
 
 /** Sends `packets` full-size packets A->B at ~2000 packets/s over a link with 20 ms RTT. */
@@ -79,7 +82,7 @@ function transfer(o: Opts) {
         return true;
       },
     };
-    return new DataPlane({ tun, localAddress: self, prefixLength: 24, mtu: 1378, transport: 'kcp', preset: presets.fast2, clock, defer: (fn) => deferred.push(fn), log: testLogger(), table, sender, fec: o.setting });
+    return new DataPlane({ tun, localAddress: self, prefixLength: 24, mtu: 1378, transport: o.transport ?? 'kcp', preset: presets.fast2, clock, defer: (fn) => deferred.push(fn), log: testLogger(), table, sender, fec: o.setting });
   };
   // A knows whether B speaks FEC; B always knows A does (A is this build).
   planes[A] = make(A, B, tunA, o.bCapable ?? true);
@@ -146,6 +149,22 @@ describe('FEC in the data path', { timeout: 120_000 }, () => {
     if (process.env.MESHD_TEST_LOGS) console.log({ loss, seed, off: off.retransmits, auto: auto.retransmits, st, b: auto.statusB });
     // FEC turns on after the first second's reading: most of what is lost after that is repaired.
     expect(auto.retransmits).toBeLessThan(off.retransmits / 2);
+  });
+
+  it('under --transport auto (the default), FEC reaches KCP as with kcp pinned: its fast-resend depth too', () => {
+    // Before, the auto channel (leg-channel.ts) dropped setFecDepth, so auto and pinned kcp differed.
+    const depth = vi.spyOn(KcpLanes.prototype, 'setFecDepth');
+    try {
+      const pinned = transfer({ setting: 'auto', loss: 0.05, seed: 1, packets: 3000 });
+      depth.mockClear();
+      const auto = transfer({ setting: 'auto', loss: 0.05, seed: 1, packets: 3000, transport: 'auto' });
+      expectExact(auto);
+      expect(auto.statusA['10.9.0.3']!.m).toBeGreaterThan(0);
+      expect(depth.mock.calls.some(([n]) => n > 0)).toBe(true);
+      expect(auto.retransmits).toBe(pinned.retransmits);
+    } finally {
+      depth.mockRestore();
+    }
   });
 
   it('never frames a relayed pair (a full segment already fills the datagram there)', () => {

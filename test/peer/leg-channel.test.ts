@@ -10,8 +10,12 @@ import { InnerKind } from '../../src/wire/inner.js';
 import type { PeerSender } from '../../src/peer/channel.js';
 import type { PeerInfo } from '../../src/peer/peer-map.js';
 import { RemotePeers } from '../../src/peer/peer-table.js';
-import type { ChannelModeChoice } from '../../src/peer/leg-channel-choice.js';
-import { modeCheckIntervalMs } from '../../src/peer/leg-channel.js';
+import { decidePairTransport, type PairTransport } from '../../src/peer/pair-transport.js';
+import { LegChannel, modeCheckIntervalMs, type HubLegView } from '../../src/peer/leg-channel.js';
+import { KcpLanes } from '../../src/peer/kcp-lanes.js';
+import type { Logger } from '../../src/util/log.js';
+import { pino } from 'pino';
+import { vi } from 'vitest';
 import { ChannelTun } from '../fakes/channel-tun.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 import { Rng } from '../fakes/rng.js';
@@ -39,7 +43,11 @@ const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(
 
 interface Side {
   transport: TransportSetting;
-  choice?: { current: ChannelModeChoice };
+  choice?: { current: PairTransport };
+  /** For the default decision (no `choice`): our hub leg, the link's path, the log. */
+  hubLeg?: HubLegView;
+  direct?: boolean;
+  log?: Logger;
 }
 
 /** A and B back to back; `kinds[X]` records the inner kind of every message X sent. */
@@ -55,7 +63,8 @@ function pair(sa: Side, sb: Side, loss = 0) {
   const make = (self: number, other: number, side: Side) => {
     const table = (tables[self] = new RemotePeers({ bootId: boot[self]!, clock, random01: () => 0.5 }));
     table.upsert(infoOf(other, boot[other]!));
-    const sender: PeerSender = {
+    const sender: PeerSender & { isDirect?(p: unknown): boolean } = {
+      ...(side.direct !== undefined ? { isDirect: () => side.direct! } : {}),
       send: (_peer, inner) => {
         kinds[self]!.push(inner[0]!);
         if (rng.chance(loss)) return true;
@@ -70,8 +79,8 @@ function pair(sa: Side, sb: Side, loss = 0) {
     const c = side.choice;
     return new DataPlane({
       tun: tuns[self]!, localAddress: self, prefixLength: 24, mtu: 1378, transport: side.transport, preset: presets.fast2, clock,
-      defer: (fn) => deferred.push(fn), log: testLogger(), table, sender,
-      ...(c ? { choose: () => c.current, onModeSwitch: (_p: unknown, f: ChannelModeChoice, t: ChannelModeChoice) => switches.push(`${f.mode}->${t.mode}`) } : {}),
+      defer: (fn) => deferred.push(fn), log: side.log ?? testLogger(), table, sender, ...(side.hubLeg ? { hubLeg: side.hubLeg } : {}),
+      ...(c ? { choose: () => c.current, onModeSwitch: (_p: unknown, f: PairTransport, t: PairTransport) => switches.push(`${f.transport}->${t.transport}`) } : {}),
     });
   };
   planes[A] = make(A, B, sa);
@@ -93,11 +102,12 @@ function pair(sa: Side, sb: Side, loss = 0) {
     run(3000);
     return tuns[to]!.take().map(seqOf).sort((x, y) => x - y);
   };
-  return { planes, kinds, switches, send, run };
+  return { planes, tables, kinds, switches, send, run };
 }
 
-const kcp: ChannelModeChoice = { mode: 'kcp', reason: 'udp-legs' };
-const dgram: ChannelModeChoice = { mode: 'datagram', reason: 'stream-leg' };
+const relayedUdp = { transport: 'auto', fec: 'auto', direct: false, peerSpeaksFec: true } as const;
+const kcp: PairTransport = decidePairTransport({ ...relayedUdp, ownLeg: 'udp' });
+const dgram: PairTransport = decidePairTransport({ ...relayedUdp, ownLeg: 'tcp' });
 const seqs = (n: number, base = 0) => Array.from({ length: n }, (_, i) => base + i);
 
 describe('LegChannel (--transport auto)', () => {
@@ -148,9 +158,51 @@ describe('LegChannel (--transport auto)', () => {
     expect(got.length).toBeGreaterThan(50);
   });
 
-  it('without a chooser, auto is KCP for every pair (the old default)', () => {
-    const { send, kinds } = pair({ transport: 'auto' }, { transport: 'auto' });
+  it('without a chooser of its own, auto goes through the one decision: KCP on a direct path', () => {
+    const { send, kinds, planes } = pair({ transport: 'auto' }, { transport: 'auto' });
     expect(send(A, B, 5)).toEqual(seqs(5));
     expect(kinds[A]!.every((k) => k === InnerKind.KCP)).toBe(true);
+    expect(planes[A]!.status()[0]).toMatchObject({ mode: 'kcp', modeReason: 'direct' });
+  });
+
+  it('--transport datagram is a pin inside the same decision: datagrams, reason "pinned"', () => {
+    const { send, kinds, planes } = pair({ transport: 'datagram' }, { transport: 'kcp' });
+    expect(send(A, B, 5)).toEqual(seqs(5));
+    expect(kinds[A]!.every((k) => k === InnerKind.IP)).toBe(true);
+    expect(planes[A]!.status()[0]).toMatchObject({ mode: 'datagram', modeReason: 'pinned' });
+    expect(planes[A]!.status()[0]!.decision!.why).toMatch(/^datagram: set by --transport/);
+  });
+
+  it('the daemon\'s decision follows the hub leg: relayed over TCP -> datagrams, one log line per switch', () => {
+    const leg = { current: 'udp' as 'udp' | 'tcp', udpLossPct: () => undefined };
+    const logged: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void logged.push(JSON.parse(l) as Record<string, unknown>) });
+    const { send, kinds, planes } = pair({ transport: 'auto', hubLeg: leg, direct: false, log }, { transport: 'auto' });
+    expect(send(A, B, 5)).toEqual(seqs(5));
+    expect(planes[A]!.status()[0]).toMatchObject({ mode: 'kcp', modeReason: 'udp-legs' });
+    leg.current = 'tcp';
+    planes[A]!.channels.reconsiderModes();
+    kinds[A]!.length = 0;
+    expect(send(A, B, 5, 5)).toEqual(seqs(5, 5));
+    expect(kinds[A]!.filter((k) => k === InnerKind.IP).length).toBe(5);
+    expect(planes[A]!.status()[0]).toMatchObject({ mode: 'datagram', modeReason: 'stream-leg' });
+    const lines = logged.filter((o) => typeof o.msg === 'string' && o.msg.startsWith('data channel'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ from: 'kcp', to: 'datagram', reason: 'stream-leg' });
+  });
+
+  it('passes FEC\'s fast-resend depth on to KCP lanes built later (auto used to drop it)', () => {
+    const spy = vi.spyOn(KcpLanes.prototype, 'setFecDepth');
+    try {
+      const { tables, send } = pair({ transport: 'auto', choice: { current: dgram } }, { transport: 'auto' });
+      send(A, B, 1);
+      const channel = tables[A]!.lookup(B)!.channel as LegChannel;
+      channel.setFecDepth(13);
+      expect(spy).not.toHaveBeenCalled();
+      channel.input(new Uint8Array(0), channel.conv); // builds the lanes (the peer sent KCP)
+      expect(spy).toHaveBeenCalledWith(13);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

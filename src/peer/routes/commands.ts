@@ -4,7 +4,7 @@
 //
 // Markers that let a restart after a crash find what a killed daemon left behind:
 //   routes    `proto 119` (meshdRouteProto) on every route meshd installs
-//   rules     preferences 5270-5272 and routing table 5270 (exit node; one meshd per host uses them)
+//   rules     preferences 5268-5272 and routing table 5270 (exit node; one meshd per host uses them)
 //   nftables  the table `ip meshd_fwd_<tun>` (forwarding peer: masquerade and MSS clamp)
 import { u32ToIpv4 } from '../../util/ipv4.js';
 import type { RoutePrefix } from '../../wire/routes.js';
@@ -14,6 +14,8 @@ export const meshdRouteProto = 119;
 /** Local marker: the routing table holding the exit node's default route, and its rule preferences. */
 export const exitTable = 5270;
 export const exitRulePrefs = [5270, 5271, 5272] as const;
+/** Local marker: the rules keeping our TCP/TLS hub leg (issue 21) on the main table, one per port. */
+export const exitHubStreamPrefs = [5268, 5269] as const;
 
 export type Argv = readonly string[];
 
@@ -35,11 +37,16 @@ export interface ExitRuleOptions {
   udpPort: number;
   overlay: RoutePrefix;
   allowLan: boolean;
+  /** The hub's IPv4 address and its TCP and TLS ports: our stream leg to it keeps the main table.
+   * Absent (a pinned UDP leg, an IPv6 hub: the exit route is IPv4 only) = no such rule. */
+  hubStream?: { address: string; ports: readonly number[] } | undefined;
 }
 
 /**
  * Policy routing for --exit-node, in the spirit of wg-quick, keyed on meshd's UDP source port
  * instead of an fwmark (no socket option needed):
+ *   5268, 5269  TCP to the hub's TCP and TLS ports (our stream leg, issue 21) -> main table: the
+ *         stream socket has no fixed source port, so the hub's address and port select it
  *   5270  meshd's own UDP socket (hub session, direct paths) -> main table, default route included
  *   5271  --exit-node-allow-lan: the main table minus its default routes (suppress_prefixlength 0);
  *         else only the overlay prefix -> main
@@ -47,8 +54,10 @@ export interface ExitRuleOptions {
  */
 export function exitRulesOn(o: ExitRuleOptions): Argv[] {
   const [p0, p1, p2] = exitRulePrefs;
+  const ports = [...new Set(o.hubStream?.ports ?? [])].slice(0, exitHubStreamPrefs.length);
   return [
     ['ip', 'route', 'replace', 'default', 'dev', o.tun, 'table', String(exitTable), 'proto', String(meshdRouteProto)],
+    ...ports.map((port, i) => ['ip', 'rule', 'add', 'pref', String(exitHubStreamPrefs[i]), 'to', `${o.hubStream!.address}/32`, 'ipproto', 'tcp', 'dport', String(port), 'lookup', 'main']),
     ['ip', 'rule', 'add', 'pref', String(p0), 'ipproto', 'udp', 'sport', String(o.udpPort), 'lookup', 'main'],
     o.allowLan
       ? ['ip', 'rule', 'add', 'pref', String(p1), 'lookup', 'main', 'suppress_prefixlength', '0']
@@ -59,7 +68,7 @@ export function exitRulesOn(o: ExitRuleOptions): Argv[] {
 
 /** Removes the exit rules and table; also what a start runs to clear a crashed daemon's leftovers. */
 export function exitRulesOff(): Argv[] {
-  return [...exitRulePrefs.map((p) => ['ip', 'rule', 'del', 'pref', String(p)]), ['ip', 'route', 'flush', 'table', String(exitTable)]];
+  return [...[...exitHubStreamPrefs, ...exitRulePrefs].map((p) => ['ip', 'rule', 'del', 'pref', String(p)]), ['ip', 'route', 'flush', 'table', String(exitTable)]];
 }
 
 export function nftTableName(tun: string): string {

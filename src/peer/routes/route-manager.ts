@@ -7,7 +7,7 @@ import { u32ToIpv4 } from '../../util/ipv4.js';
 import type { Logger } from '../../util/log.js';
 import { routeVerdictName, type ExtRoute, type RoutePrefix } from '../../wire/routes.js';
 import { RouteTable } from '../route-table.js';
-import { cidrOf, exitRulesOff, exitRulesOn, forwardingOff, forwardingRuleset, staleCleanup, subnetRouteAdd, subnetRouteDel } from './commands.js';
+import { cidrOf, exitRulesOff, exitRulesOn, forwardingOff, forwardingRuleset, staleCleanup, subnetRouteAdd, subnetRouteDel, type ExitRuleOptions } from './commands.js';
 import type { RouteSystem } from './linux-runner.js';
 import { planRoutes, type InstallRoute, type RoutePlan } from './route-plan.js';
 import { forwardAllowed, sourceAllowed } from './source-check.js';
@@ -51,7 +51,7 @@ export class RouteManager {
   private own: RoutePrefix[] = [];
   private kernel = new Map<string, RoutePrefix>();
   private exitOn = false;
-  private attached: { tun: string; self: number; overlay: RoutePrefix; udpPort: number } | undefined;
+  private attached: { tun: string; self: number; overlay: RoutePrefix; udpPort: number; hubStream?: ExitRuleOptions['hubStream'] } | undefined;
   private forwarding = false;
   private closed = false;
 
@@ -85,8 +85,8 @@ export class RouteManager {
   }
 
   /** The TUN is up with our address: kernel state can follow the plan from now on. */
-  async attach(tun: string, self: number, overlay: RoutePrefix, udpPort: number): Promise<void> {
-    this.attached = { tun, self, overlay, udpPort };
+  async attach(tun: string, self: number, overlay: RoutePrefix, udpPort: number, hubStream?: ExitRuleOptions['hubStream']): Promise<void> {
+    this.attached = { tun, self, overlay, udpPort, hubStream };
     const sys = this.o.system;
     if (sys && (this.o.advertise.length > 0 || this.o.advertiseExitNode)) {
       this.forwarding = true;
@@ -143,7 +143,7 @@ export class RouteManager {
     if (exitWanted && !this.exitOn) {
       this.exitOn = true;
       const a = this.attached!;
-      void sys.run(exitRulesOff(), true).then(() => sys.run(exitRulesOn({ tun, udpPort: a.udpPort, overlay: a.overlay, allowLan: this.o.exitNodeAllowLan })));
+      void sys.run(exitRulesOff(), true).then(() => sys.run(exitRulesOn({ tun, udpPort: a.udpPort, overlay: a.overlay, allowLan: this.o.exitNodeAllowLan, hubStream: a.hubStream })));
       this.o.log.info({ exitNode: plan.exit!.name, address: u32ToIpv4(plan.exit!.owner) }, 'routes: default route through the exit node');
     } else if (!exitWanted && this.exitOn) {
       this.exitOn = false;

@@ -23,9 +23,20 @@ describe('route commands', () => {
     ]);
   });
 
+  it('with a TCP/TLS hub leg possible: the hub\'s stream ports keep the main table, before the exit table', () => {
+    const rules = exitRulesOn({ tun: 'meshd0', udpPort: 41641, overlay, allowLan: false, hubStream: { address: '203.0.113.1', ports: [7000, 443] } }).map(line);
+    expect(rules.slice(1, 3)).toEqual([
+      'ip rule add pref 5268 to 203.0.113.1/32 ipproto tcp dport 7000 lookup main',
+      'ip rule add pref 5269 to 203.0.113.1/32 ipproto tcp dport 443 lookup main',
+    ]);
+    expect(rules.at(-1)).toBe('ip rule add pref 5272 lookup 5270');
+    // --hub-tls-port equal to the hub port: one rule.
+    expect(exitRulesOn({ tun: 'meshd0', udpPort: 1, overlay, allowLan: false, hubStream: { address: '203.0.113.1', ports: [443, 443] } }).map(line).filter((l) => l.includes('ipproto tcp'))).toHaveLength(1);
+  });
+
   it('removal and the stale sweep at start', () => {
-    expect(exitRulesOff().map(line)).toEqual(['ip rule del pref 5270', 'ip rule del pref 5271', 'ip rule del pref 5272', 'ip route flush table 5270']);
-    expect(staleCleanup('meshd0').map(line).slice(4)).toEqual(['ip route flush proto 119 dev meshd0', 'nft delete table ip meshd_fwd_meshd0']);
+    expect(exitRulesOff().map(line)).toEqual(['ip rule del pref 5268', 'ip rule del pref 5269', 'ip rule del pref 5270', 'ip rule del pref 5271', 'ip rule del pref 5272', 'ip route flush table 5270']);
+    expect(staleCleanup('meshd0').map(line).slice(6)).toEqual(['ip route flush proto 119 dev meshd0', 'nft delete table ip meshd_fwd_meshd0']);
   });
 
   it('the forwarding table masquerades the overlay and clamps the MSS', () => {

@@ -62,8 +62,20 @@ describe('RouteManager', () => {
     names.delete(A);
     mgr.refresh();
     await settle();
-    expect(ran).toEqual(['ip rule del pref 5270', 'ip rule del pref 5271', 'ip rule del pref 5272', 'ip route flush table 5270']);
+    expect(ran).toEqual(['ip rule del pref 5268', 'ip rule del pref 5269', 'ip rule del pref 5270', 'ip rule del pref 5271', 'ip rule del pref 5272', 'ip route flush table 5270']);
     expect(mgr.status()).toMatchObject({ exitNode: null, exitNodeWhy: 'a offers no exit node or is not in the map' });
+  });
+
+  it('the exit rules keep the hub\'s TCP/TLS leg on the main table when attach gave its ports', async () => {
+    const { mgr, ran } = setup({ exitNode: 'a', acceptRoutes: false });
+    await mgr.attach('meshd0', B, overlay, 41641, { address: '203.0.113.1', ports: [7000, 443] });
+    mgr.onMapExt(1, [r(A, '0.0.0.0/0')]);
+    await settle();
+    const at = (l: string) => ran.indexOf(l);
+    expect(at('ip rule add pref 5268 to 203.0.113.1/32 ipproto tcp dport 7000 lookup main')).toBeGreaterThan(-1);
+    expect(at('ip rule add pref 5269 to 203.0.113.1/32 ipproto tcp dport 443 lookup main')).toBeGreaterThan(-1);
+    await mgr.close();
+    expect(ran).toContain('ip rule del pref 5268');
   });
 
   it('data-plane hooks: longest prefix, sources per peer, own prefixes forwarded, counters', async () => {

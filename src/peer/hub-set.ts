@@ -243,6 +243,8 @@ export class HubSet {
 
   /** Picks home (at start, after a loss) and standby, and moves home to a much faster hub. */
   private choose(now: number): void {
+    // A silent home is upkeep's to leave (homeLost: it is marked down, not kept as standby).
+    if (this.home && !this.isUp(this.home, now)) return;
     const live = this.hubs.filter((h) => h.role === 'home' || h.role === 'standby' || h.role === 'trying' || h.role === 'idle');
     const cands = live.map((h) => ({ index: h.index, up: this.isUp(h, now), rttMs: h.rttMs }));
     if (!this.home) {
@@ -257,7 +259,7 @@ export class HubSet {
       const old = this.home;
       if (old) old.role = 'standby';
       const reason = c.reason === 'much-faster' ? 'much-faster' : this.switches.first > 0 ? 'home-lost' : 'first';
-      this.setHome(next, now, reason, old ? `${endpointKey(old.endpoint)} rtt ${Math.round(old.rttMs ?? 0)} ms, ${endpointKey(next.endpoint)} rtt ${Math.round(next.rttMs ?? 0)} ms` : undefined);
+      this.setHome(next, now, reason, old && reason === 'much-faster' ? `${endpointKey(old.endpoint)} rtt ${Math.round(old.rttMs ?? 0)} ms, ${endpointKey(next.endpoint)} rtt ${Math.round(next.rttMs ?? 0)} ms` : undefined);
     }
     for (const h of live) {
       if (h === this.home) continue;
@@ -270,8 +272,11 @@ export class HubSet {
     }
   }
 
+  /** Answering now: heard within a few PING intervals, and a hub being tried again since it was. */
   private isUp(h: HubEntry, now: number): boolean {
-    return now - h.lastHeardMs <= (h.role === 'home' ? homePingMs * 3 : standbyPingMs * 2 + 1_000);
+    if (h.role === 'trying' && h.lastHeardMs < h.handshakeMs) return false;
+    if (h.role === 'home') return !homeLost(now, h.lastHeardMs, h.homeSinceMs);
+    return now - h.lastHeardMs <= standbyPingMs * 2 + 1_000;
   }
 
   private setHome(h: HubEntry, now: number, reason: Exclude<HomeReason, 'stay'>, detail?: string): void {

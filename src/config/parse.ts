@@ -438,6 +438,12 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     if (!/^[A-Za-z0-9+/]{43}=$/.test(hubKey)) throw new ConfigError('--hub-key', 'must be a base64 X25519 public key (44 characters)');
     cfg.hubKey = hubKey;
   }
+  // The first hub's key: --hub HOST:PORT@KEY and --hub-key say the same thing (one may be given).
+  const firstKey = hubs[0]!.key;
+  if (firstKey !== undefined) {
+    if (cfg.hubKey !== undefined && cfg.hubKey !== firstKey) throw new ConfigError('--hub-key', 'differs from the key given with the first --hub (host:port@KEY)');
+    cfg.hubKey = firstKey;
+  }
   const probePort = intOpt(raw, 'probePort', '--probe-port', 0, 65535);
   if (probePort !== undefined) cfg.probePort = probePort;
   if (joinText !== undefined) cfg.join = joinText;

@@ -19,6 +19,12 @@ describe('--hub, several hubs', () => {
     expect(c.hub).toEqual({ host: want[0]!.host, port: want[0]!.port });
   });
 
+  it('the first hub\'s @KEY is --hub-key (one hub pins its key this way too)', () => {
+    expect(parsePeerConfig({ hub: [`a:7000@${KEY}`], local: '10.9.0.2/24' }, ctx).hubKey).toBe(KEY);
+    expect(parsePeerConfig({ hub: [`a:7000@${KEY}`], hubKey: KEY, local: '10.9.0.2/24' }, ctx).hubKey).toBe(KEY);
+    expect(() => parsePeerConfig({ hub: [`a:7000@${KEY}`], hubKey: 'r'.repeat(43) + '=', local: '10.9.0.2/24' }, ctx)).toThrow(ConfigError);
+  });
+
   it.each([
     ['a hub given twice', ['a:7000', 'a:7000']],
     ['a key that is not base64 of 32 bytes', ['a:7000@abc']],

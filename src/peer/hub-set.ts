@@ -13,6 +13,8 @@ import { bytesEqual } from '../util/bytes.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { encodeInner, InnerKind, type InnerMessage } from '../wire/inner.js';
+import { decodeHubList } from '../wire/hub-list.js';
+import { DecodeError } from '../util/errors.js';
 import {
   chooseHubs, homeLost, homePingMs, registerDeadMs, retryDelayMs, smoothRtt, standbyAction, standbyPingMs, startWindowMs, type HomeReason,
 } from './hub-choice.js';
@@ -87,6 +89,8 @@ export class HubSet {
   private firstAnswerMs: number | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
+  /** Keys the home hub vouches for (HUB_LIST): a listed hub without a key may prove one of them. */
+  private vouched: Uint8Array[] = [];
   private txid = BigInt(Math.floor(Math.random() * 2 ** 32)) << 16n;
 
   constructor(private readonly o: HubSetOptions) {
@@ -183,8 +187,16 @@ export class HubSet {
     h.keyNonce = undefined;
     const now = this.o.clock.now();
     if (!h.key) {
+      const vouched = this.vouched.some((k) => bytesEqual(k, key));
+      if (h.index !== 0 && !vouched) {
+        h.role = 'no-key';
+        h.why = `its key ${Buffer.from(key).toString('base64')} is not in the home hub's list: give it as --hub host:port@KEY`;
+        this.o.log.warn({ hub: endpointKey(h.endpoint), answered: Buffer.from(key).toString('base64') }, 'hub-set: a hub without a configured key answered with a key the home hub does not vouch for; not using it');
+        return true;
+      }
       h.key = new Uint8Array(key);
-      this.o.log.info({ hub: endpointKey(h.endpoint), hubKey: Buffer.from(key).toString('base64') }, 'hub-set: learned the first hub\'s key (pinned)');
+      h.why = undefined;
+      this.o.log.info({ hub: endpointKey(h.endpoint), hubKey: Buffer.from(key).toString('base64'), how: h.index === 0 ? 'first use' : 'vouched by the home hub' }, `hub-set: learned a hub key (${h.index === 0 ? 'trust on first use' : 'vouched by the home hub'}; pinned)`);
       this.o.onKeyLearned?.(h.endpoint, h.key);
       this.tryHub(h, now);
     } else if (!bytesEqual(h.key, key)) {
@@ -195,6 +207,30 @@ export class HubSet {
       // No more handshakes toward it: they cannot succeed.
       this.o.link.forget(h.key);
       if (h === this.home) this.leaveHome(h, now, 'its key is not the pinned one');
+    }
+    return true;
+  }
+
+  /**
+   * HUB_LIST from home (wire/hub-list.ts): the keys of the hubs of its network. A hub of our list
+   * without a key is asked for it (HUB_KEY_REQ) and trusted if it answers with one of these.
+   * False when malformed (dropped, counted by node.ts).
+   */
+  onHubList(body: Uint8Array, ack: (seq: number) => void): boolean {
+    let keys: Uint8Array[];
+    try {
+      const m = decodeHubList(body);
+      ack(m.seq);
+      keys = m.keys;
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      return false;
+    }
+    this.vouched = keys;
+    for (const h of this.hubs) {
+      if (h.key || h.index === 0 || (h.role !== 'no-key' && h.role !== 'learning-key')) continue;
+      h.role = 'learning-key';
+      h.why = 'asking its key (to check against the home hub\'s list)';
     }
     return true;
   }

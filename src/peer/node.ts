@@ -50,6 +50,7 @@ import { RevokedKeys } from './revoked-keys.js';
 import { capsAskIntervalMs, fecPingFlags, onPingFlags, PEER_CAP_FEC } from './fec-caps.js';
 import { INNER_KIND_FEC } from '../fec/frame.js';
 import { INNER_KIND_DUP } from './dup-stage.js';
+import { HUB_LIST_TYPE, REGISTER_FLAG_HUB_LIST } from '../wire/hub-list.js';
 
 /** Local tuning: how long a peer that left the map keeps its session, in case a restarted hub lists
  * it again (members re-register within one heartbeat, 20 s, of each other); 3 heartbeats. */
@@ -197,7 +198,7 @@ export class PeerNode {
       ...(o.overlay6 !== undefined ? { overlay6: o.overlay6, prefix6: o.prefix6 ?? 0 } : {}),
       name: o.name ?? '',
       ...(o.nameIsHint ? { nameIsHint: true } : {}),
-      registerFlags: (o.registerFlags ?? 0) | REGISTER_FLAG_ACL,
+      registerFlags: (o.registerFlags ?? 0) | REGISTER_FLAG_ACL | (o.hubs && o.hubs.length > 1 ? REGISTER_FLAG_HUB_LIST : 0),
       lan: () => (o.advertised ? [...o.advertised(), ...lan].slice(0, MAX_LAN_ENDPOINTS) : lan),
       bootId: this.bootId,
       map: this.map,
@@ -474,6 +475,8 @@ export class PeerNode {
         this.aclPolicies.receive(inner.body);
       } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === REVOKED_TYPE) {
         this.revoked.receive(inner.body);
+      } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === HUB_LIST_TYPE) {
+        if (this.hubSet?.onHubList(inner.body, (seq) => this.hubClient.ack(seq)) === false) this.drops.malformed++;
       } else if (inner.kind === InnerKind.CONTROL) {
         try {
           this.hubClient.onControl(decodeControl(inner.body));

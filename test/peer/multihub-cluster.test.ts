@@ -61,14 +61,14 @@ describe.skipIf(skip !== undefined)('peers with two hubs sharing NATS', () => {
     const w = isolatedWorld();
     const network = parseNetwork(NETWORK);
     // Presence on the manual clock with a TTL far beyond the test: hub 1's presence never expires here.
-    const state = (hubId: string): Promise<NetworkState> =>
-      startNatsState({ servers: cluster.urls, network, psk: w.psk, hubId, clock: w.clock, log: testLogger(`nats ${hubId}`), presenceTtlMs: 3_600_000 });
-    const hub1 = w.startHub({ state: await state('mh-1') });
     const keys2 = generateKeyPair();
+    const state = (hubId: string, hubKey: Uint8Array): Promise<NetworkState> =>
+      startNatsState({ servers: cluster.urls, network, psk: w.psk, hubId, hubKey, clock: w.clock, log: testLogger(`nats ${hubId}`), presenceTtlMs: 3_600_000 });
+    const hub1 = w.startHub({ state: await state('mh-1', w.hubKeys.publicKey) });
     w.net.host(HUB2.address);
     const hub2 = startHub({
       listen: HUB2, network: NETWORK, psk: w.psk, keyPair: keys2, clock: w.clock, wallClock: w.wall, log: testLogger('hub 2'),
-      udp: w.net.open(HUB2.address, HUB2.port), state: await state('mh-2'),
+      udp: w.net.open(HUB2.address, HUB2.port), state: await state('mh-2', keys2.publicKey),
     });
     hubs.push(hub1, hub2);
     const both = [{ endpoint: HUB_ENDPOINT, key: w.hubKeys.publicKey }, { endpoint: HUB2, key: keys2.publicKey }];
@@ -103,5 +103,31 @@ describe.skipIf(skip !== undefined)('peers with two hubs sharing NATS', () => {
     expect(a.peers().some((p) => p.name === 'b')).toBe(true);
     expect(b.peers().some((p) => p.name === 'a')).toBe(true);
     await w.settle(Promise.all([a.stop(), b.stop()]));
+  }, 90_000);
+
+  it('a hub listed without a key is trusted once the home hub vouches for its key (HUB_LIST)', async () => {
+    const w = isolatedWorld();
+    const network = parseNetwork(NETWORK);
+    const keys2 = generateKeyPair();
+    const state = (hubId: string, hubKey: Uint8Array): Promise<NetworkState> =>
+      startNatsState({ servers: cluster.urls, network, psk: w.psk, hubId, hubKey, clock: w.clock, log: testLogger(`nats ${hubId}`), presenceTtlMs: 3_600_000 });
+    const hub1 = w.startHub({ state: await state('v-1', w.hubKeys.publicKey) });
+    w.net.host(HUB2.address);
+    const hub2 = startHub({
+      listen: HUB2, network: NETWORK, psk: w.psk, keyPair: keys2, clock: w.clock, wallClock: w.wall, log: testLogger('hub 2'),
+      udp: w.net.open(HUB2.address, HUB2.port), state: await state('v-2', keys2.publicKey),
+    });
+    hubs.push(hub1, hub2);
+    // Each hub must have seen the other's presence (its key) before the peer registers.
+    await runUntil(w, 'hub 1 knows hub 2', () => (hub1.state.hubKeys?.() ?? []).length === 2);
+    const c = w.peer({ open: '198.51.100.30' }, '10.9.0.4', { name: 'c', hubs: [{ endpoint: HUB_ENDPOINT, key: w.hubKeys.publicKey }, { endpoint: HUB2 }] });
+    const learned: string[] = [];
+    (c.hubSet as unknown as { o: { onKeyLearned?: (h: Endpoint, k: Uint8Array) => void } }).o.onKeyLearned = (h, k) => learned.push(`${h.address} ${Buffer.from(k).toString('base64')}`);
+    void c.start();
+    await runUntil(w, 'hub 2 becomes standby with the vouched key', () => c.hubSet!.status()[1]!.role === 'standby');
+    expect(c.hubSet!.status()[1]!.key).toBe(Buffer.from(keys2.publicKey).toString('base64'));
+    expect(learned).toEqual([`203.0.113.2 ${Buffer.from(keys2.publicKey).toString('base64')}`]);
+    expect(c.hubSet!.status()[0]!.role).toBe('home');
+    await w.settle(c.stop());
   }, 90_000);
 });

@@ -17,8 +17,10 @@ export const standbyRehandshakeMs = 11_000;
 /** Local tuning: a standby (or a hub being tried) unanswered this long after a fresh handshake is
  * down: backoff, and another one is tried (the link retries the handshake meanwhile). */
 export const standbyDeadMs = 6_000;
-/** Local tuning: REGISTER unanswered this long on a hub that answers nothing else either: next hub. */
-export const registerDeadMs = 4_000;
+/** Local tuning: REGISTER unanswered this long by a home that answers PINGs (a hub cut from its
+ * shared state leaves claims unanswered rather than risk them) while another hub answers: next hub.
+ * Twice the shared state's KV timeout, so a slow claim is not a failure. */
+export const registerDeadMs = 10_000;
 /** Local tuning: at start, after the first hub answers, the others get this long to answer too
  * (the fastest becomes home). */
 export const startWindowMs = 400;

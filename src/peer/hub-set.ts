@@ -87,6 +87,8 @@ export class HubSet {
   private readonly hubs: HubEntry[];
   private home: HubEntry | undefined;
   private firstAnswerMs: number | undefined;
+  /** Since when home has been left without REGISTER_OK (undefined while registered or refused). */
+  private registeringSinceMs: number | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
   /** Keys the home hub vouches for (HUB_LIST): a listed hub without a key may prove one of them. */
@@ -252,9 +254,12 @@ export class HubSet {
         return;
       case 'home': {
         if (now - h.lastPingMs >= homePingMs) this.ping(h, now);
-        // A hub that answers PINGs but never our REGISTER is as lost as a silent one.
-        const registering = this.o.client.state === 'registering' && now - h.homeSinceMs > registerDeadMs && h.lastHeardMs < h.homeSinceMs;
-        if (homeLost(now, h.lastHeardMs, h.homeSinceMs) || registering) this.leaveHome(h, now, registering ? 'no answer to REGISTER' : 'home stopped answering');
+        if (homeLost(now, h.lastHeardMs, h.homeSinceMs)) return this.leaveHome(h, now, 'home stopped answering');
+        // A hub that answers PINGs but never our REGISTER is left for one that may (not for a refusal:
+        // that is an answer, and the same on every hub of the network).
+        this.registeringSinceMs = this.o.client.state === 'registering' ? (this.registeringSinceMs ?? now) : undefined;
+        const other = this.hubs.some((x) => x !== h && (x.role === 'standby' || x.role === 'idle') && this.isUp(x, now));
+        if (this.registeringSinceMs !== undefined && now - this.registeringSinceMs > registerDeadMs && other) this.leaveHome(h, now, 'no answer to REGISTER');
         return;
       }
       case 'standby':
@@ -317,6 +322,7 @@ export class HubSet {
 
   private setHome(h: HubEntry, now: number, reason: Exclude<HomeReason, 'stay'>, detail?: string): void {
     const from = this.home;
+    this.registeringSinceMs = undefined;
     this.home = h;
     h.role = 'home';
     h.homeSinceMs = now;

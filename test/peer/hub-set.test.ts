@@ -5,17 +5,23 @@
 // hubs is test/peer/multihub-cluster.test.ts's.
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
+import { BindingTable } from '../../src/hub/bindings.js';
 import { startHub, type Hub } from '../../src/hub/hub.js';
+import { memoryState } from '../../src/hub/network-state.js';
+import { parseNetwork } from '../../src/hub/registry.js';
 import type { Endpoint } from '../../src/net/udp.js';
-import { homeDeadMs } from '../../src/peer/hub-choice.js';
+import { homeDeadMs, registerDeadMs } from '../../src/peer/hub-choice.js';
 import type { PeerNode } from '../../src/peer/node.js';
 import { testLogger } from '../fakes/logger.js';
 import { HUB_ENDPOINT, NETWORK, World } from '../vnet/world.js';
 
 const HUB2: Endpoint = { address: '203.0.113.2', port: 7000 };
 
-function twoHubs(w: World): { hub1: Hub; hub2: Hub; key2: Uint8Array } {
-  const hub1 = w.startHub();
+function twoHubs(w: World, opts: { stuckClaims?: boolean } = {}): { hub1: Hub; hub2: Hub; key2: Uint8Array } {
+  // stuckClaims: hub 1 answers PINGs but never a REGISTER (its claims never settle: a hub cut from NATS).
+  const state = memoryState(parseNetwork(NETWORK), new BindingTable([]));
+  if (opts.stuckClaims) state.claim = () => new Promise(() => undefined);
+  const hub1 = w.startHub(opts.stuckClaims ? { state } : {});
   const keys2 = generateKeyPair();
   w.net.host(HUB2.address);
   const hub2 = startHub({
@@ -86,6 +92,19 @@ describe('a peer with two hubs', () => {
     expect(took).toBeLessThan(2_000);
     expect(homeOf(a)).toBe('203.0.113.2:7000');
     expect(a.hubSet!.switches.first).toBe(1);
+    await w.settle(a.stop());
+    await w.settle(Promise.all([hub1.close(), hub2.close()]));
+  }, 60_000);
+
+  it('leaves a home that answers PINGs but never the REGISTER, for the other hub', async () => {
+    const w = new World();
+    const { hub1, hub2, key2 } = twoHubs(w, { stuckClaims: true });
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a', hubs: [{ endpoint: HUB_ENDPOINT, key: w.hubKeys.publicKey }, { endpoint: HUB2, key: key2 }] });
+    void a.start();
+    const took = await runUntil(w, 'registered on hub 2', () => names(hub2).includes('a') && a.hubClient.state === 'registered');
+    expect(took).toBeGreaterThan(registerDeadMs);
+    expect(took).toBeLessThan(registerDeadMs + 2_000);
+    expect(a.hubSet!.status()[0]!).toMatchObject({ role: 'down', why: 'no answer to REGISTER' });
     await w.settle(a.stop());
     await w.settle(Promise.all([hub1.close(), hub2.close()]));
   }, 60_000);

@@ -48,6 +48,8 @@ export interface HubSetOptions {
   random?: () => number;
   /** The first hub's key was learned on first use: pin it. */
   onKeyLearned?: (hub: Endpoint, key: Uint8Array) => void;
+  /** Home moved to another hub (before its REGISTER goes): state versioned per hub starts over. */
+  onHomeChanged?: (hub: Endpoint) => void;
 }
 
 /** One hub as `meshd status` shows it. */
@@ -333,6 +335,7 @@ export class HubSet {
     const fields = { from: from ? endpointKey(from.endpoint) : null, to: endpointKey(h.endpoint), reason, rttMs: h.rttMs === undefined ? null : Math.round(h.rttMs), ...(detail ? { detail } : {}) };
     if (reason === 'first') this.o.log.info(fields, `hub-set: home hub ${endpointKey(h.endpoint)}`);
     else this.o.log.warn(fields, `hub-set: home hub switch ${fields.from ?? 'none'} -> ${fields.to} (${reason === 'home-lost' ? 'home stopped answering' : 'much faster'})`);
+    if (from) this.o.onHomeChanged?.(h.endpoint);
     this.o.client.retarget(h.endpoint, h.key!, fresh);
   }
 

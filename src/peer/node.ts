@@ -209,6 +209,8 @@ export class PeerNode {
       ? new HubSet({
           hubs: o.hubs, link: this.link, client: this.hubClient, psk: o.psk, clock: o.clock, wallClock: o.wallClock, log: componentLogger(o.log, 'hub-set'), random: this.random01,
           ...(o.onHubKeyLearnedAt ? { onKeyLearned: o.onHubKeyLearnedAt } : {}),
+          // The new home's ACL versions are its own (each hub numbers from its start time).
+          onHomeChanged: () => this.firewall.newSource(),
         })
       : undefined;
     o.nat?.attach({ probe: (id, to) => this.natProbe(id, to), isDirect: (id) => this.remotes.get(id)?.paths.direct !== undefined });

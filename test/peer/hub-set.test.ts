@@ -5,6 +5,7 @@
 // hubs is test/peer/multihub-cluster.test.ts's.
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
+import { parseAclPolicy } from '../../src/hub/acl-policy.js';
 import { BindingTable } from '../../src/hub/bindings.js';
 import { startHub, type Hub } from '../../src/hub/hub.js';
 import { memoryState } from '../../src/hub/network-state.js';
@@ -17,16 +18,17 @@ import { HUB_ENDPOINT, NETWORK, World } from '../vnet/world.js';
 
 const HUB2: Endpoint = { address: '203.0.113.2', port: 7000 };
 
-function twoHubs(w: World, opts: { stuckClaims?: boolean } = {}): { hub1: Hub; hub2: Hub; key2: Uint8Array } {
+function twoHubs(w: World, opts: { stuckClaims?: boolean; acl?: [string, string] } = {}): { hub1: Hub; hub2: Hub; key2: Uint8Array } {
   // stuckClaims: hub 1 answers PINGs but never a REGISTER (its claims never settle: a hub cut from NATS).
   const state = memoryState(parseNetwork(NETWORK), new BindingTable([]));
   if (opts.stuckClaims) state.claim = () => new Promise(() => undefined);
-  const hub1 = w.startHub(opts.stuckClaims ? { state } : {});
+  const acl = (i: number) => (opts.acl ? { acl: parseAclPolicy(opts.acl[i]!, `hub${i + 1}.json`) } : {});
+  const hub1 = w.startHub({ ...(opts.stuckClaims ? { state } : {}), ...acl(0) });
   const keys2 = generateKeyPair();
   w.net.host(HUB2.address);
   const hub2 = startHub({
     listen: HUB2, network: NETWORK, psk: w.psk, keyPair: keys2, clock: w.clock, wallClock: w.wall, log: testLogger('hub 2'),
-    udp: w.net.open(HUB2.address, HUB2.port),
+    udp: w.net.open(HUB2.address, HUB2.port), ...acl(1),
   });
   return { hub1, hub2, key2: keys2.publicKey };
 }
@@ -92,6 +94,23 @@ describe('a peer with two hubs', () => {
     expect(took).toBeLessThan(2_000);
     expect(homeOf(a)).toBe('203.0.113.2:7000');
     expect(a.hubSet!.switches.first).toBe(1);
+    await w.settle(a.stop());
+    await w.settle(Promise.all([hub1.close(), hub2.close()]));
+  }, 60_000);
+
+  it('takes the new home\'s ACL policy although its version is not newer (each hub numbers its own)', async () => {
+    const w = new World();
+    const one = JSON.stringify({ rules: [{ from: '*', to: '*', proto: 'tcp', ports: 22 }] });
+    const two = JSON.stringify({ rules: [{ from: '*', to: '*', proto: 'tcp', ports: 80 }, { from: '*', to: '*', proto: 'udp', ports: 53 }] });
+    const { hub1, hub2, key2 } = twoHubs(w, { acl: [one, two] });
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a', hubs: [{ endpoint: HUB_ENDPOINT, key: w.hubKeys.publicKey }, { endpoint: HUB2, key: key2 }] });
+    void a.start();
+    await runUntil(w, 'hub 1\'s policy', () => a.firewall.status().rules === 1);
+    const v1 = a.firewall.status().version;
+    w.net.dropIf = (src, dst) => src.address === HUB_ENDPOINT.address || dst.address === HUB_ENDPOINT.address;
+    await runUntil(w, 'hub 2\'s policy', () => a.firewall.status().rules === 2);
+    // Both hubs started in the same second: hub 2's version is no newer than the one it replaces.
+    expect(a.firewall.status().version).toBeLessThanOrEqual(v1);
     await w.settle(a.stop());
     await w.settle(Promise.all([hub1.close(), hub2.close()]));
   }, 60_000);

@@ -350,7 +350,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     if (err && !closing) fail(err);
   });
   log.info(
-    { hub: `${hub.address}:${hub.port}`, overlay: `${a.address}/${a.prefixLength}`, ...(a6 ? { overlay6: `${a6.address}/${a6.prefixLength}` } : {}), name: node.hubClient.assigned?.name ?? cfg.name, assigned: cfg.local === undefined, tun: device.name, mtu: cfg.mtu, transport: cfg.transport, kcpMode: cfg.kcpMode },
+    { hub: `${node.hubClient.hub.address}:${node.hubClient.hub.port}`, overlay: `${a.address}/${a.prefixLength}`, ...(a6 ? { overlay6: `${a6.address}/${a6.prefixLength}` } : {}), name: node.hubClient.assigned?.name ?? cfg.name, assigned: cfg.local === undefined, tun: device.name, mtu: cfg.mtu, transport: cfg.transport, kcpMode: cfg.kcpMode },
     'registered with hub',
   );
 

@@ -167,6 +167,8 @@ export class HubSet {
       if (p) {
         h.pings.delete(inner.txid);
         if (p.timed) h.rttMs = smoothRtt(h.rttMs, now - p.sentMs);
+        // The first answer waited for the handshake: ask again at once for an RTT of the hub's own.
+        else if (h.rttMs === undefined) this.ping(h, now);
         this.answered(h, now);
         return true;
       }
@@ -292,8 +294,8 @@ export class HubSet {
     const cands = live.map((h) => ({ index: h.index, up: this.isUp(h, now), rttMs: h.rttMs }));
     if (!this.home) {
       if (this.firstAnswerMs === undefined) return;
-      // At start the others get startWindowMs to answer too, unless every one tried has.
-      const waiting = live.some((h) => h.role === 'trying' && !this.isUp(h, now));
+      // At start the others get startWindowMs to answer (and be timed) too, unless every one has.
+      const waiting = live.some((h) => (h.role === 'trying' && !this.isUp(h, now)) || (this.isUp(h, now) && h.rttMs === undefined));
       if (waiting && now - this.firstAnswerMs < startWindowMs && this.switches.first === 0) return;
     }
     const c = chooseHubs(cands, this.home?.index);

@@ -84,6 +84,29 @@ describe('a peer with two hubs', () => {
     await w.settle(Promise.all([hub1.close(), hub2.close()]));
   }, 60_000);
 
+  it('makes the hub with the lower RTT home at start, even when listed second', async () => {
+    const w = new World();
+    const { hub1, hub2, key2 } = twoHubs(w);
+    // Hub 1 is 30 ms further away each way than hub 2: it answers within the start window.
+    const transmit = w.net.transmit.bind(w.net);
+    w.net.transmit = (from, data, to) => {
+      if (to.address === HUB_ENDPOINT.address || from.local.address === HUB_ENDPOINT.address) w.clock.setTimer(30, () => transmit(from, data, to));
+      else transmit(from, data, to);
+    };
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a', hubs: [{ endpoint: HUB_ENDPOINT, key: w.hubKeys.publicKey }, { endpoint: HUB2, key: key2 }] });
+    void a.start();
+    await runUntil(w, 'registered', () => a.hubClient.state === 'registered');
+    expect(homeOf(a)).toBe('203.0.113.2:7000');
+    expect(names(hub2)).toEqual(['a']);
+    expect(names(hub1)).toEqual([]);
+    // Chosen at start by RTT, not first home on hub 1 and then moved.
+    expect(a.hubSet!.switches).toEqual({ first: 1, 'home-lost': 0, 'much-faster': 0 });
+    const [rtt1, rtt2] = a.hubSet!.status().map((h) => h.rttMs!);
+    expect(rtt1! - rtt2!).toBeGreaterThan(50);
+    await w.settle(a.stop());
+    await w.settle(Promise.all([hub1.close(), hub2.close()]));
+  }, 60_000);
+
   it('starts on the second hub when the first is down', async () => {
     const w = new World();
     const { hub1, hub2, key2 } = twoHubs(w);

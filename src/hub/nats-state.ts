@@ -562,6 +562,9 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     claim,
     bus: {
       homeOf(id: string): string | undefined {
+        // Registered here: ours, although the feed may still name the hub it came from (our own
+        // write of its entry is on its way; issue 24, a peer re-homed before its old hub expired).
+        if (members.get(id) !== undefined) return undefined;
         const home = entries.get(id)?.rec.home;
         return home !== undefined && home !== o.hubId && alive(home) ? home : undefined;
       },

@@ -234,6 +234,8 @@ export class HubSet {
       return false;
     }
     this.vouched = keys;
+    // Only a key none of our hubs holds yet can be the key of a hub we lack one for.
+    if (keys.every((k) => this.hubs.some((h) => h.key !== undefined && bytesEqual(h.key, k)))) return true;
     for (const h of this.hubs) {
       if (h.key || h.index === 0 || (h.role !== 'no-key' && h.role !== 'learning-key')) continue;
       h.role = 'learning-key';

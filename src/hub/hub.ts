@@ -31,6 +31,7 @@ import { network6Of } from './claim6.js';
 import { HubServer } from './server.js';
 import { probeDemux, ProbeResponder, type ProbeDrop } from './probe-port.js';
 import { AclDistributor } from './acl-distributor.js';
+import { HubListSender } from './hub-list.js';
 import type { AclPolicyFile } from './acl-policy.js';
 import { mapCoalesceMs } from './map-sender.js';
 import { loadRevocations, saveRevocations, type Revocation } from './revocations.js';
@@ -289,6 +290,8 @@ export function startHub(opts: HubOptions): Hub {
     },
     sendControl: (key, msg) => sender.sendControl(key, msg),
   });
+  // Several hubs: the hubs' keys to peers with several --hub (HUB_LIST, hub/hub-list.ts).
+  const hubList = new HubListSender({ sender, state, clock: opts.clock });
   // Several hubs: PUNCH and relay for members homed on another hub go through the state's bus.
   const crossHub = state.bus ? new CrossHub({ state, bus: state.bus, ...(hubData ? { channel: hubData.channel } : {}), sender, relay, clock: opts.clock, log: componentLogger(opts.log, 'cluster') }) : undefined;
   const server = new HubServer({
@@ -310,7 +313,10 @@ export function startHub(opts: HubOptions): Hub {
     bindings,
     wallNow: () => opts.wallClock(),
     onBindingsChanged: bindingsChanged,
-    onRegistered: (m, flags, fresh) => acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0, fresh),
+    onRegistered: (m, flags, fresh) => {
+      acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0, fresh);
+      hubList.registered(m, flags);
+    },
     onMembersChanged: () => acl.changed(),
     ...(opts.network6 ? { network6: network6Of(opts.network6) } : {}),
   });
@@ -497,6 +503,7 @@ export function startHub(opts: HubOptions): Hub {
       opts.clock.clearTimer(mapLogTimer);
       opts.clock.clearTimer(sweepTimer);
       acl.close();
+      hubList.close();
       if (saveTimer !== undefined) saveNow();
       server.close();
       relay.close();

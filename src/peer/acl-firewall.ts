@@ -37,6 +37,12 @@ export class AclFirewall {
     return this.policy.mode === AclMode.ENFORCE;
   }
 
+  /** Several hubs: home moved to another hub, whose versions are its own (peer/hub-set.ts); its
+   * first policy replaces the one in force whatever its version (the old one stays until then). */
+  newSource(): void {
+    this.version = undefined;
+  }
+
   /** A policy from the hub; false when it is not newer than the one in force (a late duplicate). */
   apply(m: AclPolicyMessage): boolean {
     if (this.version !== undefined && ((m.version - this.version) | 0) <= 0) return false;

@@ -31,6 +31,7 @@ import { RefusalReason } from '../wire/control.js';
 import { BindingTable, type Binding } from './bindings.js';
 import type { ClaimLost, ClusterStatus, NetworkState } from './network-state.js';
 import { Registry, type Member, type Network } from './registry.js';
+import { KvServiceClaims, serviceKeyPrefix } from './service-claims.js';
 
 /** Local policy: a hub unseen this long is dead and its members leave the map (unless they re-home).
  * 15 s: well past a NATS leader election (~2-5 s) and a few missed refreshes, short beside a
@@ -351,6 +352,9 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     },
   });
   const watches = { hubs: await follow(hubsKv, 'h.>', onHub), claims: await follow(claims, 'key.>', onClaim), members: await follow(membersKv, 'm.>', onMember) };
+  // Published ports network-wide (hub/service-claims.ts): every hub follows them.
+  const services = new KvServiceClaims(claims, () => connection === 'connected' && !closed, log);
+  const serviceWatch = await follow(claims, `${serviceKeyPrefix}>`, (e) => services.apply(e));
 
   /** Makes a stalled watch again: what was deleted while it was silent is dropped first (the new
    * watch delivers every current value, so what was added or changed comes back with it). */
@@ -560,6 +564,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     map,
     bindings,
     claim,
+    services,
     bus: {
       homeOf(id: string): string | undefined {
         const home = entries.get(id)?.rec.home;
@@ -626,6 +631,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       // or stay if it is back within the TTL (a restart) or they re-home.
       await Promise.allSettled([...chains.values()]);
       for (const w of Object.values(watches)) w.stop();
+      serviceWatch.stop();
       signals.unsubscribe();
       await nc.close();
     },

@@ -48,6 +48,9 @@ export interface HubSetOptions {
   random?: () => number;
   /** The first hub's key was learned on first use: pin it. */
   onKeyLearned?: (hub: Endpoint, key: Uint8Array) => void;
+  /** The rest of what a hub other than home sends (its streams to our published services:
+   * peer/standby-services.ts); absent = dropped. */
+  fromOther?: (r: RemoteNode, inner: InnerMessage) => void;
 }
 
 /** One hub as `meshd status` shows it. */
@@ -175,7 +178,7 @@ export class HubSet {
     } else if (inner.kind === InnerKind.PING) {
       const observed = from.kind === 'udp' ? from.endpoint : { address: '0.0.0.0', port: 0 };
       this.o.link.send(r.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed }), from);
-    }
+    } else this.o.fromOther?.(r, inner);
     return true;
   }
 

@@ -35,6 +35,7 @@ import type { PublishSpec } from '../publish/spec.js';
 import { advertisedKind, mapCandidates, usableCandidates } from './candidates.js';
 import { HubClient } from './hub-client.js';
 import { HubSet, type HubSpec } from './hub-set.js';
+import { standbyServiceMessage } from './standby-services.js';
 import { LinkSender } from './link-sender.js';
 import type { PathKind } from './path.js';
 import { PeerMap, type MapEvent, type PeerInfo } from './peer-map.js';
@@ -209,6 +210,7 @@ export class PeerNode {
       ? new HubSet({
           hubs: o.hubs, link: this.link, client: this.hubClient, psk: o.psk, clock: o.clock, wallClock: o.wallClock, log: componentLogger(o.log, 'hub-set'), random: this.random01,
           ...(o.onHubKeyLearnedAt ? { onKeyLearned: o.onHubKeyLearnedAt } : {}),
+          fromOther: (r, inner) => standbyServiceMessage(this.services, this.link, r, inner, () => this.drops.malformed++),
         })
       : undefined;
     o.nat?.attach({ probe: (id, to) => this.natProbe(id, to), isDirect: (id) => this.remotes.get(id)?.paths.direct !== undefined });

@@ -148,6 +148,18 @@ describe.skipIf(skip !== undefined)('published services across two hubs sharing 
     v2.sock.end('home');
     await runUntil(w, 'echoed at home', () => v2.closed);
     expect(Buffer.concat(v2.got).toString()).toBe('home');
+
+    // Past the 60 s a hub gives a session that never registered with it: the standby hub keeps
+    // a's session (a is in the network's map), so its visitors are still served.
+    for (let i = 0; i < 750; i++) {
+      w.clock.advance(100);
+      if (i % 10 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(standby.link.hasSession(a.link.publicKey)).toBe(true);
+    const v3 = visit(host(standby), port);
+    v3.sock.end('later');
+    await runUntil(w, 'echoed at the standby later', () => v3.closed);
+    expect(Buffer.concat(v3.got).toString()).toBe('later');
   }, 60_000);
 
   it('a visitor at a hub the service\'s peer has no session with is closed at once and counted', async () => {

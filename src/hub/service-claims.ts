@@ -69,6 +69,9 @@ export function parseServiceClaim(key: string, value: Uint8Array): ServiceClaim 
 export class KvServiceClaims implements ServiceClaims {
   private readonly claims = new Map<number, ServiceClaim>();
   private changed: () => void = () => undefined;
+  /** Claims and releases of one port run one after the other (a member restarting frees its port
+   * and claims it again at once: the claim must not see the claim the release then deletes). */
+  private readonly chains = new Map<number, Promise<unknown>>();
   readonly counters = { unreadable: 0, takenOver: 0 };
 
   constructor(
@@ -95,8 +98,12 @@ export class KvServiceClaims implements ServiceClaims {
     this.changed();
   }
 
-  async claim(c: ServiceClaim, stale: (holder: string) => boolean): Promise<true | ServiceClaimLost> {
-    if (!this.connected()) throw new Error('the NATS connection is down');
+  claim(c: ServiceClaim, stale: (holder: string) => boolean): Promise<true | ServiceClaimLost> {
+    if (!this.connected()) return Promise.reject(new Error('the NATS connection is down'));
+    return this.serial(c.port, () => this.take(c, stale));
+  }
+
+  private async take(c: ServiceClaim, stale: (holder: string) => boolean): Promise<true | ServiceClaimLost> {
     const key = serviceKey(c.port);
     const value = enc.encode(JSON.stringify({ owner: c.owner, name: c.name }));
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -127,11 +134,21 @@ export class KvServiceClaims implements ServiceClaims {
 
   release(port: number, owner: string): void {
     const key = serviceKey(port);
-    void (async () => {
+    this.serial(port, async () => {
       const cur = await this.kv.get(key);
       if (!cur || cur.operation !== 'PUT' || parseServiceClaim(key, cur.value)?.owner !== owner) return;
       await this.kv.delete(key, { previousSeq: cur.revision }).catch(swallowRace);
-    })().catch((e: unknown) => this.log.warn({ port, err: (e as Error).message }, 'publish: port claim release not written'));
+    }).catch((e: unknown) => this.log.warn({ port, err: (e as Error).message }, 'publish: port claim release not written'));
+  }
+
+  private serial<T>(port: number, work: () => Promise<T>): Promise<T> {
+    const run = (this.chains.get(port) ?? Promise.resolve()).then(work, work);
+    const done = run.catch(() => undefined);
+    this.chains.set(port, done);
+    void done.then(() => {
+      if (this.chains.get(port) === done) this.chains.delete(port);
+    });
+    return run;
   }
 
   all(): ServiceClaim[] {

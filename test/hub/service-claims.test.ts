@@ -12,6 +12,8 @@ const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 class MemoryKv implements ClaimsKv {
   readonly data = new Map<string, { value: Uint8Array; revision: number }>();
   private rev = 0;
+  /** A delete that takes a while to land (a NATS round trip). */
+  slowDeleteMs = 0;
   async create(key: string, value: Uint8Array): Promise<number> {
     if (this.data.has(key)) throw Object.assign(new Error('wrong last sequence'), { api_error: { err_code: 10071 } });
     this.data.set(key, { value, revision: ++this.rev });
@@ -22,6 +24,7 @@ class MemoryKv implements ClaimsKv {
     return e ? { ...e, operation: 'PUT' } : null;
   }
   async delete(key: string, opts?: { previousSeq?: number }): Promise<void> {
+    if (this.slowDeleteMs > 0) await new Promise((r) => setTimeout(r, this.slowDeleteMs));
     const e = this.data.get(key);
     if (opts?.previousSeq !== undefined && e?.revision !== opts.previousSeq) throw Object.assign(new Error('wrong last sequence'), { api_error: { err_code: 10071 } });
     this.data.delete(key);
@@ -72,6 +75,15 @@ describe('KvServiceClaims.claim', () => {
   it('cut from the shared state: rejected, not risked', async () => {
     const claims = new KvServiceClaims(new MemoryKv(), () => false, testLogger('claims'));
     await expect(claims.claim({ port: 8080, owner: A, name: 'web' }, () => false)).rejects.toThrow(/NATS connection is down/);
+  });
+  it('a release then a claim of the same port by the same member (a restart) leaves it claimed', async () => {
+    const { kv, claims } = setup();
+    await claims.claim({ port: 8080, owner: A, name: 'web' }, () => false);
+    kv.slowDeleteMs = 20;
+    claims.release(8080, A);
+    expect(await claims.claim({ port: 8080, owner: A, name: 'web' }, () => false)).toBe(true);
+    await new Promise((r) => setTimeout(r, 40)); // anything still on its way has landed
+    expect(kv.data.has(serviceKey(8080))).toBe(true);
   });
   it('release frees only the holder\'s claim', async () => {
     const { kv, claims } = setup();

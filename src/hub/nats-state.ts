@@ -4,6 +4,7 @@
 // given the same NATS and secret share one network and other networks never meet:
 //   <p>_claims   addr.<u32> and name.<hex utf8> -> key id, created with compare-and-set (exactly one
 //                key wins an address or a name network-wide); key.<id> -> the binding (JSON)
+//                svc.<port> -> {owner, name}: a published port, network-wide (hub/service-claims.ts)
 //   <p>_members  m.<id> -> a member's map entry and its home hub, written by the home hub when the
 //                entry changes; the watch is the change feed every hub's served map follows
 //   <p>_hubs     h.<hubId> -> presence, refreshed every presenceRefreshMs; a hub unseen for

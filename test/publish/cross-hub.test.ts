@@ -60,9 +60,9 @@ function visit(host: string, port: number): Visit {
   return v;
 }
 
-/** Runs the manual clock in 10 ms steps while real NATS and TCP I/O happen between them, until
+/** Runs the manual clock in 10 ms steps (60 s at most) while real NATS and TCP I/O happen between them, until
  * `ok` (bounded); throws naming `what` when not reached. */
-async function runUntil(w: World, what: string, ok: () => boolean, maxSteps = 3_000): Promise<void> {
+async function runUntil(w: World, what: string, ok: () => boolean, maxSteps = 6_000): Promise<void> {
   for (let i = 0; i < maxSteps && !ok(); i++) {
     w.clock.advance(10);
     await new Promise((r) => setTimeout(r, 1));

@@ -152,6 +152,8 @@ export class HubPublisher {
   /** PUBLISHes whose port claim is on its way to the shared state (retransmitted copies are dropped). */
   private readonly claiming = new Set<string>();
   private guestTimer: TimerHandle | undefined;
+  /** Closed: the claims feed (still running until the state closes) opens nothing more. */
+  private closed = false;
   /** Guest ports whose listen failed (logged once until it works again). */
   private readonly guestFailed = new Set<number>();
   /** Streams by member id, then conv. */
@@ -325,7 +327,7 @@ export class HubPublisher {
   /** Several hubs: opens and closes guest listeners to match the claims and the map (guest-plan.ts). */
   syncClaims(): void {
     const cluster = this.o.cluster;
-    if (!cluster) return;
+    if (!cluster || this.closed) return;
     const own = [...this.services.values()].map((s) => ({ name: s.name, port: s.port, owner: s.owner.id }));
     const guests = [...this.guests.values()].map((g) => ({ port: g.port, owner: g.owner.id, name: g.name }));
     const plan = planGuests(cluster.claims.all(), own, guests, this.o.allow, (id) => cluster.isLocal(id), (id) => cluster.member(id) !== undefined);
@@ -356,6 +358,7 @@ export class HubPublisher {
   }
 
   close(): void {
+    this.closed = true;
     for (const s of [...this.services.values()]) this.unpublish(s, 'hub stopping');
     for (const g of [...this.guests.values()]) this.closeGuest(g, 'hub stopping');
     if (this.guestTimer !== undefined) this.o.clock.clearTimer(this.guestTimer);

@@ -243,7 +243,7 @@ export class HubPublisher {
           return refuse(PublishRefusal.PORT_IN_USE, `port ${msg.port} is published by another peer of the network (service "${r.name}", on another hub)`);
         }
         // Still this hub's member, and still free here (decided again: things moved while we waited).
-        if (!cluster.isLocal(member.id)) return;
+        if (this.closed || !cluster.isLocal(member.id)) return;
         const published = [...this.services.values()].map((s) => ({ name: s.name, port: s.port, owner: s.owner.id }));
         const verdict = decidePublish(member.id, msg.name, msg.port, this.o.allow, published, this.o.maxServicesPerMember ?? defaultMaxServicesPerMember);
         const ok = (): void => this.o.sendControl(fromKey, { type: ControlType.PUBLISH_OK, seq: msg.seq, name: msg.name, port: msg.port });

@@ -29,6 +29,7 @@ import type { HubChannel } from './hub-channel.js';
 import { heartbeatIntervalMs, parseNetwork, Registry } from './registry.js';
 import { network6Of } from './claim6.js';
 import { HubServer } from './server.js';
+import { publishCluster } from './publish-cluster.js';
 import { probeDemux, ProbeResponder, type ProbeDrop } from './probe-port.js';
 import { AclDistributor } from './acl-distributor.js';
 import { HubListSender } from './hub-list.js';
@@ -236,7 +237,8 @@ export function startHub(opts: HubOptions): Hub {
     answerHubKey: true,
     allowedKeys: permitted,
     refusal: (k: Uint8Array) => (revoked.has(keyId(k)) ? keyRevoked : keyNotAllowed),
-    retain: (id) => registry.get(id) !== undefined,
+    // Several hubs: a member homed elsewhere keeps its standby session with us (its published services).
+    retain: (id) => registry.get(id) !== undefined || (state.services !== undefined && state.map.get(id) !== undefined),
   });
   const invites: HubInvites | undefined = opts.invites ? startHubInvites(opts, link, network, (id) => revoked.has(id)) : undefined;
   const leaseMs = opts.bindingLeaseMs ?? defaultBindingLeaseDays * dayMs;
@@ -285,10 +287,12 @@ export function startHub(opts: HubOptions): Hub {
     ...opts.publishLimits,
     send: (key, inner) => link.send(key, inner),
     sendReliable: (m, make, onGiveUp) => {
-      if (registry.get(m.id)) sender.sendReliable(m, make, onGiveUp);
+      // A member homed on another hub is reached over the session it keeps with us (publish-cluster.ts).
+      if (registry.get(m.id) || (state.services && link.hasSession(m.publicKey))) sender.sendReliable(m, make, onGiveUp);
       else onGiveUp();
     },
     sendControl: (key, msg) => sender.sendControl(key, msg),
+    ...(state.services ? { cluster: publishCluster(state, state.services, link) } : {}),
   });
   // Several hubs: the hubs' keys to peers with several --hub (HUB_LIST, hub/hub-list.ts).
   const hubList = new HubListSender({ sender, state, clock: opts.clock });

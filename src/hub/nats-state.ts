@@ -4,6 +4,7 @@
 // given the same NATS and secret share one network and other networks never meet:
 //   <p>_claims   addr.<u32> and name.<hex utf8> -> key id, created with compare-and-set (exactly one
 //                key wins an address or a name network-wide); key.<id> -> the binding (JSON)
+//                svc.<port> -> {owner, name}: a published port, network-wide (hub/service-claims.ts)
 //   <p>_members  m.<id> -> a member's map entry and its home hub, written by the home hub when the
 //                entry changes; the watch is the change feed every hub's served map follows
 //   <p>_hubs     h.<hubId> -> presence, refreshed every presenceRefreshMs; a hub unseen for
@@ -36,6 +37,7 @@ import type { ClaimLost, ClusterStatus, HubPath, NetworkState } from './network-
 import { hubPathOf, hubPathRecord, type HubPathRecord } from './hub-path.js';
 import { hubAlive, viewSound } from './presence-grace.js';
 import { Registry, type Member, type Network } from './registry.js';
+import { KvServiceClaims, serviceKeyPrefix } from './service-claims.js';
 
 /** Local policy: a hub unseen this long is dead and its members leave the map (unless they re-home).
  * 15 s: well past a NATS leader election (~2-5 s) and a few missed refreshes, short beside a
@@ -419,6 +421,9 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     },
   });
   const watches = { hubs: await follow(hubsKv, 'h.>', onHub), claims: await follow(claims, 'key.>', onClaim), members: await follow(membersKv, 'm.>', onMember) };
+  // Published ports network-wide (hub/service-claims.ts): every hub follows them.
+  const services = new KvServiceClaims(claims, () => connection === 'connected' && !closed, log);
+  const serviceWatch = await follow(claims, `${serviceKeyPrefix}>`, (e) => services.apply(e));
 
   /** Makes a stalled watch again: what was deleted while it was silent is dropped first (the new
    * watch delivers every current value, so what was added or changed comes back with it). */
@@ -629,6 +634,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     map,
     bindings,
     claim,
+    services,
     bus: {
       homeOf(id: string): string | undefined {
         // Registered here: ours, although the feed may still name the hub it came from (our own
@@ -710,6 +716,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       // or stay if it is back within the TTL (a restart) or they re-home.
       await Promise.allSettled([...chains.values()]);
       for (const w of Object.values(watches)) w.stop();
+      serviceWatch.stop();
       signals.unsubscribe();
       await nc.close();
     },

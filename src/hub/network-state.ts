@@ -7,6 +7,7 @@ import type { Endpoint } from '../net/udp.js';
 import type { RefusalReason } from '../wire/control.js';
 import { BindingTable, type Binding } from './bindings.js';
 import { Registry, type Member, type Network } from './registry.js';
+import type { ServiceClaims } from './service-claims.js';
 
 /** A claim another key won first (the REGISTER is refused with it). */
 export interface ClaimLost {
@@ -82,6 +83,8 @@ export interface NetworkState {
   onMapChanged(fn: () => void): void;
   /** Frees a binding network-wide (`meshd hub release`, lease expiry). */
   release(b: Binding): void;
+  /** Published ports claimed network-wide (hub/service-claims.ts; several hubs only). */
+  readonly services?: ServiceClaims;
   /** PUNCH and relay to members of other hubs (several hubs only). */
   readonly bus?: ClusterBus;
   /** Whether this hub shares its state (the cluster section of `meshd status`). */

@@ -208,6 +208,8 @@ export class HubServer {
         return this.onRegister(remote, msg, from);
       case ControlType.ACK:
         if (member && !this.maps.acked(member, msg.seq)) this.o.sender.acked(member.id, msg.seq);
+        // Several hubs: a member homed elsewhere acks STREAM_OPEN on its standby session (guest services).
+        else if (!member) this.o.sender.acked(remote.id, msg.seq);
         return;
       case ControlType.HEARTBEAT:
         if (!member) {

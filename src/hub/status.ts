@@ -34,6 +34,8 @@ export function buildHubStatus(hub: Hub, o: { version: string; publicKey: string
       port: p.port,
       owner: p.ownerName,
       state: p.listening ? 'listening' : 'offline',
+      // Several hubs: a service of a member homed on another hub, served here (README "Published services across hubs").
+      ...(p.guest ? { guest: true } : {}),
       connections: p.connections,
       totalConnections: p.totalConnections,
       refusedBy: p.refusedBy,

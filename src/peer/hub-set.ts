@@ -51,6 +51,9 @@ export interface HubSetOptions {
   onKeyLearned?: (hub: Endpoint, key: Uint8Array) => void;
   /** Home moved to another hub (before its REGISTER goes): state versioned per hub starts over. */
   onHomeChanged?: (hub: Endpoint) => void;
+  /** The rest of what a hub other than home sends (its streams to our published services:
+   * peer/standby-services.ts); absent = dropped. */
+  fromOther?: (r: RemoteNode, inner: InnerMessage) => void;
 }
 
 /** One hub as `meshd status` shows it. */
@@ -180,7 +183,7 @@ export class HubSet {
     } else if (inner.kind === InnerKind.PING) {
       const observed = from.kind === 'udp' ? from.endpoint : { address: '0.0.0.0', port: 0 };
       this.o.link.send(r.publicKey, encodeInner({ kind: InnerKind.PONG, txid: inner.txid, observed }), from);
-    }
+    } else this.o.fromOther?.(r, inner);
     return true;
   }
 

@@ -35,6 +35,7 @@ import type { PublishSpec } from '../publish/spec.js';
 import { advertisedKind, mapCandidates, usableCandidates } from './candidates.js';
 import { HubClient } from './hub-client.js';
 import { HubSet, type HubSpec } from './hub-set.js';
+import { standbyServiceMessage } from './standby-services.js';
 import { LinkSender } from './link-sender.js';
 import type { PathKind } from './path.js';
 import { PeerMap, type MapEvent, type PeerInfo } from './peer-map.js';
@@ -215,6 +216,7 @@ export class PeerNode {
           ...(o.onHubKeyLearnedAt ? { onKeyLearned: o.onHubKeyLearnedAt } : {}),
           // The new home's ACL versions are its own (each hub numbers from its start time).
           onHomeChanged: () => this.firewall.newSource(),
+          fromOther: (r, inner) => standbyServiceMessage(this.services, this.link, r, inner, () => this.drops.malformed++),
         })
       : undefined;
     o.nat?.attach({ probe: (id, to) => this.natProbe(id, to), isDirect: (id) => this.remotes.get(id)?.paths.direct !== undefined });

@@ -17,6 +17,34 @@ import { pipeSocket } from './pipe.js';
 import { defaultStreamBudgetBytes, StreamBudget } from './stream-budget.js';
 import { VisitorGate } from './visitor-gate.js';
 import { decidePublish, formatPortRanges, type PortRange } from './spec.js';
+import { planGuests, type ClaimView } from './guest-plan.js';
+
+/** Local tuning: how often guest listeners are reconciled with the claims and the map (besides at
+ * every claim change): an owner that left the network stops being listened for within this. */
+export const guestSyncMs = 5_000;
+
+/** Several hubs (issue 24 item 3; structurally hub/service-claims.ts and the shared map): published
+ * ports are claims network-wide, and every hub listens on every claimed port within its
+ * --allow-publish, serving visitors of a member homed elsewhere over the session that member keeps
+ * with this hub (its standby). hub/hub.ts wires it from the NetworkState. */
+export interface PublishCluster {
+  claims: {
+    claim(c: ClaimView, stale: (holder: string) => boolean): Promise<true | { holder: string; name: string }>;
+    release(port: number, owner: string): void;
+    all(): ClaimView[];
+    onChange(fn: () => void): void;
+  };
+  /** A member of the network's map by key id (any hub's); undefined when it is not in it. */
+  member(id: string): PublishMember | undefined;
+  /** Whether the key is one of this hub's own members. */
+  isLocal(id: string): boolean;
+  /** Whether this hub has a session with the key now (a member homed elsewhere keeps one with its standby). */
+  reachable(publicKey: Uint8Array): boolean;
+  /** Whether the member is homed on another live hub (its claims outlive its leaving this one). */
+  homedElsewhere(id: string): boolean;
+  /** The key id of a public key (link/key-id.ts). */
+  idOf(publicKey: Uint8Array): string;
+}
 
 /** Local tuning: concurrent visitor connections per service (more are reset at once). */
 export const defaultMaxConnsPerService = 256;
@@ -57,6 +85,8 @@ export interface HubPublisherOptions extends PublishLimits {
   sendReliable(member: PublishMember, make: (seq: number) => ControlMessage, onGiveUp: () => void): void;
   /** Sends a control message once (answers). */
   sendControl(publicKey: Uint8Array, msg: ControlMessage): void;
+  /** Several hubs: network-wide port claims and guest listeners; absent on a single hub. */
+  cluster?: PublishCluster;
 }
 
 export interface PublishedConnStatus {
@@ -85,6 +115,8 @@ export interface PublishedServiceStatus {
   bytesIn: number;
   bytesOut: number;
   conns: PublishedConnStatus[];
+  /** Several hubs: the service of a member homed on another hub, served here over its standby session. */
+  guest?: boolean;
 }
 
 interface Conn {
@@ -109,10 +141,21 @@ interface Service {
   bytesInClosed: number;
   bytesOutClosed: number;
   tally: ConnTally;
+  /** A service of a member homed on another hub, listened for from the claims (guest-plan.ts). */
+  guest?: boolean;
 }
 
 export class HubPublisher {
   private readonly services = new Map<string, Service>();
+  /** Guest services by port (several hubs): claimed ports of members homed elsewhere. */
+  private readonly guests = new Map<number, Service>();
+  /** PUBLISHes whose port claim is on its way to the shared state (retransmitted copies are dropped). */
+  private readonly claiming = new Set<string>();
+  private guestTimer: TimerHandle | undefined;
+  /** Closed: the claims feed (still running until the state closes) opens nothing more. */
+  private closed = false;
+  /** Guest ports whose listen failed (logged once until it works again). */
+  private readonly guestFailed = new Set<number>();
   /** Streams by member id, then conv. */
   private readonly streams = new Map<string, Map<number, Conn>>();
   private nextConv = (Math.random() * 0x7fffffff) >>> 0;
@@ -122,7 +165,7 @@ export class HubPublisher {
   private readonly idleMs: number;
   private idleTimer: TimerHandle | undefined;
   private summaryTimer: TimerHandle | undefined;
-  readonly counters = { unknownConv: 0, published: 0, refused: 0, opened: 0, visitorsRefused: 0, idleClosed: 0, refusedBy: {} as Record<string, number> };
+  readonly counters = { unknownConv: 0, published: 0, refused: 0, opened: 0, visitorsRefused: 0, idleClosed: 0, refusedBy: {} as Record<string, number>, claimsLost: 0, claimsUnavailable: 0 };
 
   constructor(private readonly o: HubPublisherOptions) {
     this.maxConns = o.maxConnsPerService ?? defaultMaxConnsPerService;
@@ -132,6 +175,10 @@ export class HubPublisher {
     });
     this.budget = new StreamBudget(o.bufferBytes ?? defaultStreamBudgetBytes, o.clock);
     this.idleMs = o.idleTimeoutMs ?? defaultIdleTimeoutMs;
+    if (o.cluster) {
+      o.cluster.claims.onChange(() => this.syncClaims());
+      this.armGuestSync();
+    }
   }
 
   /** Handles PUBLISH; false for other types. `member` is undefined for a non-member. */
@@ -172,6 +219,50 @@ export class HubPublisher {
       case 'ok':
         break;
     }
+    if (this.o.cluster) {
+      this.claimThenListen(this.o.cluster, member, fromKey, msg, refuse);
+      return true;
+    }
+    this.listen(member, msg, refuse, ok);
+    return true;
+  }
+
+  /** Several hubs: the port is claimed network-wide first; a port another member holds is refused. */
+  private claimThenListen(
+    cluster: PublishCluster, member: PublishMember, fromKey: Uint8Array, msg: Extract<ControlMessage, { type: ControlType.PUBLISH }>,
+    refuse: (reason: PublishRefusal, text: string) => void,
+  ): void {
+    const tag = `${member.id}/${msg.name}/${msg.port}`;
+    if (this.claiming.has(tag)) return;
+    this.claiming.add(tag);
+    cluster.claims
+      .claim({ port: msg.port, owner: member.id, name: msg.name }, (holder) => cluster.member(holder) === undefined)
+      .then((r) => {
+        if (r !== true) {
+          this.counters.claimsLost++;
+          return refuse(PublishRefusal.PORT_IN_USE, `port ${msg.port} is published by another peer of the network (service "${r.name}", on another hub)`);
+        }
+        // Still this hub's member, and still free here (decided again: things moved while we waited).
+        if (this.closed || !cluster.isLocal(member.id)) return;
+        const published = [...this.services.values()].map((s) => ({ name: s.name, port: s.port, owner: s.owner.id }));
+        const verdict = decidePublish(member.id, msg.name, msg.port, this.o.allow, published, this.o.maxServicesPerMember ?? defaultMaxServicesPerMember);
+        const ok = (): void => this.o.sendControl(fromKey, { type: ControlType.PUBLISH_OK, seq: msg.seq, name: msg.name, port: msg.port });
+        if (verdict === 'same') return ok();
+        if (verdict !== 'ok') return refuse(PublishRefusal.PORT_IN_USE, `port ${msg.port} or name "${msg.name}" was taken meanwhile`);
+        // Our own guest listener on the port (the member re-homed here) gives way to the service.
+        const g = this.guests.get(msg.port);
+        if (g) this.closeGuest(g, 'the owner is homed here now');
+        this.listen(member, msg, refuse, ok);
+      })
+      .catch((e: unknown) => {
+        // Cut from the shared state: not answered (the peer sends PUBLISH again), rather than risked.
+        this.counters.claimsUnavailable++;
+        this.o.log.warn({ peer: member.name, service: msg.name, port: msg.port, err: (e as Error).message }, 'publish: the port claim cannot reach the shared state; PUBLISH left unanswered');
+      })
+      .finally(() => this.claiming.delete(tag));
+  }
+
+  private listen(member: PublishMember, msg: Extract<ControlMessage, { type: ControlType.PUBLISH }>, refuse: (reason: PublishRefusal, text: string) => void, ok: () => void): void {
     const old = this.services.get(msg.name);
     if (old) this.unpublish(old, 'moved to another port');
     const svc: Service = {
@@ -200,12 +291,13 @@ export class HubPublisher {
       this.o.log.info({ peer: member.name, service: svc.name, port: svc.port, listen: `${this.o.listenHost}:${svc.port}` }, 'service published');
       ok();
     });
-    return true;
   }
 
   /** A STREAM message from a member. */
   onStream(member: PublishMember | undefined, msg: Extract<InnerMessage, { kind: InnerKind.STREAM }>, fromKey: Uint8Array): void {
-    const conn = member ? this.streams.get(member.id)?.get(msg.conv) : undefined;
+    // Several hubs: a member homed elsewhere answers on its session with this hub (guest services).
+    const id = member?.id ?? this.o.cluster?.idOf(fromKey);
+    const conn = id !== undefined ? this.streams.get(id)?.get(msg.conv) : undefined;
     if (!conn) {
       this.counters.unknownConv++;
       // Unknown conv (closed, or from before a hub restart): tell the peer to drop it, like a TCP RST.
@@ -218,19 +310,44 @@ export class HubPublisher {
 
   /** The member left (goodbye, expiry) or restarted (new boot id): close its ports and streams. */
   memberGone(memberId: string, why: string): void {
-    for (const s of [...this.services.values()]) if (s.owner.id === memberId) this.unpublish(s, why);
+    const cluster = this.o.cluster;
+    for (const s of [...this.services.values()]) {
+      if (s.owner.id !== memberId) continue;
+      this.unpublish(s, why);
+      // Left the network (not re-homed on another hub): its port is free network-wide.
+      if (cluster && !cluster.homedElsewhere(memberId)) cluster.claims.release(s.port, memberId);
+    }
+    // Streams of its guest services run on the session it may keep with us: those stay.
     const mine = this.streams.get(memberId);
-    if (mine) for (const c of [...mine.values()]) c.stream.dispose(`peer ${why}`);
-    this.streams.delete(memberId);
+    if (mine) for (const c of [...mine.values()]) if (!c.service.guest) c.stream.dispose(`peer ${why}`);
+    if (mine?.size === 0) this.streams.delete(memberId);
+    if (cluster) this.syncClaims();
+  }
+
+  /** Several hubs: opens and closes guest listeners to match the claims and the map (guest-plan.ts). */
+  syncClaims(): void {
+    const cluster = this.o.cluster;
+    if (!cluster || this.closed) return;
+    const own = [...this.services.values()].map((s) => ({ name: s.name, port: s.port, owner: s.owner.id }));
+    const guests = [...this.guests.values()].map((g) => ({ port: g.port, owner: g.owner.id, name: g.name }));
+    const plan = planGuests(cluster.claims.all(), own, guests, this.o.allow, (id) => cluster.isLocal(id), (id) => cluster.member(id) !== undefined);
+    for (const port of plan.close) {
+      const g = this.guests.get(port);
+      if (g) this.closeGuest(g, 'its claim or its owner went');
+    }
+    for (const c of plan.open) {
+      const owner = cluster.member(c.owner);
+      if (owner) this.openGuest(c, owner);
+    }
   }
 
   status(): PublishedServiceStatus[] {
-    return [...this.services.values()].map((s) => {
+    return [...this.services.values(), ...this.guests.values()].map((s) => {
       const conns = [...s.conns.values()].map((c) => ({
         conv: c.stream.conv, visitor: c.visitor, bytesIn: c.stream.bytesSent, bytesOut: c.stream.bytesReceived, waitSnd: c.stream.waitSnd,
       }));
       return {
-        name: s.name, port: s.port, owner: Buffer.from(s.owner.publicKey).toString('base64'), ownerName: s.owner.name, listening: s.listening,
+        name: s.name, port: s.port, owner: Buffer.from(s.owner.publicKey).toString('base64'), ownerName: s.owner.name, listening: s.listening, ...(s.guest ? { guest: true } : {}),
         connections: s.conns.size, totalConnections: s.total, refusedConnections: s.refused, refusedBy: { ...s.refusedBy },
         idleClosed: s.idleClosed, budgetResets: s.budgetResets,
         bytesIn: s.bytesInClosed + conns.reduce((a, c) => a + c.bytesIn, 0),
@@ -241,7 +358,11 @@ export class HubPublisher {
   }
 
   close(): void {
+    this.closed = true;
     for (const s of [...this.services.values()]) this.unpublish(s, 'hub stopping');
+    for (const g of [...this.guests.values()]) this.closeGuest(g, 'hub stopping');
+    if (this.guestTimer !== undefined) this.o.clock.clearTimer(this.guestTimer);
+    this.guestTimer = undefined;
     if (this.idleTimer !== undefined) this.o.clock.clearTimer(this.idleTimer);
     if (this.summaryTimer !== undefined) this.o.clock.clearTimer(this.summaryTimer);
     this.idleTimer = this.summaryTimer = undefined;
@@ -257,7 +378,7 @@ export class HubPublisher {
   /** Logs one line per service that saw connections since the last one; re-arms while services exist. */
   logSummaries(): void {
     this.summaryTimer = undefined;
-    for (const s of this.services.values()) {
+    for (const s of [...this.services.values(), ...this.guests.values()]) {
       if (s.tally.empty) continue;
       this.o.log.info({ service: s.name, port: s.port, open: s.conns.size, ...s.tally.take() }, 'visitor connections');
     }
@@ -273,8 +394,47 @@ export class HubPublisher {
     this.o.log.info({ service: s.name, port: s.port, why, open: s.conns.size, ...s.tally.take() }, 'service unpublished');
   }
 
+  private openGuest(c: ClaimView, owner: PublishMember): void {
+    const g: Service = {
+      name: c.name, port: c.port, owner, server: createServer({ allowHalfOpen: true, pauseOnConnect: false }), guest: true,
+      listening: false, conns: new Map(), total: 0, refused: 0, refusedBy: {}, idleClosed: 0, budgetResets: 0, bytesInClosed: 0, bytesOutClosed: 0,
+      tally: new ConnTally(),
+    };
+    this.guests.set(c.port, g);
+    this.armSummary();
+    g.server.on('connection', (sock) => this.onVisitor(g, sock));
+    g.server.once('error', (e: NodeJS.ErrnoException) => {
+      if (this.guests.get(g.port) === g && !g.listening) this.guests.delete(g.port);
+      if (!this.guestFailed.has(g.port)) this.o.log.warn({ service: g.name, port: g.port, err: e.code ?? e.message }, 'publish: cannot listen for a service of a member homed on another hub; tried again later');
+      this.guestFailed.add(g.port);
+    });
+    g.server.listen({ port: c.port, host: this.o.listenHost, exclusive: true }, () => {
+      if (this.guests.get(g.port) !== g) {
+        g.server.close();
+        return;
+      }
+      g.listening = true;
+      this.guestFailed.delete(g.port);
+      this.o.log.info({ peer: owner.name, service: g.name, port: g.port }, 'publish: listening for a service of a member homed on another hub');
+    });
+  }
+
+  private closeGuest(g: Service, why: string): void {
+    if (this.guests.get(g.port) === g) this.guests.delete(g.port);
+    g.server.close();
+    for (const c of [...g.conns.values()]) c.stream.dispose(why);
+    this.o.log.info({ service: g.name, port: g.port, why, ...g.tally.take() }, 'publish: guest listener closed');
+  }
+
+  private armGuestSync(): void {
+    this.guestTimer = this.o.clock.setTimer(guestSyncMs, () => {
+      this.syncClaims();
+      this.armGuestSync();
+    });
+  }
+
   private armSummary(): void {
-    if (this.summaryTimer !== undefined || this.services.size === 0) return;
+    if (this.summaryTimer !== undefined || this.services.size + this.guests.size === 0) return;
     this.summaryTimer = this.o.clock.setTimer(summaryIntervalMs, () => this.logSummaries());
   }
 
@@ -294,7 +454,7 @@ export class HubPublisher {
       this.idleTimer = undefined;
       const now = this.o.clock.now();
       let open = 0;
-      for (const s of this.services.values()) {
+      for (const s of [...this.services.values(), ...this.guests.values()]) {
         for (const c of [...s.conns.values()]) {
           if (isIdle(now, c.stream.lastActivityAt, this.idleMs)) {
             s.idleClosed++;
@@ -310,8 +470,13 @@ export class HubPublisher {
   private onVisitor(svc: Service, sock: Socket): void {
     const visitor = `${sock.remoteAddress}:${sock.remotePort}`;
     const ip = (sock.remoteAddress ?? '').replace(/^::ffff:/, '');
-    if (this.services.get(svc.name) !== svc) {
+    if ((svc.guest ? this.guests.get(svc.port) : this.services.get(svc.name)) !== svc) {
       sock.resetAndDestroy();
+      return;
+    }
+    // A member homed elsewhere with no session to this hub (not its standby): closed at once, counted.
+    if (svc.guest && this.o.cluster?.reachable(svc.owner.publicKey) !== true) {
+      this.refuseVisitor(svc, sock, 'no-session');
       return;
     }
     // Counted, not logged one by one (a flood would be a log flood): see logSummaries and status.

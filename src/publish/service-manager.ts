@@ -28,6 +28,14 @@ export interface HubChannel {
   sendControl(make: (seq: number) => ControlMessage): number;
 }
 
+/** Several hubs (issue 24 item 3): a hub other than home that opens streams to us (our standby,
+ * for visitors of our services who arrived there); its streams answer on its session. */
+export interface OtherHub {
+  /** Its key id (stream ids are per hub). */
+  id: string;
+  sendInner(inner: Uint8Array): void;
+}
+
 export type ServiceState = 'pending' | 'published' | 'refused';
 
 export interface ServiceStatus {
@@ -74,8 +82,9 @@ export interface ServiceManagerOptions {
 
 export class ServiceManager {
   private readonly svcs = new Map<string, Svc>();
-  private readonly streams = new Map<number, KcpStream>();
-  private readonly closedAt = new Map<number, number>();
+  /** By conv (home hub) or `hubId/conv` (another hub: convs are each hub's own). */
+  private readonly streams = new Map<number | string, KcpStream>();
+  private readonly closedAt = new Map<number | string, number>();
   private stopped = false;
   private summaryTimer: TimerHandle | undefined;
   readonly budget: StreamBudget;
@@ -106,7 +115,7 @@ export class ServiceManager {
   }
 
   /** PUBLISH_OK / PUBLISH_REFUSED / STREAM_OPEN; false for other types. */
-  onControl(msg: ControlMessage, ack: (seq: number) => void): boolean {
+  onControl(msg: ControlMessage, ack: (seq: number) => void, via?: OtherHub): boolean {
     switch (msg.type) {
       case ControlType.PUBLISH_OK: {
         const s = this.svcs.get(msg.name);
@@ -130,7 +139,7 @@ export class ServiceManager {
       }
       case ControlType.STREAM_OPEN:
         ack(msg.seq);
-        this.onOpen(msg);
+        this.onOpen(msg, via);
         return true;
       default:
         return false;
@@ -138,8 +147,8 @@ export class ServiceManager {
   }
 
   /** A STREAM message from the hub. */
-  onStream(msg: Extract<InnerMessage, { kind: InnerKind.STREAM }>): void {
-    const st = this.streams.get(msg.conv);
+  onStream(msg: Extract<InnerMessage, { kind: InnerKind.STREAM }>, via?: OtherHub): void {
+    const st = this.streams.get(streamKey(msg.conv, via));
     if (st) {
       if (msg.op === StreamOp.DATA) st.input(msg.payload);
       else st.remoteReset(new TextDecoder().decode(msg.payload));
@@ -147,9 +156,9 @@ export class ServiceManager {
     }
     this.counters.unknownConv++;
     // Data for a stream we closed: tell the hub. Data that beat its STREAM_OPEN: KCP resends it.
-    const at = this.closedAt.get(msg.conv);
+    const at = this.closedAt.get(streamKey(msg.conv, via));
     if (msg.op === StreamOp.DATA && at !== undefined && this.o.clock.now() - at < recentlyClosedMs) {
-      this.o.hub.sendInner(encodeInner({ kind: InnerKind.STREAM, op: StreamOp.RESET, conv: msg.conv, payload: new TextEncoder().encode('stream closed') }));
+      (via ?? this.o.hub).sendInner(encodeInner({ kind: InnerKind.STREAM, op: StreamOp.RESET, conv: msg.conv, payload: new TextEncoder().encode('stream closed') }));
     }
   }
 
@@ -200,23 +209,24 @@ export class ServiceManager {
     s.timer = undefined;
   }
 
-  private onOpen(msg: Extract<ControlMessage, { type: ControlType.STREAM_OPEN }>): void {
-    if (this.streams.has(msg.conv) || this.closedAt.has(msg.conv) || this.stopped) return; // a retransmitted STREAM_OPEN
+  private onOpen(msg: Extract<ControlMessage, { type: ControlType.STREAM_OPEN }>, via?: OtherHub): void {
+    const key = streamKey(msg.conv, via);
+    if (this.streams.has(key) || this.closedAt.has(key) || this.stopped) return; // a retransmitted STREAM_OPEN
     const s = this.svcs.get(msg.name);
     const visitor = `${msg.visitor.address}:${msg.visitor.port}`;
     const conv = msg.conv;
     const stream = new KcpStream({
       conv,
       clock: this.o.clock,
-      send: (inner) => this.o.hub.sendInner(inner),
+      send: (inner) => (via ?? this.o.hub).sendInner(inner),
       budget: this.budget,
       onDispose: () => {
-        if (this.streams.get(conv) === stream) this.streams.delete(conv);
-        this.closedAt.set(conv, this.o.clock.now());
+        if (this.streams.get(key) === stream) this.streams.delete(key);
+        this.closedAt.set(key, this.o.clock.now());
         this.pruneClosed();
       },
     });
-    this.streams.set(conv, stream);
+    this.streams.set(key, stream);
     if (!s) {
       stream.reset(`no service "${msg.name}" on this peer`);
       return;
@@ -251,6 +261,10 @@ export class ServiceManager {
       this.closedAt.delete(c);
     }
   }
+}
+
+function streamKey(conv: number, via: OtherHub | undefined): number | string {
+  return via ? `${via.id}/${conv}` : conv;
 }
 
 function target(s: PublishSpec): string {

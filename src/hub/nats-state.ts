@@ -28,6 +28,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import { RefusalReason } from '../wire/control.js';
+import { decodeNatClass, encodeNatClass, NAT_CLASS_BYTES, type NatClass } from '../wire/nat-class.js';
 import { BindingTable, type Binding } from './bindings.js';
 import type { ClaimLost, ClusterStatus, NetworkState } from './network-state.js';
 import { Registry, type Member, type Network } from './registry.js';
@@ -50,6 +51,18 @@ export const memberWriteRetryMs = 250;
 export const memberWriteRetries = 8;
 /** Local tuning: a KV request unanswered this long fails (the claim is not risked). */
 export const kvTimeoutMs = 5_000;
+/** Local tuning: unanswered client PINGs before the NATS connection counts as down (nats.js then
+ * reconnects). */
+export const natsMaxPingOut = 2;
+
+/** The client PING interval for a presence TTL (pure): a silent cut (packets dropped, no TCP reset)
+ * must read as 'reconnecting' within (natsMaxPingOut + 1) PINGs, well inside one TTL, or this hub
+ * would judge every other hub dead and drop their members from the map it serves (nats.js's default,
+ * 2 min, noticed a cut only after minutes). At least 500 ms: a few bytes a second per hub. */
+export function natsPingIntervalMs(presenceTtlMs: number): number {
+  return Math.max(500, Math.floor(presenceTtlMs / (2 * (natsMaxPingOut + 1) + 1)));
+}
+
 /** Local tuning: a watch that has not delivered this hub's own heartbeat key for this many presence
  * refreshes, while newer heartbeat writes were acknowledged, is stalled and made again (a watch
  * whose consumer sat on a killed NATS node could stay silent 20-60 s in nats.js 2.x). */
@@ -106,6 +119,21 @@ interface MemberRecord {
   bootId: string;
   reflexive: Endpoint;
   lan: Endpoint[];
+  /** Its NAT class as hex of the wire's 6 bytes (wire/nat-class.ts), when it reported one: the other
+   * hubs pass it in PUNCH to their members (without it an EIM <-> random-port EDM pair across hubs
+   * never tries the birthday technique and stays relayed). */
+  nat?: string;
+}
+
+/** A record's NAT class when it is well-formed (another hub wrote it; anything else is left out). */
+export function natOfRecord(v: unknown): NatClass | undefined {
+  if (typeof v !== 'string' || !/^[0-9a-f]*$/.test(v) || v.length !== 2 * NAT_CLASS_BYTES) return undefined;
+  return decodeNatClass(new Uint8Array(Buffer.from(v, 'hex')));
+}
+
+/** The record form of a NAT class (pure; natOfRecord reads it back). */
+export function natRecordOf(c: NatClass): string {
+  return Buffer.from(encodeNatClass(c)).toString('hex');
 }
 
 interface BindingRecord {
@@ -186,6 +214,8 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     name: `meshd-hub-${o.hubId}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    pingInterval: natsPingIntervalMs(ttlMs),
+    maxPingOut: natsMaxPingOut,
     ...(o.onlyListedServers ? { ignoreClusterUpdates: true } : {}),
     ...(authenticator ? { authenticator } : {}),
   }).catch((e: unknown) => {
@@ -236,10 +266,14 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
 
   const alive = (hub: string) => hub === o.hubId || o.clock.now() - (hubSeen.get(hub) ?? startedMs) <= ttlMs;
   const showInMap = (id: string, rec: MemberRecord): boolean => {
-    const { changed } = map.upsert(
+    const { member, changed } = map.upsert(
       { publicKey: new Uint8Array(Buffer.from(rec.publicKey, 'base64')), id, overlay: rec.overlay >>> 0, ...overlay6Of(rec), name: rec.name, bootId: BigInt(rec.bootId), reflexive: rec.reflexive, lan: rec.lan },
       o.clock.now(),
     );
+    // Not part of the served map (no new version): read by PUNCH (hub/cluster-forward.ts).
+    const nat = natOfRecord(rec.nat);
+    if (nat) member.nat = nat;
+    else delete member.nat;
     return changed;
   };
 
@@ -465,6 +499,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   const recordOf = (m: Member): MemberRecord => ({
     home: o.hubId, publicKey: Buffer.from(m.publicKey).toString('base64'), overlay: m.overlay, ...(m.overlay6 !== undefined ? { overlay6: m.overlay6 } : {}), name: m.name, bootId: m.bootId.toString(),
     reflexive: { address: m.reflexive.address, port: m.reflexive.port }, lan: m.lan.map((e) => ({ address: e.address, port: e.port })),
+    ...(m.nat ? { nat: natRecordOf(m.nat) } : {}),
   });
 
   /** Writes an own member's entry again after a cut: over our own last revision, or anew when the

@@ -63,6 +63,10 @@ export function natsPingIntervalMs(presenceTtlMs: number): number {
   return Math.max(500, Math.floor(presenceTtlMs / (2 * (natsMaxPingOut + 1) + 1)));
 }
 
+/** Local tuning: changes read by sequence per refresh while a watch is stalled (catchUp below):
+ * bounded work per refresh, more than one refresh's changes of a 10,000-member hub. */
+export const catchUpBatch = 2_000;
+
 /** Local tuning: a watch that has not delivered this hub's own heartbeat key for this many presence
  * refreshes, while newer heartbeat writes were acknowledged, is stalled and made again (a watch
  * whose consumer sat on a killed NATS node could stay silent 20-60 s in nats.js 2.x). */
@@ -73,6 +77,15 @@ export const watchStallRefreshes = 3;
  * so the silence is the watch's, not a cut from NATS). */
 export function watchStalled(nowMs: number, lastSeenMs: number, lastAckedWriteMs: number, stallMs: number): boolean {
   return lastAckedWriteMs > lastSeenMs && nowMs - lastSeenMs > stallMs;
+}
+
+/** Local tuning: this hub's own presence unheard for this many refreshes means the feed is behind. */
+export const feedBehindRefreshes = 2;
+
+/** Whether the presence feed is current enough to judge other hubs dead by their silence (pure):
+ * this hub heard its own presence (written every refresh) within feedBehindRefreshes refreshes. */
+export function feedCurrent(nowMs: number, ownBeatHeardMs: number, refreshMs: number): boolean {
+  return nowMs - ownBeatHeardMs <= feedBehindRefreshes * refreshMs;
 }
 
 export interface NatsStateOptions {
@@ -261,6 +274,9 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   /** When each watch last delivered this hub's own heartbeat key, and when a heartbeat write was
    * last acknowledged: the stalled-watch detector (watchStalled). */
   const watchSeen = { hubs: startedMs, claims: startedMs, members: startedMs };
+  /** When this hub's own presence last came back through the feed (watch or catchUp): while it is
+   * not heard, the feed is behind and no other hub's silence proves its death (feedCurrent). */
+  let ownBeatHeardMs = startedMs;
   let lastAckedWriteMs = startedMs;
   let watchRestarts = 0;
 
@@ -317,7 +333,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
 
   function onHub(e: KvEntry): void {
     const hub = e.key.slice(2);
-    if (hub === o.hubId) watchSeen.hubs = o.clock.now();
+    if (hub === o.hubId) watchSeen.hubs = ownBeatHeardMs = o.clock.now();
     if (e.operation !== 'PUT' || hub === o.hubId) return;
     const wasAlive = alive(hub);
     hubSeen.set(hub, o.clock.now());
@@ -328,18 +344,34 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     if (changed) mapChanged();
   }
 
+  /** The highest revision applied per bucket, and per key (a watch and catchUp may both deliver a
+   * change; an older revision of a key than the one applied is not applied again). */
+  const lastRev = { hubs: 0, claims: 0, members: 0 };
+  const keyRev = { hubs: new Map<string, number>(), claims: new Map<string, number>(), members: new Map<string, number>() };
+  /** Watches judged stalled that have not delivered this hub's heartbeat since: read by sequence
+   * every refresh (catchUp). */
+  const lagging = new Set<keyof typeof lastRev>();
+  function applyOnce(which: keyof typeof lastRev, e: KvEntry, apply: (e: KvEntry) => void): void {
+    if (e.revision < (keyRev[which].get(e.key) ?? 0)) return;
+    keyRev[which].set(e.key, e.revision);
+    lastRev[which] = Math.max(lastRev[which], e.revision);
+    try {
+      apply(e);
+    } catch (err) {
+      log.error({ err, key: e.key }, 'nats: applying a change failed');
+    }
+  }
+
   /** Follows a bucket from its current values on; resolves once those are applied. */
-  async function follow(kv: KV, key: string, apply: (e: KvEntry) => void): Promise<QueuedIterator<KvEntry>> {
+  async function follow(kv: KV, key: string, apply: (e: KvEntry) => void, which: keyof typeof lastRev): Promise<QueuedIterator<KvEntry>> {
     let ready!: () => void;
     const initialized = new Promise<void>((r) => (ready = r));
     const w = await kv.watch({ key, initializedFn: () => ready() });
     void (async () => {
       for await (const e of w) {
-        try {
-          apply(e);
-        } catch (err) {
-          log.error({ err, key: e.key }, 'nats: applying a change failed');
-        }
+        const seen = watchSeen[which];
+        applyOnce(which, e, apply);
+        if (watchSeen[which] !== seen) lagging.delete(which); // its own heartbeat: delivering again
       }
     })();
     await initialized;
@@ -373,7 +405,43 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       }
     },
   });
-  const watches = { hubs: await follow(hubsKv, 'h.>', onHub), claims: await follow(claims, 'key.>', onClaim), members: await follow(membersKv, 'm.>', onMember) };
+  const watches = { hubs: await follow(hubsKv, 'h.>', onHub, 'hubs'), claims: await follow(claims, 'key.>', onClaim, 'claims'), members: await follow(membersKv, 'm.>', onMember, 'members') };
+
+  // While a watch is stalled (its consumer on a lost node: remaking it timed out for 20-40 s in the
+  // e2e test), its bucket's changes are read by sequence with direct gets, which any live replica
+  // answers without a consumer: a member added, a hub's presence, a claim arrive within a refresh.
+  const feeds = {
+    hubs: { bucket: `${prefix}_hubs`, apply: onHub },
+    claims: { bucket: `${prefix}_claims`, apply: onClaim },
+    members: { bucket: `${prefix}_members`, apply: onMember },
+  };
+  const catchingUp = new Set<keyof typeof watches>();
+  async function catchUp(which: keyof typeof watches): Promise<void> {
+    if (catchingUp.has(which) || closed) return;
+    catchingUp.add(which);
+    const { bucket, apply } = feeds[which];
+    const subjectPrefix = `$KV.${bucket}.`;
+    let read = 0;
+    try {
+      for (; read < catchUpBatch && !closed; read++) {
+        // JetStream's direct get (allow_direct, the default of buckets made on nats-server >= 2.9).
+        const m = await nc.request(`$JS.API.DIRECT.GET.KV_${bucket}`, json({ seq: lastRev[which] + 1, next_by_subj: `${subjectPrefix}>` }), { timeout: kvTimeoutMs }).catch(() => undefined);
+        const seq = Number(m?.headers?.get('Nats-Sequence'));
+        const subject = m?.headers?.get('Nats-Subject') ?? '';
+        // Nothing newer (404), no answer, or not a message of this bucket: the next refresh tries again.
+        if (m === undefined || !Number.isSafeInteger(seq) || seq <= lastRev[which] || !subject.startsWith(subjectPrefix)) break;
+        const op = m.headers?.get('KV-Operation');
+        const e = { key: subject.slice(subjectPrefix.length), value: m.data, revision: seq, operation: op === 'DEL' || op === 'PURGE' ? op : 'PUT' } as KvEntry;
+        // Not the watch's own delivery: the stall detector keeps judging the watch itself.
+        const seen = watchSeen[which];
+        applyOnce(which, e, apply);
+        watchSeen[which] = seen;
+      }
+    } finally {
+      catchingUp.delete(which);
+    }
+    if (read > 0) log.info({ watch: which, read, upTo: lastRev[which] }, 'nats: read changes by sequence while a watch is stalled');
+  }
 
   /** Makes a stalled watch again: what was deleted while it was silent is dropped first (the new
    * watch delivers every current value, so what was added or changed comes back with it). */
@@ -393,14 +461,14 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
         changed = map.remove(id) !== undefined || changed;
       }
       if (changed) mapChanged();
-      adopt('members', await follow(membersKv, 'm.>', onMember), gen);
+      adopt('members', await follow(membersKv, 'm.>', onMember, 'members'), gen);
     } else if (which === 'claims') {
       const present = new Set<string>();
       for await (const k of await claims.keys('key.>')) present.add(k.slice(4));
       for (const b of bindings.all()) if (!b.pinned && !present.has(b.id)) bindings.delete(b.id);
-      adopt('claims', await follow(claims, 'key.>', onClaim), gen);
+      adopt('claims', await follow(claims, 'key.>', onClaim, 'claims'), gen);
     } else {
-      adopt('hubs', await follow(hubsKv, 'h.>', onHub), gen);
+      adopt('hubs', await follow(hubsKv, 'h.>', onHub, 'hubs'), gen);
     }
   }
   /** A remade watch takes its place unless its restart was given up meanwhile (then it is stopped). */
@@ -411,10 +479,12 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   let restarting = false;
   let restartGen = 0;
   function checkWatches(): void {
-    if (restarting || closed) return;
+    if (closed) return;
     const stallMs = watchStallRefreshes * refreshMs;
     const stalled = (Object.keys(watches) as Array<keyof typeof watches>).filter((w) => watchStalled(o.clock.now(), watchSeen[w], lastAckedWriteMs, stallMs));
-    if (stalled.length === 0) return;
+    for (const w of stalled) lagging.add(w);
+    for (const w of lagging) void catchUp(w);
+    if (stalled.length === 0 || restarting) return;
     restarting = true;
     const gen = ++restartGen;
     // A remake that hangs (its new consumer on a node still down) is given up and tried again.
@@ -445,6 +515,12 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       return;
     }
     checkWatches();
+    // Our own presence not heard back either: the feed is behind (a stalled watch, a silent cut not
+    // yet noticed, writes failing cluster-wide), so the other hubs' silence proves nothing.
+    if (!feedCurrent(o.clock.now(), ownBeatHeardMs, refreshMs)) {
+      timer = o.clock.setTimer(refreshMs, tick);
+      return;
+    }
     let changed = false;
     const now = o.clock.now();
     for (const [id, { rec, rev }] of entries) {

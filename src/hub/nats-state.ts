@@ -80,7 +80,7 @@ export function watchStalled(nowMs: number, lastSeenMs: number, lastAckedWriteMs
 }
 
 /** Local tuning: this hub's own presence unheard for this many refreshes means the feed is behind. */
-export const feedBehindRefreshes = 2;
+export const feedBehindRefreshes = 3;
 
 /** Whether the presence feed is current enough to judge other hubs dead by their silence (pure):
  * this hub heard its own presence (written every refresh) within feedBehindRefreshes refreshes. */

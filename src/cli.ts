@@ -37,8 +37,8 @@ function addOptions(cmd: Command, role: Role): Command {
   for (const o of options.filter((x) => x.roles.includes(role))) {
     const flag = o.arg ? `${o.flag} <${o.arg}>` : o.flag;
     const opt = new Option(flag, o.def ? `${o.doc} (default: ${o.def})` : o.doc);
-    // --publish and --cluster repeat: collect every occurrence.
-    if (o.key === 'publish' || o.key === 'cluster') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    // --publish, --cluster and --hub repeat: collect every occurrence.
+    if (o.key === 'publish' || o.key === 'cluster' || o.key === 'hub') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     cmd.addOption(opt);
   }
   return cmd;

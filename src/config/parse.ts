@@ -353,17 +353,42 @@ function dnsDomain(v: string): string {
   return d;
 }
 
+/** --hub may repeat (a config file: a string or a list of strings). */
+function hubList(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  if (!list.every((x) => typeof x === 'string' && x.trim() !== '')) throw new ConfigError('--hub', 'must be a string or a list of strings like 203.0.113.1:7000');
+  return (list as string[]).map((x) => x.trim());
+}
+
+/** One --hub: host:port or [IPv6]:port, optionally @KEY (the hub's base64 public key, pinned). */
+export function parseHubText(text: string): { host: string; port: number; key?: string } {
+  const at = text.lastIndexOf('@');
+  const addr = at < 0 ? text : text.slice(0, at);
+  const key = at < 0 ? undefined : text.slice(at + 1);
+  if (key !== undefined && !/^[A-Za-z0-9+/]{43}=$/.test(key)) throw new ConfigError('--hub', `the key after @ must be a base64 X25519 public key (44 characters) (got "${text}")`);
+  // host:port, or [IPv6]:port (util/ipv6.ts canonical text, so it compares with received sources).
+  const h6 = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(addr);
+  const hm = h6 ? ([addr, canonicalIpv6(h6[1]!) ?? '', h6[2]!] as const) : /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(addr);
+  const port = hm ? Number(hm[2]) : 0;
+  if (!hm || hm[1] === '' || port < 1 || port > 65535) throw new ConfigError('--hub', `must be host:port or [IPv6]:port, optionally @KEY (got "${text}")`);
+  return { host: hm[1]!, port, ...(key !== undefined ? { key } : {}) };
+}
+
 export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig {
   const c = common('peer', raw, ctx, '0.0.0.0:0');
   const joinText = str(raw, 'join');
   // Without --hub: the token's first hub address, else the one saved when this peer joined.
-  const hubText = str(raw, 'hub') ?? (joinText !== undefined ? tokenHub(joinText) : joinedHub(c.stateDir, ctx));
+  const hubTexts = hubList(raw.hub);
+  const hubText = hubTexts[0] ?? (joinText !== undefined ? tokenHub(joinText) : joinedHub(c.stateDir, ctx));
   if (hubText === undefined) throw new ConfigError('--hub', joinText !== undefined ? 'is required: the invite token names no hub address' : 'is required (host:port of the hub)');
-  // host:port, or [IPv6]:port (util/ipv6.ts canonical text, so it compares with received sources).
-  const h6 = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(hubText);
-  const hm = h6 ? ([hubText, canonicalIpv6(h6[1]!) ?? '', h6[2]!] as const) : /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(hubText);
-  const hubPort = hm ? Number(hm[2]) : 0;
-  if (!hm || hm[1] === '' || hubPort < 1 || hubPort > 65535) throw new ConfigError('--hub', `must be host:port or [IPv6]:port (got "${hubText}")`);
+  const hubs = (hubTexts.length > 0 ? hubTexts : [hubText]).map(parseHubText);
+  const seen = new Set<string>();
+  for (const h of hubs) {
+    const k = `${h.host}:${h.port}`;
+    if (seen.has(k)) throw new ConfigError('--hub', `${k} is given twice`);
+    seen.add(k);
+  }
   const localText = str(raw, 'local');
   const explicitName = str(raw, 'name');
   if (explicitName !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(explicitName)) throw new ConfigError('--name', `must be 1-32 letters, digits, - or _ (got "${explicitName}")`);
@@ -380,7 +405,8 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   }
   const cfg: PeerConfig = {
     ...c,
-    hub: { host: hm[1]!, port: hubPort },
+    hub: { host: hubs[0]!.host, port: hubs[0]!.port },
+    hubs,
     name,
     nameIsHint: explicitName === undefined,
     tun,
@@ -411,6 +437,12 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
   if (hubKey !== undefined) {
     if (!/^[A-Za-z0-9+/]{43}=$/.test(hubKey)) throw new ConfigError('--hub-key', 'must be a base64 X25519 public key (44 characters)');
     cfg.hubKey = hubKey;
+  }
+  // The first hub's key: --hub HOST:PORT@KEY and --hub-key say the same thing (one may be given).
+  const firstKey = hubs[0]!.key;
+  if (firstKey !== undefined) {
+    if (cfg.hubKey !== undefined && cfg.hubKey !== firstKey) throw new ConfigError('--hub-key', 'differs from the key given with the first --hub (host:port@KEY)');
+    cfg.hubKey = firstKey;
   }
   const probePort = intOpt(raw, 'probePort', '--probe-port', 0, 65535);
   if (probePort !== undefined) cfg.probePort = probePort;

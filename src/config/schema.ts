@@ -36,7 +36,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'join', flag: '--join', roles: ['peer'], arg: 'token', doc: 'join with an invite token from `meshd hub invite` instead of a network secret file; the credentials are kept in --state-dir (joined.json), so later starts need neither' },
   { key: 'acl', flag: '--acl', roles: ['hub'], arg: 'file', doc: 'JSON ACL policy: who may reach which ports of whom, enforced by the receiving peer (docs/ACL.md); reloaded on SIGHUP; default allow all' },
   { key: 'bindingLeaseDays', flag: '--binding-lease-days', roles: ['hub'], arg: 'days', def: '30', doc: "free a key's address and name after this many days unseen (else only `meshd hub release` frees them)" },
-  { key: 'hub', flag: '--hub', roles: ['peer'], arg: 'host:port', doc: 'the hub to register with (required); an IPv6 hub as [2001:db8::1]:7000' },
+  { key: 'hub', flag: '--hub', roles: ['peer'], arg: 'host:port[@key]', doc: 'the hub to register with (required); an IPv6 hub as [2001:db8::1]:7000; repeatable: several hubs of one network (home = the fastest, the next on standby), each optionally with its base64 public key after @ (README "Several hubs")' },
   { key: 'hubKey', flag: '--hub-key', roles: ['peer'], arg: 'base64', doc: "the hub's public key (the hub's start line and status print it); without it the key is learned from the --hub address and pinned" },
   { key: 'network6', flag: '--network6', roles: ['hub'], arg: 'cidr|off', def: 'a ULA /64 derived from the network secret', doc: 'overlay IPv6 network (a /64); each peer gets the address with its IPv4 overlay address as the last 32 bits, or its own --local6; off = IPv4 overlay only' },
   { key: 'local6', flag: '--local6', roles: ['peer'], arg: 'ip6/64|off', def: "assigned by the hub (when it has --network6)", doc: "this peer's overlay IPv6 address inside the hub's --network6, e.g. fd12:3456:789a:1::2:1/64; off = IPv4 overlay only" },
@@ -129,8 +129,11 @@ export interface RouteRule extends RouteCidr {
 }
 
 export interface PeerConfig extends CommonConfig {
+  /** The first --hub (a single hub: the only one). */
   hub: { host: string; port: number };
   hubKey?: string;
+  /** Every --hub in the order given (several hubs: peer/hub-set.ts); `key` from host:port@KEY. */
+  hubs: Array<{ host: string; port: number; key?: string }>;
   /** --join: the invite token's text (checked by the parser; redeemed by peer/join.ts). */
   join?: string;
   /** Absent: the hub assigns an address in its --network (the same one for this key next time). */

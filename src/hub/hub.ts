@@ -29,6 +29,7 @@ import { network6Of } from './claim6.js';
 import { HubServer } from './server.js';
 import { probeDemux, ProbeResponder, type ProbeDrop } from './probe-port.js';
 import { AclDistributor } from './acl-distributor.js';
+import { sendHubList } from './hub-list.js';
 import type { AclPolicyFile } from './acl-policy.js';
 import { mapCoalesceMs } from './map-sender.js';
 import { loadRevocations, saveRevocations, type Revocation } from './revocations.js';
@@ -301,7 +302,10 @@ export function startHub(opts: HubOptions): Hub {
     bindings,
     wallNow: () => opts.wallClock(),
     onBindingsChanged: bindingsChanged,
-    onRegistered: (m, flags, fresh) => acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0, fresh),
+    onRegistered: (m, flags, fresh) => {
+      acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0, fresh);
+      sendHubList(sender, state, m, flags);
+    },
     onMembersChanged: () => acl.changed(),
     ...(opts.network6 ? { network6: network6Of(opts.network6) } : {}),
   });

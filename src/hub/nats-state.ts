@@ -106,6 +106,9 @@ export interface NatsStateOptions {
   onlyListedServers?: boolean;
   /** Bindings from --allow-keys-file: written to the shared state at start (the list wins). */
   pinned?: Binding[];
+  /** This hub's static public key, published with its presence so the hubs can vouch for each
+   * other to their peers (HUB_LIST, wire/hub-list.ts; issue 24). */
+  hubKey?: Uint8Array;
 }
 
 /** The shared state cannot be joined at start: code CLUSTER_AUTH (the NATS refused the
@@ -263,6 +266,8 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   const bindings = new BindingTable(o.pinned ?? []);
   const startedMs = o.clock.now();
   const hubSeen = new Map<string, number>();
+  /** Other hubs' static keys from their presence (base64), for HUB_LIST. */
+  const hubKeysSeen = new Map<string, string>();
   /** Every member entry in the bucket (alive home or not), with its revision. */
   const entries = new Map<string, { rec: MemberRecord; rev: number }>();
   /** The revision of each own member's entry as this hub last wrote it. */
@@ -337,6 +342,12 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     if (e.operation !== 'PUT' || hub === o.hubId) return;
     const wasAlive = alive(hub);
     hubSeen.set(hub, o.clock.now());
+    try {
+      const key = (JSON.parse(dec.decode(e.value)) as { key?: unknown }).key;
+      if (typeof key === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(key)) hubKeysSeen.set(hub, key);
+    } catch {
+      // an older hub's presence, or unreadable: no key to vouch for
+    }
     if (wasAlive) return;
     // A hub back from the dead: its members' entries still in the bucket return to the map.
     let changed = false;
@@ -387,7 +398,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   let beat = 0;
   const refreshPresence = async (): Promise<void> => {
     const sentMs = o.clock.now();
-    const value = json({ members: members.size, beat: ++beat });
+    const value = json({ members: members.size, beat: ++beat, ...(o.hubKey ? { key: Buffer.from(o.hubKey).toString('base64') } : {}) });
     await Promise.all([hubsKv.put(hubKey(o.hubId), value), claims.put(`key.${heartbeatId(o.hubId)}`, value), membersKv.put(`m.${heartbeatId(o.hubId)}`, value)]);
     lastAckedWriteMs = Math.max(lastAckedWriteMs, sentMs);
   };
@@ -713,6 +724,10 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       })().catch((e: unknown) => log.warn({ peer: b.id.slice(0, 8), err: (e as Error).message }, 'nats: release not written'));
     },
     status,
+    hubKeys(): Uint8Array[] {
+      const others = [...hubKeysSeen].filter(([h]) => alive(h)).map(([, k]) => new Uint8Array(Buffer.from(k, 'base64')));
+      return [...(o.hubKey ? [o.hubKey] : []), ...others];
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

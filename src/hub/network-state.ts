@@ -65,6 +65,9 @@ export interface NetworkState {
   readonly bus?: ClusterBus;
   /** Whether this hub shares its state (the cluster section of `meshd status`). */
   status(): ClusterStatus | undefined;
+  /** Several hubs: the static keys of the live hubs of the network (this one first), which a hub
+   * vouches for to its peers (HUB_LIST, hub/hub-list.ts). Absent on a single hub. */
+  hubKeys?(): Uint8Array[];
   close(): Promise<void>;
 }
 

@@ -6,7 +6,7 @@ import { printable } from '../util/printable.js';
 /** A peer name from the network, safe to print (no terminal escapes, no bidi overrides). */
 export const printableName = printable;
 import type { PingReply, PingSummary } from './control-protocol.js';
-import type { DnsJson, HubStatusJson, HubTransportJson, PeerStatusJson, PublishedJson, RoutesJson, StaleHandshakeJson } from './status-types.js';
+import type { DnsJson, HubSetJson, HubStatusJson, HubTransportJson, PeerStatusJson, PublishedJson, RoutesJson, StaleHandshakeJson } from './status-types.js';
 
 /** 1536 -> "1.5 KiB"; binary units, one decimal below 10, whole numbers above. */
 export function formatBytes(n: number): string {
@@ -61,11 +61,21 @@ function formatHubTransport(t: HubTransportJson): string {
   return `hub transport ${t.leg.toUpperCase()} (${t.setting}): ${t.reason}, for ${formatDuration(t.sinceMsAgo)}; switches ${t.switches}; udp loss ${pct(t.udp.lossPct)} rtt ${ms(t.udp.rttMs)}; ${t.stream.kind} ${t.stream.up ? 'up' : 'down'} loss ${pct(t.stream.lossPct)} rtt ${ms(t.stream.rttMs)}`;
 }
 
+/** Several hubs: one row each (role, RTT, last heard, why it is not in use). */
+export function formatHubSet(hubs: readonly HubSetJson[]): string {
+  const rows = hubs.map((h) => [
+    h.hub, h.role, formatRtt(h.rttMs), formatAgo(h.lastHeardMsAgo), h.key ? shortKey(h.key) : '-',
+    `${h.why ?? ''}${h.retryInMs !== null ? `${h.why ? '; ' : ''}retry in ${formatDuration(h.retryInMs)}` : ''}`,
+  ]);
+  return renderTable(['HUB', 'ROLE', 'RTT', 'HEARD', 'KEY', 'WHY'], rows);
+}
+
 export function formatPeerStatus(s: PeerStatusJson): string {
   const lines = [
     `peer ${printable(s.name)} ${s.address}${s.address6 ? ` ${s.address6}` : ''}  key ${shortKey(s.publicKey)}  tun ${s.tun} mtu ${s.mtu}  ${s.transport}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}`,
     `hub ${s.hub.endpoint}  ${s.hub.registered ? 'registered' : s.hub.refused ? `not registered (${printable(s.hub.refused)}; retrying)` : 'not registered'}  reflexive ${s.hub.reflexive ?? '-'}  heard ${formatAgo(s.hub.lastHeardMsAgo)}`,
     ...(s.hubTransport ? [formatHubTransport(s.hubTransport)] : []),
+    ...(s.hubs ? ['', formatHubSet(s.hubs)] : []),
     '',
   ];
   if (s.peers.length === 0) lines.push('no other peers in the network yet');

@@ -106,6 +106,8 @@ export interface PeerStatusJson {
   };
   /** How the hub session is carried (issue 21, peer/hub-transport.ts); absent from older daemons. */
   hubTransport?: HubTransportJson;
+  /** Several hubs (issue 24, peer/hub-set.ts): each with its role; absent with one hub. */
+  hubs?: HubSetJson[];
   /** FEC per peer overlay address (issue 19, peer/fec-pair.ts); absent from older daemons. */
   fec?: Record<string, FecStatusJson>;
   /** Node totals over all peers. */
@@ -297,4 +299,18 @@ export interface FecStatusJson {
   overheadBytes: number;
   /** The pair's transport and FEC choice and why (peer/pair-choice.ts); the transport part advisory. */
   choice?: string;
+}
+
+/** One hub of a peer with several (peer/hub-set.ts HubSetStatus). */
+export interface HubSetJson {
+  hub: string;
+  /** home | standby | trying | idle | down | learning-key | no-key | refused */
+  role: string;
+  rttMs: number | null;
+  lastHeardMsAgo: number | null;
+  key: string | null;
+  failures: number;
+  /** While down: when it is tried again. */
+  retryInMs: number | null;
+  why?: string;
 }

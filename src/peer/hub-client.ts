@@ -123,6 +123,10 @@ export interface HubClientOptions {
   map: PeerMap;
   /** This node's NAT class once classified (REGISTER flag NAT_INFO, HEARTBEAT trailing field). */
   natClass?: () => NatClass | undefined;
+  /** Several hubs (peer/hub-set.ts): start() only waits; the hub set picks the hub (retarget). */
+  managed?: boolean;
+  /** HUB_KEY_RESP datagrams this client did not ask for (the hub set's); true = used. */
+  otherHubKeyResponse?: (datagram: Uint8Array, from: Endpoint) => boolean;
 }
 
 export class HubClient {
@@ -140,9 +144,10 @@ export class HubClient {
   private overlay6: string | undefined;
   private prefix6: number;
   private key: Uint8Array | undefined;
-  private readonly hubPath: Path;
+  private hubPath: Path;
+  private hubEndpoint: Endpoint;
   private readonly reliable: ReliableSender;
-  private readonly dedup = new SeqDedup();
+  private dedup = new SeqDedup();
   private registerSeq = 0;
   /** REGISTERs that got no answer at all (the first one is logged: an older hub drops them). */
   private registerTimeouts = 0;
@@ -169,9 +174,36 @@ export class HubClient {
     this.prefix = o.prefix;
     this.overlay6 = o.overlay6;
     this.prefix6 = o.prefix6 ?? 0;
+    this.hubEndpoint = o.hub;
     this.hubPath = udpPath(o.hub);
     this.reliable = new ReliableSender(o.clock, 1 + Math.floor(Math.random() * 0x7fffffff));
-    o.link.onHubKeyResponse((d, from) => this.onHubKeyResponse(d, from));
+    o.link.onHubKeyResponse((d, from) => this.onHubKeyResponse(d, from) || (this.o.otherHubKeyResponse?.(d, from) ?? false));
+  }
+
+  /** The hub this client registers with (several hubs: the home one). */
+  get hub(): Endpoint {
+    return this.hubEndpoint;
+  }
+
+  /**
+   * Several hubs (peer/hub-set.ts): registers with another hub from now on (the home switch). Timers,
+   * retransmits and half-assembled maps of the old hub are dropped; the new hub's REGISTER_OK brings
+   * its full map. `fresh`: start a new handshake first (the session may be stale).
+   */
+  retarget(hub: Endpoint, key: Uint8Array, fresh: boolean): void {
+    if (this.state === 'stopped') return;
+    this.stopTimers();
+    this.hubEndpoint = hub;
+    this.hubPath = udpPath(hub);
+    this.key = key;
+    this.dedup = new SeqDedup();
+    this.assembling.clear();
+    this.heartbeatSeq = 0;
+    this.heartbeatMisses = 0;
+    this.registerTimeouts = 0;
+    this.lastHeardMs = -Infinity;
+    if (fresh) this.o.link.rehandshake(key, this.hubPath);
+    this.register();
   }
 
   get hubKey(): Uint8Array | undefined {
@@ -220,6 +252,7 @@ export class HubClient {
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.started = { resolve, reject };
+      if (this.o.managed) return;
       if (this.key) this.register();
       else this.askKey(hubKeyFirstRetryMs);
     });
@@ -260,7 +293,7 @@ export class HubClient {
    * verify (the link counts it as a drop). */
   private onHubKeyResponse(d: Uint8Array, from: Endpoint): boolean {
     if (this.state !== 'learning-key' || !this.keyNonce) return false;
-    if (from.address !== this.o.hub.address || from.port !== this.o.hub.port) return false;
+    if (from.address !== this.hubEndpoint.address || from.port !== this.hubEndpoint.port) return false;
     const key = verifyHubKeyResponse(this.o.psk, d, this.keyNonce);
     if (!key) return false;
     this.key = new Uint8Array(key);

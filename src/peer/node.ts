@@ -34,6 +34,7 @@ import { ServiceManager, type ServiceStatus } from '../publish/service-manager.j
 import type { PublishSpec } from '../publish/spec.js';
 import { advertisedKind, mapCandidates, usableCandidates } from './candidates.js';
 import { HubClient } from './hub-client.js';
+import { HubSet, type HubSpec } from './hub-set.js';
 import { LinkSender } from './link-sender.js';
 import type { PathKind } from './path.js';
 import { PeerMap, type MapEvent, type PeerInfo } from './peer-map.js';
@@ -49,6 +50,7 @@ import { RevokedKeys } from './revoked-keys.js';
 import { capsAskIntervalMs, fecPingFlags, onPingFlags, PEER_CAP_FEC } from './fec-caps.js';
 import { INNER_KIND_FEC } from '../fec/frame.js';
 import { INNER_KIND_DUP } from './dup-stage.js';
+import { HUB_LIST_TYPE, REGISTER_FLAG_HUB_LIST } from '../wire/hub-list.js';
 
 /** Local tuning: how long a peer that left the map keeps its session, in case a restarted hub lists
  * it again (members re-register within one heartbeat, 20 s, of each other); 3 heartbeats. */
@@ -67,6 +69,11 @@ export interface PeerNodeOptions {
   hub: Endpoint;
   hubKey?: Uint8Array;
   onHubKeyLearned?: (key: Uint8Array) => void;
+  /** Several hubs (`--hub A --hub B`, peer/hub-set.ts): home and standby chosen among them; `hub`
+   * and `hubKey` are then unused. One (or none): `hub` alone, exactly as before. */
+  hubs?: readonly HubSpec[];
+  /** Several hubs: the first hub's key learned on first use (pin it per hub). */
+  onHubKeyLearnedAt?: (hub: Endpoint, key: Uint8Array) => void;
   overlay: number;
   prefix: number;
   /** Overlay IPv6 to ask the hub for (REGISTER flag 0x10): an address, "::" = assign; absent = none. */
@@ -114,6 +121,8 @@ export interface DataReceiver {
 export class PeerNode {
   readonly link: Link;
   readonly hubClient: HubClient;
+  /** Several hubs: home, standby, failover (absent with one hub). */
+  readonly hubSet: HubSet | undefined;
   readonly map: PeerMap;
   readonly bootId: bigint;
   /** candidate: an endpoint from the map, a PUNCH or a PING source that we will not probe. */
@@ -163,8 +172,8 @@ export class PeerNode {
       relay: (overlay, datagram) => this.hubClient.relay(overlay, datagram),
       rehandshakeAfterSilenceMs: newHandshakeAfterSilenceMs,
       // Handshakes only from the hub and from the keys in the current map (M5).
-      allowedKeys: (k) => this.hubClient.isHub(k) || (this.map.byId(keyId(k)) !== undefined && !this.revoked.has(keyId(k))),
-      retain: (id) => this.map.byId(id) !== undefined || this.isHubId(id),
+      allowedKeys: (k) => this.hubClient.isHub(k) || this.hubSet?.isHub(k) === true || (this.map.byId(keyId(k)) !== undefined && !this.revoked.has(keyId(k))),
+      retain: (id) => this.map.byId(id) !== undefined || this.isHubId(id) || this.hubSet?.isHubId(id) === true,
     });
     this.sender = new LinkSender(this.link, o.clock);
     this.firewall = new AclFirewall(o.clock);
@@ -189,12 +198,19 @@ export class PeerNode {
       ...(o.overlay6 !== undefined ? { overlay6: o.overlay6, prefix6: o.prefix6 ?? 0 } : {}),
       name: o.name ?? '',
       ...(o.nameIsHint ? { nameIsHint: true } : {}),
-      registerFlags: (o.registerFlags ?? 0) | REGISTER_FLAG_ACL,
+      registerFlags: (o.registerFlags ?? 0) | REGISTER_FLAG_ACL | (o.hubs && o.hubs.length > 1 ? REGISTER_FLAG_HUB_LIST : 0),
       lan: () => (o.advertised ? [...o.advertised(), ...lan].slice(0, MAX_LAN_ENDPOINTS) : lan),
       bootId: this.bootId,
       map: this.map,
       ...(o.nat ? { natClass: () => o.nat!.own } : {}),
+      ...(o.hubs && o.hubs.length > 1 ? { managed: true, otherHubKeyResponse: (d: Uint8Array, from: Endpoint) => this.hubSet?.onHubKeyResponse(d, from) ?? false } : {}),
     });
+    this.hubSet = o.hubs && o.hubs.length > 1
+      ? new HubSet({
+          hubs: o.hubs, link: this.link, client: this.hubClient, psk: o.psk, clock: o.clock, wallClock: o.wallClock, log: componentLogger(o.log, 'hub-set'), random: this.random01,
+          ...(o.onHubKeyLearnedAt ? { onKeyLearned: o.onHubKeyLearnedAt } : {}),
+        })
+      : undefined;
     o.nat?.attach({ probe: (id, to) => this.natProbe(id, to), isDirect: (id) => this.remotes.get(id)?.paths.direct !== undefined });
     this.link.onInner((r, pt, from) => this.onLinkInner(r, pt, from));
     this.link.onSessionUp((r) => this.onSessionUp(r));
@@ -218,7 +234,9 @@ export class PeerNode {
 
   async start(): Promise<void> {
     this.tick = this.o.clock.setTimer(pathTickMs, () => this.onTick());
-    await this.hubClient.start();
+    const started = this.hubClient.start();
+    this.hubSet?.start();
+    await started;
   }
 
   /** KCP and IP inner messages from peers go to `receiver` (the data plane's inbound stage). */
@@ -292,6 +310,7 @@ export class PeerNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.services?.close();
+    this.hubSet?.stop();
     await this.hubClient.stop();
     this.stopped = true;
     this.sender.close();
@@ -449,11 +468,15 @@ export class PeerNode {
       this.drops.malformed++;
       return;
     }
+    // Several hubs: PONGs and everything from a hub other than home are the hub set's.
+    if (this.hubSet?.heard(r, inner, from)) return;
     if (this.hubClient.isHub(r.publicKey)) {
       if (inner.kind === InnerKind.CONTROL && inner.body[0] === ACL_POLICY_TYPE) {
         this.aclPolicies.receive(inner.body);
       } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === REVOKED_TYPE) {
         this.revoked.receive(inner.body);
+      } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === HUB_LIST_TYPE) {
+        if (this.hubSet?.onHubList(inner.body, (seq) => this.hubClient.ack(seq)) === false) this.drops.malformed++;
       } else if (inner.kind === InnerKind.CONTROL) {
         try {
           this.hubClient.onControl(decodeControl(inner.body));

@@ -27,6 +27,7 @@ import { startControlServer } from '../ops/control-server.js';
 import { defaultSocketPath } from '../ops/control-protocol.js';
 import { startMetrics, type TrafficSample } from '../ops/metrics.js';
 import { readPinnedHubKey, writePinnedHubKey } from './hub-pin.js';
+import { resolveHubSet } from './hub-set-config.js';
 import { joinedIdentity } from './join-run.js';
 import { buildPeerStatus } from './status.js';
 import { NatAgent } from '../nat/agent.js';
@@ -86,6 +87,8 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   // Before the TUN exists: a pin that does not parse stops the peer (fail closed).
   const hubKey = pinnedHubKey(cfg);
   const hub = await resolveHub(cfg.hub.host, cfg.hub.port);
+  // Several --hub (issue 24, peer/hub-set.ts): every hub with its pinned key; undefined with one.
+  const hubSet = await resolveHubSet(cfg, hub, hubKey, log, resolveHub);
   // With --local the TUN is opened first (as before: a missing CAP_NET_ADMIN fails at once); without
   // it the address is not known until the hub assigns one, so the TUN waits for REGISTER_OK.
   // Overlay IPv6 (issue 22): --local6 ADDR/64 is put on the TUN at once; without it the hub's
@@ -112,6 +115,8 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   await routes.cleanupStale(cfg.tun);
   // The hub leg: UDP, or TCP/TLS when UDP is blocked or far lossier (issue 21, peer/hub-transport.ts).
   let hubTransport: HubTransport | undefined;
+  // Several hubs: UDP only (a stream leg follows one hub endpoint; README "Several hubs").
+  const hubTransportSetting = hubSet ? 'udp' : cfg.hubTransport;
   const udp = new HubLegSocket(rawUdp, hub, (d, leg) => hubTransport?.intercept(d, leg) ?? false);
   // NAT classification and traversal (docs/NAT.md) unless --probe-port 0: the node's socket becomes
   // the NatSocket seam over `udp` (extra sockets for birthday and prediction punching).
@@ -146,6 +151,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     log,
     hub,
     ...(hubKey ? { hubKey } : {}),
+    ...(hubSet ? { hubs: hubSet.hubs, onHubKeyLearnedAt: hubSet.pin } : {}),
     onHubKeyLearned: (key) => {
       try {
         writePinnedHubKey(cfg.stateDir, key);
@@ -168,7 +174,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     ...(cfg.publishBufferMb !== undefined ? { publishBufferBytes: cfg.publishBufferMb * 1048576 } : {}),
   });
   hubTransport = new HubTransport({
-    setting: cfg.hubTransport,
+    setting: hubTransportSetting,
     socket: udp,
     tcp: hub,
     tls: { address: hub.address, port: cfg.hubTlsPort },
@@ -236,7 +242,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       mtu: cfg.mtu,
       transport: cfg.transport,
       listen: `${udp.local.address}:${udp.local.port}`,
-      hubEndpoint,
+      hubEndpoint: node.hubSet?.homeHub ? endpointKey(node.hubSet.homeHub) : hubEndpoint,
       startedMs,
       clock: systemClock,
       node,
@@ -247,6 +253,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       ...st,
       ...(nat?.portMapper ? { portMapping: nat.portMapper.status().text } : {}),
       hubTransport: ht.status(),
+      ...(node.hubSet ? { hubs: node.hubSet.status() } : {}),
       ...(dataPlane ? { fec: dataPlane.fecStatus(node.remotes) } : {}),
       ...(routes.enabled ? { routes: routes.status() } : {}),
       ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),

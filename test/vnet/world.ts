@@ -98,7 +98,7 @@ export class World {
   /** NAT agents (src/nat) of the peers made with `nat: true`. */
   readonly natAgents = new Map<PeerNode, NatAgent>();
 
-  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean; gateway?: GatewayOptions; hub?: { endpoint: Endpoint; publicKey: Uint8Array }; overlay6?: string } = {}): PeerNode {
+  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean; gateway?: GatewayOptions; hub?: { endpoint: Endpoint; publicKey: Uint8Array }; overlay6?: string; hubs?: Array<{ endpoint: Endpoint; key?: Uint8Array }> } = {}): PeerNode {
     const main = this.socketAt(p);
     // A port-mapping gateway on this peer's NAT (test/vnet/port-map-gateway.ts), answering PCP and/or NAT-PMP.
     let gw: FakePortMapGateway | undefined;
@@ -132,6 +132,7 @@ export class World {
       ...(agent ? { advertised: () => agent.advertised() } : {}),
       ...(opts.nameIsHint ? { nameIsHint: true } : {}),
       ...(opts.overlay6 !== undefined ? { overlay6: opts.overlay6, prefix6: opts.overlay6 === '::' ? 0 : 64 } : {}),
+      ...(opts.hubs ? { hubs: opts.hubs } : {}),
     });
     if (agent) {
       this.natAgents.set(node, agent);

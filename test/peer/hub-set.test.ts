@@ -1,0 +1,163 @@
+// A peer with two hubs on the virtual internet (peer/hub-set.ts): it registers on the faster one,
+// moves to the other within a few seconds when its home stops answering, starts on the second when
+// the first is down, refuses a hub answering with another key than the pinned one, and a single
+// --hub sends no PING of the hub set. Each hub here has its own memory state: the shared map across
+// hubs is test/peer/multihub-cluster.test.ts's.
+import { describe, expect, it } from 'vitest';
+import { generateKeyPair } from '../../src/crypto/keys.js';
+import { BindingTable } from '../../src/hub/bindings.js';
+import { startHub, type Hub } from '../../src/hub/hub.js';
+import { memoryState } from '../../src/hub/network-state.js';
+import { parseNetwork } from '../../src/hub/registry.js';
+import type { Endpoint } from '../../src/net/udp.js';
+import { homeDeadMs, registerDeadMs } from '../../src/peer/hub-choice.js';
+import type { PeerNode } from '../../src/peer/node.js';
+import { testLogger } from '../fakes/logger.js';
+import { HUB_ENDPOINT, NETWORK, World } from '../vnet/world.js';
+
+const HUB2: Endpoint = { address: '203.0.113.2', port: 7000 };
+
+function twoHubs(w: World, opts: { stuckClaims?: boolean } = {}): { hub1: Hub; hub2: Hub; key2: Uint8Array } {
+  // stuckClaims: hub 1 answers PINGs but never a REGISTER (its claims never settle: a hub cut from NATS).
+  const state = memoryState(parseNetwork(NETWORK), new BindingTable([]));
+  if (opts.stuckClaims) state.claim = () => new Promise(() => undefined);
+  const hub1 = w.startHub(opts.stuckClaims ? { state } : {});
+  const keys2 = generateKeyPair();
+  w.net.host(HUB2.address);
+  const hub2 = startHub({
+    listen: HUB2, network: NETWORK, psk: w.psk, keyPair: keys2, clock: w.clock, wallClock: w.wall, log: testLogger('hub 2'),
+    udp: w.net.open(HUB2.address, HUB2.port),
+  });
+  return { hub1, hub2, key2: keys2.publicKey };
+}
+
+/** Runs the manual clock in 50 ms steps until `ok` (bounded); returns the virtual ms it took. */
+async function runUntil(w: World, what: string, ok: () => boolean, maxMs = 30_000): Promise<number> {
+  const t0 = w.clock.now();
+  while (!ok()) {
+    if (w.clock.now() - t0 > maxMs) throw new Error(`not reached within ${maxMs} ms: ${what}`);
+    w.clock.advance(50);
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  return w.clock.now() - t0;
+}
+
+const homeOf = (n: PeerNode) => n.hubSet?.status().find((h) => h.role === 'home')?.hub;
+const names = (h: Hub) => h.status().peers.map((p) => p.name);
+
+describe('a peer with two hubs', () => {
+  it('registers on one, and on the other within a few seconds when its home stops answering', async () => {
+    const w = new World();
+    const { hub1, hub2, key2 } = twoHubs(w);
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a', hubs: [{ endpoint: HUB_ENDPOINT, key: w.hubKeys.publicKey }, { endpoint: HUB2, key: key2 }] });
+    void a.start();
+    await runUntil(w, 'registered', () => a.hubClient.state === 'registered');
+    // Equal RTTs: the hub listed first is home, the other standby.
+    expect(homeOf(a)).toBe('203.0.113.1:7000');
+    expect(a.hubSet!.status().map((h) => h.role)).toEqual(['home', 'standby']);
+    expect(names(hub1)).toEqual(['a']);
+    expect(names(hub2)).toEqual([]);
+    // Hub 1 vanishes (kill -9: nothing in or out).
+    w.net.dropIf = (src, dst) => src.address === HUB_ENDPOINT.address || dst.address === HUB_ENDPOINT.address;
+    const took = await runUntil(w, 're-registered on hub 2', () => names(hub2).includes('a') && a.hubClient.state === 'registered');
+    expect(took).toBeLessThan(5_000);
+    expect(took).toBeGreaterThan(homeDeadMs - 1_000);
+    expect(homeOf(a)).toBe('203.0.113.2:7000');
+    expect(a.hubSet!.switches['home-lost']).toBe(1);
+    // While it stays silent it is never standby again (it is tried with backoff, and stays down).
+    const roles = new Set<string>();
+    for (let t = 0; t < 20_000; t += 250) {
+      w.clock.advance(250);
+      roles.add(a.hubSet!.status()[0]!.role);
+    }
+    expect([...roles].sort()).toEqual(['down', 'trying']);
+    expect(homeOf(a)).toBe('203.0.113.2:7000');
+    // Hub 1 comes back: tried again with backoff, it becomes standby; home stays on hub 2 (no flapping).
+    w.net.dropIf = undefined;
+    await runUntil(w, 'hub 1 standby again', () => a.hubSet!.status()[0]!.role === 'standby', 90_000);
+    w.run(30_000);
+    expect(homeOf(a)).toBe('203.0.113.2:7000');
+    expect(a.hubSet!.switches['much-faster']).toBe(0);
+    await w.settle(a.stop());
+    await w.settle(Promise.all([hub1.close(), hub2.close()]));
+  }, 60_000);
+
+  it('starts on the second hub when the first is down', async () => {
+    const w = new World();
+    const { hub1, hub2, key2 } = twoHubs(w);
+    w.net.dropIf = (src, dst) => src.address === HUB_ENDPOINT.address || dst.address === HUB_ENDPOINT.address;
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a', hubs: [{ endpoint: HUB_ENDPOINT, key: w.hubKeys.publicKey }, { endpoint: HUB2, key: key2 }] });
+    void a.start();
+    const took = await runUntil(w, 'registered on hub 2', () => names(hub2).includes('a') && a.hubClient.state === 'registered');
+    expect(took).toBeLessThan(2_000);
+    expect(homeOf(a)).toBe('203.0.113.2:7000');
+    expect(a.hubSet!.switches.first).toBe(1);
+    await w.settle(a.stop());
+    await w.settle(Promise.all([hub1.close(), hub2.close()]));
+  }, 60_000);
+
+  it('leaves a home that answers PINGs but never the REGISTER, for the other hub', async () => {
+    const w = new World();
+    const { hub1, hub2, key2 } = twoHubs(w, { stuckClaims: true });
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a', hubs: [{ endpoint: HUB_ENDPOINT, key: w.hubKeys.publicKey }, { endpoint: HUB2, key: key2 }] });
+    void a.start();
+    const took = await runUntil(w, 'registered on hub 2', () => names(hub2).includes('a') && a.hubClient.state === 'registered');
+    expect(took).toBeGreaterThan(registerDeadMs);
+    expect(took).toBeLessThan(registerDeadMs + 2_000);
+    expect(a.hubSet!.status()[0]!).toMatchObject({ role: 'down', why: 'no answer to REGISTER' });
+    await w.settle(a.stop());
+    await w.settle(Promise.all([hub1.close(), hub2.close()]));
+  }, 60_000);
+
+  it('refuses a hub answering with another key than the pinned one (HUB_KEY_MISMATCH) and uses the other', async () => {
+    const w = new World();
+    const { hub1, hub2, key2 } = twoHubs(w);
+    const wrong = generateKeyPair().publicKey;
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a', hubs: [{ endpoint: HUB_ENDPOINT, key: wrong }, { endpoint: HUB2, key: key2 }] });
+    void a.start();
+    await runUntil(w, 'registered on hub 2', () => names(hub2).includes('a') && a.hubClient.state === 'registered');
+    await runUntil(w, 'hub 1 refused', () => a.hubSet!.status()[0]!.role === 'refused');
+    expect(a.hubSet!.status()[0]!.why).toMatch(/^HUB_KEY_MISMATCH/);
+    expect(names(hub1)).toEqual([]);
+    // Refused for good: not tried again.
+    const handshakes = a.link.stats.handshakesInitiated;
+    w.run(120_000);
+    expect(a.hubSet!.status()[0]!.role).toBe('refused');
+    expect(a.link.stats.handshakesInitiated - handshakes).toBeLessThan(10);
+    await w.settle(a.stop());
+    await w.settle(Promise.all([hub1.close(), hub2.close()]));
+  }, 60_000);
+
+  it('learns the first hub key on first use; a second hub without a key is not used', async () => {
+    const w = new World();
+    const { hub1, hub2 } = twoHubs(w);
+    const learned: string[] = [];
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a', learnKey: true, hubs: [{ endpoint: HUB_ENDPOINT }, { endpoint: HUB2 }] });
+    (a.hubSet as unknown as { o: { onKeyLearned?: (h: Endpoint, k: Uint8Array) => void } }).o.onKeyLearned = (h, k) => learned.push(`${h.address} ${Buffer.from(k).toString('base64')}`);
+    void a.start();
+    await runUntil(w, 'registered on hub 1', () => names(hub1).includes('a') && a.hubClient.state === 'registered');
+    expect(learned).toEqual([`203.0.113.1 ${Buffer.from(w.hubKeys.publicKey).toString('base64')}`]);
+    expect(a.hubSet!.status().map((h) => h.role)).toEqual(['home', 'no-key']);
+    expect(names(hub2)).toEqual([]);
+    await w.settle(a.stop());
+    await w.settle(Promise.all([hub1.close(), hub2.close()]));
+  }, 60_000);
+
+  it('one hub: no hub set, nothing new on the wire', async () => {
+    const w = new World();
+    const hub = w.startHub();
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a' });
+    expect(a.hubSet).toBeUndefined();
+    const pings = { n: 0 };
+    const sent = a.link.send.bind(a.link);
+    a.link.send = (k, pt, to) => {
+      if (pt[0] === 3) pings.n++;
+      return sent(k, pt, to);
+    };
+    await w.join(a);
+    w.run(30_000);
+    expect(pings.n).toBe(0);
+    await w.settle(a.stop());
+    await w.settle(hub.close());
+  }, 60_000);
+});

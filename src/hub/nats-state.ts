@@ -63,6 +63,10 @@ export function natsPingIntervalMs(presenceTtlMs: number): number {
   return Math.max(500, Math.floor(presenceTtlMs / (2 * (natsMaxPingOut + 1) + 1)));
 }
 
+/** Local tuning: tries at start to make each watch (5 s each, kvTimeoutMs): a consumer placed on a
+ * NATS node that was killed kept timing out for 30-40 s in the e2e test. */
+export const startWatchAttempts = 12;
+
 /** Local tuning: changes read by sequence per refresh while a watch is stalled (catchUp below):
  * bounded work per refresh, more than one refresh's changes of a 10,000-member hub. */
 export const catchUpBatch = 2_000;
@@ -275,6 +279,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   /** Writes per member, in order (a put then a delete of the same member must land in that order). */
   const chains = new Map<string, Promise<void>>();
   let mapChanged: () => void = () => undefined;
+  let rehomed: (id: string) => void = () => undefined;
   let closed = false;
   /** When each watch last delivered this hub's own heartbeat key, and when a heartbeat write was
    * last acknowledged: the stalled-watch detector (watchStalled). */
@@ -314,6 +319,9 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       return;
     }
     entries.set(id, { rec, rev: e.revision });
+    // Another hub wrote the entry of a member we hold: it registered there (hub-set failover or a
+    // faster hub); written after our own last write, so it is not an old entry of another hub.
+    if (rec.home !== o.hubId && members.get(id) !== undefined && e.revision > (ownRev.get(id) ?? 0)) rehomed(id);
     if (alive(rec.home)) {
       if (showInMap(id, rec)) mapChanged();
     } else if (map.remove(id)) mapChanged();
@@ -416,7 +424,23 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       }
     },
   });
-  const watches = { hubs: await follow(hubsKv, 'h.>', onHub, 'hubs'), claims: await follow(claims, 'key.>', onClaim, 'claims'), members: await follow(membersKv, 'm.>', onMember, 'members') };
+  // At start a watch's consumer may be placed on a NATS node that is down (its creation times out,
+  // as remaking one does): tried again, bounded, rather than the hub exiting while NATS works.
+  async function followAtStart(kv: KV, key: string, apply: (e: KvEntry) => void, which: keyof typeof lastRev): Promise<QueuedIterator<KvEntry>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await follow(kv, key, apply, which);
+      } catch (e) {
+        if (attempt >= startWatchAttempts || closed) throw clusterError(e, o.servers);
+        log.warn({ watch: which, attempt, err: (e as Error).message }, 'nats: making a watch failed at start (a NATS node down?); trying again');
+      }
+    }
+  }
+  const watches = {
+    hubs: await followAtStart(hubsKv, 'h.>', onHub, 'hubs'),
+    claims: await followAtStart(claims, 'key.>', onClaim, 'claims'),
+    members: await followAtStart(membersKv, 'm.>', onMember, 'members'),
+  };
 
   // While a watch is stalled (its consumer on a lost node: remaking it timed out for 20-40 s in the
   // e2e test), its bucket's changes are read by sequence with direct gets, which any live replica
@@ -714,6 +738,9 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     },
     onMapChanged(fn) {
       mapChanged = fn;
+    },
+    onRehomed(fn) {
+      rehomed = fn;
     },
     release(b: Binding): void {
       bindings.delete(b.id);

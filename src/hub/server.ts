@@ -141,6 +141,10 @@ export class HubServer {
     });
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
     o.state.onMapChanged(() => this.maps.changed());
+    o.state.onRehomed?.((id) => {
+      const m = this.o.registry.get(id);
+      if (m) this.removeMember(m, 'registered on another hub');
+    });
   }
 
   /** Sends to a member's unproven endpoint are limited to 3x what came from it (endpoint-guard.ts). */

@@ -31,8 +31,13 @@ const hubPlan = [
 export interface ClusterPeerSpec {
   name: string;
   placement: Exclude<Placement, 'public'>;
-  /** Home hub, 1 or 2 (its --hub). */
+  /** Home hub, 1 or 2 (its first --hub). */
   hub: 1 | 2;
+  /** The other hub as a second --hub (a standby to fail over to). The peer's router drops traffic to
+   * it until the peer registered on `hub` (waitRegistered), so home is `hub` whatever the RTTs. */
+  standby?: 1 | 2;
+  /** With standby: both hubs reachable from the start (home: the first that answers fastest). */
+  freeChoice?: boolean;
 }
 
 export interface ClusterPeer {
@@ -67,6 +72,8 @@ export class ClusterLab {
   readonly inet: string;
   readonly nats: NatsNodeInNs[] = [];
   readonly hubs: ClusterHub[] = [];
+  /** Each hub's public key (from its "hub started" line), given to peers as --hub HOST:PORT@KEY. */
+  readonly hubKeys = new Map<1 | 2, string>();
   private readonly peers = new Map<string, ClusterPeer>();
   private disposed = false;
   private readonly exitHook = (): void => this.dispose();
@@ -156,9 +163,25 @@ export class ClusterLab {
     this.hubs.push(hub);
     hub.daemon.start();
     await hub.daemon.waitMsg('nats: joined the shared network state', {}, { timeoutMs: 40_000 });
-    await hub.daemon.waitMsg('hub started', {}, { timeoutMs: 10_000 });
+    const started = await hub.daemon.waitMsg('hub started', {}, { timeoutMs: 10_000 });
+    this.hubKeys.set(index, String(started.publicKey));
     say(this.tag, `hub ${index} up at ${plan.address}:${hubPort} (pid ${hub.daemon.pid})`);
     return hub;
+  }
+
+  /** Starts a killed hub again: same flags, state dir and key; waits until it runs and shares state. */
+  async restartHub(index: 1 | 2): Promise<void> {
+    const d = this.hub(index).daemon;
+    const since = d.mark;
+    d.start();
+    await d.waitMsg('nats: joined the shared network state', {}, { since, timeoutMs: 70_000 });
+    await d.waitMsg('hub started', {}, { since, timeoutMs: 10_000 });
+  }
+
+  private hubArg(index: 1 | 2): string {
+    const key = this.hubKeys.get(index);
+    if (key === undefined) throw new Error(`hub ${index} has not started: no key to give peers`);
+    return `${hubPlan[index - 1]!.address}:${hubPort}@${key}`;
   }
 
   hub(index: 1 | 2): ClusterHub {
@@ -180,13 +203,25 @@ export class ClusterLab {
     const overlay = `${overlay24}.${k + 2}`;
     const stateDir = join(this.dir, `peer-${spec.name}`);
     mkdirSync(stateDir, { recursive: true });
-    const args = ['peer', '--hub', `${hubPlan[spec.hub - 1]!.address}:${hubPort}`, '--secret-file', this.secretFile, '--state-dir', stateDir,
+    if (spec.standby !== undefined && !spec.freeChoice) {
+      const rules = ['table inet meshd_block {', `  chain block { type filter hook forward priority 0; policy accept; ip daddr ${hubPlan[spec.standby - 1]!.address} drop; }`, '}'].join('\n');
+      this.lab.exec(router, ['nft', '-f', '-'], { input: rules });
+    }
+    const hubArgs = [spec.hub, ...(spec.standby !== undefined ? [spec.standby] : [])].flatMap((h) => ['--hub', this.hubArg(h)]);
+    const args = ['peer', ...hubArgs, '--secret-file', this.secretFile, '--state-dir', stateDir,
       '--tun', 'mtun0', '--log-level', 'debug', '--local', `${overlay}/24`, '--name', spec.name];
     const p: ClusterPeer = { spec, ns, router, overlay, daemon: new Daemon(`peer ${spec.name}`, ns, stateDir, args, this.lab) };
     this.peers.set(spec.name, p);
     p.daemon.start();
     say(this.tag, `peer ${spec.name}: ${spec.placement} NAT, homed on hub ${spec.hub}, overlay ${overlay}`);
     return p;
+  }
+
+  /** Waits (bounded) for the peer's first registration; then lets it reach its standby hub too. */
+  async waitRegistered(name: string, timeoutMs = 30_000): Promise<void> {
+    const p = this.peer(name);
+    await p.daemon.waitMsg('registered with hub', {}, { timeoutMs });
+    if (p.spec.standby !== undefined && !p.spec.freeChoice) this.lab.exec(p.router, ['nft', 'delete', 'table', 'inet', 'meshd_block']);
   }
 
   peer(name: string): ClusterPeer {
@@ -233,6 +268,24 @@ export class ClusterLab {
       const ev = pathEvent(o);
       return ev !== undefined && ev.peer === overlay && (path === undefined || ev.path === path);
     }, { timeoutMs });
+  }
+
+  /**
+   * ping -i 0.1 for `seconds` from `from` to `to` in the background; resolves with the replies and
+   * the longest run of missing replies in seconds.
+   */
+  pingTrace(from: string, to: string, seconds: number): Promise<{ sent: number; received: number; longestGapS: number }> {
+    const count = Math.round(seconds * 10);
+    return runAsync(this.peer(from).ns, ['ping', '-n', '-i', '0.1', '-W', '1', '-c', String(count), to], (seconds + 10) * 1000).then((r) => {
+      const seqs = [...r.stdout.matchAll(/icmp_seq=(\d+)/g)].map((x) => Number(x[1]));
+      let gap = 0;
+      let prev = 0;
+      for (const s of [...seqs, count + 1]) {
+        gap = Math.max(gap, s - prev - 1);
+        prev = s;
+      }
+      return { sent: count, received: new Set(seqs).size, longestGapS: gap / 10 };
+    });
   }
 
   /** The latest path `from` logged for peer `to` (direct, lan, relay), or undefined. */

@@ -32,6 +32,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import { RefusalReason } from '../wire/control.js';
+import { decodeNatClass, encodeNatClass, NAT_CLASS_BYTES, type NatClass } from '../wire/nat-class.js';
 import { BindingTable, type Binding } from './bindings.js';
 import type { ClaimLost, ClusterStatus, HubPath, NetworkState } from './network-state.js';
 import { hubPathOf, hubPathRecord, type HubPathRecord } from './hub-path.js';
@@ -59,6 +60,26 @@ export const memberWriteRetries = 8;
 export const presenceRetryMs = 250;
 /** Local tuning: a KV request unanswered this long fails (the claim is not risked). */
 export const kvTimeoutMs = 5_000;
+/** Local tuning: unanswered client PINGs before the NATS connection counts as down (nats.js then
+ * reconnects). */
+export const natsMaxPingOut = 2;
+
+/** The client PING interval for a presence TTL (pure): a silent cut (packets dropped, no TCP reset)
+ * must read as 'reconnecting' within (natsMaxPingOut + 1) PINGs, well inside one TTL, or this hub
+ * would judge every other hub dead and drop their members from the map it serves (nats.js's default,
+ * 2 min, noticed a cut only after minutes). At least 500 ms: a few bytes a second per hub. */
+export function natsPingIntervalMs(presenceTtlMs: number): number {
+  return Math.max(500, Math.floor(presenceTtlMs / (2 * (natsMaxPingOut + 1) + 1)));
+}
+
+/** Local tuning: tries at start to make each watch (5 s each, kvTimeoutMs): a consumer placed on a
+ * NATS node that was killed kept timing out for 30-40 s in the e2e test. */
+export const startWatchAttempts = 12;
+
+/** Local tuning: changes read by sequence per refresh while a watch is stalled (catchUp below):
+ * bounded work per refresh, more than one refresh's changes of a 10,000-member hub. */
+export const catchUpBatch = 2_000;
+
 /** Local tuning: a watch that has not delivered this hub's own heartbeat key for this many presence
  * refreshes, while newer heartbeat writes were acknowledged, is stalled and made again (a watch
  * whose consumer sat on a killed NATS node could stay silent 20-60 s in nats.js 2.x). */
@@ -69,6 +90,15 @@ export const watchStallRefreshes = 3;
  * so the silence is the watch's, not a cut from NATS). */
 export function watchStalled(nowMs: number, lastSeenMs: number, lastAckedWriteMs: number, stallMs: number): boolean {
   return lastAckedWriteMs > lastSeenMs && nowMs - lastSeenMs > stallMs;
+}
+
+/** Local tuning: this hub's own presence unheard for this many refreshes means the feed is behind. */
+export const feedBehindRefreshes = 3;
+
+/** Whether the presence feed is current enough to judge other hubs dead by their silence (pure):
+ * this hub heard its own presence (written every refresh) within feedBehindRefreshes refreshes. */
+export function feedCurrent(nowMs: number, ownBeatHeardMs: number, refreshMs: number): boolean {
+  return nowMs - ownBeatHeardMs <= feedBehindRefreshes * refreshMs;
 }
 
 export interface NatsStateOptions {
@@ -118,6 +148,21 @@ interface MemberRecord {
   bootId: string;
   reflexive: Endpoint;
   lan: Endpoint[];
+  /** Its NAT class as hex of the wire's 6 bytes (wire/nat-class.ts), when it reported one: the other
+   * hubs pass it in PUNCH to their members (without it an EIM <-> random-port EDM pair across hubs
+   * never tries the birthday technique and stays relayed). */
+  nat?: string;
+}
+
+/** A record's NAT class when it is well-formed (another hub wrote it; anything else is left out). */
+export function natOfRecord(v: unknown): NatClass | undefined {
+  if (typeof v !== 'string' || !/^[0-9a-f]*$/.test(v) || v.length !== 2 * NAT_CLASS_BYTES) return undefined;
+  return decodeNatClass(new Uint8Array(Buffer.from(v, 'hex')));
+}
+
+/** The record form of a NAT class (pure; natOfRecord reads it back). */
+export function natRecordOf(c: NatClass): string {
+  return Buffer.from(encodeNatClass(c)).toString('hex');
 }
 
 interface BindingRecord {
@@ -198,6 +243,8 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     name: `meshd-hub-${o.hubId}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    pingInterval: natsPingIntervalMs(ttlMs),
+    maxPingOut: natsMaxPingOut,
     ...(o.onlyListedServers ? { ignoreClusterUpdates: true } : {}),
     ...(authenticator ? { authenticator } : {}),
   }).catch((e: unknown) => {
@@ -241,10 +288,14 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   /** Writes per member, in order (a put then a delete of the same member must land in that order). */
   const chains = new Map<string, Promise<void>>();
   let mapChanged: () => void = () => undefined;
+  let rehomed: (id: string) => void = () => undefined;
   let closed = false;
   /** When each watch last delivered this hub's own heartbeat key, and when a heartbeat write was
    * last acknowledged: the stalled-watch detector (watchStalled). */
   const watchSeen = { hubs: startedMs, claims: startedMs, members: startedMs };
+  /** When this hub's own presence last came back through the feed (watch or catchUp): while it is
+   * not heard, the feed is behind and no other hub's silence proves its death (feedCurrent). */
+  let ownBeatHeardMs = startedMs;
   let lastAckedWriteMs = startedMs;
   let watchRestarts = 0;
 
@@ -260,10 +311,14 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     return hubAlive(now, hubSeen.get(hub) ?? startedMs, graceFromMs, ttlMs);
   };
   const showInMap = (id: string, rec: MemberRecord): boolean => {
-    const { changed } = map.upsert(
+    const { member, changed } = map.upsert(
       { publicKey: new Uint8Array(Buffer.from(rec.publicKey, 'base64')), id, overlay: rec.overlay >>> 0, ...overlay6Of(rec), name: rec.name, bootId: BigInt(rec.bootId), reflexive: rec.reflexive, lan: rec.lan },
       o.clock.now(),
     );
+    // Not part of the served map (no new version): read by PUNCH (hub/cluster-forward.ts).
+    const nat = natOfRecord(rec.nat);
+    if (nat) member.nat = nat;
+    else delete member.nat;
     return changed;
   };
 
@@ -310,6 +365,9 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       return;
     }
     entries.set(id, { rec, rev: e.revision });
+    // Another hub wrote the entry of a member we hold: it registered there (hub-set failover or a
+    // faster hub); written after our own last write, so it is not an old entry of another hub.
+    if (rec.home !== o.hubId && members.get(id) !== undefined && e.revision > (ownRev.get(id) ?? 0)) rehomed(id);
     if (alive(rec.home)) {
       if (showInMap(id, rec)) mapChanged();
     } else if (map.remove(id)) mapChanged();
@@ -334,7 +392,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
 
   function onHub(e: KvEntry): void {
     const hub = e.key.slice(2);
-    if (hub === o.hubId) watchSeen.hubs = o.clock.now();
+    if (hub === o.hubId) watchSeen.hubs = ownBeatHeardMs = o.clock.now();
     if (e.operation !== 'PUT' || hub === o.hubId) return;
     learnPath(hub, e.value);
     const wasAlive = alive(hub);
@@ -352,18 +410,34 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     if (changed) mapChanged();
   }
 
+  /** The highest revision applied per bucket, and per key (a watch and catchUp may both deliver a
+   * change; an older revision of a key than the one applied is not applied again). */
+  const lastRev = { hubs: 0, claims: 0, members: 0 };
+  const keyRev = { hubs: new Map<string, number>(), claims: new Map<string, number>(), members: new Map<string, number>() };
+  /** Watches judged stalled that have not delivered this hub's heartbeat since: read by sequence
+   * every refresh (catchUp). */
+  const lagging = new Set<keyof typeof lastRev>();
+  function applyOnce(which: keyof typeof lastRev, e: KvEntry, apply: (e: KvEntry) => void): void {
+    if (e.revision < (keyRev[which].get(e.key) ?? 0)) return;
+    keyRev[which].set(e.key, e.revision);
+    lastRev[which] = Math.max(lastRev[which], e.revision);
+    try {
+      apply(e);
+    } catch (err) {
+      log.error({ err, key: e.key }, 'nats: applying a change failed');
+    }
+  }
+
   /** Follows a bucket from its current values on; resolves once those are applied. */
-  async function follow(kv: KV, key: string, apply: (e: KvEntry) => void): Promise<QueuedIterator<KvEntry>> {
+  async function follow(kv: KV, key: string, apply: (e: KvEntry) => void, which: keyof typeof lastRev): Promise<QueuedIterator<KvEntry>> {
     let ready!: () => void;
     const initialized = new Promise<void>((r) => (ready = r));
     const w = await kv.watch({ key, initializedFn: () => ready() });
     void (async () => {
       for await (const e of w) {
-        try {
-          apply(e);
-        } catch (err) {
-          log.error({ err, key: e.key }, 'nats: applying a change failed');
-        }
+        const seen = watchSeen[which];
+        applyOnce(which, e, apply);
+        if (watchSeen[which] !== seen) lagging.delete(which); // its own heartbeat: delivering again
       }
     })();
     await initialized;
@@ -420,10 +494,63 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       }
     },
   });
-  const watches = { hubs: await follow(hubsKv, 'h.>', onHub), claims: await follow(claims, 'key.>', onClaim), members: await follow(membersKv, 'm.>', onMember) };
+  // At start a watch's consumer may be placed on a NATS node that is down (its creation times out,
+  // as remaking one does): tried again, bounded, rather than the hub exiting while NATS works.
+  async function followAtStart(kv: KV, key: string, apply: (e: KvEntry) => void, which: keyof typeof lastRev): Promise<QueuedIterator<KvEntry>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await follow(kv, key, apply, which);
+      } catch (e) {
+        if (attempt >= startWatchAttempts || closed) throw clusterError(e, o.servers);
+        log.warn({ watch: which, attempt, err: (e as Error).message }, 'nats: making a watch failed at start (a NATS node down?); trying again');
+      }
+    }
+  }
+  const watches = {
+    hubs: await followAtStart(hubsKv, 'h.>', onHub, 'hubs'),
+    claims: await followAtStart(claims, 'key.>', onClaim, 'claims'),
+    members: await followAtStart(membersKv, 'm.>', onMember, 'members'),
+  };
   // Published ports network-wide (hub/service-claims.ts): every hub follows them.
   const services = new KvServiceClaims(claims, () => connection === 'connected' && !closed, log);
-  const serviceWatch = await follow(claims, `${serviceKeyPrefix}>`, (e) => services.apply(e));
+  const serviceWatch = await followAtStart(claims, `${serviceKeyPrefix}>`, (e) => services.apply(e), 'claims');
+
+  // While a watch is stalled (its consumer on a lost node: remaking it timed out for 20-40 s in the
+  // e2e test), its bucket's changes are read by sequence with direct gets, which any live replica
+  // answers without a consumer: a member added, a hub's presence, a claim arrive within a refresh.
+  const feeds = {
+    hubs: { bucket: `${prefix}_hubs`, apply: onHub },
+    // The claims bucket holds published ports too (`svc.`): read by sequence, each goes to its owner.
+    claims: { bucket: `${prefix}_claims`, apply: (e: KvEntry) => (e.key.startsWith(serviceKeyPrefix) ? services.apply(e) : onClaim(e)) },
+    members: { bucket: `${prefix}_members`, apply: onMember },
+  };
+  const catchingUp = new Set<keyof typeof watches>();
+  async function catchUp(which: keyof typeof watches): Promise<void> {
+    if (catchingUp.has(which) || closed) return;
+    catchingUp.add(which);
+    const { bucket, apply } = feeds[which];
+    const subjectPrefix = `$KV.${bucket}.`;
+    let read = 0;
+    try {
+      for (; read < catchUpBatch && !closed; read++) {
+        // JetStream's direct get (allow_direct, the default of buckets made on nats-server >= 2.9).
+        const m = await nc.request(`$JS.API.DIRECT.GET.KV_${bucket}`, json({ seq: lastRev[which] + 1, next_by_subj: `${subjectPrefix}>` }), { timeout: kvTimeoutMs }).catch(() => undefined);
+        const seq = Number(m?.headers?.get('Nats-Sequence'));
+        const subject = m?.headers?.get('Nats-Subject') ?? '';
+        // Nothing newer (404), no answer, or not a message of this bucket: the next refresh tries again.
+        if (m === undefined || !Number.isSafeInteger(seq) || seq <= lastRev[which] || !subject.startsWith(subjectPrefix)) break;
+        const op = m.headers?.get('KV-Operation');
+        const e = { key: subject.slice(subjectPrefix.length), value: m.data, revision: seq, operation: op === 'DEL' || op === 'PURGE' ? op : 'PUT' } as KvEntry;
+        // Not the watch's own delivery: the stall detector keeps judging the watch itself.
+        const seen = watchSeen[which];
+        applyOnce(which, e, apply);
+        watchSeen[which] = seen;
+      }
+    } finally {
+      catchingUp.delete(which);
+    }
+    if (read > 0) log.info({ watch: which, read, upTo: lastRev[which] }, 'nats: read changes by sequence while a watch is stalled');
+  }
 
   /** Makes a stalled watch again: what was deleted while it was silent is dropped first (the new
    * watch delivers every current value, so what was added or changed comes back with it). */
@@ -443,14 +570,14 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
         changed = map.remove(id) !== undefined || changed;
       }
       if (changed) mapChanged();
-      adopt('members', await follow(membersKv, 'm.>', onMember), gen);
+      adopt('members', await follow(membersKv, 'm.>', onMember, 'members'), gen);
     } else if (which === 'claims') {
       const present = new Set<string>();
       for await (const k of await claims.keys('key.>')) present.add(k.slice(4));
       for (const b of bindings.all()) if (!b.pinned && !present.has(b.id)) bindings.delete(b.id);
-      adopt('claims', await follow(claims, 'key.>', onClaim), gen);
+      adopt('claims', await follow(claims, 'key.>', onClaim, 'claims'), gen);
     } else {
-      adopt('hubs', await follow(hubsKv, 'h.>', onHub), gen);
+      adopt('hubs', await follow(hubsKv, 'h.>', onHub, 'hubs'), gen);
     }
   }
   /** A remade watch takes its place unless its restart was given up meanwhile (then it is stopped). */
@@ -461,10 +588,12 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   let restarting = false;
   let restartGen = 0;
   function checkWatches(): void {
-    if (restarting || closed) return;
+    if (closed) return;
     const stallMs = watchStallRefreshes * refreshMs;
     const stalled = (Object.keys(watches) as Array<keyof typeof watches>).filter((w) => watchStalled(o.clock.now(), watchSeen[w], lastAckedWriteMs, stallMs));
-    if (stalled.length === 0) return;
+    for (const w of stalled) lagging.add(w);
+    for (const w of lagging) void catchUp(w);
+    if (stalled.length === 0 || restarting) return;
     restarting = true;
     const gen = ++restartGen;
     // A remake that hangs (its new consumer on a node still down) is given up and tried again.
@@ -495,6 +624,12 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       return;
     }
     checkWatches();
+    // Our own presence not heard back either: the feed is behind (a stalled watch, a silent cut not
+    // yet noticed, writes failing cluster-wide), so the other hubs' silence proves nothing.
+    if (!feedCurrent(o.clock.now(), ownBeatHeardMs, refreshMs)) {
+      timer = o.clock.setTimer(refreshMs, tick);
+      return;
+    }
     let changed = false;
     const now = o.clock.now();
     for (const [id, { rec, rev }] of entries) {
@@ -549,6 +684,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   const recordOf = (m: Member): MemberRecord => ({
     home: o.hubId, publicKey: Buffer.from(m.publicKey).toString('base64'), overlay: m.overlay, ...(m.overlay6 !== undefined ? { overlay6: m.overlay6 } : {}), name: m.name, bootId: m.bootId.toString(),
     reflexive: { address: m.reflexive.address, port: m.reflexive.port }, lan: m.lan.map((e) => ({ address: e.address, port: e.port })),
+    ...(m.nat ? { nat: natRecordOf(m.nat) } : {}),
   });
 
   /** Writes an own member's entry again after a cut: over our own last revision, or anew when the
@@ -692,6 +828,9 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     },
     onMapChanged(fn) {
       mapChanged = fn;
+    },
+    onRehomed(fn) {
+      rehomed = fn;
     },
     release(b: Binding): void {
       bindings.delete(b.id);

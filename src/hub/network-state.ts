@@ -81,6 +81,9 @@ export interface NetworkState {
   memberChanged(m: Member, gone: boolean): void;
   /** Told when the served map changed without this hub's doing (another hub's member). */
   onMapChanged(fn: () => void): void;
+  /** Told when one of this hub's members registered on another hub since (several hubs: the old
+   * home lets it go instead of relaying to it until its heartbeats expire). */
+  onRehomed?(fn: (id: string) => void): void;
   /** Frees a binding network-wide (`meshd hub release`, lease expiry). */
   release(b: Binding): void;
   /** Published ports claimed network-wide (hub/service-claims.ts; several hubs only). */

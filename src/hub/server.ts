@@ -6,6 +6,7 @@ import type { Path } from '../link/path.js';
 import { SeqDedup } from '../link/reliable.js';
 import type { Endpoint } from '../net/udp.js';
 import type { Clock } from '../util/clock.js';
+import { bytesEqual } from '../util/bytes.js';
 import { usableEndpoints } from '../util/endpoint-filter.js';
 import { DecodeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -14,6 +15,7 @@ import {
   CandidateKind, ControlType, decodeControl, encodeControl, ProtocolVersionError, REGISTER_FLAG_NAME_HINT, REGISTER_FLAG_NAT_INFO, REGISTER_FLAG_ROUTES, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind, type InnerMessage } from '../wire/inner.js';
+import { encodeNatClass } from '../wire/nat-class.js';
 import { MemberBuckets, pairKey, punchRequestBurst, punchRequestsPerSec, punchVerdict } from './control-budget.js';
 import type { CrossHub } from './cluster-forward.js';
 import type { EndpointGuard } from './endpoint-guard.js';
@@ -93,6 +95,12 @@ export function candidatesOf(m: Member): Candidate[] {
  * is measured in days; the hub's periodic sweep refreshes live members too). */
 export const bindingTouchMs = 3_600_000;
 
+/** The refusal of a claim the shared state cannot confirm now (cut from NATS, a request timed out). */
+const claimUnavailable: ClaimLost = {
+  reason: RefusalReason.UNAVAILABLE,
+  text: "this hub cannot reach the network's shared state (NATS) to make a new address or name unique; try again later",
+};
+
 export class HubServer {
   readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, versionRefused: 0, lanDropped: 0, claimUnavailable: 0 };
   /** Control work refused to keep one member from growing the hub's state or traffic (issue 17):
@@ -133,6 +141,10 @@ export class HubServer {
     });
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
     o.state.onMapChanged(() => this.maps.changed());
+    o.state.onRehomed?.((id) => {
+      const m = this.o.registry.get(id);
+      if (m) this.removeMember(m, 'registered on another hub');
+    });
   }
 
   /** Sends to a member's unproven endpoint are limited to 3x what came from it (endpoint-guard.ts). */
@@ -218,11 +230,15 @@ export class HubServer {
           return this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         }
         // A class in a HEARTBEAT also says the peer reads one in PUNCH (older peers send none).
+        let natChanged = false;
         if (msg.nat) {
+          natChanged = !member.nat || !bytesEqual(encodeNatClass(member.nat), encodeNatClass(msg.nat));
           member.nat = msg.nat;
           member.natInfo = true;
         }
         if (this.o.registry.touch(member.id, from, this.usableLan(msg.lan), this.o.clock.now())) this.broadcast(member);
+        // Not in the map (no delta to the members), but other hubs pass it in PUNCH: the shared entry.
+        else if (natChanged) this.o.state.memberChanged(member, false);
         this.sendControl(remote.publicKey, { type: ControlType.HEARTBEAT_OK, seq: msg.seq, observed: from, mapVersion: this.o.state.map.version });
         this.maps.reported(member, msg.mapVersion);
         return;
@@ -298,9 +314,10 @@ export class HubServer {
       },
       (e: unknown) => {
         this.claiming.delete(remote.id);
-        // Not risked: no answer, the peer tries again (hub-client's REGISTER retry).
+        // Not risked: refused with the reason, the peer tries again with backoff (hub-client.ts).
         this.counters.claimUnavailable++;
-        this.o.log.warn({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(d.overlay), err: e instanceof Error ? e.message : String(e) }, 'hub: the shared state did not answer a claim; registration not answered');
+        this.o.log.warn({ peer: remote.id.slice(0, 8), overlay: u32ToIpv4(d.overlay), err: e instanceof Error ? e.message : String(e) }, 'hub: the shared state did not answer a claim; registration refused for now');
+        if (!this.closed) this.refuse(remote, msg, claimUnavailable);
       },
     );
   }

@@ -82,8 +82,10 @@ export function refusalRetryMs(refusals: number, random: number): number {
 
 /** How loud a refusal is (pure): a name someone else holds, asked for explicitly, is a wait for an
  * operator who may free it (warn); anything else (an address bound to another key, a key the hub
- * does not admit, a bad request) means this peer's configuration or the hub's needs a person (error). */
+ * does not admit, a bad request) means this peer's configuration or the hub's needs a person (error);
+ * a hub cut from its cluster's shared state passes (warn). */
 export function refusalLogLevel(reason: RefusalReason, nameIsHint: boolean): 'warn' | 'error' {
+  if (reason === RefusalReason.UNAVAILABLE) return 'warn';
   return reason === RefusalReason.NAME_TAKEN && !nameIsHint ? 'warn' : 'error';
 }
 

@@ -125,6 +125,10 @@ export enum RefusalReason {
   BAD_REQUEST = 5,
   /** The peer speaks another protocol version (PROTOCOL_VERSION). */
   VERSION = 6,
+  /** The hub cannot make the claim unique now (cut from the shared state, `--cluster`): try again
+   * later. A peer older than this reason drops the refusal as malformed and retries, as it did when
+   * such a REGISTER went unanswered. */
+  UNAVAILABLE = 7,
 }
 
 export const refusalReasonName: Readonly<Record<RefusalReason, string>> = {
@@ -134,6 +138,7 @@ export const refusalReasonName: Readonly<Record<RefusalReason, string>> = {
   [RefusalReason.KEY_NOT_ALLOWED]: 'KEY_NOT_ALLOWED',
   [RefusalReason.BAD_REQUEST]: 'BAD_REQUEST',
   [RefusalReason.VERSION]: 'VERSION',
+  [RefusalReason.UNAVAILABLE]: 'UNAVAILABLE',
 };
 
 /** A REGISTER of another protocol version: the hub answers REGISTER_REFUSED instead of misparsing. */

@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { runAsync, type MeshLab } from './mesh-lab.js';
+
+/** What sshd needs of a lab: its state dir, its namespaces, and a peer's namespace by name
+ * (MeshLab, or test/helpers/cluster-lab.ts's ClusterLab). */
+export type SshLab = Pick<MeshLab, 'dir' | 'lab'> & { peer(name: string): { ns: string } };
 import { sshdArgs } from '../../src/demo/sshd.js';
 
 export const sshdPath = '/usr/sbin/sshd';
@@ -23,7 +27,7 @@ function keygen(path: string): void {
 
 /** Starts sshd (foreground, logging to stderr) in peer `name`'s namespace; waits until it listens.
  * `extraArgs` go after the defaults (e.g. `-o ListenAddress=[::]:22` for the IPv6 overlay). */
-export async function startSshd(m: MeshLab, name: string, extraArgs: readonly string[] = []): Promise<Sshd> {
+export async function startSshd(m: SshLab, name: string, extraArgs: readonly string[] = []): Promise<Sshd> {
   const dir = join(m.dir, `sshd-${name}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // sshd refuses to start without its privilege separation directory.
@@ -53,7 +57,7 @@ export async function startSshd(m: MeshLab, name: string, extraArgs: readonly st
 }
 
 /** ssh from peer `from` to root@`toOverlay` running `command`; bounded by timeoutMs. */
-export async function ssh(m: MeshLab, from: string, toOverlay: string, key: string, command: string, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+export async function ssh(m: SshLab, from: string, toOverlay: string, key: string, command: string, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const argv = [
     'ssh', '-F', '/dev/null',
     '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',

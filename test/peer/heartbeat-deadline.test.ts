@@ -50,6 +50,7 @@ describe('after a refusal (no zombie: H1)', () => {
     ['an address another key holds: someone must act', RefusalReason.ADDRESS_IN_USE, false, 'error'],
     ['not in the allow-list', RefusalReason.KEY_NOT_ALLOWED, false, 'error'],
     ['no free numbered host name', RefusalReason.NAME_TAKEN, true, 'error'],
+    ['a hub cut from its cluster: it passes', RefusalReason.UNAVAILABLE, false, 'warn'],
   ])('%s', (_why, reason, hint, want) => {
     expect(refusalLogLevel(reason, hint)).toBe(want);
   });

@@ -40,6 +40,7 @@ const golden: Array<[string, ControlMessage, string]> = [
     '02 01000000 04cb007109 0100 204e0000 0a090003 18 04 70692d32',
   ],
   ['REGISTER_REFUSED: reason and text', { type: ControlType.REGISTER_REFUSED, seq: 2, reason: RefusalReason.NAME_TAKEN, text: 'x' }, '03 02000000 03 01 78'],
+  ['REGISTER_REFUSED: a hub cut from its cluster', { type: ControlType.REGISTER_REFUSED, seq: 2, reason: RefusalReason.UNAVAILABLE, text: 'x' }, '03 02000000 07 01 78'],
   [
     'MAP: header then one upsert entry',
     { type: ControlType.MAP, seq: 3, version: 7, base: 6, part: 0, parts: 1, entries: [entry] },
@@ -239,7 +240,7 @@ describe('control codec', () => {
     expect(publishRefusalName).toEqual({
       1: 'PORT_NOT_ALLOWED', 2: 'NAME_TAKEN', 3: 'PORT_IN_USE', 4: 'LISTEN_FAILED', 5: 'BAD_REQUEST', 6: 'NOT_REGISTERED', 7: 'TOO_MANY_SERVICES',
     });
-    expect(refusalReasonName).toEqual({ 1: 'ADDRESS_IN_USE', 2: 'OUTSIDE_NETWORK', 3: 'NAME_TAKEN', 4: 'KEY_NOT_ALLOWED', 5: 'BAD_REQUEST', 6: 'VERSION' });
+    expect(refusalReasonName).toEqual({ 1: 'ADDRESS_IN_USE', 2: 'OUTSIDE_NETWORK', 3: 'NAME_TAKEN', 4: 'KEY_NOT_ALLOWED', 5: 'BAD_REQUEST', 6: 'VERSION', 7: 'UNAVAILABLE' });
     expect([PROTOCOL_VERSION, REGISTER_V1_TYPE, REGISTER_FLAG_OVERLAY6]).toEqual([2, 1, 0x10]);
   });
 

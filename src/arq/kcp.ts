@@ -26,8 +26,7 @@
 //     exactly once; for peers that send single-segment messages only. Off by default.
 // 12. Opt-in (`ackEcho`, receiver side): a flush that sends ACKs repeats those of the previous
 //     flush (if recent), so one lost ACK datagram no longer makes the sender fast-retransmit a
-//     segment that arrived. The sender takes no RTT sample from an ack of a segment it no longer
-//     holds. Off by default; the wire format is the reference's (an ACK segment more).
+//     segment that arrived. Off by default; the wire format is the reference's (an ACK segment more).
 import {
   KCP_ASK_SEND,
   KCP_ASK_TELL,
@@ -518,18 +517,14 @@ export class Kcp {
       this.stats.inSegs++;
 
       this.rmtWnd = wnd;
-      // Before una processing may drop it: an ack of a segment already gone (an echo, DEPARTURE
-      // 12, or an ack of a duplicate) gives no RTT sample; one of this very transmission times it exactly.
-      const acked = cmd === KcpCmd.Ack ? this.sndBuf.get(sn) : undefined;
-      const timed = cmd === KcpCmd.Ack && (acked !== undefined || !this.ackEcho);
-      if (this.rc !== undefined && timed) {
+      if (this.rc !== undefined && cmd === KcpCmd.Ack) {
+        // Before una processing may drop it: an ack of this very transmission times it exactly.
+        const acked = this.sndBuf.get(sn);
         this.rc.queueRtt(acked !== undefined && toU32Ms(acked.rcSentAt) === ts ? acked.rcSentAt : -1, ts);
       }
       this.parseUna(una);
       if (cmd === KcpCmd.Ack) {
-        if (!timed) {
-          // no RTT sample (see above)
-        } else if (this.rc !== undefined && now === undefined) {
+        if (this.rc !== undefined && now === undefined) {
           // The time of the last update is stale under rate control's pacing timers: wait for the
           // next update/flush, which the caller runs right after this batch, to take the sample.
           this.rcRttTs.push(ts);
@@ -725,8 +720,8 @@ export class Kcp {
 
   /**
    * DEPARTURE 12: after this flush's ACKs, the previous flush's again (when it was at most
-   * ackEchoWindowMs ago, so an echo's RTT sample is late by no more than that), in the room left
-   * in the datagram; then this flush's become the ones to echo.
+   * ackEchoWindowMs ago, so an echo's RTT sample is late by no more than that), packed after them
+   * as any ACK; then this flush's become the ones to echo.
    */
   private echoAcks(buf: Uint8Array, ptr: number, base: number, wnd: number, una: number): number {
     if (this.echoCount > 0 && seqDiff(this.current, this.echoAt) <= ackEchoWindowMs) {

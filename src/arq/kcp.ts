@@ -24,6 +24,9 @@
 //     Off by default, so the ikcp.c configuration is unchanged. Same wire format either way.
 // 11. Opt-in (`unordered`, receiver side): segments past a gap are handed out at once, each
 //     exactly once; for peers that send single-segment messages only. Off by default.
+// 12. Opt-in (`ackEcho`, receiver side): a flush that sends ACKs repeats those of the previous
+//     flush (if recent), so one lost ACK datagram no longer makes the sender fast-retransmit a
+//     segment that arrived. Off by default; the wire format is the reference's (an ACK segment more).
 import {
   KCP_ASK_SEND,
   KCP_ASK_TELL,
@@ -59,6 +62,12 @@ import { firstSendSlackMs, rtoBackoff, rttUpdate } from './rtt.js';
 import { Fifo, SeqSlots } from './ring.js';
 import { readU16LE, readU32LE, writeHeader } from './segment.js';
 import { seqDiff, toU32Ms } from './seq.js';
+
+/** DEPARTURE 12, local tuning: ACKs of one flush repeated in the next (a flush under bulk load
+ * acks one or two datagrams), and how old that flush may be (an echo's RTT sample, taken only
+ * when the first ack was lost, is late by at most this). */
+export const ackEchoMax = 8;
+export const ackEchoWindowMs = 10;
 
 /**
  * Receives one datagram: bytes [0, len) of `data`. The buffer is reused by the next flush, so
@@ -96,6 +105,8 @@ export interface KcpStats {
   /** Retransmissions found needless: acked too soon after being sent to be answering them (an
    * earlier copy had arrived: reordering). noteSpurious; read by peer/fec-loss.ts. */
   retransSpurious: number;
+  /** DEPARTURE 12: ACKs sent again in the next flush. */
+  ackEchoes: number;
   /** New segments of thin streams sent twice (rate control only). */
   thinCopies: number;
   /** Segment objects allocated (the pool recycles them); for benchmarks. */
@@ -191,6 +202,8 @@ export class Kcp {
   stream = 0;
   deadLink = KCP_DEAD_LINK_XMIT;
   fastackConserve = true;
+  /** DEPARTURE 12 (receiver side, local): repeat the previous flush's ACKs (see ackEchoMax). */
+  ackEcho = false;
   /**
    * DEPARTURE 11 (receiver side, local): hand out a segment that arrives beyond a gap at once
    * instead of holding it until the gap is repaired. Each message is still delivered exactly
@@ -214,6 +227,7 @@ export class Kcp {
     retransTimeout: 0,
     retransFast: 0,
     retransSpurious: 0,
+    ackEchoes: 0,
     thinCopies: 0,
     segAllocs: 0,
     drops: { short: 0, conv: 0, len: 0, cmd: 0 },
@@ -228,6 +242,11 @@ export class Kcp {
   private ackSn = new Uint32Array(64);
   private ackTs = new Uint32Array(64);
   private ackCount = 0;
+  /** DEPARTURE 12: the last flush's ACKs (at most ackEchoMax) and when it ran (u32 ms). */
+  private readonly echoSn = new Uint32Array(ackEchoMax);
+  private readonly echoTs = new Uint32Array(ackEchoMax);
+  private echoCount = 0;
+  private echoAt = 0;
   private readonly pool: Seg[] = [];
   /** The delivery-rate controller, when enabled (DEPARTURE 10). */
   private rc: RateControl | undefined;
@@ -699,6 +718,33 @@ export class Kcp {
     }
   }
 
+  /**
+   * DEPARTURE 12: after this flush's ACKs, the previous flush's again (when it was at most
+   * ackEchoWindowMs ago, so an echo's RTT sample is late by no more than that), packed after them
+   * as any ACK; then this flush's become the ones to echo.
+   */
+  private echoAcks(buf: Uint8Array, ptr: number, base: number, wnd: number, una: number): number {
+    if (this.echoCount > 0 && seqDiff(this.current, this.echoAt) <= ackEchoWindowMs) {
+      for (let i = 0; i < this.echoCount; i++) {
+        if (ptr + KCP_OVERHEAD_BYTES > this.mtu) {
+          this.emit(ptr);
+          ptr = base;
+        }
+        // Acks below una say nothing una does not.
+        if (seqDiff(this.echoSn[i]!, una) < 0) continue;
+        ptr = writeHeader(buf, ptr, this.conv, KcpCmd.Ack, 0, wnd, this.echoTs[i]!, this.echoSn[i]!, una, 0);
+        this.stats.outSegs++;
+        this.stats.ackEchoes++;
+      }
+    }
+    const from = Math.max(0, this.ackCount - ackEchoMax);
+    this.echoCount = this.ackCount - from;
+    this.echoSn.set(this.ackSn.subarray(from, this.ackCount));
+    this.echoTs.set(this.ackTs.subarray(from, this.ackCount));
+    this.echoAt = this.current;
+    return ptr;
+  }
+
   private ackPush(sn: number, ts: number): void {
     if (this.ackCount === this.ackSn.length) {
       const sns = new Uint32Array(this.ackCount * 2);
@@ -903,6 +949,7 @@ export class Kcp {
       ptr = writeHeader(buf, ptr, conv, KcpCmd.Ack, 0, wnd, this.ackTs[i]!, this.ackSn[i]!, una, 0);
       this.stats.outSegs++;
     }
+    if (this.ackEcho && this.ackCount > 0) ptr = this.echoAcks(buf, ptr, base, wnd, una);
     this.ackCount = 0;
 
     // 2. Zero-window probing

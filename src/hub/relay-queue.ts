@@ -39,6 +39,28 @@ export function relayShapeBurstBytes(bytesPerSec: number, policyBurstBytes: numb
   return Math.min(policyBurstBytes, Math.max(relayShapeBurstMinBytes, want));
 }
 
+/**
+ * Protocol constant (docs/PROTOCOL.md "MTU budget"): the bytes a relayed datagram carries around
+ * the packet it tunnels: the peer-to-peer TRANSPORT header and AEAD tag (32), the inner kind byte
+ * (1) and a KCP segment header (24). The hub cannot read which transport the pair uses (the
+ * datagram is sealed); for datagram mode it over-subtracts 24 bytes, in the pair's favour.
+ * test/hub/relay-queue.test.ts checks the sum against the wire constants.
+ */
+export const relayTunnelOverheadBytes = 57;
+/** Local tuning: what a relayed datagram counts at least (a flood of tiny datagrams is not free:
+ * about the size of the smallest sealed datagram). */
+export const relayChargeMinBytes = 64;
+
+/**
+ * What one relayed datagram of `bytes` costs against --relay-rate: the tunnelled packet it carries
+ * (issue 19 item 6). The budget is a rate of the pair's traffic as its TUN sees it, like a link's
+ * rate; the tunnel's own headers (~4 % of a full datagram) and the hub's outer framing and IP/UDP
+ * headers (another ~5 %) are not counted, so the hub's socket moves ~1.09x the budget.
+ */
+export function relayChargeBytes(bytes: number): number {
+  return Math.max(relayChargeMinBytes, bytes - relayTunnelOverheadBytes);
+}
+
 /** Bytes a sender with this budget may have queued. */
 export function relayQueueCapBytes(bytesPerSec: number): number {
   const want = Math.ceil((bytesPerSec * relayQueueMs) / 1000);

@@ -1,5 +1,6 @@
 // The hub's relay: RELAY_TO from a registered member becomes RELAY_FROM to another registered
-// member, within a per-sender byte budget, a per-target one (several senders cannot aim more than it
+// member, within a per-sender byte budget (counting the packet each datagram tunnels, not the tunnel's
+// headers: relay-queue.ts relayChargeBytes), a per-target one (several senders cannot aim more than it
 // at one member, whose endpoint may be forged: issue 17 M2) and a total one. The inner datagram is sealed with peer-peer keys: the
 // hub forwards ciphertext it cannot read. The per-sender budget shapes (offer: a short queue drained
 // at the budget, hub/relay-shaper.ts; issue 19 item 6) or, in decide(), polices. The server does the I/O.
@@ -7,7 +8,7 @@ import { KeyedRateLimiter } from '../link/rate-limit.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import type { Member } from './registry.js';
-import { relayShapeBurstBytes } from './relay-queue.js';
+import { relayChargeBytes, relayShapeBurstBytes } from './relay-queue.js';
 import { RelayShaper } from './relay-shaper.js';
 
 /** Local policy (hub flag --relay-rate): bytes per second each member may relay, and its burst. */
@@ -32,10 +33,12 @@ interface Pending {
   sender: Member;
   target: Member;
   inner: Uint8Array;
-  /** The relayed datagram's size (what the budgets count), not the RELAY_FROM's. */
+  /** The relayed datagram's size (what the counters count), not the RELAY_FROM's. */
   bytes: number;
   /** Where it leaves, when not as RELAY_FROM to a member of this hub (hub-to-hub: cluster-forward.ts). */
   emit?: (inner: Uint8Array) => void;
+  /** What the budgets count: the packet it tunnels (relay-queue.ts relayChargeBytes). */
+  charge: number;
 }
 
 export class Relay {
@@ -74,9 +77,10 @@ export class Relay {
 
   /** Decides one RELAY_TO and counts it (policing: over the sender's budget is dropped). */
   decide(sender: Member | undefined, target: Member | undefined, bytes: number, nowMs: number): RelayVerdict {
+    const charge = relayChargeBytes(bytes);
     let v = this.check(sender, target);
-    if (v === 'forward' && !this.shaper.takeNow(sender!.id, bytes, nowMs)) v = 'over_budget';
-    if (v === 'forward') v = this.pass(sender!, target!, bytes, nowMs);
+    if (v === 'forward' && !this.shaper.takeNow(sender!.id, charge, nowMs)) v = 'over_budget';
+    if (v === 'forward') v = this.pass(sender!, target!, bytes, charge, nowMs);
     if (v !== 'forward') this.drops[v]++;
     return v;
   }
@@ -89,8 +93,9 @@ export class Relay {
    * 'forward' covers both; a drop is counted and returned.
    */
   offer(sender: Member | undefined, target: Member | undefined, bytes: number, make: () => Uint8Array, emit?: (inner: Uint8Array) => void): RelayVerdict {
+    const charge = relayChargeBytes(bytes);
     let v = this.check(sender, target);
-    if (v === 'forward' && this.shaper.offer(sender!.id, bytes, () => ({ sender: sender!, target: target!, inner: make(), bytes, ...(emit ? { emit } : {}) }), this.clock!.now()) === 'full') v = 'over_budget';
+    if (v === 'forward' && this.shaper.offer(sender!.id, charge, () => ({ sender: sender!, target: target!, inner: make(), bytes, charge, ...(emit ? { emit } : {}) }), this.clock!.now()) === 'full') v = 'over_budget';
     if (v !== 'forward') this.drops[v]++;
     return v;
   }
@@ -108,9 +113,9 @@ export class Relay {
   }
 
   /** The per-target and total budgets, then the counters. */
-  private pass(sender: Member, target: Member, bytes: number, nowMs: number): RelayVerdict {
-    if (!this.targetBudget.take(target.id, nowMs, bytes)) return 'target_over_budget';
-    if (!this.total.take(nowMs, bytes)) return 'total_over_budget';
+  private pass(sender: Member, target: Member, bytes: number, charge: number, nowMs: number): RelayVerdict {
+    if (!this.targetBudget.take(target.id, nowMs, charge)) return 'target_over_budget';
+    if (!this.total.take(nowMs, charge)) return 'total_over_budget';
     sender.relayedBytes += bytes;
     this.relayedBytes += bytes;
     this.relayedPackets++;
@@ -119,7 +124,7 @@ export class Relay {
 
   /** A shaped datagram leaves the sender's queue (now or from the timer). */
   private leave(p: Pending, send: RelayShaping['send']): void {
-    const v = this.pass(p.sender, p.target, p.bytes, this.clock!.now());
+    const v = this.pass(p.sender, p.target, p.bytes, p.charge, this.clock!.now());
     if (v !== 'forward') {
       this.drops[v]++;
       return;

@@ -317,6 +317,60 @@ describe('fast retransmit', () => {
   });
 });
 
+describe('ack echo (DEPARTURE 12)', () => {
+  /**
+   * Eight 1,000-byte segments (one per datagram), data segment 0 lost (a hole: una stays at 0) and
+   * the receiver's ACK datagram sent right after segment `lostAck` arrived lost too; the receiver
+   * flushes after each datagram, `gapMs` apart. Returns the sns the sender sends again.
+   */
+  function resentAfter(echo: boolean, lostAck: number, gapMs: number): { resent: number[]; echoes: number } {
+    const s = capture();
+    const r = capture();
+    for (const k of [s.k, r.k]) {
+      k.setNodelay(1, 10, 2, 1);
+      k.ackEcho = echo;
+    }
+    for (let i = 0; i < 8; i++) s.k.send(new Uint8Array(1000));
+    s.k.flush(100);
+    const data = s.out.splice(0);
+    const acks: Uint8Array[] = [];
+    data.forEach((d, i) => {
+      if (i === 0) return;
+      const t = 110 + i * gapMs;
+      r.k.input(d, undefined, t);
+      r.k.flush(t);
+      const sent = r.out.splice(0);
+      if (i !== lostAck) acks.push(...sent);
+    });
+    for (const d of acks) s.k.input(d, undefined, 110 + 8 * gapMs);
+    s.k.flush(111 + 8 * gapMs);
+    const resent = s.out.flatMap((d) => decodeDatagram(d)).filter((x) => x.header.cmd === KcpCmd.Push).map((x) => x.header.sn);
+    return { resent, echoes: r.k.stats.ackEchoes };
+  }
+
+  it.each([
+    ['off (the reference): a lost ACK datagram makes a segment that arrived go again', false, 2, 1, [0, 2]],
+    ['on: the next flush repeats the lost ack, only the lost segment goes again', true, 2, 1, [0]],
+    ['on, but the flush before was longer ago than the echo window: no echo', true, 2, 11, [0, 2]],
+  ] as const)('%s', (_why, echo, lostAck, gapMs, want) => {
+    expect(resentAfter(echo, lostAck, gapMs).resent).toEqual(want);
+  });
+
+  it('acks below una are not echoed (una says it already)', () => {
+    const c = capture();
+    c.k.ackEcho = true;
+    c.k.setNodelay(1, 10, 2, 1);
+    const push = (sn: number) => seg({ cmd: KcpCmd.Push, sn, ts: 100, len: 1 }, new Uint8Array(1));
+    c.k.input(push(0), undefined, 100);
+    c.k.flush(100);
+    c.k.input(push(1), undefined, 101);
+    c.k.flush(101);
+    expect(c.k.stats.ackEchoes).toBe(0);
+    const last = decodeDatagram(c.out.at(-1)!);
+    expect(last.map((x) => [x.header.cmd, x.header.sn, x.header.una])).toEqual([[KcpCmd.Ack, 1, 2]]);
+  });
+});
+
 describe('zero-window probing', () => {
   it('a stalled receiver advertises 0; the sender probes with WASK after 7 s, then x1.5; recv reopens with WINS', () => {
     const sent: { from: string; cmd: number; t: number }[] = [];

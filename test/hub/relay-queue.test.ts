@@ -2,8 +2,11 @@
 // against the per-sender and hub-wide caps, and the FIFO's byte count.
 import { describe, expect, it } from 'vitest';
 import {
-  ByteFifo, relayShapeBurstBytes, relayShapeBurstMinBytes, relayDrainDelayMs, relayDrainMinMs, relayItemCost, relayItemOverheadBytes, relayQueueAdmits, relayQueueCapBytes, relayQueueMaxBytes, relayQueueMinBytes,
+  ByteFifo, relayChargeBytes, relayChargeMinBytes, relayTunnelOverheadBytes, relayShapeBurstBytes, relayShapeBurstMinBytes, relayDrainDelayMs, relayDrainMinMs, relayItemCost, relayItemOverheadBytes, relayQueueAdmits, relayQueueCapBytes, relayQueueMaxBytes, relayQueueMinBytes,
 } from '../../src/hub/relay-queue.js';
+import { KCP_OVERHEAD_BYTES } from '../../src/arq/constants.js';
+import { INNER_HEADER_BYTES } from '../../src/wire/inner.js';
+import { TRANSPORT_OVERHEAD } from '../../src/wire/outer.js';
 
 describe('relayQueueCapBytes', () => {
   it.each([
@@ -70,5 +73,19 @@ describe('ByteFifo', () => {
     expect(f.bytes).toBe(0);
     expect(f.shift(10)).toBeUndefined();
     expect(f.peek()).toBeUndefined();
+  });
+});
+
+describe('relayChargeBytes: --relay-rate counts the packet a datagram tunnels', () => {
+  it('the tunnel overhead is the seal, the kind byte and a KCP header', () => {
+    expect(relayTunnelOverheadBytes).toBe(TRANSPORT_OVERHEAD + INNER_HEADER_BYTES + KCP_OVERHEAD_BYTES);
+  });
+  it.each([
+    ['a full-size KCP datagram (TUN MTU 1358): the 1,358-byte packet', 32 + 1 + 24 + 1358, 1358],
+    ['a datagram-mode packet: 24 bytes less than it carries (the hub cannot tell)', 32 + 1 + 600, 600 - 24],
+    ['a bare KCP ack (57 bytes): the floor', 57, relayChargeMinBytes],
+    ['the smallest sealed datagram: the floor', 33, relayChargeMinBytes],
+  ] as const)('%s', (_why, bytes, charge) => {
+    expect(relayChargeBytes(bytes)).toBe(charge);
   });
 });

@@ -104,6 +104,29 @@ export function standbyAction(nowMs: number, lastHeardMs: number, handshakeMs: n
   return 'ok';
 }
 
+/** Local tuning: the choice reads each hub's lowest RTT of its last 5 answers (home: 5 s, standby:
+ * 25 s), not the smoothed one: a loaded host or a queue only adds delay, so a spike on home (the
+ * cluster e2e saw 1 <-> 54 and 139 <-> 30 ms on a loaded machine) does not read as a slow hub. */
+export const rttWindow = 5;
+/** Local tuning: a much faster hub must stay much faster this long before home moves to it. */
+export const switchDwellMs = 15_000;
+
+/** The last rttWindow RTT samples with `sampleMs` added (pure). */
+export function pushRtt(samples: readonly number[], sampleMs: number): number[] {
+  return [...samples, sampleMs].slice(-rttWindow);
+}
+
+/** The RTT the choice reads: the lowest of the recent samples; undefined before any (pure). */
+export function floorRtt(samples: readonly number[]): number | undefined {
+  return samples.length === 0 ? undefined : Math.min(...samples);
+}
+
+/** Whether a much-faster move has waited out its dwell (pure): `sinceMs` is when the same hub was
+ * first seen much faster in a row. */
+export function dwellDone(sinceMs: number | undefined, nowMs: number): boolean {
+  return sinceMs !== undefined && nowMs - sinceMs >= switchDwellMs;
+}
+
 /** An RTT sample folded into the smoothed figure (1/4 weight, as KCP's srtt). */
 export function smoothRtt(prev: number | undefined, sampleMs: number): number {
   return prev === undefined ? sampleMs : prev + (sampleMs - prev) / 4;

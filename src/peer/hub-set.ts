@@ -17,7 +17,7 @@ import { encodeInner, InnerKind, type InnerMessage } from '../wire/inner.js';
 import { decodeHubList } from '../wire/hub-list.js';
 import { DecodeError } from '../util/errors.js';
 import {
-  chooseHubs, homeLost, homePingMs, registerDeadMs, retryDelayMs, smoothRtt, standbyAction, standbyPingMs, startWindowMs, type HomeReason,
+  chooseHubs, dwellDone, floorRtt, homeLost, pushRtt, homePingMs, registerDeadMs, retryDelayMs, smoothRtt, standbyAction, standbyPingMs, startWindowMs, type HomeReason,
 } from './hub-choice.js';
 import { HubKeyMismatchError, type HubClient } from './hub-client.js';
 
@@ -75,6 +75,8 @@ interface HubEntry {
   key: Uint8Array | undefined;
   role: HubRole;
   rttMs: number | undefined;
+  /** The last few RTT samples: the choice reads their minimum (hub-choice.ts floorRtt). */
+  rttSamples: number[];
   lastHeardMs: number;
   handshakeMs: number;
   lastPingMs: number;
@@ -90,6 +92,8 @@ interface HubEntry {
 export class HubSet {
   /** Home switches by reason (status, metrics, tests). */
   readonly switches: Record<Exclude<HomeReason, 'stay'>, number> = { first: 0, 'home-lost': 0, 'much-faster': 0 };
+  /** The hub seen much faster than home in a row, since when (the dwell before moving to it). */
+  private faster: { index: number; sinceMs: number } | undefined;
   private readonly hubs: HubEntry[];
   private home: HubEntry | undefined;
   private firstAnswerMs: number | undefined;
@@ -103,7 +107,7 @@ export class HubSet {
 
   constructor(private readonly o: HubSetOptions) {
     this.hubs = o.hubs.map((h, index) => ({
-      index, endpoint: h.endpoint, path: udpPath(h.endpoint), key: h.key, role: 'idle', rttMs: undefined, lastHeardMs: -Infinity, handshakeMs: -Infinity,
+      index, endpoint: h.endpoint, path: udpPath(h.endpoint), key: h.key, role: 'idle', rttMs: undefined, rttSamples: [], lastHeardMs: -Infinity, handshakeMs: -Infinity,
       lastPingMs: -Infinity, homeSinceMs: -Infinity, failures: 0, nextTryMs: 0, pings: new Map(), keyNonce: undefined, keyAskedMs: -Infinity, why: undefined,
     }));
   }
@@ -170,7 +174,10 @@ export class HubSet {
       const p = h.pings.get(inner.txid);
       if (p) {
         h.pings.delete(inner.txid);
-        if (p.timed) h.rttMs = smoothRtt(h.rttMs, now - p.sentMs);
+        if (p.timed) {
+          h.rttMs = smoothRtt(h.rttMs, now - p.sentMs);
+          h.rttSamples = pushRtt(h.rttSamples, now - p.sentMs);
+        }
         // The first answer waited for the handshake: ask again at once for an RTT of the hub's own.
         else if (h.rttMs === undefined) this.ping(h, now);
         this.answered(h, now);
@@ -297,7 +304,7 @@ export class HubSet {
     // A silent home is upkeep's to leave (homeLost: it is marked down, not kept as standby).
     if (this.home && !this.isUp(this.home, now)) return;
     const live = this.hubs.filter((h) => h.role === 'home' || h.role === 'standby' || h.role === 'trying' || h.role === 'idle');
-    const cands = live.map((h) => ({ index: h.index, up: this.isUp(h, now), rttMs: h.rttMs }));
+    const cands = live.map((h) => ({ index: h.index, up: this.isUp(h, now), rttMs: floorRtt(h.rttSamples) }));
     if (!this.home) {
       if (this.firstAnswerMs === undefined) return;
       // At start the others get startWindowMs to answer (and be timed) too, unless every one has.
@@ -305,6 +312,15 @@ export class HubSet {
       if (waiting && now - this.firstAnswerMs < startWindowMs && this.switches.first === 0) return;
     }
     const c = chooseHubs(cands, this.home?.index);
+    // A much faster hub must stay so for switchDwellMs (the same one, in a row) before home moves.
+    if (c.reason === 'much-faster') {
+      const faster = this.faster?.index === c.home ? this.faster! : { index: c.home!, sinceMs: now };
+      this.faster = faster;
+      if (!dwellDone(faster.sinceMs, now)) {
+        c.standby = c.home;
+        c.home = this.home!.index;
+      }
+    } else this.faster = undefined;
     if (c.home !== undefined && c.home !== this.home?.index) {
       const next = this.hubs[c.home]!;
       const old = this.home;
@@ -351,7 +367,7 @@ export class HubSet {
     this.o.log.warn({ hub: endpointKey(h.endpoint), why, lastHeardMsAgo: Number.isFinite(h.lastHeardMs) ? Math.round(now - h.lastHeardMs) : null }, `hub-set: home hub lost (${why})`);
     this.home = undefined;
     if (h.role !== 'refused') this.markDown(h, now, why);
-    const c = chooseHubs(this.hubs.filter((x) => x.role === 'standby' || x.role === 'idle' || x.role === 'trying').map((x) => ({ index: x.index, up: this.isUp(x, now), rttMs: x.rttMs })), undefined);
+    const c = chooseHubs(this.hubs.filter((x) => x.role === 'standby' || x.role === 'idle' || x.role === 'trying').map((x) => ({ index: x.index, up: this.isUp(x, now), rttMs: floorRtt(x.rttSamples) })), undefined);
     if (c.home !== undefined) {
       this.home = h; // for the log line's "from"
       this.setHome(this.hubs[c.home]!, now, 'home-lost');

@@ -2,7 +2,7 @@
 // hysteresis, when home is lost, what a standby needs, the retry backoff.
 import { describe, expect, it } from 'vitest';
 import {
-  chooseHubs, homeDeadMs, homeLost, muchFaster, retryDelayMs, retryFirstMs, retryJitter, retryMaxMs, smoothRtt, standbyAction, standbyDeadMs, standbyRehandshakeMs,
+  chooseHubs, dwellDone, floorRtt, pushRtt, rttWindow, switchDwellMs, homeDeadMs, homeLost, muchFaster, retryDelayMs, retryFirstMs, retryJitter, retryMaxMs, smoothRtt, standbyAction, standbyDeadMs, standbyRehandshakeMs,
   type HubCandidate,
 } from '../../src/peer/hub-choice.js';
 
@@ -70,5 +70,26 @@ describe('retry backoff', () => {
     ['jitter adds up to a quarter', 1, 0.999, Math.round(retryFirstMs * (1 + retryJitter * 0.999))],
   ])('%s', (_why, failures, random, want) => {
     expect(retryDelayMs(failures, random)).toBe(want);
+  });
+});
+
+describe('the RTT the choice reads, and the dwell before a much-faster move', () => {
+  it('keeps the last samples and reads their minimum: a spike on home is not a slow hub', () => {
+    let w: number[] = [];
+    for (const x of [30, 31, 140, 29, 150, 160]) w = pushRtt(w, x);
+    expect(w).toHaveLength(rttWindow);
+    expect(floorRtt(w)).toBe(29);
+    expect(floorRtt([])).toBeUndefined();
+    // Sustained: the floor follows once every sample in the window is slow.
+    for (let i = 0; i < rttWindow; i++) w = pushRtt(w, 150);
+    expect(floorRtt(w)).toBe(150);
+  });
+  it.each([
+    ['never seen faster', undefined, 100_000, false],
+    ['just seen', 50_000, 50_000, false],
+    ['not long enough', 50_000, 50_000 + switchDwellMs - 1, false],
+    ['long enough', 50_000, 50_000 + switchDwellMs, true],
+  ])('dwell: %s', (_n, since, now, want) => {
+    expect(dwellDone(since as number | undefined, now as number)).toBe(want);
   });
 });

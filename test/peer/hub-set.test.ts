@@ -11,7 +11,7 @@ import { startHub, type Hub } from '../../src/hub/hub.js';
 import { memoryState } from '../../src/hub/network-state.js';
 import { parseNetwork } from '../../src/hub/registry.js';
 import type { Endpoint } from '../../src/net/udp.js';
-import { homeDeadMs, registerDeadMs } from '../../src/peer/hub-choice.js';
+import { homeDeadMs, registerDeadMs, switchDwellMs } from '../../src/peer/hub-choice.js';
 import type { PeerNode } from '../../src/peer/node.js';
 import { testLogger } from '../fakes/logger.js';
 import { HUB_ENDPOINT, NETWORK, World } from '../vnet/world.js';
@@ -103,6 +103,37 @@ describe('a peer with two hubs', () => {
     expect(a.hubSet!.switches).toEqual({ first: 1, 'home-lost': 0, 'much-faster': 0 });
     const [rtt1, rtt2] = a.hubSet!.status().map((h) => h.rttMs!);
     expect(rtt1! - rtt2!).toBeGreaterThan(50);
+    await w.settle(a.stop());
+    await w.settle(Promise.all([hub1.close(), hub2.close()]));
+  }, 60_000);
+
+  it('does not move home for delay spikes on it, and moves after a sustained slowdown outlasts the dwell', async () => {
+    const w = new World();
+    const { hub1, hub2, key2 } = twoHubs(w);
+    let mode: 'none' | 'spikes' | 'slow' = 'none';
+    let seed = 12345;
+    const chance = (p: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) < p;
+    const transmit = w.net.transmit.bind(w.net);
+    w.net.transmit = (from, data, to) => {
+      const toHub1 = to.address === HUB_ENDPOINT.address || from.local.address === HUB_ENDPOINT.address;
+      // Spikes: a datagram in four to or from hub 1 late by 100 ms, at random (a loaded host); slow: all.
+      const late = toHub1 && (mode === 'slow' || (mode === 'spikes' && chance(0.25)));
+      if (late) w.clock.setTimer(100, () => transmit(from, data, to));
+      else transmit(from, data, to);
+    };
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a', hubs: [{ endpoint: HUB_ENDPOINT, key: w.hubKeys.publicKey }, { endpoint: HUB2, key: key2 }] });
+    void a.start();
+    await runUntil(w, 'registered', () => a.hubClient.state === 'registered');
+    expect(homeOf(a)).toBe('203.0.113.1:7000');
+    mode = 'spikes';
+    w.run(40_000);
+    expect(a.hubSet!.switches['much-faster']).toBe(0);
+    expect(homeOf(a)).toBe('203.0.113.1:7000');
+    mode = 'slow';
+    const t0 = w.clock.now();
+    await runUntil(w, 'home moved to the faster hub', () => homeOf(a) === '203.0.113.2:7000', 60_000);
+    expect(w.clock.now() - t0).toBeGreaterThanOrEqual(switchDwellMs);
+    expect(a.hubSet!.switches['much-faster']).toBe(1);
     await w.settle(a.stop());
     await w.settle(Promise.all([hub1.close(), hub2.close()]));
   }, 60_000);

@@ -15,6 +15,7 @@ import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { encodeInner, InnerKind, type InnerMessage } from '../wire/inner.js';
 import { decodeHubList } from '../wire/hub-list.js';
+import { RefusalReason } from '../wire/control.js';
 import { DecodeError } from '../util/errors.js';
 import {
   chooseHubs, dwellDone, floorRtt, homeLost, pushRtt, homePingMs, registerDeadMs, retryDelayMs, smoothRtt, standbyAction, standbyPingMs, startWindowMs, type HomeReason,
@@ -272,11 +273,14 @@ export class HubSet {
       case 'home': {
         if (now - h.lastPingMs >= homePingMs) this.ping(h, now);
         if (homeLost(now, h.lastHeardMs, h.homeSinceMs)) return this.leaveHome(h, now, 'home stopped answering');
-        // A hub that answers PINGs but never our REGISTER is left for one that may (not for a refusal:
-        // that is an answer, and the same on every hub of the network).
-        this.registeringSinceMs = this.o.client.state === 'registering' ? (this.registeringSinceMs ?? now) : undefined;
+        // A hub that answers PINGs but never our REGISTER, or refuses it only because it cannot confirm
+        // the claim (UNAVAILABLE: cut from its shared state), is left for one that may; any other
+        // refusal is an answer, the same on every hub of the network.
+        const client = this.o.client;
+        const pending = client.state === 'registering' || (client.state === 'refused' && client.lastRefusal?.reason === RefusalReason.UNAVAILABLE);
+        this.registeringSinceMs = pending ? (this.registeringSinceMs ?? now) : undefined;
         const other = this.hubs.some((x) => x !== h && (x.role === 'standby' || x.role === 'idle') && this.isUp(x, now));
-        if (this.registeringSinceMs !== undefined && now - this.registeringSinceMs > registerDeadMs && other) this.leaveHome(h, now, 'no answer to REGISTER');
+        if (this.registeringSinceMs !== undefined && now - this.registeringSinceMs > registerDeadMs && other) this.leaveHome(h, now, client.state === 'refused' ? 'REGISTER refused: UNAVAILABLE' : 'no answer to REGISTER');
         return;
       }
       case 'standby':

@@ -11,6 +11,7 @@ import { startHub, type Hub } from '../../src/hub/hub.js';
 import { memoryState } from '../../src/hub/network-state.js';
 import { parseNetwork } from '../../src/hub/registry.js';
 import type { Endpoint } from '../../src/net/udp.js';
+import { ClusterError } from '../../src/hub/nats-state.js';
 import { homeDeadMs, registerDeadMs, switchDwellMs } from '../../src/peer/hub-choice.js';
 import type { PeerNode } from '../../src/peer/node.js';
 import { testLogger } from '../fakes/logger.js';
@@ -18,10 +19,12 @@ import { HUB_ENDPOINT, NETWORK, World } from '../vnet/world.js';
 
 const HUB2: Endpoint = { address: '203.0.113.2', port: 7000 };
 
-function twoHubs(w: World, opts: { stuckClaims?: boolean; acl?: [string, string] } = {}): { hub1: Hub; hub2: Hub; key2: Uint8Array } {
-  // stuckClaims: hub 1 answers PINGs but never a REGISTER (its claims never settle: a hub cut from NATS).
+function twoHubs(w: World, opts: { stuckClaims?: boolean | 'unavailable'; acl?: [string, string] } = {}): { hub1: Hub; hub2: Hub; key2: Uint8Array } {
+  // stuckClaims: hub 1 answers PINGs but never a REGISTER (its claims never settle), or, 'unavailable',
+  // refuses every REGISTER with UNAVAILABLE (its claims cannot be confirmed: a hub cut from NATS).
   const state = memoryState(parseNetwork(NETWORK), new BindingTable([]));
-  if (opts.stuckClaims) state.claim = () => new Promise(() => undefined);
+  if (opts.stuckClaims === 'unavailable') state.claim = () => Promise.reject(new ClusterError('CLUSTER_UNREACHABLE', 'the NATS connection is down'));
+  else if (opts.stuckClaims) state.claim = () => new Promise(() => undefined);
   const acl = (i: number) => (opts.acl ? { acl: parseAclPolicy(opts.acl[i]!, `hub${i + 1}.json`) } : {});
   const hub1 = w.startHub({ ...(opts.stuckClaims ? { state } : {}), ...acl(0) });
   const keys2 = generateKeyPair();
@@ -178,6 +181,19 @@ describe('a peer with two hubs', () => {
     expect(took).toBeGreaterThan(registerDeadMs);
     expect(took).toBeLessThan(registerDeadMs + 2_000);
     expect(a.hubSet!.status()[0]!).toMatchObject({ role: 'down', why: 'no answer to REGISTER' });
+    await w.settle(a.stop());
+    await w.settle(Promise.all([hub1.close(), hub2.close()]));
+  }, 60_000);
+
+  it('leaves a home that refuses every REGISTER with UNAVAILABLE (cut from its shared state), for the other hub', async () => {
+    const w = new World();
+    const { hub1, hub2, key2 } = twoHubs(w, { stuckClaims: 'unavailable' });
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a', hubs: [{ endpoint: HUB_ENDPOINT, key: w.hubKeys.publicKey }, { endpoint: HUB2, key: key2 }] });
+    void a.start();
+    const took = await runUntil(w, 'registered on hub 2', () => names(hub2).includes('a') && a.hubClient.state === 'registered');
+    expect(took).toBeGreaterThan(registerDeadMs);
+    expect(took).toBeLessThan(registerDeadMs + 2_000);
+    expect(a.hubSet!.status()[0]!).toMatchObject({ role: 'down', why: 'REGISTER refused: UNAVAILABLE' });
     await w.settle(a.stop());
     await w.settle(Promise.all([hub1.close(), hub2.close()]));
   }, 60_000);

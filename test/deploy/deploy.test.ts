@@ -135,3 +135,45 @@ describe('deploy/systemd units', () => {
     expect(Number(m![1])).toBeLessThanOrEqual(max);
   });
 });
+
+// Several hubs with NATS beside each (README "Running under systemd"): the hub drop-in's ExecStart
+// parses with hub.json plus the clusterAdvertise it tells the operator to add; nats-server accepts
+// the example NATS config; systemd-analyze verify accepts the NATS unit.
+describe('deploy/ several hubs with NATS beside each', () => {
+  it('the meshd-hub drop-in: its ExecStart (after the reset) parses with hub.json and clusterAdvertise', () => {
+    const text = readFileSync(join(deploy, 'systemd', 'meshd-hub.service.d', 'cluster.conf'), 'utf8');
+    const starts = text.split('\n').filter((l) => l.startsWith('ExecStart='));
+    expect(starts[0]).toBe('ExecStart=');
+    expect(starts).toHaveLength(2);
+    const argv = starts[1]!.slice('ExecStart='.length).split(/\s+/);
+    const { role, raw } = flagsToRaw(argv.slice(argv.indexOf('meshd') + 1));
+    expect(role).toBe('hub');
+    delete raw.config;
+    // Repeatable on the command line; one here.
+    raw.cluster = [raw.cluster];
+    const c = parseHubConfig({ ...configFile('hub.json'), clusterAdvertise: '203.0.113.1:7000', ...raw }, { ...ctx, env: {} });
+    expect(c).toMatchObject({ cluster: ['nats://127.0.0.1:4222'], clusterCreds: '/run/credentials/meshd/nats.creds', clusterAdvertise: { address: '203.0.113.1', port: 7000 } });
+    expect(text).toMatch(/^LoadCredential=nats\.creds:\/etc\/meshd\/nats\.creds$/m);
+  });
+
+  const natsMissing = spawnSync('sh', ['-c', 'command -v nats-server']).status !== 0 ? 'nats-server is not installed' : undefined;
+  it.skipIf(natsMissing !== undefined && process.env.CI !== 'true')(`nats-server -t accepts deploy/nats/meshd-nats.conf${natsMissing ? ` [skipped: ${natsMissing}]` : ''}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshd-nats-conf-'));
+    try {
+      // Its store directory and the example route hosts made local (-t resolves nothing, writes nothing).
+      const conf = readFileSync(join(deploy, 'nats', 'meshd-nats.conf'), 'utf8').replace('/var/lib/meshd-nats', join(dir, 'js')).replace('hub-b.example.net', '192.0.2.10').replace('hub-c.example.net', '192.0.2.11');
+      writeFileSync(join(dir, 'n.conf'), conf);
+      const r = spawnSync('nats-server', ['-c', join(dir, 'n.conf'), '-t'], { encoding: 'utf8', timeout: 30_000 });
+      expect({ status: r.status, out: `${r.stdout}${r.stderr}`.trim() }).toMatchObject({ status: 0, out: expect.stringMatching(/is valid/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(analyzeMissing !== undefined)(`systemd-analyze verify accepts meshd-nats.service${analyzeMissing ? ` [skipped: ${analyzeMissing}]` : ''}`, () => {
+    const r = spawnSync('systemd-analyze', ['verify', join(deploy, 'systemd', 'meshd-nats.service')], { encoding: 'utf8', timeout: 60_000 });
+    const out = `${r.stdout}${r.stderr}`.trim();
+    // nats-server missing is the only acceptable complaint (a machine without it installed).
+    expect({ status: r.status, out: out.replace(/.*Command \/usr\/sbin\/nats-server is not executable.*\n?/g, '') }).toEqual({ status: 0, out: '' });
+  });
+});

@@ -90,7 +90,7 @@ describe('meshd bad usage: one "meshd:" line naming the option, non-zero exit, n
     ['--secret-file that does not exist', () => ['hub', '--listen', '127.0.0.1:0', '--secret-file', join(dir, 'no-secret'), ...sd()], 1, /^meshd: --secret-file: cannot read .*ENOENT/],
     ['unknown command', () => ['frobnicate'], 2, /^meshd: unknown command 'frobnicate'/],
     ['unknown flag of a subcommand', () => ['peer', '--bogus'], 2, /^meshd: unknown option '--bogus'/],
-    ['flag without its value', () => ['peer', '--hub'], 2, /^meshd: option '--hub <host:port>' argument missing/],
+    ['flag without its value', () => ['peer', '--hub'], 2, /^meshd: option '--hub <host:port\[@key\]>' argument missing/],
     ['ping without a target', () => ['ping'], 2, /^meshd: missing required argument 'peer'/],
     ['ping --count 0', () => ['ping', 'b', '--count', '0'], 2, /^meshd: option '--count <n>' argument '0' is invalid/],
     ['status with no daemon running', () => ['status', ...sd()], 1, /^meshd: no meshd daemon at .*peer\.sock/],

@@ -1,13 +1,14 @@
 // Path redundancy in the data path (issue 19 item 3): a PeerSender in front of the FEC stage. A small
-// message of a low-rate lane (dup-decide.ts) on a lossy direct path leaves twice, as inner kind 6
-// (below) on the direct path and over the hub relay; everything else goes on to FEC unchanged. The
-// receiving side (receive) lets the first copy through (dup-window.ts) to the inbound stage.
+// message of a low-rate lane (dup-decide.ts) on a lossy path leaves as several copies of inner kind 6
+// (below), as many as the measured loss asks, spread over the direct path and the hub relay and
+// spaced a few ms apart (dupPlan); everything else goes on to FEC unchanged. The receiving side
+// (receive) lets the first copy through (dup-window.ts) to the inbound stage.
 //
 //   DUP (6)  0 kind u8 = 6 | 1 seq u32 LE | 5 inner message [n] (KCP or IP, kind byte included)
 import { viewOf } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import type { PeerSender } from './channel.js';
-import { dupDirectSettleMs, shouldDuplicate, type DupWhy } from './dup-decide.js';
+import { dupCopies, dupDirectSettleMs, dupPlan, shouldDuplicate, type DupWhy } from './dup-decide.js';
 import { DupWindow } from './dup-window.js';
 import { PEER_CAP_FEC } from './fec-caps.js';
 import { flowLane, laneOfConv } from './flow-lane.js';
@@ -35,7 +36,7 @@ export interface DupStageOptions {
   next: PeerSender;
   link: DupSender;
   clock: Clock;
-  /** Direct-path loss for the pair (the FEC stage's reading), undefined when none yet. */
+  /** The pair's path loss (the FEC stage's reading), undefined when none yet. */
   lossOf(peer: RemotePeer): number | undefined;
   deliver(peer: RemotePeer, inner: Uint8Array): void;
   /** false: never double (--fec off turns both off). */
@@ -44,8 +45,10 @@ export interface DupStageOptions {
 
 interface PairDup {
   seq: number;
-  /** When the pair's data last started taking a direct path (dup-decide.ts dupDirectSettleMs). */
-  directSinceMs: number | undefined;
+  /** Whether the pair's data took a direct path at the last send, and since when (a switch either
+   * way resets the settle time, dup-decide.ts dupDirectSettleMs: the reading is the old path's). */
+  direct: boolean;
+  pathSinceMs: number;
   readonly window: DupWindow;
   windowStart: number;
   readonly pkts: Uint32Array;
@@ -55,7 +58,9 @@ interface PairDup {
 }
 
 export class DupStage implements PeerSender {
-  readonly stats = { doubled: 0, received: 0, duplicatesDropped: 0, malformed: 0 };
+  /** doubled: messages sent as copies; copies/bytesAdded: the copies beyond the first and their
+   * bytes (the cost of redundancy, headers included). */
+  readonly stats = { doubled: 0, copies: 0, bytesAdded: 0, received: 0, duplicatesDropped: 0, malformed: 0 };
   private readonly pairs = new WeakMap<RemotePeer, PairDup>();
 
   constructor(private readonly o: DupStageOptions) {}
@@ -69,16 +74,17 @@ export class DupStage implements PeerSender {
     p.pkts[lane]!++;
     p.bytes[lane]! += inner.byteLength;
     const direct = this.o.link.isDirect(peer);
-    if (!direct) p.directSinceMs = undefined;
-    else p.directSinceMs ??= now;
-    const settled = direct && now - p.directSinceMs! >= dupDirectSettleMs;
+    if (direct !== p.direct) {
+      p.direct = direct;
+      p.pathSinceMs = now;
+    }
+    const loss = now - p.pathSinceMs >= dupDirectSettleMs ? this.o.lossOf(peer) : undefined;
     // The busier of this window so far and the last full one: a burst is bulk at once.
     const why: DupWhy = shouldDuplicate({
       bytes: inner.byteLength,
       lanePps: Math.max(p.pkts[lane]!, p.lastPkts[lane]!),
       laneBytesPerSec: Math.max(p.bytes[lane]!, p.lastBytes[lane]!),
-      direct,
-      loss: settled ? this.o.lossOf(peer) : undefined,
+      loss,
       capable: true,
     });
     if (why !== 'duplicate') return this.o.next.send(peer, inner);
@@ -88,9 +94,19 @@ export class DupStage implements PeerSender {
     p.seq = (p.seq + 1) >>> 0;
     frame.set(inner, DUP_HEADER_BYTES);
     this.stats.doubled++;
-    const a = this.o.link.send(peer, frame);
-    const b = this.o.link.sendRelay(peer, frame);
-    return a || b;
+    const n = dupCopies(loss!);
+    let ok = false;
+    for (const c of dupPlan(n, direct)) {
+      if (c.delayMs === 0) ok = this.sendCopy(peer, frame, c.relay) || ok;
+      else this.o.clock.setTimer(c.delayMs, () => this.sendCopy(peer, frame, c.relay));
+    }
+    this.stats.copies += n - 1;
+    this.stats.bytesAdded += n * frame.byteLength - inner.byteLength;
+    return ok;
+  }
+
+  private sendCopy(peer: RemotePeer, frame: Uint8Array, relay: boolean): boolean {
+    return relay ? this.o.link.sendRelay(peer, frame) : this.o.link.send(peer, frame);
   }
 
   /** Inbound stage 4 for inner kind 6: the first copy of each message goes on. */
@@ -113,7 +129,7 @@ export class DupStage implements PeerSender {
     let p = this.pairs.get(peer);
     if (p === undefined) {
       const z = () => new Uint32Array(laneSlots);
-      p = { seq: 0, directSinceMs: undefined, window: new DupWindow(), windowStart: this.o.clock.now(), pkts: z(), bytes: z(), lastPkts: z(), lastBytes: z() };
+      p = { seq: 0, direct: false, pathSinceMs: this.o.clock.now(), window: new DupWindow(), windowStart: this.o.clock.now(), pkts: z(), bytes: z(), lastPkts: z(), lastBytes: z() };
       this.pairs.set(peer, p);
     }
     return p;

@@ -69,15 +69,18 @@ export interface DupCopy {
 }
 
 /**
- * Where and when the `copies` copies leave. With a relay beside a direct path they alternate
- * direct, relay, direct, ... in pairs dupSpacingMs apart (a pair at 0 ms: the two paths fail
- * independently); with one path (a relayed pair) each copy is dupSpacingMs after the one before,
- * so one short burst does not take them all.
+ * Where and when the `copies` copies leave: two on the data path at once (random loss takes each
+ * alone; the relay is usually the slower way round, so its copy rescues rather than races), one over
+ * the relay at once when there is one beside a direct path (the paths fail independently), and the
+ * rest dupSpacingMs apart, alternating relay and direct, so one short burst does not take them all.
  */
 export function dupPlan(copies: number, relayBeside: boolean): DupCopy[] {
   const plan: DupCopy[] = [];
   for (let i = 0; i < copies; i++) {
-    plan.push(relayBeside ? { relay: i % 2 === 1, delayMs: Math.floor(i / 2) * dupSpacingMs } : { relay: false, delayMs: i * dupSpacingMs });
+    if (i < 2) plan.push({ relay: false, delayMs: 0 });
+    else if (!relayBeside) plan.push({ relay: false, delayMs: (i - 1) * dupSpacingMs });
+    else if (i === 2) plan.push({ relay: true, delayMs: 0 });
+    else plan.push({ relay: i % 2 === 0, delayMs: (i - 2) * dupSpacingMs });
   }
   return plan;
 }

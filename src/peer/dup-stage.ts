@@ -49,6 +49,9 @@ interface PairDup {
    * way resets the settle time, dup-decide.ts dupDirectSettleMs: the reading is the old path's). */
   direct: boolean;
   pathSinceMs: number;
+  /** The last message sent as copies, and when (isThinCopyOf). */
+  lastFrame: Uint8Array | undefined;
+  lastFrameAt: number;
   readonly window: DupWindow;
   windowStart: number;
   readonly pkts: Uint32Array;
@@ -60,7 +63,7 @@ interface PairDup {
 export class DupStage implements PeerSender {
   /** doubled: messages sent as copies; copies/bytesAdded: the copies beyond the first and their
    * bytes (the cost of redundancy, headers included). */
-  readonly stats = { doubled: 0, copies: 0, bytesAdded: 0, received: 0, duplicatesDropped: 0, malformed: 0 };
+  readonly stats = { doubled: 0, copies: 0, bytesAdded: 0, thinCopiesSkipped: 0, received: 0, duplicatesDropped: 0, malformed: 0 };
   private readonly pairs = new WeakMap<RemotePeer, PairDup>();
 
   constructor(private readonly o: DupStageOptions) {}
@@ -68,8 +71,14 @@ export class DupStage implements PeerSender {
   send(peer: RemotePeer, inner: Uint8Array): boolean {
     if (!this.o.enabled || (peer.caps & PEER_CAP_FEC) === 0) return this.o.next.send(peer, inner);
     const p = this.pairOf(peer);
-    const lane = laneOf(peer, inner);
     const now = this.o.clock.now();
+    if (isThinCopyOf(inner, p.lastFrame, now === p.lastFrameAt)) {
+      // KCP's own copy of a thin stream's segment (kcp.ts, in its own datagram right after the
+      // first): the copies above already carry it.
+      this.stats.thinCopiesSkipped++;
+      return true;
+    }
+    const lane = laneOf(peer, inner);
     if (now - p.windowStart >= rateWindowMs) this.roll(p, now);
     p.pkts[lane]!++;
     p.bytes[lane]! += inner.byteLength;
@@ -93,6 +102,8 @@ export class DupStage implements PeerSender {
     viewOf(frame).setUint32(1, p.seq, true);
     p.seq = (p.seq + 1) >>> 0;
     frame.set(inner, DUP_HEADER_BYTES);
+    p.lastFrame = frame;
+    p.lastFrameAt = now;
     this.stats.doubled++;
     const n = dupCopies(loss!);
     let ok = false;
@@ -129,7 +140,7 @@ export class DupStage implements PeerSender {
     let p = this.pairs.get(peer);
     if (p === undefined) {
       const z = () => new Uint32Array(laneSlots);
-      p = { seq: 0, direct: false, pathSinceMs: this.o.clock.now(), window: new DupWindow(), windowStart: this.o.clock.now(), pkts: z(), bytes: z(), lastPkts: z(), lastBytes: z() };
+      p = { seq: 0, direct: false, pathSinceMs: this.o.clock.now(), lastFrame: undefined, lastFrameAt: 0, window: new DupWindow(), windowStart: this.o.clock.now(), pkts: z(), bytes: z(), lastPkts: z(), lastBytes: z() };
       this.pairs.set(peer, p);
     }
     return p;
@@ -153,4 +164,16 @@ function laneOf(peer: RemotePeer, inner: Uint8Array): number {
   }
   if (inner[0] === InnerKind.IP && inner.byteLength >= 21) return flowLane(inner.subarray(1)) % laneSlots;
   return 0;
+}
+
+/** Whether `inner` is KCP's thin-stream copy of the message in `last` (a DUP frame sent in the same
+ * flush, `sameFlush`): a KCP datagram whose segments are the tail of that one's (the first may carry
+ * ACKs ahead of the PUSH). */
+function isThinCopyOf(inner: Uint8Array, last: Uint8Array | undefined, sameFlush: boolean): boolean {
+  if (!sameFlush || last === undefined || inner[0] !== InnerKind.KCP) return false;
+  const n = inner.byteLength - 1;
+  const off = last.byteLength - n;
+  if (n <= 0 || off <= DUP_HEADER_BYTES) return false;
+  for (let i = 0; i < n; i++) if (inner[1 + i] !== last[off + i]) return false;
+  return true;
 }

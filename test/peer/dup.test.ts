@@ -44,9 +44,11 @@ describe('dupCopies: the fewest copies whose loss together is rare', () => {
 describe('dupPlan: where and when each copy leaves', () => {
   const s = dupSpacingMs;
   it.each<[string, number, boolean, [boolean, number][]]>([
-    ['two paths, 3 copies: direct and relay at once, direct again a little later', 3, true, [[false, 0], [true, 0], [false, s]]],
-    ['two paths, 4 copies: a pair at once, a pair later', 4, true, [[false, 0], [true, 0], [false, s], [true, s]]],
-    ['one path (relayed pair), 3 copies: spaced so one burst does not take them all', 3, false, [[false, 0], [false, s], [false, 2 * s]]],
+    ['two paths, 2 copies: both on the data path at once', 2, true, [[false, 0], [false, 0]]],
+    ['two paths, 3 copies (5 %): two direct and one relayed at once', 3, true, [[false, 0], [false, 0], [true, 0]]],
+    ['two paths, 4 copies (10 %): and one more direct a little later', 4, true, [[false, 0], [false, 0], [true, 0], [false, s]]],
+    ['two paths, 6 copies: the rest alternate, spaced', 6, true, [[false, 0], [false, 0], [true, 0], [false, s], [true, 2 * s], [false, 3 * s]]],
+    ['one path (relayed pair), 4 copies: two at once, the rest spaced so one burst does not take them all', 4, false, [[false, 0], [false, 0], [false, s], [false, 2 * s]]],
   ])('%s', (_why, copies, relayBeside, want) => {
     expect(dupPlan(copies, relayBeside).map((c) => [c.relay, c.delayMs])).toEqual(want);
   });
@@ -96,7 +98,7 @@ describe('DupStage', () => {
     r.sent.direct.length = 0;
     for (let i = 0; i < 5; i++) {
       expect(r.stage.send(r.peer, kcp(0, 80))).toBe(true);
-      expect([r.sent.direct.length, r.sent.relay.length]).toEqual([2 * i + 1, i + 1]); // the third copy waits
+      expect([r.sent.direct.length, r.sent.relay.length]).toEqual([2 * i + 2, i + 1]);
       r.clock.advance(200);
     }
     expect(r.sent.next).toHaveLength(0);
@@ -133,6 +135,25 @@ describe('DupStage', () => {
     expect(c.sent.next).toHaveLength(2);
   });
 
+  it("skips KCP's thin-stream copy of a message it already copied, and nothing else", () => {
+    const r = rig(0.05);
+    r.stage.send(r.peer, kcp(0, 80));
+    r.clock.advance(dupDirectSettleMs);
+    r.sent.direct.length = 0;
+    const push = kcp(0, 81); // kind, then one segment: conv and the rest
+    push.fill(9, 5);
+    const ack = kcp(0, 25).fill(7, 5); // an ACK segment ahead of the PUSH
+    const withAck = new Uint8Array([...ack, ...push.subarray(1)]);
+    r.stage.send(r.peer, withAck);
+    expect(r.stage.send(r.peer, push)).toBe(true); // KCP's copy: the tail of the last one
+    const other = kcp(0, 80);
+    other.fill(8, 5);
+    r.stage.send(r.peer, other); // a different message in the same flush
+    r.clock.advance(1);
+    r.stage.send(r.peer, withAck.slice()); // the same bytes later: a retransmit, not a copy
+    expect(r.stage.stats).toMatchObject({ thinCopiesSkipped: 1, doubled: 3 });
+  });
+
   it('on a relayed pair (one path) the copies leave on it, spaced dupSpacingMs apart', () => {
     const c = rig(0.1, false);
     c.stage.send(c.peer, kcp(0, 80)); // the pair's first message: its path settles from now
@@ -144,7 +165,7 @@ describe('DupStage', () => {
       c.clock.advance(dupSpacingMs);
       at.push(c.sent.direct.length);
     }
-    expect(at).toEqual([1, 2, 3, 4, 4]); // 4 copies at 10 %
+    expect(at).toEqual([2, 3, 4, 4, 4]); // 4 copies at 10 %: two at once, then one each 4 ms
     expect(c.sent.relay).toHaveLength(0);
     expect(c.sent.next).toHaveLength(0);
   });

@@ -70,7 +70,7 @@ export class DataPlane {
     // A sender without a relay beside it (tests' links) never doubles.
     const s = o.sender as PeerSender & Partial<DupSender>;
     const link: DupSender = { send: (p, i) => s.send(p, i), sendRelay: (p, i) => s.sendRelay?.(p, i) ?? false, isDirect: (p) => s.isDirect?.(p) ?? false };
-    this.dup = new DupStage({ next: this.fec, link, clock: o.clock, lossOf: (p) => this.fec.lossOf(p), deliver, enabled: o.fec !== 'off' });
+    this.dup = new DupStage({ next: this.fec, link, clock: o.clock, lossOf: (p) => this.fec.lossOf(p) ?? reverseLossOf(this.fec.status(p)), deliver, enabled: o.fec !== 'off' });
     this.channels = new Channels({ table: o.table, sender: this.dup, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer, ...(o.choose ? { choose: o.choose } : {}), ...(o.onModeSwitch ? { onModeSwitch: o.onModeSwitch } : {}) });
     this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { v6: { local6: o.local6, prefix6: o.prefix6 ?? 64 } } : {}) });
     this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, fec: this.fec, dup: this.dup, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { local6: o.local6 } : {}) });
@@ -100,4 +100,10 @@ export class DataPlane {
     this.fec.close();
     this.channels.close();
   }
+}
+
+/** Interactive copies for a pair that has no loss reading of its own (it only answered: an echo
+ * server, an ssh server): the loss FEC measured on the peer's frames to us (fec-pair.ts 'reverse'). */
+function reverseLossOf(st: FecPairStatus | undefined): number | undefined {
+  return st?.lossPct === undefined ? undefined : st.lossPct / 100;
 }

@@ -8,7 +8,7 @@
 import { viewOf } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import type { PeerSender } from './channel.js';
-import { dupCopies, dupDirectSettleMs, dupPlan, shouldDuplicate, type DupWhy } from './dup-decide.js';
+import { dupCopies, dupDirectSettleMs, dupMaxBytes, dupMaxLaneBytesPerSec, dupMaxLanePps, dupPlan, shouldDuplicate, type DupWhy } from './dup-decide.js';
 import { DupWindow } from './dup-window.js';
 import { PEER_CAP_FEC } from './fec-caps.js';
 import { flowLane, laneOfConv } from './flow-lane.js';
@@ -36,7 +36,9 @@ export interface DupStageOptions {
   next: PeerSender;
   link: DupSender;
   clock: Clock;
-  /** The pair's path loss (the FEC stage's reading), undefined when none yet. */
+  /** The pair's path loss (the FEC stage's reading, else the loss measured on the peer's frames to
+   * us: a pair that only answered has no reading of its own), undefined when none yet. Asked only
+   * for messages that could be copied. */
   lossOf(peer: RemotePeer): number | undefined;
   deliver(peer: RemotePeer, inner: Uint8Array): void;
   /** false: never double (--fec off turns both off). */
@@ -87,15 +89,13 @@ export class DupStage implements PeerSender {
       p.direct = direct;
       p.pathSinceMs = now;
     }
-    const loss = now - p.pathSinceMs >= dupDirectSettleMs ? this.o.lossOf(peer) : undefined;
-    // The busier of this window so far and the last full one: a burst is bulk at once.
-    const why: DupWhy = shouldDuplicate({
-      bytes: inner.byteLength,
-      lanePps: Math.max(p.pkts[lane]!, p.lastPkts[lane]!),
-      laneBytesPerSec: Math.max(p.bytes[lane]!, p.lastBytes[lane]!),
-      loss,
-      capable: true,
-    });
+    // The busier of this window so far and the last full one: a burst is bulk at once. The loss is
+    // read only for a message that could be copied (bulk never asks).
+    const lanePps = Math.max(p.pkts[lane]!, p.lastPkts[lane]!);
+    const laneBytesPerSec = Math.max(p.bytes[lane]!, p.lastBytes[lane]!);
+    const small = inner.byteLength <= dupMaxBytes && lanePps <= dupMaxLanePps && laneBytesPerSec <= dupMaxLaneBytesPerSec;
+    const loss = small && now - p.pathSinceMs >= dupDirectSettleMs ? this.o.lossOf(peer) : undefined;
+    const why: DupWhy = shouldDuplicate({ bytes: inner.byteLength, lanePps, laneBytesPerSec, loss, capable: true });
     if (why !== 'duplicate') return this.o.next.send(peer, inner);
     const frame = new Uint8Array(DUP_HEADER_BYTES + inner.byteLength);
     frame[0] = INNER_KIND_DUP;

@@ -20,6 +20,9 @@ export const INNER_KIND_DUP = 6;
 export const DUP_HEADER_BYTES = 5;
 /** Lanes a pair's rates are kept for: the KCP lanes (flow-lane.ts kcpLaneCount), one per IP flow hash. */
 const laneSlots = 16;
+/** KCP's thin copy leaves in the same flush as the first, microseconds later (local tuning: well
+ * under one flush interval, and the copy must be the very next message the stage sees). */
+const thinCopyWithinMs = 1;
 /** Rates are counted over windows of this long (local tuning: one second, as the thresholds). */
 const rateWindowMs = 1_000;
 
@@ -51,7 +54,7 @@ interface PairDup {
    * way resets the settle time, dup-decide.ts dupDirectSettleMs: the reading is the old path's). */
   direct: boolean;
   pathSinceMs: number;
-  /** The last message sent as copies, and when (isThinCopyOf). */
+  /** The last message sent as copies if nothing was sent since, and when (isThinCopyOf). */
   lastFrame: Uint8Array | undefined;
   lastFrameAt: number;
   readonly window: DupWindow;
@@ -74,7 +77,9 @@ export class DupStage implements PeerSender {
     if (!this.o.enabled || (peer.caps & PEER_CAP_FEC) === 0) return this.o.next.send(peer, inner);
     const p = this.pairOf(peer);
     const now = this.o.clock.now();
-    if (isThinCopyOf(inner, p.lastFrame, now === p.lastFrameAt)) {
+    const last = p.lastFrame;
+    p.lastFrame = undefined; // only the very next send can be KCP's copy of it
+    if (isThinCopyOf(inner, last, now - p.lastFrameAt <= thinCopyWithinMs)) {
       // KCP's own copy of a thin stream's segment (kcp.ts, in its own datagram right after the
       // first): the copies above already carry it.
       this.stats.thinCopiesSkipped++;
@@ -166,8 +171,8 @@ function laneOf(peer: RemotePeer, inner: Uint8Array): number {
   return 0;
 }
 
-/** Whether `inner` is KCP's thin-stream copy of the message in `last` (a DUP frame sent in the same
- * flush, `sameFlush`): a KCP datagram whose segments are the tail of that one's (the first may carry
+/** Whether `inner` is KCP's thin-stream copy of the message in `last` (the DUP frame sent just
+ * before it, in the same flush: `sameFlush`): a KCP datagram whose segments are the tail of that one's (the first may carry
  * ACKs ahead of the PUSH). */
 function isThinCopyOf(inner: Uint8Array, last: Uint8Array | undefined, sameFlush: boolean): boolean {
   if (!sameFlush || last === undefined || inner[0] !== InnerKind.KCP) return false;

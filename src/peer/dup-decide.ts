@@ -7,10 +7,10 @@
 /** Direct-path loss from which interactive lanes go both ways (local tuning: at 2 % an ssh session
  * sees a stall every ~50 keystrokes; below it the relay's bandwidth is not worth spending). */
 export const dupMinLoss = 0.02;
-/** A direct path's loss counts only this long after the pair went direct (local tuning: two of the
- * once-a-second readings): the pair's reading just after a relay-to-direct switch still holds the
- * relay's and the switch's retransmits, and a fresh direct path would double every ping over the
- * relay it just left. */
+/** A path's loss counts only this long after the pair's data switched to it, either way (local
+ * tuning: two of the once-a-second readings): the pair's reading just after a relay-to-direct switch
+ * still holds the relay's and the switch's retransmits, and a fresh direct path would copy every
+ * ping over the relay it just left. */
 export const dupDirectSettleMs = 2_000;
 /** A lane sending more than this many messages a second is bulk, not interactive (local tuning:
  * typing and ping are tens a second, but a request/response loop at 40 ms RTT sends its request, a

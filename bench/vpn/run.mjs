@@ -209,6 +209,9 @@ async function measureRun(sys, topo, cell, run, results) {
       row.cpuSeconds = Object.keys(started.pids).length ? cpu : null;
       row.cpuSecondsPerGB = Object.keys(started.pids).length && bytes > 0 ? cpu / (bytes / 1e9) : null;
       if (cfg.echo) row.echo = await echo(lab, ns.a, ns.b, started.echo.host, started.echo.port, { rounds: cfg.echo.rounds });
+      // meshd: the copies of interactive messages each peer made (dup-stage.ts), to read an echo row by.
+      if (cfg.echo && started.peerStatus) row.interactiveCopies = { a: started.peerStatus('a')?.interactiveCopies ?? null, b: started.peerStatus('b')?.interactiveCopies ?? null };
+      if (row.interactiveCopies) say(`${sys.name} interactive copies ${JSON.stringify(row.interactiveCopies)}`);
       if (started.channelMode) row.channelMode = await started.channelMode();
       row.emulator = await bridgeDelta(topo.bridge, emu0, (Date.now() - wall0) / 1000);
       const udp1 = { a: udpCounters(lab, ns.a), b: udpCounters(lab, ns.b) };

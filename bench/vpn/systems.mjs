@@ -332,6 +332,15 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'm
               return null;
             }
           },
+          // A peer's `status --json` ('a' or 'b'), or null.
+          peerStatus: (side) => {
+            const r = lab.exec(ns[side], [process.execPath, cliPath, 'status', '--json', '--state-dir', join(dir, side)], { allowFail: true });
+            try {
+              return JSON.parse(r.stdout);
+            } catch {
+              return null;
+            }
+          },
           stop,
           logs: () => logs(tracked),
         };

@@ -39,8 +39,10 @@ export interface DataChannel {
   input(datagram: Uint8Array, conv: number): InputResult;
   /** The next whole packet the last input() completed, or undefined; valid until the next call. */
   receive(): Uint8Array | undefined;
-  /** Sends what send()/input() queued (data, ACKs). Cheap when nothing is queued. */
-  flush(): void;
+  /** Sends what send()/input() queued (data, ACKs). Cheap when nothing is queued. holdAcks: a lane
+   * whose only news is the ACK of one small message keeps it for the caller's next flush, so it can
+   * ride with the reply (ack-hold.ts); returns true when something was held. */
+  flush(holdAcks?: boolean): boolean | void;
   stats(): ChannelStats;
   /** FEC (fec-pair.ts) repairs a loss within `segments` later packets: KCP holds its fast
    * retransmit that much longer so it does not resend what FEC repaired; 0 restores the preset. */
@@ -79,7 +81,9 @@ export class DatagramChannel implements DataChannel {
     return undefined;
   }
 
-  flush(): void {}
+  flush(): boolean {
+    return false;
+  }
 
   stats(): ChannelStats {
     return { retransmits: 0, waitSnd: 0, srttMs: 0, lanes: 0, pushSegs: 0 };

@@ -76,18 +76,22 @@ export class Channels {
     for (const peer of this.o.table.values()) if (peer.channel instanceof LegChannel) peer.channel.reconsider();
   }
 
-  /** Flushes every channel with queued data or ACKs (cheap when idle). Once per TUN batch. */
-  flushAll(): void {
-    for (const peer of this.o.table.values()) peer.channel?.flush();
+  /** Flushes every channel with queued data or ACKs (cheap when idle). Once per TUN batch.
+   * holdAcks: an interactive lane's lone ACK waits for the next flush (ack-hold.ts); true if one did. */
+  flushAll(holdAcks = false): boolean {
+    let held = false;
+    for (const peer of this.o.table.values()) if (peer.channel?.flush(holdAcks)) held = true;
+    return held;
   }
 
-  /** Flushes once the current batch of socket callbacks is done (ACKs for everything that arrived). */
+  /** Flushes once the current batch of socket callbacks is done (ACKs for everything that arrived);
+   * a held ACK goes one turn later if no reply took it first (ack-hold.ts). */
   flushSoon(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     this.o.defer(() => {
       this.flushScheduled = false;
-      this.flushAll();
+      if (this.flushAll(true)) this.o.defer(() => this.flushAll());
     });
   }
 

@@ -76,7 +76,7 @@ export class DataPlane {
     // A sender without a relay beside it (tests' links) never doubles.
     const s = o.sender as PeerSender & Partial<DupSender>;
     const link: DupSender = { send: (p, i) => s.send(p, i), sendRelay: (p, i) => s.sendRelay?.(p, i) ?? false, isDirect: (p) => s.isDirect?.(p) ?? false };
-    this.dup = new DupStage({ next: this.fec, link, clock: o.clock, lossOf: (p) => this.fec.lossOf(p), deliver, enabled: o.fec !== 'off' });
+    this.dup = new DupStage({ next: this.fec, link, clock: o.clock, lossOf: (p) => this.fec.lossOf(p) ?? reverseLossOf(this.fec.status(p)), deliver, enabled: o.fec !== 'off' });
     const hooks = pairTransportHooks({ transport: o.transport, fec: o.fec ?? 'auto', kcpMode: o.kcpMode, leg: o.hubLeg, isDirect: (p) => s.isDirect?.(p) ?? true, lossOf: (p) => this.fec.lossOf(p), clock: o.clock, log: o.log });
     const choose = o.choose ?? hooks.choose;
     const onModeSwitch = o.choose ? o.onModeSwitch : (o.onModeSwitch ?? hooks.onModeSwitch);
@@ -103,4 +103,10 @@ export class DataPlane {
     this.fec.close();
     this.channels.close();
   }
+}
+
+/** Interactive copies for a pair that has no loss reading of its own (it only answered: an echo
+ * server, an ssh server): the loss FEC measured on the peer's frames to us (fec-pair.ts 'reverse'). */
+function reverseLossOf(st: FecPairStatus | undefined): number | undefined {
+  return st?.lossPct === undefined ? undefined : st.lossPct / 100;
 }

@@ -10,6 +10,7 @@ import type { Clock } from '../util/clock.js';
 import { KcpTimer } from '../arq/kcp-timer.js';
 import type { PeerSender } from './channel.js';
 import type { RemotePeer } from './remote-peer.js';
+import { ackHoldMaxInputBytes } from './ack-hold.js';
 
 /**
  * Send and receive windows in segments: the span of sequence numbers, not the amount in flight
@@ -40,6 +41,9 @@ export class KcpChannel {
   private closed = false;
   /** Set when data was queued but not yet flushed; the caller flushes once per batch. */
   private dirty = false;
+  /** Since the last flush: send() queued a packet; input() took this many bytes (holdsAck). */
+  private sentSinceFlush = false;
+  private inputBytesSinceFlush = 0;
   private readonly presetResend: number;
 
   constructor(o: KcpChannelOptions) {
@@ -77,6 +81,7 @@ export class KcpChannel {
     if (this.closed || this.kcp.waitSnd() >= kcpMaxQueuedSegments) return false;
     if (this.kcp.send(packet) < 0) return false;
     this.dirty = true;
+    this.sentSinceFlush = true;
     return true;
   }
 
@@ -84,6 +89,7 @@ export class KcpChannel {
   input(datagram: Uint8Array): boolean {
     if (this.closed) return false;
     const ok = this.kcp.input(datagram) >= 0;
+    this.inputBytesSinceFlush += datagram.byteLength;
     // ACKs go out at once (kcp-go's ackNoDelay): the sender's RTT and window depend on them.
     this.dirty = true;
     return ok;
@@ -96,10 +102,21 @@ export class KcpChannel {
     return n < 0 ? undefined : this.recvBuf.subarray(0, n);
   }
 
+  /**
+   * The only news since the last flush is the ACK of one small message and nothing waits to be sent
+   * (ack-hold.ts): an interactive request whose reply may come within a loop turn. A transfer's
+   * lanes never qualify (full segments in, or data queued or in flight).
+   */
+  get holdsAck(): boolean {
+    return this.dirty && !this.sentSinceFlush && this.inputBytesSinceFlush <= ackHoldMaxInputBytes && this.kcp.waitSnd() === 0;
+  }
+
   /** Sends what send()/input() queued, then reschedules the one timer. Call once per batch. */
   flush(): void {
     if (this.closed || !this.dirty) return;
     this.dirty = false;
+    this.sentSinceFlush = false;
+    this.inputBytesSinceFlush = 0;
     const now = this.clock.now();
     this.kcp.flush(now);
     this.timer.schedule(now);

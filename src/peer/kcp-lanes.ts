@@ -59,10 +59,16 @@ export class KcpLanes implements DataChannel {
     return this.receiving?.receive();
   }
 
-  /** Flushes every lane that queued data or ACKs since the last flush. */
-  flush(): void {
-    for (const ch of this.pending) ch.flush();
-    this.pending.length = 0;
+  /** Flushes every lane that queued data or ACKs since the last flush; with holdAcks a lane that
+   * only owes the ACK of a small message stays pending (kcp-channel.ts holdsAck). */
+  flush(holdAcks = false): boolean {
+    let kept = 0;
+    for (const ch of this.pending) {
+      if (holdAcks && ch.holdsAck) this.pending[kept++] = ch;
+      else ch.flush();
+    }
+    this.pending.length = kept;
+    return kept > 0;
   }
 
   stats(): ChannelStats {

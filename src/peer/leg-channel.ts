@@ -106,8 +106,8 @@ export class LegChannel implements DataChannel {
     return this.kcp?.receive();
   }
 
-  flush(): void {
-    this.kcp?.flush();
+  flush(holdAcks = false): boolean {
+    return this.kcp?.flush(holdAcks) ?? false;
   }
 
   stats(): ChannelStats {

@@ -256,6 +256,8 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       hubTransport: ht.status(),
       ...(node.hubSet ? { hubs: node.hubSet.status() } : {}),
       ...(dataPlane ? { fec: dataPlane.fecStatus(node.remotes) } : {}),
+      // Copies of interactive messages (dup-stage.ts): messages copied, copies and bytes added, received.
+      ...(dataPlane ? { interactiveCopies: { ...dataPlane.dup.stats } } : {}),
       ...(routes.enabled ? { routes: routes.status() } : {}),
       ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),
     };

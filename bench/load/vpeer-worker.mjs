@@ -114,6 +114,7 @@ process.on('message', async (msg) => {
     const started = Date.now();
     const all = [];
     let pending = 0;
+    const regMs = []; // per peer: first datagram to REGISTER_OK (bench/load/cluster-load.mjs percentiles)
     for (let i = 0; i < msg.count && !halted; i++) {
       const at = started + i * gapMs;
       const wait = at - Date.now();
@@ -124,7 +125,8 @@ process.on('message', async (msg) => {
       pending++;
       all.push(
         startPeer(cfg, msg.first + i).then(
-          () => {
+          (p) => {
+            regMs.push(p.registeredAt - p.startedAt);
             pending--;
             done++;
             if (done % 10 === 0) process.send({ type: 'progress', registered: done });
@@ -138,7 +140,7 @@ process.on('message', async (msg) => {
       );
     }
     await Promise.all(all);
-    process.send({ type: 'registered', registered: done, failed, ms: Date.now() - started });
+    process.send({ type: 'registered', registered: done, failed, ms: Date.now() - started, regMs });
   } else if (msg.type === 'halt') {
     halted = true;
   } else if (msg.type === 'versions') {

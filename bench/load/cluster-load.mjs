@@ -235,8 +235,14 @@ const regDone = Promise.all(
 );
 let regResult = await Promise.race([regDone.then(() => 'done'), sleep(regLimitS * 1000).then(() => 'timeout')]);
 if (regResult !== 'done') {
+  // Past the limit: start no more, give the ones in flight 30 s, then count what registered.
   for (const w of workers) w.send({ type: 'halt' });
-  regResult = await Promise.race([regDone.then(() => 'halted at the limit'), sleep(60_000).then(() => 'timeout')]);
+  regResult = await Promise.race([regDone.then(() => 'halted at the limit'), sleep(30_000).then(() => 'timeout')]);
+  if (regResult === 'timeout') {
+    const stats = await Promise.all(workers.map((w) => { w.send({ type: 'regstats' }); return onAny((x, m) => x === w && m.type === 'regstats'); }));
+    registered = sum(stats.map((m) => m.registered));
+    regMs.splice(0, regMs.length, ...stats.flatMap((m) => m.regMs));
+  }
 }
 clearInterval(ticker);
 const regWallS = (Date.now() - t0) / 1000;

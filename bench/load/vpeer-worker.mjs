@@ -33,6 +33,7 @@ function decodeControlLoad(b) {
 const peers = [];
 let watch; // { version, pending: Set, startedAt }
 let halted = false; // the coordinator's registration time limit passed: start no more peers
+const regMs = []; // per registered peer: first datagram to REGISTER_OK (cluster-load.mjs percentiles; 'regstats')
 // Event-loop lag of this worker (a busy worker delays ACKs and answers: the hub is not the only suspect).
 let maxLagMs = 0;
 let lagAt = Date.now();
@@ -114,7 +115,6 @@ process.on('message', async (msg) => {
     const started = Date.now();
     const all = [];
     let pending = 0;
-    const regMs = []; // per peer: first datagram to REGISTER_OK (bench/load/cluster-load.mjs percentiles)
     for (let i = 0; i < msg.count && !halted; i++) {
       const at = started + i * gapMs;
       const wait = at - Date.now();
@@ -143,6 +143,9 @@ process.on('message', async (msg) => {
     process.send({ type: 'registered', registered: done, failed, ms: Date.now() - started, regMs });
   } else if (msg.type === 'halt') {
     halted = true;
+  } else if (msg.type === 'regstats') {
+    // Registration so far, without waiting for the peers still in flight (a run past its limit).
+    process.send({ type: 'regstats', registered: regMs.length, regMs });
   } else if (msg.type === 'versions') {
     const hist = {};
     for (const p of peers) hist[p.map.version] = (hist[p.map.version] ?? 0) + 1;

@@ -165,7 +165,11 @@ process.on('message', async (msg) => {
     process.send({ type: 'versions', hist, registrations: regs, handshakes, states, drops, stuck, lagMs: maxLagMs });
     maxLagMs = 0;
   } else if (msg.type === 'watch') {
-    watch = { version: msg.version, pending: new Set(peers.filter((p) => p.map.version < msg.version)) };
+    // from: watch only the peers already at that version or later (those holding the full map while
+    // others still stream theirs: cluster-load.mjs when the maps did not settle within its time).
+    const from = msg.from ?? 0;
+    watch = { version: msg.version, pending: new Set(peers.filter((p) => p.map.version < msg.version && p.map.version >= from)) };
+    process.send({ type: 'watching', version: msg.version, peers: watch.pending.size });
     if (watch.pending.size === 0) process.send({ type: 'watched', version: msg.version, doneAt: Date.now() });
   } else if (msg.type === 'join') {
     // One more peer (the map change whose spread the coordinator times).

@@ -200,13 +200,14 @@ const common = (h) => ({ secret, hubKey: h.key, hub: { address: '127.0.0.1', por
 /** Every worker's version histogram, merged per hub. */
 async function versions() {
   const replies = await Promise.all(workers.map((w) => { w.send({ type: 'versions' }); return onAny((x, m) => x === w && m.type === 'versions'); }));
-  const perHub = hubs.map(() => ({ hist: {}, states: {} }));
+  const perHub = hubs.map(() => ({ hist: {}, states: {}, noMap: [] }));
   let lagMs = 0;
   let handshakes = 0;
   replies.forEach((r, k) => {
     const ph = perHub[k % H];
     for (const [v, n] of Object.entries(r.hist)) ph.hist[v] = (ph.hist[v] ?? 0) + n;
     for (const [s, n] of Object.entries(r.states)) ph.states[s] = (ph.states[s] ?? 0) + n;
+    ph.noMap.push(...(r.noMap ?? []));
     lagMs = Math.max(lagMs, r.lagMs);
     handshakes += r.handshakes;
   });
@@ -281,6 +282,8 @@ for (let i = 0; Date.now() < settleUntil; i++) {
       const top = Math.max(...vs);
       return `hub ${h}: ${ph.hist[top]} at ${top}, ${ph.hist[0] ?? 0} without a map, ${vs.length} versions`;
     });
+    const tail = perHub.flatMap((ph) => ph.noMap);
+    if (tail.length > 0 && tail.length <= 10) say(`  registered without a map yet: ${JSON.stringify(tail.slice(0, 2))}`);
     say(`  settling ${((Date.now() - t1) / 1000).toFixed(0)} s: ${text.join('; ')}; worker lag ${lagMs} ms; ${cpuText(cpuSince(c1, (Date.now() - t1) / 1000))}; ${rssText()}; maps ${hubs.map((h) => h.maps).join(' | ')}`);
   }
   await sleep(1000);

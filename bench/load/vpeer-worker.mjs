@@ -162,7 +162,11 @@ process.on('message', async (msg) => {
       index: p.index, state: p.client.state, ageS: Math.round((Date.now() - p.startedAt) / 1000), registrations: p.client.registrations,
       link: p.link.stats, drops: Object.fromEntries(Object.entries(p.link.drops).filter(([, v]) => v)), udp: p.udp.counters,
     }));
-    process.send({ type: 'versions', hist, registrations: regs, handshakes, states, drops, stuck, lagMs: maxLagMs });
+    // A few registered peers still without any map (a settle that will not finish: who is missing).
+    const noMap = peers.filter((p) => p.registeredAt > 0 && p.map.version === 0).slice(0, 3).map((p) => ({
+      index: p.index, state: p.client.state, sinceRegisteredS: Math.round((Date.now() - p.registeredAt) / 1000), registrations: p.client.registrations, link: p.link.stats, udp: p.udp.counters,
+    }));
+    process.send({ type: 'versions', hist, registrations: regs, handshakes, states, drops, stuck, noMap, lagMs: maxLagMs });
     maxLagMs = 0;
   } else if (msg.type === 'watch') {
     // from: watch only the peers already at that version or later (those holding the full map while

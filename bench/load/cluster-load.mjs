@@ -119,7 +119,7 @@ function startHub(i) {
   const a = [cli, 'hub', '--listen', `127.0.0.1:${port}`, '--network', '10.9.0.0/16', '--secret-file', join(dir, 'secret'), '--state-dir', stateDir, '--log-level', 'info'];
   if (nats) for (const u of nats.urls) a.push('--cluster', u);
   const proc = spawn(process.execPath, a, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const h = { i, port, proc, key: '', registered: 0, fanouts: new Map(), maps: '-', warns: [] };
+  const h = { i, port, proc, key: '', registered: 0, partsTotal: 0, fanouts: new Map(), maps: '-', warns: [] };
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`hub ${i} did not start within 30 s: ${h.warns.join(' | ')}`)), 30_000);
     createInterface({ input: proc.stdout }).on('line', (l) => {
@@ -131,6 +131,7 @@ function startHub(i) {
       if (l.includes('"hub: registered"')) h.registered++;
       if (l.includes('"hub: map distribution"')) {
         const j = JSON.parse(l);
+        h.partsTotal += j.parts;
         h.maps = `${j.parts} parts/10 s, ${j.retransmits} resent, ${j.inFlight} in flight, srtt ${j.srttMs} ms, queued ${JSON.stringify(j.queued)}, handshakes ${j.handshakes}`;
       }
       if (l.includes('"hub: map change delivered"')) {
@@ -290,10 +291,15 @@ for (let i = 0; Date.now() < settleUntil; i++) {
 }
 const settleS = (Date.now() - t1) / 1000;
 result.settle = { settled, wallS: settleS, ...cpuSince(c1, settleS) };
+result.settle.mapPartsSent = hubs.map((h) => h.partsTotal); // from the hubs' 10 s distribution lines (registration and settle)
 if (!settled) {
   settleSeen ??= (await versions()).perHub;
-  // How far it got: peers holding the full map (at the top version) per hub.
+  // How far it got: peers holding the full map (at the top version) per hub, and at what pace.
   result.settle.fullMapPeers = settleSeen.map((ph) => ph.hist[Math.max(...Object.keys(ph.hist).map(Number))] ?? 0);
+  const full = sum(result.settle.fullMapPeers);
+  const perS = full / Math.max(1, regWallS + settleS); // since the first registration
+  result.settle.fullMapsPerS = Number(perS.toFixed(1));
+  say(`  ${full} of ${M} peers got their full map in ${(regWallS + settleS).toFixed(0)} s since the first registration (${perS.toFixed(1)}/s); MAP parts sent so far ${result.settle.mapPartsSent.join(' + ')}; at that pace the other ${M - full} need ~${perS > 0 ? ((M - full) / perS).toFixed(0) : '?'} s more`);
 }
 say(`maps ${settled ? 'settled' : `NOT settled (${result.settle.fullMapPeers.join(' + ')} of ${M} peers hold the full map)`} ${settleS.toFixed(0)} s after the last registration; ${cpuText(result.settle)}; ${rssText()}`);
 

@@ -185,7 +185,8 @@ function onAny(pred) {
 }
 const progress = [];
 for (let k = 0; k < W; k++) {
-  const w = fork(join(here, 'vpeer-worker.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // LOAD_WORKER_NODE_ARGS: node flags for the workers (e.g. --cpu-prof --cpu-prof-dir DIR).
+  const w = fork(join(here, 'vpeer-worker.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: (process.env.LOAD_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean) });
   w.hub = hubs[k % H];
   w.on('message', (m) => {
     if (m.type === 'error') say(`worker ${k}: ${m.error}`);
@@ -375,5 +376,6 @@ say(`peak RSS (VmHWM): hubs ${result.peakRssMb.hubs.join(', ')} MB${nats ? `; NA
 for (const h of hubs) if (h.warns.length) say(`hub ${h.i} warnings (last ${h.warns.length}): ${h.warns.slice(-3).join(' | ')}`);
 result.phase = 'done';
 for (const w of workers) w.send({ type: 'stop' });
-await sleep(500);
+// Profiled workers write their profile on exit: wait for them (bounded), else half a second.
+await Promise.race([Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r() : w.once('exit', r))))), sleep(process.env.LOAD_WORKER_NODE_ARGS ? 20_000 : 500)]);
 process.exit(0);

@@ -118,7 +118,8 @@ function startHub(i) {
   mkdirSync(stateDir);
   const a = [cli, 'hub', '--listen', `127.0.0.1:${port}`, '--network', '10.9.0.0/16', '--secret-file', join(dir, 'secret'), '--state-dir', stateDir, '--log-level', 'info'];
   if (nats) for (const u of nats.urls) a.push('--cluster', u);
-  const proc = spawn(process.execPath, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // LOAD_HUB_NODE_ARGS: node flags for the hubs (e.g. --cpu-prof --cpu-prof-dir DIR; they stop with SIGINT at the end).
+  const proc = spawn(process.execPath, [...(process.env.LOAD_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean), ...a], { stdio: ['ignore', 'pipe', 'pipe'] });
   const h = { i, port, proc, key: '', registered: 0, partsTotal: 0, fanouts: new Map(), maps: '-', warns: [] };
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`hub ${i} did not start within 30 s: ${h.warns.join(' | ')}`)), 30_000);
@@ -252,6 +253,11 @@ clearInterval(ticker);
 const regWallS = (Date.now() - t0) / 1000;
 regMs.sort((a, b) => a - b);
 result.registration = { result: regResult, registered, wallS: regWallS, joinsPerS: Number((registered / regWallS).toFixed(0)), perPeerMs: { p50: pct(regMs, 0.5), p99: pct(regMs, 0.99), max: regMs.at(-1) }, ...cpuSince(c0, regWallS) };
+if (nats) {
+  result.registration.natsTraffic = await nats.traffic('meshd-hub-');
+  const t = result.registration.natsTraffic;
+  say(`  NATS traffic of the hubs' connections so far: ${t.inMsgs} messages (${(t.inBytes / 1e6).toFixed(1)} MB) from the hubs, ${t.outMsgs} (${(t.outBytes / 1e6).toFixed(1)} MB) to them, over ${t.connections} connections: ${(t.inMsgs / Math.max(1, registered)).toFixed(1)} and ${(t.outMsgs / Math.max(1, registered)).toFixed(1)} per registration`);
+}
 say(`registration ${regResult}: ${registered}/${N} in ${regWallS.toFixed(1)} s (${result.registration.joinsPerS}/s); per peer p50 ${pct(regMs, 0.5)} ms, p99 ${pct(regMs, 0.99)} ms, max ${regMs.at(-1)} ms; ${cpuText(result.registration)}; ${rssText()}`);
 if (regResult === 'timeout') process.exit(3);
 const M = registered;
@@ -376,6 +382,11 @@ say(`peak RSS (VmHWM): hubs ${result.peakRssMb.hubs.join(', ')} MB${nats ? `; NA
 for (const h of hubs) if (h.warns.length) say(`hub ${h.i} warnings (last ${h.warns.length}): ${h.warns.slice(-3).join(' | ')}`);
 result.phase = 'done';
 for (const w of workers) w.send({ type: 'stop' });
-// Profiled workers write their profile on exit: wait for them (bounded), else half a second.
-await Promise.race([Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r() : w.once('exit', r))))), sleep(process.env.LOAD_WORKER_NODE_ARGS ? 20_000 : 500)]);
+// Profiled workers and hubs write their profile on exit: wait for them (bounded), else half a second.
+const exited = (c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', r)));
+await Promise.race([Promise.all(workers.map(exited)), sleep(process.env.LOAD_WORKER_NODE_ARGS ? 20_000 : 500)]);
+if (process.env.LOAD_HUB_NODE_ARGS) {
+  for (const h of hubs) h.proc.kill('SIGINT');
+  await Promise.race([Promise.all(hubs.map((h) => exited(h.proc))), sleep(20_000)]);
+}
 process.exit(0);

@@ -42,6 +42,22 @@ export async function startNatsCluster(size = 3, timeoutMs = 30_000) {
   const cluster = {
     urls: ports.map((p) => `nats://127.0.0.1:${p.client}`),
     pids: () => procs.map((c) => c.pid),
+    /** Messages and bytes of the clients named like `prefix` (e.g. meshd-hub-), summed over the nodes (/connz). */
+    async traffic(prefix) {
+      const t = { inMsgs: 0, outMsgs: 0, inBytes: 0, outBytes: 0, connections: 0 };
+      for (const p of ports) {
+        const z = await fetch(`http://127.0.0.1:${p.monitor}/connz?limit=1024`).then((r) => r.json(), () => ({ connections: [] }));
+        for (const c of z.connections ?? []) {
+          if (!(c.name ?? '').startsWith(prefix)) continue;
+          t.connections++;
+          t.inMsgs += c.in_msgs; // from the client
+          t.outMsgs += c.out_msgs; // to the client
+          t.inBytes += c.in_bytes;
+          t.outBytes += c.out_bytes;
+        }
+      }
+      return t;
+    },
     stop() {
       for (const c of procs) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

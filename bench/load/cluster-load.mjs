@@ -377,6 +377,7 @@ for (let n = 0; n < 2 + spreads; n++) {
 const times = result.changes.map((c) => c.ms ?? Infinity).sort((a, b) => a - b);
 result.changeMs = { median: pct(times, 0.5), min: times[0], max: times.at(-1), within2s: times.filter((x) => x <= 2000).length, of: times.length };
 say(`${times.length} changes reached ${settled ? `every one of ${M} peers` : `every peer holding the full map (${result.changes.map((c) => c.peers).join(', ')} of ${M})`} in median ${result.changeMs.median} ms (${result.changeMs.min}-${result.changeMs.max} ms), ${result.changeMs.within2s} of ${times.length} within 2 s`);
+if (nats) result.natsTrafficEnd = await nats.traffic('meshd-hub-');
 peaks();
 say(`peak RSS (VmHWM): hubs ${result.peakRssMb.hubs.join(', ')} MB${nats ? `; NATS ${result.peakRssMb.nats.join(', ')} MB` : ''}`);
 for (const h of hubs) if (h.warns.length) say(`hub ${h.i} warnings (last ${h.warns.length}): ${h.warns.slice(-3).join(' | ')}`);

@@ -33,6 +33,7 @@ function decodeControlLoad(b) {
 const peers = [];
 let watch; // { version, pending: Set, startedAt }
 let halted = false; // the coordinator's registration time limit passed: start no more peers
+const regMs = []; // per registered peer: first datagram to REGISTER_OK (cluster-load.mjs percentiles; 'regstats')
 // Event-loop lag of this worker (a busy worker delays ACKs and answers: the hub is not the only suspect).
 let maxLagMs = 0;
 let lagAt = Date.now();
@@ -124,7 +125,8 @@ process.on('message', async (msg) => {
       pending++;
       all.push(
         startPeer(cfg, msg.first + i).then(
-          () => {
+          (p) => {
+            regMs.push(p.registeredAt - p.startedAt);
             pending--;
             done++;
             if (done % 10 === 0) process.send({ type: 'progress', registered: done });
@@ -138,9 +140,12 @@ process.on('message', async (msg) => {
       );
     }
     await Promise.all(all);
-    process.send({ type: 'registered', registered: done, failed, ms: Date.now() - started });
+    process.send({ type: 'registered', registered: done, failed, ms: Date.now() - started, regMs });
   } else if (msg.type === 'halt') {
     halted = true;
+  } else if (msg.type === 'regstats') {
+    // Registration so far, without waiting for the peers still in flight (a run past its limit).
+    process.send({ type: 'regstats', registered: regMs.length, regMs });
   } else if (msg.type === 'versions') {
     const hist = {};
     for (const p of peers) hist[p.map.version] = (hist[p.map.version] ?? 0) + 1;
@@ -157,10 +162,18 @@ process.on('message', async (msg) => {
       index: p.index, state: p.client.state, ageS: Math.round((Date.now() - p.startedAt) / 1000), registrations: p.client.registrations,
       link: p.link.stats, drops: Object.fromEntries(Object.entries(p.link.drops).filter(([, v]) => v)), udp: p.udp.counters,
     }));
-    process.send({ type: 'versions', hist, registrations: regs, handshakes, states, drops, stuck, lagMs: maxLagMs });
+    // A few registered peers still without any map (a settle that will not finish: who is missing).
+    const noMap = peers.filter((p) => p.registeredAt > 0 && p.map.version === 0).slice(0, 3).map((p) => ({
+      index: p.index, state: p.client.state, sinceRegisteredS: Math.round((Date.now() - p.registeredAt) / 1000), registrations: p.client.registrations, link: p.link.stats, udp: p.udp.counters,
+    }));
+    process.send({ type: 'versions', hist, registrations: regs, handshakes, states, drops, stuck, noMap, lagMs: maxLagMs });
     maxLagMs = 0;
   } else if (msg.type === 'watch') {
-    watch = { version: msg.version, pending: new Set(peers.filter((p) => p.map.version < msg.version)) };
+    // from: watch only the peers already at that version or later (those holding the full map while
+    // others still stream theirs: cluster-load.mjs when the maps did not settle within its time).
+    const from = msg.from ?? 0;
+    watch = { version: msg.version, pending: new Set(peers.filter((p) => p.map.version < msg.version && p.map.version >= from)) };
+    process.send({ type: 'watching', version: msg.version, peers: watch.pending.size });
     if (watch.pending.size === 0) process.send({ type: 'watched', version: msg.version, doneAt: Date.now() });
   } else if (msg.type === 'join') {
     // One more peer (the map change whose spread the coordinator times).

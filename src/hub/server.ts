@@ -300,10 +300,12 @@ export class HubServer {
     const overlay6 = d6?.ok ? d6.overlay6 : undefined;
     const old = this.o.bindings.get(remote.id);
     if (old && old.overlay === d.overlay && old.name === d.name) return this.accept(remote, msg, from, d.overlay, d.name, overlay6);
+    // A copy of a REGISTER whose claim is in flight: dropped before it asks the shared state again
+    // (a second claim's failure went unhandled and took the hub down).
+    if (this.claiming.has(remote.id)) return;
     // A new or changed claim: unique network-wide before REGISTER_OK (at once on a single hub).
     const held = this.o.state.claim({ id: remote.id, overlay: d.overlay, name: d.name, lastSeenMs: this.o.wallNow(), pinned: old?.pinned ?? false }, old);
     if (held === true) return this.accept(remote, msg, from, d.overlay, d.name, overlay6);
-    if (this.claiming.has(remote.id)) return; // a copy of a REGISTER whose claim is in flight
     this.claiming.add(remote.id);
     held.then(
       (r) => {

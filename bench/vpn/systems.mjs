@@ -332,6 +332,15 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'm
               return null;
             }
           },
+          // Both peers' status (KCP retransmits, FEC shape and repairs) around a transfer (issue 19).
+          peerStatus: () => Object.fromEntries(['a', 'b'].map((side) => {
+            const r = lab.exec(ns[side], [process.execPath, cliPath, 'status', '--json', '--state-dir', join(dir, side)], { allowFail: true });
+            try {
+              return [side, JSON.parse(r.stdout)];
+            } catch {
+              return [side, null];
+            }
+          })),
           stop,
           logs: () => logs(tracked),
         };

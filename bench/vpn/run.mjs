@@ -7,6 +7,7 @@
 //   npm run build && node bench/vpn/run.mjs [--systems a,b] [--delays 20,100] [--jitter 0,10]
 //     [--loss 0,1,5,10] [--runs 5] [--seconds 20] [--streams 1,4] [--echo] [--cc bbr|cubic]
 //     [--meshd-a DIR --meshd-b DIR [--ab-mode "kcp fast2"]] [--calibrate] [--out NAME] [--cpu-prof DIR]
+//     [--wmem-max BYTES|host] [--autogroup-nice N|keep]
 //     [--relay [--relay-rate MBIT|uncapped]]   (meshd rows through the hub's relay; default 50 as the hub's)
 //     [--family 6]   (dual-stack underlay: rows meshd kcp fast2 over v4/v4, v6 underlay, v6 underlay and
 //                     overlay (iperf3 to B's overlay IPv6), and the kernel path of each family)
@@ -169,6 +170,11 @@ function tuneHosts(lab, ns) {
   for (const n of [ns.a, ns.b]) {
     // Each iperf3 connection starts fresh: no ssthresh/RTT cached from the previous run to the same host.
     lab.exec(n, ['sysctl', '-qw', 'net.ipv4.tcp_no_metrics_save=1']);
+    // The sender's buffer must not be the limit of a long path: the kernel's default wmem max (4 MB)
+    // caps one flow near 80-160 Mbit/s at 200 ms RTT, with or without a tunnel (ss -ti: sndbuf_limited).
+    // Raised to rmem's max (32 MB) in A and B for every system alike; --wmem-max host keeps the default.
+    const wmemMax = opt('--wmem-max', '33554432');
+    if (wmemMax !== 'host') lab.exec(n, ['sysctl', '-qw', `net.ipv4.tcp_wmem=4096 16384 ${Number(wmemMax)}`]);
   }
   // --cc goes to iperf3 (-C, per socket): a namespace may not set a default outside the host's
   // tcp_allowed_congestion_control (here "reno bbr"), but root may pick any built-in one per socket.
@@ -348,12 +354,15 @@ async function main() {
         const topo = await buildTopology({ delayMs, jitterMs, bridgePath, v6: family6 });
         try {
           cell.tcpCc = tuneHosts(topo.lab, topo.ns);
+          // The inner TCP's buffers (min default max), the same for every system: at 200 ms RTT a 4 MB
+          // wmem max caps a flow near 80-160 Mbit/s (ss -ti shows sndbuf_limited when it binds).
+          cell.tcpMem = { rmem: topo.lab.sh(topo.ns.a, 'sysctl -n net.ipv4.tcp_rmem').trim().split(/\s+/).map(Number), wmem: topo.lab.sh(topo.ns.a, 'sysctl -n net.ipv4.tcp_wmem').trim().split(/\s+/).map(Number) };
           cell.pingUnderlay = await ping(topo.ns.a, addr.b, { count: 20, intervalS: 0.05 });
           if (topo.bridge && flag('--calibrate')) {
             cell.calibration = await calibrateBridge(topo);
             for (const st of cell.calibration) say(`emulator d${delayMs}: UDP ${st.rateMbps} Mbit/s offered -> ${fmt(st.mbpsReceived)} delivered, ${fmt(st.lostPct)} % lost (receiver overruns ${st.rcvbufErrorsB}), emulator drops ${st.emulator?.lost} cpu ${fmt(100 * (st.emulator?.cpuShare ?? 0), 0)} %`);
           }
-          say(`cell d${delayMs} j${jitterMs}: TCP ${cell.tcpCc}, underlay ping ${fmt(cell.pingUnderlay.median)} ms`);
+          say(`cell d${delayMs} j${jitterMs}: TCP ${cell.tcpCc} (rmem ${cell.tcpMem.rmem.join(' ')}, wmem ${cell.tcpMem.wmem.join(' ')}), underlay ping ${fmt(cell.pingUnderlay.median)} ms`);
           for (let run = 0; run < cfg.runs; run++) {
             for (const sys of rotate(systems, run)) await measureRun(sys, topo, cell, run, results);
           }

@@ -170,10 +170,10 @@ function tuneHosts(lab, ns) {
   for (const n of [ns.a, ns.b]) {
     // Each iperf3 connection starts fresh: no ssthresh/RTT cached from the previous run to the same host.
     lab.exec(n, ['sysctl', '-qw', 'net.ipv4.tcp_no_metrics_save=1']);
-    // The sender's buffer must not be the limit of a long path: the kernel's default wmem max (4 MB)
-    // caps one flow near 80-160 Mbit/s at 200 ms RTT, with or without a tunnel (ss -ti: sndbuf_limited).
-    // Raised to rmem's max (32 MB) in A and B for every system alike; --wmem-max host keeps the default.
-    const wmemMax = opt('--wmem-max', '33554432');
+    // The sender's buffer: the kernel's default wmem max (4 MB, what users' hosts have) caps a flow
+    // at 200 ms RTT, the more so the more it retransmits (SACKed data waits in it); --wmem-max BYTES
+    // gives A and B a larger one (e.g. rmem's 32 MB), every system alike. Default: the host's.
+    const wmemMax = opt('--wmem-max', 'host');
     if (wmemMax !== 'host') lab.exec(n, ['sysctl', '-qw', `net.ipv4.tcp_wmem=4096 16384 ${Number(wmemMax)}`]);
   }
   // --cc goes to iperf3 (-C, per socket): a namespace may not set a default outside the host's

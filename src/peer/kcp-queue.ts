@@ -6,8 +6,8 @@
 // loss: 4,815-18,065 drops per 20 s run, equal to iperf3's retransmits; docs/ARQ.md "Queue limit").
 // Pure: the channel asks per packet.
 
-/** The backlog a lane always accepts: ~2 ms at 10 Gbit/s of 1.3 KB packets is not the point; a
- *  startup burst of an inner TCP before the rate controller has an estimate is. */
+/** The backlog a lane always accepts (the old total): an inner TCP's first bursts arrive before
+ *  the rate controller has an estimate, and short paths have a BDP of a few hundred packets. */
 export const minQueueSegments = 1024;
 /** Never more than this waiting (memory: ~11 MB of 1.4 KB packets per lane). */
 export const maxQueueSegments = 8192;

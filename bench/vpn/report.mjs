@@ -122,7 +122,7 @@ export function renderTables(report) {
   const cc = [...new Set(report.cells.map((c) => c.tcpCc))].join(', ');
   const out = [
     `Run ${e.date}: \`node bench/vpn/run.mjs ${report.argv.join(' ')}\`, ${report.cfg.runs} runs x ${report.cfg.seconds} s per cell, systems in rotating order, ${f1(report.elapsedS / 60)} min.`,
-    `Machine ${e.machine}, load ${e.loadavg.split(' ').slice(0, 3).join(' ')} at start and ${report.loadavgEnd.split(' ').slice(0, 3).join(' ')} at the end; TCP congestion control in A and B: ${cc}.`,
+    `Machine ${e.machine}, load ${e.loadavg.split(' ').slice(0, 3).join(' ')} at start and ${report.loadavgEnd.split(' ').slice(0, 3).join(' ')} at the end; TCP congestion control in A and B: ${cc}${e.autogroup ? `; bench session's autogroup: ${e.autogroup}` : ''}.`,
     `meshd ${trees}; wireguard-go ${e.wireguardGo}, kcptun ${e.kcptun}, ${e.iperf3}, Node ${e.node}.`,
     'Cells: median over runs [min-max]. ' + ratioNote,
     '',

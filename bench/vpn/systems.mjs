@@ -332,14 +332,18 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'm
               return null;
             }
           },
-          // A peer's `status --json` ('a' or 'b'), or null.
+          // A peer's `status --json` ('a' or 'b'), or null; without a side, both as { a, b } (KCP
+          // retransmits, FEC shape and repairs around a transfer, issue 19).
           peerStatus: (side) => {
-            const r = lab.exec(ns[side], [process.execPath, cliPath, 'status', '--json', '--state-dir', join(dir, side)], { allowFail: true });
-            try {
-              return JSON.parse(r.stdout);
-            } catch {
-              return null;
-            }
+            const one = (s) => {
+              const r = lab.exec(ns[s], [process.execPath, cliPath, 'status', '--json', '--state-dir', join(dir, s)], { allowFail: true });
+              try {
+                return JSON.parse(r.stdout);
+              } catch {
+                return null;
+              }
+            };
+            return side === undefined ? { a: one('a'), b: one('b') } : one(side);
           },
           stop,
           logs: () => logs(tracked),

@@ -244,6 +244,11 @@ export class RateControl {
 
   // ---- What Kcp asks
 
+  /** The estimated bandwidth-delay product in bytes (btlBw x min RTT), 0 before an estimate. */
+  bdpBytes(): number {
+    return this.btlBw === 0 || this.minRtt === Infinity ? 0 : this.bdp();
+  }
+
   /** Bytes allowed in flight. */
   cwndBytes(): number {
     const floor = minCwndSegs * this.segBytes;

@@ -11,16 +11,15 @@ import { KcpTimer } from '../arq/kcp-timer.js';
 import type { PeerSender } from './channel.js';
 import type { RemotePeer } from './remote-peer.js';
 import { ackHoldMaxInputBytes } from './ack-hold.js';
+import { laneAdmits } from './kcp-queue.js';
 
 /**
  * Send and receive windows in segments: the span of sequence numbers, not the amount in flight
  * (the presets' rate control caps that near 2 BDP). A lost retransmission holds snd_una for
- * another round trip while sending goes on, so the span must cover ~3 BDP: 4096 x 1.4 KB does for
- * 200 Mbit/s at 40 ms (1024 stalled at 5 % loss, docs/ARQ.md "Rate control").
+ * another round trip while sending goes on, so the span must cover ~3 BDP: 16384 x 1.3 KB does for
+ * 250 Mbit/s at 200 ms RTT (4096 covered 200 Mbit/s at 40 ms only; docs/ARQ.md "Queue limit").
  */
-export const kcpWindowSegments = 4096;
-/** Packets waiting (in flight or queued) before we drop new ones, like a router's queue: ~2 BDP at 200 Mbit/s, 40 ms. */
-export const kcpMaxQueuedSegments = 2048;
+export const kcpWindowSegments = 16384;
 
 export interface KcpChannelOptions {
   conv: number;
@@ -76,9 +75,9 @@ export class KcpChannel {
     this.timer = new KcpTimer(this.kcp, o.clock);
   }
 
-  /** Queues one IP packet; false when the send queue is full (the packet is dropped). */
+  /** Queues one IP packet; false when the unsent backlog is full (the packet is dropped, kcp-queue.ts). */
   send(packet: Uint8Array): boolean {
-    if (this.closed || this.kcp.waitSnd() >= kcpMaxQueuedSegments) return false;
+    if (this.closed || !laneAdmits(this.kcp.nsndQue, this.bdpSegments())) return false;
     if (this.kcp.send(packet) < 0) return false;
     this.dirty = true;
     this.sentSinceFlush = true;
@@ -131,13 +130,19 @@ export class KcpChannel {
     if (this.presetResend > 0) this.kcp.fastresend = this.presetResend + Math.max(0, segments);
   }
 
+  /** The rate controller's bandwidth-delay product in full segments (0 before an estimate). */
+  private bdpSegments(): number {
+    const rc = this.kcp.rateControl;
+    return rc ? rc.bdpBytes() / (this.kcp.mss + KCP_OVERHEAD_BYTES) : 0;
+  }
+
   get isDirty(): boolean {
     return this.dirty;
   }
 
   /** For status and metrics. */
-  get stats(): { retransmits: number; spurious: number; pushSegs: number; waitSnd: number; rtoMs: number; srttMs: number; dead: boolean } {
-    return { retransmits: this.kcp.retransmits, spurious: this.kcp.stats.retransSpurious, pushSegs: this.kcp.stats.outPushSegs, waitSnd: this.kcp.waitSnd(), rtoMs: this.kcp.rxRto, srttMs: this.kcp.rxSrtt, dead: this.kcp.state === -1 };
+  get stats(): { retransmits: number; spurious: number; pushSegs: number; waitSnd: number; unsent: number; rtoMs: number; srttMs: number; dead: boolean } {
+    return { retransmits: this.kcp.retransmits, spurious: this.kcp.stats.retransSpurious, pushSegs: this.kcp.stats.outPushSegs, waitSnd: this.kcp.waitSnd(), unsent: this.kcp.nsndQue, rtoMs: this.kcp.rxRto, srttMs: this.kcp.rxSrtt, dead: this.kcp.state === -1 };
   }
 
   close(): void {

@@ -403,10 +403,13 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     } catch {
       // an older hub's presence, or unreadable: no key to vouch for
     }
-    if (wasAlive) return;
-    // A hub back from the dead: its members' entries still in the bucket return to the map.
+    // A hub back from the dead: its members' entries still in the bucket return to the map. And on
+    // any presence of a live hub, those of its members' entries that are not in the map return too:
+    // an entry that arrived while its hub was unseen (a watch remade after a NATS node was lost
+    // delivers members before their hub's presence) was left out, and `alive` may hold again through
+    // the grace of an unsound view (presence-grace.ts) without this hub ever being judged back.
     let changed = false;
-    for (const [id, { rec }] of entries) if (rec.home === hub) changed = showInMap(id, rec) || changed;
+    for (const [id, { rec }] of entries) if (rec.home === hub && (!wasAlive || map.get(id) === undefined)) changed = showInMap(id, rec) || changed;
     if (changed) mapChanged();
   }
 

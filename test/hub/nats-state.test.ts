@@ -223,7 +223,10 @@ describe.skipIf(skip !== undefined)('hubs sharing state through NATS JetStream (
     const refused = await Promise.resolve(a.claim(binding(randomBytes(32).toString('hex'), '10.9.0.52'), undefined)).then(() => 'held', (e: { code?: string }) => e.code);
     expect(refused).toBe('CLUSTER_UNREACHABLE');
     expect(Date.now() - t0).toBeLessThan(1_000); // at once, not after a request timeout
-    await until('b drops the cut-off hub\'s member after the TTL', () => b.map.get(m.id) === undefined, ttlMs * 4);
+    // After the TTL, counted from when b's own view is sound again: killing n3 moves stream leaders,
+    // and for seconds b's presence writes get 503 too, while which b judges nobody (presence-grace.ts,
+    // feedCurrent). A bound on liveness, not a timing: 6 s failed in 2 runs of 4 under load.
+    await until('b drops the cut-off hub\'s member after the TTL', () => b.map.get(m.id) === undefined, 20_000);
     expect(a.map.size).toBe(2); // a keeps serving its last view
 
     // The return: n3 rejoins; for seconds JetStream answers writes with 503 on both hubs. Neither

@@ -138,23 +138,32 @@ export class CrossHub {
     return true;
   }
 
-  /** A relayed datagram from hub `hub` over the hub-to-hub channel (authenticated as that hub's).
-   * Never throws. */
-  fromHub(hub: string, fromOverlay: number, toOverlay: number, datagram: Uint8Array): void {
+  /** The two ends of what another hub sends: a member of ours as the target, a member of the map
+   * homed elsewhere as the sender; undefined (and counted) otherwise. */
+  private ends(fromOverlay: number, toOverlay: number): { target: Member; from: Member } | undefined {
     const target = this.o.state.members.byOverlay(toOverlay);
     if (!target) {
       this.drops.unknown_target++; // left, or re-homed meanwhile: the sender's map catches up
-      return;
+      return undefined;
     }
     const from = this.o.state.map.byOverlay(fromOverlay);
     if (!from) {
       this.drops.unknown_sender++;
-      return;
+      return undefined;
     }
     if (this.o.state.members.get(from.id)) {
       this.drops.sender_is_ours++; // our own member cannot arrive from another hub
-      return;
+      return undefined;
     }
+    return { target, from };
+  }
+
+  /** A relayed datagram from hub `hub` over the hub-to-hub channel (authenticated as that hub's).
+   * Never throws. */
+  fromHub(hub: string, fromOverlay: number, toOverlay: number, datagram: Uint8Array): void {
+    const ends = this.ends(fromOverlay, toOverlay);
+    if (!ends) return;
+    const { target, from } = ends;
     if (this.o.bus.homeOf(from.id) !== hub) {
       this.drops.wrong_home++; // a hub speaks only for its own members
       return;
@@ -178,20 +187,9 @@ export class CrossHub {
       this.drops.malformed++;
       return;
     }
-    const target = this.o.state.members.byOverlay(s.to);
-    if (!target) {
-      this.drops.unknown_target++; // left, or re-homed meanwhile: the sender's map catches up
-      return;
-    }
-    const from = this.o.state.map.byOverlay(s.from);
-    if (!from) {
-      this.drops.unknown_sender++;
-      return;
-    }
-    if (this.o.state.members.get(from.id)) {
-      this.drops.sender_is_ours++; // our own member cannot arrive from another hub
-      return;
-    }
+    const ends = this.ends(s.from, s.to);
+    if (!ends) return;
+    const { target, from } = ends;
     if (!bytesEqual(s.punch.publicKey, from.publicKey)) {
       this.drops.key_mismatch++;
       return;

@@ -7,7 +7,8 @@
 import { hubDataKeys, openHubData, sealHubData, type HubDataKeys } from '../crypto/hub-data.js';
 import type { StaticKeyPair } from '../crypto/keys.js';
 import { ReplayWindow } from '../crypto/replay.js';
-import { endpointKey, type Endpoint, type UdpHandler, type UdpSocket } from '../net/udp.js';
+import { endpointKey, type Endpoint, type UdpSocket } from '../net/udp.js';
+import { takeFirst } from '../net/udp-demux.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
 import { DecodeError } from '../util/errors.js';
 import {
@@ -168,17 +169,11 @@ export class HubChannel {
 
 /** Puts the channel in front of the hub's socket: outer types 10-11 go to it, never to the link. */
 export function hubDataDemux(main: UdpSocket, channel: () => HubChannel | undefined): UdpSocket {
-  return {
-    local: main.local,
-    send: (data, to) => main.send(data, to),
-    close: () => main.close(),
-    onMessage(handler: UdpHandler) {
-      main.onMessage((d, from) => {
-        const t = d[0];
-        if (t !== HUB_DATA_TYPE && t !== HUB_DATA_RESERVED_TYPE) return handler(d, from);
-        const c = channel();
-        if (c && t === HUB_DATA_TYPE) c.onFrame(d);
-      });
-    },
-  };
+  return takeFirst(main, (d) => {
+    const t = d[0];
+    if (t !== HUB_DATA_TYPE && t !== HUB_DATA_RESERVED_TYPE) return false;
+    const c = channel();
+    if (c && t === HUB_DATA_TYPE) c.onFrame(d);
+    return true;
+  });
 }

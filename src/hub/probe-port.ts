@@ -5,7 +5,8 @@
 // spoofed source gets nothing), and answers are rate-limited per source address and in total.
 // Wired by hub/daemon.ts in front of the link (probeDemux), so probes never reach the link.
 import { natProbeKey, openNatProbe, sealNatProbeReply } from '../crypto/nat-probe.js';
-import type { Endpoint, UdpHandler, UdpSocket } from '../net/udp.js';
+import type { Endpoint, UdpSocket } from '../net/udp.js';
+import { takeFirst } from '../net/udp-demux.js';
 import type { Clock, WallClock } from '../util/clock.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import { NAT_PROBE_FLAG_OTHER_PORT, NAT_PROBE_TYPE, natProbeKind } from '../wire/nat-probe.js';
@@ -109,16 +110,10 @@ export class ProbeResponder {
 
 /** The hub's main socket with NAT_PROBEs taken out before the link sees them. */
 export function probeDemux(main: UdpSocket, responder: () => ProbeResponder | undefined): UdpSocket {
-  return {
-    local: main.local,
-    send: (data, to) => main.send(data, to),
-    close: () => main.close(),
-    onMessage(handler: UdpHandler) {
-      main.onMessage((d, from) => {
-        const r = d[0] === NAT_PROBE_TYPE ? responder() : undefined;
-        if (r && natProbeKind(d) === 'probe') r.onProbe(d, from, 'main');
-        else handler(d, from);
-      });
-    },
-  };
+  return takeFirst(main, (d, from) => {
+    const r = d[0] === NAT_PROBE_TYPE ? responder() : undefined;
+    if (!r || natProbeKind(d) !== 'probe') return false;
+    r.onProbe(d, from, 'main');
+    return true;
+  });
 }

@@ -2,18 +2,15 @@
 // map entry carries it, so that hub's PUNCH tells its member which technique to use (found by
 // test/e2e/cluster-mesh.test.ts: an EIM peer on hub 1 and a random-port EDM peer on hub 2 never tried
 // the birthday technique and stayed relayed). Pure record form, then one real NATS node.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { keyId } from '../../src/link/key-id.js';
-import { natOfRecord, natRecordOf, startNatsState } from '../../src/hub/nats-state.js';
-import type { NetworkState } from '../../src/hub/network-state.js';
-import { parseNetwork } from '../../src/hub/registry.js';
+import { natOfRecord, natRecordOf } from '../../src/hub/nats-state.js';
 import { systemClock } from '../../src/util/clock.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import type { NatClass } from '../../src/wire/nat-class.js';
-import { testLogger } from '../fakes/logger.js';
-import { natsSkipReason, startNatsCluster, type NatsCluster } from '../helpers/nats.js';
+import { natsSkipReason } from '../helpers/nats.js';
+import { natsPairs } from '../helpers/nats-pair.js';
 
 const random: NatClass = { mapping: 'edm', filtering: 'address-port', allocation: 'random', delta: 0, portMap: [] };
 const eim: NatClass = { mapping: 'eim', filtering: 'address-port', allocation: 'preserved', delta: 0, portMap: ['pcp'] };
@@ -40,25 +37,10 @@ describe('the NAT class in a member record', () => {
 const skip = natsSkipReason();
 
 describe.skipIf(skip !== undefined)('the NAT class through NATS', () => {
-  let cluster: NatsCluster;
-  const states: NetworkState[] = [];
-  beforeAll(async () => {
-    cluster = await startNatsCluster(1);
-  }, 30_000);
-  afterAll(async () => {
-    await Promise.allSettled(states.map((s) => s.close()));
-    await cluster?.stop();
-  });
+  const nats = natsPairs();
 
   it("reaches the other hub's map entry, and a change of class follows", async () => {
-    const psk = randomBytes(32);
-    const network = parseNetwork('10.9.0.0/24');
-    const open = async (hubId: string) => {
-      const s = await startNatsState({ servers: cluster.urls, network, psk, hubId, clock: systemClock, log: testLogger(`nats ${hubId}`), replicas: 1 });
-      states.push(s);
-      return s;
-    };
-    const [a, b] = [await open('hub-a'), await open('hub-b')];
+    const [a, b] = await nats.pair();
     const kp = generateKeyPair();
     const id = keyId(kp.publicKey);
     const m = a.members.upsert({ publicKey: kp.publicKey, id, overlay: ipv4ToU32('10.9.0.9'), name: 'x', bootId: 1n, reflexive: { address: '198.51.100.10', port: 40000 }, lan: [] }, systemClock.now()).member;

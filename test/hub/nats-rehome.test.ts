@@ -2,40 +2,21 @@
 // onRehomed; hub/server.ts removes it): found by test/e2e/cluster-mesh.test.ts, where a peer that
 // moved hubs stayed the old hub's own member until its heartbeats expired, and the old hub relayed
 // its partner's datagrams to it there (a relayed pair broken for a minute). One real NATS node.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { keyId } from '../../src/link/key-id.js';
-import { startNatsState } from '../../src/hub/nats-state.js';
-import type { NetworkState } from '../../src/hub/network-state.js';
-import { parseNetwork } from '../../src/hub/registry.js';
 import { systemClock } from '../../src/util/clock.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
-import { testLogger } from '../fakes/logger.js';
-import { natsSkipReason, startNatsCluster, type NatsCluster } from '../helpers/nats.js';
+import { natsSkipReason } from '../helpers/nats.js';
+import { natsPairs } from '../helpers/nats-pair.js';
 
 const skip = natsSkipReason();
 
 describe.skipIf(skip !== undefined)('a member re-homed to another hub', () => {
-  let cluster: NatsCluster;
-  const states: NetworkState[] = [];
-  beforeAll(async () => {
-    cluster = await startNatsCluster(1);
-  }, 30_000);
-  afterAll(async () => {
-    await Promise.allSettled(states.map((s) => s.close()));
-    await cluster?.stop();
-  });
+  const nats = natsPairs();
 
   it('is let go by its old home once the new home writes its entry, and not before', async () => {
-    const psk = randomBytes(32);
-    const network = parseNetwork('10.9.0.0/24');
-    const open = async (hubId: string) => {
-      const s = await startNatsState({ servers: cluster.urls, network, psk, hubId, clock: systemClock, log: testLogger(`nats ${hubId}`), replicas: 1 });
-      states.push(s);
-      return s;
-    };
-    const [a, b] = [await open('hub-a'), await open('hub-b')];
+    const [a, b] = await nats.pair();
     const let_go: string[] = [];
     a.onRehomed?.((id) => let_go.push(id));
     const kp = generateKeyPair();

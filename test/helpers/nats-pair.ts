@@ -1,0 +1,36 @@
+// Two hubs' shared states on one real NATS node, for tests of what crosses between hubs
+// (test/hub/nats-rehome.test.ts, nats-nat-class.test.ts): call inside a describe; the node starts
+// before the tests and is stopped, with every state, after them.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import { startNatsState } from '../../src/hub/nats-state.js';
+import type { NetworkState } from '../../src/hub/network-state.js';
+import { parseNetwork } from '../../src/hub/registry.js';
+import { systemClock } from '../../src/util/clock.js';
+import { testLogger } from '../fakes/logger.js';
+import { startNatsCluster, type NatsCluster } from './nats.js';
+
+/** Returns `pair()`: two fresh states ('hub-a', 'hub-b') of one new network (own secret) on the node. */
+export function natsPairs(): { pair(): Promise<[NetworkState, NetworkState]> } {
+  let cluster: NatsCluster | undefined;
+  const states: NetworkState[] = [];
+  beforeAll(async () => {
+    cluster = await startNatsCluster(1);
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.allSettled(states.map((s) => s.close()));
+    await cluster?.stop();
+  });
+  return {
+    async pair() {
+      const psk = randomBytes(32);
+      const network = parseNetwork('10.9.0.0/24');
+      const open = async (hubId: string) => {
+        const s = await startNatsState({ servers: cluster!.urls, network, psk, hubId, clock: systemClock, log: testLogger(`nats ${hubId}`), replicas: 1 });
+        states.push(s);
+        return s;
+      };
+      return [await open('hub-a'), await open('hub-b')];
+    },
+  };
+}

@@ -42,9 +42,20 @@ async function visit(m: MeshLab, n: number, size: number, timeoutMs = 90_000): P
   return JSON.parse(line) as { ok: number; bad: number; errors: string[]; ms: number };
 }
 
-function startTarget(m: MeshLab): void {
+/** Starts the service behind the peer; resolves once it listens (a visitor that arrives before it
+ * does gets ECONNREFUSED from the peer's side: a CI run saw 2 of 10 that way). */
+function startTarget(m: MeshLab): Promise<void> {
   const child = m.lab.spawn(m.peer('web').ns, process.execPath, ['-e', serverJs]);
   child.stderr?.on('data', (d: Buffer) => say('publish', `http server: ${d.toString().trim()}`));
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the target http server did not listen within 20 s')), 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
 }
 
 const peers = (extra: string[]) => [
@@ -58,7 +69,7 @@ describeRoot('meshd publish end to end (real daemons in namespaces)', () => {
     // 100 concurrent connections from one visitor IP: above the per-IP defaults (16 open, 8/s burst 32), raised here.
     const hubArgs = ['--allow-publish', '8000-8999', '--publish-max-conns-per-ip', '128', '--publish-accept-rate', '100'];
     await withMesh('publish', { peers: peers(['--publish', 'ssh=tcp:2222:127.0.0.1:22']), hubArgs }, async (m) => {
-      startTarget(m);
+      await startTarget(m);
       const web = m.peer('web').daemon;
       await web.waitMsg('service published on the hub', { service: 'web' });
       const refused = await web.waitMsg('hub refused to publish the service', { service: 'ssh' });
@@ -92,7 +103,7 @@ describeRoot('meshd publish end to end (real daemons in namespaces)', () => {
   it('a transfer completes at 5 % underlay loss', async () => {
     requireDist();
     await withMesh('publish-loss', { peers: peers([]), hubArgs: ['--allow-publish', '8000-8999'], lossPercent: 5 }, async (m) => {
-      startTarget(m);
+      await startTarget(m);
       await m.peer('web').daemon.waitMsg('service published on the hub', { service: 'web' }, { timeoutMs: 30_000 });
       const r = await visit(m, 10, 1 << 20, 120_000);
       say('publish-loss', `10 x 1 MB at 5 % loss: ${JSON.stringify(r)}`);

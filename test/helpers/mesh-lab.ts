@@ -244,7 +244,7 @@ export type Placement = 'public' | 'nat' | 'symmetric';
 export interface PeerSpec {
   name: string;
   placement: Placement;
-  /** Extra peer flags, e.g. ['--transport', 'datagram']. */
+  /** Extra peer flags, e.g. ['--transport', 'datagram']; a --hub here replaces the lab hub's. */
   extraArgs?: string[];
   /** Start without --local (the hub assigns the address) or without --name (the host name is a hint). */
   omitLocal?: boolean;
@@ -378,7 +378,9 @@ export class MeshLab {
     this.hubKey = String(started.publicKey ?? '');
     say(tag, `hub up at ${hubAddress}:${hubPort} (pid ${this.hub.pid}, key ${this.hubKey.slice(0, 12)}...)`);
     for (const p of this.peers.values()) {
-      const args = ['peer', '--hub', `${hubAddress}:${hubPort}`, ...secretArgs, '--state-dir', join(this.dir, `peer-${p.spec.name}`), '--tun', 'mtun0', '--log-level', 'debug'];
+      // A spec naming its own --hub gets only that one (--hub repeats: each one adds a hub).
+      const ownHub = (p.spec.extraArgs ?? []).includes('--hub');
+      const args = ['peer', ...(ownHub ? [] : ['--hub', `${hubAddress}:${hubPort}`]), ...secretArgs, '--state-dir', join(this.dir, `peer-${p.spec.name}`), '--tun', 'mtun0', '--log-level', 'debug'];
       if (!p.spec.omitLocal) args.push('--local', `${p.overlay}/24`);
       if (!p.spec.omitName) args.push('--name', p.spec.name);
       if (this.opts.pinHubKey) args.push('--hub-key', this.hubKey);

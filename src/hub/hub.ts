@@ -19,6 +19,7 @@ import type { PortRange } from '../publish/spec.js';
 import { ControlType, encodeControl, REGISTER_FLAG_ACL, RefusalReason } from '../wire/control.js';
 import { encodeInner, InnerKind } from '../wire/inner.js';
 import { BindingTable, dayMs, defaultBindingLeaseDays, leaseExpired, matchRelease, type Binding } from './bindings.js';
+import { leaseCheckIntervalMs } from './lease-cluster.js';
 import { appendJournal, loadBindings, saveBindings } from './binding-store.js';
 import { Relay } from './relay.js';
 import { CrossHub } from './cluster-forward.js';
@@ -363,13 +364,25 @@ export function startHub(opts: HubOptions): Hub {
     }
     if (changed) bindingsChanged();
   }
-  // Several hubs: other hubs' members' last-seen times are not shared yet, so no hub frees leases.
-  const sweeping = opts.state === undefined;
-  if (sweeping) sweepLeases();
-  let sweepTimer: TimerHandle = opts.clock.setTimer(bindingSweepIntervalMs, function again() {
+  // Several hubs (hub/lease-cluster.ts): each hub refreshes its own members' network-wide last-seen
+  // times; the hub that takes the sweep key frees the leases that ran out, for the whole network.
+  function sweepClusterLeases(sweep: (nowWallMs: number) => Promise<Binding[]>): void {
+    const now = opts.wallClock();
+    for (const m of registry.all()) void state.seen?.(m.id, now);
+    sweep(now).then(
+      (freed) => {
+        for (const b of freed) log.info({ peer: b.id.slice(0, 8), overlay: u32ToIpv4(b.overlay), name: b.name, lastSeen: new Date(b.lastSeenMs).toISOString() }, 'hub: binding lease expired network-wide; address and name are free');
+      },
+      (e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'hub: lease sweep failed; tried again at the next check'),
+    );
+  }
+  const sweepOnce = (): void => (opts.state === undefined ? sweepLeases() : state.sweepLeases ? sweepClusterLeases(state.sweepLeases) : undefined);
+  const sweepEveryMs = leaseCheckIntervalMs(leaseMs, bindingSweepIntervalMs);
+  if (opts.state === undefined) sweepLeases();
+  let sweepTimer: TimerHandle = opts.clock.setTimer(sweepEveryMs, function again() {
     if (closed) return;
-    if (sweeping) sweepLeases();
-    sweepTimer = opts.clock.setTimer(bindingSweepIntervalMs, again);
+    sweepOnce();
+    sweepTimer = opts.clock.setTimer(sweepEveryMs, again);
   });
   let timer: TimerHandle = opts.clock.setTimer(expiryCheckIntervalMs, expire);
   let mapLogTimer: TimerHandle = opts.clock.setTimer(mapLogIntervalMs, logMaps);

@@ -33,7 +33,8 @@ import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import { RefusalReason } from '../wire/control.js';
 import { decodeNatClass, encodeNatClass, NAT_CLASS_BYTES, type NatClass } from '../wire/nat-class.js';
-import { BindingTable, type Binding } from './bindings.js';
+import { BindingTable, dayMs, defaultBindingLeaseDays, type Binding } from './bindings.js';
+import { sweepable, touchDue } from './lease-cluster.js';
 import type { ClaimLost, ClusterStatus, HubPath, NetworkState } from './network-state.js';
 import { hubPathOf, hubPathRecord, type HubPathRecord } from './hub-path.js';
 import { hubAlive, viewSound } from './presence-grace.js';
@@ -122,6 +123,12 @@ export interface NatsStateOptions {
   /** This hub's static public key, published with its presence so the hubs can vouch for each
    * other to their peers (HUB_LIST, wire/hub-list.ts; issue 24). */
   hubKey?: Uint8Array;
+  /** --binding-lease-days in ms (hub/lease-cluster.ts): when a live member's shared last-seen time
+   * is rewritten, and which bindings a sweep frees. Default 30 days. */
+  bindingLeaseMs?: number;
+  /** Tests only: awaited by a sweep between judging a binding and deleting it (a registration that
+   * lands meanwhile must keep its binding). */
+  sweepJudged?: (id: string) => Promise<void>;
 }
 
 /** The shared state cannot be joined at start: code CLUSTER_AUTH (the NATS refused the
@@ -191,6 +198,9 @@ export const nameKey = (name: string) => `name.${Buffer.from(name, 'utf8').toStr
 const bindingKey = (id: string) => `key.${id}`;
 const memberKey = (id: string) => `m.${id}`;
 const hubKey = (hubId: string) => `h.${hubId}`;
+/** The lease sweep's key in the presence bucket: taken by create (one hub at a time), gone with the
+ * bucket's max age (the presence TTL), so a hub that died sweeping holds it no longer than that. */
+export const sweepKey = 'sweep';
 /** A hub's heartbeat key in the claims and members buckets (never a key id: those are hex). */
 const heartbeatId = (hubId: string) => `_hb.${hubId}`;
 /** The NATS core subject a hub receives signals on (pure); hub ids are checked to be one token. */
@@ -279,6 +289,11 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   const bindings = new BindingTable(o.pinned ?? []);
   const startedMs = o.clock.now();
   const hubSeen = new Map<string, number>();
+  const leaseMs = o.bindingLeaseMs ?? defaultBindingLeaseDays * dayMs;
+  /** Each binding record's revision and last-seen time as the shared state holds it (the claims
+   * watch and this hub's writes): touches and claims write over it by compare-and-set. */
+  const bindingRevs = new Map<string, { rev: number; lastSeenMs: number }>();
+  const touching = new Set<string>();
   /** Other hubs' static keys from their presence (base64), for HUB_LIST. */
   const hubKeysSeen = new Map<string, string>();
   /** Every member entry in the bucket (alive home or not), with its revision. */
@@ -380,10 +395,12 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     if (bindings.get(id)?.pinned) return; // this hub's allow-list wins here
     if (e.operation !== 'PUT') {
       bindings.delete(id);
+      bindingRevs.delete(id);
       return;
     }
     try {
       const r = JSON.parse(dec.decode(e.value)) as BindingRecord;
+      if (e.revision >= (bindingRevs.get(id)?.rev ?? 0)) bindingRevs.set(id, { rev: e.revision, lastSeenMs: r.lastSeenMs });
       bindings.set({ id, overlay: r.overlay >>> 0, name: r.name, lastSeenMs: r.lastSeenMs, pinned: r.pinned });
     } catch {
       log.warn({ key: e.key }, 'nats: unreadable binding ignored');
@@ -391,6 +408,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   }
 
   function onHub(e: KvEntry): void {
+    if (!e.key.startsWith('h.')) return; // the lease sweep's key (read by sequence in catchUp)
     const hub = e.key.slice(2);
     if (hub === o.hubId) watchSeen.hubs = ownBeatHeardMs = o.clock.now();
     if (e.operation !== 'PUT' || hub === o.hubId) return;
@@ -716,7 +734,17 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       if (!lostRace(e)) throw e;
       const cur = await claims.get(key);
       const holder = cur && cur.operation === 'PUT' ? dec.decode(cur.value) : undefined;
-      if (holder === id) return 'ours';
+      if (holder === id) {
+        // Written again (same value, new revision): a lease sweep that read the old revision cannot
+        // free it under a binding being claimed or refreshed now (its delete compares revisions).
+        try {
+          await claims.update(key, enc.encode(id), cur!.revision);
+          return 'ours';
+        } catch (err) {
+          if (!lostRace(err)) throw err;
+          return take(key, id);
+        }
+      }
       if (holder === undefined) return take(key, id); // deleted meanwhile: try again
       return { holder };
     }
@@ -731,7 +759,17 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     });
   }
 
+  /** A claim whose binding record changed under it (a lease sweep or another hub): made again. */
+  const claimAttempts = 3;
   async function claim(b: Binding, old: Binding | undefined): Promise<true | ClaimLost> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await claimOnce(b, old);
+      if (r !== 'again') return r;
+      if (attempt >= claimAttempts) throw new ClusterError('CLUSTER_CONTENDED', `the binding of ${b.id.slice(0, 8)} kept changing during its claim`);
+    }
+  }
+
+  async function claimOnce(b: Binding, old: Binding | undefined): Promise<true | ClaimLost | 'again'> {
     // Cut from NATS: refused at once rather than risked (the REGISTER goes unanswered; the peer retries).
     if (connection !== 'connected') throw new ClusterError('CLUSTER_UNREACHABLE', 'the NATS connection is down');
     const addr = await take(addrKey(b.overlay), b.id);
@@ -745,11 +783,105 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
         return { reason: RefusalReason.NAME_TAKEN, text: `name "${b.name}" is bound to another key (another hub of the network)` };
       }
     }
-    await claims.put(bindingKey(b.id), json({ overlay: b.overlay, name: b.name, lastSeenMs: b.lastSeenMs, pinned: b.pinned }));
+    // Over the record's known revision, or anew: a sweep that freed the binding meanwhile makes this
+    // fail, and the claim is made again (its address and name taken anew), never left half freed.
+    const known = bindingRevs.get(b.id);
+    const value = json({ overlay: b.overlay, name: b.name, lastSeenMs: b.lastSeenMs, pinned: b.pinned });
+    let rev: number;
+    try {
+      rev = known ? await claims.update(bindingKey(b.id), value, known.rev) : await claims.create(bindingKey(b.id), value);
+    } catch (e) {
+      if (!lostRace(e)) throw e;
+      const cur = await claims.get(bindingKey(b.id));
+      if (cur && cur.operation === 'PUT') bindingRevs.set(b.id, { rev: cur.revision, lastSeenMs: (JSON.parse(dec.decode(cur.value)) as BindingRecord).lastSeenMs });
+      else bindingRevs.delete(b.id);
+      return 'again';
+    }
+    if (rev > (bindingRevs.get(b.id)?.rev ?? 0)) bindingRevs.set(b.id, { rev, lastSeenMs: b.lastSeenMs });
     if (old && old.overlay !== b.overlay) await free(addrKey(old.overlay), b.id);
     if (old && old.name !== '' && old.name !== b.name) await free(nameKey(old.name), b.id);
     bindings.set(b);
     return true;
+  }
+
+  /** The home hub saw its member alive: the shared last-seen time is rewritten when due (lease-cluster.ts). */
+  async function seen(id: string, nowWallMs: number): Promise<void> {
+    const b = bindings.get(id);
+    if (closed || connection !== 'connected' || !b || b.pinned || touching.has(id)) return;
+    const known = bindingRevs.get(id);
+    if (known && !touchDue(known.lastSeenMs, nowWallMs, leaseMs)) return;
+    touching.add(id);
+    try {
+      const fresh = { ...b, lastSeenMs: nowWallMs };
+      if (known) {
+        try {
+          const rev = await claims.update(bindingKey(id), json({ overlay: b.overlay, name: b.name, lastSeenMs: nowWallMs, pinned: false }), known.rev);
+          if (rev > (bindingRevs.get(id)?.rev ?? 0)) bindingRevs.set(id, { rev, lastSeenMs: nowWallMs });
+          return;
+        } catch (e) {
+          if (!lostRace(e)) throw e;
+        }
+      }
+      // Changed or freed meanwhile (a sweep that judged it before this member came back): claimed
+      // again, over whatever is there now.
+      const cur = await claims.get(bindingKey(id));
+      if (cur && cur.operation === 'PUT') bindingRevs.set(id, { rev: cur.revision, lastSeenMs: (JSON.parse(dec.decode(cur.value)) as BindingRecord).lastSeenMs });
+      else bindingRevs.delete(id);
+      const r = await claim(fresh, undefined);
+      if (r !== true) log.error({ peer: id.slice(0, 8), why: r.text }, 'nats: a live member lost its binding to another key (its lease was swept as it came back)');
+    } catch (e) {
+      log.warn({ peer: id.slice(0, 8), err: (e as Error).message }, 'nats: last-seen time not written (tried again when next seen)');
+    } finally {
+      touching.delete(id);
+    }
+  }
+
+  /** Frees the bindings whose lease ran out, if this hub takes the sweep key. Each is judged again on
+   * its shared record and deleted by compare-and-set on the revisions read (binding record, then its
+   * address and name): a key that registers meanwhile rewrites them, and keeps its binding. */
+  async function sweepLeases(nowWallMs: number): Promise<Binding[]> {
+    if (closed || connection !== 'connected') return [];
+    const inMap = (id: string) => map.get(id) !== undefined || members.get(id) !== undefined;
+    const due = bindings.all().filter((b) => sweepable(b, inMap(b.id), nowWallMs, leaseMs));
+    if (due.length === 0) return [];
+    try {
+      await hubsKv.create(sweepKey, json({ hub: o.hubId }));
+    } catch (e) {
+      if (lostRace(e)) return []; // another hub sweeps
+      throw e;
+    }
+    const freed: Binding[] = [];
+    for (const b of due) {
+      if (closed) break;
+      const cur = await claims.get(bindingKey(b.id));
+      if (!cur || cur.operation !== 'PUT') continue;
+      let r: BindingRecord;
+      try {
+        r = JSON.parse(dec.decode(cur.value)) as BindingRecord;
+      } catch {
+        continue;
+      }
+      const shared: Binding = { id: b.id, overlay: r.overlay >>> 0, name: r.name, lastSeenMs: r.lastSeenMs, pinned: r.pinned };
+      if (!sweepable(shared, inMap(b.id), nowWallMs, leaseMs)) continue;
+      const holds = [await claims.get(addrKey(shared.overlay)), shared.name !== '' ? await claims.get(nameKey(shared.name)) : null];
+      await o.sweepJudged?.(b.id);
+      try {
+        await claims.delete(bindingKey(b.id), { previousSeq: cur.revision });
+      } catch (e) {
+        if (lostRace(e)) continue; // seen or claimed meanwhile: it keeps its binding
+        throw e;
+      }
+      for (const h of holds) {
+        if (!h || h.operation !== 'PUT' || dec.decode(h.value) !== b.id) continue;
+        await claims.delete(h.key, { previousSeq: h.revision }).catch((e: unknown) => {
+          if (!lostRace(e)) throw e; // claimed again meanwhile: stays held
+        });
+      }
+      bindings.delete(b.id);
+      bindingRevs.delete(b.id);
+      freed.push(shared);
+    }
+    return freed;
   }
 
   const status = (): ClusterStatus => {
@@ -843,6 +975,8 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
         if (b.name !== '') await free(nameKey(b.name), b.id);
       })().catch((e: unknown) => log.warn({ peer: b.id.slice(0, 8), err: (e as Error).message }, 'nats: release not written'));
     },
+    seen,
+    sweepLeases,
     status,
     hubKeys(): Uint8Array[] {
       const others = [...hubKeysSeen].filter(([h]) => alive(h)).map(([, k]) => new Uint8Array(Buffer.from(k, 'base64')));

@@ -86,6 +86,12 @@ export interface NetworkState {
   onRehomed?(fn: (id: string) => void): void;
   /** Frees a binding network-wide (`meshd hub release`, lease expiry). */
   release(b: Binding): void;
+  /** Several hubs: this hub's member `id` was seen alive at nowWallMs; its network-wide last-seen
+   * time is rewritten when due (hub/lease-cluster.ts touchDue). Resolves once written or skipped. */
+  seen?(id: string, nowWallMs: number): Promise<void>;
+  /** Several hubs: frees the bindings whose lease ran out when this hub takes the sweep (one hub at a
+   * time); resolves with the bindings freed ([] when another hub sweeps or none ran out). */
+  sweepLeases?(nowWallMs: number): Promise<Binding[]>;
   /** Published ports claimed network-wide (hub/service-claims.ts; several hubs only). */
   readonly services?: ServiceClaims;
   /** PUNCH and relay to members of other hubs (several hubs only). */

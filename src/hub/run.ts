@@ -142,6 +142,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
       psk,
       hubId: keyId(keyPair.publicKey).slice(0, 16),
       hubKey: keyPair.publicKey,
+      bindingLeaseMs: cfg.bindingLeaseDays * dayMs,
       clock: systemClock,
       log: componentLogger(log, 'nats'),
       pinned: pinned.map((p) => ({ id: keyId(p.publicKey), overlay: p.overlay >>> 0, name: p.name, lastSeenMs: 0, pinned: true })),

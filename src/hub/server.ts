@@ -344,6 +344,7 @@ export class HubServer {
   private accept(remote: RemoteNode, msg: Extract<ControlMessage, { type: ControlType.REGISTER }>, from: Endpoint, overlay: number, name: string, overlay6?: string): void {
     const reg = this.o.registry;
     this.bind(remote.id, overlay, name);
+    void this.o.state.seen?.(remote.id, this.o.wallNow()); // several hubs: network-wide last-seen (when due)
     const now = this.o.clock.now();
     const prev = reg.get(remote.id);
     // A restarted peer (new boot id) lost its streams; it publishes its services again after REGISTER_OK.
@@ -393,6 +394,7 @@ export class HubServer {
     if (!b) return;
     b.lastSeenMs = this.o.wallNow();
     this.o.onBindingsChanged?.();
+    void this.o.state.seen?.(m.id, b.lastSeenMs);
   }
 
   /** A member changed: within the coalescing window every member behind gets one delta with all

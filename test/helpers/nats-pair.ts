@@ -3,7 +3,7 @@
 // before the tests and is stopped, with every state, after them.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
-import { startNatsState } from '../../src/hub/nats-state.js';
+import { startNatsState, type NatsStateOptions } from '../../src/hub/nats-state.js';
 import type { NetworkState } from '../../src/hub/network-state.js';
 import { parseNetwork } from '../../src/hub/registry.js';
 import { systemClock } from '../../src/util/clock.js';
@@ -11,7 +11,7 @@ import { testLogger } from '../fakes/logger.js';
 import { startNatsCluster, type NatsCluster } from './nats.js';
 
 /** Returns `pair()`: two fresh states ('hub-a', 'hub-b') of one new network (own secret) on the node. */
-export function natsPairs(): { pair(): Promise<[NetworkState, NetworkState]> } {
+export function natsPairs(): { pair(extra?: (hubId: string) => Partial<NatsStateOptions>): Promise<[NetworkState, NetworkState]> } {
   let cluster: NatsCluster | undefined;
   const states: NetworkState[] = [];
   beforeAll(async () => {
@@ -22,11 +22,11 @@ export function natsPairs(): { pair(): Promise<[NetworkState, NetworkState]> } {
     await cluster?.stop();
   });
   return {
-    async pair() {
+    async pair(extra = () => ({})) {
       const psk = randomBytes(32);
       const network = parseNetwork('10.9.0.0/24');
       const open = async (hubId: string) => {
-        const s = await startNatsState({ servers: cluster!.urls, network, psk, hubId, clock: systemClock, log: testLogger(`nats ${hubId}`), replicas: 1 });
+        const s = await startNatsState({ servers: cluster!.urls, network, psk, hubId, clock: systemClock, log: testLogger(`nats ${hubId}`), replicas: 1, ...extra(hubId) });
         states.push(s);
         return s;
       };

@@ -896,6 +896,8 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       signals: { ...signalCounts },
       watchRestarts,
       presence: { writeFailures: presence.failures, lastWriteAgoMs: Math.max(0, now - presence.lastAckMs) },
+      ownMembers: perHub.get(o.hubId) ?? 0,
+      viewSound: !closed && viewSound({ connected: connection === 'connected', lastAckMs: presence.lastAckMs, lastFailMs: presence.lastFailMs, lastOwnSeenMs: watchSeen.hubs, refreshMs }, now),
     };
   };
 

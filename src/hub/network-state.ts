@@ -32,6 +32,11 @@ export interface ClusterStatus {
   /** This hub's presence writes: how many failed (each retried within the TTL), how long since one
    * was acknowledged. While they fail, no other hub is judged dead (presence-grace.ts). */
   presence?: { writeFailures: number; lastWriteAgoMs: number };
+  /** Members homed on this hub in the served map (the map's entries naming it). */
+  ownMembers?: number;
+  /** Whether this hub's own view of presence is sound now (presence-grace.ts viewSound): false
+   * while it is cut from NATS or its writes or watch fail (a partition: it judges no hub dead). */
+  viewSound?: boolean;
 }
 
 /** Signals between the hubs of one network (hub/cluster-forward.ts): absent on a single hub. */

@@ -14,6 +14,7 @@ import { encodeKey } from '../crypto/keys.js';
 import { startControlServer } from '../ops/control-server.js';
 import { defaultSocketPath } from '../ops/control-protocol.js';
 import { startMetrics } from '../ops/metrics.js';
+import { clusterMetricsOf } from './cluster-metrics.js';
 import { componentLogger } from '../util/log.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import { bindingsPath } from './binding-store.js';
@@ -205,6 +206,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
           publishVisitorEvents: () => hub.publisher.visitorEvents(),
           drops: () => ({ ...hub.status().relayDrops, ...hub.status().linkDrops, ...hub.status().controlDrops, ...streams.drops() }),
           handshakes: () => ({ completed: hub.link.stats.handshakesCompleted, bad_mac: hub.link.drops.bad_mac1, failed: hub.link.drops.handshake_failed }),
+          ...(cfg.cluster.length > 0 ? { cluster: () => clusterMetricsOf(hub.state.status() ?? { hubId: '', connection: 'closed', hubs: [], mapMembers: 0 }, hub.status().crossHub) } : {}),
         },
         componentLogger(log, 'metrics'),
       );

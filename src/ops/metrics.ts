@@ -17,6 +17,29 @@ export interface TrafficSample {
   bytes: number;
 }
 
+/** Several hubs sharing NATS (issue 24), as a hub sees the cluster at scrape time. */
+export interface ClusterMetrics {
+  /** The NATS connection is up. */
+  natsConnected: boolean;
+  /** This hub's view of the shared state is unsound (cut from NATS, its presence writes or watch
+   * failing): it keeps serving its last view, refuses new claims and judges no other hub dead. */
+  partitioned: boolean;
+  /** Other hubs seen alive. */
+  hubsSeen: number;
+  /** Members of the served map by home hub id (this hub's included). */
+  membersByHub: Record<string, number>;
+  /** Presence writes that failed (each retried within the TTL), since start. */
+  presenceWriteFailures: number;
+  /** Hub-to-hub UDP sessions (relayed data between hubs). */
+  hubUdpSessions: number;
+  /** Hub-to-hub UDP frames dropped, by reason (hub/hub-channel.ts). */
+  hubUdpDrops: Record<string, number>;
+  /** Cross-hub PUNCH and relay refused, by reason (hub/cluster-forward.ts). */
+  forwardDrops: Record<string, number>;
+  /** Datagrams relayed to and from other hubs. */
+  relayed: { out: number; in: number };
+}
+
 /**
  * Functions the daemon supplies; each returns cumulative counts since start (never decreasing),
  * keyed by the label value. They run at scrape time and must be cheap and must not throw.
@@ -44,6 +67,8 @@ export interface MetricsSources {
   hubRegisteredPeers?(): number;
   /** meshd_publish_visitor_events_total{event}: visitor connections opened, refused by reason, idle-closed, budget resets (hub). */
   publishVisitorEvents?(): Record<string, number>;
+  /** meshd_cluster_* (a hub with --cluster): read once per scrape. */
+  cluster?(): ClusterMetrics;
 }
 
 export interface MetricsServer {
@@ -125,7 +150,45 @@ export function buildRegistry(sources: MetricsSources): Registry {
       },
     });
   }
+  if (sources.cluster) clusterMetrics(sources.cluster, registers);
   return registry;
+}
+
+/** The meshd_cluster_* families: one read of the cluster per scrape (the first family collected
+ * reads it; the others use that reading). */
+function clusterMetrics(read: () => ClusterMetrics, registers: Registry[]): void {
+  let last: ClusterMetrics | undefined;
+  const now = (first: boolean): ClusterMetrics => (first || !last ? (last = read()) : last);
+  const gauge = (name: string, help: string, value: (c: ClusterMetrics) => number, first = false): void => {
+    new Gauge({ name, help, registers, collect() {
+      this.set(value(now(first)));
+    } });
+  };
+  const byLabel = (name: string, help: string, label: string, kind: 'counter' | 'gauge', values: (c: ClusterMetrics) => Record<string, number>): void => {
+    if (kind === 'counter') {
+      new Counter({ name, help, labelNames: [label], registers, collect() {
+        this.reset();
+        for (const [k, v] of Object.entries(values(now(false)))) this.inc({ [label]: k }, v);
+      } });
+      return;
+    }
+    new Gauge({ name, help, labelNames: [label], registers, collect() {
+      this.reset();
+      for (const [k, v] of Object.entries(values(now(false)))) this.set({ [label]: k }, v);
+    } });
+  };
+  gauge('meshd_cluster_nats_connected', 'Whether the hub is connected to NATS (1) or not (0)', (c) => (c.natsConnected ? 1 : 0), true);
+  gauge('meshd_cluster_partitioned', "Whether the hub's view of the shared state is unsound (1: cut from NATS or its writes failing; it serves its last view and refuses new claims)", (c) => (c.partitioned ? 1 : 0));
+  gauge('meshd_cluster_hubs_seen', 'Other hubs of the network seen alive', (c) => c.hubsSeen);
+  byLabel('meshd_cluster_members', 'Members of the served map by home hub', 'hub', 'gauge', (c) => c.membersByHub);
+  new Counter({ name: 'meshd_cluster_presence_write_failures_total', help: 'Presence writes that failed (each retried within the TTL)', registers, collect() {
+    this.reset();
+    this.inc(now(false).presenceWriteFailures);
+  } });
+  gauge('meshd_cluster_hub_udp_sessions', 'Hub-to-hub UDP sessions (relayed data between hubs)', (c) => c.hubUdpSessions);
+  byLabel('meshd_cluster_hub_udp_drops_total', 'Hub-to-hub UDP frames dropped, by reason', 'reason', 'counter', (c) => c.hubUdpDrops);
+  byLabel('meshd_cluster_forward_drops_total', 'Cross-hub PUNCH and relay refused, by reason', 'reason', 'counter', (c) => c.forwardDrops);
+  byLabel('meshd_cluster_relayed_total', 'Datagrams relayed to (out) and from (in) other hubs', 'direction', 'counter', (c) => ({ out: c.relayed.out, in: c.relayed.in }));
 }
 
 /**

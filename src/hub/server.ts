@@ -39,7 +39,7 @@ export interface MemberServices {
   /** A control type the dispatch does not handle; true when it was a publishing one. */
   onControl(member: Member | undefined, publicKey: Uint8Array, msg: ControlMessage): boolean;
   /** The member left or restarted: its services and streams are gone. */
-  memberGone(id: string, why: string): void;
+  memberGone(id: string, why: string, moved?: boolean): void;
 }
 
 export interface ServerOptions {
@@ -246,6 +246,12 @@ export class HubServer {
         this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         if (member) this.removeMember(member, 'goodbye');
         return;
+      case ControlType.HOME_MOVED:
+        // Several hubs: the member registered on a faster hub. Dropped at once (no relay to it, no
+        // map to it until its heartbeats would expire), its session kept: we are its standby now.
+        this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
+        if (member) this.removeMember(member, 'moved to another hub', true);
+        return;
       case ControlType.PUNCH_REQUEST: {
         this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         const target = this.o.registry.byOverlay(msg.target);
@@ -441,15 +447,17 @@ export class HubServer {
     return this.o.sender.pendingFor(id);
   }
 
-  removeMember(m: Member, why: string): void {
+  /** `moved`: registered on another hub (HOME_MOVED): its session stays (the standby's), and its
+   * published ports stay claimed (its new home takes them over). */
+  removeMember(m: Member, why: string, moved = false): void {
     this.o.registry.remove(m.id);
     this.seen(m); // the binding stays: the address and name wait for this key (H1)
     this.maps.forget(m);
     this.o.sender.forget(m.id);
     this.dedup.delete(m.id);
     this.punchBudget.forget(m.id);
-    this.o.link.forget(m.publicKey);
-    this.o.publish?.memberGone(m.id, why);
+    if (!moved) this.o.link.forget(m.publicKey);
+    this.o.publish?.memberGone(m.id, why, moved);
     this.routes.removed(m);
     this.o.log.info({ peer: m.id.slice(0, 8), overlay: u32ToIpv4(m.overlay), why }, 'hub: member removed');
     this.broadcast(m);

@@ -15,7 +15,7 @@ import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { encodeInner, InnerKind, type InnerMessage } from '../wire/inner.js';
 import { decodeHubList } from '../wire/hub-list.js';
-import { RefusalReason } from '../wire/control.js';
+import { ControlType, decodeControl, encodeControl, RefusalReason } from '../wire/control.js';
 import { DecodeError } from '../util/errors.js';
 import {
   chooseHubs, dwellDone, floorRtt, homeLost, pushRtt, homePingMs, registerDeadMs, retryDelayMs, smoothRtt, standbyAction, standbyPingMs, startWindowMs, type HomeReason,
@@ -24,6 +24,10 @@ import { HubKeyMismatchError, type HubClient } from './hub-client.js';
 
 /** Local tuning: the hub set's one timer. */
 const tickMs = 250;
+/** Local tuning: HOME_MOVED to the old home after a much-faster move, sent this many times at most
+ * (1 s apart) until ACKed: it only saves the old hub's timeouts, so it is never retried beyond. */
+const movedSends = 3;
+const movedResendMs = 1_000;
 /** Local tuning: a hub being tried gets PINGs this often until it answers. */
 const tryPingMs = 1_000;
 /** Local tuning: a hub tried without answer this long is asked HUB_KEY_REQ (is it the key we pinned?). */
@@ -105,6 +109,10 @@ export class HubSet {
   /** Keys the home hub vouches for (HUB_LIST): a listed hub without a key may prove one of them. */
   private vouched: Uint8Array[] = [];
   private txid = BigInt(Math.floor(Math.random() * 2 ** 32)) << 16n;
+  /** After a much-faster move: the old home, told HOME_MOVED once the new home registered us. */
+  private moved: { hub: HubEntry; seq: number; sends: number; lastMs: number } | undefined;
+  /** HOME_MOVED sent and ACKed (status, tests). */
+  readonly movedCounts = { sent: 0, acked: 0 };
 
   constructor(private readonly o: HubSetOptions) {
     this.hubs = o.hubs.map((h, index) => ({
@@ -186,6 +194,7 @@ export class HubSet {
       }
     }
     if (h === this.home) return false;
+    if (inner.kind === InnerKind.CONTROL && this.moved?.hub === h && this.movedAck(inner.body)) return true;
     if (inner.kind === InnerKind.RELAY_FROM) {
       this.o.link.receive(inner.datagram, { kind: 'relay', overlay: inner.overlay });
     } else if (inner.kind === InnerKind.PING) {
@@ -262,6 +271,7 @@ export class HubSet {
     const now = this.o.clock.now();
     for (const h of this.hubs) this.upkeep(h, now);
     this.choose(now);
+    this.tellMoved(now);
     this.timer = this.o.clock.setTimer(tickMs, () => this.tick());
   }
 
@@ -364,6 +374,9 @@ export class HubSet {
     if (reason === 'first') this.o.log.info(fields, `hub-set: home hub ${endpointKey(h.endpoint)}`);
     else this.o.log.warn(fields, `hub-set: home hub switch ${fields.from ?? 'none'} -> ${fields.to} (${reason === 'home-lost' ? 'home stopped answering' : 'much faster'})`);
     if (from) this.o.onHomeChanged?.(h.endpoint);
+    // A voluntary move: the old home still answers, so it is told (once we are registered here)
+    // rather than left to hold us as its member until our heartbeats expire there.
+    this.moved = from && reason === 'much-faster' && from.key ? { hub: from, seq: (Math.random() * 2 ** 32) >>> 0, sends: 0, lastMs: -Infinity } : undefined;
     this.o.client.retarget(h.endpoint, h.key!, fresh);
   }
 
@@ -410,6 +423,34 @@ export class HubSet {
       h.role = 'idle';
       this.choose(now);
     }
+  }
+
+  /** HOME_MOVED to the old home once the new one registered us (at most movedSends, until ACKed). */
+  private tellMoved(now: number): void {
+    const m = this.moved;
+    if (!m || this.o.client.state !== 'registered' || now - m.lastMs < movedResendMs) return;
+    if (m.sends >= movedSends || m.hub === this.home || !m.hub.key) {
+      this.moved = undefined;
+      return;
+    }
+    m.sends++;
+    m.lastMs = now;
+    this.movedCounts.sent++;
+    this.o.link.send(m.hub.key, encodeInner({ kind: InnerKind.CONTROL, body: encodeControl({ type: ControlType.HOME_MOVED, seq: m.seq }) }), m.hub.path);
+  }
+
+  /** True when `body` is the old home's ACK of our HOME_MOVED (consumed). */
+  private movedAck(body: Uint8Array): boolean {
+    try {
+      const msg = decodeControl(body);
+      if (msg.type !== ControlType.ACK || msg.seq !== this.moved?.seq) return false;
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      return false;
+    }
+    this.moved = undefined;
+    this.movedCounts.acked++;
+    return true;
   }
 
   private ping(h: HubEntry, now: number): void {

@@ -308,14 +308,15 @@ export class HubPublisher {
     else conn.stream.remoteReset(new TextDecoder().decode(msg.payload));
   }
 
-  /** The member left (goodbye, expiry) or restarted (new boot id): close its ports and streams. */
-  memberGone(memberId: string, why: string): void {
+  /** The member left (goodbye, expiry), restarted (new boot id) or, `moved`, registered on another
+   * hub (its ports stay claimed for it there): close its ports and streams here. */
+  memberGone(memberId: string, why: string, moved = false): void {
     const cluster = this.o.cluster;
     for (const s of [...this.services.values()]) {
       if (s.owner.id !== memberId) continue;
       this.unpublish(s, why);
       // Left the network (not re-homed on another hub): its port is free network-wide.
-      if (cluster && !cluster.homedElsewhere(memberId)) cluster.claims.release(s.port, memberId);
+      if (cluster && !moved && !cluster.homedElsewhere(memberId)) cluster.claims.release(s.port, memberId);
     }
     // Streams of its guest services run on the session it may keep with us: those stay.
     const mine = this.streams.get(memberId);

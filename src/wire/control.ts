@@ -29,6 +29,8 @@
 //   HEARTBEAT        map_version u32 | lan eps [| nat]      nat only from peers whose REGISTER set NAT_INFO
 //   HEARTBEAT_OK     observed ep | map_version u32
 //   GOODBYE          -
+//   HOME_MOVED       -   (p->h: this member registered on another hub of the network, a faster
+//                    one; its old home drops it at once but keeps the session: it is the standby now)
 //   PUNCH_REQUEST    target overlay u32 BE
 //   PUNCH            public_key [32] | overlay u32 BE | count u8 | (kind u8 | ep) [count] [| nat]
 //                    nat = the partner's class, only to peers whose REGISTER set NAT_INFO
@@ -74,6 +76,8 @@ export enum ControlType {
   /** Issue 23: numbered apart from the others so parallel additions do not collide. */
   ROUTE_OFFER = 30,
   MAP_EXT = 31,
+  /** Issue 24 (several hubs): numbered in the block 60-63 given to it (60 is REGISTER). */
+  HOME_MOVED = 61,
 }
 
 export const controlTypeName: Readonly<Record<ControlType, string>> = {
@@ -93,6 +97,7 @@ export const controlTypeName: Readonly<Record<ControlType, string>> = {
   [ControlType.STREAM_OPEN]: 'STREAM_OPEN',
   [ControlType.ROUTE_OFFER]: 'ROUTE_OFFER',
   [ControlType.MAP_EXT]: 'MAP_EXT',
+  [ControlType.HOME_MOVED]: 'HOME_MOVED',
 };
 
 /** Why the hub refused a PUBLISH (protocol: both sides must agree). */
@@ -234,6 +239,7 @@ export type ControlMessage =
   | { type: ControlType.HEARTBEAT; seq: number; mapVersion: number; lan: WireEndpoint[]; nat?: NatClass }
   | { type: ControlType.HEARTBEAT_OK; seq: number; observed: WireEndpoint; mapVersion: number }
   | { type: ControlType.GOODBYE; seq: number }
+  | { type: ControlType.HOME_MOVED; seq: number }
   | { type: ControlType.PUNCH_REQUEST; seq: number; target: number }
   | { type: ControlType.PUNCH; seq: number; publicKey: Uint8Array; overlay: number; candidates: Candidate[]; nat?: NatClass }
   | { type: ControlType.PUBLISH; seq: number; name: string; port: number }
@@ -447,6 +453,7 @@ export function encodeControl(m: ControlMessage): Uint8Array {
       break;
     case ControlType.ACK:
     case ControlType.GOODBYE:
+    case ControlType.HOME_MOVED:
       break;
     case ControlType.HEARTBEAT:
       w.u32(m.mapVersion);
@@ -572,6 +579,7 @@ export function decodeControl(b: Uint8Array): ControlMessage {
     }
     case ControlType.ACK:
     case ControlType.GOODBYE:
+    case ControlType.HOME_MOVED:
       m = { type, seq };
       break;
     case ControlType.HEARTBEAT:

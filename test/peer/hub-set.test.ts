@@ -141,6 +141,35 @@ describe('a peer with two hubs', () => {
     await w.settle(Promise.all([hub1.close(), hub2.close()]));
   }, 60_000);
 
+  it('tells its old home when it moves to a much faster hub: dropped there at once, kept as standby', async () => {
+    const w = new World();
+    const { hub1, hub2, key2 } = twoHubs(w);
+    let slow = false;
+    const transmit = w.net.transmit.bind(w.net);
+    w.net.transmit = (from, data, to) => {
+      const toHub1 = to.address === HUB_ENDPOINT.address || from.local.address === HUB_ENDPOINT.address;
+      if (slow && toHub1) w.clock.setTimer(100, () => transmit(from, data, to));
+      else transmit(from, data, to);
+    };
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a', hubs: [{ endpoint: HUB_ENDPOINT, key: w.hubKeys.publicKey }, { endpoint: HUB2, key: key2 }] });
+    void a.start();
+    await runUntil(w, 'registered', () => a.hubClient.state === 'registered');
+    expect(homeOf(a)).toBe('203.0.113.1:7000');
+    slow = true;
+    await runUntil(w, 'home moved to the faster hub', () => homeOf(a) === '203.0.113.2:7000' && names(hub2).includes('a'), 60_000);
+    // The old home lets it go within a round trip or two (HOME_MOVED), not after its heartbeats expire.
+    const took = await runUntil(w, 'the old home dropped a', () => !names(hub1).includes('a'), 10_000);
+    expect(took).toBeLessThan(2_000);
+    // Its session with the old hub stays: that hub is its standby and keeps answering its PINGs.
+    w.run(30_000);
+    expect(a.hubSet!.movedCounts).toEqual({ sent: 1, acked: 1 });
+    expect(a.hubSet!.status().find((h) => h.hub === '203.0.113.1:7000')?.role).toBe('standby');
+    expect(names(hub2)).toContain('a');
+    expect(names(hub1)).not.toContain('a');
+    await w.settle(a.stop());
+    await w.settle(Promise.all([hub1.close(), hub2.close()]));
+  }, 60_000);
+
   it('starts on the second hub when the first is down', async () => {
     const w = new World();
     const { hub1, hub2, key2 } = twoHubs(w);

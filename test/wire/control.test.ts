@@ -72,6 +72,7 @@ const golden: Array<[string, ControlMessage, string]> = [
     '07 05000000 040a000001 0200 03000000',
   ],
   ['GOODBYE: just the seq', { type: ControlType.GOODBYE, seq: 6 }, '08 06000000'],
+  ['HOME_MOVED: just the seq', { type: ControlType.HOME_MOVED, seq: 6 }, '3d 06000000'],
   ['PUNCH_REQUEST: target overlay BE', { type: ControlType.PUNCH_REQUEST, seq: 7, target: 0x0a090003 }, '09 07000000 0a090003'],
   [
     'PUNCH: key, overlay, kinded candidates',
@@ -235,7 +236,7 @@ describe('control codec', () => {
     expect(controlTypeName).toEqual({
       60: 'REGISTER', 2: 'REGISTER_OK', 3: 'REGISTER_REFUSED', 4: 'MAP', 5: 'ACK', 6: 'HEARTBEAT', 7: 'HEARTBEAT_OK',
       8: 'GOODBYE', 9: 'PUNCH_REQUEST', 10: 'PUNCH', 11: 'PUBLISH', 12: 'PUBLISH_OK', 13: 'PUBLISH_REFUSED', 14: 'STREAM_OPEN',
-      30: 'ROUTE_OFFER', 31: 'MAP_EXT',
+      30: 'ROUTE_OFFER', 31: 'MAP_EXT', 61: 'HOME_MOVED',
     });
     expect(publishRefusalName).toEqual({
       1: 'PORT_NOT_ALLOWED', 2: 'NAME_TAKEN', 3: 'PORT_IN_USE', 4: 'LISTEN_FAILED', 5: 'BAD_REQUEST', 6: 'NOT_REGISTERED', 7: 'TOO_MANY_SERVICES',

@@ -64,11 +64,36 @@ function byRtt(a: HubCandidate, b: HubCandidate): number {
   return ra !== rb ? ra - rb : a.index - b.index;
 }
 
+/** The dwell before a much-faster move: now, and the hub seen much faster in a row since when
+ * (what the last choice returned as `faster`). */
+export interface HubDwell {
+  nowMs: number;
+  faster: { index: number; sinceMs: number } | undefined;
+}
+
+export interface HubChoice {
+  home: number | undefined;
+  standby: number | undefined;
+  reason: HomeReason;
+  /** With a dwell: the much-faster hub and since when, for the next choice (undefined: none). */
+  faster?: { index: number; sinceMs: number } | undefined;
+}
+
 /**
- * Home and standby (pure). Home stays while it is up unless another up hub is much faster; a lost
- * or absent home goes to the fastest up hub. Standby is the fastest up hub other than home.
+ * Home and standby (pure). Home stays while it is up unless another up hub is much faster (with a
+ * dwell: the same hub, much faster in a row for switchDwellMs; meanwhile it is standby); a lost or
+ * absent home goes to the fastest up hub. Standby is the fastest up hub other than home.
  */
-export function chooseHubs(cands: readonly HubCandidate[], home: number | undefined): { home: number | undefined; standby: number | undefined; reason: HomeReason } {
+export function chooseHubs(cands: readonly HubCandidate[], home: number | undefined, dwell?: HubDwell): HubChoice {
+  const c = chooseByRtt(cands, home);
+  if (!dwell) return c;
+  if (c.reason !== 'much-faster') return { ...c, faster: undefined };
+  const faster = dwell.faster !== undefined && dwell.faster.index === c.home ? dwell.faster : { index: c.home!, sinceMs: dwell.nowMs };
+  if (dwellDone(faster.sinceMs, dwell.nowMs)) return { ...c, faster };
+  return { home, standby: c.home, reason: 'stay', faster };
+}
+
+function chooseByRtt(cands: readonly HubCandidate[], home: number | undefined): HubChoice {
   const up = cands.filter((c) => c.up).sort(byRtt);
   const current = home === undefined ? undefined : cands.find((c) => c.index === home);
   let next: HubCandidate | undefined;

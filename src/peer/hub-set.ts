@@ -18,7 +18,7 @@ import { decodeHubList } from '../wire/hub-list.js';
 import { ControlType, decodeControl, encodeControl, RefusalReason } from '../wire/control.js';
 import { DecodeError } from '../util/errors.js';
 import {
-  chooseHubs, dwellDone, floorRtt, homeLost, pushRtt, homePingMs, registerDeadMs, retryDelayMs, smoothRtt, standbyAction, standbyPingMs, startWindowMs, type HomeReason,
+  chooseHubs, floorRtt, homeLost, pushRtt, homePingMs, registerDeadMs, retryDelayMs, smoothRtt, standbyAction, standbyPingMs, startWindowMs, type HomeReason,
 } from './hub-choice.js';
 import { HubKeyMismatchError, type HubClient } from './hub-client.js';
 
@@ -325,16 +325,9 @@ export class HubSet {
       const waiting = live.some((h) => (h.role === 'trying' && !this.isUp(h, now)) || (this.isUp(h, now) && h.rttMs === undefined));
       if (waiting && now - this.firstAnswerMs < startWindowMs && this.switches.first === 0) return;
     }
-    const c = chooseHubs(cands, this.home?.index);
     // A much faster hub must stay so for switchDwellMs (the same one, in a row) before home moves.
-    if (c.reason === 'much-faster') {
-      const faster = this.faster?.index === c.home ? this.faster! : { index: c.home!, sinceMs: now };
-      this.faster = faster;
-      if (!dwellDone(faster.sinceMs, now)) {
-        c.standby = c.home;
-        c.home = this.home!.index;
-      }
-    } else this.faster = undefined;
+    const c = chooseHubs(cands, this.home?.index, { nowMs: now, faster: this.faster });
+    this.faster = c.faster;
     if (c.home !== undefined && c.home !== this.home?.index) {
       const next = this.hubs[c.home]!;
       const old = this.home;

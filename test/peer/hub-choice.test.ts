@@ -25,6 +25,24 @@ describe('home and standby', () => {
     expect(chooseHubs(cands, home)).toEqual(want);
   });
 
+  const d = (nowMs: number, faster?: { index: number; sinceMs: number }) => ({ nowMs, faster });
+  it.each([
+    ['much faster for the first time: home stays, the faster hub is standby, the dwell starts', [up(0, 150), up(1, 40)], 0, d(1_000),
+      { home: 0, standby: 1, reason: 'stay', faster: { index: 1, sinceMs: 1_000 } }],
+    ['still much faster, the dwell not over', [up(0, 150), up(1, 40)], 0, d(1_000 + switchDwellMs - 1, { index: 1, sinceMs: 1_000 }),
+      { home: 0, standby: 1, reason: 'stay', faster: { index: 1, sinceMs: 1_000 } }],
+    ['much faster for the whole dwell: home moves', [up(0, 150), up(1, 40)], 0, d(1_000 + switchDwellMs, { index: 1, sinceMs: 1_000 }),
+      { home: 1, standby: 0, reason: 'much-faster', faster: { index: 1, sinceMs: 1_000 } }],
+    ['another hub became the much faster one: its dwell starts anew', [up(0, 150), up(1, 60), up(2, 20)], 0, d(20_000, { index: 1, sinceMs: 1_000 }),
+      { home: 0, standby: 2, reason: 'stay', faster: { index: 2, sinceMs: 20_000 } }],
+    ['no longer much faster: the dwell is forgotten', [up(0, 50), up(1, 40)], 0, d(20_000, { index: 1, sinceMs: 1_000 }),
+      { home: 0, standby: 1, reason: 'stay', faster: undefined }],
+    ['home lost: no dwell, the fastest answering hub at once', [down(0, 10), up(1, 50)], 0, d(20_000, { index: 1, sinceMs: 19_000 }),
+      { home: 1, standby: undefined, reason: 'home-lost', faster: undefined }],
+  ] as const)('with the dwell: %s', (_why, cands, home, dwell, want) => {
+    expect(chooseHubs(cands, home, dwell)).toEqual(want);
+  });
+
   it.each([
     ['unknown RTTs never move home', undefined, 5, false],
     ['30 ms against 20 ms: close enough', 30, 20, false],

@@ -9,9 +9,9 @@ import type { StaticKeyPair } from '../crypto/keys.js';
 import { decodeKey, encodeKey } from '../crypto/keys.js';
 import { pskFromSecret } from '../crypto/psk.js';
 import { transportProbeKey } from '../crypto/transport-probe.js';
-import { endpointKey, type Endpoint } from '../net/udp.js';
+import { endpointKey, sameEndpoint, type Endpoint } from '../net/udp.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
-import { HubLegSocket } from '../net/hub-leg-socket.js';
+import { HubLegs } from './hub-legs.js';
 import { connectStream } from '../net/stream-node.js';
 import { openTun, type LinuxTunDevice } from '../tun/linux.js';
 import { applyOverlay6, overlay6Of, overlay6Request } from './overlay6.js';
@@ -40,7 +40,6 @@ import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
 import { lanEndpointsOf } from './lan-endpoints.js';
 import { PeerNode } from './node.js';
-import { HubTransport } from './hub-transport.js';
 import { ControlType, REGISTER_FLAG_ROUTES } from '../wire/control.js';
 import { LinuxRouteSystem } from './routes/linux-runner.js';
 import { RouteManager } from './routes/route-manager.js';
@@ -112,11 +111,37 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     system: new LinuxRouteSystem(componentLogger(log, 'routes')),
   });
   await routes.cleanupStale(cfg.tun);
-  // The hub leg: UDP, or TCP/TLS when UDP is blocked or far lossier (issue 21, peer/hub-transport.ts).
-  let hubTransport: HubTransport | undefined;
-  // Several hubs: UDP only (a stream leg follows one hub endpoint; README "Several hubs").
-  const hubTransportSetting = hubSet ? 'udp' : cfg.hubTransport;
-  const udp = new HubLegSocket(rawUdp, hub, (d, leg) => hubTransport?.intercept(d, leg) ?? false);
+  // The hub leg: UDP, or TCP/TLS when UDP is blocked or far lossier (issue 21, peer/hub-transport.ts),
+  // one per hub with several --hub (peer/hub-legs.ts); what the data plane reads is the home hub's.
+  const hubLegs = new HubLegs({
+    setting: cfg.hubTransport,
+    udp: rawUdp,
+    hubs: hubSet ? hubSet.hubs.map((h) => h.endpoint) : [hub],
+    tlsPort: cfg.hubTlsPort,
+    connect: connectStream,
+    probeKey: transportProbeKey(psk),
+    clock: systemClock,
+    log: componentLogger(log, 'hub-transport'),
+    home: () => node.hubClient.hub,
+    // The hub's path follows our next datagram: send one now (a heartbeat, or a fresh handshake
+    // initiation while not registered, instead of waiting for the next retransmit).
+    onSwitch: (to) => {
+      const hc = node.hubClient;
+      // Another hub than home (several hubs: the standby): its next PING carries the path; a
+      // session it never had is started now.
+      if (!sameEndpoint(to, hc.hub)) {
+        const key = hubSet?.hubs.find((h) => sameEndpoint(h.endpoint, to))?.key;
+        if (key && !node.link.hasSession(key)) node.link.rehandshake(key);
+        return;
+      }
+      // Each pair's transport decision follows the leg at once (pair-transport.ts, leg-channel.ts).
+      dataPlane?.channels.reconsiderModes();
+      node.announceLeg();
+      if (hc.state === 'registered') hc.heartbeat();
+      else if (hc.hubKey && !node.link.hasSession(hc.hubKey)) node.link.rehandshake(hc.hubKey);
+    },
+  });
+  const udp = hubLegs.socket;
   // NAT classification and traversal (docs/NAT.md) unless --probe-port 0: the node's socket becomes
   // the NatSocket seam over `udp` (extra sockets for birthday and prediction punching).
   const probePort = cfg.probePort ?? (hub.port < 65535 ? hub.port + 1 : 0);
@@ -142,7 +167,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   });
   const node: PeerNode = new PeerNode({
     udp: nat ? nat.socket : udp,
-    hubLeg: () => hubTransport?.current ?? 'udp',
+    hubLeg: () => hubLegs.current,
     ...(nat ? { nat: nat.traversal } : {}),
     keyPair,
     psk,
@@ -173,27 +198,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     ...(routes.enabled ? { registerFlags: REGISTER_FLAG_ROUTES } : {}),
     ...(cfg.publishBufferMb !== undefined ? { publishBufferBytes: cfg.publishBufferMb * 1048576 } : {}),
   });
-  hubTransport = new HubTransport({
-    setting: hubTransportSetting,
-    socket: udp,
-    tcp: hub,
-    tls: { address: hub.address, port: cfg.hubTlsPort },
-    connect: connectStream,
-    probeKey: transportProbeKey(psk),
-    clock: systemClock,
-    log: componentLogger(log, 'hub-transport'),
-    // The hub's path follows our next datagram: send one now (a heartbeat, or a fresh handshake
-    // initiation while not registered, instead of waiting for the next retransmit).
-    onSwitch: () => {
-      // Each pair's transport decision follows the leg at once (pair-transport.ts, leg-channel.ts).
-      dataPlane?.channels.reconsiderModes();
-      node.announceLeg();
-      const hc = node.hubClient;
-      if (hc.state === 'registered') hc.heartbeat();
-      else if (hc.hubKey && !node.link.hasSession(hc.hubKey)) node.link.rehandshake(hc.hubKey);
-    },
-  });
-  const ht = hubTransport;
+  const ht = hubLegs;
   const hc = node.hubClient;
   // The mapped endpoint reaches the hub in a HEARTBEAT's endpoint list: send one when it changes.
   nat?.onMappedChange(() => hc.state === 'registered' && hc.heartbeat());
@@ -290,7 +295,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
           cfg.metrics,
           {
             traffic: () => trafficSamples(node),
-            drops: () => ({ ...(dataPlane?.counters.drops ?? {}), ...prefixed('link_', node.link.drops), hub_stream_dropped: udp.counters.streamDropped, ...aclDropSamples(node.firewall.status().drops) }),
+            drops: () => ({ ...(dataPlane?.counters.drops ?? {}), ...prefixed('link_', node.link.drops), hub_stream_dropped: hubLegs.streamDropped, ...aclDropSamples(node.firewall.status().drops) }),
             hubTransportSwitches: () => ({ ...ht.switches }),
             handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
             kcpRetransmits: () => Object.fromEntries((dataPlane?.status() ?? []).map((c) => [c.overlay, c.retransmits])),

@@ -90,7 +90,8 @@ export interface HubOptions {
   probeUdp?: UdpSocket;
   /** The shared network state of several hubs (hub/nats-state.ts; the hub closes it); absent = this
    * hub alone (hub/network-state.ts memoryState, with the bindings file at bindingsPath). With it,
-   * bindingsPath, bindingLeaseMs and pinnedBindings are the state's business, not read here. */
+   * bindingsPath and pinnedBindings are the state's business, not read here; bindingLeaseMs only
+   * sets how often this hub refreshes its members' shared last-seen times and offers to sweep. */
   state?: NetworkState;
   /** Several hubs: the UDP address(es) other hubs send relayed data to (--cluster-advertise);
    * default the listen address when it is a specific one (hub/hub-channel-start.ts). */

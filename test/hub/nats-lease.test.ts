@@ -123,3 +123,31 @@ async function until(ok: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('the hub runs the cluster lease checks', () => {
+  it('refreshes its members and offers to sweep every lease/10, with the wall time', async () => {
+    const { World } = await import('../vnet/world.js');
+    const { memoryState } = await import('../../src/hub/network-state.js');
+    const { BindingTable } = await import('../../src/hub/bindings.js');
+    const { parseNetwork } = await import('../../src/hub/registry.js');
+    const w = new World();
+    const state = memoryState(parseNetwork('10.9.0.0/24'), new BindingTable([]));
+    const seen: string[] = [];
+    const sweeps: number[] = [];
+    state.seen = async (id) => void seen.push(id);
+    state.sweepLeases = async (now) => (sweeps.push(now), []);
+    const hub = w.startHub({ state, bindingLeaseMs: 20_000 });
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a' });
+    await w.settle(a.start());
+    const id = hub.status().peers[0]!.publicKey;
+    expect(id).toBeDefined();
+    const before = sweeps.length;
+    seen.length = 0;
+    w.run(2_000); // lease/10 = 2 s: one check
+    expect(sweeps.length).toBe(before + 1);
+    expect(sweeps.at(-1)! - w.wall()).toBeLessThan(0);
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    await w.settle(a.stop());
+    await w.settle(hub.close());
+  }, 30_000);
+});

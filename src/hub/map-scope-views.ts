@@ -31,6 +31,8 @@ export class ScopeViews {
   /** The change log since each base asked for at the current version (one flush asks per class). */
   private readonly cache = new Map<number, ReturnType<Registry['changeRecordsSince']>>();
   private cacheVersion = -1;
+  /** deltaBytes() per class and base at the current version. */
+  private readonly filtered = new Map<string, Uint8Array[] | undefined>();
 
   constructor(
     policy: AclPolicyFile,
@@ -136,16 +138,22 @@ export class ScopeViews {
   deltaBytes(c: number, base: number): Uint8Array[] | undefined {
     if (this.cacheVersion !== this.registry.version) {
       this.cache.clear();
+      this.filtered.clear();
       this.cacheVersion = this.registry.version;
     }
+    const key = `${c}:${base}`;
+    if (this.filtered.has(key)) return this.filtered.get(key);
     if (!this.cache.has(base)) this.cache.set(base, this.registry.changeRecordsSince(base));
     const records = this.cache.get(base);
-    if (!records) return undefined;
-    const out: Uint8Array[] = [];
-    for (const r of records) {
-      const d = this.classOfId.get(r.id) ?? this.classify(r.entry);
-      if (this.classes.sees(c, d)) out.push(r.bytes);
+    let out: Uint8Array[] | undefined;
+    if (records) {
+      out = [];
+      for (const r of records) {
+        const d = this.classOfId.get(r.id) ?? this.classify(r.entry);
+        if (this.classes.sees(c, d)) out.push(r.bytes);
+      }
     }
+    this.filtered.set(key, out);
     return out;
   }
 

@@ -97,7 +97,9 @@ function setup(policy?: AclPolicyFile) {
     maps.forget(m);
     maps.changed();
   };
-  return { clock, registry, maps, wire, join, settle, seen, rename, leave, keyOf: (name: string) => keyId(byName.get(name)!.publicKey) };
+  const member = (name: string): Member => byName.get(name)!;
+  const versionOf = (name: string): number => peers.get(member(name).id)!.map.version;
+  return { clock, registry, maps, wire, join, settle, seen, rename, leave, member, versionOf, keyOf: (name: string) => keyId(member(name).publicKey) };
 }
 
 describe('scoped maps', () => {
@@ -119,6 +121,38 @@ describe('scoped maps', () => {
     const cKey = h.keyOf('c');
     const toC = h.wire.filter((w) => w.to === cKey).flatMap((w) => decodeMap(w.bytes).entries.map((e) => e.name));
     expect(toC).toEqual(['c']);
+  });
+
+  it('sends a change only to the members who see it: 20 groups of 50, one join, 50 deltas (not 1,000)', async () => {
+    const tags: Record<string, string[]> = {};
+    for (let g = 0; g < 20; g++) tags[`g${g}`] = Array.from({ length: 50 }, (_, i) => `p${g}-${i}`);
+    const h = setup(policyOf(tags, Object.keys(tags).map((t) => ({ from: `tag:${t}`, to: `tag:${t}` }))));
+    for (let g = 0; g < 20; g++) for (let i = 0; i < (g === 7 ? 49 : 50); i++) h.join(`p${g}-${i}`);
+    await h.settle();
+    expect(h.seen('p7-0')).toHaveLength(48);
+    h.wire.length = 0;
+    const joiner = h.join('p7-49');
+    await h.settle();
+    const to = new Set(h.wire.map((w) => w.to));
+    expect(to.size).toBe(50); // 49 deltas to g7 and the joiner's full map
+    expect(h.wire.filter((w) => w.to !== joiner.id)).toHaveLength(49); // one datagram each
+    expect(h.seen('p7-0')).toHaveLength(49);
+    expect(h.seen('p7-49')).toHaveLength(49);
+    expect(h.seen('p8-0')).toHaveLength(49);
+    expect(h.maps.scope).toMatchObject({ scoped: true, classes: 20, meanEntries: 50 });
+    expect(h.maps.counters.skipped).toBeGreaterThan(0);
+    // A member of another group reports the version it was last given (its HEARTBEAT): it is
+    // current, nothing is sent; the next change it sees applies on top of that version.
+    const before = h.versionOf('p8-0');
+    expect(before).toBeLessThan(h.registry.version);
+    h.wire.length = 0;
+    h.maps.reported(h.member('p8-0'), before);
+    await h.settle();
+    expect(h.wire).toHaveLength(0);
+    h.leave('p8-1');
+    await h.settle();
+    expect(h.seen('p8-0')).toHaveLength(48);
+    expect(h.versionOf('p8-0')).toBe(h.registry.version);
   });
 
   it('re-scopes every member when the policy changes (SIGHUP): c comes in, b goes out', async () => {

@@ -454,6 +454,12 @@ export class MapSender {
     return { scoped: true, classes: views.classes.count, meanEntries: members.length === 0 ? 0 : Math.round((sum / members.length) * 10) / 10 };
   }
 
+  /** Whether the two members' maps hold each other (always without a policy): PUNCH only then. */
+  mayMeet(a: Member, b: Member): boolean {
+    const views = this.views;
+    return views === undefined || views.classes.sees(views.classOf(a), views.classOf(b));
+  }
+
   /** The routes this hub knows changed: a member that became (or stopped being) a router for an
    * address a rule names changes class. */
   routesChanged(): void {

@@ -28,6 +28,7 @@ import type { ClaimLost, NetworkState } from './network-state.js';
 import { decideRegister, heartbeatIntervalMs, Registry, type Member } from './registry.js';
 import type { AllowRule } from './route-admission.js';
 import { RouteBook } from './route-book.js';
+import type { RoutePrefix } from '../wire/routes.js';
 import { versionRefusal } from './version-refusal.js';
 import { registerOverlay6, type Network6 } from './claim6.js';
 
@@ -105,7 +106,7 @@ export class HubServer {
   readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, versionRefused: 0, lanDropped: 0, claimUnavailable: 0 };
   /** Control work refused to keep one member from growing the hub's state or traffic (issue 17):
    * shown in hub status as control_<reason>. */
-  private readonly punchDrops = { punch_rate_limited: 0, punch_in_flight: 0 };
+  private readonly punchDrops = { punch_rate_limited: 0, punch_in_flight: 0, punch_out_of_scope: 0 };
   /** Bytes of the inner message being handled (a REGISTER's count toward its endpoint's budget). */
   private inBytes = 0;
   private readonly punchBudget = new MemberBuckets(punchRequestsPerSec, punchRequestBurst);
@@ -118,6 +119,8 @@ export class HubServer {
   readonly maps: MapSender;
   /** Offered routes and the hub's verdicts (issue 23). */
   readonly routes: RouteBook;
+  /** Offered prefixes by owner (scoped maps: a router is selected by the addresses it routes). */
+  private readonly routesByOwner = new Map<number, RoutePrefix[]>();
   private readonly heartbeatMs: number;
 
   constructor(private readonly o: ServerOptions) {
@@ -130,6 +133,7 @@ export class HubServer {
       reliableOf: (m) => o.sender.reliableOf(m.id),
       ...(o.mapCoalesceMs !== undefined ? { coalesceMs: o.mapCoalesceMs } : {}),
       ...(o.onMapFanout ? { onFanout: o.onMapFanout } : {}),
+      routesOf: (overlay) => this.routesByOwner.get(overlay),
     });
     const net = o.registry.network;
     this.routes = new RouteBook({
@@ -138,6 +142,15 @@ export class HubServer {
       log: o.log,
       member: (id) => o.registry.get(id),
       send: (m, version, routes) => this.o.sender.sendReliable(m, (seq) => ({ type: ControlType.MAP_EXT, seq, version, routes })),
+      onChanged: () => {
+        this.routesByOwner.clear();
+        for (const r of this.routes.current) {
+          const list = this.routesByOwner.get(r.owner >>> 0) ?? [];
+          list.push({ network: r.network, length: r.length });
+          this.routesByOwner.set(r.owner >>> 0, list);
+        }
+        this.maps.routesChanged();
+      },
     });
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
     o.state.onMapChanged(() => this.maps.changed());
@@ -256,6 +269,12 @@ export class HubServer {
         this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         const target = this.o.registry.byOverlay(msg.target);
         if (!member || target?.id === member.id) return;
+        // Scoped maps: a member learns nothing (candidates, key) of one its map does not hold.
+        const other = target ?? this.o.state.map.byOverlay(msg.target);
+        if (other && !this.maps.mayMeet(member, other)) {
+          this.punchDrops.punch_out_of_scope++;
+          return;
+        }
         if (!target) {
           // A member of another hub (several hubs): its home hub punches it (hub/cluster-forward.ts).
           if (this.dedupOf(member.id).first(msg.seq)) this.o.elsewhere?.punch(member, msg.target);

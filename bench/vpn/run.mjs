@@ -76,7 +76,8 @@ function chooseSystems() {
     return {
       ab: true,
       trees: [tree(dirA, 'A'), tree(dirB, 'B')],
-      list: pick([underlay, ...[tree(dirA, 'A'), tree(dirB, 'B')].map((t) => meshd(t.cli, transport, mode ?? null, cpuProf, `meshd ${t.tag}`, relayMode))]),
+      // wireguard-go joins an A/B run only when --systems names it (e.g. --systems wireguard,meshd).
+      list: ((ab) => (only === null ? [underlay, ...ab] : pick([underlay, wireguardGo, ...ab])))([tree(dirA, 'A'), tree(dirB, 'B')].map((t) => meshd(t.cli, transport, mode ?? null, cpuProf, `meshd ${t.tag}`, relayMode))),
     };
   }
   const cli = join(repo, 'dist', 'cli.js');

@@ -73,6 +73,9 @@ import { seqDiff, toU32Ms } from './seq.js';
  * when the first ack was lost, is late by at most this). */
 export const ackEchoMax = 8;
 export const ackEchoWindowMs = 10;
+/** DEPARTURE 13, local tuning: segments in flight (or any queued) from which ACK progress restarts
+ * the RTO of all (RFC 7765's rrthresh); below, each segment keeps its own timer. */
+export const rackRestartMinSegs = 4;
 
 /**
  * Receives one datagram: bytes [0, len) of `data`. The buffer is reused by the next flush, so
@@ -899,23 +902,26 @@ export class Kcp {
       this.ackedSinceFlush = false;
       this.lastAckAt = current;
     }
+    // Only a flight restarts the timer: with a few segments and nothing queued (interactive traffic)
+    // a restart would only delay the repair of the last one (RFC 7765's point); each keeps its own.
+    const restart = this.rackLoss && (this.sndBuf.size >= rackRestartMinSegs || this.sndQueue.length > 0);
     const restartAt = (this.lastAckAt + this.rxRto + slack) >>> 0;
     const rackAfter = this.rxSrtt + this.rackReoWnd(rc);
-    const rack = this.rackLoss && this.rackValid && this.rxSrtt > 0;
+    const rack = restart && this.rackValid && this.rxSrtt > 0;
     const rackTs = seqDiff(this.rackTs, current) <= 0 ? this.rackTs : current;
     for (let sn = this.sndUna; sn !== this.sndNxt; sn = (sn + 1) >>> 0) {
       const seg = this.sndBuf.get(sn);
       if (seg === undefined) continue;
       let timeout = seqDiff(current, seg.resendts) >= 0;
       let lost = false;
-      if (timeout && this.rackLoss && seqDiff(current, restartAt) < 0) timeout = false;
+      if (timeout && restart && seqDiff(current, restartAt) < 0) timeout = false;
       if (rack && !timeout && seqDiff(rackTs, seg.ts) > 0) {
         const lostAt = (seg.ts + rackAfter) >>> 0;
         if (seqDiff(current, lostAt) >= 0) lost = true;
         else if (seqDiff(lostAt, resendAt) < 0) resendAt = lostAt;
       }
       if (!timeout && !lost && !(seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0))) {
-        const due = this.rackLoss && seqDiff(restartAt, seg.resendts) > 0 ? restartAt : seg.resendts;
+        const due = restart && seqDiff(restartAt, seg.resendts) > 0 ? restartAt : seg.resendts;
         if (seqDiff(due, resendAt) < 0) resendAt = due;
         continue;
       }

@@ -395,9 +395,9 @@ export class Kcp {
   waitSnd(): number {
     return this.sndBuf.size + this.sndQueue.length;
   }
-  /** Retransmissions so far, timeouts plus fast. */
+  /** Retransmissions so far: timeouts, fast and RACK (DEPARTURE 13). peer/fec-loss.ts reads loss from it. */
   get retransmits(): number {
-    return this.stats.retransTimeout + this.stats.retransFast;
+    return this.stats.retransTimeout + this.stats.retransFast + this.stats.retransRack;
   }
   get nsndBuf(): number {
     return this.sndBuf.size;

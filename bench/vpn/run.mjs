@@ -76,7 +76,8 @@ function chooseSystems() {
     return {
       ab: true,
       trees: [tree(dirA, 'A'), tree(dirB, 'B')],
-      list: pick([underlay, ...[tree(dirA, 'A'), tree(dirB, 'B')].map((t) => meshd(t.cli, transport, mode ?? null, cpuProf, `meshd ${t.tag}`, relayMode))]),
+      // wireguard-go joins an A/B run only when --systems names it (e.g. --systems wireguard,meshd).
+      list: ((ab) => (only === null ? [underlay, ...ab] : pick([underlay, wireguardGo, ...ab])))([tree(dirA, 'A'), tree(dirB, 'B')].map((t) => meshd(t.cli, transport, mode ?? null, cpuProf, `meshd ${t.tag}`, relayMode))),
     };
   }
   const cli = join(repo, 'dist', 'cli.js');
@@ -307,7 +308,13 @@ function tunnelDelta(s0, s1) {
   const fb = fecOf(s1.b);
   const drops = (s) => s?.drops ?? {};
   const dropsA = Object.fromEntries(Object.entries(drops(s1.a)).map(([k, v]) => [k, v - (drops(s0.a)[k] ?? 0)]).filter(([, v]) => v > 0));
+  // Issue 19: A's resends by cause and those proven needless, B's duplicate arrivals (absent from older builds).
+  const rs = (s) => s?.peers?.[0]?.kcpResend;
+  const resendA = rs(s1.a) ? Object.fromEntries(Object.entries(rs(s1.a)).map(([k, v]) => [k, v - (rs(s0.a)?.[k] ?? 0)])) : null;
+  const dupInB = rs(s1.b) ? rs(s1.b).dupIn - (rs(s0.b)?.dupIn ?? 0) : null;
   return {
+    kcpResendA: resendA,
+    kcpDupInB: dupInB,
     kcpRetransmitsA: kr(s1.a) - kr(s0.a),
     dropsA,
     fecA: fa ? { k: fa.k, m: fa.m, why: fa.why, parityFrames: fa.parityFrames - (fecOf(s0.a)?.parityFrames ?? 0), overheadBytes: fa.overheadBytes - (fecOf(s0.a)?.overheadBytes ?? 0) } : null,
@@ -322,7 +329,7 @@ function innerLine(inner) {
   return (
     `sackReorder ${e.TCPSACKReorder ?? '-'} dsack ${e.TCPDSACKRecv ?? '-'} undo ${(e.TCPDSACKUndo ?? 0) + (e.TCPLossUndo ?? 0)} rto ${e.TCPTimeouts ?? '-'} spuriousRto ${e.TCPSpuriousRTOs ?? '-'} tlp ${e.TCPLossProbes ?? '-'} lostRetr ${e.TCPLostRetransmit ?? '-'}` +
     (s ? `; ss rtt ${fmt(s.rttMs)} min ${fmt(s.minRttMs)} cwnd ${s.cwnd} unacked ${s.unacked} reord ${s.reorderingMax} pacing ${fmt(s.pacingMbit)} deliv ${fmt(s.deliveryMbit)} sndwnd ${fmt(s.sndWndKB, 0)}K notsent ${s.notsent} sndbufLim ${s.sndbufLimitedMs}ms rwndLim ${s.rwndLimitedMs}ms` : '') +
-    (t ? `; A drops ${JSON.stringify(t.dropsA)} kcp retr ${t.kcpRetransmitsA}${t.fecA ? ` fec ${t.fecA.k}+${t.fecA.m} parity ${t.fecA.parityFrames} (${t.fecA.why})` : ''}${t.fecB ? ` repaired ${t.fecB.repaired} unrecovered ${t.fecB.unrecovered}` : ''}` : '')
+    (t ? `; A drops ${JSON.stringify(t.dropsA)} kcp retr ${t.kcpRetransmitsA}${t.kcpResendA ? ` (rto ${t.kcpResendA.timeout} fast ${t.kcpResendA.fast} rack ${t.kcpResendA.rack}; needless rto ${t.kcpResendA.spuriousTimeout} fast ${t.kcpResendA.spuriousFast} rack ${t.kcpResendA.spuriousRack}; dup in B ${t.kcpDupInB})` : ''}${t.fecA ? ` fec ${t.fecA.k}+${t.fecA.m} parity ${t.fecA.parityFrames} (${t.fecA.why})` : ''}${t.fecB ? ` repaired ${t.fecB.repaired} unrecovered ${t.fecB.unrecovered}` : ''}` : '')
   );
 }
 

@@ -27,6 +27,11 @@
 // 12. Opt-in (`ackEcho`, receiver side): a flush that sends ACKs repeats those of the previous
 //     flush (if recent), so one lost ACK datagram no longer makes the sender fast-retransmit a
 //     segment that arrived. Off by default; the wire format is the reference's (an ACK segment more).
+// 13. Opt-in (`rackLoss`, sender side, rate control only): RACK-style loss detection (RFC 8985).
+//     A segment is resent when a segment sent after it was acked and it is still unacked srtt +
+//     a reordering window after its send, or when no ACK has acked anything for a whole RTO (the
+//     timer restarts on progress, as TCP's does), instead of at its own send time + RTO. Queueing
+//     or a receiver's stall that delays every ACK alike then resends nothing. Same wire format.
 import {
   KCP_ASK_SEND,
   KCP_ASK_TELL,
@@ -68,6 +73,9 @@ import { seqDiff, toU32Ms } from './seq.js';
  * when the first ack was lost, is late by at most this). */
 export const ackEchoMax = 8;
 export const ackEchoWindowMs = 10;
+/** DEPARTURE 13, local tuning: segments in flight (or any queued) from which ACK progress restarts
+ * the RTO of all (RFC 7765's rrthresh); below, each segment keeps its own timer. */
+export const rackRestartMinSegs = 4;
 
 /**
  * Receives one datagram: bytes [0, len) of `data`. The buffer is reused by the next flush, so
@@ -102,6 +110,13 @@ export interface KcpStats {
   outPushSegs: number;
   retransTimeout: number;
   retransFast: number;
+  /** DEPARTURE 13: retransmissions because RACK found the segment lost (a later one was acked). */
+  retransRack: number;
+  /** Retransmissions proven needless by the ACK's echoed ts (it answers an earlier transmission:
+   * Eifel detection), by what sent them. Only segments acked by their own ACK are checked. */
+  spuriousTimeout: number;
+  spuriousFast: number;
+  spuriousRack: number;
   /** Retransmissions found needless: acked too soon after being sent to be answering them (an
    * earlier copy had arrived: reordering). noteSpurious; read by peer/fec-loss.ts. */
   retransSpurious: number;
@@ -143,7 +158,17 @@ class Seg implements RateSnapshot {
   rcAppLimited = false;
   /** In rcv_buf: a placeholder for a segment already handed out (unordered delivery). */
   early = false;
+  /** What sent the last transmission (for the spurious counters). */
+  cause: SendCause = SendCause.First;
   constructor(public data: Uint8Array) {}
+}
+
+/** Why a segment was (re)transmitted. */
+const enum SendCause {
+  First = 0,
+  Timeout = 1,
+  Fast = 2,
+  Rack = 3,
 }
 
 function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
@@ -212,6 +237,11 @@ export class Kcp {
    * and IP does not promise order.
    */
   unordered = false;
+  /**
+   * DEPARTURE 13 (sender side, local, rate control only): RACK-style loss detection and an RTO
+   * restarted by every ACK that acks something, instead of a timer per segment from its own send.
+   */
+  rackLoss = false;
   /** Timeout retransmissions in total (the reference's kcp->xmit). */
   xmit = 0;
 
@@ -226,6 +256,10 @@ export class Kcp {
     outPushSegs: 0,
     retransTimeout: 0,
     retransFast: 0,
+    retransRack: 0,
+    spuriousTimeout: 0,
+    spuriousFast: 0,
+    spuriousRack: 0,
     retransSpurious: 0,
     ackEchoes: 0,
     thinCopies: 0,
@@ -257,6 +291,13 @@ export class Kcp {
   private rcResendAt = 0;
   /** ACK ts values whose RTT samples wait for the next clock-side call (rc without input times). */
   private readonly rcRttTs: number[] = [];
+  /** DEPARTURE 13: the latest send time (u32 ms) of a transmission known delivered (an ACK's echoed
+   * ts), whether there is one, whether an input since the last flush acked something, and when the
+   * last flush saw that (the RTO restarts there). */
+  private rackTs = 0;
+  private rackValid = false;
+  private ackedSinceFlush = false;
+  private lastAckAt = 0;
 
   constructor(conv: number, output: KcpOutput, options: KcpOptions = {}) {
     this.conv = conv >>> 0;
@@ -354,9 +395,9 @@ export class Kcp {
   waitSnd(): number {
     return this.sndBuf.size + this.sndQueue.length;
   }
-  /** Retransmissions so far, timeouts plus fast. */
+  /** Retransmissions so far: timeouts, fast and RACK (DEPARTURE 13). peer/fec-loss.ts reads loss from it. */
   get retransmits(): number {
-    return this.stats.retransTimeout + this.stats.retransFast;
+    return this.stats.retransTimeout + this.stats.retransFast + this.stats.retransRack;
   }
   get nsndBuf(): number {
     return this.sndBuf.size;
@@ -524,6 +565,11 @@ export class Kcp {
       }
       this.parseUna(una);
       if (cmd === KcpCmd.Ack) {
+        // DEPARTURE 13: every ACK echoes the ts of a transmission that arrived.
+        if (!this.rackValid || seqDiff(ts, this.rackTs) > 0) {
+          this.rackTs = ts;
+          this.rackValid = true;
+        }
         if (this.rc !== undefined && now === undefined) {
           // The time of the last update is stale under rate control's pacing timers: wait for the
           // next update/flush, which the caller runs right after this batch, to take the sample.
@@ -532,7 +578,7 @@ export class Kcp {
           const rtt = seqDiff(this.current, ts);
           if (rtt >= 0) rttUpdate(this, rtt, this.interval, this.rxMinrto);
         }
-        this.parseAck(sn);
+        this.parseAck(sn, ts);
         if (!haveAck) {
           haveAck = true;
           maxack = sn;
@@ -671,6 +717,7 @@ export class Kcp {
     while (this.sndUna !== this.sndNxt && seqDiff(una, this.sndUna) > 0) {
       const seg = this.sndBuf.take(this.sndUna);
       if (seg !== undefined) {
+        this.ackedSinceFlush = true;
         this.noteSpurious(seg);
         this.rc?.queueAck(seg, seg.len + KCP_OVERHEAD_BYTES);
         this.release(seg);
@@ -687,10 +734,17 @@ export class Kcp {
     }
   }
 
-  private parseAck(sn: number): void {
+  private parseAck(sn: number, ts: number): void {
     if (seqDiff(sn, this.sndUna) < 0 || seqDiff(sn, this.sndNxt) >= 0) return;
     const seg = this.sndBuf.take(sn);
     if (seg !== undefined) {
+      this.ackedSinceFlush = true;
+      // Eifel: an ACK echoing an earlier transmission's ts shows the last one was not needed.
+      if (seg.xmit > 1 && seqDiff(ts, seg.ts) < 0) {
+        if (seg.cause === SendCause.Timeout) this.stats.spuriousTimeout++;
+        else if (seg.cause === SendCause.Fast) this.stats.spuriousFast++;
+        else if (seg.cause === SendCause.Rack) this.stats.spuriousRack++;
+      }
       this.noteSpurious(seg);
       this.rc?.queueAck(seg, seg.len + KCP_OVERHEAD_BYTES);
       this.release(seg);
@@ -841,12 +895,34 @@ export class Kcp {
     const slack = rc.rtoSlackMs();
     let paced = false;
     let resendAt = (current + this.interval) >>> 0;
+    // DEPARTURE 13: the RTO restarts whenever an ACK acked something (no segment times out while
+    // ACKs flow: RACK finds those lost); a segment is RACK-lost once a segment sent after it was
+    // acked and srtt + reoWnd have passed since it was sent.
+    if (this.ackedSinceFlush) {
+      this.ackedSinceFlush = false;
+      this.lastAckAt = current;
+    }
+    // Only a flight restarts the timer: with a few segments and nothing queued (interactive traffic)
+    // a restart would only delay the repair of the last one (RFC 7765's point); each keeps its own.
+    const restart = this.rackLoss && (this.sndBuf.size >= rackRestartMinSegs || this.sndQueue.length > 0);
+    const restartAt = (this.lastAckAt + this.rxRto + slack) >>> 0;
+    const rackAfter = this.rxSrtt + this.rackReoWnd(rc);
+    const rack = restart && this.rackValid && this.rxSrtt > 0;
+    const rackTs = seqDiff(this.rackTs, current) <= 0 ? this.rackTs : current;
     for (let sn = this.sndUna; sn !== this.sndNxt; sn = (sn + 1) >>> 0) {
       const seg = this.sndBuf.get(sn);
       if (seg === undefined) continue;
-      const timeout = seqDiff(current, seg.resendts) >= 0;
-      if (!timeout && !(seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0))) {
-        if (seqDiff(seg.resendts, resendAt) < 0) resendAt = seg.resendts;
+      let timeout = seqDiff(current, seg.resendts) >= 0;
+      let lost = false;
+      if (timeout && restart && seqDiff(current, restartAt) < 0) timeout = false;
+      if (rack && !timeout && seqDiff(rackTs, seg.ts) > 0) {
+        const lostAt = (seg.ts + rackAfter) >>> 0;
+        if (seqDiff(current, lostAt) >= 0) lost = true;
+        else if (seqDiff(lostAt, resendAt) < 0) resendAt = lostAt;
+      }
+      if (!timeout && !lost && !(seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0))) {
+        const due = restart && seqDiff(restartAt, seg.resendts) > 0 ? restartAt : seg.resendts;
+        if (seqDiff(due, resendAt) < 0) resendAt = due;
         continue;
       }
       const bytes = seg.len + KCP_OVERHEAD_BYTES;
@@ -859,9 +935,15 @@ export class Kcp {
         this.xmit++;
         this.stats.retransTimeout++;
         seg.rto = rtoBackoff(seg.rto, this.rxRto, this.nodelay);
-      } else {
+        seg.cause = SendCause.Timeout;
+      } else if (seg.fastack >= resent && (seg.xmit <= this.fastlimit + 1 || this.fastlimit <= 0)) {
         seg.fastack = 0;
         this.stats.retransFast++;
+        seg.cause = SendCause.Fast;
+      } else {
+        seg.fastack = 0;
+        this.stats.retransRack++;
+        seg.cause = SendCause.Rack;
       }
       seg.resendts = (current + seg.rto + slack) >>> 0;
       if (seqDiff(seg.resendts, resendAt) < 0) resendAt = seg.resendts;
@@ -882,6 +964,7 @@ export class Kcp {
       this.sndNxt = (this.sndNxt + 1) >>> 0;
       seg.fastack = 0;
       seg.xmit = 1;
+      seg.cause = SendCause.First;
       seg.rto = this.rxRto;
       seg.resendts = (current + seg.rto + rtomin + slack) >>> 0;
       if (seqDiff(seg.resendts, resendAt) < 0) resendAt = seg.resendts;
@@ -906,6 +989,16 @@ export class Kcp {
     this.rcHeld = paced;
     this.rcResendAt = resendAt;
     return ptr;
+  }
+
+  /**
+   * DEPARTURE 13: how long after a later-sent segment's ACK a segment may still be acked before it
+   * counts as lost (RACK's reordering window): a quarter of the min RTT, at least one flush
+   * interval. FEC's repair of a lost segment lands within its group's span, well inside this.
+   */
+  private rackReoWnd(rc: RateControl): number {
+    const q = rc.minRtt === Infinity ? 0 : Math.ceil(rc.minRtt / 4);
+    return q > this.interval ? q : this.interval;
   }
 
   /** Writes one PUSH (a transmission of seg, stamped now) at ptr, emitting first if it won't fit. */
@@ -1025,6 +1118,7 @@ export class Kcp {
       if (seg.xmit === 0) {
         needsend = true;
         seg.xmit++;
+        seg.cause = SendCause.First;
         seg.rto = this.rxRto;
         seg.resendts = (current + seg.rto + rtomin) >>> 0;
       } else if (seqDiff(current, seg.resendts) >= 0) {
@@ -1034,6 +1128,7 @@ export class Kcp {
         this.stats.retransTimeout++;
         seg.rto = rtoBackoff(seg.rto, this.rxRto, this.nodelay);
         seg.resendts = (current + seg.rto) >>> 0;
+        seg.cause = SendCause.Timeout;
         lost = true;
       } else if (seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0)) {
         needsend = true;
@@ -1041,6 +1136,7 @@ export class Kcp {
         seg.fastack = 0;
         seg.resendts = (current + seg.rto) >>> 0;
         change++;
+        seg.cause = SendCause.Fast;
         this.stats.retransFast++;
       }
       if (!needsend) continue;

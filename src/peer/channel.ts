@@ -28,6 +28,30 @@ export interface ChannelStats {
   pushSegs?: number;
   /** Retransmissions the ACKs showed were needless (kcp.ts retransSpurious). */
   spurious?: number;
+  /** KCP resends by cause, those proven needless by cause (Eifel), duplicates received (kcp.ts). */
+  resend?: KcpResendCounts;
+}
+
+/** Issue 19: why KCP resent, and what was needless (docs/ARQ.md "Needless resends"). */
+export interface KcpResendCounts {
+  timeout: number;
+  fast: number;
+  rack: number;
+  spuriousTimeout: number;
+  spuriousFast: number;
+  spuriousRack: number;
+  /** PUSH segments this end received that it already had (the peer's needless resends and copies). */
+  dupIn: number;
+}
+
+export function addResendCounts(into: KcpResendCounts, c: KcpResendCounts): void {
+  into.timeout += c.timeout;
+  into.fast += c.fast;
+  into.rack += c.rack;
+  into.spuriousTimeout += c.spuriousTimeout;
+  into.spuriousFast += c.spuriousFast;
+  into.spuriousRack += c.spuriousRack;
+  into.dupIn += c.dupIn;
 }
 
 export interface DataChannel {

@@ -8,7 +8,7 @@ import { KCP_OVERHEAD_BYTES, type KcpPreset } from '../arq/constants.js';
 import { InnerKind } from '../wire/inner.js';
 import type { Clock } from '../util/clock.js';
 import { KcpTimer } from '../arq/kcp-timer.js';
-import type { PeerSender } from './channel.js';
+import type { KcpResendCounts, PeerSender } from './channel.js';
 import type { RemotePeer } from './remote-peer.js';
 import { ackHoldMaxInputBytes } from './ack-hold.js';
 import { laneAdmits } from './kcp-queue.js';
@@ -72,6 +72,10 @@ export class KcpChannel {
     // One lost ACK datagram would make the sender repeat a segment that arrived (4 % of the budget
     // of a relayed pair with 5 % loss): each ACK rides twice (docs/ARQ.md, DEPARTURE 12).
     this.kcp.ackEcho = true;
+    // Queueing or a receiver's stall delays every ACK alike: with a timer per segment that resent
+    // whole flights the receiver already had (issue 19); RACK resends only what later ACKs show
+    // missing, and the RTO restarts on every ACK that acks something (kcp.ts DEPARTURE 13).
+    this.kcp.rackLoss = true;
     this.timer = new KcpTimer(this.kcp, o.clock);
   }
 
@@ -141,8 +145,10 @@ export class KcpChannel {
   }
 
   /** For status and metrics. */
-  get stats(): { retransmits: number; spurious: number; pushSegs: number; waitSnd: number; unsent: number; rtoMs: number; srttMs: number; dead: boolean } {
-    return { retransmits: this.kcp.retransmits, spurious: this.kcp.stats.retransSpurious, pushSegs: this.kcp.stats.outPushSegs, waitSnd: this.kcp.waitSnd(), unsent: this.kcp.nsndQue, rtoMs: this.kcp.rxRto, srttMs: this.kcp.rxSrtt, dead: this.kcp.state === -1 };
+  get stats(): { retransmits: number; spurious: number; pushSegs: number; waitSnd: number; unsent: number; rtoMs: number; srttMs: number; dead: boolean; resend: KcpResendCounts } {
+    const k = this.kcp.stats;
+    const resend = { timeout: k.retransTimeout, fast: k.retransFast, rack: k.retransRack, spuriousTimeout: k.spuriousTimeout, spuriousFast: k.spuriousFast, spuriousRack: k.spuriousRack, dupIn: k.inDupSegs };
+    return { retransmits: this.kcp.retransmits, spurious: k.retransSpurious, pushSegs: k.outPushSegs, waitSnd: this.kcp.waitSnd(), unsent: this.kcp.nsndQue, rtoMs: this.kcp.rxRto, srttMs: this.kcp.rxSrtt, dead: this.kcp.state === -1, resend };
   }
 
   close(): void {

@@ -4,7 +4,7 @@
 // The KCP implementation of channel.ts DataChannel.
 import type { KcpPreset } from '../arq/constants.js';
 import type { Clock } from '../util/clock.js';
-import type { ChannelStats, DataChannel, InputResult, PeerSender, SendResult } from './channel.js';
+import { addResendCounts, type ChannelStats, type DataChannel, type InputResult, type PeerSender, type SendResult } from './channel.js';
 import { KcpChannel } from './kcp-channel.js';
 import { flowLane, kcpLaneCount, laneConv, laneOfConv } from './flow-lane.js';
 import type { RemotePeer } from './remote-peer.js';
@@ -80,6 +80,8 @@ export class KcpLanes implements DataChannel {
       s.retransmits += c.retransmits;
       s.pushSegs = (s.pushSegs ?? 0) + c.pushSegs;
       s.spurious = (s.spurious ?? 0) + c.spurious;
+      s.resend ??= { timeout: 0, fast: 0, rack: 0, spuriousTimeout: 0, spuriousFast: 0, spuriousRack: 0, dupIn: 0 };
+      addResendCounts(s.resend, c.resend);
       s.waitSnd += c.waitSnd;
       s.srttMs = Math.max(s.srttMs, c.srttMs);
     }

@@ -120,6 +120,9 @@ export interface BulkOptions {
   packetBytes?: number;
   /** Called every virtual ms after the step, e.g. to sample state. */
   onStep?: (now: number, a: Kcp, b: Kcp) => void;
+  /** The receiver stalls (a GC pause, a busy event loop) for forMs of every everyMs: what arrives
+   *  meanwhile waits in its socket, and it neither reads, acks nor sends. */
+  stall?: { everyMs: number; forMs: number };
 }
 
 export interface BulkResult {
@@ -181,11 +184,13 @@ function simPair(o: { path: PathConfig; seed: number; setup: (k: Kcp) => void },
 }
 
 /** Hands both ends what the path delivers by `now`: fwd carries A -> B, rev B -> A. */
-function exchange(now: number, fwd: PathDirection, rev: PathDirection, da: Driver, db: Driver): void {
-  fwd.deliver(now, (d) => {
-    db.k.input(d);
-    db.dirty = true;
-  });
+function exchange(now: number, fwd: PathDirection, rev: PathDirection, da: Driver, db: Driver, bStalled = false): void {
+  if (!bStalled) {
+    fwd.deliver(now, (d) => {
+      db.k.input(d);
+      db.dirty = true;
+    });
+  }
   rev.deliver(now, (d) => {
     da.k.input(d);
     da.dirty = true;
@@ -226,8 +231,10 @@ export function runBulk(o: BulkOptions): BulkResult {
       a.send(msg);
       da.dirty = true;
     }
-    exchange(now, fwd, rev, da, db);
+    const stalled = o.stall !== undefined && (now - start) % o.stall.everyMs < o.stall.forMs;
+    exchange(now, fwd, rev, da, db, stalled);
     for (;;) {
+      if (stalled) break;
       const n = b.recv(buf);
       if (n < 0) break;
       if (bufView.getUint32(0, true) !== expect) inOrder = false;
@@ -243,9 +250,11 @@ export function runBulk(o: BulkOptions): BulkResult {
       }
     }
     da.flush(now);
-    db.flush(now);
     da.tick(now);
-    db.tick(now);
+    if (!stalled) {
+      db.flush(now);
+      db.tick(now);
+    }
     o.onStep?.(now, a, b);
   }
   if (end - lastDelivery > maxStall) maxStall = end - lastDelivery;

@@ -1,0 +1,82 @@
+// The tag policy of the scoped-map load runs (bench/load/cluster-load.mjs --scope) and, pure, who
+// should hold whom: N virtual peers by index, S `server` members spread over the indices (every hub
+// gets some), the rest in groups of `groupSize` in index order. The policy: each group may reach
+// itself; everybody ("*", which compiles to ANY and keeps each server's ACL_POLICY small) may reach
+// the servers. A member's scoped map holds the members it may reach or be reached by: its own group
+// and the servers; a server holds everybody. Spare members (named in the policy, joined later to
+// time one change): spare server k at index N+10+2k, spare member of group `spareGroup` at N+11+2k.
+// Types: acl-scope.d.mts; tested in test/bench/acl-scope.test.ts.
+
+/** The layout of one run: { peers, servers, groupSize, spares, spareGroup } -> a plan. */
+export function scopePlan({ peers, servers = 4, groupSize = 100, spares = 4, spareGroup = 0 }) {
+  if (!(peers > servers && servers >= 0 && groupSize >= 1)) throw new Error(`scope plan: peers ${peers}, servers ${servers}, group size ${groupSize}`);
+  const serverAt = new Map(); // index -> server number
+  for (let k = 0; k < servers; k++) serverAt.set(Math.floor((k * peers) / servers), k);
+  const groupOf = new Int32Array(peers).fill(-1);
+  let ordinal = 0;
+  for (let i = 0; i < peers; i++) if (!serverAt.has(i)) groupOf[i] = Math.floor(ordinal++ / groupSize);
+  const groups = Math.ceil(ordinal / groupSize);
+  if (spareGroup >= groups) throw new Error(`scope plan: spare group ${spareGroup} of ${groups}`);
+  const spareBase = peers + 10;
+  const isSpare = (i) => i >= spareBase && i < spareBase + 2 * spares;
+  const spareServer = (k) => spareBase + 2 * k;
+  const spareMember = (k) => spareBase + 2 * k + 1;
+  /** 'server', 'member' or undefined (not part of the plan). */
+  function role(i) {
+    if (i >= 0 && i < peers) return serverAt.has(i) ? 'server' : 'member';
+    if (isSpare(i)) return (i - spareBase) % 2 === 0 ? 'server' : 'member';
+    return undefined;
+  }
+  /** The group of a member (-1 for a server). */
+  function group(i) {
+    if (i >= 0 && i < peers) return groupOf[i];
+    if (isSpare(i)) return role(i) === 'server' ? -1 : spareGroup;
+    return -1;
+  }
+  function name(i) {
+    if (i >= 0 && i < peers) return serverAt.has(i) ? `srv-${serverAt.get(i)}` : `g${groupOf[i]}-${i}`;
+    if (isSpare(i)) return role(i) === 'server' ? `srv-spare-${(i - spareBase) / 2}` : `g${spareGroup}-spare-${(i - spareBase - 1) / 2}`;
+    throw new Error(`scope plan: index ${i} has no name`);
+  }
+  /** Whether member a's map should hold member b (a != b): a may reach b or b may reach a. */
+  function sees(a, b) {
+    if (a === b) return false;
+    const ra = role(a);
+    const rb = role(b);
+    if (ra === undefined || rb === undefined) return false;
+    return ra === 'server' || rb === 'server' || group(a) === group(b);
+  }
+  /** The policy file (docs/ACL.md) naming every member and every spare. */
+  function policy() {
+    const tags = { server: [] };
+    for (let g = 0; g < groups; g++) tags[`g${g}`] = [];
+    const add = (i) => tags[role(i) === 'server' ? 'server' : `g${group(i)}`].push(name(i));
+    for (let i = 0; i < peers; i++) add(i);
+    for (let i = spareBase; i < spareBase + 2 * spares; i++) add(i);
+    const rules = [{ from: '*', to: 'tag:server', comment: 'everybody may reach the servers' }];
+    for (let g = 0; g < groups; g++) rules.push({ from: `tag:g${g}`, to: `tag:g${g}` });
+    return { tags, rules };
+  }
+  return { peers, servers, groupSize, groups, spares, spareGroup, role, group, name, sees, policy, spareServer, spareMember };
+}
+
+/** Compares one member's map (a set of indices) with what it should hold among `members` (the
+ * indices registered network-wide): { missing, extra } counts and up to 3 examples of each. */
+export function compareScope(plan, self, held, members) {
+  let missing = 0;
+  let extra = 0;
+  const examples = { missing: [], extra: [] };
+  for (const j of members) {
+    if (plan.sees(self, j) && !held.has(j)) {
+      missing++;
+      if (examples.missing.length < 3) examples.missing.push(j);
+    }
+  }
+  for (const j of held) {
+    if (!members.has(j) || !plan.sees(self, j)) {
+      extra++;
+      if (examples.extra.length < 3) examples.extra.push(j);
+    }
+  }
+  return { missing, extra, examples };
+}

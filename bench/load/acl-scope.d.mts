@@ -26,9 +26,16 @@ export interface ScopePlan {
   spareMember(k: number): number;
 }
 export function scopePlan(o: ScopePlanOptions): ScopePlan;
+export interface MemberCounts {
+  all: number;
+  servers: number;
+  byGroup: Map<number, number>;
+}
+export function memberCounts(plan: ScopePlan, members: Iterable<number>): MemberCounts;
 export function compareScope(
   plan: ScopePlan,
   self: number,
   held: ReadonlySet<number>,
   members: ReadonlySet<number>,
+  counts?: MemberCounts,
 ): { missing: number; extra: number; examples: { missing: number[]; extra: number[] } };

@@ -60,23 +60,39 @@ export function scopePlan({ peers, servers = 4, groupSize = 100, spares = 4, spa
   return { peers, servers, groupSize, groups, spares, spareGroup, role, group, name, sees, policy, spareServer, spareMember };
 }
 
-/** Compares one member's map (a set of indices) with what it should hold among `members` (the
- * indices registered network-wide): { missing, extra } counts and up to 3 examples of each. */
-export function compareScope(plan, self, held, members) {
-  let missing = 0;
-  let extra = 0;
-  const examples = { missing: [], extra: [] };
+/** How many of `members` (indices registered network-wide) are servers, and per group: what
+ * compareScope needs to count a member's missing entries without walking every member. */
+export function memberCounts(plan, members) {
+  const counts = { all: 0, servers: 0, byGroup: new Map() };
   for (const j of members) {
-    if (plan.sees(self, j) && !held.has(j)) {
-      missing++;
-      if (examples.missing.length < 3) examples.missing.push(j);
-    }
+    const r = plan.role(j);
+    if (r === undefined) continue;
+    counts.all++;
+    if (r === 'server') counts.servers++;
+    else counts.byGroup.set(plan.group(j), (counts.byGroup.get(plan.group(j)) ?? 0) + 1);
   }
+  return counts;
+}
+
+/** Compares one member's map (a set of indices) with what it should hold among `members` (the
+ * indices registered network-wide): { missing, extra } counts and up to 3 examples of each
+ * (missing examples only below 5,000 members: finding them walks every member). O(held). */
+export function compareScope(plan, self, held, members, counts = memberCounts(plan, members)) {
+  const examples = { missing: [], extra: [] };
+  let extra = 0;
+  let right = 0;
   for (const j of held) {
-    if (!members.has(j) || !plan.sees(self, j)) {
+    if (members.has(j) && plan.sees(self, j)) right++;
+    else {
       extra++;
       if (examples.extra.length < 3) examples.extra.push(j);
     }
+  }
+  const selfIn = members.has(self) ? 1 : 0;
+  const should = plan.role(self) === 'server' ? counts.all - selfIn : counts.servers + (counts.byGroup.get(plan.group(self)) ?? 0) - selfIn;
+  const missing = should - right;
+  if (missing > 0 && members.size < 5000) {
+    for (const j of members) if (plan.sees(self, j) && !held.has(j) && examples.missing.length < 3) examples.missing.push(j);
   }
   return { missing, extra, examples };
 }

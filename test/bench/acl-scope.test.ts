@@ -39,6 +39,9 @@ describe('scopePlan', () => {
     expect(compareScope(plan, 1, new Set([0, 2, 3, 10]), members)).toEqual({ missing: 0, extra: 0, examples: { missing: [], extra: [] } });
     // Another group's member held (what an unscoped hub sends), two of its own group missing.
     expect(compareScope(plan, 1, new Set([0, 7, 10]), members)).toMatchObject({ missing: 2, extra: 1, examples: { missing: [2, 3], extra: [7] } });
+    // A server holds every other member; one it lacks is missing.
+    expect(compareScope(plan, 10, new Set([0, 1, 2, 3, 7]), members)).toMatchObject({ missing: 0, extra: 0 });
+    expect(compareScope(plan, 10, new Set([0, 1, 2, 3]), members)).toMatchObject({ missing: 1, extra: 0, examples: { missing: [7] } });
     // An entry of a member no longer registered is extra.
     expect(compareScope(plan, 1, new Set([0, 2, 3, 10, 4]), members).extra).toBe(1);
   });

@@ -35,6 +35,7 @@ function decodeControlLoad(b) {
 }
 const peers = [];
 let watch; // { version, pending: Set, startedAt } or, scoped runs, { key, overlay, present, pending }
+let aclPolicies = 0; // ACL_POLICY messages received (scoped runs), duplicates included
 let plan; // scoped runs (cluster-load.mjs --scope): the acl-scope.mjs plan; the maps then keep their members
 let halted = false; // the coordinator's registration time limit passed: start no more peers
 const regMs = []; // per registered peer: first datagram to REGISTER_OK (cluster-load.mjs percentiles; 'regstats')
@@ -121,7 +122,7 @@ async function startPeer(cfg, index) {
   }, plan ? new Set() : undefined, overlay);
   p.client = new HubClient({
     link, clock: systemClock, log, hub: cfg.hub, psk, hubKey: cfg.hubKey, overlay, prefix: 16, name: plan ? plan.name(index) : '', lan: () => [udp.local],
-    bootId: BigInt(index + 1), map: p.map, ...(plan ? { registerFlags: REGISTER_FLAG_ACL } : {}),
+    bootId: BigInt(index + 1), map: p.map, ...(plan && cfg.scope.aclFlag ? { registerFlags: REGISTER_FLAG_ACL } : {}),
   });
   link.onInner((r, pt) => {
     if (!p.client.isHub(r.publicKey)) return;
@@ -129,7 +130,10 @@ async function startPeer(cfg, index) {
     if (inner.kind !== InnerKind.CONTROL) return;
     // Scoped runs register as ACL-capable peers (flag 0x08), as real ones do: ACK the hub's
     // ACL_POLICY and REVOKED messages (reliable), without enforcing them.
-    if (inner.body[0] === ACL_POLICY_TYPE) p.client.ack(decodeAclPolicy(inner.body).seq);
+    if (inner.body[0] === ACL_POLICY_TYPE) {
+      aclPolicies++;
+      p.client.ack(decodeAclPolicy(inner.body).seq);
+    }
     else if (inner.body[0] === REVOKED_TYPE) p.client.ack(decodeRevoked(inner.body).seq);
     else p.client.onControl(decodeControlLoad(inner.body));
   });
@@ -200,7 +204,7 @@ process.on('message', async (msg) => {
       r.missing += c.missing;
       r.extra += c.extra;
     }
-    process.send({ type: 'scopecheck', ...r });
+    process.send({ type: 'scopecheck', ...r, aclPolicies });
   } else if (msg.type === 'versions') {
     const hist = {};
     for (const p of peers) hist[p.map.version] = (hist[p.map.version] ?? 0) + 1;

@@ -113,6 +113,7 @@ export class AclDistributor {
         this.sent.delete(id);
       }
     }
+    if (this.capable.size === 0) return; // nobody enforces: compiling costs rules x members for nothing
     const sources = this.policy ? ruleSources(this.policy, members) : [];
     for (const m of members) if (this.capable.has(m.id)) this.sendTo(m, members, sources);
   }

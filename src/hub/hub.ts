@@ -157,7 +157,7 @@ export interface HubStatus {
   /** NAT probes answered per port and refused per reason (hub/probe-port.ts); absent without a probe port. */
   probes?: { answered: Record<'main' | 'probe', number>; drops: Record<ProbeDrop, number> };
   /** The ACL policy (docs/ACL.md): rules in force, members enforcing it, policy messages sent. */
-  acl?: { rules: number; enforcing: number; sent: number; tooLarge: number };
+  acl?: { rules: number; enforcing: number; sent: number; tooLarge: number; maps?: 'scoped' | 'full'; meanMapEntries?: number };
   /** Several hubs: PUNCH and relay to and from members homed on other hubs (hub/cluster-forward.ts),
    * and the hub-to-hub UDP sessions relayed data goes over (hub/hub-channel.ts). */
   crossHub?: { counters: CrossHub['counters']; drops: CrossHub['drops']; udp?: ReturnType<HubChannel['status']> };
@@ -347,6 +347,8 @@ export function startHub(opts: HubOptions): Hub {
     if (ids.length > 0) acl.revoked(ids.map((id) => Uint8Array.from(Buffer.from(id, 'hex'))));
   };
   if (opts.acl) acl.setPolicy(opts.acl);
+  // Scoped maps (docs/ACL.md "Scoped maps"): each member's map holds whom the policy lets it reach.
+  if (opts.acl) server.maps.setPolicy(opts.acl);
   // Leases: a binding unseen for --binding-lease-days is freed; live members count as seen now.
   function sweepLeases(): void {
     const now = opts.wallClock();
@@ -464,6 +466,7 @@ export function startHub(opts: HubOptions): Hub {
     },
     setAcl(policy: AclPolicyFile | undefined): void {
       acl.setPolicy(policy);
+      server.maps.setPolicy(policy);
       log.info({ rules: policy?.rules.length ?? 0, enforcing: acl.subscribers }, policy ? 'hub: ACL policy loaded' : 'hub: no ACL policy; members allow all');
     },
     link,
@@ -496,7 +499,7 @@ export function startHub(opts: HubOptions): Hub {
         published: publisher.status(),
         routes: server.routes.current,
         ...(probes ? { probes: { answered: { ...probes.answered }, drops: { ...probes.drops } } } : {}),
-        acl: { rules: acl.rules, enforcing: acl.subscribers, sent: acl.counters.sent, tooLarge: acl.counters.tooLarge },
+        acl: { rules: acl.rules, enforcing: acl.subscribers, sent: acl.counters.sent, tooLarge: acl.counters.tooLarge, ...scopeStatus(server.maps.scope) },
         ...(crossHub ? { crossHub: { counters: { ...crossHub.counters }, drops: { ...crossHub.drops }, ...(hubData ? { udp: hubData.channel.status() } : {}) } } : {}),
       };
     },
@@ -532,4 +535,10 @@ function mergePinned(fromFile: Binding[], pinned: Array<{ publicKey: Uint8Array;
     return clash === undefined;
   });
   return [...kept, ...pins];
+}
+
+/** The map's scope as hub status shows it: scoped by the ACL policy or full, and the mean entries
+ * in a member's map. */
+function scopeStatus(s: { scoped: boolean; meanEntries: number }): { maps: 'scoped' | 'full'; meanMapEntries: number } {
+  return { maps: s.scoped ? 'scoped' : 'full', meanMapEntries: s.meanEntries };
 }

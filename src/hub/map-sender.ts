@@ -28,7 +28,9 @@
 import type { ReliableSender } from '../link/reliable.js';
 import { deferOn, type Clock, type TimerHandle } from '../util/clock.js';
 import { Fanout, type FanoutReport } from './fanout.js';
+import type { AclPolicyFile } from './acl-policy.js';
 import { buildParts, withSeq, type MapPart } from './map-parts.js';
+import { ScopeViews, type RoutesOf, type ScopeResets } from './map-scope-views.js';
 import type { Member, Registry } from './registry.js';
 
 /** Local tuning: MAP body budget so a part plus inner, TRANSPORT and IP/UDP headers fits 1280 bytes. */
@@ -129,6 +131,13 @@ interface MemberMapState {
   quiet: boolean;
   /** Has ever ACKed a part. */
   answered: boolean;
+  /** Its scoped view changed in a way a delta cannot say (policy reload, a member changing class):
+   * the next map it gets is a full one, and this clears only when a full map is acked. */
+  needFull: boolean;
+  /** The version the member holds as far as the hub knows (its last map acked, or what its HEARTBEAT
+   * reported). Scoped maps: a delta with nothing the member sees is not sent, only `acked` moves on,
+   * so `delivered` can be below `acked`; the next delta it gets is labelled with this base. */
+  delivered: number;
 }
 
 /** Local tuning: parts unacked to a member that has never ACKed one (a new member, or one that
@@ -160,16 +169,19 @@ export interface MapSenderOptions {
   fullConcurrent?: number;
   /** Told when a flush's fan-out completes (the hub logs it). */
   onFanout?: (r: FanoutReport) => void;
+  /** Prefixes a member routes (scoped maps: a router is selected by the addresses it routes). */
+  routesOf?: RoutesOf;
 }
 
 export class MapSender {
-  readonly counters = { parts: 0, retransmits: 0, giveUps: 0, flushes: 0, snapshots: 0, pumps: 0, putOff: 0, quiet: 0 };
+  readonly counters = { parts: 0, retransmits: 0, giveUps: 0, flushes: 0, snapshots: 0, pumps: 0, putOff: 0, quiet: 0, skipped: 0 };
   /** Smoothed round trip of MAP part -> ACK over all members (the hub's and the peers' load show in it). */
   srttMs: number | undefined;
   private readonly state = new Map<string, MemberMapState>();
   private flushTimer: TimerHandle | undefined;
   private lastFlushEndMs = -Infinity;
   private lastFlushTookMs = 0;
+  private flushing = false;
   private windowMs: number;
   /** Members with parts to send: deltas first (they keep everyone current), then full maps. */
   private readonly readyDelta = new Set<MemberMapState>();
@@ -198,6 +210,12 @@ export class MapSender {
   private readonly inflightLimit: number;
   private readonly fullConcurrent: number;
   private readonly onFanout: ((r: FanoutReport) => void) | undefined;
+  private readonly routesOf: RoutesOf | undefined;
+  /** Scoped maps (docs/ACL.md "Scoped maps"): present while the hub has an ACL policy. */
+  private views: ScopeViews | undefined;
+  private policyKey = '';
+  /** Full-map snapshots per view class (the unscoped `snapshot` otherwise). */
+  private readonly classSnapshots = new Map<number, { version: number; builtMs: number; parts: readonly MapPart[] }>();
 
   constructor(o: MapSenderOptions) {
     this.clock = o.clock;
@@ -209,6 +227,7 @@ export class MapSender {
     this.inflightLimit = o.inflightLimit ?? mapInflightParts;
     this.fullConcurrent = o.fullConcurrent ?? mapFullConcurrent;
     this.onFanout = o.onFanout;
+    this.routesOf = o.routesOf;
     this.windowMs = this.coalesceMs;
     this.defer = deferOn(o.clock);
   }
@@ -216,7 +235,7 @@ export class MapSender {
   private stateOf(m: Member): MemberMapState {
     let s = this.state.get(m.id);
     if (!s) {
-      s = { member: m, acked: 0, out: undefined, reliable: this.reliableOf(m), timer: undefined, retryMs: mapFirstRetryMs, timerDueMs: 0, putOff: false, timeouts: 0, lastProgressMs: 0, counted: 0, quiet: false, answered: false };
+      s = { member: m, acked: 0, out: undefined, reliable: this.reliableOf(m), timer: undefined, retryMs: mapFirstRetryMs, timerDueMs: 0, putOff: false, timeouts: 0, lastProgressMs: 0, counted: 0, quiet: false, answered: false, needFull: false, delivered: 0 };
       this.state.set(m.id, s);
     }
     return s;
@@ -245,6 +264,19 @@ export class MapSender {
   private startFull(s: MemberMapState): Outgoing {
     s.acked = 0;
     const now = this.clock.now();
+    const views = this.views;
+    if (views) {
+      this.syncScope();
+      const c = views.classOf(s.member);
+      let snap = this.classSnapshots.get(c);
+      if (!snap || (snap.version !== this.registry.version && now - snap.builtMs >= mapSnapshotMaxAgeMs)) {
+        const version = this.registry.version;
+        snap = { version, builtMs: now, parts: buildParts(version, 0, views.fullBytes(c), mapPartBudgetBytes) };
+        this.classSnapshots.set(c, snap);
+        this.counters.snapshots++;
+      }
+      return this.start(s, snap.version, 0, snap.parts);
+    }
     let snap = this.snapshot;
     if (!snap || (snap.version !== this.registry.version && now - snap.builtMs >= mapSnapshotMaxAgeMs)) {
       const version = this.registry.version;
@@ -283,6 +315,15 @@ export class MapSender {
   flush(): void {
     if (this.flushTimer !== undefined) this.clock.clearTimer(this.flushTimer);
     this.flushTimer = undefined;
+    this.flushing = true;
+    try {
+      this.flushNow();
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private flushNow(): void {
     const t0 = this.clock.now();
     const version = this.registry.version;
     const byBase = new Map<number, readonly MapPart[] | undefined>();
@@ -291,16 +332,40 @@ export class MapSender {
       this.onFanout?.(r);
     });
     this.changedSinceMs = undefined;
+    const views = this.views;
+    if (views) this.syncScope();
+    const byClassBase = new Map<string, readonly MapPart[] | undefined>();
     for (const m of this.recipients.all()) {
       const s = this.stateOf(m);
-      if (s.out || s.acked === version) continue;
-      let parts = byBase.get(s.acked);
-      if (!byBase.has(s.acked)) {
-        const delta = this.registry.changeBytesSince(s.acked);
-        parts = delta === undefined ? undefined : buildParts(version, s.acked, delta, mapPartBudgetBytes);
-        byBase.set(s.acked, parts);
+      if (s.out || (s.acked === version && !s.needFull)) continue;
+      let parts: readonly MapPart[] | undefined;
+      if (s.needFull) parts = undefined;
+      else if (views) {
+        // Scoped: members of one view class at one version share the delta.
+        // Nothing it sees changed: no datagram, it is up to date (a change costs the members who
+        // see it, not every member). It still holds `delivered`, so later deltas are labelled so.
+        const c = views.classOf(m);
+        const key = `${c}:${s.acked}:${s.delivered}`;
+        parts = byClassBase.get(key);
+        if (!byClassBase.has(key)) {
+          const delta = views.deltaBytes(c, s.acked);
+          parts = delta === undefined ? undefined : buildParts(version, s.delivered, delta, mapPartBudgetBytes);
+          byClassBase.set(key, parts);
+        }
+        if (parts !== undefined && parts.length === 1 && parts[0]!.entries === 0 && s.delivered > 0) {
+          s.acked = version;
+          this.counters.skipped++;
+          continue;
+        }
+      } else {
+        parts = byBase.get(s.acked);
+        if (!byBase.has(s.acked)) {
+          const delta = this.registry.changeBytesSince(s.acked);
+          parts = delta === undefined ? undefined : buildParts(version, s.acked, delta, mapPartBudgetBytes);
+          byBase.set(s.acked, parts);
+        }
       }
-      const out = parts === undefined ? this.startFull(s) : this.start(s, version, s.acked, parts);
+      const out = parts === undefined ? this.startFull(s) : this.start(s, version, views ? s.delivered : s.acked, parts);
       out.fanout = fanout;
       fanout.add();
     }
@@ -315,8 +380,10 @@ export class MapSender {
    * delta of thousands of entries in a join storm, and the hub stopped reading its socket). */
   reported(m: Member, version: number): void {
     const s = this.stateOf(m);
-    if (version <= this.registry.version) s.acked = version;
-    if (s.acked === this.registry.version) return;
+    // Scoped: a member still at the version it was last given is as current as `acked` says.
+    const current = this.views !== undefined && version === s.delivered && s.acked > version;
+    if (version <= this.registry.version && !current) s.acked = s.delivered = version;
+    if (s.acked === this.registry.version && !s.needFull) return;
     if (s.out && s.out.base <= s.acked && s.out.version > s.acked) return;
     if (s.out) this.drop(s); // it cannot apply what is in flight (it lost a map): the flush repairs
     this.changed();
@@ -349,10 +416,67 @@ export class MapSender {
     s.out = undefined;
     this.disarm(s);
     this.leaveFull(s);
+    if (out.base === 0) s.needFull = false;
     out.fanout?.finished(this.clock.now(), true);
     if (out.version > s.acked || s.acked > this.registry.version) s.acked = out.version;
-    if (s.acked !== this.registry.version) this.changed(); // changes arrived meanwhile: next flush
+    s.delivered = s.acked;
+    if (s.acked !== this.registry.version || s.needFull) this.changed(); // changes arrived meanwhile: next flush
     return true;
+  }
+
+  /** The hub's ACL policy (or none) from now on: with one, each member's map carries only the
+   * members it may reach or be reached by (map-scope.ts), and every member gets a full map in its
+   * new scope; a policy equal to the current one changes nothing. */
+  setPolicy(p: AclPolicyFile | undefined): void {
+    const key = p ? JSON.stringify({ tags: [...p.tags].map(([t, n]) => [t, [...n]]), rules: p.rules }) : '';
+    if (key === this.policyKey) return;
+    this.policyKey = key;
+    this.views = p ? new ScopeViews(p, this.registry, this.routesOf) : undefined;
+    this.resetScope('all');
+    this.changed();
+  }
+
+  /** Whether maps are scoped, into how many view classes, and the mean entries a member's map
+   * holds (hub status). */
+  get scope(): { scoped: boolean; classes: number; meanEntries: number } {
+    const views = this.views;
+    const members = this.recipients.all();
+    if (!views) return { scoped: false, classes: 0, meanEntries: members.length === 0 ? 0 : this.registry.size };
+    this.syncScope();
+    const per = new Map<number, number>();
+    let sum = 0;
+    for (const m of members) {
+      const c = views.classOf(m);
+      let n = per.get(c);
+      if (n === undefined) per.set(c, (n = views.visibleCount(c)));
+      sum += n;
+    }
+    return { scoped: true, classes: views.classes.count, meanEntries: members.length === 0 ? 0 : Math.round((sum / members.length) * 10) / 10 };
+  }
+
+  /** The routes this hub knows changed: a member that became (or stopped being) a router for an
+   * address a rule names changes class. */
+  routesChanged(): void {
+    if (!this.views) return;
+    this.resetScope(this.views.refresh());
+  }
+
+  /** Follows the map's changes into the view classes; members whose scope changed get full maps. */
+  private syncScope(): void {
+    if (this.views) this.resetScope(this.views.sync());
+  }
+
+  private resetScope(r: ScopeResets | 'all'): void {
+    if (r !== 'all' && r.ids.size === 0 && r.classes.size === 0) return;
+    this.classSnapshots.clear();
+    const views = this.views;
+    for (const s of this.state.values()) {
+      if (r !== 'all' && !r.ids.has(s.member.id) && !(views && r.classes.has(views.classOf(s.member)))) continue;
+      s.needFull = true;
+      this.drop(s); // whatever is in flight was cut for the old scope
+    }
+    views?.prune();
+    if (!this.flushing) this.changed();
   }
 
   forget(m: Member): void {

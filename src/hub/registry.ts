@@ -255,14 +255,31 @@ export class Registry {
     return this.since(base)?.map((h) => h.bytes);
   }
 
-  private since(base: number): Array<{ entry: MapEntry; bytes: Uint8Array }> | undefined {
+  /** changesSince() with each member's id and encoded entry (scoped maps filter them per receiver). */
+  changeRecordsSince(base: number): ReadonlyArray<{ readonly id: string; readonly entry: MapEntry; readonly bytes: Uint8Array }> | undefined {
+    return this.since(base);
+  }
+
+  /** A live member's entry as encoded for the full map (encoded once per change). */
+  entryBytes(id: string): Uint8Array | undefined {
+    const m = this.members.get(id);
+    if (!m) return undefined;
+    let b = this.encoded.get(id);
+    if (!b) {
+      b = encodeMapEntry(memberEntry(m));
+      this.encoded.set(id, b);
+    }
+    return b;
+  }
+
+  private since(base: number): Array<{ id: string; entry: MapEntry; bytes: Uint8Array }> | undefined {
     if (base === this.version) return [];
     if (base > this.version || base === 0) return undefined;
     const first = this.history[0];
     if (!first || first.version > base + 1) return undefined;
     // Versions are consecutive, so the records after `base` start at a known index; the latest
     // record per member wins (a Map keeps first-insertion order, so delete before re-setting).
-    const latest = new Map<string, { entry: MapEntry; bytes: Uint8Array }>();
+    const latest = new Map<string, { id: string; entry: MapEntry; bytes: Uint8Array }>();
     for (let i = base + 1 - first.version; i < this.history.length; i++) {
       const h = this.history[i]!;
       latest.delete(h.id);

@@ -16,6 +16,8 @@ export interface RouteBookOptions {
   member(id: string): Member | undefined;
   /** Reliable MAP_EXT to one member. */
   send(m: Member, version: number, routes: ExtRoute[]): void;
+  /** Told after the verdicts changed (scoped maps: a router's view class may change). */
+  onChanged?: () => void;
 }
 
 export class RouteBook {
@@ -82,5 +84,6 @@ export class RouteBook {
       const m = this.o.member(id);
       if (m) this.o.send(m, this.version, routes);
     }
+    this.o.onChanged?.();
   }
 }

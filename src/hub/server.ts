@@ -28,6 +28,7 @@ import type { ClaimLost, NetworkState } from './network-state.js';
 import { decideRegister, heartbeatIntervalMs, Registry, type Member } from './registry.js';
 import type { AllowRule } from './route-admission.js';
 import { RouteBook } from './route-book.js';
+import type { RoutePrefix } from '../wire/routes.js';
 import { versionRefusal } from './version-refusal.js';
 import { registerOverlay6, type Network6 } from './claim6.js';
 
@@ -118,6 +119,8 @@ export class HubServer {
   readonly maps: MapSender;
   /** Offered routes and the hub's verdicts (issue 23). */
   readonly routes: RouteBook;
+  /** Offered prefixes by owner (scoped maps: a router is selected by the addresses it routes). */
+  private readonly routesByOwner = new Map<number, RoutePrefix[]>();
   private readonly heartbeatMs: number;
 
   constructor(private readonly o: ServerOptions) {
@@ -130,6 +133,7 @@ export class HubServer {
       reliableOf: (m) => o.sender.reliableOf(m.id),
       ...(o.mapCoalesceMs !== undefined ? { coalesceMs: o.mapCoalesceMs } : {}),
       ...(o.onMapFanout ? { onFanout: o.onMapFanout } : {}),
+      routesOf: (overlay) => this.routesByOwner.get(overlay),
     });
     const net = o.registry.network;
     this.routes = new RouteBook({
@@ -138,6 +142,15 @@ export class HubServer {
       log: o.log,
       member: (id) => o.registry.get(id),
       send: (m, version, routes) => this.o.sender.sendReliable(m, (seq) => ({ type: ControlType.MAP_EXT, seq, version, routes })),
+      onChanged: () => {
+        this.routesByOwner.clear();
+        for (const r of this.routes.current) {
+          const list = this.routesByOwner.get(r.owner >>> 0) ?? [];
+          list.push({ network: r.network, length: r.length });
+          this.routesByOwner.set(r.owner >>> 0, list);
+        }
+        this.maps.routesChanged();
+      },
     });
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
     o.state.onMapChanged(() => this.maps.changed());

@@ -195,7 +195,7 @@ function hubUdpLines(udp: NonNullable<NonNullable<HubStatusJson['cluster']>['cro
 export function formatHubStatus(s: HubStatusJson): string {
   const lines = [
     `hub key ${shortKey(s.publicKey)}  network ${s.network}  listen ${s.listen}  up ${formatDuration(s.uptimeMs)}  map v${s.mapVersion}`,
-    `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)${s.acl && s.acl.rules > 0 ? `  acl ${s.acl.rules} rules, ${s.acl.enforcing} members enforcing` : ''}`,
+    `relayed ${formatBytes(s.relayedBytes)} (${s.relayedPackets} pkts)${s.acl && s.acl.rules > 0 ? `  acl ${s.acl.rules} rules, ${s.acl.enforcing} members enforcing` : ''}${s.acl?.maps === 'scoped' ? `, maps scoped (mean ${s.acl.meanMapEntries ?? 0} entries)` : ''}`,
     ...(s.stream ? [`stream tcp ${s.stream.tcp ?? 'off'}  tls ${s.stream.tls ?? 'off'}  connections ${s.stream.connections}`] : []),
     ...(s.cluster
       ? [`cluster: hub ${s.cluster.hubId}, NATS ${s.cluster.connection}, ${s.cluster.mapMembers} members in the map; other hubs: ${s.cluster.hubs.map((h) => `${h.hubId} (${h.members} members, seen ${formatAgo(h.lastSeenAgoMs)})`).join(', ') || 'none'}`,

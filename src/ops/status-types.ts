@@ -256,7 +256,12 @@ export interface HubStatusJson {
   /** Hubs sharing the network state through NATS (--cluster); absent on a hub alone. */
   cluster?: HubClusterJson;
   /** The ACL policy (--acl): rules, members enforcing it, policy messages sent (docs/ACL.md). */
-  acl?: { rules: number; enforcing: number; sent: number; tooLarge: number };
+  acl?: {
+    rules: number; enforcing: number; sent: number; tooLarge: number;
+    /** Scoped maps (docs/ACL.md "Scoped maps"): 'scoped' while a policy is loaded, else 'full';
+     * and the mean entries in this hub's members' maps. */
+    maps?: 'scoped' | 'full'; meanMapEntries?: number;
+  };
 }
 
 export interface HubClusterJson {

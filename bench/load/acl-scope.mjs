@@ -1,6 +1,6 @@
 // The tag policy of the scoped-map load runs (bench/load/cluster-load.mjs --scope) and, pure, who
-// should hold whom: N virtual peers by index, S `server` members spread over the indices (every hub
-// gets some), the rest in groups of `groupSize` in index order. The policy: each group may reach
+// should hold whom: N virtual peers by index, S `server` members spread over the indices (both hubs
+// home some), the rest in groups of `groupSize` in index order. The policy: each group may reach
 // itself; everybody ("*", which compiles to ANY and keeps each server's ACL_POLICY small) may reach
 // the servers. A member's scoped map holds the members it may reach or be reached by: its own group
 // and the servers; a server holds everybody. Spare members (named in the policy, joined later to
@@ -11,7 +11,9 @@
 export function scopePlan({ peers, servers = 4, groupSize = 100, spares = 4, spareGroup = 0 }) {
   if (!(peers > servers && servers >= 0 && groupSize >= 1)) throw new Error(`scope plan: peers ${peers}, servers ${servers}, group size ${groupSize}`);
   const serverAt = new Map(); // index -> server number
-  for (let k = 0; k < servers; k++) serverAt.set(Math.floor((k * peers) / servers), k);
+  // Server k at k/S of the way, odd ones half a stride further: cluster-load.mjs gives each worker a
+  // contiguous run of indices and alternates the workers' hubs, so both hubs home servers.
+  for (let k = 0; k < servers; k++) serverAt.set(Math.floor((k * peers) / servers) + (k % 2) * Math.floor(peers / (2 * servers)), k);
   const groupOf = new Int32Array(peers).fill(-1);
   let ordinal = 0;
   for (let i = 0; i < peers; i++) if (!serverAt.has(i)) groupOf[i] = Math.floor(ordinal++ / groupSize);

@@ -459,9 +459,14 @@ async function scopedChange(n, waitQuiet) {
     say(`  ${what} at hub ${at}: not every one of ${watchedPeers} peers that should see it did within 30 s; ${scopeText(check)}`);
     return { kind, server, hub: at, ms: null, peers: watchedPeers, exact };
   }
-  const perHubMs = hubs.map((_, h) => Math.max(...res.filter((_, k) => k % H === h).map((m) => m.doneAt)) - t);
-  const ms = Math.max(...perHubMs);
-  say(`  ${what} at hub ${at}: all ${watchedPeers} peers that should see it did in ${ms} ms (per hub ${perHubMs.join(', ')} ms)${waitQuiet ? `, after ${waitedMs} ms waiting for quiet` : ''}; then ${scopeText(check)}; ${cpuText(cs)}`);
+  // Per hub, over the workers that had peers to watch (a hub homing none of them: '-').
+  const watching = await counted;
+  const perHubMs = hubs.map((_, h) => {
+    const ds = res.filter((_, k) => k % H === h && watching[k].peers > 0).map((m) => m.doneAt - t);
+    return ds.length ? Math.max(...ds) : null;
+  });
+  const ms = Math.max(...perHubMs.filter((x) => x !== null));
+  say(`  ${what} at hub ${at}: all ${watchedPeers} peers that should see it did in ${ms} ms (per hub ${perHubMs.map((x) => x ?? '-').join(', ')} ms)${waitQuiet ? `, after ${waitedMs} ms waiting for quiet` : ''}; then ${scopeText(check)}; ${cpuText(cs)}`);
   return { kind, server, hub: at, ms, peers: watchedPeers, perHubMs, exact, hubsCpuS: cs.hubsCpuS, natsCpuS: cs.natsCpuS, workersCpuS: cs.workersCpuS };
 }
 result.changes = [];

@@ -10,9 +10,9 @@ describe('scopePlan', () => {
   const plan = scopePlan({ peers: 20, servers: 2, groupSize: 6, spares: 1, spareGroup: 1 });
 
   it('spreads the servers and fills groups in index order', () => {
-    expect([0, 10].map((i) => plan.role(i))).toEqual(['server', 'server']);
+    expect([0, 15].map((i) => plan.role(i))).toEqual(['server', 'server']);
     expect(plan.groups).toBe(3); // 18 members in groups of 6
-    expect([1, 6, 7, 9, 11, 19].map((i) => plan.group(i))).toEqual([0, 0, 1, 1, 1, 2]);
+    expect([1, 6, 7, 10, 14, 16, 19].map((i) => plan.group(i))).toEqual([0, 0, 1, 1, 2, 2, 2]);
     expect(plan.role(plan.spareServer(0))).toBe('server');
     expect(plan.group(plan.spareMember(0))).toBe(1);
     expect(plan.role(21)).toBeUndefined();
@@ -21,8 +21,8 @@ describe('scopePlan', () => {
   it.each([
     ['a member sees its group', 1, 2, true],
     ['a member sees a server', 1, 0, true],
-    ['a server sees any member', 10, 19, true],
-    ['a server sees a server', 0, 10, true],
+    ['a server sees any member', 15, 19, true],
+    ['a server sees a server', 0, 15, true],
     ['a member does not see another group', 1, 7, false],
     ['nobody sees itself', 3, 3, false],
     ['a spare server is seen by everybody', 19, 30, true],
@@ -34,16 +34,27 @@ describe('scopePlan', () => {
     expect(plan.sees(b, a)).toBe(want);
   });
 
+  it.each([
+    [20000, 8],
+    [200, 2],
+  ])('homes servers on both hubs (%i peers, %i workers alternating two hubs)', (peers, workers) => {
+    const p = scopePlan({ peers });
+    const per = Math.ceil(peers / workers);
+    const hubs = new Set<number>();
+    for (let i = 0; i < peers; i++) if (p.role(i) === 'server') hubs.add(Math.floor(i / per) % 2);
+    expect(hubs.size).toBe(2);
+  });
+
   it('compareScope counts missing and extra entries among the registered members', () => {
-    const members = new Set([0, 1, 2, 3, 7, 10]);
-    expect(compareScope(plan, 1, new Set([0, 2, 3, 10]), members)).toEqual({ missing: 0, extra: 0, examples: { missing: [], extra: [] } });
+    const members = new Set([0, 1, 2, 3, 7, 15]);
+    expect(compareScope(plan, 1, new Set([0, 2, 3, 15]), members)).toEqual({ missing: 0, extra: 0, examples: { missing: [], extra: [] } });
     // Another group's member held (what an unscoped hub sends), two of its own group missing.
-    expect(compareScope(plan, 1, new Set([0, 7, 10]), members)).toMatchObject({ missing: 2, extra: 1, examples: { missing: [2, 3], extra: [7] } });
+    expect(compareScope(plan, 1, new Set([0, 7, 15]), members)).toMatchObject({ missing: 2, extra: 1, examples: { missing: [2, 3], extra: [7] } });
     // A server holds every other member; one it lacks is missing.
-    expect(compareScope(plan, 10, new Set([0, 1, 2, 3, 7]), members)).toMatchObject({ missing: 0, extra: 0 });
-    expect(compareScope(plan, 10, new Set([0, 1, 2, 3]), members)).toMatchObject({ missing: 1, extra: 0, examples: { missing: [7] } });
+    expect(compareScope(plan, 15, new Set([0, 1, 2, 3, 7]), members)).toMatchObject({ missing: 0, extra: 0 });
+    expect(compareScope(plan, 15, new Set([0, 1, 2, 3]), members)).toMatchObject({ missing: 1, extra: 0, examples: { missing: [7] } });
     // An entry of a member no longer registered is extra.
-    expect(compareScope(plan, 1, new Set([0, 2, 3, 10, 4]), members).extra).toBe(1);
+    expect(compareScope(plan, 1, new Set([0, 2, 3, 15, 4]), members).extra).toBe(1);
   });
 
   it('writes a policy the hub parses, each member compiling to one ACL_POLICY under the cap', () => {

@@ -17,15 +17,39 @@ function selects(s: AclSelector, m: AclMember, tags: AclPolicyFile['tags']): boo
 }
 
 /** Each rule's source addresses among `members` (undefined = any): computed once per membership
- * change, so compiling for every member costs rules x members, not members squared. */
+ * change. The rules are indexed by the names their `from` selects (names and tags' names), so it
+ * costs members x the rules naming each, not rules x members (20,000 members, 200 group rules). */
 export function ruleSources(policy: AclPolicyFile, members: readonly AclMember[]): Array<number[] | undefined> {
-  return policy.rules.map((r) => {
+  const byName = new Map<string, number[]>();
+  const sets = policy.rules.map((r, i) => {
     if (r.from.some((s) => 'any' in s)) return undefined;
     const set = new Set<number>();
-    for (const s of r.from) if ('address' in s) set.add(s.address >>> 0);
-    for (const m of members) if (r.from.some((s) => selects(s, m, policy.tags))) set.add(m.overlay >>> 0);
-    return [...set].sort((a, b) => a - b).slice(0, ACL_ANY_SOURCE - 1);
+    for (const s of r.from) {
+      if ('address' in s) set.add(s.address >>> 0);
+      const names = 'name' in s ? [s.name] : 'tag' in s ? (policy.tags.get(s.tag) ?? []) : [];
+      for (const n of names) {
+        const l = byName.get(n);
+        if (l) l.push(i);
+        else byName.set(n, [i]);
+      }
+    }
+    return set;
   });
+  for (const m of members) {
+    if (m.name === '') continue;
+    for (const i of byName.get(m.name) ?? []) sets[i]?.add(m.overlay >>> 0);
+  }
+  return sets.map((set) => (set === undefined ? undefined : [...set].sort((a, b) => a - b).slice(0, ACL_ANY_SOURCE - 1)));
+}
+
+/** Which rules' `to` select the member, as a key: members with one key enforce the same rules
+ * (the distributor compiles once per key). */
+export function aclTargetKey(policy: AclPolicyFile, dst: AclMember): string {
+  let key = '';
+  policy.rules.forEach((r, i) => {
+    if (r.to.some((s) => selects(s, dst, policy.tags))) key += `${i},`;
+  });
+  return key;
 }
 
 /** The rules `dst` enforces, in file order (one wire rule per port range). */

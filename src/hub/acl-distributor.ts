@@ -5,7 +5,7 @@
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { ACL_MAX_BYTES, AclMode, encodeAclPolicy, encodeRevoked, REVOKED_MAX_KEYS, type WireAclRule } from '../wire/acl.js';
-import { compileAclFor, ruleSources } from './acl-compile.js';
+import { aclTargetKey, compileAclFor, ruleSources } from './acl-compile.js';
 import type { AclPolicyFile } from './acl-policy.js';
 
 export interface AclTarget {
@@ -115,7 +115,9 @@ export class AclDistributor {
     }
     if (this.capable.size === 0) return; // nobody enforces: compiling costs rules x members for nothing
     const sources = this.policy ? ruleSources(this.policy, members) : [];
-    for (const m of members) if (this.capable.has(m.id)) this.sendTo(m, members, sources);
+    // Members whom the same rules' `to` select enforce the same rules: compiled once per such set.
+    const compiled = new Map<string, { rules: WireAclRule[]; key: string }>();
+    for (const m of members) if (this.capable.has(m.id)) this.sendTo(m, members, sources, compiled);
   }
 
   close(): void {
@@ -123,10 +125,16 @@ export class AclDistributor {
     this.timer = undefined;
   }
 
-  private sendTo(m: AclTarget, members: readonly AclTarget[], sources?: Array<number[] | undefined>): void {
+  private sendTo(m: AclTarget, members: readonly AclTarget[], sources?: Array<number[] | undefined>, compiled?: Map<string, { rules: WireAclRule[]; key: string }>): void {
     const mode = this.policy ? AclMode.ENFORCE : AclMode.OPEN;
-    const rules: WireAclRule[] = this.policy ? compileAclFor(this.policy, m, members, sources) : [];
-    const key = `${mode}:${JSON.stringify(rules)}`;
+    const target = this.policy ? aclTargetKey(this.policy, m) : '';
+    let c = compiled?.get(target);
+    if (!c) {
+      const rules: WireAclRule[] = this.policy ? compileAclFor(this.policy, m, members, sources) : [];
+      c = { rules, key: `${mode}:${JSON.stringify(rules)}` };
+      compiled?.set(target, c);
+    }
+    const { rules, key } = c;
     if (this.sent.get(m.id)?.key === key) return;
     const version = (this.version = (this.version + 1) >>> 0);
     const body = encodeAclPolicy({ seq: 0, version, mode, rules });

@@ -388,6 +388,8 @@ export function startHub(opts: HubOptions): Hub {
         {
           members: registry.size, mapVersion: registry.version, parts: c.parts - loggedParts, retransmits: c.retransmits - loggedRetransmits,
           giveUps: c.giveUps, snapshots: c.snapshots, inFlight: server.maps.inFlight, srttMs: Math.round(server.maps.srttMs ?? 0), queued: server.maps.queued,
+          // Scoped maps (docs/ACL.md): deltas not sent (nothing the member sees), members current.
+          ...(opts.acl || c.skipped > 0 ? { skipped: c.skipped, current: server.maps.current } : {}),
           // Handshakes compete with map bytes for the loop: what waits for a DH, and the cookies sent.
           handshakeBacklog: link.handshakeBacklog, underLoad: link.underLoad, handshakes: link.stats.handshakesCompleted,
           cookiesSent: link.drops.cookie_sent, superseded: link.drops.superseded, backlogFull: link.drops.queue_full,

@@ -99,6 +99,10 @@ class SideIndex {
   }
 }
 
+/** Local tuning: class pairs remembered (~80 MB at most); the rest are decided again each time
+ * (a few set lookups). */
+export const scopeMemoPairs = 1_000_000;
+
 /** The classes of one policy: numbered keys and the memoised class x class visibility. A side is
  * encoded as rule * 2 (+1 for `to`). */
 export class ScopeClasses {
@@ -139,13 +143,14 @@ export class ScopeClasses {
     return id;
   }
 
-  /** Whether members of class `a` see members of class `b` (memoised; symmetric). */
+  /** Whether members of class `a` see members of class `b` (symmetric; memoised up to
+   * `scopeMemoPairs` pairs: a policy naming every member makes as many classes as members). */
   sees(a: number, b: number): boolean {
     const k = a < b ? a * 0x100000 + b : b * 0x100000 + a;
     let v = this.meet.get(k);
     if (v === undefined) {
       v = meets(this.sides[a]!, this.sides[b]!);
-      this.meet.set(k, v);
+      if (this.meet.size < scopeMemoPairs) this.meet.set(k, v);
     }
     return v;
   }

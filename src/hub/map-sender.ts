@@ -454,6 +454,22 @@ export class MapSender {
     return { scoped: true, classes: views.classes.count, meanEntries: members.length === 0 ? 0 : Math.round((sum / members.length) * 10) / 10 };
   }
 
+  /** Members whose map covers the current version (acked, nothing in flight, no full map owed).
+   * With scoped maps a member that sees none of the latest changes is current without having
+   * received their version number: count this, not the version members hold, to tell a settled map. */
+  get current(): number {
+    const v = this.registry.version;
+    let n = 0;
+    for (const s of this.state.values()) if (s.acked === v && !s.out && !s.needFull) n++;
+    return n;
+  }
+
+  /** Whether the two members' maps hold each other (always without a policy): PUNCH only then. */
+  mayMeet(a: Member, b: Member): boolean {
+    const views = this.views;
+    return views === undefined || views.classes.sees(views.classOf(a), views.classOf(b));
+  }
+
   /** The routes this hub knows changed: a member that became (or stopped being) a router for an
    * address a rule names changes class. */
   routesChanged(): void {

@@ -106,7 +106,7 @@ export class HubServer {
   readonly counters = { controlIn: 0, malformed: 0, fromNonMember: 0, refused: 0, versionRefused: 0, lanDropped: 0, claimUnavailable: 0 };
   /** Control work refused to keep one member from growing the hub's state or traffic (issue 17):
    * shown in hub status as control_<reason>. */
-  private readonly punchDrops = { punch_rate_limited: 0, punch_in_flight: 0 };
+  private readonly punchDrops = { punch_rate_limited: 0, punch_in_flight: 0, punch_out_of_scope: 0 };
   /** Bytes of the inner message being handled (a REGISTER's count toward its endpoint's budget). */
   private inBytes = 0;
   private readonly punchBudget = new MemberBuckets(punchRequestsPerSec, punchRequestBurst);
@@ -263,6 +263,12 @@ export class HubServer {
         this.sendControl(remote.publicKey, { type: ControlType.ACK, seq: msg.seq });
         const target = this.o.registry.byOverlay(msg.target);
         if (!member || target?.id === member.id) return;
+        // Scoped maps: a member learns nothing (candidates, key) of one its map does not hold.
+        const other = target ?? this.o.state.map.byOverlay(msg.target);
+        if (other && !this.maps.mayMeet(member, other)) {
+          this.punchDrops.punch_out_of_scope++;
+          return;
+        }
         if (!target) {
           // A member of another hub (several hubs): its home hub punches it (hub/cluster-forward.ts).
           if (this.dedupOf(member.id).first(msg.seq)) this.o.elsewhere?.punch(member, msg.target);

@@ -3,7 +3,8 @@
 // from A works (and A's replies pass its own firewall as a flow it opened), TCP to B:22 is dropped
 // and counted on B, and a SIGHUP'd policy that also allows 22 takes effect within a map delta.
 // `meshd hub revoke b` while A and B are direct: B's traffic stops at A within 5 s, B cannot
-// register again, and a hub restart does not bring it back.
+// register again, and a hub restart does not bring it back. Scoped maps: a third peer C, which like A
+// may only reach B, is not in A's map (nor A in C's).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,10 +49,21 @@ describeRoot('acl: the hub\'s policy enforced by the receiving peer (real daemon
       const policyFile = join(dir, 'acl.json');
       const policy = (ports: number[]) => JSON.stringify({ tags: { web: ['b'] }, rules: [{ from: '*', to: 'tag:web', proto: 'tcp', ports }] });
       writeFileSync(policyFile, policy([80]));
-      await withMesh('acl', { peers: [{ name: 'a', placement: 'public' }, { name: 'b', placement: 'public' }], hubArgs: ['--acl', policyFile] }, async (m) => {
+      await withMesh('acl', { peers: [{ name: 'a', placement: 'public' }, { name: 'b', placement: 'public' }, { name: 'c', placement: 'public' }], hubArgs: ['--acl', policyFile] }, async (m) => {
         const b = m.peer('b');
         await tcpServer(m, 'b', [80, 22]);
         await until('b enforces the policy', 10_000, async () => ((await aclOf(m, 'b'))?.mode === 'enforce' ? true : undefined));
+        // Scoped maps (docs/ACL.md): a and c may both reach b, never each other: neither lists the other.
+        const peersOf = async (p: string) => ((await m.status(m.peer(p).daemon)).peers ?? []).map((x) => x.name).sort();
+        const seesB = (p: string) => until(`${p}'s map has b`, 10_000, async () => {
+          const names = await peersOf(p);
+          return names.includes('b') ? names : undefined;
+        });
+        const [aSees, cSees] = await Promise.all([seesB('a'), seesB('c')]);
+        say('acl', `scoped maps: a lists ${JSON.stringify(aSees)}, c lists ${JSON.stringify(cSees)}`);
+        expect(aSees).toEqual(['b']);
+        expect(cSees).toEqual(['b']);
+        expect((await m.status(m.hub)).acl).toMatchObject({ maps: 'scoped' });
         const web = await until('a reaches b:80', 15_000, async () => {
           const r = await tcpProbe(m, 'a', b.overlay, 80);
           return r.startsWith('hi') ? r : undefined;

@@ -2,13 +2,13 @@
 // (acl-policy.ts), compiled per receiving member (acl-compile.ts), and distributed in process to
 // peers that enforce it (acl-distributor.ts -> node.ts -> acl-firewall.ts), reload included.
 import { describe, expect, it } from 'vitest';
-import { compileAclFor } from '../../src/hub/acl-compile.js';
+import { aclTargetKey, compileAclFor, ruleSources } from '../../src/hub/acl-compile.js';
 import { parseAclPolicy } from '../../src/hub/acl-policy.js';
 import { AclReceiver } from '../../src/peer/acl-receive.js';
 import { AclFirewall } from '../../src/peer/acl-firewall.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
-import { AclAction, encodeAclPolicy, AclMode } from '../../src/wire/acl.js';
+import { ACL_MAX_BYTES, AclAction, encodeAclPolicy, AclMode } from '../../src/wire/acl.js';
 import { encodeInner, InnerKind } from '../../src/wire/inner.js';
 import { testLogger } from '../fakes/logger.js';
 import { ManualClock } from '../fakes/manual-clock.js';
@@ -141,5 +141,27 @@ describe('ACL distribution (hub and peers in one process)', () => {
     expect(r.counters).toEqual({ applied: 1, stale: 1, malformed: 1 });
     expect(acks).toEqual([7, 8]);
     expect(fw.status().mode).toBe('enforce');
+  });
+});
+
+describe('ACL compile at 20,000 members (scoped maps measurement, issue 24)', () => {
+  it('a group rule lists its 100 members, "from *" compiles to ANY, and each member\'s policy fits one message', () => {
+    const tags: Record<string, string[]> = { server: ['s0', 's1'] };
+    for (let g = 0; g < 200; g++) tags[`g${g}`] = Array.from({ length: 100 }, (_, i) => `p${g}-${i}`);
+    const policy = parseAclPolicy(JSON.stringify({
+      tags,
+      rules: [...Array.from({ length: 200 }, (_, g) => ({ from: `tag:g${g}`, to: `tag:g${g}` })), { from: '*', to: 'tag:server', proto: 'tcp', ports: [443] }],
+    }), 'acl.json');
+    const members = Object.values(tags).flat().map((name, i) => ({ name, overlay: 0x0a090000 + i + 1 }));
+    const sources = ruleSources(policy, members);
+    expect(sources[0]).toHaveLength(100);
+    expect(sources[0]).toEqual(members.slice(2, 102).map((m) => m.overlay));
+    expect(sources[200]).toBeUndefined(); // ANY
+    const peer = compileAclFor(policy, members.find((m) => m.name === 'p7-3')!, members, sources);
+    const server = compileAclFor(policy, members.find((m) => m.name === 's1')!, members, sources);
+    expect(peer).toHaveLength(1);
+    expect(server).toEqual([{ rule: 201, action: AclAction.ALLOW, proto: 6, portLo: 443, portHi: 443, sources: undefined }]);
+    for (const rules of [peer, server]) expect(encodeAclPolicy({ seq: 1, version: 1, mode: AclMode.ENFORCE, rules }).byteLength).toBeLessThanOrEqual(ACL_MAX_BYTES);
+    expect(aclTargetKey(policy, members[5]!)).toBe(aclTargetKey(policy, members[6]!)); // one compile per group
   });
 });

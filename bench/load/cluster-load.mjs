@@ -13,6 +13,16 @@
 //     [--time-limit S] [--workers-nice N] [--out FILE]   (--out: append the run's JSON summary as one line)
 // --nats defaults to 3 with more than one hub and 0 (no NATS, the in-memory state) with one; --nats 3
 // --hubs 1 measures one hub that shares its state through NATS with nobody.
+// --scope [--servers 4 --group-size 100]: ACL-scoped maps. Writes a tag policy (bench/load/acl-scope.mjs:
+// groups of --group-size peers that may reach themselves, --servers members everybody may reach) and
+// passes --acl to the hubs; the virtual peers register with names and the ACL flag and keep their
+// maps' members. The settle then waits until every peer holds exactly the members it should (its
+// group and the servers; a server: everybody), and the changes are a spare server joining (and
+// leaving: every peer must see it) and a spare member of group 0 joining (and leaving: its group and
+// the servers must see it), each timed until every peer that should see it does, then checked: no
+// peer holds what it should not. --acl-flag 0: the peers do not set REGISTER flag 0x08, so the hubs
+// send them no ACL_POLICY (the maps' cost alone). --check: a correctness run (small scale, e.g. --peers 200): exit 4
+// unless every map was exact after the settle and after every change.
 // --time-limit (default 690 s, so a run fits the 12 minutes a bench-lock holder may take): past it the
 // run stops where it is, prints what it measured and exits 2.
 // Traffic stays on loopback (hubs on 127.0.0.1, each virtual peer on its own 127.1.0.0 and up); overlay
@@ -25,6 +35,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { startNatsCluster } from './nats-cluster.mjs';
+import { scopePlan } from './acl-scope.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(process.env.MESHD_DIST ?? join(here, '..', '..', 'dist'), 'cli.js'); // MESHD_DIST: a private build
@@ -44,10 +55,15 @@ const gapS = Number(args['spread-gap'] ?? 5);
 const workersNice = Number(args['workers-nice'] ?? 0);
 const quietLagMs = Number(args['quiet-lag-ms'] ?? 100);
 if (H > 1 && natsNodes === 0) throw new Error('--hubs 2 needs NATS (--nats 3)');
+const scoped = args.scope !== undefined || args.check !== undefined;
+const checkRun = args.check !== undefined;
+const scope = scoped ? { peers: N, servers: Number(args.servers ?? 4), groupSize: Number(args['group-size'] ?? 100), spares: Math.max(1, Math.ceil((2 + spreads) / 4)), spareGroup: 0, aclFlag: args['acl-flag'] !== '0' } : undefined;
+const plan = scope ? scopePlan(scope) : undefined;
 
 const dir = mkdtempSync(join(tmpdir(), 'meshd-cload-'));
 const secret = randomBytes(32).toString('base64'); // key material as `meshd gensecret` prints it
 writeFileSync(join(dir, 'secret'), secret, { mode: 0o600 });
+if (plan) writeFileSync(join(dir, 'acl.json'), JSON.stringify(plan.policy()));
 const basePort = 18000 + (process.pid % 100) * 10;
 const started = Date.now();
 const say = (s) => console.log(`[cload ${new Date().toISOString().slice(11, 19)} +${((Date.now() - started) / 1000).toFixed(0)}s] ${s}`);
@@ -75,7 +91,7 @@ const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, M
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 
 // What the run measured so far; printed (and appended to --out) however it ends.
-const result = { hubs: H, natsNodes, peers: N, workers: W, rate, maxPending, startedAt: new Date().toISOString(), uptimeStart: readFileSync('/proc/loadavg', 'utf8').trim() };
+const result = { hubs: H, natsNodes, peers: N, workers: W, rate, maxPending, scope, startedAt: new Date().toISOString(), uptimeStart: readFileSync('/proc/loadavg', 'utf8').trim() };
 let nats;
 const hubs = [];
 const workers = [];
@@ -118,6 +134,7 @@ function startHub(i) {
   mkdirSync(stateDir);
   const a = [cli, 'hub', '--listen', `127.0.0.1:${port}`, '--network', '10.9.0.0/16', '--secret-file', join(dir, 'secret'), '--state-dir', stateDir, '--log-level', 'info'];
   if (nats) for (const u of nats.urls) a.push('--cluster', u);
+  if (plan) a.push('--acl', join(dir, 'acl.json'));
   // LOAD_HUB_NODE_ARGS: node flags for the hubs (e.g. --cpu-prof --cpu-prof-dir DIR; they stop with SIGINT at the end).
   const proc = spawn(process.execPath, [...(process.env.LOAD_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean), ...a], { stdio: ['ignore', 'pipe', 'pipe'] });
   const h = { i, port, proc, key: '', registered: 0, partsTotal: 0, fanouts: new Map(), maps: '-', warns: [] };
@@ -198,7 +215,27 @@ for (let k = 0; k < W; k++) {
   if (workersNice) setPriority(w.pid, workersNice);
 }
 await Promise.all(workers.map((w) => onAny((x, m) => x === w && m.type === 'ready')));
-const common = (h) => ({ secret, hubKey: h.key, hub: { address: '127.0.0.1', port: h.port } });
+const common = (h) => ({ secret, hubKey: h.key, hub: { address: '127.0.0.1', port: h.port }, scope });
+const firstHost = 2;
+const members = new Set(); // scoped runs: the indices registered network-wide
+/** Scoped runs: every worker's maps against the plan (acl-scope.mjs compareScope), summed. */
+async function scopeCheck() {
+  // Members now: every worker's registered peers (late registrations after a time limit, and the
+  // spares joined and left, included).
+  const stats = await Promise.all(workers.map((w) => { w.send({ type: 'regstats' }); return onAny((x, m) => x === w && m.type === 'regstats'); }));
+  members.clear();
+  for (const m of stats) for (const i of m.indices ?? []) members.add(i);
+  const list = [...members];
+  const replies = await Promise.all(workers.map((w) => { w.send({ type: 'scopecheck', members: list, firstHost }); return onAny((x, m) => x === w && m.type === 'scopecheck'); }));
+  const r = { peers: 0, exact: 0, missing: 0, extra: 0, noMap: 0, held: 0, aclPolicies: 0, examples: [] };
+  for (const x of replies) {
+    for (const k of ['peers', 'exact', 'missing', 'extra', 'noMap', 'held', 'aclPolicies']) r[k] += x[k];
+    r.examples.push(...x.examples);
+  }
+  r.examples = r.examples.slice(0, 3);
+  return r;
+}
+const scopeText = (r) => `${r.exact} of ${r.peers} maps exact, ${r.missing} entries missing, ${r.extra} extra, ${r.noMap} without a map, ${r.held} entries held, ${r.aclPolicies} ACL_POLICY received${r.examples.length ? `; e.g. ${JSON.stringify(r.examples.slice(0, 2))}` : ''}`;
 
 /** Every worker's version histogram, merged per hub. */
 async function versions() {
@@ -231,9 +268,10 @@ const ticker = setInterval(() => {
 const regDone = Promise.all(
   workers.map((w, k) => {
     const count = Math.max(0, Math.min(per, N - k * per));
-    w.send({ type: 'start', ...common(w.hub), first: k * per, firstHost: 2, count, ratePerSec: rate / W, maxPending });
+    w.send({ type: 'start', ...common(w.hub), first: k * per, firstHost, count, ratePerSec: rate / W, maxPending });
     return onAny((x, m) => x === w && m.type === 'registered').then((m) => {
       registered += m.registered;
+      for (const i of m.indices ?? []) members.add(i);
       regMs.push(...(m.regMs ?? []));
     });
   }),
@@ -246,6 +284,7 @@ if (regResult !== 'done') {
   if (regResult === 'timeout') {
     const stats = await Promise.all(workers.map((w) => { w.send({ type: 'regstats' }); return onAny((x, m) => x === w && m.type === 'regstats'); }));
     registered = sum(stats.map((m) => m.registered));
+    for (const m of stats) for (const i of m.indices ?? []) members.add(i);
     regMs.splice(0, regMs.length, ...stats.flatMap((m) => m.regMs));
   }
 }
@@ -259,7 +298,7 @@ if (nats) {
   say(`  NATS traffic of the hubs' connections so far: ${t.inMsgs} messages (${(t.inBytes / 1e6).toFixed(1)} MB) from the hubs, ${t.outMsgs} (${(t.outBytes / 1e6).toFixed(1)} MB) to them, over ${t.connections} connections: ${(t.inMsgs / Math.max(1, registered)).toFixed(1)} and ${(t.outMsgs / Math.max(1, registered)).toFixed(1)} per registration`);
 }
 say(`registration ${regResult}: ${registered}/${N} in ${regWallS.toFixed(1)} s (${result.registration.joinsPerS}/s); per peer p50 ${pct(regMs, 0.5)} ms, p99 ${pct(regMs, 0.99)} ms, max ${regMs.at(-1)} ms; ${cpuText(result.registration)}; ${rssText()}`);
-if (regResult === 'timeout') process.exit(3);
+if (regResult === 'timeout' && !plan) process.exit(3); // scoped runs go on with the peers registered (scopeCheck counts late ones)
 const M = registered;
 
 // Phase 2: settle: on every hub, every peer at one version holding all M members (each member
@@ -273,7 +312,18 @@ let settled = false;
 const reserveS = steadyS + 2 * 15 + spreads * (gapS + 5) + 30;
 const settleUntil = Math.min(t1 + settleLimitS * 1000, started + (timeLimitS - reserveS) * 1000);
 let settleSeen;
-for (let i = 0; Date.now() < settleUntil; i++) {
+for (let i = 0; plan && Date.now() < settleUntil; i++) {
+  // Scoped maps: settled when every peer holds exactly what the plan says (versions may differ).
+  const r = await scopeCheck();
+  result.settle = { scope: r };
+  if (r.exact === r.peers && r.peers === members.size) {
+    settled = true;
+    break;
+  }
+  if (i % 10 === 0) say(`  settling ${((Date.now() - t1) / 1000).toFixed(0)} s: ${scopeText(r)}; ${cpuText(cpuSince(c1, (Date.now() - t1) / 1000))}; ${rssText()}; maps ${hubs.map((h) => h.maps).join(' | ')}`);
+  await sleep(1000);
+}
+for (let i = 0; !plan && Date.now() < settleUntil; i++) {
   const { perHub, lagMs } = await versions();
   settleSeen = perHub;
   const ok = perHub.map((ph) => {
@@ -297,9 +347,11 @@ for (let i = 0; Date.now() < settleUntil; i++) {
   await sleep(1000);
 }
 const settleS = (Date.now() - t1) / 1000;
-result.settle = { settled, wallS: settleS, ...cpuSince(c1, settleS) };
+result.settle = { settled, wallS: settleS, ...cpuSince(c1, settleS), ...(plan ? { scope: result.settle?.scope } : {}) };
 result.settle.mapPartsSent = hubs.map((h) => h.partsTotal); // from the hubs' 10 s distribution lines (registration and settle)
-if (!settled) {
+if (plan) {
+  say(`maps ${settled ? 'settled: every peer holds exactly its scope' : 'NOT exact'} ${settleS.toFixed(0)} s after the last registration: ${scopeText(result.settle.scope)}; MAP parts sent ${result.settle.mapPartsSent.join(' + ')}; ${cpuText(result.settle)}; ${rssText()}`);
+} else if (!settled) {
   settleSeen ??= (await versions()).perHub;
   // How far it got: peers holding the full map (at the top version) per hub, and at what pace.
   result.settle.fullMapPeers = settleSeen.map((ph) => ph.hist[Math.max(...Object.keys(ph.hist).map(Number))] ?? 0);
@@ -308,7 +360,7 @@ if (!settled) {
   result.settle.fullMapsPerS = Number(perS.toFixed(1));
   say(`  ${full} of ${M} peers got their full map in ${(regWallS + settleS).toFixed(0)} s since the first registration (${perS.toFixed(1)}/s); MAP parts sent so far ${result.settle.mapPartsSent.join(' + ')}; at that pace the other ${M - full} need ~${perS > 0 ? ((M - full) / perS).toFixed(0) : '?'} s more`);
 }
-say(`maps ${settled ? 'settled' : `NOT settled (${result.settle.fullMapPeers.join(' + ')} of ${M} peers hold the full map)`} ${settleS.toFixed(0)} s after the last registration; ${cpuText(result.settle)}; ${rssText()}`);
+if (!plan) say(`maps ${settled ? 'settled' : `NOT settled (${result.settle.fullMapPeers.join(' + ')} of ${M} peers hold the full map)`} ${settleS.toFixed(0)} s after the last registration; ${cpuText(result.settle)}; ${rssText()}`);
 
 // Phase 3: heartbeats only (skipped when the maps are still streaming: that is not the steady state).
 if (settled) {
@@ -369,19 +421,80 @@ async function change(n, waitQuiet) {
   say(`  ${kind} at hub ${at}: ${settled ? 'every peer' : `every one of the ${watchedPeers} peers holding the full map`} had it in ${ms} ms (per hub ${perHubMs.join(', ')} ms)${waitQuiet ? `, after ${waitedMs} ms waiting for quiet` : ''}; ${views.join('; ')}; ${cpuText(c)}; ${after.handshakes - before.handshakes} peer handshakes meanwhile`);
   return { kind, hub: at, ms, peers: watchedPeers, perHubMs, hubsCpuS: c.hubsCpuS, natsCpuS: c.natsCpuS, workersCpuS: c.workersCpuS };
 }
+// Scoped runs: change n is, in cycles of four, a spare server joining at hub c % H and leaving, then
+// a spare member of group 0 joining at hub (c + 1) % H and leaving (c = the cycle). Timed until every
+// peer that should see it (a server: everybody; the member: group 0 and the servers) does; then a
+// scopecheck: nobody holds what it should not.
+async function scopedChange(n, waitQuiet) {
+  const c = Math.floor(n / 4);
+  const server = n % 4 < 2;
+  const kind = n % 2 === 0 ? 'join' : 'leave';
+  const at = (c + (server ? 0 : 1)) % H;
+  const index = server ? plan.spareServer(c) : plan.spareMember(c);
+  const what = `${server ? 'server' : 'group-0 member'} ${plan.name(index)} ${kind}`;
+  const waitedMs = waitQuiet ? await quiet() : 0;
+  const watchers = [...members].filter((j) => plan.sees(j, index));
+  const key = `${n}`;
+  const counted = Promise.all(workers.map((w) => onAny((x, m) => x === w && m.type === 'watching' && m.key === key)));
+  const watched = Promise.all(workers.map((w) => { w.send({ type: 'watchEntry', key, index, present: kind === 'join', watchers, firstHost }); return onAny((x, m) => x === w && m.type === 'watched' && m.key === key); }));
+  const watchedPeers = sum((await counted).map((m) => m.peers));
+  await sleep(200);
+  const cx = cpu();
+  const t = Date.now();
+  const w0 = workers[at]; // worker `at` serves hub `at`
+  if (kind === 'join') {
+    members.add(index);
+    w0.send({ type: 'join', ...common(hubs[at]), first: index, firstHost });
+  } else {
+    members.delete(index);
+    w0.send({ type: 'leave', index });
+  }
+  const res = await Promise.race([watched, sleep(30_000).then(() => undefined)]);
+  const wallS = (Date.now() - t) / 1000;
+  const cs = cpuSince(cx, wallS);
+  await sleep(500); // late deltas to peers that should not get one would show now
+  const check = await scopeCheck();
+  const exact = check.exact === check.peers;
+  if (!res) {
+    say(`  ${what} at hub ${at}: not every one of ${watchedPeers} peers that should see it did within 30 s; ${scopeText(check)}`);
+    return { kind, server, hub: at, ms: null, peers: watchedPeers, exact };
+  }
+  // Per hub, over the workers that had peers to watch (a hub homing none of them: '-').
+  const watching = await counted;
+  const perHubMs = hubs.map((_, h) => {
+    const ds = res.filter((_, k) => k % H === h && watching[k].peers > 0).map((m) => m.doneAt - t);
+    return ds.length ? Math.max(...ds) : null;
+  });
+  const ms = Math.max(...perHubMs.filter((x) => x !== null));
+  say(`  ${what} at hub ${at}: all ${watchedPeers} peers that should see it did in ${ms} ms (per hub ${perHubMs.map((x) => x ?? '-').join(', ')} ms)${waitQuiet ? `, after ${waitedMs} ms waiting for quiet` : ''}; then ${scopeText(check)}; ${cpuText(cs)}`);
+  return { kind, server, hub: at, ms, peers: watchedPeers, perHubMs, exact, hubsCpuS: cs.hubsCpuS, natsCpuS: cs.natsCpuS, workersCpuS: cs.workersCpuS };
+}
 result.changes = [];
 for (let n = 0; n < 2 + spreads; n++) {
   if (n >= 2) await sleep(gapS * 1000);
-  result.changes.push(await change(n, n < 2));
+  result.changes.push(await (plan ? scopedChange(n, n < 2) : change(n, n < 2)));
 }
 const times = result.changes.map((c) => c.ms ?? Infinity).sort((a, b) => a - b);
 result.changeMs = { median: pct(times, 0.5), min: times[0], max: times.at(-1), within2s: times.filter((x) => x <= 2000).length, of: times.length };
-say(`${times.length} changes reached ${settled ? `every one of ${M} peers` : `every peer holding the full map (${result.changes.map((c) => c.peers).join(', ')} of ${M})`} in median ${result.changeMs.median} ms (${result.changeMs.min}-${result.changeMs.max} ms), ${result.changeMs.within2s} of ${times.length} within 2 s`);
+if (!plan) say(`${times.length} changes reached ${settled ? `every one of ${M} peers` : `every peer holding the full map (${result.changes.map((c) => c.peers).join(', ')} of ${M})`} in median ${result.changeMs.median} ms (${result.changeMs.min}-${result.changeMs.max} ms), ${result.changeMs.within2s} of ${times.length} within 2 s`);
+if (plan) {
+  for (const server of [true, false]) {
+    const ts = result.changes.filter((c) => c.server === server).map((c) => c.ms ?? Infinity).sort((a, b) => a - b);
+    result[server ? 'serverChangeMs' : 'groupChangeMs'] = { median: pct(ts, 0.5), max: ts.at(-1), within2s: ts.filter((x) => x <= 2000).length, of: ts.length };
+    say(`  ${server ? 'server changes (every peer)' : 'group-0 changes (its group and the servers)'}: median ${pct(ts, 0.5)} ms, max ${ts.at(-1)} ms, ${ts.filter((x) => x <= 2000).length} of ${ts.length} within 2 s`);
+  }
+  result.exactAfterChanges = result.changes.every((c) => c.exact);
+}
 if (nats) result.natsTrafficEnd = await nats.traffic('meshd-hub-');
+result.mapPartsSent = hubs.map((h) => h.partsTotal);
 peaks();
 say(`peak RSS (VmHWM): hubs ${result.peakRssMb.hubs.join(', ')} MB${nats ? `; NATS ${result.peakRssMb.nats.join(', ')} MB` : ''}`);
 for (const h of hubs) if (h.warns.length) say(`hub ${h.i} warnings (last ${h.warns.length}): ${h.warns.slice(-3).join(' | ')}`);
 result.phase = 'done';
+if (checkRun) {
+  result.check = settled && result.exactAfterChanges ? 'pass' : 'fail';
+  say(`scope check ${result.check.toUpperCase()}: every map exact after the settle ${settled ? 'yes' : 'NO'}, after every change ${result.exactAfterChanges ? 'yes' : 'NO'}`);
+}
 for (const w of workers) w.send({ type: 'stop' });
 // Profiled workers and hubs write their profile on exit: wait for them (bounded), else half a second.
 const exited = (c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', r)));
@@ -390,4 +503,4 @@ if (process.env.LOAD_HUB_NODE_ARGS) {
   for (const h of hubs) h.proc.kill('SIGINT');
   await Promise.race([Promise.all(hubs.map((h) => exited(h.proc))), sleep(20_000)]);
 }
-process.exit(0);
+process.exit(checkRun && result.check !== 'pass' ? 4 : 0);

@@ -16,6 +16,9 @@ const { pskFromSecret } = await import(`${dist}/crypto/psk.js`);
 const { systemClock, systemWallClock } = await import(`${dist}/util/clock.js`);
 const { decodeControl } = await import(`${dist}/wire/control.js`);
 const { decodeInner, InnerKind } = await import(`${dist}/wire/inner.js`);
+const { ACL_POLICY_TYPE, REVOKED_TYPE, decodeAclPolicy, decodeRevoked } = await import(`${dist}/wire/acl.js`);
+const { REGISTER_FLAG_ACL } = await import(`${dist}/wire/control.js`);
+const { compareScope, memberCounts, scopePlan } = await import('./acl-scope.mjs');
 // Each Link runs on the crypto a real peer uses (crypto/native.ts runtimeCrypto: the addon's AEAD
 // and handshake primitives unless MESHD_NODE_CRYPTO=1).
 
@@ -26,12 +29,14 @@ const log = pino({ level: 'silent' });
 const decodeEntries = process.env.LOAD_DECODE !== 'headers';
 const MAP = 4; // ControlType.MAP
 function decodeControlLoad(b) {
-  if (decodeEntries || b[0] !== MAP || b.byteLength < 19) return decodeControl(b);
+  if (decodeEntries || plan || b[0] !== MAP || b.byteLength < 19) return decodeControl(b);
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   return { type: MAP, seq: v.getUint32(1, true), version: v.getUint32(5, true), base: v.getUint32(9, true), part: v.getUint16(13, true), parts: v.getUint16(15, true), entries: [] };
 }
 const peers = [];
-let watch; // { version, pending: Set, startedAt }
+let watch; // { version, pending: Set, startedAt } or, scoped runs, { key, overlay, present, pending }
+let aclPolicies = 0; // ACL_POLICY messages received (scoped runs), duplicates included
+let plan; // scoped runs (cluster-load.mjs --scope): the acl-scope.mjs plan; the maps then keep their members
 let halted = false; // the coordinator's registration time limit passed: start no more peers
 const regMs = []; // per registered peer: first datagram to REGISTER_OK (cluster-load.mjs percentiles; 'regstats')
 // Event-loop lag of this worker (a busy worker delays ACKs and answers: the hub is not the only suspect).
@@ -43,11 +48,22 @@ setInterval(() => {
   lagAt = now;
 }, 100).unref();
 
-/** PeerMap's version rules without the entries (src/peer/peer-map.ts). */
+/** PeerMap's version rules without the entries (src/peer/peer-map.ts); with `held` (a Set, scoped
+ * runs) it also keeps the overlay addresses of the members it holds, its own left out. */
 class VersionMap {
   version = 0;
-  constructor(onVersion) {
+  constructor(onVersion, held, self) {
     this.onVersion = onVersion;
+    this.held = held;
+    this.self = self;
+  }
+  apply(entries) {
+    if (!this.held) return;
+    for (const e of entries) {
+      if (e.overlay === this.self) continue;
+      if (e.op === 1) this.held.add(e.overlay); // MapOp.UPSERT
+      else this.held.delete(e.overlay);
+    }
   }
   all() {
     return [];
@@ -58,21 +74,33 @@ class VersionMap {
   byId() {
     return undefined;
   }
-  applyFull(version) {
+  applyFull(version, entries) {
+    this.held?.clear();
+    this.apply(entries);
     this.version = version;
     this.onVersion(version);
     return [];
   }
-  applyDelta(base, version) {
+  applyDelta(base, version, entries) {
     if (version <= this.version) return { stale: true };
     if (base > this.version) return { gap: true };
+    this.apply(entries);
     this.version = version;
     this.onVersion(version);
     return { applied: [] };
   }
   clear() {
+    this.held?.clear();
     this.version = 0;
   }
+}
+
+/** A scoped run's watch: does this peer's map now hold (or no longer hold) the watched member? */
+function checkEntryWatch(p) {
+  if (!watch?.overlay || !watch.pending.has(p)) return;
+  if (p.map.held.has(watch.overlay) !== watch.present) return;
+  watch.pending.delete(p);
+  if (watch.pending.size === 0) process.send({ type: 'watched', key: watch.key, doneAt: Date.now() });
 }
 
 async function startPeer(cfg, index) {
@@ -84,20 +112,30 @@ async function startPeer(cfg, index) {
   const psk = cfg.psk;
   const link = new Link({ udp, keyPair, psk, clock: systemClock, wallClock: systemWallClock, log });
   const p = { index, link, udp, registeredAt: 0, startedAt: Date.now() };
+  const overlay = (0x0a090000 + cfg.firstHost + index) >>> 0; // 10.9.x.y inside --network 10.9.0.0/16 (registry numbers only: no packet goes there)
+  p.overlay = overlay;
   p.map = new VersionMap((v) => {
+    if (watch?.overlay) return checkEntryWatch(p);
     if (watch && v >= watch.version && watch.pending.delete(p)) {
       if (watch.pending.size === 0) process.send({ type: 'watched', version: watch.version, doneAt: Date.now() });
     }
-  });
-  const overlay = (0x0a090000 + cfg.firstHost + index) >>> 0; // 10.9.x.y inside --network 10.9.0.0/16 (registry numbers only: no packet goes there)
+  }, plan ? new Set() : undefined, overlay);
   p.client = new HubClient({
-    link, clock: systemClock, log, hub: cfg.hub, psk, hubKey: cfg.hubKey, overlay, prefix: 16, name: '', lan: () => [udp.local],
-    bootId: BigInt(index + 1), map: p.map,
+    link, clock: systemClock, log, hub: cfg.hub, psk, hubKey: cfg.hubKey, overlay, prefix: 16, name: plan ? plan.name(index) : '', lan: () => [udp.local],
+    bootId: BigInt(index + 1), map: p.map, ...(plan && cfg.scope.aclFlag ? { registerFlags: REGISTER_FLAG_ACL } : {}),
   });
   link.onInner((r, pt) => {
     if (!p.client.isHub(r.publicKey)) return;
     const inner = decodeInner(pt);
-    if (inner.kind === InnerKind.CONTROL) p.client.onControl(decodeControlLoad(inner.body));
+    if (inner.kind !== InnerKind.CONTROL) return;
+    // Scoped runs register as ACL-capable peers (flag 0x08), as real ones do: ACK the hub's
+    // ACL_POLICY and REVOKED messages (reliable), without enforcing them.
+    if (inner.body[0] === ACL_POLICY_TYPE) {
+      aclPolicies++;
+      p.client.ack(decodeAclPolicy(inner.body).seq);
+    }
+    else if (inner.body[0] === REVOKED_TYPE) p.client.ack(decodeRevoked(inner.body).seq);
+    else p.client.onControl(decodeControlLoad(inner.body));
   });
   peers.push(p);
   if (process.env.LOAD_DEBUG) setTimeout(() => { if (p.client.state !== 'registered') console.error(`vpeer ${index} ${Buffer.from(keyPair.publicKey).toString('hex').slice(0, 8)} port ${udp.local.port}: ${p.client.state} after 5 s; link drops ${JSON.stringify(p.link.drops)} stats ${JSON.stringify(p.link.stats)} udp ${JSON.stringify(udp.counters)}`); }, 5000).unref();
@@ -107,6 +145,7 @@ async function startPeer(cfg, index) {
 }
 
 process.on('message', async (msg) => {
+  if (msg.scope && !plan) plan = scopePlan(msg.scope);
   if (msg.type === 'start') {
     const cfg = { ...msg, hubKey: decodeKey(msg.hubKey, 'hub key'), psk: pskFromSecret(msg.secret) };
     const gapMs = 1000 / msg.ratePerSec;
@@ -140,12 +179,32 @@ process.on('message', async (msg) => {
       );
     }
     await Promise.all(all);
-    process.send({ type: 'registered', registered: done, failed, ms: Date.now() - started, regMs });
+    process.send({ type: 'registered', registered: done, failed, ms: Date.now() - started, regMs, indices: peers.filter((p) => p.registeredAt > 0).map((p) => p.index) });
   } else if (msg.type === 'halt') {
     halted = true;
   } else if (msg.type === 'regstats') {
     // Registration so far, without waiting for the peers still in flight (a run past its limit).
-    process.send({ type: 'regstats', registered: regMs.length, regMs });
+    process.send({ type: 'regstats', registered: regMs.length, regMs, indices: peers.filter((p) => p.registeredAt > 0).map((p) => p.index) });
+  } else if (msg.type === 'scopecheck') {
+    // Scoped runs: every registered peer's map against what the plan says it should hold among
+    // msg.members (the indices registered network-wide).
+    const members = new Set(msg.members);
+    const counts = memberCounts(plan, members);
+    const toIndex = (o) => o - 0x0a090000 - msg.firstHost;
+    const r = { peers: 0, exact: 0, missing: 0, extra: 0, noMap: 0, held: 0, examples: [] };
+    for (const p of peers) {
+      if (p.registeredAt === 0) continue;
+      r.peers++;
+      if (p.map.version === 0) r.noMap++;
+      const held = new Set([...p.map.held].map(toIndex));
+      r.held += held.size;
+      const c = compareScope(plan, p.index, held, members, counts);
+      if (c.missing === 0 && c.extra === 0) r.exact++;
+      else if (r.examples.length < 2) r.examples.push({ index: p.index, name: plan.name(p.index), held: held.size, ...c });
+      r.missing += c.missing;
+      r.extra += c.extra;
+    }
+    process.send({ type: 'scopecheck', ...r, aclPolicies });
   } else if (msg.type === 'versions') {
     const hist = {};
     for (const p of peers) hist[p.map.version] = (hist[p.map.version] ?? 0) + 1;
@@ -168,6 +227,14 @@ process.on('message', async (msg) => {
     }));
     process.send({ type: 'versions', hist, registrations: regs, handshakes, states, drops, stuck, noMap, lagMs: maxLagMs });
     maxLagMs = 0;
+  } else if (msg.type === 'watchEntry') {
+    // Scoped runs: watch the peers msg.watchers (indices) until each holds (present) or no longer
+    // holds member msg.index; the others are not waited on (the coordinator's scopecheck judges them).
+    const overlay = (0x0a090000 + msg.firstHost + msg.index) >>> 0;
+    const want = new Set(msg.watchers);
+    watch = { key: msg.key, overlay, present: msg.present, pending: new Set(peers.filter((p) => p.registeredAt > 0 && want.has(p.index) && p.map.held.has(overlay) !== msg.present)) };
+    process.send({ type: 'watching', key: msg.key, peers: watch.pending.size });
+    if (watch.pending.size === 0) process.send({ type: 'watched', key: msg.key, doneAt: Date.now() });
   } else if (msg.type === 'watch') {
     // from: watch only the peers already at that version or later (those holding the full map while
     // others still stream theirs: cluster-load.mjs when the maps did not settle within its time).
@@ -182,8 +249,10 @@ process.on('message', async (msg) => {
     await startPeer(cfg, msg.first);
     process.send({ type: 'joined', startedAt: t0, registeredAt: Date.now() });
   } else if (msg.type === 'leave') {
-    const p = peers.pop();
-    if (watch?.pending.delete(p) && watch.pending.size === 0) process.send({ type: 'watched', version: watch.version, doneAt: Date.now() });
+    // msg.index: that peer (a scoped run's spare), else the last one started.
+    const at = msg.index === undefined ? peers.length - 1 : peers.findIndex((q) => q.index === msg.index);
+    const [p] = peers.splice(at, 1);
+    if (watch?.pending.delete(p) && watch.pending.size === 0) process.send({ type: 'watched', ...(watch.overlay ? { key: watch.key } : { version: watch.version }), doneAt: Date.now() });
     const t0 = Date.now();
     await p.client.stop();
     await p.link.close();

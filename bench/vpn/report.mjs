@@ -136,7 +136,12 @@ export function renderTables(report) {
   // --idle-ping (no transfers): microseconds matter, and the mean shows the slow tail the median hides.
   const idleOnly = report.cfg.streams.length === 0;
   out.push('', '**Idle ping RTT, ms (median of each run, then median over runs):**', '', metricTable(report, (r) => r.pingIdle?.median, { digits: idleOnly ? 3 : 2, missing: 'n/a' }));
-  if (idleOnly) out.push('', '**Idle ping RTT, ms (mean of each run, then median over runs):**', '', metricTable(report, (r) => r.pingIdle?.avg, { digits: 3, missing: 'n/a' }));
+  if (idleOnly) {
+    out.push('', '**Idle ping RTT, ms (mean of each run, then median over runs):**', '', metricTable(report, (r) => r.pingIdle?.avg, { digits: 3, missing: 'n/a' }));
+    for (const [k, who] of [['a', 'A (the pinging side)'], ['b', 'B (the echoing side)']]) {
+      out.push('', `**CPU µs per idle ping in ${who}'s daemon (its threads' run time over the pings):**`, '', metricTable(report, (r) => r.idleCpuUsPerPing?.[k], { digits: 0, missing: 'n/a (kernel)' }));
+    }
+  }
   out.push('', '**Daemon CPU seconds per GB delivered (both peers and the meshd hub, over the iperf3 runs):**', '', metricTable(report, (r) => r.cpuSecondsPerGB, { missing: 'n/a (kernel)' }));
   if (report.cfg.echo) {
     out.push('', '**TCP echo, one 32-byte request per round trip: average ms:**', '', metricTable(report, (r) => r.echo?.avg));

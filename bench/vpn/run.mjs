@@ -21,7 +21,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addr, buildTopology, setLoss } from './lab.mjs';
-import { cpuSeconds, echo, iperf, iperfPort, iperfUdp, peakRssMiB, ping, rssMiB, snmpCounters, udpCounters, udpRecvBuffers } from './measure.mjs';
+import { cpuNs, cpuSeconds, echo, iperf, iperfPort, iperfUdp, peakRssMiB, ping, rssMiB, smapsSummary, snmpCounters, udpCounters, udpRecvBuffers } from './measure.mjs';
 import { kcptun, meshd, nebula, underlay, underlay6, wireguardGo } from './systems.mjs';
 import { renderTables } from './report.mjs';
 import { bridgeDelta, bridgeSnapshot } from './emulator.mjs';
@@ -214,7 +214,10 @@ async function measureRun(sys, topo, cell, run, results) {
       const udp0 = { a: udpCounters(lab, ns.a), b: udpCounters(lab, ns.b) };
       const wall0 = Date.now();
       const hub0 = relayMode && started.hubStatus ? started.hubStatus() : null;
+      const idleCpu0 = Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, cpuNs(p)]));
       if (started.ping) row.pingIdle = await ping(ns.a, started.ping, { count: cfg.idlePings, intervalS: cfg.pingIntervalS });
+      // Each daemon's CPU per idle ping (µs; its threads' run time over the pings, keepalives included).
+      if (row.pingIdle?.sent) row.idleCpuUsPerPing = Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, idleCpu0[k] === null || cpuNs(p) === null ? null : (cpuNs(p) - idleCpu0[k]) / 1000 / row.pingIdle.sent]));
       const cpu0 = sumCpu(started.pids);
       let bytes = 0;
       for (const streams of cfg.streams) {
@@ -224,7 +227,10 @@ async function measureRun(sys, topo, cell, run, results) {
         const stopSs = streams === 1 ? sampleSs(ns.a, started.iperf.port ?? iperfPort) : null;
         const stopRss = sampleRss(started.pids, loadRss);
         // Where a loaded peer's memory is (issue 19 item 7): meshd's own breakdown halfway through.
-        const mid = streams === 1 && started.peerStatus ? setTimeout(() => (row.memory = memoryOf(started.peerStatus())), (cfg.seconds * 1000) / 2) : null;
+        const mid = streams === 1 && started.peerStatus ? setTimeout(() => {
+          row.memory = memoryOf(started.peerStatus());
+          if (row.memory) row.smaps = { a: smapsSummary(started.pids.a), b: smapsSummary(started.pids.b) };
+        }, (cfg.seconds * 1000) / 2) : null;
         const r = await iperf(lab, ns.a, ns.b, started.iperf.host, started.iperf.port, { seconds: cfg.seconds, streams, cc: cfg.cc });
         row[`tcp${streams}`] = r;
         if (inner0) row.inner = { ext: tcpExtDelta(inner0.ext, tcpExt(lab, ns.a)), ss: ssSummary(stopSs()), tunnel: tunnelDelta(inner0.peers, started.peerStatus?.() ?? null) };
@@ -257,7 +263,7 @@ async function measureRun(sys, topo, cell, run, results) {
       say(
         `${sys.name.padEnd(16)} d${cell.delayMs}${cell.jitterMs ? `±${cell.jitterMs}` : ''} loss ${String(lossPct).padStart(2)} run ${run}: ` +
           cfg.streams.map((s) => `${s}x ${fmt(row[`tcp${s}`]?.mbps)}`).join(' ') +
-          ` Mbit/s, ping idle ${fmt(row.pingIdle?.median)} ms, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
+          ` Mbit/s, ping idle ${fmt(row.pingIdle?.median, idlePing ? 3 : 1)} ms${row.idleCpuUsPerPing ? ` (cpu µs/ping ${Object.entries(row.idleCpuUsPerPing).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(' ')})` : ''}, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
           (e ? `, emulator drops ${e.lost} late>1ms ${e.late1ms} cpu ${fmt(100 * e.cpuShare, 0)} %` : '') +
           (row.hub ? `, hub relayed ${fmt((row.hub.relayedBytes ?? 0) / 1e6, 0)} MB over_budget ${row.hub.overBudget} peak queue ${row.hub.relayQueue?.peakQueuedBytes ?? '-'} drops ${JSON.stringify(Object.fromEntries(Object.entries(row.hub.drops ?? {}).filter(([, v]) => v > 0)))}` : '') +
           (row.tcp1?.retransmits !== undefined ? `, retr ${row.tcp1.retransmits}` : '') +

@@ -138,6 +138,9 @@ export function renderTables(report) {
   out.push('', '**Idle ping RTT, ms (median of each run, then median over runs):**', '', metricTable(report, (r) => r.pingIdle?.median, { digits: idleOnly ? 3 : 2, missing: 'n/a' }));
   if (idleOnly) {
     out.push('', '**Idle ping RTT, ms (mean of each run, then median over runs):**', '', metricTable(report, (r) => r.pingIdle?.avg, { digits: 3, missing: 'n/a' }));
+    for (const [k, who] of [['a', 'A'], ['b', 'B'], ['h', 'the meshd hub']]) {
+      out.push('', `**CPU ms per second with no traffic at all in ${who}'s daemon (timers, keepalives):**`, '', metricTable(report, (r) => r.quietCpuMsPerS?.[k], { digits: 2, ratio: false, missing: 'n/a' }));
+    }
     for (const [k, who] of [['a', 'A (the pinging side)'], ['b', 'B (the echoing side)']]) {
       out.push('', `**CPU µs per idle ping in ${who}'s daemon (its threads' run time over the pings):**`, '', metricTable(report, (r) => r.idleCpuUsPerPing?.[k], { digits: 0, missing: 'n/a (kernel)' }));
     }

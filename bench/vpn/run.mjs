@@ -214,7 +214,17 @@ async function measureRun(sys, topo, cell, run, results) {
       const udp0 = { a: udpCounters(lab, ns.a), b: udpCounters(lab, ns.b) };
       const wall0 = Date.now();
       const hub0 = relayMode && started.hubStatus ? started.hubStatus() : null;
-      const idleCpu0 = Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, cpuNs(p)]));
+      const cpuNow = () => Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, cpuNs(p)]));
+      if (idlePing) {
+        // --idle-ping: each daemon's CPU with no traffic at all over as long as the pings take (timers,
+        // keepalives), so the per-ping figure below can be read net of it.
+        const q0 = cpuNow();
+        const quietS = cfg.idlePings * cfg.pingIntervalS;
+        await new Promise((r) => setTimeout(r, quietS * 1000));
+        const q1 = cpuNow();
+        row.quietCpuMsPerS = Object.fromEntries(Object.keys(q0).map((k) => [k, q0[k] === null || q1[k] === null ? null : (q1[k] - q0[k]) / 1e6 / quietS]));
+      }
+      const idleCpu0 = cpuNow();
       if (started.ping) row.pingIdle = await ping(ns.a, started.ping, { count: cfg.idlePings, intervalS: cfg.pingIntervalS });
       // Each daemon's CPU per idle ping (µs; its threads' run time over the pings, keepalives included).
       if (row.pingIdle?.sent) row.idleCpuUsPerPing = Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, idleCpu0[k] === null || cpuNs(p) === null ? null : (cpuNs(p) - idleCpu0[k]) / 1000 / row.pingIdle.sent]));
@@ -225,7 +235,8 @@ async function measureRun(sys, topo, cell, run, results) {
         // The inner flow's view (issue 19 item 4): its TcpExt counters, ss -ti samples, the tunnel's own counters.
         const inner0 = streams === 1 ? { ext: tcpExt(lab, ns.a), peers: started.peerStatus?.() ?? null } : null;
         const stopSs = streams === 1 ? sampleSs(ns.a, started.iperf.port ?? iperfPort) : null;
-        const stopRss = sampleRss(started.pids, loadRss);
+        if (streams === 1 && started.peerStatus) row.peakSmaps = {};
+        const stopRss = sampleRss(started.pids, loadRss, row.peakSmaps ?? null);
         // Where a loaded peer's memory is (issue 19 item 7): meshd's own breakdown halfway through.
         const mid = streams === 1 && started.peerStatus ? setTimeout(() => {
           row.memory = memoryOf(started.peerStatus());
@@ -263,7 +274,7 @@ async function measureRun(sys, topo, cell, run, results) {
       say(
         `${sys.name.padEnd(16)} d${cell.delayMs}${cell.jitterMs ? `±${cell.jitterMs}` : ''} loss ${String(lossPct).padStart(2)} run ${run}: ` +
           cfg.streams.map((s) => `${s}x ${fmt(row[`tcp${s}`]?.mbps)}`).join(' ') +
-          ` Mbit/s, ping idle ${fmt(row.pingIdle?.median, idlePing ? 3 : 1)} ms${row.idleCpuUsPerPing ? ` (cpu µs/ping ${Object.entries(row.idleCpuUsPerPing).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(' ')})` : ''}, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
+          ` Mbit/s, ping idle ${fmt(row.pingIdle?.median, idlePing ? 3 : 1)} ms${row.idleCpuUsPerPing ? ` (cpu µs/ping ${Object.entries(row.idleCpuUsPerPing).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(' ')})` : ''}${row.quietCpuMsPerS ? ` (quiet cpu ms/s ${Object.entries(row.quietCpuMsPerS).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')})` : ''}, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
           (e ? `, emulator drops ${e.lost} late>1ms ${e.late1ms} cpu ${fmt(100 * e.cpuShare, 0)} %` : '') +
           (row.hub ? `, hub relayed ${fmt((row.hub.relayedBytes ?? 0) / 1e6, 0)} MB over_budget ${row.hub.overBudget} peak queue ${row.hub.relayQueue?.peakQueuedBytes ?? '-'} drops ${JSON.stringify(Object.fromEntries(Object.entries(row.hub.drops ?? {}).filter(([, v]) => v > 0)))}` : '') +
           (row.tcp1?.retransmits !== undefined ? `, retr ${row.tcp1.retransmits}` : '') +
@@ -309,11 +320,14 @@ async function calibrateBridge(topo) {
 }
 
 /** Samples each daemon's VmRSS every 0.5 s into max (MiB by key) until the returned stop() (which samples once more). */
-function sampleRss(pids, max) {
+function sampleRss(pids, max, detail = null) {
   const one = () => {
     for (const [k, p] of Object.entries(pids)) {
       const v = rssMiB(p);
-      if (v !== null) max[k] = Math.max(max[k] ?? 0, v);
+      if (v === null) continue;
+      // detail: where the memory was at each peer's highest sample (smaps; issue 19 item 7).
+      if (detail && k !== 'h' && v > (max[k] ?? 0)) detail[k] = { rssMiB: v, ...smapsSummary(p) };
+      max[k] = Math.max(max[k] ?? 0, v);
     }
   };
   const t = setInterval(one, 500);

@@ -1,9 +1,11 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=1
 // The meshd command line: parses flags and the config file, builds the real adapters (UDP socket,
 // TUN device, system clock, root logger) and starts a daemon. No protocol logic lives here.
-// The V8 flag above caps the young generation (2 MiB semi-spaces instead of up to 16): at tens of
-// thousands of packets a second V8 otherwise grows it to ~45 MB of mostly garbage; with it a KCP
-// peer peaked at 96 MiB instead of 128 for the same transfer, at no measurable throughput cost.
+// The V8 flag above caps the young generation (1 MiB semi-spaces instead of up to 16): at tens of
+// thousands of packets a second V8 otherwise grows it to ~45 MB of mostly garbage; with 2 MiB a KCP
+// peer peaked at 96 MiB instead of 128 for the same transfer, and 1 MiB took another 5-8 MiB off
+// both peers at 40 ms RTT (fewer dropped per-packet ArrayBuffers waiting for a scavenge; bench/vpn
+// A/B, docs/BENCHMARKS.md "Issue 19, session 5"), at no measurable throughput or CPU cost.
 // It must be given at launch (v8.setFlagsFromString is too late); `env -S` is coreutils >= 8.30.
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync, statSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // Measurements for the VPN bench (bench/vpn/run.mjs): iperf3 TCP, ping RTT, the TCP echo
 // round-trip test, and per-process CPU time and peak RSS from /proc. Every child is bounded.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -160,6 +160,24 @@ export function cpuSeconds(pid) {
   }
 }
 
+/** CPU time in ns a process's threads have run (summed over /proc/PID/task/TID/schedstat; null if gone):
+ *  fine-grained enough for the cost of one idle ping in each daemon, whatever else the box runs. */
+export function cpuNs(pid) {
+  try {
+    let ns = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return ns;
+  } catch {
+    return null;
+  }
+}
+
 /** Peak RSS (VmHWM) in MiB of a pid (null if gone). */
 export function peakRssMiB(pid) {
   try {
@@ -179,6 +197,43 @@ export function rssMiB(pid) {
   } catch {
     return null;
   }
+}
+
+/** Where a process's resident memory is (from /proc/PID/smaps, MiB): the brk heap (malloc), anonymous
+ *  mappings (V8's heap spaces, malloc's mmapped chunks and thread arenas) by size, file-backed (code). */
+export function smapsSummary(pid) {
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return null;
+  }
+  const out = { heap: 0, anon: 0, file: 0, stack: 0, anonCount: 0, anonTop: [] };
+  let name = '';
+  let size = 0;
+  for (const line of text.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      name = head[1];
+      const r = /^([0-9a-f]+)-([0-9a-f]+)/.exec(line);
+      size = (parseInt(r[2], 16) - parseInt(r[1], 16)) / 1048576;
+      continue;
+    }
+    const m = /^Rss:\s+(\d+) kB/.exec(line);
+    if (!m) continue;
+    const rss = Number(m[1]) / 1024;
+    if (name === '[heap]') out.heap += rss;
+    else if (name.startsWith('[stack')) out.stack += rss;
+    else if (name === '' || name.startsWith('[anon')) {
+      out.anon += rss;
+      out.anonCount++;
+      if (rss >= 1) out.anonTop.push([Math.round(size * 10) / 10, Math.round(rss * 10) / 10]);
+    } else out.file += rss;
+  }
+  out.anonTop.sort((x, y) => y[1] - x[1]);
+  out.anonTop = out.anonTop.slice(0, 12);
+  for (const k of ['heap', 'anon', 'file', 'stack']) out[k] = Math.round(out[k] * 10) / 10;
+  return out;
 }
 
 /** One protocol's counters of /proc/net/snmp in ns (per namespace), e.g. Udp RcvbufErrors, Ip ReasmReqds. */

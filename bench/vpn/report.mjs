@@ -89,7 +89,7 @@ function emulatorTable(report) {
 }
 
 function resourceTable(report) {
-  const lines = ['| system | path | start to ready, ms (median) | peak RSS MiB A / B / hub (max over runs) | RSS MiB as a transfer ends A / B / hub (max over runs) | Ip ReasmReqds in B (max; should be 0) | UDP receive buffers in B (process:bytes) |', '|---|---|---:|---|---|---:|---|'];
+  const lines = ['| system | path | start to ready, ms (median) | peak RSS MiB A / B / hub (max over runs) | RSS MiB under load A / B / hub (max sampled every 0.5 s during transfers, over runs) | Ip ReasmReqds in B (max; should be 0) | UDP receive buffers in B (process:bytes) |', '|---|---|---:|---|---|---:|---|'];
   for (const s of report.systems) {
     for (const cell of report.cells) {
       const sums = report.results.filter((r) => r.system === s && r.delayMs === cell.delayMs && r.jitterMs === cell.jitterMs && r.lossPct === 'summary');
@@ -133,7 +133,18 @@ export function renderTables(report) {
   for (const s of report.cfg.streams) {
     out.push('', `**iperf3 TCP, ${s} stream${s > 1 ? 's' : ''}, Mbit/s:**`, '', metricTable(report, (r) => r[`tcp${s}`]?.mbps));
   }
-  out.push('', '**Idle ping RTT, ms (median of each run, then median over runs):**', '', metricTable(report, (r) => r.pingIdle?.median, { digits: 2, missing: 'n/a' }));
+  // --idle-ping (no transfers): microseconds matter, and the mean shows the slow tail the median hides.
+  const idleOnly = report.cfg.streams.length === 0;
+  out.push('', '**Idle ping RTT, ms (median of each run, then median over runs):**', '', metricTable(report, (r) => r.pingIdle?.median, { digits: idleOnly ? 3 : 2, missing: 'n/a' }));
+  if (idleOnly) {
+    out.push('', '**Idle ping RTT, ms (mean of each run, then median over runs):**', '', metricTable(report, (r) => r.pingIdle?.avg, { digits: 3, missing: 'n/a' }));
+    for (const [k, who] of [['a', 'A'], ['b', 'B'], ['h', 'the meshd hub']]) {
+      out.push('', `**CPU ms per second with no traffic at all in ${who}'s daemon (timers, keepalives):**`, '', metricTable(report, (r) => r.quietCpuMsPerS?.[k], { digits: 2, ratio: false, missing: 'n/a' }));
+    }
+    for (const [k, who] of [['a', 'A (the pinging side)'], ['b', 'B (the echoing side)']]) {
+      out.push('', `**CPU µs per idle ping in ${who}'s daemon (its threads' run time over the pings):**`, '', metricTable(report, (r) => r.idleCpuUsPerPing?.[k], { digits: 0, missing: 'n/a (kernel)' }));
+    }
+  }
   out.push('', '**Daemon CPU seconds per GB delivered (both peers and the meshd hub, over the iperf3 runs):**', '', metricTable(report, (r) => r.cpuSecondsPerGB, { missing: 'n/a (kernel)' }));
   if (report.cfg.echo) {
     out.push('', '**TCP echo, one 32-byte request per round trip: average ms:**', '', metricTable(report, (r) => r.echo?.avg));

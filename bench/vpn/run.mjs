@@ -9,6 +9,7 @@
 //     [--meshd-a DIR --meshd-b DIR [--ab-mode "kcp fast2"]] [--calibrate] [--out NAME] [--cpu-prof DIR]
 //     [--wmem-max BYTES|host] [--autogroup-nice N|keep]
 //     [--relay [--relay-rate MBIT|uncapped]]   (meshd rows through the hub's relay; default 50 as the hub's)
+//     [--idle-ping COUNT@INTERVAL_S]   (idle pings only, no iperf3: e.g. 40@0.2 over --delays 0; issue 19 item 7)
 //     [--family 6]   (dual-stack underlay: rows meshd kcp fast2 over v4/v4, v6 underlay, v6 underlay and
 //                     overlay (iperf3 to B's overlay IPv6), and the kernel path of each family)
 //
@@ -20,7 +21,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addr, buildTopology, setLoss } from './lab.mjs';
-import { cpuSeconds, echo, iperf, iperfPort, iperfUdp, peakRssMiB, ping, rssMiB, snmpCounters, udpCounters, udpRecvBuffers } from './measure.mjs';
+import { cpuNs, cpuSeconds, echo, iperf, iperfPort, iperfUdp, peakRssMiB, ping, rssMiB, smapsSummary, snmpCounters, udpCounters, udpRecvBuffers } from './measure.mjs';
 import { kcptun, meshd, nebula, underlay, underlay6, wireguardGo } from './systems.mjs';
 import { renderTables } from './report.mjs';
 import { bridgeDelta, bridgeSnapshot } from './emulator.mjs';
@@ -38,6 +39,8 @@ const opt = (f, d) => {
 };
 const nums = (s) => String(s).split(',').filter((x) => x !== '').map(Number);
 const quick = flag('--quick');
+// --idle-ping COUNT@INTERVAL_S: the idle ping of every system with no transfer (issue 19 item 7).
+const idlePing = opt('--idle-ping', null)?.split('@').map(Number) ?? null;
 const cfg = {
   quick,
   delaysMs: nums(opt('--delays', quick ? '20' : '20,100')),
@@ -45,9 +48,9 @@ const cfg = {
   lossPct: nums(opt('--loss', quick ? '0,5' : '0,1,5,10')),
   runs: Number(opt('--runs', quick ? '1' : '5')),
   seconds: Number(opt('--seconds', quick ? '5' : '20')),
-  streams: nums(opt('--streams', '1,4')),
-  idlePings: 20,
-  pingIntervalS: 0.05,
+  streams: idlePing ? [] : nums(opt('--streams', '1,4')),
+  idlePings: idlePing?.[0] ?? 20,
+  pingIntervalS: idlePing?.[1] ?? 0.05,
   echo: flag('--echo') ? { rounds: Number(opt('--echo-rounds', '100')) } : null,
   cc: opt('--cc', null),
 };
@@ -212,7 +215,20 @@ async function measureRun(sys, topo, cell, run, results) {
       const udp0 = { a: udpCounters(lab, ns.a), b: udpCounters(lab, ns.b) };
       const wall0 = Date.now();
       const hub0 = relayMode && started.hubStatus ? started.hubStatus() : null;
+      const cpuNow = () => Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, cpuNs(p)]));
+      if (idlePing) {
+        // --idle-ping: each daemon's CPU with no traffic at all over as long as the pings take (timers,
+        // keepalives), so the per-ping figure below can be read net of it.
+        const q0 = cpuNow();
+        const quietS = cfg.idlePings * cfg.pingIntervalS;
+        await new Promise((r) => setTimeout(r, quietS * 1000));
+        const q1 = cpuNow();
+        row.quietCpuMsPerS = Object.fromEntries(Object.keys(q0).map((k) => [k, q0[k] === null || q1[k] === null ? null : (q1[k] - q0[k]) / 1e6 / quietS]));
+      }
+      const idleCpu0 = cpuNow();
       if (started.ping) row.pingIdle = await ping(ns.a, started.ping, { count: cfg.idlePings, intervalS: cfg.pingIntervalS });
+      // Each daemon's CPU per idle ping (µs; its threads' run time over the pings, keepalives included).
+      if (row.pingIdle?.sent) row.idleCpuUsPerPing = Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, idleCpu0[k] === null || cpuNs(p) === null ? null : (cpuNs(p) - idleCpu0[k]) / 1000 / row.pingIdle.sent]));
       const cpu0 = sumCpu(started.pids);
       let bytes = 0;
       for (const streams of cfg.streams) {
@@ -220,16 +236,21 @@ async function measureRun(sys, topo, cell, run, results) {
         // The inner flow's view (issue 19 item 4): its TcpExt counters, ss -ti samples, the tunnel's own counters.
         const inner0 = streams === 1 ? { ext: tcpExt(lab, ns.a), peers: started.peerStatus?.() ?? null } : null;
         const stopSs = streams === 1 ? sampleSs(ns.a, started.iperf.port ?? iperfPort) : null;
+        if (streams === 1 && started.peerStatus) row.peakSmaps = {};
+        const stopRss = sampleRss(started.pids, loadRss, row.peakSmaps ?? null);
+        // Where a loaded peer's memory is (issue 19 item 7): meshd's own breakdown halfway through.
+        const mid = streams === 1 && started.peerStatus ? setTimeout(() => {
+          row.memory = memoryOf(started.peerStatus());
+          if (row.memory) row.smaps = { a: smapsSummary(started.pids.a), b: smapsSummary(started.pids.b) };
+        }, (cfg.seconds * 1000) / 2) : null;
         const r = await iperf(lab, ns.a, ns.b, started.iperf.host, started.iperf.port, { seconds: cfg.seconds, streams, cc: cfg.cc });
         row[`tcp${streams}`] = r;
         if (inner0) row.inner = { ext: tcpExtDelta(inner0.ext, tcpExt(lab, ns.a)), ss: ssSummary(stopSs()), tunnel: tunnelDelta(inner0.peers, started.peerStatus?.() ?? null) };
         bytes += r.bytes ?? 0;
         if (loadPing) row.pingLoad = await loadPing;
-        // RSS under load: read as the transfer ends (the largest of the run's transfers kept).
-        for (const [k, p] of Object.entries(started.pids)) {
-          const v = rssMiB(p);
-          if (v !== null) loadRss[k] = Math.max(loadRss[k] ?? 0, v);
-        }
+        clearTimeout(mid);
+        // RSS under load: the largest sampled during the run's transfers (every 0.5 s) and at their end.
+        stopRss();
       }
       if (hub0) {
         // Counters over this loss level only (the hub's are cumulative).
@@ -254,11 +275,12 @@ async function measureRun(sys, topo, cell, run, results) {
       say(
         `${sys.name.padEnd(16)} d${cell.delayMs}${cell.jitterMs ? `±${cell.jitterMs}` : ''} loss ${String(lossPct).padStart(2)} run ${run}: ` +
           cfg.streams.map((s) => `${s}x ${fmt(row[`tcp${s}`]?.mbps)}`).join(' ') +
-          ` Mbit/s, ping idle ${fmt(row.pingIdle?.median)} ms, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
+          ` Mbit/s, ping idle ${fmt(row.pingIdle?.median, idlePing ? 3 : 1)} ms${row.idleCpuUsPerPing ? ` (cpu µs/ping ${Object.entries(row.idleCpuUsPerPing).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(' ')})` : ''}${row.quietCpuMsPerS ? ` (quiet cpu ms/s ${Object.entries(row.quietCpuMsPerS).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')})` : ''}, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
           (e ? `, emulator drops ${e.lost} late>1ms ${e.late1ms} cpu ${fmt(100 * e.cpuShare, 0)} %` : '') +
           (row.hub ? `, hub relayed ${fmt((row.hub.relayedBytes ?? 0) / 1e6, 0)} MB over_budget ${row.hub.overBudget} peak queue ${row.hub.relayQueue?.peakQueuedBytes ?? '-'} drops ${JSON.stringify(Object.fromEntries(Object.entries(row.hub.drops ?? {}).filter(([, v]) => v > 0)))}` : '') +
           (row.tcp1?.retransmits !== undefined ? `, retr ${row.tcp1.retransmits}` : '') +
           (row.inner ? `, inner ${innerLine(row.inner)}` : '') +
+          (row.memory ? `, memory A ${memLine(row.memory.a)} B ${memLine(row.memory.b)}` : '') +
           (row.echo ? `, echo avg ${fmt(row.echo.avg)} max ${fmt(row.echo.max)} ms` : '') +
           (row.tcp1?.error ? ` [${row.tcp1.error}]` : ''),
       );
@@ -298,6 +320,29 @@ async function calibrateBridge(topo) {
   return steps;
 }
 
+/** Samples each daemon's VmRSS every 0.5 s into max (MiB by key) until the returned stop() (which samples once more). */
+function sampleRss(pids, max, detail = null) {
+  const one = () => {
+    for (const [k, p] of Object.entries(pids)) {
+      const v = rssMiB(p);
+      if (v === null) continue;
+      // detail: where the memory was at each peer's highest sample (smaps; issue 19 item 7).
+      if (detail && k !== 'h' && v > (max[k] ?? 0)) detail[k] = { rssMiB: v, ...smapsSummary(p) };
+      max[k] = Math.max(max[k] ?? 0, v);
+    }
+  };
+  const t = setInterval(one, 500);
+  return () => {
+    clearInterval(t);
+    one();
+  };
+}
+
+/** meshd peers' own memory breakdown ({ a, b } of `status --json` memory), or null. */
+function memoryOf(st) {
+  return st?.a?.memory || st?.b?.memory ? { a: st.a?.memory ?? null, b: st.b?.memory ?? null } : null;
+}
+
 /** KCP retransmits of A (the sender) and FEC of both over one transfer, from two peerStatus() reads. */
 function tunnelDelta(s0, s1) {
   if (!s0?.a || !s1?.a) return null;
@@ -331,6 +376,10 @@ function innerLine(inner) {
     (s ? `; ss rtt ${fmt(s.rttMs)} min ${fmt(s.minRttMs)} cwnd ${s.cwnd} unacked ${s.unacked} reord ${s.reorderingMax} pacing ${fmt(s.pacingMbit)} deliv ${fmt(s.deliveryMbit)} sndwnd ${fmt(s.sndWndKB, 0)}K notsent ${s.notsent} sndbufLim ${s.sndbufLimitedMs}ms rwndLim ${s.rwndLimitedMs}ms` : '') +
     (t ? `; A drops ${JSON.stringify(t.dropsA)} kcp retr ${t.kcpRetransmitsA}${t.kcpResendA ? ` (rto ${t.kcpResendA.timeout} fast ${t.kcpResendA.fast} rack ${t.kcpResendA.rack}; needless rto ${t.kcpResendA.spuriousTimeout} fast ${t.kcpResendA.spuriousFast} rack ${t.kcpResendA.spuriousRack}; dup in B ${t.kcpDupInB})` : ''}${t.fecA ? ` fec ${t.fecA.k}+${t.fecA.m} parity ${t.fecA.parityFrames} (${t.fecA.why})` : ''}${t.fecB ? ` repaired ${t.fecB.repaired} unrecovered ${t.fecB.unrecovered}` : ''}` : '')
   );
+}
+
+function memLine(m) {
+  return m ? `rss ${m.rssMiB} heap ${m.heapUsedMiB}/${m.heapTotalMiB} ext ${m.externalMiB} ab ${m.arrayBuffersMiB} MiB` : '-';
 }
 
 function fmt(x, d = 1) {

@@ -46,6 +46,7 @@ import { RouteManager } from './routes/route-manager.js';
 import { nameTable } from './dns/answer.js';
 import { integrateResolver } from './dns/resolved.js';
 import { DnsServer } from './dns/server.js';
+import { memoryJson } from './memory-status.js';
 
 
 export interface PeerDaemon {
@@ -264,6 +265,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       // Copies of interactive messages (dup-stage.ts): messages copied, copies and bytes added, received.
       ...(dataPlane ? { interactiveCopies: { ...dataPlane.dup.stats } } : {}),
       ...(routes.enabled ? { routes: routes.status() } : {}),
+      memory: memoryJson(process.memoryUsage()),
       ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),
     };
   };

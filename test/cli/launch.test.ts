@@ -12,7 +12,7 @@ describe('launch through the shebang', () => {
     const m = /^#!(\/usr\/bin\/env) -S (node(?: \S+)*)$/.exec(first);
     expect(m, first).not.toBeNull();
     const argv = m![2]!.split(' ');
-    expect(argv).toContain('--max-semi-space-size=2');
+    expect(argv).toContain('--max-semi-space-size=1');
     // Run it exactly as the kernel would: env -S splits the rest of the line.
     const r = spawnSync(m![1]!, ['-S', m![2]!, cliPath, '--version'], { encoding: 'utf8', timeout: 15_000 });
     expect(r.stderr).toBe('');

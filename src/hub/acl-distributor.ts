@@ -17,8 +17,11 @@ export interface AclTarget {
 export interface AclDistributorOptions {
   clock: Clock;
   log: Logger;
-  /** Today's members. */
+  /** Today's members of this hub: the ones this distributor sends rules to. */
   members: () => readonly AclTarget[];
+  /** Every member of the network, whatever its hub (with several hubs, the shared map): names and
+   * tags in the rules resolve against these. Default: `members`. */
+  everyone?: () => readonly AclTarget[];
   /** Reliable send of an encoded control body built with the member's next seq. */
   sendReliable: (id: string, make: (seq: number) => Uint8Array, onGiveUp: () => void) => void;
   /** First version number: the wall clock in seconds, so a restarted hub's versions are newer. */
@@ -70,7 +73,7 @@ export class AclDistributor {
     if (!fresh && this.capable.has(m.id) && this.sent.has(m.id)) return;
     this.capable.add(m.id);
     this.sent.delete(m.id);
-    this.sendTo(m, this.o.members());
+    this.sendTo(m, this.everyone());
     const revoked = this.o.revokedKeys?.() ?? [];
     if (revoked.length > 0) this.sendRevokedTo(m.id, revoked);
   }
@@ -114,10 +117,15 @@ export class AclDistributor {
       }
     }
     if (this.capable.size === 0) return; // nobody enforces: compiling costs rules x members for nothing
-    const sources = this.policy ? ruleSources(this.policy, members) : [];
+    const all = this.everyone();
+    const sources = this.policy ? ruleSources(this.policy, all) : [];
     // Members whom the same rules' `to` select enforce the same rules: compiled once per such set.
     const compiled = new Map<string, { rules: WireAclRule[]; key: string }>();
-    for (const m of members) if (this.capable.has(m.id)) this.sendTo(m, members, sources, compiled);
+    for (const m of members) if (this.capable.has(m.id)) this.sendTo(m, all, sources, compiled);
+  }
+
+  private everyone(): readonly AclTarget[] {
+    return (this.o.everyone ?? this.o.members)();
   }
 
   close(): void {

@@ -330,6 +330,8 @@ export function startHub(opts: HubOptions): Hub {
     clock: opts.clock,
     log,
     members: () => registry.all(),
+    // With several hubs a rule's names and tags select members homed anywhere (the shared map).
+    everyone: () => state.map.all(),
     sendReliable: (id, make, onGiveUp) => {
       const m = registry.get(id);
       if (m) sender.sendReliableBody(m, make, onGiveUp);

@@ -153,7 +153,11 @@ export class HubServer {
       },
     });
     o.link.onInner((remote, pt, from) => this.onInner(remote, pt, from));
-    o.state.onMapChanged(() => this.maps.changed());
+    // The shared map changed (a member of another hub came, went or moved): maps and ACL rules follow.
+    o.state.onMapChanged(() => {
+      this.maps.changed();
+      this.o.onMembersChanged?.();
+    });
     o.state.onRehomed?.((id) => {
       const m = this.o.registry.get(id);
       if (m) this.removeMember(m, 'registered on another hub');

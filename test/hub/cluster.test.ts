@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
+import { parseAclPolicy, type AclPolicyFile } from '../../src/hub/acl-policy.js';
 import { startHub, type Hub } from '../../src/hub/hub.js';
 import { startNatsState } from '../../src/hub/nats-state.js';
 import type { NetworkState } from '../../src/hub/network-state.js';
@@ -57,7 +58,7 @@ describe.skipIf(skip !== undefined)('two hubs, one network (NATS JetStream, 3 no
   });
 
   let round = 0;
-  async function twoHubs(w: World, o: { udp2?: Endpoint[] } = {}): Promise<{ hub1: Hub; hub2: Hub; key2: Uint8Array; ids: [string, string] }> {
+  async function twoHubs(w: World, o: { udp2?: Endpoint[]; acl?: AclPolicyFile } = {}): Promise<{ hub1: Hub; hub2: Hub; key2: Uint8Array; ids: [string, string] }> {
     // Hubs of earlier tests stay up on the same buckets: ids of this test's own (signals go by id).
     round++;
     const ids: [string, string] = [`hub-${round}a`, `hub-${round}b`];
@@ -65,12 +66,13 @@ describe.skipIf(skip !== undefined)('two hubs, one network (NATS JetStream, 3 no
     // Presence is judged on the world's manual clock: a TTL far beyond the test's few minutes of it.
     const state = (hubId: string): Promise<NetworkState> =>
       startNatsState({ servers: cluster.urls, network, psk: w.psk, hubId, clock: w.clock, log: testLogger(`nats ${hubId}`), presenceTtlMs: 3_600_000 });
-    const hub1 = w.startHub({ state: await state(ids[0]) });
+    const hub1 = w.startHub({ state: await state(ids[0]), ...(o.acl ? { acl: o.acl } : {}) });
     const keys2 = generateKeyPair();
     w.net.host(HUB2.address);
     const hub2 = startHub({
       listen: HUB2, network: NETWORK, psk: w.psk, keyPair: keys2, clock: w.clock, wallClock: w.wall, log: testLogger('hub 2'),
       udp: w.net.open(HUB2.address, HUB2.port), state: await state(ids[1]), ...(o.udp2 ? { clusterUdp: o.udp2 } : {}),
+      ...(o.acl ? { acl: o.acl } : {}),
     });
     hubs.push(hub1, hub2);
     return { hub1, hub2, key2: keys2.publicKey, ids };
@@ -97,6 +99,33 @@ describe.skipIf(skip !== undefined)('two hubs, one network (NATS JetStream, 3 no
     expect(hub1.state.status()?.hubs.map((h) => h.hubId)).toEqual([ids[1]]);
     expect(hub1.state.map.size).toBe(2);
     expect(hub1.registry.size).toBe(1); // its own members: one
+  }, 60_000);
+
+  it('ACL rules name members homed on the other hub, and follow them when they join there', async () => {
+    // b (tag web) is homed on hub 2; the rule lets a, homed on hub 1, reach it. b's rules must list
+    // a's address: compiled against the shared map, and again when a joins on the other hub.
+    const acl = parseAclPolicy(JSON.stringify({ tags: { web: ['web40'] }, rules: [{ from: 'a40', to: 'tag:web', proto: 'tcp', ports: [80] }] }), 'acl.json');
+    const w = isolatedWorld();
+    const { key2 } = await twoHubs(w, { acl });
+    const b = w.peer(home('natB', '192.168.2.2'), '10.9.0.41', { name: 'web40', hub: { endpoint: HUB2, publicKey: key2 } });
+    await join(w, b);
+    await runUntil(w, 'b enforces the policy', () => b.firewall.status().mode === 'enforce');
+    // A TCP SYN from a (10.9.0.40) to b's port 80, as b's inbound stage judges it.
+    const syn = new Uint8Array(40);
+    const v = new DataView(syn.buffer);
+    syn[0] = 0x45;
+    v.setUint16(2, 40);
+    syn[8] = 64;
+    syn[9] = 6;
+    v.setUint32(12, ipv4ToU32('10.9.0.40'));
+    v.setUint32(16, ipv4ToU32('10.9.0.41'));
+    v.setUint16(20, 40000);
+    v.setUint16(22, 80);
+    syn[33] = 0x02;
+    expect(b.firewall.admit(syn)).toBe(false); // a is not in the network yet: the rule selects nobody
+    const a = w.peer(home('natA', '192.168.1.2'), '10.9.0.40', { name: 'a40' });
+    await join(w, a);
+    await runUntil(w, "b's rule admits a (homed on hub 1)", () => b.firewall.admit(syn));
   }, 60_000);
 
   it.each([

@@ -38,6 +38,22 @@ const opt = (f, d) => {
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : d;
 };
 const nums = (s) => String(s).split(',').filter((x) => x !== '').map(Number);
+// Every option this script reads. --help prints the usage above and an unknown option is refused
+// before anything starts: three runs of `run.mjs --help` in one session started full campaigns.
+const valued = ['--ab-mode', '--autogroup-nice', '--cc', '--cpu-prof', '--delays', '--echo-rounds', '--family', '--idle-ping', '--jitter', '--loss', '--meshd-a', '--meshd-b', '--out', '--relay-rate', '--runs', '--seconds', '--streams', '--systems', '--wmem-max'];
+const bare = ['--calibrate', '--echo', '--quick', '--relay'];
+if (flag('--help') || flag('-h')) {
+  const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  console.log(text.slice(1, text.findIndex((l) => l.startsWith('import '))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
+for (let i = 0; i < argv.length; i++) {
+  if (valued.includes(argv[i])) i++;
+  else if (!bare.includes(argv[i])) {
+    console.error(`run.mjs: unknown option ${argv[i]} (--help lists them)`);
+    process.exit(2);
+  }
+}
 const quick = flag('--quick');
 // --idle-ping COUNT@INTERVAL_S: the idle ping of every system with no transfer (issue 19 item 7).
 const idlePing = opt('--idle-ping', null)?.split('@').map(Number) ?? null;

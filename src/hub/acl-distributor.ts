@@ -8,6 +8,16 @@ import { ACL_MAX_BYTES, AclMode, encodeAclPolicy, encodeRevoked, REVOKED_MAX_KEY
 import { aclTargetKey, compileAclFor, ruleSources } from './acl-compile.js';
 import type { AclPolicyFile } from './acl-policy.js';
 
+/** Local tuning: after a flush that took d ms the next waits at least this many times d, so that
+ * recompiling every member's rules (O(members) per flush) takes at most about a third of the hub's
+ * CPU in a join storm of thousands, as map fan-out does (map-sender.ts mapFlushSpacingFactor). */
+export const aclFlushSpacingFactor = 2;
+
+/** Coalescing window of the next flush (pure): the base window, or longer after a costly flush. */
+export function aclWindowMs(baseMs: number, lastFlushMs: number): number {
+  return Math.max(baseMs, Math.ceil(lastFlushMs * aclFlushSpacingFactor));
+}
+
 export interface AclTarget {
   id: string;
   overlay: number;
@@ -43,6 +53,8 @@ export class AclDistributor {
   private readonly sent = new Map<string, Sent>();
   private version: number;
   private timer: TimerHandle | undefined;
+  /** CPU the last coalesced flush took (ms, measured): spaces the next one (aclWindowMs). */
+  private lastFlushMs = 0;
   readonly counters = { sent: 0, tooLarge: 0, givenUp: 0, revokedSent: 0 };
 
   constructor(private readonly o: AclDistributorOptions) {
@@ -101,9 +113,11 @@ export class AclDistributor {
   /** Membership changed: recompile for everyone after the coalescing window. */
   changed(): void {
     if (this.timer !== undefined) return;
-    this.timer = this.o.clock.setTimer(this.o.coalesceMs, () => {
+    this.timer = this.o.clock.setTimer(aclWindowMs(this.o.coalesceMs, this.lastFlushMs), () => {
       this.timer = undefined;
+      const t0 = performance.now();
       this.flush();
+      this.lastFlushMs = performance.now() - t0;
     });
   }
 

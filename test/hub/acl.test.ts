@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { aclTargetKey, compileAclFor, ruleSources } from '../../src/hub/acl-compile.js';
 import { parseAclPolicy } from '../../src/hub/acl-policy.js';
+import { aclWindowMs } from '../../src/hub/acl-distributor.js';
 import { AclReceiver } from '../../src/peer/acl-receive.js';
 import { AclFirewall } from '../../src/peer/acl-firewall.js';
 import { ConfigError } from '../../src/util/errors.js';
@@ -86,6 +87,18 @@ describe('compileAclFor', () => {
     ]],
   ])('%s', (_why, name, want) => {
     expect(compileAclFor(policy, members.find((m) => m.name === name)!, members)).toEqual(want);
+  });
+});
+
+describe('aclWindowMs (the next flush is spaced by the last one\'s cost)', () => {
+  it.each([
+    [50, 0, 50],
+    [50, 10, 50],
+    [50, 25, 50],
+    [50, 30.2, 61],
+    [50, 480, 960],
+  ])('base %d ms, last flush %d ms -> %d ms', (base, last, want) => {
+    expect(aclWindowMs(base, last)).toBe(want);
   });
 });
 

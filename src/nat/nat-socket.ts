@@ -79,6 +79,12 @@ export class NatSocket implements UdpSocket {
     const sock = this.pending.get(k);
     if (!sock || !this.extras.has(sock)) return undefined;
     this.pending.delete(k);
+    // The first adopted socket keeps the route: the partner took its path from our first answer,
+    // which left from that socket's mapping. Moving to a second socket whose mapping the partner's
+    // spray also hit (birthday) would close the first (releaseUnused) under the partner's path: a
+    // CI run lost a -> b for seconds that way while b -> a, answered to its source, still worked.
+    const held = this.routes.get(k);
+    if (held !== undefined && this.extras.has(held)) return held === sock ? sock : undefined;
     this.routes.set(k, sock);
     return sock;
   }

@@ -19,7 +19,7 @@ function setup() {
   partner.onMessage((_d, from) => partnerGot.push(from.port));
   const got: string[] = [];
   seam.onMessage((d) => got.push(Buffer.from(d).toString()));
-  return { clock, seam, extra, partner, partnerGot, got };
+  return { clock, net, seam, extra, partner, partnerGot, got };
 }
 
 describe('NatSocket', () => {
@@ -48,6 +48,22 @@ describe('NatSocket', () => {
     seam.send(Buffer.from('data'), partner.local);
     clock.advance(50);
     expect(partnerGot).toEqual([5000, 5001]);
+  });
+
+  it('the first adopted extra socket keeps the route when another one is authenticated later (birthday: both hit)', async () => {
+    const { clock, net, seam, partner, partnerGot } = setup();
+    seam.addExtra(net.open('198.51.100.1', 5002));
+    partner.send(Buffer.from('ping1'), { address: '198.51.100.1', port: 5001 });
+    clock.advance(50);
+    expect(seam.adopt(partner.local)?.local.port).toBe(5001);
+    partner.send(Buffer.from('ping2'), { address: '198.51.100.1', port: 5002 });
+    clock.advance(50);
+    expect(seam.adopt(partner.local)).toBeUndefined();
+    expect(seam.routeOf(partner.local)?.local.port).toBe(5001);
+    expect(await seam.releaseUnused()).toBe(1); // 5002 goes, 5001 carries the pair
+    seam.send(Buffer.from('data'), partner.local);
+    clock.advance(50);
+    expect(partnerGot).toEqual([5001]);
   });
 
   it('adopt for an endpoint heard only on the main socket changes nothing', () => {

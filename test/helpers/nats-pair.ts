@@ -34,3 +34,12 @@ export function natsPairs(): { pair(extra?: (hubId: string) => Partial<NatsState
     },
   };
 }
+
+/** Waits for `ok` with real time (the states' NATS I/O is real), bounded by `ms`. */
+export async function until(ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -13,7 +13,7 @@ import { systemClock } from '../../src/util/clock.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { RefusalReason } from '../../src/wire/control.js';
 import { natsSkipReason } from '../helpers/nats.js';
-import { natsPairs } from '../helpers/nats-pair.js';
+import { natsPairs, until } from '../helpers/nats-pair.js';
 
 const leaseMs = 1_000;
 const t0 = 1_800_000_000_000;
@@ -115,14 +115,6 @@ describe.skipIf(skip !== undefined)('binding leases shared by two hubs', () => {
     expect(await a.claim(bound(key(), '10.9.0.2', ''), undefined)).toMatchObject({ reason: RefusalReason.ADDRESS_IN_USE });
   }, 30_000);
 });
-
-async function until(ok: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('the hub runs the cluster lease checks', () => {
   it('refreshes its members and offers to sweep every lease/10, with the wall time', async () => {

@@ -10,7 +10,7 @@ import { systemClock } from '../../src/util/clock.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import type { NatClass } from '../../src/wire/nat-class.js';
 import { natsSkipReason } from '../helpers/nats.js';
-import { natsPairs } from '../helpers/nats-pair.js';
+import { natsPairs, until } from '../helpers/nats-pair.js';
 
 const random: NatClass = { mapping: 'edm', filtering: 'address-port', allocation: 'random', delta: 0, portMap: [] };
 const eim: NatClass = { mapping: 'eim', filtering: 'address-port', allocation: 'preserved', delta: 0, portMap: ['pcp'] };
@@ -54,11 +54,3 @@ describe.skipIf(skip !== undefined)('the NAT class through NATS', () => {
     expect(b.map.get(id)?.nat).toEqual(eim);
   }, 30_000);
 });
-
-async function until(ok: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

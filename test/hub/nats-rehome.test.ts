@@ -8,7 +8,7 @@ import { keyId } from '../../src/link/key-id.js';
 import { systemClock } from '../../src/util/clock.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { natsSkipReason } from '../helpers/nats.js';
-import { natsPairs } from '../helpers/nats-pair.js';
+import { natsPairs, until } from '../helpers/nats-pair.js';
 
 const skip = natsSkipReason();
 
@@ -32,11 +32,3 @@ describe.skipIf(skip !== undefined)('a member re-homed to another hub', () => {
     expect(let_go).toEqual([id]);
   }, 30_000);
 });
-
-async function until(ok: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -128,7 +128,11 @@ describeRoot('IPv6 underlay', () => {
       expect(pings.received, pings.out).toBe(20);
       const relayedAfter = await fromAB();
       say(tag, `hub relayed bytes from a and b ${relayedBefore} -> ${relayedAfter} over 20 pings a -> b (all members ${totalBefore} -> ${relayBytes(await m.status(m.hub))})`);
-      expect(relayedAfter).toBe(relayedBefore);
+      // Not exactly 0: c and d join just before and their first handshakes with a and b go through
+      // the relay, so a's or b's answer may be counted here (272 bytes in one CI run). 20 echo
+      // requests and 20 replies relayed would be >= 40 x 141 bytes (84-byte IP packet + 57 of
+      // tunnel); a tenth of that is no ping traffic.
+      expect(relayedAfter - relayedBefore, 'a and b relayed their pings').toBeLessThan((40 * 141) / 10);
 
       // (3) c (IPv6 only) and d (IPv4 only) through the hub's relay: c's leg is IPv6, d's IPv4.
       const cStatus = await m.status(c.daemon);

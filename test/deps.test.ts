@@ -142,12 +142,14 @@ describe('import direction', () => {
     // ...and the publisher reaches members through hub/member-sender.ts, never the server.
     expect(all.filter((e) => layer(e.file) === 'publish' && e.target === 'hub')).toEqual([]);
   });
-  it('has exactly one importer of the NATS client (hub/nats-state.ts): no other part of meshd talks to NATS', () => {
+  it('has only hub/nats-*.ts (the NATS state, split by concept) import the NATS client: no other part of meshd talks to NATS', () => {
     const users = [...new Set(all.filter((e) => e.spec === 'nats' || e.spec.startsWith('nats/') || e.spec.startsWith('@nats-io/')).map((e) => e.file))];
-    expect(users).toEqual(['hub/nats-state.ts']);
+    expect(users).toContain('hub/nats-state.ts');
+    expect(users.filter((f) => !/^hub\/nats-[a-z-]+\.ts$/.test(f))).toEqual([]);
     // ...and it is loaded only when --cluster asks for it (a dynamic import in hub/run.ts), so one hub
-    // alone never loads the client.
+    // alone never loads the client: its parts are imported by one another only.
     expect(all.filter((e) => e.spec.endsWith('/nats-state.js') && e.file !== 'hub/run.ts').map((e) => e.file)).toEqual([]);
+    expect(all.filter((e) => /\/nats-[a-z-]+\.js$/.test(e.spec) && !/^hub\/nats-[a-z-]+\.ts$/.test(e.file) && e.file !== 'hub/run.ts').map((e) => e.file)).toEqual([]);
   });
   it('never lets peer and hub import each other', () => {
     const bad = all.filter((e) => (layer(e.file) === 'peer' && e.target === 'hub') || (layer(e.file) === 'hub' && e.target === 'peer'));

@@ -21,6 +21,7 @@ import { ConfigError, MeshdError } from '../util/errors.js';
 import { overlayPrefix, type OverlayPrefix } from '../util/endpoint-filter.js';
 import { ipv4ToU32, u32ToIpv4 } from '../util/ipv4.js';
 import { isIpv6Text } from '../util/ipv6.js';
+import { exitHubStreams } from './routes/exit-hub-streams.js';
 import { componentLogger, type Logger } from '../util/log.js';
 import { meshdVersion } from '../util/version.js';
 import { startControlServer } from '../ops/control-server.js';
@@ -349,9 +350,9 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   }));
   node.attachData(dp.inbound);
   const net = overlayPrefix(overlay, a.prefixLength);
-  // --exit-node: our TCP/TLS leg to the hub stays off the tunnel too (an IPv4 hub; the exit route is IPv4 only).
-  const hubStream = cfg.hubTransport !== 'udp' && !isIpv6Text(hub.address) ? { address: hub.address, ports: [hub.port, cfg.hubTlsPort] } : undefined;
-  await routes.attach(tun.name, overlay, { network: net.base, length: a.prefixLength }, udp.local.port, hubStream);
+  // --exit-node: our TCP/TLS legs to every hub stay off the tunnel too (IPv4 hubs; the exit route is IPv4 only).
+  const hubStreams = exitHubStreams(hubSet ? hubSet.hubs.map((h) => h.endpoint) : [hub], cfg.hubTransport, cfg.hubTlsPort);
+  await routes.attach(tun.name, overlay, { network: net.base, length: a.prefixLength }, udp.local.port, hubStreams);
   if (dns) {
     refreshNames();
     if (await dns.start(a.address)) resolver = await integrateResolver(tun.name, a.address, cfg.dnsDomain, componentLogger(log, 'dns'));

@@ -8,6 +8,7 @@
 //   nftables  the table `ip meshd_fwd_<tun>` (forwarding peer: masquerade and MSS clamp)
 import { u32ToIpv4 } from '../../util/ipv4.js';
 import type { RoutePrefix } from '../../wire/routes.js';
+import { maxExitHubStreams } from './exit-hub-streams.js';
 
 /** Local marker: the routing protocol number on meshd's routes (unassigned in rt_protos). */
 export const meshdRouteProto = 119;
@@ -37,16 +38,18 @@ export interface ExitRuleOptions {
   udpPort: number;
   overlay: RoutePrefix;
   allowLan: boolean;
-  /** The hub's IPv4 address and its TCP and TLS ports: our stream leg to it keeps the main table.
-   * Absent (a pinned UDP leg, an IPv6 hub: the exit route is IPv4 only) = no such rule. */
-  hubStream?: { address: string; ports: readonly number[] } | undefined;
+  /** Each hub's IPv4 address and its TCP and TLS ports (routes/exit-hub-streams.ts, every --hub):
+   * our stream legs to them keep the main table. Empty (a pinned UDP leg, IPv6 hubs: the exit route
+   * is IPv4 only) = no such rule. */
+  hubStreams?: ReadonlyArray<{ address: string; ports: readonly number[] }> | undefined;
 }
 
 /**
  * Policy routing for --exit-node, in the spirit of wg-quick, keyed on meshd's UDP source port
  * instead of an fwmark (no socket option needed):
- *   5268, 5269  TCP to the hub's TCP and TLS ports (our stream leg, issue 21) -> main table: the
- *         stream socket has no fixed source port, so the hub's address and port select it
+ *   5268, 5269  TCP to each hub's TCP and TLS ports (our stream legs, issue 21; every --hub, issue
+ *         24) -> main table: the stream socket has no fixed source port, so the hub's address and
+ *         port select it; several hubs share the two preferences
  *   5270  meshd's own UDP socket (hub session, direct paths) -> main table, default route included
  *   5271  --exit-node-allow-lan: the main table minus its default routes (suppress_prefixlength 0);
  *         else only the overlay prefix -> main
@@ -54,10 +57,12 @@ export interface ExitRuleOptions {
  */
 export function exitRulesOn(o: ExitRuleOptions): Argv[] {
   const [p0, p1, p2] = exitRulePrefs;
-  const ports = [...new Set(o.hubStream?.ports ?? [])].slice(0, exitHubStreamPrefs.length);
+  const streams = (o.hubStreams ?? []).slice(0, maxExitHubStreams).flatMap((h) =>
+    [...new Set(h.ports)].slice(0, exitHubStreamPrefs.length).map((port, i) => ['ip', 'rule', 'add', 'pref', String(exitHubStreamPrefs[i]), 'to', `${h.address}/32`, 'ipproto', 'tcp', 'dport', String(port), 'lookup', 'main']),
+  );
   return [
     ['ip', 'route', 'replace', 'default', 'dev', o.tun, 'table', String(exitTable), 'proto', String(meshdRouteProto)],
-    ...ports.map((port, i) => ['ip', 'rule', 'add', 'pref', String(exitHubStreamPrefs[i]), 'to', `${o.hubStream!.address}/32`, 'ipproto', 'tcp', 'dport', String(port), 'lookup', 'main']),
+    ...streams,
     ['ip', 'rule', 'add', 'pref', String(p0), 'ipproto', 'udp', 'sport', String(o.udpPort), 'lookup', 'main'],
     o.allowLan
       ? ['ip', 'rule', 'add', 'pref', String(p1), 'lookup', 'main', 'suppress_prefixlength', '0']
@@ -66,9 +71,12 @@ export function exitRulesOn(o: ExitRuleOptions): Argv[] {
   ];
 }
 
-/** Removes the exit rules and table; also what a start runs to clear a crashed daemon's leftovers. */
+/** Removes the exit rules and table; also what a start runs to clear a crashed daemon's leftovers
+ * (best effort: `ip rule del pref` removes one rule a time, so the hubs' shared preferences are
+ * deleted once per hub that may hold one). */
 export function exitRulesOff(): Argv[] {
-  return [...[...exitHubStreamPrefs, ...exitRulePrefs].map((p) => ['ip', 'rule', 'del', 'pref', String(p)]), ['ip', 'route', 'flush', 'table', String(exitTable)]];
+  const streamDels = exitHubStreamPrefs.flatMap((p) => Array.from({ length: maxExitHubStreams }, () => ['ip', 'rule', 'del', 'pref', String(p)]));
+  return [...streamDels, ...exitRulePrefs.map((p) => ['ip', 'rule', 'del', 'pref', String(p)]), ['ip', 'route', 'flush', 'table', String(exitTable)]];
 }
 
 export function nftTableName(tun: string): string {

@@ -51,7 +51,7 @@ export class RouteManager {
   private own: RoutePrefix[] = [];
   private kernel = new Map<string, RoutePrefix>();
   private exitOn = false;
-  private attached: { tun: string; self: number; overlay: RoutePrefix; udpPort: number; hubStream?: ExitRuleOptions['hubStream'] } | undefined;
+  private attached: { tun: string; self: number; overlay: RoutePrefix; udpPort: number; hubStreams?: ExitRuleOptions['hubStreams'] } | undefined;
   private forwarding = false;
   private closed = false;
 
@@ -85,8 +85,8 @@ export class RouteManager {
   }
 
   /** The TUN is up with our address: kernel state can follow the plan from now on. */
-  async attach(tun: string, self: number, overlay: RoutePrefix, udpPort: number, hubStream?: ExitRuleOptions['hubStream']): Promise<void> {
-    this.attached = { tun, self, overlay, udpPort, hubStream };
+  async attach(tun: string, self: number, overlay: RoutePrefix, udpPort: number, hubStreams?: ExitRuleOptions['hubStreams']): Promise<void> {
+    this.attached = { tun, self, overlay, udpPort, hubStreams };
     const sys = this.o.system;
     if (sys && (this.o.advertise.length > 0 || this.o.advertiseExitNode)) {
       this.forwarding = true;
@@ -143,7 +143,7 @@ export class RouteManager {
     if (exitWanted && !this.exitOn) {
       this.exitOn = true;
       const a = this.attached!;
-      void sys.run(exitRulesOff(), true).then(() => sys.run(exitRulesOn({ tun, udpPort: a.udpPort, overlay: a.overlay, allowLan: this.o.exitNodeAllowLan, hubStream: a.hubStream })));
+      void sys.run(exitRulesOff(), true).then(() => sys.run(exitRulesOn({ tun, udpPort: a.udpPort, overlay: a.overlay, allowLan: this.o.exitNodeAllowLan, hubStreams: a.hubStreams })));
       this.o.log.info({ exitNode: plan.exit!.name, address: u32ToIpv4(plan.exit!.owner) }, 'routes: default route through the exit node');
     } else if (!exitWanted && this.exitOn) {
       this.exitOn = false;

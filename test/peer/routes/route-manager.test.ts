@@ -1,7 +1,7 @@
 // RouteManager against a recording RouteSystem: kernel routes follow MAP_EXT and the map, the exit
 // rules come and go with the exit node, everything is removed on close, and the data-plane hooks.
 import { describe, expect, it } from 'vitest';
-import type { Argv } from '../../../src/peer/routes/commands.js';
+import { exitRulesOff, type Argv } from '../../../src/peer/routes/commands.js';
 import type { RouteSystem } from '../../../src/peer/routes/linux-runner.js';
 import { RouteManager, type RouteManagerOptions } from '../../../src/peer/routes/route-manager.js';
 import { ipv4ToU32 } from '../../../src/util/ipv4.js';
@@ -62,18 +62,20 @@ describe('RouteManager', () => {
     names.delete(A);
     mgr.refresh();
     await settle();
-    expect(ran).toEqual(['ip rule del pref 5268', 'ip rule del pref 5269', 'ip rule del pref 5270', 'ip rule del pref 5271', 'ip rule del pref 5272', 'ip route flush table 5270']);
+    expect(ran).toEqual(exitRulesOff().map((a) => a.join(' ')));
     expect(mgr.status()).toMatchObject({ exitNode: null, exitNodeWhy: 'a offers no exit node or is not in the map' });
   });
 
-  it('the exit rules keep the hub\'s TCP/TLS leg on the main table when attach gave its ports', async () => {
+  it('the exit rules keep every hub\'s TCP/TLS leg on the main table when attach gave their ports', async () => {
     const { mgr, ran } = setup({ exitNode: 'a', acceptRoutes: false });
-    await mgr.attach('meshd0', B, overlay, 41641, { address: '203.0.113.1', ports: [7000, 443] });
+    await mgr.attach('meshd0', B, overlay, 41641, [{ address: '203.0.113.1', ports: [7000, 443] }, { address: '198.51.100.7', ports: [7001, 443] }]);
     mgr.onMapExt(1, [r(A, '0.0.0.0/0')]);
     await settle();
     const at = (l: string) => ran.indexOf(l);
     expect(at('ip rule add pref 5268 to 203.0.113.1/32 ipproto tcp dport 7000 lookup main')).toBeGreaterThan(-1);
     expect(at('ip rule add pref 5269 to 203.0.113.1/32 ipproto tcp dport 443 lookup main')).toBeGreaterThan(-1);
+    expect(at('ip rule add pref 5268 to 198.51.100.7/32 ipproto tcp dport 7001 lookup main')).toBeGreaterThan(-1);
+    expect(at('ip rule add pref 5269 to 198.51.100.7/32 ipproto tcp dport 443 lookup main')).toBeGreaterThan(-1);
     await mgr.close();
     expect(ran).toContain('ip rule del pref 5268');
   });

@@ -64,10 +64,10 @@ function formatHubTransport(t: HubTransportJson): string {
 /** Several hubs: one row each (role, RTT, last heard, why it is not in use). */
 export function formatHubSet(hubs: readonly HubSetJson[]): string {
   const rows = hubs.map((h) => [
-    h.hub, h.role, formatRtt(h.rttMs), formatAgo(h.lastHeardMsAgo), h.key ? shortKey(h.key) : '-',
+    h.hub, h.role, h.transport ?? '-', formatRtt(h.rttMs), formatAgo(h.lastHeardMsAgo), h.key ? shortKey(h.key) : '-',
     `${h.why ?? ''}${h.retryInMs !== null ? `${h.why ? '; ' : ''}retry in ${formatDuration(h.retryInMs)}` : ''}`,
   ]);
-  return renderTable(['HUB', 'ROLE', 'RTT', 'HEARD', 'KEY', 'WHY'], rows);
+  return renderTable(['HUB', 'ROLE', 'LEG', 'RTT', 'HEARD', 'KEY', 'WHY'], rows);
 }
 
 export function formatPeerStatus(s: PeerStatusJson): string {
@@ -205,6 +205,9 @@ export function formatHubStatus(s: HubStatusJson): string {
           : []),
         ...(s.cluster.presence
           ? [`presence: ${s.cluster.presence.writeFailures} writes failed (retried within the TTL), last written ${formatAgo(s.cluster.presence.lastWriteAgoMs)}`]
+          : []),
+        ...(s.cluster.acl && s.cluster.acl.mismatched.length > 0
+          ? [`acl: MISMATCH: this hub's --acl ${s.cluster.acl.digest ?? 'none'}; ${s.cluster.acl.mismatched.map((h) => `${h.hubId} has ${h.digest ?? 'none'}`).join(', ')} (give every hub the same file)`]
           : [])]
       : []),
     `join with: meshd peer --hub <this host>:${s.listen.split(':').pop()} --hub-key ${s.publicKey}`,

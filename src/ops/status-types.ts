@@ -281,6 +281,8 @@ export interface HubClusterJson {
   watchRestarts?: number;
   /** This hub's presence writes that failed (each retried) and how long since one was acknowledged. */
   presence?: { writeFailures: number; lastWriteAgoMs: number };
+  /** This hub's --acl digest (null: none) and the live other hubs whose digest differs (hub/cluster-acl.ts). */
+  acl?: { digest: string | null; mismatched: Array<{ hubId: string; digest: string | null }> };
   /** PUNCH and relay to and from members of other hubs, and what was dropped (hub/cluster-forward.ts);
    * `udp`: the hub-to-hub UDP sessions relayed data goes over, and frames dropped (hub/hub-channel.ts). */
   crossHub?: {
@@ -327,4 +329,6 @@ export interface HubSetJson {
   /** While down: when it is tried again. */
   retryInMs: number | null;
   why?: string;
+  /** The leg this hub is reached on (udp | tcp | tls), each hub deciding on its own (peer/hub-legs.ts). */
+  transport?: string;
 }

@@ -5,7 +5,7 @@
 // --hub is the chain of one, exactly the single-hub leg.
 import type { HubTransportSetting } from '../config/schema.js';
 import { HubLegSocket } from '../net/hub-leg-socket.js';
-import { sameEndpoint, type Endpoint, type UdpSocket } from '../net/udp.js';
+import { endpointKey, sameEndpoint, type Endpoint, type UdpSocket } from '../net/udp.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { HubTransport, type HubTransportStatus, type StreamConnector } from './hub-transport.js';
@@ -76,7 +76,7 @@ export class HubLegs {
 
   /** Every hub leg's, one per hub. */
   statusPerHub(): Array<{ hub: string; leg: HubLeg; reason: string }> {
-    return this.legs.map((l) => ({ hub: `${l.hub.address}:${l.hub.port}`, leg: l.transport.current, reason: l.transport.status().reason }));
+    return this.legs.map((l) => ({ hub: endpointKey(l.hub), leg: l.transport.current, reason: l.transport.status().reason }));
   }
 
   /** Switches of every hub's leg, by the leg switched to. */

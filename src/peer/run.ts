@@ -25,6 +25,7 @@ import { exitHubStreams } from './routes/exit-hub-streams.js';
 import { componentLogger, type Logger } from '../util/log.js';
 import { meshdVersion } from '../util/version.js';
 import { startControlServer } from '../ops/control-server.js';
+import type { HubSetJson } from '../ops/status-types.js';
 import { defaultSocketPath } from '../ops/control-protocol.js';
 import { startMetrics, type TrafficSample } from '../ops/metrics.js';
 import { readPinnedHubKey, writePinnedHubKey } from './hub-pin.js';
@@ -261,7 +262,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       ...st,
       ...(nat?.portMapper ? { portMapping: nat.portMapper.status().text } : {}),
       hubTransport: ht.status(),
-      ...(node.hubSet ? { hubs: node.hubSet.status() } : {}),
+      ...(node.hubSet ? { hubs: withLegs(node.hubSet.status(), ht.statusPerHub()) } : {}),
       ...(dataPlane ? { fec: dataPlane.fecStatus(node.remotes) } : {}),
       // Copies of interactive messages (dup-stage.ts): messages copied, copies and bytes added, received.
       ...(dataPlane ? { interactiveCopies: { ...dataPlane.dup.stats } } : {}),
@@ -376,6 +377,14 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       await cleanup();
     },
   };
+}
+
+/** Each hub's row with the leg it is reached on (hub-legs.ts decides per hub). */
+function withLegs(rows: HubSetJson[], legs: ReadonlyArray<{ hub: string; leg: string }>): HubSetJson[] {
+  return rows.map((r) => {
+    const leg = legs.find((l) => l.hub === r.hub)?.leg;
+    return leg !== undefined ? { ...r, transport: leg } : r;
+  });
 }
 
 /** The overlay's packets split by family: the totals minus the IPv6 share is IPv4. */

@@ -38,6 +38,9 @@ export interface ClusterPeerSpec {
   standby?: 1 | 2;
   /** With standby: both hubs reachable from the start (home: the first that answers fastest). */
   freeChoice?: boolean;
+  /** The peer's router drops UDP to this hub for good (TCP passes): the peer reaches it over its
+   * TCP/TLS leg (--hub-transport auto) while the other hub stays on UDP. */
+  udpBlockedTo?: 1 | 2;
 }
 
 export interface ClusterPeer {
@@ -90,11 +93,12 @@ export class ClusterLab {
     return this.nats.map((n) => `nats://${n.address}:${natsClientPort}`);
   }
 
-  /** Three NATS nodes, one namespace each, as one JetStream cluster; waits (bounded) until healthy. */
-  async startNats(timeoutMs = 30_000): Promise<void> {
+  /** Three NATS nodes (or `nodes`: 1 for a lean test), one namespace each, as one JetStream cluster;
+   * waits (bounded) until healthy. */
+  async startNats(timeoutMs = 30_000, nodes = 3): Promise<void> {
     const bin = natsServerBinary();
     if (bin === undefined) throw new Error('nats-server not installed (.ci/run installs it)');
-    for (let k = 0; k < 3; k++) {
+    for (let k = 0; k < nodes; k++) {
       const ns = this.lab.host(`nats${k + 1}`);
       const address = `203.0.113.${66 + 16 * k}`;
       this.lab.link(ns, this.inet, `${address}/28`, `203.0.113.${65 + 16 * k}/28`);
@@ -117,8 +121,8 @@ export class ClusterLab {
   private startNatsNode(n: NatsNodeInNs, bin: string): void {
     const store = join(this.dir, `nats-${n.name}`);
     const routes = this.nats.filter((o) => o !== n).map((o) => `nats://${o.address}:6222`).join(',');
-    const args = ['-n', n.name, '-a', n.address, '-p', String(natsClientPort), '-m', String(natsMonitorPort), '-js', '-sd', store,
-      '--auth', this.token, '--cluster_name', `meshd-${this.lab.prefix}`, '--cluster', `nats://${n.address}:6222`, '--routes', routes];
+    const args = ['-n', n.name, '-a', n.address, '-p', String(natsClientPort), '-m', String(natsMonitorPort), '-js', '-sd', store, '--auth', this.token,
+      ...(this.nats.length > 1 ? ['--cluster_name', `meshd-${this.lab.prefix}`, '--cluster', `nats://${n.address}:6222`, '--routes', routes] : [])];
     const child = this.lab.spawn(n.ns, bin, args);
     const keep = (b: Buffer): void => {
       n.log.push(...b.toString().split('\n').filter((l) => l !== ''));
@@ -205,6 +209,10 @@ export class ClusterLab {
     mkdirSync(stateDir, { recursive: true });
     if (spec.standby !== undefined && !spec.freeChoice) {
       const rules = ['table inet meshd_block {', `  chain block { type filter hook forward priority 0; policy accept; ip daddr ${hubPlan[spec.standby - 1]!.address} drop; }`, '}'].join('\n');
+      this.lab.exec(router, ['nft', '-f', '-'], { input: rules });
+    }
+    if (spec.udpBlockedTo !== undefined) {
+      const rules = ['table inet meshd_udpblock {', `  chain block { type filter hook forward priority 0; policy accept; ip daddr ${hubPlan[spec.udpBlockedTo - 1]!.address} meta l4proto udp drop; ip saddr ${hubPlan[spec.udpBlockedTo - 1]!.address} meta l4proto udp drop; }`, '}'].join('\n');
       this.lab.exec(router, ['nft', '-f', '-'], { input: rules });
     }
     const hubArgs = [spec.hub, ...(spec.standby !== undefined ? [spec.standby] : [])].flatMap((h) => ['--hub', this.hubArg(h)]);

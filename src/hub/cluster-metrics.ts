@@ -18,5 +18,6 @@ export function clusterMetricsOf(c: ClusterStatus, crossHub: HubStatus['crossHub
     hubUdpDrops: { ...(crossHub?.udp?.drops ?? {}) },
     forwardDrops: { ...(crossHub?.drops ?? {}) },
     relayed: { out: crossHub?.counters.relayedOut ?? 0, in: crossHub?.counters.relayedIn ?? 0 },
+    aclMismatch: c.acl?.mismatched.length ?? 0,
   };
 }

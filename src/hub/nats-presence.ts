@@ -49,10 +49,13 @@ export class NatsPresence {
   private beat = 0;
   private ownPath: HubPathRecord | undefined;
   private retryTimer: TimerHandle | undefined;
+  /** This hub's --acl digest as its presence publishes it (hub/cluster-acl.ts). */
+  aclDigest: string | undefined;
 
   constructor(private readonly c: NatsCtx) {
     this.writes = { lastAckMs: c.startedMs, lastFailMs: -Infinity, failures: 0 };
     this.graceFromMs = c.startedMs;
+    this.aclDigest = c.o.aclDigest;
   }
 
   private view(): PresenceView {
@@ -129,7 +132,7 @@ export class NatsPresence {
     const value = json({
       members: c.members.size, beat: ++this.beat, ...(this.ownPath ? { path: this.ownPath } : {}),
       ...(c.o.hubKey ? { key: Buffer.from(c.o.hubKey).toString('base64') } : {}),
-      ...(c.o.aclDigest !== undefined ? { acl: c.o.aclDigest } : {}),
+      ...(this.aclDigest !== undefined ? { acl: this.aclDigest } : {}),
     });
     try {
       await Promise.all([c.hubsKv.put(hubKey(c.o.hubId), value), c.claims.put(`key.${heartbeatId(c.o.hubId)}`, value), c.membersKv.put(`m.${heartbeatId(c.o.hubId)}`, value)]);

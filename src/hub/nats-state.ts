@@ -13,6 +13,7 @@
 // Only hub/nats-*.ts import the NATS client, and only hub/run.ts loads this file (test/deps.test.ts).
 import { connect } from 'nats';
 import { BindingTable, dayMs, defaultBindingLeaseDays } from './bindings.js';
+import { AclAgreement, aclMismatches } from './cluster-acl.js';
 import { NatsClaims } from './nats-claims.js';
 import type { NatsCtx, NatsStateOptions } from './nats-context.js';
 import { authenticatorFrom, clusterError, natsPingIntervalMs, natsMaxPingOut, openBucket } from './nats-conn.js';
@@ -132,6 +133,10 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   services = new KvServiceClaims(claimsKv, () => ctx.connection === 'connected' && !ctx.closed, log);
   await feed.startServices();
 
+  // The live other hubs whose --acl differs from ours (hub/cluster-acl.ts), logged once per change.
+  const aclAgreement = new AclAgreement(log);
+  const aclMismatched = () => aclMismatches(presence.aclDigest, [...presence.hubSeen.keys()].filter((h) => alive(h)).map((h) => [h, presence.aclDigests.get(h)] as const));
+
   // Presence: refresh ours; members of hubs unseen for the TTL leave the map and the bucket.
   let timer: TimerHandle = o.clock.setTimer(refreshMs, function tick() {
     if (ctx.closed) return;
@@ -145,6 +150,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     // Our own presence not heard back either: the feed is behind (a stalled watch, a silent cut not
     // yet noticed, writes failing cluster-wide), so the other hubs' silence proves nothing.
     if (feedCurrent(o.clock.now(), ctx.ownBeatHeardMs, refreshMs)) presence.expire();
+    aclAgreement.note(presence.aclDigest, aclMismatched());
     timer = o.clock.setTimer(refreshMs, tick);
   });
 
@@ -162,6 +168,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
       presence: { writeFailures: presence.writes.failures, lastWriteAgoMs: Math.max(0, now - presence.writes.lastAckMs) },
       ownMembers: perHub.get(o.hubId) ?? 0,
       viewSound: !ctx.closed && presence.sound(now),
+      acl: { digest: presence.aclDigest ?? null, mismatched: aclMismatched() },
     };
   };
 
@@ -223,6 +230,11 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
     hubKeys(): Uint8Array[] {
       const others = [...presence.hubKeysSeen].filter(([h]) => alive(h)).map(([, k]) => new Uint8Array(Buffer.from(k, 'base64')));
       return [...(o.hubKey ? [o.hubKey] : []), ...others];
+    },
+    setAclDigest(digest: string | undefined): void {
+      if (digest === presence.aclDigest) return;
+      presence.aclDigest = digest;
+      presence.refresh().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'nats: presence refresh failed'));
     },
     async close(): Promise<void> {
       if (ctx.closed) return;

@@ -37,6 +37,9 @@ export interface ClusterStatus {
   /** Whether this hub's own view of presence is sound now (presence-grace.ts viewSound): false
    * while it is cut from NATS or its writes or watch fail (a partition: it judges no hub dead). */
   viewSound?: boolean;
+  /** This hub's --acl digest (null: none) and the live other hubs whose digest differs
+   * (hub/cluster-acl.ts): every hub should load the same policy. */
+  acl?: { digest: string | null; mismatched: Array<{ hubId: string; digest: string | null }> };
 }
 
 /** Signals between the hubs of one network (hub/cluster-forward.ts): absent on a single hub. */
@@ -106,6 +109,9 @@ export interface NetworkState {
   /** Several hubs: the static keys of the live hubs of the network (this one first), which a hub
    * vouches for to its peers (HUB_LIST, hub/hub-list.ts). Absent on a single hub. */
   hubKeys?(): Uint8Array[];
+  /** Several hubs: this hub's --acl digest changed (a SIGHUP reload; hub/cluster-acl.ts), published
+   * with its next presence. */
+  setAclDigest?(digest: string | undefined): void;
   close(): Promise<void>;
 }
 

@@ -27,6 +27,7 @@ import { inNetwork, parseNetwork } from './registry.js';
 import { buildHubStatus } from './status.js';
 import { startHubStreams } from './stream-listeners.js';
 import { parseAclPolicy, type AclPolicyFile } from './acl-policy.js';
+import { aclDigestOf } from './cluster-acl.js';
 import { revocationsPath } from './revocations.js';
 import { InviteStore, invitesPath } from './invite-store.js';
 import { inviteRequestOf } from './invite-issue.js';
@@ -143,6 +144,7 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
       psk,
       hubId: keyId(keyPair.publicKey).slice(0, 16),
       hubKey: keyPair.publicKey,
+      ...(acl ? { aclDigest: aclDigestOf(acl) } : {}),
       bindingLeaseMs: cfg.bindingLeaseDays * dayMs,
       clock: systemClock,
       log: componentLogger(log, 'nats'),
@@ -228,7 +230,9 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
       }
       if (cfg.acl === undefined) return;
       try {
-        hub.setAcl(loadAclPolicy(cfg.acl));
+        const policy = loadAclPolicy(cfg.acl);
+        hub.setAcl(policy);
+        state?.setAclDigest?.(aclDigestOf(policy));
       } catch (e) {
         log.error({ err: e instanceof Error ? e.message : String(e) }, 'SIGHUP: ACL policy not reloaded; keeping the running one');
       }

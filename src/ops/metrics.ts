@@ -38,6 +38,8 @@ export interface ClusterMetrics {
   forwardDrops: Record<string, number>;
   /** Datagrams relayed to and from other hubs. */
   relayed: { out: number; in: number };
+  /** Live other hubs whose --acl policy differs from this hub's (hub/cluster-acl.ts). */
+  aclMismatch?: number;
 }
 
 /**
@@ -189,6 +191,7 @@ function clusterMetrics(read: () => ClusterMetrics, registers: Registry[]): void
   byLabel('meshd_cluster_hub_udp_drops_total', 'Hub-to-hub UDP frames dropped, by reason', 'reason', 'counter', (c) => c.hubUdpDrops);
   byLabel('meshd_cluster_forward_drops_total', 'Cross-hub PUNCH and relay refused, by reason', 'reason', 'counter', (c) => c.forwardDrops);
   byLabel('meshd_cluster_relayed_total', 'Datagrams relayed to (out) and from (in) other hubs', 'direction', 'counter', (c) => ({ out: c.relayed.out, in: c.relayed.in }));
+  gauge('meshd_cluster_acl_mismatch', "Live other hubs whose --acl policy differs from this hub's (every hub should load the same file)", (c) => c.aclMismatch ?? 0);
 }
 
 /**

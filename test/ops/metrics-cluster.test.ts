@@ -55,6 +55,10 @@ meshd_cluster_forward_drops_total{reason="no_hub_path"} 1
 # TYPE meshd_cluster_relayed_total counter
 meshd_cluster_relayed_total{direction="out"} 1520
 meshd_cluster_relayed_total{direction="in"} 1498
+
+# HELP meshd_cluster_acl_mismatch Live other hubs whose --acl policy differs from this hub's (every hub should load the same file)
+# TYPE meshd_cluster_acl_mismatch gauge
+meshd_cluster_acl_mismatch 0
 `;
 
 describe('meshd_cluster_* metrics', () => {

@@ -195,6 +195,11 @@ export class NativeUdpSocket implements UdpSocket {
     else if (i === 0) this.addon.arm(this.handle);
   }
 
+  /** Always: send() copies each datagram into a send slot before it returns. */
+  copiesOnSend(): boolean {
+    return true;
+  }
+
   onMessage(handler: UdpHandler): void {
     this.handler = handler;
   }

@@ -10,6 +10,7 @@
 //     [--wmem-max BYTES|host] [--autogroup-nice N|keep]
 //     [--relay [--relay-rate MBIT|uncapped]]   (meshd rows through the hub's relay; default 50 as the hub's)
 //     [--idle-ping COUNT@INTERVAL_S]   (idle pings only, no iperf3: e.g. 40@0.2 over --delays 0; issue 19 item 7)
+//     [--idle-warmup N]   (N warm-up pings 0.01 s apart before measuring, default 10 at 0.02 s)
 //     [--family 6]   (dual-stack underlay: rows meshd kcp fast2 over v4/v4, v6 underlay, v6 underlay and
 //                     overlay (iperf3 to B's overlay IPv6), and the kernel path of each family)
 //
@@ -40,7 +41,7 @@ const opt = (f, d) => {
 const nums = (s) => String(s).split(',').filter((x) => x !== '').map(Number);
 // Every option this script reads. --help prints the usage above and an unknown option is refused
 // before anything starts: three runs of `run.mjs --help` in one session started full campaigns.
-const valued = ['--ab-mode', '--autogroup-nice', '--cc', '--cpu-prof', '--delays', '--echo-rounds', '--family', '--idle-ping', '--jitter', '--loss', '--meshd-a', '--meshd-b', '--out', '--relay-rate', '--runs', '--seconds', '--streams', '--systems', '--wmem-max'];
+const valued = ['--ab-mode', '--autogroup-nice', '--cc', '--cpu-prof', '--delays', '--echo-rounds', '--family', '--idle-ping', '--idle-warmup', '--jitter', '--loss', '--meshd-a', '--meshd-b', '--out', '--relay-rate', '--runs', '--seconds', '--streams', '--systems', '--wmem-max'];
 const bare = ['--calibrate', '--echo', '--quick', '--relay'];
 if (flag('--help') || flag('-h')) {
   const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
@@ -57,6 +58,10 @@ for (let i = 0; i < argv.length; i++) {
 const quick = flag('--quick');
 // --idle-ping COUNT@INTERVAL_S: the idle ping of every system with no transfer (issue 19 item 7).
 const idlePing = opt('--idle-ping', null)?.split('@').map(Number) ?? null;
+// --idle-warmup N: N pings 0.01 s apart before anything is measured (default 10, 0.02 s apart), so a
+// JIT-compiled daemon is measured as a session that has been used for a while would find it (V8
+// tiers the data path up after some hundreds of packets; issue 19 item 7, session 6).
+const idleWarmup = opt('--idle-warmup', null) === null ? null : Number(opt('--idle-warmup', null));
 const cfg = {
   quick,
   delaysMs: nums(opt('--delays', quick ? '20' : '20,100')),
@@ -67,6 +72,7 @@ const cfg = {
   streams: idlePing ? [] : nums(opt('--streams', '1,4')),
   idlePings: idlePing?.[0] ?? 20,
   pingIntervalS: idlePing?.[1] ?? 0.05,
+  idleWarmup,
   echo: flag('--echo') ? { rounds: Number(opt('--echo-rounds', '100')) } : null,
   cc: opt('--cc', null),
 };
@@ -222,7 +228,7 @@ async function measureRun(sys, topo, cell, run, results) {
     }
     const startMs = Date.now() - t0;
     // Warm-up, not measured: the first pings after start pay for first-packet work in the daemons.
-    if (started.ping) await ping(ns.a, started.ping, { count: 10, intervalS: 0.02 });
+    if (started.ping) await ping(ns.a, started.ping, idleWarmup === null ? { count: 10, intervalS: 0.02 } : { count: idleWarmup, intervalS: 0.01 });
     const loadRss = {};
     for (const lossPct of cfg.lossPct) {
       setLoss(lab, ns.r, started.lossIf ?? topo.lossIf, lossPct);

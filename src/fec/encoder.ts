@@ -55,6 +55,10 @@ export class FecEncoder {
   private openedAt = 0;
   private frames: Uint8Array[] = []; // m parity frame buffers, reused: header, then the symbol
   private readonly symbols: Uint8Array[] = []; // the open group's data symbols: views into its frames
+  /** send()'s DATA frame buffers, one per index of a group, reused group after group: no ArrayBuffer
+   * per packet (the frame of index i is read again only when its group closes, before the next
+   * group's index i is written). */
+  private readonly ring: Uint8Array[] = [];
 
   constructor(opts: FecEncoderOptions) {
     this.emit = opts.emit;
@@ -80,10 +84,14 @@ export class FecEncoder {
   }
 
   /** Frames `shard` (an inner message) as DATA and returns the frame to send now; the shard itself
-   * when FEC is off. The shard is copied once, into the frame. */
+   * when FEC is off. The shard is copied once, into a frame of the encoder's ring: the frame is
+   * valid until the next send (seal or copy it at once, as the data path does). */
   send(shard: Uint8Array, now: number): Uint8Array {
     if (!this.active) return shard;
-    const frame = new Uint8Array(FEC_DATA_HEADER_BYTES + shard.byteLength);
+    const len = shard.byteLength;
+    if (len > FEC_MAX_SHARD_BYTES) throw new RangeError('fec: shard too long');
+    this.poll(now); // may close the open group: the index below is the one sendInPlace will use
+    const frame = ringFrame(this.ring, this.count, FEC_DATA_HEADER_BYTES + len);
     frame.set(shard, FEC_DATA_HEADER_BYTES);
     this.sendInPlace(frame, now);
     return frame;
@@ -153,6 +161,16 @@ export class FecEncoder {
     this.count = 0;
     this.group = (this.group + 1) >>> 0;
   }
+}
+
+/** Slot `i` of the ring as a frame of `bytes`, the slot grown (kept for later groups) when short. */
+export function ringFrame(ring: Uint8Array[], i: number, bytes: number): Uint8Array {
+  let slot = ring[i];
+  if (slot === undefined || slot.byteLength < bytes) {
+    slot = new Uint8Array(Math.max(bytes, FEC_DATA_HEADER_BYTES + initialShardBytes));
+    ring[i] = slot;
+  }
+  return slot.subarray(0, bytes);
 }
 
 function checkShape(s: FecShape): FecShape {

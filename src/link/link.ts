@@ -15,7 +15,7 @@ import type { TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { InnerKind } from '../wire/inner.js';
 import { MessageType, messageTypeOf } from '../wire/outer.js';
-import { transportReceiverIndex } from '../wire/transport.js';
+import { TRANSPORT_HEADER_SIZE, TRANSPORT_TAG_SIZE, transportReceiverIndex } from '../wire/transport.js';
 import * as C from './constants.js';
 import { Initiator } from './initiator.js';
 import { udpPath, type Path } from './path.js';
@@ -29,6 +29,8 @@ export { strangerExpired } from './remote-table.js';
 export type InnerHandler = (remote: RemoteNode, plaintext: Uint8Array, from: Path) => void;
 
 const KEEPALIVE = Uint8Array.of(InnerKind.KEEPALIVE);
+/** Local tuning: the seal scratch buffer fits any MTU-sized datagram; a bigger one grows it. */
+const sealScratchBytes = 2048;
 
 export class Link implements LinkContext {
   readonly drops: LinkDrops = {
@@ -49,6 +51,9 @@ export class Link implements LinkContext {
   private joinHandler: ((datagram: Uint8Array, from: Path) => void) | undefined;
   private housekeeping: TimerHandle;
   private isClosed = false;
+  /** sealFor's scratch datagram and its last view. */
+  private sealBuf = new Uint8Array(sealScratchBytes);
+  private sealView = this.sealBuf.subarray(0, 0);
 
   constructor(readonly opts: LinkOptions) {
     this.log = opts.log;
@@ -148,7 +153,7 @@ export class Link implements LinkContext {
     const now = this.opts.clock.now();
     const cur = r.keypairs.current;
     if (cur !== undefined) {
-      const d = cur.seal(plaintext, now);
+      const d = this.sealFor(cur, plaintext, path, now);
       if (d !== undefined) {
         this.transmit(d, path);
         r.lastSentMs = now;
@@ -165,6 +170,22 @@ export class Link implements LinkContext {
     const next = r.keypairs.next;
     if (next === undefined || now - next.createdAtMs > C.handshakeMaxRetryMs) this.initiator.start(r, path);
     return true;
+  }
+
+  /**
+   * Seals for `path`: into the link's one scratch buffer when the socket copies the datagram before
+   * send returns (net/udp.ts copiesOnSend: the native socket), so the data path allocates no
+   * ArrayBuffer per datagram; else a fresh buffer (the relay, node:dgram, a TCP hub leg keep it).
+   */
+  private sealFor(s: TransportSession, plaintext: Uint8Array, path: Path, now: number): Uint8Array | undefined {
+    if (path.kind !== 'udp' || this.opts.udp.copiesOnSend?.(path.endpoint) !== true) return s.seal(plaintext, now);
+    const need = TRANSPORT_HEADER_SIZE + plaintext.byteLength + TRANSPORT_TAG_SIZE;
+    if (this.sealBuf.byteLength < need) this.sealBuf = new Uint8Array(Math.max(need, sealScratchBytes));
+    const n = s.sealInto(plaintext, this.sealBuf, now);
+    if (n < 0) return undefined;
+    // One view per length, kept while datagrams keep their size (bulk traffic does): no object either.
+    if (this.sealView.byteLength !== n || this.sealView.buffer !== this.sealBuf.buffer) this.sealView = this.sealBuf.subarray(0, n);
+    return this.sealView;
   }
 
   /**

@@ -57,6 +57,12 @@ export class NatSocket implements UdpSocket {
     via.send(data, to);
   }
 
+  /** The main socket's answer in the data path's common case (no extra socket in play), else false. */
+  copiesOnSend(to: Endpoint): boolean {
+    const mainOnly = this.routes.size === 0 && (this.deliveringSock === undefined || this.deliveringSock === this.main);
+    return !this.closed && mainOnly && (this.main.copiesOnSend?.(to) ?? false);
+  }
+
   /** Sends from a given extra socket (a birthday socket opening its mapping). */
   sendVia(sock: UdpSocket, data: Uint8Array, to: Endpoint): void {
     if (!this.closed && this.extras.has(sock)) sock.send(data, to);

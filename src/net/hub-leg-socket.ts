@@ -58,6 +58,11 @@ export class HubLegSocket implements UdpSocket {
     else this.udp.send(data, to);
   }
 
+  /** The UDP socket's answer, except to the hub over the stream (it keeps the bytes until written). */
+  copiesOnSend(to: Endpoint): boolean {
+    return !(this.useStream && sameEndpoint(to, this.hub)) && (this.udp.copiesOnSend?.(to) ?? false);
+  }
+
   /** To the hub over UDP whatever the current leg (probes). */
   sendUdp(data: Uint8Array): void {
     if (!this.closed) this.udp.send(data, this.hub);

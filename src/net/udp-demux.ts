@@ -7,6 +7,7 @@ export function takeFirst(main: UdpSocket, take: (data: Buffer, from: Endpoint) 
   return {
     local: main.local,
     send: (data, to) => main.send(data, to),
+    copiesOnSend: (to) => main.copiesOnSend?.(to) ?? false,
     close: () => main.close(),
     onMessage(handler: UdpHandler) {
       main.onMessage((d, from) => {

@@ -65,6 +65,8 @@ interface Addon {
   arm(handle: unknown): void;
   flush(handle: unknown): void;
   close(handle: unknown): void;
+  /** malloc_trim(0); absent in an addon built before it. */
+  trim?(): boolean;
 }
 
 // src/net/udp-native.ts and dist/net/udp-native.js are both two levels below the package root.
@@ -91,6 +93,16 @@ function loadAddon(): Addon | undefined {
 export function nativeUdpUnavailable(): string | undefined {
   loadAddon();
   return loadError;
+}
+
+/**
+ * Gives malloc's free pages back to the kernel (glibc malloc_trim(0) in the UDP addon, which every
+ * daemon loads): true when some went back, false when none, undefined when the addon or its trim is
+ * not there (not Linux, not built, or built before trim). peer/memory-trim.ts calls it.
+ */
+export function mallocTrim(): boolean | undefined {
+  const a = loadAddon();
+  return a?.trim === undefined ? undefined : a.trim();
 }
 
 export class NativeUdpSocket implements UdpSocket {
@@ -193,6 +205,11 @@ export class NativeUdpSocket implements UdpSocket {
     ctl[PENDING] = i + 1;
     if (i + 1 >= sendBatchSlots) this.addon.flush(this.handle);
     else if (i === 0) this.addon.arm(this.handle);
+  }
+
+  /** Always: send() copies each datagram into a send slot before it returns. */
+  copiesOnSend(): boolean {
+    return true;
   }
 
   onMessage(handler: UdpHandler): void {

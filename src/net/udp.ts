@@ -69,6 +69,10 @@ export type UdpHandler = (data: Buffer, from: Endpoint) => void;
 export interface UdpSocket {
   readonly local: Endpoint;
   send(data: Uint8Array, to: Endpoint): void;
+  /** True when send(data, to) copies `data` before it returns, so the caller may reuse its buffer
+   * at once (the link then seals into one scratch buffer: no ArrayBuffer per datagram). Absent or
+   * false: send may keep `data` (node:dgram until its callback, a TCP stream, the in-memory twin). */
+  copiesOnSend?(to: Endpoint): boolean;
   onMessage(handler: UdpHandler): void;
   close(): Promise<void>;
 }

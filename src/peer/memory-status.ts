@@ -10,10 +10,18 @@ export interface MemoryJson {
   heapUsedMiB: number;
   externalMiB: number;
   arrayBuffersMiB: number;
+  /** malloc_trim calls by peer/memory-trim.ts and the MiB of RSS they gave back (absent: no trimmer). */
+  trims?: number;
+  trimmedMiB?: number;
 }
 
 const mib = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
 
-export function memoryJson(m: NodeJS.MemoryUsage): MemoryJson {
-  return { rssMiB: mib(m.rss), heapTotalMiB: mib(m.heapTotal), heapUsedMiB: mib(m.heapUsed), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers) };
+export function memoryJson(m: NodeJS.MemoryUsage, trim?: { trims: number; freedBytes: number }): MemoryJson {
+  const j: MemoryJson = { rssMiB: mib(m.rss), heapTotalMiB: mib(m.heapTotal), heapUsedMiB: mib(m.heapUsed), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers) };
+  if (trim !== undefined) {
+    j.trims = trim.trims;
+    j.trimmedMiB = mib(trim.freedBytes);
+  }
+  return j;
 }

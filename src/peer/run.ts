@@ -11,6 +11,7 @@ import { pskFromSecret } from '../crypto/psk.js';
 import { transportProbeKey } from '../crypto/transport-probe.js';
 import { endpointKey, sameEndpoint, type Endpoint } from '../net/udp.js';
 import { openUdpSocket, udpOpenError } from '../net/udp-open.js';
+import { mallocTrim } from '../net/udp-native.js';
 import { HubLegs } from './hub-legs.js';
 import { connectStream } from '../net/stream-node.js';
 import { openTun, type LinuxTunDevice } from '../tun/linux.js';
@@ -49,6 +50,7 @@ import { nameTable } from './dns/answer.js';
 import { integrateResolver } from './dns/resolved.js';
 import { DnsServer } from './dns/server.js';
 import { memoryJson } from './memory-status.js';
+import { MemoryTrimmer } from './memory-trim.js';
 
 
 export interface PeerDaemon {
@@ -239,6 +241,9 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   const hubEndpoint = endpointKey(hub);
   const startedMs = systemClock.now();
   const pinger = new UserPinger(node, systemClock, hubEndpoint);
+  // malloc's free pages back to the kernel when the RSS grew (issue 19 item 7; stops by itself
+  // where the UDP addon has no trim).
+  const trimmer = new MemoryTrimmer({ clock: systemClock, rss: () => process.memoryUsage.rss(), trim: mallocTrim });
   const status = () => {
     const a = address();
     const st = buildPeerStatus({
@@ -267,7 +272,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       // Copies of interactive messages (dup-stage.ts): messages copied, copies and bytes added, received.
       ...(dataPlane ? { interactiveCopies: { ...dataPlane.dup.stats } } : {}),
       ...(routes.enabled ? { routes: routes.status() } : {}),
-      memory: memoryJson(process.memoryUsage()),
+      memory: memoryJson(process.memoryUsage(), trimmer.stats),
       ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),
     };
   };
@@ -277,6 +282,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   let metrics: { close(): Promise<void> } | undefined;
   const cleanup = async (): Promise<void> => {
     closing = true;
+    trimmer.stop();
     ht.stop();
     await routes.close();
     await dns?.close();

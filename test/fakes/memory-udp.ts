@@ -34,6 +34,11 @@ export class MemorySocket implements UdpSocket {
     this.fabric.transmit(this, Buffer.from(data), to);
   }
 
+  /** Like the native socket: send copies (above), so the link seals into its scratch buffer. */
+  copiesOnSend(): boolean {
+    return true;
+  }
+
   onMessage(handler: UdpHandler): void {
     this.handler = handler;
   }

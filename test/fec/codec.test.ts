@@ -3,8 +3,8 @@
 // duplicates and stale shards are dropped, memory is bounded.
 import { describe, expect, it } from 'vitest';
 import { FecDecoder } from '../../src/fec/decoder.js';
-import { FecEncoder, partialParity } from '../../src/fec/encoder.js';
-import { decodeFecFrame, FEC_DATA_HEADER_BYTES, FecOp } from '../../src/fec/frame.js';
+import { FecEncoder, partialParity, ringFrame } from '../../src/fec/encoder.js';
+import { decodeFecFrame, encodeFecFrame, FEC_DATA_HEADER_BYTES, FecOp } from '../../src/fec/frame.js';
 import { toHex } from '../../src/util/bytes.js';
 import { Rng } from '../fakes/rng.js';
 
@@ -85,6 +85,45 @@ describe('FecEncoder', () => {
     expect(b.parity.map(toHex)).toEqual(a.parity.map(toHex));
   });
 
+  it('send frames each shard in a ring of k buffers: no new buffer per packet, the same bytes as a fresh frame', () => {
+    const { enc, parity } = rig(3, 1);
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < 9; i++) {
+      const s = shard(i);
+      const f = enc.send(s, 0);
+      expect(toHex(f)).toBe(toHex(encodeFecFrame({ op: FecOp.DATA, group: Math.floor(i / 3), index: i % 3, shard: s })));
+      frames.push(f);
+    }
+    expect(new Set(frames.map((f) => f.buffer)).size).toBe(3); // index i of every group shares one buffer
+    expect(frames[3]!.buffer).toBe(frames[0]!.buffer);
+    // The parity of each group was coded before the next group overwrote its frames.
+    const p = rig(3, 1);
+    for (let i = 0; i < 9; i++) p.enc.send(shard(i), 0).slice();
+    expect(parity.map(toHex)).toEqual(p.parity.map(toHex));
+  });
+
+  it('a group closed by its deadline inside send frees index 0 for the new group', () => {
+    const { enc, parity } = rig(4, 1, 10);
+    const a = enc.send(shard(0), 0);
+    enc.send(shard(1), 1);
+    const b = enc.send(shard(2), 20); // the first group closes here (deadline 10), the new one starts at index 0
+    expect(parity).toHaveLength(1);
+    expect(b.buffer).toBe(a.buffer);
+    expect(decodeFecFrame(b)).toMatchObject({ group: 1, index: 0 });
+  });
+
+  it.each([
+    [100, 1509, 'an MTU-sized slot for a small shard'],
+    [1500, 1509, 'a full MTU shard fits the first slot'],
+    [3000, 3009, 'a longer shard grows the slot'],
+  ])('ringFrame(%i bytes of shard) keeps a slot of %i bytes: %s', (len, slot) => {
+    const ring: Uint8Array[] = [];
+    const f = ringFrame(ring, 0, FEC_DATA_HEADER_BYTES + len);
+    expect(f.byteLength).toBe(FEC_DATA_HEADER_BYTES + len);
+    expect(ring[0]!.byteLength).toBe(slot);
+    expect(ringFrame(ring, 0, FEC_DATA_HEADER_BYTES + 10).buffer).toBe(f.buffer);
+  });
+
   it('grows its parity buffers for a shard longer than an MTU', () => {
     const { enc, dec, parity, got } = rig(2, 1);
     const big = shard(9, 3000);
@@ -102,7 +141,7 @@ describe('FecDecoder', () => {
     const r = rig(k, m, 10, firstGroup);
     const wire: Uint8Array[] = [];
     for (let i = 0; i < n; i++) {
-      wire.push(r.enc.send(shard(i), 0));
+      wire.push(r.enc.send(shard(i), 0).slice()); // the encoder reuses its frames
       wire.push(...r.parity.splice(0));
     }
     r.enc.poll(1e6);
@@ -180,7 +219,7 @@ describe('FecDecoder', () => {
     const held: Uint8Array[] = [];
     for (let g = 0; g < 10; g++) {
       for (let i = 0; i < 4; i++) {
-        const f = enc.send(shard(g * 4 + i), g);
+        const f = enc.send(shard(g * 4 + i), g).slice(); // the encoder reuses its frames
         if (i === 1) held.push(f);
         else dec.push(f, g);
       }
@@ -219,7 +258,7 @@ describe('FecDecoder', () => {
       const r = rig(k, m);
       const wire: Array<{ f: Uint8Array; group: number }> = [];
       for (let i = 0; i < n; i++) {
-        wire.push({ f: r.enc.send(shard(i, 1 + rng.int(1400)), 0), group: Math.floor(i / k) });
+        wire.push({ f: r.enc.send(shard(i, 1 + rng.int(1400)), 0).slice(), group: Math.floor(i / k) });
         for (const p of r.parity.splice(0)) wire.push({ f: p, group: Math.floor(i / k) });
       }
       const lostPerGroup = new Map<number, number>();

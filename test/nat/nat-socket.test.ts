@@ -43,8 +43,10 @@ describe('NatSocket', () => {
     clock.advance(50);
     expect(partnerGot).toEqual([5000]);
     expect(seam.routeOf(partner.local)).toBeUndefined();
+    expect(seam.copiesOnSend(partner.local)).toBe(true); // the main socket's answer (it copies)
     // Authenticated now (the peer calls adopt after the link opened a PING from it).
     expect(seam.adopt(partner.local)).toBeDefined();
+    expect(seam.copiesOnSend(partner.local)).toBe(false); // an extra socket in play: the link keeps fresh buffers
     seam.send(Buffer.from('data'), partner.local);
     clock.advance(50);
     expect(partnerGot).toEqual([5000, 5001]);

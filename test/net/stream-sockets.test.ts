@@ -234,7 +234,10 @@ describe('HubLegSocket (peer)', () => {
     server.onDatagram((d) => atHub.push(`tcp:${d.toString()}`));
     leg.setStream(client);
     leg.send(Buffer.from('1'), hubEp);
+    expect(leg.copiesOnSend(hubEp)).toBe(true); // the UDP socket below copies: the link may seal into scratch
     leg.useStream = true;
+    expect(leg.copiesOnSend(hubEp)).toBe(false); // the stream keeps the bytes until written
+    expect(leg.copiesOnSend(other.local)).toBe(true);
     leg.send(Buffer.from('2'), hubEp);
     leg.send(Buffer.from('p2p'), { address: '198.51.100.20', port: 6000 });
     server.send(Buffer.from('from hub over tcp'));

@@ -42,6 +42,23 @@ describe.each(contractCases)('UdpSocket contract: $impl over $family', ({ impl, 
     for (const s of open.splice(0)) await s.close();
   });
 
+  it('copiesOnSend is honest: a socket that says it copies delivers the bytes as they were when sent', async () => {
+    const a = await bind();
+    const b = await bind();
+    const got: string[] = [];
+    b.onMessage((d) => got.push(Buffer.from(d).toString()));
+    const copies = a.copiesOnSend?.(b.local) ?? false;
+    expect(copies).toBe(impl === 'native'); // node:dgram keeps the buffer until its callback
+    if (!copies) return;
+    const scratch = Buffer.alloc(8);
+    for (let i = 0; i < 5; i++) {
+      scratch.write(`seal-${i}  `); // the link's scratch buffer, reused for the next datagram at once
+      a.send(scratch, b.local);
+    }
+    expect(await until(() => got.length === 5)).toBe(true);
+    expect(got).toEqual([0, 1, 2, 3, 4].map((i) => `seal-${i}  `));
+  });
+
   it('delivers datagrams with their source, sizes from 0 to 65507 bytes', async () => {
     const a = await bind();
     const b = await bind();

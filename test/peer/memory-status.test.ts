@@ -8,4 +8,9 @@ describe('memoryJson', () => {
   ])('%s', (_why, m, want) => {
     expect(memoryJson(m)).toEqual(want);
   });
+
+  it('adds the trimmer counters when there is one', () => {
+    const m = { rss: 100 * 1048576, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+    expect(memoryJson(m, { trims: 3, freedBytes: 25 * 1048576 })).toMatchObject({ rssMiB: 100, trims: 3, trimmedMiB: 25 });
+  });
 });

@@ -27,6 +27,7 @@
 //   arm(handle)    slots are pending: flush them at the end of this loop turn
 //   flush(handle)  send the pending slots now (JS calls it when they fill)
 //   close(handle)  flushes, then closes; idempotent; no callback after it returns
+//   trim()         malloc_trim(0): true when memory went back to the kernel (see js_trim)
 // Errors thrown from open carry the errno name as `code` (EADDRINUSE, EACCES, ...), like node:dgram.
 // The N-API plumbing (CHECK, errors, the external's lifecycle) is src/util/native/napi-addon.c.
 #include "../../util/native/napi-addon.h"
@@ -34,6 +35,9 @@
 #include <arpa/inet.h>
 #include <netinet/ip6.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -583,7 +587,21 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static const addon_fn_t exported[] = {{"open", js_open}, {"arm", js_arm}, {"flush", js_flush}, {"close", js_close}};
+// trim(): glibc's malloc_trim(0), which gives the free pages of every malloc arena back to the
+// kernel (madvise), not only the top of the heap; true when it released any. The peer calls it on a
+// slow timer when its RSS grew (src/peer/memory-trim.ts): per-packet buffers freed under load leave
+// the heap at its high-water mark otherwise. Lives here because this addon is loaded by every daemon.
+static napi_value js_trim(napi_env env, napi_callback_info info) {
+  napi_value out;
+#ifdef __GLIBC__
+  CHECK(napi_get_boolean(env, malloc_trim(0) != 0, &out));
+#else
+  CHECK(napi_get_boolean(env, 0, &out)); // no malloc_trim outside glibc (musl gives pages back itself)
+#endif
+  return out;
+}
+
+static const addon_fn_t exported[] = {{"open", js_open}, {"arm", js_arm}, {"flush", js_flush}, {"close", js_close}, {"trim", js_trim}};
 
 static napi_value init(napi_env env, napi_value exports) {
   return define_functions(env, exports, exported, sizeof exported / sizeof exported[0], NULL);

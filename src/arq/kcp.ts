@@ -126,6 +126,13 @@ export interface KcpStats {
   thinCopies: number;
   /** Segment objects allocated (the pool recycles them); for benchmarks. */
   segAllocs: number;
+  /**
+   * Rate control only (issue 19 diagnosis): ms the sender spent, between flushes, in each state its
+   * last flush ended in: data held by pacing, by the controller's bytes-in-flight cap, by the sn span
+   * (snd_una held behind a hole), or nothing queued to send (app-limited: the sender's source is the
+   * limit). Sum = time under rate control since the first flush.
+   */
+  limitMs: { pacing: number; cwnd: number; span: number; idle: number };
   drops: {
     /** Fewer than 24 bytes: code -1. */
     short: number;
@@ -264,6 +271,7 @@ export class Kcp {
     ackEchoes: 0,
     thinCopies: 0,
     segAllocs: 0,
+    limitMs: { pacing: 0, cwnd: 0, span: 0, idle: 0 },
     drops: { short: 0, conv: 0, len: 0, cmd: 0 },
   };
 
@@ -298,6 +306,9 @@ export class Kcp {
   private rackValid = false;
   private ackedSinceFlush = false;
   private lastAckAt = 0;
+  /** stats.limitMs: what held the sender after the last rate-controlled flush, and when it ended. */
+  private limit: keyof KcpStats['limitMs'] = 'idle';
+  private limitAt = -1;
 
   constructor(conv: number, output: KcpOutput, options: KcpOptions = {}) {
     this.conv = conv >>> 0;
@@ -953,12 +964,22 @@ export class Kcp {
     const span = this.sndWnd < this.rmtWnd ? this.sndWnd : this.rmtWnd;
     const cwnd = rc.cwndBytes();
     const rtomin = firstSendSlackMs(this.rxRto, this.nodelay);
+    let limit: keyof KcpStats['limitMs'] = paced ? 'pacing' : 'span';
     while (!paced && seqDiff(this.sndNxt, this.sndUna + span) < 0) {
       const seg = this.sndQueue.at(0);
-      if (seg === undefined) break;
+      if (seg === undefined) {
+        limit = 'idle';
+        break;
+      }
       const bytes = seg.len + KCP_OVERHEAD_BYTES;
-      if (rc.inflight > 0 && rc.inflight + bytes > cwnd) break;
-      if (!rc.canSend(bytes, now)) break;
+      if (rc.inflight > 0 && rc.inflight + bytes > cwnd) {
+        limit = 'cwnd';
+        break;
+      }
+      if (!rc.canSend(bytes, now)) {
+        limit = 'pacing';
+        break;
+      }
       this.sndQueue.shift();
       seg.sn = this.sndNxt;
       this.sndNxt = (this.sndNxt + 1) >>> 0;
@@ -984,6 +1005,10 @@ export class Kcp {
     // App-limited: nothing left to send though the window had room for another full segment.
     if (!paced && this.sndQueue.length === 0 && rc.inflight + this.mss + KCP_OVERHEAD_BYTES <= cwnd) rc.markAppLimited();
     rc.setBacklogged(this.sndQueue.length > 0);
+    if (limit === 'span' && this.sndQueue.length === 0) limit = 'idle';
+    if (this.limitAt >= 0 && now > this.limitAt) this.stats.limitMs[this.limit] += now - this.limitAt;
+    this.limitAt = now;
+    this.limit = limit;
     // For check(): acks since only remove segments (the earliest resend can only be later) and
     // the caller flushes after input, which recomputes this.
     this.rcHeld = paced;

@@ -42,6 +42,12 @@ export interface KcpResendCounts {
   spuriousRack: number;
   /** PUSH segments this end received that it already had (the peer's needless resends and copies). */
   dupIn: number;
+  /** What held the sender (kcp.ts stats.limitMs), in lane-ms summed over lanes: pacing, the
+   * bytes-in-flight cap, the sn span (snd_una behind a hole), nothing to send. Issue 19 diagnosis. */
+  limitPacingMs: number;
+  limitCwndMs: number;
+  limitSpanMs: number;
+  limitIdleMs: number;
 }
 
 export function addResendCounts(into: KcpResendCounts, c: KcpResendCounts): void {
@@ -52,6 +58,10 @@ export function addResendCounts(into: KcpResendCounts, c: KcpResendCounts): void
   into.spuriousFast += c.spuriousFast;
   into.spuriousRack += c.spuriousRack;
   into.dupIn += c.dupIn;
+  into.limitPacingMs += c.limitPacingMs;
+  into.limitCwndMs += c.limitCwndMs;
+  into.limitSpanMs += c.limitSpanMs;
+  into.limitIdleMs += c.limitIdleMs;
 }
 
 export interface DataChannel {

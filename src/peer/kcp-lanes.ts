@@ -80,7 +80,7 @@ export class KcpLanes implements DataChannel {
       s.retransmits += c.retransmits;
       s.pushSegs = (s.pushSegs ?? 0) + c.pushSegs;
       s.spurious = (s.spurious ?? 0) + c.spurious;
-      s.resend ??= { timeout: 0, fast: 0, rack: 0, spuriousTimeout: 0, spuriousFast: 0, spuriousRack: 0, dupIn: 0 };
+      s.resend ??= { timeout: 0, fast: 0, rack: 0, spuriousTimeout: 0, spuriousFast: 0, spuriousRack: 0, dupIn: 0, limitPacingMs: 0, limitCwndMs: 0, limitSpanMs: 0, limitIdleMs: 0 };
       addResendCounts(s.resend, c.resend);
       s.waitSnd += c.waitSnd;
       s.srttMs = Math.max(s.srttMs, c.srttMs);

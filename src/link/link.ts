@@ -14,7 +14,7 @@ import { sameEndpoint, type Endpoint } from '../net/udp.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { InnerKind } from '../wire/inner.js';
-import { MessageType, messageTypeOf } from '../wire/outer.js';
+import { MessageType, messageTypeOf, TRANSPORT_OVERHEAD } from '../wire/outer.js';
 import { transportReceiverIndex } from '../wire/transport.js';
 import * as C from './constants.js';
 import { Initiator } from './initiator.js';
@@ -49,6 +49,9 @@ export class Link implements LinkContext {
   private joinHandler: ((datagram: Uint8Array, from: Path) => void) | undefined;
   private housekeeping: TimerHandle;
   private isClosed = false;
+  /** udpCopiesOnSend: the buffer every TRANSPORT is sealed into, and the last view of it. */
+  private sealBuf: Buffer = Buffer.allocUnsafeSlow(2048);
+  private sealView: Buffer = this.sealBuf.subarray(0, 0);
 
   constructor(readonly opts: LinkOptions) {
     this.log = opts.log;
@@ -148,7 +151,7 @@ export class Link implements LinkContext {
     const now = this.opts.clock.now();
     const cur = r.keypairs.current;
     if (cur !== undefined) {
-      const d = cur.seal(plaintext, now);
+      const d = path.kind === 'udp' && this.opts.udpCopiesOnSend === true ? this.sealReused(cur, plaintext, now) : cur.seal(plaintext, now);
       if (d !== undefined) {
         this.transmit(d, path);
         r.lastSentMs = now;
@@ -165,6 +168,21 @@ export class Link implements LinkContext {
     const next = r.keypairs.next;
     if (next === undefined || now - next.createdAtMs > C.handshakeMaxRetryMs) this.initiator.start(r, path);
     return true;
+  }
+
+  /** Seals into the link's reused buffer (udpCopiesOnSend: the socket copies before send returns);
+   * a view of it, valid until the next send, or undefined when the key must not send. */
+  private sealReused(s: TransportSession, plaintext: Uint8Array, now: number): Uint8Array | undefined {
+    const need = plaintext.byteLength + TRANSPORT_OVERHEAD;
+    if (this.sealBuf.byteLength < need) {
+      this.sealBuf = Buffer.allocUnsafeSlow(Math.max(need, 2 * this.sealBuf.byteLength));
+      this.sealView = this.sealBuf.subarray(0, 0);
+    }
+    const n = s.sealInto(plaintext, this.sealBuf, now);
+    if (n < 0) return undefined;
+    // One view per length: bulk traffic repeats a few sizes, so no object per datagram.
+    if (this.sealView.byteLength !== n) this.sealView = this.sealBuf.subarray(0, n);
+    return this.sealView;
   }
 
   /**

@@ -246,6 +246,8 @@ async function measureRun(sys, topo, cell, run, results) {
       // Each daemon's CPU per idle ping (µs; its threads' run time over the pings, keepalives included).
       if (row.pingIdle?.sent) row.idleCpuUsPerPing = Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, idleCpu0[k] === null || cpuNs(p) === null ? null : (cpuNs(p) - idleCpu0[k]) / 1000 / row.pingIdle.sent]));
       const cpu0 = sumCpu(started.pids);
+      // Per daemon (a, b, and h with --relay): whose CPU a relayed transfer costs.
+      const cpuBy0 = Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, cpuSeconds(p)]));
       let bytes = 0;
       for (const streams of cfg.streams) {
         const loadPing = streams === 1 && started.ping ? ping(ns.a, started.ping, { deadlineS: cfg.seconds, intervalS: cfg.pingIntervalS }) : null;
@@ -274,6 +276,7 @@ async function measureRun(sys, topo, cell, run, results) {
         row.hub = h1 && { ...h1, relayedBytes: h1.relayedBytes - hub0.relayedBytes, overBudget: h1.overBudget === null ? null : h1.overBudget - (hub0.overBudget ?? 0) };
       }
       const cpu = sumCpu(started.pids) - cpu0;
+      row.cpuSecondsBy = Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, cpuBy0[k] === null || cpuSeconds(p) === null ? null : cpuSeconds(p) - cpuBy0[k]]));
       row.cpuSeconds = Object.keys(started.pids).length ? cpu : null;
       row.cpuSecondsPerGB = Object.keys(started.pids).length && bytes > 0 ? cpu / (bytes / 1e9) : null;
       if (cfg.echo) row.echo = await echo(lab, ns.a, ns.b, started.echo.host, started.echo.port, { rounds: cfg.echo.rounds });
@@ -291,7 +294,7 @@ async function measureRun(sys, topo, cell, run, results) {
       say(
         `${sys.name.padEnd(16)} d${cell.delayMs}${cell.jitterMs ? `±${cell.jitterMs}` : ''} loss ${String(lossPct).padStart(2)} run ${run}: ` +
           cfg.streams.map((s) => `${s}x ${fmt(row[`tcp${s}`]?.mbps)}`).join(' ') +
-          ` Mbit/s, ping idle ${fmt(row.pingIdle?.median, idlePing ? 3 : 1)} ms${row.idleCpuUsPerPing ? ` (cpu µs/ping ${Object.entries(row.idleCpuUsPerPing).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(' ')})` : ''}${row.quietCpuMsPerS ? ` (quiet cpu ms/s ${Object.entries(row.quietCpuMsPerS).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')})` : ''}, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
+          ` Mbit/s, ping idle ${fmt(row.pingIdle?.median, idlePing ? 3 : 1)} ms${relayMode && Object.keys(row.cpuSecondsBy).length ? ` (cpu s ${Object.entries(row.cpuSecondsBy).map(([k, v]) => `${k} ${fmt(v)}`).join(' ')})` : ''}${row.idleCpuUsPerPing ? ` (cpu µs/ping ${Object.entries(row.idleCpuUsPerPing).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(' ')})` : ''}${row.quietCpuMsPerS ? ` (quiet cpu ms/s ${Object.entries(row.quietCpuMsPerS).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')})` : ''}, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
           (e ? `, emulator drops ${e.lost} late>1ms ${e.late1ms} cpu ${fmt(100 * e.cpuShare, 0)} %` : '') +
           (row.hub ? `, hub relayed ${fmt((row.hub.relayedBytes ?? 0) / 1e6, 0)} MB over_budget ${row.hub.overBudget} peak queue ${row.hub.relayQueue?.peakQueuedBytes ?? '-'} drops ${JSON.stringify(Object.fromEntries(Object.entries(row.hub.drops ?? {}).filter(([, v]) => v > 0)))}` : '') +
           (row.tcp1?.retransmits !== undefined ? `, retr ${row.tcp1.retransmits}` : '') +

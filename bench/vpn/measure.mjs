@@ -110,6 +110,8 @@ export async function iperf(lab, nsA, nsB, host, port, { seconds, streams, cc = 
       retransmits: j.end.sum_sent?.retransmits ?? null,
       cc: j.end.sender_tcp_congestion ?? null,
       error: j.error ?? null,
+      // Per second as the sender saw it (the relay's start against its steady state, issue 19 item 6).
+      intervalsMbps: Array.isArray(j.intervals) ? j.intervals.map((i) => (i.sum?.bits_per_second ?? 0) / 1e6) : null,
     };
   } finally {
     await stopServer(server);

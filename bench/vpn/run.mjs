@@ -298,6 +298,7 @@ async function measureRun(sys, topo, cell, run, results) {
           (e ? `, emulator drops ${e.lost} late>1ms ${e.late1ms} cpu ${fmt(100 * e.cpuShare, 0)} %` : '') +
           (row.hub ? `, hub relayed ${fmt((row.hub.relayedBytes ?? 0) / 1e6, 0)} MB over_budget ${row.hub.overBudget} peak queue ${row.hub.relayQueue?.peakQueuedBytes ?? '-'} drops ${JSON.stringify(Object.fromEntries(Object.entries(row.hub.drops ?? {}).filter(([, v]) => v > 0)))}` : '') +
           (row.tcp1?.retransmits !== undefined ? `, retr ${row.tcp1.retransmits}` : '') +
+          (relayMode && row.tcp1?.intervalsMbps?.length > 6 ? `, sender Mbit/s from the 6th second: median ${fmt(medianOf(row.tcp1.intervalsMbps.slice(5)))}` : '') +
           (row.inner ? `, inner ${innerLine(row.inner)}` : '') +
           (row.memory ? `, memory A ${memLine(row.memory.a)} B ${memLine(row.memory.b)}` : '') +
           (row.echo ? `, echo avg ${fmt(row.echo.avg)} max ${fmt(row.echo.max)} ms` : '') +
@@ -399,6 +400,11 @@ function innerLine(inner) {
 
 function memLine(m) {
   return m ? `rss ${m.rssMiB} heap ${m.heapUsedMiB}/${m.heapTotalMiB} ext ${m.externalMiB} ab ${m.arrayBuffersMiB} MiB` : '-';
+}
+
+function medianOf(xs) {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length === 0 ? null : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
 function fmt(x, d = 1) {

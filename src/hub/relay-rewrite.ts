@@ -2,7 +2,7 @@
 // (issue 19 item 6: the relay path's CPU): both are kind | overlay u32 BE | datagram (wire/inner.ts),
 // so the plaintext the link opened (a fresh buffer the hub owns) is rewritten in place. Used by
 // hub/server.ts onRelay; the bytes are those encodeInner gives (test/hub/relay-rewrite.test.ts).
-import { InnerKind, RELAY_HEADER_BYTES } from '../wire/inner.js';
+import { InnerKind, RELAY_HEADER_BYTES, writeRelayHeader } from '../wire/inner.js';
 
 /**
  * Rewrites `relayTo` (a whole RELAY_TO plaintext the caller owns and will not read again) into the
@@ -11,11 +11,6 @@ import { InnerKind, RELAY_HEADER_BYTES } from '../wire/inner.js';
  */
 export function relayFromInPlace(relayTo: Uint8Array, senderOverlay: number): Uint8Array {
   if (relayTo.byteLength < RELAY_HEADER_BYTES || relayTo[0] !== InnerKind.RELAY_TO) throw new RangeError('relayFromInPlace: not a RELAY_TO');
-  const o = senderOverlay >>> 0;
-  relayTo[0] = InnerKind.RELAY_FROM;
-  relayTo[1] = o >>> 24;
-  relayTo[2] = (o >>> 16) & 0xff;
-  relayTo[3] = (o >>> 8) & 0xff;
-  relayTo[4] = o & 0xff;
+  writeRelayHeader(relayTo, InnerKind.RELAY_FROM, senderOverlay);
   return relayTo;
 }

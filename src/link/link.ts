@@ -13,7 +13,7 @@ import type { TransportSession } from '../crypto/session.js';
 import { sameEndpoint, type Endpoint } from '../net/udp.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { InnerKind } from '../wire/inner.js';
+import { InnerKind, RELAY_HEADER_BYTES, writeRelayHeader } from '../wire/inner.js';
 import { MessageType, messageTypeOf, TRANSPORT_OVERHEAD } from '../wire/outer.js';
 import { transportReceiverIndex } from '../wire/transport.js';
 import * as C from './constants.js';
@@ -151,9 +151,8 @@ export class Link implements LinkContext {
     const now = this.opts.clock.now();
     const cur = r.keypairs.current;
     if (cur !== undefined) {
-      const d = path.kind === 'udp' && this.opts.udpCopiesOnSend === true ? this.sealReused(cur, plaintext, now) : cur.seal(plaintext, now);
-      if (d !== undefined) {
-        this.transmit(d, path);
+      const sent = path.kind === 'relay' && this.opts.relayFrame !== undefined ? this.sendRelayFrame(cur, plaintext, path.overlay, now) : this.sendSealed(cur, plaintext, path, now);
+      if (sent) {
         r.lastSentMs = now;
         if (cur.needsRekey(now) || this.unanswered(r, now)) this.initiator.start(r, path);
         return true;
@@ -167,6 +166,25 @@ export class Link implements LinkContext {
     // A responder waiting for confirmation needs no handshake of its own unless that one is stale.
     const next = r.keypairs.next;
     if (next === undefined || now - next.createdAtMs > C.handshakeMaxRetryMs) this.initiator.start(r, path);
+    return true;
+  }
+
+  /** Seals and transmits; false when the key must not send. */
+  private sendSealed(s: TransportSession, plaintext: Uint8Array, path: Path, now: number): boolean {
+    const d = path.kind === 'udp' && this.opts.udpCopiesOnSend === true ? this.sealReused(s, plaintext, now) : s.seal(plaintext, now);
+    if (d === undefined) return false;
+    this.transmit(d, path);
+    return true;
+  }
+
+  /** A relay path with relayFrame: seals into a fresh RELAY_TO frame after its header and hands the
+   * frame over (no copy of the datagram); false when the key must not send. */
+  private sendRelayFrame(s: TransportSession, plaintext: Uint8Array, overlay: number, now: number): boolean {
+    const frame = Buffer.allocUnsafe(RELAY_HEADER_BYTES + TRANSPORT_OVERHEAD + plaintext.byteLength);
+    if (s.sealInto(plaintext, frame.subarray(RELAY_HEADER_BYTES), now) < 0) return false;
+    writeRelayHeader(frame, InnerKind.RELAY_TO, overlay);
+    this.stats.sent++;
+    this.opts.relayFrame!(frame);
     return true;
   }
 

@@ -261,7 +261,7 @@ async function measureRun(sys, topo, cell, run, results) {
           row.memory = memoryOf(started.peerStatus());
           if (row.memory) row.smaps = { a: smapsSummary(started.pids.a), b: smapsSummary(started.pids.b) };
         }, (cfg.seconds * 1000) / 2) : null;
-        const r = await iperf(lab, ns.a, ns.b, started.iperf.host, started.iperf.port, { seconds: cfg.seconds, streams, cc: cfg.cc });
+        const r = await iperf(lab, ns.a, ns.b, started.iperf.host, started.iperf.port, { seconds: cfg.seconds, streams, cc: cfg.cc, serverIntervals: relayMode !== null });
         row[`tcp${streams}`] = r;
         if (inner0) row.inner = { ext: tcpExtDelta(inner0.ext, tcpExt(lab, ns.a)), ss: ssSummary(stopSs()), tunnel: tunnelDelta(inner0.peers, started.peerStatus?.() ?? null) };
         bytes += r.bytes ?? 0;
@@ -298,7 +298,7 @@ async function measureRun(sys, topo, cell, run, results) {
           (e ? `, emulator drops ${e.lost} late>1ms ${e.late1ms} cpu ${fmt(100 * e.cpuShare, 0)} %` : '') +
           (row.hub ? `, hub relayed ${fmt((row.hub.relayedBytes ?? 0) / 1e6, 0)} MB over_budget ${row.hub.overBudget} peak queue ${row.hub.relayQueue?.peakQueuedBytes ?? '-'} drops ${JSON.stringify(Object.fromEntries(Object.entries(row.hub.drops ?? {}).filter(([, v]) => v > 0)))}` : '') +
           (row.tcp1?.retransmits !== undefined ? `, retr ${row.tcp1.retransmits}` : '') +
-          (relayMode && row.tcp1?.intervalsMbps?.length > 6 ? `, sender Mbit/s from the 6th second: median ${fmt(medianOf(row.tcp1.intervalsMbps.slice(5)))}` : '') +
+          (relayMode && row.tcp1?.receiverIntervalsMbps?.length > 6 ? `, receiver Mbit/s per second: first 5 ${row.tcp1.receiverIntervalsMbps.slice(0, 5).map((x) => fmt(x)).join(' ')}, median from the 6th ${fmt(medianOf(row.tcp1.receiverIntervalsMbps.slice(5)))}` : '') +
           (row.inner ? `, inner ${innerLine(row.inner)}` : '') +
           (row.memory ? `, memory A ${memLine(row.memory.a)} B ${memLine(row.memory.b)}` : '') +
           (row.echo ? `, echo avg ${fmt(row.echo.avg)} max ${fmt(row.echo.max)} ms` : '') +

@@ -9,6 +9,7 @@
 //     [--meshd-a DIR --meshd-b DIR [--ab-mode "kcp fast2"]] [--calibrate] [--out NAME] [--cpu-prof DIR]
 //     [--wmem-max BYTES|host] [--autogroup-nice N|keep]
 //     [--relay [--relay-rate MBIT|uncapped]]   (meshd rows through the hub's relay; default 50 as the hub's)
+//     [--warmup S]   (an unmeasured S-second transfer after each start: steady state without the first transfer)
 //     [--idle-ping COUNT@INTERVAL_S]   (idle pings only, no iperf3: e.g. 40@0.2 over --delays 0; issue 19 item 7)
 //     [--family 6]   (dual-stack underlay: rows meshd kcp fast2 over v4/v4, v6 underlay, v6 underlay and
 //                     overlay (iperf3 to B's overlay IPv6), and the kernel path of each family)
@@ -40,7 +41,7 @@ const opt = (f, d) => {
 const nums = (s) => String(s).split(',').filter((x) => x !== '').map(Number);
 // Every option this script reads. --help prints the usage above and an unknown option is refused
 // before anything starts: three runs of `run.mjs --help` in one session started full campaigns.
-const valued = ['--ab-mode', '--autogroup-nice', '--cc', '--cpu-prof', '--delays', '--echo-rounds', '--family', '--idle-ping', '--jitter', '--loss', '--meshd-a', '--meshd-b', '--out', '--relay-rate', '--runs', '--seconds', '--streams', '--systems', '--wmem-max'];
+const valued = ['--ab-mode', '--autogroup-nice', '--cc', '--cpu-prof', '--delays', '--echo-rounds', '--family', '--idle-ping', '--jitter', '--loss', '--meshd-a', '--meshd-b', '--out', '--relay-rate', '--runs', '--seconds', '--streams', '--systems', '--warmup', '--wmem-max'];
 const bare = ['--calibrate', '--echo', '--quick', '--relay'];
 if (flag('--help') || flag('-h')) {
   const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
@@ -69,6 +70,9 @@ const cfg = {
   pingIntervalS: idlePing?.[1] ?? 0.05,
   echo: flag('--echo') ? { rounds: Number(opt('--echo-rounds', '100')) } : null,
   cc: opt('--cc', null),
+  // --warmup S: one unmeasured single-stream transfer of S seconds on a clean path after each start,
+  // so the measured ones leave out the daemons' first transfer (issue 19 item 6). Default 0: none.
+  warmupS: Number(opt('--warmup', '0')),
 };
 // Slow start under loss takes seconds at 200 ms RTT: shorter runs measure the start, not the path.
 if (!quick && cfg.delaysMs.some((d) => d >= 100) && cfg.seconds < 20) throw new Error('--seconds must be >= 20 with 100 ms of one-way delay (or --quick for a sanity run)');
@@ -223,6 +227,11 @@ async function measureRun(sys, topo, cell, run, results) {
     const startMs = Date.now() - t0;
     // Warm-up, not measured: the first pings after start pay for first-packet work in the daemons.
     if (started.ping) await ping(ns.a, started.ping, { count: 10, intervalS: 0.02 });
+    if (cfg.warmupS > 0 && started.iperf) {
+      setLoss(lab, ns.r, started.lossIf ?? topo.lossIf, 0);
+      const w = await iperf(lab, ns.a, ns.b, started.iperf.host, started.iperf.port, { seconds: cfg.warmupS, streams: 1, cc: cfg.cc });
+      say(`${sys.name}: warm-up transfer (not measured) ${fmt(w.mbps)} Mbit/s`);
+    }
     const loadRss = {};
     for (const lossPct of cfg.lossPct) {
       setLoss(lab, ns.r, started.lossIf ?? topo.lossIf, lossPct);

@@ -88,12 +88,15 @@ export async function ping(ns, target, { count, intervalS = 0.05, deadlineS }) {
  * One iperf3 TCP test from ns A to host:port (a fresh one-off server in nsB on iperfPort).
  * Returns { mbps, bytes, retransmits, error }.
  */
-export async function iperf(lab, nsA, nsB, host, port, { seconds, streams, cc = null }) {
-  const server = lab.spawn(nsB, 'iperf3', ['-s', '-1', '-p', String(iperfPort)]);
+export async function iperf(lab, nsA, nsB, host, port, { seconds, streams, cc = null, serverIntervals = false }) {
+  // -J on the server too when its per-second rates are asked for (the client then gets them as JSON).
+  const server = lab.spawn(nsB, 'iperf3', ['-s', '-1', '-p', String(iperfPort), ...(serverIntervals ? ['-J'] : [])]);
   try {
     if (!(await waitListening(lab, nsB, iperfPort))) return { mbps: null, error: 'iperf3 server did not listen' };
     const args = ['iperf3', '-c', host, '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J', '--connect-timeout', '5000'];
     if (cc !== null) args.push('-C', cc);
+    // The receiver's per-second rates too (goodput as B got it: the sender's include its socket buffer filling).
+    if (serverIntervals) args.push('--get-server-output');
     const r = await runAsync(nsA, args, (seconds + 20) * 1000);
     let j;
     try {
@@ -110,6 +113,9 @@ export async function iperf(lab, nsA, nsB, host, port, { seconds, streams, cc = 
       retransmits: j.end.sum_sent?.retransmits ?? null,
       cc: j.end.sender_tcp_congestion ?? null,
       error: j.error ?? null,
+      // Per second as the sender saw it (the relay's start against its steady state, issue 19 item 6).
+      intervalsMbps: Array.isArray(j.intervals) ? j.intervals.map((i) => (i.sum?.bits_per_second ?? 0) / 1e6) : null,
+      receiverIntervalsMbps: Array.isArray(j.server_output_json?.intervals) ? j.server_output_json.intervals.map((i) => (i.sum?.bits_per_second ?? 0) / 1e6) : null,
     };
   } finally {
     await stopServer(server);

@@ -9,6 +9,7 @@
 //     [--meshd-a DIR --meshd-b DIR [--ab-mode "kcp fast2"]] [--calibrate] [--out NAME] [--cpu-prof DIR]
 //     [--wmem-max BYTES|host] [--autogroup-nice N|keep]
 //     [--relay [--relay-rate MBIT|uncapped]]   (meshd rows through the hub's relay; default 50 as the hub's)
+//     [--warmup S]   (an unmeasured S-second transfer after each start: steady state without the first transfer)
 //     [--idle-ping COUNT@INTERVAL_S]   (idle pings only, no iperf3: e.g. 40@0.2 over --delays 0; issue 19 item 7)
 //     [--idle-warmup N]   (N warm-up pings 0.01 s apart before measuring, default 10 at 0.02 s)
 //     [--family 6]   (dual-stack underlay: rows meshd kcp fast2 over v4/v4, v6 underlay, v6 underlay and
@@ -41,7 +42,7 @@ const opt = (f, d) => {
 const nums = (s) => String(s).split(',').filter((x) => x !== '').map(Number);
 // Every option this script reads. --help prints the usage above and an unknown option is refused
 // before anything starts: three runs of `run.mjs --help` in one session started full campaigns.
-const valued = ['--ab-mode', '--autogroup-nice', '--cc', '--cpu-prof', '--delays', '--echo-rounds', '--family', '--idle-ping', '--idle-warmup', '--jitter', '--loss', '--meshd-a', '--meshd-b', '--out', '--relay-rate', '--runs', '--seconds', '--streams', '--systems', '--wmem-max'];
+const valued = ['--ab-mode', '--autogroup-nice', '--cc', '--cpu-prof', '--delays', '--echo-rounds', '--family', '--idle-ping', '--idle-warmup', '--jitter', '--loss', '--meshd-a', '--meshd-b', '--out', '--relay-rate', '--runs', '--seconds', '--streams', '--systems', '--warmup', '--wmem-max'];
 const bare = ['--calibrate', '--echo', '--quick', '--relay'];
 if (flag('--help') || flag('-h')) {
   const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
@@ -75,6 +76,9 @@ const cfg = {
   idleWarmup,
   echo: flag('--echo') ? { rounds: Number(opt('--echo-rounds', '100')) } : null,
   cc: opt('--cc', null),
+  // --warmup S: one unmeasured single-stream transfer of S seconds on a clean path after each start,
+  // so the measured ones leave out the daemons' first transfer (issue 19 item 6). Default 0: none.
+  warmupS: Number(opt('--warmup', '0')),
 };
 // Slow start under loss takes seconds at 200 ms RTT: shorter runs measure the start, not the path.
 if (!quick && cfg.delaysMs.some((d) => d >= 100) && cfg.seconds < 20) throw new Error('--seconds must be >= 20 with 100 ms of one-way delay (or --quick for a sanity run)');
@@ -229,6 +233,11 @@ async function measureRun(sys, topo, cell, run, results) {
     const startMs = Date.now() - t0;
     // Warm-up, not measured: the first pings after start pay for first-packet work in the daemons.
     if (started.ping) await ping(ns.a, started.ping, idleWarmup === null ? { count: 10, intervalS: 0.02 } : { count: idleWarmup, intervalS: 0.01 });
+    if (cfg.warmupS > 0 && started.iperf) {
+      setLoss(lab, ns.r, started.lossIf ?? topo.lossIf, 0);
+      const w = await iperf(lab, ns.a, ns.b, started.iperf.host, started.iperf.port, { seconds: cfg.warmupS, streams: 1, cc: cfg.cc });
+      say(`${sys.name}: warm-up transfer (not measured) ${fmt(w.mbps)} Mbit/s`);
+    }
     const loadRss = {};
     for (const lossPct of cfg.lossPct) {
       setLoss(lab, ns.r, started.lossIf ?? topo.lossIf, lossPct);
@@ -252,6 +261,8 @@ async function measureRun(sys, topo, cell, run, results) {
       // Each daemon's CPU per idle ping (µs; its threads' run time over the pings, keepalives included).
       if (row.pingIdle?.sent) row.idleCpuUsPerPing = Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, idleCpu0[k] === null || cpuNs(p) === null ? null : (cpuNs(p) - idleCpu0[k]) / 1000 / row.pingIdle.sent]));
       const cpu0 = sumCpu(started.pids);
+      // Per daemon (a, b, and h with --relay): whose CPU a relayed transfer costs.
+      const cpuBy0 = Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, cpuSeconds(p)]));
       let bytes = 0;
       for (const streams of cfg.streams) {
         const loadPing = streams === 1 && started.ping ? ping(ns.a, started.ping, { deadlineS: cfg.seconds, intervalS: cfg.pingIntervalS }) : null;
@@ -265,7 +276,7 @@ async function measureRun(sys, topo, cell, run, results) {
           row.memory = memoryOf(started.peerStatus());
           if (row.memory) row.smaps = { a: smapsSummary(started.pids.a), b: smapsSummary(started.pids.b) };
         }, (cfg.seconds * 1000) / 2) : null;
-        const r = await iperf(lab, ns.a, ns.b, started.iperf.host, started.iperf.port, { seconds: cfg.seconds, streams, cc: cfg.cc });
+        const r = await iperf(lab, ns.a, ns.b, started.iperf.host, started.iperf.port, { seconds: cfg.seconds, streams, cc: cfg.cc, serverIntervals: relayMode !== null });
         row[`tcp${streams}`] = r;
         if (inner0) row.inner = { ext: tcpExtDelta(inner0.ext, tcpExt(lab, ns.a)), ss: ssSummary(stopSs()), tunnel: tunnelDelta(inner0.peers, started.peerStatus?.() ?? null) };
         bytes += r.bytes ?? 0;
@@ -280,6 +291,7 @@ async function measureRun(sys, topo, cell, run, results) {
         row.hub = h1 && { ...h1, relayedBytes: h1.relayedBytes - hub0.relayedBytes, overBudget: h1.overBudget === null ? null : h1.overBudget - (hub0.overBudget ?? 0) };
       }
       const cpu = sumCpu(started.pids) - cpu0;
+      row.cpuSecondsBy = Object.fromEntries(Object.entries(started.pids).map(([k, p]) => [k, cpuBy0[k] === null || cpuSeconds(p) === null ? null : cpuSeconds(p) - cpuBy0[k]]));
       row.cpuSeconds = Object.keys(started.pids).length ? cpu : null;
       row.cpuSecondsPerGB = Object.keys(started.pids).length && bytes > 0 ? cpu / (bytes / 1e9) : null;
       if (cfg.echo) row.echo = await echo(lab, ns.a, ns.b, started.echo.host, started.echo.port, { rounds: cfg.echo.rounds });
@@ -297,10 +309,11 @@ async function measureRun(sys, topo, cell, run, results) {
       say(
         `${sys.name.padEnd(16)} d${cell.delayMs}${cell.jitterMs ? `±${cell.jitterMs}` : ''} loss ${String(lossPct).padStart(2)} run ${run}: ` +
           cfg.streams.map((s) => `${s}x ${fmt(row[`tcp${s}`]?.mbps)}`).join(' ') +
-          ` Mbit/s, ping idle ${fmt(row.pingIdle?.median, idlePing ? 3 : 1)} ms${row.idleCpuUsPerPing ? ` (cpu µs/ping ${Object.entries(row.idleCpuUsPerPing).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(' ')})` : ''}${row.quietCpuMsPerS ? ` (quiet cpu ms/s ${Object.entries(row.quietCpuMsPerS).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')})` : ''}, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
+          ` Mbit/s, ping idle ${fmt(row.pingIdle?.median, idlePing ? 3 : 1)} ms${relayMode && Object.keys(row.cpuSecondsBy).length ? ` (cpu s ${Object.entries(row.cpuSecondsBy).map(([k, v]) => `${k} ${fmt(v)}`).join(' ')})` : ''}${row.idleCpuUsPerPing ? ` (cpu µs/ping ${Object.entries(row.idleCpuUsPerPing).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(' ')})` : ''}${row.quietCpuMsPerS ? ` (quiet cpu ms/s ${Object.entries(row.quietCpuMsPerS).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')})` : ''}, CPU ${fmt(row.cpuSecondsPerGB)} s/GB, rcvbuf err ${row.udpRcvbufErrors.a}/${row.udpRcvbufErrors.b}` +
           (e ? `, emulator drops ${e.lost} late>1ms ${e.late1ms} cpu ${fmt(100 * e.cpuShare, 0)} %` : '') +
           (row.hub ? `, hub relayed ${fmt((row.hub.relayedBytes ?? 0) / 1e6, 0)} MB over_budget ${row.hub.overBudget} peak queue ${row.hub.relayQueue?.peakQueuedBytes ?? '-'} drops ${JSON.stringify(Object.fromEntries(Object.entries(row.hub.drops ?? {}).filter(([, v]) => v > 0)))}` : '') +
           (row.tcp1?.retransmits !== undefined ? `, retr ${row.tcp1.retransmits}` : '') +
+          (relayMode && row.tcp1?.receiverIntervalsMbps?.length > 6 ? `, receiver Mbit/s per second: first 5 ${row.tcp1.receiverIntervalsMbps.slice(0, 5).map((x) => fmt(x)).join(' ')}, median from the 6th ${fmt(medianOf(row.tcp1.receiverIntervalsMbps.slice(5)))}` : '') +
           (row.inner ? `, inner ${innerLine(row.inner)}` : '') +
           (row.memory ? `, memory A ${memLine(row.memory.a)} B ${memLine(row.memory.b)}` : '') +
           (row.echo ? `, echo avg ${fmt(row.echo.avg)} max ${fmt(row.echo.max)} ms` : '') +
@@ -402,6 +415,11 @@ function innerLine(inner) {
 
 function memLine(m) {
   return m ? `rss ${m.rssMiB} heap ${m.heapUsedMiB}/${m.heapTotalMiB} ext ${m.externalMiB} ab ${m.arrayBuffersMiB} MiB` : '-';
+}
+
+function medianOf(xs) {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length === 0 ? null : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
 function fmt(x, d = 1) {

@@ -31,6 +31,7 @@ import { RouteBook } from './route-book.js';
 import type { RoutePrefix } from '../wire/routes.js';
 import { versionRefusal } from './version-refusal.js';
 import { registerOverlay6, type Network6 } from './claim6.js';
+import { relayFromInPlace } from './relay-rewrite.js';
 
 /** What the dispatch hands to published services (publish/hub-publisher.ts implements it; declared
  * here, by the side that calls it, so the server knows nothing else of publishing). */
@@ -216,7 +217,7 @@ export class HubServer {
       this.counters.controlIn++;
       this.onControl(remote, msg, from.endpoint);
     } else if (inner.kind === InnerKind.RELAY_TO) {
-      this.onRelay(remote, inner.overlay, inner.datagram);
+      this.onRelay(remote, inner.overlay, inner.datagram, pt);
     } else if (inner.kind === InnerKind.STREAM) {
       this.o.publish?.onStream(this.o.registry.get(remote.id), inner, remote.publicKey);
     } else if (inner.kind === InnerKind.PING) {
@@ -486,12 +487,14 @@ export class HubServer {
     this.broadcast(m);
   }
 
-  private onRelay(remote: RemoteNode, overlay: number, datagram: Uint8Array): void {
+  /** `pt`: the whole RELAY_TO plaintext, a fresh buffer from the link's open (crypto/session.ts),
+   * which becomes the RELAY_FROM in place (hub/relay-rewrite.ts): no copy of the datagram. */
+  private onRelay(remote: RemoteNode, overlay: number, datagram: Uint8Array, pt: Uint8Array): void {
     const sender = this.o.registry.get(remote.id);
     const target = this.o.registry.byOverlay(overlay);
     if (!target && sender && this.o.elsewhere?.relay(sender, overlay, datagram)) return; // homed on another hub
     // Shaped to the sender's budget (hub/relay-shaper.ts); the relay sends, now or from its timer.
-    this.o.relay.offer(sender, target, datagram.byteLength, () => encodeInner({ kind: InnerKind.RELAY_FROM, overlay: sender!.overlay, datagram }));
+    this.o.relay.offer(sender, target, datagram.byteLength, () => relayFromInPlace(pt, sender!.overlay));
   }
 
   close(): void {

@@ -13,8 +13,8 @@ import type { TransportSession } from '../crypto/session.js';
 import { sameEndpoint, type Endpoint } from '../net/udp.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { InnerKind } from '../wire/inner.js';
-import { MessageType, messageTypeOf } from '../wire/outer.js';
+import { InnerKind, RELAY_HEADER_BYTES, writeRelayHeader } from '../wire/inner.js';
+import { MessageType, messageTypeOf, TRANSPORT_OVERHEAD } from '../wire/outer.js';
 import { TRANSPORT_HEADER_SIZE, TRANSPORT_TAG_SIZE, transportReceiverIndex } from '../wire/transport.js';
 import * as C from './constants.js';
 import { Initiator } from './initiator.js';
@@ -153,9 +153,8 @@ export class Link implements LinkContext {
     const now = this.opts.clock.now();
     const cur = r.keypairs.current;
     if (cur !== undefined) {
-      const d = this.sealFor(cur, plaintext, path, now);
-      if (d !== undefined) {
-        this.transmit(d, path);
+      const sent = path.kind === 'relay' && this.opts.relayFrame !== undefined ? this.sendRelayFrame(cur, plaintext, path.overlay, now) : this.sendSealed(cur, plaintext, path, now);
+      if (sent) {
         r.lastSentMs = now;
         if (cur.needsRekey(now) || this.unanswered(r, now)) this.initiator.start(r, path);
         return true;
@@ -172,13 +171,33 @@ export class Link implements LinkContext {
     return true;
   }
 
+  /** Seals and transmits; false when the key must not send. */
+  private sendSealed(s: TransportSession, plaintext: Uint8Array, path: Path, now: number): boolean {
+    const d = this.sealFor(s, plaintext, path, now);
+    if (d === undefined) return false;
+    this.transmit(d, path);
+    return true;
+  }
+
+  /** A relay path with relayFrame: seals into a fresh RELAY_TO frame after its header and hands the
+   * frame over (no copy of the datagram); false when the key must not send. */
+  private sendRelayFrame(s: TransportSession, plaintext: Uint8Array, overlay: number, now: number): boolean {
+    const frame = Buffer.allocUnsafe(RELAY_HEADER_BYTES + TRANSPORT_OVERHEAD + plaintext.byteLength);
+    if (s.sealInto(plaintext, frame.subarray(RELAY_HEADER_BYTES), now) < 0) return false;
+    writeRelayHeader(frame, InnerKind.RELAY_TO, overlay);
+    this.stats.sent++;
+    this.opts.relayFrame!(frame);
+    return true;
+  }
+
   /**
    * Seals for `path`: into the link's one scratch buffer when the socket copies the datagram before
-   * send returns (net/udp.ts copiesOnSend: the native socket), so the data path allocates no
+   * send returns (net/udp.ts copiesOnSend: the native socket; or the owner says so for its socket,
+   * LinkOptions.udpCopiesOnSend: the hub on a native socket), so the data path allocates no
    * ArrayBuffer per datagram; else a fresh buffer (the relay, node:dgram, a TCP hub leg keep it).
    */
   private sealFor(s: TransportSession, plaintext: Uint8Array, path: Path, now: number): Uint8Array | undefined {
-    if (path.kind !== 'udp' || this.opts.udp.copiesOnSend?.(path.endpoint) !== true) return s.seal(plaintext, now);
+    if (path.kind !== 'udp' || (this.opts.udpCopiesOnSend !== true && this.opts.udp.copiesOnSend?.(path.endpoint) !== true)) return s.seal(plaintext, now);
     const need = TRANSPORT_HEADER_SIZE + plaintext.byteLength + TRANSPORT_TAG_SIZE;
     if (this.sealBuf.byteLength < need) this.sealBuf = new Uint8Array(Math.max(need, sealScratchBytes));
     const n = s.sealInto(plaintext, this.sealBuf, now);

@@ -106,8 +106,21 @@ export interface LinkOptions {
   retain?: (id: string) => boolean;
   /** Hub only: answer HUB_KEY_REQ with our static key. */
   answerHubKey?: boolean;
+  /**
+   * The socket copies each datagram before `send` returns (net/udp-native.ts does; node:dgram does
+   * not promise it): TRANSPORT to a UDP path is then sealed into one reused buffer, not a fresh one
+   * per datagram (issue 19 item 6: the hub's relay path). Absent: a fresh buffer each time.
+   */
+  udpCopiesOnSend?: boolean;
   /** Peer only: carries a datagram to `overlay` through the hub (RELAY_TO). */
   relay?: (overlay: number, datagram: Uint8Array) => void;
+  /**
+   * Peer only, beside `relay`: sends a whole RELAY_TO plaintext (wire/inner.ts) to the hub. With
+   * it, send() seals TRANSPORT for a relay path straight into a fresh RELAY_TO frame, after its
+   * header, so the sealed datagram is not copied again (issue 19 item 6); the frame is the
+   * callee's. Handshake messages and the rest still go through `relay`.
+   */
+  relayFrame?: (frame: Uint8Array) => void;
   /**
    * Peers: start a new handshake when a remote we send to has said nothing for this long
    * (constants.ts newHandshakeAfterSilenceMs). The hub leaves it unset: its members speak every

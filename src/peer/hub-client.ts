@@ -499,6 +499,12 @@ export class HubClient {
     this.o.link.send(this.key, encodeInner({ kind: InnerKind.RELAY_TO, overlay, datagram }), this.hubPath);
   }
 
+  /** Sends a whole RELAY_TO plaintext the link built (link/remote.ts LinkOptions.relayFrame). */
+  relayFrame(frame: Uint8Array): void {
+    if (!this.key) return;
+    this.o.link.send(this.key, frame, this.hubPath);
+  }
+
   isHub(publicKey: Uint8Array): boolean {
     return this.key !== undefined && bytesEqual(publicKey, this.key);
   }

@@ -175,6 +175,7 @@ export class PeerNode {
       wallClock: o.wallClock,
       log: componentLogger(o.log, 'link', { overlay: u32ToIpv4(o.overlay) }),
       relay: (overlay, datagram) => this.hubClient.relay(overlay, datagram),
+      relayFrame: (frame) => this.hubClient.relayFrame(frame),
       rehandshakeAfterSilenceMs: newHandshakeAfterSilenceMs,
       // Handshakes only from the hub and from the keys in the current map (M5).
       allowedKeys: (k) => this.hubClient.isHub(k) || this.hubSet?.isHub(k) === true || (this.map.byId(keyId(k)) !== undefined && !this.revoked.has(keyId(k))),

@@ -49,6 +49,18 @@ export const RELAY_HEADER_BYTES = 5;
 /** kind, op, conv: the headroom a stream's KCP reserves in each datagram. */
 export const STREAM_HEADER_BYTES = 6;
 
+/** Writes the RELAY_TO / RELAY_FROM header (kind, overlay u32 BE) into out[0..5), for a datagram
+ * already in place after it: the hub's rewrite of a RELAY_TO (hub/relay-rewrite.ts), a peer sealing
+ * straight into the frame (link/link.ts relayFrame). encodeInner gives the same bytes. */
+export function writeRelayHeader(out: Uint8Array, kind: InnerKind.RELAY_TO | InnerKind.RELAY_FROM, overlay: number): void {
+  const o = overlay >>> 0;
+  out[0] = kind;
+  out[1] = o >>> 24;
+  out[2] = (o >>> 16) & 0xff;
+  out[3] = (o >>> 8) & 0xff;
+  out[4] = o & 0xff;
+}
+
 /** STREAM ops (protocol: both sides must agree). */
 export enum StreamOp {
   DATA = 1,

@@ -69,7 +69,8 @@ export class World {
     const probeUdp = probePort ? this.net.open(HUB_ENDPOINT.address, HUB_PROBE_PORT) : undefined;
     this.hub = startHub({
       listen: HUB_ENDPOINT, network: NETWORK, psk: this.psk, keyPair: this.hubKeys, clock: this.clock, wallClock: this.wall,
-      log: testLogger('hub'), udp, ...(probeUdp ? { probeUdp } : {}), ...rest,
+      // The memory socket copies on send, as the native one the daemon uses: the link seals into one buffer.
+      log: testLogger('hub'), udp, udpCopiesOnSend: true, ...(probeUdp ? { probeUdp } : {}), ...rest,
     });
     return this.hub;
   }

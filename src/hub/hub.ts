@@ -16,7 +16,7 @@ import type { AllowRule } from './route-admission.js';
 import type { ExtRoute } from '../wire/routes.js';
 import { HubPublisher, type PublishedServiceStatus, type PublishLimits } from '../publish/hub-publisher.js';
 import type { PortRange } from '../publish/spec.js';
-import { ControlType, encodeControl, REGISTER_FLAG_ACL, RefusalReason } from '../wire/control.js';
+import { ControlType, encodeControl, REGISTER_CAP_ACL_DELTA, REGISTER_FLAG_ACL, RefusalReason } from '../wire/control.js';
 import { encodeInner, InnerKind } from '../wire/inner.js';
 import { BindingTable, dayMs, defaultBindingLeaseDays, leaseExpired, matchRelease, type Binding } from './bindings.js';
 import { leaseCheckIntervalMs } from './lease-cluster.js';
@@ -319,8 +319,8 @@ export function startHub(opts: HubOptions): Hub {
     bindings,
     wallNow: () => opts.wallClock(),
     onBindingsChanged: bindingsChanged,
-    onRegistered: (m, flags, fresh) => {
-      acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0, fresh);
+    onRegistered: (m, flags, fresh, caps) => {
+      acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0, fresh, (caps & REGISTER_CAP_ACL_DELTA) !== 0);
       hubList.registered(m, flags);
     },
     onMembersChanged: () => acl.changed(),
@@ -332,10 +332,13 @@ export function startHub(opts: HubOptions): Hub {
     members: () => registry.all(),
     // With several hubs a rule's names and tags select members homed anywhere (the shared map).
     everyone: () => state.map.all(),
-    sendReliable: (id, make, onGiveUp) => {
+    sendReliable: (id, make, onGiveUp, onSettled) => {
       const m = registry.get(id);
-      if (m) sender.sendReliableBody(m, make, onGiveUp);
-      else onGiveUp();
+      if (m) sender.sendReliableBody(m, make, onGiveUp, onSettled);
+      else {
+        onGiveUp();
+        onSettled?.();
+      }
     },
     firstVersion: Math.floor(opts.wallClock() / 1000),
     coalesceMs: mapCoalesceMs,

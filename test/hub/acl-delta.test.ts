@@ -14,7 +14,10 @@ import { AclFirewall } from '../../src/peer/acl-firewall.js';
 import { AclReceiver } from '../../src/peer/acl-receive.js';
 import { AclAction, AclMode, ACL_POLICY_TYPE, type AclPolicyMessage, type WireAclRule } from '../../src/wire/acl.js';
 import { ACL_DELTA_TYPE, AclOpKind, decodeAclDelta, splitAclDelta } from '../../src/wire/acl-delta.js';
+import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
+import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { testLogger } from '../fakes/logger.js';
+import { World } from '../vnet/world.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 
 const rule = (sources: number[] | undefined, over: Partial<WireAclRule> = {}): WireAclRule => ({ rule: 1, action: AclAction.ALLOW, proto: 0, portLo: 0, portHi: 65535, sources, ...over });
@@ -191,5 +194,48 @@ describe('ACL distribution with deltas (hub and 321 receivers in one process)', 
     expect(h.dist.counters.tooLarge).toBeGreaterThan(0);
     expect(h.wrong()).toEqual(['p9']); // every delta-capable member exact; the old one keeps its last rules
     expect(h.peers.get('id-p9')!.fw.status()).toMatchObject({ mode: 'enforce', rules: 1 });
+  });
+});
+
+/** A TCP packet src -> dst:port (what the firewall judges). */
+function tcp(src: number, dst: number, port: number): Uint8Array {
+  const p = new Uint8Array(40);
+  const v = new DataView(p.buffer);
+  p[0] = 0x45;
+  v.setUint16(2, p.byteLength);
+  p[8] = 64;
+  p[9] = 6;
+  v.setUint32(12, src);
+  v.setUint32(16, dst);
+  v.setUint16(20, 40000);
+  v.setUint16(22, port);
+  setIpv4Checksum(p);
+  return p;
+}
+
+describe('a policy larger than one datagram through real peers (hub, node.ts and Noise sessions in one process)', () => {
+  it('b enforces a rule of 300 listed sources (2 parts of ACL_POLICY_DELTA; 1,222 bytes as one ACL_POLICY); an old peer gets nothing and keeps its rules', async () => {
+    const w = new World();
+    const ip = ipv4ToU32;
+    const others = Array.from({ length: 299 }, (_, i) => `10.9.1.${i % 250}`).map((a, i) => (i < 250 ? a : `10.9.2.${i - 250}`));
+    const policy = parseAclPolicy(JSON.stringify({ rules: [{ from: ['a', ...others], to: ['b', 'old'], proto: 'tcp', ports: [22] }] }), 'acl.json');
+    w.startHub({ acl: policy });
+    const a = w.peer({ open: '198.51.100.10' }, '10.9.0.2', { name: 'a' });
+    const b = w.peer({ open: '198.51.100.20' }, '10.9.0.3', { name: 'b' });
+    const old = w.peer({ open: '198.51.100.30' }, '10.9.0.4', { name: 'old', aclDeltas: false });
+    await w.join(a);
+    await w.join(b);
+    await w.join(old);
+    w.run(2_000);
+    expect(b.firewall.status()).toMatchObject({ mode: 'enforce', rules: 1 });
+    expect(b.firewall.held()!.rules[0]!.sources).toHaveLength(300);
+    expect(b.firewall.admit(tcp(ip('10.9.0.2'), ip('10.9.0.3'), 22))).toBe(true); // a, by name
+    expect(b.firewall.admit(tcp(ip('10.9.2.48'), ip('10.9.0.3'), 22))).toBe(true); // the last listed address
+    expect(b.firewall.admit(tcp(ip('10.9.0.4'), ip('10.9.0.3'), 22))).toBe(false); // not listed
+    expect(b.firewall.admit(tcp(ip('10.9.0.2'), ip('10.9.0.3'), 80))).toBe(false); // another port
+    expect(b.aclPolicies.counters).toMatchObject({ wholes: 1, malformed: 0, baseMismatch: 0 });
+    // The older peer cannot take parts: the hub does not send it half a policy; it stays as it was.
+    expect(old.firewall.status().mode).toBe('open');
+    expect(w.hub.status().acl).toMatchObject({ tooLarge: 1 });
   });
 });

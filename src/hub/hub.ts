@@ -159,7 +159,7 @@ export interface HubStatus {
   /** NAT probes answered per port and refused per reason (hub/probe-port.ts); absent without a probe port. */
   probes?: { answered: Record<'main' | 'probe', number>; drops: Record<ProbeDrop, number> };
   /** The ACL policy (docs/ACL.md): rules in force, members enforcing it, policy messages sent. */
-  acl?: { rules: number; enforcing: number; sent: number; tooLarge: number; maps?: 'scoped' | 'full'; meanMapEntries?: number };
+  acl?: { rules: number; enforcing: number; sent: number; tooLarge: number; deltas?: number; wholes?: number; parts?: number; maps?: 'scoped' | 'full'; meanMapEntries?: number };
   /** Several hubs: PUNCH and relay to and from members homed on other hubs (hub/cluster-forward.ts),
    * and the hub-to-hub UDP sessions relayed data goes over (hub/hub-channel.ts). */
   crossHub?: { counters: CrossHub['counters']; drops: CrossHub['drops']; udp?: ReturnType<HubChannel['status']> };
@@ -520,7 +520,7 @@ export function startHub(opts: HubOptions): Hub {
         published: publisher.status(),
         routes: server.routes.current,
         ...(probes ? { probes: { answered: { ...probes.answered }, drops: { ...probes.drops } } } : {}),
-        acl: { rules: acl.rules, enforcing: acl.subscribers, sent: acl.counters.sent, tooLarge: acl.counters.tooLarge, ...scopeStatus(server.maps.scope) },
+        acl: { rules: acl.rules, enforcing: acl.subscribers, sent: acl.counters.sent, tooLarge: acl.counters.tooLarge, deltas: acl.counters.deltas, wholes: acl.counters.wholes, parts: acl.counters.parts, ...scopeStatus(server.maps.scope) },
         ...(crossHub ? { crossHub: { counters: { ...crossHub.counters }, drops: { ...crossHub.drops }, ...(hubData ? { udp: hubData.channel.status() } : {}) } } : {}),
       };
     },

@@ -78,6 +78,8 @@ interface MemberAcl {
   lastVersion: number | undefined;
   /** Bumped at a fresh registration: callbacks of an older incarnation's sends are ignored. */
   epoch: number;
+  /** The last flush that found it a member. */
+  round: number;
 }
 
 export class AclDistributor {
@@ -92,6 +94,7 @@ export class AclDistributor {
   private timer: TimerHandle | undefined;
   /** CPU the last coalesced flush took (ms, measured): spaces the next one (aclWindowMs). */
   private lastFlushMs = 0;
+  private round = 0;
   readonly counters = { sent: 0, tooLarge: 0, givenUp: 0, revokedSent: 0, deltas: 0, wholes: 0, parts: 0 };
 
   constructor(private readonly o: AclDistributorOptions) {
@@ -125,7 +128,7 @@ export class AclDistributor {
     }
     const had = this.capable.get(m.id);
     if (!fresh && had && had.sent !== undefined && had.deltas === deltas) return;
-    const s: MemberAcl = { target: m, key: '', keyName: '', keyOverlay: -1, keyEpoch: -1, deltas, sent: undefined, acked: undefined, inFlight: false, lastVersion: had?.lastVersion, epoch: (had?.epoch ?? 0) + 1 };
+    const s: MemberAcl = { target: m, key: '', keyName: '', keyOverlay: -1, keyEpoch: -1, deltas, sent: undefined, acked: undefined, inFlight: false, lastVersion: had?.lastVersion, epoch: (had?.epoch ?? 0) + 1, round: this.round };
     this.capable.set(m.id, s);
     this.sendTo(s, this.compiledFor(s));
     const revoked = this.o.revokedKeys?.() ?? [];
@@ -157,14 +160,15 @@ export class AclDistributor {
   }
 
   flush(): void {
-    const members = this.o.members();
-    const live = new Map<string, AclTarget>();
-    for (const m of members) live.set(m.id, m);
-    for (const [id, s] of this.capable) {
-      const m = live.get(id);
-      if (m) s.target = m;
-      else this.capable.delete(id);
+    // Members that left are dropped (one lookup per member, no set of the live ones).
+    const round = ++this.round;
+    for (const m of this.o.members()) {
+      const s = this.capable.get(m.id);
+      if (s === undefined) continue;
+      s.target = m;
+      s.round = round;
     }
+    for (const [id, s] of this.capable) if (s.round !== round) this.capable.delete(id);
     if (this.capable.size === 0) return; // nobody enforces: compiling costs rules x members for nothing
     this.sources = this.policy ? ruleSources(this.policy, this.everyone()) : [];
     // Each class present is compiled once; a class whose rules did not change keeps its version.

@@ -11,7 +11,7 @@
 //     op 2 ADD     n u16 LE | src u32 BE [n]      (sources added to rule `index`)
 //     op 3 REMOVE  n u16 LE | src u32 BE [n]      (sources removed from rule `index`)
 //   base 0 = from nothing: the parts DEFINE every index < nrules (a whole policy). base != 0: applies
-//   to the peer's policy of version `base` (same mode, nrules rules). parts 1..255, part < parts;
+//   to the peer's policy of version `base` (same mode, nrules rules). parts 1..48, part < parts;
 //   every part of one version repeats base, version, mode and nrules.
 import { viewOf } from '../util/bytes.js';
 import { DecodeError } from '../util/errors.js';
@@ -22,8 +22,9 @@ export const ACL_DELTA_TYPE = 62;
 export const ACL_DELTA_HEADER_BYTES = 20;
 /** Protocol: one part fits one datagram with room for the seal (the hub's ACL_MAX_BYTES). */
 export const ACL_DELTA_MAX_PART_BYTES = 1200;
-/** Protocol: at most this many parts per version (the peer's assembly bound): ~69,000 sources. */
-export const ACL_DELTA_MAX_PARTS = 240;
+/** Protocol: at most this many parts per version (the peer's assembly bound): ~14,000 sources, and
+ * within the hub's 64 reliable messages pending per member (hub/control-budget.ts). */
+export const ACL_DELTA_MAX_PARTS = 48;
 
 export enum AclOpKind {
   DEFINE = 1,

@@ -21,7 +21,9 @@
 // leaving: every peer must see it) and a spare member of group 0 joining (and leaving: its group and
 // the servers must see it), each timed until every peer that should see it does, then checked: no
 // peer holds what it should not. --acl-flag 0: the peers do not set REGISTER flag 0x08, so the hubs
-// send them no ACL_POLICY (the maps' cost alone). --check: a correctness run (small scale, e.g. --peers 200): exit 4
+// send them no ACL_POLICY (the maps' cost alone). --acl-deltas 1: the peers also take ACL_POLICY_DELTA
+// (REGISTER CAPS ext, docs/ACL.md "Deltas and parts"); with the ACL flag every peer's held policy is
+// checked against the plan (policies held: exact, wrong, none). --check: a correctness run (small scale, e.g. --peers 200): exit 4
 // unless every map was exact after the settle and after every change.
 // --time-limit (default 690 s, so a run fits the 12 minutes a bench-lock holder may take): past it the
 // run stops where it is, prints what it measured and exits 2.
@@ -57,7 +59,7 @@ const quietLagMs = Number(args['quiet-lag-ms'] ?? 100);
 if (H > 1 && natsNodes === 0) throw new Error('--hubs 2 needs NATS (--nats 3)');
 const scoped = args.scope !== undefined || args.check !== undefined;
 const checkRun = args.check !== undefined;
-const scope = scoped ? { peers: N, servers: Number(args.servers ?? 4), groupSize: Number(args['group-size'] ?? 100), spares: Math.max(1, Math.ceil((2 + spreads) / 4)), spareGroup: 0, aclFlag: args['acl-flag'] !== '0' } : undefined;
+const scope = scoped ? { peers: N, servers: Number(args.servers ?? 4), groupSize: Number(args['group-size'] ?? 100), spares: Math.max(1, Math.ceil((2 + spreads) / 4)), spareGroup: 0, aclFlag: args['acl-flag'] !== '0', aclDeltas: args['acl-deltas'] === '1' } : undefined;
 const plan = scope ? scopePlan(scope) : undefined;
 
 const dir = mkdtempSync(join(tmpdir(), 'meshd-cload-'));
@@ -227,15 +229,15 @@ async function scopeCheck() {
   for (const m of stats) for (const i of m.indices ?? []) members.add(i);
   const list = [...members];
   const replies = await Promise.all(workers.map((w) => { w.send({ type: 'scopecheck', members: list, firstHost }); return onAny((x, m) => x === w && m.type === 'scopecheck'); }));
-  const r = { peers: 0, exact: 0, missing: 0, extra: 0, noMap: 0, held: 0, aclPolicies: 0, examples: [] };
+  const r = { peers: 0, exact: 0, missing: 0, extra: 0, noMap: 0, held: 0, aclPolicies: 0, aclExact: 0, aclWrong: 0, aclNone: 0, examples: [] };
   for (const x of replies) {
-    for (const k of ['peers', 'exact', 'missing', 'extra', 'noMap', 'held', 'aclPolicies']) r[k] += x[k];
+    for (const k of ['peers', 'exact', 'missing', 'extra', 'noMap', 'held', 'aclPolicies', 'aclExact', 'aclWrong', 'aclNone']) r[k] += x[k] ?? 0;
     r.examples.push(...x.examples);
   }
   r.examples = r.examples.slice(0, 3);
   return r;
 }
-const scopeText = (r) => `${r.exact} of ${r.peers} maps exact, ${r.missing} entries missing, ${r.extra} extra, ${r.noMap} without a map, ${r.held} entries held, ${r.aclPolicies} ACL_POLICY received${r.examples.length ? `; e.g. ${JSON.stringify(r.examples.slice(0, 2))}` : ''}`;
+const scopeText = (r) => `${r.exact} of ${r.peers} maps exact, ${r.missing} entries missing, ${r.extra} extra, ${r.noMap} without a map, ${r.held} entries held, ${r.aclPolicies} ACL_POLICY received${scope?.aclFlag ? ` (policies held: ${r.aclExact} exact, ${r.aclWrong} wrong, ${r.aclNone} none)` : ''}${r.examples.length ? `; e.g. ${JSON.stringify(r.examples.slice(0, 2))}` : ''}`;
 
 /** Every worker's version histogram, merged per hub. */
 async function versions() {

@@ -17,7 +17,11 @@ const { systemClock, systemWallClock } = await import(`${dist}/util/clock.js`);
 const { decodeControl } = await import(`${dist}/wire/control.js`);
 const { decodeInner, InnerKind } = await import(`${dist}/wire/inner.js`);
 const { ACL_POLICY_TYPE, REVOKED_TYPE, decodeAclPolicy, decodeRevoked } = await import(`${dist}/wire/acl.js`);
-const { REGISTER_FLAG_ACL } = await import(`${dist}/wire/control.js`);
+const { REGISTER_FLAG_ACL, REGISTER_CAP_ACL_DELTA } = await import(`${dist}/wire/control.js`);
+// --acl-deltas 1 (cluster-load.mjs): the peers take ACL_POLICY_DELTA (type 62) and every peer keeps
+// the policy it was sent (the peer's own receiver), checked against the plan at each scopecheck.
+const { AclReceiver } = await import(`${dist}/peer/acl-receive.js`);
+const ACL_DELTA_TYPE = 62;
 const { compareScope, memberCounts, scopePlan } = await import('./acl-scope.mjs');
 // Each Link runs on the crypto a real peer uses (crypto/native.ts runtimeCrypto: the addon's AEAD
 // and handshake primitives unless MESHD_NODE_CRYPTO=1).
@@ -36,6 +40,7 @@ function decodeControlLoad(b) {
 const peers = [];
 let watch; // { version, pending: Set, startedAt } or, scoped runs, { key, overlay, present, pending }
 let aclPolicies = 0; // ACL_POLICY messages received (scoped runs), duplicates included
+let cfg0; // the start message (scopecheck reads its scope)
 let plan; // scoped runs (cluster-load.mjs --scope): the acl-scope.mjs plan; the maps then keep their members
 let halted = false; // the coordinator's registration time limit passed: start no more peers
 const regMs = []; // per registered peer: first datagram to REGISTER_OK (cluster-load.mjs percentiles; 'regstats')
@@ -123,7 +128,12 @@ async function startPeer(cfg, index) {
   p.client = new HubClient({
     link, clock: systemClock, log, hub: cfg.hub, psk, hubKey: cfg.hubKey, overlay, prefix: 16, name: plan ? plan.name(index) : '', lan: () => [udp.local],
     bootId: BigInt(index + 1), map: p.map, ...(plan && cfg.scope.aclFlag ? { registerFlags: REGISTER_FLAG_ACL } : {}),
+    ...(plan && cfg.scope.aclFlag && cfg.scope.aclDeltas ? { registerCaps: REGISTER_CAP_ACL_DELTA } : {}),
   });
+  // The policy this peer holds (what its firewall would enforce), kept by the peer's own receiver.
+  p.acl = { held: undefined };
+  const fw = { held: () => p.acl.held, apply: (m) => (p.acl.held !== undefined && ((m.version - p.acl.held.version) | 0) <= 0 ? false : ((p.acl.held = m), true)) };
+  p.aclRx = new AclReceiver(fw, (seq) => p.client.ack(seq), log);
   link.onInner((r, pt) => {
     if (!p.client.isHub(r.publicKey)) return;
     const inner = decodeInner(pt);
@@ -132,7 +142,10 @@ async function startPeer(cfg, index) {
     // ACL_POLICY and REVOKED messages (reliable), without enforcing them.
     if (inner.body[0] === ACL_POLICY_TYPE) {
       aclPolicies++;
-      p.client.ack(decodeAclPolicy(inner.body).seq);
+      p.aclRx.receive(inner.body);
+    } else if (inner.body[0] === ACL_DELTA_TYPE) {
+      aclPolicies++;
+      p.aclRx.receiveDelta(inner.body);
     }
     else if (inner.body[0] === REVOKED_TYPE) p.client.ack(decodeRevoked(inner.body).seq);
     else p.client.onControl(decodeControlLoad(inner.body));
@@ -147,6 +160,7 @@ async function startPeer(cfg, index) {
 process.on('message', async (msg) => {
   if (msg.scope && !plan) plan = scopePlan(msg.scope);
   if (msg.type === 'start') {
+    cfg0 = msg;
     const cfg = { ...msg, hubKey: decodeKey(msg.hubKey, 'hub key'), psk: pskFromSecret(msg.secret) };
     const gapMs = 1000 / msg.ratePerSec;
     let done = 0;
@@ -191,7 +205,17 @@ process.on('message', async (msg) => {
     const members = new Set(msg.members);
     const counts = memberCounts(plan, members);
     const toIndex = (o) => o - 0x0a090000 - msg.firstHost;
-    const r = { peers: 0, exact: 0, missing: 0, extra: 0, noMap: 0, held: 0, examples: [] };
+    const r = { peers: 0, exact: 0, missing: 0, extra: 0, noMap: 0, held: 0, examples: [], aclExact: 0, aclWrong: 0, aclNone: 0 };
+    // The rules each peer should hold: a server one rule from anyone; a group member one rule whose
+    // sources are its group's registered members (bench/load/acl-scope.mjs policy()).
+    const groupSources = new Map();
+    for (const j of members) {
+      if (plan.role(j) !== 'member') continue;
+      const g = plan.group(j);
+      if (!groupSources.has(g)) groupSources.set(g, []);
+      groupSources.get(g).push((0x0a090000 + msg.firstHost + j) >>> 0);
+    }
+    for (const l of groupSources.values()) l.sort((a, b) => a - b);
     for (const p of peers) {
       if (p.registeredAt === 0) continue;
       r.peers++;
@@ -203,6 +227,13 @@ process.on('message', async (msg) => {
       else if (r.examples.length < 2) r.examples.push({ index: p.index, name: plan.name(p.index), held: held.size, ...c });
       r.missing += c.missing;
       r.extra += c.extra;
+      if (cfg0?.scope?.aclFlag) {
+        const h = p.acl.held;
+        const want = plan.role(p.index) === 'server' ? undefined : (groupSources.get(plan.group(p.index)) ?? []);
+        if (h === undefined) r.aclNone++;
+        else if (h.rules.length === 1 && (want === undefined ? h.rules[0].sources === undefined : h.rules[0].sources?.length === want.length && h.rules[0].sources.every((x, k) => x === want[k]))) r.aclExact++;
+        else r.aclWrong++;
+      }
     }
     process.send({ type: 'scopecheck', ...r, aclPolicies });
   } else if (msg.type === 'versions') {

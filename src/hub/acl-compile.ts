@@ -16,16 +16,23 @@ function selects(s: AclSelector, m: AclMember, tags: AclPolicyFile['tags']): boo
   return m.name !== '' && (tags.get(s.tag)?.has(m.name) ?? false);
 }
 
-/** Each rule's source addresses among `members` (undefined = any): computed once per membership
- * change. The rules are indexed by the names their `from` selects (names and tags' names), so it
- * costs members x the rules naming each, not rules x members (20,000 members, 200 group rules). */
-export function ruleSources(policy: AclPolicyFile, members: readonly AclMember[]): Array<number[] | undefined> {
+/** Per policy: the rules by the names their `from` selects (names and tags' names), the addresses
+ * they list, and which take any source; built once per policy (the distributor flushes often). */
+interface RuleIndex {
+  byName: Map<string, number[]>;
+  addresses: Array<number[] | undefined>;
+}
+const indexes = new WeakMap<AclPolicyFile, RuleIndex>();
+
+function ruleIndex(policy: AclPolicyFile): RuleIndex {
+  let ix = indexes.get(policy);
+  if (ix) return ix;
   const byName = new Map<string, number[]>();
-  const sets = policy.rules.map((r, i) => {
+  const addresses = policy.rules.map((r, i) => {
     if (r.from.some((s) => 'any' in s)) return undefined;
-    const set = new Set<number>();
+    const list: number[] = [];
     for (const s of r.from) {
-      if ('address' in s) set.add(s.address >>> 0);
+      if ('address' in s) list.push(s.address >>> 0);
       const names = 'name' in s ? [s.name] : 'tag' in s ? (policy.tags.get(s.tag) ?? []) : [];
       for (const n of names) {
         const l = byName.get(n);
@@ -33,11 +40,24 @@ export function ruleSources(policy: AclPolicyFile, members: readonly AclMember[]
         else byName.set(n, [i]);
       }
     }
-    return set;
+    return list;
   });
+  ix = { byName, addresses };
+  indexes.set(policy, ix);
+  return ix;
+}
+
+/** Each rule's source addresses among `members` (undefined = any): computed once per membership
+ * change. The rules are indexed by the names their `from` selects (ruleIndex), so it costs
+ * members x the rules naming each, not rules x members (20,000 members, 200 group rules). */
+export function ruleSources(policy: AclPolicyFile, members: readonly AclMember[]): Array<number[] | undefined> {
+  const { byName, addresses } = ruleIndex(policy);
+  const sets = addresses.map((a) => (a === undefined ? undefined : new Set<number>(a)));
   for (const m of members) {
     if (m.name === '') continue;
-    for (const i of byName.get(m.name) ?? []) sets[i]?.add(m.overlay >>> 0);
+    const rules = byName.get(m.name);
+    if (rules === undefined) continue;
+    for (const i of rules) sets[i]?.add(m.overlay >>> 0);
   }
   return sets.map((set) => (set === undefined ? undefined : [...set].sort((a, b) => a - b).slice(0, ACL_ANY_SOURCE - 1)));
 }

@@ -16,7 +16,7 @@ import type { AllowRule } from './route-admission.js';
 import type { ExtRoute } from '../wire/routes.js';
 import { HubPublisher, type PublishedServiceStatus, type PublishLimits } from '../publish/hub-publisher.js';
 import type { PortRange } from '../publish/spec.js';
-import { ControlType, encodeControl, REGISTER_FLAG_ACL, RefusalReason } from '../wire/control.js';
+import { ControlType, encodeControl, REGISTER_CAP_ACL_DELTA, REGISTER_FLAG_ACL, RefusalReason } from '../wire/control.js';
 import { encodeInner, InnerKind } from '../wire/inner.js';
 import { BindingTable, dayMs, defaultBindingLeaseDays, leaseExpired, matchRelease, type Binding } from './bindings.js';
 import { leaseCheckIntervalMs } from './lease-cluster.js';
@@ -162,7 +162,7 @@ export interface HubStatus {
   /** NAT probes answered per port and refused per reason (hub/probe-port.ts); absent without a probe port. */
   probes?: { answered: Record<'main' | 'probe', number>; drops: Record<ProbeDrop, number> };
   /** The ACL policy (docs/ACL.md): rules in force, members enforcing it, policy messages sent. */
-  acl?: { rules: number; enforcing: number; sent: number; tooLarge: number; maps?: 'scoped' | 'full'; meanMapEntries?: number };
+  acl?: { rules: number; enforcing: number; sent: number; tooLarge: number; deltas?: number; wholes?: number; parts?: number; maps?: 'scoped' | 'full'; meanMapEntries?: number };
   /** Several hubs: PUNCH and relay to and from members homed on other hubs (hub/cluster-forward.ts),
    * and the hub-to-hub UDP sessions relayed data goes over (hub/hub-channel.ts). */
   crossHub?: { counters: CrossHub['counters']; drops: CrossHub['drops']; udp?: ReturnType<HubChannel['status']> };
@@ -323,8 +323,8 @@ export function startHub(opts: HubOptions): Hub {
     bindings,
     wallNow: () => opts.wallClock(),
     onBindingsChanged: bindingsChanged,
-    onRegistered: (m, flags, fresh) => {
-      acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0, fresh);
+    onRegistered: (m, flags, fresh, caps) => {
+      acl.registered(m, (flags & REGISTER_FLAG_ACL) !== 0, fresh, (caps & REGISTER_CAP_ACL_DELTA) !== 0);
       hubList.registered(m, flags);
     },
     onMembersChanged: () => acl.changed(),
@@ -336,10 +336,13 @@ export function startHub(opts: HubOptions): Hub {
     members: () => registry.all(),
     // With several hubs a rule's names and tags select members homed anywhere (the shared map).
     everyone: () => state.map.all(),
-    sendReliable: (id, make, onGiveUp) => {
+    sendReliable: (id, make, onGiveUp, onSettled) => {
       const m = registry.get(id);
-      if (m) sender.sendReliableBody(m, make, onGiveUp);
-      else onGiveUp();
+      if (m) sender.sendReliableBody(m, make, onGiveUp, onSettled);
+      else {
+        onGiveUp();
+        onSettled?.();
+      }
     },
     firstVersion: Math.floor(opts.wallClock() / 1000),
     coalesceMs: mapCoalesceMs,
@@ -521,7 +524,7 @@ export function startHub(opts: HubOptions): Hub {
         published: publisher.status(),
         routes: server.routes.current,
         ...(probes ? { probes: { answered: { ...probes.answered }, drops: { ...probes.drops } } } : {}),
-        acl: { rules: acl.rules, enforcing: acl.subscribers, sent: acl.counters.sent, tooLarge: acl.counters.tooLarge, ...scopeStatus(server.maps.scope) },
+        acl: { rules: acl.rules, enforcing: acl.subscribers, sent: acl.counters.sent, tooLarge: acl.counters.tooLarge, deltas: acl.counters.deltas, wholes: acl.counters.wholes, parts: acl.counters.parts, ...scopeStatus(server.maps.scope) },
         ...(crossHub ? { crossHub: { counters: { ...crossHub.counters }, drops: { ...crossHub.drops }, ...(hubData ? { udp: hubData.channel.status() } : {}) } } : {}),
       };
     },

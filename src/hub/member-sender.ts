@@ -58,13 +58,14 @@ export class MemberSender {
   }
 
   /** Like sendReliable for a control body encoded elsewhere (wire/acl.ts); `make` writes the seq. */
-  sendReliableBody(m: Addressee, make: (seq: number) => Uint8Array, onGiveUp: () => void): void {
+  sendReliableBody(m: Addressee, make: (seq: number) => Uint8Array, onGiveUp: () => void, onSettled?: () => void): void {
     const rel = this.reliableOf(m.id);
     const seq = rel.nextSeq();
     const inner = encodeInner({ kind: InnerKind.CONTROL, body: make(seq) });
-    if (rel.track(seq, () => this.sendTo(m.id, m.publicKey, inner), onGiveUp)) return;
+    if (rel.track(seq, () => this.sendTo(m.id, m.publicKey, inner), onGiveUp, onSettled)) return;
     this.drops.reliable_full++;
     onGiveUp();
+    onSettled?.();
   }
 
   /** A control message once (answers, and each transmission of a reliable one). */

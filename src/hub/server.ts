@@ -76,7 +76,7 @@ export interface ServerOptions {
   allowRoutes?: readonly AllowRule[];
   /** A member registered with these REGISTER flags (the ACL distributor: hub/acl-distributor.ts);
    * `fresh`: new, or restarted (new boot id), i.e. it holds no state from us yet. */
-  onRegistered?: (m: Member, flags: number, fresh: boolean) => void;
+  onRegistered?: (m: Member, flags: number, fresh: boolean, caps: number) => void;
   /** Membership changed (the same moments as a map delta). */
   onMembersChanged?: () => void;
   /** The overlay IPv6 /64 (--network6; hub/claim6.ts); absent = IPv4 overlay only. */
@@ -398,7 +398,7 @@ export class HubServer {
     // HEARTBEAT repairs what is missing. Resending per copy made an overloaded hub send O(members)
     // more datagrams exactly when it was behind, and measured 215x on the wire for an attacker.
     if (!prev || prev.bootId !== msg.bootId) this.maps.sendFull(member);
-    this.o.onRegistered?.(member, msg.flags ?? 0, !prev || prev.bootId !== msg.bootId);
+    this.o.onRegistered?.(member, msg.flags ?? 0, !prev || prev.bootId !== msg.bootId, msg.caps ?? 0);
     if (changed) this.broadcast(member);
     this.routes.registered(member, ((msg.flags ?? 0) & REGISTER_FLAG_ROUTES) !== 0, !prev || prev.bootId !== msg.bootId);
   }

@@ -260,7 +260,7 @@ export interface HubStatusJson {
   cluster?: HubClusterJson;
   /** The ACL policy (--acl): rules, members enforcing it, policy messages sent (docs/ACL.md). */
   acl?: {
-    rules: number; enforcing: number; sent: number; tooLarge: number;
+    rules: number; enforcing: number; sent: number; tooLarge: number; deltas?: number; wholes?: number; parts?: number;
     /** Scoped maps (docs/ACL.md "Scoped maps"): 'scoped' while a policy is loaded, else 'full';
      * and the mean entries in this hub's members' maps. */
     maps?: 'scoped' | 'full'; meanMapEntries?: number;

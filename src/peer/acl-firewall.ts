@@ -22,6 +22,8 @@ export interface AclStatus {
 export class AclFirewall {
   private policy: AclPolicy = { mode: AclMode.OPEN, rules: [] };
   private version: number | undefined;
+  /** The policy in force as the hub sent it: the base ACL_POLICY_DELTA applies to (acl-receive.ts). */
+  private wire: AclPolicyMessage | undefined;
   readonly flows: FlowTable;
   private readonly ruleDrops = new Map<number, number>();
   private defaultDrops = 0;
@@ -41,12 +43,19 @@ export class AclFirewall {
    * first policy replaces the one in force whatever its version (the old one stays until then). */
   newSource(): void {
     this.version = undefined;
+    this.wire = undefined;
+  }
+
+  /** The policy in force, as received (undefined: none yet, or home moved to another hub). */
+  held(): AclPolicyMessage | undefined {
+    return this.wire;
   }
 
   /** A policy from the hub; false when it is not newer than the one in force (a late duplicate). */
   apply(m: AclPolicyMessage): boolean {
     if (this.version !== undefined && ((m.version - this.version) | 0) <= 0) return false;
     this.version = m.version >>> 0;
+    this.wire = m;
     this.policy = {
       mode: m.mode,
       rules: m.rules.map((r) => ({ ...r, sources: r.sources === undefined ? undefined : new Set(r.sources) })),

@@ -118,6 +118,8 @@ export interface HubClientOptions {
   nameIsHint?: boolean;
   /** More REGISTER flag bits (REGISTER_FLAG_ROUTES; node.ts: REGISTER_FLAG_ACL). */
   registerFlags?: number;
+  /** Capability bits for REGISTER's CAPS ext (REGISTER_CAP_*; node.ts: REGISTER_CAP_ACL_DELTA). */
+  registerCaps?: number;
   lan: () => Endpoint[];
   bootId: bigint;
   map: PeerMap;
@@ -318,6 +320,7 @@ export class HubClient {
       flags: (this.o.nameIsHint ? REGISTER_FLAG_NAME_HINT : 0) | (this.o.registerFlags ?? 0),
       ...(this.o.natClass?.() ? { nat: this.o.natClass()! } : {}),
       ...(this.overlay6 !== undefined ? { overlay6: this.overlay6, prefix6: this.prefix6 } : {}),
+      ...(this.o.registerCaps ? { caps: this.o.registerCaps } : {}),
     };
     this.reliable.track(
       seq,

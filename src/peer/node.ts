@@ -28,7 +28,7 @@ import { endpointRejection, overlayPrefix, type OverlayPrefix } from '../util/en
 import { DecodeError } from '../util/errors.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import { componentLogger, type Logger } from '../util/log.js';
-import { CandidateKind, decodeControl, MAX_LAN_ENDPOINTS, REGISTER_FLAG_ACL, type Candidate } from '../wire/control.js';
+import { CandidateKind, decodeControl, MAX_LAN_ENDPOINTS, REGISTER_CAP_ACL_DELTA, REGISTER_FLAG_ACL, type Candidate } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind, PING_FLAG_PUNCH, PING_FLAG_USER } from '../wire/inner.js';
 import { ServiceManager, type ServiceStatus } from '../publish/service-manager.js';
 import type { PublishSpec } from '../publish/spec.js';
@@ -47,6 +47,7 @@ import type { NatClass } from '../wire/nat-class.js';
 import { AclFirewall } from './acl-firewall.js';
 import { AclReceiver } from './acl-receive.js';
 import { ACL_POLICY_TYPE, REVOKED_TYPE } from '../wire/acl.js';
+import { ACL_DELTA_TYPE } from '../wire/acl-delta.js';
 import { RevokedKeys } from './revoked-keys.js';
 import { capsAskIntervalMs, fecPingFlags, onPingFlags, PEER_CAP_FEC } from './fec-caps.js';
 import { legOfPing, legPingFlag } from './leg-caps.js';
@@ -99,6 +100,9 @@ export interface PeerNodeOptions {
   publishBufferBytes?: number;
   /** More REGISTER flag bits (REGISTER_FLAG_ROUTES: this peer wants MAP_EXT). */
   registerFlags?: number;
+  /** False: REGISTER without the ACL_DELTA capability, so the hub sends whole ACL_POLICY messages
+   * (tests: an older peer). Default true. */
+  aclDeltas?: boolean;
   /** NAT traversal beyond direct probing (src/nat, docs/NAT.md); `udp` is then its NatSocket. */
   nat?: NatTraversal;
 }
@@ -205,6 +209,7 @@ export class PeerNode {
       name: o.name ?? '',
       ...(o.nameIsHint ? { nameIsHint: true } : {}),
       registerFlags: (o.registerFlags ?? 0) | REGISTER_FLAG_ACL | (o.hubs && o.hubs.length > 1 ? REGISTER_FLAG_HUB_LIST : 0),
+      ...(o.aclDeltas === false ? {} : { registerCaps: REGISTER_CAP_ACL_DELTA }),
       lan: () => (o.advertised ? [...o.advertised(), ...lan].slice(0, MAX_LAN_ENDPOINTS) : lan),
       bootId: this.bootId,
       map: this.map,
@@ -482,6 +487,8 @@ export class PeerNode {
     if (this.hubClient.isHub(r.publicKey)) {
       if (inner.kind === InnerKind.CONTROL && inner.body[0] === ACL_POLICY_TYPE) {
         this.aclPolicies.receive(inner.body);
+      } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === ACL_DELTA_TYPE) {
+        this.aclPolicies.receiveDelta(inner.body);
       } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === REVOKED_TYPE) {
         this.revoked.receive(inner.body);
       } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === HUB_LIST_TYPE) {

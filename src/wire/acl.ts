@@ -59,7 +59,7 @@ export interface AclPolicyMessage {
   rules: WireAclRule[];
 }
 
-export function aclPolicyBytes(m: Pick<AclPolicyMessage, 'rules'>): number {
+export function aclPolicyBytes(m: { readonly rules: readonly WireAclRule[] }): number {
   return ACL_HEADER_BYTES + m.rules.reduce((n, r) => n + ACL_RULE_FIXED_BYTES + 4 * (r.sources?.length ?? 0), 0);
 }
 

@@ -16,6 +16,10 @@
 //                    ignored (a newer peer, an older hub); nat = nat class (wire/nat-class.ts, 6 bytes)
 //                    when flags bit 2 NAT_INFO; overlay6/prefix6 when flags bit 4 OVERLAY6 (overlay6
 //                    all zero = assign me one)
+//                    [| ext*] ext = kind u8 | len u8 | value [len] to the end (session 6): kind 1 CAPS
+//                    value[0] = capability bits (REGISTER_CAP_*); unknown kinds are skipped, a cut ext
+//                    ends the list (an older hub skips them all). New capabilities go here, not in
+//                    flags (all 8 flag bits are taken).
 //   REGISTER_OK      observed ep | heartbeat_ms u32 LE [| overlay u32 BE | prefix u8 | name str
 //                    [| overlay6 ip6 | prefix6 u8]]
 //                    the address and name the hub assigned; absent = as requested
@@ -166,6 +170,10 @@ export const REGISTER_FLAG_NAT_INFO = 0x04;
 export const REGISTER_FLAG_ACL = 0x08;
 /** The REGISTER carries overlay6/prefix6 (overlay IPv6, issue 22); set by encodeControl when overlay6 is given. */
 export const REGISTER_FLAG_OVERLAY6 = 0x10;
+/** REGISTER ext kind: capability bits (protocol). */
+export const REGISTER_EXT_CAPS = 1;
+/** Capability: the peer applies ACL_POLICY_DELTA (type 62, wire/acl-delta.ts), whole and in parts. */
+export const REGISTER_CAP_ACL_DELTA = 0x01;
 
 /** What the hub gave a peer in REGISTER_OK. */
 export interface Assigned {
@@ -231,6 +239,8 @@ export type ControlMessage =
       /** Present iff flag OVERLAY6: the overlay IPv6 address asked for ("::" = assign me one). */
       overlay6?: string;
       prefix6?: number;
+      /** Capability bits (REGISTER_CAP_*) sent as ext CAPS; absent or 0 = none. */
+      caps?: number;
     }
   | { type: ControlType.REGISTER_OK; seq: number; observed: WireEndpoint; heartbeatMs: number; assigned?: Assigned }
   | { type: ControlType.REGISTER_REFUSED; seq: number; reason: RefusalReason; text: string }
@@ -386,6 +396,9 @@ class Reader {
   skipRest(): void {
     this.off = this.b.byteLength;
   }
+  left(): number {
+    return this.b.byteLength - this.off;
+  }
   atEnd(): boolean {
     return this.off === this.b.byteLength;
   }
@@ -413,6 +426,11 @@ export function encodeControl(m: ControlMessage): Uint8Array {
       if (m.overlay6 !== undefined) {
         w.ip6(m.overlay6);
         w.u8(m.prefix6 ?? 0);
+      }
+      if (m.caps) {
+        w.u8(REGISTER_EXT_CAPS);
+        w.u8(1);
+        w.u8(m.caps);
       }
       break;
     }
@@ -504,6 +522,19 @@ export function encodeControl(m: ControlMessage): Uint8Array {
   return w.done();
 }
 
+/** REGISTER's ext list (after the known fields): the CAPS bits; a cut or unknown ext is skipped. */
+function registerCaps(r: Reader): number {
+  let caps = 0;
+  while (r.left() >= 2) {
+    const kind = r.u8('ext kind');
+    const len = r.u8('ext length');
+    if (len > r.left()) break;
+    const value = r.bytes(len, 'ext value');
+    if (kind === REGISTER_EXT_CAPS && len >= 1) caps = value[0]!;
+  }
+  return caps;
+}
+
 export function decodeControl(b: Uint8Array): ControlMessage {
   const r = new Reader(b);
   const type = r.u8('type');
@@ -526,6 +557,8 @@ export function decodeControl(b: Uint8Array): ControlMessage {
         m.overlay6 = r.ip6('overlay6', true);
         m.prefix6 = r.prefix6('prefix6');
       }
+      const caps = registerCaps(r);
+      if (caps !== 0) m.caps = caps;
       r.skipRest(); // fields of newer peers (flag bits this hub does not know)
       break;
     }

@@ -151,7 +151,7 @@ describe('ACL distribution (hub and peers in one process)', () => {
     r.receive(good.subarray(0, 11));
     r.receive(good);
     r.receive(encodeAclPolicy({ seq: 8, version: 9, mode: AclMode.OPEN, rules: [] }));
-    expect(r.counters).toEqual({ applied: 1, stale: 1, malformed: 1 });
+    expect(r.counters).toMatchObject({ applied: 1, stale: 1, malformed: 1 });
     expect(acks).toEqual([7, 8]);
     expect(fw.status().mode).toBe('enforce');
   });

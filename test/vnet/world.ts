@@ -99,7 +99,7 @@ export class World {
   /** NAT agents (src/nat) of the peers made with `nat: true`. */
   readonly natAgents = new Map<PeerNode, NatAgent>();
 
-  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean; gateway?: GatewayOptions; hub?: { endpoint: Endpoint; publicKey: Uint8Array }; overlay6?: string; hubLeg?: () => 'udp' | 'tcp' | 'tls'; hubs?: Array<{ endpoint: Endpoint; key?: Uint8Array }> } = {}): PeerNode {
+  peer(p: Placement, overlay: string, opts: { name?: string; nameIsHint?: boolean; keyPair?: StaticKeyPair; psk?: Uint8Array; learnKey?: boolean; prefix?: number; lanEndpoints?: Endpoint[]; nat?: boolean; gateway?: GatewayOptions; hub?: { endpoint: Endpoint; publicKey: Uint8Array }; overlay6?: string; hubLeg?: () => 'udp' | 'tcp' | 'tls'; hubs?: Array<{ endpoint: Endpoint; key?: Uint8Array }>; aclDeltas?: boolean } = {}): PeerNode {
     const main = this.socketAt(p);
     // A port-mapping gateway on this peer's NAT (test/vnet/port-map-gateway.ts), answering PCP and/or NAT-PMP.
     let gw: FakePortMapGateway | undefined;
@@ -135,6 +135,7 @@ export class World {
       ...(opts.overlay6 !== undefined ? { overlay6: opts.overlay6, prefix6: opts.overlay6 === '::' ? 0 : 64 } : {}),
       ...(opts.hubLeg ? { hubLeg: opts.hubLeg } : {}),
       ...(opts.hubs ? { hubs: opts.hubs } : {}),
+      ...(opts.aclDeltas === false ? { aclDeltas: false } : {}),
     });
     if (agent) {
       this.natAgents.set(node, agent);

@@ -337,6 +337,8 @@ for (let i = 0; !plan && Date.now() < settleUntil; i++) {
   }
   await sleep(1000);
 }
+// No time left to settle (a slow registration under --time-limit): the maps as they are.
+if (plan && !result.settle?.scope) result.settle = { scope: await scopeCheck() };
 const settleS = (Date.now() - t1) / 1000;
 result.settle = { settled, wallS: settleS, ...cpuSince(c1, settleS), ...(plan ? { scope: result.settle?.scope } : {}) };
 result.settle.mapPartsSent = hubs.map((h) => h.partsTotal); // from the hubs' 10 s distribution lines (registration and settle)

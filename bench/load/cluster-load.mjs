@@ -460,7 +460,7 @@ async function scopedChange(n, waitQuiet) {
   });
   const ms = Math.max(...perHubMs.filter((x) => x !== null));
   say(`  ${what} at hub ${at}: all ${watchedPeers} peers that should see it did in ${ms} ms (per hub ${perHubMs.map((x) => x ?? '-').join(', ')} ms)${waitQuiet ? `, after ${waitedMs} ms waiting for quiet` : ''}; then ${scopeText(check)}; ${cpuText(cs)}`);
-  return { kind, server, hub: at, ms, peers: watchedPeers, perHubMs, exact, hubsCpuS: cs.hubsCpuS, natsCpuS: cs.natsCpuS, workersCpuS: cs.workersCpuS };
+  return { kind, server, hub: at, at: t, ms, peers: watchedPeers, perHubMs, exact, hubsCpuS: cs.hubsCpuS, natsCpuS: cs.natsCpuS, workersCpuS: cs.workersCpuS };
 }
 result.changes = [];
 for (let n = 0; n < 2 + spreads; n++) {

@@ -37,6 +37,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { startNatsCluster } from './nats-cluster.mjs';
+import { workerReplies } from './worker-replies.mjs';
 import { scopePlan } from './acl-scope.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -191,18 +192,8 @@ const cpuText = (x) => `hubs CPU ${x.hubsCpuS.join(' + ')} s (${x.hubsPctOfCore.
 const rssText = () => `RSS hubs ${hubs.map((h) => memMb(h.proc.pid, 'VmRSS').toFixed(0)).join(', ')} MB${nats ? `, NATS ${nats.pids().map((p) => memMb(p, 'VmRSS').toFixed(0)).join(', ')} MB` : ''}`;
 
 // Workers: W / H per hub; worker k serves hub k % H.
-const handlers = new Set();
-function onAny(pred) {
-  return new Promise((resolve) => {
-    const h = (w, m) => {
-      if (pred(w, m)) {
-        handlers.delete(h);
-        resolve(m);
-      }
-    };
-    handlers.add(h);
-  });
-}
+const fromWorkers = workerReplies();
+const onAny = fromWorkers.onAny;
 const progress = [];
 for (let k = 0; k < W; k++) {
   // LOAD_WORKER_NODE_ARGS: node flags for the workers (e.g. --cpu-prof --cpu-prof-dir DIR).
@@ -211,7 +202,7 @@ for (let k = 0; k < W; k++) {
   w.on('message', (m) => {
     if (m.type === 'error') say(`worker ${k}: ${m.error}`);
     if (m.type === 'progress') progress[k] = m.registered;
-    for (const h of [...handlers]) h(w, m);
+    fromWorkers.deliver(w, m);
   });
   workers.push(w);
   if (workersNice) setPriority(w.pid, workersNice);
@@ -224,11 +215,11 @@ const members = new Set(); // scoped runs: the indices registered network-wide
 async function scopeCheck() {
   // Members now: every worker's registered peers (late registrations after a time limit, and the
   // spares joined and left, included).
-  const stats = await Promise.all(workers.map((w) => { w.send({ type: 'regstats' }); return onAny((x, m) => x === w && m.type === 'regstats'); }));
+  const stats = await fromWorkers.ask(workers, { type: 'regstats' }, 'regstats');
   members.clear();
   for (const m of stats) for (const i of m.indices ?? []) members.add(i);
   const list = [...members];
-  const replies = await Promise.all(workers.map((w) => { w.send({ type: 'scopecheck', members: list, firstHost }); return onAny((x, m) => x === w && m.type === 'scopecheck'); }));
+  const replies = await fromWorkers.ask(workers, { type: 'scopecheck', members: list, firstHost }, 'scopecheck');
   const r = { peers: 0, exact: 0, missing: 0, extra: 0, noMap: 0, held: 0, aclPolicies: 0, aclExact: 0, aclWrong: 0, aclNone: 0, examples: [] };
   for (const x of replies) {
     for (const k of ['peers', 'exact', 'missing', 'extra', 'noMap', 'held', 'aclPolicies', 'aclExact', 'aclWrong', 'aclNone']) r[k] += x[k] ?? 0;
@@ -241,7 +232,7 @@ const scopeText = (r) => `${r.exact} of ${r.peers} maps exact, ${r.missing} entr
 
 /** Every worker's version histogram, merged per hub. */
 async function versions() {
-  const replies = await Promise.all(workers.map((w) => { w.send({ type: 'versions' }); return onAny((x, m) => x === w && m.type === 'versions'); }));
+  const replies = await fromWorkers.ask(workers, { type: 'versions' }, 'versions');
   const perHub = hubs.map(() => ({ hist: {}, states: {}, noMap: [] }));
   let lagMs = 0;
   let handshakes = 0;
@@ -284,7 +275,7 @@ if (regResult !== 'done') {
   for (const w of workers) w.send({ type: 'halt' });
   regResult = await Promise.race([regDone.then(() => 'halted at the limit'), sleep(30_000).then(() => 'timeout')]);
   if (regResult === 'timeout') {
-    const stats = await Promise.all(workers.map((w) => { w.send({ type: 'regstats' }); return onAny((x, m) => x === w && m.type === 'regstats'); }));
+    const stats = await fromWorkers.ask(workers, { type: 'regstats' }, 'regstats');
     registered = sum(stats.map((m) => m.registered));
     for (const m of stats) for (const i of m.indices ?? []) members.add(i);
     regMs.splice(0, regMs.length, ...stats.flatMap((m) => m.regMs));
@@ -348,6 +339,8 @@ for (let i = 0; !plan && Date.now() < settleUntil; i++) {
   }
   await sleep(1000);
 }
+// No time left to settle (a slow registration under --time-limit): the maps as they are.
+if (plan && !result.settle?.scope) result.settle = { scope: await scopeCheck() };
 const settleS = (Date.now() - t1) / 1000;
 result.settle = { settled, wallS: settleS, ...cpuSince(c1, settleS), ...(plan ? { scope: result.settle?.scope } : {}) };
 result.settle.mapPartsSent = hubs.map((h) => h.partsTotal); // from the hubs' 10 s distribution lines (registration and settle)
@@ -469,7 +462,7 @@ async function scopedChange(n, waitQuiet) {
   });
   const ms = Math.max(...perHubMs.filter((x) => x !== null));
   say(`  ${what} at hub ${at}: all ${watchedPeers} peers that should see it did in ${ms} ms (per hub ${perHubMs.map((x) => x ?? '-').join(', ')} ms)${waitQuiet ? `, after ${waitedMs} ms waiting for quiet` : ''}; then ${scopeText(check)}; ${cpuText(cs)}`);
-  return { kind, server, hub: at, ms, peers: watchedPeers, perHubMs, exact, hubsCpuS: cs.hubsCpuS, natsCpuS: cs.natsCpuS, workersCpuS: cs.workersCpuS };
+  return { kind, server, hub: at, at: t, ms, peers: watchedPeers, perHubMs, exact, hubsCpuS: cs.hubsCpuS, natsCpuS: cs.natsCpuS, workersCpuS: cs.workersCpuS };
 }
 result.changes = [];
 for (let n = 0; n < 2 + spreads; n++) {

@@ -17,6 +17,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { workerReplies } from './worker-replies.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(process.env.MESHD_DIST ?? join(here, '..', '..', 'dist'), 'cli.js'); // MESHD_DIST: a private build (vpeer-worker.mjs)
@@ -110,24 +111,14 @@ await new Promise((resolve, reject) => {
 say(`hub pid ${hub.pid} on 127.0.0.1:${port}; ${N} virtual peers in ${W} workers at ${rate} joins/s${workersNice ? `, workers at nice ${workersNice}` : ''}`);
 
 const per = Math.ceil(N / W);
-const handlers = new Set();
-function onAny(pred) {
-  return new Promise((resolve) => {
-    const h = (w, m) => {
-      if (pred(w, m)) {
-        handlers.delete(h);
-        resolve(m);
-      }
-    };
-    handlers.add(h);
-  });
-}
+const fromWorkers = workerReplies();
+const onAny = fromWorkers.onAny;
 for (let i = 0; i < W; i++) {
   const w = fork(join(here, 'vpeer-worker.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   w.on('message', (m) => {
     if (m.type === 'error') say(`worker ${i}: ${m.error}`);
     if (m.type === 'progress') progressByWorker[i] = m.registered;
-    for (const h of [...handlers]) h(w, m);
+    fromWorkers.deliver(w, m);
   });
   workers.push(w);
   // --workers-nice N: the virtual peers yield the CPU to the hub, as a hub on its own VPS has its
@@ -185,7 +176,7 @@ const M = registered; // peers measured below (N, or fewer with --partial)
 
 // Let the join storm's map traffic settle: every peer at the same version.
 async function versions() {
-  const replies = await Promise.all(workers.map((w) => { w.send({ type: 'versions' }); return onAny((x, m) => x === w && m.type === 'versions'); }));
+  const replies = await fromWorkers.ask(workers, { type: 'versions' }, 'versions');
   const hist = {};
   const states = {};
   const drops = {};

@@ -4,13 +4,13 @@
 // its own 127.x.y.z loopback address. What it leaves out of a peer: TUN, data plane, punching; and
 // the map keeps only its version (the entries are decoded and acked, not stored), so 10,000 peers fit in memory.
 import { pino } from 'pino';
+import { openConnectedUdp } from './connected-udp.mjs';
 
 // MESHD_DIST: a private build (npx tsc -p tsconfig.build.json --outDir DIR) so a run is not disturbed
 // by someone rebuilding dist/ in a shared tree; default the repository's dist/.
 const dist = process.env.MESHD_DIST ?? new URL('../../dist', import.meta.url).pathname;
 const { Link } = await import(`${dist}/link/link.js`);
 const { HubClient } = await import(`${dist}/peer/hub-client.js`);
-const { openUdp } = await import(`${dist}/net/udp-node.js`);
 const { decodeKey, generateKeyPair } = await import(`${dist}/crypto/keys.js`);
 const { pskFromSecret } = await import(`${dist}/crypto/psk.js`);
 const { systemClock, systemWallClock } = await import(`${dist}/util/clock.js`);
@@ -27,6 +27,28 @@ const { compareScope, memberCounts, scopePlan } = await import('./acl-scope.mjs'
 // and handshake primitives unless MESHD_NODE_CRYPTO=1).
 
 const log = pino({ level: 'silent' });
+// LOAD_WORKER_CHANGE_PROF=DIR: a CPU profile of this worker from each scoped change's watch to its
+// last watched peer (DIR/w<pid>-<key>.cpuprofile): what a change costs the load generator alone.
+const changeProfDir = process.env.LOAD_WORKER_CHANGE_PROF;
+let changeProf; // { session, key } while profiling
+async function changeProfStart(key) {
+  if (!changeProfDir || changeProf) return;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  changeProf = { session, key };
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+}
+async function changeProfStop() {
+  const p = changeProf;
+  if (!p) return;
+  changeProf = undefined;
+  const { profile } = await p.session.post('Profiler.stop');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(`${changeProfDir}/w${process.pid}-${p.key}.cpuprofile`, JSON.stringify(profile));
+  p.session.disconnect();
+}
 // MAP entries decoded (full) or only the part header (headers): the version-only map needs no
 // entries, and decoding 2,500 peers' full maps in one process made the workers, not the hub, the
 // bottleneck at 10,000 peers. The hub's work is the same either way; its codec is tested in test/.
@@ -105,14 +127,18 @@ function checkEntryWatch(p) {
   if (!watch?.overlay || !watch.pending.has(p)) return;
   if (p.map.held.has(watch.overlay) !== watch.present) return;
   watch.pending.delete(p);
-  if (watch.pending.size === 0) process.send({ type: 'watched', key: watch.key, doneAt: Date.now() });
+  if (watch.pending.size === 0) {
+    process.send({ type: 'watched', key: watch.key, doneAt: Date.now() });
+    void changeProfStop();
+  }
 }
 
 async function startPeer(cfg, index) {
   // Each virtual peer on its own loopback address (127.1.0.0 and up, all local on lo's /8), as real
   // peers have their own: the hub's per-IP limits under load (cookie replies) then see 10,000 sources.
   const address = `127.${1 + ((index >>> 16) & 0x7f)}.${(index >>> 8) & 0xff}.${index & 0xff}`;
-  const udp = await openUdp({ address, port: 0 }, { recvBufferBytes: 65536, sendBufferBytes: 65536 });
+  // Connected to its hub (connected-udp.mjs): the one destination a virtual peer has.
+  const udp = await openConnectedUdp(address, cfg.hub, { recvBufferBytes: 65536, sendBufferBytes: 65536 });
   const keyPair = generateKeyPair();
   const psk = cfg.psk;
   const link = new Link({ udp, keyPair, psk, clock: systemClock, wallClock: systemWallClock, log });
@@ -264,6 +290,7 @@ process.on('message', async (msg) => {
     const overlay = (0x0a090000 + msg.firstHost + msg.index) >>> 0;
     const want = new Set(msg.watchers);
     watch = { key: msg.key, overlay, present: msg.present, pending: new Set(peers.filter((p) => p.registeredAt > 0 && want.has(p.index) && p.map.held.has(overlay) !== msg.present)) };
+    if (watch.pending.size > 0) await changeProfStart(msg.key);
     process.send({ type: 'watching', key: msg.key, peers: watch.pending.size });
     if (watch.pending.size === 0) process.send({ type: 'watched', key: msg.key, doneAt: Date.now() });
   } else if (msg.type === 'watch') {

@@ -410,7 +410,7 @@ export function startHub(opts: HubOptions): Hub {
       log.info(
         {
           members: registry.size, mapVersion: registry.version, parts: c.parts - loggedParts, retransmits: c.retransmits - loggedRetransmits,
-          giveUps: c.giveUps, snapshots: c.snapshots, inFlight: server.maps.inFlight, srttMs: Math.round(server.maps.srttMs ?? 0), queued: server.maps.queued,
+          giveUps: c.giveUps, held: c.held, snapshots: c.snapshots, inFlight: server.maps.inFlight, srttMs: Math.round(server.maps.srttMs ?? 0), queued: server.maps.queued,
           // Scoped maps (docs/ACL.md): deltas not sent (nothing the member sees), members current.
           ...(opts.acl || c.skipped > 0 ? { skipped: c.skipped, current: server.maps.current } : {}),
           // Handshakes compete with map bytes for the loop: what waits for a DH, and the cookies sent.

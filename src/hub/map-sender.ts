@@ -77,6 +77,24 @@ export function nextWindowMs(windowMs: number, sinceLastFlushMs: number, members
  * (the ACKs are likely waiting in its socket): it is put off once instead of resending. */
 export const mapLateTimerMs = 100;
 
+/** Local tuning: a MAP ACK from any member within this long says the members are answering, only
+ * slowly (a fan-out to 10,000 queues thousands of parts in the receivers while they work through
+ * them): an unacked part is then waiting in a queue, not lost. */
+export const mapAckFlowMs = 50;
+/** Local tuning: however busy, a part unacked this long is resent (a real loss inside a long fan-out). */
+export const mapBusyHoldMs = 4_000;
+/** Local tuning: how soon a held retransmission looks again. */
+export const mapHoldRecheckMs = 100;
+
+/** Whether a member's due retransmission waits (pure): while ACKs from other members keep arriving,
+ * its part is most likely queued behind theirs in a busy receiver, and resending it would double
+ * that receiver's work (measured: a fan-out to 4,000 members resent 1,662 parts, its ACK round trip
+ * grew to 3.6 s and the change took 11 s instead of 1). Bounded by `mapBusyHoldMs` since the part
+ * was last sent. */
+export function holdRetransmit(nowMs: number, lastAckMs: number, sentMs: number): boolean {
+  return nowMs - lastAckMs <= mapAckFlowMs && nowMs - sentMs < mapBusyHoldMs;
+}
+
 /** Smoothed ACK round trip after a sample (pure; RFC 6298's 1/8 gain). */
 export function nextSrttMs(srttMs: number | undefined, sampleMs: number): number {
   return srttMs === undefined ? sampleMs : srttMs + (sampleMs - srttMs) / 8;
@@ -91,6 +109,13 @@ export function retryFloorMs(srttMs: number | undefined): number {
 /** Retransmit delay after a timeout or an ACK (pure): doubles while nothing is acked, halves back. */
 export function nextRetryMs(currentMs: number, event: 'timeout' | 'ack'): number {
   return event === 'timeout' ? Math.min(currentMs * 2, mapMaxRetryMs) : Math.max(mapFirstRetryMs, currentMs / 2);
+}
+
+/** When the earliest of a map's unacked parts was last sent. */
+function oldestSentMs(out: Outgoing): number {
+  let t = Infinity;
+  for (const u of out.unacked.values()) if (u.sentMs < t) t = u.sentMs;
+  return t;
 }
 
 /** One version on its way to a member. */
@@ -174,9 +199,11 @@ export interface MapSenderOptions {
 }
 
 export class MapSender {
-  readonly counters = { parts: 0, retransmits: 0, giveUps: 0, flushes: 0, snapshots: 0, pumps: 0, putOff: 0, quiet: 0, skipped: 0 };
+  readonly counters = { parts: 0, retransmits: 0, giveUps: 0, flushes: 0, snapshots: 0, pumps: 0, putOff: 0, quiet: 0, skipped: 0, held: 0 };
   /** Smoothed round trip of MAP part -> ACK over all members (the hub's and the peers' load show in it). */
   srttMs: number | undefined;
+  /** When a MAP part was last acked by any member (holdRetransmit). */
+  private lastAckMs = -Infinity;
   private readonly state = new Map<string, MemberMapState>();
   private flushTimer: TimerHandle | undefined;
   private lastFlushEndMs = -Infinity;
@@ -397,6 +424,7 @@ export class MapSender {
     if (!s || !out || !sent) return false;
     out.unacked.delete(seq);
     const now = this.clock.now();
+    this.lastAckMs = now;
     this.srttMs = nextSrttMs(this.srttMs, now - sent.sentMs);
     s.putOff = false;
     out.left--;
@@ -654,6 +682,10 @@ export class MapSender {
       s.putOff = true; // our own loop is behind: read the socket before resending
       this.counters.putOff++;
       return this.arm(s, delay);
+    }
+    if (holdRetransmit(now, this.lastAckMs, oldestSentMs(out))) {
+      this.counters.held++;
+      return this.arm(s, mapHoldRecheckMs);
     }
     if (++s.timeouts >= mapMaxSendsWithoutProgress) {
       this.drop(s); // given up: the member's next HEARTBEAT reports its version and repairs

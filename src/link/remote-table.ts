@@ -48,7 +48,11 @@ export class RemoteTable {
     return this.remotes.values();
   }
 
+  /** The record for `publicKey`, if any; a key array seen before is resolved without a hex string
+   * (the hub's map fan-out looks up every member once per MAP part). */
   get(publicKey: Uint8Array): Remote | undefined {
+    const cached = this.byKeyObject.get(publicKey);
+    if (cached !== undefined && this.remotes.get(cached.id) === cached) return cached;
     return this.remotes.get(keyId(publicKey));
   }
 

@@ -2,7 +2,7 @@
 // window of unacked parts per member, retransmit delay that grows while nothing is acked.
 import { describe, expect, it } from 'vitest';
 import {
-  MapSender, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapFirstWindowParts, mapLateTimerMs, mapMaxRetryMs, mapSnapshotMaxAgeMs, mapWindowParts, nextRetryMs, nextSrttMs,
+  MapSender, holdRetransmit, mapAckFlowMs, mapBusyHoldMs, mapCoalesceMaxMs, mapCoalesceMs, mapFirstRetryMs, mapFirstWindowParts, mapLateTimerMs, mapMaxRetryMs, mapSnapshotMaxAgeMs, mapWindowParts, nextRetryMs, nextSrttMs,
   nextWindowMs, retryFloorMs,
 } from '../../src/hub/map-sender.js';
 import type { FanoutReport } from '../../src/hub/fanout.js';
@@ -345,5 +345,59 @@ describe('full maps in a join storm', () => {
       expect(maps.queued.full).toBeLessThanOrEqual(2);
     }
     expect(finished).toEqual([0, 1, 2, 3, 4]);
+  });
+});
+
+describe('retransmission while the members answer slowly (a long fan-out)', () => {
+  it.each([
+    ['ACKs from others just now, part sent 600 ms ago: queued behind theirs, wait', 1_000, 990, 400, true],
+    ['an ACK exactly mapAckFlowMs ago still counts as flowing', 1_000, 1_000 - mapAckFlowMs, 400, true],
+    ['no ACK for longer than mapAckFlowMs: the receivers went quiet, resend', 1_000, 1_000 - mapAckFlowMs - 1, 400, false],
+    ['never any ACK: resend', 1_000, -Infinity, 400, false],
+    ['ACKs flowing but the part was sent mapBusyHoldMs ago: a real loss, resend', 10_000, 9_990, 10_000 - mapBusyHoldMs, false],
+  ])('%s', (_why, now, lastAck, sentMs, want) => {
+    expect(holdRetransmit(now, lastAck, sentMs)).toBe(want);
+  });
+
+  it('resends nothing to members whose ACKs come after the first retry while others keep acking, and resends a lost part once they stop', () => {
+    const { clock, registry, sent, maps, join, ackAll } = setup();
+    for (let i = 0; i < 40; i++) join();
+    for (let i = 0; i < 30; i++) {
+      ackAll();
+      clock.advance(100);
+    }
+    sent.length = 0;
+    const retransmitsBefore = maps.counters.retransmits;
+    const joiner = join(); // one change: a delta to each of the 40
+    const deltas = () => sent.filter((x) => x.to !== joiner.id && x.msg.base > 0);
+    for (let i = 0; i < 200 && deltas().length < 40; i++) {
+      for (const x of sent.filter((y) => y.to === joiner.id)) maps.acked(joiner, x.msg.seq);
+      clock.advance(5);
+    }
+    expect(deltas().length).toBe(40);
+    const order = deltas();
+    const lost = order[10]!; // its part never reaches the member
+    const t0 = clock.now();
+    // Receivers working through a backlog: half the members ack at once, the rest from 450 ms on,
+    // one every 40 ms (the last ~1.2 s after its send): the round trip estimate stays low meanwhile.
+    const ack = (x: (typeof order)[number]) => {
+      if (x !== lost) maps.acked(registry.get(x.to)!, x.msg.seq);
+    };
+    for (const x of order.slice(0, 20)) {
+      clock.advance(1);
+      ack(x);
+    }
+    clock.advance(450 - (clock.now() - t0));
+    for (const x of order.slice(20)) {
+      ack(x);
+      clock.advance(40);
+    }
+    const resentTo = (id: string) => deltas().filter((x) => x.to === id).length - 1;
+    expect(order.filter((x) => x !== lost && resentTo(x.to) > 0).length).toBe(0); // waited in a queue: not resent
+    expect(maps.counters.retransmits - retransmitsBefore).toBe(0);
+    expect(maps.counters.held).toBeGreaterThan(0);
+    clock.advance(600); // the ACKs stopped: the lost part goes again (at twice the round trip learnt meanwhile)
+    expect(resentTo(lost.to)).toBe(1);
+    expect(clock.now() - t0).toBeLessThan(mapBusyHoldMs);
   });
 });

@@ -68,9 +68,6 @@ export interface HubOptions {
   log: Logger;
   udp: UdpSocket;
   relayBytesPerSec?: number;
-  /** `udp` (and every layer under it) copies a datagram before send returns (net/udp-native.ts):
-   * the link seals into one reused buffer (link/remote.ts LinkOptions.udpCopiesOnSend). */
-  udpCopiesOnSend?: boolean;
   relayBurstBytes?: number;
   heartbeatMs?: number;
   /** Public TCP ports peers may publish services on (--allow-publish); absent = none. */
@@ -240,7 +237,6 @@ export function startHub(opts: HubOptions): Hub {
     wallClock: opts.wallClock,
     log: componentLogger(opts.log, 'link'),
     answerHubKey: true,
-    ...(opts.udpCopiesOnSend === true ? { udpCopiesOnSend: true } : {}),
     allowedKeys: permitted,
     refusal: (k: Uint8Array) => (revoked.has(keyId(k)) ? keyRevoked : keyNotAllowed),
     // Several hubs: a member homed elsewhere keeps its standby session with us (its published services).

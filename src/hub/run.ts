@@ -177,9 +177,6 @@ export async function startHubDaemon(cfg: HubConfig, keyPair: StaticKeyPair, log
     allowPublish: cfg.allowPublish,
     allowRoutes: cfg.allowRoutes,
     relayBytesPerSec: (cfg.relayRateMbit * 1e6) / 8,
-    // The native socket copies each datagram into its send slots; the TCP/TLS legs (stream-node.ts
-    // encodeFrame) and the hub-to-hub demux copy or pass through too. node:dgram promises nothing.
-    udpCopiesOnSend: rawUdp.impl === 'native',
     // One second of burst (at least 2 MB), so KCP's window-sized bursts are not clipped.
     relayBurstBytes: Math.max(2_000_000, (cfg.relayRateMbit * 1e6) / 8),
     publishListenHost: cfg.listen.address,

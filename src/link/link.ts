@@ -192,12 +192,12 @@ export class Link implements LinkContext {
 
   /**
    * Seals for `path`: into the link's one scratch buffer when the socket copies the datagram before
-   * send returns (net/udp.ts copiesOnSend: the native socket; or the owner says so for its socket,
-   * LinkOptions.udpCopiesOnSend: the hub on a native socket), so the data path allocates no
-   * ArrayBuffer per datagram; else a fresh buffer (the relay, node:dgram, a TCP hub leg keep it).
+   * send returns (net/udp.ts copiesOnSend: the native socket, and the wrappers that pass it on), so
+   * the data path allocates no ArrayBuffer per datagram; else a fresh buffer (the relay, node:dgram,
+   * a peer's TCP hub leg keep it).
    */
   private sealFor(s: TransportSession, plaintext: Uint8Array, path: Path, now: number): Uint8Array | undefined {
-    if (path.kind !== 'udp' || (this.opts.udpCopiesOnSend !== true && this.opts.udp.copiesOnSend?.(path.endpoint) !== true)) return s.seal(plaintext, now);
+    if (path.kind !== 'udp' || this.opts.udp.copiesOnSend?.(path.endpoint) !== true) return s.seal(plaintext, now);
     const need = TRANSPORT_HEADER_SIZE + plaintext.byteLength + TRANSPORT_TAG_SIZE;
     if (this.sealBuf.byteLength < need) this.sealBuf = new Uint8Array(Math.max(need, sealScratchBytes));
     const n = s.sealInto(plaintext, this.sealBuf, now);

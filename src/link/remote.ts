@@ -106,12 +106,6 @@ export interface LinkOptions {
   retain?: (id: string) => boolean;
   /** Hub only: answer HUB_KEY_REQ with our static key. */
   answerHubKey?: boolean;
-  /**
-   * The socket copies each datagram before `send` returns (net/udp-native.ts does; node:dgram does
-   * not promise it): TRANSPORT to a UDP path is then sealed into one reused buffer, not a fresh one
-   * per datagram (issue 19 item 6: the hub's relay path). Absent: a fresh buffer each time.
-   */
-  udpCopiesOnSend?: boolean;
   /** Peer only: carries a datagram to `overlay` through the hub (RELAY_TO). */
   relay?: (overlay: number, datagram: Uint8Array) => void;
   /**

@@ -137,6 +137,14 @@ export class StreamHubSocket implements UdpSocket {
     });
   }
 
+  /** A member on a TCP/TLS leg: every StreamConn frames the datagram into a new buffer before send
+   * returns (stream-frame.ts encodeFrame); anyone else: what the UDP socket below says. */
+  copiesOnSend(to: Endpoint): boolean {
+    if (this.closed) return false;
+    if (this.byKey.size > 0 && this.byKey.has(endpointKey(to))) return true;
+    return this.udp.copiesOnSend?.(to) ?? false;
+  }
+
   send(data: Uint8Array, to: Endpoint): void {
     if (this.closed) return;
     const e = this.byKey.size > 0 ? this.byKey.get(endpointKey(to)) : undefined;

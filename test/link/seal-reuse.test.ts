@@ -1,6 +1,7 @@
-// LinkOptions.udpCopiesOnSend (issue 19 item 6, the hub's relay path): TRANSPORT to a UDP path is
-// sealed into one reused buffer when the socket copies before send returns, and every datagram
-// still arrives intact; without the option each datagram gets its own buffer (node:dgram).
+// UdpSocket.copiesOnSend (issue 19 items 6-7, the hub's relay path and the peer's send path):
+// TRANSPORT to a UDP path is sealed into one reused buffer when the socket copies before send
+// returns, and every datagram still arrives intact, whatever its size; without that promise each
+// datagram gets its own buffer (node:dgram).
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
@@ -23,18 +24,16 @@ function pair(copies: boolean) {
   const ub = sw.open('192.0.2.2', 2000);
   // What A's link hands its socket (the memory socket copies, as the native one does).
   const handed: Uint8Array[] = [];
-  // The socket itself makes no promise here (the memory twin answers copiesOnSend like the native
-  // socket, test/link/seal-scratch.test.ts): only the option under test may.
-  ua.copiesOnSend = () => false;
+  // The promise under test (the memory twin answers true, as the native socket does).
+  ua.copiesOnSend = () => copies;
   const send = ua.send.bind(ua);
   ua.send = (d: Uint8Array, to: Endpoint) => {
     handed.push(d);
     send(d, to);
   };
-  const mk = (udp: typeof ua, keyPair: typeof ka, extra: { udpCopiesOnSend?: boolean }) =>
-    new Link({ ...extra, udp, keyPair, psk, clock, wallClock: () => 1_700_000_000_000, log: testLogger('link') });
-  const a = mk(ua, ka, copies ? { udpCopiesOnSend: true } : {});
-  const b = mk(ub, kb, {});
+  const mk = (udp: typeof ua, keyPair: typeof ka) => new Link({ udp, keyPair, psk, clock, wallClock: () => 1_700_000_000_000, log: testLogger('link') });
+  const a = mk(ua, ka);
+  const b = mk(ub, kb);
   const got: string[] = [];
   b.onInner((_r, pt) => got.push(Buffer.from(pt).toString()));
   a.send(kb.publicKey, Uint8Array.of(1), udpPath(ub.local));
@@ -46,7 +45,7 @@ function pair(copies: boolean) {
 
 describe('sealing into a reused buffer', () => {
   it.each([
-    ['the socket copies (udpCopiesOnSend): one buffer for every TRANSPORT', true, 1],
+    ['the socket copies (copiesOnSend): one buffer for every TRANSPORT', true, 1],
     ['no promise from the socket: a buffer per datagram', false, 50],
   ])('%s; 50 datagrams of mixed sizes sent in one turn all arrive intact and in order', (_why, copies, buffers) => {
     const t = pair(copies);

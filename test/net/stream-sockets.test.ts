@@ -45,6 +45,18 @@ function hubRig() {
 }
 
 describe('StreamHubSocket (hub)', () => {
+  it.each([
+    ['a member on a TCP leg (the frame is a copy)', 'stream', true, true],
+    ['a UDP member: what the socket below says (memory twin: copies)', 'udp', true, true],
+    ['a UDP member over a socket that promises nothing (node:dgram)', 'udp', false, false],
+  ] as const)('copiesOnSend: %s', (_name, leg, below, want) => {
+    const r = hubRig();
+    r.udp.copiesOnSend = () => below;
+    const remote = { address: '198.51.100.3', port: 41000 };
+    if (leg === 'stream') r.connect(remote);
+    expect(r.hub.copiesOnSend(remote)).toBe(want);
+  });
+
   it('a stream member is one more endpoint: datagrams both ways, relay to and from a UDP member', () => {
     const r = hubRig();
     const udpMember = r.sw.open('198.51.100.10', 5000);

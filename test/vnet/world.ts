@@ -70,7 +70,7 @@ export class World {
     this.hub = startHub({
       listen: HUB_ENDPOINT, network: NETWORK, psk: this.psk, keyPair: this.hubKeys, clock: this.clock, wallClock: this.wall,
       // The memory socket copies on send, as the native one the daemon uses: the link seals into one buffer.
-      log: testLogger('hub'), udp, udpCopiesOnSend: true, ...(probeUdp ? { probeUdp } : {}), ...rest,
+      log: testLogger('hub'), udp, ...(probeUdp ? { probeUdp } : {}), ...rest,
     });
     return this.hub;
   }

@@ -102,7 +102,9 @@ export interface HubClientOptions {
   log: Logger;
   hub: Endpoint;
   psk: Uint8Array;
-  /** Random numbers in [0, 1) for the heartbeat deadline's jitter (default Math.random). */
+  /** Random numbers in [0, 1) for the heartbeat deadline's and the refusal retry's jitter and the
+   * reliable sender's first sequence number (default Math.random; seeded in tests, so a run on the
+   * virtual internet replays the same packets through the same loss draws). */
   random?: () => number;
   /** Pinned hub key (--hub-key or hub.pub); absent = learn it with HUB_KEY_REQ. */
   hubKey?: Uint8Array;
@@ -178,7 +180,7 @@ export class HubClient {
     this.prefix6 = o.prefix6 ?? 0;
     this.hubEndpoint = o.hub;
     this.hubPath = udpPath(o.hub);
-    this.reliable = new ReliableSender(o.clock, 1 + Math.floor(Math.random() * 0x7fffffff));
+    this.reliable = new ReliableSender(o.clock, 1 + Math.floor((o.random ?? Math.random)() * 0x7fffffff));
     o.link.onHubKeyResponse((d, from) => this.onHubKeyResponse(d, from) || (this.o.otherHubKeyResponse?.(d, from) ?? false));
   }
 

@@ -181,6 +181,9 @@ export class PeerNode {
       relay: (overlay, datagram) => this.hubClient.relay(overlay, datagram),
       relayFrame: (frame) => this.hubClient.relayFrame(frame),
       rehandshakeAfterSilenceMs: newHandshakeAfterSilenceMs,
+      // Seeded in tests (the handshake retry's and the rekey's jitter are timings); session indices
+      // and the jitter come from the system's random source otherwise.
+      ...(o.random01 ? { randomU32: () => (o.random01!() * 2 ** 32) >>> 0 } : {}),
       // Handshakes only from the hub and from the keys in the current map (M5).
       allowedKeys: (k) => this.hubClient.isHub(k) || this.hubSet?.isHub(k) === true || (this.map.byId(keyId(k)) !== undefined && !this.revoked.has(keyId(k))),
       retain: (id) => this.map.byId(id) !== undefined || this.isHubId(id) || this.hubSet?.isHubId(id) === true,
@@ -212,6 +215,7 @@ export class PeerNode {
       ...(o.aclDeltas === false ? {} : { registerCaps: REGISTER_CAP_ACL_DELTA }),
       lan: () => (o.advertised ? [...o.advertised(), ...lan].slice(0, MAX_LAN_ENDPOINTS) : lan),
       bootId: this.bootId,
+      random: this.random01,
       map: this.map,
       ...(o.nat ? { natClass: () => o.nat!.own } : {}),
       ...(o.hubs && o.hubs.length > 1 ? { managed: true, otherHubKeyResponse: (d: Uint8Array, from: Endpoint) => this.hubSet?.onHubKeyResponse(d, from) ?? false } : {}),

@@ -3,14 +3,21 @@
 // data shards are rebuilt (fec/rs.ts) and delivered, without waiting for a round trip; duplicates and
 // late shards of finished groups are dropped. Memory is bounded by maxGroups open groups and a
 // timeout; a group that times out still missing data counts as unrecoverable. Used by the data path
-// per remote peer and session; it retains views of the frames it is given until their group ends,
-// so hand it frames whose buffers are not reused (a fresh decrypted plaintext each).
+// per remote peer and session. The frames it is given may live in a buffer the caller reuses (the
+// peer decrypts in place in the socket's receive slots): it copies each symbol it keeps for a repair
+// into a slot of its own, reused once the group ends, and delivers views only during push().
 import { decodeFecFrame, FEC_DATA_SYMBOL_OFFSET, FEC_SYMBOL_LEN_BYTES, FecOp } from './frame.js';
 import { reconstruct, tsShardMul, type ShardMul } from './rs.js';
 import { DecodeError } from '../util/errors.js';
 
 /** Groups kept at once (local tuning: 64 groups of 10 + 3 MTU-sized shards is ~1.2 MB worst case). */
 export const defaultMaxGroups = 64;
+/** Bytes of a pooled symbol slot (local tuning: a symbol of an MTU-sized message fits; a longer
+ * one gets a copy of its own). */
+export const symbolSlotBytes = 2048;
+/** Slots kept for reuse (local tuning: ~40 groups of 32 + 7 in flight; 3 MB at most). */
+const maxPooledSlots = 1536;
+
 /** How long a group waits for the shards that would repair it (local tuning: parity leaves within
  * the sender's flushMs of the group's first shard, so this only has to cover jitter and reordering). */
 export const defaultGroupTimeoutMs = 300;
@@ -74,6 +81,7 @@ export class FecDecoder {
   private readonly timeoutMs: number;
   private readonly groups = new Map<number, Group>(); // insertion order = age
   private floor: number | undefined; // newest group forgotten: ids up to it are late
+  private readonly slots: Uint8Array[] = []; // free symbol slots
 
   constructor(opts: FecDecoderOptions) {
     this.deliver = opts.deliver;
@@ -122,7 +130,7 @@ export class FecDecoder {
       }
       const symbol = frame.subarray(FEC_DATA_SYMBOL_OFFSET);
       if (g.symbolBytes !== 0 && symbol.byteLength > g.symbolBytes) g.broken = true;
-      g.data[f.index] = symbol;
+      g.data[f.index] = this.keep(symbol);
       g.dataCount++;
       if (f.index > g.maxIndex) g.maxIndex = f.index;
       this.deliver(f.shard, false);
@@ -151,7 +159,7 @@ export class FecDecoder {
         this.stats.duplicates++;
         return;
       }
-      g.parity[f.index] = f.symbol;
+      g.parity[f.index] = this.keep(f.symbol);
       g.parityCount++;
     }
     this.settle(g);
@@ -176,8 +184,29 @@ export class FecDecoder {
     return g;
   }
 
+  /** A copy of `symbol` that outlives the caller's buffer: a pooled slot when it fits. */
+  private keep(symbol: Uint8Array): Uint8Array {
+    const n = symbol.byteLength;
+    if (n > symbolSlotBytes) return symbol.slice();
+    const slot = this.slots.pop() ?? new Uint8Array(symbolSlotBytes);
+    slot.set(symbol);
+    return slot.subarray(0, n);
+  }
+
+  /** Gives a finished or forgotten group's slots back. */
+  private release(g: Group): void {
+    for (const list of [g.data, g.parity]) {
+      for (const s of list) {
+        if (s !== undefined && s.buffer.byteLength === symbolSlotBytes && this.slots.length < maxPooledSlots) this.slots.push(new Uint8Array(s.buffer, 0, symbolSlotBytes));
+      }
+    }
+    g.data = [];
+    g.parity = [];
+  }
+
   private forget(g: Group): void {
     this.groups.delete(g.id);
+    this.release(g);
     if (this.floor === undefined || before(this.floor, g.id)) this.floor = g.id;
     if (g.done) return;
     const missing = (g.k !== 0 ? g.k : g.maxIndex + 1) - g.dataCount;
@@ -210,8 +239,7 @@ export class FecDecoder {
     }
     if (g.dataCount >= g.k) {
       g.done = true;
-      g.data = [];
-      g.parity = [];
+      this.release(g);
     }
   }
 }

@@ -310,7 +310,7 @@ export class Link implements LinkContext {
     const s = r?.keypairs.openByIndex(idx);
     if (!r || !s) return this.drop('unknown_index');
     const now = this.opts.clock.now();
-    const pt = s.open(d, now);
+    const pt = this.opts.openInPlace === true ? s.openInPlace(d, now) : s.open(d, now);
     if (pt === undefined) return this.drop('auth_failed', r);
     const from = fromPath ?? this.pathFrom(r, ep!);
     const confirmed = r.keypairs.received(s);

@@ -127,6 +127,13 @@ export interface LinkOptions {
   underLoad?: { initiationsPerSec: number; burst: number };
   /** Random bytes for the cookie secret and reply nonces (tests inject a seeded source). */
   randomBytes?: (n: number) => Uint8Array;
+  /**
+   * TRANSPORT is decrypted in place (session.ts openInPlace): the plaintext handed to onInner is a
+   * view of the received datagram, valid only until the handler returns (the native socket reuses
+   * its receive slots for the next batch). The peer sets it and copies what it keeps; absent, each
+   * plaintext is a fresh buffer.
+   */
+  openInPlace?: boolean;
   /** The Noise and AEAD implementations of every handshake and session (crypto/backends.ts);
    * absent: crypto/native.ts runtimeCrypto(), the addon where it loads. */
   crypto?: CryptoBackends;

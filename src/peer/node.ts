@@ -181,6 +181,9 @@ export class PeerNode {
       relay: (overlay, datagram) => this.hubClient.relay(overlay, datagram),
       relayFrame: (frame) => this.hubClient.relayFrame(frame),
       rehandshakeAfterSilenceMs: newHandshakeAfterSilenceMs,
+      // The data path reads each plaintext during the call only (inbound.ts; the FEC decoder copies
+      // what it keeps); onLinkInner copies everything else.
+      openInPlace: true,
       // Seeded in tests (the handshake retry's and the rekey's jitter are timings); session indices
       // and the jitter come from the system's random source otherwise.
       ...(o.random01 ? { randomU32: () => (o.random01!() * 2 ** 32) >>> 0 } : {}),
@@ -480,7 +483,9 @@ export class PeerNode {
     if ((kind === InnerKind.KCP || kind === InnerKind.IP || kind === INNER_KIND_FEC || kind === INNER_KIND_DUP) && !this.hubClient.isHub(r.publicKey)) return this.onPeerData(r, pt, from);
     let inner;
     try {
-      inner = decodeInner(pt);
+      // The link opened it in place (a view of the socket's receive slot): control and the rest
+      // may keep parts of it, so they get their own copy.
+      inner = decodeInner(Buffer.from(pt));
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       this.drops.malformed++;

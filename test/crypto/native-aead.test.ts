@@ -48,6 +48,30 @@ describe.skipIf(native === undefined)('native AEAD backend', () => {
     expect(b.open(d, 1)).toEqual(Buffer.from(new Uint8Array(100).fill(9))); // a refusal did not burn the counter
   });
 
+  it.each([0, 1, 64, 1400, 9000])('openInPlace gives open()\'s plaintext as a view of the datagram (%i bytes)', (len) => {
+    const pt = new Uint8Array(len).map((_, i) => (i * 17 + 3) & 255);
+    const { a, b } = sessionPair(nat);
+    const slot = new Uint8Array(len + 64); // a receive slot with room around the datagram
+    const d = a.seal(pt, 1)!;
+    slot.set(d, 8);
+    const got = b.openInPlace(slot.subarray(8, 8 + d.byteLength), 1)!;
+    expect(Buffer.from(got)).toEqual(Buffer.from(pt));
+    expect(got.buffer).toBe(slot.buffer); // no allocation: the ciphertext became the plaintext
+    expect(got.byteOffset).toBe(slot.byteOffset + 8 + 16);
+    expect(b.openInPlace(slot.subarray(8, 8 + d.byteLength), 1)).toBeUndefined(); // a replay, counted
+    expect(b.drops.replay).toBe(1);
+  });
+
+  it('openInPlace refuses a flipped byte and the counter stays usable', () => {
+    const { a, b } = sessionPair(nat);
+    const d = Buffer.from(a.seal(new Uint8Array(100).fill(9), 1)!);
+    const bad = Buffer.from(d);
+    bad[60]! ^= 0x40;
+    expect(b.openInPlace(bad, 1)).toBeUndefined();
+    expect(b.drops.auth).toBe(1);
+    expect(Buffer.from(b.openInPlace(d, 1)!)).toEqual(Buffer.from(new Uint8Array(100).fill(9)));
+  });
+
   it('sealInto writes into a larger reused buffer', () => {
     const { a, b } = sessionPair(nat);
     const out = new Uint8Array(2048);

@@ -277,4 +277,33 @@ describe('FecDecoder', () => {
       expect(r.dec.stats.unrecoverableGroups).toBe(0);
     }
   });
+  it('copies what it keeps: frames handed in one reused receive slot, overwritten after each push, still repair (also a symbol past a slot)', () => {
+    // The peer decrypts in place in the native socket's receive slots, which the next batch overwrites:
+    // the decoder must not keep views of them. 6 groups of 4 + 2, two data shards lost in each, the
+    // parity arriving before the data that is left (reordering); slots are reused across groups.
+    const rng = new Rng(7);
+    const k = 4;
+    const r = rig(k, 2);
+    const groups: Uint8Array[][] = [];
+    const sent: string[] = [];
+    for (let g = 0; g < 6; g++) {
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < k; i++) {
+        const sh = shard(g * k + i, g === 5 && i === 1 ? 2500 : 1 + rng.int(1400));
+        sent.push(toHex(sh));
+        frames.push(r.enc.send(sh, 0).slice());
+      }
+      groups.push([...r.parity.splice(0), frames[1]!, frames[3]!]); // data 0 and 2 lost
+    }
+    const slot = new Uint8Array(4096);
+    for (const frames of groups) {
+      for (const f of frames) {
+        slot.set(f);
+        r.dec.push(slot.subarray(0, f.byteLength), 0);
+        slot.fill(0xee); // the next recvmmsg batch
+      }
+    }
+    expect(r.got.map((g) => g.hex).sort()).toEqual(sent.sort());
+    expect(r.dec.stats).toMatchObject({ repaired: 12, unrecoverableGroups: 0, badFrames: 0 });
+  });
 });

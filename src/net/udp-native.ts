@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ipv4Endpoint, parseIpv4 } from '../util/ipv4.js';
 import { formatIpv6, isIpv4Mapped, isIpv6Text, mappedIpv4, parseIpv6 } from '../util/ipv6.js';
 import type { Endpoint, UdpCounters, UdpHandler, UdpSocket } from './udp.js';
+import { nextRecvBufferBytes, type RecvBufferState } from './rcvbuf-size.js';
 
 /** Local tuning: datagrams per recvmmsg (and per JS call); the addon drains up to 4 batches per wake. */
 export const recvBatchSlots = 64;
@@ -27,6 +28,8 @@ const SEND_ERRORS = 2;
 const RECV_ERRORS = 3;
 const SENT_GSO = 5;
 const RECEIVED_GRO = 6;
+const RECV_OVERFLOWS = 7;
+const RCVBUF = 8;
 /** Words per sendMeta row: length, family, port, address a0..a3 (udp.c). */
 const SEND_META = 7;
 /** Words per recvMeta row: offset, length, family, port, address a0..a3 (udp.c). */
@@ -39,6 +42,10 @@ export interface NativeUdpCounters extends UdpCounters {
   receiveErrors: number;
   sentGso: number;
   receivedGro: number;
+  /** Datagrams the kernel dropped on this socket because its receive buffer was full (SO_RXQ_OVFL;
+   * 0 from an addon built before it), and the receive buffer now (SO_RCVBUF, as the kernel counts). */
+  receiveOverflows: number;
+  recvBufferBytes: number;
 }
 
 interface Opened {
@@ -67,6 +74,8 @@ interface Addon {
   close(handle: unknown): void;
   /** malloc_trim(0); absent in an addon built before it. */
   trim?(): boolean;
+  /** SO_RCVBUF(FORCE) on the open socket; absent in an addon built before it. */
+  setRecvBuffer?(handle: unknown, bytes: number): void;
 }
 
 // src/net/udp-native.ts and dist/net/udp-native.js are both two levels below the package root.
@@ -134,6 +143,8 @@ export class NativeUdpSocket implements UdpSocket {
   private readonly addresses = new Map<string, number | Uint32Array>();
   /** The socket is AF_INET6 (bound to an IPv6 address or [::]) and can send to IPv6 addresses. */
   private readonly ipv6: boolean;
+  /** Grows the receive buffer when the kernel drops for want of room (net/rcvbuf-size.ts). */
+  private readonly rcvbuf: RecvBufferState;
 
   constructor(
     private readonly addon: Addon,
@@ -157,6 +168,7 @@ export class NativeUdpSocket implements UdpSocket {
     this.sendData = o.sendData;
     this.sendMeta = o.sendMeta;
     this.ctl = o.ctl;
+    this.rcvbuf = { askedBytes: recvBufBytes, droppedSeen: 0, grownAtMs: -Infinity };
   }
 
   get counters(): NativeUdpCounters {
@@ -168,6 +180,8 @@ export class NativeUdpSocket implements UdpSocket {
       receiveErrors: this.ctl[RECV_ERRORS]! + this.truncated,
       sentGso: this.ctl[SENT_GSO]!,
       receivedGro: this.ctl[RECEIVED_GRO]!,
+      receiveOverflows: this.ctl[RECV_OVERFLOWS] ?? 0,
+      recvBufferBytes: this.ctl[RCVBUF] ?? 0,
     };
   }
 
@@ -226,6 +240,8 @@ export class NativeUdpSocket implements UdpSocket {
   }
 
   private deliver(count: number): void {
+    const dropped = this.ctl[RECV_OVERFLOWS];
+    if (dropped !== undefined && dropped > this.rcvbuf.droppedSeen) this.growRecvBuffer(dropped);
     const meta = this.recvMeta;
     const views = this.views;
     for (let i = 0; i < count; i++) {
@@ -252,6 +268,18 @@ export class NativeUdpSocket implements UdpSocket {
         this.handlerErrors++;
       }
     }
+  }
+
+  /** The kernel dropped datagrams since we last looked: a bigger receive queue, at most once a second. */
+  private growRecvBuffer(dropped: number): void {
+    const s = this.rcvbuf;
+    const now = performance.now();
+    const bytes = nextRecvBufferBytes(s, dropped, now);
+    s.droppedSeen = dropped;
+    if (bytes === undefined || this.addon.setRecvBuffer === undefined) return;
+    this.addon.setRecvBuffer(this.handle, bytes);
+    s.askedBytes = bytes;
+    s.grownAtMs = now;
   }
 
   private endpointOf(addr: number, port: number): Endpoint {

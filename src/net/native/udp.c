@@ -23,11 +23,14 @@
 //     dual-stack (IPV6_V6ONLY off), to another IPv6 address IPv6 only.
 //     onBatch(count): datagrams in rows 0..count-1, their bytes valid only during the call.
 //     ctl: [pending sends (JS writes), sent, send errors, receive errors, receive batches,
-//           sent inside GSO messages, received glued by GRO].
+//           sent inside GSO messages, received glued by GRO, datagrams the kernel dropped on this
+//           socket for want of buffer space (SO_RXQ_OVFL, cumulative; 0 where unsupported),
+//           receive buffer bytes (SO_RCVBUF as the kernel reports it, doubled)].
 //   arm(handle)    slots are pending: flush them at the end of this loop turn
 //   flush(handle)  send the pending slots now (JS calls it when they fill)
 //   close(handle)  flushes, then closes; idempotent; no callback after it returns
 //   trim()         malloc_trim(0): true when memory went back to the kernel (see js_trim)
+//   setRecvBuffer(handle, bytes)  SO_RCVBUF(FORCE) on the open socket; ctl[CTL_RCVBUF] is updated
 // Errors thrown from open carry the errno name as `code` (EADDRINUSE, EACCES, ...), like node:dgram.
 // The N-API plumbing (CHECK, errors, the external's lifecycle) is src/util/native/napi-addon.c.
 #include "../../util/native/napi-addon.h"
@@ -59,12 +62,14 @@
 #define UDP_GRO 104
 #endif
 
-enum { CTL_PENDING, CTL_SENT, CTL_SEND_ERRORS, CTL_RECV_ERRORS, CTL_RECV_BATCHES, CTL_SENT_GSO, CTL_RECV_GRO, CTL_LEN };
+enum { CTL_PENDING, CTL_SENT, CTL_SEND_ERRORS, CTL_RECV_ERRORS, CTL_RECV_BATCHES, CTL_SENT_GSO, CTL_RECV_GRO, CTL_RECV_OVFL, CTL_RCVBUF, CTL_LEN };
 enum { META = 7, RMETA = 8 };
 // UDP GRO: the kernel may hand one receive slot up to 64 datagrams of one flow, glued together
 // (UDP_GRO_CNT_MAX); udp.c splits them into rows again, so JS sees datagrams either way.
 enum { GRO_MAX_SEGS = 64 };
 #define GRO_CMSG_SPACE CMSG_SPACE(sizeof(int))
+// Each receive slot's control space: UDP_GRO's segment size and SO_RXQ_OVFL's drop count.
+#define RCTL_SPACE (GRO_CMSG_SPACE + CMSG_SPACE(sizeof(uint32_t)))
 // A full batch usually means more is queued: drain a few per wake, bounded so timers still run.
 enum { MAX_ROUNDS_PER_WAKE = 4 };
 // When the send buffer is full, wait this long once for room before dropping the rest.
@@ -110,6 +115,7 @@ typedef struct udp_s {
   socklen_t namelen;  // sizeof the family's sockaddr
   uint8_t *rctl;      // one UDP_GRO control message per receive slot
   int gro;            // UDP_GRO is on: receive slots may hold several datagrams
+  int ovfl;           // SO_RXQ_OVFL is on: received messages carry the socket's drop count
   uint8_t *sctl;      // one UDP_SEGMENT control message per send message
   uint32_t *sgroup;   // slots carried by each send message
   int gso;            // UDP GSO still believed to work on this socket
@@ -311,8 +317,8 @@ static uint32_t recv_batch(udp_t *u) {
   for (uint32_t j = 0; j < u->recv_slots; j++) {
     u->rmsg[j].msg_hdr.msg_namelen = u->namelen;
     u->rmsg[j].msg_hdr.msg_flags = 0;
-    u->rmsg[j].msg_hdr.msg_control = u->gro ? u->rctl + (size_t)j * GRO_CMSG_SPACE : NULL;
-    u->rmsg[j].msg_hdr.msg_controllen = u->gro ? GRO_CMSG_SPACE : 0;
+    u->rmsg[j].msg_hdr.msg_control = u->gro || u->ovfl ? u->rctl + (size_t)j * RCTL_SPACE : NULL;
+    u->rmsg[j].msg_hdr.msg_controllen = u->gro || u->ovfl ? RCTL_SPACE : 0;
     u->rmsg[j].msg_len = 0;
   }
   int r;
@@ -340,6 +346,10 @@ static uint32_t recv_batch(udp_t *u) {
         int g;
         memcpy(&g, CMSG_DATA(c), sizeof g);
         if (g > 0 && (uint32_t)g < len) seg = (uint32_t)g;
+      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+        uint32_t dropped;
+        memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
+        u->ctl[CTL_RECV_OVFL] = dropped; // the kernel's running count for this socket
       }
     }
     if (h->msg_flags & MSG_TRUNC) seg = len; // cannot be split reliably; reported truncated below
@@ -392,6 +402,13 @@ static void set_buffer(int fd, int force_opt, int opt, int bytes) {
   setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
 }
 
+// The receive buffer the kernel reports (it doubles what was asked, for its own bookkeeping).
+static double rcvbuf_of(int fd) {
+  int v = 0;
+  socklen_t l = sizeof v;
+  return getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &l) == 0 ? (double)v : 0;
+}
+
 static int alloc_slots(udp_t *u) {
   u->rmsg = calloc(u->recv_slots, sizeof *u->rmsg);
   u->riov = calloc(u->recv_slots, sizeof *u->riov);
@@ -400,7 +417,7 @@ static int alloc_slots(udp_t *u) {
   u->siov = calloc(u->send_slots, sizeof *u->siov);
   u->saddr = calloc(u->send_slots, sizeof *u->saddr);
   u->sctl = calloc(u->send_slots, GSO_CMSG_SPACE);
-  u->rctl = calloc(u->recv_slots, GRO_CMSG_SPACE);
+  u->rctl = calloc(u->recv_slots, RCTL_SPACE);
   u->sgroup = calloc(u->send_slots, sizeof *u->sgroup);
   return u->rmsg && u->riov && u->raddr && u->smsg && u->siov && u->saddr && u->sctl && u->sgroup && u->rctl;
 }
@@ -492,6 +509,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   socklen_t seglen = sizeof seg;
   u->gso = getsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, &seglen) == 0;
   u->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+  u->ovfl = setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) == 0;
 
   napi_value rdata, rmeta_ab, rmeta, sdata, smeta_ab, smeta, ctl_ab, ctl, handle, result, port_v;
   void *rdata_p = NULL, *rmeta_p = NULL, *sdata_p = NULL, *smeta_p = NULL, *ctl_p = NULL;
@@ -522,6 +540,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   u->send_meta = smeta_p;
   u->ctl = ctl_p;
   memset(u->ctl, 0, sizeof(double) * CTL_LEN);
+  u->ctl[CTL_RCVBUF] = rcvbuf_of(fd);
   wire_slots(u);
   int rc = uv_poll_init(loop, &u->poll, fd);
   if (rc == 0) {
@@ -601,7 +620,23 @@ static napi_value js_trim(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static const addon_fn_t exported[] = {{"open", js_open}, {"arm", js_arm}, {"flush", js_flush}, {"close", js_close}, {"trim", js_trim}};
+// setRecvBuffer(handle, bytes): resizes the open socket's receive buffer (net/rcvbuf-size.ts decides).
+static napi_value js_set_recv_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  udp_t *u;
+  uint32_t bytes;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !addon_obj_get(env, argv[0], (void **)&u)) return NULL;
+  if (napi_get_value_uint32(env, argv[1], &bytes) != napi_ok || bytes == 0 || bytes > INT32_MAX) return NULL;
+  if (!u->obj.closed && u->fd >= 0) {
+    set_buffer(u->fd, SO_RCVBUFFORCE, SO_RCVBUF, (int)bytes);
+    u->ctl[CTL_RCVBUF] = rcvbuf_of(u->fd);
+  }
+  return NULL;
+}
+
+static const addon_fn_t exported[] = {{"open", js_open}, {"arm", js_arm}, {"flush", js_flush}, {"close", js_close}, {"trim", js_trim}, {"setRecvBuffer", js_set_recv_buffer}};
 
 static napi_value init(napi_env env, napi_value exports) {
   return define_functions(env, exports, exported, sizeof exported / sizeof exported[0], NULL);

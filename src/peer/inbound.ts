@@ -1,7 +1,10 @@
 // The inbound data path: UDP -> classify -> open -> replay check -> KCP -> TUN.
 //   1-3. udp, classify, open and replay-check happen in src/link (Link.receive); node.ts takes the
 //        record of the sending key (the one lookup: peer-table.ts get(id)) and hands KCP and IP
-//        inner messages here with it. Only authenticated plaintext from a known peer arrives.
+//        inner messages here with it. Only authenticated plaintext from a known peer arrives, as a
+//        view of the socket's receive slot (decrypted in place): valid only during receive(); every
+//        stage below copies what it keeps (KCP its segments, the FEC decoder its symbols, the TUN
+//        its write queue).
 //   4. kind       KCP datagram -> the record's channel; IP -> the packet itself; FEC (kind 5) -> the
 //                 FEC stage (fec-stage.ts), which hands each message it carries or repairs back here;
 //                 DUP (kind 6) -> dup-stage.ts, which hands back the first copy of each

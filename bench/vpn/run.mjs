@@ -399,6 +399,25 @@ function tunnelDelta(s0, s1) {
     dropsA,
     fecA: fa ? { k: fa.k, m: fa.m, why: fa.why, parityFrames: fa.parityFrames - (fecOf(s0.a)?.parityFrames ?? 0), overheadBytes: fa.overheadBytes - (fecOf(s0.a)?.overheadBytes ?? 0) } : null,
     fecB: fb ? { repaired: fb.repaired - (fb0?.repaired ?? 0), unrecovered: fb.unrecovered - (fb0?.unrecovered ?? 0) } : null,
+    rxPathB: rxPathDelta(s0.b?.rxPath, s1.b?.rxPath),
+  };
+}
+
+/** B's receive path over one transfer (issue 19 session 7; absent from older builds): datagrams per
+ * recvmmsg, kernel drops on the socket, its receive buffer at the end, TUN packets per write. */
+function rxPathDelta(r0, r1) {
+  if (!r0?.udp || !r1?.udp || r1.udp.receiveBatches === undefined) return null;
+  const d = (k, o0, o1) => (o1?.[k] ?? 0) - (o0?.[k] ?? 0);
+  const batches = d('receiveBatches', r0.udp, r1.udp);
+  const writes = d('writes', r0.tun, r1.tun);
+  return {
+    datagrams: d('received', r0.udp, r1.udp),
+    perRecvmmsg: batches > 0 ? d('received', r0.udp, r1.udp) / batches : null,
+    overflows: d('receiveOverflows', r0.udp, r1.udp),
+    rcvbufBytes: r1.udp.recvBufferBytes,
+    tunPackets: d('written', r0.tun, r1.tun),
+    tunPacketsPerWrite: writes > 0 ? d('written', r0.tun, r1.tun) / writes : null,
+    tunSuperPackets: d('superPacketsOut', r0.tun, r1.tun),
   };
 }
 
@@ -409,7 +428,7 @@ function innerLine(inner) {
   return (
     `sackReorder ${e.TCPSACKReorder ?? '-'} dsack ${e.TCPDSACKRecv ?? '-'} undo ${(e.TCPDSACKUndo ?? 0) + (e.TCPLossUndo ?? 0)} rto ${e.TCPTimeouts ?? '-'} spuriousRto ${e.TCPSpuriousRTOs ?? '-'} tlp ${e.TCPLossProbes ?? '-'} lostRetr ${e.TCPLostRetransmit ?? '-'}` +
     (s ? `; ss rtt ${fmt(s.rttMs)} min ${fmt(s.minRttMs)} cwnd ${s.cwnd} unacked ${s.unacked} reord ${s.reorderingMax} pacing ${fmt(s.pacingMbit)} deliv ${fmt(s.deliveryMbit)} sndwnd ${fmt(s.sndWndKB, 0)}K notsent ${s.notsent} sndbufLim ${s.sndbufLimitedMs}ms rwndLim ${s.rwndLimitedMs}ms` : '') +
-    (t ? `; A drops ${JSON.stringify(t.dropsA)} kcp retr ${t.kcpRetransmitsA}${t.kcpResendA ? ` (rto ${t.kcpResendA.timeout} fast ${t.kcpResendA.fast} rack ${t.kcpResendA.rack}; needless rto ${t.kcpResendA.spuriousTimeout} fast ${t.kcpResendA.spuriousFast} rack ${t.kcpResendA.spuriousRack}; dup in B ${t.kcpDupInB})${t.kcpResendA.limitIdleMs !== undefined ? ` A held ms: pacing ${t.kcpResendA.limitPacingMs} cwnd ${t.kcpResendA.limitCwndMs} span ${t.kcpResendA.limitSpanMs} idle ${t.kcpResendA.limitIdleMs}` : ''}` : ''}${t.fecA ? ` fec ${t.fecA.k}+${t.fecA.m} parity ${t.fecA.parityFrames} (${t.fecA.why})` : ''}${t.fecB ? ` repaired ${t.fecB.repaired} unrecovered ${t.fecB.unrecovered}` : ''}` : '')
+    (t ? `; A drops ${JSON.stringify(t.dropsA)} kcp retr ${t.kcpRetransmitsA}${t.kcpResendA ? ` (rto ${t.kcpResendA.timeout} fast ${t.kcpResendA.fast} rack ${t.kcpResendA.rack}; needless rto ${t.kcpResendA.spuriousTimeout} fast ${t.kcpResendA.spuriousFast} rack ${t.kcpResendA.spuriousRack}; dup in B ${t.kcpDupInB})${t.kcpResendA.limitIdleMs !== undefined ? ` A held ms: pacing ${t.kcpResendA.limitPacingMs} cwnd ${t.kcpResendA.limitCwndMs} span ${t.kcpResendA.limitSpanMs} idle ${t.kcpResendA.limitIdleMs}` : ''}` : ''}${t.fecA ? ` fec ${t.fecA.k}+${t.fecA.m} parity ${t.fecA.parityFrames} (${t.fecA.why})` : ''}${t.fecB ? ` repaired ${t.fecB.repaired} unrecovered ${t.fecB.unrecovered}` : ''}${t.rxPathB ? `; B rx: ${t.rxPathB.datagrams} datagrams, ${fmt(t.rxPathB.perRecvmmsg)} per recvmmsg, socket drops ${t.rxPathB.overflows}, rcvbuf ${fmt(t.rxPathB.rcvbufBytes / 1048576)} MiB, TUN ${t.rxPathB.tunPackets} packets, ${fmt(t.rxPathB.tunPacketsPerWrite)} per write (${t.rxPathB.tunSuperPackets} super-packets)` : ''}` : '')
   );
 }
 

@@ -26,6 +26,7 @@ const PENDING = 0;
 const SENT = 1;
 const SEND_ERRORS = 2;
 const RECV_ERRORS = 3;
+const RECV_BATCHES = 4;
 const SENT_GSO = 5;
 const RECEIVED_GRO = 6;
 const RECV_OVERFLOWS = 7;
@@ -46,6 +47,8 @@ export interface NativeUdpCounters extends UdpCounters {
    * 0 from an addon built before it), and the receive buffer now (SO_RCVBUF, as the kernel counts). */
   receiveOverflows: number;
   recvBufferBytes: number;
+  /** recvmmsg calls that returned datagrams (received / receiveBatches = datagrams per call). */
+  receiveBatches: number;
 }
 
 interface Opened {
@@ -182,6 +185,7 @@ export class NativeUdpSocket implements UdpSocket {
       receivedGro: this.ctl[RECEIVED_GRO]!,
       receiveOverflows: this.ctl[RECV_OVERFLOWS] ?? 0,
       recvBufferBytes: this.ctl[RCVBUF] ?? 0,
+      receiveBatches: this.ctl[RECV_BATCHES]!,
     };
   }
 

@@ -273,6 +273,9 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       ...(dataPlane ? { interactiveCopies: { ...dataPlane.dup.stats } } : {}),
       ...(routes.enabled ? { routes: routes.status() } : {}),
       memory: memoryJson(process.memoryUsage(), trimmer.stats),
+      // The receive path's batching (issue 19 session 7): the socket's counters (datagrams per
+      // recvmmsg, kernel drops, receive buffer) and the TUN's (packets per write).
+      rxPath: { udp: rawUdp.counters, ...(tun ? { tun: tun.stats() } : {}) },
       ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),
     };
   };

@@ -23,10 +23,17 @@ export class KcpTimer {
 
   /**
    * Reschedules the timer for the time check() asks, or keeps an earlier one. With nothing in
-   * flight and no window probe due it sleeps: the next send or input calls schedule() again.
+   * flight and no window probe due it sleeps, and a timer set while something was in flight is
+   * cancelled (issue 19 item 7: the ACK of an idle ping came back within a millisecond, and the
+   * timer still woke the process an interval later to find nothing to do): the next send or input
+   * calls schedule() again.
    */
   schedule(now: number): void {
-    if (this.stopped || (this.kcp.waitSnd() === 0 && this.kcp.probe === 0)) return;
+    if (this.stopped) return;
+    if (timerIdle(this.kcp.waitSnd(), this.kcp.probe)) {
+      this.cancel();
+      return;
+    }
     // Never schedule for "now": the timer would fire in the same instant again (see tick()).
     const at = Math.max(this.kcp.check(now), now + 1);
     if (this.timer !== undefined && at >= this.timerAt) return;
@@ -37,8 +44,18 @@ export class KcpTimer {
 
   stop(): void {
     this.stopped = true;
+    this.cancel();
+  }
+
+  /** A timer is set (for tests and status). */
+  get armed(): boolean {
+    return this.timer !== undefined;
+  }
+
+  private cancel(): void {
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
+    this.timerAt = Infinity;
   }
 
   private tick(): void {
@@ -53,4 +70,9 @@ export class KcpTimer {
     if (this.opts.onTick && !this.opts.onTick(now)) return;
     this.schedule(now);
   }
+}
+
+/** The KCP needs no timer: no segment queued or in flight (waitSnd) and no window probe owed. */
+export function timerIdle(waitSnd: number, probe: number): boolean {
+  return waitSnd === 0 && probe === 0;
 }

@@ -111,6 +111,13 @@ export class NatTraversal {
     return this.own?.mapping === 'edm';
   }
 
+  /** An attempt is under way for some pair: tick() has paced probes to send (node.ts keeps its
+   * path tick at the fast rate). */
+  get busy(): boolean {
+    for (const st of this.pairs.values()) if (st.attempt) return true;
+    return false;
+  }
+
   status(peerId: string): NatPeerStatus | undefined {
     const s = this.pairs.get(peerId)?.status;
     return s ? { ...s } : undefined;

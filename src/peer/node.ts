@@ -54,14 +54,14 @@ import { legOfPing, legPingFlag } from './leg-caps.js';
 import type { HubLeg } from './transport-choice.js';
 import { INNER_KIND_FEC } from '../fec/frame.js';
 import { INNER_KIND_DUP } from './dup-stage.js';
+import { pathTickDelayMs, pathTickMs } from './path-tick.js';
 import { HUB_LIST_TYPE, REGISTER_FLAG_HUB_LIST } from '../wire/hub-list.js';
 
 /** Local tuning: how long a peer that left the map keeps its session, in case a restarted hub lists
  * it again (members re-register within one heartbeat, 20 s, of each other); 3 heartbeats. */
 export const departedSessionKeepMs = 60_000;
 
-/** Local tuning: one timer per node drives punching and path upkeep for every peer. */
-export const pathTickMs = 100;
+export { pathTickMs } from './path-tick.js';
 
 export interface PeerNodeOptions {
   udp: import('../net/udp.js').UdpSocket;
@@ -155,6 +155,8 @@ export class PeerNode {
   private pongHandler: ((peer: PeerInfo, txid: bigint, from: Path) => void) | undefined;
   private mapHandlers: Array<(ev: MapEvent[]) => void> = [];
   private tick: TimerHandle | undefined;
+  /** When the path tick is due (clock ms; path-tick.ts). */
+  private tickAt = Infinity;
   private stopped = false;
   /** When node.ts last asked the peers whose FEC capability it lacks (fec-caps.ts). */
   private capsAskedAt = -Infinity;
@@ -254,7 +256,7 @@ export class PeerNode {
   }
 
   async start(): Promise<void> {
-    this.tick = this.o.clock.setTimer(pathTickMs, () => this.onTick());
+    this.scheduleTick(pathTickMs);
     const started = this.hubClient.start();
     this.hubSet?.start();
     await started;
@@ -398,8 +400,10 @@ export class PeerNode {
       if (moved) p.reset(now);
       this.log.info({ peer: u32ToIpv4(peer.overlay), name: peer.name, endpoint: `${peer.reflexive.address}:${peer.reflexive.port}` }, prev ? 'peer: changed' : 'peer: joined');
       // The MAP upsert is the punch signal: both sides got it at about the same moment.
-      if (this.link.hasSession(peer.publicKey)) p.startPunch(this.candidatesOf(peer), now);
-      else this.connect(peer);
+      if (this.link.hasSession(peer.publicKey)) {
+        p.startPunch(this.candidatesOf(peer), now);
+        this.scheduleTick(pathTickMs);
+      } else this.connect(peer);
     }
     for (const h of this.mapHandlers) h(events);
   }
@@ -417,6 +421,8 @@ export class PeerNode {
       p.setCandidates(list);
       this.connect(peer);
     }
+    // A punch round or a NAT traversal attempt is timed in path ticks.
+    this.scheduleTick(pathTickMs);
   }
 
   /**
@@ -441,17 +447,22 @@ export class PeerNode {
     rec.link = r;
     const p = rec.paths;
     if (!p.direct && !p.punching) p.startPunch(this.candidatesOf(peer), this.o.clock.now());
+    this.scheduleTick(pathTickMs);
     if ((rec.caps & PEER_CAP_FEC) === 0) this.sendCapsPing(rec, this.pingFlags(rec));
     // A hard NAT here: ask for a PUNCH now, it brings the partner's class (src/nat).
     if (this.o.nat?.asksForPunch) this.hubClient.requestPunch(peer.overlay);
   }
 
   private onTick(): void {
+    this.tick = undefined;
+    this.tickAt = Infinity;
     if (this.stopped) return;
     const now = this.o.clock.now();
     this.o.nat?.tick(now);
     const askCaps = now - this.capsAskedAt >= capsAskIntervalMs;
     if (askCaps) this.capsAskedAt = now;
+    // The earliest time any path has work again (path-tick.ts): the tick sleeps until then.
+    let dueMs = this.o.nat?.busy ? now : Infinity;
     for (const peer of this.map.all()) {
       const rec = this.remotes.get(peer.id);
       const p = rec?.paths;
@@ -469,8 +480,20 @@ export class PeerNode {
         this.hubClient.requestPunch(peer.overlay);
         p.startPunch(this.candidatesOf(peer), now);
       }
+      dueMs = Math.min(dueMs, p.nextDueMs(now));
+      if ((rec.caps & PEER_CAP_FEC) === 0) dueMs = Math.min(dueMs, this.capsAskedAt + capsAskIntervalMs);
     }
-    this.tick = this.o.clock.setTimer(pathTickMs, () => this.onTick());
+    this.scheduleTick(pathTickDelayMs(dueMs, now));
+  }
+
+  /** (Re)arms the path tick `ms` from now, unless it is already due sooner. */
+  private scheduleTick(ms: number): void {
+    if (this.stopped) return;
+    const at = this.o.clock.now() + ms;
+    if (this.tick !== undefined && this.tickAt <= at) return;
+    if (this.tick !== undefined) this.o.clock.clearTimer(this.tick);
+    this.tickAt = at;
+    this.tick = this.o.clock.setTimer(ms, () => this.onTick());
   }
 
   /**
@@ -535,8 +558,11 @@ export class PeerNode {
         rec.peerLeg = legOfPing(inner.flags);
         if (caps.answer) this.sendCapsPing(rec, this.pingFlags(rec));
         if (from.kind === 'udp') {
-          if (endpointRejection(from.endpoint, this.overlayNet) === undefined) rec.paths.sawPingFrom(from.endpoint, endpointKind(peer, from.endpoint), now);
-          else this.drops.candidate++;
+          if (endpointRejection(from.endpoint, this.overlayNet) === undefined) {
+            rec.paths.sawPingFrom(from.endpoint, endpointKind(peer, from.endpoint), now);
+            // A triggered check or a new punch round: due at the next fast tick.
+            if (rec.paths.nextDueMs(now) <= now) this.scheduleTick(pathTickMs);
+          } else this.drops.candidate++;
         }
         return;
       }

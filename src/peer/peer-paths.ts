@@ -6,7 +6,7 @@
 import { udpPath, type Path } from '../link/path.js';
 import { endpointKey, sameEndpoint, type Endpoint } from '../net/udp.js';
 import {
-  activePingIntervalMs, betterPath, directPathDead, directRetryDelayMs, maxListedCandidates, maxPeerReflexiveCandidates, mayRestartPunch, pathRank,
+  activePingIntervalMs, betterPath, directMaxSilenceMs, directPathDead, directRetryDelayMs, maxListedCandidates, maxPeerReflexiveCandidates, mayRestartPunch, pathRank,
   peerReflexiveTtlMs, pingIntervalMs, punchScheduleMs, type PathKind,
 } from './path.js';
 
@@ -228,6 +228,21 @@ export class PeerPaths {
       return undefined;
     }
     return d;
+  }
+
+  /**
+   * The earliest time due(), current() or wantsRetry() may act (node.ts sleeps its path tick until
+   * then, issue 19 item 7): now while punching or a triggered check waits; on a direct path its
+   * next keepalive PING, or now while a PING on it is unanswered (its death is timed from it);
+   * relayed, the next direct attempt. Bookkeeping that only forgets (expired PINGs and learned
+   * candidates) waits for the next tick whenever it comes.
+   */
+  nextDueMs(nowMs: number): number {
+    if (this.punching || this.triggered.size > 0) return nowMs;
+    const d = this.direct;
+    if (!d) return this.nextRetryMs;
+    if (this.unansweredOn(d.endpoint)) return nowMs;
+    return Math.min(d.lastPingMs + pingIntervalMs(this.lastDataMs, nowMs), d.lastPongMs + directMaxSilenceMs);
   }
 
   /** Relayed, not punching, and the retry time has come. */

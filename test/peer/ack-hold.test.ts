@@ -126,3 +126,40 @@ describe('ACK piggybacking on the echo reply', { timeout: 60_000 }, () => {
     expect(pb.sent.kcp).toBe(2 * rounds);
   });
 });
+
+describe('an idle ping through two lanes (issue 19 item 7, session 7)', () => {
+  it('leaves at once (no clock advance, no deferral) and leaves no timer behind once the reply is acked', () => {
+    const clock = new ManualClock();
+    const peer = {} as RemotePeer;
+    const toB: Uint8Array[] = [];
+    const toA: Uint8Array[] = [];
+    const mk = (out: Uint8Array[]) => new KcpChannel({ conv: 7, mtu: 1378, preset: presets.fast2, clock, peer, sender: { send: (_p, i) => (out.push(i.slice(1)), true) } });
+    const a = mk(toB);
+    const b = mk(toA);
+    const ping = new Uint8Array(84).fill(0x45);
+    // A: the TUN batch's one packet goes out in the same call.
+    a.send(ping);
+    a.flush();
+    expect(toB.length).toBeGreaterThan(0);
+    // B: takes it, its reply rides with the ACK (the channel's flush after the TUN read).
+    clock.advance(0.2);
+    for (const d of toB.splice(0)) b.input(d);
+    expect(b.receive()).toEqual(ping);
+    b.send(ping);
+    b.flush();
+    // A: takes the reply and its ACK, acks the reply alone.
+    clock.advance(0.2);
+    for (const d of toA.splice(0)) a.input(d);
+    expect(a.receive()).toEqual(ping);
+    a.flush();
+    clock.advance(0.2);
+    for (const d of toB.splice(0)) b.input(d);
+    b.flush();
+    // Nothing in flight either way: no KCP timer is left to wake either process an interval later.
+    expect(clock.pending).toBe(0);
+    clock.advance(1_000);
+    expect(toA.length + toB.length).toBe(0);
+    a.close();
+    b.close();
+  });
+});

@@ -40,6 +40,10 @@ const cwndGain = 2;
 const bwWindowRounds = 10;
 /** Startup ends when the rate grew less than 25 % for this many rounds (the pipe is full). */
 const fullPipeRounds = 3;
+/** A standing queue ends Startup once btlBw grew less than this over the last queueExitRounds
+ * rounds (BBR's full-pipe growth): a stall of one round (a busy host) shows no growth in that round. */
+const startupGrowth = 1.25;
+const queueExitRounds = 2;
 /** A min-RTT sample older than this is refreshed by a ProbeRTT (BBR: 10 s). */
 const minRttWindowMs = 10_000;
 /** ProbeRTT holds in-flight at half a BDP for this long (BBR v2's gentler probe). */
@@ -97,6 +101,9 @@ export class RateControl {
   private fullBw = 0;
   private fullBwRounds = 0;
   private filled = false;
+  /** btlBw at the last queueExitRounds round ends (oldest first), and whether it grew startupGrowth x since. */
+  private readonly roundBw = new Float64Array(queueExitRounds);
+  private growing = false;
   private cycleIdx = 0;
   /** btlBw when the current 1.25 probe phase began. */
   private probeFromBw = 0;
@@ -360,6 +367,12 @@ export class RateControl {
       this.btlBw = m;
       this.roundMax = 0;
     }
+    // App-limited rounds count here: a delivery rate that still rises this fast is below the
+    // bottleneck, whatever limited the sender.
+    const rb = this.roundBw;
+    this.growing = this.btlBw > 0 && this.btlBw >= rb[0]! * startupGrowth;
+    rb.copyWithin(0, 1);
+    rb[queueExitRounds - 1] = this.btlBw;
     // An app-limited round says nothing about the pipe (e.g. TCP in slow start inside the tunnel),
     // unless two BDPs were in flight: a path that delivers no more with that much out is full.
     const counts = !appLimited || this.inflight >= 2 * this.bdp();
@@ -375,8 +388,13 @@ export class RateControl {
 
   private advanceMode(now: number, roundStart: boolean): void {
     // A standing queue also ends Startup: the rate is found even if the sender (say, TCP inside the
-    // tunnel, whose rounds are app-limited) never showed it three times.
-    if (this.mode === RcMode.Startup && this.queued && this.btlBw > 0) this.filled = true;
+    // tunnel, whose rounds are app-limited) never showed it three times. Not while the last two rounds
+    // still raised the delivery rate 25 %: a bottleneck's queue caps the rate, so that queue is a
+    // stall elsewhere (a busy host, a shaper's first burst) or a bottleneck only just reached, and
+    // leaving Startup there (Drain at 0.35x, then growth of 1.25x per 8 round trips) starves a TCP
+    // inside the tunnel, which then leaves its own Startup at that rate: the first transfer after
+    // start doubled about once per second (docs/ARQ.md "Startup and a queue").
+    if (this.mode === RcMode.Startup && this.queued && this.btlBw > 0 && !this.growing) this.filled = true;
     if (this.mode === RcMode.Startup && this.filled) {
       this.mode = RcMode.Drain;
       this.pacingGain = 1 / startupGain;

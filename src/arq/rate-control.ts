@@ -104,6 +104,9 @@ export class RateControl {
   /** btlBw at the last queueExitRounds round ends (oldest first), and whether it grew startupGrowth x since. */
   private readonly roundBw = new Float64Array(queueExitRounds);
   private growing = false;
+  /** Startup has ended once: a later Startup (a re-Startup, or after ProbeRTT) starts from a measured
+   * rate, and a queue ends it at once. */
+  private everFilled = false;
   private cycleIdx = 0;
   /** btlBw when the current 1.25 probe phase began. */
   private probeFromBw = 0;
@@ -260,17 +263,26 @@ export class RateControl {
   cwndBytes(): number {
     const floor = minCwndSegs * this.segBytes;
     if (this.mode === RcMode.ProbeRtt) return Math.max(floor, this.bdp() / 2);
-    if (this.btlBw === 0 || this.minRtt === Infinity) return initialCwndSegs * this.segBytes;
-    const gain = this.mode === RcMode.ProbeBw ? cwndGain : startupGain;
-    return Math.max(floor, gain * this.bdp());
+    const initial = initialCwndSegs * this.segBytes;
+    if (this.btlBw === 0 || this.minRtt === Infinity) return initial;
+    // A later Startup starts from a measured rate: 2 BDP in flight, as in ProbeBW, lets it find a
+    // higher one without Startup's 2.9 BDP overfilling a one-BDP queue (bench's 10 % loss cell).
+    const gain = this.mode === RcMode.ProbeBw || this.everFilled ? cwndGain : startupGain;
+    // Startup never shrinks below the initial window (Linux BBR grows it from there): the first
+    // samples come from a flow's handshake and would cap its first round trips at a few packets.
+    return Math.max(this.mode === RcMode.Startup ? initial : floor, gain * this.bdp());
   }
 
   /** Pacing rate in bytes per ms. */
   pacingRate(): number {
-    if (this.btlBw === 0) {
-      const rtt = this.minRtt === Infinity || this.minRtt < 1 ? 1 : this.minRtt;
-      return (startupGain * initialCwndSegs * this.segBytes) / rtt;
-    }
+    const rtt = this.minRtt === Infinity || this.minRtt < 1 ? 1 : this.minRtt;
+    const initial = (startupGain * initialCwndSegs * this.segBytes) / rtt;
+    if (this.btlBw === 0) return initial;
+    // Startup paces at least at the initial rate, whatever a queue says (Linux BBR never lowers
+    // its pacing before the pipe is full): a flow's first samples (its handshake, a TCP inside
+    // the tunnel starting from ten packets) are far below the path, and 2.885x of them held the
+    // first transfer after start to ~1.5x growth per round trip (docs/ARQ.md "Startup and a queue").
+    if (this.mode === RcMode.Startup) return Math.max(initial, (this.queued && !this.stillRamping() ? 1 : this.pacingGain) * this.btlBw);
     // With a standing queue, do not probe upwards: cruise at the estimate and let the cycle's 0.75
     // phase drain it. (Never pace below the estimate for it: samples taken then would lower the
     // estimate, and a path whose RTT rises with load would spiral down.) Random loss after the
@@ -326,6 +338,11 @@ export class RateControl {
   }
 
   // ---- Internals
+
+  /** The first Startup's estimate still rose 25 % over the last two rounds: a queue seen now is not the bottleneck's. */
+  private stillRamping(): boolean {
+    return this.growing && !this.everFilled;
+  }
 
   private bdp(): number {
     return this.btlBw * (this.minRtt === Infinity ? 1 : Math.max(this.minRtt, 1));
@@ -394,8 +411,9 @@ export class RateControl {
     // leaving Startup there (Drain at 0.35x, then growth of 1.25x per 8 round trips) starves a TCP
     // inside the tunnel, which then leaves its own Startup at that rate: the first transfer after
     // start doubled about once per second (docs/ARQ.md "Startup and a queue").
-    if (this.mode === RcMode.Startup && this.queued && this.btlBw > 0 && !this.growing) this.filled = true;
+    if (this.mode === RcMode.Startup && this.queued && this.btlBw > 0 && !this.stillRamping()) this.filled = true;
     if (this.mode === RcMode.Startup && this.filled) {
+      this.everFilled = true;
       this.mode = RcMode.Drain;
       this.pacingGain = 1 / startupGain;
     }

@@ -169,4 +169,26 @@ describe('RateControl on a synthetic pipe', () => {
     expect(rc.btlBw).toBeGreaterThan(1250 * 0.9);
     expect(maxInflight).toBeLessThanOrEqual(3 * 1250 * 40 + 32 * seg);
   });
+
+  // Issue 19 item 6: a flow's first samples come from its handshake (a few small packets per round
+  // trip). Startup then paced at 2.9x of that and capped the window at 16 segments, so a TCP
+  // inside the tunnel starting from ten packets grew ~1.5x per round trip instead of 2x.
+  it.each([
+    { why: 'after a handshake-sized first sample, Startup paces and windows at least at the initial values', handshakeSegs: 2 },
+    { why: 'after a first sample of ten segments (IW10)', handshakeSegs: 10 },
+  ])('$why', ({ handshakeSegs }) => {
+    let sent = 0;
+    const rc = new (class extends RateControl {
+      override onSend(sn: RateSnapshot, bytes: number, now: number, first: boolean): void {
+        sent += bytes;
+        super.onSend(sn, bytes, now, first);
+      }
+    })(seg);
+    drive(rc, { rate: 12_500, rttMs: 40, ms: 200, supply: () => sent < handshakeSegs * seg });
+    expect(rc.mode).toBe(RcMode.Startup);
+    expect(rc.btlBw).toBeGreaterThan(0);
+    expect(rc.btlBw * 2.885).toBeLessThan((2.885 * 32 * seg) / rc.minRtt); // the estimate alone would pace slower
+    expect(rc.pacingRate()).toBeGreaterThanOrEqual((2.885 * 32 * seg) / rc.minRtt);
+    expect(rc.cwndBytes()).toBeGreaterThanOrEqual(32 * seg);
+  });
 });

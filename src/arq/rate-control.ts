@@ -107,6 +107,8 @@ export class RateControl {
   /** Startup has ended once: a later Startup (a re-Startup, or after ProbeRTT) starts from a measured
    * rate, and a queue ends it at once. */
   private everFilled = false;
+  /** The last round was app-limited (the source, e.g. a TCP inside the tunnel, set the pace). */
+  private appLimitedRound = false;
   private cycleIdx = 0;
   /** btlBw when the current 1.25 probe phase began. */
   private probeFromBw = 0;
@@ -339,9 +341,14 @@ export class RateControl {
 
   // ---- Internals
 
-  /** The first Startup's estimate still rose 25 % over the last two rounds: a queue seen now is not the bottleneck's. */
+  /**
+   * The first Startup's estimate still rose 25 % over the last two rounds while the source set the
+   * pace: a queue seen now is not the bottleneck's, and leaving Startup would starve a TCP inside the
+   * tunnel still in its own. A sender with data waiting keeps the old exit (it overfills a small
+   * queue sooner, and leaves a false exit by re-Startup: it stays backlogged).
+   */
   private stillRamping(): boolean {
-    return this.growing && !this.everFilled;
+    return this.growing && this.appLimitedRound && !this.everFilled;
   }
 
   private bdp(): number {
@@ -388,6 +395,7 @@ export class RateControl {
     // bottleneck, whatever limited the sender.
     const rb = this.roundBw;
     this.growing = this.btlBw > 0 && this.btlBw >= rb[0]! * startupGrowth;
+    this.appLimitedRound = appLimited;
     rb.copyWithin(0, 1);
     rb[queueExitRounds - 1] = this.btlBw;
     // An app-limited round says nothing about the pipe (e.g. TCP in slow start inside the tunnel),

@@ -280,10 +280,12 @@ export class RateControl {
     const rtt = this.minRtt === Infinity || this.minRtt < 1 ? 1 : this.minRtt;
     const initial = (startupGain * initialCwndSegs * this.segBytes) / rtt;
     if (this.btlBw === 0) return initial;
-    // Startup paces at least at the initial rate, whatever a queue says (Linux BBR never lowers
-    // its pacing before the pipe is full): a flow's first samples (its handshake, a TCP inside
-    // the tunnel starting from ten packets) are far below the path, and 2.885x of them held the
-    // first transfer after start to ~1.5x growth per round trip (docs/ARQ.md "Startup and a queue").
+    // Startup paces at least at the initial rate (Linux BBR never lowers its pacing before the
+    // pipe is full): a flow's first samples (its handshake, a TCP inside the tunnel starting from
+    // ten packets) are far below the path, and 2.885x of them held the first transfer after start
+    // to ~1.5x growth per round trip (docs/ARQ.md "Startup and a queue"). A queue that will end
+    // Startup at the next ack batch caps it at the estimate, as below; one seen while still
+    // ramping (stillRamping) does not.
     if (this.mode === RcMode.Startup) return Math.max(initial, (this.queued && !this.stillRamping() ? 1 : this.pacingGain) * this.btlBw);
     // With a standing queue, do not probe upwards: cruise at the estimate and let the cycle's 0.75
     // phase drain it. (Never pace below the estimate for it: samples taken then would lower the

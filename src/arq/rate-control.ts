@@ -40,6 +40,10 @@ const cwndGain = 2;
 const bwWindowRounds = 10;
 /** Startup ends when the rate grew less than 25 % for this many rounds (the pipe is full). */
 const fullPipeRounds = 3;
+/** A standing queue ends Startup once btlBw grew less than this over the last queueExitRounds
+ * rounds (BBR's full-pipe growth): a stall of one round (a busy host) shows no growth in that round. */
+const startupGrowth = 1.25;
+const queueExitRounds = 2;
 /** A min-RTT sample older than this is refreshed by a ProbeRTT (BBR: 10 s). */
 const minRttWindowMs = 10_000;
 /** ProbeRTT holds in-flight at half a BDP for this long (BBR v2's gentler probe). */
@@ -97,6 +101,14 @@ export class RateControl {
   private fullBw = 0;
   private fullBwRounds = 0;
   private filled = false;
+  /** btlBw at the last queueExitRounds round ends (oldest first), and whether it grew startupGrowth x since. */
+  private readonly roundBw = new Float64Array(queueExitRounds);
+  private growing = false;
+  /** Startup has ended once: a later Startup (a re-Startup, or after ProbeRTT) starts from a measured
+   * rate, and a queue ends it at once. */
+  private everFilled = false;
+  /** The last round was app-limited (the source, e.g. a TCP inside the tunnel, set the pace). */
+  private appLimitedRound = false;
   private cycleIdx = 0;
   /** btlBw when the current 1.25 probe phase began. */
   private probeFromBw = 0;
@@ -253,17 +265,28 @@ export class RateControl {
   cwndBytes(): number {
     const floor = minCwndSegs * this.segBytes;
     if (this.mode === RcMode.ProbeRtt) return Math.max(floor, this.bdp() / 2);
-    if (this.btlBw === 0 || this.minRtt === Infinity) return initialCwndSegs * this.segBytes;
-    const gain = this.mode === RcMode.ProbeBw ? cwndGain : startupGain;
-    return Math.max(floor, gain * this.bdp());
+    const initial = initialCwndSegs * this.segBytes;
+    if (this.btlBw === 0 || this.minRtt === Infinity) return initial;
+    // A later Startup starts from a measured rate: 2 BDP in flight, as in ProbeBW, lets it find a
+    // higher one without Startup's 2.9 BDP overfilling a one-BDP queue (bench's 10 % loss cell).
+    const gain = this.mode === RcMode.ProbeBw || this.everFilled ? cwndGain : startupGain;
+    // Startup never shrinks below the initial window (Linux BBR grows it from there): the first
+    // samples come from a flow's handshake and would cap its first round trips at a few packets.
+    return Math.max(this.mode === RcMode.Startup ? initial : floor, gain * this.bdp());
   }
 
   /** Pacing rate in bytes per ms. */
   pacingRate(): number {
-    if (this.btlBw === 0) {
-      const rtt = this.minRtt === Infinity || this.minRtt < 1 ? 1 : this.minRtt;
-      return (startupGain * initialCwndSegs * this.segBytes) / rtt;
-    }
+    const rtt = this.minRtt === Infinity || this.minRtt < 1 ? 1 : this.minRtt;
+    const initial = (startupGain * initialCwndSegs * this.segBytes) / rtt;
+    if (this.btlBw === 0) return initial;
+    // Startup paces at least at the initial rate (Linux BBR never lowers its pacing before the
+    // pipe is full): a flow's first samples (its handshake, a TCP inside the tunnel starting from
+    // ten packets) are far below the path, and 2.885x of them held the first transfer after start
+    // to ~1.5x growth per round trip (docs/ARQ.md "Startup and a queue"). A queue that will end
+    // Startup at the next ack batch caps it at the estimate, as below; one seen while still
+    // ramping (stillRamping) does not.
+    if (this.mode === RcMode.Startup) return Math.max(initial, (this.queued && !this.stillRamping() ? 1 : this.pacingGain) * this.btlBw);
     // With a standing queue, do not probe upwards: cruise at the estimate and let the cycle's 0.75
     // phase drain it. (Never pace below the estimate for it: samples taken then would lower the
     // estimate, and a path whose RTT rises with load would spiral down.) Random loss after the
@@ -320,6 +343,16 @@ export class RateControl {
 
   // ---- Internals
 
+  /**
+   * The first Startup's estimate still rose 25 % over the last two rounds while the source set the
+   * pace: a queue seen now is not the bottleneck's, and leaving Startup would starve a TCP inside the
+   * tunnel still in its own. A sender with data waiting keeps the old exit (it overfills a small
+   * queue sooner, and leaves a false exit by re-Startup: it stays backlogged).
+   */
+  private stillRamping(): boolean {
+    return this.growing && this.appLimitedRound && !this.everFilled;
+  }
+
   private bdp(): number {
     return this.btlBw * (this.minRtt === Infinity ? 1 : Math.max(this.minRtt, 1));
   }
@@ -360,6 +393,13 @@ export class RateControl {
       this.btlBw = m;
       this.roundMax = 0;
     }
+    // App-limited rounds count here: a delivery rate that still rises this fast is below the
+    // bottleneck, whatever limited the sender.
+    const rb = this.roundBw;
+    this.growing = this.btlBw > 0 && this.btlBw >= rb[0]! * startupGrowth;
+    this.appLimitedRound = appLimited;
+    rb.copyWithin(0, 1);
+    rb[queueExitRounds - 1] = this.btlBw;
     // An app-limited round says nothing about the pipe (e.g. TCP in slow start inside the tunnel),
     // unless two BDPs were in flight: a path that delivers no more with that much out is full.
     const counts = !appLimited || this.inflight >= 2 * this.bdp();
@@ -375,9 +415,15 @@ export class RateControl {
 
   private advanceMode(now: number, roundStart: boolean): void {
     // A standing queue also ends Startup: the rate is found even if the sender (say, TCP inside the
-    // tunnel, whose rounds are app-limited) never showed it three times.
-    if (this.mode === RcMode.Startup && this.queued && this.btlBw > 0) this.filled = true;
+    // tunnel, whose rounds are app-limited) never showed it three times. Not while the last two rounds
+    // still raised the delivery rate 25 %: a bottleneck's queue caps the rate, so that queue is a
+    // stall elsewhere (a busy host, a shaper's first burst) or a bottleneck only just reached, and
+    // leaving Startup there (Drain at 0.35x, then growth of 1.25x per 8 round trips) starves a TCP
+    // inside the tunnel, which then leaves its own Startup at that rate: the first transfer after
+    // start doubled about once per second (docs/ARQ.md "Startup and a queue").
+    if (this.mode === RcMode.Startup && this.queued && this.btlBw > 0 && !this.stillRamping()) this.filled = true;
     if (this.mode === RcMode.Startup && this.filled) {
+      this.everFilled = true;
       this.mode = RcMode.Drain;
       this.pacingGain = 1 / startupGain;
     }

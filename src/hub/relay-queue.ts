@@ -47,9 +47,16 @@ export function relayShapeBurstBytes(bytesPerSec: number, policyBurstBytes: numb
  * test/hub/relay-queue.test.ts checks the sum against the wire constants.
  */
 export const relayTunnelOverheadBytes = 57;
-/** Local tuning: what a relayed datagram counts at least (a flood of tiny datagrams is not free:
- * about the size of the smallest sealed datagram). */
-export const relayChargeMinBytes = 64;
+/** Local tuning: what a relayed datagram counts at least (a flood of tiny datagrams is not free).
+ * Not more: a bare KCP ack (57 bytes) carries none of the pair's packets, only tunnel overhead,
+ * which the budget does not count, and a sender returns one such datagram for about every one its
+ * peer sends it. Relaying one TCP stream, the receiving side's inner TCP sends an ACK per one or two
+ * segments (one per segment under the reordering KCP's repairs show it), so the data sender's own
+ * ack-only datagrams took an estimated 2-4 % of its budget at 64 bytes each (issue 19 item 6,
+ * docs/BENCHMARKS.md "Issue 19, session 7"). At 16 a flood still pays 16 bytes a datagram; what
+ * bounds the hub's CPU is not this floor (64 bytes at the default budget was still ~100,000
+ * datagrams a second per sender). */
+export const relayChargeMinBytes = 16;
 
 /**
  * What one relayed datagram of `bytes` costs against --relay-rate: the tunnelled packet it carries

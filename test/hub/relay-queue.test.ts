@@ -83,7 +83,9 @@ describe('relayChargeBytes: --relay-rate counts the packet a datagram tunnels', 
   it.each([
     ['a full-size KCP datagram (TUN MTU 1358): the 1,358-byte packet', 32 + 1 + 24 + 1358, 1358],
     ['a datagram-mode packet: 24 bytes less than it carries (the hub cannot tell)', 32 + 1 + 600, 600 - 24],
-    ['a bare KCP ack (57 bytes): the floor', 57, relayChargeMinBytes],
+    ['a bare KCP ack (57 bytes): the floor, 16 bytes (tunnel overhead only; it was 64)', 57, 16],
+    ['two acks in one datagram: the second header', 57 + 24, 24],
+    ['three acks: what follows the first header', 57 + 48, 48],
     ['the smallest sealed datagram: the floor', 33, relayChargeMinBytes],
   ] as const)('%s', (_why, bytes, charge) => {
     expect(relayChargeBytes(bytes)).toBe(charge);

@@ -67,6 +67,9 @@ export interface HubOptions {
   wallClock: WallClock;
   log: Logger;
   udp: UdpSocket;
+  /** Random numbers in [0, 1) for the link's session indices and jitter and the endpoint proofs'
+   * txids (default: the system's random source; seeded in tests, so a virtual internet run replays). */
+  random01?: () => number;
   relayBytesPerSec?: number;
   relayBurstBytes?: number;
   heartbeatMs?: number;
@@ -236,6 +239,7 @@ export function startHub(opts: HubOptions): Hub {
     clock: opts.clock,
     wallClock: opts.wallClock,
     log: componentLogger(opts.log, 'link'),
+    ...(opts.random01 ? { randomU32: () => (opts.random01!() * 2 ** 32) >>> 0 } : {}),
     answerHubKey: true,
     allowedKeys: permitted,
     refusal: (k: Uint8Array) => (revoked.has(keyId(k)) ? keyRevoked : keyNotAllowed),
@@ -274,7 +278,9 @@ export function startHub(opts: HubOptions): Hub {
   const heartbeatMs = opts.heartbeatMs ?? heartbeatIntervalMs;
   // The server and the publisher both reach members through the sender; the server calls the
   // publisher through the MemberServices slice it declares, and the publisher never calls the server.
-  const sender = new MemberSender(link, opts.clock, () => randomBytes(8).readBigUInt64LE(0));
+  const random01 = opts.random01;
+  const randomTxid = random01 ? () => (BigInt(Math.floor(random01() * 2 ** 32)) << 32n) | BigInt(Math.floor(random01() * 2 ** 32)) : () => randomBytes(8).readBigUInt64LE(0);
+  const sender = new MemberSender(link, opts.clock, randomTxid);
   // A queued datagram leaves later: only to a target that is still a member.
   const relay = new Relay(opts.relayBytesPerSec, opts.relayBurstBytes, {
     clock: opts.clock,

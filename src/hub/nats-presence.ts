@@ -58,9 +58,14 @@ export class NatsPresence {
     this.aclDigest = c.o.aclDigest;
   }
 
+  // Our own presence heard back through the feed: its watch, or the read by sequence of a stalled
+  // watch (nats-feed.ts catchUp), which delivers the other hubs' presence as well. Not the watch's
+  // own time: while a stalled presence watch is being made again (a try may hang 10 s while
+  // JetStream places the consumer on a dead node) the view is sound through catchUp, and a dead
+  // hub's members leave in bounded time (before: 16 s of 18 in the cut test, tries hanging).
   private view(): PresenceView {
     const c = this.c;
-    return { connected: c.connection === 'connected', lastAckMs: this.writes.lastAckMs, lastFailMs: this.writes.lastFailMs, lastOwnSeenMs: c.watchSeen.hubs, refreshMs: c.refreshMs };
+    return { connected: c.connection === 'connected', lastAckMs: this.writes.lastAckMs, lastFailMs: this.writes.lastFailMs, lastOwnSeenMs: c.ownBeatHeardMs, refreshMs: c.refreshMs };
   }
 
   /** Whether this hub's own view of presence is sound now (presence-grace.ts). */

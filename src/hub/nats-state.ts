@@ -37,6 +37,20 @@ export { memberWriteRetries, memberWriteRetryMs } from './nats-members.js';
 /** Local tuning: replicas of each bucket (a 3-node NATS loses one node and changes nothing visible). */
 export const defaultReplicas = 3;
 
+/** One presence refresh (every refreshMs): write ours, recover stalled watches, expire the members
+ * of hubs unseen past the TTL. False when cut from NATS (nothing judged). Exported for tests that
+ * drive it on a ManualClock with fake buckets (test/hub/nats-presence-feed.test.ts). */
+export function presenceTick(ctx: NatsCtx, presence: NatsPresence, feed: NatsFeed): boolean {
+  presence.refreshWithRetry();
+  // Cut from NATS, this hub hears no hub: it keeps its last view rather than expire them all.
+  if (ctx.connection !== 'connected') return false;
+  feed.check();
+  // Our own presence not heard back either: the feed is behind (a stalled watch, a silent cut not
+  // yet noticed, writes failing cluster-wide), so the other hubs' silence proves nothing.
+  if (feedCurrent(ctx.o.clock.now(), ctx.ownBeatHeardMs, ctx.refreshMs)) presence.expire();
+  return true;
+}
+
 export async function startNatsState(o: NatsStateOptions): Promise<NetworkState> {
   const log = o.log;
   const ttlMs = o.presenceTtlMs ?? defaultPresenceTtlMs;
@@ -140,17 +154,7 @@ export async function startNatsState(o: NatsStateOptions): Promise<NetworkState>
   // Presence: refresh ours; members of hubs unseen for the TTL leave the map and the bucket.
   let timer: TimerHandle = o.clock.setTimer(refreshMs, function tick() {
     if (ctx.closed) return;
-    presence.refreshWithRetry();
-    // Cut from NATS, this hub hears no hub: it keeps its last view rather than expire them all.
-    if (ctx.connection !== 'connected') {
-      timer = o.clock.setTimer(refreshMs, tick);
-      return;
-    }
-    feed.check();
-    // Our own presence not heard back either: the feed is behind (a stalled watch, a silent cut not
-    // yet noticed, writes failing cluster-wide), so the other hubs' silence proves nothing.
-    if (feedCurrent(o.clock.now(), ctx.ownBeatHeardMs, refreshMs)) presence.expire();
-    aclAgreement.note(presence.aclDigest, aclMismatched());
+    if (presenceTick(ctx, presence, feed)) aclAgreement.note(presence.aclDigest, aclMismatched());
     timer = o.clock.setTimer(refreshMs, tick);
   });
 

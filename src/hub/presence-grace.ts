@@ -1,5 +1,5 @@
 // When may a hub sharing NATS judge another hub dead (issue 24 item 4)? Only when its own view of
-// the shared state is sound: its presence writes are acknowledged and its watch delivers them back.
+// the shared state is sound: its presence writes are acknowledged and its feed delivers them back.
 // After a NATS node rejoins, JetStream answers 503 for seconds on every hub at once; a hub whose own
 // writes fail cannot tell a dead hub from its own trouble, so it judges nobody, and once its view is
 // sound again every other hub gets a full TTL from that moment. Pure; used by hub/nats-state.ts.
@@ -10,7 +10,8 @@ export interface PresenceView {
   /** When a presence write was last acknowledged, and when one last failed (-Infinity: never). */
   lastAckMs: number;
   lastFailMs: number;
-  /** When the presence watch last delivered this hub's own entry. */
+  /** When the presence feed (its watch, or a stalled watch's read by sequence) last delivered this
+   * hub's own entry. */
   lastOwnSeenMs: number;
   refreshMs: number;
 }

@@ -3,7 +3,7 @@
 // With CI=true a missing binary is a failure (natsSkipReason throws); otherwise the tests skip
 // with the reason. stop() kills every node (call it in afterAll) and removes the directories.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,15 +24,41 @@ export function natsSkipReason(): string | undefined {
   return why;
 }
 
+/** The kernel's ephemeral port range (the source ports of outgoing connections). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(lo) && Number.isInteger(hi)) return [lo!, hi!];
+  } catch {
+    // not Linux: the IANA range
+  }
+  return [49152, 65535];
+}
+
+const handedOut = new Set<number>();
+
+/** A loopback port free now, chosen below the ephemeral range. A port the kernel gives for `listen(0)`
+ * is an ephemeral one, and any outgoing connection may take it as its source port before the node
+ * binds it (a node's route to a node not yet listening, a hub reconnecting to a killed node while it
+ * is down): "bind: address already in use" on a busy CI machine. Below the range only another
+ * listener can take it, and that is checked here by binding. Bounded tries. */
 async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+  const [lo] = ephemeralRange();
+  const base = 10_000;
+  for (let tries = 0; tries < 200; tries++) {
+    const port = base + Math.floor(Math.random() * Math.max(1, lo - base));
+    if (handedOut.has(port)) continue;
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (ok) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free loopback port below ${lo} after 200 tries`);
 }
 
 export interface NatsNode {

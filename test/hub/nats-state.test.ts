@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { keyId } from '../../src/link/key-id.js';
 import type { Binding } from '../../src/hub/bindings.js';
-import { addrKey, authenticatorFrom, bucketPrefix, nameKey, startNatsState, watchStalled } from '../../src/hub/nats-state.js';
+import { addrKey, authenticatorFrom, bucketPrefix, nameKey, presenceRefreshFraction, startNatsState, watchStallRefreshes, watchStalled } from '../../src/hub/nats-state.js';
 import type { ClaimLost, NetworkState } from '../../src/hub/network-state.js';
 import { parseNetwork, type Member } from '../../src/hub/registry.js';
 import { systemClock } from '../../src/util/clock.js';
@@ -21,6 +21,11 @@ import { natsSkipReason, startNatsCluster, type NatsCluster } from '../helpers/n
 
 const skip = natsSkipReason();
 const network = parseNetwork('10.9.0.0/24');
+
+/** nats-server's raft (server/raft.go): a follower waits 4-9 s for a lost leader before it campaigns,
+ * and a campaign takes at most 0.8 s: a stream whose leader was on a killed node answers writes again
+ * within this (one election; two nodes left, so no split vote keeps it from winning). */
+const natsElectionMs = 9_000 + 800;
 
 async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -206,7 +211,13 @@ describe.skipIf(skip !== undefined)('hubs sharing state through NATS JetStream (
     clusters.push(own);
     const [n1, n2, n3] = own.nodes as [NatsCluster['nodes'][0], NatsCluster['nodes'][0], NatsCluster['nodes'][0]];
     const psk = randomBytes(32);
-    const ttlMs = 1_500;
+    // The TTL sets the refresh (a fifth) and the window within which b's own writes and presence
+    // must come back for its view to be sound (presence-grace.ts: two refreshes); a refresh answered
+    // later than that restarts the grace, by design (b's trouble is not a's death). Under CI's
+    // parallel unit run the test process's event loop ran up to ~0.9 s late: at 1.5 s (a 300 ms
+    // refresh) that alone restarted b's grace (3.1 s instead of 1.5 in one run of three under a CPU
+    // hog); at 5 s a refresh is 1 s.
+    const ttlMs = 5_000;
     const a = await open('hub-a', psk, { presenceTtlMs: ttlMs, servers: [n3.url] });
     const b = await open('hub-b', psk, { presenceTtlMs: ttlMs, servers: [n1.url, n2.url] });
     const m = member('10.9.0.50', 'cut-off');
@@ -217,6 +228,7 @@ describe.skipIf(skip !== undefined)('hubs sharing state through NATS JetStream (
     b.memberChanged(b.members.upsert(other, systemClock.now()).member, false);
     await until('each hub serves both members', () => b.map.size === 2 && a.map.size === 2);
 
+    const killed = Date.now();
     n3.kill(); // a's only NATS server: a is cut off, b is not
     await until('a sees its NATS connection down', () => a.status()?.connection === 'reconnecting');
     const t0 = Date.now();
@@ -224,9 +236,16 @@ describe.skipIf(skip !== undefined)('hubs sharing state through NATS JetStream (
     expect(refused).toBe('CLUSTER_UNREACHABLE');
     expect(Date.now() - t0).toBeLessThan(1_000); // at once, not after a request timeout
     // After the TTL, counted from when b's own view is sound again: killing n3 moves stream leaders,
-    // and for seconds b's presence writes get 503 too, while which b judges nobody (presence-grace.ts,
-    // feedCurrent). A bound on liveness, not a timing: 6 s failed in 2 runs of 4 under load.
-    await until('b drops the cut-off hub\'s member after the TTL', () => b.map.get(m.id) === undefined, 20_000);
+    // and b's presence writes get 503 until an election is won, while which b judges nobody
+    // (presence-grace.ts). A liveness bound from the kill: the election, a failed write retried
+    // within a refresh, b's presence watch (its consumer on n3) judged stalled after
+    // watchStallRefreshes refreshes and read by sequence at that tick, the TTL, judged at a tick.
+    // Before, a stalled watch's catchUp did not count as hearing b's own presence: while remaking
+    // the watch hung, b kept the member (16 s of 18 in one run, past 20 s in CI stop 31).
+    const refreshMs = ttlMs / presenceRefreshFraction;
+    const boundMs = natsElectionMs + refreshMs + (watchStallRefreshes + 1) * refreshMs + ttlMs + refreshMs;
+    await until('b drops the cut-off hub\'s member after the TTL', () => b.map.get(m.id) === undefined, boundMs - (Date.now() - killed));
+    console.log(`the cut hub's member left b's map ${Date.now() - killed} ms after the kill (bound ${boundMs} ms)`);
     expect(a.map.size).toBe(2); // a keeps serving its last view
 
     // The return: n3 rejoins; for seconds JetStream answers writes with 503 on both hubs. Neither

@@ -1,6 +1,6 @@
 // A hub and peers on the virtual internet, on one ManualClock: the harness of the in-process
 // control-plane tests (test/peer, test/hub). One topology table, one test body.
-import { generateKeyPair, type StaticKeyPair } from '../../src/crypto/keys.js';
+import { keyPairFromPrivate, type StaticKeyPair } from '../../src/crypto/keys.js';
 import { derivePsk } from '../../src/crypto/psk.js';
 import { startHub, type Hub, type HubOptions } from '../../src/hub/hub.js';
 import { PeerNode } from '../../src/peer/node.js';
@@ -49,7 +49,12 @@ export class World {
   readonly clock = new ManualClock();
   readonly net: VirtualInternet;
   readonly psk = derivePsk(SECRET);
-  readonly hubKeys = generateKeyPair();
+  /** Keys from the seed (keyPair()): which side leads a handshake follows the keys, and with it which
+   * packets meet which loss draws; fresh keys made every run a different one. */
+  private readonly keyRng: Rng;
+  readonly hubKeys: StaticKeyPair;
+  /** The hub's randomness (its link's session indices and jitter, endpoint-proof txids). */
+  private readonly hubRng: Rng;
   hub!: Hub;
   private readonly nats = new Map<string, Nat>();
   private natSeq = 1;
@@ -57,9 +62,19 @@ export class World {
   readonly rng = new Rng(7);
   readonly wall = () => 1_700_000_000_000 + this.clock.now() + this.wallTick++;
 
+  /** One seed, one run: the same seed gives the same datagrams at the same virtual times
+   * (test/vnet/replay.test.ts; docs/TESTING.md "Replaying a virtual internet run"). */
   constructor(seed = 1, quality: Omit<VnetOptions, 'seed'> = {}) {
     this.net = new VirtualInternet(this.clock, { seed, ...quality });
     this.net.host(HUB_ENDPOINT.address);
+    this.keyRng = new Rng(0x6b657973 ^ seed);
+    this.hubRng = new Rng(0x68756273 ^ seed);
+    this.hubKeys = this.keyPair();
+  }
+
+  /** The next key pair of this world's seeded sequence (peers made without `keyPair` get one). */
+  keyPair(): StaticKeyPair {
+    return keyPairFromPrivate(this.keyRng.bytes(32));
   }
 
   startHub(opts: Pick<HubOptions, 'allowedKeys' | 'bindingsPath' | 'pinnedBindings' | 'bindingLeaseMs' | 'acl' | 'revocationsPath' | 'state' | 'invites' | 'inviteOnly' | 'network6' | 'relayBytesPerSec' | 'relayBurstBytes'> & { probePort?: boolean } = {}): Hub {
@@ -70,7 +85,7 @@ export class World {
     this.hub = startHub({
       listen: HUB_ENDPOINT, network: NETWORK, psk: this.psk, keyPair: this.hubKeys, clock: this.clock, wallClock: this.wall,
       // The memory socket copies on send, as the native one the daemon uses: the link seals into one buffer.
-      log: testLogger('hub'), udp, ...(probeUdp ? { probeUdp } : {}), ...rest,
+      log: testLogger('hub'), udp, ...(probeUdp ? { probeUdp } : {}), random01: () => this.hubRng.next(), ...rest,
     });
     return this.hub;
   }
@@ -126,7 +141,7 @@ export class World {
     const udp = agent ? agent.socket : main;
     const node = new PeerNode({
       ...(agent ? { nat: agent.traversal } : {}),
-      udp, keyPair: opts.keyPair ?? generateKeyPair(), psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall,
+      udp, keyPair: opts.keyPair ?? this.keyPair(), psk: opts.psk ?? this.psk, clock: this.clock, wallClock: this.wall,
       log: testLogger(`peer ${overlay}`), hub: opts.hub?.endpoint ?? HUB_ENDPOINT, ...(opts.learnKey ? {} : { hubKey: opts.hub?.publicKey ?? this.hubKeys.publicKey }),
       overlay: ipv4ToU32(overlay), prefix: opts.prefix ?? (overlay === '0.0.0.0' ? 0 : 24), name: opts.name ?? `peer-${overlay.split('.')[3]}`, random01: () => this.rng.next(),
       ...(opts.lanEndpoints ? { lanEndpoints: opts.lanEndpoints } : {}),

@@ -55,6 +55,18 @@ export const idlePingIntervalMs = 10_000;
 /** Traffic within this window counts as active. */
 export const activeWindowMs = 5_000;
 
+/** Local tuning: while a PING on the direct path is unanswered, the next ones leave this often, so
+ * the directTimeoutMs that declares it dead spans about 12 PINGs, not 3: on a path losing 10 % each
+ * way a PING's round trip fails 19 % of the time, three in a row 0.7 % (a relay flap every ~2 minutes
+ * of traffic, each costing interactive lanes their copies while the path settles), twelve ~2e-9.
+ * A dead path is still seen in directTimeoutMs; a live one costs one extra PING in ~5 per second. */
+export const unansweredPingIntervalMs = 250;
+
+/** How long after the last PING on the direct path the next one is due. */
+export function directPingIntervalMs(unanswered: boolean, lastDataMs: number, nowMs: number): number {
+  return unanswered ? unansweredPingIntervalMs : pingIntervalMs(lastDataMs, nowMs);
+}
+
 export function pingIntervalMs(lastDataMs: number, nowMs: number): number {
   return nowMs - lastDataMs < activeWindowMs ? activePingIntervalMs : idlePingIntervalMs;
 }

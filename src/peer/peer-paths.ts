@@ -6,8 +6,8 @@
 import { udpPath, type Path } from '../link/path.js';
 import { endpointKey, sameEndpoint, type Endpoint } from '../net/udp.js';
 import {
-  activePingIntervalMs, betterPath, directMaxSilenceMs, directPathDead, directRetryDelayMs, maxListedCandidates, maxPeerReflexiveCandidates, mayRestartPunch, pathRank,
-  peerReflexiveTtlMs, pingIntervalMs, punchScheduleMs, type PathKind,
+  betterPath, directPingIntervalMs, directMaxSilenceMs, directPathDead, directRetryDelayMs, maxListedCandidates, maxPeerReflexiveCandidates, mayRestartPunch, pathRank,
+  peerReflexiveTtlMs, punchScheduleMs, type PathKind,
 } from './path.js';
 
 export interface DirectCandidate {
@@ -168,10 +168,10 @@ export class PeerPaths {
       }
     }
     const d = this.direct;
-    // While a PING on the direct path is unanswered, probe at the active rate whatever the traffic:
-    // the path is declared dead after directTimeoutMs of silence, so that takes about three PINGs
-    // lost in a row, not one lost idle PING (10 % of them on a path losing 5 % each way).
-    const interval = d && this.unansweredOn(d.endpoint) ? activePingIntervalMs : pingIntervalMs(this.lastDataMs, nowMs);
+    // While a PING on the direct path is unanswered, probe faster whatever the traffic: the path is
+    // declared dead after directTimeoutMs of silence, so that takes about twelve PINGs lost in a row
+    // (path.ts unansweredPingIntervalMs), not one lost idle PING nor three on a path losing 10 %.
+    const interval = d ? directPingIntervalMs(this.unansweredOn(d.endpoint), this.lastDataMs, nowMs) : 0;
     if (d && nowMs - d.lastPingMs >= interval) {
       d.lastPingMs = nowMs;
       out.push(this.ping(d, nowMs));
@@ -242,7 +242,7 @@ export class PeerPaths {
     const d = this.direct;
     if (!d) return this.nextRetryMs;
     if (this.unansweredOn(d.endpoint)) return nowMs;
-    return Math.min(d.lastPingMs + pingIntervalMs(this.lastDataMs, nowMs), d.lastPongMs + directMaxSilenceMs);
+    return Math.min(d.lastPingMs + directPingIntervalMs(false, this.lastDataMs, nowMs), d.lastPongMs + directMaxSilenceMs);
   }
 
   /** Relayed, not punching, and the retry time has come. */

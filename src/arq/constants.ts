@@ -85,6 +85,11 @@ export const KCP_CLOCK_JUMP_MS = 10_000;
  * tens of MB per peer resident after one burst.
  */
 export const KCP_POOL_MAX_SEGS = 256;
+/**
+ * Local tuning: spare placeholders (unordered delivery's marks, no payload, ~0.1 KB each) a Kcp
+ * keeps. A repair releases thousands at once and the next RTT needs as many again; 8192 is ~1 MB.
+ */
+export const KCP_MARK_POOL_MAX_SEGS = 8192;
 
 // ---- Presets -------------------------------------------------------------------------------------
 

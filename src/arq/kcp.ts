@@ -294,6 +294,12 @@ export class Kcp {
   private echoCount = 0;
   private echoAt = 0;
   private readonly pool: Seg[] = [];
+  /**
+   * How many spare segments the pool may keep: KCP_POOL_MAX_SEGS plus every segment allocated since
+   * the control block last held no data, so a transfer's segments go round the pool instead of to
+   * the garbage collector, and the pool never holds more than the transfer once held live.
+   */
+  private poolCap = KCP_POOL_MAX_SEGS;
   /** DEPARTURE 11's placeholders, recycled apart from data segments: they carry no buffer. */
   private readonly markPool: Seg[] = [];
   /** The delivery-rate controller, when enabled (DEPARTURE 10). */
@@ -427,6 +433,10 @@ export class Kcp {
   }
   get nrcvQue(): number {
     return this.rcvQueue.length;
+  }
+  /** Spare segments kept for reuse (for tests and benches). */
+  get npool(): number {
+    return this.pool.length;
   }
   /** True once some segment was transmitted deadLink times. */
   get isDeadLink(): boolean {
@@ -710,6 +720,7 @@ export class Kcp {
     let seg = this.pool.pop();
     if (seg === undefined) {
       this.stats.segAllocs++;
+      this.poolCap++;
       seg = new Seg(new Uint8Array(cap > this.mss ? cap : this.mss));
     } else if (seg.data.length < cap) {
       seg.data = new Uint8Array(cap > this.mss ? cap : this.mss);
@@ -722,7 +733,20 @@ export class Kcp {
   private release(seg: Seg): void {
     if (seg.early) {
       if (this.markPool.length < KCP_MARK_POOL_MAX_SEGS) this.markPool.push(seg);
-    } else if (this.pool.length < KCP_POOL_MAX_SEGS) this.pool.push(seg);
+    } else if (this.pool.length < this.poolCap) this.pool.push(seg);
+  }
+
+  /**
+   * Once nothing is queued, in flight or awaiting delivery, the pool goes back to KCP_POOL_MAX_SEGS
+   * spares. Until then segments released by ACKs wait for the next send() instead of being dropped:
+   * a dropped segment outlives its RTT, is promoted to V8's old space and its buffer is freed only by
+   * the next full GC, which external memory triggers after tens of MB (issue 19 item 7, session 7).
+   */
+  private shrinkPoolIfIdle(): void {
+    if (this.poolCap === KCP_POOL_MAX_SEGS) return;
+    if (this.sndBuf.size + this.sndQueue.length + this.rcvBuf.size + this.rcvQueue.length !== 0) return;
+    if (this.pool.length > KCP_POOL_MAX_SEGS) this.pool.length = KCP_POOL_MAX_SEGS;
+    this.poolCap = KCP_POOL_MAX_SEGS;
   }
 
   /**
@@ -1068,6 +1092,7 @@ export class Kcp {
 
   /** ikcp_flush: ACKs, window probes, then data, packed into datagrams of at most mtu bytes. */
   private flushAll(): void {
+    this.shrinkPoolIfIdle();
     const current = this.current;
     const buf = this.buffer;
     const base = this.reserved;

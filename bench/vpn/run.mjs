@@ -392,9 +392,12 @@ function tunnelDelta(s0, s1) {
   const rs = (s) => s?.peers?.[0]?.kcpResend;
   const resendA = rs(s1.a) ? Object.fromEntries(Object.entries(rs(s1.a)).map(([k, v]) => [k, v - (rs(s0.a)?.[k] ?? 0)])) : null;
   const dupInB = rs(s1.b) ? rs(s1.b).dupIn - (rs(s0.b)?.dupIn ?? 0) : null;
+  // Issue 19 item 7: KCP segment buffers B allocated (pool misses), absent from older builds.
+  const segAllocsB = rs(s1.b)?.segAllocs !== undefined ? rs(s1.b).segAllocs - (rs(s0.b)?.segAllocs ?? 0) : null;
   return {
     kcpResendA: resendA,
     kcpDupInB: dupInB,
+    kcpSegAllocsB: segAllocsB,
     kcpRetransmitsA: kr(s1.a) - kr(s0.a),
     dropsA,
     fecA: fa ? { k: fa.k, m: fa.m, why: fa.why, parityFrames: fa.parityFrames - (fecOf(s0.a)?.parityFrames ?? 0), overheadBytes: fa.overheadBytes - (fecOf(s0.a)?.overheadBytes ?? 0) } : null,

@@ -80,11 +80,17 @@ export const KCP_FAST_LIMIT_XMIT = 5;
 /** update() resynchronises ts_flush if the clock jumps by more than this. */
 export const KCP_CLOCK_JUMP_MS = 10_000;
 /**
- * Local tuning: spare segments a Kcp keeps for reuse. Enough to recycle a flush's worth without
- * allocating; not a window's worth, which with meshd's 4096-segment span (and a Kcp per lane) kept
- * tens of MB per peer resident after one burst.
+ * Local tuning: spare segments a Kcp keeps for reuse once it holds no data. Enough to recycle a
+ * flush's worth without allocating; not a window's worth, which with meshd's 4096-segment span (and
+ * a Kcp per lane) kept tens of MB per peer resident after one burst. While data is held the pool may
+ * keep more: what the transfer allocated (kcp.ts poolCap).
  */
 export const KCP_POOL_MAX_SEGS = 256;
+/**
+ * Local tuning: spare placeholders (unordered delivery's marks, no payload, ~0.1 KB each) a Kcp
+ * keeps. A repair releases thousands at once and the next RTT needs as many again; 8192 is ~1 MB.
+ */
+export const KCP_MARK_POOL_MAX_SEGS = 8192;
 
 // ---- Presets -------------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ import {
   KCP_ASK_TELL,
   KCP_CLOCK_JUMP_MS,
   KCP_POOL_MAX_SEGS,
+  KCP_MARK_POOL_MAX_SEGS,
   KCP_DEAD_LINK_XMIT,
   KCP_FAST_LIMIT_XMIT,
   KCP_INTERVAL_DEFAULT_MS,
@@ -178,6 +179,9 @@ const enum SendCause {
   Rack = 3,
 }
 
+/** The payload of every placeholder (acquireMark). */
+const NO_DATA = new Uint8Array(0);
+
 function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
   if (n <= 16) {
     for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
@@ -290,6 +294,14 @@ export class Kcp {
   private echoCount = 0;
   private echoAt = 0;
   private readonly pool: Seg[] = [];
+  /**
+   * How many spare segments the pool may keep: KCP_POOL_MAX_SEGS plus every segment allocated since
+   * the control block last held no data, so a transfer's segments go round the pool instead of to
+   * the garbage collector, and the pool never holds more than the transfer once held live.
+   */
+  private poolCap = KCP_POOL_MAX_SEGS;
+  /** DEPARTURE 11's placeholders, recycled apart from data segments: they carry no buffer. */
+  private readonly markPool: Seg[] = [];
   /** The delivery-rate controller, when enabled (DEPARTURE 10). */
   private rc: RateControl | undefined;
   /** The caller's time (ms, fractions kept) at the last update/flush/timed input; for rc. */
@@ -421,6 +433,10 @@ export class Kcp {
   }
   get nrcvQue(): number {
     return this.rcvQueue.length;
+  }
+  /** Spare segments kept for reuse (for tests and benches). */
+  get npool(): number {
+    return this.pool.length;
   }
   /** True once some segment was transmitted deadLink times. */
   get isDeadLink(): boolean {
@@ -704,6 +720,7 @@ export class Kcp {
     let seg = this.pool.pop();
     if (seg === undefined) {
       this.stats.segAllocs++;
+      this.poolCap++;
       seg = new Seg(new Uint8Array(cap > this.mss ? cap : this.mss));
     } else if (seg.data.length < cap) {
       seg.data = new Uint8Array(cap > this.mss ? cap : this.mss);
@@ -714,7 +731,36 @@ export class Kcp {
   }
 
   private release(seg: Seg): void {
-    if (this.pool.length < KCP_POOL_MAX_SEGS) this.pool.push(seg);
+    if (seg.early) {
+      if (this.markPool.length < KCP_MARK_POOL_MAX_SEGS) this.markPool.push(seg);
+    } else if (this.pool.length < this.poolCap) this.pool.push(seg);
+  }
+
+  /**
+   * Once nothing is queued, in flight or awaiting delivery, the pool goes back to KCP_POOL_MAX_SEGS
+   * spares. Until then segments released by ACKs wait for the next send() instead of being dropped:
+   * a dropped segment outlives its RTT, is promoted to V8's old space and its buffer is freed only by
+   * the next full GC, which external memory triggers after tens of MB (issue 19 item 7, session 7).
+   */
+  private shrinkPoolIfIdle(): void {
+    if (this.poolCap === KCP_POOL_MAX_SEGS) return;
+    if (this.sndBuf.size + this.sndQueue.length + this.rcvBuf.size + this.rcvQueue.length !== 0) return;
+    if (this.pool.length > KCP_POOL_MAX_SEGS) this.pool.length = KCP_POOL_MAX_SEGS;
+    this.poolCap = KCP_POOL_MAX_SEGS;
+  }
+
+  /**
+   * DEPARTURE 11: a placeholder for sn, handed out already. It holds no payload: across a repair
+   * at 200 ms RTT and 5 % loss a receiver keeps 5,000-8,000 of them, which with a segment buffer
+   * each (the rule until issue 19 item 7, session 7) held ~10 MB and, released in bursts past the
+   * pool when the gap closed, made most of the receiver's allocations.
+   */
+  private acquireMark(sn: number): Seg {
+    const mark = this.markPool.pop() ?? new Seg(NO_DATA);
+    mark.sn = sn;
+    mark.len = 0;
+    mark.early = true;
+    return mark;
   }
 
   /** Free receive window advertised to the peer. */
@@ -838,10 +884,7 @@ export class Kcp {
     if (this.unordered && sn !== this.rcvNxt && frg === 0 && this.stream === 0 && this.rcvQueue.length < this.rcvWnd) {
       // DEPARTURE 11: hand it out now; a placeholder lets rcv_nxt pass it later without a repeat.
       this.rcvQueue.push(seg);
-      const mark = this.acquire(0);
-      mark.sn = sn;
-      mark.early = true;
-      this.rcvBuf.set(mark);
+      this.rcvBuf.set(this.acquireMark(sn));
       this.stats.inEarly++;
       return;
     }
@@ -1049,6 +1092,7 @@ export class Kcp {
 
   /** ikcp_flush: ACKs, window probes, then data, packed into datagrams of at most mtu bytes. */
   private flushAll(): void {
+    this.shrinkPoolIfIdle();
     const current = this.current;
     const buf = this.buffer;
     const base = this.reserved;

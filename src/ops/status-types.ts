@@ -40,7 +40,7 @@ export interface PeerEntryJson extends TrafficJson {
   kcpRetransmits: number;
   /** KCP resends to this peer by cause, those proven needless, and duplicates received from it
    * (issue 19; absent with datagrams and from older daemons). */
-  kcpResend?: { timeout: number; fast: number; rack: number; spuriousTimeout: number; spuriousFast: number; spuriousRack: number; dupIn: number; limitPacingMs?: number; limitCwndMs?: number; limitSpanMs?: number; limitIdleMs?: number };
+  kcpResend?: { timeout: number; fast: number; rack: number; spuriousTimeout: number; spuriousFast: number; spuriousRack: number; dupIn: number; limitPacingMs?: number; limitCwndMs?: number; limitSpanMs?: number; limitIdleMs?: number; segAllocs?: number };
   /** The pair's one transport decision (peer/pair-transport.ts): the mode this peer sends to it
    * with, the reason code, whether FEC may wrap its sends (absent from older daemons) and why. */
   channelMode?: { mode: 'kcp' | 'datagram'; reason: string; why: string; fec?: boolean; fecReason?: string };

@@ -48,6 +48,8 @@ export interface KcpResendCounts {
   limitCwndMs: number;
   limitSpanMs: number;
   limitIdleMs: number;
+  /** KCP segment buffers allocated (kcp.ts stats.segAllocs): a pool miss each; issue 19 item 7. */
+  segAllocs?: number;
 }
 
 export function addResendCounts(into: KcpResendCounts, c: KcpResendCounts): void {
@@ -62,6 +64,7 @@ export function addResendCounts(into: KcpResendCounts, c: KcpResendCounts): void
   into.limitCwndMs += c.limitCwndMs;
   into.limitSpanMs += c.limitSpanMs;
   into.limitIdleMs += c.limitIdleMs;
+  if (c.segAllocs !== undefined) into.segAllocs = (into.segAllocs ?? 0) + c.segAllocs;
 }
 
 export interface DataChannel {

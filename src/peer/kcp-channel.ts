@@ -147,7 +147,7 @@ export class KcpChannel {
   /** For status and metrics. */
   get stats(): { retransmits: number; spurious: number; pushSegs: number; waitSnd: number; unsent: number; rtoMs: number; srttMs: number; dead: boolean; resend: KcpResendCounts } {
     const k = this.kcp.stats;
-    const resend = { timeout: k.retransTimeout, fast: k.retransFast, rack: k.retransRack, spuriousTimeout: k.spuriousTimeout, spuriousFast: k.spuriousFast, spuriousRack: k.spuriousRack, dupIn: k.inDupSegs, limitPacingMs: Math.round(k.limitMs.pacing), limitCwndMs: Math.round(k.limitMs.cwnd), limitSpanMs: Math.round(k.limitMs.span), limitIdleMs: Math.round(k.limitMs.idle) };
+    const resend = { timeout: k.retransTimeout, fast: k.retransFast, rack: k.retransRack, spuriousTimeout: k.spuriousTimeout, spuriousFast: k.spuriousFast, spuriousRack: k.spuriousRack, dupIn: k.inDupSegs, limitPacingMs: Math.round(k.limitMs.pacing), limitCwndMs: Math.round(k.limitMs.cwnd), limitSpanMs: Math.round(k.limitMs.span), limitIdleMs: Math.round(k.limitMs.idle), segAllocs: k.segAllocs };
     return { retransmits: this.kcp.retransmits, spurious: k.retransSpurious, pushSegs: k.outPushSegs, waitSnd: this.kcp.waitSnd(), unsent: this.kcp.nsndQue, rtoMs: this.kcp.rxRto, srttMs: this.kcp.rxSrtt, dead: this.kcp.state === -1, resend };
   }
 

@@ -236,10 +236,12 @@ static void write_order(const uint8_t *const *pkts, const uint32_t *lens, const 
     for (uint32_t q = pos; q > stop; q--) {
       uint32_t y = order[q - 1];
       const uint8_t *py = pkts[y];
-      int tcp = lens[y] >= 24 && (py[0] >> 4) == 4 && py[9] == IPPROTO_TCP_;
-      if (!tcp || !same_flow(py, x)) continue; // another flow: may be passed
-      if (info[y] == OFFLOAD_NO_NEXT || !seq_before(sx, be32(py + 24))) break;
-      dest = q - 1;
+      if (lens[y] < 24 || (py[0] >> 4) != 4 || py[9] != IPPROTO_TCP_) continue; // not TCPv4: may be passed
+      // With IP options the ports are elsewhere: same addresses is then enough to stop.
+      if (py[0] != 0x45 ? memcmp(py + 12, x + 12, 8) == 0 : same_flow(py, x)) {
+        if (info[y] == OFFLOAD_NO_NEXT || !seq_before(sx, be32(py + 24))) break;
+        dest = q - 1;
+      } // else another flow: may be passed
     }
     if (dest < pos) {
       memmove(order + dest + 1, order + dest, sizeof order[0] * (pos - dest));
@@ -269,6 +271,16 @@ uint32_t offload_coalesce(const uint8_t *const *pkts, const uint32_t *lens, uint
     uint32_t thl = ok ? (uint32_t)(p[32] >> 4) * 4 : 0;
     next[i] = OFFLOAD_NO_NEXT;
     int is_tcp = lens[i] >= 24 && (p[0] >> 4) == 4 && p[9] == IPPROTO_TCP_;
+    // A TCP packet with IP options (its ports are not at offset 20) closes every open group between
+    // its addresses: nothing of its flow may be written after it that was queued before it.
+    if (is_tcp && p[0] != 0x45) {
+      for (uint32_t j = nopen; j-- > 0;) {
+        if (memcmp(pkts[last[j]] + 12, p + 12, 8) != 0) continue;
+        memmove(open + j, open + j + 1, sizeof open[0] * (nopen - j - 1));
+        memmove(last + j, last + j + 1, sizeof last[0] * (nopen - j - 1));
+        nopen--;
+      }
+    }
     // The open group of this packet's flow, if any.
     uint32_t k = nopen;
     for (uint32_t j = 0; is_tcp && j < nopen; j++) {

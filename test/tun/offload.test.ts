@@ -365,6 +365,13 @@ describe.skipIf(!addonAvailable())('TUN write coalescing (offload.c)', () => {
     ['a different ack does not join', [{ seq: 0, len: 1000, ack: 1 }, { seq: 1000, len: 1000, ack: 2 }], [[0], [1]]],
     ['a bad checksum stays alone, for the kernel to drop', [{ seq: 0, len: 1000 }, { seq: 1000, len: 1000, corrupt: true }, { seq: 2000, len: 1000 }], [[0], [1], [2]]],
     ['FIN is never merged, and what follows it is written after it', [{ seq: 0, len: 1000 }, { seq: 1000, len: 1000 }, { seq: 2000, len: 1000, flags: ACK | FIN }, { seq: 3001, len: 1000 }], [[0, 1], [2], [3]]],
+    ['a segment released late joins the run it belongs to (a repaired gap)', [{ seq: 0, len: 1000 }, { seq: 1000, len: 1000 }, { seq: 3000, len: 1000 }, { seq: 4000, len: 1000 }, { seq: 2000, len: 1000 }], [[0, 1, 4, 2, 3]]],
+    ['a late segment moves past other flows to its own', [{ seq: 0, len: 1000 }, { seq: 2000, len: 1000 }, { seq: 500, len: 1000, sport: 50000 }, { seq: 1000, len: 1000 }], [[0, 3, 1], [2]]],
+    ['two gaps filled late, in either order', [{ seq: 0, len: 1000 }, { seq: 2000, len: 1000 }, { seq: 4000, len: 1000 }, { seq: 3000, len: 1000 }, { seq: 1000, len: 1000 }], [[0, 4, 1, 3, 2]]],
+    ['sequence numbers wrap: 0xfffffc18 comes before 0', [{ seq: 0, len: 1000 }, { seq: 1000, len: 1000 }, { seq: 0xffff_fc18, len: 1000 }], [[2, 0, 1]]],
+    ['a late segment does not pass a FIN of its flow', [{ seq: 0, len: 1000 }, { seq: 2000, len: 1000, flags: ACK | FIN }, { seq: 1000, len: 1000 }], [[0], [1], [2]]],
+    ['a late segment does not pass a pure ACK of its flow', [{ seq: 0, len: 1000 }, { seq: 2000, len: 0 }, { seq: 1000, len: 1000 }], [[0], [1], [2]]],
+    ['a duplicate stays after the original, on its own', [{ seq: 0, len: 1000 }, { seq: 1000, len: 1000 }, { seq: 1000, len: 1000 }], [[0, 1], [2]]],
     ['at most 64 segments per write', run(70, 0, 500), [Array.from({ length: 64 }, (_, i) => i), [64, 65, 66, 67, 68, 69]]],
     ['at most 65535 bytes per write', run(50, 0, 1326), [Array.from({ length: 49 }, (_, i) => i), [49]]],
   ])('%s', (_why, list, groups) => {
@@ -385,6 +392,13 @@ describe.skipIf(!addonAvailable())('TUN write coalescing (offload.c)', () => {
       expect(Buffer.from(v.pkt.subarray(52)).equals(Buffer.concat(members.map((i) => segs[i]!.subarray(52))))).toBe(true);
       expect(ipHeaderOk(v.pkt)).toBe(true);
     });
+  });
+
+  it('a late segment does not pass a packet of its flow with IP options (its ports are not at the usual place)', () => {
+    const [a, late] = segments([{ seq: 0, len: 1000 }, { seq: 1000, len: 1000 }]);
+    const withOpts = tcpPacket({ payload: pattern(1000, 9), seq: 2000, flags: ACK, ipOptions: [1, 1, 1, 0] });
+    const input = [a!, withOpts, late!];
+    expect(coalesce!(input).map((w) => hex(w))).toEqual(input.map((p) => '00'.repeat(vnetHdrLen) + hex(p)));
   });
 
   it('passes UDP, ICMP, IP options and fragments through one by one, unchanged', () => {

@@ -57,7 +57,7 @@ napi_value js_offload_coalesce(napi_env env, napi_callback_info info) {
     memcpy(q->ptr[q->n], p, len);
     q->used += (len + 7) & ~(size_t)7;
   }
-  uint32_t ng = offload_coalesce((const uint8_t *const *)q->ptr, q->len, n, q->groups, q->next);
+  uint32_t ng = offload_coalesce((const uint8_t *const *)q->ptr, q->len, n, q->groups, q->next, q->order);
   if (napi_create_array_with_length(env, ng, &out) != napi_ok) {
     free(q);
     return NULL;

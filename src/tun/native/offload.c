@@ -213,18 +213,74 @@ static int mergeable(const uint8_t *a, const uint8_t *b, uint32_t thl) {
 
 enum { OPEN_MAX = 8 }; // flows with a group still open; a ninth closes the oldest
 
+// How far back a segment may move to sit before the later segments of its flow (bounds the work
+// of a flush to n * SORT_REACH comparisons; a flush is a few hundred packets at most).
+enum { SORT_REACH = 64 };
+
+// Serial-number order (RFC 1982) of TCP sequence numbers: a before b.
+static int seq_before(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+
+// The write order (see offload.h): each data segment x moves back before the segments of its flow
+// with a higher sequence number that precede it, never past a packet of its flow that is not a
+// coalescable data segment (a FIN, a pure ACK, a bad checksum) and at most SORT_REACH places.
+// info[i] is packet i's payload when it may join a group, else OFFLOAD_NO_NEXT.
+static void write_order(const uint8_t *const *pkts, const uint32_t *lens, const uint32_t *info, uint32_t n,
+                        uint32_t *order) {
+  for (uint32_t pos = 0; pos < n; pos++) {
+    order[pos] = pos;
+    if (info[pos] == OFFLOAD_NO_NEXT) continue;
+    const uint8_t *x = pkts[pos];
+    uint32_t sx = be32(x + 24);
+    uint32_t dest = pos;
+    uint32_t stop = pos > SORT_REACH ? pos - SORT_REACH : 0;
+    for (uint32_t q = pos; q > stop; q--) {
+      uint32_t y = order[q - 1];
+      const uint8_t *py = pkts[y];
+      if (lens[y] < 24 || (py[0] >> 4) != 4 || py[9] != IPPROTO_TCP_) continue; // not TCPv4: may be passed
+      // With IP options the ports are elsewhere: same addresses is then enough to stop.
+      if (py[0] != 0x45 ? memcmp(py + 12, x + 12, 8) == 0 : same_flow(py, x)) {
+        if (info[y] == OFFLOAD_NO_NEXT || !seq_before(sx, be32(py + 24))) break;
+        dest = q - 1;
+      } // else another flow: may be passed
+    }
+    if (dest < pos) {
+      memmove(order + dest + 1, order + dest, sizeof order[0] * (pos - dest));
+      order[dest] = pos;
+    }
+  }
+}
+
 uint32_t offload_coalesce(const uint8_t *const *pkts, const uint32_t *lens, uint32_t n, offload_group_t *groups,
-                          uint32_t *next) {
+                          uint32_t *next, uint32_t *order) {
   uint32_t ng = 0;
   uint32_t open[OPEN_MAX]; // group indexes
   uint32_t last[OPEN_MAX]; // their last member
   uint32_t nopen = 0;
+  // next[] holds each packet's payload (or OFFLOAD_NO_NEXT: not coalescable) until the packet is
+  // visited; it is only linked after that, so the checksum is verified once per packet.
   for (uint32_t i = 0; i < n; i++) {
-    next[i] = OFFLOAD_NO_NEXT;
-    const uint8_t *p = pkts[i];
     uint32_t thl = 0, payload = 0;
-    int ok = coalescable(p, lens[i], &thl, &payload);
+    next[i] = coalescable(pkts[i], lens[i], &thl, &payload) ? payload : OFFLOAD_NO_NEXT;
+  }
+  write_order(pkts, lens, next, n, order);
+  for (uint32_t pos = 0; pos < n; pos++) {
+    uint32_t i = order[pos];
+    const uint8_t *p = pkts[i];
+    int ok = next[i] != OFFLOAD_NO_NEXT;
+    uint32_t payload = ok ? next[i] : 0;
+    uint32_t thl = ok ? (uint32_t)(p[32] >> 4) * 4 : 0;
+    next[i] = OFFLOAD_NO_NEXT;
     int is_tcp = lens[i] >= 24 && (p[0] >> 4) == 4 && p[9] == IPPROTO_TCP_;
+    // A TCP packet with IP options (its ports are not at offset 20) closes every open group between
+    // its addresses: nothing of its flow may be written after it that was queued before it.
+    if (is_tcp && p[0] != 0x45) {
+      for (uint32_t j = nopen; j-- > 0;) {
+        if (memcmp(pkts[last[j]] + 12, p + 12, 8) != 0) continue;
+        memmove(open + j, open + j + 1, sizeof open[0] * (nopen - j - 1));
+        memmove(last + j, last + j + 1, sizeof last[0] * (nopen - j - 1));
+        nopen--;
+      }
+    }
     // The open group of this packet's flow, if any.
     uint32_t k = nopen;
     for (uint32_t j = 0; is_tcp && j < nopen; j++) {
@@ -248,7 +304,7 @@ uint32_t offload_coalesce(const uint8_t *const *pkts, const uint32_t *lens, uint
         g->payload += payload;
         continue;
       }
-      // Close it: whatever this packet becomes is written after the group, so the flow keeps order.
+      // Close it: whatever this packet becomes is written after the group (in write order).
       open[k] = open[nopen - 1];
       last[k] = last[nopen - 1];
       nopen--;

@@ -31,10 +31,14 @@ int offload_split(const uint8_t *in, size_t n, uint32_t mtu, uint8_t *out, uint3
                   uint32_t *lengths, uint32_t *next);
 
 // Write side (GRO): which of the packets queued for one flush can go to the kernel as one TCPv4
-// GSO super-packet. Consecutive in-order segments of one flow (same addresses, ports, ack, window,
-// TCP options; only ACK/PSH flags; equal sizes but a shorter last; valid TCP checksums) join one
-// group, up to 64 segments and 65535 bytes; everything else is a group of one. A flow's packets
-// never overtake each other; different flows may interleave differently than queued.
+// GSO super-packet. First the write order: a data segment that may join a group moves back before
+// the segments of its flow with higher sequence numbers queued before it (a segment a repair or a
+// resend released late, after the ones that overtook it), at most 64 places and never past another
+// packet of its flow (FIN, pure ACK, bad checksum...). Then, in that order, consecutive in-order
+// segments of one flow (same addresses, ports, ack, window, TCP options; only ACK/PSH flags; equal
+// sizes but a shorter last; valid TCP checksums) join one group, up to 64 segments and 65535
+// bytes; everything else is a group of one. A flow's packets other than such data segments never
+// overtake each other; different flows may interleave differently than queued.
 typedef struct {
   uint32_t first;    // index of the first packet; the others follow through next[]
   uint32_t count;    // packets in the group (1: written as is, with a zero virtio_net_hdr)
@@ -45,9 +49,10 @@ typedef struct {
 enum { OFFLOAD_GROUP_MAX_SEGS = 64, OFFLOAD_NO_NEXT = 0xffffffffu };
 
 // Groups n packets; groups[] (room for n) in write order, next[i] the member after packet i in its
-// group or OFFLOAD_NO_NEXT. Returns the number of groups. Reads the packets only.
+// group or OFFLOAD_NO_NEXT; order[] (room for n) is scratch. Returns the number of groups. Reads
+// the packets only.
 uint32_t offload_coalesce(const uint8_t *const *pkts, const uint32_t *lens, uint32_t n, offload_group_t *groups,
-                          uint32_t *next);
+                          uint32_t *next, uint32_t *order);
 
 // For a group of count > 1: rewrites the first packet's headers in place into the super-packet's
 // (IP total length and checksum, PSH if the last member had it, TCP checksum field = the pseudo-

@@ -29,7 +29,7 @@ static void write_iov(tun_t *t, struct iovec *iov, int n, size_t want) {
 void tun_flush(tun_t *t) {
   wqueue_t *q = t->wq;
   if (q == NULL || q->n == 0) return;
-  uint32_t ng = offload_coalesce((const uint8_t *const *)q->ptr, q->len, q->n, q->groups, q->next);
+  uint32_t ng = offload_coalesce((const uint8_t *const *)q->ptr, q->len, q->n, q->groups, q->next, q->order);
   struct iovec iov[2 + OFFLOAD_GROUP_MAX_SEGS];
   uint8_t vnet[OFFLOAD_VNET_HDR_LEN];
   for (uint32_t g = 0; g < ng && !t->obj.closed; g++) {

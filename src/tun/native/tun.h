@@ -49,6 +49,7 @@ typedef struct wqueue_s {
   uint8_t *ptr[WQ_MAX];
   uint32_t len[WQ_MAX];
   uint32_t next[WQ_MAX];
+  uint32_t order[WQ_MAX]; // offload_coalesce's scratch
   offload_group_t groups[WQ_MAX];
   uint8_t bytes[WQ_BYTES];
 } wqueue_t;

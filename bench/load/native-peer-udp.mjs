@@ -6,6 +6,8 @@
 // receive, the second recvmsg that finds the socket empty, and the JS `message` event with its
 // rinfo object. Implements src/net/udp.ts's UdpSocket for a peer that only talks to its hub: a send
 // anywhere else is dropped and counted (`elsewhere`), and every datagram is reported from the hub.
+// Opt-in (LOAD_PEER_SOCKET=native): at 20,000 peers the workers' registration collapsed on it (see
+// vpeer-worker.mjs); a 300-peer --check run passes.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

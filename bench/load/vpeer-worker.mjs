@@ -13,9 +13,11 @@ import { loadUdpAddon, openNativePeerUdp } from './native-peer-udp.mjs';
 const dist = process.env.MESHD_DIST ?? new URL('../../dist', import.meta.url).pathname;
 const d = await loadDist(dist);
 const { decodeKey, pskFromSecret, decodeControl, REGISTER_FLAG_ACL, REGISTER_CAP_ACL_DELTA } = d;
-// LOAD_PEER_SOCKET: `native` (default when the addon is built: the UDP addon real peers use,
-// native-peer-udp.mjs) or `dgram` (node:dgram, connected-udp.mjs; the tool's socket until session 7).
-const udpAddon = process.env.LOAD_PEER_SOCKET === 'dgram' ? undefined : loadUdpAddon(dist);
+// LOAD_PEER_SOCKET: `dgram` (default: node:dgram, connected-udp.mjs) or `native` (the UDP addon
+// real peers use, native-peer-udp.mjs: cheaper per datagram alone, but at 20,000 peers in 8 workers
+// its registration collapsed (heartbeats stopped, the hubs expired members, handshake storms; not
+// understood yet, docs/BENCHMARKS.md "Issue 24, session 7"): not for figures until that is found).
+const udpAddon = process.env.LOAD_PEER_SOCKET === 'native' ? loadUdpAddon(dist) : undefined;
 // --acl-deltas 1 (cluster-load.mjs): the peers take ACL_POLICY_DELTA (type 62) and every peer keeps
 // the policy it was sent (the peer's own receiver), checked against the plan at each scopecheck.
 const { compareScope, memberCounts, scopePlan } = await import('./acl-scope.mjs');

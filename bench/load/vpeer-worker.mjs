@@ -5,23 +5,21 @@
 // the map keeps only its version (the entries are decoded and acked, not stored), so 10,000 peers fit in memory.
 import { pino } from 'pino';
 import { openConnectedUdp } from './connected-udp.mjs';
+import { loadDist, virtualPeer } from './vpeer.mjs';
+import { loadUdpAddon, openNativePeerUdp } from './native-peer-udp.mjs';
 
 // MESHD_DIST: a private build (npx tsc -p tsconfig.build.json --outDir DIR) so a run is not disturbed
 // by someone rebuilding dist/ in a shared tree; default the repository's dist/.
 const dist = process.env.MESHD_DIST ?? new URL('../../dist', import.meta.url).pathname;
-const { Link } = await import(`${dist}/link/link.js`);
-const { HubClient } = await import(`${dist}/peer/hub-client.js`);
-const { decodeKey, generateKeyPair } = await import(`${dist}/crypto/keys.js`);
-const { pskFromSecret } = await import(`${dist}/crypto/psk.js`);
-const { systemClock, systemWallClock } = await import(`${dist}/util/clock.js`);
-const { decodeControl } = await import(`${dist}/wire/control.js`);
-const { decodeInner, InnerKind } = await import(`${dist}/wire/inner.js`);
-const { ACL_POLICY_TYPE, REVOKED_TYPE, decodeAclPolicy, decodeRevoked } = await import(`${dist}/wire/acl.js`);
-const { REGISTER_FLAG_ACL, REGISTER_CAP_ACL_DELTA } = await import(`${dist}/wire/control.js`);
+const d = await loadDist(dist);
+const { decodeKey, pskFromSecret, decodeControl, REGISTER_FLAG_ACL, REGISTER_CAP_ACL_DELTA } = d;
+// LOAD_PEER_SOCKET: `dgram` (default: node:dgram, connected-udp.mjs) or `native` (the UDP addon
+// real peers use, native-peer-udp.mjs: cheaper per datagram alone, but at 20,000 peers in 8 workers
+// its registration collapsed (heartbeats stopped, the hubs expired members, handshake storms; not
+// understood yet, docs/BENCHMARKS.md "Issue 24, session 7"): not for figures until that is found).
+const udpAddon = process.env.LOAD_PEER_SOCKET === 'native' ? loadUdpAddon(dist) : undefined;
 // --acl-deltas 1 (cluster-load.mjs): the peers take ACL_POLICY_DELTA (type 62) and every peer keeps
 // the policy it was sent (the peer's own receiver), checked against the plan at each scopecheck.
-const { AclReceiver } = await import(`${dist}/peer/acl-receive.js`);
-const ACL_DELTA_TYPE = 62;
 const { compareScope, memberCounts, scopePlan } = await import('./acl-scope.mjs');
 // Each Link runs on the crypto a real peer uses (crypto/native.ts runtimeCrypto: the addon's AEAD
 // and handshake primitives unless MESHD_NODE_CRYPTO=1).
@@ -75,53 +73,6 @@ setInterval(() => {
   lagAt = now;
 }, 100).unref();
 
-/** PeerMap's version rules without the entries (src/peer/peer-map.ts); with `held` (a Set, scoped
- * runs) it also keeps the overlay addresses of the members it holds, its own left out. */
-class VersionMap {
-  version = 0;
-  constructor(onVersion, held, self) {
-    this.onVersion = onVersion;
-    this.held = held;
-    this.self = self;
-  }
-  apply(entries) {
-    if (!this.held) return;
-    for (const e of entries) {
-      if (e.overlay === this.self) continue;
-      if (e.op === 1) this.held.add(e.overlay); // MapOp.UPSERT
-      else this.held.delete(e.overlay);
-    }
-  }
-  all() {
-    return [];
-  }
-  get() {
-    return undefined;
-  }
-  byId() {
-    return undefined;
-  }
-  applyFull(version, entries) {
-    this.held?.clear();
-    this.apply(entries);
-    this.version = version;
-    this.onVersion(version);
-    return [];
-  }
-  applyDelta(base, version, entries) {
-    if (version <= this.version) return { stale: true };
-    if (base > this.version) return { gap: true };
-    this.apply(entries);
-    this.version = version;
-    this.onVersion(version);
-    return { applied: [] };
-  }
-  clear() {
-    this.held?.clear();
-    this.version = 0;
-  }
-}
-
 /** A scoped run's watch: does this peer's map now hold (or no longer hold) the watched member? */
 function checkEntryWatch(p) {
   if (!watch?.overlay || !watch.pending.has(p)) return;
@@ -133,51 +84,29 @@ function checkEntryWatch(p) {
   }
 }
 
+/** A peer's map moved to version v: the watch of a change may be done. */
+function onPeerVersion(p, v) {
+  if (watch?.overlay) return checkEntryWatch(p);
+  if (watch && v >= watch.version && watch.pending.delete(p)) {
+    if (watch.pending.size === 0) process.send({ type: 'watched', version: watch.version, doneAt: Date.now() });
+  }
+}
+
 async function startPeer(cfg, index) {
   // Each virtual peer on its own loopback address (127.1.0.0 and up, all local on lo's /8), as real
   // peers have their own: the hub's per-IP limits under load (cookie replies) then see 10,000 sources.
   const address = `127.${1 + ((index >>> 16) & 0x7f)}.${(index >>> 8) & 0xff}.${index & 0xff}`;
-  // Connected to its hub (connected-udp.mjs): the one destination a virtual peer has.
-  const udp = await openConnectedUdp(address, cfg.hub, { recvBufferBytes: 65536, sendBufferBytes: 65536 });
-  const keyPair = generateKeyPair();
-  const psk = cfg.psk;
-  const link = new Link({ udp, keyPair, psk, clock: systemClock, wallClock: systemWallClock, log });
-  const p = { index, link, udp, registeredAt: 0, startedAt: Date.now() };
+  // Talks to its hub only (the one destination a virtual peer has).
+  const sizes = { recvBufferBytes: 65536, sendBufferBytes: 65536 };
+  const udp = udpAddon ? openNativePeerUdp(udpAddon, address, cfg.hub, sizes) : await openConnectedUdp(address, cfg.hub, sizes);
   const overlay = (0x0a090000 + cfg.firstHost + index) >>> 0; // 10.9.x.y inside --network 10.9.0.0/16 (registry numbers only: no packet goes there)
-  p.overlay = overlay;
-  p.map = new VersionMap((v) => {
-    if (watch?.overlay) return checkEntryWatch(p);
-    if (watch && v >= watch.version && watch.pending.delete(p)) {
-      if (watch.pending.size === 0) process.send({ type: 'watched', version: watch.version, doneAt: Date.now() });
-    }
-  }, plan ? new Set() : undefined, overlay);
-  p.client = new HubClient({
-    link, clock: systemClock, log, hub: cfg.hub, psk, hubKey: cfg.hubKey, overlay, prefix: 16, name: plan ? plan.name(index) : '', lan: () => [udp.local],
-    bootId: BigInt(index + 1), map: p.map, ...(plan && cfg.scope.aclFlag ? { registerFlags: REGISTER_FLAG_ACL } : {}),
-    ...(plan && cfg.scope.aclFlag && cfg.scope.aclDeltas ? { registerCaps: REGISTER_CAP_ACL_DELTA } : {}),
-  });
-  // The policy this peer holds (what its firewall would enforce), kept by the peer's own receiver.
-  p.acl = { held: undefined };
-  const fw = { held: () => p.acl.held, apply: (m) => (p.acl.held !== undefined && ((m.version - p.acl.held.version) | 0) <= 0 ? false : ((p.acl.held = m), true)) };
-  p.aclRx = new AclReceiver(fw, (seq) => p.client.ack(seq), log);
-  link.onInner((r, pt) => {
-    if (!p.client.isHub(r.publicKey)) return;
-    const inner = decodeInner(pt);
-    if (inner.kind !== InnerKind.CONTROL) return;
-    // Scoped runs register as ACL-capable peers (flag 0x08), as real ones do: ACK the hub's
-    // ACL_POLICY and REVOKED messages (reliable), without enforcing them.
-    if (inner.body[0] === ACL_POLICY_TYPE) {
-      aclPolicies++;
-      p.aclRx.receive(inner.body);
-    } else if (inner.body[0] === ACL_DELTA_TYPE) {
-      aclPolicies++;
-      p.aclRx.receiveDelta(inner.body);
-    }
-    else if (inner.body[0] === REVOKED_TYPE) p.client.ack(decodeRevoked(inner.body).seq);
-    else p.client.onControl(decodeControlLoad(inner.body));
+  const p = virtualPeer(d, log, {
+    udp, hub: cfg.hub, hubKey: cfg.hubKey, psk: cfg.psk, index, overlay, name: plan ? plan.name(index) : '', held: plan ? new Set() : undefined,
+    onVersion: onPeerVersion, decodeControl: decodeControlLoad, onAclPolicy: () => aclPolicies++,
+    ...(plan && cfg.scope.aclFlag ? { registerFlags: REGISTER_FLAG_ACL } : {}), ...(plan && cfg.scope.aclFlag && cfg.scope.aclDeltas ? { registerCaps: REGISTER_CAP_ACL_DELTA } : {}),
   });
   peers.push(p);
-  if (process.env.LOAD_DEBUG) setTimeout(() => { if (p.client.state !== 'registered') console.error(`vpeer ${index} ${Buffer.from(keyPair.publicKey).toString('hex').slice(0, 8)} port ${udp.local.port}: ${p.client.state} after 5 s; link drops ${JSON.stringify(p.link.drops)} stats ${JSON.stringify(p.link.stats)} udp ${JSON.stringify(udp.counters)}`); }, 5000).unref();
+  if (process.env.LOAD_DEBUG) setTimeout(() => { if (p.client.state !== 'registered') console.error(`vpeer ${index} ${Buffer.from(p.keyPair.publicKey).toString('hex').slice(0, 8)} port ${udp.local.port}: ${p.client.state} after 5 s; link drops ${JSON.stringify(p.link.drops)} stats ${JSON.stringify(p.link.stats)} udp ${JSON.stringify(udp.counters)}`); }, 5000).unref();
   await p.client.start();
   p.registeredAt = Date.now();
   return p;

@@ -160,6 +160,9 @@ export class AclDistributor {
   }
 
   flush(): void {
+    // Nobody enforces (no member registered with the ACL flag): nothing to refresh, drop or compile;
+    // a map change then costs no walk over every member here.
+    if (this.capable.size === 0) return;
     // Members that left are dropped (one lookup per member, no set of the live ones).
     const round = ++this.round;
     for (const m of this.o.members()) {

@@ -24,6 +24,12 @@ const key = (e: Endpoint) => `${e.address}|${e.port}`;
 
 interface State {
   current: string;
+  /** The Endpoint object `current` was last made from: the native socket hands the same object for
+   * every datagram from one source (net/udp-native.ts), so each ACK and MAP part of a fan-out
+   * finds its key without building the string again. */
+  currentEp: Endpoint | undefined;
+  /** `current` is in `proven` (kept with it). */
+  currentProven: boolean;
   proven: string[];
   received: number;
   sent: number;
@@ -40,17 +46,19 @@ export class EndpointGuard {
   /** An authenticated message of `bytes` from member `id` at `from`; returns the txid of a
    * challenge to send now (the endpoint is new, or its last challenge is stale), else undefined. */
   received(id: string, from: Endpoint, bytes: number, nowMs: number, handshakeProven?: Endpoint): bigint | undefined {
-    const k = key(from);
     let s = this.state.get(id);
-    if (!s) {
-      s = { current: k, proven: [], received: 0, sent: 0, txid: undefined, challengedMs: -Infinity };
-      this.state.set(id, s);
-    } else if (s.current !== k) {
-      Object.assign(s, { current: k, received: 0, sent: 0, txid: undefined, challengedMs: -Infinity });
+    if (s === undefined || s.currentEp !== from) {
+      const k = key(from);
+      if (!s) {
+        s = { current: k, currentEp: from, currentProven: false, proven: [], received: 0, sent: 0, txid: undefined, challengedMs: -Infinity };
+        this.state.set(id, s);
+      } else if (s.current !== k) {
+        Object.assign(s, { current: k, currentEp: from, currentProven: s.proven.includes(k), received: 0, sent: 0, txid: undefined, challengedMs: -Infinity });
+      } else s.currentEp = from;
     }
     s.received += bytes;
     // The endpoint our last handshake message reached (link.ts provenPath) needs no challenge.
-    if (handshakeProven !== undefined) this.prove(s, key(handshakeProven));
+    if (handshakeProven !== undefined && !(handshakeProven === s.currentEp && s.proven[0] === s.current)) this.prove(s, key(handshakeProven));
     return this.challenge(s, nowMs);
   }
 
@@ -64,7 +72,7 @@ export class EndpointGuard {
   /** The challenge to send now, if any: one txid per endpoint (a late echo of an earlier copy still
    * counts), repeated at most every `challengeRetryMs`, and within the endpoint's budget. */
   private challenge(s: State, nowMs: number): bigint | undefined {
-    if (s.proven.includes(s.current) || nowMs - s.challengedMs < challengeRetryMs) return undefined;
+    if (s.currentProven || nowMs - s.challengedMs < challengeRetryMs) return undefined;
     if (!sendAllowed(false, s.received, s.sent, challengeBytes)) return undefined;
     s.txid ??= this.randomTxid();
     s.challengedMs = nowMs;
@@ -83,8 +91,8 @@ export class EndpointGuard {
   }
 
   private prove(s: State, k: string): void {
-    if (s.proven[0] === k) return;
-    s.proven = [k, ...s.proven.filter((p) => p !== k)].slice(0, provenEndpointsKept);
+    if (s.proven[0] !== k) s.proven = [k, ...s.proven.filter((p) => p !== k)].slice(0, provenEndpointsKept);
+    s.currentProven = s.proven.includes(s.current);
   }
 
   /** May `bytes` go to the member at `to` (where the link will send: its latest authenticated
@@ -94,6 +102,7 @@ export class EndpointGuard {
   allow(id: string, to: Endpoint, bytes: number): boolean {
     const s = this.state.get(id);
     if (!s) return true;
+    if (to === s.currentEp && s.currentProven) return true; // every send of a fan-out to a settled member
     const k = key(to);
     const proven = s.proven.includes(k);
     const current = k === s.current;

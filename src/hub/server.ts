@@ -93,6 +93,9 @@ export function candidatesOf(m: Member): Candidate[] {
   ];
 }
 
+/** An inner CONTROL message holding an ACK: the inner kind, the control type and the seq (u32). */
+const ackInnerBytes = 1 + 1 + 4;
+
 /** Local tuning: a binding's last-seen time is rewritten at most this often per member (the lease
  * is measured in days; the hub's periodic sweep refreshes live members too). */
 export const bindingTouchMs = 3_600_000;
@@ -195,7 +198,14 @@ export class HubServer {
     if (from.kind !== 'udp') return; // the hub never takes relayed traffic
     this.inBytes = pt.byteLength;
     // Members only: a REGISTER starts its tracking once accepted (no state for refused keys).
-    if (this.o.registry.get(remote.id)) this.heard(remote, from.endpoint, pt.byteLength);
+    const member = this.o.registry.get(remote.id);
+    if (member) this.heard(remote, from.endpoint, pt.byteLength);
+    // A member's ACK (one per MAP part per member: 10,000 per change at 10,000 members) is read in
+    // place; decodeInner + decodeControl + onControl give the same seq and do the same with it.
+    if (member !== undefined && pt.byteLength === ackInnerBytes && pt[0] === InnerKind.CONTROL && pt[1] === ControlType.ACK) {
+      this.counters.controlIn++;
+      return this.onAck(member, (pt[2]! | (pt[3]! << 8) | (pt[4]! << 16) | (pt[5]! << 24)) >>> 0);
+    }
     let inner;
     try {
       inner = decodeInner(pt);
@@ -231,15 +241,20 @@ export class HubServer {
     }
   }
 
+  /** An ACK from a member: a MAP part's, else another reliable message's (PUNCH, STREAM_OPEN...). */
+  private onAck(member: Member, seq: number): void {
+    if (!this.maps.acked(member, seq)) this.o.sender.acked(member.id, seq);
+  }
+
   private onControl(remote: RemoteNode, msg: ControlMessage, from: Endpoint): void {
     const member = this.o.registry.get(remote.id);
     switch (msg.type) {
       case ControlType.REGISTER:
         return this.onRegister(remote, msg, from);
       case ControlType.ACK:
-        if (member && !this.maps.acked(member, msg.seq)) this.o.sender.acked(member.id, msg.seq);
+        if (member) return this.onAck(member, msg.seq);
         // Several hubs: a member homed elsewhere acks STREAM_OPEN on its standby session (guest services).
-        else if (!member) this.o.sender.acked(remote.id, msg.seq);
+        this.o.sender.acked(remote.id, msg.seq);
         return;
       case ControlType.HEARTBEAT:
         if (!member) {

@@ -68,4 +68,26 @@ describe('EndpointGuard', () => {
     g.forget('m');
     expect(g.size).toBe(0);
   });
+
+  // The guard remembers the Endpoint object it last heard from (the native socket hands one object
+  // per source) to skip the string key: an equal object from elsewhere must count the same, and a
+  // move to another endpoint and back must not keep a stale verdict.
+  it('answers the same for the Endpoint object it last heard and for an equal copy', () => {
+    const g = new EndpointGuard(() => 5n);
+    const txid = g.received('m', A, 100, 0)!;
+    expect(g.allow('m', { ...A }, 300)).toBe(true);
+    expect(g.allow('m', A, 1)).toBe(false); // the budget is one, whichever object says where
+    expect(g.answered('m', { ...A }, txid)).toBe(true);
+    expect(g.allow('m', A, 10_000)).toBe(true);
+    expect(g.allow('m', { ...A }, 10_000)).toBe(true);
+    expect(g.received('m', { ...A }, 10, 10)).toBeUndefined(); // proven: no challenge
+    // moved to V (unproven): limited there, and its own challenge
+    expect(g.received('m', V, 10, 20)).toBe(5n);
+    expect(g.allow('m', V, 31)).toBe(false);
+    expect(g.allow('m', A, 10_000)).toBe(true); // A stays proven
+    // back at A (an equal copy): proven again at once, nothing to challenge
+    expect(g.received('m', { ...A }, 10, 30)).toBeUndefined();
+    expect(g.allow('m', A, 10_000)).toBe(true);
+    expect(g.proven('m')).toBe(true);
+  });
 });

@@ -299,3 +299,29 @@ describe('endpoint encoding (plain u32 math, same bytes as ip-num)', () => {
     expect(() => encodeControl(heartbeat(address))).toThrow(TypeError);
   });
 });
+
+describe('control messages of only a type and a seq (the decoder and encoder skip the Reader/Writer)', () => {
+  it.each([
+    ['ACK, seq 0', ControlType.ACK, 0, '05 00000000'],
+    ['ACK, the top bit set (a negative int32 in JS bit math)', ControlType.ACK, 0x80000000, '05 00000080'],
+    ['ACK, the largest seq', ControlType.ACK, 0xffffffff, '05 ffffffff'],
+    ['GOODBYE', ControlType.GOODBYE, 0x01020304, '08 04030201'],
+    ['HOME_MOVED', ControlType.HOME_MOVED, 0xfffffffe, '3d feffffff'],
+  ])('%s: golden both ways', (_why, type, seq, hex) => {
+    expect(toHex(encodeControl({ type, seq } as ControlMessage))).toBe(hex.replace(/ /g, ''));
+    expect(decodeControl(fromHex(hex.replace(/ /g, '')))).toEqual({ type, seq });
+  });
+
+  it.each([
+    ['HEARTBEAT cut after its seq', '06 01000000'],
+    ['MAP cut after its seq', '04 01000000'],
+    ['PUNCH_REQUEST cut after its seq', '09 01000000'],
+    ['an unknown type', 'fe 01000000'],
+  ])('%s: still read field by field, and refused', (_why, hex) => {
+    expect(() => decodeControl(fromHex(hex.replace(/ /g, '')))).toThrow(DecodeError);
+  });
+
+  it('an ACK with a trailing byte is refused (the short path takes exactly 5 bytes)', () => {
+    expect(() => decodeControl(fromHex('05010000' + '0000'))).toThrow(DecodeError);
+  });
+});

@@ -134,19 +134,6 @@ export class KcpChannel {
     if (this.presetResend > 0) this.kcp.fastresend = this.presetResend + Math.max(0, segments);
   }
 
-  /**
-   * In-order hand-out (a relayed pair, pair-transport.ts `ordered`) or unordered (direct). Safe to
-   * flip mid-stream: placeholders of packets already handed out are passed over whichever mode
-   * holds, and a packet held behind a gap waits for it in either (test/arq/kcp-order-switch.test.ts).
-   */
-  setOrdered(ordered: boolean): void {
-    this.kcp.unordered = !ordered;
-  }
-
-  get ordered(): boolean {
-    return !this.kcp.unordered;
-  }
-
   /** The rate controller's bandwidth-delay product in full segments (0 before an estimate). */
   private bdpSegments(): number {
     const rc = this.kcp.rateControl;

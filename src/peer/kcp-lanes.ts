@@ -20,8 +20,6 @@ export class KcpLanes implements DataChannel {
   private closed = false;
   /** fec-pair.ts's repair depth, applied to every lane (new ones too). */
   private fecDepth = 0;
-  /** In-order delivery (a relayed pair, pair-transport.ts), applied to every lane (new ones too). */
-  private ordered = false;
 
   constructor(
     private readonly peer: RemotePeer,
@@ -95,13 +93,6 @@ export class KcpLanes implements DataChannel {
     for (const ch of this.lanes) ch?.setFecDepth(segments);
   }
 
-  /** Every lane hands packets out in order (relayed) or as they complete (direct). */
-  setOrdered(ordered: boolean): void {
-    if (ordered === this.ordered) return;
-    this.ordered = ordered;
-    for (const ch of this.lanes) ch?.setOrdered(ordered);
-  }
-
   close(): void {
     this.closed = true;
     for (const ch of this.lanes) ch?.close();
@@ -116,7 +107,6 @@ export class KcpLanes implements DataChannel {
       ch = new KcpChannel({ conv: laneConv(this.conv, lane), mtu: this.mtu, preset: this.preset, clock: this.clock, peer: this.peer, sender: this.sender });
       this.lanes[lane] = ch;
       if (this.fecDepth > 0) ch.setFecDepth(this.fecDepth);
-      if (this.ordered) ch.setOrdered(true);
     }
     return ch;
   }

@@ -82,7 +82,6 @@ export class LegChannel implements DataChannel {
     const prev = this.choice;
     const next = this.choose(this.peer, prev, { goodputMbps: this.goodputMbps });
     this.choice = next;
-    this.kcp?.setOrdered(next.ordered);
     if (next.transport !== prev.transport) this.switches++;
     if (changed(prev, next)) this.onSwitch?.(this.peer, prev, next);
   }
@@ -124,7 +123,6 @@ export class LegChannel implements DataChannel {
     if (this.kcp === undefined) {
       this.kcp = new KcpLanes(this.peer, this.sender, this.mtu, this.preset, this.clock);
       if (this.fecDepth > 0) this.kcp.setFecDepth(this.fecDepth);
-      this.kcp.setOrdered(this.choice.ordered);
     }
     return this.kcp;
   }

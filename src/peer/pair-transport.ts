@@ -76,11 +76,6 @@ export interface PairTransport {
    * sized by fec-pair.ts decideFec from the loss it reads, with 1 % as a floor under --fec on. */
   fec: boolean;
   fecReason: FecReason;
-  /** KCP hands packets to the TUN in order (relayed: no FEC, so a loss is repaired a round trip
-   * late, and the inner TCP would take the packets handed out past the hole for a loss and resend:
-   * an in-order hand-out shows it a delay spike instead). False on a direct path, where FEC repairs
-   * within milliseconds and unordered delivery spares the packets behind a hole (docs/ARQ.md). */
-  ordered: boolean;
   /** One line for `meshd status` and the switch log. */
   why: string;
 }
@@ -125,10 +120,8 @@ export function decidePairTransport(i: PairTransportInput): PairTransport {
   const t = chooseTransport(i);
   const f = chooseFecGate(i);
   const kcp = t.transport === 'kcp' && i.kcpMode !== undefined ? ` (${i.kcpMode})` : '';
-  const ordered = !i.direct;
-  const order = t.transport === 'kcp' && ordered ? '; KCP delivers in order (no FEC to repair a loss at once)' : '';
-  const why = `${t.transport}${kcp}: ${TRANSPORT_REASON_TEXT[t.reason]}; FEC ${FEC_REASON_TEXT[f.fecReason]}${order} (${measuredText(i)})`;
-  return { ...t, ...f, ordered, why };
+  const why = `${t.transport}${kcp}: ${TRANSPORT_REASON_TEXT[t.reason]}; FEC ${FEC_REASON_TEXT[f.fecReason]} (${measuredText(i)})`;
+  return { ...t, ...f, why };
 }
 
 /** The decision changed in a way worth a log line (transport or FEC gate; not the figures). */

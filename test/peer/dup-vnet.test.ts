@@ -6,47 +6,16 @@
 // loop (~60 messages a second with ACKs) counted as bulk after its first second and was not copied:
 // 1-2 % of rounds waited for FEC's parity (+10 ms) or KCP's retransmit (+60 ms).
 import { describe, expect, it } from 'vitest';
-import { DataPlane } from '../../src/peer/dataplane.js';
-import { presets } from '../../src/arq/constants.js';
 import { keyPairFromPrivate } from '../../src/crypto/keys.js';
 import { dupSpacingMs } from '../../src/peer/dup-decide.js';
-import type { PeerNode } from '../../src/peer/node.js';
-import { ipv4ToU32 } from '../../src/util/ipv4.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
-import { ChannelTun } from '../fakes/channel-tun.js';
-import { testLogger } from '../fakes/logger.js';
+import { udpTestPacket, vnetDataPlane } from '../vnet/data-plane.js';
 import { topologies, World } from '../vnet/world.js';
 
 const A = '10.9.0.2';
 const B = '10.9.0.3';
 
-function udpPacket(src: string, dst: string, sport: number, dport: number, seq: number, size: number): Uint8Array {
-  const p = new Uint8Array(size);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, size);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, ipv4ToU32(src));
-  v.setUint32(16, ipv4ToU32(dst));
-  v.setUint16(20, sport);
-  v.setUint16(22, dport);
-  v.setUint16(24, size - 20);
-  v.setUint32(28, seq);
-  setIpv4Checksum(p);
-  return p;
-}
-
-function dataPlaneFor(w: World, node: PeerNode, overlay: string) {
-  const tun = new ChannelTun({ mtu: 1378 });
-  const dp = new DataPlane({
-    tun, localAddress: ipv4ToU32(overlay), prefixLength: 24, mtu: 1378, transport: 'kcp', preset: presets.fast2, clock: w.clock,
-    defer: (fn) => w.clock.setTimer(0, fn), log: testLogger('dp'), table: node.remotes, sender: node.sender,
-  });
-  node.attachData(dp.inbound);
-  tun.onPackets((b) => dp.outbound.onTunBatch(b));
-  return { tun, dp };
-}
+const udpPacket = udpTestPacket;
+const dataPlaneFor = vnetDataPlane;
 
 const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(28);
 

@@ -2,14 +2,11 @@
 // peers learn from each other's PINGs that they speak FEC (direct and relayed pairs), then a bulk
 // transfer arrives byte-exact with losses repaired by parity, and a clean path carries no FEC byte.
 import { describe, expect, it } from 'vitest';
-import { DataPlane } from '../../src/peer/dataplane.js';
-import { presets } from '../../src/arq/constants.js';
 import type { PeerNode } from '../../src/peer/node.js';
 import { PEER_CAP_FEC } from '../../src/peer/fec-caps.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
-import { ChannelTun } from '../fakes/channel-tun.js';
-import { testLogger } from '../fakes/logger.js';
+import { vnetDataPlane } from '../vnet/data-plane.js';
 import { topologies, World } from '../vnet/world.js';
 
 const A = '10.9.0.2';
@@ -32,16 +29,7 @@ function udpPacket(seq: number, size = 1000): Uint8Array {
   return p;
 }
 
-function dataPlaneFor(w: World, node: PeerNode, overlay: string) {
-  const tun = new ChannelTun({ mtu: 1378 });
-  const dp = new DataPlane({
-    tun, localAddress: ipv4ToU32(overlay), prefixLength: 24, mtu: 1378, transport: 'kcp', preset: presets.fast2, clock: w.clock,
-    defer: (fn) => w.clock.setTimer(0, fn), log: testLogger('dp'), table: node.remotes, sender: node.sender,
-  });
-  node.attachData(dp.inbound);
-  tun.onPackets((b) => dp.outbound.onTunBatch(b));
-  return { tun, dp };
-}
+const dataPlaneFor = vnetDataPlane;
 
 async function mesh(topo: (typeof topologies)[number], loss: number) {
   // Two public hosts talk as on one LAN in test/vnet: the same quality for both.

@@ -6,45 +6,15 @@
 // indices (PeerNode random01, HubOptions random01). Before, keys and the hub's randomness were
 // fresh each run: test/peer/dup-vnet.test.ts failed 1 run in ~4 (CI stop 31).
 import { describe, expect, it } from 'vitest';
-import { presets } from '../../src/arq/constants.js';
-import { DataPlane } from '../../src/peer/dataplane.js';
 import type { PeerNode } from '../../src/peer/node.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
-import { ipv4ToU32 } from '../../src/util/ipv4.js';
-import { ChannelTun } from '../fakes/channel-tun.js';
-import { testLogger } from '../fakes/logger.js';
+import { udpTestPacket, vnetDataPlane } from './data-plane.js';
 import { topologies, World } from './world.js';
 
 const A = '10.9.0.2';
 const B = '10.9.0.3';
 
-function udpPacket(src: string, dst: string, seq: number, size: number): Uint8Array {
-  const p = new Uint8Array(size);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, size);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, ipv4ToU32(src));
-  v.setUint32(16, ipv4ToU32(dst));
-  v.setUint16(20, 6000);
-  v.setUint16(22, 7000);
-  v.setUint16(24, size - 20);
-  v.setUint32(28, seq);
-  setIpv4Checksum(p);
-  return p;
-}
-
-function dataPlaneFor(w: World, node: PeerNode, overlay: string) {
-  const tun = new ChannelTun({ mtu: 1378 });
-  const dp = new DataPlane({
-    tun, localAddress: ipv4ToU32(overlay), prefixLength: 24, mtu: 1378, transport: 'kcp', preset: presets.fast2, clock: w.clock,
-    defer: (fn) => w.clock.setTimer(0, fn), log: testLogger('dp'), table: node.remotes, sender: node.sender,
-  });
-  node.attachData(dp.inbound);
-  tun.onPackets((bs) => dp.outbound.onTunBatch(bs));
-  return tun;
-}
+const udpPacket = (src: string, dst: string, seq: number, size: number) => udpTestPacket(src, dst, 6000, 7000, seq, size);
+const dataPlaneFor = (w: World, node: PeerNode, overlay: string) => vnetDataPlane(w, node, overlay).tun;
 
 /** Two peers behind home NATs on a lossy, jittery internet: register, punch, a transfer each way. */
 async function scenario(seed: number) {

@@ -12,7 +12,7 @@ import { DecodeError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import {
-  CandidateKind, ControlType, decodeControl, encodeControl, ProtocolVersionError, REGISTER_FLAG_NAME_HINT, REGISTER_FLAG_NAT_INFO, REGISTER_FLAG_ROUTES, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
+  ackSeqAt, CandidateKind, ControlType, decodeControl, encodeControl, ProtocolVersionError, REGISTER_FLAG_NAME_HINT, REGISTER_FLAG_NAT_INFO, REGISTER_FLAG_ROUTES, refusalReasonName, RefusalReason, type Candidate, type ControlMessage,
 } from '../wire/control.js';
 import { decodeInner, encodeInner, InnerKind, type InnerMessage } from '../wire/inner.js';
 import { encodeNatClass } from '../wire/nat-class.js';
@@ -92,9 +92,6 @@ export function candidatesOf(m: Member): Candidate[] {
     { kind: CandidateKind.PUBLIC, endpoint: m.reflexive },
   ];
 }
-
-/** An inner CONTROL message holding an ACK: the inner kind, the control type and the seq (u32). */
-const ackInnerBytes = 1 + 1 + 4;
 
 /** Local tuning: a binding's last-seen time is rewritten at most this often per member (the lease
  * is measured in days; the hub's periodic sweep refreshes live members too). */
@@ -202,9 +199,10 @@ export class HubServer {
     if (member) this.heard(remote, from.endpoint, pt.byteLength);
     // A member's ACK (one per MAP part per member: 10,000 per change at 10,000 members) is read in
     // place; decodeInner + decodeControl + onControl give the same seq and do the same with it.
-    if (member !== undefined && pt.byteLength === ackInnerBytes && pt[0] === InnerKind.CONTROL && pt[1] === ControlType.ACK) {
+    const ackSeq = member !== undefined && pt[0] === InnerKind.CONTROL ? ackSeqAt(pt, 1) : undefined;
+    if (member !== undefined && ackSeq !== undefined) {
       this.counters.controlIn++;
-      return this.onAck(member, (pt[2]! | (pt[3]! << 8) | (pt[4]! << 16) | (pt[5]! << 24)) >>> 0);
+      return this.onAck(member, ackSeq);
     }
     let inner;
     try {

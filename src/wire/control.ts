@@ -523,6 +523,18 @@ export function encodeControl(m: ControlMessage): Uint8Array {
 /** Bytes of a control message that is only its type and seq (ACK, GOODBYE, HOME_MOVED). */
 const SEQ_ONLY_BYTES = 5;
 
+/** The u32 (little-endian, as the Writer writes it) at b[at..at+4). */
+const u32At = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+
+/**
+ * The seq of an ACK that fills b from `at` to its end, else undefined: the hub reads a member's ACK
+ * (one per MAP part per member) in place in the inner message, with no decode (hub/server.ts);
+ * decodeControl gives the same seq for the same bytes.
+ */
+export function ackSeqAt(b: Uint8Array, at: number): number | undefined {
+  return b.byteLength - at === SEQ_ONLY_BYTES && b[at] === ControlType.ACK ? u32At(b, at + 1) : undefined;
+}
+
 /** ACK, GOODBYE and HOME_MOVED: the bytes the Writer would give, without its 256-byte buffer. */
 function encodeSeqOnly(type: ControlType, seq: number): Uint8Array {
   const b = new Uint8Array(SEQ_ONLY_BYTES);
@@ -553,7 +565,7 @@ export function decodeControl(b: Uint8Array): ControlMessage {
   // that are only a type and a seq skip the Reader. The same bytes decode the same either way.
   if (b.byteLength === SEQ_ONLY_BYTES) {
     const type = b[0];
-    if (type === ControlType.ACK || type === ControlType.GOODBYE || type === ControlType.HOME_MOVED) return { type, seq: (b[1]! | (b[2]! << 8) | (b[3]! << 16) | (b[4]! << 24)) >>> 0 };
+    if (type === ControlType.ACK || type === ControlType.GOODBYE || type === ControlType.HOME_MOVED) return { type, seq: u32At(b, 1) };
   }
   const r = new Reader(b);
   const type = r.u8('type');

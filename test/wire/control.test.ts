@@ -1,7 +1,7 @@
 // Golden bytes, fuzz and the name maps for wire/control.ts.
 import { describe, expect, it } from 'vitest';
 import {
-  CandidateKind, ControlType, controlTypeName, decodeControl, encodeControl, mapEntryBytes, MapOp, PROTOCOL_VERSION, ProtocolVersionError, PublishRefusal,
+  ackSeqAt, CandidateKind, ControlType, controlTypeName, decodeControl, encodeControl, mapEntryBytes, MapOp, PROTOCOL_VERSION, ProtocolVersionError, PublishRefusal,
   publishRefusalName, RefusalReason, refusalReasonName, REGISTER_FLAG_NAME_HINT, REGISTER_FLAG_NAT_INFO, REGISTER_FLAG_OVERLAY6, REGISTER_V1_TYPE,
   type ControlMessage, type MapEntry,
 } from '../../src/wire/control.js';
@@ -323,5 +323,18 @@ describe('control messages of only a type and a seq (the decoder and encoder ski
 
   it('an ACK with a trailing byte is refused (the short path takes exactly 5 bytes)', () => {
     expect(() => decodeControl(fromHex('05010000' + '0000'))).toThrow(DecodeError);
+  });
+
+  it.each<[string, string, number | undefined]>([
+    ['an ACK after the inner kind byte', '10 05 ffffff80', 0x80ffffff],
+    ['an ACK at the start', '05 04030201', 0x01020304],
+    ['a GOODBYE (not an ACK)', '10 08 01000000', undefined],
+    ['an ACK with a trailing byte', '10 05 01000000 00', undefined],
+    ['an ACK cut short', '10 05 010000', undefined],
+  ])('ackSeqAt reads %s in place, as decodeControl would', (_why, hex, seq) => {
+    const b = fromHex(hex.replace(/ /g, ''));
+    const at = b[0] === 0x10 ? 1 : 0;
+    expect(ackSeqAt(b, at)).toBe(seq);
+    if (seq !== undefined) expect(decodeControl(b.subarray(at))).toEqual({ type: ControlType.ACK, seq });
   });
 });

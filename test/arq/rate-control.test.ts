@@ -50,7 +50,8 @@ function drive(rc: RateControl, o: { rate: number; rttMs: number; ms: number; st
  * A controller fed by a TCP in slow start inside the tunnel: it offers 1.5x more each 40 ms (what
  * bench/vpn's first transfer showed), from 10 segments per round trip, and waits for nothing else.
  */
-function rampingSender(): { rc: RateControl; supply: (now: number) => boolean } {
+/** A controller that counts the bytes it was told were sent (the app-limited sources below). */
+function countingController(): { rc: RateControl; sent: () => number } {
   let sent = 0;
   const rc = new (class extends RateControl {
     override onSend(sn: RateSnapshot, bytes: number, now: number, first: boolean): void {
@@ -58,9 +59,14 @@ function rampingSender(): { rc: RateControl; supply: (now: number) => boolean } 
       super.onSend(sn, bytes, now, first);
     }
   })(seg);
+  return { rc, sent: () => sent };
+}
+
+function rampingSender(): { rc: RateControl; supply: (now: number) => boolean } {
+  const { rc, sent } = countingController();
   const r0 = (10 * seg) / 40;
   const offered = (now: number) => ((r0 * 40) / Math.log(1.5)) * (Math.pow(1.5, now / 40) - 1) + 4 * seg;
-  return { rc, supply: (now) => sent + seg <= offered(now) };
+  return { rc, supply: (now) => sent() + seg <= offered(now) };
 }
 
 describe('RateControl on a synthetic pipe', () => {
@@ -177,14 +183,8 @@ describe('RateControl on a synthetic pipe', () => {
     { why: 'after a handshake-sized first sample, Startup paces and windows at least at the initial values', handshakeSegs: 2 },
     { why: 'after a first sample of ten segments (IW10)', handshakeSegs: 10 },
   ])('$why', ({ handshakeSegs }) => {
-    let sent = 0;
-    const rc = new (class extends RateControl {
-      override onSend(sn: RateSnapshot, bytes: number, now: number, first: boolean): void {
-        sent += bytes;
-        super.onSend(sn, bytes, now, first);
-      }
-    })(seg);
-    drive(rc, { rate: 12_500, rttMs: 40, ms: 200, supply: () => sent < handshakeSegs * seg });
+    const { rc, sent } = countingController();
+    drive(rc, { rate: 12_500, rttMs: 40, ms: 200, supply: () => sent() < handshakeSegs * seg });
     expect(rc.mode).toBe(RcMode.Startup);
     expect(rc.btlBw).toBeGreaterThan(0);
     expect(rc.btlBw * 2.885).toBeLessThan((2.885 * 32 * seg) / rc.minRtt); // the estimate alone would pace slower

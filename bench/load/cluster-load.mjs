@@ -89,6 +89,16 @@ function memMb(pid, field) {
     return NaN;
   }
 }
+/** The main thread's on-CPU and run-queue wait, ms (/proc/PID/schedstat: a process that wants a
+ * CPU and waits for one shows in the wait, one with nothing to do in neither). */
+function schedMs(pid) {
+  try {
+    const [cpuNs, waitNs] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { cpu: cpuNs / 1e6, wait: waitNs / 1e6 };
+  } catch {
+    return { cpu: NaN, wait: NaN };
+  }
+}
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] : NaN);
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
@@ -157,6 +167,7 @@ function startHub(i) {
       }
       if (l.includes('"hub: map change delivered"')) {
         const j = JSON.parse(l);
+        j.loggedAt = Date.now();
         h.fanouts.set(j.version, j);
         if (h.fanouts.size > 100) h.fanouts.delete(h.fanouts.keys().next().value);
       }
@@ -188,6 +199,15 @@ function cpuSince(c0, wallS0) {
     workersCpuS: Number((c.workers - c0.workers).toFixed(1)),
   };
 }
+/** Main threads' on-CPU and run-queue wait (ms) of the hubs and the workers (summed) since `s0`. */
+const sched = () => ({ hubs: hubs.map((h) => schedMs(h.proc.pid)), workers: workers.map((w) => schedMs(w.pid)) });
+function schedSince(s0) {
+  const s = sched();
+  const d = (a, b) => ({ cpu: Math.round(b.cpu - a.cpu), wait: Math.round(b.wait - a.wait) });
+  const w = s.workers.map((x, i) => d(s0.workers[i], x));
+  return { hubs: s.hubs.map((x, i) => d(s0.hubs[i], x)), workers: { cpu: sum(w.map((x) => x.cpu)), wait: sum(w.map((x) => x.wait)) } };
+}
+const schedText = (x) => `main threads on CPU / waiting for one: hubs ${x.hubs.map((h) => `${h.cpu} / ${h.wait}`).join(', ')} ms, workers ${x.workers.cpu} / ${x.workers.wait} ms`;
 const cpuText = (x) => `hubs CPU ${x.hubsCpuS.join(' + ')} s (${x.hubsPctOfCore.join(', ')} % of a core), NATS ${x.natsCpuS} s (${x.natsPctOfCore} %), workers ${x.workersCpuS} s`;
 const rssText = () => `RSS hubs ${hubs.map((h) => memMb(h.proc.pid, 'VmRSS').toFixed(0)).join(', ')} MB${nats ? `, NATS ${nats.pids().map((p) => memMb(p, 'VmRSS').toFixed(0)).join(', ')} MB` : ''}`;
 
@@ -435,6 +455,7 @@ async function scopedChange(n, waitQuiet) {
   const watchedPeers = sum((await counted).map((m) => m.peers));
   await sleep(200);
   const cx = cpu();
+  const sx = sched();
   const t = Date.now();
   const w0 = workers[at]; // worker `at` serves hub `at`
   if (kind === 'join') {
@@ -447,6 +468,7 @@ async function scopedChange(n, waitQuiet) {
   const res = await Promise.race([watched, sleep(30_000).then(() => undefined)]);
   const wallS = (Date.now() - t) / 1000;
   const cs = cpuSince(cx, wallS);
+  const ss = schedSince(sx);
   await sleep(500); // late deltas to peers that should not get one would show now
   const check = await scopeCheck();
   const exact = check.exact === check.peers;
@@ -461,8 +483,11 @@ async function scopedChange(n, waitQuiet) {
     return ds.length ? Math.max(...ds) : null;
   });
   const ms = Math.max(...perHubMs.filter((x) => x !== null));
-  say(`  ${what} at hub ${at}: all ${watchedPeers} peers that should see it did in ${ms} ms (per hub ${perHubMs.map((x) => x ?? '-').join(', ')} ms)${waitQuiet ? `, after ${waitedMs} ms waiting for quiet` : ''}; then ${scopeText(check)}; ${cpuText(cs)}`);
-  return { kind, server, hub: at, at: t, ms, peers: watchedPeers, perHubMs, exact, hubsCpuS: cs.hubsCpuS, natsCpuS: cs.natsCpuS, workersCpuS: cs.workersCpuS };
+  // Each hub's largest fan-out logged since the command: its timeline and its pump's slices.
+  const fanouts = hubs.map((h) => [...h.fanouts.values()].filter((f) => f.loggedAt >= t).sort((a, b) => b.members - a.members)[0]);
+  const views = fanouts.map((f, i) => (f ? `hub ${i}: ${f.members} members, learnt ~+${Math.round(f.loggedAt - f.deliveredMs - t)} ms, waited ${Math.round(f.waitedMs)}, sent ${Math.round(f.sentMs)}, acked ${Math.round(f.deliveredMs)} ms${f.pump ? `, pump ${f.pump.slices} slices, ${f.pump.parts} parts, busy ${f.pump.busyMs} ms, waited ${f.pump.waitMs} ms, ${f.pump.inflightStops} at the in-flight limit` : ''}` : `hub ${i}: no fan-out report`));
+  say(`  ${what} at hub ${at}: all ${watchedPeers} peers that should see it did in ${ms} ms (per hub ${perHubMs.map((x) => x ?? '-').join(', ')} ms)${waitQuiet ? `, after ${waitedMs} ms waiting for quiet` : ''}; then ${scopeText(check)}; ${cpuText(cs)}; ${schedText(ss)}; ${views.join('; ')}`);
+  return { kind, server, hub: at, at: t, ms, peers: watchedPeers, perHubMs, exact, hubsCpuS: cs.hubsCpuS, natsCpuS: cs.natsCpuS, workersCpuS: cs.workersCpuS, sched: ss, fanouts: fanouts.map((f) => f ?? null) };
 }
 result.changes = [];
 for (let n = 0; n < 2 + spreads; n++) {

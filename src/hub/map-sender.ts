@@ -27,7 +27,7 @@
 // per-member state below; the pure decisions are the exported functions, tested with tables.)
 import type { ReliableSender } from '../link/reliable.js';
 import { deferOn, type Clock, type TimerHandle } from '../util/clock.js';
-import { Fanout, type FanoutReport } from './fanout.js';
+import { Fanout, type FanoutReport, type PumpTotals } from './fanout.js';
 import type { AclPolicyFile } from './acl-policy.js';
 import { buildParts, withSeq, type MapPart } from './map-parts.js';
 import { ScopeViews, type RoutesOf, type ScopeResets } from './map-scope-views.js';
@@ -219,6 +219,10 @@ export class MapSender {
   /** The pump runs after the I/O waiting is read (deferOn: no 1 ms timer gap between slices). */
   private readonly defer: (fn: () => void) => void;
   private pumpScheduled = false;
+  /** When the pump last asked for a turn of the event loop (its wait is reported per fan-out). */
+  private pumpAskedMs = 0;
+  /** Cumulative pump counts (FanoutReport.pump: a fan-out's share of them). */
+  readonly pumpTotals: PumpTotals = { slices: 0, parts: 0, busyMs: 0, waitMs: 0, inflightStops: 0 };
   private closed = false;
   /** MAP parts sent and not acked, over all members. */
   private inflight = 0;
@@ -357,7 +361,7 @@ export class MapSender {
     const fanout = new Fanout(version, this.changedSinceMs ?? t0, t0, (r) => {
       this.lastFanout = r;
       this.onFanout?.(r);
-    });
+    }, () => ({ ...this.pumpTotals }));
     this.changedSinceMs = undefined;
     const views = this.views;
     if (views) this.syncScope();
@@ -601,21 +605,34 @@ export class MapSender {
   private schedulePump(): void {
     if (this.pumpScheduled || this.closed || this.inflight >= this.inflightLimit) return;
     this.pumpScheduled = true;
+    this.pumpAskedMs = this.clock.now();
     this.defer(() => this.pump());
   }
 
-  /** Sends queued parts round robin (a member's free window at a time), deltas first, until the
-   * in-flight limit or the time slice is reached; the rest waits for the next turn of the loop. */
   private pump(): void {
     this.pumpScheduled = false;
     if (this.closed) return;
     this.counters.pumps++;
     const t0 = this.clock.now();
+    const p = this.pumpTotals;
+    const parts0 = this.counters.parts;
+    p.waitMs += t0 - this.pumpAskedMs;
+    const stop = this.pumpSlice(t0);
+    p.slices++;
+    p.busyMs += this.clock.now() - t0;
+    p.parts += this.counters.parts - parts0;
+    if (stop === 'inflight') p.inflightStops++;
+    if (stop === 'slice') this.schedulePump();
+  }
+
+  /** Sends queued parts round robin (a member's free window at a time), deltas first, until the
+   * in-flight limit or the time slice is reached; the rest waits for the next turn of the loop. */
+  private pumpSlice(t0: number): 'inflight' | 'slice' | 'done' {
     let visits = 0;
     for (const queue of [this.readyDelta, this.readyFull]) {
       for (const s of queue) {
-        if (this.inflight >= this.inflightLimit) return;
-        if ((++visits & 3) === 0 && this.clock.now() - t0 >= mapPumpSliceMs) return this.schedulePump();
+        if (this.inflight >= this.inflightLimit) return 'inflight';
+        if ((++visits & 3) === 0 && this.clock.now() - t0 >= mapPumpSliceMs) return 'slice';
         queue.delete(s);
         const out = s.out;
         if (!out) continue;
@@ -634,6 +651,7 @@ export class MapSender {
         if (out.next < out.parts.length && out.unacked.size < window) queue.add(s); // to the back
       }
     }
+    return 'done';
   }
 
   private resend(s: MemberMapState, out: Outgoing): void {

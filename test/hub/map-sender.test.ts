@@ -117,7 +117,7 @@ describe('map sender', () => {
     maps.acked(b, deltaTo(b).msg.seq);
     expect(fanouts).toEqual([]); // c has not acked yet
     maps.forget(c); // c left before acking: the fan-out is complete, with one map unfinished
-    expect(fanouts).toEqual([{ version: registry.version, members: 3, waitedMs: mapCoalesceMs, sentMs: mapCoalesceMs, deliveredMs: mapCoalesceMs + 25, unfinished: 1 }]);
+    expect(fanouts).toEqual([{ version: registry.version, members: 3, waitedMs: mapCoalesceMs, sentMs: mapCoalesceMs, deliveredMs: mapCoalesceMs + 25, unfinished: 1, pump: { slices: 1, parts: 3, busyMs: 0, waitMs: 0, inflightStops: 0 } }]);
     maps.forget(a);
     maps.forget(b);
     expect(fanouts.length).toBe(1); // reported once

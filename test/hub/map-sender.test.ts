@@ -213,6 +213,39 @@ describe('map sender', () => {
     expect(maps.inFlight).toBe(0);
   });
 
+  it('keeps pumping while parts are queued and in-flight room is left: slice after slice on the next turns, no time passing', () => {
+    const { clock, registry, sent, maps, join, ackAll, fanouts } = setup();
+    const members = Array.from({ length: 200 }, join);
+    for (let i = 0; i < 4; i++) {
+      ackAll();
+      clock.advance(mapCoalesceMs);
+    }
+    ackAll();
+    clock.advance(2_000);
+    sent.length = 0;
+    fanouts.length = 0;
+    // Each send costs 0.5 ms of the hub's time: a slice (mapPumpSliceMs) sends ~8 parts, then the
+    // pump gives the loop a turn and goes on. advance(0): only 0 ms turns, no timer's delay.
+    const send = (maps as unknown as { send: (m: Member, b: Uint8Array) => void }).send;
+    (maps as unknown as { send: (m: Member, b: Uint8Array) => void }).send = (m, b) => {
+      clock.lateMs += 0.5;
+      send(m, b);
+    };
+    join(); // the change: every member gets one delta
+    const t0 = clock.now();
+    clock.advance(mapCoalesceMs);
+    const deltas = sent.filter((x) => x.msg.base !== 0);
+    expect(deltas.length).toBe(members.length); // every delta out within the window's turn
+    expect(maps.queued).toEqual({ delta: 0, full: 0, fullWaiting: 0 });
+    ackAll();
+    const r = fanouts.find((f) => f.members === members.length)!;
+    expect(r.pump!.parts).toBe(members.length);
+    expect(r.pump!.slices).toBeGreaterThanOrEqual(members.length / 20); // cut into slices...
+    expect(r.pump!.waitMs).toBe(0); // ...each run on the next turn, none waiting on a timer
+    expect(r.pump!.inflightStops).toBe(0);
+    expect(clock.now() - t0).toBeLessThan(mapCoalesceMs + members.length * 0.5 + 5);
+  });
+
   it('sends a member that holds a map its delta before the full maps of new members', () => {
     const { clock, registry, sent, maps, join, ackAll } = setup(4);
     const old = join();

@@ -498,7 +498,8 @@ async function scopedChange(n, waitQuiet) {
     const ds = res.filter((_, k) => k % H === h && watching[k].peers > 0).map((m) => m.doneAt - t);
     return ds.length ? Math.max(...ds) : null;
   });
-  const ms = Math.max(...perHubMs.filter((x) => x !== null));
+  const done = perHubMs.filter((x) => x !== null);
+  const ms = done.length ? Math.max(...done) : null; // null: no peer had to see it (its watchers were gone)
   // Each hub's largest fan-out logged since the command: its timeline and its pump's slices.
   const fanouts = hubs.map((h) => h.fanoutLog.filter((f) => f.loggedAt >= t).sort((a, b) => b.members - a.members)[0]);
   const views = fanouts.map((f, i) => (f ? `hub ${i}: ${f.members} members, learnt ~+${Math.round(f.loggedAt - f.deliveredMs - t)} ms, waited ${Math.round(f.waitedMs)}, sent ${Math.round(f.sentMs)}, acked ${Math.round(f.deliveredMs)} ms${f.pump ? `, pump ${f.pump.slices} slices, ${f.pump.parts} parts, busy ${f.pump.busyMs} ms, waited ${f.pump.waitMs} ms, ${f.pump.inflightStops} at the in-flight limit` : ''}` : `hub ${i}: no fan-out report`));

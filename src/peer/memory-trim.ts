@@ -6,13 +6,10 @@
 // by peer/run.ts; the counters go to `meshd status --json` beside `memory`.
 import type { Clock, TimerHandle } from '../util/clock.js';
 
-/** Local tuning: how often the RSS is read (one /proc read; a trim is a few ms on a 50 MB heap).
- *  Not shorter: it is also a wake-up of an idle peer. */
+/** Local tuning: how often the RSS is read (one /proc read; a trim is a few ms on a 50 MB heap). */
 export const trimCheckMs = 2_000;
-/** Local tuning: growth past the floor that is worth a trim (a few hundred 8 KB pool slabs). 2 MiB
- *  (was 4): each trim of a loaded sender gave back 3-4 MiB, the height of its RSS sawtooth between
- *  trims (docs/BENCHMARKS.md "Issue 19, session 8"). */
-export const trimGrowthBytes = 2 * 1048576;
+/** Local tuning: growth past the floor that is worth a trim (a few hundred 8 KB pool slabs). */
+export const trimGrowthBytes = 4 * 1048576;
 
 /** A trim is due once the RSS is trimGrowthBytes above the floor. */
 export function trimDue(rssBytes: number, floorBytes: number): boolean {

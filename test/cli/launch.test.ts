@@ -13,6 +13,9 @@ describe('launch through the shebang', () => {
     expect(m, first).not.toBeNull();
     const argv = m![2]!.split(' ');
     expect(argv).toContain('--max-semi-space-size=1');
+    // Old-generation growth bounded to 1.5x the live heap (no hard cap; issue 19 item 7, session 8).
+    expect(argv).toContain('--heap-growing-percent=50');
+    expect(argv.some((a) => a.startsWith('--max-old-space-size'))).toBe(false);
     // Run it exactly as the kernel would: env -S splits the rest of the line.
     const r = spawnSync(m![1]!, ['-S', m![2]!, cliPath, '--version'], { encoding: 'utf8', timeout: 15_000 });
     expect(r.stderr).toBe('');

@@ -42,7 +42,8 @@ export interface PolicyOptions {
  * waits for KCP's resend, one RTT, and the inner TCP holds everything after the hole out of order
  * meanwhile: at 200 ms and 1 % loss, 32 + 3 met the residual target (0.005 %) but at ~25,000
  * packets/s left a hole every ~20 RTTs, and the inner flow was receive-window limited 8 of 20 s
- * (docs/ARQ.md "Holes per round trip"). 0.03 keeps 40 ms and 5 % at the shape it had (32 + 7).
+ * (docs/ARQ.md "Holes per round trip"). At 0.03 a 40 ms bulk flow gets one parity shard per group
+ * more than the residual target alone asks (5 %: 32 + 7 for 32 + 6), a 200 ms one two or three.
  */
 export const maxHolesPerRtt = 0.03;
 

@@ -122,7 +122,7 @@ export function parityBudget(loss: number, rttMs = 0): number {
   return Math.min(0.5, Math.max(floor, 6 * loss));
 }
 
-/** RTT from which the budget's floor grows (local tuning: 40 ms paths keep session 7's shapes). */
+/** RTT from which the budget's floor grows (local tuning: paths up to 100 ms keep the 10 % floor). */
 const budgetRttMs = 100;
 
 /** Out of budget for the target, FEC still runs if it at least halves the loss; else ARQ alone. */

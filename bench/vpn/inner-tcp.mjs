@@ -22,11 +22,15 @@ export function tcpExt(lab, ns) {
   return res;
 }
 
-export function tcpExtDelta(a, b) {
+export function tcpExtDelta(a, b, keys = tcpExtKeys) {
   const out = {};
-  for (const k of tcpExtKeys) if (k in b) out[k] = b[k] - (a[k] ?? 0);
+  for (const k of keys) if (k in b) out[k] = b[k] - (a[k] ?? 0);
   return out;
 }
+
+/** The receiver's (B's) TcpExt counters that show its out-of-order queue outgrowing its buffer
+ * (issue 19, session 8): data held past a hole, collapsed (copied) or pruned (dropped) for room. */
+export const tcpExtRecvKeys = ['TCPOFOQueue', 'TCPOFODrop', 'TCPOFOMerge', 'OfoPruned', 'PruneCalled', 'RcvPruned', 'TCPRcvCollapsed', 'TCPRcvQDrop', 'TCPZeroWindowDrop'];
 
 const num = (re, s) => {
   const m = re.exec(s);

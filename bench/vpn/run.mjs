@@ -28,7 +28,7 @@ import { kcptun, meshd, nebula, underlay, underlay6, wireguardGo } from './syste
 import { renderTables } from './report.mjs';
 import { bridgeDelta, bridgeSnapshot } from './emulator.mjs';
 import { relaySystems } from '../stream/relay-systems.mjs';
-import { sampleSs, ssSummary, tcpExt, tcpExtDelta } from './inner-tcp.mjs';
+import { sampleSs, ssSummary, tcpExt, tcpExtDelta, tcpExtRecvKeys } from './inner-tcp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -267,7 +267,7 @@ async function measureRun(sys, topo, cell, run, results) {
       for (const streams of cfg.streams) {
         const loadPing = streams === 1 && started.ping ? ping(ns.a, started.ping, { deadlineS: cfg.seconds, intervalS: cfg.pingIntervalS }) : null;
         // The inner flow's view (issue 19 item 4): its TcpExt counters, ss -ti samples, the tunnel's own counters.
-        const inner0 = streams === 1 ? { ext: tcpExt(lab, ns.a), peers: started.peerStatus?.() ?? null } : null;
+        const inner0 = streams === 1 ? { ext: tcpExt(lab, ns.a), extB: tcpExt(lab, ns.b), peers: started.peerStatus?.() ?? null } : null;
         const stopSs = streams === 1 ? sampleSs(ns.a, started.iperf.port ?? iperfPort) : null;
         if (streams === 1 && started.peerStatus) row.peakSmaps = {};
         const stopRss = sampleRss(started.pids, loadRss, row.peakSmaps ?? null);
@@ -278,7 +278,7 @@ async function measureRun(sys, topo, cell, run, results) {
         }, (cfg.seconds * 1000) / 2) : null;
         const r = await iperf(lab, ns.a, ns.b, started.iperf.host, started.iperf.port, { seconds: cfg.seconds, streams, cc: cfg.cc, serverIntervals: relayMode !== null });
         row[`tcp${streams}`] = r;
-        if (inner0) row.inner = { ext: tcpExtDelta(inner0.ext, tcpExt(lab, ns.a)), ss: ssSummary(stopSs()), tunnel: tunnelDelta(inner0.peers, started.peerStatus?.() ?? null) };
+        if (inner0) row.inner = { ext: tcpExtDelta(inner0.ext, tcpExt(lab, ns.a)), extB: tcpExtDelta(inner0.extB, tcpExt(lab, ns.b), tcpExtRecvKeys), ss: ssSummary(stopSs()), tunnel: tunnelDelta(inner0.peers, started.peerStatus?.() ?? null) };
         bytes += r.bytes ?? 0;
         if (loadPing) row.pingLoad = await loadPing;
         clearTimeout(mid);
@@ -430,6 +430,7 @@ function innerLine(inner) {
   const t = inner.tunnel;
   return (
     `sackReorder ${e.TCPSACKReorder ?? '-'} dsack ${e.TCPDSACKRecv ?? '-'} undo ${(e.TCPDSACKUndo ?? 0) + (e.TCPLossUndo ?? 0)} rto ${e.TCPTimeouts ?? '-'} spuriousRto ${e.TCPSpuriousRTOs ?? '-'} tlp ${e.TCPLossProbes ?? '-'} lostRetr ${e.TCPLostRetransmit ?? '-'}` +
+    (inner.extB ? `; B recv ofoQueue ${inner.extB.TCPOFOQueue ?? '-'} ofoDrop ${inner.extB.TCPOFODrop ?? '-'} ofoPruned ${inner.extB.OfoPruned ?? '-'} pruneCalled ${inner.extB.PruneCalled ?? '-'} rcvPruned ${inner.extB.RcvPruned ?? '-'} collapsed ${inner.extB.TCPRcvCollapsed ?? '-'} rcvQDrop ${inner.extB.TCPRcvQDrop ?? '-'}` : '') +
     (s ? `; ss rtt ${fmt(s.rttMs)} min ${fmt(s.minRttMs)} cwnd ${s.cwnd} unacked ${s.unacked} reord ${s.reorderingMax} pacing ${fmt(s.pacingMbit)} deliv ${fmt(s.deliveryMbit)} sndwnd ${fmt(s.sndWndKB, 0)}K notsent ${s.notsent} sndbufLim ${s.sndbufLimitedMs}ms rwndLim ${s.rwndLimitedMs}ms` : '') +
     (t ? `; A drops ${JSON.stringify(t.dropsA)} kcp retr ${t.kcpRetransmitsA}${t.kcpResendA ? ` (rto ${t.kcpResendA.timeout} fast ${t.kcpResendA.fast} rack ${t.kcpResendA.rack}; needless rto ${t.kcpResendA.spuriousTimeout} fast ${t.kcpResendA.spuriousFast} rack ${t.kcpResendA.spuriousRack}; dup in B ${t.kcpDupInB})${t.kcpResendA.limitIdleMs !== undefined ? ` A held ms: pacing ${t.kcpResendA.limitPacingMs} cwnd ${t.kcpResendA.limitCwndMs} span ${t.kcpResendA.limitSpanMs} idle ${t.kcpResendA.limitIdleMs}` : ''}` : ''}${t.fecA ? ` fec ${t.fecA.k}+${t.fecA.m} parity ${t.fecA.parityFrames} (${t.fecA.why})` : ''}${t.fecB ? ` repaired ${t.fecB.repaired} unrecovered ${t.fecB.unrecovered}` : ''}${t.rxPathB ? `; B rx: ${t.rxPathB.datagrams} datagrams, ${fmt(t.rxPathB.perRecvmmsg)} per recvmmsg, socket drops ${t.rxPathB.overflows}, rcvbuf ${fmt(t.rxPathB.rcvbufBytes / 1048576)} MiB, TUN ${t.rxPathB.tunPackets} packets, ${fmt(t.rxPathB.tunPacketsPerWrite)} per write (${t.rxPathB.tunSuperPackets} super-packets)` : ''}` : '')
   );

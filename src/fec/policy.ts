@@ -1,7 +1,9 @@
 // How much parity a path gets (fec/encoder.ts shape), from its measured loss and burstiness
 // (fec/loss-estimator.ts): none on a clean path, else the (k, m) with the least overhead whose
-// predicted residual loss after repair is under the target (within a parity budget that grows with
-// the loss), with hysteresis so the shape does not flap. Pure; the sender's data path calls it once per loss report.
+// predicted residual loss after repair is under the target and, for a bulk flow, whose groups FEC
+// cannot repair are rare per round trip (each is a hole of one RTT in the inner flow), within a
+// parity budget that grows with the loss and the RTT, with hysteresis so the shape does not flap.
+// Pure; the sender's data path calls it once per loss report.
 
 /** Residual loss after repair the policy aims under (local tuning: KCP repairs the rest by ARQ). */
 export const defaultTargetResidual = 0.001;
@@ -29,6 +31,38 @@ export interface PolicyOptions {
   readonly targetResidual?: number;
   /** Largest k allowed (a group must fill in a fraction of the RTT): see maxGroupFor. */
   readonly maxK?: number;
+  /** The pair's packet rate and RTT: bound the unrepaired groups per round trip (holesPerRtt).
+   * Without them only the residual target counts. */
+  readonly packetsPerSec?: number;
+  readonly rttMs?: number;
+}
+
+/**
+ * Groups FEC cannot repair, per round trip, that a shape may leave (local tuning). Each such group
+ * waits for KCP's resend, one RTT, and the inner TCP holds everything after the hole out of order
+ * meanwhile: at 200 ms and 1 % loss, 32 + 3 met the residual target (0.005 %) but at ~25,000
+ * packets/s left a hole every ~20 RTTs, and the inner flow was receive-window limited 8 of 20 s
+ * (docs/ARQ.md "Holes per round trip"). At 0.03 a 40 ms bulk flow gets one parity shard per group
+ * more than the residual target alone asks (5 %: 32 + 7 for 32 + 6), a 200 ms one two or three.
+ */
+export const maxHolesPerRtt = 0.03;
+
+/** Expected groups per round trip that lose more than m of their k + m shards (see lossCountTable). */
+export function holesPerRtt(k: number, m: number, loss: number, burst: number, packetsPerSec: number, rttMs: number): number {
+  if (loss <= 0) return 0;
+  return failFrom(lossCountTable(k + m, loss, burst), k, m) * groupsPerRtt(k, packetsPerSec, rttMs);
+}
+
+function groupsPerRtt(k: number, packetsPerSec: number, rttMs: number): number {
+  return (Math.max(0, packetsPerSec) * Math.max(0, rttMs)) / 1000 / k;
+}
+
+/** P(a group of k + m loses more than m): it repairs nothing, KCP resends its losses. */
+function failFrom(table: readonly Float64Array[], k: number, m: number): number {
+  const row = table[k + m]!;
+  let f = 0;
+  for (let l = m + 1; l <= k + m; l++) f += row[l]!;
+  return f;
 }
 
 /**
@@ -80,10 +114,16 @@ export function residualLoss(k: number, m: number, loss: number, burst: number):
 }
 
 /** Most parity the policy spends for a loss rate: 6x the loss, within 10..50 % (local tuning: past
- * that a bursty path is better served by ARQ than by FEC that still cannot meet the target). */
-export function parityBudget(loss: number): number {
-  return Math.min(0.5, Math.max(0.1, 6 * loss));
+ * that a bursty path is better served by ARQ than by FEC that still cannot meet the target). The
+ * 10 % floor grows with the RTT past 100 ms (20 % at 200 ms): the round trip a resend costs is
+ * what parity buys back. */
+export function parityBudget(loss: number, rttMs = 0): number {
+  const floor = 0.1 * Math.max(1, rttMs / budgetRttMs);
+  return Math.min(0.5, Math.max(floor, 6 * loss));
 }
+
+/** RTT from which the budget's floor grows (local tuning: paths up to 100 ms keep the 10 % floor). */
+const budgetRttMs = 100;
 
 /** Out of budget for the target, FEC still runs if it at least halves the loss; else ARQ alone. */
 const minGain = 2;
@@ -111,10 +151,15 @@ export function chooseFec(path: PathLoss, current: FecParams, opts: PolicyOption
   const on = current.m > 0;
   if (path.loss < target || (!on && path.loss < onFactor * target)) return { k: current.k, m: 0 };
   const ks = candidateK.filter((k) => k <= maxK);
-  const budget = parityBudget(path.loss);
+  const rttMs = opts.rttMs ?? 0;
+  const pps = opts.packetsPerSec ?? 0;
+  const budget = parityBudget(path.loss, rttMs);
   const kTop = Math.max(...ks);
   const table = lossCountTable(kTop + Math.floor(kTop / 2), path.loss, path.burst);
+  const holes = (k: number, m: number) => failFrom(table, k, m) * groupsPerRtt(k, pps, rttMs);
   let best: { k: number; m: number; cost: number } | undefined;
+  // Meets the residual target but not the holes bound at any m in budget: the fewest holes.
+  let fewestHoles: { k: number; m: number; holes: number; cost: number } | undefined;
   let fallback: { k: number; m: number; residual: number } | undefined;
   for (const k of ks) {
     // Round the budget up to whole shards (a 29.4 % budget still allows 10 + 3), never past k / 2.
@@ -124,17 +169,26 @@ export function chooseFec(path: PathLoss, current: FecParams, opts: PolicyOption
       if (fallback === undefined || residual < fallback.residual) fallback = { k, m, residual };
       if (residual > target) continue;
       const cost = m / k;
+      const h = holes(k, m);
+      if (h > maxHolesPerRtt) {
+        if (fewestHoles === undefined || h < fewestHoles.holes) fewestHoles = { k, m, holes: h, cost };
+        continue;
+      }
       if (best === undefined || cost < best.cost) best = { k, m, cost };
       break; // more m for this k only costs more
     }
   }
+  best ??= fewestHoles;
   if (best === undefined) {
     // The target is out of budget: the least residual within it, if that is worth the bytes.
     return fallback !== undefined && fallback.residual * minGain <= path.loss ? { k: fallback.k, m: fallback.m } : { k: current.k, m: 0 };
   }
   if (on && current.k <= maxK && current.m <= Math.ceil(current.k * budget - 1e-9)) {
-    const cur = residualLoss(current.k, current.m, path.loss, path.burst);
-    if (cur <= target && current.m / current.k <= best.cost * keepSlack) return current;
+    const t = current.k + current.m < table.length ? table : lossCountTable(current.k + current.m, path.loss, path.burst);
+    const cur = residualFrom(t, current.k, current.m);
+    const curHoles = failFrom(t, current.k, current.m) * groupsPerRtt(current.k, pps, rttMs);
+    const holesOk = curHoles <= Math.max(maxHolesPerRtt, holes(best.k, best.m));
+    if (cur <= target && holesOk && current.m / current.k <= best.cost * keepSlack) return current;
   }
   return { k: best.k, m: best.m };
 }

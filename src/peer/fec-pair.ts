@@ -70,7 +70,7 @@ export function decideFec(i: FecDecisionInput): FecDecision {
   const measured = i.reading?.loss ?? 0;
   const loss = i.setting === 'on' ? Math.max(measured, forcedMinLoss) : measured;
   const from = i.reading ? `${pct(measured)} loss (${sourceText[i.reading.source]})` : 'no loss reading';
-  const p = chooseFec({ loss, burst: i.reading?.burst ?? 1 }, i.current, { maxK: maxGroupFor(i.packetsPerSec, i.rttMs) });
+  const p = chooseFec({ loss, burst: i.reading?.burst ?? 1 }, i.current, { maxK: maxGroupFor(i.packetsPerSec, i.rttMs), packetsPerSec: i.packetsPerSec, rttMs: i.rttMs });
   if (p.m === 0) return off(`off: ${from}`);
   return { k: p.k, m: p.m, flushMs, why: `${p.k}+${p.m}: ${from}${i.setting === 'on' ? ', --fec on' : ''}` };
 }

@@ -1,6 +1,6 @@
 // fec/policy.ts: the parity shape per measured loss and burstiness, its hysteresis, and the loss model.
 import { describe, expect, it } from 'vitest';
-import { chooseFec, flushDelayMs, maxGroupFor, parityBudget, residualLoss, type FecParams } from '../../src/fec/policy.js';
+import { chooseFec, flushDelayMs, holesPerRtt, maxGroupFor, maxHolesPerRtt, parityBudget, residualLoss, type FecParams } from '../../src/fec/policy.js';
 
 const off: FecParams = { k: 10, m: 0 };
 
@@ -40,6 +40,41 @@ describe('chooseFec', () => {
       expect(residualLoss(c.k, c.m, loss, 1 / (1 - loss))).toBeLessThanOrEqual(0.001);
       expect(c.m).toBeLessThanOrEqual(Math.ceil(c.k * parityBudget(loss)));
     }
+  });
+});
+
+describe('chooseFec with the pair rate and RTT: unrepaired groups per round trip (session 8)', () => {
+  // [why, loss, burst, packets/s, RTT ms, current, want]. 25,000 packets/s is a ~280 Mbit/s bulk flow.
+  it.each<[string, number, number, number, number, FecParams, FecParams]>([
+    ['200 ms, 1 % random, bulk: 32 + 4, not 32 + 3 (a hole every ~20 RTTs: what the bench showed)', 0.01, 1, 25000, 200, off, { k: 32, m: 4 }],
+    ['200 ms, 1.15 % in runs of 1.1 (the bench\'s report): 32 + 5', 0.0115, 1.1, 25000, 200, off, { k: 32, m: 5 }],
+    ['200 ms, 1 %, an interactive rate: the residual target alone (32 + 2)', 0.01, 1, 200, 200, off, { k: 32, m: 2 }],
+    ['200 ms, 5 % random, bulk: 32 + 8 (the 20 % budget floor at 200 ms is not reached)', 0.05, 1.05, 30000, 200, off, { k: 32, m: 8 }],
+    ['40 ms, 5 % random, bulk: 32 + 7 (one shard more than the residual target alone)', 0.05, 1.05, 30000, 40, off, { k: 32, m: 7 }],
+    ['40 ms, 1 % random, bulk: 32 + 3 (fewer groups per short round trip than at 200 ms)', 0.01, 1, 25000, 40, off, { k: 32, m: 3 }],
+    ['a clean path at 200 ms and any rate: still no parity', 0, 1, 25000, 200, off, { k: 10, m: 0 }],
+    ['0.15 % while off at 200 ms: still under the switch-on line', 0.0015, 1, 25000, 200, off, { k: 10, m: 0 }],
+    ['a running 32 + 3 at 200 ms, 1 %, bulk: moved up (too many holes)', 0.01, 1, 25000, 200, { k: 32, m: 3 }, { k: 32, m: 4 }],
+    ['a running 32 + 5 at 200 ms, 1 %, bulk: kept (meets both, costs < 1.5x 32 + 4)', 0.01, 1, 25000, 200, { k: 32, m: 5 }, { k: 32, m: 5 }],
+  ])('%s', (_why, loss, burst, packetsPerSec, rttMs, current, want) => {
+    expect(chooseFec({ loss, burst }, current, { maxK: 32, packetsPerSec, rttMs })).toEqual(want);
+  });
+
+  it('what it picks at 200 ms meets the holes bound when the budget allows', () => {
+    for (const loss of [0.005, 0.01, 0.02, 0.05]) {
+      const c = chooseFec({ loss, burst: 1 / (1 - loss) }, off, { packetsPerSec: 25000, rttMs: 200 });
+      expect(holesPerRtt(c.k, c.m, loss, 1 / (1 - loss), 25000, 200)).toBeLessThanOrEqual(maxHolesPerRtt);
+    }
+  });
+
+  it.each([
+    [0.01, 0, 0.1, 'short or unknown RTT: the 10 % floor'],
+    [0.01, 100, 0.1, '100 ms: still 10 %'],
+    [0.01, 200, 0.2, '200 ms: 20 %'],
+    [0.05, 200, 0.3, '5 %: 6x the loss is above the floor'],
+    [0.01, 1000, 0.5, 'never past 50 %'],
+  ])('parityBudget(%f, %i ms) = %f: %s', (loss, rttMs, want) => {
+    expect(parityBudget(loss, rttMs)).toBeCloseTo(want, 10);
   });
 });
 

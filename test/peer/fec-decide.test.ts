@@ -43,6 +43,18 @@ describe('decideFec', () => {
   });
 });
 
+describe('decideFec passes the pair\'s rate and RTT to the policy (session 8)', () => {
+  it.each([
+    // [rttMs, packets/s, loss, want k + m]
+    [200, 25000, 0.01, '32+4'],
+    [40, 30000, 0.05, '32+7'],
+    [200, 200, 0.01, '10+1'], // an interactive rate: groups of 10 fill the 50 ms flush, the residual target alone
+  ])('at %s ms and %s packets/s, %f loss: %s', (rttMs, pps, loss, want) => {
+    const d = decideFec({ ...base, rttMs, packetsPerSec: pps, reading: { loss, burst: 1, source: 'report' } });
+    expect(`${d.k}+${d.m}`).toBe(want);
+  });
+});
+
 describe('FEC capability flags', () => {
   it.each([
     ['unknown caps: say we speak FEC and ask', 0, PING_FLAG_FEC | PING_FLAG_FEC_ASK],

@@ -63,7 +63,7 @@ describe('RELAY_BUDGET', () => {
 });
 
 describe('REGISTER ext kind 2: the peer asks for RELAY_BUDGET', () => {
-  const base = { type: ControlType.REGISTER, seq: 2, overlay: 0, prefix: 0, name: 'pi', lan: [], bootId: 1n, flags: 0 } as const;
+  const base = { type: ControlType.REGISTER as const, seq: 2, overlay: 0, prefix: 0, name: 'pi', lan: [], bootId: 1n, flags: 0 };
   const baseHex = '3c 02000000 02 00000000 00 02 7069 00 0100000000000000 00';
 
   it.each<[string, ControlMessage, string]>([

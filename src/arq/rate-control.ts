@@ -74,6 +74,9 @@ const pacingBurstMaxMs = 5;
  * this long (the long paths meshd is tuned for, 200-300 ms): pacing, not the window, holds the first
  * round to the ceiling, and a window of KCP's initial 32 segments would hold it to a fraction. */
 const ceilingUnknownRttMs = 250;
+/** With a ceiling, ProbeBW paces at it only while the estimate is at least this share of it (the
+ * ceiling is then the bottleneck, and the estimate understates it by what is lost before it). */
+const ceilingNearShare = 0.7;
 /** Smallest burst, in segments, so that slow paths still fill datagrams. */
 const minBurstSegs = 4;
 
@@ -285,7 +288,7 @@ export class RateControl {
     if (this.mode === RcMode.ProbeRtt) return Math.max(floor, this.bdp() / 2);
     const initial = initialCwndSegs * this.segBytes;
     const cwnd = this.btlBw === 0 || this.minRtt === Infinity ? initial : this.measuredCwnd(initial, floor);
-    if (this.ceiling === 0 || this.queued) return cwnd;
+    if (this.ceiling === 0 || this.queued || !this.atCeiling()) return cwnd;
     // A known ceiling and no queue: pacing, not the window, holds the rate to it; the window leaves
     // two round trips at it (one round of ceilingUnknownRttMs before an RTT sample).
     return Math.max(cwnd, this.minRtt === Infinity ? this.ceiling * ceilingUnknownRttMs : cwndGain * this.ceiling * Math.max(this.minRtt, 1));
@@ -306,7 +309,16 @@ export class RateControl {
     if (this.ceiling === 0) return r;
     // A standing queue: the estimate's pace (the path past the ceiling is slower), never above it.
     if (this.queued && (this.mode !== RcMode.Startup || !this.stillRamping())) return Math.min(r, this.ceiling);
-    return this.mode === RcMode.Startup || this.mode === RcMode.ProbeBw ? this.ceiling : Math.min(r, this.ceiling);
+    return (this.mode === RcMode.Startup || this.mode === RcMode.ProbeBw) && this.atCeiling() ? this.ceiling : Math.min(r, this.ceiling);
+  }
+
+  /**
+   * The ceiling is taken as the bottleneck: before an estimate (Startup's bet), or while the estimate
+   * is within ceilingNearShare of it. An estimate far below (a slower path past the hub, a source
+   * that sends little) gets the usual controller, only capped at the ceiling.
+   */
+  private atCeiling(): boolean {
+    return this.btlBw === 0 || (this.mode === RcMode.Startup && !this.everFilled) || this.btlBw >= ceilingNearShare * this.ceiling;
   }
 
   private uncappedRate(): number {

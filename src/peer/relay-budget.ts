@@ -20,6 +20,12 @@ export const relayCeilingShare = 1;
  * the budget is not what limits; pacing far above the budget would only fill the hub's queue). */
 export const relayCeilingMaxLoss = 0.2;
 
+/** Local tuning: a budget above this (bytes/s: 200 Mbit/s) sets no ceiling. One relayed pair got
+ * 315-365 Mbit/s through an uncapped hub (docs/BENCHMARKS.md "Issue 19, session 6"): a budget that
+ * high is not what limits the pair, and starting a flow at it would be a bet on a path nobody
+ * measured; the controller finds the path as before. */
+export const relayCeilingMaxBytesPerSec = 25_000_000;
+
 /** What this peer knows of its home hub's relay budget. */
 export class RelayBudget {
   /** Bytes per second of tunnelled packets; undefined = not told (an older hub, or not yet). */
@@ -65,7 +71,7 @@ export interface RelayCeilingInput {
  * on our link never reaches the hub, so never counts against the budget, yet KCP resends it).
  */
 export function relayPacingCeiling(i: RelayCeilingInput): number | undefined {
-  if (i.direct || i.budgetBytesPerSec === undefined || !(i.budgetBytesPerSec > 0)) return undefined;
+  if (i.direct || i.budgetBytesPerSec === undefined || !(i.budgetBytesPerSec > 0) || i.budgetBytesPerSec > relayCeilingMaxBytesPerSec) return undefined;
   const loss = Math.min(relayCeilingMaxLoss, Math.max(0, i.loss ?? 0));
   return (i.budgetBytesPerSec * relayCeilingShare) / (1 - loss);
 }

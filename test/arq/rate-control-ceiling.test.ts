@@ -84,6 +84,18 @@ describe('RateControl with a ceiling (a relayed pair told the relay budget)', ()
     expect(rc.mode === RcMode.ProbeBw || rc.mode === RcMode.ProbeRtt).toBe(true);
   });
 
+  it('a ceiling far above the path (the estimate under 70 % of it): past its first round trip the controller paces as without one', () => {
+    const rc = new RateControl(seg);
+    rc.setCeiling(25_000);
+    let late = 0;
+    run(rc, { rate: 2_500, rttMs: 40, ms: 4_000, windowMs: 1_000 });
+    // Now in ProbeBW on a 2.5 MB/s pipe: the pace follows the estimate's phase gains, never the ceiling.
+    late = rc.pacingRate();
+    expect(rc.mode).toBe(RcMode.ProbeBw);
+    expect(late).toBeLessThanOrEqual(1.25 * rc.btlBw + 1e-9);
+    expect(rc.cwndBytes()).toBeLessThanOrEqual(2 * rc.btlBw * rc.minRtt + 1e-9);
+  });
+
   it('setCeiling(undefined) (the pair went direct) behaves exactly like a controller never given one', () => {
     const a = new RateControl(seg);
     const b = new RateControl(seg);

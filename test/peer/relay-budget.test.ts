@@ -7,7 +7,7 @@ import type { PeerSender } from '../../src/peer/channel.js';
 import { DataPlane } from '../../src/peer/dataplane.js';
 import { LegChannel, ceilingCheckIntervalMs } from '../../src/peer/leg-channel.js';
 import { RemotePeers } from '../../src/peer/peer-table.js';
-import { controllerCeiling, RelayBudget, relayCeilingMaxLoss, relayCeilingShare, relayPacingCeiling, type RelayCeilingInput } from '../../src/peer/relay-budget.js';
+import { controllerCeiling, RelayBudget, relayCeilingMaxBytesPerSec, relayCeilingMaxLoss, relayCeilingShare, relayPacingCeiling, type RelayCeilingInput } from '../../src/peer/relay-budget.js';
 import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { fromHex } from '../../src/util/bytes.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
@@ -21,7 +21,7 @@ const budget = 6_250_000; // --relay-rate 50
 
 describe('relayPacingCeiling', () => {
   it('pins the local tuning', () => {
-    expect([relayCeilingShare, relayCeilingMaxLoss]).toEqual([1, 0.2]);
+    expect([relayCeilingShare, relayCeilingMaxLoss, relayCeilingMaxBytesPerSec]).toEqual([1, 0.2, 25_000_000]);
   });
 
   it.each<[string, RelayCeilingInput, number | undefined]>([
@@ -33,6 +33,8 @@ describe('relayPacingCeiling', () => {
     ['relayed, 60 % loss: made up only to 20 % (more is not the budget\'s doing)', { direct: false, budgetBytesPerSec: budget, loss: 0.6 }, budget / 0.8],
     ['a negative reading is no loss', { direct: false, budgetBytesPerSec: budget, loss: -0.1 }, budget],
     ['a zero budget is none', { direct: false, budgetBytesPerSec: 0, loss: 0 }, undefined],
+    ['200 Mbit/s: still a ceiling', { direct: false, budgetBytesPerSec: 25_000_000, loss: 0 }, 25_000_000],
+    ['above 200 Mbit/s (uncapped in the bench): not what limits a pair, no ceiling', { direct: false, budgetBytesPerSec: 25_000_001, loss: 0 }, undefined],
   ])('%s', (_why, i, want) => {
     const got = relayPacingCeiling(i);
     if (want === undefined) expect(got).toBeUndefined();

@@ -74,8 +74,9 @@ const pacingBurstMaxMs = 5;
  * this long (the long paths meshd is tuned for, 200-300 ms): pacing, not the window, holds the first
  * round to the ceiling, and a window of KCP's initial 32 segments would hold it to a fraction. */
 const ceilingUnknownRttMs = 250;
-/** With a ceiling, ProbeBW paces at it only while the estimate is at least this share of it (the
- * ceiling is then the bottleneck, and the estimate understates it by what is lost before it). */
+/** With a ceiling, the window grows past 2 BDP to two round trips at it only while the estimate is
+ * at least this share of it (the ceiling is then the bottleneck; at a relay budget with 5 % loss
+ * the estimate is ~0.93 of the ceiling). */
 const ceilingNearShare = 0.7;
 /** Smallest burst, in segments, so that slow paths still fill datagrams. */
 const minBurstSegs = 4;
@@ -288,10 +289,14 @@ export class RateControl {
     if (this.mode === RcMode.ProbeRtt) return Math.max(floor, this.bdp() / 2);
     const initial = initialCwndSegs * this.segBytes;
     const cwnd = this.btlBw === 0 || this.minRtt === Infinity ? initial : this.measuredCwnd(initial, floor);
-    if (this.ceiling === 0 || this.queued || !this.atCeiling()) return cwnd;
-    // A known ceiling and no queue: pacing, not the window, holds the rate to it; the window leaves
-    // two round trips at it (one round of ceilingUnknownRttMs before an RTT sample).
-    return Math.max(cwnd, this.minRtt === Infinity ? this.ceiling * ceilingUnknownRttMs : cwndGain * this.ceiling * Math.max(this.minRtt, 1));
+    if (this.ceiling === 0 || this.queued) return cwnd;
+    // A known ceiling, no queue, and the ceiling looks like the bottleneck (no estimate yet, the first
+    // Startup's bet, or an estimate near it): pacing, not the window, holds the rate (ceilingPace);
+    // the window leaves two round trips at that pace (one of ceilingUnknownRttMs before an RTT
+    // sample). An estimate far below keeps its 2 BDP window: a path slower than the ceiling then
+    // queues at most what it would without one.
+    if (!(this.btlBw === 0 || (this.mode === RcMode.Startup && !this.everFilled) || this.btlBw >= ceilingNearShare * this.ceiling)) return cwnd;
+    return Math.max(cwnd, this.minRtt === Infinity ? this.ceiling * ceilingUnknownRttMs : cwndGain * this.ceilingPace() * Math.max(this.minRtt, 1));
   }
 
   private measuredCwnd(initial: number, floor: number): number {
@@ -309,16 +314,22 @@ export class RateControl {
     if (this.ceiling === 0) return r;
     // A standing queue: the estimate's pace (the path past the ceiling is slower), never above it.
     if (this.queued && (this.mode !== RcMode.Startup || !this.stillRamping())) return Math.min(r, this.ceiling);
-    return (this.mode === RcMode.Startup || this.mode === RcMode.ProbeBw) && this.atCeiling() ? this.ceiling : Math.min(r, this.ceiling);
+    if (this.mode !== RcMode.Startup && this.mode !== RcMode.ProbeBw) return Math.min(r, this.ceiling);
+    return this.ceilingPace();
   }
 
   /**
-   * The ceiling is taken as the bottleneck: before an estimate (Startup's bet), or while the estimate
-   * is within ceilingNearShare of it. An estimate far below (a slower path past the hub, a source
-   * that sends little) gets the usual controller, only capped at the ceiling.
+   * Without a standing queue, Startup and ProbeBW pace at the ceiling, but never more than Startup's
+   * gain over a measured estimate (the first Startup, before the pipe was ever full, bets on the
+   * ceiling outright). At a budget that is the bottleneck the estimate is ~0.93 of it, so the pace is
+   * the ceiling; below it (a TCP inside the tunnel still ramping, whose pace the estimate follows)
+   * the pace grows 2.9x a round trip, as Startup's, rather than ProbeBW's 1.25x per eight round trips
+   * (which held the first transfer under half the budget for 2-3 s, bench at 2b4fe1c); and a path
+   * slower than the ceiling sees at most Startup's overshoot before the queue caps it.
    */
-  private atCeiling(): boolean {
-    return this.btlBw === 0 || (this.mode === RcMode.Startup && !this.everFilled) || this.btlBw >= ceilingNearShare * this.ceiling;
+  private ceilingPace(): number {
+    if (this.btlBw === 0 || (this.mode === RcMode.Startup && !this.everFilled)) return this.ceiling;
+    return Math.min(this.ceiling, startupGain * this.btlBw);
   }
 
   private uncappedRate(): number {

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { RateControl, RcMode, type RateSnapshot } from '../../src/arq/rate-control.js';
 
 const seg = 1400;
+/** rate-control.ts startupGain (2/ln 2). */
+const startupGainForTest = 2.885;
 
 interface Flight extends RateSnapshot {
   ackAt: number;
@@ -14,7 +16,7 @@ interface Flight extends RateSnapshot {
 /** Sends what the window and pacer allow over a pipe of `rate` bytes/ms and `rttMs`, always backlogged,
  * for `ms` in 0.25 ms steps; bytes acked per `windowMs`, the most it ever paced at, and the longest
  * queue (ms) the pipe held. */
-function run(rc: RateControl, o: { rate: number; rttMs: number; ms: number; windowMs: number }): { acked: number[]; maxPacing: number; maxQueueMs: number } {
+function run(rc: RateControl, o: { rate: number; rttMs: number; ms: number; windowMs: number; queueFromMs?: number }): { acked: number[]; maxPacing: number; maxQueueMs: number } {
   const flights: Flight[] = [];
   const acked: number[] = [];
   let linkFree = 0;
@@ -35,7 +37,7 @@ function run(rc: RateControl, o: { rate: number; rttMs: number; ms: number; wind
       const f = { ackAt: 0, rcSentAt: 0, rcDelivered: 0, rcDeliveredAt: 0, rcFirstSentAt: 0, rcAppLimited: false };
       rc.onSend(f, seg, now, true);
       linkFree = Math.max(linkFree, now) + seg / o.rate;
-      maxQueueMs = Math.max(maxQueueMs, linkFree - now);
+      if (now >= (o.queueFromMs ?? 0)) maxQueueMs = Math.max(maxQueueMs, linkFree - now);
       f.ackAt = linkFree + o.rttMs;
       flights.push(f);
     }
@@ -84,16 +86,18 @@ describe('RateControl with a ceiling (a relayed pair told the relay budget)', ()
     expect(rc.mode === RcMode.ProbeBw || rc.mode === RcMode.ProbeRtt).toBe(true);
   });
 
-  it('a ceiling far above the path (the estimate under 70 % of it): past its first round trip the controller paces as without one', () => {
+  it('a ceiling ten times the path: after the first Startup\'s bet the queue stays within one BDP (the 2 BDP window), not the ceiling\'s', () => {
     const rc = new RateControl(seg);
     rc.setCeiling(25_000);
-    let late = 0;
-    run(rc, { rate: 2_500, rttMs: 40, ms: 4_000, windowMs: 1_000 });
-    // Now in ProbeBW on a 2.5 MB/s pipe: the pace follows the estimate's phase gains, never the ceiling.
-    late = rc.pacingRate();
-    expect(rc.mode).toBe(RcMode.ProbeBw);
-    expect(late).toBeLessThanOrEqual(1.25 * rc.btlBw + 1e-9);
-    expect(rc.cwndBytes()).toBeLessThanOrEqual(2 * rc.btlBw * rc.minRtt + 1e-9);
+    // The first round trip goes out at the ceiling (the bet): the queue is measured from the 2nd second.
+    const got = run(rc, { rate: 2_500, rttMs: 40, ms: 10_000, windowMs: 1_000, queueFromMs: 2_000 });
+    for (const bytes of got.acked.slice(1)) expect(bytes / 1_000).toBeGreaterThanOrEqual(0.9 * 2_500);
+    const plain = run(new RateControl(seg), { rate: 2_500, rttMs: 40, ms: 10_000, windowMs: 1_000, queueFromMs: 2_000 });
+    if (process.env.RELAY_DEBUG) console.log('queue ms with / without', got.maxQueueMs, plain.maxQueueMs);
+    // Without a ceiling ~0.5 BDP (21 ms); with it at most the 2 BDP window's one BDP of queue.
+    expect(got.maxQueueMs).toBeLessThanOrEqual(1.1 * 40);
+    expect(plain.maxQueueMs).toBeLessThanOrEqual(1.1 * 40);
+    expect(rc.pacingRate()).toBeLessThanOrEqual(startupGainForTest * rc.btlBw + 1e-9);
   });
 
   it('setCeiling(undefined) (the pair went direct) behaves exactly like a controller never given one', () => {

@@ -70,6 +70,14 @@ const minCwndSegs = 16;
  */
 const pacingBurstMinMs = 2;
 const pacingBurstMaxMs = 5;
+/** With a known ceiling (setCeiling) and no RTT sample yet, the window is sized for a round trip
+ * this long (the long paths meshd is tuned for, 200-300 ms): pacing, not the window, holds the first
+ * round to the ceiling, and a window of KCP's initial 32 segments would hold it to a fraction. */
+const ceilingUnknownRttMs = 250;
+/** With a ceiling, the window grows past 2 BDP to two round trips at it only while the estimate is
+ * at least this share of it (the ceiling is then the bottleneck; at a relay budget with 5 % loss
+ * the estimate is ~0.93 of the ceiling). */
+const ceilingNearShare = 0.7;
 /** Smallest burst, in segments, so that slow paths still fill datagrams. */
 const minBurstSegs = 4;
 
@@ -86,6 +94,8 @@ export class RateControl {
   queued = false;
   /** Data waited at the sender after the last flush (held by pacing or the window). */
   backlogged = false;
+  /** A known bottleneck rate (bytes per ms), 0 = none: a relayed pair's hub budget (setCeiling). */
+  ceiling = 0;
 
   private minRttAt = 0;
   private delivered = 0;
@@ -195,6 +205,18 @@ export class RateControl {
     this.onAckBatch(now);
   }
 
+  /**
+   * A rate the path is known not to carry more of (bytes per ms; undefined or 0 = none): a relayed
+   * pair's share of the hub's relay budget (peer/relay-budget.ts, issue 19 item 6). Startup paces at
+   * it from the first segment instead of ramping from the initial window, no phase paces above it
+   * (probing past a shaper only fills its queue and the RTT), and without a standing queue ProbeBW
+   * paces at it: with loss before the bottleneck the delivered rate understates what must be sent
+   * to keep the bottleneck busy. A queue still rules (the path past the hub may be slower).
+   */
+  setCeiling(bytesPerMs: number | undefined): void {
+    this.ceiling = bytesPerMs !== undefined && bytesPerMs > 0 ? bytesPerMs : 0;
+  }
+
   /** Whether data waits at the sender after a flush (set by Kcp each flush). */
   setBacklogged(on: boolean): void {
     this.backlogged = on;
@@ -266,7 +288,18 @@ export class RateControl {
     const floor = minCwndSegs * this.segBytes;
     if (this.mode === RcMode.ProbeRtt) return Math.max(floor, this.bdp() / 2);
     const initial = initialCwndSegs * this.segBytes;
-    if (this.btlBw === 0 || this.minRtt === Infinity) return initial;
+    const cwnd = this.btlBw === 0 || this.minRtt === Infinity ? initial : this.measuredCwnd(initial, floor);
+    if (this.ceiling === 0 || this.queued) return cwnd;
+    // A known ceiling, no queue, and the ceiling looks like the bottleneck (no estimate yet, the first
+    // Startup's bet, or an estimate near it): pacing, not the window, holds the rate (ceilingPace);
+    // the window leaves two round trips at that pace (one of ceilingUnknownRttMs before an RTT
+    // sample). An estimate far below keeps its 2 BDP window: a path slower than the ceiling then
+    // queues at most what it would without one.
+    if (!(this.btlBw === 0 || (this.mode === RcMode.Startup && !this.everFilled) || this.btlBw >= ceilingNearShare * this.ceiling)) return cwnd;
+    return Math.max(cwnd, this.minRtt === Infinity ? this.ceiling * ceilingUnknownRttMs : cwndGain * this.ceilingPace() * Math.max(this.minRtt, 1));
+  }
+
+  private measuredCwnd(initial: number, floor: number): number {
     // A later Startup starts from a measured rate: 2 BDP in flight, as in ProbeBW, lets it find a
     // higher one without Startup's 2.9 BDP overfilling a one-BDP queue (bench's 10 % loss cell).
     const gain = this.mode === RcMode.ProbeBw || this.everFilled ? cwndGain : startupGain;
@@ -277,6 +310,29 @@ export class RateControl {
 
   /** Pacing rate in bytes per ms. */
   pacingRate(): number {
+    const r = this.uncappedRate();
+    if (this.ceiling === 0) return r;
+    // A standing queue: the estimate's pace (the path past the ceiling is slower), never above it.
+    if (this.queued && (this.mode !== RcMode.Startup || !this.stillRamping())) return Math.min(r, this.ceiling);
+    if (this.mode !== RcMode.Startup && this.mode !== RcMode.ProbeBw) return Math.min(r, this.ceiling);
+    return this.ceilingPace();
+  }
+
+  /**
+   * Without a standing queue, Startup and ProbeBW pace at the ceiling, but never more than Startup's
+   * gain over a measured estimate (the first Startup, before the pipe was ever full, bets on the
+   * ceiling outright). At a budget that is the bottleneck the estimate is ~0.93 of it, so the pace is
+   * the ceiling; below it (a TCP inside the tunnel still ramping, whose pace the estimate follows)
+   * the pace grows 2.9x a round trip, as Startup's, rather than ProbeBW's 1.25x per eight round trips
+   * (which held the first transfer under half the budget for 2-3 s, bench at 2b4fe1c); and a path
+   * slower than the ceiling sees at most Startup's overshoot before the queue caps it.
+   */
+  private ceilingPace(): number {
+    if (this.btlBw === 0 || (this.mode === RcMode.Startup && !this.everFilled)) return this.ceiling;
+    return Math.min(this.ceiling, startupGain * this.btlBw);
+  }
+
+  private uncappedRate(): number {
     const rtt = this.minRtt === Infinity || this.minRtt < 1 ? 1 : this.minRtt;
     const initial = (startupGain * initialCwndSegs * this.segBytes) / rtt;
     if (this.btlBw === 0) return initial;

@@ -52,7 +52,11 @@ export class Relay {
   relayedBytes = 0;
   relayedPackets = 0;
 
+  /** Each member's budget (--relay-rate), told to members that ask (wire/relay-budget.ts). */
+  readonly bytesPerSec: number;
+
   constructor(bytesPerSec = defaultRelayBytesPerSec, burstBytes = defaultRelayBurstBytes, shaping?: RelayShaping) {
+    this.bytesPerSec = bytesPerSec;
     this.clock = shaping?.clock;
     this.shaper = new RelayShaper<Pending>({
       bytesPerSec,

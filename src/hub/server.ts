@@ -32,6 +32,7 @@ import type { RoutePrefix } from '../wire/routes.js';
 import { versionRefusal } from './version-refusal.js';
 import { registerOverlay6, type Network6 } from './claim6.js';
 import { relayFromInPlace } from './relay-rewrite.js';
+import { encodeRelayBudget, relayBudgetKbit } from '../wire/relay-budget.js';
 
 /** What the dispatch hands to published services (publish/hub-publisher.ts implements it; declared
  * here, by the side that calls it, so the server knows nothing else of publishing). */
@@ -411,6 +412,8 @@ export class HubServer {
     // HEARTBEAT repairs what is missing. Resending per copy made an overloaded hub send O(members)
     // more datagrams exactly when it was behind, and measured 215x on the wire for an attacker.
     if (!prev || prev.bootId !== msg.bootId) this.maps.sendFull(member);
+    // The relay budget, to a peer that reads it: its relayed sends pace at it from the start (issue 19 item 6).
+    if (msg.relayBudget) this.o.sender.sendReliableBody(member, (seq) => encodeRelayBudget({ seq, kbitPerSec: relayBudgetKbit(this.o.relay.bytesPerSec) }), () => undefined);
     this.o.onRegistered?.(member, msg.flags ?? 0, !prev || prev.bootId !== msg.bootId, msg.caps ?? 0);
     if (changed) this.broadcast(member);
     this.routes.registered(member, ((msg.flags ?? 0) & REGISTER_FLAG_ROUTES) !== 0, !prev || prev.bootId !== msg.bootId);

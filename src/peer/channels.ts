@@ -6,7 +6,7 @@ import type { KcpPreset } from '../arq/constants.js';
 import type { Clock } from '../util/clock.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import type { DataChannel, KcpResendCounts, PeerSender } from './channel.js';
-import { LegChannel, type ModeChooser, type ModeSwitchHook } from './leg-channel.js';
+import { LegChannel, type ModeChooser, type ModeSwitchHook, type RateCeiling } from './leg-channel.js';
 import type { PairTransport, TransportReason } from './pair-transport.js';
 import type { RemotePeers } from './peer-table.js';
 import type { RemotePeer } from './remote-peer.js';
@@ -23,6 +23,8 @@ export interface ChannelsOptions {
   choose: ModeChooser;
   /** A pair's decision changed (the daemon logs it). */
   onModeSwitch?: ModeSwitchHook;
+  /** A relayed pair's pacing ceiling (peer/relay-budget.ts); absent = none. */
+  rateCeiling?: RateCeiling;
   /** The TUN MTU: the largest IP packet a channel carries. */
   mtu: number;
   preset: KcpPreset;
@@ -63,7 +65,7 @@ export class Channels {
     if (peer.channel) return peer.channel;
     if (!peer.listed || this.isClosed) return undefined;
     const o = this.o;
-    peer.channel = new LegChannel(peer, o.sender, o.mtu, o.preset, o.clock, o.choose, o.onModeSwitch);
+    peer.channel = new LegChannel(peer, o.sender, o.mtu, o.preset, o.clock, o.choose, o.onModeSwitch, o.rateCeiling);
     return peer.channel;
   }
 

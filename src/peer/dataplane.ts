@@ -19,6 +19,7 @@ import { Inbound, type InboundOptions } from './inbound.js';
 import { Outbound, type OutboundOptions } from './outbound.js';
 import type { RemotePeers } from './peer-table.js';
 import type { RemotePeer } from './remote-peer.js';
+import { relayPacingCeiling, type RelayBudget } from './relay-budget.js';
 
 export type { ChannelStatus, TransportMode, TransportSetting };
 
@@ -54,6 +55,8 @@ export interface DataPlaneOptions {
   prefix6?: number;
   /** --fec (fec-stage.ts); absent = auto. */
   fec?: FecSetting;
+  /** The home hub's relay budget (node.ts PeerNode.relayBudget): relayed pairs pace at it; absent = none. */
+  relayBudget?: Pick<RelayBudget, 'bytesPerSec'>;
 }
 
 export class DataPlane {
@@ -80,7 +83,9 @@ export class DataPlane {
     const hooks = pairTransportHooks({ transport: o.transport, fec: o.fec ?? 'auto', kcpMode: o.kcpMode, leg: o.hubLeg, isDirect: (p) => s.isDirect?.(p) ?? true, lossOf: (p) => this.fec.lossOf(p), clock: o.clock, log: o.log });
     const choose = o.choose ?? hooks.choose;
     const onModeSwitch = o.choose ? o.onModeSwitch : (o.onModeSwitch ?? hooks.onModeSwitch);
-    this.channels = new Channels({ table: o.table, sender: this.dup, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer, choose, ...(onModeSwitch ? { onModeSwitch } : {}) });
+    const budget = o.relayBudget;
+    const rateCeiling = budget ? (p: RemotePeer, loss: number | undefined) => relayPacingCeiling({ direct: s.isDirect?.(p) ?? true, budgetBytesPerSec: budget.bytesPerSec, loss }) : undefined;
+    this.channels = new Channels({ table: o.table, sender: this.dup, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer, choose, ...(onModeSwitch ? { onModeSwitch } : {}), ...(rateCeiling ? { rateCeiling } : {}) });
     this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { v6: { local6: o.local6, prefix6: o.prefix6 ?? 64 } } : {}) });
     this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, fec: this.fec, dup: this.dup, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { local6: o.local6 } : {}) });
   }

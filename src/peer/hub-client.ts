@@ -122,6 +122,8 @@ export interface HubClientOptions {
   registerFlags?: number;
   /** Capability bits for REGISTER's CAPS ext (REGISTER_CAP_*; node.ts: REGISTER_CAP_ACL_DELTA). */
   registerCaps?: number;
+  /** REGISTER carries ext RELAY_BUDGET: the hub tells its relay budget (node.ts: peer/relay-budget.ts). */
+  relayBudget?: boolean;
   lan: () => Endpoint[];
   bootId: bigint;
   map: PeerMap;
@@ -323,6 +325,7 @@ export class HubClient {
       ...(this.o.natClass?.() ? { nat: this.o.natClass()! } : {}),
       ...(this.overlay6 !== undefined ? { overlay6: this.overlay6, prefix6: this.prefix6 } : {}),
       ...(this.o.registerCaps ? { caps: this.o.registerCaps } : {}),
+      ...(this.o.relayBudget ? { relayBudget: true } : {}),
     };
     this.reliable.track(
       seq,

@@ -12,6 +12,7 @@ import type { KcpResendCounts, PeerSender } from './channel.js';
 import type { RemotePeer } from './remote-peer.js';
 import { ackHoldMaxInputBytes } from './ack-hold.js';
 import { laneAdmits } from './kcp-queue.js';
+import { controllerCeiling } from './relay-budget.js';
 
 /**
  * Send and receive windows in segments: the span of sequence numbers, not the amount in flight
@@ -132,6 +133,11 @@ export class KcpChannel {
    */
   setFecDepth(segments: number): void {
     if (this.presetResend > 0) this.kcp.fastresend = this.presetResend + Math.max(0, segments);
+  }
+
+  /** A relayed pair's pacing ceiling in tunnelled bytes per second (peer/relay-budget.ts), or none. */
+  setRateCeiling(bytesPerSec: number | undefined): void {
+    this.kcp.rateControl?.setCeiling(bytesPerSec === undefined ? undefined : controllerCeiling(bytesPerSec, this.kcp.mss));
   }
 
   /** The rate controller's bandwidth-delay product in full segments (0 before an estimate). */

@@ -20,6 +20,8 @@ export class KcpLanes implements DataChannel {
   private closed = false;
   /** fec-pair.ts's repair depth, applied to every lane (new ones too). */
   private fecDepth = 0;
+  /** A relayed pair's pacing ceiling (leg-channel.ts), kept for lanes built later. */
+  private rateCeiling: number | undefined;
 
   constructor(
     private readonly peer: RemotePeer,
@@ -93,6 +95,12 @@ export class KcpLanes implements DataChannel {
     for (const ch of this.lanes) ch?.setFecDepth(segments);
   }
 
+  /** A relayed pair's pacing ceiling (bytes/s, peer/relay-budget.ts) for every lane, now and later. */
+  setRateCeiling(bytesPerSec: number | undefined): void {
+    this.rateCeiling = bytesPerSec;
+    for (const ch of this.lanes) ch?.setRateCeiling(bytesPerSec);
+  }
+
   close(): void {
     this.closed = true;
     for (const ch of this.lanes) ch?.close();
@@ -107,6 +115,7 @@ export class KcpLanes implements DataChannel {
       ch = new KcpChannel({ conv: laneConv(this.conv, lane), mtu: this.mtu, preset: this.preset, clock: this.clock, peer: this.peer, sender: this.sender });
       this.lanes[lane] = ch;
       if (this.fecDepth > 0) ch.setFecDepth(this.fecDepth);
+      if (this.rateCeiling !== undefined) ch.setRateCeiling(this.rateCeiling);
     }
     return ch;
   }

@@ -12,6 +12,7 @@ import { u32ToIpv4 } from '../util/ipv4.js';
 import type { Logger } from '../util/log.js';
 import { changed, decidePairTransport, type FecGateSetting, type PairTransport, type TransportSetting } from './pair-transport.js';
 import { SwitchLog } from './switch-log.js';
+import { arqLoss, type ArqCounters } from './fec-loss.js';
 import { PEER_CAP_FEC } from './fec-caps.js';
 import type { HubLeg } from './transport-choice.js';
 import type { RemotePeer } from './remote-peer.js';
@@ -20,11 +21,19 @@ import type { RemotePeer } from './remote-peer.js';
  * scale of seconds; once a second costs nothing per packet). */
 export const modeCheckIntervalMs = 1_000;
 
+/** Local tuning: how often send() asks again whether a pair's pacing ceiling applies (a pair that
+ * went direct in the middle of a transfer drops the relay's ceiling within this long). */
+export const ceilingCheckIntervalMs = 100;
+
 /** What the pair measured lately, beside what the chooser reads itself. */
 export interface PairSeen {
   /** Overlay bytes this pair sent lately (Mbit/s); undefined before a second has passed. */
   goodputMbps: number | undefined;
 }
+
+/** A relayed pair's pacing ceiling now (bytes/s, peer/relay-budget.ts relayPacingCeiling), given the
+ * loss on its sends (fec-loss.ts arqLoss, undefined before a reading); undefined = none. */
+export type RateCeiling = (peer: RemotePeer, loss: number | undefined) => number | undefined;
 
 /** The pair's decision now, given the one in force (hysteresis). */
 export type ModeChooser = (peer: RemotePeer, current: PairTransport | undefined, seen: PairSeen) => PairTransport;
@@ -43,6 +52,11 @@ export class LegChannel implements DataChannel {
   private seenAtMs: number;
   private seenTxBytes: number;
   private goodputMbps: number | undefined;
+  /** The pacing ceiling in force (rateCeiling), and the loss reading it rests on. */
+  private ceiling: number | undefined;
+  private nextCeilingMs = 0;
+  private loss: number | undefined;
+  private lossFrom: ArqCounters = { pushSegs: 0, retransmits: 0, spurious: 0 };
   /** Transport switches since the channel was built. */
   switches = 0;
 
@@ -54,6 +68,7 @@ export class LegChannel implements DataChannel {
     private readonly clock: Clock,
     private readonly choose: ModeChooser,
     private readonly onSwitch?: ModeSwitchHook,
+    private readonly rateCeiling?: RateCeiling,
   ) {
     this.conv = peer.conv;
     this.datagrams = new DatagramChannel(peer, sender, mtu);
@@ -62,6 +77,7 @@ export class LegChannel implements DataChannel {
     this.seenTxBytes = peer.traffic.txBytes;
     this.choice = choose(peer, undefined, { goodputMbps: undefined });
     this.nextCheckMs = now + modeCheckIntervalMs;
+    this.ceiling = rateCeiling?.(peer, undefined);
   }
 
   /** The pair's decision in force: the transport sends use, the FEC gate, and why. */
@@ -84,11 +100,33 @@ export class LegChannel implements DataChannel {
     this.choice = next;
     if (next.transport !== prev.transport) this.switches++;
     if (changed(prev, next)) this.onSwitch?.(this.peer, prev, next);
+    this.reconsiderCeiling();
+  }
+
+  /** The relayed pair's pacing ceiling from the budget and the loss read since the last call. */
+  private reconsiderCeiling(): void {
+    if (!this.rateCeiling) return;
+    this.nextCeilingMs = this.clock.now() + ceilingCheckIntervalMs;
+    const s = this.kcp?.stats();
+    if (s) {
+      const cur = { pushSegs: s.pushSegs ?? 0, retransmits: s.retransmits, spurious: s.spurious ?? 0 };
+      const loss = arqLoss(this.lossFrom, cur);
+      if (loss !== undefined) {
+        this.loss = loss;
+        this.lossFrom = cur;
+      }
+    }
+    const c = this.rateCeiling(this.peer, this.loss);
+    if (c === this.ceiling) return;
+    this.ceiling = c;
+    this.kcp?.setRateCeiling(c);
   }
 
   send(packet: Uint8Array): SendResult {
     if (this.closed) return 'queue_full';
-    if (this.clock.now() >= this.nextCheckMs) this.reconsider();
+    const now = this.clock.now();
+    if (now >= this.nextCheckMs) this.reconsider();
+    else if (now >= this.nextCeilingMs) this.reconsiderCeiling();
     return this.choice.transport === 'kcp' ? this.lanes().send(packet) : this.datagrams.send(packet);
   }
 
@@ -123,6 +161,7 @@ export class LegChannel implements DataChannel {
     if (this.kcp === undefined) {
       this.kcp = new KcpLanes(this.peer, this.sender, this.mtu, this.preset, this.clock);
       if (this.fecDepth > 0) this.kcp.setFecDepth(this.fecDepth);
+      if (this.ceiling !== undefined) this.kcp.setRateCeiling(this.ceiling);
     }
     return this.kcp;
   }

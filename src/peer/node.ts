@@ -56,6 +56,8 @@ import { INNER_KIND_FEC } from '../fec/frame.js';
 import { INNER_KIND_DUP } from './dup-stage.js';
 import { pathTickDelayMs, pathTickMs } from './path-tick.js';
 import { HUB_LIST_TYPE, REGISTER_FLAG_HUB_LIST } from '../wire/hub-list.js';
+import { RELAY_BUDGET_TYPE } from '../wire/relay-budget.js';
+import { RelayBudget } from './relay-budget.js';
 
 /** Local tuning: how long a peer that left the map keeps its session, in case a restarted hub lists
  * it again (members re-register within one heartbeat, 20 s, of each other); 3 heartbeats. */
@@ -130,6 +132,8 @@ export interface DataReceiver {
 export class PeerNode {
   readonly link: Link;
   readonly hubClient: HubClient;
+  /** The home hub's relay budget (RELAY_BUDGET), read by the data plane's relayed pairs. */
+  readonly relayBudget = new RelayBudget();
   /** Several hubs: home, standby, failover (absent with one hub). */
   readonly hubSet: HubSet | undefined;
   readonly map: PeerMap;
@@ -218,6 +222,7 @@ export class PeerNode {
       ...(o.nameIsHint ? { nameIsHint: true } : {}),
       registerFlags: (o.registerFlags ?? 0) | REGISTER_FLAG_ACL | (o.hubs && o.hubs.length > 1 ? REGISTER_FLAG_HUB_LIST : 0),
       ...(o.aclDeltas === false ? {} : { registerCaps: REGISTER_CAP_ACL_DELTA }),
+      relayBudget: true,
       lan: () => (o.advertised ? [...o.advertised(), ...lan].slice(0, MAX_LAN_ENDPOINTS) : lan),
       bootId: this.bootId,
       random: this.random01,
@@ -240,6 +245,8 @@ export class PeerNode {
     this.hubClient.onMapEvents((ev) => this.onMap(ev));
     this.hubClient.onPunch((key, overlay, cands, nat) => this.onPunch(key, overlay, cands, nat));
     const hc = this.hubClient;
+    // Each registration: the hub (maybe another) says its relay budget again after REGISTER_OK.
+    hc.onRegistered(() => this.relayBudget.forget());
     const services = (this.services = o.publish?.length
       ? new ServiceManager({
           specs: o.publish,
@@ -523,6 +530,8 @@ export class PeerNode {
         this.aclPolicies.receiveDelta(inner.body);
       } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === REVOKED_TYPE) {
         this.revoked.receive(inner.body);
+      } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === RELAY_BUDGET_TYPE) {
+        if (!this.relayBudget.receive(inner.body, (seq) => this.hubClient.ack(seq))) this.drops.malformed++;
       } else if (inner.kind === InnerKind.CONTROL && inner.body[0] === HUB_LIST_TYPE) {
         if (this.hubSet?.onHubList(inner.body, (seq) => this.hubClient.ack(seq)) === false) this.drops.malformed++;
       } else if (inner.kind === InnerKind.CONTROL) {

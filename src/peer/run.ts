@@ -340,6 +340,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     ...(a6 ? { local6: parseIpv6(a6.address)!, prefix6: a6.prefixLength } : {}),
     tun,
     localAddress: overlay,
+    relayBudget: node.relayBudget,
     prefixLength: a.prefixLength,
     mtu: cfg.mtu,
     transport: cfg.transport,

@@ -19,7 +19,8 @@
 //                    [| ext*] ext = kind u8 | len u8 | value [len] to the end (session 6): kind 1 CAPS
 //                    value[0] = capability bits (REGISTER_CAP_*); unknown kinds are skipped, a cut ext
 //                    ends the list (an older hub skips them all). New capabilities go here, not in
-//                    flags (all 8 flag bits are taken).
+//                    flags (all 8 flag bits are taken). kind 2 RELAY_BUDGET (len 0): send me
+//                    RELAY_BUDGET (type 64, wire/relay-budget.ts) after REGISTER_OK (session 8).
 //   REGISTER_OK      observed ep | heartbeat_ms u32 LE [| overlay u32 BE | prefix u8 | name str
 //                    [| overlay6 ip6 | prefix6 u8]]
 //                    the address and name the hub assigned; absent = as requested
@@ -172,6 +173,8 @@ export const REGISTER_FLAG_ACL = 0x08;
 export const REGISTER_FLAG_OVERLAY6 = 0x10;
 /** REGISTER ext kind: capability bits (protocol). */
 export const REGISTER_EXT_CAPS = 1;
+/** REGISTER ext kind: the peer reads RELAY_BUDGET (wire/relay-budget.ts); empty value (protocol). */
+export const REGISTER_EXT_RELAY_BUDGET = 2;
 /** Capability: the peer applies ACL_POLICY_DELTA (type 62, wire/acl-delta.ts), whole and in parts. */
 export const REGISTER_CAP_ACL_DELTA = 0x01;
 
@@ -241,6 +244,8 @@ export type ControlMessage =
       prefix6?: number;
       /** Capability bits (REGISTER_CAP_*) sent as ext CAPS; absent or 0 = none. */
       caps?: number;
+      /** Sent as ext RELAY_BUDGET: the peer wants the hub's relay budget (RELAY_BUDGET, type 64). */
+      relayBudget?: boolean;
     }
   | { type: ControlType.REGISTER_OK; seq: number; observed: WireEndpoint; heartbeatMs: number; assigned?: Assigned }
   | { type: ControlType.REGISTER_REFUSED; seq: number; reason: RefusalReason; text: string }
@@ -433,6 +438,10 @@ export function encodeControl(m: ControlMessage): Uint8Array {
         w.u8(1);
         w.u8(m.caps);
       }
+      if (m.relayBudget) {
+        w.u8(REGISTER_EXT_RELAY_BUDGET);
+        w.u8(0);
+      }
       break;
     }
     case ControlType.REGISTER_OK:
@@ -547,8 +556,9 @@ function encodeSeqOnly(type: ControlType, seq: number): Uint8Array {
   return b;
 }
 
-/** REGISTER's ext list (after the known fields): the CAPS bits; a cut or unknown ext is skipped. */
-function registerCaps(r: Reader): number {
+/** REGISTER's ext list (after the known fields): the CAPS bits and whether ext RELAY_BUDGET was
+ * there; a cut or unknown ext is skipped. */
+function registerCaps(r: Reader, exts?: { relayBudget?: boolean }): number {
   let caps = 0;
   while (r.left() >= 2) {
     const kind = r.u8('ext kind');
@@ -556,6 +566,7 @@ function registerCaps(r: Reader): number {
     if (len > r.left()) break;
     const value = r.bytes(len, 'ext value');
     if (kind === REGISTER_EXT_CAPS && len >= 1) caps = value[0]!;
+    if (kind === REGISTER_EXT_RELAY_BUDGET && exts) exts.relayBudget = true;
   }
   return caps;
 }
@@ -588,7 +599,9 @@ export function decodeControl(b: Uint8Array): ControlMessage {
         m.overlay6 = r.ip6('overlay6', true);
         m.prefix6 = r.prefix6('prefix6');
       }
-      const caps = registerCaps(r);
+      const exts: { relayBudget?: boolean } = {};
+      const caps = registerCaps(r, exts);
+      if (exts.relayBudget) m.relayBudget = true;
       if (caps !== 0) m.caps = caps;
       r.skipRest(); // fields of newer peers (flag bits this hub does not know)
       break;

@@ -10,6 +10,7 @@ import { LegChannel, type ModeChooser, type ModeSwitchHook } from './leg-channel
 import type { PairTransport, TransportReason } from './pair-transport.js';
 import type { RemotePeers } from './peer-table.js';
 import type { RemotePeer } from './remote-peer.js';
+import type { RxCounts } from '../link/remote.js';
 
 export type TransportMode = 'kcp' | 'datagram';
 /** --transport: a mode for every pair, or auto (per pair: pair-transport.ts). */
@@ -29,6 +30,9 @@ export interface ChannelsOptions {
   clock: Clock;
   /** Runs fn after the current batch of I/O callbacks (setImmediate in the daemon). */
   defer(fn: () => void): void;
+  /** The peer's datagrams to us (link-sender.ts rxCounts): lets small messages of a clean direct
+   * path leave as datagrams (interactive-datagram.ts); absent: never. */
+  rxCounts?: (peer: RemotePeer) => Readonly<RxCounts> | undefined;
 }
 
 export interface ChannelStatus {
@@ -63,7 +67,7 @@ export class Channels {
     if (peer.channel) return peer.channel;
     if (!peer.listed || this.isClosed) return undefined;
     const o = this.o;
-    peer.channel = new LegChannel(peer, o.sender, o.mtu, o.preset, o.clock, o.choose, o.onModeSwitch);
+    peer.channel = new LegChannel(peer, o.sender, o.mtu, o.preset, o.clock, o.choose, o.onModeSwitch, o.rxCounts);
     return peer.channel;
   }
 

@@ -16,7 +16,7 @@ import { PEER_CAP_FEC } from './fec-caps.js';
 import type { HubLeg } from './transport-choice.js';
 import type { RemotePeer } from './remote-peer.js';
 import { flowLane, kcpLaneCount } from './flow-lane.js';
-import { interactiveRoute } from './interactive-datagram.js';
+import { interactiveMaxBytes, interactiveRoute } from './interactive-datagram.js';
 import type { RxCounts } from '../link/remote.js';
 
 /** Local tuning: how often a busy pair's mode is reconsidered (the hub leg and the path change on a
@@ -118,6 +118,9 @@ export class LegChannel implements DataChannel {
 
   /** interactive-datagram.ts for one packet of a pair whose path is clean: counts it on its lane. */
   private asDatagram(packet: Uint8Array, now: number): boolean {
+    // A transfer's full segments: KCP, without hashing or counting them (the per-lane rate is the
+    // rate of small packets, which is what tells a transfer's own ACK stream from a ping).
+    if (packet.byteLength > interactiveMaxBytes) return false;
     if (now - this.laneWindowMs >= 1_000) {
       // A quiet second between: the last window was empty.
       if (now - this.laneWindowMs >= 2_000) this.lastLanePkts.fill(0);

@@ -5,7 +5,7 @@
 import type { KcpPreset } from '../arq/constants.js';
 import type { Clock } from '../util/clock.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
-import type { DataChannel, KcpResendCounts, PeerSender } from './channel.js';
+import type { ChannelStats, DataChannel, KcpResendCounts, PeerSender } from './channel.js';
 import { LegChannel, type ModeChooser, type ModeSwitchHook } from './leg-channel.js';
 import type { PairTransport, TransportReason } from './pair-transport.js';
 import type { RemotePeers } from './peer-table.js';
@@ -44,6 +44,8 @@ export interface ChannelStatus {
   lanes: number;
   /** KCP resends by cause (channel.ts KcpResendCounts); absent for datagrams. */
   resend?: KcpResendCounts;
+  /** Small packets of a clean direct pair (channel.ts ChannelStats.small). */
+  small?: ChannelStats['small'];
   /** The mode this pair sends with now and why (pair-transport.ts). */
   mode?: TransportMode;
   modeReason?: TransportReason;

@@ -57,8 +57,9 @@ export class LegChannel implements DataChannel {
   private cleanRx = 0;
   private retransSeen = 0;
   private rxSeen: RxCounts | undefined;
-  /** Small messages sent as plain datagrams while the pair's choice was KCP (status, tests). */
-  smallDatagrams = 0;
+  /** interactiveRoute's answers for the small packets of a clean pair, and the losses that put them
+   * back on KCP by what showed them (`meshd status --json`: channels[].small). */
+  private readonly small = { datagram: 0, 'recent-loss': 0, unproven: 0, 'busy-lane': 0, lossGap: 0, lossResend: 0 };
 
   constructor(
     private readonly peer: RemotePeer,
@@ -109,10 +110,7 @@ export class LegChannel implements DataChannel {
     const now = this.clock.now();
     if (now >= this.nextCheckMs) this.reconsider();
     if (this.choice.transport !== 'kcp') return this.datagrams.send(packet);
-    if (this.choice.smallAsDatagrams === true && this.rxCounts !== undefined && this.asDatagram(packet, now)) {
-      this.smallDatagrams++;
-      return this.datagrams.send(packet);
-    }
+    if (this.choice.smallAsDatagrams === true && this.rxCounts !== undefined && this.asDatagram(packet, now)) return this.datagrams.send(packet);
     return this.lanes().send(packet);
   }
 
@@ -137,6 +135,7 @@ export class LegChannel implements DataChannel {
       sinceLossMs: this.lossAtMs === undefined ? undefined : now - this.lossAtMs,
       cleanRx: this.cleanRx,
     });
+    if (why === 'datagram' || why === 'recent-loss' || why === 'unproven' || why === 'busy-lane') this.small[why]++;
     return why === 'datagram';
   }
 
@@ -148,15 +147,20 @@ export class LegChannel implements DataChannel {
     if (this.kcp !== undefined) {
       const s = this.kcp.stats();
       const resent = s.retransmits - (s.spurious ?? 0);
-      if (resent > this.retransSeen) lost = true;
+      if (resent > this.retransSeen) {
+        lost = true;
+        this.small.lossResend++;
+      }
       this.retransSeen = resent;
     }
     const rx = this.rxCounts?.(this.peer);
     if (rx !== undefined) {
       const prev = this.rxSeen ?? { received: 0, skipped: 0, late: 0 };
       // A datagram that came late after the last look was counted as skipped then: not lost twice.
-      if (rx.skipped - prev.skipped > rx.late - prev.late) lost = true;
-      else this.cleanRx += rx.received - prev.received;
+      if (rx.skipped - prev.skipped > rx.late - prev.late) {
+        lost = true;
+        this.small.lossGap++;
+      } else this.cleanRx += rx.received - prev.received;
       this.rxSeen = { received: rx.received, skipped: rx.skipped, late: rx.late };
     }
     if (lost) {
@@ -184,7 +188,8 @@ export class LegChannel implements DataChannel {
   }
 
   stats(): ChannelStats {
-    return this.kcp ? this.kcp.stats() : this.datagrams.stats();
+    const s = this.kcp ? this.kcp.stats() : this.datagrams.stats();
+    return this.rxCounts ? { ...s, small: { ...this.small } } : s;
   }
 
   close(): void {

@@ -3,7 +3,8 @@
 // once a second from send() and at once when the hub leg switches; its FEC part is read by
 // fec-stage.ts through `mode`. It always receives both kinds (inbound.ts hands IP messages past the
 // channel and KCP ones to it), so each end chooses its own sending mode and no wire change is needed.
-// channels.ts builds it; a switch keeps what KCP already queued (it drains as before).
+// channels.ts builds it; a switch keeps what KCP already queued (it drains as before). While the pair
+// sends KCP on a clean direct path, small packets of quiet flows go as datagrams (interactive-datagram.ts).
 import type { KcpPreset } from '../arq/constants.js';
 import type { Clock } from '../util/clock.js';
 import { DatagramChannel, type ChannelStats, type DataChannel, type InputResult, type PeerSender, type SendResult } from './channel.js';
@@ -58,7 +59,7 @@ export class LegChannel implements DataChannel {
   private retransSeen = 0;
   private rxSeen: RxCounts | undefined;
   /** interactiveRoute's answers for the small packets of a clean pair, and the losses that put them
-   * back on KCP by what showed them (`meshd status --json`: channels[].small). */
+   * back on KCP by what showed them (`meshd status --json`: peers[].smallPackets). */
   private readonly small = { datagram: 0, 'recent-loss': 0, unproven: 0, 'busy-lane': 0, lossGap: 0, lossResend: 0 };
 
   constructor(

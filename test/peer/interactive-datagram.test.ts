@@ -11,6 +11,7 @@ import {
   type InteractiveInput,
   type InteractiveWhy,
 } from '../../src/peer/interactive-datagram.js';
+import { decidePairTransport, type PairTransportInput } from '../../src/peer/pair-transport.js';
 
 describe('cleanForDatagrams: the pair may send small messages plain at all', () => {
   it.each<[string, 'kcp' | 'datagram', boolean, number | undefined, boolean]>([
@@ -40,5 +41,19 @@ describe('interactiveRoute: one packet of a clean pair', () => {
     ['a fresh channel: KCP until the peer\'s datagrams proved the path', { cleanRx: 0 }, 'unproven'],
   ])('%s', (_why, over, want) => {
     expect(interactiveRoute({ ...ping, ...over })).toBe(want);
+  });
+});
+
+describe('decidePairTransport carries it (smallAsDatagrams)', () => {
+  const base: PairTransportInput = { transport: 'auto', fec: 'auto', direct: true, ownLeg: 'udp', peerSpeaksFec: true };
+  it.each<[string, Partial<PairTransportInput>, boolean]>([
+    ['auto, direct, no reading yet', {}, true],
+    ['--transport kcp, direct, clean (the bench pins kcp)', { transport: 'kcp', loss: 0 }, true],
+    ['direct, 5 % loss: KCP for all', { loss: 0.05 }, false],
+    ['relayed over UDP legs: KCP for all', { direct: false }, false],
+    ['relayed over a TCP leg: datagrams already', { direct: false, ownLeg: 'tcp' }, false],
+    ['--transport datagram', { transport: 'datagram' }, false],
+  ])('%s', (_why, over, want) => {
+    expect(decidePairTransport({ ...base, ...over }).smallAsDatagrams).toBe(want);
   });
 });

@@ -60,6 +60,10 @@ export class TransportSession {
   private readonly sendKeyBytes: Uint8Array;
   private readonly recvKeyBytes: Uint8Array;
   private readonly replay = new ReplayWindow();
+  /** The last datagram open() accepted: how many counters it skipped past the highest before it
+   * (0 in order), or -1 when it arrived late (below the highest). The link sums these per remote
+   * (remote.ts RxCounts): lost or reordered datagrams of the remote, issue 19 item 7. */
+  lastGap = 0;
   private readonly nonce = Buffer.alloc(12);
   private readonly aead: AeadBackend | undefined;
 
@@ -171,6 +175,8 @@ export class TransportSession {
       this.drops.auth++;
       return undefined;
     }
+    const hi = this.replay.highest;
+    this.lastGap = counter > hi ? counter - hi - 1 : -1;
     this.replay.update(counter);
     this.lastReceivedMs = nowMs;
     return pt;

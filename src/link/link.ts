@@ -316,6 +316,10 @@ export class Link implements LinkContext {
     const confirmed = r.keypairs.received(s);
     if (confirmed) r.provenPath = this.responder.respondedPath(s) ?? r.provenPath;
     r.path = from;
+    const rx = (r.rx ??= { received: 0, skipped: 0, late: 0 });
+    rx.received++;
+    if (s.lastGap > 0) rx.skipped += s.lastGap;
+    else if (s.lastGap < 0) rx.late++;
     r.lastReceivedMs = now;
     r.awaitingReplySinceMs = undefined;
     if (confirmed) this.sessionUp(r, s);

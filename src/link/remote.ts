@@ -25,6 +25,17 @@ export interface RemoteNode {
    * first packet on the keys our response made, or its response to our initiation): an endpoint
    * the remote is known to receive at (the hub's anti-amplification guard trusts it). */
   provenPath?: Path;
+  /** The remote's datagrams we accepted, over all its sessions (absent before the first). */
+  rx?: RxCounts;
+}
+
+/** Counters of the remote's authenticated datagrams (issue 19 item 7, peer/interactive-datagram.ts):
+ * skipped counts the counters each one jumped past (lost, or not yet arrived), late the ones that
+ * then arrived below the highest; skipped - late is what never arrived (on one path, its loss). */
+export interface RxCounts {
+  received: number;
+  skipped: number;
+  late: number;
 }
 
 /** Our handshake with one remote, from the first initiation to the response or the give-up. */

@@ -41,6 +41,9 @@ export interface PeerEntryJson extends TrafficJson {
   /** KCP resends to this peer by cause, those proven needless, and duplicates received from it
    * (issue 19; absent with datagrams and from older daemons). */
   kcpResend?: { timeout: number; fast: number; rack: number; spuriousTimeout: number; spuriousFast: number; spuriousRack: number; dupIn: number; limitPacingMs?: number; limitCwndMs?: number; limitSpanMs?: number; limitIdleMs?: number; segAllocs?: number };
+  /** Small packets of a clean direct pair (peer/interactive-datagram.ts): sent as plain datagrams, kept
+   * on KCP and why, and the losses (a gap in the peer's counters, a KCP resend) that ended plain sends. */
+  smallPackets?: { datagram: number; 'recent-loss': number; unproven: number; 'busy-lane': number; lossGap: number; lossResend: number };
   /** The pair's one transport decision (peer/pair-transport.ts): the mode this peer sends to it
    * with, the reason code, whether FEC may wrap its sends (absent from older daemons) and why. */
   channelMode?: { mode: 'kcp' | 'datagram'; reason: string; why: string; fec?: boolean; fecReason?: string };

@@ -30,6 +30,9 @@ export interface ChannelStats {
   spurious?: number;
   /** KCP resends by cause, those proven needless by cause (Eifel), duplicates received (kcp.ts). */
   resend?: KcpResendCounts;
+  /** Small packets of a clean direct pair (peer/interactive-datagram.ts): sent plain, kept on KCP
+   * and why; the losses that ended plain sends, by what showed them (a counter gap, a KCP resend). */
+  small?: { datagram: number; 'recent-loss': number; unproven: number; 'busy-lane': number; lossGap: number; lossResend: number };
 }
 
 /** Issue 19: why KCP resent, and what was needless (docs/ARQ.md "Needless resends"). */

@@ -5,11 +5,12 @@
 import type { KcpPreset } from '../arq/constants.js';
 import type { Clock } from '../util/clock.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
-import type { DataChannel, KcpResendCounts, PeerSender } from './channel.js';
+import type { ChannelStats, DataChannel, KcpResendCounts, PeerSender } from './channel.js';
 import { LegChannel, type ModeChooser, type ModeSwitchHook, type RateCeiling } from './leg-channel.js';
 import type { PairTransport, TransportReason } from './pair-transport.js';
 import type { RemotePeers } from './peer-table.js';
 import type { RemotePeer } from './remote-peer.js';
+import type { RxCounts } from '../link/remote.js';
 
 export type TransportMode = 'kcp' | 'datagram';
 /** --transport: a mode for every pair, or auto (per pair: pair-transport.ts). */
@@ -31,6 +32,9 @@ export interface ChannelsOptions {
   clock: Clock;
   /** Runs fn after the current batch of I/O callbacks (setImmediate in the daemon). */
   defer(fn: () => void): void;
+  /** The peer's datagrams to us (link-sender.ts rxCounts): lets small messages of a clean direct
+   * path leave as datagrams (interactive-datagram.ts); absent: never. */
+  rxCounts?: (peer: RemotePeer) => Readonly<RxCounts> | undefined;
 }
 
 export interface ChannelStatus {
@@ -42,6 +46,8 @@ export interface ChannelStatus {
   lanes: number;
   /** KCP resends by cause (channel.ts KcpResendCounts); absent for datagrams. */
   resend?: KcpResendCounts;
+  /** Small packets of a clean direct pair (channel.ts ChannelStats.small). */
+  small?: ChannelStats['small'];
   /** The mode this pair sends with now and why (pair-transport.ts). */
   mode?: TransportMode;
   modeReason?: TransportReason;
@@ -65,7 +71,7 @@ export class Channels {
     if (peer.channel) return peer.channel;
     if (!peer.listed || this.isClosed) return undefined;
     const o = this.o;
-    peer.channel = new LegChannel(peer, o.sender, o.mtu, o.preset, o.clock, o.choose, o.onModeSwitch, o.rateCeiling);
+    peer.channel = new LegChannel(peer, o.sender, o.mtu, o.preset, o.clock, o.choose, o.onModeSwitch, o.rateCeiling, o.rxCounts);
     return peer.channel;
   }
 

@@ -8,6 +8,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import type { PeerSender } from './channel.js';
+import type { LinkSender } from './link-sender.js';
 import { AclFirewall } from './acl-firewall.js';
 import { Channels, type ChannelsOptions, type ChannelStatus, type TransportMode, type TransportSetting } from './channels.js';
 import { DataCounters } from './counters.js';
@@ -85,7 +86,11 @@ export class DataPlane {
     const onModeSwitch = o.choose ? o.onModeSwitch : (o.onModeSwitch ?? hooks.onModeSwitch);
     const budget = o.relayBudget;
     const rateCeiling = budget ? (p: RemotePeer, loss: number | undefined) => relayPacingCeiling({ direct: s.isDirect?.(p) ?? true, budgetBytesPerSec: budget.bytesPerSec, loss }) : undefined;
-    this.channels = new Channels({ table: o.table, sender: this.dup, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer, choose, ...(onModeSwitch ? { onModeSwitch } : {}), ...(rateCeiling ? { rateCeiling } : {}) });
+    // Small messages of a clean direct path as datagrams (interactive-datagram.ts) need the link's
+    // counters of the peer's datagrams: a sender without them (tests' links) always uses KCP.
+    const rx = o.sender as PeerSender & Partial<Pick<LinkSender, 'rxCounts'>>;
+    const rxCounts = rx.rxCounts ? { rxCounts: (p: RemotePeer) => rx.rxCounts!(p) } : {};
+    this.channels = new Channels({ table: o.table, sender: this.dup, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer, choose, ...(onModeSwitch ? { onModeSwitch } : {}), ...(rateCeiling ? { rateCeiling } : {}), ...rxCounts });
     this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { v6: { local6: o.local6, prefix6: o.prefix6 ?? 64 } } : {}) });
     this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, fec: this.fec, dup: this.dup, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { local6: o.local6 } : {}) });
   }

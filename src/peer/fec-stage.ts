@@ -2,7 +2,8 @@
 // (channels.ts) and the link (link-sender.ts), and the inbound stage's handler for inner kind 5.
 // One PeerFec (fec-pair.ts) per remote peer that speaks FEC (fec-caps.ts); to any other peer, and
 // while a pair's path is clean, messages pass unchanged: not one byte added. One timer per stage
-// ticks every pair once a second.
+// ticks every pair once a second while any pair sends, receives frames or has FEC on; an idle
+// stage sleeps until the next message (issue 19 item 7, session 8: one wake-up a second less).
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { PeerSender } from './channel.js';
 import { PEER_CAP_FEC } from './fec-caps.js';
@@ -31,6 +32,8 @@ export class FecStage implements PeerSender {
   private readonly pairs = new Map<RemotePeer, PeerFec>();
   private timer: TimerHandle | undefined;
   private closed = false;
+  /** A pair sent or took a frame through the stage since the last tick. */
+  private busy = false;
 
   constructor(private readonly o: FecStageOptions) {}
 
@@ -41,11 +44,13 @@ export class FecStage implements PeerSender {
   send(peer: RemotePeer, inner: Uint8Array): boolean {
     const on = this.o.fecOn?.(peer) ?? (this.o.setting !== 'off' && (peer.caps & PEER_CAP_FEC) !== 0);
     if (!on || !(this.o.sender.isDirect?.(peer) ?? true)) return this.o.sender.send(peer, inner);
+    this.busy = true;
     return this.pairOf(peer).send(inner);
   }
 
   /** Inbound stage 4 for inner kind 5 (accepted whatever our setting: the peer chose to send it). */
   receive(peer: RemotePeer, frame: Uint8Array): void {
+    this.busy = true;
     this.pairOf(peer).receive(frame);
   }
 
@@ -78,8 +83,8 @@ export class FecStage implements PeerSender {
       // default to the TypeScript reference, 10-60x slower: 40 % of a bulk sender's CPU at 32 + 7).
       pf = new PeerFec({ peer, sender: this.o.sender, clock: this.o.clock, setting: this.o.setting, deliver: this.o.deliver, mul: this.o.mul ?? fecShardMul() });
       this.pairs.set(peer, pf);
-      if (this.timer === undefined && !this.closed) this.timer = this.o.clock.setTimer(fecTickMs, () => this.tick());
     }
+    if (this.timer === undefined && !this.closed) this.timer = this.o.clock.setTimer(fecTickMs, () => this.tick());
     return pf;
   }
 
@@ -87,12 +92,19 @@ export class FecStage implements PeerSender {
     this.timer = undefined;
     if (this.closed) return;
     const now = this.o.clock.now();
+    let fecOn = false;
     for (const [peer, pf] of this.pairs) {
       if (!peer.listed) {
         pf.close();
         this.pairs.delete(peer);
-      } else pf.tick(now);
+      } else {
+        pf.tick(now);
+        fecOn ||= pf.active;
+      }
     }
-    if (this.pairs.size > 0) this.timer = this.o.clock.setTimer(fecTickMs, () => this.tick());
+    // Idle and clean: nothing for the next tick to read; the next message through the stage re-arms it.
+    const again = this.pairs.size > 0 && (this.busy || fecOn);
+    this.busy = false;
+    if (again) this.timer = this.o.clock.setTimer(fecTickMs, () => this.tick());
   }
 }

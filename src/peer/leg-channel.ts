@@ -3,7 +3,8 @@
 // once a second from send() and at once when the hub leg switches; its FEC part is read by
 // fec-stage.ts through `mode`. It always receives both kinds (inbound.ts hands IP messages past the
 // channel and KCP ones to it), so each end chooses its own sending mode and no wire change is needed.
-// channels.ts builds it; a switch keeps what KCP already queued (it drains as before).
+// channels.ts builds it; a switch keeps what KCP already queued (it drains as before). While the pair
+// sends KCP on a clean direct path, small packets of quiet flows go as datagrams (interactive-datagram.ts).
 import type { KcpPreset } from '../arq/constants.js';
 import type { Clock } from '../util/clock.js';
 import { DatagramChannel, type ChannelStats, type DataChannel, type InputResult, type PeerSender, type SendResult } from './channel.js';
@@ -16,6 +17,9 @@ import { arqLoss, type ArqCounters } from './fec-loss.js';
 import { PEER_CAP_FEC } from './fec-caps.js';
 import type { HubLeg } from './transport-choice.js';
 import type { RemotePeer } from './remote-peer.js';
+import { flowLane, kcpLaneCount } from './flow-lane.js';
+import { interactiveMaxBytes, interactiveRoute } from './interactive-datagram.js';
+import type { RxCounts } from '../link/remote.js';
 
 /** Local tuning: how often a busy pair's mode is reconsidered (the hub leg and the path change on a
  * scale of seconds; once a second costs nothing per packet). */
@@ -59,6 +63,18 @@ export class LegChannel implements DataChannel {
   private lossFrom: ArqCounters = { pushSegs: 0, retransmits: 0, spurious: 0 };
   /** Transport switches since the channel was built. */
   switches = 0;
+  /** interactive-datagram.ts: packets per lane in this second and the last; when a loss was last
+   * seen, the peer's datagrams that arrived since with no gap; the counters at the last look. */
+  private readonly lanePkts = new Uint16Array(kcpLaneCount);
+  private readonly lastLanePkts = new Uint16Array(kcpLaneCount);
+  private laneWindowMs: number;
+  private lossAtMs: number | undefined;
+  private cleanRx = 0;
+  private retransSeen = 0;
+  private rxSeen: RxCounts | undefined;
+  /** interactiveRoute's answers for the small packets of a clean pair, and the losses that put them
+   * back on KCP by what showed them (`meshd status --json`: peers[].smallPackets). */
+  private readonly small = { datagram: 0, 'recent-loss': 0, unproven: 0, 'busy-lane': 0, lossGap: 0, lossResend: 0 };
 
   constructor(
     private readonly peer: RemotePeer,
@@ -69,12 +85,15 @@ export class LegChannel implements DataChannel {
     private readonly choose: ModeChooser,
     private readonly onSwitch?: ModeSwitchHook,
     private readonly rateCeiling?: RateCeiling,
+    /** The peer's datagrams to us (link-sender.ts rxCounts); absent: small messages never go plain. */
+    private readonly rxCounts?: (peer: RemotePeer) => Readonly<RxCounts> | undefined,
   ) {
     this.conv = peer.conv;
     this.datagrams = new DatagramChannel(peer, sender, mtu);
     const now = clock.now();
     this.seenAtMs = now;
     this.seenTxBytes = peer.traffic.txBytes;
+    this.laneWindowMs = now;
     this.choice = choose(peer, undefined, { goodputMbps: undefined });
     this.nextCheckMs = now + modeCheckIntervalMs;
     this.ceiling = rateCeiling?.(peer, undefined);
@@ -95,6 +114,7 @@ export class LegChannel implements DataChannel {
       this.seenAtMs = now;
       this.seenTxBytes = this.peer.traffic.txBytes;
     }
+    this.noteLoss(now);
     const prev = this.choice;
     const next = this.choose(this.peer, prev, { goodputMbps: this.goodputMbps });
     this.choice = next;
@@ -127,7 +147,64 @@ export class LegChannel implements DataChannel {
     const now = this.clock.now();
     if (now >= this.nextCheckMs) this.reconsider();
     else if (now >= this.nextCeilingMs) this.reconsiderCeiling();
-    return this.choice.transport === 'kcp' ? this.lanes().send(packet) : this.datagrams.send(packet);
+    if (this.choice.transport !== 'kcp') return this.datagrams.send(packet);
+    if (this.choice.smallAsDatagrams === true && this.rxCounts !== undefined && this.asDatagram(packet, now)) return this.datagrams.send(packet);
+    return this.lanes().send(packet);
+  }
+
+  /** interactive-datagram.ts for one packet of a pair whose path is clean: counts it on its lane. */
+  private asDatagram(packet: Uint8Array, now: number): boolean {
+    // A transfer's full segments: KCP, without hashing or counting them (the per-lane rate is the
+    // rate of small packets, which is what tells a transfer's own ACK stream from a ping).
+    if (packet.byteLength > interactiveMaxBytes) return false;
+    if (now - this.laneWindowMs >= 1_000) {
+      // A quiet second between: the last window was empty.
+      if (now - this.laneWindowMs >= 2_000) this.lastLanePkts.fill(0);
+      else this.lastLanePkts.set(this.lanePkts);
+      this.lanePkts.fill(0);
+      this.laneWindowMs = now;
+    }
+    const lane = flowLane(packet);
+    if (this.lanePkts[lane]! < 0xffff) this.lanePkts[lane]!++;
+    const why = interactiveRoute({
+      clean: true,
+      bytes: packet.byteLength,
+      lanePps: Math.max(this.lanePkts[lane]!, this.lastLanePkts[lane]!),
+      sinceLossMs: this.lossAtMs === undefined ? undefined : now - this.lossAtMs,
+      cleanRx: this.cleanRx,
+    });
+    if (why === 'datagram' || why === 'recent-loss' || why === 'unproven' || why === 'busy-lane') this.small[why]++;
+    return why === 'datagram';
+  }
+
+  /** Since the last look (once a second, reconsider): a gap in the peer's counters, or a KCP
+   * retransmission (needless ones proven so are not losses), is a loss: small messages go back to KCP
+   * (interactive-datagram.ts); else the datagrams that arrived count towards a clean path. */
+  private noteLoss(now: number): void {
+    let lost = false;
+    if (this.kcp !== undefined) {
+      const s = this.kcp.stats();
+      const resent = s.retransmits - (s.spurious ?? 0);
+      if (resent > this.retransSeen) {
+        lost = true;
+        this.small.lossResend++;
+      }
+      this.retransSeen = resent;
+    }
+    const rx = this.rxCounts?.(this.peer);
+    if (rx !== undefined) {
+      const prev = this.rxSeen ?? { received: 0, skipped: 0, late: 0 };
+      // A datagram that came late after the last look was counted as skipped then: not lost twice.
+      if (rx.skipped - prev.skipped > rx.late - prev.late) {
+        lost = true;
+        this.small.lossGap++;
+      } else this.cleanRx += rx.received - prev.received;
+      this.rxSeen = { received: rx.received, skipped: rx.skipped, late: rx.late };
+    }
+    if (lost) {
+      this.lossAtMs = now;
+      this.cleanRx = 0;
+    }
   }
 
   /** FEC's fast-resend depth (fec-pair.ts) for the KCP lanes, now or once built. */
@@ -149,7 +226,8 @@ export class LegChannel implements DataChannel {
   }
 
   stats(): ChannelStats {
-    return this.kcp ? this.kcp.stats() : this.datagrams.stats();
+    const s = this.kcp ? this.kcp.stats() : this.datagrams.stats();
+    return this.rxCounts ? { ...s, small: { ...this.small } } : s;
   }
 
   close(): void {

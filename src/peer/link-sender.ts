@@ -3,6 +3,7 @@
 // and counts it on the record. Reads the record's fields only: no map or path lookups per packet,
 // and none of the control plane (registration, punching, publishing) on the way.
 import type { Link } from '../link/link.js';
+import type { RxCounts } from '../link/remote.js';
 import type { Clock } from '../util/clock.js';
 import type { PeerSender } from './channel.js';
 import type { RemotePeer } from './remote-peer.js';
@@ -11,7 +12,7 @@ export class LinkSender implements PeerSender {
   private closed = false;
 
   constructor(
-    private readonly link: Pick<Link, 'send'>,
+    private readonly link: Pick<Link, 'send'> & Partial<Pick<Link, 'remote'>>,
     private readonly clock: Clock,
   ) {}
 
@@ -37,6 +38,12 @@ export class LinkSender implements PeerSender {
   /** The pair's data takes a direct path now (dup-stage.ts). */
   isDirect(peer: RemotePeer): boolean {
     return peer.paths.current(this.clock.now()) !== undefined;
+  }
+
+  /** The peer's datagrams we accepted and the counters they skipped (link/remote.ts RxCounts): the
+   * loss on its way to us, read by interactive-datagram.ts. Undefined before the first. */
+  rxCounts(peer: RemotePeer): Readonly<RxCounts> | undefined {
+    return this.link.remote?.(peer.publicKey)?.rx;
   }
 
   /** From now on every send() is refused (the node is stopping). */

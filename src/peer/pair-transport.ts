@@ -5,6 +5,7 @@
 // leg-channel.ts applies it (the only place), fec-stage.ts reads its FEC part, `meshd status` shows
 // it. Table: test/peer/pair-transport.test.ts; figures: docs/STREAM.md, docs/ARQ.md.
 import type { HubLeg } from './transport-choice.js';
+import { cleanForDatagrams } from './interactive-datagram.js';
 
 export type ChannelMode = 'kcp' | 'datagram';
 /** --transport: auto = this decision, kcp|datagram = pinned for every pair. */
@@ -76,6 +77,9 @@ export interface PairTransport {
    * sized by fec-pair.ts decideFec from the loss it reads, with 1 % as a floor under --fec on. */
   fec: boolean;
   fecReason: FecReason;
+  /** Small messages of quiet lanes may leave as plain datagrams (interactive-datagram.ts): KCP on a
+   * direct path whose loss reading is clean. Absent = false. */
+  smallAsDatagrams?: boolean;
   /** One line for `meshd status` and the switch log. */
   why: string;
 }
@@ -121,7 +125,7 @@ export function decidePairTransport(i: PairTransportInput): PairTransport {
   const f = chooseFecGate(i);
   const kcp = t.transport === 'kcp' && i.kcpMode !== undefined ? ` (${i.kcpMode})` : '';
   const why = `${t.transport}${kcp}: ${TRANSPORT_REASON_TEXT[t.reason]}; FEC ${FEC_REASON_TEXT[f.fecReason]} (${measuredText(i)})`;
-  return { ...t, ...f, why };
+  return { ...t, ...f, smallAsDatagrams: cleanForDatagrams(t.transport, i.direct, i.loss), why };
 }
 
 /** The decision changed in a way worth a log line (transport or FEC gate; not the figures). */

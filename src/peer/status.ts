@@ -55,6 +55,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
       lastHandshakeMsAgo: ago(now, remote?.sessionSinceMs),
       kcpRetransmits: ch?.retransmits ?? 0,
       ...(ch?.resend ? { kcpResend: ch.resend } : {}),
+      ...(ch?.small ? { smallPackets: ch.small } : {}),
       ...(ch?.decision ? { channelMode: { mode: ch.decision.transport, reason: ch.decision.reason, why: ch.decision.why, fec: ch.decision.fec, fecReason: ch.decision.fecReason } } : {}),
       ...(p.nat ? { traversal: p.nat } : {}),
       txPackets: t?.txPackets ?? 0,

@@ -5,18 +5,12 @@
 // --relay-rate counts the packets the pair tunnels (hub/relay-queue.ts relayChargeBytes): full-size
 // packets' TCP payload reaches >= 90 % of it with 0 and 5 % loss on A's link (issue 19 session 4).
 import { describe, expect, it } from 'vitest';
-import { presets } from '../../src/arq/constants.js';
 import { relayQueueCapBytes } from '../../src/hub/relay-queue.js';
-import { DataPlane } from '../../src/peer/dataplane.js';
-import type { PeerNode } from '../../src/peer/node.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
-import { encodeInner, InnerKind } from '../../src/wire/inner.js';
 import { ChannelTun } from '../fakes/channel-tun.js';
 import { Rng } from '../fakes/rng.js';
-import { testLogger } from '../fakes/logger.js';
-import { natPresets } from '../vnet/vnet.js';
-import { World } from '../vnet/world.js';
+import { relayedPair, udpTestPacket } from '../vnet/data-plane.js';
+import type { World } from '../vnet/world.js';
 
 const A = '10.9.0.2';
 const B = '10.9.0.3';
@@ -24,45 +18,8 @@ const B = '10.9.0.3';
 const slowBudget = 250_000;
 const mtu = 1378;
 
-function udpPacket(src: number, dst: number, size: number): Uint8Array {
-  const p = new Uint8Array(size);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, size);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, src);
-  v.setUint32(16, dst);
-  setIpv4Checksum(p);
-  return p;
-}
-
-function attach(w: World, node: PeerNode, overlay: string, tunMtu = mtu) {
-  const tun = new ChannelTun({ mtu: tunMtu });
-  const dp = new DataPlane({
-    tun, localAddress: ipv4ToU32(overlay), prefixLength: 24, mtu: tunMtu, transport: 'kcp', preset: presets.fast2, clock: w.clock,
-    defer: (fn) => void w.clock.setTimer(0, fn), log: testLogger(), table: node.remotes, sender: node.sender,
-  });
-  node.attachData(dp.inbound);
-  tun.onPackets(dp.outbound.onTunBatch);
-  return { tun, dp };
-}
-
-async function relayedPair(loss: number, budget = slowBudget, tunMtu = mtu) {
-  const w = new World(3, { internet: { delayMs: 10, loss } });
-  // The policing burst the daemon gives for --relay-rate (hub/run.ts): max(2 MB, 1 s of the budget).
-  w.startHub({ relayBytesPerSec: budget, relayBurstBytes: Math.max(2_000_000, budget) });
-  const a = w.peer({ nat: 'natA', config: natPresets.symmetric, lanIp: '192.168.1.2' }, A);
-  const b = w.peer({ nat: 'natB', config: natPresets.symmetric, lanIp: '192.168.2.2' }, B);
-  await w.join(a);
-  await w.join(b);
-  const pa = attach(w, a, A, tunMtu);
-  const pb = attach(w, b, B, tunMtu);
-  a.sendTo(ipv4ToU32(B), encodeInner({ kind: InnerKind.KEEPALIVE }));
-  w.run(8_000);
-  expect(a.peers()[0]!.path).toBe('relay');
-  return { w, a, b, pa, pb };
-}
+const pair = (loss: number, budget = slowBudget, tunMtu = mtu) =>
+  relayedPair({ seed: 3, internet: { delayMs: 10, loss }, relayBytesPerSec: budget, a: A, b: B, mtu: tunMtu });
 
 /** Random loss on A's link only, both ways (as bench/vpn puts it): A's datagrams out, the hub's to A's NAT. */
 function lossOnA(w: World, loss: number): void {
@@ -74,8 +31,6 @@ function lossOnA(w: World, loss: number): void {
 /** Offers `bytesPerSec` of `size`-byte packets from A's TUN for `ms`; bytes B's TUN got per window
  * (less `headerBytes` per packet: 52 counts what an inner TCP with timestamps carries as payload). */
 function offer(w: World, tun: ChannelTun, at: ChannelTun, bytesPerSec: number, ms: number, windowMs: number, size = 1300, headerBytes = 0): number[] {
-  const src = ipv4ToU32(A);
-  const dst = ipv4ToU32(B);
   const stepMs = 5;
   const perStep = (bytesPerSec * stepMs) / 1000 / size;
   const windows: number[] = [];
@@ -85,7 +40,7 @@ function offer(w: World, tun: ChannelTun, at: ChannelTun, bytesPerSec: number, m
     carry += perStep;
     const n = Math.floor(carry);
     carry -= n;
-    if (n > 0) tun.inject(...Array.from({ length: n }, () => udpPacket(src, dst, size)));
+    if (n > 0) tun.inject(...Array.from({ length: n }, () => udpTestPacket(A, B, 9, 9, 0, size)));
     w.clock.advance(stepMs);
     for (const p of at.take()) got += p.length - headerBytes;
     if ((t + stepMs) % windowMs === 0) {
@@ -103,7 +58,7 @@ describe('relay shaping, in process', () => {
     ['8 Mbit/s, clean path', 0, 1_000_000, 0],
     ['2 Mbit/s, 2 % loss each way on every link', 0.02, slowBudget, Infinity],
   ])('%s: a rate-controlled KCP flow at twice the budget gets >= 90 percent of it, and the hub drops nothing in steady state', async (_why, loss, budget, startDrops) => {
-    const { w, pa, pb } = await relayedPair(loss, budget);
+    const { w, pa, pb } = await pair(loss, budget);
     const dropsAt = () => w.hub.status().relayDrops.over_budget!;
     const start0 = dropsAt();
     // 25 s at 2x the budget, in 5 s windows: the first two hold the controller's start.
@@ -128,7 +83,7 @@ describe('relay shaping, in process', () => {
     ['clean path', 0, 0.95],
     ['5 % loss on A\'s link', 0.05, 0.92],
   ])('%s (loss %s): full-size packets from A (TUN MTU 1358), their TCP payload reaches >= %s of --relay-rate in steady state', async (_why, loss, share) => {
-    const { w, pa, pb } = await relayedPair(0, slowBudget, 1358);
+    const { w, pa, pb } = await pair(0, slowBudget, 1358);
     lossOnA(w, loss);
     // 20 s at 2x the budget in 5 s windows: the first holds the controller's start.
     offer(w, pa.tun, pb.tun, 2 * slowBudget, 5_000, 5_000, 1358, 52);
@@ -140,7 +95,7 @@ describe('relay shaping, in process', () => {
 
   it('a sender flooding RELAY_TO at 10x the budget without rate control: the queue stays within its cap, the rest is dropped and counted, the budget holds', async () => {
     const budget = slowBudget;
-    const { w, a } = await relayedPair(0);
+    const { w, a } = await pair(0);
     const before = w.hub.status();
     const dst = ipv4ToU32(B);
     const datagram = new Uint8Array(1_200);

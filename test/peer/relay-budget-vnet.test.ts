@@ -5,16 +5,9 @@
 // and the hub's shaping queue stays short (no Startup overshoot past the budget). Without the
 // budget (an older hub) the same pair ramps from KCP's initial window, as before.
 import { describe, expect, it } from 'vitest';
-import { presets } from '../../src/arq/constants.js';
-import { DataPlane } from '../../src/peer/dataplane.js';
-import type { PeerNode } from '../../src/peer/node.js';
-import { ipv4ToU32 } from '../../src/util/ipv4.js';
-import { encodeInner, InnerKind } from '../../src/wire/inner.js';
 import { ChannelTun } from '../fakes/channel-tun.js';
-import { testLogger } from '../fakes/logger.js';
-import { natPresets } from '../vnet/vnet.js';
 import { World } from '../vnet/world.js';
-import { udpTestPacket } from '../vnet/data-plane.js';
+import { relayedPair, udpTestPacket } from '../vnet/data-plane.js';
 
 const A = '10.9.0.2';
 const B = '10.9.0.3';
@@ -22,33 +15,8 @@ const mtu = 1378;
 /** 16 Mbit/s: far above what KCP's initial window carries at this RTT, small enough to simulate. */
 const budget = 2_000_000;
 
-function attach(w: World, node: PeerNode, overlay: string, withBudget: boolean) {
-  const tun = new ChannelTun({ mtu });
-  const dp = new DataPlane({
-    tun, localAddress: ipv4ToU32(overlay), prefixLength: 24, mtu, transport: 'kcp', preset: presets.fast2, clock: w.clock,
-    defer: (fn) => void w.clock.setTimer(0, fn), log: testLogger(), table: node.remotes, sender: node.sender,
-    ...(withBudget ? { relayBudget: node.relayBudget } : {}),
-  });
-  node.attachData(dp.inbound);
-  tun.onPackets(dp.outbound.onTunBatch);
-  return { tun, dp };
-}
-
 /** 50 ms each way on every link: ~200 ms round trip through the hub, where a ramp costs most. */
-async function relayedPair(withBudget: boolean) {
-  const w = new World(5, { internet: { delayMs: 50, loss: 0 } });
-  w.startHub({ relayBytesPerSec: budget, relayBurstBytes: Math.max(2_000_000, budget) });
-  const a = w.peer({ nat: 'natA', config: natPresets.symmetric, lanIp: '192.168.1.2' }, A);
-  const b = w.peer({ nat: 'natB', config: natPresets.symmetric, lanIp: '192.168.2.2' }, B);
-  await w.join(a);
-  await w.join(b);
-  const pa = attach(w, a, A, withBudget);
-  const pb = attach(w, b, B, withBudget);
-  a.sendTo(ipv4ToU32(B), encodeInner({ kind: InnerKind.KEEPALIVE }));
-  w.run(8_000);
-  expect(a.peers()[0]!.path).toBe('relay');
-  return { w, a, b, pa, pb };
-}
+const pair = (withBudget: boolean) => relayedPair({ seed: 5, internet: { delayMs: 50, loss: 0 }, relayBytesPerSec: budget, a: A, b: B, mtu, paceAtBudget: withBudget });
 
 /** Feeds 2x the budget of 1300-byte packets into A's TUN for `ms`; what B's TUN got per window, and
  * the hub's deepest queue over the run. */
@@ -79,14 +47,14 @@ function offer(w: World, pa: { tun: ChannelTun }, pb: { tun: ChannelTun }, ms: n
 
 describe('a relayed pair told the relay budget', () => {
   it('each peer learns the budget from the hub after registering (RELAY_BUDGET, acked)', async () => {
-    const { a, b } = await relayedPair(true);
+    const { a, b } = await pair(true);
     expect(a.relayBudget.bytesPerSec).toBe(budget);
     expect(b.relayBudget.bytesPerSec).toBe(budget);
     expect(a.relayBudget.malformed).toBe(0);
   }, 60_000);
 
   it('starts at the budget: >= 75 % of it in the first second (100 ms of it is the one-way delay), >= 95 % in every half second after, and the hub queue stays near empty', async () => {
-    const { w, pa, pb } = await relayedPair(true);
+    const { w, pa, pb } = await pair(true);
     const { windows, peakQueue } = offer(w, pa, pb, 3_000, 500);
     const perSec = windows.map((b) => b * 2);
     if (process.env.RELAY_DEBUG) console.log('with budget', perSec, peakQueue);
@@ -100,7 +68,7 @@ describe('a relayed pair told the relay budget', () => {
   }, 60_000);
 
   it('without the budget (an older hub) the same pair ramps from the initial window and overshoots into the hub queue: the contrast the test above rests on', async () => {
-    const { w, a, pa, pb } = await relayedPair(false);
+    const { w, a, pa, pb } = await pair(false);
     const { windows, peakQueue } = offer(w, pa, pb, 3_000, 500);
     if (process.env.RELAY_DEBUG) console.log('without', windows.map((b) => b * 2), peakQueue);
     expect(a.relayBudget.bytesPerSec).toBe(budget); // told, but this data plane does not read it

@@ -15,6 +15,7 @@ import type { PeerSender } from '../../src/peer/channel.js';
 import type { PeerInfo } from '../../src/peer/peer-map.js';
 import { RemotePeers } from '../../src/peer/peer-table.js';
 import { infoOf } from '../fakes/peer-info.js';
+import { IPPROTO_UDP, ipv4TestPacket, testPacketSeq } from '../fakes/ipv4-packet.js';
 
 const A = ipv4ToU32('10.9.0.2');
 const B = ipv4ToU32('10.9.0.3');
@@ -24,20 +25,8 @@ const boot: Record<number, bigint> = { [A]: 1n, [B]: 2n };
 const conv0 = pairConv(1n, 2n);
 
 /** A UDP packet (proto 17) of `size` bytes with a sequence number in its payload. */
-function udpPacket(src: number, dst: number, seq: number, size = 100): Uint8Array {
-  const p = new Uint8Array(size);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, size);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, src);
-  v.setUint32(16, dst);
-  v.setUint32(28, seq);
-  setIpv4Checksum(p);
-  return p;
-}
-const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(28);
+const udpPacket = (src: number, dst: number, seq: number, size = 100): Uint8Array => ipv4TestPacket(src, dst, IPPROTO_UDP, size, seq).p;
+const seqOf = testPacketSeq;
 
 /** An ICMP echo request (proto 1) with `seq` in its payload. */
 function icmpPacket(src: number, dst: number, seq: number): Uint8Array {

@@ -7,7 +7,6 @@ import { KcpLanes } from '../../src/peer/kcp-lanes.js';
 import { DataPlane } from '../../src/peer/dataplane.js';
 import { presets } from '../../src/arq/constants.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { ChannelTun } from '../fakes/channel-tun.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 import { Rng } from '../fakes/rng.js';
@@ -19,6 +18,7 @@ import { PEER_CAP_FEC } from '../../src/peer/fec-caps.js';
 import type { FecSetting } from '../../src/peer/fec-pair.js';
 import { INNER_KIND_FEC } from '../../src/fec/frame.js';
 import { infoOf } from '../fakes/peer-info.js';
+import { IPPROTO_UDP, ipv4TestPacket } from '../fakes/ipv4-packet.js';
 
 const A = ipv4ToU32('10.9.0.2');
 const B = ipv4ToU32('10.9.0.3');
@@ -26,19 +26,10 @@ const boot: Record<number, bigint> = { [A]: 1n, [B]: 2n };
 
 /** A UDP packet of `size` bytes from port 4000 to 5000 with `seq` in its payload. */
 function udpPacket(src: number, dst: number, seq: number, size = 1200): Uint8Array {
-  const p = new Uint8Array(size);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, size);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, src);
-  v.setUint32(16, dst);
+  const { p, v } = ipv4TestPacket(src, dst, IPPROTO_UDP, size, seq);
   v.setUint16(20, 4000);
   v.setUint16(22, 5000);
-  v.setUint32(28, seq);
   for (let i = 32; i < size; i++) p[i] = (seq * 7 + i) & 0xff;
-  setIpv4Checksum(p);
   return p;
 }
 

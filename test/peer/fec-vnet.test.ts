@@ -5,27 +5,18 @@ import { describe, expect, it } from 'vitest';
 import type { PeerNode } from '../../src/peer/node.js';
 import { PEER_CAP_FEC } from '../../src/peer/fec-caps.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { vnetDataPlane } from '../vnet/data-plane.js';
 import { topologies, World } from '../vnet/world.js';
+import { IPPROTO_UDP, ipv4TestPacket } from '../fakes/ipv4-packet.js';
 
 const A = '10.9.0.2';
 const B = '10.9.0.3';
 
 function udpPacket(seq: number, size = 1000): Uint8Array {
-  const p = new Uint8Array(size);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, size);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, ipv4ToU32(A));
-  v.setUint32(16, ipv4ToU32(B));
+  const { p, v } = ipv4TestPacket(A, B, IPPROTO_UDP, size, seq);
   v.setUint16(20, 4000);
   v.setUint16(22, 5000);
-  v.setUint32(28, seq);
   for (let i = 32; i < size; i++) p[i] = (seq + i) & 0xff;
-  setIpv4Checksum(p);
   return p;
 }
 

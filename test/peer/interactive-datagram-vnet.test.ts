@@ -13,30 +13,18 @@ import type { DupSender } from '../../src/peer/dup-stage.js';
 import type { LinkSender } from '../../src/peer/link-sender.js';
 import { interactiveLossHoldMs } from '../../src/peer/interactive-datagram.js';
 import type { PeerNode } from '../../src/peer/node.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { InnerKind } from '../../src/wire/inner.js';
 import { ChannelTun } from '../fakes/channel-tun.js';
 import { testLogger } from '../fakes/logger.js';
 import { topologies, World } from '../vnet/world.js';
+import { IPPROTO_ICMP, ipv4TestPacket, testPacketSeq } from '../fakes/ipv4-packet.js';
 
 const A = '10.9.0.2';
 const B = '10.9.0.3';
 
-function icmp(src: string, dst: string, seq: number): Uint8Array {
-  const p = new Uint8Array(84);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, 84);
-  p[8] = 64;
-  p[9] = 1;
-  v.setUint32(12, ipv4ToU32(src));
-  v.setUint32(16, ipv4ToU32(dst));
-  v.setUint32(28, seq);
-  setIpv4Checksum(p);
-  return p;
-}
-const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(28);
+const icmp = (src: string, dst: string, seq: number): Uint8Array => ipv4TestPacket(src, dst, IPPROTO_ICMP, 84, seq).p;
+const seqOf = testPacketSeq;
 
 /** A data plane whose sends are recorded by inner kind; `dropNext` loses the next message on the way. */
 function dataPlaneFor(w: World, node: PeerNode, overlay: string) {

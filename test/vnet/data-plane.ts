@@ -6,10 +6,10 @@ import { expect } from 'vitest';
 import { presets } from '../../src/arq/constants.js';
 import { DataPlane, type DataPlaneOptions } from '../../src/peer/dataplane.js';
 import type { PeerNode } from '../../src/peer/node.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { encodeInner, InnerKind } from '../../src/wire/inner.js';
 import { ChannelTun } from '../fakes/channel-tun.js';
+import { IPPROTO_UDP, ipv4TestPacket } from '../fakes/ipv4-packet.js';
 import { testLogger } from '../fakes/logger.js';
 import type { LinkQuality } from '../fakes/memory-udp.js';
 import { natPresets } from './vnet.js';
@@ -37,19 +37,10 @@ export function vnetDataPlane(w: World, node: PeerNode, overlay: string, o: Vnet
 
 /** A UDP/IPv4 packet of `size` bytes from src:sport to dst:dport carrying `seq` at offset 28. */
 export function udpTestPacket(src: string, dst: string, sport: number, dport: number, seq: number, size: number): Uint8Array {
-  const p = new Uint8Array(size);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, size);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, ipv4ToU32(src));
-  v.setUint32(16, ipv4ToU32(dst));
+  const { p, v } = ipv4TestPacket(src, dst, IPPROTO_UDP, size, seq);
   v.setUint16(20, sport);
   v.setUint16(22, dport);
   v.setUint16(24, size - 20);
-  v.setUint32(28, seq);
-  setIpv4Checksum(p);
   return p;
 }
 

@@ -20,7 +20,8 @@ import { DecodeError } from '../util/errors.js';
 import {
   chooseHubs, floorRtt, homeLost, pushRtt, homePingMs, registerDeadMs, retryDelayMs, smoothRtt, standbyAction, standbyPingMs, startWindowMs, type HomeReason,
 } from './hub-choice.js';
-import { HubKeyMismatchError, type HubClient } from './hub-client.js';
+import type { HubClient } from './hub-client.js';
+import { HubKeyMismatchError } from './hub-key-ask.js';
 
 /** Local tuning: the hub set's one timer. */
 const tickMs = 250;

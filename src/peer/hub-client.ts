@@ -21,12 +21,8 @@ import { HubKeyAsk, hubKeyFirstRetryMs, hubKeyMaxRetryMs } from './hub-key-ask.j
 import { HubRefusedError, refusalLogLevel, refusalRetryMs } from './hub-refusal.js';
 import { MapReceiver } from './map-receive.js';
 
-export {
-  heartbeatDeadlineJitter, heartbeatDeadlineMs, heartbeatFirstDeadlineMs, heartbeatMaxDeadlineMs, heartbeatMissesWhileHeard, onHeartbeatDeadline,
-} from './heartbeat-policy.js';
 export type { HubClientOptions, HubClientState } from './hub-client-options.js';
-export { HubKeyMismatchError } from './hub-key-ask.js';
-export { HubRefusedError, refusalFirstRetryMs, refusalLogLevel, refusalMaxRetryMs, refusalRetryJitter, refusalRetryMs } from './hub-refusal.js';
+export { HubRefusedError } from './hub-refusal.js';
 
 /** Local tuning: how long stop() waits for the GOODBYE ack. */
 const goodbyeWaitMs = 1_500;

@@ -154,7 +154,9 @@ function simulate(mode: Mode, loss: number, burst: number, seed: number, pps: nu
     now = t;
     if (mode.kind === 'policy' && est.estimate.windows > seenWindows) {
       seenWindows = est.estimate.windows; // the REPORT reaches the sender one owd later; close enough at this scale
-      const next = chooseFec(est.estimate, shape, { maxK: maxGroupFor(pps, rttMs) });
+      // As the daemon decides (peer/fec-pair.ts decideFec): the pair's packet rate and RTT bound the
+      // unrepaired groups per round trip, beside the group size.
+      const next = chooseFec(est.estimate, shape, { maxK: maxGroupFor(pps, rttMs), packetsPerSec: pps, rttMs });
       if (next.k !== shape.k || next.m !== shape.m) {
         shape = next;
         enc.setShape({ k: next.k, m: next.m, flushMs }, t);

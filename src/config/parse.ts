@@ -1,13 +1,8 @@
 // Turns raw options (config-file keys merged with flags) into a checked HubConfig or PeerConfig.
-// Pure apart from the injected readText: every error is a ConfigError naming the option.
-import { IPv4CidrRange, Validator } from '../util/ip-num.js';
-import { formatIpv6 as formatIpv6Text, maskIpv6, parseIpv6 as parseIpv6Text, samePrefix6, ulaPrefixFromSecret } from '../util/ipv6-prefix.js';
+// Pure apart from the injected readText: every error is a ConfigError naming the option. The typed
+// readers are option-values.ts, the address options address-options.ts, the secret secret-option.ts.
 import { ConfigError } from '../util/errors.js';
-import { parseIpv4, prefixMask } from '../util/ipv4.js';
-import { classifySecret, MIN_PASSPHRASE_CHARS } from '../crypto/secret.js';
-import { defaultSecretPath, secretFileDefault } from './secret-file.js';
 import { parseEndpoint } from '../net/udp.js';
-import { canonicalIpv6 } from '../util/ipv6.js';
 import { parsePortRanges, parsePublishSpecs } from '../publish/spec.js';
 import { joinedHub, tokenHub } from './join-source.js';
 import {
@@ -20,25 +15,15 @@ import {
   type FecSettingName,
   type PeerConfig,
   type Role,
-  type RouteCidr,
-  type RouteRule,
   type Transport,
   type HubTransportSetting,
 } from './schema.js';
+import { allowRoutes, cidr, cidr6, clusterUrls, hubList, listen, network6Of, parseHubText, routeCidr } from './address-options.js';
+import { boolOpt, intOpt, listOpt, oneOf, str, type ParseContext, type RawOptions } from './option-values.js';
+import { secret } from './secret-option.js';
 
-export interface ParseContext {
-  env: Readonly<Record<string, string | undefined>>;
-  hostname: string;
-  readText(path: string): string;
-  /** Permission bits of a file (for the loose-secret warning); absent: not checked. */
-  fileMode?(path: string): number | undefined;
-  /** Hub only: creates the secret file at the default path when there is none, returns its text. */
-  createSecret?(path: string): string;
-  /** Lines to log once the logger exists (loose secret permissions, a created secret). */
-  notice?(level: 'warn' | 'info', msg: string, fields?: Record<string, unknown>): void;
-}
-
-export type RawOptions = Readonly<Record<string, unknown>>;
+export type { ParseContext, RawOptions } from './option-values.js';
+export { cidr6, clusterUrls, parseHubText, routeCidr } from './address-options.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const kcpModes: readonly KcpMode[] = ['normal', 'fast', 'fast2', 'fast3'];
@@ -49,128 +34,6 @@ const hubTransports: readonly HubTransportSetting[] = ['auto', 'udp', 'tcp', 'tl
 const defaultBindingLeaseDays = 30;
 /** Per-peer relay budget: enough for interactive use and modest transfers, far from a VPS's link. */
 const defaultRelayRateMbit = 50;
-
-function flagOf(key: string): string {
-  return options.find((o) => o.key === key)?.flag ?? key;
-}
-
-function str(raw: RawOptions, key: string): string | undefined {
-  const v = raw[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(flagOf(key), 'must be a non-empty string');
-  return v.trim();
-}
-
-function oneOf<T extends string>(raw: RawOptions, key: string, allowed: readonly T[], def: T): T {
-  const v = str(raw, key) ?? def;
-  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(flagOf(key), `must be one of ${allowed.join(', ')} (got "${v}")`);
-  return v as T;
-}
-
-/** "ip/prefix" -> address and prefix, or a ConfigError naming `key`. */
-function cidr(key: string, v: string, requireNetworkAddress: boolean): { address: string; prefixLength: number } {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(v);
-  const prefixLength = m ? Number(m[2]) : NaN;
-  if (!m || !Validator.isValidIPv4String(m[1]!)[0] || prefixLength < 8 || prefixLength > 30) {
-    throw new ConfigError(flagOf(key), `must be an IPv4 address with a prefix length of 8-30, like 10.9.0.2/24 (got "${v}")`);
-  }
-  const address = m[1]!;
-  if (requireNetworkAddress) {
-    const range = IPv4CidrRange.fromCidr(v);
-    if (range.getFirst().toString() !== address) {
-      throw new ConfigError(flagOf(key), `must be a network address (did you mean ${range.getFirst().toString()}/${prefixLength}?)`);
-    }
-  } else {
-    const range = IPv4CidrRange.fromCidr(`${address}/${prefixLength}`);
-    const first = range.getFirst().toString();
-    const last = range.getLast().toString();
-    if (address === first || address === last) {
-      throw new ConfigError(flagOf(key), `${address} is the network or broadcast address of /${prefixLength}`);
-    }
-  }
-  return { address, prefixLength };
-}
-
-function listen(raw: RawOptions, def: string): { address: string; port: number } {
-  const v = str(raw, 'listen') ?? def;
-  const m = /^(.+):(\d{1,5})$/.exec(v);
-  // Port 0 (any free port) is fine to bind, though parseEndpoint refuses it as a destination.
-  const ep = m && Number(m[2]) === 0 ? parseEndpoint(`${m[1]!}:1`) : parseEndpoint(v);
-  if (!ep) throw new ConfigError('--listen', `must be ip:port with an IPv4 address, like 0.0.0.0:7000, or [ip]:port with an IPv6 one, like [::]:7000 for both families (got "${v}")`);
-  return m && Number(m[2]) === 0 ? { address: ep.address, port: 0 } : ep;
-}
-
-function readSecretFile(path: string, option: string, ctx: ParseContext): string {
-  try {
-    return ctx.readText(path);
-  } catch (e) {
-    throw new ConfigError(option, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-}
-
-/** Warns when a secret file is readable by group or others (as ssh and wg do for keys). */
-function checkSecretMode(path: string, ctx: ParseContext): void {
-  const mode = ctx.fileMode?.(path);
-  if (mode !== undefined && (mode & 0o077) !== 0) {
-    ctx.notice?.('warn', `the network secret ${path} is readable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${path}`, { secretFile: path });
-  }
-}
-
-/**
- * The secret's text: --secret-file, else MESHD_SECRET, else the default file (/etc/meshd/secret or
- * MESHD_SECRET_FILE). A hub with none creates the default file; a peer with none is told where to
- * get it. The text must be raw key material or a passphrase that is not weak (crypto/secret.ts).
- */
-function secret(role: Role, raw: RawOptions, ctx: ParseContext): string {
-  const file = str(raw, 'secretFile');
-  let text: string;
-  let from: string;
-  if (file !== undefined) {
-    text = readSecretFile(file, '--secret-file', ctx);
-    from = file;
-    checkSecretMode(file, ctx);
-  } else if (role === 'peer' && (raw.join !== undefined || joinedHub(str(raw, 'stateDir') ?? '/var/lib/meshd', ctx) !== undefined)) {
-    // A peer that joins by invite (--join) or joined before (<state-dir>/joined.json) runs on the
-    // psk the hub sent (peer/join-run.ts), not on a default secret file that may belong elsewhere.
-    return '';
-  } else if (ctx.env.MESHD_SECRET !== undefined) {
-    text = ctx.env.MESHD_SECRET;
-    from = 'MESHD_SECRET';
-  } else {
-    const path = secretFileDefault(ctx.env);
-    from = path;
-    let missing = false;
-    try {
-      text = ctx.readText(path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw new ConfigError('--secret-file', `cannot read the network secret ${path}: ${code ?? String(e)}`);
-      missing = true;
-      text = '';
-    }
-    if (missing && role === 'peer') {
-      throw new ConfigError('--secret-file', `no network secret: ${path} does not exist; copy it from the hub (scp HUB:${defaultSecretPath} ${path}) or give --secret-file FILE`);
-    }
-    if (missing) {
-      if (!ctx.createSecret) throw new ConfigError('--secret-file', `no network secret: ${path} does not exist (give --secret-file FILE or set MESHD_SECRET)`);
-      try {
-        text = ctx.createSecret(path);
-      } catch (e) {
-        throw new ConfigError('--secret-file', `no network secret at ${path} and cannot create it: ${(e as NodeJS.ErrnoException).code ?? String(e)} (run as root, or give --secret-file FILE)`);
-      }
-      ctx.notice?.('warn', `created the network secret ${path}; every peer needs a copy of it (scp ${path} PEER:${defaultSecretPath})`, { secretFile: path });
-    } else {
-      checkSecretMode(path, ctx);
-    }
-  }
-  const s = text.trim();
-  const kind = classifySecret(s);
-  if (kind.kind === 'weak') {
-    const where = from === 'MESHD_SECRET' ? '' : `${from}: `;
-    throw new ConfigError(from === 'MESHD_SECRET' ? 'MESHD_SECRET' : '--secret-file', `${where}the network secret is ${kind.why}; use 32 random bytes (meshd gensecret > FILE) or a passphrase of ${MIN_PASSPHRASE_CHARS}+ characters of two kinds or more`);
-  }
-  return s;
-}
 
 function common(role: Role, raw: RawOptions, ctx: ParseContext, listenDefault: string): CommonConfig {
   const known = new Set(options.filter((o) => o.roles.includes(role)).map((o) => o.key));
@@ -197,95 +60,12 @@ function common(role: Role, raw: RawOptions, ctx: ParseContext, listenDefault: s
   return c;
 }
 
-/** An optional integer option in [min, max]. */
-function intOpt(raw: RawOptions, key: string, flag: string, min: number, max: number): number | undefined {
-  const v = raw[key];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(flag, `must be an integer from ${min} to ${max} (got "${String(v)}")`);
-  return n;
-}
-
 /** --publish may repeat; a config file may give one string or an array of strings. */
 function publishTexts(v: unknown): string[] {
   if (v === undefined || v === null) return [];
   const list = Array.isArray(v) ? v : [v];
   if (!list.every((x) => typeof x === 'string')) throw new ConfigError('--publish', 'must be a string or a list of strings like web=tcp:8080:127.0.0.1:80');
   return list as string[];
-}
-
-/** A list option: "a,b" from a flag, or a JSON array from a config file. */
-function listOpt(raw: RawOptions, key: string): string[] {
-  const v = raw[key];
-  if (v === undefined || v === null) return [];
-  const list = Array.isArray(v) ? v : [v];
-  if (!list.every((x) => typeof x === 'string')) throw new ConfigError(flagOf(key), 'must be a string or a list of strings');
-  return (list as string[]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
-}
-
-/** A boolean option: true from a flag, true/false from a config file. */
-function boolOpt(raw: RawOptions, key: string): boolean {
-  const v = raw[key];
-  if (v === undefined || v === null || v === false || v === 'false') return false;
-  if (v === true || v === 'true') return true;
-  throw new ConfigError(flagOf(key), `must be true or false (got "${String(v)}")`);
-}
-
-/** "192.168.50.0/24" (a network address; "exit" = 0.0.0.0/0) -> numbers, or a ConfigError naming `key`. */
-export function routeCidr(key: string, text: string): RouteCidr {
-  if (text === 'exit') return { network: 0, length: 0 };
-  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
-  const ip = m ? parseIpv4(m[1]!) : undefined;
-  const length = m ? Number(m[2]) : NaN;
-  if (ip === undefined || !(length >= 0 && length <= 32)) throw new ConfigError(flagOf(key), `must be IPv4 prefixes like 192.168.50.0/24 (got "${text}")`);
-  const mask = prefixMask(length);
-  if (((ip & ~mask) >>> 0) !== 0) throw new ConfigError(flagOf(key), `${text} has host bits set (did you mean ${[(ip & mask) >>> 24, ((ip & mask) >>> 16) & 255, ((ip & mask) >>> 8) & 255, ip & mask & 255].join('.')}/${length}?)`);
-  return { network: ip, length };
-}
-
-function allowRoutes(raw: RawOptions): RouteRule[] {
-  return listOpt(raw, 'allowRoutes').map((item) => {
-    const i = item.lastIndexOf(':');
-    if (i <= 0) throw new ConfigError('--allow-routes', `must be who:cidr, like a:192.168.50.0/24 (got "${item}")`);
-    return { who: item.slice(0, i), ...routeCidr('allowRoutes', item.slice(i + 1)) };
-  });
-}
-
-/** --cluster may repeat (a config file: a string or a list): nats:// or tls:// host:port, no
- * credentials in the URL (they come from --cluster-creds, never from a flag). */
-export function clusterUrls(v: unknown): string[] {
-  if (v === undefined || v === null) return [];
-  const list = Array.isArray(v) ? v : [v];
-  return list.map((x) => {
-    if (typeof x !== 'string') throw new ConfigError('--cluster', 'must be a string or a list of strings like nats://10.0.0.5:4222');
-    if (x.includes('@')) throw new ConfigError('--cluster', `"${x.replace(/\/\/[^@]*@/, '//***@')}" holds credentials: put them in the --cluster-creds file`);
-    const m = /^(nats|tls):\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(x);
-    const port = m ? Number(m[3]) : 0;
-    if (!m || port < 1 || port > 65535) throw new ConfigError('--cluster', `must be nats://host:port (got "${x}")`);
-    return x;
-  });
-}
-
-/** "fd00:1:2:3::5/64" -> canonical address and prefix (a /64: the overlay's v6 family is one /64),
- * or a ConfigError naming `flag`. `network`: host bits must be zero; else they must not be. */
-export function cidr6(flag: string, text: string, network: boolean): { address: string; prefixLength: number } {
-  const m = /^([^/]+)\/(\d{1,3})$/.exec(text.trim());
-  const a = m ? parseIpv6Text(m[1]!) : undefined;
-  if (!m || a === undefined) throw new ConfigError(flag, `must be an IPv6 address/prefix like fd12:3456:789a:1::/64 (got "${text}")`);
-  const prefixLength = Number(m[2]);
-  if (prefixLength !== 64) throw new ConfigError(flag, `must be a /64 (got /${prefixLength})`);
-  const masked = maskIpv6(a, 64);
-  const host = !samePrefix6(a, 0, masked, 0, 128);
-  if (network && host) throw new ConfigError(flag, `must be a network address (did you mean ${formatIpv6Text(masked)}/64?)`);
-  if (!network && !host) throw new ConfigError(flag, `${formatIpv6Text(a)} is the network address of its /64`);
-  if (a[0] === 0xff || (a[0] === 0xfe && (a[1]! & 0xc0) === 0x80)) throw new ConfigError(flag, 'must not be multicast or link-local');
-  return { address: formatIpv6Text(a), prefixLength };
-}
-
-/** --network6: off, a /64, or (absent) the ULA /64 derived from the network secret. */
-function network6Of(text: string | undefined, secret: string): { network6?: { address: string; prefixLength: number } } {
-  if (text === 'off') return {};
-  return { network6: cidr6('--network6', text ?? ulaPrefixFromSecret(secret), true) };
 }
 
 export function parseHubConfig(raw: RawOptions, ctx: ParseContext): HubConfig {
@@ -358,28 +138,6 @@ function dnsDomain(v: string): string {
   const d = v.toLowerCase().replace(/\.$/, '');
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(d)) throw new ConfigError('--dns-domain', `must be a DNS domain like mesh or mesh.example (got "${v}")`);
   return d;
-}
-
-/** --hub may repeat (a config file: a string or a list of strings). */
-function hubList(v: unknown): string[] {
-  if (v === undefined || v === null) return [];
-  const list = Array.isArray(v) ? v : [v];
-  if (!list.every((x) => typeof x === 'string' && x.trim() !== '')) throw new ConfigError('--hub', 'must be a string or a list of strings like 203.0.113.1:7000');
-  return (list as string[]).map((x) => x.trim());
-}
-
-/** One --hub: host:port or [IPv6]:port, optionally @KEY (the hub's base64 public key, pinned). */
-export function parseHubText(text: string): { host: string; port: number; key?: string } {
-  const at = text.lastIndexOf('@');
-  const addr = at < 0 ? text : text.slice(0, at);
-  const key = at < 0 ? undefined : text.slice(at + 1);
-  if (key !== undefined && !/^[A-Za-z0-9+/]{43}=$/.test(key)) throw new ConfigError('--hub', `the key after @ must be a base64 X25519 public key (44 characters) (got "${text}")`);
-  // host:port, or [IPv6]:port (util/ipv6.ts canonical text, so it compares with received sources).
-  const h6 = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(addr);
-  const hm = h6 ? ([addr, canonicalIpv6(h6[1]!) ?? '', h6[2]!] as const) : /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(addr);
-  const port = hm ? Number(hm[2]) : 0;
-  if (!hm || hm[1] === '' || port < 1 || port > 65535) throw new ConfigError('--hub', `must be host:port or [IPv6]:port, optionally @KEY (got "${text}")`);
-  return { host: hm[1]!, port, ...(key !== undefined ? { key } : {}) };
 }
 
 export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig {

@@ -1,139 +1,31 @@
-// The peer's side of the control plane: learns (or checks) the hub key, registers, heartbeats,
-// tracks the map (ACK per part, version repair), reports PUNCH, says GOODBYE, and re-registers
-// when the hub restarts or forgets us. Used by node.ts; talks to the hub through the Link.
+// The peer's side of the control plane: learns (or checks) the hub key (hub-key-ask.ts), registers
+// (refusals: hub-refusal.ts), heartbeats (deadlines: heartbeat-policy.ts), ACKs the map's parts
+// (assembled and applied by map-receive.ts), reports PUNCH, says GOODBYE, and re-registers when the
+// hub restarts or forgets us. Used by node.ts; talks to the hub through the Link. Its options and
+// states are hub-client-options.ts.
 import type { NatClass } from '../wire/nat-class.js';
-import { buildHubKeyRequest, verifyHubKeyResponse } from '../crypto/hub-key.js';
-import type { Link } from '../link/link.js';
 import { udpPath, type Path } from '../link/path.js';
 import { ReliableSender, SeqDedup } from '../link/reliable.js';
 import type { Endpoint } from '../net/udp.js';
 import { bytesEqual } from '../util/bytes.js';
-import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
-import { MeshdError } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
+import type { TimerHandle } from '../util/clock.js';
 import { u32ToIpv4 } from '../util/ipv4.js';
 import {
-  ControlType, encodeControl, PROTOCOL_VERSION, RefusalReason, refusalReasonName, REGISTER_FLAG_NAME_HINT, type Assigned, type Candidate, type ControlMessage, type MapEntry,
+  ControlType, encodeControl, PROTOCOL_VERSION, RefusalReason, REGISTER_FLAG_NAME_HINT, type Assigned, type Candidate, type ControlMessage,
 } from '../wire/control.js';
 import { encodeInner, InnerKind } from '../wire/inner.js';
-import type { MapEvent, PeerMap } from './peer-map.js';
+import type { MapEvent } from './peer-map.js';
+import { heartbeatDeadlineMs, heartbeatRetryMs, onHeartbeatDeadline } from './heartbeat-policy.js';
+import type { HubClientOptions, HubClientState } from './hub-client-options.js';
+import { HubKeyAsk, hubKeyFirstRetryMs, hubKeyMaxRetryMs } from './hub-key-ask.js';
+import { HubRefusedError, refusalLogLevel, refusalRetryMs } from './hub-refusal.js';
+import { MapReceiver } from './map-receive.js';
 
-/** The hub refused registration; `code` is HUB_REFUSED_<REASON> (e.g. HUB_REFUSED_ADDRESS_IN_USE). */
-export class HubRefusedError extends MeshdError {
-  constructor(
-    readonly reason: RefusalReason,
-    text: string,
-  ) {
-    super(`HUB_REFUSED_${refusalReasonName[reason]}`, `hub refused registration: ${text}`);
-  }
-}
-
-/** The hub answered HUB_KEY_REQ with a key other than the pinned one. */
-export class HubKeyMismatchError extends MeshdError {
-  constructor() {
-    super('HUB_KEY_MISMATCH', 'the hub key differs from the pinned one (hub.pub); refusing to talk to it');
-  }
-}
-
-/** Local tuning: HUB_KEY_REQ retry, doubling up to 8 s. */
-const hubKeyFirstRetryMs = 1_000;
-const hubKeyMaxRetryMs = 8_000;
-/** Local tuning: after this many unanswered HUB_KEY_REQ (1+2+4+8+8 s = 23 s) say why it may be. */
-const hubKeyAsksBeforeHint = 6;
-/** Local tuning: a heartbeat is re-sent after 1 s and 2 s; with no answer by its deadline
- * (heartbeatDeadlineMs) the hub is presumed restarted: new handshake, new REGISTER. */
-const heartbeatRetryMs = [1_000, 2_000];
-/** Local tuning: the first deadline, 4 s (a restarted hub is noticed within an interval plus 4-5 s). */
-export const heartbeatFirstDeadlineMs = 4_000;
-/** Local tuning: each consecutive unanswered heartbeat doubles the deadline up to this. */
-export const heartbeatMaxDeadlineMs = 32_000;
-/** Local tuning: up to this fraction is added at random, so peers a slow hub failed to answer at
- * the same moment do not all come back at the same moment (a re-registration storm). */
-export const heartbeatDeadlineJitter = 0.25;
-/** Local tuning: while the hub keeps sending us other messages (it knows our session: MAP parts of
- * a join storm) an unanswered heartbeat is sent again instead of re-registering, this many times. */
-export const heartbeatMissesWhileHeard = 3;
-
-/** How long to wait for a HEARTBEAT_OK after `misses` consecutive unanswered heartbeats (pure);
- * `random` in [0, 1). RELIABILITY.md "Hub load": a fixed 4 s made an overloaded hub's peers all
- * re-handshake and re-register at once, each re-registration more work for the same hub. */
-export function heartbeatDeadlineMs(misses: number, random: number): number {
-  const base = Math.min(heartbeatFirstDeadlineMs * 2 ** Math.max(0, misses), heartbeatMaxDeadlineMs);
-  return Math.round(base * (1 + heartbeatDeadlineJitter * random));
-}
-
-/** What to do when a heartbeat's deadline passes (pure): re-send it when the hub was heard from
- * since it was sent (alive, only slow) a few times, else presume it restarted and register again. */
-export function onHeartbeatDeadline(heardSinceSent: boolean, misses: number): 'heartbeat-again' | 'register-again' {
-  return heardSinceSent && misses <= heartbeatMissesWhileHeard ? 'heartbeat-again' : 'register-again';
-}
-/** Local tuning: after a refusal the REGISTER is tried again after 1 s, doubling to 60 s, plus up to
- * 25 % at random: the daemon never sits unregistered (issue 17 H1: no zombie), and an operator who
- * frees the address or name (`meshd hub release`) sees the peer join within a minute. */
-export const refusalFirstRetryMs = 1_000;
-export const refusalMaxRetryMs = 60_000;
-export const refusalRetryJitter = 0.25;
-
-/** How long to wait before registering again after `refusals` consecutive refusals (pure). */
-export function refusalRetryMs(refusals: number, random: number): number {
-  const base = Math.min(refusalFirstRetryMs * 2 ** Math.max(0, refusals - 1), refusalMaxRetryMs);
-  return Math.round(base * (1 + refusalRetryJitter * random));
-}
-
-/** How loud a refusal is (pure): a name someone else holds, asked for explicitly, is a wait for an
- * operator who may free it (warn); anything else (an address bound to another key, a key the hub
- * does not admit, a bad request) means this peer's configuration or the hub's needs a person (error);
- * a hub cut from its cluster's shared state passes (warn). */
-export function refusalLogLevel(reason: RefusalReason, nameIsHint: boolean): 'warn' | 'error' {
-  if (reason === RefusalReason.UNAVAILABLE) return 'warn';
-  return reason === RefusalReason.NAME_TAKEN && !nameIsHint ? 'warn' : 'error';
-}
+export type { HubClientOptions, HubClientState } from './hub-client-options.js';
+export { HubRefusedError } from './hub-refusal.js';
 
 /** Local tuning: how long stop() waits for the GOODBYE ack. */
 const goodbyeWaitMs = 1_500;
-
-export type HubClientState = 'learning-key' | 'registering' | 'registered' | 'refused' | 'stopped';
-
-export interface HubClientOptions {
-  link: Link;
-  clock: Clock;
-  /** Stamps HUB_KEY_REQ (the hub refuses stale ones); default Date.now. */
-  wallClock?: WallClock;
-  log: Logger;
-  hub: Endpoint;
-  psk: Uint8Array;
-  /** Random numbers in [0, 1) for the heartbeat deadline's and the refusal retry's jitter and the
-   * reliable sender's first sequence number (default Math.random; seeded in tests, so a run on the
-   * virtual internet replays the same packets through the same loss draws). */
-  random?: () => number;
-  /** Pinned hub key (--hub-key or hub.pub); absent = learn it with HUB_KEY_REQ. */
-  hubKey?: Uint8Array;
-  onHubKeyLearned?: (key: Uint8Array) => void;
-  /** 0 = ask the hub to assign one (prefix 0 then). */
-  overlay: number;
-  prefix: number;
-  /** Overlay IPv6 (REGISTER flag 0x10): the address asked for, "::" = assign me one; absent = none. */
-  overlay6?: string;
-  prefix6?: number;
-  name: string;
-  /** `name` is the host name, not --name: the hub may number it (host-2...). */
-  nameIsHint?: boolean;
-  /** More REGISTER flag bits (REGISTER_FLAG_ROUTES; node.ts: REGISTER_FLAG_ACL). */
-  registerFlags?: number;
-  /** Capability bits for REGISTER's CAPS ext (REGISTER_CAP_*; node.ts: REGISTER_CAP_ACL_DELTA). */
-  registerCaps?: number;
-  /** REGISTER carries ext RELAY_BUDGET: the hub tells its relay budget (node.ts: peer/relay-budget.ts). */
-  relayBudget?: boolean;
-  lan: () => Endpoint[];
-  bootId: bigint;
-  map: PeerMap;
-  /** This node's NAT class once classified (REGISTER flag NAT_INFO, HEARTBEAT trailing field). */
-  natClass?: () => NatClass | undefined;
-  /** Several hubs (peer/hub-set.ts): start() only waits; the hub set picks the hub (retarget). */
-  managed?: boolean;
-  /** HUB_KEY_RESP datagrams this client did not ask for (the hub set's); true = used. */
-  otherHubKeyResponse?: (datagram: Uint8Array, from: Endpoint) => boolean;
-}
 
 export class HubClient {
   state: HubClientState = 'learning-key';
@@ -163,11 +55,9 @@ export class HubClient {
   /** When the hub last sent us anything (it knows our session). */
   private lastHeardMs = -Infinity;
   private timers = new Set<TimerHandle>();
-  private keyNonce: Uint8Array | undefined;
-  private keyAsks = 0;
-  private readonly assembling = new Map<string, { parts: Array<MapEntry[] | undefined>; left: number }>();
+  private readonly keyAsk: HubKeyAsk;
+  private readonly mapRx: MapReceiver;
   private started: { resolve: () => void; reject: (e: Error) => void } | undefined;
-  private mapHandler: ((ev: MapEvent[]) => void) | undefined;
   private punchHandler: ((publicKey: Uint8Array, overlay: number, candidates: Candidate[], nat?: NatClass) => void) | undefined;
   private readonly registeredHandlers: Array<() => void> = [];
   private readonly otherControlHandlers: Array<(msg: ControlMessage) => void> = [];
@@ -183,6 +73,8 @@ export class HubClient {
     this.hubEndpoint = o.hub;
     this.hubPath = udpPath(o.hub);
     this.reliable = new ReliableSender(o.clock, 1 + Math.floor((o.random ?? Math.random)() * 0x7fffffff));
+    this.mapRx = new MapReceiver(o.map, o.log, () => this.heartbeat());
+    this.keyAsk = new HubKeyAsk(o);
     o.link.onHubKeyResponse((d, from) => this.onHubKeyResponse(d, from) || (this.o.otherHubKeyResponse?.(d, from) ?? false));
   }
 
@@ -203,7 +95,7 @@ export class HubClient {
     this.hubPath = udpPath(hub);
     this.key = key;
     this.dedup = new SeqDedup();
-    this.assembling.clear();
+    this.mapRx.clear();
     this.heartbeatSeq = 0;
     this.heartbeatMisses = 0;
     this.registerTimeouts = 0;
@@ -217,7 +109,7 @@ export class HubClient {
   }
 
   onMapEvents(h: (ev: MapEvent[]) => void): void {
-    this.mapHandler = h;
+    this.mapRx.onMapEvents(h);
   }
   onPunch(h: (publicKey: Uint8Array, overlay: number, candidates: Candidate[], nat?: NatClass) => void): void {
     this.punchHandler = h;
@@ -281,16 +173,7 @@ export class HubClient {
 
   private askKey(retryMs: number): void {
     if (this.state !== 'learning-key') return;
-    // Silence has three usual causes, none visible from here: say them once, then keep asking.
-    if (++this.keyAsks === hubKeyAsksBeforeHint) {
-      this.o.log.warn(
-        { hub: `${this.o.hub.address}:${this.o.hub.port}`, asks: this.keyAsks },
-        'hub-client: no answer to HUB_KEY_REQ yet: is the hub up and reachable, is the network secret the same, is this clock within 3 minutes of the hub\'s? (or start with --hub-key)',
-      );
-    }
-    const { message, nonce } = buildHubKeyRequest(this.o.psk, (this.o.wallClock ?? Date.now)());
-    this.keyNonce = nonce;
-    this.o.link.sendRaw(message, this.hubPath);
+    this.o.link.sendRaw(this.keyAsk.request(), this.hubPath);
     this.after(retryMs, () => this.askKey(Math.min(retryMs * 2, hubKeyMaxRetryMs)));
   }
 
@@ -298,9 +181,9 @@ export class HubClient {
    * on first use only from the hub we were told to use, not any member on the path), or does not
    * verify (the link counts it as a drop). */
   private onHubKeyResponse(d: Uint8Array, from: Endpoint): boolean {
-    if (this.state !== 'learning-key' || !this.keyNonce) return false;
+    if (this.state !== 'learning-key' || !this.keyAsk.asked) return false;
     if (from.address !== this.hubEndpoint.address || from.port !== this.hubEndpoint.port) return false;
-    const key = verifyHubKeyResponse(this.o.psk, d, this.keyNonce);
+    const key = this.keyAsk.verify(d);
     if (!key) return false;
     this.key = new Uint8Array(key);
     this.o.log.info({ hubKey: Buffer.from(key).toString('base64') }, 'hub-client: learned the hub key (pin it)');
@@ -418,7 +301,7 @@ export class HubClient {
         return;
       case ControlType.MAP:
         this.sendControl({ type: ControlType.ACK, seq: msg.seq });
-        return this.onMapPart(msg);
+        return this.mapRx.onMapPart(msg);
       case ControlType.PUNCH:
         this.sendControl({ type: ControlType.ACK, seq: msg.seq });
         if (this.dedup.first(msg.seq)) this.punchHandler?.(msg.publicKey, msg.overlay, msg.candidates, msg.nat);
@@ -427,37 +310,6 @@ export class HubClient {
         for (const h of this.otherControlHandlers) h(msg);
         return;
     }
-  }
-
-  private onMapPart(msg: Extract<ControlMessage, { type: ControlType.MAP }>): void {
-    const id = `${msg.version}:${msg.base}`;
-    let a = this.assembling.get(id);
-    if (!a) {
-      a = { parts: new Array<MapEntry[] | undefined>(msg.parts).fill(undefined), left: msg.parts };
-      this.assembling.set(id, a);
-    }
-    if (a.parts.length !== msg.parts || a.parts[msg.part] !== undefined) return;
-    a.parts[msg.part] = msg.entries;
-    if (--a.left > 0) return;
-    this.assembling.delete(id);
-    // Parts of older versions can never complete usefully now.
-    for (const k of this.assembling.keys()) if (Number(k.split(':')[0]) <= msg.version) this.assembling.delete(k);
-    const entries = a.parts.flatMap((p) => p ?? []);
-    const map = this.o.map;
-    if (msg.base === 0) {
-      this.emit(map.applyFull(msg.version, entries));
-      return;
-    }
-    const r = map.applyDelta(msg.base, msg.version, entries);
-    if ('applied' in r) this.emit(r.applied);
-    else if ('gap' in r) {
-      this.o.log.debug({ have: map.version, base: msg.base }, 'hub-client: map gap; asking for repair');
-      this.heartbeat();
-    }
-  }
-
-  private emit(ev: MapEvent[]): void {
-    if (ev.length > 0) this.mapHandler?.(ev);
   }
 
   private scheduleHeartbeat(ms: number): void {

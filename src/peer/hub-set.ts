@@ -2,32 +2,32 @@
 // (hub-client.ts registers there; map, PUNCH, RELAY_TO, publish and routes follow it) and standby
 // (handshaken and PINGed every 5 s, so a switch costs one REGISTER round trip), PINGs home every
 // second and re-registers on the standby when home stops answering; failed hubs are tried again with
-// backoff. Decisions are hub-choice.ts's. node.ts builds it only when more than one hub is given:
+// backoff. Decisions are hub-choice.ts's, the per-hub record and status line hub-entry.ts's, and
+// HOME_MOVED to an old home home-moved.ts's. node.ts builds it only when more than one hub is given:
 // one --hub sends exactly what it always did. (About 400 lines: one state machine over the hubs,
 // roles, PINGs, keys; every decision in it is a pure function of hub-choice.ts.)
 import { buildHubKeyRequest, verifyHubKeyResponse } from '../crypto/hub-key.js';
 import { keyId } from '../link/key-id.js';
 import type { Link, RemoteNode } from '../link/link.js';
-import { udpPath, type Path } from '../link/path.js';
+import type { Path } from '../link/path.js';
 import { endpointKey, sameEndpoint, type Endpoint } from '../net/udp.js';
 import { bytesEqual } from '../util/bytes.js';
 import type { Clock, TimerHandle, WallClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { encodeInner, InnerKind, type InnerMessage } from '../wire/inner.js';
 import { decodeHubList } from '../wire/hub-list.js';
-import { ControlType, decodeControl, encodeControl, RefusalReason } from '../wire/control.js';
+import { RefusalReason } from '../wire/control.js';
 import { DecodeError } from '../util/errors.js';
 import {
   chooseHubs, floorRtt, homeLost, pushRtt, homePingMs, registerDeadMs, retryDelayMs, smoothRtt, standbyAction, standbyPingMs, startWindowMs, type HomeReason,
 } from './hub-choice.js';
-import { HubKeyMismatchError, type HubClient } from './hub-client.js';
+import type { HubClient } from './hub-client.js';
+import { HubKeyMismatchError } from './hub-key-ask.js';
+import { hubStatus, newHubEntry, type HubEntry, type HubSetStatus } from './hub-entry.js';
+import { HomeMoved } from './home-moved.js';
 
 /** Local tuning: the hub set's one timer. */
 const tickMs = 250;
-/** Local tuning: HOME_MOVED to the old home after a much-faster move, sent this many times at most
- * (1 s apart) until ACKed: it only saves the old hub's timeouts, so it is never retried beyond. */
-const movedSends = 3;
-const movedResendMs = 1_000;
 /** Local tuning: a hub being tried gets PINGs this often until it answers. */
 const tryPingMs = 1_000;
 /** Local tuning: a hub tried without answer this long is asked HUB_KEY_REQ (is it the key we pinned?). */
@@ -35,7 +35,7 @@ const keyCheckAfterMs = 1_500;
 /** Local tuning: HUB_KEY_REQ to the first hub while its key is being learned (trust on first use). */
 const keyAskMs = 2_000;
 
-export type HubRole = 'home' | 'standby' | 'trying' | 'idle' | 'down' | 'learning-key' | 'no-key' | 'refused';
+export type { HubRole, HubSetStatus } from './hub-entry.js';
 
 export interface HubSpec {
   endpoint: Endpoint;
@@ -61,39 +61,6 @@ export interface HubSetOptions {
   fromOther?: (r: RemoteNode, inner: InnerMessage) => void;
 }
 
-/** One hub as `meshd status` shows it. */
-export interface HubSetStatus {
-  hub: string;
-  role: HubRole;
-  rttMs: number | null;
-  lastHeardMsAgo: number | null;
-  key: string | null;
-  failures: number;
-  retryInMs: number | null;
-  why?: string;
-}
-
-interface HubEntry {
-  index: number;
-  endpoint: Endpoint;
-  path: Path;
-  key: Uint8Array | undefined;
-  role: HubRole;
-  rttMs: number | undefined;
-  /** The last few RTT samples: the choice reads their minimum (hub-choice.ts floorRtt). */
-  rttSamples: number[];
-  lastHeardMs: number;
-  handshakeMs: number;
-  lastPingMs: number;
-  homeSinceMs: number;
-  failures: number;
-  nextTryMs: number;
-  pings: Map<bigint, { sentMs: number; timed: boolean }>;
-  keyNonce: Uint8Array | undefined;
-  keyAskedMs: number;
-  why: string | undefined;
-}
-
 export class HubSet {
   /** Home switches by reason (status, metrics, tests). */
   readonly switches: Record<Exclude<HomeReason, 'stay'>, number> = { first: 0, 'home-lost': 0, 'much-faster': 0 };
@@ -109,16 +76,17 @@ export class HubSet {
   /** Keys the home hub vouches for (HUB_LIST): a listed hub without a key may prove one of them. */
   private vouched: Uint8Array[] = [];
   private txid = BigInt(Math.floor(Math.random() * 2 ** 32)) << 16n;
-  /** After a much-faster move: the old home, told HOME_MOVED once the new home registered us. */
-  private moved: { hub: HubEntry; seq: number; sends: number; lastMs: number } | undefined;
-  /** HOME_MOVED sent and ACKed (status, tests). */
-  readonly movedCounts = { sent: 0, acked: 0 };
+  /** HOME_MOVED to the old home after a much-faster move (home-moved.ts). */
+  private readonly homeMoved: HomeMoved;
 
   constructor(private readonly o: HubSetOptions) {
-    this.hubs = o.hubs.map((h, index) => ({
-      index, endpoint: h.endpoint, path: udpPath(h.endpoint), key: h.key, role: 'idle', rttMs: undefined, rttSamples: [], lastHeardMs: -Infinity, handshakeMs: -Infinity,
-      lastPingMs: -Infinity, homeSinceMs: -Infinity, failures: 0, nextTryMs: 0, pings: new Map(), keyNonce: undefined, keyAskedMs: -Infinity, why: undefined,
-    }));
+    this.hubs = o.hubs.map((h, index) => newHubEntry(h, index));
+    this.homeMoved = new HomeMoved(o.link);
+  }
+
+  /** HOME_MOVED sent and ACKed (status, tests). */
+  get movedCounts(): { sent: number; acked: number } {
+    return this.homeMoved.counts;
   }
 
   start(): void {
@@ -156,16 +124,7 @@ export class HubSet {
 
   status(): HubSetStatus[] {
     const now = this.o.clock.now();
-    return this.hubs.map((h) => ({
-      hub: endpointKey(h.endpoint),
-      role: h.role,
-      rttMs: h.rttMs === undefined ? null : Math.round(h.rttMs * 10) / 10,
-      lastHeardMsAgo: Number.isFinite(h.lastHeardMs) ? Math.round(now - h.lastHeardMs) : null,
-      key: h.key ? Buffer.from(h.key).toString('base64') : null,
-      failures: h.failures,
-      retryInMs: h.role === 'down' ? Math.max(0, Math.round(h.nextTryMs - now)) : null,
-      ...(h.why !== undefined ? { why: h.why } : {}),
-    }));
+    return this.hubs.map((h) => hubStatus(h, now));
   }
 
   /**
@@ -194,7 +153,7 @@ export class HubSet {
       }
     }
     if (h === this.home) return false;
-    if (inner.kind === InnerKind.CONTROL && this.moved?.hub === h && this.movedAck(inner.body)) return true;
+    if (inner.kind === InnerKind.CONTROL && this.homeMoved.isOldHome(h) && this.homeMoved.ack(inner.body)) return true;
     if (inner.kind === InnerKind.RELAY_FROM) {
       this.o.link.receive(inner.datagram, { kind: 'relay', overlay: inner.overlay });
     } else if (inner.kind === InnerKind.PING) {
@@ -271,7 +230,7 @@ export class HubSet {
     const now = this.o.clock.now();
     for (const h of this.hubs) this.upkeep(h, now);
     this.choose(now);
-    this.tellMoved(now);
+    this.homeMoved.tell(now, this.o.client.state === 'registered', this.home);
     this.timer = this.o.clock.setTimer(tickMs, () => this.tick());
   }
 
@@ -369,7 +328,7 @@ export class HubSet {
     if (from) this.o.onHomeChanged?.(h.endpoint);
     // A voluntary move: the old home still answers, so it is told (once we are registered here)
     // rather than left to hold us as its member until our heartbeats expire there.
-    this.moved = from && reason === 'much-faster' && from.key ? { hub: from, seq: (Math.random() * 2 ** 32) >>> 0, sends: 0, lastMs: -Infinity } : undefined;
+    this.homeMoved.switched(from, reason);
     this.o.client.retarget(h.endpoint, h.key!, fresh);
   }
 
@@ -416,34 +375,6 @@ export class HubSet {
       h.role = 'idle';
       this.choose(now);
     }
-  }
-
-  /** HOME_MOVED to the old home once the new one registered us (at most movedSends, until ACKed). */
-  private tellMoved(now: number): void {
-    const m = this.moved;
-    if (!m || this.o.client.state !== 'registered' || now - m.lastMs < movedResendMs) return;
-    if (m.sends >= movedSends || m.hub === this.home || !m.hub.key) {
-      this.moved = undefined;
-      return;
-    }
-    m.sends++;
-    m.lastMs = now;
-    this.movedCounts.sent++;
-    this.o.link.send(m.hub.key, encodeInner({ kind: InnerKind.CONTROL, body: encodeControl({ type: ControlType.HOME_MOVED, seq: m.seq }) }), m.hub.path);
-  }
-
-  /** True when `body` is the old home's ACK of our HOME_MOVED (consumed). */
-  private movedAck(body: Uint8Array): boolean {
-    try {
-      const msg = decodeControl(body);
-      if (msg.type !== ControlType.ACK || msg.seq !== this.moved?.seq) return false;
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
-      return false;
-    }
-    this.moved = undefined;
-    this.movedCounts.acked++;
-    return true;
   }
 
   private ping(h: HubEntry, now: number): void {

@@ -1,6 +1,7 @@
 // The peer daemon's composition root: resolves the hub, opens the UDP socket and the TUN device,
 // starts the control plane (PeerNode) and the data plane (DataPlane) and joins them.
-// The CLI calls startPeerDaemon(); tests run the same code as a real process.
+// The CLI calls startPeerDaemon(); tests run the same code as a real process. What --metrics reads
+// is daemon-metrics.ts.
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
 import { presets } from '../arq/constants.js';
@@ -28,7 +29,7 @@ import { meshdVersion } from '../util/version.js';
 import { startControlServer } from '../ops/control-server.js';
 import type { HubSetJson } from '../ops/status-types.js';
 import { defaultSocketPath } from '../ops/control-protocol.js';
-import { startMetrics, type TrafficSample } from '../ops/metrics.js';
+import { startMetrics } from '../ops/metrics.js';
 import { readPinnedHubKey, writePinnedHubKey } from './hub-pin.js';
 import { resolveHubSet } from './hub-set-config.js';
 import { joinedIdentity } from './join-run.js';
@@ -38,7 +39,6 @@ import { defaultGateway, detectPortMapping, localAddressToward } from '../nat/po
 import { clientForRecord, clientsFor } from '../nat/port-map-client.js';
 import { deleteLeftover, PortMapper } from '../nat/port-mapper.js';
 import { filePortMapStore } from './port-map-store.js';
-import type { NatTraversal } from '../nat/traversal.js';
 import { UserPinger } from './user-ping.js';
 import { DataPlane } from './dataplane.js';
 import { lanEndpointsOf } from './lan-endpoints.js';
@@ -51,6 +51,7 @@ import { integrateResolver } from './dns/resolved.js';
 import { DnsServer } from './dns/server.js';
 import { memoryJson } from './memory-status.js';
 import { MemoryTrimmer } from './memory-trim.js';
+import { peerMetricsSources } from './daemon-metrics.js';
 
 
 export interface PeerDaemon {
@@ -306,17 +307,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     metrics = cfg.metrics
       ? await startMetrics(
           cfg.metrics,
-          {
-            traffic: () => trafficSamples(node),
-            drops: () => ({ ...(dataPlane?.counters.drops ?? {}), ...prefixed('link_', node.link.drops), hub_stream_dropped: hubLegs.streamDropped, ...aclDropSamples(node.firewall.status().drops) }),
-            hubTransportSwitches: () => ({ ...ht.switches }),
-            handshakes: () => ({ initiated: node.link.stats.handshakesInitiated, completed: node.link.stats.handshakesCompleted, bad_mac: node.link.drops.bad_mac1, failed: node.link.drops.handshake_failed }),
-            kcpRetransmits: () => Object.fromEntries((dataPlane?.status() ?? []).map((c) => [c.overlay, c.retransmits])),
-            familyPackets: () => familyPackets(dataPlane?.counters),
-            routePackets: () => Object.fromEntries(routes.metrics().map((r) => [`${r.route} via ${r.via}`, r.packets])),
-            // meshd_punch_attempts_total{outcome="<technique>_<attempt|direct|failed>"} (src/nat/traversal.ts).
-            ...(nat ? { punchAttempts: () => natOutcomes(nat.traversal.counts) } : {}),
-          },
+          peerMetricsSources({ node, hubLegs, routes, nat, dataPlane: () => dataPlane }),
           componentLogger(log, 'metrics'),
         )
       : undefined;
@@ -395,36 +386,4 @@ function withLegs(rows: HubSetJson[], legs: ReadonlyArray<{ hub: string; leg: st
     const leg = legs.find((l) => l.hub === r.hub)?.leg;
     return leg !== undefined ? { ...r, transport: leg } : r;
   });
-}
-
-/** The overlay's packets split by family: the totals minus the IPv6 share is IPv4. */
-function familyPackets(c: DataPlane['counters'] | undefined): Record<string, number> {
-  if (!c) return {};
-  return { ipv4_in: c.rxPackets - c.v6.rxPackets, ipv4_out: c.txPackets - c.v6.txPackets, ipv6_in: c.v6.rxPackets, ipv6_out: c.v6.txPackets };
-}
-
-function prefixed(prefix: string, r: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(r).map(([k, v]) => [prefix + k, v]));
-}
-
-function* trafficSamples(node: PeerNode): Iterable<TrafficSample> {
-  for (const rec of node.remotes.values()) {
-    for (const t of rec.traffic.samples()) yield { peer: u32ToIpv4(rec.overlay), ...t };
-  }
-}
-
-/** Traversal counts flattened for the punch-attempts counter: birthday_attempt, birthday_direct... */
-function natOutcomes(counts: NatTraversal['counts']): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [t, c] of Object.entries(counts)) {
-    out[`${t}_attempt`] = c.attempts;
-    out[`${t}_direct`] = c.direct;
-    out[`${t}_failed`] = c.failed;
-  }
-  return out;
-}
-
-/** ACL drops per rule as metric reasons: acl_rule_2, acl_default (meshd_drops_total{reason}). */
-function aclDropSamples(drops: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(drops).map(([k, v]) => [`acl_${k.replace(' ', '_')}`, v]));
 }

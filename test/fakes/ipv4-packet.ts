@@ -5,6 +5,7 @@ import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 
 export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
 export function ipv4TestPacket(src: string | number, dst: string | number, protocol: number, size: number, seq: number): { p: Uint8Array; v: DataView } {

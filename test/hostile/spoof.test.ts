@@ -8,30 +8,22 @@ import { udpPath } from '../../src/link/path.js';
 import { DataPlane } from '../../src/peer/dataplane.js';
 import { HubRefusedError } from '../../src/peer/hub-client.js';
 import { PeerNode } from '../../src/peer/node.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { encodeInner, InnerKind } from '../../src/wire/inner.js';
 import { ChannelTun } from '../fakes/channel-tun.js';
 import { testLogger } from '../fakes/logger.js';
 import { capturedMesh, ipMsg, snapshot } from './harness.js';
 import { HUB_ENDPOINT } from '../vnet/world.js';
+import { ipv4TestPacket, IPPROTO_UDP } from '../fakes/ipv4-packet.js';
 
 /** A minimal IPv4/UDP packet src -> dst carrying `text`. */
 function udpPacket(src: string, dst: string, text: string): Uint8Array {
   const body = Buffer.from(text);
-  const p = new Uint8Array(28 + body.length);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, p.length);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, ipv4ToU32(src));
-  v.setUint32(16, ipv4ToU32(dst));
+  const { p, v } = ipv4TestPacket(src, dst, IPPROTO_UDP, 28 + body.length, 0);
   v.setUint16(20, 5000);
   v.setUint16(22, 5001);
   v.setUint16(24, 8 + body.length);
   p.set(body, 28);
-  setIpv4Checksum(p);
   return p;
 }
 

@@ -14,11 +14,11 @@ import { AclFirewall } from '../../src/peer/acl-firewall.js';
 import { AclReceiver } from '../../src/peer/acl-receive.js';
 import { AclAction, AclMode, ACL_POLICY_TYPE, type AclPolicyMessage, type WireAclRule } from '../../src/wire/acl.js';
 import { ACL_DELTA_TYPE, AclOpKind, decodeAclDelta, splitAclDelta } from '../../src/wire/acl-delta.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { testLogger } from '../fakes/logger.js';
 import { World } from '../vnet/world.js';
 import { ManualClock } from '../fakes/manual-clock.js';
+import { ipv4TestPacket, IPPROTO_TCP } from '../fakes/ipv4-packet.js';
 
 const rule = (sources: number[] | undefined, over: Partial<WireAclRule> = {}): WireAclRule => ({ rule: 1, action: AclAction.ALLOW, proto: 0, portLo: 0, portHi: 65535, sources, ...over });
 const many = (n: number, from = 1): number[] => Array.from({ length: n }, (_, i) => 0x0a090000 + from + i);
@@ -199,17 +199,9 @@ describe('ACL distribution with deltas (hub and 321 receivers in one process)', 
 
 /** A TCP packet src -> dst:port (what the firewall judges). */
 function tcp(src: number, dst: number, port: number): Uint8Array {
-  const p = new Uint8Array(40);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, p.byteLength);
-  p[8] = 64;
-  p[9] = 6;
-  v.setUint32(12, src);
-  v.setUint32(16, dst);
+  const { p, v } = ipv4TestPacket(src, dst, IPPROTO_TCP, 40, 0);
   v.setUint16(20, 40000);
   v.setUint16(22, port);
-  setIpv4Checksum(p);
   return p;
 }
 

@@ -8,7 +8,6 @@ import type { PeerSender } from '../../src/peer/channel.js';
 import type { DupSender } from '../../src/peer/dup-stage.js';
 import type { PeerNode } from '../../src/peer/node.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { InnerKind } from '../../src/wire/inner.js';
 import { KcpChannel } from '../../src/peer/kcp-channel.js';
 import type { RemotePeer } from '../../src/peer/remote-peer.js';
@@ -16,26 +15,18 @@ import { ManualClock } from '../fakes/manual-clock.js';
 import { ChannelTun } from '../fakes/channel-tun.js';
 import { testLogger } from '../fakes/logger.js';
 import { topologies, World } from '../vnet/world.js';
+import { ipv4TestPacket, testPacketSeq } from '../fakes/ipv4-packet.js';
 
 const A = '10.9.0.2';
 const B = '10.9.0.3';
 
 function packet(proto: number, src: string, dst: string, seq: number, size: number): Uint8Array {
-  const p = new Uint8Array(size);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, size);
-  p[8] = 64;
-  p[9] = proto;
-  v.setUint32(12, ipv4ToU32(src));
-  v.setUint32(16, ipv4ToU32(dst));
+  const { p, v } = ipv4TestPacket(src, dst, proto, size, seq);
   v.setUint16(20, 4000);
   v.setUint16(22, 5000);
-  v.setUint32(28, seq);
-  setIpv4Checksum(p);
   return p;
 }
-const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(28);
+const seqOf = testPacketSeq;
 
 /** B's kernel: answers each request written to the TUN, ready by the next loop turn (a 0 ms timer,
  * which the world runs after the data plane's deferred flush that was due first). */

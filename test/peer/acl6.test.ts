@@ -9,6 +9,7 @@ import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { parseIpv6 } from '../../src/util/ipv6.js';
 import { AclAction, AclMode, type AclPolicyMessage } from '../../src/wire/acl.js';
 import { ManualClock } from '../fakes/manual-clock.js';
+import { ipv6TestPacket } from '../fakes/ipv6-packet.js';
 
 const A = ipv4ToU32('10.9.0.2'); // us
 const B = ipv4ToU32('10.9.0.3');
@@ -21,13 +22,7 @@ const ICMP6 = 58;
 /** An IPv6 packet with an optional destination-options header; TCP/UDP ports or ICMPv6 type and id. */
 function packet6(src: Uint8Array, dst: Uint8Array, proto: number, a = 0, b = 0, ext = false): Uint8Array {
   const extLen = ext ? 8 : 0;
-  const p = new Uint8Array(40 + extLen + 20);
-  p[0] = 0x60;
-  p[5] = extLen + 20;
-  p[6] = ext ? 60 : proto;
-  p[7] = 64;
-  p.set(src, 8);
-  p.set(dst, 24);
+  const p = ipv6TestPacket(src, dst, ext ? 60 : proto, 40 + extLen + 20);
   if (ext) p[40] = proto;
   const o = 40 + extLen;
   if (proto === ICMP6) {

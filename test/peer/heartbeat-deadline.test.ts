@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   heartbeatDeadlineJitter, heartbeatDeadlineMs, heartbeatFirstDeadlineMs, heartbeatMaxDeadlineMs, heartbeatMissesWhileHeard, onHeartbeatDeadline,
-  refusalLogLevel, refusalRetryMs,
-} from '../../src/peer/hub-client.js';
+} from '../../src/peer/heartbeat-policy.js';
+import { refusalLogLevel, refusalRetryMs } from '../../src/peer/hub-refusal.js';
 import { RefusalReason } from '../../src/wire/control.js';
 
 describe('heartbeat deadline', () => {

@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { DataPlane, type TransportSetting } from '../../src/peer/dataplane.js';
 import { presets } from '../../src/arq/constants.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { InnerKind } from '../../src/wire/inner.js';
 import type { PeerSender } from '../../src/peer/channel.js';
 import type { PeerInfo } from '../../src/peer/peer-map.js';
@@ -21,25 +20,16 @@ import { ManualClock } from '../fakes/manual-clock.js';
 import { Rng } from '../fakes/rng.js';
 import { testLogger } from '../fakes/logger.js';
 import { infoOf } from '../fakes/peer-info.js';
+import { ipv4TestPacket, IPPROTO_UDP, testPacketSeq } from '../fakes/ipv4-packet.js';
 
 const A = ipv4ToU32('10.9.0.2');
 const B = ipv4ToU32('10.9.0.3');
 const boot: Record<number, bigint> = { [A]: 1n, [B]: 2n };
 
 function udpPacket(src: number, dst: number, seq: number, size = 100): Uint8Array {
-  const p = new Uint8Array(size);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, size);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, src);
-  v.setUint32(16, dst);
-  v.setUint32(28, seq);
-  setIpv4Checksum(p);
-  return p;
+  return ipv4TestPacket(src, dst, IPPROTO_UDP, size, seq).p;
 }
-const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(28);
+const seqOf = testPacketSeq;
 
 interface Side {
   transport: TransportSetting;

@@ -8,26 +8,21 @@ import { DataPlane } from '../../src/peer/dataplane.js';
 import { HubRefusedError } from '../../src/peer/hub-client.js';
 import type { PeerNode } from '../../src/peer/node.js';
 import { icmpv6EchoReply, ipv6UpperChecksum } from '../../src/tun/ip6-packet.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { parseIpv6 } from '../../src/util/ipv6.js';
 import { encodeInner, InnerKind } from '../../src/wire/inner.js';
 import { ChannelTun } from '../fakes/channel-tun.js';
 import { testLogger } from '../fakes/logger.js';
 import { World } from '../vnet/world.js';
+import { ipv4TestPacket, IPPROTO_UDP } from '../fakes/ipv4-packet.js';
+import { ipv6TestPacket, IPPROTO_ICMPV6 } from '../fakes/ipv6-packet.js';
 
 const NET6 = { address: 'fd00:1:2:3::', prefixLength: 64 };
 const A6 = 'fd00:1:2:3::a09:2'; // 10.9.0.2's twin
 const B6 = 'fd00:1:2:3:1::b'; // b's own --local6
 
 function echoRequest(src: string, dst: string, seq: number): Uint8Array {
-  const p = new Uint8Array(40 + 16);
-  p[0] = 0x60;
-  p[5] = 16;
-  p[6] = 58;
-  p[7] = 64;
-  p.set(parseIpv6(src)!, 8);
-  p.set(parseIpv6(dst)!, 24);
+  const p = ipv6TestPacket(src, dst, IPPROTO_ICMPV6, 40 + 16);
   p[40] = 128;
   p[44] = 0x12;
   p[47] = seq;
@@ -38,17 +33,9 @@ function echoRequest(src: string, dst: string, seq: number): Uint8Array {
   return p;
 }
 function udp4(src: string, dst: string): Uint8Array {
-  const p = new Uint8Array(32);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, 32);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, ipv4ToU32(src));
-  v.setUint32(16, ipv4ToU32(dst));
+  const { p, v } = ipv4TestPacket(src, dst, IPPROTO_UDP, 32, 0);
   v.setUint16(20, 5000);
   v.setUint16(22, 5001);
-  setIpv4Checksum(p);
   return p;
 }
 

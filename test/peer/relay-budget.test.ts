@@ -8,7 +8,6 @@ import { DataPlane } from '../../src/peer/dataplane.js';
 import { LegChannel, ceilingCheckIntervalMs } from '../../src/peer/leg-channel.js';
 import { RemotePeers } from '../../src/peer/peer-table.js';
 import { controllerCeiling, RelayBudget, relayCeilingMaxBytesPerSec, relayCeilingMaxLoss, relayCeilingShare, relayPacingCeiling, type RelayCeilingInput } from '../../src/peer/relay-budget.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { fromHex } from '../../src/util/bytes.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import { encodeRelayBudget } from '../../src/wire/relay-budget.js';
@@ -16,6 +15,7 @@ import { ChannelTun } from '../fakes/channel-tun.js';
 import { testLogger } from '../fakes/logger.js';
 import { ManualClock } from '../fakes/manual-clock.js';
 import { infoOf } from '../fakes/peer-info.js';
+import { ipv4TestPacket, IPPROTO_UDP } from '../fakes/ipv4-packet.js';
 
 const budget = 6_250_000; // --relay-rate 50
 
@@ -92,18 +92,7 @@ describe('a pair\'s controller and the relay budget (data plane, manual clock)',
       log: testLogger(), table, sender, ...(withBudget ? { relayBudget } : {}),
     });
     tun.onPackets((b) => dp.outbound.onTunBatch(b));
-    const packet = () => {
-      const p = new Uint8Array(100);
-      const v = new DataView(p.buffer);
-      p[0] = 0x45;
-      v.setUint16(2, 100);
-      p[8] = 64;
-      p[9] = 17;
-      v.setUint32(12, A);
-      v.setUint32(16, B);
-      setIpv4Checksum(p);
-      return p;
-    };
+    const packet = () => ipv4TestPacket(A, B, IPPROTO_UDP, 100, 0).p;
     const send = (advanceMs = 0) => {
       clock.advance(advanceMs);
       tun.inject(packet());

@@ -10,28 +10,20 @@ import type { PeerInfo } from '../../src/peer/peer-map.js';
 import { RemotePeers } from '../../src/peer/peer-table.js';
 import type { RemotePeer } from '../../src/peer/remote-peer.js';
 import type { PacketBatch } from '../../src/tun/device.js';
-import { ipv4Dst, setIpv4Checksum } from '../../src/tun/ip-packet.js';
+import { ipv4Dst } from '../../src/tun/ip-packet.js';
 import { ipv4ToU32 } from '../../src/util/ipv4.js';
 import type { Path } from '../../src/link/path.js';
 import { testLogger } from '../fakes/logger.js';
 import { ManualClock } from '../fakes/manual-clock.js';
+import { ipv4TestPacket, IPPROTO_UDP } from '../fakes/ipv4-packet.js';
 
 const ip = ipv4ToU32;
 const A = ip('10.9.0.2'); // us
 const B = ip('10.9.0.3');
 const MTU = 1378;
 
-function packet(src: number, dst: number, size = 100, proto = 17): Uint8Array {
-  const p = new Uint8Array(size);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, size);
-  p[8] = 64;
-  p[9] = proto;
-  v.setUint32(12, src);
-  v.setUint32(16, dst);
-  setIpv4Checksum(p);
-  return p;
+function packet(src: number, dst: number, size = 100, proto = IPPROTO_UDP): Uint8Array {
+  return ipv4TestPacket(src, dst, proto, size, 0).p;
 }
 
 function info(overlay: number, key: number): PeerInfo {

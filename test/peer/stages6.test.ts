@@ -12,10 +12,11 @@ import type { RemotePeer } from '../../src/peer/remote-peer.js';
 import { RouteTable6 } from '../../src/peer/route-table6.js';
 import type { PacketBatch } from '../../src/tun/device.js';
 import { ipv6Upper } from '../../src/tun/ip6-packet.js';
-import { setIpv4Checksum } from '../../src/tun/ip-packet.js';
 import { formatIpv6, parseIpv6 } from '../../src/util/ipv6-prefix.js';
 import { testLogger } from '../fakes/logger.js';
 import { ManualClock } from '../fakes/manual-clock.js';
+import { ipv4TestPacket, IPPROTO_UDP } from '../fakes/ipv4-packet.js';
+import { ipv6TestPacket, IPPROTO_UDP6 } from '../fakes/ipv6-packet.js';
 
 const v6 = (s: string): Uint8Array => parseIpv6(s)!;
 const A6 = v6('fd00:1:2:3::2'); // us
@@ -24,28 +25,11 @@ const A = 0x0a090002;
 const B = 0x0a090003;
 const MTU = 1378;
 
-function packet6(src: Uint8Array, dst: Uint8Array, size = 100, proto = 17): Uint8Array {
-  const p = new Uint8Array(size);
-  p[0] = 0x60;
-  p[4] = (size - 40) >> 8;
-  p[5] = (size - 40) & 0xff;
-  p[6] = proto;
-  p[7] = 64;
-  p.set(src, 8);
-  p.set(dst, 24);
-  return p;
+function packet6(src: Uint8Array, dst: Uint8Array, size = 100, proto = IPPROTO_UDP6): Uint8Array {
+  return ipv6TestPacket(src, dst, proto, size);
 }
 function packet4(src: number, dst: number, size = 60): Uint8Array {
-  const p = new Uint8Array(size);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, size);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, src);
-  v.setUint32(16, dst);
-  setIpv4Checksum(p);
-  return p;
+  return ipv4TestPacket(src, dst, IPPROTO_UDP, size, 0).p;
 }
 
 function info(overlay: number, key: number, overlay6?: string): PeerInfo {

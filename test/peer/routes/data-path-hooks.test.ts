@@ -9,11 +9,11 @@ import type { PeerInfo } from '../../../src/peer/peer-map.js';
 import { RemotePeers } from '../../../src/peer/peer-table.js';
 import { sourceAllowed } from '../../../src/peer/routes/source-check.js';
 import type { PacketBatch } from '../../../src/tun/device.js';
-import { setIpv4Checksum } from '../../../src/tun/ip-packet.js';
 import { InnerKind } from '../../../src/wire/inner.js';
 import { ipv4ToU32 } from '../../../src/util/ipv4.js';
 import { testLogger } from '../../fakes/logger.js';
 import { ManualClock } from '../../fakes/manual-clock.js';
+import { ipv4TestPacket, IPPROTO_UDP } from '../../fakes/ipv4-packet.js';
 
 const A = ipv4ToU32('10.9.0.2');
 const B = ipv4ToU32('10.9.0.3');
@@ -21,16 +21,7 @@ const ADV = ipv4ToU32('10.9.0.5');
 const lan = { network: ipv4ToU32('192.168.50.0'), length: 24 };
 
 function packet(src: string, dst: string): Uint8Array {
-  const p = new Uint8Array(40);
-  const v = new DataView(p.buffer);
-  p[0] = 0x45;
-  v.setUint16(2, 40);
-  p[8] = 64;
-  p[9] = 17;
-  v.setUint32(12, ipv4ToU32(src));
-  v.setUint32(16, ipv4ToU32(dst));
-  setIpv4Checksum(p);
-  return p;
+  return ipv4TestPacket(src, dst, IPPROTO_UDP, 40, 0).p;
 }
 
 function info(overlay: number, key: number): PeerInfo {

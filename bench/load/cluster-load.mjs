@@ -128,6 +128,8 @@ function peaks() {
     hubs: hubs.map((h) => Math.round(memMb(h.proc.pid, 'VmHWM'))),
     nats: nats ? nats.pids().map((p) => Math.round(memMb(p, 'VmHWM'))) : [],
   };
+  // Each hub's handshake counters at its last map log (totals over the run).
+  result.handshakePressure = hubs.map((h) => h.handshakePressure ?? null);
 }
 function cleanup() {
   if (finished) return;
@@ -178,6 +180,10 @@ function startHub(i) {
         const j = JSON.parse(l);
         h.partsTotal += j.parts;
         h.maps = `${j.parts} parts/10 s, ${j.retransmits} resent, ${j.inFlight} in flight, srtt ${j.srttMs} ms, queued ${JSON.stringify(j.queued)}, handshakes ${j.handshakes}`;
+        // The handshake pressure (a rekey storm shows here first): DH backlog, cookie replies sent,
+        // initiations refused for a full backlog, packets dropped waiting for a handshake (totals).
+        h.maps += ` (backlog ${j.handshakeBacklog}${j.underLoad ? ', under load' : ''}, cookies ${j.cookiesSent}, backlog full ${j.backlogFull ?? '-'}, queue full ${j.queueFull ?? '-'})`;
+        h.handshakePressure = { backlog: j.handshakeBacklog, underLoad: j.underLoad, cookiesSent: j.cookiesSent, superseded: j.superseded, backlogFull: j.backlogFull, queueFull: j.queueFull };
       }
       if (l.includes('"hub: map change delivered"')) {
         const j = JSON.parse(l);

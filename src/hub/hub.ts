@@ -417,7 +417,7 @@ export function startHub(opts: HubOptions): Hub {
           ...(opts.acl || c.skipped > 0 ? { skipped: c.skipped, current: server.maps.current } : {}),
           // Handshakes compete with map bytes for the loop: what waits for a DH, and the cookies sent.
           handshakeBacklog: link.handshakeBacklog, underLoad: link.underLoad, handshakes: link.stats.handshakesCompleted,
-          cookiesSent: link.drops.cookie_sent, superseded: link.drops.superseded, backlogFull: link.drops.queue_full,
+          cookiesSent: link.drops.cookie_sent, superseded: link.drops.superseded, backlogFull: link.drops.backlog_full, queueFull: link.drops.queue_full,
         },
         'hub: map distribution',
       );

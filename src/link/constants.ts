@@ -6,6 +6,12 @@ import { HANDSHAKE_MAX_CLOCK_SKEW_MS, REKEY_AFTER_TIME_MS, REKEY_ATTEMPT_TIME_MS
  * one second, not WireGuard's five, which matters for punching and registration). */
 export const handshakeFirstRetryMs = 1_000;
 export const handshakeMaxRetryMs = REKEY_TIMEOUT_MS;
+/**
+ * A remote that answered our initiation with a cookie reply is loaded: the backoff keeps doubling
+ * up to this (handshake-retry.ts). 20 s still gives a rekey 4 tries in the 60 s between
+ * REKEY_AFTER_TIME and REJECT_AFTER_TIME (0, 5, 15, 35, 55 s), against 12 at a flat 5 s.
+ */
+export const handshakeLoadedMaxRetryMs = 20_000;
 /** Up to this much is added to each retry (WireGuard REKEY_TIMEOUT_JITTER_MAX). */
 export const handshakeRetryJitterMs = 333;
 /** Give up and drop the queue after this long without a response (WireGuard REKEY_ATTEMPT_TIME). */
@@ -46,7 +52,8 @@ export const rekeyAfterTimeJitterMs = Math.min(5_000, Math.floor(REKEY_AFTER_TIM
  * seconds. A retry from the same source replaces its older initiation in place.
  */
 export const handshakeSliceMs = 2;
-/** At most this many initiations wait; more are dropped as `queue_full` (the initiator retries). */
+/** At most this many initiations wait; more are dropped as `backlog_full` and answered with a cookie
+ * reply, which tells the initiator to back off (handshake-retry.ts). */
 export const handshakeBacklogLimit = 1_024;
 /** A backlog this deep puts the node under load (cookie replies for unproven initiations), as
  * wireguard-go does at an eighth of its handshake queue. */

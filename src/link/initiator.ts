@@ -7,10 +7,14 @@ import { TransportSession } from '../crypto/session.js';
 import { MeshdError } from '../util/errors.js';
 import { cookieReplyReceiverIndex } from '../wire/cookie.js';
 import * as C from './constants.js';
+import { handshakeRetryDelayMs } from './handshake-retry.js';
 import type { Path } from './path.js';
-import type { LinkContext, Remote } from './remote.js';
+import type { HandshakeState, LinkContext, Remote } from './remote.js';
 
 export class Initiator {
+  /** Handshakes the remote answered with a cookie reply: it is loaded, retry with a longer backoff. */
+  private readonly loaded = new WeakSet<HandshakeState>();
+
   constructor(
     private readonly link: LinkContext,
     /** Our static key pair, the network psk and the Noise backend. */
@@ -72,9 +76,10 @@ export class Initiator {
   }
 
   /**
-   * The remote was under load and asks for proof of our address: keep the cookie for the next
-   * initiation. It does not resend now (the retry timer stays as it was), so cookie replies do not
-   * turn into a storm of initiations.
+   * The remote was under load (or its DH backlog full) and asks for proof of our address: keep the
+   * cookie for the next initiation. It does not resend now (the retry timer stays as it was), so
+   * cookie replies do not turn into a storm of initiations, and the retries after the next back off
+   * further (handshake-retry.ts): the remote said it is loaded.
    */
   receiveCookieReply(d: Uint8Array): void {
     const link = this.link;
@@ -87,6 +92,7 @@ export class Initiator {
     const cookie = openCookieReply(cookieReplyKey(link.opts.psk, r.publicKey, noise), d, initiationMac1(hs.pending.message), noise);
     if (cookie === undefined) return link.drop('bad_cookie', r);
     hs.cookieTaken = true;
+    this.loaded.add(hs);
     r.cookie = { value: cookie, receivedMs: link.opts.clock.now() };
     link.stats.cookiesReceived++;
     link.log.debug({ remote: r.id.slice(0, 8) }, 'link: cookie reply (remote under load)');
@@ -125,10 +131,9 @@ export class Initiator {
       this.cancel(r);
       return;
     }
-    // A first handshake retries fast (registration and punching wait on it); a rekey of a working
-    // session waits REKEY_TIMEOUT, as WireGuard does, so a hub that is behind is not answered with
-    // a storm of initiations. Jitter keeps peers that started together from retrying together.
-    const backoff = hs.rekey ? C.handshakeMaxRetryMs : Math.min(C.handshakeFirstRetryMs * 2 ** (hs.attempts - 1), C.handshakeMaxRetryMs);
+    // First handshakes fast, rekeys at REKEY_TIMEOUT, a loaded remote with a growing backoff
+    // (handshake-retry.ts). Jitter keeps peers that started together from retrying together.
+    const backoff = handshakeRetryDelayMs(hs.attempts, hs.rekey, this.loaded.has(hs));
     const delay = backoff + (link.randomU32() % (C.handshakeRetryJitterMs + 1));
     hs.timer = link.opts.clock.setTimer(delay, () => this.sendInitiation(r));
   }

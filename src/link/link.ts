@@ -36,7 +36,7 @@ export class Link implements LinkContext {
   readonly drops: LinkDrops = {
     malformed: 0, bad_mac1: 0, rate_limited: 0, handshake_failed: 0, not_allowed: 0, unknown_index: 0,
     auth_failed: 0, no_path: 0, queue_full: 0, gave_up: 0, hub_key: 0, handler_error: 0, cookie_sent: 0, bad_cookie: 0, superseded: 0,
-    hub_key_stale: 0, hub_key_replayed: 0,
+    backlog_full: 0, hub_key_stale: 0, hub_key_replayed: 0,
   };
   readonly stats: LinkStats = { sent: 0, received: 0, handshakesInitiated: 0, handshakesCompleted: 0, cookiesReceived: 0, refusalsSent: 0, strangersEvicted: 0 };
   readonly table: RemoteTable;

@@ -88,6 +88,8 @@ export type DropReason =
   | 'bad_cookie'
   /** An initiation waiting for its DH replaced by a newer one from the same source (a retry). */
   | 'superseded'
+  /** An initiation refused because the DH backlog was full (answered with a COOKIE_REPLY: back off). */
+  | 'backlog_full'
   /** HUB_KEY_REQ whose timestamp is outside HUB_KEY_MAX_CLOCK_SKEW_MS of our wall clock. */
   | 'hub_key_stale'
   /** HUB_KEY_REQ already answered (a captured copy sent again). */

@@ -122,7 +122,14 @@ export class Responder {
       return link.drop('rate_limited');
     }
     const queued = this.backlog.offer(key, d, from);
-    if (queued !== 'queued') link.drop(queued === 'full' ? 'queue_full' : 'superseded');
+    if (queued === 'superseded') return link.drop('superseded');
+    if (queued === 'full') {
+      // Refused without a word, the initiator would retry on its own schedule (every 5 s per peer
+      // for a rekey) however long the backlog stays full; a cookie reply (64 bytes for its 148,
+      // one seal, no DH) says "loaded" and the initiator backs off (handshake-retry.ts).
+      link.transmit(this.cookies.createReply(d, sourceBytes(from), now), from);
+      return link.drop('backlog_full');
+    }
   }
 
   /**

@@ -50,7 +50,8 @@ describe('handshake floods', () => {
     const dhUs = ((performance.now() - t1) * 1000) / k;
     expect(spy).toHaveBeenCalledTimes(k);
     console.log(`bad-mac1 initiation: ${badMacUs.toFixed(1)} us each (no DH); an initiation that passes mac1: ${dhUs.toFixed(0)} us (DH + response); ratio ${(dhUs / badMacUs).toFixed(0)}x`);
-    expect(badMacUs * 5).toBeLessThan(dhUs);
+    // The costs are printed, not asserted (a timing depends on the box; bench/ measures speed):
+    // what the test pins is that no bad-mac1 initiation reached the Diffie-Hellman (the spy above).
   });
 
   it('byte-exact replays of a captured valid initiation are rate-limited per source and never make a session', async () => {

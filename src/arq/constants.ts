@@ -87,21 +87,6 @@ export const KCP_CLOCK_JUMP_MS = 10_000;
  */
 export const KCP_POOL_MAX_SEGS = 256;
 /**
- * Local tuning: how long a Kcp must hold no data before it lets a pool larger than
- * KCP_POOL_MAX_SEGS go (kcp.ts shrinkPoolIfIdle). Longer than an inner TCP's pauses within a
- * transfer (BBR's ProbeRTT: 200 ms + 1 RTT at 4 packets), short enough that an idle peer gives a
- * transfer's window back within a second of its end.
- */
-export const KCP_POOL_IDLE_MS = 1000;
-/**
- * Local tuning: segments' payload slots are carved from shared slabs (kcp.ts carve), the first of
- * KCP_SLAB_MIN_SEGS slots and each next one twice as many, up to KCP_SLAB_MAX_SEGS (~45 KB at
- * meshd's 1.4 KB segments): a lane that sends little allocates little, and one ArrayBuffer serves
- * 32 segments of a transfer instead of one each.
- */
-export const KCP_SLAB_MIN_SEGS = 4;
-export const KCP_SLAB_MAX_SEGS = 32;
-/**
  * Local tuning: spare placeholders (unordered delivery's marks, no payload, ~0.1 KB each) a Kcp
  * keeps. A repair releases thousands at once and the next RTT needs as many again; 8192 is ~1 MB.
  */

@@ -30,15 +30,12 @@ export class KcpTimer {
    */
   schedule(now: number): void {
     if (this.stopped) return;
-    const idle = timerIdle(this.kcp.waitSnd(), this.kcp.probe);
-    // Idle, the one wake-up left is for letting a finished transfer's segment pool go (kcp.ts).
-    const release = idle ? this.kcp.poolReleaseAt : undefined;
-    if (idle && release === undefined) {
+    if (timerIdle(this.kcp.waitSnd(), this.kcp.probe)) {
       this.cancel();
       return;
     }
     // Never schedule for "now": the timer would fire in the same instant again (see tick()).
-    const at = Math.max(release ?? this.kcp.check(now), now + 1);
+    const at = Math.max(this.kcp.check(now), now + 1);
     if (this.timer !== undefined && at >= this.timerAt) return;
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timerAt = at;

@@ -36,10 +36,7 @@ import {
   KCP_ASK_SEND,
   KCP_ASK_TELL,
   KCP_CLOCK_JUMP_MS,
-  KCP_POOL_IDLE_MS,
   KCP_POOL_MAX_SEGS,
-  KCP_SLAB_MAX_SEGS,
-  KCP_SLAB_MIN_SEGS,
   KCP_MARK_POOL_MAX_SEGS,
   KCP_DEAD_LINK_XMIT,
   KCP_FAST_LIMIT_XMIT,
@@ -130,9 +127,6 @@ export interface KcpStats {
   thinCopies: number;
   /** Segment objects allocated (the pool recycles them); for benchmarks. */
   segAllocs: number;
-  /** ArrayBuffers allocated for segments' payloads: slabs of up to KCP_SLAB_MAX_SEGS slots, and
-   *  buffers of their own for segments longer than our mss (kcp.ts carve). */
-  segBufferAllocs: number;
   /**
    * Rate control only (issue 19 diagnosis): ms the sender spent, between flushes, in each state its
    * last flush ended in: data held by pacing, by the controller's bytes-in-flight cap, by the sn span
@@ -174,13 +168,7 @@ class Seg implements RateSnapshot {
   early = false;
   /** What sent the last transmission (for the spurious counters). */
   cause: SendCause = SendCause.First;
-  /** The payload is data[off, off + len); the slot holds up to cap bytes. data is usually a slab shared
-   *  by many segments (Kcp.carve), so a segment costs no ArrayBuffer of its own. */
-  constructor(
-    public data: Uint8Array,
-    public off: number,
-    public cap: number,
-  ) {}
+  constructor(public data: Uint8Array) {}
 }
 
 /** Why a segment was (re)transmitted. */
@@ -287,7 +275,6 @@ export class Kcp {
     ackEchoes: 0,
     thinCopies: 0,
     segAllocs: 0,
-    segBufferAllocs: 0,
     limitMs: { pacing: 0, cwnd: 0, span: 0, idle: 0 },
     drops: { short: 0, conv: 0, len: 0, cmd: 0 },
   };
@@ -313,12 +300,6 @@ export class Kcp {
    * the garbage collector, and the pool never holds more than the transfer once held live.
    */
   private poolCap = KCP_POOL_MAX_SEGS;
-  /** Since when (caller's ms) the control block has held no data with a pool past its resting size; -1: not. */
-  private poolIdleSince = -1;
-  /** The slab segments are carved from (carve), the next free byte in it, and the next slab's size in segments. */
-  private slab: Uint8Array | undefined;
-  private slabOff = 0;
-  private slabSegs = KCP_SLAB_MIN_SEGS;
   /** DEPARTURE 11's placeholders, recycled apart from data segments: they carry no buffer. */
   private readonly markPool: Seg[] = [];
   /** The delivery-rate controller, when enabled (DEPARTURE 10). */
@@ -479,14 +460,12 @@ export class Kcp {
       const last = this.sndQueue.last();
       if (last !== undefined && last.len < mss) {
         const extend = Math.min(len, mss - last.len);
-        if (last.cap < last.len + extend) {
-          // Carved before the mss grew (setMtu): move it to a slot of the current size.
-          const old = last.data;
-          const oldOff = last.off;
-          this.carve(last, mss);
-          copyBytes(old, oldOff, last.data, last.off, last.len);
+        if (last.data.length < last.len + extend) {
+          const grown = new Uint8Array(mss);
+          copyBytes(last.data, 0, grown, 0, last.len);
+          last.data = grown;
         }
-        copyBytes(data, 0, last.data, last.off + last.len, extend);
+        copyBytes(data, 0, last.data, last.len, extend);
         last.len += extend;
         off = extend;
         len -= extend;
@@ -499,7 +478,7 @@ export class Kcp {
     for (let i = 0; i < count; i++) {
       const size = len > mss ? mss : len;
       const seg = this.acquire(size);
-      copyBytes(data, off, seg.data, seg.off, size);
+      copyBytes(data, off, seg.data, 0, size);
       seg.len = size;
       seg.frg = this.stream === 0 ? count - i - 1 : 0;
       this.sndQueue.push(seg);
@@ -539,7 +518,7 @@ export class Kcp {
     for (;;) {
       const seg = this.rcvQueue.shift();
       if (seg === undefined) break;
-      copyBytes(seg.data, seg.off, buffer, n, seg.len);
+      copyBytes(seg.data, 0, buffer, n, seg.len);
       n += seg.len;
       const frg = seg.frg;
       this.release(seg);
@@ -737,49 +716,18 @@ export class Kcp {
 
   // ======================================================================== internals
 
-  private acquire(len: number): Seg {
+  private acquire(cap: number): Seg {
     let seg = this.pool.pop();
     if (seg === undefined) {
       this.stats.segAllocs++;
       this.poolCap++;
-      seg = new Seg(NO_DATA, 0, 0);
-      this.carve(seg, len);
-    } else if (seg.cap < len) {
-      this.carve(seg, len);
+      seg = new Seg(new Uint8Array(cap > this.mss ? cap : this.mss));
+    } else if (seg.data.length < cap) {
+      seg.data = new Uint8Array(cap > this.mss ? cap : this.mss);
     }
     seg.len = 0;
     seg.early = false;
     return seg;
-  }
-
-  /**
-   * Gives seg a payload slot of at least len bytes: the next mss-sized slot of the current slab, or
-   * a buffer of its own for a segment longer than our mss (a peer with a larger mtu). One
-   * ArrayBuffer per segment cost ~0.75 KB beside its 1.4 KB of payload (its JS wrappers and V8's
-   * and malloc's bookkeeping; 15,000 live segments at 400 Mbit/s and 200 ms RTT: ~11 MB); slabs
-   * start at KCP_SLAB_MIN_SEGS slots, so a lane that sends little allocates little (issue 19 item 7,
-   * session 9).
-   */
-  private carve(seg: Seg, len: number): void {
-    const mss = this.mss;
-    if (len > mss) {
-      this.stats.segBufferAllocs++;
-      seg.data = new Uint8Array(len);
-      seg.off = 0;
-      seg.cap = len;
-      return;
-    }
-    let slab = this.slab;
-    if (slab === undefined || this.slabOff + mss > slab.length) {
-      this.stats.segBufferAllocs++;
-      slab = this.slab = new Uint8Array(this.slabSegs * mss);
-      this.slabOff = 0;
-      if (this.slabSegs < KCP_SLAB_MAX_SEGS) this.slabSegs = Math.min(this.slabSegs * 2, KCP_SLAB_MAX_SEGS);
-    }
-    seg.data = slab;
-    seg.off = this.slabOff;
-    seg.cap = mss;
-    this.slabOff += mss;
   }
 
   private release(seg: Seg): void {
@@ -789,38 +737,16 @@ export class Kcp {
   }
 
   /**
-   * Once nothing is queued, in flight or awaiting delivery, the pool goes back to its resting size.
-   * Until then segments released by ACKs wait for the next send() instead of being dropped: a
-   * dropped segment outlives its RTT, is promoted to V8's old space and its memory is freed only by
-   * the next full GC (issue 19 item 7, session 7). A pool of at most KCP_POOL_MAX_SEGS spares is
-   * kept as it is. A larger one (a transfer's) is let go, slabs and all, only once the control block
-   * has held nothing for KCP_POOL_IDLE_MS: an inner TCP's pause (BBR's ProbeRTT every 10 s holds 4
-   * packets in flight for 200 ms + 1 RTT) empties a lane for moments, and letting go then meant
-   * allocating the whole window again while the old one waited for the collector: the sender's
-   * highest RSS sample (issue 19 item 7, session 9). KcpTimer wakes an idle lane for it (poolReleaseAt).
+   * Once nothing is queued, in flight or awaiting delivery, the pool goes back to KCP_POOL_MAX_SEGS
+   * spares. Until then segments released by ACKs wait for the next send() instead of being dropped:
+   * a dropped segment outlives its RTT, is promoted to V8's old space and its buffer is freed only by
+   * the next full GC, which external memory triggers after tens of MB (issue 19 item 7, session 7).
    */
   private shrinkPoolIfIdle(): void {
     if (this.poolCap === KCP_POOL_MAX_SEGS) return;
-    if (this.sndBuf.size + this.sndQueue.length + this.rcvBuf.size + this.rcvQueue.length !== 0) {
-      this.poolIdleSince = -1;
-      return;
-    }
-    if (this.pool.length > KCP_POOL_MAX_SEGS) {
-      if (this.poolIdleSince < 0) this.poolIdleSince = this.nowMs;
-      if (this.nowMs - this.poolIdleSince < KCP_POOL_IDLE_MS) return;
-      // Every data segment is in the pool now: dropping them all frees whole slabs.
-      this.pool.length = 0;
-      this.slab = undefined;
-      this.slabSegs = KCP_SLAB_MIN_SEGS;
-    }
-    this.poolIdleSince = -1;
+    if (this.sndBuf.size + this.sndQueue.length + this.rcvBuf.size + this.rcvQueue.length !== 0) return;
+    if (this.pool.length > KCP_POOL_MAX_SEGS) this.pool.length = KCP_POOL_MAX_SEGS;
     this.poolCap = KCP_POOL_MAX_SEGS;
-  }
-
-  /** When (caller's ms) an idle control block lets its transfer's pool go (shrinkPoolIfIdle), or
-   *  undefined when there is nothing to let go or data is held. */
-  get poolReleaseAt(): number | undefined {
-    return this.poolIdleSince < 0 ? undefined : this.poolIdleSince + KCP_POOL_IDLE_MS;
   }
 
   /**
@@ -830,7 +756,7 @@ export class Kcp {
    * pool when the gap closed, made most of the receiver's allocations.
    */
   private acquireMark(sn: number): Seg {
-    const mark = this.markPool.pop() ?? new Seg(NO_DATA, 0, 0);
+    const mark = this.markPool.pop() ?? new Seg(NO_DATA);
     mark.sn = sn;
     mark.len = 0;
     mark.early = true;
@@ -951,7 +877,7 @@ export class Kcp {
       return;
     }
     const seg = this.acquire(len);
-    copyBytes(src, off, seg.data, seg.off, len);
+    copyBytes(src, off, seg.data, 0, len);
     seg.sn = sn;
     seg.frg = frg;
     seg.len = len;
@@ -1152,7 +1078,7 @@ export class Kcp {
     }
     seg.ts = this.current;
     ptr = writeHeader(this.buffer, ptr, this.conv, KcpCmd.Push, seg.frg, wnd, seg.ts, seg.sn, una, seg.len);
-    copyBytes(seg.data, seg.off, this.buffer, ptr, seg.len);
+    copyBytes(seg.data, 0, this.buffer, ptr, seg.len);
     this.stats.outSegs++;
     this.stats.outPushSegs++;
     if (seg.xmit >= this.deadLink) this.state = -1;
@@ -1290,7 +1216,7 @@ export class Kcp {
         ptr = base;
       }
       ptr = writeHeader(buf, ptr, conv, KcpCmd.Push, seg.frg, wnd, current, sn, una, seg.len);
-      copyBytes(seg.data, seg.off, buf, ptr, seg.len);
+      copyBytes(seg.data, 0, buf, ptr, seg.len);
       ptr += seg.len;
       this.stats.outSegs++;
       this.stats.outPushSegs++;

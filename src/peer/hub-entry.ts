@@ -3,20 +3,13 @@
 // only; the decisions are hub-choice.ts's and the state machine hub-set.ts's.
 import { udpPath, type Path } from '../link/path.js';
 import { endpointKey, type Endpoint } from '../net/udp.js';
+import type { HubSetJson } from '../ops/status-types.js';
 
 export type HubRole = 'home' | 'standby' | 'trying' | 'idle' | 'down' | 'learning-key' | 'no-key' | 'refused';
 
-/** One hub as `meshd status` shows it. */
-export interface HubSetStatus {
-  hub: string;
-  role: HubRole;
-  rttMs: number | null;
-  lastHeardMsAgo: number | null;
-  key: string | null;
-  failures: number;
-  retryInMs: number | null;
-  why?: string;
-}
+/** One hub as `meshd status` shows it: the status JSON's hub line (ops/status-types.ts), its role
+ *  typed, without the leg (hub-legs.ts adds `transport`). */
+export type HubSetStatus = Omit<HubSetJson, 'role' | 'transport'> & { role: HubRole };
 
 export interface HubEntry {
   index: number;

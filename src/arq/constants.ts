@@ -87,13 +87,6 @@ export const KCP_CLOCK_JUMP_MS = 10_000;
  */
 export const KCP_POOL_MAX_SEGS = 256;
 /**
- * Local tuning: how long a Kcp must hold no data before a pool larger than KCP_POOL_MAX_SEGS
- * shrinks back to it (kcp.ts shrinkPoolIfIdle). Longer than an inner TCP's pauses within a transfer
- * (BBR's ProbeRTT: 4 packets in flight for 200 ms + 1 RTT every 10 s), short enough that an idle peer
- * gives a transfer's segments back within a second of its end.
- */
-export const KCP_POOL_IDLE_MS = 1000;
-/**
  * Local tuning: spare placeholders (unordered delivery's marks, no payload, ~0.1 KB each) a Kcp
  * keeps. A repair releases thousands at once and the next RTT needs as many again; 8192 is ~1 MB.
  */

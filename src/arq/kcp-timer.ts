@@ -26,21 +26,16 @@ export class KcpTimer {
    * flight and no window probe due it sleeps, and a timer set while something was in flight is
    * cancelled (issue 19 item 7: the ACK of an idle ping came back within a millisecond, and the
    * timer still woke the process an interval later to find nothing to do): the next send or input
-   * calls schedule() again. The exception: a lane whose transfer left a large segment pool is woken
-   * once, when the pool is due to shrink (issue 19 item 7, session 10).
+   * calls schedule() again.
    */
   schedule(now: number): void {
     if (this.stopped) return;
-    const idle = timerIdle(this.kcp.waitSnd(), this.kcp.probe);
-    // Idle, the one wake-up left is for shrinking a finished transfer's segment pool (kcp.ts
-    // poolReleaseAt; an idle ping's pool never grows past its resting size, so it sets none).
-    const release = idle ? this.kcp.poolReleaseAt : undefined;
-    if (idle && release === undefined) {
+    if (timerIdle(this.kcp.waitSnd(), this.kcp.probe)) {
       this.cancel();
       return;
     }
     // Never schedule for "now": the timer would fire in the same instant again (see tick()).
-    const at = Math.max(release ?? this.kcp.check(now), now + 1);
+    const at = Math.max(this.kcp.check(now), now + 1);
     if (this.timer !== undefined && at >= this.timerAt) return;
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timerAt = at;

@@ -36,7 +36,6 @@ import {
   KCP_ASK_SEND,
   KCP_ASK_TELL,
   KCP_CLOCK_JUMP_MS,
-  KCP_POOL_IDLE_MS,
   KCP_POOL_MAX_SEGS,
   KCP_MARK_POOL_MAX_SEGS,
   KCP_DEAD_LINK_XMIT,
@@ -183,14 +182,6 @@ const enum SendCause {
 /** The payload of every placeholder (acquireMark). */
 const NO_DATA = new Uint8Array(0);
 
-/**
- * Whether a transfer's pool (more than KCP_POOL_MAX_SEGS spares) may shrink: the control block has
- * held no data since idleSinceMs (-1: it holds some) for KCP_POOL_IDLE_MS (issue 19 item 7, session 10).
- */
-export function poolShrinkDue(idleSinceMs: number, nowMs: number): boolean {
-  return idleSinceMs >= 0 && nowMs - idleSinceMs >= KCP_POOL_IDLE_MS;
-}
-
 function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
   if (n <= 16) {
     for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i]!;
@@ -309,8 +300,6 @@ export class Kcp {
    * the garbage collector, and the pool never holds more than the transfer once held live.
    */
   private poolCap = KCP_POOL_MAX_SEGS;
-  /** Since when (caller's ms) the control block has held no data with more than KCP_POOL_MAX_SEGS spares; -1: not. */
-  private poolIdleSince = -1;
   /** DEPARTURE 11's placeholders, recycled apart from data segments: they carry no buffer. */
   private readonly markPool: Seg[] = [];
   /** The delivery-rate controller, when enabled (DEPARTURE 10). */
@@ -752,31 +741,12 @@ export class Kcp {
    * spares. Until then segments released by ACKs wait for the next send() instead of being dropped:
    * a dropped segment outlives its RTT, is promoted to V8's old space and its buffer is freed only by
    * the next full GC, which external memory triggers after tens of MB (issue 19 item 7, session 7).
-   * A pool past KCP_POOL_MAX_SEGS shrinks only once the control block has held nothing for
-   * KCP_POOL_IDLE_MS (poolShrinkDue): the inner BBR's ProbeRTT empties a sender's lane for moments
-   * every 10 s, and shrinking then meant allocating the whole window again while the old one waited
-   * for the collector, the sender's highest RSS sample (session 9). KcpTimer wakes an idle lane for
-   * it (poolReleaseAt).
    */
   private shrinkPoolIfIdle(): void {
     if (this.poolCap === KCP_POOL_MAX_SEGS) return;
-    if (this.sndBuf.size + this.sndQueue.length + this.rcvBuf.size + this.rcvQueue.length !== 0) {
-      this.poolIdleSince = -1;
-      return;
-    }
-    if (this.pool.length > KCP_POOL_MAX_SEGS) {
-      if (this.poolIdleSince < 0) this.poolIdleSince = this.nowMs;
-      if (!poolShrinkDue(this.poolIdleSince, this.nowMs)) return;
-      this.pool.length = KCP_POOL_MAX_SEGS;
-    }
-    this.poolIdleSince = -1;
+    if (this.sndBuf.size + this.sndQueue.length + this.rcvBuf.size + this.rcvQueue.length !== 0) return;
+    if (this.pool.length > KCP_POOL_MAX_SEGS) this.pool.length = KCP_POOL_MAX_SEGS;
     this.poolCap = KCP_POOL_MAX_SEGS;
-  }
-
-  /** When (caller's ms) an idle control block shrinks a transfer's pool (shrinkPoolIfIdle), or
-   *  undefined when there is nothing to shrink or data is held. */
-  get poolReleaseAt(): number | undefined {
-    return this.poolIdleSince < 0 ? undefined : this.poolIdleSince + KCP_POOL_IDLE_MS;
   }
 
   /**

@@ -39,3 +39,13 @@ export function compareScope(
   members: ReadonlySet<number>,
   counts?: MemberCounts,
 ): { missing: number; extra: number; examples: { missing: number[]; extra: number[] } };
+export interface ScopedChangeSpec {
+  kind: 'join' | 'leave';
+  server: boolean;
+  at: number;
+  index: number;
+  key: string;
+}
+export function sparesFor(spreads: number, warmups?: number): number;
+export function scopedChangeSpec(plan: ScopePlan, n: number, hubs: number): ScopedChangeSpec;
+export function warmupChangeSpec(plan: ScopePlan, w: number, hubs: number, warmups: number): ScopedChangeSpec;

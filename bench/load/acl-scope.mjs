@@ -98,3 +98,26 @@ export function compareScope(plan, self, held, members, counts = memberCounts(pl
   }
   return { missing, extra, examples };
 }
+
+/** Spares a run needs: one server and one member per cycle of four measured changes (2 + spreads of
+ * them), and one more server per warm-up pair (cluster-load.mjs --warmup). */
+export function sparesFor(spreads, warmups = 0) {
+  return Math.max(1, Math.ceil((2 + spreads) / 4)) + warmups;
+}
+
+/** Measured change n of a scoped run (cluster-load.mjs): in cycles of four (c = the cycle), spare
+ * server c joining at hub c % hubs and leaving, then spare member c of the spare group joining at
+ * hub (c + 1) % hubs and leaving. */
+export function scopedChangeSpec(plan, n, hubs) {
+  const c = Math.floor(n / 4);
+  const server = n % 4 < 2;
+  return { kind: n % 2 === 0 ? 'join' : 'leave', server, at: (c + (server ? 0 : 1)) % hubs, index: server ? plan.spareServer(c) : plan.spareMember(c), key: `${n}` };
+}
+
+/** Warm-up change w (unmeasured): pair k = w / 2 is a spare server after the measured ones (the last
+ * `warmups` of plan.spares) joining at hub k % hubs and leaving; every peer sees it. */
+export function warmupChangeSpec(plan, w, hubs, warmups) {
+  const k = Math.floor(w / 2);
+  if (!(k < warmups && warmups <= plan.spares)) throw new Error(`warm-up change ${w} of ${warmups} pairs, ${plan.spares} spares`);
+  return { kind: w % 2 === 0 ? 'join' : 'leave', server: true, at: k % hubs, index: plan.spareServer(plan.spares - warmups + k), key: `warmup-${w}` };
+}

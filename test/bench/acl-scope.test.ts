@@ -1,7 +1,7 @@
 // The scoped-map load runs' plan (bench/load/acl-scope.mjs): who should hold whom, and a policy the
 // hub accepts whose compiled rules fit one ACL_POLICY for every member (servers' sources are ANY).
 import { describe, expect, it } from 'vitest';
-import { compareScope, scopePlan } from '../../bench/load/acl-scope.mjs';
+import { compareScope, scopedChangeSpec, scopePlan, sparesFor, warmupChangeSpec } from '../../bench/load/acl-scope.mjs';
 import { parseAclPolicy } from '../../src/hub/acl-policy.js';
 import { compileAclFor, ruleSources, type AclMember } from '../../src/hub/acl-compile.js';
 import { ACL_MAX_BYTES, aclPolicyBytes } from '../../src/wire/acl.js';
@@ -68,5 +68,47 @@ describe('scopePlan', () => {
       const rules = compileAclFor(policy, members[i]!, members, sources);
       expect(aclPolicyBytes({ rules })).toBeLessThanOrEqual(ACL_MAX_BYTES);
     }
+  });
+});
+
+describe('the changes of a scoped run (cluster-load.mjs)', () => {
+  it.each([
+    ['the two first changes alone need one spare of each kind', 0, 0, 1],
+    ['six spreads: two cycles of four', 6, 0, 2],
+    ['seven spreads: a third cycle begun', 7, 0, 3],
+    ['each warm-up pair its own spare server', 6, 1, 3],
+    ['two warm-up pairs', 6, 2, 4],
+  ])('%s', (_, spreads, warmups, want) => {
+    expect(sparesFor(spreads, warmups)).toBe(want);
+  });
+
+  const plan = scopePlan({ peers: 20, servers: 2, groupSize: 6, spares: sparesFor(6, 1), spareGroup: 0 });
+  it.each([
+    // n, kind, server, hub (cycle 0: server at hub 0, member at hub 1; cycle 1 the other way round)
+    [0, 'join', true, 0, plan.spareServer(0)],
+    [1, 'leave', true, 0, plan.spareServer(0)],
+    [2, 'join', false, 1, plan.spareMember(0)],
+    [3, 'leave', false, 1, plan.spareMember(0)],
+    [4, 'join', true, 1, plan.spareServer(1)],
+    [7, 'leave', false, 0, plan.spareMember(1)],
+  ])('measured change %i: %s of a server %s at hub %i', (n, kind, server, at, index) => {
+    expect(scopedChangeSpec(plan, n, 2)).toEqual({ kind, server, at, index, key: `${n}` });
+  });
+
+  it('warm-up changes use a spare server no measured change uses, seen by every peer', () => {
+    const measured = new Set(Array.from({ length: 8 }, (_, n) => scopedChangeSpec(plan, n, 2).index));
+    const w = [0, 1].map((k) => warmupChangeSpec(plan, k, 2, 1));
+    expect(w.map((s) => [s.kind, s.at, s.key])).toEqual([['join', 0, 'warmup-0'], ['leave', 0, 'warmup-1']]);
+    expect(w[0]!.index).toBe(w[1]!.index);
+    expect(measured.has(w[0]!.index)).toBe(false);
+    expect(plan.role(w[0]!.index)).toBe('server');
+    for (let i = 0; i < 20; i++) expect(plan.sees(i, w[0]!.index)).toBe(true);
+    // Named in the policy the hubs are given (else the hub would not scope it as a server).
+    expect(plan.policy().tags.server).toContain(plan.name(w[0]!.index));
+  });
+
+  it('refuses a warm-up change past the spares the plan has', () => {
+    expect(() => warmupChangeSpec(plan, 2, 2, 1)).toThrow();
+    expect(() => warmupChangeSpec(plan, 0, 2, plan.spares + 1)).toThrow();
   });
 });

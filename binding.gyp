@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "meshd_tun",
-      "sources": ["src/tun/native/tun.c", "src/tun/native/tun-write.c", "src/tun/native/offload.c", "src/tun/native/offload-js.c", "src/util/native/napi-addon.c"],
+      "sources": ["src/tun/native/tun.c", "src/tun/native/tun-write.c", "src/tun/native/offload.c", "src/tun/native/offload-js.c", "src/tun/native/fastpath.c", "src/util/native/napi-addon.c"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "cflags!": ["-O3"]

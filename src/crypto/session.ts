@@ -50,8 +50,9 @@ export class TransportSession {
    * peers that started together do not rekey together). */
   readonly rekeyJitterMs: number;
   readonly drops: DropCounts = { short: 0, auth: 0, replay: 0, expired: 0 };
-  /** Next counter to send (= messages sent so far). */
-  sendCounter = 0;
+  /** The next counter to send (= messages sent so far), in a cell of its own so the native fast path
+   * (src/tun/native/fastpath.c) sends from the same sequence: a nonce is used once whoever seals. */
+  readonly counterCell = new Float64Array(new ArrayBuffer(8));
   /** Monotonic time of the last successful seal/open; the runtime's keepalive timers read these. */
   lastSentMs: number;
   lastReceivedMs = -Infinity;
@@ -66,6 +67,15 @@ export class TransportSession {
   lastGap = 0;
   private readonly nonce = Buffer.alloc(12);
   private readonly aead: AeadBackend | undefined;
+
+  /** Next counter to send (= messages sent so far). */
+  get sendCounter(): number {
+    return this.counterCell[0]!;
+  }
+
+  set sendCounter(n: number) {
+    this.counterCell[0] = n;
+  }
 
   /** `aead`: this session's AEAD; omitted or null, node:crypto. */
   constructor(keys: TransportKeys, createdAtMs: number, rekeyJitterMs = 0, aead?: AeadBackend | null) {
@@ -94,12 +104,13 @@ export class TransportSession {
   /** Seals into out[0 .. 32 + plaintext.length] (out may be a reused buffer); returns the datagram
    * length, or -1 when the key must not send (nothing written). */
   sealInto(plaintext: Uint8Array, out: Uint8Array, nowMs: number): number {
-    const counter = this.sendCounter;
+    const cell = this.counterCell;
+    const counter = cell[0]!;
     if (counter >= SEND_LIMIT || nowMs - this.createdAtMs >= REJECT_AFTER_TIME_MS) return -1;
     const n = plaintext.byteLength;
     const total = TRANSPORT_HEADER_SIZE + n + TRANSPORT_TAG_SIZE;
     if (out.byteLength < total) throw new RangeError(`sealInto: buffer of ${out.byteLength} bytes, need ${total}`);
-    this.sendCounter = counter + 1;
+    cell[0] = counter + 1;
     writeTransportHeader(out, this.remoteIndex, counter);
     const aead = this.aead;
     if (aead === undefined || !aead.aeadSeal(this.sendKeyBytes, out, plaintext)) this.sealSlow(plaintext, out);
@@ -217,4 +228,29 @@ export class TransportSession {
   expired(nowMs: number): boolean {
     return nowMs - this.createdAtMs >= REJECT_AFTER_TIME_MS;
   }
+
+  /** What the native fast path (src/tun/native/fastpath.c) needs to seal on this key, and for how
+   * long from now it may: never at or past a rekey (the counter limit and the initiator's time limit
+   * leave that packet to seal(), which starts the handshake) nor past the key's expiry. Undefined when
+   * the key must not send from the fast path at all. */
+  fastSendKey(nowMs: number): FastSendKey | undefined {
+    if (this.needsRekey(nowMs) || this.expired(nowMs)) return undefined;
+    const age = nowMs - this.createdAtMs;
+    const validMs = (this.isInitiator ? Math.min(this.rekeyAfterMs, REJECT_AFTER_TIME_MS) : REJECT_AFTER_TIME_MS) - age;
+    if (validMs <= 0) return undefined;
+    return { remoteIndex: this.remoteIndex, key: this.sendKeyBytes, counterCell: this.counterCell, counterLimit: Math.min(SEND_LIMIT, REKEY_MESSAGES), validMs };
+  }
+}
+
+/** TransportSession.fastSendKey: the send side of a key as the native fast path holds it. */
+export interface FastSendKey {
+  readonly remoteIndex: number;
+  /** The 32-byte send key (the session's own bytes: not to be modified). */
+  readonly key: Uint8Array;
+  /** The session's send counter cell (shared: the fast path increments it). */
+  readonly counterCell: Float64Array;
+  /** The counter the fast path must not reach. */
+  readonly counterLimit: number;
+  /** How long from now the key may send from the fast path. */
+  readonly validMs: number;
 }

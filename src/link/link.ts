@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { CryptoBackends } from '../crypto/backends.js';
 import type { HandshakeIdentity } from '../crypto/handshake.js';
 import { runtimeCrypto } from '../crypto/native.js';
-import type { TransportSession } from '../crypto/session.js';
+import type { FastSendKey, TransportSession } from '../crypto/session.js';
 import { sameEndpoint, type Endpoint } from '../net/udp.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -221,6 +221,25 @@ export class Link implements LinkContext {
     if (now - r.awaitingReplySinceMs <= quietMs || now - r.sessionSinceMs <= quietMs) return false;
     r.awaitingReplySinceMs = undefined;
     return true;
+  }
+
+  /** The current session's send key for the native fast path (crypto/session.ts fastSendKey), or
+   * undefined (no session, or one only seal() may use now: rekey due, expired). */
+  fastSendKey(remoteKey: Uint8Array, now: number): FastSendKey | undefined {
+    return this.table.get(remoteKey)?.keypairs.current?.fastSendKey(now);
+  }
+
+  /** The native fast path sent `count` datagrams to the remote on `path` since the last call: what
+   * send() does after sealing (the keepalive clock, WireGuard's rekey and "no reply" rules). */
+  noteFastSent(remoteKey: Uint8Array, path: Path, count: number, now: number): void {
+    const r = this.table.get(remoteKey);
+    const cur = r?.keypairs.current;
+    if (this.closed || r === undefined || cur === undefined || count <= 0) return;
+    this.stats.sent += count;
+    r.sendPath = path;
+    r.lastSentMs = now;
+    cur.lastSentMs = now;
+    if (cur.needsRekey(now) || this.unanswered(r, now)) this.initiator.start(r, path);
   }
 
   /** Sends an outer datagram as is (HUB_KEY_REQ). */

@@ -4,7 +4,7 @@
 // main socket. NAT_PROBE_REPLYs are taken out for the prober before the link sees them.
 // Adoption happens only after the link authenticated a datagram (adopt(), called by the peer on an
 // authenticated PING/PONG), so a forged datagram to an extra socket cannot move a path.
-import { endpointKey, sameEndpoint, type Endpoint, type UdpHandler, type UdpSocket } from '../net/udp.js';
+import { endpointKey, sameEndpoint, type Endpoint, type NativeSendFd, type UdpHandler, type UdpSocket } from '../net/udp.js';
 import { isNatOpen, NAT_PROBE_REPLY_TYPE, natProbeKind } from '../wire/nat-probe.js';
 
 /** Local tuning: endpoints remembered as "last heard on an extra socket" awaiting adoption. */
@@ -61,6 +61,14 @@ export class NatSocket implements UdpSocket {
   copiesOnSend(to: Endpoint): boolean {
     const mainOnly = this.routes.size === 0 && (this.deliveringSock === undefined || this.deliveringSock === this.main);
     return !this.closed && mainOnly && (this.main.copiesOnSend?.(to) ?? false);
+  }
+
+  /** The main socket's native fd when send(data, to) would go through it, else undefined (an extra
+   * socket owns the endpoint's mapping). */
+  nativeSendFd(to: Endpoint): NativeSendFd | undefined {
+    if (this.closed) return undefined;
+    const via = this.routes.size === 0 ? this.main : (this.routes.get(endpointKey(to)) ?? this.main);
+    return via === this.main ? this.main.nativeSendFd?.(to) : undefined;
   }
 
   /** Sends from a given extra socket (a birthday socket opening its mapping). */

@@ -3,7 +3,7 @@
 // peer/hub-transport.ts decides; everything else (peer to peer) stays UDP. Datagrams read from the
 // stream arrive "from" the hub endpoint, so the link above sees one hub, whatever carries it.
 import type { StreamConn } from './stream-node.js';
-import { sameEndpoint, type Endpoint, type UdpHandler, type UdpSocket } from './udp.js';
+import { sameEndpoint, type Endpoint, type NativeSendFd, type UdpHandler, type UdpSocket } from './udp.js';
 
 export type HubLegName = 'udp' | 'stream';
 
@@ -61,6 +61,11 @@ export class HubLegSocket implements UdpSocket {
   /** The UDP socket's answer, except to the hub over the stream (it keeps the bytes until written). */
   copiesOnSend(to: Endpoint): boolean {
     return !(this.useStream && sameEndpoint(to, this.hub)) && (this.udp.copiesOnSend?.(to) ?? false);
+  }
+
+  /** The UDP socket's, except to the hub over the stream. */
+  nativeSendFd(to: Endpoint): NativeSendFd | undefined {
+    return this.closed || (this.useStream && sameEndpoint(to, this.hub)) ? undefined : this.udp.nativeSendFd?.(to);
   }
 
   /** To the hub over UDP whatever the current leg (probes). */

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipv4Endpoint, parseIpv4 } from '../util/ipv4.js';
 import { formatIpv6, isIpv4Mapped, isIpv6Text, mappedIpv4, parseIpv6 } from '../util/ipv6.js';
-import type { Endpoint, UdpCounters, UdpHandler, UdpSocket } from './udp.js';
+import type { Endpoint, NativeSendFd, UdpCounters, UdpHandler, UdpSocket } from './udp.js';
 import { nextRecvBufferBytes, type RecvBufferState } from './rcvbuf-size.js';
 
 /** Local tuning: datagrams per recvmmsg (and per JS call); the addon drains up to 4 batches per wake. */
@@ -77,6 +77,8 @@ interface Addon {
   close(handle: unknown): void;
   /** malloc_trim(0); absent in an addon built before it. */
   trim?(): boolean;
+  /** The socket's fd and family for the TUN addon's fast path; absent in an addon built before it. */
+  sendFd?(handle: unknown): [number, 4 | 6] | null;
   /** SO_RCVBUF(FORCE) on the open socket; absent in an addon built before it. */
   setRecvBuffer?(handle: unknown, bytes: number): void;
 }
@@ -223,6 +225,15 @@ export class NativeUdpSocket implements UdpSocket {
     ctl[PENDING] = i + 1;
     if (i + 1 >= sendBatchSlots) this.addon.flush(this.handle);
     else if (i === 0) this.addon.arm(this.handle);
+  }
+
+  /** The fd the native fast path (src/tun/native/fastpath.c) sends this socket's datagrams from,
+   * and the socket's family (6: a dual-stack or IPv6 socket, which takes v4-mapped addresses);
+   * undefined once closed or with an addon built before it. */
+  nativeSendFd(): NativeSendFd | undefined {
+    if (this.closed) return undefined;
+    const r = this.addon.sendFd?.(this.handle);
+    return r ? { fd: r[0], family: r[1] } : undefined;
   }
 
   /** Always: send() copies each datagram into a send slot before it returns. */

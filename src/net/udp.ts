@@ -66,6 +66,12 @@ export type UdpHandler = (data: Buffer, from: Endpoint) => void;
  * - A handler that throws is a bug, but the socket catches it, counts it and carries on.
  * - After `close()` resolves, `send` is a no-op and the handler is never called again.
  */
+/** UdpSocket.nativeSendFd: a socket's fd and address family. */
+export interface NativeSendFd {
+  readonly fd: number;
+  readonly family: 4 | 6;
+}
+
 export interface UdpSocket {
   readonly local: Endpoint;
   send(data: Uint8Array, to: Endpoint): void;
@@ -73,6 +79,10 @@ export interface UdpSocket {
    * at once (the link then seals into one scratch buffer: no ArrayBuffer per datagram). Absent or
    * false: send may keep `data` (node:dgram until its callback, a TCP stream, the in-memory twin). */
   copiesOnSend?(to: Endpoint): boolean;
+  /** The native socket send(data, to) would use now (fd and family, 6 taking v4-mapped addresses),
+   * for the TUN addon's fast path (src/tun/native/fastpath.c) to send from; absent or undefined when
+   * that is not one native socket (node:dgram, a TCP stream, an extra punching socket). */
+  nativeSendFd?(to: Endpoint): NativeSendFd | undefined;
   onMessage(handler: UdpHandler): void;
   close(): Promise<void>;
 }

@@ -87,6 +87,11 @@ export interface DataChannel {
   /** FEC (fec-pair.ts) repairs a loss within `segments` later packets: KCP holds its fast
    * retransmit that much longer so it does not resend what FEC repaired; 0 restores the preset. */
   setFecDepth?(segments: number): void;
+  /** Whether a small message of a quiet lane would leave as a plain datagram now (leg-channel.ts);
+   * absent: never (the native fast path leaves the pair to JS). */
+  smallPlainNow?(): boolean;
+  /** Small messages the native fast path sent for the pair, for its counters. */
+  noteFastSent?(packets: number): void;
   close(): void;
 }
 

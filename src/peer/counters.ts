@@ -46,6 +46,12 @@ export class DataCounters implements Traffic {
     this.txBytes += bytes;
   }
 
+  /** Packets the native fast path sent (peer/fast-path.ts). */
+  txMany(packets: number, bytes: number): void {
+    this.txPackets += packets;
+    this.txBytes += bytes;
+  }
+
   rx(bytes: number): void {
     this.rxPackets++;
     this.rxBytes += bytes;

@@ -73,6 +73,13 @@ export class DupStage implements PeerSender {
 
   constructor(private readonly o: DupStageOptions) {}
 
+  /** Whether a small message of a quiet lane to the peer could be sent as copies now (its loss
+   * reading says so): the native fast path (fast-path.ts), which sends one copy, leaves such a pair to JS. */
+  copiesSmall(peer: RemotePeer): boolean {
+    if (!this.o.enabled || (peer.caps & PEER_CAP_FEC) === 0) return false;
+    return shouldDuplicate({ bytes: 1, lanePps: 1, laneBytesPerSec: 1, loss: this.o.lossOf(peer), capable: true }) === 'duplicate';
+  }
+
   send(peer: RemotePeer, inner: Uint8Array): boolean {
     if (!this.o.enabled || (peer.caps & PEER_CAP_FEC) === 0) return this.o.next.send(peer, inner);
     const p = this.pairOf(peer);

@@ -134,6 +134,11 @@ export class PeerFec {
   }
 
   /** Sends one inner message of the pair: framed as DATA while FEC is on, else as it is. */
+  /** Whether sends go out as FEC frames now (else as they are, with no parity). */
+  get encoding(): boolean {
+    return this.enc.active;
+  }
+
   send(inner: Uint8Array): boolean {
     this.sent++;
     if (!this.enc.active) return this.o.sender.send(this.o.peer, inner);

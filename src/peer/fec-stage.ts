@@ -48,6 +48,13 @@ export class FecStage implements PeerSender {
     return this.pairOf(peer).send(inner);
   }
 
+  /** Whether a message to the peer would leave as an FEC frame now (the gate on, a direct path, the
+   * pair's encoder active), not as it is: the native fast path (fast-path.ts) leaves such a pair to JS. */
+  wraps(peer: RemotePeer): boolean {
+    const on = this.o.fecOn?.(peer) ?? (this.o.setting !== 'off' && (peer.caps & PEER_CAP_FEC) !== 0);
+    return on && (this.o.sender.isDirect?.(peer) ?? true) && (this.pairs.get(peer)?.encoding ?? false);
+  }
+
   /** Inbound stage 4 for inner kind 5 (accepted whatever our setting: the peer chose to send it). */
   receive(peer: RemotePeer, frame: Uint8Array): void {
     this.busy = true;

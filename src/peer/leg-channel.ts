@@ -152,6 +152,26 @@ export class LegChannel implements DataChannel {
     return this.lanes().send(packet);
   }
 
+  /**
+   * Whether a small message of a quiet lane would leave as a plain datagram now (interactiveRoute for
+   * it), after the once-a-second checks send() would have made: the native fast path (fast-path.ts)
+   * asks once a second, since the packets it sends never reach send().
+   */
+  smallPlainNow(): boolean {
+    if (this.closed) return false;
+    const now = this.clock.now();
+    if (now >= this.nextCheckMs) this.reconsider();
+    else if (now >= this.nextCeilingMs) this.reconsiderCeiling();
+    if (this.choice.transport !== 'kcp' || this.choice.smallAsDatagrams !== true || this.rxCounts === undefined) return false;
+    const sinceLossMs = this.lossAtMs === undefined ? undefined : now - this.lossAtMs;
+    return interactiveRoute({ clean: true, bytes: 0, lanePps: 0, sinceLossMs, cleanRx: this.cleanRx }) === 'datagram';
+  }
+
+  /** Small messages the native fast path sent as datagrams for this pair. */
+  noteFastSent(packets: number): void {
+    this.small.datagram += packets;
+  }
+
   /** interactive-datagram.ts for one packet of a pair whose path is clean: counts it on its lane. */
   private asDatagram(packet: Uint8Array, now: number): boolean {
     // A transfer's full segments: KCP, without hashing or counting them (the per-lane rate is the

@@ -16,6 +16,7 @@ import { mallocTrim } from '../net/udp-native.js';
 import { HubLegs } from './hub-legs.js';
 import { connectStream } from '../net/stream-node.js';
 import { openTun, type LinuxTunDevice } from '../tun/linux.js';
+import { FastPath, fastAddonJson, fastPathTickMs } from './fast-path.js';
 import { applyOverlay6, overlay6Of, overlay6Request } from './overlay6.js';
 import { parseIpv6 } from '../util/ipv6.js';
 import { systemClock, systemWallClock } from '../util/clock.js';
@@ -277,6 +278,9 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       // The receive path's batching (issue 19 session 7): the socket's counters (datagrams per
       // recvmmsg, kernel drops, receive buffer) and the TUN's (packets per write).
       rxPath: { udp: rawUdp.counters, ...(tun ? { tun: tun.stats() } : {}) },
+      // The native fast path (peer/fast-path.ts): entries set and removed, datagrams it sent (booked
+      // once a second), the last look's verdicts by reason, and the addon's refusals.
+      ...(fast && tun?.fastPath ? { fastPath: { ...fast.stats, addon: fastAddonJson(tun.fastPath.stats()) } } : {}),
       ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),
     };
   };
@@ -284,8 +288,11 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   // answering or a refusal (the peer keeps retrying: hub-client.ts).
   let control: { close(): Promise<void> } | undefined;
   let metrics: { close(): Promise<void> } | undefined;
+  let fastTimer: NodeJS.Timeout | undefined;
+  let fast: FastPath | undefined;
   const cleanup = async (): Promise<void> => {
     closing = true;
+    clearInterval(fastTimer);
     trimmer.stop();
     ht.stop();
     await routes.close();
@@ -362,6 +369,25 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   }
   const device = tun;
   device.onPackets(dp.outbound.onTunBatch);
+  // The native fast path (peer/fast-path.ts, tun/native/fastpath.c): small packets of a clean direct
+  // pair leave from the TUN addon without a turn of JS. MESHD_FAST_PATH=0 keeps them in JS (A/B).
+  if (device.fastPath && process.env.MESHD_FAST_PATH !== '0') {
+    fast = new FastPath({
+      port: device.fastPath,
+      table: node.remotes,
+      socket: nat ? nat.socket : udp,
+      link: node.link,
+      fecOn: (p) => dp.fec.wraps(p),
+      copiesSmall: (p) => dp.dup.copiesSmall(p),
+      aclEnforcing: () => node.firewall.enforcing,
+      counters: dp.counters,
+      clock: systemClock,
+    });
+    const f = fast;
+    node.onMapChange(() => f.clearAll());
+    fastTimer = setInterval(() => f.tick(), fastPathTickMs);
+    fastTimer.unref();
+  }
   device.onClose((err) => {
     if (err && !closing) fail(err);
   });

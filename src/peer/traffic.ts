@@ -34,6 +34,12 @@ export class PeerTraffic {
     this.txBytes += bytes;
   }
 
+  /** Packets the native fast path sent (peer/fast-path.ts books them once a second). */
+  txMany(packets: number, bytes: number): void {
+    this.txPackets += packets;
+    this.txBytes += bytes;
+  }
+
   rx(bytes: number): void {
     this.rxPackets++;
     this.rxBytes += bytes;
@@ -43,6 +49,13 @@ export class PeerTraffic {
   wire(direction: Direction, path: PathKind, bytes: number): void {
     const i = (direction === 'out' ? 0 : 3) + pathIndex[path];
     this.wirePackets[i]!++;
+    this.wireBytes[i]! += bytes;
+  }
+
+  /** `packets` inner messages of `bytes` in all, at once (the native fast path's). */
+  wireMany(direction: Direction, path: PathKind, packets: number, bytes: number): void {
+    const i = (direction === 'out' ? 0 : 3) + pathIndex[path];
+    this.wirePackets[i]! += packets;
     this.wireBytes[i]! += bytes;
   }
 

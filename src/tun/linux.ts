@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TunError } from '../util/errors.js';
 import type { PacketBatch, TunDevice, TunHandler, TunOptions } from './device.js';
+import type { FastPathEntry, FastPathPort, FastPathStats } from './fast-path-port.js';
 import { ipv6MinMtu } from './ip6-packet.js';
 import { formatIpv6, parseIpv6 } from '../util/ipv6-prefix.js';
 
@@ -73,6 +74,10 @@ interface Addon {
   offloadCoalesce?(packets: readonly Uint8Array[]): Uint8Array[];
   setAddress6?(name: string, address6: string, prefixLength6: number): void;
   offloadSplit?(input: Uint8Array, mtu: number, out: Uint8Array, slotSize: number, lengths: Uint32Array, state: Uint32Array): number;
+  /** The native fast path (fastpath.c); absent from addons built before it. */
+  fastSet?(handle: unknown, dst: number, remoteIndex: number, key: Uint8Array, counterCell: Float64Array, counterLimit: number, validMs: number, fd: number, address: Uint8Array, port: number, maxBytes: number, maxPps: number, innerKind: number): boolean;
+  fastDelete?(handle: unknown, dst?: number): void;
+  fastStats?(handle: unknown, take: boolean): FastPathStats;
 }
 
 // src/tun/linux.ts and dist/tun/linux.js are both two levels below the package root.
@@ -178,6 +183,8 @@ export interface LinuxTunDevice extends TunDevice {
    * Throws TunError (TUN_BAD_ADDRESS, TUN_BAD_MTU under 1280, TUN_NO_ADDON for an old build). */
   setAddress6(address6: string, prefixLength6: number): void;
   stats(): TunStats;
+  /** The native fast path (src/peer/fast-path.ts fills it); undefined with an addon built before it. */
+  readonly fastPath: FastPathPort | undefined;
 }
 
 class LinuxTun implements LinuxTunDevice {
@@ -191,6 +198,7 @@ class LinuxTun implements LinuxTunDevice {
   private readonly closeHandlers: ((err?: Error) => void)[] = [];
   private readonly batch: { data: Buffer; slotSize: number; lengths: Uint32Array; count: number };
   private flushScheduled = false;
+  readonly fastPath: FastPathPort | undefined;
   /** With offloads, writes queue in the addon and go out together after this I/O turn. */
   private readonly flushQueued = (): void => {
     this.flushScheduled = false;
@@ -226,6 +234,20 @@ class LinuxTun implements LinuxTunDevice {
     this.offload = opened.offload === true && typeof a.flush === 'function';
     this.batch = { data: opened.data, slotSize, lengths: opened.lengths, count: 0 };
     if (opts.address6 !== undefined) this.address6 = `${formatIpv6(parseIpv6(opts.address6)!)}/${opts.prefixLength6 ?? 64}`;
+    this.fastPath = a.fastSet && a.fastDelete && a.fastStats ? this.fastPort(a) : undefined;
+  }
+
+  private fastPort(a: Addon): FastPathPort {
+    return {
+      set: (e: FastPathEntry) =>
+        !this.closed && a.fastSet!(this.handle, e.dst, e.remoteIndex, e.key, e.counterCell, e.counterLimit, e.validMs, e.fd, e.address, e.port, e.maxBytes, e.maxPps, e.innerKind),
+      delete: (dst?: number) => {
+        if (this.closed) return;
+        if (dst === undefined) a.fastDelete!(this.handle);
+        else a.fastDelete!(this.handle, dst);
+      },
+      stats: (take = false) => a.fastStats!(this.handle, take),
+    };
   }
 
   setAddress6(address6: string, prefixLength6: number): void {

@@ -1,6 +1,7 @@
 // Idle ping on a clean direct path through real daemons (issue 19 item 7, session 8,
 // peer/interactive-datagram.ts): after a warm-up, both peers send the pings and replies as plain
-// datagrams (status: smallPackets.datagram), not through KCP; on main the field does not exist.
+// datagrams (status: smallPackets.datagram), not through KCP; on main the field does not exist. Then
+// the TUN addon's native fast path sends them (session 10, peer/fast-path.ts: status fastPath).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeRoot } from '../helpers/root.js';
 import { MeshLab, requireDist, say } from '../helpers/mesh-lab.js';
@@ -34,4 +35,23 @@ describeRoot('idle ping on a clean direct path (real daemons)', () => {
     }
     expect(plain).toBe(true);
   }, 120_000);
+
+  it('then the pings leave from the native fast path on both sides, none lost', async () => {
+    const lab = m!;
+    const b = lab.peer('b');
+    type Fast = { sets: number; sent: number; last: Record<string, number>; addon: { sent: number } } | undefined;
+    const fast = async (name: string): Promise<Fast> => ((await lab.status(lab.peer(name).daemon)) as unknown as { fastPath?: Fast }).fastPath;
+    // The owner installs a pair's entry at its once-a-second look after the pair went plain.
+    let on = false;
+    for (let round = 0; round < 3 && !on; round++) {
+      const before = [await fast('a'), await fast('b')];
+      const r = await lab.ping('a', b.overlay, 20, { intervalS: 0.2 });
+      expect(r.received, r.out).toBe(20);
+      const after = [await fast('a'), await fast('b')];
+      say('idle', `fast round ${round}: a ${JSON.stringify(after[0])} b ${JSON.stringify(after[1])}`);
+      const grew = (i: number) => (after[i]?.addon.sent ?? 0) - (before[i]?.addon.sent ?? 0) >= 10;
+      on = grew(0) && grew(1);
+    }
+    expect(on).toBe(true);
+  }, 60_000);
 });

@@ -31,6 +31,7 @@
 //   close(handle)  flushes, then closes; idempotent; no callback after it returns
 //   trim()         malloc_trim(0): true when memory went back to the kernel (see js_trim)
 //   setRecvBuffer(handle, bytes)  SO_RCVBUF(FORCE) on the open socket; ctl[CTL_RCVBUF] is updated
+//   sendFd(handle) -> [fd, 4|6] | null   the socket for the TUN addon's fast path (see js_send_fd)
 // Errors thrown from open carry the errno name as `code` (EADDRINUSE, EACCES, ...), like node:dgram.
 // The N-API plumbing (CHECK, errors, the external's lifecycle) is src/util/native/napi-addon.c.
 #include "../../util/native/napi-addon.h"
@@ -636,7 +637,24 @@ static napi_value js_set_recv_buffer(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static const addon_fn_t exported[] = {{"open", js_open}, {"arm", js_arm}, {"flush", js_flush}, {"close", js_close}, {"trim", js_trim}, {"setRecvBuffer", js_set_recv_buffer}};
+// sendFd(handle) -> [fd, family 4|6], or null once closed: what the TUN addon's fast path
+// (src/tun/native/fastpath.c) sends its datagrams from, so they leave from this socket's port.
+static napi_value js_send_fd(napi_env env, napi_callback_info info) {
+  napi_value out, fd, fam;
+  udp_t *u = addon_obj_arg(env, info);
+  if (u == NULL || u->obj.closed || u->fd < 0) {
+    CHECK(napi_get_null(env, &out));
+    return out;
+  }
+  CHECK(napi_create_array_with_length(env, 2, &out));
+  CHECK(napi_create_int32(env, u->fd, &fd));
+  CHECK(napi_create_int32(env, u->family == AF_INET6 ? 6 : 4, &fam));
+  CHECK(napi_set_element(env, out, 0, fd));
+  CHECK(napi_set_element(env, out, 1, fam));
+  return out;
+}
+
+static const addon_fn_t exported[] = {{"open", js_open}, {"arm", js_arm}, {"flush", js_flush}, {"close", js_close}, {"trim", js_trim}, {"setRecvBuffer", js_set_recv_buffer}, {"sendFd", js_send_fd}};
 
 static napi_value init(napi_env env, napi_value exports) {
   return define_functions(env, exports, exported, sizeof exported / sizeof exported[0], NULL);

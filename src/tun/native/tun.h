@@ -14,6 +14,8 @@
 #include "../../util/native/napi-addon.h"
 #include "offload.h"
 
+struct fastpath_s;
+
 typedef struct tun_s {
   addon_obj_t obj; // first: env, closed (fd closed, no more callbacks), the external's lifecycle
   int fd;
@@ -39,6 +41,8 @@ typedef struct tun_s {
   // Write queue (offloads only): packets copied in by write(), written by flush().
   struct wqueue_s *wq;
   uint64_t writes, written, super_out, write_errors;
+  // The native fast path (fastpath.c): NULL until JS installs its first entry.
+  struct fastpath_s *fp;
 } tun_t;
 
 // Queue geometry; local tuning: a loop turn of UDP reads is at most a few hundred packets.
@@ -69,5 +73,7 @@ napi_value js_flush(napi_env env, napi_callback_info info);
 // offload-js.c
 napi_value js_offload_split(napi_env env, napi_callback_info info);
 napi_value js_offload_coalesce(napi_env env, napi_callback_info info);
+
+#include "fastpath.h"
 
 #endif

@@ -32,6 +32,10 @@
 //     a reordering window after its send, or when no ACK has acked anything for a whole RTO (the
 //     timer restarts on progress, as TCP's does), instead of at its own send time + RTO. Queueing
 //     or a receiver's stall that delays every ACK alike then resends nothing. Same wire format.
+// 14. Opt-in (`fastackRepairStrict`, sender side, with fastackConserve): a retransmitted segment
+//     counts a skip only from ACKs of transmissions sent in a later ms than it (fastack.ts): new
+//     segments that left earlier in the same ms no longer make a repair "lost" before it can
+//     arrive. Off by default (ikcp.c's IKCP_FASTACK_CONSERVE counts an equal ts). Same wire format.
 import {
   KCP_ASK_SEND,
   KCP_ASK_TELL,
@@ -64,6 +68,7 @@ import {
   type KcpPresetName,
 } from './constants.js';
 import { AckEcho, ackEchoDefaults, type AckEchoConfig } from './ack-echo.js';
+import { skipsSegment } from './fastack.js';
 import { RateControl, type RateSnapshot } from './rate-control.js';
 import { firstSendSlackMs, rtoBackoff, rttUpdate } from './rtt.js';
 import { Fifo, SeqSlots } from './ring.js';
@@ -234,6 +239,8 @@ export class Kcp {
   stream = 0;
   deadLink = KCP_DEAD_LINK_XMIT;
   fastackConserve = true;
+  /** DEPARTURE 14 (sender side, local): with conserve, a repair counts only ACKs of later-ms sends (fastack.ts). */
+  fastackRepairStrict = false;
   /** DEPARTURE 12 (receiver side, local): repeat recent flushes' ACKs (ack-echo.ts; setAckEcho tunes it). */
   ackEcho = false;
   /**
@@ -827,7 +834,7 @@ export class Kcp {
     for (let s = this.sndUna; s !== sn; s = (s + 1) >>> 0) {
       const seg = this.sndBuf.get(s);
       if (seg === undefined) continue;
-      if (!this.fastackConserve || seqDiff(ts, seg.ts) >= 0) seg.fastack++;
+      if (skipsSegment(ts, seg.ts, seg.xmit, this.fastackConserve, this.fastackRepairStrict)) seg.fastack++;
     }
   }
 

@@ -316,6 +316,25 @@ describe('fast retransmit', () => {
     k.flush(113); // xmit 2 > 1: no more
     expect(k.stats.retransFast).toBe(1);
   });
+
+  it.each([
+    ['conserve (ikcp.c): ACKs of segments sent just before the repair, in its ms, resend it again', false, [0, 0]],
+    ['repairStrict (DEPARTURE 14): only ACKs of later-ms sends count for a repair', true, [0]],
+  ] as const)('a repair and new segments in the same ms, %s', (_why, strict, want) => {
+    const { k, out } = inFlight(4); // sn 0-3 at t=100; 0 is lost
+    k.fastackRepairStrict = strict;
+    k.input(ack(1, 100), undefined, 140);
+    k.send(text('m')); // sn 4 and 5 leave at 150, before 0 is found lost
+    k.send(text('m'));
+    k.flush(150);
+    k.input(ack(2, 100), undefined, 150);
+    k.flush(150); // the repair of 0, also at 150
+    k.input(ack(4, 150), undefined, 190); // 4 and 5 arrived before the repair: their ACKs come first
+    k.input(ack(5, 150), undefined, 190);
+    k.flush(191);
+    const resent = out.flatMap((d) => decodeDatagram(d)).filter((s) => s.header.cmd === KcpCmd.Push && s.header.sn === 0);
+    expect(resent.map((s) => s.header.sn)).toEqual(want);
+  });
 });
 
 describe('ack echo (DEPARTURE 12)', () => {

@@ -24,14 +24,18 @@
 //     Off by default, so the ikcp.c configuration is unchanged. Same wire format either way.
 // 11. Opt-in (`unordered`, receiver side): segments past a gap are handed out at once, each
 //     exactly once; for peers that send single-segment messages only. Off by default.
-// 12. Opt-in (`ackEcho`, receiver side): a flush that sends ACKs repeats those of the previous
-//     flush (if recent), so one lost ACK datagram no longer makes the sender fast-retransmit a
+// 12. Opt-in (`ackEcho`, receiver side): a flush that sends ACKs repeats those of recent flushes
+//     (ack-echo.ts), so one lost ACK datagram no longer makes the sender fast-retransmit a
 //     segment that arrived. Off by default; the wire format is the reference's (an ACK segment more).
 // 13. Opt-in (`rackLoss`, sender side, rate control only): RACK-style loss detection (RFC 8985).
 //     A segment is resent when a segment sent after it was acked and it is still unacked srtt +
 //     a reordering window after its send, or when no ACK has acked anything for a whole RTO (the
 //     timer restarts on progress, as TCP's does), instead of at its own send time + RTO. Queueing
 //     or a receiver's stall that delays every ACK alike then resends nothing. Same wire format.
+// 14. Opt-in (`fastackRepairStrict`, sender side, with fastackConserve): a retransmitted segment
+//     counts a skip only from ACKs of transmissions sent in a later ms than it (fastack.ts): new
+//     segments that left earlier in the same ms no longer make a repair "lost" before it can
+//     arrive. Off by default (ikcp.c's IKCP_FASTACK_CONSERVE counts an equal ts). Same wire format.
 import {
   KCP_ASK_SEND,
   KCP_ASK_TELL,
@@ -63,17 +67,14 @@ import {
   type KcpPreset,
   type KcpPresetName,
 } from './constants.js';
+import { AckEcho, ackEchoDefaults, type AckEchoConfig } from './ack-echo.js';
+import { skipsSegment } from './fastack.js';
 import { RateControl, type RateSnapshot } from './rate-control.js';
 import { firstSendSlackMs, rtoBackoff, rttUpdate } from './rtt.js';
 import { Fifo, SeqSlots } from './ring.js';
 import { readU16LE, readU32LE, writeHeader } from './segment.js';
 import { seqDiff, toU32Ms } from './seq.js';
 
-/** DEPARTURE 12, local tuning: ACKs of one flush repeated in the next (a flush under bulk load
- * acks one or two datagrams), and how old that flush may be (an echo's RTT sample, taken only
- * when the first ack was lost, is late by at most this). */
-export const ackEchoMax = 8;
-export const ackEchoWindowMs = 10;
 /** DEPARTURE 13, local tuning: segments in flight (or any queued) from which ACK progress restarts
  * the RTO of all (RFC 7765's rrthresh); below, each segment keeps its own timer. */
 export const rackRestartMinSegs = 4;
@@ -238,7 +239,9 @@ export class Kcp {
   stream = 0;
   deadLink = KCP_DEAD_LINK_XMIT;
   fastackConserve = true;
-  /** DEPARTURE 12 (receiver side, local): repeat the previous flush's ACKs (see ackEchoMax). */
+  /** DEPARTURE 14 (sender side, local): with conserve, a repair counts only ACKs of later-ms sends (fastack.ts). */
+  fastackRepairStrict = false;
+  /** DEPARTURE 12 (receiver side, local): repeat recent flushes' ACKs (ack-echo.ts; setAckEcho tunes it). */
   ackEcho = false;
   /**
    * DEPARTURE 11 (receiver side, local): hand out a segment that arrives beyond a gap at once
@@ -288,11 +291,10 @@ export class Kcp {
   private ackSn = new Uint32Array(64);
   private ackTs = new Uint32Array(64);
   private ackCount = 0;
-  /** DEPARTURE 12: the last flush's ACKs (at most ackEchoMax) and when it ran (u32 ms). */
-  private readonly echoSn = new Uint32Array(ackEchoMax);
-  private readonly echoTs = new Uint32Array(ackEchoMax);
-  private echoCount = 0;
-  private echoAt = 0;
+  /** DEPARTURE 12: the ACKs sent lately (ack-echo.ts) and room for the ones one flush repeats. */
+  private echo = new AckEcho();
+  private echoSn = new Uint32Array(ackEchoDefaults.capacity);
+  private echoTs = new Uint32Array(ackEchoDefaults.capacity);
   private readonly pool: Seg[] = [];
   /**
    * How many spare segments the pool may keep: KCP_POOL_MAX_SEGS plus every segment allocated since
@@ -649,6 +651,13 @@ export class Kcp {
     return 0;
   }
 
+  /** DEPARTURE 12: how many ACKs are repeated, how often and for how long (ack-echo.ts). */
+  setAckEcho(cfg: AckEchoConfig): void {
+    this.echo = new AckEcho(cfg);
+    this.echoSn = new Uint32Array(cfg.capacity);
+    this.echoTs = new Uint32Array(cfg.capacity);
+  }
+
   // ======================================================================== clock side
 
   /**
@@ -825,34 +834,26 @@ export class Kcp {
     for (let s = this.sndUna; s !== sn; s = (s + 1) >>> 0) {
       const seg = this.sndBuf.get(s);
       if (seg === undefined) continue;
-      if (!this.fastackConserve || seqDiff(ts, seg.ts) >= 0) seg.fastack++;
+      if (skipsSegment(ts, seg.ts, seg.xmit, this.fastackConserve, this.fastackRepairStrict)) seg.fastack++;
     }
   }
 
   /**
-   * DEPARTURE 12: after this flush's ACKs, the previous flush's again (when it was at most
-   * ackEchoWindowMs ago, so an echo's RTT sample is late by no more than that), packed after them
-   * as any ACK; then this flush's become the ones to echo.
+   * DEPARTURE 12: after this flush's ACKs, those of recent flushes still above una (ack-echo.ts),
+   * packed after them as any ACK; then this flush's are remembered to be repeated in turn.
    */
   private echoAcks(buf: Uint8Array, ptr: number, base: number, wnd: number, una: number): number {
-    if (this.echoCount > 0 && seqDiff(this.current, this.echoAt) <= ackEchoWindowMs) {
-      for (let i = 0; i < this.echoCount; i++) {
-        if (ptr + KCP_OVERHEAD_BYTES > this.mtu) {
-          this.emit(ptr);
-          ptr = base;
-        }
-        // Acks below una say nothing una does not.
-        if (seqDiff(this.echoSn[i]!, una) < 0) continue;
-        ptr = writeHeader(buf, ptr, this.conv, KcpCmd.Ack, 0, wnd, this.echoTs[i]!, this.echoSn[i]!, una, 0);
-        this.stats.outSegs++;
-        this.stats.ackEchoes++;
+    const n = this.echo.take(this.current, una, this.echoSn, this.echoTs);
+    for (let i = 0; i < n; i++) {
+      if (ptr + KCP_OVERHEAD_BYTES > this.mtu) {
+        this.emit(ptr);
+        ptr = base;
       }
+      ptr = writeHeader(buf, ptr, this.conv, KcpCmd.Ack, 0, wnd, this.echoTs[i]!, this.echoSn[i]!, una, 0);
+      this.stats.outSegs++;
+      this.stats.ackEchoes++;
     }
-    const from = Math.max(0, this.ackCount - ackEchoMax);
-    this.echoCount = this.ackCount - from;
-    this.echoSn.set(this.ackSn.subarray(from, this.ackCount));
-    this.echoTs.set(this.ackTs.subarray(from, this.ackCount));
-    this.echoAt = this.current;
+    this.echo.remember(this.ackSn, this.ackTs, this.ackCount, this.current, una);
     return ptr;
   }
 

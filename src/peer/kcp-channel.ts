@@ -77,6 +77,9 @@ export class KcpChannel {
     // whole flights the receiver already had (issue 19); RACK resends only what later ACKs show
     // missing, and the RTO restarts on every ACK that acks something (kcp.ts DEPARTURE 13).
     this.kcp.rackLoss = true;
+    // The sender flushes many times a millisecond: new segments that left just before a repair, in
+    // the same ms, must not count as sent after it, or their ACKs resend it before it can arrive.
+    this.kcp.fastackRepairStrict = true;
     this.timer = new KcpTimer(this.kcp, o.clock);
   }
 

@@ -2,6 +2,7 @@
 // schedules per nodelay mode, fast resend, zero-window probing, the dead-link flag, sequence
 // wrap-around and input() rejection codes.
 import { describe, expect, it } from 'vitest';
+import type { AckEchoConfig } from '../../src/arq/ack-echo.js';
 import { KcpCmd, presets, type KcpPresetName } from '../../src/arq/constants.js';
 import { Kcp } from '../../src/arq/kcp.js';
 import { decodeDatagram, encodeDatagram, encodeSegment, type SegmentHeader } from '../../src/arq/segment.js';
@@ -315,6 +316,25 @@ describe('fast retransmit', () => {
     k.flush(113); // xmit 2 > 1: no more
     expect(k.stats.retransFast).toBe(1);
   });
+
+  it.each([
+    ['conserve (ikcp.c): ACKs of segments sent just before the repair, in its ms, resend it again', false, [0, 0]],
+    ['repairStrict (DEPARTURE 14): only ACKs of later-ms sends count for a repair', true, [0]],
+  ] as const)('a repair and new segments in the same ms, %s', (_why, strict, want) => {
+    const { k, out } = inFlight(4); // sn 0-3 at t=100; 0 is lost
+    k.fastackRepairStrict = strict;
+    k.input(ack(1, 100), undefined, 140);
+    k.send(text('m')); // sn 4 and 5 leave at 150, before 0 is found lost
+    k.send(text('m'));
+    k.flush(150);
+    k.input(ack(2, 100), undefined, 150);
+    k.flush(150); // the repair of 0, also at 150
+    k.input(ack(4, 150), undefined, 190); // 4 and 5 arrived before the repair: their ACKs come first
+    k.input(ack(5, 150), undefined, 190);
+    k.flush(191);
+    const resent = out.flatMap((d) => decodeDatagram(d)).filter((s) => s.header.cmd === KcpCmd.Push && s.header.sn === 0);
+    expect(resent.map((s) => s.header.sn)).toEqual(want);
+  });
 });
 
 describe('ack echo (DEPARTURE 12)', () => {
@@ -354,6 +374,40 @@ describe('ack echo (DEPARTURE 12)', () => {
     ['on, but the flush before was longer ago than the echo window: no echo', true, 2, 11, [0, 2]],
   ] as const)('%s', (_why, echo, lostAck, gapMs, want) => {
     expect(resentAfter(echo, lostAck, gapMs).resent).toEqual(want);
+  });
+
+  /**
+   * A busy receiver reads its socket in batches: 20 segments, data segment 0 lost (a hole), the rest
+   * read in three batches (1-10, 11-14, 15-19) with a flush each, 1 ms apart; the first batch's ACK
+   * datagram is lost. Returns the sns the sender sends again.
+   */
+  function resentAfterBatch(cfg: AckEchoConfig | undefined): number[] {
+    const s = capture();
+    const r = capture();
+    for (const k of [s.k, r.k]) k.setNodelay(1, 10, 2, 1);
+    r.k.ackEcho = true;
+    if (cfg !== undefined) r.k.setAckEcho(cfg);
+    for (let i = 0; i < 20; i++) s.k.send(new Uint8Array(1000));
+    s.k.flush(100);
+    const data = s.out.splice(0);
+    const acks: Uint8Array[] = [];
+    [[1, 11], [11, 15], [15, 20]].forEach(([from, to], batch) => {
+      const t = 110 + batch;
+      for (let i = from!; i < to!; i++) r.k.input(data[i]!, undefined, t);
+      r.k.flush(t);
+      const sent = r.out.splice(0);
+      if (batch !== 0) acks.push(...sent);
+    });
+    for (const d of acks) s.k.input(d, undefined, 113);
+    s.k.flush(114);
+    return s.out.flatMap((d) => decodeDatagram(d)).filter((x) => x.header.cmd === KcpCmd.Push).map((x) => x.header.sn);
+  }
+
+  it.each([
+    ['session 9 (the last 8 ACKs of the previous flush): the batch\'s first two go again', { capacity: 8, repeats: 1, windowMs: 10 }, [0, 1, 2]],
+    ['the defaults (up to 64, in the next two flushes): only the lost segment goes again', undefined, [0]],
+  ] as const)('a lost ACK datagram of a batch of ten, %s', (_why, cfg, want) => {
+    expect(resentAfterBatch(cfg)).toEqual(want);
   });
 
   it('acks below una are not echoed (una says it already)', () => {

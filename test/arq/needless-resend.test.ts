@@ -26,9 +26,11 @@ const run = (delayMs: number, loss: number, rack: boolean, stall = true) =>
 describe('needless resends when the receiver stalls 40 ms every 0.5 s', () => {
   // Measured (seed 1, 8 s): needless = receiver duplicates / PUSH segments sent.
   //   200 ms RTT 5 %: timer per segment ~17 %, RACK ~1.3 %; 40 ms 5 %: ~4 % / ~1 %; 200 ms clean: ~10 % / 0.03 %.
+  //   Session 10 (ack echo of up to 64 ACKs in the next two flushes, ack-echo.ts): 40 ms 5 % ~3.4 % /
+  //   0.42 % (a stall's batch acked more than the 8 the echo had repeated), 200 ms 5 % 9.5 % / 0.79 %.
   it.each([
     { delayMs: 100, loss: 0.05, maxNeedless: 0.03, minGain: 1.08 },
-    { delayMs: 20, loss: 0.05, maxNeedless: 0.013, minGain: 1.0 },
+    { delayMs: 20, loss: 0.05, maxNeedless: 0.008, minGain: 1.0 },
     { delayMs: 100, loss: 0, maxNeedless: 0.005, minGain: 1.03 },
   ])('RTT $delayMs x 2 ms, loss $loss: needless resends <= $maxNeedless of sends, goodput >= $minGain x the timer per segment', ({ delayMs, loss, maxNeedless, minGain }) => {
     const before = run(delayMs, loss, false);

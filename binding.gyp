@@ -9,7 +9,7 @@
     },
     {
       "target_name": "meshd_udp",
-      "sources": ["src/net/native/udp.c", "src/util/native/napi-addon.c"],
+      "sources": ["src/net/native/udp.c", "src/net/native/fastrecv.c", "src/util/native/napi-addon.c"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "cflags!": ["-O3"]

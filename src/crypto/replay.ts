@@ -1,16 +1,35 @@
 // Sliding anti-replay window over transport counters (WireGuard's bitmap ring, RFC 6479 style):
 // a ring of 32-bit words; moving forward clears the words skipped over, so each update is O(1)
 // amortised with at most REPLAY_RING_WORDS words cleared. Used by session.ts. Split into check
-// (before AEAD: cheap pre-filter) and update (after authentication: marks the counter).
+// (before AEAD: cheap pre-filter) and update (after authentication: marks the counter). The state
+// lives in one shared buffer so the native receive fast path marks the same window.
 import { MAX_SAFE_COUNTER, REPLAY_RING_WORDS, REPLAY_WINDOW_SIZE } from './constants.js';
 
 const WORD_BITS = 32;
 const RING_MASK = REPLAY_RING_WORDS - 1; // REPLAY_RING_WORDS is a power of two
 
+/** Bytes of a window's shared state: the highest counter (a double), then the ring's words. */
+export const REPLAY_SHARED_BYTES = 8 + 4 * REPLAY_RING_WORDS;
+
 export class ReplayWindow {
-  private readonly ring = new Uint32Array(REPLAY_RING_WORDS);
+  /** The window's whole state in one buffer, which the native fast path's receive half
+   * (src/net/native/fastrecv.c) reads and marks with the same algorithm: one window whoever opens. */
+  readonly shared = new Uint8Array(new ArrayBuffer(REPLAY_SHARED_BYTES));
+  private readonly lastCell = new Float64Array(this.shared.buffer, 0, 1);
+  private readonly ring = new Uint32Array(this.shared.buffer, 8, REPLAY_RING_WORDS);
+
+  constructor() {
+    this.lastCell[0] = -1;
+  }
+
   /** Highest counter marked so far; -1 before the first. */
-  private last = -1;
+  private get last(): number {
+    return this.lastCell[0]!;
+  }
+
+  private set last(n: number) {
+    this.lastCell[0] = n;
+  }
 
   /** Would `counter` be accepted now? Does not mark it. */
   check(counter: number): boolean {

@@ -229,6 +229,22 @@ export class TransportSession {
     return nowMs - this.createdAtMs >= REJECT_AFTER_TIME_MS;
   }
 
+  /** What the native fast path's receive half (src/net/native/fastrecv.c) needs to open on this
+   * key, and for how long from now it may: never past the key's expiry, nor (an initiator) past the
+   * age at which a received datagram starts a rekey (that one must reach open() and the link).
+   * Undefined when the key must not open from the fast path at all. */
+  fastRecvKey(nowMs: number): FastRecvKey | undefined {
+    const age = nowMs - this.createdAtMs;
+    const validMs = (this.isInitiator ? REKEY_ON_RECEIVE_AFTER_MS : REJECT_AFTER_TIME_MS) - age;
+    if (validMs <= 0) return undefined;
+    return { localIndex: this.localIndex, key: this.recvKeyBytes, replay: this.replay.shared, validMs };
+  }
+
+  /** The native fast path opened `packets` datagrams on this key (it marked the replay window). */
+  noteFastReceived(nowMs: number): void {
+    this.lastReceivedMs = nowMs;
+  }
+
   /** What the native fast path (src/tun/native/fastpath.c) needs to seal on this key, and for how
    * long from now it may: never at or past a rekey (the counter limit and the initiator's time limit
    * leave that packet to seal(), which starts the handshake) nor past the key's expiry. Undefined when
@@ -240,6 +256,17 @@ export class TransportSession {
     if (validMs <= 0) return undefined;
     return { remoteIndex: this.remoteIndex, key: this.sendKeyBytes, counterCell: this.counterCell, counterLimit: Math.min(SEND_LIMIT, REKEY_MESSAGES), validMs };
   }
+}
+
+/** TransportSession.fastRecvKey: the receive side of a key as the native fast path holds it. */
+export interface FastRecvKey {
+  readonly localIndex: number;
+  /** The 32-byte receive key (the session's own bytes: not to be modified). */
+  readonly key: Uint8Array;
+  /** The session's replay window state (replay.ts ReplayWindow.shared): the fast path marks it. */
+  readonly replay: Uint8Array;
+  /** How long from now the key may open on the fast path. */
+  readonly validMs: number;
 }
 
 /** TransportSession.fastSendKey: the send side of a key as the native fast path holds it. */

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { CryptoBackends } from '../crypto/backends.js';
 import type { HandshakeIdentity } from '../crypto/handshake.js';
 import { runtimeCrypto } from '../crypto/native.js';
-import type { FastSendKey, TransportSession } from '../crypto/session.js';
+import type { FastRecvKey, FastSendKey, TransportSession } from '../crypto/session.js';
 import { sameEndpoint, type Endpoint } from '../net/udp.js';
 import type { TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -20,7 +20,7 @@ import * as C from './constants.js';
 import { Initiator } from './initiator.js';
 import { udpPath, type Path } from './path.js';
 import { RemoteTable } from './remote-table.js';
-import type { DropReason, LinkContext, LinkDrops, LinkOptions, LinkStats, Remote, RemoteNode } from './remote.js';
+import type { DropReason, LinkContext, LinkDrops, LinkOptions, LinkStats, Remote, RemoteNode, RxCounts } from './remote.js';
 import { Responder } from './responder.js';
 
 export type { DropReason, LinkOptions, RemoteNode } from './remote.js';
@@ -240,6 +240,26 @@ export class Link implements LinkContext {
     r.lastSentMs = now;
     cur.lastSentMs = now;
     if (cur.needsRekey(now) || this.unanswered(r, now)) this.initiator.start(r, path);
+  }
+
+  /** The current session's receive key for the native fast path (crypto/session.ts fastRecvKey). */
+  fastRecvKey(remoteKey: Uint8Array, now: number): FastRecvKey | undefined {
+    return this.table.get(remoteKey)?.keypairs.current?.fastRecvKey(now);
+  }
+
+  /** The native fast path opened datagrams of the remote on its session `localIndex` since the last
+   * call: what receiveTransport() books for each (the receive clocks, RxCounts, "a reply came"). */
+  noteFastReceived(remoteKey: Uint8Array, localIndex: number, rx: Readonly<RxCounts>, now: number): void {
+    const r = this.table.get(remoteKey);
+    if (this.closed || r === undefined || rx.received <= 0) return;
+    this.stats.received += rx.received;
+    const counts = (r.rx ??= { received: 0, skipped: 0, late: 0 });
+    counts.received += rx.received;
+    counts.skipped += rx.skipped;
+    counts.late += rx.late;
+    r.keypairs.openByIndex(localIndex)?.noteFastReceived(now);
+    r.lastReceivedMs = now;
+    r.awaitingReplySinceMs = undefined;
   }
 
   /** Sends an outer datagram as is (HUB_KEY_REQ). */

@@ -11,6 +11,7 @@ import { ipv4Endpoint, parseIpv4 } from '../util/ipv4.js';
 import { formatIpv6, isIpv4Mapped, isIpv6Text, mappedIpv4, parseIpv6 } from '../util/ipv6.js';
 import type { Endpoint, NativeSendFd, UdpCounters, UdpHandler, UdpSocket } from './udp.js';
 import { nextRecvBufferBytes, type RecvBufferState } from './rcvbuf-size.js';
+import type { FastRecvPort, FastRecvStats } from './fast-recv-port.js';
 
 /** Local tuning: datagrams per recvmmsg (and per JS call); the addon drains up to 4 batches per wake. */
 export const recvBatchSlots = 64;
@@ -79,6 +80,10 @@ interface Addon {
   trim?(): boolean;
   /** The socket's fd and family for the TUN addon's fast path; absent in an addon built before it. */
   sendFd?(handle: unknown): [number, 4 | 6] | null;
+  /** The receive half of the fast path (fastrecv.h); absent in an addon built before it. */
+  recvSet?(handle: unknown, localIndex: number, key: Uint8Array, replay: Uint8Array, validMs: number, source: Uint32Array, peerIp: number, localIp: number, maxBytes: number, maxPps: number, innerKind: number, tunFd: number, vnetLen: number): boolean;
+  recvDelete?(handle: unknown, localIndex?: number): void;
+  recvStats?(handle: unknown, take: boolean): FastRecvStats;
   /** SO_RCVBUF(FORCE) on the open socket; absent in an addon built before it. */
   setRecvBuffer?(handle: unknown, bytes: number): void;
 }
@@ -233,7 +238,28 @@ export class NativeUdpSocket implements UdpSocket {
   nativeSendFd(): NativeSendFd | undefined {
     if (this.closed) return undefined;
     const r = this.addon.sendFd?.(this.handle);
-    return r ? { fd: r[0], family: r[1] } : undefined;
+    if (!r) return undefined;
+    this.recvPort ??= this.makeRecvPort();
+    return this.recvPort ? { fd: r[0], family: r[1], recv: this.recvPort } : { fd: r[0], family: r[1] };
+  }
+
+  private recvPort: FastRecvPort | undefined;
+
+  /** The socket's receive table for the fast path (fastrecv.c), or undefined with an older addon. */
+  private makeRecvPort(): FastRecvPort | undefined {
+    const a = this.addon;
+    if (!a.recvSet || !a.recvDelete || !a.recvStats) return undefined;
+    const none: FastRecvStats = { received: 0, toJsRate: 0, toJsStale: 0, toJsInner: 0, toJsAuth: 0, tunErrors: 0, entries: new Float64Array(0) };
+    return {
+      set: (e) =>
+        !this.closed && a.recvSet!(this.handle, e.localIndex, e.key, e.replay, e.validMs, e.source, e.peerIp >>> 0, e.localIp >>> 0, e.maxBytes, e.maxPps, e.innerKind, e.tunFd, e.vnetLen),
+      delete: (localIndex) => {
+        if (this.closed) return;
+        if (localIndex === undefined) a.recvDelete!(this.handle);
+        else a.recvDelete!(this.handle, localIndex);
+      },
+      stats: (take = false) => (this.closed ? none : a.recvStats!(this.handle, take)),
+    };
   }
 
   /** Always: send() copies each datagram into a send slot before it returns. */

@@ -4,6 +4,7 @@
 // test/fakes/memory-udp.ts is the in-memory twin (a lossy, seeded switch).
 import { ipv4Endpoint, parseIpv4 } from '../util/ipv4.js';
 import { canonicalIpv6, isIpv6Text } from '../util/ipv6.js';
+import type { FastRecvPort } from './fast-recv-port.js';
 
 export interface Endpoint {
   /** IPv4 dotted quad, or IPv6 in canonical RFC 5952 text (util/ipv6.ts; no zone, never v4-mapped). */
@@ -70,6 +71,9 @@ export type UdpHandler = (data: Buffer, from: Endpoint) => void;
 export interface NativeSendFd {
   readonly fd: number;
   readonly family: 4 | 6;
+  /** The same socket's receive half of the fast path (src/net/native/fastrecv.c), where it has one:
+   * replies from the destination arrive on the socket that sends to it. */
+  readonly recv?: FastRecvPort;
 }
 
 export interface UdpSocket {

@@ -57,6 +57,12 @@ export class DataCounters implements Traffic {
     this.rxBytes += bytes;
   }
 
+  /** Packets the native fast path received and wrote to the TUN (peer/fast-path.ts books them). */
+  rxMany(packets: number, bytes: number): void {
+    this.rxPackets += packets;
+    this.rxBytes += bytes;
+  }
+
   /** Counts an IPv6 packet in its family's share (after tx/rx counted it in the totals). */
   tx6(bytes: number): void {
     this.v6.txPackets++;

@@ -8,8 +8,14 @@
 // note, and a session key the fast path may use. Entries live entryValidMs unless refreshed, so a
 // change JS sees (a loss, a path, a rekey) reaches the addon within that; a map change removes
 // every entry at once (clearAll).
+// The receive half (src/net/native/fastrecv.c) is installed beside each send entry, on the socket the
+// pair's datagrams arrive on: the pair's small IPv4 packets to us are opened and written to the TUN
+// in C. Its counts are booked first, as link.ts receiveTransport and inbound.ts deliver book a packet.
 import type { Path } from '../link/path.js';
 import type { FastSendKey } from '../crypto/session.js';
+import type { FastRecvKey } from '../crypto/session.js';
+import { fastRecvColumns, sourceWords, type FastRecvPort } from '../net/fast-recv-port.js';
+import type { RxCounts } from '../link/remote.js';
 import type { NativeSendFd, Endpoint } from '../net/udp.js';
 import type { FastPathPort } from '../tun/fast-path-port.js';
 import type { Clock } from '../util/clock.js';
@@ -81,7 +87,13 @@ export interface FastPathOptions {
   link: {
     fastSendKey(remoteKey: Uint8Array, now: number): FastSendKey | undefined;
     noteFastSent(remoteKey: Uint8Array, path: Path, count: number, now: number): void;
+    fastRecvKey(remoteKey: Uint8Array, now: number): FastRecvKey | undefined;
+    noteFastReceived(remoteKey: Uint8Array, localIndex: number, rx: Readonly<RxCounts>, now: number): void;
   };
+  /** Our overlay IPv4 address (host order): the destination the receive half admits. */
+  localAddress: number;
+  /** Install the receive half too (MESHD_FAST_PATH=send: the send half alone, for A/B). */
+  receive: boolean;
   fecOn(peer: RemotePeer): boolean;
   copiesSmall(peer: RemotePeer): boolean;
   aclEnforcing(): boolean;
@@ -91,9 +103,11 @@ export interface FastPathOptions {
 
 export class FastPath {
   /** Pairs with an entry in the addon (overlay -> the path it sends on and its kind). */
-  private readonly installed = new Map<number, { via: Path; kind: Exclude<PathKind, 'relay'> }>();
-  /** Entries set, removed; datagrams the addon sent; verdicts of the last look by reason. */
-  readonly stats = { sets: 0, removals: 0, sent: 0, bytes: 0, last: {} as Partial<Record<FastPathVerdict, number>> };
+  private readonly installed = new Map<number, Installed>();
+  /** Every receive table that held an entry (a socket's stays with it). */
+  private readonly usedPorts = new Set<FastRecvPort>();
+  /** Entries set, removed; datagrams the addon sent and received; verdicts of the last look by reason. */
+  readonly stats = { sets: 0, removals: 0, sent: 0, bytes: 0, recvSets: 0, received: 0, receivedBytes: 0, last: {} as Partial<Record<FastPathVerdict, number>> };
 
   constructor(private readonly o: FastPathOptions) {}
 
@@ -110,9 +124,10 @@ export class FastPath {
       if (v === 'install') seen.add(peer.overlay);
     }
     this.stats.last = last;
-    for (const dst of this.installed.keys()) {
+    for (const [dst, at] of this.installed) {
       if (seen.has(dst)) continue;
       this.o.port.delete(dst);
+      if (at.recv) at.recv.port.delete(at.recv.localIndex);
       this.installed.delete(dst);
       this.stats.removals++;
     }
@@ -123,6 +138,7 @@ export class FastPath {
     if (this.installed.size === 0) return;
     this.book(this.o.clock.now());
     this.o.port.delete();
+    for (const p of this.recvPorts()) p.delete();
     this.stats.removals += this.installed.size;
     this.installed.clear();
   }
@@ -158,13 +174,89 @@ export class FastPath {
       innerKind: InnerKind.IP,
     });
     if (!ok) return 'table-full';
-    this.installed.set(peer.overlay, { via: d!.via, kind: d!.kind });
+    const before = this.installed.get(peer.overlay)?.recv;
+    const recv = this.o.receive ? this.setRecv(peer, fd!, d!.endpoint, now) : undefined;
+    if (before && (before.port !== recv?.port || before.localIndex !== recv.localIndex)) before.port.delete(before.localIndex);
+    this.installed.set(peer.overlay, { via: d!.via, kind: d!.kind, ...(recv ? { recv } : {}) });
     this.stats.sets++;
     return 'install';
   }
 
+  /** The pair's receive entry on the socket that sends to it, or undefined when it cannot have one
+   * (no receive table, no TUN fd, a key the fast path may not open with, the table full). */
+  private setRecv(peer: RemotePeer, fd: NativeSendFd, endpoint: Endpoint, now: number): Installed['recv'] {
+    const port = fd.recv;
+    const tun = port ? this.o.port.writeFd?.() : undefined;
+    const key = tun ? this.o.link.fastRecvKey(peer.publicKey, now) : undefined;
+    const source = key ? sourceWords(endpoint) : undefined;
+    if (!port || !tun || !key || !source) return undefined;
+    const ok = port.set({
+      localIndex: key.localIndex,
+      key: key.key,
+      replay: key.replay,
+      validMs: Math.min(entryValidMs, key.validMs),
+      source,
+      peerIp: peer.overlay,
+      localIp: this.o.localAddress,
+      maxBytes: interactiveMaxBytes,
+      maxPps: interactiveMaxLanePps,
+      innerKind: InnerKind.IP,
+      tunFd: tun.fd,
+      vnetLen: tun.vnetLen,
+    });
+    if (!ok) return undefined;
+    this.stats.recvSets++;
+    this.usedPorts.add(port);
+    return { port, localIndex: key.localIndex };
+  }
+
+  /** The receive tables' totals (every socket that held an entry), for `meshd status`. */
+  recvAddonJson(): Record<string, number> {
+    const t: Record<string, number> = { received: 0, toJsRate: 0, toJsStale: 0, toJsInner: 0, toJsAuth: 0, tunErrors: 0 };
+    for (const p of this.usedPorts) {
+      const s = p.stats(false);
+      for (const k of Object.keys(t)) t[k]! += s[k as keyof typeof s] as number;
+    }
+    return t;
+  }
+
+  private recvPorts(): Set<FastRecvPort> {
+    const ports = new Set<FastRecvPort>();
+    for (const at of this.installed.values()) if (at.recv) ports.add(at.recv.port);
+    return ports;
+  }
+
+  /** What the receive half opened and wrote since the last call, booked as the JS path books each. */
+  private bookReceived(now: number): void {
+    for (const port of this.recvPorts()) {
+      const e = port.stats(true).entries;
+      for (let i = 0; i + fastRecvColumns - 1 < e.length; i += fastRecvColumns) {
+        const packets = e[i + 1]!;
+        if (packets === 0) continue;
+        const localIndex = e[i]!;
+        const dst = this.pairOf(port, localIndex);
+        const peer = dst === undefined ? undefined : this.o.table.lookup(dst);
+        const bytes = e[i + 2]!;
+        this.stats.received += packets;
+        this.stats.receivedBytes += bytes;
+        this.o.counters.rxMany(packets, bytes);
+        if (peer === undefined || peer.overlay !== dst) continue;
+        peer.traffic.rxMany(packets, bytes);
+        peer.traffic.wireMany('in', this.installed.get(dst)!.kind, packets, e[i + 3]!);
+        peer.paths.noteData(now);
+        this.o.link.noteFastReceived(peer.publicKey, localIndex, { received: packets, skipped: e[i + 4]!, late: e[i + 5]! }, now);
+      }
+    }
+  }
+
+  private pairOf(port: FastRecvPort, localIndex: number): number | undefined {
+    for (const [dst, at] of this.installed) if (at.recv?.port === port && at.recv.localIndex === localIndex) return dst;
+    return undefined;
+  }
+
   /** What the addon sent since the last call, booked on its pairs as the JS path books a datagram. */
   private book(now: number): void {
+    this.bookReceived(now); // first: a reply booked before the sends ends the link's "no reply" wait
     const e = this.o.port.stats(true).entries;
     for (let i = 0; i + 2 < e.length; i += 3) {
       const packets = e[i + 1]!;
@@ -184,6 +276,13 @@ export class FastPath {
       if (path) this.o.link.noteFastSent(peer.publicKey, path.via, packets, now);
     }
   }
+}
+
+/** A pair with entries: the path its send entry uses, and its receive entry if it has one. */
+interface Installed {
+  via: Path;
+  kind: Exclude<PathKind, 'relay'>;
+  recv?: { port: FastRecvPort; localIndex: number };
 }
 
 /** The addon's totals for `meshd status` (FastPathStats without the per-entry counts). */

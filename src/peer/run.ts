@@ -280,7 +280,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       rxPath: { udp: rawUdp.counters, ...(tun ? { tun: tun.stats() } : {}) },
       // The native fast path (peer/fast-path.ts): entries set and removed, datagrams it sent (booked
       // once a second), the last look's verdicts by reason, and the addon's refusals.
-      ...(fast && tun?.fastPath ? { fastPath: { ...fast.stats, addon: fastAddonJson(tun.fastPath.stats()) } } : {}),
+      ...(fast && tun?.fastPath ? { fastPath: { ...fast.stats, addon: fastAddonJson(tun.fastPath.stats()), recvAddon: fast.recvAddonJson() } } : {}),
       ...(dns ? { dns: { domain: cfg.dnsDomain, listen: dns.listen ?? null, names: dns.names.size, resolver, answered: dns.counts.answered, refused: dns.counts.refused } } : {}),
     };
   };
@@ -293,6 +293,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   const cleanup = async (): Promise<void> => {
     closing = true;
     clearInterval(fastTimer);
+    fast?.clearAll(); // before the TUN closes: the receive half writes to it
     trimmer.stop();
     ht.stop();
     await routes.close();
@@ -370,7 +371,8 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
   const device = tun;
   device.onPackets(dp.outbound.onTunBatch);
   // The native fast path (peer/fast-path.ts, tun/native/fastpath.c): small packets of a clean direct
-  // pair leave from the TUN addon without a turn of JS. MESHD_FAST_PATH=0 keeps them in JS (A/B).
+  // pair leave from the TUN addon, and arrive through the UDP addon (net/native/fastrecv.c), without a
+  // turn of JS. MESHD_FAST_PATH=0 keeps them in JS, =send the send half alone (A/B).
   if (device.fastPath && process.env.MESHD_FAST_PATH !== '0') {
     fast = new FastPath({
       port: device.fastPath,
@@ -382,6 +384,8 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       aclEnforcing: () => node.firewall.enforcing,
       counters: dp.counters,
       clock: systemClock,
+      localAddress: overlay,
+      receive: process.env.MESHD_FAST_PATH !== 'send',
     });
     const f = fast;
     node.onMapChange(() => f.clearAll());

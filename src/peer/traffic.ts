@@ -45,6 +45,12 @@ export class PeerTraffic {
     this.rxBytes += bytes;
   }
 
+  /** Packets the native fast path received and wrote to the TUN (peer/fast-path.ts books them). */
+  rxMany(packets: number, bytes: number): void {
+    this.rxPackets += packets;
+    this.rxBytes += bytes;
+  }
+
   /** One inner message sealed for (out) or opened from (in) this peer on `path`. */
   wire(direction: Direction, path: PathKind, bytes: number): void {
     const i = (direction === 'out' ? 0 : 3) + pathIndex[path];

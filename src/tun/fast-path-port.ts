@@ -1,6 +1,7 @@
 // The TUN addon's native fast path as the peer sees it (src/tun/native/fastpath.c): entries JS
 // installs per pair, through which small IPv4 packets read from the TUN are sealed and sent in C
-// without a turn of JS. Only the Linux TUN has one; src/peer/fast-path.ts decides what goes in.
+// without a turn of JS. Only the Linux TUN has one; src/peer/fast-path.ts decides what goes in. The
+// receive half lives on the UDP socket (src/net/fast-recv-port.ts) and writes to this TUN's fd.
 
 /** One pair's entry: where its small packets go and on which key. */
 export interface FastPathEntry {
@@ -43,4 +44,8 @@ export interface FastPathPort {
   delete(dst?: number): void;
   /** The totals; take: also each entry's counts since the last take (only the owner takes). */
   stats(take?: boolean): FastPathStats;
+  /** The TUN's fd and the virtio_net_hdr bytes each write starts with, for the receive half
+   * (src/net/native/fastrecv.c writes the pair's packets there); undefined once closed or with an
+   * addon built before it. */
+  writeFd?(): { fd: number; vnetLen: number } | undefined;
 }

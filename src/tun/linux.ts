@@ -78,6 +78,7 @@ interface Addon {
   fastSet?(handle: unknown, dst: number, remoteIndex: number, key: Uint8Array, counterCell: Float64Array, counterLimit: number, validMs: number, fd: number, address: Uint8Array, port: number, maxBytes: number, maxPps: number, innerKind: number): boolean;
   fastDelete?(handle: unknown, dst?: number): void;
   fastStats?(handle: unknown, take: boolean): FastPathStats;
+  writeFd?(handle: unknown): [number, number] | null;
 }
 
 // src/tun/linux.ts and dist/tun/linux.js are both two levels below the package root.
@@ -247,6 +248,10 @@ class LinuxTun implements LinuxTunDevice {
         else a.fastDelete!(this.handle, dst);
       },
       stats: (take = false) => a.fastStats!(this.handle, take),
+      writeFd: () => {
+        const r = this.closed ? null : (a.writeFd?.(this.handle) ?? null);
+        return r ? { fd: r[0], vnetLen: r[1] } : undefined;
+      },
     };
   }
 

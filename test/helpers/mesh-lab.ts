@@ -419,10 +419,11 @@ export class MeshLab {
   }
 
   /** ping -c count from peer `from` to an overlay address; returns the received count. */
-  async ping(from: string, to: string, count: number, opts: { intervalS?: number; waitS?: number } = {}): Promise<{ sent: number; received: number; out: string }> {
+  async ping(from: string, to: string, count: number, opts: { intervalS?: number; waitS?: number; size?: number } = {}): Promise<{ sent: number; received: number; out: string }> {
     const interval = opts.intervalS ?? 0.2;
     const wait = opts.waitS ?? 1;
-    const r = await runAsync(this.peer(from).ns, ['ping', '-n', '-q', '-c', String(count), '-i', String(interval), '-W', String(wait), to], 5000 + count * (interval + wait) * 1000);
+    const size = opts.size !== undefined ? ['-s', String(opts.size)] : [];
+    const r = await runAsync(this.peer(from).ns, ['ping', '-n', '-q', '-c', String(count), '-i', String(interval), '-W', String(wait), ...size, to], 5000 + count * (interval + wait) * 1000);
     const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
     return { sent: m ? Number(m[1]) : 0, received: m ? Number(m[2]) : 0, out: (r.stdout + r.stderr).trim() };
   }

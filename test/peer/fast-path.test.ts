@@ -7,6 +7,7 @@ import { DataCounters } from '../../src/peer/counters.js';
 import { PeerTraffic } from '../../src/peer/traffic.js';
 import type { RemotePeer } from '../../src/peer/remote-peer.js';
 import type { FastPathEntry, FastPathPort, FastPathStats } from '../../src/tun/fast-path-port.js';
+import type { FastRecvEntry, FastRecvPort, FastRecvStats } from '../../src/net/fast-recv-port.js';
 import { udpPath } from '../../src/link/path.js';
 import { InnerKind } from '../../src/wire/inner.js';
 
@@ -62,10 +63,40 @@ class FakePort implements FastPathPort {
     if (take) this.pending = [];
     return { sent: 0, refusedRate: 0, refusedStale: 0, refusedLimit: 0, sendErrors: 0, entries };
   }
+  tun: { fd: number; vnetLen: number } | undefined = { fd: 23, vnetLen: 10 };
+  writeFd(): { fd: number; vnetLen: number } | undefined {
+    return this.tun;
+  }
 }
 
-function setup() {
+/** A socket's receive table that records entries and reports `pending` rows as received. */
+class FakeRecv implements FastRecvPort {
+  readonly entries = new Map<number, FastRecvEntry>();
+  pending: number[][] = [];
+  deletes: (number | undefined)[] = [];
+  set(e: FastRecvEntry): boolean {
+    this.entries.set(e.localIndex, e);
+    return true;
+  }
+  delete(localIndex?: number): void {
+    this.deletes.push(localIndex);
+    if (localIndex === undefined) this.entries.clear();
+    else this.entries.delete(localIndex);
+  }
+  stats(take = false): FastRecvStats {
+    const entries = new Float64Array(take ? this.pending.flat() : []);
+    if (take) this.pending = [];
+    return { received: 0, toJsRate: 0, toJsStale: 0, toJsInner: 0, toJsAuth: 0, tunErrors: 0, entries };
+  }
+}
+
+function setup(receive = true) {
   let now = 1_000;
+  const calls: string[] = [];
+  const recv = new FakeRecv();
+  const replay = new Uint8Array(1032);
+  const recvKey = { localIndex: 0x77, validMs: 60_000 };
+  const fastReceived: unknown[] = [];
   const endpoint = { address: '198.51.100.9', port: 7001 };
   const via = udpPath(endpoint);
   const cell = new Float64Array(1);
@@ -85,18 +116,28 @@ function setup() {
   const fast = new FastPath({
     port,
     table: { values: () => [peer as unknown as RemotePeer].values(), lookup: (d) => (d === peer.overlay ? (peer as unknown as RemotePeer) : undefined) },
-    socket: { nativeSendFd: () => ({ fd: 17, family: 4 }) },
+    socket: { nativeSendFd: () => ({ fd: 17, family: 4, recv }) },
     link: {
       fastSendKey: () => (flags.key ? { remoteIndex: 0x1234, key: new Uint8Array(32).fill(9), counterCell: cell, counterLimit: 1e9, validMs: 60_000 } : undefined),
-      noteFastSent: (_k, path, count) => fastSent.push({ count, path }),
+      noteFastSent: (_k, path, count) => {
+        calls.push('sent');
+        fastSent.push({ count, path });
+      },
+      fastRecvKey: () => (flags.key ? { localIndex: recvKey.localIndex, key: new Uint8Array(32).fill(8), replay, validMs: recvKey.validMs } : undefined),
+      noteFastReceived: (_k, localIndex, rx, t) => {
+        calls.push('received');
+        fastReceived.push({ localIndex, rx, t });
+      },
     },
+    localAddress: 0x0a090002,
+    receive,
     fecOn: () => flags.fec,
     copiesSmall: () => flags.copies,
     aclEnforcing: () => flags.acl,
     counters,
     clock: { now: () => now },
   });
-  return { fast, port, peer, counters, flags, cell, via, noted, fastSent, advance: (ms: number) => (now += ms) };
+  return { fast, port, peer, counters, flags, cell, via, noted, fastSent, recv, replay, recvKey, fastReceived, calls, advance: (ms: number) => (now += ms) };
 }
 
 describe('FastPath', () => {
@@ -163,5 +204,70 @@ describe('FastPath', () => {
     s.fast.tick();
     expect(s.port.entries.size).toBe(0);
     expect(s.fast.stats.last).toEqual({ 'table-full': 1 });
+  });
+
+  it('installs the receive half on the socket that sends to the pair, with the session and the TUN', () => {
+    const s = setup();
+    s.fast.tick();
+    const e = s.recv.entries.get(0x77)!;
+    expect(e).toBeDefined();
+    expect(e.replay).toBe(s.replay);
+    expect([...e.source]).toEqual([4, 7001, 0xc6336409, 0, 0, 0]);
+    expect(e.peerIp).toBe(s.peer.overlay);
+    expect(e.localIp).toBe(0x0a090002);
+    expect([e.tunFd, e.vnetLen]).toEqual([23, 10]);
+    expect(e.validMs).toBe(entryValidMs);
+    expect(e.innerKind).toBe(InnerKind.IP);
+    expect(s.fast.stats.recvSets).toBe(1);
+  });
+
+  it('the receive half is bounded by its key, and absent without a TUN fd or when switched off', () => {
+    const s = setup();
+    s.recvKey.validMs = 500;
+    s.fast.tick();
+    expect(s.recv.entries.get(0x77)!.validMs).toBe(500);
+    const t = setup();
+    t.port.tun = undefined;
+    t.fast.tick();
+    expect(t.port.entries.size).toBe(1);
+    expect(t.recv.entries.size).toBe(0);
+    const u = setup(false);
+    u.fast.tick();
+    expect(u.port.entries.size).toBe(1);
+    expect(u.recv.entries.size).toBe(0);
+  });
+
+  it('books what the receive half opened before what the send half sent', () => {
+    const s = setup();
+    s.fast.tick();
+    s.recv.pending = [[0x77, 4, 336, 340, 2, 1]];
+    s.port.pending = [[s.peer.overlay, 3, 252]];
+    s.advance(1_000);
+    s.fast.tick();
+    expect(s.calls).toEqual(['received', 'sent']);
+    expect(s.fastReceived).toEqual([{ localIndex: 0x77, rx: { received: 4, skipped: 2, late: 1 }, t: 2_000 }]);
+    expect(s.counters.rxPackets).toBe(4);
+    expect(s.counters.rxBytes).toBe(336);
+    expect(s.peer.traffic.rxPackets).toBe(4);
+    expect([...s.peer.traffic.samples()]).toContainEqual({ direction: 'in', path: 'direct', packets: 4, bytes: 340 });
+    expect(s.fast.stats.received).toBe(4);
+  });
+
+  it('removes the receive entry with the pair, and replaces it when the session changes', () => {
+    const s = setup();
+    s.fast.tick();
+    s.recvKey.localIndex = 0x78;
+    s.fast.tick();
+    expect([...s.recv.entries.keys()]).toEqual([0x78]);
+    expect(s.recv.deletes).toEqual([0x77]);
+    s.flags.fec = true;
+    s.fast.tick();
+    expect(s.recv.entries.size).toBe(0);
+    const t = setup();
+    t.fast.tick();
+    t.recv.pending = [[0x77, 1, 84, 85, 0, 0]];
+    t.fast.clearAll();
+    expect(t.recv.entries.size).toBe(0);
+    expect(t.counters.rxPackets).toBe(1);
   });
 });

@@ -32,9 +32,12 @@
 //   trim()         malloc_trim(0): true when memory went back to the kernel (see js_trim)
 //   setRecvBuffer(handle, bytes)  SO_RCVBUF(FORCE) on the open socket; ctl[CTL_RCVBUF] is updated
 //   sendFd(handle) -> [fd, 4|6] | null   the socket for the TUN addon's fast path (see js_send_fd)
+//   recvSet, recvDelete, recvStats        the receive half of the fast path (fastrecv.h): datagrams it
+//                  takes never reach onBatch, and a batch it took whole makes no JS call
 // Errors thrown from open carry the errno name as `code` (EADDRINUSE, EACCES, ...), like node:dgram.
 // The N-API plumbing (CHECK, errors, the external's lifecycle) is src/util/native/napi-addon.c.
 #include "../../util/native/napi-addon.h"
+#include "fastrecv.h"
 
 #include <arpa/inet.h>
 #include <netinet/ip6.h>
@@ -121,6 +124,7 @@ typedef struct udp_s {
   uint32_t *sgroup;   // slots carried by each send message
   int gso;            // UDP GSO still believed to work on this socket
   size_t gso_max_seg; // largest segment GSO is used for (lowered when the kernel says EINVAL)
+  fastrecv_t *fr;     // the native fast path's receive half (fastrecv.c): NULL until JS installs an entry
 } udp_t;
 
 static napi_value throw_errno(napi_env env, int err, const char *what, const char *addr, uint32_t port) {
@@ -287,6 +291,8 @@ static void udp_release(addon_obj_t *o) {
   u->fd = -1;
   addon_drop_ref(o, &u->on_batch);
   for (int k = 0; k < 5; k++) addon_drop_ref(o, &u->refs[k]);
+  fastrecv_free(u->fr, o);
+  u->fr = NULL;
   u->recv_data = u->send_data = NULL;
   u->recv_meta = u->send_meta = NULL;
   u->ctl = NULL;
@@ -310,6 +316,21 @@ static void source_of(const sa_t *s, uint32_t *fam, uint32_t *port, uint32_t a[4
   }
   *fam = 6;
   for (int k = 0; k < 4; k++) a[k] = ntohl(w[k]);
+}
+
+// The rows the receive fast path (fastrecv.c) takes leave the batch; the rest keep their order.
+static uint32_t take_fast(udp_t *u, uint32_t count) {
+  fastrecv_t *fr = u->fr;
+  if (fr == NULL || fr->n == 0) return count;
+  const uint64_t now = uv_now(fr->loop);
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    uint32_t *m = u->recv_meta + (size_t)i * RMETA;
+    if (m[1] <= u->slot_size && fastrecv_take(fr, u->recv_data + m[0], m[1], m + 2, now)) continue;
+    if (kept != i) memcpy(u->recv_meta + (size_t)kept * RMETA, m, RMETA * sizeof *m);
+    kept++;
+  }
+  return kept;
 }
 
 // Receives into up to recv_slots slots and hands the datagrams to JS in one call; returns how many
@@ -373,6 +394,8 @@ static uint32_t recv_batch(udp_t *u) {
     if (seg < len) u->ctl[CTL_RECV_GRO] += (len + seg - 1) / seg;
   }
   u->ctl[CTL_RECV_BATCHES] += 1;
+  count = take_fast(u, count);
+  if (count == 0) return (uint32_t)r; // the fast path took every datagram: no turn of JS
   napi_env env = u->obj.env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return 0;
@@ -654,7 +677,18 @@ static napi_value js_send_fd(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static const addon_fn_t exported[] = {{"open", js_open}, {"arm", js_arm}, {"flush", js_flush}, {"close", js_close}, {"trim", js_trim}, {"setRecvBuffer", js_set_recv_buffer}, {"sendFd", js_send_fd}};
+fastrecv_t *fastrecv_of_handle(napi_env env, napi_value handle, int create) {
+  udp_t *u;
+  if (!addon_obj_get(env, handle, (void **)&u) || u->obj.closed) return NULL;
+  if (u->fr == NULL && create) u->fr = fastrecv_new(&u->obj);
+  return u->fr;
+}
+
+static const addon_fn_t exported[] = {{"open", js_open},       {"arm", js_arm},
+                                      {"flush", js_flush},     {"close", js_close},
+                                      {"trim", js_trim},       {"setRecvBuffer", js_set_recv_buffer},
+                                      {"sendFd", js_send_fd},  {"recvSet", js_recv_set},
+                                      {"recvDelete", js_recv_delete}, {"recvStats", js_recv_stats}};
 
 static napi_value init(napi_env env, napi_value exports) {
   return define_functions(env, exports, exported, sizeof exported / sizeof exported[0], NULL);

@@ -26,6 +26,7 @@
 //   flush(handle)                        writes what write queued
 //   setAddress6(name, address6, prefixLength6)   adds an IPv6 address to an open device
 //   close(handle)                        idempotent (flushes first); no callback after it returns
+//   writeFd(handle) -> [fd, vnetLen] | null   for the UDP addon's receive fast path (js_write_fd)
 //   stats(handle) -> { reads, packets, superPackets, segments, csumCompleted, dropped, writes,
 //                      written, superPacketsOut, writeErrors }   counters
 //   offloadSplit(input, mtu, out, slotSize, lengths, state) -> count | negative OFFLOAD_ERR_*
@@ -523,6 +524,25 @@ static int set_u64(napi_env env, napi_value obj, const char *key, uint64_t v) {
   return napi_create_double(env, (double)v, &n) == napi_ok && napi_set_named_property(env, obj, key, n) == napi_ok;
 }
 
+// writeFd(handle) -> [fd, vnetLen] | null: what the UDP addon's receive fast path (src/net/native/
+// fastrecv.c) writes packets to (it dups the fd), and the virtio_net_hdr bytes each write starts with.
+static napi_value js_write_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out, fd, vnet;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  tun_t *t = NULL;
+  if (argc < 1 || !get_tun(env, argv[0], &t) || t->obj.closed || t->fd < 0) {
+    CHECK(napi_get_null(env, &out));
+    return out;
+  }
+  CHECK(napi_create_array_with_length(env, 2, &out));
+  CHECK(napi_create_int32(env, t->fd, &fd));
+  CHECK(napi_create_int32(env, t->offload ? OFFLOAD_VNET_HDR_LEN : 0, &vnet));
+  CHECK(napi_set_element(env, out, 0, fd));
+  CHECK(napi_set_element(env, out, 1, vnet));
+  return out;
+}
+
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_value out;
   tun_t *t = addon_obj_arg(env, info);
@@ -561,7 +581,7 @@ static napi_value js_set_address6(napi_env env, napi_callback_info info) {
 static const addon_fn_t exported[] = {
     {"open", js_open},   {"write", js_write}, {"writeBatch", js_write_batch}, {"close", js_close}, {"stats", js_stats},
     {"flush", js_flush}, {"offloadCoalesce", js_offload_coalesce},             {"offloadSplit", js_offload_split},
-    {"setAddress6", js_set_address6}, {"fastSet", js_fast_set}, {"fastDelete", js_fast_delete}, {"fastStats", js_fast_stats},
+    {"setAddress6", js_set_address6}, {"fastSet", js_fast_set}, {"fastDelete", js_fast_delete}, {"fastStats", js_fast_stats}, {"writeFd", js_write_fd},
 };
 
 static napi_value init(napi_env env, napi_value exports) {

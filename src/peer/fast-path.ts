@@ -94,7 +94,7 @@ export interface FastPathOptions {
   localAddress: number;
   /** Install the receive half too (MESHD_FAST_PATH=send: the send half alone, for A/B). */
   receive: boolean;
-  fecOn(peer: RemotePeer): boolean;
+  fecWraps(peer: RemotePeer): boolean;
   copiesSmall(peer: RemotePeer): boolean;
   aclEnforcing(): boolean;
   counters: DataCounters;
@@ -152,7 +152,7 @@ export class FastPath {
       listed: peer.listed,
       smallPlain: peer.channel?.smallPlainNow?.() ?? false,
       direct: d !== undefined && d.via.kind === 'udp',
-      fec: this.o.fecOn(peer),
+      fec: this.o.fecWraps(peer),
       copies: this.o.copiesSmall(peer),
       aclEnforcing: this.o.aclEnforcing(),
       key: key !== undefined,

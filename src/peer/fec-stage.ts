@@ -42,8 +42,7 @@ export class FecStage implements PeerSender {
    * would fragment it; the direct path has the room (docs/ARQ.md "FEC in the data path"). The pair's
    * decision says the same once a second; the link's path is checked here on every send as well. */
   send(peer: RemotePeer, inner: Uint8Array): boolean {
-    const on = this.o.fecOn?.(peer) ?? (this.o.setting !== 'off' && (peer.caps & PEER_CAP_FEC) !== 0);
-    if (!on || !(this.o.sender.isDirect?.(peer) ?? true)) return this.o.sender.send(peer, inner);
+    if (!this.framesTo(peer)) return this.o.sender.send(peer, inner);
     this.busy = true;
     return this.pairOf(peer).send(inner);
   }
@@ -51,8 +50,14 @@ export class FecStage implements PeerSender {
   /** Whether a message to the peer would leave as an FEC frame now (the gate on, a direct path, the
    * pair's encoder active), not as it is: the native fast path (fast-path.ts) leaves such a pair to JS. */
   wraps(peer: RemotePeer): boolean {
+    return this.framesTo(peer) && (this.pairs.get(peer)?.encoding ?? false);
+  }
+
+  /** The gate send() applies: FEC on for the pair (its decision, else the setting and its caps) and
+   * the link's path direct. */
+  private framesTo(peer: RemotePeer): boolean {
     const on = this.o.fecOn?.(peer) ?? (this.o.setting !== 'off' && (peer.caps & PEER_CAP_FEC) !== 0);
-    return on && (this.o.sender.isDirect?.(peer) ?? true) && (this.pairs.get(peer)?.encoding ?? false);
+    return on && (this.o.sender.isDirect?.(peer) ?? true);
   }
 
   /** Inbound stage 4 for inner kind 5 (accepted whatever our setting: the peer chose to send it). */

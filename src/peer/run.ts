@@ -379,7 +379,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       table: node.remotes,
       socket: nat ? nat.socket : udp,
       link: node.link,
-      fecOn: (p) => dp.fec.wraps(p),
+      fecWraps: (p) => dp.fec.wraps(p),
       copiesSmall: (p) => dp.dup.copiesSmall(p),
       aclEnforcing: () => node.firewall.enforcing,
       counters: dp.counters,

@@ -131,7 +131,7 @@ function setup(receive = true) {
     },
     localAddress: 0x0a090002,
     receive,
-    fecOn: () => flags.fec,
+    fecWraps: () => flags.fec,
     copiesSmall: () => flags.copies,
     aclEnforcing: () => flags.acl,
     counters,

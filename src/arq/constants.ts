@@ -87,14 +87,6 @@ export const KCP_CLOCK_JUMP_MS = 10_000;
  */
 export const KCP_POOL_MAX_SEGS = 256;
 /**
- * Local tuning: data segments' payload slots are carved from shared slabs (slab.ts), the first of
- * KCP_SLAB_MIN_SEGS slots and each next one twice as many, up to KCP_SLAB_MAX_SEGS (~45 KB at
- * meshd's 1.4 KB segments): a lane that sends little allocates little, and one ArrayBuffer serves
- * 32 segments of a transfer instead of one each (issue 19 item 7).
- */
-export const KCP_SLAB_MIN_SEGS = 4;
-export const KCP_SLAB_MAX_SEGS = 32;
-/**
  * Local tuning: spare placeholders (unordered delivery's marks, no payload, ~0.1 KB each) a Kcp
  * keeps. A repair releases thousands at once and the next RTT needs as many again; 8192 is ~1 MB.
  */

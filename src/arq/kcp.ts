@@ -41,8 +41,6 @@ import {
   KCP_ASK_TELL,
   KCP_CLOCK_JUMP_MS,
   KCP_POOL_MAX_SEGS,
-  KCP_SLAB_MAX_SEGS,
-  KCP_SLAB_MIN_SEGS,
   KCP_MARK_POOL_MAX_SEGS,
   KCP_DEAD_LINK_XMIT,
   KCP_FAST_LIMIT_XMIT,
@@ -69,7 +67,6 @@ import {
   type KcpPreset,
   type KcpPresetName,
 } from './constants.js';
-import { NO_SLOT, type Slab, SlabAllocator, type SlotHolder } from './slab.js';
 import { AckEcho, ackEchoDefaults, type AckEchoConfig } from './ack-echo.js';
 import { skipsSegment } from './fastack.js';
 import { RateControl, type RateSnapshot } from './rate-control.js';
@@ -131,9 +128,6 @@ export interface KcpStats {
   thinCopies: number;
   /** Segment objects allocated (the pool recycles them); for benchmarks. */
   segAllocs: number;
-  /** ArrayBuffers allocated for segments' payloads: slabs (slab.ts), and buffers of their own for
-   *  segments longer than our mss (acquire); for benchmarks. */
-  segBufferAllocs: number;
   /**
    * Rate control only (issue 19 diagnosis): ms the sender spent, between flushes, in each state its
    * last flush ended in: data held by pacing, by the controller's bytes-in-flight cap, by the sn span
@@ -155,7 +149,7 @@ export interface KcpStats {
 
 /** A data segment while queued, in flight or awaiting delivery. Header fields not kept here
  *  (conv, cmd, wnd, una) are written from the control block at each transmission. */
-class Seg implements RateSnapshot, SlotHolder {
+class Seg implements RateSnapshot {
   sn = 0;
   frg = 0;
   /** Time of the last (re)transmission, echoed by the ACK. */
@@ -175,12 +169,7 @@ class Seg implements RateSnapshot, SlotHolder {
   early = false;
   /** What sent the last transmission (for the spurious counters). */
   cause: SendCause = SendCause.First;
-  /** The payload is data[off, off + len); the slot holds up to cap bytes. data is a slab shared by
-   *  many segments (slab is its record), or a buffer of the segment's own (slab undefined). */
-  data: Uint8Array = NO_SLOT;
-  off = 0;
-  cap = 0;
-  slab: Slab | undefined = undefined;
+  constructor(public data: Uint8Array) {}
 }
 
 /** Why a segment was (re)transmitted. */
@@ -190,6 +179,9 @@ const enum SendCause {
   Fast = 2,
   Rack = 3,
 }
+
+/** The payload of every placeholder (acquireMark). */
+const NO_DATA = new Uint8Array(0);
 
 function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
   if (n <= 16) {
@@ -286,7 +278,6 @@ export class Kcp {
     ackEchoes: 0,
     thinCopies: 0,
     segAllocs: 0,
-    segBufferAllocs: 0,
     limitMs: { pacing: 0, cwnd: 0, span: 0, idle: 0 },
     drops: { short: 0, conv: 0, len: 0, cmd: 0 },
   };
@@ -313,8 +304,6 @@ export class Kcp {
   private poolCap = KCP_POOL_MAX_SEGS;
   /** DEPARTURE 11's placeholders, recycled apart from data segments: they carry no buffer. */
   private readonly markPool: Seg[] = [];
-  /** Where data segments' payload slots come from (acquire). */
-  private readonly slabs: SlabAllocator;
   /** The delivery-rate controller, when enabled (DEPARTURE 10). */
   private rc: RateControl | undefined;
   /** The caller's time (ms, fractions kept) at the last update/flush/timed input; for rc. */
@@ -344,7 +333,6 @@ export class Kcp {
     }
     this.mss = this.mtu - KCP_OVERHEAD_BYTES - this.reserved;
     this.buffer = new Uint8Array((this.mtu + KCP_OVERHEAD_BYTES) * 3);
-    this.slabs = new SlabAllocator(this.mss, KCP_SLAB_MIN_SEGS, KCP_SLAB_MAX_SEGS);
     const sn0 = (options.initialSn ?? 0) >>> 0;
     this.sndUna = sn0;
     this.sndNxt = sn0;
@@ -360,7 +348,6 @@ export class Kcp {
     if (!Number.isInteger(mtu) || mtu < KCP_MTU_MIN_BYTES || mtu - KCP_OVERHEAD_BYTES - this.reserved <= 0) return -1;
     this.mtu = mtu;
     this.mss = mtu - KCP_OVERHEAD_BYTES - this.reserved;
-    this.slabs.setSlotBytes(this.mss);
     // DEPARTURE 7: never shrink, so segments queued under the old MTU still fit when flushed.
     const need = (mtu + KCP_OVERHEAD_BYTES) * 3;
     if (need > this.buffer.length) this.buffer = new Uint8Array(need);
@@ -453,10 +440,6 @@ export class Kcp {
   get npool(): number {
     return this.pool.length;
   }
-  /** Slabs (slab.ts) holding a live payload slot: pooled segments' included. */
-  get nslabs(): number {
-    return this.slabs.liveSlabs;
-  }
   /** True once some segment was transmitted deadLink times. */
   get isDeadLink(): boolean {
     return this.state === -1;
@@ -479,17 +462,12 @@ export class Kcp {
       const last = this.sndQueue.last();
       if (last !== undefined && last.len < mss) {
         const extend = Math.min(len, mss - last.len);
-        if (last.cap < last.len + extend) {
-          // Carved before the mss grew (setMtu): move it to a slot of the current size.
-          const old = last.data;
-          const oldOff = last.off;
-          const oldSlab = last.slab;
-          last.slab = undefined; // keep the old slot until its bytes are copied
-          this.slabs.carve(last);
-          copyBytes(old, oldOff, last.data, last.off, last.len);
-          if (oldSlab !== undefined) this.slabs.free({ data: old, off: oldOff, cap: 0, slab: oldSlab });
+        if (last.data.length < last.len + extend) {
+          const grown = new Uint8Array(mss);
+          copyBytes(last.data, 0, grown, 0, last.len);
+          last.data = grown;
         }
-        copyBytes(data, 0, last.data, last.off + last.len, extend);
+        copyBytes(data, 0, last.data, last.len, extend);
         last.len += extend;
         off = extend;
         len -= extend;
@@ -502,7 +480,7 @@ export class Kcp {
     for (let i = 0; i < count; i++) {
       const size = len > mss ? mss : len;
       const seg = this.acquire(size);
-      copyBytes(data, off, seg.data, seg.off, size);
+      copyBytes(data, off, seg.data, 0, size);
       seg.len = size;
       seg.frg = this.stream === 0 ? count - i - 1 : 0;
       this.sndQueue.push(seg);
@@ -542,7 +520,7 @@ export class Kcp {
     for (;;) {
       const seg = this.rcvQueue.shift();
       if (seg === undefined) break;
-      copyBytes(seg.data, seg.off, buffer, n, seg.len);
+      copyBytes(seg.data, 0, buffer, n, seg.len);
       n += seg.len;
       const frg = seg.frg;
       this.release(seg);
@@ -747,30 +725,14 @@ export class Kcp {
 
   // ======================================================================== internals
 
-  /**
-   * A data segment whose slot holds len bytes: a pooled one keeps its slot. Slots of our mss come
-   * from shared slabs (slab.ts; issue 19 item 7: an ArrayBuffer per segment cost ~0.75 KB beside
-   * its 1.4 KB payload); a segment longer than our mss (a peer with a larger mtu) gets its own buffer.
-   */
-  private acquire(len: number): Seg {
+  private acquire(cap: number): Seg {
     let seg = this.pool.pop();
     if (seg === undefined) {
       this.stats.segAllocs++;
       this.poolCap++;
-      seg = new Seg();
-    }
-    if (seg.cap < len) {
-      if (len > this.mss) {
-        this.slabs.free(seg);
-        this.stats.segBufferAllocs++;
-        seg.data = new Uint8Array(len);
-        seg.off = 0;
-        seg.cap = len;
-      } else {
-        const before = this.slabs.slabAllocs;
-        this.slabs.carve(seg);
-        this.stats.segBufferAllocs += this.slabs.slabAllocs - before;
-      }
+      seg = new Seg(new Uint8Array(cap > this.mss ? cap : this.mss));
+    } else if (seg.data.length < cap) {
+      seg.data = new Uint8Array(cap > this.mss ? cap : this.mss);
     }
     seg.len = 0;
     seg.early = false;
@@ -781,7 +743,6 @@ export class Kcp {
     if (seg.early) {
       if (this.markPool.length < KCP_MARK_POOL_MAX_SEGS) this.markPool.push(seg);
     } else if (this.pool.length < this.poolCap) this.pool.push(seg);
-    else this.slabs.free(seg);
   }
 
   /**
@@ -793,13 +754,7 @@ export class Kcp {
   private shrinkPoolIfIdle(): void {
     if (this.poolCap === KCP_POOL_MAX_SEGS) return;
     if (this.sndBuf.size + this.sndQueue.length + this.rcvBuf.size + this.rcvQueue.length !== 0) return;
-    const pool = this.pool;
-    if (pool.length > KCP_POOL_MAX_SEGS) {
-      // Nothing is held, so every data segment's slot is in the pool: handing them all back lets
-      // every slab go. The spares kept are carved again, from small slabs, when next used.
-      for (const seg of pool) this.slabs.free(seg);
-      pool.length = KCP_POOL_MAX_SEGS;
-    }
+    if (this.pool.length > KCP_POOL_MAX_SEGS) this.pool.length = KCP_POOL_MAX_SEGS;
     this.poolCap = KCP_POOL_MAX_SEGS;
   }
 
@@ -810,7 +765,7 @@ export class Kcp {
    * pool when the gap closed, made most of the receiver's allocations.
    */
   private acquireMark(sn: number): Seg {
-    const mark = this.markPool.pop() ?? new Seg();
+    const mark = this.markPool.pop() ?? new Seg(NO_DATA);
     mark.sn = sn;
     mark.len = 0;
     mark.early = true;
@@ -923,7 +878,7 @@ export class Kcp {
       return;
     }
     const seg = this.acquire(len);
-    copyBytes(src, off, seg.data, seg.off, len);
+    copyBytes(src, off, seg.data, 0, len);
     seg.sn = sn;
     seg.frg = frg;
     seg.len = len;
@@ -1124,7 +1079,7 @@ export class Kcp {
     }
     seg.ts = this.current;
     ptr = writeHeader(this.buffer, ptr, this.conv, KcpCmd.Push, seg.frg, wnd, seg.ts, seg.sn, una, seg.len);
-    copyBytes(seg.data, seg.off, this.buffer, ptr, seg.len);
+    copyBytes(seg.data, 0, this.buffer, ptr, seg.len);
     this.stats.outSegs++;
     this.stats.outPushSegs++;
     if (seg.xmit >= this.deadLink) this.state = -1;
@@ -1262,7 +1217,7 @@ export class Kcp {
         ptr = base;
       }
       ptr = writeHeader(buf, ptr, conv, KcpCmd.Push, seg.frg, wnd, current, sn, una, seg.len);
-      copyBytes(seg.data, seg.off, buf, ptr, seg.len);
+      copyBytes(seg.data, 0, buf, ptr, seg.len);
       ptr += seg.len;
       this.stats.outSegs++;
       this.stats.outPushSegs++;

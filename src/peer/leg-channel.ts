@@ -162,6 +162,7 @@ export class LegChannel implements DataChannel {
     const now = this.clock.now();
     if (now >= this.nextCheckMs) this.reconsider();
     else if (now >= this.nextCeilingMs) this.reconsiderCeiling();
+    if (this.choice.transport === 'datagram') return true; // every message leaves as one plain datagram
     if (this.choice.transport !== 'kcp' || this.choice.smallAsDatagrams !== true || this.rxCounts === undefined) return false;
     const sinceLossMs = this.lossAtMs === undefined ? undefined : now - this.lossAtMs;
     return interactiveRoute({ clean: true, bytes: 0, lanePps: 0, sinceLossMs, cleanRx: this.cleanRx }) === 'datagram';

@@ -163,6 +163,15 @@ describe('LegChannel (--transport auto)', () => {
     expect(planes[A]!.status()[0]!.decision!.why).toMatch(/^datagram: set by --transport/);
   });
 
+  it('smallPlainNow (the native fast path asks): always under datagrams; under KCP only with small messages proven plain', () => {
+    const { send, tables } = pair({ transport: 'datagram' }, { transport: 'kcp' });
+    send(A, B, 3);
+    send(B, A, 3);
+    const channelOf = (self: number, other: number) => tables[self]!.get(infoOf(other, 0n).id)!.channel as unknown as { smallPlainNow(): boolean };
+    expect(channelOf(A, B).smallPlainNow()).toBe(true);
+    expect(channelOf(B, A).smallPlainNow()).toBe(false); // KCP without the peer's datagram counts: never plain
+  });
+
   it('the daemon\'s decision follows the hub leg: relayed over TCP -> datagrams, one log line per switch', () => {
     const leg = { current: 'udp' as 'udp' | 'tcp', udpLossPct: () => undefined };
     const logged: Record<string, unknown>[] = [];

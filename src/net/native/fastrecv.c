@@ -161,10 +161,6 @@ int fastrecv_take(fastrecv_t *fr, const uint8_t *d, uint32_t len, const uint32_t
   return 1;
 }
 
-static int u32_at(napi_env env, napi_value v, uint32_t *out) {
-  return napi_get_value_uint32(env, v, out) == napi_ok;
-}
-
 napi_value js_recv_set(napi_env env, napi_callback_info info) {
   size_t argc = 13;
   napi_value argv[13], out;
@@ -177,13 +173,13 @@ napi_value js_recv_set(napi_env env, napi_callback_info info) {
   napi_typedarray_type src_type;
   void *src = NULL;
   fastrecv_t *fr = argc >= 13 ? fastrecv_of_handle(env, argv[0], 1) : NULL;
-  if (fr != NULL && u32_at(env, argv[1], &index) && u8_arg(env, argv[2], &key, &key_len) && key_len == 32 &&
+  if (fr != NULL && u32_arg(env, argv[1], &index) && u8_arg(env, argv[2], &key, &key_len) && key_len == 32 &&
       u8_arg(env, argv[3], &replay, &replay_len) && replay_len == FR_REPLAY_BYTES && ((uintptr_t)replay & 7) == 0 &&
       napi_get_value_double(env, argv[4], &valid_ms) == napi_ok && valid_ms > 0 &&
       napi_get_typedarray_info(env, argv[5], &src_type, &src_len, &src, NULL, NULL) == napi_ok && src_type == napi_uint32_array &&
-      src_len == 6 && u32_at(env, argv[6], &peer_ip) && u32_at(env, argv[7], &local_ip) && u32_at(env, argv[8], &max_bytes) &&
-      max_bytes <= FR_MAX_PACKET && u32_at(env, argv[9], &max_pps) && u32_at(env, argv[10], &kind) && kind < 256 &&
-      u32_at(env, argv[11], &tun_fd) && u32_at(env, argv[12], &vnet_len) && vnet_len <= FR_VNET_MAX) {
+      src_len == 6 && u32_arg(env, argv[6], &peer_ip) && u32_arg(env, argv[7], &local_ip) && u32_arg(env, argv[8], &max_bytes) &&
+      max_bytes <= FR_MAX_PACKET && u32_arg(env, argv[9], &max_pps) && u32_arg(env, argv[10], &kind) && kind < 256 &&
+      u32_arg(env, argv[11], &tun_fd) && u32_arg(env, argv[12], &vnet_len) && vnet_len <= FR_VNET_MAX) {
     fr_entry_t *e = find(fr, index);
     if (fr->tun_fd < 0) fr->tun_fd = fcntl((int)tun_fd, F_DUPFD_CLOEXEC, 3);
     if (fr->tun_fd >= 0 && (e != NULL || fr->n < FR_MAX_ENTRIES)) {
@@ -233,7 +229,7 @@ napi_value js_recv_delete(napi_env env, napi_callback_info info) {
   fastrecv_t *fr = argc >= 1 ? fastrecv_of_handle(env, argv[0], 0) : NULL;
   if (fr == NULL) return NULL;
   uint32_t index;
-  if (argc >= 2 && u32_at(env, argv[1], &index)) {
+  if (argc >= 2 && u32_arg(env, argv[1], &index)) {
     for (uint32_t i = 0; i < fr->n; i++)
       if (fr->entries[i].local_index == index) {
         drop_entry(fr, i);
@@ -243,11 +239,6 @@ napi_value js_recv_delete(napi_env env, napi_callback_info info) {
     while (fr->n > 0) drop_entry(fr, fr->n - 1);
   }
   return NULL;
-}
-
-static int set_num(napi_env env, napi_value obj, const char *key, double v) {
-  napi_value n;
-  return napi_create_double(env, v, &n) == napi_ok && napi_set_named_property(env, obj, key, n) == napi_ok;
 }
 
 enum { STAT_COLS = 6 };
@@ -275,9 +266,9 @@ napi_value js_recv_stats(napi_env env, napi_callback_info info) {
     row[5] = (double)e->late;
     e->packets = e->bytes = e->wire_bytes = e->skipped = e->late = 0;
   }
-  if (!set_num(env, out, "received", fr ? (double)fr->received : 0) || !set_num(env, out, "toJsRate", fr ? (double)fr->to_js_rate : 0) ||
-      !set_num(env, out, "toJsStale", fr ? (double)fr->to_js_stale : 0) || !set_num(env, out, "toJsInner", fr ? (double)fr->to_js_inner : 0) ||
-      !set_num(env, out, "toJsAuth", fr ? (double)fr->to_js_auth : 0) || !set_num(env, out, "tunErrors", fr ? (double)fr->tun_errors : 0))
+  if (!set_number(env, out, "received", fr ? (double)fr->received : 0) || !set_number(env, out, "toJsRate", fr ? (double)fr->to_js_rate : 0) ||
+      !set_number(env, out, "toJsStale", fr ? (double)fr->to_js_stale : 0) || !set_number(env, out, "toJsInner", fr ? (double)fr->to_js_inner : 0) ||
+      !set_number(env, out, "toJsAuth", fr ? (double)fr->to_js_auth : 0) || !set_number(env, out, "tunErrors", fr ? (double)fr->tun_errors : 0))
     return NULL;
   CHECK(napi_set_named_property(env, out, "entries", arr));
   return out;

@@ -152,10 +152,6 @@ uint32_t fastpath_filter(fastpath_t *fp, uint8_t *data, uint32_t *lengths, uint3
   return kept;
 }
 
-static int u32_at(napi_env env, napi_value v, uint32_t *out) {
-  return napi_get_value_uint32(env, v, out) == napi_ok;
-}
-
 static int f64_at(napi_env env, napi_value v, double *out) {
   return napi_get_value_double(env, v, out) == napi_ok;
 }
@@ -173,14 +169,14 @@ napi_value js_fast_set(napi_env env, napi_callback_info info) {
   napi_typedarray_type ta_type;
   size_t ta_len;
   void *cell = NULL;
-  if (argc >= 13 && get_tun(env, argv[0], &t) && !t->obj.closed && u32_at(env, argv[1], &dst) &&
-      u32_at(env, argv[2], &remote_index) && u8_arg(env, argv[3], &key, &key_len) && key_len == 32 &&
+  if (argc >= 13 && get_tun(env, argv[0], &t) && !t->obj.closed && u32_arg(env, argv[1], &dst) &&
+      u32_arg(env, argv[2], &remote_index) && u8_arg(env, argv[3], &key, &key_len) && key_len == 32 &&
       napi_get_typedarray_info(env, argv[4], &ta_type, &ta_len, &cell, NULL, NULL) == napi_ok &&
       ta_type == napi_float64_array && ta_len >= 1 && f64_at(env, argv[5], &limit) && f64_at(env, argv[6], &valid_ms) &&
-      valid_ms > 0 && u32_at(env, argv[7], &fd) && u8_arg(env, argv[8], &addr, &addr_len) &&
-      (addr_len == 4 || addr_len == 16) && u32_at(env, argv[9], &port) && port > 0 && port < 65536 &&
-      u32_at(env, argv[10], &max_bytes) && max_bytes <= FP_MAX_PACKET && u32_at(env, argv[11], &max_pps) &&
-      u32_at(env, argv[12], &kind) && kind < 256) {
+      valid_ms > 0 && u32_arg(env, argv[7], &fd) && u8_arg(env, argv[8], &addr, &addr_len) &&
+      (addr_len == 4 || addr_len == 16) && u32_arg(env, argv[9], &port) && port > 0 && port < 65536 &&
+      u32_arg(env, argv[10], &max_bytes) && max_bytes <= FP_MAX_PACKET && u32_arg(env, argv[11], &max_pps) &&
+      u32_arg(env, argv[12], &kind) && kind < 256) {
     fastpath_t *fp = fastpath_of(t);
     fp_entry_t *e = fp == NULL ? NULL : find(fp, dst);
     if (fp != NULL && (e != NULL || fp->n < FP_MAX_ENTRIES)) {
@@ -240,7 +236,7 @@ napi_value js_fast_delete(napi_env env, napi_callback_info info) {
   if (argc < 1 || !get_tun(env, argv[0], &t) || t->fp == NULL) return NULL;
   fastpath_t *fp = t->fp;
   uint32_t dst;
-  if (argc >= 2 && u32_at(env, argv[1], &dst)) {
+  if (argc >= 2 && u32_arg(env, argv[1], &dst)) {
     for (uint32_t i = 0; i < fp->n; i++)
       if (fp->entries[i].dst == dst) {
         drop_entry(fp, t, i);
@@ -250,11 +246,6 @@ napi_value js_fast_delete(napi_env env, napi_callback_info info) {
     while (fp->n > 0) drop_entry(fp, t, fp->n - 1);
   }
   return NULL;
-}
-
-static int set_num(napi_env env, napi_value obj, const char *key, double v) {
-  napi_value n;
-  return napi_create_double(env, v, &n) == napi_ok && napi_set_named_property(env, obj, key, n) == napi_ok;
 }
 
 napi_value js_fast_stats(napi_env env, napi_callback_info info) {
@@ -278,10 +269,10 @@ napi_value js_fast_stats(napi_env env, napi_callback_info info) {
     cells[3 * i + 2] = (double)e->bytes;
     e->packets = e->bytes = 0;
   }
-  if (!set_num(env, out, "sent", fp ? (double)fp->sent : 0) || !set_num(env, out, "refusedRate", fp ? (double)fp->refused_rate : 0) ||
-      !set_num(env, out, "refusedStale", fp ? (double)fp->refused_stale : 0) ||
-      !set_num(env, out, "refusedLimit", fp ? (double)fp->refused_limit : 0) ||
-      !set_num(env, out, "sendErrors", fp ? (double)fp->send_errors : 0))
+  if (!set_number(env, out, "sent", fp ? (double)fp->sent : 0) || !set_number(env, out, "refusedRate", fp ? (double)fp->refused_rate : 0) ||
+      !set_number(env, out, "refusedStale", fp ? (double)fp->refused_stale : 0) ||
+      !set_number(env, out, "refusedLimit", fp ? (double)fp->refused_limit : 0) ||
+      !set_number(env, out, "sendErrors", fp ? (double)fp->send_errors : 0))
     return NULL;
   CHECK(napi_set_named_property(env, out, "entries", arr));
   return out;

@@ -20,6 +20,15 @@ napi_value throw_coded(napi_env env, const char *code, const char *fmt, ...) {
   return NULL;
 }
 
+int u32_arg(napi_env env, napi_value v, uint32_t *out) {
+  return napi_get_value_uint32(env, v, out) == napi_ok;
+}
+
+int set_number(napi_env env, napi_value obj, const char *key, double v) {
+  napi_value n;
+  return napi_create_double(env, v, &n) == napi_ok && napi_set_named_property(env, obj, key, n) == napi_ok;
+}
+
 int u8_arg(napi_env env, napi_value v, uint8_t **p, size_t *len) {
   bool is_ta = false;
   napi_typedarray_type type;

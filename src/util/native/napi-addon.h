@@ -22,6 +22,12 @@ napi_value throw_coded(napi_env env, const char *code, const char *fmt, ...) __a
 /** A Uint8Array argument: 1 with its bytes in *p and length in *len, else 0. */
 int u8_arg(napi_env env, napi_value v, uint8_t **p, size_t *len);
 
+/** A uint32 argument: 1 with it in *out, else 0. */
+int u32_arg(napi_env env, napi_value v, uint32_t *out);
+
+/** obj[key] = v as a number; 1 on success. */
+int set_number(napi_env env, napi_value obj, const char *key, double v);
+
 /** A fresh Uint8Array of len bytes (its bytes in *data), or NULL. */
 napi_value new_u8(napi_env env, size_t len, uint8_t **data);
 

@@ -42,6 +42,7 @@ import {
   KCP_CLOCK_JUMP_MS,
   KCP_POOL_MAX_SEGS,
   KCP_MARK_POOL_MAX_SEGS,
+  KCP_SEG_CHUNK,
   KCP_DEAD_LINK_XMIT,
   KCP_FAST_LIMIT_XMIT,
   KCP_INTERVAL_DEFAULT_MS,
@@ -169,6 +170,8 @@ class Seg implements RateSnapshot {
   early = false;
   /** What sent the last transmission (for the spurious counters). */
   cause: SendCause = SendCause.First;
+  /** The chunk (acquire) data is a slot of; 0 when it has a buffer of its own or none. */
+  chunk = 0;
   constructor(public data: Uint8Array) {}
 }
 
@@ -178,6 +181,30 @@ const enum SendCause {
   Timeout = 1,
   Fast = 2,
   Rack = 3,
+}
+
+/** Orders segments by the chunk their buffer is a slot of, newest (the full-sized) first. */
+function byChunk(a: Seg, b: Seg): number {
+  return b.chunk - a.chunk;
+}
+
+/**
+ * Frees now the buffers of pool[keep..] that no segment of pool[0..keep) shares. Dropped segments
+ * are old: left to the collector, their buffers would wait for a full GC, and a transfer resuming
+ * after a short idle (an inner BBR's ProbeRTT) would carve its window again beside the old one
+ * (issue 19 item 7: two windows resident). Transferring a buffer to a clone nobody keeps detaches
+ * it, and the clone, young, goes at the next scavenge. Only the pool refers to these buffers: a
+ * segment's data is copied out (output, recv), never lent.
+ */
+function releaseBuffers(pool: Seg[], keep: number): void {
+  const kept = new Set<ArrayBufferLike>();
+  for (let i = 0; i < keep; i++) kept.add(pool[i]!.data.buffer);
+  for (let i = keep; i < pool.length; i++) {
+    const buffer = pool[i]!.data.buffer;
+    if (kept.has(buffer) || buffer.byteLength === 0 || !(buffer instanceof ArrayBuffer)) continue;
+    kept.add(buffer);
+    structuredClone(buffer, { transfer: [buffer] });
+  }
 }
 
 /** The payload of every placeholder (acquireMark). */
@@ -302,6 +329,8 @@ export class Kcp {
    * the garbage collector, and the pool never holds more than the transfer once held live.
    */
   private poolCap = KCP_POOL_MAX_SEGS;
+  /** Chunks carved so far (the last chunk id). */
+  private chunks = 0;
   /** DEPARTURE 11's placeholders, recycled apart from data segments: they carry no buffer. */
   private readonly markPool: Seg[] = [];
   /** The delivery-rate controller, when enabled (DEPARTURE 10). */
@@ -440,6 +469,13 @@ export class Kcp {
   get npool(): number {
     return this.pool.length;
   }
+
+  /** Distinct chunks (acquire) the pooled segments' buffers are slots of; for tests and benchmarks. */
+  get npoolChunks(): number {
+    const ids = new Set<number>();
+    for (const seg of this.pool) if (seg.chunk !== 0) ids.add(seg.chunk);
+    return ids.size;
+  }
   /** True once some segment was transmitted deadLink times. */
   get isDeadLink(): boolean {
     return this.state === -1;
@@ -466,6 +502,7 @@ export class Kcp {
           const grown = new Uint8Array(mss);
           copyBytes(last.data, 0, grown, 0, last.len);
           last.data = grown;
+          last.chunk = 0;
         }
         copyBytes(data, 0, last.data, last.len, extend);
         last.len += extend;
@@ -728,14 +765,43 @@ export class Kcp {
   private acquire(cap: number): Seg {
     let seg = this.pool.pop();
     if (seg === undefined) {
-      this.stats.segAllocs++;
-      this.poolCap++;
-      seg = new Seg(new Uint8Array(cap > this.mss ? cap : this.mss));
+      seg = this.carve(cap);
     } else if (seg.data.length < cap) {
+      this.stats.segAllocs++;
       seg.data = new Uint8Array(cap > this.mss ? cap : this.mss);
+      seg.chunk = 0;
     }
     seg.len = 0;
     seg.early = false;
+    return seg;
+  }
+
+  /**
+   * A pool miss: segments whose buffers are mss-sized slots of one new ArrayBuffer, as many as were
+   * carved since the control block last held nothing (1, 1, 2, 4, ... up to KCP_SEG_CHUNK), so a
+   * lane that only ever carries pings keeps a few small buffers and a transfer's segments come 32
+   * to an allocation. One is returned, the others wait in the pool (poolCap counts them all). A
+   * segment longer than the mss (queued before setMtu grew it) gets a buffer of its own.
+   */
+  private carve(cap: number): Seg {
+    if (cap > this.mss) {
+      this.stats.segAllocs++;
+      this.poolCap++;
+      return new Seg(new Uint8Array(cap));
+    }
+    const n = Math.min(KCP_SEG_CHUNK, Math.max(1, this.poolCap - KCP_POOL_MAX_SEGS));
+    const slot = this.mss;
+    const block = new ArrayBuffer(slot * n);
+    const chunk = ++this.chunks;
+    this.stats.segAllocs += n;
+    this.poolCap += n;
+    for (let i = n - 1; i > 0; i--) {
+      const spare = new Seg(new Uint8Array(block, i * slot, slot));
+      spare.chunk = chunk;
+      this.pool.push(spare);
+    }
+    const seg = new Seg(new Uint8Array(block, 0, slot));
+    seg.chunk = chunk;
     return seg;
   }
 
@@ -754,7 +820,12 @@ export class Kcp {
   private shrinkPoolIfIdle(): void {
     if (this.poolCap === KCP_POOL_MAX_SEGS) return;
     if (this.sndBuf.size + this.sndQueue.length + this.rcvBuf.size + this.rcvQueue.length !== 0) return;
-    if (this.pool.length > KCP_POOL_MAX_SEGS) this.pool.length = KCP_POOL_MAX_SEGS;
+    if (this.pool.length > KCP_POOL_MAX_SEGS) {
+      // Keep whole chunks: a chunk's memory goes only with the last of its segments.
+      this.pool.sort(byChunk);
+      releaseBuffers(this.pool, KCP_POOL_MAX_SEGS);
+      this.pool.length = KCP_POOL_MAX_SEGS;
+    }
     this.poolCap = KCP_POOL_MAX_SEGS;
   }
 

@@ -2,8 +2,11 @@
 // (opened datagrams, Buffer pool slabs, V8's dropped ArrayBuffers) leave glibc's heap at its
 // high-water mark between the live chunks, and RSS with it. Every trimCheckMs the RSS is read; once
 // it has grown trimGrowthBytes past the floor (the RSS after the last trim, or the lowest seen),
-// malloc_trim(0) runs (net/udp-native.ts mallocTrim) and the RSS after it is the new floor. Built
-// by peer/run.ts; the counters go to `meshd status --json` beside `memory`.
+// malloc_trim(0) runs (net/udp-native.ts mallocTrim) and the RSS after it is the new floor. The
+// first check trims whatever the growth: loading and compiling the daemon's modules leaves ~10 MB
+// freed in malloc's arenas (V8's compiler threads' among them, which the main thread's later
+// allocations never reuse), so an idle peer sat ~10 MB above what it holds. Built by
+// peer/run.ts; the counters go to `meshd status --json` beside `memory`.
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 /** Local tuning: how often the RSS is read (one /proc read; a trim is a few ms on a 50 MB heap). */
@@ -36,6 +39,8 @@ export class MemoryTrimmer {
   private floor: number;
   private timer: TimerHandle | undefined;
   private stopped = false;
+  /** Whether a check ran yet: the first trims whatever the growth (the start-up's leftovers). */
+  private started = false;
 
   constructor(private readonly o: MemoryTrimmerOptions) {
     this.floor = o.rss();
@@ -47,7 +52,9 @@ export class MemoryTrimmer {
     this.stats.checks++;
     const rss = this.o.rss();
     if (rss < this.floor) this.floor = rss;
-    if (!trimDue(rss, this.floor)) return false;
+    const first = !this.started;
+    this.started = true;
+    if (!first && !trimDue(rss, this.floor)) return false;
     if (this.o.trim() === undefined) {
       this.stop(); // no malloc_trim in this build: stop asking
       return false;

@@ -35,30 +35,43 @@ describe('MemoryTrimmer', () => {
     return { clock, p, t };
   }
 
-  it('trims once the RSS grew past the floor, then measures from the RSS after the trim', () => {
+  it('the first check trims whatever the growth: what start-up freed goes back', () => {
     const { clock, p, t } = rig(10 * MiB);
     clock.advance(trimCheckMs);
-    expect(p.trims).toBe(0); // no growth since start
+    expect(p.trims).toBe(1); // no growth since start, a trim all the same
+    expect(t.stats).toMatchObject({ checks: 1, trims: 1, freedBytes: 10 * MiB });
+    expect(p.rss).toBe(70 * MiB);
+    clock.advance(trimCheckMs);
+    expect(p.trims).toBe(1); // and from then on only on growth
+  });
+
+  it('trims once the RSS grew past the floor, then measures from the RSS after the trim', () => {
+    const { clock, p, t } = rig(10 * MiB);
+    clock.advance(trimCheckMs); // the start-up trim: 80 -> 70 MiB, the floor
+    p.rss = 70 * MiB + trimGrowthBytes - 1;
+    clock.advance(trimCheckMs);
+    expect(p.trims).toBe(1); // not grown enough
     p.rss = 100 * MiB; // load: the heap grew
     clock.advance(trimCheckMs);
-    expect(p.trims).toBe(1);
-    expect(t.stats).toMatchObject({ trims: 1, freedBytes: 10 * MiB });
+    expect(p.trims).toBe(2);
+    expect(t.stats).toMatchObject({ trims: 2, freedBytes: 20 * MiB });
     p.rss = 92 * MiB; // 2 MiB over the 90 MiB left after the trim: not yet
     clock.advance(trimCheckMs);
-    expect(p.trims).toBe(1);
+    expect(p.trims).toBe(2);
     p.rss = 95 * MiB;
     clock.advance(trimCheckMs);
-    expect(p.trims).toBe(2);
-    expect(t.stats.checks).toBe(4);
+    expect(p.trims).toBe(3);
+    expect(t.stats.checks).toBe(5);
   });
 
   it('the floor follows the RSS down: growth counts from the lowest reading', () => {
     const { clock, p } = rig(0);
     p.rss = 60 * MiB; // the start-up heap (scrypt) went back by itself
     clock.advance(trimCheckMs);
+    expect(p.trims).toBe(1); // the start-up trim
     p.rss = 60 * MiB + trimGrowthBytes;
     clock.advance(trimCheckMs);
-    expect(p.trims).toBe(1);
+    expect(p.trims).toBe(2);
   });
 
   it('without malloc_trim in the build it stops checking', () => {

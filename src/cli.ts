@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=50
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --heap-growing-percent=50
 // The meshd command line: parses flags and the config file, builds the real adapters (UDP socket,
 // TUN device, system clock, root logger) and starts a daemon. No protocol logic lives here.
 // The V8 flag above caps the young generation (1 MiB semi-spaces instead of up to 16): at tens of
@@ -10,7 +10,11 @@
 // full GC instead of V8's own factor of up to 4x: a KCP receiver at 300 Mbit/s / 200 ms RTT kept
 // ~20 MiB live but let 40 MiB of dead per-packet objects pile up before collecting (heap used 62 MiB,
 // docs/BENCHMARKS.md "Issue 19, session 8"). It is no cap: the heap still grows with what is live.
-// They must be given at launch (v8.setFlagsFromString is too late); `env -S` is coreutils >= 8.30.
+// MALLOC_ARENA_MAX=2 keeps glibc from giving each of node's worker threads (V8's compiler and GC
+// helpers, libuv's pool) a malloc arena of its own: a loaded peer had four, 1-4.5 MiB resident each,
+// mostly freed zone memory the main thread never reuses (docs/BENCHMARKS.md "Issue 19, session 12").
+// They must be given at launch (v8.setFlagsFromString and mallopt are too late: the threads and
+// their arenas exist before any meshd code runs); `env -S` is coreutils >= 8.30.
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';

@@ -6,21 +6,16 @@
 // UDP leg whichever end is on TCP. iperf3 and the echo run a -> b.
 //   npm run build && node bench/vpn/run.mjs --systems 'a:udp b:tcp' --delays 20 --loss 0,5 --streams 1 --echo --runs 5
 //   RELAY_LOSS_ON=b node bench/vpn/run.mjs --systems 'a:tcp b:udp,a:udp b:udp kcp' ...
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addr } from '../vpn/lab.mjs';
 import { echoPort, iperfPort, runAsync } from '../vpn/measure.mjs';
+import { meshdLaunch } from '../vpn/launch.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const overlayA = '10.9.0.2';
 const overlayB = '10.9.0.3';
-
-function nodeFlagsOf(cliPath) {
-  const first = readFileSync(cliPath, 'utf8').split('\n', 1)[0];
-  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
-  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
-}
 
 function track(child, label) {
   const lines = [];
@@ -108,8 +103,8 @@ export function meshdRelay(cliPath, aLeg, bLeg, transport) {
         blockDirect(lab, ns.r, true);
         const secret = join(dir, 'secret');
         writeFileSync(secret, 'bench-secret-0123456789abcdef\n', { mode: 0o600 });
-        const flags = nodeFlagsOf(cliPath);
-        const hub = track(lab.spawn(ns.h, process.execPath, [...flags, cliPath, 'hub', '--listen', `${addr.h}:7000`, '--network', '10.9.0.0/24', '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info']), 'meshd hub');
+        const launch = meshdLaunch(cliPath);
+        const hub = track(lab.spawn(ns.h, launch.cmd, [...launch.pre, 'hub', '--listen', `${addr.h}:7000`, '--network', '10.9.0.0/24', '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info']), 'meshd hub');
         tracked.push(hub);
         for (let i = 0; i < 100 && !hub.lines.some((l) => l.includes('stream transport on TCP')); i++) await sleep(100);
         const peers = [
@@ -117,8 +112,8 @@ export function meshdRelay(cliPath, aLeg, bLeg, transport) {
           { side: 'b', local: `${overlayB}/24`, leg: bLeg, tun: 'mrb' },
         ];
         for (const p of peers) {
-          const args = [...flags, cliPath, 'peer', '--hub', `${addr.h}:7000`, '--local', p.local, '--name', p.side, '--secret-file', secret, '--state-dir', join(dir, p.side), '--tun', p.tun, '--transport', transport, '--hub-transport', p.leg];
-          tracked.push(track(lab.spawn(ns[p.side], process.execPath, args), `meshd peer ${p.side}`));
+          const args = [...launch.pre, 'peer', '--hub', `${addr.h}:7000`, '--local', p.local, '--name', p.side, '--secret-file', secret, '--state-dir', join(dir, p.side), '--tun', p.tun, '--transport', transport, '--hub-transport', p.leg];
+          tracked.push(track(lab.spawn(ns[p.side], launch.cmd, args), `meshd peer ${p.side}`));
         }
         if (!(await pingUntil(ns.a, overlayB, 40))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);
         for (const [side, want] of [['a', aLeg], ['b', bLeg]]) {

@@ -2,11 +2,12 @@
 // (peer A -> peer B; the hub namespace H is used by meshd only). start(topo) resolves to
 // { iperf: {host, port}, echo: {host, port}, ping: addr|null, pids: {a, b, h?}, logs() } and
 // stop() ends only the children it started (by pid, through the lab).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addr, addr6, run } from './lab.mjs';
 import { echoPort, iperfPort, runAsync } from './measure.mjs';
+import { meshdLaunch } from './launch.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const overlayA = '10.9.0.2';
@@ -250,13 +251,6 @@ function unblockDirect(lab, ns) {
   for (const n of [ns.a, ns.b]) lab.exec(n, ['nft', 'delete', 'table', 'inet', 'benchrelay'], { allowFail: true });
 }
 
-/** The node flags meshd's shebang gives (`#!/usr/bin/env -S node FLAGS`), so rows run as the installed command does. */
-function nodeFlagsOf(cliPath) {
-  const first = readFileSync(cliPath, 'utf8').split('\n', 1)[0];
-  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
-  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
-}
-
 /** meshd: hub in H, peers in A and B with TUN devices; transport and KCP mode per row. */
 /** cpuProfDir: when set, peers run under `node --cpu-prof` (profiles written when they exit). */
 /** label: the row's name prefix ('meshd', or 'meshd A'/'meshd B' for two trees side by side). */
@@ -288,7 +282,8 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'm
         if (u6) blockV4Direct(lab, ns);
         const secret = join(dir, 'secret');
         writeFileSync(secret, 'bench-secret-0123456789abcdef\n', { mode: 0o600 });
-        const hub = track(lab.spawn(ns.h, process.execPath, [...nodeFlagsOf(cliPath), cliPath, 'hub', '--listen', u6 ? '[::]:7000' : `${addr.h}:7000`, '--network', '10.9.0.0/24', ...(family.overlay === 6 ? ['--network6', network6] : []), '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info', ...(relay ? ['--relay-rate', String(relay.rateMbit)] : [])]), 'meshd hub');
+        const hubLaunch = meshdLaunch(cliPath);
+        const hub = track(lab.spawn(ns.h, hubLaunch.cmd, [...hubLaunch.pre, 'hub', '--listen', u6 ? '[::]:7000' : `${addr.h}:7000`, '--network', '10.9.0.0/24', ...(family.overlay === 6 ? ['--network6', network6] : []), '--secret-file', secret, '--state-dir', join(dir, 'hub'), '--log-level', 'info', ...(relay ? ['--relay-rate', String(relay.rateMbit)] : [])]), 'meshd hub');
         tracked.push(hub);
         // Readiness by what the hub does (its UDP port is bound), not by a log line: the two trees of
         // an A/B run may word their logs differently.
@@ -299,11 +294,12 @@ export function meshd(cliPath, transport, kcpMode, cpuProfDir = null, label = 'm
         ];
         for (const p of peers) {
           const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${name.replace(/ /g, '-')}-${p.name}-${Date.now()}.cpuprofile`] : [];
-          const args = [...nodeFlagsOf(cliPath), ...prof, cliPath, 'peer', '--hub', hubAt, ...(u6 ? ['--listen', '[::]:0'] : []), ...(family.overlay === 6 ? ['--local6', p.local6] : []), '--local', p.local, '--name', p.name, '--secret-file', secret, '--state-dir', join(dir, p.name), '--tun', p.tun, '--transport', transport];
+          const launch = meshdLaunch(cliPath, prof);
+          const args = [...launch.pre, 'peer', '--hub', hubAt, ...(u6 ? ['--listen', '[::]:0'] : []), ...(family.overlay === 6 ? ['--local6', p.local6] : []), '--local', p.local, '--name', p.name, '--secret-file', secret, '--state-dir', join(dir, p.name), '--tun', p.tun, '--transport', transport];
           if (transport === 'kcp') args.push('--kcp-mode', kcpMode);
           // Extra peer flags for a whole run, e.g. MESHD_BENCH_PEER_ARGS="--fec off" (issue 19 A/B).
           args.push(...(process.env.MESHD_BENCH_PEER_ARGS ?? '').split(' ').filter(Boolean));
-          tracked.push(track(lab.spawn(ns[p.side], process.execPath, args), `meshd peer ${p.side}`));
+          tracked.push(track(lab.spawn(ns[p.side], launch.cmd, args), `meshd peer ${p.side}`));
         }
         if (!(await pingUntil(ns.a, target, 30))) throw new Error(`${name}: no ping across\n${logs(tracked)}`);
         // The first packets go through the hub's relay while the peers punch; measure the direct

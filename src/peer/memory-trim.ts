@@ -39,8 +39,6 @@ export class MemoryTrimmer {
   private floor: number;
   private timer: TimerHandle | undefined;
   private stopped = false;
-  /** Whether a check ran yet: the first trims whatever the growth (the start-up's leftovers). */
-  private started = false;
 
   constructor(private readonly o: MemoryTrimmerOptions) {
     this.floor = o.rss();
@@ -52,9 +50,8 @@ export class MemoryTrimmer {
     this.stats.checks++;
     const rss = this.o.rss();
     if (rss < this.floor) this.floor = rss;
-    const first = !this.started;
-    this.started = true;
-    if (!first && !trimDue(rss, this.floor)) return false;
+    // The first check trims whatever the growth: the start-up's leftovers.
+    if (this.stats.checks > 1 && !trimDue(rss, this.floor)) return false;
     if (this.o.trim() === undefined) {
       this.stop(); // no malloc_trim in this build: stop asking
       return false;

@@ -7,14 +7,7 @@ import { KCP_POOL_MAX_SEGS, KCP_SEG_CHUNK } from '../../src/arq/constants.js';
 
 describe('segment pool', () => {
   it('recycles a transfer\'s segments across rounds and shrinks once idle', () => {
-    const toB: Uint8Array[] = [];
-    const toA: Uint8Array[] = [];
-    const a = new Kcp(9, (d, n) => toB.push(d.slice(0, n)));
-    a.setNodelay(1, 10, 0, 1);
-    a.setWndSize(8192, 8192);
-    a.rmtWnd = 8192; // as if B had told it
-    const b = new Kcp(9, (d, n) => toA.push(d.slice(0, n)));
-    b.setWndSize(8192, 8192);
+    const { a, b, toB, toA } = pair();
     const out = new Uint8Array(2000);
     const msg = new Uint8Array(a.mss);
     const burst = 1500;
@@ -72,7 +65,7 @@ function pair(): { a: Kcp; b: Kcp; toB: Uint8Array[]; toA: Uint8Array[] } {
   const a = new Kcp(9, (d, n) => toB.push(d.slice(0, n)));
   a.setNodelay(1, 10, 0, 1);
   a.setWndSize(8192, 8192);
-  a.rmtWnd = 8192;
+  a.rmtWnd = 8192; // as if B had told it
   const b = new Kcp(9, (d, n) => toA.push(d.slice(0, n)));
   b.setWndSize(8192, 8192);
   return { a, b, toB, toA };

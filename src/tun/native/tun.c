@@ -519,10 +519,6 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static int set_u64(napi_env env, napi_value obj, const char *key, uint64_t v) {
-  napi_value n;
-  return napi_create_double(env, (double)v, &n) == napi_ok && napi_set_named_property(env, obj, key, n) == napi_ok;
-}
 
 // writeFd(handle) -> [fd, vnetLen] | null: what the UDP addon's receive fast path (src/net/native/
 // fastrecv.c) writes packets to (it dups the fd), and the virtio_net_hdr bytes each write starts with.
@@ -548,11 +544,11 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   tun_t *t = addon_obj_arg(env, info);
   if (t == NULL) return throw_coded(env, "TUN_IO", "stats: not a TUN handle");
   CHECK(napi_create_object(env, &out));
-  if (!set_u64(env, out, "reads", t->reads) || !set_u64(env, out, "packets", t->packets) ||
-      !set_u64(env, out, "superPackets", t->super_packets) || !set_u64(env, out, "segments", t->segments) ||
-      !set_u64(env, out, "csumCompleted", t->csum_completed) || !set_u64(env, out, "dropped", t->dropped) ||
-      !set_u64(env, out, "writes", t->writes) || !set_u64(env, out, "written", t->written) ||
-      !set_u64(env, out, "superPacketsOut", t->super_out) || !set_u64(env, out, "writeErrors", t->write_errors))
+  if (!set_number(env, out, "reads", (double)t->reads) || !set_number(env, out, "packets", (double)t->packets) ||
+      !set_number(env, out, "superPackets", (double)t->super_packets) || !set_number(env, out, "segments", (double)t->segments) ||
+      !set_number(env, out, "csumCompleted", (double)t->csum_completed) || !set_number(env, out, "dropped", (double)t->dropped) ||
+      !set_number(env, out, "writes", (double)t->writes) || !set_number(env, out, "written", (double)t->written) ||
+      !set_number(env, out, "superPacketsOut", (double)t->super_out) || !set_number(env, out, "writeErrors", (double)t->write_errors))
     return NULL;
   return out;
 }

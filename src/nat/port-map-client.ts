@@ -3,7 +3,7 @@
 // clock, so the in-process fake gateway drives them); UPnP-IGD goes through
 // @achingbrain/nat-port-mapper. Used by nat/port-mapper.ts, which decides when to call them.
 import { randomBytes } from 'node:crypto';
-import { upnpNat, type Gateway } from '@achingbrain/nat-port-mapper';
+import type { Gateway } from '@achingbrain/nat-port-mapper';
 import type { Endpoint, UdpSocket } from '../net/udp.js';
 import type { Clock } from '../util/clock.js';
 import { DecodeError, MeshdError } from '../util/errors.js';
@@ -153,6 +153,8 @@ export class UpnpClient implements MapProtocolClient {
 
   private async gateway(): Promise<Gateway> {
     if (this.gw) return this.gw;
+    // Loaded here, not at start: only a peer whose gateway answered the UPnP search maps through it.
+    const { upnpNat } = await import('@achingbrain/nat-port-mapper');
     for await (const g of upnpNat({ autoRefresh: false }).findGateways({ signal: AbortSignal.timeout(this.o.timeoutMs ?? requestTimeoutMs) })) {
       this.gw = g;
       return g;

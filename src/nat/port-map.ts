@@ -1,15 +1,20 @@
-// Which port-mapping protocols the gateway answers (docs/NAT.md): NAT-PMP and UPnP-IGD through
-// @achingbrain/nat-port-mapper (the library speaks both), PCP (RFC 6887) with one ANNOUNCE request
-// of our own (the library has no PCP). Any answer counts, an error result included: the question
-// is whether the gateway speaks the protocol. Used by `meshd netcheck` and the peer's class.
-// Creating, renewing and deleting a mapping is not done yet (docs/NAT.md "Not done").
+// Which port-mapping protocols the gateway answers (docs/NAT.md): one small request of our own per
+// protocol, sent in parallel: a NAT-PMP external-address request (RFC 6886 3.2), a PCP ANNOUNCE
+// (RFC 6887 14.1) and an SSDP M-SEARCH for an Internet Gateway Device (UPnP Device Architecture
+// 1.1, 1.3.2). Any answer counts, an error result included: the question is whether the gateway
+// speaks the protocol. Used by `meshd netcheck` and the peer's class. Creating and renewing a
+// mapping is nat/port-map-client.ts; only its UPnP client loads @achingbrain/nat-port-mapper, and
+// only once a gateway answered the search (the library and the HTTP stack it brings cost a peer
+// ~2.5 MiB of memory; issue 19 item 7).
 import { readFileSync } from 'node:fs';
-import { pmpNat, upnpNat } from '@achingbrain/nat-port-mapper';
 import type { Endpoint, UdpSocket } from '../net/udp.js';
+import { NATPMP_ADDRESS_REQUEST } from './port-map-codec.js';
 import type { PortMapProtocol } from '../wire/nat-class.js';
 
 /** Protocol: NAT-PMP and PCP servers listen on this port of the gateway (RFC 6886, RFC 6887). */
 export const pcpPort = 5351;
+/** SSDP's multicast group and port (UPnP Device Architecture 1.1, 1.3.2). */
+export const ssdpGroup: Endpoint = { address: '239.255.255.250', port: 1900 };
 /** Local tuning: how long each protocol gets to answer. */
 export const portMapTimeoutMs = 1_500;
 
@@ -68,48 +73,60 @@ export function isPcpAnnounceResponse(d: Uint8Array): boolean {
   return d.byteLength >= 24 && d[0] === 2 && d[1] === 0x80;
 }
 
-async function pcpAnswers(gateway: string, openSocket: () => Promise<UdpSocket>, timeoutMs: number): Promise<boolean> {
+/** A NAT-PMP response to the external-address request: version 0, opcode 128 (any result code). */
+export function isNatPmpAddressResponse(d: Uint8Array): boolean {
+  return d.byteLength >= 4 && d[0] === 0 && d[1] === 128;
+}
+
+/** An SSDP M-SEARCH for an Internet Gateway Device, answers within `mxS` seconds. IGD:2 devices
+ * answer a search for IGD:1 too (a device answers searches for lower versions of its type). */
+export function ssdpSearch(mxS: number): Uint8Array {
+  const lines = ['M-SEARCH * HTTP/1.1', `HOST: ${ssdpGroup.address}:${ssdpGroup.port}`, 'MAN: "ssdp:discover"', `MX: ${mxS}`, 'ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1'];
+  return new TextEncoder().encode(`${lines.join('\r\n')}\r\n\r\n`);
+}
+
+/** An SSDP search response (HTTP 200) whose ST names an Internet Gateway Device or its WAN
+ * connection services (some devices answer with those). */
+export function isIgdSearchResponse(d: Uint8Array): boolean {
+  const text = new TextDecoder().decode(d.subarray(0, 2048));
+  if (!/^HTTP\/1\.[01] 200\b/.test(text)) return false;
+  const st = /^ST:[ \t]*(\S+)/im.exec(text)?.[1];
+  return st !== undefined && /^urn:schemas-upnp-org:(device:InternetGatewayDevice|service:WAN(IP|PPP)Connection):\d+$/.test(st);
+}
+
+/** Sends `request` (built for the socket) to `to` from a fresh socket; true if an answer passing
+ * `accept` comes within timeoutMs. */
+async function answers(openSocket: () => Promise<UdpSocket>, to: Endpoint, request: (s: UdpSocket) => Uint8Array, accept: (d: Uint8Array, from: Endpoint) => boolean, timeoutMs: number): Promise<boolean> {
   const s = await openSocket();
   try {
     return await new Promise<boolean>((resolve) => {
       const t = setTimeout(() => resolve(false), timeoutMs);
       s.onMessage((d, from) => {
-        if (from.address === gateway && from.port === pcpPort && isPcpAnnounceResponse(d)) {
+        if (accept(d, from)) {
           clearTimeout(t);
           resolve(true);
         }
       });
-      const to: Endpoint = { address: gateway, port: pcpPort };
-      s.send(pcpAnnounce(s.local.address === '0.0.0.0' ? '0.0.0.0' : s.local.address), to);
+      s.send(request(s), to);
     });
   } finally {
     await s.close();
   }
 }
 
-async function natPmpAnswers(gateway: string, timeoutMs: number): Promise<boolean> {
-  const gw = pmpNat(gateway);
-  try {
-    await gw.externalIp({ signal: AbortSignal.timeout(timeoutMs) });
-    return true;
-  } catch (e) {
-    // An error result from the gateway (e.g. "Network Failure") is still a NAT-PMP answer.
-    return !(e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError' || /abort/i.test(e.message)));
-  } finally {
-    await gw.stop().catch(() => undefined);
-  }
+function pcpAnswers(gateway: string, openSocket: () => Promise<UdpSocket>, timeoutMs: number): Promise<boolean> {
+  const gw: Endpoint = { address: gateway, port: pcpPort };
+  // The ANNOUNCE carries the socket's address (0.0.0.0 when it is not bound to one).
+  return answers(openSocket, gw, (s) => pcpAnnounce(s.local.address), (d, from) => from.address === gateway && from.port === pcpPort && isPcpAnnounceResponse(d), timeoutMs);
 }
 
-async function upnpAnswers(timeoutMs: number): Promise<boolean> {
-  try {
-    for await (const g of upnpNat().findGateways({ signal: AbortSignal.timeout(timeoutMs) })) {
-      await g.stop().catch(() => undefined);
-      return true;
-    }
-  } catch {
-    // timeout: no gateway answered the SSDP search
-  }
-  return false;
+function natPmpAnswers(gateway: string, openSocket: () => Promise<UdpSocket>, timeoutMs: number): Promise<boolean> {
+  return answers(openSocket, { address: gateway, port: pcpPort }, () => NATPMP_ADDRESS_REQUEST, (d, from) => from.address === gateway && from.port === pcpPort && isNatPmpAddressResponse(d), timeoutMs);
+}
+
+/** Any IGD on the link answers (it need not be the default gateway, as with the library's search). */
+function upnpAnswers(openSocket: () => Promise<UdpSocket>, timeoutMs: number): Promise<boolean> {
+  return answers(openSocket, ssdpGroup, () => ssdpSearch(Math.max(1, Math.floor(timeoutMs / 1000))), (d) => isIgdSearchResponse(d), timeoutMs);
 }
 
 /** The protocols the gateway answers, asked in parallel (about portMapTimeoutMs in all). */
@@ -117,7 +134,11 @@ export async function detectPortMapping(o: { gateway?: string; openSocket: () =>
   const gateway = o.gateway ?? defaultGateway();
   if (!gateway) return [];
   const ms = o.timeoutMs ?? portMapTimeoutMs;
-  const [upnp, natpmp, pcp] = await Promise.all([upnpAnswers(ms), natPmpAnswers(gateway, ms), pcpAnswers(gateway, o.openSocket, ms).catch(() => false)]);
+  const [upnp, natpmp, pcp] = await Promise.all([
+    upnpAnswers(o.openSocket, ms).catch(() => false),
+    natPmpAnswers(gateway, o.openSocket, ms).catch(() => false),
+    pcpAnswers(gateway, o.openSocket, ms).catch(() => false),
+  ]);
   const out: PortMapProtocol[] = [];
   if (upnp) out.push('upnp');
   if (natpmp) out.push('natpmp');

@@ -30,7 +30,6 @@ import { meshdVersion } from '../util/version.js';
 import { startControlServer } from '../ops/control-server.js';
 import type { HubSetJson } from '../ops/status-types.js';
 import { defaultSocketPath } from '../ops/control-protocol.js';
-import { startMetrics } from '../ops/metrics.js';
 import { readPinnedHubKey, writePinnedHubKey } from './hub-pin.js';
 import { resolveHubSet } from './hub-set-config.js';
 import { joinedIdentity } from './join-run.js';
@@ -312,8 +311,9 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       { status, ping: (target, opts, onReply, signal) => pinger.ping(target, opts, onReply, signal) },
       componentLogger(log, 'control'),
     );
+    // prom-client and node:http load only with --metrics (~1 MiB a peer without it; issue 19 item 7).
     metrics = cfg.metrics
-      ? await startMetrics(
+      ? await (await import('../ops/metrics.js')).startMetrics(
           cfg.metrics,
           peerMetricsSources({ node, hubLegs, routes, nat, dataPlane: () => dataPlane }),
           componentLogger(log, 'metrics'),

@@ -148,31 +148,90 @@ export interface KcpStats {
   };
 }
 
-/** A data segment while queued, in flight or awaiting delivery. Header fields not kept here
- *  (conv, cmd, wnd, una) are written from the control block at each transmission. */
+/** Float64 words a segment keeps in its chunk's `times`: ts, resendts and the rate snapshot's times. */
+const SEG_TIMES = 6;
+const T_TS = 0;
+const T_RESEND = 1;
+const T_SENT = 2;
+const T_DELIVERED = 3;
+const T_DELIVERED_AT = 4;
+const T_FIRST_SENT = 5;
+
+/**
+ * A data segment while queued, in flight or awaiting delivery. Header fields not kept here
+ * (conv, cmd, wnd, una) are written from the control block at each transmission.
+ *
+ * Memory (issue 19 item 7): a 200 ms window holds ~15,000 of these. The payload is a slot of its
+ * chunk's buffer, seen through the chunk's one view (a view per segment was ~96 bytes of V8 heap
+ * each); the six u32-ms and fractional-ms times live in the chunk's Float64Array (as object fields
+ * they are doubles, each a 16-byte heap number of its own: ~1 MiB per window).
+ */
 class Seg implements RateSnapshot {
   sn = 0;
   frg = 0;
-  /** Time of the last (re)transmission, echoed by the ACK. */
-  ts = 0;
-  resendts = 0;
   rto = 0;
   fastack = 0;
   xmit = 0;
   len = 0;
-  // Rate-control snapshot of the last transmission (unused without setRateControl).
-  rcSentAt = 0;
-  rcDelivered = 0;
-  rcDeliveredAt = 0;
-  rcFirstSentAt = 0;
   rcAppLimited = false;
   /** In rcv_buf: a placeholder for a segment already handed out (unordered delivery). */
   early = false;
   /** What sent the last transmission (for the spurious counters). */
   cause: SendCause = SendCause.First;
-  /** The chunk (acquire) data is a slot of; 0 when it has a buffer of its own or none. */
+  /** The chunk (acquire) the payload is a slot of; 0 when it has a buffer of its own or none. */
   chunk = 0;
-  constructor(public data: Uint8Array) {}
+  /** The payload is data[off, off + len), in a slot of `cap` bytes; the times are times[at, at + SEG_TIMES). */
+  constructor(
+    public data: Uint8Array,
+    public off: number,
+    public cap: number,
+    private readonly times: Float64Array,
+    private readonly at: number,
+  ) {}
+
+  /** Time of the last (re)transmission, echoed by the ACK. */
+  get ts(): number {
+    return this.times[this.at + T_TS]!;
+  }
+  set ts(v: number) {
+    this.times[this.at + T_TS] = v;
+  }
+  get resendts(): number {
+    return this.times[this.at + T_RESEND]!;
+  }
+  set resendts(v: number) {
+    this.times[this.at + T_RESEND] = v;
+  }
+  // Rate-control snapshot of the last transmission (unused without setRateControl).
+  get rcSentAt(): number {
+    return this.times[this.at + T_SENT]!;
+  }
+  set rcSentAt(v: number) {
+    this.times[this.at + T_SENT] = v;
+  }
+  get rcDelivered(): number {
+    return this.times[this.at + T_DELIVERED]!;
+  }
+  set rcDelivered(v: number) {
+    this.times[this.at + T_DELIVERED] = v;
+  }
+  get rcDeliveredAt(): number {
+    return this.times[this.at + T_DELIVERED_AT]!;
+  }
+  set rcDeliveredAt(v: number) {
+    this.times[this.at + T_DELIVERED_AT] = v;
+  }
+  get rcFirstSentAt(): number {
+    return this.times[this.at + T_FIRST_SENT]!;
+  }
+  set rcFirstSentAt(v: number) {
+    this.times[this.at + T_FIRST_SENT] = v;
+  }
+}
+
+/** A segment with a buffer of its own (longer than the mss, or grown). */
+function loneSeg(cap: number): Seg {
+  return new Seg(new Uint8Array(cap), 0, cap, new Float64Array(SEG_TIMES), 0);
 }
 
 /** Why a segment was (re)transmitted. */
@@ -207,8 +266,10 @@ function releaseBuffers(pool: Seg[], keep: number): void {
   }
 }
 
-/** The payload of every placeholder (acquireMark). */
+/** The payload and times of every placeholder (acquireMark): a placeholder is never sent, so its
+ * times are never read or written. */
 const NO_DATA = new Uint8Array(0);
+const NO_TIMES = new Float64Array(SEG_TIMES);
 
 function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
   if (n <= 16) {
@@ -498,13 +559,15 @@ export class Kcp {
       const last = this.sndQueue.last();
       if (last !== undefined && last.len < mss) {
         const extend = Math.min(len, mss - last.len);
-        if (last.data.length < last.len + extend) {
+        if (last.cap < last.len + extend) {
           const grown = new Uint8Array(mss);
-          copyBytes(last.data, 0, grown, 0, last.len);
+          copyBytes(last.data, last.off, grown, 0, last.len);
           last.data = grown;
+          last.off = 0;
+          last.cap = mss;
           last.chunk = 0;
         }
-        copyBytes(data, 0, last.data, last.len, extend);
+        copyBytes(data, 0, last.data, last.off + last.len, extend);
         last.len += extend;
         off = extend;
         len -= extend;
@@ -517,7 +580,7 @@ export class Kcp {
     for (let i = 0; i < count; i++) {
       const size = len > mss ? mss : len;
       const seg = this.acquire(size);
-      copyBytes(data, off, seg.data, 0, size);
+      copyBytes(data, off, seg.data, seg.off, size);
       seg.len = size;
       seg.frg = this.stream === 0 ? count - i - 1 : 0;
       this.sndQueue.push(seg);
@@ -557,7 +620,7 @@ export class Kcp {
     for (;;) {
       const seg = this.rcvQueue.shift();
       if (seg === undefined) break;
-      copyBytes(seg.data, 0, buffer, n, seg.len);
+      copyBytes(seg.data, seg.off, buffer, n, seg.len);
       n += seg.len;
       const frg = seg.frg;
       this.release(seg);
@@ -766,9 +829,11 @@ export class Kcp {
     let seg = this.pool.pop();
     if (seg === undefined) {
       seg = this.carve(cap);
-    } else if (seg.data.length < cap) {
+    } else if (seg.cap < cap) {
       this.stats.segAllocs++;
-      seg.data = new Uint8Array(cap > this.mss ? cap : this.mss);
+      seg.cap = cap > this.mss ? cap : this.mss;
+      seg.data = new Uint8Array(seg.cap);
+      seg.off = 0;
       seg.chunk = 0;
     }
     seg.len = 0;
@@ -787,20 +852,21 @@ export class Kcp {
     if (cap > this.mss) {
       this.stats.segAllocs++;
       this.poolCap++;
-      return new Seg(new Uint8Array(cap));
+      return loneSeg(cap);
     }
     const n = Math.min(KCP_SEG_CHUNK, Math.max(1, this.poolCap - KCP_POOL_MAX_SEGS));
     const slot = this.mss;
-    const block = new ArrayBuffer(slot * n);
+    const block = new Uint8Array(slot * n);
+    const times = new Float64Array(SEG_TIMES * n);
     const chunk = ++this.chunks;
     this.stats.segAllocs += n;
     this.poolCap += n;
     for (let i = n - 1; i > 0; i--) {
-      const spare = new Seg(new Uint8Array(block, i * slot, slot));
+      const spare = new Seg(block, i * slot, slot, times, i * SEG_TIMES);
       spare.chunk = chunk;
       this.pool.push(spare);
     }
-    const seg = new Seg(new Uint8Array(block, 0, slot));
+    const seg = new Seg(block, 0, slot, times, 0);
     seg.chunk = chunk;
     return seg;
   }
@@ -836,7 +902,7 @@ export class Kcp {
    * pool when the gap closed, made most of the receiver's allocations.
    */
   private acquireMark(sn: number): Seg {
-    const mark = this.markPool.pop() ?? new Seg(NO_DATA);
+    const mark = this.markPool.pop() ?? new Seg(NO_DATA, 0, 0, NO_TIMES, 0);
     mark.sn = sn;
     mark.len = 0;
     mark.early = true;
@@ -949,7 +1015,7 @@ export class Kcp {
       return;
     }
     const seg = this.acquire(len);
-    copyBytes(src, off, seg.data, 0, len);
+    copyBytes(src, off, seg.data, seg.off, len);
     seg.sn = sn;
     seg.frg = frg;
     seg.len = len;
@@ -1150,7 +1216,7 @@ export class Kcp {
     }
     seg.ts = this.current;
     ptr = writeHeader(this.buffer, ptr, this.conv, KcpCmd.Push, seg.frg, wnd, seg.ts, seg.sn, una, seg.len);
-    copyBytes(seg.data, 0, this.buffer, ptr, seg.len);
+    copyBytes(seg.data, seg.off, this.buffer, ptr, seg.len);
     this.stats.outSegs++;
     this.stats.outPushSegs++;
     if (seg.xmit >= this.deadLink) this.state = -1;
@@ -1288,7 +1354,7 @@ export class Kcp {
         ptr = base;
       }
       ptr = writeHeader(buf, ptr, conv, KcpCmd.Push, seg.frg, wnd, current, sn, una, seg.len);
-      copyBytes(seg.data, 0, buf, ptr, seg.len);
+      copyBytes(seg.data, seg.off, buf, ptr, seg.len);
       ptr += seg.len;
       this.stats.outSegs++;
       this.stats.outPushSegs++;

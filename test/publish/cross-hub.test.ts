@@ -187,6 +187,9 @@ describe.skipIf(skip !== undefined)('published services across two hubs sharing 
     await runUntil(w, 'e answered by hub 2', () => e.publishStatus()[0]?.state !== 'pending');
     expect(e.publishStatus()[0]).toMatchObject({ state: 'refused' });
     expect(e.publishStatus()[0]!.reason).toMatch(/published by another peer of the network/);
+    // Hub 2 refuses e from the shared claim (NATS compare-and-set); its guest listener for d's port
+    // follows from the watch, which may land a moment later on a busy machine (a CI run saw it not yet there).
+    await runUntil(w, 'hub 2 lists d\'s port as a guest', () => hub2.status().published.some((s) => s.port === port && s.guest));
     expect(hub2.status().published.find((s) => s.port === port)).toMatchObject({ ownerName: 'd', guest: true });
     // d's own re-publish (as after every registration) is still accepted.
     d.services!.onRegistered();

@@ -148,7 +148,8 @@ export interface KcpStats {
   };
 }
 
-/** Float64 words a segment keeps in its chunk's `times`: ts, resendts and the rate snapshot's times. */
+/** Float64 words a segment keeps in its chunk's `times`: ts, resendts and the rate snapshot (three
+ * times and the delivered byte count; the array is named for the majority). */
 const SEG_TIMES = 6;
 const T_TS = 0;
 const T_RESEND = 1;
@@ -163,8 +164,9 @@ const T_FIRST_SENT = 5;
  *
  * Memory (issue 19 item 7): a 200 ms window holds ~15,000 of these. The payload is a slot of its
  * chunk's buffer, seen through the chunk's one view (a view per segment was ~96 bytes of V8 heap
- * each); the six u32-ms and fractional-ms times live in the chunk's Float64Array (as object fields
- * they are doubles, each a 16-byte heap number of its own: ~1 MiB per window).
+ * each); its six numbers (u32-ms and fractional-ms times, and the snapshot's delivered byte count)
+ * live in the chunk's Float64Array (as object fields they are doubles, each a 16-byte heap number of
+ * its own: ~1 MiB per window).
  */
 class Seg implements RateSnapshot {
   sn = 0;

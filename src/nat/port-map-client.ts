@@ -6,12 +6,13 @@ import { randomBytes } from 'node:crypto';
 import type { Gateway } from '@achingbrain/nat-port-mapper';
 import type { Endpoint, UdpSocket } from '../net/udp.js';
 import type { Clock } from '../util/clock.js';
-import { DecodeError, MeshdError } from '../util/errors.js';
+import { MeshdError } from '../util/errors.js';
 import { fromHex, toHex } from '../util/bytes.js';
 import {
   decodeNatPmpAddressResponse, decodeNatPmpMapResponse, decodePcpMapResponse, encodeNatPmpMap, encodePcpMap, NATPMP_ADDRESS_REQUEST, pcpResultName,
 } from './port-map-codec.js';
 import { pcpPort } from './port-map.js';
+import { askUdp } from './udp-ask.js';
 
 export type MapProtocol = 'pcp' | 'natpmp' | 'upnp';
 
@@ -46,35 +47,20 @@ export interface UdpClientOptions {
   clock: Clock;
 }
 
-/** Sends `req` to the gateway until `parse` accepts an answer (undefined = not ours: keep waiting). */
+/** Asks the gateway's `port` until `parse` takes an answer from it (undefined or a DecodeError: not
+ * ours, keep waiting); PORTMAP_TIMEOUT when none comes within requestTimeoutMs. */
 async function ask<T>(o: UdpClientOptions, port: number, req: Uint8Array, parse: (d: Uint8Array) => T | undefined): Promise<T> {
-  const s = await o.openSocket();
-  const to: Endpoint = { address: o.gateway, port };
-  try {
-    return await new Promise<T>((resolve, reject) => {
-      const timers: unknown[] = [];
-      const done = (): void => timers.forEach((t) => o.clock.clearTimer(t));
-      s.onMessage((d, from) => {
-        if (from.address !== o.gateway || from.port !== port) return;
-        let v: T | undefined;
-        try {
-          v = parse(d);
-        } catch (e) {
-          if (e instanceof DecodeError) return;
-          done();
-          reject(e);
-          return;
-        }
-        if (v === undefined) return;
-        done();
-        resolve(v);
-      });
-      for (let at = 0; at < requestTimeoutMs; at += resendMs) timers.push(o.clock.setTimer(at, () => s.send(req, to)));
-      timers.push(o.clock.setTimer(requestTimeoutMs, () => reject(new PortMapError('PORTMAP_TIMEOUT', `no answer from ${o.gateway}:${port}`))));
-    });
-  } finally {
-    await s.close();
-  }
+  const v = await askUdp({
+    openSocket: o.openSocket,
+    clock: o.clock,
+    to: { address: o.gateway, port },
+    request: () => req,
+    accept: (d, from) => (from.address === o.gateway && from.port === port ? parse(d) : undefined),
+    resendMs,
+    timeoutMs: requestTimeoutMs,
+  });
+  if (v === undefined) throw new PortMapError('PORTMAP_TIMEOUT', `no answer from ${o.gateway}:${port}`);
+  return v;
 }
 
 export class PcpClient implements MapProtocolClient {

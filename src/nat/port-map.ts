@@ -9,6 +9,8 @@
 import { readFileSync } from 'node:fs';
 import type { Endpoint, UdpSocket } from '../net/udp.js';
 import { NATPMP_ADDRESS_REQUEST } from './port-map-codec.js';
+import { askUdp } from './udp-ask.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { PortMapProtocol } from '../wire/nat-class.js';
 
 /** Protocol: NAT-PMP and PCP servers listen on this port of the gateway (RFC 6886, RFC 6887). */
@@ -17,6 +19,9 @@ export const pcpPort = 5351;
 export const ssdpGroup: Endpoint = { address: '239.255.255.250', port: 1900 };
 /** Local tuning: how long each protocol gets to answer. */
 export const portMapTimeoutMs = 1_500;
+/** Local tuning: each probe is sent again this often until answered (three sends in portMapTimeoutMs),
+ * as the mapping requests are (nat/port-map-client.ts): one lost datagram does not hide a gateway. */
+export const probeResendMs = 500;
 
 /** The IPv4 default gateway from /proc/net/route (Linux), or undefined. */
 export function defaultGateway(routeTable = '/proc/net/route'): string | undefined {
@@ -94,50 +99,41 @@ export function isIgdSearchResponse(d: Uint8Array): boolean {
   return st !== undefined && /^urn:schemas-upnp-org:(device:InternetGatewayDevice|service:WAN(IP|PPP)Connection):\d+$/.test(st);
 }
 
-/** Sends `request` (built for the socket) to `to` from a fresh socket; true if an answer passing
- * `accept` comes within timeoutMs. */
-async function answers(openSocket: () => Promise<UdpSocket>, to: Endpoint, request: (s: UdpSocket) => Uint8Array, accept: (d: Uint8Array, from: Endpoint) => boolean, timeoutMs: number): Promise<boolean> {
-  const s = await openSocket();
-  try {
-    return await new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), timeoutMs);
-      s.onMessage((d, from) => {
-        if (accept(d, from)) {
-          clearTimeout(t);
-          resolve(true);
-        }
-      });
-      s.send(request(s), to);
-    });
-  } finally {
-    await s.close();
-  }
+interface Probe {
+  openSocket: () => Promise<UdpSocket>;
+  clock: Clock;
+  timeoutMs: number;
 }
 
-function pcpAnswers(gateway: string, openSocket: () => Promise<UdpSocket>, timeoutMs: number): Promise<boolean> {
-  const gw: Endpoint = { address: gateway, port: pcpPort };
+/** True if an answer passing `ok` comes within the probe's time (the request resent every probeResendMs). */
+async function answered(p: Probe, to: Endpoint, request: (s: UdpSocket) => Uint8Array, ok: (d: Uint8Array, from: Endpoint) => boolean): Promise<boolean> {
+  const v = await askUdp({ ...p, to, request, accept: (d, from) => (ok(d, from) ? true : undefined), resendMs: probeResendMs });
+  return v === true;
+}
+
+function pcpAnswers(gateway: string, p: Probe): Promise<boolean> {
   // The ANNOUNCE carries the socket's address (0.0.0.0 when it is not bound to one).
-  return answers(openSocket, gw, (s) => pcpAnnounce(s.local.address), (d, from) => from.address === gateway && from.port === pcpPort && isPcpAnnounceResponse(d), timeoutMs);
+  return answered(p, { address: gateway, port: pcpPort }, (s) => pcpAnnounce(s.local.address), (d, from) => from.address === gateway && from.port === pcpPort && isPcpAnnounceResponse(d));
 }
 
-function natPmpAnswers(gateway: string, openSocket: () => Promise<UdpSocket>, timeoutMs: number): Promise<boolean> {
-  return answers(openSocket, { address: gateway, port: pcpPort }, () => NATPMP_ADDRESS_REQUEST, (d, from) => from.address === gateway && from.port === pcpPort && isNatPmpAddressResponse(d), timeoutMs);
+function natPmpAnswers(gateway: string, p: Probe): Promise<boolean> {
+  return answered(p, { address: gateway, port: pcpPort }, () => NATPMP_ADDRESS_REQUEST, (d, from) => from.address === gateway && from.port === pcpPort && isNatPmpAddressResponse(d));
 }
 
 /** Any IGD on the link answers (it need not be the default gateway, as with the library's search). */
-function upnpAnswers(openSocket: () => Promise<UdpSocket>, timeoutMs: number): Promise<boolean> {
-  return answers(openSocket, ssdpGroup, () => ssdpSearch(Math.max(1, Math.floor(timeoutMs / 1000))), (d) => isIgdSearchResponse(d), timeoutMs);
+function upnpAnswers(p: Probe): Promise<boolean> {
+  return answered(p, ssdpGroup, () => ssdpSearch(Math.max(1, Math.floor(p.timeoutMs / 1000))), (d) => isIgdSearchResponse(d));
 }
 
 /** The protocols the gateway answers, asked in parallel (about portMapTimeoutMs in all). */
-export async function detectPortMapping(o: { gateway?: string; openSocket: () => Promise<UdpSocket>; timeoutMs?: number }): Promise<PortMapProtocol[]> {
+export async function detectPortMapping(o: { gateway?: string; openSocket: () => Promise<UdpSocket>; timeoutMs?: number; clock?: Clock }): Promise<PortMapProtocol[]> {
   const gateway = o.gateway ?? defaultGateway();
   if (!gateway) return [];
-  const ms = o.timeoutMs ?? portMapTimeoutMs;
+  const p: Probe = { openSocket: o.openSocket, clock: o.clock ?? systemClock, timeoutMs: o.timeoutMs ?? portMapTimeoutMs };
   const [upnp, natpmp, pcp] = await Promise.all([
-    upnpAnswers(o.openSocket, ms).catch(() => false),
-    natPmpAnswers(gateway, o.openSocket, ms).catch(() => false),
-    pcpAnswers(gateway, o.openSocket, ms).catch(() => false),
+    upnpAnswers(p).catch(() => false),
+    natPmpAnswers(gateway, p).catch(() => false),
+    pcpAnswers(gateway, p).catch(() => false),
   ]);
   const out: PortMapProtocol[] = [];
   if (upnp) out.push('upnp');

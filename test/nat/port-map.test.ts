@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { detectPortMapping, isIgdSearchResponse, isNatPmpAddressResponse, isPcpAnnounceResponse, parseDefaultGateway, pcpAnnounce, pcpPort, ssdpGroup, ssdpSearch } from '../../src/nat/port-map.js';
 import type { Endpoint, UdpHandler, UdpSocket } from '../../src/net/udp.js';
 import { toHex } from '../../src/util/bytes.js';
+import { ManualClock } from '../fakes/manual-clock.js';
 
 const route = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth0\t00020000\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
@@ -62,7 +63,7 @@ describe('port mapping helpers', () => {
   });
 
   /** A gateway at 192.0.2.1 that answers the protocols it is given, behind fake sockets. */
-  function gatewaySockets(speaks: { upnp?: boolean; natpmp?: boolean; pcp?: boolean; from?: string }) {
+  function gatewaySockets(speaks: { upnp?: boolean; natpmp?: boolean; pcp?: boolean; from?: string; missFirst?: boolean }) {
     const sent: Array<{ to: Endpoint; data: Uint8Array }> = [];
     let closed = 0;
     const open = async (): Promise<UdpSocket> => {
@@ -72,6 +73,8 @@ describe('port mapping helpers', () => {
         local: { address: '192.0.2.2', port: 40000 + sent.length },
         send(data, to) {
           sent.push({ to, data: data.slice() });
+          // A lossy LAN: the first request of each protocol never arrives.
+          if (speaks.missFirst && sent.filter((s) => s.to.port === to.port && s.data[0] === data[0]).length === 1) return;
           const gw = speaks.from ?? '192.0.2.1';
           if (to.address === ssdpGroup.address && to.port === ssdpGroup.port && speaks.upnp) reply(ssdp('HTTP/1.1 200 OK', 'ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1'), { address: gw, port: 1900 });
           if (to.port === pcpPort && data[0] === 0 && speaks.natpmp) reply(Buffer.from('008000000000000ac6336407', 'hex'), { address: gw, port: pcpPort });
@@ -100,5 +103,20 @@ describe('port mapping helpers', () => {
     expect(g.sent.map((s) => `${s.to.address}:${s.to.port} ${s.data[0]}`).sort()).toEqual(['192.0.2.1:5351 0', '192.0.2.1:5351 2', '239.255.255.250:1900 77']);
     expect(toHex(g.sent.find((s) => s.to.port === pcpPort && s.data[0] === 2)!.data)).toBe(toHex(pcpAnnounce('192.0.2.2')));
     expect(g.closed()).toBe(3);
+  });
+
+  it('detectPortMapping: a gateway that misses the first probe of each protocol is found by the resend (500 ms later)', async () => {
+    const g = gatewaySockets({ upnp: true, natpmp: true, pcp: true, missFirst: true });
+    const clock = new ManualClock(0);
+    const p = detectPortMapping({ gateway: '192.0.2.1', openSocket: g.open, clock });
+    for (let i = 0; i < 40; i++) {
+      await new Promise<void>((r) => setImmediate(r));
+      clock.advance(50);
+    }
+    expect(await p).toEqual(['upnp', 'natpmp', 'pcp']);
+    // Two sends each: the lost one and the answered resend; nothing after the answer.
+    expect(g.sent.map((s) => `${s.to.port} ${s.data[0]}`).sort()).toEqual(['1900 77', '1900 77', '5351 0', '5351 0', '5351 2', '5351 2']);
+    expect(g.closed()).toBe(3);
+    expect(clock.pending).toBe(0);
   });
 });

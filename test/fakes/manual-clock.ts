@@ -35,6 +35,15 @@ export class ManualClock implements Clock {
     return this.timers.size;
   }
 
+  /** Moves time forward by ms in steps of stepMs, letting pending awaits (socket opens, answers
+   * queued as microtasks or immediates) run before each step. */
+  async drive(ms: number, stepMs = 50): Promise<void> {
+    for (let t = 0; t < ms; t += stepMs) {
+      await new Promise<void>((r) => setImmediate(r));
+      this.advance(Math.min(stepMs, ms - t));
+    }
+  }
+
   /** Moves time forward by ms, firing every timer that falls due, earliest first. */
   advance(ms: number): void {
     const end = this.t + ms;

@@ -40,10 +40,7 @@ async function run(replies: (req: Uint8Array) => Array<[Buffer, Endpoint]>) {
   const c = new PcpClient({ gateway, client: '192.168.1.2', clock, openSocket: async () => stubSocket(replies) });
   const p = c.map(51820, 7200);
   p.catch(() => undefined);
-  for (let i = 0; i < 40; i++) {
-    await new Promise<void>((r) => setImmediate(r));
-    clock.advance(50);
-  }
+  await clock.drive(2_000);
   return p;
 }
 

@@ -109,10 +109,7 @@ describe('port mapping helpers', () => {
     const g = gatewaySockets({ upnp: true, natpmp: true, pcp: true, missFirst: true });
     const clock = new ManualClock(0);
     const p = detectPortMapping({ gateway: '192.0.2.1', openSocket: g.open, clock });
-    for (let i = 0; i < 40; i++) {
-      await new Promise<void>((r) => setImmediate(r));
-      clock.advance(50);
-    }
+    await clock.drive(2_000);
     expect(await p).toEqual(['upnp', 'natpmp', 'pcp']);
     // Two sends each: the lost one and the answered resend; nothing after the answer.
     expect(g.sent.map((s) => `${s.to.port} ${s.data[0]}`).sort()).toEqual(['1900 77', '1900 77', '5351 0', '5351 0', '5351 2', '5351 2']);

@@ -38,10 +38,7 @@ async function ask<T>(reply: (n: number) => Array<[Uint8Array, Endpoint]>, accep
   f.clockRef.clock = clock;
   const p = askUdp({ openSocket: async () => f.socket, clock, to: gw, request: () => new Uint8Array([1]), accept, resendMs: 500, timeoutMs: 1_500 });
   p.catch(() => undefined);
-  for (let i = 0; i < 40; i++) {
-    await new Promise<void>((r) => setImmediate(r));
-    clock.advance(50);
-  }
+  await clock.drive(2_000);
   return { p, f, clock };
 }
 

@@ -73,6 +73,7 @@ import { skipsSegment } from './fastack.js';
 import { RateControl, type RateSnapshot } from './rate-control.js';
 import { firstSendSlackMs, rtoBackoff, rttUpdate } from './rtt.js';
 import { Fifo, SeqSlots } from './ring.js';
+import { SendOrder, type SendOrderNode } from './send-order.js';
 import { readU16LE, readU32LE, writeHeader } from './segment.js';
 import { seqDiff, toU32Ms } from './seq.js';
 
@@ -168,7 +169,7 @@ const T_FIRST_SENT = 5;
  * live in the chunk's Float64Array (as object fields they are doubles, each a 16-byte heap number of
  * its own: ~1 MiB per window).
  */
-class Seg implements RateSnapshot {
+class Seg implements RateSnapshot, SendOrderNode<Seg> {
   sn = 0;
   frg = 0;
   rto = 0;
@@ -182,6 +183,10 @@ class Seg implements RateSnapshot {
   cause: SendCause = SendCause.First;
   /** The chunk (acquire) the payload is a slot of; 0 when it has a buffer of its own or none. */
   chunk = 0;
+  // In flight under rate control: neighbours in the order of last transmission (send-order.ts).
+  sentPrev: Seg | undefined = undefined;
+  sentNext: Seg | undefined = undefined;
+  sentListed = false;
   /** The payload is data[off, off + len), in a slot of `cap` bytes; the times are times[at, at + SEG_TIMES). */
   constructor(
     public data: Uint8Array,
@@ -396,6 +401,11 @@ export class Kcp {
   private chunks = 0;
   /** DEPARTURE 11's placeholders, recycled apart from data segments: they carry no buffer. */
   private readonly markPool: Seg[] = [];
+  /** Under rate control: snd_buf's segments, oldest transmission first (RACK's question). */
+  private readonly sent = new SendOrder<Seg>();
+  /** Under rate control: segments whose fastack reached fastresend since the paced flush last
+   * looked (parseFastack); checked again when read, as one may be acked or resent meanwhile. */
+  private readonly fastDue: Seg[] = [];
   /** The delivery-rate controller, when enabled (DEPARTURE 10). */
   private rc: RateControl | undefined;
   /** The caller's time (ms, fractions kept) at the last update/flush/timed input; for rc. */
@@ -874,6 +884,7 @@ export class Kcp {
   }
 
   private release(seg: Seg): void {
+    this.sent.remove(seg);
     if (seg.early) {
       if (this.markPool.length < KCP_MARK_POOL_MAX_SEGS) this.markPool.push(seg);
     } else if (this.pool.length < this.poolCap) this.pool.push(seg);
@@ -973,7 +984,10 @@ export class Kcp {
     for (let s = this.sndUna; s !== sn; s = (s + 1) >>> 0) {
       const seg = this.sndBuf.get(s);
       if (seg === undefined) continue;
-      if (skipsSegment(ts, seg.ts, seg.xmit, this.fastackConserve, this.fastackRepairStrict)) seg.fastack++;
+      if (skipsSegment(ts, seg.ts, seg.xmit, this.fastackConserve, this.fastackRepairStrict)) {
+        seg.fastack++;
+        if (seg.fastack === this.fastresend && this.rc !== undefined) this.fastDue.push(seg);
+      }
     }
   }
 
@@ -1078,14 +1092,13 @@ export class Kcp {
   }
 
   /**
-   * Data under rate control (DEPARTURE 10): repairs first (timeouts, then fast retransmits, in sn
-   * order), then new segments while the sn span fits min(snd_wnd, rmt_wnd), bytes in flight fit the
-   * controller's window and the pacing budget lasts. Segments enter snd_buf only when sent.
+   * Data under rate control (DEPARTURE 10): repairs first (timeouts, RACK losses, fast
+   * retransmits), then new segments while the sn span fits min(snd_wnd, rmt_wnd), bytes in flight
+   * fit the controller's window and the pacing budget lasts. Segments enter snd_buf only when sent.
    */
   private flushPaced(rc: RateControl, ptr: number, wnd: number, una: number): number {
     const current = this.current;
     const now = this.nowMs;
-    const resent = this.fastresend > 0 ? this.fastresend : 0xffffffff;
     const slack = rc.rtoSlackMs();
     let paced = false;
     let resendAt = (current + this.interval) >>> 0;
@@ -1100,49 +1113,76 @@ export class Kcp {
     // a restart would only delay the repair of the last one (RFC 7765's point); each keeps its own.
     const restart = this.rackLoss && (this.sndBuf.size >= rackRestartMinSegs || this.sndQueue.length > 0);
     const restartAt = (this.lastAckAt + this.rxRto + slack) >>> 0;
-    const rackAfter = this.rxSrtt + this.rackReoWnd(rc);
-    const rack = restart && this.rackValid && this.rxSrtt > 0;
-    const rackTs = seqDiff(this.rackTs, current) <= 0 ? this.rackTs : current;
-    for (let sn = this.sndUna; sn !== this.sndNxt; sn = (sn + 1) >>> 0) {
-      const seg = this.sndBuf.get(sn);
-      if (seg === undefined) continue;
-      let timeout = seqDiff(current, seg.resendts) >= 0;
-      let lost = false;
-      if (timeout && restart && seqDiff(current, restartAt) < 0) timeout = false;
-      if (rack && !timeout && seqDiff(rackTs, seg.ts) > 0) {
-        const lostAt = (seg.ts + rackAfter) >>> 0;
-        if (seqDiff(current, lostAt) >= 0) lost = true;
-        else if (seqDiff(lostAt, resendAt) < 0) resendAt = lostAt;
+    const resent = this.fastresend > 0 ? this.fastresend : 0xffffffff;
+    if (!restart || seqDiff(current, restartAt) >= 0) {
+      // A segment may have timed out: look at each, in sn order (interactive flows, a stall).
+      const rackAfter = this.rxSrtt + this.rackReoWnd(rc);
+      const rack = restart && this.rackValid && this.rxSrtt > 0;
+      const rackTs = seqDiff(this.rackTs, current) <= 0 ? this.rackTs : current;
+      for (let sn = this.sndUna; sn !== this.sndNxt; sn = (sn + 1) >>> 0) {
+        const seg = this.sndBuf.get(sn);
+        if (seg === undefined) continue;
+        let timeout = seqDiff(current, seg.resendts) >= 0;
+        let lost = false;
+        if (timeout && restart && seqDiff(current, restartAt) < 0) timeout = false;
+        if (rack && !timeout && seqDiff(rackTs, seg.ts) > 0) {
+          const lostAt = (seg.ts + rackAfter) >>> 0;
+          if (seqDiff(current, lostAt) >= 0) lost = true;
+          else if (seqDiff(lostAt, resendAt) < 0) resendAt = lostAt;
+        }
+        if (!timeout && !lost && !this.fastDueNow(seg, resent)) {
+          const due = restart && seqDiff(restartAt, seg.resendts) > 0 ? restartAt : seg.resendts;
+          if (seqDiff(due, resendAt) < 0) resendAt = due;
+          continue;
+        }
+        if (!rc.canSend(seg.len + KCP_OVERHEAD_BYTES, now)) {
+          paced = true;
+          break;
+        }
+        ptr = this.resendPaced(rc, seg, timeout, resent, slack, ptr, wnd, una);
+        if (seqDiff(seg.resendts, resendAt) < 0) resendAt = seg.resendts;
       }
-      if (!timeout && !lost && !(seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0))) {
-        const due = restart && seqDiff(restartAt, seg.resendts) > 0 ? restartAt : seg.resendts;
-        if (seqDiff(due, resendAt) < 0) resendAt = due;
-        continue;
+      // Every segment fastack counted was looked at (or waits for the pacer, then for this walk).
+      if (!paced) this.fastDue.length = 0;
+    } else {
+      // ACKs flow, so nothing times out before restartAt (every segment's due time is at least it):
+      // only RACK's losses, a prefix of the send order, and the segments fastack counted.
+      if (seqDiff(restartAt, resendAt) < 0) resendAt = restartAt;
+      if (this.rackValid && this.rxSrtt > 0) {
+        const rackAfter = this.rxSrtt + this.rackReoWnd(rc);
+        const rackTs = seqDiff(this.rackTs, current) <= 0 ? this.rackTs : current;
+        let seg = this.sent.first();
+        for (let left = this.sent.size; seg !== undefined && left > 0 && seqDiff(rackTs, seg.ts) > 0; left--) {
+          const next = this.sent.next(seg);
+          const lostAt = (seg.ts + rackAfter) >>> 0;
+          if (seqDiff(current, lostAt) < 0) {
+            // Sent later than this one, the rest are lost later.
+            if (seqDiff(lostAt, resendAt) < 0) resendAt = lostAt;
+            break;
+          }
+          if (!rc.canSend(seg.len + KCP_OVERHEAD_BYTES, now)) {
+            paced = true;
+            break;
+          }
+          ptr = this.resendPaced(rc, seg, false, resent, slack, ptr, wnd, una);
+          if (seqDiff(seg.resendts, resendAt) < 0) resendAt = seg.resendts;
+          seg = next;
+        }
       }
-      const bytes = seg.len + KCP_OVERHEAD_BYTES;
-      if (!rc.canSend(bytes, now)) {
-        paced = true;
-        break;
+      const due = this.fastDue;
+      let i = 0;
+      for (; !paced && i < due.length; i++) {
+        const seg = due[i]!;
+        if (this.sndBuf.get(seg.sn) !== seg || !this.fastDueNow(seg, resent)) continue;
+        if (!rc.canSend(seg.len + KCP_OVERHEAD_BYTES, now)) {
+          paced = true;
+          break;
+        }
+        ptr = this.resendPaced(rc, seg, false, resent, slack, ptr, wnd, una);
+        if (seqDiff(seg.resendts, resendAt) < 0) resendAt = seg.resendts;
       }
-      seg.xmit++;
-      if (timeout) {
-        this.xmit++;
-        this.stats.retransTimeout++;
-        seg.rto = rtoBackoff(seg.rto, this.rxRto, this.nodelay);
-        seg.cause = SendCause.Timeout;
-      } else if (seg.fastack >= resent && (seg.xmit <= this.fastlimit + 1 || this.fastlimit <= 0)) {
-        seg.fastack = 0;
-        this.stats.retransFast++;
-        seg.cause = SendCause.Fast;
-      } else {
-        seg.fastack = 0;
-        this.stats.retransRack++;
-        seg.cause = SendCause.Rack;
-      }
-      seg.resendts = (current + seg.rto + slack) >>> 0;
-      if (seqDiff(seg.resendts, resendAt) < 0) resendAt = seg.resendts;
-      ptr = this.writePush(seg, ptr, wnd, una);
-      rc.onSend(seg, bytes, now, false);
+      if (i >= due.length) due.length = 0;
+      else due.splice(0, i);
     }
     const span = this.sndWnd < this.rmtWnd ? this.sndWnd : this.rmtWnd;
     const cwnd = rc.cwndBytes();
@@ -1199,6 +1239,39 @@ export class Kcp {
     return ptr;
   }
 
+  /** Whether fastack has counted enough skips for seg to be resent (within fastlimit). */
+  private fastDueNow(seg: Seg, resent: number): boolean {
+    return seg.fastack >= resent && (seg.xmit <= this.fastlimit || this.fastlimit <= 0);
+  }
+
+  /**
+   * Resends seg (flushPaced's repairs): a timeout backs its RTO off, otherwise the cause is a fast
+   * retransmit if fastack counted enough skips, else a RACK loss. It becomes the newest in the send
+   * order (writePush).
+   */
+  private resendPaced(rc: RateControl, seg: Seg, timeout: boolean, resent: number, slack: number, ptr: number, wnd: number, una: number): number {
+    const fast = !timeout && this.fastDueNow(seg, resent);
+    seg.xmit++;
+    if (timeout) {
+      this.xmit++;
+      this.stats.retransTimeout++;
+      seg.rto = rtoBackoff(seg.rto, this.rxRto, this.nodelay);
+      seg.cause = SendCause.Timeout;
+    } else if (fast) {
+      seg.fastack = 0;
+      this.stats.retransFast++;
+      seg.cause = SendCause.Fast;
+    } else {
+      seg.fastack = 0;
+      this.stats.retransRack++;
+      seg.cause = SendCause.Rack;
+    }
+    seg.resendts = (this.current + seg.rto + slack) >>> 0;
+    ptr = this.writePush(seg, ptr, wnd, una);
+    rc.onSend(seg, seg.len + KCP_OVERHEAD_BYTES, this.nowMs, false);
+    return ptr;
+  }
+
   /**
    * DEPARTURE 13: how long after a later-sent segment's ACK a segment may still be acked before it
    * counts as lost (RACK's reordering window): a quarter of the min RTT, at least one flush
@@ -1217,6 +1290,7 @@ export class Kcp {
       ptr = base;
     }
     seg.ts = this.current;
+    this.sent.touch(seg);
     ptr = writeHeader(this.buffer, ptr, this.conv, KcpCmd.Push, seg.frg, wnd, seg.ts, seg.sn, una, seg.len);
     copyBytes(seg.data, seg.off, this.buffer, ptr, seg.len);
     this.stats.outSegs++;

@@ -186,7 +186,6 @@ class Seg implements RateSnapshot, SendOrderNode<Seg> {
   // In flight under rate control: neighbours in the order of last transmission (send-order.ts).
   sentPrev: Seg | undefined = undefined;
   sentNext: Seg | undefined = undefined;
-  sentListed = false;
   /** The payload is data[off, off + len), in a slot of `cap` bytes; the times are times[at, at + SEG_TIMES). */
   constructor(
     public data: Uint8Array,

@@ -3,13 +3,13 @@
 // which segments were sent before a given time, and the answer is a prefix of this list, so a flush
 // reads the few segments that may be lost instead of every segment of a 200 ms window (issue 19:
 // the whole-window walk was a third of a loaded sender's CPU). Intrusive and allocation-free: the
-// links live in the segments themselves.
+// links live in the segments themselves (two fields a segment: 16 bytes, ~0.25 MiB a window).
 
-/** What a member carries: its two links and whether it is in a list. */
+/** What a member carries: its two links (both undefined when it is not listed, or alone). A node
+ * belongs to one list at most. */
 export interface SendOrderNode<T> {
   sentPrev: T | undefined;
   sentNext: T | undefined;
-  sentListed: boolean;
 }
 
 /** A doubly linked list, oldest transmission first. O(1) touch and remove. */
@@ -28,15 +28,16 @@ export class SendOrder<T extends SendOrderNode<T>> {
     return node.sentNext;
   }
 
+  /** Whether `node` is listed (a member alone has no links but is the head). */
+  has(node: T): boolean {
+    return node.sentPrev !== undefined || node.sentNext !== undefined || this.head === node;
+  }
+
   /** `node` was just (re)transmitted: it becomes the newest, listed or not before. */
   touch(node: T): void {
-    if (node.sentListed) {
-      if (this.tail === node) return;
-      this.unlink(node);
-    } else {
-      node.sentListed = true;
-      this.size++;
-    }
+    if (this.tail === node) return;
+    if (this.has(node)) this.unlink(node);
+    else this.size++;
     node.sentPrev = this.tail;
     node.sentNext = undefined;
     if (this.tail === undefined) this.head = node;
@@ -46,9 +47,8 @@ export class SendOrder<T extends SendOrderNode<T>> {
 
   /** `node` left flight (acked, or dropped); a no-op if it is not listed. */
   remove(node: T): void {
-    if (!node.sentListed) return;
+    if (!this.has(node)) return;
     this.unlink(node);
-    node.sentListed = false;
     node.sentPrev = undefined;
     node.sentNext = undefined;
     this.size--;

@@ -4,7 +4,6 @@ import { SendOrder, type SendOrderNode } from '../../src/arq/send-order.js';
 class Node implements SendOrderNode<Node> {
   sentPrev: Node | undefined = undefined;
   sentNext: Node | undefined = undefined;
-  sentListed = false;
   constructor(readonly id: number) {}
 }
 
@@ -47,7 +46,7 @@ describe('SendOrder', () => {
     list.remove(n[2]!);
     expect(list.first()).toBeUndefined();
     expect(list.size).toBe(0);
-    expect(n.every((x) => !x.sentListed && x.sentPrev === undefined && x.sentNext === undefined)).toBe(true);
+    expect(n.every((x) => !list.has(x) && x.sentPrev === undefined && x.sentNext === undefined)).toBe(true);
   });
 
   it('matches a plain array model over 20,000 seeded random touches and removes', () => {

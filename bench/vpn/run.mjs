@@ -272,11 +272,7 @@ async function measureRun(sys, topo, cell, run, results) {
         if (streams === 1 && started.peerStatus) row.peakSmaps = {};
         const stopRss = sampleRss(started.pids, loadRss, row.peakSmaps ?? null);
         // Where a loaded peer's memory is (issue 19 item 7): meshd's own breakdown halfway through.
-        // Not in relay cells: two `meshd status` processes starting mid-transfer take a 2-core host
-        // from the pair for about a second (every relayed run of session 15 dipped from 48 to 34-36
-        // Mbit/s in its 11th second, ~1.3 % of the budget over 20 s), and the relay's question is
-        // its goodput, not its memory.
-        const mid = streams === 1 && started.peerStatus && relayMode === null ? setTimeout(() => {
+        const mid = streams === 1 && started.peerStatus ? setTimeout(() => {
           row.memory = memoryOf(started.peerStatus());
           if (row.memory) row.smaps = { a: smapsSummary(started.pids.a), b: smapsSummary(started.pids.b) };
         }, (cfg.seconds * 1000) / 2) : null;

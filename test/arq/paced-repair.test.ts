@@ -68,9 +68,9 @@ function run(o: RunOptions) {
       a.input(ba.shift()!.bytes);
       acked = true;
     }
-    // New data or ACKs: flush now (kcp-channel.ts); otherwise only when check() asked.
-    if (acked || now >= wakeA || a.waitSnd() > 0) {
-      if (acked || now >= wakeA) a.flush(now);
+    // ACKs: flush now (kcp-channel.ts); otherwise only when check() asked (new data included).
+    if (acked || now >= wakeA) {
+      a.flush(now);
       wakeA = a.check(now);
     }
   }

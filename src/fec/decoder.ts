@@ -5,7 +5,11 @@
 // timeout; a group that times out still missing data counts as unrecoverable. Used by the data path
 // per remote peer and session. The frames it is given may live in a buffer the caller reuses (the
 // peer decrypts in place in the socket's receive slots): it copies each symbol it keeps for a repair
-// into a slot of its own, reused once the group ends, and delivers views only during push().
+// into a slot of its own, reused once the group ends, and delivers views only during push(). A
+// packet's way through allocates nothing that outlives it: a kept symbol is its slot and a length
+// (views are made only for a repair), and groups are reused. Every object that lived a group's
+// lifetime was promoted to V8's old space: a receiver at 500 Mbit/s promoted ~6 MiB/s of them, all
+// garbage for the next full collection (issue 19 item 7, session 16).
 import { decodeFecFrame, FEC_DATA_SYMBOL_OFFSET, FEC_SYMBOL_LEN_BYTES, FecOp } from './frame.js';
 import { reconstruct, tsShardMul, type ShardMul } from './rs.js';
 import { DecodeError } from '../util/errors.js';
@@ -51,15 +55,19 @@ export interface FecDecoderStats {
 }
 
 interface Group {
-  readonly id: number;
-  readonly openedAt: number;
+  id: number;
+  openedAt: number;
   done: boolean;
   broken: boolean; // inconsistent frames seen: no repair
   k: number; // 0 until a parity frame says
   m: number;
   symbolBytes: number; // parity symbols' length, 0 until known
-  data: (Uint8Array | undefined)[];
-  parity: (Uint8Array | undefined)[];
+  /** Kept data symbols by index: a slot (longer than the symbol) or a copy of its own. */
+  readonly data: (Uint8Array | undefined)[];
+  /** Their lengths. */
+  readonly dataLen: number[];
+  /** Kept parity symbols by index, symbolBytes long each (slots likewise). */
+  readonly parity: (Uint8Array | undefined)[];
   dataCount: number;
   parityCount: number;
   maxIndex: number;
@@ -82,6 +90,7 @@ export class FecDecoder {
   private readonly groups = new Map<number, Group>(); // insertion order = age
   private floor: number | undefined; // newest group forgotten: ids up to it are late
   private readonly slots: Uint8Array[] = []; // free symbol slots
+  private readonly spareGroups: Group[] = []; // forgotten groups, for open()
 
   constructor(opts: FecDecoderOptions) {
     this.deliver = opts.deliver;
@@ -131,6 +140,7 @@ export class FecDecoder {
       const symbol = frame.subarray(FEC_DATA_SYMBOL_OFFSET);
       if (g.symbolBytes !== 0 && symbol.byteLength > g.symbolBytes) g.broken = true;
       g.data[f.index] = this.keep(symbol);
+      g.dataLen[f.index] = symbol.byteLength;
       g.dataCount++;
       if (f.index > g.maxIndex) g.maxIndex = f.index;
       this.deliver(f.shard, false);
@@ -145,7 +155,7 @@ export class FecDecoder {
         g.k = f.k;
         g.m = f.m;
         g.symbolBytes = f.symbol.byteLength;
-        for (const d of g.data) if (d !== undefined && d.byteLength > g.symbolBytes) g.broken = true;
+        for (let j = 0; j < g.data.length; j++) if (g.data[j] !== undefined && g.dataLen[j]! > g.symbolBytes) g.broken = true;
         if (g.dataCount >= g.k) {
           this.stats.spareParity++; // it only told us k
           this.settle(g);
@@ -176,53 +186,66 @@ export class FecDecoder {
 
   private open(id: number, now: number): Group {
     if (this.groups.size >= this.maxGroups) this.forget(this.groups.values().next().value!);
-    const g: Group = {
-      id, openedAt: now, done: false, broken: false, k: 0, m: 0, symbolBytes: 0,
-      data: [], parity: [], dataCount: 0, parityCount: 0, maxIndex: -1,
-    };
+    let g = this.spareGroups.pop();
+    if (g === undefined) {
+      g = {
+        id, openedAt: now, done: false, broken: false, k: 0, m: 0, symbolBytes: 0,
+        data: [], dataLen: [], parity: [], dataCount: 0, parityCount: 0, maxIndex: -1,
+      };
+    } else {
+      g.id = id;
+      g.openedAt = now;
+      g.done = g.broken = false;
+      g.k = g.m = g.symbolBytes = g.dataCount = g.parityCount = 0;
+      g.maxIndex = -1;
+    }
     this.groups.set(id, g);
     return g;
   }
 
-  /** A copy of `symbol` that outlives the caller's buffer: a pooled slot when it fits. */
+  /** A copy of `symbol` that outlives the caller's buffer: a pooled slot (whole) when it fits. */
   private keep(symbol: Uint8Array): Uint8Array {
-    const n = symbol.byteLength;
-    if (n > symbolSlotBytes) return symbol.slice();
+    if (symbol.byteLength > symbolSlotBytes) return symbol.slice();
     const slot = this.slots.pop() ?? new Uint8Array(symbolSlotBytes);
     slot.set(symbol);
-    return slot.subarray(0, n);
+    return slot;
   }
 
-  /** Gives a finished or forgotten group's slots back. */
+  /** Gives a finished or forgotten group's slots back; its lists keep their length for the next group. */
   private release(g: Group): void {
     for (const list of [g.data, g.parity]) {
-      for (const s of list) {
-        if (s !== undefined && s.buffer.byteLength === symbolSlotBytes && this.slots.length < maxPooledSlots) this.slots.push(new Uint8Array(s.buffer, 0, symbolSlotBytes));
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i];
+        if (s === undefined) continue;
+        if (s.byteLength === symbolSlotBytes && this.slots.length < maxPooledSlots) this.slots.push(s);
+        list[i] = undefined;
       }
     }
-    g.data = [];
-    g.parity = [];
   }
 
   private forget(g: Group): void {
     this.groups.delete(g.id);
     this.release(g);
     if (this.floor === undefined || before(this.floor, g.id)) this.floor = g.id;
-    if (g.done) return;
-    const missing = (g.k !== 0 ? g.k : g.maxIndex + 1) - g.dataCount;
-    if (missing > 0) {
-      this.stats.unrecoverableGroups++;
-      this.stats.unrecoveredShards += missing;
+    if (!g.done) {
+      const missing = (g.k !== 0 ? g.k : g.maxIndex + 1) - g.dataCount;
+      if (missing > 0) {
+        this.stats.unrecoverableGroups++;
+        this.stats.unrecoveredShards += missing;
+      }
     }
+    if (this.spareGroups.length < this.maxGroups) this.spareGroups.push(g);
   }
 
   /** Repairs when k shards are present; finishes the group when all its data is delivered. */
   private settle(g: Group): void {
     if (g.k === 0) return;
     if (g.dataCount < g.k && !g.broken && g.dataCount + g.parityCount >= g.k) {
-      const data = g.data.slice(0, g.k);
-      data.length = g.k;
-      const parity = g.parity.slice(0, g.m);
+      // Views of the kept symbols at their lengths (slots are longer).
+      const data: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(g.k);
+      for (let j = 0; j < g.k; j++) data[j] = g.data[j]?.subarray(0, g.dataLen[j]);
+      const parity: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(g.m);
+      for (let i = 0; i < g.m; i++) parity[i] = g.parity[i]?.subarray(0, g.symbolBytes);
       const r = reconstruct(data, parity, g.symbolBytes, this.mul);
       if (r === undefined) return;
       for (let t = 0; t < r.indices.length; t++) {

@@ -277,6 +277,57 @@ describe('FecDecoder', () => {
       expect(r.dec.stats.unrecoverableGroups).toBe(0);
     }
   });
+  it('reuses forgotten groups and kept slots without carrying anything over: 400 seeded groups through a decoder that keeps 3', () => {
+    // Groups are forgotten (maxGroups 3) complete or not, then reused for new ids; slots go round
+    // with symbols of every length. Per group up to m + 1 frames are lost and the data reordered.
+    const rng = new Rng(2016);
+    const k = 6;
+    const m = 2;
+    const parity: Uint8Array[] = [];
+    const enc = new FecEncoder({ k, m, flushMs: 10, emit: (f) => parity.push(f.slice()) });
+    const got: Array<{ hex: string; repaired: boolean }> = [];
+    const dec = new FecDecoder({ deliver: (s, repaired) => got.push({ hex: toHex(s), repaired }), maxGroups: 3 });
+    const want: string[] = [];
+    let repairs = 0;
+    const slot = new Uint8Array(4096);
+    for (let g = 0; g < 400; g++) {
+      const frames: Array<{ f: Uint8Array; hex?: string }> = [];
+      for (let i = 0; i < k; i++) {
+        const sh = new Uint8Array(4 + rng.int(1400)).map((_, b) => (b * 7 + g) & 0xff);
+        new DataView(sh.buffer).setUint32(0, g * k + i, true); // every shard unlike any other
+        frames.push({ f: enc.send(sh, 0).slice(), hex: toHex(sh) });
+      }
+      for (const f of parity.splice(0)) frames.push({ f });
+      const lost = new Set<number>();
+      for (let n = rng.int(m + 2); lost.size < n; ) lost.add(rng.int(frames.length));
+      for (let i = 0; i < frames.length; i++) {
+        const hex = frames[i]!.hex;
+        if (hex === undefined) continue;
+        if (!lost.has(i)) want.push(hex);
+        else if (lost.size <= m) {
+          want.push(hex);
+          repairs++;
+        }
+      }
+      // The data that is left in a random order, then the parity (parity first would repair
+      // shards still on their way: counted as repaired, then dropped as duplicates).
+      const order = frames.filter((_, i) => !lost.has(i));
+      for (let i = k - lost.size; i > 0; i--) {
+        const j = rng.int(i + 1);
+        if (order[i]!.hex !== undefined && order[j]!.hex !== undefined) [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      for (const { f } of order) {
+        slot.set(f);
+        dec.push(slot.subarray(0, f.byteLength), 0);
+        slot.fill(0xee);
+      }
+    }
+    expect(repairs).toBeGreaterThan(100);
+    expect(got.map((x) => x.hex).sort()).toEqual(want.sort());
+    expect(got.filter((x) => x.repaired).length).toBe(repairs);
+    expect(dec.stats.badFrames).toBe(0);
+  });
+
   it('copies what it keeps: frames handed in one reused receive slot, overwritten after each push, still repair (also a symbol past a slot)', () => {
     // The peer decrypts in place in the native socket's receive slots, which the next batch overwrites:
     // the decoder must not keep views of them. 6 groups of 4 + 2, two data shards lost in each, the

@@ -100,6 +100,13 @@ describe('GroupTally', () => {
     expect(t.estimate.burst).toBe(1);
   });
 
+  it('reads each group afresh (records are reused): a different position lost in each group is still one of 13', () => {
+    const t = new GroupTally();
+    feed(t, 200 + tallyGroups, 10, 3, (g, i) => i === g % 13);
+    expect(t.estimate.loss).toBeCloseTo(1 / 13, 3);
+    expect(t.estimate.burst).toBe(1);
+  });
+
   it('sees runs: two consecutive shards lost per group is a burst of 2', () => {
     const t = new GroupTally();
     feed(t, 100 + tallyGroups, 10, 3, (_g, i) => i === 9 || i === 10); // the last data shard and the first parity

@@ -87,15 +87,6 @@ export const KCP_CLOCK_JUMP_MS = 10_000;
  */
 export const KCP_POOL_MAX_SEGS = 256;
 /**
- * Local tuning: how long a control block holds nothing before its pool goes back to
- * KCP_POOL_MAX_SEGS (ms). An inner TCP's pauses inside one transfer are shorter: BBR's ProbeRTT
- * holds 4 packets for 200 ms plus a round trip every 10 s, and a 200 ms path then empties the
- * window for a moment. Trimming there (the rule until issue 19 session 16) freed a 200 ms window
- * (~20 MB at 500 Mbit/s) and carved it again within the next round trip, every 10 s: ~2 MiB of
- * new segment objects for the garbage collector and the sender's RSS peak of the run.
- */
-export const KCP_POOL_IDLE_MS = 2000;
-/**
  * Local tuning: spare placeholders (unordered delivery's marks, no payload, ~0.1 KB each) a Kcp
  * keeps. A repair releases thousands at once and the next RTT needs as many again; 8192 is ~1 MB.
  */

@@ -3,7 +3,6 @@
 // timer is the injected Clock's, so arq still sets no timer of its own. Used by the data plane's
 // per-peer channels and by published-service streams.
 import type { Kcp } from './kcp.js';
-import { seqDiff, toU32Ms } from './seq.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 export interface KcpTimerOptions {
@@ -27,18 +26,12 @@ export class KcpTimer {
    * flight and no window probe due it sleeps, and a timer set while something was in flight is
    * cancelled (issue 19 item 7: the ACK of an idle ping came back within a millisecond, and the
    * timer still woke the process an interval later to find nothing to do): the next send or input
-   * calls schedule() again. A block whose pool waits to be trimmed gets one wake-up for that.
+   * calls schedule() again.
    */
   schedule(now: number): void {
     if (this.stopped) return;
     if (timerIdle(this.kcp.waitSnd(), this.kcp.probe)) {
       this.cancel();
-      // One wake-up to trim the pool of a transfer that ended (kcp.ts shrinkPoolIfIdle), then sleep.
-      const trimAt = this.kcp.poolTrimAt;
-      if (trimAt >= 0) {
-        this.timerAt = now + Math.max(1, seqDiff(trimAt, toU32Ms(now)));
-        this.timer = this.clock.setTimer(this.timerAt - now, () => this.tick());
-      }
       return;
     }
     // Never schedule for "now": the timer would fire in the same instant again (see tick()).

@@ -40,7 +40,6 @@ import {
   KCP_ASK_SEND,
   KCP_ASK_TELL,
   KCP_CLOCK_JUMP_MS,
-  KCP_POOL_IDLE_MS,
   KCP_POOL_MAX_SEGS,
   KCP_MARK_POOL_MAX_SEGS,
   KCP_SEG_CHUNK,
@@ -397,8 +396,6 @@ export class Kcp {
    * the garbage collector, and the pool never holds more than the transfer once held live.
    */
   private poolCap = KCP_POOL_MAX_SEGS;
-  /** Since when (current, ms) the control block has held nothing with a pool to trim; -1: not idle. */
-  private idleSince = -1;
   /** Chunks carved so far (the last chunk id). */
   private chunks = 0;
   /** DEPARTURE 11's placeholders, recycled apart from data segments: they carry no buffer. */
@@ -893,39 +890,21 @@ export class Kcp {
   }
 
   /**
-   * Once nothing has been queued, in flight or awaiting delivery for KCP_POOL_IDLE_MS, the pool
-   * goes back to KCP_POOL_MAX_SEGS spares. Until then segments released by ACKs wait for the next
-   * send() instead of being dropped: a dropped segment outlives its RTT, is promoted to V8's old
-   * space and its buffer is freed only by the next full GC, which external memory triggers after
-   * tens of MB (issue 19 item 7, session 7); and a transfer's own pauses (an inner TCP's ProbeRTT)
-   * would free and carve its window again (session 16).
+   * Once nothing is queued, in flight or awaiting delivery, the pool goes back to KCP_POOL_MAX_SEGS
+   * spares. Until then segments released by ACKs wait for the next send() instead of being dropped:
+   * a dropped segment outlives its RTT, is promoted to V8's old space and its buffer is freed only by
+   * the next full GC, which external memory triggers after tens of MB (issue 19 item 7, session 7).
    */
   private shrinkPoolIfIdle(): void {
     if (this.poolCap === KCP_POOL_MAX_SEGS) return;
-    if (this.sndBuf.size + this.sndQueue.length + this.rcvBuf.size + this.rcvQueue.length !== 0) {
-      this.idleSince = -1;
-      return;
-    }
+    if (this.sndBuf.size + this.sndQueue.length + this.rcvBuf.size + this.rcvQueue.length !== 0) return;
     if (this.pool.length > KCP_POOL_MAX_SEGS) {
-      // Buffers to free: only once the pause is longer than a transfer's own.
-      if (this.idleSince < 0) this.idleSince = this.current;
-      if (seqDiff(this.current, this.idleSince) < KCP_POOL_IDLE_MS) return;
       // Keep whole chunks: a chunk's memory goes only with the last of its segments.
       this.pool.sort(byChunk);
       releaseBuffers(this.pool, KCP_POOL_MAX_SEGS);
       this.pool.length = KCP_POOL_MAX_SEGS;
     }
-    this.idleSince = -1;
     this.poolCap = KCP_POOL_MAX_SEGS;
-  }
-
-  /**
-   * When an idle control block's pool is due to be trimmed (current ms, u32), or -1: it holds
-   * data, has no more than KCP_POOL_MAX_SEGS spares, or no flush has seen it idle yet. KcpTimer wakes a sleeping block
-   * then, so a finished transfer's pool does not wait for the next packet to go.
-   */
-  get poolTrimAt(): number {
-    return this.idleSince < 0 || this.poolCap === KCP_POOL_MAX_SEGS ? -1 : (this.idleSince + KCP_POOL_IDLE_MS) >>> 0;
   }
 
   /**

@@ -2,7 +2,7 @@
 // (issue 19 item 7: an idle ping's ACK came back within a millisecond and the timer still woke the
 // process an interval later with nothing to do).
 import { describe, expect, it } from 'vitest';
-import { KCP_POOL_IDLE_MS, KCP_POOL_MAX_SEGS, presets } from '../../src/arq/constants.js';
+import { presets } from '../../src/arq/constants.js';
 import { Kcp } from '../../src/arq/kcp.js';
 import { KcpTimer, timerIdle } from '../../src/arq/kcp-timer.js';
 import { ManualClock } from '../fakes/manual-clock.js';
@@ -62,42 +62,6 @@ describe('KcpTimer', () => {
     clock.advance(1_000);
     expect(toB.length).toBeGreaterThan(0);
     expect(timerA.armed).toBe(true);
-  });
-
-  it('wakes an idle block once, KCP_POOL_IDLE_MS after its transfer ended, to trim the pool', () => {
-    const clock = new ManualClock();
-    const { a, b, toB, toA, timerA } = pair(clock);
-    a.setWndSize(4096, 4096);
-    b.setWndSize(4096, 4096);
-    const msg = new Uint8Array(a.mss);
-    for (let i = 0; i < 1000; i++) a.send(msg);
-    // Round trips by hand until all 1,000 are acked; the timer follows each flush.
-    for (let round = 0; round < 50 && a.waitSnd() > 0; round++) {
-      a.flush(clock.now());
-      timerA.schedule(clock.now());
-      for (const d of toB.splice(0)) b.input(d);
-      b.flush(clock.now());
-      clock.advance(5);
-      for (const d of toA.splice(0)) a.input(d);
-    }
-    a.flush(clock.now());
-    timerA.schedule(clock.now());
-    expect(a.waitSnd()).toBe(0);
-    expect(a.npool).toBeGreaterThan(KCP_POOL_MAX_SEGS);
-    const idleAt = clock.now();
-    expect(timerA.armed).toBe(true);
-    expect(clock.pending).toBe(1);
-    toB.length = 0;
-    clock.advance(KCP_POOL_IDLE_MS - 1);
-    expect(a.npool).toBeGreaterThan(KCP_POOL_MAX_SEGS);
-    clock.advance(1);
-    expect(clock.now()).toBe(idleAt + KCP_POOL_IDLE_MS);
-    expect(a.npool).toBe(KCP_POOL_MAX_SEGS);
-    // Then it sleeps: nothing pending, nothing sent.
-    expect(timerA.armed).toBe(false);
-    expect(clock.pending).toBe(0);
-    clock.advance(10_000);
-    expect(toB).toEqual([]);
   });
 
   it('stop() cancels it for good', () => {

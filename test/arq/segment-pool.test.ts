@@ -1,10 +1,9 @@
 // The segment pool (kcp.ts poolCap): while a transfer holds data, segments its ACKs release are
 // reused by the next sends instead of being dropped to the garbage collector; once the control
-// block has held nothing for KCP_POOL_IDLE_MS the pool shrinks back to KCP_POOL_MAX_SEGS spares
-// (issue 19 item 7; the delay since session 16: a transfer's own pauses keep its pool).
+// block holds nothing the pool shrinks back to KCP_POOL_MAX_SEGS spares (issue 19 item 7).
 import { describe, expect, it, vi } from 'vitest';
 import { Kcp } from '../../src/arq/kcp.js';
-import { KCP_POOL_IDLE_MS, KCP_POOL_MAX_SEGS, KCP_SEG_CHUNK } from '../../src/arq/constants.js';
+import { KCP_POOL_MAX_SEGS, KCP_SEG_CHUNK } from '../../src/arq/constants.js';
 
 describe('segment pool', () => {
   it('recycles a transfer\'s segments across rounds and shrinks once idle', () => {
@@ -32,40 +31,14 @@ describe('segment pool', () => {
     // One burst's worth of buffers and a few spares, not a burst per round past 256 spares.
     expect(a.stats.segAllocs).toBeLessThanOrEqual(burst + 4);
     expect(a.npool).toBeGreaterThan(KCP_POOL_MAX_SEGS);
-    // The held segment arrives and is acked: nothing is held. The pool stays through a pause
-    // shorter than KCP_POOL_IDLE_MS, and the first flush after it trims the pool.
+    // The held segment arrives and is acked: nothing is held, and the next flush trims the pool.
     b.input(held!);
     while (b.recv(out) >= 0);
     b.flush((now += 10));
     for (const d of toA.splice(0)) a.input(d);
     expect(a.waitSnd()).toBe(0);
     a.flush((now += 10));
-    const idleAt = now;
-    expect(a.npool).toBeGreaterThan(KCP_POOL_MAX_SEGS);
-    expect(a.poolTrimAt).toBe(idleAt + KCP_POOL_IDLE_MS);
-    a.flush((now = idleAt + KCP_POOL_IDLE_MS - 1));
-    expect(a.npool).toBeGreaterThan(KCP_POOL_MAX_SEGS);
-    a.flush((now = idleAt + KCP_POOL_IDLE_MS));
     expect(a.npool).toBe(KCP_POOL_MAX_SEGS);
-    expect(a.poolTrimAt).toBe(-1);
-  });
-
-  it('keeps a transfer\'s segments through a pause shorter than KCP_POOL_IDLE_MS (an inner TCP\'s ProbeRTT)', () => {
-    const { a, b, toB, toA } = pair();
-    let { now } = transfer(a, b, toB, toA, 3000, 3000, 0);
-    expect(a.waitSnd()).toBe(0);
-    const allocs = a.stats.segAllocs;
-    // Idle for 300 ms (BBR's ProbeRTT: 200 ms plus a round trip), flushed on the way, then the
-    // same window again: it comes from the pool, not from new buffers.
-    a.flush((now += 150));
-    a.flush((now += 150));
-    ({ now } = transfer(a, b, toB, toA, 3000, 3000, now));
-    expect(a.stats.segAllocs).toBe(allocs);
-    // A pause longer than that ends the transfer: the next one carves its window again.
-    a.flush((now += KCP_POOL_IDLE_MS));
-    expect(a.npool).toBe(KCP_POOL_MAX_SEGS);
-    transfer(a, b, toB, toA, 3000, 3000, now);
-    expect(a.stats.segAllocs).toBeGreaterThan(allocs + 3000 - KCP_POOL_MAX_SEGS - KCP_SEG_CHUNK);
   });
 });
 
@@ -84,13 +57,6 @@ function transfer(a: Kcp, b: Kcp, toB: Uint8Array[], toA: Uint8Array[], count: n
   }
   a.flush((now += 10));
   return { now, got };
-}
-
-/** Flushes `a` once it has held nothing for KCP_POOL_IDLE_MS: its pool is trimmed. */
-function rest(a: Kcp, now: number): number {
-  a.flush(now + 10);
-  a.flush(now + 10 + KCP_POOL_IDLE_MS);
-  return now + 10 + KCP_POOL_IDLE_MS;
 }
 
 function pair(): { a: Kcp; b: Kcp; toB: Uint8Array[]; toA: Uint8Array[] } {
@@ -133,7 +99,7 @@ describe('segment buffers carved in chunks (issue 19 item 7)', () => {
     // Then small rounds that recycle the pool in LIFO order, mixing the chunks' slots.
     ({ now } = transfer(a, b, toB, toA, 2000, 97, now));
     expect(a.waitSnd()).toBe(0);
-    now = rest(a, now);
+    a.flush((now += 10));
     expect(a.npool).toBe(KCP_POOL_MAX_SEGS);
     // 256 spares are 8 chunks of 32; one more may be partly kept where the cut falls.
     expect(a.npoolChunks).toBeLessThanOrEqual(KCP_POOL_MAX_SEGS / KCP_SEG_CHUNK + 1);
@@ -155,8 +121,7 @@ describe('buffers of the segments an idle pool drops (issue 19 item 7)', () => {
     });
     let now: number;
     try {
-      ({ now } = transfer(a, b, toB, toA, 3000, 3000, 0));
-      now = rest(a, now); // idle long enough: the pool shrinks
+      ({ now } = transfer(a, b, toB, toA, 3000, 3000, 0)); // ends idle: the pool shrinks
     } finally {
       spy.mockRestore();
     }

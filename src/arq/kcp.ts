@@ -72,7 +72,7 @@ import { AckEcho, ackEchoDefaults, type AckEchoConfig } from './ack-echo.js';
 import { skipsSegment } from './fastack.js';
 import { RateControl, type RateSnapshot } from './rate-control.js';
 import { firstSendSlackMs, rtoBackoff, rttUpdate } from './rtt.js';
-import { Fifo, SeqSlots } from './ring.js';
+import { Fifo, SeqSlots, Stack } from './ring.js';
 import { SendOrder, type SendOrderNode } from './send-order.js';
 import { readU16LE, readU32LE, writeHeader } from './segment.js';
 import { seqDiff, toU32Ms } from './seq.js';
@@ -389,7 +389,7 @@ export class Kcp {
   private echo = new AckEcho();
   private echoSn = new Uint32Array(ackEchoDefaults.capacity);
   private echoTs = new Uint32Array(ackEchoDefaults.capacity);
-  private readonly pool: Seg[] = [];
+  private readonly pool = new Stack<Seg>();
   /**
    * How many spare segments the pool may keep: KCP_POOL_MAX_SEGS plus every segment allocated since
    * the control block last held no data, so a transfer's segments go round the pool instead of to
@@ -399,7 +399,7 @@ export class Kcp {
   /** Chunks carved so far (the last chunk id). */
   private chunks = 0;
   /** DEPARTURE 11's placeholders, recycled apart from data segments: they carry no buffer. */
-  private readonly markPool: Seg[] = [];
+  private readonly markPool = new Stack<Seg>();
   /** Under rate control: snd_buf's segments, oldest transmission first (RACK's question). */
   private readonly sent = new SendOrder<Seg>();
   /** Under rate control: segments whose fastack reached fastresend since the paced flush last
@@ -545,7 +545,10 @@ export class Kcp {
   /** Distinct chunks (acquire) the pooled segments' buffers are slots of; for tests and benchmarks. */
   get npoolChunks(): number {
     const ids = new Set<number>();
-    for (const seg of this.pool) if (seg.chunk !== 0) ids.add(seg.chunk);
+    for (let i = 0; i < this.pool.length; i++) {
+      const chunk = this.pool.at(i)!.chunk;
+      if (chunk !== 0) ids.add(chunk);
+    }
     return ids.size;
   }
   /** True once some segment was transmitted deadLink times. */
@@ -900,9 +903,9 @@ export class Kcp {
     if (this.sndBuf.size + this.sndQueue.length + this.rcvBuf.size + this.rcvQueue.length !== 0) return;
     if (this.pool.length > KCP_POOL_MAX_SEGS) {
       // Keep whole chunks: a chunk's memory goes only with the last of its segments.
-      this.pool.sort(byChunk);
-      releaseBuffers(this.pool, KCP_POOL_MAX_SEGS);
-      this.pool.length = KCP_POOL_MAX_SEGS;
+      const all = this.pool.takeAll().sort(byChunk);
+      releaseBuffers(all, KCP_POOL_MAX_SEGS);
+      for (let i = 0; i < KCP_POOL_MAX_SEGS; i++) this.pool.push(all[i]!);
     }
     this.poolCap = KCP_POOL_MAX_SEGS;
   }

@@ -47,70 +47,102 @@ export interface PolicyOptions {
  */
 export const maxHolesPerRtt = 0.03;
 
-/** Expected groups per round trip that lose more than m of their k + m shards (see lossCountTable). */
+/** Expected groups per round trip that lose more than m of their k + m shards (see lossTable). */
 export function holesPerRtt(k: number, m: number, loss: number, burst: number, packetsPerSec: number, rttMs: number): number {
   if (loss <= 0) return 0;
-  return failFrom(lossCountTable(k + m, loss, burst), k, m) * groupsPerRtt(k, packetsPerSec, rttMs);
+  return failFrom(lossTable(k + m, loss, burst), k, m) * groupsPerRtt(k, packetsPerSec, rttMs);
 }
 
 function groupsPerRtt(k: number, packetsPerSec: number, rttMs: number): number {
   return (Math.max(0, packetsPerSec) * Math.max(0, rttMs)) / 1000 / k;
 }
 
+/** Where row n of a lossTable starts: rows 0..n-1 hold 1 + 2 + ... + n values. */
+const rowAt = (n: number): number => (n * (n + 1)) / 2;
+
 /** P(a group of k + m loses more than m): it repairs nothing, KCP resends its losses. */
-function failFrom(table: readonly Float64Array[], k: number, m: number): number {
-  const row = table[k + m]!;
+function failFrom(table: Float64Array, k: number, m: number): number {
+  const n = k + m;
+  const row = rowAt(n);
   let f = 0;
-  for (let l = m + 1; l <= k + m; l++) f += row[l]!;
+  for (let l = m + 1; l <= n; l++) f += table[row + l]!;
   return f;
 }
 
+// lossTable's scratch, shared by every call: the sender decides on every loss REPORT (hundreds a
+// second from a fast receiver), and a table of fresh arrays per decision was most of a loaded
+// sender's garbage (issue 19 item 7, session 17). Valid until the next call.
+let table = new Float64Array(rowAt(65));
+let okA = new Float64Array(66);
+let badA = new Float64Array(66);
+let okB = new Float64Array(66);
+let badB = new Float64Array(66);
+let lastN = -1;
+let lastLoss = Number.NaN;
+let lastBurst = Number.NaN;
+
 /**
  * P(l losses among n consecutive packets) for every n <= nMax, under a two-state (Gilbert) loss
- * model with the given loss rate and mean loss run: table[n][l]. One pass serves every group shape.
+ * model with the given loss rate and mean loss run: table[rowAt(n) + l]. One pass serves every
+ * group shape. The result is shared scratch, valid until the next call (the same arguments twice
+ * in a row return it unchanged).
  */
-export function lossCountTable(nMax: number, loss: number, burst: number): Float64Array[] {
-  const table: Float64Array[] = [Float64Array.of(1)];
+function lossTable(nMax: number, loss: number, burst: number): Float64Array {
+  if (nMax === lastN && loss === lastLoss && burst === lastBurst) return table;
+  if (table.length < rowAt(nMax + 1)) table = new Float64Array(rowAt(nMax + 1));
+  if (okA.length < nMax + 2) {
+    okA = new Float64Array(nMax + 2);
+    badA = new Float64Array(nMax + 2);
+    okB = new Float64Array(nMax + 2);
+    badB = new Float64Array(nMax + 2);
+  }
   const pBad = Math.min(1, Math.max(0, 1 - 1 / Math.max(1, burst))); // P(lost | previous lost)
   const pGood = loss >= 1 ? 1 : Math.min(1, (loss * (1 - pBad)) / (1 - loss)); // P(lost | previous arrived)
   // ok[l] / bad[l]: P(the last packet arrived / was lost, and l losses so far).
-  let ok = new Float64Array(nMax + 2);
-  let bad = new Float64Array(nMax + 2);
+  let ok = okA;
+  let bad = badA;
+  let ok2 = okB;
+  let bad2 = badB;
+  ok.fill(0, 0, nMax + 2);
+  bad.fill(0, 0, nMax + 2);
   ok[0] = 1 - loss;
   bad[1] = loss;
+  table[0] = 1;
   for (let n = 1; n <= nMax; n++) {
-    const row = new Float64Array(n + 1);
-    for (let l = 0; l <= n; l++) row[l] = ok[l]! + bad[l]!;
-    table.push(row);
+    const row = rowAt(n);
+    for (let l = 0; l <= n; l++) table[row + l] = ok[l]! + bad[l]!;
     if (n === nMax) break;
-    const ok2 = new Float64Array(nMax + 2);
-    const bad2 = new Float64Array(nMax + 2);
+    ok2.fill(0, 0, n + 2);
+    bad2.fill(0, 0, n + 2);
     for (let l = 0; l <= n; l++) {
       const a = ok[l]!;
       const b = bad[l]!;
       ok2[l] = ok2[l]! + a * (1 - pGood) + b * (1 - pBad);
       bad2[l + 1] = bad2[l + 1]! + a * pGood + b * pBad;
     }
-    ok = ok2;
-    bad = bad2;
+    [ok, ok2] = [ok2, ok];
+    [bad, bad2] = [bad2, bad];
   }
+  lastN = nMax;
+  lastLoss = loss;
+  lastBurst = burst;
   return table;
 }
 
-/** Residual loss of (k, m) from a lossCountTable: a group with more than m losses repairs nothing,
+/** Residual loss of (k, m) from a lossTable: a group with more than m losses repairs nothing,
  * so residual = sum over l > m of P(l) x l / (k + m). */
-function residualFrom(table: readonly Float64Array[], k: number, m: number): number {
+function residualFrom(table: Float64Array, k: number, m: number): number {
   const n = k + m;
-  const row = table[n]!;
+  const row = rowAt(n);
   let r = 0;
-  for (let l = m + 1; l <= n; l++) r += row[l]! * l;
+  for (let l = m + 1; l <= n; l++) r += table[row + l]! * l;
   return r / n;
 }
 
-/** Predicted fraction of data packets lost after repair for groups of k + m (see lossCountTable). */
+/** Predicted fraction of data packets lost after repair for groups of k + m (see lossTable). */
 export function residualLoss(k: number, m: number, loss: number, burst: number): number {
   if (loss <= 0) return 0;
-  return residualFrom(lossCountTable(k + m, loss, burst), k, m);
+  return residualFrom(lossTable(k + m, loss, burst), k, m);
 }
 
 /** Most parity the policy spends for a loss rate: 6x the loss, within 10..50 % (local tuning: past
@@ -155,7 +187,8 @@ export function chooseFec(path: PathLoss, current: FecParams, opts: PolicyOption
   const pps = opts.packetsPerSec ?? 0;
   const budget = parityBudget(path.loss, rttMs);
   const kTop = Math.max(...ks);
-  const table = lossCountTable(kTop + Math.floor(kTop / 2), path.loss, path.burst);
+  // One table for every shape tried and the running one (the table is scratch: one call only).
+  const table = lossTable(Math.max(kTop + Math.floor(kTop / 2), current.k + current.m), path.loss, path.burst);
   const holes = (k: number, m: number) => failFrom(table, k, m) * groupsPerRtt(k, pps, rttMs);
   let best: { k: number; m: number; cost: number } | undefined;
   // Meets the residual target but not the holes bound at any m in budget: the fewest holes.
@@ -184,9 +217,8 @@ export function chooseFec(path: PathLoss, current: FecParams, opts: PolicyOption
     return fallback !== undefined && fallback.residual * minGain <= path.loss ? { k: fallback.k, m: fallback.m } : { k: current.k, m: 0 };
   }
   if (on && current.k <= maxK && current.m <= Math.ceil(current.k * budget - 1e-9)) {
-    const t = current.k + current.m < table.length ? table : lossCountTable(current.k + current.m, path.loss, path.burst);
-    const cur = residualFrom(t, current.k, current.m);
-    const curHoles = failFrom(t, current.k, current.m) * groupsPerRtt(current.k, pps, rttMs);
+    const cur = residualFrom(table, current.k, current.m);
+    const curHoles = failFrom(table, current.k, current.m) * groupsPerRtt(current.k, pps, rttMs);
     const holesOk = curHoles <= Math.max(maxHolesPerRtt, holes(best.k, best.m));
     if (cur <= target && holesOk && current.m / current.k <= best.cost * keepSlack) return current;
   }

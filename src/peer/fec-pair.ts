@@ -28,6 +28,10 @@ const forcedMinLoss = 0.01;
 const idleK = 10;
 /** RTT assumed before the channel measured one (local tuning: a quarter is a 25 ms flush). */
 const defaultRttMs = 100;
+/** A REPORT decides only if none did for this long (local tuning): a receiver at 40,000 packets/s
+ * closes a 200-shard window every 5 ms, and a decision per REPORT was most of a loaded sender's
+ * garbage (issue 19 item 7, session 17). The newest reading waits for the next REPORT or tick. */
+export const reportDecideMs = 50;
 
 /** arq: KCP's retransmits on our sends (fec-loss.ts); report: the receiver's REPORT of our frames;
  * reverse: what we measured on the peer's frames to us, taken for our direction while we have no
@@ -105,6 +109,8 @@ export class PeerFec {
   private readonly tally = new GroupTally();
   private decision: FecDecision;
   private reading: LossReading | undefined;
+  /** When redecide last ran (a REPORT decides only past reportDecideMs of it). */
+  private decidedAt = Number.NEGATIVE_INFINITY;
   private arqPrev: ArqCounters | undefined;
   private timer: TimerHandle | undefined;
   /** Inside enc.send: parity the encoder emits waits for the DATA frame that closed its group. */
@@ -166,7 +172,7 @@ export class PeerFec {
     }
     if (f.op === FecOp.REPORT) {
       this.reading = { ...pathLossOf(f), source: 'report' };
-      this.redecide(now);
+      if (now - this.decidedAt >= reportDecideMs) this.redecide(now);
       return;
     }
     if (this.tally.observe(f, now)) this.o.sender.send(this.o.peer, encodeFecFrame(reportOf(this.tally.estimate, this.tally.lastWindow)));
@@ -222,6 +228,7 @@ export class PeerFec {
   }
 
   private redecide(now: number): void {
+    this.decidedAt = now;
     const wasOn = this.enc.active;
     const d = decideFec({
       setting: this.o.setting,

@@ -7,7 +7,7 @@
 //   npm run build && node bench/vpn/run.mjs [--systems a,b] [--delays 20,100] [--jitter 0,10]
 //     [--loss 0,1,5,10] [--runs 5] [--seconds 20] [--streams 1,4] [--echo] [--cc bbr|cubic]
 //     [--meshd-a DIR --meshd-b DIR [--ab-mode "kcp fast2"]] [--calibrate] [--out NAME] [--cpu-prof DIR]
-//     [--wmem-max BYTES|host] [--autogroup-nice N|keep]
+//     [--wmem-max BYTES|host] [--rmem-max BYTES|host] [--autogroup-nice N|keep]
 //     [--relay [--relay-rate MBIT|uncapped]]   (meshd rows through the hub's relay; default 50 as the hub's)
 //     [--warmup S]   (an unmeasured S-second transfer after each start: steady state without the first transfer)
 //     [--idle-ping COUNT@INTERVAL_S]   (idle pings only, no iperf3: e.g. 40@0.2 over --delays 0; issue 19 item 7)
@@ -42,7 +42,7 @@ const opt = (f, d) => {
 const nums = (s) => String(s).split(',').filter((x) => x !== '').map(Number);
 // Every option this script reads. --help prints the usage above and an unknown option is refused
 // before anything starts: three runs of `run.mjs --help` in one session started full campaigns.
-const valued = ['--ab-mode', '--autogroup-nice', '--cc', '--cpu-prof', '--delays', '--echo-rounds', '--family', '--idle-ping', '--idle-warmup', '--jitter', '--loss', '--meshd-a', '--meshd-b', '--out', '--relay-rate', '--runs', '--seconds', '--streams', '--systems', '--warmup', '--wmem-max'];
+const valued = ['--ab-mode', '--autogroup-nice', '--cc', '--cpu-prof', '--delays', '--echo-rounds', '--family', '--idle-ping', '--idle-warmup', '--jitter', '--loss', '--meshd-a', '--meshd-b', '--out', '--relay-rate', '--rmem-max', '--runs', '--seconds', '--streams', '--systems', '--warmup', '--wmem-max'];
 const bare = ['--calibrate', '--echo', '--quick', '--relay'];
 if (flag('--help') || flag('-h')) {
   const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
@@ -205,6 +205,11 @@ function tuneHosts(lab, ns) {
     // gives A and B a larger one (e.g. rmem's 32 MB), every system alike. Default: the host's.
     const wmemMax = opt('--wmem-max', 'host');
     if (wmemMax !== 'host') lab.exec(n, ['sysctl', '-qw', `net.ipv4.tcp_wmem=4096 16384 ${Number(wmemMax)}`]);
+    // The receiver's buffer bounds what a flow keeps in flight, and so what a tunnel with an ARQ
+    // holds unacknowledged (issue 19 item 7: a meshd sender's RSS follows it). These machines have
+    // 32 MB; --rmem-max 6291456 gives Debian's default. Default: the host's.
+    const rmemMax = opt('--rmem-max', 'host');
+    if (rmemMax !== 'host') lab.exec(n, ['sysctl', '-qw', `net.ipv4.tcp_rmem=4096 131072 ${Number(rmemMax)}`]);
   }
   // --cc goes to iperf3 (-C, per socket): a namespace may not set a default outside the host's
   // tcp_allowed_congestion_control (here "reno bbr"), but root may pick any built-in one per socket.

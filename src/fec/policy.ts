@@ -120,8 +120,13 @@ function lossTable(nMax: number, loss: number, burst: number): Float64Array {
       ok2[l] = ok2[l]! + a * (1 - pGood) + b * (1 - pBad);
       bad2[l + 1] = bad2[l + 1]! + a * pGood + b * pBad;
     }
-    [ok, ok2] = [ok2, ok];
-    [bad, bad2] = [bad2, bad];
+    // Swap without a destructuring pair: that allocates an array per step until TurboFan runs.
+    const okT = ok;
+    ok = ok2;
+    ok2 = okT;
+    const badT = bad;
+    bad = bad2;
+    bad2 = badT;
   }
   lastN = nMax;
   lastLoss = loss;

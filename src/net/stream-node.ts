@@ -4,11 +4,20 @@
 // (networks that pass only HTTPS), not trust: the client does not verify the certificate, since
 // meshd's own Noise handshake authenticates the hub end to end.
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { connect as tlsConnect, createSecureContext, TLSSocket } from 'node:tls';
+import { createRequire } from 'node:module';
+import type * as Tls from 'node:tls';
 import { encodeFrame, FrameReader } from './stream-frame.js';
 import type { Endpoint } from './udp.js';
 
 export type StreamKind = 'tcp' | 'tls';
+
+let tlsModule: typeof Tls | undefined;
+/** node:tls, loaded by the first TLS listener or connection: a peer on UDP or plain TCP never holds
+ * it (~0.4 MiB resident once loaded, issue 19 item 7). */
+function tls(): typeof Tls {
+  tlsModule ??= createRequire(import.meta.url)('node:tls') as typeof Tls;
+  return tlsModule;
+}
 
 export interface StreamCounters {
   framesIn: number;
@@ -150,7 +159,7 @@ function remoteOf(s: Socket): Endpoint | undefined {
  * is done; the caller's deadline covers a handshake that never finishes). */
 export function listenStream(opts: StreamListenOptions, onConn: (c: StreamConn) => void): Promise<StreamListener> {
   const kind: StreamKind = opts.tls ? 'tls' : 'tcp';
-  const secureContext = opts.tls ? createSecureContext({ key: opts.tls.key, cert: opts.tls.cert }) : undefined;
+  const secureContext = opts.tls ? tls().createSecureContext({ key: opts.tls.key, cert: opts.tls.cert }) : undefined;
   const sendBuf = opts.sendBufferBytes ?? defaultStreamSendBufferBytes;
   const open = new Set<Socket>();
   const server: Server = createServer({ noDelay: true, pauseOnConnect: false }, (raw) => {
@@ -166,7 +175,7 @@ export function listenStream(opts: StreamListenOptions, onConn: (c: StreamConn) 
       onConn(new NodeStreamConn(raw, 'tcp', remote, sendBuf));
       return;
     }
-    const t = new TLSSocket(raw, { isServer: true, secureContext });
+    const t = new (tls().TLSSocket)(raw, { isServer: true, secureContext });
     t.on('error', () => t.destroy());
     // The caller sees the connection at once (its deadline and per-IP count start now); datagrams
     // flow once TLS is up.
@@ -198,7 +207,7 @@ export function connectStream(to: Endpoint, kind: StreamKind, timeoutMs: number,
   return new Promise((resolve, reject) => {
     const sock: Socket =
       kind === 'tls'
-        ? tlsConnect({ host: to.address, port: to.port, rejectUnauthorized: false, ALPNProtocols: ['meshd'] })
+        ? tls().connect({ host: to.address, port: to.port, rejectUnauthorized: false, ALPNProtocols: ['meshd'] })
         : netConnect({ host: to.address, port: to.port, noDelay: true });
     const timer = setTimeout(() => fail(new Error('ETIMEDOUT')), timeoutMs);
     const fail = (e: Error) => {

@@ -38,6 +38,9 @@ export interface PeerEntryJson extends TrafficJson {
   lastHandshakeMsAgo: number | null;
   /** KCP segments retransmitted to this peer (0 with --transport datagram). */
   kcpRetransmits: number;
+  /** KCP segments to this peer not yet acknowledged (the data this peer holds for it) and, of those,
+   * queued and never sent yet (absent with datagrams and from older daemons). */
+  kcpSegments?: { unacked: number; unsent: number };
   /** KCP resends to this peer by cause, those proven needless, and duplicates received from it
    * (issue 19; absent with datagrams and from older daemons). */
   kcpResend?: { timeout: number; fast: number; rack: number; spuriousTimeout: number; spuriousFast: number; spuriousRack: number; dupIn: number; limitPacingMs?: number; limitCwndMs?: number; limitSpanMs?: number; limitIdleMs?: number; segAllocs?: number };

@@ -20,7 +20,10 @@ export type InputResult = 'ok' | 'rejected' | 'foreign';
 
 export interface ChannelStats {
   retransmits: number;
+  /** KCP segments not yet acknowledged, in flight and queued (ikcp_waitsnd); 0 for datagrams. */
   waitSnd: number;
+  /** Of those, queued and never sent yet (KCP's snd_queue): the pair's backlog; 0 for datagrams. */
+  unsent?: number;
   srttMs: number;
   /** KCP lanes in use (flows seen); 0 for datagram transport. */
   lanes: number;

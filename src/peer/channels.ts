@@ -42,6 +42,8 @@ export interface ChannelStatus {
   conv: number;
   retransmits: number;
   waitSnd: number;
+  /** Of waitSnd, never sent yet (channel.ts ChannelStats.unsent). */
+  unsent?: number;
   srttMs: number;
   lanes: number;
   /** KCP resends by cause (channel.ts KcpResendCounts); absent for datagrams. */

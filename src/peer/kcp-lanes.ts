@@ -74,7 +74,7 @@ export class KcpLanes implements DataChannel {
   }
 
   stats(): ChannelStats {
-    const s: ChannelStats = { retransmits: 0, waitSnd: 0, srttMs: 0, lanes: 0, pushSegs: 0 };
+    const s: ChannelStats = { retransmits: 0, waitSnd: 0, unsent: 0, srttMs: 0, lanes: 0, pushSegs: 0 };
     for (const ch of this.lanes) {
       if (!ch) continue;
       const c = ch.stats;
@@ -85,6 +85,7 @@ export class KcpLanes implements DataChannel {
       s.resend ??= { timeout: 0, fast: 0, rack: 0, spuriousTimeout: 0, spuriousFast: 0, spuriousRack: 0, dupIn: 0, limitPacingMs: 0, limitCwndMs: 0, limitSpanMs: 0, limitIdleMs: 0 };
       addResendCounts(s.resend, c.resend);
       s.waitSnd += c.waitSnd;
+      s.unsent = (s.unsent ?? 0) + c.unsent;
       s.srttMs = Math.max(s.srttMs, c.srttMs);
     }
     return s;

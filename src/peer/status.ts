@@ -54,6 +54,7 @@ export function buildPeerStatus(s: PeerStatusSource): PeerStatusJson {
       lastHeardMsAgo: ago(now, remote?.lastReceivedMs),
       lastHandshakeMsAgo: ago(now, remote?.sessionSinceMs),
       kcpRetransmits: ch?.retransmits ?? 0,
+      ...(ch && ch.lanes > 0 ? { kcpSegments: { unacked: ch.waitSnd, unsent: ch.unsent ?? 0 } } : {}),
       ...(ch?.resend ? { kcpResend: ch.resend } : {}),
       ...(ch?.small ? { smallPackets: ch.small } : {}),
       ...(ch?.decision ? { channelMode: { mode: ch.decision.transport, reason: ch.decision.reason, why: ch.decision.why, fec: ch.decision.fec, fecReason: ch.decision.fecReason } } : {}),

@@ -148,6 +148,17 @@ describe('LegChannel (--transport auto)', () => {
     expect(got.length).toBeGreaterThan(50);
   });
 
+  it('status counts the KCP segments a pair holds: unacked while nothing comes back, none once acknowledged', () => {
+    const dead = pair({ transport: 'auto', choice: { current: kcp } }, { transport: 'auto' }, 1);
+    dead.send(A, B, 5);
+    const held = dead.planes[A]!.status()[0]!;
+    expect([held.waitSnd, held.unsent]).toEqual([5, 0]);
+    const live = pair({ transport: 'auto', choice: { current: kcp } }, { transport: 'auto' });
+    live.send(A, B, 5);
+    const done = live.planes[A]!.status()[0]!;
+    expect([done.waitSnd, done.unsent]).toEqual([0, 0]);
+  });
+
   it('without a chooser of its own, auto goes through the one decision: KCP on a direct path', () => {
     const { send, kinds, planes } = pair({ transport: 'auto' }, { transport: 'auto' });
     expect(send(A, B, 5)).toEqual(seqs(5));

@@ -303,6 +303,12 @@ async function measureRun(sys, topo, cell, run, results) {
       // meshd: the copies of interactive messages each peer made (dup-stage.ts), to read an echo row by.
       if (cfg.echo && started.peerStatus) row.interactiveCopies = { a: started.peerStatus('a')?.interactiveCopies ?? null, b: started.peerStatus('b')?.interactiveCopies ?? null };
       if (row.interactiveCopies) say(`${sys.name} interactive copies ${JSON.stringify(row.interactiveCopies)}`);
+      // meshd: inner TCP ACKs whose window each peer lowered to its path (tcp-window-clamp.ts; since the daemon started).
+      if (started.peerStatus) {
+        const wa = started.peerStatus('a')?.tcpWindowClamp;
+        const wb = started.peerStatus('b')?.tcpWindowClamp;
+        if (wa || wb) row.tcpWindowClamp = { a: wa ?? null, b: wb ?? null };
+      }
       if (started.channelMode) row.channelMode = await started.channelMode();
       row.emulator = await bridgeDelta(topo.bridge, emu0, (Date.now() - wall0) / 1000);
       const udp1 = { a: udpCounters(lab, ns.a), b: udpCounters(lab, ns.b) };
@@ -321,6 +327,7 @@ async function measureRun(sys, topo, cell, run, results) {
           (relayMode && row.tcp1?.receiverIntervalsMbps?.length > 6 ? `, receiver Mbit/s per second: first 5 ${row.tcp1.receiverIntervalsMbps.slice(0, 5).map((x) => fmt(x)).join(' ')}, median from the 6th ${fmt(medianOf(row.tcp1.receiverIntervalsMbps.slice(5)))}` : '') +
           (row.inner ? `, inner ${innerLine(row.inner)}` : '') +
           (row.memory ? `, memory A ${memLine(row.memory.a)} B ${memLine(row.memory.b)}` : '') +
+          (row.tcpWindowClamp ? `, window clamp A ${row.tcpWindowClamp.a?.clamped ?? '-'} B ${row.tcpWindowClamp.b?.clamped ?? '-'}` : '') +
           (row.echo ? `, echo avg ${fmt(row.echo.avg)} max ${fmt(row.echo.max)} ms` : '') +
           (row.tcp1?.error ? ` [${row.tcp1.error}]` : ''),
       );

@@ -7,6 +7,7 @@ import { parsePortRanges, parsePublishSpecs } from '../publish/spec.js';
 import { joinedHub, tokenHub } from './join-source.js';
 import {
   defaultHubPort,
+  defaultTcpWindowClampMB,
   defaultTunMtu,
   options,
   type CommonConfig,
@@ -182,6 +183,7 @@ export function parsePeerConfig(raw: RawOptions, ctx: ParseContext): PeerConfig 
     publish: parsePublishSpecs(publishTexts(raw.publish)),
     hubTransport: oneOf(raw, 'hubTransport', hubTransports, 'auto'),
     portMap: oneOf(raw, 'portMap', ['on', 'off'] as const, 'on') === 'on',
+    tcpWindowClampBytes: raw.tcpWindowClamp === 'off' ? 0 : (intOpt(raw, 'tcpWindowClamp', '--tcp-window-clamp', 1, 1000) ?? defaultTcpWindowClampMB) * 1_000_000,
     hubTlsPort: intOpt(raw, 'hubTlsPort', '--hub-tls-port', 1, 65535) ?? 443,
     advertiseRoutes: listOpt(raw, 'advertiseRoutes').map((t) => routeCidr('advertiseRoutes', t)),
     advertiseExitNode: boolOpt(raw, 'advertiseExitNode'),

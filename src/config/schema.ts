@@ -23,6 +23,8 @@ export const defaultHubPort = 7000;
 /** Overlay MTU: 1500 minus IPv6 (the larger header, so either underlay family fits), UDP, meshd, KCP,
  * AEAD and relay overheads (docs/PROTOCOL.md "MTU budget", test/peer/mtu-budget.test.ts). */
 export const defaultTunMtu = 1358;
+/** --tcp-window-clamp's default in MB (peer/tcp-window-clamp.ts says why 18). */
+export const defaultTcpWindowClampMB = 18;
 
 export const options: readonly OptionDoc[] = [
   { key: 'config', flag: '--config', roles: ['hub', 'peer'], arg: 'file', doc: 'JSON config file; flags override its keys' },
@@ -58,6 +60,7 @@ export const options: readonly OptionDoc[] = [
   { key: 'publishMaxServices', flag: '--publish-max-services', roles: ['hub'], arg: 'n', def: '8', doc: 'services one member may publish' },
   { key: 'listenTcp', flag: '--listen-tcp', roles: ['hub'], arg: 'port|off', def: 'the --listen port', doc: 'also carry meshd datagrams over TCP on this port (same address as --listen), for peers whose network blocks UDP' },
   { key: 'listenTls', flag: '--listen-tls', roles: ['hub'], arg: 'port', doc: 'also carry them over TLS on this port (e.g. 443) for networks that pass only HTTPS; a self-signed certificate is made in --state-dir (TLS adds reachability, not trust)' },
+  { key: 'tcpWindowClamp', flag: '--tcp-window-clamp', roles: ['peer'], arg: 'MB|off', def: '18', doc: "the most receive window a tunnelled TCP flow to a KCP pair may advertise, in MB: the sending peer holds that flow's unacknowledged bytes, so this bounds its memory per flow (18 MB: one flow up to ~720 Mbit/s at 200 ms RTT; raise it for faster long paths, off to leave windows alone; docs/ARQ.md \"Window clamp\")" },
   { key: 'portMap', flag: '--port-map', roles: ['peer'], arg: 'on|off', def: 'on', doc: 'ask the default gateway (PCP, NAT-PMP, UPnP-IGD) for a mapping of the UDP port and advertise it; deleted on exit' },
   { key: 'hubTransport', flag: '--hub-transport', roles: ['peer'], arg: 'auto|udp|tcp|tls', def: 'auto', doc: 'how to reach the hub: auto tries UDP and moves to TCP, then TLS, when the hub does not answer over UDP or UDP is far lossier; peer-to-peer traffic stays UDP' },
   { key: 'hubTlsPort', flag: '--hub-tls-port', roles: ['peer'], arg: 'port', def: '443', doc: "the hub's --listen-tls port (TCP uses the --hub port)" },
@@ -158,6 +161,8 @@ export interface PeerConfig extends CommonConfig {
   hubTransport: HubTransportSetting;
   /** --port-map: ask the gateway for a port mapping (nat/port-mapper.ts). */
   portMap: boolean;
+  /** --tcp-window-clamp in bytes; 0 = off (peer/tcp-window-clamp.ts). */
+  tcpWindowClampBytes: number;
   hubTlsPort: number;
   /** Issue 23 (docs/ROUTES.md). */
   advertiseRoutes: RouteCidr[];

@@ -90,6 +90,9 @@ export interface DataChannel {
   /** FEC (fec-pair.ts) repairs a loss within `segments` later packets: KCP holds its fast
    * retransmit that much longer so it does not resend what FEC repaired; 0 restores the preset. */
   setFecDepth?(segments: number): void;
+  /** Whether this peer sends to the pair over KCP now, holding what it sent until acknowledged:
+   * tcp-window-clamp.ts caps the inner TCP windows of those pairs only. Absent: never. */
+  holdsWindow?(): boolean;
   /** Whether a small message of a quiet lane would leave as a plain datagram now (leg-channel.ts);
    * absent: never (the native fast path leaves the pair to JS). */
   smallPlainNow?(): boolean;

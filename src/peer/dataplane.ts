@@ -21,6 +21,7 @@ import { Outbound, type OutboundOptions } from './outbound.js';
 import type { RemotePeers } from './peer-table.js';
 import type { RemotePeer } from './remote-peer.js';
 import { relayPacingCeiling, type RelayBudget } from './relay-budget.js';
+import { TcpWindowClamp } from './tcp-window-clamp.js';
 
 export type { ChannelStatus, TransportMode, TransportSetting };
 
@@ -56,6 +57,8 @@ export interface DataPlaneOptions {
   prefix6?: number;
   /** --fec (fec-stage.ts); absent = auto. */
   fec?: FecSetting;
+  /** --tcp-window-clamp in bytes (tcp-window-clamp.ts); absent = its default, 0 = off. */
+  tcpWindowClampBytes?: number;
   /** The home hub's relay budget (node.ts PeerNode.relayBudget): relayed pairs pace at it; absent = none. */
   relayBudget?: Pick<RelayBudget, 'bytesPerSec'>;
 }
@@ -71,9 +74,12 @@ export class DataPlane {
   readonly fec: FecStage;
   /** Path redundancy for interactive lanes in front of FEC (dup-stage.ts), and inner kind 6 inbound. */
   readonly dup: DupStage;
+  /** The inner TCP's windows to KCP pairs, capped (tcp-window-clamp.ts); undefined when off. */
+  readonly clamp: TcpWindowClamp | undefined;
 
   constructor(private readonly o: DataPlaneOptions) {
     this.firewall = o.firewall ?? new AclFirewall(o.clock);
+    this.clamp = o.tcpWindowClampBytes === 0 ? undefined : new TcpWindowClamp(o.tcpWindowClampBytes);
     const deliver = (peer: RemotePeer, inner: Uint8Array) => this.inbound.receive(peer, inner);
     // FEC reads the pair's decision (its gate) from the channel; the live path check stays in the stage.
     this.fec = new FecStage({ sender: o.sender, clock: o.clock, setting: o.fec ?? 'auto', deliver, fecOn: (p) => this.channels.decisionOf(p)?.fec });
@@ -91,8 +97,8 @@ export class DataPlane {
     const rx = o.sender as PeerSender & Partial<Pick<LinkSender, 'rxCounts'>>;
     const rxCounts = rx.rxCounts ? { rxCounts: (p: RemotePeer) => rx.rxCounts!(p) } : {};
     this.channels = new Channels({ table: o.table, sender: this.dup, transport: o.transport, mtu: o.mtu, preset: o.preset, clock: o.clock, defer: o.defer, choose, ...(onModeSwitch ? { onModeSwitch } : {}), ...(rateCeiling ? { rateCeiling } : {}), ...rxCounts });
-    this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { v6: { local6: o.local6, prefix6: o.prefix6 ?? 64 } } : {}) });
-    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, fec: this.fec, dup: this.dup, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { local6: o.local6 } : {}) });
+    this.outbound = new Outbound({ table: o.table, channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, prefixLength: o.prefixLength, mtu: o.mtu, firewall: this.firewall, ...(this.clamp ? { clamp: this.clamp } : {}), ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { v6: { local6: o.local6, prefix6: o.prefix6 ?? 64 } } : {}) });
+    this.inbound = new Inbound({ channels: this.channels, counters: this.counters, tun: o.tun, localAddress: o.localAddress, log: o.log, firewall: this.firewall, ...(this.clamp ? { clamp: this.clamp } : {}), fec: this.fec, dup: this.dup, ...(o.routes ? { routes: o.routes } : {}), ...(o.local6 ? { local6: o.local6 } : {}) });
   }
 
   status(): ChannelStatus[] {

@@ -15,6 +15,7 @@
 //                 routes we take through it: no spoofing), destination us or inside our own admitted
 //                 prefixes (the kernel forwards it, issue 23)
 //   6a. acl       the hub's policy for this peer, replies of our own flows pass (acl-firewall.ts)
+//   6b. clamp     an inner TCP ACK advertises at most what the pair's path holds (tcp-window-clamp.ts)
 //   7. write      to the TUN
 import type { TunDevice } from '../tun/device.js';
 import { ipv4Dst, ipv4Src, ipv4TotalLength } from '../tun/ip-packet.js';
@@ -29,6 +30,7 @@ import type { DataCounters } from './counters.js';
 import { laneOfConv } from './flow-lane.js';
 import { checkV6 } from './inbound6.js';
 import type { RemotePeer } from './remote-peer.js';
+import type { TcpWindowClamp } from './tcp-window-clamp.js';
 
 export interface InboundOptions {
   channels: Channels;
@@ -51,6 +53,8 @@ export interface InboundOptions {
   fec?: { receive(peer: RemotePeer, frame: Uint8Array): void };
   /** Inner kind 6, doubled interactive messages (dup-stage.ts); absent = dropped as malformed. */
   dup?: { receive(peer: RemotePeer, frame: Uint8Array): void };
+  /** Stage 6b (tcp-window-clamp.ts); absent = windows pass as sent. */
+  clamp?: Pick<TcpWindowClamp, 'inbound'>;
 }
 
 export class Inbound {
@@ -126,6 +130,7 @@ export class Inbound {
       c.drop('acl_denied');
       return;
     }
+    this.o.clamp?.inbound(packet, peer.channel);
     if (!this.o.tun.write(packet)) {
       c.drop('tun_write');
       return;

@@ -228,6 +228,10 @@ export class LegChannel implements DataChannel {
     }
   }
 
+  holdsWindow(): boolean {
+    return this.mode.transport === 'kcp';
+  }
+
   /** FEC's fast-resend depth (fec-pair.ts) for the KCP lanes, now or once built. */
   setFecDepth(segments: number): void {
     this.fecDepth = segments;

@@ -20,6 +20,7 @@ import type { DataCounters } from './counters.js';
 import type { RemotePeers } from './peer-table.js';
 import { prefixMask } from './route-table.js';
 import { routeV6, type Outbound6Options } from './outbound6.js';
+import type { TcpWindowClamp } from './tcp-window-clamp.js';
 
 export interface OutboundOptions {
   table: RemotePeers;
@@ -35,6 +36,8 @@ export interface OutboundOptions {
   routes?: { routeVia(dst: number, bytes: number): number | undefined };
   /** Told about every packet sent, so replies of our own flows pass the peer's ACL. */
   firewall?: Pick<AclFirewall, 'noteOutbound'>;
+  /** Told about every packet sent: our end's TCP handshakes (tcp-window-clamp.ts). */
+  clamp?: Pick<TcpWindowClamp, 'noteOutbound'>;
   /** Our overlay IPv6 address and prefix (absent: v6 packets are dropped as no_ipv6). */
   v6?: Outbound6Options;
 }
@@ -100,6 +103,7 @@ export class Outbound {
       c.tx(packet.byteLength);
       peer.traffic.tx(packet.byteLength);
       o.firewall?.noteOutbound(packet);
+      o.clamp?.noteOutbound(packet);
     } else {
       c.drop(r);
     }

@@ -9,6 +9,7 @@ import type { AclFirewall } from './acl-firewall.js';
 import type { Channels } from './channels.js';
 import type { DataCounters } from './counters.js';
 import type { RemotePeers } from './peer-table.js';
+import type { TcpWindowClamp } from './tcp-window-clamp.js';
 
 export interface Outbound6Options {
   /** Our overlay IPv6 address (16 bytes). */
@@ -24,6 +25,7 @@ interface Deps {
   tun: Pick<TunDevice, 'write'>;
   mtu: number;
   firewall?: Pick<AclFirewall, 'noteOutbound'>;
+  clamp?: Pick<TcpWindowClamp, 'noteOutbound'>;
   v6?: Outbound6Options;
 }
 
@@ -64,6 +66,7 @@ export function routeV6(o: Deps, packet: Uint8Array): void {
     c.tx6(packet.byteLength);
     peer.traffic.tx(packet.byteLength);
     o.firewall?.noteOutbound(packet, peer.overlay);
+    o.clamp?.noteOutbound(packet);
   } else {
     c.drop(r);
   }

@@ -272,6 +272,8 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
       ...(dataPlane ? { fec: dataPlane.fecStatus(node.remotes) } : {}),
       // Copies of interactive messages (dup-stage.ts): messages copied, copies and bytes added, received.
       ...(dataPlane ? { interactiveCopies: { ...dataPlane.dup.stats } } : {}),
+      // Inner TCP windows to KCP pairs capped (tcp-window-clamp.ts): the cap, ACKs lowered, handshakes seen.
+      ...(dataPlane?.clamp ? { tcpWindowClamp: { limitBytes: dataPlane.clamp.limitBytes, ...dataPlane.clamp.counters } } : {}),
       ...(routes.enabled ? { routes: routes.status() } : {}),
       memory: memoryJson(process.memoryUsage(), trimmer.stats),
       // The receive path's batching (issue 19 session 7): the socket's counters (datagrams per
@@ -357,6 +359,7 @@ export async function startPeerDaemon(cfg: PeerConfig, keyPair: StaticKeyPair, l
     ...(routes.enabled ? { routes } : {}),
     firewall: node.firewall,
     fec: cfg.fec,
+    tcpWindowClampBytes: cfg.tcpWindowClampBytes,
   }));
   node.attachData(dp.inbound);
   const net = overlayPrefix(overlay, a.prefixLength);

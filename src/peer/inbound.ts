@@ -15,7 +15,8 @@
 //                 routes we take through it: no spoofing), destination us or inside our own admitted
 //                 prefixes (the kernel forwards it, issue 23)
 //   6a. acl       the hub's policy for this peer, replies of our own flows pass (acl-firewall.ts)
-//   6b. clamp     an inner TCP ACK advertises at most what the pair's path holds (tcp-window-clamp.ts)
+//   6b. clamp     an inner TCP ACK from a pair we send KCP to advertises at most --tcp-window-clamp
+//                 (tcp-window-clamp.ts: the window this peer will hold for the flow)
 //   7. write      to the TUN
 import type { TunDevice } from '../tun/device.js';
 import { ipv4Dst, ipv4Src, ipv4TotalLength } from '../tun/ip-packet.js';

@@ -8,7 +8,7 @@
 // the far host's rmem had been set to about that.
 //
 // Fixed, not sized from a rate: every rate-based rule measured ran above the window the flow needs
-// (the rate controller's BDP is a max filter of per-ACK samples, 2-3x the delivered rate; a best
+// (the rate controller's BDP is a max filter of per-ACK samples, 2.1-3.4x the delivered rate; a best
 // second is still above the mean), and a gain low enough to bind cannot let a clamped flow grow
 // (docs/BENCHMARKS.md "Issue 19, session 19"). 18 MB is 3x Debian's default tcp_rmem maximum, so on
 // default hosts it never binds; it caps one flow at 720 Mbit/s at 200 ms RTT, 1.4 Gbit/s at 100 ms.
@@ -18,10 +18,12 @@
 // handshake this peer did not see (it started before the daemon), or whose ends did not both offer
 // window scaling, is never touched. Pure: no clock, no I/O.
 
-/** Local tuning: the default cap (bytes). ~1.35x the average window of a ~520 Mbit/s flow at 200 ms;
- * it kept bench/vpn's goodput there and took ~4 MiB off the sender's RSS, where 14 MB cost 16 % of
- * the goodput (docs/BENCHMARKS.md "Issue 19, session 18"). */
-export const defaultClampBytes = 18_000_000;
+import { defaultTcpWindowClampMB } from '../config/schema.js';
+
+/** The default cap (bytes), --tcp-window-clamp's default: 18 MB, ~1.35x the average window of a
+ * ~520 Mbit/s flow at 200 ms; it kept bench/vpn's goodput there and took ~4 MiB off the sender's RSS,
+ * where 14 MB cost 16 % of the goodput (docs/BENCHMARKS.md "Issue 19, sessions 18 and 19"). */
+export const defaultClampBytes = defaultTcpWindowClampMB * 1_000_000;
 /** Local tuning: flows remembered; the oldest is forgotten first (a forgotten flow is not clamped). */
 export const clampFlowLimit = 4096;
 

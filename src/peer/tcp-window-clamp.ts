@@ -19,6 +19,7 @@
 // window scaling, is never touched. Pure: no clock, no I/O.
 
 import { defaultTcpWindowClampMB } from '../config/schema.js';
+import { ipv4HeaderLength, readU32 } from '../tun/ip-packet.js';
 
 /** The default cap (bytes), --tcp-window-clamp's default: 18 MB, ~1.35x the average window of a
  * ~520 Mbit/s flow at 200 ms; it kept bench/vpn's goodput there and took ~4 MiB off the sender's RSS,
@@ -52,11 +53,11 @@ export function tcpAt(p: Uint8Array): TcpAt | undefined {
   const version = p[0]! >> 4;
   let tcp: number;
   if (version === 4) {
-    if (n < 20 || p[9] !== 6) return undefined;
-    // Fragments carry no (or not the whole) TCP header in place.
-    if ((((p[6]! & 0x3f) << 8) | p[7]!) !== 0 || (p[6]! & 0x20) !== 0) return undefined;
-    tcp = (p[0]! & 0x0f) * 4;
-    if (tcp < 20) return undefined;
+    const hl = ipv4HeaderLength(p);
+    if (hl === undefined || p[9] !== 6) return undefined;
+    // More-fragments flag or a fragment offset: a piece carries no (or not the whole) TCP header.
+    if (((p[6]! & 0x3f) | p[7]!) !== 0) return undefined;
+    tcp = hl;
   } else if (version === 6) {
     if (n < 40 || p[6] !== 6) return undefined;
     tcp = 40;
@@ -124,10 +125,6 @@ interface Flow {
   localScaled: boolean | undefined;
 }
 
-function word(p: Uint8Array, i: number): number {
-  return ((p[i]! << 24) | (p[i + 1]! << 16) | (p[i + 2]! << 8) | p[i + 3]!) >>> 0;
-}
-
 /** What the clamp asks of a pair (DataChannel.holdsWindow): whether this peer sends to it over KCP,
  * which holds what it sent until acknowledged (datagrams hold nothing: their flows are left alone). */
 export interface ClampPair {
@@ -193,10 +190,10 @@ export class TcpWindowClamp {
     const v6 = p[0]! >> 4 === 6;
     // The far address: the source of what it sent, the destination of what we send.
     const base = v6 ? (fromFar ? 8 : 24) : fromFar ? 12 : 16;
-    const a0 = word(p, base);
-    const a1 = v6 ? word(p, base + 4) : -1;
-    const a2 = v6 ? word(p, base + 8) : -1;
-    const a3 = v6 ? word(p, base + 12) : -1;
+    const a0 = readU32(p, base);
+    const a1 = v6 ? readU32(p, base + 4) : -1;
+    const a2 = v6 ? readU32(p, base + 8) : -1;
+    const a3 = v6 ? readU32(p, base + 12) : -1;
     const known = this.flows.get(key);
     if (known !== undefined && known.a0 === a0 && known.a1 === a1 && known.a2 === a2 && known.a3 === a3) return known;
     if (!create) return undefined;

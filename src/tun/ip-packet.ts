@@ -84,7 +84,8 @@ export function setIpv4Checksum(p: Uint8Array, headerLength = (p[0]! & 0x0f) * 4
   p[11] = c & 0xff;
 }
 
-function readU32(p: Uint8Array, off: number): number {
+/** A big-endian unsigned 32-bit word at `off` (addresses; tcp-window-clamp.ts keys flows by them). */
+export function readU32(p: Uint8Array, off: number): number {
   return ((p[off]! << 24) | (p[off + 1]! << 16) | (p[off + 2]! << 8) | p[off + 3]!) >>> 0;
 }
 

@@ -259,9 +259,9 @@ describe('TcpWindowClamp', () => {
     const other = seg({ src: C, flags: ACK, win: 65535 });
     c.inbound(other, kcpPair);
     expect(winOf(other)).toBe(65535);
-    const early = seg({ flags: ACK, win: 65535 });
-    c.inbound(early, dgramPair);
-    expect(winOf(early)).toBe(65535);
+    const toDgramPair = seg({ flags: ACK, win: 65535 });
+    c.inbound(toDgramPair, dgramPair);
+    expect(winOf(toDgramPair)).toBe(65535);
     const small = seg({ flags: ACK, win: 1000 });
     c.inbound(small, kcpPair);
     expect(winOf(small)).toBe(1000);
